@@ -1,0 +1,37 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TokenGrid.Inference.Engine;
+
+/// <summary>Settings of one inference engine (one model on one device).</summary>
+public sealed class EngineOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string SectionName = "Engine";
+
+    /// <summary>Sequences decoded together in one batched run. Default: 32.</summary>
+    [Range(1, 1024)]
+    public int MaxBatchSize { get; set; } = 32;
+
+    /// <summary>Sequences that may wait for a slot; past this, submissions are told "busy". Default: 256.</summary>
+    [Range(0, 100_000)]
+    public int MaxQueueLength { get; set; } = 256;
+
+    /// <summary>
+    /// Prompt tokens (summed over the sequences joining together) processed in one prefill run between
+    /// decode steps. Longer prompts are prefilled in chunks so running sequences keep their pace. Default: 256.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int PrefillChunkTokens { get; set; } = 256;
+
+    /// <summary>Name of the decode thread, for diagnostics. Default: "tokengrid-engine".</summary>
+    public string ThreadName { get; set; } = "tokengrid-engine";
+
+    /// <summary>A reason these options are invalid, or null.</summary>
+    public string? Validate()
+    {
+        var results = new List<ValidationResult>();
+        return Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true)
+            ? null
+            : string.Join("; ", results.Select(r => r.ErrorMessage));
+    }
+}

@@ -1,0 +1,97 @@
+namespace TokenGrid.Inference.Engine;
+
+/// <summary>
+/// Counters the decode loop keeps so a node can report throughput. Monotonic counters only grow;
+/// readers take deltas between snapshots. Written by the decode thread, read from any thread.
+/// </summary>
+public sealed class EngineStatistics
+{
+    private long _tokensGenerated;
+    private long _promptTokens;
+    private long _decodeSteps;
+    private long _prefillRuns;
+    private long _batchedSequences;
+    private long _decodeTicks;
+    private long _prefillTicks;
+    private long _rejectedBusy;
+    private long _completed;
+    private int _activeSequences;
+    private int _queuedSequences;
+    private int _lastBatchSize;
+
+    /// <summary>A consistent-enough copy of the counters.</summary>
+    public EngineSnapshot Snapshot() => new(
+        Interlocked.Read(ref _tokensGenerated),
+        Interlocked.Read(ref _promptTokens),
+        Interlocked.Read(ref _decodeSteps),
+        Interlocked.Read(ref _prefillRuns),
+        Interlocked.Read(ref _batchedSequences),
+        TimeSpan.FromTicks(Interlocked.Read(ref _decodeTicks)),
+        TimeSpan.FromTicks(Interlocked.Read(ref _prefillTicks)),
+        Interlocked.Read(ref _rejectedBusy),
+        Interlocked.Read(ref _completed),
+        Volatile.Read(ref _activeSequences),
+        Volatile.Read(ref _queuedSequences),
+        Volatile.Read(ref _lastBatchSize));
+
+    internal void OnDecodeStep(int batchSize, TimeSpan elapsed)
+    {
+        Interlocked.Increment(ref _decodeSteps);
+        Interlocked.Add(ref _batchedSequences, batchSize);
+        Interlocked.Add(ref _decodeTicks, elapsed.Ticks);
+        Volatile.Write(ref _lastBatchSize, batchSize);
+    }
+
+    internal void OnPrefill(int promptTokens, TimeSpan elapsed)
+    {
+        Interlocked.Increment(ref _prefillRuns);
+        Interlocked.Add(ref _promptTokens, promptTokens);
+        Interlocked.Add(ref _prefillTicks, elapsed.Ticks);
+    }
+
+    internal void OnTokens(int count) => Interlocked.Add(ref _tokensGenerated, count);
+
+    internal void OnBusy() => Interlocked.Increment(ref _rejectedBusy);
+
+    internal void OnCompleted() => Interlocked.Increment(ref _completed);
+
+    internal void SetOccupancy(int active, int queued)
+    {
+        Volatile.Write(ref _activeSequences, active);
+        Volatile.Write(ref _queuedSequences, queued);
+    }
+}
+
+/// <summary>Engine counters at one moment.</summary>
+/// <param name="TokensGenerated">Tokens sampled, all sequences.</param>
+/// <param name="PromptTokens">Prompt tokens prefilled.</param>
+/// <param name="DecodeSteps">Batched decode runs.</param>
+/// <param name="PrefillRuns">Prefill runs (chunks).</param>
+/// <param name="BatchedSequences">Sum of batch sizes over decode steps (mean batch = this / steps).</param>
+/// <param name="DecodeTime">Time spent in decode runs.</param>
+/// <param name="PrefillTime">Time spent in prefill runs.</param>
+/// <param name="RejectedBusy">Submissions refused because the queue was full.</param>
+/// <param name="Completed">Sequences finished for any reason.</param>
+/// <param name="ActiveSequences">Sequences in the batch or prefilling now.</param>
+/// <param name="QueuedSequences">Sequences waiting for a slot now.</param>
+/// <param name="LastBatchSize">Batch size of the latest decode step.</param>
+public sealed record EngineSnapshot(
+    long TokensGenerated,
+    long PromptTokens,
+    long DecodeSteps,
+    long PrefillRuns,
+    long BatchedSequences,
+    TimeSpan DecodeTime,
+    TimeSpan PrefillTime,
+    long RejectedBusy,
+    long Completed,
+    int ActiveSequences,
+    int QueuedSequences,
+    int LastBatchSize)
+{
+    /// <summary>Mean sequences per decode step.</summary>
+    public double MeanBatchSize => DecodeSteps == 0 ? 0 : (double)BatchedSequences / DecodeSteps;
+
+    /// <summary>Mean time of one decode step.</summary>
+    public TimeSpan MeanStepTime => DecodeSteps == 0 ? TimeSpan.Zero : DecodeTime / DecodeSteps;
+}

@@ -1,0 +1,35 @@
+using System.Threading.Channels;
+
+namespace TokenGrid.Inference.Engine;
+
+/// <summary>
+/// The tokens of one accepted sequence, delivered as the decode loop produces them, and its final
+/// result. Enumerate it once. Cancelling the token given to <see cref="InferenceEngine.Submit"/>
+/// ends the sequence at the next step and frees its slot; the result then says
+/// <see cref="FinishReason.Cancelled"/> with the usage so far.
+/// </summary>
+public sealed class GenerationStream : IAsyncEnumerable<GeneratedToken>
+{
+    private readonly ChannelReader<GeneratedToken> _tokens;
+
+    internal GenerationStream(ChannelReader<GeneratedToken> tokens, Task<GenerationResult> completion, int promptTokens, int maxTokens)
+    {
+        _tokens = tokens;
+        Completion = completion;
+        PromptTokens = promptTokens;
+        MaxTokens = maxTokens;
+    }
+
+    /// <summary>Completes when the sequence has left the batch; never faults.</summary>
+    public Task<GenerationResult> Completion { get; }
+
+    /// <summary>Prompt tokens of the request.</summary>
+    public int PromptTokens { get; }
+
+    /// <summary>The effective output limit after capping to the context length.</summary>
+    public int MaxTokens { get; }
+
+    /// <inheritdoc />
+    public IAsyncEnumerator<GeneratedToken> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+        _tokens.ReadAllAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+using TokenGrid.Inference.Runtime;
+
+namespace TokenGrid.Inference.Engine;
+
+public sealed partial class InferenceEngine
+{
+    [LoggerMessage(1, LogLevel.Information, "Engine for model {Model} started on {Provider} (CUDA fallback: {Fallback}); batch {MaxBatch}, queue {MaxQueue}")]
+    private partial void LogStarted(string model, ExecutionProviderKind provider, string fallback, int maxBatch, int maxQueue);
+
+    [LoggerMessage(2, LogLevel.Error, "A {Phase} run over {Sequences} sequences failed; they end as failed")]
+    private partial void LogRunFailed(string phase, int sequences, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Critical, "The decode loop crashed; every sequence ends as failed")]
+    private partial void LogLoopCrashed(Exception exception);
+
+    [LoggerMessage(4, LogLevel.Information, "Engine for model {Model} stopped")]
+    private partial void LogStopped(string model);
+}

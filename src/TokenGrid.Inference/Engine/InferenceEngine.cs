@@ -1,0 +1,174 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TokenGrid.Inference.Models;
+
+namespace TokenGrid.Inference.Engine;
+
+/// <summary>
+/// Continuous-batching decoder engine for one model on one device. A dedicated thread runs the decode
+/// loop; callers only enqueue and await. Between steps, queued sequences are prefilled (in chunks) and
+/// join the batch; every active sequence then decodes in one batched run; finished or cancelled
+/// sequences leave at the next step boundary and free their slot. The admission queue is bounded:
+/// a full queue answers <see cref="SubmitStatus.Busy"/> at once instead of building a backlog.
+/// </summary>
+public sealed partial class InferenceEngine : IAsyncDisposable
+{
+    private readonly DecoderModel _model;
+    private readonly EngineOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly DecoderRunner _runner;
+    private readonly HashSet<int> _eos;
+    private readonly LinkedList<Sequence> _queue = new();
+    private readonly Lock _queueLock = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Thread _thread;
+    private readonly float[] _probs;
+    private readonly int[] _indices;
+    private List<Sequence> _active = [];
+    private PrefillGroup? _prefill;
+    private bool _stopping;
+    private volatile bool _abort;
+
+    /// <summary>Starts an engine (and its decode thread) over a loaded model. The caller keeps owning the model.</summary>
+    public InferenceEngine(DecoderModel model, EngineOptions? options = null, ILogger<InferenceEngine>? logger = null, TimeProvider? time = null)
+    {
+        _model = model;
+        _options = options ?? new EngineOptions();
+        if (_options.Validate() is { } invalid)
+        {
+            throw new ArgumentException($"Invalid engine options: {invalid}", nameof(options));
+        }
+
+        _logger = logger ?? NullLogger<InferenceEngine>.Instance;
+        _time = time ?? TimeProvider.System;
+        _runner = new DecoderRunner(model);
+        _eos = [.. model.Config.EosTokenIds];
+        _probs = new float[_runner.LogitsWidth];
+        _indices = new int[_runner.LogitsWidth];
+        _thread = new Thread(RunLoop) { IsBackground = true, Name = _options.ThreadName };
+        _thread.Start();
+        LogStarted(model.Name, model.Provider, model.ProviderFallbackReason ?? "none", _options.MaxBatchSize, _options.MaxQueueLength);
+    }
+
+    /// <summary>The model this engine runs.</summary>
+    public DecoderModel Model => _model;
+
+    /// <summary>Counters for throughput reporting.</summary>
+    public EngineStatistics Statistics { get; } = new();
+
+    /// <summary>
+    /// Queues a sequence. Returns at once: <see cref="SubmitStatus.Accepted"/> with the token stream,
+    /// <see cref="SubmitStatus.Busy"/> when the queue is full, <see cref="SubmitStatus.Invalid"/> with a
+    /// reason for a request this model cannot run (empty prompt, ids outside the model's vocabulary, a
+    /// prompt that fills the context, bad sampling values), or <see cref="SubmitStatus.Stopped"/>.
+    /// </summary>
+    public SubmitResult Submit(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (Validate(request) is { } error)
+        {
+            return SubmitResult.Invalid(error);
+        }
+
+        var context = _model.Config.ContextLength;
+        var maxNew = Math.Min(request.MaxTokens, context - request.PromptTokens.Count);
+        var sequence = new Sequence(request, maxNew, _model.Tokenizer, _time);
+        sequence.Registration = cancellationToken.Register(
+            static state =>
+            {
+                var (engine, queued) = ((InferenceEngine, Sequence))state!;
+                engine.Cancel(queued);
+            },
+            (this, sequence));
+        lock (_queueLock)
+        {
+            var refusal = _stopping ? SubmitStatus.Stopped
+                : _queue.Count >= _options.MaxQueueLength ? SubmitStatus.Busy
+                : SubmitStatus.Accepted;
+            if (refusal != SubmitStatus.Accepted)
+            {
+                sequence.Registration.Dispose();
+                if (refusal == SubmitStatus.Busy)
+                {
+                    Statistics.OnBusy();
+                }
+
+                return new SubmitResult(refusal, null, refusal == SubmitStatus.Busy
+                    ? $"The admission queue of model '{_model.Name}' is full ({_options.MaxQueueLength} waiting)."
+                    : $"The engine for model '{_model.Name}' is stopping.");
+            }
+
+            sequence.QueueNode = _queue.AddLast(sequence);
+        }
+
+        _signal.Release();
+        return new SubmitResult(SubmitStatus.Accepted, sequence.Stream, null);
+    }
+
+    /// <summary>
+    /// Stops accepting work. With <paramref name="drain"/>, everything already accepted (queued or running)
+    /// finishes first; without, it ends as <see cref="FinishReason.Failed"/>.
+    /// </summary>
+    public Task StopAsync(bool drain)
+    {
+        lock (_queueLock)
+        {
+            _stopping = true;
+        }
+
+        if (!drain)
+        {
+            _abort = true;
+        }
+
+        _signal.Release();
+        return _exited.Task;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(drain: false);
+        _runner.Dispose();
+        _signal.Dispose();
+    }
+
+    private string? Validate(GenerationRequest request)
+    {
+        var prompt = request.PromptTokens;
+        var config = _model.Config;
+        return prompt is null || prompt.Count == 0 ? "The prompt is empty."
+            : _model.FirstUnembeddableToken(prompt) is { } bad
+                ? $"Token id {bad} is outside the vocabulary of model '{config.Name}' ({config.VocabSize} ids); the tokenizer and the model disagree."
+            : prompt.Count >= config.ContextLength
+                ? $"The prompt has {prompt.Count} tokens; model '{config.Name}' has a context of {config.ContextLength}, which leaves no room to generate."
+            : request.MaxTokens < 1 ? "max_tokens must be at least 1."
+            : request.Sampling.Validate();
+    }
+
+    private void Cancel(Sequence sequence)
+    {
+        sequence.RequestCancel();
+        var wasQueued = false;
+        lock (_queueLock)
+        {
+            if (sequence.QueueNode is { List: not null } node)
+            {
+                _queue.Remove(node);
+                sequence.QueueNode = null;
+                wasQueued = true;
+            }
+        }
+
+        if (wasQueued)
+        {
+            // It never reached the decode thread: finish it here, freeing its queue place.
+            sequence.Finish(FinishReason.Cancelled, null, _time.GetTimestamp());
+            Statistics.OnCompleted();
+        }
+
+        _signal.Release();
+    }
+}

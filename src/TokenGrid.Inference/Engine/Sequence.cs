@@ -1,0 +1,108 @@
+using System.Text;
+using System.Threading.Channels;
+using TokenGrid.Inference.Sampling;
+using TokenGrid.Inference.Tokenizers;
+
+namespace TokenGrid.Inference.Engine;
+
+/// <summary>One sequence's state inside the engine. Touched only by the decode thread, except the cancel flag.</summary>
+internal sealed class Sequence
+{
+    private readonly Channel<GeneratedToken> _tokens = Channel.CreateUnbounded<GeneratedToken>(
+        new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
+    private readonly TaskCompletionSource<GenerationResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly StringBuilder _text = new();
+    private readonly StreamingDetokenizer _detokenizer;
+    private readonly StopSequenceMatcher _stop;
+    private readonly TimeProvider _time;
+    private readonly long _submitted;
+    private long _firstToken;
+    private volatile bool _cancelRequested;
+
+    public Sequence(GenerationRequest request, int maxNewTokens, ModelTokenizer tokenizer, TimeProvider time)
+    {
+        Prompt = [.. request.PromptTokens];
+        MaxNewTokens = maxNewTokens;
+        IgnoreEos = request.IgnoreEndOfSequence;
+        Sampler = new TokenSampler(request.Sampling);
+        _detokenizer = new StreamingDetokenizer(tokenizer);
+        _stop = new StopSequenceMatcher(request.StopSequences);
+        _time = time;
+        _submitted = time.GetTimestamp();
+        Stream = new GenerationStream(_tokens.Reader, _result.Task, Prompt.Length, maxNewTokens);
+    }
+
+    public int[] Prompt { get; }
+
+    public int MaxNewTokens { get; }
+
+    public bool IgnoreEos { get; }
+
+    public TokenSampler Sampler { get; }
+
+    public GenerationStream Stream { get; }
+
+    public CancellationTokenRegistration Registration { get; set; }
+
+    /// <summary>Node in the admission queue while queued.</summary>
+    public LinkedListNode<Sequence>? QueueNode { get; set; }
+
+    /// <summary>Positions of this sequence held in the cache.</summary>
+    public int KvLength { get; set; }
+
+    /// <summary>The latest sampled token, not yet in the cache: the next decode step's input.</summary>
+    public int LastToken { get; private set; }
+
+    public int Generated { get; private set; }
+
+    public bool Finished { get; private set; }
+
+    public bool CancelRequested => _cancelRequested;
+
+    public void RequestCancel() => _cancelRequested = true;
+
+    /// <summary>Takes a sampled token: streams its text, and finishes the sequence when it ends it.</summary>
+    public void Accept(int token, bool isEos, long timestamp)
+    {
+        Generated++;
+        LastToken = token;
+        if (Generated == 1)
+        {
+            _firstToken = timestamp;
+        }
+
+        var eos = isEos && !IgnoreEos;
+        var text = eos ? "" : _stop.Push(_detokenizer.Append(token));
+        FinishReason? reason = eos || _stop.Stopped ? FinishReason.Stop
+            : Generated >= MaxNewTokens ? FinishReason.Length
+            : null;
+        if (reason is not null && !_stop.Stopped)
+        {
+            text += _stop.Push(_detokenizer.Flush());
+            text += _stop.Flush();
+            reason = _stop.Stopped ? FinishReason.Stop : reason;
+        }
+
+        _text.Append(text);
+        _tokens.Writer.TryWrite(new GeneratedToken(token, text));
+        if (reason is { } r)
+        {
+            Finish(r, null, timestamp);
+        }
+    }
+
+    public void Finish(FinishReason reason, string? error, long timestamp)
+    {
+        if (Finished)
+        {
+            return;
+        }
+
+        Finished = true;
+        Registration.Unregister();
+        _tokens.Writer.TryComplete();
+        var ttft = Generated > 0 ? _time.GetElapsedTime(_submitted, _firstToken) : (TimeSpan?)null;
+        _result.TrySetResult(new GenerationResult(
+            reason, Prompt.Length, Generated, _text.ToString(), error, ttft, _time.GetElapsedTime(_submitted, timestamp)));
+    }
+}

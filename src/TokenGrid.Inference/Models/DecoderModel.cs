@@ -1,0 +1,93 @@
+using Microsoft.ML.OnnxRuntime;
+using TokenGrid.Inference.Runtime;
+using TokenGrid.Inference.Tokenizers;
+
+namespace TokenGrid.Inference.Models;
+
+/// <summary>How to open a model.</summary>
+public sealed record ModelLoadOptions
+{
+    /// <summary>Execution provider. Default: <see cref="ExecutionProviderPreference.Auto"/>.</summary>
+    public ExecutionProviderPreference ExecutionProvider { get; init; } = ExecutionProviderPreference.Auto;
+
+    /// <summary>CUDA device ordinal. Default: 0.</summary>
+    public int DeviceId { get; init; }
+
+    /// <summary>ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose (one per physical core). Default: 0.</summary>
+    public int IntraOpThreads { get; init; }
+}
+
+/// <summary>
+/// One loaded decoder: its configuration, checked signature, tokenizer and the single ONNX Runtime
+/// session this class owns and disposes.
+/// </summary>
+public sealed class DecoderModel : IDisposable
+{
+    private DecoderModel(DecoderModelConfig config, DecoderSignature signature, ModelTokenizer tokenizer, CreatedSession created)
+    {
+        Config = config;
+        Signature = signature;
+        Tokenizer = tokenizer;
+        Session = created.Session;
+        Provider = created.Provider;
+        ProviderFallbackReason = created.FallbackReason;
+    }
+
+    /// <summary>What the model is.</summary>
+    public DecoderModelConfig Config { get; }
+
+    /// <summary>Element types and names checked against the session.</summary>
+    public DecoderSignature Signature { get; }
+
+    /// <summary>The model's tokenizer.</summary>
+    public ModelTokenizer Tokenizer { get; }
+
+    /// <summary>The session. Only the engine's decode thread runs it.</summary>
+    public InferenceSession Session { get; }
+
+    /// <summary>The execution provider in use.</summary>
+    public ExecutionProviderKind Provider { get; }
+
+    /// <summary>Why CUDA was not used when it was asked for, otherwise null.</summary>
+    public string? ProviderFallbackReason { get; }
+
+    /// <summary>The model's name.</summary>
+    public string Name => Config.Name;
+
+    /// <summary>Loads a model directory on the requested provider.</summary>
+    public static DecoderModel Load(string directory, ModelLoadOptions? options = null)
+    {
+        options ??= new ModelLoadOptions();
+        var modelPath = ModelConfigReader.FindModelFile(directory);
+        var created = SessionFactory.Create(modelPath, options.ExecutionProvider, options.DeviceId, options.IntraOpThreads);
+        try
+        {
+            var config = ModelConfigReader.Read(directory, modelPath, created.Session);
+            var signature = DecoderSignature.Resolve(config, created.Session);
+            var tokenizer = TokenizerLoader.Load(directory, config.BosTokenId);
+            return new DecoderModel(config, signature, tokenizer, created);
+        }
+        catch
+        {
+            created.Session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The first id in <paramref name="tokens"/> that the model cannot embed, or null.</summary>
+    public int? FirstUnembeddableToken(IReadOnlyList<int> tokens)
+    {
+        foreach (var t in tokens)
+        {
+            if ((uint)t >= (uint)Config.VocabSize)
+            {
+                return t;
+            }
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Session.Dispose();
+}

@@ -1,0 +1,30 @@
+namespace TokenGrid.Inference.Sampling;
+
+/// <summary>How the next token is chosen from the logits.</summary>
+public sealed record SamplingOptions
+{
+    /// <summary>Always take the most likely token.</summary>
+    public static SamplingOptions Greedy { get; } = new() { Temperature = 0 };
+
+    /// <summary>Softmax temperature; 0 means greedy. Default: 1.</summary>
+    public float Temperature { get; init; } = 1f;
+
+    /// <summary>Nucleus sampling: keep the smallest set of tokens whose probability reaches this. Default: 1 (off).</summary>
+    public float TopP { get; init; } = 1f;
+
+    /// <summary>Keep only the K most likely tokens; 0 is off. Default: 0.</summary>
+    public int TopK { get; init; }
+
+    /// <summary>Seed for reproducible sampling; null draws one. Default: null.</summary>
+    public ulong? Seed { get; init; }
+
+    /// <summary>True when no randomness is involved.</summary>
+    public bool IsGreedy => Temperature <= 0f || TopK == 1;
+
+    /// <summary>A reason these options are invalid, or null.</summary>
+    public string? Validate() =>
+        Temperature is < 0f or > 100f or float.NaN ? "temperature must be between 0 and 100"
+        : TopP is <= 0f or > 1f or float.NaN ? "top_p must be in (0, 1]"
+        : TopK < 0 ? "top_k must not be negative"
+        : null;
+}
