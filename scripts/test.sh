@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs TokenGrid's whole test suite on a fresh Debian machine with the .NET SDK, installing and starting
+# whatever the tests need first. Ends with one line "Tests: N passed, N failed[, N skipped]" counted from
+# the test results (TRX), and exits non-zero when a test failed or the build broke.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# Demo models built by the tests go to a cache of their own, so a run never reuses a stale build.
+export TOKENGRID_MODEL_CACHE="${TOKENGRID_MODEL_CACHE:-$root/artifacts/model-cache}"
+
+echo "== restore and build"
+dotnet build TokenGrid.sln -c Release -nologo -clp:ErrorsOnly
+
+echo "== test"
+status=0
+dotnet test TokenGrid.sln -c Release --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=minimal" \
+  --results-directory "$results" || status=$?
+
+passed=0 failed=0 skipped=0 files=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  files=$((files + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+  skipped=$((skipped + $(get notExecuted)))
+done
+
+if [ "$files" -eq 0 ]; then
+  echo "No test results were written." >&2
+  status=1
+fi
+if [ "$status" -eq 0 ] && [ "$failed" -gt 0 ]; then
+  status=1
+fi
+
+line="Tests: $passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+exit "$status"
