@@ -1,0 +1,30 @@
+using System.Globalization;
+
+namespace TokenGrid.Benchmarks;
+
+/// <summary>Command-line options: <c>--json FILE</c> plus scenario-specific <c>--key value</c> pairs.</summary>
+public sealed class BenchmarkArgs
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.OrdinalIgnoreCase);
+
+    public string? JsonPath => _values.GetValueOrDefault("json");
+
+    public static BenchmarkArgs Parse(string[] args)
+    {
+        var parsed = new BenchmarkArgs();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Expected '--key value', got '{args[i]}'.");
+            }
+
+            parsed._values[args[i][2..]] = args[++i];
+        }
+
+        return parsed;
+    }
+
+    public int Int(string key, int fallback) =>
+        _values.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+}
