@@ -104,9 +104,8 @@ internal sealed unsafe class KvCache : IDisposable
                 for (var r = 0; r < newBatch; r++)
                 {
                     var row = rows[r];
-                    var (src, srcBatch, srcLength) = row.FromGroup
-                        ? (groupData, groupBatch, groupLength)
-                        : (_front[t].Pointer, Batch, Length);
+                    var src = row.FromGroup ? groupData : _front[t].Pointer;
+                    var (srcBatch, srcLength) = row.FromGroup ? (groupBatch, groupLength) : (Batch, Length);
                     for (var h = 0; h < _heads; h++)
                     {
                         var dst = _back[t].Pointer + (((((long)p * newBatch) + r) * _heads) + h) * newLength * _positionBytes;

@@ -1,0 +1,88 @@
+using static TokenGrid.Inference.DemoModel.OnnxGraph;
+using DataType = TokenGrid.Inference.DemoModel.Onnx.TensorProto.Types.DataType;
+
+namespace TokenGrid.Inference.DemoModel;
+
+internal sealed partial class Gpt2Graph
+{
+    /// <summary>One pre-LayerNorm block: x + attention(ln_1(x)), then + mlp(ln_2(x)).</summary>
+    private string Block(int layer, string x, string allowed)
+    {
+        var prefix = $"transformer.h.{layer}";
+        _g.Scope = $"h.{layer}/attn";
+        x = _g.Node("Add", [x, Attention(layer, LayerNorm(x, $"{prefix}.ln_1"), allowed)]);
+        _g.Scope = $"h.{layer}/mlp";
+        return _g.Node("Add", [x, Mlp(prefix, LayerNorm(x, $"{prefix}.ln_2"))]);
+    }
+
+    private string Attention(int layer, string x, string allowed)
+    {
+        var prefix = $"transformer.h.{layer}.attn";
+        var (d, h, hd) = (_spec.HiddenSize, _spec.Heads, _spec.HeadSize);
+        var qkv = Linear(x, $"{prefix}.c_attn", d, 3 * d, Gpt2Weights.QkvStd(d));
+        var parts = _g.Node("Split", [qkv, _g.Int64s(d, d, d)], 3, Attr("axis", 2L));
+        var (q, newKey, newValue) = (Heads(parts[0]), Heads(parts[1]), Heads(parts[2]));
+
+        var perLayer = _spec.KvLayout == KvCacheLayout.PerLayerKeyValue;
+        var (pastKey, pastValue) = perLayer
+            ? ($"past_key_values.{layer}.key", $"past_key_values.{layer}.value")
+            : (_g.Node("Gather", [$"past_{layer}", _g.Int64Scalar(0)], null, Attr("axis", 0L)),
+               _g.Node("Gather", [$"past_{layer}", _g.Int64Scalar(1)], null, Attr("axis", 0L)));
+
+        // Concat copies the past unchanged, so the present's past positions are bit-exact.
+        var presentKey = Present(pastKey, newKey, perLayer ? $"present.{layer}.key" : null);
+        var presentValue = Present(pastValue, newValue, perLayer ? $"present.{layer}.value" : null);
+        if (!perLayer)
+        {
+            var axis0 = _g.Int64s(0);
+            _g.Node("Concat", [_g.Node("Unsqueeze", [presentKey, axis0]), _g.Node("Unsqueeze", [presentValue, axis0])],
+                $"present_{layer}", Attr("axis", 0L));
+        }
+
+        var (keys, values) = (ComputeCopy(presentKey), ComputeCopy(presentValue));
+        var scores = _g.Node("Mul", [
+            _g.Node("MatMul", [q, _g.Node("Transpose", [keys], null, Attr("perm", 0L, 1L, 3L, 2L))]),
+            _g.FloatScalar(1f / MathF.Sqrt(hd))]);
+        var masked = _g.Node("Where", [allowed, scores, _g.FloatScalar(MaskedScore)]);
+        var probabilities = _g.Node("Softmax", [masked], null, Attr("axis", -1L));
+        var context = _g.Node("MatMul", [probabilities, values]);
+        var merged = _g.Node("Reshape", [_g.Node("Transpose", [context], null, Attr("perm", 0L, 2L, 1L, 3L)), _g.Int64s(0, 0, d)]);
+        return Linear(merged, $"{prefix}.c_proj", d, d, Gpt2Weights.AttentionOutStd(d));
+
+        // [batch, seq, d] -> [batch, heads, seq, head_size]
+        string Heads(string t) =>
+            _g.Node("Transpose", [_g.Node("Reshape", [t, _g.Int64s(0, 0, h, hd)])], null, Attr("perm", 0L, 2L, 1L, 3L));
+    }
+
+    /// <summary>Past and new positions joined on the sequence axis, in the cache's element type.</summary>
+    private string Present(string past, string current, string? output)
+    {
+        var stored = _kvType == DataType.Float ? current : _g.Node("Cast", [current], null, Attr("to", DataType.Float16));
+        return _g.Node("Concat", [past, stored], output, Attr("axis", 2L));
+    }
+
+    /// <summary>The cache as the attention computes with it: float32 whatever the cache stores.</summary>
+    private string ComputeCopy(string present) =>
+        _kvType == DataType.Float ? present : _g.Node("Cast", [present], null, Attr("to", DataType.Float));
+
+    private string Mlp(string prefix, string x)
+    {
+        var d = _spec.HiddenSize;
+        var hidden = Linear(x, $"{prefix}.mlp.c_fc", d, 4 * d, Gpt2Weights.MlpInStd(d));
+
+        // GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+        var cubic = _g.Node("Mul", [_g.Node("Pow", [hidden, _g.FloatScalar(3f)]), _g.FloatScalar(0.044715f)]);
+        var inner = _g.Node("Mul", [_g.Node("Add", [hidden, cubic]), _g.FloatScalar(MathF.Sqrt(2f / MathF.PI))]);
+        var gate = _g.Node("Add", [_g.Node("Tanh", [inner]), _g.FloatScalar(1f)]);
+        var activated = _g.Node("Mul", [_g.Node("Mul", [hidden, _g.FloatScalar(0.5f)]), gate]);
+        return Linear(activated, $"{prefix}.mlp.c_proj", 4 * d, d, Gpt2Weights.MlpOutStd(d));
+    }
+
+    /// <summary>x · W + b with W stored [in, out] as GPT-2's Conv1D does.</summary>
+    private string Linear(string x, string prefix, int inputs, int outputs, double std)
+    {
+        var weight = _g.Initializer($"{prefix}.weight", Gpt2Weights.Normal(_spec, $"{prefix}.weight", inputs * outputs, std), inputs, outputs);
+        var bias = _g.Initializer($"{prefix}.bias", Gpt2Weights.Normal(_spec, $"{prefix}.bias", outputs, Gpt2Weights.BiasStd), outputs);
+        return _g.Node("Add", [_g.Node("MatMul", [x, weight]), bias]);
+    }
+}
