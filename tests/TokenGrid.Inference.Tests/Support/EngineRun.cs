@@ -1,0 +1,58 @@
+using TokenGrid.Inference.DemoModel;
+using TokenGrid.Inference.Engine;
+using TokenGrid.Inference.Models;
+using TokenGrid.Inference.Runtime;
+
+namespace TokenGrid.Inference.Tests.Support;
+
+/// <summary>A demo model loaded on the CPU with an engine over it, for one test.</summary>
+public sealed class EngineRun : IAsyncDisposable
+{
+    private EngineRun(DecoderModel model, InferenceEngine engine)
+    {
+        Model = model;
+        Engine = engine;
+    }
+
+    public DecoderModel Model { get; }
+
+    public InferenceEngine Engine { get; }
+
+    public static EngineRun Start(DemoModelSpec spec, EngineOptions? options = null)
+    {
+        var model = DecoderModel.Load(DemoModels.Get(spec), new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
+        return new EngineRun(model, new InferenceEngine(model, options));
+    }
+
+    /// <summary>Submits a request that must be accepted and returns its stream.</summary>
+    public GenerationStream Submit(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        var submitted = Engine.Submit(request, cancellationToken);
+        Assert.True(submitted.Status == SubmitStatus.Accepted, $"{submitted.Status}: {submitted.Error}");
+        return submitted.Stream!;
+    }
+
+    /// <summary>Greedy generation of exactly <paramref name="maxTokens"/> tokens (end of sequence ignored).</summary>
+    public static GenerationRequest Greedy(IReadOnlyList<int> prompt, int maxTokens) =>
+        new() { PromptTokens = prompt, MaxTokens = maxTokens, IgnoreEndOfSequence = true };
+
+    /// <summary>Reads a stream to its end: the ids streamed and the result.</summary>
+    public static async Task<(int[] Tokens, string Text, GenerationResult Result)> ReadAllAsync(GenerationStream stream)
+    {
+        var tokens = new List<int>();
+        var text = new System.Text.StringBuilder();
+        await foreach (var token in stream)
+        {
+            tokens.Add(token.TokenId);
+            text.Append(token.Text);
+        }
+
+        return ([.. tokens], text.ToString(), await stream.Completion);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Engine.DisposeAsync();
+        Model.Dispose();
+    }
+}
