@@ -1,0 +1,38 @@
+using Orleans.Concurrency;
+
+namespace TokenGrid.Abstractions.Jobs;
+
+/// <summary>
+/// One request's lifecycle (key: job id). Submission asks the tenant to admit it, then runs it on a node
+/// in the background; watchers read its events; its end settles the tenant's reservation exactly once.
+/// </summary>
+public interface IJobGrain : IGrainWithStringKey
+{
+    /// <summary>Admits and starts the job. Returns at once with the job (Rejected, or Queued/Running).</summary>
+    Task<JobInfo> SubmitAsync(JobSpec spec);
+
+    /// <summary>The job, or null when there is no such job.</summary>
+    [ReadOnly, AlwaysInterleave]
+    Task<JobInfo?> GetAsync();
+
+    /// <summary>Cancels the job if it has not ended; returns the job.</summary>
+    [AlwaysInterleave]
+    Task<JobInfo?> CancelAsync(JobOutcomeReason reason);
+
+    /// <summary>
+    /// Events after <paramref name="afterSequence"/>, then live ones until the job ends. The last event is the
+    /// final status. Text of async jobs is replayed from the stored output as one event.
+    /// </summary>
+    [AlwaysInterleave]
+    IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence);
+}
+
+/// <summary>Why a job is cancelled.</summary>
+public enum JobOutcomeReason
+{
+    /// <summary>The tenant asked.</summary>
+    CancelledByTenant,
+
+    /// <summary>The streaming client went away.</summary>
+    ClientDisconnected,
+}

@@ -1,0 +1,81 @@
+using TokenGrid.Abstractions.Jobs;
+
+namespace TokenGrid.Abstractions.Nodes;
+
+/// <summary>A node's live load, reported to the registry every few seconds.</summary>
+[GenerateSerializer, Immutable, Alias("tg.NodeReport")]
+public sealed record NodeReport
+{
+    /// <summary>Node id: <c>{silo}/{device}</c>, for example <c>silo-a/cpu0</c>.</summary>
+    [Id(0)] public required string NodeId { get; init; }
+
+    /// <summary>The silo hosting the device.</summary>
+    [Id(1)] public required string Silo { get; init; }
+
+    /// <summary>Device name (<c>cpu0</c>, <c>gpu0</c>).</summary>
+    [Id(2)] public required string Device { get; init; }
+
+    /// <summary>Execution provider in use (<c>Cpu</c>, <c>Cuda</c>).</summary>
+    [Id(3)] public required string Provider { get; init; }
+
+    /// <summary>Models loaded on the node.</summary>
+    [Id(4)] public required string[] Models { get; init; }
+
+    /// <summary>Tokens per second over the last 10 seconds.</summary>
+    [Id(5)] public double TokensPerSecond10s { get; init; }
+
+    /// <summary>Tokens per second over the last 60 seconds.</summary>
+    [Id(6)] public double TokensPerSecond60s { get; init; }
+
+    /// <summary>Sequences decoding or prefilling.</summary>
+    [Id(7)] public int ActiveSequences { get; init; }
+
+    /// <summary>Sequences waiting in the engines' queues.</summary>
+    [Id(8)] public int QueuedSequences { get; init; }
+
+    /// <summary>Batch capacity (sum over the node's engines).</summary>
+    [Id(9)] public int MaxBatchSize { get; init; }
+
+    /// <summary>Tokens generated since the node started.</summary>
+    [Id(10)] public long TokensGenerated { get; init; }
+
+    /// <summary>When the report was made.</summary>
+    [Id(11)] public DateTimeOffset ReportedAt { get; init; }
+
+    /// <summary>Why CUDA was not used where asked for, otherwise null.</summary>
+    [Id(12)] public string? ProviderFallbackReason { get; init; }
+}
+
+/// <summary>A sequence for a node to generate.</summary>
+[GenerateSerializer, Immutable, Alias("tg.GenerationSpec")]
+public sealed record GenerationSpec(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] string Model,
+    [property: Id(2)] int[] PromptTokens,
+    [property: Id(3)] int MaxTokens,
+    [property: Id(4)] JobSampling Sampling,
+    [property: Id(5)] string[] Stop);
+
+/// <summary>
+/// A piece of a node's output: text and the number of tokens it carries; the last piece has
+/// <see cref="Final"/> set with the exact usage and finish reason.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tg.GenerationChunk")]
+public sealed record GenerationChunk(
+    [property: Id(0)] string Text,
+    [property: Id(1)] int Tokens,
+    [property: Id(2)] GenerationFinal? Final);
+
+/// <summary>How a generation ended.</summary>
+/// <param name="FinishReason"><c>stop</c>, <c>length</c>, <c>cancelled</c> or <c>failed</c>.</param>
+/// <param name="PromptTokens">Prompt tokens.</param>
+/// <param name="CompletionTokens">Tokens generated, exactly.</param>
+/// <param name="Error">What failed, or why the node refused (busy, invalid).</param>
+/// <param name="Refused">True when the node never started it (busy or invalid): nothing was generated.</param>
+[GenerateSerializer, Immutable, Alias("tg.GenerationFinal")]
+public sealed record GenerationFinal(
+    [property: Id(0)] string FinishReason,
+    [property: Id(1)] int PromptTokens,
+    [property: Id(2)] int CompletionTokens,
+    [property: Id(3)] string? Error,
+    [property: Id(4)] bool Refused);

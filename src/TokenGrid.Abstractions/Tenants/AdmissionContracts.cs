@@ -1,0 +1,127 @@
+namespace TokenGrid.Abstractions.Tenants;
+
+/// <summary>Asks a tenant to reserve tokens for one job.</summary>
+/// <param name="JobId">The job; settlement refers to it.</param>
+/// <param name="Model">The model the job runs on.</param>
+/// <param name="PromptTokens">Prompt tokens, counted with the model's tokenizer.</param>
+/// <param name="MaxCompletionTokens">Most tokens the job may generate, already capped by what the model can produce.</param>
+[GenerateSerializer, Immutable, Alias("tg.AdmissionRequest")]
+public sealed record AdmissionRequest(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] string Model,
+    [property: Id(2)] int PromptTokens,
+    [property: Id(3)] int MaxCompletionTokens)
+{
+    /// <summary>Tokens reserved on admission: prompt plus the most the job may generate.</summary>
+    public long Reservation => (long)PromptTokens + MaxCompletionTokens;
+}
+
+/// <summary>Why a job was not admitted.</summary>
+public enum AdmissionRejection
+{
+    /// <summary>The tenant does not exist or is disabled.</summary>
+    TenantDisabled,
+
+    /// <summary>The requests-per-minute bucket is empty.</summary>
+    RequestRateLimited,
+
+    /// <summary>The tokens-per-minute bucket holds less than the reservation.</summary>
+    TokenRateLimited,
+
+    /// <summary>The tenant has its maximum of concurrent jobs.</summary>
+    ConcurrencyLimited,
+
+    /// <summary>The period quota cannot cover the reservation.</summary>
+    QuotaExhausted,
+
+    /// <summary>The reservation exceeds the token bucket's capacity: it could never be admitted.</summary>
+    RequestTooLarge,
+}
+
+/// <summary>The tenant's answer to an admission request.</summary>
+[GenerateSerializer, Immutable, Alias("tg.AdmissionResult")]
+public sealed record AdmissionResult(
+    [property: Id(0)] bool Admitted,
+    [property: Id(1)] AdmissionRejection? Rejection,
+    [property: Id(2)] string? Message,
+    [property: Id(3)] TimeSpan? RetryAfter,
+    [property: Id(4)] RateLimitSnapshot Limits,
+    [property: Id(5)] long Reserved,
+    [property: Id(6)] PriorityClass Priority,
+    [property: Id(7)] int Weight);
+
+/// <summary>How a job ended, for the ledger.</summary>
+public enum JobOutcome
+{
+    /// <summary>Finished normally (stop or length).</summary>
+    Completed,
+
+    /// <summary>Cancelled by the tenant.</summary>
+    Cancelled,
+
+    /// <summary>The client went away mid-stream.</summary>
+    Disconnected,
+
+    /// <summary>The node or model failed.</summary>
+    Failed,
+
+    /// <summary>The job ran out of time.</summary>
+    TimedOut,
+}
+
+/// <summary>Ends a job's reservation: the tokens actually used are charged, the rest refunded.</summary>
+[GenerateSerializer, Immutable, Alias("tg.SettlementRequest")]
+public sealed record SettlementRequest(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] int PromptTokens,
+    [property: Id(2)] int CompletionTokens,
+    [property: Id(3)] JobOutcome Outcome);
+
+/// <summary>The result of settling; the same for every repeat of the same job id.</summary>
+[GenerateSerializer, Immutable, Alias("tg.Settlement")]
+public sealed record Settlement(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] long Reserved,
+    [property: Id(2)] long Charged,
+    [property: Id(3)] long Refunded,
+    [property: Id(4)] bool AlreadySettled);
+
+/// <summary>Kinds of ledger entry.</summary>
+public enum LedgerEntryKind
+{
+    /// <summary>Tokens held at admission.</summary>
+    Reserve,
+
+    /// <summary>Tokens used, taken from a reservation.</summary>
+    Charge,
+
+    /// <summary>The unused rest of a reservation, given back.</summary>
+    Refund,
+
+    /// <summary>A new period began: charged tokens start over.</summary>
+    PeriodReset,
+}
+
+/// <summary>
+/// One ledger line. After every entry the invariant <c>Balance = Quota − Charged − Reserved</c> holds, and per
+/// job, charge + refund = reservation.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tg.LedgerEntry")]
+public sealed record LedgerEntry(
+    [property: Id(0)] long Sequence,
+    [property: Id(1)] DateTimeOffset At,
+    [property: Id(2)] string TenantId,
+    [property: Id(3)] string JobId,
+    [property: Id(4)] string Model,
+    [property: Id(5)] LedgerEntryKind Kind,
+    [property: Id(6)] long Tokens,
+    [property: Id(7)] long Quota,
+    [property: Id(8)] long ChargedAfter,
+    [property: Id(9)] long ReservedAfter,
+    [property: Id(10)] long BalanceAfter);
+
+/// <summary>A page of ledger entries, oldest first.</summary>
+[GenerateSerializer, Immutable, Alias("tg.LedgerPage")]
+public sealed record LedgerPage(
+    [property: Id(0)] IReadOnlyList<LedgerEntry> Entries,
+    [property: Id(1)] long? NextAfter);

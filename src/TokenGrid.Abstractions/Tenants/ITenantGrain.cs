@@ -1,0 +1,79 @@
+using Orleans.Concurrency;
+
+namespace TokenGrid.Abstractions.Tenants;
+
+/// <summary>
+/// The one place a tenant's budget is decided, cluster-wide (key: tenant id). Non-reentrant: admissions and
+/// settlements are applied one at a time, so concurrent requests can never overspend by a token.
+/// </summary>
+public interface ITenantGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the tenant; fails if it exists.</summary>
+    Task<TenantInfo> CreateAsync(TenantSpec spec);
+
+    /// <summary>Replaces name, budget and enabled flag; fails if the tenant does not exist.</summary>
+    Task<TenantInfo> UpdateAsync(TenantSpec spec);
+
+    /// <summary>The tenant, or null when it does not exist.</summary>
+    [ReadOnly]
+    Task<TenantInfo?> GetAsync();
+
+    /// <summary>Reserves prompt + max tokens for a job, or says why not. Records the job in the tenant's job list either way.</summary>
+    Task<AdmissionResult> AdmitAsync(AdmissionRequest request);
+
+    /// <summary>Charges the tokens a job used and refunds the rest; idempotent by job id.</summary>
+    Task<Settlement> SettleAsync(SettlementRequest request);
+
+    /// <summary>The rate-limit figures now, without taking anything.</summary>
+    [ReadOnly]
+    Task<RateLimitSnapshot> GetRateLimitsAsync();
+
+    /// <summary>Budget, remaining, reserved and charged tokens for the current period, per model.</summary>
+    [ReadOnly]
+    Task<TenantUsage> GetUsageAsync();
+
+    /// <summary>Ledger entries with sequence greater than <paramref name="afterSequence"/>, oldest first.</summary>
+    [ReadOnly]
+    Task<LedgerPage> GetLedgerAsync(long afterSequence, int limit);
+
+    /// <summary>The tenant's job ids, newest first, starting after <paramref name="beforeJobId"/> when given.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<string>> ListJobIdsAsync(string? beforeJobId, int limit);
+
+    /// <summary>Issues a new API key; the secret is in the result only.</summary>
+    Task<IssuedApiKey> IssueKeyAsync(string name);
+
+    /// <summary>Revokes a key at once; false when the tenant has no such key.</summary>
+    Task<bool> RevokeKeyAsync(string keyId);
+
+    /// <summary>The tenant's keys, without secrets.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync();
+}
+
+/// <summary>
+/// Resolves an API key to its tenant (key: the hex SHA-256 of the secret, so the secret is never stored).
+/// </summary>
+public interface IApiKeyGrain : IGrainWithStringKey
+{
+    /// <summary>Binds this hash to a key of a tenant.</summary>
+    Task BindAsync(ApiKeyInfo key);
+
+    /// <summary>Marks the key revoked; lookups fail from now on.</summary>
+    Task RevokeAsync(DateTimeOffset at);
+
+    /// <summary>The key when it exists and is not revoked, otherwise null.</summary>
+    [ReadOnly]
+    Task<ApiKeyInfo?> ResolveAsync();
+}
+
+/// <summary>The list of tenant ids (one activation, key 0), for the admin API.</summary>
+public interface ITenantDirectoryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Adds a tenant id.</summary>
+    Task AddAsync(string tenantId);
+
+    /// <summary>All tenant ids, sorted.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<string>> ListAsync();
+}

@@ -1,0 +1,110 @@
+namespace TokenGrid.Abstractions.Tenants;
+
+/// <summary>How often a tenant's token quota starts over (at midnight UTC, or the first of the month UTC).</summary>
+public enum QuotaPeriod
+{
+    /// <summary>Every day at 00:00 UTC.</summary>
+    Daily,
+
+    /// <summary>On the first of every month at 00:00 UTC.</summary>
+    Monthly,
+}
+
+/// <summary>Scheduling class of a tenant's jobs: higher classes are served first when nodes are contended.</summary>
+public enum PriorityClass
+{
+    /// <summary>Batch work that may wait.</summary>
+    Low,
+
+    /// <summary>The default.</summary>
+    Standard,
+
+    /// <summary>Latency-sensitive work.</summary>
+    High,
+}
+
+/// <summary>What a tenant may spend. Every limit is enforced cluster-wide by the tenant's one grain.</summary>
+[GenerateSerializer, Immutable, Alias("tg.TenantBudget")]
+public sealed record TenantBudget
+{
+    /// <summary>Token bucket capacity, refilled evenly over a minute; admission takes prompt + max tokens. Default: 100000.</summary>
+    [Id(0)] public long TokensPerMinute { get; init; } = 100_000;
+
+    /// <summary>Request bucket capacity, refilled evenly over a minute. Default: 600.</summary>
+    [Id(1)] public int RequestsPerMinute { get; init; } = 600;
+
+    /// <summary>Jobs admitted and not yet settled. Default: 16.</summary>
+    [Id(2)] public int MaxConcurrentJobs { get; init; } = 16;
+
+    /// <summary>Tokens that may be charged per <see cref="Period"/>. Default: 10000000.</summary>
+    [Id(3)] public long PeriodQuota { get; init; } = 10_000_000;
+
+    /// <summary>How often <see cref="PeriodQuota"/> starts over. Default: <see cref="QuotaPeriod.Monthly"/>.</summary>
+    [Id(4)] public QuotaPeriod Period { get; init; } = QuotaPeriod.Monthly;
+
+    /// <summary>Priority class. Default: <see cref="PriorityClass.Standard"/>.</summary>
+    [Id(5)] public PriorityClass Priority { get; init; } = PriorityClass.Standard;
+
+    /// <summary>Fair-share weight among tenants of one class, by tokens. Default: 1.</summary>
+    [Id(6)] public int Weight { get; init; } = 1;
+
+    /// <summary>A reason this budget is invalid, or null.</summary>
+    public string? Validate() =>
+        TokensPerMinute < 1 ? "tokens_per_minute must be at least 1."
+        : RequestsPerMinute < 1 ? "requests_per_minute must be at least 1."
+        : MaxConcurrentJobs < 1 ? "max_concurrent_jobs must be at least 1."
+        : PeriodQuota < 0 ? "period_quota must not be negative."
+        : Weight is < 1 or > 10_000 ? "weight must be between 1 and 10000."
+        : !Enum.IsDefined(Period) ? "period must be daily or monthly."
+        : !Enum.IsDefined(Priority) ? "priority must be low, standard or high."
+        : null;
+}
+
+/// <summary>What an administrator sets when creating or updating a tenant.</summary>
+[GenerateSerializer, Immutable, Alias("tg.TenantSpec")]
+public sealed record TenantSpec(
+    [property: Id(0)] string Name,
+    [property: Id(1)] TenantBudget Budget,
+    [property: Id(2)] bool Enabled = true);
+
+/// <summary>A tenant as the admin API shows it.</summary>
+[GenerateSerializer, Immutable, Alias("tg.TenantInfo")]
+public sealed record TenantInfo(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] TenantBudget Budget,
+    [property: Id(3)] bool Enabled,
+    [property: Id(4)] DateTimeOffset CreatedAt,
+    [property: Id(5)] DateTimeOffset UpdatedAt);
+
+/// <summary>The rate-limit figures returned in <c>x-ratelimit-*</c> headers.</summary>
+[GenerateSerializer, Immutable, Alias("tg.RateLimitSnapshot")]
+public sealed record RateLimitSnapshot(
+    [property: Id(0)] long RequestLimit,
+    [property: Id(1)] long RequestsRemaining,
+    [property: Id(2)] TimeSpan RequestsReset,
+    [property: Id(3)] long TokenLimit,
+    [property: Id(4)] long TokensRemaining,
+    [property: Id(5)] TimeSpan TokensReset);
+
+/// <summary>Tokens used per model in the current period.</summary>
+[GenerateSerializer, Immutable, Alias("tg.ModelUsage")]
+public sealed record ModelUsage(
+    [property: Id(0)] string Model,
+    [property: Id(1)] long Requests,
+    [property: Id(2)] long PromptTokens,
+    [property: Id(3)] long CompletionTokens,
+    [property: Id(4)] long ReservedTokens);
+
+/// <summary>A tenant's budget position in the current period. <c>Remaining = Quota − Charged − Reserved</c>.</summary>
+[GenerateSerializer, Immutable, Alias("tg.TenantUsage")]
+public sealed record TenantUsage(
+    [property: Id(0)] string TenantId,
+    [property: Id(1)] DateTimeOffset PeriodStart,
+    [property: Id(2)] DateTimeOffset PeriodEnd,
+    [property: Id(3)] long Quota,
+    [property: Id(4)] long Charged,
+    [property: Id(5)] long Reserved,
+    [property: Id(6)] long Remaining,
+    [property: Id(7)] int OpenJobs,
+    [property: Id(8)] IReadOnlyList<ModelUsage> Models);
