@@ -57,7 +57,7 @@ public sealed record JobSpec
     /// <summary>Keep the output text in the job (async jobs) rather than only streaming it.</summary>
     [Id(6)] public bool KeepOutput { get; init; } = true;
 
-    /// <summary>Cancel the job when no watcher has read it for this long (streamed requests). Null: never.</summary>
+    /// <summary>The job fails (outcome TimedOut) if it has not ended this long after submission. Null: no limit.</summary>
     [Id(7)] public TimeSpan? Timeout { get; init; }
 }
 
