@@ -58,7 +58,9 @@ public static partial class TokenizerLoader
                 return LoadTiktoken(File(TiktokenFile));
             }
         }
-        catch (Exception e) when (e is JsonException or IOException or FormatException or ArgumentException or InvalidOperationException)
+        // KeyNotFoundException: JsonElement.GetProperty on a missing required property ("model", "vocab").
+        catch (Exception e) when (e is JsonException or IOException or FormatException or ArgumentException or InvalidOperationException
+            or KeyNotFoundException)
         {
             throw new InvalidModelException($"The tokenizer in '{directory}' cannot be read: {e.Message}", e);
         }
