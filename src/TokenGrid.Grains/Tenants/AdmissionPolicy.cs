@@ -1,0 +1,78 @@
+using TokenGrid.Abstractions.Tenants;
+
+namespace TokenGrid.Grains.Tenants;
+
+/// <summary>Why a request is refused, with the message and wait the caller sees.</summary>
+internal readonly record struct Refusal(AdmissionRejection Reason, string Message, TimeSpan? RetryAfter);
+
+/// <summary>
+/// The admission checks, in their fixed order, against a tenant whose period is current and whose buckets are
+/// refilled to <c>now</c>. Pure: it decides, the grain applies.
+/// </summary>
+internal static class AdmissionPolicy
+{
+    /// <summary>The first check the request fails, or null when it may be admitted.</summary>
+    public static Refusal? Check(TenantState state, AdmissionRequest request, DateTimeOffset now)
+    {
+        if (state.Info is not { } info)
+        {
+            return new(AdmissionRejection.TenantDisabled, "The tenant does not exist.", null);
+        }
+
+        if (!info.Enabled)
+        {
+            return new(AdmissionRejection.TenantDisabled, $"Tenant '{info.Id}' is disabled.", null);
+        }
+
+        var budget = info.Budget;
+        var reservation = request.Reservation;
+        if (reservation > budget.TokensPerMinute)
+        {
+            return new(AdmissionRejection.RequestTooLarge,
+                $"The reservation of {reservation} tokens ({request.PromptTokens} prompt + {request.MaxCompletionTokens} max completion) " +
+                $"exceeds the limit of {budget.TokensPerMinute} tokens per minute, so it can never be admitted; lower max tokens or shorten the prompt.",
+                null);
+        }
+
+        var left = budget.PeriodQuota - state.Charged - state.Reserved;
+        if (reservation > budget.PeriodQuota)
+        {
+            // Not even a fresh period could cover it, so there is no time to wait for.
+            return new(AdmissionRejection.QuotaExhausted,
+                $"The reservation of {reservation} tokens exceeds the whole {budget.Period.ToString().ToLowerInvariant()} quota of {budget.PeriodQuota}, so it can never be admitted.",
+                null);
+        }
+
+        if (reservation > left)
+        {
+            var end = QuotaPeriods.EndOf(budget.Period, QuotaPeriods.StartOf(budget.Period, now));
+            return new(AdmissionRejection.QuotaExhausted,
+                $"The {budget.Period.ToString().ToLowerInvariant()} quota has {Math.Max(0, left)} of {budget.PeriodQuota} tokens left " +
+                $"and the reservation needs {reservation}; the quota starts over at {end:u}.",
+                end - now);
+        }
+
+        if (state.Open.Count >= budget.MaxConcurrentJobs)
+        {
+            return new(AdmissionRejection.ConcurrencyLimited,
+                $"{state.Open.Count} of at most {budget.MaxConcurrentJobs} concurrent jobs are running; retry when one ends.", null);
+        }
+
+        if (state.Requests.AvailableAt(budget.RequestsPerMinute, now) < 1)
+        {
+            return new(AdmissionRejection.RequestRateLimited,
+                $"The limit of {budget.RequestsPerMinute} requests per minute is reached.",
+                state.Requests.TimeUntil(1, budget.RequestsPerMinute, now));
+        }
+
+        var tokens = state.Tokens.AvailableAt(budget.TokensPerMinute, now);
+        if (tokens < reservation)
+        {
+            return new(AdmissionRejection.TokenRateLimited,
+                $"{tokens} of {budget.TokensPerMinute} tokens per minute are available and the reservation needs {reservation}.",
+                state.Tokens.TimeUntil(reservation, budget.TokensPerMinute, now));
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,70 @@
+using TokenGrid.Abstractions.Tenants;
+
+namespace TokenGrid.Grains.Tenants;
+
+/// <summary>
+/// The only code that moves charged and reserved tokens. Each move writes its ledger line from the state right after
+/// it, so <c>BalanceAfter = Quota − ChargedAfter − ReservedAfter</c> holds for every line by construction.
+/// Lines go to <see cref="TenantState.PendingLedger"/> and reach the ledger store after the state is saved.
+/// </summary>
+internal static class LedgerBook
+{
+    /// <summary>Holds a reservation's tokens.</summary>
+    public static void Reserve(TenantState state, string tenantId, OpenReservation reservation)
+    {
+        state.Open[reservation.JobId] = reservation;
+        state.Reserved += reservation.Tokens;
+        Append(state, tenantId, reservation.AdmittedAt, reservation.JobId, reservation.Model, LedgerEntryKind.Reserve, reservation.Tokens);
+    }
+
+    /// <summary>Charges what a job used (at most its reservation) and refunds the rest.</summary>
+    public static (long Charged, long Refunded) Settle(TenantState state, string tenantId, DateTimeOffset at, OpenReservation reservation, long used)
+    {
+        var charged = Math.Clamp(used, 0, reservation.Tokens);
+        var refunded = reservation.Tokens - charged;
+        state.Open.Remove(reservation.JobId);
+
+        state.Reserved -= charged;
+        state.Charged += charged;
+        Append(state, tenantId, at, reservation.JobId, reservation.Model, LedgerEntryKind.Charge, charged);
+        if (refunded > 0)
+        {
+            state.Reserved -= refunded;
+            Append(state, tenantId, at, reservation.JobId, reservation.Model, LedgerEntryKind.Refund, refunded);
+        }
+
+        return (charged, refunded);
+    }
+
+    /// <summary>
+    /// Starts a new period when <paramref name="now"/> lies past the current one: charged tokens and per-model counters
+    /// start over, open reservations carry over. Returns whether it did.
+    /// </summary>
+    /// <remarks>
+    /// Only a later period start resets. After a switch from daily to monthly the month's start lies before the
+    /// day's, so the day's charges carry on into the month instead of being wiped.
+    /// </remarks>
+    public static bool RollPeriod(TenantState state, string tenantId, DateTimeOffset now)
+    {
+        var start = QuotaPeriods.StartOf(state.Info!.Budget.Period, now);
+        if (start <= state.PeriodStart)
+        {
+            return false;
+        }
+
+        var cleared = state.Charged;
+        state.PeriodStart = start;
+        state.Charged = 0;
+        state.Models.Clear();
+        Append(state, tenantId, now, jobId: "", model: "", LedgerEntryKind.PeriodReset, cleared);
+        return true;
+    }
+
+    private static void Append(TenantState state, string tenantId, DateTimeOffset at, string jobId, string model, LedgerEntryKind kind, long tokens)
+    {
+        var quota = state.Info!.Budget.PeriodQuota;
+        state.PendingLedger.Add(new LedgerEntry(
+            ++state.LastSequence, at, tenantId, jobId, model, kind, tokens,
+            quota, state.Charged, state.Reserved, quota - state.Charged - state.Reserved));
+    }
+}

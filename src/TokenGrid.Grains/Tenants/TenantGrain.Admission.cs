@@ -1,0 +1,165 @@
+using TokenGrid.Abstractions.Tenants;
+
+namespace TokenGrid.Grains.Tenants;
+
+public sealed partial class TenantGrain
+{
+    /// <inheritdoc/>
+    public async Task<AdmissionResult> AdmitAsync(AdmissionRequest request)
+    {
+        Validate(request);
+        var now = timeProvider.GetUtcNow();
+        if (State.Info is null)
+        {
+            // Nothing is saved for a tenant that does not exist.
+            return Reject(request, AdmissionPolicy.Check(State, request, now)!.Value, now);
+        }
+
+        // One job id reserves once: a repeat while open gets the same answer, a repeat after settlement is an error.
+        if (State.Open.TryGetValue(request.JobId, out var open))
+        {
+            return Result(null, open.Tokens, now);
+        }
+
+        if (FindSettlement(request.JobId) is not null)
+        {
+            throw new JobAlreadySettledException(TenantId, request.JobId);
+        }
+
+        CatchUp(now);
+        RememberJob(request.JobId);
+        if (AdmissionPolicy.Check(State, request, now) is { } refusal)
+        {
+            await CommitAsync();
+            return Reject(request, refusal, now);
+        }
+
+        var reservation = request.Reservation;
+        State.Requests.Take(1);
+        State.Tokens.Take(reservation);
+        LedgerBook.Reserve(State, TenantId, new OpenReservation(request.JobId, request.Model, reservation, request.PromptTokens, now));
+        TallyOf(request.Model).Requests++;
+        await CommitAsync();
+
+        instruments.OnAdmitted(request.Model);
+        LogAdmitted(logger, TenantId, request.JobId, request.Model, reservation);
+        return Result(null, reservation, now);
+    }
+
+    /// <summary>
+    /// Charges a job's tokens and refunds the rest of its reservation. Idempotent: a repeat returns the first result
+    /// with <see cref="Settlement.AlreadySettled"/> set. A job id with no open reservation (never admitted, or settled
+    /// longer ago than <see cref="TenantState.JobHistoryLimit"/> jobs) returns zeros and logs a warning: there is
+    /// nothing to charge, and failing would not help the caller.
+    /// </summary>
+    public async Task<Settlement> SettleAsync(SettlementRequest request)
+    {
+        Validate(request);
+        if (FindSettlement(request.JobId) is { } done)
+        {
+            return done with { AlreadySettled = true };
+        }
+
+        if (!State.Open.TryGetValue(request.JobId, out var reservation))
+        {
+            LogSettledUnknownJob(logger, TenantId, request.JobId);
+            return new Settlement(request.JobId, 0, 0, 0, AlreadySettled: false);
+        }
+
+        var now = timeProvider.GetUtcNow();
+        CatchUp(now);
+        var used = (long)request.PromptTokens + request.CompletionTokens;
+        var (charged, refunded) = LedgerBook.Settle(State, TenantId, now, reservation, used);
+        State.Tokens.Give(refunded, State.Info!.Budget.TokensPerMinute);
+
+        var tally = TallyOf(reservation.Model);
+        var prompt = Math.Min(request.PromptTokens, charged);
+        tally.PromptTokens += prompt;
+        tally.CompletionTokens += charged - prompt;
+
+        var settlement = new Settlement(request.JobId, reservation.Tokens, charged, refunded, AlreadySettled: false);
+        State.Settled.Add(settlement);
+        if (State.Settled.Count > TenantState.JobHistoryLimit)
+        {
+            State.Settled.RemoveAt(0);
+        }
+
+        await CommitAsync();
+        LogSettled(logger, TenantId, request.JobId, request.Outcome, charged, refunded);
+        return settlement;
+    }
+
+    private AdmissionResult Reject(AdmissionRequest request, Refusal refusal, DateTimeOffset now)
+    {
+        instruments.OnRejected(request.Model, refusal.Reason.ToCode());
+        LogRejected(logger, TenantId, request.JobId, request.Model, refusal.Reason);
+        return Result(refusal, 0, now);
+    }
+
+    private AdmissionResult Result(Refusal? refusal, long reserved, DateTimeOffset now)
+    {
+        var budget = State.Info?.Budget ?? new TenantBudget();
+        return new AdmissionResult(
+            refusal is null, refusal?.Reason, refusal?.Message, refusal?.RetryAfter,
+            TenantViews.Limits(State, now), reserved, budget.Priority, budget.Weight);
+    }
+
+    private Settlement? FindSettlement(string jobId) => State.Settled.Find(s => s.JobId == jobId);
+
+    private ModelTally TallyOf(string model)
+    {
+        if (!State.Models.TryGetValue(model, out var tally))
+        {
+            State.Models[model] = tally = new ModelTally();
+        }
+
+        return tally;
+    }
+
+    private void RememberJob(string jobId)
+    {
+        if (State.JobIds.Contains(jobId))
+        {
+            return;
+        }
+
+        State.JobIds.Add(jobId);
+        if (State.JobIds.Count > TenantState.JobHistoryLimit)
+        {
+            State.JobIds.RemoveAt(0);
+        }
+    }
+
+    private static void Validate(AdmissionRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        RequireJobId(request.JobId);
+        if (string.IsNullOrWhiteSpace(request.Model))
+        {
+            throw new ArgumentException("model is required.", nameof(request));
+        }
+
+        if (request.PromptTokens < 0 || request.MaxCompletionTokens < 0)
+        {
+            throw new ArgumentException("Token counts must not be negative.", nameof(request));
+        }
+    }
+
+    private static void Validate(SettlementRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        RequireJobId(request.JobId);
+        if (request.PromptTokens < 0 || request.CompletionTokens < 0)
+        {
+            throw new ArgumentException("Token counts must not be negative.", nameof(request));
+        }
+    }
+
+    private static void RequireJobId(string jobId)
+    {
+        if (string.IsNullOrWhiteSpace(jobId))
+        {
+            throw new ArgumentException("job_id is required.", nameof(jobId));
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using TokenGrid.Abstractions.Tenants;
+
+namespace TokenGrid.Grains.Tenants;
+
+/// <summary>
+/// Everything a tenant grain persists. <see cref="Reserved"/> always equals the sum of <see cref="Open"/> once an
+/// operation ends; during settlement it steps down entry by entry so every ledger line shows its own balance.
+/// </summary>
+[GenerateSerializer, Alias("tg.TenantState")]
+public sealed class TenantState
+{
+    /// <summary>How many job ids and settlements are remembered; older ones are forgotten.</summary>
+    public const int JobHistoryLimit = 1000;
+
+    /// <summary>The tenant, or null before it is created.</summary>
+    [Id(0)] public TenantInfo? Info { get; set; }
+
+    /// <summary>The tokens-per-minute bucket.</summary>
+    [Id(1)] public TokenBucket Tokens { get; set; } = new();
+
+    /// <summary>The requests-per-minute bucket.</summary>
+    [Id(2)] public TokenBucket Requests { get; set; } = new();
+
+    /// <summary>Start of the quota period that <see cref="Charged"/> belongs to.</summary>
+    [Id(3)] public DateTimeOffset PeriodStart { get; set; }
+
+    /// <summary>Tokens charged in the current period.</summary>
+    [Id(4)] public long Charged { get; set; }
+
+    /// <summary>Tokens held by open reservations.</summary>
+    [Id(5)] public long Reserved { get; set; }
+
+    /// <summary>Admitted, unsettled jobs by id.</summary>
+    [Id(6)] public Dictionary<string, OpenReservation> Open { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The latest settlements, oldest first, so repeats return the same numbers.</summary>
+    [Id(7)] public List<Settlement> Settled { get; set; } = [];
+
+    /// <summary>Job ids admitted or rejected, oldest first.</summary>
+    [Id(8)] public List<string> JobIds { get; set; } = [];
+
+    /// <summary>Per-model counters of the current period.</summary>
+    [Id(9)] public Dictionary<string, ModelTally> Models { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Sequence of the last ledger entry written.</summary>
+    [Id(10)] public long LastSequence { get; set; }
+
+    /// <summary>Ledger entries saved with this state but not yet confirmed by the ledger store (an outbox).</summary>
+    [Id(11)] public List<LedgerEntry> PendingLedger { get; set; } = [];
+
+    /// <summary>The tenant's API keys: hash and listing, never the secret.</summary>
+    [Id(12)] public List<StoredApiKey> Keys { get; set; } = [];
+}
+
+/// <summary>Tokens held for one admitted job.</summary>
+[GenerateSerializer, Immutable, Alias("tg.OpenReservation")]
+public sealed record OpenReservation(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] string Model,
+    [property: Id(2)] long Tokens,
+    [property: Id(3)] int PromptTokens,
+    [property: Id(4)] DateTimeOffset AdmittedAt);
+
+/// <summary>One model's counters in the current period.</summary>
+[GenerateSerializer, Alias("tg.ModelTally")]
+public sealed class ModelTally
+{
+    /// <summary>Jobs admitted.</summary>
+    [Id(0)] public long Requests { get; set; }
+
+    /// <summary>Prompt tokens charged.</summary>
+    [Id(1)] public long PromptTokens { get; set; }
+
+    /// <summary>Completion tokens charged.</summary>
+    [Id(2)] public long CompletionTokens { get; set; }
+}
+
+/// <summary>An API key as the tenant keeps it: the SHA-256 of the secret and the listing.</summary>
+[GenerateSerializer, Immutable, Alias("tg.StoredApiKey")]
+public sealed record StoredApiKey(
+    [property: Id(0)] string Hash,
+    [property: Id(1)] ApiKeyInfo Info);

@@ -1,0 +1,56 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
+using TokenGrid.Grains;
+using TokenGrid.Grains.Tenants;
+using TokenGrid.Grains.Tests.Tenants;
+
+namespace TokenGrid.Grains.Tests.Support;
+
+/// <summary>
+/// One in-process silo with memory storage and the tenant services, whose grains read a <see cref="FakeTimeProvider"/>
+/// the tests advance. Orleans' own background loops stay on real time.
+/// </summary>
+public sealed class TenantClusterFixture : IAsyncLifetime
+{
+    public TenantClusterFixture()
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(TokenGridStorage.Name));
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Services.AddSingleton<TimeProvider>(Time);
+            host.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
+            host.Services.AddSingleton<ILedgerStore>(Ledger);
+            host.Services.AddTokenGridTenants();
+        });
+        Cluster = builder.Build();
+    }
+
+    /// <summary>The grains' clock; starts mid-month, mid-day.</summary>
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 3, 14, 9, 26, 53, TimeSpan.Zero));
+
+    /// <summary>The silo's ledger store; tests can make it fail.</summary>
+    public FlakyLedgerStore Ledger { get; } = new();
+
+    public InProcessTestCluster Cluster { get; }
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    /// <summary>A service of the (only) silo.</summary>
+    public T SiloService<T>(object? key = null) where T : notnull
+    {
+        var services = Cluster.Silos[0].ServiceProvider;
+        return key is null ? services.GetRequiredService<T>() : services.GetRequiredKeyedService<T>(key);
+    }
+
+    public Task InitializeAsync() => Cluster.DeployAsync();
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class TenantClusterCollection : ICollectionFixture<TenantClusterFixture>
+{
+    public const string Name = "Tenant cluster";
+}
