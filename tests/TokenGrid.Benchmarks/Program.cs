@@ -1,11 +1,13 @@
 using TokenGrid.Benchmarks;
 using TokenGrid.Benchmarks.Engine;
+using TokenGrid.Benchmarks.Grid;
 
 // Usage: dotnet run -c Release --project tests/TokenGrid.Benchmarks -- <scenario> [--json FILE] [scenario options]
 // Every scenario prints its figures and, with --json, writes one flat JSON object with stable keys.
 var scenarios = new Dictionary<string, Func<BenchmarkArgs, Task<BenchmarkReport>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["engine"] = EngineBenchmark.RunAsync,
+    ["admission"] = AdmissionBenchmark.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))

@@ -18,4 +18,7 @@ public interface ILedgerStore
     /// <see cref="LedgerPage.NextAfter"/> is the last sequence returned when more follow, otherwise null.
     /// </summary>
     Task<LedgerPage> ReadAsync(string tenantId, long afterSequence, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Every entry of one job, in sequence order (empty when the job has none).</summary>
+    Task<IReadOnlyList<LedgerEntry>> FindJobAsync(string tenantId, string jobId, CancellationToken cancellationToken = default);
 }

@@ -45,6 +45,20 @@ public sealed class InMemoryLedgerStore : ILedgerStore
         }
     }
 
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<LedgerEntry>> FindJobAsync(string tenantId, string jobId, CancellationToken cancellationToken = default)
+    {
+        if (!_ledgers.TryGetValue(tenantId, out var ledger))
+        {
+            return Task.FromResult<IReadOnlyList<LedgerEntry>>([]);
+        }
+
+        lock (ledger)
+        {
+            return Task.FromResult<IReadOnlyList<LedgerEntry>>([.. ledger.Where(e => e.JobId == jobId)]);
+        }
+    }
+
     // Sequences ascend, so binary search for the first entry past afterSequence.
     private static int FirstAfter(List<LedgerEntry> ledger, long afterSequence)
     {

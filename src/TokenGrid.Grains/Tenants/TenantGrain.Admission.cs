@@ -21,13 +21,14 @@ public sealed partial class TenantGrain
             return Result(null, open.Tokens, now);
         }
 
-        if (FindSettlement(request.JobId) is not null)
+        // A job id seen before may have been settled longer ago than the settlement window: the ledger knows.
+        var isNew = await jobIndex.AddAsync(TenantId, request.JobId);
+        if (FindSettlement(request.JobId) is not null || (!isNew && await FindSettlementInLedgerAsync(request.JobId) is not null))
         {
             throw new JobAlreadySettledException(TenantId, request.JobId);
         }
 
         CatchUp(now);
-        RememberJob(request.JobId);
         if (AdmissionPolicy.Check(State, request, now) is { } refusal)
         {
             await CommitAsync();
@@ -48,9 +49,9 @@ public sealed partial class TenantGrain
 
     /// <summary>
     /// Charges a job's tokens and refunds the rest of its reservation. Idempotent: a repeat returns the first result
-    /// with <see cref="Settlement.AlreadySettled"/> set. A job id with no open reservation (never admitted, or settled
-    /// longer ago than <see cref="TenantState.JobHistoryLimit"/> jobs) returns zeros and logs a warning: there is
-    /// nothing to charge, and failing would not help the caller.
+    /// with <see cref="Settlement.AlreadySettled"/> set (from the state's window of recent settlements, or rebuilt from
+    /// the ledger for older ones). A job id that was never admitted returns zeros and logs a warning: there is nothing
+    /// to charge, and failing would not help the caller.
     /// </summary>
     public async Task<Settlement> SettleAsync(SettlementRequest request)
     {
@@ -62,6 +63,11 @@ public sealed partial class TenantGrain
 
         if (!State.Open.TryGetValue(request.JobId, out var reservation))
         {
+            if (await FindSettlementInLedgerAsync(request.JobId) is { } old)
+            {
+                return old;
+            }
+
             LogSettledUnknownJob(logger, TenantId, request.JobId);
             return new Settlement(request.JobId, 0, 0, 0, AlreadySettled: false);
         }
@@ -79,7 +85,7 @@ public sealed partial class TenantGrain
 
         var settlement = new Settlement(request.JobId, reservation.Tokens, charged, refunded, AlreadySettled: false);
         State.Settled.Add(settlement);
-        if (State.Settled.Count > TenantState.JobHistoryLimit)
+        if (State.Settled.Count > TenantState.SettledWindow)
         {
             State.Settled.RemoveAt(0);
         }
@@ -116,18 +122,19 @@ public sealed partial class TenantGrain
         return tally;
     }
 
-    private void RememberJob(string jobId)
+    /// <summary>A settlement rebuilt from the job's ledger lines (reserve, charge, refund), or null when it has none.</summary>
+    private async Task<Settlement?> FindSettlementInLedgerAsync(string jobId)
     {
-        if (State.JobIds.Contains(jobId))
+        var lines = await ledger.FindJobAsync(TenantId, jobId);
+        var charge = lines.FirstOrDefault(e => e.Kind == LedgerEntryKind.Charge);
+        if (charge is null)
         {
-            return;
+            return null;
         }
 
-        State.JobIds.Add(jobId);
-        if (State.JobIds.Count > TenantState.JobHistoryLimit)
-        {
-            State.JobIds.RemoveAt(0);
-        }
+        var reserved = lines.Where(e => e.Kind == LedgerEntryKind.Reserve).Sum(e => e.Tokens);
+        var refunded = lines.Where(e => e.Kind == LedgerEntryKind.Refund).Sum(e => e.Tokens);
+        return new Settlement(jobId, reserved, charge.Tokens, refunded, AlreadySettled: true);
     }
 
     private static void Validate(AdmissionRequest request)

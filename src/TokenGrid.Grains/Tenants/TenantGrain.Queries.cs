@@ -30,20 +30,12 @@ public sealed partial class TenantGrain
     }
 
     /// <inheritdoc/>
-    /// <remarks>Only the last <see cref="TenantState.JobHistoryLimit"/> job ids are kept; an unknown cursor yields an empty page.</remarks>
+    /// <remarks>An unknown cursor yields an empty page.</remarks>
     public Task<IReadOnlyList<string>> ListJobIdsAsync(string? beforeJobId, int limit)
     {
         RequireTenant();
         CheckPageSize(limit);
-        var ids = State.JobIds;
-        var end = beforeJobId is null ? ids.Count : ids.LastIndexOf(beforeJobId);
-        var page = new List<string>(Math.Min(limit, Math.Max(0, end)));
-        for (var i = end - 1; i >= 0 && page.Count < limit; i--)
-        {
-            page.Add(ids[i]);
-        }
-
-        return Task.FromResult<IReadOnlyList<string>>(page);
+        return jobIndex.ListAsync(TenantId, beforeJobId, limit);
     }
 
     private static void CheckPageSize(int limit)

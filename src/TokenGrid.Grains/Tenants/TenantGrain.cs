@@ -13,6 +13,7 @@ public sealed partial class TenantGrain(
     TimeProvider timeProvider,
     TokenGridInstruments instruments,
     ILedgerStore ledger,
+    IJobIndex jobIndex,
     IGrainFactory grainFactory,
     ILogger<TenantGrain> logger)
     : Grain, ITenantGrain

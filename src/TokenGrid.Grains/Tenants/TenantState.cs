@@ -9,8 +9,11 @@ namespace TokenGrid.Grains.Tenants;
 [GenerateSerializer, Alias("tg.TenantState")]
 public sealed class TenantState
 {
-    /// <summary>How many job ids and settlements are remembered; older ones are forgotten.</summary>
-    public const int JobHistoryLimit = 1000;
+    /// <summary>
+    /// How many settlements are kept in the state for quick repeats; older ones are found in the ledger. The state is
+    /// written on every admission, so it stays small.
+    /// </summary>
+    public const int SettledWindow = 64;
 
     /// <summary>The tenant, or null before it is created.</summary>
     [Id(0)] public TenantInfo? Info { get; set; }
@@ -36,8 +39,7 @@ public sealed class TenantState
     /// <summary>The latest settlements, oldest first, so repeats return the same numbers.</summary>
     [Id(7)] public List<Settlement> Settled { get; set; } = [];
 
-    /// <summary>Job ids admitted or rejected, oldest first.</summary>
-    [Id(8)] public List<string> JobIds { get; set; } = [];
+    // Id 8 is retired (job ids moved to IJobIndex); never reuse it.
 
     /// <summary>Per-model counters of the current period.</summary>
     [Id(9)] public Dictionary<string, ModelTally> Models { get; set; } = new(StringComparer.Ordinal);

@@ -16,6 +16,7 @@ public static class TenantsHosting
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton<ILedgerStore, InMemoryLedgerStore>();
+        services.TryAddSingleton<IJobIndex, InMemoryJobIndex>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<TokenGridInstruments>();

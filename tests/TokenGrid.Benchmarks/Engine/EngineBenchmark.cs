@@ -48,16 +48,16 @@ public static class EngineBenchmark
             .Add("rounds", rounds)
             .Add("new_tokens", newTokens)
             .Add("prompt_tokens", promptLength)
-            .Add("raw_tokens_per_s_b1", Median(raw1))
-            .Add("raw_tokens_per_s_b32", Median(raw32))
-            .Add("engine_tokens_per_s_b1", Median(engine1))
-            .Add("engine_tokens_per_s_b8", Median(engine8))
-            .Add("engine_tokens_per_s_b32", Median(engine32))
-            .Add("engine_vs_raw_b32", Median(engine32) / Median(raw32))
-            .Add("scaling_32_vs_1", Median(engine32) / Median(engine1))
+            .Add("raw_tokens_per_s_b1", Stats.Median(raw1))
+            .Add("raw_tokens_per_s_b32", Stats.Median(raw32))
+            .Add("engine_tokens_per_s_b1", Stats.Median(engine1))
+            .Add("engine_tokens_per_s_b8", Stats.Median(engine8))
+            .Add("engine_tokens_per_s_b32", Stats.Median(engine32))
+            .Add("engine_vs_raw_b32", Stats.Median(engine32) / Stats.Median(raw32))
+            .Add("scaling_32_vs_1", Stats.Median(engine32) / Stats.Median(engine1))
             // What the hardware allows: the same ratio for the raw loop. The engine cannot scale past it.
-            .Add("raw_scaling_32_vs_1", Median(raw32) / Median(raw1))
-            .Add("engine_vs_raw_b1", Median(engine1) / Median(raw1))
+            .Add("raw_scaling_32_vs_1", Stats.Median(raw32) / Stats.Median(raw1))
+            .Add("engine_vs_raw_b1", Stats.Median(engine1) / Stats.Median(raw1))
             .Add("ttft_join_steps", joinSteps);
         return report;
     }
@@ -115,7 +115,7 @@ public static class EngineBenchmark
 
         await stop.CancelAsync();
         await Task.WhenAll(busy.Select(s => s.Completion));
-        return Median(ratios);
+        return Stats.Median(ratios);
     }
 
     private static async Task<double> RateAsync(Func<Task<long>> work)
@@ -123,11 +123,5 @@ public static class EngineBenchmark
         var clock = Stopwatch.StartNew();
         var tokens = await work();
         return tokens / clock.Elapsed.TotalSeconds;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 }

@@ -33,4 +33,7 @@ public sealed class FlakyLedgerStore : ILedgerStore
 
     public Task<LedgerPage> ReadAsync(string tenantId, long afterSequence, int limit, CancellationToken cancellationToken = default) =>
         _inner.ReadAsync(tenantId, afterSequence, limit, cancellationToken);
+
+    public Task<IReadOnlyList<LedgerEntry>> FindJobAsync(string tenantId, string jobId, CancellationToken cancellationToken = default) =>
+        _inner.FindJobAsync(tenantId, jobId, cancellationToken);
 }

@@ -22,6 +22,24 @@ public sealed class SettlementTests(TenantClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_settlement_older_than_the_window_is_still_repeated_from_the_ledger_and_never_recharged()
+    {
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy);
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("old", "m", 10, 90))).Admitted);
+        var first = await tenant.SettleAsync(new SettlementRequest("old", 10, 40, JobOutcome.Completed));
+        for (var i = 0; i <= TenantState.SettledWindow; i++)
+        {
+            Assert.True((await tenant.AdmitAsync(new AdmissionRequest($"j{i}", "m", 1, 1))).Admitted);
+            await tenant.SettleAsync(new SettlementRequest($"j{i}", 1, 1, JobOutcome.Completed));
+        }
+
+        var charged = (await tenant.GetUsageAsync()).Charged;
+        Assert.Equal(first with { AlreadySettled = true }, await tenant.SettleAsync(new SettlementRequest("old", 10, 90, JobOutcome.Completed)));
+        await Assert.ThrowsAsync<JobAlreadySettledException>(() => tenant.AdmitAsync(new AdmissionRequest("old", "m", 10, 90)));
+        Assert.Equal(charged, (await tenant.GetUsageAsync()).Charged);
+    }
+
+    [Fact]
     public async Task Concurrent_repeats_of_one_settlement_charge_once()
     {
         var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy);

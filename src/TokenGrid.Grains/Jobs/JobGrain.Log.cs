@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+using TokenGrid.Abstractions.Jobs;
+
+namespace TokenGrid.Grains.Jobs;
+
+public sealed partial class JobGrain
+{
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Debug, Message = "Job {JobId} ended {Status}: {CompletionTokens} tokens, charged {Charged} ({Error})")]
+    private static partial void LogFinished(ILogger logger, string jobId, JobStatus status, int completionTokens, long? charged, string? error);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Job {JobId} failed on node {NodeId}")]
+    private static partial void LogRunFailed(ILogger logger, Exception exception, string jobId, string? nodeId);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "Job {JobId} could not be settled with tenant {TenantId}; retried when the job is next activated")]
+    private static partial void LogSettleFailed(ILogger logger, Exception exception, string jobId, string tenantId);
+
+    [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Job {JobId} could not be saved")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Job {JobId} could not be admitted by tenant {TenantId}")]
+    private static partial void LogAdmissionFailed(ILogger logger, Exception exception, string jobId, string tenantId);
+}

@@ -1,0 +1,9 @@
+using Microsoft.Extensions.Logging;
+
+namespace TokenGrid.Grains.Models;
+
+public sealed partial class ModelCatalog
+{
+    [LoggerMessage(EventId = 1250, Level = LogLevel.Information, Message = "Model {Model} loaded from {Directory} (context {ContextLength}, vocabulary {VocabSize})")]
+    private static partial void LogLoaded(ILogger logger, string model, string directory, int contextLength, int vocabSize);
+}

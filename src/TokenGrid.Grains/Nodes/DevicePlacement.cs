@@ -1,0 +1,58 @@
+using Orleans.Placement;
+using Orleans.Runtime.Placement;
+
+namespace TokenGrid.Grains.Nodes;
+
+/// <summary>
+/// Places a node grain on the silo that owns its device: the silo whose name is the node id's prefix
+/// (<c>{silo}/{device}</c>), never by chance.
+/// </summary>
+[GenerateSerializer, Immutable, SuppressReferenceTracking]
+public sealed class DevicePlacement : PlacementStrategy
+{
+    internal static DevicePlacement Instance { get; } = new();
+}
+
+/// <summary>Marks a grain class (keyed by node id) for <see cref="DevicePlacement"/>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+public sealed class DevicePlacementAttribute() : PlacementAttribute(DevicePlacement.Instance);
+
+/// <summary>Chooses the active silo named by the node id, from the cluster membership.</summary>
+internal sealed class DevicePlacementDirector(IClusterMembershipService membership, ILocalSiloDetails localSilo) : IPlacementDirector
+{
+    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context) =>
+        Task.FromResult(Choose(
+            target.GrainIdentity.Key.ToString()!,
+            localSilo.Name,
+            context.LocalSilo,
+            membership.CurrentSnapshot.Members.Values,
+            context.GetCompatibleSilos(target)));
+
+    /// <summary>
+    /// The silo for <paramref name="nodeId"/>: this silo when the name is its own (its membership entry may still be
+    /// on the way at startup), otherwise the newest active member of that name, preferring silos compatible with the
+    /// grain type. Throws when no active silo has that name.
+    /// </summary>
+    internal static SiloAddress Choose(
+        string nodeId, string localName, SiloAddress local, IEnumerable<ClusterMember> members, IReadOnlyCollection<SiloAddress> compatible)
+    {
+        if (!NodeId.TryParse(nodeId, out var siloName, out _))
+        {
+            throw new ArgumentException($"'{nodeId}' is not a node id of the form {{silo}}/{{device}}.", nameof(nodeId));
+        }
+
+        if (string.Equals(siloName, localName, StringComparison.Ordinal))
+        {
+            return local;
+        }
+
+        var named = members
+            .Where(m => m.Status == SiloStatus.Active && string.Equals(m.Name, siloName, StringComparison.Ordinal))
+            .Select(m => m.SiloAddress)
+            .OrderByDescending(a => compatible.Contains(a))
+            .ThenByDescending(a => a.Generation)
+            .FirstOrDefault();
+        return named ?? throw new InvalidOperationException(
+            $"Node '{nodeId}' cannot be placed: no active silo is named '{siloName}'. The silo may have stopped; its node leaves the registry shortly.");
+    }
+}

@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Placement;
+using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Grains.Telemetry;
+
+namespace TokenGrid.Grains.Nodes;
+
+/// <summary>
+/// One device of one silo (key: <c>{silo}/{device}</c>), placed on that silo and kept active while it runs.
+/// Generation enqueues into the device's engine and relays its tokens; the model never runs on the grain's
+/// scheduler. A timer reports the node's load to the registry every <see cref="NodeOptions.ReportPeriod"/>.
+/// </summary>
+[DevicePlacement, Immovable, Reentrant]
+public sealed partial class NodeGrain(
+    NodeRuntime runtime,
+    IOptions<NodeOptions> options,
+    TokenGridInstruments instruments,
+    TimeProvider timeProvider,
+    ILogger<NodeGrain> logger)
+    : Grain, INodeGrain
+{
+    private static readonly TimeSpan s_shortWindow = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_longWindow = TimeSpan.FromSeconds(60);
+
+    private readonly ThroughputWindow _throughput = new(s_longWindow);
+    private NodeDevice _device = null!;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!NodeId.TryParse(Id, out var silo, out var device)
+            || !string.Equals(silo, runtime.SiloName, StringComparison.Ordinal)
+            || !runtime.TryGetDevice(device, out var node))
+        {
+            throw new InvalidOperationException(
+                $"Node '{Id}' is not a device of silo '{runtime.SiloName}' (its devices: {string.Join(", ", runtime.Devices.Select(d => d.Name))}).");
+        }
+
+        _device = node;
+        _throughput.Add(timeProvider.GetUtcNow(), node.Load().TokensGenerated);
+
+        // A node lives as long as its silo: it must keep reporting without being asked.
+        DelayDeactivation(Timeout.InfiniteTimeSpan);
+        var period = options.Value.ReportPeriod;
+        this.RegisterGrainTimer(ReportAsync, new GrainTimerCreationOptions(period, period) { Interleave = true, KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        instruments.OnNodeStopped(Id);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StartAsync() => ReportAsync(CancellationToken.None);
+
+    /// <inheritdoc />
+    public Task<NodeReport> GetReportAsync() => Task.FromResult(BuildReport(timeProvider.GetUtcNow()));
+
+    private async Task ReportAsync(CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var report = BuildReport(now);
+        _throughput.Add(now, report.TokensGenerated);
+        instruments.OnNodeLoad(Id, report.TokensPerSecond10s, report.ActiveSequences, report.QueuedSequences);
+        try
+        {
+            await GrainFactory.GetGrain<INodeRegistryGrain>(0).ReportAsync(report);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogReportFailed(logger, e, Id);
+        }
+    }
+
+    private NodeReport BuildReport(DateTimeOffset now)
+    {
+        var (tokens, active, queued) = _device.Load();
+        return new NodeReport
+        {
+            NodeId = Id,
+            Silo = runtime.SiloName,
+            Device = _device.Name,
+            Provider = _device.Provider.ToString(),
+            Models = [.. _device.Models],
+            TokensPerSecond10s = _throughput.Rate(now, tokens, s_shortWindow),
+            TokensPerSecond60s = _throughput.Rate(now, tokens, s_longWindow),
+            ActiveSequences = active,
+            QueuedSequences = queued,
+            MaxBatchSize = _device.MaxBatchSize,
+            TokensGenerated = tokens,
+            ReportedAt = now,
+            ProviderFallbackReason = _device.ProviderFallbackReason,
+        };
+    }
+}

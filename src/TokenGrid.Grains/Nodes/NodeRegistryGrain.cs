@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Options;
+using TokenGrid.Abstractions.Nodes;
+
+namespace TokenGrid.Grains.Nodes;
+
+/// <summary>
+/// The latest report of every node (one activation, key 0). Reports older than
+/// <see cref="NodeOptions.ReportLifetime"/> count as gone: their node stopped reporting.
+/// </summary>
+/// <remarks>
+/// The state is in memory only, on purpose: every node re-reports each period, so a new activation (after a silo
+/// failure) knows the whole fleet again within one period, and persisting load figures would only slow reports.
+/// </remarks>
+public sealed class NodeRegistryGrain(IOptions<NodeOptions> options, TimeProvider timeProvider) : Grain, INodeRegistryGrain
+{
+    private readonly Dictionary<string, NodeReport> _reports = new(StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public Task ReportAsync(NodeReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+
+        // Reports can arrive out of order; only a newer one replaces the latest.
+        if (!_reports.TryGetValue(report.NodeId, out var latest) || latest.ReportedAt <= report.ReportedAt)
+        {
+            _reports[report.NodeId] = report;
+        }
+
+        RemoveStale();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task RemoveAsync(string nodeId)
+    {
+        _reports.Remove(nodeId);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<NodeReport>> ListAsync()
+    {
+        var cutoff = Cutoff();
+        IReadOnlyList<NodeReport> live = [.. _reports.Values.Where(r => r.ReportedAt >= cutoff).OrderBy(r => r.NodeId, StringComparer.Ordinal)];
+        return Task.FromResult(live);
+    }
+
+    private DateTimeOffset Cutoff() => timeProvider.GetUtcNow() - options.Value.ReportLifetime;
+
+    private void RemoveStale()
+    {
+        var cutoff = Cutoff();
+        foreach (var (nodeId, report) in _reports)
+        {
+            if (report.ReportedAt < cutoff)
+            {
+                _reports.Remove(nodeId);
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using TokenGrid.Grains.Jobs;
+using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Telemetry;
+
+namespace TokenGrid.Grains.Nodes;
+
+/// <summary>Registers what node, registry and job grains need on a silo.</summary>
+public static class NodesHosting
+{
+    /// <summary>
+    /// Adds this silo's models and devices: binds <see cref="ModelCatalogOptions"/> (section
+    /// <c>TokenGrid:Models</c>) and <see cref="NodeOptions"/> (section <c>TokenGrid:Nodes</c>), both validated at
+    /// startup; registers the <see cref="ModelCatalog"/>, the <see cref="NodeRuntime"/> (engines start with the silo
+    /// and drain when it stops), <see cref="DevicePlacement"/>, the startup that activates the local node grains, an
+    /// <see cref="INodeSelector"/> (default: the registry's least-loaded node), and, when none is registered yet, the
+    /// system <see cref="TimeProvider"/> and <see cref="TokenGridInstruments"/>. Job grains also need a grain storage
+    /// named <see cref="TokenGridStorage.Name"/> and the tenant grains.
+    /// </summary>
+    public static ISiloBuilder AddTokenGridNodes(this ISiloBuilder silo)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        var services = silo.Services;
+        services.AddOptions<ModelCatalogOptions>()
+            .BindConfiguration(ModelCatalogOptions.SectionName)
+            .PostConfigure(o =>
+            {
+                if (o.Entries.Count == 0)
+                {
+                    o.Entries.Add(new ModelEntry { Name = ModelCatalogOptions.DefaultModelName, Directory = ModelCatalogOptions.DemoDirectory });
+                }
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCatalogOptions>, ModelCatalogOptionsValidator>());
+        services.AddOptions<NodeOptions>()
+            .BindConfiguration(NodeOptions.SectionName)
+            .PostConfigure(o =>
+            {
+                if (o.Devices.Count == 0)
+                {
+                    o.Devices.Add(NodeOptions.DefaultDevice);
+                }
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<TokenGridInstruments>();
+
+        services.TryAddSingleton<ModelCatalog>();
+        services.TryAddSingleton<NodeRuntime>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeRuntime>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, NodeStartup>();
+        services.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
+        services.TryAddSingleton<INodeSelector, RegistryNodeSelector>();
+        return silo;
+    }
+}

@@ -1,0 +1,234 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Tests.Support;
+
+namespace TokenGrid.Grains.Tests.Jobs;
+
+[Collection(GridCollection.Name)]
+public sealed class JobGrainTests(GridClusterFixture grid)
+{
+    private const string Prompt = "The token office opened its doors and";
+
+    [Fact]
+    public async Task A_job_streams_its_tokens_and_settles_its_exact_usage()
+    {
+        var tenant = await grid.CreateTenantAsync();
+        var job = grid.NewJob();
+        var spec = grid.Spec(tenant, Prompt, maxTokens: 24);
+
+        var submitted = await job.SubmitAsync(spec);
+        var events = await GridWait.ReadAllAsync(job.WatchAsync(0));
+
+        Assert.Equal(JobStatus.Queued, submitted.Status);
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
+        Assert.Equal([JobStatus.Queued, JobStatus.Running, JobStatus.Succeeded], events.Where(e => e.Kind == JobEventKind.Status).Select(e => e.Job!.Status));
+        var info = events[^1].Job!;
+        var tokenEvents = events.Where(e => e.Kind == JobEventKind.Tokens).ToList();
+        Assert.NotEmpty(tokenEvents);
+        Assert.Equal(info.CompletionTokens, tokenEvents.Sum(e => e.Tokens));
+        Assert.Equal(string.Concat(tokenEvents.Select(e => e.Text)), info.Output);
+        Assert.Contains(info.FinishReason, new[] { "stop", "length" });
+        if (info.FinishReason == "length")
+        {
+            Assert.Equal(spec.MaxTokens, info.CompletionTokens);
+        }
+        else
+        {
+            Assert.InRange(info.CompletionTokens, 1, spec.MaxTokens);
+        }
+
+        Assert.Equal(spec.PromptTokens.Length, info.PromptTokens);
+        Assert.NotNull(info.NodeId);
+        Assert.Null(info.Error);
+        Assert.True(info.SubmittedAt <= info.AdmittedAt && info.AdmittedAt <= info.FirstTokenAt && info.FirstTokenAt <= info.FinishedAt);
+
+        var ledger = await grid.LedgerAsync(tenant, info.Id);
+        var reserved = Assert.Single(ledger, e => e.Kind == LedgerEntryKind.Reserve).Tokens;
+        var charged = Assert.Single(ledger, e => e.Kind == LedgerEntryKind.Charge).Tokens;
+        var refunded = ledger.Where(e => e.Kind == LedgerEntryKind.Refund).Sum(e => e.Tokens);
+        Assert.Equal(spec.PromptTokens.Length + spec.MaxTokens, reserved);
+        Assert.Equal(info.PromptTokens + info.CompletionTokens, charged);
+        Assert.Equal(reserved, charged + refunded);
+        Assert.Equal(charged, info.ChargedTokens);
+        Assert.Equal(JobOutcome.Completed, Assert.Single(grid.Settlements.For(info.Id)).Outcome);
+
+        // A watcher that comes after the end still gets everything, and the job answers as it ended.
+        Assert.Equal(events, await GridWait.ReadAllAsync(job.WatchAsync(0)));
+        Assert.Equal(info, await job.GetAsync());
+    }
+
+    [Fact]
+    public async Task Submitting_twice_returns_the_job_without_admitting_it_again()
+    {
+        var tenant = await grid.CreateTenantAsync();
+        var job = grid.NewJob();
+        var spec = grid.Spec(tenant, Prompt, maxTokens: 4);
+
+        var first = await job.SubmitAsync(spec);
+        var second = await job.SubmitAsync(spec with { MaxTokens = 8 });
+        var events = await GridWait.ReadAllAsync(job.WatchAsync(0));
+
+        Assert.Equal(first.Id, second.Id);
+        Assert.Equal(first.SubmittedAt, second.SubmittedAt);
+        Assert.Equal(JobStatus.Succeeded, events[^1].Job!.Status);
+        Assert.Single(await grid.LedgerAsync(tenant, first.Id), e => e.Kind == LedgerEntryKind.Reserve);
+    }
+
+    [Fact]
+    public async Task Cancelling_mid_stream_charges_only_the_tokens_produced_and_settles_once()
+    {
+        var tenant = await grid.CreateTenantAsync();
+        var job = grid.NewJob();
+        var spec = grid.Spec(tenant, Prompt, maxTokens: 900);
+        await job.SubmitAsync(spec);
+
+        await using var watch = job.WatchAsync(0).GetAsyncEnumerator();
+        var seen = new List<JobEvent>();
+        while (await watch.MoveNextAsync())
+        {
+            seen.Add(watch.Current);
+            if (watch.Current.Kind == JobEventKind.Tokens)
+            {
+                break;
+            }
+        }
+
+        var cancelled = await job.CancelAsync(JobOutcomeReason.CancelledByTenant);
+        var again = await job.CancelAsync(JobOutcomeReason.ClientDisconnected);
+        while (await watch.MoveNextAsync())
+        {
+            seen.Add(watch.Current);
+        }
+
+        Assert.NotNull(cancelled);
+        Assert.Equal(JobStatus.Cancelled, cancelled.Status);
+        Assert.Null(cancelled.FinishReason);
+        Assert.InRange(cancelled.CompletionTokens, 1, spec.MaxTokens - 1);
+        Assert.Equal(cancelled, again);
+        Assert.Equal(cancelled, seen[^1].Job);
+        Assert.Equal(cancelled.CompletionTokens, seen.Where(e => e.Kind == JobEventKind.Tokens).Sum(e => e.Tokens));
+
+        var ledger = await grid.LedgerAsync(tenant, cancelled.Id);
+        var reserved = Assert.Single(ledger, e => e.Kind == LedgerEntryKind.Reserve).Tokens;
+        var charged = Assert.Single(ledger, e => e.Kind == LedgerEntryKind.Charge).Tokens;
+        Assert.Equal(cancelled.PromptTokens + cancelled.CompletionTokens, charged);
+        Assert.Equal(reserved, charged + ledger.Where(e => e.Kind == LedgerEntryKind.Refund).Sum(e => e.Tokens));
+        Assert.Equal(JobOutcome.Cancelled, Assert.Single(grid.Settlements.For(cancelled.Id)).Outcome);
+    }
+
+    [Fact]
+    public async Task A_watcher_that_leaves_does_not_cancel_the_job_but_a_client_disconnect_does()
+    {
+        var tenant = await grid.CreateTenantAsync();
+        var job = grid.NewJob();
+        var spec = grid.Spec(tenant, Prompt, maxTokens: 900);
+        await job.SubmitAsync(spec);
+
+        long lastSeen;
+        await using (var first = job.WatchAsync(0).GetAsyncEnumerator())
+        {
+            do
+            {
+                Assert.True(await first.MoveNextAsync());
+            }
+            while (first.Current.Kind != JobEventKind.Tokens);
+            lastSeen = first.Current.Sequence;
+        }
+
+        // The job goes on producing after the first watcher left.
+        await using var second = job.WatchAsync(lastSeen).GetAsyncEnumerator();
+        Assert.True(await second.MoveNextAsync());
+        Assert.Equal(lastSeen + 1, second.Current.Sequence);
+        Assert.Equal(JobEventKind.Tokens, second.Current.Kind);
+        Assert.Equal(JobStatus.Running, (await job.GetAsync())!.Status);
+
+        var cancelled = await job.CancelAsync(JobOutcomeReason.ClientDisconnected);
+
+        Assert.Equal(JobStatus.Cancelled, cancelled!.Status);
+        Assert.Equal(JobOutcome.Disconnected, Assert.Single(grid.Settlements.For(cancelled.Id)).Outcome);
+        var charged = Assert.Single(await grid.LedgerAsync(tenant, cancelled.Id), e => e.Kind == LedgerEntryKind.Charge).Tokens;
+        Assert.Equal(cancelled.PromptTokens + cancelled.CompletionTokens, charged);
+    }
+
+    [Fact]
+    public async Task A_rejected_job_never_runs_and_is_not_charged()
+    {
+        var tenant = await grid.CreateTenantAsync(enabled: false);
+        var job = grid.NewJob();
+
+        var info = await job.SubmitAsync(grid.Spec(tenant, Prompt, maxTokens: 8));
+        var events = await GridWait.ReadAllAsync(job.WatchAsync(0));
+
+        Assert.Equal(JobStatus.Rejected, info.Status);
+        Assert.False(info.Admission!.Admitted);
+        Assert.Equal(AdmissionRejection.TenantDisabled, info.Admission.Rejection);
+        Assert.False(string.IsNullOrEmpty(info.Error));
+        Assert.Null(info.NodeId);
+        Assert.Null(info.ChargedTokens);
+        Assert.Equal(0, info.CompletionTokens);
+        Assert.Equal(info, Assert.Single(events).Job);
+        Assert.Empty(grid.Settlements.For(info.Id));
+        Assert.DoesNotContain(await grid.LedgerAsync(tenant, info.Id), e => e.Kind is LedgerEntryKind.Reserve or LedgerEntryKind.Charge);
+        Assert.Equal(info, await job.CancelAsync(JobOutcomeReason.CancelledByTenant));
+    }
+
+    [Fact]
+    public async Task A_job_for_a_model_no_node_serves_fails_and_is_refunded()
+    {
+        var tenant = await grid.CreateTenantAsync();
+        var job = grid.NewJob();
+
+        await job.SubmitAsync(grid.Spec(tenant, Prompt, maxTokens: 8, model: "no-such-model"));
+        var info = (await GridWait.ReadAllAsync(job.WatchAsync(0)))[^1].Job!;
+
+        Assert.Equal(JobStatus.Failed, info.Status);
+        Assert.Equal("No node serves model 'no-such-model'.", info.Error);
+        Assert.Equal(0, info.ChargedTokens);
+        var settlement = Assert.Single(grid.Settlements.For(info.Id));
+        Assert.Equal((JobOutcome.Failed, 0, 0), (settlement.Outcome, settlement.PromptTokens, settlement.CompletionTokens));
+    }
+
+    [Fact]
+    public async Task A_job_past_its_timeout_fails_as_timed_out()
+    {
+        var tenant = await grid.CreateTenantAsync();
+        var job = grid.NewJob();
+
+        await job.SubmitAsync(grid.Spec(tenant, Prompt, maxTokens: 900) with { Timeout = TimeSpan.FromTicks(1) });
+        var info = (await GridWait.ReadAllAsync(job.WatchAsync(0)))[^1].Job!;
+
+        Assert.Equal(JobStatus.Failed, info.Status);
+        Assert.Contains("did not finish", info.Error);
+        Assert.True(info.CompletionTokens < 900);
+        Assert.Equal(JobOutcome.TimedOut, Assert.Single(grid.Settlements.For(info.Id)).Outcome);
+    }
+
+    [Fact]
+    public async Task A_finished_job_replays_its_kept_output_after_reactivation()
+    {
+        var tenant = await grid.CreateTenantAsync();
+        var job = grid.NewJob();
+        await job.SubmitAsync(grid.Spec(tenant, Prompt, maxTokens: 12));
+        var live = await GridWait.ReadAllAsync(job.WatchAsync(0));
+
+        await grid.Cluster.DeactivateAsync(job);
+        var replayed = await GridWait.ReadAllAsync(job.WatchAsync(0));
+
+        var info = live[^1].Job!;
+        Assert.Equal(2, replayed.Count);
+        Assert.Equal(new JobEvent(1, JobEventKind.Tokens, info.Output, info.CompletionTokens, null), replayed[0]);
+        Assert.Equal(info, replayed[1].Job);
+        Assert.Equal(info, await job.GetAsync());
+        Assert.Single(grid.Settlements.For(info.Id));
+    }
+
+    [Fact]
+    public async Task An_unknown_job_is_null()
+    {
+        var job = grid.NewJob();
+
+        Assert.Null(await job.GetAsync());
+        Assert.Null(await job.CancelAsync(JobOutcomeReason.CancelledByTenant));
+        Assert.Empty(await GridWait.ReadAllAsync(job.WatchAsync(0)));
+    }
+}

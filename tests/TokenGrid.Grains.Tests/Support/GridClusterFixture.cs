@@ -1,0 +1,105 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Nodes;
+using TokenGrid.Grains.Tenants;
+using TokenGrid.Inference.DemoModel;
+
+namespace TokenGrid.Grains.Tests.Support;
+
+/// <summary>
+/// A two-silo in-process cluster (one <c>cpu0</c> node per silo, ids <c>{silo name}/cpu0</c>) with
+/// memory storage, the tenant grains and a small demo model built once into a temporary directory.
+/// </summary>
+public sealed class GridClusterFixture : IAsyncLifetime
+{
+    /// <summary>Small and quick, with the full cl100k vocabulary so real tokenizer text fits, and room for long jobs.</summary>
+    public static DemoModelSpec ModelSpec { get; } = new() { Layers = 2, HiddenSize = 64, Heads = 4, ContextLength = 1024 };
+
+    /// <summary>The served model's name.</summary>
+    public const string Model = ModelCatalogOptions.DefaultModelName;
+
+    private readonly string _cacheRoot = Path.Combine(Path.GetTempPath(), "tokengrid-grid-tests", $"models-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public IClusterClient Client => Cluster.Client;
+
+    /// <summary>Every settlement request a tenant grain received.</summary>
+    public GridSettlements Settlements { get; } = new();
+
+    /// <summary>The model as the primary silo's catalog has it (tokenizer, context).</summary>
+    public CatalogModel CatalogModel =>
+        Cluster.GetSiloServiceProvider().GetRequiredService<ModelCatalog>().TryGet(Model, out var model) ? model : throw new InvalidOperationException("No demo model.");
+
+    public async Task InitializeAsync()
+    {
+        // Built before the silos start, so they load one finished directory instead of racing to build it.
+        DemoModelBuilder.EnsureBuilt(_cacheRoot, ModelSpec);
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorage(TokenGridStorage.Name);
+            silo.AddTokenGridNodes();
+            silo.Services.AddTokenGridTenants();
+            silo.Services.Configure<ModelCatalogOptions>(o =>
+            {
+                o.DemoSpec = ModelSpec;
+                o.DemoCacheRoot = _cacheRoot;
+            });
+            silo.AddIncomingGrainCallFilter(Settlements);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        try
+        {
+            Directory.Delete(_cacheRoot, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A temporary directory; the OS cleans it eventually.
+        }
+    }
+
+    /// <summary>Creates an enabled tenant with a generous budget, or the given one.</summary>
+    public async Task<string> CreateTenantAsync(TenantBudget? budget = null, bool enabled = true)
+    {
+        var id = $"tenant-{Guid.NewGuid():N}";
+        await Client.GetGrain<ITenantGrain>(id).CreateAsync(new TenantSpec("Test tenant", budget ?? new TenantBudget(), enabled));
+        return id;
+    }
+
+    /// <summary>A new job grain.</summary>
+    public IJobGrain NewJob() => Client.GetGrain<IJobGrain>($"job-{Guid.NewGuid():N}");
+
+    /// <summary>A greedy job of <paramref name="prompt"/> for <paramref name="tenantId"/>.</summary>
+    public JobSpec Spec(string tenantId, string prompt, int maxTokens, string model = Model) => new()
+    {
+        TenantId = tenantId,
+        Model = model,
+        PromptTokens = CatalogModel.Tokenizer.Encode(prompt),
+        MaxTokens = maxTokens,
+        Sampling = new JobSampling(Temperature: 0f),
+    };
+
+    /// <summary>The tenant's ledger entries for one job.</summary>
+    public async Task<IReadOnlyList<LedgerEntry>> LedgerAsync(string tenantId, string jobId)
+    {
+        var page = await Client.GetGrain<ITenantGrain>(tenantId).GetLedgerAsync(0, 1000);
+        return [.. page.Entries.Where(e => e.JobId == jobId)];
+    }
+}
+
+/// <summary>The tests that share one <see cref="GridClusterFixture"/>; they run one after another.</summary>
+[CollectionDefinition(Name)]
+public sealed class GridCollection : ICollectionFixture<GridClusterFixture>
+{
+    public const string Name = "Grid cluster";
+}
