@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains;
+using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
 
 namespace TokenGrid.Benchmarks.Grid;
@@ -22,7 +22,7 @@ public static class AdmissionBenchmark
         var concurrency = args.Int("concurrency", 16);
         using var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
-            .UseOrleans(silo => silo.UseLocalhostClustering(siloPort: 11311, gatewayPort: 31311).AddMemoryGrainStorage(TokenGridStorage.Name))
+            .UseOrleans(silo => silo.UseLocalhostClustering(siloPort: 11311, gatewayPort: 31311).AddInProcessGrainStorage())
             .ConfigureServices(services => services.AddTokenGridTenants())
             .Build();
         await host.StartAsync();
