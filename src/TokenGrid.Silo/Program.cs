@@ -1,18 +1,35 @@
 using TokenGrid.Silo.Commands;
+using TokenGrid.Silo.Hosting;
 
-// TokenGrid's executable. Today it drives one inference engine from the command line; the silo and
-// HTTP API join it in the next milestone.
+// TokenGrid's executable. With no command (or only options such as --profile NAME) it runs the server: an Orleans
+// silo and the HTTP API in one process. "generate" and "build-demo-model" drive the inference engine directly.
 return args switch
 {
     ["generate", .. var rest] => await GenerateCommand.RunAsync(rest),
     ["build-demo-model", .. var rest] => BuildDemoModelCommand.Run(rest),
-    _ => Usage(),
+    ["help" or "--help" or "-h"] => PrintUsage(),
+    _ => await RunServerAsync(args),
 };
 
-static int Usage()
+static async Task<int> RunServerAsync(string[] args)
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddTokenGrid();
+
+    var app = builder.Build();
+    app.MapTokenGrid();
+    await app.RunAsync();
+    return 0;
+}
+
+static int PrintUsage()
 {
     Console.WriteLine("""
         TokenGrid
+
+          (no command) [--profile NAME]
+              Runs a silo and the HTTP API in one process. NAME is a file in silo-config/ (default: local, or
+              $TOKENGRID_PROFILE). Any setting can be given as --Section:Key value or as Section__Key in the environment.
 
           generate "<prompt>" [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S]
                               [--stop TEXT] [--model DIR] [--provider auto|cuda|cpu]

@@ -1,0 +1,97 @@
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Silo.Generation;
+using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Apis;
+
+/// <summary>Tenant administration under <c>/admin/tenants</c>: create, list, read and update budgets.</summary>
+internal static class AdminTenantsApi
+{
+    public static RouteGroupBuilder MapAdminTenantsApi(this RouteGroupBuilder admin)
+    {
+        var tenants = admin.MapGroup("/tenants").WithTags("Admin");
+        tenants.MapPost("/", CreateTenantAsync).WithName("CreateTenant").Accepts<CreateTenantRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
+        tenants.MapGet("/", ListTenantsAsync).WithName("ListTenants");
+        tenants.MapGet("/{id}", GetTenantAsync).WithName("GetTenant");
+        tenants.MapPut("/{id}", ReplaceTenantAsync).WithName("ReplaceTenant").Accepts<UpdateTenantRequest>("application/json");
+        tenants.MapPatch("/{id}", PatchTenantAsync).WithName("PatchTenant").Accepts<PatchTenantRequest>("application/json");
+        return admin;
+    }
+
+    internal static async Task<Created<TenantInfo>> CreateTenantAsync(HttpContext http, IGrainFactory grains)
+    {
+        var request = await RequestJson.ReadAsync<CreateTenantRequest>(http);
+        if (!TenantIds.IsValid(request.Id))
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest($"id: {TenantIds.Rule}", "invalid_value", "id"));
+        }
+
+        var id = request.Id!;
+        var spec = new TenantSpec(request.Name ?? id, request.Budget ?? new TenantBudget(), request.Enabled ?? true);
+        var info = await grains.GetGrain<ITenantGrain>(id).CreateAsync(spec);
+        return TypedResults.Created($"/admin/tenants/{info.Id}", info);
+    }
+
+    internal static async Task<Ok<ListPage<TenantInfo>>> ListTenantsAsync(IGrainFactory grains)
+    {
+        var ids = await grains.GetGrain<ITenantDirectoryGrain>(0).ListAsync();
+        var infos = await Task.WhenAll(ids.Select(id => grains.GetGrain<ITenantGrain>(id).GetAsync()));
+        return TypedResults.Ok(new ListPage<TenantInfo>([.. infos.OfType<TenantInfo>()], false, null));
+    }
+
+    internal static async Task<Results<Ok<TenantInfo>, ProblemHttpResult>> GetTenantAsync(string id, IGrainFactory grains) =>
+        TenantIds.IsValid(id) && await grains.GetGrain<ITenantGrain>(id).GetAsync() is { } info
+            ? TypedResults.Ok(info)
+            : ApiProblems.Result(ApiProblems.TenantNotFound(id));
+
+    /// <summary>Replaces the budget (fields left out take their defaults); name and enabled are kept unless given.</summary>
+    internal static async Task<Ok<TenantInfo>> ReplaceTenantAsync(string id, HttpContext http, IGrainFactory grains)
+    {
+        var request = await RequestJson.ReadAsync<UpdateTenantRequest>(http);
+        var tenant = grains.GetGrain<ITenantGrain>(id);
+        var current = await RequireAsync(tenant, id);
+        var spec = new TenantSpec(request.Name ?? current.Name, request.Budget ?? new TenantBudget(), request.Enabled ?? current.Enabled);
+        return TypedResults.Ok(await tenant.UpdateAsync(spec));
+    }
+
+    /// <summary>Changes only the fields given, budget fields included.</summary>
+    internal static async Task<Ok<TenantInfo>> PatchTenantAsync(string id, HttpContext http, IGrainFactory grains)
+    {
+        var request = await RequestJson.ReadAsync<PatchTenantRequest>(http);
+        var tenant = grains.GetGrain<ITenantGrain>(id);
+        var current = await RequireAsync(tenant, id);
+        var budget = request.Budget is { } patch ? patch.ApplyTo(current.Budget) : current.Budget;
+        return TypedResults.Ok(await tenant.UpdateAsync(new TenantSpec(request.Name ?? current.Name, budget, request.Enabled ?? current.Enabled)));
+    }
+
+    private static async Task<TenantInfo> RequireAsync(ITenantGrain tenant, string id) =>
+        (TenantIds.IsValid(id) ? await tenant.GetAsync() : null) ?? throw new ApiProblemException(ApiProblems.TenantNotFound(id));
+}
+
+/// <summary>The body of <c>POST /admin/tenants</c>.</summary>
+public sealed record CreateTenantRequest(string? Id, string? Name, TenantBudget? Budget, bool? Enabled);
+
+/// <summary>The body of <c>PUT /admin/tenants/{id}</c>.</summary>
+public sealed record UpdateTenantRequest(string? Name, TenantBudget? Budget, bool? Enabled);
+
+/// <summary>The body of <c>PATCH /admin/tenants/{id}</c>: only the fields given change.</summary>
+public sealed record PatchTenantRequest(string? Name, TenantBudgetPatch? Budget, bool? Enabled);
+
+/// <summary>Budget fields to change; null fields keep their values.</summary>
+public sealed record TenantBudgetPatch(
+    long? TokensPerMinute, int? RequestsPerMinute, int? MaxConcurrentJobs, long? PeriodQuota, QuotaPeriod? Period, PriorityClass? Priority, int? Weight)
+{
+    /// <summary><paramref name="budget"/> with this patch's fields.</summary>
+    public TenantBudget ApplyTo(TenantBudget budget) => budget with
+    {
+        TokensPerMinute = TokensPerMinute ?? budget.TokensPerMinute,
+        RequestsPerMinute = RequestsPerMinute ?? budget.RequestsPerMinute,
+        MaxConcurrentJobs = MaxConcurrentJobs ?? budget.MaxConcurrentJobs,
+        PeriodQuota = PeriodQuota ?? budget.PeriodQuota,
+        Period = Period ?? budget.Period,
+        Priority = Priority ?? budget.Priority,
+        Weight = Weight ?? budget.Weight,
+    };
+}

@@ -1,0 +1,54 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Silo.Generation;
+using TokenGrid.Silo.OpenAi;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Apis;
+
+/// <summary>OpenAI's chat completions: <c>POST /v1/chat/completions</c>, rendered through the model's chat template.</summary>
+internal static class ChatCompletionsApi
+{
+    public static RouteGroupBuilder MapChatCompletionsApi(this RouteGroupBuilder v1)
+    {
+        v1.MapPost("/chat/completions", CreateChatCompletionAsync)
+            .WithTags("OpenAI")
+            .WithName("CreateChatCompletion")
+            .WithSummary("Answers a conversation (OpenAI-compatible); streams server-sent events when stream is true.")
+            .Accepts<ChatCompletionRequest>("application/json")
+            .Produces<ChatCompletion>()
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesOpenAiProblems();
+        return v1;
+    }
+
+    internal static async Task<IResult> CreateChatCompletionAsync(
+        HttpContext http, GenerationPlanner planner, JobSubmitter submitter, TimeProvider time)
+    {
+        var request = await RequestJson.ReadAsync<ChatCompletionRequest>(http);
+        var messages = PromptParser.Messages(request.Messages);
+        var plan = planner.ForChat(
+            new GenerationFields(
+                request.Model, request.MaxCompletionTokens ?? request.MaxTokens, request.Temperature, request.TopP, null, request.Seed, request.Stop, request.N),
+            messages);
+        var (grain, job) = await submitter.SubmitAsync(http, plan, keepOutput: false);
+
+        var id = "chatcmpl-" + job.Id;
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        var model = plan.Model.Name;
+        if (request.Stream == true)
+        {
+            return new CompletionStream(grain, new ChatCompletionChunks(id, created, model), request.StreamOptions?.IncludeUsage == true);
+        }
+
+        var (output, final) = await JobOutput.CollectAsync(grain, http);
+        if (final.Status != JobStatus.Succeeded)
+        {
+            return ApiProblems.Result(JobOutput.Failure(final));
+        }
+
+        return TypedResults.Ok(new ChatCompletion(
+            id, created, model,
+            [new ChatChoice(0, new ChatMessageResponse("assistant", output), final.FinishReason ?? "stop")],
+            Usage.Of(final.PromptTokens, final.CompletionTokens)));
+    }
+}

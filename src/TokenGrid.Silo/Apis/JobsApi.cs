@@ -1,0 +1,132 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Generation;
+using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Apis;
+
+/// <summary>
+/// The native jobs API under <c>/v1/jobs</c>: submit, inspect, list, cancel and watch. A tenant sees only its own jobs;
+/// another tenant's job answers 404 exactly like a missing one.
+/// </summary>
+internal static class JobsApi
+{
+    public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder v1)
+    {
+        var jobs = v1.MapGroup("/jobs").WithTags("Jobs");
+        jobs.MapPost("/", CreateJobAsync).WithName("CreateJob").Accepts<JobRequest>("application/json").ProducesOpenAiProblems();
+        jobs.MapGet("/", ListJobsAsync).WithName("ListJobs");
+        jobs.MapGet("/{id}", GetJobAsync).WithName("GetJob");
+        jobs.MapPost("/{id}/cancel", CancelJobAsync).WithName("CancelJob");
+        jobs.MapGet("/{id}/events", WatchJobAsync).WithName("WatchJob").Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+        return v1;
+    }
+
+    internal static async Task<Accepted<JobView>> CreateJobAsync(HttpContext http, GenerationPlanner planner, JobSubmitter submitter)
+    {
+        var request = await RequestJson.ReadAsync<JobRequest>(http);
+        var fields = new GenerationFields(
+            request.Model, request.MaxTokens, request.Temperature, request.TopP, request.TopK, request.Seed, request.Stop, null);
+        var hasPrompt = request.Prompt.ValueKind is not (System.Text.Json.JsonValueKind.Undefined or System.Text.Json.JsonValueKind.Null);
+        if (hasPrompt == request.Messages is not null)
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest("Give either prompt or messages.", "invalid_value", "prompt"));
+        }
+
+        GenerationPlan plan;
+        if (hasPrompt)
+        {
+            var (text, tokens) = PromptParser.Prompt(request.Prompt);
+            plan = planner.ForPrompt(fields, text, tokens);
+        }
+        else
+        {
+            plan = planner.ForChat(fields, PromptParser.Messages(request.Messages));
+        }
+
+        var (_, job) = await submitter.SubmitAsync(http, plan, keepOutput: true);
+        return TypedResults.Accepted($"/v1/jobs/{job.Id}", JobView.Of(job));
+    }
+
+    internal static async Task<Ok<ListPage<JobView>>> ListJobsAsync(
+        HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options, int? limit, string? before)
+    {
+        var pageSize = limit ?? options.Value.DefaultPageSize;
+        if (pageSize < 1 || pageSize > options.Value.MaxPageSize)
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                $"limit must be between 1 and {options.Value.MaxPageSize}.", "invalid_value", "limit"));
+        }
+
+        var tenant = http.Tenant();
+        var ids = await grains.GetGrain<ITenantGrain>(tenant.TenantId).ListJobIdsAsync(before, pageSize + 1);
+        var page = ids.Take(pageSize).ToList();
+        var jobs = await Task.WhenAll(page.Select(id => grains.GetGrain<IJobGrain>(id).GetAsync()));
+        var views = jobs.Where(j => j is not null && j.TenantId == tenant.TenantId).Select(j => JobView.Of(j!)).ToList();
+        return TypedResults.Ok(new ListPage<JobView>(views, ids.Count > pageSize, page.LastOrDefault()));
+    }
+
+    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetJobAsync(string id, HttpContext http, IGrainFactory grains) =>
+        await FindOwnAsync(grains, http, id) is { } job ? TypedResults.Ok(JobView.Of(job)) : ApiProblems.Result(ApiProblems.JobNotFound(id));
+
+    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> CancelJobAsync(string id, HttpContext http, IGrainFactory grains)
+    {
+        if (await FindOwnAsync(grains, http, id) is null)
+        {
+            return ApiProblems.Result(ApiProblems.JobNotFound(id));
+        }
+
+        var job = await grains.GetGrain<IJobGrain>(id).CancelAsync(JobOutcomeReason.CancelledByTenant);
+        return TypedResults.Ok(JobView.Of(job!));
+    }
+
+    /// <summary>
+    /// Server-sent events of the job (<c>event: tokens</c> and <c>event: status</c>, with the sequence as id) until its
+    /// final status. <c>Last-Event-ID</c> resumes after that sequence.
+    /// </summary>
+    internal static async Task<IResult> WatchJobAsync(string id, HttpContext http, IGrainFactory grains)
+    {
+        if (await FindOwnAsync(grains, http, id) is null)
+        {
+            return ApiProblems.Result(ApiProblems.JobNotFound(id));
+        }
+
+        var after = long.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : 0;
+        var aborted = http.RequestAborted;
+        var writer = await SseWriter.StartAsync(http);
+        try
+        {
+            await foreach (var @event in grains.GetGrain<IJobGrain>(id).WatchAsync(after).WithCancellation(aborted))
+            {
+                var name = @event.Kind == JobEventKind.Tokens ? "tokens" : "status";
+                await writer.WriteAsync(JobEventView.Of(@event), @event.Sequence, name, aborted);
+                if (@event is { Kind: JobEventKind.Status, Job.IsFinished: true })
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && aborted.IsCancellationRequested)
+        {
+            // The watcher left; the job goes on.
+        }
+
+        return TypedResults.Empty;
+    }
+
+    /// <summary>The job when it exists and belongs to the caller's tenant, otherwise null.</summary>
+    private static async Task<JobInfo?> FindOwnAsync(IGrainFactory grains, HttpContext http, string id)
+    {
+        if (!id.StartsWith("job_", StringComparison.Ordinal) || id.Length > 64)
+        {
+            return null;
+        }
+
+        var job = await grains.GetGrain<IJobGrain>(id).GetAsync();
+        return job is not null && job.TenantId == http.Tenant().TenantId ? job : null;
+    }
+}

@@ -1,0 +1,108 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Silo.OpenAi;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Generation;
+
+/// <summary>The chunk shapes of one OpenAI streaming endpoint.</summary>
+internal interface IChunkFormat
+{
+    /// <summary>The first chunk, sent when the stream opens (chat: the assistant role), or null.</summary>
+    object? Opening();
+
+    /// <summary>A chunk carrying generated text.</summary>
+    object Text(string text);
+
+    /// <summary>The chunk ending the choice with its finish reason.</summary>
+    object Finish(string finishReason);
+
+    /// <summary>The usage chunk (no choices), sent last when <c>stream_options.include_usage</c> is set.</summary>
+    object Usage(Usage usage);
+}
+
+/// <summary>
+/// Streams a running job as OpenAI server-sent events, ending with <c>data: [DONE]</c>. The stream opens at the first
+/// generated text, so a job that fails before producing anything still gets a plain problem reply. When the client
+/// goes away the job is cancelled and only the tokens produced so far are charged.
+/// </summary>
+internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, bool includeUsage) : IResult
+{
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        using var _ = JobOutput.CancelOnDisconnect(job, httpContext);
+        try
+        {
+            await StreamAsync(httpContext);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && httpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The client left mid-write; the registration above has cancelled the job.
+        }
+    }
+
+    private async Task StreamAsync(HttpContext httpContext)
+    {
+        var aborted = httpContext.RequestAborted;
+        SseWriter? writer = null;
+        JobInfo? final = null;
+        await foreach (var @event in job.WatchAsync(0))
+        {
+            if (aborted.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (@event is { Kind: JobEventKind.Tokens, Text: { Length: > 0 } text })
+            {
+                writer ??= await OpenAsync(httpContext);
+                await writer.WriteAsync(format.Text(text), cancellationToken: aborted);
+            }
+            else if (@event is { Kind: JobEventKind.Status, Job: { IsFinished: true } ended })
+            {
+                final = ended;
+                break;
+            }
+        }
+
+        final ??= await job.GetAsync();
+        if (aborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (final is not { Status: JobStatus.Succeeded })
+        {
+            var problem = final is null ? ApiProblems.Unavailable("The job disappeared.") : JobOutput.Failure(final);
+            if (writer is null)
+            {
+                await ApiProblems.Result(problem).ExecuteAsync(httpContext);
+                return;
+            }
+
+            // Mid-stream: OpenAI's clients read an error object from the event stream.
+            await writer.WriteAsync(new { error = problem.ToOpenAiError() }, cancellationToken: aborted);
+            await writer.WriteDoneAsync(aborted);
+            return;
+        }
+
+        writer ??= await OpenAsync(httpContext);
+        await writer.WriteAsync(format.Finish(final.FinishReason ?? "stop"), cancellationToken: aborted);
+        if (includeUsage)
+        {
+            await writer.WriteAsync(format.Usage(OpenAi.Usage.Of(final.PromptTokens, final.CompletionTokens)), cancellationToken: aborted);
+        }
+
+        await writer.WriteDoneAsync(aborted);
+    }
+
+    private async Task<SseWriter> OpenAsync(HttpContext httpContext)
+    {
+        var writer = await SseWriter.StartAsync(httpContext);
+        if (format.Opening() is { } opening)
+        {
+            await writer.WriteAsync(opening, cancellationToken: httpContext.RequestAborted);
+        }
+
+        return writer;
+    }
+}

@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Options;
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Grains.Models;
+using TokenGrid.Inference.Tokenizers;
+using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Generation;
+
+/// <summary>
+/// Validates a generation request against the model catalog: the model exists, the sampling is in range, the prompt
+/// is counted with the model's tokenizer and fits the context, and <c>max_tokens</c> is capped at what is left.
+/// </summary>
+internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOptions> options)
+{
+    /// <summary>The catalog model named <paramref name="name"/>, or a 404 <c>model_not_found</c> problem.</summary>
+    public CatalogModel Model(string? name) =>
+        string.IsNullOrWhiteSpace(name) ? throw Problem("model is required.", "model")
+        : catalog.TryGet(name, out var model) ? model
+        : throw new ApiProblemException(ApiProblems.ModelNotFound(name));
+
+    /// <summary>A plan for a text prompt or prompt token ids.</summary>
+    public GenerationPlan ForPrompt(GenerationFields fields, string? text, int[]? tokens)
+    {
+        var model = Model(fields.Model);
+        var promptTokens = tokens ?? model.Tokenizer.Encode(text ?? "");
+        if (tokens is not null && tokens.Any(id => id >= model.Config.VocabSize))
+        {
+            throw Problem($"prompt token ids must be below the model's vocabulary size ({model.Config.VocabSize}).", "prompt");
+        }
+
+        return Plan(fields, model, promptTokens, [], "prompt");
+    }
+
+    /// <summary>A plan for chat messages, rendered with the model's chat template, whose stop sequences are added.</summary>
+    public GenerationPlan ForChat(GenerationFields fields, IReadOnlyList<ChatMessage> messages)
+    {
+        var model = Model(fields.Model);
+        var template = model.Tokenizer.ChatTemplate;
+        var promptTokens = model.Tokenizer.Encode(template.Render(messages));
+        return Plan(fields, model, promptTokens, template.StopSequences, "messages");
+    }
+
+    private GenerationPlan Plan(GenerationFields fields, CatalogModel model, int[] promptTokens, IEnumerable<string> templateStops, string promptParam)
+    {
+        if (fields.N is { } n && n != 1)
+        {
+            throw Problem("Only n = 1 is supported.", "n");
+        }
+
+        if (fields.Temperature is { } temperature && (float.IsNaN(temperature) || temperature is < 0 or > 2))
+        {
+            throw Problem("temperature must be between 0 and 2.", "temperature");
+        }
+
+        if (fields.TopP is { } topP && (float.IsNaN(topP) || topP is <= 0 or > 1))
+        {
+            throw Problem("top_p must be greater than 0 and at most 1.", "top_p");
+        }
+
+        if (fields.TopK is < 0)
+        {
+            throw Problem("top_k must not be negative.", "top_k");
+        }
+
+        if (fields.MaxTokens is < 1)
+        {
+            throw Problem("max_tokens must be at least 1.", "max_tokens");
+        }
+
+        var stop = PromptParser.Stop(fields.Stop);
+        if (promptTokens.Length == 0)
+        {
+            throw Problem("The prompt must not be empty.", promptParam);
+        }
+
+        var room = model.MaxCompletionTokens(promptTokens.Length);
+        if (room < 1)
+        {
+            throw new ApiProblemException(ApiProblems.ContextLengthExceeded(model.Name, model.ContextLength, promptTokens.Length, promptParam));
+        }
+
+        var sampling = new JobSampling(
+            fields.Temperature ?? 1f,
+            fields.TopP ?? 1f,
+            fields.TopK ?? 0,
+            fields.Seed is { } seed ? unchecked((ulong)seed) : null);
+        var maxTokens = Math.Min(fields.MaxTokens ?? options.Value.DefaultMaxTokens, room);
+        return new GenerationPlan(model, promptTokens, maxTokens, sampling, [.. stop.Concat(templateStops).Distinct(StringComparer.Ordinal)]);
+    }
+
+    private static ApiProblemException Problem(string detail, string param) =>
+        new(ApiProblems.BadRequest(detail, "invalid_value", param));
+}

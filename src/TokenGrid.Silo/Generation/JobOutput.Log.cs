@@ -1,0 +1,7 @@
+namespace TokenGrid.Silo.Generation;
+
+internal static partial class JobOutput
+{
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Cancelling job {JobId} after the client left failed")]
+    private static partial void LogCancelFailed(ILogger logger, Exception exception, string jobId);
+}

@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Generation;
+
+/// <summary>
+/// Submits a plan as a new job of the calling tenant. A rejection by the tenant's budget becomes the matching problem
+/// (429 with retry headers, 400 for a request that can never fit, 403 for a disabled tenant).
+/// </summary>
+internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> options)
+{
+    /// <summary>Submits the job; the admission's limits become this reply's rate-limit headers.</summary>
+    public async Task<(IJobGrain Grain, JobInfo Job)> SubmitAsync(HttpContext http, GenerationPlan plan, bool keepOutput)
+    {
+        var tenant = http.Tenant();
+        var grain = grains.GetGrain<IJobGrain>(NewJobId());
+        var job = await grain.SubmitAsync(plan.ToJobSpec(tenant.TenantId, keepOutput, options.Value.JobTimeout));
+        if (job.Admission is { } admission)
+        {
+            tenant.Limits = admission.Limits;
+        }
+
+        if (job.Status == JobStatus.Rejected)
+        {
+            throw new ApiProblemException(Rejection(job));
+        }
+
+        return (grain, job);
+    }
+
+    /// <summary>The problem for a rejected job, with the tenant's retry delay when it gave one.</summary>
+    internal static ApiProblem Rejection(JobInfo job)
+    {
+        var admission = job.Admission;
+        var message = admission?.Message ?? job.Error ?? "The job was not admitted.";
+        var problem = admission?.Rejection switch
+        {
+            AdmissionRejection.RequestRateLimited => new(429, "Rate limit reached", message, "rate_limit_exceeded", Type: "requests"),
+            AdmissionRejection.TokenRateLimited => new(429, "Rate limit reached", message, "rate_limit_exceeded", Type: "tokens"),
+            AdmissionRejection.ConcurrencyLimited => new(429, "Too many concurrent jobs", message, "concurrency_limit_exceeded", Type: OpenAiErrorTypes.RateLimit),
+            AdmissionRejection.QuotaExhausted => new(429, "Quota exhausted", message, "insufficient_quota", Type: OpenAiErrorTypes.InsufficientQuota),
+            AdmissionRejection.RequestTooLarge => new(400, "Request too large", message, "request_too_large", "max_tokens"),
+            AdmissionRejection.TenantDisabled => new(403, "Tenant disabled", message, "tenant_disabled"),
+            _ => ApiProblems.Unavailable(message),
+        };
+        return problem with { RetryAfter = admission?.RetryAfter };
+    }
+
+    /// <summary>A new job id: <c>job_</c>, 12 hex digits of milliseconds since the epoch, then 12 random hex digits.</summary>
+    private string NewJobId() =>
+        $"job_{time.GetUtcNow().ToUnixTimeMilliseconds():x12}{RandomNumberGenerator.GetHexString(12, lowercase: true)}";
+}

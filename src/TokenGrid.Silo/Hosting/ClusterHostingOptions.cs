@@ -1,0 +1,65 @@
+namespace TokenGrid.Silo.Hosting;
+
+/// <summary>How the silo joins its cluster and where it keeps grain state (section <see cref="SectionName"/>).</summary>
+/// <example>
+/// <code>
+/// "TokenGrid": { "Cluster": { "Clustering": "Localhost", "Storage": "Memory", "SiloPort": 11111, "GatewayPort": 30000 } }
+/// </code>
+/// </example>
+public sealed class ClusterHostingOptions : IValidatedOptions
+{
+    /// <summary>Configuration section.</summary>
+    public static string SectionName => "TokenGrid:Cluster";
+
+    /// <summary>Membership provider. Default: <see cref="ClusteringKind.Localhost"/>.</summary>
+    public ClusteringKind Clustering { get; set; } = ClusteringKind.Localhost;
+
+    /// <summary>Grain state provider for <c>TokenGridStorage.Name</c>. Default: <see cref="StorageKind.Memory"/>.</summary>
+    public StorageKind Storage { get; set; } = StorageKind.Memory;
+
+    /// <summary>Orleans cluster id: silos with the same id form one cluster. Default: <c>tokengrid</c>.</summary>
+    public string ClusterId { get; set; } = "tokengrid";
+
+    /// <summary>Orleans service id: keeps stored state apart between deployments. Default: <c>tokengrid</c>.</summary>
+    public string ServiceId { get; set; } = "tokengrid";
+
+    /// <summary>
+    /// The silo's name, the first part of its node ids (<c>{silo}/cpu0</c>). Default: null, meaning the machine name.
+    /// </summary>
+    public string? SiloName { get; set; }
+
+    /// <summary>Silo-to-silo port. Default: 11111.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Client gateway port. Default: 30000.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The silo name in effect.</summary>
+    public string EffectiveSiloName => string.IsNullOrWhiteSpace(SiloName) ? Environment.MachineName : SiloName;
+
+    /// <inheritdoc />
+    public string? Validate() =>
+        !Enum.IsDefined(Clustering) ? "clustering must be Localhost."
+        : !Enum.IsDefined(Storage) ? "storage must be Memory."
+        : string.IsNullOrWhiteSpace(ClusterId) ? "cluster id is required."
+        : string.IsNullOrWhiteSpace(ServiceId) ? "service id is required."
+        : SiloPort is < 1 or > 65535 ? "silo port must be between 1 and 65535."
+        : GatewayPort is < 1 or > 65535 ? "gateway port must be between 1 and 65535."
+        : SiloPort == GatewayPort ? "silo and gateway ports must differ."
+        : EffectiveSiloName.Contains('/', StringComparison.Ordinal) ? "the silo name must not contain '/'."
+        : null;
+}
+
+/// <summary>Cluster membership providers.</summary>
+public enum ClusteringKind
+{
+    /// <summary>A single-machine development cluster (Orleans <c>UseLocalhostClustering</c>).</summary>
+    Localhost,
+}
+
+/// <summary>Grain state providers.</summary>
+public enum StorageKind
+{
+    /// <summary>In memory: everything is lost when the silo stops.</summary>
+    Memory,
+}

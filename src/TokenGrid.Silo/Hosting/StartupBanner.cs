@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+using TokenGrid.Grains.Models;
+using TokenGrid.Silo.Auth;
+
+namespace TokenGrid.Silo.Hosting;
+
+/// <summary>Prints where the API listens, the demo and admin keys, and copy-paste examples once the server is up.</summary>
+internal sealed class StartupBanner(
+    IServer server,
+    StartupState state,
+    AdminKey adminKey,
+    ModelCatalog catalog,
+    IOptions<DemoOptions> demo,
+    IHostApplicationLifetime lifetime) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStarted.Register(() => Console.WriteLine(Render()));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The banner text.</summary>
+    internal string Render()
+    {
+        var url = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://127.0.0.1:8080";
+        var model = catalog.Models.FirstOrDefault()?.Name ?? "demo";
+        var demoKey = state.DemoApiKey ?? (state.DemoKeyConfigured ? demo.Value.ApiKey : null);
+        var demoSource = state.DemoKeyConfigured ? "configured" : "random; fix it with TokenGrid__Demo__ApiKey";
+        var adminSource = adminKey.IsGenerated ? "random; fix it with TokenGrid__Admin__ApiKey" : "configured";
+        var key = demoKey ?? "YOUR_KEY";
+        var demoLine = demo.Value.Enabled
+            ? $"  Demo tenant '{demo.Value.TenantId}' API key: {demoKey}   ({demoSource})"
+            : "  Demo tenant disabled.";
+        return $$"""
+
+            TokenGrid is up on {{url}} (profile '{{state.Profile}}', models: {{string.Join(", ", catalog.Models.Select(m => m.Name))}})
+            {{demoLine}}
+              Admin API key: {{adminKey.Secret}}   ({{adminSource}})
+
+              curl {{url}}/v1/chat/completions \
+                -H "Authorization: Bearer {{key}}" -H "Content-Type: application/json" \
+                -d '{"model": "{{model}}", "messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 32}'
+
+              // OpenAI .NET SDK
+              var client = new OpenAIClient(new ApiKeyCredential("{{key}}"),
+                  new OpenAIClientOptions { Endpoint = new Uri("{{url}}/v1") });
+              ChatCompletion reply = await client.GetChatClient("{{model}}").CompleteChatAsync("Hello!");
+              Console.WriteLine(reply.Content[0].Text);
+
+              Health: {{url}}/health/ready   Metrics: {{url}}/metrics   OpenAPI: {{url}}/openapi/v1.json
+
+            """;
+    }
+}

@@ -1,0 +1,14 @@
+namespace TokenGrid.Silo.Hosting;
+
+internal sealed partial class StartupProvisioner
+{
+    [LoggerMessage(EventId = 3301, Level = LogLevel.Information, Message = "Serving models: {Models}")]
+    private static partial void LogModels(ILogger logger, string models);
+
+    [LoggerMessage(EventId = 3302, Level = LogLevel.Warning,
+        Message = "Profile '{Profile}' keeps all state in memory: tenants, keys, jobs and the ledger are lost when the silo stops")]
+    private static partial void LogInMemory(ILogger logger, string profile);
+
+    [LoggerMessage(EventId = 3303, Level = LogLevel.Information, Message = "Demo tenant '{TenantId}' created")]
+    private static partial void LogDemoCreated(ILogger logger, string tenantId);
+}

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using TokenGrid.Grains.Tenants;
+using TokenGrid.Silo.Apis;
+using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Generation;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Hosting;
+
+/// <summary>The one entry point that turns a web application into a TokenGrid silo with its HTTP API.</summary>
+public static class TokenGridHosting
+{
+    /// <summary>
+    /// Loads the configuration profile, then adds the Orleans silo, the grains' services, the HTTP API's services,
+    /// health checks, metrics and the OpenAPI document. Options are validated when the host starts.
+    /// </summary>
+    public static WebApplicationBuilder AddTokenGrid(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var profile = ConfigurationProfiles.AddProfile(builder.Configuration);
+        var cluster = builder.Configuration.GetValidated<ClusterHostingOptions>();
+        builder.UseOrleans(silo => silo.AddTokenGridSilo(cluster));
+
+        var services = builder.Services;
+        services.AddValidatedOptions<ClusterHostingOptions>();
+        services.AddValidatedOptions<ApiOptions>();
+        services.AddValidatedOptions<AdminOptions>();
+        services.AddValidatedOptions<DemoOptions>();
+        services.AddTokenGridTenants();
+        services.AddTokenGridTelemetry();
+
+        // After Orleans' hosted service, so it runs once the silo is up; the web server starts after every hosted service.
+        services.AddSingleton(new StartupState { Profile = profile });
+        services.AddHostedService<StartupProvisioner>();
+        services.AddHostedService<StartupBanner>();
+
+        services.AddSingleton<ServerClock>();
+        services.AddSingleton<AdminKey>();
+        services.AddSingleton<GenerationPlanner>();
+        services.AddSingleton<JobSubmitter>();
+        services.AddApiProblems();
+        services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        });
+        services.AddOptions<KestrelServerOptions>()
+            .Configure<IOptions<ApiOptions>>((kestrel, api) => kestrel.Limits.MaxRequestBodySize = api.Value.MaxRequestBodyBytes);
+        services.AddHealthChecks()
+            .AddCheck<StartupHealthCheck>("startup", tags: [StartupHealthCheck.Tag])
+            .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag]);
+        services.AddOpenApi();
+        return builder;
+    }
+
+    /// <summary>Maps the API, the health probes, <c>/metrics</c> and <c>/openapi/v1.json</c>.</summary>
+    public static WebApplication MapTokenGrid(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+
+        var v1 = app.MapGroup("/v1").RequireTenant();
+        v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi();
+
+        var admin = app.MapGroup("/admin").RequireAdmin();
+        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminLedgerApi().MapAdminNodesApi();
+
+        app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadinessHealthCheck.Tag) });
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapPrometheusScrapingEndpoint();
+        app.MapOpenApi();
+        return app;
+    }
+}

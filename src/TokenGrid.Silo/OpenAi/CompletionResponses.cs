@@ -1,0 +1,97 @@
+using System.Text.Json.Serialization;
+
+namespace TokenGrid.Silo.OpenAi;
+
+/// <summary>Token counts of a reply.</summary>
+public sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens)
+{
+    /// <summary>Usage from prompt and completion counts.</summary>
+    public static Usage Of(int prompt, int completion) => new(prompt, completion, prompt + completion);
+}
+
+/// <summary>A text completion, whole or one streamed chunk (<c>object: "text_completion"</c>).</summary>
+public sealed record TextCompletion(
+    string Id,
+    long Created,
+    string Model,
+    IReadOnlyList<TextChoice> Choices,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Usage? Usage)
+{
+    /// <summary>Always <c>text_completion</c>.</summary>
+    public string Object => "text_completion";
+
+    /// <summary>Not tracked.</summary>
+    public string? SystemFingerprint => null;
+}
+
+/// <summary>One choice of a text completion.</summary>
+public sealed record TextChoice(string Text, int Index, string? FinishReason)
+{
+    /// <summary>Not supported: always null.</summary>
+    public object? Logprobs => null;
+}
+
+/// <summary>A chat completion (<c>object: "chat.completion"</c>).</summary>
+public sealed record ChatCompletion(string Id, long Created, string Model, IReadOnlyList<ChatChoice> Choices, Usage Usage)
+{
+    /// <summary>Always <c>chat.completion</c>.</summary>
+    public string Object => "chat.completion";
+
+    /// <summary>Not tracked.</summary>
+    public string? SystemFingerprint => null;
+}
+
+/// <summary>One choice of a chat completion.</summary>
+public sealed record ChatChoice(int Index, ChatMessageResponse Message, string? FinishReason)
+{
+    /// <summary>Not supported: always null.</summary>
+    public object? Logprobs => null;
+}
+
+/// <summary>The assistant's message.</summary>
+public sealed record ChatMessageResponse(string Role, string Content)
+{
+    /// <summary>Never a refusal.</summary>
+    public string? Refusal => null;
+}
+
+/// <summary>One streamed piece of a chat completion (<c>object: "chat.completion.chunk"</c>).</summary>
+public sealed record ChatCompletionChunk(
+    string Id,
+    long Created,
+    string Model,
+    IReadOnlyList<ChatChunkChoice> Choices,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Usage? Usage)
+{
+    /// <summary>Always <c>chat.completion.chunk</c>.</summary>
+    public string Object => "chat.completion.chunk";
+
+    /// <summary>Not tracked.</summary>
+    public string? SystemFingerprint => null;
+}
+
+/// <summary>One choice of a chunk.</summary>
+public sealed record ChatChunkChoice(int Index, ChatDelta Delta, string? FinishReason)
+{
+    /// <summary>Not supported: always null.</summary>
+    public object? Logprobs => null;
+}
+
+/// <summary>What a chunk adds to the message.</summary>
+public sealed record ChatDelta(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
+
+/// <summary>The answer of <c>GET /v1/models</c>.</summary>
+public sealed record ModelList(IReadOnlyList<ModelCard> Data)
+{
+    /// <summary>Always <c>list</c>.</summary>
+    public string Object => "list";
+}
+
+/// <summary>One served model.</summary>
+public sealed record ModelCard(string Id, long Created, string OwnedBy, int ContextLength)
+{
+    /// <summary>Always <c>model</c>.</summary>
+    public string Object => "model";
+}

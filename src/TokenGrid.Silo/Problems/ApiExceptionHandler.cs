@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using TokenGrid.Grains.Tenants;
+using TokenGrid.Silo.Auth;
+
+namespace TokenGrid.Silo.Problems;
+
+/// <summary>
+/// The one place exceptions become problems: domain and input errors get their 4xx, anything else a 500 without
+/// internals. A request the client abandoned gets no body.
+/// </summary>
+internal sealed partial class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
+        {
+            LogClientGone(logger, httpContext.Request.Path);
+            return true;
+        }
+
+        var problem = Map(exception);
+        if (problem.Status >= 500)
+        {
+            LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+        }
+
+        httpContext.Response.StatusCode = problem.Status;
+        if (problem.Status == StatusCodes.Status413PayloadTooLarge)
+        {
+            // The rest of the body is never read, so this connection cannot carry another request.
+            httpContext.Response.Headers.Connection = "close";
+        }
+        if (problem.RetryAfter is { } retryAfter)
+        {
+            RateLimitHeaders.WriteRetryAfter(httpContext.Response.Headers, retryAfter);
+        }
+
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = problem.Status,
+                Title = problem.Title,
+                Detail = problem.Detail,
+                Extensions = { [ApiProblems.ErrorMember] = problem.ToOpenAiError() },
+            },
+        });
+    }
+
+    /// <summary>The problem an exception stands for.</summary>
+    internal static ApiProblem Map(Exception exception) => exception switch
+    {
+        ApiProblemException e => e.Problem,
+        BadHttpRequestException { StatusCode: 413 } => new(413, "Request body too large", exception.Message, "request_too_large"),
+        BadHttpRequestException e => new(e.StatusCode, "Bad request", e.Message, "invalid_request"),
+        JsonException e => ApiProblems.InvalidJson(e.Message),
+        TenantNotFoundException e => ApiProblems.TenantNotFound(e.TenantId),
+        TenantExistsException e => new(409, "Tenant exists", $"A tenant '{e.TenantId}' already exists.", "tenant_exists"),
+        JobAlreadySettledException e => new(409, "Job exists", e.Message, "job_exists"),
+        ArgumentException e => ApiProblems.BadRequest(StripParameterName(e), param: e.ParamName),
+        _ => ApiProblems.Internal(),
+    };
+
+    /// <summary>An argument exception's message without the " (Parameter 'x')" suffix the runtime appends.</summary>
+    private static string StripParameterName(ArgumentException e)
+    {
+        var message = e.Message;
+        var suffix = e.ParamName is null ? -1 : message.LastIndexOf($" (Parameter '{e.ParamName}')", StringComparison.Ordinal);
+        return suffix > 0 ? message[..suffix] : message;
+    }
+}

@@ -1,0 +1,79 @@
+namespace TokenGrid.Silo.Problems;
+
+/// <summary>
+/// An error the API answers with: an HTTP status and an RFC 9457 problem that also carries OpenAI's <c>error</c> object.
+/// Thrown as <see cref="ApiProblemException"/> or returned through <see cref="ApiProblems.Result"/>.
+/// </summary>
+/// <param name="Status">HTTP status.</param>
+/// <param name="Title">Short summary of the problem type.</param>
+/// <param name="Detail">What happened this time.</param>
+/// <param name="Code">Stable code (snake_case), also the OpenAI <c>error.code</c>.</param>
+/// <param name="Param">The request field at fault, or null.</param>
+/// <param name="Type">OpenAI error type; null: by status.</param>
+public sealed record ApiProblem(int Status, string Title, string Detail, string Code, string? Param = null, string? Type = null)
+{
+    /// <summary>When to retry, sent as <c>Retry-After</c> and <c>retry-after-ms</c>; null: no such headers.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>OpenAI's error object for this problem.</summary>
+    public OpenAiError ToOpenAiError() => new(Detail, Type ?? OpenAiErrorTypes.ForStatus(Status), Code, Param);
+}
+
+/// <summary>Thrown where a handler cannot return its problem directly (request parsing, helpers).</summary>
+public sealed class ApiProblemException(ApiProblem problem) : Exception(problem.Detail)
+{
+    /// <summary>The problem to answer with.</summary>
+    public ApiProblem Problem { get; } = problem;
+}
+
+/// <summary>The API's problems, in one place so their codes stay consistent.</summary>
+internal static class ApiProblems
+{
+    /// <summary>The member of a problem body holding OpenAI's error object.</summary>
+    public const string ErrorMember = "error";
+
+    /// <summary>The problem as a result.</summary>
+    public static ProblemHttpResult Result(ApiProblem problem) => TypedResults.Problem(
+        detail: problem.Detail,
+        statusCode: problem.Status,
+        title: problem.Title,
+        extensions: new Dictionary<string, object?> { [ErrorMember] = problem.ToOpenAiError() });
+
+    public static ApiProblem BadRequest(string detail, string code = "invalid_request", string? param = null) =>
+        new(400, "Invalid request", detail, code, param);
+
+    public static ApiProblem InvalidJson(string detail) =>
+        new(400, "Malformed JSON", detail, "invalid_json");
+
+    public static ApiProblem BodyTooLarge(long limit) =>
+        new(413, "Request body too large", $"The request body exceeds the limit of {limit} bytes.", "request_too_large");
+
+    public static ApiProblem MissingKey() =>
+        new(401, "Unauthorized", "No API key was provided. Send it as 'Authorization: Bearer KEY'.", "missing_api_key");
+
+    public static ApiProblem InvalidKey() =>
+        new(401, "Unauthorized", "The API key is invalid or has been revoked.", "invalid_api_key");
+
+    public static ApiProblem ModelNotFound(string model) =>
+        new(404, "Model not found", $"The model '{model}' does not exist.", "model_not_found", "model", OpenAiErrorTypes.InvalidRequest);
+
+    public static ApiProblem JobNotFound(string id) =>
+        new(404, "Job not found", $"No job '{id}' exists.", "job_not_found");
+
+    public static ApiProblem TenantNotFound(string id) =>
+        new(404, "Tenant not found", $"No tenant '{id}' exists.", "tenant_not_found");
+
+    public static ApiProblem KeyNotFound(string keyId) =>
+        new(404, "Key not found", $"No key '{keyId}' exists for this tenant.", "key_not_found");
+
+    public static ApiProblem ContextLengthExceeded(string model, int context, int prompt, string param) =>
+        new(400, "Context length exceeded",
+            $"The maximum context length of model '{model}' is {context} tokens; the prompt has {prompt} tokens and leaves no room to generate.",
+            "context_length_exceeded", param, OpenAiErrorTypes.InvalidRequest);
+
+    public static ApiProblem Unavailable(string detail) =>
+        new(503, "Service unavailable", detail, "service_unavailable");
+
+    public static ApiProblem Internal() =>
+        new(500, "Internal error", "The server failed to process the request.", "internal_error");
+}

@@ -1,0 +1,46 @@
+namespace TokenGrid.Silo.Problems;
+
+/// <summary>Registers problem+json for every error the API answers with.</summary>
+internal static class ProblemsHosting
+{
+    /// <summary>
+    /// Adds problem details (each body also carries OpenAI's <c>error</c> object, derived from the status when the
+    /// problem has none, as for a 404 of an unknown route) and the exception handler.
+    /// </summary>
+    public static IServiceCollection AddApiProblems(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+
+            // ASP.NET Core knows no type for some statuses (429 among them); RFC 9457 says "about:blank" then.
+            problem.Type ??= status == StatusCodes.Status429TooManyRequests ? "https://tools.ietf.org/html/rfc6585#section-4" : "about:blank";
+            if (status == StatusCodes.Status415UnsupportedMediaType)
+            {
+                problem.Detail ??= "Send the body as JSON with 'Content-Type: application/json'.";
+            }
+
+            if (!problem.Extensions.ContainsKey(ApiProblems.ErrorMember))
+            {
+                problem.Extensions[ApiProblems.ErrorMember] = new OpenAiError(
+                    problem.Detail ?? problem.Title ?? "The request failed.", OpenAiErrorTypes.ForStatus(status), CodeFor(status), null);
+            }
+        });
+        services.AddExceptionHandler<ApiExceptionHandler>();
+        return services;
+    }
+
+    private static string CodeFor(int status) => status switch
+    {
+        400 => "invalid_request",
+        401 => "invalid_api_key",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "request_too_large",
+        415 => "unsupported_media_type",
+        429 => "rate_limit_exceeded",
+        _ => status >= 500 ? "internal_error" : "error",
+    };
+}

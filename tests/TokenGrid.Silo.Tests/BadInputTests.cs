@@ -1,0 +1,118 @@
+using System.Net;
+using System.Text;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>Bad input gets the right 4xx as problem+json with OpenAI's error object, never a 500.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class BadInputTests(ServerFixture fixture)
+{
+    private TokenGridServer Server => fixture.Server;
+
+    private HttpClient Client() => Server.Client(TokenGridServer.DemoKey);
+
+    [Theory]
+    [InlineData("v1/completions", "{\"model\": \"demo\", \"prompt\": ")]
+    [InlineData("v1/chat/completions", "{\"model\": \"demo\", \"messages\": [}")]
+    [InlineData("v1/completions", "{\"model\": \"demo\", \"prompt\": \"x\", \"max_tokens\": \"many\"}")]
+    [InlineData("v1/chat/completions", "{\"model\": \"demo\", \"messages\": \"hello\"}")]
+    [InlineData("v1/jobs", "[1, 2, 3]")]
+    [InlineData("v1/completions", "")]
+    public async Task Malformed_json_or_wrong_types_are_400(string path, string body)
+    {
+        using var client = Client();
+        var response = await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains(problem["error"]!["code"]!.GetValue<string>(), new[] { "invalid_json", "invalid_request" });
+    }
+
+    [Theory]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","n":2}""", "n")]
+    [InlineData("v1/chat/completions", """{"model":"demo","messages":[{"role":"user","content":"x"}],"n":2}""", "n")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","temperature":5}""", "temperature")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","top_p":0}""", "top_p")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","max_tokens":0}""", "max_tokens")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","stop":["a","b","c","d","e"]}""", "stop")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","stop":7}""", "stop")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":["a","b"]}""", "prompt")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":[1, 999999999]}""", "prompt")]
+    [InlineData("v1/completions", """{"model":"demo"}""", "prompt")]
+    [InlineData("v1/completions", """{"prompt":"x"}""", "model")]
+    [InlineData("v1/chat/completions", """{"model":"demo","messages":[]}""", "messages")]
+    [InlineData("v1/chat/completions", """{"model":"demo","messages":[{"role":"wizard","content":"x"}]}""", "messages[0].role")]
+    [InlineData("v1/chat/completions", """{"model":"demo","messages":[{"role":"user","content":[{"type":"image_url"}]}]}""", "messages[0].content")]
+    [InlineData("v1/jobs", """{"model":"demo"}""", "prompt")]
+    public async Task Invalid_values_are_400_naming_the_parameter(string path, string body, string param)
+    {
+        using var client = Client();
+        var response = await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(param, problem["error"]!["param"]?.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("v1/completions", """{"model":"gpt-17","prompt":"x"}""")]
+    [InlineData("v1/chat/completions", """{"model":"gpt-17","messages":[{"role":"user","content":"x"}]}""")]
+    [InlineData("v1/jobs", """{"model":"gpt-17","prompt":"x"}""")]
+    public async Task An_unknown_model_is_404_model_not_found(string path, string body)
+    {
+        using var client = Client();
+        var response = await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        var problem = await response.AssertProblemAsync(HttpStatusCode.NotFound, "model_not_found");
+        Assert.Equal("The model 'gpt-17' does not exist.", problem["detail"]!.GetValue<string>());
+        await (await client.GetAsync("v1/models/gpt-17")).AssertProblemAsync(HttpStatusCode.NotFound, "model_not_found");
+    }
+
+    [Fact]
+    public async Task A_prompt_longer_than_the_context_is_400_context_length_exceeded()
+    {
+        using var client = Client();
+        var prompt = string.Concat(Enumerable.Repeat("hello ", 600));
+        await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "context_length_exceeded");
+        await (await client.PostJsonAsync("v1/chat/completions", new { model = "demo", messages = new[] { new { role = "user", content = prompt } } }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "context_length_exceeded");
+    }
+
+    [Fact]
+    public async Task A_too_long_max_tokens_is_capped_at_the_context()
+    {
+        using var client = Client();
+        var response = await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = string.Concat(Enumerable.Repeat("hello ", 500)), max_tokens = 100_000 });
+        var job = await response.ReadJsonAsync(HttpStatusCode.Accepted);
+        Assert.Equal($"/v1/jobs/{job["id"]}", response.Headers.Location?.ToString());
+
+        // The reservation is prompt + capped max tokens: the whole context.
+        var ledger = await Server.LedgerOfJobAsync(TokenGridServer.DemoTenant, job["id"]!.GetValue<string>());
+        Assert.Equal(512, ledger.First(e => e["kind"]!.GetValue<string>() == "reserve")["tokens"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task A_body_over_the_limit_is_413_with_or_without_a_length()
+    {
+        using var client = Client();
+        var big = $$"""{"model":"demo","prompt":"{{new string('a', 1024 * 1024 + 10)}}"}""";
+        await (await client.PostAsync("v1/completions", new StringContent(big, Encoding.UTF8, "application/json")))
+            .AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "request_too_large");
+
+        using var chunked = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
+        {
+            Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(big))),
+        };
+        chunked.Content.Headers.ContentType = new("application/json");
+        chunked.Headers.TransferEncodingChunked = true;
+        await (await client.SendAsync(chunked)).AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "request_too_large");
+    }
+
+    [Fact]
+    public async Task Framework_errors_are_problems_too()
+    {
+        using var client = Client();
+        await (await client.GetAsync("v1/nothing-here")).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await client.PostAsync("v1/completions", new StringContent("model=demo", Encoding.UTF8, "application/x-www-form-urlencoded")))
+            .AssertProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        await (await client.GetAsync("v1/jobs?limit=0")).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await client.GetAsync("v1/jobs?limit=abc")).AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+}

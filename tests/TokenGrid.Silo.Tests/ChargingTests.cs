@@ -1,0 +1,123 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>A job that ends early (client gone, or cancelled) is charged only the tokens it produced, exactly once.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class ChargingTests(ServerFixture fixture)
+{
+    private const int MaxTokens = 450;
+
+    private TokenGridServer Server => fixture.Server;
+
+    [Fact]
+    public async Task Client_disconnect_mid_stream_cancels_the_job_and_charges_only_produced_tokens()
+    {
+        var (tenant, key) = await Server.CreateTenantAsync();
+        using var client = Server.Client(key);
+        string jobId;
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions"))
+        {
+            request.Content = new StringContent(JsonSerializer.Serialize(new
+            {
+                model = "demo",
+                messages = new[] { new { role = "user", content = "Tell me a long story." } },
+                max_tokens = MaxTokens,
+                stream = true,
+            }), Encoding.UTF8, "application/json");
+            var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var events = new SseReader(await response.Content.ReadAsStreamAsync());
+
+            // Read until the first generated text, then go away without reading the rest.
+            JsonObject? chunk;
+            do
+            {
+                chunk = await events.ReadJsonAsync();
+                Assert.NotNull(chunk);
+            }
+            while (chunk["choices"]![0]!["delta"]!["content"]?.GetValue<string>() is null or "");
+
+            jobId = chunk["id"]!.GetValue<string>()["chatcmpl-".Length..];
+            events.Dispose();
+            response.Dispose();
+        }
+
+        var job = await WaitForEndAsync(client, jobId);
+        Assert.Equal("cancelled", job["status"]!.GetValue<string>());
+        await AssertChargedOnceForProducedTokensAsync(tenant, job);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_job_charges_only_produced_tokens()
+    {
+        var (tenant, key) = await Server.CreateTenantAsync();
+        using var client = Server.Client(key);
+        var submitted = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = MaxTokens }))
+            .ReadJsonAsync(HttpStatusCode.Accepted);
+        var jobId = submitted["id"]!.GetValue<string>();
+
+        using var response = await client.GetAsync($"v1/jobs/{jobId}/events", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var events = new SseReader(await response.Content.ReadAsStreamAsync());
+        while (await events.ReadAsync() is { } e && e.Event != "tokens")
+        {
+        }
+
+        var cancelled = await (await client.PostAsync($"v1/jobs/{jobId}/cancel", null)).ReadJsonAsync();
+        Assert.Equal("cancelled", cancelled["status"]!.GetValue<string>());
+
+        // The event stream ends with the final status.
+        JsonObject? final = null;
+        while (await events.ReadAsync() is { } e)
+        {
+            if (e.Event == "status")
+            {
+                final = JsonNode.Parse(e.Data)!["job"]!.AsObject();
+            }
+        }
+
+        Assert.Equal("cancelled", final!["status"]!.GetValue<string>());
+        await AssertChargedOnceForProducedTokensAsync(tenant, final);
+    }
+
+    private async Task AssertChargedOnceForProducedTokensAsync(string tenant, JsonObject job)
+    {
+        var prompt = job["usage"]!["prompt_tokens"]!.GetValue<int>();
+        var completion = job["usage"]!["completion_tokens"]!.GetValue<int>();
+        Assert.InRange(completion, 1, MaxTokens - 1);
+        Assert.Equal(prompt + completion, job["charged_tokens"]!.GetValue<long>());
+
+        var ledger = await Server.LedgerOfJobAsync(tenant, job["id"]!.GetValue<string>());
+        var charges = ledger.Where(e => e["kind"]!.GetValue<string>() == "charge").ToList();
+        var reserve = Assert.Single(ledger, e => e["kind"]!.GetValue<string>() == "reserve");
+        var refund = Assert.Single(ledger, e => e["kind"]!.GetValue<string>() == "refund");
+        var charge = Assert.Single(charges);
+        Assert.Equal(prompt + completion, charge["tokens"]!.GetValue<long>());
+        Assert.Equal(prompt + MaxTokens, reserve["tokens"]!.GetValue<long>());
+        Assert.Equal(reserve["tokens"]!.GetValue<long>(), charge["tokens"]!.GetValue<long>() + refund["tokens"]!.GetValue<long>());
+    }
+
+    /// <summary>Follows the job's events to its final status (the job is settled before that event is sent).</summary>
+    private static async Task<JsonObject> WaitForEndAsync(HttpClient client, string jobId)
+    {
+        using var response = await client.GetAsync($"v1/jobs/{jobId}/events", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var events = new SseReader(await response.Content.ReadAsStreamAsync());
+        JsonObject? last = null;
+        while (await events.ReadAsync() is { } e)
+        {
+            if (e.Event == "status")
+            {
+                last = JsonNode.Parse(e.Data)!["job"]!.AsObject();
+            }
+        }
+
+        Assert.NotNull(last);
+        return last;
+    }
+}

@@ -1,0 +1,72 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>Probes, metrics, the OpenAPI document and startup validation.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class HostTests(ServerFixture fixture)
+{
+    private TokenGridServer Server => fixture.Server;
+
+    [Theory]
+    [InlineData("health/startup")]
+    [InlineData("health/ready")]
+    [InlineData("health/live")]
+    public async Task Health_probes_are_healthy_once_started(string path)
+    {
+        using var client = Server.Client(null);
+        var response = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Metrics_show_tokengrid_series_after_a_completion()
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Metrics", max_tokens = 2 })).ReadJsonAsync();
+
+        using var anonymous = Server.Client(null);
+        var metrics = await anonymous.GetStringAsync("metrics");
+        Assert.Contains("tokengrid_admissions_total", metrics);
+        Assert.Contains("tokengrid_jobs_finished_total", metrics);
+        Assert.Contains("service_name=\"tokengrid\"", metrics);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_is_served()
+    {
+        using var anonymous = Server.Client(null);
+        var document = await anonymous.GetStringAsync("openapi/v1.json");
+        Assert.Contains("\"/v1/chat/completions\"", document);
+        Assert.Contains("\"/v1/jobs/{id}/events\"", document);
+        Assert.Contains("\"/admin/tenants\"", document);
+    }
+
+    [Fact]
+    public async Task Invalid_options_stop_the_host_at_start()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            TokenGridServer.StartAsync(new Dictionary<string, string> { ["TokenGrid:Api:MaxRequestBodyBytes"] = "10" }));
+        Assert.Contains("TokenGrid:Api", error.Message);
+
+        await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            TokenGridServer.StartAsync(new Dictionary<string, string> { ["TokenGrid:Cluster:SiloPort"] = "0" }));
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            TokenGridServer.StartAsync(new Dictionary<string, string> { ["profile"] = "no-such-profile" }));
+    }
+
+    [Theory]
+    [InlineData(0, "0s")]
+    [InlineData(120, "120ms")]
+    [InlineData(1000, "1s")]
+    [InlineData(1500, "1.5s")]
+    [InlineData(17_280, "17.28s")]
+    [InlineData(360_000, "6m0s")]
+    [InlineData(3_723_000, "1h2m3s")]
+    public void Durations_are_formatted_like_openai(int milliseconds, string expected) =>
+        Assert.Equal(expected, RateLimitHeaders.FormatDuration(TimeSpan.FromMilliseconds(milliseconds)));
+}

@@ -1,0 +1,25 @@
+namespace TokenGrid.Silo.Tests.Support;
+
+/// <summary>One server shared by a collection of tests; each test makes its own tenants.</summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    private TokenGridServer? _server;
+
+    public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
+
+    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ServerCollection : ICollectionFixture<ServerFixture>
+{
+    public const string Name = "Server";
+}

@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace TokenGrid.Silo.Tests.Support;
+
+/// <summary>Helpers for calling the API the way a client would.</summary>
+public static class TestApi
+{
+    /// <summary>Creates a tenant through the admin API and issues it a key; returns the tenant id and the key.</summary>
+    public static async Task<(string TenantId, string Key)> CreateTenantAsync(this TokenGridServer server, object? budget = null)
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var id = "t-" + Guid.NewGuid().ToString("N")[..12];
+        var created = await admin.PostAsJsonAsync("admin/tenants", new { id, budget = budget ?? new { } });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var key = await admin.PostAsJsonAsync($"admin/tenants/{id}/keys", new { name = "test" });
+        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
+        return (id, (await key.Content.ReadFromJsonAsync<JsonObject>())!["secret"]!.GetValue<string>());
+    }
+
+    /// <summary>POSTs <paramref name="body"/> as JSON (with <c>Content-Type: application/json</c>).</summary>
+    public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string path, object body) =>
+        client.PostAsync(path, new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
+
+    /// <summary>The JSON body of a successful reply.</summary>
+    public static async Task<JsonObject> ReadJsonAsync(this HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"Expected {expected}, got {(int)response.StatusCode}: {text}");
+        return JsonNode.Parse(text)!.AsObject();
+    }
+
+    /// <summary>
+    /// Asserts an RFC 9457 problem with <paramref name="status"/> that also carries OpenAI's error object with
+    /// <paramref name="code"/>; returns the body.
+    /// </summary>
+    public static async Task<JsonObject> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status, string? code = null)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"Expected {status}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal((int)status, body["status"]!.GetValue<int>());
+        Assert.False(string.IsNullOrEmpty(body["type"]?.GetValue<string>()));
+        Assert.False(string.IsNullOrEmpty(body["title"]?.GetValue<string>()));
+        var error = body["error"]!.AsObject();
+        Assert.False(string.IsNullOrEmpty(error["message"]!.GetValue<string>()));
+        Assert.False(string.IsNullOrEmpty(error["type"]!.GetValue<string>()));
+        Assert.True(error.ContainsKey("param"));
+        if (body["detail"] is { } detail)
+        {
+            Assert.Equal(detail.GetValue<string>(), error["message"]!.GetValue<string>());
+        }
+
+        if (code is not null)
+        {
+            Assert.Equal(code, error["code"]?.GetValue<string>());
+        }
+
+        return body;
+    }
+
+    /// <summary>Asserts the six <c>x-ratelimit-*</c> headers.</summary>
+    public static void AssertRateLimitHeaders(this HttpResponseMessage response)
+    {
+        foreach (var name in new[] { "limit-requests", "remaining-requests", "reset-requests", "limit-tokens", "remaining-tokens", "reset-tokens" })
+        {
+            Assert.True(response.Headers.Contains("x-ratelimit-" + name), $"x-ratelimit-{name} missing on {(int)response.StatusCode} {response.RequestMessage?.RequestUri}");
+        }
+    }
+
+    /// <summary>The ledger entries of <paramref name="jobId"/>.</summary>
+    public static async Task<List<JsonObject>> LedgerOfJobAsync(this TokenGridServer server, string tenantId, string jobId)
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var entries = new List<JsonObject>();
+        long after = 0;
+        while (true)
+        {
+            var page = await (await admin.GetAsync($"admin/tenants/{tenantId}/ledger?after={after}&limit=100")).ReadJsonAsync();
+            var items = page["entries"]!.AsArray().Select(e => e!.AsObject()).ToList();
+            entries.AddRange(items.Where(e => e["job_id"]!.GetValue<string>() == jobId));
+            if (page["next_after"] is not { } next || items.Count == 0)
+            {
+                return entries;
+            }
+
+            after = next.GetValue<long>();
+        }
+    }
+}
