@@ -44,6 +44,27 @@ public sealed record NodeReport
 
     /// <summary>Why CUDA was not used where asked for, otherwise null.</summary>
     [Id(12)] public string? ProviderFallbackReason { get; init; }
+
+    /// <summary>Labels from configuration (region, zone, accelerator, pool); placement constraints match them.</summary>
+    [Id(13)] public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Models the node can load on demand (a superset of <see cref="Models"/>, which are loaded now).</summary>
+    [Id(14)] public string[] LoadableModels { get; init; } = [];
+
+    /// <summary>An administrator asked the node to drain: it takes no new placements.</summary>
+    [Id(15)] public bool Draining { get; init; }
+
+    /// <summary>Draining and nothing left running.</summary>
+    [Id(16)] public bool Drained { get; init; }
+
+    /// <summary>Bytes the node may spend on loaded models (weights and KV cache); 0: unlimited.</summary>
+    [Id(17)] public long MemoryBudgetBytes { get; init; }
+
+    /// <summary>Bytes the loaded models take now (estimated).</summary>
+    [Id(18)] public long MemoryUsedBytes { get; init; }
+
+    /// <summary>Tokens (prompt and expected output) of the sequences running or queued on the node.</summary>
+    [Id(19)] public long OutstandingTokens { get; init; }
 }
 
 /// <summary>A sequence for a node to generate.</summary>

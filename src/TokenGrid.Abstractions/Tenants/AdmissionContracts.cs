@@ -48,7 +48,11 @@ public sealed record AdmissionResult(
     [property: Id(4)] RateLimitSnapshot Limits,
     [property: Id(5)] long Reserved,
     [property: Id(6)] PriorityClass Priority,
-    [property: Id(7)] int Weight);
+    [property: Id(7)] int Weight)
+{
+    /// <summary>Node labels the job's node must carry (the tenant's <see cref="TenantBudget.RequiredLabels"/>).</summary>
+    [Id(8)] public IReadOnlyDictionary<string, string> RequiredLabels { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>How a job ended, for the ledger.</summary>
 public enum JobOutcome

@@ -48,6 +48,12 @@ public sealed record TenantBudget
     /// <summary>Fair-share weight among tenants of one class, by tokens. Default: 1.</summary>
     [Id(6)] public int Weight { get; init; } = 1;
 
+    /// <summary>
+    /// Node labels every node running this tenant's jobs must carry (for example <c>{"region": "west"}</c> for data
+    /// residency, or a dedicated pool). Empty: any node. Default: empty.
+    /// </summary>
+    [Id(7)] public IReadOnlyDictionary<string, string> RequiredLabels { get; init; } = new Dictionary<string, string>();
+
     /// <summary>A reason this budget is invalid, or null.</summary>
     public string? Validate() =>
         TokensPerMinute < 1 ? "tokens_per_minute must be at least 1."

@@ -107,7 +107,10 @@ public sealed partial class TenantGrain
         var budget = State.Info?.Budget ?? new TenantBudget();
         return new AdmissionResult(
             refusal is null, refusal?.Reason, refusal?.Message, refusal?.RetryAfter,
-            TenantViews.Limits(State, now), reserved, budget.Priority, budget.Weight);
+            TenantViews.Limits(State, now), reserved, budget.Priority, budget.Weight)
+        {
+            RequiredLabels = budget.RequiredLabels,
+        };
     }
 
     private Settlement? FindSettlement(string jobId) => State.Settled.Find(s => s.JobId == jobId);
