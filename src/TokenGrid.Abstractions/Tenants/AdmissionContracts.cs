@@ -51,7 +51,17 @@ public sealed record AdmissionResult(
     [property: Id(7)] int Weight)
 {
     /// <summary>Node labels the job's node must carry (the tenant's <see cref="TenantBudget.RequiredLabels"/>).</summary>
-    [Id(8)] public IReadOnlyDictionary<string, string> RequiredLabels { get; init; } = new Dictionary<string, string>();
+    [Id(8)] public IReadOnlyDictionary<string, string> RequiredLabels { get; init; } = Labels.None;
+
+    /// <summary>Value equality, with <see cref="RequiredLabels"/> compared by content.</summary>
+    public bool Equals(AdmissionResult? other) =>
+        other is not null && Admitted == other.Admitted && Rejection == other.Rejection && Message == other.Message
+        && RetryAfter == other.RetryAfter && Equals(Limits, other.Limits) && Reserved == other.Reserved
+        && Priority == other.Priority && Weight == other.Weight && Labels.SetEquals(RequiredLabels, other.RequiredLabels);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() =>
+        HashCode.Combine(Admitted, Rejection, Message, RetryAfter, Limits, Reserved, HashCode.Combine(Priority, Weight, Labels.SetHash(RequiredLabels)));
 }
 
 /// <summary>How a job ended, for the ledger.</summary>

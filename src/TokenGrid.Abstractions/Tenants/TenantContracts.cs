@@ -52,7 +52,17 @@ public sealed record TenantBudget
     /// Node labels every node running this tenant's jobs must carry (for example <c>{"region": "west"}</c> for data
     /// residency, or a dedicated pool). Empty: any node. Default: empty.
     /// </summary>
-    [Id(7)] public IReadOnlyDictionary<string, string> RequiredLabels { get; init; } = new Dictionary<string, string>();
+    [Id(7)] public IReadOnlyDictionary<string, string> RequiredLabels { get; init; } = Labels.None;
+
+    /// <summary>Value equality, with <see cref="RequiredLabels"/> compared by content.</summary>
+    public bool Equals(TenantBudget? other) =>
+        other is not null && TokensPerMinute == other.TokensPerMinute && RequestsPerMinute == other.RequestsPerMinute
+        && MaxConcurrentJobs == other.MaxConcurrentJobs && PeriodQuota == other.PeriodQuota && Period == other.Period
+        && Priority == other.Priority && Weight == other.Weight && Labels.SetEquals(RequiredLabels, other.RequiredLabels);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() =>
+        HashCode.Combine(TokensPerMinute, RequestsPerMinute, MaxConcurrentJobs, PeriodQuota, Period, Priority, Weight, Labels.SetHash(RequiredLabels));
 
     /// <summary>A reason this budget is invalid, or null.</summary>
     public string? Validate() =>
