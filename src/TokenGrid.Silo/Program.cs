@@ -18,8 +18,17 @@ static async Task<int> RunServerAsync(string[] args)
 
     var app = builder.Build();
     app.MapTokenGrid();
-    await app.RunAsync();
-    return 0;
+    try
+    {
+        await app.RunAsync();
+        return 0;
+    }
+    catch (Microsoft.Extensions.Options.OptionsValidationException e)
+    {
+        // A configuration mistake is the operator's to fix: say what is wrong, without a stack trace.
+        Console.Error.WriteLine($"TokenGrid cannot start: {string.Join(" ", e.Failures)}");
+        return 2;
+    }
 }
 
 static int PrintUsage()

@@ -8,6 +8,7 @@ var scenarios = new Dictionary<string, Func<BenchmarkArgs, Task<BenchmarkReport>
 {
     ["engine"] = EngineBenchmark.RunAsync,
     ["admission"] = AdmissionBenchmark.RunAsync,
+    ["grid"] = GridBenchmark.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))

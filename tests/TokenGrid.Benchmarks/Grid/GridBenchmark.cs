@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using TokenGrid.Inference.DemoModel;
+using TokenGrid.Inference.Engine;
+using TokenGrid.Inference.Models;
+using TokenGrid.Inference.Runtime;
+using TokenGrid.Silo.Hosting;
+
+namespace TokenGrid.Benchmarks.Grid;
+
+/// <summary>
+/// Streaming completions over HTTP through the whole grid (auth, admission, job grain, node grain, engine, SSE)
+/// with 1, 8 and 32 concurrent clients, against the engine alone on the same model, interleaved in one process.
+/// Tokens are counted from the usage each stream reports, so an early end-of-sequence is counted honestly.
+/// </summary>
+public static class GridBenchmark
+{
+    private const string Key = "tg-bench-key-0123456789abcdef";
+
+    public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
+    {
+        var rounds = args.Int("rounds", 3);
+        var newTokens = args.Int("tokens", 64);
+        var promptLength = args.Int("prompt", 16);
+        var directory = DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
+        await using var app = await StartGridAsync();
+        var baseAddress = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var http = new HttpClient { BaseAddress = new Uri(baseAddress), Timeout = TimeSpan.FromMinutes(5) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+
+        using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
+        await using var engine = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength });
+        var prompts = Prompts(model, 32, promptLength);
+
+        await StreamAllAsync(http, prompts.Take(4).ToList(), 4);
+        await EngineAsync(engine, prompts.Take(4).ToList(), 4);
+        var grid = new Dictionary<int, List<double>> { [1] = [], [8] = [], [32] = [] };
+        var alone = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var clients in grid.Keys)
+            {
+                grid[clients].Add(await RateAsync(() => StreamAllAsync(http, prompts.Take(clients).ToList(), newTokens)));
+            }
+
+            alone.Add(await RateAsync(() => EngineAsync(engine, prompts, newTokens)));
+        }
+
+        return new BenchmarkReport("grid")
+            .Add("processors", Environment.ProcessorCount)
+            .Add("rounds", rounds)
+            .Add("new_tokens", newTokens)
+            .Add("prompt_tokens", promptLength)
+            .Add("grid_tokens_per_s_1", Stats.Median(grid[1]))
+            .Add("grid_tokens_per_s_8", Stats.Median(grid[8]))
+            .Add("grid_tokens_per_s_32", Stats.Median(grid[32]))
+            .Add("engine_tokens_per_s_32", Stats.Median(alone))
+            .Add("grid_vs_engine_32", Stats.Median(grid[32]) / Stats.Median(alone));
+    }
+
+    private static async Task<WebApplication> StartGridAsync()
+    {
+        string[] args =
+        [
+            "--profile", "local", "--urls", "http://127.0.0.1:0",
+            "--TokenGrid:Cluster:SiloPort", "11411", "--TokenGrid:Cluster:GatewayPort", "31411",
+            "--TokenGrid:Admin:ApiKey", "tg-bench-admin-0123456789", "--TokenGrid:Demo:ApiKey", Key,
+            "--TokenGrid:Demo:Budget:RequestsPerMinute", "1000000", "--TokenGrid:Demo:Budget:TokensPerMinute", "1000000000",
+            "--TokenGrid:Demo:Budget:MaxConcurrentJobs", "1000", "--TokenGrid:Demo:Budget:PeriodQuota", "1000000000000",
+            "--TokenGrid:Nodes:Engine:MaxBatchSize", "32", "--Logging:LogLevel:Default", "Warning",
+        ];
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = "TokenGrid.Silo" });
+        builder.AddTokenGrid();
+        var app = builder.Build();
+        app.MapTokenGrid();
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        while (!(await http.GetAsync("/health/ready")).IsSuccessStatusCode)
+        {
+            await Task.Delay(100);
+        }
+
+        return app;
+    }
+
+    private static List<int[]> Prompts(DecoderModel model, int count, int length)
+    {
+        var text = string.Join(' ', Enumerable.Range(0, 200).Select(i => $"request {i} asks about tokens, budgets and GPUs number {i * 7}."));
+        var ids = model.Tokenizer.Encode(text);
+        return [.. Enumerable.Range(0, count).Select(i => ids.Skip(i * 5).Take(length).ToArray())];
+    }
+
+    /// <summary>One streamed completion per prompt, all at once; returns the completion tokens the streams report.</summary>
+    private static async Task<long> StreamAllAsync(HttpClient http, IReadOnlyList<int[]> prompts, int newTokens)
+    {
+        var counts = await Task.WhenAll(prompts.Select(async prompt =>
+        {
+            var body = JsonSerializer.Serialize(new
+            {
+                model = "demo",
+                prompt,
+                max_tokens = newTokens,
+                temperature = 0,
+                stream = true,
+                stream_options = new { include_usage = true },
+            });
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            response.EnsureSuccessStatusCode();
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            long tokens = 0;
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line.StartsWith("data: {", StringComparison.Ordinal) && line.Contains("\"usage\":{", StringComparison.Ordinal))
+                {
+                    using var json = JsonDocument.Parse(line.AsMemory(6));
+                    tokens = json.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt64();
+                }
+            }
+
+            return tokens;
+        }));
+        return counts.Sum();
+    }
+
+    private static async Task<long> EngineAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens)
+    {
+        var streams = prompts.Select(p => engine.Submit(new GenerationRequest { PromptTokens = p, MaxTokens = newTokens }).Stream
+            ?? throw new InvalidOperationException("The engine refused a benchmark request.")).ToList();
+        var results = await Task.WhenAll(streams.Select(s => s.Completion));
+        return results.Sum(r => (long)r.CompletionTokens);
+    }
+
+    private static async Task<double> RateAsync(Func<Task<long>> work)
+    {
+        var clock = Stopwatch.StartNew();
+        var tokens = await work();
+        return tokens / clock.Elapsed.TotalSeconds;
+    }
+}
