@@ -52,6 +52,7 @@ public static class GridBenchmark
             alone.Add(await RateAsync(() => EngineAsync(engine, prompts, newTokens)));
         }
 
+        await app.StopAsync();
         return new BenchmarkReport("grid")
             .Add("processors", Environment.ProcessorCount)
             .Add("rounds", rounds)
