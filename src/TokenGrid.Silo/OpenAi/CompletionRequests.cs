@@ -2,17 +2,11 @@ using System.Text.Json;
 
 namespace TokenGrid.Silo.OpenAi;
 
-/// <summary>The body of <c>POST /v1/completions</c>, as OpenAI defines it (fields TokenGrid does not use are ignored).</summary>
-public sealed record CompletionRequest
+/// <summary>What both completion endpoints take besides the prompt (fields TokenGrid does not use are ignored).</summary>
+public abstract record GenerationRequestBody
 {
     /// <summary>Model name.</summary>
     public string? Model { get; init; }
-
-    /// <summary>A string, an array holding one string, or an array of token ids.</summary>
-    public JsonElement Prompt { get; init; }
-
-    /// <summary>Most tokens to generate; capped at the model's context minus the prompt.</summary>
-    public int? MaxTokens { get; init; }
 
     /// <summary>Sampling temperature, 0 to 2 (0: greedy). Default: 1.</summary>
     public float? Temperature { get; init; }
@@ -36,12 +30,19 @@ public sealed record CompletionRequest
     public StreamOptions? StreamOptions { get; init; }
 }
 
-/// <summary>The body of <c>POST /v1/chat/completions</c>.</summary>
-public sealed record ChatCompletionRequest
+/// <summary>The body of <c>POST /v1/completions</c>, as OpenAI defines it.</summary>
+public sealed record CompletionRequest : GenerationRequestBody
 {
-    /// <summary>Model name.</summary>
-    public string? Model { get; init; }
+    /// <summary>A string, an array holding one string, or an array of token ids.</summary>
+    public JsonElement Prompt { get; init; }
 
+    /// <summary>Most tokens to generate; capped at the model's context minus the prompt.</summary>
+    public int? MaxTokens { get; init; }
+}
+
+/// <summary>The body of <c>POST /v1/chat/completions</c>.</summary>
+public sealed record ChatCompletionRequest : GenerationRequestBody
+{
     /// <summary>The conversation so far.</summary>
     public IReadOnlyList<ChatMessageRequest>? Messages { get; init; }
 
@@ -50,27 +51,6 @@ public sealed record ChatCompletionRequest
 
     /// <summary>Most tokens to generate; wins over <see cref="MaxTokens"/>.</summary>
     public int? MaxCompletionTokens { get; init; }
-
-    /// <summary>Sampling temperature, 0 to 2 (0: greedy). Default: 1.</summary>
-    public float? Temperature { get; init; }
-
-    /// <summary>Nucleus sampling mass, above 0 up to 1. Default: 1.</summary>
-    public float? TopP { get; init; }
-
-    /// <summary>Seed for reproducible sampling.</summary>
-    public long? Seed { get; init; }
-
-    /// <summary>A string or an array of up to 4 strings.</summary>
-    public JsonElement Stop { get; init; }
-
-    /// <summary>Number of choices; only 1 is supported.</summary>
-    public int? N { get; init; }
-
-    /// <summary>Stream the reply as server-sent events.</summary>
-    public bool? Stream { get; init; }
-
-    /// <summary>Streaming options.</summary>
-    public StreamOptions? StreamOptions { get; init; }
 }
 
 /// <summary>One chat message: a role and its content (a string, or an array of <c>{"type":"text","text":...}</c> parts).</summary>
