@@ -2,11 +2,13 @@ using TokenGrid.Silo.Commands;
 using TokenGrid.Silo.Hosting;
 
 // TokenGrid's executable. With no command (or only options such as --profile NAME) it runs the server: an Orleans
-// silo and the HTTP API in one process. "generate" and "build-demo-model" drive the inference engine directly.
+// silo and the HTTP API in one process. "generate" and "build-demo-model" drive the inference engine directly;
+// "db migrate" applies the PostgreSQL schema.
 return args switch
 {
     ["generate", .. var rest] => await GenerateCommand.RunAsync(rest),
     ["build-demo-model", .. var rest] => BuildDemoModelCommand.Run(rest),
+    ["db", .. var rest] => await DbCommand.RunAsync(rest),
     ["help" or "--help" or "-h"] => PrintUsage(),
     _ => await RunServerAsync(args),
 };
@@ -46,6 +48,11 @@ static int PrintUsage()
 
           build-demo-model [--out DIR]
               Writes the demo model (a small GPT-2 with the cl100k vocabulary) and prints its directory.
+
+          db migrate [--connection STRING] [--profile NAME]
+              Waits for PostgreSQL, then applies TokenGrid's pending schema migrations (idempotent, safe to run from
+              several places at once). The connection string defaults to TokenGrid:Database:ConnectionString
+              (TokenGrid__Database__ConnectionString in the environment, or the profile).
         """);
     return 0;
 }

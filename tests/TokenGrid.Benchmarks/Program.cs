@@ -1,6 +1,7 @@
 using TokenGrid.Benchmarks;
 using TokenGrid.Benchmarks.Engine;
 using TokenGrid.Benchmarks.Grid;
+using TokenGrid.Benchmarks.Scheduling;
 
 // Usage: dotnet run -c Release --project tests/TokenGrid.Benchmarks -- <scenario> [--json FILE] [scenario options]
 // Every scenario prints its figures and, with --json, writes one flat JSON object with stable keys.
@@ -9,6 +10,8 @@ var scenarios = new Dictionary<string, Func<BenchmarkArgs, Task<BenchmarkReport>
     ["engine"] = EngineBenchmark.RunAsync,
     ["admission"] = AdmissionBenchmark.RunAsync,
     ["grid"] = GridBenchmark.RunAsync,
+    ["fairness"] = FairnessBenchmark.RunAsync,
+    ["scheduler"] = SchedulerBenchmark.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))

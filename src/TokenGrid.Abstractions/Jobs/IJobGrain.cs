@@ -25,6 +25,22 @@ public interface IJobGrain : IGrainWithStringKey
     /// </summary>
     [AlwaysInterleave]
     IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence);
+
+    /// <summary>
+    /// The dispatcher of <paramref name="model"/> placed the job on <paramref name="nodeId"/>: the job starts (or
+    /// resumes) generating there. One-way, so the dispatcher never waits on a job. A job that is not waiting (unknown,
+    /// or ending) gives the slot straight back.
+    /// </summary>
+    [OneWay]
+    Task StartOnNodeAsync(string nodeId, string model);
+
+    /// <summary>
+    /// The dispatcher needs the job's slot for higher-priority work: the job stops its node stream (freeing the slot
+    /// and its KV cache), re-queues itself to resume from its prompt plus the tokens produced so far, and its stream
+    /// continues when it runs again. One-way; ignored when the job is not generating.
+    /// </summary>
+    [OneWay]
+    Task PreemptAsync();
 }
 
 /// <summary>Why a job is cancelled.</summary>

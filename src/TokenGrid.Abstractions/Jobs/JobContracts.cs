@@ -1,3 +1,4 @@
+using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Abstractions.Tenants;
 
 namespace TokenGrid.Abstractions.Jobs;
@@ -20,7 +21,7 @@ public enum JobStatus
     /// <summary>Cancelled by the tenant or by a client disconnect.</summary>
     Cancelled,
 
-    /// <summary>Not admitted by the tenant's budget.</summary>
+    /// <summary>Not admitted by the tenant's budget, or refused by the scheduler (queue full, no eligible node).</summary>
     Rejected,
 }
 
@@ -112,6 +113,21 @@ public sealed record JobInfo
 
     /// <summary>Tokens charged at settlement.</summary>
     [Id(15)] public long? ChargedTokens { get; init; }
+
+    /// <summary>Place in its model's queue while queued (1 = next); null otherwise.</summary>
+    [Id(16)] public int? QueuePosition { get; init; }
+
+    /// <summary>Expected wait for a node while queued, from the measured drain rate; null otherwise or when unknown.</summary>
+    [Id(17)] public TimeSpan? ExpectedWait { get; init; }
+
+    /// <summary>Why the scheduler refused the job (status <see cref="JobStatus.Rejected"/> after admission).</summary>
+    [Id(18)] public SchedulingRejection? SchedulingRejection { get; init; }
+
+    /// <summary>When to retry a job the scheduler refused, from the measured drain rate.</summary>
+    [Id(19)] public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>Times the job was preempted and resumed by recomputation.</summary>
+    [Id(20)] public int Preemptions { get; init; }
 
     /// <summary>True once the job has ended.</summary>
     public bool IsFinished => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled or JobStatus.Rejected;

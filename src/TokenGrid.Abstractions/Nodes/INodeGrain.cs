@@ -21,6 +21,16 @@ public interface INodeGrain : IGrainWithStringKey
     /// <summary>The node's load now.</summary>
     [ReadOnly, AlwaysInterleave]
     Task<NodeReport> GetReportAsync();
+
+    /// <summary>
+    /// Stops taking new sequences (they are refused with the reason) while the running ones finish; the node then
+    /// reports <see cref="NodeReport.Drained"/>. The flag lasts until <see cref="ResumeAsync"/> or the silo stops,
+    /// across reactivations of the grain. Idempotent; the registry hears of it at once.
+    /// </summary>
+    Task DrainAsync();
+
+    /// <summary>Takes new sequences again after <see cref="DrainAsync"/>. Idempotent.</summary>
+    Task ResumeAsync();
 }
 
 /// <summary>The cluster's view of its nodes (one activation, key 0). Reports older than a few periods count as gone.</summary>
@@ -35,4 +45,15 @@ public interface INodeRegistryGrain : IGrainWithIntegerKey
     /// <summary>Live nodes, by id.</summary>
     [ReadOnly]
     Task<IReadOnlyList<NodeReport>> ListAsync();
+
+    /// <summary>
+    /// Live nodes that take new work (not draining) and have <paramref name="model"/> loaded or loadable: those with
+    /// it loaded first, then by node id.
+    /// </summary>
+    [ReadOnly]
+    Task<IReadOnlyList<NodeReport>> ListForModelAsync(string model);
+
+    /// <summary>The live nodes' supply per label <c>key=value</c>, ordered by key, then value.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<LabelSupply>> SupplyByLabelAsync();
 }

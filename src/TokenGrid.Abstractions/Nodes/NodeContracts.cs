@@ -79,13 +79,15 @@ public sealed record GenerationSpec(
 
 /// <summary>
 /// A piece of a node's output: text and the number of tokens it carries; the last piece has
-/// <see cref="Final"/> set with the exact usage and finish reason.
+/// <see cref="Final"/> set with the exact usage and finish reason. <see cref="TokenIds"/> holds the ids of the tokens
+/// (a job resumes from them after preemption); null on the final piece.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tg.GenerationChunk")]
 public sealed record GenerationChunk(
     [property: Id(0)] string Text,
     [property: Id(1)] int Tokens,
-    [property: Id(2)] GenerationFinal? Final);
+    [property: Id(2)] GenerationFinal? Final,
+    [property: Id(3)] int[]? TokenIds = null);
 
 /// <summary>How a generation ended.</summary>
 /// <param name="FinishReason"><c>stop</c>, <c>length</c>, <c>cancelled</c> or <c>failed</c>.</param>

@@ -6,18 +6,44 @@ namespace TokenGrid.Grains.Jobs;
 
 public sealed partial class JobGrain
 {
-    /// <summary>Runs the job on a node until it ends, is cancelled or times out, then finishes it. Never throws.</summary>
+    /// <summary>Most times a node may refuse the job (busy, draining) before it fails; each refusal re-queues it.</summary>
+    private const int MaxRefusals = 3;
+
+    /// <summary>
+    /// Waits for the dispatcher to name a node, runs there until the job ends, is cancelled or times out, and runs
+    /// again after each preemption or refusal; then releases the slot and finishes. Never throws.
+    /// </summary>
     private async Task RunAsync(JobSpec spec, CancellationToken cancellationToken)
     {
         string? nodeId = null;
         Ending ending;
+        var refusals = 0;
         try
         {
-            nodeId = await nodeSelector.SelectAsync(spec.Model);
-            cancellationToken.ThrowIfCancellationRequested();
-            ending = nodeId is null
-                ? new Ending(JobStatus.Failed, JobOutcome.Failed, $"No node serves model '{spec.Model}'.")
-                : await GenerateAsync(spec, nodeId, cancellationToken);
+            while (true)
+            {
+                nodeId = await _placement!.Task.WaitAsync(cancellationToken);
+                var run = await RunOnNodeAsync(spec, nodeId, cancellationToken);
+                if (run is { Refused: true } && ++refusals <= MaxRefusals)
+                {
+                    run = null;
+                }
+
+                if (run is { } done)
+                {
+                    ending = done;
+                    break;
+                }
+
+                if (await RequeueAsync(spec, nodeId, preempted: _preempted) is { } refused)
+                {
+                    nodeId = null;
+                    ending = refused;
+                    break;
+                }
+
+                nodeId = null;
+            }
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
@@ -30,19 +56,52 @@ public sealed partial class JobGrain
             ending = new Ending(JobStatus.Failed, JobOutcome.Failed, $"The node failed: {e.Message}");
         }
 
+        await ReleaseSlotAsync(spec.Model, nodeId);
         await FinishAsync(ending, nodeId);
+    }
+
+    /// <summary>One run on one node: how the job ended, or null when it was preempted and must resume.</summary>
+    private async Task<Ending?> RunOnNodeAsync(JobSpec spec, string nodeId, CancellationToken cancellationToken)
+    {
+        _tokensBeforeRun = _completionTokens;
+        _resumeText = _producedTokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, _producedTokens);
+        using var preemption = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _preemption = preemption;
+        try
+        {
+            if (_preempted)
+            {
+                await preemption.CancelAsync();
+            }
+
+            return await GenerateAsync(spec, nodeId, preemption.Token);
+        }
+        catch (OperationCanceledException) when (_preempted && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+        finally
+        {
+            _preemption = null;
+        }
     }
 
     private async Task<Ending> GenerateAsync(JobSpec spec, string nodeId, CancellationToken cancellationToken)
     {
         var node = GrainFactory.GetGrain<INodeGrain>(nodeId);
-        var request = new GenerationSpec(JobId, spec.Model, spec.PromptTokens, spec.MaxTokens, spec.Sampling, spec.Stop);
+        var run = RunSpec(spec);
+        var request = new GenerationSpec(JobId, spec.Model, run.PromptTokens, run.MaxTokens, spec.Sampling, spec.Stop);
         GenerationFinal? final = null;
         await foreach (var chunk in node.GenerateAsync(request).WithCancellation(cancellationToken))
         {
             if (chunk.Final is { } last)
             {
                 final = last;
+                if (_resumeText?.Flush() is { Length: > 0 } rest)
+                {
+                    OnText(rest, 0, spec.KeepOutput);
+                }
+
                 break;
             }
 
@@ -54,12 +113,14 @@ public sealed partial class JobGrain
             state.State.PromptProcessed = true;
         }
 
+        // The node counts this run only; the job's completion covers every run.
+        var completion = _tokensBeforeRun + (final?.CompletionTokens ?? 0);
         return final switch
         {
             null => new Ending(JobStatus.Failed, JobOutcome.Failed, $"Node '{nodeId}' ended the sequence without its usage."),
-            { Refused: true } => new Ending(JobStatus.Failed, JobOutcome.Failed, final.Error ?? $"Node '{nodeId}' refused the job."),
-            { FinishReason: "stop" or "length" } => new Ending(JobStatus.Succeeded, JobOutcome.Completed, null, final.FinishReason, final.CompletionTokens),
-            _ => new Ending(JobStatus.Failed, JobOutcome.Failed, final.Error ?? $"The sequence ended as {final.FinishReason}.", null, final.CompletionTokens),
+            { Refused: true } => new Ending(JobStatus.Failed, JobOutcome.Failed, final.Error ?? $"Node '{nodeId}' refused the job.", Refused: true),
+            { FinishReason: "stop" or "length" } => new Ending(JobStatus.Succeeded, JobOutcome.Completed, null, final.FinishReason, completion),
+            _ => new Ending(JobStatus.Failed, JobOutcome.Failed, final.Error ?? $"The sequence ended as {final.FinishReason}.", null, completion),
         };
     }
 
@@ -69,22 +130,38 @@ public sealed partial class JobGrain
         if (Info!.Status == JobStatus.Queued)
         {
             // Running is not saved: a job found unfinished after a restart is failed either way.
-            state.State.Info = Info with { Status = JobStatus.Running, NodeId = nodeId };
+            state.State.Info = Info with { Status = JobStatus.Running, NodeId = nodeId, QueuePosition = null, ExpectedWait = null };
             AppendStatus(Info);
         }
 
-        _completionTokens += chunk.Tokens;
-        if (keepOutput)
+        if (chunk.TokenIds is { Length: > 0 } ids && ids.Length == chunk.Tokens)
         {
-            _output.Append(chunk.Text);
+            _producedTokens.AddRange(ids);
+        }
+        else if (chunk.Tokens > 0)
+        {
+            // Without the ids the job cannot resume where it stopped, so it is never preempted.
+            _resumable = false;
         }
 
-        state.State.Info = Info with
+        _completionTokens += chunk.Tokens;
+        var text = _resumeText is { } resumed && chunk.TokenIds is { } tokens ? resumed.Append(tokens) : chunk.Text;
+        OnText(text, chunk.Tokens, keepOutput);
+    }
+
+    private void OnText(string text, int tokens, bool keepOutput)
+    {
+        if (keepOutput)
+        {
+            _output.Append(text);
+        }
+
+        state.State.Info = Info! with
         {
             CompletionTokens = _completionTokens,
-            FirstTokenAt = Info.FirstTokenAt ?? (chunk.Tokens > 0 ? timeProvider.GetUtcNow() : null),
+            FirstTokenAt = Info.FirstTokenAt ?? (tokens > 0 ? timeProvider.GetUtcNow() : null),
         };
-        AppendTokens(chunk.Text, chunk.Tokens);
+        AppendTokens(text, tokens);
     }
 
     /// <summary>How a cancelled run ends: by the tenant or client, by the silo stopping, or by its timeout.</summary>
@@ -95,80 +172,4 @@ public sealed partial class JobGrain
         JobOutcomeReason.CancelledByTenant => new Ending(JobStatus.Cancelled, JobOutcome.Cancelled, "Cancelled by the tenant."),
         _ => new Ending(JobStatus.Failed, JobOutcome.TimedOut, $"The job did not finish within {state.State.Spec?.Timeout}."),
     };
-
-    /// <summary>
-    /// Ends the job once: settles with the tokens it used (the prompt only when a node took it), saves, emits the final
-    /// status event and records the metrics. Later calls return the same job.
-    /// </summary>
-    private async Task<JobInfo> FinishAsync(Ending ending, string? nodeId = null)
-    {
-        if (_finishing)
-        {
-            return await _finished.Task;
-        }
-
-        _finishing = true;
-        var info = Info!;
-        var completion = ending.CompletionTokens ?? _completionTokens;
-        _completionTokens = completion;
-        info = info with
-        {
-            Status = ending.Status,
-            NodeId = nodeId ?? info.NodeId,
-            FinishedAt = timeProvider.GetUtcNow(),
-            FinishReason = ending.FinishReason,
-            Error = ending.Error,
-            CompletionTokens = completion,
-            Output = state.State.Spec?.KeepOutput == true ? _output.ToString() : null,
-        };
-
-        state.State.Outcome = ending.Outcome;
-        if (ending.Outcome is { } outcome)
-        {
-            info = info with { ChargedTokens = await SettleAsync(info, outcome) };
-        }
-
-        state.State.Info = info;
-        try
-        {
-            await WriteAsync();
-        }
-        catch (Exception e)
-        {
-            LogWriteFailed(logger, e, JobId);
-        }
-
-        AppendStatus(info);
-        instruments.OnJobFinished(info.Model, info.Status.ToString().ToLowerInvariant(), info.FirstTokenAt - info.SubmittedAt);
-        LogFinished(logger, JobId, info.Status, info.CompletionTokens, info.ChargedTokens, info.Error);
-        DelayDeactivation(TimeSpan.Zero);
-        _finished.TrySetResult(info);
-        return info;
-    }
-
-    /// <summary>Settles with the tenant; the charge, or null when settling failed (retried on the next activation).</summary>
-    private async Task<long?> SettleAsync(JobInfo info, JobOutcome outcome)
-    {
-        var prompt = state.State.PromptProcessed ? info.PromptTokens : 0;
-        try
-        {
-            var settlement = await GrainFactory.GetGrain<ITenantGrain>(info.TenantId)
-                .SettleAsync(new SettlementRequest(info.Id, prompt, info.CompletionTokens, outcome));
-            return settlement.Charged;
-        }
-        catch (Exception e)
-        {
-            LogSettleFailed(logger, e, info.Id, info.TenantId);
-            return null;
-        }
-    }
-
-    /// <summary>How a job ends.</summary>
-    /// <param name="Status">Final status.</param>
-    /// <param name="Outcome">Ledger outcome; null for a rejected job, which has nothing to settle.</param>
-    /// <param name="Error">What went wrong, or null.</param>
-    /// <param name="FinishReason"><c>stop</c> or <c>length</c> for a job that succeeded.</param>
-    /// <param name="CompletionTokens">Exact tokens from the node's final usage; null to use the tokens received.</param>
-    private readonly record struct Ending(
-        JobStatus Status, JobOutcome? Outcome, string? Error, string? FinishReason = null, int? CompletionTokens = null);
 }

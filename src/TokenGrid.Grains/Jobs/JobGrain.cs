@@ -3,19 +3,20 @@ using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Models;
 using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Jobs;
 
 /// <summary>
-/// One request's lifecycle (key: job id): admission by the tenant, a run on a node in the background, events for
-/// watchers, and exactly one settlement at the end. Reentrant: watchers, queries and cancellation interleave with the
+/// One request's lifecycle (key: job id): admission by the tenant, a place in its model's queue, runs on the nodes the
+/// dispatcher gives it (more than one when preempted), events for watchers, and exactly one settlement at the end. Reentrant: watchers, queries and cancellation interleave with the
 /// run, which only awaits; all of it runs on the grain's scheduler, so fields need no locks.
 /// </summary>
 [Reentrant]
 public sealed partial class JobGrain(
     [PersistentState("job", TokenGridStorage.Name)] IPersistentState<JobState> state,
-    INodeSelector nodeSelector,
+    ModelCatalog catalog,
     TokenGridInstruments instruments,
     TimeProvider timeProvider,
     ILogger<JobGrain> logger)
@@ -97,9 +98,6 @@ public sealed partial class JobGrain(
     }
 
     /// <inheritdoc />
-    public Task<JobInfo?> GetAsync() => Task.FromResult(Info);
-
-    /// <inheritdoc />
     public async Task<JobInfo?> CancelAsync(JobOutcomeReason reason)
     {
         if (Info is not { IsFinished: false })
@@ -151,9 +149,22 @@ public sealed partial class JobGrain(
             return await FinishAsync(CancelledEnding());
         }
 
+        // The dispatcher may call back before this returns; the run then finds its node waiting.
+        _placement = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _enqueuedAt = timeProvider.GetUtcNow();
+        if (await EnqueueAsync(spec, resumed: false) is { } refused)
+        {
+            return await FinishAsync(refused);
+        }
+
         _runCancellation = spec.Timeout is { } timeout
             ? new CancellationTokenSource(Max(Info!.SubmittedAt + timeout - now, TimeSpan.Zero), timeProvider)
             : new CancellationTokenSource();
+        if (_cancelReason is not null)
+        {
+            // Cancelled while queueing: the run releases the queue place and ends at once.
+            _runCancellation.Cancel();
+        }
 
         // The run goes on after this call returns; keep the activation until it ends.
         DelayDeactivation(Timeout.InfiniteTimeSpan);

@@ -1,10 +1,12 @@
+using Microsoft.ML.OnnxRuntime.Tensors;
 using TokenGrid.Inference.Models;
 using TokenGrid.Inference.Tokenizers;
 
 namespace TokenGrid.Grains.Models;
 
 /// <summary>
-/// A served model as the API and the nodes see it: its name, limits and tokenizer. Thread-safe.
+/// A served model as the API and the nodes see it: its name, limits, tokenizer and memory footprint. Metadata only:
+/// no session stays open for it (each node loads its own when it needs the model). Thread-safe.
 /// </summary>
 /// <remarks>
 /// The HTTP layer tokenizes with <see cref="Tokenizer"/> (<see cref="ModelTokenizer.Encode"/>), renders chat
@@ -13,26 +15,39 @@ namespace TokenGrid.Grains.Models;
 /// </remarks>
 public sealed class CatalogModel
 {
-    internal CatalogModel(string name, DecoderModel cpuModel)
+    internal CatalogModel(string name, DecoderModel model)
     {
         Name = name;
-        CpuModel = cpuModel;
+        Config = model.Config;
+        Tokenizer = model.Tokenizer;
+        KvElementBytes = model.Signature.KvType == TensorElementType.Float16 ? 2 : 4;
+        WeightBytes = ModelMemory.WeightBytes(model.Config.ModelPath);
+        KvBytesPerSequence = ModelMemory.KvBytesPerSequence(model.Config, KvElementBytes);
     }
 
     /// <summary>The name clients ask for.</summary>
     public string Name { get; }
 
     /// <summary>The model directory.</summary>
-    public string Directory => CpuModel.Config.Directory;
+    public string Directory => Config.Directory;
 
     /// <summary>What the model is: <see cref="DecoderModelConfig.ContextLength"/>, <see cref="DecoderModelConfig.VocabSize"/>, end-of-sequence ids.</summary>
-    public DecoderModelConfig Config => CpuModel.Config;
+    public DecoderModelConfig Config { get; }
 
     /// <summary>Maximum prompt plus generated tokens.</summary>
-    public int ContextLength => CpuModel.Config.ContextLength;
+    public int ContextLength => Config.ContextLength;
 
     /// <summary>The model's tokenizer (thread-safe), with its chat template.</summary>
-    public ModelTokenizer Tokenizer => CpuModel.Tokenizer;
+    public ModelTokenizer Tokenizer { get; }
+
+    /// <summary>Bytes of one key/value cache element (2 for float16, 4 for float32).</summary>
+    public int KvElementBytes { get; }
+
+    /// <summary>Bytes of the decoder file and its external weights on disk.</summary>
+    public long WeightBytes { get; }
+
+    /// <summary>Bytes of one sequence's key/value cache at full context (see <see cref="ModelMemory.KvBytesPerSequence"/>).</summary>
+    public long KvBytesPerSequence { get; }
 
     /// <summary>
     /// The most tokens a job with <paramref name="promptTokens"/> prompt tokens can generate:
@@ -40,6 +55,6 @@ public sealed class CatalogModel
     /// </summary>
     public int MaxCompletionTokens(int promptTokens) => Math.Max(0, ContextLength - promptTokens);
 
-    /// <summary>The model loaded on the CPU, owned by the catalog; a node's CPU device runs it.</summary>
-    internal DecoderModel CpuModel { get; }
+    /// <summary>The memory a node spends on this model with engines of <paramref name="maxBatchSize"/> (see <see cref="ModelMemory.Estimate"/>).</summary>
+    public long EstimatedBytes(int maxBatchSize) => ModelMemory.Estimate(WeightBytes, KvBytesPerSequence, maxBatchSize);
 }

@@ -17,14 +17,18 @@ public sealed partial class NodeGrain
 
     private async IAsyncEnumerable<GenerationChunk> GenerateCoreAsync(GenerationSpec spec, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (!_device.Engines.TryGetValue(spec.Model, out var engine))
+        var (lease, refusal) = _device.Draining
+            ? (null, $"Node '{Id}' is draining: it takes no new sequences.")
+            : await _device.Models.AcquireAsync(spec.Model);
+        if (lease is null)
         {
-            yield return Refused(spec, $"Node '{Id}' does not serve model '{spec.Model}'.");
+            LogNotTaken(logger, Id, spec.JobId, refusal!);
+            yield return Refused(spec, refusal!);
             yield break;
         }
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var submitted = engine.Submit(ToRequest(spec), cancel.Token);
+        var submitted = Submit(lease, spec, cancel.Token);
         if (submitted.Stream is not { } stream)
         {
             LogRefused(logger, Id, spec.JobId, submitted.Status, submitted.Error);
@@ -32,12 +36,27 @@ public sealed partial class NodeGrain
             yield break;
         }
 
+        // The lease and the outstanding tokens are returned when the sequence has left the engine, whoever stops reading.
+        var ticket = _device.BeginSequence(stream.PromptTokens, stream.MaxTokens);
+        _ = stream.Completion.ContinueWith(
+            static (_, state) =>
+            {
+                var (held, counted) = ((ModelLease, SequenceTicket))state!;
+                held.Release();
+                counted.End();
+            },
+            (lease, ticket),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+
         IAsyncEnumerator<GeneratedToken>? tokens = null;
         Task<bool>? reading = null;
         try
         {
             var first = true;
             var text = new StringBuilder();
+            var ids = new List<int>(MaxTokensPerChunk);
             tokens = stream.GetAsyncEnumerator(cancel.Token);
             var hasToken = await tokens.MoveNextAsync();
             while (hasToken)
@@ -51,10 +70,12 @@ public sealed partial class NodeGrain
                 // Coalesce the tokens the engine has already produced, but never wait for more: a read that has to
                 // wait is left running while the chunk goes out.
                 text.Clear();
+                ids.Clear();
                 var count = 0;
                 do
                 {
                     text.Append(tokens.Current.Text);
+                    ids.Add(tokens.Current.TokenId);
                     count++;
                     var next = tokens.MoveNextAsync();
                     if (next.IsCompletedSuccessfully)
@@ -68,8 +89,9 @@ public sealed partial class NodeGrain
                 }
                 while (reading is null && hasToken && count < MaxTokensPerChunk);
 
+                ticket.OnTokens(count);
                 instruments.OnTokensGenerated(spec.Model, Id, count);
-                yield return new GenerationChunk(text.ToString(), count, null);
+                yield return new GenerationChunk(text.ToString(), count, null, [.. ids]);
                 if (reading is not null)
                 {
                     hasToken = await reading;
@@ -78,6 +100,10 @@ public sealed partial class NodeGrain
             }
 
             var result = await stream.Completion;
+
+            // Before the final chunk, so a caller that goes on to ask for another model finds this one idle.
+            lease.Release();
+            ticket.End();
             yield return new GenerationChunk("", 0, new GenerationFinal(
                 ToFinishReason(result.FinishReason), result.PromptTokens, result.CompletionTokens, result.Error, Refused: false));
         }
@@ -107,6 +133,26 @@ public sealed partial class NodeGrain
         if (tokens is not null)
         {
             await tokens.DisposeAsync();
+        }
+    }
+
+    /// <summary>Queues the sequence on the leased model's engine; returns the lease at once when the engine does not take it.</summary>
+    private static SubmitResult Submit(ModelLease lease, GenerationSpec spec, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var submitted = lease.Engine.Submit(ToRequest(spec), cancellationToken);
+            if (submitted.Stream is null)
+            {
+                lease.Release();
+            }
+
+            return submitted;
+        }
+        catch
+        {
+            lease.Release();
+            throw;
         }
     }
 

@@ -10,4 +10,13 @@ public sealed partial class NodeGrain
 
     [LoggerMessage(EventId = 1211, Level = LogLevel.Warning, Message = "Node {NodeId} could not report to the registry")]
     private static partial void LogReportFailed(ILogger logger, Exception exception, string nodeId);
+
+    [LoggerMessage(EventId = 1212, Level = LogLevel.Debug, Message = "Node {NodeId} refused job {JobId}: {Reason}")]
+    private static partial void LogNotTaken(ILogger logger, string nodeId, string jobId, string reason);
+
+    [LoggerMessage(EventId = 1213, Level = LogLevel.Information, Message = "Node {NodeId} is draining: new sequences are refused, {Running} still hold a model")]
+    private static partial void LogDraining(ILogger logger, string nodeId, int running);
+
+    [LoggerMessage(EventId = 1214, Level = LogLevel.Information, Message = "Node {NodeId} takes new sequences again")]
+    private static partial void LogResumed(ILogger logger, string nodeId);
 }

@@ -9,8 +9,10 @@ namespace TokenGrid.Grains.Nodes;
 
 /// <summary>
 /// One device of one silo (key: <c>{silo}/{device}</c>), placed on that silo and kept active while it runs.
-/// Generation enqueues into the device's engine and relays its tokens; the model never runs on the grain's
-/// scheduler. A timer reports the node's load to the registry every <see cref="NodeOptions.ReportPeriod"/>.
+/// Generation takes a lease on the model (loading it on the thread pool when needed, see <see cref="NodeModels"/>),
+/// enqueues into its engine and relays the tokens; the model never runs on the grain's scheduler. A timer reports the
+/// node's load to the registry every <see cref="NodeOptions.ReportPeriod"/>. What must outlive an activation (loaded
+/// models, the drain flag, outstanding tokens) lives in the silo's <see cref="NodeDevice"/>.
 /// </summary>
 [DevicePlacement, Immovable, Reentrant]
 public sealed partial class NodeGrain(
@@ -41,7 +43,7 @@ public sealed partial class NodeGrain(
         }
 
         _device = node;
-        _throughput.Add(timeProvider.GetUtcNow(), node.Load().TokensGenerated);
+        _throughput.Add(timeProvider.GetUtcNow(), node.Models.Snapshot().TokensGenerated);
 
         // A node lives as long as its silo: it must keep reporting without being asked.
         DelayDeactivation(Timeout.InfiniteTimeSpan);
@@ -81,22 +83,29 @@ public sealed partial class NodeGrain(
 
     private NodeReport BuildReport(DateTimeOffset now)
     {
-        var (tokens, active, queued) = _device.Load();
+        var models = _device.Models.Snapshot();
         return new NodeReport
         {
             NodeId = Id,
             Silo = runtime.SiloName,
             Device = _device.Name,
-            Provider = _device.Provider.ToString(),
-            Models = [.. _device.Models],
-            TokensPerSecond10s = _throughput.Rate(now, tokens, s_shortWindow),
-            TokensPerSecond60s = _throughput.Rate(now, tokens, s_longWindow),
-            ActiveSequences = active,
-            QueuedSequences = queued,
-            MaxBatchSize = _device.MaxBatchSize,
-            TokensGenerated = tokens,
+            Provider = models.Provider.ToString(),
+            Models = models.Loaded,
+            TokensPerSecond10s = _throughput.Rate(now, models.TokensGenerated, s_shortWindow),
+            TokensPerSecond60s = _throughput.Rate(now, models.TokensGenerated, s_longWindow),
+            ActiveSequences = models.Active,
+            QueuedSequences = models.Queued,
+            MaxBatchSize = models.MaxBatchSize,
+            TokensGenerated = models.TokensGenerated,
             ReportedAt = now,
-            ProviderFallbackReason = _device.ProviderFallbackReason,
+            ProviderFallbackReason = models.ProviderFallbackReason,
+            Labels = _device.Labels,
+            LoadableModels = [.. _device.Models.Served],
+            Draining = _device.Draining,
+            Drained = _device.Draining && models.Leases == 0,
+            MemoryBudgetBytes = _device.Models.BudgetBytes,
+            MemoryUsedBytes = models.UsedBytes,
+            OutstandingTokens = _device.OutstandingTokens,
         };
     }
 }

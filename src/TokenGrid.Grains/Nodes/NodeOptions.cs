@@ -1,13 +1,17 @@
-using Microsoft.Extensions.Options;
 using TokenGrid.Inference.Engine;
 using TokenGrid.Inference.Runtime;
 
 namespace TokenGrid.Grains.Nodes;
 
-/// <summary>The devices a silo runs models on, and how its nodes report (section <see cref="SectionName"/>).</summary>
+/// <summary>The devices a silo runs models on, what they serve, and how its nodes report (section <see cref="SectionName"/>).</summary>
 /// <example>
 /// <code>
-/// "TokenGrid": { "Nodes": { "Devices": [ "gpu0", "gpu1" ], "Provider": "cuda", "Engine": { "MaxBatchSize": 64 } } }
+/// "TokenGrid": { "Nodes": {
+///   "Devices": [ "cpu0", "cpu1" ], "IntraOpThreads": 1,
+///   "Models": [ "demo", "phi" ], "MemoryBudgetBytes": 4000000000,
+///   "Labels": { "region": "west", "pool": "shared" },
+///   "DeviceLabels": { "cpu1": { "pool": "batch" } },
+///   "Engine": { "MaxBatchSize": 64 } } }
 /// </code>
 /// </example>
 public sealed class NodeOptions
@@ -19,9 +23,9 @@ public sealed class NodeOptions
     public const string DefaultDevice = "cpu0";
 
     /// <summary>
-    /// Devices of this silo, one node each: <c>cpuN</c> runs on the CPU, <c>gpuN</c> on CUDA device N with
-    /// <see cref="Provider"/>. Default: <c>["cpu0"]</c> (applied when the list is empty after binding, because binding
-    /// appends to a pre-filled list).
+    /// Devices of this silo, one node each, every node with its own engines and ONNX Runtime sessions: <c>cpuN</c> runs
+    /// on the CPU, <c>gpuN</c> on CUDA device N with <see cref="Provider"/>. Default: <c>["cpu0"]</c> (applied when the
+    /// list is empty after binding, because binding appends to a pre-filled list).
     /// </summary>
     public List<string> Devices { get; set; } = [];
 
@@ -37,14 +41,68 @@ public sealed class NodeOptions
     /// <summary>A node whose latest report is older than this many report periods counts as gone. Default: 3.</summary>
     public int StaleAfterPeriods { get; set; } = 3;
 
-    /// <summary>ONNX Runtime intra-op threads per engine; 0 lets ONNX Runtime choose. Default: 0.</summary>
+    /// <summary>
+    /// ONNX Runtime intra-op threads per engine; 0 lets ONNX Runtime choose (one per physical core, shared by every
+    /// engine of the silo). With several CPU nodes in one silo, 1 gives each engine exactly one compute thread (its
+    /// decode thread runs the graph itself), so N nodes use N cores without oversubscribing them; ONNX Runtime does
+    /// not pin threads to cores, the OS spreads them. Default: 0.
+    /// </summary>
     public int IntraOpThreads { get; set; }
 
-    /// <summary>Settings of every engine (one per device and model). Default: <see cref="EngineOptions"/>' defaults.</summary>
+    /// <summary>Per-device overrides of <see cref="IntraOpThreads"/> (<c>DeviceIntraOpThreads:cpu1 = 2</c>). Default: none.</summary>
+    public Dictionary<string, int> DeviceIntraOpThreads { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Names of the catalog's models (<c>TokenGrid:Models:Entries</c>) the nodes serve. Default: empty, meaning every
+    /// catalog model.
+    /// </summary>
+    public List<string> Models { get; set; } = [];
+
+    /// <summary>
+    /// Bytes each node may spend on loaded models, weights and key/value cache at full batch (see
+    /// <see cref="TokenGrid.Grains.Models.ModelMemory"/>); loading a model past it first unloads the least recently used idle ones,
+    /// and a model that cannot fit is refused with the reason. 0: unlimited. Default: 0.
+    /// </summary>
+    public long MemoryBudgetBytes { get; set; }
+
+    /// <summary>
+    /// Load the served models when the silo starts, in configuration order, as long as they fit the budget without
+    /// unloading another; the others load on first use. False: every model loads on first use. Default: true.
+    /// </summary>
+    public bool Preload { get; set; } = true;
+
+    /// <summary>Labels of every node of this silo (region, zone, accelerator, pool); placement constraints match them. Default: none.</summary>
+    public Dictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Per-device labels (<c>DeviceLabels:cpu1:pool = batch</c>), added to <see cref="Labels"/> and replacing a label of
+    /// the same key. Default: none.
+    /// </summary>
+    public Dictionary<string, Dictionary<string, string>> DeviceLabels { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Settings of every engine (one per device and loaded model). Default: <see cref="EngineOptions"/>' defaults.</summary>
     public EngineOptions Engine { get; set; } = new();
 
     /// <summary>How long a report stays live in the registry: <see cref="ReportPeriod"/> × <see cref="StaleAfterPeriods"/>.</summary>
     public TimeSpan ReportLifetime => ReportPeriod * StaleAfterPeriods;
+
+    /// <summary>The labels of <paramref name="device"/>: <see cref="Labels"/> with its <see cref="DeviceLabels"/> over them.</summary>
+    public IReadOnlyDictionary<string, string> LabelsOf(string device)
+    {
+        var labels = new Dictionary<string, string>(Labels, StringComparer.Ordinal);
+        if (DeviceLabels.TryGetValue(device, out var own))
+        {
+            foreach (var (key, value) in own)
+            {
+                labels[key] = value;
+            }
+        }
+
+        return labels;
+    }
+
+    /// <summary>The intra-op threads of <paramref name="device"/>'s engines.</summary>
+    public int IntraOpThreadsOf(string device) => DeviceIntraOpThreads.TryGetValue(device, out var threads) ? threads : IntraOpThreads;
 
     /// <summary>A reason these options are invalid, or null.</summary>
     public string? Validate()
@@ -62,15 +120,26 @@ public sealed class NodeOptions
             : !Enum.IsDefined(Provider) ? "provider must be auto, cuda or cpu."
             : ReportPeriod <= TimeSpan.Zero ? "the report period must be positive."
             : StaleAfterPeriods < 1 ? "stale-after-periods must be at least 1."
-            : IntraOpThreads < 0 ? "intra-op threads must not be negative."
+            : IntraOpThreads < 0 || DeviceIntraOpThreads.Values.Any(t => t < 0) ? "intra-op threads must not be negative."
+            : DeviceIntraOpThreads.Keys.Concat(DeviceLabels.Keys).FirstOrDefault(d => !Devices.Contains(d)) is { } unknown
+                ? $"per-device settings name '{unknown}', which is not one of the devices ({string.Join(", ", Devices)})."
+            : MemoryBudgetBytes < 0 ? "the memory budget must not be negative (0: unlimited)."
+            : Models.Distinct(StringComparer.Ordinal).Count() != Models.Count ? "a model is listed more than once."
+            : LabelError() is { } label ? label
             : Engine.Validate() is { } engine ? $"engine: {engine}"
             : null;
     }
-}
 
-/// <summary>Validates <see cref="NodeOptions"/> at startup.</summary>
-internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
-{
-    public ValidateOptionsResult Validate(string? name, NodeOptions options) =>
-        options.Validate() is { } error ? ValidateOptionsResult.Fail($"{NodeOptions.SectionName}: {error}") : ValidateOptionsResult.Success;
+    private string? LabelError()
+    {
+        foreach (var (key, value) in Labels.Concat(DeviceLabels.Values.SelectMany(l => l)))
+        {
+            if (string.IsNullOrWhiteSpace(key) || key.Contains('=', StringComparison.Ordinal) || string.IsNullOrWhiteSpace(value))
+            {
+                return $"label '{key}={value}' needs a key without '=' and a value.";
+            }
+        }
+
+        return null;
+    }
 }

@@ -8,6 +8,9 @@ namespace TokenGrid.Grains.Nodes;
 /// <see cref="NodeOptions.ReportLifetime"/> count as gone: their node stopped reporting.
 /// </summary>
 /// <remarks>
+/// Queries are read-only and interleave; each is one pass over the latest reports (a few hundred bytes per node),
+/// so one registry serves fleets of hundreds of nodes. Dispatchers should cache its answers per model for a report
+/// period rather than ask per job.
 /// The state is in memory only, on purpose: every node re-reports each period, so a new activation (after a silo
 /// failure) knows the whole fleet again within one period, and persisting load figures would only slow reports.
 /// </remarks>
@@ -43,6 +46,28 @@ public sealed class NodeRegistryGrain(IOptions<NodeOptions> options, TimeProvide
         var cutoff = Cutoff();
         IReadOnlyList<NodeReport> live = [.. _reports.Values.Where(r => r.ReportedAt >= cutoff).OrderBy(r => r.NodeId, StringComparer.Ordinal)];
         return Task.FromResult(live);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<NodeReport>> ListForModelAsync(string model)
+    {
+        var cutoff = Cutoff();
+        IReadOnlyList<NodeReport> nodes =
+        [
+            .. _reports.Values
+                .Where(r => r.ReportedAt >= cutoff && !r.Draining
+                    && (r.Models.Contains(model, StringComparer.Ordinal) || r.LoadableModels.Contains(model, StringComparer.Ordinal)))
+                .OrderByDescending(r => r.Models.Contains(model, StringComparer.Ordinal))
+                .ThenBy(r => r.NodeId, StringComparer.Ordinal),
+        ];
+        return Task.FromResult(nodes);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<LabelSupply>> SupplyByLabelAsync()
+    {
+        var cutoff = Cutoff();
+        return Task.FromResult(LabelSupplies.Sum(_reports.Values.Where(r => r.ReportedAt >= cutoff)));
     }
 
     private DateTimeOffset Cutoff() => timeProvider.GetUtcNow() - options.Value.ReportLifetime;

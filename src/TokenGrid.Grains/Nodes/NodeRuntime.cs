@@ -9,10 +9,11 @@ using TokenGrid.Inference.Runtime;
 namespace TokenGrid.Grains.Nodes;
 
 /// <summary>
-/// This silo's devices and their engines (one per device and model). The engines start with the silo (stage
-/// <see cref="ServiceLifecycleStage.ApplicationServices"/>, before any grain runs) and drain when it stops, after
-/// the grains have gone. Node grains only enqueue into these engines and await; the decode loops run on the engines'
-/// own threads. Singleton.
+/// This silo's devices, each with its own models, engines and ONNX Runtime sessions (see <see cref="NodeModels"/>).
+/// The devices are set up with the silo (stage <see cref="ServiceLifecycleStage.ApplicationServices"/>, before any
+/// grain runs), preloading what fits when <see cref="NodeOptions.Preload"/>, and drain when it stops, after the
+/// grains have gone. Node grains only enqueue into the engines and await; the decode loops run on the engines' own
+/// threads. Singleton.
 /// </summary>
 public sealed partial class NodeRuntime(
     ModelCatalog catalog,
@@ -23,8 +24,6 @@ public sealed partial class NodeRuntime(
     : ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<NodeRuntime>();
-    private readonly List<DecoderModel> _ownedModels = [];
-    private readonly List<InferenceEngine> _engines = [];
     private readonly Lock _lock = new();
     private Dictionary<string, NodeDevice> _devices = [];
     private bool _started;
@@ -46,29 +45,28 @@ public sealed partial class NodeRuntime(
     /// <summary>Stops taking work, lets accepted sequences finish until <paramref name="cancellationToken"/> fires, then frees the engines.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        InferenceEngine[] engines;
+        NodeDevice[] devices;
         lock (_lock)
         {
-            engines = [.. _engines];
+            devices = [.. _devices.Values];
         }
 
         try
         {
-            await Task.WhenAll(engines.Select(e => e.StopAsync(drain: true))).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(devices.Select(d => d.Models.StopAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            LogDrainAbandoned(_logger, engines.Length);
+            LogDrainAbandoned(_logger, devices.Length);
         }
 
         await DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Stops every engine at once (sequences still running end as failed) and frees the models it loaded.</summary>
+    /// <summary>Stops every engine at once (sequences still running end as failed) and closes every session.</summary>
     public async ValueTask DisposeAsync()
     {
-        InferenceEngine[] engines;
-        DecoderModel[] models;
+        NodeDevice[] devices;
         lock (_lock)
         {
             if (_disposed)
@@ -77,84 +75,90 @@ public sealed partial class NodeRuntime(
             }
 
             _disposed = true;
-            engines = [.. _engines];
-            models = [.. _ownedModels];
+            devices = [.. _devices.Values];
         }
 
-        foreach (var engine in engines)
+        foreach (var device in devices)
         {
-            await engine.DisposeAsync().ConfigureAwait(false);
-        }
-
-        foreach (var model in models)
-        {
-            model.Dispose();
+            await device.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    private Task OnStartAsync(CancellationToken cancellationToken)
+    private async Task OnStartAsync(CancellationToken cancellationToken)
     {
+        var settings = options.Value;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_started)
             {
-                return Task.CompletedTask;
+                return;
             }
 
             _started = true;
-            var settings = options.Value;
+            var served = settings.Models.Count == 0
+                ? catalog.Models
+                : [.. catalog.Models.Where(m => settings.Models.Contains(m.Name, StringComparer.Ordinal))];
             var devices = new Dictionary<string, NodeDevice>(StringComparer.Ordinal);
-            var catalogCpuModelsUsed = false;
             foreach (var device in settings.Devices)
             {
-                DeviceName.TryParse(device, out var isGpu, out var ordinal);
-                var engines = new List<(string, InferenceEngine)>(catalog.Models.Count);
-                foreach (var model in catalog.Models)
-                {
-                    var loaded = isGpu || catalogCpuModelsUsed ? Load(model, isGpu, ordinal, settings) : model.CpuModel;
-                    engines.Add((model.Name, StartEngine(loaded, device, model.Name, settings.Engine)));
-                }
-
-                // The catalog's CPU models serve the first CPU device; further devices load their own sessions.
-                catalogCpuModelsUsed |= !isGpu;
-                var node = new NodeDevice(device, NodeId.Of(SiloName, device), engines, settings.Engine.MaxBatchSize);
+                var node = CreateDevice(device, served, settings);
                 devices.Add(device, node);
-                LogDeviceStarted(_logger, node.NodeId, node.Provider, node.ProviderFallbackReason ?? "none", string.Join(", ", node.Models));
+                LogDeviceStarted(_logger, node.NodeId, string.Join(", ", node.Models.Served), settings.MemoryBudgetBytes,
+                    string.Join(", ", node.Labels.Select(l => $"{l.Key}={l.Value}")));
             }
 
             _devices = devices;
         }
 
-        return Task.CompletedTask;
+        if (settings.Preload)
+        {
+            // Devices load in parallel, each on the thread pool; the silo becomes active once they are done.
+            await Task.WhenAll(_devices.Values.Select(d => d.Models.PreloadAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
-    private DecoderModel Load(CatalogModel model, bool isGpu, int ordinal, NodeOptions settings)
+    private NodeDevice CreateDevice(string device, IReadOnlyList<CatalogModel> served, NodeOptions settings)
     {
-        var loaded = DecoderModel.Load(model.Directory, new ModelLoadOptions
+        DeviceName.TryParse(device, out var isGpu, out var ordinal);
+        var nodeId = NodeId.Of(SiloName, device);
+        var load = new ModelLoadOptions
         {
             ExecutionProvider = isGpu ? settings.Provider : ExecutionProviderPreference.Cpu,
             DeviceId = isGpu ? ordinal : 0,
-            IntraOpThreads = settings.IntraOpThreads,
-        });
-        _ownedModels.Add(loaded);
-        return loaded;
+            IntraOpThreads = settings.IntraOpThreadsOf(device),
+        };
+        var expected = isGpu && settings.Provider != ExecutionProviderPreference.Cpu ? ExecutionProviderKind.Cuda : ExecutionProviderKind.Cpu;
+        var models = new NodeModels(
+            nodeId, served, settings.MemoryBudgetBytes, settings.Engine.MaxBatchSize, expected,
+            model => Load(model, device, load, settings.Engine),
+            loggerFactory.CreateLogger<NodeModels>());
+        return new NodeDevice(device, nodeId, settings.LabelsOf(device), models);
     }
 
-    private InferenceEngine StartEngine(DecoderModel model, string device, string modelName, EngineOptions template)
+    /// <summary>Opens <paramref name="model"/>'s session for one device and starts its engine (blocking: called on the thread pool).</summary>
+    private (DecoderModel, InferenceEngine) Load(CatalogModel model, string device, ModelLoadOptions load, EngineOptions template)
     {
-        var engine = new InferenceEngine(
-            model,
-            new EngineOptions
-            {
-                MaxBatchSize = template.MaxBatchSize,
-                MaxQueueLength = template.MaxQueueLength,
-                PrefillChunkTokens = template.PrefillChunkTokens,
-                ThreadName = $"{template.ThreadName}-{device}-{modelName}",
-            },
-            loggerFactory.CreateLogger<InferenceEngine>(),
-            timeProvider);
-        _engines.Add(engine);
-        return engine;
+        var decoder = DecoderModel.Load(model.Directory, load);
+        try
+        {
+            var engine = new InferenceEngine(
+                decoder,
+                new EngineOptions
+                {
+                    MaxBatchSize = template.MaxBatchSize,
+                    MaxQueueLength = template.MaxQueueLength,
+                    PrefillChunkTokens = template.PrefillChunkTokens,
+                    ThreadName = $"{template.ThreadName}-{device}-{model.Name}",
+                },
+                loggerFactory.CreateLogger<InferenceEngine>(),
+                timeProvider);
+            return (decoder, engine);
+        }
+        catch
+        {
+            decoder.Dispose();
+            throw;
+        }
     }
 }

@@ -13,10 +13,10 @@ public static class NodesHosting
     /// <summary>
     /// Adds this silo's models and devices: binds <see cref="ModelCatalogOptions"/> (section
     /// <c>TokenGrid:Models</c>) and <see cref="NodeOptions"/> (section <c>TokenGrid:Nodes</c>), both validated at
-    /// startup; registers the <see cref="ModelCatalog"/>, the <see cref="NodeRuntime"/> (engines start with the silo
-    /// and drain when it stops), <see cref="DevicePlacement"/>, the startup that activates the local node grains, an
-    /// <see cref="INodeSelector"/> (default: the registry's least-loaded node), and, when none is registered yet, the
-    /// system <see cref="TimeProvider"/> and <see cref="TokenGridInstruments"/>. Job grains also need a grain storage
+    /// startup; registers the <see cref="ModelCatalog"/>, the <see cref="NodeRuntime"/> (devices start with the silo,
+    /// preloading their models, and drain when it stops), <see cref="DevicePlacement"/>, the startup that activates the
+    /// local node grains, an <see cref="INodeSelector"/> (default: the registry's least-loaded node), and, when none is
+    /// registered yet, the system <see cref="TimeProvider"/> and <see cref="TokenGridInstruments"/>. Job grains also need a grain storage
     /// named <see cref="TokenGridStorage.Name"/> and the tenant grains.
     /// </summary>
     public static ISiloBuilder AddTokenGridNodes(this ISiloBuilder silo)

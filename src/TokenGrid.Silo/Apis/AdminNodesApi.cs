@@ -1,17 +1,78 @@
 using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Grains.Nodes;
+using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Apis;
 
-/// <summary>The cluster's nodes and their live load: <c>GET /admin/nodes</c>.</summary>
+/// <summary>
+/// The cluster's nodes and their live load: <c>GET /admin/nodes</c>, one node by id (<c>{silo}/{device}</c>), its
+/// drain and resume, and the supply per label at <c>GET /admin/capacity/labels</c>.
+/// </summary>
 internal static class AdminNodesApi
 {
     public static RouteGroupBuilder MapAdminNodesApi(this RouteGroupBuilder admin)
     {
         admin.MapGet("/nodes", ListNodesAsync).WithTags("Admin").WithName("ListNodes")
             .WithSummary("Live nodes: device, provider, models, tokens per second, active and queued sequences.");
+        var node = admin.MapGroup("/nodes/{silo}/{device}").WithTags("Admin").ProducesProblem(StatusCodes.Status404NotFound);
+        node.MapGet("/", GetNodeAsync).WithName("GetNode").WithSummary("One live node's latest load.");
+        node.MapPost("/drain", DrainNodeAsync).WithName("DrainNode")
+            .WithSummary("No new sequences; running ones finish. 202 while they run, 200 once drained; the report says which.");
+        node.MapPost("/resume", ResumeNodeAsync).WithName("ResumeNode").WithSummary("Takes new sequences again after a drain.");
+        admin.MapGet("/capacity/labels", ListLabelSupplyAsync).WithTags("Admin").WithName("ListLabelSupply")
+            .WithSummary("Per label key=value: live and accepting nodes, tokens per second, active and queued sequences, outstanding tokens.");
         return admin;
     }
 
     internal static async Task<Ok<ListPage<NodeReport>>> ListNodesAsync(IGrainFactory grains) =>
         TypedResults.Ok(new ListPage<NodeReport>(await grains.GetGrain<INodeRegistryGrain>(0).ListAsync(), false, null));
+
+    internal static async Task<Results<Ok<NodeReport>, ProblemHttpResult>> GetNodeAsync(string silo, string device, IGrainFactory grains) =>
+        await FindAsync(grains, silo, device) is { } id
+            ? TypedResults.Ok(await grains.GetGrain<INodeGrain>(id).GetReportAsync())
+            : NotFound(silo, device);
+
+    internal static async Task<Results<Accepted<NodeReport>, Ok<NodeReport>, ProblemHttpResult>> DrainNodeAsync(string silo, string device, IGrainFactory grains)
+    {
+        if (await FindAsync(grains, silo, device) is not { } id)
+        {
+            return NotFound(silo, device);
+        }
+
+        var node = grains.GetGrain<INodeGrain>(id);
+        await node.DrainAsync();
+        var report = await node.GetReportAsync();
+        return report.Drained ? TypedResults.Ok(report) : TypedResults.Accepted($"/admin/nodes/{id}", report);
+    }
+
+    internal static async Task<Results<Ok<NodeReport>, ProblemHttpResult>> ResumeNodeAsync(string silo, string device, IGrainFactory grains)
+    {
+        if (await FindAsync(grains, silo, device) is not { } id)
+        {
+            return NotFound(silo, device);
+        }
+
+        var node = grains.GetGrain<INodeGrain>(id);
+        await node.ResumeAsync();
+        return TypedResults.Ok(await node.GetReportAsync());
+    }
+
+    internal static async Task<Ok<ListPage<LabelSupply>>> ListLabelSupplyAsync(IGrainFactory grains) =>
+        TypedResults.Ok(new ListPage<LabelSupply>(await grains.GetGrain<INodeRegistryGrain>(0).SupplyByLabelAsync(), false, null));
+
+    /// <summary>The node id when it is well formed and the registry knows the node as live, otherwise null.</summary>
+    private static async Task<string?> FindAsync(IGrainFactory grains, string silo, string device)
+    {
+        var id = NodeId.Of(silo, device);
+        if (!NodeId.TryParse(id, out var parsedSilo, out var parsedDevice) || parsedSilo != silo || parsedDevice != device)
+        {
+            return null;
+        }
+
+        var live = await grains.GetGrain<INodeRegistryGrain>(0).ListAsync();
+        return live.Any(n => n.NodeId == id) ? id : null;
+    }
+
+    private static ProblemHttpResult NotFound(string silo, string device) => ApiProblems.Result(new ApiProblem(
+        404, "Node not found", $"No live node '{NodeId.Of(silo, device)}' is known to the registry (see GET /admin/nodes).", "node_not_found"));
 }

@@ -79,9 +79,13 @@ public sealed record UpdateTenantRequest(string? Name, TenantBudget? Budget, boo
 /// <summary>The body of <c>PATCH /admin/tenants/{id}</c>: only the fields given change.</summary>
 public sealed record PatchTenantRequest(string? Name, TenantBudgetPatch? Budget, bool? Enabled);
 
-/// <summary>Budget fields to change; null fields keep their values.</summary>
+/// <summary>
+/// Budget fields to change; null fields keep their values. <c>required_labels</c> sets the node labels the tenant's jobs
+/// must run on (<c>{"region": "west"}</c>); an empty object lifts the restriction.
+/// </summary>
 public sealed record TenantBudgetPatch(
-    long? TokensPerMinute, int? RequestsPerMinute, int? MaxConcurrentJobs, long? PeriodQuota, QuotaPeriod? Period, PriorityClass? Priority, int? Weight)
+    long? TokensPerMinute, int? RequestsPerMinute, int? MaxConcurrentJobs, long? PeriodQuota, QuotaPeriod? Period, PriorityClass? Priority, int? Weight,
+    IReadOnlyDictionary<string, string>? RequiredLabels = null)
 {
     /// <summary><paramref name="budget"/> with this patch's fields.</summary>
     public TenantBudget ApplyTo(TenantBudget budget) => budget with
@@ -93,5 +97,6 @@ public sealed record TenantBudgetPatch(
         Period = Period ?? budget.Period,
         Priority = Priority ?? budget.Priority,
         Weight = Weight ?? budget.Weight,
+        RequiredLabels = RequiredLabels ?? budget.RequiredLabels,
     };
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Grains.Scheduling;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.OpenAi;
 
@@ -36,7 +37,10 @@ public sealed record JobRequest
     public JsonElement Stop { get; init; }
 }
 
-/// <summary>A job as the native API shows it.</summary>
+/// <summary>
+/// A job as the native API shows it. While it waits for a node, <see cref="QueuePosition"/> (1 = next) and
+/// <see cref="ExpectedWaitSeconds"/> (from the model's measured drain rate; null before one is known) say where it stands.
+/// </summary>
 public sealed record JobView(
     string Id,
     JobStatus Status,
@@ -51,7 +55,10 @@ public sealed record JobView(
     string? FinishReason,
     string? Output,
     string? Error,
-    string? Rejection)
+    string? Rejection,
+    int? QueuePosition = null,
+    double? ExpectedWaitSeconds = null,
+    int Preemptions = 0)
 {
     /// <summary>Always <c>job</c>.</summary>
     public string Object => "job";
@@ -60,7 +67,7 @@ public sealed record JobView(
     public static JobView Of(JobInfo job) => new(
         job.Id, job.Status, job.Model, job.NodeId, job.SubmittedAt, job.AdmittedAt, job.FirstTokenAt, job.FinishedAt,
         Usage.Of(job.PromptTokens, job.CompletionTokens), job.ChargedTokens, job.FinishReason, job.Output, job.Error,
-        job.Admission?.Rejection?.ToCode());
+        job.SchedulingRejection?.ToCode() ?? job.Admission?.Rejection?.ToCode(), job.QueuePosition, job.ExpectedWait?.TotalSeconds, job.Preemptions);
 }
 
 /// <summary>A page of a list, newest first; pass <see cref="LastId"/> as <c>before</c> for the next page.</summary>

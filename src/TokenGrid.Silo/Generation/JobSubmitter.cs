@@ -10,7 +10,8 @@ namespace TokenGrid.Silo.Generation;
 
 /// <summary>
 /// Submits a plan as a new job of the calling tenant. A rejection by the tenant's budget becomes the matching problem
-/// (429 with retry headers, 400 for a request that can never fit, 403 for a disabled tenant).
+/// (429 with retry headers, 400 for a request that can never fit, 403 for a disabled tenant), and so does a refusal by
+/// the model's scheduler (429 when the tenant's queue is full, 503 when the model's is or no allowed node exists).
 /// </summary>
 internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> options)
 {
@@ -33,9 +34,14 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
         return (grain, job);
     }
 
-    /// <summary>The problem for a rejected job, with the tenant's retry delay when it gave one.</summary>
+    /// <summary>The problem for a rejected job, with the tenant's or the scheduler's retry delay when it gave one.</summary>
     internal static ApiProblem Rejection(JobInfo job)
     {
+        if (job.SchedulingRejection is { } scheduling)
+        {
+            return ApiProblems.SchedulingRejected(scheduling, job.Error ?? "The scheduler refused the job.") with { RetryAfter = job.RetryAfter };
+        }
+
         var admission = job.Admission;
         var message = admission?.Message ?? job.Error ?? "The job was not admitted.";
         var problem = admission?.Rejection switch

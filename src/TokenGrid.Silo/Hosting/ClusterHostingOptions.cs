@@ -5,6 +5,7 @@ namespace TokenGrid.Silo.Hosting;
 /// <code>
 /// "TokenGrid": { "Cluster": { "Clustering": "Localhost", "Storage": "Memory", "SiloPort": 11111, "GatewayPort": 30000 } }
 /// </code>
+/// With <c>AdoNet</c> clustering or storage, the database is configured in <c>TokenGrid:Database</c> (DatabaseOptions).
 /// </example>
 public sealed class ClusterHostingOptions : IValidatedOptions
 {
@@ -34,13 +35,23 @@ public sealed class ClusterHostingOptions : IValidatedOptions
     /// <summary>Client gateway port. Default: 30000.</summary>
     public int GatewayPort { get; set; } = 30000;
 
+    /// <summary>
+    /// The address other silos and clients reach this silo at, with <see cref="ClusteringKind.AdoNet"/> (for example the
+    /// pod IP, or 127.0.0.1 for silos on one machine). Default: null, meaning this host's first IPv4 address.
+    /// </summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>Whether a provider keeps its data in the database (<c>TokenGrid:Database</c>).</summary>
+    public bool UsesDatabase => Clustering == ClusteringKind.AdoNet || Storage == StorageKind.AdoNet;
+
     /// <summary>The silo name in effect.</summary>
     public string EffectiveSiloName => string.IsNullOrWhiteSpace(SiloName) ? Environment.MachineName : SiloName;
 
     /// <inheritdoc />
     public string? Validate() =>
-        !Enum.IsDefined(Clustering) ? "clustering must be Localhost."
-        : !Enum.IsDefined(Storage) ? "storage must be Memory."
+        !Enum.IsDefined(Clustering) ? "clustering must be Localhost or AdoNet."
+        : !Enum.IsDefined(Storage) ? "storage must be Memory or AdoNet."
+        : AdvertisedAddress is not null && !System.Net.IPAddress.TryParse(AdvertisedAddress, out _) ? "the advertised address must be an IP address."
         : string.IsNullOrWhiteSpace(ClusterId) ? "cluster id is required."
         : string.IsNullOrWhiteSpace(ServiceId) ? "service id is required."
         : SiloPort is < 1 or > 65535 ? "silo port must be between 1 and 65535."
@@ -55,6 +66,12 @@ public enum ClusteringKind
 {
     /// <summary>A single-machine development cluster (Orleans <c>UseLocalhostClustering</c>).</summary>
     Localhost,
+
+    /// <summary>
+    /// Orleans ADO.NET clustering on PostgreSQL (<c>TokenGrid:Database</c>): silos on any machines with the same cluster
+    /// id form one cluster.
+    /// </summary>
+    AdoNet,
 }
 
 /// <summary>Grain state providers.</summary>
@@ -62,4 +79,10 @@ public enum StorageKind
 {
     /// <summary>In memory: everything is lost when the silo stops.</summary>
     Memory,
+
+    /// <summary>
+    /// Orleans ADO.NET grain storage and reminders on PostgreSQL (<c>TokenGrid:Database</c>), and the token ledger and job
+    /// index there too: state survives restarts and moves between silos.
+    /// </summary>
+    AdoNet,
 }

@@ -1,3 +1,6 @@
+using TokenGrid.Abstractions.Scheduling;
+using TokenGrid.Grains.Scheduling;
+
 namespace TokenGrid.Silo.Problems;
 
 /// <summary>
@@ -70,6 +73,17 @@ internal static class ApiProblems
         new(400, "Context length exceeded",
             $"The maximum context length of model '{model}' is {context} tokens; the prompt has {prompt} tokens and leaves no room to generate.",
             "context_length_exceeded", param, OpenAiErrorTypes.InvalidRequest);
+
+    /// <summary>
+    /// A job the model's scheduler refused: the tenant's queue full is 429 (over its share), the model's queue full is
+    /// 503 (cluster full), and no allowed node is 503 with the reason. The caller adds the measured <c>Retry-After</c>.
+    /// </summary>
+    public static ApiProblem SchedulingRejected(SchedulingRejection rejection, string detail) => rejection switch
+    {
+        SchedulingRejection.TenantQueueFull => new(429, "Tenant queue full", detail, rejection.ToCode(), Type: OpenAiErrorTypes.RateLimit),
+        SchedulingRejection.ModelQueueFull => new(503, "Cluster full", detail, rejection.ToCode()),
+        _ => new(503, "No eligible node", detail, rejection.ToCode()),
+    };
 
     public static ApiProblem Unavailable(string detail) =>
         new(503, "Service unavailable", detail, "service_unavailable");

@@ -1,4 +1,5 @@
 using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Tests.Support;
 
@@ -173,15 +174,19 @@ public sealed class JobGrainTests(GridClusterFixture grid)
     }
 
     [Fact]
-    public async Task A_job_for_a_model_no_node_serves_fails_and_is_refunded()
+    public async Task A_job_for_a_model_no_node_serves_is_refused_by_the_scheduler_and_refunded()
     {
         var tenant = await grid.CreateTenantAsync();
         var job = grid.NewJob();
 
-        await job.SubmitAsync(grid.Spec(tenant, Prompt, maxTokens: 8, model: "no-such-model"));
+        var submitted = await job.SubmitAsync(grid.Spec(tenant, Prompt, maxTokens: 8, model: "no-such-model"));
         var info = (await GridWait.ReadAllAsync(job.WatchAsync(0)))[^1].Job!;
 
-        Assert.Equal(JobStatus.Failed, info.Status);
+        // Refused at submission, so the caller learns it at once (HTTP 503), never queued or placed.
+        Assert.Equal(info, submitted);
+        Assert.Equal(JobStatus.Rejected, info.Status);
+        Assert.Equal(SchedulingRejection.NoEligibleNode, info.SchedulingRejection);
+        Assert.Null(info.NodeId);
         Assert.Equal("No node serves model 'no-such-model'.", info.Error);
         Assert.Equal(0, info.ChargedTokens);
         var settlement = Assert.Single(grid.Settlements.For(info.Id));

@@ -85,7 +85,7 @@ public sealed class NodeGrainTests(GridClusterFixture grid)
         var silo = grid.Cluster.Silos[0];
         var runtime = grid.Cluster.GetSiloServiceProvider(silo.SiloAddress).GetRequiredService<NodeRuntime>();
         Assert.True(runtime.TryGetDevice("cpu0", out var device));
-        var engine = device.Engines[GridClusterFixture.Model];
+        Assert.True(device.Models.TryGetEngine(GridClusterFixture.Model, out var engine));
         await GridWait.UntilAsync(() => engine.Statistics.Snapshot() is { ActiveSequences: 0, QueuedSequences: 0 }, "the engine is idle");
         var before = engine.Statistics.Snapshot();
         var node = grid.Client.GetGrain<INodeGrain>(device.NodeId);

@@ -49,7 +49,52 @@ public sealed class NodesHostingTests
         Assert.False(entry.IsDemo);
     }
 
+    [Fact]
+    public void Labels_models_budget_and_per_device_settings_bind_from_configuration()
+    {
+        using var host = Build(new()
+        {
+            ["TokenGrid:Nodes:Devices:0"] = "cpu0",
+            ["TokenGrid:Nodes:Devices:1"] = "cpu1",
+            ["TokenGrid:Nodes:IntraOpThreads"] = "1",
+            ["TokenGrid:Nodes:DeviceIntraOpThreads:cpu1"] = "2",
+            ["TokenGrid:Nodes:Labels:region"] = "west",
+            ["TokenGrid:Nodes:Labels:pool"] = "shared",
+            ["TokenGrid:Nodes:DeviceLabels:cpu1:pool"] = "batch",
+            ["TokenGrid:Nodes:Models:0"] = "demo",
+            ["TokenGrid:Nodes:MemoryBudgetBytes"] = "1000000",
+            ["TokenGrid:Nodes:Preload"] = "false",
+        });
+
+        var nodes = host.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
+
+        Assert.Equal((1, 2), (nodes.IntraOpThreadsOf("cpu0"), nodes.IntraOpThreadsOf("cpu1")));
+        Assert.Equal(new Dictionary<string, string> { ["region"] = "west", ["pool"] = "shared" }, nodes.LabelsOf("cpu0"));
+        Assert.Equal(new Dictionary<string, string> { ["region"] = "west", ["pool"] = "batch" }, nodes.LabelsOf("cpu1"));
+        Assert.Equal(["demo"], nodes.Models);
+        Assert.Equal(1_000_000, nodes.MemoryBudgetBytes);
+        Assert.False(nodes.Preload);
+    }
+
+    [Fact]
+    public void By_default_nodes_serve_every_model_without_a_budget_and_preload()
+    {
+        using var host = Build([]);
+
+        var nodes = host.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
+
+        Assert.Empty(nodes.Models);
+        Assert.Equal(0, nodes.MemoryBudgetBytes);
+        Assert.True(nodes.Preload);
+        Assert.Empty(nodes.LabelsOf("cpu0"));
+    }
+
     [Theory]
+    [InlineData("TokenGrid:Nodes:Models:0", "no-such-model", "model 'no-such-model' is not in the catalog")]
+    [InlineData("TokenGrid:Nodes:MemoryBudgetBytes", "-1", "memory budget")]
+    [InlineData("TokenGrid:Nodes:DeviceLabels:cpu7:pool", "batch", "'cpu7', which is not one of the devices")]
+    [InlineData("TokenGrid:Nodes:DeviceIntraOpThreads:cpu0", "-2", "intra-op threads")]
+    [InlineData("TokenGrid:Nodes:Labels:region", " ", "needs a key without '=' and a value")]
     [InlineData("TokenGrid:Nodes:Devices:0", "tpu0", "not of the form cpuN or gpuN")]
     [InlineData("TokenGrid:Nodes:ReportPeriod", "00:00:00", "report period")]
     [InlineData("TokenGrid:Nodes:Engine:MaxBatchSize", "0", "engine")]

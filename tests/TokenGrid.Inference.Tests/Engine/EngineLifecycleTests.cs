@@ -12,9 +12,9 @@ public sealed class EngineLifecycleTests
     [Fact]
     public async Task Cancelling_a_running_sequence_frees_its_slot_for_the_next_one()
     {
-        await using var run = EngineRun.Start(DemoModels.Tiny, new EngineOptions { MaxBatchSize = 1, MaxQueueLength = 1 });
+        await using var run = EngineRun.Start(DemoModels.TinyLong, new EngineOptions { MaxBatchSize = 1, MaxQueueLength = 1 });
         using var cancel = new CancellationTokenSource();
-        var running = run.Submit(EngineRun.Greedy([1, 2, 3], 200), cancel.Token);
+        var running = run.Submit(EngineRun.Greedy([1, 2, 3], 8000), cancel.Token);
         await using var reader = running.GetAsyncEnumerator();
         Assert.True(await reader.MoveNextAsync());
 
@@ -33,7 +33,7 @@ public sealed class EngineLifecycleTests
         var cancelled = await running.Completion;
         Assert.Equal(FinishReason.Cancelled, cancelled.FinishReason);
         Assert.Equal(received, cancelled.CompletionTokens);
-        Assert.True(cancelled.CompletionTokens < 200);
+        Assert.True(cancelled.CompletionTokens < 8000);
 
         var next = await EngineRun.ReadAllAsync(waiting);
         Assert.Equal(FinishReason.Length, next.Result.FinishReason);
@@ -44,9 +44,9 @@ public sealed class EngineLifecycleTests
     [Fact]
     public async Task Cancelling_a_queued_sequence_ends_it_without_tokens_and_frees_its_queue_place()
     {
-        await using var run = EngineRun.Start(DemoModels.Tiny, new EngineOptions { MaxBatchSize = 1, MaxQueueLength = 1 });
+        await using var run = EngineRun.Start(DemoModels.TinyLong, new EngineOptions { MaxBatchSize = 1, MaxQueueLength = 1 });
         using var stopRunning = new CancellationTokenSource();
-        var running = run.Submit(EngineRun.Greedy([1, 2, 3], 200), stopRunning.Token);
+        var running = run.Submit(EngineRun.Greedy([1, 2, 3], 8000), stopRunning.Token);
         await using var reader = running.GetAsyncEnumerator();
         Assert.True(await reader.MoveNextAsync());
 

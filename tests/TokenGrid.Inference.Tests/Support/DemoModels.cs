@@ -18,6 +18,12 @@ public static class DemoModels
     /// <summary>Small with a 1000-token vocabulary, for tests that only need ids (the LM head dominates Small's cost).</summary>
     public static DemoModelSpec Tiny { get; } = Small with { VocabSize = 1000 };
 
+    /// <summary>
+    /// Tiny with a long context, for tests that need a sequence still running when they act on it: thousands of
+    /// tokens to go leave seconds of margin even on a loaded machine.
+    /// </summary>
+    public static DemoModelSpec TinyLong { get; } = Tiny with { ContextLength = 8192 };
+
     /// <summary>The cache root of this test run.</summary>
     public static string CacheRoot => s_root.Value;
 

@@ -1,0 +1,86 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Tenants;
+
+namespace TokenGrid.Grains.Jobs;
+
+public sealed partial class JobGrain
+{
+    /// <summary>
+    /// Ends the job once: settles with the tokens it used (the prompt only when a node took it), saves, emits the final
+    /// status event and records the metrics. Later calls return the same job.
+    /// </summary>
+    private async Task<JobInfo> FinishAsync(Ending ending, string? nodeId = null)
+    {
+        if (_finishing)
+        {
+            return await _finished.Task;
+        }
+
+        _finishing = true;
+        var info = Info!;
+        var completion = ending.CompletionTokens ?? _completionTokens;
+        _completionTokens = completion;
+        info = info with
+        {
+            Status = ending.Status,
+            NodeId = nodeId ?? info.NodeId,
+            FinishedAt = timeProvider.GetUtcNow(),
+            FinishReason = ending.FinishReason,
+            Error = ending.Error,
+            CompletionTokens = completion,
+            Output = state.State.Spec?.KeepOutput == true ? _output.ToString() : null,
+            QueuePosition = null,
+            ExpectedWait = null,
+        };
+
+        state.State.Outcome = ending.Outcome;
+        if (ending.Outcome is { } outcome)
+        {
+            info = info with { ChargedTokens = await SettleAsync(info, outcome) };
+        }
+
+        state.State.Info = info;
+        try
+        {
+            await WriteAsync();
+        }
+        catch (Exception e)
+        {
+            LogWriteFailed(logger, e, JobId);
+        }
+
+        AppendStatus(info);
+        instruments.OnJobFinished(info.Model, info.Status.ToString().ToLowerInvariant(), info.FirstTokenAt - info.SubmittedAt);
+        LogFinished(logger, JobId, info.Status, info.CompletionTokens, info.ChargedTokens, info.Error);
+        DelayDeactivation(TimeSpan.Zero);
+        _finished.TrySetResult(info);
+        return info;
+    }
+
+    /// <summary>Settles with the tenant; the charge, or null when settling failed (retried on the next activation).</summary>
+    private async Task<long?> SettleAsync(JobInfo info, JobOutcome outcome)
+    {
+        var prompt = state.State.PromptProcessed ? info.PromptTokens : 0;
+        try
+        {
+            var settlement = await GrainFactory.GetGrain<ITenantGrain>(info.TenantId)
+                .SettleAsync(new SettlementRequest(info.Id, prompt, info.CompletionTokens, outcome));
+            return settlement.Charged;
+        }
+        catch (Exception e)
+        {
+            LogSettleFailed(logger, e, info.Id, info.TenantId);
+            return null;
+        }
+    }
+
+    /// <summary>How a job ends.</summary>
+    /// <param name="Status">Final status.</param>
+    /// <param name="Outcome">Ledger outcome; null for a rejected job, which has nothing to settle.</param>
+    /// <param name="Error">What went wrong, or null.</param>
+    /// <param name="FinishReason"><c>stop</c> or <c>length</c> for a job that succeeded.</param>
+    /// <param name="CompletionTokens">Exact tokens from the node's final usage; null to use the tokens received.</param>
+    /// <param name="Refused">The node never started the run (busy, draining): the job may be placed again.</param>
+    private readonly record struct Ending(
+        JobStatus Status, JobOutcome? Outcome, string? Error, string? FinishReason = null, int? CompletionTokens = null, bool Refused = false);
+}

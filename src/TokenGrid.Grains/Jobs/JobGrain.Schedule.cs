@@ -1,0 +1,160 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Scheduling;
+using TokenGrid.Abstractions.Tenants;
+
+namespace TokenGrid.Grains.Jobs;
+
+/// <summary>
+/// The job's side of scheduling: it queues with its model's dispatcher, waits for the one-way callback that names its
+/// node, releases the slot after every run, and on preemption queues again to resume by recomputation.
+/// </summary>
+public sealed partial class JobGrain
+{
+    // Token ids produced so far, over every run: a resumed run's prompt is the original prompt followed by these.
+    private readonly List<int> _producedTokens = [];
+    private TaskCompletionSource<string>? _placement;
+    private CancellationTokenSource? _preemption;
+    private ResumeText? _resumeText;
+    private DateTimeOffset _enqueuedAt;
+    private bool _preempted;
+    private bool _resumable = true;
+    private int _tokensBeforeRun;
+
+    /// <inheritdoc />
+    public async Task<JobInfo?> GetAsync()
+    {
+        if (Info is { Status: JobStatus.Queued, QueuePosition: not null } queued && !_finishing)
+        {
+            // The place changes with every dispatch: ask the dispatcher rather than keep a stale figure.
+            try
+            {
+                var position = await Dispatcher(queued.Model).GetPositionAsync(JobId);
+                return position is null ? queued : queued with { QueuePosition = position.Position, ExpectedWait = position.ExpectedWait };
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return queued;
+            }
+        }
+
+        return Info;
+    }
+
+    /// <inheritdoc />
+    public Task StartOnNodeAsync(string nodeId, string model)
+    {
+        if (_placement is { Task.IsCompleted: false } placement && !_finishing)
+        {
+            placement.TrySetResult(nodeId);
+        }
+        else if (_placement is null || _finishing)
+        {
+            // Not waiting for a node (a new activation, or ending): give the slot straight back.
+            Dispatcher(model).ReleaseAsync(JobId, nodeId, 0).Ignore();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task PreemptAsync()
+    {
+        // A stop sequence could straddle the preemption and go unseen by both runs: such jobs are never preempted.
+        // The callback may overtake the run it preempts (placed, not yet started): the run then stops as it starts.
+        if (_placement is { Task.IsCompleted: true } && _resumable && !_finishing && state.State.Spec is { Stop.Length: 0 })
+        {
+            _preempted = true;
+            _preemption?.Cancel();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private IModelDispatcherGrain Dispatcher(string model) => GrainFactory.GetGrain<IModelDispatcherGrain>(model);
+
+    /// <summary>Queues the job (again, when <paramref name="resumed"/>); returns the ending when the scheduler refuses it.</summary>
+    private async Task<Ending?> EnqueueAsync(JobSpec spec, bool resumed)
+    {
+        EnqueueResult queued;
+        try
+        {
+            queued = await Dispatcher(spec.Model).EnqueueAsync(Request(spec, resumed));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogRunFailed(logger, e, JobId, null);
+            return new Ending(JobStatus.Failed, JobOutcome.Failed, $"The job could not be queued: {e.Message}");
+        }
+
+        if (!queued.Queued)
+        {
+            state.State.Info = Info! with { SchedulingRejection = queued.Rejection, RetryAfter = queued.RetryAfter };
+            return new Ending(JobStatus.Rejected, JobOutcome.Failed, queued.Message ?? $"The scheduler refused the job ({queued.Rejection}).");
+        }
+
+        if (queued.Position > 0 && Info!.Status == JobStatus.Queued)
+        {
+            state.State.Info = Info with { QueuePosition = queued.Position, ExpectedWait = queued.ExpectedWait };
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The job as its dispatcher sees it: the tenant's class, weight and labels from the admission, and the cost of
+    /// what is left (a resumed run recomputes its prompt plus the tokens produced, then generates the rest).
+    /// </summary>
+    private DispatchRequest Request(JobSpec spec, bool resumed)
+    {
+        var admission = Info!.Admission;
+        return new DispatchRequest
+        {
+            JobId = JobId,
+            TenantId = spec.TenantId,
+            Priority = admission?.Priority ?? PriorityClass.Standard,
+            Weight = Math.Max(1, admission?.Weight ?? 1),
+            PromptTokens = spec.PromptTokens.Length + _producedTokens.Count,
+            MaxTokens = spec.MaxTokens - _producedTokens.Count,
+            RequiredLabels = admission?.RequiredLabels ?? new Dictionary<string, string>(),
+            EnqueuedAt = _enqueuedAt,
+            Resumed = resumed,
+            Preemptible = spec.Stop.Length == 0,
+        };
+    }
+
+    /// <summary>What this run asks the node for: the original spec, or after a preemption the recomputation.</summary>
+    private GenerationSpecParts RunSpec(JobSpec spec) => _producedTokens.Count == 0
+        ? new(spec.PromptTokens, spec.MaxTokens)
+        : new([.. spec.PromptTokens, .. _producedTokens], spec.MaxTokens - _producedTokens.Count);
+
+    /// <summary>
+    /// Preempted (or refused by its node): gives the slot back with the tokens this run produced, then queues again in
+    /// front of the tenant's other jobs.
+    /// </summary>
+    private async Task<Ending?> RequeueAsync(JobSpec spec, string nodeId, bool preempted)
+    {
+        await ReleaseSlotAsync(spec.Model, nodeId);
+        _preempted = false;
+        _placement = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        state.State.Info = Info! with { Status = JobStatus.Queued, Preemptions = Info.Preemptions + (preempted ? 1 : 0) };
+        AppendStatus(Info!);
+        return await EnqueueAsync(spec, resumed: true);
+    }
+
+    /// <summary>Tells the dispatcher the run ended (or the job left the queue); never throws.</summary>
+    private async Task ReleaseSlotAsync(string model, string? nodeId)
+    {
+        try
+        {
+            await Dispatcher(model).ReleaseAsync(JobId, nodeId, _completionTokens - _tokensBeforeRun);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogReleaseFailed(logger, e, JobId, model);
+        }
+
+        _tokensBeforeRun = _completionTokens;
+    }
+
+    private readonly record struct GenerationSpecParts(int[] PromptTokens, int MaxTokens);
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+using TokenGrid.Inference.Runtime;
+
+namespace TokenGrid.Grains.Nodes;
+
+public sealed partial class NodeModels
+{
+    [LoggerMessage(EventId = 1230, Level = LogLevel.Information, Message = "Node {NodeId} loaded model {Model} on {Provider} ({Bytes} estimated)")]
+    private static partial void LogLoaded(ILogger logger, string nodeId, string model, ExecutionProviderKind provider, string bytes);
+
+    [LoggerMessage(EventId = 1231, Level = LogLevel.Warning, Message = "Node {NodeId} could not load model {Model}")]
+    private static partial void LogLoadFailed(ILogger logger, Exception exception, string nodeId, string model);
+
+    [LoggerMessage(EventId = 1232, Level = LogLevel.Information, Message = "Node {NodeId} unloads model {Model}, the least recently used idle one, to make room for {ForModel}")]
+    private static partial void LogUnloading(ILogger logger, string nodeId, string model, string forModel);
+
+    [LoggerMessage(EventId = 1233, Level = LogLevel.Information, Message = "Node {NodeId} unloaded model {Model} ({Bytes} estimated)")]
+    private static partial void LogUnloaded(ILogger logger, string nodeId, string model, string bytes);
+
+    [LoggerMessage(EventId = 1234, Level = LogLevel.Warning, Message = "Node {NodeId} could not unload model {Model} cleanly")]
+    private static partial void LogUnloadFailed(ILogger logger, Exception exception, string nodeId, string model);
+
+    [LoggerMessage(EventId = 1235, Level = LogLevel.Information, Message = "Node {NodeId} does not preload model {Model}: {Reason}")]
+    private static partial void LogPreloadSkipped(ILogger logger, string nodeId, string model, string reason);
+}

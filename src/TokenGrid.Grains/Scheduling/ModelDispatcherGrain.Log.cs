@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+using TokenGrid.Abstractions.Scheduling;
+
+namespace TokenGrid.Grains.Scheduling;
+
+public sealed partial class ModelDispatcherGrain
+{
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Debug, Message = "Job {JobId} of tenant {TenantId} dispatched to {NodeId} for model {Model}")]
+    private static partial void LogDispatched(ILogger logger, string jobId, string model, string nodeId, string tenantId);
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Job {JobId} preempted on {NodeId} for model {Model} to make room for {HighJobId}")]
+    private static partial void LogPreempted(ILogger logger, string jobId, string model, string nodeId, string highJobId);
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Debug, Message = "Job {JobId} refused for model {Model}: {Rejection} ({Reason})")]
+    private static partial void LogRefused(ILogger logger, string jobId, string model, SchedulingRejection rejection, string reason);
+
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Warning, Message = "The dispatcher of model {Model} could not read the node registry; it keeps its last view")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception exception, string model);
+}

@@ -1,0 +1,89 @@
+using TokenGrid.Abstractions.Nodes;
+
+namespace TokenGrid.Grains.Scheduling;
+
+/// <summary>
+/// One node as one model's dispatcher sees it: the node's latest report, and the dispatcher's own accounting of the
+/// jobs it placed there (fresher than any report). Slots are the engine's batch size for the model: the dispatcher
+/// never places more sequences on a node than it can decode at once, so work waits in the fair queue, not in an
+/// engine's FIFO.
+/// </summary>
+public sealed class NodeSlots(string nodeId)
+{
+    private readonly Dictionary<string, long> _running = new(StringComparer.Ordinal);
+
+    /// <summary>The node id.</summary>
+    public string NodeId { get; } = nodeId;
+
+    /// <summary>The node's latest report; null once it stopped reporting (its running jobs still count).</summary>
+    public NodeReport? Report { get; set; }
+
+    /// <summary>Sequences of this model the node runs at once.</summary>
+    public int Slots { get; set; }
+
+    /// <summary>Jobs the dispatcher placed here that have not released their slot.</summary>
+    public int Running => _running.Count;
+
+    /// <summary>Free slots (negative never: a shrunk node just has none).</summary>
+    public int Free => Math.Max(0, Slots - _running.Count);
+
+    /// <summary>Expected tokens (prompt and output) of the jobs placed here.</summary>
+    public long OwnOutstandingTokens { get; private set; }
+
+    private static long s_placements;
+
+    /// <summary>Jobs ever placed here by this dispatcher.</summary>
+    public long Dispatched { get; private set; }
+
+    /// <summary>When a job was last placed here, as a process-wide placement count (0: never); ties go to the node unused longest.</summary>
+    public long LastPlacement { get; private set; }
+
+    /// <summary>Whether the model is loaded on the node (rather than loadable on demand).</summary>
+    public bool Loaded { get; set; }
+
+    /// <summary>
+    /// Tokens of other models' work on the node, from its latest report less this dispatcher's own at that time; 0 when
+    /// the node has only this model loaded, since the dispatcher's own figure is then exact and fresher than any report.
+    /// </summary>
+    public long OtherTokens { get; private set; }
+
+    /// <summary>Tokens waiting or running on the node: the dispatcher's own, plus other models' from the report.</summary>
+    public long OutstandingTokens => OwnOutstandingTokens + OtherTokens;
+
+    /// <summary>Takes a new report.</summary>
+    public void Update(NodeReport report, string model, int slots)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        Report = report;
+        Slots = slots;
+        Loaded = report.Models.Contains(model, StringComparer.Ordinal);
+        var others = report.Models.Any(m => !string.Equals(m, model, StringComparison.Ordinal));
+        OtherTokens = others ? Math.Max(0, report.OutstandingTokens - OwnOutstandingTokens) : 0;
+    }
+
+    /// <summary>Whether <paramref name="jobId"/> holds a slot here.</summary>
+    public bool Holds(string jobId) => _running.ContainsKey(jobId);
+
+    /// <summary>Records a job placed here with its expected cost.</summary>
+    public void Place(string jobId, long cost)
+    {
+        if (_running.TryAdd(jobId, cost))
+        {
+            OwnOutstandingTokens += cost;
+            Dispatched++;
+            LastPlacement = Interlocked.Increment(ref s_placements);
+        }
+    }
+
+    /// <summary>Frees the job's slot; false when it held none.</summary>
+    public bool Release(string jobId)
+    {
+        if (!_running.Remove(jobId, out var cost))
+        {
+            return false;
+        }
+
+        OwnOutstandingTokens -= cost;
+        return true;
+    }
+}

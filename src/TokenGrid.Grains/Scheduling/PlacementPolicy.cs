@@ -1,0 +1,111 @@
+using TokenGrid.Abstractions.Nodes;
+
+namespace TokenGrid.Grains.Scheduling;
+
+/// <summary>
+/// Where a job may run and where it should. Allowed: a live node that is not draining, carries every label the
+/// tenant requires, and has the model loaded or loadable. Preferred, among allowed nodes with a free slot: the model
+/// already loaded (no load delay), then the lowest expected wait = outstanding tokens / measured tokens per second
+/// (nodes not yet measured borrow the mean rate of the others; with no rate at all, the share of busy slots), then
+/// fewer running jobs, then the node unused longest, which rotates equal nodes evenly.
+/// </summary>
+public static class PlacementPolicy
+{
+    /// <summary>Whether <paramref name="node"/> carries every label in <paramref name="required"/> (same value).</summary>
+    public static bool HasLabels(NodeReport node, IReadOnlyDictionary<string, string> required)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(required);
+        foreach (var (key, value) in required)
+        {
+            if (!node.Labels.TryGetValue(key, out var actual) || !string.Equals(actual, value, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether the node has the model loaded or can load it.</summary>
+    public static bool Serves(NodeReport node, string model)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return node.Models.Contains(model, StringComparer.Ordinal) || node.LoadableModels.Contains(model, StringComparer.Ordinal);
+    }
+
+    /// <summary>Whether a job with <paramref name="required"/> labels may be placed on the node now.</summary>
+    public static bool Allows(NodeReport node, string model, IReadOnlyDictionary<string, string> required) =>
+        !node.Draining && Serves(node, model) && HasLabels(node, required);
+
+    /// <summary>The best allowed node with a free slot, or null.</summary>
+    public static NodeSlots? Choose(IEnumerable<NodeSlots> nodes, string model, IReadOnlyDictionary<string, string> required)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
+        List<NodeSlots>? candidates = null;
+        foreach (var node in nodes)
+        {
+            if (node is { Free: > 0, Report: { } report } && Allows(report, model, required))
+            {
+                (candidates ??= []).Add(node);
+            }
+        }
+
+        if (candidates is null)
+        {
+            return null;
+        }
+
+        if (candidates.Count == 1)
+        {
+            return candidates[0];
+        }
+
+        var measured = candidates.Where(n => Rate(n) > 0).Select(Rate).ToList();
+        var meanRate = measured.Count > 0 ? measured.Average() : 0;
+        NodeSlots? best = null;
+        var bestWait = 0.0;
+        foreach (var node in candidates)
+        {
+            var wait = ExpectedWait(node, meanRate);
+            if (best is null || Better(node, wait, best, bestWait))
+            {
+                best = node;
+                bestWait = wait;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>
+    /// Seconds until the node works off what it holds: outstanding tokens over its rate (or <paramref name="meanRate"/>
+    /// when it has none yet); without any rate, the share of its slots in use.
+    /// </summary>
+    public static double ExpectedWait(NodeSlots node, double meanRate)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var rate = Rate(node) > 0 ? Rate(node) : meanRate;
+        return rate > 0 ? node.OutstandingTokens / rate : (double)node.Running / Math.Max(1, node.Slots);
+    }
+
+    private static double Rate(NodeSlots node) => node.Report?.TokensPerSecond10s ?? 0;
+
+    private static bool Better(NodeSlots a, double aWait, NodeSlots b, double bWait)
+    {
+        if (a.Loaded != b.Loaded)
+        {
+            return a.Loaded;
+        }
+
+        // Waits within a tenth of a millisecond are equal: measured rates jitter, and ties go to the emptier node.
+        if (Math.Abs(aWait - bWait) > 1e-4)
+        {
+            return aWait < bWait;
+        }
+
+        return a.Running != b.Running ? a.Running < b.Running
+            : a.LastPlacement != b.LastPlacement ? a.LastPlacement < b.LastPlacement
+            : string.CompareOrdinal(a.NodeId, b.NodeId) < 0;
+    }
+}

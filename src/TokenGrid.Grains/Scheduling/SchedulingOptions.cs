@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Options;
+
+namespace TokenGrid.Grains.Scheduling;
+
+/// <summary>How the per-model dispatchers queue, order and place jobs (section <see cref="SectionName"/>).</summary>
+/// <example>
+/// <code>
+/// "TokenGrid": { "Scheduling": { "MaxQueuedPerModel": 4096, "MaxQueuedPerTenant": 256, "AgingInterval": "00:00:30" } }
+/// </code>
+/// </example>
+public sealed class SchedulingOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string SectionName = "TokenGrid:Scheduling";
+
+    /// <summary>Jobs that may wait in one model's queue; past this, new jobs get 503 (cluster full). Default: 1024.</summary>
+    public int MaxQueuedPerModel { get; set; } = 1024;
+
+    /// <summary>
+    /// Jobs one tenant may have waiting in one model's queue; past this, its new jobs get 429 (over its share).
+    /// Default: 128.
+    /// </summary>
+    public int MaxQueuedPerTenant { get; set; } = 128;
+
+    /// <summary>
+    /// A waiting job's effective priority class rises one level per interval waited (Low → Standard after one,
+    /// → High after two), so batch work is never starved. Aged jobs never preempt. Default: 30 seconds.
+    /// </summary>
+    public TimeSpan AgingInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a dispatcher reloads the nodes' reports from the registry. Default: 1 second.</summary>
+    public TimeSpan RefreshPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A job's completion also reloads the reports, but not more often than this, so the registry sees at most a few
+    /// calls per second per model. Default: 250 milliseconds.
+    /// </summary>
+    public TimeSpan MinRefreshInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The window over which the drain rate (jobs dispatched per second) is measured. Default: 30 seconds.</summary>
+    public TimeSpan DrainRateWindow { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Shortest <c>Retry-After</c> given for a full queue. Default: 1 second.</summary>
+    public TimeSpan MinRetryAfter { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest <c>Retry-After</c>; also the answer before any drain rate is measured. Default: 60 seconds.</summary>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Whether the dispatcher may preempt running jobs at all (they resume by recomputation, charged once). When true, a
+    /// waiting High job preempts a running Low one when no allowed slot is free. Default: true.
+    /// </summary>
+    public bool Preemption { get; set; } = true;
+
+    /// <summary>
+    /// With <see cref="Preemption"/>: a job whose tenant runs fewer jobs than its weighted share of the slots may also
+    /// preempt the youngest job of a tenant running more than its share (never of a higher class), so a light tenant's
+    /// time to first token does not wait for another tenant's long jobs to end. Default: true.
+    /// </summary>
+    public bool FairSharePreemption { get; set; } = true;
+
+    /// <summary>
+    /// Sequences one node runs at once for one model; 0 takes the engine's batch size from the node's report.
+    /// Default: 0.
+    /// </summary>
+    public int SlotsPerNode { get; set; }
+
+    /// <summary>A reason these options are invalid, or null.</summary>
+    public string? Validate() =>
+        MaxQueuedPerModel < 1 ? "max queued per model must be at least 1."
+        : MaxQueuedPerTenant < 1 ? "max queued per tenant must be at least 1."
+        : AgingInterval <= TimeSpan.Zero ? "the aging interval must be positive."
+        : RefreshPeriod <= TimeSpan.Zero ? "the refresh period must be positive."
+        : MinRefreshInterval < TimeSpan.Zero ? "the min refresh interval must not be negative."
+        : DrainRateWindow <= TimeSpan.Zero ? "the drain rate window must be positive."
+        : MinRetryAfter <= TimeSpan.Zero || MaxRetryAfter < MinRetryAfter ? "retry-after bounds must be positive and ordered."
+        : SlotsPerNode < 0 ? "slots per node must not be negative."
+        : null;
+}
+
+/// <summary>Validates <see cref="SchedulingOptions"/> at startup.</summary>
+internal sealed class SchedulingOptionsValidator : IValidateOptions<SchedulingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SchedulingOptions options) =>
+        options.Validate() is { } error ? ValidateOptionsResult.Fail($"{SchedulingOptions.SectionName}: {error}") : ValidateOptionsResult.Success;
+}

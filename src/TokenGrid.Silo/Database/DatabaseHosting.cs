@@ -1,0 +1,80 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+using TokenGrid.Grains;
+using TokenGrid.Grains.Storage.Postgres;
+using TokenGrid.Silo.Hosting;
+
+namespace TokenGrid.Silo.Database;
+
+/// <summary>Orleans' ADO.NET providers and the token ledger on PostgreSQL, behind the startup wait and migrations.</summary>
+internal static class DatabaseHosting
+{
+    /// <summary>Membership in PostgreSQL: silos with the same cluster id find each other through the table.</summary>
+    public static ISiloBuilder AddPostgresClustering(this ISiloBuilder silo, ClusterHostingOptions cluster, DatabaseOptions database)
+    {
+        var connectionString = database.RequireConnectionString();
+        silo.UseAdoNetClustering(options =>
+        {
+            options.Invariant = database.Invariant;
+            options.ConnectionString = connectionString;
+        });
+        silo.Configure<ClusterOptions>(options =>
+        {
+            options.ClusterId = cluster.ClusterId;
+            options.ServiceId = cluster.ServiceId;
+        });
+        if (cluster.AdvertisedAddress is { } address)
+        {
+            var ip = IPAddress.Parse(address);
+            silo.ConfigureEndpoints(ip, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(ip));
+        }
+        else
+        {
+            silo.ConfigureEndpoints(cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+        }
+
+        return silo.AddDatabaseStartup();
+    }
+
+    /// <summary>
+    /// Grain state (with Orleans' own serializer, which honours the contracts' <c>[Id]</c>s), reminders and the token
+    /// ledger in PostgreSQL.
+    /// </summary>
+    public static ISiloBuilder AddPostgresStorage(this ISiloBuilder silo, DatabaseOptions database)
+    {
+        var connectionString = database.RequireConnectionString();
+        silo.AddAdoNetGrainStorage(TokenGridStorage.Name, options => options.Configure<Serializer>((storage, serializer) =>
+        {
+            storage.Invariant = database.Invariant;
+            storage.ConnectionString = connectionString;
+            storage.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+        }));
+        silo.UseAdoNetReminderService(options =>
+        {
+            options.Invariant = database.Invariant;
+            options.ConnectionString = connectionString;
+        });
+        silo.Services.AddPostgresLedger(connectionString);
+        return silo.AddDatabaseStartup();
+    }
+
+    /// <summary>The wait for the database and the migrations at startup, once however many providers use it.</summary>
+    private static ISiloBuilder AddDatabaseStartup(this ISiloBuilder silo)
+    {
+        var services = silo.Services;
+        if (services.Any(s => s.ServiceType == typeof(DatabaseStartup)))
+        {
+            return silo;
+        }
+
+        services.AddValidatedOptions<DatabaseOptions>();
+        services.TryAddSingleton(provider => new DatabaseWaiter(TimeProvider.System, provider.GetRequiredService<ILogger<DatabaseWaiter>>()));
+        services.TryAddSingleton(provider => new MigrationRunner(provider.GetRequiredService<ILogger<MigrationRunner>>()));
+        services.AddSingleton<DatabaseStartup>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(provider => provider.GetRequiredService<DatabaseStartup>());
+        return silo;
+    }
+}

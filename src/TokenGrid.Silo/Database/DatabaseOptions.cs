@@ -1,0 +1,67 @@
+using TokenGrid.Silo.Hosting;
+
+namespace TokenGrid.Silo.Database;
+
+/// <summary>
+/// The PostgreSQL database behind the ADO.NET clustering, grain storage, reminders and the token ledger (section
+/// <see cref="SectionName"/>). Used when <see cref="ClusterHostingOptions.Clustering"/> or
+/// <see cref="ClusterHostingOptions.Storage"/> is <c>AdoNet</c>, and by <c>db migrate</c>.
+/// </summary>
+/// <example>
+/// <code>
+/// "TokenGrid": { "Database": { "ConnectionString": "Host=db;Username=tokengrid;Password=...;Database=tokengrid", "MigrateOnStartup": true } }
+/// </code>
+/// </example>
+public sealed class DatabaseOptions : IValidatedOptions
+{
+    /// <summary>The ADO.NET invariant TokenGrid's SQL is written for.</summary>
+    public const string PostgresInvariant = "Npgsql";
+
+    /// <summary>Configuration section.</summary>
+    public static string SectionName => "TokenGrid:Database";
+
+    /// <summary>
+    /// Npgsql connection string; also from the environment as <c>TokenGrid__Database__ConnectionString</c>. Default: none
+    /// (required when a provider is <c>AdoNet</c>).
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// ADO.NET invariant given to Orleans' providers. Default: <c>Npgsql</c>, the only value accepted: the schema and
+    /// queries are PostgreSQL's.
+    /// </summary>
+    public string Invariant { get; set; } = PostgresInvariant;
+
+    /// <summary>
+    /// Whether the silo applies pending migrations (under an advisory lock, so silos starting together are safe) before
+    /// it joins the cluster. Default: false; the <c>postgres</c> profile sets true. Without it, run <c>db migrate</c>.
+    /// </summary>
+    public bool MigrateOnStartup { get; set; }
+
+    /// <summary>
+    /// How long a starting silo waits for the database to accept connections before it gives up. Default: 00:01:00.
+    /// </summary>
+    public TimeSpan StartupRetryTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The pause after the first failed attempt; each next pause doubles. Default: 00:00:00.250.</summary>
+    public TimeSpan StartupRetryDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The longest pause between two attempts. Default: 00:00:05.</summary>
+    public TimeSpan StartupRetryMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <inheritdoc />
+    public string? Validate() =>
+        Invariant != PostgresInvariant ? $"invariant must be \"{PostgresInvariant}\"."
+        : StartupRetryTimeout < TimeSpan.Zero ? "the startup retry timeout must not be negative."
+        : StartupRetryDelay <= TimeSpan.Zero ? "the startup retry delay must be positive."
+        : StartupRetryMaxDelay < StartupRetryDelay ? "the startup retry max delay must be at least the retry delay."
+        : null;
+
+    /// <summary>The connection string, or a clear error naming the setting when there is none.</summary>
+    public string RequireConnectionString() =>
+        string.IsNullOrWhiteSpace(ConnectionString)
+            ? throw new Microsoft.Extensions.Options.OptionsValidationException(
+                SectionName, typeof(DatabaseOptions),
+                [$"{SectionName}: a connection string is required (TokenGrid:Database:ConnectionString or TokenGrid__Database__ConnectionString)."])
+            : ConnectionString;
+}

@@ -1,0 +1,114 @@
+using TokenGrid.Grains.Tests.Support;
+using static TokenGrid.Grains.Tests.Nodes.NodeClusterFixture;
+
+namespace TokenGrid.Grains.Tests.Nodes;
+
+/// <summary>Multi-model nodes: on-demand loads, least-recently-used unloads under the memory budget, refusals with reasons.</summary>
+[Collection(NodeCollection.Name)]
+public sealed class ModelBudgetTests(NodeClusterFixture nodes)
+{
+    [Fact]
+    public async Task A_node_serves_one_model_then_another_by_unloading_the_idle_one_and_back()
+    {
+        var loadsBefore = nodes.Device("cpu0").Models.Loads;
+        await nodes.GenerateAsync("cpu0", Alpha);
+        var first = await nodes.Node("cpu0").GetReportAsync();
+
+        var beta = await nodes.GenerateAsync("cpu0", Beta);
+        var afterBeta = await nodes.Node("cpu0").GetReportAsync();
+        var alpha = await nodes.GenerateAsync("cpu0", Alpha);
+        var afterAlpha = await nodes.Node("cpu0").GetReportAsync();
+
+        Assert.Equal([Alpha], first.Models);
+        Assert.Equal([Alpha, Beta, Huge], first.LoadableModels);
+        Assert.Equal(nodes.Budget, first.MemoryBudgetBytes);
+        Assert.False(beta.Refused, beta.Error);
+        Assert.Equal([Beta], afterBeta.Models);
+        Assert.Equal(nodes.Estimates[Beta], afterBeta.MemoryUsedBytes);
+        Assert.False(alpha.Refused, alpha.Error);
+        Assert.Equal([Alpha], afterAlpha.Models);
+        Assert.Equal(nodes.Estimates[Alpha], afterAlpha.MemoryUsedBytes);
+        Assert.True(afterAlpha.MemoryUsedBytes <= afterAlpha.MemoryBudgetBytes);
+
+        // Beta loaded once and alpha reloaded once (plus alpha's first load when the node had not preloaded it).
+        Assert.InRange(nodes.Device("cpu0").Models.Loads - loadsBefore, 2, 3);
+        Assert.True(afterAlpha.TokensGenerated >= afterBeta.TokensGenerated, "the node's token counter survives unloads");
+    }
+
+    [Fact]
+    public async Task A_model_larger_than_the_whole_budget_is_refused_with_the_reason()
+    {
+        var final = await nodes.GenerateAsync("cpu0", Huge);
+        var report = await nodes.Node("cpu0").GetReportAsync();
+
+        Assert.True(final.Refused);
+        Assert.Equal(0, final.CompletionTokens);
+        Assert.Contains("'huge' needs about", final.Error);
+        Assert.Contains("more than node", final.Error);
+        Assert.Contains("whole memory budget", final.Error);
+        Assert.DoesNotContain(Huge, report.Models);
+    }
+
+    [Fact]
+    public async Task A_model_in_use_is_not_unloaded_and_the_other_model_is_refused_until_it_is_idle()
+    {
+        await nodes.GenerateAsync("cpu0", Alpha);
+        var node = nodes.Node("cpu0");
+
+        await using (var running = node.GenerateAsync(Spec(Alpha, 900)).GetAsyncEnumerator())
+        {
+            Assert.True(await running.MoveNextAsync());
+            Assert.Null(running.Current.Final);
+
+            var refused = await nodes.GenerateAsync("cpu0", Beta);
+            var during = await node.GetReportAsync();
+
+            Assert.True(refused.Refused);
+            Assert.Contains("cannot unload alpha: in use", refused.Error);
+            Assert.Equal([Alpha], during.Models);
+            Assert.True(during.OutstandingTokens > 0);
+        }
+
+        // Leaving the sequence returns its lease once it has left the engine; then nothing is outstanding.
+        await nodes.ReportWhenAsync("cpu0", r => r.OutstandingTokens == 0 && r.ActiveSequences == 0, "the abandoned sequence has left");
+        var beta = await nodes.GenerateAsync("cpu0", Beta);
+
+        Assert.False(beta.Refused, beta.Error);
+        Assert.Equal([Beta], (await node.GetReportAsync()).Models);
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_for_a_model_that_is_not_loaded_share_one_load()
+    {
+        await nodes.GenerateAsync("cpu0", Beta);
+        Assert.DoesNotContain(Alpha, (await nodes.Node("cpu0").GetReportAsync()).Models);
+        var loadsBefore = nodes.Device("cpu0").Models.Loads;
+
+        var finals = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => nodes.GenerateAsync("cpu0", Alpha)));
+
+        Assert.All(finals, f => Assert.False(f.Refused, f.Error));
+        Assert.Equal(loadsBefore + 1, nodes.Device("cpu0").Models.Loads);
+        Assert.Equal([Alpha], (await nodes.Node("cpu0").GetReportAsync()).Models);
+    }
+
+    [Fact]
+    public async Task Outstanding_tokens_count_prompt_and_remaining_output_of_running_sequences()
+    {
+        await nodes.GenerateAsync("cpu0", Alpha);
+        var node = nodes.Node("cpu0");
+        await nodes.ReportWhenAsync("cpu0", r => r.OutstandingTokens == 0, "the node is idle");
+
+        await using (var running = node.GenerateAsync(Spec(Alpha, 900)).GetAsyncEnumerator())
+        {
+            Assert.True(await running.MoveNextAsync());
+            var received = running.Current.Tokens;
+            var report = await nodes.ReportWhenAsync("cpu0", r => r.ActiveSequences == 1, "the engine counts the sequence as active");
+
+            // Four prompt tokens plus the output not yet relayed: the node counts tokens as it relays them, which may
+            // be ahead of what this client has read, never behind; the last output token keeps the prompt counted.
+            Assert.InRange(report.OutstandingTokens, 4, 4 + 900 - received);
+        }
+
+        await nodes.ReportWhenAsync("cpu0", r => r.OutstandingTokens == 0, "the abandoned sequence is no longer outstanding");
+    }
+}

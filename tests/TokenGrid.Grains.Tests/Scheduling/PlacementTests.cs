@@ -1,0 +1,63 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Scheduling;
+
+namespace TokenGrid.Grains.Tests.Scheduling;
+
+[Collection(SchedulingCollection.Name)]
+public sealed class PlacementTests(SchedulingClusterFixture grid)
+{
+    [Fact]
+    public async Task Load_spreads_across_three_equal_nodes_within_20_percent_of_even()
+    {
+        var tenant = await grid.CreateTenantAsync();
+
+        // Three jobs on an idle cluster: one per node.
+        var three = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => grid.SubmitAsync(tenant, maxTokens: 32)));
+        var placed = await Task.WhenAll(three.Select(j => SchedulingClusterFixture.FinishedAsync(j.Grain)));
+        Assert.Equal(3, placed.Select(i => i.NodeId).Distinct().Count());
+
+        // Rounds of four jobs at once, fewer than the six slots, so every placement is the policy's choice (fewest
+        // running, then the node unused longest) rather than whichever slot frees first.
+        var infos = new List<JobInfo>();
+        for (var round = 0; round < 9; round++)
+        {
+            var jobs = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => grid.SubmitAsync(tenant, maxTokens: 128, promptSeed: (round * 4) + i)));
+            infos.AddRange(await Task.WhenAll(jobs.Select(j => SchedulingClusterFixture.FinishedAsync(j.Grain))));
+        }
+
+        var perNode = SchedulingClusterFixture.Devices.Select(d => infos.Count(i => i.NodeId == grid.NodeId(d))).ToList();
+        Assert.Equal(infos.Count, perNode.Sum());
+        Assert.All(perNode, n => Assert.InRange(n, 12 * 0.8, 12 * 1.2));
+    }
+
+    [Fact]
+    public async Task A_tenant_restricted_to_region_west_never_runs_outside_it_while_west_is_saturated_and_east_is_idle()
+    {
+        var west = await grid.CreateTenantAsync(region: "west");
+        var jobs = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => grid.SubmitAsync(west, maxTokens: 48, promptSeed: i)));
+
+        // West's two slots are full and the rest wait, while the east nodes have nothing of this tenant.
+        Assert.True(jobs.Count(j => j.Info.QueuePosition > 0) >= 6, "the jobs were not queued behind west's two slots");
+        var snapshot = await grid.Dispatcher.GetSnapshotAsync();
+        Assert.All(snapshot.Nodes.Where(n => n.NodeId != grid.NodeId("cpu0")), n => Assert.True(n.Running < n.Slots, $"{n.NodeId} is busy"));
+
+        var infos = await Task.WhenAll(jobs.Select(j => SchedulingClusterFixture.FinishedAsync(j.Grain)));
+        Assert.All(infos, i => Assert.Equal(JobStatus.Succeeded, i.Status));
+        Assert.All(infos, i => Assert.Equal(grid.NodeId("cpu0"), i.NodeId));
+    }
+
+    [Fact]
+    public async Task A_tenant_whose_labels_no_node_carries_is_refused_with_the_reason_and_not_charged()
+    {
+        var north = await grid.CreateTenantAsync(region: "north");
+
+        var (job, info) = await grid.SubmitAsync(north, maxTokens: 8);
+
+        Assert.Equal(JobStatus.Rejected, info.Status);
+        Assert.Equal(SchedulingRejection.NoEligibleNode, info.SchedulingRejection);
+        Assert.Contains("region=north", info.Error);
+        Assert.Null(info.NodeId);
+        Assert.Equal(0, info.ChargedTokens);
+        Assert.Equal(info, await job.GetAsync());
+    }
+}

@@ -1,0 +1,68 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Tenants;
+
+using TokenGrid.Grains.Tests.Support;
+
+namespace TokenGrid.Grains.Tests.Scheduling;
+
+[Collection(SchedulingCollection.Name)]
+public sealed class PreemptionTests(SchedulingClusterFixture grid)
+{
+    private const int BatchTokens = 400;
+
+    [Fact]
+    public async Task An_interactive_job_preempts_batch_work_which_resumes_with_its_greedy_output_and_is_charged_once()
+    {
+        // Region west: one node, two slots.
+        var batch = await grid.CreateTenantAsync(PriorityClass.Low, region: "west");
+        var interactive = await grid.CreateTenantAsync(PriorityClass.High, region: "west");
+        var (alone, _) = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12);
+        var reference = await SchedulingClusterFixture.FinishedAsync(alone);
+        Assert.True(reference.CompletionTokens > 32, "the reference output is too short to be preempted mid-stream");
+        var preemptionsBefore = (await grid.Dispatcher.GetSnapshotAsync()).Preemptions;
+
+        // Both slots hold batch work that has started streaming.
+        var first = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12);
+        var second = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12);
+        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 16);
+        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 16);
+
+        var (urgent, _) = await grid.SubmitAsync(interactive, maxTokens: 8);
+        var urgentInfo = await SchedulingClusterFixture.FinishedAsync(urgent);
+        var firstEvents = await GridWait.ReadAllAsync(first.Grain.WatchAsync(0));
+        var secondEvents = await GridWait.ReadAllAsync(second.Grain.WatchAsync(0));
+
+        Assert.Equal(JobStatus.Succeeded, urgentInfo.Status);
+        Assert.Equal(grid.NodeId("cpu0"), urgentInfo.NodeId);
+        var batchInfos = new[] { firstEvents[^1].Job!, secondEvents[^1].Job! };
+
+        // The interactive job did not wait for the batch work to end.
+        Assert.All(batchInfos, b => Assert.True(urgentInfo.FinishedAt < b.FinishedAt, "the interactive job waited for batch work"));
+        var preempted = Assert.Single(batchInfos, b => b.Preemptions > 0);
+        Assert.Equal(1, preempted.Preemptions);
+        Assert.True((await grid.Dispatcher.GetSnapshotAsync()).Preemptions > preemptionsBefore);
+
+        // Both batch jobs have exactly the output of the job that ran alone, and ran only in region west.
+        foreach (var (info, events) in new[] { (batchInfos[0], firstEvents), (batchInfos[1], secondEvents) })
+        {
+            Assert.Equal(JobStatus.Succeeded, info.Status);
+            Assert.Equal(reference.Output, info.Output);
+            Assert.Equal((reference.CompletionTokens, reference.FinishReason), (info.CompletionTokens, info.FinishReason));
+            Assert.Equal(grid.NodeId("cpu0"), info.NodeId);
+
+            // The stream has no gap and no duplicate: consecutive sequence numbers, and its text is the output.
+            Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
+            Assert.Equal(info.Output, string.Concat(events.Where(e => e.Kind == JobEventKind.Tokens).Select(e => e.Text)));
+            Assert.Equal(info.CompletionTokens, events.Where(e => e.Kind == JobEventKind.Tokens).Sum(e => e.Tokens));
+
+            // Charged once: the original prompt and the tokens delivered, never the recomputed prompt.
+            Assert.Equal(info.PromptTokens + info.CompletionTokens, info.ChargedTokens);
+            var settlement = Assert.Single(grid.Settlements.For(info.Id));
+            Assert.Equal((12, info.CompletionTokens, JobOutcome.Completed), (settlement.PromptTokens, settlement.CompletionTokens, settlement.Outcome));
+        }
+
+        var statuses = (preempted.Id == batchInfos[0].Id ? firstEvents : secondEvents)
+            .Where(e => e.Kind == JobEventKind.Status).Select(e => e.Job!.Status);
+        Assert.Equal([JobStatus.Queued, JobStatus.Running, JobStatus.Queued, JobStatus.Running, JobStatus.Succeeded], statuses);
+    }
+}

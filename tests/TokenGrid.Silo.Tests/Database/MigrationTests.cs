@@ -1,0 +1,87 @@
+using Npgsql;
+using TokenGrid.Silo.Database;
+
+namespace TokenGrid.Silo.Tests.Database;
+
+public sealed class MigrationTests
+{
+    // What each Orleans ADO.NET provider (10.4.2) requires in OrleansQuery.
+    private static readonly string[] s_orleansQueryKeys =
+    [
+        "InsertMembershipVersionKey", "InsertMembershipKey", "UpdateMembershipKey", "UpdateIAmAlivetimeKey", "MembershipReadRowKey",
+        "MembershipReadAllKey", "GatewaysQueryKey", "DeleteMembershipTableEntriesKey", "CleanupDefunctSiloEntriesKey",
+        "ReadFromStorageKey", "WriteToStorageKey", "ClearStorageKey", "DeleteStorageKey",
+        "UpsertReminderRowKey", "ReadReminderRowsKey", "ReadReminderRowKey", "ReadRangeRows1Key", "ReadRangeRows2Key",
+        "DeleteReminderRowKey", "DeleteReminderRowsKey",
+    ];
+
+    [Fact]
+    public void The_build_carries_ordered_migrations_with_checksums()
+    {
+        Assert.Equal([1, 2, 3, 4], Migration.All.Select(m => m.Version).Take(4));
+        Assert.Equal("orleans_clustering", Migration.All[0].Name);
+        Assert.All(Migration.All, m => Assert.Matches("^[0-9a-f]{64}$", m.Checksum));
+        Assert.Throws<FormatException>(() => Migration.Parse("clustering.sql", "SELECT 1"));
+        Assert.Equal(Migration.Parse("0009_x.sql", "SELECT 1\n").Checksum, Migration.Parse("0009_x.sql", "SELECT 1\r\n").Checksum);
+    }
+
+    [Fact]
+    public async Task Migrations_apply_to_an_empty_database_and_a_second_run_is_a_no_op()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(migrate: false);
+        var runner = new MigrationRunner();
+
+        var first = await runner.MigrateAsync(database.ConnectionString);
+        Assert.Equal(Migration.All.Select(m => m.Version), first.Applied.Select(m => m.Version));
+        Assert.Equal(0, first.AlreadyApplied);
+
+        var second = await runner.MigrateAsync(database.ConnectionString);
+        Assert.Empty(second.Applied);
+        Assert.Equal(Migration.All.Count, second.AlreadyApplied);
+
+        var history = await database.QueryAsync("SELECT version, name, checksum, applied_at FROM tokengrid_schema_migrations ORDER BY version");
+        Assert.Equal(Migration.All.Select(m => (m.Version, m.Name, m.Checksum)), history.Select(r => ((int)r[0], (string)r[1], (string)r[2])));
+        Assert.All(history, r => Assert.IsType<DateTime>(r[3]));
+
+        var keys = (await database.QueryAsync("SELECT querykey FROM orleansquery")).Select(r => (string)r[0]).ToHashSet();
+        Assert.Subset(keys, s_orleansQueryKeys.ToHashSet());
+    }
+
+    [Fact]
+    public async Task Concurrent_runs_apply_each_migration_once()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(migrate: false);
+        var runs = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => new MigrationRunner().MigrateAsync(database.ConnectionString))));
+
+        Assert.Equal(Migration.All.Count, runs.Sum(r => r.Applied.Count));
+        Assert.Equal(Migration.All.Count, await database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_schema_migrations"));
+    }
+
+    [Fact]
+    public async Task A_changed_applied_migration_is_an_error_and_new_ones_apply_after_the_old()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(migrate: false);
+        var runner = new MigrationRunner();
+        var original = Migration.Parse("0001_first.sql", "CREATE TABLE first_table (id int);");
+        await runner.MigrateAsync(database.ConnectionString, [original]);
+
+        var next = Migration.Parse("0002_second.sql", "CREATE TABLE second_table (id int);");
+        var result = await runner.MigrateAsync(database.ConnectionString, [original, next]);
+        Assert.Equal([2], result.Applied.Select(m => m.Version));
+
+        var edited = Migration.Parse("0001_first.sql", "CREATE TABLE first_table (id bigint);");
+        var error = await Assert.ThrowsAsync<SchemaMigrationException>(() => runner.MigrateAsync(database.ConnectionString, [edited, next]));
+        Assert.Contains("0001_first", error.Message);
+    }
+
+    [Fact]
+    public async Task A_failing_migration_leaves_nothing_behind()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(migrate: false);
+        var broken = Migration.Parse("0001_broken.sql", "CREATE TABLE half_done (id int); SELECT no_such_function();");
+
+        await Assert.ThrowsAsync<PostgresException>(() => new MigrationRunner().MigrateAsync(database.ConnectionString, [broken]));
+        Assert.Equal(0L, await database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_schema_migrations"));
+        Assert.Equal(0L, await database.ScalarAsync<long>("SELECT count(*) FROM pg_tables WHERE tablename = 'half_done'"));
+    }
+}

@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Json;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>A server whose one node runs one sequence at a time and whose queue holds one job per tenant.</summary>
+public sealed class SmallQueueServerFixture : IAsyncLifetime
+{
+    private TokenGridServer? _server;
+
+    public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
+
+    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync(new Dictionary<string, string>
+    {
+        ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
+        ["TokenGrid:Scheduling:MaxQueuedPerTenant"] = "1",
+    });
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Queue-full and no-eligible-node answers of the scheduler over HTTP, and a queued job's place in its status.</summary>
+public sealed class SchedulingHttpTests(SmallQueueServerFixture fixture) : IClassFixture<SmallQueueServerFixture>
+{
+    private TokenGridServer Server => fixture.Server;
+
+    [Fact]
+    public async Task A_full_tenant_queue_answers_429_with_retry_after_and_a_queued_job_shows_its_position()
+    {
+        var (_, key) = await Server.CreateTenantAsync(new { max_concurrent_jobs = 100 });
+        using var client = Server.Client(key);
+        var running = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = 400 }))
+            .ReadJsonAsync(HttpStatusCode.Accepted);
+        var queued = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write another.", max_tokens = 400 }))
+            .ReadJsonAsync(HttpStatusCode.Accepted);
+        try
+        {
+            var full = await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "And one more.", max_tokens = 400 });
+            var problem = await full.AssertProblemAsync(HttpStatusCode.TooManyRequests, "tenant_queue_full");
+            Assert.True(full.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "no Retry-After");
+            Assert.Contains("waiting", problem["detail"]!.GetValue<string>());
+
+            var status = await (await client.GetAsync($"v1/jobs/{queued["id"]}")).ReadJsonAsync();
+            Assert.Equal("queued", status["status"]!.GetValue<string>());
+            Assert.Equal(1, status["queue_position"]!.GetValue<int>());
+        }
+        finally
+        {
+            await client.PostAsync($"v1/jobs/{running["id"]}/cancel", null);
+            await client.PostAsync($"v1/jobs/{queued["id"]}/cancel", null);
+        }
+    }
+
+    [Fact]
+    public async Task A_tenant_restricted_to_labels_no_node_carries_gets_503_with_the_reason()
+    {
+        var (tenant, key) = await Server.CreateTenantAsync();
+        using (var admin = Server.Client(TokenGridServer.AdminKey))
+        {
+            var patched = await admin.PatchAsJsonAsync($"admin/tenants/{tenant}", new { budget = new { required_labels = new { region = "nowhere" } } });
+            var budget = (await patched.ReadJsonAsync())["budget"]!;
+            Assert.Equal("nowhere", budget["required_labels"]!["region"]!.GetValue<string>());
+        }
+
+        using var client = Server.Client(key);
+        var refused = await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Hello", max_tokens = 4 });
+
+        var problem = await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "no_eligible_node");
+        Assert.Contains("region=nowhere", problem["detail"]!.GetValue<string>());
+    }
+}
