@@ -96,7 +96,7 @@ public sealed class OpenAiCompatibilityTests(ServerFixture fixture)
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
         {
             Content = new StringContent(
-                """{"model":"demo","prompt":[9906,1917],"max_tokens":4,"stream":true,"stream_options":{"include_usage":true},"stop":["\n\n\n\n"]}""",
+                """{"model":"demo","prompt":[9906,1917],"max_tokens":4,"temperature":0,"stream":true,"stream_options":{"include_usage":true},"stop":["\n\n\n\n"]}""",
                 Encoding.UTF8, "application/json"),
         };
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);

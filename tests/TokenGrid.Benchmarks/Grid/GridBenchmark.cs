@@ -29,10 +29,8 @@ public static class GridBenchmark
         var newTokens = args.Int("tokens", 64);
         var promptLength = args.Int("prompt", 16);
         var directory = DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
-        await using var app = await StartGridAsync();
-        var baseAddress = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        using var http = new HttpClient { BaseAddress = new Uri(baseAddress), Timeout = TimeSpan.FromMinutes(5) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+        await using var app = await StartGridAsync(["cpu0"], intraOpThreads: 0, portOffset: 0);
+        using var http = Client(app);
 
         using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
         await using var engine = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength });
@@ -53,6 +51,25 @@ public static class GridBenchmark
         }
 
         await app.StopAsync();
+
+        // Scale-out across nodes: one node against two, each engine on one intra-op thread so each node has its own
+        // core (2 cores here), interleaved over the same rounds.
+        await using var one = await StartGridAsync(["cpu0"], intraOpThreads: 1, portOffset: 1);
+        await using var two = await StartGridAsync(["cpu0", "cpu1"], intraOpThreads: 1, portOffset: 2);
+        using var oneHttp = Client(one);
+        using var twoHttp = Client(two);
+        await StreamAllAsync(oneHttp, prompts.Take(4).ToList(), 4);
+        await StreamAllAsync(twoHttp, prompts.Take(4).ToList(), 4);
+        var oneNode = new List<double>();
+        var twoNodes = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            oneNode.Add(await RateAsync(() => StreamAllAsync(oneHttp, prompts, newTokens)));
+            twoNodes.Add(await RateAsync(() => StreamAllAsync(twoHttp, prompts, newTokens)));
+        }
+
+        await one.StopAsync();
+        await two.StopAsync();
         return new BenchmarkReport("grid")
             .Add("processors", Environment.ProcessorCount)
             .Add("rounds", rounds)
@@ -62,26 +79,44 @@ public static class GridBenchmark
             .Add("grid_tokens_per_s_8", Stats.Median(grid[8]))
             .Add("grid_tokens_per_s_32", Stats.Median(grid[32]))
             .Add("engine_tokens_per_s_32", Stats.Median(alone))
-            .Add("grid_vs_engine_32", Stats.Median(grid[32]) / Stats.Median(alone));
+            .Add("grid_vs_engine_32", Stats.Median(grid[32]) / Stats.Median(alone))
+            .Add("grid_1_node_pinned_tokens_per_s_32", Stats.Median(oneNode))
+            .Add("grid_2_nodes_pinned_tokens_per_s_32", Stats.Median(twoNodes))
+            .Add("two_nodes_vs_one", Stats.Median(twoNodes) / Stats.Median(oneNode));
     }
 
-    private static async Task<WebApplication> StartGridAsync()
+    private static HttpClient Client(WebApplication app)
     {
-        string[] args =
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(5) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+        return http;
+    }
+
+    private static async Task<WebApplication> StartGridAsync(string[] devices, int intraOpThreads, int portOffset)
+    {
+        List<string> args =
         [
             "--profile", "local", "--urls", "http://127.0.0.1:0",
-            "--TokenGrid:Cluster:SiloPort", "11411", "--TokenGrid:Cluster:GatewayPort", "31411",
+            "--TokenGrid:Cluster:SiloPort", $"{11411 + portOffset}", "--TokenGrid:Cluster:GatewayPort", $"{31411 + portOffset}",
+            "--TokenGrid:Cluster:ClusterId", $"bench-{portOffset}", "--TokenGrid:Cluster:SiloName", $"bench{portOffset}",
+            "--TokenGrid:Nodes:IntraOpThreads", $"{intraOpThreads}",
             "--TokenGrid:Admin:ApiKey", "tg-bench-admin-0123456789", "--TokenGrid:Demo:ApiKey", Key,
             "--TokenGrid:Demo:Budget:RequestsPerMinute", "1000000", "--TokenGrid:Demo:Budget:TokensPerMinute", "1000000000",
             "--TokenGrid:Demo:Budget:MaxConcurrentJobs", "1000", "--TokenGrid:Demo:Budget:PeriodQuota", "1000000000000",
             "--TokenGrid:Nodes:Engine:MaxBatchSize", "32", "--Logging:LogLevel:Default", "Warning",
         ];
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = "TokenGrid.Silo" });
+        for (var i = 0; i < devices.Length; i++)
+        {
+            args.AddRange([$"--TokenGrid:Nodes:Devices:{i}", devices[i]]);
+        }
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. args], ApplicationName = "TokenGrid.Silo" });
         builder.AddTokenGrid();
         var app = builder.Build();
         app.MapTokenGrid();
         await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        using var http = Client(app);
         while (!(await http.GetAsync("/health/ready")).IsSuccessStatusCode)
         {
             await Task.Delay(100);
