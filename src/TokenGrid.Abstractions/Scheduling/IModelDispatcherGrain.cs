@@ -34,6 +34,13 @@ public interface IModelDispatcherGrain : IGrainWithStringKey
     [ReadOnly]
     Task<DispatcherSnapshot> GetSnapshotAsync();
 
+    /// <summary>
+    /// Demand per node label: for each <c>key=value</c> some waiting job requires, the tokens (prompt + max tokens) of
+    /// the waiting jobs that may only run on nodes carrying it.
+    /// </summary>
+    [ReadOnly]
+    Task<IReadOnlyDictionary<string, long>> GetDemandByLabelAsync();
+
     /// <summary>Reloads the nodes' reports from the registry now (after a drain, in tests), then dispatches.</summary>
     Task RefreshAsync();
 }

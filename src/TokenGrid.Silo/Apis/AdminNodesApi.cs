@@ -1,4 +1,6 @@
 using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Abstractions.Scheduling;
+using TokenGrid.Grains.Models;
 using TokenGrid.Grains.Nodes;
 using TokenGrid.Silo.Problems;
 
@@ -20,7 +22,7 @@ internal static class AdminNodesApi
             .WithSummary("No new sequences; running ones finish. 202 while they run, 200 once drained; the report says which.");
         node.MapPost("/resume", ResumeNodeAsync).WithName("ResumeNode").WithSummary("Takes new sequences again after a drain.");
         admin.MapGet("/capacity/labels", ListLabelSupplyAsync).WithTags("Admin").WithName("ListLabelSupply")
-            .WithSummary("Per label key=value: live and accepting nodes, tokens per second, active and queued sequences, outstanding tokens.");
+            .WithSummary("Per label key=value: supply (live and accepting nodes, tokens per second, active and queued sequences, outstanding tokens) and demand (tokens of waiting jobs that require the label).");
         return admin;
     }
 
@@ -57,8 +59,24 @@ internal static class AdminNodesApi
         return TypedResults.Ok(await node.GetReportAsync());
     }
 
-    internal static async Task<Ok<ListPage<LabelSupply>>> ListLabelSupplyAsync(IGrainFactory grains) =>
-        TypedResults.Ok(new ListPage<LabelSupply>(await grains.GetGrain<INodeRegistryGrain>(0).SupplyByLabelAsync(), false, null));
+    /// <summary>
+    /// Supply from the registry, demand from every model's dispatcher: tokens of waiting jobs that may only run on
+    /// nodes with the label. A label some tenant requires but no live node carries shows with zero supply.
+    /// </summary>
+    internal static async Task<Ok<ListPage<LabelSupply>>> ListLabelSupplyAsync(IGrainFactory grains, ModelCatalog catalog)
+    {
+        var supply = await grains.GetGrain<INodeRegistryGrain>(0).SupplyByLabelAsync();
+        var demands = await Task.WhenAll(catalog.Models.Select(m => grains.GetGrain<IModelDispatcherGrain>(m.Name).GetDemandByLabelAsync()));
+        var demand = demands.SelectMany(d => d).GroupBy(d => d.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(d => d.Value));
+        var rows = supply.Select(s => s with { DemandTokens = demand.GetValueOrDefault(s.Label) }).ToList();
+        foreach (var (label, tokens) in demand.Where(d => !rows.Exists(r => r.Label == d.Key)))
+        {
+            var split = label.IndexOf('=', StringComparison.Ordinal);
+            rows.Add(new LabelSupply { Key = label[..split], Value = label[(split + 1)..], DemandTokens = tokens });
+        }
+
+        return TypedResults.Ok(new ListPage<LabelSupply>(rows, false, null));
+    }
 
     /// <summary>The node id when it is well formed and the registry knows the node as live, otherwise null.</summary>
     private static async Task<string?> FindAsync(IGrainFactory grains, string silo, string device)

@@ -41,6 +41,11 @@ public sealed class PlacementTests(SchedulingClusterFixture grid)
         var snapshot = await grid.Dispatcher.GetSnapshotAsync();
         Assert.All(snapshot.Nodes.Where(n => n.NodeId != grid.NodeId("cpu0")), n => Assert.True(n.Running < n.Slots, $"{n.NodeId} is busy"));
 
+        // The waiting jobs are demand for region=west, and for no other label.
+        var demand = await grid.Dispatcher.GetDemandByLabelAsync();
+        Assert.Equal(["region=west"], demand.Keys);
+        Assert.True(demand["region=west"] > 0);
+
         var infos = await Task.WhenAll(jobs.Select(j => SchedulingClusterFixture.FinishedAsync(j.Grain)));
         Assert.All(infos, i => Assert.Equal(JobStatus.Succeeded, i.Status));
         Assert.All(infos, i => Assert.Equal(grid.NodeId("cpu0"), i.NodeId));
