@@ -27,7 +27,7 @@ public sealed class NodeClusterFixture : IAsyncLifetime
     private static readonly DemoModelSpec s_beta = new() { Layers = 1, HiddenSize = 64, Heads = 4, ContextLength = 1024, Seed = 22 };
     private static readonly DemoModelSpec s_huge = new() { Layers = 2, HiddenSize = 64, Heads = 4, ContextLength = 8192, Seed = 33 };
 
-    private readonly string _cacheRoot = Path.Combine(Path.GetTempPath(), "tokengrid-node-tests", $"models-{Environment.ProcessId}-{Guid.NewGuid():N}");
+    private readonly TemporaryModelCache _models = new("node");
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
@@ -45,9 +45,9 @@ public sealed class NodeClusterFixture : IAsyncLifetime
     {
         var directories = new Dictionary<string, string>
         {
-            [Alpha] = DemoModelBuilder.EnsureBuilt(_cacheRoot, s_alpha),
-            [Beta] = DemoModelBuilder.EnsureBuilt(_cacheRoot, s_beta),
-            [Huge] = DemoModelBuilder.EnsureBuilt(_cacheRoot, s_huge),
+            [Alpha] = _models.Build(s_alpha),
+            [Beta] = _models.Build(s_beta),
+            [Huge] = _models.Build(s_huge),
         };
         foreach (var (name, directory) in directories)
         {
@@ -84,14 +84,7 @@ public sealed class NodeClusterFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Cluster.DisposeAsync();
-        try
-        {
-            Directory.Delete(_cacheRoot, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A temporary directory; the OS cleans it eventually.
-        }
+        _models.Dispose();
     }
 
     public INodeGrain Node(string device) => Client.GetGrain<INodeGrain>(NodeId.Of(SiloName, device));

@@ -31,7 +31,7 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
 
     private static readonly DemoModelSpec s_model = new() { Layers = 2, HiddenSize = 64, Heads = 4, ContextLength = 1024, VocabSize = 1000 };
 
-    private readonly string _cacheRoot = Path.Combine(Path.GetTempPath(), "tokengrid-scheduling-tests", $"models-{Environment.ProcessId}-{Guid.NewGuid():N}");
+    private readonly TemporaryModelCache _models = new("scheduling");
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
@@ -47,7 +47,7 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        DemoModelBuilder.EnsureBuilt(_cacheRoot, s_model);
+        _models.Build(s_model);
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
@@ -58,7 +58,7 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
             silo.Services.Configure<ModelCatalogOptions>(o =>
             {
                 o.DemoSpec = s_model;
-                o.DemoCacheRoot = _cacheRoot;
+                o.DemoCacheRoot = _models.Root;
             });
             silo.Services.Configure<NodeOptions>(o =>
             {
@@ -85,14 +85,7 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Cluster.DisposeAsync();
-        try
-        {
-            Directory.Delete(_cacheRoot, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A temporary directory; the OS cleans it eventually.
-        }
+        _models.Dispose();
     }
 
     /// <summary>Creates a tenant whose budget never limits the tests: only its class, weight and labels matter.</summary>

@@ -21,7 +21,7 @@ public sealed class GridClusterFixture : IAsyncLifetime
     /// <summary>The served model's name.</summary>
     public const string Model = ModelCatalogOptions.DefaultModelName;
 
-    private readonly string _cacheRoot = Path.Combine(Path.GetTempPath(), "tokengrid-grid-tests", $"models-{Environment.ProcessId}-{Guid.NewGuid():N}");
+    private readonly TemporaryModelCache _models = new("grid");
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
@@ -37,7 +37,7 @@ public sealed class GridClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         // Built before the silos start, so they load one finished directory instead of racing to build it.
-        DemoModelBuilder.EnsureBuilt(_cacheRoot, ModelSpec);
+        _models.Build(ModelSpec);
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) =>
         {
@@ -47,7 +47,7 @@ public sealed class GridClusterFixture : IAsyncLifetime
             silo.Services.Configure<ModelCatalogOptions>(o =>
             {
                 o.DemoSpec = ModelSpec;
-                o.DemoCacheRoot = _cacheRoot;
+                o.DemoCacheRoot = _models.Root;
             });
             silo.AddIncomingGrainCallFilter(Settlements);
         });
@@ -58,14 +58,7 @@ public sealed class GridClusterFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Cluster.DisposeAsync();
-        try
-        {
-            Directory.Delete(_cacheRoot, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A temporary directory; the OS cleans it eventually.
-        }
+        _models.Dispose();
     }
 
     /// <summary>Creates an enabled tenant with a generous budget, or the given one.</summary>
