@@ -14,38 +14,15 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # Demo models built by the tests go to a cache of their own, so a run never reuses a stale build.
 export TOKENGRID_MODEL_CACHE="${TOKENGRID_MODEL_CACHE:-$root/artifacts/model-cache}"
 
-# Installs PostgreSQL when missing (Debian's package), starts its newest "main" cluster and creates the tests' role
-# and database as the postgres superuser over the Unix socket. Prints the cluster's port.
-start_postgres() {
-  if ! command -v pg_lsclusters >/dev/null 2>&1; then
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  fi
-  local version
-  version=$(pg_lsclusters -h | awk '$2 == "main" { print $1 }' | sort -n | tail -n 1)
-  if [ -z "$version" ]; then
-    version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
-    pg_createcluster "$version" main >/dev/null
-  fi
-  if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" { print $4 }' | grep -q online; then
-    pg_ctlcluster "$version" main start >/dev/null
-  fi
-  local port
-  port=$(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" { print $3 }')
-  (cd / && runuser -u postgres -- psql -p "$port" -qtAX -v ON_ERROR_STOP=1 >/dev/null) <<'SQL'
-SELECT 'CREATE ROLE tokengrid LOGIN CREATEDB' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tokengrid')\gexec
-ALTER ROLE tokengrid PASSWORD 'tokengrid-test';
-SELECT 'CREATE DATABASE tokengrid_test OWNER tokengrid' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'tokengrid_test')\gexec
-SQL
-  echo "$port"
-}
+# start_postgres: installs, starts and prepares PostgreSQL (see scripts/postgres.sh).
+source "$root/scripts/postgres.sh"
 
 # PostgreSQL for the database tests (services do not start by themselves here). Each test creates its own database
 # from TOKENGRID_TEST_POSTGRES; a value already set is kept, so a developer can point the tests elsewhere.
 if [ -z "${TOKENGRID_TEST_POSTGRES:-}" ]; then
   echo "== postgresql"
-  pg_port=$(start_postgres)
-  export TOKENGRID_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=tokengrid;Password=tokengrid-test;Database=tokengrid_test"
+  pg_port=$(start_postgres tokengrid_test tokengrid-test tokengrid_test)
+  export TOKENGRID_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=tokengrid_test;Password=tokengrid-test;Database=tokengrid_test"
 fi
 
 echo "== restore and build"

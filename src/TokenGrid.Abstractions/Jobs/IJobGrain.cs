@@ -35,6 +35,16 @@ public interface IJobGrain : IGrainWithStringKey
     Task StartOnNodeAsync(string nodeId, string model);
 
     /// <summary>
+    /// Makes sure the job is progressing after a silo failure. Called one-way by the tenant's recovery reminder for its
+    /// open jobs and by a dispatcher whose node was lost. A job whose grain died with its silo reactivates (from its last
+    /// checkpoint) and resumes by recomputation; a waiting job whose dispatcher died queues again; a running one tells a
+    /// new dispatcher which slot it holds; a job admitted by <paramref name="tenantId"/> but never saved is settled for 0
+    /// tokens and fails. A healthy job ignores the call.
+    /// </summary>
+    [OneWay]
+    Task RecoverAsync(string tenantId, string model);
+
+    /// <summary>
     /// The dispatcher needs the job's slot for higher-priority work: the job stops its node stream (freeing the slot
     /// and its KV cache), re-queues itself to resume from its prompt plus the tokens produced so far, and its stream
     /// continues when it runs again. One-way; ignored when the job is not generating.

@@ -143,7 +143,12 @@ public enum JobEventKind
     Tokens,
 }
 
-/// <summary>One event of a job's stream. <see cref="Sequence"/> counts from 1 per job.</summary>
+/// <summary>
+/// One event of a job's stream. <see cref="Sequence"/> increases strictly within a job and stays valid across the job
+/// grain's reactivation on another silo: it is <see cref="JobEventSequence.Of"/> the characters of text streamed up to and
+/// including the event, and an ordinal among events at that length. A watcher resuming after a sequence receives exactly
+/// the text that follows it; an event that starts before that point arrives cut to the rest (its <see cref="Tokens"/> then 0).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("tg.JobEvent")]
 public sealed record JobEvent(
     [property: Id(0)] long Sequence,
@@ -151,3 +156,21 @@ public sealed record JobEvent(
     [property: Id(2)] string? Text,
     [property: Id(3)] int Tokens,
     [property: Id(4)] JobInfo? Job);
+
+/// <summary>
+/// Job event sequences: the characters of text streamed so far (high bits) and an ordinal among the events at that length
+/// (low 16 bits), so that a resumed watcher's position is a position in the text, whichever activation produced it.
+/// </summary>
+public static class JobEventSequence
+{
+    private const int OrdinalBits = 16;
+
+    /// <summary>The sequence of the event that ends at <paramref name="chars"/> characters, with <paramref name="ordinal"/> events before it at that length.</summary>
+    public static long Of(long chars, int ordinal) => (chars << OrdinalBits) | (uint)Math.Clamp(ordinal, 0, (1 << OrdinalBits) - 1);
+
+    /// <summary>The characters of text streamed up to and including the event with <paramref name="sequence"/>.</summary>
+    public static long CharsOf(long sequence) => Math.Max(0, sequence) >> OrdinalBits;
+
+    /// <summary>The sequence after <paramref name="last"/> for an event that ends at <paramref name="chars"/> characters.</summary>
+    public static long Next(long last, long chars) => chars > CharsOf(last) ? Of(chars, 0) : last + 1;
+}

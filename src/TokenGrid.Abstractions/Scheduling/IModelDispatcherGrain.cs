@@ -26,6 +26,13 @@ public interface IModelDispatcherGrain : IGrainWithStringKey
     /// </summary>
     Task ReleaseAsync(string jobId, string? nodeId, int tokensGenerated);
 
+    /// <summary>
+    /// A job running on <paramref name="nodeId"/> that this dispatcher does not know (its previous activation died with
+    /// its silo) claims its slot, so the node is not given more jobs than it decodes at once. Ignored when the job is
+    /// known or the node is gone. Idempotent.
+    /// </summary>
+    Task AdoptAsync(DispatchRequest request, string nodeId);
+
     /// <summary>The job's place in the queue (1 = next) and expected wait, or null when it is not queued here.</summary>
     [ReadOnly]
     Task<QueuePosition?> GetPositionAsync(string jobId);

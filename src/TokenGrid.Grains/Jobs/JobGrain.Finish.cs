@@ -1,3 +1,4 @@
+using Orleans.Storage;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 
@@ -40,6 +41,8 @@ public sealed partial class JobGrain
         }
 
         state.State.Info = info;
+        state.State.ProducedTokens = [];
+        state.State.LastSequence = JobEventSequence.Next(_lastSequence, _emittedChars);
         try
         {
             await WriteAsync();
@@ -49,11 +52,17 @@ public sealed partial class JobGrain
             LogWriteFailed(logger, e, JobId);
         }
 
-        AppendStatus(info);
+        AppendStatus(info, state.State.LastSequence);
         instruments.OnJobFinished(info.Model, info.Status.ToString().ToLowerInvariant(), info.FirstTokenAt - info.SubmittedAt);
         LogFinished(logger, JobId, info.Status, info.CompletionTokens, info.ChargedTokens, info.Error);
         DelayDeactivation(TimeSpan.Zero);
         _finished.TrySetResult(info);
+        if (info is { ChargedTokens: null } && ending.Outcome is not null)
+        {
+            // The tenant could not be reached (its silo may have just died): keep trying.
+            await RetrySettlementAsync();
+        }
+
         return info;
     }
 
@@ -71,6 +80,54 @@ public sealed partial class JobGrain
         {
             LogSettleFailed(logger, e, info.Id, info.TenantId);
             return null;
+        }
+    }
+
+    /// <summary>
+    /// A job that ended but whose settlement failed (the tenant's silo died) settles again, every second while this
+    /// activation lives, then at its next activation (the tenant's recovery reminder wakes it): settling is idempotent.
+    /// </summary>
+    private async Task RetrySettlementAsync()
+    {
+        if (Info is { IsFinished: true, Status: not JobStatus.Rejected, ChargedTokens: null } && state.State.Outcome is { } outcome)
+        {
+            if (await SettleAsync(Info, outcome) is not { } charged)
+            {
+                _settleRetry ??= this.RegisterGrainTimer(
+                    _ => RetrySettlementAsync(), new GrainTimerCreationOptions(s_settleRetryPeriod, s_settleRetryPeriod) { KeepAlive = true });
+                return;
+            }
+
+            state.State.Info = Info with { ChargedTokens = charged };
+            await WriteAsync();
+            LogSettledLate(logger, JobId, charged);
+        }
+
+        _settleRetry?.Dispose();
+        _settleRetry = null;
+    }
+
+    /// <summary>
+    /// Saves the state. A version conflict means another activation of this job wrote since this one read: the one being
+    /// deactivated as this one took over (after a silo failure). The live activation is the job from now on and writes
+    /// over it; a deactivating one leaves the newer state alone.
+    /// </summary>
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (InconsistentStateException) when (!_siloStopping)
+        {
+            var mine = state.State;
+            await state.ReadStateAsync();
+            state.State = mine;
+            await state.WriteStateAsync();
+        }
+        catch (InconsistentStateException)
+        {
+            // Deactivating, and a newer activation has saved the job.
         }
     }
 

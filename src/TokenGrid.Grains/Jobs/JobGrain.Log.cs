@@ -22,4 +22,19 @@ public sealed partial class JobGrain
 
     [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Job {JobId} could not release its place with the dispatcher of model {Model}")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, string jobId, string model);
+
+    [LoggerMessage(EventId = 1306, Level = LogLevel.Warning, Message = "Job {JobId} lost its stream from node {NodeId} (the node or its silo failed); it resumes by recomputation")]
+    private static partial void LogNodeLost(ILogger logger, Exception exception, string jobId, string nodeId);
+
+    [LoggerMessage(EventId = 1307, Level = LogLevel.Information, Message = "Job {JobId} reactivated after its silo failed; resuming from {CompletionTokens} tokens (it ran on {NodeId})")]
+    private static partial void LogResumed(ILogger logger, string jobId, int completionTokens, string? nodeId);
+
+    [LoggerMessage(EventId = 1308, Level = LogLevel.Warning, Message = "Job {JobId} could not save a checkpoint; a failover would recompute more")]
+    private static partial void LogCheckpointFailed(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(EventId = 1309, Level = LogLevel.Warning, Message = "Job {JobId} could not check its place with its dispatcher")]
+    private static partial void LogRecoverFailed(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(EventId = 1310, Level = LogLevel.Information, Message = "Job {JobId} settled on a later try: charged {Charged}")]
+    private static partial void LogSettledLate(ILogger logger, string jobId, long charged);
 }

@@ -16,8 +16,9 @@ public sealed partial class JobGrain
     private async Task RunAsync(JobSpec spec, CancellationToken cancellationToken)
     {
         string? nodeId = null;
-        Ending ending;
+        Ending ending = default;
         var refusals = 0;
+        var suspended = false;
         try
         {
             while (true)
@@ -47,16 +48,25 @@ public sealed partial class JobGrain
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
-            ending = CancelledEnding();
+            // Deactivated under a resumable run: the next activation resumes it from the checkpoint saved below.
+            suspended = _siloStopping && _cancelReason is null && CannotResume(spec) is null && !IsPastTimeout(spec);
+            ending = suspended ? default : CancelledEnding();
         }
         catch (Exception e)
         {
-            // The node's silo died or the call failed: what arrived so far is charged.
+            // The node failed and the job cannot resume, or the scheduler failed: what arrived so far is charged.
             LogRunFailed(logger, e, JobId, nodeId);
-            ending = new Ending(JobStatus.Failed, JobOutcome.Failed, $"The node failed: {e.Message}");
+            ending = new Ending(JobStatus.Failed, JobOutcome.Failed, e is NodeLostException ? e.Message : $"The node failed: {e.Message}");
         }
 
         await ReleaseSlotAsync(spec.Model, nodeId);
+        if (suspended)
+        {
+            state.State.Info = Info! with { Status = JobStatus.Queued };
+            await CheckpointAsync(force: true);
+            return;
+        }
+
         await FinishAsync(ending, nodeId);
     }
 
@@ -80,9 +90,22 @@ public sealed partial class JobGrain
         {
             return null;
         }
+        catch (Exception e) when (e is not OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            // The node or its silo failed mid-run (a killed silo's calls break when membership declares it dead).
+            _nodeLosses++;
+            if (CannotResume(spec) is { } reason)
+            {
+                throw new NodeLostException($"Node '{nodeId}' failed ({e.Message}), and {reason}", e);
+            }
+
+            LogNodeLost(logger, e, JobId, nodeId);
+            return null;
+        }
         finally
         {
             _preemption = null;
+            _streamingNode = null;
         }
     }
 
@@ -92,6 +115,7 @@ public sealed partial class JobGrain
         var run = RunSpec(spec);
         var request = new GenerationSpec(JobId, spec.Model, run.PromptTokens, run.MaxTokens, spec.Sampling, spec.Stop);
         GenerationFinal? final = null;
+        _streamingNode = nodeId;
         await foreach (var chunk in node.GenerateAsync(request).WithCancellation(cancellationToken))
         {
             if (chunk.Final is { } last)
@@ -105,14 +129,10 @@ public sealed partial class JobGrain
                 break;
             }
 
-            OnChunk(chunk, nodeId, spec.KeepOutput);
+            await CheckpointAsync(force: OnChunk(chunk, nodeId, spec.KeepOutput));
         }
 
-        if (final is { Refused: false })
-        {
-            state.State.PromptProcessed = true;
-        }
-
+        state.State.PromptProcessed |= final is { Refused: false };
         // The node counts this run only; the job's completion covers every run.
         var completion = _tokensBeforeRun + (final?.CompletionTokens ?? 0);
         return final switch
@@ -124,12 +144,13 @@ public sealed partial class JobGrain
         };
     }
 
-    private void OnChunk(GenerationChunk chunk, string nodeId, bool keepOutput)
+    /// <summary>Takes a chunk of the node's stream; true when the job just started running (a status to save at once).</summary>
+    private bool OnChunk(GenerationChunk chunk, string nodeId, bool keepOutput)
     {
         state.State.PromptProcessed = true;
-        if (Info!.Status == JobStatus.Queued)
+        var started = Info!.Status == JobStatus.Queued;
+        if (started)
         {
-            // Running is not saved: a job found unfinished after a restart is failed either way.
             state.State.Info = Info with { Status = JobStatus.Running, NodeId = nodeId, QueuePosition = null, ExpectedWait = null };
             AppendStatus(Info);
         }
@@ -147,6 +168,7 @@ public sealed partial class JobGrain
         _completionTokens += chunk.Tokens;
         var text = _resumeText is { } resumed && chunk.TokenIds is { } tokens ? resumed.Append(tokens) : chunk.Text;
         OnText(text, chunk.Tokens, keepOutput);
+        return started;
     }
 
     private void OnText(string text, int tokens, bool keepOutput)

@@ -138,6 +138,7 @@ public sealed partial class JobGrain
         _placement = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         state.State.Info = Info! with { Status = JobStatus.Queued, Preemptions = Info.Preemptions + (preempted ? 1 : 0) };
         AppendStatus(Info!);
+        await CheckpointAsync(force: true);
         return await EnqueueAsync(spec, resumed: true);
     }
 

@@ -5,9 +5,14 @@ namespace TokenGrid.Grains.Jobs;
 
 public sealed partial class JobGrain
 {
-    // The event log of this activation: every status change and every chunk of text, in order.
+    // The event log of this activation, in order: every status change and every chunk of text. After a reactivation it
+    // starts with one event holding the text streamed before (kept output, or rebuilt from the checkpoint's tokens).
     private readonly List<JobEvent> _events = [];
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Sequence of the last event and characters of text streamed, counting earlier activations (see JobEventSequence).
+    private long _lastSequence;
+    private long _emittedChars;
 
     /// <inheritdoc />
     // Orleans cancels the token given to GetAsyncEnumerator when the watcher disposes its enumeration; that ends
@@ -23,22 +28,18 @@ public sealed partial class JobGrain
 
         if (_events.Count == 0 && Info.IsFinished)
         {
-            // A new activation of a finished job: its log is gone, so replay what was kept.
-            foreach (var replayed in Replay(Info, afterSequence))
-            {
-                yield return replayed;
-            }
-
-            yield break;
+            // A new activation of a finished job: its log is gone, so rebuild it from what was kept.
+            RestoreLog(Info.Output, Info.CompletionTokens);
+            AppendStatus(Info, state.State.LastSequence);
         }
 
-        var next = (int)Math.Clamp(afterSequence, 0, int.MaxValue);
+        var next = FirstAfter(afterSequence);
         while (true)
         {
             while (next < _events.Count)
             {
                 var e = _events[next++];
-                yield return e;
+                yield return From(e, afterSequence);
                 if (IsFinal(e))
                 {
                     yield break;
@@ -47,7 +48,9 @@ public sealed partial class JobGrain
 
             if (_events.Count > 0 && IsFinal(_events[^1]))
             {
-                // The watcher asked for events after the final one: there are none.
+                // The watcher is past the final event (text regenerated after a failover can come out shorter than what
+                // it saw): the end is still news to it.
+                yield return _events[^1] with { Sequence = afterSequence + 1 };
                 yield break;
             }
 
@@ -55,29 +58,63 @@ public sealed partial class JobGrain
         }
     }
 
-    /// <summary>
-    /// The stored output as one Tokens event (sequence 1), then the final status; the status comes after
-    /// <paramref name="afterSequence"/> so that a watcher resuming from an earlier activation still sees the end.
-    /// </summary>
-    private static IEnumerable<JobEvent> Replay(JobInfo info, long afterSequence)
+    /// <summary>Index of the first event with a sequence above <paramref name="afterSequence"/>.</summary>
+    private int FirstAfter(long afterSequence)
     {
-        if (afterSequence < 1 && !string.IsNullOrEmpty(info.Output))
+        int low = 0, high = _events.Count;
+        while (low < high)
         {
-            yield return new JobEvent(1, JobEventKind.Tokens, info.Output, info.CompletionTokens, null);
+            var mid = (low + high) / 2;
+            if (_events[mid].Sequence <= afterSequence)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid;
+            }
         }
 
-        yield return new JobEvent(Math.Max(afterSequence + 1, 2), JobEventKind.Status, null, 0, info);
+        return low;
+    }
+
+    /// <summary>The event as a watcher after <paramref name="afterSequence"/> sees it: text it already has is cut off.</summary>
+    private static JobEvent From(JobEvent e, long afterSequence)
+    {
+        if (e is not { Kind: JobEventKind.Tokens, Text: { Length: > 0 } text })
+        {
+            return e;
+        }
+
+        var seen = JobEventSequence.CharsOf(afterSequence);
+        var start = JobEventSequence.CharsOf(e.Sequence) - text.Length;
+        return seen > start ? e with { Text = text[(int)Math.Min(text.Length, seen - start)..], Tokens = 0 } : e;
+    }
+
+    /// <summary>Starts the log of a new activation with the text streamed before, as one event.</summary>
+    private void RestoreLog(string? text, int tokens)
+    {
+        if (!string.IsNullOrEmpty(text))
+        {
+            _emittedChars = text.Length;
+            var sequence = JobEventSequence.Of(text.Length, 0);
+            _events.Add(new JobEvent(sequence, JobEventKind.Tokens, text, tokens, null));
+            _lastSequence = Math.Max(_lastSequence, sequence);
+        }
     }
 
     private static bool IsFinal(JobEvent e) => e is { Kind: JobEventKind.Status, Job.IsFinished: true };
 
-    private void AppendStatus(JobInfo info) => Append(JobEventKind.Status, null, 0, info);
+    /// <summary>Appends a status event; <paramref name="sequence"/> restores a saved one when it is still ahead.</summary>
+    private void AppendStatus(JobInfo info, long sequence = 0) => Append(JobEventKind.Status, null, 0, info, sequence);
 
     private void AppendTokens(string text, int tokens) => Append(JobEventKind.Tokens, text, tokens, null);
 
-    private void Append(JobEventKind kind, string? text, int tokens, JobInfo? job)
+    private void Append(JobEventKind kind, string? text, int tokens, JobInfo? job, long sequence = 0)
     {
-        _events.Add(new JobEvent(_events.Count + 1, kind, text, tokens, job));
+        _emittedChars += text?.Length ?? 0;
+        _lastSequence = Math.Max(sequence, JobEventSequence.Next(_lastSequence, _emittedChars));
+        _events.Add(new JobEvent(_lastSequence, kind, text, tokens, job));
         var appended = _appended;
         _appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         appended.TrySetResult();

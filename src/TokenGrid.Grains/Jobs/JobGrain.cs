@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
@@ -10,13 +11,15 @@ namespace TokenGrid.Grains.Jobs;
 
 /// <summary>
 /// One request's lifecycle (key: job id): admission by the tenant, a place in its model's queue, runs on the nodes the
-/// dispatcher gives it (more than one when preempted), events for watchers, and exactly one settlement at the end. Reentrant: watchers, queries and cancellation interleave with the
-/// run, which only awaits; all of it runs on the grain's scheduler, so fields need no locks.
+/// dispatcher gives it (more than one when preempted or when a silo fails), events for watchers, checkpoints to resume
+/// from after a silo failure, and exactly one settlement at the end. Reentrant: watchers, queries and cancellation
+/// interleave with the run, which only awaits; all of it runs on the grain's scheduler, so fields need no locks.
 /// </summary>
 [Reentrant]
 public sealed partial class JobGrain(
     [PersistentState("job", TokenGridStorage.Name)] IPersistentState<JobState> state,
     ModelCatalog catalog,
+    IOptions<JobRecoveryOptions> recovery,
     TokenGridInstruments instruments,
     TimeProvider timeProvider,
     ILogger<JobGrain> logger)
@@ -31,6 +34,8 @@ public sealed partial class JobGrain(
     private bool _siloStopping;
     private bool _finishing;
     private int _completionTokens;
+    private IGrainTimer? _settleRetry;
+    private static readonly TimeSpan s_settleRetryPeriod = TimeSpan.FromSeconds(1);
 
     private string JobId => this.GetPrimaryKeyString();
 
@@ -41,15 +46,12 @@ public sealed partial class JobGrain(
     {
         if (Info is { IsFinished: false } interrupted)
         {
-            // Saved as admitted but never ended: the silo running it stopped. End it and release the reservation.
-            _completionTokens = interrupted.CompletionTokens;
-            await FinishAsync(new Ending(JobStatus.Failed, JobOutcome.Failed, "The job was interrupted: the silo running it stopped."));
+            // Saved as admitted but never ended: the silo it lived on died. Resume from the last checkpoint.
+            await ResumeAfterLossAsync(interrupted);
         }
-        else if (Info is { IsFinished: true, Status: not JobStatus.Rejected, ChargedTokens: null } && state.State.Outcome is { } outcome)
+        else
         {
-            // It ended but settling failed: settling is idempotent, so try again.
-            state.State.Info = Info with { ChargedTokens = await SettleAsync(Info, outcome) };
-            await WriteAsync();
+            await RetrySettlementAsync();
         }
     }
 
@@ -58,7 +60,9 @@ public sealed partial class JobGrain(
     {
         if (_run is { IsCompleted: false } run)
         {
-            // The silo is stopping under a running job: end it as failed and settle what it used.
+            // Deactivated under a running job (the silo stops, or Orleans lost the grain's directory entry with another
+            // silo): a resumable job saves a checkpoint and wakes its next activation, which resumes it; any other job
+            // ends as failed and settles what it used.
             _siloStopping = true;
             _runCancellation?.Cancel();
             try
@@ -68,6 +72,11 @@ public sealed partial class JobGrain(
             catch (OperationCanceledException)
             {
                 // Deactivation has its own deadline; the run's settlement is then left to reactivation.
+            }
+
+            if (Info is { IsFinished: false } suspended)
+            {
+                GrainFactory.GetGrain<IJobGrain>(JobId).RecoverAsync(suspended.TenantId, suspended.Model).Ignore();
             }
         }
 
@@ -149,27 +158,7 @@ public sealed partial class JobGrain(
             return await FinishAsync(CancelledEnding());
         }
 
-        // The dispatcher may call back before this returns; the run then finds its node waiting.
-        _placement = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _enqueuedAt = timeProvider.GetUtcNow();
-        if (await EnqueueAsync(spec, resumed: false) is { } refused)
-        {
-            return await FinishAsync(refused);
-        }
-
-        _runCancellation = spec.Timeout is { } timeout
-            ? new CancellationTokenSource(Max(Info!.SubmittedAt + timeout - now, TimeSpan.Zero), timeProvider)
-            : new CancellationTokenSource();
-        if (_cancelReason is not null)
-        {
-            // Cancelled while queueing: the run releases the queue place and ends at once.
-            _runCancellation.Cancel();
-        }
-
-        // The run goes on after this call returns; keep the activation until it ends.
-        DelayDeactivation(Timeout.InfiniteTimeSpan);
-        _run = RunAsync(spec, _runCancellation.Token);
-        return Info!;
+        return await StartRunAsync(spec, resumed: false) ?? Info!;
     }
 
     private static void Validate(JobSpec spec)
@@ -184,8 +173,4 @@ public sealed partial class JobGrain(
             throw new ArgumentException(error, nameof(spec));
         }
     }
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
-    private Task WriteAsync() => state.WriteStateAsync();
 }

@@ -29,6 +29,10 @@ internal sealed class ResumeText
     public static ResumeText? Create(ModelCatalog catalog, string model, IEnumerable<int> produced) =>
         catalog.TryGet(model, out var known) ? new ResumeText(known, produced) : null;
 
+    /// <summary>The text a stream of <paramref name="tokens"/> carried so far, or "" when this silo does not know the model.</summary>
+    public static string Decode(ModelCatalog catalog, string model, IEnumerable<int> tokens) =>
+        catalog.TryGet(model, out var known) ? new ResumeText(known, []).Append(tokens) : "";
+
     /// <summary>The text <paramref name="tokens"/> complete (the end-of-sequence token has none, as on the node).</summary>
     public string Append(IEnumerable<int> tokens)
     {

@@ -56,6 +56,13 @@ public sealed partial class NodeGrain(
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         instruments.OnNodeStopped(Id);
+        if (reason.ReasonCode is not (DeactivationReasonCode.ShuttingDown or DeactivationReasonCode.ApplicationRequested))
+        {
+            // Deactivated by the runtime while the silo lives on (its directory entry was lost with another silo): come
+            // back at once, since nothing else would restart the reports. The call is delivered to the next activation.
+            GrainFactory.GetGrain<INodeGrain>(Id).StartAsync().Ignore();
+        }
+
         return Task.CompletedTask;
     }
 

@@ -5,7 +5,8 @@ namespace TokenGrid.Grains.Nodes;
 
 /// <summary>
 /// The latest report of every node (one activation, key 0). Reports older than
-/// <see cref="NodeOptions.ReportLifetime"/> count as gone: their node stopped reporting.
+/// <see cref="NodeOptions.ReportLifetime"/> count as gone: their node stopped reporting. So do the nodes of a silo that
+/// membership declared dead (or that is stopping), at once: a killed silo's nodes leave within the membership timeout.
 /// </summary>
 /// <remarks>
 /// Queries are read-only and interleave; each is one pass over the latest reports (a few hundred bytes per node),
@@ -14,7 +15,8 @@ namespace TokenGrid.Grains.Nodes;
 /// The state is in memory only, on purpose: every node re-reports each period, so a new activation (after a silo
 /// failure) knows the whole fleet again within one period, and persisting load figures would only slow reports.
 /// </remarks>
-public sealed class NodeRegistryGrain(IOptions<NodeOptions> options, TimeProvider timeProvider) : Grain, INodeRegistryGrain
+public sealed class NodeRegistryGrain(IOptions<NodeOptions> options, TimeProvider timeProvider, IClusterMembershipService membership)
+    : Grain, INodeRegistryGrain
 {
     private readonly Dictionary<string, NodeReport> _reports = new(StringComparer.Ordinal);
 
@@ -44,7 +46,7 @@ public sealed class NodeRegistryGrain(IOptions<NodeOptions> options, TimeProvide
     public Task<IReadOnlyList<NodeReport>> ListAsync()
     {
         var cutoff = Cutoff();
-        IReadOnlyList<NodeReport> live = [.. _reports.Values.Where(r => r.ReportedAt >= cutoff).OrderBy(r => r.NodeId, StringComparer.Ordinal)];
+        IReadOnlyList<NodeReport> live = [.. _reports.Values.Where(r => IsLive(r, cutoff)).OrderBy(r => r.NodeId, StringComparer.Ordinal)];
         return Task.FromResult(live);
     }
 
@@ -55,7 +57,7 @@ public sealed class NodeRegistryGrain(IOptions<NodeOptions> options, TimeProvide
         IReadOnlyList<NodeReport> nodes =
         [
             .. _reports.Values
-                .Where(r => r.ReportedAt >= cutoff && !r.Draining
+                .Where(r => IsLive(r, cutoff) && !r.Draining
                     && (r.Models.Contains(model, StringComparer.Ordinal) || r.LoadableModels.Contains(model, StringComparer.Ordinal)))
                 .OrderByDescending(r => r.Models.Contains(model, StringComparer.Ordinal))
                 .ThenBy(r => r.NodeId, StringComparer.Ordinal),
@@ -67,8 +69,10 @@ public sealed class NodeRegistryGrain(IOptions<NodeOptions> options, TimeProvide
     public Task<IReadOnlyList<LabelSupply>> SupplyByLabelAsync()
     {
         var cutoff = Cutoff();
-        return Task.FromResult(LabelSupplies.Sum(_reports.Values.Where(r => r.ReportedAt >= cutoff)));
+        return Task.FromResult(LabelSupplies.Sum(_reports.Values.Where(r => IsLive(r, cutoff))));
     }
+
+    private bool IsLive(NodeReport report, DateTimeOffset cutoff) => report.ReportedAt >= cutoff && !membership.IsGone(report.Silo);
 
     private DateTimeOffset Cutoff() => timeProvider.GetUtcNow() - options.Value.ReportLifetime;
 
@@ -77,7 +81,7 @@ public sealed class NodeRegistryGrain(IOptions<NodeOptions> options, TimeProvide
         var cutoff = Cutoff();
         foreach (var (nodeId, report) in _reports)
         {
-            if (report.ReportedAt < cutoff)
+            if (!IsLive(report, cutoff))
             {
                 _reports.Remove(nodeId);
             }

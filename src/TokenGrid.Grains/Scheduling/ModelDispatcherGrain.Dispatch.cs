@@ -1,6 +1,7 @@
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Scheduling;
+using TokenGrid.Grains.Nodes;
 
 namespace TokenGrid.Grains.Scheduling;
 
@@ -51,7 +52,10 @@ public sealed partial class ModelDispatcherGrain
         GrainFactory.GetGrain<IJobGrain>(request.JobId).StartOnNodeAsync(node.NodeId, Model).Ignore();
     }
 
-    /// <summary>Reloads the nodes that serve this model from the registry; nodes gone keep their running jobs' slots until released.</summary>
+    /// <summary>
+    /// Reloads the nodes that serve this model from the registry. A node whose silo left the cluster is lost with its
+    /// slots (its jobs are told to recover); any other node gone keeps its running jobs' slots until they are released.
+    /// </summary>
     private async Task RefreshNodesAsync()
     {
         IReadOnlyList<NodeReport> reports;
@@ -85,6 +89,19 @@ public sealed partial class ModelDispatcherGrain
 
         foreach (var node in _nodes.Values.Where(n => !seen.Contains(n.NodeId)).ToList())
         {
+            if (membership.IsNodeGone(node.NodeId))
+            {
+                LoseNode(node);
+                continue;
+            }
+
+            // A registry that just moved (its silo died) has not heard from every node yet: a node whose silo is alive
+            // keeps its last report until that would have expired anyway.
+            if (node.Report is { } last && last.ReportedAt >= _refreshedAt - nodeOptions.Value.ReportLifetime)
+            {
+                continue;
+            }
+
             node.Report = null;
             if (node.Running == 0)
             {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Scheduling;
+using TokenGrid.Grains.Nodes;
 
 namespace TokenGrid.Grains.Scheduling;
 
@@ -14,11 +15,13 @@ namespace TokenGrid.Grains.Scheduling;
 /// release) and makes one one-way callback; it reads the node registry at most a few times per second. A model too hot
 /// for one activation can be sharded later by key <c>{model}/{shard}</c>, jobs hashed to a shard and each shard given
 /// a share of every node's slots. Non-reentrant: every call sees consistent queues and slots; nothing here awaits a job.
-/// State lives in memory: after a failover the new activation relearns the nodes from the registry at once, while jobs
-/// that were waiting in the lost activation wait until their timeout.
+/// State lives in memory: after a failover the new activation relearns the nodes from the registry at once, and the jobs
+/// of the lost activation come back through their recovery (queued ones enqueue again, running ones adopt their slot).
 /// </remarks>
 public sealed partial class ModelDispatcherGrain(
     IOptions<SchedulingOptions> options,
+    IOptions<NodeOptions> nodeOptions,
+    IClusterMembershipService membership,
     TimeProvider timeProvider,
     ILogger<ModelDispatcherGrain> logger)
     : Grain, IModelDispatcherGrain

@@ -61,6 +61,9 @@ public sealed class NodeSlots(string nodeId)
         OtherTokens = others ? Math.Max(0, report.OutstandingTokens - OwnOutstandingTokens) : 0;
     }
 
+    /// <summary>The jobs holding a slot here.</summary>
+    public IReadOnlyCollection<string> Jobs => _running.Keys;
+
     /// <summary>Whether <paramref name="jobId"/> holds a slot here.</summary>
     public bool Holds(string jobId) => _running.ContainsKey(jobId);
 

@@ -41,6 +41,7 @@ public sealed partial class TenantGrain
         LedgerBook.Reserve(State, TenantId, new OpenReservation(request.JobId, request.Model, reservation, request.PromptTokens, now));
         TallyOf(request.Model).Requests++;
         await CommitAsync();
+        await ArmRecoveryAsync();
 
         instruments.OnAdmitted(request.Model);
         LogAdmitted(logger, TenantId, request.JobId, request.Model, reservation);

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Tenants;
@@ -15,8 +17,9 @@ public sealed partial class TenantGrain(
     ILedgerStore ledger,
     IJobIndex jobIndex,
     IGrainFactory grainFactory,
+    IOptions<JobRecoveryOptions> recovery,
     ILogger<TenantGrain> logger)
-    : Grain, ITenantGrain
+    : Grain, ITenantGrain, IRemindable
 {
     private const int MaxNameLength = 200;
 
@@ -25,9 +28,12 @@ public sealed partial class TenantGrain(
     private TenantState State => state.State;
 
     /// <inheritdoc/>
-    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
         // Lines saved with the state but not confirmed by the store (the silo stopped in between) go out again.
-        FlushLedgerAsync();
+        await FlushLedgerAsync();
+        await ArmRecoveryAsync();
+    }
 
     /// <inheritdoc/>
     public async Task<TenantInfo> CreateAsync(TenantSpec spec)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Tenants;
@@ -17,6 +18,7 @@ public static class TenantsHosting
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton<ILedgerStore, InMemoryLedgerStore>();
         services.TryAddSingleton<IJobIndex, InMemoryJobIndex>();
+        JobRecoveryOptions.Register(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<TokenGridInstruments>();

@@ -86,9 +86,10 @@ internal static class JobsApi
 
     /// <summary>
     /// Server-sent events of the job (<c>event: tokens</c> and <c>event: status</c>, with the sequence as id) until its
-    /// final status. <c>Last-Event-ID</c> resumes after that sequence.
+    /// final status. <c>Last-Event-ID</c> resumes after that sequence, on any silo, also after the job moved to another
+    /// silo; a watch broken by a silo failure re-attaches by itself.
     /// </summary>
-    internal static async Task<IResult> WatchJobAsync(string id, HttpContext http, IGrainFactory grains)
+    internal static async Task<IResult> WatchJobAsync(string id, HttpContext http, IGrainFactory grains, ILoggerFactory loggers)
     {
         if (await FindOwnAsync(grains, http, id) is null)
         {
@@ -100,7 +101,8 @@ internal static class JobsApi
         var writer = await SseWriter.StartAsync(http);
         try
         {
-            await foreach (var @event in grains.GetGrain<IJobGrain>(id).WatchAsync(after).WithCancellation(aborted))
+            var logger = loggers.CreateLogger(typeof(JobsApi));
+            await foreach (var @event in JobOutput.FollowAsync(grains.GetGrain<IJobGrain>(id), after, logger, aborted))
             {
                 var name = @event.Kind == JobEventKind.Tokens ? "tokens" : "status";
                 await writer.WriteAsync(JobEventView.Of(@event), @event.Sequence, name, aborted);

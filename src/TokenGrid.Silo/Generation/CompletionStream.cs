@@ -45,7 +45,8 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, bool 
         var aborted = httpContext.RequestAborted;
         SseWriter? writer = null;
         JobInfo? final = null;
-        await foreach (var @event in job.WatchAsync(0))
+        var logger = httpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CompletionStream));
+        await foreach (var @event in JobOutput.FollowAsync(job, 0, logger, aborted))
         {
             if (aborted.IsCancellationRequested)
             {

@@ -22,7 +22,8 @@ internal static partial class JobOutput
     {
         using var _ = CancelOnDisconnect(job, http);
         var text = new StringBuilder();
-        await foreach (var @event in job.WatchAsync(0))
+        var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JobOutput));
+        await foreach (var @event in FollowAsync(job, 0, logger))
         {
             if (@event is { Kind: JobEventKind.Tokens, Text: { } piece })
             {

@@ -41,6 +41,9 @@ public sealed class ClusterHostingOptions : IValidatedOptions
     /// </summary>
     public string? AdvertisedAddress { get; set; }
 
+    /// <summary>How fast a dead silo is declared dead (<c>TokenGrid:Cluster:Membership</c>). Default: see <see cref="MembershipTimingOptions"/>.</summary>
+    public MembershipTimingOptions Membership { get; set; } = new();
+
     /// <summary>Whether a provider keeps its data in the database (<c>TokenGrid:Database</c>).</summary>
     public bool UsesDatabase => Clustering == ClusteringKind.AdoNet || Storage == StorageKind.AdoNet;
 
@@ -58,7 +61,7 @@ public sealed class ClusterHostingOptions : IValidatedOptions
         : GatewayPort is < 1 or > 65535 ? "gateway port must be between 1 and 65535."
         : SiloPort == GatewayPort ? "silo and gateway ports must differ."
         : EffectiveSiloName.Contains('/', StringComparison.Ordinal) ? "the silo name must not contain '/'."
-        : null;
+        : Membership?.Validate() ?? (Membership is null ? "membership settings are required." : null);
 }
 
 /// <summary>Cluster membership providers.</summary>

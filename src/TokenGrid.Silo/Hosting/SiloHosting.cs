@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using TokenGrid.Grains;
+using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Nodes;
 using TokenGrid.Grains.Scheduling;
 using TokenGrid.Grains.Storage;
@@ -10,7 +12,10 @@ namespace TokenGrid.Silo.Hosting;
 /// <summary>Configures the embedded Orleans silo from <see cref="ClusterHostingOptions"/>.</summary>
 internal static class SiloHosting
 {
-    /// <summary>Clustering, grain storage, this silo's nodes and the per-model dispatchers' options.</summary>
+    /// <summary>
+    /// Clustering with its failure detection, grain storage and reminders (in memory, or PostgreSQL), this silo's nodes and
+    /// the per-model dispatchers' options.
+    /// </summary>
     public static ISiloBuilder AddTokenGridSilo(this ISiloBuilder silo, ClusterHostingOptions cluster)
     {
         var database = cluster.UsesDatabase ? silo.Configuration.GetValidated<DatabaseOptions>() : null;
@@ -32,6 +37,7 @@ internal static class SiloHosting
                 // State in this process only (the local profile is one silo): a copy-on-write dictionary,
                 // much cheaper per admission than Orleans' storage-grain based memory provider.
                 silo.AddInProcessGrainStorage();
+                silo.UseInMemoryReminderService();
                 break;
             case StorageKind.AdoNet:
                 silo.AddPostgresStorage(database!);
@@ -41,6 +47,17 @@ internal static class SiloHosting
         }
 
         silo.Configure<SiloOptions>(options => options.SiloName = cluster.EffectiveSiloName);
+        silo.Configure<ClusterMembershipOptions>(cluster.Membership.ApplyTo);
+
+        // The tenants' job recovery reminder ticks every RecoveryPeriod, below Orleans' default minimum of one minute.
+        // Each silo also re-reads its share of the reminder table that often, so a reminder whose registration raced with
+        // a silo's death is scheduled within a period rather than Orleans' default five minutes.
+        silo.Services.AddOptions<ReminderOptions>().Configure<IOptions<JobRecoveryOptions>>((reminders, recovery) =>
+        {
+            var period = recovery.Value.RecoveryPeriod;
+            reminders.MinimumReminderPeriod = TimeSpan.FromTicks(Math.Min(reminders.MinimumReminderPeriod.Ticks, period.Ticks));
+            reminders.RefreshReminderListPeriod = TimeSpan.FromTicks(Math.Min(reminders.RefreshReminderListPeriod.Ticks, period.Ticks));
+        });
         silo.AddTokenGridNodes();
         silo.AddTokenGridScheduling();
         return silo;

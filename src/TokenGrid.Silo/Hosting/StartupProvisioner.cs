@@ -49,8 +49,15 @@ internal sealed partial class StartupProvisioner(
         var tenant = grains.GetGrain<ITenantGrain>(options.TenantId);
         if (await tenant.GetAsync() is null)
         {
-            await tenant.CreateAsync(new TenantSpec("Demo tenant", options.Budget));
-            LogDemoCreated(logger, options.TenantId);
+            try
+            {
+                await tenant.CreateAsync(new TenantSpec("Demo tenant", options.Budget));
+                LogDemoCreated(logger, options.TenantId);
+            }
+            catch (TenantExistsException)
+            {
+                // Another silo of the cluster, starting at the same time, created it first.
+            }
         }
 
         if (options.ApiKey is { } secret)

@@ -1,14 +1,15 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Orleans.Runtime.Messaging;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Auth;
 
 namespace TokenGrid.Silo.Problems;
 
 /// <summary>
-/// The one place exceptions become problems: domain and input errors get their 4xx, anything else a 500 without
-/// internals. A request the client abandoned gets no body.
+/// The one place exceptions become problems: domain and input errors get their 4xx, a silo that is unavailable a 503
+/// with Retry-After, anything else a 500 without internals. A request the client abandoned gets no body.
 /// </summary>
 internal sealed partial class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
@@ -62,8 +63,21 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         TenantExistsException e => new(409, "Tenant exists", $"A tenant '{e.TenantId}' already exists.", "tenant_exists"),
         JobAlreadySettledException e => new(409, "Job exists", e.Message, "job_exists"),
         ArgumentException e => ApiProblems.BadRequest(StripParameterName(e), param: e.ParamName),
+        _ when IsClusterUnavailable(exception) => ApiProblems.Unavailable(
+            "A silo of the cluster is unavailable (it may have just failed); retry shortly.") with { RetryAfter = s_clusterRetryAfter },
         _ => ApiProblems.Internal(),
     };
+
+    /// <summary>How long to wait before retrying a request a failing silo could not serve: about one failure detection.</summary>
+    private static readonly TimeSpan s_clusterRetryAfter = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Whether a grain call failed because a silo is gone or unreachable (until membership declares it dead, calls to its
+    /// grains fail or time out): transient, so 503 with Retry-After rather than 500.
+    /// </summary>
+    private static bool IsClusterUnavailable(Exception exception) => exception is SiloUnavailableException
+        or OrleansMessageRejectionException or ConnectionFailedException or EnumerationAbortedException
+        or TimeoutException;
 
     /// <summary>An argument exception's message without the " (Parameter 'x')" suffix the runtime appends.</summary>
     private static string StripParameterName(ArgumentException e)

@@ -1,3 +1,4 @@
+using TokenGrid.Abstractions.Jobs;
 namespace TokenGrid.Grains.Tests.Support;
 
 /// <summary>Waiting for what has no signal of its own (engine counters), by polling within a deadline.</summary>
@@ -30,5 +31,21 @@ public static class GridWait
         }
 
         return items;
+    }
+
+    /// <summary>
+    /// Asserts that event sequences increase strictly and that each is the position in the text after its event (no gap,
+    /// no duplicate): <see cref="JobEventSequence.CharsOf"/> equals the characters of text up to and including it.
+    /// </summary>
+    public static void AssertSequences(IReadOnlyList<JobEvent> events)
+    {
+        long chars = 0, last = 0;
+        foreach (var e in events)
+        {
+            chars += e.Text?.Length ?? 0;
+            Assert.True(e.Sequence > last, $"Sequence {e.Sequence} does not follow {last}.");
+            Assert.Equal(chars, JobEventSequence.CharsOf(e.Sequence));
+            last = e.Sequence;
+        }
     }
 }

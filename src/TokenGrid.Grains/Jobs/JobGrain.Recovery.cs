@@ -1,0 +1,190 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Tenants;
+
+namespace TokenGrid.Grains.Jobs;
+
+/// <summary>
+/// Surviving silo failures. A running job saves checkpoints (token ids produced, stream position); when its node's silo
+/// dies its stream breaks and it re-queues to resume by recomputation, as after a preemption; when its own grain dies, a
+/// recovery call (tenant reminder, dispatcher, or a watcher re-attaching) reactivates it elsewhere and it resumes from the
+/// checkpoint. Either way it is charged once, for the tokens of its final output.
+/// </summary>
+public sealed partial class JobGrain
+{
+    private DateTimeOffset _checkpointedAt;
+    private string? _streamingNode;
+    private int _nodeLosses;
+
+    /// <inheritdoc />
+    public async Task RecoverAsync(string tenantId, string model)
+    {
+        if (Info is null)
+        {
+            if (!string.IsNullOrEmpty(tenantId) && !string.IsNullOrEmpty(model))
+            {
+                await FinishLostAsync(tenantId, model);
+            }
+
+            return;
+        }
+
+        if (Info.IsFinished)
+        {
+            // Ended: settle again if the tenant could not be reached then (unless the ending is still being saved).
+            if (!_finishing || _finished.Task.IsCompleted)
+            {
+                await RetrySettlementAsync();
+            }
+
+            return;
+        }
+
+        if (_finishing || _run is not { IsCompleted: false } || state.State.Spec is not { } spec)
+        {
+            // Ending now, or a run this activation does not own.
+            return;
+        }
+
+        try
+        {
+            if (_placement is { Task.IsCompleted: false })
+            {
+                // Waiting: enqueueing again is a no-op for a dispatcher that knows the job, and restores a new one's queue.
+                await Dispatcher(spec.Model).EnqueueAsync(Request(spec, resumed: true));
+            }
+            else if (_streamingNode is { } node)
+            {
+                await Dispatcher(spec.Model).AdoptAsync(Request(spec, resumed: true), node);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogRecoverFailed(logger, e, JobId);
+        }
+    }
+
+    /// <summary>
+    /// Queues the job and starts its run (which goes on after this returns); the ending when the scheduler refuses it.
+    /// The dispatcher may call back before the enqueue returns; the run then finds its node waiting.
+    /// </summary>
+    private async Task<JobInfo?> StartRunAsync(JobSpec spec, bool resumed)
+    {
+        _placement = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _enqueuedAt = resumed ? Info!.AdmittedAt ?? timeProvider.GetUtcNow() : timeProvider.GetUtcNow();
+        if (await EnqueueAsync(spec, resumed) is { } refused)
+        {
+            return await FinishAsync(refused);
+        }
+
+        var left = spec.Timeout is { } timeout ? Info!.SubmittedAt + timeout - timeProvider.GetUtcNow() : Timeout.InfiniteTimeSpan;
+        _runCancellation = new CancellationTokenSource(left == Timeout.InfiniteTimeSpan || left > TimeSpan.Zero ? left : TimeSpan.Zero, timeProvider);
+        if (_cancelReason is not null)
+        {
+            // Cancelled while queueing: the run releases the queue place and ends at once.
+            _runCancellation.Cancel();
+        }
+
+        // The run goes on after this call returns; keep the activation until it ends.
+        DelayDeactivation(Timeout.InfiniteTimeSpan);
+        _run = RunAsync(spec, _runCancellation.Token);
+        return null;
+    }
+
+    /// <summary>
+    /// A new activation of a job that was admitted and never ended: its grain died with its silo. It restores the text
+    /// streamed up to the last checkpoint, gives back the slot it held, and queues to resume by recomputation; or fails
+    /// with the reason when it cannot resume. Tokens produced after the checkpoint are produced again.
+    /// </summary>
+    private async Task ResumeAfterLossAsync(JobInfo interrupted)
+    {
+        var saved = state.State;
+        _producedTokens.AddRange(saved.ProducedTokens);
+        _completionTokens = interrupted.CompletionTokens;
+        _tokensBeforeRun = _completionTokens;
+        _resumable = _producedTokens.Count == _completionTokens;
+        _nodeLosses = saved.NodeLosses + (interrupted.Status == JobStatus.Running ? 1 : 0);
+        var text = saved.Spec is { } known && _producedTokens.Count > 0 ? ResumeText.Decode(catalog, known.Model, _producedTokens) : "";
+        text = text[..(int)Math.Min(text.Length, saved.EmittedChars)];
+        if (saved.Spec?.KeepOutput == true)
+        {
+            _output.Append(text);
+        }
+
+        RestoreLog(text, _completionTokens);
+        _lastSequence = Math.Max(_lastSequence, saved.LastSequence);
+        _emittedChars = text.Length;
+        state.State.Info = interrupted with { CompletionTokens = _completionTokens };
+
+        if (saved.Spec is not { } spec || interrupted.Admission is not { Admitted: true })
+        {
+            await FinishAsync(new Ending(JobStatus.Failed, JobOutcome.Failed, "The job was interrupted before it was queued: the silo running it stopped."));
+            return;
+        }
+
+        if (CannotResume(spec) is { } reason)
+        {
+            await FinishAsync(new Ending(JobStatus.Failed, JobOutcome.Failed, $"The job was interrupted: the silo running it stopped, and {reason}"));
+            return;
+        }
+
+        LogResumed(logger, JobId, _completionTokens, interrupted.NodeId);
+        if (interrupted is { Status: JobStatus.Running, NodeId: { } lost })
+        {
+            await ReleaseSlotAsync(spec.Model, lost);
+        }
+
+        state.State.Info = Info! with { Status = JobStatus.Queued, QueuePosition = null, ExpectedWait = null };
+        AppendStatus(Info!);
+        await CheckpointAsync(force: true);
+        await StartRunAsync(spec, resumed: true);
+    }
+
+    private bool IsPastTimeout(JobSpec spec) => spec.Timeout is { } timeout && timeProvider.GetUtcNow() >= Info!.SubmittedAt + timeout;
+
+    /// <summary>Why the job cannot resume after losing its node or grain, or null when it can.</summary>
+    private string? CannotResume(JobSpec spec) =>
+        _nodeLosses > recovery.Value.MaxNodeLosses ? $"it lost its node {_nodeLosses} times, more than the {recovery.Value.MaxNodeLosses} allowed."
+        : _completionTokens == 0 ? null
+        : !_resumable ? "its node did not report the token ids needed to resume."
+        : spec.Stop.Length > 0 ? "a job with stop sequences cannot resume by recomputation once it has produced text."
+        : null;
+
+    /// <summary>
+    /// Saves the job as it runs: the token ids produced, the stream position and the status. At most once per
+    /// <see cref="JobRecoveryOptions.CheckpointInterval"/> unless <paramref name="force"/>d; a failed save is logged and
+    /// only widens what a failover recomputes.
+    /// </summary>
+    private async Task CheckpointAsync(bool force)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (!force && now - _checkpointedAt < recovery.Value.CheckpointInterval)
+        {
+            return;
+        }
+
+        _checkpointedAt = now;
+        state.State.ProducedTokens = [.. _producedTokens];
+        state.State.LastSequence = _lastSequence;
+        state.State.EmittedChars = _emittedChars;
+        state.State.NodeLosses = _nodeLosses;
+        try
+        {
+            await WriteAsync();
+        }
+        catch (Exception e)
+        {
+            LogCheckpointFailed(logger, e, JobId);
+        }
+    }
+
+    /// <summary>
+    /// The tenant admitted the job but its grain died before saving it: nothing ran, so it ends failed and settles 0
+    /// tokens, which closes the reservation.
+    /// </summary>
+    private async Task FinishLostAsync(string tenantId, string model)
+    {
+        var now = timeProvider.GetUtcNow();
+        state.State.Info = new JobInfo { Id = JobId, TenantId = tenantId, Model = model, Status = JobStatus.Queued, SubmittedAt = now };
+        await FinishAsync(new Ending(JobStatus.Failed, JobOutcome.Failed, "The job was lost: the silo admitting it stopped before it was saved."));
+    }
+}

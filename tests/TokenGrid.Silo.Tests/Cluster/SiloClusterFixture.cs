@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using TokenGrid.Silo.Tests.Database;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests.Cluster;
+
+/// <summary>
+/// Three real silo processes on the postgres profile in one fresh database, as scripts/cluster.sh starts them (small
+/// demo model, fast failure detection, a short recovery period). The silos are killed when the class is done.
+/// </summary>
+public sealed class SiloClusterFixture : IAsyncLifetime
+{
+    public const string AdminKey = "tg-admin-cluster-0123456789abcdef";
+    public const string DemoKey = "tg-demo-cluster-0123456789abcdef";
+
+    /// <summary>The membership probe timeout the silos run with.</summary>
+    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan s_startBound = TimeSpan.FromSeconds(60);
+
+    public PostgresTestDatabase Database { get; private set; } = null!;
+
+    public string ClusterId { get; } = "cluster-" + Guid.NewGuid().ToString("N")[..12];
+
+    public List<SiloProcess> Silos { get; } = [];
+
+    /// <summary>The silos still running.</summary>
+    public IEnumerable<SiloProcess> Live => Silos.Where(s => !s.HasExited);
+
+    /// <summary>Every silo's output, for failure messages.</summary>
+    public string Logs => string.Join("\n", Silos.Select(s => $"==== {s.Name}\n{s.Log}"));
+
+    public async Task InitializeAsync()
+    {
+        Database = await PostgresTestDatabase.CreateAsync();
+        var settings = new Dictionary<string, string>
+        {
+            ["profile"] = "postgres",
+            ["TokenGrid:Database:ConnectionString"] = Database.ConnectionString,
+            ["TokenGrid:Database:MigrateOnStartup"] = "false",
+            ["TokenGrid:Cluster:ClusterId"] = ClusterId,
+            ["TokenGrid:Cluster:AdvertisedAddress"] = "127.0.0.1",
+            ["TokenGrid:Cluster:Membership:ProbeTimeout"] = ProbeTimeout.ToString("c", CultureInfo.InvariantCulture),
+            ["TokenGrid:Jobs:RecoveryPeriod"] = "00:00:02",
+            ["TokenGrid:Admin:ApiKey"] = AdminKey,
+            ["TokenGrid:Demo:ApiKey"] = DemoKey,
+            ["TokenGrid:Models:DemoSpec:Layers"] = "2",
+            ["TokenGrid:Models:DemoSpec:HiddenSize"] = "64",
+            ["TokenGrid:Models:DemoSpec:ContextLength"] = "1024",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Npgsql"] = "Error",
+            ["Logging:LogLevel:TokenGrid"] = "Information",
+            ["Logging:LogLevel:TokenGrid.Grains.Tenants"] = "Debug",
+        };
+
+        // The first silo builds the demo model (when the cache lacks it) and creates the demo tenant; then the others join.
+        Silos.Add(SiloProcess.Start("silo1", settings, LogFile("silo1")));
+        await Silos[0].WaitReadyAsync(s_startBound);
+        Silos.Add(SiloProcess.Start("silo2", settings, LogFile("silo2")));
+        Silos.Add(SiloProcess.Start("silo3", settings, LogFile("silo3")));
+        await Task.WhenAll(Silos.Skip(1).Select(s => s.WaitReadyAsync(s_startBound)));
+    }
+
+    /// <summary>Where a silo's output is written: artifacts/cluster-tests/{cluster id}/ in the repository (else the temp folder).</summary>
+    private string LogFile(string silo)
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "TokenGrid.sln")))
+        {
+            root = root.Parent;
+        }
+
+        return Path.Combine(root?.FullName ?? Path.GetTempPath(), "artifacts", "cluster-tests", ClusterId, silo + ".log");
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var silo in Silos)
+        {
+            await silo.DisposeAsync();
+        }
+
+        if (Database is not null)
+        {
+            await Database.DisposeAsync();
+        }
+    }
+
+    /// <summary>Each live silo's count of admissions (recorded by tenant grains, so only on the silos that host them).</summary>
+    public async Task<Dictionary<SiloProcess, double>> AdmissionsBySiloAsync()
+    {
+        var counts = new Dictionary<SiloProcess, double>();
+        foreach (var silo in Live)
+        {
+            using var client = silo.Client(null);
+            var text = await client.GetStringAsync("metrics");
+            counts[silo] = text.Split('\n')
+                .Where(l => l.StartsWith("tokengrid_admissions", StringComparison.Ordinal) && !l.StartsWith('#'))
+                .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        }
+
+        return counts;
+    }
+
+    /// <summary>Creates a tenant with a budget large enough for the load; returns its id and key.</summary>
+    public async Task<(string TenantId, string Key)> CreateTenantAsync(SiloProcess via)
+    {
+        using var admin = via.Client(AdminKey);
+        var id = "t-" + Guid.NewGuid().ToString("N")[..12];
+        var budget = new { max_concurrent_jobs = 200, tokens_per_minute = 10_000_000, requests_per_minute = 10_000 };
+        await (await admin.PostJsonAsync("admin/tenants", new { id, budget })).ReadJsonAsync(System.Net.HttpStatusCode.Created);
+        var key = await (await admin.PostJsonAsync($"admin/tenants/{id}/keys", new { name = "cluster" })).ReadJsonAsync(System.Net.HttpStatusCode.Created);
+        return (id, key["secret"]!.GetValue<string>());
+    }
+
+    /// <summary>A job as a live silo shows it; null while a failing silo makes the API answer 503 (with Retry-After).</summary>
+    public async Task<JsonObject?> JobAsync(string key, string jobId)
+    {
+        using var client = Live.First().Client(key);
+        using var response = await client.GetAsync($"v1/jobs/{jobId}");
+        if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
+        {
+            Assert.True(response.Headers.Contains("Retry-After"), "A 503 without Retry-After.");
+            return null;
+        }
+
+        return await response.ReadJsonAsync();
+    }
+}
+
+/// <summary>The real-process cluster tests run alone: they measure failure detection, which other tests' load would blur.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SiloClusterCollection : ICollectionFixture<SiloClusterFixture>
+{
+    public const string Name = "SiloCluster";
+}

@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+
+namespace TokenGrid.Silo.Tests.Cluster;
+
+/// <summary>
+/// A real silo process (<c>dotnet TokenGrid.Silo.dll</c>, built by the solution build) on free ports, its output kept
+/// in a bounded tail for failure messages. Disposing kills it if it still runs.
+/// </summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private const int TailLines = 200;
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _tail = new();
+    private readonly StreamWriter? _file;
+
+    private SiloProcess(string name, int httpPort, Process process, string? logFile)
+    {
+        Name = name;
+        if (logFile is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
+            _file = new StreamWriter(logFile) { AutoFlush = true };
+        }
+
+        BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/");
+        _process = process;
+        _process.OutputDataReceived += (_, e) => Keep(e.Data);
+        _process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    /// <summary>The silo's name (its node is <c>{Name}/cpu0</c>).</summary>
+    public string Name { get; }
+
+    /// <summary>Where its HTTP API listens.</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>Whether the process has exited (or was killed).</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The last lines the process wrote.</summary>
+    public string Log => string.Join('\n', _tail);
+
+    /// <summary>The silo executable (see <see cref="SiloExecutable"/>).</summary>
+    public static string SiloDll => SiloExecutable.Path;
+
+    /// <summary>
+    /// Starts a silo named <paramref name="name"/> with <paramref name="settings"/> as command-line settings, its output
+    /// also written to <paramref name="logFile"/> when given.
+    /// </summary>
+    public static SiloProcess Start(string name, IReadOnlyDictionary<string, string> settings, string? logFile = null)
+    {
+        var httpPort = FreePort();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(SiloDll)!,
+        };
+        start.ArgumentList.Add(SiloDll);
+        var values = new Dictionary<string, string>(settings)
+        {
+            ["urls"] = $"http://127.0.0.1:{httpPort}",
+            ["TokenGrid:Cluster:SiloName"] = name,
+            ["TokenGrid:Cluster:SiloPort"] = FreePort().ToString(),
+            ["TokenGrid:Cluster:GatewayPort"] = FreePort().ToString(),
+        };
+        foreach (var (key, value) in values)
+        {
+            start.ArgumentList.Add("--" + key);
+            start.ArgumentList.Add(value);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        return new SiloProcess(name, httpPort, Process.Start(start) ?? throw new InvalidOperationException($"Could not start {SiloDll}."), logFile);
+    }
+
+    /// <summary>Waits until <c>/health/ready</c> answers 200; throws with the process's output when it exits or the bound passes.</summary>
+    public async Task WaitReadyAsync(TimeSpan bound)
+    {
+        using var client = Client(null);
+        client.Timeout = TimeSpan.FromSeconds(5);
+        var deadline = DateTime.UtcNow + bound;
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"Silo {Name} exited with {_process.ExitCode}:\n{Log}");
+            }
+
+            try
+            {
+                using var response = await client.GetAsync("health/ready");
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Silo {Name} was not ready within {bound}:\n{Log}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>A client of this silo's API with <paramref name="key"/> as its bearer key (none when null).</summary>
+    public HttpClient Client(string? key)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(90) };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return client;
+    }
+
+    /// <summary>Kills the process at once (as <c>kill -9</c>), with any children.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process.Dispose();
+        lock (_tail)
+        {
+            _file?.Dispose();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _tail.Enqueue(line);
+        lock (_tail)
+        {
+            try
+            {
+                _file?.WriteLine(line);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The process is being disposed.
+            }
+        }
+
+        while (_tail.Count > TailLines && _tail.TryDequeue(out _))
+        {
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
