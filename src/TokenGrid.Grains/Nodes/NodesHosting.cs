@@ -15,7 +15,7 @@ public static class NodesHosting
     /// <c>TokenGrid:Models</c>) and <see cref="NodeOptions"/> (section <c>TokenGrid:Nodes</c>), both validated at
     /// startup; registers the <see cref="ModelCatalog"/>, the <see cref="NodeRuntime"/> (devices start with the silo,
     /// preloading their models, and drain when it stops), <see cref="DevicePlacement"/>, the startup that activates the
-    /// local node grains, an <see cref="INodeSelector"/> (default: the registry's least-loaded node), and, when none is
+    /// local node grains, and, when none is
     /// registered yet, the system <see cref="TimeProvider"/> and <see cref="TokenGridInstruments"/>. Job grains also need a grain storage
     /// named <see cref="TokenGridStorage.Name"/> and the tenant grains.
     /// </summary>
@@ -56,7 +56,6 @@ public static class NodesHosting
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeRuntime>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, NodeStartup>();
         services.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
-        services.TryAddSingleton<INodeSelector, RegistryNodeSelector>();
         return silo;
     }
 }
