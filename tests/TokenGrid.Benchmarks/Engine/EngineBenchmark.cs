@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TokenGrid.Inference.DemoModel;
 using TokenGrid.Inference.Engine;
 using TokenGrid.Inference.Models;
@@ -19,7 +18,7 @@ public static class EngineBenchmark
         var promptLength = args.Int("prompt", 16);
         var directory = DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
         using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
-        var prompts = Prompts(model, 32, promptLength);
+        var prompts = Workload.Prompts(model, 32, promptLength);
         await using var engine = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength });
 
         // Warm up both paths once (session initialisation, buffer growth).
@@ -33,11 +32,11 @@ public static class EngineBenchmark
         var engine32 = new List<double>();
         for (var round = 0; round < rounds; round++)
         {
-            raw1.Add(await RateAsync(() => Task.FromResult(RawGreedyLoop.Run(model, prompts.Take(1).ToList(), newTokens))));
-            raw32.Add(await RateAsync(() => Task.FromResult(RawGreedyLoop.Run(model, prompts, newTokens))));
-            engine1.Add(await RateAsync(() => GenerateAsync(engine, prompts.Take(1).ToList(), newTokens)));
-            engine8.Add(await RateAsync(() => GenerateAsync(engine, prompts.Take(8).ToList(), newTokens)));
-            engine32.Add(await RateAsync(() => GenerateAsync(engine, prompts, newTokens)));
+            raw1.Add(await Workload.RateAsync(() => Task.FromResult(RawGreedyLoop.Run(model, prompts.Take(1).ToList(), newTokens))));
+            raw32.Add(await Workload.RateAsync(() => Task.FromResult(RawGreedyLoop.Run(model, prompts, newTokens))));
+            engine1.Add(await Workload.RateAsync(() => GenerateAsync(engine, prompts.Take(1).ToList(), newTokens)));
+            engine8.Add(await Workload.RateAsync(() => GenerateAsync(engine, prompts.Take(8).ToList(), newTokens)));
+            engine32.Add(await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens)));
         }
 
         var joinSteps = await TimeToFirstTokenInStepsAsync(engine, prompts, rounds * 2);
@@ -60,13 +59,6 @@ public static class EngineBenchmark
             .Add("engine_vs_raw_b1", Stats.Median(engine1) / Stats.Median(raw1))
             .Add("ttft_join_steps", joinSteps);
         return report;
-    }
-
-    private static List<int[]> Prompts(DecoderModel model, int count, int length)
-    {
-        var text = string.Join(' ', Enumerable.Range(0, 200).Select(i => $"request {i} asks about tokens, budgets and GPUs number {i * 7}."));
-        var ids = model.Tokenizer.Encode(text);
-        return [.. Enumerable.Range(0, count).Select(i => ids.Skip(i * 5).Take(length).ToArray())];
     }
 
     private static async Task<long> GenerateAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens)
@@ -116,12 +108,5 @@ public static class EngineBenchmark
         await stop.CancelAsync();
         await Task.WhenAll(busy.Select(s => s.Completion));
         return Stats.Median(ratios);
-    }
-
-    private static async Task<double> RateAsync(Func<Task<long>> work)
-    {
-        var clock = Stopwatch.StartNew();
-        var tokens = await work();
-        return tokens / clock.Elapsed.TotalSeconds;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -34,7 +33,7 @@ public static class GridBenchmark
 
         using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
         await using var engine = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength });
-        var prompts = Prompts(model, 32, promptLength);
+        var prompts = Workload.Prompts(model, 32, promptLength);
 
         await StreamAllAsync(http, prompts.Take(4).ToList(), 4);
         await EngineAsync(engine, prompts.Take(4).ToList(), 4);
@@ -44,10 +43,10 @@ public static class GridBenchmark
         {
             foreach (var clients in grid.Keys)
             {
-                grid[clients].Add(await RateAsync(() => StreamAllAsync(http, prompts.Take(clients).ToList(), newTokens)));
+                grid[clients].Add(await Workload.RateAsync(() => StreamAllAsync(http, prompts.Take(clients).ToList(), newTokens)));
             }
 
-            alone.Add(await RateAsync(() => EngineAsync(engine, prompts, newTokens)));
+            alone.Add(await Workload.RateAsync(() => EngineAsync(engine, prompts, newTokens)));
         }
 
         await app.StopAsync();
@@ -64,8 +63,8 @@ public static class GridBenchmark
         var twoNodes = new List<double>();
         for (var round = 0; round < rounds; round++)
         {
-            oneNode.Add(await RateAsync(() => StreamAllAsync(oneHttp, prompts, newTokens)));
-            twoNodes.Add(await RateAsync(() => StreamAllAsync(twoHttp, prompts, newTokens)));
+            oneNode.Add(await Workload.RateAsync(() => StreamAllAsync(oneHttp, prompts, newTokens)));
+            twoNodes.Add(await Workload.RateAsync(() => StreamAllAsync(twoHttp, prompts, newTokens)));
         }
 
         await one.StopAsync();
@@ -125,13 +124,6 @@ public static class GridBenchmark
         return app;
     }
 
-    private static List<int[]> Prompts(DecoderModel model, int count, int length)
-    {
-        var text = string.Join(' ', Enumerable.Range(0, 200).Select(i => $"request {i} asks about tokens, budgets and GPUs number {i * 7}."));
-        var ids = model.Tokenizer.Encode(text);
-        return [.. Enumerable.Range(0, count).Select(i => ids.Skip(i * 5).Take(length).ToArray())];
-    }
-
     /// <summary>One streamed completion per prompt, all at once; returns the completion tokens the streams report.</summary>
     private static async Task<long> StreamAllAsync(HttpClient http, IReadOnlyList<int[]> prompts, int newTokens)
     {
@@ -171,12 +163,5 @@ public static class GridBenchmark
             ?? throw new InvalidOperationException("The engine refused a benchmark request.")).ToList();
         var results = await Task.WhenAll(streams.Select(s => s.Completion));
         return results.Sum(r => (long)r.CompletionTokens);
-    }
-
-    private static async Task<double> RateAsync(Func<Task<long>> work)
-    {
-        var clock = Stopwatch.StartNew();
-        var tokens = await work();
-        return tokens / clock.Elapsed.TotalSeconds;
     }
 }
