@@ -5,6 +5,9 @@
 #   Installs PostgreSQL when missing (Debian's package), starts its newest "main" cluster (services do not start by
 #   themselves here), and creates ROLE (LOGIN CREATEDB, password PASSWORD) and DATABASE owned by it when missing, as the
 #   postgres superuser over the Unix socket. Prints the cluster's port on stdout; everything else goes to stderr.
+#
+# postgres_control_command
+#   Prints a shell command that, followed by "stop -m fast", "start" or "restart", controls that cluster.
 
 start_postgres() {
   local role="$1" password="$2" database="$3"
@@ -30,4 +33,10 @@ SELECT format('ALTER ROLE %I PASSWORD %L', :'role', :'password')\gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'database', :'role') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'database')\gexec
 SQL
   echo "$port"
+}
+
+postgres_control_command() {
+  local version
+  version=$(pg_lsclusters -h | awk '$2 == "main" { print $1 }' | sort -n | tail -n 1)
+  echo "pg_ctlcluster $version main"
 }

@@ -23,7 +23,30 @@ if [ -z "${TOKENGRID_TEST_POSTGRES:-}" ]; then
   echo "== postgresql"
   pg_port=$(start_postgres tokengrid_test tokengrid-test tokengrid_test)
   export TOKENGRID_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=tokengrid_test;Password=tokengrid-test;Database=tokengrid_test"
+  # The PostgreSQL restart test stops and starts this server (fast shutdown: open connections are cut).
+  export TOKENGRID_TEST_POSTGRES_CTL="$(postgres_control_command)"
 fi
+
+# Node.js and npm: the silo's build bundles the dashboard's chart library from npm, and the deployment tests' validator
+# comes from npm.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "== nodejs"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+# Prometheus (the metrics tests start their own server on loopback, and check the alert rules with promtool) and
+# Chromium (the dashboard tests drive it headless through Playwright; no browser is ever downloaded).
+source "$root/scripts/prometheus.sh"
+echo "== prometheus"
+ensure_prometheus
+echo "== chromium"
+bash "$root/scripts/chromium.sh" >/dev/null
+
+# kubectl (with kustomize) and the Kubernetes schema validator for the deployment tests, in artifacts/k8s-tools.
+echo "== kubernetes tools"
+export TOKENGRID_K8S_TOOLS="${TOKENGRID_K8S_TOOLS:-$root/artifacts/k8s-tools}"
+bash "$root/scripts/k8s-tools.sh" >/dev/null
 
 echo "== restore and build"
 dotnet build TokenGrid.sln -c Release -nologo -clp:ErrorsOnly

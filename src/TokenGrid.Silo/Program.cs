@@ -15,21 +15,26 @@ return args switch
 
 static async Task<int> RunServerAsync(string[] args)
 {
-    var builder = WebApplication.CreateBuilder(args);
-    builder.AddTokenGrid();
-
-    var app = builder.Build();
-    app.MapTokenGrid();
+    // A configuration mistake is the operator's to fix: say what is wrong in one line, without a stack trace.
     try
     {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddTokenGrid();
+
+        var app = builder.Build();
+        app.MapTokenGrid();
         await app.RunAsync();
         return 0;
     }
+    catch (StartupConfigurationException e)
+    {
+        Console.Error.WriteLine($"TokenGrid cannot start: {e.Message}");
+        return StartupConfigurationException.ExitCode;
+    }
     catch (Microsoft.Extensions.Options.OptionsValidationException e)
     {
-        // A configuration mistake is the operator's to fix: say what is wrong, without a stack trace.
         Console.Error.WriteLine($"TokenGrid cannot start: {string.Join(" ", e.Failures)}");
-        return 2;
+        return StartupConfigurationException.ExitCode;
     }
 }
 

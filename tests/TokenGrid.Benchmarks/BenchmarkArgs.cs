@@ -27,4 +27,6 @@ public sealed class BenchmarkArgs
 
     public int Int(string key, int fallback) =>
         _values.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+    public string? String(string key) => _values.GetValueOrDefault(key);
 }

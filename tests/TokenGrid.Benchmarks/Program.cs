@@ -1,4 +1,5 @@
 using TokenGrid.Benchmarks;
+using TokenGrid.Benchmarks.Cluster;
 using TokenGrid.Benchmarks.Engine;
 using TokenGrid.Benchmarks.Grid;
 using TokenGrid.Benchmarks.Scheduling;
@@ -10,8 +11,10 @@ var scenarios = new Dictionary<string, Func<BenchmarkArgs, Task<BenchmarkReport>
     ["engine"] = EngineBenchmark.RunAsync,
     ["admission"] = AdmissionBenchmark.RunAsync,
     ["grid"] = GridBenchmark.RunAsync,
+    ["metrics"] = MetricsOverheadBenchmark.RunAsync,
     ["fairness"] = FairnessBenchmark.RunAsync,
     ["scheduler"] = SchedulerBenchmark.RunAsync,
+    ["cluster"] = ClusterBenchmark.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))

@@ -32,7 +32,7 @@ public sealed class HostTests(ServerFixture fixture)
         using var anonymous = Server.Client(null);
         var metrics = await anonymous.GetStringAsync("metrics");
         Assert.Contains("tokengrid_admissions_total", metrics);
-        Assert.Contains("tokengrid_jobs_finished_total", metrics);
+        Assert.Contains("tokengrid_requests_total", metrics);
         Assert.Contains("service_name=\"tokengrid\"", metrics);
     }
 

@@ -50,4 +50,8 @@ public interface IModelDispatcherGrain : IGrainWithStringKey
 
     /// <summary>Reloads the nodes' reports from the registry now (after a drain, in tests), then dispatches.</summary>
     Task RefreshAsync();
+
+    /// <summary>The queue, running jobs per node and drain rate, for the capacity view.</summary>
+    [ReadOnly]
+    Task<Capacity.DispatcherLoad> GetLoadAsync();
 }

@@ -3,8 +3,9 @@ using Orleans.Concurrency;
 namespace TokenGrid.Abstractions.Tenants;
 
 /// <summary>
-/// The one place a tenant's budget is decided, cluster-wide (key: tenant id). Non-reentrant: admissions and
-/// settlements are applied one at a time, so concurrent requests can never overspend by a token.
+/// The one place a tenant's budget is decided, cluster-wide (key: tenant id). Admissions and settlements interleave
+/// so their saves can be grouped, but each is decided alone, in arrival order, on the state the previous one left, and
+/// answered only once saved: concurrent requests can never overspend by a token.
 /// </summary>
 public interface ITenantGrain : IGrainWithStringKey
 {
@@ -19,9 +20,11 @@ public interface ITenantGrain : IGrainWithStringKey
     Task<TenantInfo?> GetAsync();
 
     /// <summary>Reserves prompt + max tokens for a job, or says why not. Records the job in the tenant's job list either way.</summary>
+    [AlwaysInterleave]
     Task<AdmissionResult> AdmitAsync(AdmissionRequest request);
 
     /// <summary>Charges the tokens a job used and refunds the rest; idempotent by job id.</summary>
+    [AlwaysInterleave]
     Task<Settlement> SettleAsync(SettlementRequest request);
 
     /// <summary>The rate-limit figures now, without taking anything.</summary>

@@ -1,6 +1,7 @@
 using Orleans.Storage;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Storage.Postgres;
 
 namespace TokenGrid.Grains.Jobs;
 
@@ -49,18 +50,19 @@ public sealed partial class JobGrain
         }
         catch (Exception e)
         {
+            _finishUnsaved = true;
             LogWriteFailed(logger, e, JobId);
         }
 
         AppendStatus(info, state.State.LastSequence);
-        instruments.OnJobFinished(info.Model, info.Status.ToString().ToLowerInvariant(), info.FirstTokenAt - info.SubmittedAt);
+        RecordEnd(info, ending);
         LogFinished(logger, JobId, info.Status, info.CompletionTokens, info.ChargedTokens, info.Error);
         DelayDeactivation(TimeSpan.Zero);
         _finished.TrySetResult(info);
-        if (info is { ChargedTokens: null } && ending.Outcome is not null)
+        if ((info is { ChargedTokens: null } && ending.Outcome is not null) || _finishUnsaved)
         {
-            // The tenant could not be reached (its silo may have just died): keep trying.
-            await RetrySettlementAsync();
+            // The tenant or the database could not be reached (a silo died, the database restarts): keep trying.
+            await RetryFinishAsync();
         }
 
         return info;
@@ -84,28 +86,46 @@ public sealed partial class JobGrain
     }
 
     /// <summary>
-    /// A job that ended but whose settlement failed (the tenant's silo died) settles again, every second while this
-    /// activation lives, then at its next activation (the tenant's recovery reminder wakes it): settling is idempotent.
+    /// A job that ended but whose settlement or final save failed (the tenant's silo died, the database restarts) tries
+    /// again every second while this activation lives, which the retry keeps alive, then at its next activation (the
+    /// tenant's recovery reminder wakes it): settling is idempotent, and the ended job is saved once both are done.
     /// </summary>
-    private async Task RetrySettlementAsync()
+    private async Task RetryFinishAsync()
     {
-        if (Info is { IsFinished: true, Status: not JobStatus.Rejected, ChargedTokens: null } && state.State.Outcome is { } outcome)
+        if (Info is { IsFinished: true, ChargedTokens: null } && state.State.Outcome is { } outcome)
         {
             if (await SettleAsync(Info, outcome) is not { } charged)
             {
-                _settleRetry ??= this.RegisterGrainTimer(
-                    _ => RetrySettlementAsync(), new GrainTimerCreationOptions(s_settleRetryPeriod, s_settleRetryPeriod) { KeepAlive = true });
+                ArmFinishRetry();
                 return;
             }
 
             state.State.Info = Info with { ChargedTokens = charged };
-            await WriteAsync();
+            _finishUnsaved = true;
             LogSettledLate(logger, JobId, charged);
         }
 
-        _settleRetry?.Dispose();
-        _settleRetry = null;
+        if (_finishUnsaved)
+        {
+            try
+            {
+                await WriteAsync();
+                _finishUnsaved = false;
+            }
+            catch (Exception e)
+            {
+                LogWriteFailed(logger, e, JobId);
+                ArmFinishRetry();
+                return;
+            }
+        }
+
+        _finishRetry?.Dispose();
+        _finishRetry = null;
     }
+
+    private void ArmFinishRetry() => _finishRetry ??= this.RegisterGrainTimer(
+        _ => RetryFinishAsync(), new GrainTimerCreationOptions(s_finishRetryPeriod, s_finishRetryPeriod) { KeepAlive = true });
 
     /// <summary>
     /// Saves the state. A version conflict means another activation of this job wrote since this one read: the one being
@@ -128,6 +148,11 @@ public sealed partial class JobGrain
         catch (InconsistentStateException)
         {
             // Deactivating, and a newer activation has saved the job.
+        }
+        catch (Exception e)
+        {
+            PostgresConnections.ForgetBroken(e);
+            throw;
         }
     }
 

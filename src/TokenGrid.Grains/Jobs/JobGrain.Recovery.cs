@@ -33,7 +33,7 @@ public sealed partial class JobGrain
             // Ended: settle again if the tenant could not be reached then (unless the ending is still being saved).
             if (!_finishing || _finished.Task.IsCompleted)
             {
-                await RetrySettlementAsync();
+                await RetryFinishAsync();
             }
 
             return;

@@ -5,6 +5,7 @@ using Orleans.Concurrency;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Jobs;
@@ -34,8 +35,10 @@ public sealed partial class JobGrain(
     private bool _siloStopping;
     private bool _finishing;
     private int _completionTokens;
-    private IGrainTimer? _settleRetry;
-    private static readonly TimeSpan s_settleRetryPeriod = TimeSpan.FromSeconds(1);
+    private bool _finishUnsaved;
+    private IGrainTimer? _finishRetry;
+    private System.Diagnostics.Activity? _span;
+    private static readonly TimeSpan s_finishRetryPeriod = TimeSpan.FromSeconds(1);
 
     private string JobId => this.GetPrimaryKeyString();
 
@@ -51,7 +54,7 @@ public sealed partial class JobGrain(
         }
         else
         {
-            await RetrySettlementAsync();
+            await RetryFinishAsync();
         }
     }
 
@@ -122,17 +125,21 @@ public sealed partial class JobGrain(
 
     private async Task<JobInfo> AdmitAndStartAsync(JobSpec spec)
     {
+        // Current for the rest of this flow (the run included), so the tenant's and the node's spans are its children.
+        _span = TokenGridTracing.StartJob(JobId, spec.TenantId, spec.Model, spec.PromptTokens.Length);
         AdmissionResult admission;
         try
         {
-            admission = await GrainFactory.GetGrain<ITenantGrain>(spec.TenantId)
-                .AdmitAsync(new AdmissionRequest(JobId, spec.Model, spec.PromptTokens.Length, spec.MaxTokens));
+            var request = new AdmissionRequest(JobId, spec.Model, spec.PromptTokens.Length, spec.MaxTokens);
+            using var span = TokenGridTracing.StartAdmission(spec.TenantId, spec.Model, request.Reservation);
+            admission = await GrainFactory.GetGrain<ITenantGrain>(spec.TenantId).AdmitAsync(request);
+            span?.SetTag("tokengrid.admitted", admission.Admitted);
         }
         catch (Exception e)
         {
             // Whether the tenant reserved is unknown; settling releases a reservation if there is one.
             LogAdmissionFailed(logger, e, JobId, spec.TenantId);
-            return await FinishAsync(new Ending(JobStatus.Failed, JobOutcome.Failed, $"Admission failed: {e.Message}"));
+            return await FinishAsync(NotAccepted(e, "Admission failed"));
         }
 
         var now = timeProvider.GetUtcNow();
@@ -148,8 +155,9 @@ public sealed partial class JobGrain(
         }
         catch (Exception e)
         {
+            // Not saved, so not accepted: the reservation is released by the settlement.
             LogWriteFailed(logger, e, JobId);
-            return await FinishAsync(new Ending(JobStatus.Failed, JobOutcome.Failed, $"The job could not be saved: {e.Message}"));
+            return await FinishAsync(NotAccepted(e, "The job could not be saved"));
         }
 
         AppendStatus(Info!);
@@ -159,6 +167,22 @@ public sealed partial class JobGrain(
         }
 
         return await StartRunAsync(spec, resumed: false) ?? Info!;
+    }
+
+    /// <summary>
+    /// How a job ends that failed before it was accepted. When the database or a silo was unreachable it is rejected
+    /// with a retry delay (HTTP 503 with Retry-After: the same request can be sent again); otherwise it fails. Either way
+    /// it settles for nothing, which releases a reservation the tenant may have made.
+    /// </summary>
+    private Ending NotAccepted(Exception e, string what)
+    {
+        if (!StorageUnavailableException.IsTransient(e))
+        {
+            return new Ending(JobStatus.Failed, JobOutcome.Failed, $"{what}: {e.Message}");
+        }
+
+        state.State.Info = Info! with { RetryAfter = StorageUnavailableException.RetryAfter };
+        return new Ending(JobStatus.Rejected, JobOutcome.Failed, $"{what}: storage is unavailable; retry shortly.");
     }
 
     private static void Validate(JobSpec spec)

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Grains.Telemetry;
 using TokenGrid.Inference.Engine;
 using TokenGrid.Inference.Sampling;
 
@@ -52,6 +53,7 @@ public sealed partial class NodeGrain
 
         IAsyncEnumerator<GeneratedToken>? tokens = null;
         Task<bool>? reading = null;
+        using var span = TokenGridTracing.StartGeneration(spec.JobId, spec.Model, Id, spec.PromptTokens.Length);
         try
         {
             var first = true;
@@ -65,6 +67,7 @@ public sealed partial class NodeGrain
                 {
                     first = false;
                     instruments.OnPromptProcessed(spec.Model, Id, spec.PromptTokens.Length);
+                    TokenGridTracing.OnFirstToken(span);
                 }
 
                 // Coalesce the tokens the engine has already produced, but never wait for more: a read that has to
@@ -100,6 +103,7 @@ public sealed partial class NodeGrain
             }
 
             var result = await stream.Completion;
+            TokenGridTracing.OnLastToken(span, ToFinishReason(result.FinishReason), result.CompletionTokens);
 
             // Before the final chunk, so a caller that goes on to ask for another model finds this one idle.
             lease.Release();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.Placement;
 using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Grains.Models;
 using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Nodes;
@@ -19,6 +20,7 @@ public sealed partial class NodeGrain(
     NodeRuntime runtime,
     IOptions<NodeOptions> options,
     TokenGridInstruments instruments,
+    ModelCatalog catalog,
     TimeProvider timeProvider,
     ILogger<NodeGrain> logger)
     : Grain, INodeGrain
@@ -77,7 +79,7 @@ public sealed partial class NodeGrain(
         var now = timeProvider.GetUtcNow();
         var report = BuildReport(now);
         _throughput.Add(now, report.TokensGenerated);
-        instruments.OnNodeLoad(Id, report.TokensPerSecond10s, report.ActiveSequences, report.QueuedSequences);
+        RecordLoad(report);
         try
         {
             await GrainFactory.GetGrain<INodeRegistryGrain>(0).ReportAsync(report);

@@ -14,6 +14,7 @@ public sealed partial class ModelDispatcherGrain
     private EnqueueResult Refuse(DispatchRequest request, SchedulingRejection rejection, string message, TimeSpan? retryAfter)
     {
         LogRefused(logger, request.JobId, Model, rejection, message);
+        instruments.OnRejected(Model, rejection.ToCode());
         return new EnqueueResult { Queued = false, Rejection = rejection, Message = message, RetryAfter = retryAfter };
     }
 

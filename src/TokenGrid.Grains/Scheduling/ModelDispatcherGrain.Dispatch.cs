@@ -30,9 +30,11 @@ public sealed partial class ModelDispatcherGrain
             // A preemption places the job it made room for itself, so the freed slot cannot go to another.
             if (!placed && !TryPreempt(now))
             {
-                return;
+                break;
             }
         }
+
+        instruments.OnQueueDepth(Model, _queue.Count);
     }
 
     private void Start(QueuedJob job, NodeSlots node, DateTimeOffset now, bool inOrder = true)
@@ -46,6 +48,11 @@ public sealed partial class ModelDispatcherGrain
         tenant.Dispatched++;
         tenant.Dispatches.Add(now);
         _drain.Add(now);
+        if (!request.Resumed)
+        {
+            instruments.OnDispatched(Model, now - request.EnqueuedAt);
+        }
+
         LogDispatched(logger, request.JobId, Model, node.NodeId, request.TenantId);
 
         // One-way: the job starts generating on its own; it releases the slot when it ends.

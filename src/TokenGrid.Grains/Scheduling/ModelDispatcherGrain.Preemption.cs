@@ -33,6 +33,7 @@ public sealed partial class ModelDispatcherGrain
             var request = head.Request;
             var headClass = _queue.EffectiveClass(request, now);
             RunningJob? victim = null;
+            var reason = "priority";
             if (request.Priority == PriorityClass.High)
             {
                 victim = Youngest(request, run => _queue.EffectiveClass(run.Request, now) == PriorityClass.Low);
@@ -43,6 +44,7 @@ public sealed partial class ModelDispatcherGrain
             // overlaps (it starts before the victim finishes, in virtual time) loses its slot.
             if (victim is null && Options.FairSharePreemption && _queue.CountFor(request.TenantId) == 1 && BelowShare(request))
             {
+                reason = "fair_share";
                 victim = Youngest(request, run => head.StartTag < run.StartTag + ((double)run.Request.Cost / Math.Max(1, run.Request.Weight))
                     && _queue.EffectiveClass(run.Request, now) <= headClass && AboveShare(run.Request));
             }
@@ -50,6 +52,7 @@ public sealed partial class ModelDispatcherGrain
             if (victim is not null)
             {
                 Preempt(victim, request.JobId);
+                instruments.OnPreempted(Model, reason);
                 Start(head, _nodes[victim.NodeId], now, inOrder: false);
                 return true;
             }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Grains.Nodes;
+using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Scheduling;
 
@@ -22,6 +23,7 @@ public sealed partial class ModelDispatcherGrain(
     IOptions<SchedulingOptions> options,
     IOptions<NodeOptions> nodeOptions,
     IClusterMembershipService membership,
+    TokenGridInstruments instruments,
     TimeProvider timeProvider,
     ILogger<ModelDispatcherGrain> logger)
     : Grain, IModelDispatcherGrain

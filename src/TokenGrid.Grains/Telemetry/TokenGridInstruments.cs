@@ -1,71 +1,132 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
 
 namespace TokenGrid.Grains.Telemetry;
 
 /// <summary>
-/// Every TokenGrid metric, built from one <see cref="IMeterFactory"/> under the meter <see cref="MeterName"/>.
-/// Callers record through intent methods, never through the instruments. Labels are bounded: model, node,
-/// reason and outcome come from configuration or fixed enums; tenants get no label here.
+/// Every TokenGrid metric, built from one <see cref="IMeterFactory"/> under the meter <see cref="MeterName"/>; the
+/// Prometheus names (<c>tokengrid_*</c>) mirror vLLM's and the OpenTelemetry GenAI conventions (docs/metrics.md lists
+/// them). Callers record through intent methods, never through the instruments. Labels are bounded: model, node,
+/// outcome and reason come from configuration or fixed codes; tenants are labels only on the budget gauges, and only
+/// for the tenants <see cref="TenantSeriesOptions"/> selects.
 /// </summary>
 public sealed class TokenGridInstruments
 {
     /// <summary>The meter name to export.</summary>
     public const string MeterName = "TokenGrid";
 
-    private readonly Counter<long> _tokensGenerated;
+    // Buckets in seconds: interactive first tokens in tens of milliseconds up to long queued batch jobs.
+    private static readonly double[] s_firstTokenBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
+    private static readonly double[] s_interTokenBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5];
+    private static readonly double[] s_requestBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 60, 120, 240, 480, 960];
+
     private readonly Counter<long> _promptTokens;
+    private readonly Counter<long> _generationTokens;
+    private readonly Counter<long> _requests;
     private readonly Counter<long> _admissions;
     private readonly Counter<long> _rejections;
-    private readonly Counter<long> _jobsFinished;
+    private readonly Counter<long> _preemptions;
     private readonly Histogram<double> _timeToFirstToken;
+    private readonly Histogram<double> _interTokenLatency;
+    private readonly Histogram<double> _requestLatency;
+    private readonly Histogram<double> _queueTime;
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, NodeGauge> _nodes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NodeLoad> _nodes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _queues = new(StringComparer.Ordinal);
+    private readonly TenantSeries _tenants;
 
-    /// <summary>Creates the instruments.</summary>
-    public TokenGridInstruments(IMeterFactory meterFactory)
+    /// <summary>Creates the instruments; <paramref name="tenantSeries"/> chooses the tenants that get budget series.</summary>
+    public TokenGridInstruments(IMeterFactory meterFactory, IOptions<TenantSeriesOptions> tenantSeries, TimeProvider timeProvider)
     {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(tenantSeries);
+        _tenants = new TenantSeries(tenantSeries.Value, timeProvider);
         var meter = meterFactory.Create(MeterName);
-        _tokensGenerated = meter.CreateCounter<long>("tokengrid.tokens.generated", "{token}", "Tokens generated, by model and node.");
-        _promptTokens = meter.CreateCounter<long>("tokengrid.tokens.prompt", "{token}", "Prompt tokens processed, by model and node.");
-        _admissions = meter.CreateCounter<long>("tokengrid.admissions", "{job}", "Jobs admitted by tenant budgets.");
-        _rejections = meter.CreateCounter<long>("tokengrid.rejections", "{job}", "Jobs rejected at admission, by reason.");
-        _jobsFinished = meter.CreateCounter<long>("tokengrid.jobs.finished", "{job}", "Jobs ended, by model and status.");
-        _timeToFirstToken = meter.CreateHistogram<double>("tokengrid.job.time_to_first_token", "s", "From submission to the first token.");
-        meter.CreateObservableGauge("tokengrid.node.tokens_per_second", ObserveNodeRates, "{token}/s", "Tokens per second over the last 10 seconds, by node.");
-        meter.CreateObservableGauge("tokengrid.node.active_sequences", ObserveNodeActive, "{sequence}", "Sequences decoding, by node.");
-        meter.CreateObservableGauge("tokengrid.node.queued_sequences", ObserveNodeQueued, "{sequence}", "Sequences waiting for a slot, by node.");
+        _promptTokens = meter.CreateCounter<long>("tokengrid.prompt_tokens", "{token}", "Prompt tokens prefilled, by model and node.");
+        _generationTokens = meter.CreateCounter<long>("tokengrid.generation_tokens", "{token}", "Tokens generated, by model and node.");
+        _requests = meter.CreateCounter<long>("tokengrid.requests", "{request}", "Requests ended, by model, outcome and reason.");
+        _admissions = meter.CreateCounter<long>("tokengrid.admissions", "{request}", "Requests admitted by tenant budgets, by model.");
+        _rejections = meter.CreateCounter<long>("tokengrid.rejections", "{request}", "Requests refused by a tenant budget or the scheduler, by model and reason.");
+        _preemptions = meter.CreateCounter<long>("tokengrid.preemptions", "{request}", "Running requests preempted, by model and reason.");
+        _timeToFirstToken = Histogram(meter, "tokengrid.time_to_first_token", "From submission to the first token, by model.", s_firstTokenBuckets);
+        _interTokenLatency = Histogram(meter, "tokengrid.inter_token_latency", "Mean time between output tokens after the first, per request, by model.", s_interTokenBuckets);
+        _requestLatency = Histogram(meter, "tokengrid.e2e_request_latency", "From submission to the end, by model and outcome.", s_requestBuckets);
+        _queueTime = Histogram(meter, "tokengrid.request_queue_time", "Time waiting in the model's queue before placement on a node, by model.", s_requestBuckets);
+        meter.CreateObservableGauge("tokengrid.requests_running", () => ObserveModels(m => m.Running), "{request}", "Requests decoding or prefilling, by model and node.");
+        meter.CreateObservableGauge("tokengrid.requests_waiting", ObserveWaiting, "{request}",
+            "Requests waiting: in the model's queue (no node label) or in a node's engine queue (by node), by model.");
+        meter.CreateObservableGauge("tokengrid.node.tokens_per_second", () => ObserveNodes(n => n.TokensPerSecond), "{token}/s", "Tokens generated per second over the last 10 seconds, by node.");
+        meter.CreateObservableGauge("tokengrid.node.batch_size", () => ObserveModels(m => m.BatchSize), "{request}", "Sequences in the latest decode step, by model and node.");
+        meter.CreateObservableGauge("tokengrid.node.max_batch_size", () => ObserveModels(m => m.MaxBatchSize), "{request}", "Batch capacity of the engine, by model and node.");
+        meter.CreateObservableGauge("tokengrid.node.kv_cache_used", () => ObserveModels(m => m.KvCacheUsedBytes), "By", "Key/value cache held by running sequences (at full context), by model and node.");
+        meter.CreateObservableGauge("tokengrid.node.kv_cache_usage_ratio", () => ObserveModels(m => m.KvCacheUsage), "1", "Fraction of the engine's key/value cache slots in use, by model and node.");
+        meter.CreateObservableGauge("tokengrid.node.memory_used", () => ObserveNodes(n => n.MemoryUsedBytes), "By", "Estimated bytes of the loaded models (weights and key/value cache), by node.");
+        meter.CreateObservableGauge("tokengrid.node.memory_budget", () => ObserveNodes(n => n.MemoryBudgetBytes), "By", "Bytes the node may spend on models (0: unlimited), by node.");
+        meter.CreateObservableGauge("tokengrid.tenant.budget_remaining_tokens", () => ObserveTenants(t => t.Remaining), "{token}", "Tokens the tenant may still reserve this period (quota − charged − reserved).");
+        meter.CreateObservableGauge("tokengrid.tenant.budget_reserved_tokens", () => ObserveTenants(t => t.Reserved), "{token}", "Tokens held by the tenant's running requests.");
+        meter.CreateObservableGauge("tokengrid.tenant.budget_charged_tokens", () => ObserveTenants(t => t.Charged), "{token}", "Tokens charged to the tenant this period.");
+        meter.CreateObservableGauge("tokengrid.tenant.budget_quota_tokens", () => ObserveTenants(t => t.Quota), "{token}", "Tokens the tenant's period quota allows.");
     }
-
-    /// <summary>A node produced tokens.</summary>
-    public void OnTokensGenerated(string model, string node, int tokens) =>
-        _tokensGenerated.Add(tokens, new("model", model), new("node", node));
 
     /// <summary>A node prefilled a prompt.</summary>
     public void OnPromptProcessed(string model, string node, int tokens) =>
         _promptTokens.Add(tokens, new("model", model), new("node", node));
 
-    /// <summary>A tenant admitted a job.</summary>
+    /// <summary>A node produced tokens.</summary>
+    public void OnTokensGenerated(string model, string node, int tokens) =>
+        _generationTokens.Add(tokens, new("model", model), new("node", node));
+
+    /// <summary>A tenant admitted a request.</summary>
     public void OnAdmitted(string model) => _admissions.Add(1, new KeyValuePair<string, object?>("model", model));
 
-    /// <summary>A tenant rejected a job.</summary>
+    /// <summary>A tenant budget or the scheduler refused a request; <paramref name="reason"/> is its stable code.</summary>
     public void OnRejected(string model, string reason) => _rejections.Add(1, new("model", model), new("reason", reason));
 
-    /// <summary>A job ended.</summary>
-    public void OnJobFinished(string model, string status, TimeSpan? timeToFirstToken)
+    /// <summary>The scheduler preempted a running request (<c>priority</c> or <c>fair_share</c>).</summary>
+    public void OnPreempted(string model, string reason) => _preemptions.Add(1, new("model", model), new("reason", reason));
+
+    /// <summary>The scheduler placed a request on a node after <paramref name="waited"/> in the queue.</summary>
+    public void OnDispatched(string model, TimeSpan waited) =>
+        _queueTime.Record(Math.Max(0, waited.TotalSeconds), new KeyValuePair<string, object?>("model", model));
+
+    /// <summary>A model's queue holds <paramref name="waiting"/> requests now.</summary>
+    public void OnQueueDepth(string model, int waiting)
     {
-        _jobsFinished.Add(1, new("model", model), new("status", status));
-        if (timeToFirstToken is { } ttft)
+        lock (_lock)
         {
-            _timeToFirstToken.Record(ttft.TotalSeconds, new KeyValuePair<string, object?>("model", model));
+            _queues[model] = waiting;
+        }
+    }
+
+    /// <summary>A request ended (see <see cref="RequestEnd"/>).</summary>
+    public void OnRequestFinished(RequestEnd end)
+    {
+        var model = new KeyValuePair<string, object?>("model", end.Model);
+        var outcome = new KeyValuePair<string, object?>("outcome", end.Outcome);
+        _requests.Add(1, model, outcome, new("reason", end.Reason));
+        if (end.Latency is { } latency)
+        {
+            _requestLatency.Record(latency.TotalSeconds, model, outcome);
+        }
+
+        if (end.TimeToFirstToken is { } ttft)
+        {
+            _timeToFirstToken.Record(ttft.TotalSeconds, model);
+        }
+
+        if (end.InterTokenLatency is { } itl)
+        {
+            _interTokenLatency.Record(itl.TotalSeconds, model);
         }
     }
 
     /// <summary>A node's load now, served on the next scrape.</summary>
-    public void OnNodeLoad(string node, double tokensPerSecond, int active, int queued)
+    public void OnNodeLoad(NodeLoad load)
     {
+        ArgumentNullException.ThrowIfNull(load);
         lock (_lock)
         {
-            _nodes[node] = new NodeGauge(tokensPerSecond, active, queued);
+            _nodes[load.Node] = load;
         }
     }
 
@@ -78,19 +139,40 @@ public sealed class TokenGridInstruments
         }
     }
 
-    private IEnumerable<Measurement<double>> ObserveNodeRates() => Observe(g => g.TokensPerSecond);
+    /// <summary>A tenant's budget changed; published when <see cref="TenantSeriesOptions"/> selects the tenant.</summary>
+    public void OnTenantBudget(string tenant, long quota, long charged, long reserved) =>
+        _tenants.Update(new TenantBudgetSample(tenant, quota, charged, reserved));
 
-    private IEnumerable<Measurement<double>> ObserveNodeActive() => Observe(g => g.Active);
+    private static Histogram<double> Histogram(Meter meter, string name, string description, double[] buckets) =>
+        meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = buckets });
 
-    private IEnumerable<Measurement<double>> ObserveNodeQueued() => Observe(g => g.Queued);
-
-    private List<Measurement<double>> Observe(Func<NodeGauge, double> value)
+    private List<Measurement<double>> ObserveNodes(Func<NodeLoad, double> value)
     {
         lock (_lock)
         {
-            return [.. _nodes.Select(n => new Measurement<double>(value(n.Value), new KeyValuePair<string, object?>("node", n.Key)))];
+            return [.. _nodes.Values.Select(n => new Measurement<double>(value(n), new KeyValuePair<string, object?>("node", n.Node)))];
         }
     }
 
-    private readonly record struct NodeGauge(double TokensPerSecond, int Active, int Queued);
+    private List<Measurement<double>> ObserveModels(Func<ModelLoad, double> value)
+    {
+        lock (_lock)
+        {
+            return [.. _nodes.Values.SelectMany(n => n.Models.Select(m => new Measurement<double>(value(m), new("model", m.Model), new("node", n.Node))))];
+        }
+    }
+
+    private List<Measurement<double>> ObserveWaiting()
+    {
+        var waiting = ObserveModels(m => m.Waiting);
+        lock (_lock)
+        {
+            waiting.AddRange(_queues.Select(q => new Measurement<double>(q.Value, new KeyValuePair<string, object?>("model", q.Key))));
+        }
+
+        return waiting;
+    }
+
+    private List<Measurement<long>> ObserveTenants(Func<TenantBudgetSample, long> value) =>
+        [.. _tenants.Published().Select(t => new Measurement<long>(value(t), new KeyValuePair<string, object?>("tenant", t.Tenant)))];
 }

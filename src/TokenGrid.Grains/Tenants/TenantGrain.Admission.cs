@@ -15,15 +15,37 @@ public sealed partial class TenantGrain
             return Reject(request, AdmissionPolicy.Check(State, request, now)!.Value, now);
         }
 
-        // One job id reserves once: a repeat while open gets the same answer, a repeat after settlement is an error.
-        if (State.Open.TryGetValue(request.JobId, out var open))
-        {
-            return Result(null, open.Tokens, now);
-        }
-
-        // A job id seen before may have been settled longer ago than the settlement window: the ledger knows.
+        // One job id reserves once: a repeat while open gets the same answer (from Decide, once the reservation is
+        // saved), a repeat after settlement is an error. A job id seen before may have been settled longer ago than the settlement window: the ledger knows.
         var isNew = await jobIndex.AddAsync(TenantId, request.JobId);
         if (FindSettlement(request.JobId) is not null || (!isNew && await FindSettlementInLedgerAsync(request.JobId) is not null))
+        {
+            throw new JobAlreadySettledException(TenantId, request.JobId);
+        }
+
+        var (result, admitted) = await ApplyAsync(() => Decide(request));
+        if (admitted)
+        {
+            await ArmRecoveryAsync();
+            instruments.OnAdmitted(request.Model);
+            LogAdmitted(logger, TenantId, request.JobId, request.Model, result.Reserved);
+        }
+
+        return result;
+    }
+
+    /// <summary>The admission decision, on the state as the steps before it left it.</summary>
+    private (AdmissionResult Result, bool Admitted) Decide(AdmissionRequest request)
+    {
+        var now = timeProvider.GetUtcNow();
+
+        // Checked again here: a repeat of the same job id may have been decided while this call looked up the index.
+        if (State.Open.TryGetValue(request.JobId, out var open))
+        {
+            return (Result(null, open.Tokens, now), false);
+        }
+
+        if (FindSettlement(request.JobId) is not null)
         {
             throw new JobAlreadySettledException(TenantId, request.JobId);
         }
@@ -31,8 +53,7 @@ public sealed partial class TenantGrain
         CatchUp(now);
         if (AdmissionPolicy.Check(State, request, now) is { } refusal)
         {
-            await CommitAsync();
-            return Reject(request, refusal, now);
+            return (Reject(request, refusal, now), false);
         }
 
         var reservation = request.Reservation;
@@ -40,12 +61,7 @@ public sealed partial class TenantGrain
         State.Tokens.Take(reservation);
         LedgerBook.Reserve(State, TenantId, new OpenReservation(request.JobId, request.Model, reservation, request.PromptTokens, now));
         TallyOf(request.Model).Requests++;
-        await CommitAsync();
-        await ArmRecoveryAsync();
-
-        instruments.OnAdmitted(request.Model);
-        LogAdmitted(logger, TenantId, request.JobId, request.Model, reservation);
-        return Result(null, reservation, now);
+        return (Result(null, reservation, now), true);
     }
 
     /// <summary>
@@ -57,12 +73,7 @@ public sealed partial class TenantGrain
     public async Task<Settlement> SettleAsync(SettlementRequest request)
     {
         Validate(request);
-        if (FindSettlement(request.JobId) is { } done)
-        {
-            return done with { AlreadySettled = true };
-        }
-
-        if (!State.Open.TryGetValue(request.JobId, out var reservation))
+        if (!State.Open.ContainsKey(request.JobId) && FindSettlement(request.JobId) is null)
         {
             if (await FindSettlementInLedgerAsync(request.JobId) is { } old)
             {
@@ -73,6 +84,25 @@ public sealed partial class TenantGrain
             return new Settlement(request.JobId, 0, 0, 0, AlreadySettled: false);
         }
 
+        // A repeat is answered from the same queue, so it never reports a settlement that is not saved yet.
+        var settlement = await ApplyAsync(() => Charge(request));
+        if (!settlement.AlreadySettled)
+        {
+            LogSettled(logger, TenantId, request.JobId, request.Outcome, settlement.Charged, settlement.Refunded);
+        }
+
+        return settlement;
+    }
+
+    /// <summary>The settlement, on the state as the steps before it left it.</summary>
+    private Settlement Charge(SettlementRequest request)
+    {
+        if (FindSettlement(request.JobId) is { } done)
+        {
+            return done with { AlreadySettled = true };
+        }
+
+        var reservation = State.Open[request.JobId];
         var now = timeProvider.GetUtcNow();
         CatchUp(now);
         var used = (long)request.PromptTokens + request.CompletionTokens;
@@ -91,8 +121,6 @@ public sealed partial class TenantGrain
             State.Settled.RemoveAt(0);
         }
 
-        await CommitAsync();
-        LogSettled(logger, TenantId, request.JobId, request.Outcome, charged, refunded);
         return settlement;
     }
 

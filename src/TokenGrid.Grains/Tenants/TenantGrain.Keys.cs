@@ -14,15 +14,17 @@ public sealed partial class TenantGrain
             throw new ArgumentException($"name must be 1 to {MaxKeyNameLength} characters.", nameof(name));
         }
 
-        RequireTenant();
         var secret = ApiKeyHash.NewSecret();
         var hash = ApiKeyHash.Hash(secret);
         var key = new ApiKeyInfo(ApiKeyHash.NewKeyId(), TenantId, name.Trim(), ApiKeyHash.PrefixOf(secret), timeProvider.GetUtcNow(), null);
 
         // Saved before it is bound, so every key that can resolve is one this tenant lists and can revoke. If binding
         // fails the secret is never shown and the listed key never resolves.
-        State.Keys.Add(new StoredApiKey(hash, key));
-        await CommitAsync();
+        await ApplyAsync(() =>
+        {
+            RequireTenant();
+            State.Keys.Add(new StoredApiKey(hash, key));
+        });
         await grainFactory.GetGrain<IApiKeyGrain>(hash).BindAsync(key);
 
         LogKeyIssued(logger, TenantId, key.KeyId);
@@ -33,19 +35,21 @@ public sealed partial class TenantGrain
     /// <remarks>Revoking again re-sends the revocation (repairing a failed one) and keeps the first time.</remarks>
     public async Task<bool> RevokeKeyAsync(string keyId)
     {
-        var index = State.Keys.FindIndex(k => k.Info.KeyId == keyId);
-        if (index < 0)
+        var stored = await ApplyAsync(() =>
+        {
+            var index = State.Keys.FindIndex(k => k.Info.KeyId == keyId);
+            if (index < 0 || State.Keys[index].Info.RevokedAt is not null)
+            {
+                return index < 0 ? null : State.Keys[index];
+            }
+
+            State.Keys[index] = State.Keys[index] with { Info = State.Keys[index].Info with { RevokedAt = timeProvider.GetUtcNow() } };
+            LogKeyRevoked(logger, TenantId, keyId);
+            return State.Keys[index];
+        });
+        if (stored is null)
         {
             return false;
-        }
-
-        var stored = State.Keys[index];
-        if (stored.Info.RevokedAt is null)
-        {
-            stored = stored with { Info = stored.Info with { RevokedAt = timeProvider.GetUtcNow() } };
-            State.Keys[index] = stored;
-            await CommitAsync();
-            LogKeyRevoked(logger, TenantId, keyId);
         }
 
         await grainFactory.GetGrain<IApiKeyGrain>(stored.Hash).RevokeAsync(stored.Info.RevokedAt!.Value);

@@ -34,4 +34,7 @@ public sealed partial class TenantGrain
 
     [LoggerMessage(EventId = 1109, Level = LogLevel.Information, Message = "Tenant {TenantId} revoked API key {KeyId}")]
     private static partial void LogKeyRevoked(ILogger logger, string tenantId, string keyId);
+
+    [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "Tenant {TenantId} could not save its state; {Steps} queued changes failed and the activation starts over from storage")]
+    private static partial void LogSaveFailed(ILogger logger, Exception exception, string tenantId, int steps);
 }

@@ -58,6 +58,10 @@ internal static class DatabaseHosting
             options.ConnectionString = connectionString;
         });
         silo.Services.AddPostgresLedger(connectionString);
+
+        // A database error thrown by a grain on one silo reaches its caller on another as itself, so the API can tell
+        // "the database is unavailable" (503 with Retry-After) from a fault, rather than a missing-codec error.
+        silo.Services.Configure<ExceptionSerializationOptions>(options => options.SupportedNamespacePrefixes.Add("Npgsql"));
         return silo.AddDatabaseStartup();
     }
 

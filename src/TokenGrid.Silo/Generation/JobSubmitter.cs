@@ -54,7 +54,7 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
             AdmissionRejection.TenantDisabled => new(403, "Tenant disabled", message, "tenant_disabled"),
             _ => ApiProblems.Unavailable(message),
         };
-        return problem with { RetryAfter = admission?.RetryAfter };
+        return problem with { RetryAfter = admission?.RetryAfter ?? job.RetryAfter };
     }
 
     /// <summary>A new job id: <c>job_</c>, 12 hex digits of milliseconds since the epoch, then 12 random hex digits.</summary>

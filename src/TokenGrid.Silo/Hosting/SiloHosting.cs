@@ -18,6 +18,8 @@ internal static class SiloHosting
     /// </summary>
     public static ISiloBuilder AddTokenGridSilo(this ISiloBuilder silo, ClusterHostingOptions cluster)
     {
+        // First, so that a kubernetes profile outside a pod stops here, before anything else is configured.
+        silo.AddTokenGridKubernetesHosting(cluster);
         var database = cluster.UsesDatabase ? silo.Configuration.GetValidated<DatabaseOptions>() : null;
         switch (cluster.Clustering)
         {

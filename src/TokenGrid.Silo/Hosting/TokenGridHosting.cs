@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Apis;
 using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Dashboard;
 using TokenGrid.Silo.Generation;
 using TokenGrid.Silo.Problems;
 
@@ -31,7 +32,8 @@ public static class TokenGridHosting
         services.AddValidatedOptions<AdminOptions>();
         services.AddValidatedOptions<DemoOptions>();
         services.AddTokenGridTenants();
-        services.AddTokenGridTelemetry();
+        builder.AddTokenGridDashboard();
+        builder.AddTokenGridTelemetry(cluster);
 
         // After Orleans' hosted service, so it runs once the silo is up; the web server starts after every hosted service.
         services.AddSingleton(new StartupState { Profile = profile });
@@ -69,11 +71,12 @@ public static class TokenGridHosting
 
         var admin = app.MapGroup("/admin").RequireAdmin();
         admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminLedgerApi().MapAdminNodesApi();
+        app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadinessHealthCheck.Tag) });
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapPrometheusScrapingEndpoint();
+        app.MapTokenGridTelemetry();
         app.MapOpenApi();
         return app;
     }

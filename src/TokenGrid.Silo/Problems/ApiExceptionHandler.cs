@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Orleans.Runtime.Messaging;
+using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Auth;
 
@@ -63,6 +64,8 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         TenantExistsException e => new(409, "Tenant exists", $"A tenant '{e.TenantId}' already exists.", "tenant_exists"),
         JobAlreadySettledException e => new(409, "Job exists", e.Message, "job_exists"),
         ArgumentException e => ApiProblems.BadRequest(StripParameterName(e), param: e.ParamName),
+        _ when StorageUnavailableException.IsTransient(exception) && !IsClusterUnavailable(exception) => ApiProblems.Unavailable(
+            "The database is unavailable (it may be restarting); nothing was changed, retry shortly.") with { RetryAfter = StorageUnavailableException.RetryAfter },
         _ when IsClusterUnavailable(exception) => ApiProblems.Unavailable(
             "A silo of the cluster is unavailable (it may have just failed); retry shortly.") with { RetryAfter = s_clusterRetryAfter },
         _ => ApiProblems.Internal(),

@@ -1,18 +1,25 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
+using TokenGrid.Silo.Database;
 
 namespace TokenGrid.Benchmarks.Grid;
 
 /// <summary>
-/// Tenant-grain admissions against a no-op grain call, in one silo, side by side. Each admission is followed by
-/// its settlement, as in production (so reservations do not pile up); the baseline makes the same two calls to
-/// a no-op grain. Rates count admissions (cycles) per second; latencies are of the admission call alone.
+/// Tenant-grain admissions against a no-op grain call, and with PostgreSQL persistence (Orleans ADO.NET grain storage,
+/// the ledger and the job index in PostgreSQL) against in-process memory, all in one run, rounds interleaved. Each
+/// admission is followed by its settlement, as in production (so reservations do not pile up); the baseline makes the
+/// same two calls to a no-op grain. Rates count admissions (cycles) per second; latencies are of the admission call.
 /// </summary>
+/// <remarks>
+/// PostgreSQL comes from <c>--postgres CONNECTION-STRING</c> or <c>TOKENGRID_TEST_POSTGRES</c> (a role that may create
+/// databases; the benchmark creates a fresh database and drops it). Without either, only the memory figures are given.
+/// </remarks>
 public static class AdmissionBenchmark
 {
     public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
@@ -20,43 +27,54 @@ public static class AdmissionBenchmark
         var rounds = args.Int("rounds", 3);
         var cycles = args.Int("cycles", 4000);
         var concurrency = args.Int("concurrency", 16);
-        using var host = Host.CreateDefaultBuilder()
-            .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
-            .UseOrleans(silo => silo.UseLocalhostClustering(siloPort: 11311, gatewayPort: 31311).AddInProcessGrainStorage())
-            .ConfigureServices(services => services.AddTokenGridTenants())
-            .Build();
-        await host.StartAsync();
-        var grains = host.Services.GetRequiredService<IGrainFactory>();
-        var tenant = grains.GetGrain<ITenantGrain>("bench");
-        await tenant.CreateAsync(new TenantSpec("bench", new TenantBudget
-        {
-            TokensPerMinute = long.MaxValue / 4,
-            RequestsPerMinute = int.MaxValue / 2,
-            MaxConcurrentJobs = 100_000,
-            PeriodQuota = long.MaxValue / 4,
-        }));
-        var noop = grains.GetGrain<INoopGrain>("bench");
+        var server = BenchDatabase.ServerFrom(args);
 
-        // Warm up both paths.
-        await AdmissionsAsync(tenant, "warm", 500, concurrency);
+        using var memory = await StartAsync(11311, 31311, postgres: null);
+        await using var database = server is null ? null : await BenchDatabase.CreateAsync(server, migrate: false);
+        using var postgres = database is null ? null : await StartAsync(11312, 31312, database.ConnectionString);
+
+        var memoryTenant = await CreateTenantAsync(memory);
+        var postgresTenant = postgres is null ? null : await CreateTenantAsync(postgres);
+        var noop = memory.Services.GetRequiredService<IGrainFactory>().GetGrain<INoopGrain>("bench");
+
+        // Warm up every path.
+        await AdmissionsAsync(memoryTenant, "warm", 500, concurrency);
+        if (postgresTenant is not null)
+        {
+            await AdmissionsAsync(postgresTenant, "warm", 500, concurrency);
+        }
+
         await NoopsAsync(noop, 500, concurrency);
 
-        var admissionRates = new List<double>();
+        var memoryRates = new List<double>();
+        var postgresRates = new List<double>();
         var noopRates = new List<double>();
         var latencies = new List<double>();
+        var postgresLatencies = new List<double>();
         for (var round = 0; round < rounds; round++)
         {
-            var (rate, roundLatencies) = await AdmissionsAsync(tenant, $"r{round}", cycles, concurrency);
-            admissionRates.Add(rate);
+            var (rate, roundLatencies) = await AdmissionsAsync(memoryTenant, $"r{round}", cycles, concurrency);
+            memoryRates.Add(rate);
             latencies.AddRange(roundLatencies);
+            if (postgresTenant is not null)
+            {
+                (rate, roundLatencies) = await AdmissionsAsync(postgresTenant, $"r{round}", cycles, concurrency);
+                postgresRates.Add(rate);
+                postgresLatencies.AddRange(roundLatencies);
+            }
+
             noopRates.Add(await NoopsAsync(noop, cycles, concurrency));
         }
 
-        await host.StopAsync();
-        latencies.Sort();
-        var admissions = Stats.Median(admissionRates);
+        await memory.StopAsync();
+        if (postgres is not null)
+        {
+            await postgres.StopAsync();
+        }
+
+        var admissions = Stats.Median(memoryRates);
         var noops = Stats.Median(noopRates);
-        return new BenchmarkReport("admission")
+        var report = new BenchmarkReport("admission")
             .Add("processors", Environment.ProcessorCount)
             .Add("rounds", rounds)
             .Add("cycles_per_round", cycles)
@@ -64,8 +82,65 @@ public static class AdmissionBenchmark
             .Add("admissions_per_s", admissions)
             .Add("noop_calls_per_s", noops)
             .Add("admission_vs_noop", admissions / noops)
-            .Add("admission_p50_us", latencies[latencies.Count / 2])
-            .Add("admission_p99_us", latencies[(int)(latencies.Count * 0.99)]);
+            .Add("admission_p50_us", Percentile(latencies, 0.5))
+            .Add("admission_p99_us", Percentile(latencies, 0.99));
+        if (postgresRates.Count > 0)
+        {
+            var postgresAdmissions = Stats.Median(postgresRates);
+            report.Add("postgres_admissions_per_s", postgresAdmissions)
+                .Add("postgres_vs_memory_admission", postgresAdmissions / admissions)
+                .Add("postgres_admission_p50_us", Percentile(postgresLatencies, 0.5))
+                .Add("postgres_admission_p99_us", Percentile(postgresLatencies, 0.99));
+        }
+
+        return report;
+    }
+
+    /// <summary>One silo with the tenant grains: state in process memory, or everything in PostgreSQL.</summary>
+    private static async Task<IHost> StartAsync(int siloPort, int gatewayPort, string? postgres)
+    {
+        var host = Host.CreateDefaultBuilder()
+            .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
+            .ConfigureAppConfiguration(configuration => configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [$"{DatabaseOptions.SectionName}:ConnectionString"] = postgres,
+                [$"{DatabaseOptions.SectionName}:MigrateOnStartup"] = "true",
+            }))
+            .UseOrleans(silo =>
+            {
+                silo.UseLocalhostClustering(siloPort, gatewayPort);
+                if (postgres is null)
+                {
+                    silo.AddInProcessGrainStorage();
+                }
+                else
+                {
+                    silo.AddPostgresStorage(new DatabaseOptions { ConnectionString = postgres });
+                }
+            })
+            .ConfigureServices(services => services.AddTokenGridTenants())
+            .Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    private static async Task<ITenantGrain> CreateTenantAsync(IHost host)
+    {
+        var tenant = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantGrain>("bench");
+        await tenant.CreateAsync(new TenantSpec("bench", new TenantBudget
+        {
+            TokensPerMinute = long.MaxValue / 4,
+            RequestsPerMinute = int.MaxValue / 2,
+            MaxConcurrentJobs = 100_000,
+            PeriodQuota = long.MaxValue / 4,
+        }));
+        return tenant;
+    }
+
+    private static double Percentile(List<double> values, double p)
+    {
+        values.Sort();
+        return values[Math.Min(values.Count - 1, (int)(values.Count * p))];
     }
 
     private static async Task<(double Rate, List<double> LatenciesUs)> AdmissionsAsync(ITenantGrain tenant, string prefix, int cycles, int concurrency)

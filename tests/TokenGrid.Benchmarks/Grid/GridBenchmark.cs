@@ -125,7 +125,7 @@ public static class GridBenchmark
     }
 
     /// <summary>One streamed completion per prompt, all at once; returns the completion tokens the streams report.</summary>
-    private static async Task<long> StreamAllAsync(HttpClient http, IReadOnlyList<int[]> prompts, int newTokens)
+    internal static async Task<long> StreamAllAsync(HttpClient http, IReadOnlyList<int[]> prompts, int newTokens)
     {
         var counts = await Task.WhenAll(prompts.Select(async prompt =>
         {

@@ -40,6 +40,28 @@ public static class ClusterClient
     }
 
     /// <summary>
+    /// Submits an async job and says how the API answered: the job id on 202; otherwise the status, after checking the
+    /// reply is a problem document and, for 503, that it carries Retry-After.
+    /// </summary>
+    public static async Task<(HttpStatusCode Status, string? JobId)> TrySubmitAsync(SiloProcess silo, string key, int maxTokens)
+    {
+        using var client = silo.Client(key);
+        using var response = await client.PostJsonAsync("v1/jobs", Body(maxTokens: maxTokens));
+        if (response.StatusCode == HttpStatusCode.Accepted)
+        {
+            return (response.StatusCode, (await response.ReadJsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>());
+        }
+
+        await response.AssertProblemAsync(response.StatusCode);
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+        {
+            Assert.True(response.Headers.Contains("Retry-After"), "A 503 without Retry-After.");
+        }
+
+        return (response.StatusCode, null);
+    }
+
+    /// <summary>
     /// A streamed completion through <paramref name="silo"/>; its job id and the text streamed, and whether it ended with
     /// a finish reason. <paramref name="started"/> is set at the first chunk.
     /// </summary>

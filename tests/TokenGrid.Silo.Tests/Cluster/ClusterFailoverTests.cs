@@ -5,11 +5,13 @@ namespace TokenGrid.Silo.Tests.Cluster;
 
 /// <summary>
 /// Three real silo processes on PostgreSQL: they form one cluster, and when one is killed outright under load no job and
-/// no token of accounting is lost. Runs in order: the cluster is checked whole before a silo dies.
+/// no token of accounting is lost; when PostgreSQL restarts under load, nothing accepted is lost either
+/// (ClusterFailoverTests.Postgres.cs). Runs in order: the cluster is checked whole before a silo dies, and the database
+/// restarts last.
 /// </summary>
 [Collection(SiloClusterCollection.Name)]
 [TestCaseOrderer(MethodNameOrderer.TypeName, MethodNameOrderer.AssemblyName)]
-public sealed class ClusterFailoverTests(SiloClusterFixture cluster)
+public sealed partial class ClusterFailoverTests(SiloClusterFixture cluster)
 {
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(60);
 
@@ -44,7 +46,7 @@ public sealed class ClusterFailoverTests(SiloClusterFixture cluster)
         var after = await cluster.AdmissionsBySiloAsync();
         var victim = Assert.Single(after, kv => kv.Value > before[kv.Key]).Key;
         var survivors = cluster.Silos.Where(s => s != victim).ToList();
-        var chargedBefore = (await UsageAsync(survivors[0], key))["charged"]!.GetValue<long>();
+        var chargedBefore = (await SiloClusterFixture.UsageAsync(survivors[0], key))["charged"]!.GetValue<long>();
         Assert.True(chargedBefore > 0);
 
         // Load: async jobs through every silo, streams through the survivors, and a watcher connected to the victim.
@@ -112,51 +114,7 @@ public sealed class ClusterFailoverTests(SiloClusterFixture cluster)
             finals = [.. finals, await ClusterClient.WaitFinishedAsync(cluster, key, jobId, deadline)];
         }
 
-        await AssertLedgerBalancesAsync(tenant, key, finals, chargedBefore, survivors[1]);
-    }
-
-    /// <summary>
-    /// Each job settled once, charged its prompt plus its delivered completion tokens, the rest refunded; no reservation
-    /// stays open; and the tenant's balance, read through a survivor after its grain's silo died, is the ledger's.
-    /// </summary>
-    private async Task AssertLedgerBalancesAsync(string tenant, string key, IReadOnlyList<JsonObject> finals, long chargedBefore, SiloProcess via)
-    {
-        var rows = (await cluster.Database.QueryAsync(
-                $"SELECT job_id, reserved_tokens, charged_tokens, refunded_tokens, settled FROM tokengrid_job_settlements WHERE tenant_id = '{tenant}'"))
-            .ToDictionary(r => (string)r[0]);
-        foreach (var job in finals)
-        {
-            var id = job["id"]!.GetValue<string>();
-            var charged = job["charged_tokens"]!.GetValue<long>();
-            if (!rows.TryGetValue(id, out var row))
-            {
-                // Never reserved (its admission failed as the tenant's silo died): nothing to charge, nothing in the ledger.
-                Assert.Equal(0, charged);
-                Assert.Equal("failed", job["status"]!.GetValue<string>());
-                continue;
-            }
-
-            Assert.True((bool)row[4], $"Job {id} is not settled.");
-            Assert.Equal(job["usage"]!["total_tokens"]!.GetValue<long>(), charged);
-            Assert.Equal(charged, (long)row[2]);
-            Assert.Equal((long)row[1], (long)row[2] + (long)row[3]);
-        }
-
-        Assert.Empty(await cluster.Database.QueryAsync(
-            $"SELECT job_id FROM tokengrid_ledger WHERE tenant_id = '{tenant}' AND kind = 'charge' GROUP BY job_id HAVING count(*) > 1"));
-        Assert.All(rows.Values, r => Assert.True((bool)r[4], $"Job {r[0]} holds an open reservation."));
-
-        var usage = await UsageAsync(via, key);
-        Assert.Equal(0, usage["reserved"]!.GetValue<long>());
-        Assert.Equal(0, usage["open_jobs"]!.GetValue<int>());
-        Assert.Equal(rows.Values.Sum(r => (long)r[2]), usage["charged"]!.GetValue<long>());
-        Assert.True(usage["charged"]!.GetValue<long>() > chargedBefore);
-    }
-
-    private static async Task<JsonObject> UsageAsync(SiloProcess silo, string key)
-    {
-        using var client = silo.Client(key);
-        return await (await client.GetAsync("v1/usage")).ReadJsonAsync();
+        await cluster.AssertLedgerBalancesAsync(tenant, key, finals, chargedBefore, survivors[1]);
     }
 
     private async Task WaitUntilAsync(Func<Task<bool>> condition, DateTime deadline)

@@ -114,6 +114,54 @@ public sealed class SiloClusterFixture : IAsyncLifetime
         return (id, key["secret"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// Each job settled once, charged its prompt plus its delivered completion tokens, the rest refunded; no reservation
+    /// stays open; and the tenant's balance, read through a survivor after its grain's silo died, is the ledger's.
+    /// </summary>
+    public async Task AssertLedgerBalancesAsync(string tenant, string key, IReadOnlyList<JsonObject> finals, long chargedBefore, SiloProcess via)
+    {
+        var rows = (await Database.QueryAsync(
+                $"SELECT job_id, reserved_tokens, charged_tokens, refunded_tokens, settled FROM tokengrid_job_settlements WHERE tenant_id = '{tenant}'"))
+            .ToDictionary(r => (string)r[0]);
+        foreach (var job in finals)
+        {
+            var id = job["id"]!.GetValue<string>();
+            var charged = job["charged_tokens"]!.GetValue<long>();
+            if (!rows.TryGetValue(id, out var row))
+            {
+                // Never reserved (its admission failed as the tenant's silo died): nothing to charge, nothing in the ledger.
+                Assert.Equal(0, charged);
+                Assert.Equal("failed", job["status"]!.GetValue<string>());
+                continue;
+            }
+
+            Assert.True((bool)row[4], $"Job {id} is not settled.");
+            Assert.Equal(job["usage"]!["total_tokens"]!.GetValue<long>(), charged);
+            Assert.Equal(charged, (long)row[2]);
+            Assert.Equal((long)row[1], (long)row[2] + (long)row[3]);
+        }
+
+        Assert.Empty(await Database.QueryAsync(
+            $"SELECT job_id FROM tokengrid_ledger WHERE tenant_id = '{tenant}' AND kind = 'charge' GROUP BY job_id HAVING count(*) > 1"));
+        Assert.All(rows.Values, r => Assert.True((bool)r[4], $"Job {r[0]} holds an open reservation."));
+
+        var usage = await UsageAsync(via, key);
+        Assert.Equal(0, usage["reserved"]!.GetValue<long>());
+        Assert.Equal(0, usage["open_jobs"]!.GetValue<int>());
+        Assert.Equal(rows.Values.Sum(r => (long)r[2]), usage["charged"]!.GetValue<long>());
+        Assert.True(usage["charged"]!.GetValue<long>() > chargedBefore);
+
+        // Every ledger line the tenant grain numbered reached the table: no hole in the sequence.
+        var lines = await Database.QueryAsync($"SELECT count(*), coalesce(max(sequence), 0) FROM tokengrid_ledger WHERE tenant_id = '{tenant}'");
+        Assert.Equal((long)lines[0][1], (long)lines[0][0]);
+    }
+
+    public static async Task<JsonObject> UsageAsync(SiloProcess silo, string key)
+    {
+        using var client = silo.Client(key);
+        return await (await client.GetAsync("v1/usage")).ReadJsonAsync();
+    }
+
     /// <summary>A job as a live silo shows it; null while a failing silo makes the API answer 503 (with Retry-After).</summary>
     public async Task<JsonObject?> JobAsync(string key, string jobId)
     {

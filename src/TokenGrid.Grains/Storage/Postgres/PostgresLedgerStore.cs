@@ -43,7 +43,15 @@ public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting
         p.Add(Column(entries, e => e.ChargedAfter, NpgsqlDbType.Bigint));
         p.Add(Column(entries, e => e.ReservedAfter, NpgsqlDbType.Bigint));
         p.Add(Column(entries, e => e.BalanceAfter, NpgsqlDbType.Bigint));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            PostgresConnections.ForgetBroken(e, dataSource);
+            throw;
+        }
     }
 
     /// <inheritdoc/>

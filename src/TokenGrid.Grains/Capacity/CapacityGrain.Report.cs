@@ -1,0 +1,190 @@
+using TokenGrid.Abstractions.Capacity;
+using TokenGrid.Abstractions.Nodes;
+
+namespace TokenGrid.Grains.Capacity;
+
+/// <summary>The report: supply, demand and headroom per model and for the cluster, from the latest samples.</summary>
+public sealed partial class CapacityGrain
+{
+    /// <inheritdoc/>
+    public async Task<CapacityReport> GetReportAsync(CapacityQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (timeProvider.GetUtcNow() - _sampledAt >= Options.SamplePeriod)
+        {
+            await SampleAsync();
+        }
+
+        var now = timeProvider.GetUtcNow();
+        await RefreshTenantsAsync(now);
+        var tpm = query.TenantTokensPerMinute;
+        var latency = LiveLatency(now);
+        var models = ModelNames().Select(m => Model(m, tpm, latency)).ToList();
+        var accepting = _nodes.Where(n => !n.Draining).ToList();
+        var capacity = accepting.Sum(n => _peaks.GetValueOrDefault(n.NodeId));
+        var rate = _nodes.Sum(n => n.TokensPerSecond10s);
+        var demand = models.Sum(m => m.Demand.RequestedTokensPerSecond);
+        var headroom = Math.Max(0, capacity - demand);
+        return new CapacityReport
+        {
+            GeneratedAt = now,
+            TenantTokensPerMinute = tpm,
+            Cluster = new CapacityTotals
+            {
+                Nodes = _nodes.Count,
+                AcceptingNodes = accepting.Count,
+                TokensPerSecond = rate,
+                CapacityTokensPerSecond = capacity,
+                Utilization = capacity > 0 ? rate / capacity : null,
+                DemandTokensPerSecond = demand,
+                HeadroomTokensPerSecond = headroom,
+                HeadroomTenants = Tenants(headroom, tpm),
+                QueuedJobs = models.Sum(m => m.Demand.QueuedJobs),
+                RunningJobs = models.Sum(m => m.Demand.RunningJobs),
+                TokensGenerated = _nodes.Sum(n => n.TokensGenerated),
+            },
+            Models = models,
+            Nodes = [.. _nodes.Select(Node)],
+            Latency = Summaries(latency),
+            TopTenants = TopTenants(query.Top),
+            BurnDown = BurnDown(now, Options.MaxTop),
+            TenantsReadAt = _tenantsReadAt,
+            Tenants = _usage.Count,
+        };
+    }
+
+    /// <summary>Tenants of <paramref name="tokensPerMinute"/> that fit in <paramref name="tokensPerSecond"/>.</summary>
+    private static long Tenants(double tokensPerSecond, long tokensPerMinute) =>
+        (long)Math.Floor(tokensPerSecond * 60 / tokensPerMinute);
+
+    private ModelCapacity Model(string model, long tpm, List<LatencySeries> latency)
+    {
+        var load = _loads.GetValueOrDefault(model);
+        var serving = _nodes.Where(n => !n.Draining && (n.Models.Contains(model) || n.LoadableModels.Contains(model))).ToList();
+        var served = _nodes.Sum(n => n.TokensPerSecond10s * ShareOf(n, model));
+        var capacity = serving.Sum(n => _peaks.GetValueOrDefault(n.NodeId));
+        var demand = Math.Max(0, served + QueueGrowth(model));
+        var headroom = Math.Max(0, capacity - demand);
+        var at = load?.At ?? _sampledAt;
+        return new ModelCapacity
+        {
+            Model = model,
+            Demand = new ModelDemand
+            {
+                RequestedTokensPerSecond = demand,
+                QueuedJobs = load?.Queued ?? 0,
+                QueuedTokens = load?.QueuedTokens ?? 0,
+                RunningJobs = load?.Running ?? 0,
+                OldestWaitSeconds = load?.OldestEnqueuedAt is { } oldest ? Math.Max(0, (at - oldest).TotalSeconds) : 0,
+                MeanWaitSeconds = load is { Queued: > 0 } ? load.TotalWaitSeconds / load.Queued : 0,
+                ExpectedWaitSeconds = load is { DispatchesPerSecond: > 0 } ? load.Queued / load.DispatchesPerSecond : null,
+                DispatchesPerSecond = load?.DispatchesPerSecond ?? 0,
+                TokensGenerated = load?.TokensGenerated ?? 0,
+            },
+            Supply = new ModelSupply
+            {
+                Nodes = serving.Count,
+                TokensPerSecond = served,
+                CapacityTokensPerSecond = capacity,
+                Utilization = capacity > 0 ? served / capacity : null,
+                Slots = load?.SlotsByNode.Values.Sum() ?? 0,
+                BusySlots = load?.Running ?? 0,
+            },
+            HeadroomTokensPerSecond = headroom,
+            HeadroomTenants = Tenants(headroom, tpm),
+            Latency = Summaries(latency.Where(s => s.Model == model)),
+        };
+    }
+
+    /// <summary>
+    /// The part of a node's rate that is the model's: by the model's running jobs among all running on the node, or,
+    /// with none running, split evenly over its loaded models.
+    /// </summary>
+    private double ShareOf(NodeReport node, string model)
+    {
+        var running = _loads.Values.Sum(l => l.RunningByNode.GetValueOrDefault(node.NodeId));
+        if (running > 0)
+        {
+            return (double)(_loads.GetValueOrDefault(model)?.RunningByNode.GetValueOrDefault(node.NodeId) ?? 0) / running;
+        }
+
+        return node.Models.Contains(model) ? 1.0 / node.Models.Length : 0;
+    }
+
+    /// <summary>How fast the model's queued tokens grew (negative: shrank) over the demand window, in tokens per second.</summary>
+    private double QueueGrowth(string model)
+    {
+        if (!_queued.TryGetValue(model, out var history) || history.Count < 2)
+        {
+            return 0;
+        }
+
+        var (fromAt, fromTokens) = history.Peek();
+        var (toAt, toTokens) = history.Last();
+        var seconds = (toAt - fromAt).TotalSeconds;
+        return seconds > 0 ? (toTokens - fromTokens) / seconds : 0;
+    }
+
+    private NodeCapacity Node(NodeReport n)
+    {
+        var peak = _peaks.GetValueOrDefault(n.NodeId);
+        return new NodeCapacity
+        {
+            NodeId = n.NodeId,
+            Silo = n.Silo,
+            Device = n.Device,
+            Provider = n.Provider,
+            Models = n.Models,
+            Draining = n.Draining,
+            TokensPerSecond = n.TokensPerSecond10s,
+            TokensPerSecondMinute = n.TokensPerSecond60s,
+            CapacityTokensPerSecond = peak,
+            Utilization = peak > 0 ? n.TokensPerSecond10s / peak : null,
+            ActiveSequences = n.ActiveSequences,
+            QueuedSequences = n.QueuedSequences,
+            MaxBatchSize = n.MaxBatchSize,
+            TokensGenerated = n.TokensGenerated,
+            MemoryUsedBytes = n.MemoryUsedBytes,
+            MemoryBudgetBytes = n.MemoryBudgetBytes,
+        };
+    }
+
+    /// <summary>The latest histograms of the silos that reported within three report periods.</summary>
+    private List<LatencySeries> LiveLatency(DateTimeOffset now)
+    {
+        var cutoff = now - (3 * Options.LatencyReportPeriod);
+        foreach (var silo in _latency.Where(l => l.Value.At < cutoff).Select(l => l.Key).ToList())
+        {
+            _latency.Remove(silo);
+        }
+
+        return [.. _latency.Values.SelectMany(l => l.Series)];
+    }
+
+    /// <summary>Per measurement, the silos' (and models') histograms added up, with their percentiles.</summary>
+    private static List<LatencySummary> Summaries(IEnumerable<LatencySeries> series) =>
+    [
+        .. series.GroupBy(s => s.Metric, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+        {
+            var buckets = new long[LatencyBuckets.Bounds.Count + 1];
+            foreach (var s in g)
+            {
+                for (var i = 0; i < buckets.Length && i < s.Buckets.Length; i++)
+                {
+                    buckets[i] += s.Buckets[i];
+                }
+            }
+
+            var count = buckets.Sum();
+            return new LatencySummary
+            {
+                Metric = g.Key,
+                Count = count,
+                MeanSeconds = count > 0 ? g.Sum(s => s.Sum) / count : null,
+                P50Seconds = LatencyBuckets.Quantile(buckets, 0.5),
+                P90Seconds = LatencyBuckets.Quantile(buckets, 0.9),
+                P99Seconds = LatencyBuckets.Quantile(buckets, 0.99),
+            };
+        }),
+    ];
+}

@@ -1,0 +1,36 @@
+namespace TokenGrid.Grains.Telemetry;
+
+/// <summary>How a request ended, for <see cref="TokenGridInstruments.OnRequestFinished"/>.</summary>
+/// <param name="Model">The model.</param>
+/// <param name="Outcome"><c>succeeded</c>, <c>failed</c>, <c>cancelled</c> or <c>rejected</c>.</param>
+/// <param name="Reason">
+/// A stable code: the finish reason (<c>stop</c>, <c>length</c>) when it succeeded, the rejection code when rejected,
+/// <c>tenant</c> or <c>client_disconnected</c> when cancelled, <c>timed_out</c>, <c>interrupted</c> or <c>error</c>
+/// when it failed.
+/// </param>
+/// <param name="Latency">From submission to the end.</param>
+/// <param name="TimeToFirstToken">From submission to the first token; null when none came.</param>
+/// <param name="InterTokenLatency">Mean time between output tokens after the first; null with fewer than two tokens.</param>
+public sealed record RequestEnd(
+    string Model, string Outcome, string Reason, TimeSpan? Latency, TimeSpan? TimeToFirstToken, TimeSpan? InterTokenLatency);
+
+/// <summary>A node's load at one report, for <see cref="TokenGridInstruments.OnNodeLoad"/>.</summary>
+/// <param name="Node">Node id (<c>{silo}/{device}</c>).</param>
+/// <param name="TokensPerSecond">Tokens generated per second over the last 10 seconds.</param>
+/// <param name="MemoryUsedBytes">Estimated bytes of the loaded models.</param>
+/// <param name="MemoryBudgetBytes">Bytes the node may spend on models; 0: unlimited.</param>
+/// <param name="Models">Each loaded model's engine.</param>
+public sealed record NodeLoad(string Node, double TokensPerSecond, long MemoryUsedBytes, long MemoryBudgetBytes, IReadOnlyList<ModelLoad> Models);
+
+/// <summary>One loaded model's engine on a node.</summary>
+/// <param name="Model">The model.</param>
+/// <param name="Running">Sequences decoding or prefilling.</param>
+/// <param name="Waiting">Sequences in the engine's queue.</param>
+/// <param name="BatchSize">Sequences in the latest decode step.</param>
+/// <param name="MaxBatchSize">Batch capacity.</param>
+/// <param name="KvCacheUsedBytes">Key/value cache the running sequences may fill (at full context).</param>
+public sealed record ModelLoad(string Model, int Running, int Waiting, int BatchSize, int MaxBatchSize, long KvCacheUsedBytes)
+{
+    /// <summary>Fraction of the cache's sequence slots in use.</summary>
+    public double KvCacheUsage => MaxBatchSize == 0 ? 0 : Math.Min(1.0, (double)Running / MaxBatchSize);
+}

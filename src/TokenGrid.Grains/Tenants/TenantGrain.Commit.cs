@@ -1,0 +1,178 @@
+using TokenGrid.Grains.Storage;
+using TokenGrid.Grains.Storage.Postgres;
+
+namespace TokenGrid.Grains.Tenants;
+
+/// <summary>
+/// Group commit. Every change to the tenant's state is a synchronous step queued with <see cref="ApplyAsync{T}"/>. One
+/// loop takes the steps queued so far, applies them in arrival order (each sees the state the previous one left, so
+/// budgets are decided exactly as one at a time), saves the state once, and only then answers every step of the batch.
+/// While a save is in flight new steps wait in the queue, so the state is never changed under a write.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Admissions and settlements interleave (<c>[AlwaysInterleave]</c>), which is what lets a batch gather: under load a
+/// batch holds as many steps as arrived during the previous save, one write instead of one each. An answer is never
+/// given before the state holding it is saved; a crash before the save loses only unanswered steps.
+/// </para>
+/// <para>
+/// When a save fails, every step of the batch and every step queued behind it fails with
+/// <see cref="StorageUnavailableException"/> (their callers may retry), later calls fail fast, and the activation
+/// deactivates so the next one starts over from the saved state: memory never runs ahead of storage.
+/// </para>
+/// </remarks>
+public sealed partial class TenantGrain
+{
+    private readonly Queue<IStateStep> _steps = new();
+    private bool _committing;
+    private string? _saveFailure;
+
+    /// <summary>Queues <paramref name="step"/>, applies it in order with the others, and returns its result once saved.</summary>
+    private Task<T> ApplyAsync<T>(Func<T> step)
+    {
+        if (_saveFailure is { } failure)
+        {
+            return Task.FromException<T>(Unavailable(failure));
+        }
+
+        var queued = new StateStep<T>(step);
+        _steps.Enqueue(queued);
+        if (!_committing)
+        {
+            _committing = true;
+            _ = CommitLoopAsync();
+        }
+
+        return queued.Result;
+    }
+
+    /// <summary>Queues a step with no result.</summary>
+    private Task ApplyAsync(Action step) => ApplyAsync(() =>
+    {
+        step();
+        return true;
+    });
+
+    /// <summary>
+    /// Applies, saves and answers batch after batch until nothing is queued and every saved ledger line is handed to the
+    /// store. The lines saved by one batch go to the store while the next batch is saved, so the ledger adds no wait.
+    /// </summary>
+    private async Task CommitLoopAsync()
+    {
+        try
+        {
+            while (_steps.Count > 0 || State.PendingLedger.Count > 0)
+            {
+                // Every line pending now was saved by an earlier batch; the ones this batch adds wait for its save.
+                var saved = State.PendingLedger.ToList();
+                var batch = new List<IStateStep>(_steps.Count);
+                while (_steps.TryDequeue(out var step))
+                {
+                    step.Apply();
+                    batch.Add(step);
+                }
+
+                var append = AppendLinesAsync(saved);
+                if (batch.Count > 0)
+                {
+                    try
+                    {
+                        await state.WriteStateAsync();
+                    }
+                    catch (Exception e)
+                    {
+                        await append;
+                        FailAll(batch, e);
+                        return;
+                    }
+
+                    instruments.OnTenantBudget(TenantId, State.Info?.Budget.PeriodQuota ?? 0, State.Charged, State.Reserved);
+                    foreach (var step in batch)
+                    {
+                        step.Complete();
+                    }
+                }
+
+                var appended = await append;
+                PruneAppended();
+                if (!appended && _steps.Count == 0)
+                {
+                    // The store is down: stop here; the lines go out after the next save or on the next activation.
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            _committing = false;
+        }
+    }
+
+    /// <summary>Fails the batch and everything queued behind it, refuses new steps, and starts over from storage.</summary>
+    private void FailAll(List<IStateStep> batch, Exception e)
+    {
+        _saveFailure = e.Message;
+        PostgresConnections.ForgetBroken(e);
+        LogSaveFailed(logger, e, TenantId, batch.Count + _steps.Count);
+        var unavailable = Unavailable(e.Message);
+        foreach (var step in batch.Concat(_steps))
+        {
+            step.Fail(unavailable);
+        }
+
+        _steps.Clear();
+        DeactivateOnIdle();
+    }
+
+    private StorageUnavailableException Unavailable(string cause) =>
+        new($"Tenant '{TenantId}' could not save its state ({cause}); nothing was applied, retry shortly.");
+
+    /// <summary>A queued change to the state.</summary>
+    private interface IStateStep
+    {
+        /// <summary>Runs the change; an exception it throws becomes its caller's answer.</summary>
+        void Apply();
+
+        /// <summary>Answers the caller: the state holding the change is saved.</summary>
+        void Complete();
+
+        /// <summary>Answers the caller with <paramref name="e"/>: the change was not saved.</summary>
+        void Fail(Exception e);
+    }
+
+    private sealed class StateStep<T>(Func<T> step) : IStateStep
+    {
+        private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _value;
+        private Exception? _error;
+
+        public Task<T> Result => _result.Task;
+
+        public void Apply()
+        {
+            try
+            {
+                _value = step();
+            }
+            catch (Exception e)
+            {
+                _error = e;
+            }
+        }
+
+        public void Complete()
+        {
+            if (_error is null)
+            {
+                _result.TrySetResult(_value!);
+            }
+            else
+            {
+                _result.TrySetException(_error);
+            }
+        }
+
+        public void Fail(Exception e) => _result.TrySetException(e);
+    }
+}
+

@@ -1,0 +1,95 @@
+using System.Net;
+using System.Text;
+using TokenGrid.Silo.Auth;
+
+namespace TokenGrid.Silo.Dashboard;
+
+/// <summary>
+/// <c>/dashboard</c>: the page for a signed-in planner or admin, otherwise a sign-in form. The form posts the key once;
+/// the silo answers with an HttpOnly, SameSite=Strict session cookie (see <see cref="PlannerAuth"/>), so the key never
+/// sits in the browser's storage or in a URL, and the Orleans Dashboard (plain page loads) is covered by the same sign-in.
+/// </summary>
+internal static class DashboardPages
+{
+    private const string SecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    public static IEndpointRouteBuilder MapDashboardPages(this IEndpointRouteBuilder app)
+    {
+        var dashboard = app.MapGroup("/dashboard").ExcludeFromDescription();
+        dashboard.MapGet("/", Page);
+        dashboard.MapPost("/login", SignInAsync);
+        dashboard.MapPost("/logout", SignOut);
+        dashboard.MapGet("/assets/{file}", Asset);
+        return app;
+    }
+
+    private static IResult Page(HttpContext http, PlannerAuth auth, DashboardAssets assets) =>
+        auth.Authenticate(http.Request) is null
+            ? SignInPage(http, assets, null)
+            : Html(http, Encoding.UTF8.GetString(assets.Get("index.html")!), HttpStatusCode.OK);
+
+    private static async Task<IResult> SignInAsync(HttpContext http, PlannerAuth auth, DashboardAssets assets)
+    {
+        var key = http.Request.HasFormContentType ? (await http.Request.ReadFormAsync(http.RequestAborted))["key"].ToString().Trim() : "";
+        if (auth.RoleOf(key) is not { } role)
+        {
+            return SignInPage(http, assets, key.Length == 0 ? "Enter the planner or admin key." : "That is not the planner or admin key.");
+        }
+
+        http.Response.Cookies.Append(PlannerAuth.CookieName, auth.Issue(role), Cookie(http, auth.SessionLifetime));
+        return SeeDashboard(http);
+    }
+
+    private static IResult SignOut(HttpContext http)
+    {
+        http.Response.Cookies.Delete(PlannerAuth.CookieName, Cookie(http, null));
+        return SeeDashboard(http);
+    }
+
+    /// <summary>303 See Other to the page, so the browser follows a form post with a GET.</summary>
+    private static IResult SeeDashboard(HttpContext http)
+    {
+        http.Response.Headers.Location = "/dashboard";
+        return TypedResults.StatusCode(StatusCodes.Status303SeeOther);
+    }
+
+    private static IResult Asset(string file, HttpContext http, DashboardAssets assets)
+    {
+        if (file.EndsWith(".html", StringComparison.Ordinal) || assets.Get(file) is not { } content)
+        {
+            return TypedResults.NotFound();
+        }
+
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        return TypedResults.Bytes(content, DashboardAssets.ContentType(file));
+    }
+
+    /// <summary>The sign-in form; with a message after a wrong key (status 401).</summary>
+    private static IResult SignInPage(HttpContext http, DashboardAssets assets, string? error)
+    {
+        var html = Encoding.UTF8.GetString(assets.Get("login.html")!)
+            .Replace("<!--error-->", error is null ? "" : $"<p class=\"error\" role=\"alert\">{WebUtility.HtmlEncode(error)}</p>", StringComparison.Ordinal);
+        return Html(http, html, error is null ? HttpStatusCode.OK : HttpStatusCode.Unauthorized);
+    }
+
+    private static IResult Html(HttpContext http, string html, HttpStatusCode status)
+    {
+        var headers = http.Response.Headers;
+        headers.ContentSecurityPolicy = SecurityPolicy;
+        headers.CacheControl = "no-store";
+        headers.XContentTypeOptions = "nosniff";
+        return TypedResults.Content(html, "text/html", Encoding.UTF8, (int)status);
+    }
+
+    private static CookieOptions Cookie(HttpContext http, TimeSpan? lifetime) => new()
+    {
+        HttpOnly = true,
+        Secure = http.Request.IsHttps,
+        SameSite = SameSiteMode.Strict,
+        Path = "/",
+        MaxAge = lifetime,
+    };
+}

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests.Metrics;
+
+/// <summary>
+/// The alert rules and the Grafana dashboard in k8s/monitoring: promtool validates and unit-tests the rules, and every
+/// series they use, like every series a silo exports, is documented in docs/metrics.md.
+/// </summary>
+[Collection(MetricsCollection.Name)]
+public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
+{
+    private static readonly string s_root = FindRoot();
+    private static readonly string s_rules = Path.Combine(s_root, "k8s", "monitoring", "prometheus-rules.yaml");
+    private static readonly string s_dashboard = Path.Combine(s_root, "k8s", "monitoring", "tokengrid-dashboard.json");
+    private static readonly string s_docs = Path.Combine(s_root, "docs", "metrics.md");
+
+    [Fact]
+    public async Task Promtool_accepts_the_alert_rules_and_their_unit_tests_pass()
+    {
+        var directory = Directory.CreateTempSubdirectory("tokengrid-rules-").FullName;
+        try
+        {
+            var rules = Path.Combine(directory, "rules.yaml");
+            await File.WriteAllTextAsync(rules, RuleGroups(await File.ReadAllTextAsync(s_rules)));
+            File.Copy(Path.Combine(s_root, "tests", "TokenGrid.Silo.Tests", "Metrics", "alert-rules.test.yaml"), Path.Combine(directory, "alert-rules.test.yaml"));
+
+            var check = await PromtoolAsync(directory, "check", "rules", "rules.yaml");
+            Assert.True(check.ExitCode == 0, check.Output);
+            Assert.Contains("SUCCESS: 7 rules found", check.Output);
+            var test = await PromtoolAsync(directory, "test", "rules", "alert-rules.test.yaml");
+            Assert.True(test.ExitCode == 0, test.Output);
+            Assert.Contains("SUCCESS", test.Output);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_dashboard_and_the_rules_use_only_documented_series()
+    {
+        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(s_dashboard));
+        var expressions = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .Where(p => p.TryGetProperty("targets", out _))
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("expr").GetString()!))
+            .ToList();
+        Assert.True(expressions.Count >= 20, $"{expressions.Count} dashboard queries");
+
+        var documented = Documented(await File.ReadAllTextAsync(s_docs));
+        var used = expressions.Append(await File.ReadAllTextAsync(s_rules)).SelectMany(SeriesNames).ToHashSet();
+        Assert.Contains("tokengrid_generation_tokens_total", used);
+        Assert.Equal([], used.Where(name => !documented.Contains(name)).Order());
+    }
+
+    [Fact]
+    public async Task Every_series_a_silo_exports_is_documented()
+    {
+        var (_, key) = await fixture.Server.CreateTenantAsync();
+        using var client = fixture.Server.Client(key);
+        await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Document me", max_tokens = 3 })).ReadJsonAsync();
+        await fixture.Server.RefreshNodesAsync();
+
+        using var anonymous = fixture.Server.Client(null);
+        var exported = Families().Matches(await anonymous.GetStringAsync("metrics")).Select(m => m.Groups[1].Value).ToHashSet();
+        var documented = Documented(await File.ReadAllTextAsync(s_docs));
+        Assert.Contains("tokengrid_requests_running", exported);
+        Assert.Contains("tokengrid_tenant_budget_remaining_tokens", exported);
+        Assert.Equal([], exported.Where(name => !documented.Contains(name)).Order());
+    }
+
+    /// <summary>The rule groups of a PrometheusRule: its <c>spec</c>, which is a Prometheus rules file.</summary>
+    private static string RuleGroups(string prometheusRule)
+    {
+        var lines = prometheusRule.Split('\n');
+        var spec = Array.FindIndex(lines, l => l.TrimEnd() == "spec:");
+        Assert.True(spec >= 0, "The PrometheusRule has no spec.");
+        return string.Join('\n', lines.Skip(spec + 1).Select(l => l.StartsWith("  ", StringComparison.Ordinal) ? l[2..] : l));
+    }
+
+    /// <summary>Series names in a PromQL text, with histogram suffixes folded into their family.</summary>
+    private static IEnumerable<string> SeriesNames(string promql) =>
+        SeriesName().Matches(promql).Select(m => Regex.Replace(m.Value, "_(bucket|count|sum)$", ""));
+
+    /// <summary>Names in docs/metrics.md, in backticks.</summary>
+    private static HashSet<string> Documented(string markdown) => [.. DocumentedName().Matches(markdown).Select(m => m.Groups[1].Value)];
+
+    private static async Task<(int ExitCode, string Output)> PromtoolAsync(string directory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(PrometheusServer.Promtool) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output + await error);
+    }
+
+    private static string FindRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "TokenGrid.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("The repository root (TokenGrid.sln) was not found.");
+    }
+
+    [GeneratedRegex(@"tokengrid_[a-z0-9_]+")]
+    private static partial Regex SeriesName();
+
+    [GeneratedRegex(@"`(tokengrid_[a-z0-9_]+)`")]
+    private static partial Regex DocumentedName();
+
+    [GeneratedRegex(@"^# TYPE (tokengrid_[a-z0-9_]+) ", RegexOptions.Multiline)]
+    private static partial Regex Families();
+}
