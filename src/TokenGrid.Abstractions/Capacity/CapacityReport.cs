@@ -52,7 +52,10 @@ public sealed record CapacityTotals
     /// <summary>Tokens generated per second now (10-second window).</summary>
     [Id(2)] public double TokensPerSecond { get; init; }
 
-    /// <summary>Measured capacity: the sum of the accepting nodes' peak tokens per second.</summary>
+    /// <summary>
+    /// Measured capacity: the sum of the accepting nodes' peak tokens per second; a lower bound while
+    /// <see cref="CapacityIsLowerBound"/>.
+    /// </summary>
     [Id(3)] public double CapacityTokensPerSecond { get; init; }
 
     /// <summary>Tokens per second over capacity (0..1); null before any capacity is measured.</summary>
@@ -61,11 +64,14 @@ public sealed record CapacityTotals
     /// <summary>Requested tokens per second: generated now plus the growth of the queued tokens.</summary>
     [Id(5)] public double DemandTokensPerSecond { get; init; }
 
-    /// <summary>More tokens per second the cluster could take now: capacity minus demand, at least 0.</summary>
-    [Id(6)] public double HeadroomTokensPerSecond { get; init; }
+    /// <summary>
+    /// More tokens per second the cluster could take now: capacity minus demand, at least 0. While
+    /// <see cref="CapacityIsLowerBound"/> it is a lower bound, and null (unknown) where it would be 0.
+    /// </summary>
+    [Id(6)] public double? HeadroomTokensPerSecond { get; init; }
 
-    /// <summary>More tenants of the report's size that fit in the headroom.</summary>
-    [Id(7)] public long HeadroomTenants { get; init; }
+    /// <summary>More tenants of the report's size that fit in the headroom; a lower bound or null as the headroom is.</summary>
+    [Id(7)] public long? HeadroomTenants { get; init; }
 
     /// <summary>Jobs waiting for a node.</summary>
     [Id(8)] public int QueuedJobs { get; init; }
@@ -75,6 +81,21 @@ public sealed record CapacityTotals
 
     /// <summary>Tokens generated since the nodes started.</summary>
     [Id(10)] public long TokensGenerated { get; init; }
+
+    /// <summary>Some accepting node's capacity is not measured at a batch at least half full (or not at all).</summary>
+    [Id(11)] public bool CapacityIsLowerBound { get; init; }
+
+    /// <summary>Sequence slots of the accepting nodes: the sum of their max batch.</summary>
+    [Id(12)] public int Slots { get; init; }
+
+    /// <summary>Of <see cref="Slots"/>, those holding a sequence now (the accepting nodes' active sequences).</summary>
+    [Id(13)] public int BusySlots { get; init; }
+
+    /// <summary>Busy slots over slots (0..1); null without slots.</summary>
+    [Id(14)] public double? SlotUtilization { get; init; }
+
+    /// <summary>Slots free and not claimed by a queued job: slots − busy slots − queued jobs, at least 0.</summary>
+    [Id(15)] public int HeadroomSlots { get; init; }
 }
 
 /// <summary>One model: what is asked of it, what its nodes supply, and what is left.</summary>
@@ -90,14 +111,20 @@ public sealed record ModelCapacity
     /// <summary>What the nodes serving it supply.</summary>
     [Id(2)] public required ModelSupply Supply { get; init; }
 
-    /// <summary>More tokens per second the model could take: its supply's capacity minus its demand, at least 0.</summary>
-    [Id(3)] public double HeadroomTokensPerSecond { get; init; }
+    /// <summary>
+    /// More tokens per second the model could take: its supply's capacity minus its demand, at least 0. While
+    /// <see cref="ModelSupply.CapacityIsLowerBound"/> it is a lower bound, and null (unknown) where it would be 0.
+    /// </summary>
+    [Id(3)] public double? HeadroomTokensPerSecond { get; init; }
 
-    /// <summary>More tenants of the report's size that fit in <see cref="HeadroomTokensPerSecond"/>.</summary>
-    [Id(4)] public long HeadroomTenants { get; init; }
+    /// <summary>More tenants of the report's size that fit in <see cref="HeadroomTokensPerSecond"/>; a lower bound or null as it is.</summary>
+    [Id(4)] public long? HeadroomTenants { get; init; }
 
     /// <summary>Latency percentiles of the model over the last minute.</summary>
     [Id(5)] public required IReadOnlyList<LatencySummary> Latency { get; init; }
+
+    /// <summary>The model's free slots not claimed by its queued jobs: slots − busy slots − queued jobs, at least 0.</summary>
+    [Id(6)] public int HeadroomSlots { get; init; }
 }
 
 /// <summary>Demand on one model, from its dispatcher.</summary>
@@ -153,6 +180,12 @@ public sealed record ModelSupply
 
     /// <summary>Of <see cref="Slots"/>, those running a job.</summary>
     [Id(5)] public int BusySlots { get; init; }
+
+    /// <summary>Busy slots over slots (0..1); null without slots.</summary>
+    [Id(6)] public double? SlotUtilization { get; init; }
+
+    /// <summary>Some node serving the model has a capacity not measured at a batch at least half full (or not at all).</summary>
+    [Id(7)] public bool CapacityIsLowerBound { get; init; }
 }
 
 /// <summary>One live node's supply.</summary>
@@ -183,7 +216,10 @@ public sealed record NodeCapacity
     /// <summary>Tokens per second over the last minute.</summary>
     [Id(7)] public double TokensPerSecondMinute { get; init; }
 
-    /// <summary>The highest 10-second rate seen on the node: its measured capacity; 0 until it has generated.</summary>
+    /// <summary>
+    /// The highest 10-second rate seen on the node: its measured capacity; 0 until it has generated, and a lower bound
+    /// while <see cref="CapacityIsLowerBound"/>.
+    /// </summary>
     [Id(8)] public double CapacityTokensPerSecond { get; init; }
 
     /// <summary>Tokens per second over capacity (0..1); null before any capacity is measured.</summary>
@@ -206,6 +242,18 @@ public sealed record NodeCapacity
 
     /// <summary>Bytes the node may spend on models; 0: unlimited.</summary>
     [Id(15)] public long MemoryBudgetBytes { get; init; }
+
+    /// <summary>The mean batch (sequences per decode step) of the 10 seconds that set <see cref="CapacityTokensPerSecond"/>.</summary>
+    [Id(16)] public double PeakBatchSize { get; init; }
+
+    /// <summary>
+    /// The capacity is a lower bound: nothing generated yet, or the peak was set with a batch less than half of
+    /// <see cref="MaxBatchSize"/> (continuous batching grows throughput with the batch).
+    /// </summary>
+    [Id(17)] public bool CapacityIsLowerBound { get; init; }
+
+    /// <summary>Slot occupancy: active sequences over max batch (0..1); null with no batch capacity.</summary>
+    [Id(18)] public double? SlotUtilization { get; init; }
 }
 
 /// <summary>Percentiles of one latency measurement over the last minute.</summary>

@@ -65,6 +65,12 @@ public sealed record NodeReport
 
     /// <summary>Tokens (prompt and expected output) of the sequences running or queued on the node.</summary>
     [Id(19)] public long OutstandingTokens { get; init; }
+
+    /// <summary>
+    /// Mean sequences per decode step over the same window as <see cref="TokensPerSecond10s"/> (steps of all the node's
+    /// engines together); 0 without a decode step in the window. The batch the rate was generated at.
+    /// </summary>
+    [Id(20)] public double BatchSize10s { get; init; }
 }
 
 /// <summary>A sequence for a node to generate.</summary>

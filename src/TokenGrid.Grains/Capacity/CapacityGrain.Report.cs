@@ -21,10 +21,14 @@ public sealed partial class CapacityGrain
         var latency = LiveLatency(now);
         var models = ModelNames().Select(m => Model(m, tpm, latency)).ToList();
         var accepting = _nodes.Where(n => !n.Draining).ToList();
-        var capacity = accepting.Sum(n => _peaks.GetValueOrDefault(n.NodeId));
+        var capacity = accepting.Sum(PeakOf);
+        var lowerBound = accepting.Any(IsLowerBound);
         var rate = _nodes.Sum(n => n.TokensPerSecond10s);
         var demand = models.Sum(m => m.Demand.RequestedTokensPerSecond);
-        var headroom = Math.Max(0, capacity - demand);
+        var (headroom, tenants) = Headroom(capacity, demand, lowerBound, tpm);
+        var slots = accepting.Sum(n => n.MaxBatchSize);
+        var busy = accepting.Sum(n => n.ActiveSequences);
+        var queued = models.Sum(m => m.Demand.QueuedJobs);
         return new CapacityReport
         {
             GeneratedAt = now,
@@ -38,10 +42,15 @@ public sealed partial class CapacityGrain
                 Utilization = capacity > 0 ? rate / capacity : null,
                 DemandTokensPerSecond = demand,
                 HeadroomTokensPerSecond = headroom,
-                HeadroomTenants = Tenants(headroom, tpm),
-                QueuedJobs = models.Sum(m => m.Demand.QueuedJobs),
+                HeadroomTenants = tenants,
+                QueuedJobs = queued,
                 RunningJobs = models.Sum(m => m.Demand.RunningJobs),
                 TokensGenerated = _nodes.Sum(n => n.TokensGenerated),
+                CapacityIsLowerBound = lowerBound,
+                Slots = slots,
+                BusySlots = busy,
+                SlotUtilization = slots > 0 ? (double)busy / slots : null,
+                HeadroomSlots = Math.Max(0, slots - busy - queued),
             },
             Models = models,
             Nodes = [.. _nodes.Select(Node)],
@@ -53,18 +62,42 @@ public sealed partial class CapacityGrain
         };
     }
 
-    /// <summary>Tenants of <paramref name="tokensPerMinute"/> that fit in <paramref name="tokensPerSecond"/>.</summary>
-    private static long Tenants(double tokensPerSecond, long tokensPerMinute) =>
-        (long)Math.Floor(tokensPerSecond * 60 / tokensPerMinute);
+    /// <summary>
+    /// Headroom in tokens per second and in tenants of <paramref name="tpm"/> tokens per minute: capacity minus demand,
+    /// at least 0. Against a lower-bound capacity a positive figure is a lower bound and a 0 means nothing (the capacity
+    /// is not known to be reached), so it is null: unknown, never "full".
+    /// </summary>
+    private static (double? TokensPerSecond, long? Tenants) Headroom(double capacity, double demand, bool lowerBound, long tpm)
+    {
+        var headroom = Math.Max(0, capacity - demand);
+        var tenants = (long)Math.Floor(headroom * 60 / tpm);
+        return lowerBound ? (headroom > 0 ? headroom : null, tenants > 0 ? tenants : null) : (headroom, tenants);
+    }
+
+    /// <summary>The node's measured capacity: its peak 10-second rate (0 before it has generated).</summary>
+    private double PeakOf(NodeReport node) => _peaks.GetValueOrDefault(node.NodeId).Rate;
+
+    /// <summary>
+    /// Whether the node's capacity is only a lower bound: nothing generated yet, or its peak was generated at a mean batch
+    /// under half of its slots, so a fuller batch may well generate more.
+    /// </summary>
+    private bool IsLowerBound(NodeReport node)
+    {
+        var (rate, batch) = _peaks.GetValueOrDefault(node.NodeId);
+        return rate <= 0 || batch * 2 < node.MaxBatchSize;
+    }
 
     private ModelCapacity Model(string model, long tpm, List<LatencySeries> latency)
     {
         var load = _loads.GetValueOrDefault(model);
         var serving = _nodes.Where(n => !n.Draining && (n.Models.Contains(model) || n.LoadableModels.Contains(model))).ToList();
         var served = _nodes.Sum(n => n.TokensPerSecond10s * ShareOf(n, model));
-        var capacity = serving.Sum(n => _peaks.GetValueOrDefault(n.NodeId));
+        var capacity = serving.Sum(PeakOf);
+        var lowerBound = serving.Any(IsLowerBound);
         var demand = Math.Max(0, served + QueueGrowth(model));
-        var headroom = Math.Max(0, capacity - demand);
+        var (headroom, tenants) = Headroom(capacity, demand, lowerBound, tpm);
+        var slots = load?.SlotsByNode.Values.Sum() ?? 0;
+        var busy = load?.Running ?? 0;
         var at = load?.At ?? _sampledAt;
         return new ModelCapacity
         {
@@ -87,12 +120,15 @@ public sealed partial class CapacityGrain
                 TokensPerSecond = served,
                 CapacityTokensPerSecond = capacity,
                 Utilization = capacity > 0 ? served / capacity : null,
-                Slots = load?.SlotsByNode.Values.Sum() ?? 0,
-                BusySlots = load?.Running ?? 0,
+                Slots = slots,
+                BusySlots = busy,
+                SlotUtilization = slots > 0 ? (double)busy / slots : null,
+                CapacityIsLowerBound = lowerBound,
             },
             HeadroomTokensPerSecond = headroom,
-            HeadroomTenants = Tenants(headroom, tpm),
+            HeadroomTenants = tenants,
             Latency = Summaries(latency.Where(s => s.Model == model)),
+            HeadroomSlots = Math.Max(0, slots - busy - (load?.Queued ?? 0)),
         };
     }
 
@@ -127,7 +163,7 @@ public sealed partial class CapacityGrain
 
     private NodeCapacity Node(NodeReport n)
     {
-        var peak = _peaks.GetValueOrDefault(n.NodeId);
+        var (peak, batch) = _peaks.GetValueOrDefault(n.NodeId);
         return new NodeCapacity
         {
             NodeId = n.NodeId,
@@ -146,6 +182,9 @@ public sealed partial class CapacityGrain
             TokensGenerated = n.TokensGenerated,
             MemoryUsedBytes = n.MemoryUsedBytes,
             MemoryBudgetBytes = n.MemoryBudgetBytes,
+            PeakBatchSize = batch,
+            CapacityIsLowerBound = IsLowerBound(n),
+            SlotUtilization = n.MaxBatchSize > 0 ? (double)n.ActiveSequences / n.MaxBatchSize : null,
         };
     }
 

@@ -112,11 +112,14 @@ public sealed partial class CapacityGrain
                 continue;
             }
 
-            var exhaustsAt = now + TimeSpan.FromSeconds(Math.Max(0, u.Remaining) / burn);
-            if (exhaustsAt >= u.PeriodEnd)
+            // Compared in seconds first: a large quota burnt slowly lasts past the last representable date.
+            var seconds = Math.Max(0, u.Remaining) / burn;
+            if (seconds >= (u.PeriodEnd - now).TotalSeconds)
             {
                 continue;
             }
+
+            var exhaustsAt = now + TimeSpan.FromSeconds(seconds);
 
             rows.Add(new TenantBurnDown
             {

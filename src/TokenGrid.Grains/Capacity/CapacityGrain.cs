@@ -24,7 +24,7 @@ public sealed partial class CapacityGrain(
     ILogger<CapacityGrain> logger)
     : Grain, ICapacityGrain
 {
-    private readonly Dictionary<string, double> _peaks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (double Rate, double Batch)> _peaks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DispatcherLoad> _loads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<(DateTimeOffset At, long Tokens)>> _queued = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (DateTimeOffset At, IReadOnlyList<LatencySeries> Series)> _latency = new(StringComparer.Ordinal);
@@ -51,8 +51,8 @@ public sealed partial class CapacityGrain(
     }
 
     /// <summary>
-    /// Reads the live nodes and every model's dispatcher: keeps each node's peak 10-second rate and each model's queued
-    /// tokens over the demand window.
+    /// Reads the live nodes and every model's dispatcher: keeps each node's peak 10-second rate with the mean batch it
+    /// was generated at, and each model's queued tokens over the demand window.
     /// </summary>
     private async Task SampleAsync()
     {
@@ -76,7 +76,10 @@ public sealed partial class CapacityGrain(
 
         foreach (var node in _nodes)
         {
-            _peaks[node.NodeId] = Math.Max(_peaks.GetValueOrDefault(node.NodeId), node.TokensPerSecond10s);
+            if (node.TokensPerSecond10s > _peaks.GetValueOrDefault(node.NodeId).Rate)
+            {
+                _peaks[node.NodeId] = (node.TokensPerSecond10s, node.BatchSize10s);
+            }
         }
 
         foreach (var model in ModelNames())

@@ -29,6 +29,10 @@ public sealed partial class NodeGrain(
     private static readonly TimeSpan s_longWindow = TimeSpan.FromSeconds(60);
 
     private readonly ThroughputWindow _throughput = new(s_longWindow);
+
+    // Decode steps and the sequences in them, sampled with the tokens: their ratio is the mean batch behind the 10 s rate.
+    private readonly ThroughputWindow _steps = new(s_shortWindow);
+    private readonly ThroughputWindow _batched = new(s_shortWindow);
     private NodeDevice _device = null!;
 
     private string Id => this.GetPrimaryKeyString();
@@ -45,7 +49,11 @@ public sealed partial class NodeGrain(
         }
 
         _device = node;
-        _throughput.Add(timeProvider.GetUtcNow(), node.Models.Snapshot().TokensGenerated);
+        var now = timeProvider.GetUtcNow();
+        var models = node.Models.Snapshot();
+        _throughput.Add(now, models.TokensGenerated);
+        _steps.Add(now, models.DecodeSteps);
+        _batched.Add(now, models.BatchedSequences);
 
         // A node lives as long as its silo: it must keep reporting without being asked.
         DelayDeactivation(Timeout.InfiniteTimeSpan);
@@ -72,13 +80,16 @@ public sealed partial class NodeGrain(
     public Task StartAsync() => ReportAsync(CancellationToken.None);
 
     /// <inheritdoc />
-    public Task<NodeReport> GetReportAsync() => Task.FromResult(BuildReport(timeProvider.GetUtcNow()));
+    public Task<NodeReport> GetReportAsync() => Task.FromResult(BuildReport(timeProvider.GetUtcNow(), _device.Models.Snapshot()));
 
     private async Task ReportAsync(CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        var report = BuildReport(now);
+        var models = _device.Models.Snapshot();
+        var report = BuildReport(now, models);
         _throughput.Add(now, report.TokensGenerated);
+        _steps.Add(now, models.DecodeSteps);
+        _batched.Add(now, models.BatchedSequences);
         RecordLoad(report);
         try
         {
@@ -90,9 +101,9 @@ public sealed partial class NodeGrain(
         }
     }
 
-    private NodeReport BuildReport(DateTimeOffset now)
+    private NodeReport BuildReport(DateTimeOffset now, NodeModelsSnapshot models)
     {
-        var models = _device.Models.Snapshot();
+        var steps = _steps.Rate(now, models.DecodeSteps, s_shortWindow);
         return new NodeReport
         {
             NodeId = Id,
@@ -102,6 +113,7 @@ public sealed partial class NodeGrain(
             Models = models.Loaded,
             TokensPerSecond10s = _throughput.Rate(now, models.TokensGenerated, s_shortWindow),
             TokensPerSecond60s = _throughput.Rate(now, models.TokensGenerated, s_longWindow),
+            BatchSize10s = steps > 0 ? _batched.Rate(now, models.BatchedSequences, s_shortWindow) / steps : 0,
             ActiveSequences = models.Active,
             QueuedSequences = models.Queued,
             MaxBatchSize = models.MaxBatchSize,

@@ -50,7 +50,9 @@ public sealed partial class NodeModels
         {
             // Idle, so its engine's counters are final.
             _models.Remove(victim.Name);
-            _retiredTokens += victim.Engine!.Statistics.Snapshot().TokensGenerated;
+            var final = victim.Engine!.Statistics.Snapshot();
+            (_retiredTokens, _retiredSteps, _retiredBatched) =
+                (_retiredTokens + final.TokensGenerated, _retiredSteps + final.DecodeSteps, _retiredBatched + final.BatchedSequences);
             LogUnloading(_logger, NodeId, victim.Name, model.Name);
             _unloads.Add(Task.Run(() => UnloadAsync(victim)));
         }

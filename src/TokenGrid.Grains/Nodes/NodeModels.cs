@@ -25,6 +25,8 @@ public sealed partial class NodeModels : IAsyncDisposable
     private readonly ILogger _logger;
     private long _clock;
     private long _retiredTokens;
+    private long _retiredSteps;
+    private long _retiredBatched;
     private int _leases;
     private int _loads;
     private bool _stopped;
@@ -131,7 +133,7 @@ public sealed partial class NodeModels : IAsyncDisposable
     {
         lock (_lock)
         {
-            long tokens = _retiredTokens, used = 0;
+            long tokens = _retiredTokens, steps = _retiredSteps, batched = _retiredBatched, used = 0;
             int active = 0, queued = 0, batch = 0;
             var loaded = new List<string>(_models.Count);
             foreach (var name in Served)
@@ -150,10 +152,12 @@ public sealed partial class NodeModels : IAsyncDisposable
 
                 var stats = engine.Statistics.Snapshot();
                 (tokens, active, queued, batch) = (tokens + stats.TokensGenerated, active + stats.ActiveSequences, queued + stats.QueuedSequences, batch + MaxBatchSize);
+                (steps, batched) = (steps + stats.DecodeSteps, batched + stats.BatchedSequences);
                 loaded.Add(name);
             }
 
-            return new NodeModelsSnapshot([.. loaded], used, tokens, active, queued, _leases, batch == 0 ? MaxBatchSize : batch, _provider, _fallbackReason);
+            return new NodeModelsSnapshot(
+                [.. loaded], used, tokens, active, queued, _leases, batch == 0 ? MaxBatchSize : batch, _provider, _fallbackReason, steps, batched);
         }
     }
 
@@ -179,6 +183,8 @@ public sealed partial class NodeModels : IAsyncDisposable
 /// <param name="MaxBatchSize">Batch capacity of the loaded engines; one engine's when none is loaded.</param>
 /// <param name="Provider">The execution provider of the latest load (the expected one before any).</param>
 /// <param name="ProviderFallbackReason">Why CUDA was not used where asked for, otherwise null.</param>
+/// <param name="DecodeSteps">Decode steps of the engines since the node started, unloaded engines included.</param>
+/// <param name="BatchedSequences">Sum of the batch sizes of those steps (mean batch = this / steps).</param>
 public sealed record NodeModelsSnapshot(
     string[] Loaded, long UsedBytes, long TokensGenerated, int Active, int Queued, int Leases, int MaxBatchSize,
-    ExecutionProviderKind Provider, string? ProviderFallbackReason);
+    ExecutionProviderKind Provider, string? ProviderFallbackReason, long DecodeSteps, long BatchedSequences);

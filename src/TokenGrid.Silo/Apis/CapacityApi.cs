@@ -18,7 +18,7 @@ internal static class CapacityApi
     public static RouteGroupBuilder MapCapacityApi(this RouteGroupBuilder capacity)
     {
         capacity.MapGet("/", GetCapacityAsync).WithTags("Capacity").WithName("GetCapacity")
-            .WithSummary("Per model: demand (requested tokens/s, queue depth and wait), supply (tokens/s, measured capacity, utilization) and headroom (tokens/s, tenants at tenant_tpm); nodes; latency percentiles; top tenants by usage; tenants on track to exhaust their quota early.")
+            .WithSummary("Per model: demand (requested tokens/s, queue depth and wait), supply (tokens/s, measured capacity flagged when only a lower bound, utilization, slots) and headroom (tokens/s and tenants at tenant_tpm, null while unknown; free slots); nodes with the batch their peak was measured at; latency percentiles; top tenants by usage; tenants on track to exhaust their quota early.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized);
         return capacity;

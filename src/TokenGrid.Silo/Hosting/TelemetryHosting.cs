@@ -33,8 +33,12 @@ internal static class TelemetryHosting
     /// <summary>The name OpenTelemetry's listener registers with the metrics system.</summary>
     private const string OpenTelemetryListener = "OpenTelemetry";
 
-    /// <summary>Activity sources traced: TokenGrid's, Orleans' grain calls and ASP.NET Core's requests.</summary>
-    public static readonly string[] Sources = [TokenGridTracing.SourceName, "Microsoft.Orleans.Application", "Microsoft.Orleans.Runtime", "Microsoft.AspNetCore"];
+    /// <summary>
+    /// Activity sources traced: TokenGrid's, Orleans' application grain calls and ASP.NET Core's requests. Orleans'
+    /// runtime source (membership probes, directory and other system calls) is left out: it carries nothing of a
+    /// request's path and only adds spans to export.
+    /// </summary>
+    public static readonly string[] Sources = [TokenGridTracing.SourceName, "Microsoft.Orleans.Application", "Microsoft.AspNetCore"];
 
     public static WebApplicationBuilder AddTokenGridTelemetry(this WebApplicationBuilder builder, ClusterHostingOptions cluster)
     {

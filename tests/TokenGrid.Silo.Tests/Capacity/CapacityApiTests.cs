@@ -70,20 +70,31 @@ public sealed class CapacityApiTests(PlannerServerFixture fixture) : IClassFixtu
         Assert.True(Date(burn["exhausts_at"]) < Date(burn["period_end"]));
         Assert.True(Number(burn["burn_tokens_per_second"]) > 0);
 
-        // Headroom is capacity minus demand, and tenants are whole multiples of the asked size in it.
+        // Headroom is capacity minus demand, and tenants are whole multiples of the asked size in it; against a capacity
+        // that is only a lower bound, a figure that would be 0 is null (unknown) instead.
         foreach (var figures in new[] { report["cluster"]!, Model(report) })
         {
             var capacity = Number(figures["capacity_tokens_per_second"] ?? figures["supply"]!["capacity_tokens_per_second"]);
             var demand = Number(figures["demand_tokens_per_second"] ?? figures["demand"]!["requested_tokens_per_second"]);
-            var headroom = Number(figures["headroom_tokens_per_second"]);
-            Assert.Equal(Math.Max(0, capacity - demand), headroom, 6);
-            Assert.Equal(Math.Floor(headroom * 60 / 600), Number(figures["headroom_tenants"]));
+            var lowerBound = (figures["capacity_is_lower_bound"] ?? figures["supply"]!["capacity_is_lower_bound"])!.GetValue<bool>();
+            var headroom = Math.Max(0, capacity - demand);
+            var tenants = Math.Floor(headroom * 60 / 600);
+            AssertFigure(lowerBound && headroom == 0 ? null : headroom, figures["headroom_tokens_per_second"]);
+            AssertFigure(lowerBound && tenants == 0 ? null : tenants, figures["headroom_tenants"]);
         }
 
         Assert.Equal(600, Number(report["tenant_tokens_per_minute"]));
         var row = report["nodes"]!.AsArray().Single(n => n!["node_id"]!.GetValue<string>() == node)!;
         Assert.True(Number(row["capacity_tokens_per_second"]) > 0, "a node that generated has a measured capacity");
         Assert.True(Number(row["capacity_tokens_per_second"]) >= Number(row["tokens_per_second"]));
+
+        // Three requests at once on a batch of 32: the peak was generated with the batch less than half full.
+        var peakBatch = Number(row["peak_batch_size"]);
+        Assert.InRange(peakBatch, 1, 3);
+        Assert.Equal(32, Number(row["max_batch_size"]));
+        Assert.True(row["capacity_is_lower_bound"]!.GetValue<bool>());
+        Assert.True(report["cluster"]!["capacity_is_lower_bound"]!.GetValue<bool>());
+        Assert.Equal(Number(row["active_sequences"]) / 32, Number(row["slot_utilization"]), 6);
     }
 
     [Theory]
@@ -119,6 +130,19 @@ public sealed class CapacityApiTests(PlannerServerFixture fixture) : IClassFixtu
         report["burn_down"]!.AsArray().SingleOrDefault(t => t!["tenant_id"]!.GetValue<string>() == tenantId);
 
     private static double Number(JsonNode? node) => node!.GetValue<double>();
+
+    private static void AssertFigure(double? expected, JsonNode? actual)
+    {
+        if (expected is null)
+        {
+            Assert.Null(actual);
+        }
+        else
+        {
+            Assert.NotNull(actual);
+            Assert.Equal(expected.Value, Number(actual), 6);
+        }
+    }
 
     private static DateTimeOffset Date(JsonNode? node) => DateTimeOffset.Parse(node!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -87,6 +87,28 @@ public sealed class DashboardPageTests(PlannerServerFixture fixture) : IClassFix
         }, TimeSpan.FromSeconds(30));
         Assert.NotEqual("–", await page.InnerTextAsync("[data-field='cluster.headroom_tenants']"));
 
+        // Three requests on a batch of 32 measure no full batch: the page flags the capacity as a lower bound, never
+        // shows its headroom as 0, and shows the slots as the API counts them.
+        await CapacityPoll.UntilAsync(() => planner.GetCapacityAsync(), async report =>
+        {
+            var cluster = report["cluster"]!;
+            var note = await page.InnerTextAsync("[data-field='cluster.capacity_note']");
+            var capacity = await page.InnerTextAsync("[data-field='cluster.capacity_tokens_per_second']");
+            var headroom = await page.InnerTextAsync("[data-field='cluster.headroom_tokens_per_second']");
+            var tenants = await page.InnerTextAsync("[data-field='cluster.headroom_tenants']");
+            var slots = await page.InnerTextAsync("[data-field='cluster.slots']");
+            var free = await page.InnerTextAsync("[data-field='cluster.headroom_slots']");
+            var nodes = await page.InnerTextAsync("#nodes tbody");
+            return !cluster["capacity_is_lower_bound"]!.GetValue<bool>() ? "the API does not flag the capacity as a lower bound"
+                : !note.Contains("not yet measured at a full batch", StringComparison.Ordinal) ? $"capacity note: {note}"
+                : !capacity.StartsWith("≥ ", StringComparison.Ordinal) ? $"capacity tile: {capacity}"
+                : !IsLowerBoundHeadroom(headroom) || !IsLowerBoundHeadroom(tenants) ? $"headroom tiles: {headroom}, {tenants}"
+                : Parse(slots) != cluster["slots"]!.GetValue<long>() ? $"slots tile {slots} vs the API's {cluster["slots"]}"
+                : Parse(free) != cluster["headroom_slots"]!.GetValue<long>() ? $"headroom slots tile {free} vs the API's {cluster["headroom_slots"]}"
+                : !nodes.Contains("not yet measured at a full batch", StringComparison.Ordinal) ? $"nodes table: {nodes}"
+                : null;
+        }, TimeSpan.FromSeconds(30));
+
         // Time to first token is recorded as each request ends; once it has arrived the latency chart shows it by default.
         await page.WaitForFunctionAsync(
             "() => document.getElementById('latency-metric').value.endsWith('time_to_first_token')"
@@ -101,6 +123,10 @@ public sealed class DashboardPageTests(PlannerServerFixture fixture) : IClassFix
         Assert.Equal(200, orleans!.Status);
         await page.WaitForFunctionAsync("() => document.querySelectorAll('#content *').length > 0", null, timeout);
     }
+
+    /// <summary>A headroom against a lower-bound capacity: unknown, or at least a positive figure; never a plain number.</summary>
+    private static bool IsLowerBoundHeadroom(string text) =>
+        text == "unknown" || (text.StartsWith("≥ ", StringComparison.Ordinal) && Parse(text[2..]) != 0);
 
     private static long Parse(string text) =>
         long.TryParse(text.Replace(",", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : -1;

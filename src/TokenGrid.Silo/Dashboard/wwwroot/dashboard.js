@@ -110,6 +110,19 @@
   }
 
   const percent = value => (value === null || value === undefined ? null : value * 100);
+  const percentText = value => (value === null || value === undefined ? null : `${number.format(value * 100)} %`);
+  const LOWER_BOUND = 'not yet measured at a full batch';
+
+  // A capacity or headroom as served: "≥ x" while the capacity is only a lower bound, and a headroom the API leaves
+  // null under a lower bound is "unknown" (not "none").
+  const bounded = (value, lowerBound, format) => {
+    if (value === null || value === undefined) return lowerBound ? 'unknown' : null;
+    return `${lowerBound ? '≥ ' : ''}${(format || number).format(value)}`;
+  };
+
+  function showText(field, text) {
+    for (const element of document.querySelectorAll(`[data-field="${field}"]`)) element.textContent = text ?? '–';
+  }
   const cell = value => {
     const td = document.createElement('td');
     td.textContent = value === null || value === undefined ? '–' : String(value);
@@ -132,10 +145,15 @@
     const c = report.cluster;
     show('tenant_tokens_per_minute', report.tenant_tokens_per_minute, whole);
     show('cluster.tokens_per_second', c.tokens_per_second);
-    show('cluster.capacity_tokens_per_second', c.capacity_tokens_per_second);
+    showText('cluster.capacity_tokens_per_second', bounded(c.capacity_tokens_per_second, c.capacity_is_lower_bound));
+    showText('cluster.capacity_note', c.capacity_is_lower_bound ? `tokens/s, ${LOWER_BOUND}` : '');
     show('cluster.demand_tokens_per_second', c.demand_tokens_per_second);
-    show('cluster.headroom_tokens_per_second', c.headroom_tokens_per_second);
-    show('cluster.headroom_tenants', c.headroom_tenants, whole);
+    showText('cluster.headroom_tokens_per_second', bounded(c.headroom_tokens_per_second, c.capacity_is_lower_bound));
+    showText('cluster.headroom_tenants', bounded(c.headroom_tenants, c.capacity_is_lower_bound, whole));
+    show('cluster.slots', c.slots, whole);
+    show('cluster.busy_slots', c.busy_slots, whole);
+    showText('cluster.slot_utilization', c.slot_utilization === null ? '' : `${percentText(c.slot_utilization)} of the slots busy`);
+    show('cluster.headroom_slots', c.headroom_slots, whole);
     show('cluster.queued_jobs', c.queued_jobs, whole);
     show('cluster.running_jobs', c.running_jobs, whole);
     show('cluster.tokens_generated', c.tokens_generated, whole);
@@ -146,7 +164,8 @@
 
     for (const node of report.nodes) {
       record(charts.nodeThroughput, node.node_id, node.node_id, node.tokens_per_second);
-      record(charts.utilization, node.node_id, node.node_id, percent(node.utilization));
+      record(charts.utilization, node.node_id, `${node.node_id} throughput`, percent(node.utilization));
+      record(charts.utilization, `${node.node_id}/slots`, `${node.node_id} slots`, percent(node.slot_utilization), { borderDash: [5, 4] });
     }
     for (const model of report.models) {
       record(charts.modelThroughput, `${model.model}/supply`, `${model.model} generated`, model.supply.tokens_per_second);
@@ -174,15 +193,18 @@
 
     table('models', report.models.map(m => [
       m.model, number.format(m.demand.requested_tokens_per_second), number.format(m.supply.tokens_per_second),
-      number.format(m.supply.capacity_tokens_per_second), m.supply.utilization === null ? null : `${number.format(m.supply.utilization * 100)} %`,
+      bounded(m.supply.capacity_tokens_per_second, m.supply.capacity_is_lower_bound), percentText(m.supply.utilization),
+      `${m.supply.busy_slots} / ${m.supply.slots}`,
       m.demand.queued_jobs, number.format(m.demand.oldest_wait_seconds),
       m.demand.expected_wait_seconds === null ? null : number.format(m.demand.expected_wait_seconds),
-      number.format(m.headroom_tokens_per_second), whole.format(m.headroom_tenants),
+      bounded(m.headroom_tokens_per_second, m.supply.capacity_is_lower_bound), bounded(m.headroom_tenants, m.supply.capacity_is_lower_bound, whole),
+      m.headroom_slots,
     ]));
     table('nodes', report.nodes.map(n => [
       n.node_id, n.provider, n.models.join(', '), number.format(n.tokens_per_second), number.format(n.tokens_per_second_minute),
-      number.format(n.capacity_tokens_per_second), n.utilization === null ? null : `${number.format(n.utilization * 100)} %`,
-      `${n.active_sequences} / ${n.max_batch_size}`, n.queued_sequences, n.draining ? 'draining' : 'accepting',
+      n.capacity_is_lower_bound ? `${bounded(n.capacity_tokens_per_second, true)}, ${LOWER_BOUND}` : number.format(n.capacity_tokens_per_second),
+      `${number.format(n.peak_batch_size)} of ${n.max_batch_size}`, percentText(n.utilization),
+      `${n.active_sequences} / ${n.max_batch_size}`, percentText(n.slot_utilization), n.queued_sequences, n.draining ? 'draining' : 'accepting',
     ]));
     table('burn-down', report.burn_down.map(t => [
       t.tenant_id, whole.format(t.quota), whole.format(t.charged), whole.format(t.remaining), number.format(t.burn_tokens_per_second),
