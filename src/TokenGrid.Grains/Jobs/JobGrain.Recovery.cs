@@ -146,7 +146,6 @@ public sealed partial class JobGrain
         _nodeLosses > recovery.Value.MaxNodeLosses ? $"it lost its node {_nodeLosses} times, more than the {recovery.Value.MaxNodeLosses} allowed."
         : _completionTokens == 0 ? null
         : !_resumable ? "its node did not report the token ids needed to resume."
-        : spec.Stop.Length > 0 ? "a job with stop sequences cannot resume by recomputation once it has produced text."
         : null;
 
     /// <summary>

@@ -75,6 +75,11 @@ public sealed partial class JobGrain
     {
         _tokensBeforeRun = _completionTokens;
         _resumeText = _producedTokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, _producedTokens);
+        if (_resumeText is { } resumed && spec.Stop.Length > 0 && resumed.MatchStops(spec.Stop, _emittedChars) is { Length: > 0 } released)
+        {
+            OnText(released, 0, spec.KeepOutput);
+        }
+
         using var preemption = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _preemption = preemption;
         try
@@ -121,7 +126,7 @@ public sealed partial class JobGrain
             if (chunk.Final is { } last)
             {
                 final = last;
-                if (_resumeText?.Flush() is { Length: > 0 } rest)
+                if (_resumeText?.ReleaseRest() is { Length: > 0 } rest)
                 {
                     OnText(rest, 0, spec.KeepOutput);
                 }
@@ -130,6 +135,12 @@ public sealed partial class JobGrain
             }
 
             await CheckpointAsync(force: OnChunk(chunk, nodeId, spec.KeepOutput));
+            if (_resumeText is { Stopped: true })
+            {
+                // A stop sequence straddled the interruption: the lost node held its start, this run produced its end.
+                // Leaving the stream cancels the node's sequence; the tokens received so far are the job's.
+                return new Ending(JobStatus.Succeeded, JobOutcome.Completed, null, "stop", _completionTokens);
+            }
         }
 
         state.State.PromptProcessed |= final is { Refused: false };
@@ -166,7 +177,7 @@ public sealed partial class JobGrain
         }
 
         _completionTokens += chunk.Tokens;
-        var text = _resumeText is { } resumed && chunk.TokenIds is { } tokens ? resumed.Append(tokens) : chunk.Text;
+        var text = _resumeText is { } resumed && chunk.TokenIds is { } tokens ? resumed.Release(tokens) : chunk.Text;
         OnText(text, chunk.Tokens, keepOutput);
         return started;
     }

@@ -59,9 +59,9 @@ public sealed partial class JobGrain
     /// <inheritdoc />
     public Task PreemptAsync()
     {
-        // A stop sequence could straddle the preemption and go unseen by both runs: such jobs are never preempted.
+        // A stop sequence straddling the preemption is found by the job's own matcher on the resumed run (ResumeText).
         // The callback may overtake the run it preempts (placed, not yet started): the run then stops as it starts.
-        if (_placement is { Task.IsCompleted: true } && _resumable && !_finishing && state.State.Spec is { Stop.Length: 0 })
+        if (_placement is { Task.IsCompleted: true } && _resumable && !_finishing)
         {
             _preempted = true;
             _preemption?.Cancel();
@@ -118,7 +118,7 @@ public sealed partial class JobGrain
             RequiredLabels = admission?.RequiredLabels ?? new Dictionary<string, string>(),
             EnqueuedAt = _enqueuedAt,
             Resumed = resumed,
-            Preemptible = spec.Stop.Length == 0,
+            Preemptible = _resumable,
         };
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using TokenGrid.Grains.Models;
+using TokenGrid.Inference.Sampling;
 using TokenGrid.Inference.Tokenizers;
 
 namespace TokenGrid.Grains.Jobs;
@@ -10,24 +11,65 @@ namespace TokenGrid.Grains.Jobs;
 /// detokenizer is first fed every token produced before the preemption (its output discarded: the client has it), so it
 /// holds exactly what the first run's detokenizer held back, and the stream continues as if never interrupted.
 /// </summary>
+/// <remarks>
+/// For a job with stop sequences the resumed run's text also goes through the job's own
+/// <see cref="StopSequenceMatcher"/>, primed with the text the earlier runs decoded but never released (a possible start
+/// of a stop sequence, which the lost node was holding back): a stop sequence that straddles the interruption is still
+/// found, and the client never sees part of one.
+/// </remarks>
 internal sealed class ResumeText
 {
     private readonly StreamingDetokenizer _detokenizer;
     private readonly HashSet<int> _endOfSequence;
 
+    private StopSequenceMatcher? _stops;
+
     private ResumeText(CatalogModel model, IEnumerable<int> produced)
     {
         _detokenizer = new StreamingDetokenizer(model.Tokenizer);
         _endOfSequence = [.. model.Config.EosTokenIds];
-        foreach (var token in produced)
-        {
-            _detokenizer.Append(token);
-        }
+        Primed = Append(produced);
     }
+
+    /// <summary>The text <c>produced</c> decoded to while priming: what the earlier runs decoded, released or not.</summary>
+    public string Primed { get; }
+
+    /// <summary>True once the job's own matcher found a stop sequence: the run ends there, finished by "stop".</summary>
+    public bool Stopped => _stops?.Stopped == true;
 
     /// <summary>A detokenizer primed with <paramref name="produced"/>, or null when this silo does not know the model.</summary>
     public static ResumeText? Create(ModelCatalog catalog, string model, IEnumerable<int> produced) =>
         catalog.TryGet(model, out var known) ? new ResumeText(known, produced) : null;
+
+    /// <summary>
+    /// Matches <paramref name="stops"/> on this run's text from now on, starting from the <paramref name="emitted"/>
+    /// characters of <see cref="Primed"/> the client already has; returns text that may be released at once.
+    /// </summary>
+    public string MatchStops(IReadOnlyList<string> stops, long emitted)
+    {
+        _stops = new StopSequenceMatcher(stops);
+        return _stops.Push(Primed[(int)Math.Min(emitted, Primed.Length)..]);
+    }
+
+    /// <summary>The releasable text of <paramref name="tokens"/>: decoded, then through the stop matcher when there is one.</summary>
+    public string Release(IEnumerable<int> tokens)
+    {
+        var text = Append(tokens);
+        return _stops is null ? text : _stops.Push(text);
+    }
+
+    /// <summary>Everything still held back when the run ends without a stop (by length or end of sequence).</summary>
+    public string ReleaseRest()
+    {
+        var rest = Flush();
+        if (_stops is null)
+        {
+            return rest;
+        }
+
+        var text = _stops.Push(rest);
+        return _stops.Stopped ? text : text + _stops.Flush();
+    }
 
     /// <summary>The text a stream of <paramref name="tokens"/> carried so far, or "" when this silo does not know the model.</summary>
     public static string Decode(ModelCatalog catalog, string model, IEnumerable<int> tokens) =>

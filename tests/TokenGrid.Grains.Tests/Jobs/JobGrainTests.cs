@@ -120,35 +120,43 @@ public sealed class JobGrainTests(GridClusterFixture grid)
     [Fact]
     public async Task A_watcher_that_leaves_does_not_cancel_the_job_but_a_client_disconnect_does()
     {
+        // The tiny test model is fast: on a loaded machine a job may end before the disconnect arrives. Such an attempt
+        // proves nothing either way, so another job is tried (at most three).
         var tenant = await grid.CreateTenantAsync();
-        var job = grid.NewJob();
-        var spec = grid.Spec(tenant, Prompt, maxTokens: 900);
-        await job.SubmitAsync(spec);
-
-        long lastSeen;
-        await using (var first = job.WatchAsync(0).GetAsyncEnumerator())
+        for (var attempt = 1; ; attempt++)
         {
-            do
+            var job = grid.NewJob();
+            await job.SubmitAsync(grid.Spec(tenant, Prompt, maxTokens: 900));
+
+            long lastSeen;
+            await using (var first = job.WatchAsync(0).GetAsyncEnumerator())
             {
-                Assert.True(await first.MoveNextAsync());
+                do
+                {
+                    Assert.True(await first.MoveNextAsync());
+                }
+                while (first.Current.Kind != JobEventKind.Tokens);
+                lastSeen = first.Current.Sequence;
             }
-            while (first.Current.Kind != JobEventKind.Tokens);
-            lastSeen = first.Current.Sequence;
+
+            // The job goes on producing after the first watcher left.
+            await using var second = job.WatchAsync(lastSeen).GetAsyncEnumerator();
+            Assert.True(await second.MoveNextAsync());
+            Assert.True(second.Current.Sequence > lastSeen);
+            Assert.Equal(JobEventKind.Tokens, second.Current.Kind);
+
+            var cancelled = await job.CancelAsync(JobOutcomeReason.ClientDisconnected);
+            if (cancelled!.Status == JobStatus.Succeeded && attempt < 3)
+            {
+                continue;
+            }
+
+            Assert.Equal(JobStatus.Cancelled, cancelled.Status);
+            Assert.Equal(JobOutcome.Disconnected, Assert.Single(grid.Settlements.For(cancelled.Id)).Outcome);
+            var charged = Assert.Single(await grid.LedgerAsync(tenant, cancelled.Id), e => e.Kind == LedgerEntryKind.Charge).Tokens;
+            Assert.Equal(cancelled.PromptTokens + cancelled.CompletionTokens, charged);
+            return;
         }
-
-        // The job goes on producing after the first watcher left.
-        await using var second = job.WatchAsync(lastSeen).GetAsyncEnumerator();
-        Assert.True(await second.MoveNextAsync());
-        Assert.True(second.Current.Sequence > lastSeen);
-        Assert.Equal(JobEventKind.Tokens, second.Current.Kind);
-        Assert.Equal(JobStatus.Running, (await job.GetAsync())!.Status);
-
-        var cancelled = await job.CancelAsync(JobOutcomeReason.ClientDisconnected);
-
-        Assert.Equal(JobStatus.Cancelled, cancelled!.Status);
-        Assert.Equal(JobOutcome.Disconnected, Assert.Single(grid.Settlements.For(cancelled.Id)).Outcome);
-        var charged = Assert.Single(await grid.LedgerAsync(tenant, cancelled.Id), e => e.Kind == LedgerEntryKind.Charge).Tokens;
-        Assert.Equal(cancelled.PromptTokens + cancelled.CompletionTokens, charged);
     }
 
     [Fact]

@@ -10,6 +10,9 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
 {
     private const int BatchTokens = 400;
 
+    /// <summary>Tokens of the jobs with a stop sequence: long enough that the stop comes well after the preemption.</summary>
+    private const int LongTokens = 900;
+
     [Fact]
     public async Task An_interactive_job_preempts_batch_work_which_resumes_with_its_greedy_output_and_is_charged_once()
     {
@@ -64,5 +67,54 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
         var statuses = (preempted.Id == batchInfos[0].Id ? firstEvents : secondEvents)
             .Where(e => e.Kind == JobEventKind.Status).Select(e => e.Job!.Status);
         Assert.Equal([JobStatus.Queued, JobStatus.Running, JobStatus.Queued, JobStatus.Running, JobStatus.Succeeded], statuses);
+    }
+
+    [Fact]
+    public async Task A_job_with_stop_sequences_is_preempted_too_and_still_ends_exactly_at_its_stop()
+    {
+        var batch = await grid.CreateTenantAsync(PriorityClass.Low, region: "west");
+        var interactive = await grid.CreateTenantAsync(PriorityClass.High, region: "west");
+
+        // A stop sequence taken from the greedy output, three quarters in: far past the point where the job is preempted.
+        var (free, _) = await grid.SubmitAsync(batch, LongTokens, promptLength: 12);
+        var text = (await SchedulingClusterFixture.FinishedAsync(free)).Output!;
+        var stop = text.Substring(text.Length * 3 / 4, 5);
+        var (alone, _) = await grid.SubmitAsync(batch, LongTokens, promptLength: 12, stop: [stop]);
+        var reference = await SchedulingClusterFixture.FinishedAsync(alone);
+        Assert.Equal(("stop", text[..text.IndexOf(stop, StringComparison.Ordinal)]), (reference.FinishReason, reference.Output));
+        Assert.True(reference.CompletionTokens > 64, "the stop comes too early to be preempted before it");
+
+        // The tiny model is fast: on a loaded machine both jobs may reach their stop before the interactive job is
+        // placed. Such an attempt still checks every output, but a preemption must happen in one of three.
+        for (var attempt = 1; ; attempt++)
+        {
+            var first = await grid.SubmitAsync(batch, LongTokens, promptLength: 12, stop: [stop]);
+            var second = await grid.SubmitAsync(batch, LongTokens, promptLength: 12, stop: [stop]);
+            await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 8);
+            await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 8);
+            var (urgent, _) = await grid.SubmitAsync(interactive, maxTokens: 8);
+            Assert.Equal(JobStatus.Succeeded, (await SchedulingClusterFixture.FinishedAsync(urgent)).Status);
+
+            var runs = new[] { await GridWait.ReadAllAsync(first.Grain.WatchAsync(0)), await GridWait.ReadAllAsync(second.Grain.WatchAsync(0)) };
+            foreach (var events in runs)
+            {
+                // Every run, preempted or not, ends exactly at the stop, streams no gap, no duplicate and nothing past
+                // it, and is charged once for what it delivered.
+                var info = events[^1].Job!;
+                Assert.Equal(JobStatus.Succeeded, info.Status);
+                Assert.Equal((reference.Output, reference.FinishReason, reference.CompletionTokens), (info.Output, info.FinishReason, info.CompletionTokens));
+                GridWait.AssertSequences(events);
+                Assert.Equal(reference.Output, string.Concat(events.Where(e => e.Kind == JobEventKind.Tokens).Select(e => e.Text)));
+                Assert.Equal(info.PromptTokens + info.CompletionTokens, info.ChargedTokens);
+                Assert.Single(grid.Settlements.For(info.Id));
+            }
+
+            if (runs.Any(r => r[^1].Job!.Preemptions > 0))
+            {
+                return;
+            }
+
+            Assert.True(attempt < 3, "no job with stop sequences was preempted in three attempts");
+        }
     }
 }

@@ -105,8 +105,9 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
         return id;
     }
 
-    /// <summary>Submits a greedy job of <paramref name="promptLength"/> token ids.</summary>
-    public async Task<(IJobGrain Grain, JobInfo Info)> SubmitAsync(string tenantId, int maxTokens, int promptLength = 8, int promptSeed = 1)
+    /// <summary>Submits a greedy job of <paramref name="promptLength"/> token ids, with <paramref name="stop"/> sequences when given.</summary>
+    public async Task<(IJobGrain Grain, JobInfo Info)> SubmitAsync(
+        string tenantId, int maxTokens, int promptLength = 8, int promptSeed = 1, string[]? stop = null)
     {
         var grain = Client.GetGrain<IJobGrain>($"job-{Guid.NewGuid():N}");
         var info = await grain.SubmitAsync(new JobSpec
@@ -116,6 +117,7 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
             PromptTokens = [.. Enumerable.Range(0, promptLength).Select(i => 300 + ((i * 37 + promptSeed * 11) % 600))],
             MaxTokens = maxTokens,
             Sampling = new JobSampling(Temperature: 0f),
+            Stop = stop ?? [],
         });
         return (grain, info);
     }

@@ -14,8 +14,12 @@ public static class ClusterClient
     /// <summary>Tokens per job: long enough to be running when a silo dies.</summary>
     public const int MaxTokens = 400;
 
-    private static object Body(bool stream = false, int maxTokens = MaxTokens) =>
-        new { model = "demo", prompt = Prompt, max_tokens = maxTokens, temperature = 0, stream };
+    /// <summary>A stop sequence the demo model's greedy output never contains: the job ends as without it, yet has one.</summary>
+    public const string NeverStop = "@@never@@";
+
+    private static object Body(bool stream = false, int maxTokens = MaxTokens, bool withStop = false) => withStop
+        ? new { model = "demo", prompt = Prompt, max_tokens = maxTokens, temperature = 0, stream, stop = new[] { NeverStop } }
+        : new { model = "demo", prompt = Prompt, max_tokens = maxTokens, temperature = 0, stream, stop = Array.Empty<string>() };
 
     /// <summary>A completion, waited for; returns its text and job id.</summary>
     public static async Task<(string JobId, string Text)> CompleteAsync(SiloProcess silo, string key, int maxTokens = MaxTokens)
@@ -25,11 +29,14 @@ public static class ClusterClient
         return (reply["id"]!.GetValue<string>()["cmpl-".Length..], reply["choices"]![0]!["text"]!.GetValue<string>());
     }
 
-    /// <summary>Submits an async job; its id, or null when the API refused it with a problem (429 or 503).</summary>
-    public static async Task<string?> SubmitAsync(SiloProcess silo, string key)
+    /// <summary>
+    /// Submits an async job, with a stop sequence when <paramref name="withStop"/> (as chat jobs always have); its id, or
+    /// null when the API refused it with a problem (429 or 503).
+    /// </summary>
+    public static async Task<string?> SubmitAsync(SiloProcess silo, string key, bool withStop = false)
     {
         using var client = silo.Client(key);
-        using var response = await client.PostJsonAsync("v1/jobs", Body());
+        using var response = await client.PostJsonAsync("v1/jobs", Body(withStop: withStop));
         if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
         {
             await response.AssertProblemAsync(response.StatusCode);

@@ -50,10 +50,18 @@ public sealed partial class ClusterFailoverTests(SiloClusterFixture cluster)
         Assert.True(chargedBefore > 0);
 
         // Load: async jobs through every silo, streams through the survivors, and a watcher connected to the victim.
+        // Every other job has a stop sequence (that never matches), as every chat job has: those resume too.
         var jobs = new List<string> { referenceJob };
+        var withStop = new HashSet<string>();
         for (var i = 0; i < 24; i++)
         {
-            jobs.Add(await ClusterClient.SubmitAsync(cluster.Silos[i % 3], key) ?? throw new InvalidOperationException("Refused before any failure."));
+            var id = await ClusterClient.SubmitAsync(cluster.Silos[i % 3], key, withStop: i % 2 == 1)
+                ?? throw new InvalidOperationException("Refused before any failure.");
+            jobs.Add(id);
+            if (i % 2 == 1)
+            {
+                withStop.Add(id);
+            }
         }
 
         var started = survivors.SelectMany(_ => new[] { new TaskCompletionSource(), new TaskCompletionSource() }).ToList();
@@ -107,6 +115,10 @@ public sealed partial class ClusterFailoverTests(SiloClusterFixture cluster)
         }
 
         Assert.Contains(finals, j => j["status"]!.GetValue<string>() == "succeeded" && j["node_id"]!.GetValue<string>() != $"{victim.Name}/cpu0");
+
+        // Jobs with a stop sequence were admitted before the kill: each resumed (or never lost its node) and succeeded.
+        Assert.All(finals.Where(j => withStop.Contains(j["id"]!.GetValue<string>())), j =>
+            Assert.Equal(("succeeded", reference), (j["status"]!.GetValue<string>(), j["output"]?.GetValue<string>())));
         foreach (var (jobId, text, finished) in await Task.WhenAll(streams))
         {
             Assert.True(finished, $"The stream of job {jobId} through a surviving silo did not end normally.");

@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using TokenGrid.Grains.Jobs;
+using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Tests.Support;
+
+namespace TokenGrid.Grains.Tests.Jobs;
+
+/// <summary>
+/// The text of a resumed run of a job with stop sequences: the job's own matcher, primed with what the lost node was
+/// holding back, finds a stop sequence that straddles the interruption and releases nothing of it.
+/// </summary>
+public sealed class ResumeTextTests : IDisposable
+{
+    private readonly TemporaryModelCache _models = new("resume-text");
+    private readonly ModelCatalog _catalog;
+    private readonly CatalogModel _model;
+
+    public ResumeTextTests()
+    {
+        _catalog = new ModelCatalog(
+            Options.Create(new ModelCatalogOptions { Entries = [new ModelEntry { Name = "demo" }], DemoSpec = GridClusterFixture.ModelSpec, DemoCacheRoot = _models.Root }),
+            NullLogger<ModelCatalog>.Instance);
+        Assert.True(_catalog.TryGet("demo", out var model));
+        _model = model;
+    }
+
+    public void Dispose() => _models.Dispose();
+
+    [Fact]
+    public void A_stop_sequence_straddling_the_interruption_is_found_and_none_of_it_released()
+    {
+        // The first run produced "The answer is 42. ST"; the node released "The answer is 42. " and held "ST", a possible
+        // start of "STOP". The resumed run produces "OP and more".
+        var resumed = Resume("The answer is 42. ST", emitted: "The answer is 42. ".Length, "STOP");
+
+        Assert.Equal("", resumed.Text);
+        Assert.Equal("", resumed.Run.Release(Encode("OP and more")));
+        Assert.True(resumed.Run.Stopped);
+    }
+
+    [Fact]
+    public void Held_text_that_turns_out_not_to_be_a_stop_is_released_in_order()
+    {
+        var resumed = Resume("The answer is 42. ST", emitted: "The answer is 42. ".Length, "STOP");
+
+        Assert.Equal("", resumed.Text);
+        Assert.Equal("STAY and more", resumed.Run.Release(Encode("AY and more")));
+        Assert.False(resumed.Run.Stopped);
+        Assert.Equal("", resumed.Run.ReleaseRest());
+    }
+
+    [Fact]
+    public void At_the_end_of_the_run_a_held_possible_start_is_released()
+    {
+        var resumed = Resume("The answer is 42.", emitted: "The answer is 42.".Length, "STOP");
+
+        Assert.Equal(" S", resumed.Run.Release(Encode(" S")) + resumed.Run.ReleaseRest());
+        Assert.False(resumed.Run.Stopped);
+    }
+
+    [Fact]
+    public void Without_stop_sequences_the_resumed_text_is_the_decoded_tokens()
+    {
+        var run = ResumeText.Create(_catalog, "demo", Encode("The answer is"))!;
+
+        Assert.Equal("The answer is", run.Primed);
+        Assert.Equal(" 42 STOP", run.Release(Encode(" 42 STOP")));
+        Assert.False(run.Stopped);
+    }
+
+    private (ResumeText Run, string Text) Resume(string produced, int emitted, string stop)
+    {
+        var run = ResumeText.Create(_catalog, "demo", Encode(produced))!;
+        Assert.Equal(produced, run.Primed);
+        return (run, run.MatchStops([stop], emitted));
+    }
+
+    private int[] Encode(string text) => [.. _model.Tokenizer.Encode(text)];
+}
