@@ -51,6 +51,8 @@ internal sealed class StartupBanner(
               ChatCompletion reply = await client.GetChatClient("{{model}}").CompleteChatAsync("Hello!");
               Console.WriteLine(reply.Content[0].Text);
 
+              Capacity dashboard: {{url}}/dashboard (sign in with the admin key, or a planner key set with
+              TokenGrid__Planner__ApiKey)   Capacity API: {{url}}/v1/capacity
               Health: {{url}}/health/ready   Metrics: {{url}}/metrics   OpenAPI: {{url}}/openapi/v1.json
 
             """;
