@@ -1,0 +1,30 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using TokenGrid.Silo.Hosting;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>What the shipped profiles configure in the host itself, read from a built (not started) application.</summary>
+public sealed class ProfileTests
+{
+    [Fact]
+    public void The_kubernetes_profile_gives_running_jobs_the_host_shutdown_timeout_the_pod_grace_period_covers()
+    {
+        // The Kubernetes hosting check is switched off: this process is not a pod. Nothing connects while building.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "TokenGrid.Silo",
+            Args =
+            [
+                "--profile", "kubernetes", "--TokenGrid:Kubernetes:Enabled", "false",
+                "--TokenGrid:Database:ConnectionString", "Host=127.0.0.1;Username=u;Password=p;Database=d",
+            ],
+        });
+        builder.AddTokenGrid();
+        using var app = builder.Build();
+
+        Assert.Equal(TimeSpan.FromSeconds(600), app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
+    }
+}
