@@ -84,7 +84,8 @@ public static class GridBenchmark
             .Add("two_nodes_vs_one", Stats.Median(twoNodes) / Stats.Median(oneNode));
     }
 
-    private static HttpClient Client(WebApplication app)
+    /// <summary>A client of <paramref name="app"/>'s API with the demo tenant's key.</summary>
+    internal static HttpClient Client(WebApplication app)
     {
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(5) };
@@ -92,7 +93,11 @@ public static class GridBenchmark
         return http;
     }
 
-    private static async Task<WebApplication> StartGridAsync(string[] devices, int intraOpThreads, int portOffset)
+    /// <summary>
+    /// Starts a local-profile grid in this process with a demo tenant whose limits are far above any load, on
+    /// <paramref name="devices"/>, plus <paramref name="settings"/>; returns once it is ready.
+    /// </summary>
+    internal static async Task<WebApplication> StartGridAsync(string[] devices, int intraOpThreads, int portOffset, params string[] settings)
     {
         List<string> args =
         [
@@ -109,6 +114,8 @@ public static class GridBenchmark
         {
             args.AddRange([$"--TokenGrid:Nodes:Devices:{i}", devices[i]]);
         }
+
+        args.AddRange(settings);
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. args], ApplicationName = "TokenGrid.Silo" });
         builder.AddTokenGrid();

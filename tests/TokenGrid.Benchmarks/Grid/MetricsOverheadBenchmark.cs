@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -20,8 +19,6 @@ namespace TokenGrid.Benchmarks.Grid;
 /// </summary>
 public static class MetricsOverheadBenchmark
 {
-    private const string Key = "tg-bench-key-0123456789abcdef";
-
     public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
     {
         var rounds = args.Int("rounds", 3);
@@ -70,13 +67,6 @@ public static class MetricsOverheadBenchmark
         var telemetry = otlp is not null;
         List<string> settings =
         [
-            "--profile", "local", "--urls", "http://127.0.0.1:0",
-            "--TokenGrid:Cluster:SiloPort", $"{11500 + index}", "--TokenGrid:Cluster:GatewayPort", $"{31500 + index}",
-            "--TokenGrid:Cluster:ClusterId", $"bench-metrics-{index}", "--TokenGrid:Cluster:SiloName", $"metrics{index}",
-            "--TokenGrid:Admin:ApiKey", "tg-bench-admin-0123456789", "--TokenGrid:Demo:ApiKey", Key,
-            "--TokenGrid:Demo:Budget:RequestsPerMinute", "1000000", "--TokenGrid:Demo:Budget:TokensPerMinute", "1000000000",
-            "--TokenGrid:Demo:Budget:MaxConcurrentJobs", "1000", "--TokenGrid:Demo:Budget:PeriodQuota", "1000000000000",
-            "--TokenGrid:Nodes:Engine:MaxBatchSize", "32", "--Logging:LogLevel:Default", "Warning",
             "--TokenGrid:Telemetry:Metrics", telemetry ? "true" : "false",
             "--TokenGrid:Telemetry:Tracing", telemetry ? "true" : "false",
         ];
@@ -85,19 +75,10 @@ public static class MetricsOverheadBenchmark
             settings.AddRange(["--TokenGrid:Telemetry:Otlp:Endpoint", otlp.ToString(), "--TokenGrid:Telemetry:Otlp:Protocol", "HttpProtobuf"]);
         }
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. settings], ApplicationName = "TokenGrid.Silo" });
-        builder.AddTokenGrid();
-        await using var app = builder.Build();
-        app.MapTokenGrid();
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(5) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
-        while (!(await http.GetAsync("/health/ready")).IsSuccessStatusCode)
-        {
-            await Task.Delay(100);
-        }
-
+        // Ports after the grid scenario's, so both can run in one process.
+        await using var app = await GridBenchmark.StartGridAsync(["cpu0"], intraOpThreads: 0, portOffset: 100 + index, [.. settings]);
+        using var http = GridBenchmark.Client(app);
+        var address = http.BaseAddress!.ToString();
         using var scraping = new CancellationTokenSource();
         var scraper = telemetry ? ScrapeAsync(address, scraping.Token) : Task.CompletedTask;
         // A full warm-up run first: what the first run JITs (more with telemetry on) is start-up, not overhead.
