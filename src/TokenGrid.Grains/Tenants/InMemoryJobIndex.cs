@@ -7,19 +7,19 @@ public sealed class InMemoryJobIndex : IJobIndex
 {
     private readonly ConcurrentDictionary<string, TenantJobs> _tenants = new(StringComparer.Ordinal);
 
-    /// <inheritdoc/>
-    public Task<bool> AddAsync(string tenantId, string jobId, CancellationToken cancellationToken = default)
+    /// <summary>Adds a job id; false when the tenant already had it.</summary>
+    public bool Add(string tenantId, string jobId)
     {
         var jobs = _tenants.GetOrAdd(tenantId, _ => new TenantJobs());
         lock (jobs)
         {
             if (!jobs.Positions.TryAdd(jobId, jobs.Ids.Count))
             {
-                return Task.FromResult(false);
+                return false;
             }
 
             jobs.Ids.Add(jobId);
-            return Task.FromResult(true);
+            return true;
         }
     }
 

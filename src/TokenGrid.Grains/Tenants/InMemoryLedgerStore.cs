@@ -6,25 +6,51 @@ namespace TokenGrid.Grains.Tenants;
 /// <summary>A process-local <see cref="ILedgerStore"/> for development and tests; lost on restart.</summary>
 public sealed class InMemoryLedgerStore : ILedgerStore
 {
-    private readonly ConcurrentDictionary<string, List<LedgerEntry>> _ledgers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TenantLedger> _ledgers = new(StringComparer.Ordinal);
 
-    /// <inheritdoc/>
-    public Task AppendAsync(string tenantId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Appends <paramref name="entries"/>, all or none: they must continue the tenant's sequence with no gap (the
+    /// tenant store saves each line once, with the state change it records), and a job id reserves once, ever.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A line breaks either rule; nothing was appended.</exception>
+    public void Append(string tenantId, IReadOnlyList<LedgerEntry> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        var ledger = _ledgers.GetOrAdd(tenantId, _ => []);
+        var ledger = _ledgers.GetOrAdd(tenantId, _ => new TenantLedger());
         lock (ledger)
         {
+            var last = ledger.Lines.Count == 0 ? 0 : ledger.Lines[^1].Sequence;
+            var reserved = new HashSet<string>(StringComparer.Ordinal);
             foreach (var entry in entries)
             {
-                if (ledger.Count == 0 || entry.Sequence > ledger[^1].Sequence)
+                if (entry.Sequence != ++last)
                 {
-                    ledger.Add(entry);
+                    throw new InvalidOperationException($"Ledger line {entry.Sequence} of tenant '{tenantId}' does not follow line {last - 1}.");
+                }
+
+                if (entry.Kind == LedgerEntryKind.Reserve && (ledger.ReservedJobs.Contains(entry.JobId) || !reserved.Add(entry.JobId)))
+                {
+                    throw new InvalidOperationException($"Job '{entry.JobId}' of tenant '{tenantId}' already has a reserve line.");
                 }
             }
+
+            ledger.Lines.AddRange(entries);
+            ledger.ReservedJobs.UnionWith(reserved);
+        }
+    }
+
+    /// <summary>Whether the tenant's ledger holds a reserve line for <paramref name="jobId"/>.</summary>
+    public bool HasReserve(string tenantId, string jobId)
+    {
+        if (!_ledgers.TryGetValue(tenantId, out var ledger))
+        {
+            return false;
         }
 
-        return Task.CompletedTask;
+        lock (ledger)
+        {
+            return ledger.ReservedJobs.Contains(jobId);
+        }
     }
 
     /// <inheritdoc/>
@@ -38,9 +64,10 @@ public sealed class InMemoryLedgerStore : ILedgerStore
 
         lock (ledger)
         {
-            var start = FirstAfter(ledger, afterSequence);
-            var page = ledger.GetRange(start, Math.Min(limit, ledger.Count - start));
-            long? next = start + page.Count < ledger.Count ? page[^1].Sequence : null;
+            var lines = ledger.Lines;
+            var start = FirstAfter(lines, afterSequence);
+            var page = lines.GetRange(start, Math.Min(limit, lines.Count - start));
+            long? next = start + page.Count < lines.Count ? page[^1].Sequence : null;
             return Task.FromResult(new LedgerPage(page, next));
         }
     }
@@ -55,7 +82,7 @@ public sealed class InMemoryLedgerStore : ILedgerStore
 
         lock (ledger)
         {
-            return Task.FromResult<IReadOnlyList<LedgerEntry>>([.. ledger.Where(e => e.JobId == jobId)]);
+            return Task.FromResult<IReadOnlyList<LedgerEntry>>([.. ledger.Lines.Where(e => e.JobId == jobId)]);
         }
     }
 
@@ -77,5 +104,12 @@ public sealed class InMemoryLedgerStore : ILedgerStore
         }
 
         return low;
+    }
+
+    private sealed class TenantLedger
+    {
+        public List<LedgerEntry> Lines { get; } = [];
+
+        public HashSet<string> ReservedJobs { get; } = new(StringComparer.Ordinal);
     }
 }

@@ -5,7 +5,7 @@ namespace TokenGrid.Grains.Tenants;
 /// <summary>
 /// The only code that moves charged and reserved tokens. Each move writes its ledger line from the state right after
 /// it, so <c>BalanceAfter = Quota − ChargedAfter − ReservedAfter</c> holds for every line by construction.
-/// Lines go to <see cref="TenantState.PendingLedger"/> and reach the ledger store after the state is saved.
+/// Lines go to <see cref="TenantState.UnsavedLines"/> and are saved with the state (<see cref="ITenantStore"/>).
 /// </summary>
 internal static class LedgerBook
 {
@@ -63,7 +63,7 @@ internal static class LedgerBook
     private static void Append(TenantState state, string tenantId, DateTimeOffset at, string jobId, string model, LedgerEntryKind kind, long tokens)
     {
         var quota = state.Info!.Budget.PeriodQuota;
-        state.PendingLedger.Add(new LedgerEntry(
+        state.UnsavedLines.Add(new LedgerEntry(
             ++state.LastSequence, at, tenantId, jobId, model, kind, tokens,
             quota, state.Charged, state.Reserved, quota - state.Charged - state.Reserved));
     }

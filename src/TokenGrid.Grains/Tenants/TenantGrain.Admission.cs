@@ -15,14 +15,8 @@ public sealed partial class TenantGrain
             return Reject(request, AdmissionPolicy.Check(State, request, now)!.Value, now);
         }
 
-        // One job id reserves once: a repeat while open gets the same answer (from Decide, once the reservation is
-        // saved), a repeat after settlement is an error. A job id seen before may have been settled longer ago than the settlement window: the ledger knows.
-        var isNew = await jobIndex.AddAsync(TenantId, request.JobId);
-        if (FindSettlement(request.JobId) is not null || (!isNew && await FindSettlementInLedgerAsync(request.JobId) is not null))
-        {
-            throw new JobAlreadySettledException(TenantId, request.JobId);
-        }
-
+        // One job id reserves once: a repeat while open gets the same answer, a repeat after settlement is an error
+        // (from the state's window of recent settlements, or from the store, which refuses a second reserve line).
         var (result, admitted) = await ApplyAsync(() => Decide(request));
         if (admitted)
         {
@@ -39,17 +33,17 @@ public sealed partial class TenantGrain
     {
         var now = timeProvider.GetUtcNow();
 
-        // Checked again here: a repeat of the same job id may have been decided while this call looked up the index.
         if (State.Open.TryGetValue(request.JobId, out var open))
         {
             return (Result(null, open.Tokens, now), false);
         }
 
-        if (FindSettlement(request.JobId) is not null)
+        if (FindSettlement(request.JobId) is not null || _settledLongAgo.Contains(request.JobId))
         {
             throw new JobAlreadySettledException(TenantId, request.JobId);
         }
 
+        _unsavedJobIds.Add(request.JobId);
         CatchUp(now);
         if (AdmissionPolicy.Check(State, request, now) is { } refusal)
         {

@@ -6,8 +6,9 @@ namespace TokenGrid.Grains.Tenants;
 /// <summary>
 /// Group commit. Every change to the tenant's state is a synchronous step queued with <see cref="ApplyAsync{T}"/>. One
 /// loop takes the steps queued so far, applies them in arrival order (each sees the state the previous one left, so
-/// budgets are decided exactly as one at a time), saves the state once, and only then answers every step of the batch.
-/// While a save is in flight new steps wait in the queue, so the state is never changed under a write.
+/// budgets are decided exactly as one at a time), saves the state once with the batch's ledger lines and job ids (one
+/// <see cref="ITenantStore.SaveAsync"/>, all or nothing), and only then answers every step of the batch. While a save
+/// is in flight new steps wait in the queue, so the state is never changed under a write.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -20,10 +21,24 @@ namespace TokenGrid.Grains.Tenants;
 /// <see cref="StorageUnavailableException"/> (their callers may retry), later calls fail fast, and the activation
 /// deactivates so the next one starts over from the saved state: memory never runs ahead of storage.
 /// </para>
+/// <para>
+/// When the store refuses a batch because it reserves for a job id the ledger already reserved for (a job settled so
+/// long ago that the state's window no longer holds it), nothing was saved: the grain reloads the saved state and
+/// applies the same steps again, this time refusing those job ids with <see cref="JobAlreadySettledException"/>.
+/// </para>
 /// </remarks>
 public sealed partial class TenantGrain
 {
     private readonly Queue<IStateStep> _steps = new();
+
+    /// <summary>Job ids seen for the first time by the steps applied since the last save, in arrival order.</summary>
+    private readonly List<string> _unsavedJobIds = [];
+
+    /// <summary>Job ids the store refused to reserve for again in this activation.</summary>
+    private readonly HashSet<string> _settledLongAgo = new(StringComparer.Ordinal);
+
+    /// <summary>The version of the saved state this activation's state continues.</summary>
+    private long _version;
     private bool _committing;
     private string? _saveFailure;
 
@@ -53,18 +68,21 @@ public sealed partial class TenantGrain
         return true;
     });
 
-    /// <summary>
-    /// Applies, saves and answers batch after batch until nothing is queued and every saved ledger line is handed to the
-    /// store. The lines saved by one batch go to the store while the next batch is saved, so the ledger adds no wait.
-    /// </summary>
+    /// <summary>Starts from the saved state (a new state when the tenant was never saved).</summary>
+    private async Task LoadAsync(CancellationToken cancellationToken = default)
+    {
+        var stored = await store.LoadAsync(TenantId, cancellationToken);
+        State = stored?.State ?? new TenantState();
+        _version = stored?.Version ?? 0;
+    }
+
+    /// <summary>Applies, saves and answers batch after batch until nothing is queued.</summary>
     private async Task CommitLoopAsync()
     {
         try
         {
-            while (_steps.Count > 0 || State.PendingLedger.Count > 0)
+            while (_steps.Count > 0)
             {
-                // Every line pending now was saved by an earlier batch; the ones this batch adds wait for its save.
-                var saved = State.PendingLedger.ToList();
                 var batch = new List<IStateStep>(_steps.Count);
                 while (_steps.TryDequeue(out var step))
                 {
@@ -72,33 +90,27 @@ public sealed partial class TenantGrain
                     batch.Add(step);
                 }
 
-                var append = AppendLinesAsync(saved);
-                if (batch.Count > 0)
+                TenantSaveResult saved;
+                try
                 {
-                    try
+                    saved = await store.SaveAsync(new TenantSave(TenantId, State, _version, TakeUnsaved(State.UnsavedLines), TakeUnsaved(_unsavedJobIds)));
+                    if (!saved.Saved)
                     {
-                        await state.WriteStateAsync();
-                    }
-                    catch (Exception e)
-                    {
-                        await append;
-                        FailAll(batch, e);
-                        return;
-                    }
-
-                    instruments.OnTenantBudget(TenantId, State.Info?.Budget.PeriodQuota ?? 0, State.Charged, State.Reserved);
-                    foreach (var step in batch)
-                    {
-                        step.Complete();
+                        await ApplyAgainAsync(batch, saved.AlreadyReserved);
+                        continue;
                     }
                 }
-
-                var appended = await append;
-                PruneAppended();
-                if (!appended && _steps.Count == 0)
+                catch (Exception e)
                 {
-                    // The store is down: stop here; the lines go out after the next save or on the next activation.
+                    FailAll(batch, e);
                     return;
+                }
+
+                _version = saved.Version;
+                instruments.OnTenantBudget(TenantId, State.Info?.Budget.PeriodQuota ?? 0, State.Charged, State.Reserved);
+                foreach (var step in batch)
+                {
+                    step.Complete();
                 }
             }
         }
@@ -106,6 +118,30 @@ public sealed partial class TenantGrain
         {
             _committing = false;
         }
+    }
+
+    /// <summary>
+    /// After the store refused <paramref name="batch"/> for reserving again for <paramref name="jobIds"/>: starts over
+    /// from the saved state and queues the batch's steps first, to be applied again with those job ids refused.
+    /// </summary>
+    private async Task ApplyAgainAsync(List<IStateStep> batch, IReadOnlyList<string> jobIds)
+    {
+        LogReserveRefused(logger, TenantId, string.Join(", ", jobIds));
+        _settledLongAgo.UnionWith(jobIds);
+        await LoadAsync();
+        var behind = _steps.ToList();
+        _steps.Clear();
+        foreach (var step in batch.Concat(behind))
+        {
+            _steps.Enqueue(step);
+        }
+    }
+
+    private static List<T> TakeUnsaved<T>(List<T> unsaved)
+    {
+        var taken = unsaved.ToList();
+        unsaved.Clear();
+        return taken;
     }
 
     /// <summary>Fails the batch and everything queued behind it, refuses new steps, and starts over from storage.</summary>
@@ -130,7 +166,7 @@ public sealed partial class TenantGrain
     /// <summary>A queued change to the state.</summary>
     private interface IStateStep
     {
-        /// <summary>Runs the change; an exception it throws becomes its caller's answer.</summary>
+        /// <summary>Runs the change; an exception it throws becomes its caller's answer. May run again on a reloaded state.</summary>
         void Apply();
 
         /// <summary>Answers the caller: the state holding the change is saved.</summary>
@@ -153,6 +189,7 @@ public sealed partial class TenantGrain
             try
             {
                 _value = step();
+                _error = null;
             }
             catch (Exception e)
             {
@@ -175,4 +212,3 @@ public sealed partial class TenantGrain
         public void Fail(Exception e) => _result.TrySetException(e);
     }
 }
-

@@ -26,8 +26,8 @@ public sealed partial class TenantGrain
     [LoggerMessage(EventId = 1106, Level = LogLevel.Information, Message = "Tenant {TenantId} started the quota period of {PeriodStart:u}; {Cleared} charged tokens cleared")]
     private static partial void LogPeriodReset(ILogger logger, string tenantId, DateTimeOffset periodStart, long cleared);
 
-    [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Tenant {TenantId} could not append {Count} ledger entries; they stay pending and will be retried")]
-    private static partial void LogLedgerAppendFailed(ILogger logger, Exception exception, string tenantId, int count);
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Tenant {TenantId} was asked to reserve again for jobs settled long ago ({JobIds}); it refuses them and decides the rest of the batch again")]
+    private static partial void LogReserveRefused(ILogger logger, string tenantId, string jobIds);
 
     [LoggerMessage(EventId = 1108, Level = LogLevel.Information, Message = "Tenant {TenantId} issued API key {KeyId}")]
     private static partial void LogKeyIssued(ILogger logger, string tenantId, string keyId);

@@ -9,10 +9,11 @@ namespace TokenGrid.Grains.Tenants;
 /// <summary>
 /// A tenant's budget, keys and ledger (key: tenant id). Every change is decided one at a time, in arrival order, on the
 /// state the previous one left, and answered only once saved; saves are grouped (see <c>TenantGrain.Commit.cs</c>), so
-/// concurrent requests cannot overspend and a busy tenant writes once per batch rather than once per request.
+/// concurrent requests cannot overspend and a busy tenant writes once per batch rather than once per request. The
+/// state is kept by an <see cref="ITenantStore"/>, which saves the ledger lines and job ids of each batch with it.
 /// </summary>
 public sealed partial class TenantGrain(
-    [PersistentState("tenant", TokenGridStorage.Name)] IPersistentState<TenantState> state,
+    ITenantStore store,
     TimeProvider timeProvider,
     TokenGridInstruments instruments,
     ILedgerStore ledger,
@@ -24,18 +25,15 @@ public sealed partial class TenantGrain(
 {
     private const int MaxNameLength = 200;
 
-    /// <summary>The highest ledger sequence the store has confirmed in this activation.</summary>
-    private long _appendedThrough;
-
     private string TenantId => this.GetPrimaryKeyString();
 
-    private TenantState State => state.State;
+    /// <summary>The state as the applied changes left it (saved, or being saved, by the commit loop).</summary>
+    private TenantState State { get; set; } = new();
 
     /// <inheritdoc/>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // Lines saved with the state but not confirmed by the store (the silo stopped in between) go out again.
-        await FlushLedgerAsync();
+        await LoadAsync(cancellationToken);
         await ArmRecoveryAsync();
     }
 
@@ -89,48 +87,6 @@ public sealed partial class TenantGrain(
 
     /// <inheritdoc/>
     public Task<TenantInfo?> GetAsync() => Task.FromResult(State.Info);
-
-    /// <summary>
-    /// Hands the ledger lines saved with the state to the store.
-    /// </summary>
-    /// <remarks>
-    /// The state is the source of truth and is written first (see <see cref="ApplyAsync{T}"/>), carrying the new lines
-    /// in <see cref="TenantState.PendingLedger"/> (an outbox): a line exists exactly when the budget move it records is
-    /// saved, in the same write. If the append fails, or the silo stops before it, the lines stay pending and go out
-    /// again after the next save or on the next activation; the store skips sequences it already holds, so every line
-    /// lands once. Appending first could record moves that a failed state write then undid, and reuse their sequence
-    /// numbers.
-    /// </remarks>
-    private async Task FlushLedgerAsync()
-    {
-        await AppendLinesAsync([.. State.PendingLedger]);
-        PruneAppended();
-    }
-
-    /// <summary>Hands saved lines to the store; false (logged, retried later) when it could not take them.</summary>
-    private async Task<bool> AppendLinesAsync(List<LedgerEntry> lines)
-    {
-        if (lines.Count == 0)
-        {
-            return true;
-        }
-
-        try
-        {
-            await ledger.AppendAsync(TenantId, lines);
-            _appendedThrough = Math.Max(_appendedThrough, lines[^1].Sequence);
-            return true;
-        }
-        catch (Exception ex)
-        {
-            // The budget change is saved; the lines stay pending and are retried, so the caller is not failed.
-            LogLedgerAppendFailed(logger, ex, TenantId, lines.Count);
-            return false;
-        }
-    }
-
-    /// <summary>Drops the lines the store confirmed from the outbox (only between saves: the state never changes under a write).</summary>
-    private void PruneAppended() => State.PendingLedger.RemoveAll(line => line.Sequence <= _appendedThrough);
 
     /// <summary>Brings the period and both buckets up to <paramref name="now"/>.</summary>
     private void CatchUp(DateTimeOffset now)

@@ -10,10 +10,11 @@ namespace TokenGrid.Grains.Tenants;
 public sealed class TenantState
 {
     /// <summary>
-    /// How many settlements are kept in the state for quick repeats; older ones are found in the ledger. The state is
-    /// written on every admission, so it stays small.
+    /// How many settlements are kept in the state for quick repeats; older ones are found in the ledger (and a second
+    /// reservation for an older one is refused by the store). The state is written with every batch of changes, so it
+    /// stays small: a snapshot under 2 kB stays inline in its PostgreSQL row rather than going to TOAST storage.
     /// </summary>
-    public const int SettledWindow = 64;
+    public const int SettledWindow = 16;
 
     /// <summary>The tenant, or null before it is created.</summary>
     [Id(0)] public TenantInfo? Info { get; set; }
@@ -47,8 +48,15 @@ public sealed class TenantState
     /// <summary>Sequence of the last ledger entry written.</summary>
     [Id(10)] public long LastSequence { get; set; }
 
-    /// <summary>Ledger entries saved with this state but not yet confirmed by the ledger store (an outbox).</summary>
-    [Id(11)] public List<LedgerEntry> PendingLedger { get; set; } = [];
+    // Id 11 is retired (the ledger outbox: lines are now saved with the state by ITenantStore); never reuse it.
+
+    /// <summary>
+    /// Ledger lines the changes since the last save added. Not part of the saved state: the grain hands them to
+    /// <see cref="ITenantStore"/>, which writes them in the same save as the state.
+    /// </summary>
+    public List<LedgerEntry> UnsavedLines => _unsavedLines ??= [];
+
+    [NonSerialized] private List<LedgerEntry>? _unsavedLines;
 
     /// <summary>The tenant's API keys: hash and listing, never the secret.</summary>
     [Id(12)] public List<StoredApiKey> Keys { get; set; } = [];

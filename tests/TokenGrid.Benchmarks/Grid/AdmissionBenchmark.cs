@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TokenGrid.Abstractions.Tenants;
+using Orleans.Configuration;
+using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Database;
@@ -37,14 +39,15 @@ public static class AdmissionBenchmark
         var postgresTenant = postgres is null ? null : await CreateTenantAsync(postgres);
         var noop = memory.Services.GetRequiredService<IGrainFactory>().GetGrain<INoopGrain>("bench");
 
-        // Warm up every path.
-        await AdmissionsAsync(memoryTenant, "warm", 500, concurrency);
+        // Warm up every path with a full round, so the rounds measure code the JIT has optimised and, on PostgreSQL,
+        // tables with statistics rather than the first seconds of a fresh database.
+        await AdmissionsAsync(memoryTenant, "warm", cycles, concurrency);
         if (postgresTenant is not null)
         {
-            await AdmissionsAsync(postgresTenant, "warm", 500, concurrency);
+            await AdmissionsAsync(postgresTenant, "warm", cycles, concurrency);
         }
 
-        await NoopsAsync(noop, 500, concurrency);
+        await NoopsAsync(noop, cycles, concurrency);
 
         var memoryRates = new List<double>();
         var postgresRates = new List<double>();
@@ -116,6 +119,9 @@ public static class AdmissionBenchmark
                 else
                 {
                     silo.AddPostgresStorage(new DatabaseOptions { ConnectionString = postgres });
+
+                    // As the silo's hosting allows: the tenant's job recovery reminder ticks every RecoveryPeriod (10 s).
+                    silo.Configure<ReminderOptions>(reminders => reminders.MinimumReminderPeriod = new JobRecoveryOptions().RecoveryPeriod);
                 }
             })
             .ConfigureServices(services => services.AddTokenGridTenants())

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.Serialization;
 using Orleans.TestingHost;
 using TokenGrid.Grains;
 using TokenGrid.Grains.Tenants;
@@ -21,7 +22,13 @@ public sealed class TenantClusterFixture : IAsyncLifetime
         {
             host.Services.AddSingleton<TimeProvider>(Time);
             host.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
-            host.Services.AddSingleton<ILedgerStore>(Ledger);
+            // The real in-memory store behind a wrapper the tests can make fail; the ledger and job index it writes are
+            // the in-memory ones AddTokenGridTenants registers.
+            host.Services.AddSingleton(provider => new FlakyTenantStore(
+                provider.GetRequiredService<DeepCopier>(), ActivatorUtilities.CreateInstance<InMemoryTenantStore>(provider)));
+            host.Services.AddSingleton<ITenantStore>(provider => provider.GetRequiredService<FlakyTenantStore>());
+            host.Services.AddSingleton<AdmissionArrivals>();
+            host.Services.AddSingleton<IIncomingGrainCallFilter>(provider => provider.GetRequiredService<AdmissionArrivals>());
             host.Services.AddTokenGridTenants();
         });
         Cluster = builder.Build();
@@ -30,8 +37,11 @@ public sealed class TenantClusterFixture : IAsyncLifetime
     /// <summary>The grains' clock; starts mid-month, mid-day.</summary>
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 3, 14, 9, 26, 53, TimeSpan.Zero));
 
-    /// <summary>The silo's ledger store; tests can make it fail.</summary>
-    public FlakyLedgerStore Ledger { get; } = new();
+    /// <summary>The silo's tenant store; tests can make it fail, hold a save, and see what each save did.</summary>
+    public FlakyTenantStore Store => SiloService<FlakyTenantStore>();
+
+    /// <summary>Signals admissions reaching their tenant grain.</summary>
+    public AdmissionArrivals Arrivals => SiloService<AdmissionArrivals>();
 
     public InProcessTestCluster Cluster { get; }
 

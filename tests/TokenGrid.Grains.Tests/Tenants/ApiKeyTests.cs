@@ -53,13 +53,12 @@ public sealed class ApiKeyTests(TenantClusterFixture fixture)
         Assert.DoesNotContain(issued.Secret, listing);
         Assert.DoesNotContain(issued.Secret[7..], listing);
 
-        var storage = fixture.SiloService<IGrainStorage>(TokenGridStorage.Name);
-        var tenantState = new GrainState<TenantState>();
-        await storage.ReadStateAsync("tenant", tenant.GetGrainId(), tenantState);
-        var stored = JsonSerializer.Serialize(tenantState.State);
+        var tenantState = await fixture.Store.LoadAsync(tenant.GetPrimaryKeyString());
+        var stored = JsonSerializer.Serialize(tenantState!.State);
         Assert.Contains(hash, stored);
         Assert.DoesNotContain(issued.Secret[7..], stored);
 
+        var storage = fixture.SiloService<IGrainStorage>(TokenGridStorage.Name);
         var keyState = new GrainState<ApiKeyState>();
         await storage.ReadStateAsync("apikey", fixture.Grains.GetGrain<IApiKeyGrain>(hash).GetGrainId(), keyState);
         Assert.Equal(issued.Key, keyState.State!.Key);

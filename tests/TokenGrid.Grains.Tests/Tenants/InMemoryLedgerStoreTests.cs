@@ -5,15 +5,16 @@ namespace TokenGrid.Grains.Tests.Tenants;
 
 public sealed class InMemoryLedgerStoreTests
 {
-    private static LedgerEntry Entry(long sequence) =>
-        new(sequence, DateTimeOffset.UnixEpoch, "t", $"job-{sequence}", "m", LedgerEntryKind.Reserve, 1, 100, 0, sequence, 100 - sequence);
+    private static LedgerEntry Entry(long sequence, LedgerEntryKind kind = LedgerEntryKind.Reserve, string? job = null) =>
+        new(sequence, DateTimeOffset.UnixEpoch, "t", job ?? $"job-{sequence}", "m", kind, 1, 100, 0, sequence, 100 - sequence);
 
     [Fact]
-    public async Task Replayed_entries_are_stored_once_and_pages_follow_sequence()
+    public async Task Appended_lines_page_in_sequence()
     {
         var store = new InMemoryLedgerStore();
-        await store.AppendAsync("t", [Entry(1), Entry(2), Entry(3)]);
-        await store.AppendAsync("t", [Entry(2), Entry(3), Entry(4), Entry(5)]);
+        store.Append("t", [Entry(1), Entry(2), Entry(3)]);
+        store.Append("t", [Entry(4), Entry(5)]);
+        store.Append("t", []);
 
         var first = await store.ReadAsync("t", 0, 2);
         Assert.Equal([1L, 2L], first.Entries.Select(e => e.Sequence));
@@ -25,5 +26,34 @@ public sealed class InMemoryLedgerStoreTests
 
         Assert.Empty((await store.ReadAsync("t", 5, 10)).Entries);
         Assert.Empty((await store.ReadAsync("other", 0, 10)).Entries);
+    }
+
+    [Fact]
+    public async Task A_line_that_does_not_follow_the_last_is_refused()
+    {
+        var store = new InMemoryLedgerStore();
+        store.Append("t", [Entry(1), Entry(2), Entry(3)]);
+
+        // A replay of stored lines is an error now: the tenant store writes each line once, with its state change.
+        var replay = Assert.Throws<InvalidOperationException>(() => store.Append("t", [Entry(3), Entry(4)]));
+        Assert.Contains("does not follow line 3", replay.Message);
+        Assert.Throws<InvalidOperationException>(() => store.Append("t", [Entry(1)]));
+
+        Assert.Equal([1L, 2L, 3L], (await store.ReadAsync("t", 0, 10)).Entries.Select(e => e.Sequence));
+        store.Append("t", [Entry(4)]);
+        Assert.Equal([1L, 2L, 3L, 4L], (await store.ReadAsync("t", 0, 10)).Entries.Select(e => e.Sequence));
+    }
+
+    [Fact]
+    public async Task Reserve_lines_are_remembered_per_tenant_and_a_jobs_lines_are_found()
+    {
+        var store = new InMemoryLedgerStore();
+        store.Append("t", [Entry(1, job: "a"), Entry(2, LedgerEntryKind.Charge, "b"), Entry(3, LedgerEntryKind.Charge, "a")]);
+
+        Assert.True(store.HasReserve("t", "a"));
+        Assert.False(store.HasReserve("t", "b"));
+        Assert.False(store.HasReserve("other", "a"));
+        Assert.Equal([1L, 3L], (await store.FindJobAsync("t", "a")).Select(e => e.Sequence));
+        Assert.Empty(await store.FindJobAsync("t", "none"));
     }
 }

@@ -1,18 +1,23 @@
 using Npgsql;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Storage.Postgres;
+using TokenGrid.Grains.Tenants;
 
 namespace TokenGrid.Silo.Tests.Database;
 
+/// <summary>The read side of the ledger and job index; lines and job ids are written as the tenant store saves them.</summary>
 public sealed class PostgresLedgerStoreTests : IAsyncLifetime
 {
+    private readonly Dictionary<string, StoredTenant> _tenants = [];
     private PostgresTestDatabase _database = null!;
     private NpgsqlDataSource _dataSource = null!;
+    private PostgresTenantStore _tenantStore = null!;
 
     public async Task InitializeAsync()
     {
         _database = await PostgresTestDatabase.CreateAsync();
         _dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
+        _tenantStore = new PostgresTenantStore(_dataSource, PostgresTenantStoreTests.Serializer);
     }
 
     public async Task DisposeAsync()
@@ -25,14 +30,28 @@ public sealed class PostgresLedgerStoreTests : IAsyncLifetime
         new(sequence, new DateTimeOffset(2026, 11, 24, 23, 59, 0, TimeSpan.Zero).AddMinutes(sequence), tenant, job ?? $"job-{sequence}", "demo",
             kind, 10, 1000, 0, 10 * sequence, 1000 - 10 * sequence);
 
+    /// <summary>Saves <paramref name="lines"/> and <paramref name="jobIds"/> as the tenant's next save.</summary>
+    private async Task SaveAsync(string tenantId, IReadOnlyList<LedgerEntry> lines, IReadOnlyList<string>? jobIds = null)
+    {
+        var (state, version) = _tenants.GetValueOrDefault(tenantId) ?? new StoredTenant(new TenantState(), 0);
+        if (lines.Count > 0)
+        {
+            state.LastSequence = lines[^1].Sequence;
+        }
+
+        var saved = await _tenantStore.SaveAsync(new TenantSave(tenantId, state, version, lines, jobIds ?? []));
+        Assert.True(saved.Saved);
+        _tenants[tenantId] = new StoredTenant(state, saved.Version);
+    }
+
     [Fact]
-    public async Task Replayed_lines_are_stored_once_and_pages_follow_the_sequence()
+    public async Task Saved_lines_page_in_sequence()
     {
         var store = new PostgresLedgerStore(_dataSource);
-        await store.AppendAsync("t1", [Entry("t1", 1), Entry("t1", 2), Entry("t1", 3)]);
-        await store.AppendAsync("t1", [Entry("t1", 2), Entry("t1", 3), Entry("t1", 4), Entry("t1", 5)]);
-        await store.AppendAsync("t2", [Entry("t2", 1)]);
-        await store.AppendAsync("t1", []);
+        await SaveAsync("t1", [Entry("t1", 1), Entry("t1", 2), Entry("t1", 3)]);
+        await SaveAsync("t1", [Entry("t1", 4), Entry("t1", 5)]);
+        await SaveAsync("t2", [Entry("t2", 1)]);
+        await SaveAsync("t1", []);
 
         var first = await store.ReadAsync("t1", 0, 2);
         Assert.Equal([1L, 2L], first.Entries.Select(e => e.Sequence));
@@ -52,7 +71,7 @@ public sealed class PostgresLedgerStoreTests : IAsyncLifetime
     public async Task A_jobs_lines_are_found_and_the_views_sum_them_per_day()
     {
         var store = new PostgresLedgerStore(_dataSource);
-        await store.AppendAsync("t1", [
+        await SaveAsync("t1", [
             Entry("t1", 1, LedgerEntryKind.Reserve, "a"), Entry("t1", 2, LedgerEntryKind.Reserve, "b"),
             Entry("t1", 3, LedgerEntryKind.Charge, "a"), Entry("t1", 4, LedgerEntryKind.Refund, "a"),
         ]);
@@ -73,7 +92,7 @@ public sealed class PostgresLedgerStoreTests : IAsyncLifetime
     [Fact]
     public async Task Ledger_lines_cannot_be_changed_or_removed()
     {
-        await new PostgresLedgerStore(_dataSource).AppendAsync("t1", [Entry("t1", 1)]);
+        await SaveAsync("t1", [Entry("t1", 1)]);
 
         var update = await Assert.ThrowsAsync<PostgresException>(() => _database.ExecuteAsync("UPDATE tokengrid_ledger SET tokens = 0"));
         Assert.Contains("append-only", update.MessageText);
@@ -86,18 +105,18 @@ public sealed class PostgresLedgerStoreTests : IAsyncLifetime
     public async Task The_job_index_lists_newest_first_and_pages_before_a_job()
     {
         var index = new PostgresJobIndex(_dataSource);
-        foreach (var id in new[] { "j1", "j2", "j3", "j4" })
-        {
-            Assert.True(await index.AddAsync("t1", id));
-        }
+        await SaveAsync("t1", [], ["j1", "j2"]);
+        await SaveAsync("t1", [], ["j3", "j4"]);
 
-        Assert.False(await index.AddAsync("t1", "j2"));
-        Assert.True(await index.AddAsync("t2", "j2"));
+        // A job id the tenant already has keeps its place; another tenant's is its own.
+        await SaveAsync("t1", [], ["j2"]);
+        await SaveAsync("t2", [], ["j2"]);
 
         Assert.Equal(["j4", "j3"], await index.ListAsync("t1", null, 2));
         Assert.Equal(["j2", "j1"], await index.ListAsync("t1", "j3", 10));
         Assert.Empty(await index.ListAsync("t1", "j1", 10));
         Assert.Empty(await index.ListAsync("t1", "unknown", 10));
         Assert.Equal(["j2"], await index.ListAsync("t2", null, 10));
+        Assert.Equal(4L, await _database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_tenant_jobs WHERE tenant_id = 't1'"));
     }
 }

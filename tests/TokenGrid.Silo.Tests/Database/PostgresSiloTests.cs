@@ -17,15 +17,23 @@ public sealed class PostgresSiloTests
         await using var database = await PostgresTestDatabase.CreateAsync(migrate: false);
         await using var server = await TokenGridServer.StartAsync(PostgresSilo.Settings(database.ConnectionString));
 
-        Assert.Equal(4L, await database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_schema_migrations"));
+        Assert.Equal(5L, await database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_schema_migrations"));
         Assert.Equal("active", await database.ScalarAsync<string>($"SELECT status FROM orleans_silos WHERE silo_name = '{server.SiloName}'"));
         using var anonymous = server.Client(null);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("health/ready")).StatusCode);
 
         var (jobId, totalTokens) = await ChatAsync(server);
 
-        Assert.Equal(1L, await database.ScalarAsync<long>(
-            "SELECT count(*) FROM orleans_grain_state WHERE state_name = 'tenant' AND grain_key = 'demo' AND payload IS NOT NULL"));
+        // The tenant's state row agrees with its ledger: the newest line's sequence and figures are the row's.
+        var tenant = Assert.Single(await database.QueryAsync("""
+            SELECT t.last_sequence, t.charged, t.reserved, l.sequence, l.charged_after, l.reserved_after
+            FROM tokengrid_tenants t
+            JOIN LATERAL (SELECT * FROM tokengrid_ledger WHERE tenant_id = t.tenant_id ORDER BY sequence DESC LIMIT 1) l ON true
+            WHERE t.tenant_id = 'demo'
+            """));
+        Assert.Equal(tenant[0], tenant[3]);
+        Assert.Equal(tenant[1], tenant[4]);
+        Assert.Equal(tenant[2], tenant[5]);
         var settlement = await database.QueryAsync(
             $"SELECT reserved_tokens, charged_tokens, refunded_tokens, settled FROM tokengrid_job_settlements WHERE tenant_id = 'demo' AND job_id = '{jobId}'");
         var row = Assert.Single(settlement);

@@ -6,26 +6,41 @@ using TokenGrid.Grains.Tenants;
 
 namespace TokenGrid.Grains.Storage.Postgres;
 
-/// <summary>Registers the PostgreSQL token ledger and job index.</summary>
+/// <summary>Registers the PostgreSQL tenant store, token ledger and job index.</summary>
 public static class PostgresLedgerHosting
 {
-    /// <summary>The key of the <see cref="NpgsqlDataSource"/> the ledger and job index share.</summary>
+    /// <summary>The key of the <see cref="NpgsqlDataSource"/> the tenant store, ledger and job index share.</summary>
     public const string DataSourceKey = "tokengrid-ledger";
 
     /// <summary>
-    /// Uses <see cref="PostgresLedgerStore"/> and <see cref="PostgresJobIndex"/> on <paramref name="connectionString"/>
-    /// instead of the in-memory ones, whether or not those were registered already. The schema comes from TokenGrid's
-    /// migrations (<c>db migrate</c>).
+    /// Uses <see cref="PostgresTenantStore"/>, <see cref="PostgresLedgerStore"/> and <see cref="PostgresJobIndex"/> on
+    /// <paramref name="connectionString"/> instead of the in-memory ones, whether or not those were registered already.
+    /// The schema comes from TokenGrid's migrations (<c>db migrate</c>). Statements this process runs repeatedly are
+    /// prepared on each connection (unless the connection string sets its own <c>Max Auto Prepare</c>), and connections
+    /// go back to the pool without a reset: these stores never change session state.
     /// </summary>
     public static IServiceCollection AddPostgresLedger(this IServiceCollection services, string connectionString)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        services.AddKeyedSingleton(DataSourceKey, (provider, _) => new NpgsqlDataSourceBuilder(connectionString)
-            .UseLoggerFactory(provider.GetService<ILoggerFactory>())
-            .Build());
+        services.AddKeyedSingleton(DataSourceKey, (provider, _) =>
+        {
+            var builder = new NpgsqlDataSourceBuilder(connectionString).UseLoggerFactory(provider.GetService<ILoggerFactory>());
+            var settings = builder.ConnectionStringBuilder;
+            if (settings.MaxAutoPrepare == 0)
+            {
+                settings.MaxAutoPrepare = 16;
+            }
+
+            // Nothing here changes session state, so a connection going back to the pool needs no reset round trip.
+            settings.NoResetOnClose = true;
+
+            return builder.Build();
+        });
+        services.RemoveAll<ITenantStore>();
         services.RemoveAll<ILedgerStore>();
         services.RemoveAll<IJobIndex>();
+        services.AddSingleton<ITenantStore, PostgresTenantStore>();
         services.AddSingleton<ILedgerStore, PostgresLedgerStore>();
         services.AddSingleton<IJobIndex, PostgresJobIndex>();
         return services;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using NpgsqlTypes;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Tenants;
 
@@ -8,51 +7,12 @@ namespace TokenGrid.Grains.Storage.Postgres;
 
 /// <summary>
 /// The token ledger in PostgreSQL's append-only <c>tokengrid_ledger</c> table (migration 0004, documented in
-/// docs/ledger.md). A batch is one statement: lines are keyed by (tenant, sequence) and a line already stored is
-/// skipped, so the tenant grain may hand the same lines over again after a failure.
+/// docs/ledger.md): the read side. Lines are written by <see cref="PostgresTenantStore"/> with the state change they
+/// record.
 /// </summary>
 public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting.DataSourceKey)] NpgsqlDataSource dataSource) : ILedgerStore
 {
     private const string Columns = "sequence, at, tenant_id, job_id, model, kind, tokens, quota, charged_after, reserved_after, balance_after";
-
-    /// <inheritdoc/>
-    public async Task AppendAsync(string tenantId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(entries);
-        if (entries.Count == 0)
-        {
-            return;
-        }
-
-        await using var command = dataSource.CreateCommand($"""
-            INSERT INTO tokengrid_ledger ({Columns})
-            SELECT s, a, $1, j, m, k, t, q, c, r, b
-            FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
-                        $9::bigint[], $10::bigint[], $11::bigint[]) AS line(s, a, j, m, k, t, q, c, r, b)
-            ON CONFLICT (tenant_id, sequence) DO NOTHING
-            """);
-        var p = command.Parameters;
-        p.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
-        p.Add(Column(entries, e => e.Sequence, NpgsqlDbType.Bigint));
-        p.Add(Column(entries, e => e.At.UtcDateTime, NpgsqlDbType.TimestampTz));
-        p.Add(Column(entries, e => e.JobId, NpgsqlDbType.Text));
-        p.Add(Column(entries, e => e.Model, NpgsqlDbType.Text));
-        p.Add(Column(entries, e => KindName(e.Kind), NpgsqlDbType.Text));
-        p.Add(Column(entries, e => e.Tokens, NpgsqlDbType.Bigint));
-        p.Add(Column(entries, e => e.Quota, NpgsqlDbType.Bigint));
-        p.Add(Column(entries, e => e.ChargedAfter, NpgsqlDbType.Bigint));
-        p.Add(Column(entries, e => e.ReservedAfter, NpgsqlDbType.Bigint));
-        p.Add(Column(entries, e => e.BalanceAfter, NpgsqlDbType.Bigint));
-        try
-        {
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-        catch (NpgsqlException e)
-        {
-            PostgresConnections.ForgetBroken(e, dataSource);
-            throw;
-        }
-    }
 
     /// <inheritdoc/>
     public async Task<LedgerPage> ReadAsync(string tenantId, long afterSequence, int limit, CancellationToken cancellationToken = default)
@@ -103,9 +63,6 @@ public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting
         "period_reset" => LedgerEntryKind.PeriodReset,
         _ => throw new InvalidDataException($"Unknown ledger entry kind '{name}'."),
     };
-
-    private static NpgsqlParameter Column<T>(IReadOnlyList<LedgerEntry> entries, Func<LedgerEntry, T> select, NpgsqlDbType type) =>
-        new() { Value = entries.Select(select).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | type };
 
     private static async Task<List<LedgerEntry>> ReadEntriesAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {

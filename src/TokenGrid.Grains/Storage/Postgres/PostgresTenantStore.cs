@@ -1,0 +1,150 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using NpgsqlTypes;
+using Orleans.Serialization;
+using Orleans.Storage;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Tenants;
+
+namespace TokenGrid.Grains.Storage.Postgres;
+
+/// <summary>
+/// Tenant state in <c>tokengrid_tenants</c> (migration 0005) beside its lines in <c>tokengrid_ledger</c> and its job ids
+/// in <c>tokengrid_tenant_jobs</c>. A save is one statement, so one round trip and one commit per batch of changes: the
+/// versioned update of the state row, the ledger lines and the job ids, all or nothing.
+/// </summary>
+/// <remarks>
+/// The state is written with Orleans' serializer, which honours the contracts' <c>[Id]</c>s, so fields can be added
+/// without a migration. The row also carries charged, reserved and the newest line's sequence as plain columns for
+/// operators.
+/// </remarks>
+public sealed class PostgresTenantStore(
+    [FromKeyedServices(PostgresLedgerHosting.DataSourceKey)] NpgsqlDataSource dataSource,
+    Serializer serializer) : ITenantStore
+{
+    /// <summary>
+    /// Refuses when a reserve line of the batch names a job id the ledger already reserved for (then nothing is written
+    /// and those ids come back); otherwise creates the row (expected version 0) or updates it at the expected version,
+    /// and only when that row was written inserts the lines and job ids. No row in <c>saved</c> and no refused job
+    /// id means the version did not match. The refusal check looks each job id up in the one-reserve-per-job index:
+    /// written as a lateral join, the plan probes the index per id whatever the table's statistics say (the prepared
+    /// statement's plan may be made while the ledger is still empty, when <c>job_id = ANY(…)</c> plans as a filter over
+    /// all of the tenant's reservations).
+    /// </summary>
+    private const string SaveSql = """
+        WITH refused AS (
+            SELECT r.job_id FROM unnest($7::text[]) AS r(job_id)
+            CROSS JOIN LATERAL (
+                SELECT FROM tokengrid_ledger
+                WHERE tenant_id = $1 AND kind = 'reserve' AND job_id = r.job_id
+                LIMIT 1) AS found
+        ), created AS (
+            INSERT INTO tokengrid_tenants (tenant_id, version, last_sequence, charged, reserved, snapshot)
+            SELECT $1, 1, $3, $4, $5, $6
+            WHERE $2 = 0 AND NOT EXISTS (SELECT FROM refused)
+            ON CONFLICT (tenant_id) DO NOTHING
+            RETURNING version
+        ), updated AS (
+            UPDATE tokengrid_tenants
+            SET version = version + 1, last_sequence = $3, charged = $4, reserved = $5, snapshot = $6, saved_at = now()
+            WHERE tenant_id = $1 AND version = $2 AND $2 <> 0 AND NOT EXISTS (SELECT FROM refused)
+            RETURNING version
+        ), saved AS (
+            SELECT version FROM created UNION ALL SELECT version FROM updated
+        ), lines AS (
+            INSERT INTO tokengrid_ledger (sequence, at, tenant_id, job_id, model, kind, tokens, quota, charged_after, reserved_after, balance_after)
+            SELECT s, a, $1, j, m, k, t, q, c, r, b
+            FROM unnest($8::bigint[], $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[],
+                        $15::bigint[], $16::bigint[], $17::bigint[]) AS line(s, a, j, m, k, t, q, c, r, b)
+            WHERE EXISTS (SELECT FROM saved)
+        ), jobs AS (
+            INSERT INTO tokengrid_tenant_jobs (tenant_id, job_id)
+            SELECT $1, j FROM unnest($18::text[]) WITH ORDINALITY AS added(j, n)
+            WHERE EXISTS (SELECT FROM saved)
+            ORDER BY n
+            ON CONFLICT (tenant_id, job_id) DO NOTHING
+        )
+        SELECT (SELECT version FROM saved), ARRAY(SELECT job_id FROM refused)
+        """;
+
+    /// <inheritdoc/>
+    public async Task<StoredTenant?> LoadAsync(string tenantId, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("SELECT snapshot, version FROM tokengrid_tenants WHERE tenant_id = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            var state = serializer.Deserialize<TenantState>(reader.GetFieldValue<byte[]>(0))
+                ?? throw new InvalidDataException($"Tenant '{tenantId}' has an empty snapshot.");
+            return new StoredTenant(state, reader.GetInt64(1));
+        }
+        catch (NpgsqlException e)
+        {
+            PostgresConnections.ForgetBroken(e, dataSource);
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<TenantSaveResult> SaveAsync(TenantSave save, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(save);
+
+        // Everything is read from the state before the first await: the caller may change it once this returns a task.
+        var state = save.State;
+        var lines = save.Lines;
+        await using var command = dataSource.CreateCommand(SaveSql);
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter<string> { TypedValue = save.TenantId });
+        p.Add(new NpgsqlParameter<long> { TypedValue = save.ExpectedVersion });
+        p.Add(new NpgsqlParameter<long> { TypedValue = state.LastSequence });
+        p.Add(new NpgsqlParameter<long> { TypedValue = state.Charged });
+        p.Add(new NpgsqlParameter<long> { TypedValue = state.Reserved });
+        p.Add(new NpgsqlParameter<byte[]> { TypedValue = serializer.SerializeToArray(state) });
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. lines.Where(l => l.Kind == LedgerEntryKind.Reserve).Select(l => l.JobId)] });
+        p.Add(Column(lines, e => e.Sequence, NpgsqlDbType.Bigint));
+        p.Add(Column(lines, e => e.At.UtcDateTime, NpgsqlDbType.TimestampTz));
+        p.Add(Column(lines, e => e.JobId, NpgsqlDbType.Text));
+        p.Add(Column(lines, e => e.Model, NpgsqlDbType.Text));
+        p.Add(Column(lines, e => PostgresLedgerStore.KindName(e.Kind), NpgsqlDbType.Text));
+        p.Add(Column(lines, e => e.Tokens, NpgsqlDbType.Bigint));
+        p.Add(Column(lines, e => e.Quota, NpgsqlDbType.Bigint));
+        p.Add(Column(lines, e => e.ChargedAfter, NpgsqlDbType.Bigint));
+        p.Add(Column(lines, e => e.ReservedAfter, NpgsqlDbType.Bigint));
+        p.Add(Column(lines, e => e.BalanceAfter, NpgsqlDbType.Bigint));
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. save.JobIds] });
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var refused = reader.GetFieldValue<string[]>(1);
+            if (refused.Length > 0)
+            {
+                return new TenantSaveResult(save.ExpectedVersion, refused);
+            }
+
+            if (await reader.IsDBNullAsync(0, cancellationToken))
+            {
+                throw new InconsistentStateException(
+                    $"Tenant '{save.TenantId}' was saved by another activation since version {save.ExpectedVersion}.",
+                    storedEtag: "", currentEtag: save.ExpectedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            return new TenantSaveResult(reader.GetInt64(0), []);
+        }
+        catch (NpgsqlException e)
+        {
+            PostgresConnections.ForgetBroken(e, dataSource);
+            throw;
+        }
+    }
+
+    private static NpgsqlParameter Column<T>(IReadOnlyList<LedgerEntry> entries, Func<LedgerEntry, T> select, NpgsqlDbType type) =>
+        new() { Value = entries.Select(select).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | type };
+}
