@@ -178,7 +178,7 @@ public sealed partial class TenantGrain
 
     private sealed class StateStep<T>(Func<T> step) : IStateStep
     {
-        private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<T> _result = new();
         private T? _value;
         private Exception? _error;
 

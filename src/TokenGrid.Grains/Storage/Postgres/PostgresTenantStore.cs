@@ -9,11 +9,14 @@ using TokenGrid.Grains.Tenants;
 namespace TokenGrid.Grains.Storage.Postgres;
 
 /// <summary>
-/// Tenant state in <c>tokengrid_tenants</c> (migration 0005) beside its lines in <c>tokengrid_ledger</c> and its job ids
-/// in <c>tokengrid_tenant_jobs</c>. A save is one statement, so one round trip and one commit per batch of changes: the
-/// versioned update of the state row, the ledger lines and the job ids, all or nothing.
+/// Tenant state in <c>tokengrid_tenants</c> and <c>tokengrid_open_reservations</c> (migration 0005) beside its lines in
+/// <c>tokengrid_ledger</c> and its job ids in <c>tokengrid_tenant_jobs</c>. A save is one statement, so one round trip
+/// and one commit per batch of changes: the versioned update of the state row, the ledger lines, the job ids and the
+/// reservations opened and closed, all or nothing. Its size follows the batch, not how many jobs the tenant runs.
 /// </summary>
 /// <remarks>
+/// Its awaits do not return to the calling grain's scheduler (<c>ConfigureAwait(false)</c>): the grain resumes once, when
+/// the save is done, rather than after every step of the round trip.
 /// The state is written with Orleans' serializer, which honours the contracts' <c>[Id]</c>s, so fields can be added
 /// without a migration. The row also carries charged, reserved and the newest line's sequence as plain columns for
 /// operators.
@@ -22,6 +25,8 @@ public sealed class PostgresTenantStore(
     [FromKeyedServices(PostgresLedgerHosting.DataSourceKey)] NpgsqlDataSource dataSource,
     Serializer serializer) : ITenantStore
 {
+    private static readonly Dictionary<string, OpenReservation> s_none = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Refuses when a reserve line of the batch names a job id the ledger already reserved for (then nothing is written
     /// and those ids come back); otherwise creates the row (expected version 0) or updates it at the expected version,
@@ -63,25 +68,66 @@ public sealed class PostgresTenantStore(
             WHERE EXISTS (SELECT FROM saved)
             ORDER BY n
             ON CONFLICT (tenant_id, job_id) DO NOTHING
+        ), opened AS (
+            INSERT INTO tokengrid_open_reservations (tenant_id, job_id, model, tokens, prompt_tokens, admitted_at)
+            SELECT $1, j, m, t, p, a
+            FROM unnest($19::text[], $20::text[], $21::bigint[], $22::integer[], $23::timestamptz[]) AS reservation(j, m, t, p, a)
+            WHERE EXISTS (SELECT FROM saved)
+        ), closed AS (
+            DELETE FROM tokengrid_open_reservations
+            WHERE tenant_id = $1 AND job_id = ANY($24::text[]) AND EXISTS (SELECT FROM saved)
         )
         SELECT (SELECT version FROM saved), ARRAY(SELECT job_id FROM refused)
+        """;
+
+    /// <summary>The state row and its open reservations, in one statement so both come from the same snapshot.</summary>
+    private const string LoadSql = """
+        SELECT t.snapshot, t.version, o.job_ids, o.models, o.tokens, o.prompt_tokens, o.admitted_at
+        FROM tokengrid_tenants t
+        CROSS JOIN LATERAL (
+            SELECT array_agg(job_id) AS job_ids, array_agg(model) AS models, array_agg(tokens) AS tokens,
+                   array_agg(prompt_tokens) AS prompt_tokens, array_agg(admitted_at) AS admitted_at
+            FROM tokengrid_open_reservations WHERE tenant_id = t.tenant_id) AS o
+        WHERE t.tenant_id = $1
         """;
 
     /// <inheritdoc/>
     public async Task<StoredTenant?> LoadAsync(string tenantId, CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand("SELECT snapshot, version FROM tokengrid_tenants WHERE tenant_id = $1");
+        var command = dataSource.CreateCommand(LoadSql);
+        await using var disposeCommand = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
         try
         {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var disposeReader = reader.ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 return null;
             }
 
             var state = serializer.Deserialize<TenantState>(reader.GetFieldValue<byte[]>(0))
                 ?? throw new InvalidDataException($"Tenant '{tenantId}' has an empty snapshot.");
+            state.Open = new Dictionary<string, OpenReservation>(StringComparer.Ordinal);
+            if (!await reader.IsDBNullAsync(2, cancellationToken).ConfigureAwait(false))
+            {
+                var jobIds = reader.GetFieldValue<string[]>(2);
+                var models = reader.GetFieldValue<string[]>(3);
+                var tokens = reader.GetFieldValue<long[]>(4);
+                var prompts = reader.GetFieldValue<int[]>(5);
+                var admitted = reader.GetFieldValue<DateTime[]>(6);
+                for (var i = 0; i < jobIds.Length; i++)
+                {
+                    state.Open[jobIds[i]] = new OpenReservation(jobIds[i], models[i], tokens[i], prompts[i], new DateTimeOffset(admitted[i], TimeSpan.Zero));
+                }
+            }
+
+            if (state.Open.Values.Sum(o => o.Tokens) != state.Reserved)
+            {
+                throw new InvalidDataException(
+                    $"Tenant '{tenantId}' holds {state.Reserved} reserved tokens but its open reservations add up to {state.Open.Values.Sum(o => o.Tokens)}.");
+            }
+
             return new StoredTenant(state, reader.GetInt64(1));
         }
         catch (NpgsqlException e)
@@ -99,15 +145,17 @@ public sealed class PostgresTenantStore(
         // Everything is read from the state before the first await: the caller may change it once this returns a task.
         var state = save.State;
         var lines = save.Lines;
-        await using var command = dataSource.CreateCommand(SaveSql);
+        var command = dataSource.CreateCommand(SaveSql);
+        await using var disposeCommand = command.ConfigureAwait(false);
         var p = command.Parameters;
         p.Add(new NpgsqlParameter<string> { TypedValue = save.TenantId });
         p.Add(new NpgsqlParameter<long> { TypedValue = save.ExpectedVersion });
         p.Add(new NpgsqlParameter<long> { TypedValue = state.LastSequence });
         p.Add(new NpgsqlParameter<long> { TypedValue = state.Charged });
         p.Add(new NpgsqlParameter<long> { TypedValue = state.Reserved });
-        p.Add(new NpgsqlParameter<byte[]> { TypedValue = serializer.SerializeToArray(state) });
-        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. lines.Where(l => l.Kind == LedgerEntryKind.Reserve).Select(l => l.JobId)] });
+        p.Add(new NpgsqlParameter<byte[]> { TypedValue = SnapshotWithoutOpen(state) });
+        var reserved = lines.Where(l => l.Kind == LedgerEntryKind.Reserve).Select(l => l.JobId).ToList();
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. reserved] });
         p.Add(Column(lines, e => e.Sequence, NpgsqlDbType.Bigint));
         p.Add(Column(lines, e => e.At.UtcDateTime, NpgsqlDbType.TimestampTz));
         p.Add(Column(lines, e => e.JobId, NpgsqlDbType.Text));
@@ -119,17 +167,30 @@ public sealed class PostgresTenantStore(
         p.Add(Column(lines, e => e.ReservedAfter, NpgsqlDbType.Bigint));
         p.Add(Column(lines, e => e.BalanceAfter, NpgsqlDbType.Bigint));
         p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. save.JobIds] });
+
+        // Reservations opened and closed by this save; one opened and closed within it never reaches the table.
+        var charged = lines.Where(l => l.Kind == LedgerEntryKind.Charge).Select(l => l.JobId).ToHashSet(StringComparer.Ordinal);
+        var opened = reserved.Where(job => !charged.Contains(job)).Select(job => state.Open.TryGetValue(job, out var open) ? open
+            : throw new ArgumentException($"A reserve line names job '{job}', which the state does not hold open.", nameof(save))).ToList();
+        charged.ExceptWith(reserved);
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. opened.Select(o => o.JobId)] });
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. opened.Select(o => o.Model)] });
+        p.Add(new NpgsqlParameter<long[]> { TypedValue = [.. opened.Select(o => o.Tokens)] });
+        p.Add(new NpgsqlParameter<int[]> { TypedValue = [.. opened.Select(o => o.PromptTokens)] });
+        p.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. opened.Select(o => o.AdmittedAt.UtcDateTime)] });
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. charged] });
         try
         {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var disposeReader = reader.ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var refused = reader.GetFieldValue<string[]>(1);
             if (refused.Length > 0)
             {
                 return new TenantSaveResult(save.ExpectedVersion, refused);
             }
 
-            if (await reader.IsDBNullAsync(0, cancellationToken))
+            if (await reader.IsDBNullAsync(0, cancellationToken).ConfigureAwait(false))
             {
                 throw new InconsistentStateException(
                     $"Tenant '{save.TenantId}' was saved by another activation since version {save.ExpectedVersion}.",
@@ -142,6 +203,22 @@ public sealed class PostgresTenantStore(
         {
             PostgresConnections.ForgetBroken(e, dataSource);
             throw;
+        }
+    }
+
+    /// <summary>The state without its open reservations, which are rows of their own.</summary>
+    private byte[] SnapshotWithoutOpen(TenantState state)
+    {
+        // Swapped out for the length of this synchronous call only: the grain does not run meanwhile.
+        var open = state.Open;
+        state.Open = s_none;
+        try
+        {
+            return serializer.SerializeToArray(state);
+        }
+        finally
+        {
+            state.Open = open;
         }
     }
 
