@@ -56,6 +56,10 @@ public sealed partial class CapacityGrain(
     /// </summary>
     private async Task SampleAsync()
     {
+        // Read the clock before the registry: the sample holds what had reported by then and no later, and a report asked
+        // for a sample period after it must sample again. Stamped on return, a read that waited (a busy silo) would pass
+        // as fresher than its data, and a report could serve a stale rate until the next tick.
+        var now = timeProvider.GetUtcNow();
         try
         {
             _nodes = await GrainFactory.GetGrain<INodeRegistryGrain>(0).ListAsync();
@@ -66,7 +70,6 @@ public sealed partial class CapacityGrain(
             return;
         }
 
-        var now = timeProvider.GetUtcNow();
         _sampledAt = now;
         var live = _nodes.Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
         foreach (var gone in _peaks.Keys.Where(id => !live.Contains(id)).ToList())

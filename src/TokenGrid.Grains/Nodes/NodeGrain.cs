@@ -103,7 +103,9 @@ public sealed partial class NodeGrain(
 
     private NodeReport BuildReport(DateTimeOffset now, NodeModelsSnapshot models)
     {
-        var steps = _steps.Rate(now, models.DecodeSteps, s_shortWindow);
+        // Steps and batched sequences are sampled together: the ratio of their growths is the exact mean batch.
+        var (steps, seconds) = _steps.Growth(now, models.DecodeSteps, s_shortWindow);
+        var (batched, _) = _batched.Growth(now, models.BatchedSequences, s_shortWindow);
         return new NodeReport
         {
             NodeId = Id,
@@ -113,7 +115,7 @@ public sealed partial class NodeGrain(
             Models = models.Loaded,
             TokensPerSecond10s = _throughput.Rate(now, models.TokensGenerated, s_shortWindow),
             TokensPerSecond60s = _throughput.Rate(now, models.TokensGenerated, s_longWindow),
-            BatchSize10s = steps > 0 ? _batched.Rate(now, models.BatchedSequences, s_shortWindow) / steps : 0,
+            BatchSize10s = seconds > 0 && steps > 0 ? (double)batched / steps : 0,
             ActiveSequences = models.Active,
             QueuedSequences = models.Queued,
             MaxBatchSize = models.MaxBatchSize,

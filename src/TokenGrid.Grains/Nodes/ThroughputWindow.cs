@@ -24,16 +24,26 @@ internal sealed class ThroughputWindow(TimeSpan horizon)
     /// </summary>
     public double Rate(DateTimeOffset now, long tokensNow, TimeSpan window)
     {
+        var (increase, seconds) = Growth(now, tokensNow, window);
+        return seconds > 0 ? increase / seconds : 0;
+    }
+
+    /// <summary>
+    /// What <see cref="Rate"/> divides: the counter's growth since the oldest sample inside <paramref name="window"/>
+    /// and the seconds since that sample; (0, 0) without an earlier sample. Two windows sampled at the same times share
+    /// the seconds, so the ratio of their growths is exact where a ratio of their rates would round twice.
+    /// </summary>
+    public (long Increase, double Seconds) Growth(DateTimeOffset now, long tokensNow, TimeSpan window)
+    {
         var from = now - window;
         foreach (var (at, tokens) in _samples)
         {
             if (at >= from)
             {
-                var seconds = (now - at).TotalSeconds;
-                return seconds > 0 ? Math.Max(0, tokensNow - tokens) / seconds : 0;
+                return (Math.Max(0, tokensNow - tokens), (now - at).TotalSeconds);
             }
         }
 
-        return 0;
+        return (0, 0);
     }
 }

@@ -36,4 +36,22 @@ public sealed class ThroughputWindowTests
         Assert.Equal(0, window.Rate(s_start, 0, TimeSpan.FromSeconds(10)));
         Assert.Equal(25, window.Rate(s_start.AddSeconds(4), 100, TimeSpan.FromSeconds(60)));
     }
+
+    [Fact]
+    public void Growths_of_windows_sampled_together_divide_exactly()
+    {
+        // 7 decode steps of 3 sequences each over 4.9 s: the ratio of the two rates rounds to 3.0000000000000004.
+        var steps = new ThroughputWindow(TimeSpan.FromSeconds(10));
+        var batched = new ThroughputWindow(TimeSpan.FromSeconds(10));
+        steps.Add(s_start, 0);
+        batched.Add(s_start, 0);
+        var now = s_start.AddSeconds(4.9);
+
+        var (stepGrowth, seconds) = steps.Growth(now, 7, TimeSpan.FromSeconds(10));
+        var (batchedGrowth, _) = batched.Growth(now, 21, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(4.9, seconds);
+        Assert.Equal(3.0, (double)batchedGrowth / stepGrowth);
+        Assert.Equal((0L, 0.0), new ThroughputWindow(TimeSpan.FromSeconds(10)).Growth(now, 7, TimeSpan.FromSeconds(10)));
+    }
 }

@@ -48,8 +48,10 @@ public sealed class LightLoadCapacityTests(FakeClockPlannerServerFixture fixture
     public async Task ALightlyLoadedNodeIsALowerBoundWithFreeSlotsAndNoZeroHeadroom()
     {
         // One sequence, alone on the node; the clock stands still while it runs, then moves 5 s and the node reports, so
-        // its 10-second rate is this run's tokens over those 5 s. The clock moves one sample period more: the capacity
-        // grain's timer samples that report, and the rate it reads is the highest it has seen, its peak.
+        // its 10-second rate is this run's tokens over those 5 s. The clock moves one sample period more, so the capacity
+        // grain samples that report before answering: its timer's tick if it ran after the move, else the report request
+        // itself, since the last sample then started a period ago (a tick still reading when the clock moved counts from
+        // when it started). The rate it reads is the highest it has seen, its peak.
         using var client = Server.Client(TokenGridServer.DemoKey);
         var reply = await client.PostJsonAsync("v1/completions", new { model = TokenGridServer.Model, prompt = "One sequence alone", max_tokens = 24 });
         var generated = (await reply.ReadJsonAsync())["usage"]!["completion_tokens"]!.GetValue<long>();
