@@ -39,19 +39,6 @@ public sealed class PostgresLedgerStoreTests : IAsyncLifetime
             state.LastSequence = lines[^1].Sequence;
         }
 
-        // The state holds open what the lines reserve and have not charged yet, as the tenant grain's does.
-        foreach (var line in lines)
-        {
-            if (line.Kind == LedgerEntryKind.Reserve)
-            {
-                state.Open[line.JobId] = new OpenReservation(line.JobId, line.Model, line.Tokens, 0, line.At);
-            }
-            else if (line.Kind == LedgerEntryKind.Charge)
-            {
-                state.Open.Remove(line.JobId);
-            }
-        }
-
         var saved = await _tenantStore.SaveAsync(new TenantSave(tenantId, state, version, lines, jobIds ?? []));
         Assert.True(saved.Saved);
         _tenants[tenantId] = new StoredTenant(state, saved.Version);

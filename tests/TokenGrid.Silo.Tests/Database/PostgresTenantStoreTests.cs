@@ -78,24 +78,15 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
         return state;
     }
 
-    /// <summary>
-    /// The state row's version and snapshot, the number of ledger lines, the job ids and the open reservations, to show
-    /// nothing moved.
-    /// </summary>
-    private async Task<(long Version, string Snapshot, long Lines, string Jobs, string Open)> StoredAsync()
+    /// <summary>The state row's version and snapshot, the number of ledger lines and the job ids, to show nothing moved.</summary>
+    private async Task<(long Version, string Snapshot, long Lines, string Jobs)> StoredAsync()
     {
         var row = (await _database.QueryAsync("SELECT version, encode(snapshot, 'hex') FROM tokengrid_tenants WHERE tenant_id = 't1'")).Single();
         var lines = await _database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_ledger WHERE tenant_id = 't1'");
         var jobs = await _database.ScalarAsync<string>(
             "SELECT coalesce(string_agg(job_id, ',' ORDER BY position), '') FROM tokengrid_tenant_jobs WHERE tenant_id = 't1'");
-        return ((long)row[0], (string)row[1], lines, jobs, await OpenRowsAsync());
+        return ((long)row[0], (string)row[1], lines, jobs);
     }
-
-    /// <summary>The rows of <c>tokengrid_open_reservations</c> for t1 as "job:model:tokens:prompt", by job id.</summary>
-    private Task<string> OpenRowsAsync() => _database.ScalarAsync<string>("""
-        SELECT coalesce(string_agg(job_id || ':' || model || ':' || tokens || ':' || prompt_tokens, ',' ORDER BY job_id), '')
-        FROM tokengrid_open_reservations WHERE tenant_id = 't1'
-        """);
 
     private static void AssertSameState(TenantState expected, TenantState actual)
     {
@@ -130,9 +121,6 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
         Assert.Equal(FirstLines(), (await new PostgresLedgerStore(_dataSource).ReadAsync("t1", 0, 10)).Entries);
         Assert.Equal(["b", "a"], await new PostgresJobIndex(_dataSource).ListAsync("t1", null, 10));
 
-        // a was reserved and settled within the save, so only b's reservation is a row.
-        Assert.Equal("b:demo:100:20", await OpenRowsAsync());
-
         // The next save continues at version 1: b settles for 60.
         var next = loaded.State;
         next.Open.Clear();
@@ -152,7 +140,6 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
             [(2L, 6L, 100L, 0L)],
             (await _database.QueryAsync("SELECT version, last_sequence, charged, reserved FROM tokengrid_tenants")).Select(r => ((long)r[0], (long)r[1], (long)r[2], (long)r[3])));
         Assert.Equal(6L, await _database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_ledger"));
-        Assert.Equal("", await OpenRowsAsync());
     }
 
     [Fact]
@@ -167,13 +154,12 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
         var before = await StoredAsync();
 
         // Another activation that read version 1 tries to save its own line 5, and one that read a version never saved.
-        state.Open["d"] = new OpenReservation("d", "demo", 10, 5, Now);
         var stale = new TenantSave("t1", state, 1, [Line(5, "d", LedgerEntryKind.Reserve, 10, 40, 110)], ["d"]);
         await Assert.ThrowsAsync<InconsistentStateException>(() => _store.SaveAsync(stale));
         await Assert.ThrowsAsync<InconsistentStateException>(() => _store.SaveAsync(stale with { ExpectedVersion = 7 }));
 
         Assert.Equal(before, await StoredAsync());
-        Assert.Equal((2L, 5L, "a,b,c", "b:demo:100:20,c:demo:10:5"), (before.Version, before.Lines, before.Jobs, before.Open));
+        Assert.Equal((2L, 5L, "a,b,c"), (before.Version, before.Lines, before.Jobs));
         Assert.Empty(await new PostgresLedgerStore(_dataSource).FindJobAsync("t1", "d"));
     }
 
@@ -185,7 +171,6 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
 
         var second = FirstState();
         second.Charged = 0;
-        second.Open["e"] = new OpenReservation("e", "demo", 10, 5, Now);
         await Assert.ThrowsAsync<InconsistentStateException>(() =>
             _store.SaveAsync(new TenantSave("t1", second, 0, [Line(5, "e", LedgerEntryKind.Reserve, 10, 40, 110)], ["e"])));
 
@@ -254,28 +239,9 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
         AssertSameState(FirstState(), loaded.State);
 
         // A first save breaking the rule creates no row.
-        var t2 = new TenantState { LastSequence = 1, Reserved = 10 };
-        t2.Open["c"] = new OpenReservation("c", "demo", 10, 5, Now);
         await Assert.ThrowsAsync<PostgresException>(() =>
-            _store.SaveAsync(new TenantSave("t2", t2, 0, [broken with { TenantId = "t2", Sequence = 1 }], ["c"])));
+            _store.SaveAsync(new TenantSave("t2", new TenantState { LastSequence = 1 }, 0, [broken with { TenantId = "t2", Sequence = 1 }], ["c"])));
         Assert.Null(await _store.LoadAsync("t2"));
         Assert.Equal(0L, await _database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_tenant_jobs WHERE tenant_id = 't2'"));
-        Assert.Equal(0L, await _database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_open_reservations WHERE tenant_id = 't2'"));
-    }
-
-    [Fact]
-    public async Task A_state_whose_reservations_disagree_with_its_reserved_total_is_not_loaded()
-    {
-        await SaveFirstAsync();
-
-        // An operator's hand edit (or a bug) leaves an open reservation the reserved total does not count.
-        await _database.ScalarAsync<long>("""
-            WITH added AS (
-                INSERT INTO tokengrid_open_reservations VALUES ('t1', 'ghost', 'demo', 7, 0, now()) RETURNING 1)
-            SELECT count(*) FROM added
-            """);
-
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => _store.LoadAsync("t1"));
-        Assert.Contains("107", error.Message);
     }
 }

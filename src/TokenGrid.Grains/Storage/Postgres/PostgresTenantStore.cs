@@ -9,24 +9,27 @@ using TokenGrid.Grains.Tenants;
 namespace TokenGrid.Grains.Storage.Postgres;
 
 /// <summary>
-/// Tenant state in <c>tokengrid_tenants</c> and <c>tokengrid_open_reservations</c> (migration 0005) beside its lines in
-/// <c>tokengrid_ledger</c> and its job ids in <c>tokengrid_tenant_jobs</c>. A save is one statement, so one round trip
-/// and one commit per batch of changes: the versioned update of the state row, the ledger lines, the job ids and the
-/// reservations opened and closed, all or nothing. Its size follows the batch, not how many jobs the tenant runs.
+/// Tenant state in <c>tokengrid_tenants</c> (migration 0005) beside its lines in <c>tokengrid_ledger</c> and its job ids
+/// in <c>tokengrid_tenant_jobs</c>. A save is one statement, so one round trip and one commit per batch of changes: the
+/// versioned update of the state row, the ledger lines and the job ids, all or nothing.
 /// </summary>
 /// <remarks>
-/// Its awaits do not return to the calling grain's scheduler (<c>ConfigureAwait(false)</c>): the grain resumes once, when
-/// the save is done, rather than after every step of the round trip.
+/// <para>
 /// The state is written with Orleans' serializer, which honours the contracts' <c>[Id]</c>s, so fields can be added
 /// without a migration. The row also carries charged, reserved and the newest line's sequence as plain columns for
-/// operators.
+/// operators. The snapshot holds the open reservations, so its size grows with the jobs a tenant runs at once (about
+/// 50 bytes each); keeping them as rows of their own instead was measured slower at the concurrency tested (an insert
+/// and a delete per job cost more than the bytes they save; see docs/benchmarks.md).
+/// </para>
+/// <para>
+/// Its awaits do not return to the calling grain's scheduler (<c>ConfigureAwait(false)</c>): the grain resumes once,
+/// when the save is done, rather than after every step of the round trip.
+/// </para>
 /// </remarks>
 public sealed class PostgresTenantStore(
     [FromKeyedServices(PostgresLedgerHosting.DataSourceKey)] NpgsqlDataSource dataSource,
     Serializer serializer) : ITenantStore
 {
-    private static readonly Dictionary<string, OpenReservation> s_none = new(StringComparer.Ordinal);
-
     /// <summary>
     /// Refuses when a reserve line of the batch names a job id the ledger already reserved for (then nothing is written
     /// and those ids come back); otherwise creates the row (expected version 0) or updates it at the expected version,
@@ -68,33 +71,14 @@ public sealed class PostgresTenantStore(
             WHERE EXISTS (SELECT FROM saved)
             ORDER BY n
             ON CONFLICT (tenant_id, job_id) DO NOTHING
-        ), opened AS (
-            INSERT INTO tokengrid_open_reservations (tenant_id, job_id, model, tokens, prompt_tokens, admitted_at)
-            SELECT $1, j, m, t, p, a
-            FROM unnest($19::text[], $20::text[], $21::bigint[], $22::integer[], $23::timestamptz[]) AS reservation(j, m, t, p, a)
-            WHERE EXISTS (SELECT FROM saved)
-        ), closed AS (
-            DELETE FROM tokengrid_open_reservations
-            WHERE tenant_id = $1 AND job_id = ANY($24::text[]) AND EXISTS (SELECT FROM saved)
         )
         SELECT (SELECT version FROM saved), ARRAY(SELECT job_id FROM refused)
-        """;
-
-    /// <summary>The state row and its open reservations, in one statement so both come from the same snapshot.</summary>
-    private const string LoadSql = """
-        SELECT t.snapshot, t.version, o.job_ids, o.models, o.tokens, o.prompt_tokens, o.admitted_at
-        FROM tokengrid_tenants t
-        CROSS JOIN LATERAL (
-            SELECT array_agg(job_id) AS job_ids, array_agg(model) AS models, array_agg(tokens) AS tokens,
-                   array_agg(prompt_tokens) AS prompt_tokens, array_agg(admitted_at) AS admitted_at
-            FROM tokengrid_open_reservations WHERE tenant_id = t.tenant_id) AS o
-        WHERE t.tenant_id = $1
         """;
 
     /// <inheritdoc/>
     public async Task<StoredTenant?> LoadAsync(string tenantId, CancellationToken cancellationToken = default)
     {
-        var command = dataSource.CreateCommand(LoadSql);
+        var command = dataSource.CreateCommand("SELECT snapshot, version FROM tokengrid_tenants WHERE tenant_id = $1");
         await using var disposeCommand = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
         try
@@ -108,26 +92,6 @@ public sealed class PostgresTenantStore(
 
             var state = serializer.Deserialize<TenantState>(reader.GetFieldValue<byte[]>(0))
                 ?? throw new InvalidDataException($"Tenant '{tenantId}' has an empty snapshot.");
-            state.Open = new Dictionary<string, OpenReservation>(StringComparer.Ordinal);
-            if (!await reader.IsDBNullAsync(2, cancellationToken).ConfigureAwait(false))
-            {
-                var jobIds = reader.GetFieldValue<string[]>(2);
-                var models = reader.GetFieldValue<string[]>(3);
-                var tokens = reader.GetFieldValue<long[]>(4);
-                var prompts = reader.GetFieldValue<int[]>(5);
-                var admitted = reader.GetFieldValue<DateTime[]>(6);
-                for (var i = 0; i < jobIds.Length; i++)
-                {
-                    state.Open[jobIds[i]] = new OpenReservation(jobIds[i], models[i], tokens[i], prompts[i], new DateTimeOffset(admitted[i], TimeSpan.Zero));
-                }
-            }
-
-            if (state.Open.Values.Sum(o => o.Tokens) != state.Reserved)
-            {
-                throw new InvalidDataException(
-                    $"Tenant '{tenantId}' holds {state.Reserved} reserved tokens but its open reservations add up to {state.Open.Values.Sum(o => o.Tokens)}.");
-            }
-
             return new StoredTenant(state, reader.GetInt64(1));
         }
         catch (NpgsqlException e)
@@ -153,9 +117,8 @@ public sealed class PostgresTenantStore(
         p.Add(new NpgsqlParameter<long> { TypedValue = state.LastSequence });
         p.Add(new NpgsqlParameter<long> { TypedValue = state.Charged });
         p.Add(new NpgsqlParameter<long> { TypedValue = state.Reserved });
-        p.Add(new NpgsqlParameter<byte[]> { TypedValue = SnapshotWithoutOpen(state) });
-        var reserved = lines.Where(l => l.Kind == LedgerEntryKind.Reserve).Select(l => l.JobId).ToList();
-        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. reserved] });
+        p.Add(new NpgsqlParameter<byte[]> { TypedValue = serializer.SerializeToArray(state) });
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. lines.Where(l => l.Kind == LedgerEntryKind.Reserve).Select(l => l.JobId)] });
         p.Add(Column(lines, e => e.Sequence, NpgsqlDbType.Bigint));
         p.Add(Column(lines, e => e.At.UtcDateTime, NpgsqlDbType.TimestampTz));
         p.Add(Column(lines, e => e.JobId, NpgsqlDbType.Text));
@@ -167,18 +130,6 @@ public sealed class PostgresTenantStore(
         p.Add(Column(lines, e => e.ReservedAfter, NpgsqlDbType.Bigint));
         p.Add(Column(lines, e => e.BalanceAfter, NpgsqlDbType.Bigint));
         p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. save.JobIds] });
-
-        // Reservations opened and closed by this save; one opened and closed within it never reaches the table.
-        var charged = lines.Where(l => l.Kind == LedgerEntryKind.Charge).Select(l => l.JobId).ToHashSet(StringComparer.Ordinal);
-        var opened = reserved.Where(job => !charged.Contains(job)).Select(job => state.Open.TryGetValue(job, out var open) ? open
-            : throw new ArgumentException($"A reserve line names job '{job}', which the state does not hold open.", nameof(save))).ToList();
-        charged.ExceptWith(reserved);
-        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. opened.Select(o => o.JobId)] });
-        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. opened.Select(o => o.Model)] });
-        p.Add(new NpgsqlParameter<long[]> { TypedValue = [.. opened.Select(o => o.Tokens)] });
-        p.Add(new NpgsqlParameter<int[]> { TypedValue = [.. opened.Select(o => o.PromptTokens)] });
-        p.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. opened.Select(o => o.AdmittedAt.UtcDateTime)] });
-        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. charged] });
         try
         {
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -203,22 +154,6 @@ public sealed class PostgresTenantStore(
         {
             PostgresConnections.ForgetBroken(e, dataSource);
             throw;
-        }
-    }
-
-    /// <summary>The state without its open reservations, which are rows of their own.</summary>
-    private byte[] SnapshotWithoutOpen(TenantState state)
-    {
-        // Swapped out for the length of this synchronous call only: the grain does not run meanwhile.
-        var open = state.Open;
-        state.Open = s_none;
-        try
-        {
-            return serializer.SerializeToArray(state);
-        }
-        finally
-        {
-            state.Open = open;
         }
     }
 
