@@ -20,6 +20,10 @@ public sealed class TokenGridInstruments
     private static readonly double[] s_interTokenBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5];
     private static readonly double[] s_requestBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 60, 120, 240, 480, 960];
 
+    // A tenant save is one database round trip: sub-millisecond on an idle server, seconds only when it is in trouble.
+    private static readonly double[] s_saveBuckets = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+    private static readonly long[] s_saveChangeBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
     private readonly Counter<long> _promptTokens;
     private readonly Counter<long> _generationTokens;
     private readonly Counter<long> _requests;
@@ -30,6 +34,8 @@ public sealed class TokenGridInstruments
     private readonly Histogram<double> _interTokenLatency;
     private readonly Histogram<double> _requestLatency;
     private readonly Histogram<double> _queueTime;
+    private readonly Histogram<double> _tenantSaveDuration;
+    private readonly Histogram<long> _tenantSaveChanges;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, NodeLoad> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _queues = new(StringComparer.Ordinal);
@@ -52,6 +58,11 @@ public sealed class TokenGridInstruments
         _interTokenLatency = Histogram(meter, "tokengrid.inter_token_latency", "Mean time between output tokens after the first, per request, by model.", s_interTokenBuckets);
         _requestLatency = Histogram(meter, "tokengrid.e2e_request_latency", "From submission to the end, by model and outcome.", s_requestBuckets);
         _queueTime = Histogram(meter, "tokengrid.request_queue_time", "Time waiting in the model's queue before placement on a node, by model.", s_requestBuckets);
+        _tenantSaveDuration = Histogram(meter, "tokengrid.tenant.save_duration",
+            "One tenant save (state, ledger lines and job ids in one write), by outcome: saved, refused or failed.", s_saveBuckets);
+        _tenantSaveChanges = meter.CreateHistogram("tokengrid.tenant.save_changes", "{change}",
+            "Changes (admissions, settlements, tenant and key updates) group-committed by one tenant save.", tags: null,
+            new InstrumentAdvice<long> { HistogramBucketBoundaries = s_saveChangeBuckets });
         meter.CreateObservableGauge("tokengrid.requests_running", () => ObserveModels(m => m.Running), "{request}", "Requests decoding or prefilling, by model and node.");
         meter.CreateObservableGauge("tokengrid.requests_waiting", ObserveWaiting, "{request}",
             "Requests waiting: in the model's queue (no node label) or in a node's engine queue (by node), by model.");
@@ -137,6 +148,17 @@ public sealed class TokenGridInstruments
         {
             _nodes.Remove(node);
         }
+    }
+
+    /// <summary>
+    /// A tenant save ended: how long the write took and how many changes it carried; <paramref name="outcome"/> is
+    /// <c>saved</c>, <c>refused</c> (a job id reserving again) or <c>failed</c>. No tenant label: one series for all.
+    /// </summary>
+    public void OnTenantSave(TimeSpan duration, int changes, string outcome)
+    {
+        var tag = new KeyValuePair<string, object?>("outcome", outcome);
+        _tenantSaveDuration.Record(duration.TotalSeconds, tag);
+        _tenantSaveChanges.Record(changes, tag);
     }
 
     /// <summary>A tenant's budget changed; published when <see cref="TenantSeriesOptions"/> selects the tenant.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Storage.Postgres;
 
@@ -91,19 +92,32 @@ public sealed partial class TenantGrain
                 }
 
                 TenantSaveResult saved;
+                var started = Stopwatch.GetTimestamp();
                 try
                 {
                     saved = await store.SaveAsync(new TenantSave(TenantId, State, _version, TakeUnsaved(State.UnsavedLines), TakeUnsaved(_unsavedJobIds)));
-                    if (!saved.Saved)
-                    {
-                        await ApplyAgainAsync(batch, saved.AlreadyReserved);
-                        continue;
-                    }
                 }
                 catch (Exception e)
                 {
+                    instruments.OnTenantSave(Stopwatch.GetElapsedTime(started), batch.Count, "failed");
                     FailAll(batch, e);
                     return;
+                }
+
+                instruments.OnTenantSave(Stopwatch.GetElapsedTime(started), batch.Count, saved.Saved ? "saved" : "refused");
+                if (!saved.Saved)
+                {
+                    try
+                    {
+                        await ApplyAgainAsync(batch, saved.AlreadyReserved);
+                    }
+                    catch (Exception e)
+                    {
+                        FailAll(batch, e);
+                        return;
+                    }
+
+                    continue;
                 }
 
                 _version = saved.Version;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -49,6 +50,8 @@ public static class AdmissionBenchmark
 
         await NoopsAsync(noop, cycles, concurrency);
 
+        // What the PostgreSQL silo's tenant saves carried and took during the measured rounds (its own meters only).
+        using var saves = postgres is null ? null : new TenantSaveListener(postgres.Services.GetRequiredService<IMeterFactory>());
         var memoryRates = new List<double>();
         var postgresRates = new List<double>();
         var noopRates = new List<double>();
@@ -93,7 +96,9 @@ public static class AdmissionBenchmark
             report.Add("postgres_admissions_per_s", postgresAdmissions)
                 .Add("postgres_vs_memory_admission", postgresAdmissions / admissions)
                 .Add("postgres_admission_p50_us", Percentile(postgresLatencies, 0.5))
-                .Add("postgres_admission_p99_us", Percentile(postgresLatencies, 0.99));
+                .Add("postgres_admission_p99_us", Percentile(postgresLatencies, 0.99))
+                .Add("postgres_changes_per_save", saves!.MeanChanges)
+                .Add("postgres_save_mean_us", saves.MeanMicroseconds);
         }
 
         return report;
@@ -172,6 +177,57 @@ public static class AdmissionBenchmark
             }
         }));
         return (cycles / clock.Elapsed.TotalSeconds, [.. latencies]);
+    }
+
+    /// <summary>
+    /// Listens to <c>tokengrid.tenant.save_*</c> of the meters one silo's <see cref="IMeterFactory"/> made (the other
+    /// silo in this process has its own), from construction on.
+    /// </summary>
+    private sealed class TenantSaveListener : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _saves;
+        private long _changes;
+        private double _seconds;
+
+        public TenantSaveListener(IMeterFactory silo)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, silo) && instrument.Name.StartsWith("tokengrid.tenant.save_", StringComparison.Ordinal))
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, changes, _, _) =>
+            {
+                Interlocked.Increment(ref _saves);
+                Interlocked.Add(ref _changes, changes);
+            });
+            _listener.SetMeasurementEventCallback<double>((_, seconds, _, _) =>
+            {
+                lock (_listener)
+                {
+                    _seconds += seconds;
+                }
+            });
+            _listener.Start();
+        }
+
+        public double MeanChanges => (double)Interlocked.Read(ref _changes) / Math.Max(1, Interlocked.Read(ref _saves));
+
+        public double MeanMicroseconds
+        {
+            get
+            {
+                lock (_listener)
+                {
+                    return _seconds * 1e6 / Math.Max(1, Interlocked.Read(ref _saves));
+                }
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
     }
 
     private static async Task<double> NoopsAsync(INoopGrain noop, int cycles, int concurrency)

@@ -69,6 +69,8 @@ public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
         var documented = Documented(await File.ReadAllTextAsync(s_docs));
         Assert.Contains("tokengrid_requests_running", exported);
         Assert.Contains("tokengrid_tenant_budget_remaining_tokens", exported);
+        Assert.Contains("tokengrid_tenant_save_duration_seconds", exported);
+        Assert.Contains("tokengrid_tenant_save_changes", exported);
         Assert.Equal([], exported.Where(name => !documented.Contains(name)).Order());
     }
 
