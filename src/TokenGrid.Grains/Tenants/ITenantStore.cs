@@ -1,3 +1,4 @@
+using Orleans.Storage;
 using TokenGrid.Abstractions.Tenants;
 
 namespace TokenGrid.Grains.Tenants;
@@ -10,7 +11,7 @@ namespace TokenGrid.Grains.Tenants;
 /// <para>
 /// Saves are versioned: each names the version it read (0 before the first save) and succeeds only if the stored
 /// state is still at it, so a stale activation (one that lost its silo's membership but still runs) can never
-/// overwrite a newer state or add ledger lines out of turn; it gets <see cref="Orleans.Storage.InconsistentStateException"/>.
+/// overwrite a newer state or add ledger lines out of turn; it gets <see cref="InconsistentStateException"/>.
 /// </para>
 /// <para>
 /// One job id reserves once, ever: a save that would add a reserve line for a job id the ledger already holds one for
@@ -40,7 +41,15 @@ public sealed record TenantSave(
     TenantState State,
     long ExpectedVersion,
     IReadOnlyList<LedgerEntry> Lines,
-    IReadOnlyList<string> JobIds);
+    IReadOnlyList<string> JobIds)
+{
+    /// <summary>What a store throws when the stored state is no longer at <see cref="ExpectedVersion"/>.</summary>
+    /// <param name="storedVersion">The version stored, when the store knows it.</param>
+    public InconsistentStateException Stale(long? storedVersion = null) => new(
+        $"Tenant '{TenantId}' was saved by another activation since version {ExpectedVersion}.",
+        storedVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+        ExpectedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+}
 
 /// <summary>What a save did.</summary>
 /// <param name="Version">The new version when saved; otherwise the version the save named.</param>

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Orleans.Serialization;
-using Orleans.Storage;
 using TokenGrid.Abstractions.Tenants;
 
 namespace TokenGrid.Grains.Tenants;
@@ -28,10 +27,7 @@ public sealed class InMemoryTenantStore(DeepCopier copier, InMemoryLedgerStore l
             var current = _tenants.TryGetValue(save.TenantId, out var stored) ? stored.Version : 0;
             if (current != save.ExpectedVersion)
             {
-                throw new InconsistentStateException(
-                    $"Tenant '{save.TenantId}' was saved by another activation since version {save.ExpectedVersion}.",
-                    current.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    save.ExpectedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                throw save.Stale(current);
             }
 
             var refused = save.Lines

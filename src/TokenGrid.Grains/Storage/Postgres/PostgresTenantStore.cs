@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using NpgsqlTypes;
 using Orleans.Serialization;
-using Orleans.Storage;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Tenants;
 
@@ -143,9 +142,7 @@ public sealed class PostgresTenantStore(
 
             if (await reader.IsDBNullAsync(0, cancellationToken).ConfigureAwait(false))
             {
-                throw new InconsistentStateException(
-                    $"Tenant '{save.TenantId}' was saved by another activation since version {save.ExpectedVersion}.",
-                    storedEtag: "", currentEtag: save.ExpectedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                throw save.Stale();
             }
 
             return new TenantSaveResult(reader.GetInt64(0), []);
