@@ -20,7 +20,7 @@ public sealed partial class TenantGrain
         var (result, admitted) = await ApplyAsync(() => Decide(request));
         if (admitted)
         {
-            await ArmRecoveryAsync();
+            await SyncRecoveryAsync();
             instruments.OnAdmitted(request.Model);
             LogAdmitted(logger, TenantId, request.JobId, request.Model, result.Reserved);
         }

@@ -17,7 +17,12 @@ namespace TokenGrid.Grains.Tenants;
 public sealed partial class TenantGrain
 {
     private const string RecoveryReminder = "recover-open-jobs";
-    private bool _recoveryArmed;
+
+    /// <summary>Whether the reminder is registered, as far as this activation knows (null: not known yet).</summary>
+    private bool? _recoveryArmed;
+
+    /// <summary>The reconciliation in progress, which callers join rather than registering again.</summary>
+    private Task? _recoverySync;
 
     /// <inheritdoc/>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -27,9 +32,11 @@ public sealed partial class TenantGrain
             return;
         }
 
+        // It ticked, so it is registered, whatever an earlier activation left behind.
+        _recoveryArmed = true;
         if (State.Open.Count == 0)
         {
-            await DisarmRecoveryAsync();
+            await SyncRecoveryAsync();
             return;
         }
 
@@ -45,40 +52,46 @@ public sealed partial class TenantGrain
         LogRecoveryTick(logger, TenantId, woken, State.Open.Count);
     }
 
-    /// <summary>Registers the recovery reminder once the tenant has open jobs (where the silo has a reminder service).</summary>
-    private async Task ArmRecoveryAsync()
+    /// <summary>
+    /// Makes the reminder exist exactly while the tenant has open jobs (where the silo has a reminder service), and
+    /// returns once it does. One reconciliation runs at a time and every caller joins it: a burst of admissions
+    /// registers the reminder once, and an admission arriving while an idle tick unregisters it waits for the
+    /// reminder to be registered again rather than trusting a registration about to disappear.
+    /// </summary>
+    private Task SyncRecoveryAsync()
     {
-        if (_recoveryArmed || State.Open.Count == 0 || ServiceProvider.GetService<IReminderRegistry>() is null)
+        if (ServiceProvider.GetService<IReminderRegistry>() is null)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        try
-        {
-            var period = recovery.Value.RecoveryPeriod;
-            await this.RegisterOrUpdateReminder(RecoveryReminder, period, period);
-            _recoveryArmed = true;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Retried at the next admission; the job's own recovery paths still work meanwhile.
-            LogRecoveryReminderFailed(logger, e, TenantId);
-        }
+        return _recoverySync is { IsCompleted: false } running ? running : _recoverySync = ReconcileRecoveryAsync();
     }
 
-    private async Task DisarmRecoveryAsync()
+    /// <summary>Registers or unregisters until the reminder matches the open jobs, checking again after every await.</summary>
+    private async Task ReconcileRecoveryAsync()
     {
         try
         {
-            if (await this.GetReminder(RecoveryReminder) is { } reminder)
+            bool wanted;
+            while (_recoveryArmed != (wanted = State.Open.Count > 0))
             {
-                await this.UnregisterReminder(reminder);
-            }
+                if (wanted)
+                {
+                    var period = recovery.Value.RecoveryPeriod;
+                    await this.RegisterOrUpdateReminder(RecoveryReminder, period, period);
+                }
+                else if (_recoveryArmed is true && await this.GetReminder(RecoveryReminder) is { } reminder)
+                {
+                    await this.UnregisterReminder(reminder);
+                }
 
-            _recoveryArmed = false;
+                _recoveryArmed = wanted;
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Tried again by the next admission or tick; the job's own recovery paths still work meanwhile.
             LogRecoveryReminderFailed(logger, e, TenantId);
         }
     }

@@ -34,7 +34,7 @@ public sealed partial class TenantGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await LoadAsync(cancellationToken);
-        await ArmRecoveryAsync();
+        await SyncRecoveryAsync();
     }
 
     /// <inheritdoc/>

@@ -30,14 +30,15 @@ public static class AdmissionBenchmark
         var rounds = args.Int("rounds", 3);
         var cycles = args.Int("cycles", 4000);
         var concurrency = args.Int("concurrency", 16);
+        var tenants = args.Int("tenants", 1);
         var server = BenchDatabase.ServerFrom(args);
 
         using var memory = await StartAsync(11311, 31311, postgres: null);
         await using var database = server is null ? null : await BenchDatabase.CreateAsync(server, migrate: false);
         using var postgres = database is null ? null : await StartAsync(11312, 31312, database.ConnectionString);
 
-        var memoryTenant = await CreateTenantAsync(memory);
-        var postgresTenant = postgres is null ? null : await CreateTenantAsync(postgres);
+        var memoryTenant = await CreateTenantsAsync(memory, tenants);
+        var postgresTenant = postgres is null ? null : await CreateTenantsAsync(postgres, tenants);
         var noop = memory.Services.GetRequiredService<IGrainFactory>().GetGrain<INoopGrain>("bench");
 
         // Warm up every path with a full round, so the rounds measure code the JIT has optimised and, on PostgreSQL,
@@ -135,10 +136,21 @@ public static class AdmissionBenchmark
         return host;
     }
 
-    private static async Task<ITenantGrain> CreateTenantAsync(IHost host)
+    private static async Task<ITenantGrain[]> CreateTenantsAsync(IHost host, int count)
     {
-        var tenant = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantGrain>("bench");
-        await tenant.CreateAsync(new TenantSpec("bench", new TenantBudget
+        var tenants = new ITenantGrain[count];
+        for (var i = 0; i < count; i++)
+        {
+            tenants[i] = await CreateTenantAsync(host, $"bench-{i}");
+        }
+
+        return tenants;
+    }
+
+    private static async Task<ITenantGrain> CreateTenantAsync(IHost host, string id)
+    {
+        var tenant = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantGrain>(id);
+        await tenant.CreateAsync(new TenantSpec(id, new TenantBudget
         {
             TokensPerMinute = long.MaxValue / 4,
             RequestsPerMinute = int.MaxValue / 2,
@@ -154,13 +166,14 @@ public static class AdmissionBenchmark
         return values[Math.Min(values.Count - 1, (int)(values.Count * p))];
     }
 
-    private static async Task<(double Rate, List<double> LatenciesUs)> AdmissionsAsync(ITenantGrain tenant, string prefix, int cycles, int concurrency)
+    private static async Task<(double Rate, List<double> LatenciesUs)> AdmissionsAsync(ITenantGrain[] tenants, string prefix, int cycles, int concurrency)
     {
         var latencies = new double[cycles];
         var next = -1;
         var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async caller =>
         {
+            var tenant = tenants[caller % tenants.Length];
             int i;
             while ((i = Interlocked.Increment(ref next)) < cycles)
             {

@@ -14,6 +14,7 @@ public sealed class FlakyTenantStore(DeepCopier copier, InMemoryTenantStore inne
     private readonly Dictionary<string, bool> _failing = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SaveHold> _holds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<SaveAttempt>> _attempts = new(StringComparer.Ordinal);
+    private readonly List<(string TenantId, string JobId, TaskCompletionSource Stored)> _awaitedReserves = [];
 
     /// <summary>How a save ended.</summary>
     public enum SaveOutcome
@@ -67,6 +68,22 @@ public sealed class FlakyTenantStore(DeepCopier copier, InMemoryTenantStore inne
         {
             return _attempts.TryGetValue(tenantId, out var attempts) ? [.. attempts] : [];
         }
+    }
+
+    /// <summary>
+    /// Completes once a save of <paramref name="tenantId"/> reserving for <paramref name="jobId"/> is stored. The grain
+    /// has then not yet answered that admission: it does so in the same turn, which runs on before anything the test
+    /// does next can reach the grain.
+    /// </summary>
+    public Task ReserveStoredAsync(string tenantId, string jobId)
+    {
+        var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_attempts)
+        {
+            _awaitedReserves.Add((tenantId, jobId, stored));
+        }
+
+        return stored.Task;
     }
 
     /// <inheritdoc/>
@@ -129,6 +146,14 @@ public sealed class FlakyTenantStore(DeepCopier copier, InMemoryTenantStore inne
             }
 
             attempts.Add(attempt);
+            if (attempt.Outcome == SaveOutcome.Saved)
+            {
+                foreach (var awaited in _awaitedReserves.Where(a => a.TenantId == tenantId && attempt.Reserves.Contains(a.JobId)).ToList())
+                {
+                    _awaitedReserves.Remove(awaited);
+                    awaited.Stored.SetResult();
+                }
+            }
         }
     }
 
