@@ -8,16 +8,18 @@ using TokenGrid.Abstractions.Tenants;
 using Orleans.Configuration;
 using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Storage;
+using TokenGrid.Grains.Storage.Postgres;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Database;
 
 namespace TokenGrid.Benchmarks.Grid;
 
 /// <summary>
-/// Tenant-grain admissions against a no-op grain call, and with PostgreSQL persistence (Orleans ADO.NET grain storage,
-/// the ledger and the job index in PostgreSQL) against in-process memory, all in one run, rounds interleaved. Each
-/// admission is followed by its settlement, as in production (so reservations do not pile up); the baseline makes the
-/// same two calls to a no-op grain. Rates count admissions (cycles) per second; latencies are of the admission call.
+/// Tenant-grain admissions against a no-op grain call, and with PostgreSQL persistence (<see cref="PostgresTenantStore"/>:
+/// state, ledger lines and job ids in one statement per batch) against in-process memory, all in one run, rounds
+/// interleaved. Each admission is followed by its settlement, as in production (so reservations do not pile up); the
+/// baseline makes the same two calls to a no-op grain. Callers are spread over <c>--tenants</c> tenants (default 1).
+/// Rates count admissions (cycles) per second; latencies are of the admission call.
 /// </summary>
 /// <remarks>
 /// PostgreSQL comes from <c>--postgres CONNECTION-STRING</c> or <c>TOKENGRID_TEST_POSTGRES</c> (a role that may create
@@ -86,6 +88,7 @@ public static class AdmissionBenchmark
             .Add("rounds", rounds)
             .Add("cycles_per_round", cycles)
             .Add("concurrency", concurrency)
+            .Add("tenants", tenants)
             .Add("admissions_per_s", admissions)
             .Add("noop_calls_per_s", noops)
             .Add("admission_vs_noop", admissions / noops)
