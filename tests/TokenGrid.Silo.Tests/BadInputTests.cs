@@ -19,6 +19,9 @@ public sealed class BadInputTests(ServerFixture fixture)
     [InlineData("v1/chat/completions", "{\"model\": \"demo\", \"messages\": \"hello\"}")]
     [InlineData("v1/jobs", "[1, 2, 3]")]
     [InlineData("v1/completions", "")]
+    [InlineData("v1/completions", "{\"model\": \"other\", \"model\": \"demo\", \"prompt\": \"x\"}")]
+    [InlineData("v1/chat/completions", "{\"model\": \"demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\", \"role\": \"system\"}]}")]
+    [InlineData("v1/jobs", "{\"model\": \"demo\", \"prompt\": \"x\", \"max_tokens\": 1, \"max_tokens\": 2}")]
     public async Task Malformed_json_or_wrong_types_are_400(string path, string body)
     {
         using var client = Client();

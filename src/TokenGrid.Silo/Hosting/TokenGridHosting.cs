@@ -49,6 +49,9 @@ public static class TokenGridHosting
         {
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+
+            // A body giving a property twice is ambiguous (a proxy may read the first, we would read the last): 400.
+            options.SerializerOptions.AllowDuplicateProperties = false;
         });
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<ApiOptions>>((kestrel, api) => kestrel.Limits.MaxRequestBodySize = api.Value.MaxRequestBodyBytes);
