@@ -98,6 +98,8 @@ public sealed class ChargingTests(ServerFixture fixture)
         var refund = Assert.Single(ledger, e => e["kind"]!.GetValue<string>() == "refund");
         var charge = Assert.Single(charges);
         Assert.Equal(prompt + completion, charge["tokens"]!.GetValue<long>());
+        Assert.Equal((prompt, completion), (charge["prompt_tokens"]!.GetValue<long>(), charge["completion_tokens"]!.GetValue<long>()));
+        Assert.Equal((0L, 0L), (reserve["prompt_tokens"]!.GetValue<long>(), reserve["completion_tokens"]!.GetValue<long>()));
         Assert.Equal(prompt + MaxTokens, reserve["tokens"]!.GetValue<long>());
         Assert.Equal(reserve["tokens"]!.GetValue<long>(), charge["tokens"]!.GetValue<long>() + refund["tokens"]!.GetValue<long>());
     }

@@ -118,7 +118,9 @@ public enum LedgerEntryKind
 
 /// <summary>
 /// One ledger line. After every entry the invariant <c>Balance = Quota − Charged − Reserved</c> holds, and per
-/// job, charge + refund = reservation.
+/// job, charge + refund = reservation. A charge says which of its tokens were the prompt's and which the completion's
+/// (<see cref="PromptTokens"/> + <see cref="CompletionTokens"/> = <see cref="Tokens"/>), so usage can be priced per
+/// direction; every other kind has 0 for both.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tg.LedgerEntry")]
 public sealed record LedgerEntry(
@@ -132,7 +134,9 @@ public sealed record LedgerEntry(
     [property: Id(7)] long Quota,
     [property: Id(8)] long ChargedAfter,
     [property: Id(9)] long ReservedAfter,
-    [property: Id(10)] long BalanceAfter);
+    [property: Id(10)] long BalanceAfter,
+    [property: Id(11)] long PromptTokens = 0,
+    [property: Id(12)] long CompletionTokens = 0);
 
 /// <summary>A page of ledger entries, oldest first.</summary>
 [GenerateSerializer, Immutable, Alias("tg.LedgerPage")]

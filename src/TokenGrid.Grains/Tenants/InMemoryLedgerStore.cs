@@ -28,6 +28,13 @@ public sealed class InMemoryLedgerStore : ILedgerStore
                     throw new InvalidOperationException($"Ledger line {entry.Sequence} of tenant '{tenantId}' does not follow line {last - 1}.");
                 }
 
+                var directions = entry.Kind == LedgerEntryKind.Charge ? entry.Tokens : 0;
+                if (entry.PromptTokens < 0 || entry.CompletionTokens < 0 || entry.PromptTokens + entry.CompletionTokens != directions)
+                {
+                    throw new InvalidOperationException(
+                        $"Ledger line {entry.Sequence} of tenant '{tenantId}' splits its tokens into prompt and completion wrongly (only a charge splits, exactly).");
+                }
+
                 if (entry.Kind == LedgerEntryKind.Reserve && (ledger.ReservedJobs.Contains(entry.JobId) || !reserved.Add(entry.JobId)))
                 {
                     throw new InvalidOperationException($"Job '{entry.JobId}' of tenant '{tenantId}' already has a reserve line.");

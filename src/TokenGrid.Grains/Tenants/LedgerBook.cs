@@ -17,23 +17,28 @@ internal static class LedgerBook
         Append(state, tenantId, reservation.AdmittedAt, reservation.JobId, reservation.Model, LedgerEntryKind.Reserve, reservation.Tokens);
     }
 
-    /// <summary>Charges what a job used (at most its reservation) and refunds the rest.</summary>
-    public static (long Charged, long Refunded) Settle(TenantState state, string tenantId, DateTimeOffset at, OpenReservation reservation, long used)
+    /// <summary>
+    /// Charges what a job used (at most its reservation) and refunds the rest. The charge line splits its tokens into
+    /// the prompt's and the completion's; when the reservation caps the charge, the prompt's tokens are counted first.
+    /// </summary>
+    public static (long Charged, long Refunded, long ChargedPrompt) Settle(
+        TenantState state, string tenantId, DateTimeOffset at, OpenReservation reservation, long promptTokens, long completionTokens)
     {
-        var charged = Math.Clamp(used, 0, reservation.Tokens);
+        var charged = Math.Clamp(promptTokens + completionTokens, 0, reservation.Tokens);
+        var chargedPrompt = Math.Clamp(promptTokens, 0, charged);
         var refunded = reservation.Tokens - charged;
         state.Open.Remove(reservation.JobId);
 
         state.Reserved -= charged;
         state.Charged += charged;
-        Append(state, tenantId, at, reservation.JobId, reservation.Model, LedgerEntryKind.Charge, charged);
+        Append(state, tenantId, at, reservation.JobId, reservation.Model, LedgerEntryKind.Charge, charged, chargedPrompt, charged - chargedPrompt);
         if (refunded > 0)
         {
             state.Reserved -= refunded;
             Append(state, tenantId, at, reservation.JobId, reservation.Model, LedgerEntryKind.Refund, refunded);
         }
 
-        return (charged, refunded);
+        return (charged, refunded, chargedPrompt);
     }
 
     /// <summary>
@@ -60,11 +65,13 @@ internal static class LedgerBook
         return true;
     }
 
-    private static void Append(TenantState state, string tenantId, DateTimeOffset at, string jobId, string model, LedgerEntryKind kind, long tokens)
+    private static void Append(
+        TenantState state, string tenantId, DateTimeOffset at, string jobId, string model, LedgerEntryKind kind, long tokens,
+        long promptTokens = 0, long completionTokens = 0)
     {
         var quota = state.Info!.Budget.PeriodQuota;
         state.UnsavedLines.Add(new LedgerEntry(
             ++state.LastSequence, at, tenantId, jobId, model, kind, tokens,
-            quota, state.Charged, state.Reserved, quota - state.Charged - state.Reserved));
+            quota, state.Charged, state.Reserved, quota - state.Charged - state.Reserved, promptTokens, completionTokens));
     }
 }

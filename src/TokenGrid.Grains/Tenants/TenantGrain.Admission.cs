@@ -99,12 +99,10 @@ public sealed partial class TenantGrain
         var reservation = State.Open[request.JobId];
         var now = timeProvider.GetUtcNow();
         CatchUp(now);
-        var used = (long)request.PromptTokens + request.CompletionTokens;
-        var (charged, refunded) = LedgerBook.Settle(State, TenantId, now, reservation, used);
+        var (charged, refunded, prompt) = LedgerBook.Settle(State, TenantId, now, reservation, request.PromptTokens, request.CompletionTokens);
         State.Tokens.Give(refunded, State.Info!.Budget.TokensPerMinute);
 
         var tally = TallyOf(reservation.Model);
-        var prompt = Math.Min(request.PromptTokens, charged);
         tally.PromptTokens += prompt;
         tally.CompletionTokens += charged - prompt;
 

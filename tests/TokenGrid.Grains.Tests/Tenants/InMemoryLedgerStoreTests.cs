@@ -5,8 +5,10 @@ namespace TokenGrid.Grains.Tests.Tenants;
 
 public sealed class InMemoryLedgerStoreTests
 {
+    /// <summary>A line of 1 token; a charge's is the completion's.</summary>
     private static LedgerEntry Entry(long sequence, LedgerEntryKind kind = LedgerEntryKind.Reserve, string? job = null) =>
-        new(sequence, DateTimeOffset.UnixEpoch, "t", job ?? $"job-{sequence}", "m", kind, 1, 100, 0, sequence, 100 - sequence);
+        new(sequence, DateTimeOffset.UnixEpoch, "t", job ?? $"job-{sequence}", "m", kind, 1, 100, 0, sequence, 100 - sequence,
+            CompletionTokens: kind == LedgerEntryKind.Charge ? 1 : 0);
 
     [Fact]
     public async Task Appended_lines_page_in_sequence()
@@ -55,5 +57,25 @@ public sealed class InMemoryLedgerStoreTests
         Assert.False(store.HasReserve("other", "a"));
         Assert.Equal([1L, 3L], (await store.FindJobAsync("t", "a")).Select(e => e.Sequence));
         Assert.Empty(await store.FindJobAsync("t", "none"));
+    }
+
+    [Fact]
+    public async Task A_batch_with_a_line_whose_directions_do_not_add_up_is_refused_whole()
+    {
+        var store = new InMemoryLedgerStore();
+        foreach (var wrong in new[]
+        {
+            Entry(2, LedgerEntryKind.Charge) with { CompletionTokens = 0 },
+            Entry(2, LedgerEntryKind.Charge) with { PromptTokens = 2, CompletionTokens = -1 },
+            Entry(2, LedgerEntryKind.Refund) with { PromptTokens = 1 },
+        })
+        {
+            var refused = Assert.Throws<InvalidOperationException>(() => store.Append("t", [Entry(1), wrong]));
+            Assert.Contains("prompt and completion", refused.Message);
+        }
+
+        Assert.Empty((await store.ReadAsync("t", 0, 10)).Entries);
+        store.Append("t", [Entry(1), Entry(2, LedgerEntryKind.Charge) with { PromptTokens = 1, CompletionTokens = 0 }]);
+        Assert.Equal(2, (await store.ReadAsync("t", 0, 10)).Entries.Count);
     }
 }

@@ -22,6 +22,27 @@ public sealed class SettlementTests(TenantClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_charge_line_says_how_many_of_its_tokens_were_the_prompts_and_the_completions()
+    {
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy);
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("fits", "m", 100, 400))).Admitted);
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("capped", "m", 100, 50))).Admitted);
+
+        await tenant.SettleAsync(new SettlementRequest("fits", 100, 250, JobOutcome.Completed));
+
+        // Used 100 + 80 of a 150-token reservation: the charge is capped at 150, the prompt's 100 counted first.
+        await tenant.SettleAsync(new SettlementRequest("capped", 100, 80, JobOutcome.Completed));
+
+        var ledger = await tenant.ReadLedgerAsync();
+        TenantTestKit.AssertConsistent(ledger);
+        Assert.Equal(
+            [("fits", 350L, 100L, 250L), ("capped", 150L, 100L, 50L)],
+            ledger.Where(e => e.Kind == LedgerEntryKind.Charge).Select(e => (e.JobId, e.Tokens, e.PromptTokens, e.CompletionTokens)));
+        var usage = Assert.Single((await tenant.GetUsageAsync()).Models);
+        Assert.Equal((200L, 300L), (usage.PromptTokens, usage.CompletionTokens));
+    }
+
+    [Fact]
     public async Task A_settlement_older_than_the_window_is_still_repeated_from_the_ledger_and_never_recharged()
     {
         var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy);

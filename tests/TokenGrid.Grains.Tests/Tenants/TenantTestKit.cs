@@ -44,7 +44,8 @@ internal static class TenantTestKit
 
     /// <summary>
     /// Checks every line: sequences 1..n, the balance invariant, the running charged and reserved recomputed from the
-    /// lines themselves, and charge + refund = reservation for each settled job.
+    /// lines themselves, charge + refund = reservation for each settled job, and a charge's prompt + completion tokens
+    /// = its tokens (0 and 0 on every other line).
     /// </summary>
     public static void AssertConsistent(IReadOnlyList<LedgerEntry> entries)
     {
@@ -54,6 +55,8 @@ internal static class TenantTestKit
         {
             var e = entries[i];
             Assert.Equal(i + 1, e.Sequence);
+            Assert.Equal(e.Kind == LedgerEntryKind.Charge ? e.Tokens : 0, e.PromptTokens + e.CompletionTokens);
+            Assert.True(e.PromptTokens >= 0 && e.CompletionTokens >= 0);
             switch (e.Kind)
             {
                 case LedgerEntryKind.Reserve:

@@ -75,6 +75,29 @@ public sealed class MigrationTests
     }
 
     [Fact]
+    public async Task Ledger_directions_apply_over_charges_written_before_them_and_hold_for_every_charge_after()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(migrate: false);
+        var runner = new MigrationRunner();
+        var before = Migration.All.TakeWhile(m => m.Name != "tokengrid_ledger_directions").ToList();
+        await runner.MigrateAsync(database.ConnectionString, before);
+        const string columns = "INSERT INTO tokengrid_ledger (tenant_id, sequence, at, job_id, model, kind, tokens, quota, charged_after, reserved_after, balance_after";
+        await database.ExecuteAsync($"{columns}) VALUES ('t1', 1, now(), 'a', 'demo', 'charge', 30, 100, 30, 0, 70)");
+
+        var applied = await runner.MigrateAsync(database.ConnectionString);
+
+        Assert.Equal(["tokengrid_ledger_directions"], applied.Applied.Select(m => m.Name));
+        var old = (await database.QueryAsync("SELECT prompt_tokens, completion_tokens FROM tokengrid_ledger WHERE sequence = 1")).Single();
+        Assert.Equal((0L, 0L), ((long)old[0], (long)old[1]));
+        var unsplit = await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync(
+            $"{columns}) VALUES ('t1', 2, now(), 'b', 'demo', 'charge', 30, 100, 60, 0, 40)"));
+        Assert.Equal("tokengrid_ledger_directions_add_up", unsplit.ConstraintName);
+        await database.ExecuteAsync($"{columns}, prompt_tokens, completion_tokens) VALUES ('t1', 2, now(), 'b', 'demo', 'charge', 30, 100, 60, 0, 40, 12, 18)");
+        var daily = (await database.QueryAsync("SELECT charged_tokens, charged_prompt_tokens, charged_completion_tokens FROM tokengrid_usage_daily_by_tenant")).Single();
+        Assert.Equal((60L, 12L, 18L), ((long)daily[0], (long)daily[1], (long)daily[2]));
+    }
+
+    [Fact]
     public async Task A_failing_migration_leaves_nothing_behind()
     {
         await using var database = await PostgresTestDatabase.CreateAsync(migrate: false);

@@ -26,9 +26,11 @@ public sealed class PostgresLedgerStoreTests : IAsyncLifetime
         await _database.DisposeAsync();
     }
 
+    /// <summary>A line of 10 tokens; a charge's are 4 of the prompt and 6 of the completion.</summary>
     private static LedgerEntry Entry(string tenant, long sequence, LedgerEntryKind kind = LedgerEntryKind.Reserve, string? job = null) =>
         new(sequence, new DateTimeOffset(2026, 11, 24, 23, 59, 0, TimeSpan.Zero).AddMinutes(sequence), tenant, job ?? $"job-{sequence}", "demo",
-            kind, 10, 1000, 0, 10 * sequence, 1000 - 10 * sequence);
+            kind, 10, 1000, 0, 10 * sequence, 1000 - 10 * sequence,
+            PromptTokens: kind == LedgerEntryKind.Charge ? 4 : 0, CompletionTokens: kind == LedgerEntryKind.Charge ? 6 : 0);
 
     /// <summary>Saves <paramref name="lines"/> and <paramref name="jobIds"/> as the tenant's next save.</summary>
     private async Task SaveAsync(string tenantId, IReadOnlyList<LedgerEntry> lines, IReadOnlyList<string>? jobIds = null)
@@ -78,15 +80,25 @@ public sealed class PostgresLedgerStoreTests : IAsyncLifetime
 
         var job = await store.FindJobAsync("t1", "a");
         Assert.Equal([LedgerEntryKind.Reserve, LedgerEntryKind.Charge, LedgerEntryKind.Refund], job.Select(e => e.Kind));
+        Assert.Equal(Entry("t1", 3, LedgerEntryKind.Charge, "a"), job[1]);
         Assert.Empty(await store.FindJobAsync("t1", "none"));
 
         // Line n is at 23:59 + n minutes on the 24th: all four fall on the 25th (UTC).
         var daily = await _database.QueryAsync(
-            "SELECT day::text, requests, reserved_tokens, charged_tokens, refunded_tokens FROM tokengrid_usage_daily WHERE tenant_id = 't1'");
-        Assert.Equal([("2026-11-25", 2L, 20L, 10L, 10L)], daily.Select(r => ((string)r[0], (long)r[1], (long)r[2], (long)r[3], (long)r[4])));
+            "SELECT day::text, requests, reserved_tokens, charged_tokens, refunded_tokens, charged_prompt_tokens, charged_completion_tokens " +
+            "FROM tokengrid_usage_daily WHERE tenant_id = 't1'");
+        Assert.Equal(
+            [("2026-11-25", 2L, 20L, 10L, 10L, 4L, 6L)],
+            daily.Select(r => ((string)r[0], (long)r[1], (long)r[2], (long)r[3], (long)r[4], (long)r[5], (long)r[6])));
+        foreach (var view in new[] { "tokengrid_usage_daily_by_tenant", "tokengrid_usage_daily_by_model" })
+        {
+            var directions = (await _database.QueryAsync($"SELECT charged_tokens, charged_prompt_tokens, charged_completion_tokens FROM {view}")).Single();
+            Assert.Equal((10L, 4L, 6L), ((long)directions[0], (long)directions[1], (long)directions[2]));
+        }
 
-        var settlements = await _database.QueryAsync("SELECT job_id, settled FROM tokengrid_job_settlements ORDER BY job_id");
-        Assert.Equal([("a", true), ("b", false)], settlements.Select(r => ((string)r[0], (bool)r[1])));
+        var settlements = await _database.QueryAsync(
+            "SELECT job_id, settled, charged_prompt_tokens, charged_completion_tokens FROM tokengrid_job_settlements ORDER BY job_id");
+        Assert.Equal([("a", true, 4L, 6L), ("b", false, 0L, 0L)], settlements.Select(r => ((string)r[0], (bool)r[1], (long)r[2], (long)r[3])));
     }
 
     [Fact]

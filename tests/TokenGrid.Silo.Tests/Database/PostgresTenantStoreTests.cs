@@ -65,7 +65,7 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
     [
         Line(1, "a", LedgerEntryKind.Reserve, 50, 0, 50),
         Line(2, "b", LedgerEntryKind.Reserve, 100, 0, 150),
-        Line(3, "a", LedgerEntryKind.Charge, 40, 40, 110),
+        Line(3, "a", LedgerEntryKind.Charge, 40, 40, 110) with { PromptTokens = 30, CompletionTokens = 10 },
         Line(4, "a", LedgerEntryKind.Refund, 10, 40, 100),
     ];
 
@@ -129,7 +129,7 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
         next.Settled.Add(new Settlement("b", 100, 60, 40, AlreadySettled: false));
         next.LastSequence = 6;
         var saved = await _store.SaveAsync(new TenantSave("t1", next, 1,
-            [Line(5, "b", LedgerEntryKind.Charge, 60, 100, 40), Line(6, "b", LedgerEntryKind.Refund, 40, 100, 0)], []));
+            [Line(5, "b", LedgerEntryKind.Charge, 60, 100, 40) with { PromptTokens = 20, CompletionTokens = 40 }, Line(6, "b", LedgerEntryKind.Refund, 40, 100, 0)], []));
 
         Assert.True(saved.Saved);
         Assert.Equal(2, saved.Version);
@@ -226,6 +226,18 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
         var broken = Line(5, "c", LedgerEntryKind.Reserve, 10, 40, 110) with { BalanceAfter = 999 };
         var check = await Assert.ThrowsAsync<PostgresException>(() => _store.SaveAsync(new TenantSave("t1", state, 1, [broken], ["c"])));
         Assert.Equal(PostgresErrorCodes.CheckViolation, check.SqlState);
+
+        // A charge whose prompt and completion tokens do not add up to it, or a refund claiming a direction, fails its CHECK.
+        state.LastSequence = 5;
+        foreach (var wrong in new[]
+        {
+            Line(5, "b", LedgerEntryKind.Charge, 60, 100, 40) with { PromptTokens = 20, CompletionTokens = 30 },
+            Line(5, "b", LedgerEntryKind.Refund, 40, 40, 60) with { PromptTokens = 40 },
+        })
+        {
+            var directions = await Assert.ThrowsAsync<PostgresException>(() => _store.SaveAsync(new TenantSave("t1", state, 1, [wrong], [])));
+            Assert.Equal((PostgresErrorCodes.CheckViolation, "tokengrid_ledger_directions_add_up"), (directions.SqlState, directions.ConstraintName));
+        }
 
         // Two reservations for one job in one save break the one-reserve-per-job index.
         state.LastSequence = 6;

@@ -6,13 +6,14 @@ using TokenGrid.Grains.Tenants;
 namespace TokenGrid.Grains.Storage.Postgres;
 
 /// <summary>
-/// The token ledger in PostgreSQL's append-only <c>tokengrid_ledger</c> table (migration 0004, documented in
+/// The token ledger in PostgreSQL's append-only <c>tokengrid_ledger</c> table (migrations 0004 and 0006, documented in
 /// docs/ledger.md): the read side. Lines are written by <see cref="PostgresTenantStore"/> with the state change they
 /// record.
 /// </summary>
 public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting.DataSourceKey)] NpgsqlDataSource dataSource) : ILedgerStore
 {
-    private const string Columns = "sequence, at, tenant_id, job_id, model, kind, tokens, quota, charged_after, reserved_after, balance_after";
+    private const string Columns =
+        "sequence, at, tenant_id, job_id, model, kind, tokens, quota, charged_after, reserved_after, balance_after, prompt_tokens, completion_tokens";
 
     /// <inheritdoc/>
     public async Task<LedgerPage> ReadAsync(string tenantId, long afterSequence, int limit, CancellationToken cancellationToken = default)
@@ -73,7 +74,7 @@ public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting
             entries.Add(new LedgerEntry(
                 reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2), reader.GetString(3),
                 reader.GetString(4), ParseKind(reader.GetString(5)), reader.GetInt64(6), reader.GetInt64(7),
-                reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10)));
+                reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)));
         }
 
         return entries;

@@ -59,10 +59,11 @@ public sealed class PostgresTenantStore(
         ), saved AS (
             SELECT version FROM created UNION ALL SELECT version FROM updated
         ), lines AS (
-            INSERT INTO tokengrid_ledger (sequence, at, tenant_id, job_id, model, kind, tokens, quota, charged_after, reserved_after, balance_after)
-            SELECT s, a, $1, j, m, k, t, q, c, r, b
+            INSERT INTO tokengrid_ledger (sequence, at, tenant_id, job_id, model, kind, tokens, quota, charged_after, reserved_after, balance_after,
+                                          prompt_tokens, completion_tokens)
+            SELECT s, a, $1, j, m, k, t, q, c, r, b, pt, ct
             FROM unnest($8::bigint[], $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[],
-                        $15::bigint[], $16::bigint[], $17::bigint[]) AS line(s, a, j, m, k, t, q, c, r, b)
+                        $15::bigint[], $16::bigint[], $17::bigint[], $19::bigint[], $20::bigint[]) AS line(s, a, j, m, k, t, q, c, r, b, pt, ct)
             WHERE EXISTS (SELECT FROM saved)
         ), jobs AS (
             INSERT INTO tokengrid_tenant_jobs (tenant_id, job_id)
@@ -129,6 +130,8 @@ public sealed class PostgresTenantStore(
         p.Add(Column(lines, e => e.ReservedAfter, NpgsqlDbType.Bigint));
         p.Add(Column(lines, e => e.BalanceAfter, NpgsqlDbType.Bigint));
         p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. save.JobIds] });
+        p.Add(Column(lines, e => e.PromptTokens, NpgsqlDbType.Bigint));
+        p.Add(Column(lines, e => e.CompletionTokens, NpgsqlDbType.Bigint));
         try
         {
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
