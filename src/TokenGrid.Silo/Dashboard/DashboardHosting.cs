@@ -38,7 +38,7 @@ internal static class DashboardHosting
         ArgumentNullException.ThrowIfNull(app);
         app.MapGroup("/v1/capacity").RequirePlanner().MapCapacityApi();
         app.MapDashboardPages();
-        app.MapOrleansDashboard(OrleansDashboardPath).RequirePlanner().ExcludeFromDescription();
+        app.MapOrleansDashboard(OrleansDashboardPath).RequirePlanner().AddEndpointFilter<SiloAddressFilter>().ExcludeFromDescription();
         return app;
     }
 }

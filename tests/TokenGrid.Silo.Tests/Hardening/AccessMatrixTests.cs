@@ -1,0 +1,182 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.AspNetCore.Routing;
+using Orleans.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using TokenGrid.Silo.Tests.Capacity;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests.Hardening;
+
+/// <summary>
+/// Every endpoint the silo maps, called with every credential: no key, an unknown key, a tenant key, the admin key and
+/// the planner key. Each endpoint is classified here (public, tenant, admin or planner), and each credential must get
+/// past authentication exactly where its class allows (any status but 401: a 404 for a resource that does not exist, a
+/// 400 for an empty body) and a 401 everywhere else; a public endpoint answers the same to every credential, and no
+/// call may end in a 5xx. An endpoint added without a class here fails the test, so every new endpoint gets an access
+/// decision.
+/// </summary>
+public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixture<PlannerServerFixture>
+{
+    /// <summary>Who may call an endpoint.</summary>
+    public enum Access
+    {
+        /// <summary>Anyone: health probes, the scrape endpoint, the API description, the dashboard's sign-in.</summary>
+        Public,
+
+        /// <summary>A tenant's key (and only a tenant's).</summary>
+        Tenant,
+
+        /// <summary>The admin key.</summary>
+        Admin,
+
+        /// <summary>The planner key, the admin key (or a dashboard session).</summary>
+        Planner,
+    }
+
+    private static readonly Dictionary<string, Access> Endpoints = new(StringComparer.Ordinal)
+    {
+        ["* /health/live"] = Access.Public,
+        ["* /health/ready"] = Access.Public,
+        ["* /health/startup"] = Access.Public,
+        ["* /metrics"] = Access.Public,
+        ["GET /openapi/{documentName}.json"] = Access.Public,
+        ["GET /dashboard/"] = Access.Public,
+        ["GET /dashboard/assets/{file}"] = Access.Public,
+        ["POST /dashboard/login"] = Access.Public,
+        ["POST /dashboard/logout"] = Access.Public,
+
+        ["POST /v1/completions"] = Access.Tenant,
+        ["POST /v1/chat/completions"] = Access.Tenant,
+        ["GET /v1/models/"] = Access.Tenant,
+        ["GET /v1/models/{**id}"] = Access.Tenant,
+        ["POST /v1/jobs/"] = Access.Tenant,
+        ["GET /v1/jobs/"] = Access.Tenant,
+        ["GET /v1/jobs/{id}"] = Access.Tenant,
+        ["POST /v1/jobs/{id}/cancel"] = Access.Tenant,
+        ["GET /v1/jobs/{id}/events"] = Access.Tenant,
+        ["GET /v1/usage"] = Access.Tenant,
+
+        ["POST /admin/tenants/"] = Access.Admin,
+        ["GET /admin/tenants/"] = Access.Admin,
+        ["GET /admin/tenants/{id}"] = Access.Admin,
+        ["PUT /admin/tenants/{id}"] = Access.Admin,
+        ["PATCH /admin/tenants/{id}"] = Access.Admin,
+        ["POST /admin/tenants/{id}/keys/"] = Access.Admin,
+        ["GET /admin/tenants/{id}/keys/"] = Access.Admin,
+        ["DELETE /admin/tenants/{id}/keys/{keyId}"] = Access.Admin,
+        ["GET /admin/tenants/{id}/ledger"] = Access.Admin,
+        ["GET /admin/nodes"] = Access.Admin,
+        ["GET /admin/nodes/{silo}/{device}/"] = Access.Admin,
+        ["POST /admin/nodes/{silo}/{device}/drain"] = Access.Admin,
+        ["POST /admin/nodes/{silo}/{device}/resume"] = Access.Admin,
+        ["GET /admin/capacity/labels"] = Access.Admin,
+
+        ["GET /v1/capacity/"] = Access.Planner,
+    };
+
+    /// <summary>The Orleans Dashboard's endpoints, whatever its version maps, are the planner's.</summary>
+    private const string OrleansDashboard = "/dashboard/orleans/";
+
+    private TokenGridServer Server => fixture.Server;
+
+    [Fact]
+    public async Task Every_endpoint_admits_exactly_the_credentials_its_class_allows()
+    {
+        var (tenantId, tenantKey) = await Server.CreateTenantAsync();
+        var credentials = new (string Name, string? Key, Access[] Opens)[]
+        {
+            ("no key", null, [Access.Public]),
+            ("an unknown key", "tg-unknown-0123456789abcdef", [Access.Public]),
+            ("a tenant key", tenantKey, [Access.Public, Access.Tenant]),
+            ("the admin key", TokenGridServer.AdminKey, [Access.Public, Access.Admin, Access.Planner]),
+            ("the planner key", PlannerServerFixture.PlannerKey, [Access.Public, Access.Planner]),
+        };
+
+        var mapped = Server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Select(e => (Methods: e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["*"], Pattern: e.RoutePattern.RawText!))
+            .SelectMany(e => e.Methods.Select(method => (Method: method, e.Pattern)))
+            .ToList();
+        var unclassified = mapped.Where(e => ClassOf(e.Method, e.Pattern) is null).Select(e => $"{e.Method} {e.Pattern}").ToList();
+        Assert.True(unclassified.Count == 0, "Classify these endpoints in AccessMatrixTests: " + string.Join(", ", unclassified));
+        Assert.Contains(mapped, e => e.Pattern.StartsWith(OrleansDashboard, StringComparison.Ordinal));
+
+        var failures = new List<string>();
+        foreach (var (method, pattern) in mapped)
+        {
+            var access = ClassOf(method, pattern)!.Value;
+            var path = Sample(pattern, tenantId);
+            var statuses = new List<int>();
+            foreach (var (name, key, opens) in credentials)
+            {
+                var status = await CallAsync(method == "*" ? "GET" : method, path, key);
+                statuses.Add(status);
+                var open = opens.Contains(access);
+                if (status >= 500 || (access != Access.Public && (open ? status == 401 : status != 401)))
+                {
+                    failures.Add($"{method} {path} ({access}) with {name}: {status}");
+                }
+            }
+
+            // A public endpoint answers the same whatever the credential (the sign-in's 401 is about its form).
+            if (access == Access.Public && statuses.Distinct().Count() > 1)
+            {
+                failures.Add($"{method} {path} (Public) answers differently by credential: {string.Join(", ", statuses)}");
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
+    [Fact]
+    public async Task An_Orleans_Dashboard_silo_view_answers_400_for_what_is_not_a_silo_address()
+    {
+        using var planner = Server.Client(PlannerServerFixture.PlannerKey);
+        var silo = Server.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString();
+        foreach (var view in new[] { "SiloStats", "SiloCounters", "SiloProperties", "SiloMetadata", "HistoricalStats" })
+        {
+            var bad = await planner.GetAsync($"dashboard/orleans/{view}/not-a-silo");
+            var problem = await bad.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
+            Assert.Contains("not-a-silo", problem["detail"]!.GetValue<string>());
+
+            var good = await planner.GetAsync($"dashboard/orleans/{view}/{silo}");
+            Assert.True(good.StatusCode == HttpStatusCode.OK, $"{view}/{silo}: {(int)good.StatusCode} {await good.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    private static Access? ClassOf(string method, string pattern) =>
+        Endpoints.TryGetValue($"{method} {pattern}", out var access) ? access
+        : pattern.StartsWith(OrleansDashboard, StringComparison.Ordinal) ? Access.Planner
+        : null;
+
+    /// <summary>The route with its parameters filled in: a real tenant, resources that do not exist elsewhere.</summary>
+    private static string Sample(string pattern, string tenantId) => pattern
+        .Replace("{documentName}", "v1", StringComparison.Ordinal)
+        .Replace("{file}", "dashboard.js", StringComparison.Ordinal)
+        .Replace("/admin/tenants/{id}", $"/admin/tenants/{tenantId}", StringComparison.Ordinal)
+        .Replace("{id}", "job_doesnotexist", StringComparison.Ordinal)
+        .Replace("{**id}", "demo", StringComparison.Ordinal)
+        .Replace("{keyId}", "key_unknown", StringComparison.Ordinal)
+        .Replace("{silo}", "nosilo", StringComparison.Ordinal)
+        .Replace("{device}", "nodevice", StringComparison.Ordinal)
+        .Replace("{page:int}", "1", StringComparison.Ordinal)
+        .Replace("{*grainName}", "x", StringComparison.Ordinal)
+        .Replace("{*path}", "x", StringComparison.Ordinal)
+        .Replace("{*address}", "x", StringComparison.Ordinal)
+        .Replace("{**path}", "x", StringComparison.Ordinal);
+
+    /// <summary>One call (a body of <c>{}</c> where the method takes one); returns its status without reading a stream.</summary>
+    private async Task<int> CallAsync(string method, string path, string? key)
+    {
+        using var client = Server.Client(key);
+        using var request = new HttpRequestMessage(new HttpMethod(method), path.TrimStart('/'));
+        if (method is "POST" or "PUT" or "PATCH")
+        {
+            request.Content = new StringContent("{}", Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
+        }
+
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        return (int)response.StatusCode;
+    }
+}
