@@ -1,5 +1,8 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Npgsql;
+using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Tests.Support;
 
@@ -69,4 +72,42 @@ public sealed class HostTests(ServerFixture fixture)
     [InlineData(3_723_000, "1h2m3s")]
     public void Durations_are_formatted_like_openai(int milliseconds, string expected) =>
         Assert.Equal(expected, RateLimitHeaders.FormatDuration(TimeSpan.FromMilliseconds(milliseconds)));
+
+    [Fact]
+    public async Task A_transient_storage_error_while_provisioning_the_demo_tenant_is_retried_and_the_silo_starts()
+    {
+        var store = new TransientlyFailingTenantStore(failures: 2);
+        await using var server = await TokenGridServer.StartAsync(
+            new Dictionary<string, string> { ["TokenGrid:Database:StartupRetryDelay"] = "00:00:00.010" },
+            services: services => services.AddSingleton<ITenantStore>(provider =>
+                store.Wrap(ActivatorUtilities.CreateInstance<InMemoryTenantStore>(provider))));
+
+        Assert.Equal(3, store.Loads);
+        using var client = server.Client(TokenGridServer.DemoKey);
+        var usage = await (await client.GetAsync("v1/usage")).ReadJsonAsync();
+        Assert.Equal(TokenGridServer.DemoTenant, usage["tenant_id"]!.GetValue<string>());
+    }
+
+    /// <summary>The in-memory tenant store, whose first loads fail as a PostgreSQL connection cut by a restart does.</summary>
+    private sealed class TransientlyFailingTenantStore(int failures) : ITenantStore
+    {
+        private ITenantStore? _inner;
+        private int _loads;
+
+        public int Loads => Volatile.Read(ref _loads);
+
+        public ITenantStore Wrap(ITenantStore inner)
+        {
+            _inner = inner;
+            return this;
+        }
+
+        public Task<StoredTenant?> LoadAsync(string tenantId, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _loads) <= failures
+                ? throw new NpgsqlException("Exception while reading from stream (the server closed the connection)")
+                : _inner!.LoadAsync(tenantId, cancellationToken);
+
+        public Task<TenantSaveResult> SaveAsync(TenantSave save, CancellationToken cancellationToken = default) =>
+            _inner!.SaveAsync(save, cancellationToken);
+    }
 }

@@ -11,4 +11,8 @@ internal sealed partial class StartupProvisioner
 
     [LoggerMessage(EventId = 3303, Level = LogLevel.Information, Message = "Demo tenant '{TenantId}' created")]
     private static partial void LogDemoCreated(ILogger logger, string tenantId);
+
+    [LoggerMessage(EventId = 3304, Level = LogLevel.Warning,
+        Message = "Could not provision demo tenant '{TenantId}' (attempt {Attempt}: storage or a silo is unavailable); retrying in {Pause}")]
+    private static partial void LogProvisionRetry(ILogger logger, Exception exception, string tenantId, int attempt, TimeSpan pause);
 }

@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
+using TokenGrid.Silo.Database;
+using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Hosting;
 
@@ -9,12 +12,18 @@ namespace TokenGrid.Silo.Hosting;
 /// Runs once the silo has started (it is registered after Orleans, and before the web server starts listening): loads
 /// the model catalog, says where state is kept, and creates the demo tenant with its key.
 /// </summary>
+/// <remarks>
+/// The demo tenant's grain may live on any silo and its state in PostgreSQL: while the database restarts, or a silo of
+/// the cluster dies as this one starts, provisioning is retried (pauses as <see cref="DatabaseOptions"/>' startup
+/// retries, for up to its <c>StartupRetryTimeout</c>) instead of ending the silo at its first transient error.
+/// </remarks>
 internal sealed partial class StartupProvisioner(
     IServiceProvider services,
     IGrainFactory grains,
     StartupState state,
     IOptions<ClusterHostingOptions> cluster,
     IOptions<DemoOptions> demo,
+    IOptions<DatabaseOptions> database,
     TimeProvider time,
     ILogger<StartupProvisioner> logger) : IHostedService
 {
@@ -35,13 +44,37 @@ internal sealed partial class StartupProvisioner(
         var options = demo.Value;
         if (options.Enabled)
         {
-            issued = await ProvisionDemoAsync(options);
+            issued = await ProvisionDemoWithRetriesAsync(options, cancellationToken);
         }
 
         state.MarkStarted(issued, options.Enabled && options.ApiKey is not null);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Runs <see cref="ProvisionDemoAsync"/> until it succeeds, fails for good, or the retry bound passes.</summary>
+    private async Task<string?> ProvisionDemoWithRetriesAsync(DemoOptions options, CancellationToken cancellationToken)
+    {
+        var retry = database.Value;
+        var started = time.GetTimestamp();
+        var pause = retry.StartupRetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await ProvisionDemoAsync(options);
+            }
+            catch (Exception e) when (IsTransient(e) && time.GetElapsedTime(started) + pause < retry.StartupRetryTimeout)
+            {
+                LogProvisionRetry(logger, e, options.TenantId, attempt, pause);
+                await Task.Delay(pause, time, cancellationToken);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, retry.StartupRetryMaxDelay.Ticks));
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception e) =>
+        StorageUnavailableException.IsTransient(e) || ApiExceptionHandler.IsClusterUnavailable(e);
 
     /// <summary>Creates the demo tenant when missing and binds the configured key (by hash only) or issues a new one.</summary>
     private async Task<string?> ProvisionDemoAsync(DemoOptions options)

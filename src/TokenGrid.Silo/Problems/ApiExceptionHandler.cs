@@ -78,7 +78,7 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
     /// Whether a grain call failed because a silo is gone or unreachable (until membership declares it dead, calls to its
     /// grains fail or time out): transient, so 503 with Retry-After rather than 500.
     /// </summary>
-    private static bool IsClusterUnavailable(Exception exception) => exception is SiloUnavailableException
+    internal static bool IsClusterUnavailable(Exception exception) => exception is SiloUnavailableException
         or OrleansMessageRejectionException or ConnectionFailedException or EnumerationAbortedException
         or TimeoutException;
 

@@ -25,6 +25,12 @@ public sealed class SiloClusterFixture : IAsyncLifetime
 
     public List<SiloProcess> Silos { get; } = [];
 
+    /// <summary>The settings every silo starts with.</summary>
+    private Dictionary<string, string> _settings = [];
+
+    /// <summary>Silos that died and were started again: their old processes, disposed at the end.</summary>
+    private readonly List<SiloProcess> _retired = [];
+
     /// <summary>The silos still running.</summary>
     public IEnumerable<SiloProcess> Live => Silos.Where(s => !s.HasExited);
 
@@ -34,7 +40,7 @@ public sealed class SiloClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Database = await PostgresTestDatabase.CreateAsync();
-        var settings = new Dictionary<string, string>
+        var settings = _settings = new Dictionary<string, string>
         {
             ["profile"] = "postgres",
             ["TokenGrid:Database:ConnectionString"] = Database.ConnectionString,
@@ -62,6 +68,21 @@ public sealed class SiloClusterFixture : IAsyncLifetime
         await Task.WhenAll(Silos.Skip(1).Select(s => s.WaitReadyAsync(s_startBound)));
     }
 
+    /// <summary>
+    /// Starts <paramref name="silo"/> again (as an operator would after it died: same name and settings, new ports) and
+    /// waits until it is ready, that is, has joined the cluster. The dead process's output stays in its log file.
+    /// </summary>
+    public async Task<SiloProcess> RestartAsync(SiloProcess silo)
+    {
+        silo.Kill();
+        var index = Silos.IndexOf(silo);
+        var restarted = SiloProcess.Start(silo.Name, _settings, LogFile($"{silo.Name}-{Silos.Count + _retired.Count}"));
+        _retired.Add(silo);
+        Silos[index] = restarted;
+        await restarted.WaitReadyAsync(s_startBound);
+        return restarted;
+    }
+
     /// <summary>Where a silo's output is written: artifacts/cluster-tests/{cluster id}/ in the repository (else the temp folder).</summary>
     private string LogFile(string silo)
     {
@@ -76,7 +97,7 @@ public sealed class SiloClusterFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var silo in Silos)
+        foreach (var silo in Silos.Concat(_retired))
         {
             await silo.DisposeAsync();
         }
@@ -115,13 +136,14 @@ public sealed class SiloClusterFixture : IAsyncLifetime
     }
 
     /// <summary>
-    /// Each job settled once, charged its prompt plus its delivered completion tokens, the rest refunded; no reservation
-    /// stays open; and the tenant's balance, read through a survivor after its grain's silo died, is the ledger's.
+    /// Each job settled once, charged its prompt plus its delivered completion tokens (the ledger says which were which),
+    /// the rest refunded; no reservation stays open; and the tenant's balance, read through a survivor after its grain's silo died, is the ledger's.
     /// </summary>
     public async Task AssertLedgerBalancesAsync(string tenant, string key, IReadOnlyList<JsonObject> finals, long chargedBefore, SiloProcess via)
     {
         var rows = (await Database.QueryAsync(
-                $"SELECT job_id, reserved_tokens, charged_tokens, refunded_tokens, settled FROM tokengrid_job_settlements WHERE tenant_id = '{tenant}'"))
+                "SELECT job_id, reserved_tokens, charged_tokens, refunded_tokens, settled, charged_prompt_tokens, charged_completion_tokens " +
+                $"FROM tokengrid_job_settlements WHERE tenant_id = '{tenant}'"))
             .ToDictionary(r => (string)r[0]);
         foreach (var job in finals)
         {
@@ -139,6 +161,9 @@ public sealed class SiloClusterFixture : IAsyncLifetime
             Assert.Equal(job["usage"]!["total_tokens"]!.GetValue<long>(), charged);
             Assert.Equal(charged, (long)row[2]);
             Assert.Equal((long)row[1], (long)row[2] + (long)row[3]);
+            Assert.Equal(
+                (job["usage"]!["prompt_tokens"]!.GetValue<long>(), job["usage"]!["completion_tokens"]!.GetValue<long>()),
+                ((long)row[5], (long)row[6]));
         }
 
         Assert.Empty(await Database.QueryAsync(

@@ -49,9 +49,11 @@ public sealed class TokenGridServer : IAsyncDisposable
 
     /// <summary>
     /// Starts a server. <paramref name="settings"/> override configuration (as command-line arguments do);
-    /// <paramref name="time"/> replaces the app's <see cref="TimeProvider"/> while Orleans' own loops stay on real time.
+    /// <paramref name="time"/> replaces the app's <see cref="TimeProvider"/> while Orleans' own loops stay on real time;
+    /// <paramref name="services"/> changes the app's services last (to put a real part behind a wrapper).
     /// </summary>
-    public static async Task<TokenGridServer> StartAsync(IReadOnlyDictionary<string, string>? settings = null, FakeTimeProvider? time = null)
+    public static async Task<TokenGridServer> StartAsync(
+        IReadOnlyDictionary<string, string>? settings = null, FakeTimeProvider? time = null, Action<IServiceCollection>? services = null)
     {
         var siloName = $"test{Interlocked.Increment(ref s_count)}-{Environment.ProcessId}";
         var values = new Dictionary<string, string>
@@ -81,6 +83,7 @@ public sealed class TokenGridServer : IAsyncDisposable
             builder.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
         }
 
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapTokenGrid();
         try
