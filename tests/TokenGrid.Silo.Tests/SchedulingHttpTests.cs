@@ -74,5 +74,8 @@ public sealed class SchedulingHttpTests(SmallQueueServerFixture fixture) : IClas
 
         var problem = await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "no_eligible_node");
         Assert.Contains("region=nowhere", problem["detail"]!.GetValue<string>());
+
+        // Every 503 says when to come back, also when its cause gave no delay.
+        Assert.Equal(2, refused.Headers.RetryAfter?.Delta?.TotalSeconds);
     }
 }

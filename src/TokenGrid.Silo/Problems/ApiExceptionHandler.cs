@@ -23,7 +23,13 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         }
 
         var problem = Map(exception);
-        if (problem.Status >= 500)
+        if (problem.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            // Every 503 says when to come back; a cause that gave no delay gets about one failure detection.
+            problem = problem with { RetryAfter = problem.RetryAfter ?? s_clusterRetryAfter };
+            LogUnavailable(logger, exception, httpContext.Request.Method, httpContext.Request.Path, problem.Code);
+        }
+        else if (problem.Status >= 500)
         {
             LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
         }
