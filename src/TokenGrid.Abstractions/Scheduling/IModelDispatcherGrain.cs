@@ -33,6 +33,13 @@ public interface IModelDispatcherGrain : IGrainWithStringKey
     /// </summary>
     Task AdoptAsync(DispatchRequest request, string nodeId);
 
+    /// <summary>
+    /// A job could not reach <paramref name="nodeId"/>: its caller's silo sees no active silo hosting it (the silo died,
+    /// and this dispatcher's view of membership has not caught up yet). The node gets no more jobs until it reports again
+    /// (a report newer than the one the dispatcher holds), or membership removes it.
+    /// </summary>
+    Task NodeUnreachableAsync(string nodeId);
+
     /// <summary>The job's place in the queue (1 = next) and expected wait, or null when it is not queued here.</summary>
     [ReadOnly]
     Task<QueuePosition?> GetPositionAsync(string jobId);

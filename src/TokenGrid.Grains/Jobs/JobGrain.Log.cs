@@ -23,6 +23,9 @@ public sealed partial class JobGrain
     [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Job {JobId} could not release its place with the dispatcher of model {Model}")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, string jobId, string model);
 
+    [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Job {JobId} could not reach node {NodeId} (its silo is gone as this silo sees it); it queues again")]
+    private static partial void LogNodeUnreachable(ILogger logger, string jobId, string nodeId);
+
     [LoggerMessage(EventId = 1306, Level = LogLevel.Warning, Message = "Job {JobId} lost its stream from node {NodeId} (the node or its silo failed); it resumes by recomputation")]
     private static partial void LogNodeLost(ILogger logger, Exception exception, string jobId, string nodeId);
 

@@ -1,6 +1,7 @@
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Nodes;
 
 namespace TokenGrid.Grains.Jobs;
 
@@ -93,6 +94,23 @@ public sealed partial class JobGrain
         }
         catch (OperationCanceledException) when (_preempted && !cancellationToken.IsCancellationRequested)
         {
+            return null;
+        }
+        catch (Exception e) when (NodeNotPlaceableException.IsIn(e) && !cancellationToken.IsCancellationRequested)
+        {
+            // The node's silo is gone as this silo sees it, while the dispatcher (on another silo, whose view of membership
+            // lags) still placed the job there. Nothing ran, so no loss counts: the dispatcher stops using the node and the
+            // job queues again.
+            LogNodeUnreachable(logger, JobId, nodeId);
+            try
+            {
+                await Dispatcher(spec.Model).NodeUnreachableAsync(nodeId);
+            }
+            catch (Exception notified) when (notified is not OperationCanceledException)
+            {
+                LogReleaseFailed(logger, notified, JobId, spec.Model);
+            }
+
             return null;
         }
         catch (Exception e) when (e is not OperationCanceledException && !cancellationToken.IsCancellationRequested)

@@ -52,7 +52,6 @@ internal sealed class DevicePlacementDirector(IClusterMembershipService membersh
             .OrderByDescending(a => compatible.Contains(a))
             .ThenByDescending(a => a.Generation)
             .FirstOrDefault();
-        return named ?? throw new InvalidOperationException(
-            $"Node '{nodeId}' cannot be placed: no active silo is named '{siloName}'. The silo may have stopped; its node leaves the registry shortly.");
+        return named ?? throw new NodeNotPlaceableException(nodeId, siloName);
     }
 }

@@ -31,6 +31,18 @@ public sealed partial class ModelDispatcherGrain
     }
 
     /// <inheritdoc />
+    public Task NodeUnreachableAsync(string nodeId)
+    {
+        if (_nodes.TryGetValue(nodeId, out var node) && node.UnreachableAfter is null)
+        {
+            node.MarkUnreachable();
+            LogNodeUnreachable(logger, nodeId, Model);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         // The queue and slots live in memory: tell every known job to recover, so each one enqueues again or adopts its
@@ -63,6 +75,10 @@ public sealed partial class ModelDispatcherGrain
 
     [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "Node {NodeId} left with its silo; the dispatcher of model {Model} told its {Jobs} running jobs to recover")]
     private static partial void LogNodeLost(ILogger logger, string nodeId, string model, int jobs);
+
+    [LoggerMessage(EventId = 1406, Level = LogLevel.Warning,
+        Message = "Node {NodeId} could not be reached by a job (its silo is gone as another silo sees it); the dispatcher of model {Model} places nothing there until it reports again")]
+    private static partial void LogNodeUnreachable(ILogger logger, string nodeId, string model);
 
     [LoggerMessage(EventId = 1405, Level = LogLevel.Information, Message = "Job {JobId} running on {NodeId} adopted by the dispatcher of model {Model}")]
     private static partial void LogAdopted(ILogger logger, string jobId, string model, string nodeId);

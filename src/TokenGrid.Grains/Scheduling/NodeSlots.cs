@@ -18,6 +18,19 @@ public sealed class NodeSlots(string nodeId)
     /// <summary>The node's latest report; null once it stopped reporting (its running jobs still count).</summary>
     public NodeReport? Report { get; set; }
 
+    /// <summary>
+    /// Set when a job could not reach the node: the time of the last report taken before that (its own clock), so only a
+    /// newer report brings the node back. Null: reachable.
+    /// </summary>
+    public DateTimeOffset? UnreachableAfter { get; private set; }
+
+    /// <summary>Stops placing jobs here until the node reports again.</summary>
+    public void MarkUnreachable()
+    {
+        UnreachableAfter = Report?.ReportedAt ?? DateTimeOffset.MinValue;
+        Report = null;
+    }
+
     /// <summary>Sequences of this model the node runs at once.</summary>
     public int Slots { get; set; }
 
@@ -54,6 +67,16 @@ public sealed class NodeSlots(string nodeId)
     public void Update(NodeReport report, string model, int slots)
     {
         ArgumentNullException.ThrowIfNull(report);
+        if (UnreachableAfter is { } after)
+        {
+            if (report.ReportedAt <= after)
+            {
+                return;
+            }
+
+            UnreachableAfter = null;
+        }
+
         Report = report;
         Slots = slots;
         Loaded = report.Models.Contains(model, StringComparer.Ordinal);

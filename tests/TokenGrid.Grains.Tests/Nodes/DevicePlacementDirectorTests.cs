@@ -36,9 +36,9 @@ public sealed class DevicePlacementDirectorTests
     {
         ClusterMember[] members = [new(Silo(2, 1), SiloStatus.Dead, "silo-b")];
 
-        var dead = Assert.Throws<InvalidOperationException>(() => DevicePlacementDirector.Choose("silo-b/cpu0", "local", s_local, members, []));
+        var dead = Assert.Throws<NodeNotPlaceableException>(() => DevicePlacementDirector.Choose("silo-b/cpu0", "local", s_local, members, []));
         Assert.Contains("no active silo is named 'silo-b'", dead.Message);
-        Assert.Throws<InvalidOperationException>(() => DevicePlacementDirector.Choose("silo-z/cpu0", "local", s_local, members, []));
+        Assert.Throws<NodeNotPlaceableException>(() => DevicePlacementDirector.Choose("silo-z/cpu0", "local", s_local, members, []));
         Assert.Throws<ArgumentException>(() => DevicePlacementDirector.Choose("no-device", "local", s_local, members, []));
     }
 
