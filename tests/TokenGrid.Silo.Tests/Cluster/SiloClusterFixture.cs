@@ -124,15 +124,37 @@ public sealed class SiloClusterFixture : IAsyncLifetime
         return counts;
     }
 
-    /// <summary>Creates a tenant with a budget large enough for the load; returns its id and key.</summary>
+    /// <summary>
+    /// Creates a tenant with a budget large enough for the load; returns its id and key. Like any client it retries a
+    /// 503 after its Retry-After: after a PostgreSQL restart, a silo's first use of a pooled connection the restart cut
+    /// answers 503.
+    /// </summary>
     public async Task<(string TenantId, string Key)> CreateTenantAsync(SiloProcess via)
     {
         using var admin = via.Client(AdminKey);
         var id = "t-" + Guid.NewGuid().ToString("N")[..12];
         var budget = new { max_concurrent_jobs = 200, tokens_per_minute = 10_000_000, requests_per_minute = 10_000 };
-        await (await admin.PostJsonAsync("admin/tenants", new { id, budget })).ReadJsonAsync(System.Net.HttpStatusCode.Created);
-        var key = await (await admin.PostJsonAsync($"admin/tenants/{id}/keys", new { name = "cluster" })).ReadJsonAsync(System.Net.HttpStatusCode.Created);
+        await (await RetryUnavailableAsync(() => admin.PostJsonAsync("admin/tenants", new { id, budget }))).ReadJsonAsync(System.Net.HttpStatusCode.Created);
+        var key = await (await RetryUnavailableAsync(() => admin.PostJsonAsync($"admin/tenants/{id}/keys", new { name = "cluster" })))
+            .ReadJsonAsync(System.Net.HttpStatusCode.Created);
         return (id, key["secret"]!.GetValue<string>());
+    }
+
+    /// <summary>Sends again after each 503's Retry-After, a few times; returns the first other answer.</summary>
+    private static async Task<HttpResponseMessage> RetryUnavailableAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var response = await send();
+            if (response.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable || attempt == 5)
+            {
+                return response;
+            }
+
+            var retryAfter = response.Headers.RetryAfter?.Delta ?? throw new InvalidOperationException("A 503 without Retry-After.");
+            response.Dispose();
+            await Task.Delay(retryAfter);
+        }
     }
 
     /// <summary>
