@@ -42,14 +42,11 @@ public sealed class RecoveryReminderTests(RecoveryReminderTests.Cluster cluster)
     [Fact]
     public async Task An_admission_during_an_idle_ticks_unregistration_gets_the_reminder_back()
     {
-        var tenant = await cluster.NewTenantAsync();
-        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("a", "m", 10, 10))).Admitted);
-        await tenant.SettleAsync(new SettlementRequest("a", 10, 5, JobOutcome.Completed));
-        Assert.True(cluster.Table.Has(tenant.GetGrainId(), Reminder));
+        var tenant = await IdleTenantWithReminderAsync();
 
         // The tick finds no open job and unregisters; its removal is held while job b is admitted.
         var (entered, release) = cluster.Table.HoldNextRemoval();
-        var tick = tenant.AsReference<IRemindable>().ReceiveReminder(Reminder, new TickStatus(DateTime.UtcNow, TimeSpan.FromSeconds(10), DateTime.UtcNow));
+        var tick = TickAsync(tenant);
         await entered;
         var stored = cluster.Store.ReserveStoredAsync(tenant.GetPrimaryKeyString(), "b");
         var admitted = tenant.AdmitAsync(new AdmissionRequest("b", "m", 10, 10));
@@ -62,18 +59,30 @@ public sealed class RecoveryReminderTests(RecoveryReminderTests.Cluster cluster)
     }
 
     [Fact]
-    public async Task An_idle_tick_removes_the_reminder_and_an_activation_without_open_jobs_registers_none()
+    public async Task An_idle_tick_removes_the_reminder_without_registering_it_again()
     {
-        var tenant = await cluster.NewTenantAsync();
-        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("a", "m", 10, 10))).Admitted);
-        await tenant.SettleAsync(new SettlementRequest("a", 10, 5, JobOutcome.Completed));
+        var tenant = await IdleTenantWithReminderAsync();
         var registered = cluster.Table.Upserts;
 
-        await tenant.AsReference<IRemindable>().ReceiveReminder(Reminder, new TickStatus(DateTime.UtcNow, TimeSpan.FromSeconds(10), DateTime.UtcNow));
+        await TickAsync(tenant);
 
         Assert.False(cluster.Table.Has(tenant.GetGrainId(), Reminder));
         Assert.Equal(registered, cluster.Table.Upserts);
     }
+
+    /// <summary>A new tenant that admitted and settled one job: no job is open, and the reminder is still registered.</summary>
+    private async Task<ITenantGrain> IdleTenantWithReminderAsync()
+    {
+        var tenant = await cluster.NewTenantAsync();
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("a", "m", 10, 10))).Admitted);
+        await tenant.SettleAsync(new SettlementRequest("a", 10, 5, JobOutcome.Completed));
+        Assert.True(cluster.Table.Has(tenant.GetGrainId(), Reminder));
+        return tenant;
+    }
+
+    /// <summary>The reminder ticks, as Orleans' reminder service would deliver it.</summary>
+    private static Task TickAsync(ITenantGrain tenant) =>
+        tenant.AsReference<IRemindable>().ReceiveReminder(Reminder, new TickStatus(DateTime.UtcNow, TimeSpan.FromSeconds(10), DateTime.UtcNow));
 
     /// <summary>One silo with the tenant services and the reminder service on a <see cref="RecordingReminderTable"/>.</summary>
     public sealed class Cluster : IAsyncLifetime
