@@ -138,6 +138,16 @@ public sealed class FuzzTests(ServerFixture fixture)
             await SendAsync(admin, HttpMethod.Get, $"admin/capacity/labels?{x}={x}");
         }
 
+        // A forged or mangled dashboard session cookie opens nothing and breaks nothing.
+        using var anonymous = Server.Client(null);
+        foreach (var cookie in new[] { "", ".", "..", "a.b.c", "admin.1.x", "Admin.99999999999999999999.AAAA", "0.4102444800.AAAA", "planner.4102444800.!!!!", "planner.-1.AAAA", new string('a', 3000) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "v1/capacity");
+            request.Headers.TryAddWithoutValidation("Cookie", $"tokengrid_dashboard={cookie}");
+            using var response = await anonymous.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await Check(request.Method, $"v1/capacity (cookie '{Shorten(cookie)}')", null, response)).Status);
+        }
+
         // Kestrel itself refuses a NUL in the path and a request line over its limit (8 KiB), before the application
         // runs: a bare 400 or 414 that closes the connection.
         using (var nul = await client.GetAsync("v1/jobs/%00"))
