@@ -55,8 +55,10 @@ internal sealed partial class StartupProvisioner(
     /// <summary>Runs <see cref="ProvisionDemoAsync"/> until it succeeds, fails for good, or the retry bound passes.</summary>
     private async Task<string?> ProvisionDemoWithRetriesAsync(DemoOptions options, CancellationToken cancellationToken)
     {
+        // Real time, like the database wait: the app's clock may be a test's, which does not move by itself.
+        var clock = TimeProvider.System;
         var retry = database.Value;
-        var started = time.GetTimestamp();
+        var started = clock.GetTimestamp();
         var pause = retry.StartupRetryDelay;
         for (var attempt = 1; ; attempt++)
         {
@@ -64,10 +66,10 @@ internal sealed partial class StartupProvisioner(
             {
                 return await ProvisionDemoAsync(options);
             }
-            catch (Exception e) when (IsTransient(e) && time.GetElapsedTime(started) + pause < retry.StartupRetryTimeout)
+            catch (Exception e) when (IsTransient(e) && clock.GetElapsedTime(started) + pause < retry.StartupRetryTimeout)
             {
                 LogProvisionRetry(logger, e, options.TenantId, attempt, pause);
-                await Task.Delay(pause, time, cancellationToken);
+                await Task.Delay(pause, clock, cancellationToken);
                 pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, retry.StartupRetryMaxDelay.Ticks));
             }
         }
