@@ -34,7 +34,7 @@ internal sealed class SiloAddressFilter : IEndpointFilter
             SiloAddress.FromParsableString(text);
             return true;
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
         {
             return false;
         }

@@ -136,9 +136,12 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         var silo = Server.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString();
         foreach (var view in new[] { "SiloStats", "SiloCounters", "SiloProperties", "SiloMetadata", "HistoricalStats" })
         {
-            var bad = await planner.GetAsync($"dashboard/orleans/{view}/not-a-silo");
-            var problem = await bad.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
-            Assert.Contains("not-a-silo", problem["detail"]!.GetValue<string>());
+            foreach (var address in new[] { "not-a-silo", "@", ":", "1.2.3.4:99999@1", "1.2.3.4:1@x", "300.1.1.1:1@1", "1.2.3.4:1@99999999999999999999" })
+            {
+                var bad = await planner.GetAsync($"dashboard/orleans/{view}/{address}");
+                var problem = await bad.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
+                Assert.Contains(address, problem["detail"]!.GetValue<string>());
+            }
 
             var good = await planner.GetAsync($"dashboard/orleans/{view}/{silo}");
             Assert.True(good.StatusCode == HttpStatusCode.OK, $"{view}/{silo}: {(int)good.StatusCode} {await good.Content.ReadAsStringAsync()}");
