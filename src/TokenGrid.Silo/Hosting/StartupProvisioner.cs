@@ -1,10 +1,8 @@
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Models;
-using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Database;
-using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Hosting;
 
@@ -66,7 +64,7 @@ internal sealed partial class StartupProvisioner(
             {
                 return await ProvisionDemoAsync(options);
             }
-            catch (Exception e) when (IsTransient(e) && clock.GetElapsedTime(started) + pause < retry.StartupRetryTimeout)
+            catch (Exception e) when (ClusterFailures.IsTransient(e) && clock.GetElapsedTime(started) + pause < retry.StartupRetryTimeout)
             {
                 LogProvisionRetry(logger, e, options.TenantId, attempt, pause);
                 await Task.Delay(pause, clock, cancellationToken);
@@ -74,9 +72,6 @@ internal sealed partial class StartupProvisioner(
             }
         }
     }
-
-    private static bool IsTransient(Exception e) =>
-        StorageUnavailableException.IsTransient(e) || ApiExceptionHandler.IsClusterUnavailable(e);
 
     /// <summary>Creates the demo tenant when missing and binds the configured key (by hash only) or issues a new one.</summary>
     private async Task<string?> ProvisionDemoAsync(DemoOptions options)

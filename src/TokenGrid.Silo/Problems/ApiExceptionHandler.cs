@@ -5,6 +5,7 @@ using Orleans.Runtime.Messaging;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Hosting;
 
 namespace TokenGrid.Silo.Problems;
 
@@ -70,23 +71,15 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         TenantExistsException e => new(409, "Tenant exists", $"A tenant '{e.TenantId}' already exists.", "tenant_exists"),
         JobAlreadySettledException e => new(409, "Job exists", e.Message, "job_exists"),
         ArgumentException e => ApiProblems.BadRequest(StripParameterName(e), param: e.ParamName),
-        _ when StorageUnavailableException.IsTransient(exception) && !IsClusterUnavailable(exception) => ApiProblems.Unavailable(
+        _ when StorageUnavailableException.IsTransient(exception) && !ClusterFailures.IsClusterUnavailable(exception) => ApiProblems.Unavailable(
             "The database is unavailable (it may be restarting); nothing was changed, retry shortly.") with { RetryAfter = StorageUnavailableException.RetryAfter },
-        _ when IsClusterUnavailable(exception) => ApiProblems.Unavailable(
+        _ when ClusterFailures.IsClusterUnavailable(exception) => ApiProblems.Unavailable(
             "A silo of the cluster is unavailable (it may have just failed); retry shortly.") with { RetryAfter = s_clusterRetryAfter },
         _ => ApiProblems.Internal(),
     };
 
     /// <summary>How long to wait before retrying a request a failing silo could not serve: about one failure detection.</summary>
     private static readonly TimeSpan s_clusterRetryAfter = TimeSpan.FromSeconds(2);
-
-    /// <summary>
-    /// Whether a grain call failed because a silo is gone or unreachable (until membership declares it dead, calls to its
-    /// grains fail or time out): transient, so 503 with Retry-After rather than 500.
-    /// </summary>
-    internal static bool IsClusterUnavailable(Exception exception) => exception is SiloUnavailableException
-        or OrleansMessageRejectionException or ConnectionFailedException or EnumerationAbortedException
-        or TimeoutException;
 
     /// <summary>An argument exception's message without the " (Parameter 'x')" suffix the runtime appends.</summary>
     private static string StripParameterName(ArgumentException e)
