@@ -40,7 +40,7 @@ public sealed class SiloClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Database = await PostgresTestDatabase.CreateAsync();
-        var settings = _settings = new Dictionary<string, string>
+        _settings = new Dictionary<string, string>
         {
             ["profile"] = "postgres",
             ["TokenGrid:Database:ConnectionString"] = Database.ConnectionString,
@@ -61,11 +61,8 @@ public sealed class SiloClusterFixture : IAsyncLifetime
         };
 
         // The first silo builds the demo model (when the cache lacks it) and creates the demo tenant; then the others join.
-        Silos.Add(SiloProcess.Start("silo1", settings, LogFile("silo1")));
-        await Silos[0].WaitReadyAsync(s_startBound);
-        Silos.Add(SiloProcess.Start("silo2", settings, LogFile("silo2")));
-        Silos.Add(SiloProcess.Start("silo3", settings, LogFile("silo3")));
-        await Task.WhenAll(Silos.Skip(1).Select(s => s.WaitReadyAsync(s_startBound)));
+        Silos.Add(await StartReadyAsync("silo1", LogFile("silo1")));
+        Silos.AddRange(await Task.WhenAll(StartReadyAsync("silo2", LogFile("silo2")), StartReadyAsync("silo3", LogFile("silo3"))));
     }
 
     /// <summary>
@@ -76,11 +73,36 @@ public sealed class SiloClusterFixture : IAsyncLifetime
     {
         silo.Kill();
         var index = Silos.IndexOf(silo);
-        var restarted = SiloProcess.Start(silo.Name, _settings, LogFile($"{silo.Name}-{Silos.Count + _retired.Count}"));
         _retired.Add(silo);
+        var restarted = await StartReadyAsync(silo.Name, LogFile($"{silo.Name}-{Silos.Count + _retired.Count - 1}"));
         Silos[index] = restarted;
-        await restarted.WaitReadyAsync(s_startBound);
         return restarted;
+    }
+
+    /// <summary>
+    /// Starts a silo and waits until it is ready. Its ports are free when chosen but may be taken before the silo binds
+    /// them (by another test's server): then it starts again on other ports.
+    /// </summary>
+    private async Task<SiloProcess> StartReadyAsync(string name, string logFile)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var silo = SiloProcess.Start(name, _settings, logFile);
+            try
+            {
+                await silo.WaitReadyAsync(s_startBound);
+                return silo;
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await silo.DisposeAsync();
+            }
+            catch
+            {
+                await silo.DisposeAsync();
+                throw;
+            }
+        }
     }
 
     /// <summary>Where a silo's output is written: artifacts/cluster-tests/{cluster id}/ in the repository (else the temp folder).</summary>
