@@ -48,6 +48,12 @@ echo "== kubernetes tools"
 export TOKENGRID_K8S_TOOLS="${TOKENGRID_K8S_TOOLS:-$root/artifacts/k8s-tools}"
 bash "$root/scripts/k8s-tools.sh" >/dev/null
 
+# Hugging Face's tokenizers and @huggingface/jinja with real model files (tokenizer.json, chat templates) for the parity
+# tests, in artifacts/reference-tools.
+echo "== reference tools"
+export TOKENGRID_REFERENCE_TOOLS="${TOKENGRID_REFERENCE_TOOLS:-$root/artifacts/reference-tools}"
+bash "$root/scripts/reference-tools.sh" >/dev/null
+
 echo "== restore and build"
 dotnet build TokenGrid.sln -c Release -nologo -clp:ErrorsOnly
 
