@@ -39,6 +39,7 @@ public sealed class TokenGridInstruments
     private readonly Lock _lock = new();
     private readonly Dictionary<string, NodeLoad> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _queues = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _modelLoadFailures = new(StringComparer.Ordinal);
     private readonly TenantSeries _tenants;
 
     /// <summary>Creates the instruments; <paramref name="tenantSeries"/> chooses the tenants that get budget series.</summary>
@@ -73,6 +74,8 @@ public sealed class TokenGridInstruments
         meter.CreateObservableGauge("tokengrid.node.kv_cache_usage_ratio", () => ObserveModels(m => m.KvCacheUsage), "1", "Fraction of the engine's key/value cache slots in use, by model and node.");
         meter.CreateObservableGauge("tokengrid.node.memory_used", () => ObserveNodes(n => n.MemoryUsedBytes), "By", "Estimated bytes of the loaded models (weights and key/value cache), by node.");
         meter.CreateObservableGauge("tokengrid.node.memory_budget", () => ObserveNodes(n => n.MemoryBudgetBytes), "By", "Bytes the node may spend on models (0: unlimited), by node.");
+        meter.CreateObservableGauge("tokengrid.model_load_failures", ObserveModelLoadFailures, "{model}",
+            "1 for each configured model this silo could not read (it is not served here), by model and reason code.");
         meter.CreateObservableGauge("tokengrid.tenant.budget_remaining_tokens", () => ObserveTenants(t => t.Remaining), "{token}", "Tokens the tenant may still reserve this period (quota − charged − reserved).");
         meter.CreateObservableGauge("tokengrid.tenant.budget_reserved_tokens", () => ObserveTenants(t => t.Reserved), "{token}", "Tokens held by the tenant's running requests.");
         meter.CreateObservableGauge("tokengrid.tenant.budget_charged_tokens", () => ObserveTenants(t => t.Charged), "{token}", "Tokens charged to the tenant this period.");
@@ -128,6 +131,17 @@ public sealed class TokenGridInstruments
         if (end.InterTokenLatency is { } itl)
         {
             _interTokenLatency.Record(itl.TotalSeconds, model);
+        }
+    }
+
+    /// <summary>
+    /// The catalog could not read <paramref name="model"/>; <paramref name="code"/> is a <see cref="Models.ModelLoadFailure.Code"/>.
+    /// </summary>
+    public void OnModelLoadFailed(string model, string code)
+    {
+        lock (_lock)
+        {
+            _modelLoadFailures[model] = code;
         }
     }
 
@@ -193,6 +207,14 @@ public sealed class TokenGridInstruments
         }
 
         return waiting;
+    }
+
+    private List<Measurement<long>> ObserveModelLoadFailures()
+    {
+        lock (_lock)
+        {
+            return [.. _modelLoadFailures.Select(f => new Measurement<long>(1, new("model", f.Key), new("reason", f.Value)))];
+        }
     }
 
     private List<Measurement<long>> ObserveTenants(Func<TenantBudgetSample, long> value) =>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Grains.Models;
 
 namespace TokenGrid.Silo.Hosting;
 
@@ -12,9 +13,11 @@ internal sealed class StartupHealthCheck(StartupState state) : IHealthCheck
         Task.FromResult(state.Started ? HealthCheckResult.Healthy("Silo started, catalog loaded.") : HealthCheckResult.Unhealthy("Starting."));
 }
 
-/// <summary>Readiness probe: this silo is an active cluster member and at least one node has reported.</summary>
+/// <summary>
+/// Readiness probe: this silo serves at least one model, is an active cluster member and at least one node has reported.
+/// </summary>
 internal sealed class ReadinessHealthCheck(
-    StartupState state, IClusterMembershipService membership, ILocalSiloDetails silo, IGrainFactory grains) : IHealthCheck
+    StartupState state, ModelCatalog catalog, IClusterMembershipService membership, ILocalSiloDetails silo, IGrainFactory grains) : IHealthCheck
 {
     public const string Tag = "ready";
 
@@ -23,6 +26,12 @@ internal sealed class ReadinessHealthCheck(
         if (!state.Started)
         {
             return HealthCheckResult.Unhealthy("Starting.");
+        }
+
+        if (catalog.Models.Count == 0)
+        {
+            return HealthCheckResult.Unhealthy(
+                $"No configured model could be read: {string.Join("; ", catalog.Failures.Select(f => $"{f.Name}: {f.Reason}"))}");
         }
 
         var status = membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress);

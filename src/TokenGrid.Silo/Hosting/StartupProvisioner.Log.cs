@@ -15,4 +15,8 @@ internal sealed partial class StartupProvisioner
     [LoggerMessage(EventId = 3304, Level = LogLevel.Warning,
         Message = "Could not provision demo tenant '{TenantId}' (attempt {Attempt}: storage or a silo is unavailable); retrying in {Pause}")]
     private static partial void LogProvisionRetry(ILogger logger, Exception exception, string tenantId, int attempt, TimeSpan pause);
+
+    [LoggerMessage(EventId = 3305, Level = LogLevel.Warning,
+        Message = "Not serving models that could not be read: {Models} (reasons above and at GET /admin/models)")]
+    private static partial void LogModelsNotServed(ILogger logger, string models);
 }

@@ -33,6 +33,10 @@ internal sealed partial class StartupProvisioner(
         var catalog = services.GetRequiredService<ModelCatalog>();
         services.GetRequiredService<ServerClock>();
         LogModels(logger, string.Join(", ", catalog.Models.Select(m => m.Name)));
+        if (catalog.Failures.Count > 0)
+        {
+            LogModelsNotServed(logger, string.Join(", ", catalog.Failures.Select(f => f.Name)));
+        }
         if (cluster.Value.Storage == StorageKind.Memory)
         {
             LogInMemory(logger, state.Profile);

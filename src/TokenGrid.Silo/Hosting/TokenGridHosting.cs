@@ -73,7 +73,7 @@ public static class TokenGridHosting
         v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi();
 
         var admin = app.MapGroup("/admin").RequireAdmin();
-        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminLedgerApi().MapAdminNodesApi();
+        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminLedgerApi().MapAdminNodesApi().MapAdminModelsApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });

@@ -72,6 +72,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["POST /admin/nodes/{silo}/{device}/drain"] = Access.Admin,
         ["POST /admin/nodes/{silo}/{device}/resume"] = Access.Admin,
         ["GET /admin/capacity/labels"] = Access.Admin,
+        ["GET /admin/models"] = Access.Admin,
 
         ["GET /v1/capacity/"] = Access.Planner,
     };
