@@ -3,12 +3,13 @@ using TokenGrid.Silo.Hosting;
 
 // TokenGrid's executable. With no command (or only options such as --profile NAME) it runs the server: an Orleans
 // silo and the HTTP API in one process. "generate" and "build-demo-model" drive the inference engine directly;
-// "db migrate" applies the PostgreSQL schema.
+// "db migrate" applies the PostgreSQL schema; "models check" describes a model folder.
 return args switch
 {
     ["generate", .. var rest] => await GenerateCommand.RunAsync(rest),
     ["build-demo-model", .. var rest] => BuildDemoModelCommand.Run(rest),
     ["db", .. var rest] => await DbCommand.RunAsync(rest),
+    ["models", .. var rest] => await ModelsCommand.RunAsync(rest, Console.Out, Console.Error),
     ["help" or "--help" or "-h"] => PrintUsage(),
     _ => await RunServerAsync(args),
 };
@@ -53,6 +54,11 @@ static int PrintUsage()
 
           build-demo-model [--out DIR]
               Writes the demo model (a small GPT-2 with the cl100k vocabulary) and prints its directory.
+
+          models check DIR [--conversation FILE] [--max-tokens N] [--provider auto|cuda|cpu]
+              Shows what TokenGrid sees in a model folder: layout, the names and element types it feeds, the key/value
+              cache, the tokenizer, the chat template with a sample conversation (or the OpenAI messages JSON in FILE)
+              rendered to the exact prompt and its token ids, and a short greedy run with its tokens per second.
 
           db migrate [--connection STRING] [--profile NAME]
               Waits for PostgreSQL, then applies TokenGrid's pending schema migrations (idempotent, safe to run from
