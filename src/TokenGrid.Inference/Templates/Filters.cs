@@ -56,8 +56,9 @@ internal static class Filters
     private static Value ArrayFilter(ArrayValue a, string name) => name switch
     {
         "list" => a,
-        "first" => a.Items.Count > 0 ? a.Items[0] : UndefinedValue.Instance,
-        "last" => a.Items.Count > 0 ? a.Items[^1] : UndefinedValue.Instance,
+        // The reference has no value for the first or last of an empty list and fails wherever it is used.
+        "first" => a.Items.Count > 0 ? a.Items[0] : throw new TemplateError("first of an empty list"),
+        "last" => a.Items.Count > 0 ? a.Items[^1] : throw new TemplateError("last of an empty list"),
         "length" => new IntegerValue(a.Items.Count),
         "reverse" => new ArrayValue(Enumerable.Reverse(a.Items).ToList()),
         "sort" => new ArrayValue(ValueComparer.StableSort(a.Items, (x, y) => ValueComparer.Compare(x, y, caseSensitive: false))),
