@@ -32,7 +32,7 @@ internal static class JsonValues
             case JsonValueKind.Null:
                 return NullValue.Instance;
             case JsonValueKind.Number:
-                var number = v.TryGetValue<JsonElement>(out var element) ? element.GetDouble() : v.GetValue<double>();
+                var number = double.Parse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
                 return number % 1 == 0 ? new IntegerValue(number) : new FloatValue(number);
             default:
                 throw new ArgumentException($"Unsupported JSON value kind {v.GetValueKind()}", nameof(v));

@@ -201,7 +201,7 @@ internal sealed class TemplateParser
         {
             if (_cursor.AtEnd)
             {
-                throw _cursor.EndOfTemplate($"{{% {ends[^1]} %}}");
+                throw _cursor.EndOfTemplate($"{{% {ends.First(e => e.StartsWith("end", StringComparison.Ordinal))} %}}");
             }
 
             body.Add(ParseAny());
