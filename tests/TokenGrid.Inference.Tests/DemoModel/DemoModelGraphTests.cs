@@ -115,7 +115,7 @@ public sealed class DemoModelGraphTests
 
         var combined = spec.KvLayout == KvCacheLayout.CombinedPast;
         Assert.Equal(combined ? KvLayout.CombinedPast : KvLayout.PerLayerKeyValue, config.Io.Layout);
-        Assert.Equal(spec.PositionIdsInput ? "position_ids" : null, config.Io.PositionIds);
+        Assert.Equal(spec.PositionIdsInput ? "position_ids" : null, DecoderSignature.Resolve(config, session).PositionIds);
         Assert.Equal(session.InputMetadata.Keys.Where(n => n.StartsWith("past", StringComparison.Ordinal)), config.Io.PastNames(config.Layers));
         Assert.Equal(session.OutputMetadata.Keys.Skip(1), config.Io.PresentNames(config.Layers));
         Assert.Equal((spec.Layers, spec.Heads, spec.HiddenSize / spec.Heads, spec.VocabSize, spec.ContextLength),
