@@ -62,6 +62,12 @@ public sealed record DecoderSignature
                 $"{config.ModelPath}: takes inputs_embeds instead of '{io.InputIds}' (a decoder fed by a separate embedding model); TokenGrid feeds token ids.");
         }
 
+        if (!inputs.ContainsKey(io.AttentionMask))
+        {
+            throw new InvalidModelException(
+                $"{config.ModelPath}: no input '{io.AttentionMask}'; TokenGrid batches sequences of different lengths and needs an attention mask.");
+        }
+
         var ids = In(io.InputIds).ElementDataType;
         var mask = In(io.AttentionMask).ElementDataType;
         var positionIds = io.PositionIds is { } p && inputs.ContainsKey(p) ? p : null;

@@ -160,11 +160,18 @@ public sealed class ModelConfigReaderTests
     }
 
     [Fact]
-    public void An_input_the_engine_cannot_feed_is_refused_by_name()
+    public void A_named_input_the_graph_lacks_and_a_graph_input_nobody_feeds_are_refused_by_name()
     {
-        var directory = ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c => c["model"]!["decoder"]!["inputs"]!["attention_mask"] = "mask");
-        var e = Assert.Throws<InvalidModelException>(() => DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu }));
+        var renamed = ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c => c["model"]!["decoder"]!["inputs"]!["attention_mask"] = "mask");
+        var e = Assert.Throws<InvalidModelException>(() => Load(renamed));
         Assert.Contains("no input 'mask'", e.Message, StringComparison.Ordinal);
+
+        var unfed = ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c => c["model"]!["decoder"]!["inputs"]!["position_ids"] = "positions");
+        e = Assert.Throws<InvalidModelException>(() => Load(unfed));
+        Assert.Contains("has inputs TokenGrid does not know how to feed: position_ids", e.Message, StringComparison.Ordinal);
+
+        static void Load(string directory) =>
+            DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu }).Dispose();
     }
 
     private static DecoderModelConfig Read(string directory)
