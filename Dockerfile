@@ -2,14 +2,15 @@
 # TokenGrid's images: one silo (Orleans and the HTTP API) per container, started with the kubernetes profile.
 #
 #   docker build -t tokengrid:cpu .                 ONNX Runtime for the CPU (-p:OnnxRuntimeFlavor=cpu; the default target, "cpu")
-#   docker build --target gpu -t tokengrid:gpu .    ONNX Runtime with CUDA (-p:OnnxRuntimeFlavor=gpu, the default build) on CUDA 12 and cuDNN 9
+#   docker build --target gpu -t tokengrid:gpu .    ONNX Runtime with CUDA (-p:OnnxRuntimeFlavor=gpu, the default build) on CUDA 13 and cuDNN 9
 #
 # Both run as user 1654, listen on 8080 (HTTP), 11111 (silo) and 30000 (gateway), and read TOKENGRID_PROFILE; the
 # manifests in k8s/ mount the profile from a ConfigMap. The same settings for "dotnet publish -t:PublishContainer" are in
 # src/TokenGrid.Silo/TokenGrid.Silo.csproj.
 ARG DOTNET_SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
 ARG DOTNET_RUNTIME_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0
-ARG CUDA_RUNTIME_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+# ONNX Runtime 1.31.0 GPU links CUDA 13 (libcudart.so.13, libcublas.so.13) and loads cuDNN 9.
+ARG CUDA_RUNTIME_IMAGE=nvidia/cuda:13.0.0-cudnn-runtime-ubuntu24.04
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # The dashboard's JavaScript libraries (npm, locked), which the silo's build embeds; the SDK image has no Node.js.

@@ -52,7 +52,7 @@ public sealed class DockerfileTests
     }
 
     [Fact]
-    public void Stages_build_the_cpu_image_by_default_and_the_gpu_image_with_the_onnx_runtime_gpu_switch()
+    public void Stages_build_the_cpu_image_by_default_and_each_image_with_its_onnx_runtime_flavor()
     {
         var dockerfile = DockerfileModel.Load();
 

@@ -44,7 +44,7 @@ public static class SessionFactory
                 {
                     throw new ExecutionProviderUnavailableException(
                         $"The CUDA execution provider was required for device {deviceId} but is not available: {e.Message} " +
-                        "Run on a machine with CUDA 12 and cuDNN 9 and the default (gpu) build, or configure the provider as 'auto' or 'cpu'.", e);
+                        "Run on a machine with CUDA 13 and cuDNN 9 and the default (gpu) build, or configure the provider as 'auto' or 'cpu'.", e);
                 }
 
                 fallback = $"CUDA unavailable ({e.GetType().Name}: {e.Message})";
