@@ -46,6 +46,9 @@ internal sealed class ConfigFile
         return node is JsonObject root ? new ConfigFile(path, root) : throw new InvalidModelException($"{path}: expected a JSON object at the top level.");
     }
 
+    /// <summary>Whether the file states <paramref name="field"/> (with any value but null).</summary>
+    public bool Has(string field) => Node(field) is not null;
+
     /// <summary>The object at <paramref name="field"/>, or null when absent.</summary>
     public JsonObject? Object(string field) => Node(field) switch
     {

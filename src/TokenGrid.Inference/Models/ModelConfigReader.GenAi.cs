@@ -19,7 +19,7 @@ public static partial class ModelConfigReader
             throw file.Missing("model.decoder", "it names the decoder graph; TokenGrid serves decoder-only models");
         }
 
-        if (file.Object(d + "pipeline") is not null || file.Array(d + "pipeline") is not null)
+        if (file.Has(d + "pipeline"))
         {
             throw file.Invalid(d + "pipeline", "describes a decoder split over several sessions, which TokenGrid does not run; export the decoder as one graph");
         }
@@ -128,30 +128,30 @@ public static partial class ModelConfigReader
     /// <summary>Sections of genai_config.json that configure things TokenGrid does its own way.</summary>
     private static void NoteIgnoredGenAiSections(ConfigFile file, ModelNotes notes)
     {
-        if (file.Object("model.decoder.sliding_window") is not null)
+        if (file.Has("model.decoder.sliding_window"))
         {
             notes.Ignored(file.Name, "model.decoder.sliding_window", "TokenGrid feeds whole prompts and keeps every cached position; windowed attention inside the graph still applies");
         }
 
-        if (file.Object("model.decoder.run_options") is not null)
+        if (file.Has("model.decoder.run_options"))
         {
             notes.Ignored(file.Name, "model.decoder.run_options", "the engine runs with default run options");
         }
 
         foreach (var other in new[] { "model.encoder", "model.vision", "model.speech", "model.embedding", "model.draft", "model.mtp" })
         {
-            if (file.Object(other) is not null)
+            if (file.Has(other))
             {
                 notes.Ignored(file.Name, other, "TokenGrid runs the text decoder alone");
             }
         }
 
-        if (file.Object("engine") is not null)
+        if (file.Has("engine"))
         {
             notes.Ignored(file.Name, "engine", "batching follows the engine's own options");
         }
 
-        if (file.Object("speculative") is not null)
+        if (file.Has("speculative"))
         {
             notes.Ignored(file.Name, "speculative", "TokenGrid does not decode speculatively");
         }

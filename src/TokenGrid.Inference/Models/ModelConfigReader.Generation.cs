@@ -38,8 +38,8 @@ public static partial class ModelConfigReader
         };
         if (merged.RepetitionPenalty is { } penalty && penalty != 1f)
         {
-            var source = fromSearch.RepetitionPenalty is not null ? (genai!.Name, "search.repetition_penalty") : (generation!.Name, "repetition_penalty");
-            notes.Ignored(source.Item1, source.Item2, $"{penalty.ToString(CultureInfo.InvariantCulture)}: TokenGrid's sampler applies no repetition penalty");
+            var (file, field) = fromSearch.RepetitionPenalty is not null ? (genai!.Name, "search.repetition_penalty") : (generation!.Name, "repetition_penalty");
+            notes.Ignored(file, field, $"{penalty.ToString(CultureInfo.InvariantCulture)}: TokenGrid's sampler applies no repetition penalty");
         }
 
         return merged.IsEmpty ? GenerationDefaults.None : merged;

@@ -151,6 +151,15 @@ public sealed class ModelConfigReaderTests
     }
 
     [Fact]
+    public void A_decoder_split_over_several_sessions_is_refused()
+    {
+        var directory = ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c =>
+            c["model"]!["decoder"]!["pipeline"] = new JsonArray(new JsonObject { ["embeddings"] = new JsonObject { ["filename"] = "embeddings.onnx" } }));
+        var e = Assert.Throws<InvalidModelException>(() => Read(directory));
+        Assert.Contains("field 'model.decoder.pipeline' describes a decoder split over several sessions", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Cache_shapes_that_contradict_the_file_follow_the_graph_with_a_note()
     {
         var directory = ModelFolders.WithEditedGenAiConfig(s_gqa, c => c["model"]!["decoder"]!["num_key_value_heads"] = 4);
