@@ -52,7 +52,7 @@ public sealed class DockerfileTests
     }
 
     [Fact]
-    public void Stages_build_the_cpu_image_by_default_and_the_gpu_image_with_the_onnx_runtime_gpu_switch()
+    public void Stages_build_the_cpu_image_by_default_and_each_image_with_its_onnx_runtime_flavor()
     {
         var dockerfile = DockerfileModel.Load();
 
@@ -74,9 +74,13 @@ public sealed class DockerfileTests
         Assert.Equal("publish-cpu", dockerfile.Copies().Single(c => c.Instruction.Stage == "cpu" && c.From is not null).From);
         Assert.Equal("publish-gpu", dockerfile.Copies().Single(c => c.Instruction.Stage == "gpu" && c.From is not null).From);
         string Publish(string stage) => dockerfile.Of(stage).Single(i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish", StringComparison.Ordinal)).Arguments;
-        Assert.Contains("-p:OnnxRuntimeGpu=true", Publish("publish-gpu"), StringComparison.Ordinal);
-        Assert.DoesNotContain("OnnxRuntimeGpu", Publish("publish-cpu"), StringComparison.Ordinal);
-        Assert.Contains("-p:OnnxRuntimeGpu=true", dockerfile.Of("publish-gpu").Single(i => i.Arguments.Contains("dotnet restore", StringComparison.Ordinal)).Arguments, StringComparison.Ordinal);
+        string Restore(string stage) => dockerfile.Of(stage).Single(i => i.Arguments.Contains("dotnet restore", StringComparison.Ordinal)).Arguments;
+        foreach (var (stage, flavor) in new[] { ("publish-gpu", "gpu"), ("publish-cpu", "cpu") })
+        {
+            // Restore and publish name the same ONNX Runtime flavor, or publish would want packages restore never fetched.
+            Assert.Contains($"-p:OnnxRuntimeFlavor={flavor}", Publish(stage), StringComparison.Ordinal);
+            Assert.Contains($"-p:OnnxRuntimeFlavor={flavor}", Restore(stage), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
@@ -135,7 +139,7 @@ public sealed class DockerfileTests
     {
         var result = await ProcessRunner.RunAsync("dotnet",
         [
-            "msbuild", Repository.PathOf(SiloProject), $"-p:OnnxRuntimeGpu={(gpu ? "true" : "false")}",
+            "msbuild", Repository.PathOf(SiloProject), $"-p:OnnxRuntimeFlavor={(gpu ? "gpu" : "cpu")}",
             "-getProperty:ContainerUser", "-getProperty:ContainerImageTag", "-getProperty:ContainerBaseImage",
             "-getProperty:ContainerRepository", "-getItem:ContainerEnvironmentVariable", "-getItem:ContainerPort",
         ], TimeSpan.FromMinutes(2));

@@ -22,6 +22,13 @@ public sealed record DemoModelSpec
     /// <summary>Attention heads per block. Default: 4.</summary>
     public int Heads { get; init; } = 4;
 
+    /// <summary>
+    /// Key/value heads per block; fewer than <see cref="Heads"/> (which it must divide) makes the model use
+    /// grouped-query attention, each key/value head serving <see cref="Heads"/> / KvHeads query heads, and the cache
+    /// hold only the key/value heads. 0 means as many as <see cref="Heads"/>. Default: 0.
+    /// </summary>
+    public int KvHeads { get; init; }
+
     /// <summary>Positions the learned position embedding covers (the model's maximum length). Default: 512.</summary>
     public int ContextLength { get; init; } = 512;
 
@@ -53,6 +60,12 @@ public sealed record DemoModelSpec
     public TensorPrecision LogitsPrecision { get; init; } = TensorPrecision.Float32;
 
     /// <summary>
+    /// Whether the model takes the boolean <c>use_cache_branch</c> input of Optimum's merged decoders: when false
+    /// the model ignores the past inputs' contents (the first step), when true it attends to them. Default: false.
+    /// </summary>
+    public bool UseCacheBranch { get; init; }
+
+    /// <summary>
     /// Whether initializers larger than 1 KB go to <c>model.onnx.data</c> beside <c>model.onnx</c>
     /// (such a model must be loaded by file path). Default: true.
     /// </summary>
@@ -64,9 +77,13 @@ public sealed record DemoModelSpec
     /// <summary>Size of one attention head (<see cref="HiddenSize"/> / <see cref="Heads"/>).</summary>
     internal int HeadSize => HiddenSize / Heads;
 
+    /// <summary>Key/value heads per block (<see cref="KvHeads"/>, or <see cref="Heads"/> when that is 0).</summary>
+    internal int KeyValueHeads => KvHeads > 0 ? KvHeads : Heads;
+
     /// <summary>
     /// A stable short name of this variant, used as its cache directory name. It covers every field and the
-    /// builder's format version, e.g. <c>gpt2-b1-L4-d128-h4-c512-v100277-s1234-kv-f32-lf32-i64-pos-ext</c>.
+    /// builder's format version, e.g. <c>gpt2-b1-L4-d128-h4-c512-v100277-s1234-kv-f32-lf32-i64-pos-ext</c>; grouped-query
+    /// attention adds <c>-kvh2</c> and a <c>use_cache_branch</c> input <c>-merged</c>.
     /// </summary>
     public string CacheKey => string.Create(CultureInfo.InvariantCulture,
         $"gpt2-b{FormatVersion}-L{Layers}-d{HiddenSize}-h{Heads}-c{ContextLength}-v{VocabSize}-s{Seed}"
@@ -75,7 +92,9 @@ public sealed record DemoModelSpec
         + $"-{(LogitsPrecision == TensorPrecision.Float32 ? "lf32" : "lf16")}"
         + $"-{(IdType == TokenIdType.Int64 ? "i64" : "i32")}"
         + $"-{(PositionIdsInput ? "pos" : "nopos")}"
-        + $"-{(ExternalData ? "ext" : "inline")}");
+        + $"-{(ExternalData ? "ext" : "inline")}"
+        + $"{(KeyValueHeads != Heads ? $"-kvh{KeyValueHeads}" : "")}"
+        + $"{(UseCacheBranch ? "-merged" : "")}");
 
     /// <summary>Throws <see cref="ArgumentException"/> when the fields do not describe a buildable model.</summary>
     internal void Validate()
@@ -88,6 +107,11 @@ public sealed record DemoModelSpec
         if (HiddenSize % Heads != 0)
         {
             throw new ArgumentException($"{nameof(HiddenSize)} ({HiddenSize}) must be a multiple of {nameof(Heads)} ({Heads}).");
+        }
+
+        if (KvHeads < 0 || Heads % KeyValueHeads != 0)
+        {
+            throw new ArgumentException($"{nameof(KvHeads)} ({KvHeads}) must divide {nameof(Heads)} ({Heads}), or be 0 for as many.");
         }
 
         if (!Enum.IsDefined(KvLayout) || !Enum.IsDefined(IdType) || !Enum.IsDefined(KvPrecision) || !Enum.IsDefined(LogitsPrecision))

@@ -27,7 +27,7 @@ internal static class GenAiConfigWriter
         json.WriteString("filename", modelFileName);
         json.WriteNumber("hidden_size", spec.HiddenSize);
         json.WriteNumber("num_attention_heads", spec.Heads);
-        json.WriteNumber("num_key_value_heads", spec.Heads);
+        json.WriteNumber("num_key_value_heads", spec.KeyValueHeads);
         json.WriteNumber("num_hidden_layers", spec.Layers);
         json.WriteNumber("head_size", spec.HeadSize);
 

@@ -18,16 +18,22 @@ internal sealed partial class Gpt2Graph
     private string Attention(int layer, string x, string allowed)
     {
         var prefix = $"transformer.h.{layer}.attn";
-        var (d, h, hd) = (_spec.HiddenSize, _spec.Heads, _spec.HeadSize);
-        var qkv = Linear(x, $"{prefix}.c_attn", d, 3 * d, Gpt2Weights.QkvStd(d));
-        var parts = _g.Node("Split", [qkv, _g.Int64s(d, d, d)], 3, Attr("axis", 2L));
-        var (q, newKey, newValue) = (Heads(parts[0]), Heads(parts[1]), Heads(parts[2]));
+        var (d, h, kvh, hd) = (_spec.HiddenSize, _spec.Heads, _spec.KeyValueHeads, _spec.HeadSize);
+        var kvd = kvh * hd;
+        var qkv = Linear(x, $"{prefix}.c_attn", d, d + (2 * kvd), Gpt2Weights.QkvStd(d));
+        var parts = _g.Node("Split", [qkv, _g.Int64s(d, kvd, kvd)], 3, Attr("axis", 2L));
+        var (q, newKey, newValue) = (Heads(parts[0], h), Heads(parts[1], kvh), Heads(parts[2], kvh));
 
         var perLayer = _spec.KvLayout == KvCacheLayout.PerLayerKeyValue;
         var (pastKey, pastValue) = perLayer
             ? ($"past_key_values.{layer}.key", $"past_key_values.{layer}.value")
             : (_g.Node("Gather", [$"past_{layer}", _g.Int64Scalar(0)], null, Attr("axis", 0L)),
                _g.Node("Gather", [$"past_{layer}", _g.Int64Scalar(1)], null, Attr("axis", 0L)));
+
+        if (_spec.UseCacheBranch)
+        {
+            (pastKey, pastValue) = (KeptPast(pastKey), KeptPast(pastValue));
+        }
 
         // Concat copies the past unchanged, so the present's past positions are bit-exact.
         var presentKey = Present(pastKey, newKey, perLayer ? $"present.{layer}.key" : null);
@@ -39,7 +45,7 @@ internal sealed partial class Gpt2Graph
                 $"present_{layer}", Attr("axis", 0L));
         }
 
-        var (keys, values) = (ComputeCopy(presentKey), ComputeCopy(presentValue));
+        var (keys, values) = (SharedHeads(ComputeCopy(presentKey)), SharedHeads(ComputeCopy(presentValue)));
         var scores = _g.Node("Mul", [
             _g.Node("MatMul", [q, _g.Node("Transpose", [keys], null, Attr("perm", 0L, 1L, 3L, 2L))]),
             _g.FloatScalar(1f / MathF.Sqrt(hd))]);
@@ -49,9 +55,37 @@ internal sealed partial class Gpt2Graph
         var merged = _g.Node("Reshape", [_g.Node("Transpose", [context], null, Attr("perm", 0L, 2L, 1L, 3L)), _g.Int64s(0, 0, d)]);
         return Linear(merged, $"{prefix}.c_proj", d, d, Gpt2Weights.AttentionOutStd(d));
 
-        // [batch, seq, d] -> [batch, heads, seq, head_size]
-        string Heads(string t) =>
-            _g.Node("Transpose", [_g.Node("Reshape", [t, _g.Int64s(0, 0, h, hd)])], null, Attr("perm", 0L, 2L, 1L, 3L));
+        // [batch, seq, n * head_size] -> [batch, n, seq, head_size]
+        string Heads(string t, int n) =>
+            _g.Node("Transpose", [_g.Node("Reshape", [t, _g.Int64s(0, 0, n, hd)])], null, Attr("perm", 0L, 2L, 1L, 3L));
+    }
+
+    /// <summary>
+    /// Grouped-query attention: [batch, kv_heads, total, head_size] -> [batch, heads, total, head_size], each
+    /// key/value head repeated for the query heads it serves (head i uses key/value head i / (heads / kv_heads)).
+    /// </summary>
+    private string SharedHeads(string kv)
+    {
+        var (h, kvh, hd) = (_spec.Heads, _spec.KeyValueHeads, _spec.HeadSize);
+        if (kvh == h)
+        {
+            return kv;
+        }
+
+        var grouped = _g.Node("Unsqueeze", [kv, _g.Int64s(2)]);
+        var repeated = _g.Node("Expand", [grouped, _g.Int64s(1, 1, h / kvh, 1, 1)]);
+        return _g.Node("Reshape", [repeated, _g.Int64s(0, h, -1, hd)]);
+    }
+
+    /// <summary>
+    /// A merged decoder's past as the attention sees it: all of it when <c>use_cache_branch</c> is true, none of it
+    /// (a zero-length slice) when false, as Optimum's merged graphs take the branch without a cache on the first step.
+    /// </summary>
+    private string KeptPast(string past)
+    {
+        var useCache = _g.Node("Cast", [UseCacheBranch], null, Attr("to", DataType.Int64));
+        var length = _g.Node("Shape", [past], null, Attr("start", 2L), Attr("end", 3L));
+        return _g.Node("Slice", [past, _g.Int64s(0), _g.Node("Mul", [useCache, length]), _g.Int64s(2)]);
     }
 
     /// <summary>Past and new positions joined on the sequence axis, in the cache's element type.</summary>

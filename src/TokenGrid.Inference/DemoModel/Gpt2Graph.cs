@@ -15,6 +15,7 @@ internal sealed partial class Gpt2Graph
     public const string Sequence = "sequence_length";
     public const string Past = "past_sequence_length";
     public const string Total = "total_sequence_length";
+    public const string UseCacheBranch = "use_cache_branch";
 
     private const float LayerNormEpsilon = 1e-5f;
 
@@ -61,6 +62,11 @@ internal sealed partial class Gpt2Graph
             _g.Input("position_ids", _idType, Batch, Sequence);
         }
 
+        if (_spec.UseCacheBranch)
+        {
+            _g.Input(UseCacheBranch, DataType.Bool, 1);
+        }
+
         _g.Output("logits", _spec.LogitsPrecision == TensorPrecision.Float32 ? DataType.Float : DataType.Float16, Batch, Sequence, v);
         AddCacheInputsAndOutputs();
 
@@ -92,7 +98,7 @@ internal sealed partial class Gpt2Graph
 
     private void AddCacheInputsAndOutputs()
     {
-        var (h, hd) = (_spec.Heads, _spec.HeadSize);
+        var (h, hd) = (_spec.KeyValueHeads, _spec.HeadSize);
         for (var layer = 0; layer < _spec.Layers; layer++)
         {
             if (_spec.KvLayout == KvCacheLayout.PerLayerKeyValue)

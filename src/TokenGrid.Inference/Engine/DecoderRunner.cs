@@ -35,7 +35,7 @@ internal sealed unsafe class DecoderRunner : IDisposable
         LogitsWidth = dims.Length > 0 && dims[^1] > 0 ? dims[^1] : model.Config.VocabSize;
         _logitsElementSize = sig.LogitsType == TensorElementType.Float16 ? 2 : 4;
         _rowScratch = new float[LogitsWidth];
-        _inputNames = [io.InputIds, io.AttentionMask, .. Optional(io.PositionIds), .. Optional(sig.UseCacheBranch), .. sig.PastNames];
+        _inputNames = [io.InputIds, io.AttentionMask, .. Optional(sig.PositionIds), .. Optional(sig.UseCacheBranch), .. sig.PastNames];
         _outputNames = [io.Logits, .. sig.PresentNames];
     }
 
@@ -138,7 +138,7 @@ internal sealed unsafe class DecoderRunner : IDisposable
             Ids.Wrap([batch, columns]),
             Mask.Wrap([batch, total]),
         };
-        if (_model.Config.Io.PositionIds is not null)
+        if (_model.Signature.PositionIds is not null)
         {
             inputs.Add(Positions.Wrap([batch, columns]));
         }

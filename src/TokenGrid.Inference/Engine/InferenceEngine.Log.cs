@@ -16,4 +16,10 @@ public sealed partial class InferenceEngine
 
     [LoggerMessage(4, LogLevel.Information, "Engine for model {Model} stopped")]
     private partial void LogStopped(string model);
+
+    [LoggerMessage(5, LogLevel.Warning, "Model {Model}: {Note}")]
+    private partial void LogSettingIgnored(string model, string note);
+
+    [LoggerMessage(6, LogLevel.Information, "Model {Model}: {Note}")]
+    private partial void LogValueDefaulted(string model, string note);
 }

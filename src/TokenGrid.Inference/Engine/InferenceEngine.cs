@@ -50,6 +50,17 @@ public sealed partial class InferenceEngine : IAsyncDisposable
         _thread = new Thread(RunLoop) { IsBackground = true, Name = _options.ThreadName };
         _thread.Start();
         LogStarted(model.Name, model.Provider, model.ProviderFallbackReason ?? "none", _options.MaxBatchSize, _options.MaxQueueLength);
+        foreach (var note in model.LoadNotes)
+        {
+            if (note.Kind == ModelNoteKind.Ignored)
+            {
+                LogSettingIgnored(model.Name, note.ToString());
+            }
+            else
+            {
+                LogValueDefaulted(model.Name, note.ToString());
+            }
+        }
     }
 
     /// <summary>The model this engine runs.</summary>

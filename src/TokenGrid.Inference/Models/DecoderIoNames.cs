@@ -12,7 +12,10 @@ public sealed record DecoderIoNames
     /// <summary>Attention mask input over past plus current tokens. Default: <c>attention_mask</c>.</summary>
     public string AttentionMask { get; init; } = "attention_mask";
 
-    /// <summary>Position ids input, or null when the model computes positions itself.</summary>
+    /// <summary>
+    /// Position ids input, fed only when the graph has an input of this name (as onnxruntime-genai does); null
+    /// never feeds one. Default: <c>position_ids</c>.
+    /// </summary>
     public string? PositionIds { get; init; } = "position_ids";
 
     /// <summary>Logits output. Default: <c>logits</c>.</summary>
@@ -49,6 +52,7 @@ public sealed record DecoderIoNames
         ? [.. Enumerable.Range(0, layers).Select(i => Format(Present, i))]
         : [.. Enumerable.Range(0, layers).SelectMany(i => new[] { Format(PresentKey, i), Format(PresentValue, i) })];
 
-    private static string Format(string pattern, int layer) =>
+    /// <summary>The name of layer <paramref name="layer"/>'s tensor in a <c>%d</c> pattern.</summary>
+    internal static string Format(string pattern, int layer) =>
         pattern.Replace("%d", layer.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
 }

@@ -13,7 +13,10 @@ public sealed record ModelLoadOptions
     /// <summary>CUDA device ordinal. Default: 0.</summary>
     public int DeviceId { get; init; }
 
-    /// <summary>ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose (one per physical core). Default: 0.</summary>
+    /// <summary>
+    /// ONNX Runtime intra-op threads; 0 takes <c>intra_op_num_threads</c> from <c>genai_config.json</c>'s session
+    /// options, or lets ONNX Runtime choose (one per physical core) when it has none. Default: 0.
+    /// </summary>
     public int IntraOpThreads { get; init; }
 }
 
@@ -23,8 +26,9 @@ public sealed record ModelLoadOptions
 /// </summary>
 public sealed class DecoderModel : IDisposable
 {
-    private DecoderModel(DecoderModelConfig config, DecoderSignature signature, ModelTokenizer tokenizer, CreatedSession created)
+    private DecoderModel(DecoderModelConfig config, DecoderSignature signature, ModelTokenizer tokenizer, CreatedSession created, IReadOnlyList<ModelNote> notes)
     {
+        LoadNotes = notes;
         Config = config;
         Signature = signature;
         Tokenizer = tokenizer;
@@ -51,6 +55,13 @@ public sealed class DecoderModel : IDisposable
     /// <summary>Why CUDA was not used when it was asked for, otherwise null.</summary>
     public string? ProviderFallbackReason { get; }
 
+    /// <summary>
+    /// What loading defaulted or ignored, one note per field: session settings first, then the configuration's
+    /// <see cref="DecoderModelConfig.Notes"/>. The inference engine logs each when it starts (ignored settings as
+    /// warnings); other callers may log them too.
+    /// </summary>
+    public IReadOnlyList<ModelNote> LoadNotes { get; }
+
     /// <summary>The model's name.</summary>
     public string Name => Config.Name;
 
@@ -59,13 +70,14 @@ public sealed class DecoderModel : IDisposable
     {
         options ??= new ModelLoadOptions();
         var modelPath = ModelConfigReader.FindModelFile(directory);
-        var created = SessionFactory.Create(modelPath, options.ExecutionProvider, options.DeviceId, options.IntraOpThreads);
+        var settings = ModelConfigReader.ReadSessionSettings(directory, out var sessionNotes);
+        var created = SessionFactory.Create(modelPath, options.ExecutionProvider, options.DeviceId, options.IntraOpThreads, settings);
         try
         {
             var config = ModelConfigReader.Read(directory, modelPath, created.Session);
             var signature = DecoderSignature.Resolve(config, created.Session);
             var tokenizer = TokenizerLoader.Load(directory, config.BosTokenId);
-            return new DecoderModel(config, signature, tokenizer, created);
+            return new DecoderModel(config, signature, tokenizer, created, [.. sessionNotes, .. config.Notes]);
         }
         catch
         {

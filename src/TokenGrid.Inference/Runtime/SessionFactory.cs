@@ -12,23 +12,30 @@ public sealed class ExecutionProviderUnavailableException(string message, Except
 public sealed record CreatedSession(InferenceSession Session, ExecutionProviderKind Provider, string? FallbackReason);
 
 /// <summary>
-/// Creates ONNX Runtime sessions on the requested execution provider. The CPU package (what CI and this
-/// repository build by default) has no CUDA: appending the provider throws
-/// <see cref="EntryPointNotFoundException"/>, and CUDA options throw <see cref="OnnxRuntimeException"/>;
-/// both mean "no CUDA here". Build with <c>-p:OnnxRuntimeGpu=true</c> to reference the GPU package.
+/// Creates ONNX Runtime sessions on the requested execution provider. "No CUDA here" shows in three ways,
+/// all handled alike: the GPU package (the default build) on a machine without CUDA throws
+/// <see cref="OnnxRuntimeException"/> ("Failed to load shared library") when the provider is appended; the CPU
+/// package (<c>-p:OnnxRuntimeFlavor=cpu</c>) throws <see cref="EntryPointNotFoundException"/> there, and
+/// <see cref="OnnxRuntimeException"/> for CUDA options; a missing native library throws <see cref="DllNotFoundException"/>.
 /// </summary>
 public static class SessionFactory
 {
     /// <summary>Opens <paramref name="modelPath"/> by path, so external weights beside it load.</summary>
-    public static CreatedSession Create(string modelPath, ExecutionProviderPreference preference, int deviceId = 0, int intraOpThreads = 0)
+    /// <param name="modelPath">The <c>.onnx</c> file.</param>
+    /// <param name="preference">Which provider to use.</param>
+    /// <param name="deviceId">CUDA device ordinal.</param>
+    /// <param name="intraOpThreads">Intra-op threads; 0 leaves the choice to <paramref name="settings"/>, then to ONNX Runtime.</param>
+    /// <param name="settings">Session settings from the model directory. Default: none.</param>
+    public static CreatedSession Create(string modelPath, ExecutionProviderPreference preference, int deviceId = 0, int intraOpThreads = 0, SessionSettings? settings = null)
     {
+        settings ??= SessionSettings.None;
         string? fallback = null;
         if (preference != ExecutionProviderPreference.Cpu)
         {
-            var cudaOptions = NewOptions(intraOpThreads);
+            var cudaOptions = NewOptions(intraOpThreads, settings);
             try
             {
-                cudaOptions.AppendExecutionProvider_CUDA(deviceId);
+                AppendCuda(cudaOptions, deviceId, settings);
                 return new CreatedSession(new InferenceSession(modelPath, cudaOptions), ExecutionProviderKind.Cuda, null);
             }
             catch (Exception e) when (e is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
@@ -37,7 +44,7 @@ public static class SessionFactory
                 {
                     throw new ExecutionProviderUnavailableException(
                         $"The CUDA execution provider was required for device {deviceId} but is not available: {e.Message} " +
-                        "Build with -p:OnnxRuntimeGpu=true on a machine with CUDA, or configure the provider as 'auto' or 'cpu'.", e);
+                        "Run on a machine with CUDA 13 and cuDNN 9 and the default (gpu) build, or configure the provider as 'auto' or 'cpu'.", e);
                 }
 
                 fallback = $"CUDA unavailable ({e.GetType().Name}: {e.Message})";
@@ -48,18 +55,87 @@ public static class SessionFactory
             }
         }
 
-        using var cpuOptions = NewOptions(intraOpThreads);
+        using var cpuOptions = NewOptions(intraOpThreads, settings);
         return new CreatedSession(new InferenceSession(modelPath, cpuOptions), ExecutionProviderKind.Cpu, fallback);
     }
 
-    private static SessionOptions NewOptions(int intraOpThreads)
+    private static void AppendCuda(SessionOptions options, int deviceId, SessionSettings settings)
     {
-        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        if (intraOpThreads > 0)
+        if (settings.CudaOptions.Count == 0)
         {
-            options.IntraOpNumThreads = intraOpThreads;
+            options.AppendExecutionProvider_CUDA(deviceId);
+            return;
         }
 
-        return options;
+        using var cuda = new OrtCUDAProviderOptions();
+        var values = new Dictionary<string, string>(settings.CudaOptions)
+        {
+            ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        cuda.UpdateOptions(values);
+        options.AppendExecutionProvider_CUDA(cuda);
+    }
+
+    private static SessionOptions NewOptions(int intraOpThreads, SessionSettings settings)
+    {
+        var options = new SessionOptions { GraphOptimizationLevel = settings.GraphOptimizationLevel ?? GraphOptimizationLevel.ORT_ENABLE_ALL };
+        try
+        {
+            Apply(options, intraOpThreads, settings);
+            return options;
+        }
+        catch
+        {
+            options.Dispose();
+            throw;
+        }
+    }
+
+    private static void Apply(SessionOptions options, int intraOpThreads, SessionSettings settings)
+    {
+        if ((intraOpThreads > 0 ? intraOpThreads : settings.IntraOpThreads) is { } intra and > 0)
+        {
+            options.IntraOpNumThreads = intra;
+        }
+
+        if (settings.InterOpThreads is { } inter and > 0)
+        {
+            options.InterOpNumThreads = inter;
+        }
+
+        if (settings.LogSeverityLevel is { } severity)
+        {
+            options.LogSeverityLevel = (OrtLoggingLevel)severity;
+        }
+
+        if (settings.LogVerbosityLevel is { } verbosity)
+        {
+            options.LogVerbosityLevel = verbosity;
+        }
+
+        if (settings.LogId is { } logId)
+        {
+            options.LogId = logId;
+        }
+
+        if (settings.EnableCpuMemArena is { } arena)
+        {
+            options.EnableCpuMemArena = arena;
+        }
+
+        if (settings.EnableMemoryPattern is { } pattern)
+        {
+            options.EnableMemoryPattern = pattern;
+        }
+
+        foreach (var (key, value) in settings.ConfigEntries)
+        {
+            options.AddSessionConfigEntry(key, value);
+        }
+
+        if (settings.CustomOpsLibrary is { } library)
+        {
+            options.RegisterCustomOpLibrary(library);
+        }
     }
 }

@@ -16,7 +16,12 @@ public static class CachedGreedyLoop
         var idType = inputs["input_ids"].ElementDataType;
         var pastNames = inputs.Keys.Where(n => n.StartsWith("past", StringComparison.Ordinal)).ToArray();
         var presentNames = pastNames.Select(PresentName).ToArray();
-        string[] inputNames = ["input_ids", "attention_mask", .. inputs.ContainsKey("position_ids") ? ["position_ids"] : Array.Empty<string>(), .. pastNames];
+        var merged = inputs.ContainsKey("use_cache_branch");
+        string[] inputNames =
+        [
+            "input_ids", "attention_mask", .. inputs.ContainsKey("position_ids") ? ["position_ids"] : Array.Empty<string>(),
+            .. merged ? ["use_cache_branch"] : Array.Empty<string>(), .. pastNames,
+        ];
         string[] outputNames = ["logits", .. presentNames];
 
         using var runOptions = new RunOptions();
@@ -39,6 +44,12 @@ public static class CachedGreedyLoop
                 if (inputs.TryGetValue("position_ids", out var positions))
                 {
                     fresh.Add(ReferenceDecoder.Integers(positions.ElementDataType, [.. Enumerable.Range(start, fed.Length).Select(p => (long)p)], [1, fed.Length]));
+                }
+
+                if (merged)
+                {
+                    // Optimum's merged decoders take the cache branch once there is a cache.
+                    fresh.Add(OrtValue.CreateTensorValueFromMemory(new[] { start > 0 }, [1]));
                 }
 
                 var outputs = session.Run(runOptions, inputNames, [.. fresh, .. past], outputNames);

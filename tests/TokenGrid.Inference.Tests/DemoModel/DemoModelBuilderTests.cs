@@ -23,7 +23,7 @@ public sealed class DemoModelBuilderTests
             d with { VocabSize = 1000 }, d with { Seed = 1 }, d with { KvLayout = KvCacheLayout.CombinedPast },
             d with { PositionIdsInput = false }, d with { IdType = TokenIdType.Int32 },
             d with { KvPrecision = TensorPrecision.Float16 }, d with { LogitsPrecision = TensorPrecision.Float16 },
-            d with { ExternalData = false },
+            d with { ExternalData = false }, d with { KvHeads = 2 }, d with { UseCacheBranch = true },
         ];
         Assert.Equal(changed.Length + 1, changed.Select(s => s.CacheKey).Append(d.CacheKey).Distinct().Count());
     }
@@ -33,6 +33,7 @@ public sealed class DemoModelBuilderTests
     {
         Assert.Throws<ArgumentException>(() => DemoModelBuilder.Write(NewDirectory(), DemoModels.Tiny with { HiddenSize = 30 }));
         Assert.Throws<ArgumentException>(() => DemoModelBuilder.EnsureBuilt(NewDirectory(), DemoModels.Tiny with { Layers = 0 }));
+        Assert.Throws<ArgumentException>(() => DemoModelBuilder.Write(NewDirectory(), DemoModels.Tiny with { KvHeads = 3 }));
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class DemoModelGraphTests
         var kv = spec.KvPrecision == TensorPrecision.Float32 ? TensorElementType.Float : TensorElementType.Float16;
         var logits = spec.LogitsPrecision == TensorPrecision.Float32 ? TensorElementType.Float : TensorElementType.Float16;
         var combined = spec.KvLayout == KvCacheLayout.CombinedPast;
-        var (h, hd) = (spec.Heads, spec.HiddenSize / spec.Heads);
+        var (h, hd) = (spec.KeyValueHeads, spec.HiddenSize / spec.Heads);
 
         List<(string Name, TensorElementType Type, int[] Dims)> inputs =
             [("input_ids", ids, [-1, -1]), ("attention_mask", ids, [-1, -1])];
@@ -29,6 +29,11 @@ public sealed class DemoModelGraphTests
         if (spec.PositionIdsInput)
         {
             inputs.Add(("position_ids", ids, [-1, -1]));
+        }
+
+        if (spec.UseCacheBranch)
+        {
+            inputs.Add(("use_cache_branch", TensorElementType.Bool, [1]));
         }
 
         for (var i = 0; i < spec.Layers; i++)
@@ -56,7 +61,7 @@ public sealed class DemoModelGraphTests
     }
 
     [Theory]
-    [MemberData(nameof(DemoVariants.ExactNames), MemberType = typeof(DemoVariants))]
+    [MemberData(nameof(DemoVariants.SameWeightNames), MemberType = typeof(DemoVariants))]
     public void Variants_of_the_same_weights_generate_the_same_tokens(string variant)
     {
         int[] prompt = [17, 400, 23, 999, 5];
@@ -96,6 +101,10 @@ public sealed class DemoModelGraphTests
     [Theory]
     [InlineData("float16-kv")]
     [InlineData("combined-f16-int32-no-position-ids")]
+    [InlineData("grouped-query")]
+    [InlineData("multi-query-combined")]
+    [InlineData("merged-decoder")]
+    [InlineData("merged-gqa-f16-int32-no-position-ids-inline")]
     public void Cached_decoding_matches_full_recomputation_for_other_signatures(string variant)
     {
         using var session = Open(DemoVariants.Spec(variant));
@@ -115,7 +124,7 @@ public sealed class DemoModelGraphTests
 
         var combined = spec.KvLayout == KvCacheLayout.CombinedPast;
         Assert.Equal(combined ? KvLayout.CombinedPast : KvLayout.PerLayerKeyValue, config.Io.Layout);
-        Assert.Equal(spec.PositionIdsInput ? "position_ids" : null, config.Io.PositionIds);
+        Assert.Equal(spec.PositionIdsInput ? "position_ids" : null, DecoderSignature.Resolve(config, session).PositionIds);
         Assert.Equal(session.InputMetadata.Keys.Where(n => n.StartsWith("past", StringComparison.Ordinal)), config.Io.PastNames(config.Layers));
         Assert.Equal(session.OutputMetadata.Keys.Skip(1), config.Io.PresentNames(config.Layers));
         Assert.Equal((spec.Layers, spec.Heads, spec.HiddenSize / spec.Heads, spec.VocabSize, spec.ContextLength),

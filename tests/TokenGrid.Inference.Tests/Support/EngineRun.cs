@@ -18,10 +18,13 @@ public sealed class EngineRun : IAsyncDisposable
 
     public InferenceEngine Engine { get; }
 
-    public static EngineRun Start(DemoModelSpec spec, EngineOptions? options = null)
+    public static EngineRun Start(DemoModelSpec spec, EngineOptions? options = null) => Start(DemoModels.Get(spec), options);
+
+    /// <summary>A model directory loaded on the CPU, with an engine over it that logs to <paramref name="logger"/> when given.</summary>
+    public static EngineRun Start(string directory, EngineOptions? options = null, Microsoft.Extensions.Logging.ILogger<InferenceEngine>? logger = null)
     {
-        var model = DecoderModel.Load(DemoModels.Get(spec), new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
-        return new EngineRun(model, new InferenceEngine(model, options));
+        var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
+        return new EngineRun(model, new InferenceEngine(model, options, logger));
     }
 
     /// <summary>Submits a request that must be accepted and returns its stream.</summary>

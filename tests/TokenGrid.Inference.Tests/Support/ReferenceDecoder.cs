@@ -8,15 +8,15 @@ namespace TokenGrid.Inference.Tests.Support;
 /// The test oracle: greedy decoding by full recomputation on raw ONNX Runtime. Every step runs the whole
 /// sequence (prompt and tokens so far) with an empty cache and takes the argmax of the last position's
 /// logits, so no cache handling can be wrong. It reads the input names and element types from the session,
-/// so it runs any decoder that takes input_ids, attention_mask, optional position_ids and cache inputs
-/// (per-layer or combined, float32 or float16).
+/// so it runs any decoder that takes input_ids, attention_mask, optional position_ids, an optional
+/// use_cache_branch (merged decoders) and cache inputs (per-layer or combined, float32 or float16).
 /// </summary>
 public static class ReferenceDecoder
 {
     /// <summary>Greedy continuation of <paramref name="prompt"/> by the model in <paramref name="modelDir"/>.</summary>
-    public static int[] Greedy(string modelDir, IReadOnlyList<int> prompt, int maxNewTokens)
+    public static int[] Greedy(string modelDir, IReadOnlyList<int> prompt, int maxNewTokens, string modelFile = "model.onnx")
     {
-        using var session = new InferenceSession(Path.Combine(modelDir, "model.onnx"));
+        using var session = new InferenceSession(Path.Combine(modelDir, modelFile));
         return Greedy(session, prompt, maxNewTokens);
     }
 
@@ -48,6 +48,8 @@ public static class ReferenceDecoder
                     "input_ids" => Integers(meta.ElementDataType, [.. tokens.Select(t => (long)t)], [1, length]),
                     "attention_mask" => Integers(meta.ElementDataType, [.. Enumerable.Repeat(1L, length)], [1, length]),
                     "position_ids" => Integers(meta.ElementDataType, [.. Enumerable.Range(0, length).Select(i => (long)i)], [1, length]),
+                    // A merged decoder: no cache to use, every step recomputes.
+                    "use_cache_branch" => OrtValue.CreateTensorValueFromMemory(new[] { false }, [1]),
                     _ => EmptyCache(meta, batch: 1),
                 });
             }

@@ -1,0 +1,192 @@
+using System.Text.Json.Nodes;
+using Microsoft.ML.OnnxRuntime;
+using TokenGrid.Inference.DemoModel;
+using TokenGrid.Inference.Models;
+using TokenGrid.Inference.Runtime;
+using TokenGrid.Inference.Tests.DemoModel;
+using TokenGrid.Inference.Tests.Support;
+
+namespace TokenGrid.Inference.Tests.Models;
+
+/// <summary>What a model folder's files say, read the way onnxruntime-genai reads them, and what the reader refuses.</summary>
+public sealed class ModelConfigReaderTests
+{
+    private static readonly DemoModelSpec s_gqa = DemoVariants.Spec("grouped-query");
+
+    [Fact]
+    public void A_minimal_genai_config_defaults_every_optional_field_from_genai_defaults_and_the_graph()
+    {
+        var config = Read(ModelFolders.WithGenAiConfig(s_gqa, ModelFolders.GenAiMinimalConfig(s_gqa)));
+
+        Assert.Equal((2, 2, 16, 1000, 256), (config.Layers, config.KvHeads, config.HeadSize, config.VocabSize, config.ContextLength));
+        Assert.Equal(2, config.AttentionHeads);
+        Assert.Equal(("input_ids", "attention_mask", "position_ids", "logits"), (config.Io.InputIds, config.Io.AttentionMask, config.Io.PositionIds, config.Io.Logits));
+        Assert.Equal([999, 997], config.EosTokenIds);
+        Assert.Equal(0, config.PadTokenId);
+        Assert.Null(config.BosTokenId);
+        Assert.Equal("gpt2", config.ModelType);
+        Assert.Same(GenerationDefaults.None, config.GenerationDefaults);
+        Assert.Equal(
+            ["model.decoder.num_hidden_layers", "model.decoder.num_attention_heads", "model.vocab_size"],
+            config.Notes.Select(n => n.Field));
+        Assert.All(config.Notes, n => Assert.Equal(ModelNoteKind.Defaulted, n.Kind));
+    }
+
+    [Fact]
+    public void Attention_heads_default_to_hidden_size_over_head_size_when_the_file_gives_both()
+    {
+        var directory = ModelFolders.WithEditedGenAiConfig(s_gqa, c => c["model"]!["decoder"]!.AsObject().Remove("num_attention_heads"));
+        var config = Read(directory);
+        Assert.Equal((4, 2), (config.AttentionHeads, config.KvHeads));
+        Assert.Contains(config.Notes, n => n.Field == "model.decoder.num_attention_heads" && n.Text.Contains("hidden_size 64 / head_size 16", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Position_ids_default_to_their_genai_name_and_are_fed_only_when_the_graph_has_them()
+    {
+        foreach (var hasPositions in new[] { true, false })
+        {
+            var spec = DemoModels.Tiny with { PositionIdsInput = hasPositions };
+            var directory = ModelFolders.WithEditedGenAiConfig(spec, c => c["model"]!["decoder"]!["inputs"]!.AsObject().Remove("position_ids"));
+            using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
+            Assert.Equal("position_ids", model.Config.Io.PositionIds);
+            Assert.Equal(hasPositions ? "position_ids" : null, model.Signature.PositionIds);
+        }
+    }
+
+    [Fact]
+    public void An_absent_eos_defaults_to_the_padding_id_and_a_single_eos_id_is_a_list_of_one()
+    {
+        var absent = Read(ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c => c["model"]!.AsObject().Remove("eos_token_id")));
+        Assert.Equal([999], absent.EosTokenIds);
+        Assert.Contains(absent.Notes, n => n.Field == "model.eos_token_id" && n.Kind == ModelNoteKind.Defaulted);
+
+        var single = Read(DemoModels.Get(DemoModels.Tiny));
+        Assert.Equal([999], single.EosTokenIds);
+        Assert.Empty(single.Notes);
+    }
+
+    [Fact]
+    public void The_search_section_gives_default_sampling_and_settings_tokengrid_does_not_apply_are_noted_once_each()
+    {
+        var config = Read(ModelFolders.WithGenAiConfig(s_gqa, ModelFolders.GenAiBuilderConfig(s_gqa)));
+
+        var defaults = config.GenerationDefaults;
+        Assert.Equal((true, 0.6f, 0.9f, 50, 256), (defaults.DoSample, defaults.Temperature, defaults.TopP, defaults.TopK, defaults.MaxLength));
+        Assert.Equal(0.6f, defaults.DefaultTemperature);
+        Assert.Equal([999, 997], config.EosTokenIds);
+        Assert.Equal((998, 999), (config.BosTokenId, config.PadTokenId));
+        var note = Assert.Single(config.Notes);
+        Assert.Equal((ModelNoteKind.Ignored, "genai_config.json", "search.past_present_share_buffer"), (note.Kind, note.Source, note.Field));
+        Assert.StartsWith("genai_config.json: search.past_present_share_buffer ignored: ", note.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Do_sample_false_means_greedy_whatever_the_temperature()
+    {
+        var directory = ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c => c["search"] = new JsonObject { ["do_sample"] = false, ["temperature"] = 0.7 });
+        var defaults = Read(directory).GenerationDefaults;
+        Assert.Equal((false, 0.7f, 0f), (defaults.DoSample, defaults.Temperature, defaults.DefaultTemperature));
+    }
+
+    [Fact]
+    public void Generation_config_adds_end_of_sequence_ids_and_fills_what_the_search_section_lacks()
+    {
+        var directory = ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c => c["search"] = new JsonObject { ["temperature"] = 0.3, ["repetition_penalty"] = 1.1 });
+        File.WriteAllText(Path.Combine(directory, "generation_config.json"), ModelFolders.ChatGenerationConfig(DemoModels.Tiny).ToJsonString());
+        var config = Read(directory);
+
+        Assert.Equal([999, 996], config.EosTokenIds);
+        Assert.Equal((true, 0.3f, 0.9f, (int?)null), (config.GenerationDefaults.DoSample, config.GenerationDefaults.Temperature, config.GenerationDefaults.TopP, config.GenerationDefaults.TopK));
+        var note = Assert.Single(config.Notes);
+        Assert.Equal(("search.repetition_penalty", ModelNoteKind.Ignored), (note.Field, note.Kind));
+    }
+
+    [Fact]
+    public void An_optimum_export_reads_config_json_and_generation_config_json()
+    {
+        var spec = s_gqa with { UseCacheBranch = true };
+        var directory = ModelFolders.Optimum(spec, ModelFolders.LlamaConfig(spec), ModelFolders.ChatGenerationConfig(spec), "decoder_model_merged.onnx");
+        using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
+        var config = model.Config;
+
+        Assert.EndsWith("decoder_model_merged.onnx", config.ModelPath, StringComparison.Ordinal);
+        Assert.Equal(("llama", 2, 4, 2, 16, 1000, 256), (config.ModelType, config.Layers, config.AttentionHeads, config.KvHeads, config.HeadSize, config.VocabSize, config.ContextLength));
+        Assert.Equal([999, 997, 996], config.EosTokenIds);
+        Assert.Equal(998, config.BosTokenId);
+        Assert.Equal(999, config.PadTokenId);
+        Assert.Equal((true, 0.6f, 0.9f), (config.GenerationDefaults.DoSample, config.GenerationDefaults.Temperature, config.GenerationDefaults.TopP));
+        Assert.Equal("use_cache_branch", model.Signature.UseCacheBranch);
+        Assert.Empty(model.LoadNotes);
+    }
+
+    [Fact]
+    public void A_gpt2_optimum_export_reads_the_older_field_names()
+    {
+        var directory = ModelFolders.Optimum(DemoModels.Tiny, ModelFolders.Gpt2Config(DemoModels.Tiny));
+        var config = Read(directory);
+        Assert.Equal(("gpt2", 2, 4, 4, 16, 256), (config.ModelType, config.Layers, config.AttentionHeads, config.KvHeads, config.HeadSize, config.ContextLength));
+        Assert.Equal([999], config.EosTokenIds);
+        Assert.Same(GenerationDefaults.None, config.GenerationDefaults);
+    }
+
+    [Theory]
+    [InlineData("context_length", "lacks required field 'model.context_length'")]
+    [InlineData("decoder", "lacks required field 'model.decoder'")]
+    public void A_missing_required_field_is_refused_in_one_line_naming_the_file_and_the_field(string field, string expected)
+    {
+        var directory = ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c => c["model"]!.AsObject().Remove(field));
+        var e = Assert.Throws<InvalidModelException>(() => DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu }));
+        Assert.StartsWith(Path.Combine(directory, "genai_config.json") + ": ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void A_field_of_the_wrong_type_is_refused_naming_it()
+    {
+        var directory = ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c => c["model"]!["decoder"]!["num_hidden_layers"] = "two");
+        var e = Assert.Throws<InvalidModelException>(() => Read(directory));
+        Assert.Contains("field 'model.decoder.num_hidden_layers' must be a number, not \"two\"", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_decoder_split_over_several_sessions_is_refused()
+    {
+        var directory = ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c =>
+            c["model"]!["decoder"]!["pipeline"] = new JsonArray(new JsonObject { ["embeddings"] = new JsonObject { ["filename"] = "embeddings.onnx" } }));
+        var e = Assert.Throws<InvalidModelException>(() => Read(directory));
+        Assert.Contains("field 'model.decoder.pipeline' describes a decoder split over several sessions", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cache_shapes_that_contradict_the_file_follow_the_graph_with_a_note()
+    {
+        var directory = ModelFolders.WithEditedGenAiConfig(s_gqa, c => c["model"]!["decoder"]!["num_key_value_heads"] = 4);
+        var config = Read(directory);
+        Assert.Equal(2, config.KvHeads);
+        Assert.Contains(config.Notes, n => n.Field == "model.decoder.num_key_value_heads" && n.Kind == ModelNoteKind.Ignored);
+    }
+
+    [Fact]
+    public void A_named_input_the_graph_lacks_and_a_graph_input_nobody_feeds_are_refused_by_name()
+    {
+        var renamed = ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c => c["model"]!["decoder"]!["inputs"]!["attention_mask"] = "mask");
+        var e = Assert.Throws<InvalidModelException>(() => Load(renamed));
+        Assert.Contains("no input 'mask'", e.Message, StringComparison.Ordinal);
+
+        var unfed = ModelFolders.WithEditedGenAiConfig(DemoModels.Tiny, c => c["model"]!["decoder"]!["inputs"]!["position_ids"] = "positions");
+        e = Assert.Throws<InvalidModelException>(() => Load(unfed));
+        Assert.Contains("has inputs TokenGrid does not know how to feed: position_ids", e.Message, StringComparison.Ordinal);
+
+        static void Load(string directory) =>
+            DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu }).Dispose();
+    }
+
+    private static DecoderModelConfig Read(string directory)
+    {
+        var modelPath = ModelConfigReader.FindModelFile(directory);
+        using var session = new InferenceSession(modelPath);
+        return ModelConfigReader.Read(directory, modelPath, session);
+    }
+}
