@@ -1,11 +1,9 @@
-using Microsoft.ML.Tokenizers;
-
 namespace TokenGrid.Inference.Tokenizers;
 
 /// <summary>Which tokenizer file a model directory supplied.</summary>
 public enum TokenizerKind
 {
-    /// <summary>Hugging Face <c>tokenizer.json</c> of BPE type.</summary>
+    /// <summary>Hugging Face <c>tokenizer.json</c> of BPE type (byte-level or Metaspace with byte fallback).</summary>
     HuggingFaceBpe,
 
     /// <summary>GPT-2 style byte-level BPE from <c>vocab.json</c> and <c>merges.txt</c>.</summary>
@@ -19,20 +17,20 @@ public enum TokenizerKind
 }
 
 /// <summary>
-/// A model's tokenizer: text to ids the way the model was trained, and ids back to text. Wraps a
-/// Microsoft.ML.Tokenizers tokenizer and adds what the model directory says about the beginning-of-sequence
-/// token, special tokens and the chat template. Thread-safe.
+/// A model's tokenizer: text to ids the way the model was trained, and ids back to text. A <c>tokenizer.json</c>
+/// runs through TokenGrid's own implementation of Hugging Face's pipeline (ids and decodes equal to the Rust
+/// library's; see docs/tokenizers.md); the other files through Microsoft.ML.Tokenizers. Also carries the special
+/// tokens and the chat template. Thread-safe.
 /// </summary>
 public sealed class ModelTokenizer
 {
-    private readonly Tokenizer _inner;
-    private readonly int? _prependBos;
+    private readonly ITextTokenizer _inner;
 
-    internal ModelTokenizer(Tokenizer inner, TokenizerKind kind, IReadOnlyDictionary<string, int> specialTokens, int? prependBos)
+    internal ModelTokenizer(ITextTokenizer inner, TokenizerKind kind, string family, IReadOnlyDictionary<string, int> specialTokens)
     {
         _inner = inner;
-        _prependBos = prependBos;
         Kind = kind;
+        Family = family;
         SpecialTokens = specialTokens;
         ChatTemplate = ChatTemplate.For(specialTokens);
     }
@@ -40,35 +38,39 @@ public sealed class ModelTokenizer
     /// <summary>Which tokenizer file this came from.</summary>
     public TokenizerKind Kind { get; }
 
+    /// <summary>
+    /// What kind of tokenizer this is, for people: <c>tokenizer.json BPE (byte-level)</c>,
+    /// <c>tokenizer.json BPE (Metaspace, byte fallback)</c>, <c>SentencePiece tokenizer.model</c>, …
+    /// </summary>
+    public string Family { get; }
+
     /// <summary>Special tokens by text (for example <c>&lt;|endoftext|&gt;</c>).</summary>
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
 
     /// <summary>How chat messages become a prompt for this model.</summary>
     public ChatTemplate ChatTemplate { get; }
 
-    /// <summary>Encodes <paramref name="text"/>, with the beginning-of-sequence token where the model expects one.</summary>
-    public int[] Encode(string text)
+    /// <summary>
+    /// Encodes <paramref name="text"/>; with <paramref name="addSpecialTokens"/>, adds what the tokenizer's
+    /// post-processor adds (for example Llama's beginning-of-sequence token), as Hugging Face's
+    /// <c>encode(text, add_special_tokens)</c> does. Special-token text in the input is always recognised.
+    /// </summary>
+    public int[] Encode(string text, bool addSpecialTokens = true)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var ids = _inner.EncodeToIds(text);
-        if (_prependBos is not { } bos || (ids.Count > 0 && ids[0] == bos))
-        {
-            return [.. ids];
-        }
-
-        var withBos = new int[ids.Count + 1];
-        withBos[0] = bos;
-        for (var i = 0; i < ids.Count; i++)
-        {
-            withBos[i + 1] = ids[i];
-        }
-
-        return withBos;
+        return _inner.Encode(text, addSpecialTokens);
     }
 
-    /// <summary>How many tokens <see cref="Encode"/> gives for <paramref name="text"/>.</summary>
+    /// <summary>How many tokens <see cref="Encode"/> gives for <paramref name="text"/>, special tokens included.</summary>
     public int CountTokens(string text) => Encode(text).Length;
 
-    /// <summary>Decodes ids to text. Incomplete UTF-8 at the end decodes to U+FFFD; see <see cref="StreamingDetokenizer"/>.</summary>
-    public string Decode(IEnumerable<int> ids) => _inner.Decode(ids);
+    /// <summary>
+    /// Decodes ids to text as Hugging Face's <c>decode(ids, skip_special_tokens)</c> does. Incomplete UTF-8 at
+    /// the end decodes to U+FFFD; see <see cref="StreamingDetokenizer"/>.
+    /// </summary>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        return _inner.Decode(ids, skipSpecialTokens);
+    }
 }

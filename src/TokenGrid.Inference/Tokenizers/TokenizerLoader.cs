@@ -2,12 +2,13 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 using TokenGrid.Inference.Models;
+using TokenGrid.Inference.Tokenizers.HuggingFace;
 
 namespace TokenGrid.Inference.Tokenizers;
 
 /// <summary>
-/// Finds and loads a model directory's tokenizer. In order of preference: <c>tokenizer.json</c> (BPE),
-/// <c>vocab.json</c> + <c>merges.txt</c> (byte-level BPE), <c>tokenizer.model</c> (SentencePiece) and
+/// Finds and loads a model directory's tokenizer. In order of preference: <c>tokenizer.json</c> (Hugging Face BPE,
+/// byte-level or Metaspace with byte fallback), <c>vocab.json</c> + <c>merges.txt</c> (byte-level BPE), <c>tokenizer.model</c> (SentencePiece) and
 /// <c>tiktoken.json</c> (<c>{"encoding": "cl100k_base"}</c>, a built-in tiktoken encoding).
 /// </summary>
 public static partial class TokenizerLoader
@@ -38,7 +39,14 @@ public static partial class TokenizerLoader
         {
             if (System.IO.File.Exists(File(TokenizerJsonFile)))
             {
-                return HuggingFaceTokenizerJson.Load(File(TokenizerJsonFile));
+                try
+                {
+                    return TokenizerJsonLoader.Load(File(TokenizerJsonFile));
+                }
+                catch (InvalidModelException e)
+                {
+                    throw new InvalidModelException($"The tokenizer in '{directory}' cannot be read: {e.Message}", e);
+                }
             }
 
             if (System.IO.File.Exists(File(VocabFile)) && System.IO.File.Exists(File(MergesFile)))
@@ -50,7 +58,8 @@ public static partial class TokenizerLoader
             {
                 using var stream = System.IO.File.OpenRead(File(SentencePieceFile));
                 var llama = LlamaTokenizer.Create(stream, addBeginOfSentence: bosTokenId is not null, addEndOfSentence: false);
-                return new ModelTokenizer(llama, TokenizerKind.SentencePiece, llama.SpecialTokens ?? new Dictionary<string, int>(), null);
+                var special = llama.SpecialTokens ?? new Dictionary<string, int>();
+                return new ModelTokenizer(new MlTextTokenizer(llama, special), TokenizerKind.SentencePiece, "SentencePiece tokenizer.model", special);
             }
 
             if (System.IO.File.Exists(File(TiktokenFile)))
@@ -90,7 +99,7 @@ public static partial class TokenizerLoader
             PreTokenizer = new RegexPreTokenizer(Gpt2Pattern(), special),
             SpecialTokens = special,
         });
-        return new ModelTokenizer(bpe, TokenizerKind.ByteLevelBpe, special, null);
+        return new ModelTokenizer(new MlTextTokenizer(bpe, special), TokenizerKind.ByteLevelBpe, "vocab.json + merges.txt BPE (byte-level)", special);
     }
 
     private static ModelTokenizer LoadTiktoken(string path)
@@ -101,6 +110,7 @@ public static partial class TokenizerLoader
             ? e.GetString()!
             : throw new InvalidModelException($"{TiktokenFile} must name an encoding, for example {{\"encoding\": \"cl100k_base\"}}.");
         var tiktoken = TiktokenTokenizer.CreateForEncoding(encoding);
-        return new ModelTokenizer(tiktoken, TokenizerKind.Tiktoken, tiktoken.SpecialTokens ?? new Dictionary<string, int>(), null);
+        var special = tiktoken.SpecialTokens ?? new Dictionary<string, int>();
+        return new ModelTokenizer(new MlTextTokenizer(tiktoken, special), TokenizerKind.Tiktoken, $"tiktoken {encoding}", special);
     }
 }

@@ -32,13 +32,29 @@ public sealed class HuggingFaceTokenizerJsonTests
     [Theory]
     [InlineData("hello")]
     [InlineData("")]
-    [InlineData("<s>hello")]
     public void Puts_the_template_bos_first_exactly_once(string text)
     {
         var ids = Load(mergesAsPairs: true).Encode(text);
 
         Assert.Equal(s_bos, ids[0]);
         Assert.Single(ids, id => id == s_bos);
+    }
+
+    [Fact]
+    public void Adds_the_template_bos_even_before_a_bos_in_the_text_as_hugging_face_does()
+    {
+        var ids = Load(mergesAsPairs: true).Encode("<s>hello");
+
+        Assert.Equal([s_bos, s_bos], ids[..2]);
+    }
+
+    [Fact]
+    public void Leaves_the_template_bos_out_without_special_tokens()
+    {
+        var tokenizer = Load(mergesAsPairs: true);
+
+        Assert.DoesNotContain(s_bos, tokenizer.Encode("hello", addSpecialTokens: false));
+        Assert.Equal("hello", tokenizer.Decode(tokenizer.Encode("hello")[1..]));
     }
 
     [Fact]
