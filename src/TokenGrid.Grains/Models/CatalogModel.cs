@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TokenGrid.Inference.Models;
+using TokenGrid.Inference.Templates;
 using TokenGrid.Inference.Tokenizers;
 
 namespace TokenGrid.Grains.Models;
@@ -10,8 +11,8 @@ namespace TokenGrid.Grains.Models;
 /// </summary>
 /// <remarks>
 /// The HTTP layer tokenizes with <see cref="Tokenizer"/> (<see cref="ModelTokenizer.Encode"/>), renders chat
-/// messages with <c>Tokenizer.ChatTemplate.Render</c> (adding <c>Tokenizer.ChatTemplate.StopSequences</c> to the
-/// job's stops), and caps <c>max_tokens</c> with <see cref="MaxCompletionTokens"/>.
+/// messages with <see cref="Chat"/> (adding its <see cref="ModelChatFormat.StopSequences"/> to the job's stops), and
+/// caps <c>max_tokens</c> with <see cref="MaxCompletionTokens"/>.
 /// </remarks>
 public sealed class CatalogModel
 {
@@ -20,6 +21,7 @@ public sealed class CatalogModel
         Name = name;
         Config = model.Config;
         Tokenizer = model.Tokenizer;
+        Chat = ModelChatFormat.Load(model.Config.Directory, model.Tokenizer);
         KvElementBytes = model.Signature.KvType == TensorElementType.Float16 ? 2 : 4;
         WeightBytes = ModelMemory.WeightBytes(model.Config.ModelPath);
         KvBytesPerSequence = ModelMemory.KvBytesPerSequence(model.Config, KvElementBytes);
@@ -39,6 +41,9 @@ public sealed class CatalogModel
 
     /// <summary>The model's tokenizer (thread-safe), with its chat template.</summary>
     public ModelTokenizer Tokenizer { get; }
+
+    /// <summary>How chat messages become this model's prompt: its own chat template, or a built-in fallback.</summary>
+    public ModelChatFormat Chat { get; }
 
     /// <summary>Bytes of one key/value cache element (2 for float16, 4 for float32).</summary>
     public int KvElementBytes { get; }

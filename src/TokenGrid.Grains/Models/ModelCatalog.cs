@@ -44,7 +44,7 @@ public sealed partial class ModelCatalog
                 using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu, IntraOpThreads = 1 });
                 var served = new CatalogModel(entry.Name, model);
                 models.Add(served);
-                LogLoaded(logger, entry.Name, directory, served.ContextLength, served.Config.VocabSize, ModelMemory.Format(served.WeightBytes));
+                LogLoaded(logger, entry.Name, directory, served.ContextLength, served.Config.VocabSize, ModelMemory.Format(served.WeightBytes), served.Tokenizer.Family, served.Chat.Description);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -48,8 +48,18 @@ internal static class ModelDescription
             output.WriteLine($"  other graph inputs: {string.Join(", ", others)}");
         }
 
+        var defaults = config.GenerationDefaults;
+        output.WriteLine(defaults.IsEmpty
+            ? "  sampling defaults: none stated (OpenAI's apply: temperature 1, top_p 1)"
+            : string.Create(CultureInfo.InvariantCulture,
+                $"  sampling defaults: do_sample {defaults.DoSample?.ToString() ?? "-"}, temperature {defaults.DefaultTemperature?.ToString() ?? "-"}, top_p {defaults.TopP?.ToString() ?? "-"}, top_k {defaults.TopK?.ToString() ?? "-"} (a request's own values win)"));
+        foreach (var note in model.LoadNotes)
+        {
+            output.WriteLine($"  note: {note}");
+        }
+
         output.WriteLine();
-        output.WriteLine($"tokenizer: {model.Tokenizer.Kind}; {model.Tokenizer.SpecialTokens.Count} special tokens");
+        output.WriteLine($"tokenizer: {model.Tokenizer.Family}; {model.Tokenizer.SpecialTokens.Count} special tokens");
     }
 
     private static void Fed(TextWriter output, string name, string type, string shape) =>

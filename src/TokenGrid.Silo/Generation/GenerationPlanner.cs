@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Grains.Models;
-using TokenGrid.Inference.Tokenizers;
+using System.Text.Json.Nodes;
+using TokenGrid.Inference.Templates;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.Problems;
 
@@ -32,13 +33,24 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
         return Plan(fields, model, promptTokens, [], "prompt");
     }
 
-    /// <summary>A plan for chat messages, rendered with the model's chat template, whose stop sequences are added.</summary>
-    public GenerationPlan ForChat(GenerationFields fields, IReadOnlyList<ChatMessage> messages)
+    /// <summary>
+    /// A plan for chat messages, rendered with the model's own chat template (or its fallback), whose stop sequences are
+    /// added. A template that refuses the conversation (<c>raise_exception</c>) answers 400 with the template's message.
+    /// </summary>
+    public GenerationPlan ForChat(GenerationFields fields, IReadOnlyList<JsonNode> messages)
     {
         var model = Model(fields.Model);
-        var template = model.Tokenizer.ChatTemplate;
-        var promptTokens = model.Tokenizer.Encode(template.Render(messages));
-        return Plan(fields, model, promptTokens, template.StopSequences, "messages");
+        ChatPrompt prompt;
+        try
+        {
+            prompt = model.Chat.Render(messages);
+        }
+        catch (ChatPromptException e)
+        {
+            throw Problem(e.Message, "messages");
+        }
+
+        return Plan(fields, model, prompt.Ids, model.Chat.StopSequences, "messages");
     }
 
     private GenerationPlan Plan(GenerationFields fields, CatalogModel model, int[] promptTokens, IEnumerable<string> templateStops, string promptParam)
@@ -80,10 +92,13 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
             throw new ApiProblemException(ApiProblems.ContextLengthExceeded(model.Name, model.ContextLength, promptTokens.Length, promptParam));
         }
 
+        // The model's own defaults (genai_config.json's search section, generation_config.json) fill what the request
+        // leaves out; OpenAI's defaults fill the rest.
+        var defaults = model.Config.GenerationDefaults;
         var sampling = new JobSampling(
-            fields.Temperature ?? 1f,
-            fields.TopP ?? 1f,
-            fields.TopK ?? 0,
+            fields.Temperature ?? defaults.DefaultTemperature ?? 1f,
+            fields.TopP ?? defaults.TopP ?? 1f,
+            fields.TopK ?? defaults.TopK ?? 0,
             fields.Seed is { } seed ? unchecked((ulong)seed) : null);
         var maxTokens = Math.Min(fields.MaxTokens ?? options.Value.DefaultMaxTokens, room);
         return new GenerationPlan(model, promptTokens, maxTokens, sampling, [.. stop.Concat(templateStops).Distinct(StringComparer.Ordinal)]);

