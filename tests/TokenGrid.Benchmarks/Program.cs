@@ -3,6 +3,7 @@ using TokenGrid.Benchmarks.Cluster;
 using TokenGrid.Benchmarks.Engine;
 using TokenGrid.Benchmarks.Grid;
 using TokenGrid.Benchmarks.Scheduling;
+using TokenGrid.Benchmarks.Tokenizers;
 
 // Usage: dotnet run -c Release --project tests/TokenGrid.Benchmarks -- <scenario> [--json FILE] [scenario options]
 // Every scenario prints its figures and, with --json, writes one flat JSON object with stable keys.
@@ -15,6 +16,7 @@ var scenarios = new Dictionary<string, Func<BenchmarkArgs, Task<BenchmarkReport>
     ["fairness"] = FairnessBenchmark.RunAsync,
     ["scheduler"] = SchedulerBenchmark.RunAsync,
     ["cluster"] = ClusterBenchmark.RunAsync,
+    ["tokenizer"] = TokenizerBenchmark.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))

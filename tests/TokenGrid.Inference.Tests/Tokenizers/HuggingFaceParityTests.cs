@@ -63,3 +63,50 @@ public sealed class HuggingFaceParityTests
         }
     }
 }
+
+/// <summary>Streaming real tokenizers: byte-fallback tokens (&lt;0xE2&gt;) are partial UTF-8 and must be held back.</summary>
+public sealed class HuggingFaceStreamingTests
+{
+    [Theory]
+    [InlineData("llama2")]
+    [InlineData("gemma3")]
+    [InlineData("llama3")]
+    [InlineData("qwen3")]
+    public void Streams_back_exactly_the_decoded_text(string family)
+    {
+        var tokenizer = ReferenceFixtures.Tokenizer(family);
+        const string text = "héllo 世界 🎉 👨‍👩‍👧 ünïcödé Привет\n\tdone  ";
+        var ids = tokenizer.Encode(text, addSpecialTokens: false);
+        var detokenizer = new TokenGrid.Inference.Tokenizers.StreamingDetokenizer(tokenizer);
+
+        var pieces = ids.Select(detokenizer.Append).Append(detokenizer.Flush()).ToList();
+
+        Assert.Equal(tokenizer.Decode(ids), string.Concat(pieces));
+        Assert.DoesNotContain(pieces, p => p.Contains('\uFFFD', StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Holds_back_llama2_byte_tokens_until_the_character_is_complete()
+    {
+        var tokenizer = ReferenceFixtures.Tokenizer("llama2");
+        var ids = tokenizer.Encode("𓀀", addSpecialTokens: false);
+        var detokenizer = new TokenGrid.Inference.Tokenizers.StreamingDetokenizer(tokenizer);
+
+        // 𓀀 (U+13000) is not in the vocabulary: ▁ then its four bytes <0xF0> <0x93> <0x80> <0x80>; nothing shows until the last.
+        var pieces = ids.Select(detokenizer.Append).ToList();
+
+        Assert.True(ids.Length >= 4, $"expected byte-fallback tokens, got {ids.Length} ids");
+        Assert.All(pieces.SkipLast(1), p => Assert.DoesNotContain('\uFFFD', p));
+        Assert.Equal("𓀀", pieces[^1].TrimStart());
+        Assert.Equal(tokenizer.Decode(ids), string.Concat(pieces) + detokenizer.Flush());
+    }
+
+    [Theory]
+    [InlineData("llama2", "tokenizer.json BPE (Metaspace, byte fallback)")]
+    [InlineData("gemma3", "tokenizer.json BPE (Metaspace, byte fallback)")]
+    [InlineData("llama3", "tokenizer.json BPE (byte-level)")]
+    public void Describes_its_family(string family, string expected)
+    {
+        Assert.Equal(expected, ReferenceFixtures.Tokenizer(family).Family);
+    }
+}

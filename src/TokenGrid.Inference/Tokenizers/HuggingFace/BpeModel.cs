@@ -33,7 +33,7 @@ internal sealed class BpeModel
         _unknown = unknown;
         _fuseUnknown = fuseUnknown;
         _ignoreMerges = ignoreMerges;
-        _merges = new Dictionary<long, long>(merges.Count);
+        _merges = new Dictionary<long, long>(merges.Count, PairComparer.Instance);
         for (var rank = 0; rank < merges.Count; rank++)
         {
             // A pair listed twice keeps its last rank, as the Rust library's HashMap collect does.
@@ -231,6 +231,19 @@ internal sealed class BpeModel
             // Rank in the high half, position in the low half: lowest rank first, then leftmost.
             queue.Enqueue((position, (int)merge), (merge & ~0xFFFFFFFFL) | (uint)position);
         }
+    }
+
+    /// <summary>
+    /// long's own hash is left ^ right, which collides for most pairs of small ids (measured: 0.6 ms to merge
+    /// 200 characters with gemma3's 514k merges); a multiplicative mix spreads them.
+    /// </summary>
+    private sealed class PairComparer : IEqualityComparer<long>
+    {
+        public static PairComparer Instance { get; } = new();
+
+        public bool Equals(long x, long y) => x == y;
+
+        public int GetHashCode(long pair) => (int)((ulong)(pair * unchecked((long)0x9E3779B97F4A7C15)) >> 32);
     }
 
     private struct Symbol

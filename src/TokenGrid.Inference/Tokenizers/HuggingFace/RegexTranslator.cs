@@ -261,7 +261,27 @@ internal static class RegexTranslator
             runStart = hi;
         }
 
-        output.AppendJoin('|', alternatives.Count == 0 ? ["(?!)"] : alternatives);
+        if (alternatives.Count == 0)
+        {
+            return "(?!)";
+        }
+
+        // A guard on the high surrogate keeps a BMP character that is not in the set from trying every astral branch.
+        var astral = alternatives.Skip(bmp.Length > 0 ? 1 : 0).ToList();
+        if (bmp.Length > 0)
+        {
+            output.Append(alternatives[0]);
+            if (astral.Count > 0)
+            {
+                output.Append('|');
+            }
+        }
+
+        if (astral.Count > 0)
+        {
+            output.Append("(?=[\uD800-\uDBFF])(?:").AppendJoin('|', astral).Append(')');
+        }
+
         return output.Append(')').ToString();
     }
 
