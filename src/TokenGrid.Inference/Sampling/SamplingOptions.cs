@@ -18,6 +18,36 @@ public sealed record SamplingOptions
     /// <summary>Seed for reproducible sampling; null draws one. Default: null.</summary>
     public ulong? Seed { get; init; }
 
+    /// <summary>
+    /// Min-p: drop tokens whose probability is below this fraction of the most likely token's (vLLM's <c>min_p</c>);
+    /// 0 is off. Default: 0.
+    /// </summary>
+    public float MinP { get; init; }
+
+    /// <summary>
+    /// OpenAI's <c>presence_penalty</c>, −2 to 2: subtracted once from the logit of every token already generated in
+    /// this sequence. 0 is off. Default: 0.
+    /// </summary>
+    public float PresencePenalty { get; init; }
+
+    /// <summary>
+    /// OpenAI's <c>frequency_penalty</c>, −2 to 2: subtracted from a token's logit once per time it was generated in
+    /// this sequence. 0 is off. Default: 0.
+    /// </summary>
+    public float FrequencyPenalty { get; init; }
+
+    /// <summary>
+    /// vLLM's and transformers' <c>repetition_penalty</c>, above 0: the logit of every token seen in the prompt or the
+    /// output is divided by it when positive and multiplied by it when negative. 1 is off. Default: 1.
+    /// </summary>
+    public float RepetitionPenalty { get; init; } = 1f;
+
+    /// <summary>
+    /// OpenAI's <c>logit_bias</c>: added to the logits of the given token ids before sampling (−100 bans a token, 100
+    /// makes it all but certain). Default: none.
+    /// </summary>
+    public IReadOnlyDictionary<int, float> LogitBias { get; init; } = new Dictionary<int, float>();
+
     /// <summary>True when no randomness is involved.</summary>
     public bool IsGreedy => Temperature <= 0f || TopK == 1;
 
