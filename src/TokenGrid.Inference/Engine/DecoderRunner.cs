@@ -8,26 +8,32 @@ using TokenGrid.Inference.Models;
 namespace TokenGrid.Inference.Engine;
 
 /// <summary>
-/// Feeds the decoder: fills the integer inputs in the model's element types, wraps the cache and the
-/// logits buffer, and runs the session. Used only by the decode thread.
+/// Feeds the decoder through an <see cref="OrtIoBinding"/>: fills the integer inputs in the model's element
+/// types on the host, binds the cache where the model runs (device memory on CUDA) and the logits to a host
+/// buffer, and runs the session. Only ids, mask and positions go in and only logits come out per step; the
+/// cache stays where the session allocated it. Used only by the decode thread.
 /// </summary>
 internal sealed unsafe class DecoderRunner : IDisposable
 {
     private readonly DecoderModel _model;
     private readonly RunOptions _runOptions = new();
     private readonly NativeBuffer _logits = new();
-    private readonly string[] _inputNames;
-    private readonly string[] _outputNames;
+    private readonly CacheMemory _memory;
+    private readonly OrtIoBinding _binding;
     private readonly float[] _rowScratch;
     private readonly int _logitsElementSize;
     private readonly bool[] _useCache = new bool[1];
 
-    public DecoderRunner(DecoderModel model)
+    /// <param name="model">The model; the caller keeps owning it.</param>
+    /// <param name="copyCacheThroughRuntime">See <see cref="CacheMemory.CopyThroughRuntime"/>. Default: false.</param>
+    public DecoderRunner(DecoderModel model, bool copyCacheThroughRuntime = false)
     {
         _model = model;
         var io = model.Config.Io;
         var sig = model.Signature;
-        Cache = new KvCache(model.Config, sig);
+        _memory = new CacheMemory(model.Session, sig.PastNames[0], copyCacheThroughRuntime);
+        _binding = model.Session.CreateIoBinding();
+        Cache = new KvCache(model.Config, sig, _memory);
         Ids = new HostTensor(sig.IdType);
         Mask = new HostTensor(sig.MaskType);
         Positions = new HostTensor(sig.PositionType ?? TensorElementType.Int64);
@@ -35,11 +41,12 @@ internal sealed unsafe class DecoderRunner : IDisposable
         LogitsWidth = dims.Length > 0 && dims[^1] > 0 ? dims[^1] : model.Config.VocabSize;
         _logitsElementSize = sig.LogitsType == TensorElementType.Float16 ? 2 : 4;
         _rowScratch = new float[LogitsWidth];
-        _inputNames = [io.InputIds, io.AttentionMask, .. Optional(sig.PositionIds), .. Optional(sig.UseCacheBranch), .. sig.PastNames];
-        _outputNames = [io.Logits, .. sig.PresentNames];
     }
 
     public KvCache Cache { get; }
+
+    /// <summary>The memory the cache lives in, from the session's allocator.</summary>
+    public OrtMemoryInfo CacheMemoryInfo => _memory.Info;
 
     public HostTensor Ids { get; }
 
@@ -62,21 +69,23 @@ internal sealed unsafe class DecoderRunner : IDisposable
     public void RunDecode()
     {
         var batch = Cache.Batch;
-        var inputs = Inputs(batch, 1, Cache.Length + 1, pastIsEmpty: Cache.Length == 0);
-        Cache.AddPast(inputs);
-        var outputs = new List<OrtValue>(_outputNames.Length)
-        {
-            _logits.Wrap(_model.Signature.LogitsType, _logitsElementSize, [batch, 1, LogitsWidth]),
-        };
-        Cache.AddPresent(outputs);
+        var sig = _model.Signature;
+        var owned = new List<OrtValue>(sig.PastNames.Count * 2 + 5);
         try
         {
-            _model.Session.Run(_runOptions, _inputNames, inputs, _outputNames, outputs);
+            BindInputs(batch, 1, Cache.Length + 1, pastIsEmpty: Cache.Length == 0, owned);
+            Cache.BindPast(_binding, sig.PastNames, owned);
+            var logits = _logits.Wrap(sig.LogitsType, _logitsElementSize, [batch, 1, LogitsWidth]);
+            owned.Add(logits);
+            _binding.BindOutput(_model.Config.Io.Logits, logits);
+            Cache.BindPresent(_binding, sig.PresentNames, owned);
+            _model.Session.RunWithBinding(_runOptions, _binding);
+            _binding.SynchronizeBoundOutputs();
         }
         finally
         {
-            DisposeAll(inputs);
-            DisposeAll(outputs);
+            Unbind();
+            DisposeAll(owned);
         }
 
         Cache.CommitStep();
@@ -86,30 +95,48 @@ internal sealed unsafe class DecoderRunner : IDisposable
     public ReadOnlySpan<float> DecodeLogits(int row) => Row(_logits.Pointer, row);
 
     /// <summary>
-    /// One prefill run over a group that keeps its own cache (<paramref name="past"/>, owned by ONNX Runtime).
-    /// Returns logits followed by the presents; the caller disposes them.
+    /// One prefill run over a group that keeps its own cache (<paramref name="past"/>, in cache memory).
+    /// Returns logits followed by the presents, which ONNX Runtime allocates in cache memory; the caller
+    /// disposes them. Logits come to the host only when <paramref name="logitsToHost"/> (the last chunk);
+    /// otherwise they stay where the model computed them, unread.
     /// </summary>
-    public IReadOnlyList<OrtValue> RunPrefill(int batch, int columns, int total, IReadOnlyList<OrtValue> past)
+    public IReadOnlyList<OrtValue> RunPrefill(int batch, int columns, int total, IReadOnlyList<OrtValue> past, bool logitsToHost)
     {
-        var inputs = Inputs(batch, columns, total, pastIsEmpty: total == columns);
-        inputs.AddRange(past);
+        var sig = _model.Signature;
+        var owned = new List<OrtValue>(5);
         try
         {
-            return [.. _model.Session.Run(_runOptions, _inputNames, inputs, _outputNames)];
+            BindInputs(batch, columns, total, pastIsEmpty: total == columns, owned);
+            for (var t = 0; t < past.Count; t++)
+            {
+                _binding.BindInput(sig.PastNames[t], past[t]);
+            }
+
+            _binding.BindOutputToDevice(_model.Config.Io.Logits, logitsToHost ? OrtMemoryInfo.DefaultInstance : _memory.Info);
+            foreach (var name in sig.PresentNames)
+            {
+                _binding.BindOutputToDevice(name, _memory.Info);
+            }
+
+            _model.Session.RunWithBinding(_runOptions, _binding);
+            _binding.SynchronizeBoundOutputs();
+            // The caller takes the values over; the collection itself holds nothing else to release.
+            return [.. _binding.GetOutputValues()];
         }
         finally
         {
             // The past values belong to the caller.
-            DisposeAll(inputs.Take(inputs.Count - past.Count));
+            Unbind();
+            DisposeAll(owned);
         }
     }
 
-    /// <summary>Zero-length past tensors for a group's first prefill chunk.</summary>
+    /// <summary>Zero-length past tensors, in cache memory, for a group's first prefill chunk.</summary>
     public IReadOnlyList<OrtValue> EmptyPast(int batch)
     {
         var shape = Cache.Shape(batch, 0);
         return [.. _model.Signature.PastNames.Select(_ =>
-            OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, Cache.Type, shape))];
+            OrtValue.CreateAllocatedTensorValue(_memory.Allocator, Cache.Type, shape))];
     }
 
     /// <summary>Logits at flat position <paramref name="index"/> (row * columns + column) of a prefill's logits.</summary>
@@ -118,7 +145,9 @@ internal sealed unsafe class DecoderRunner : IDisposable
 
     public void Dispose()
     {
+        _binding.Dispose();
         Cache.Dispose();
+        _memory.Dispose();
         _logits.Dispose();
         _runOptions.Dispose();
     }
@@ -131,26 +160,36 @@ internal sealed unsafe class DecoderRunner : IDisposable
         }
     }
 
-    private List<OrtValue> Inputs(int batch, int columns, int total, bool pastIsEmpty)
+    /// <summary>Binds ids, mask, positions and the cache branch flag from host memory; the values go to <paramref name="owned"/>.</summary>
+    private void BindInputs(int batch, int columns, int total, bool pastIsEmpty, List<OrtValue> owned)
     {
-        var inputs = new List<OrtValue>(_inputNames.Length)
+        var io = _model.Config.Io;
+        var sig = _model.Signature;
+        Bind(io.InputIds, Ids.Wrap([batch, columns]), owned);
+        Bind(io.AttentionMask, Mask.Wrap([batch, total]), owned);
+        if (sig.PositionIds is { } positions)
         {
-            Ids.Wrap([batch, columns]),
-            Mask.Wrap([batch, total]),
-        };
-        if (_model.Signature.PositionIds is not null)
-        {
-            inputs.Add(Positions.Wrap([batch, columns]));
+            Bind(positions, Positions.Wrap([batch, columns]), owned);
         }
 
-        if (_model.Signature.UseCacheBranch is not null)
+        if (sig.UseCacheBranch is { } useCacheBranch)
         {
             // Merged Optimum decoders: the cache branch is taken whenever there is a past.
             _useCache[0] = !pastIsEmpty;
-            inputs.Add(OrtValue.CreateTensorValueFromMemory(_useCache, [1]));
+            Bind(useCacheBranch, OrtValue.CreateTensorValueFromMemory(_useCache, [1]), owned);
         }
+    }
 
-        return inputs;
+    private void Bind(string name, OrtValue value, List<OrtValue> owned)
+    {
+        owned.Add(value);
+        _binding.BindInput(name, value);
+    }
+
+    private void Unbind()
+    {
+        _binding.ClearBoundInputs();
+        _binding.ClearBoundOutputs();
     }
 
     private ReadOnlySpan<float> Row(byte* logits, long index)
@@ -164,6 +203,4 @@ internal sealed unsafe class DecoderRunner : IDisposable
         TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(start, LogitsWidth), _rowScratch);
         return _rowScratch;
     }
-
-    private static IEnumerable<string> Optional(string? name) => name is null ? [] : [name];
 }

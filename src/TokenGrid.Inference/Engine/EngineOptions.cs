@@ -26,6 +26,12 @@ public sealed class EngineOptions
     /// <summary>Name of the decode thread, for diagnostics. Default: "tokengrid-engine".</summary>
     public string ThreadName { get; set; } = "tokengrid-engine";
 
+    /// <summary>
+    /// Re-lay the key/value cache out with ONNX Runtime's tensor copies even where it is host memory, as device
+    /// memory requires; lets the CPU exercise the CUDA path. Default: false.
+    /// </summary>
+    internal bool CopyCacheThroughRuntime { get; init; }
+
     /// <summary>A reason these options are invalid, or null.</summary>
     public string? Validate()
     {

@@ -43,7 +43,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable
 
         _logger = logger ?? NullLogger<InferenceEngine>.Instance;
         _time = time ?? TimeProvider.System;
-        _runner = new DecoderRunner(model);
+        _runner = new DecoderRunner(model, _options.CopyCacheThroughRuntime);
         _eos = [.. model.Config.EosTokenIds];
         _probs = new float[_runner.LogitsWidth];
         _indices = new int[_runner.LogitsWidth];

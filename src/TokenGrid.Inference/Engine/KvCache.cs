@@ -13,21 +13,23 @@ namespace TokenGrid.Inference.Engine;
 internal readonly record struct RowSource(bool FromGroup, int Row, int Length);
 
 /// <summary>
-/// The running batch's key/value cache: one pair of native buffers per past input (ping-pong). A step
-/// reads the past from the front buffer and ONNX Runtime writes the present straight into the back
-/// buffer, which then becomes the front; nothing is copied or allocated per step. Rows are right-aligned:
+/// The running batch's key/value cache: one pair of buffers per past input (ping-pong), allocated by the
+/// session's allocator where the model runs (device memory on CUDA), and bound to the run. A step reads the
+/// past from the front buffer and ONNX Runtime writes the present straight into the back buffer, which then
+/// becomes the front; nothing is copied, allocated or moved to the host per step. Rows are right-aligned:
 /// a row with fewer real positions than <see cref="Length"/> is padded on the left, and the attention mask
 /// hides the padding. A change of membership re-lays the rows out once, trimming padding no row needs.
 /// </summary>
-internal sealed unsafe class KvCache : IDisposable
+internal sealed class KvCache : IDisposable
 {
-    private readonly NativeBuffer[] _front;
-    private readonly NativeBuffer[] _back;
+    private readonly DeviceBuffer[] _front;
+    private readonly DeviceBuffer[] _back;
+    private readonly CacheCopier _copier;
     private readonly int _planes;
     private readonly int _heads;
     private readonly int _positionBytes;
 
-    public KvCache(DecoderModelConfig config, DecoderSignature signature)
+    public KvCache(DecoderModelConfig config, DecoderSignature signature, CacheMemory memory)
     {
         Type = signature.KvType;
         ElementSize = Type == TensorElementType.Float16 ? 2 : 4;
@@ -36,8 +38,9 @@ internal sealed unsafe class KvCache : IDisposable
         HeadSize = config.HeadSize;
         _positionBytes = HeadSize * ElementSize;
         var tensors = signature.PastNames.Count;
-        _front = [.. Enumerable.Range(0, tensors).Select(_ => new NativeBuffer())];
-        _back = [.. Enumerable.Range(0, tensors).Select(_ => new NativeBuffer())];
+        _front = [.. Enumerable.Range(0, tensors).Select(_ => new DeviceBuffer(memory))];
+        _back = [.. Enumerable.Range(0, tensors).Select(_ => new DeviceBuffer(memory))];
+        _copier = new CacheCopier(memory);
     }
 
     public TensorElementType Type { get; }
@@ -60,25 +63,13 @@ internal sealed unsafe class KvCache : IDisposable
         ? [2, batch, _heads, length, HeadSize]
         : [batch, _heads, length, HeadSize];
 
-    /// <summary>Wraps the past (front) of every tensor for a decode step.</summary>
-    public void AddPast(List<OrtValue> values)
-    {
-        var shape = Shape(Batch, Length);
-        foreach (var buffer in _front)
-        {
-            values.Add(buffer.Wrap(Type, ElementSize, shape));
-        }
-    }
+    /// <summary>Binds the past (front) of every tensor as the inputs of a decode step; the values go to <paramref name="owned"/>.</summary>
+    public void BindPast(OrtIoBinding binding, IReadOnlyList<string> names, List<OrtValue> owned) =>
+        Bind(binding, names, _front, Shape(Batch, Length), input: true, owned);
 
-    /// <summary>Wraps the back buffers as the present outputs of a decode step (one position longer).</summary>
-    public void AddPresent(List<OrtValue> values)
-    {
-        var shape = Shape(Batch, Length + 1);
-        foreach (var buffer in _back)
-        {
-            values.Add(buffer.Wrap(Type, ElementSize, shape));
-        }
-    }
+    /// <summary>Binds the back buffers as the present outputs of a decode step (one position longer).</summary>
+    public void BindPresent(OrtIoBinding binding, IReadOnlyList<string> names, List<OrtValue> owned) =>
+        Bind(binding, names, _back, Shape(Batch, Length + 1), input: false, owned);
 
     /// <summary>After a decode step: the present becomes the past.</summary>
     public void CommitStep()
@@ -88,8 +79,9 @@ internal sealed unsafe class KvCache : IDisposable
     }
 
     /// <summary>
-    /// Builds a new batch from rows of the running batch and of a prefilled group, right-aligned to the
-    /// longest row, and zeroes the padding (masked positions must hold finite values).
+    /// Builds a new batch from rows of the running batch and of a prefilled group (whose cache is in the same
+    /// memory), right-aligned to the longest row, and zeroes the padding (masked positions must hold finite
+    /// values).
     /// </summary>
     public void Relayout(IReadOnlyList<RowSource> rows, IReadOnlyList<OrtValue>? group, int groupBatch, int groupLength)
     {
@@ -98,27 +90,37 @@ internal sealed unsafe class KvCache : IDisposable
         for (var t = 0; t < _front.Length; t++)
         {
             _back[t].EnsureCapacity((long)_planes * newBatch * _heads * newLength * _positionBytes);
-            var groupData = group is null ? null : (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(group[t].GetTensorMutableRawData()));
+            var groupData = group is null ? IntPtr.Zero : DataPointer(group[t]);
             for (var p = 0; p < _planes; p++)
             {
                 for (var r = 0; r < newBatch; r++)
                 {
                     var row = rows[r];
-                    var src = row.FromGroup ? groupData : _front[t].Pointer;
-                    var (srcBatch, srcLength) = row.FromGroup ? (groupBatch, groupLength) : (Batch, Length);
+                    var (src, srcBatch, srcLength) = row.FromGroup ? (groupData, groupBatch, groupLength) : (_front[t].Pointer, Batch, Length);
+                    var dstRow = _back[t].Pointer + (nint)((((long)p * newBatch) + r) * _heads * newLength * _positionBytes);
+                    var srcRow = src + (nint)((((long)p * srcBatch) + row.Row) * _heads * srcLength * _positionBytes);
+                    if (srcLength == newLength)
+                    {
+                        // Same stride: the row moves whole, its padding with it (finite: zeroed here before,
+                        // or computed from padding tokens by the prefill).
+                        _copier.Copy(srcRow, dstRow, (long)_heads * newLength * _positionBytes);
+                        continue;
+                    }
+
+                    var pad = (long)(newLength - row.Length) * _positionBytes;
+                    var bytes = (long)row.Length * _positionBytes;
                     for (var h = 0; h < _heads; h++)
                     {
-                        var dst = _back[t].Pointer + (((((long)p * newBatch) + r) * _heads) + h) * newLength * _positionBytes;
-                        var pad = (long)(newLength - row.Length) * _positionBytes;
-                        new Span<byte>(dst, (int)pad).Clear();
-                        var from = src + ((((((long)p * srcBatch) + row.Row) * _heads) + h) * srcLength + (srcLength - row.Length)) * _positionBytes;
-                        var bytes = (long)row.Length * _positionBytes;
-                        Buffer.MemoryCopy(from, dst + pad, bytes, bytes);
+                        var dst = dstRow + (nint)((long)h * newLength * _positionBytes);
+                        var from = srcRow + (nint)((((long)h * srcLength) + (srcLength - row.Length)) * _positionBytes);
+                        _copier.Zero(dst, pad);
+                        _copier.Copy(from, dst + (nint)pad, bytes);
                     }
                 }
             }
         }
 
+        _copier.Flush();
         Swap();
         Batch = newBatch;
         Length = newLength;
@@ -129,6 +131,29 @@ internal sealed unsafe class KvCache : IDisposable
         foreach (var b in _front.Concat(_back))
         {
             b.Dispose();
+        }
+
+        _copier.Dispose();
+    }
+
+    /// <summary>The address of a tensor's data, without reading it (it may be device memory).</summary>
+    private static unsafe IntPtr DataPointer(OrtValue value) =>
+        (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(value.GetTensorMutableRawData()));
+
+    private void Bind(OrtIoBinding binding, IReadOnlyList<string> names, DeviceBuffer[] buffers, long[] shape, bool input, List<OrtValue> owned)
+    {
+        for (var t = 0; t < buffers.Length; t++)
+        {
+            var value = buffers[t].Wrap(Type, ElementSize, shape);
+            owned.Add(value);
+            if (input)
+            {
+                binding.BindInput(names[t], value);
+            }
+            else
+            {
+                binding.BindOutput(names[t], value);
+            }
         }
     }
 

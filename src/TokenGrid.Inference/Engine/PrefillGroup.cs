@@ -6,7 +6,7 @@ namespace TokenGrid.Inference.Engine;
 /// Sequences joining the batch together. Their prompts are left-padded to the longest and run through
 /// the model in chunks of at most <see cref="EngineOptions.PrefillChunkTokens"/> tokens, one chunk between
 /// decode steps, so a long prompt never stalls the running batch for long. The group keeps its own cache
-/// (ONNX Runtime's outputs) until it is merged into the batch.
+/// (ONNX Runtime's outputs, in the session's cache memory) until it is merged into the batch.
 /// </summary>
 internal sealed class PrefillGroup : IDisposable
 {
@@ -67,7 +67,8 @@ internal sealed class PrefillGroup : IDisposable
             }
         }
 
-        var outputs = _runner.RunPrefill(batch, columns, total, _past);
+        var last = total == Width;
+        var outputs = _runner.RunPrefill(batch, columns, total, _past, logitsToHost: last);
         DecoderRunner.DisposeAll(_past);
         _past = [.. outputs.Skip(1)];
         _done = total;

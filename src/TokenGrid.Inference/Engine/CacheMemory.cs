@@ -1,0 +1,53 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace TokenGrid.Inference.Engine;
+
+/// <summary>
+/// Where the key/value cache lives: the allocator of the session for the memory its past inputs are read
+/// from (CUDA memory when the session runs on CUDA, CPU memory otherwise). Owns that allocator; every
+/// allocation made from it must be disposed first.
+/// </summary>
+internal sealed class CacheMemory : IDisposable
+{
+    /// <param name="session">The decoder session.</param>
+    /// <param name="pastName">A past input; the session reports the memory it reads that input from.</param>
+    /// <param name="copyThroughRuntime">
+    /// Copy cache blocks through ONNX Runtime's data transfer even when the memory is the host's, as device
+    /// memory requires. Default: false (host memory is copied directly).
+    /// </param>
+    public CacheMemory(InferenceSession session, string pastName, bool copyThroughRuntime = false)
+    {
+        var index = IndexOf(session.InputNames, pastName);
+        using var infos = session.GetMemoryInfosForInputs();
+        Allocator = new OrtAllocator(session, infos[index]);
+        IsHost = Allocator.Info.GetDeviceType() == OrtMemoryInfoDeviceType.CPU;
+        CopyThroughRuntime = copyThroughRuntime || !IsHost;
+    }
+
+    /// <summary>The session's allocator for the cache's memory.</summary>
+    public OrtAllocator Allocator { get; }
+
+    /// <summary>The cache's memory.</summary>
+    public OrtMemoryInfo Info => Allocator.Info;
+
+    /// <summary>True when the cache is in host memory (the CPU provider).</summary>
+    public bool IsHost { get; }
+
+    /// <summary>True when cache blocks are moved with ONNX Runtime's tensor copies rather than by the CPU.</summary>
+    public bool CopyThroughRuntime { get; }
+
+    public void Dispose() => Allocator.Dispose();
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (names[i] == name)
+            {
+                return i;
+            }
+        }
+
+        throw new ArgumentException($"The session has no input '{name}'.", nameof(name));
+    }
+}

@@ -1,0 +1,58 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace TokenGrid.Inference.Engine;
+
+/// <summary>
+/// Memory from the session's cache allocator (device memory on CUDA) that ONNX Runtime reads a past from or
+/// writes a present into, wrapped as OrtValues of whatever shape a step needs. It grows geometrically and is
+/// otherwise reused across steps, so the cache is not reallocated per step. Growth discards the contents.
+/// The memory is held as one flat tensor allocated by the session's allocator, of 8-byte elements.
+/// </summary>
+internal sealed unsafe class DeviceBuffer(CacheMemory memory) : IDisposable
+{
+    private OrtValue? _storage;
+
+    /// <summary>Start of the memory; on a device, an address only the device may dereference.</summary>
+    public IntPtr Pointer { get; private set; }
+
+    /// <summary>The tensor that holds the memory (null before the first growth).</summary>
+    public OrtValue? Storage => _storage;
+
+    public long Capacity { get; private set; }
+
+    public void EnsureCapacity(long bytes)
+    {
+        if (bytes <= Capacity)
+        {
+            return;
+        }
+
+        var words = (Math.Max(bytes, Capacity * 2) + 7) / 8;
+        Free();
+        _storage = OrtValue.CreateAllocatedTensorValue(memory.Allocator, TensorElementType.Int64, [words]);
+        // The address only: the span is never read, as device memory cannot be read from here.
+        Pointer = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(_storage.GetTensorMutableDataAsSpan<long>()));
+        Capacity = words * 8;
+    }
+
+    /// <summary>An OrtValue over the start of this buffer; dispose it after the run that uses it.</summary>
+    public OrtValue Wrap(TensorElementType type, int elementSize, long[] shape)
+    {
+        var bytes = elementSize * shape.Aggregate(1L, (a, d) => a * d);
+        EnsureCapacity(Math.Max(bytes, elementSize));
+        return OrtValue.CreateTensorValueWithData(memory.Info, type, shape, Pointer, bytes);
+    }
+
+    public void Dispose() => Free();
+
+    private void Free()
+    {
+        _storage?.Dispose();
+        _storage = null;
+        Pointer = IntPtr.Zero;
+        Capacity = 0;
+    }
+}
