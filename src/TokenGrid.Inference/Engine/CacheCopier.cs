@@ -1,19 +1,19 @@
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace TokenGrid.Inference.Engine;
 
 /// <summary>
 /// Moves blocks of cache memory during a re-layout. Host memory is copied by the CPU at once; device memory
-/// cannot be touched from here, so blocks are collected and handed to ONNX Runtime's tensor copy
-/// (<see cref="OrtEnv.CopyTensors"/>) in one call per direction at <see cref="Flush"/>: device to device for
-/// cache rows, host zeros to device for padding.
+/// cannot be touched from here, so blocks are collected and handed at <see cref="Flush"/> to a
+/// <see cref="BlockCopySession"/> on the cache's provider: device to device for cache rows, host zeros to
+/// device for padding.
 /// </summary>
 internal sealed unsafe class CacheCopier(CacheMemory memory) : IDisposable
 {
     private readonly List<(IntPtr From, IntPtr To, long Bytes)> _copies = [];
     private readonly List<(IntPtr To, long Bytes)> _zeros = [];
     private readonly NativeBuffer _zeroSource = new();
+    private BlockCopySession? _session;
 
     /// <summary>Copies <paramref name="bytes"/> from <paramref name="from"/> to <paramref name="to"/>, both in cache memory.</summary>
     public void Copy(IntPtr from, IntPtr to, long bytes)
@@ -75,27 +75,15 @@ internal sealed unsafe class CacheCopier(CacheMemory memory) : IDisposable
         _zeros.Clear();
     }
 
-    public void Dispose() => _zeroSource.Dispose();
+    public void Dispose()
+    {
+        _session?.Dispose();
+        _zeroSource.Dispose();
+    }
 
     private void Run(IEnumerable<(OrtMemoryInfo FromInfo, IntPtr From, IntPtr To, long Bytes)> blocks)
     {
-        var sources = new List<OrtValue>();
-        var targets = new List<OrtValue>();
-        try
-        {
-            foreach (var (fromInfo, from, to, bytes) in blocks)
-            {
-                long[] shape = [bytes];
-                sources.Add(OrtValue.CreateTensorValueWithData(fromInfo, TensorElementType.UInt8, shape, from, bytes));
-                targets.Add(OrtValue.CreateTensorValueWithData(memory.Info, TensorElementType.UInt8, shape, to, bytes));
-            }
-
-            OrtEnv.Instance().CopyTensors(sources, targets, null);
-        }
-        finally
-        {
-            DecoderRunner.DisposeAll(sources);
-            DecoderRunner.DisposeAll(targets);
-        }
+        _session ??= new BlockCopySession(memory);
+        _session.Copy([.. blocks]);
     }
 }

@@ -58,6 +58,9 @@ internal sealed class KvCache : IDisposable
     /// <summary>Bytes held by the cache buffers.</summary>
     public long CapacityBytes => _front.Sum(b => b.Capacity) + _back.Sum(b => b.Capacity);
 
+    /// <summary>The tensors holding the cache memory, front and back (for inspection).</summary>
+    internal IEnumerable<OrtValue> Storage => _front.Concat(_back).Select(b => b.Storage).OfType<OrtValue>();
+
     /// <summary>The shape of one cache tensor for a batch and length.</summary>
     public long[] Shape(int batch, int length) => _planes == 2
         ? [2, batch, _heads, length, HeadSize]
