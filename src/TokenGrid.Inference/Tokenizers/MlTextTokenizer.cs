@@ -41,7 +41,7 @@ internal sealed class MlTextTokenizer(Tokenizer inner, IReadOnlyDictionary<strin
     /// </summary>
     /// <summary>
     /// The bytes of every token of a tiktoken encoding, from the data package that <see cref="TiktokenTokenizer.CreateForEncoding"/>
-    /// loaded (<c>{encoding}.tiktoken.deflate</c>: a base64 token and its rank per line). Microsoft.ML.Tokenizers keeps its
+    /// loaded (<c>{encoding}.tiktoken.deflate</c>: one base64 token per line, in rank order). Microsoft.ML.Tokenizers keeps its
     /// own byte table internal, so there is no public way to it.
     /// </summary>
     internal static Dictionary<int, byte[]> TiktokenBytes(string encoding)
@@ -57,13 +57,20 @@ internal sealed class MlTextTokenizer(Tokenizer inner, IReadOnlyDictionary<strin
             using var compressed = assembly.GetManifestResourceStream(resource)!;
             using var reader = new StreamReader(new System.IO.Compression.DeflateStream(compressed, System.IO.Compression.CompressionMode.Decompress));
             var table = new Dictionary<int, byte[]>();
+            var next = 0;
             while (reader.ReadLine() is { } line)
             {
-                var space = line.IndexOf(' ', StringComparison.Ordinal);
-                if (space > 0 && int.TryParse(line.AsSpan(space + 1), System.Globalization.CultureInfo.InvariantCulture, out var rank))
+                // The data packages write "Capacity: N" first, then one base64 token per line with its rank implied by
+                // the line; tiktoken's own files give "base64 rank". Both are read.
+                if (line.Length == 0 || line.StartsWith("Capacity:", StringComparison.Ordinal))
                 {
-                    table[rank] = Convert.FromBase64String(line[..space]);
+                    continue;
                 }
+
+                var space = line.IndexOf(' ', StringComparison.Ordinal);
+                var rank = space > 0 && int.TryParse(line.AsSpan(space + 1), System.Globalization.CultureInfo.InvariantCulture, out var given) ? given : next;
+                table[rank] = Convert.FromBase64String(space > 0 ? line[..space] : line);
+                next = rank + 1;
             }
 
             return table;
