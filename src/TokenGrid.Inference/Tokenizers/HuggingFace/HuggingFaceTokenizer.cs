@@ -105,19 +105,17 @@ internal sealed class HuggingFaceTokenizer(
     public bool IsSpecial(int id) => addedById.TryGetValue(id, out var added) && added.Special;
 
     /// <summary>
-    /// The bytes one token stands for: an added token's UTF-8; with a ByteLevel decoder the byte-level alphabet mapped
-    /// back to bytes; a <c>&lt;0xXX&gt;</c> token of a byte-fallback model its byte; otherwise the token's UTF-8 after
-    /// the decoder's per-token steps (Replace, Metaspace) as they treat a token that is not the first, so that a word's
-    /// leading space is kept.
+    /// The bytes one token stands for, its text taken as the Rust library's <c>decode</c> takes it (an added token's
+    /// content, else the vocabulary's string): with a ByteLevel decoder the byte-level alphabet mapped back to bytes; a
+    /// <c>&lt;0xXX&gt;</c> token of a byte-fallback model its byte; otherwise the UTF-8 of the text after the decoder's
+    /// per-token steps (Replace, Metaspace) as they treat a token that is not the first, so a word's leading space is kept.
     /// </summary>
     public byte[] TokenBytes(int id)
     {
-        if (addedById.TryGetValue(id, out var added))
-        {
-            return Encoding.UTF8.GetBytes(added.Content);
-        }
-
-        if ((uint)id >= (uint)vocabById.Length || vocabById[id] is not { } token)
+        var token = addedById.TryGetValue(id, out var added) ? added.Content
+            : (uint)id < (uint)vocabById.Length ? vocabById[id]
+            : null;
+        if (token is null)
         {
             return [];
         }
