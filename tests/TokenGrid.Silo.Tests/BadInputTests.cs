@@ -79,14 +79,19 @@ public sealed class BadInputTests(ServerFixture fixture)
     }
 
     [Fact]
-    public async Task A_too_long_max_tokens_is_capped_at_the_context()
+    public async Task A_too_long_max_tokens_is_400_and_an_absent_one_fills_the_context()
     {
         using var client = Client();
-        var response = await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = string.Concat(Enumerable.Repeat("hello ", 500)), max_tokens = 100_000 });
+        var prompt = string.Concat(Enumerable.Repeat("hello ", 500));
+        var refused = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt, max_tokens = 100_000 }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "context_length_exceeded");
+        Assert.Equal("max_tokens", refused["error"]!["param"]!.GetValue<string>());
+
+        var response = await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt });
         var job = await response.ReadJsonAsync(HttpStatusCode.Accepted);
         Assert.Equal($"/v1/jobs/{job["id"]}", response.Headers.Location?.ToString());
 
-        // The reservation is prompt + capped max tokens: the whole context.
+        // The reservation is prompt + the default max tokens capped at what fits: the whole context.
         var ledger = await Server.LedgerOfJobAsync(TokenGridServer.DemoTenant, job["id"]!.GetValue<string>());
         Assert.Equal(512, ledger.First(e => e["kind"]!.GetValue<string>() == "reserve")["tokens"]!.GetValue<long>());
     }

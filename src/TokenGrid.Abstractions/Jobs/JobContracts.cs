@@ -25,13 +25,61 @@ public enum JobStatus
     Rejected,
 }
 
-/// <summary>Sampling settings of a job.</summary>
+/// <summary>Sampling settings of a job (the engine's <c>SamplingOptions</c>, field for field).</summary>
+/// <param name="Temperature">Softmax temperature; 0 is greedy.</param>
+/// <param name="TopP">Nucleus sampling mass; 1 is off.</param>
+/// <param name="TopK">Keep the K most likely tokens; 0 is off.</param>
+/// <param name="Seed">Seed for reproducible sampling; null draws one.</param>
+/// <param name="MinP">vLLM's <c>min_p</c>; 0 is off.</param>
+/// <param name="PresencePenalty">OpenAI's <c>presence_penalty</c>, −2 to 2; 0 is off.</param>
+/// <param name="FrequencyPenalty">OpenAI's <c>frequency_penalty</c>, −2 to 2; 0 is off.</param>
+/// <param name="RepetitionPenalty">vLLM's <c>repetition_penalty</c>, above 0; 1 is off.</param>
+/// <param name="LogitBias">OpenAI's <c>logit_bias</c>: token id to a bias of −100 to 100; null is none.</param>
 [GenerateSerializer, Immutable, Alias("tg.JobSampling")]
 public sealed record JobSampling(
     [property: Id(0)] float Temperature = 1f,
     [property: Id(1)] float TopP = 1f,
     [property: Id(2)] int TopK = 0,
-    [property: Id(3)] ulong? Seed = null);
+    [property: Id(3)] ulong? Seed = null,
+    [property: Id(4)] float MinP = 0f,
+    [property: Id(5)] float PresencePenalty = 0f,
+    [property: Id(6)] float FrequencyPenalty = 0f,
+    [property: Id(7)] float RepetitionPenalty = 1f,
+    [property: Id(8)] IReadOnlyDictionary<int, float>? LogitBias = null);
+
+/// <summary>
+/// How a job's sequence ends and what it reports besides text (the engine's <c>GenerationRequest</c> fields of the same
+/// names). The defaults change nothing.
+/// </summary>
+/// <param name="MinTokens">vLLM's <c>min_tokens</c>: no end of sequence or stop token id before this many tokens.</param>
+/// <param name="StopTokenIds">vLLM's <c>stop_token_ids</c>: ids that end the sequence like end of sequence; null is none.</param>
+/// <param name="TopLogprobs">Null: no log probabilities; else the sampled token's plus this many alternatives (0 to 20).</param>
+/// <param name="IncludeStopSequence">vLLM's <c>include_stop_str_in_output</c>: a matched stop sequence stays in the text.</param>
+/// <param name="IgnoreEndOfSequence">vLLM's <c>ignore_eos</c>: generate past the end-of-sequence token.</param>
+[GenerateSerializer, Immutable, Alias("tg.JobOutputOptions")]
+public sealed record JobOutputOptions(
+    [property: Id(0)] int MinTokens = 0,
+    [property: Id(1)] int[]? StopTokenIds = null,
+    [property: Id(2)] int? TopLogprobs = null,
+    [property: Id(3)] bool IncludeStopSequence = false,
+    [property: Id(4)] bool IgnoreEndOfSequence = false)
+{
+    /// <summary>Nothing asked for.</summary>
+    public static JobOutputOptions None { get; } = new();
+}
+
+/// <summary>One alternative token with its log probability.</summary>
+/// <param name="TokenId">The token.</param>
+/// <param name="Logprob">Its log probability in the model's raw distribution.</param>
+[GenerateSerializer, Immutable, Alias("tg.TokenAlternative")]
+public sealed record TokenAlternative([property: Id(0)] int TokenId, [property: Id(1)] float Logprob);
+
+/// <summary>The log probabilities of one generated token, as the engine reports them (raw distribution, before penalties).</summary>
+/// <param name="TokenId">The sampled token.</param>
+/// <param name="Logprob">Its log probability.</param>
+/// <param name="Top">The most likely tokens, most likely first, as many as asked.</param>
+[GenerateSerializer, Immutable, Alias("tg.TokenLogprob")]
+public sealed record TokenLogprob([property: Id(0)] int TokenId, [property: Id(1)] float Logprob, [property: Id(2)] TokenAlternative[] Top);
 
 /// <summary>What a tenant asks for. Prompt tokens are counted at the edge with the model's tokenizer.</summary>
 [GenerateSerializer, Immutable, Alias("tg.JobSpec")]
@@ -60,6 +108,18 @@ public sealed record JobSpec
 
     /// <summary>The job fails (outcome TimedOut) if it has not ended this long after submission. Null: no limit.</summary>
     [Id(7)] public TimeSpan? Timeout { get; init; }
+
+    /// <summary>How the sequence ends and whether log probabilities are reported. Default: <see cref="JobOutputOptions.None"/>.</summary>
+    [Id(8)] public JobOutputOptions Output { get; init; } = JobOutputOptions.None;
+
+    /// <summary>OpenAI's <c>user</c>: the tenant's own id for its end user, recorded on the job. Null: none given.</summary>
+    [Id(9)] public string? User { get; init; }
+
+    /// <summary>
+    /// The priority class the request asked for, at most the tenant's (the API refuses a higher one); null: the tenant's.
+    /// The job is scheduled at the lower of the two.
+    /// </summary>
+    [Id(10)] public PriorityClass? Priority { get; init; }
 }
 
 /// <summary>A job as the API shows it.</summary>
@@ -129,6 +189,9 @@ public sealed record JobInfo
     /// <summary>Times the job was preempted and resumed by recomputation.</summary>
     [Id(20)] public int Preemptions { get; init; }
 
+    /// <summary>OpenAI's <c>user</c> the request gave, or null.</summary>
+    [Id(21)] public string? User { get; init; }
+
     /// <summary>True once the job has ended.</summary>
     public bool IsFinished => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled or JobStatus.Rejected;
 }
@@ -148,6 +211,8 @@ public enum JobEventKind
 /// grain's reactivation on another silo: it is <see cref="JobEventSequence.Of"/> the characters of text streamed up to and
 /// including the event, and an ordinal among events at that length. A watcher resuming after a sequence receives exactly
 /// the text that follows it; an event that starts before that point arrives cut to the rest (its <see cref="Tokens"/> then 0).
+/// <see cref="Logprobs"/> holds one entry per token of the event when the job asked for log probabilities; an event cut
+/// for a resuming watcher carries none (its tokens are no longer whole).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tg.JobEvent")]
 public sealed record JobEvent(
@@ -155,7 +220,8 @@ public sealed record JobEvent(
     [property: Id(1)] JobEventKind Kind,
     [property: Id(2)] string? Text,
     [property: Id(3)] int Tokens,
-    [property: Id(4)] JobInfo? Job);
+    [property: Id(4)] JobInfo? Job,
+    [property: Id(5)] TokenLogprob[]? Logprobs = null);
 
 /// <summary>
 /// Job event sequences: the characters of text streamed so far (high bits) and an ordinal among the events at that length

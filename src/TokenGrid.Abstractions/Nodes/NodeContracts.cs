@@ -74,6 +74,17 @@ public sealed record NodeReport
 }
 
 /// <summary>A sequence for a node to generate.</summary>
+/// <param name="JobId">The job it belongs to.</param>
+/// <param name="Model">The model.</param>
+/// <param name="PromptTokens">The prompt; for a resumed run, the original prompt followed by the tokens produced before.</param>
+/// <param name="MaxTokens">Most tokens to generate in this run.</param>
+/// <param name="Sampling">Sampling.</param>
+/// <param name="Stop">Stop sequences.</param>
+/// <param name="Output">How the sequence ends and what it reports; null is <see cref="JobOutputOptions.None"/>.</param>
+/// <param name="ResumedOutputTokens">
+/// How many of the last <paramref name="PromptTokens"/> an earlier run of this job produced: penalties, min tokens and the
+/// seeded random stream continue from them.
+/// </param>
 [GenerateSerializer, Immutable, Alias("tg.GenerationSpec")]
 public sealed record GenerationSpec(
     [property: Id(0)] string JobId,
@@ -81,19 +92,23 @@ public sealed record GenerationSpec(
     [property: Id(2)] int[] PromptTokens,
     [property: Id(3)] int MaxTokens,
     [property: Id(4)] JobSampling Sampling,
-    [property: Id(5)] string[] Stop);
+    [property: Id(5)] string[] Stop,
+    [property: Id(6)] JobOutputOptions? Output = null,
+    [property: Id(7)] int ResumedOutputTokens = 0);
 
 /// <summary>
 /// A piece of a node's output: text and the number of tokens it carries; the last piece has
 /// <see cref="Final"/> set with the exact usage and finish reason. <see cref="TokenIds"/> holds the ids of the tokens
-/// (a job resumes from them after preemption); null on the final piece.
+/// (a job resumes from them after preemption); null on the final piece. <see cref="Logprobs"/> holds one entry per token
+/// when the spec asked for log probabilities, else null.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tg.GenerationChunk")]
 public sealed record GenerationChunk(
     [property: Id(0)] string Text,
     [property: Id(1)] int Tokens,
     [property: Id(2)] GenerationFinal? Final,
-    [property: Id(3)] int[]? TokenIds = null);
+    [property: Id(3)] int[]? TokenIds = null,
+    [property: Id(4)] TokenLogprob[]? Logprobs = null);
 
 /// <summary>How a generation ended.</summary>
 /// <param name="FinishReason"><c>stop</c>, <c>length</c>, <c>cancelled</c> or <c>failed</c>.</param>

@@ -43,6 +43,8 @@ public sealed partial class JobGrain
 
         state.State.Info = info;
         state.State.ProducedTokens = [];
+        // An async job's log probabilities stay with its kept output, so a later watch replays them.
+        state.State.Logprobs = state.State.Spec?.KeepOutput == true && _producedLogprobs.Count == completion ? [.. _producedLogprobs] : [];
         state.State.LastSequence = JobEventSequence.Next(_lastSequence, _emittedChars);
         try
         {

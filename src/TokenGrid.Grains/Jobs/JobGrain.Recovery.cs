@@ -99,6 +99,7 @@ public sealed partial class JobGrain
     {
         var saved = state.State;
         _producedTokens.AddRange(saved.ProducedTokens);
+        _producedLogprobs.AddRange(saved.Logprobs);
         _completionTokens = interrupted.CompletionTokens;
         _tokensBeforeRun = _completionTokens;
         _resumable = _producedTokens.Count == _completionTokens;
@@ -110,7 +111,7 @@ public sealed partial class JobGrain
             _output.Append(text);
         }
 
-        RestoreLog(text, _completionTokens);
+        RestoreLog(text, _completionTokens, [.. _producedLogprobs]);
         _lastSequence = Math.Max(_lastSequence, saved.LastSequence);
         _emittedChars = text.Length;
         state.State.Info = interrupted with { CompletionTokens = _completionTokens };
@@ -163,6 +164,7 @@ public sealed partial class JobGrain
 
         _checkpointedAt = now;
         state.State.ProducedTokens = [.. _producedTokens];
+        state.State.Logprobs = [.. _producedLogprobs];
         state.State.LastSequence = _lastSequence;
         state.State.EmittedChars = _emittedChars;
         state.State.NodeLosses = _nodeLosses;

@@ -76,7 +76,8 @@ public sealed partial class JobGrain
     {
         _tokensBeforeRun = _completionTokens;
         _resumeText = _producedTokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, _producedTokens);
-        if (_resumeText is { } resumed && spec.Stop.Length > 0 && resumed.MatchStops(spec.Stop, _emittedChars) is { Length: > 0 } released)
+        if (_resumeText is { } resumed && spec.Stop.Length > 0
+            && resumed.MatchStops(spec.Stop, _emittedChars, spec.Output?.IncludeStopSequence == true) is { Length: > 0 } released)
         {
             OnText(released, 0, spec.KeepOutput);
         }
@@ -136,7 +137,10 @@ public sealed partial class JobGrain
     {
         var node = GrainFactory.GetGrain<INodeGrain>(nodeId);
         var run = RunSpec(spec);
-        var request = new GenerationSpec(JobId, spec.Model, run.PromptTokens, run.MaxTokens, spec.Sampling, spec.Stop);
+        // A resumed run recomputes the tokens produced so far as prompt; the engine counts them as output, so penalties,
+        // min_tokens and the seeded random stream go on as if the sequence had never stopped.
+        var request = new GenerationSpec(
+            JobId, spec.Model, run.PromptTokens, run.MaxTokens, spec.Sampling, spec.Stop, spec.Output, _producedTokens.Count);
         GenerationFinal? final = null;
         _streamingNode = nodeId;
         await foreach (var chunk in node.GenerateAsync(request).WithCancellation(cancellationToken))
@@ -184,9 +188,14 @@ public sealed partial class JobGrain
             AppendStatus(Info);
         }
 
+        var logprobs = chunk.Logprobs is { } reported && reported.Length == chunk.Tokens ? reported : null;
         if (chunk.TokenIds is { Length: > 0 } ids && ids.Length == chunk.Tokens)
         {
             _producedTokens.AddRange(ids);
+            if (logprobs is not null)
+            {
+                _producedLogprobs.AddRange(logprobs);
+            }
         }
         else if (chunk.Tokens > 0)
         {
@@ -196,11 +205,11 @@ public sealed partial class JobGrain
 
         _completionTokens += chunk.Tokens;
         var text = _resumeText is { } resumed && chunk.TokenIds is { } tokens ? resumed.Release(tokens) : chunk.Text;
-        OnText(text, chunk.Tokens, keepOutput);
+        OnText(text, chunk.Tokens, keepOutput, logprobs);
         return started;
     }
 
-    private void OnText(string text, int tokens, bool keepOutput)
+    private void OnText(string text, int tokens, bool keepOutput, TokenLogprob[]? logprobs = null)
     {
         if (keepOutput)
         {
@@ -212,7 +221,7 @@ public sealed partial class JobGrain
             CompletionTokens = _completionTokens,
             FirstTokenAt = Info.FirstTokenAt ?? (tokens > 0 ? timeProvider.GetUtcNow() : null),
         };
-        AppendTokens(text, tokens);
+        AppendTokens(text, tokens, logprobs);
     }
 
     /// <summary>How a cancelled run ends: by the tenant or client, by the silo stopping, or by its timeout.</summary>

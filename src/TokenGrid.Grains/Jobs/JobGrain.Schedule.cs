@@ -12,6 +12,9 @@ public sealed partial class JobGrain
 {
     // Token ids produced so far, over every run: a resumed run's prompt is the original prompt followed by these.
     private readonly List<int> _producedTokens = [];
+
+    // Log probabilities of those tokens, one each, when the job asked for them (else empty).
+    private readonly List<TokenLogprob> _producedLogprobs = [];
     private TaskCompletionSource<string>? _placement;
     private CancellationTokenSource? _preemption;
     private ResumeText? _resumeText;
@@ -111,7 +114,7 @@ public sealed partial class JobGrain
         {
             JobId = JobId,
             TenantId = spec.TenantId,
-            Priority = admission?.Priority ?? PriorityClass.Standard,
+            Priority = Priority(admission?.Priority ?? PriorityClass.Standard, spec.Priority),
             Weight = Math.Max(1, admission?.Weight ?? 1),
             PromptTokens = spec.PromptTokens.Length + _producedTokens.Count,
             MaxTokens = spec.MaxTokens - _producedTokens.Count,
@@ -121,6 +124,10 @@ public sealed partial class JobGrain
             Preemptible = _resumable,
         };
     }
+
+    /// <summary>The class the job is scheduled at: the tenant's, or the lower one the request asked for.</summary>
+    private static PriorityClass Priority(PriorityClass tenant, PriorityClass? requested) =>
+        requested is { } asked && asked < tenant ? asked : tenant;
 
     /// <summary>What this run asks the node for: the original spec, or after a preemption the recomputation.</summary>
     private GenerationSpecParts RunSpec(JobSpec spec) => _producedTokens.Count == 0

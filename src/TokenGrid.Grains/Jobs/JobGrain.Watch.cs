@@ -29,7 +29,7 @@ public sealed partial class JobGrain
         if (_events.Count == 0 && Info.IsFinished)
         {
             // A new activation of a finished job: its log is gone, so rebuild it from what was kept.
-            RestoreLog(Info.Output, Info.CompletionTokens);
+            RestoreLog(Info.Output, Info.CompletionTokens, state.State.Logprobs);
             AppendStatus(Info, state.State.LastSequence);
         }
 
@@ -88,17 +88,21 @@ public sealed partial class JobGrain
 
         var seen = JobEventSequence.CharsOf(afterSequence);
         var start = JobEventSequence.CharsOf(e.Sequence) - text.Length;
-        return seen > start ? e with { Text = text[(int)Math.Min(text.Length, seen - start)..], Tokens = 0 } : e;
+        return seen > start ? e with { Text = text[(int)Math.Min(text.Length, seen - start)..], Tokens = 0, Logprobs = null } : e;
     }
 
-    /// <summary>Starts the log of a new activation with the text streamed before, as one event.</summary>
-    private void RestoreLog(string? text, int tokens)
+    /// <summary>
+    /// Starts the log of a new activation with the text streamed before, as one event, with the saved log probabilities
+    /// when they cover its tokens.
+    /// </summary>
+    private void RestoreLog(string? text, int tokens, TokenLogprob[]? logprobs)
     {
         if (!string.IsNullOrEmpty(text))
         {
             _emittedChars = text.Length;
             var sequence = JobEventSequence.Of(text.Length, 0);
-            _events.Add(new JobEvent(sequence, JobEventKind.Tokens, text, tokens, null));
+            var whole = logprobs is { Length: > 0 } && logprobs.Length == tokens ? logprobs : null;
+            _events.Add(new JobEvent(sequence, JobEventKind.Tokens, text, tokens, null, whole));
             _lastSequence = Math.Max(_lastSequence, sequence);
         }
     }
@@ -108,13 +112,13 @@ public sealed partial class JobGrain
     /// <summary>Appends a status event; <paramref name="sequence"/> restores a saved one when it is still ahead.</summary>
     private void AppendStatus(JobInfo info, long sequence = 0) => Append(JobEventKind.Status, null, 0, info, sequence);
 
-    private void AppendTokens(string text, int tokens) => Append(JobEventKind.Tokens, text, tokens, null);
+    private void AppendTokens(string text, int tokens, TokenLogprob[]? logprobs) => Append(JobEventKind.Tokens, text, tokens, null, logprobs: logprobs);
 
-    private void Append(JobEventKind kind, string? text, int tokens, JobInfo? job, long sequence = 0)
+    private void Append(JobEventKind kind, string? text, int tokens, JobInfo? job, long sequence = 0, TokenLogprob[]? logprobs = null)
     {
         _emittedChars += text?.Length ?? 0;
         _lastSequence = Math.Max(sequence, JobEventSequence.Next(_lastSequence, _emittedChars));
-        _events.Add(new JobEvent(_lastSequence, kind, text, tokens, job));
+        _events.Add(new JobEvent(_lastSequence, kind, text, tokens, job, logprobs));
         var appended = _appended;
         _appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         appended.TrySetResult();

@@ -105,6 +105,7 @@ public sealed partial class JobGrain(
             Status = JobStatus.Queued,
             SubmittedAt = timeProvider.GetUtcNow(),
             PromptTokens = spec.PromptTokens.Length,
+            User = spec.User,
         };
         return _submission = AdmitAndStartAsync(spec);
     }

@@ -35,4 +35,10 @@ public sealed class JobState
 
     /// <summary>Times the job lost its node or its own grain to a silo failure and resumed.</summary>
     [Id(7)] public int NodeLosses { get; set; }
+
+    /// <summary>
+    /// Log probabilities of <see cref="ProducedTokens"/> (one each) when the job asked for them: as of the last checkpoint
+    /// while it runs, and of the whole output at the end for a job that keeps its output; else empty.
+    /// </summary>
+    [Id(8)] public TokenLogprob[] Logprobs { get; set; } = [];
 }

@@ -23,6 +23,12 @@ internal sealed class ResumeText
     private readonly HashSet<int> _endOfSequence;
 
     private StopSequenceMatcher? _stops;
+    private IReadOnlyList<string> _stopSequences = [];
+    private bool _includeStop;
+
+    // What went into the matcher and how much of it came out: the rest, once stopped, starts with the stop sequence.
+    private readonly StringBuilder _pushed = new();
+    private int _released;
 
     private ResumeText(CatalogModel model, IEnumerable<int> produced)
     {
@@ -43,19 +49,38 @@ internal sealed class ResumeText
 
     /// <summary>
     /// Matches <paramref name="stops"/> on this run's text from now on, starting from the <paramref name="emitted"/>
-    /// characters of <see cref="Primed"/> the client already has; returns text that may be released at once.
+    /// characters of <see cref="Primed"/> the client already has; returns text that may be released at once. With
+    /// <paramref name="includeStop"/> (vLLM's <c>include_stop_str_in_output</c>) a matched stop sequence is released too.
     /// </summary>
-    public string MatchStops(IReadOnlyList<string> stops, long emitted)
+    public string MatchStops(IReadOnlyList<string> stops, long emitted, bool includeStop = false)
     {
         _stops = new StopSequenceMatcher(stops);
-        return _stops.Push(Primed[(int)Math.Min(emitted, Primed.Length)..]);
+        _stopSequences = stops;
+        _includeStop = includeStop;
+        return Push(Primed[(int)Math.Min(emitted, Primed.Length)..]);
     }
 
     /// <summary>The releasable text of <paramref name="tokens"/>: decoded, then through the stop matcher when there is one.</summary>
     public string Release(IEnumerable<int> tokens)
     {
         var text = Append(tokens);
-        return _stops is null ? text : _stops.Push(text);
+        return _stops is null ? text : Push(text);
+    }
+
+    private string Push(string text)
+    {
+        var wasStopped = _stops!.Stopped;
+        _pushed.Append(text);
+        var released = _stops.Push(text);
+        _released += released.Length;
+        if (!wasStopped && _stops.Stopped && _includeStop)
+        {
+            var rest = _pushed.ToString(_released, _pushed.Length - _released);
+            var stop = _stopSequences.Where(s => s.Length > 0 && rest.StartsWith(s, StringComparison.Ordinal)).DefaultIfEmpty("").First();
+            released += stop;
+        }
+
+        return released;
     }
 
     /// <summary>Everything still held back when the run ends without a stop (by length or end of sequence).</summary>
@@ -67,7 +92,7 @@ internal sealed class ResumeText
             return rest;
         }
 
-        var text = _stops.Push(rest);
+        var text = Push(rest);
         return _stops.Stopped ? text : text + _stops.Flush();
     }
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Grains.Telemetry;
 using TokenGrid.Inference.Engine;
@@ -59,6 +60,7 @@ public sealed partial class NodeGrain
             var first = true;
             var text = new StringBuilder();
             var ids = new List<int>(MaxTokensPerChunk);
+            var logprobs = spec.Output?.TopLogprobs is null ? null : new List<TokenLogprob>(MaxTokensPerChunk);
             tokens = stream.GetAsyncEnumerator(cancel.Token);
             var hasToken = await tokens.MoveNextAsync();
             while (hasToken)
@@ -74,11 +76,13 @@ public sealed partial class NodeGrain
                 // wait is left running while the chunk goes out.
                 text.Clear();
                 ids.Clear();
+                logprobs?.Clear();
                 var count = 0;
                 do
                 {
                     text.Append(tokens.Current.Text);
                     ids.Add(tokens.Current.TokenId);
+                    logprobs?.Add(ToLogprob(tokens.Current));
                     count++;
                     var next = tokens.MoveNextAsync();
                     if (next.IsCompletedSuccessfully)
@@ -94,7 +98,7 @@ public sealed partial class NodeGrain
 
                 ticket.OnTokens(count);
                 instruments.OnTokensGenerated(spec.Model, Id, count);
-                yield return new GenerationChunk(text.ToString(), count, null, [.. ids]);
+                yield return new GenerationChunk(text.ToString(), count, null, [.. ids], logprobs is null ? null : [.. logprobs]);
                 if (reading is not null)
                 {
                     hasToken = await reading;
@@ -160,19 +164,44 @@ public sealed partial class NodeGrain
         }
     }
 
-    private static GenerationRequest ToRequest(GenerationSpec spec) => new()
+    /// <summary>The engine's request for <paramref name="spec"/>: every sampling and output option, field for field.</summary>
+    internal static GenerationRequest ToRequest(GenerationSpec spec)
     {
-        PromptTokens = spec.PromptTokens,
-        MaxTokens = spec.MaxTokens,
-        StopSequences = spec.Stop,
-        Sampling = new SamplingOptions
+        var output = spec.Output ?? JobOutputOptions.None;
+        var sampling = spec.Sampling;
+        return new()
         {
-            Temperature = spec.Sampling.Temperature,
-            TopP = spec.Sampling.TopP,
-            TopK = spec.Sampling.TopK,
-            Seed = spec.Sampling.Seed,
-        },
-    };
+            PromptTokens = spec.PromptTokens,
+            MaxTokens = spec.MaxTokens,
+            StopSequences = spec.Stop,
+            Sampling = new SamplingOptions
+            {
+                Temperature = sampling.Temperature,
+                TopP = sampling.TopP,
+                TopK = sampling.TopK,
+                Seed = sampling.Seed,
+                MinP = sampling.MinP,
+                PresencePenalty = sampling.PresencePenalty,
+                FrequencyPenalty = sampling.FrequencyPenalty,
+                RepetitionPenalty = sampling.RepetitionPenalty,
+                LogitBias = sampling.LogitBias ?? new Dictionary<int, float>(),
+            },
+            MinTokens = output.MinTokens,
+            StopTokenIds = output.StopTokenIds ?? [],
+            TopLogprobs = output.TopLogprobs,
+            IncludeStopSequenceInOutput = output.IncludeStopSequence,
+            IgnoreEndOfSequence = output.IgnoreEndOfSequence,
+            ResumedOutputTokens = spec.ResumedOutputTokens,
+        };
+    }
+
+    /// <summary>
+    /// The token's log probabilities as the job contract carries them. An engine that did not report them (it predates
+    /// the request field) gives NaN, which the API shows as null rather than a made-up figure.
+    /// </summary>
+    private static TokenLogprob ToLogprob(GeneratedToken token) => token.Logprobs is { } reported
+        ? new TokenLogprob(token.TokenId, reported.Logprob, [.. reported.Top.Select(t => new TokenAlternative(t.TokenId, t.Logprob))])
+        : new TokenLogprob(token.TokenId, float.NaN, []);
 
     private static GenerationChunk Refused(GenerationSpec spec, string error) =>
         new("", 0, new GenerationFinal("failed", spec.PromptTokens.Length, 0, error, Refused: true));

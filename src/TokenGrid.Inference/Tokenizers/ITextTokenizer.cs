@@ -6,4 +6,6 @@ internal interface ITextTokenizer
     int[] Encode(string text, bool addSpecialTokens);
 
     string Decode(IEnumerable<int> ids, bool skipSpecialTokens);
+
+    byte[] TokenBytes(int id);
 }

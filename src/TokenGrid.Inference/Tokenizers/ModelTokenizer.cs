@@ -73,4 +73,12 @@ public sealed class ModelTokenizer
         ArgumentNullException.ThrowIfNull(ids);
         return _inner.Decode(ids, skipSpecialTokens);
     }
+
+    /// <summary>
+    /// The raw bytes of one token, as OpenAI's <c>logprobs[].bytes</c> shows them: for byte-level BPE (tokenizer.json,
+    /// vocab.json + merges.txt, tiktoken) the bytes the token stands for, which may be part of a UTF-8 character; for
+    /// byte fallback the byte of a <c>&lt;0xXX&gt;</c> token; otherwise the UTF-8 of the token's text with ▁ as a space.
+    /// Special and added tokens give the UTF-8 of their text. An id outside the vocabulary gives none.
+    /// </summary>
+    public byte[] TokenBytes(int id) => _inner.TokenBytes(id);
 }

@@ -111,6 +111,6 @@ public static partial class TokenizerLoader
             : throw new InvalidModelException($"{TiktokenFile} must name an encoding, for example {{\"encoding\": \"cl100k_base\"}}.");
         var tiktoken = TiktokenTokenizer.CreateForEncoding(encoding);
         var special = tiktoken.SpecialTokens ?? new Dictionary<string, int>();
-        return new ModelTokenizer(new MlTextTokenizer(tiktoken, special), TokenizerKind.Tiktoken, $"tiktoken {encoding}", special);
+        return new ModelTokenizer(new MlTextTokenizer(tiktoken, special, encoding), TokenizerKind.Tiktoken, $"tiktoken {encoding}", special);
     }
 }

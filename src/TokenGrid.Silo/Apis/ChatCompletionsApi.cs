@@ -25,22 +25,36 @@ internal static class ChatCompletionsApi
         HttpContext http, GenerationPlanner planner, JobSubmitter submitter, TimeProvider time)
     {
         var request = await RequestJson.ReadAsync<ChatCompletionRequest>(http);
+        RequestFieldPolicy.Check(request);
+        if (request.TopLogprobs is not null && request.Logprobs != true)
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest("top_logprobs requires logprobs to be true.", "invalid_value", "top_logprobs"));
+        }
+
         var messages = PromptParser.Messages(request.Messages);
-        var plan = planner.ForChat(
-            new GenerationFields(
-                request.Model, request.MaxCompletionTokens ?? request.MaxTokens, request.Temperature, request.TopP, null, request.Seed, request.Stop, request.N),
-            messages);
+        var fields = GenerationFields.From(
+            request,
+            request.MaxCompletionTokens ?? request.MaxTokens,
+            request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens") with
+        {
+            N = request.N,
+            TopLogprobs = request.Logprobs == true ? request.TopLogprobs ?? 0 : null,
+        };
+        var plan = planner.ForChat(fields, messages);
         var (grain, job) = await submitter.SubmitAsync(http, plan, keepOutput: false);
 
         var id = "chatcmpl-" + job.Id;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = plan.Model.Name;
+        var logprobs = request.Logprobs == true ? new LogprobFormat(plan.Model.Tokenizer) : null;
         if (request.Stream == true)
         {
-            return new CompletionStream(grain, new ChatCompletionChunks(id, created, model), request.StreamOptions?.IncludeUsage == true);
+            var usage = new StreamUsage(
+                request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
+            return new CompletionStream(grain, new ChatCompletionChunks(id, created, model, logprobs), usage);
         }
 
-        var (output, final) = await JobOutput.CollectAsync(grain, http);
+        var (output, final, reported) = await JobOutput.CollectAsync(grain, http);
         if (final.Status != JobStatus.Succeeded)
         {
             return ApiProblems.Result(JobOutput.Failure(final));
@@ -48,7 +62,7 @@ internal static class ChatCompletionsApi
 
         return TypedResults.Ok(new ChatCompletion(
             id, created, model,
-            [new ChatChoice(0, new ChatMessageResponse("assistant", output), final.FinishReason ?? "stop")],
+            [new ChatChoice(0, new ChatMessageResponse("assistant", output), final.FinishReason ?? "stop", logprobs?.Chat(reported))],
             Usage.Of(final.PromptTokens, final.CompletionTokens)));
     }
 }

@@ -25,27 +25,45 @@ internal static class CompletionsApi
         HttpContext http, GenerationPlanner planner, JobSubmitter submitter, TimeProvider time)
     {
         var request = await RequestJson.ReadAsync<CompletionRequest>(http);
+        RequestFieldPolicy.Check(request);
+        if (request.Echo == true && request.Logprobs is not null)
+        {
+            // The echoed prompt's tokens would need their log probabilities too, which the engine does not compute.
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                "echo together with logprobs is not supported: it needs prompt log probabilities.", "unsupported_parameter", "echo"));
+        }
+
         var (text, tokens) = PromptParser.Prompt(request.Prompt);
-        var plan = planner.ForPrompt(
-            new GenerationFields(request.Model, request.MaxTokens, request.Temperature, request.TopP, null, request.Seed, request.Stop, request.N),
-            text, tokens);
+        var fields = GenerationFields.From(request, request.MaxTokens, "max_tokens") with
+        {
+            N = request.N,
+            TopLogprobs = request.Logprobs,
+            TopLogprobsParam = "logprobs",
+        };
+        var plan = planner.ForPrompt(fields, text, tokens);
         var (grain, job) = await submitter.SubmitAsync(http, plan, keepOutput: false);
 
         var id = "cmpl-" + job.Id;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = plan.Model.Name;
+        var logprobs = request.Logprobs is null ? null : new LogprobFormat(plan.Model.Tokenizer);
+        var echo = request.Echo == true ? text ?? plan.Model.Tokenizer.Decode(plan.PromptTokens) : null;
         if (request.Stream == true)
         {
-            return new CompletionStream(grain, new TextCompletionChunks(id, created, model), request.StreamOptions?.IncludeUsage == true);
+            var usage = new StreamUsage(
+                request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
+            return new CompletionStream(grain, new TextCompletionChunks(id, created, model, logprobs, echo), usage);
         }
 
-        var (output, final) = await JobOutput.CollectAsync(grain, http);
+        var (output, final, reported) = await JobOutput.CollectAsync(grain, http);
         if (final.Status != JobStatus.Succeeded)
         {
             return ApiProblems.Result(JobOutput.Failure(final));
         }
 
+        var offset = 0;
+        var details = logprobs?.Legacy(reported, ref offset);
         return TypedResults.Ok(new TextCompletion(
-            id, created, model, [new TextChoice(output, 0, final.FinishReason ?? "stop")], Usage.Of(final.PromptTokens, final.CompletionTokens)));
+            id, created, model, [new TextChoice(echo + output, 0, final.FinishReason ?? "stop", details)], Usage.Of(final.PromptTokens, final.CompletionTokens)));
     }
 }

@@ -6,35 +6,26 @@ using TokenGrid.Silo.OpenAi;
 
 namespace TokenGrid.Silo.Apis;
 
-/// <summary>The body of <c>POST /v1/jobs</c>: a prompt (text or token ids) or chat messages, and generation settings.</summary>
-public sealed record JobRequest
+/// <summary>
+/// The body of <c>POST /v1/jobs</c>: a prompt (text or token ids) or chat messages, and the same generation settings as
+/// the OpenAI endpoints (<see cref="SamplingRequestBody"/>).
+/// </summary>
+public sealed record JobRequest : SamplingRequestBody
 {
-    /// <summary>Model name.</summary>
-    public string? Model { get; init; }
-
     /// <summary>A string or an array of token ids; give this or <see cref="Messages"/>.</summary>
     public JsonElement Prompt { get; init; }
 
     /// <summary>Chat messages, rendered with the model's chat template; give this or <see cref="Prompt"/>.</summary>
     public IReadOnlyList<ChatMessageRequest>? Messages { get; init; }
 
-    /// <summary>Most tokens to generate; capped at the model's context minus the prompt.</summary>
+    /// <summary>Most tokens to generate; above what the context leaves after the prompt is a 400. Default: what fits.</summary>
     public int? MaxTokens { get; init; }
 
-    /// <summary>Sampling temperature, 0 to 2. Default: 1.</summary>
-    public float? Temperature { get; init; }
+    /// <summary>Report each token's log probability in the job's <c>tokens</c> events.</summary>
+    public bool? Logprobs { get; init; }
 
-    /// <summary>Nucleus sampling mass. Default: 1.</summary>
-    public float? TopP { get; init; }
-
-    /// <summary>Sample among the K likeliest tokens; 0 means all. Default: 0.</summary>
-    public int? TopK { get; init; }
-
-    /// <summary>Seed for reproducible sampling.</summary>
-    public long? Seed { get; init; }
-
-    /// <summary>A string or an array of up to 4 strings.</summary>
-    public JsonElement Stop { get; init; }
+    /// <summary>With <see cref="Logprobs"/>: this many most likely alternatives per token (0 to 20).</summary>
+    public int? TopLogprobs { get; init; }
 }
 
 /// <summary>
@@ -58,7 +49,8 @@ public sealed record JobView(
     string? Rejection,
     int? QueuePosition = null,
     double? ExpectedWaitSeconds = null,
-    int Preemptions = 0)
+    int Preemptions = 0,
+    string? User = null)
 {
     /// <summary>Always <c>job</c>.</summary>
     public string Object => "job";
@@ -67,7 +59,7 @@ public sealed record JobView(
     public static JobView Of(JobInfo job) => new(
         job.Id, job.Status, job.Model, job.NodeId, job.SubmittedAt, job.AdmittedAt, job.FirstTokenAt, job.FinishedAt,
         Usage.Of(job.PromptTokens, job.CompletionTokens), job.ChargedTokens, job.FinishReason, job.Output, job.Error,
-        job.SchedulingRejection?.ToCode() ?? job.Admission?.Rejection?.ToCode(), job.QueuePosition, job.ExpectedWait?.TotalSeconds, job.Preemptions);
+        job.SchedulingRejection?.ToCode() ?? job.Admission?.Rejection?.ToCode(), job.QueuePosition, job.ExpectedWait?.TotalSeconds, job.Preemptions, job.User);
 }
 
 /// <summary>A page of a list, newest first; pass <see cref="LastId"/> as <c>before</c> for the next page.</summary>
@@ -77,10 +69,20 @@ public sealed record ListPage<T>(IReadOnlyList<T> Data, bool HasMore, string? La
     public string Object => "list";
 }
 
-/// <summary>One event of <c>GET /v1/jobs/{id}/events</c>: generated text or a status change with the job.</summary>
+/// <summary>
+/// One event of <c>GET /v1/jobs/{id}/events</c>: generated text or a status change with the job. A job that asked for
+/// log probabilities has them on its text events, one per token, in chat's shape.
+/// </summary>
 public sealed record JobEventView(long Sequence, JobEventKind Kind, string? Text, int Tokens, JobView? Job)
 {
-    /// <summary>The view of <paramref name="jobEvent"/>.</summary>
-    public static JobEventView Of(JobEvent jobEvent) => new(
-        jobEvent.Sequence, jobEvent.Kind, jobEvent.Text, jobEvent.Tokens, jobEvent.Job is { } job ? JobView.Of(job) : null);
+    /// <summary>The tokens' log probabilities, or null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ChatTokenLogprob>? Logprobs { get; init; }
+
+    /// <summary>The view of <paramref name="jobEvent"/>; <paramref name="logprobs"/> shows its log probabilities.</summary>
+    internal static JobEventView Of(JobEvent jobEvent, LogprobFormat? logprobs = null) => new(
+        jobEvent.Sequence, jobEvent.Kind, jobEvent.Text, jobEvent.Tokens, jobEvent.Job is { } job ? JobView.Of(job) : null)
+    {
+        Logprobs = logprobs is not null && jobEvent.Logprobs is { } reported ? logprobs.Chat(reported).Content : null,
+    };
 }

@@ -2,9 +2,11 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Models;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Generation;
 using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Apis;
@@ -29,8 +31,16 @@ internal static class JobsApi
     internal static async Task<Accepted<JobView>> CreateJobAsync(HttpContext http, GenerationPlanner planner, JobSubmitter submitter)
     {
         var request = await RequestJson.ReadAsync<JobRequest>(http);
-        var fields = new GenerationFields(
-            request.Model, request.MaxTokens, request.Temperature, request.TopP, request.TopK, request.Seed, request.Stop, null);
+        RequestFieldPolicy.Check(request);
+        if (request.TopLogprobs is not null && request.Logprobs != true)
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest("top_logprobs requires logprobs to be true.", "invalid_value", "top_logprobs"));
+        }
+
+        var fields = GenerationFields.From(request, request.MaxTokens, "max_tokens") with
+        {
+            TopLogprobs = request.Logprobs == true ? request.TopLogprobs ?? 0 : null,
+        };
         var hasPrompt = request.Prompt.ValueKind is not (System.Text.Json.JsonValueKind.Undefined or System.Text.Json.JsonValueKind.Null);
         if (hasPrompt == request.Messages is not null)
         {
@@ -89,12 +99,14 @@ internal static class JobsApi
     /// final status. <c>Last-Event-ID</c> resumes after that sequence, on any silo, also after the job moved to another
     /// silo; a watch broken by a silo failure re-attaches by itself.
     /// </summary>
-    internal static async Task<IResult> WatchJobAsync(string id, HttpContext http, IGrainFactory grains, ILoggerFactory loggers)
+    internal static async Task<IResult> WatchJobAsync(string id, HttpContext http, IGrainFactory grains, ModelCatalog catalog, ILoggerFactory loggers)
     {
-        if (await FindOwnAsync(grains, http, id) is null)
+        if (await FindOwnAsync(grains, http, id) is not { } found)
         {
             return ApiProblems.Result(ApiProblems.JobNotFound(id));
         }
+
+        var logprobs = catalog.TryGet(found.Model, out var model) ? new LogprobFormat(model.Tokenizer) : null;
 
         var after = long.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : 0;
         var aborted = http.RequestAborted;
@@ -105,7 +117,7 @@ internal static class JobsApi
             await foreach (var @event in JobOutput.FollowAsync(grains.GetGrain<IJobGrain>(id), after, logger, aborted))
             {
                 var name = @event.Kind == JobEventKind.Tokens ? "tokens" : "status";
-                await writer.WriteAsync(JobEventView.Of(@event), @event.Sequence, name, aborted);
+                await writer.WriteAsync(JobEventView.Of(@event, logprobs), @event.Sequence, name, aborted);
                 if (@event is { Kind: JobEventKind.Status, Job.IsFinished: true })
                 {
                     break;

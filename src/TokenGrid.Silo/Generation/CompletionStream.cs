@@ -4,29 +4,37 @@ using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Generation;
 
-/// <summary>The chunk shapes of one OpenAI streaming endpoint.</summary>
+/// <summary>The chunk shapes of one OpenAI streaming endpoint; <c>usage</c> is given on every chunk with vLLM's <c>continuous_usage_stats</c>.</summary>
 internal interface IChunkFormat
 {
-    /// <summary>The first chunk, sent when the stream opens (chat: the assistant role), or null.</summary>
-    object? Opening();
+    /// <summary>The first chunk, sent when the stream opens (chat: the assistant role; text with echo: the prompt), or null.</summary>
+    object? Opening(Usage? usage);
 
-    /// <summary>A chunk carrying generated text.</summary>
-    object Text(string text);
+    /// <summary>A chunk carrying generated text and, when asked for, its tokens' log probabilities.</summary>
+    object Text(string text, IReadOnlyList<TokenLogprob>? logprobs, Usage? usage);
 
     /// <summary>The chunk ending the choice with its finish reason.</summary>
-    object Finish(string finishReason);
+    object Finish(string finishReason, Usage? usage);
 
     /// <summary>The usage chunk (no choices), sent last when <c>stream_options.include_usage</c> is set.</summary>
     object Usage(Usage usage);
 }
 
+/// <summary>How a stream reports usage.</summary>
+/// <param name="Final">OpenAI's <c>include_usage</c>: a last chunk with the usage and no choices.</param>
+/// <param name="Continuous">vLLM's <c>continuous_usage_stats</c>: every chunk carries the usage so far.</param>
+/// <param name="PromptTokens">The prompt's tokens, for the usage so far.</param>
+internal readonly record struct StreamUsage(bool Final, bool Continuous, int PromptTokens);
+
 /// <summary>
 /// Streams a running job as OpenAI server-sent events, ending with <c>data: [DONE]</c>. The stream opens at the first
-/// generated text, so a job that fails before producing anything still gets a plain problem reply. When the client
-/// goes away the job is cancelled and only the tokens produced so far are charged.
+/// generated text (or log probabilities), so a job that fails before producing anything still gets a plain problem
+/// reply. When the client goes away the job is cancelled and only the tokens produced so far are charged.
 /// </summary>
-internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, bool includeUsage) : IResult
+internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, StreamUsage usage) : IResult
 {
+    private int _completionTokens;
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         using var _ = JobOutput.CancelOnDisconnect(job, httpContext);
@@ -53,10 +61,14 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, bool 
                 return;
             }
 
-            if (@event is { Kind: JobEventKind.Tokens, Text: { Length: > 0 } text })
+            if (@event is { Kind: JobEventKind.Tokens } tokens)
             {
-                writer ??= await OpenAsync(httpContext);
-                await writer.WriteAsync(format.Text(text), cancellationToken: aborted);
+                _completionTokens += tokens.Tokens;
+                if (tokens is { Text.Length: > 0 } or { Logprobs.Length: > 0 })
+                {
+                    writer ??= await OpenAsync(httpContext);
+                    await writer.WriteAsync(format.Text(tokens.Text ?? "", tokens.Logprobs, SoFar()), cancellationToken: aborted);
+                }
             }
             else if (@event is { Kind: JobEventKind.Status, Job: { IsFinished: true } ended })
             {
@@ -87,19 +99,22 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, bool 
         }
 
         writer ??= await OpenAsync(httpContext);
-        await writer.WriteAsync(format.Finish(final.FinishReason ?? "stop"), cancellationToken: aborted);
-        if (includeUsage)
+        var total = OpenAi.Usage.Of(final.PromptTokens, final.CompletionTokens);
+        await writer.WriteAsync(format.Finish(final.FinishReason ?? "stop", usage.Continuous ? total : null), cancellationToken: aborted);
+        if (usage.Final)
         {
-            await writer.WriteAsync(format.Usage(OpenAi.Usage.Of(final.PromptTokens, final.CompletionTokens)), cancellationToken: aborted);
+            await writer.WriteAsync(format.Usage(total), cancellationToken: aborted);
         }
 
         await writer.WriteDoneAsync(aborted);
     }
 
+    private Usage? SoFar() => usage.Continuous ? OpenAi.Usage.Of(usage.PromptTokens, _completionTokens) : null;
+
     private async Task<SseWriter> OpenAsync(HttpContext httpContext)
     {
         var writer = await SseWriter.StartAsync(httpContext);
-        if (format.Opening() is { } opening)
+        if (format.Opening(SoFar()) is { } opening)
         {
             await writer.WriteAsync(opening, cancellationToken: httpContext.RequestAborted);
         }

@@ -17,25 +17,27 @@ internal static partial class JobOutput
         return http.RequestAborted.Register(() => _ = CancelAsync(job, logger));
     }
 
-    /// <summary>Collects the text of a job until it ends.</summary>
-    public static async Task<(string Text, JobInfo Final)> CollectAsync(IJobGrain job, HttpContext http)
+    /// <summary>Collects the text of a job, and the log probabilities of its tokens when it reports them, until it ends.</summary>
+    public static async Task<(string Text, JobInfo Final, List<TokenLogprob> Logprobs)> CollectAsync(IJobGrain job, HttpContext http)
     {
         using var _ = CancelOnDisconnect(job, http);
         var text = new StringBuilder();
+        var logprobs = new List<TokenLogprob>();
         var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JobOutput));
         await foreach (var @event in FollowAsync(job, 0, logger))
         {
-            if (@event is { Kind: JobEventKind.Tokens, Text: { } piece })
+            if (@event.Kind == JobEventKind.Tokens)
             {
-                text.Append(piece);
+                text.Append(@event.Text);
+                logprobs.AddRange(@event.Logprobs ?? []);
             }
             else if (@event is { Kind: JobEventKind.Status, Job: { IsFinished: true } final })
             {
-                return (text.ToString(), final);
+                return (text.ToString(), final, logprobs);
             }
         }
 
-        return (text.ToString(), await job.GetAsync() ?? throw new InvalidOperationException("The job disappeared."));
+        return (text.ToString(), await job.GetAsync() ?? throw new InvalidOperationException("The job disappeared."), logprobs);
     }
 
     /// <summary>The problem for a job that ended without succeeding.</summary>

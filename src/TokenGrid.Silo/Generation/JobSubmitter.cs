@@ -19,6 +19,11 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
     public async Task<(IJobGrain Grain, JobInfo Job)> SubmitAsync(HttpContext http, GenerationPlan plan, bool keepOutput)
     {
         var tenant = http.Tenant();
+        if (plan.Priority is { } asked)
+        {
+            await CheckPriorityAsync(tenant.TenantId, asked);
+        }
+
         var grain = grains.GetGrain<IJobGrain>(NewJobId());
         var job = await grain.SubmitAsync(plan.ToJobSpec(tenant.TenantId, keepOutput, options.Value.JobTimeout));
         if (job.Admission is { } admission)
@@ -32,6 +37,22 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
         }
 
         return (grain, job);
+    }
+
+    /// <summary>
+    /// A request may keep its tenant's priority class or lower it, never raise it: the class is what the tenant's budget
+    /// grants (read from the tenant only when a request names one).
+    /// </summary>
+    private async Task CheckPriorityAsync(string tenantId, PriorityClass asked)
+    {
+        var info = await grains.GetGrain<ITenantGrain>(tenantId).GetAsync();
+        var granted = info?.Budget.Priority ?? PriorityClass.Standard;
+        if (asked > granted)
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                $"priority '{asked.ToString().ToLowerInvariant()}' is above this tenant's class '{granted.ToString().ToLowerInvariant()}'; a request may keep or lower it.",
+                "invalid_value", "priority"));
+        }
     }
 
     /// <summary>The problem for a rejected job, with the tenant's or the scheduler's retry delay when it gave one.</summary>

@@ -1,30 +1,46 @@
+using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Silo.Generation;
 
 namespace TokenGrid.Silo.OpenAi;
 
-/// <summary>Chunks of a streamed text completion (<c>object: "text_completion"</c>).</summary>
-internal sealed class TextCompletionChunks(string id, long created, string model) : IChunkFormat
+/// <summary>
+/// Chunks of a streamed text completion (<c>object: "text_completion"</c>). With <paramref name="echo"/> the first chunk
+/// carries the prompt; with <paramref name="logprobs"/> each chunk carries its tokens' legacy log probabilities, whose
+/// text offsets continue from chunk to chunk.
+/// </summary>
+internal sealed class TextCompletionChunks(string id, long created, string model, LogprobFormat? logprobs = null, string? echo = null) : IChunkFormat
 {
-    public object? Opening() => null;
+    private int _offset;
 
-    public object Text(string text) => new TextCompletion(id, created, model, [new TextChoice(text, 0, null)], null);
+    public object? Opening(Usage? usage) =>
+        string.IsNullOrEmpty(echo) ? null : new TextCompletion(id, created, model, [new TextChoice(echo, 0, null)], usage);
 
-    public object Finish(string finishReason) => new TextCompletion(id, created, model, [new TextChoice("", 0, finishReason)], null);
+    public object Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage)
+    {
+        var details = logprobs is not null && tokens is not null ? logprobs.Legacy(tokens, ref _offset) : null;
+        return new TextCompletion(id, created, model, [new TextChoice(text, 0, null, details)], usage);
+    }
+
+    public object Finish(string finishReason, Usage? usage) => new TextCompletion(id, created, model, [new TextChoice("", 0, finishReason)], usage);
 
     public object Usage(Usage usage) => new TextCompletion(id, created, model, [], usage);
 }
 
-/// <summary>Chunks of a streamed chat completion (<c>object: "chat.completion.chunk"</c>); the first names the role.</summary>
-internal sealed class ChatCompletionChunks(string id, long created, string model) : IChunkFormat
+/// <summary>
+/// Chunks of a streamed chat completion (<c>object: "chat.completion.chunk"</c>); the first names the role. With
+/// <paramref name="logprobs"/> each chunk carries <c>logprobs.content</c> for its tokens.
+/// </summary>
+internal sealed class ChatCompletionChunks(string id, long created, string model, LogprobFormat? logprobs = null) : IChunkFormat
 {
-    public object? Opening() => Chunk(new ChatDelta("assistant", ""), null);
+    public object? Opening(Usage? usage) => Chunk(new ChatDelta("assistant", ""), null, null, usage);
 
-    public object Text(string text) => Chunk(new ChatDelta(null, text), null);
+    public object Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage) =>
+        Chunk(new ChatDelta(null, text), null, logprobs is not null && tokens is not null ? logprobs.Chat(tokens) : null, usage);
 
-    public object Finish(string finishReason) => Chunk(new ChatDelta(null, null), finishReason);
+    public object Finish(string finishReason, Usage? usage) => Chunk(new ChatDelta(null, null), finishReason, null, usage);
 
     public object Usage(Usage usage) => new ChatCompletionChunk(id, created, model, [], usage);
 
-    private ChatCompletionChunk Chunk(ChatDelta delta, string? finishReason) =>
-        new(id, created, model, [new ChatChunkChoice(0, delta, finishReason)], null);
+    private ChatCompletionChunk Chunk(ChatDelta delta, string? finishReason, ChatLogprobs? details, Usage? usage) =>
+        new(id, created, model, [new ChatChunkChoice(0, delta, finishReason, details)], usage);
 }

@@ -1,18 +1,30 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace TokenGrid.Silo.OpenAi;
 
-/// <summary>What both completion endpoints take besides the prompt (fields TokenGrid does not use are ignored).</summary>
-public abstract record GenerationRequestBody
+/// <summary>
+/// What both completion endpoints (and <c>/v1/jobs</c>) take besides the prompt: OpenAI's sampling fields and vLLM's
+/// extensions. Every field is implemented or refused; a field that is neither declared here nor on the
+/// <see cref="RequestFieldPolicy"/> allow-list is refused as unrecognized, as OpenAI does (see silo-config/README.md,
+/// "Request fields").
+/// </summary>
+public abstract record SamplingRequestBody
 {
     /// <summary>Model name.</summary>
     public string? Model { get; init; }
 
-    /// <summary>Sampling temperature, 0 to 2 (0: greedy). Default: 1.</summary>
+    /// <summary>Sampling temperature, 0 to 2 (0: greedy). Default: the model's, else 1.</summary>
     public float? Temperature { get; init; }
 
-    /// <summary>Nucleus sampling mass, above 0 up to 1. Default: 1.</summary>
+    /// <summary>Nucleus sampling mass, above 0 up to 1. Default: the model's, else 1.</summary>
     public float? TopP { get; init; }
+
+    /// <summary>vLLM's <c>top_k</c>: sample among the K likeliest tokens; −1 or 0 is off. Default: the model's, else off.</summary>
+    public int? TopK { get; init; }
+
+    /// <summary>vLLM's <c>min_p</c>, 0 to 1: drop tokens below this fraction of the likeliest one's probability. Default: 0.</summary>
+    public float? MinP { get; init; }
 
     /// <summary>Seed for reproducible sampling.</summary>
     public long? Seed { get; init; }
@@ -20,6 +32,53 @@ public abstract record GenerationRequestBody
     /// <summary>A string or an array of up to 4 strings.</summary>
     public JsonElement Stop { get; init; }
 
+    /// <summary>OpenAI's <c>presence_penalty</c>, −2 to 2. Default: 0.</summary>
+    public float? PresencePenalty { get; init; }
+
+    /// <summary>OpenAI's <c>frequency_penalty</c>, −2 to 2. Default: 0.</summary>
+    public float? FrequencyPenalty { get; init; }
+
+    /// <summary>vLLM's <c>repetition_penalty</c>, above 0 (1 is off). Default: 1.</summary>
+    public float? RepetitionPenalty { get; init; }
+
+    /// <summary>OpenAI's <c>logit_bias</c>: token id (as a string) to a bias of −100 to 100.</summary>
+    public JsonElement LogitBias { get; init; }
+
+    /// <summary>vLLM's <c>min_tokens</c>: no end of sequence (or stop token id) before this many tokens. Default: 0.</summary>
+    public int? MinTokens { get; init; }
+
+    /// <summary>vLLM's <c>stop_token_ids</c>: token ids that end the output like the end-of-sequence token.</summary>
+    public int[]? StopTokenIds { get; init; }
+
+    /// <summary>vLLM's <c>ignore_eos</c>: keep generating past the end-of-sequence token. Default: false.</summary>
+    public bool? IgnoreEos { get; init; }
+
+    /// <summary>vLLM's <c>include_stop_str_in_output</c>: keep a matched stop sequence in the text. Default: false.</summary>
+    public bool? IncludeStopStrInOutput { get; init; }
+
+    /// <summary>
+    /// vLLM's <c>skip_special_tokens</c>. TokenGrid decodes special tokens into the text (end of sequence ends it and
+    /// never shows), so only <c>false</c> is accepted. Default: false.
+    /// </summary>
+    public bool? SkipSpecialTokens { get; init; }
+
+    /// <summary>OpenAI's <c>user</c>: the caller's id for its end user, recorded on the job.</summary>
+    public string? User { get; init; }
+
+    /// <summary>
+    /// The priority class for this request, <c>low</c>, <c>standard</c> or <c>high</c>: at most the tenant's own class.
+    /// Default: the tenant's.
+    /// </summary>
+    public JsonElement Priority { get; init; }
+
+    /// <summary>Every top-level field not declared above; checked against <see cref="RequestFieldPolicy"/>.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? OtherFields { get; init; }
+}
+
+/// <summary>What both OpenAI completion endpoints take besides the prompt and the sampling fields.</summary>
+public abstract record GenerationRequestBody : SamplingRequestBody
+{
     /// <summary>Number of choices; only 1 is supported.</summary>
     public int? N { get; init; }
 
@@ -28,6 +87,9 @@ public abstract record GenerationRequestBody
 
     /// <summary>Streaming options.</summary>
     public StreamOptions? StreamOptions { get; init; }
+
+    /// <summary>Most tokens to generate; above what the context leaves after the prompt is a 400.</summary>
+    public int? MaxTokens { get; init; }
 }
 
 /// <summary>The body of <c>POST /v1/completions</c>, as OpenAI defines it.</summary>
@@ -36,8 +98,11 @@ public sealed record CompletionRequest : GenerationRequestBody
     /// <summary>A string, an array holding one string, or an array of token ids.</summary>
     public JsonElement Prompt { get; init; }
 
-    /// <summary>Most tokens to generate; capped at the model's context minus the prompt.</summary>
-    public int? MaxTokens { get; init; }
+    /// <summary>Legacy <c>logprobs</c>: report the sampled token's log probability and this many alternatives (0 to 20).</summary>
+    public int? Logprobs { get; init; }
+
+    /// <summary>Prepend the prompt to the output text.</summary>
+    public bool? Echo { get; init; }
 }
 
 /// <summary>The body of <c>POST /v1/chat/completions</c>.</summary>
@@ -46,11 +111,14 @@ public sealed record ChatCompletionRequest : GenerationRequestBody
     /// <summary>The conversation so far.</summary>
     public IReadOnlyList<ChatMessageRequest>? Messages { get; init; }
 
-    /// <summary>Most tokens to generate (older name).</summary>
-    public int? MaxTokens { get; init; }
-
-    /// <summary>Most tokens to generate; wins over <see cref="MaxTokens"/>.</summary>
+    /// <summary>Most tokens to generate; wins over <see cref="GenerationRequestBody.MaxTokens"/>.</summary>
     public int? MaxCompletionTokens { get; init; }
+
+    /// <summary>Report each output token's log probability.</summary>
+    public bool? Logprobs { get; init; }
+
+    /// <summary>With <see cref="Logprobs"/>: this many most likely alternatives per token (0 to 20).</summary>
+    public int? TopLogprobs { get; init; }
 }
 
 /// <summary>
@@ -76,9 +144,16 @@ public sealed record ChatMessageRequest
     public string? ToolCallId { get; init; }
 }
 
-/// <summary>OpenAI's <c>stream_options</c>.</summary>
+/// <summary>OpenAI's <c>stream_options</c>, with vLLM's <c>continuous_usage_stats</c>.</summary>
 public sealed record StreamOptions
 {
     /// <summary>Send a last chunk with the usage and no choices.</summary>
     public bool? IncludeUsage { get; init; }
+
+    /// <summary>vLLM's: every chunk carries the usage so far.</summary>
+    public bool? ContinuousUsageStats { get; init; }
+
+    /// <summary>Every field not declared above; checked against <see cref="RequestFieldPolicy"/>.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? OtherFields { get; init; }
 }

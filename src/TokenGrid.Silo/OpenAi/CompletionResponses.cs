@@ -24,12 +24,18 @@ public sealed record TextCompletion(
     public string? SystemFingerprint => null;
 }
 
-/// <summary>One choice of a text completion.</summary>
-public sealed record TextChoice(string Text, int Index, string? FinishReason)
-{
-    /// <summary>Not supported: always null.</summary>
-    public object? Logprobs => null;
-}
+/// <summary>One choice of a text completion; <see cref="Logprobs"/> is null unless the request asked for them.</summary>
+public sealed record TextChoice(string Text, int Index, string? FinishReason, CompletionLogprobs? Logprobs = null);
+
+/// <summary>
+/// Legacy completions' log probabilities, one entry per token in each list: the token's text, its log probability, the
+/// most likely alternatives (text to log probability) and where the token starts in the choice's text.
+/// </summary>
+public sealed record CompletionLogprobs(
+    IReadOnlyList<string> Tokens,
+    IReadOnlyList<float?> TokenLogprobs,
+    IReadOnlyList<IReadOnlyDictionary<string, float?>> TopLogprobs,
+    IReadOnlyList<int> TextOffset);
 
 /// <summary>A chat completion (<c>object: "chat.completion"</c>).</summary>
 public sealed record ChatCompletion(string Id, long Created, string Model, IReadOnlyList<ChatChoice> Choices, Usage Usage)
@@ -41,12 +47,24 @@ public sealed record ChatCompletion(string Id, long Created, string Model, IRead
     public string? SystemFingerprint => null;
 }
 
-/// <summary>One choice of a chat completion.</summary>
-public sealed record ChatChoice(int Index, ChatMessageResponse Message, string? FinishReason)
+/// <summary>One choice of a chat completion; <see cref="Logprobs"/> is null unless the request asked for them.</summary>
+public sealed record ChatChoice(int Index, ChatMessageResponse Message, string? FinishReason, ChatLogprobs? Logprobs = null);
+
+/// <summary>Chat log probabilities: one entry per generated token.</summary>
+public sealed record ChatLogprobs(IReadOnlyList<ChatTokenLogprob> Content)
 {
-    /// <summary>Not supported: always null.</summary>
-    public object? Logprobs => null;
+    /// <summary>Never a refusal.</summary>
+    public IReadOnlyList<ChatTokenLogprob>? Refusal => null;
 }
+
+/// <summary>
+/// One token's log probability: its text (<c>bytes:\xNN</c> when it is part of a UTF-8 character), its bytes and its
+/// most likely alternatives. A log probability the engine did not report is null.
+/// </summary>
+public sealed record ChatTokenLogprob(string Token, float? Logprob, IReadOnlyList<int> Bytes, IReadOnlyList<ChatTopLogprob> TopLogprobs);
+
+/// <summary>One alternative of a <see cref="ChatTokenLogprob"/>.</summary>
+public sealed record ChatTopLogprob(string Token, float? Logprob, IReadOnlyList<int> Bytes);
 
 /// <summary>The assistant's message.</summary>
 public sealed record ChatMessageResponse(string Role, string Content)
@@ -70,12 +88,8 @@ public sealed record ChatCompletionChunk(
     public string? SystemFingerprint => null;
 }
 
-/// <summary>One choice of a chunk.</summary>
-public sealed record ChatChunkChoice(int Index, ChatDelta Delta, string? FinishReason)
-{
-    /// <summary>Not supported: always null.</summary>
-    public object? Logprobs => null;
-}
+/// <summary>One choice of a chunk, with the log probabilities of its tokens when the request asked for them.</summary>
+public sealed record ChatChunkChoice(int Index, ChatDelta Delta, string? FinishReason, ChatLogprobs? Logprobs = null);
 
 /// <summary>What a chunk adds to the message.</summary>
 public sealed record ChatDelta(

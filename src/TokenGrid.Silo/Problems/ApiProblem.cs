@@ -74,6 +74,13 @@ internal static class ApiProblems
             $"The maximum context length of model '{model}' is {context} tokens; the prompt has {prompt} tokens and leaves no room to generate.",
             "context_length_exceeded", param, OpenAiErrorTypes.InvalidRequest);
 
+    /// <summary>Prompt plus the tokens asked for exceed the model's context (OpenAI's and vLLM's message).</summary>
+    public static ApiProblem ContextLengthExceeded(int context, int prompt, int maxTokens, string param) =>
+        new(400, "Context length exceeded",
+            $"This model's maximum context length is {context} tokens. However, you requested {(long)prompt + maxTokens} tokens "
+            + $"({prompt} in the messages, {maxTokens} in the completion). Please reduce the length of the messages or completion.",
+            "context_length_exceeded", param, OpenAiErrorTypes.InvalidRequest);
+
     /// <summary>
     /// A job the model's scheduler refused: the tenant's queue full is 429 (over its share), the model's queue full is
     /// 503 (cluster full), and no allowed node is 503 with the reason. The caller adds the measured <c>Retry-After</c>.

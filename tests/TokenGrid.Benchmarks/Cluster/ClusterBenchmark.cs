@@ -94,7 +94,7 @@ public static class ClusterBenchmark
         var jobs = new List<string>();
         for (var i = 0; i < 6; i++)
         {
-            using var submitted = await entry.Http.PostAsJsonAsync("/v1/jobs", new { model = "demo", prompt = "The token office", max_tokens = 2000, temperature = 0 });
+            using var submitted = await entry.Http.PostAsJsonAsync("/v1/jobs", new { model = "demo", prompt = "The token office", max_tokens = 500, temperature = 0 });
             submitted.EnsureSuccessStatusCode();
             jobs.Add((await submitted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
         }

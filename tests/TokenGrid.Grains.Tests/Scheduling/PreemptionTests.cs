@@ -70,6 +70,40 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
     }
 
     [Fact]
+    [Trait("Requires", "sampler")]
+    public async Task A_preempted_seeded_job_with_penalties_resumes_to_the_same_tokens_and_log_probabilities()
+    {
+        // Sampled (seeded), penalised and reporting log probabilities: a resumed run must continue the random stream and
+        // the penalty counts where the first run stopped (ResumedOutputTokens), or its output would differ.
+        var sampling = new JobSampling(0.9f, 0.95f, 40, Seed: 2026, PresencePenalty: 0.8f, FrequencyPenalty: 0.5f, RepetitionPenalty: 1.1f);
+        var output = new JobOutputOptions(MinTokens: 40, TopLogprobs: 2);
+        var batch = await grid.CreateTenantAsync(PriorityClass.Low, region: "west");
+        var interactive = await grid.CreateTenantAsync(PriorityClass.High, region: "west");
+        var (alone, _) = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, sampling: sampling, output: output);
+        var reference = await GridWait.ReadAllAsync(alone.WatchAsync(0));
+
+        var first = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, sampling: sampling, output: output);
+        var second = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, sampling: sampling, output: output);
+        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 16);
+        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 16);
+        await SchedulingClusterFixture.FinishedAsync((await grid.SubmitAsync(interactive, maxTokens: 8)).Grain);
+
+        var runs = new[] { await GridWait.ReadAllAsync(first.Grain.WatchAsync(0)), await GridWait.ReadAllAsync(second.Grain.WatchAsync(0)) };
+        Assert.Contains(runs, events => events[^1].Job!.Preemptions > 0);
+        var expected = reference.Where(e => e.Kind == JobEventKind.Tokens).SelectMany(e => e.Logprobs ?? []).ToList();
+        Assert.Equal(reference[^1].Job!.CompletionTokens, expected.Count);
+        foreach (var events in runs)
+        {
+            Assert.Equal(reference[^1].Job!.Output, events[^1].Job!.Output);
+            var logprobs = events.Where(e => e.Kind == JobEventKind.Tokens).SelectMany(e => e.Logprobs ?? []).ToList();
+            Assert.Equal(expected.Select(l => l.TokenId), logprobs.Select(l => l.TokenId));
+
+            // A recomputed prefix may round differently from the step-by-step run.
+            Assert.All(expected.Zip(logprobs), pair => Assert.Equal(pair.First.Logprob, pair.Second.Logprob, 2));
+        }
+    }
+
+    [Fact]
     public async Task A_job_with_stop_sequences_is_preempted_too_and_still_ends_exactly_at_its_stop()
     {
         var batch = await grid.CreateTenantAsync(PriorityClass.Low, region: "west");

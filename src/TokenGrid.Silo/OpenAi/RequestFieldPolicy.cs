@@ -1,0 +1,102 @@
+using System.Text.Json;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.OpenAi;
+
+/// <summary>
+/// What happens to a top-level request field that the request records do not declare: a few are accepted and ignored,
+/// each for a stated reason; the OpenAI and vLLM fields TokenGrid does not implement are refused by name
+/// (<c>unsupported_parameter</c>); anything else is refused as OpenAI refuses it, "Unrecognized request argument
+/// supplied" (<c>unrecognized_argument</c>). A field given as <c>null</c> counts as absent, as OpenAI's SDKs mean it.
+/// silo-config/README.md ("Request fields") holds the same table for people.
+/// </summary>
+internal static class RequestFieldPolicy
+{
+    /// <summary>Fields accepted and ignored, with why ignoring them changes nothing the caller can observe.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Ignored = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["store"] = "asks OpenAI to keep the completion for its dashboard; TokenGrid records every job anyway (GET /v1/jobs)",
+        ["metadata"] = "tags for stored completions (store); TokenGrid has no completion store to tag",
+        ["service_tier"] = "OpenAI's processing tier; TokenGrid schedules by the tenant's priority class (see priority)",
+        ["prompt_cache_key"] = "a routing hint for OpenAI's prompt cache; TokenGrid has no prefix cache to route to",
+        ["safety_identifier"] = "an end-user id for OpenAI's abuse detection, which TokenGrid does not run (user is recorded)",
+        ["stream_options.include_obfuscation"] = "asks OpenAI to pad chunks against length side channels; TokenGrid's chunks carry no padding",
+    };
+
+    /// <summary>Fields TokenGrid does not implement, refused with the reason (unless the value is the default, see <see cref="IsDefault"/>).</summary>
+    public static readonly IReadOnlyDictionary<string, string> Refused = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["tools"] = "Tool calling is not supported",
+        ["tool_choice"] = "Tool calling is not supported",
+        ["parallel_tool_calls"] = "Tool calling is not supported",
+        ["functions"] = "Function calling is not supported",
+        ["function_call"] = "Function calling is not supported",
+        ["response_format"] = "Structured outputs are not supported; only {\"type\": \"text\"} is accepted",
+        ["best_of"] = "best_of above 1 is not supported",
+        ["suffix"] = "suffix (insertion) is not supported",
+        ["audio"] = "Audio output is not supported",
+        ["modalities"] = "Only the text modality is supported",
+        ["prediction"] = "Predicted outputs are not supported",
+        ["web_search_options"] = "Web search is not supported",
+        ["reasoning_effort"] = "reasoning_effort is not supported: TokenGrid does not pass it to chat templates",
+        ["prompt_logprobs"] = "Prompt log probabilities are not supported",
+        ["use_beam_search"] = "Beam search is not supported",
+        ["allowed_token_ids"] = "allowed_token_ids is not supported",
+        ["bad_words"] = "bad_words is not supported",
+        ["guided_json"] = "Guided decoding is not supported",
+        ["guided_regex"] = "Guided decoding is not supported",
+        ["guided_choice"] = "Guided decoding is not supported",
+        ["guided_grammar"] = "Guided decoding is not supported",
+        ["structured_outputs"] = "Guided decoding is not supported",
+        ["chat_template"] = "Custom chat templates are not supported: the model's own template is used",
+        ["chat_template_kwargs"] = "Chat template arguments are not supported",
+        ["add_generation_prompt"] = "add_generation_prompt is not supported: the generation prompt is always added",
+        ["continue_final_message"] = "continue_final_message is not supported",
+    };
+
+    /// <summary>Checks the fields of <paramref name="body"/> and of its <c>stream_options</c> that it does not declare.</summary>
+    public static void Check(SamplingRequestBody body)
+    {
+        Check(body.OtherFields);
+        if (body is GenerationRequestBody { StreamOptions: { } streamOptions })
+        {
+            Check(streamOptions.OtherFields, "stream_options.");
+        }
+    }
+
+    /// <summary>
+    /// Throws a 400 naming the first field of <paramref name="fields"/> that is neither accepted nor absent;
+    /// <paramref name="prefix"/> names the object they belong to (<c>stream_options.</c>), empty at the top level.
+    /// </summary>
+    public static void Check(IReadOnlyDictionary<string, JsonElement>? fields, string prefix = "")
+    {
+        if (fields is null)
+        {
+            return;
+        }
+
+        foreach (var (name, value) in fields)
+        {
+            var param = prefix + name;
+            if (value.ValueKind == JsonValueKind.Null || Ignored.ContainsKey(param) || IsDefault(param, value))
+            {
+                continue;
+            }
+
+            throw new ApiProblemException(Refused.TryGetValue(param, out var reason)
+                ? ApiProblems.BadRequest($"{reason} ({param}).", "unsupported_parameter", param)
+                : ApiProblems.BadRequest($"Unrecognized request argument supplied: {param}", "unrecognized_argument", param));
+        }
+    }
+
+    /// <summary>A refused field given with the value that means "not used", which is what TokenGrid does anyway.</summary>
+    private static bool IsDefault(string param, JsonElement value) => param switch
+    {
+        "response_format" => value.ValueKind == JsonValueKind.Object && value.TryGetProperty("type", out var type)
+            && type.ValueKind == JsonValueKind.String && type.GetString() == "text",
+        "best_of" => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var bestOf) && bestOf == 1,
+        "modalities" => value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 1
+            && value[0].ValueKind == JsonValueKind.String && value[0].GetString() == "text",
+        _ => false,
+    };
+}

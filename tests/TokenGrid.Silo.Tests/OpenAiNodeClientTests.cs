@@ -1,0 +1,75 @@
+using System.Text.Json.Nodes;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>
+/// The official <c>openai</c> npm package as a second real client (tests/reference/openai-client.mjs, run by node from
+/// the reference tools): what it sends and parses must work as with the .NET SDK.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class OpenAiNodeClientTests(ServerFixture fixture)
+{
+    private TokenGridServer Server => fixture.Server;
+
+    [Fact]
+    public async Task The_node_client_streams_stops_seeds_echoes_and_sees_refusals()
+    {
+        var results = await ReferenceTools.OpenAiClientAsync(new Uri(Server.BaseAddress, "v1"), TokenGridServer.DemoKey);
+
+        var greedy = Ok(results, "greedy");
+        var stream = Ok(results, "stream");
+        Assert.Equal(greedy["text"]!.GetValue<string>(), stream["text"]!.GetValue<string>());
+        Assert.Equal(greedy["usage"]!["completion_tokens"]!.GetValue<int>(), stream["usage"]!["completion_tokens"]!.GetValue<int>());
+
+        var seed = Ok(results, "seed");
+        Assert.Equal(seed["first"]!.GetValue<string>(), seed["second"]!.GetValue<string>());
+
+        var stop = Ok(results, "stop");
+        var free = stop["free"]!.GetValue<string>();
+        Assert.Equal(free[..free.IndexOf(stop["stop"]!.GetValue<string>(), StringComparison.Ordinal)], stop["text"]!.GetValue<string>());
+        Assert.Equal("stop", stop["finish"]!.GetValue<string>());
+
+        Assert.StartsWith("Echo me", Ok(results, "echo")["text"]!.GetValue<string>());
+
+        AssertRefused(results, "tools", "tools");
+        AssertRefused(results, "unknown", "frobnicate");
+        AssertRefused(results, "overflow", "max_completion_tokens");
+    }
+
+    [Fact]
+    [Trait("Requires", "sampler")]
+    public async Task The_node_client_reads_logprobs_and_logit_bias()
+    {
+        var results = await ReferenceTools.OpenAiClientAsync(new Uri(Server.BaseAddress, "v1"), TokenGridServer.DemoKey);
+
+        var logprobs = Ok(results, "logprobs");
+        var content = logprobs["content"]!.AsArray();
+        Assert.Equal(logprobs["usage"]!["completion_tokens"]!.GetValue<int>(), content.Count);
+        Assert.All(content, token =>
+        {
+            Assert.Equal(3, token!["top_logprobs"]!.AsArray().Count);
+            Assert.Equal(token["token"]!.GetValue<string>(), token["top_logprobs"]![0]!["token"]!.GetValue<string>());
+        });
+        Assert.NotEmpty(Ok(results, "streamLogprobs")["content"]!.AsArray());
+
+        var legacy = Ok(results, "legacyLogprobs");
+        Assert.Equal(3, legacy["logprobs"]!["tokens"]!.AsArray().Count);
+        Assert.Equal(Server.DemoModel().Tokenizer.Decode([1527, 1527]), Ok(results, "logitBias")["text"]!.GetValue<string>());
+    }
+
+    private static JsonObject Ok(JsonObject results, string name)
+    {
+        var result = results[name]!.AsObject();
+        Assert.False(result.ContainsKey("error"), $"{name}: {result.ToJsonString()}");
+        return result;
+    }
+
+    private static void AssertRefused(JsonObject results, string name, string param)
+    {
+        var error = results[name]!["error"];
+        Assert.True(error is JsonObject, $"{name} was not refused: {results[name]!.ToJsonString()}");
+        Assert.Equal(400, error!["status"]!.GetValue<int>());
+        Assert.Equal(param, error["param"]!.GetValue<string>());
+    }
+}

@@ -1,0 +1,190 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using OpenAI.Chat;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>
+/// What the sampling fields do to the output, through the official OpenAI SDK and plain JSON: logit_bias bans a token,
+/// penalties change greedy output, log probabilities are a distribution holding the sampled token, min_tokens and
+/// stop_token_ids end the output where asked. These need the engine's sampler to implement the request contract of
+/// issue 14 (<c>SamplingOptions</c> and <c>GenerationRequest</c>), hence the trait.
+/// </summary>
+[Collection(ServerCollection.Name)]
+[Trait("Requires", "sampler")]
+public sealed class RequestEffectTests(ServerFixture fixture)
+{
+    private const string Completions = "v1/completions";
+
+    private TokenGridServer Server => fixture.Server;
+
+    [Fact]
+    public async Task Logit_bias_minus_100_bans_the_greedy_first_token()
+    {
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 1, Temperature = 0, IncludeLogProbabilities = true };
+        ChatCompletion free = await Server.Chat().CompleteChatAsync([new UserChatMessage("Name a colour.")], options);
+        var first = Assert.Single(free.ContentTokenLogProbabilities);
+        var id = TokenId(first.Utf8Bytes!.Value.ToArray());
+
+        options.LogitBiases[id] = -100;
+        ChatCompletion banned = await Server.Chat().CompleteChatAsync([new UserChatMessage("Name a colour.")], options);
+        Assert.NotEqual(first.Token, Assert.Single(banned.ContentTokenLogProbabilities).Token);
+
+        // And +100 forces a token that greedy would not pick.
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var forced = await client.PostOkAsync(Completions, """{"model":"demo","prompt":"Hello","max_tokens":2,"temperature":0,"logit_bias":{"1527":100}}""");
+        Assert.Equal(Server.DemoModel().Tokenizer.Decode([1527, 1527]), forced.Text());
+    }
+
+    [Fact]
+    public async Task Top_logprobs_are_a_distribution_holding_the_sampled_token()
+    {
+        ChatCompletion reply = await Server.Chat().CompleteChatAsync([new UserChatMessage("Count to three.")], new ChatCompletionOptions
+        {
+            MaxOutputTokenCount = 6,
+            Temperature = 0,
+            IncludeLogProbabilities = true,
+            TopLogProbabilityCount = 5,
+        });
+
+        Assert.Equal(reply.Usage.OutputTokenCount, reply.ContentTokenLogProbabilities.Count);
+        foreach (var token in reply.ContentTokenLogProbabilities)
+        {
+            Assert.Equal(5, token.TopLogProbabilities.Count);
+            Assert.InRange(token.TopLogProbabilities.Sum(t => Math.Exp(t.LogProbability)), 0, 1.0001);
+            Assert.True(token.LogProbability <= 0);
+
+            // Greedy: the sampled token is the likeliest one.
+            Assert.Equal(token.Token, token.TopLogProbabilities[0].Token);
+            Assert.Equal(token.LogProbability, token.TopLogProbabilities[0].LogProbability, 4);
+        }
+    }
+
+    [Fact]
+    public async Task Streamed_chat_logprobs_cover_every_token()
+    {
+        var tokens = 0;
+        var logprobs = 0;
+        await foreach (var update in Server.Chat().CompleteChatStreamingAsync([new UserChatMessage("Hello")], new ChatCompletionOptions
+        {
+            MaxOutputTokenCount = 5,
+            Temperature = 0.8f,
+            IncludeLogProbabilities = true,
+            TopLogProbabilityCount = 2,
+        }))
+        {
+            logprobs += update.ContentTokenLogProbabilities.Count;
+            Assert.All(update.ContentTokenLogProbabilities, t => Assert.Equal(2, t.TopLogProbabilities.Count));
+            tokens = update.Usage?.OutputTokenCount ?? tokens;
+        }
+
+        Assert.True(logprobs > 0);
+    }
+
+    [Fact]
+    public async Task Legacy_logprobs_line_up_with_the_text()
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        const string request = """{"model":"demo","prompt":"The token office","max_tokens":6,"temperature":0,"ignore_eos":true,"logprobs":3""";
+        var reply = await client.PostOkAsync(Completions, request + "}");
+        var logprobs = reply["choices"]![0]!["logprobs"]!;
+        var tokens = logprobs["tokens"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+        Assert.Equal(6, tokens.Count);
+        if (!tokens.Any(t => t.StartsWith("bytes:", StringComparison.Ordinal)))
+        {
+            Assert.Equal(reply.Text(), string.Concat(tokens));
+        }
+
+        var offsets = logprobs["text_offset"]!.AsArray().Select(o => o!.GetValue<int>()).ToList();
+        Assert.Equal(0, offsets[0]);
+        for (var i = 1; i < tokens.Count; i++)
+        {
+            Assert.Equal(offsets[i - 1] + tokens[i - 1].Length, offsets[i]);
+        }
+
+        Assert.All(logprobs["top_logprobs"]!.AsArray(), top => Assert.InRange(top!.AsObject().Count, 1, 3));
+
+        var chunks = await client.StreamAsync(Completions, request + ""","stream":true}""");
+        var streamed = chunks.SelectMany(c => c["choices"]!.AsArray()).Where(c => c!["logprobs"] is JsonObject)
+            .SelectMany(c => c!["logprobs"]!["tokens"]!.AsArray()).Select(t => t!.GetValue<string>());
+        Assert.Equal(tokens, streamed);
+    }
+
+    [Fact]
+    public async Task Penalties_change_greedy_output()
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        async Task<string> RunAsync(string extra) => (await client.PostOkAsync(Completions,
+            $$"""{"model":"demo","prompt":"the the the the the the","max_tokens":24,"temperature":0,"ignore_eos":true{{extra}}}""")).Text();
+
+        var plain = await RunAsync("");
+        Assert.NotEqual(plain, await RunAsync(""","frequency_penalty":2"""));
+        Assert.NotEqual(plain, await RunAsync(""","presence_penalty":2"""));
+        Assert.NotEqual(plain, await RunAsync(""","repetition_penalty":2"""));
+        Assert.Equal(plain, await RunAsync(""","presence_penalty":0,"frequency_penalty":0,"repetition_penalty":1"""));
+    }
+
+    [Fact]
+    public async Task Stop_token_ids_end_the_output_and_min_tokens_holds_them_off()
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        const string request = """{"model":"demo","prompt":"Once upon a time","max_tokens":8,"temperature":0,"ignore_eos":true,"logprobs":0""";
+        var free = await client.PostOkAsync(Completions, request + "}");
+        var ids = free["choices"]![0]!["logprobs"]!["tokens"]!.AsArray().Select(t => TokenId(Encoding.UTF8.GetBytes(t!.GetValue<string>()))).ToList();
+
+        // Stop at the second greedy token: the output ends with it (a stop token counts, and shows no text).
+        var stopped = await client.PostOkAsync(Completions, request + $$""","stop_token_ids":[{{ids[1]}}]}""");
+        Assert.Equal("stop", stopped["choices"]![0]!["finish_reason"]!.GetValue<string>());
+        Assert.Equal(2, stopped["usage"]!["completion_tokens"]!.GetValue<int>());
+
+        // Every id the greedy run produced is a stop token, but none may end the output before 4 tokens.
+        var held = await client.PostOkAsync(Completions, request + $$""","stop_token_ids":[{{string.Join(',', ids.Distinct())}}],"min_tokens":4}""");
+        Assert.True(held["usage"]!["completion_tokens"]!.GetValue<int>() >= 4);
+    }
+
+    [Fact]
+    public async Task Include_stop_str_in_output_keeps_the_stop_sequence()
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        const string request = """{"model":"demo","prompt":"The token office","max_tokens":16,"temperature":0,"ignore_eos":true""";
+        var free = (await client.PostOkAsync(Completions, request + "}")).Text();
+        var stop = free.Substring(free.Length / 2, 2);
+        var kept = await client.PostOkAsync(Completions,
+            request + $$""","stop":[{{JsonValue.Create(stop)!.ToJsonString()}}],"include_stop_str_in_output":true}""");
+        Assert.Equal(free[..(free.IndexOf(stop, StringComparison.Ordinal) + stop.Length)], kept.Text());
+    }
+
+    [Fact]
+    public async Task A_job_reports_logprobs_in_its_events()
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var job = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Hi", max_tokens = 3, ignore_eos = true, logprobs = true, top_logprobs = 2 }))
+            .ReadJsonAsync(HttpStatusCode.Accepted);
+        using var response = await client.GetAsync($"v1/jobs/{job["id"]}/events", HttpCompletionOption.ResponseHeadersRead);
+        using var events = new SseReader(await response.Content.ReadAsStreamAsync());
+        var logprobs = new List<JsonNode>();
+        while (await events.ReadAsync() is { } e)
+        {
+            var data = JsonNode.Parse(e.Data)!;
+            logprobs.AddRange(data["logprobs"]?.AsArray().Select(l => l!) ?? []);
+            if (data["job"]?["finished_at"] is JsonValue)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(3, logprobs.Count);
+        Assert.All(logprobs, l => Assert.Equal(2, l["top_logprobs"]!.AsArray().Count));
+    }
+
+    /// <summary>The demo model's id of the token with <paramref name="bytes"/>.</summary>
+    private int TokenId(byte[] bytes)
+    {
+        var tokenizer = Server.DemoModel().Tokenizer;
+        var ids = tokenizer.Encode(Encoding.UTF8.GetString(bytes), addSpecialTokens: false);
+        return ids.Length == 1 && tokenizer.TokenBytes(ids[0]).SequenceEqual(bytes) ? ids[0]
+            : throw new InvalidOperationException($"No single token for {Convert.ToHexString(bytes)}.");
+    }
+}

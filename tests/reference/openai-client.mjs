@@ -1,0 +1,94 @@
+// A second real client for TokenGrid's OpenAI surface: the official `openai` npm package. Usage:
+//   node openai-client.mjs BASE_URL API_KEY
+// Runs a fixed set of calls (greedy chat, streaming, stop arrays, seed, logprobs, logit_bias, legacy completions with
+// logprobs and echo, refused and unknown parameters) and prints one JSON object with what each returned, for the
+// xunit test (tests/TokenGrid.Silo.Tests/OpenAiNodeClientTests.cs) to assert on.
+import OpenAI from "openai";
+
+const [baseURL, apiKey] = process.argv.slice(2);
+const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
+const model = "demo";
+const messages = [{ role: "user", content: "Say something about tokens." }];
+const out = {};
+
+async function attempt(name, call) {
+  try {
+    out[name] = await call();
+  } catch (e) {
+    out[name] = { error: { status: e.status ?? null, param: e.param ?? e.error?.param ?? null, code: e.code ?? null, message: e.message } };
+  }
+}
+
+await attempt("greedy", async () => {
+  const r = await client.chat.completions.create({ model, messages, max_tokens: 8, temperature: 0 });
+  return { text: r.choices[0].message.content, finish: r.choices[0].finish_reason, usage: r.usage };
+});
+
+await attempt("stream", async () => {
+  const stream = await client.chat.completions.create({
+    model, messages, max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true },
+  });
+  let text = "";
+  let usage = null;
+  let chunks = 0;
+  for await (const chunk of stream) {
+    chunks++;
+    text += chunk.choices[0]?.delta?.content ?? "";
+    usage = chunk.usage ?? usage;
+  }
+  return { text, usage, chunks };
+});
+
+await attempt("seed", async () => {
+  const once = () => client.chat.completions.create({ model, messages, max_tokens: 10, temperature: 1.3, seed: 77 });
+  const [a, b] = [await once(), await once()];
+  return { first: a.choices[0].message.content, second: b.choices[0].message.content };
+});
+
+await attempt("stop", async () => {
+  const free = await client.completions.create({ model, prompt: "The token office", max_tokens: 16, temperature: 0, ignore_eos: true });
+  const text = free.choices[0].text;
+  const stop = text.substring(Math.floor(text.length / 2), Math.floor(text.length / 2) + 2);
+  const cut = await client.completions.create({
+    model, prompt: "The token office", max_tokens: 16, temperature: 0, ignore_eos: true, stop: ["\u0001never", stop],
+  });
+  return { free: text, stop, text: cut.choices[0].text, finish: cut.choices[0].finish_reason };
+});
+
+await attempt("logprobs", async () => {
+  const r = await client.chat.completions.create({ model, messages, max_tokens: 4, temperature: 0, logprobs: true, top_logprobs: 3 });
+  return { content: r.choices[0].logprobs?.content ?? null, usage: r.usage };
+});
+
+await attempt("streamLogprobs", async () => {
+  const stream = await client.chat.completions.create({ model, messages, max_tokens: 4, temperature: 0, logprobs: true, top_logprobs: 1, stream: true });
+  const content = [];
+  for await (const chunk of stream) {
+    content.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+  }
+  return { content };
+});
+
+await attempt("logitBias", async () => {
+  const r = await client.completions.create({ model, prompt: "Hello", max_tokens: 2, temperature: 0, logit_bias: { "1527": 100 } });
+  return { text: r.choices[0].text };
+});
+
+await attempt("legacyLogprobs", async () => {
+  const r = await client.completions.create({ model, prompt: "Hello", max_tokens: 3, temperature: 0, ignore_eos: true, logprobs: 2 });
+  return { text: r.choices[0].text, logprobs: r.choices[0].logprobs, usage: r.usage };
+});
+
+await attempt("echo", async () => {
+  const r = await client.completions.create({ model, prompt: "Echo me", max_tokens: 2, temperature: 0, echo: true });
+  return { text: r.choices[0].text };
+});
+
+await attempt("tools", () =>
+  client.chat.completions.create({ model, messages, max_tokens: 2, tools: [{ type: "function", function: { name: "f", parameters: {} } }] }));
+
+await attempt("unknown", () => client.chat.completions.create({ model, messages, max_tokens: 2, frobnicate: true }));
+
+await attempt("overflow", () => client.chat.completions.create({ model, messages, max_completion_tokens: 100000 }));
+
+process.stdout.write(JSON.stringify(out));
