@@ -6,7 +6,8 @@ namespace TokenGrid.Silo.Hosting;
 /// <summary>
 /// Refuses what is ambiguous or unstorable before any endpoint sees it, with a 400 problem: a single-valued header given
 /// twice (two <c>Authorization</c> or <c>Content-Type</c> lines: a proxy may read the first, we would join them), and a
-/// NUL in a query value (PostgreSQL text cannot hold it, and no parameter of the API means it).
+/// NUL in a query value (PostgreSQL text cannot hold it, and no parameter of the API means it). The body is read through
+/// <see cref="RequestBodyStream"/>, so broken framing is a 400 too.
 /// </summary>
 /// <remarks>
 /// Kestrel refuses the rest before the application runs, with a bare 400 and no body: two <c>Content-Length</c> headers,
@@ -21,6 +22,11 @@ internal static class RequestGuard
     public static IApplicationBuilder UseRequestGuard(this IApplicationBuilder app) => app.Use(next => http =>
     {
         Check(http.Request);
+        if (http.Request.ContentLength is not 0)
+        {
+            http.Request.Body = new RequestBodyStream(http.Request.Body);
+        }
+
         return next(http);
     });
 

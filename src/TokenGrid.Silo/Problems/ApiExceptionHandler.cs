@@ -68,9 +68,6 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         BadHttpRequestException { StatusCode: 413 } => new(413, "Request body too large", exception.Message, "request_too_large"),
         BadHttpRequestException e => new(e.StatusCode, "Bad request", e.Message, "invalid_request"),
         JsonException e => ApiProblems.InvalidJson(e.Message),
-
-        // The form reader's answer to a form over its limits (the dashboard's sign-in): bad input, not a fault.
-        InvalidDataException e => ApiProblems.BadRequest(e.Message),
         _ when IsUnstorableText(exception) => ApiProblems.BadRequest(
             "The request holds text the database cannot store (a NUL character or invalid Unicode).", "invalid_value"),
         TenantNotFoundException e => ApiProblems.TenantNotFound(e.TenantId),
