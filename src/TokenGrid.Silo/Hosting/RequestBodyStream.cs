@@ -7,7 +7,10 @@ namespace TokenGrid.Silo.Hosting;
 /// framing as a 400 <see cref="BadHttpRequestException"/>, but a chunk size too large to parse as a plain
 /// <see cref="IOException"/> ("Bad chunk size data."), which would otherwise reach the exception handler as a 500.
 /// </summary>
-/// <remarks>A connection the client reset stays a <see cref="ConnectionResetException"/>: that client is gone, not wrong.</remarks>
+/// <remarks>
+/// A connection the client reset stays a <see cref="ConnectionResetException"/> (that client is gone, not wrong), and
+/// Kestrel's own <see cref="BadHttpRequestException"/> (an <see cref="IOException"/> too) keeps its status, 413 among them.
+/// </remarks>
 internal sealed class RequestBodyStream(Stream inner) : Stream
 {
     public override bool CanRead => true;
@@ -26,7 +29,7 @@ internal sealed class RequestBodyStream(Stream inner) : Stream
         {
             return inner.Read(buffer, offset, count);
         }
-        catch (IOException e) when (e is not ConnectionResetException)
+        catch (IOException e) when (e is not ConnectionResetException and not BadHttpRequestException)
         {
             throw BadRequest(e);
         }
@@ -41,7 +44,7 @@ internal sealed class RequestBodyStream(Stream inner) : Stream
         {
             return await inner.ReadAsync(buffer, cancellationToken);
         }
-        catch (IOException e) when (e is not ConnectionResetException)
+        catch (IOException e) when (e is not ConnectionResetException and not BadHttpRequestException)
         {
             throw BadRequest(e);
         }
