@@ -2,6 +2,8 @@ using System.Net;
 using System.Text;
 using TokenGrid.Silo.Auth;
 
+using TokenGrid.Silo.Problems;
+
 namespace TokenGrid.Silo.Dashboard;
 
 /// <summary>
@@ -32,7 +34,7 @@ internal static class DashboardPages
 
     private static async Task<IResult> SignInAsync(HttpContext http, PlannerAuth auth, DashboardAssets assets)
     {
-        var key = http.Request.HasFormContentType ? (await http.Request.ReadFormAsync(http.RequestAborted))["key"].ToString().Trim() : "";
+        var key = http.Request.HasFormContentType ? (await ReadFormAsync(http))["key"].ToString().Trim() : "";
         if (auth.RoleOf(key) is not { } role)
         {
             return SignInPage(http, assets, key.Length == 0 ? "Enter the planner or admin key." : "That is not the planner or admin key.");
@@ -40,6 +42,22 @@ internal static class DashboardPages
 
         http.Response.Cookies.Append(PlannerAuth.CookieName, auth.Issue(role), Cookie(http, auth.SessionLifetime));
         return SeeDashboard(http);
+    }
+
+    /// <summary>
+    /// The posted form; one the form readers cannot parse (a multipart body without its boundary, more fields than their
+    /// limits) is a 400 problem, not a server error.
+    /// </summary>
+    private static async Task<IFormCollection> ReadFormAsync(HttpContext http)
+    {
+        try
+        {
+            return await http.Request.ReadFormAsync(http.RequestAborted);
+        }
+        catch (Exception e) when (e is InvalidDataException || (e is IOException and not BadHttpRequestException && !http.RequestAborted.IsCancellationRequested))
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest($"The sign-in form could not be read: {e.Message}"));
+        }
     }
 
     private static IResult SignOut(HttpContext http)

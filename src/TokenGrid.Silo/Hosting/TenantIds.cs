@@ -11,6 +11,7 @@ internal static partial class TenantIds
     /// <summary>Whether <paramref name="id"/> is a valid tenant id.</summary>
     public static bool IsValid(string? id) => id is not null && Pattern().IsMatch(id);
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$")]
+    // \z, not $: $ also matches before a final newline, which would let "acme\n" through.
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9_-]{0,63}\z")]
     private static partial Regex Pattern();
 }

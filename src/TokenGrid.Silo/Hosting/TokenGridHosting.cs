@@ -68,6 +68,7 @@ public static class TokenGridHosting
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestGuard();
 
         var v1 = app.MapGroup("/v1").RequireTenant();
         v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi();

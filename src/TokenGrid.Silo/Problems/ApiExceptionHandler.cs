@@ -17,7 +17,8 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
+        // A client that closes the connection mid-body fails the read with a reset (an IOException) or a cancellation.
+        if (exception is OperationCanceledException or IOException && httpContext.RequestAborted.IsCancellationRequested)
         {
             LogClientGone(logger, httpContext.Request.Path);
             return true;
@@ -67,6 +68,8 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         BadHttpRequestException { StatusCode: 413 } => new(413, "Request body too large", exception.Message, "request_too_large"),
         BadHttpRequestException e => new(e.StatusCode, "Bad request", e.Message, "invalid_request"),
         JsonException e => ApiProblems.InvalidJson(e.Message),
+        _ when IsUnstorableText(exception) => ApiProblems.BadRequest(
+            "The request holds text the database cannot store (a NUL character or invalid Unicode).", "invalid_value"),
         TenantNotFoundException e => ApiProblems.TenantNotFound(e.TenantId),
         TenantExistsException e => new(409, "Tenant exists", $"A tenant '{e.TenantId}' already exists.", "tenant_exists"),
         JobAlreadySettledException e => new(409, "Job exists", e.Message, "job_exists"),
@@ -80,6 +83,23 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
 
     /// <summary>How long to wait before retrying a request a failing silo could not serve: about one failure detection.</summary>
     private static readonly TimeSpan s_clusterRetryAfter = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// PostgreSQL refused a text value (a NUL, or bytes that are not UTF-8): the request's fault. The request guard and
+    /// the JSON checks keep such text out; this is the net for a path they miss.
+    /// </summary>
+    private static bool IsUnstorableText(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Npgsql.PostgresException { SqlState: "22021" or "22P05" })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>An argument exception's message without the " (Parameter 'x')" suffix the runtime appends.</summary>
     private static string StripParameterName(ArgumentException e)

@@ -51,6 +51,13 @@ internal static class ApiProblems
     public static ApiProblem BodyTooLarge(long limit) =>
         new(413, "Request body too large", $"The request body exceeds the limit of {limit} bytes.", "request_too_large");
 
+    public static ApiProblem UnsupportedMediaType(string detail) =>
+        new(415, "Unsupported media type", detail, "unsupported_media_type");
+
+    /// <summary>A header that must appear at most once came more than once.</summary>
+    public static ApiProblem InvalidHeader(string detail, string param) =>
+        new(400, "Invalid request", detail, "invalid_header", param);
+
     public static ApiProblem MissingKey() =>
         new(401, "Unauthorized", "No API key was provided. Send it as 'Authorization: Bearer KEY'.", "missing_api_key");
 
