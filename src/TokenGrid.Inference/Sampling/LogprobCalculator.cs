@@ -23,9 +23,8 @@ public static class LogprobCalculator
         ArgumentOutOfRangeException.ThrowIfNegative(top);
         var max = TensorPrimitives.Max(logits);
         var probs = scratch.Values.AsSpan(0, logits.Length);
-        TensorPrimitives.Subtract(logits, max, probs);
-        TensorPrimitives.Exp(probs, probs);
-        var logSum = max + MathF.Log(TensorPrimitives.Sum(probs));
+        var (total, lowest) = ProbabilityKernels.Exponentiate(logits, probs, max, 1f, scratch.BlockSums);
+        var logSum = max + (float)Math.Log(total);
         var sampled = logits[token] - logSum;
         top = Math.Min(top, logits.Length);
         if (top == 0)
@@ -33,7 +32,7 @@ public static class LogprobCalculator
             return new TokenLogprobs(sampled, []);
         }
 
-        var cut = ProbabilityKernels.Cut(probs, 1f, 0f, top, double.PositiveInfinity, scratch);
+        var cut = ProbabilityKernels.Cut(probs, 1f, 0f, top, double.PositiveInfinity, scratch, total, lowest);
         var (count, _) = ProbabilityKernels.AtLeast(probs, cut);
         var n = ProbabilityKernels.Gather(probs, cut, float.PositiveInfinity, count, scratch);
         var keys = scratch.BandKeys.AsSpan(0, n);

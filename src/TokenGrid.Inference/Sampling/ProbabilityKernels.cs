@@ -14,8 +14,11 @@ internal static class ProbabilityKernels
     /// <summary>Slice length of the block sums used by the draw (and of the double-precision flushes of the passes).</summary>
     public const int Block = 1024;
 
-    /// <summary>The search narrows a cut until at most this many values lie in its undecided band, then sorts the band.</summary>
-    public const int BandLimit = 512;
+    /// <summary>
+    /// The search narrows a cut with passes over the row until at most this many values lie in its undecided band,
+    /// then selects inside the band alone.
+    /// </summary>
+    public const int BandLimit = 8192;
 
     /// <summary>How many values are at least <paramref name="threshold"/>, and their sum.</summary>
     public static (int Count, double Mass) AtLeast(ReadOnlySpan<float> values, float threshold)
@@ -54,23 +57,87 @@ internal static class ProbabilityKernels
         return (count, mass);
     }
 
-    /// <summary>Sets every value below <paramref name="threshold"/> to 0.</summary>
-    public static void ZeroBelow(Span<float> values, float threshold)
+    /// <summary>
+    /// One fused pass: <c>destination[i] = exp((source[i] - shift) * scale)</c> (<see cref="FastExp"/>) (source and destination may be the same),
+    /// with the sums of every <see cref="Block"/> into <paramref name="blockSums"/>. Returns the total and the smallest
+    /// positive value.
+    /// </summary>
+    public static (double Total, float Lowest) Exponentiate(ReadOnlySpan<float> source, Span<float> destination, float shift, float scale, Span<float> blockSums)
+    {
+        var width = Vector<float>.Count;
+        var vShift = new Vector<float>(shift);
+        var vScale = new Vector<float>(scale);
+        var infinity = new Vector<float>(float.PositiveInfinity);
+        ref var from = ref MemoryMarshal.GetReference(source);
+        ref var to = ref MemoryMarshal.GetReference(destination);
+        var total = 0.0;
+        var lowest = infinity;
+        var lowestTail = float.PositiveInfinity;
+        for (int i = 0, b = 0; i < source.Length; b++)
+        {
+            var end = Math.Min(source.Length, i + Block);
+            var sum = Vector<float>.Zero;
+            for (; i + width <= end; i += width)
+            {
+                var p = FastExp.Exp((Vector.LoadUnsafe(ref from, (nuint)i) - vShift) * vScale);
+                p.StoreUnsafe(ref to, (nuint)i);
+                sum += p;
+                lowest = Vector.Min(lowest, Vector.ConditionalSelect(Vector.GreaterThan(p, Vector<float>.Zero), p, infinity));
+            }
+
+            var blockSum = Vector.Sum(sum);
+            for (; i < end; i++)
+            {
+                var p = FastExp.Exp((source[i] - shift) * scale);
+                destination[i] = p;
+                blockSum += p;
+                lowestTail = p > 0f ? MathF.Min(lowestTail, p) : lowestTail;
+            }
+
+            blockSums[b] = blockSum;
+            total += blockSum;
+        }
+
+        var min = lowestTail;
+        for (var j = 0; j < width; j++)
+        {
+            min = MathF.Min(min, lowest[j]);
+        }
+
+        return (total, min);
+    }
+
+    /// <summary>Sets every value below <paramref name="threshold"/> to 0, refreshing the block sums; returns the new total.</summary>
+    public static double ZeroBelow(Span<float> values, float threshold, Span<float> blockSums)
     {
         var width = Vector<float>.Count;
         var at = new Vector<float>(threshold);
         ref var start = ref MemoryMarshal.GetReference(values);
-        var i = 0;
-        for (; i + width <= values.Length; i += width)
+        var total = 0.0;
+        for (int i = 0, b = 0; i < values.Length; b++)
         {
-            var v = Vector.LoadUnsafe(ref start, (nuint)i);
-            Vector.ConditionalSelect(Vector.GreaterThanOrEqual(v, at), v, Vector<float>.Zero).StoreUnsafe(ref start, (nuint)i);
+            var end = Math.Min(values.Length, i + Block);
+            var sum = Vector<float>.Zero;
+            for (; i + width <= end; i += width)
+            {
+                var v = Vector.LoadUnsafe(ref start, (nuint)i);
+                var kept = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(v, at), v, Vector<float>.Zero);
+                kept.StoreUnsafe(ref start, (nuint)i);
+                sum += kept;
+            }
+
+            var blockSum = Vector.Sum(sum);
+            for (; i < end; i++)
+            {
+                values[i] = values[i] >= threshold ? values[i] : 0f;
+                blockSum += values[i];
+            }
+
+            blockSums[b] = blockSum;
+            total += blockSum;
         }
 
-        for (; i < values.Length; i++)
-        {
-            values[i] = values[i] >= threshold ? values[i] : 0f;
-        }
+        return total;
     }
 
     /// <summary>
@@ -80,9 +147,13 @@ internal static class ProbabilityKernels
     /// the values at least that (ties at the boundary are all kept). Returns <paramref name="floor"/> when no prefix short
     /// of all of them qualifies. <paramref name="top"/> is the largest value (or any value no smaller prefix reaches).
     /// </summary>
-    public static float Cut(ReadOnlySpan<float> values, float top, float floor, int k, double massFraction, SamplerScratch scratch)
+    /// <remarks>
+    /// <paramref name="total"/>, when the caller knows it, is the sum of the whole row and spares a pass (only with a
+    /// floor of 0); <paramref name="lowest"/> is the smallest positive value, where the search starts.
+    /// </remarks>
+    public static float Cut(ReadOnlySpan<float> values, float top, float floor, int k, double massFraction, SamplerScratch scratch, double? total = null, float lowest = 1e-30f)
     {
-        var (countLo, massLo) = AtLeast(values, floor);
+        var (countLo, massLo) = floor <= 0f && total is { } known ? (values.Length, known) : AtLeast(values, floor);
         var target = massFraction * massLo;
         bool Enough(int count, double mass) => count >= k || mass >= target;
         var (countHi, massHi) = AtLeast(values, top);
@@ -101,7 +172,7 @@ internal static class ProbabilityKernels
         float lo = floor, hi = top;
         for (var step = 0; countLo - countHi > BandLimit && step < 64; step++)
         {
-            var logLo = MathF.Log(MathF.Max(lo, 1e-30f));
+            var logLo = MathF.Log(MathF.Max(lo, lowest));
             var logHi = MathF.Log(hi);
             var fraction = 0.5;
             if (step % 2 == 0)
@@ -128,23 +199,74 @@ internal static class ProbabilityKernels
             }
         }
 
-        // Sort the band [lo, hi) most likely first and walk it from hi's prefix.
+        // Select inside the band [lo, hi) alone, starting from hi's prefix.
         var band = Gather(values, lo, hi, countLo - countHi, scratch);
-        var keys = scratch.BandKeys.AsSpan(0, band);
-        keys.Sort();
-        var have = countHi;
-        var sum = massHi;
-        foreach (var key in keys)
+        return SelectInBand(scratch.BandKeys.AsSpan(0, band), countHi, massHi, k, target) ?? lo;
+    }
+
+    /// <summary>
+    /// Quickselect over a band of negated values: the value at which the prefix (<paramref name="count"/> values of mass
+    /// <paramref name="mass"/> above the band, then the band most likely first) first holds <paramref name="k"/> values
+    /// or <paramref name="target"/> mass; null when even the whole band does not reach it.
+    /// </summary>
+    internal static float? SelectInBand(Span<float> keys, int count, double mass, int k, double target)
+    {
+        while (keys.Length > 0)
         {
-            have++;
-            sum += -key;
-            if (Enough(have, sum))
+            var pivot = MedianOfThree(keys[0], keys[keys.Length / 2], keys[^1]);
+            var (less, equal) = Partition(keys, pivot);
+            var lessMass = 0.0;
+            foreach (var key in keys[..less])
             {
-                return -key;
+                lessMass -= key;
+            }
+
+            if (less > 0 && (count + less >= k || mass + lessMass >= target))
+            {
+                keys = keys[..less];
+                continue;
+            }
+
+            count += less + equal;
+            mass += lessMass - ((double)pivot * equal);
+            if (count >= k || mass >= target)
+            {
+                return -pivot;
+            }
+
+            keys = keys[(less + equal)..];
+        }
+
+        return null;
+    }
+
+    private static float MedianOfThree(float a, float b, float c) => MathF.Max(MathF.Min(a, b), MathF.Min(MathF.Max(a, b), c));
+
+    /// <summary>Three-way partition: keys below the pivot first (the most likely values), then equal, then above.</summary>
+    private static (int Less, int Equal) Partition(Span<float> keys, float pivot)
+    {
+        int lt = 0, i = 0, gt = keys.Length;
+        while (i < gt)
+        {
+            var v = keys[i];
+            if (v < pivot)
+            {
+                (keys[lt], keys[i]) = (keys[i], keys[lt]);
+                lt++;
+                i++;
+            }
+            else if (v > pivot)
+            {
+                gt--;
+                (keys[gt], keys[i]) = (keys[i], keys[gt]);
+            }
+            else
+            {
+                i++;
             }
         }
 
-        return lo;
+        return (lt, gt - lt);
     }
 
     /// <summary>
@@ -197,20 +319,13 @@ internal static class ProbabilityKernels
     }
 
     /// <summary>
-    /// Draws an index with probability proportional to its value, <paramref name="uniform"/> in [0, 1) deciding: block
-    /// sums first (vectorised), then a walk inside the one block the draw lands in.
+    /// Draws an index with probability proportional to its value, <paramref name="uniform"/> in [0, 1) deciding: a walk
+    /// over the block sums (from <see cref="Exponentiate"/> or <see cref="ZeroBelow"/>, totalling
+    /// <paramref name="total"/>), then inside the one block the draw lands in.
     /// </summary>
-    public static int Draw(ReadOnlySpan<float> values, double uniform, Span<float> blockSums)
+    public static int Draw(ReadOnlySpan<float> values, double uniform, ReadOnlySpan<float> blockSums, double total)
     {
         var blocks = (values.Length + Block - 1) / Block;
-        var total = 0.0;
-        for (var b = 0; b < blocks; b++)
-        {
-            var sum = TensorPrimitives.Sum(values.Slice(b * Block, Math.Min(Block, values.Length - (b * Block))));
-            blockSums[b] = sum;
-            total += sum;
-        }
-
         var rest = uniform * total;
         for (var b = 0; b < blocks; b++)
         {

@@ -82,58 +82,54 @@ public sealed class TokenSampler
         if (_options.IsGreedy)
         {
             logits.CopyTo(values);
-            Adjust(logits, values, 0f, 1f);
+            Adjust(logits, values);
             return TensorPrimitives.IndexOfMax(values);
         }
 
-        // values = (logit - max) / T: the most likely token at 0, so the probabilities below peak at exactly 1.
+        // probabilities = exp((logit - max) / T): the most likely token at 1, in one fused pass with the block sums.
         var scale = 1f / _options.Temperature;
         var max = TensorPrimitives.Max(logits);
-        TensorPrimitives.Subtract(logits, max, values);
-        if (scale != 1f)
-        {
-            TensorPrimitives.Multiply(values, scale, values);
-        }
-
+        var source = logits;
         if (ChangesLogits)
         {
-            Adjust(logits, values, max, scale);
-            var adjustedMax = TensorPrimitives.Max(values);
-            if (float.IsNegativeInfinity(adjustedMax))
+            logits.CopyTo(values);
+            Adjust(logits, values);
+            max = TensorPrimitives.Max(values);
+            if (float.IsNegativeInfinity(max))
             {
                 // Everything is banned: fall back to the model's own choice rather than fail the sequence.
                 return TensorPrimitives.IndexOfMax(logits);
             }
 
-            TensorPrimitives.Subtract(values, adjustedMax, values);
+            source = values;
         }
 
-        TensorPrimitives.Exp(values, values);
-        var cut = Cut(values, scratch);
+        var (total, lowest) = ProbabilityKernels.Exponentiate(source, values, max, scale, scratch.BlockSums);
+        var cut = Cut(values, total, lowest, scratch);
         if (cut > 0f)
         {
-            ProbabilityKernels.ZeroBelow(values, cut);
+            total = ProbabilityKernels.ZeroBelow(values, cut, scratch.BlockSums);
         }
 
-        return ProbabilityKernels.Draw(values, CounterRandom.Uniform(_seed, _position), scratch.BlockSums);
+        return ProbabilityKernels.Draw(values, CounterRandom.Uniform(_seed, _position), scratch.BlockSums, total);
     }
 
     /// <summary>The smallest probability kept by min-p, top-k and top-p (vLLM's order: min-p, then top-k, then top-p); 0 keeps all.</summary>
-    private float Cut(ReadOnlySpan<float> probs, SamplerScratch scratch)
+    private float Cut(ReadOnlySpan<float> probs, double total, float lowest, SamplerScratch scratch)
     {
         var floor = _options.MinP > 0f ? _options.MinP : 0f;
         var k = _options.TopK > 0 && _options.TopK < probs.Length ? _options.TopK : int.MaxValue;
         var topP = _options.TopP < 1f ? _options.TopP : double.PositiveInfinity;
         if (k != int.MaxValue)
         {
-            floor = ProbabilityKernels.Cut(probs, 1f, floor, k, double.PositiveInfinity, scratch);
+            floor = ProbabilityKernels.Cut(probs, 1f, floor, k, double.PositiveInfinity, scratch, total, lowest);
         }
 
-        return double.IsPositiveInfinity(topP) ? floor : ProbabilityKernels.Cut(probs, 1f, floor, int.MaxValue, topP, scratch);
+        return double.IsPositiveInfinity(topP) ? floor : ProbabilityKernels.Cut(probs, 1f, floor, int.MaxValue, topP, scratch, total, lowest);
     }
 
-    /// <summary>Rewrites the entries of touched tokens: min-tokens mask, bias, then the penalties (vLLM's order).</summary>
-    private void Adjust(ReadOnlySpan<float> logits, Span<float> values, float shift, float scale)
+    /// <summary>Rewrites the logits of touched tokens in the row copy: min-tokens mask, bias, then the penalties (vLLM's order).</summary>
+    private void Adjust(ReadOnlySpan<float> logits, Span<float> values)
     {
         var masking = Masking;
         foreach (var id in _history.Touched)
@@ -150,7 +146,7 @@ public sealed class TokenSampler
             }
 
             var logit = logits[id] + _bias.GetValueOrDefault(id);
-            values[id] = (_history.Penalise(id, logit) - shift) * scale;
+            values[id] = _history.Penalise(id, logit);
         }
     }
 }

@@ -81,4 +81,24 @@ public sealed class ProbabilityKernelsTests
         Assert.Equal([1, 3, 4], result.Top.Select(t => t.TokenId));
         Assert.IsType<TokenLogprobs>(result);
     }
+
+    [Fact]
+    public void The_fast_exponential_is_within_float_precision_of_the_exact_one()
+    {
+        var x = Enumerable.Range(0, 200_001).Select(i => -i * 0.0005f).Append(float.NegativeInfinity).Append(-87.5f).ToArray();
+        var scratch = new float[x.Length];
+        ProbabilityKernels.Exponentiate(x, scratch, 0f, 1f, new float[(x.Length / ProbabilityKernels.Block) + 1]);
+        for (var i = 0; i < x.Length; i++)
+        {
+            var exact = Math.Exp(x[i]);
+            if (x[i] < -87f)
+            {
+                Assert.Equal(0f, scratch[i]);
+            }
+            else
+            {
+                Assert.True(Math.Abs(scratch[i] - exact) <= 1e-6 * exact, $"exp({x[i]}) = {scratch[i]}, expected {exact}");
+            }
+        }
+    }
 }
