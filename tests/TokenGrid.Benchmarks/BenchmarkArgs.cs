@@ -1,4 +1,5 @@
 using System.Globalization;
+using TokenGrid.Inference.Runtime;
 
 namespace TokenGrid.Benchmarks;
 
@@ -29,4 +30,13 @@ public sealed class BenchmarkArgs
         _values.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
     public string? String(string key) => _values.GetValueOrDefault(key);
+
+    /// <summary><c>--provider auto|cuda|cpu</c>: the execution provider to ask for. Default: auto.</summary>
+    public ExecutionProviderPreference Provider() => String("provider")?.ToLowerInvariant() switch
+    {
+        null or "auto" => ExecutionProviderPreference.Auto,
+        "cuda" => ExecutionProviderPreference.Cuda,
+        "cpu" => ExecutionProviderPreference.Cpu,
+        var other => throw new ArgumentException($"--provider must be auto, cuda or cpu, not '{other}'."),
+    };
 }

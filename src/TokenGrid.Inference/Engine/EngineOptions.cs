@@ -23,6 +23,13 @@ public sealed class EngineOptions
     [Range(1, 1_000_000)]
     public int PrefillChunkTokens { get; set; } = 256;
 
+    /// <summary>
+    /// Threads that sample the rows of one decode step (the decode thread being one of them); 0 means one per
+    /// processor. Greedy rows never leave the decode thread. Default: 0.
+    /// </summary>
+    [Range(0, 256)]
+    public int SamplingThreads { get; set; }
+
     /// <summary>Name of the decode thread, for diagnostics. Default: "tokengrid-engine".</summary>
     public string ThreadName { get; set; } = "tokengrid-engine";
 

@@ -113,7 +113,8 @@ public sealed partial class InferenceEngine
                 if (!s.Finished)
                 {
                     s.KvLength = s.Prompt.Length;
-                    Sample(s, logits, _time.GetTimestamp());
+                    BatchSampler.SampleRow(s, logits, _sampler.DecodeThreadScratch);
+                    Accept(s, _time.GetTimestamp());
                 }
             });
             Statistics.OnPrefill(tokens, _time.GetElapsedTime(started));
@@ -207,19 +208,19 @@ public sealed partial class InferenceEngine
         }
 
         Statistics.OnDecodeStep(batch, _time.GetElapsedTime(started));
+        _sampler.SampleStep(_runner, _active, _rowsAreShared);
         var now = _time.GetTimestamp();
         for (var r = 0; r < batch; r++)
         {
             var s = _active[r];
             s.KvLength++;
-            Sample(s, _runner.DecodeLogits(r), now);
+            Accept(s, now);
         }
     }
 
-    private void Sample(Sequence s, ReadOnlySpan<float> logits, long now)
+    private void Accept(Sequence s, long now)
     {
-        var token = s.Sampler.Sample(logits, _probs, _indices);
-        s.Accept(token, _eos.Contains(token), now);
+        s.Accept(s.PendingToken, s.PendingLogprobs, now);
         Statistics.OnTokens(1);
         if (s.Finished)
         {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TokenGrid.Inference.Models;
+using TokenGrid.Inference.Sampling;
 
 namespace TokenGrid.Inference.Engine;
 
@@ -24,8 +25,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     private readonly SemaphoreSlim _signal = new(0);
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Thread _thread;
-    private readonly float[] _probs;
-    private readonly int[] _indices;
+    private readonly BatchSampler _sampler;
+    private readonly bool _rowsAreShared;
     private List<Sequence> _active = [];
     private PrefillGroup? _prefill;
     private bool _stopping;
@@ -45,8 +46,9 @@ public sealed partial class InferenceEngine : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _runner = new DecoderRunner(model, _options.CopyCacheThroughRuntime);
         _eos = [.. model.Config.EosTokenIds];
-        _probs = new float[_runner.LogitsWidth];
-        _indices = new int[_runner.LogitsWidth];
+        _sampler = new BatchSampler(_runner.LogitsWidth, _options.SamplingThreads > 0 ? _options.SamplingThreads : Environment.ProcessorCount);
+        // Float16 rows are converted into one shared buffer of the runner, so they are sampled one at a time.
+        _rowsAreShared = model.Signature.LogitsType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float;
         _thread = new Thread(RunLoop) { IsBackground = true, Name = _options.ThreadName };
         _thread.Start();
         LogStarted(model.Name, model.Provider, model.ProviderFallbackReason ?? "none", _options.MaxBatchSize, _options.MaxQueueLength);
@@ -85,7 +87,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable
 
         var context = _model.Config.ContextLength;
         var maxNew = Math.Min(request.MaxTokens, context - request.PromptTokens.Count);
-        var sequence = new Sequence(request, maxNew, _model.Tokenizer, _time);
+        var sequence = new Sequence(request, maxNew, _model.Tokenizer, _eos, _time);
         sequence.Registration = cancellationToken.Register(
             static state =>
             {
@@ -156,7 +158,28 @@ public sealed partial class InferenceEngine : IAsyncDisposable
             : prompt.Count >= config.ContextLength
                 ? $"The prompt has {prompt.Count} tokens; model '{config.Name}' has a context of {config.ContextLength}, which leaves no room to generate."
             : request.MaxTokens < 1 ? "max_tokens must be at least 1."
+            : request.MinTokens < 0 ? "min_tokens must not be negative."
+            : request.TopLogprobs is < 0 or > LogprobCalculator.MaxTop ? $"top_logprobs must be between 0 and {LogprobCalculator.MaxTop}."
+            : request.ResumedOutputTokens < 0 || request.ResumedOutputTokens >= prompt.Count
+                ? "The resumed output tokens must be fewer than the prompt tokens."
+            : FirstOutside(request.StopTokenIds) is { } stopId
+                ? $"Stop token id {stopId} is outside the vocabulary of model '{config.Name}' ({_runner.LogitsWidth} ids)."
+            : FirstOutside(request.Sampling.LogitBias?.Keys ?? []) is { } biasId
+                ? $"logit_bias token id {biasId} is outside the vocabulary of model '{config.Name}' ({_runner.LogitsWidth} ids)."
             : request.Sampling.Validate();
+    }
+
+    private int? FirstOutside(IEnumerable<int> ids)
+    {
+        foreach (var id in ids)
+        {
+            if ((uint)id >= (uint)_runner.LogitsWidth)
+            {
+                return id;
+            }
+        }
+
+        return null;
     }
 
     private void Cancel(Sequence sequence)

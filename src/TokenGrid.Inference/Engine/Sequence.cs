@@ -15,18 +15,24 @@ internal sealed class Sequence
     private readonly StreamingDetokenizer _detokenizer;
     private readonly StopSequenceMatcher _stop;
     private readonly TimeProvider _time;
+    private readonly IReadOnlySet<int> _eos;
+    private readonly HashSet<int>? _stopIds;
     private readonly long _submitted;
     private long _firstToken;
     private volatile bool _cancelRequested;
 
-    public Sequence(GenerationRequest request, int maxNewTokens, ModelTokenizer tokenizer, TimeProvider time)
+    public Sequence(GenerationRequest request, int maxNewTokens, ModelTokenizer tokenizer, IReadOnlySet<int> eos, TimeProvider time)
     {
         Prompt = [.. request.PromptTokens];
         MaxNewTokens = maxNewTokens;
         IgnoreEos = request.IgnoreEndOfSequence;
-        Sampler = new TokenSampler(request.Sampling);
+        TopLogprobs = request.TopLogprobs;
+        _eos = eos;
+        _stopIds = request.StopTokenIds.Count > 0 ? [.. request.StopTokenIds] : null;
+        IEnumerable<int> ends = IgnoreEos ? [] : eos;
+        Sampler = new TokenSampler(request.Sampling, Prompt, request.ResumedOutputTokens, ends.Concat(request.StopTokenIds), request.MinTokens);
         _detokenizer = new StreamingDetokenizer(tokenizer);
-        _stop = new StopSequenceMatcher(request.StopSequences);
+        _stop = new StopSequenceMatcher(request.StopSequences, request.IncludeStopSequenceInOutput);
         _time = time;
         _submitted = time.GetTimestamp();
         Stream = new GenerationStream(_tokens.Reader, _result.Task, Prompt.Length, maxNewTokens);
@@ -39,6 +45,15 @@ internal sealed class Sequence
     public bool IgnoreEos { get; }
 
     public TokenSampler Sampler { get; }
+
+    /// <summary>Alternatives to report with each token's log probability; null when the request asked for none.</summary>
+    public int? TopLogprobs { get; }
+
+    /// <summary>The next token, chosen by a sampling worker before <see cref="Accept"/> takes it on the decode thread.</summary>
+    public int PendingToken { get; set; }
+
+    /// <summary>Log probabilities of <see cref="PendingToken"/>, when asked for.</summary>
+    public TokenLogprobs? PendingLogprobs { get; set; }
 
     public GenerationStream Stream { get; }
 
@@ -62,7 +77,7 @@ internal sealed class Sequence
     public void RequestCancel() => _cancelRequested = true;
 
     /// <summary>Takes a sampled token: streams its text, and finishes the sequence when it ends it.</summary>
-    public void Accept(int token, bool isEos, long timestamp)
+    public void Accept(int token, TokenLogprobs? logprobs, long timestamp)
     {
         Generated++;
         LastToken = token;
@@ -71,7 +86,7 @@ internal sealed class Sequence
             _firstToken = timestamp;
         }
 
-        var eos = isEos && !IgnoreEos;
+        var eos = (!IgnoreEos && _eos.Contains(token)) || (_stopIds is not null && _stopIds.Contains(token));
         var text = eos ? "" : _stop.Push(_detokenizer.Append(token));
         FinishReason? reason = eos || _stop.Stopped ? FinishReason.Stop
             : Generated >= MaxNewTokens ? FinishReason.Length
@@ -84,7 +99,7 @@ internal sealed class Sequence
         }
 
         _text.Append(text);
-        _tokens.Writer.TryWrite(new GeneratedToken(token, text));
+        _tokens.Writer.TryWrite(new GeneratedToken(token, text, logprobs));
         if (reason is { } r)
         {
             Finish(r, null, timestamp);

@@ -56,5 +56,11 @@ public sealed record SamplingOptions
         Temperature is < 0f or > 100f or float.NaN ? "temperature must be between 0 and 100"
         : TopP is <= 0f or > 1f or float.NaN ? "top_p must be in (0, 1]"
         : TopK < 0 ? "top_k must not be negative"
+        : MinP is < 0f or > 1f or float.NaN ? "min_p must be between 0 and 1"
+        : PresencePenalty is < -2f or > 2f or float.NaN ? "presence_penalty must be between -2 and 2"
+        : FrequencyPenalty is < -2f or > 2f or float.NaN ? "frequency_penalty must be between -2 and 2"
+        : RepetitionPenalty is <= 0f or > 100f or float.NaN ? "repetition_penalty must be above 0 (and at most 100)"
+        : LogitBias is null ? "logit_bias must not be null"
+        : LogitBias.Any(b => b.Value is < -100f or > 100f or float.NaN) ? "logit_bias values must be between -100 and 100"
         : null;
 }

@@ -2,9 +2,10 @@ namespace TokenGrid.Inference.Sampling;
 
 /// <summary>
 /// Finds stop sequences in streamed text. Text that could still be the start of a stop sequence is
-/// held back, so a client never receives part of a stop sequence and the output excludes it.
+/// held back, so a client never receives part of a stop sequence and the output excludes it, unless
+/// <paramref name="includeStop"/> keeps the matched stop sequence (vLLM's <c>include_stop_str_in_output</c>).
 /// </summary>
-public sealed class StopSequenceMatcher(IReadOnlyList<string> stops)
+public sealed class StopSequenceMatcher(IReadOnlyList<string> stops, bool includeStop = false)
 {
     private readonly string[] _stops = [.. stops.Where(s => s.Length > 0)];
     private string _pending = "";
@@ -27,12 +28,14 @@ public sealed class StopSequenceMatcher(IReadOnlyList<string> stops)
 
         var buffer = _pending + text;
         var first = -1;
+        var end = -1;
         foreach (var stop in _stops)
         {
             var at = buffer.IndexOf(stop, StringComparison.Ordinal);
-            if (at >= 0 && (first < 0 || at < first))
+            if (at >= 0 && (first < 0 || at < first || (at == first && at + stop.Length < end)))
             {
                 first = at;
+                end = at + stop.Length;
             }
         }
 
@@ -40,7 +43,7 @@ public sealed class StopSequenceMatcher(IReadOnlyList<string> stops)
         {
             Stopped = true;
             _pending = "";
-            return buffer[..first];
+            return buffer[..(includeStop ? end : first)];
         }
 
         var hold = LongestSuffixThatStartsAStop(buffer);

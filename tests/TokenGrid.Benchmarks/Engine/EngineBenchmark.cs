@@ -1,73 +1,155 @@
 using TokenGrid.Inference.DemoModel;
 using TokenGrid.Inference.Engine;
 using TokenGrid.Inference.Models;
-using TokenGrid.Inference.Runtime;
+using TokenGrid.Inference.Sampling;
 
 namespace TokenGrid.Benchmarks.Engine;
 
 /// <summary>
-/// The engine against the raw ONNX Runtime loop, side by side in one process on the demo model:
-/// rounds interleave the variants so machine noise hits them alike, and medians are reported.
+/// The engine against the raw ONNX Runtime loop, side by side in one process on the demo model (or
+/// <c>--model DIR</c>): rounds interleave the variants so machine noise hits them alike, and medians are reported.
+/// Greedy, temperature-1 and top-p-0.9 sampling run over the same batch of 32; on the demo model a small-vocabulary
+/// variant (1,000 ids, fed as ids) measures the engine's per-step overhead, which the full vocabulary's LM head hides.
 /// </summary>
 public static class EngineBenchmark
 {
+    /// <summary>The small-vocabulary demo variant: the default model with a 1,000-id LM head.</summary>
+    internal static DemoModelSpec SmallVocabulary { get; } = DemoModelSpec.Default with { VocabSize = 1000 };
+
+    internal static SamplingOptions Sampled { get; } = new() { Temperature = 1f };
+
+    internal static SamplingOptions TopP { get; } = new() { Temperature = 1f, TopP = 0.9f };
+
     public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
     {
         var rounds = args.Int("rounds", 3);
         var newTokens = args.Int("tokens", 64);
         var promptLength = args.Int("prompt", 16);
-        var directory = DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
-        using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
+        var custom = args.String("model");
+        var directory = custom ?? DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
+        var load = new ModelLoadOptions { ExecutionProvider = args.Provider() };
+        using var model = DecoderModel.Load(directory, load);
         var prompts = Workload.Prompts(model, 32, promptLength);
-        await using var engine = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength });
-
-        // Warm up both paths once (session initialisation, buffer growth).
-        RawGreedyLoop.Run(model, prompts, 4);
-        await GenerateAsync(engine, prompts, 4);
-
-        var raw1 = new List<double>();
-        var raw32 = new List<double>();
-        var engine1 = new List<double>();
-        var engine8 = new List<double>();
-        var engine32 = new List<double>();
-        for (var round = 0; round < rounds; round++)
+        var options = new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength };
+        await using var engine = new InferenceEngine(model, options);
+        // The same model with every row sampled on the decode thread: does spreading sampling over cores pay?
+        await using var oneThread = new InferenceEngine(model, new EngineOptions
         {
-            raw1.Add(await Workload.RateAsync(() => Task.FromResult(RawGreedyLoop.Run(model, prompts.Take(1).ToList(), newTokens))));
-            raw32.Add(await Workload.RateAsync(() => Task.FromResult(RawGreedyLoop.Run(model, prompts, newTokens))));
-            engine1.Add(await Workload.RateAsync(() => GenerateAsync(engine, prompts.Take(1).ToList(), newTokens)));
-            engine8.Add(await Workload.RateAsync(() => GenerateAsync(engine, prompts.Take(8).ToList(), newTokens)));
-            engine32.Add(await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens)));
+            MaxBatchSize = 32,
+            PrefillChunkTokens = 32 * promptLength,
+            SamplingThreads = 1,
+            ThreadName = "tokengrid-engine-1",
+        });
+        var hasRaw = RawGreedyLoop.Supports(model);
+
+        // The small variant only exists for the demo model.
+        using var small = custom is null ? DecoderModel.Load(DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, SmallVocabulary), load) : null;
+        await using var smallEngine = small is null ? null : new InferenceEngine(small, new EngineOptions
+        {
+            MaxBatchSize = 32,
+            PrefillChunkTokens = 32 * promptLength,
+            ThreadName = "tokengrid-engine-small",
+        });
+        var smallPrompts = small is null ? [] : Workload.Prompts(small, 32, promptLength);
+
+        // Warm up every path once (session initialisation, buffer growth, JIT).
+        if (hasRaw)
+        {
+            RawGreedyLoop.Run(model, prompts, 4);
         }
 
+        await GenerateAsync(engine, prompts, 4, SamplingOptions.Greedy);
+        await GenerateAsync(engine, prompts, 4, TopP);
+        await GenerateAsync(oneThread, prompts, 4, TopP);
+        if (small is not null)
+        {
+            RawGreedyLoop.Run(small, smallPrompts, 4);
+            await GenerateAsync(smallEngine!, smallPrompts, 4, SamplingOptions.Greedy);
+        }
+
+        var rates = new Dictionary<string, List<double>>();
+        void Add(string key, double rate) => (rates.TryGetValue(key, out var list) ? list : rates[key] = []).Add(rate);
+        for (var round = 0; round < rounds; round++)
+        {
+            if (hasRaw)
+            {
+                Add("raw1", await Workload.RateAsync(() => Task.FromResult(RawGreedyLoop.Run(model, prompts.Take(1).ToList(), newTokens))));
+                Add("raw32", await Workload.RateAsync(() => Task.FromResult(RawGreedyLoop.Run(model, prompts, newTokens))));
+            }
+
+            Add("engine1", await Workload.RateAsync(() => GenerateAsync(engine, prompts.Take(1).ToList(), newTokens, SamplingOptions.Greedy)));
+            Add("engine8", await Workload.RateAsync(() => GenerateAsync(engine, prompts.Take(8).ToList(), newTokens, SamplingOptions.Greedy)));
+            Add("engine32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, SamplingOptions.Greedy)));
+            Add("sampled32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, Sampled)));
+            Add("topp32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, TopP)));
+            Add("sampled32one", await Workload.RateAsync(() => GenerateAsync(oneThread, prompts, newTokens, Sampled)));
+            Add("topp32one", await Workload.RateAsync(() => GenerateAsync(oneThread, prompts, newTokens, TopP)));
+            if (small is not null)
+            {
+                Add("smallRaw8", await Workload.RateAsync(() => Task.FromResult(RawGreedyLoop.Run(small, smallPrompts.Take(8).ToList(), newTokens))));
+                Add("smallEngine8", await Workload.RateAsync(() => GenerateAsync(smallEngine!, smallPrompts.Take(8).ToList(), newTokens, SamplingOptions.Greedy)));
+                Add("smallRaw32", await Workload.RateAsync(() => Task.FromResult(RawGreedyLoop.Run(small, smallPrompts, newTokens))));
+                Add("smallEngine32", await Workload.RateAsync(() => GenerateAsync(smallEngine!, smallPrompts, newTokens, SamplingOptions.Greedy)));
+            }
+        }
+
+        double M(string key) => Stats.Median(rates[key]);
         var joinSteps = await TimeToFirstTokenInStepsAsync(engine, prompts, rounds * 2);
         var report = new BenchmarkReport("engine")
-            .Add("model", DemoModelSpec.Default.CacheKey)
+            .Add("model", custom ?? DemoModelSpec.Default.CacheKey)
             .Add("provider", model.Provider.ToString())
             .Add("processors", Environment.ProcessorCount)
             .Add("rounds", rounds)
             .Add("new_tokens", newTokens)
-            .Add("prompt_tokens", promptLength)
-            .Add("raw_tokens_per_s_b1", Stats.Median(raw1))
-            .Add("raw_tokens_per_s_b32", Stats.Median(raw32))
-            .Add("engine_tokens_per_s_b1", Stats.Median(engine1))
-            .Add("engine_tokens_per_s_b8", Stats.Median(engine8))
-            .Add("engine_tokens_per_s_b32", Stats.Median(engine32))
-            .Add("engine_vs_raw_b32", Stats.Median(engine32) / Stats.Median(raw32))
-            .Add("scaling_32_vs_1", Stats.Median(engine32) / Stats.Median(engine1))
-            // What the hardware allows: the same ratio for the raw loop. The engine cannot scale past it.
-            .Add("raw_scaling_32_vs_1", Stats.Median(raw32) / Stats.Median(raw1))
-            .Add("engine_vs_raw_b1", Stats.Median(engine1) / Stats.Median(raw1))
-            .Add("ttft_join_steps", joinSteps);
-        return report;
+            .Add("prompt_tokens", promptLength);
+        if (hasRaw)
+        {
+            report.Add("raw_tokens_per_s_b1", M("raw1")).Add("raw_tokens_per_s_b32", M("raw32"));
+        }
+
+        report
+            .Add("engine_tokens_per_s_b1", M("engine1"))
+            .Add("engine_tokens_per_s_b8", M("engine8"))
+            .Add("engine_tokens_per_s_b32", M("engine32"))
+            .Add("engine_sampled_tokens_per_s_b32", M("sampled32"))
+            .Add("engine_top_p_tokens_per_s_b32", M("topp32"))
+            .Add("engine_sampled_vs_greedy_b32", M("sampled32") / M("engine32"))
+            .Add("engine_top_p_vs_greedy_b32", M("topp32") / M("engine32"))
+            .Add("engine_sampled_1_thread_vs_greedy_b32", M("sampled32one") / M("engine32"))
+            .Add("engine_top_p_1_thread_vs_greedy_b32", M("topp32one") / M("engine32"))
+            .Add("scaling_32_vs_1", M("engine32") / M("engine1"));
+        if (hasRaw)
+        {
+            report
+                .Add("engine_vs_raw_b32", M("engine32") / M("raw32"))
+                // What the hardware allows: the same ratio for the raw loop. The engine cannot scale past it.
+                .Add("raw_scaling_32_vs_1", M("raw32") / M("raw1"))
+                .Add("engine_vs_raw_b1", M("engine1") / M("raw1"));
+        }
+
+        if (small is not null)
+        {
+            report
+                .Add("small_model", SmallVocabulary.CacheKey)
+                .Add("raw_tokens_per_s_b8_small", M("smallRaw8"))
+                .Add("engine_tokens_per_s_b8_small", M("smallEngine8"))
+                .Add("raw_tokens_per_s_b32_small", M("smallRaw32"))
+                .Add("engine_tokens_per_s_b32_small", M("smallEngine32"))
+                .Add("engine_vs_raw_b8_small", M("smallEngine8") / M("smallRaw8"))
+                .Add("engine_vs_raw_b32_small", M("smallEngine32") / M("smallRaw32"));
+        }
+
+        return report.Add("ttft_join_steps", joinSteps);
     }
 
-    private static async Task<long> GenerateAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens)
+    private static async Task<long> GenerateAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens, SamplingOptions sampling)
     {
-        var streams = prompts.Select(p => engine.Submit(new GenerationRequest
+        var streams = prompts.Select((p, i) => engine.Submit(new GenerationRequest
         {
             PromptTokens = p,
             MaxTokens = newTokens,
             IgnoreEndOfSequence = true,
+            Sampling = sampling.IsGreedy ? sampling : sampling with { Seed = (ulong)i },
         }).Stream ?? throw new InvalidOperationException("The engine refused a benchmark request.")).ToList();
         var results = await Task.WhenAll(streams.Select(s => s.Completion));
         return results.Sum(r => (long)r.CompletionTokens);

@@ -12,12 +12,19 @@ namespace TokenGrid.Benchmarks.Engine;
 /// </summary>
 public static class RawGreedyLoop
 {
+    /// <summary>True when the loop can run <paramref name="model"/> (the demo model's input and output types).</summary>
+    public static bool Supports(DecoderModel model)
+    {
+        var sig = model.Signature;
+        return sig.IdType == TensorElementType.Int64 && sig.MaskType == TensorElementType.Int64 && sig.KvType == TensorElementType.Float
+            && sig.LogitsType == TensorElementType.Float && model.Config.Io.PositionIds is not null && sig.UseCacheBranch is null;
+    }
+
     /// <summary>Generates <paramref name="newTokens"/> tokens for every prompt; returns the tokens generated.</summary>
     public static long Run(DecoderModel model, IReadOnlyList<int[]> prompts, int newTokens)
     {
         var sig = model.Signature;
-        if (sig.IdType != TensorElementType.Int64 || sig.MaskType != TensorElementType.Int64
-            || sig.KvType != TensorElementType.Float || sig.LogitsType != TensorElementType.Float || model.Config.Io.PositionIds is null)
+        if (!Supports(model))
         {
             throw new NotSupportedException("The raw loop is written for the default demo model (int64 ids, float32 cache and logits, position_ids).");
         }
@@ -26,7 +33,7 @@ public static class RawGreedyLoop
         var batch = prompts.Count;
         var length = prompts[0].Length;
         var vocab = model.Config.VocabSize;
-        string[] inputNames = [io.InputIds, io.AttentionMask, io.PositionIds, .. sig.PastNames];
+        string[] inputNames = [io.InputIds, io.AttentionMask, io.PositionIds!, .. sig.PastNames];
         string[] outputNames = [io.Logits, .. sig.PresentNames];
         using var runOptions = new RunOptions();
 

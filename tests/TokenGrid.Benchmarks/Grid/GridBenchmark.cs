@@ -10,12 +10,14 @@ using TokenGrid.Inference.Engine;
 using TokenGrid.Inference.Models;
 using TokenGrid.Inference.Runtime;
 using TokenGrid.Silo.Hosting;
+using TokenGrid.Benchmarks.Engine;
 
 namespace TokenGrid.Benchmarks.Grid;
 
 /// <summary>
 /// Streaming completions over HTTP through the whole grid (auth, admission, job grain, node grain, engine, SSE)
-/// with 1, 8 and 32 concurrent clients, against the engine alone on the same model, interleaved in one process.
+/// with 1, 8 and 32 concurrent clients (greedy, and at 32 also temperature 1 and top-p 0.9), against the engine alone
+/// on the same model, interleaved in one process; then the small-vocabulary variant, and one node against two.
 /// Tokens are counted from the usage each stream reports, so an early end-of-sequence is counted honestly.
 /// </summary>
 public static class GridBenchmark
@@ -27,17 +29,26 @@ public static class GridBenchmark
         var rounds = args.Int("rounds", 3);
         var newTokens = args.Int("tokens", 64);
         var promptLength = args.Int("prompt", 16);
-        var directory = DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
-        await using var app = await StartGridAsync(["cpu0"], intraOpThreads: 0, portOffset: 0);
-        using var http = Client(app);
-
-        using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
+        var custom = args.String("model");
+        var directory = custom ?? DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
+        var load = new ModelLoadOptions { ExecutionProvider = args.Provider() };
+        using var model = DecoderModel.Load(directory, load);
         await using var engine = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength });
         var prompts = Workload.Prompts(model, 32, promptLength);
 
+        // The grid's node runs where the engine alone runs: a GPU device only when CUDA actually loaded.
+        var device = model.Provider == ExecutionProviderKind.Cuda ? "gpu0" : "cpu0";
+        string[] modelSettings = custom is null ? [] : ["--TokenGrid:Models:Entries:0:Name", "demo", "--TokenGrid:Models:Entries:0:Directory", custom];
+        string[] nodeSettings = [.. modelSettings, "--TokenGrid:Nodes:Provider", args.Provider().ToString()];
+        await using var app = await StartGridAsync([device], intraOpThreads: 0, portOffset: 0, nodeSettings);
+        using var http = Client(app);
+
         await StreamAllAsync(http, prompts.Take(4).ToList(), 4);
+        await StreamAllAsync(http, prompts.Take(4).ToList(), 4, temperature: 1f, topP: 0.9f);
         await EngineAsync(engine, prompts.Take(4).ToList(), 4);
         var grid = new Dictionary<int, List<double>> { [1] = [], [8] = [], [32] = [] };
+        var sampled = new List<double>();
+        var topP = new List<double>();
         var alone = new List<double>();
         for (var round = 0; round < rounds; round++)
         {
@@ -46,15 +57,80 @@ public static class GridBenchmark
                 grid[clients].Add(await Workload.RateAsync(() => StreamAllAsync(http, prompts.Take(clients).ToList(), newTokens)));
             }
 
+            sampled.Add(await Workload.RateAsync(() => StreamAllAsync(http, prompts, newTokens, temperature: 1f)));
+            topP.Add(await Workload.RateAsync(() => StreamAllAsync(http, prompts, newTokens, temperature: 1f, topP: 0.9f)));
             alone.Add(await Workload.RateAsync(() => EngineAsync(engine, prompts, newTokens)));
         }
 
         await app.StopAsync();
+        var report = new BenchmarkReport("grid")
+            .Add("model", custom ?? DemoModelSpec.Default.CacheKey)
+            .Add("provider", model.Provider.ToString())
+            .Add("processors", Environment.ProcessorCount)
+            .Add("rounds", rounds)
+            .Add("new_tokens", newTokens)
+            .Add("prompt_tokens", promptLength)
+            .Add("grid_tokens_per_s_1", Stats.Median(grid[1]))
+            .Add("grid_tokens_per_s_8", Stats.Median(grid[8]))
+            .Add("grid_tokens_per_s_32", Stats.Median(grid[32]))
+            .Add("grid_sampled_tokens_per_s_32", Stats.Median(sampled))
+            .Add("grid_top_p_tokens_per_s_32", Stats.Median(topP))
+            .Add("engine_tokens_per_s_32", Stats.Median(alone))
+            .Add("grid_vs_engine_32", Stats.Median(grid[32]) / Stats.Median(alone))
+            .Add("grid_sampled_vs_greedy_32", Stats.Median(sampled) / Stats.Median(grid[32]))
+            .Add("grid_top_p_vs_greedy_32", Stats.Median(topP) / Stats.Median(grid[32]));
 
-        // Scale-out across nodes: one node against two, each engine on one intra-op thread so each node has its own
-        // core (2 cores here), interleaved over the same rounds.
-        await using var one = await StartGridAsync(["cpu0"], intraOpThreads: 1, portOffset: 1);
-        await using var two = await StartGridAsync(["cpu0", "cpu1"], intraOpThreads: 1, portOffset: 2);
+        if (custom is null)
+        {
+            await SmallVocabularyAsync(report, rounds, newTokens, promptLength, load);
+        }
+
+        if (args.String("nodes") is not "false")
+        {
+            await TwoNodesAsync(report, rounds, newTokens, prompts, modelSettings);
+        }
+
+        return report;
+    }
+
+    /// <summary>
+    /// The grid against the engine alone on the small-vocabulary demo variant (1,000 ids): with a cheap LM head the
+    /// per-token cost of the serving path (grains, SSE, HTTP) shows.
+    /// </summary>
+    private static async Task SmallVocabularyAsync(BenchmarkReport report, int rounds, int newTokens, int promptLength, ModelLoadOptions load)
+    {
+        var spec = EngineBenchmark.SmallVocabulary;
+        using var model = DecoderModel.Load(DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, spec), load);
+        await using var engine = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength });
+        var prompts = Workload.Prompts(model, 32, promptLength);
+        await using var app = await StartGridAsync(["cpu0"], intraOpThreads: 0, portOffset: 3, "--TokenGrid:Models:DemoSpec:VocabSize", $"{spec.VocabSize}");
+        using var http = Client(app);
+        await StreamAllAsync(http, prompts.Take(4).ToList(), 4);
+        await EngineAsync(engine, prompts.Take(4).ToList(), 4);
+        var grid = new List<double>();
+        var alone = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            grid.Add(await Workload.RateAsync(() => StreamAllAsync(http, prompts, newTokens)));
+            alone.Add(await Workload.RateAsync(() => EngineAsync(engine, prompts, newTokens)));
+        }
+
+        await app.StopAsync();
+        report
+            .Add("small_model", spec.CacheKey)
+            .Add("grid_tokens_per_s_32_small", Stats.Median(grid))
+            .Add("engine_tokens_per_s_32_small", Stats.Median(alone))
+            .Add("grid_vs_engine_32_small", Stats.Median(grid) / Stats.Median(alone));
+    }
+
+    /// <summary>
+    /// Scale-out across nodes: one node against two, each engine on one intra-op thread so each node has its own
+    /// core (2 cores here), interleaved over the same rounds.
+    /// </summary>
+    private static async Task TwoNodesAsync(BenchmarkReport report, int rounds, int newTokens, IReadOnlyList<int[]> prompts, string[] modelSettings)
+    {
+        await using var one = await StartGridAsync(["cpu0"], intraOpThreads: 1, portOffset: 1, modelSettings);
+        await using var two = await StartGridAsync(["cpu0", "cpu1"], intraOpThreads: 1, portOffset: 2, modelSettings);
         using var oneHttp = Client(one);
         using var twoHttp = Client(two);
         await StreamAllAsync(oneHttp, prompts.Take(4).ToList(), 4);
@@ -69,16 +145,7 @@ public static class GridBenchmark
 
         await one.StopAsync();
         await two.StopAsync();
-        return new BenchmarkReport("grid")
-            .Add("processors", Environment.ProcessorCount)
-            .Add("rounds", rounds)
-            .Add("new_tokens", newTokens)
-            .Add("prompt_tokens", promptLength)
-            .Add("grid_tokens_per_s_1", Stats.Median(grid[1]))
-            .Add("grid_tokens_per_s_8", Stats.Median(grid[8]))
-            .Add("grid_tokens_per_s_32", Stats.Median(grid[32]))
-            .Add("engine_tokens_per_s_32", Stats.Median(alone))
-            .Add("grid_vs_engine_32", Stats.Median(grid[32]) / Stats.Median(alone))
+        report
             .Add("grid_1_node_pinned_tokens_per_s_32", Stats.Median(oneNode))
             .Add("grid_2_nodes_pinned_tokens_per_s_32", Stats.Median(twoNodes))
             .Add("two_nodes_vs_one", Stats.Median(twoNodes) / Stats.Median(oneNode));
@@ -132,7 +199,7 @@ public static class GridBenchmark
     }
 
     /// <summary>One streamed completion per prompt, all at once; returns the completion tokens the streams report.</summary>
-    internal static async Task<long> StreamAllAsync(HttpClient http, IReadOnlyList<int[]> prompts, int newTokens)
+    internal static async Task<long> StreamAllAsync(HttpClient http, IReadOnlyList<int[]> prompts, int newTokens, float temperature = 0f, float topP = 1f)
     {
         var counts = await Task.WhenAll(prompts.Select(async prompt =>
         {
@@ -141,7 +208,8 @@ public static class GridBenchmark
                 model = "demo",
                 prompt,
                 max_tokens = newTokens,
-                temperature = 0,
+                temperature,
+                top_p = topP,
                 stream = true,
                 stream_options = new { include_usage = true },
             });

@@ -40,4 +40,14 @@ public sealed class StopSequenceMatcherTests
         Assert.Equal("abc", m.Push("abc"));
         Assert.Equal("", m.Flush());
     }
+
+    [Fact]
+    public void Including_the_stop_keeps_the_matched_text_and_nothing_after_it()
+    {
+        var m = new StopSequenceMatcher(["END", "ENDING"], includeStop: true);
+        Assert.Equal("abc", m.Push("abcE"));
+        Assert.Equal("END", m.Push("NDxyz"));
+        Assert.True(m.Stopped);
+        Assert.Equal("", m.Push("more") + m.Flush());
+    }
 }

@@ -4,10 +4,31 @@ namespace TokenGrid.Inference.Tests.Sampling;
 
 public sealed class TokenSamplerTests
 {
-    private static float[] RandomLogits(int n, int seed)
+    internal static float[] RandomLogits(int n, int seed, double spread = 10)
     {
         var random = new Random(seed);
-        return [.. Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 10))];
+        return [.. Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * spread))];
+    }
+
+    private static float[] Logs(params double[] probabilities) => [.. probabilities.Select(p => (float)Math.Log(p))];
+
+    private static int[] Counts(TokenSampler sampler, float[] logits, int draws)
+    {
+        var scratch = new SamplerScratch(logits.Length);
+        var counts = new int[logits.Length];
+        for (var i = 0; i < draws; i++)
+        {
+            counts[sampler.Sample(logits, scratch)]++;
+        }
+
+        return counts;
+    }
+
+    /// <summary>Pearson's chi-square of observed counts against expected probabilities.</summary>
+    private static double ChiSquare(int[] counts, double[] expected)
+    {
+        var n = counts.Sum();
+        return counts.Select((c, i) => expected[i] == 0 ? (c == 0 ? 0 : double.PositiveInfinity) : Math.Pow(c - (n * expected[i]), 2) / (n * expected[i])).Sum();
     }
 
     [Fact]
@@ -16,78 +37,166 @@ public sealed class TokenSamplerTests
         var logits = RandomLogits(5000, 1);
         var expected = Array.IndexOf(logits, logits.Max());
         var sampler = new TokenSampler(SamplingOptions.Greedy);
-        Assert.Equal(expected, sampler.Sample(logits, new float[5000], new int[5000]));
+        Assert.Equal(expected, sampler.Sample(logits, new SamplerScratch(5000)));
+        Assert.True(sampler.IsPlainGreedy);
     }
 
     [Theory]
-    [InlineData(0.1f)]
-    [InlineData(0.5f)]
-    [InlineData(0.9f)]
-    [InlineData(0.999f)]
-    public void Nucleus_selection_matches_a_full_sort(float topP)
+    [InlineData(1f, 7)]
+    [InlineData(0.5f, 8)]
+    [InlineData(2f, 9)]
+    public void Samples_follow_the_softmax_of_the_tempered_logits(float temperature, int seed)
     {
-        var probs = RandomLogits(20_000, 7).Select(x => MathF.Exp(x)).ToArray();
-        var total = probs.Sum(x => (double)x);
-        var indices = Enumerable.Range(0, probs.Length).ToArray();
-        var count = TokenSampler.SelectNucleus(indices, probs, (float)(topP * total));
+        // Five degrees of freedom: a chi-square above 40 has probability below 1e-6; the seed makes the check deterministic.
+        var logits = Logs(0.4, 0.25, 0.15, 0.1, 0.06, 0.04);
+        var weights = logits.Select(l => Math.Exp(l / temperature)).ToArray();
+        var expected = weights.Select(w => w / weights.Sum()).ToArray();
+        var counts = Counts(new TokenSampler(new SamplingOptions { Temperature = temperature, Seed = (ulong)seed }), logits, 30_000);
+        Assert.InRange(ChiSquare(counts, expected), 0, 40);
+    }
 
-        var sorted = Enumerable.Range(0, probs.Length).OrderByDescending(i => probs[i]).ToArray();
-        var mass = 0.0;
-        var expected = 0;
-        while (mass < topP * total)
+    [Fact]
+    public void Samples_over_a_large_vocabulary_follow_the_softmax()
+    {
+        // 100,000 ids in 8 groups of equal logits: the group frequencies follow the group masses.
+        var logits = Enumerable.Range(0, 100_000).Select(i => (float)(i % 8) * 0.3f).ToArray();
+        var weights = Enumerable.Range(0, 8).Select(g => Math.Exp(g * 0.3)).ToArray();
+        var expected = weights.Select(w => w / weights.Sum()).ToArray();
+        var sampler = new TokenSampler(new SamplingOptions { Temperature = 1f, Seed = 3 });
+        var scratch = new SamplerScratch(logits.Length);
+        var groups = new int[8];
+        for (var i = 0; i < 4000; i++)
         {
-            mass += probs[sorted[expected++]];
+            groups[sampler.Sample(logits, scratch) % 8]++;
         }
 
-        Assert.Equal(expected, count);
-        Assert.Equal(sorted.Take(expected).Order(), indices.Take(count).Order());
+        Assert.InRange(ChiSquare(groups, expected), 0, 45);
     }
 
     [Fact]
-    public void Top_k_selection_keeps_the_k_largest()
+    public void The_same_seed_draws_the_same_tokens_and_a_draw_depends_only_on_seed_and_position()
     {
-        var values = RandomLogits(10_000, 3);
-        var indices = Enumerable.Range(0, values.Length).ToArray();
-        TokenSampler.SelectLargest(indices, values, 50);
-        var expected = Enumerable.Range(0, values.Length).OrderByDescending(i => values[i]).Take(50).Order();
-        Assert.Equal(expected, indices.Take(50).Order());
-    }
-
-    [Fact]
-    public void Same_seed_same_draws_and_samples_follow_the_distribution()
-    {
-        float[] logits = [MathF.Log(0.7f), MathF.Log(0.2f), MathF.Log(0.1f)];
-        var options = new SamplingOptions { Temperature = 1f, Seed = 42 };
+        var logits = RandomLogits(1000, 5, spread: 3);
+        var options = new SamplingOptions { Temperature = 1f, TopP = 0.9f, Seed = 42 };
         var a = new TokenSampler(options);
         var b = new TokenSampler(options);
-        var counts = new int[3];
-        for (var i = 0; i < 20_000; i++)
+        var other = new TokenSampler(options with { Seed = 43 });
+        var scratch = new SamplerScratch(1000);
+        var same = 0;
+        for (var i = 0; i < 200; i++)
         {
-            var x = a.Sample(logits, new float[3], new int[3]);
-            Assert.Equal(x, b.Sample(logits, new float[3], new int[3]));
-            counts[x]++;
+            // Another sequence sampling between the two changes nothing.
+            other.Sample(RandomLogits(1000, i, spread: 3), scratch);
+            var x = a.Sample(logits, scratch);
+            Assert.Equal(x, b.Sample(logits, new SamplerScratch(1000)));
+            same += x == other.Sample(logits, scratch) ? 1 : 0;
         }
 
-        Assert.InRange(counts[0] / 20_000.0, 0.67, 0.73);
-        Assert.InRange(counts[1] / 20_000.0, 0.18, 0.22);
-        Assert.InRange(counts[2] / 20_000.0, 0.08, 0.12);
+        Assert.True(same < 50, "a different seed drew nearly the same tokens");
     }
 
     [Fact]
-    public void Top_p_and_top_k_never_pick_outside_their_set()
+    public void Top_p_top_k_and_min_p_never_pick_outside_their_set()
     {
-        float[] logits = [MathF.Log(0.5f), MathF.Log(0.3f), MathF.Log(0.15f), MathF.Log(0.05f)];
-        var topP = new TokenSampler(new SamplingOptions { TopP = 0.75f, Seed = 1 });
-        var topK = new TokenSampler(new SamplingOptions { TopK = 3, Seed = 1 });
-        var seenP = new HashSet<int>();
-        var seenK = new HashSet<int>();
-        for (var i = 0; i < 5_000; i++)
+        var logits = Logs(0.5, 0.3, 0.15, 0.05);
+        var seen = new Dictionary<string, SortedSet<int>>();
+        var samplers = new Dictionary<string, TokenSampler>
         {
-            seenP.Add(topP.Sample(logits, new float[4], new int[4]));
-            seenK.Add(topK.Sample(logits, new float[4], new int[4]));
+            ["top_p"] = new(new SamplingOptions { TopP = 0.75f, Seed = 1 }),
+            ["top_k"] = new(new SamplingOptions { TopK = 3, Seed = 1 }),
+            ["min_p"] = new(new SamplingOptions { MinP = 0.35f, Seed = 1 }),
+            ["all"] = new(new SamplingOptions { TopK = 3, TopP = 0.95f, MinP = 0.2f, Seed = 1 }),
+        };
+        var scratch = new SamplerScratch(4);
+        foreach (var (name, sampler) in samplers)
+        {
+            seen[name] = [];
+            for (var i = 0; i < 3000; i++)
+            {
+                seen[name].Add(sampler.Sample(logits, scratch));
+            }
         }
 
-        Assert.Equal([0, 1], seenP.Order());
-        Assert.Equal([0, 1, 2], seenK.Order());
+        Assert.Equal([0, 1], seen["top_p"]);
+        Assert.Equal([0, 1, 2], seen["top_k"]);
+        Assert.Equal([0, 1], seen["min_p"]);
+        // min-p keeps 0..2 (0.15 ≥ 0.2 × 0.5), top-k 3 keeps them, top-p 0.95 of their 0.95 mass needs all three.
+        Assert.Equal([0, 1, 2], seen["all"]);
+    }
+
+    [Fact]
+    public void Top_p_renormalises_over_what_min_p_and_top_k_kept()
+    {
+        // Kept by top-k 2: {0.5, 0.3}; top-p 0.6 of their 0.8 is 0.48 < 0.5, so only the first survives.
+        var sampler = new TokenSampler(new SamplingOptions { TopK = 2, TopP = 0.6f, Seed = 9 });
+        Assert.Equal([10_000, 0, 0, 0], Counts(sampler, Logs(0.5, 0.3, 0.15, 0.05), 10_000));
+    }
+
+    [Fact]
+    public void Logit_bias_minus_100_bans_and_plus_100_forces()
+    {
+        var flat = new float[50];
+        var banned = new TokenSampler(new SamplingOptions { Seed = 1, LogitBias = new Dictionary<int, float> { [0] = -100f, [1] = -100f } });
+        var counts = Counts(banned, flat, 5000);
+        Assert.Equal(0, counts[0] + counts[1]);
+
+        var forced = new TokenSampler(new SamplingOptions { Seed = 1, LogitBias = new Dictionary<int, float> { [7] = 100f } });
+        Assert.Equal(2000, Counts(forced, flat, 2000)[7]);
+
+        var greedy = new TokenSampler(SamplingOptions.Greedy with { LogitBias = new Dictionary<int, float> { [3] = 1f } });
+        Assert.False(greedy.IsPlainGreedy);
+        Assert.Equal(3, greedy.Sample(flat, new SamplerScratch(50)));
+    }
+
+    [Fact]
+    public void Presence_and_frequency_penalties_push_repeated_tokens_down()
+    {
+        float[] logits = [1.0f, 0.9f, 0.0f];
+        var scratch = new SamplerScratch(3);
+        var presence = new TokenSampler(SamplingOptions.Greedy with { PresencePenalty = 0.5f });
+        // 0 (1.0); then 1 (0.9 > 0.5); then both penalised once: 0 (0.5 > 0.4); 0 and 1 stay penalised once: 0.
+        Assert.Equal([0, 1, 0, 0], Enumerable.Range(0, 4).Select(_ => presence.Sample(logits, scratch)));
+
+        var frequency = new TokenSampler(SamplingOptions.Greedy with { FrequencyPenalty = 0.3f });
+        // 0; 0.7 < 0.9 so 1; 0.7 > 0.6 so 0; 0.4 < 0.6 so 1; 0.4 > 0.3 so 0.
+        Assert.Equal([0, 1, 0, 1, 0], Enumerable.Range(0, 5).Select(_ => frequency.Sample(logits, scratch)));
+    }
+
+    [Fact]
+    public void Repetition_penalty_divides_positive_and_multiplies_negative_logits_of_seen_tokens()
+    {
+        var scratch = new SamplerScratch(2);
+        var positive = new TokenSampler(SamplingOptions.Greedy with { RepetitionPenalty = 2f }, prompt: [0]);
+        Assert.Equal(1, positive.Sample([2.0f, 1.5f], scratch));
+        var negative = new TokenSampler(SamplingOptions.Greedy with { RepetitionPenalty = 2f }, prompt: [0]);
+        Assert.Equal(1, negative.Sample([-1.0f, -1.5f], scratch));
+        var unseen = new TokenSampler(SamplingOptions.Greedy with { RepetitionPenalty = 2f }, prompt: [5]);
+        Assert.Equal(0, unseen.Sample([2.0f, 1.5f], scratch));
+    }
+
+    [Fact]
+    public void Min_tokens_masks_the_end_ids_until_enough_tokens_are_out()
+    {
+        float[] logits = [5f, 1f, 0f];
+        var sampler = new TokenSampler(SamplingOptions.Greedy, endTokenIds: [0], minTokens: 3);
+        Assert.Equal([1, 1, 1, 0], Enumerable.Range(0, 4).Select(_ => sampler.Sample(logits, new SamplerScratch(3))));
+
+        var resumed = new TokenSampler(SamplingOptions.Greedy, prompt: [9, 1, 1], resumedOutputTokens: 2, endTokenIds: [0], minTokens: 3);
+        Assert.Equal([1, 0], Enumerable.Range(0, 2).Select(_ => resumed.Sample(logits, new SamplerScratch(3))));
+    }
+
+    [Fact]
+    public void A_resumed_sampler_continues_exactly_as_the_uninterrupted_one()
+    {
+        var options = new SamplingOptions { Temperature = 0.8f, TopP = 0.95f, Seed = 77, PresencePenalty = 0.4f, FrequencyPenalty = 0.3f, RepetitionPenalty = 1.3f };
+        int[] prompt = [3, 14, 15, 92];
+        var rows = Enumerable.Range(0, 30).Select(i => RandomLogits(500, 100 + i, spread: 4)).ToArray();
+        var scratch = new SamplerScratch(500);
+        var whole = new TokenSampler(options, prompt);
+        var tokens = rows.Select(r => whole.Sample(r, scratch)).ToArray();
+
+        var resumed = new TokenSampler(options, [.. prompt, .. tokens[..12]], resumedOutputTokens: 12);
+        Assert.Equal(12, resumed.Position);
+        Assert.Equal(tokens[12..], rows[12..].Select(r => resumed.Sample(r, scratch)));
     }
 }

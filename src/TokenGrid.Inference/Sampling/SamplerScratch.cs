@@ -1,0 +1,40 @@
+namespace TokenGrid.Inference.Sampling;
+
+/// <summary>
+/// Working memory for sampling one row of logits: one per thread that samples (a sampler itself holds only its
+/// sequence's state), so rows of a batch can be sampled in parallel without sharing buffers.
+/// </summary>
+public sealed class SamplerScratch
+{
+    /// <summary>Creates scratch for rows of <paramref name="vocabulary"/> logits.</summary>
+    public SamplerScratch(int vocabulary)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabulary);
+        Values = new float[vocabulary];
+        BlockSums = new float[(vocabulary + ProbabilityKernels.Block - 1) / ProbabilityKernels.Block];
+        BandKeys = new float[ProbabilityKernels.BandLimit];
+        BandItems = new int[ProbabilityKernels.BandLimit];
+    }
+
+    /// <summary>The row being worked on: scaled logits, then unnormalised probabilities.</summary>
+    internal float[] Values { get; }
+
+    /// <summary>Sums of <see cref="ProbabilityKernels.Block"/>-sized slices of <see cref="Values"/>, for the draw.</summary>
+    internal float[] BlockSums { get; }
+
+    /// <summary>Candidate values (negated, so an ascending sort puts the most likely first); grows when ties demand it.</summary>
+    internal float[] BandKeys { get; private set; }
+
+    /// <summary>Candidate token ids, parallel to <see cref="BandKeys"/>.</summary>
+    internal int[] BandItems { get; private set; }
+
+    /// <summary>Makes room for <paramref name="count"/> candidates.</summary>
+    internal void EnsureBand(int count)
+    {
+        if (BandKeys.Length < count)
+        {
+            BandKeys = new float[count];
+            BandItems = new int[count];
+        }
+    }
+}
