@@ -21,6 +21,11 @@ public static class ClusterClient
         ? new { model = "demo", prompt = Prompt, max_tokens = maxTokens, temperature = 0, stream, stop = new[] { NeverStop } }
         : new { model = "demo", prompt = Prompt, max_tokens = maxTokens, temperature = 0, stream, stop = Array.Empty<string>() };
 
+    // An async job takes no "stream" (it is read through /v1/jobs/{id}/events): the API refuses fields it does not know.
+    private static object JobBody(bool withStop, int maxTokens = MaxTokens) => withStop
+        ? new { model = "demo", prompt = Prompt, max_tokens = maxTokens, temperature = 0, stop = new[] { NeverStop } }
+        : new { model = "demo", prompt = Prompt, max_tokens = maxTokens, temperature = 0, stop = Array.Empty<string>() };
+
     /// <summary>A completion, waited for; returns its text and job id.</summary>
     public static async Task<(string JobId, string Text)> CompleteAsync(SiloProcess silo, string key, int maxTokens = MaxTokens)
     {
@@ -36,7 +41,7 @@ public static class ClusterClient
     public static async Task<string?> SubmitAsync(SiloProcess silo, string key, bool withStop = false)
     {
         using var client = silo.Client(key);
-        using var response = await client.PostJsonAsync("v1/jobs", Body(withStop: withStop));
+        using var response = await client.PostJsonAsync("v1/jobs", JobBody(withStop));
         if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
         {
             await response.AssertProblemAsync(response.StatusCode);
@@ -53,7 +58,7 @@ public static class ClusterClient
     public static async Task<(HttpStatusCode Status, string? JobId)> TrySubmitAsync(SiloProcess silo, string key, int maxTokens)
     {
         using var client = silo.Client(key);
-        using var response = await client.PostJsonAsync("v1/jobs", Body(maxTokens: maxTokens));
+        using var response = await client.PostJsonAsync("v1/jobs", JobBody(withStop: false, maxTokens));
         if (response.StatusCode == HttpStatusCode.Accepted)
         {
             return (response.StatusCode, (await response.ReadJsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>());
