@@ -29,10 +29,11 @@ public sealed class EngineOptions
     /// spread. Default: 1.
     /// </summary>
     /// <remarks>
-    /// Measured on the 2-core benchmark machine (docs/benchmarks.md, issue 14), two sampling threads at batch 32 were
-    /// slower than one in every run (temperature 1: 0.67–0.74× greedy against 0.73–0.85×): the second core is
-    /// ONNX Runtime's intra-op thread, still spinning after the run, and the machine's other work. Raise it where
-    /// cores outnumber the intra-op threads.
+    /// Measured on the 2-core benchmark machine (docs/benchmarks.md, issue 14) at batch 32: two sampling threads gained
+    /// at most a few percent when the machine was quiet, within run-to-run noise, and lost up to a fifth of the
+    /// throughput when it was loaded (temperature 1: 0.67× greedy against 0.85× on the decode thread alone), because the
+    /// second core is ONNX Runtime's intra-op thread, still spinning after the run, and whatever else the machine runs.
+    /// Raise it where cores outnumber the intra-op threads.
     /// </remarks>
     [Range(0, 256)]
     public int SamplingThreads { get; set; } = 1;
