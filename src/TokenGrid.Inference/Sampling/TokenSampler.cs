@@ -164,10 +164,10 @@ public sealed class TokenSampler
         var topP = _options.TopP < 1f ? _options.TopP : double.PositiveInfinity;
         if (k != int.MaxValue)
         {
-            floor = ProbabilityKernels.Cut(probs, 1f, floor, k, double.PositiveInfinity, scratch, total, lowest);
+            floor = ProbabilityCut.Cut(probs, 1f, floor, k, double.PositiveInfinity, scratch, total, lowest);
         }
 
-        return double.IsPositiveInfinity(topP) ? floor : ProbabilityKernels.Cut(probs, 1f, floor, int.MaxValue, topP, scratch, total, lowest);
+        return double.IsPositiveInfinity(topP) ? floor : ProbabilityCut.Cut(probs, 1f, floor, int.MaxValue, topP, scratch, total, lowest);
     }
 
     /// <summary>Rewrites the logits of touched tokens in the row copy: min-tokens mask, bias, then the penalties (vLLM's order).</summary>
