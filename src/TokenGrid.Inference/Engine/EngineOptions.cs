@@ -24,11 +24,19 @@ public sealed class EngineOptions
     public int PrefillChunkTokens { get; set; } = 256;
 
     /// <summary>
-    /// Threads that sample the rows of one decode step (the decode thread being one of them); 0 means one per
-    /// processor. Greedy rows never leave the decode thread. Default: 0.
+    /// Threads that sample the rows of one decode step, the decode thread being one of them; 0 means one per processor.
+    /// Only a step with enough sampling work (temperature, penalties, log probabilities over a large vocabulary) is
+    /// spread. Default: 1.
     /// </summary>
+    /// <remarks>
+    /// Measured on the 2-core benchmark machine (docs/benchmarks.md, issue 14) at batch 32: two sampling threads gained
+    /// at most a few percent when the machine was quiet, within run-to-run noise, and lost up to a fifth of the
+    /// throughput when it was loaded (temperature 1: 0.67× greedy against 0.85× on the decode thread alone), because the
+    /// second core is ONNX Runtime's intra-op thread, still spinning after the run, and whatever else the machine runs.
+    /// Raise it where cores outnumber the intra-op threads.
+    /// </remarks>
     [Range(0, 256)]
-    public int SamplingThreads { get; set; }
+    public int SamplingThreads { get; set; } = 1;
 
     /// <summary>Name of the decode thread, for diagnostics. Default: "tokengrid-engine".</summary>
     public string ThreadName { get; set; } = "tokengrid-engine";

@@ -7,11 +7,19 @@ namespace TokenGrid.Inference.Sampling;
 /// </summary>
 internal static class CounterRandom
 {
-    /// <summary>A uniform double in [0, 1) for <paramref name="position"/> of the stream <paramref name="seed"/>.</summary>
-    public static double Uniform(ulong seed, long position)
+    /// <summary>
+    /// A uniform double in [0, 1) for <paramref name="position"/> of the stream <paramref name="seed"/>; further
+    /// <paramref name="attempt"/>s at one position (rejection sampling) get further independent numbers.
+    /// </summary>
+    public static double Uniform(ulong seed, long position, int attempt = 0)
     {
         // SplitMix64's finaliser over a Weyl sequence keyed by the seed: stable across runtimes, unlike System.Random.
         var z = Mix(seed) + ((ulong)position * 0x9E3779B97F4A7C15UL);
+        if (attempt > 0)
+        {
+            z = Mix(z) + ((ulong)attempt * 0xD1B54A32D192ED03UL);
+        }
+
         return (Mix(z) >> 11) * (1.0 / (1UL << 53));
     }
 

@@ -32,9 +32,9 @@ public static class LogprobCalculator
             return new TokenLogprobs(sampled, []);
         }
 
-        var cut = ProbabilityKernels.Cut(probs, 1f, 0f, top, double.PositiveInfinity, scratch, total, lowest);
+        var cut = ProbabilityCut.Cut(probs, 1f, 0f, top, double.PositiveInfinity, scratch, total, lowest);
         var (count, _) = ProbabilityKernels.AtLeast(probs, cut);
-        var n = ProbabilityKernels.Gather(probs, cut, float.PositiveInfinity, count, scratch);
+        var n = ProbabilityCut.Gather(probs, cut, float.PositiveInfinity, count, scratch);
         var keys = scratch.BandKeys.AsSpan(0, n);
         var items = scratch.BandItems.AsSpan(0, n);
         keys.Sort(items);

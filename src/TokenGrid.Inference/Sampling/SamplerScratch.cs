@@ -12,8 +12,8 @@ public sealed class SamplerScratch
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabulary);
         Values = new float[vocabulary];
         BlockSums = new float[(vocabulary + ProbabilityKernels.Block - 1) / ProbabilityKernels.Block];
-        BandKeys = new float[ProbabilityKernels.BandLimit];
-        BandItems = new int[ProbabilityKernels.BandLimit];
+        BandKeys = new float[ProbabilityCut.BandLimit];
+        BandItems = new int[ProbabilityCut.BandLimit];
     }
 
     /// <summary>The row being worked on: scaled logits, then unnormalised probabilities.</summary>

@@ -12,6 +12,9 @@ namespace TokenGrid.Inference.Sampling;
 /// </summary>
 public sealed class TokenSampler
 {
+    /// <summary>Rejection draws tried for top-p before cutting the nucleus exactly.</summary>
+    private const int NucleusAttempts = 4;
+
     private static readonly Dictionary<int, float> s_noBias = [];
     private readonly SamplingOptions _options;
     private readonly IReadOnlyDictionary<int, float> _bias;
@@ -105,13 +108,52 @@ public sealed class TokenSampler
         }
 
         var (total, lowest) = ProbabilityKernels.Exponentiate(source, values, max, scale, scratch.BlockSums);
+        var attempt = 0;
+        if (_options.TopP < 1f && (_options.TopK <= 0 || _options.TopK >= values.Length))
+        {
+            if (_options.MinP > 0f)
+            {
+                total = ProbabilityKernels.ZeroBelow(values, _options.MinP, scratch.BlockSums);
+            }
+
+            if (SampleNucleus(values, total, scratch) is { } token)
+            {
+                return token;
+            }
+
+            attempt = NucleusAttempts;
+        }
+
         var cut = Cut(values, total, lowest, scratch);
         if (cut > 0f)
         {
             total = ProbabilityKernels.ZeroBelow(values, cut, scratch.BlockSums);
         }
 
-        return ProbabilityKernels.Draw(values, CounterRandom.Uniform(_seed, _position), scratch.BlockSums, total);
+        return ProbabilityKernels.Draw(values, CounterRandom.Uniform(_seed, _position, attempt), scratch.BlockSums, total);
+    }
+
+    /// <summary>
+    /// Top-p by rejection: draws from the whole (min-p filtered) distribution and keeps the draw when it lies in the
+    /// nucleus, i.e. when the tokens more likely than it hold less than top_p of the mass, which one pass tells. Kept
+    /// draws follow the renormalised nucleus exactly, and a draw is kept with probability about top_p, so this costs about
+    /// one pass where finding the nucleus' boundary takes five to nine (flat rows of 100,000 ids, measured). Null after
+    /// <see cref="NucleusAttempts"/> misses; the caller then cuts the nucleus exactly.
+    /// </summary>
+    private int? SampleNucleus(ReadOnlySpan<float> probs, double total, SamplerScratch scratch)
+    {
+        var target = _options.TopP * total;
+        for (var attempt = 0; attempt < NucleusAttempts; attempt++)
+        {
+            var token = ProbabilityKernels.Draw(probs, CounterRandom.Uniform(_seed, _position, attempt), scratch.BlockSums, total);
+            var (_, moreLikely) = ProbabilityKernels.AtLeast(probs, MathF.BitIncrement(probs[token]));
+            if (moreLikely < target)
+            {
+                return token;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The smallest probability kept by min-p, top-k and top-p (vLLM's order: min-p, then top-k, then top-p); 0 keeps all.</summary>
@@ -122,10 +164,10 @@ public sealed class TokenSampler
         var topP = _options.TopP < 1f ? _options.TopP : double.PositiveInfinity;
         if (k != int.MaxValue)
         {
-            floor = ProbabilityKernels.Cut(probs, 1f, floor, k, double.PositiveInfinity, scratch, total, lowest);
+            floor = ProbabilityCut.Cut(probs, 1f, floor, k, double.PositiveInfinity, scratch, total, lowest);
         }
 
-        return double.IsPositiveInfinity(topP) ? floor : ProbabilityKernels.Cut(probs, 1f, floor, int.MaxValue, topP, scratch, total, lowest);
+        return double.IsPositiveInfinity(topP) ? floor : ProbabilityCut.Cut(probs, 1f, floor, int.MaxValue, topP, scratch, total, lowest);
     }
 
     /// <summary>Rewrites the logits of touched tokens in the row copy: min-tokens mask, bias, then the penalties (vLLM's order).</summary>

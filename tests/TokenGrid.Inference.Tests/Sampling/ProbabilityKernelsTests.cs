@@ -25,7 +25,7 @@ public sealed class ProbabilityKernelsTests
         // spread 1 and 0.05: the flat rows of a random-weight model, where the nucleus holds most of the vocabulary.
         var probs = Probabilities(n, 7, spread);
         var total = probs.Sum(x => (double)x);
-        var cut = ProbabilityKernels.Cut(probs, 1f, 0f, int.MaxValue, topP, new SamplerScratch(n));
+        var cut = ProbabilityCut.Cut(probs, 1f, 0f, int.MaxValue, topP, new SamplerScratch(n));
 
         // The kept prefix reaches the target, and without its last value it would not (to float summation's precision).
         var kept = probs.Where(p => p >= cut).Select(p => (double)p).ToArray();
@@ -41,7 +41,7 @@ public sealed class ProbabilityKernelsTests
     public void Top_k_cut_keeps_the_k_largest(int k)
     {
         var probs = Probabilities(100_277, 3, 8);
-        var cut = ProbabilityKernels.Cut(probs, 1f, 0f, k, double.PositiveInfinity, new SamplerScratch(probs.Length));
+        var cut = ProbabilityCut.Cut(probs, 1f, 0f, k, double.PositiveInfinity, new SamplerScratch(probs.Length));
         Assert.Equal(probs.OrderDescending().ElementAt(k - 1), cut);
         Assert.Equal(k, probs.Count(p => p >= cut));
     }
@@ -50,7 +50,7 @@ public sealed class ProbabilityKernelsTests
     public void A_cut_above_the_floor_returns_the_floor_when_everything_above_it_is_needed()
     {
         float[] probs = [1f, 0.5f, 0.25f, 0.1f];
-        Assert.Equal(0.25f, ProbabilityKernels.Cut(probs, 1f, 0.25f, 10, double.PositiveInfinity, new SamplerScratch(4)));
+        Assert.Equal(0.25f, ProbabilityCut.Cut(probs, 1f, 0.25f, 10, double.PositiveInfinity, new SamplerScratch(4)));
     }
 
     [Fact]

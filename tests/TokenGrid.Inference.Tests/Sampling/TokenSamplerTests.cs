@@ -124,6 +124,28 @@ public sealed class TokenSamplerTests
         Assert.Equal([0, 1, 2], seen["all"]);
     }
 
+    [Theory]
+    [InlineData(0.75f, 0f, 21)]
+    [InlineData(0.95f, 0f, 22)]
+    [InlineData(0.05f, 0f, 23)]
+    [InlineData(0.9f, 0.25f, 24)]
+    public void Top_p_samples_follow_the_renormalised_nucleus(float topP, float minP, int seed)
+    {
+        double[] probabilities = [0.4, 0.25, 0.15, 0.1, 0.06, 0.04];
+        var floor = minP * probabilities[0];
+        var kept = probabilities.Where(p => p >= floor).ToArray();
+        var mass = 0.0;
+        var nucleus = 0;
+        while (mass < topP * kept.Sum() - 1e-9)
+        {
+            mass += kept[nucleus++];
+        }
+
+        var expected = probabilities.Select((p, i) => i < nucleus ? p / mass : 0).ToArray();
+        var counts = Counts(new TokenSampler(new SamplingOptions { TopP = topP, MinP = minP, Seed = (ulong)seed }), Logs(probabilities), 30_000);
+        Assert.InRange(ChiSquare(counts, expected), 0, 40);
+    }
+
     [Fact]
     public void Top_p_renormalises_over_what_min_p_and_top_k_kept()
     {
