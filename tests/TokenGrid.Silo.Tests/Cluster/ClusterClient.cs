@@ -44,7 +44,12 @@ public static class ClusterClient
         using var response = await client.PostJsonAsync("v1/jobs", JobBody(withStop));
         if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
         {
-            await response.AssertProblemAsync(response.StatusCode);
+            var problem = await response.AssertProblemAsync(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                AssertRetryAfter(response, problem);
+            }
+
             return null;
         }
 
@@ -142,7 +147,7 @@ public static class ClusterClient
             if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
             {
                 // A silo is failing (the job's grain lived there): the client retries after Retry-After.
-                Assert.True(response.Headers.RetryAfter is not null, "A 503 without Retry-After.");
+                AssertRetryAfter(response, await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable));
                 return (text.ToString(), last, null);
             }
 
