@@ -85,7 +85,8 @@ public sealed partial class ClusterFailoverTests
         }
 
         await cluster.AssertLedgerBalancesAsync(tenant, key, finals, chargedBefore: 0, via);
-        Console.WriteLine($"Chaos: {finals.Length} jobs accepted, {failed.Count} failed, {load.Refused} refusals, {load.Dropped} requests cut by a dying silo.");
+        Console.WriteLine($"Chaos: {finals.Length} jobs accepted, {failed.Count} failed, {load.Refused} refusals, {load.Dropped} requests cut by a dying silo."
+            + string.Concat(failed.GroupBy(j => j["error"]?.GetValue<string>()).Select(g => $"\n  {g.Count()} failed: {g.Key}")));
     }
 
     /// <summary>
