@@ -1,7 +1,13 @@
 using System.Net;
 using System.Text;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TokenGrid.Grains.Models;
+using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests;
@@ -44,6 +50,39 @@ public sealed class LogHygieneTests
         var forbidden = new[] { Marker, key, TokenGridServer.AdminKey, TokenGridServer.DemoKey };
         var leaks = log.Errors.Where(e => forbidden.Any(f => e.Contains(f, StringComparison.Ordinal))).ToList();
         Assert.True(leaks.Count == 0, string.Join(Environment.NewLine, leaks.Take(20)));
+    }
+
+    [Fact]
+    public async Task The_banner_shows_keys_on_the_console_under_the_local_profile_only()
+    {
+        await using var server = await TokenGridServer.StartAsync(new Dictionary<string, string>
+        {
+            ["TokenGrid:Models:DemoSpec:Layers"] = "2",
+            ["TokenGrid:Models:DemoSpec:HiddenSize"] = "64",
+        });
+        var services = server.Services;
+        string Render(string profile)
+        {
+            var state = new StartupState { Profile = profile };
+            state.MarkStarted(null, demoKeyConfigured: true);
+            return new StartupBanner(
+                services.GetRequiredService<IServer>(), state, services.GetRequiredService<AdminKey>(), services.GetRequiredService<ModelCatalog>(),
+                services.GetRequiredService<IOptions<DemoOptions>>(), services.GetRequiredService<IHostApplicationLifetime>()).Render();
+        }
+
+        // The local demo prints its keys on purpose, so the copy-paste examples work as printed.
+        var local = Render(ConfigurationProfiles.Default);
+        Assert.Contains(TokenGridServer.AdminKey, local, StringComparison.Ordinal);
+        Assert.Contains(TokenGridServer.DemoKey, local, StringComparison.Ordinal);
+
+        // Elsewhere stdout is collected as logs: the keys are described, not shown.
+        foreach (var profile in new[] { "postgres", "kubernetes" })
+        {
+            var banner = Render(profile);
+            Assert.DoesNotContain(TokenGridServer.AdminKey, banner, StringComparison.Ordinal);
+            Assert.DoesNotContain(TokenGridServer.DemoKey, banner, StringComparison.Ordinal);
+            Assert.Contains("Admin API key: not shown outside the local profile", banner, StringComparison.Ordinal);
+        }
     }
 
     /// <summary>Requests that succeed, each with the marker in its prompt, messages, stop sequences and user.</summary>
