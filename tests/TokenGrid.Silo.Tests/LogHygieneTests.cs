@@ -148,6 +148,12 @@ public sealed class LogHygieneTests
             Assert.Equal(HttpStatusCode.Unauthorized, admin.StatusCode);
         }
 
+        using var browser = server.Client(null);
+        using var wrongSignIn = await browser.PostAsync("dashboard/login", new FormUrlEncodedContent([new("key", $"tg-admin-{Marker}")]));
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongSignIn.StatusCode);
+        using var signIn = await browser.PostAsync("dashboard/login", new FormUrlEncodedContent([new("key", TokenGridServer.AdminKey)]));
+        Assert.True(signIn.IsSuccessStatusCode, $"{(int)signIn.StatusCode}");
+
         using var raw = new HttpRequestMessage(HttpMethod.Get, "v1/models");
         raw.Headers.TryAddWithoutValidation("Authorization", $"Basic {Marker}");
         using var basic = await server.Client(null).SendAsync(raw);
