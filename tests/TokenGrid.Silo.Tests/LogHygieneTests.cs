@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,6 +9,7 @@ using Microsoft.Extensions.Options;
 using TokenGrid.Grains.Models;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Problems;
 using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests;
@@ -83,6 +85,35 @@ public sealed class LogHygieneTests
             Assert.DoesNotContain(TokenGridServer.DemoKey, banner, StringComparison.Ordinal);
             Assert.Contains("Admin API key: not shown outside the local profile", banner, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task An_unexpected_error_is_logged_at_error_without_its_message_and_in_full_at_debug()
+    {
+        var log = new ErrorLogCapture(LogLevel.Debug);
+        using var factory = LoggerFactory.Create(logging => logging.SetMinimumLevel(LogLevel.Debug).AddProvider(log));
+        var handler = new ApiExceptionHandler(new NoProblems(), factory.CreateLogger<ApiExceptionHandler>());
+        Exception thrown;
+        try
+        {
+            throw new InvalidOperationException($"Cannot render '{Marker}'", new FormatException(Marker));
+        }
+        catch (InvalidOperationException e)
+        {
+            thrown = e;
+        }
+
+        var http = new DefaultHttpContext();
+        http.Request.Method = "POST";
+        http.Request.Path = "/v1/chat/completions";
+        Assert.True(await handler.TryHandleAsync(http, thrown, CancellationToken.None));
+
+        Assert.Equal(StatusCodes.Status500InternalServerError, http.Response.StatusCode);
+        var error = Assert.Single(log.Errors, e => e.StartsWith("Error ", StringComparison.Ordinal));
+        Assert.DoesNotContain(Marker, error, StringComparison.Ordinal);
+        Assert.Contains(typeof(InvalidOperationException).FullName!, error, StringComparison.Ordinal);
+        Assert.Contains(nameof(An_unexpected_error_is_logged_at_error_without_its_message_and_in_full_at_debug), error, StringComparison.Ordinal);
+        Assert.Contains(log.Errors, e => e.StartsWith("Debug ", StringComparison.Ordinal) && e.Contains(Marker, StringComparison.Ordinal));
     }
 
     /// <summary>Requests that succeed, each with the marker in its prompt, messages, stop sequences and user.</summary>
@@ -178,5 +209,12 @@ public sealed class LogHygieneTests
         Assert.Contains("status", saw);
         var ended = await (await client.GetAsync($"v1/jobs/{id}")).ReadJsonAsync();
         Assert.Equal("succeeded", ended["status"]!.GetValue<string>());
+    }
+
+    private sealed class NoProblems : IProblemDetailsService
+    {
+        public ValueTask WriteAsync(ProblemDetailsContext context) => ValueTask.CompletedTask;
+
+        public ValueTask<bool> TryWriteAsync(ProblemDetailsContext context) => ValueTask.FromResult(true);
     }
 }
