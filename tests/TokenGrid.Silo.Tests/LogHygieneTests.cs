@@ -32,8 +32,11 @@ public sealed class LogHygieneTests
             {
                 ["TokenGrid:Models:DemoSpec:Layers"] = "2",
                 ["TokenGrid:Models:DemoSpec:HiddenSize"] = "64",
+                // Every category at Information, the libraries' too (the local profile quiets Orleans and Polly).
                 ["Logging:LogLevel:Default"] = "Information",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Information",
+                ["Logging:LogLevel:Orleans"] = "Information",
+                ["Logging:LogLevel:Polly"] = "Information",
             },
             services: services => services.AddSingleton<ILoggerProvider>(log));
         string key;
