@@ -6,7 +6,11 @@ using TokenGrid.Silo.Auth;
 
 namespace TokenGrid.Silo.Hosting;
 
-/// <summary>Prints where the API listens, the demo and admin keys, and copy-paste examples once the server is up.</summary>
+/// <summary>
+/// Prints where the API listens, the demo and admin keys, and copy-paste examples once the server is up. The keys are
+/// written to the console, never to a logger, and only under the local profile: another profile's stdout ends up in log
+/// files and collectors, so there a key is described, not shown.
+/// </summary>
 internal sealed class StartupBanner(
     IServer server,
     StartupState state,
@@ -21,6 +25,8 @@ internal sealed class StartupBanner(
         return Task.CompletedTask;
     }
 
+    private const string NotShown = "not shown outside the local profile";
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>The banner text.</summary>
@@ -28,18 +34,20 @@ internal sealed class StartupBanner(
     {
         var url = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://127.0.0.1:8080";
         var model = catalog.Models.FirstOrDefault()?.Name ?? "demo";
-        var demoKey = state.DemoApiKey ?? (state.DemoKeyConfigured ? demo.Value.ApiKey : null);
+        var showKeys = state.Profile == ConfigurationProfiles.Default;
+        var demoKey = showKeys ? state.DemoApiKey ?? (state.DemoKeyConfigured ? demo.Value.ApiKey : null) : null;
         var demoSource = state.DemoKeyConfigured ? "configured" : "random; fix it with TokenGrid__Demo__ApiKey";
         var adminSource = adminKey.IsGenerated ? "random; fix it with TokenGrid__Admin__ApiKey" : "configured";
         var key = demoKey ?? "YOUR_KEY";
         var demoLine = demo.Value.Enabled
-            ? $"  Demo tenant '{demo.Value.TenantId}' API key: {demoKey}   ({demoSource})"
+            ? $"  Demo tenant '{demo.Value.TenantId}' API key: {demoKey ?? NotShown}   ({demoSource})"
             : "  Demo tenant disabled.";
+        var adminLine = $"  Admin API key: {(showKeys ? adminKey.Secret : NotShown)}   ({adminSource})";
         return $$"""
 
             TokenGrid is up on {{url}} (profile '{{state.Profile}}', models: {{string.Join(", ", catalog.Models.Select(m => m.Name))}})
             {{demoLine}}
-              Admin API key: {{adminKey.Secret}}   ({{adminSource}})
+            {{adminLine}}
 
               curl {{url}}/v1/chat/completions \
                 -H "Authorization: Bearer {{key}}" -H "Content-Type: application/json" \

@@ -3,7 +3,10 @@ namespace TokenGrid.Silo.Problems;
 internal sealed partial class ApiExceptionHandler
 {
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
-    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+    private static partial void LogUnhandled(ILogger logger, WithheldMessageException exception, string method, string path);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Debug, Message = "The unhandled error on {Method} {Path} in full")]
+    private static partial void LogUnhandledInFull(ILogger logger, Exception exception, string method, string path);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Answered {Method} {Path} with 503 ({Code}): a dependency is unavailable")]
     private static partial void LogUnavailable(ILogger logger, Exception exception, string method, string path, string code);

@@ -33,7 +33,9 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         }
         else if (problem.Status >= 500)
         {
-            LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+            // An exception nobody expected may quote the request it failed on: its message stays out of the Error line.
+            LogUnhandled(logger, new WithheldMessageException(exception), httpContext.Request.Method, httpContext.Request.Path);
+            LogUnhandledInFull(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
         }
 
         httpContext.Response.StatusCode = problem.Status;
