@@ -46,6 +46,7 @@ public sealed class JobLifetimeOptions
 
         services.AddOptions<JobLifetimeOptions>().BindConfiguration(SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<JobLifetimeOptions>, JobLifetimeOptionsValidator>();
+        // Not [CollectionAgeLimit] on the class: that fixes the age at compile time, and Orleans prefers it to this option.
         services.AddOptions<GrainCollectionOptions>()
             .Configure<IOptions<JobLifetimeOptions>>((collection, jobs) =>
                 collection.ClassSpecificCollectionAge[typeof(JobGrain).FullName!] = jobs.Value.ReattachGrace);
