@@ -59,6 +59,7 @@ public sealed partial class JobGrain
         AppendStatus(info, state.State.LastSequence);
         RecordEnd(info, ending);
         LogFinished(logger, JobId, info.Status, info.CompletionTokens, info.ChargedTokens, info.Error);
+        // Ended: no longer kept alive, so Orleans collects the activation once idle for the re-attach grace (JobLifetimeOptions).
         DelayDeactivation(TimeSpan.Zero);
         _finished.TrySetResult(info);
         if ((info is { ChargedTokens: null } && ending.Outcome is not null) || _finishUnsaved)

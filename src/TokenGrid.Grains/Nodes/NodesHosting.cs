@@ -47,6 +47,7 @@ public static class NodesHosting
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>());
 
         JobRecoveryOptions.Register(services);
+        JobLifetimeOptions.Register(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<TokenGridInstruments>();

@@ -23,6 +23,7 @@ public static class TenantsHosting
         services.TryAddSingleton<IJobIndex>(provider => provider.GetRequiredService<InMemoryJobIndex>());
         services.TryAddSingleton<ITenantStore, InMemoryTenantStore>();
         JobRecoveryOptions.Register(services);
+        JobLifetimeOptions.Register(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<TokenGridInstruments>();
