@@ -40,4 +40,8 @@ public sealed partial class JobGrain
 
     [LoggerMessage(EventId = 1310, Level = LogLevel.Information, Message = "Job {JobId} settled on a later try: charged {Charged}")]
     private static partial void LogSettledLate(ILogger logger, string jobId, long charged);
+
+    [LoggerMessage(EventId = 1312, Level = LogLevel.Warning,
+        Message = "Job {JobId} could not reach its dispatcher (attempt {Attempt}: a silo was lost); asking again")]
+    private static partial void LogEnqueueRetry(ILogger logger, Exception exception, string jobId, int attempt);
 }

@@ -79,14 +79,25 @@ public sealed partial class JobGrain
     private async Task<Ending?> EnqueueAsync(JobSpec spec, bool resumed)
     {
         EnqueueResult queued;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            queued = await Dispatcher(spec.Model).EnqueueAsync(Request(spec, resumed));
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            LogRunFailed(logger, e, JobId, null);
-            return new Ending(JobStatus.Failed, JobOutcome.Failed, $"The job could not be queued: {e.Message}");
+            try
+            {
+                queued = await Dispatcher(spec.Model).EnqueueAsync(Request(spec, resumed));
+                break;
+            }
+            catch (Exception e) when (EnqueueRetry.ShouldRetry(e, attempt))
+            {
+                // The dispatcher's silo died with the call in flight: once membership declares it dead the dispatcher
+                // activates on a survivor. Enqueueing is idempotent by job id, so asking again cannot queue it twice.
+                LogEnqueueRetry(logger, e, JobId, attempt);
+                await Task.Delay(EnqueueRetry.Delay(attempt), timeProvider);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogRunFailed(logger, e, JobId, null);
+                return new Ending(JobStatus.Failed, JobOutcome.Failed, $"The job could not be queued: {e.Message}");
+            }
         }
 
         if (!queued.Queued)
