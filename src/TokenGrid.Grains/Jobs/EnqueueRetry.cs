@@ -15,8 +15,11 @@ internal static class EnqueueRetry
     public const int MaxAttempts = 5;
 
     /// <summary>Whether a failed attempt (1-based) is worth another.</summary>
-    public static bool ShouldRetry(Exception error, int attempt) =>
-        attempt < MaxAttempts && error is SiloUnavailableException or ConnectionFailedException or OrleansMessageRejectionException;
+    public static bool ShouldRetry(Exception error, int attempt) => attempt < MaxAttempts && IsSiloLost(error);
+
+    /// <summary>Whether a grain call failed because the silo it went to is gone or going (it passes by itself).</summary>
+    public static bool IsSiloLost(Exception error) =>
+        error is SiloUnavailableException or ConnectionFailedException or OrleansMessageRejectionException;
 
     /// <summary>The pause after failed attempt <paramref name="attempt"/>.</summary>
     public static TimeSpan Delay(int attempt) => TimeSpan.FromMilliseconds(500 * (1 << (attempt - 1)));

@@ -171,19 +171,22 @@ public sealed partial class JobGrain(
     }
 
     /// <summary>
-    /// How a job ends that failed before it was accepted. When the database or a silo was unreachable it is rejected
+    /// How a job ends that failed before it was accepted. When the database or a silo was unreachable (the tenant's grain
+    /// lived on a silo that just died, say) it is rejected
     /// with a retry delay (HTTP 503 with Retry-After: the same request can be sent again); otherwise it fails. Either way
     /// it settles for nothing, which releases a reservation the tenant may have made.
     /// </summary>
     private Ending NotAccepted(Exception e, string what)
     {
-        if (!StorageUnavailableException.IsTransient(e))
+        var siloLost = EnqueueRetry.IsSiloLost(e);
+        if (!siloLost && !StorageUnavailableException.IsTransient(e))
         {
             return new Ending(JobStatus.Failed, JobOutcome.Failed, $"{what}: {e.Message}");
         }
 
         state.State.Info = Info! with { RetryAfter = StorageUnavailableException.RetryAfter };
-        return new Ending(JobStatus.Rejected, JobOutcome.Failed, $"{what}: storage is unavailable; retry shortly.");
+        return new Ending(JobStatus.Rejected, JobOutcome.Failed,
+            $"{what}: {(siloLost ? "a silo of the cluster is unavailable" : "storage is unavailable")}; retry shortly.");
     }
 
     private static void Validate(JobSpec spec)

@@ -56,8 +56,11 @@ public sealed partial class DatabaseWaiter(TimeProvider time, ILogger<DatabaseWa
             }
 
             var pause = delay < remaining ? delay : remaining;
+            // The pause starts before it is announced, so whoever reads the message (a test moving a fake clock) can rely on
+            // the waiter already sleeping.
+            var sleep = Task.Delay(pause, time, cancellationToken);
             LogWaiting(_logger, target, attempt, failure.Message, pause.TotalSeconds, remaining.TotalSeconds);
-            await Task.Delay(pause, time, cancellationToken);
+            await sleep;
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.StartupRetryMaxDelay.Ticks));
         }
     }

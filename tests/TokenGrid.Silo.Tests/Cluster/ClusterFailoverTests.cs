@@ -75,8 +75,10 @@ public sealed partial class ClusterFailoverTests(SiloClusterFixture cluster)
         await WaitUntilAsync(async () => (onVictim = [.. (await Task.WhenAll(jobs.Skip(1).Select(j => cluster.JobAsync(key, j))))
             .OfType<JsonObject>()
             .Where(j => j["node_id"]?.GetValue<string>() == victimNode && j["finished_at"] is null
-                && j["usage"]!["completion_tokens"]!.GetValue<int>() > 0)]).Length > 0, deadline);
-        var watchedJob = onVictim[0]["id"]!.GetValue<string>();
+                && j["usage"]!["completion_tokens"]!.GetValue<int>() is > 0 and <= ClusterClient.MaxTokens / 2)]).Length > 0, deadline);
+
+        // The job with the most left to generate, so it is still running when the watcher has connected and the kill comes.
+        var watchedJob = onVictim.MinBy(j => j["usage"]!["completion_tokens"]!.GetValue<int>())!["id"]!.GetValue<string>();
         var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var watch = ClusterClient.WatchAsync(victim, key, watchedJob, received: received);
         await Task.WhenAny(received.Task, watch).WaitAsync(s_bound);
