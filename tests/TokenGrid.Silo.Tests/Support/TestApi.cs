@@ -91,4 +91,24 @@ public static class TestApi
             after = next.GetValue<long>();
         }
     }
+
+    /// <summary>
+    /// Nothing accepted is lost: every one of <paramref name="jobs"/> (at least one) ends, its event stream closing, and
+    /// the calling tenant holds no reservation and no open job.
+    /// </summary>
+    public static async Task AssertEveryJobEndedAndSettledAsync(this HttpClient client, IReadOnlyCollection<string> jobs)
+    {
+        Assert.NotEmpty(jobs);
+        foreach (var job in jobs)
+        {
+            using var events = await client.GetAsync($"v1/jobs/{job}/events", HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, events.StatusCode);
+            await events.Content.ReadAsStringAsync();
+            var view = await (await client.GetAsync($"v1/jobs/{job}")).ReadJsonAsync();
+            Assert.Contains(view["status"]!.GetValue<string>(), new[] { "succeeded", "failed", "cancelled" });
+        }
+
+        var usage = await (await client.GetAsync("v1/usage")).ReadJsonAsync();
+        Assert.Equal((0L, 0), (usage["reserved"]!.GetValue<long>(), usage["open_jobs"]!.GetValue<int>()));
+    }
 }
