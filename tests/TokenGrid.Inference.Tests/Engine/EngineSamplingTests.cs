@@ -36,21 +36,6 @@ public sealed class EngineSamplingTests
     }
 
     [Fact]
-    public async Task Sampling_on_several_threads_draws_what_one_thread_draws()
-    {
-        // The full vocabulary, so a batch of sampled rows is worth spreading over the workers.
-        var prompts = Enumerable.Range(0, 6).Select(i => new[] { 100 + i, 2000 + i, 30_000 + i }).ToArray();
-        async Task<int[][]> RunAsync(int threads)
-        {
-            await using var run = EngineRun.Start(DemoModels.Small, new EngineOptions { SamplingThreads = threads });
-            var streams = prompts.Select((p, i) => run.Submit(Sampled(p, 8, s_seeded with { Seed = (ulong)i }))).ToList();
-            return [.. (await Task.WhenAll(streams.Select(EngineRun.ReadAllAsync))).Select(r => r.Tokens)];
-        }
-
-        Assert.Equal(await RunAsync(1), await RunAsync(4));
-    }
-
-    [Fact]
     public async Task A_resumed_sequence_continues_exactly_as_the_uninterrupted_one()
     {
         int[] prompt = [11, 250, 3, 999, 64];
