@@ -179,6 +179,27 @@ public sealed class RequestEffectTests(ServerFixture fixture)
         Assert.All(logprobs, l => Assert.Equal(2, l["top_logprobs"]!.AsArray().Count));
     }
 
+    [Fact]
+    public async Task Skip_special_tokens_leaves_them_out_of_the_text_but_counts_them()
+    {
+        // A special token that does not end the sequence, forced on every step by logit_bias.
+        var model = Server.DemoModel();
+        var (name, id) = model.Tokenizer.SpecialTokens.First(t => !model.Config.EosTokenIds.Contains(t.Value));
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var request = $$"""{"model":"demo","prompt":"Hello","max_tokens":3,"temperature":0,"logit_bias":{"{{id}}":100}""";
+
+        var kept = await client.PostOkAsync(Completions, request + "}");
+        Assert.Equal(string.Concat(Enumerable.Repeat(name, 3)), kept.Text());
+
+        var skipped = await client.PostOkAsync(Completions, request + ""","skip_special_tokens":true,"logprobs":1}""");
+        Assert.Equal("", skipped.Text());
+        Assert.Equal(3, skipped["usage"]!["completion_tokens"]!.GetValue<int>());
+        Assert.Equal(3, skipped["choices"]![0]!["logprobs"]!["tokens"]!.AsArray().Count);
+
+        var streamed = await client.StreamAsync(Completions, request + ""","skip_special_tokens":true,"stream":true}""");
+        Assert.Equal("", string.Concat(streamed.SelectMany(c => c["choices"]!.AsArray()).Select(c => c!["text"]!.GetValue<string>())));
+    }
+
     /// <summary>The demo model's id of the token with <paramref name="bytes"/>.</summary>
     private int TokenId(byte[] bytes)
     {

@@ -76,6 +76,7 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     [InlineData(Completions, "best_of", "1")]
     [InlineData(Completions, "n", "1")]
     [InlineData(Completions, "skip_special_tokens", "false")]
+    [InlineData(Chat, "skip_special_tokens", "true")]
     [InlineData(Chat, "stream_options", """{"include_obfuscation":false}""")]
     public async Task Allowed_fields_and_defaults_are_accepted(string path, string field, string value)
     {
@@ -89,7 +90,6 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     [InlineData(Completions, """ "logprobs":21 """, "logprobs")]
     [InlineData(Chat, """ "top_logprobs":3 """, "top_logprobs")]
     [InlineData(Chat, """ "logprobs":true,"top_logprobs":21 """, "top_logprobs")]
-    [InlineData(Completions, """ "skip_special_tokens":true """, "skip_special_tokens")]
     [InlineData(Completions, """ "presence_penalty":2.5 """, "presence_penalty")]
     [InlineData(Completions, """ "frequency_penalty":-3 """, "frequency_penalty")]
     [InlineData(Completions, """ "repetition_penalty":0 """, "repetition_penalty")]

@@ -56,13 +56,15 @@ public sealed record JobSampling(
 /// <param name="TopLogprobs">Null: no log probabilities; else the sampled token's plus this many alternatives (0 to 20).</param>
 /// <param name="IncludeStopSequence">vLLM's <c>include_stop_str_in_output</c>: a matched stop sequence stays in the text.</param>
 /// <param name="IgnoreEndOfSequence">vLLM's <c>ignore_eos</c>: generate past the end-of-sequence token.</param>
+/// <param name="SkipSpecialTokens">vLLM's <c>skip_special_tokens</c>: special tokens are left out of the text.</param>
 [GenerateSerializer, Immutable, Alias("tg.JobOutputOptions")]
 public sealed record JobOutputOptions(
     [property: Id(0)] int MinTokens = 0,
     [property: Id(1)] int[]? StopTokenIds = null,
     [property: Id(2)] int? TopLogprobs = null,
     [property: Id(3)] bool IncludeStopSequence = false,
-    [property: Id(4)] bool IgnoreEndOfSequence = false)
+    [property: Id(4)] bool IgnoreEndOfSequence = false,
+    [property: Id(5)] bool SkipSpecialTokens = false)
 {
     /// <summary>Nothing asked for.</summary>
     public static JobOutputOptions None { get; } = new();

@@ -104,7 +104,7 @@ public sealed partial class JobGrain
         _tokensBeforeRun = _completionTokens;
         _resumable = _producedTokens.Count == _completionTokens;
         _nodeLosses = saved.NodeLosses + (interrupted.Status == JobStatus.Running ? 1 : 0);
-        var text = saved.Spec is { } known && _producedTokens.Count > 0 ? ResumeText.Decode(catalog, known.Model, _producedTokens) : "";
+        var text = saved.Spec is { } known && _producedTokens.Count > 0 ? ResumeText.Decode(catalog, known.Model, _producedTokens, known.Output?.SkipSpecialTokens == true) : "";
         text = text[..(int)Math.Min(text.Length, saved.EmittedChars)];
         if (saved.Spec?.KeepOutput == true)
         {

@@ -75,7 +75,7 @@ public sealed partial class JobGrain
     private async Task<Ending?> RunOnNodeAsync(JobSpec spec, string nodeId, CancellationToken cancellationToken)
     {
         _tokensBeforeRun = _completionTokens;
-        _resumeText = _producedTokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, _producedTokens);
+        _resumeText = _producedTokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, _producedTokens, spec.Output?.SkipSpecialTokens == true);
         if (_resumeText is { } resumed && spec.Stop.Length > 0
             && resumed.MatchStops(spec.Stop, _emittedChars, spec.Output?.IncludeStopSequence == true) is { Length: > 0 } released)
         {

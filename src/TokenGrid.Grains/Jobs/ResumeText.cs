@@ -30,9 +30,9 @@ internal sealed class ResumeText
     private readonly StringBuilder _pushed = new();
     private int _released;
 
-    private ResumeText(CatalogModel model, IEnumerable<int> produced)
+    private ResumeText(CatalogModel model, IEnumerable<int> produced, bool skipSpecialTokens)
     {
-        _detokenizer = new StreamingDetokenizer(model.Tokenizer);
+        _detokenizer = new StreamingDetokenizer(model.Tokenizer, skipSpecialTokens);
         _endOfSequence = [.. model.Config.EosTokenIds];
         Primed = Append(produced);
     }
@@ -44,8 +44,8 @@ internal sealed class ResumeText
     public bool Stopped => _stops?.Stopped == true;
 
     /// <summary>A detokenizer primed with <paramref name="produced"/>, or null when this silo does not know the model.</summary>
-    public static ResumeText? Create(ModelCatalog catalog, string model, IEnumerable<int> produced) =>
-        catalog.TryGet(model, out var known) ? new ResumeText(known, produced) : null;
+    public static ResumeText? Create(ModelCatalog catalog, string model, IEnumerable<int> produced, bool skipSpecialTokens = false) =>
+        catalog.TryGet(model, out var known) ? new ResumeText(known, produced, skipSpecialTokens) : null;
 
     /// <summary>
     /// Matches <paramref name="stops"/> on this run's text from now on, starting from the <paramref name="emitted"/>
@@ -97,8 +97,8 @@ internal sealed class ResumeText
     }
 
     /// <summary>The text a stream of <paramref name="tokens"/> carried so far, or "" when this silo does not know the model.</summary>
-    public static string Decode(ModelCatalog catalog, string model, IEnumerable<int> tokens) =>
-        catalog.TryGet(model, out var known) ? new ResumeText(known, []).Append(tokens) : "";
+    public static string Decode(ModelCatalog catalog, string model, IEnumerable<int> tokens, bool skipSpecialTokens = false) =>
+        catalog.TryGet(model, out var known) ? new ResumeText(known, [], skipSpecialTokens).Append(tokens) : "";
 
     /// <summary>The text <paramref name="tokens"/> complete (the end-of-sequence token has none, as on the node).</summary>
     public string Append(IEnumerable<int> tokens)

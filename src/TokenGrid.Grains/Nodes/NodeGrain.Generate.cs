@@ -191,6 +191,7 @@ public sealed partial class NodeGrain
             TopLogprobs = output.TopLogprobs,
             IncludeStopSequenceInOutput = output.IncludeStopSequence,
             IgnoreEndOfSequence = output.IgnoreEndOfSequence,
+            SkipSpecialTokens = output.SkipSpecialTokens,
             ResumedOutputTokens = spec.ResumedOutputTokens,
         };
     }

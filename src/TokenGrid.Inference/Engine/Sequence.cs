@@ -31,7 +31,7 @@ internal sealed class Sequence
         _stopIds = request.StopTokenIds.Count > 0 ? [.. request.StopTokenIds] : null;
         IEnumerable<int> ends = IgnoreEos ? [] : eos;
         Sampler = new TokenSampler(request.Sampling, Prompt, request.ResumedOutputTokens, ends.Concat(request.StopTokenIds), request.MinTokens);
-        _detokenizer = new StreamingDetokenizer(tokenizer);
+        _detokenizer = new StreamingDetokenizer(tokenizer, request.SkipSpecialTokens);
         _stop = new StopSequenceMatcher(request.StopSequences, request.IncludeStopSequenceInOutput);
         _time = time;
         _submitted = time.GetTimestamp();

@@ -4,9 +4,11 @@ namespace TokenGrid.Inference.Tokenizers;
 /// Turns a stream of token ids into a stream of text pieces whose concatenation equals decoding all the ids
 /// at once. A character split across tokens (multi-byte UTF-8) is held back until it is complete, and
 /// tokenizers whose tokens decode differently in context (SentencePiece's leading space) are decoded over a
-/// short window of the previous tokens, so no piece is ever taken back. Not thread-safe: one per sequence.
+/// short window of the previous tokens, so no piece is ever taken back. With <paramref name="skipSpecialTokens"/>,
+/// decoding skips special tokens as Hugging Face's <c>decode(ids, skip_special_tokens=True)</c> does. Not thread-safe:
+/// one per sequence.
 /// </summary>
-public sealed class StreamingDetokenizer(ModelTokenizer tokenizer)
+public sealed class StreamingDetokenizer(ModelTokenizer tokenizer, bool skipSpecialTokens = false)
 {
     private const char Replacement = '\uFFFD';
 
@@ -49,5 +51,5 @@ public sealed class StreamingDetokenizer(ModelTokenizer tokenizer)
     }
 
     private string Decode(int start, int end) =>
-        start == end ? "" : tokenizer.Decode(_ids.GetRange(start, end - start));
+        start == end ? "" : tokenizer.Decode(_ids.GetRange(start, end - start), skipSpecialTokens);
 }

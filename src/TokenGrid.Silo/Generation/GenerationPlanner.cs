@@ -203,19 +203,13 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
             throw Problem($"{fields.TopLogprobsParam} must be between 0 and {MaxTopLogprobs}.", fields.TopLogprobsParam);
         }
 
-        if (fields.SkipSpecialTokens == true)
-        {
-            throw new ApiProblemException(ApiProblems.BadRequest(
-                "skip_special_tokens = true is not supported: TokenGrid keeps special tokens in the text (end of sequence ends it and never shows).",
-                "unsupported_parameter", "skip_special_tokens"));
-        }
-
         return new JobOutputOptions(
             fields.MinTokens ?? 0,
             fields.StopTokenIds is { Length: > 0 } stopIds ? stopIds : null,
             fields.TopLogprobs,
             fields.IncludeStopStrInOutput == true,
-            fields.IgnoreEos == true);
+            fields.IgnoreEos == true,
+            fields.SkipSpecialTokens == true);
     }
 
     private static string? UserOf(string? user) =>

@@ -57,8 +57,9 @@ public abstract record SamplingRequestBody
     public bool? IncludeStopStrInOutput { get; init; }
 
     /// <summary>
-    /// vLLM's <c>skip_special_tokens</c>. TokenGrid decodes special tokens into the text (end of sequence ends it and
-    /// never shows), so only <c>false</c> is accepted. Default: false.
+    /// vLLM's <c>skip_special_tokens</c>: special tokens (the tokenizer's added tokens marked special) are left out of
+    /// the text; they still count as completion tokens and appear in log probabilities. End of sequence never shows
+    /// either way. Default: false (unlike vLLM, whose default is true: TokenGrid follows OpenAI, which keeps them).
     /// </summary>
     public bool? SkipSpecialTokens { get; init; }
 
