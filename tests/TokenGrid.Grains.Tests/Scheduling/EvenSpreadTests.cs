@@ -13,7 +13,7 @@ public sealed class EvenSpreadTests(EvenSpreadTests.FreshCluster fresh) : IClass
     private SchedulingClusterFixture Grid => fresh.Grid;
 
     [Fact]
-    public async Task Load_spreads_across_three_equal_nodes_within_20_percent_of_even()
+    public async Task Load_spreads_evenly_across_three_equal_nodes()
     {
         var tenant = await Grid.CreateTenantAsync();
 
@@ -22,30 +22,21 @@ public sealed class EvenSpreadTests(EvenSpreadTests.FreshCluster fresh) : IClass
         var placed = await Task.WhenAll(three.Select(j => SchedulingClusterFixture.FinishedAsync(j.Grain)));
         Assert.Equal(3, placed.Select(i => i.NodeId).Distinct().Count());
 
-        // Rounds of four jobs at once, fewer than the six slots, so every placement is the policy's choice (fewest
-        // running, then the lowest expected wait from each node's measured tokens/s) rather than whichever slot frees
-        // first. The measured rates are real, so on a loaded machine one node can briefly measure faster and rightly
-        // draw more: the spread is taken as the best of three attempts, as the other scheduling measurements are.
-        var spreads = new List<List<int>>();
-        for (var attempt = 0; attempt < 3; attempt++)
+        // Rounds of three jobs at once, fewer than the six slots: the policy places each on the node with the fewest
+        // running, so every round covers every node whatever the nodes' measured rates (which follow the machine's
+        // load, so a round of four, whose fourth job goes to the lowest expected wait, spreads by how busy the test
+        // machine was rather than by the policy).
+        var infos = new List<JobInfo>();
+        for (var round = 0; round < 12; round++)
         {
-            var infos = new List<JobInfo>();
-            for (var round = 0; round < 9; round++)
-            {
-                var jobs = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Grid.SubmitAsync(tenant, maxTokens: 128, promptSeed: (round * 4) + i)));
-                infos.AddRange(await Task.WhenAll(jobs.Select(j => SchedulingClusterFixture.FinishedAsync(j.Grain))));
-            }
-
-            var perNode = SchedulingClusterFixture.Devices.Select(d => infos.Count(i => i.NodeId == Grid.NodeId(d))).ToList();
-            Assert.Equal(infos.Count, perNode.Sum());
-            spreads.Add(perNode);
-            if (perNode.All(n => n >= 12 * 0.8 && n <= 12 * 1.2))
-            {
-                return;
-            }
+            var jobs = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => Grid.SubmitAsync(tenant, maxTokens: 128, promptSeed: (round * 3) + i)));
+            var finished = await Task.WhenAll(jobs.Select(j => SchedulingClusterFixture.FinishedAsync(j.Grain)));
+            Assert.Equal(3, finished.Select(i => i.NodeId).Distinct().Count());
+            infos.AddRange(finished);
         }
 
-        Assert.Fail($"No attempt spread 36 jobs over three equal nodes within 20% of 12 each: {string.Join("; ", spreads.Select(p => string.Join(", ", p)))}.");
+        var perNode = SchedulingClusterFixture.Devices.Select(d => infos.Count(i => i.NodeId == Grid.NodeId(d))).ToList();
+        Assert.Equal([12, 12, 12], perNode);
     }
 
     /// <summary>A scheduling cluster of this class's own.</summary>
