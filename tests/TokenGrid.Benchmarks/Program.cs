@@ -3,6 +3,7 @@ using TokenGrid.Benchmarks.Cluster;
 using TokenGrid.Benchmarks.Engine;
 using TokenGrid.Benchmarks.Grid;
 using TokenGrid.Benchmarks.Scheduling;
+using TokenGrid.Benchmarks.Soak;
 using TokenGrid.Benchmarks.Tokenizers;
 
 // Usage: dotnet run -c Release --project tests/TokenGrid.Benchmarks -- <scenario> [--json FILE] [scenario options]
@@ -17,6 +18,7 @@ var scenarios = new Dictionary<string, Func<BenchmarkArgs, Task<BenchmarkReport>
     ["scheduler"] = SchedulerBenchmark.RunAsync,
     ["cluster"] = ClusterBenchmark.RunAsync,
     ["tokenizer"] = TokenizerBenchmark.RunAsync,
+    ["soak"] = SoakBenchmark.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))

@@ -25,8 +25,8 @@ public sealed class JobLifetimeOptions
     /// query). Within it, a watcher re-attaching with <c>Last-Event-ID</c> continues from the live event log; after it,
     /// the job reactivates from storage: an async job replays its kept output, a chat or completion stream (which keeps
     /// none) answers with its final status. Orleans collects idle grains once per <c>GrainCollectionOptions.CollectionQuantum</c>
-    /// (1 minute by default), so the activation goes between this and this plus the quantum; it must be longer than the
-    /// quantum. Default: 2 minutes.
+    /// (1 minute by default, shortened to half this grace when the grace is under 2 minutes), so the activation goes
+    /// between this and this plus the quantum. Default: 2 minutes.
     /// </summary>
     public TimeSpan ReattachGrace { get; set; } = TimeSpan.FromMinutes(2);
 
@@ -49,7 +49,15 @@ public sealed class JobLifetimeOptions
         // Not [CollectionAgeLimit] on the class: that fixes the age at compile time, and Orleans prefers it to this option.
         services.AddOptions<GrainCollectionOptions>()
             .Configure<IOptions<JobLifetimeOptions>>((collection, jobs) =>
-                collection.ClassSpecificCollectionAge[typeof(JobGrain).FullName!] = jobs.Value.ReattachGrace);
+            {
+                var grace = jobs.Value.ReattachGrace;
+                collection.ClassSpecificCollectionAge[typeof(JobGrain).FullName!] = grace;
+                // Orleans refuses an age under the quantum, and the quantum bounds how long past its grace a job stays.
+                if (grace > TimeSpan.Zero && collection.CollectionQuantum > grace / 2)
+                {
+                    collection.CollectionQuantum = grace / 2;
+                }
+            });
     }
 }
 

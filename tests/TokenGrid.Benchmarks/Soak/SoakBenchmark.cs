@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Npgsql;
+using TokenGrid.Silo.Tests.Cluster;
+using TokenGrid.Silo.Tests.Soak;
+
+namespace TokenGrid.Benchmarks.Soak;
+
+/// <summary>
+/// Running for months, compressed: one silo process per profile (local, then postgres) under a fixed rate of default chat
+/// requests (half streamed, 32 tokens each) at about half of its measured capacity, for <c>--minutes</c> (default 10).
+/// Reports, per profile (keys end in <c>_local</c> / <c>_postgres</c>): the resident memory's slope over the second
+/// half, the live job activations at the end against rate × (re-attach grace + 1 minute), the last minute's p99 over the
+/// first minute's after a minute of warm-up, the errors, and on postgres the growth of TokenGrid's tables per finished
+/// job.
+/// </summary>
+/// <remarks>
+/// <c>--profile local|postgres|both</c> (default both when PostgreSQL is given by <c>--postgres</c> or
+/// <c>TOKENGRID_TEST_POSTGRES</c>, else local); <c>--rate</c> requests/s (default: half the capacity measured first with 16
+/// closed-loop clients for 20 s); <c>--tokens</c> (32); <c>--grace</c> seconds of <c>TokenGrid:Jobs:ReattachGrace</c>
+/// (default: the product's 120).
+/// </remarks>
+public static class SoakBenchmark
+{
+    private const string AdminKey = "tg-bench-admin-0123456789abcdef";
+    private const string Key = "tg-bench-soak-0123456789abcdef";
+    private static readonly TimeSpan s_warmUp = TimeSpan.FromMinutes(1);
+
+    public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
+    {
+        var server = BenchDatabase.ServerFrom(args);
+        var profile = args.String("profile") ?? (server is null ? "local" : "both");
+        var minutes = args.Int("minutes", 10);
+        var tokens = args.Int("tokens", 32);
+        var grace = TimeSpan.FromSeconds(args.Int("grace", 120));
+        var report = new BenchmarkReport("soak")
+            .Add("processors", Environment.ProcessorCount)
+            .Add("minutes", minutes)
+            .Add("tokens", tokens)
+            .Add("reattach_grace_seconds", grace.TotalSeconds);
+        foreach (var name in profile == "both" ? ["local", "postgres"] : new[] { profile })
+        {
+            await using var database = name == "postgres"
+                ? await BenchDatabase.CreateAsync(server ?? throw new InvalidOperationException("The postgres profile needs --postgres or TOKENGRID_TEST_POSTGRES."), migrate: true)
+                : null;
+            await RunProfileAsync(report, name, database, args, TimeSpan.FromMinutes(minutes), tokens, grace);
+        }
+
+        return report;
+    }
+
+    private static async Task RunProfileAsync(
+        BenchmarkReport report, string profile, BenchDatabase? database, BenchmarkArgs args, TimeSpan duration, int tokens, TimeSpan grace)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["profile"] = profile,
+            ["TokenGrid:Admin:ApiKey"] = AdminKey,
+            ["TokenGrid:Demo:ApiKey"] = Key,
+            ["TokenGrid:Demo:Budget:RequestsPerMinute"] = "1000000",
+            ["TokenGrid:Demo:Budget:TokensPerMinute"] = "1000000000",
+            ["TokenGrid:Demo:Budget:MaxConcurrentJobs"] = "10000",
+            ["TokenGrid:Demo:Budget:PeriodQuota"] = "1000000000000",
+            ["TokenGrid:Jobs:ReattachGrace"] = grace.ToString("c", CultureInfo.InvariantCulture),
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        if (database is not null)
+        {
+            settings["TokenGrid:Database:ConnectionString"] = database.ConnectionString;
+            settings["TokenGrid:Cluster:ClusterId"] = "bench-soak";
+            settings["TokenGrid:Cluster:AdvertisedAddress"] = "127.0.0.1";
+        }
+
+        await using var silo = SiloProcess.Start($"soak-{profile}", settings);
+        await silo.WaitReadyAsync(TimeSpan.FromMinutes(3));
+        var capacity = await CapacityAsync(silo, tokens);
+        var rate = args.String("rate") is { } given ? double.Parse(given, CultureInfo.InvariantCulture) : Math.Max(1, Math.Round(capacity / 2, 1));
+        var bytesBefore = database is null ? 0 : await TableBytesAsync(database);
+        Console.WriteLine($"soak {profile}: capacity {capacity:0.0} requests/s, running {rate} requests/s for {duration}");
+
+        var result = await SoakRun.RunAsync(silo, Key, rate, duration, tokens, TimeSpan.FromSeconds(10));
+        var suffix = "_" + profile;
+        var firstMinute = (s_warmUp, s_warmUp + TimeSpan.FromMinutes(1));
+        var lastMinute = (duration - TimeSpan.FromMinutes(1), duration);
+        var live = result.Samples[^1].JobActivations;
+        report
+            .Add("soak_capacity_requests_per_s" + suffix, capacity)
+            .Add("soak_rate_requests_per_s" + suffix, rate)
+            .Add("soak_requests" + suffix, result.Requests.Count)
+            .Add("soak_errors" + suffix, result.Errors.Count)
+            .Add("soak_rss_start_mb" + suffix, result.Samples[0].WorkingSetMb)
+            .Add("soak_rss_end_mb" + suffix, result.Samples[^1].WorkingSetMb)
+            .Add("soak_rss_slope_mb_per_min" + suffix, result.WorkingSetSlopeMbPerMinute(duration / 2))
+            .Add("soak_live_job_activations" + suffix, live)
+            .Add("soak_live_job_activations_bound" + suffix, rate * (grace + TimeSpan.FromMinutes(1)).TotalSeconds)
+            .Add("soak_p99_first_minute_s" + suffix, result.P99Seconds(firstMinute.Item1, firstMinute.Item2))
+            .Add("soak_p99_last_minute_s" + suffix, result.P99Seconds(lastMinute.Item1, lastMinute.Item2))
+            .Add("soak_p99_drift" + suffix,
+                result.P99Seconds(lastMinute.Item1, lastMinute.Item2) / result.P99Seconds(firstMinute.Item1, firstMinute.Item2));
+        if (database is not null)
+        {
+            var bytesAfter = await TableBytesAsync(database);
+            report.Add("soak_pg_bytes_per_job" + suffix, (bytesAfter - bytesBefore) / (double)Math.Max(1, result.Requests.Count));
+        }
+
+        foreach (var error in result.Errors.Take(5))
+        {
+            Console.WriteLine($"  error at {error.SentAt.TotalSeconds:0.0} s: {error.Error}");
+        }
+
+        Console.WriteLine("  samples: " + string.Join(", ", result.Samples.Select(s => $"{s.At.TotalMinutes:0.0}m {s.WorkingSetMb:0}MB {s.JobActivations}jobs")));
+    }
+
+    /// <summary>Requests per second that 16 clients, each sending its next request when the last is answered, get through in 20 s.</summary>
+    private static async Task<double> CapacityAsync(SiloProcess silo, int tokens)
+    {
+        using var client = silo.Client(Key);
+        var body = $$"""{"model":"demo","messages":[{"role":"user","content":"How busy is the token office?"}],"max_tokens":{{tokens}}}""";
+        var clock = Stopwatch.StartNew();
+        var window = TimeSpan.FromSeconds(20);
+        var counts = await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+        {
+            var done = 0;
+            while (clock.Elapsed < window)
+            {
+                using var response = await client.PostAsync("v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+                response.EnsureSuccessStatusCode();
+                done++;
+            }
+
+            return done;
+        }));
+        return counts.Sum() / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Bytes of every table in the database's public schema, with indexes and TOAST.</summary>
+    private static async Task<long> TableBytesAsync(BenchDatabase database)
+    {
+        await using var connection = new NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'",
+            connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
