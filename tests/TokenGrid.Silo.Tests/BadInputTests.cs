@@ -6,9 +6,16 @@ namespace TokenGrid.Silo.Tests;
 
 /// <summary>Bad input gets the right 4xx as problem+json with OpenAI's error object, never a 500.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class BadInputTests(ServerFixture fixture)
+public sealed class BadInputTests(ServerFixture fixture) : BadInputSuite(fixture.Server);
+
+/// <summary>The same on the postgres profile, where production runs.</summary>
+[Collection(PostgresServerCollection.Name)]
+public sealed class PostgresBadInputTests(PostgresServerFixture fixture) : BadInputSuite(fixture.Server);
+
+/// <summary>The tests of <see cref="BadInputTests"/>, on either profile.</summary>
+public abstract class BadInputSuite(TokenGridServer server)
 {
-    private TokenGridServer Server => fixture.Server;
+    private TokenGridServer Server => server;
 
     private HttpClient Client() => Server.Client(TokenGridServer.DemoKey);
 

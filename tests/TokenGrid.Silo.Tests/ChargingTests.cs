@@ -8,7 +8,14 @@ namespace TokenGrid.Silo.Tests;
 
 /// <summary>A job that ends early (client gone, or cancelled) is charged only the tokens it produced, exactly once.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class ChargingTests(ServerFixture fixture)
+public sealed class ChargingTests(ServerFixture fixture) : ChargingSuite(fixture.Server);
+
+/// <summary>The same on the postgres profile, where production runs.</summary>
+[Collection(PostgresServerCollection.Name)]
+public sealed class PostgresChargingTests(PostgresServerFixture fixture) : ChargingSuite(fixture.Server);
+
+/// <summary>The tests of <see cref="ChargingTests"/>, on either profile.</summary>
+public abstract class ChargingSuite(TokenGridServer server)
 {
     private const int MaxTokens = 450;
 
@@ -16,7 +23,7 @@ public sealed class ChargingTests(ServerFixture fixture)
     // sampling speed: a server of its own whose demo model has room for thousands of tokens.
     private const int LongMaxTokens = 4000;
 
-    private TokenGridServer Server => fixture.Server;
+    private TokenGridServer Server => server;
 
     [Fact]
     public async Task Client_disconnect_mid_stream_cancels_the_job_and_charges_only_produced_tokens()

@@ -7,9 +7,16 @@ namespace TokenGrid.Silo.Tests;
 
 /// <summary>Tenants see only their own jobs and usage; keys are checked on every request; admin and tenant keys never cross.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class IsolationAndAuthTests(ServerFixture fixture)
+public sealed class IsolationAndAuthTests(ServerFixture fixture) : IsolationAndAuthSuite(fixture.Server);
+
+/// <summary>The same on the postgres profile, where production runs.</summary>
+[Collection(PostgresServerCollection.Name)]
+public sealed class PostgresIsolationAndAuthTests(PostgresServerFixture fixture) : IsolationAndAuthSuite(fixture.Server);
+
+/// <summary>The tests of <see cref="IsolationAndAuthTests"/>, on either profile.</summary>
+public abstract class IsolationAndAuthSuite(TokenGridServer server)
 {
-    private TokenGridServer Server => fixture.Server;
+    private TokenGridServer Server => server;
 
     [Fact]
     public async Task Another_tenants_job_is_not_found_on_every_job_endpoint()

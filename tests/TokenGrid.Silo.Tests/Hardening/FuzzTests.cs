@@ -18,7 +18,14 @@ namespace TokenGrid.Silo.Tests.Hardening;
 /// (mutations per endpoint) explore further. A failure prints the request, so it can be replayed.
 /// </remarks>
 [Collection(ServerCollection.Name)]
-public sealed class FuzzTests(ServerFixture fixture)
+public sealed class FuzzTests(ServerFixture fixture) : FuzzSuite(fixture.Server);
+
+/// <summary>The same on the postgres profile, where production runs.</summary>
+[Collection(PostgresServerCollection.Name)]
+public sealed class PostgresFuzzTests(PostgresServerFixture fixture) : FuzzSuite(fixture.Server);
+
+/// <summary>The tests of <see cref="FuzzTests"/>, on either profile.</summary>
+public abstract class FuzzSuite(TokenGridServer server)
 {
     private static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("TOKENGRID_FUZZ_SEED"), out var seed) ? seed : 20261125;
     private static readonly int Cases = int.TryParse(Environment.GetEnvironmentVariable("TOKENGRID_FUZZ_CASES"), out var cases) ? cases : 60;
@@ -30,7 +37,7 @@ public sealed class FuzzTests(ServerFixture fixture)
         "job-" + Guid.Empty.ToString("N"), "%25", "?", "%3F", "#", "~", "%E2%80%AE",
     ];
 
-    private TokenGridServer Server => fixture.Server;
+    private TokenGridServer Server => server;
 
     [Fact]
     public async Task Mutated_tenant_requests_are_never_a_server_error_and_every_accepted_job_settles()
