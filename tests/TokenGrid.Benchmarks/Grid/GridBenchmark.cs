@@ -133,7 +133,9 @@ public static class GridBenchmark
             .Add("engine_tokens_per_s_32_small", Stats.Median(alone))
             .Add("grid_vs_engine_32_small", Stats.Median(grid) / Stats.Median(alone))
             .Add("grid_cpu_us_per_token_32_small", gridCpu.MicrosecondsPerToken)
-            .Add("engine_cpu_us_per_token_32_small", aloneCpu.MicrosecondsPerToken);
+            .Add("engine_cpu_us_per_token_32_small", aloneCpu.MicrosecondsPerToken)
+            .Add("grid_alloc_bytes_per_token_32_small", gridCpu.BytesPerToken)
+            .Add("engine_alloc_bytes_per_token_32_small", aloneCpu.BytesPerToken);
     }
 
     /// <summary>
@@ -256,19 +258,26 @@ public static class GridBenchmark
     /// <summary>
     /// The process's CPU time (all threads: decode loop, ONNX Runtime's pool, grains, HTTP, the benchmark's own clients)
     /// per generated token over the measured rounds. Unlike a rate it barely moves with other load on the machine, so it
-    /// shows what the serving path costs per token even when the ratios are noisy.
+    /// shows what the serving path costs per token even when the ratios are noisy. Spinning threads (ONNX Runtime's
+    /// intra-op pool, idle thread-pool workers) count too. The bytes allocated per token (all threads) do not depend on
+    /// the load at all.
     /// </summary>
     private sealed class CpuPerToken
     {
         private TimeSpan _cpu;
+        private long _allocated;
         private long _tokens;
 
         public double MicrosecondsPerToken => _tokens == 0 ? 0 : _cpu.TotalMicroseconds / _tokens;
 
+        public double BytesPerToken => _tokens == 0 ? 0 : (double)_allocated / _tokens;
+
         public async Task<long> MeasureAsync(Func<Task<long>> work)
         {
             var before = Process.GetCurrentProcess().TotalProcessorTime;
+            var allocated = GC.GetTotalAllocatedBytes();
             var tokens = await work();
+            _allocated += GC.GetTotalAllocatedBytes() - allocated;
             _cpu += Process.GetCurrentProcess().TotalProcessorTime - before;
             _tokens += tokens;
             return tokens;
