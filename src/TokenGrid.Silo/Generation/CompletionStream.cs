@@ -54,27 +54,52 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
         SseWriter? writer = null;
         JobInfo? final = null;
         var logger = httpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CompletionStream));
-        await foreach (var @event in JobOutput.FollowAsync(job, 0, logger, aborted))
+        await using (var events = JobOutput.FollowAsync(job, 0, logger, aborted).GetAsyncEnumerator(aborted))
         {
-            if (aborted.IsCancellationRequested)
+            // Events that arrived together (one batch of the job's stream) go out with one flush; an event is never held
+            // back waiting for another: the flush happens as soon as the next one is not already there.
+            var unflushed = false;
+            while (true)
             {
-                return;
-            }
-
-            if (@event is { Kind: JobEventKind.Tokens } tokens)
-            {
-                _completionTokens += tokens.Tokens;
-                if (tokens is { Text.Length: > 0 } or { Logprobs.Length: > 0 })
+                var next = events.MoveNextAsync();
+                if (unflushed && !next.IsCompleted)
                 {
-                    writer ??= await OpenAsync(httpContext);
-                    await writer.WriteAsync(format.Text(tokens.Text ?? "", tokens.Logprobs, SoFar()), cancellationToken: aborted);
+                    unflushed = false;
+                    await FlushAsync(writer!, next, aborted);
+                }
+
+                if (!await next || aborted.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                if (events.Current is { Kind: JobEventKind.Tokens } tokens)
+                {
+                    _completionTokens += tokens.Tokens;
+                    if (tokens is { Text.Length: > 0 } or { Logprobs.Length: > 0 })
+                    {
+                        writer ??= await OpenAsync(httpContext);
+                        writer.Append(format.Text(tokens.Text ?? "", tokens.Logprobs, SoFar()));
+                        unflushed = true;
+                    }
+                }
+                else if (events.Current is { Kind: JobEventKind.Status, Job: { IsFinished: true } ended })
+                {
+                    final = ended;
+                    break;
                 }
             }
-            else if (@event is { Kind: JobEventKind.Status, Job: { IsFinished: true } ended })
+
+            if (unflushed && final is null && !aborted.IsCancellationRequested)
             {
-                final = ended;
-                break;
+                // The stream ended without its final event: send the text before asking the job how it ended.
+                await writer!.FlushAsync(aborted);
             }
+        }
+
+        if (aborted.IsCancellationRequested)
+        {
+            return;
         }
 
         final ??= await job.GetAsync();
@@ -107,6 +132,31 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
         }
 
         await writer.WriteDoneAsync(aborted);
+    }
+
+    /// <summary>
+    /// Flushes while the read of the next event is in flight; when the flush fails (the client left), lets that read end
+    /// before the failure propagates, so the enumerator is never disposed mid-read.
+    /// </summary>
+    private static async Task FlushAsync(SseWriter writer, ValueTask<bool> reading, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await writer.FlushAsync(cancellationToken);
+        }
+        catch
+        {
+            try
+            {
+                await reading;
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                // The read was cancelled with the request.
+            }
+
+            throw;
+        }
     }
 
     private Usage? SoFar() => usage.Continuous ? OpenAi.Usage.Of(usage.PromptTokens, _completionTokens) : null;

@@ -76,11 +76,30 @@ internal static partial class JobOutput
         }
     }
 
-    private static async Task<(bool Moved, Exception? Error)> TryMoveAsync(IAsyncEnumerator<JobEvent> events, CancellationToken cancellationToken)
+    /// <summary>
+    /// The next event, or the failure of the watch. Events of one batch of the job's stream are already here: those
+    /// complete without an allocation (this runs once per streamed chunk).
+    /// </summary>
+    private static ValueTask<(bool Moved, Exception? Error)> TryMoveAsync(IAsyncEnumerator<JobEvent> events, CancellationToken cancellationToken)
+    {
+        ValueTask<bool> moving;
+        try
+        {
+            moving = events.MoveNextAsync();
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromResult<(bool, Exception?)>((false, e));
+        }
+
+        return moving.IsCompletedSuccessfully ? ValueTask.FromResult<(bool, Exception?)>((moving.Result, null)) : AwaitMoveAsync(moving, cancellationToken);
+    }
+
+    private static async ValueTask<(bool Moved, Exception? Error)> AwaitMoveAsync(ValueTask<bool> moving, CancellationToken cancellationToken)
     {
         try
         {
-            return (await events.MoveNextAsync(), null);
+            return (await moving, null);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
