@@ -193,6 +193,7 @@ public sealed partial class NodeGrain
             IgnoreEndOfSequence = output.IgnoreEndOfSequence,
             SkipSpecialTokens = output.SkipSpecialTokens,
             ResumedOutputTokens = spec.ResumedOutputTokens,
+            ForkKey = spec.ForkKey,
         };
     }
 
