@@ -162,6 +162,7 @@ public sealed partial class InferenceEngine
                     if (forkedFrom is not null)
                     {
                         Statistics.OnForked();
+                        s.Stream.MarkPromptShared();
                     }
 
                     BatchSampler.SampleRow(s, logits, _sampler.DecodeThreadScratch);
@@ -266,6 +267,7 @@ public sealed partial class InferenceEngine
             s.PromptLogits = sibling.PromptLogits;
             BatchSampler.SampleRow(s, s.PromptLogits, _sampler.DecodeThreadScratch);
             Statistics.OnForked();
+            s.Stream.MarkPromptShared();
             Accept(s, now);
             if (!s.Finished)
             {

@@ -36,6 +36,7 @@ public sealed class EngineForkTests
         var statistics = run.Engine.Statistics.Snapshot();
         Assert.Equal(s_prompt.Length, statistics.PromptTokens);
         Assert.Equal(2, statistics.ForkedSequences);
+        Assert.Equal(2, choices.Count(c => c.PromptShared));
 
         var alone = (await EngineRun.ReadAllAsync(run.Submit(Choice(12, fork: null)))).Tokens;
         Assert.All(firsts, f => Assert.Equal(alone, f));
@@ -59,6 +60,7 @@ public sealed class EngineForkTests
         Assert.Equal(s_prompt.Length, statistics.PromptTokens);
         Assert.Equal(2, statistics.ForkedSequences);
 
+        Assert.False(leader.PromptShared);
         var alone = await EngineRun.ReadAllAsync(run.Submit(Choice(10, fork: null)));
         Assert.Equal(2 * s_prompt.Length, run.Engine.Statistics.Snapshot().PromptTokens);
         Assert.All(followers, f => Assert.Equal(alone.Tokens, f.Tokens));
