@@ -25,10 +25,20 @@ internal static class ChoiceOutput
         {
             var done = await Task.WhenAny(pending);
             pending.Remove(done);
-            var (_, final, _) = await done;
+            JobInfo final;
+            try
+            {
+                (_, final, _) = await done;
+            }
+            catch
+            {
+                await JobSubmitter.CancelAllAsync(jobs);
+                throw;
+            }
+
             if (final.Status != JobStatus.Succeeded)
             {
-                await Task.WhenAll(jobs.Select(job => job.CancelAsync(JobOutcomeReason.CancelledByTenant)));
+                await JobSubmitter.CancelAllAsync(jobs);
                 return ([], JobOutput.Failure(final));
             }
         }

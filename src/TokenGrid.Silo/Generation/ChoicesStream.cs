@@ -67,7 +67,7 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
             if (final.Status != JobStatus.Succeeded)
             {
                 await stop.CancelAsync();
-                await Task.WhenAll(jobs.Select(job => job.CancelAsync(JobOutcomeReason.CancelledByTenant)));
+                await JobSubmitter.CancelAllAsync(jobs);
                 await FailAsync(httpContext, writer, JobOutput.Failure(final));
                 return;
             }

@@ -74,19 +74,42 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
             }));
         }
 
-        var submitted = await Task.WhenAll(ids.Select(async (id, i) =>
+        var jobs = ids.Select(id => grains.GetGrain<IJobGrain>(id)).ToArray();
+        (IJobGrain Grain, JobInfo Job)[] submitted;
+        try
         {
-            var grain = grains.GetGrain<IJobGrain>(id);
-            return (Grain: grain, Job: await grain.SubmitAsync(specs[i]));
-        }));
+            submitted = await Task.WhenAll(jobs.Select(async (grain, i) => (grain, await grain.SubmitAsync(specs[i]))));
+        }
+        catch
+        {
+            // No reply will read the choices that did start: end them (a choice never saved is settled for nothing by
+            // the tenant's recovery reminder).
+            await CancelAllAsync(jobs);
+            throw;
+        }
+
         if (Array.Find(submitted, s => s.Job.Status == JobStatus.Rejected) is { Grain: not null } refused)
         {
-            await Task.WhenAll(submitted.Select(s => s.Grain.CancelAsync(JobOutcomeReason.CancelledByTenant)));
+            await CancelAllAsync(jobs);
             throw new ApiProblemException(Rejection(refused.Job));
         }
 
         return submitted;
     }
+
+    /// <summary>Cancels every job of a request that fails as a whole; each settles what it used.</summary>
+    internal static Task CancelAllAsync(IEnumerable<IJobGrain> jobs) =>
+        Task.WhenAll(jobs.Select(async job =>
+        {
+            try
+            {
+                await job.CancelAsync(JobOutcomeReason.CancelledByTenant);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Best effort: a job that cannot be reached now ends by its own timeout and settles then.
+            }
+        }));
 
     /// <summary>
     /// A request may keep its tenant's priority class or lower it, never raise it: the class is what the tenant's budget
