@@ -100,6 +100,18 @@ public sealed class ChoicesTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task More_choices_than_the_tenant_may_ever_run_at_once_are_400_naming_n()
+    {
+        var (tenant, key) = await Server.CreateTenantAsync(new { max_concurrent_jobs = 2 });
+        using var client = Server.Client(key);
+        var refused = await client.PostAsync("v1/chat/completions", new StringContent(
+            $$"""{"model":"demo","messages":{{Messages}},"max_tokens":2,"n":3}""", System.Text.Encoding.UTF8, "application/json"));
+        var problem = await refused.AssertProblemAsync(HttpStatusCode.BadRequest, "request_too_large");
+        Assert.Equal("n", problem["error"]!["param"]!.GetValue<string>());
+        Assert.Empty(await LedgerAsync(tenant));
+    }
+
+    [Fact]
     public async Task Streamed_choices_carry_their_index_end_one_by_one_and_report_usage_once()
     {
         using var client = Server.Client(TokenGridServer.DemoKey);

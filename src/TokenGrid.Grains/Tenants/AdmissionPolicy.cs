@@ -28,6 +28,13 @@ internal static class AdmissionPolicy
         }
 
         var budget = info.Budget;
+        if (jobs > budget.MaxConcurrentJobs)
+        {
+            return new(AdmissionRejection.RequestTooLarge,
+                $"{jobs} choices run as {jobs} concurrent jobs and this tenant may run at most {budget.MaxConcurrentJobs}, so the request can never be admitted; lower n.",
+                null);
+        }
+
         var reservation = request.Reservation;
         if (reservation > budget.TokensPerMinute)
         {

@@ -68,10 +68,13 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
         tenant.Limits = admission.Limits;
         if (!admission.Admitted)
         {
-            throw new ApiProblemException(Rejection(new JobInfo
+            var problem = Rejection(new JobInfo
             {
                 Id = ids[0], TenantId = tenant.TenantId, Model = spec.Model, Status = JobStatus.Rejected, Admission = admission,
-            }));
+            });
+
+            // Too large for the tenant ever to admit: it is the n choices together that do not fit.
+            throw new ApiProblemException(admission.Rejection == AdmissionRejection.RequestTooLarge ? problem with { Param = "n" } : problem);
         }
 
         var jobs = ids.Select(id => grains.GetGrain<IJobGrain>(id)).ToArray();

@@ -48,5 +48,9 @@ public sealed class GroupAdmissionTests(TenantClusterFixture fixture)
         Assert.Equal((2L, 1), (usage.Reserved, usage.OpenJobs));
         Assert.DoesNotContain(await tenant.ReadLedgerAsync(), e => e.JobId.StartsWith("c-", StringComparison.Ordinal) || e.JobId.StartsWith("q-", StringComparison.Ordinal));
         Assert.True((await tenant.AdmitGroupAsync(Group("fits", 5, 10, 2))).Admitted);
+
+        // More choices than the tenant may ever run at once can never be admitted, so it is not worth a retry.
+        var never = await tenant.AdmitGroupAsync(Group("never", 1, 1, 4));
+        Assert.Equal((AdmissionRejection.RequestTooLarge, (TimeSpan?)null), (never.Rejection, never.RetryAfter));
     }
 }
