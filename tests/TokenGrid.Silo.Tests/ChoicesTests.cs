@@ -10,11 +10,18 @@ namespace TokenGrid.Silo.Tests;
 /// The .NET SDK's typed chat API shows only a reply's first choice, so its protocol method carries these requests.
 /// </summary>
 [Collection(ServerCollection.Name)]
-public sealed class ChoicesTests(ServerFixture fixture)
+public sealed class ChoicesTests(ServerFixture fixture) : ChoicesSuite(fixture.Server);
+
+/// <summary>The same on the postgres profile: group admission and its ledger lines in PostgreSQL.</summary>
+[Collection(PostgresServerCollection.Name)]
+public sealed class PostgresChoicesTests(PostgresServerFixture fixture) : ChoicesSuite(fixture.Server);
+
+/// <summary>The n &gt; 1 tests, run on each profile.</summary>
+public abstract class ChoicesSuite(TokenGridServer server)
 {
     private const string Messages = """[{"role":"user","content":"Say something about tokens."}]""";
 
-    private TokenGridServer Server => fixture.Server;
+    private TokenGridServer Server => server;
 
     [Fact]
     public async Task Three_seeded_choices_are_distinct_reproducible_and_each_the_seed_plus_its_index()
