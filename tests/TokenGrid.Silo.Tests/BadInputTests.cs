@@ -38,8 +38,8 @@ public abstract class BadInputSuite(TokenGridServer server)
     }
 
     [Theory]
-    [InlineData("v1/completions", """{"model":"demo","prompt":"x","n":2}""", "n")]
-    [InlineData("v1/chat/completions", """{"model":"demo","messages":[{"role":"user","content":"x"}],"n":2}""", "n")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","n":0}""", "n")]
+    [InlineData("v1/chat/completions", """{"model":"demo","messages":[{"role":"user","content":"x"}],"n":129}""", "n")]
     [InlineData("v1/completions", """{"model":"demo","prompt":"x","temperature":5}""", "temperature")]
     [InlineData("v1/completions", """{"model":"demo","prompt":"x","top_p":0}""", "top_p")]
     [InlineData("v1/completions", """{"model":"demo","prompt":"x","max_tokens":0}""", "max_tokens")]

@@ -58,6 +58,30 @@ public sealed class OpenAiNodeClientTests(ServerFixture fixture)
         Assert.Equal(Server.DemoModel().Tokenizer.Decode([1527, 1527]), Ok(results, "logitBias")["text"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task The_node_client_reads_n_seeded_choices_plain_and_streamed()
+    {
+        var results = await ReferenceTools.OpenAiClientAsync(new Uri(Server.BaseAddress, "v1"), TokenGridServer.DemoKey);
+
+        var choices = Ok(results, "choices");
+        Assert.Equal([0, 1, 2], choices["indexes"]!.AsArray().Select(i => i!.GetValue<int>()));
+        var first = choices["first"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+        Assert.Equal(3, first.Distinct().Count());
+        Assert.Equal(first, choices["second"]!.AsArray().Select(t => t!.GetValue<string>()));
+        Assert.All(choices["finishes"]!.AsArray(), f => Assert.Contains(f!.GetValue<string>(), new[] { "stop", "length" }));
+
+        var streamed = choices["streamed"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+        Assert.All(streamed, t => Assert.StartsWith("Echo me", t));
+        Assert.Equal(3, streamed.Distinct().Count());
+        Assert.All(choices["streamFinishes"]!.AsArray(), f => Assert.Contains(f!.GetValue<string>(), new[] { "stop", "length" }));
+        var usage = choices["streamUsage"]!;
+        Assert.InRange(usage["completion_tokens"]!.GetValue<int>(), 3, 18);
+        Assert.Equal(usage["prompt_tokens"]!.GetValue<int>() + usage["completion_tokens"]!.GetValue<int>(), usage["total_tokens"]!.GetValue<int>());
+        Assert.Equal(
+            choices["usage"]!["prompt_tokens"]!.GetValue<int>() + choices["usage"]!["completion_tokens"]!.GetValue<int>(),
+            choices["usage"]!["total_tokens"]!.GetValue<int>());
+    }
+
     private static JsonObject Ok(JsonObject results, string name)
     {
         var result = results[name]!.AsObject();

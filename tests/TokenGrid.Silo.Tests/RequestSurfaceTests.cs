@@ -105,7 +105,9 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     [InlineData(Completions, """ "stop_token_ids":[999999999] """, "stop_token_ids")]
     [InlineData(Completions, """ "priority":"urgent" """, "priority")]
     [InlineData(Completions, """ "priority":"high" """, "priority")]
-    [InlineData(Chat, """ "n":3 """, "n")]
+    [InlineData(Chat, """ "n":0 """, "n")]
+    [InlineData(Completions, """ "n":129 """, "n")]
+    [InlineData(Completions, """ "n":2,"best_of":3 """, "best_of")]
     [InlineData("v1/jobs", """ "min_p":-1 """, "min_p")]
     public async Task Out_of_range_values_are_400_naming_the_parameter(string path, string fields, string param)
     {

@@ -1,7 +1,7 @@
 // A second real client for TokenGrid's OpenAI surface: the official `openai` npm package. Usage:
 //   node openai-client.mjs BASE_URL API_KEY
 // Runs a fixed set of calls (greedy chat, streaming, stop arrays, seed, logprobs, logit_bias, legacy completions with
-// logprobs and echo, refused and unknown parameters) and prints one JSON object with what each returned, for the
+// logprobs and echo, n > 1 choices, refused and unknown parameters) and prints one JSON object with what each returned, for the
 // xunit test (tests/TokenGrid.Silo.Tests/OpenAiNodeClientTests.cs) to assert on.
 import OpenAI from "openai";
 
@@ -82,6 +82,30 @@ await attempt("legacyLogprobs", async () => {
 await attempt("echo", async () => {
   const r = await client.completions.create({ model, prompt: "Echo me", max_tokens: 2, temperature: 0, echo: true });
   return { text: r.choices[0].text };
+});
+
+await attempt("choices", async () => {
+  // n = 3 with a seed: three choices, in index order, the same on a repeat; streamed, each chunk names its choice.
+  const once = () => client.chat.completions.create({ model, messages, max_tokens: 8, temperature: 1.2, seed: 5, n: 3, ignore_eos: true });
+  const [a, b] = [await once(), await once()];
+  const texts = (r) => r.choices.map((c) => c.message.content);
+  const stream = await client.completions.create({
+    model, prompt: "Echo me", max_tokens: 6, temperature: 1.2, seed: 5, n: 3, echo: true, ignore_eos: true, stream: true, stream_options: { include_usage: true },
+  });
+  const streamed = ["", "", ""];
+  const finishes = [null, null, null];
+  let usage = null;
+  for await (const chunk of stream) {
+    for (const c of chunk.choices) {
+      streamed[c.index] += c.text;
+      finishes[c.index] = c.finish_reason ?? finishes[c.index];
+    }
+    usage = chunk.usage ?? usage;
+  }
+  return {
+    indexes: a.choices.map((c) => c.index), first: texts(a), second: texts(b), usage: a.usage,
+    finishes: a.choices.map((c) => c.finish_reason), streamed, streamFinishes: finishes, streamUsage: usage,
+  };
 });
 
 await attempt("tools", () =>

@@ -122,6 +122,29 @@ public sealed record JobSpec
     /// The job is scheduled at the lower of the two.
     /// </summary>
     [Id(10)] public PriorityClass? Priority { get; init; }
+
+    /// <summary>
+    /// Set when the job is one choice of a request with OpenAI's <c>n</c> &gt; 1 (one job per choice, admitted together
+    /// by the tenant). Null: a request of its own.
+    /// </summary>
+    [Id(11)] public JobChoice? Choice { get; init; }
+}
+
+/// <summary>
+/// One choice of a request for <c>n</c> &gt; 1 choices. The choices were admitted as a group in one decision of the tenant
+/// (<see cref="Tenants.ITenantGrain.AdmitGroupAsync"/>); only choice 0 reserves and is charged the prompt, the others their
+/// completion only, so the group is billed as OpenAI reports it: the prompt once, every choice's completion. Their nodes
+/// copy the prompt's cache from a sibling instead of prefilling it again where one runs beside them (the group id is
+/// the fork key).
+/// </summary>
+/// <param name="GroupId">The id of choice 0's job, shared by the group.</param>
+/// <param name="Index">This choice's index, from 0.</param>
+/// <param name="Count">The choices in the group (<c>n</c>).</param>
+[GenerateSerializer, Immutable, Alias("tg.JobChoice")]
+public sealed record JobChoice([property: Id(0)] string GroupId, [property: Id(1)] int Index, [property: Id(2)] int Count)
+{
+    /// <summary>Whether this choice reserves and is charged the prompt's tokens (choice 0 only).</summary>
+    public bool ChargesPrompt => Index == 0;
 }
 
 /// <summary>A job as the API shows it.</summary>

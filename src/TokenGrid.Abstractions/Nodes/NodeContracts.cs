@@ -85,6 +85,10 @@ public sealed record NodeReport
 /// How many of the last <paramref name="PromptTokens"/> an earlier run of this job produced: penalties, min tokens and the
 /// seeded random stream continue from them.
 /// </param>
+/// <param name="ForkKey">
+/// The choice group of a job with <c>n</c> &gt; 1 (<see cref="JobChoice.GroupId"/>): the engine copies the prompt's cache
+/// from a live sibling with the same key and prompt rather than prefilling it again. Null: never shared.
+/// </param>
 [GenerateSerializer, Immutable, Alias("tg.GenerationSpec")]
 public sealed record GenerationSpec(
     [property: Id(0)] string JobId,
@@ -94,7 +98,8 @@ public sealed record GenerationSpec(
     [property: Id(4)] JobSampling Sampling,
     [property: Id(5)] string[] Stop,
     [property: Id(6)] JobOutputOptions? Output = null,
-    [property: Id(7)] int ResumedOutputTokens = 0);
+    [property: Id(7)] int ResumedOutputTokens = 0,
+    [property: Id(8)] string? ForkKey = null);
 
 /// <summary>
 /// A piece of a node's output: text and the number of tokens it carries; the last piece has

@@ -39,6 +39,12 @@ public sealed record DispatchRequest
     /// </summary>
     [Id(9)] public bool Preemptible { get; init; } = true;
 
+    /// <summary>
+    /// The choice group of an <c>n</c> &gt; 1 request (<see cref="Jobs.JobChoice.GroupId"/>): the job prefers the node
+    /// where a sibling runs, whose engine then copies the prompt's cache instead of prefilling it again. Null: none.
+    /// </summary>
+    [Id(10)] public string? AffinityKey { get; init; }
+
     /// <summary>Expected cost in tokens: prompt plus most output.</summary>
     public long Cost => (long)PromptTokens + MaxTokens;
 }

@@ -23,6 +23,16 @@ public interface ITenantGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<AdmissionResult> AdmitAsync(AdmissionRequest request);
 
+    /// <summary>
+    /// Reserves for several jobs in one decision, all or none: the choices of a request with <c>n</c> &gt; 1. The checks
+    /// see the sum of the reservations (the prompt is reserved by the first request only: the others give 0 prompt
+    /// tokens), one request of the requests-per-minute limit, and every job against the concurrency limit. Each job then
+    /// finds its reservation open when it asks <see cref="AdmitAsync"/>, which answers it as admitted. The answer is the
+    /// group's: <see cref="AdmissionResult.Reserved"/> is the sum.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<AdmissionResult> AdmitGroupAsync(IReadOnlyList<AdmissionRequest> requests);
+
     /// <summary>Charges the tokens a job used and refunds the rest; idempotent by job id.</summary>
     [AlwaysInterleave]
     Task<Settlement> SettleAsync(SettlementRequest request);

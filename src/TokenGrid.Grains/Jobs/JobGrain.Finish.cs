@@ -74,7 +74,8 @@ public sealed partial class JobGrain
     /// <summary>Settles with the tenant; the charge, or null when settling failed (retried on the next activation).</summary>
     private async Task<long?> SettleAsync(JobInfo info, JobOutcome outcome)
     {
-        var prompt = state.State.PromptProcessed ? info.PromptTokens : 0;
+        // Choices of an n > 1 request share one prompt, charged to choice 0 (as OpenAI counts usage: the prompt once).
+        var prompt = state.State.PromptProcessed && state.State.Spec?.Choice is not { ChargesPrompt: false } ? info.PromptTokens : 0;
         try
         {
             var settlement = await GrainFactory.GetGrain<ITenantGrain>(info.TenantId)

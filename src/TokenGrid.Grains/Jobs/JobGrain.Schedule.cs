@@ -133,6 +133,9 @@ public sealed partial class JobGrain
             EnqueuedAt = _enqueuedAt,
             Resumed = resumed,
             Preemptible = _resumable,
+
+            // A resumed choice recomputes its own output as prompt, which no sibling shares.
+            AffinityKey = resumed ? null : spec.Choice?.GroupId,
         };
     }
 

@@ -131,7 +131,8 @@ public sealed partial class JobGrain(
         AdmissionResult admission;
         try
         {
-            var request = new AdmissionRequest(JobId, spec.Model, spec.PromptTokens.Length, spec.MaxTokens);
+            // A choice of an n > 1 request was admitted with its group, which reserved the prompt on choice 0 only.
+            var request = new AdmissionRequest(JobId, spec.Model, spec.Choice is { ChargesPrompt: false } ? 0 : spec.PromptTokens.Length, spec.MaxTokens);
             using var span = TokenGridTracing.StartAdmission(spec.TenantId, spec.Model, request.Reservation);
             admission = await GrainFactory.GetGrain<ITenantGrain>(spec.TenantId).AdmitAsync(request);
             span?.SetTag("tokengrid.admitted", admission.Admitted);

@@ -68,7 +68,8 @@ public sealed partial class NodeGrain
                 if (first)
                 {
                     first = false;
-                    instruments.OnPromptProcessed(spec.Model, Id, spec.PromptTokens.Length);
+                    // A choice that forked from a sibling's prompt cache prefilled nothing.
+                    instruments.OnPromptProcessed(spec.Model, Id, stream.PromptShared ? 0 : spec.PromptTokens.Length);
                     TokenGridTracing.OnFirstToken(span);
                 }
 
@@ -193,6 +194,7 @@ public sealed partial class NodeGrain
             IgnoreEndOfSequence = output.IgnoreEndOfSequence,
             SkipSpecialTokens = output.SkipSpecialTokens,
             ResumedOutputTokens = spec.ResumedOutputTokens,
+            ForkKey = spec.ForkKey,
         };
     }
 

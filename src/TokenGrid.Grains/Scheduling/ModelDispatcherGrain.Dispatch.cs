@@ -19,7 +19,7 @@ public sealed partial class ModelDispatcherGrain
             var placed = false;
             foreach (var head in _queue.Heads(now))
             {
-                if (PlacementPolicy.Choose(_nodes.Values, Model, head.Request.RequiredLabels) is { } node)
+                if (PlacementPolicy.Choose(_nodes.Values, Model, head.Request.RequiredLabels, SiblingNode(head.Request)) is { } node)
                 {
                     Start(head, node, now);
                     placed = true;
@@ -58,6 +58,11 @@ public sealed partial class ModelDispatcherGrain
         // One-way: the job starts generating on its own; it releases the slot when it ends.
         GrainFactory.GetGrain<IJobGrain>(request.JobId).StartOnNodeAsync(node.NodeId, Model).Ignore();
     }
+
+    /// <summary>The node of a running choice of the same <c>n</c> &gt; 1 request, where the job would fork from its prompt.</summary>
+    private string? SiblingNode(DispatchRequest request) => request.AffinityKey is { } key
+        ? _running.Values.FirstOrDefault(r => string.Equals(r.Request.AffinityKey, key, StringComparison.Ordinal))?.NodeId
+        : null;
 
     /// <summary>
     /// Reloads the nodes that serve this model from the registry. A node whose silo left the cluster is lost with its

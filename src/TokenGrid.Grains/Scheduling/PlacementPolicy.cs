@@ -38,8 +38,11 @@ public static class PlacementPolicy
     public static bool Allows(NodeReport node, string model, IReadOnlyDictionary<string, string> required) =>
         !node.Draining && Serves(node, model) && HasLabels(node, required);
 
-    /// <summary>The best allowed node with a free slot, or null.</summary>
-    public static NodeSlots? Choose(IEnumerable<NodeSlots> nodes, string model, IReadOnlyDictionary<string, string> required)
+    /// <summary>
+    /// The best allowed node with a free slot, or null. <paramref name="preferred"/>, when allowed and free, wins over
+    /// the rest: the node of a running sibling choice, which shares the prompt's cache.
+    /// </summary>
+    public static NodeSlots? Choose(IEnumerable<NodeSlots> nodes, string model, IReadOnlyDictionary<string, string> required, string? preferred = null)
     {
         ArgumentNullException.ThrowIfNull(nodes);
         List<NodeSlots>? candidates = null;
@@ -59,6 +62,11 @@ public static class PlacementPolicy
         if (candidates.Count == 1)
         {
             return candidates[0];
+        }
+
+        if (preferred is not null && candidates.Find(n => string.Equals(n.NodeId, preferred, StringComparison.Ordinal)) is { } sibling)
+        {
+            return sibling;
         }
 
         var measured = candidates.Where(n => Rate(n) > 0).Select(Rate).ToList();

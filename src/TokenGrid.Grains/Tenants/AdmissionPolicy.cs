@@ -11,8 +11,11 @@ internal readonly record struct Refusal(AdmissionRejection Reason, string Messag
 /// </summary>
 internal static class AdmissionPolicy
 {
-    /// <summary>The first check the request fails, or null when it may be admitted.</summary>
-    public static Refusal? Check(TenantState state, AdmissionRequest request, DateTimeOffset now)
+    /// <summary>
+    /// The first check the request fails, or null when it may be admitted. <paramref name="jobs"/> is how many jobs it
+    /// opens: a group of choices (<c>n</c> &gt; 1) is checked as one request whose reservation is the group's.
+    /// </summary>
+    public static Refusal? Check(TenantState state, AdmissionRequest request, DateTimeOffset now, int jobs = 1)
     {
         if (state.Info is not { } info)
         {
@@ -25,6 +28,13 @@ internal static class AdmissionPolicy
         }
 
         var budget = info.Budget;
+        if (jobs > budget.MaxConcurrentJobs)
+        {
+            return new(AdmissionRejection.RequestTooLarge,
+                $"{jobs} choices run as {jobs} concurrent jobs and this tenant may run at most {budget.MaxConcurrentJobs}, so the request can never be admitted; lower n.",
+                null);
+        }
+
         var reservation = request.Reservation;
         if (reservation > budget.TokensPerMinute)
         {
@@ -52,10 +62,12 @@ internal static class AdmissionPolicy
                 end - now);
         }
 
-        if (state.Open.Count >= budget.MaxConcurrentJobs)
+        if (state.Open.Count + jobs > budget.MaxConcurrentJobs)
         {
-            return new(AdmissionRejection.ConcurrencyLimited,
-                $"{state.Open.Count} of at most {budget.MaxConcurrentJobs} concurrent jobs are running; retry when one ends.", null);
+            return new(AdmissionRejection.ConcurrencyLimited, jobs == 1
+                ? $"{state.Open.Count} of at most {budget.MaxConcurrentJobs} concurrent jobs are running; retry when one ends."
+                : $"{state.Open.Count} of at most {budget.MaxConcurrentJobs} concurrent jobs are running and the request needs {jobs} (one per choice); retry when enough end.",
+                null);
         }
 
         if (state.Requests.AvailableAt(budget.RequestsPerMinute, now) < 1)

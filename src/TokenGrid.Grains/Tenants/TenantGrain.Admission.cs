@@ -58,6 +58,82 @@ public sealed partial class TenantGrain
         return (Result(null, reservation, now), true);
     }
 
+    /// <inheritdoc/>
+    public async Task<AdmissionResult> AdmitGroupAsync(IReadOnlyList<AdmissionRequest> requests)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        if (requests.Count == 0 || requests.Select(r => r.JobId).Distinct(StringComparer.Ordinal).Count() != requests.Count
+            || requests.Any(r => r.Model != requests[0].Model))
+        {
+            throw new ArgumentException("A group needs distinct job ids of one model.", nameof(requests));
+        }
+
+        foreach (var request in requests)
+        {
+            Validate(request);
+        }
+
+        var combined = Combined(requests);
+        var now = timeProvider.GetUtcNow();
+        if (State.Info is null)
+        {
+            return Reject(combined, AdmissionPolicy.Check(State, combined, now, requests.Count)!.Value, now);
+        }
+
+        var (result, admitted) = await ApplyAsync(() => DecideGroup(requests, combined));
+        if (admitted)
+        {
+            await SyncRecoveryAsync();
+            foreach (var request in requests)
+            {
+                instruments.OnAdmitted(request.Model);
+                LogAdmitted(logger, TenantId, request.JobId, request.Model, request.Reservation);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The group's admission decision: one check of the summed reservation, then one reservation per job.</summary>
+    private (AdmissionResult Result, bool Admitted) DecideGroup(IReadOnlyList<AdmissionRequest> requests, AdmissionRequest combined)
+    {
+        var now = timeProvider.GetUtcNow();
+        var open = requests.Count(r => State.Open.ContainsKey(r.JobId));
+        if (open > 0)
+        {
+            // A repeat of an admitted group (the jobs of a group are reserved together, so all of them or none are open).
+            return (Result(null, requests.Sum(r => State.Open.TryGetValue(r.JobId, out var o) ? o.Tokens : 0), now), false);
+        }
+
+        if (requests.FirstOrDefault(r => FindSettlement(r.JobId) is not null || _settledLongAgo.Contains(r.JobId)) is { } settled)
+        {
+            throw new JobAlreadySettledException(TenantId, settled.JobId);
+        }
+
+        CatchUp(now);
+        if (AdmissionPolicy.Check(State, combined, now, requests.Count) is { } refusal)
+        {
+            // Refused before any of its jobs exists, so none is listed among the tenant's jobs.
+            return (Reject(combined, refusal, now), false);
+        }
+
+        _unsavedJobIds.AddRange(requests.Select(r => r.JobId));
+
+        State.Requests.Take(1);
+        State.Tokens.Take(combined.Reservation);
+        foreach (var request in requests)
+        {
+            LedgerBook.Reserve(State, TenantId, new OpenReservation(request.JobId, request.Model, request.Reservation, request.PromptTokens, now));
+            TallyOf(request.Model).Requests++;
+        }
+
+        return (Result(null, combined.Reservation, now), true);
+    }
+
+    /// <summary>A group as one request: the first job's id, the summed prompt and completion tokens.</summary>
+    private static AdmissionRequest Combined(IReadOnlyList<AdmissionRequest> requests) => new(
+        requests[0].JobId, requests[0].Model, requests.Sum(r => r.PromptTokens), requests.Sum(r => r.MaxCompletionTokens));
+
     /// <summary>
     /// Charges a job's tokens and refunds the rest of its reservation. Idempotent: a repeat returns the first result
     /// with <see cref="Settlement.AlreadySettled"/> set (from the state's window of recent settlements, or rebuilt from

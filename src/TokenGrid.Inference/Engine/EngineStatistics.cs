@@ -15,6 +15,7 @@ public sealed class EngineStatistics
     private long _prefillTicks;
     private long _rejectedBusy;
     private long _completed;
+    private long _forked;
     private int _activeSequences;
     private int _queuedSequences;
     private int _lastBatchSize;
@@ -32,7 +33,8 @@ public sealed class EngineStatistics
         Interlocked.Read(ref _completed),
         Volatile.Read(ref _activeSequences),
         Volatile.Read(ref _queuedSequences),
-        Volatile.Read(ref _lastBatchSize));
+        Volatile.Read(ref _lastBatchSize),
+        Interlocked.Read(ref _forked));
 
     internal void OnDecodeStep(int batchSize, TimeSpan elapsed)
     {
@@ -50,6 +52,8 @@ public sealed class EngineStatistics
     }
 
     internal void OnTokens(int count) => Interlocked.Add(ref _tokensGenerated, count);
+
+    internal void OnForked() => Interlocked.Increment(ref _forked);
 
     internal void OnBusy() => Interlocked.Increment(ref _rejectedBusy);
 
@@ -75,6 +79,7 @@ public sealed class EngineStatistics
 /// <param name="ActiveSequences">Sequences in the batch or prefilling now.</param>
 /// <param name="QueuedSequences">Sequences waiting for a slot now.</param>
 /// <param name="LastBatchSize">Batch size of the latest decode step.</param>
+/// <param name="ForkedSequences">Sequences that joined by copying a sibling's prompt cache instead of prefilling it (<see cref="GenerationRequest.ForkKey"/>).</param>
 public sealed record EngineSnapshot(
     long TokensGenerated,
     long PromptTokens,
@@ -87,7 +92,8 @@ public sealed record EngineSnapshot(
     long Completed,
     int ActiveSequences,
     int QueuedSequences,
-    int LastBatchSize)
+    int LastBatchSize,
+    long ForkedSequences = 0)
 {
     /// <summary>Mean sequences per decode step.</summary>
     public double MeanBatchSize => DecodeSteps == 0 ? 0 : (double)BatchedSequences / DecodeSteps;

@@ -54,6 +54,16 @@ public sealed record GenerationRequest
     /// exactly what an uninterrupted one would. Default: 0.
     /// </summary>
     public int ResumedOutputTokens { get; init; }
+
+    /// <summary>
+    /// Lets sequences share their prompt's cache (OpenAI's <c>n</c> &gt; 1: the choices of one request). A sequence with a
+    /// fork key that finds a sibling with the same key and the exact same prompt, queued in the same prefill group or
+    /// already in the running batch, copies the sibling's prompt rows of the cache and samples its first token from the
+    /// sibling's logits at the last prompt position, instead of prefilling the prompt again. Without a live sibling it
+    /// prefills as usual; either way it continues from the same prompt's keys and values, so its output does not depend on
+    /// whether it forked. Default: null (never shares).
+    /// </summary>
+    public string? ForkKey { get; init; }
 }
 
 /// <summary>The log probabilities reported with one generated token.</summary>

@@ -29,6 +29,16 @@ public sealed class GenerationStream : IAsyncEnumerable<GeneratedToken>
     /// <summary>The effective output limit after capping to the context length.</summary>
     public int MaxTokens { get; }
 
+    /// <summary>
+    /// True when the sequence copied its prompt's cache from a sibling instead of prefilling it
+    /// (<see cref="GenerationRequest.ForkKey"/>); known once the first token has arrived.
+    /// </summary>
+    public bool PromptShared => _promptShared;
+
+    private volatile bool _promptShared;
+
+    internal void MarkPromptShared() => _promptShared = true;
+
     /// <inheritdoc />
     public IAsyncEnumerator<GeneratedToken> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
         _tokens.ReadAllAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);

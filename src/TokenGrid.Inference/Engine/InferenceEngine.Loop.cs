@@ -23,7 +23,7 @@ public sealed partial class InferenceEngine
                     PrefillStep();
                 }
 
-                if (_prefill is { Done: true } || _active.Exists(s => s.Finished))
+                if (_prefill is { Done: true } || _active.Exists(s => s.Finished) || _joining.Count > 0)
                 {
                     Rebuild();
                 }
@@ -43,7 +43,7 @@ public sealed partial class InferenceEngine
                     }
                 }
 
-                Statistics.SetOccupancy(_active.Count(s => !s.Finished) + (_prefill?.Rows.Count ?? 0), queued);
+                Statistics.SetOccupancy(_active.Count(s => !s.Finished) + (_prefill?.All.Count() ?? 0), queued);
                 if (_active.Count == 0 && _prefill is null && queued == 0)
                 {
                     _signal.Wait();
@@ -66,7 +66,7 @@ public sealed partial class InferenceEngine
     private void ReapCancelled()
     {
         var now = _time.GetTimestamp();
-        foreach (var s in _active.Concat(_prefill?.Rows ?? []))
+        foreach (var s in _active.Concat(_prefill?.All ?? []).Concat(_joining))
         {
             if (s.CancelRequested && !s.Finished)
             {
@@ -75,17 +75,39 @@ public sealed partial class InferenceEngine
         }
     }
 
-    /// <summary>Takes queued sequences that fit in free slots, as one group whose padded size fits a prefill chunk.</summary>
+    /// <summary>
+    /// Takes queued sequences that fit in free slots, as one group whose padded size fits a prefill chunk. A sequence
+    /// with a fork key whose sibling (same key, same prompt) is running, or is a row of this group, is not prefilled: it
+    /// joins by copying the sibling's prompt rows (<see cref="GenerationRequest.ForkKey"/>).
+    /// </summary>
     private PrefillGroup? StartPrefill()
     {
         var free = _options.MaxBatchSize - _active.Count(s => !s.Finished);
         var rows = new List<Sequence>();
+        var followers = new List<(Sequence, int)>();
         var width = 0;
         lock (_queueLock)
         {
-            while (free > rows.Count && _queue.First is { } first)
+            while (free > rows.Count + followers.Count + _joining.Count && _queue.First is { } first)
             {
                 var next = first.Value;
+                if (next.ForkKey is not null && ForkSource(next, rows) is var (running, row) && (running is not null || row >= 0))
+                {
+                    _queue.RemoveFirst();
+                    next.QueueNode = null;
+                    if (running is not null)
+                    {
+                        next.ForkedFrom = running;
+                        _joining.Add(next);
+                    }
+                    else
+                    {
+                        followers.Add((next, row));
+                    }
+
+                    continue;
+                }
+
                 var newWidth = Math.Max(width, next.Prompt.Length);
                 if (rows.Count > 0 && (rows.Count + 1) * newWidth > _options.PrefillChunkTokens)
                 {
@@ -99,7 +121,25 @@ public sealed partial class InferenceEngine
             }
         }
 
-        return rows.Count == 0 ? null : new PrefillGroup(_runner, rows, _options.PrefillChunkTokens, _model.Config.PadTokenId);
+        return rows.Count == 0 ? null : new PrefillGroup(_runner, rows, followers, _options.PrefillChunkTokens, _model.Config.PadTokenId);
+    }
+
+    /// <summary>
+    /// Where <paramref name="next"/> can fork from: a sibling in the running batch whose prompt is in the cache (any state:
+    /// its rows stay valid until the next re-layout, which is where the copy happens), else a row of the group being
+    /// formed, else nowhere (null, -1).
+    /// </summary>
+    private (Sequence? Running, int Row) ForkSource(Sequence next, List<Sequence> rows)
+    {
+        foreach (var s in _active)
+        {
+            if (s.PromptLogits is not null && s.SharesPromptWith(next))
+            {
+                return (s, -1);
+            }
+        }
+
+        return (null, rows.FindIndex(r => r.SharesPromptWith(next)));
     }
 
     private void PrefillStep()
@@ -108,11 +148,23 @@ public sealed partial class InferenceEngine
         var started = _time.GetTimestamp();
         try
         {
-            var tokens = group.RunChunk((s, logits) =>
+            var tokens = group.RunChunk((s, forkedFrom, logits) =>
             {
                 if (!s.Finished)
                 {
                     s.KvLength = s.Prompt.Length;
+                    if (s.ForkKey is not null)
+                    {
+                        // Siblings share one copy; later forks from the running batch sample their first token from it.
+                        s.PromptLogits = forkedFrom?.PromptLogits ?? logits.ToArray();
+                    }
+
+                    if (forkedFrom is not null)
+                    {
+                        Statistics.OnForked();
+                        s.Stream.MarkPromptShared();
+                    }
+
                     BatchSampler.SampleRow(s, logits, _sampler.DecodeThreadScratch);
                     Accept(s, _time.GetTimestamp());
                 }
@@ -123,7 +175,7 @@ public sealed partial class InferenceEngine
         {
             LogRunFailed("prefill", group.Rows.Count, e);
             var now = _time.GetTimestamp();
-            foreach (var s in group.Rows)
+            foreach (var s in group.All)
             {
                 Complete(s, FinishReason.Failed, $"The model run failed: {e.Message}", now);
             }
@@ -133,10 +185,13 @@ public sealed partial class InferenceEngine
         }
     }
 
-    /// <summary>Drops finished rows and appends a finished prefill group's survivors, in one re-layout of the cache.</summary>
+    /// <summary>
+    /// Drops finished rows and appends a finished prefill group's survivors (forked followers copying their row) and
+    /// the sequences forking from running siblings, in one re-layout of the cache.
+    /// </summary>
     private void Rebuild()
     {
-        var rows = new List<RowSource>(_active.Count + (_prefill?.Rows.Count ?? 0));
+        var rows = new List<RowSource>(_active.Count + (_prefill?.Rows.Count ?? 0) + _joining.Count);
         var next = new List<Sequence>(rows.Capacity);
         for (var i = 0; i < _active.Count; i++)
         {
@@ -158,7 +213,18 @@ public sealed partial class InferenceEngine
                     next.Add(group.Rows[g]);
                 }
             }
+
+            foreach (var (follower, g) in group.Followers)
+            {
+                if (!follower.Finished)
+                {
+                    rows.Add(new RowSource(true, g, follower.KvLength));
+                    next.Add(follower);
+                }
+            }
         }
+
+        JoinForks(rows, next);
 
         _runner.Cache.Relayout(rows, group?.Presents, group?.Rows.Count ?? 0, group?.Width ?? 0);
         _active = next;
@@ -167,6 +233,50 @@ public sealed partial class InferenceEngine
             group.Dispose();
             _prefill = null;
         }
+    }
+
+    /// <summary>
+    /// Sequences forking from a running sibling: each samples its first token from the sibling's prompt logits and takes
+    /// a copy of the first prompt-length real positions of the sibling's row.
+    /// </summary>
+    private void JoinForks(List<RowSource> rows, List<Sequence> next)
+    {
+        var now = _time.GetTimestamp();
+        foreach (var s in _joining)
+        {
+            var sibling = s.ForkedFrom!;
+            s.ForkedFrom = null;
+            if (s.Finished)
+            {
+                continue;
+            }
+
+            var row = _active.IndexOf(sibling);
+            if (row < 0)
+            {
+                // Cannot happen (the batch does not change between taking the fork and this merge); prefill it instead.
+                lock (_queueLock)
+                {
+                    s.QueueNode = _queue.AddFirst(s);
+                }
+
+                continue;
+            }
+
+            s.KvLength = s.Prompt.Length;
+            s.PromptLogits = sibling.PromptLogits;
+            BatchSampler.SampleRow(s, s.PromptLogits, _sampler.DecodeThreadScratch);
+            Statistics.OnForked();
+            s.Stream.MarkPromptShared();
+            Accept(s, now);
+            if (!s.Finished)
+            {
+                rows.Add(new RowSource(false, row, s.KvLength, sibling.KvLength - s.KvLength));
+                next.Add(s);
+            }
+        }
+
+        _joining.Clear();
     }
 
     private void DecodeStep()
@@ -245,10 +355,12 @@ public sealed partial class InferenceEngine
             _queue.Clear();
         }
 
-        foreach (var s in _active.Concat(_prefill?.Rows ?? []).Concat(queued).Where(s => !s.Finished))
+        foreach (var s in _active.Concat(_prefill?.All ?? []).Concat(_joining).Concat(queued).Where(s => !s.Finished))
         {
             Complete(s, FinishReason.Failed, error, now);
         }
+
+        _joining.Clear();
 
         _prefill?.Dispose();
         _prefill = null;

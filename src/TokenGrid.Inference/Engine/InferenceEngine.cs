@@ -28,6 +28,9 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     private readonly BatchSampler _sampler;
     private readonly bool _rowsAreShared;
     private List<Sequence> _active = [];
+
+    // Sequences forking from a running sibling, merged into the batch at the next re-layout.
+    private readonly List<Sequence> _joining = [];
     private PrefillGroup? _prefill;
     private bool _stopping;
     private volatile bool _abort;

@@ -10,7 +10,11 @@ namespace TokenGrid.Inference.Engine;
 /// <param name="FromGroup">True: a row of a finished prefill group; false: a row of the running batch.</param>
 /// <param name="Row">The row index in its source.</param>
 /// <param name="Length">Real (unpadded) positions in the row; they sit at the right end of the source row.</param>
-internal readonly record struct RowSource(bool FromGroup, int Row, int Length);
+/// <param name="Skip">
+/// Positions at the right end of the source row left out: a fork copies only the first <paramref name="Length"/> real
+/// positions (the prompt) of a running sibling that holds <paramref name="Length"/> + <paramref name="Skip"/>.
+/// </param>
+internal readonly record struct RowSource(bool FromGroup, int Row, int Length, int Skip = 0);
 
 /// <summary>
 /// The running batch's key/value cache: one pair of buffers per past input (ping-pong), allocated by the
@@ -83,7 +87,7 @@ internal sealed class KvCache : IDisposable
 
     /// <summary>
     /// Builds a new batch from rows of the running batch and of a prefilled group (whose cache is in the same
-    /// memory), right-aligned to the longest row, and zeroes the padding (masked positions must hold finite
+    /// memory; a source row may be used more than once, for forked sequences), right-aligned to the longest row, and zeroes the padding (masked positions must hold finite
     /// values).
     /// </summary>
     public void Relayout(IReadOnlyList<RowSource> rows, IReadOnlyList<OrtValue>? group, int groupBatch, int groupLength)
@@ -102,7 +106,7 @@ internal sealed class KvCache : IDisposable
                     var (src, srcBatch, srcLength) = row.FromGroup ? (groupData, groupBatch, groupLength) : (_front[t].Pointer, Batch, Length);
                     var dstRow = _back[t].Pointer + (nint)((((long)p * newBatch) + r) * _heads * newLength * _positionBytes);
                     var srcRow = src + (nint)((((long)p * srcBatch) + row.Row) * _heads * srcLength * _positionBytes);
-                    if (srcLength == newLength)
+                    if (srcLength == newLength && row.Skip == 0)
                     {
                         // Same stride: the row moves whole, its padding with it (finite: zeroed here before,
                         // or computed from padding tokens by the prefill).
@@ -115,7 +119,7 @@ internal sealed class KvCache : IDisposable
                     for (var h = 0; h < _heads; h++)
                     {
                         var dst = dstRow + (nint)((long)h * newLength * _positionBytes);
-                        var from = srcRow + (nint)((((long)h * srcLength) + (srcLength - row.Length)) * _positionBytes);
+                        var from = srcRow + (nint)((((long)h * srcLength) + (srcLength - row.Skip - row.Length)) * _positionBytes);
                         _copier.Zero(dst, pad);
                         _copier.Copy(from, dst + (nint)pad, bytes);
                     }

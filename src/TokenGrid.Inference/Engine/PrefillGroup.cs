@@ -10,16 +10,20 @@ namespace TokenGrid.Inference.Engine;
 /// </summary>
 internal sealed class PrefillGroup : IDisposable
 {
+    /// <summary>Takes a sequence's logits at its last prompt position; <paramref name="row"/> is the row a follower forked from, else null.</summary>
+    public delegate void LastLogits(Sequence sequence, Sequence? row, ReadOnlySpan<float> logits);
+
     private readonly DecoderRunner _runner;
     private readonly int _padTokenId;
     private readonly int _chunkColumns;
     private IReadOnlyList<OrtValue> _past;
     private int _done;
 
-    public PrefillGroup(DecoderRunner runner, IReadOnlyList<Sequence> rows, int chunkTokens, int padTokenId)
+    public PrefillGroup(DecoderRunner runner, IReadOnlyList<Sequence> rows, IReadOnlyList<(Sequence Sequence, int Row)> followers, int chunkTokens, int padTokenId)
     {
         _runner = runner;
         Rows = rows;
+        Followers = followers;
         _padTokenId = padTokenId;
         Width = rows.Max(r => r.Prompt.Length);
         _chunkColumns = Math.Max(1, chunkTokens / rows.Count);
@@ -27,6 +31,15 @@ internal sealed class PrefillGroup : IDisposable
     }
 
     public IReadOnlyList<Sequence> Rows { get; }
+
+    /// <summary>
+    /// Sequences forked from a row of the group (same fork key and prompt): they are not run, they take that row's last
+    /// logits and, at the merge, a copy of its cache.
+    /// </summary>
+    public IReadOnlyList<(Sequence Sequence, int Row)> Followers { get; }
+
+    /// <summary>Every sequence of the group, prefilled or forked.</summary>
+    public IEnumerable<Sequence> All => Rows.Concat(Followers.Select(f => f.Sequence));
 
     /// <summary>Columns of the group: the longest prompt.</summary>
     public int Width { get; }
@@ -38,10 +51,10 @@ internal sealed class PrefillGroup : IDisposable
 
     /// <summary>
     /// Runs the next chunk. After the last one, calls <paramref name="onLastLogits"/> for every row with its
-    /// logits at the final prompt position, from which its first token is sampled.
+    /// logits at the final prompt position, from which its first token is sampled, then for every follower with its row's.
     /// </summary>
     /// <returns>Prompt tokens (not padding) processed by this chunk.</returns>
-    public int RunChunk(Action<Sequence, ReadOnlySpan<float>> onLastLogits)
+    public int RunChunk(LastLogits onLastLogits)
     {
         var columns = Math.Min(_chunkColumns, Width - _done);
         var total = _done + columns;
@@ -77,7 +90,12 @@ internal sealed class PrefillGroup : IDisposable
         {
             for (var r = 0; r < batch; r++)
             {
-                onLastLogits(Rows[r], _runner.PrefillLogits(logits, (r * columns) + columns - 1));
+                onLastLogits(Rows[r], null, _runner.PrefillLogits(logits, (r * columns) + columns - 1));
+            }
+
+            foreach (var (follower, r) in Followers)
+            {
+                onLastLogits(follower, Rows[r], _runner.PrefillLogits(logits, (r * columns) + columns - 1));
             }
         }
 

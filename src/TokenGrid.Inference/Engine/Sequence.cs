@@ -27,6 +27,7 @@ internal sealed class Sequence
         MaxNewTokens = maxNewTokens;
         IgnoreEos = request.IgnoreEndOfSequence;
         TopLogprobs = request.TopLogprobs;
+        ForkKey = request.ForkKey;
         _eos = eos;
         _stopIds = request.StopTokenIds.Count > 0 ? [.. request.StopTokenIds] : null;
         IEnumerable<int> ends = IgnoreEos ? [] : eos;
@@ -48,6 +49,22 @@ internal sealed class Sequence
 
     /// <summary>Alternatives to report with each token's log probability; null when the request asked for none.</summary>
     public int? TopLogprobs { get; }
+
+    /// <summary>The request's <see cref="GenerationRequest.ForkKey"/>: siblings with the same key and prompt share the prompt's cache.</summary>
+    public string? ForkKey { get; }
+
+    /// <summary>
+    /// With a fork key, once the prompt is in the cache: the logits at the last prompt position, from which a sibling that
+    /// forks later samples its first token (shared by every sibling of the fork, never written after).
+    /// </summary>
+    public float[]? PromptLogits { get; set; }
+
+    /// <summary>While joining the running batch by a fork: the running sibling whose prompt rows it copies.</summary>
+    public Sequence? ForkedFrom { get; set; }
+
+    /// <summary>Whether <paramref name="other"/> may fork from this sequence's prompt: same key, same prompt.</summary>
+    public bool SharesPromptWith(Sequence other) =>
+        ForkKey is not null && string.Equals(ForkKey, other.ForkKey, StringComparison.Ordinal) && Prompt.AsSpan().SequenceEqual(other.Prompt);
 
     /// <summary>The next token, chosen by a sampling worker before <see cref="Accept"/> takes it on the decode thread.</summary>
     public int PendingToken { get; set; }

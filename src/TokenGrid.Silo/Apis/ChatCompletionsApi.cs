@@ -41,6 +41,11 @@ internal static class ChatCompletionsApi
             TopLogprobs = request.Logprobs == true ? request.TopLogprobs ?? 0 : null,
         };
         var plan = planner.ForChat(fields, messages);
+        if (plan.Choices > 1)
+        {
+            return await CreateChoicesAsync(http, request, plan, submitter, time);
+        }
+
         var (grain, job) = await submitter.SubmitAsync(http, plan, keepOutput: false);
 
         var id = "chatcmpl-" + job.Id;
@@ -64,5 +69,33 @@ internal static class ChatCompletionsApi
             id, created, model,
             [new ChatChoice(0, new ChatMessageResponse("assistant", output), final.FinishReason ?? "stop", logprobs?.Chat(reported))],
             Usage.Of(final.PromptTokens, final.CompletionTokens)));
+    }
+
+    /// <summary><c>n</c> &gt; 1: one job per choice (see <see cref="JobSubmitter.SubmitChoicesAsync"/>).</summary>
+    private static async Task<IResult> CreateChoicesAsync(
+        HttpContext http, ChatCompletionRequest request, GenerationPlan plan, JobSubmitter submitter, TimeProvider time)
+    {
+        var jobs = await submitter.SubmitChoicesAsync(http, plan, keepOutput: false);
+        var id = "chatcmpl-" + jobs[0].Job.Id;
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        var model = plan.Model.Name;
+        var logprobs = request.Logprobs == true ? new LogprobFormat(plan.Model.Tokenizer) : null;
+        var grains = jobs.Select(j => j.Grain).ToList();
+        if (request.Stream == true)
+        {
+            var usage = new StreamUsage(
+                request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
+            return new ChoicesStream(grains, [.. grains.Select((_, i) => new ChatCompletionChunks(id, created, model, logprobs, i))], usage);
+        }
+
+        var (results, failure) = await ChoiceOutput.CollectAsync(grains, http);
+        if (failure is not null)
+        {
+            return ApiProblems.Result(failure);
+        }
+
+        var choices = results.Select((r, i) =>
+            new ChatChoice(i, new ChatMessageResponse("assistant", r.Text), r.Final.FinishReason ?? "stop", logprobs?.Chat(r.Logprobs)));
+        return TypedResults.Ok(new ChatCompletion(id, created, model, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final))));
     }
 }

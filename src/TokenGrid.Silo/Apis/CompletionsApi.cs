@@ -41,6 +41,11 @@ internal static class CompletionsApi
             TopLogprobsParam = "logprobs",
         };
         var plan = planner.ForPrompt(fields, text, tokens);
+        if (plan.Choices > 1)
+        {
+            return await CreateChoicesAsync(http, request, plan, text, submitter, time);
+        }
+
         var (grain, job) = await submitter.SubmitAsync(http, plan, keepOutput: false);
 
         var id = "cmpl-" + job.Id;
@@ -65,5 +70,37 @@ internal static class CompletionsApi
         var details = logprobs?.Legacy(reported, ref offset);
         return TypedResults.Ok(new TextCompletion(
             id, created, model, [new TextChoice(echo + output, 0, final.FinishReason ?? "stop", details)], Usage.Of(final.PromptTokens, final.CompletionTokens)));
+    }
+
+    /// <summary><c>n</c> &gt; 1: one job per choice (see <see cref="JobSubmitter.SubmitChoicesAsync"/>), each choice echoing the prompt when asked.</summary>
+    private static async Task<IResult> CreateChoicesAsync(
+        HttpContext http, CompletionRequest request, GenerationPlan plan, string? text, JobSubmitter submitter, TimeProvider time)
+    {
+        var jobs = await submitter.SubmitChoicesAsync(http, plan, keepOutput: false);
+        var id = "cmpl-" + jobs[0].Job.Id;
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        var model = plan.Model.Name;
+        var logprobs = request.Logprobs is null ? null : new LogprobFormat(plan.Model.Tokenizer);
+        var echo = request.Echo == true ? text ?? plan.Model.Tokenizer.Decode(plan.PromptTokens) : null;
+        var grains = jobs.Select(j => j.Grain).ToList();
+        if (request.Stream == true)
+        {
+            var usage = new StreamUsage(
+                request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
+            return new ChoicesStream(grains, [.. grains.Select((_, i) => new TextCompletionChunks(id, created, model, logprobs, echo, i))], usage);
+        }
+
+        var (results, failure) = await ChoiceOutput.CollectAsync(grains, http);
+        if (failure is not null)
+        {
+            return ApiProblems.Result(failure);
+        }
+
+        var choices = results.Select((r, i) =>
+        {
+            var offset = 0;
+            return new TextChoice(echo + r.Text, i, r.Final.FinishReason ?? "stop", logprobs?.Legacy(r.Logprobs, ref offset));
+        });
+        return TypedResults.Ok(new TextCompletion(id, created, model, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final))));
     }
 }

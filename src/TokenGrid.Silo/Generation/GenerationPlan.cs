@@ -23,6 +23,9 @@ internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, in
     /// <summary>The priority class the request asked for; null: the tenant's.</summary>
     public PriorityClass? Priority { get; init; }
 
+    /// <summary>OpenAI's <c>n</c>: how many choices to generate for the prompt, one job each. Default: 1.</summary>
+    public int Choices { get; init; } = 1;
+
     /// <summary>The job for <paramref name="tenantId"/>.</summary>
     public JobSpec ToJobSpec(string tenantId, bool keepOutput, TimeSpan timeout) => new()
     {

@@ -59,9 +59,9 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
 
     private GenerationPlan Plan(GenerationFields fields, CatalogModel model, int[] promptTokens, IEnumerable<string> templateStops, string promptParam)
     {
-        if (fields.N is { } n && n != 1)
+        if (fields.N is < 1 or > MaxChoices)
         {
-            throw Problem("Only n = 1 is supported: TokenGrid generates one choice per request.", "n");
+            throw Problem($"n must be between 1 and {MaxChoices}.", "n");
         }
 
         var maxParam = fields.MaxTokensParam;
@@ -96,6 +96,7 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
             Output = OutputOf(fields, model, maxTokens),
             User = UserOf(fields.User),
             Priority = PriorityOf(fields.Priority),
+            Choices = fields.N ?? 1,
         };
     }
 
@@ -227,6 +228,9 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
 
     /// <summary>Most alternatives per token (OpenAI's chat limit; the engine's too).</summary>
     public const int MaxTopLogprobs = 20;
+
+    /// <summary>Most choices per request (OpenAI's limit for <c>n</c>).</summary>
+    public const int MaxChoices = 128;
 
     /// <summary>Longest <c>user</c> recorded on a job.</summary>
     public const int MaxUserLength = 256;

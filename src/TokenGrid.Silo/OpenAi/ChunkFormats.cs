@@ -8,20 +8,20 @@ namespace TokenGrid.Silo.OpenAi;
 /// carries the prompt; with <paramref name="logprobs"/> each chunk carries its tokens' legacy log probabilities, whose
 /// text offsets continue from chunk to chunk.
 /// </summary>
-internal sealed class TextCompletionChunks(string id, long created, string model, LogprobFormat? logprobs = null, string? echo = null) : IChunkFormat
+internal sealed class TextCompletionChunks(string id, long created, string model, LogprobFormat? logprobs = null, string? echo = null, int index = 0) : IChunkFormat
 {
     private int _offset;
 
     public object? Opening(Usage? usage) =>
-        string.IsNullOrEmpty(echo) ? null : new TextCompletion(id, created, model, [new TextChoice(echo, 0, null)], usage);
+        string.IsNullOrEmpty(echo) ? null : new TextCompletion(id, created, model, [new TextChoice(echo, index, null)], usage);
 
     public object Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage)
     {
         var details = logprobs is not null && tokens is not null ? logprobs.Legacy(tokens, ref _offset) : null;
-        return new TextCompletion(id, created, model, [new TextChoice(text, 0, null, details)], usage);
+        return new TextCompletion(id, created, model, [new TextChoice(text, index, null, details)], usage);
     }
 
-    public object Finish(string finishReason, Usage? usage) => new TextCompletion(id, created, model, [new TextChoice("", 0, finishReason)], usage);
+    public object Finish(string finishReason, Usage? usage) => new TextCompletion(id, created, model, [new TextChoice("", index, finishReason)], usage);
 
     public object Usage(Usage usage) => new TextCompletion(id, created, model, [], usage);
 }
@@ -30,7 +30,7 @@ internal sealed class TextCompletionChunks(string id, long created, string model
 /// Chunks of a streamed chat completion (<c>object: "chat.completion.chunk"</c>); the first names the role. With
 /// <paramref name="logprobs"/> each chunk carries <c>logprobs.content</c> for its tokens.
 /// </summary>
-internal sealed class ChatCompletionChunks(string id, long created, string model, LogprobFormat? logprobs = null) : IChunkFormat
+internal sealed class ChatCompletionChunks(string id, long created, string model, LogprobFormat? logprobs = null, int index = 0) : IChunkFormat
 {
     public object? Opening(Usage? usage) => Chunk(new ChatDelta("assistant", ""), null, null, usage);
 
@@ -42,5 +42,5 @@ internal sealed class ChatCompletionChunks(string id, long created, string model
     public object Usage(Usage usage) => new ChatCompletionChunk(id, created, model, [], usage);
 
     private ChatCompletionChunk Chunk(ChatDelta delta, string? finishReason, ChatLogprobs? details, Usage? usage) =>
-        new(id, created, model, [new ChatChunkChoice(0, delta, finishReason, details)], usage);
+        new(id, created, model, [new ChatChunkChoice(index, delta, finishReason, details)], usage);
 }

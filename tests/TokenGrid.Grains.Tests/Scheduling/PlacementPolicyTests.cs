@@ -21,6 +21,24 @@ public sealed class PlacementPolicyTests
     }
 
     [Fact]
+    public void A_sibling_choice_goes_to_the_node_of_its_group_while_that_node_has_room()
+    {
+        var busy = Node("busy", slots: 2);
+        busy.Place("choice-0", 100);
+        var idle = Node("idle", slots: 2);
+
+        Assert.Same(idle, PlacementPolicy.Choose([busy, idle], "m", s_none));
+        Assert.Same(busy, PlacementPolicy.Choose([busy, idle], "m", s_none, preferred: "busy"));
+
+        busy.Place("choice-1", 100);
+        Assert.Same(idle, PlacementPolicy.Choose([busy, idle], "m", s_none, preferred: "busy"));
+
+        // A preference never overrides what the job requires.
+        var west = Node("west", labels: s_west);
+        Assert.Same(west, PlacementPolicy.Choose([idle, west], "m", s_west, preferred: "idle"));
+    }
+
+    [Fact]
     public void A_node_with_the_model_loaded_is_preferred_over_an_idle_one_that_would_have_to_load_it()
     {
         var loaded = Node("loaded", tokensPerSecond: 100);

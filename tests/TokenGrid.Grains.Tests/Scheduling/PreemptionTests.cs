@@ -104,6 +104,54 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
     }
 
     [Fact]
+    [Trait("Requires", "sampler")]
+    public async Task Preempted_choices_of_one_request_resume_to_their_own_seeded_output_and_the_prompt_is_charged_once()
+    {
+        // Two choices of one n = 2 request (one job each, admitted as a group, seeds 31 and 32), penalised.
+        var sampling = new JobSampling(0.9f, 0.95f, 40, Seed: 31, PresencePenalty: 0.8f, FrequencyPenalty: 0.5f);
+        var output = new JobOutputOptions(MinTokens: 40);
+        var batch = await grid.CreateTenantAsync(PriorityClass.Low, region: "west");
+        var interactive = await grid.CreateTenantAsync(PriorityClass.High, region: "west");
+        async Task<IJobGrain[]> SubmitChoicesAsync()
+        {
+            string[] ids = [$"job-{Guid.NewGuid():N}", $"job-{Guid.NewGuid():N}"];
+            var admitted = await grid.Client.GetGrain<ITenantGrain>(batch).AdmitGroupAsync(
+                [new AdmissionRequest(ids[0], SchedulingClusterFixture.Model, 12, BatchTokens), new AdmissionRequest(ids[1], SchedulingClusterFixture.Model, 0, BatchTokens)]);
+            Assert.True(admitted.Admitted);
+            var jobs = new IJobGrain[2];
+            for (var i = 0; i < 2; i++)
+            {
+                jobs[i] = (await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, sampling: sampling with { Seed = 31UL + (ulong)i },
+                    output: output, jobId: ids[i], choice: new JobChoice(ids[0], i, 2))).Grain;
+            }
+
+            return jobs;
+        }
+
+        var reference = await Task.WhenAll((await SubmitChoicesAsync()).Select(SchedulingClusterFixture.FinishedAsync));
+        Assert.NotEqual(reference[0].Output, reference[1].Output);
+
+        var choices = await SubmitChoicesAsync();
+        await SchedulingClusterFixture.UntilTokensAsync(choices[0], 16);
+        await SchedulingClusterFixture.UntilTokensAsync(choices[1], 16);
+        await SchedulingClusterFixture.FinishedAsync((await grid.SubmitAsync(interactive, maxTokens: 8)).Grain);
+
+        var runs = new[] { await GridWait.ReadAllAsync(choices[0].WatchAsync(0)), await GridWait.ReadAllAsync(choices[1].WatchAsync(0)) };
+        Assert.Contains(runs, events => events[^1].Job!.Preemptions > 0);
+        for (var i = 0; i < 2; i++)
+        {
+            var info = runs[i][^1].Job!;
+            Assert.Equal((reference[i].Output, reference[i].CompletionTokens), (info.Output, info.CompletionTokens));
+            GridWait.AssertSequences(runs[i]);
+
+            // The prompt is charged to choice 0 only, however often it was recomputed.
+            var settlement = Assert.Single(grid.Settlements.For(info.Id));
+            Assert.Equal((i == 0 ? 12 : 0, info.CompletionTokens), (settlement.PromptTokens, settlement.CompletionTokens));
+            Assert.Equal((i == 0 ? 12 : 0) + info.CompletionTokens, info.ChargedTokens);
+        }
+    }
+
+    [Fact]
     public async Task A_job_with_stop_sequences_is_preempted_too_and_still_ends_exactly_at_its_stop()
     {
         var batch = await grid.CreateTenantAsync(PriorityClass.Low, region: "west");

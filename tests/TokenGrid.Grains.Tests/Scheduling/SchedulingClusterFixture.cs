@@ -107,13 +107,14 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
 
     /// <summary>
     /// Submits a job of <paramref name="promptLength"/> token ids, greedy unless <paramref name="sampling"/> is given, with
-    /// <paramref name="stop"/> sequences and <paramref name="output"/> options when given.
+    /// <paramref name="stop"/> sequences and <paramref name="output"/> options when given, as <paramref name="jobId"/> and
+    /// one <paramref name="choice"/> of an n &gt; 1 request when given.
     /// </summary>
     public async Task<(IJobGrain Grain, JobInfo Info)> SubmitAsync(
         string tenantId, int maxTokens, int promptLength = 8, int promptSeed = 1, string[]? stop = null,
-        JobSampling? sampling = null, JobOutputOptions? output = null)
+        JobSampling? sampling = null, JobOutputOptions? output = null, string? jobId = null, JobChoice? choice = null)
     {
-        var grain = Client.GetGrain<IJobGrain>($"job-{Guid.NewGuid():N}");
+        var grain = Client.GetGrain<IJobGrain>(jobId ?? $"job-{Guid.NewGuid():N}");
         var info = await grain.SubmitAsync(new JobSpec
         {
             TenantId = tenantId,
@@ -123,6 +124,7 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
             Sampling = sampling ?? new JobSampling(Temperature: 0f),
             Stop = stop ?? [],
             Output = output ?? JobOutputOptions.None,
+            Choice = choice,
         });
         return (grain, info);
     }
