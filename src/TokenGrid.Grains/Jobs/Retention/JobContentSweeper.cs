@@ -11,7 +11,7 @@ namespace TokenGrid.Grains.Jobs.Retention;
 /// <summary>What one sweep did.</summary>
 /// <param name="Jobs">Jobs whose content was deleted from storage.</param>
 /// <param name="Bytes">Bytes of serialized job state that removed.</param>
-/// <param name="Batches">Batches claimed (the last one may be empty).</param>
+/// <param name="Batches">Batches that claimed at least one job.</param>
 public sealed record JobContentSweep(int Jobs, long Bytes, int Batches);
 
 /// <summary>
@@ -52,7 +52,6 @@ public sealed partial class JobContentSweeper(
                 var now = timeProvider.GetUtcNow();
                 var clock = Stopwatch.StartNew();
                 var due = await retention.Store.ClaimDueAsync(now, batchSize, now + s_claimFor, cancellationToken);
-                batches++;
                 var done = new List<string>(due.Count);
                 foreach (var expiry in due)
                 {
@@ -74,7 +73,12 @@ public sealed partial class JobContentSweeper(
                     await retention.Store.RemoveAsync(done, cancellationToken);
                 }
 
-                instruments.OnJobContentSweepBatch(due.Count, clock.Elapsed);
+                if (due.Count > 0)
+                {
+                    batches++;
+                    instruments.OnJobContentSweepBatch(due.Count, clock.Elapsed);
+                }
+
                 if (due.Count < batchSize)
                 {
                     break;

@@ -32,7 +32,13 @@ public sealed class JobRetentionOptions
     /// <summary>Per tenant id, an async job retention that replaces <see cref="AsyncJobs"/> for that tenant. Default: none.</summary>
     public Dictionary<string, TimeSpan> Tenants { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Each silo sweeps expired content this often (it shares the work with the other silos). Default: 1 minute.</summary>
+    /// <summary>The longest <see cref="SweepInterval"/>: a timer's limit (about 49 days).</summary>
+    public static readonly TimeSpan MaxSweepInterval = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    /// <summary>
+    /// Each silo sweeps expired content this often (it shares the work with the other silos); at most
+    /// <see cref="MaxSweepInterval"/>. Default: 1 minute.
+    /// </summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
@@ -49,7 +55,7 @@ public sealed class JobRetentionOptions
         StreamedJobs < reattachGrace ? $"StreamedJobs ({StreamedJobs}) must be at least the re-attach grace (TokenGrid:Jobs:ReattachGrace, {reattachGrace})."
         : AsyncJobs <= TimeSpan.Zero ? "AsyncJobs must be positive."
         : Tenants.FirstOrDefault(t => t.Value <= TimeSpan.Zero) is { Key: { } tenant } ? $"Tenants:{tenant} must be positive."
-        : SweepInterval <= TimeSpan.Zero ? "SweepInterval must be positive."
+        : SweepInterval <= TimeSpan.Zero || SweepInterval > MaxSweepInterval ? $"SweepInterval must be positive and at most {MaxSweepInterval}."
         : BatchSize < 1 ? "BatchSize must be at least 1."
         : null;
 
