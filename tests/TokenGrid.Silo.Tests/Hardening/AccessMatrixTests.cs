@@ -55,6 +55,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["GET /v1/jobs/"] = Access.Tenant,
         ["GET /v1/jobs/{id}"] = Access.Tenant,
         ["POST /v1/jobs/{id}/cancel"] = Access.Tenant,
+        ["DELETE /v1/jobs/{id}"] = Access.Tenant,
         ["GET /v1/jobs/{id}/events"] = Access.Tenant,
         ["GET /v1/usage"] = Access.Tenant,
 
