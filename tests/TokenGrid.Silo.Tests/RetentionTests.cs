@@ -149,6 +149,44 @@ public sealed class RetentionTests : IAsyncLifetime
         Assert.Equal(0L, usage["reserved"]!.GetValue<long>());
     }
 
+    [Fact]
+    public async Task Deleting_a_tenant_deletes_its_content_and_keys_and_keeps_its_records_and_ledger()
+    {
+        var (tenant, key) = await Server.CreateTenantAsync();
+        var (_, otherKey) = await Server.CreateTenantAsync();
+        using var client = Server.Client(key);
+        using var other = Server.Client(otherKey);
+        using var admin = Server.Client(TokenGridServer.AdminKey);
+        var job = await RunAsyncJobAsync(client);
+        var id = job["id"]!.GetValue<string>();
+        var chat = await RunChatAsync(client);
+        var otherJob = await RunAsyncJobAsync(other);
+        var ledger = await LedgersAsync(tenant, id, chat);
+
+        var deleted = await (await admin.DeleteAsync($"admin/tenants/{tenant}")).ReadJsonAsync();
+        Assert.Equal((2, 1), (deleted["jobs"]!.GetValue<int>(), deleted["keys_revoked"]!.GetValue<int>()));
+        await (await client.GetAsync("v1/jobs")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_api_key");
+        var record = await (await admin.GetAsync($"admin/tenants/{tenant}")).ReadJsonAsync();
+        Assert.False(record["enabled"]!.GetValue<bool>());
+        Assert.Equal(ledger, await LedgersAsync(tenant, id, chat));
+
+        foreach (var jobId in new[] { id, chat })
+        {
+            var info = await Server.Grains.GetGrain<TokenGrid.Abstractions.Jobs.IJobGrain>(jobId).GetAsync();
+            Assert.Equal(TokenGrid.Abstractions.Jobs.JobContentDeletionReason.TenantDeleted, info!.ContentDeleted!.Reason);
+            Assert.Null(info.Output);
+            Assert.Equal("succeeded", info.Status.ToString().ToLowerInvariant());
+        }
+
+        // Another tenant's jobs are untouched; deleting again finds nothing more to do.
+        Assert.Equal(otherJob["output"]!.GetValue<string>(), (await GetJobAsync(other, otherJob["id"]!.GetValue<string>()))["output"]!.GetValue<string>());
+        var again = await (await admin.DeleteAsync($"admin/tenants/{tenant}")).ReadJsonAsync();
+        Assert.Equal((2, 0), (again["jobs"]!.GetValue<int>(), again["keys_revoked"]!.GetValue<int>()));
+        await (await admin.DeleteAsync("admin/tenants/t-missing")).AssertProblemAsync(HttpStatusCode.NotFound, "tenant_not_found");
+        var (deletedWithTenant, _, _) = await DeletedMetricsAsync(Server, "tenant_deleted");
+        Assert.Equal(2, deletedWithTenant);
+    }
+
     private async Task<string> LedgersAsync(string tenant, params string[] jobs)
     {
         var lines = new JsonArray();

@@ -260,6 +260,9 @@ public enum JobContentDeletionReason
 
     /// <summary>The tenant deleted it (<c>DELETE /v1/jobs/{id}</c>).</summary>
     DeletedByTenant,
+
+    /// <summary>The tenant was deleted (<c>DELETE /admin/tenants/{id}</c>).</summary>
+    TenantDeleted,
 }
 
 /// <summary>A job's content was deleted: <paramref name="Reason"/>, at <paramref name="At"/>.</summary>

@@ -23,7 +23,7 @@ internal sealed class JobContentSeries
     public JobContentSeries(Meter meter, TimeProvider time)
     {
         _time = time;
-        _jobs = meter.CreateCounter<long>("tokengrid.job_content.deleted_jobs", "{job}", "Jobs whose content was deleted from storage, by reason: expired or tenant.");
+        _jobs = meter.CreateCounter<long>("tokengrid.job_content.deleted_jobs", "{job}", "Jobs whose content was deleted from storage, by reason: expired, tenant or tenant_deleted.");
         _bytes = meter.CreateCounter<long>("tokengrid.job_content.deleted", "By", "Bytes of stored job state removed with the content, by reason.");
         _batchJobs = meter.CreateCounter<long>("tokengrid.job_content.swept_jobs", "{job}", "Jobs claimed by this silo's retention sweep batches.");
         _batchDuration = meter.CreateHistogram("tokengrid.job_content.sweep_batch_duration", "s",
@@ -35,7 +35,12 @@ internal sealed class JobContentSeries
 
     public void OnDeleted(JobContentDeletionReason reason, long bytes)
     {
-        var tag = new KeyValuePair<string, object?>("reason", reason == JobContentDeletionReason.Expired ? "expired" : "tenant");
+        var tag = new KeyValuePair<string, object?>("reason", reason switch
+        {
+            JobContentDeletionReason.Expired => "expired",
+            JobContentDeletionReason.TenantDeleted => "tenant_deleted",
+            _ => "tenant",
+        });
         _jobs.Add(1, tag);
         _bytes.Add(bytes, tag);
     }

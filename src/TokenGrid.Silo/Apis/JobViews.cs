@@ -66,7 +66,7 @@ public sealed record JobView(
         job.ContentExpiresAt, job.ContentDeleted is { } deleted ? JobContentDeletionView.Of(deleted) : null);
 }
 
-/// <summary>Why and when a job's content was deleted: <c>expired</c> (its retention ended) or <c>deleted_by_tenant</c>.</summary>
+/// <summary>Why and when a job's content was deleted: <c>expired</c> (its retention ended), <c>deleted_by_tenant</c> or <c>tenant_deleted</c>.</summary>
 public sealed record JobContentDeletionView(JobContentDeletionReason Reason, DateTimeOffset At)
 {
     /// <summary>The view of <paramref name="deletion"/>.</summary>

@@ -73,9 +73,12 @@ internal static class ApiProblems
 
     /// <summary>The job exists (its record is listed) but its content was deleted.</summary>
     public static ApiProblem JobContentDeleted(string id, JobContentDeletion deletion) => new(410, "Job content deleted",
-        deletion.Reason == JobContentDeletionReason.Expired
-            ? $"The content of job '{id}' was deleted at {deletion.At:O}: its retention period ended. The job's record (status, usage, times) is kept."
-            : $"The content of job '{id}' was deleted at {deletion.At:O} by its tenant. The job's record (status, usage, times) is kept.",
+        $"The content of job '{id}' was deleted at {deletion.At:O}" + deletion.Reason switch
+        {
+            JobContentDeletionReason.Expired => ": its retention period ended.",
+            JobContentDeletionReason.TenantDeleted => " with its tenant.",
+            _ => " by its tenant.",
+        } + " The job's record (status, usage, times) is kept.",
         deletion.Reason == JobContentDeletionReason.Expired ? "job_content_expired" : "job_content_deleted");
 
     public static ApiProblem TenantNotFound(string id) =>

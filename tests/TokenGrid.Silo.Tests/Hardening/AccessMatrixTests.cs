@@ -64,6 +64,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["GET /admin/tenants/{id}"] = Access.Admin,
         ["PUT /admin/tenants/{id}"] = Access.Admin,
         ["PATCH /admin/tenants/{id}"] = Access.Admin,
+        ["DELETE /admin/tenants/{id}"] = Access.Admin,
         ["POST /admin/tenants/{id}/keys/"] = Access.Admin,
         ["GET /admin/tenants/{id}/keys/"] = Access.Admin,
         ["DELETE /admin/tenants/{id}/keys/{keyId}"] = Access.Admin,
