@@ -102,6 +102,8 @@ public sealed partial class JobGrain
     /// </summary>
     private async Task RetryFinishAsync()
     {
+        // A retry that outlasts the content's retention must not write the content back over the sweep's deletion.
+        ForgetContentIfExpired();
         if (Info is { IsFinished: true, ChargedTokens: null } && state.State.Outcome is { } outcome)
         {
             if (await SettleAsync(Info, outcome) is not { } charged)
