@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using TokenGrid.Grains.Jobs.Retention;
 using TokenGrid.Silo.Tests.Support;
 using static TokenGrid.Silo.Tests.Support.RetentionSteps;
 
@@ -185,6 +187,36 @@ public sealed class RetentionTests : IAsyncLifetime
         await (await admin.DeleteAsync("admin/tenants/t-missing")).AssertProblemAsync(HttpStatusCode.NotFound, "tenant_not_found");
         var (deletedWithTenant, _, _) = await DeletedMetricsAsync(Server, "tenant_deleted");
         Assert.Equal(2, deletedWithTenant);
+    }
+
+    [Fact]
+    public async Task Each_silo_sweeps_by_itself_every_sweep_interval()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 6, 15, 12, 0, 0, TimeSpan.Zero));
+        await using var server = await TokenGridServer.StartAsync(new Dictionary<string, string>
+        {
+            ["TokenGrid:Retention:SweepInterval"] = "00:05:00",
+            ["TokenGrid:Retention:StreamedJobs"] = "00:10:00",
+        }, time);
+        var (_, key) = await server.CreateTenantAsync();
+        using var client = server.Client(key);
+        await RunChatAsync(client);
+        var store = server.Services.GetRequiredService<IJobContentExpiryStore>();
+        Assert.Equal(1, ((InMemoryJobContentExpiryStore)store).Count);
+
+        // The first tick finds nothing due; the second (10 minutes on) deletes the chat's content.
+        var swept = new TaskCompletionSource<JobContentSweep>(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.Services.GetRequiredService<JobContentSweeper>().Swept += (_, sweep) =>
+        {
+            if (sweep.Jobs > 0)
+            {
+                swept.TrySetResult(sweep);
+            }
+        };
+        time.Advance(TimeSpan.FromMinutes(5));
+        time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(new JobContentSweep(1, (await swept.Task.WaitAsync(TimeSpan.FromSeconds(30))).Bytes, 1), await swept.Task);
+        Assert.Equal(0, ((InMemoryJobContentExpiryStore)store).Count);
     }
 
     private async Task<string> LedgersAsync(string tenant, params string[] jobs)

@@ -38,6 +38,9 @@ public sealed partial class JobContentSweeper(
 
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
+    /// <summary>Raised after each sweep with what it did.</summary>
+    public event EventHandler<JobContentSweep>? Swept;
+
     /// <summary>Deletes all content due now, batch by batch; also refreshes the oldest-content gauge.</summary>
     public async Task<JobContentSweep> SweepAsync(CancellationToken cancellationToken = default)
     {
@@ -91,7 +94,9 @@ public sealed partial class JobContentSweeper(
                 LogSwept(logger, jobs, bytes, batches);
             }
 
-            return new JobContentSweep(jobs, bytes, batches);
+            var sweep = new JobContentSweep(jobs, bytes, batches);
+            Swept?.Invoke(this, sweep);
+            return sweep;
         }
         finally
         {
