@@ -20,6 +20,14 @@ public interface IJobGrain : IGrainWithStringKey
     Task<JobInfo?> CancelAsync(JobOutcomeReason reason);
 
     /// <summary>
+    /// Deletes the job's content now (prompt, output, token ids, log probabilities), keeping its content-free record; a
+    /// job that has not ended is cancelled first (and settles as cancelled). Returns the record, or null when there is no
+    /// such job. Deleting again changes nothing.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<JobInfo?> DeleteContentAsync(JobContentDeletionReason reason);
+
+    /// <summary>
     /// Events after <paramref name="afterSequence"/>, then live ones until the job ends. The last event is the
     /// final status. Text of async jobs is replayed from the stored output as one event.
     /// </summary>

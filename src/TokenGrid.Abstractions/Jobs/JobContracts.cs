@@ -217,6 +217,15 @@ public sealed record JobInfo
     /// <summary>OpenAI's <c>user</c> the request gave, or null.</summary>
     [Id(21)] public string? User { get; init; }
 
+    /// <summary>
+    /// When the job's content (prompt, output, token ids, log probabilities, <see cref="User"/>) is deleted under the
+    /// retention settings; set when it ends. Null while it runs.
+    /// </summary>
+    [Id(22)] public DateTimeOffset? ContentExpiresAt { get; init; }
+
+    /// <summary>Why and when the content was deleted; null while it is kept. The rest of the record stays.</summary>
+    [Id(23)] public JobContentDeletion? ContentDeleted { get; init; }
+
     /// <summary>True once the job has ended.</summary>
     public bool IsFinished => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled or JobStatus.Rejected;
 }
@@ -265,3 +274,22 @@ public static class JobEventSequence
     /// <summary>The sequence after <paramref name="last"/> for an event that ends at <paramref name="chars"/> characters.</summary>
     public static long Next(long last, long chars) => chars > CharsOf(last) ? Of(chars, 0) : last + 1;
 }
+
+/// <summary>Why a job's content was deleted.</summary>
+public enum JobContentDeletionReason
+{
+    /// <summary>Its retention period ended.</summary>
+    Expired,
+
+    /// <summary>The tenant deleted it (<c>DELETE /v1/jobs/{id}</c>).</summary>
+    DeletedByTenant,
+
+    /// <summary>The tenant was deleted (<c>DELETE /admin/tenants/{id}</c>).</summary>
+    TenantDeleted,
+}
+
+/// <summary>A job's content was deleted: <paramref name="Reason"/>, at <paramref name="At"/>.</summary>
+/// <param name="Reason">Why.</param>
+/// <param name="At">When it stopped being available (for an expiry, the end of the retention period).</param>
+[GenerateSerializer, Immutable, Alias("tg.JobContentDeletion")]
+public sealed record JobContentDeletion([property: Id(0)] JobContentDeletionReason Reason, [property: Id(1)] DateTimeOffset At);

@@ -22,11 +22,13 @@ public sealed partial class JobGrain
         var info = Info!;
         var completion = ending.CompletionTokens ?? _completionTokens;
         _completionTokens = completion;
+        var finishedAt = timeProvider.GetUtcNow();
         info = info with
         {
             Status = ending.Status,
             NodeId = nodeId ?? info.NodeId,
-            FinishedAt = timeProvider.GetUtcNow(),
+            FinishedAt = finishedAt,
+            ContentExpiresAt = retention.ExpiresAt(state.State.Spec, info.TenantId, finishedAt),
             FinishReason = ending.FinishReason,
             Error = ending.Error,
             CompletionTokens = completion,
@@ -46,6 +48,11 @@ public sealed partial class JobGrain
         // An async job's log probabilities stay with its kept output, so a later watch replays them.
         state.State.Logprobs = state.State.Spec?.KeepOutput == true && _producedLogprobs.Count == completion ? [.. _producedLogprobs] : [];
         state.State.LastSequence = JobEventSequence.Next(_lastSequence, _emittedChars);
+        if (!await ScheduleContentExpiryAsync())
+        {
+            _finishUnsaved = true;
+        }
+
         try
         {
             await WriteAsync();
@@ -96,6 +103,8 @@ public sealed partial class JobGrain
     /// </summary>
     private async Task RetryFinishAsync()
     {
+        // A retry that outlasts the content's retention must not write the content back over the sweep's deletion.
+        ForgetContentIfExpired();
         if (Info is { IsFinished: true, ChargedTokens: null } && state.State.Outcome is { } outcome)
         {
             if (await SettleAsync(Info, outcome) is not { } charged)
@@ -107,6 +116,17 @@ public sealed partial class JobGrain
             state.State.Info = Info with { ChargedTokens = charged };
             _finishUnsaved = true;
             LogSettledLate(logger, JobId, charged);
+        }
+
+        if (NeedsContentExpiry)
+        {
+            if (!await ScheduleContentExpiryAsync())
+            {
+                ArmFinishRetry();
+                return;
+            }
+
+            _finishUnsaved = true;
         }
 
         if (_finishUnsaved)

@@ -26,6 +26,7 @@ public sealed partial class JobGrain
     /// <inheritdoc />
     public async Task<JobInfo?> GetAsync()
     {
+        ForgetContentIfExpired();
         if (Info is { Status: JobStatus.Queued, QueuePosition: not null } queued && !_finishing)
         {
             // The place changes with every dispatch: ask the dispatcher rather than keep a stale figure.

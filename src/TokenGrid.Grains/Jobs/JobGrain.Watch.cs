@@ -26,6 +26,8 @@ public sealed partial class JobGrain
             yield break;
         }
 
+        ForgetContentIfExpired();
+
         if (_events.Count == 0 && Info.IsFinished)
         {
             // A new activation of a finished job: its log is gone, so rebuild it from what was kept.

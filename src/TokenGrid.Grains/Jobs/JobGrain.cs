@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Jobs.Retention;
 using TokenGrid.Grains.Models;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Telemetry;
@@ -21,6 +22,7 @@ public sealed partial class JobGrain(
     [PersistentState("job", TokenGridStorage.Name)] IPersistentState<JobState> state,
     ModelCatalog catalog,
     IOptions<JobRecoveryOptions> recovery,
+    JobRetention retention,
     TokenGridInstruments instruments,
     TimeProvider timeProvider,
     ILogger<JobGrain> logger)

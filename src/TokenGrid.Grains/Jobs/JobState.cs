@@ -41,4 +41,7 @@ public sealed class JobState
     /// while it runs, and of the whole output at the end for a job that keeps its output; else empty.
     /// </summary>
     [Id(8)] public TokenLogprob[] Logprobs { get; set; } = [];
+
+    /// <summary>Whether the finished job's content expiry is recorded in the <c>IJobContentExpiryStore</c>, so a sweep will find it.</summary>
+    [Id(9)] public bool ContentExpiryScheduled { get; set; }
 }

@@ -48,6 +48,7 @@ public static class NodesHosting
 
         JobRecoveryOptions.Register(services);
         JobLifetimeOptions.Register(services);
+        Jobs.Retention.JobRetentionOptions.Register(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<TokenGridInstruments>();

@@ -41,6 +41,7 @@ public sealed class TokenGridInstruments
     private readonly Dictionary<string, int> _queues = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _modelLoadFailures = new(StringComparer.Ordinal);
     private readonly TenantSeries _tenants;
+    private readonly JobContentSeries _jobContent;
 
     /// <summary>Creates the instruments; <paramref name="tenantSeries"/> chooses the tenants that get budget series.</summary>
     public TokenGridInstruments(IMeterFactory meterFactory, IOptions<TenantSeriesOptions> tenantSeries, TimeProvider timeProvider)
@@ -49,6 +50,7 @@ public sealed class TokenGridInstruments
         ArgumentNullException.ThrowIfNull(tenantSeries);
         _tenants = new TenantSeries(tenantSeries.Value, timeProvider);
         var meter = meterFactory.Create(MeterName);
+        _jobContent = new JobContentSeries(meter, timeProvider);
         _promptTokens = meter.CreateCounter<long>("tokengrid.prompt_tokens", "{token}", "Prompt tokens prefilled, by model and node.");
         _generationTokens = meter.CreateCounter<long>("tokengrid.generation_tokens", "{token}", "Tokens generated, by model and node.");
         _requests = meter.CreateCounter<long>("tokengrid.requests", "{request}", "Requests ended, by model, outcome and reason.");
@@ -174,6 +176,15 @@ public sealed class TokenGridInstruments
         _tenantSaveDuration.Record(duration.TotalSeconds, tag);
         _tenantSaveChanges.Record(changes, tag);
     }
+
+    /// <summary>A job's content was deleted from storage: <paramref name="bytes"/> of serialized state removed.</summary>
+    public void OnJobContentDeleted(Abstractions.Jobs.JobContentDeletionReason reason, long bytes) => _jobContent.OnDeleted(reason, bytes);
+
+    /// <summary>A batch of the retention sweep claimed <paramref name="jobs"/> jobs and deleted their content in <paramref name="duration"/>.</summary>
+    public void OnJobContentSweepBatch(int jobs, TimeSpan duration) => _jobContent.OnBatch(jobs, duration);
+
+    /// <summary>After a sweep: when the oldest job still holding content ended (null: none does).</summary>
+    public void OnJobContentOldest(DateTimeOffset? finishedAt) => _jobContent.OnOldest(finishedAt);
 
     /// <summary>A tenant's budget changed; published when <see cref="TenantSeriesOptions"/> selects the tenant.</summary>
     public void OnTenantBudget(string tenant, long quota, long charged, long reserved) =>

@@ -24,6 +24,7 @@ public static class TenantsHosting
         services.TryAddSingleton<ITenantStore, InMemoryTenantStore>();
         JobRecoveryOptions.Register(services);
         JobLifetimeOptions.Register(services);
+        Jobs.Retention.JobRetentionOptions.Register(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<TokenGridInstruments>();

@@ -1,3 +1,4 @@
+using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Silo.Generation;
 using TokenGrid.Silo.Hosting;
@@ -5,7 +6,7 @@ using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Apis;
 
-/// <summary>Tenant administration under <c>/admin/tenants</c>: create, list, read and update budgets.</summary>
+/// <summary>Tenant administration under <c>/admin/tenants</c>: create, list, read, update budgets and delete.</summary>
 internal static class AdminTenantsApi
 {
     public static RouteGroupBuilder MapAdminTenantsApi(this RouteGroupBuilder admin)
@@ -17,6 +18,7 @@ internal static class AdminTenantsApi
         tenants.MapGet("/{id}", GetTenantAsync).WithName("GetTenant");
         tenants.MapPut("/{id}", ReplaceTenantAsync).WithName("ReplaceTenant").Accepts<UpdateTenantRequest>("application/json");
         tenants.MapPatch("/{id}", PatchTenantAsync).WithName("PatchTenant").Accepts<PatchTenantRequest>("application/json");
+        tenants.MapDelete("/{id}", DeleteTenantAsync).WithName("DeleteTenant");
         return admin;
     }
 
@@ -66,8 +68,61 @@ internal static class AdminTenantsApi
         return TypedResults.Ok(await tenant.UpdateAsync(new TenantSpec(request.Name ?? current.Name, budget, request.Enabled ?? current.Enabled)));
     }
 
+    /// <summary>
+    /// Deletes a tenant's content and keys and keeps its ledger: the tenant is disabled (its id stays taken, so no new
+    /// tenant inherits its ledger), every key is revoked, and every job's content is deleted (a running job is cancelled
+    /// first and settles as usual). The job records, the ledger and the usage stay for billing and audit. Again: the same
+    /// outcome, with nothing left to delete.
+    /// </summary>
+    internal static async Task<Ok<TenantDeletionView>> DeleteTenantAsync(string id, IGrainFactory grains)
+    {
+        var tenant = grains.GetGrain<ITenantGrain>(id);
+        var current = await RequireAsync(tenant, id);
+        if (current.Enabled)
+        {
+            await tenant.UpdateAsync(new TenantSpec(current.Name, current.Budget, Enabled: false));
+        }
+
+        var revoked = 0;
+        foreach (var key in await tenant.ListKeysAsync())
+        {
+            if (key.RevokedAt is null && await tenant.RevokeKeyAsync(key.KeyId))
+            {
+                revoked++;
+            }
+        }
+
+        // A page of jobs at a time, so the calls in flight stay bounded however many jobs the tenant has.
+        var jobs = 0;
+        string? before = null;
+        while (true)
+        {
+            var page = await tenant.ListJobIdsAsync(before, JobPage);
+            await Task.WhenAll(page.Select(job => grains.GetGrain<IJobGrain>(job).DeleteContentAsync(JobContentDeletionReason.TenantDeleted)));
+            jobs += page.Count;
+            if (page.Count < JobPage)
+            {
+                return TypedResults.Ok(new TenantDeletionView(id, jobs, revoked));
+            }
+
+            before = page[^1];
+        }
+    }
+
+    private const int JobPage = 100;
+
     private static async Task<TenantInfo> RequireAsync(ITenantGrain tenant, string id) =>
         (TenantIds.IsValid(id) ? await tenant.GetAsync() : null) ?? throw new ApiProblemException(ApiProblems.TenantNotFound(id));
+}
+
+/// <summary>
+/// The answer to <c>DELETE /admin/tenants/{id}</c>: the jobs whose content is now deleted (all of the tenant's) and the
+/// keys this call revoked. The tenant stays, disabled, with its job records and ledger.
+/// </summary>
+public sealed record TenantDeletionView(string Id, int Jobs, int KeysRevoked)
+{
+    /// <summary>Always <c>tenant.deleted</c>.</summary>
+    public string Object => "tenant.deleted";
 }
 
 /// <summary>The body of <c>POST /admin/tenants</c>.</summary>

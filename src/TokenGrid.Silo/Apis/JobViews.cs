@@ -29,7 +29,8 @@ public sealed record JobRequest : SamplingRequestBody
 }
 
 /// <summary>
-/// A job as the native API shows it. While it waits for a node, <see cref="QueuePosition"/> (1 = next) and
+/// A job as the native API shows it. <see cref="ContentExpiresAt"/> says when its content (output included) is deleted;
+/// after that, <see cref="ContentDeleted"/> says why and when, and the rest of the record stays. While it waits for a node, <see cref="QueuePosition"/> (1 = next) and
 /// <see cref="ExpectedWaitSeconds"/> (from the model's measured drain rate; null before one is known) say where it stands.
 /// </summary>
 public sealed record JobView(
@@ -50,7 +51,9 @@ public sealed record JobView(
     int? QueuePosition = null,
     double? ExpectedWaitSeconds = null,
     int Preemptions = 0,
-    string? User = null)
+    string? User = null,
+    DateTimeOffset? ContentExpiresAt = null,
+    JobContentDeletionView? ContentDeleted = null)
 {
     /// <summary>Always <c>job</c>.</summary>
     public string Object => "job";
@@ -59,7 +62,15 @@ public sealed record JobView(
     public static JobView Of(JobInfo job) => new(
         job.Id, job.Status, job.Model, job.NodeId, job.SubmittedAt, job.AdmittedAt, job.FirstTokenAt, job.FinishedAt,
         Usage.Of(job.PromptTokens, job.CompletionTokens), job.ChargedTokens, job.FinishReason, job.Output, job.Error,
-        job.SchedulingRejection?.ToCode() ?? job.Admission?.Rejection?.ToCode(), job.QueuePosition, job.ExpectedWait?.TotalSeconds, job.Preemptions, job.User);
+        job.SchedulingRejection?.ToCode() ?? job.Admission?.Rejection?.ToCode(), job.QueuePosition, job.ExpectedWait?.TotalSeconds, job.Preemptions, job.User,
+        job.ContentExpiresAt, job.ContentDeleted is { } deleted ? JobContentDeletionView.Of(deleted) : null);
+}
+
+/// <summary>Why and when a job's content was deleted: <c>expired</c> (its retention ended), <c>deleted_by_tenant</c> or <c>tenant_deleted</c>.</summary>
+public sealed record JobContentDeletionView(JobContentDeletionReason Reason, DateTimeOffset At)
+{
+    /// <summary>The view of <paramref name="deletion"/>.</summary>
+    public static JobContentDeletionView Of(JobContentDeletion deletion) => new(deletion.Reason, deletion.At);
 }
 
 /// <summary>A page of a list, newest first; pass <see cref="LastId"/> as <c>before</c> for the next page.</summary>

@@ -12,7 +12,7 @@ using TokenGrid.Silo.Problems;
 namespace TokenGrid.Silo.Apis;
 
 /// <summary>
-/// The native jobs API under <c>/v1/jobs</c>: submit, inspect, list, cancel and watch. A tenant sees only its own jobs;
+/// The native jobs API under <c>/v1/jobs</c>: submit, inspect, list, cancel, watch and delete content. A tenant sees only its own jobs;
 /// another tenant's job answers 404 exactly like a missing one.
 /// </summary>
 internal static class JobsApi
@@ -24,6 +24,7 @@ internal static class JobsApi
         jobs.MapGet("/", ListJobsAsync).WithName("ListJobs");
         jobs.MapGet("/{id}", GetJobAsync).WithName("GetJob");
         jobs.MapPost("/{id}/cancel", CancelJobAsync).WithName("CancelJob");
+        jobs.MapDelete("/{id}", DeleteJobAsync).WithName("DeleteJob");
         jobs.MapGet("/{id}/events", WatchJobAsync).WithName("WatchJob").Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
         return v1;
     }
@@ -95,6 +96,22 @@ internal static class JobsApi
     }
 
     /// <summary>
+    /// Deletes the job's content now (prompt, output, token ids, log probabilities); its content-free record stays listed,
+    /// and the ledger is untouched. A job that has not ended is cancelled first (settled for what it used). Deleting again
+    /// answers the same record.
+    /// </summary>
+    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> DeleteJobAsync(string id, HttpContext http, IGrainFactory grains)
+    {
+        if (await FindOwnAsync(grains, http, id) is null)
+        {
+            return ApiProblems.Result(ApiProblems.JobNotFound(id));
+        }
+
+        var job = await grains.GetGrain<IJobGrain>(id).DeleteContentAsync(JobContentDeletionReason.DeletedByTenant);
+        return TypedResults.Ok(JobView.Of(job!));
+    }
+
+    /// <summary>
     /// Server-sent events of the job (<c>event: tokens</c> and <c>event: status</c>, with the sequence as id) until its
     /// final status. <c>Last-Event-ID</c> resumes after that sequence, on any silo, also after the job moved to another
     /// silo; a watch broken by a silo failure re-attaches by itself.
@@ -104,6 +121,11 @@ internal static class JobsApi
         if (await FindOwnAsync(grains, http, id) is not { } found)
         {
             return ApiProblems.Result(ApiProblems.JobNotFound(id));
+        }
+
+        if (found.ContentDeleted is { } deleted)
+        {
+            return ApiProblems.Result(ApiProblems.JobContentDeleted(id, deleted));
         }
 
         var logprobs = catalog.TryGet(found.Model, out var model) ? new LogprobFormat(model.Tokenizer) : null;

@@ -1,3 +1,4 @@
+using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Grains.Scheduling;
 
@@ -69,6 +70,16 @@ internal static class ApiProblems
 
     public static ApiProblem JobNotFound(string id) =>
         new(404, "Job not found", $"No job '{id}' exists.", "job_not_found");
+
+    /// <summary>The job exists (its record is listed) but its content was deleted.</summary>
+    public static ApiProblem JobContentDeleted(string id, JobContentDeletion deletion) => new(410, "Job content deleted",
+        $"The content of job '{id}' was deleted at {deletion.At:O}" + deletion.Reason switch
+        {
+            JobContentDeletionReason.Expired => ": its retention period ended.",
+            JobContentDeletionReason.TenantDeleted => " with its tenant.",
+            _ => " by its tenant.",
+        } + " The job's record (status, usage, times) is kept.",
+        deletion.Reason == JobContentDeletionReason.Expired ? "job_content_expired" : "job_content_deleted");
 
     public static ApiProblem TenantNotFound(string id) =>
         new(404, "Tenant not found", $"No tenant '{id}' exists.", "tenant_not_found");

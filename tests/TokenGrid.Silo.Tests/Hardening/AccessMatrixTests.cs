@@ -55,6 +55,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["GET /v1/jobs/"] = Access.Tenant,
         ["GET /v1/jobs/{id}"] = Access.Tenant,
         ["POST /v1/jobs/{id}/cancel"] = Access.Tenant,
+        ["DELETE /v1/jobs/{id}"] = Access.Tenant,
         ["GET /v1/jobs/{id}/events"] = Access.Tenant,
         ["GET /v1/usage"] = Access.Tenant,
 
@@ -63,6 +64,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["GET /admin/tenants/{id}"] = Access.Admin,
         ["PUT /admin/tenants/{id}"] = Access.Admin,
         ["PATCH /admin/tenants/{id}"] = Access.Admin,
+        ["DELETE /admin/tenants/{id}"] = Access.Admin,
         ["POST /admin/tenants/{id}/keys/"] = Access.Admin,
         ["GET /admin/tenants/{id}/keys/"] = Access.Admin,
         ["DELETE /admin/tenants/{id}/keys/{keyId}"] = Access.Admin,

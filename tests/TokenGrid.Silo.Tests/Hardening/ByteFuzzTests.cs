@@ -92,6 +92,7 @@ public sealed class ByteFuzzTests(ByteFuzzServerFixture fixture, ITestOutputHelp
             new("GET", "/v1/jobs/{x}", key, null),
             new("GET", "/v1/jobs/{x}/events", key, null),
             new("POST", "/v1/jobs/{x}/cancel", key, null),
+            new("DELETE", "/v1/jobs/{x}", key, null),
             new("GET", "/v1/jobs?limit={x}&before={x}", key, null),
             new("GET", "/v1/models/{x}", key, null),
             new("GET", "/v1/usage?model={x}", key, null),

@@ -2,11 +2,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using TokenGrid.Grains.Jobs.Retention;
 using TokenGrid.Grains.Tenants;
 
 namespace TokenGrid.Grains.Storage.Postgres;
 
-/// <summary>Registers the PostgreSQL tenant store, token ledger and job index.</summary>
+/// <summary>Registers the PostgreSQL tenant store, token ledger, job index and job content expiries.</summary>
 public static class PostgresLedgerHosting
 {
     /// <summary>The key of the <see cref="NpgsqlDataSource"/> the tenant store, ledger and job index share.</summary>
@@ -40,9 +41,11 @@ public static class PostgresLedgerHosting
         services.RemoveAll<ITenantStore>();
         services.RemoveAll<ILedgerStore>();
         services.RemoveAll<IJobIndex>();
+        services.RemoveAll<IJobContentExpiryStore>();
         services.AddSingleton<ITenantStore, PostgresTenantStore>();
         services.AddSingleton<ILedgerStore, PostgresLedgerStore>();
         services.AddSingleton<IJobIndex, PostgresJobIndex>();
+        services.AddSingleton<IJobContentExpiryStore, PostgresJobContentExpiryStore>();
         return services;
     }
 }
