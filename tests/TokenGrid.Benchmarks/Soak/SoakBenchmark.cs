@@ -53,18 +53,7 @@ public static class SoakBenchmark
     private static async Task RunProfileAsync(
         BenchmarkReport report, string profile, BenchDatabase? database, BenchmarkArgs args, TimeSpan duration, int tokens, TimeSpan grace)
     {
-        var settings = new Dictionary<string, string>
-        {
-            ["profile"] = profile,
-            ["TokenGrid:Admin:ApiKey"] = AdminKey,
-            ["TokenGrid:Demo:ApiKey"] = Key,
-            ["TokenGrid:Demo:Budget:RequestsPerMinute"] = "1000000",
-            ["TokenGrid:Demo:Budget:TokensPerMinute"] = "1000000000",
-            ["TokenGrid:Demo:Budget:MaxConcurrentJobs"] = "10000",
-            ["TokenGrid:Demo:Budget:PeriodQuota"] = "1000000000000",
-            ["TokenGrid:Jobs:ReattachGrace"] = grace.ToString("c", CultureInfo.InvariantCulture),
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
+        var settings = SoakRun.SiloSettings(profile, AdminKey, Key, grace);
         if (database is not null)
         {
             settings["TokenGrid:Database:ConnectionString"] = database.ConnectionString;

@@ -156,13 +156,16 @@ public abstract class FuzzSuite(TokenGridServer server)
             Assert.Equal(HttpStatusCode.RequestUriTooLong, longLine.StatusCode);
         }
 
-        // A job watched from a hostile Last-Event-ID still streams from a sane place.
-        var job = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Hi", max_tokens = 1 })).ReadJsonAsync(HttpStatusCode.Accepted);
+        // A job watched from a hostile Last-Event-ID still streams from a sane place. A tenant of its own: a hostile key
+        // id of ".." above made DELETE admin/tenants/{tenant}/keys/.. a deletion of the first tenant, keys and all.
+        var (_, watcherKey) = await Server.CreateTenantAsync();
+        using var watcher = Server.Client(watcherKey);
+        var job = await (await watcher.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Hi", max_tokens = 1 })).ReadJsonAsync(HttpStatusCode.Accepted);
         foreach (var lastEventId in new[] { "-1", "abc", "99999999999999999999", "1e9", " ", "%00" })
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/jobs/{job["id"]}/events");
             request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
-            using var response = await client.SendAsync(request);
+            using var response = await watcher.SendAsync(request);
             await Check(request.Method, request.RequestUri!.ToString(), null, response);
         }
     }

@@ -54,6 +54,23 @@ public sealed record SoakResult(IReadOnlyList<SoakRequest> Requests, IReadOnlyLi
 /// </summary>
 public static class SoakRun
 {
+    /// <summary>
+    /// Settings for a soak's silo on <paramref name="profile"/>: the demo tenant with <paramref name="key"/> and budgets no
+    /// soak reaches (the soak measures the grid, not its limits), and finished jobs kept for <paramref name="grace"/>.
+    /// </summary>
+    public static Dictionary<string, string> SiloSettings(string profile, string adminKey, string key, TimeSpan grace) => new()
+    {
+        ["profile"] = profile,
+        ["TokenGrid:Admin:ApiKey"] = adminKey,
+        ["TokenGrid:Demo:ApiKey"] = key,
+        ["TokenGrid:Demo:Budget:RequestsPerMinute"] = "1000000",
+        ["TokenGrid:Demo:Budget:TokensPerMinute"] = "1000000000",
+        ["TokenGrid:Demo:Budget:MaxConcurrentJobs"] = "10000",
+        ["TokenGrid:Demo:Budget:PeriodQuota"] = "1000000000000",
+        ["TokenGrid:Jobs:ReattachGrace"] = grace.ToString("c", CultureInfo.InvariantCulture),
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
+
     /// <summary>Runs <paramref name="rate"/> requests per second for <paramref name="duration"/>, reading metrics every <paramref name="sampleEvery"/>.</summary>
     public static async Task<SoakResult> RunAsync(
         SiloProcess silo, string key, double rate, TimeSpan duration, int maxTokens, TimeSpan sampleEvery, CancellationToken cancellationToken = default)

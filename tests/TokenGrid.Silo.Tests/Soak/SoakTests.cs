@@ -20,19 +20,9 @@ public sealed class SoakTests
     [Fact]
     public async Task Live_jobs_stay_bounded_by_the_reattach_grace_under_a_steady_rate()
     {
-        await using var silo = SiloProcess.Start("soak1", new Dictionary<string, string>
-        {
-            ["profile"] = "local",
-            ["TokenGrid:Admin:ApiKey"] = AdminKey,
-            ["TokenGrid:Demo:ApiKey"] = Key,
-            ["TokenGrid:Demo:Budget:RequestsPerMinute"] = "1000000",
-            ["TokenGrid:Demo:Budget:TokensPerMinute"] = "1000000000",
-            ["TokenGrid:Demo:Budget:MaxConcurrentJobs"] = "1000",
-            ["TokenGrid:Demo:Budget:PeriodQuota"] = "1000000000000",
-            ["TokenGrid:Jobs:ReattachGrace"] = s_grace.ToString("c"),
-            ["TokenGrid:Nodes:IntraOpThreads"] = "1",
-            ["Logging:LogLevel:Default"] = "Warning",
-        });
+        var settings = SoakRun.SiloSettings("local", AdminKey, Key, s_grace);
+        settings["TokenGrid:Nodes:IntraOpThreads"] = "1";
+        await using var silo = SiloProcess.Start("soak1", settings);
         await silo.WaitReadyAsync(TimeSpan.FromMinutes(3));
 
         var result = await SoakRun.RunAsync(silo, Key, Rate, s_duration, maxTokens: 16, sampleEvery: TimeSpan.FromSeconds(5));

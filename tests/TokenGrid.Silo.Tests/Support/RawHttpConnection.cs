@@ -16,6 +16,13 @@ public sealed record RawHttpResponse(int Status, IReadOnlyDictionary<string, str
     public string Text => Encoding.UTF8.GetString(Body);
 }
 
+/// <summary>The server closed the connection inside the chunked body of a response it had started with <paramref name="status"/>.</summary>
+public sealed class TruncatedResponseException(int status) : IOException($"The connection closed inside the chunked body of a {status} response.")
+{
+    /// <summary>The status the cut response started with.</summary>
+    public int Status { get; } = status;
+}
+
 /// <summary>
 /// One keep-alive TCP connection that sends raw bytes and reads HTTP/1.1 responses (by <c>Content-Length</c> or chunked),
 /// for requests an <see cref="HttpClient"/> refuses to make: broken framing, duplicate headers, bodies cut short.
@@ -94,7 +101,7 @@ public sealed class RawHttpConnection : IAsyncDisposable
             using var chunks = new MemoryStream();
             while (true)
             {
-                var sizeLine = await ReadLineAsync(token) ?? throw new IOException("The connection closed inside a chunked body.");
+                var sizeLine = await ReadLineAsync(token) ?? throw new TruncatedResponseException(status);
                 var size = int.Parse(sizeLine.Split(';')[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
                 if (size == 0)
                 {
