@@ -51,6 +51,10 @@ public sealed class SchedulingHttpTests(SmallQueueServerFixture fixture) : IClas
             var status = await (await client.GetAsync($"v1/jobs/{queued["id"]}")).ReadJsonAsync();
             Assert.Equal("queued", status["status"]!.GetValue<string>());
             Assert.Equal(1, status["queue_position"]!.GetValue<int>());
+
+            // Its expected wait is its position over the measured drain rate: the running job was dispatched within the
+            // last 30 s (DrainRateWindow), so the rate is at least one per 30 s and the wait of place 1 at most 30 s.
+            Assert.InRange(status["expected_wait_seconds"]!.GetValue<double>(), double.Epsilon, 30);
         }
         finally
         {
