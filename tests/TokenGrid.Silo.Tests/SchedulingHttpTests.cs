@@ -4,7 +4,7 @@ using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests;
 
-/// <summary>A server whose one node runs one sequence at a time and whose queue holds one job per tenant.</summary>
+/// <summary>A server whose one node runs one sequence at a time and whose queue holds one job per tenant, two in all.</summary>
 public sealed class SmallQueueServerFixture : IAsyncLifetime
 {
     private TokenGridServer? _server;
@@ -15,6 +15,7 @@ public sealed class SmallQueueServerFixture : IAsyncLifetime
     {
         ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
         ["TokenGrid:Scheduling:MaxQueuedPerTenant"] = "1",
+        ["TokenGrid:Scheduling:MaxQueuedPerModel"] = "2",
     });
 
     public async Task DisposeAsync()
@@ -50,11 +51,60 @@ public sealed class SchedulingHttpTests(SmallQueueServerFixture fixture) : IClas
             var status = await (await client.GetAsync($"v1/jobs/{queued["id"]}")).ReadJsonAsync();
             Assert.Equal("queued", status["status"]!.GetValue<string>());
             Assert.Equal(1, status["queue_position"]!.GetValue<int>());
+
+            // Its expected wait is its position over the measured drain rate: the running job was dispatched within the
+            // last 30 s (DrainRateWindow), so the rate is at least one per 30 s and the wait of place 1 at most 30 s.
+            Assert.InRange(status["expected_wait_seconds"]!.GetValue<double>(), double.Epsilon, 30);
         }
         finally
         {
             await client.PostAsync($"v1/jobs/{running["id"]}/cancel", null);
             await client.PostAsync($"v1/jobs/{queued["id"]}/cancel", null);
+        }
+    }
+
+    [Fact]
+    public async Task A_full_model_queue_answers_503_cluster_full_with_retry_after()
+    {
+        // One job runs and two wait (one per tenant, the model's bound): a third tenant's job finds the queue full.
+        var jobs = new List<(HttpClient Client, string Id)>();
+        try
+        {
+            foreach (var count in new[] { 2, 1 })
+            {
+                var (_, key) = await Server.CreateTenantAsync(new { max_concurrent_jobs = 100 });
+                var client = Server.Client(key);
+                for (var i = 0; i < count; i++)
+                {
+                    var job = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = $"Write essay {i}.", max_tokens = 400 }))
+                        .ReadJsonAsync(HttpStatusCode.Accepted);
+                    jobs.Add((client, job["id"]!.GetValue<string>()));
+                }
+            }
+
+            var (_, third) = await Server.CreateTenantAsync();
+            using var refusedClient = Server.Client(third);
+            var refused = await refusedClient.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Hello", max_tokens = 4 });
+
+            var problem = await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "cluster_full");
+            Assert.Contains("queue", problem["detail"]!.GetValue<string>());
+            var retryAfter = refused.Headers.RetryAfter?.Delta;
+            Assert.NotNull(retryAfter);
+            Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+            Assert.True(refused.Headers.TryGetValues("retry-after-ms", out var ms), "no retry-after-ms");
+            Assert.Equal(Math.Ceiling(long.Parse(Assert.Single(ms), System.Globalization.CultureInfo.InvariantCulture) / 1000.0), retryAfter.Value.TotalSeconds);
+        }
+        finally
+        {
+            foreach (var (client, id) in jobs)
+            {
+                await client.PostAsync($"v1/jobs/{id}/cancel", null);
+            }
+
+            foreach (var client in jobs.Select(j => j.Client).Distinct())
+            {
+                client.Dispose();
+            }
         }
     }
 

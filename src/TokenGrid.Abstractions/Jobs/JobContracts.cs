@@ -111,8 +111,10 @@ public sealed record JobSpec
     /// <summary>The job fails (outcome TimedOut) if it has not ended this long after submission. Null: no limit.</summary>
     [Id(7)] public TimeSpan? Timeout { get; init; }
 
-    /// <summary>How the sequence ends and whether log probabilities are reported. Default: <see cref="JobOutputOptions.None"/>.</summary>
-    [Id(8)] public JobOutputOptions Output { get; init; } = JobOutputOptions.None;
+    /// <summary>How the sequence ends and whether log probabilities are reported. Default: none (<see cref="JobOutputOptions.None"/>).</summary>
+    // A fresh instance, never the shared None: Orleans' deserializer fills a field's existing instance of a sealed
+    // generated type, so a spec read back from storage would otherwise rewrite None for every later job of the process.
+    [Id(8)] public JobOutputOptions Output { get; init; } = new();
 
     /// <summary>OpenAI's <c>user</c>: the tenant's own id for its end user, recorded on the job. Null: none given.</summary>
     [Id(9)] public string? User { get; init; }

@@ -41,6 +41,9 @@ public sealed partial class JobGrain
     [LoggerMessage(EventId = 1310, Level = LogLevel.Information, Message = "Job {JobId} settled on a later try: charged {Charged}")]
     private static partial void LogSettledLate(ILogger logger, string jobId, long charged);
 
+    [LoggerMessage(EventId = 1313, Level = LogLevel.Information, Message = "Job {JobId} resumed on node {NodeId} from token {Token}")]
+    private static partial void LogRunResumed(ILogger logger, string jobId, string nodeId, int token);
+
     [LoggerMessage(EventId = 1312, Level = LogLevel.Warning,
         Message = "Job {JobId} could not reach its dispatcher (attempt {Attempt}: a silo was lost); asking again")]
     private static partial void LogEnqueueRetry(ILogger logger, Exception exception, string jobId, int attempt);

@@ -76,6 +76,12 @@ public sealed partial class JobGrain
     {
         _tokensBeforeRun = _completionTokens;
         _resumeText = _producedTokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, _producedTokens, spec.Output?.SkipSpecialTokens == true);
+        if (_producedTokens.Count > 0)
+        {
+            // After a preemption or a failover: where the job goes on, and from which token (0-based) it generates again.
+            LogRunResumed(logger, JobId, nodeId, _producedTokens.Count);
+        }
+
         if (_resumeText is { } resumed && spec.Stop.Length > 0
             && resumed.MatchStops(spec.Stop, _emittedChars, spec.Output?.IncludeStopSequence == true) is { Length: > 0 } released)
         {

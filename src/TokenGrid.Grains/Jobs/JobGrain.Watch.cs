@@ -41,6 +41,13 @@ public sealed partial class JobGrain
             while (next < _events.Count)
             {
                 var e = _events[next++];
+                if (e.Sequence <= afterSequence)
+                {
+                    // This activation is behind the watcher (it resumed from a checkpoint older than what the watcher
+                    // saw) and produces that text again: the watcher has it. A final event here is sent below.
+                    continue;
+                }
+
                 yield return From(e, afterSequence);
                 if (IsFinal(e))
                 {

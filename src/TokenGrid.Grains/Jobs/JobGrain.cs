@@ -98,6 +98,7 @@ public sealed partial class JobGrain(
         }
 
         Validate(spec);
+        spec = WithFixedSeed(spec);
         state.State.Spec = spec;
         state.State.Info = new JobInfo
         {
@@ -191,6 +192,16 @@ public sealed partial class JobGrain(
         return new Ending(JobStatus.Rejected, JobOutcome.Failed,
             $"{what}: {(siloLost ? "a silo of the cluster is unavailable" : "storage is unavailable")}; retry shortly.");
     }
+
+    /// <summary>
+    /// A sampled job without a seed gets one now, saved with its spec: every run draws from that seed (a resumed run
+    /// skips the draws of the tokens already produced), so a job reactivated from a checkpoint behind what a watcher saw
+    /// produces again exactly the text the watcher has, and its re-attach receives only the missing text. Drawn per run
+    /// instead, the recomputed text after the checkpoint would differ from what was already streamed.
+    /// </summary>
+    private static JobSpec WithFixedSeed(JobSpec spec) => spec.Sampling is { Temperature: > 0f, Seed: null }
+        ? spec with { Sampling = spec.Sampling with { Seed = (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue) } }
+        : spec;
 
     private static void Validate(JobSpec spec)
     {

@@ -23,6 +23,9 @@ internal sealed unsafe class DeviceBuffer(CacheMemory memory) : IDisposable
 
     public long Capacity { get; private set; }
 
+    /// <summary>Times the memory was allocated (each growth): a few over a sequence's life, never once per step.</summary>
+    public int Allocations { get; private set; }
+
     public void EnsureCapacity(long bytes)
     {
         if (bytes <= Capacity)
@@ -36,6 +39,7 @@ internal sealed unsafe class DeviceBuffer(CacheMemory memory) : IDisposable
         // The address only: the span is never read, as device memory cannot be read from here.
         Pointer = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(_storage.GetTensorMutableDataAsSpan<long>()));
         Capacity = words * 8;
+        Allocations++;
     }
 
     /// <summary>An OrtValue over the start of this buffer; dispose it after the run that uses it.</summary>

@@ -63,6 +63,12 @@ internal sealed class KvCache : IDisposable
     public long CapacityBytes => _front.Sum(b => b.Capacity) + _back.Sum(b => b.Capacity);
 
     /// <summary>The tensors holding the cache memory, front and back (for inspection).</summary>
+    /// <summary>Allocations of the cache buffers so far (see <see cref="DeviceBuffer.Allocations"/>).</summary>
+    internal int Allocations => _front.Sum(b => b.Allocations) + _back.Sum(b => b.Allocations);
+
+    /// <summary>Where the cache buffers' memory starts.</summary>
+    internal IEnumerable<IntPtr> Pointers => _front.Concat(_back).Select(b => b.Pointer);
+
     internal IEnumerable<OrtValue> Storage => _front.Concat(_back).Select(b => b.Storage).OfType<OrtValue>();
 
     /// <summary>The shape of one cache tensor for a batch and length.</summary>

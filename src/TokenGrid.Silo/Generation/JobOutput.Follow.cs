@@ -36,9 +36,22 @@ internal static partial class JobOutput
                     }
 
                     failingSince = null;
-                    last = events.Current.Sequence;
-                    yield return events.Current;
-                    if (events.Current is { Kind: JobEventKind.Status, Job.IsFinished: true })
+                    var current = events.Current;
+                    if (current.Sequence <= last)
+                    {
+                        // At or before what this watcher has (a watch restarted on another activation of the job):
+                        // sequences are positions, so skipping replays nothing and loses nothing; the end is still news.
+                        if (current is not { Kind: JobEventKind.Status, Job.IsFinished: true })
+                        {
+                            continue;
+                        }
+
+                        current = current with { Sequence = last + 1 };
+                    }
+
+                    last = current.Sequence;
+                    yield return current;
+                    if (current is { Kind: JobEventKind.Status, Job.IsFinished: true })
                     {
                         yield break;
                     }

@@ -1,5 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Scheduling;
+using TokenGrid.Grains.Scheduling;
 
 namespace TokenGrid.Grains.Tests.Scheduling;
 
@@ -24,9 +27,21 @@ public sealed class QueueBoundsTests(SchedulingClusterFixture grid)
             var settlement = Assert.Single(grid.Settlements.For(refusal.Id));
             Assert.Equal((0, 0), (settlement.PromptTokens, settlement.CompletionTokens));
 
-            var last = await jobs[^2].GetAsync();
+            // A queued job shows its place and expected wait: its position over the model's measured drain rate.
+            var (last, before, after) = await BetweenSnapshotsAsync(() => jobs[^2].GetAsync());
             Assert.Equal(JobStatus.Queued, last!.Status);
             Assert.InRange(last.QueuePosition!.Value, 1, SchedulingClusterFixture.MaxQueuedPerTenant);
+            if (after.DispatchesPerSecond > 0)
+            {
+                // The rate only fell between the snapshots (nothing was dispatched), so the wait lies between theirs (to
+                // the millisecond: the wait travels as a TimeSpan, and a rate measured over a full window stands still).
+                Assert.InRange(last.ExpectedWait!.Value.TotalSeconds,
+                    last.QueuePosition.Value / before.DispatchesPerSecond - 1e-3, last.QueuePosition.Value / after.DispatchesPerSecond + 1e-3);
+            }
+            else
+            {
+                Assert.Null(last.ExpectedWait);
+            }
         }
         finally
         {
@@ -51,11 +66,54 @@ public sealed class QueueBoundsTests(SchedulingClusterFixture grid)
             Assert.InRange(refusal.RetryAfter!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
             Assert.Contains("queue", refusal.Error);
             Assert.True(jobs.Count >= SchedulingClusterFixture.MaxQueuedPerModel, $"refused after only {jobs.Count} jobs");
+
+            // Retry-After is the time the measured drain rate takes to work off the model's queue (docs/scheduling.md),
+            // in whole seconds within [MinRetryAfter, MaxRetryAfter]: one more job, refused between two snapshots.
+            var tenant = await grid.CreateTenantAsync(region: "west");
+            var (again, before, after) = await BetweenSnapshotsAsync(async () =>
+            {
+                var (job, info) = await grid.SubmitAsync(tenant, maxTokens: 900);
+                jobs.Add(job);
+                return info;
+            });
+            Assert.Equal(SchedulingRejection.ModelQueueFull, again.SchedulingRejection);
+            var options = grid.Cluster.GetSiloServiceProvider().GetRequiredService<IOptions<SchedulingOptions>>().Value;
+            Assert.InRange(again.RetryAfter!.Value, RetryAfter(after.Queued, before.DispatchesPerSecond, options), RetryAfter(after.Queued, after.DispatchesPerSecond, options));
         }
         finally
         {
             await SchedulingClusterFixture.CancelAllAsync(jobs);
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="probe"/> between two snapshots of the model's dispatcher, again until nothing was dispatched
+    /// meanwhile: then the queue stood still and the drain rate only fell (same dispatches over a longer span), so what the
+    /// dispatcher computed from it lies between what the two snapshots give.
+    /// </summary>
+    private async Task<(T Result, DispatcherSnapshot Before, DispatcherSnapshot After)> BetweenSnapshotsAsync<T>(Func<Task<T>> probe)
+    {
+        var dispatcher = grid.Client.GetGrain<IModelDispatcherGrain>(SchedulingClusterFixture.Model);
+        for (var attempt = 1; attempt <= 20; attempt++)
+        {
+            var before = await dispatcher.GetSnapshotAsync();
+            var result = await probe();
+            var after = await dispatcher.GetSnapshotAsync();
+            if (before.Tenants.Sum(t => t.Dispatched) == after.Tenants.Sum(t => t.Dispatched) && before.Queued == after.Queued)
+            {
+                return (result, before, after);
+            }
+        }
+
+        Assert.Fail("Jobs kept being dispatched around every probe.");
+        return default;
+    }
+
+    /// <summary>The documented Retry-After: <paramref name="queued"/> jobs over the drain rate, rounded up, within the bounds.</summary>
+    private static TimeSpan RetryAfter(int queued, double perSecond, SchedulingOptions options)
+    {
+        var seconds = TimeSpan.FromSeconds(perSecond > 0 ? Math.Ceiling(queued / perSecond) : options.MaxRetryAfter.TotalSeconds);
+        return seconds < options.MinRetryAfter ? options.MinRetryAfter : seconds > options.MaxRetryAfter ? options.MaxRetryAfter : seconds;
     }
 
     /// <summary>Submits long jobs for the tenant until one is rejected (at most 100); returns the rejected job.</summary>

@@ -30,6 +30,9 @@ public sealed class GridClusterFixture : IAsyncLifetime
     /// <summary>Every settlement request a tenant grain received.</summary>
     public GridSettlements Settlements { get; } = new();
 
+    /// <summary>Breaks chosen jobs' node streams mid-run, as a killed silo does.</summary>
+    public LostNodes LostNodes { get; } = new();
+
     /// <summary>The model as the primary silo's catalog has it (tokenizer, context).</summary>
     public CatalogModel CatalogModel =>
         Cluster.GetSiloServiceProvider().GetRequiredService<ModelCatalog>().TryGet(Model, out var model) ? model : throw new InvalidOperationException("No demo model.");
@@ -50,6 +53,7 @@ public sealed class GridClusterFixture : IAsyncLifetime
                 o.DemoCacheRoot = _models.Root;
             });
             silo.AddIncomingGrainCallFilter(Settlements);
+            silo.AddOutgoingGrainCallFilter(LostNodes);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

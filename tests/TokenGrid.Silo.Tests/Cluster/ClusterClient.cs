@@ -44,7 +44,12 @@ public static class ClusterClient
         using var response = await client.PostJsonAsync("v1/jobs", JobBody(withStop));
         if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
         {
-            await response.AssertProblemAsync(response.StatusCode);
+            var problem = await response.AssertProblemAsync(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                AssertRetryAfter(response, problem);
+            }
+
             return null;
         }
 
@@ -64,13 +69,33 @@ public static class ClusterClient
             return (response.StatusCode, (await response.ReadJsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>());
         }
 
-        await response.AssertProblemAsync(response.StatusCode);
+        var problem = await response.AssertProblemAsync(response.StatusCode);
         if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
         {
-            Assert.True(response.Headers.Contains("Retry-After"), "A 503 without Retry-After.");
+            AssertRetryAfter(response, problem);
         }
 
         return (response.StatusCode, null);
+    }
+
+    /// <summary>
+    /// A 503's Retry-After is the delay its cause gives (a scheduler's measured drain), else 2 s: a database or a silo
+    /// that is unavailable (the documented value). <c>retry-after-ms</c> says the same delay to the millisecond.
+    /// </summary>
+    public static void AssertRetryAfter(HttpResponseMessage response, JsonObject problem)
+    {
+        var seconds = response.Headers.RetryAfter?.Delta;
+        Assert.True(seconds is not null, "A 503 without Retry-After in seconds.");
+        Assert.True(response.Headers.TryGetValues("retry-after-ms", out var values), "A 503 without retry-after-ms.");
+        var milliseconds = long.Parse(Assert.Single(values), System.Globalization.CultureInfo.InvariantCulture);
+        if (problem["error"]!["code"]?.GetValue<string>() == "service_unavailable")
+        {
+            Assert.Equal((TimeSpan.FromSeconds(2), 2000L), (seconds.Value, milliseconds));
+        }
+        else
+        {
+            Assert.Equal(TimeSpan.FromSeconds((milliseconds + 999) / 1000), seconds.Value);
+        }
     }
 
     /// <summary>
@@ -100,9 +125,12 @@ public static class ClusterClient
 
     /// <summary>
     /// Watches a job's events through <paramref name="silo"/> until the final status or until the stream breaks (the
-    /// silo died) or the API answers 503; returns the text received, the last sequence and the final job when it came.
+    /// silo died) or the API answers 503; returns the text received, the last event id and the final job when it came.
+    /// With <paramref name="after"/>, sends it as <c>Last-Event-ID</c>. Every event must carry an id, greater than the
+    /// last one (so a re-attached watch replays nothing); <paramref name="received"/> is set once a text event came.
     /// </summary>
-    public static async Task<(string Text, long LastSequence, JsonObject? Final)> WatchAsync(SiloProcess silo, string key, string jobId, long after = 0)
+    public static async Task<(string Text, long LastSequence, JsonObject? Final)> WatchAsync(
+        SiloProcess silo, string key, string jobId, long after = 0, TaskCompletionSource? received = null)
     {
         using var client = silo.Client(key);
         using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/jobs/{jobId}/events");
@@ -119,7 +147,7 @@ public static class ClusterClient
             if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
             {
                 // A silo is failing (the job's grain lived there): the client retries after Retry-After.
-                Assert.True(response.Headers.RetryAfter is not null, "A 503 without Retry-After.");
+                AssertRetryAfter(response, await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable));
                 return (text.ToString(), last, null);
             }
 
@@ -128,10 +156,15 @@ public static class ClusterClient
             while (await events.ReadAsync() is { } e)
             {
                 var data = JsonNode.Parse(e.Data)!.AsObject();
-                last = data["sequence"]!.GetValue<long>();
+                var id = long.Parse(events.LastEventId ?? throw new InvalidOperationException($"An event of job {jobId} without an id."),
+                    System.Globalization.CultureInfo.InvariantCulture);
+                Assert.Equal(id, data["sequence"]!.GetValue<long>());
+                Assert.True(id > last, $"Job {jobId}: event {id} after {last} (a replay).");
+                last = id;
                 if (e.Event == "tokens")
                 {
                     text.Append(data["text"]!.GetValue<string>());
+                    received?.TrySetResult();
                 }
                 else if (data["job"] is JsonObject job && job["finished_at"] is not null)
                 {

@@ -70,6 +70,15 @@ public sealed partial class ClusterFailoverTests
             Assert.True(status == "succeeded" || !string.IsNullOrWhiteSpace(job["error"]?.GetValue<string>()), $"Job {job["id"]} failed without a reason.");
         }
 
+        // Faults cost a job at most its node, once or twice (MaxNodeLosses is 3), and a restart only delays what jobs
+        // save: most jobs succeed. A cluster that failed them all (or half) with good reasons still fails here.
+        var failed = finals.Where(j => j["status"]!.GetValue<string>() != "succeeded").ToList();
+        Assert.True(2 * failed.Count < finals.Length, $"{failed.Count} of {finals.Length} jobs did not succeed:\n"
+            + string.Join('\n', failed.Select(j => $"{j["id"]} {j["status"]}: {j["error"]}")));
+
+        // A job whose dispatcher's silo died while it was queueing asks again (EnqueueRetry) rather than failing.
+        Assert.DoesNotContain(failed, j => j["error"]?.GetValue<string>()?.StartsWith("The job could not be queued", StringComparison.Ordinal) == true);
+
         // Jobs whose admission answer died with a silo are settled by the tenant's recovery: wait for the last of them.
         var via = cluster.Live.First();
         while ((await SiloClusterFixture.UsageAsync(via, key))["open_jobs"]!.GetValue<int>() > 0)
@@ -79,7 +88,8 @@ public sealed partial class ClusterFailoverTests
         }
 
         await cluster.AssertLedgerBalancesAsync(tenant, key, finals, chargedBefore: 0, via);
-        Console.WriteLine($"Chaos: {finals.Length} jobs accepted, {load.Refused} refusals, {load.Dropped} requests cut by a dying silo.");
+        Console.WriteLine($"Chaos: {finals.Length} jobs accepted, {failed.Count} failed, {load.Refused} refusals, {load.Dropped} requests cut by a dying silo."
+            + string.Concat(failed.GroupBy(j => j["error"]?.GetValue<string>()).Select(g => $"\n  {g.Count()} failed: {g.Key}")));
     }
 
     /// <summary>
@@ -133,14 +143,15 @@ public sealed partial class ClusterFailoverTests
                         await WaitEndedAsync(jobId);
                     }
                 }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                catch (HttpRequestException) when (silo.WasKilled)
                 {
-                    // The silo died under the request: its answer is lost, so for this client nothing was accepted.
+                    // The silo died under the request: its answer is lost, so for this client nothing was accepted. A
+                    // request a live silo left unanswered until the client's timeout is no drop: it fails the test below.
                     Interlocked.Increment(ref _dropped);
                 }
                 catch (Exception e)
                 {
-                    Unexpected.Enqueue($"{silo.Name}: {e.Message}");
+                    Unexpected.Enqueue($"{silo.Name}: {e.GetType().Name}: {e.Message}");
                     return;
                 }
 
@@ -156,16 +167,17 @@ public sealed partial class ClusterFailoverTests
         {
             while (true)
             {
+                var via = cluster.Live.First();
                 try
                 {
-                    if ((await cluster.JobAsync(key, jobId))?["finished_at"] is not null)
+                    if ((await cluster.JobAsync(key, jobId, via))?["finished_at"] is not null)
                     {
                         return;
                     }
                 }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                catch (HttpRequestException) when (via.WasKilled)
                 {
-                    // The silo asked died meanwhile; ask a live one.
+                    // The silo asked died meanwhile; ask a live one. A timeout (a live silo that hung) is a failure.
                 }
 
                 Assert.True(DateTime.UtcNow < deadline, $"Job {jobId} did not end.");

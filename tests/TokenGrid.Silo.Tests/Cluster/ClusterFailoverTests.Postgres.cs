@@ -9,9 +9,9 @@ public sealed partial class ClusterFailoverTests
     public const string ControlVariable = "TOKENGRID_TEST_POSTGRES_CTL";
 
     /// <summary>
-    /// PostgreSQL restarts under steady load: requests that need it are refused with 503 and Retry-After, never a 500; the
-    /// silos recover by themselves; every job accepted before, during or after ends, settled exactly once, and every ledger
-    /// line reaches the table.
+    /// PostgreSQL restarts under steady load: requests that need it are refused with 503 and Retry-After: 2, never a 500;
+    /// the silos recover by themselves; every job accepted before, during or after succeeds, settled exactly once, and
+    /// every ledger line reaches the table.
     /// </summary>
     /// <remarks>
     /// Stops the real server (fast shutdown: connections are cut) and starts it again once the API has refused requests
@@ -88,19 +88,13 @@ public sealed partial class ClusterFailoverTests
         Assert.True(unexpected.IsEmpty, $"Unexpected answers:\n{string.Join('\n', unexpected)}\n{cluster.Logs}");
         Assert.All(silos, s => Assert.False(s.HasExited, $"{s.Name} exited.\n{cluster.Logs}"));
 
-        // Every accepted job ended (succeeded, or failed with its reason) and settled; the ledger balances.
+        // Every accepted job succeeded and settled: the database refuses new work while it is down (503, Retry-After 2 s,
+        // checked on every refusal), but jobs already running go on and what they settle or save is retried until it is
+        // back. A job that failed, with whatever reason, broke that promise. The ledger balances.
         var finals = await Task.WhenAll(accepted.Select(j => ClusterClient.WaitFinishedAsync(cluster, key, j, deadline)));
-        foreach (var job in finals)
-        {
-            var status = job["status"]!.GetValue<string>();
-            Assert.True(status is "succeeded" or "failed", $"Job {job["id"]} ended {status}.");
-            if (status == "failed")
-            {
-                Assert.False(string.IsNullOrWhiteSpace(job["error"]?.GetValue<string>()), $"Job {job["id"]} failed without a reason.");
-            }
-        }
-
-        Assert.Contains(finals, j => j["status"]!.GetValue<string>() == "succeeded");
+        var failed = finals.Where(j => j["status"]!.GetValue<string>() != "succeeded").ToList();
+        Assert.True(failed.Count == 0, $"{failed.Count} of {finals.Length} accepted jobs did not succeed:\n"
+            + string.Join('\n', failed.Select(j => $"{j["id"]} {j["status"]}: {j["error"]}")) + $"\n{cluster.Logs}");
         Assert.True(refused > 0);
         await cluster.AssertLedgerBalancesAsync(tenant, key, finals, chargedBefore: 0, silos[^1]);
         Console.WriteLine($"PostgreSQL restart: {finals.Length} jobs accepted, {refused} refusals (503 with Retry-After).");

@@ -14,6 +14,7 @@ namespace TokenGrid.Silo.Tests.Cluster;
 public sealed partial class ClusterFailoverTests(SiloClusterFixture cluster)
 {
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan s_finishBound = TimeSpan.FromMinutes(4);
 
     [Fact]
     public async Task Cluster_1_three_silos_form_one_cluster_and_any_silo_serves()
@@ -38,6 +39,10 @@ public sealed partial class ClusterFailoverTests(SiloClusterFixture cluster)
     public async Task Cluster_2_a_killed_silo_loses_no_job_and_no_token_of_accounting()
     {
         var deadline = DateTime.UtcNow + s_bound;
+
+        // The work of 31 jobs of 400 tokens, a third of it recomputed on two nodes, on a CI machine shared with other
+        // work: bounded generously (a passing run takes about a minute in all; the bound only ends a hung one).
+        var finishDeadline = DateTime.UtcNow + s_finishBound;
 
         // The silo that dies is the one hosting the tenant's grain: a grain's counters appear only on its own silo.
         var (tenant, key) = await cluster.CreateTenantAsync(cluster.Silos[0]);
@@ -67,14 +72,36 @@ public sealed partial class ClusterFailoverTests(SiloClusterFixture cluster)
         var started = survivors.SelectMany(_ => new[] { new TaskCompletionSource(), new TaskCompletionSource() }).ToList();
         var streams = started.Select((s, i) => ClusterClient.StreamAsync(survivors[i % 2], key, s)).ToList();
         await Task.WhenAll(started.Select(s => s.Task)).WaitAsync(s_bound);
-        var watchedJob = jobs[1 + cluster.Silos.IndexOf(victim)];
-        var watch = ClusterClient.WatchAsync(victim, key, watchedJob);
 
-        // Kill the victim while its node is generating.
-        await WaitUntilAsync(async () => (await Task.WhenAll(jobs.Skip(1).Select(j => cluster.JobAsync(key, j))))
-            .Any(j => j?["node_id"]?.GetValue<string>() == $"{victim.Name}/cpu0" && j["finished_at"] is null
-                && j["usage"]!["completion_tokens"]!.GetValue<int>() > 0), deadline);
+        // The victim's node is generating: the jobs it runs now must resume on a survivor's node. A watcher connected
+        // to the victim follows one of them and has received text (with an event id) when the victim dies.
+        var victimNode = $"{victim.Name}/cpu0";
+        JsonObject[] onVictim = [];
+        await WaitUntilAsync(async () => (onVictim = [.. (await Task.WhenAll(jobs.Skip(1).Select(j => cluster.JobAsync(key, j))))
+            .OfType<JsonObject>()
+            .Where(j => j["node_id"]?.GetValue<string>() == victimNode && j["finished_at"] is null
+                && j["usage"]!["completion_tokens"]!.GetValue<int>() is > 0 and <= ClusterClient.MaxTokens / 2)]).Length > 0, deadline);
+
+        // The job with the most left to generate, so it is still running when the watcher has connected and the kill comes.
+        var watchedJob = onVictim.MinBy(j => j["usage"]!["completion_tokens"]!.GetValue<int>())!["id"]!.GetValue<string>();
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watch = ClusterClient.WatchAsync(victim, key, watchedJob, received: received);
+        await Task.WhenAny(received.Task, watch).WaitAsync(s_bound);
+        Assert.True(received.Task.IsCompleted, $"The watcher of the victim received no text before the kill.\n{cluster.Logs}");
+
+        // A survivor logs the watched job's recovery, naming the victim's node: it lost its stream from there (its grain
+        // lived on a survivor), could not reach it, or was reactivated from its checkpoint (its grain died too).
+        var recovered = survivors.Select(s => s.NextLineAsync(line => line.Contains($"Job {watchedJob} ", StringComparison.Ordinal)
+            && line.Contains(victimNode, StringComparison.Ordinal)
+            && (line.Contains("resumes by recomputation", StringComparison.Ordinal) || line.Contains("queues again", StringComparison.Ordinal)
+                || line.Contains("resuming from", StringComparison.Ordinal)))).ToList();
+
+        // Then it resumes: on a survivor's node, from the token it had reached (logged as the resumed run starts).
+        var resumedOn = survivors.Select(s => s.NextLineAsync(line => line.Contains($"Job {watchedJob} resumed on node ", StringComparison.Ordinal)
+            && !line.Contains(victimNode, StringComparison.Ordinal))).ToList();
+        var deadBefore = await DeadRowsAsync(victim.Name);
         victim.Kill();
+        var declaredDead = DeclaredDeadAsync(victim.Name, deadBefore, System.Diagnostics.Stopwatch.StartNew());
 
         // Steady load through the failure window: a refusal must be an explicit problem, never a lost job.
         for (var i = 0; i < 6; i++)
@@ -85,48 +112,82 @@ public sealed partial class ClusterFailoverTests(SiloClusterFixture cluster)
             }
         }
 
-        // The watcher of the dead silo re-attaches through a survivor with Last-Event-ID and gets exactly the rest.
+        // The watcher of the dead silo was cut mid-job; it re-attaches through a survivor with Last-Event-ID (the id of
+        // the last event it received) and gets exactly the rest: every event after it, none before.
         var (seen, last, final) = await watch;
+        Assert.True(final is null, $"Job {watchedJob} ended before the kill: nothing was left to resume.");
+        Assert.True(last > 0 && seen.Length > 0, "The watcher kept no event id to re-attach with.");
         while (final is null)
         {
             Assert.True(DateTime.UtcNow < deadline, $"The watcher could not re-attach.\n{cluster.Logs}");
-            await Task.Delay(500);
             var (rest, next, ended) = await ClusterClient.WatchAsync(survivors[0], key, watchedJob, last);
             (seen, last, final) = (seen + rest, next, ended);
+            if (final is null)
+            {
+                // 503 (the job's grain lived on the dying silo) or cut again: retry after Retry-After.
+                await Task.Delay(TimeSpan.FromSeconds(2));
+            }
         }
 
-        Assert.Equal(final["status"]!.GetValue<string>() == "succeeded" ? reference : final["output"]?.GetValue<string>(), seen);
+        Assert.Equal(("succeeded", reference), (final["status"]!.GetValue<string>(), final["output"]?.GetValue<string>()));
+        Assert.Equal(reference, seen);
 
-        // Every job ends, succeeded with the very output of an uninterrupted run, or failed with its reason.
-        var finals = await Task.WhenAll(jobs.Select(j => ClusterClient.WaitFinishedAsync(cluster, key, j, deadline)));
+        // The watched job resumed on a survivor's node, and a survivor logged its recovery from the victim's node.
+        Assert.Contains(final["node_id"]?.GetValue<string>(), survivors.Select(s => $"{s.Name}/cpu0"));
+        var recovery = await await Task.WhenAny(recovered).WaitAsync(s_bound);
+        var resumed = System.Text.RegularExpressions.Regex.Match(await await Task.WhenAny(resumedOn).WaitAsync(s_bound), @"resumed on node (\S+) from token (\d+)");
+        Assert.True(resumed.Success);
+        Assert.Equal(final["node_id"]?.GetValue<string>(), resumed.Groups[1].Value);
+        Assert.InRange(int.Parse(resumed.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), 1, final["usage"]!["completion_tokens"]!.GetValue<int>() - 1);
+        Console.WriteLine($"Job {watchedJob} {resumed.Value}: {recovery}");
+
+        // The survivors declared the killed silo dead (its membership row says so): in about 3.5 s with the tuned
+        // membership (docs/benchmarks.md records the measurement). The bound is generous, for a loaded CI machine; it
+        // catches tuning that no longer applies (Orleans' own defaults take 10-15 s).
+        var detection = await declaredDead.WaitAsync(s_bound);
+        Console.WriteLine($"cluster_kill_declared_dead_seconds: {detection.TotalSeconds:0.00} ({victim.Name} killed with SIGKILL)");
+        Assert.True(detection < TimeSpan.FromSeconds(8), $"{victim.Name} was declared dead {detection.TotalSeconds:0.0} s after the kill.");
+
+        // Every job ends succeeded with the very output of an uninterrupted greedy run: a job loses its node at most
+        // once here (MaxNodeLosses is 3), with a stop sequence or without. Those the victim's node was running moved.
+        var finals = await Task.WhenAll(jobs.Select(j => ClusterClient.WaitFinishedAsync(cluster, key, j, finishDeadline)));
         foreach (var job in finals)
         {
-            var status = job["status"]!.GetValue<string>();
-            Assert.True(status is "succeeded" or "failed", $"Job {job["id"]} ended {status}.");
-            if (status == "succeeded")
+            Assert.True(job["status"]!.GetValue<string>() == "succeeded", $"Job {job["id"]} ended {job["status"]}: {job["error"]}.");
+            if (job["id"]!.GetValue<string>() != referenceJob)
             {
                 // Async jobs keep their output; the reference completion does not.
-                Assert.Equal(reference, job["output"]?.GetValue<string>() ?? reference);
-            }
-            else
-            {
-                Assert.False(string.IsNullOrWhiteSpace(job["error"]?.GetValue<string>()), $"Job {job["id"]} failed without a reason.");
+                Assert.Equal(reference, job["output"]?.GetValue<string>());
             }
         }
 
-        Assert.Contains(finals, j => j["status"]!.GetValue<string>() == "succeeded" && j["node_id"]!.GetValue<string>() != $"{victim.Name}/cpu0");
+        var moved = onVictim.Select(j => j["id"]!.GetValue<string>()).ToHashSet();
+        Assert.All(finals.Where(j => moved.Contains(j["id"]!.GetValue<string>())), j => Assert.NotEqual(victimNode, j["node_id"]?.GetValue<string>()));
+        Assert.True(withStop.Count > 0);
 
-        // Jobs with a stop sequence were admitted before the kill: each resumed (or never lost its node) and succeeded.
-        Assert.All(finals.Where(j => withStop.Contains(j["id"]!.GetValue<string>())), j =>
-            Assert.Equal(("succeeded", reference), (j["status"]!.GetValue<string>(), j["output"]?.GetValue<string>())));
         foreach (var (jobId, text, finished) in await Task.WhenAll(streams))
         {
             Assert.True(finished, $"The stream of job {jobId} through a surviving silo did not end normally.");
             Assert.Equal(reference, text);
-            finals = [.. finals, await ClusterClient.WaitFinishedAsync(cluster, key, jobId, deadline)];
+            finals = [.. finals, await ClusterClient.WaitFinishedAsync(cluster, key, jobId, finishDeadline)];
         }
 
         await cluster.AssertLedgerBalancesAsync(tenant, key, finals, chargedBefore, survivors[1]);
+    }
+
+    private async Task<int> DeadRowsAsync(string silo) => (await cluster.Database.QueryAsync(
+        $"SELECT 1 FROM orleans_silos WHERE cluster_id = '{cluster.ClusterId}' AND silo_name = '{silo}' AND status = 'dead'")).Count;
+
+    /// <summary>Time from <paramref name="sinceKill"/> until a membership row of <paramref name="silo"/> turned dead.</summary>
+    private async Task<TimeSpan> DeclaredDeadAsync(string silo, int deadBefore, System.Diagnostics.Stopwatch sinceKill)
+    {
+        // The membership table is the signal; it is read every 50 ms.
+        while (await DeadRowsAsync(silo) <= deadBefore)
+        {
+            await Task.Delay(50);
+        }
+
+        return sinceKill.Elapsed;
     }
 
     private async Task WaitUntilAsync(Func<Task<bool>> condition, DateTime deadline)

@@ -234,14 +234,17 @@ public sealed class SiloClusterFixture : IAsyncLifetime
         return await (await client.GetAsync("v1/usage")).ReadJsonAsync();
     }
 
-    /// <summary>A job as a live silo shows it; null while a failing silo makes the API answer 503 (with Retry-After).</summary>
-    public async Task<JsonObject?> JobAsync(string key, string jobId)
+    /// <summary>
+    /// A job as a live silo (or <paramref name="via"/>) shows it; null while a failing silo makes the API answer 503
+    /// (with Retry-After).
+    /// </summary>
+    public async Task<JsonObject?> JobAsync(string key, string jobId, SiloProcess? via = null)
     {
-        using var client = Live.First().Client(key);
+        using var client = (via ?? Live.First()).Client(key);
         using var response = await client.GetAsync($"v1/jobs/{jobId}");
         if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
         {
-            Assert.True(response.Headers.Contains("Retry-After"), "A 503 without Retry-After.");
+            ClusterClient.AssertRetryAfter(response, await response.AssertProblemAsync(System.Net.HttpStatusCode.ServiceUnavailable));
             return null;
         }
 

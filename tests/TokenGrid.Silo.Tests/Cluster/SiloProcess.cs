@@ -15,6 +15,7 @@ public sealed class SiloProcess : IAsyncDisposable
     private const int TailLines = 200;
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _tail = new();
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Line)> _lineWaiters = [];
     private readonly StreamWriter? _file;
 
     private SiloProcess(string name, int httpPort, Process process, string? logFile)
@@ -42,6 +43,24 @@ public sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>Whether the process has exited (or was killed).</summary>
     public bool HasExited => _process.HasExited;
+
+    /// <summary>
+    /// Completes with the first line the process writes from now on that <paramref name="match"/> accepts (the tail
+    /// keeps only the last lines, so a line that matters is waited for, not searched for).
+    /// </summary>
+    public Task<string> NextLineAsync(Func<string, bool> match)
+    {
+        var line = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lineWaiters)
+        {
+            _lineWaiters.Add((match, line));
+        }
+
+        return line.Task;
+    }
+
+    /// <summary>Whether the test killed the process (set before the kill, so before any connection to it breaks).</summary>
+    public bool WasKilled { get; private set; }
 
     /// <summary>The last lines the process wrote.</summary>
     public string Log => string.Join('\n', _tail);
@@ -133,6 +152,8 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
+            // Set first: a client cut by this kill sees its connection fail before the exit is observed.
+            WasKilled = true;
             _process.Kill(entireProcessTree: true);
             _process.WaitForExit(10_000);
         }
@@ -158,6 +179,15 @@ public sealed class SiloProcess : IAsyncDisposable
         }
 
         _tail.Enqueue(line);
+        lock (_lineWaiters)
+        {
+            foreach (var waiter in _lineWaiters.Where(w => w.Match(line)).ToList())
+            {
+                _lineWaiters.Remove(waiter);
+                waiter.Line.TrySetResult(line);
+            }
+        }
+
         lock (_tail)
         {
             try

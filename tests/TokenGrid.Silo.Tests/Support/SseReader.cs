@@ -8,6 +8,9 @@ public sealed class SseReader(Stream stream) : IDisposable
 {
     private readonly StreamReader _reader = new(stream, Encoding.UTF8);
 
+    /// <summary>The last <c>id:</c> the stream sent (as a browser keeps it for <c>Last-Event-ID</c>), or null before any.</summary>
+    public string? LastEventId { get; private set; }
+
     /// <summary>The next event's name and data, or null at the end of the stream.</summary>
     public async Task<(string? Event, string Data)?> ReadAsync()
     {
@@ -28,6 +31,10 @@ public sealed class SseReader(Stream stream) : IDisposable
             if (line.StartsWith("event: ", StringComparison.Ordinal))
             {
                 name = line["event: ".Length..];
+            }
+            else if (line.StartsWith("id: ", StringComparison.Ordinal))
+            {
+                LastEventId = line["id: ".Length..];
             }
             else if (line.StartsWith("data: ", StringComparison.Ordinal))
             {
