@@ -13,13 +13,15 @@ namespace TokenGrid.Benchmarks.Soak;
 /// Reports, per profile (keys end in <c>_local</c> / <c>_postgres</c>): the resident memory's slope over the second
 /// half, the live job activations at the end against rate × (re-attach grace + 1 minute), the last minute's p99 over the
 /// first minute's after a minute of warm-up, the errors, and on postgres the growth of TokenGrid's tables per finished
-/// job.
+/// job over the second half (retention deletes content after <c>--retention</c>, so by then a job adds its ledger lines
+/// and its content-free record; PostgreSQL reuses the space of deleted content rather than returning it) and over the
+/// whole run.
 /// </summary>
 /// <remarks>
 /// <c>--profile local|postgres|both</c> (default both when PostgreSQL is given by <c>--postgres</c> or
 /// <c>TOKENGRID_TEST_POSTGRES</c>, else local); <c>--rate</c> requests/s (default: half the capacity measured first with 16
 /// closed-loop clients for 20 s); <c>--tokens</c> (32); <c>--grace</c> seconds of <c>TokenGrid:Jobs:ReattachGrace</c>
-/// (default: the product's 120).
+/// (default: the product's 120); <c>--retention</c> seconds of <c>TokenGrid:Retention:StreamedJobs</c> (default: the grace).
 /// </remarks>
 public static class SoakBenchmark
 {
@@ -38,7 +40,8 @@ public static class SoakBenchmark
             .Add("processors", Environment.ProcessorCount)
             .Add("minutes", minutes)
             .Add("tokens", tokens)
-            .Add("reattach_grace_seconds", grace.TotalSeconds);
+            .Add("reattach_grace_seconds", grace.TotalSeconds)
+            .Add("retention_seconds", args.Int("retention", (int)grace.TotalSeconds));
         foreach (var name in profile == "both" ? ["local", "postgres"] : new[] { profile })
         {
             await using var database = name == "postgres"
@@ -54,6 +57,9 @@ public static class SoakBenchmark
         BenchmarkReport report, string profile, BenchDatabase? database, BenchmarkArgs args, TimeSpan duration, int tokens, TimeSpan grace)
     {
         var settings = SoakRun.SiloSettings(profile, AdminKey, Key, grace);
+        // Content of finished chats is deleted this long after they end (the product's default is 10 minutes, as long as
+        // the run itself): shorter, so the run reaches the steady state where storage holds content-free records only.
+        settings["TokenGrid:Retention:StreamedJobs"] = TimeSpan.FromSeconds(args.Int("retention", (int)grace.TotalSeconds)).ToString("c", CultureInfo.InvariantCulture);
         if (database is not null)
         {
             settings["TokenGrid:Database:ConnectionString"] = database.ConnectionString;
@@ -68,6 +74,8 @@ public static class SoakBenchmark
         var bytesBefore = database is null ? 0 : await TableBytesAsync(database);
         Console.WriteLine($"soak {profile}: capacity {capacity:0.0} requests/s, running {rate} requests/s for {duration}");
 
+        // Table bytes at half time too: once retention runs, the second half's growth per job is what each job keeps.
+        var halfway = database is null ? Task.FromResult(0L) : Task.Delay(duration / 2).ContinueWith(_ => TableBytesAsync(database)).Unwrap();
         var result = await SoakRun.RunAsync(silo, Key, rate, duration, tokens, TimeSpan.FromSeconds(10));
         var suffix = "_" + profile;
         var firstMinute = (s_warmUp, s_warmUp + TimeSpan.FromMinutes(1));
@@ -90,7 +98,10 @@ public static class SoakBenchmark
         if (database is not null)
         {
             var bytesAfter = await TableBytesAsync(database);
-            report.Add("soak_pg_bytes_per_job" + suffix, (bytesAfter - bytesBefore) / (double)Math.Max(1, result.Requests.Count));
+            var secondHalf = result.Requests.Count(r => r.SentAt >= duration / 2);
+            report
+                .Add("soak_pg_bytes_per_job_whole_run" + suffix, (bytesAfter - bytesBefore) / (double)Math.Max(1, result.Requests.Count))
+                .Add("soak_pg_bytes_per_job" + suffix, (bytesAfter - await halfway) / (double)Math.Max(1, secondHalf));
         }
 
         foreach (var error in result.Errors.Take(5))
