@@ -25,13 +25,7 @@ public sealed class BoundCacheTests
 
         // A one-row prefill of three tokens, merged into the batch, then one decode step.
         int[] prompt = [5, 9, 13];
-        runner.Prepare(1, prompt.Length, prompt.Length);
-        for (var c = 0; c < prompt.Length; c++)
-        {
-            runner.Ids.Set(c, prompt[c]);
-            runner.Positions.Set(c, c);
-            runner.Mask.Set(c, 1);
-        }
+        RunnerInputs.Prefill(runner, prompt);
 
         var empty = runner.EmptyPast(1);
         var presents = runner.RunPrefill(1, prompt.Length, prompt.Length, empty, logitsToHost: true);
@@ -48,13 +42,7 @@ public sealed class BoundCacheTests
             DecoderRunner.DisposeAll(presents);
         }
 
-        runner.Prepare(1, 1, prompt.Length + 1);
-        runner.Ids.Set(0, 7);
-        runner.Positions.Set(0, prompt.Length);
-        for (var c = 0; c <= prompt.Length; c++)
-        {
-            runner.Mask.Set(c, 1);
-        }
+        RunnerInputs.Decode(runner, 7, prompt.Length);
 
         runner.RunDecode();
         Assert.Equal(prompt.Length + 1, runner.Cache.Length);

@@ -51,13 +51,7 @@ public sealed class EngineStructureTests
         using var model = DecoderModel.Load(DemoModels.Get(DemoModels.Tiny), new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
         using var runner = new DecoderRunner(model);
         int[] prompt = [5, 9, 13];
-        runner.Prepare(1, prompt.Length, prompt.Length);
-        for (var c = 0; c < prompt.Length; c++)
-        {
-            runner.Ids.Set(c, prompt[c]);
-            runner.Positions.Set(c, c);
-            runner.Mask.Set(c, 1);
-        }
+        RunnerInputs.Prefill(runner, prompt);
 
         var empty = runner.EmptyPast(1);
         var presents = runner.RunPrefill(1, prompt.Length, prompt.Length, empty, logitsToHost: true);
@@ -73,13 +67,7 @@ public sealed class EngineStructureTests
         {
             var length = runner.Cache.Length;
             var allocations = runner.Cache.Allocations;
-            runner.Prepare(1, 1, length + 1);
-            runner.Ids.Set(0, 7 + step);
-            runner.Positions.Set(0, length);
-            for (var c = 0; c <= length; c++)
-            {
-                runner.Mask.Set(c, 1);
-            }
+            RunnerInputs.Decode(runner, 7 + step, length);
 
             runner.RunDecode();
             var now = Addresses(runner);
