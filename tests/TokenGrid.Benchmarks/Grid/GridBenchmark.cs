@@ -127,6 +127,28 @@ public static class GridBenchmark
         }
 
         await app.StopAsync();
+
+        // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
+        // the engine, so the pacing's effect is a ratio taken in the same run.
+        await using var unpaced = await StartGridAsync(
+            ["cpu0"], intraOpThreads: 0, portOffset: 4, "--TokenGrid:Models:DemoSpec:VocabSize", $"{spec.VocabSize}", "--TokenGrid:Nodes:StreamInterval", "00:00:00");
+        using var unpacedHttp = Client(unpaced);
+        await StreamAllAsync(unpacedHttp, prompts.Take(4).ToList(), 4);
+        var gridUnpaced = new List<double>();
+        var aloneUnpaced = new List<double>();
+        var unpacedCpu = new CpuPerToken();
+        for (var round = 0; round < rounds; round++)
+        {
+            gridUnpaced.Add(await Workload.RateAsync(() => unpacedCpu.MeasureAsync(() => StreamAllAsync(unpacedHttp, prompts, newTokens))));
+            aloneUnpaced.Add(await Workload.RateAsync(() => EngineAsync(engine, prompts, newTokens)));
+        }
+
+        await unpaced.StopAsync();
+        report
+            .Add("grid_tokens_per_s_32_small_unpaced", Stats.Median(gridUnpaced))
+            .Add("grid_vs_engine_32_small_unpaced", Stats.Median(gridUnpaced) / Stats.Median(aloneUnpaced))
+            .Add("grid_cpu_us_per_token_32_small_unpaced", unpacedCpu.MicrosecondsPerToken)
+            .Add("grid_alloc_bytes_per_token_32_small_unpaced", unpacedCpu.BytesPerToken);
         report
             .Add("small_model", spec.CacheKey)
             .Add("grid_tokens_per_s_32_small", Stats.Median(grid))
