@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using TokenGrid.Silo.Database;
 using TokenGrid.Silo.Hosting;
+using TokenGrid.Storage.Postgres.Migrations;
 
 namespace TokenGrid.Silo.Commands;
 

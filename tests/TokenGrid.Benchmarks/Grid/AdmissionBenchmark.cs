@@ -8,9 +8,9 @@ using TokenGrid.Abstractions.Tenants;
 using Orleans.Configuration;
 using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Storage;
-using TokenGrid.Grains.Storage.Postgres;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Database;
+using TokenGrid.Storage.Postgres;
 
 namespace TokenGrid.Benchmarks.Grid;
 
