@@ -95,14 +95,16 @@ public sealed class FollowTests
         return list;
     }
 
-    /// <summary>Moves the clock by 100 ms whenever the watcher sleeps, until <paramref name="work"/> ends.</summary>
+    /// <summary>Moves the clock by 100 ms whenever the watcher sleeps, until <paramref name="work"/> ends (10 minutes at most).</summary>
     private static async Task<T> DriveAsync<T>(SleepingClock clock, Task<T> work)
     {
+        var end = clock.GetUtcNow().AddMinutes(10);
         while (!work.IsCompleted)
         {
             await Task.WhenAny(clock.UntilSleepingAsync(), work).WaitAsync(TimeSpan.FromSeconds(30));
             if (!work.IsCompleted)
             {
+                Assert.True(clock.GetUtcNow() < end, "Still retrying after 10 minutes.");
                 clock.Advance(s_step);
             }
         }
