@@ -142,7 +142,7 @@ public sealed partial class JobGrain
     private async Task<JobEnding> GenerateAsync(JobSpec spec, string nodeId, CancellationToken cancellationToken)
     {
         var node = GrainFactory.GetGrain<INodeGrain>(nodeId);
-        var run = RunSpec(spec);
+        var run = JobDispatch.NextRun(spec, _checkpoints.Tokens);
         // A resumed run recomputes the tokens produced so far as prompt; the engine counts them as output, so penalties,
         // min_tokens and the seeded random stream go on as if the sequence had never stopped.
         var request = new GenerationSpec(

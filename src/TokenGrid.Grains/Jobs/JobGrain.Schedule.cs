@@ -63,6 +63,9 @@ public sealed partial class JobGrain
 
     private IModelDispatcherGrain Dispatcher(string model) => GrainFactory.GetGrain<IModelDispatcherGrain>(model);
 
+    private DispatchRequest Request(JobSpec spec, bool resumed) =>
+        JobDispatch.Request(JobId, spec, Info!.Admission, _checkpoints, _enqueuedAt, resumed);
+
     /// <summary>
     /// Queues the job and starts its run (which goes on after this returns); the ending when the scheduler refuses it.
     /// The dispatcher may call back before the enqueue returns; the run then finds its node waiting.
@@ -130,40 +133,6 @@ public sealed partial class JobGrain
     }
 
     /// <summary>
-    /// The job as its dispatcher sees it: the tenant's class, weight and labels from the admission, and the cost of
-    /// what is left (a resumed run recomputes its prompt plus the tokens produced, then generates the rest).
-    /// </summary>
-    private DispatchRequest Request(JobSpec spec, bool resumed)
-    {
-        var admission = Info!.Admission;
-        return new DispatchRequest
-        {
-            JobId = JobId,
-            TenantId = spec.TenantId,
-            Priority = Priority(admission?.Priority ?? PriorityClass.Standard, spec.Priority),
-            Weight = Math.Max(1, admission?.Weight ?? 1),
-            PromptTokens = spec.PromptTokens.Length + _checkpoints.Tokens.Count,
-            MaxTokens = spec.MaxTokens - _checkpoints.Tokens.Count,
-            RequiredLabels = admission?.RequiredLabels ?? new Dictionary<string, string>(),
-            EnqueuedAt = _enqueuedAt,
-            Resumed = resumed,
-            Preemptible = _checkpoints.Resumable,
-
-            // A resumed choice recomputes its own output as prompt, which no sibling shares.
-            AffinityKey = resumed ? null : spec.Choice?.GroupId,
-        };
-    }
-
-    /// <summary>The class the job is scheduled at: the tenant's, or the lower one the request asked for.</summary>
-    private static PriorityClass Priority(PriorityClass tenant, PriorityClass? requested) =>
-        requested is { } asked && asked < tenant ? asked : tenant;
-
-    /// <summary>What this run asks the node for: the original spec, or after a preemption the recomputation.</summary>
-    private GenerationSpecParts RunSpec(JobSpec spec) => _checkpoints.Tokens.Count == 0
-        ? new(spec.PromptTokens, spec.MaxTokens)
-        : new([.. spec.PromptTokens, .. _checkpoints.Tokens], spec.MaxTokens - _checkpoints.Tokens.Count);
-
-    /// <summary>
     /// Preempted (or refused by its node): gives the slot back with the tokens this run produced, then queues again in
     /// front of the tenant's other jobs.
     /// </summary>
@@ -192,6 +161,4 @@ public sealed partial class JobGrain
 
         _tokensBeforeRun = _completionTokens;
     }
-
-    private readonly record struct GenerationSpecParts(int[] PromptTokens, int MaxTokens);
 }
