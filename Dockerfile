@@ -26,6 +26,7 @@ COPY Directory.Build.props Directory.Packages.props NuGet.config ./
 COPY src/TokenGrid.Abstractions/TokenGrid.Abstractions.csproj src/TokenGrid.Abstractions/
 COPY src/TokenGrid.Inference/TokenGrid.Inference.csproj src/TokenGrid.Inference/
 COPY src/TokenGrid.Grains/TokenGrid.Grains.csproj src/TokenGrid.Grains/
+COPY src/TokenGrid.Storage.Postgres/TokenGrid.Storage.Postgres.csproj src/TokenGrid.Storage.Postgres/
 COPY src/TokenGrid.Silo/TokenGrid.Silo.csproj src/TokenGrid.Silo/
 
 # CPU: the slim CPU package of ONNX Runtime, framework-dependent, on the ASP.NET runtime image.

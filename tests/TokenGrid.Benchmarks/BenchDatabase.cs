@@ -1,5 +1,5 @@
 using Npgsql;
-using TokenGrid.Silo.Database;
+using TokenGrid.Storage.Postgres.Migrations;
 
 namespace TokenGrid.Benchmarks;
 
@@ -24,9 +24,9 @@ public sealed class BenchDatabase : IAsyncDisposable
     /// <summary>A connection string for it.</summary>
     public string ConnectionString { get; }
 
-    /// <summary>The server's connection string from the arguments or the environment, or null when neither gives one.</summary>
-    public static string? ServerFrom(BenchmarkArgs args) =>
-        args.String("postgres") ?? Environment.GetEnvironmentVariable("TOKENGRID_TEST_POSTGRES");
+    /// <summary>The server's connection string: <paramref name="given"/> (<c>--postgres</c>), else the environment's, else null.</summary>
+    public static string? ServerFrom(string? given) =>
+        given ?? Environment.GetEnvironmentVariable("TOKENGRID_TEST_POSTGRES");
 
     /// <summary>Creates the database; with <paramref name="migrate"/>, also TokenGrid's schema.</summary>
     public static async Task<BenchDatabase> CreateAsync(string server, bool migrate)

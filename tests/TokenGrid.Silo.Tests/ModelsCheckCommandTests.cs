@@ -57,7 +57,7 @@ public sealed class ModelsCheckCommandTests : IDisposable
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var code = await ModelsCommand.RunAsync(args, output, error);
+        var code = await SiloCommands.InvokeAsync(["models", .. args], output, error);
         return (code, output.ToString(), error.ToString());
     }
 }

@@ -1,7 +1,6 @@
 using Orleans.Storage;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Storage.Postgres;
 using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Jobs;
@@ -128,11 +127,6 @@ public sealed partial class JobGrain
         catch (InconsistentStateException)
         {
             // Deactivating, and a newer activation has saved the job.
-        }
-        catch (Exception e)
-        {
-            PostgresConnections.ForgetBroken(e);
-            throw;
         }
     }
 

@@ -58,6 +58,7 @@ public sealed partial class NodeGrain
         try
         {
             var first = true;
+            var pacer = new StreamPacer(options.Value.StreamInterval, TimeProvider.System);
             var text = new StringBuilder();
             var ids = new List<int>(MaxTokensPerChunk);
             var logprobs = spec.Output?.TopLogprobs is null ? null : new List<TokenLogprob>(MaxTokensPerChunk);
@@ -73,8 +74,9 @@ public sealed partial class NodeGrain
                     TokenGridTracing.OnFirstToken(span);
                 }
 
-                // Coalesce the tokens the engine has already produced, but never wait for more: a read that has to
-                // wait is left running while the chunk goes out.
+                // Coalesce the tokens the engine has already produced, and those it produces while the stream interval
+                // since the last chunk is still open (see StreamPacer); a read that has to wait longer is left running
+                // while the chunk goes out.
                 text.Clear();
                 ids.Clear();
                 logprobs?.Clear();
@@ -92,13 +94,22 @@ public sealed partial class NodeGrain
                     }
                     else
                     {
-                        reading = next.AsTask();
+                        var pending = next.AsTask();
+                        if (count < MaxTokensPerChunk && pacer.Enabled && await pacer.WaitAsync(pending, cancel.Token))
+                        {
+                            hasToken = await pending;
+                        }
+                        else
+                        {
+                            reading = pending;
+                        }
                     }
                 }
                 while (reading is null && hasToken && count < MaxTokensPerChunk);
 
                 ticket.OnTokens(count);
                 instruments.OnTokensGenerated(spec.Model, Id, count);
+                pacer.OnSent();
                 yield return new GenerationChunk(text.ToString(), count, null, [.. ids], logprobs is null ? null : [.. logprobs]);
                 if (reading is not null)
                 {

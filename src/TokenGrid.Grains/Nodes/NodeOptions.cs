@@ -14,10 +14,10 @@ namespace TokenGrid.Grains.Nodes;
 ///   "Engine": { "MaxBatchSize": 64 } } }
 /// </code>
 /// </example>
-public sealed class NodeOptions
+public sealed class NodeOptions : IValidatedOptions
 {
     /// <summary>Configuration section.</summary>
-    public const string SectionName = "TokenGrid:Nodes";
+    public static string SectionName => "TokenGrid:Nodes";
 
     /// <summary>The device a silo gets when none is configured.</summary>
     public const string DefaultDevice = "cpu0";
@@ -80,6 +80,15 @@ public sealed class NodeOptions
     /// </summary>
     public Dictionary<string, Dictionary<string, string>> DeviceLabels { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// How long a sequence's next chunk may gather tokens after the previous one went out. The first token always goes
+    /// at once; a model slower than this (a decode step longer than the interval) is relayed token by token; a faster one
+    /// sends the tokens of several steps in one message, which divides the per-message cost of every hop behind the node
+    /// (job grain, HTTP edge, SSE write) by that many. It delays a token by at most the interval, well under what a
+    /// reader or a client can tell. 0 relays every step's token at once. Default: 20 ms.
+    /// </summary>
+    public TimeSpan StreamInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>Settings of every engine (one per device and loaded model). Default: <see cref="EngineOptions"/>' defaults.</summary>
     public EngineOptions Engine { get; set; } = new();
 
@@ -119,6 +128,7 @@ public sealed class NodeOptions
             : Devices.Distinct(StringComparer.Ordinal).Count() != Devices.Count ? "a device is configured more than once."
             : !Enum.IsDefined(Provider) ? "provider must be auto, cuda or cpu."
             : ReportPeriod <= TimeSpan.Zero ? "the report period must be positive."
+            : StreamInterval < TimeSpan.Zero || StreamInterval > TimeSpan.FromSeconds(1) ? "the stream interval must be between 0 and 1 second."
             : StaleAfterPeriods < 1 ? "stale-after-periods must be at least 1."
             : IntraOpThreads < 0 || DeviceIntraOpThreads.Values.Any(t => t < 0) ? "intra-op threads must not be negative."
             : DeviceIntraOpThreads.Keys.Concat(DeviceLabels.Keys).FirstOrDefault(d => !Devices.Contains(d)) is { } unknown

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using TokenGrid.Grains.Storage;
-using TokenGrid.Grains.Storage.Postgres;
 
 namespace TokenGrid.Grains.Tenants;
 
@@ -162,7 +161,6 @@ public sealed partial class TenantGrain
     private void FailAll(List<IStateStep> batch, Exception e)
     {
         _saveFailure = e.Message;
-        PostgresConnections.ForgetBroken(e);
         LogSaveFailed(logger, e, TenantId, batch.Count + _steps.Count);
         var unavailable = Unavailable(e.Message);
         foreach (var step in batch.Concat(_steps))

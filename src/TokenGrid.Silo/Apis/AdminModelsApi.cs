@@ -19,7 +19,7 @@ internal static class AdminModelsApi
     internal static Ok<ListPage<CatalogModelStatus>> ListModels(ModelCatalog catalog)
     {
         var served = catalog.Models.Select(m => new CatalogModelStatus(
-            m.Name, m.Directory, "served", m.ContextLength, m.Config.VocabSize, m.Tokenizer.Kind.ToString(), null, null));
+            m.Name, m.Directory, "served", m.ContextLength, m.VocabSize, m.TokenizerKind, null, null));
         var failed = catalog.Failures.Select(f => new CatalogModelStatus(f.Name, f.Directory, "failed", null, null, null, f.Code, f.Reason));
         return TypedResults.Ok(new ListPage<CatalogModelStatus>([.. served, .. failed], false, null));
     }

@@ -51,7 +51,7 @@ internal static class ChatCompletionsApi
         var id = "chatcmpl-" + job.Id;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = plan.Model.Name;
-        var logprobs = request.Logprobs == true ? new LogprobFormat(plan.Model.Tokenizer) : null;
+        var logprobs = request.Logprobs == true ? new LogprobFormat(plan.Model) : null;
         if (request.Stream == true)
         {
             var usage = new StreamUsage(
@@ -79,7 +79,7 @@ internal static class ChatCompletionsApi
         var id = "chatcmpl-" + jobs[0].Job.Id;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = plan.Model.Name;
-        var logprobs = request.Logprobs == true ? new LogprobFormat(plan.Model.Tokenizer) : null;
+        var logprobs = request.Logprobs == true ? new LogprobFormat(plan.Model) : null;
         var grains = jobs.Select(j => j.Grain).ToList();
         if (request.Stream == true)
         {

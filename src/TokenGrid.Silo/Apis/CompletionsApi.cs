@@ -51,8 +51,8 @@ internal static class CompletionsApi
         var id = "cmpl-" + job.Id;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = plan.Model.Name;
-        var logprobs = request.Logprobs is null ? null : new LogprobFormat(plan.Model.Tokenizer);
-        var echo = request.Echo == true ? text ?? plan.Model.Tokenizer.Decode(plan.PromptTokens) : null;
+        var logprobs = request.Logprobs is null ? null : new LogprobFormat(plan.Model);
+        var echo = request.Echo == true ? text ?? plan.Model.Decode(plan.PromptTokens) : null;
         if (request.Stream == true)
         {
             var usage = new StreamUsage(
@@ -80,8 +80,8 @@ internal static class CompletionsApi
         var id = "cmpl-" + jobs[0].Job.Id;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = plan.Model.Name;
-        var logprobs = request.Logprobs is null ? null : new LogprobFormat(plan.Model.Tokenizer);
-        var echo = request.Echo == true ? text ?? plan.Model.Tokenizer.Decode(plan.PromptTokens) : null;
+        var logprobs = request.Logprobs is null ? null : new LogprobFormat(plan.Model);
+        var echo = request.Echo == true ? text ?? plan.Model.Decode(plan.PromptTokens) : null;
         var grains = jobs.Select(j => j.Grain).ToList();
         if (request.Stream == true)
         {

@@ -128,7 +128,7 @@ internal static class JobsApi
             return ApiProblems.Result(ApiProblems.JobContentDeleted(id, deleted));
         }
 
-        var logprobs = catalog.TryGet(found.Model, out var model) ? new LogprobFormat(model.Tokenizer) : null;
+        var logprobs = catalog.TryGet(found.Model, out var model) ? new LogprobFormat(model) : null;
 
         var after = long.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : 0;
         var aborted = http.RequestAborted;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using TokenGrid.Inference.DemoModel;
 
 namespace TokenGrid.Silo.Commands;
@@ -5,22 +6,35 @@ namespace TokenGrid.Silo.Commands;
 /// <summary><c>build-demo-model</c>: writes the demo model and prints where.</summary>
 internal static class BuildDemoModelCommand
 {
-    public static int Run(string[] args)
+    /// <summary>The <c>build-demo-model [--out DIR]</c> command.</summary>
+    public static Command Create()
     {
-        var line = new CommandLine(args);
-        var spec = DemoModelSpec.Default;
-        string directory;
-        if (line.String("out") is { } output)
+        var output = new Option<string?>("--out")
         {
-            DemoModelBuilder.Write(output, spec);
-            directory = output;
-        }
-        else
+            Description = "Where to write it. Default: the demo model cache, left as it is when already built.",
+            HelpName = "DIR",
+        };
+        var command = new Command("build-demo-model", "Writes the demo model (a small GPT-2 with the cl100k vocabulary) and prints its directory.")
         {
-            directory = DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, spec);
-        }
+            output,
+        };
+        command.SetAction(result =>
+        {
+            var spec = DemoModelSpec.Default;
+            string directory;
+            if (result.GetValue(output) is { } given)
+            {
+                DemoModelBuilder.Write(given, spec);
+                directory = given;
+            }
+            else
+            {
+                directory = DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, spec);
+            }
 
-        Console.WriteLine(directory);
-        return 0;
+            result.InvocationConfiguration.Output.WriteLine(directory);
+            return 0;
+        });
+        return command;
     }
 }

@@ -1,6 +1,8 @@
+using System.CommandLine;
 using Microsoft.Extensions.Options;
 using TokenGrid.Silo.Database;
 using TokenGrid.Silo.Hosting;
+using TokenGrid.Storage.Postgres.Migrations;
 
 namespace TokenGrid.Silo.Commands;
 
@@ -11,47 +13,60 @@ namespace TokenGrid.Silo.Commands;
 /// </summary>
 internal static class DbCommand
 {
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>The <c>db</c> command with its <c>migrate</c> subcommand.</summary>
+    public static Command Create()
     {
-        if (args is not ["migrate", .. var rest])
+        var connection = new Option<string?>("--connection")
         {
-            Console.Error.WriteLine("usage: db migrate [--connection STRING] [--profile NAME]");
-            return 2;
-        }
+            Description = "The PostgreSQL connection string. Default: TokenGrid:Database:ConnectionString from the environment or the profile.",
+            HelpName = "STRING",
+        };
+        var profile = new Option<string?>("--profile")
+        {
+            Description = $"A configuration profile in silo-config/, or a .json path. Default: ${ConfigurationProfiles.EnvironmentVariable}, else {ConfigurationProfiles.Default}.",
+            HelpName = "NAME",
+        };
+        var migrate = new Command("migrate", "Waits for PostgreSQL, then applies TokenGrid's pending schema migrations (idempotent, safe to run from several places at once).")
+        {
+            connection, profile,
+        };
+        migrate.SetAction((result, cancellation) =>
+            MigrateAsync(result.GetValue(connection), result.GetValue(profile), result.InvocationConfiguration, cancellation));
+        return new Command("db", "Database maintenance.") { migrate };
+    }
 
+    private static async Task<int> MigrateAsync(string? connection, string? profile, InvocationConfiguration console, CancellationToken cancellation)
+    {
         var configuration = new ConfigurationManager();
         configuration.AddEnvironmentVariables();
-        configuration.AddCommandLine(rest);
-        using var loggers = LoggerFactory.Create(logging => logging
-            .AddSimpleConsole(console => console.SingleLine = true)
-            .AddFilter("Npgsql", LogLevel.Warning));
-        using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        if (profile is not null)
         {
-            e.Cancel = true;
-            stop.Cancel();
-        };
+            configuration.AddInMemoryCollection([new(ConfigurationProfiles.Key, profile)]);
+        }
 
+        using var loggers = LoggerFactory.Create(logging => logging
+            .AddSimpleConsole(simple => simple.SingleLine = true)
+            .AddFilter("Npgsql", LogLevel.Warning));
         try
         {
             ConfigurationProfiles.AddProfile(configuration);
             var database = configuration.GetValidated<DatabaseOptions>();
-            var connectionString = new CommandLine(rest).String("connection") ?? database.RequireConnectionString();
+            var connectionString = connection ?? database.RequireConnectionString();
             await new DatabaseWaiter(TimeProvider.System, loggers.CreateLogger<DatabaseWaiter>())
-                .WaitAsync(connectionString, database, stop.Token);
+                .WaitAsync(connectionString, database, cancellation);
             var result = await new MigrationRunner(loggers.CreateLogger<MigrationRunner>())
-                .MigrateAsync(connectionString, Migration.All, stop.Token);
-            Console.WriteLine($"{DatabaseWaiter.Describe(connectionString)}: {result.Applied.Count} migrations applied, {result.AlreadyApplied} already there.");
+                .MigrateAsync(connectionString, Migration.All, cancellation);
+            console.Output.WriteLine($"{DatabaseWaiter.Describe(connectionString)}: {result.Applied.Count} migrations applied, {result.AlreadyApplied} already there.");
             return 0;
         }
         catch (OptionsValidationException e)
         {
-            Console.Error.WriteLine($"db migrate: {string.Join(" ", e.Failures)}");
+            console.Error.WriteLine($"db migrate: {string.Join(" ", e.Failures)}");
             return 2;
         }
         catch (Exception e) when (e is DatabaseUnavailableException or SchemaMigrationException or Npgsql.NpgsqlException or InvalidOperationException)
         {
-            Console.Error.WriteLine($"db migrate failed: {e.Message}");
+            console.Error.WriteLine($"db migrate failed: {e.Message}");
             return 1;
         }
     }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using TokenGrid.Inference.Engine;
@@ -15,23 +16,31 @@ namespace TokenGrid.Silo.Commands;
 /// </summary>
 internal static class ModelsCommand
 {
-    /// <summary>Runs the command, writing the report to <paramref name="output"/> and failures to <paramref name="error"/>.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    /// <summary>The <c>models</c> command with its <c>check DIR</c> subcommand.</summary>
+    public static Command Create()
     {
-        if (args is not ["check", .. var rest])
+        var directory = new Argument<string>("DIR") { Description = "The model folder." };
+        var conversation = new Option<string?>("--conversation")
         {
-            error.WriteLine("usage: models check DIR [--conversation FILE] [--max-tokens N] [--provider auto|cuda|cpu]");
-            return 2;
-        }
-
-        var line = new CommandLine(rest);
-        if (line.Positional(0) is not { } directory)
+            Description = "An OpenAI messages JSON file to render. Default: a built-in sample conversation.",
+            HelpName = "FILE",
+        };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens in the greedy run.", DefaultValueFactory = _ => 8 };
+        var provider = ProviderOption.Create();
+        var check = new Command("check", "Shows what TokenGrid sees in a model folder: layout, inputs, key/value cache, tokenizer, the chat template "
+            + "rendered to the exact prompt and its token ids, and a short greedy run with its tokens per second.")
         {
-            error.WriteLine("models check: give the model directory.");
-            return 2;
-        }
+            directory, conversation, maxTokens, provider,
+        };
+        check.SetAction(result => CheckAsync(
+            result.GetRequiredValue(directory), result.GetValue(conversation), result.GetValue(maxTokens), result.GetValue(provider),
+            result.InvocationConfiguration.Output, result.InvocationConfiguration.Error));
+        return new Command("models", "Model folders.") { check };
+    }
 
-        var provider = Enum.Parse<ExecutionProviderPreference>(line.String("provider") ?? "auto", ignoreCase: true);
+    private static async Task<int> CheckAsync(
+        string directory, string? conversation, int maxTokens, ExecutionProviderPreference provider, TextWriter output, TextWriter error)
+    {
         DecoderModel model;
         try
         {
@@ -49,7 +58,7 @@ internal static class ModelsCommand
             int[] prompt;
             try
             {
-                prompt = ChatPreview.Write(output, model, line.String("conversation"));
+                prompt = ChatPreview.Write(output, model, conversation);
             }
             catch (ChatPreviewException e)
             {
@@ -57,7 +66,7 @@ internal static class ModelsCommand
                 return 1;
             }
 
-            return await SmokeRunAsync(output, model, prompt, line.Int("max-tokens") ?? 8);
+            return await SmokeRunAsync(output, model, prompt, maxTokens);
         }
     }
 

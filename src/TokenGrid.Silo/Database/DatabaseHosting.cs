@@ -2,10 +2,10 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using Orleans.Serialization;
-using Orleans.Storage;
 using TokenGrid.Grains;
-using TokenGrid.Grains.Storage.Postgres;
 using TokenGrid.Silo.Hosting;
+using TokenGrid.Storage.Postgres;
+using TokenGrid.Storage.Postgres.Migrations;
 
 namespace TokenGrid.Silo.Database;
 
@@ -46,12 +46,7 @@ internal static class DatabaseHosting
     public static ISiloBuilder AddPostgresStorage(this ISiloBuilder silo, DatabaseOptions database)
     {
         var connectionString = database.RequireConnectionString();
-        silo.AddAdoNetGrainStorage(TokenGridStorage.Name, options => options.Configure<Serializer>((storage, serializer) =>
-        {
-            storage.Invariant = database.Invariant;
-            storage.ConnectionString = connectionString;
-            storage.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
-        }));
+        silo.AddPostgresGrainStorage(TokenGridStorage.Name, database.Invariant, connectionString);
         silo.UseAdoNetReminderService(options =>
         {
             options.Invariant = database.Invariant;

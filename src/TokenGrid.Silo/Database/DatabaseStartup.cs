@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using TokenGrid.Storage.Postgres.Migrations;
 
 namespace TokenGrid.Silo.Database;
 

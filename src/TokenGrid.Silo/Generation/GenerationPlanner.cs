@@ -5,7 +5,6 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Models;
 using System.Text.Json.Nodes;
-using TokenGrid.Inference.Templates;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.Problems;
 
@@ -28,10 +27,10 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
     public GenerationPlan ForPrompt(GenerationFields fields, string? text, int[]? tokens)
     {
         var model = Model(fields.Model);
-        var promptTokens = tokens ?? model.Tokenizer.Encode(text ?? "");
-        if (tokens is not null && tokens.Any(id => id >= model.Config.VocabSize))
+        var promptTokens = tokens ?? model.Encode(text ?? "");
+        if (tokens is not null && tokens.Any(id => id >= model.VocabSize))
         {
-            throw Problem($"prompt token ids must be below the model's vocabulary size ({model.Config.VocabSize}).", "prompt");
+            throw Problem($"prompt token ids must be below the model's vocabulary size ({model.VocabSize}).", "prompt");
         }
 
         return Plan(fields, model, promptTokens, [], "prompt");
@@ -44,17 +43,17 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
     public GenerationPlan ForChat(GenerationFields fields, IReadOnlyList<JsonNode> messages)
     {
         var model = Model(fields.Model);
-        ChatPrompt prompt;
+        RenderedChat prompt;
         try
         {
-            prompt = model.Chat.Render(messages);
+            prompt = model.RenderChat(messages);
         }
-        catch (ChatPromptException e)
+        catch (ChatRenderException e)
         {
             throw Problem(e.Message, "messages");
         }
 
-        return Plan(fields, model, prompt.Ids, model.Chat.StopSequences, "messages");
+        return Plan(fields, model, prompt.PromptTokens, prompt.StopSequences, "messages");
     }
 
     private GenerationPlan Plan(GenerationFields fields, CatalogModel model, int[] promptTokens, IEnumerable<string> templateStops, string promptParam)
@@ -133,9 +132,9 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
             throw Problem("repetition_penalty must be greater than 0 (1 is off).", "repetition_penalty");
         }
 
-        var defaults = model.Config.GenerationDefaults;
+        var defaults = model.SamplingDefaults;
         return new JobSampling(
-            fields.Temperature ?? defaults.DefaultTemperature ?? 1f,
+            fields.Temperature ?? defaults.Temperature ?? 1f,
             fields.TopP ?? defaults.TopP ?? 1f,
             fields.TopK is { } topK ? Math.Max(0, topK) : defaults.TopK ?? 0,
             fields.Seed is { } seed ? unchecked((ulong)seed) : null,
@@ -170,9 +169,9 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
         var result = new Dictionary<int, float>();
         foreach (var entry in bias.EnumerateObject())
         {
-            if (!int.TryParse(entry.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id >= model.Config.VocabSize)
+            if (!int.TryParse(entry.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id >= model.VocabSize)
             {
-                throw Problem($"logit_bias key '{entry.Name}' is not a token id of model '{model.Name}' (0 to {model.Config.VocabSize - 1}).", "logit_bias");
+                throw Problem($"logit_bias key '{entry.Name}' is not a token id of model '{model.Name}' (0 to {model.VocabSize - 1}).", "logit_bias");
             }
 
             if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetDouble(out var value) || value is < -100 or > 100)
@@ -194,9 +193,9 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
             throw Problem($"min_tokens must be between 0 and the maximum tokens ({maxTokens}).", "min_tokens");
         }
 
-        if (fields.StopTokenIds is { } ids && ids.Any(id => id < 0 || id >= model.Config.VocabSize))
+        if (fields.StopTokenIds is { } ids && ids.Any(id => id < 0 || id >= model.VocabSize))
         {
-            throw Problem($"stop_token_ids must be token ids of model '{model.Name}' (0 to {model.Config.VocabSize - 1}).", "stop_token_ids");
+            throw Problem($"stop_token_ids must be token ids of model '{model.Name}' (0 to {model.VocabSize - 1}).", "stop_token_ids");
         }
 
         if (fields.TopLogprobs is < 0 or > MaxTopLogprobs)

@@ -1,6 +1,6 @@
 using System.Text;
 using TokenGrid.Abstractions.Jobs;
-using TokenGrid.Inference.Tokenizers;
+using TokenGrid.Grains.Models;
 
 namespace TokenGrid.Silo.OpenAi;
 
@@ -10,18 +10,18 @@ namespace TokenGrid.Silo.OpenAi;
 /// the token is only part of a character; a log probability the engine did not report (NaN) is null, and minus infinity
 /// is −9999 as vLLM shows it (JSON has no infinity).
 /// </summary>
-internal sealed class LogprobFormat(ModelTokenizer tokenizer)
+internal sealed class LogprobFormat(CatalogModel model)
 {
     private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Chat's <c>logprobs</c> for <paramref name="tokens"/>.</summary>
     public ChatLogprobs Chat(IEnumerable<TokenLogprob> tokens) => new([.. tokens.Select(token =>
     {
-        var bytes = tokenizer.TokenBytes(token.TokenId);
+        var bytes = model.TokenBytes(token.TokenId);
         return new ChatTokenLogprob(Text(bytes), Value(token.Logprob), [.. bytes],
             [.. token.Top.Select(top =>
             {
-                var topBytes = tokenizer.TokenBytes(top.TokenId);
+                var topBytes = model.TokenBytes(top.TokenId);
                 return new ChatTopLogprob(Text(topBytes), Value(top.Logprob), [.. topBytes]);
             })]);
     })]);
@@ -38,14 +38,14 @@ internal sealed class LogprobFormat(ModelTokenizer tokenizer)
         var offsets = new List<int>();
         foreach (var token in tokens)
         {
-            var text = Text(tokenizer.TokenBytes(token.TokenId));
+            var text = Text(model.TokenBytes(token.TokenId));
             texts.Add(text);
             values.Add(Value(token.Logprob));
             var top = new Dictionary<string, float?>(StringComparer.Ordinal);
             foreach (var alternative in token.Top)
             {
                 // Two ids may show the same text; the likelier (listed first) keeps it, as OpenAI's map does.
-                top.TryAdd(Text(tokenizer.TokenBytes(alternative.TokenId)), Value(alternative.Logprob));
+                top.TryAdd(Text(model.TokenBytes(alternative.TokenId)), Value(alternative.Logprob));
             }
 
             tops.Add(top);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
@@ -28,13 +29,23 @@ public static class ClusterBenchmark
     private static readonly TimeSpan s_probeTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_startBound = TimeSpan.FromMinutes(3);
 
-    public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
+    private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
+    private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 64, "New tokens per request.");
+    private static readonly Option<int> s_clients = BenchmarkCommand.Int("--clients", 32, "Concurrent streaming clients.");
+    private static readonly Option<int> s_kills = BenchmarkCommand.Int("--kills", 2, "Failovers measured (kill -9 of the silo running a job).");
+    private static readonly Option<string?> s_postgres = BenchmarkCommand.Postgres();
+
+    /// <summary>The <c>cluster</c> command.</summary>
+    public static Command Create() => BenchmarkCommand.Scenario(
+        "cluster", "Real silo processes on PostgreSQL: 1-silo against 3-silo throughput, then failover time.", RunAsync, s_rounds, s_tokens, s_clients, s_kills, s_postgres);
+
+    public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
-        var rounds = args.Int("rounds", 3);
-        var newTokens = args.Int("tokens", 64);
-        var clients = args.Int("clients", 32);
-        var kills = args.Int("kills", 2);
-        var server = BenchDatabase.ServerFrom(args)
+        var rounds = args.GetValue(s_rounds);
+        var newTokens = args.GetValue(s_tokens);
+        var clients = args.GetValue(s_clients);
+        var kills = args.GetValue(s_kills);
+        var server = BenchDatabase.ServerFrom(args.GetValue(s_postgres))
             ?? throw new InvalidOperationException("Give --postgres CONNECTION-STRING or set TOKENGRID_TEST_POSTGRES.");
 
         var directory = DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);

@@ -1,7 +1,10 @@
+using System.CommandLine;
 using TokenGrid.Inference.DemoModel;
 using TokenGrid.Inference.Engine;
 using TokenGrid.Inference.Models;
+using TokenGrid.Inference.Runtime;
 using TokenGrid.Inference.Sampling;
+using TokenGrid.Silo.Commands;
 
 namespace TokenGrid.Benchmarks.Engine;
 
@@ -20,14 +23,24 @@ public static class EngineBenchmark
 
     internal static SamplingOptions TopP { get; } = new() { Temperature = 1f, TopP = 0.9f };
 
-    public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
+    private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
+    private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 64, "New tokens per sequence.");
+    private static readonly Option<int> s_prompt = BenchmarkCommand.Int("--prompt", 16, "Prompt length in tokens.");
+    private static readonly Option<string?> s_model = BenchmarkCommand.Model();
+    private static readonly Option<ExecutionProviderPreference> s_provider = ProviderOption.Create();
+
+    /// <summary>The <c>engine</c> command.</summary>
+    public static Command Create() => BenchmarkCommand.Scenario(
+        "engine", "The engine against the raw ONNX Runtime loop on the demo model (or --model DIR).", RunAsync, s_rounds, s_tokens, s_prompt, s_model, s_provider);
+
+    public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
-        var rounds = args.Int("rounds", 3);
-        var newTokens = args.Int("tokens", 64);
-        var promptLength = args.Int("prompt", 16);
-        var custom = args.String("model");
+        var rounds = args.GetValue(s_rounds);
+        var newTokens = args.GetValue(s_tokens);
+        var promptLength = args.GetValue(s_prompt);
+        var custom = args.GetValue(s_model);
         var directory = custom ?? DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
-        var load = new ModelLoadOptions { ExecutionProvider = args.Provider() };
+        var load = new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider) };
         using var model = DecoderModel.Load(directory, load);
         var prompts = Workload.Prompts(model, 32, promptLength);
         var options = new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength };

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
@@ -8,9 +9,9 @@ using TokenGrid.Abstractions.Tenants;
 using Orleans.Configuration;
 using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Storage;
-using TokenGrid.Grains.Storage.Postgres;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Database;
+using TokenGrid.Storage.Postgres;
 
 namespace TokenGrid.Benchmarks.Grid;
 
@@ -27,13 +28,23 @@ namespace TokenGrid.Benchmarks.Grid;
 /// </remarks>
 public static class AdmissionBenchmark
 {
-    public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
+    private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
+    private static readonly Option<int> s_cycles = BenchmarkCommand.Int("--cycles", 4000, "Admission cycles per round.");
+    private static readonly Option<int> s_concurrency = BenchmarkCommand.Int("--concurrency", 16, "Concurrent callers.");
+    private static readonly Option<int> s_tenants = BenchmarkCommand.Int("--tenants", 1, "Tenants the callers are spread over (caller k uses tenant k mod N).");
+    private static readonly Option<string?> s_postgres = BenchmarkCommand.Postgres();
+
+    /// <summary>The <c>admission</c> command.</summary>
+    public static Command Create() => BenchmarkCommand.Scenario(
+        "admission", "Admission (tenant check and charge) throughput on the local and the PostgreSQL tenant store.", RunAsync, s_rounds, s_cycles, s_concurrency, s_tenants, s_postgres);
+
+    public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
-        var rounds = args.Int("rounds", 3);
-        var cycles = args.Int("cycles", 4000);
-        var concurrency = args.Int("concurrency", 16);
-        var tenants = args.Int("tenants", 1);
-        var server = BenchDatabase.ServerFrom(args);
+        var rounds = args.GetValue(s_rounds);
+        var cycles = args.GetValue(s_cycles);
+        var concurrency = args.GetValue(s_concurrency);
+        var tenants = args.GetValue(s_tenants);
+        var server = BenchDatabase.ServerFrom(args.GetValue(s_postgres));
 
         using var memory = await StartAsync(11311, 31311, postgres: null);
         await using var database = server is null ? null : await BenchDatabase.CreateAsync(server, migrate: false);

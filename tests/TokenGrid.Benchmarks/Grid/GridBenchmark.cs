@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
@@ -12,6 +13,7 @@ using TokenGrid.Inference.Models;
 using TokenGrid.Inference.Runtime;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Benchmarks.Engine;
+using TokenGrid.Silo.Commands;
 
 namespace TokenGrid.Benchmarks.Grid;
 
@@ -25,22 +27,34 @@ public static class GridBenchmark
 {
     private const string Key = "tg-bench-key-0123456789abcdef";
 
-    public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
+    private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
+    private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 64, "New tokens per request.");
+    private static readonly Option<int> s_prompt = BenchmarkCommand.Int("--prompt", 16, "Prompt length in tokens.");
+    private static readonly Option<string?> s_model = BenchmarkCommand.Model();
+    private static readonly Option<string?> s_only = new Option<string?>("--only") { Description = "Run only the small-vocabulary variant.", HelpName = "small" }.AcceptOnlyFromAmong("small");
+    private static readonly Option<ExecutionProviderPreference> s_provider = ProviderOption.Create();
+    private static readonly Option<bool> s_nodes = new Option<bool>("--nodes") { Description = "Also run the two-node variant; --nodes false skips it.", DefaultValueFactory = _ => true };
+
+    /// <summary>The <c>grid</c> command.</summary>
+    public static Command Create() => BenchmarkCommand.Scenario(
+        "grid", "Streaming clients over HTTP against the grid, against the engine alone.", RunAsync, s_rounds, s_tokens, s_prompt, s_model, s_only, s_provider, s_nodes);
+
+    public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
-        var rounds = args.Int("rounds", 3);
-        var newTokens = args.Int("tokens", 64);
-        var promptLength = args.Int("prompt", 16);
-        var custom = args.String("model");
-        if (args.String("only") is "small")
+        var rounds = args.GetValue(s_rounds);
+        var newTokens = args.GetValue(s_tokens);
+        var promptLength = args.GetValue(s_prompt);
+        var custom = args.GetValue(s_model);
+        if (args.GetValue(s_only) is "small")
         {
             // Quick iteration on the serving path: only the small-vocabulary grid against its engine.
             var small = new BenchmarkReport("grid").Add("rounds", rounds).Add("new_tokens", newTokens).Add("prompt_tokens", promptLength);
-            await SmallVocabularyAsync(small, rounds, newTokens, promptLength, new ModelLoadOptions { ExecutionProvider = args.Provider() });
+            await SmallVocabularyAsync(small, rounds, newTokens, promptLength, new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider) });
             return small;
         }
 
         var directory = custom ?? DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
-        var load = new ModelLoadOptions { ExecutionProvider = args.Provider() };
+        var load = new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider) };
         using var model = DecoderModel.Load(directory, load);
         await using var engine = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength });
         var prompts = Workload.Prompts(model, 32, promptLength);
@@ -48,7 +62,7 @@ public static class GridBenchmark
         // The grid's node runs where the engine alone runs: a GPU device only when CUDA actually loaded.
         var device = model.Provider == ExecutionProviderKind.Cuda ? "gpu0" : "cpu0";
         string[] modelSettings = custom is null ? [] : ["--TokenGrid:Models:Entries:0:Name", "demo", "--TokenGrid:Models:Entries:0:Directory", custom];
-        string[] nodeSettings = [.. modelSettings, "--TokenGrid:Nodes:Provider", args.Provider().ToString()];
+        string[] nodeSettings = [.. modelSettings, "--TokenGrid:Nodes:Provider", args.GetValue(s_provider).ToString()];
         await using var app = await StartGridAsync([device], intraOpThreads: 0, portOffset: 0, nodeSettings);
         using var http = Client(app);
 
@@ -94,7 +108,7 @@ public static class GridBenchmark
             await SmallVocabularyAsync(report, rounds, newTokens, promptLength, load);
         }
 
-        if (args.String("nodes") is not "false")
+        if (args.GetValue(s_nodes))
         {
             await TwoNodesAsync(report, rounds, newTokens, prompts, modelSettings);
         }
@@ -127,6 +141,28 @@ public static class GridBenchmark
         }
 
         await app.StopAsync();
+
+        // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
+        // the engine, so the pacing's effect is a ratio taken in the same run.
+        await using var unpaced = await StartGridAsync(
+            ["cpu0"], intraOpThreads: 0, portOffset: 4, "--TokenGrid:Models:DemoSpec:VocabSize", $"{spec.VocabSize}", "--TokenGrid:Nodes:StreamInterval", "00:00:00");
+        using var unpacedHttp = Client(unpaced);
+        await StreamAllAsync(unpacedHttp, prompts.Take(4).ToList(), 4);
+        var gridUnpaced = new List<double>();
+        var aloneUnpaced = new List<double>();
+        var unpacedCpu = new CpuPerToken();
+        for (var round = 0; round < rounds; round++)
+        {
+            gridUnpaced.Add(await Workload.RateAsync(() => unpacedCpu.MeasureAsync(() => StreamAllAsync(unpacedHttp, prompts, newTokens))));
+            aloneUnpaced.Add(await Workload.RateAsync(() => EngineAsync(engine, prompts, newTokens)));
+        }
+
+        await unpaced.StopAsync();
+        report
+            .Add("grid_tokens_per_s_32_small_unpaced", Stats.Median(gridUnpaced))
+            .Add("grid_vs_engine_32_small_unpaced", Stats.Median(gridUnpaced) / Stats.Median(aloneUnpaced))
+            .Add("grid_cpu_us_per_token_32_small_unpaced", unpacedCpu.MicrosecondsPerToken)
+            .Add("grid_alloc_bytes_per_token_32_small_unpaced", unpacedCpu.BytesPerToken);
         report
             .Add("small_model", spec.CacheKey)
             .Add("grid_tokens_per_s_32_small", Stats.Median(grid))

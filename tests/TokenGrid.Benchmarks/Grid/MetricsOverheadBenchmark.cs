@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -19,12 +20,21 @@ namespace TokenGrid.Benchmarks.Grid;
 /// </summary>
 public static class MetricsOverheadBenchmark
 {
-    public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
+    private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
+    private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 64, "New tokens per request.");
+    private static readonly Option<int> s_prompt = BenchmarkCommand.Int("--prompt", 16, "Prompt length in tokens.");
+    private static readonly Option<int> s_clients = BenchmarkCommand.Int("--clients", 32, "Concurrent streaming clients.");
+
+    /// <summary>The <c>metrics</c> command.</summary>
+    public static Command Create() => BenchmarkCommand.Scenario(
+        "metrics", "The grid workload with metrics and tracing on against both off.", RunAsync, s_rounds, s_tokens, s_prompt, s_clients);
+
+    public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
-        var rounds = args.Int("rounds", 3);
-        var newTokens = args.Int("tokens", 64);
-        var promptLength = args.Int("prompt", 16);
-        var clients = args.Int("clients", 32);
+        var rounds = args.GetValue(s_rounds);
+        var newTokens = args.GetValue(s_tokens);
+        var promptLength = args.GetValue(s_prompt);
+        var clients = args.GetValue(s_clients);
         var directory = DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
         List<int[]> prompts;
         using (var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu }))

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -21,10 +22,17 @@ namespace TokenGrid.Benchmarks.Scheduling;
 /// </summary>
 public static class FairnessBenchmark
 {
-    public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
+    private static readonly Option<int> s_seconds = BenchmarkCommand.Int("--seconds", 10, "Length of the run in seconds.");
+    private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 64, "Max tokens per request.");
+
+    /// <summary>The <c>fairness</c> command.</summary>
+    public static Command Create() => BenchmarkCommand.Scenario(
+        "fairness", "Tenants of weights 1 to 4 saturating one model: shares against weights.", RunAsync, s_seconds, s_tokens);
+
+    public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
-        var seconds = args.Int("seconds", 10);
-        var maxTokens = args.Int("tokens", 64);
+        var seconds = args.GetValue(s_seconds);
+        var maxTokens = args.GetValue(s_tokens);
         int[] weights = [1, 2, 3, 4];
         var cacheRoot = Path.Combine(Path.GetTempPath(), "tokengrid-bench-fairness");
         var spec = new DemoModelSpec { Layers = 2, HiddenSize = 64, Heads = 4, ContextLength = 512, VocabSize = 1000 };

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -26,12 +27,21 @@ public static class SchedulerBenchmark
 {
     private const string Model = "bench";
 
-    public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
+    private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
+    private static readonly Option<int> s_jobs = BenchmarkCommand.Int("--jobs", 1000, "Jobs per round.");
+    private static readonly Option<int> s_nodes = BenchmarkCommand.Int("--nodes", 8, "Nodes.");
+    private static readonly Option<int> s_tenants = BenchmarkCommand.Int("--tenants", 10, "Tenants.");
+
+    /// <summary>The <c>scheduler</c> command.</summary>
+    public static Command Create() => BenchmarkCommand.Scenario(
+        "scheduler", "Scheduling decisions per second over many jobs, nodes and tenants.", RunAsync, s_rounds, s_jobs, s_nodes, s_tenants);
+
+    public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
-        var rounds = args.Int("rounds", 3);
-        var jobs = args.Int("jobs", 1000);
-        var nodes = args.Int("nodes", 8);
-        var tenants = args.Int("tenants", 10);
+        var rounds = args.GetValue(s_rounds);
+        var jobs = args.GetValue(s_jobs);
+        var nodes = args.GetValue(s_nodes);
+        var tenants = args.GetValue(s_tenants);
         var cacheRoot = Path.Combine(Path.GetTempPath(), "tokengrid-bench-scheduler");
         var spec = new DemoModelSpec { Layers = 1, HiddenSize = 32, Heads = 2, ContextLength = 128, VocabSize = 1000 };
         DemoModelBuilder.EnsureBuilt(cacheRoot, spec);

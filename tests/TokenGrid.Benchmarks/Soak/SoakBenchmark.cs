@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -29,19 +30,31 @@ public static class SoakBenchmark
     private const string Key = "tg-bench-soak-0123456789abcdef";
     private static readonly TimeSpan s_warmUp = TimeSpan.FromMinutes(1);
 
-    public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
+    private static readonly Option<string?> s_postgres = BenchmarkCommand.Postgres();
+    private static readonly Option<string?> s_profile = new Option<string?>("--profile") { Description = "Profiles to run. Default: both when PostgreSQL is given, else local.", HelpName = "local|postgres|both" }.AcceptOnlyFromAmong("local", "postgres", "both");
+    private static readonly Option<int> s_minutes = BenchmarkCommand.Int("--minutes", 10, "Minutes per profile.");
+    private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 32, "Tokens per request.");
+    private static readonly Option<int> s_grace = BenchmarkCommand.Int("--grace", 120, "Re-attach grace in seconds.");
+    private static readonly Option<int?> s_retention = new Option<int?>("--retention") { Description = "Seconds before a finished chat's content is deleted. Default: the grace.", HelpName = "N" };
+    private static readonly Option<double?> s_rate = new Option<double?>("--rate") { Description = "Requests per second. Default: half the measured capacity.", HelpName = "R" };
+
+    /// <summary>The <c>soak</c> command.</summary>
+    public static Command Create() => BenchmarkCommand.Scenario(
+        "soak", "Running for months, compressed: one silo process per profile under a fixed rate at about half its capacity.", RunAsync, s_postgres, s_profile, s_minutes, s_tokens, s_grace, s_retention, s_rate);
+
+    public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
-        var server = BenchDatabase.ServerFrom(args);
-        var profile = args.String("profile") ?? (server is null ? "local" : "both");
-        var minutes = args.Int("minutes", 10);
-        var tokens = args.Int("tokens", 32);
-        var grace = TimeSpan.FromSeconds(args.Int("grace", 120));
+        var server = BenchDatabase.ServerFrom(args.GetValue(s_postgres));
+        var profile = args.GetValue(s_profile) ?? (server is null ? "local" : "both");
+        var minutes = args.GetValue(s_minutes);
+        var tokens = args.GetValue(s_tokens);
+        var grace = TimeSpan.FromSeconds(args.GetValue(s_grace));
         var report = new BenchmarkReport("soak")
             .Add("processors", Environment.ProcessorCount)
             .Add("minutes", minutes)
             .Add("tokens", tokens)
             .Add("reattach_grace_seconds", grace.TotalSeconds)
-            .Add("retention_seconds", args.Int("retention", (int)grace.TotalSeconds));
+            .Add("retention_seconds", args.GetValue(s_retention) ?? (int)grace.TotalSeconds);
         foreach (var name in profile == "both" ? ["local", "postgres"] : new[] { profile })
         {
             await using var database = name == "postgres"
@@ -54,12 +67,12 @@ public static class SoakBenchmark
     }
 
     private static async Task RunProfileAsync(
-        BenchmarkReport report, string profile, BenchDatabase? database, BenchmarkArgs args, TimeSpan duration, int tokens, TimeSpan grace)
+        BenchmarkReport report, string profile, BenchDatabase? database, ParseResult args, TimeSpan duration, int tokens, TimeSpan grace)
     {
         var settings = SoakRun.SiloSettings(profile, AdminKey, Key, grace);
         // Content of finished chats is deleted this long after they end (the product's default is 10 minutes, as long as
         // the run itself): shorter, so the run reaches the steady state where storage holds content-free records only.
-        settings["TokenGrid:Retention:StreamedJobs"] = TimeSpan.FromSeconds(args.Int("retention", (int)grace.TotalSeconds)).ToString("c", CultureInfo.InvariantCulture);
+        settings["TokenGrid:Retention:StreamedJobs"] = TimeSpan.FromSeconds(args.GetValue(s_retention) ?? (int)grace.TotalSeconds).ToString("c", CultureInfo.InvariantCulture);
         if (database is not null)
         {
             settings["TokenGrid:Database:ConnectionString"] = database.ConnectionString;
@@ -70,7 +83,7 @@ public static class SoakBenchmark
         await using var silo = SiloProcess.Start($"soak-{profile}", settings);
         await silo.WaitReadyAsync(TimeSpan.FromMinutes(3));
         var capacity = await CapacityAsync(silo, tokens);
-        var rate = args.String("rate") is { } given ? double.Parse(given, CultureInfo.InvariantCulture) : Math.Max(1, Math.Round(capacity / 2, 1));
+        var rate = args.GetValue(s_rate) is { } given ? given : Math.Max(1, Math.Round(capacity / 2, 1));
         var bytesBefore = database is null ? 0 : await TableBytesAsync(database);
         Console.WriteLine($"soak {profile}: capacity {capacity:0.0} requests/s, running {rate} requests/s for {duration}");
 

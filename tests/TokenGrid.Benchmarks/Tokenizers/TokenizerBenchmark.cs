@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.Json;
@@ -18,14 +19,21 @@ public static class TokenizerBenchmark
     private static readonly string[] s_families =
         ["llama2", "gemma3", "mistral_nemo", "llama3", "qwen3", "deepseek_v3", "gptoss", "gpt2", "gpt4o"];
 
-    public static async Task<BenchmarkReport> RunAsync(BenchmarkArgs args)
+    private static readonly Option<int> s_seconds = BenchmarkCommand.Int("--seconds", 2, "Seconds per measurement.");
+    private static readonly Option<string?> s_familiesOption = new Option<string?>("--families") { Description = "Comma-separated tokenizer families. Default: all.", HelpName = "a,b" };
+
+    /// <summary>The <c>tokenizer</c> command.</summary>
+    public static Command Create() => BenchmarkCommand.Scenario(
+        "tokenizer", "Encode tokens/s of our tokenizers against Hugging Face's Rust library.", RunAsync, s_seconds, s_familiesOption);
+
+    public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
         var root = RepositoryRoot();
         var tools = Environment.GetEnvironmentVariable("TOKENGRID_REFERENCE_TOOLS") is { Length: > 0 } configured
             ? configured
             : Path.Combine(root, "artifacts", "reference-tools");
-        var seconds = args.Int("seconds", 2);
-        var families = args.String("families")?.Split(',') ?? s_families;
+        var seconds = args.GetValue(s_seconds);
+        var families = args.GetValue(s_familiesOption)?.Split(',') ?? s_families;
         var corpus = LoadCorpus(Path.Combine(root, "tests", "TokenGrid.Inference.Tests", "Tokenizers", "Fixtures", "corpus.json.gz"));
 
         var report = new BenchmarkReport("tokenizer");

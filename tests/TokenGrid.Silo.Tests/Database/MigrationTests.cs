@@ -1,5 +1,5 @@
 using Npgsql;
-using TokenGrid.Silo.Database;
+using TokenGrid.Storage.Postgres.Migrations;
 
 namespace TokenGrid.Silo.Tests.Database;
 

@@ -1,7 +1,7 @@
 using Npgsql;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Storage.Postgres;
 using TokenGrid.Grains.Tenants;
+using TokenGrid.Storage.Postgres;
 
 namespace TokenGrid.Silo.Tests.Database;
 

@@ -2,8 +2,8 @@ using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using TokenGrid.Grains.Jobs.Retention;
-using TokenGrid.Grains.Storage.Postgres;
 using TokenGrid.Silo.Tests.Support;
+using TokenGrid.Storage.Postgres;
 using static TokenGrid.Silo.Tests.Support.RetentionSteps;
 
 namespace TokenGrid.Silo.Tests.Database;

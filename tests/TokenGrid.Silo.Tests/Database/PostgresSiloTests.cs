@@ -17,7 +17,7 @@ public sealed class PostgresSiloTests
         await using var database = await PostgresTestDatabase.CreateAsync(migrate: false);
         await using var server = await TokenGridServer.StartAsync(PostgresSilo.Settings(database.ConnectionString));
 
-        Assert.Equal((long)TokenGrid.Silo.Database.Migration.All.Count, await database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_schema_migrations"));
+        Assert.Equal((long)TokenGrid.Storage.Postgres.Migrations.Migration.All.Count, await database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_schema_migrations"));
         Assert.Equal("active", await database.ScalarAsync<string>($"SELECT status FROM orleans_silos WHERE silo_name = '{server.SiloName}'"));
         using var anonymous = server.Client(null);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("health/ready")).StatusCode);

@@ -3,8 +3,8 @@ using Npgsql;
 using Orleans.Serialization;
 using Orleans.Storage;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Storage.Postgres;
 using TokenGrid.Grains.Tenants;
+using TokenGrid.Storage.Postgres;
 
 namespace TokenGrid.Silo.Tests.Database;
 

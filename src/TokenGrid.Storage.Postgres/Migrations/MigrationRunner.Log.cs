@@ -1,4 +1,6 @@
-namespace TokenGrid.Silo.Database;
+using Microsoft.Extensions.Logging;
+
+namespace TokenGrid.Storage.Postgres.Migrations;
 
 public sealed partial class MigrationRunner
 {

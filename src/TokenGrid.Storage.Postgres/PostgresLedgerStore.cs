@@ -3,7 +3,7 @@ using Npgsql;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Tenants;
 
-namespace TokenGrid.Grains.Storage.Postgres;
+namespace TokenGrid.Storage.Postgres;
 
 /// <summary>
 /// The token ledger in PostgreSQL's append-only <c>tokengrid_ledger</c> table (migrations 0004 and 0006, documented in

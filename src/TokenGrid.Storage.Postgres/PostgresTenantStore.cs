@@ -5,7 +5,7 @@ using Orleans.Serialization;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Tenants;
 
-namespace TokenGrid.Grains.Storage.Postgres;
+namespace TokenGrid.Storage.Postgres;
 
 /// <summary>
 /// Tenant state in <c>tokengrid_tenants</c> (migration 0005) beside its lines in <c>tokengrid_ledger</c> and its job ids
@@ -94,7 +94,7 @@ public sealed class PostgresTenantStore(
                 ?? throw new InvalidDataException($"Tenant '{tenantId}' has an empty snapshot.");
             return new StoredTenant(state, reader.GetInt64(1));
         }
-        catch (NpgsqlException e)
+        catch (Exception e)
         {
             PostgresConnections.ForgetBroken(e, dataSource);
             throw;
@@ -150,7 +150,7 @@ public sealed class PostgresTenantStore(
 
             return new TenantSaveResult(reader.GetInt64(0), []);
         }
-        catch (NpgsqlException e)
+        catch (Exception e)
         {
             PostgresConnections.ForgetBroken(e, dataSource);
             throw;

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using TokenGrid.Grains.Jobs.Retention;
 
-namespace TokenGrid.Grains.Storage.Postgres;
+namespace TokenGrid.Storage.Postgres;
 
 /// <summary>
 /// Finished jobs still holding content, in <c>tokengrid_job_content_expiry</c> (migration 0007). Every statement is one
@@ -83,7 +83,7 @@ public sealed class PostgresJobContentExpiryStore([FromKeyedServices(PostgresLed
         {
             return await run(command);
         }
-        catch (NpgsqlException e)
+        catch (Exception e)
         {
             PostgresConnections.ForgetBroken(e, dataSource);
             throw;

@@ -3,9 +3,9 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace TokenGrid.Silo.Database;
+namespace TokenGrid.Storage.Postgres.Migrations;
 
-/// <summary>One versioned schema change: <c>Database/Migrations/NNNN_name.sql</c>, embedded in the executable.</summary>
+/// <summary>One versioned schema change: <c>Migrations/NNNN_name.sql</c>, embedded in this assembly.</summary>
 /// <param name="Version">The number before the first underscore; migrations apply in ascending order.</param>
 /// <param name="Name">The rest of the file name, without <c>.sql</c>.</param>
 /// <param name="Sql">The script, run in one transaction.</param>

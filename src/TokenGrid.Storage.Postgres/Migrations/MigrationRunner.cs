@@ -1,8 +1,9 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
-namespace TokenGrid.Silo.Database;
+namespace TokenGrid.Storage.Postgres.Migrations;
 
 /// <summary>
 /// Applies pending <see cref="Migration"/>s in version order and records each in <c>tokengrid_schema_migrations</c>

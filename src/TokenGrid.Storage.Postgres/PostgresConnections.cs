@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace TokenGrid.Grains.Storage.Postgres;
+namespace TokenGrid.Storage.Postgres;
 
 /// <summary>
 /// What to do with pooled connections once PostgreSQL went away. After a restart every idle pooled connection is dead,

@@ -5,7 +5,7 @@ using Npgsql;
 using TokenGrid.Grains.Jobs.Retention;
 using TokenGrid.Grains.Tenants;
 
-namespace TokenGrid.Grains.Storage.Postgres;
+namespace TokenGrid.Storage.Postgres;
 
 /// <summary>Registers the PostgreSQL tenant store, token ledger, job index and job content expiries.</summary>
 public static class PostgresLedgerHosting

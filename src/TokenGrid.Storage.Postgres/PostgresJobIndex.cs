@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using TokenGrid.Grains.Tenants;
 
-namespace TokenGrid.Grains.Storage.Postgres;
+namespace TokenGrid.Storage.Postgres;
 
 /// <summary>
 /// Tenants' job ids in PostgreSQL's <c>tokengrid_tenant_jobs</c> table (migration 0004): one row per (tenant, job), with

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>
+/// The benchmark executable's command line, run as people run it (docs/benchmarks.md): its <c>[diagram]</c> directive
+/// shows the values it parsed, defaults marked <c>*</c>, without running a scenario; usage mistakes exit 2.
+/// </summary>
+public sealed class BenchmarkCommandLineTests
+{
+    [Theory]
+    [InlineData("engine", "engine [ --rounds <5> ] *[ --tokens <64> ] *[ --prompt <16> ] *[ --provider <Auto> ]", "--rounds", "5")]
+    [InlineData("engine", "engine [ --model <m> ] [ --provider <Cuda> ] *[ --rounds <3> ]", "--model", "m", "--provider", "cuda")]
+    [InlineData("grid", "grid [ --only <small> ] [ --rounds <8> ] [ --json <out.json> ] *[ --tokens <64> ] *[ --prompt <16> ]", "--only", "small", "--rounds", "8", "--json", "out.json")]
+    [InlineData("admission", "admission [ --tenants <8> ] [ --concurrency <128> ] [ --cycles <16000> ] *[ --rounds <3> ]", "--tenants", "8", "--concurrency", "128", "--cycles", "16000")]
+    [InlineData("metrics", "metrics [ --rounds <5> ] *[ --tokens <64> ] *[ --prompt <16> ] *[ --clients <32> ]", "--rounds", "5")]
+    [InlineData("fairness", "fairness *[ --seconds <10> ] *[ --tokens <64> ]")]
+    [InlineData("scheduler", "scheduler *[ --rounds <3> ] *[ --jobs <1000> ] *[ --nodes <8> ] *[ --tenants <10> ]")]
+    [InlineData("cluster", "cluster [ --rounds <3> ] [ --kills <2> ] [ --postgres <Host=x> ] *[ --tokens <64> ] *[ --clients <32> ]", "--rounds", "3", "--kills", "2", "--postgres", "Host=x")]
+    [InlineData("tokenizer", "tokenizer [ --families <gpt2,llama3> ] *[ --seconds <2> ]", "--families", "gpt2,llama3")]
+    [InlineData("soak", "soak [ --profile <postgres> ] [ --minutes <60> ] [ --rate <10> ] *[ --tokens <32> ] *[ --grace <120> ]", "--profile", "postgres", "--minutes", "60", "--rate", "10")]
+    public async Task A_scenario_parses_its_options_and_defaults(string scenario, string diagram, params string[] options)
+    {
+        var (code, output, error) = await RunAsync(["[diagram]", scenario, .. options]);
+
+        Assert.True(code == 0, error);
+        Assert.Contains(diagram, output);
+    }
+
+    [Theory]
+    [InlineData("'--bogus'", "engine", "--bogus", "1")]
+    [InlineData("--rounds", "engine", "--rounds", "abc")]
+    [InlineData("--provider", "grid", "--provider", "gpu")]
+    [InlineData("'nope'", "nope")]
+    public async Task A_usage_mistake_exits_2_naming_it(string named, params string[] args)
+    {
+        var (code, output, error) = await RunAsync(args);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Contains(named, error);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(BenchmarksDll());
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
+    }
+
+    // The benchmark project's own build output for the test's configuration (the solution build makes it), found the
+    // way SiloExecutable finds the silo's.
+    private static string BenchmarksDll()
+    {
+        var parts = new List<string>();
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)); dir is not null; dir = dir.Parent)
+        {
+            if (dir.Name == "bin" && dir.Parent?.Parent is { } tests && File.Exists(Path.Combine(tests.FullName, "TokenGrid.Benchmarks", "TokenGrid.Benchmarks.csproj")))
+            {
+                var dll = Path.Combine([tests.FullName, "TokenGrid.Benchmarks", "bin", .. parts, "TokenGrid.Benchmarks.dll"]);
+                return File.Exists(dll) ? dll : throw new FileNotFoundException($"{dll} was not found; build the solution first.");
+            }
+
+            parts.Insert(0, dir.Name);
+        }
+
+        throw new FileNotFoundException($"The benchmark project was not found above {AppContext.BaseDirectory}.");
+    }
+}
