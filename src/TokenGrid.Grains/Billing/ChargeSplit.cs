@@ -1,3 +1,5 @@
+using TokenGrid.Abstractions.Billing;
+
 namespace TokenGrid.Grains.Billing;
 
 /// <summary>What happens to a subsidy program's tenants once its budget for the period is spent.</summary>

@@ -1,3 +1,4 @@
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Grains.Billing;
 
 namespace TokenGrid.Grains.Tests.Billing;

@@ -1,13 +1,14 @@
 using System.Globalization;
 
-namespace TokenGrid.Grains.Billing;
+namespace TokenGrid.Abstractions.Billing;
 
 /// <summary>
 /// An exact amount of money in millionths of the currency's major unit ("micros": 1 USD = 1,000,000), as an integer,
 /// never floating point. Micros are fine enough to price a single token of the cheapest model (0.01 USD per million
 /// tokens is 0.01 micro per token) to within the one rounding each charge line gets (see <see cref="Pricing"/>).
 /// </summary>
-public readonly record struct Money(long Micros) : IComparable<Money>
+[GenerateSerializer, Immutable, Alias("tg.Money")]
+public readonly record struct Money([property: Id(0)] long Micros) : IComparable<Money>
 {
     /// <summary>Micros in one major unit.</summary>
     public const long MicrosPerUnit = 1_000_000;

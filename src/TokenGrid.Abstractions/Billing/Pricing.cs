@@ -1,4 +1,4 @@
-namespace TokenGrid.Grains.Billing;
+namespace TokenGrid.Abstractions.Billing;
 
 /// <summary>
 /// The arithmetic of prices, in one place so the rule is the same everywhere (ledger, statements, SQL views):

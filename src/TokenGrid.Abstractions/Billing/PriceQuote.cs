@@ -1,11 +1,13 @@
-namespace TokenGrid.Grains.Billing;
+namespace TokenGrid.Abstractions.Billing;
 
 /// <summary>
 /// A model's prices as one rate card version set them, carried by a job's reservation from admission to settlement.
 /// The region that creates the tokens is known only when a node runs them, so the quote holds the price per region and
 /// admission reserves at the highest one.
 /// </summary>
-public sealed record PriceQuote(int Version, string Currency, string Model, IReadOnlyList<PriceEntry> Prices)
+[GenerateSerializer, Immutable, Alias("tg.PriceQuote")]
+public sealed record PriceQuote(
+    [property: Id(0)] int Version, [property: Id(1)] string Currency, [property: Id(2)] string Model, [property: Id(3)] IReadOnlyList<PriceEntry> Prices)
 {
     /// <summary>
     /// The price per million <paramref name="direction"/> tokens created in <paramref name="region"/>: the region's own
