@@ -1,11 +1,12 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
+using TokenGrid.Silo.Tests.Database;
 using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests;
 
 /// <summary>Its own server whose clock (the app's <see cref="TimeProvider"/>) the tests move.</summary>
-public sealed class FakeClockServerFixture : IAsyncLifetime
+public class FakeClockServerFixture : IAsyncLifetime
 {
     private TokenGridServer? _server;
 
@@ -13,15 +14,46 @@ public sealed class FakeClockServerFixture : IAsyncLifetime
 
     public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
 
-    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync(time: Time);
+    public virtual async Task InitializeAsync() => _server = await StartAsync(null);
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_server is not null)
         {
             await _server.DisposeAsync();
         }
     }
+
+    /// <summary>Starts the server with <paramref name="settings"/> and this fixture's clock.</summary>
+    protected async Task<TokenGridServer> StartAsync(IReadOnlyDictionary<string, string>? settings) =>
+        _server = await TokenGridServer.StartAsync(settings, Time);
+}
+
+/// <summary>The same on the postgres profile, in a fresh database of its own: budgets are enforced there in production.</summary>
+public sealed class PostgresFakeClockServerFixture : FakeClockServerFixture
+{
+    private PostgresTestDatabase? _database;
+
+    public override async Task InitializeAsync()
+    {
+        _database = await PostgresTestDatabase.CreateAsync(migrate: false);
+        await StartAsync(PostgresSilo.Settings(_database.ConnectionString, $"pg-clock-{Guid.NewGuid():N}"));
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PostgresFakeClockServerCollection : ICollectionFixture<PostgresFakeClockServerFixture>
+{
+    public const string Name = "Fake clock server on PostgreSQL";
 }
 
 [CollectionDefinition(Name)]
@@ -35,7 +67,12 @@ public sealed class FakeClockServerCollection : ICollectionFixture<FakeClockServ
 /// moves on.
 /// </summary>
 [Collection(FakeClockServerCollection.Name)]
-public sealed class RateLimitTests(FakeClockServerFixture fixture)
+public sealed class RateLimitTests(FakeClockServerFixture fixture) : RateLimitSuite(fixture);
+
+[Collection(PostgresFakeClockServerCollection.Name)]
+public sealed class PostgresRateLimitTests(PostgresFakeClockServerFixture fixture) : RateLimitSuite(fixture);
+
+public abstract class RateLimitSuite(FakeClockServerFixture fixture)
 {
     private TokenGridServer Server => fixture.Server;
 
