@@ -9,7 +9,7 @@ namespace TokenGrid.Grains.Scheduling;
 internal sealed record RunningJob(DispatchRequest Request, string NodeId, DateTimeOffset StartedAt, double StartTag);
 
 /// <summary>A job dispatching started on a node, after preempting <see cref="Victim"/> for <see cref="Reason"/> when given.</summary>
-internal sealed record Placement(QueuedJob Job, string NodeId, RunningJob? Victim = null, string? Reason = null);
+internal sealed record JobStart(QueuedJob Job, string NodeId, RunningJob? Victim = null, string? Reason = null);
 
 /// <summary>A tenant's counters at one dispatcher.</summary>
 internal sealed class DispatchTenant(RateWindow dispatches)
@@ -85,9 +85,9 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     /// rest. When nothing fits, a waiting High job may preempt a Low one (see <see cref="TryPreempt"/>). Returns the
     /// jobs started, in order.
     /// </summary>
-    public List<Placement> Dispatch(DateTimeOffset now)
+    public List<JobStart> Dispatch(DateTimeOffset now)
     {
-        var started = new List<Placement>();
+        var started = new List<JobStart>();
         while (Queue.Count > 0)
         {
             var placed = false;
@@ -96,7 +96,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
                 if (PlacementPolicy.Choose(_nodes.Values, model, head.Request.RequiredLabels, SiblingNode(head.Request)) is { } node)
                 {
                     Start(head, node, now);
-                    started.Add(new Placement(head, node.NodeId));
+                    started.Add(new JobStart(head, node.NodeId));
                     placed = true;
                     break;
                 }
@@ -283,7 +283,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     /// The victim is the one that started last (the least work lost), it must be preemptible, and under the priority
     /// rule it must still be Low after aging, so a batch job that has waited long enough is not preempted again.
     /// </summary>
-    private Placement? TryPreempt(DateTimeOffset now)
+    private JobStart? TryPreempt(DateTimeOffset now)
     {
         if (!options.Preemption || _running.Count == 0)
         {
@@ -315,7 +315,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
             {
                 Preempt(victim);
                 Start(head, _nodes[victim.NodeId], now, inOrder: false);
-                return new Placement(head, victim.NodeId, victim, reason);
+                return new JobStart(head, victim.NodeId, victim, reason);
             }
         }
 

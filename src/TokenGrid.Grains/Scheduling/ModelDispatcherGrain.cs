@@ -238,10 +238,10 @@ public sealed partial class ModelDispatcherGrain(
     /// <summary>Fills free slots (see <see cref="DispatchBook.Dispatch"/>) and tells each job started, and each preempted, one-way.</summary>
     private void Dispatch(DateTimeOffset now)
     {
-        foreach (var placement in _book.Dispatch(now))
+        foreach (var start in _book.Dispatch(now))
         {
-            var request = placement.Job.Request;
-            if (placement is { Victim: { } victim, Reason: { } reason })
+            var request = start.Job.Request;
+            if (start is { Victim: { } victim, Reason: { } reason })
             {
                 LogPreempted(logger, victim.Request.JobId, Model, victim.NodeId, request.JobId);
                 GrainFactory.GetGrain<IJobGrain>(victim.Request.JobId).PreemptAsync().Ignore();
@@ -253,10 +253,10 @@ public sealed partial class ModelDispatcherGrain(
                 instruments.OnDispatched(Model, now - request.EnqueuedAt);
             }
 
-            LogDispatched(logger, request.JobId, Model, placement.NodeId, request.TenantId);
+            LogDispatched(logger, request.JobId, Model, start.NodeId, request.TenantId);
 
             // One-way: the job starts generating on its own; it releases the slot when it ends.
-            GrainFactory.GetGrain<IJobGrain>(request.JobId).StartOnNodeAsync(placement.NodeId, Model).Ignore();
+            GrainFactory.GetGrain<IJobGrain>(request.JobId).StartOnNodeAsync(start.NodeId, Model).Ignore();
         }
 
         instruments.OnQueueDepth(Model, Queue.Count);
