@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TokenGrid.Abstractions.Capacity;
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Grains.Nodes;
 using TokenGrid.Grains.Telemetry;
@@ -8,16 +11,23 @@ namespace TokenGrid.Grains.Scheduling;
 
 /// <summary>
 /// The queue and placement of one model (key: model name); see <see cref="IModelDispatcherGrain"/> and
-/// docs/scheduling.md.
+/// docs/scheduling.md. The bookkeeping and the decisions (which job goes where, which one is preempted) are a
+/// <see cref="DispatchBook"/>'s; this grain reads the node registry, answers callers and tells jobs what was decided.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Scaling: one activation per model, each placed by Orleans on some silo, so the dispatch work spreads with the
 /// number of models and no grain sees the whole cluster's traffic. Per job it handles two short calls (enqueue,
 /// release) and makes one one-way callback; it reads the node registry at most a few times per second. A model too hot
 /// for one activation can be sharded later by key <c>{model}/{shard}</c>, jobs hashed to a shard and each shard given
 /// a share of every node's slots. Non-reentrant: every call sees consistent queues and slots; nothing here awaits a job.
-/// State lives in memory: after a failover the new activation relearns the nodes from the registry at once, and the jobs
-/// of the lost activation come back through their recovery (queued ones enqueue again, running ones adopt their slot).
+/// </para>
+/// <para>
+/// State lives in memory. Silo failures as the dispatcher sees them: a node whose silo died loses its slots and its
+/// jobs are told to recover (a job grain that died with the silo reactivates elsewhere from its checkpoint and queues
+/// again); after the dispatcher's own silo died, the new activation relearns the nodes from the registry at once,
+/// running jobs adopt their slots and waiting ones enqueue again.
+/// </para>
 /// </remarks>
 public sealed partial class ModelDispatcherGrain(
     IOptions<SchedulingOptions> options,
@@ -28,24 +38,19 @@ public sealed partial class ModelDispatcherGrain(
     ILogger<ModelDispatcherGrain> logger)
     : Grain, IModelDispatcherGrain
 {
-    private readonly Dictionary<string, NodeSlots> _nodes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, RunningJob> _running = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DispatchRequest> _preempting = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, TenantStats> _tenants = new(StringComparer.Ordinal);
-    private FairQueue _queue = null!;
-    private RateWindow _drain = null!;
+    private DispatchBook _book = null!;
     private DateTimeOffset _refreshedAt = DateTimeOffset.MinValue;
-    private long _preemptions;
 
     private string Model => this.GetPrimaryKeyString();
 
     private SchedulingOptions Options => options.Value;
 
+    private FairQueue Queue => _book.Queue;
+
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _queue = new FairQueue(Options.AgingInterval);
-        _drain = new RateWindow(Options.DrainRateWindow);
+        _book = new DispatchBook(Model, Options);
         await RefreshNodesAsync();
         var period = Options.RefreshPeriod;
         this.RegisterGrainTimer(OnTimerAsync, new GrainTimerCreationOptions(period, period) { KeepAlive = true });
@@ -56,25 +61,25 @@ public sealed partial class ModelDispatcherGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         var now = timeProvider.GetUtcNow();
-        if (_queue.Contains(request.JobId) || _running.ContainsKey(request.JobId))
+        if (_book.QueuedOrRunning(request.JobId))
         {
             return Queued(request.JobId, now);
         }
 
         if (!request.Resumed)
         {
-            if (!AnyKnownNodeMayRun(request))
+            if (!_book.AnyNodeMayRun(request))
             {
                 // A node may have joined since the last refresh: look once more before refusing.
                 await RefreshNodesAsync();
-                if (!AnyKnownNodeMayRun(request))
+                if (!_book.AnyNodeMayRun(request))
                 {
                     return Refuse(request, SchedulingRejection.NoEligibleNode, NoNodeMessage(request), null);
                 }
             }
 
-            var tenant = Tenant(request);
-            var tenantQueued = _queue.CountFor(request.TenantId);
+            var tenant = _book.Tenant(request);
+            var tenantQueued = Queue.CountFor(request.TenantId);
             if (tenantQueued >= Options.MaxQueuedPerTenant)
             {
                 return Refuse(request, SchedulingRejection.TenantQueueFull,
@@ -82,15 +87,15 @@ public sealed partial class ModelDispatcherGrain(
                     RetryAfter(tenantQueued, tenant.Dispatches.Rate(now)));
             }
 
-            if (_queue.Count >= Options.MaxQueuedPerModel)
+            if (Queue.Count >= Options.MaxQueuedPerModel)
             {
                 return Refuse(request, SchedulingRejection.ModelQueueFull,
-                    $"The queue of model '{Model}' is full ({_queue.Count} jobs waiting); retry later.",
-                    RetryAfter(_queue.Count, _drain.Rate(now)));
+                    $"The queue of model '{Model}' is full ({Queue.Count} jobs waiting); retry later.",
+                    RetryAfter(Queue.Count, _book.Drain.Rate(now)));
             }
         }
 
-        _queue.Enqueue(request);
+        Queue.Enqueue(request);
         Dispatch(now);
         return Queued(request.JobId, now);
     }
@@ -99,26 +104,9 @@ public sealed partial class ModelDispatcherGrain(
     public async Task ReleaseAsync(string jobId, string? nodeId, int tokensGenerated)
     {
         var now = timeProvider.GetUtcNow();
-        if (!_queue.Remove(jobId))
+        if (_book.Release(jobId, tokensGenerated) && now - _refreshedAt >= Options.MinRefreshInterval)
         {
-            if (_running.Remove(jobId, out var run))
-            {
-                if (_nodes.TryGetValue(run.NodeId, out var node))
-                {
-                    node.Release(jobId);
-                }
-
-                Account(run.Request, tokensGenerated, wasRunning: true);
-            }
-            else if (_preempting.Remove(jobId, out var preempted))
-            {
-                Account(preempted, tokensGenerated, wasRunning: false);
-            }
-
-            if (now - _refreshedAt >= Options.MinRefreshInterval)
-            {
-                await RefreshNodesAsync();
-            }
+            await RefreshNodesAsync();
         }
 
         Dispatch(timeProvider.GetUtcNow());
@@ -128,21 +116,71 @@ public sealed partial class ModelDispatcherGrain(
     public Task<QueuePosition?> GetPositionAsync(string jobId)
     {
         var now = timeProvider.GetUtcNow();
-        var position = _queue.PositionOf(jobId, now);
-        return Task.FromResult(position == 0 ? null : new QueuePosition(position, ExpectedWait(position, now)));
+        var position = Queue.PositionOf(jobId, now);
+        return Task.FromResult(position == 0 ? null : new QueuePosition(position, WaitEstimates.ExpectedWait(position, _book.Drain.Rate(now))));
     }
 
     /// <inheritdoc />
     public Task<DispatcherSnapshot> GetSnapshotAsync()
     {
         var now = timeProvider.GetUtcNow();
-        var nodes = _nodes.Values.OrderBy(n => n.NodeId, StringComparer.Ordinal)
+        var nodes = _book.Nodes.OrderBy(n => n.NodeId, StringComparer.Ordinal)
             .Select(n => new DispatcherNode(n.NodeId, n.Slots, n.Running, n.OutstandingTokens, n.Loaded, n.Report?.Draining ?? false, n.Dispatched))
             .ToList();
-        var tenants = _tenants.OrderBy(t => t.Key, StringComparer.Ordinal)
-            .Select(t => new DispatcherTenant(t.Key, t.Value.Weight, _queue.CountFor(t.Key), t.Value.Running, t.Value.TokensGenerated, t.Value.Dispatched))
+        var tenants = _book.Tenants.OrderBy(t => t.Key, StringComparer.Ordinal)
+            .Select(t => new DispatcherTenant(t.Key, t.Value.Weight, Queue.CountFor(t.Key), t.Value.Running, t.Value.TokensGenerated, t.Value.Dispatched))
             .ToList();
-        return Task.FromResult(new DispatcherSnapshot(Model, _queue.Count, _running.Count, _drain.Rate(now), _preemptions, nodes, tenants));
+        return Task.FromResult(new DispatcherSnapshot(Model, Queue.Count, _book.Running.Count, _book.Drain.Rate(now), _book.Preemptions, nodes, tenants));
+    }
+
+    /// <inheritdoc/>
+    public Task<DispatcherLoad> GetLoadAsync()
+    {
+        var now = timeProvider.GetUtcNow();
+        long queuedTokens = 0;
+        double totalWait = 0;
+        DateTimeOffset? oldest = null;
+        foreach (var job in Queue.Jobs)
+        {
+            var request = job.Request;
+            queuedTokens += request.MaxTokens;
+            totalWait += Math.Max(0, (now - request.EnqueuedAt).TotalSeconds);
+            if (oldest is null || request.EnqueuedAt < oldest)
+            {
+                oldest = request.EnqueuedAt;
+            }
+        }
+
+        return Task.FromResult(new DispatcherLoad
+        {
+            Model = Model,
+            Queued = Queue.Count,
+            QueuedTokens = queuedTokens,
+            OldestEnqueuedAt = oldest,
+            TotalWaitSeconds = totalWait,
+            DispatchesPerSecond = _book.Drain.Rate(now),
+            RunningByNode = _book.Nodes.Where(n => n.Running > 0).ToDictionary(n => n.NodeId, n => n.Running, StringComparer.Ordinal),
+            SlotsByNode = _book.Nodes.Where(n => n.Report is { Draining: false }).ToDictionary(n => n.NodeId, n => n.Slots, StringComparer.Ordinal),
+            TokensGenerated = _book.Tenants.Values.Sum(t => t.TokensGenerated),
+            At = now,
+        });
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyDictionary<string, long>> GetDemandByLabelAsync()
+    {
+        var demand = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var job in Queue.Jobs)
+        {
+            var request = job.Request;
+            foreach (var (key, value) in request.RequiredLabels)
+            {
+                var label = $"{key}={value}";
+                demand[label] = demand.GetValueOrDefault(label) + request.PromptTokens + request.MaxTokens;
+            }
+        }
+
+        return Task.FromResult<IReadOnlyDictionary<string, long>>(demand);
     }
 
     /// <inheritdoc />
@@ -150,6 +188,43 @@ public sealed partial class ModelDispatcherGrain(
     {
         await RefreshNodesAsync();
         Dispatch(timeProvider.GetUtcNow());
+    }
+
+    /// <inheritdoc />
+    public Task AdoptAsync(DispatchRequest request, string nodeId)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!membership.IsNodeGone(nodeId) && _book.Adopt(request, nodeId, timeProvider.GetUtcNow()))
+        {
+            LogAdopted(logger, request.JobId, Model, nodeId);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task NodeUnreachableAsync(string nodeId)
+    {
+        if (_book.Node(nodeId) is { UnreachableAfter: null } node)
+        {
+            node.MarkUnreachable();
+            LogNodeUnreachable(logger, nodeId, Model);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The queue and slots live in memory: tell every known job to recover, so each one enqueues again or adopts its
+        // slot in the next activation (the calls are delivered to it) instead of waiting for its tenant's reminder.
+        foreach (var (jobId, tenantId) in _book.Running.Select(r => (r.Key, r.Value.Request.TenantId)).Concat(Queue.Jobs.Select(q => (q.Request.JobId, q.Request.TenantId))).ToList())
+        {
+            GrainFactory.GetGrain<IJobGrain>(jobId).RecoverAsync(tenantId, Model).Ignore();
+        }
+
+        return Task.CompletedTask;
     }
 
     private async Task OnTimerAsync(CancellationToken cancellationToken)
@@ -160,42 +235,86 @@ public sealed partial class ModelDispatcherGrain(
         Dispatch(timeProvider.GetUtcNow());
     }
 
-    /// <summary>Counts a run's real tokens for its tenant and gives back what its expected cost overestimated.</summary>
-    private void Account(DispatchRequest request, int tokensGenerated, bool wasRunning)
+    /// <summary>Fills free slots (see <see cref="DispatchBook.Dispatch"/>) and tells each job started, and each preempted, one-way.</summary>
+    private void Dispatch(DateTimeOffset now)
     {
-        var tenant = Tenant(request);
-        if (wasRunning)
+        foreach (var start in _book.Dispatch(now))
         {
-            tenant.Running = Math.Max(0, tenant.Running - 1);
+            var request = start.Job.Request;
+            if (start is { Victim: { } victim, Reason: { } reason })
+            {
+                LogPreempted(logger, victim.Request.JobId, Model, victim.NodeId, request.JobId);
+                GrainFactory.GetGrain<IJobGrain>(victim.Request.JobId).PreemptAsync().Ignore();
+                instruments.OnPreempted(Model, reason);
+            }
+
+            if (!request.Resumed)
+            {
+                instruments.OnDispatched(Model, now - request.EnqueuedAt);
+            }
+
+            LogDispatched(logger, request.JobId, Model, start.NodeId, request.TenantId);
+
+            // One-way: the job starts generating on its own; it releases the slot when it ends.
+            GrainFactory.GetGrain<IJobGrain>(request.JobId).StartOnNodeAsync(start.NodeId, Model).Ignore();
         }
 
-        tenant.TokensGenerated += tokensGenerated;
-        _queue.Credit(request.TenantId, request.Weight, Math.Max(0, request.MaxTokens - tokensGenerated));
+        instruments.OnQueueDepth(Model, Queue.Count);
     }
 
-    private TenantStats Tenant(DispatchRequest request)
+    /// <summary>
+    /// Reloads the nodes that serve this model from the registry. A node whose silo left the cluster is lost with its
+    /// slots (its jobs are told to recover); any other node gone keeps its running jobs' slots until they are released.
+    /// </summary>
+    private async Task RefreshNodesAsync()
     {
-        if (!_tenants.TryGetValue(request.TenantId, out var tenant))
+        IReadOnlyList<NodeReport> reports;
+        try
         {
-            _tenants[request.TenantId] = tenant = new TenantStats(new RateWindow(Options.DrainRateWindow));
+            reports = await GrainFactory.GetGrain<INodeRegistryGrain>(0).ListAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogRefreshFailed(logger, e, Model);
+            return;
         }
 
-        tenant.Weight = request.Weight;
-        return tenant;
+        _refreshedAt = timeProvider.GetUtcNow();
+        foreach (var node in _book.Refresh(reports, _refreshedAt, nodeOptions.Value.ReportLifetime, membership.IsNodeGone))
+        {
+            var jobs = node.Jobs.Count;
+            foreach (var run in _book.Lose(node))
+            {
+                GrainFactory.GetGrain<IJobGrain>(run.Request.JobId).RecoverAsync(run.Request.TenantId, Model).Ignore();
+            }
+
+            LogNodeLost(logger, node.NodeId, Model, jobs);
+        }
     }
 
-    private sealed record RunningJob(DispatchRequest Request, string NodeId, DateTimeOffset StartedAt, double StartTag);
-
-    private sealed class TenantStats(RateWindow dispatches)
+    private EnqueueResult Queued(string jobId, DateTimeOffset now)
     {
-        public RateWindow Dispatches { get; } = dispatches;
-
-        public int Weight { get; set; } = 1;
-
-        public int Running { get; set; }
-
-        public long Dispatched { get; set; }
-
-        public long TokensGenerated { get; set; }
+        var position = Queue.PositionOf(jobId, now);
+        return new EnqueueResult
+        {
+            Queued = true,
+            Position = position,
+            ExpectedWait = position == 0 ? TimeSpan.Zero : WaitEstimates.ExpectedWait(position, _book.Drain.Rate(now)),
+        };
     }
+
+    private EnqueueResult Refuse(DispatchRequest request, SchedulingRejection rejection, string message, TimeSpan? retryAfter)
+    {
+        LogRefused(logger, request.JobId, Model, rejection, message);
+        instruments.OnRejected(Model, rejection.ToCode());
+        return new EnqueueResult { Queued = false, Rejection = rejection, Message = message, RetryAfter = retryAfter };
+    }
+
+    private TimeSpan RetryAfter(int jobs, double perSecond) =>
+        WaitEstimates.RetryAfter(jobs, perSecond, Options.MinRetryAfter, Options.MaxRetryAfter);
+
+    private string NoNodeMessage(DispatchRequest request) =>
+        request.RequiredLabels.Count == 0 || !_book.Nodes.Any(n => n.Report is not null)
+            ? $"No node serves model '{Model}'."
+            : $"No node with the labels {string.Join(", ", request.RequiredLabels.Select(l => $"{l.Key}={l.Value}"))} serves model '{Model}'; the job was not placed elsewhere.";
 }

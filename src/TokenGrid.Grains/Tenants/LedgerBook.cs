@@ -65,6 +65,20 @@ internal static class LedgerBook
         return true;
     }
 
+    /// <summary>A settlement rebuilt from a job's ledger lines (reserve, charge, refund), or null when it has no charge.</summary>
+    public static Settlement? SettlementOf(string jobId, IReadOnlyList<LedgerEntry> lines)
+    {
+        var charge = lines.FirstOrDefault(e => e.Kind == LedgerEntryKind.Charge);
+        if (charge is null)
+        {
+            return null;
+        }
+
+        var reserved = lines.Where(e => e.Kind == LedgerEntryKind.Reserve).Sum(e => e.Tokens);
+        var refunded = lines.Where(e => e.Kind == LedgerEntryKind.Refund).Sum(e => e.Tokens);
+        return new Settlement(jobId, reserved, charge.Tokens, refunded, AlreadySettled: true);
+    }
+
     private static void Append(
         TenantState state, string tenantId, DateTimeOffset at, string jobId, string model, LedgerEntryKind kind, long tokens,
         long promptTokens = 0, long completionTokens = 0)

@@ -37,4 +37,10 @@ public sealed partial class TenantGrain
 
     [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "Tenant {TenantId} could not save its state; {Steps} queued changes failed and the activation starts over from storage")]
     private static partial void LogSaveFailed(ILogger logger, Exception exception, string tenantId, int steps);
+
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Warning, Message = "Tenant {TenantId} could not update its job recovery reminder")]
+    private static partial void LogRecoveryReminderFailed(ILogger logger, Exception exception, string tenantId);
+
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Debug, Message = "Tenant {TenantId} woke {Woken} of its {Open} open jobs to check their progress")]
+    private static partial void LogRecoveryTick(ILogger logger, string tenantId, int woken, int open);
 }

@@ -1,17 +1,43 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Timers;
+using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Jobs;
+using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Tenants;
 
 /// <summary>
-/// A tenant's budget, keys and ledger (key: tenant id). Every change is decided one at a time, in arrival order, on the
-/// state the previous one left, and answered only once saved; saves are grouped (see <c>TenantGrain.Commit.cs</c>), so
-/// concurrent requests cannot overspend and a busy tenant writes once per batch rather than once per request. The
-/// state is kept by an <see cref="ITenantStore"/>, which saves the ledger lines and job ids of each batch with it.
+/// A tenant's budget, keys and ledger (key: tenant id). The decisions are a <see cref="TenantAccount"/>'s; this grain
+/// runs them through a <see cref="GroupCommit"/>, one at a time, in arrival order, on the state the previous one left,
+/// and answers each only once saved. The state is kept by an <see cref="ITenantStore"/>, which saves the ledger lines
+/// and job ids of each batch with it.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Admissions and settlements interleave (<c>[AlwaysInterleave]</c>), which is what lets a batch gather: under load a
+/// batch holds as many steps as arrived during the previous save, one write instead of one each. An answer is never
+/// given before the state holding it is saved; a crash before the save loses only unanswered steps. When a save fails,
+/// the steps fail with <see cref="StorageUnavailableException"/> and the activation deactivates, so the next one starts
+/// over from the saved state.
+/// </para>
+/// <para>
+/// When the store refuses a batch because it reserves for a job id the ledger already reserved for (a job settled so
+/// long ago that the state's window no longer holds it), nothing was saved: the grain reloads the saved state and
+/// applies the same steps again, this time refusing those job ids with <see cref="JobAlreadySettledException"/>.
+/// </para>
+/// <para>
+/// The tenant is also the safety net of job failover. Its open reservations are exactly the jobs admitted and not yet
+/// settled. While there are any, a reminder (stored by the reminder service, so it fires on a live silo whichever silo
+/// died) wakes those jobs every <see cref="JobRecoveryOptions.RecoveryPeriod"/>: a job grain that died with its silo
+/// reactivates from its checkpoint and resumes, a waiting job whose dispatcher died queues again, and a job that was
+/// admitted but never saved settles for 0 tokens. No job is lost and no reservation stays open.
+/// </para>
+/// </remarks>
 public sealed partial class TenantGrain(
     ITenantStore store,
     TimeProvider timeProvider,
@@ -23,16 +49,37 @@ public sealed partial class TenantGrain(
     ILogger<TenantGrain> logger)
     : Grain, ITenantGrain, IRemindable
 {
-    private const int MaxNameLength = 200;
+    /// <summary>The largest page <see cref="GetLedgerAsync"/> and <see cref="ListJobIdsAsync"/> return.</summary>
+    public const int MaxPageSize = TenantRequests.MaxPageSize;
+
+    private const string RecoveryReminder = "recover-open-jobs";
+
+    private TenantAccount _account = null!;
+    private GroupCommit _commit = null!;
+
+    /// <summary>The version of the saved state this activation's state continues.</summary>
+    private long _version;
+
+    /// <summary>Whether the reminder is registered, as far as this activation knows (null: not known yet).</summary>
+    private bool? _recoveryArmed;
+
+    /// <summary>The reconciliation in progress, which callers join rather than registering again.</summary>
+    private Task? _recoverySync;
 
     private string TenantId => this.GetPrimaryKeyString();
 
-    /// <summary>The state as the applied changes left it (saved, or being saved, by the commit loop).</summary>
-    private TenantState State { get; set; } = new();
+    /// <summary>The state as the applied changes left it (saved, or being saved, by the group commit).</summary>
+    private TenantState State => _account.State;
 
     /// <inheritdoc/>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _account = new TenantAccount(TenantId, timeProvider, (start, cleared) => LogPeriodReset(logger, TenantId, start, cleared));
+        _commit = new GroupCommit(SaveAsync, Unavailable, (e, steps) =>
+        {
+            LogSaveFailed(logger, e, TenantId, steps);
+            DeactivateOnIdle();
+        });
         await LoadAsync(cancellationToken);
         await SyncRecoveryAsync();
     }
@@ -40,22 +87,8 @@ public sealed partial class TenantGrain(
     /// <inheritdoc/>
     public async Task<TenantInfo> CreateAsync(TenantSpec spec)
     {
-        Validate(spec);
-        var created = await ApplyAsync(() =>
-        {
-            if (State.Info is not null)
-            {
-                throw new TenantExistsException(TenantId);
-            }
-
-            var now = timeProvider.GetUtcNow();
-            var budget = spec.Budget;
-            State.Info = new TenantInfo(TenantId, spec.Name.Trim(), budget, spec.Enabled, now, now);
-            State.Tokens = TokenBucket.Full(budget.TokensPerMinute, now);
-            State.Requests = TokenBucket.Full(budget.RequestsPerMinute, now);
-            State.PeriodStart = QuotaPeriods.StartOf(budget.Period, now);
-            return State.Info;
-        });
+        TenantRequests.Validate(spec);
+        var created = await _commit.ApplyAsync(() => _account.Create(spec));
         await grainFactory.GetGrain<ITenantDirectoryGrain>(0).AddAsync(TenantId);
         LogCreated(logger, TenantId);
         return created;
@@ -64,20 +97,8 @@ public sealed partial class TenantGrain(
     /// <inheritdoc/>
     public async Task<TenantInfo> UpdateAsync(TenantSpec spec)
     {
-        Validate(spec);
-        var updated = await ApplyAsync(() =>
-        {
-            var info = RequireTenant();
-            var now = timeProvider.GetUtcNow();
-
-            // Settle the buckets and the period under the old budget, then keep the levels within the new capacities.
-            CatchUp(now);
-            var budget = spec.Budget;
-            State.Tokens.Clamp(budget.TokensPerMinute);
-            State.Requests.Clamp(budget.RequestsPerMinute);
-            State.Info = info with { Name = spec.Name.Trim(), Budget = budget, Enabled = spec.Enabled, UpdatedAt = now };
-            return State.Info;
-        });
+        TenantRequests.Validate(spec);
+        var updated = await _commit.ApplyAsync(() => _account.Update(spec));
 
         // Idempotent; repairs the directory if the registration after CreateAsync's save was lost.
         await grainFactory.GetGrain<ITenantDirectoryGrain>(0).AddAsync(TenantId);
@@ -88,38 +109,299 @@ public sealed partial class TenantGrain(
     /// <inheritdoc/>
     public Task<TenantInfo?> GetAsync() => Task.FromResult(State.Info);
 
-    /// <summary>Brings the period and both buckets up to <paramref name="now"/>.</summary>
-    private void CatchUp(DateTimeOffset now)
+    /// <inheritdoc/>
+    public async Task<AdmissionResult> AdmitAsync(AdmissionRequest request)
     {
-        var budget = State.Info!.Budget;
-        var cleared = State.Charged;
-        if (LedgerBook.RollPeriod(State, TenantId, now))
+        TenantRequests.Validate(request);
+        if (State.Info is null)
         {
-            LogPeriodReset(logger, TenantId, State.PeriodStart, cleared);
+            // Nothing is saved for a tenant that does not exist.
+            return Rejected(request, _account.RefuseMissing(request)).Result;
         }
 
-        State.Tokens.Refill(budget.TokensPerMinute, now);
-        State.Requests.Refill(budget.RequestsPerMinute, now);
+        // A repeat after settlement is refused from the state's window of recent settlements, or by the store, which
+        // refuses a second reserve line.
+        var decision = await _commit.ApplyAsync(() => Rejected(request, _account.Admit(request)));
+        if (decision.Admitted)
+        {
+            await SyncRecoveryAsync();
+            instruments.OnAdmitted(request.Model);
+            LogAdmitted(logger, TenantId, request.JobId, request.Model, decision.Result.Reserved);
+        }
+
+        return decision.Result;
     }
 
-    private TenantInfo RequireTenant() => State.Info ?? throw new TenantNotFoundException(TenantId);
-
-    private static void Validate(TenantSpec spec)
+    /// <inheritdoc/>
+    public async Task<AdmissionResult> AdmitGroupAsync(IReadOnlyList<AdmissionRequest> requests)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        if (string.IsNullOrWhiteSpace(spec.Name) || spec.Name.Trim().Length > MaxNameLength)
+        ArgumentNullException.ThrowIfNull(requests);
+        if (requests.Count == 0 || requests.Select(r => r.JobId).Distinct(StringComparer.Ordinal).Count() != requests.Count
+            || requests.Any(r => r.Model != requests[0].Model))
         {
-            throw new ArgumentException($"name must be 1 to {MaxNameLength} characters.", nameof(spec));
+            throw new ArgumentException("A group needs distinct job ids of one model.", nameof(requests));
         }
 
-        if (spec.Budget is null)
+        foreach (var request in requests)
         {
-            throw new ArgumentException("budget is required.", nameof(spec));
+            TenantRequests.Validate(request);
         }
 
-        if (spec.Budget.Validate() is { } problem)
+        // A group as one request: the first job's id, the summed prompt and completion tokens.
+        var combined = new AdmissionRequest(
+            requests[0].JobId, requests[0].Model, requests.Sum(r => r.PromptTokens), requests.Sum(r => r.MaxCompletionTokens));
+        if (State.Info is null)
         {
-            throw new ArgumentException(problem, nameof(spec));
+            return Rejected(combined, _account.RefuseMissing(combined, requests.Count)).Result;
+        }
+
+        var decision = await _commit.ApplyAsync(() => Rejected(combined, _account.AdmitGroup(requests, combined)));
+        if (decision.Admitted)
+        {
+            await SyncRecoveryAsync();
+            foreach (var request in requests)
+            {
+                instruments.OnAdmitted(request.Model);
+                LogAdmitted(logger, TenantId, request.JobId, request.Model, request.Reservation);
+            }
+        }
+
+        return decision.Result;
+    }
+
+    /// <summary>
+    /// Charges a job's tokens and refunds the rest of its reservation. Idempotent: a repeat returns the first result
+    /// with <see cref="Settlement.AlreadySettled"/> set (from the state's window of recent settlements, or rebuilt from
+    /// the ledger for older ones). A job id that was never admitted returns zeros and logs a warning: there is nothing
+    /// to charge, and failing would not help the caller.
+    /// </summary>
+    public async Task<Settlement> SettleAsync(SettlementRequest request)
+    {
+        TenantRequests.Validate(request);
+        if (!_account.Holds(request.JobId))
+        {
+            if (LedgerBook.SettlementOf(request.JobId, await ledger.FindJobAsync(TenantId, request.JobId)) is { } old)
+            {
+                return old;
+            }
+
+            LogSettledUnknownJob(logger, TenantId, request.JobId);
+            return new Settlement(request.JobId, 0, 0, 0, AlreadySettled: false);
+        }
+
+        // A repeat is answered from the same queue, so it never reports a settlement that is not saved yet.
+        var settlement = await _commit.ApplyAsync(() => _account.Settle(request));
+        if (!settlement.AlreadySettled)
+        {
+            LogSettled(logger, TenantId, request.JobId, request.Outcome, settlement.Charged, settlement.Refunded);
+        }
+
+        return settlement;
+    }
+
+    /// <inheritdoc/>
+    public async Task<IssuedApiKey> IssueKeyAsync(string name)
+    {
+        TenantRequests.ValidateKeyName(name);
+        var secret = ApiKeyHash.NewSecret();
+        var hash = ApiKeyHash.Hash(secret);
+        var key = new ApiKeyInfo(ApiKeyHash.NewKeyId(), TenantId, name.Trim(), ApiKeyHash.PrefixOf(secret), timeProvider.GetUtcNow(), null);
+
+        // Saved before it is bound, so every key that can resolve is one this tenant lists and can revoke. If binding
+        // fails the secret is never shown and the listed key never resolves.
+        await _commit.ApplyAsync(() => _account.AddKey(new StoredApiKey(hash, key)));
+        await grainFactory.GetGrain<IApiKeyGrain>(hash).BindAsync(key);
+
+        LogKeyIssued(logger, TenantId, key.KeyId);
+        return new IssuedApiKey(key, secret);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Revoking again re-sends the revocation (repairing a failed one) and keeps the first time.</remarks>
+    public async Task<bool> RevokeKeyAsync(string keyId)
+    {
+        var stored = await _commit.ApplyAsync(() =>
+        {
+            var (key, revoked) = _account.RevokeKey(keyId);
+            if (revoked)
+            {
+                LogKeyRevoked(logger, TenantId, keyId);
+            }
+
+            return key;
+        });
+        if (stored is null)
+        {
+            return false;
+        }
+
+        await grainFactory.GetGrain<IApiKeyGrain>(stored.Hash).RevokeAsync(stored.Info.RevokedAt!.Value);
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync()
+    {
+        _account.RequireTenant();
+        return Task.FromResult<IReadOnlyList<ApiKeyInfo>>([.. State.Keys.Select(k => k.Info)]);
+    }
+
+    /// <inheritdoc/>
+    public Task<RateLimitSnapshot> GetRateLimitsAsync()
+    {
+        _account.RequireTenant();
+        return Task.FromResult(TenantViews.Limits(State, timeProvider.GetUtcNow()));
+    }
+
+    /// <inheritdoc/>
+    public Task<TenantUsage> GetUsageAsync()
+    {
+        _account.RequireTenant();
+        return Task.FromResult(TenantViews.Usage(State, timeProvider.GetUtcNow()));
+    }
+
+    /// <inheritdoc/>
+    public Task<LedgerPage> GetLedgerAsync(long afterSequence, int limit)
+    {
+        _account.RequireTenant();
+        TenantRequests.CheckPageSize(limit);
+        return ledger.ReadAsync(TenantId, Math.Max(0, afterSequence), limit);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>An unknown cursor yields an empty page.</remarks>
+    public Task<IReadOnlyList<string>> ListJobIdsAsync(string? beforeJobId, int limit)
+    {
+        _account.RequireTenant();
+        TenantRequests.CheckPageSize(limit);
+        return jobIndex.ListAsync(TenantId, beforeJobId, limit);
+    }
+
+    /// <inheritdoc/>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (!string.Equals(reminderName, RecoveryReminder, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        // It ticked, so it is registered, whatever an earlier activation left behind.
+        _recoveryArmed = true;
+        if (State.Open.Count == 0)
+        {
+            await SyncRecoveryAsync();
+            return;
+        }
+
+        // Jobs admitted within the last period are in the middle of starting; the next tick covers them.
+        var cutoff = timeProvider.GetUtcNow() - recovery.Value.RecoveryPeriod;
+        var woken = 0;
+        foreach (var open in State.Open.Values.Where(o => o.AdmittedAt <= cutoff))
+        {
+            grainFactory.GetGrain<IJobGrain>(open.JobId).RecoverAsync(TenantId, open.Model).Ignore();
+            woken++;
+        }
+
+        LogRecoveryTick(logger, TenantId, woken, State.Open.Count);
+    }
+
+    /// <summary>Starts from the saved state (a new state when the tenant was never saved).</summary>
+    private async Task LoadAsync(CancellationToken cancellationToken = default)
+    {
+        var stored = await store.LoadAsync(TenantId, cancellationToken);
+        _account.Reset(stored?.State ?? new TenantState());
+        _version = stored?.Version ?? 0;
+    }
+
+    /// <summary>
+    /// Saves the state with the batch's ledger lines and job ids (one <see cref="ITenantStore.SaveAsync"/>, all or
+    /// nothing). When the store refuses it for reserving again for jobs settled long ago, reloads the saved state and
+    /// returns false, so the batch is applied again with those job ids refused.
+    /// </summary>
+    private async Task<bool> SaveAsync(int steps)
+    {
+        TenantSaveResult saved;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            saved = await store.SaveAsync(new TenantSave(TenantId, State, _version, _account.TakeUnsavedLines(), _account.TakeUnsavedJobIds()));
+        }
+        catch
+        {
+            instruments.OnTenantSave(Stopwatch.GetElapsedTime(started), steps, "failed");
+            throw;
+        }
+
+        instruments.OnTenantSave(Stopwatch.GetElapsedTime(started), steps, saved.Saved ? "saved" : "refused");
+        if (!saved.Saved)
+        {
+            LogReserveRefused(logger, TenantId, string.Join(", ", saved.AlreadyReserved));
+            _account.RefuseSettledLongAgo(saved.AlreadyReserved);
+            await LoadAsync();
+            return false;
+        }
+
+        _version = saved.Version;
+        instruments.OnTenantBudget(TenantId, State.Info?.Budget.PeriodQuota ?? 0, State.Charged, State.Reserved);
+        return true;
+    }
+
+    private StorageUnavailableException Unavailable(string cause) =>
+        new($"Tenant '{TenantId}' could not save its state ({cause}); nothing was applied, retry shortly.");
+
+    /// <summary>Counts and logs <paramref name="decision"/>'s refusal, if any, and returns it.</summary>
+    private AdmissionDecision Rejected(AdmissionRequest request, AdmissionDecision decision)
+    {
+        if (decision.Refusal is { } refusal)
+        {
+            instruments.OnRejected(request.Model, refusal.Reason.ToCode());
+            LogRejected(logger, TenantId, request.JobId, request.Model, refusal.Reason);
+        }
+
+        return decision;
+    }
+
+    /// <summary>
+    /// Makes the reminder exist exactly while the tenant has open jobs (where the silo has a reminder service), and
+    /// returns once it does. One reconciliation runs at a time and every caller joins it: a burst of admissions
+    /// registers the reminder once, and an admission arriving while an idle tick unregisters it waits for the
+    /// reminder to be registered again rather than trusting a registration about to disappear.
+    /// </summary>
+    private Task SyncRecoveryAsync()
+    {
+        if (ServiceProvider.GetService<IReminderRegistry>() is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        return _recoverySync is { IsCompleted: false } running ? running : _recoverySync = ReconcileRecoveryAsync();
+    }
+
+    /// <summary>Registers or unregisters until the reminder matches the open jobs, checking again after every await.</summary>
+    private async Task ReconcileRecoveryAsync()
+    {
+        try
+        {
+            bool wanted;
+            while (_recoveryArmed != (wanted = State.Open.Count > 0))
+            {
+                if (wanted)
+                {
+                    var period = recovery.Value.RecoveryPeriod;
+                    await this.RegisterOrUpdateReminder(RecoveryReminder, period, period);
+                }
+                else if (_recoveryArmed is true && await this.GetReminder(RecoveryReminder) is { } reminder)
+                {
+                    await this.UnregisterReminder(reminder);
+                }
+
+                _recoveryArmed = wanted;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Tried again by the next admission or tick; the job's own recovery paths still work meanwhile.
+            LogRecoveryReminderFailed(logger, e, TenantId);
         }
     }
 }

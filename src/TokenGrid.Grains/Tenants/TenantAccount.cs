@@ -1,0 +1,260 @@
+using TokenGrid.Abstractions.Tenants;
+
+namespace TokenGrid.Grains.Tenants;
+
+/// <summary>A decided admission: the answer, whether it opened reservations, and the refusal when it was refused.</summary>
+internal readonly record struct AdmissionDecision(AdmissionResult Result, bool Admitted, Refusal? Refusal);
+
+/// <summary>
+/// A tenant's state and every change to it: budget, admissions (reservations, concurrency, period quota), settlements
+/// and keys. Each method is one decision on the state the previous one left; the caller runs them one at a time, in
+/// arrival order, and saves the state with <see cref="TakeUnsavedLines"/> and <see cref="TakeUnsavedJobIds"/>.
+/// Nothing here awaits, logs or saves.
+/// </summary>
+/// <param name="tenantId">The tenant.</param>
+/// <param name="timeProvider">The clock every decision reads.</param>
+/// <param name="periodReset">Told the new period's start and the charged tokens it cleared, when a period starts over.</param>
+internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, Action<DateTimeOffset, long> periodReset)
+{
+    /// <summary>Job ids seen for the first time since the last save, in arrival order.</summary>
+    private readonly List<string> _unsavedJobIds = [];
+
+    /// <summary>Job ids the store refused to reserve for again (settled before the state's window).</summary>
+    private readonly HashSet<string> _settledLongAgo = new(StringComparer.Ordinal);
+
+    /// <summary>The state as the applied changes left it.</summary>
+    public TenantState State { get; private set; } = new();
+
+    /// <summary>The tenant, or <see cref="TenantNotFoundException"/> when it does not exist.</summary>
+    public TenantInfo RequireTenant() => State.Info ?? throw new TenantNotFoundException(tenantId);
+
+    /// <summary>Starts over from <paramref name="state"/> (the saved one); unsaved job ids are dropped with the old state.</summary>
+    public void Reset(TenantState state)
+    {
+        State = state;
+        _unsavedJobIds.Clear();
+    }
+
+    /// <summary>Refuses from now on to reserve for <paramref name="jobIds"/>, which the store says were settled long ago.</summary>
+    public void RefuseSettledLongAgo(IEnumerable<string> jobIds) => _settledLongAgo.UnionWith(jobIds);
+
+    /// <summary>The ledger lines added since the last call.</summary>
+    public List<LedgerEntry> TakeUnsavedLines() => Take(State.UnsavedLines);
+
+    /// <summary>The job ids seen for the first time since the last call.</summary>
+    public List<string> TakeUnsavedJobIds() => Take(_unsavedJobIds);
+
+    /// <summary>Creates the tenant with full buckets and the current period.</summary>
+    public TenantInfo Create(TenantSpec spec)
+    {
+        if (State.Info is not null)
+        {
+            throw new TenantExistsException(tenantId);
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var budget = spec.Budget;
+        State.Info = new TenantInfo(tenantId, spec.Name.Trim(), budget, spec.Enabled, now, now);
+        State.Tokens = TokenBucket.Full(budget.TokensPerMinute, now);
+        State.Requests = TokenBucket.Full(budget.RequestsPerMinute, now);
+        State.PeriodStart = QuotaPeriods.StartOf(budget.Period, now);
+        return State.Info;
+    }
+
+    /// <summary>Changes name, budget and switch; bucket levels are kept within the new capacities.</summary>
+    public TenantInfo Update(TenantSpec spec)
+    {
+        var info = RequireTenant();
+        var now = timeProvider.GetUtcNow();
+
+        // Settle the buckets and the period under the old budget, then keep the levels within the new capacities.
+        CatchUp(now);
+        var budget = spec.Budget;
+        State.Tokens.Clamp(budget.TokensPerMinute);
+        State.Requests.Clamp(budget.RequestsPerMinute);
+        State.Info = info with { Name = spec.Name.Trim(), Budget = budget, Enabled = spec.Enabled, UpdatedAt = now };
+        return State.Info;
+    }
+
+    /// <summary>The refusal of <paramref name="request"/> by a tenant that does not exist (nothing to change or save).</summary>
+    public AdmissionDecision RefuseMissing(AdmissionRequest request, int jobs = 1)
+    {
+        var now = timeProvider.GetUtcNow();
+        var refusal = AdmissionPolicy.Check(State, request, now, jobs)!.Value;
+        return new(Answer(refusal, 0, now), false, refusal);
+    }
+
+    /// <summary>
+    /// Admits one job or refuses it. One job id reserves once: a repeat while open gets the same answer, a repeat after
+    /// settlement throws <see cref="JobAlreadySettledException"/>.
+    /// </summary>
+    public AdmissionDecision Admit(AdmissionRequest request)
+    {
+        var now = timeProvider.GetUtcNow();
+
+        if (State.Open.TryGetValue(request.JobId, out var open))
+        {
+            return new(Answer(null, open.Tokens, now), false, null);
+        }
+
+        if (WasSettled(request.JobId))
+        {
+            throw new JobAlreadySettledException(tenantId, request.JobId);
+        }
+
+        _unsavedJobIds.Add(request.JobId);
+        CatchUp(now);
+        if (AdmissionPolicy.Check(State, request, now) is { } refusal)
+        {
+            return new(Answer(refusal, 0, now), false, refusal);
+        }
+
+        var reservation = request.Reservation;
+        State.Requests.Take(1);
+        State.Tokens.Take(reservation);
+        LedgerBook.Reserve(State, tenantId, new OpenReservation(request.JobId, request.Model, reservation, request.PromptTokens, now));
+        TallyOf(request.Model).Requests++;
+        return new(Answer(null, reservation, now), true, null);
+    }
+
+    /// <summary>
+    /// Admits a group of jobs of one model or refuses it: one check of <paramref name="combined"/> (the summed
+    /// reservation), then one reservation per job. The jobs of a group are reserved together, so all or none are open.
+    /// </summary>
+    public AdmissionDecision AdmitGroup(IReadOnlyList<AdmissionRequest> requests, AdmissionRequest combined)
+    {
+        var now = timeProvider.GetUtcNow();
+        var open = requests.Count(r => State.Open.ContainsKey(r.JobId));
+        if (open > 0)
+        {
+            return new(Answer(null, requests.Sum(r => State.Open.TryGetValue(r.JobId, out var o) ? o.Tokens : 0), now), false, null);
+        }
+
+        if (requests.FirstOrDefault(r => WasSettled(r.JobId)) is { } settled)
+        {
+            throw new JobAlreadySettledException(tenantId, settled.JobId);
+        }
+
+        CatchUp(now);
+        if (AdmissionPolicy.Check(State, combined, now, requests.Count) is { } refusal)
+        {
+            // Refused before any of its jobs exists, so none is listed among the tenant's jobs.
+            return new(Answer(refusal, 0, now), false, refusal);
+        }
+
+        _unsavedJobIds.AddRange(requests.Select(r => r.JobId));
+
+        State.Requests.Take(1);
+        State.Tokens.Take(combined.Reservation);
+        foreach (var request in requests)
+        {
+            LedgerBook.Reserve(State, tenantId, new OpenReservation(request.JobId, request.Model, request.Reservation, request.PromptTokens, now));
+            TallyOf(request.Model).Requests++;
+        }
+
+        return new(Answer(null, combined.Reservation, now), true, null);
+    }
+
+    /// <summary>Whether the job is open or among the recent settlements (the state's window).</summary>
+    public bool Holds(string jobId) => State.Open.ContainsKey(jobId) || FindSettlement(jobId) is not null;
+
+    /// <summary>
+    /// Charges an open job's tokens and refunds the rest of its reservation; a repeat returns the first result with
+    /// <see cref="Settlement.AlreadySettled"/> set. The job must be <see cref="Holds">held</see>.
+    /// </summary>
+    public Settlement Settle(SettlementRequest request)
+    {
+        if (FindSettlement(request.JobId) is { } done)
+        {
+            return done with { AlreadySettled = true };
+        }
+
+        var reservation = State.Open[request.JobId];
+        var now = timeProvider.GetUtcNow();
+        CatchUp(now);
+        var (charged, refunded, prompt) = LedgerBook.Settle(State, tenantId, now, reservation, request.PromptTokens, request.CompletionTokens);
+        State.Tokens.Give(refunded, State.Info!.Budget.TokensPerMinute);
+
+        var tally = TallyOf(reservation.Model);
+        tally.PromptTokens += prompt;
+        tally.CompletionTokens += charged - prompt;
+
+        var settlement = new Settlement(request.JobId, reservation.Tokens, charged, refunded, AlreadySettled: false);
+        State.Settled.Add(settlement);
+        if (State.Settled.Count > TenantState.SettledWindow)
+        {
+            State.Settled.RemoveAt(0);
+        }
+
+        return settlement;
+    }
+
+    /// <summary>Lists a new key (the tenant must exist).</summary>
+    public void AddKey(StoredApiKey key)
+    {
+        RequireTenant();
+        State.Keys.Add(key);
+    }
+
+    /// <summary>
+    /// Revokes a key, keeping the first revocation time: the key as now stored (null when unknown), and whether this call
+    /// revoked it.
+    /// </summary>
+    public (StoredApiKey? Key, bool Revoked) RevokeKey(string keyId)
+    {
+        var index = State.Keys.FindIndex(k => k.Info.KeyId == keyId);
+        if (index < 0 || State.Keys[index].Info.RevokedAt is not null)
+        {
+            return (index < 0 ? null : State.Keys[index], false);
+        }
+
+        State.Keys[index] = State.Keys[index] with { Info = State.Keys[index].Info with { RevokedAt = timeProvider.GetUtcNow() } };
+        return (State.Keys[index], true);
+    }
+
+    /// <summary>Brings the period and both buckets up to <paramref name="now"/>.</summary>
+    private void CatchUp(DateTimeOffset now)
+    {
+        var budget = State.Info!.Budget;
+        var cleared = State.Charged;
+        if (LedgerBook.RollPeriod(State, tenantId, now))
+        {
+            periodReset(State.PeriodStart, cleared);
+        }
+
+        State.Tokens.Refill(budget.TokensPerMinute, now);
+        State.Requests.Refill(budget.RequestsPerMinute, now);
+    }
+
+    private AdmissionResult Answer(Refusal? refusal, long reserved, DateTimeOffset now)
+    {
+        var budget = State.Info?.Budget ?? new TenantBudget();
+        return new AdmissionResult(
+            refusal is null, refusal?.Reason, refusal?.Message, refusal?.RetryAfter,
+            TenantViews.Limits(State, now), reserved, budget.Priority, budget.Weight)
+        {
+            RequiredLabels = budget.RequiredLabels,
+        };
+    }
+
+    private bool WasSettled(string jobId) => FindSettlement(jobId) is not null || _settledLongAgo.Contains(jobId);
+
+    private Settlement? FindSettlement(string jobId) => State.Settled.Find(s => s.JobId == jobId);
+
+    private ModelTally TallyOf(string model)
+    {
+        if (!State.Models.TryGetValue(model, out var tally))
+        {
+            State.Models[model] = tally = new ModelTally();
+        }
+
+        return tally;
+    }
+
+    private static List<T> Take<T>(List<T> unsaved)
+    {
+        var taken = unsaved.ToList();
+        unsaved.Clear();
+        return taken;
+    }
+}

@@ -1,0 +1,81 @@
+using TokenGrid.Abstractions.Tenants;
+
+namespace TokenGrid.Grains.Tenants;
+
+/// <summary>The checks a tenant grain makes on its callers' arguments before anything is queued.</summary>
+internal static class TenantRequests
+{
+    /// <summary>The largest page of ledger lines or job ids.</summary>
+    public const int MaxPageSize = 1000;
+
+    private const int MaxNameLength = 200;
+    private const int MaxKeyNameLength = 100;
+
+    public static void ValidateKeyName(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > MaxKeyNameLength)
+        {
+            throw new ArgumentException($"name must be 1 to {MaxKeyNameLength} characters.", nameof(name));
+        }
+    }
+
+    public static void Validate(TenantSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (string.IsNullOrWhiteSpace(spec.Name) || spec.Name.Trim().Length > MaxNameLength)
+        {
+            throw new ArgumentException($"name must be 1 to {MaxNameLength} characters.", nameof(spec));
+        }
+
+        if (spec.Budget is null)
+        {
+            throw new ArgumentException("budget is required.", nameof(spec));
+        }
+
+        if (spec.Budget.Validate() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(spec));
+        }
+    }
+
+    public static void Validate(AdmissionRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        RequireJobId(request.JobId);
+        if (string.IsNullOrWhiteSpace(request.Model))
+        {
+            throw new ArgumentException("model is required.", nameof(request));
+        }
+
+        if (request.PromptTokens < 0 || request.MaxCompletionTokens < 0)
+        {
+            throw new ArgumentException("Token counts must not be negative.", nameof(request));
+        }
+    }
+
+    public static void Validate(SettlementRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        RequireJobId(request.JobId);
+        if (request.PromptTokens < 0 || request.CompletionTokens < 0)
+        {
+            throw new ArgumentException("Token counts must not be negative.", nameof(request));
+        }
+    }
+
+    private static void RequireJobId(string jobId)
+    {
+        if (string.IsNullOrWhiteSpace(jobId))
+        {
+            throw new ArgumentException("job_id is required.", nameof(jobId));
+        }
+    }
+
+    public static void CheckPageSize(int limit)
+    {
+        if (limit is < 1 or > MaxPageSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(limit), limit, $"limit must be between 1 and {MaxPageSize}.");
+        }
+    }
+}

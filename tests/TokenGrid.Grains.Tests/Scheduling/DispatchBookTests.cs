@@ -1,0 +1,145 @@
+using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Abstractions.Scheduling;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Scheduling;
+
+namespace TokenGrid.Grains.Tests.Scheduling;
+
+/// <summary><see cref="DispatchBook"/> on its own: placement, release, preemption and lost nodes, with no grain.</summary>
+public sealed class DispatchBookTests
+{
+    private static readonly DateTimeOffset s_now = new(2026, 3, 14, 9, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan s_lifetime = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public void Free_slots_are_filled_and_a_job_no_node_may_take_does_not_block_the_next()
+    {
+        var book = Book(new SchedulingOptions { Preemption = false });
+        book.Refresh([Report("n1", slots: 2)], s_now, s_lifetime, _ => false);
+        book.Queue.Enqueue(Job("west", "a") with { RequiredLabels = new Dictionary<string, string> { ["region"] = "west" } });
+        book.Queue.Enqueue(Job("j1", "b"));
+        book.Queue.Enqueue(Job("j2", "c"));
+        book.Queue.Enqueue(Job("j3", "d"));
+
+        var started = book.Dispatch(s_now);
+
+        Assert.Equal(["j1", "j2"], started.Select(p => p.Job.Request.JobId));
+        Assert.All(started, p => Assert.Equal(("n1", null), (p.NodeId, p.Victim)));
+        Assert.Equal(2, book.Queue.Count);
+        Assert.Equal(2, book.Running.Count);
+        Assert.Equal((1, 1L), (book.Tenants["b"].Running, book.Tenants["b"].Dispatched));
+        Assert.True(book.Drain.Rate(s_now) > 0);
+    }
+
+    [Fact]
+    public void A_release_frees_the_slot_counts_the_tokens_and_lets_the_next_job_start()
+    {
+        var book = Book(new SchedulingOptions());
+        book.Refresh([Report("n1", slots: 1)], s_now, s_lifetime, _ => false);
+        book.Queue.Enqueue(Job("j1", "a"));
+        book.Queue.Enqueue(Job("j2", "a"));
+        Assert.Single(book.Dispatch(s_now));
+
+        Assert.False(book.Release("j2", 0));
+        Assert.True(book.Release("j1", 25));
+        Assert.Equal((0, 25L), (book.Tenants["a"].Running, book.Tenants["a"].TokensGenerated));
+        Assert.Equal(0, book.Node("n1")!.Running);
+        Assert.Empty(book.Dispatch(s_now));
+    }
+
+    [Fact]
+    public void A_high_job_preempts_the_youngest_preemptible_low_job_and_takes_its_slot()
+    {
+        var book = Book(new SchedulingOptions { FairSharePreemption = false });
+        book.Refresh([Report("n1", slots: 2)], s_now, s_lifetime, _ => false);
+        book.Queue.Enqueue(Job("old", "batch", PriorityClass.Low));
+        book.Dispatch(s_now);
+        book.Queue.Enqueue(Job("young", "batch", PriorityClass.Low));
+        book.Dispatch(s_now.AddSeconds(1));
+        book.Queue.Enqueue(Job("urgent", "live", PriorityClass.High));
+
+        var started = Assert.Single(book.Dispatch(s_now.AddSeconds(2)));
+
+        Assert.Equal(("urgent", "n1", "young", "priority"), (started.Job.Request.JobId, started.NodeId, started.Victim?.Request.JobId, started.Reason));
+        Assert.Equal(["old", "urgent"], book.Running.Keys.Order());
+        Assert.Equal(1, book.Preemptions);
+
+        // The preempted job's release counts its tokens without freeing a slot it no longer holds.
+        Assert.True(book.Release("young", 3));
+        Assert.Equal((1, 3L), (book.Tenants["batch"].Running, book.Tenants["batch"].TokensGenerated));
+        Assert.Equal(2, book.Node("n1")!.Running);
+    }
+
+    [Fact]
+    public void A_node_whose_silo_left_is_lost_with_its_jobs_while_one_merely_unlisted_keeps_its_slots()
+    {
+        var book = Book(new SchedulingOptions());
+        book.Refresh([Report("gone", slots: 1), Report("quiet", slots: 1)], s_now, s_lifetime, _ => false);
+        book.Queue.Enqueue(Job("j1", "a"));
+        book.Queue.Enqueue(Job("j2", "a"));
+        Assert.Equal(2, book.Dispatch(s_now).Count);
+
+        var lost = Assert.Single(book.Refresh([], s_now.AddMinutes(1), s_lifetime, id => id == "gone"));
+        Assert.Equal("gone", lost.NodeId);
+        var recovered = Assert.Single(book.Lose(lost));
+
+        Assert.Null(book.Node("gone"));
+        Assert.Equal(["quiet"], book.Nodes.Select(n => n.NodeId));
+        Assert.Null(book.Node("quiet")!.Report);
+        Assert.Equal("gone", recovered.NodeId);
+        Assert.Equal("quiet", Assert.Single(book.Running.Values).NodeId);
+        Assert.Equal(1, book.Tenants["a"].Running);
+        Assert.False(book.AnyNodeMayRun(Job("j3", "a")));
+    }
+
+    [Fact]
+    public void An_adopted_job_holds_its_slot_once_and_only_on_a_known_node()
+    {
+        var book = Book(new SchedulingOptions());
+        book.Refresh([Report("n1", slots: 2)], s_now, s_lifetime, _ => false);
+
+        Assert.True(book.Adopt(Job("j1", "a"), "n1", s_now));
+        Assert.False(book.Adopt(Job("j1", "a"), "n1", s_now));
+        Assert.False(book.Adopt(Job("j2", "a"), "elsewhere", s_now));
+        Assert.Equal((1, 1), (book.Node("n1")!.Running, book.Tenants["a"].Running));
+        Assert.True(book.QueuedOrRunning("j1"));
+    }
+
+    [Fact]
+    public void Waits_follow_the_drain_rate_within_their_bounds()
+    {
+        Assert.Null(WaitEstimates.ExpectedWait(3, 0));
+        Assert.Equal(TimeSpan.FromSeconds(1.5), WaitEstimates.ExpectedWait(3, 2));
+
+        var (min, max) = (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        Assert.Equal(max, WaitEstimates.RetryAfter(5, 0, min, max));
+        Assert.Equal(TimeSpan.FromSeconds(3), WaitEstimates.RetryAfter(5, 2, min, max));
+        Assert.Equal(min, WaitEstimates.RetryAfter(1, 100, min, max));
+        Assert.Equal(max, WaitEstimates.RetryAfter(1000, 1, min, max));
+    }
+
+    private static DispatchBook Book(SchedulingOptions options) => new("m", options);
+
+    private static NodeReport Report(string id, int slots) => new()
+    {
+        NodeId = id,
+        Silo = "s",
+        Device = "cpu0",
+        Provider = "Cpu",
+        Models = ["m"],
+        LoadableModels = ["m"],
+        MaxBatchSize = slots,
+        Labels = new Dictionary<string, string>(),
+        ReportedAt = s_now,
+    };
+
+    private static DispatchRequest Job(string id, string tenant, PriorityClass priority = PriorityClass.Standard) => new()
+    {
+        JobId = id,
+        TenantId = tenant,
+        Priority = priority,
+        PromptTokens = 10,
+        MaxTokens = 40,
+        EnqueuedAt = s_now,
+    };
+}
