@@ -7,7 +7,8 @@ namespace TokenGrid.Silo.Tests.Database;
 
 /// <summary>
 /// The dashboard's session cookie on the postgres profile: its Data Protection key ring lives in the database, so a
-/// session made by one silo still opens the capacity view after that silo restarts, and on another silo of the cluster.
+/// session made by one silo still opens the capacity view after that silo restarts, and on another silo of the cluster;
+/// a silo whose admin key has changed refuses it.
 /// </summary>
 [Collection(PostgresSiloCollection.Name)]
 public sealed class PostgresDashboardSessionTests
@@ -34,6 +35,14 @@ public sealed class PostgresDashboardSessionTests
         await using var second = await TokenGridServer.StartAsync(PostgresSilo.Settings(database.ConnectionString, clusterId));
         Assert.Equal(HttpStatusCode.OK, await CapacityWithAsync(second, session));
         Assert.Equal(HttpStatusCode.OK, await CapacityWithAsync(restarted, await SignInAsync(second)));
+
+        // A silo whose admin key has changed refuses a session the old key signed in, though it can read the cookie.
+        var rekeyed = PostgresSilo.Settings(database.ConnectionString, clusterId);
+        rekeyed["TokenGrid:Admin:ApiKey"] = "tg-admin-rekeyed-0123456789abcdef";
+        await using (var changed = await TokenGridServer.StartAsync(rekeyed))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await CapacityWithAsync(changed, session));
+        }
 
         // The ring is what makes it work: a silo on a database of its own refuses the session.
         await using var elsewhere = await PostgresTestDatabase.CreateAsync(migrate: false);
