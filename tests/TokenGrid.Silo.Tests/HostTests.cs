@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -47,6 +48,28 @@ public sealed class HostTests(ServerFixture fixture)
         Assert.Contains("\"/v1/chat/completions\"", document);
         Assert.Contains("\"/v1/jobs/{id}/events\"", document);
         Assert.Contains("\"/admin/tenants\"", document);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_lists_the_security_schemes_and_which_operation_takes_which()
+    {
+        using var anonymous = Server.Client(null);
+        var document = JsonNode.Parse(await anonymous.GetStringAsync("openapi/v1.json"))!;
+        var schemes = document["components"]!["securitySchemes"]!.AsObject();
+        foreach (var bearer in new[] { "TenantKey", "AdminKey", "PlannerKey" })
+        {
+            Assert.Equal("http", schemes[bearer]!["type"]!.GetValue<string>());
+            Assert.Equal("bearer", schemes[bearer]!["scheme"]!.GetValue<string>());
+        }
+
+        Assert.Equal("apiKey", schemes["DashboardCookie"]!["type"]!.GetValue<string>());
+        Assert.Equal("cookie", schemes["DashboardCookie"]!["in"]!.GetValue<string>());
+        Assert.Equal(PlannerAuth.CookieName, schemes["DashboardCookie"]!["name"]!.GetValue<string>());
+
+        Assert.Equal(["TenantKey"], SchemesOf(document, "/v1/chat/completions", "post"));
+        Assert.Equal(["TenantKey"], SchemesOf(document, "/v1/jobs/{id}/events", "get"));
+        Assert.Equal(["AdminKey"], SchemesOf(document, "/admin/tenants", "get"));
+        Assert.Equal(["PlannerKey", "AdminKey", "DashboardCookie"], SchemesOf(document, "/v1/capacity", "get"));
     }
 
     [Fact]
@@ -110,4 +133,8 @@ public sealed class HostTests(ServerFixture fixture)
         public Task<TenantSaveResult> SaveAsync(TenantSave save, CancellationToken cancellationToken = default) =>
             _inner!.SaveAsync(save, cancellationToken);
     }
+
+    /// <summary>The security schemes of an operation, one per requirement (any one suffices).</summary>
+    private static List<string> SchemesOf(JsonNode document, string path, string method) =>
+        [.. document["paths"]![path]![method]!["security"]!.AsArray().SelectMany(requirement => requirement!.AsObject().Select(scheme => scheme.Key))];
 }

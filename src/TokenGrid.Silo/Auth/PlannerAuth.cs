@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
@@ -16,9 +16,9 @@ internal enum PlannerRole
 }
 
 /// <summary>
-/// Decides whether a request may read the capacity view: a bearer key (admin or planner), or a dashboard session cookie
-/// made at sign-in. The cookie holds the role, its expiry and an HMAC of both keyed by the SHA-256 of that role's key,
-/// never the key itself; any silo configured with the same keys accepts it, and changing a key ends its sessions.
+/// The capacity view's credentials: the planner key and the admin key, and the claims a session signed in with either
+/// carries. A session (the dashboard cookie, protected by ASP.NET Core Data Protection) holds the role and a fingerprint
+/// of the key that signed it in, never the key; changing a key ends its sessions.
 /// </summary>
 internal sealed class PlannerAuth
 {
@@ -27,15 +27,17 @@ internal sealed class PlannerAuth
 
     private readonly AdminKey _adminKey;
     private readonly byte[]? _plannerHash;
-    private readonly TimeProvider _time;
+    private readonly string _adminFingerprint;
+    private readonly string? _plannerFingerprint;
 
-    public PlannerAuth(AdminKey adminKey, IOptions<PlannerAuthOptions> options, TimeProvider time)
+    public PlannerAuth(AdminKey adminKey, IOptions<PlannerAuthOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _adminKey = adminKey;
-        _time = time;
         SessionLifetime = options.Value.SessionLifetime;
         _plannerHash = string.IsNullOrEmpty(options.Value.ApiKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.ApiKey));
+        _adminFingerprint = Fingerprint(SHA256.HashData(Encoding.UTF8.GetBytes(adminKey.Secret)));
+        _plannerFingerprint = _plannerHash is null ? null : Fingerprint(_plannerHash);
     }
 
     /// <summary>How long a session lasts.</summary>
@@ -54,55 +56,31 @@ internal sealed class PlannerAuth
         return _plannerHash is not null && CryptographicOperations.FixedTimeEquals(hash, _plannerHash) ? PlannerRole.Planner : null;
     }
 
-    /// <summary>The role of the request's bearer key, else of its session cookie; null when it has neither valid.</summary>
-    public PlannerRole? Authenticate(HttpRequest request)
+    /// <summary>The claims of a caller holding <paramref name="role"/>'s key: its role and the key's fingerprint.</summary>
+    public IEnumerable<Claim> ClaimsOf(PlannerRole role)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        if (BearerToken.Read(request) is { } key)
-        {
-            return RoleOf(key);
-        }
-
-        return request.Cookies.TryGetValue(CookieName, out var cookie) ? Verify(cookie) : null;
+        var name = RoleName(role);
+        return [new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, name), new Claim(TokenGridAuth.KeyFingerprintClaim, FingerprintOf(role)!)];
     }
 
-    /// <summary>A session cookie value for <paramref name="role"/>, valid for <see cref="SessionLifetime"/>.</summary>
-    public string Issue(PlannerRole role)
+    /// <summary>Whether a session's claims were signed in with the key its role has now.</summary>
+    public bool IsCurrent(ClaimsPrincipal session)
     {
-        var expires = (_time.GetUtcNow() + SessionLifetime).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        var payload = $"{role.ToString().ToLowerInvariant()}.{expires}";
-        return $"{payload}.{Convert.ToBase64String(Sign(role, payload)!).TrimEnd('=').Replace('+', '-').Replace('/', '_')}";
+        ArgumentNullException.ThrowIfNull(session);
+        PlannerRole? role = session.IsInRole(TokenGridAuth.AdminRole) ? PlannerRole.Admin
+            : session.IsInRole(TokenGridAuth.PlannerRole) ? PlannerRole.Planner
+            : null;
+        var fingerprint = session.FindFirstValue(TokenGridAuth.KeyFingerprintClaim);
+        return role is { } r && fingerprint is not null && FingerprintOf(r) is { } current
+            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(fingerprint), Encoding.ASCII.GetBytes(current));
     }
 
-    private PlannerRole? Verify(string cookie)
-    {
-        var parts = cookie.Split('.');
-        if (parts.Length != 3 || !Enum.TryParse<PlannerRole>(parts[0], ignoreCase: true, out var role)
-            || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
-            || DateTimeOffset.FromUnixTimeSeconds(Math.Min(expires, DateTimeOffset.MaxValue.ToUnixTimeSeconds())) <= _time.GetUtcNow())
-        {
-            return null;
-        }
+    /// <summary>The role's claim value.</summary>
+    public static string RoleName(PlannerRole role) => role == PlannerRole.Admin ? TokenGridAuth.AdminRole : TokenGridAuth.PlannerRole;
 
-        var expected = Sign(role, $"{parts[0]}.{parts[1]}");
-        byte[] given;
-        try
-        {
-            var text = parts[2].Replace('-', '+').Replace('_', '/');
-            given = Convert.FromBase64String(text.PadRight(text.Length + ((4 - (text.Length % 4)) % 4), '='));
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
+    private string? FingerprintOf(PlannerRole role) => role == PlannerRole.Admin ? _adminFingerprint : _plannerFingerprint;
 
-        return expected is not null && CryptographicOperations.FixedTimeEquals(expected, given) ? role : null;
-    }
-
-    /// <summary>HMAC-SHA256 of the payload keyed by the role's key hash; null when the role has no key.</summary>
-    private byte[]? Sign(PlannerRole role, string payload)
-    {
-        var key = role == PlannerRole.Admin ? SHA256.HashData(Encoding.UTF8.GetBytes(_adminKey.Secret)) : _plannerHash;
-        return key is null ? null : HMACSHA256.HashData(key, Encoding.UTF8.GetBytes("tokengrid-dashboard/" + payload));
-    }
+    /// <summary>A keyed hash of the key's hash: names the key without revealing anything the key check uses.</summary>
+    private static string Fingerprint(byte[] keyHash) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes("tokengrid-dashboard-session"), keyHash).AsSpan(0, 16));
 }

@@ -2,7 +2,7 @@ using TokenGrid.Abstractions.Tenants;
 
 namespace TokenGrid.Silo.Auth;
 
-/// <summary>The authenticated tenant of a request, set by <see cref="TenantAuthFilter"/>.</summary>
+/// <summary>The authenticated tenant of a request, set by <see cref="TenantKeyHandler"/> (also as the claims of <c>HttpContext.User</c>).</summary>
 /// <param name="TenantId">The caller's tenant.</param>
 /// <param name="KeyId">The key it authenticated with.</param>
 internal sealed record TenantContext(string TenantId, string KeyId)
@@ -19,7 +19,7 @@ internal static class TenantContextExtensions
 {
     private static readonly object Key = new();
 
-    /// <summary>The authenticated tenant; only on endpoints behind <see cref="TenantAuthFilter"/>.</summary>
+    /// <summary>The authenticated tenant; only on endpoints behind the tenant policy.</summary>
     public static TenantContext Tenant(this HttpContext httpContext) =>
         httpContext.Items[Key] as TenantContext ?? throw new InvalidOperationException("The endpoint is not behind tenant authentication.");
 

@@ -1,14 +1,15 @@
 using System.Net;
+using System.Security.Claims;
 using System.Text;
+using Microsoft.AspNetCore.Authentication;
 using TokenGrid.Silo.Auth;
-
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Dashboard;
 
 /// <summary>
 /// <c>/dashboard</c>: the page for a signed-in planner or admin, otherwise a sign-in form. The form posts the key once;
-/// the silo answers with an HttpOnly, SameSite=Strict session cookie (see <see cref="PlannerAuth"/>), so the key never
+/// the silo answers with an HttpOnly, SameSite=Strict session cookie (cookie authentication, see <see cref="DashboardCookie"/>), so the key never
 /// sits in the browser's storage or in a URL, and the Orleans Dashboard (plain page loads) is covered by the same sign-in.
 /// </summary>
 internal static class DashboardPages
@@ -20,17 +21,17 @@ internal static class DashboardPages
     public static IEndpointRouteBuilder MapDashboardPages(this IEndpointRouteBuilder app)
     {
         var dashboard = app.MapGroup("/dashboard").ExcludeFromDescription();
-        dashboard.MapGet("/", Page);
+        dashboard.MapGet("/", PageAsync);
         dashboard.MapPost("/login", SignInAsync);
-        dashboard.MapPost("/logout", SignOut);
+        dashboard.MapPost("/logout", (Delegate)SignOutAsync);
         dashboard.MapGet("/assets/{file}", Asset);
         return app;
     }
 
-    private static IResult Page(HttpContext http, PlannerAuth auth, DashboardAssets assets) =>
-        auth.Authenticate(http.Request) is null
-            ? SignInPage(http, assets, null)
-            : Html(http, Encoding.UTF8.GetString(assets.Get("index.html")!), HttpStatusCode.OK);
+    private static async Task<IResult> PageAsync(HttpContext http, DashboardAssets assets) =>
+        (await http.AuthenticateAsync(TokenGridAuth.PlannerScheme)).Succeeded
+            ? Html(http, Encoding.UTF8.GetString(assets.Get("index.html")!), HttpStatusCode.OK)
+            : SignInPage(http, assets, null);
 
     private static async Task<IResult> SignInAsync(HttpContext http, PlannerAuth auth, DashboardAssets assets)
     {
@@ -40,7 +41,8 @@ internal static class DashboardPages
             return SignInPage(http, assets, key.Length == 0 ? "Enter the planner or admin key." : "That is not the planner or admin key.");
         }
 
-        http.Response.Cookies.Append(PlannerAuth.CookieName, auth.Issue(role), Cookie(http, auth.SessionLifetime));
+        var session = new ClaimsIdentity(auth.ClaimsOf(role), TokenGridAuth.DashboardCookieScheme, ClaimTypes.Name, ClaimTypes.Role);
+        await http.SignInAsync(TokenGridAuth.DashboardCookieScheme, new ClaimsPrincipal(session), new AuthenticationProperties { IsPersistent = true });
         return SeeDashboard(http);
     }
 
@@ -60,9 +62,9 @@ internal static class DashboardPages
         }
     }
 
-    private static IResult SignOut(HttpContext http)
+    private static async Task<IResult> SignOutAsync(HttpContext http)
     {
-        http.Response.Cookies.Delete(PlannerAuth.CookieName, Cookie(http, null));
+        await http.SignOutAsync(TokenGridAuth.DashboardCookieScheme);
         return SeeDashboard(http);
     }
 
@@ -101,13 +103,4 @@ internal static class DashboardPages
         headers.XContentTypeOptions = "nosniff";
         return TypedResults.Content(html, "text/html", Encoding.UTF8, (int)status);
     }
-
-    private static CookieOptions Cookie(HttpContext http, TimeSpan? lifetime) => new()
-    {
-        HttpOnly = true,
-        Secure = http.Request.IsHttps,
-        SameSite = SameSiteMode.Strict,
-        Path = "/",
-        MaxAge = lifetime,
-    };
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using TokenGrid.Grains;
+using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Storage.Postgres;
 using TokenGrid.Storage.Postgres.Migrations;
@@ -53,6 +54,7 @@ internal static class DatabaseHosting
             options.ConnectionString = connectionString;
         });
         silo.Services.AddPostgresLedger(connectionString);
+        silo.Services.UsePostgresDataProtectionKeys();
 
         // A database error thrown by a grain on one silo reaches its caller on another as itself, so the API can tell
         // "the database is unavailable" (503 with Retry-After) from a fault, rather than a missing-codec error.

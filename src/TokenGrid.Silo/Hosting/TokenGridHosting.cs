@@ -42,6 +42,7 @@ public static class TokenGridHosting
 
         services.AddSingleton<ServerClock>();
         services.AddSingleton<AdminKey>();
+        services.AddTokenGridAuth(keysInDatabase: cluster.Storage == StorageKind.AdoNet);
         services.AddSingleton<GenerationPlanner>();
         services.AddSingleton<JobSubmitter>();
         services.AddApiProblems();
@@ -58,7 +59,7 @@ public static class TokenGridHosting
         services.AddHealthChecks()
             .AddCheck<StartupHealthCheck>("startup", tags: [StartupHealthCheck.Tag])
             .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag]);
-        services.AddOpenApi();
+        services.AddOpenApi(options => options.AddDocumentTransformer<SecuritySchemesTransformer>().AddOperationTransformer<SecuritySchemesTransformer>());
         return builder;
     }
 
@@ -69,6 +70,8 @@ public static class TokenGridHosting
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestGuard();
+        app.UseAuthentication();
+        app.UseAuthorization();
 
         var v1 = app.MapGroup("/v1").RequireTenant();
         v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi();

@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.Options;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Auth;
+
+/// <summary>
+/// The dashboard's session cookie: ASP.NET Core cookie authentication, its ticket protected by Data Protection (whose
+/// key ring every silo shares on the postgres profile). HttpOnly, SameSite=Strict, lasting
+/// <see cref="PlannerAuthOptions.SessionLifetime"/> (not sliding); a session whose key has changed since is refused.
+/// Without a session a browser asking for a page is sent to the sign-in at <c>/dashboard</c>; anything else gets 401.
+/// </summary>
+internal sealed class DashboardCookie(PlannerAuth auth) : IConfigureNamedOptions<CookieAuthenticationOptions>
+{
+    /// <summary>Where the dashboard signs in.</summary>
+    public const string SignInPath = "/dashboard";
+
+    public void Configure(string? name, CookieAuthenticationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (name != TokenGridAuth.DashboardCookieScheme)
+        {
+            return;
+        }
+
+        options.Cookie.Name = PlannerAuth.CookieName;
+        options.Cookie.HttpOnly = true;
+        options.Cookie.SameSite = SameSiteMode.Strict;
+        options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        options.Cookie.Path = "/";
+        options.Cookie.MaxAge = auth.SessionLifetime;
+        options.ExpireTimeSpan = auth.SessionLifetime;
+        options.SlidingExpiration = false;
+        options.LoginPath = SignInPath;
+        options.Events = new CookieAuthenticationEvents
+        {
+            OnValidatePrincipal = context =>
+            {
+                if (context.Principal is null || !auth.IsCurrent(context.Principal))
+                {
+                    context.RejectPrincipal();
+                }
+
+                return Task.CompletedTask;
+            },
+            OnRedirectToLogin = context => ChallengeAsync(context.HttpContext),
+            OnRedirectToAccessDenied = context => BearerChallenge.ForbiddenAsync(context.HttpContext),
+        };
+    }
+
+    public void Configure(CookieAuthenticationOptions options) => Configure(Options.DefaultName, options);
+
+    private static Task ChallengeAsync(HttpContext http)
+    {
+        if (HttpMethods.IsGet(http.Request.Method) && http.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
+        {
+            http.Response.Redirect(SignInPath);
+            return Task.CompletedTask;
+        }
+
+        return BearerChallenge.UnauthorizedAsync(http, ApiProblems.MissingKey() with
+        {
+            Detail = "No API key was provided. Send the planner or admin key as 'Authorization: Bearer KEY', or sign in at /dashboard.",
+        });
+    }
+}

@@ -1,0 +1,50 @@
+namespace TokenGrid.Silo.Auth;
+
+/// <summary>
+/// The names of TokenGrid's access classes: one authentication scheme and one authorization policy per class, and the
+/// claims an authenticated caller carries (<c>HttpContext.User</c>).
+/// </summary>
+internal static class TokenGridAuth
+{
+    /// <summary>Scheme: a tenant's API key as a bearer token, resolved through its key grain.</summary>
+    public const string TenantScheme = "TenantKey";
+
+    /// <summary>Scheme: the admin API key as a bearer token.</summary>
+    public const string AdminScheme = "AdminKey";
+
+    /// <summary>Scheme: the planner key or the admin key as a bearer token.</summary>
+    public const string PlannerKeyScheme = "PlannerKey";
+
+    /// <summary>Scheme: the dashboard's session cookie, made at sign-in (cookie authentication with Data Protection).</summary>
+    public const string DashboardCookieScheme = "DashboardCookie";
+
+    /// <summary>Scheme: the capacity view's credential, the planner bearer key when one is sent, else the dashboard cookie.</summary>
+    public const string PlannerScheme = "Planner";
+
+    /// <summary>Policy of the tenant API (<c>/v1</c>).</summary>
+    public const string TenantPolicy = "Tenant";
+
+    /// <summary>Policy of the admin API (<c>/admin</c>).</summary>
+    public const string AdminPolicy = "Admin";
+
+    /// <summary>Policy of the capacity view (<c>/v1/capacity</c>, the dashboards).</summary>
+    public const string PlannerPolicy = "Planner";
+
+    /// <summary>Claim: the caller's tenant.</summary>
+    public const string TenantIdClaim = "tenant_id";
+
+    /// <summary>Claim: the id of the tenant key the caller authenticated with.</summary>
+    public const string KeyIdClaim = "key_id";
+
+    /// <summary>Claim: which key of its role signed a dashboard session in, so a changed key ends its sessions.</summary>
+    public const string KeyFingerprintClaim = "key_fingerprint";
+
+    /// <summary>Role of a tenant's key.</summary>
+    public const string TenantRole = "tenant";
+
+    /// <summary>Role of the admin key.</summary>
+    public const string AdminRole = "admin";
+
+    /// <summary>Role of the planner key.</summary>
+    public const string PlannerRole = "planner";
+}
