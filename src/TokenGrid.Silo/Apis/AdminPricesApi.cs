@@ -7,7 +7,7 @@ namespace TokenGrid.Silo.Apis;
 
 /// <summary>
 /// The rate card under <c>/admin/prices</c>: <c>PUT</c> publishes the next version (never retroactive), <c>GET</c> lists
-/// every version with the one in force marked. Amounts are decimal strings in the card's currency (see docs/billing.md).
+/// every version with the one in force marked (the auditor key may read it). Amounts are decimal strings in the card's currency (see docs/billing.md).
 /// </summary>
 internal static class AdminPricesApi
 {
@@ -17,8 +17,15 @@ internal static class AdminPricesApi
         prices.MapPut("/", PublishAsync).WithName("PublishPrices").Accepts<PublishPricesRequest>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .WithSummary("Publishes the next rate card version, in force from effective_from (default now; never in the past).");
-        prices.MapGet("/", ListAsync).WithName("ListPrices").WithSummary("Every rate card version, oldest first, the one in force marked.");
         return admin;
+    }
+
+    /// <summary>Maps the read-only view of the card, which the auditor key may read too.</summary>
+    public static RouteGroupBuilder MapAuditPricesApi(this RouteGroupBuilder audit)
+    {
+        audit.MapGroup("/prices").WithTags("Admin")
+            .MapGet("/", ListAsync).WithName("ListPrices").WithSummary("Every rate card version, oldest first, the one in force marked.");
+        return audit;
     }
 
     internal static async Task<Ok<RateCardVersionView>> PublishAsync(HttpContext http, IGrainFactory grains, ModelCatalog catalog, TimeProvider clock)

@@ -1,3 +1,4 @@
+using TokenGrid.Grains;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
@@ -23,10 +24,12 @@ internal static class AuthHosting
     /// </summary>
     public static IServiceCollection AddTokenGridAuth(this IServiceCollection services, bool keysInDatabase)
     {
+        services.AddValidatedOptions<AuditorAuthOptions>();
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, TenantKeyHandler>(TokenGridAuth.TenantScheme, null)
             .AddScheme<AuthenticationSchemeOptions, AdminKeyHandler>(TokenGridAuth.AdminScheme, null)
             .AddScheme<AuthenticationSchemeOptions, PlannerKeyHandler>(TokenGridAuth.PlannerKeyScheme, null)
+            .AddScheme<AuthenticationSchemeOptions, AuditorKeyHandler>(TokenGridAuth.AuditorScheme, null)
             .AddCookie(TokenGridAuth.DashboardCookieScheme)
             .AddPolicyScheme(TokenGridAuth.PlannerScheme, null, options => options.ForwardDefaultSelector =
                 http => BearerToken.Read(http.Request) is null ? TokenGridAuth.DashboardCookieScheme : TokenGridAuth.PlannerKeyScheme);
@@ -37,6 +40,8 @@ internal static class AuthHosting
                 .RequireRole(TokenGridAuth.TenantRole).RequireClaim(TokenGridAuth.TenantIdClaim))
             .AddPolicy(TokenGridAuth.AdminPolicy, policy => policy.AddAuthenticationSchemes(TokenGridAuth.AdminScheme)
                 .RequireRole(TokenGridAuth.AdminRole))
+            .AddPolicy(TokenGridAuth.AuditorPolicy, policy => policy.AddAuthenticationSchemes(TokenGridAuth.AuditorScheme)
+                .RequireRole(TokenGridAuth.AuditorRole, TokenGridAuth.AdminRole))
             .AddPolicy(TokenGridAuth.PlannerPolicy, policy => policy.AddAuthenticationSchemes(TokenGridAuth.PlannerScheme)
                 .RequireRole(TokenGridAuth.PlannerRole, TokenGridAuth.AdminRole));
 
@@ -63,6 +68,9 @@ internal static class AuthHosting
 
     /// <summary>Requires the admin API key on every endpoint of the group.</summary>
     public static RouteGroupBuilder RequireAdmin(this RouteGroupBuilder group) => group.RequireAuthorization(TokenGridAuth.AdminPolicy);
+
+    /// <summary>Requires the auditor key or the admin key on every endpoint of the group.</summary>
+    public static RouteGroupBuilder RequireAuditor(this RouteGroupBuilder group) => group.RequireAuthorization(TokenGridAuth.AuditorPolicy);
 
     /// <summary>Requires the planner key, the admin key or a dashboard session on every endpoint of the group.</summary>
     public static TBuilder RequirePlanner<TBuilder>(this TBuilder builder)

@@ -15,6 +15,7 @@ internal sealed class SecuritySchemesTransformer : IOpenApiDocumentTransformer, 
         [TokenGridAuth.TenantScheme] = Bearer("A tenant's API key: the OpenAI-compatible API under /v1."),
         [TokenGridAuth.AdminScheme] = Bearer("The admin API key: the admin API under /admin, and the capacity view."),
         [TokenGridAuth.PlannerKeyScheme] = Bearer("The planner key (read-only) or the admin key: the capacity view."),
+        [TokenGridAuth.AuditorScheme] = Bearer("The auditor key (read-only) or the admin key: the ledger and the rate card."),
         [TokenGridAuth.DashboardCookieScheme] = new()
         {
             Type = SecuritySchemeType.ApiKey,
@@ -29,6 +30,7 @@ internal sealed class SecuritySchemesTransformer : IOpenApiDocumentTransformer, 
     {
         [TokenGridAuth.TenantPolicy] = [TokenGridAuth.TenantScheme],
         [TokenGridAuth.AdminPolicy] = [TokenGridAuth.AdminScheme],
+        [TokenGridAuth.AuditorPolicy] = [TokenGridAuth.AuditorScheme, TokenGridAuth.AdminScheme],
         [TokenGridAuth.PlannerPolicy] = [TokenGridAuth.PlannerKeyScheme, TokenGridAuth.AdminScheme, TokenGridAuth.DashboardCookieScheme],
     };
 

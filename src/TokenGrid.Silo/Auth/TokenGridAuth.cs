@@ -15,6 +15,9 @@ internal static class TokenGridAuth
     /// <summary>Scheme: the planner key or the admin key as a bearer token.</summary>
     public const string PlannerKeyScheme = "PlannerKey";
 
+    /// <summary>Scheme: the auditor key or the admin key as a bearer token.</summary>
+    public const string AuditorScheme = "AuditorKey";
+
     /// <summary>Scheme: the dashboard's session cookie, made at sign-in (cookie authentication with Data Protection).</summary>
     public const string DashboardCookieScheme = "DashboardCookie";
 
@@ -29,6 +32,9 @@ internal static class TokenGridAuth
 
     /// <summary>Policy of the capacity view (<c>/v1/capacity</c>, the dashboards).</summary>
     public const string PlannerPolicy = "Planner";
+
+    /// <summary>Policy of the read-only ledger and billing views (the auditor's; the admin's too).</summary>
+    public const string AuditorPolicy = "Auditor";
 
     /// <summary>Claim: the caller's tenant.</summary>
     public const string TenantIdClaim = "tenant_id";
@@ -47,4 +53,7 @@ internal static class TokenGridAuth
 
     /// <summary>Role of the planner key.</summary>
     public const string PlannerRole = "planner";
+
+    /// <summary>Role of the auditor key.</summary>
+    public const string AuditorRole = "auditor";
 }

@@ -77,7 +77,11 @@ public static class TokenGridHosting
         v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi();
 
         var admin = app.MapGroup("/admin").RequireAdmin();
-        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminLedgerApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi();
+        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi();
+
+        // The read-only ledger and billing views: the auditor key's, and the admin key's.
+        var audit = app.MapGroup("/admin").RequireAuditor();
+        audit.MapAdminLedgerApi().MapAuditPricesApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });

@@ -10,6 +10,8 @@ public sealed class PlannerServerFixture : IAsyncLifetime
 {
     public const string PlannerKey = "tg-planner-test-0123456789abcdef";
 
+    public const string AuditorKey = "tg-auditor-test-0123456789abcdef";
+
     private TokenGridServer? _server;
 
     public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
@@ -17,6 +19,7 @@ public sealed class PlannerServerFixture : IAsyncLifetime
     public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync(new Dictionary<string, string>
     {
         ["TokenGrid:Planner:ApiKey"] = PlannerKey,
+        ["TokenGrid:Auditor:ApiKey"] = AuditorKey,
         ["TokenGrid:Capacity:TenantRefreshPeriod"] = "00:00:01",
         ["TokenGrid:Capacity:SamplePeriod"] = "00:00:01",
     });

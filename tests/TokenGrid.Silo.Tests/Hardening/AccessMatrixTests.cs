@@ -10,8 +10,8 @@ using TokenGrid.Silo.Tests.Support;
 namespace TokenGrid.Silo.Tests.Hardening;
 
 /// <summary>
-/// Every endpoint the silo maps, called with every credential: no key, an unknown key, a tenant key, the admin key and
-/// the planner key. Each endpoint is classified here (public, tenant, admin or planner), and each credential must get
+/// Every endpoint the silo maps, called with every credential: no key, an unknown key, a tenant key, the admin key, the
+/// planner key and the auditor key. Each endpoint is classified here (public, tenant, admin, planner or auditor), and each credential must get
 /// past authentication exactly where its class allows (any status but 401: a 404 for a resource that does not exist, a
 /// 400 for an empty body) and a 401 everywhere else; a public endpoint answers the same to every credential, and no
 /// call may end in a 5xx. An endpoint added without a class here fails the test, so every new endpoint gets an access
@@ -33,6 +33,9 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
 
         /// <summary>The planner key, the admin key (or a dashboard session).</summary>
         Planner,
+
+        /// <summary>The auditor key or the admin key: the read-only ledger and billing views.</summary>
+        Auditor,
     }
 
     private static readonly Dictionary<string, Access> Endpoints = new(StringComparer.Ordinal)
@@ -68,7 +71,9 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["POST /admin/tenants/{id}/keys/"] = Access.Admin,
         ["GET /admin/tenants/{id}/keys/"] = Access.Admin,
         ["DELETE /admin/tenants/{id}/keys/{keyId}"] = Access.Admin,
-        ["GET /admin/tenants/{id}/ledger"] = Access.Admin,
+        ["GET /admin/tenants/{id}/ledger"] = Access.Auditor,
+        ["GET /admin/prices/"] = Access.Auditor,
+        ["PUT /admin/prices/"] = Access.Admin,
         ["GET /admin/nodes"] = Access.Admin,
         ["GET /admin/nodes/{silo}/{device}/"] = Access.Admin,
         ["POST /admin/nodes/{silo}/{device}/drain"] = Access.Admin,
@@ -93,8 +98,9 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
             ("no key", null, [Access.Public]),
             ("an unknown key", "tg-unknown-0123456789abcdef", [Access.Public]),
             ("a tenant key", tenantKey, [Access.Public, Access.Tenant]),
-            ("the admin key", TokenGridServer.AdminKey, [Access.Public, Access.Admin, Access.Planner]),
+            ("the admin key", TokenGridServer.AdminKey, [Access.Public, Access.Admin, Access.Planner, Access.Auditor]),
             ("the planner key", PlannerServerFixture.PlannerKey, [Access.Public, Access.Planner]),
+            ("the auditor key", PlannerServerFixture.AuditorKey, [Access.Public, Access.Auditor]),
         };
 
         var mapped = Server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()

@@ -1,0 +1,27 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Auth;
+
+/// <summary>The auditor scheme: the auditor key (role auditor) or the admin key (role admin); any other key fails.</summary>
+internal sealed class AuditorKeyHandler(
+    AdminKey adminKey, IOptions<AuditorAuthOptions> auditor, IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : BearerKeyHandler(options, logger, encoder)
+{
+    private readonly byte[]? _auditorHash = string.IsNullOrEmpty(auditor.Value.ApiKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(auditor.Value.ApiKey));
+
+    protected override ApiProblem InvalidKey => ApiProblems.InvalidKey() with { Detail = "The key is not the auditor or admin key." };
+
+    protected override Task<IEnumerable<Claim>?> ClaimsOfAsync(string key)
+    {
+        var role = adminKey.Matches(key) ? TokenGridAuth.AdminRole
+            : _auditorHash is not null && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(key)), _auditorHash) ? TokenGridAuth.AuditorRole
+            : null;
+        return Task.FromResult<IEnumerable<Claim>?>(role is null ? null : [new Claim(ClaimTypes.Name, role), new Claim(ClaimTypes.Role, role)]);
+    }
+}
