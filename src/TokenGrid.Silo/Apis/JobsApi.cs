@@ -22,10 +22,11 @@ internal static class JobsApi
         var jobs = v1.MapGroup("/jobs").WithTags("Jobs");
         jobs.MapPost("/", CreateJobAsync).WithName("CreateJob").Accepts<JobRequest>("application/json").ProducesOpenAiProblems();
         jobs.MapGet("/", ListJobsAsync).WithName("ListJobs");
-        jobs.MapGet("/{id}", GetJobAsync).WithName("GetJob");
-        jobs.MapPost("/{id}/cancel", CancelJobAsync).WithName("CancelJob");
-        jobs.MapDelete("/{id}", DeleteJobAsync).WithName("DeleteJob");
-        jobs.MapGet("/{id}/events", WatchJobAsync).WithName("WatchJob").Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+        jobs.MapGet("/{id}", GetJobAsync).WithName("GetJob").ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapPost("/{id}/cancel", CancelJobAsync).WithName("CancelJob").ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapDelete("/{id}", DeleteJobAsync).WithName("DeleteJob").ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapGet("/{id}/events", WatchJobAsync).WithName("WatchJob").Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status410Gone);
         return v1;
     }
 
@@ -81,16 +82,12 @@ internal static class JobsApi
         return TypedResults.Ok(new ListPage<JobView>(views, ids.Count > pageSize, page.LastOrDefault()));
     }
 
-    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetJobAsync(string id, HttpContext http, IGrainFactory grains) =>
-        await FindOwnAsync(grains, http, id) is { } job ? TypedResults.Ok(JobView.Of(job)) : ApiProblems.Result(ApiProblems.JobNotFound(id));
+    internal static async Task<Ok<JobView>> GetJobAsync(string id, HttpContext http, IGrainFactory grains) =>
+        TypedResults.Ok(JobView.Of(await FindOwnAsync(grains, http, id)));
 
-    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> CancelJobAsync(string id, HttpContext http, IGrainFactory grains)
+    internal static async Task<Ok<JobView>> CancelJobAsync(string id, HttpContext http, IGrainFactory grains)
     {
-        if (await FindOwnAsync(grains, http, id) is null)
-        {
-            return ApiProblems.Result(ApiProblems.JobNotFound(id));
-        }
-
+        await FindOwnAsync(grains, http, id);
         var job = await grains.GetGrain<IJobGrain>(id).CancelAsync(JobOutcomeReason.CancelledByTenant);
         return TypedResults.Ok(JobView.Of(job!));
     }
@@ -100,13 +97,9 @@ internal static class JobsApi
     /// and the ledger is untouched. A job that has not ended is cancelled first (settled for what it used). Deleting again
     /// answers the same record.
     /// </summary>
-    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> DeleteJobAsync(string id, HttpContext http, IGrainFactory grains)
+    internal static async Task<Ok<JobView>> DeleteJobAsync(string id, HttpContext http, IGrainFactory grains)
     {
-        if (await FindOwnAsync(grains, http, id) is null)
-        {
-            return ApiProblems.Result(ApiProblems.JobNotFound(id));
-        }
-
+        await FindOwnAsync(grains, http, id);
         var job = await grains.GetGrain<IJobGrain>(id).DeleteContentAsync(JobContentDeletionReason.DeletedByTenant);
         return TypedResults.Ok(JobView.Of(job!));
     }
@@ -118,14 +111,10 @@ internal static class JobsApi
     /// </summary>
     internal static async Task<IResult> WatchJobAsync(string id, HttpContext http, IGrainFactory grains, ModelCatalog catalog, ILoggerFactory loggers)
     {
-        if (await FindOwnAsync(grains, http, id) is not { } found)
-        {
-            return ApiProblems.Result(ApiProblems.JobNotFound(id));
-        }
-
+        var found = await FindOwnAsync(grains, http, id);
         if (found.ContentDeleted is { } deleted)
         {
-            return ApiProblems.Result(ApiProblems.JobContentDeleted(id, deleted));
+            throw new ApiProblemException(ApiProblems.JobContentDeleted(id, deleted));
         }
 
         var logprobs = catalog.TryGet(found.Model, out var model) ? new LogprobFormat(model) : null;
@@ -154,15 +143,10 @@ internal static class JobsApi
         return TypedResults.Empty;
     }
 
-    /// <summary>The job when it exists and belongs to the caller's tenant, otherwise null.</summary>
-    private static async Task<JobInfo?> FindOwnAsync(IGrainFactory grains, HttpContext http, string id)
+    /// <summary>The job when it exists and belongs to the caller's tenant; otherwise 404, the same for both.</summary>
+    private static async Task<JobInfo> FindOwnAsync(IGrainFactory grains, HttpContext http, string id)
     {
-        if (!id.StartsWith("job_", StringComparison.Ordinal) || id.Length > 64)
-        {
-            return null;
-        }
-
-        var job = await grains.GetGrain<IJobGrain>(id).GetAsync();
-        return job is not null && job.TenantId == http.Tenant().TenantId ? job : null;
+        var job = id.StartsWith("job_", StringComparison.Ordinal) && id.Length <= 64 ? await grains.GetGrain<IJobGrain>(id).GetAsync() : null;
+        return job is not null && job.TenantId == http.Tenant().TenantId ? job : throw new ApiProblemException(ApiProblems.JobNotFound(id));
     }
 }
