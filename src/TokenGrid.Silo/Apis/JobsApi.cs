@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
@@ -25,7 +27,7 @@ internal static class JobsApi
         jobs.MapGet("/{id}", GetJobAsync).WithName("GetJob").ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapPost("/{id}/cancel", CancelJobAsync).WithName("CancelJob").ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapDelete("/{id}", DeleteJobAsync).WithName("DeleteJob").ProducesProblem(StatusCodes.Status404NotFound);
-        jobs.MapGet("/{id}/events", WatchJobAsync).WithName("WatchJob").Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+        jobs.MapGet("/{id}/events", WatchJobAsync).WithName("WatchJob")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status410Gone);
         return v1;
     }
@@ -107,9 +109,11 @@ internal static class JobsApi
     /// <summary>
     /// Server-sent events of the job (<c>event: tokens</c> and <c>event: status</c>, with the sequence as id) until its
     /// final status. <c>Last-Event-ID</c> resumes after that sequence, on any silo, also after the job moved to another
-    /// silo; a watch broken by a silo failure re-attaches by itself.
+    /// silo; a watch broken by a silo failure re-attaches by itself. Written by ASP.NET Core's server-sent events result:
+    /// one flush per event is what a watch wants, unlike a completion stream (see <see cref="SseWriter"/>).
     /// </summary>
-    internal static async Task<IResult> WatchJobAsync(string id, HttpContext http, IGrainFactory grains, ModelCatalog catalog, ILoggerFactory loggers)
+    internal static async Task<ServerSentEventsResult<JobEventView>> WatchJobAsync(
+        string id, HttpContext http, IGrainFactory grains, ModelCatalog catalog, ILoggerFactory loggers)
     {
         var found = await FindOwnAsync(grains, http, id);
         if (found.ContentDeleted is { } deleted)
@@ -120,27 +124,25 @@ internal static class JobsApi
         var logprobs = catalog.TryGet(found.Model, out var model) ? new LogprobFormat(model) : null;
 
         var after = long.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : 0;
-        var aborted = http.RequestAborted;
-        var writer = await SseWriter.StartAsync(http);
-        try
-        {
-            var logger = loggers.CreateLogger(typeof(JobsApi));
-            await foreach (var @event in JobOutput.FollowAsync(grains.GetGrain<IJobGrain>(id), after, logger, aborted))
-            {
-                var name = @event.Kind == JobEventKind.Tokens ? "tokens" : "status";
-                await writer.WriteAsync(JobEventView.Of(@event, logprobs), @event.Sequence, name, aborted);
-                if (@event is { Kind: JobEventKind.Status, Job.IsFinished: true })
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException && aborted.IsCancellationRequested)
-        {
-            // The watcher left; the job goes on.
-        }
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        var logger = loggers.CreateLogger(typeof(JobsApi));
+        return TypedResults.ServerSentEvents(EventsAsync(grains.GetGrain<IJobGrain>(id), after, logprobs, logger, http.RequestAborted));
+    }
 
-        return TypedResults.Empty;
+    /// <summary>
+    /// The job's events as <c>tokens</c> and <c>status</c> events with the sequence as id, until its final status. A
+    /// watcher that leaves ends the stream (the job goes on).
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<JobEventView>> EventsAsync(
+        IJobGrain job, long after, LogprobFormat? logprobs, ILogger logger, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var @event in JobOutput.FollowAsync(job, after, logger, cancellationToken))
+        {
+            yield return new SseItem<JobEventView>(JobEventView.Of(@event, logprobs), @event.Kind == JobEventKind.Tokens ? "tokens" : "status")
+            {
+                EventId = @event.Sequence.ToString(CultureInfo.InvariantCulture),
+            };
+        }
     }
 
     /// <summary>The job when it exists and belongs to the caller's tenant; otherwise 404, the same for both.</summary>
