@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 
 namespace TokenGrid.Grains.Capacity;
 
@@ -8,10 +7,10 @@ namespace TokenGrid.Grains.Capacity;
 /// "TokenGrid": { "Capacity": { "TenantRefreshPeriod": "00:00:30", "DefaultTenantTokensPerMinute": 20000 } }
 /// </code>
 /// </example>
-public sealed class CapacityOptions
+public sealed class CapacityOptions : IValidatedOptions
 {
     /// <summary>Configuration section.</summary>
-    public const string SectionName = "TokenGrid:Capacity";
+    public static string SectionName => "TokenGrid:Capacity";
 
     /// <summary>How often the capacity grain samples the node registry and the dispatchers. Default: 2 seconds.</summary>
     public TimeSpan SamplePeriod { get; set; } = TimeSpan.FromSeconds(2);
@@ -59,11 +58,4 @@ public sealed class CapacityOptions
         : DefaultTenantTokensPerMinute < 1 ? "the default tenant tokens per minute must be at least 1."
         : MaxTop < 1 || DefaultTop < 1 || DefaultTop > MaxTop ? "top counts must be positive and the default at most the maximum."
         : null;
-}
-
-/// <summary>Turns <see cref="CapacityOptions.Validate"/> into an options validation result.</summary>
-internal sealed class CapacityOptionsValidator : IValidateOptions<CapacityOptions>
-{
-    public ValidateOptionsResult Validate(string? name, CapacityOptions options) =>
-        options.Validate() is { } error ? ValidateOptionsResult.Fail($"{CapacityOptions.SectionName}: {error}") : ValidateOptionsResult.Success;
 }

@@ -1,6 +1,7 @@
 using Orleans.Storage;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Jobs;
 
@@ -10,7 +11,7 @@ public sealed partial class JobGrain
     /// Ends the job once: settles with the tokens it used (the prompt only when a node took it), saves, emits the final
     /// status event and records the metrics. Later calls return the same job.
     /// </summary>
-    private async Task<JobInfo> FinishAsync(Ending ending, string? nodeId = null)
+    private async Task<JobInfo> FinishAsync(JobEnding ending, string? nodeId = null)
     {
         if (_finishing)
         {
@@ -39,60 +40,33 @@ public sealed partial class JobGrain
         state.State.Outcome = ending.Outcome;
         if (ending.Outcome is { } outcome)
         {
-            info = info with { ChargedTokens = await SettleAsync(info, outcome) };
+            info = info with { ChargedTokens = await Settlement.SettleAsync(state.State, info, outcome) };
         }
 
         state.State.Info = info;
         state.State.ProducedTokens = [];
         // An async job's log probabilities stay with its kept output, so a later watch replays them.
-        state.State.Logprobs = state.State.Spec?.KeepOutput == true && _producedLogprobs.Count == completion ? [.. _producedLogprobs] : [];
-        state.State.LastSequence = JobEventSequence.Next(_lastSequence, _emittedChars);
-        if (!await ScheduleContentExpiryAsync())
+        state.State.Logprobs = _checkpoints.Kept(state.State.Spec?.KeepOutput == true, completion);
+        state.State.LastSequence = _log.FinalSequence;
+        var expiryScheduled = await ScheduleContentExpiryAsync();
+        if (!await TrySaveAsync() || !expiryScheduled)
         {
-            _finishUnsaved = true;
+            Settlement.MarkUnsaved();
         }
 
-        try
-        {
-            await WriteAsync();
-        }
-        catch (Exception e)
-        {
-            _finishUnsaved = true;
-            LogWriteFailed(logger, e, JobId);
-        }
-
-        AppendStatus(info, state.State.LastSequence);
+        _log.AppendStatus(info, state.State.LastSequence);
         RecordEnd(info, ending);
         LogFinished(logger, JobId, info.Status, info.CompletionTokens, info.ChargedTokens, info.Error);
         // Ended: no longer kept alive, so Orleans collects the activation once idle for the re-attach grace (JobLifetimeOptions).
         DelayDeactivation(TimeSpan.Zero);
         _finished.TrySetResult(info);
-        if ((info is { ChargedTokens: null } && ending.Outcome is not null) || _finishUnsaved)
+        if (Settlement.IsPending(state.State))
         {
             // The tenant or the database could not be reached (a silo died, the database restarts): keep trying.
             await RetryFinishAsync();
         }
 
         return info;
-    }
-
-    /// <summary>Settles with the tenant; the charge, or null when settling failed (retried on the next activation).</summary>
-    private async Task<long?> SettleAsync(JobInfo info, JobOutcome outcome)
-    {
-        // Choices of an n > 1 request share one prompt, charged to choice 0 (as OpenAI counts usage: the prompt once).
-        var prompt = state.State.PromptProcessed && state.State.Spec?.Choice is not { ChargesPrompt: false } ? info.PromptTokens : 0;
-        try
-        {
-            var settlement = await GrainFactory.GetGrain<ITenantGrain>(info.TenantId)
-                .SettleAsync(new SettlementRequest(info.Id, prompt, info.CompletionTokens, outcome));
-            return settlement.Charged;
-        }
-        catch (Exception e)
-        {
-            LogSettleFailed(logger, e, info.Id, info.TenantId);
-            return null;
-        }
     }
 
     /// <summary>
@@ -104,43 +78,10 @@ public sealed partial class JobGrain
     {
         // A retry that outlasts the content's retention must not write the content back over the sweep's deletion.
         ForgetContentIfExpired();
-        if (Info is { IsFinished: true, ChargedTokens: null } && state.State.Outcome is { } outcome)
+        if (!await Settlement.CompleteAsync(state.State, ScheduleContentExpiryAsync, TrySaveAsync))
         {
-            if (await SettleAsync(Info, outcome) is not { } charged)
-            {
-                ArmFinishRetry();
-                return;
-            }
-
-            state.State.Info = Info with { ChargedTokens = charged };
-            _finishUnsaved = true;
-            LogSettledLate(logger, JobId, charged);
-        }
-
-        if (NeedsContentExpiry)
-        {
-            if (!await ScheduleContentExpiryAsync())
-            {
-                ArmFinishRetry();
-                return;
-            }
-
-            _finishUnsaved = true;
-        }
-
-        if (_finishUnsaved)
-        {
-            try
-            {
-                await WriteAsync();
-                _finishUnsaved = false;
-            }
-            catch (Exception e)
-            {
-                LogWriteFailed(logger, e, JobId);
-                ArmFinishRetry();
-                return;
-            }
+            ArmFinishRetry();
+            return;
         }
 
         _finishRetry?.Dispose();
@@ -149,6 +90,21 @@ public sealed partial class JobGrain
 
     private void ArmFinishRetry() => _finishRetry ??= this.RegisterGrainTimer(
         _ => RetryFinishAsync(), new GrainTimerCreationOptions(s_finishRetryPeriod, s_finishRetryPeriod) { KeepAlive = true });
+
+    /// <summary>Saves the state; false (logged) when that failed.</summary>
+    private async Task<bool> TrySaveAsync()
+    {
+        try
+        {
+            await WriteAsync();
+            return true;
+        }
+        catch (Exception e)
+        {
+            LogWriteFailed(logger, e, JobId);
+            return false;
+        }
+    }
 
     /// <summary>
     /// Saves the state. A version conflict means another activation of this job wrote since this one read: the one being
@@ -174,13 +130,16 @@ public sealed partial class JobGrain
         }
     }
 
-    /// <summary>How a job ends.</summary>
-    /// <param name="Status">Final status.</param>
-    /// <param name="Outcome">Ledger outcome; null for a rejected job, which has nothing to settle.</param>
-    /// <param name="Error">What went wrong, or null.</param>
-    /// <param name="FinishReason"><c>stop</c> or <c>length</c> for a job that succeeded.</param>
-    /// <param name="CompletionTokens">Exact tokens from the node's final usage; null to use the tokens received.</param>
-    /// <param name="Refused">The node never started the run (busy, draining): the job may be placed again.</param>
-    private readonly record struct Ending(
-        JobStatus Status, JobOutcome? Outcome, string? Error, string? FinishReason = null, int? CompletionTokens = null, bool Refused = false);
+    /// <summary>Records how the job ended (metrics) and ends its span.</summary>
+    private void RecordEnd(JobInfo info, JobEnding ending)
+    {
+        var (outcome, reason) = ending.Codes(info, _siloStopping);
+        var interToken = info is { CompletionTokens: > 1, FirstTokenAt: { } first, FinishedAt: { } last }
+            ? (last - first) / (info.CompletionTokens - 1)
+            : (TimeSpan?)null;
+        instruments.OnRequestFinished(new RequestEnd(
+            info.Model, outcome, reason, info.FinishedAt - info.SubmittedAt, info.FirstTokenAt - info.SubmittedAt, interToken));
+        TokenGridTracing.EndJob(_span, outcome, reason, info.CompletionTokens, info.Error);
+        _span = null;
+    }
 }

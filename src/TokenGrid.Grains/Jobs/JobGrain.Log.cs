@@ -11,9 +11,6 @@ public sealed partial class JobGrain
     [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Job {JobId} failed on node {NodeId}")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, string jobId, string? nodeId);
 
-    [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "Job {JobId} could not be settled with tenant {TenantId}; retried when the job is next activated")]
-    private static partial void LogSettleFailed(ILogger logger, Exception exception, string jobId, string tenantId);
-
     [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Job {JobId} could not be saved")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, string jobId);
 
@@ -38,13 +35,16 @@ public sealed partial class JobGrain
     [LoggerMessage(EventId = 1309, Level = LogLevel.Warning, Message = "Job {JobId} could not check its place with its dispatcher")]
     private static partial void LogRecoverFailed(ILogger logger, Exception exception, string jobId);
 
-    [LoggerMessage(EventId = 1310, Level = LogLevel.Information, Message = "Job {JobId} settled on a later try: charged {Charged}")]
-    private static partial void LogSettledLate(ILogger logger, string jobId, long charged);
-
     [LoggerMessage(EventId = 1313, Level = LogLevel.Information, Message = "Job {JobId} resumed on node {NodeId} from token {Token}")]
     private static partial void LogRunResumed(ILogger logger, string jobId, string nodeId, int token);
 
     [LoggerMessage(EventId = 1312, Level = LogLevel.Warning,
         Message = "Job {JobId} could not reach its dispatcher (attempt {Attempt}: a silo was lost); asking again")]
     private static partial void LogEnqueueRetry(ILogger logger, Exception exception, string jobId, int attempt);
+
+    [LoggerMessage(EventId = 1320, Level = LogLevel.Warning, Message = "Job {JobId} could not record when its content expires; retried")]
+    private static partial void LogExpiryNotScheduled(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(EventId = 1321, Level = LogLevel.Warning, Message = "Job {JobId} deleted its content but not its expiry entry; a sweep removes it")]
+    private static partial void LogExpiryNotRemoved(ILogger logger, Exception exception, string jobId);
 }

@@ -11,10 +11,6 @@ namespace TokenGrid.Grains.Jobs;
 /// </summary>
 public sealed partial class JobGrain
 {
-    private DateTimeOffset _checkpointedAt;
-    private string? _streamingNode;
-    private int _nodeLosses;
-
     /// <inheritdoc />
     public async Task RecoverAsync(string tenantId, string model)
     {
@@ -64,33 +60,6 @@ public sealed partial class JobGrain
     }
 
     /// <summary>
-    /// Queues the job and starts its run (which goes on after this returns); the ending when the scheduler refuses it.
-    /// The dispatcher may call back before the enqueue returns; the run then finds its node waiting.
-    /// </summary>
-    private async Task<JobInfo?> StartRunAsync(JobSpec spec, bool resumed)
-    {
-        _placement = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _enqueuedAt = resumed ? Info!.AdmittedAt ?? timeProvider.GetUtcNow() : timeProvider.GetUtcNow();
-        if (await EnqueueAsync(spec, resumed) is { } refused)
-        {
-            return await FinishAsync(refused);
-        }
-
-        var left = spec.Timeout is { } timeout ? Info!.SubmittedAt + timeout - timeProvider.GetUtcNow() : Timeout.InfiniteTimeSpan;
-        _runCancellation = new CancellationTokenSource(left == Timeout.InfiniteTimeSpan || left > TimeSpan.Zero ? left : TimeSpan.Zero, timeProvider);
-        if (_cancelReason is not null)
-        {
-            // Cancelled while queueing: the run releases the queue place and ends at once.
-            _runCancellation.Cancel();
-        }
-
-        // The run goes on after this call returns; keep the activation until it ends.
-        DelayDeactivation(Timeout.InfiniteTimeSpan);
-        _run = RunAsync(spec, _runCancellation.Token);
-        return null;
-    }
-
-    /// <summary>
     /// A new activation of a job that was admitted and never ended: its grain died with its silo. It restores the text
     /// streamed up to the last checkpoint, gives back the slot it held, and queues to resume by recomputation; or fails
     /// with the reason when it cannot resume. Tokens produced after the checkpoint are produced again.
@@ -98,33 +67,29 @@ public sealed partial class JobGrain
     private async Task ResumeAfterLossAsync(JobInfo interrupted)
     {
         var saved = state.State;
-        _producedTokens.AddRange(saved.ProducedTokens);
-        _producedLogprobs.AddRange(saved.Logprobs);
+        _checkpoints.Restore(saved, interrupted);
         _completionTokens = interrupted.CompletionTokens;
         _tokensBeforeRun = _completionTokens;
-        _resumable = _producedTokens.Count == _completionTokens;
-        _nodeLosses = saved.NodeLosses + (interrupted.Status == JobStatus.Running ? 1 : 0);
-        var text = saved.Spec is { } known && _producedTokens.Count > 0 ? ResumeText.Decode(catalog, known.Model, _producedTokens, known.Output?.SkipSpecialTokens == true) : "";
+        var produced = _checkpoints.Tokens;
+        var text = saved.Spec is { } known && produced.Count > 0 ? ResumeText.Decode(catalog, known.Model, produced, known.Output?.SkipSpecialTokens == true) : "";
         text = text[..(int)Math.Min(text.Length, saved.EmittedChars)];
         if (saved.Spec?.KeepOutput == true)
         {
             _output.Append(text);
         }
 
-        RestoreLog(text, _completionTokens, [.. _producedLogprobs]);
-        _lastSequence = Math.Max(_lastSequence, saved.LastSequence);
-        _emittedChars = text.Length;
+        _log.Restore(text, _completionTokens, [.. _checkpoints.Logprobs], saved.LastSequence);
         state.State.Info = interrupted with { CompletionTokens = _completionTokens };
 
         if (saved.Spec is not { } spec || interrupted.Admission is not { Admitted: true })
         {
-            await FinishAsync(new Ending(JobStatus.Failed, JobOutcome.Failed, "The job was interrupted before it was queued: the silo running it stopped."));
+            await FinishAsync(new JobEnding(JobStatus.Failed, JobOutcome.Failed, "The job was interrupted before it was queued: the silo running it stopped."));
             return;
         }
 
-        if (CannotResume(spec) is { } reason)
+        if (_checkpoints.CannotResume(_completionTokens) is { } reason)
         {
-            await FinishAsync(new Ending(JobStatus.Failed, JobOutcome.Failed, $"The job was interrupted: the silo running it stopped, and {reason}"));
+            await FinishAsync(new JobEnding(JobStatus.Failed, JobOutcome.Failed, $"The job was interrupted: the silo running it stopped, and {reason}"));
             return;
         }
 
@@ -135,19 +100,12 @@ public sealed partial class JobGrain
         }
 
         state.State.Info = Info! with { Status = JobStatus.Queued, QueuePosition = null, ExpectedWait = null };
-        AppendStatus(Info!);
+        _log.AppendStatus(Info!);
         await CheckpointAsync(force: true);
         await StartRunAsync(spec, resumed: true);
     }
 
     private bool IsPastTimeout(JobSpec spec) => spec.Timeout is { } timeout && timeProvider.GetUtcNow() >= Info!.SubmittedAt + timeout;
-
-    /// <summary>Why the job cannot resume after losing its node or grain, or null when it can.</summary>
-    private string? CannotResume(JobSpec spec) =>
-        _nodeLosses > recovery.Value.MaxNodeLosses ? $"it lost its node {_nodeLosses} times, more than the {recovery.Value.MaxNodeLosses} allowed."
-        : _completionTokens == 0 ? null
-        : !_resumable ? "its node did not report the token ids needed to resume."
-        : null;
 
     /// <summary>
     /// Saves the job as it runs: the token ids produced, the stream position and the status. At most once per
@@ -156,18 +114,12 @@ public sealed partial class JobGrain
     /// </summary>
     private async Task CheckpointAsync(bool force)
     {
-        var now = timeProvider.GetUtcNow();
-        if (!force && now - _checkpointedAt < recovery.Value.CheckpointInterval)
+        if (!_checkpoints.IsDue(timeProvider.GetUtcNow(), force))
         {
             return;
         }
 
-        _checkpointedAt = now;
-        state.State.ProducedTokens = [.. _producedTokens];
-        state.State.Logprobs = [.. _producedLogprobs];
-        state.State.LastSequence = _lastSequence;
-        state.State.EmittedChars = _emittedChars;
-        state.State.NodeLosses = _nodeLosses;
+        _checkpoints.SaveTo(state.State, _log);
         try
         {
             await WriteAsync();
@@ -186,6 +138,6 @@ public sealed partial class JobGrain
     {
         var now = timeProvider.GetUtcNow();
         state.State.Info = new JobInfo { Id = JobId, TenantId = tenantId, Model = model, Status = JobStatus.Queued, SubmittedAt = now };
-        await FinishAsync(new Ending(JobStatus.Failed, JobOutcome.Failed, "The job was lost: the silo admitting it stopped before it was saved."));
+        await FinishAsync(new JobEnding(JobStatus.Failed, JobOutcome.Failed, "The job was lost: the silo admitting it stopped before it was saved."));
     }
 }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using TokenGrid.Abstractions.Jobs;
 
 namespace TokenGrid.Grains.Jobs;
@@ -42,16 +41,13 @@ public sealed partial class JobGrain
         return Info;
     }
 
-    /// <summary>A finished job with content whose expiry is not yet in the store.</summary>
-    private bool NeedsContentExpiry => Info is { IsFinished: true, ContentDeleted: null } && !state.State.ContentExpiryScheduled;
-
     /// <summary>
     /// Records the finished job's content expiry in the store (false when the store could not be reached; the finish
     /// retry tries again). A job that ended before retention existed gets its expiry from its end now.
     /// </summary>
     private async Task<bool> ScheduleContentExpiryAsync()
     {
-        if (!NeedsContentExpiry)
+        if (!JobSettlement.NeedsContentExpiry(state.State))
         {
             return true;
         }
@@ -94,22 +90,9 @@ public sealed partial class JobGrain
     {
         var bytes = retention.Erase(state.State, deletion);
         _output.Clear();
-        _producedLogprobs.Clear();
+        _checkpoints.EraseLogprobs();
 
-        // Only the final status stays in the log (with the content-free job), so a watcher still reading ends at it.
-        var final = _events.Count > 0 && IsFinal(_events[^1]) ? _events[^1] : null;
-        _events.Clear();
-        if (final is not null)
-        {
-            _events.Add(final with { Job = Info });
-        }
-
+        _log.Erase(Info);
         return bytes;
     }
-
-    [LoggerMessage(EventId = 1320, Level = LogLevel.Warning, Message = "Job {JobId} could not record when its content expires; retried")]
-    private static partial void LogExpiryNotScheduled(ILogger logger, Exception exception, string jobId);
-
-    [LoggerMessage(EventId = 1321, Level = LogLevel.Warning, Message = "Job {JobId} deleted its content but not its expiry entry; a sweep removes it")]
-    private static partial void LogExpiryNotRemoved(ILogger logger, Exception exception, string jobId);
 }

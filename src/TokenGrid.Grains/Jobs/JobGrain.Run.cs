@@ -17,7 +17,7 @@ public sealed partial class JobGrain
     private async Task RunAsync(JobSpec spec, CancellationToken cancellationToken)
     {
         string? nodeId = null;
-        Ending ending = default;
+        JobEnding ending = default;
         var refusals = 0;
         var suspended = false;
         try
@@ -50,14 +50,14 @@ public sealed partial class JobGrain
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
             // Deactivated under a resumable run: the next activation resumes it from the checkpoint saved below.
-            suspended = _siloStopping && _cancelReason is null && CannotResume(spec) is null && !IsPastTimeout(spec);
-            ending = suspended ? default : CancelledEnding();
+            suspended = _siloStopping && _cancelReason is null && _checkpoints.CannotResume(_completionTokens) is null && !IsPastTimeout(spec);
+            ending = suspended ? default : CancelledEnding;
         }
         catch (Exception e)
         {
             // The node failed and the job cannot resume, or the scheduler failed: what arrived so far is charged.
             LogRunFailed(logger, e, JobId, nodeId);
-            ending = new Ending(JobStatus.Failed, JobOutcome.Failed, e is NodeLostException ? e.Message : $"The node failed: {e.Message}");
+            ending = new JobEnding(JobStatus.Failed, JobOutcome.Failed, e is NodeLostException ? e.Message : $"The node failed: {e.Message}");
         }
 
         await ReleaseSlotAsync(spec.Model, nodeId);
@@ -72,18 +72,18 @@ public sealed partial class JobGrain
     }
 
     /// <summary>One run on one node: how the job ended, or null when it was preempted and must resume.</summary>
-    private async Task<Ending?> RunOnNodeAsync(JobSpec spec, string nodeId, CancellationToken cancellationToken)
+    private async Task<JobEnding?> RunOnNodeAsync(JobSpec spec, string nodeId, CancellationToken cancellationToken)
     {
         _tokensBeforeRun = _completionTokens;
-        _resumeText = _producedTokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, _producedTokens, spec.Output?.SkipSpecialTokens == true);
-        if (_producedTokens.Count > 0)
+        _resumeText = _checkpoints.Tokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, _checkpoints.Tokens, spec.Output?.SkipSpecialTokens == true);
+        if (_checkpoints.Tokens.Count > 0)
         {
             // After a preemption or a failover: where the job goes on, and from which token (0-based) it generates again.
-            LogRunResumed(logger, JobId, nodeId, _producedTokens.Count);
+            LogRunResumed(logger, JobId, nodeId, _checkpoints.Tokens.Count);
         }
 
         if (_resumeText is { } resumed && spec.Stop.Length > 0
-            && resumed.MatchStops(spec.Stop, _emittedChars, spec.Output?.IncludeStopSequence == true) is { Length: > 0 } released)
+            && resumed.MatchStops(spec.Stop, _log.EmittedChars, spec.Output?.IncludeStopSequence == true) is { Length: > 0 } released)
         {
             OnText(released, 0, spec.KeepOutput);
         }
@@ -123,8 +123,8 @@ public sealed partial class JobGrain
         catch (Exception e) when (e is not OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             // The node or its silo failed mid-run (a killed silo's calls break when membership declares it dead).
-            _nodeLosses++;
-            if (CannotResume(spec) is { } reason)
+            _checkpoints.NodeLost();
+            if (_checkpoints.CannotResume(_completionTokens) is { } reason)
             {
                 throw new NodeLostException($"Node '{nodeId}' failed ({e.Message}), and {reason}", e);
             }
@@ -139,14 +139,14 @@ public sealed partial class JobGrain
         }
     }
 
-    private async Task<Ending> GenerateAsync(JobSpec spec, string nodeId, CancellationToken cancellationToken)
+    private async Task<JobEnding> GenerateAsync(JobSpec spec, string nodeId, CancellationToken cancellationToken)
     {
         var node = GrainFactory.GetGrain<INodeGrain>(nodeId);
-        var run = RunSpec(spec);
+        var run = JobDispatch.NextRun(spec, _checkpoints.Tokens);
         // A resumed run recomputes the tokens produced so far as prompt; the engine counts them as output, so penalties,
         // min_tokens and the seeded random stream go on as if the sequence had never stopped.
         var request = new GenerationSpec(
-            JobId, spec.Model, run.PromptTokens, run.MaxTokens, spec.Sampling, spec.Stop, spec.Output, _producedTokens.Count, spec.Choice?.GroupId);
+            JobId, spec.Model, run.PromptTokens, run.MaxTokens, spec.Sampling, spec.Stop, spec.Output, _checkpoints.Tokens.Count, spec.Choice?.GroupId);
         GenerationFinal? final = null;
         _streamingNode = nodeId;
         await foreach (var chunk in node.GenerateAsync(request).WithCancellation(cancellationToken))
@@ -167,20 +167,14 @@ public sealed partial class JobGrain
             {
                 // A stop sequence straddled the interruption: the lost node held its start, this run produced its end.
                 // Leaving the stream cancels the node's sequence; the tokens received so far are the job's.
-                return new Ending(JobStatus.Succeeded, JobOutcome.Completed, null, "stop", _completionTokens);
+                return new JobEnding(JobStatus.Succeeded, JobOutcome.Completed, null, "stop", _completionTokens);
             }
         }
 
         state.State.PromptProcessed |= final is { Refused: false };
         // The node counts this run only; the job's completion covers every run.
         var completion = _tokensBeforeRun + (final?.CompletionTokens ?? 0);
-        return final switch
-        {
-            null => new Ending(JobStatus.Failed, JobOutcome.Failed, $"Node '{nodeId}' ended the sequence without its usage."),
-            { Refused: true } => new Ending(JobStatus.Failed, JobOutcome.Failed, final.Error ?? $"Node '{nodeId}' refused the job.", Refused: true),
-            { FinishReason: "stop" or "length" } => new Ending(JobStatus.Succeeded, JobOutcome.Completed, null, final.FinishReason, completion),
-            _ => new Ending(JobStatus.Failed, JobOutcome.Failed, final.Error ?? $"The sequence ended as {final.FinishReason}.", null, completion),
-        };
+        return JobEnding.OfRun(final, nodeId, completion);
     }
 
     /// <summary>Takes a chunk of the node's stream; true when the job just started running (a status to save at once).</summary>
@@ -191,23 +185,12 @@ public sealed partial class JobGrain
         if (started)
         {
             state.State.Info = Info with { Status = JobStatus.Running, NodeId = nodeId, QueuePosition = null, ExpectedWait = null };
-            AppendStatus(Info);
+            _log.AppendStatus(Info);
         }
 
         var logprobs = chunk.Logprobs is { } reported && reported.Length == chunk.Tokens ? reported : null;
-        if (chunk.TokenIds is { Length: > 0 } ids && ids.Length == chunk.Tokens)
-        {
-            _producedTokens.AddRange(ids);
-            if (logprobs is not null)
-            {
-                _producedLogprobs.AddRange(logprobs);
-            }
-        }
-        else if (chunk.Tokens > 0)
-        {
-            // Without the ids the job cannot resume where it stopped, so it is never preempted.
-            _resumable = false;
-        }
+        // Without the ids the job cannot resume where it stopped, so it is never preempted.
+        _checkpoints.Record(chunk.TokenIds, chunk.Tokens, logprobs);
 
         _completionTokens += chunk.Tokens;
         var text = _resumeText is { } resumed && chunk.TokenIds is { } tokens ? resumed.Release(tokens) : chunk.Text;
@@ -227,15 +210,9 @@ public sealed partial class JobGrain
             CompletionTokens = _completionTokens,
             FirstTokenAt = Info.FirstTokenAt ?? (tokens > 0 ? timeProvider.GetUtcNow() : null),
         };
-        AppendTokens(text, tokens, logprobs);
+        _log.AppendTokens(text, tokens, logprobs);
     }
 
-    /// <summary>How a cancelled run ends: by the tenant or client, by the silo stopping, or by its timeout.</summary>
-    private Ending CancelledEnding() => _cancelReason switch
-    {
-        _ when _siloStopping => new Ending(JobStatus.Failed, JobOutcome.Failed, "The job was interrupted: the silo running it stopped."),
-        JobOutcomeReason.ClientDisconnected => new Ending(JobStatus.Cancelled, JobOutcome.Disconnected, "The client disconnected."),
-        JobOutcomeReason.CancelledByTenant => new Ending(JobStatus.Cancelled, JobOutcome.Cancelled, "Cancelled by the tenant."),
-        _ => new Ending(JobStatus.Failed, JobOutcome.TimedOut, $"The job did not finish within {state.State.Spec?.Timeout}."),
-    };
+    /// <summary>How this job ends when its run is cancelled (see <see cref="JobEnding.Cancelled"/>).</summary>
+    private JobEnding CancelledEnding => JobEnding.Cancelled(_cancelReason, _siloStopping, state.State.Spec?.Timeout);
 }

@@ -10,19 +10,6 @@ namespace TokenGrid.Grains.Jobs;
 /// </summary>
 public sealed partial class JobGrain
 {
-    // Token ids produced so far, over every run: a resumed run's prompt is the original prompt followed by these.
-    private readonly List<int> _producedTokens = [];
-
-    // Log probabilities of those tokens, one each, when the job asked for them (else empty).
-    private readonly List<TokenLogprob> _producedLogprobs = [];
-    private TaskCompletionSource<string>? _placement;
-    private CancellationTokenSource? _preemption;
-    private ResumeText? _resumeText;
-    private DateTimeOffset _enqueuedAt;
-    private bool _preempted;
-    private bool _resumable = true;
-    private int _tokensBeforeRun;
-
     /// <inheritdoc />
     public async Task<JobInfo?> GetAsync()
     {
@@ -65,7 +52,7 @@ public sealed partial class JobGrain
     {
         // A stop sequence straddling the preemption is found by the job's own matcher on the resumed run (ResumeText).
         // The callback may overtake the run it preempts (placed, not yet started): the run then stops as it starts.
-        if (_placement is { Task.IsCompleted: true } && _resumable && !_finishing)
+        if (_placement is { Task.IsCompleted: true } && _checkpoints.Resumable && !_finishing)
         {
             _preempted = true;
             _preemption?.Cancel();
@@ -76,8 +63,38 @@ public sealed partial class JobGrain
 
     private IModelDispatcherGrain Dispatcher(string model) => GrainFactory.GetGrain<IModelDispatcherGrain>(model);
 
+    private DispatchRequest Request(JobSpec spec, bool resumed) =>
+        JobDispatch.Request(JobId, spec, Info!.Admission, _checkpoints, _enqueuedAt, resumed);
+
+    /// <summary>
+    /// Queues the job and starts its run (which goes on after this returns); the ending when the scheduler refuses it.
+    /// The dispatcher may call back before the enqueue returns; the run then finds its node waiting.
+    /// </summary>
+    private async Task<JobInfo?> StartRunAsync(JobSpec spec, bool resumed)
+    {
+        _placement = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _enqueuedAt = resumed ? Info!.AdmittedAt ?? timeProvider.GetUtcNow() : timeProvider.GetUtcNow();
+        if (await EnqueueAsync(spec, resumed) is { } refused)
+        {
+            return await FinishAsync(refused);
+        }
+
+        var left = spec.Timeout is { } timeout ? Info!.SubmittedAt + timeout - timeProvider.GetUtcNow() : Timeout.InfiniteTimeSpan;
+        _runCancellation = new CancellationTokenSource(left == Timeout.InfiniteTimeSpan || left > TimeSpan.Zero ? left : TimeSpan.Zero, timeProvider);
+        if (_cancelReason is not null)
+        {
+            // Cancelled while queueing: the run releases the queue place and ends at once.
+            _runCancellation.Cancel();
+        }
+
+        // The run goes on after this call returns; keep the activation until it ends.
+        DelayDeactivation(Timeout.InfiniteTimeSpan);
+        _run = RunAsync(spec, _runCancellation.Token);
+        return null;
+    }
+
     /// <summary>Queues the job (again, when <paramref name="resumed"/>); returns the ending when the scheduler refuses it.</summary>
-    private async Task<Ending?> EnqueueAsync(JobSpec spec, bool resumed)
+    private async Task<JobEnding?> EnqueueAsync(JobSpec spec, bool resumed)
     {
         EnqueueResult queued;
         for (var attempt = 1; ; attempt++)
@@ -97,14 +114,14 @@ public sealed partial class JobGrain
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogRunFailed(logger, e, JobId, null);
-                return new Ending(JobStatus.Failed, JobOutcome.Failed, $"The job could not be queued: {e.Message}");
+                return new JobEnding(JobStatus.Failed, JobOutcome.Failed, $"The job could not be queued: {e.Message}");
             }
         }
 
         if (!queued.Queued)
         {
             state.State.Info = Info! with { SchedulingRejection = queued.Rejection, RetryAfter = queued.RetryAfter };
-            return new Ending(JobStatus.Rejected, JobOutcome.Failed, queued.Message ?? $"The scheduler refused the job ({queued.Rejection}).");
+            return new JobEnding(JobStatus.Rejected, JobOutcome.Failed, queued.Message ?? $"The scheduler refused the job ({queued.Rejection}).");
         }
 
         if (queued.Position > 0 && Info!.Status == JobStatus.Queued)
@@ -116,50 +133,16 @@ public sealed partial class JobGrain
     }
 
     /// <summary>
-    /// The job as its dispatcher sees it: the tenant's class, weight and labels from the admission, and the cost of
-    /// what is left (a resumed run recomputes its prompt plus the tokens produced, then generates the rest).
-    /// </summary>
-    private DispatchRequest Request(JobSpec spec, bool resumed)
-    {
-        var admission = Info!.Admission;
-        return new DispatchRequest
-        {
-            JobId = JobId,
-            TenantId = spec.TenantId,
-            Priority = Priority(admission?.Priority ?? PriorityClass.Standard, spec.Priority),
-            Weight = Math.Max(1, admission?.Weight ?? 1),
-            PromptTokens = spec.PromptTokens.Length + _producedTokens.Count,
-            MaxTokens = spec.MaxTokens - _producedTokens.Count,
-            RequiredLabels = admission?.RequiredLabels ?? new Dictionary<string, string>(),
-            EnqueuedAt = _enqueuedAt,
-            Resumed = resumed,
-            Preemptible = _resumable,
-
-            // A resumed choice recomputes its own output as prompt, which no sibling shares.
-            AffinityKey = resumed ? null : spec.Choice?.GroupId,
-        };
-    }
-
-    /// <summary>The class the job is scheduled at: the tenant's, or the lower one the request asked for.</summary>
-    private static PriorityClass Priority(PriorityClass tenant, PriorityClass? requested) =>
-        requested is { } asked && asked < tenant ? asked : tenant;
-
-    /// <summary>What this run asks the node for: the original spec, or after a preemption the recomputation.</summary>
-    private GenerationSpecParts RunSpec(JobSpec spec) => _producedTokens.Count == 0
-        ? new(spec.PromptTokens, spec.MaxTokens)
-        : new([.. spec.PromptTokens, .. _producedTokens], spec.MaxTokens - _producedTokens.Count);
-
-    /// <summary>
     /// Preempted (or refused by its node): gives the slot back with the tokens this run produced, then queues again in
     /// front of the tenant's other jobs.
     /// </summary>
-    private async Task<Ending?> RequeueAsync(JobSpec spec, string nodeId, bool preempted)
+    private async Task<JobEnding?> RequeueAsync(JobSpec spec, string nodeId, bool preempted)
     {
         await ReleaseSlotAsync(spec.Model, nodeId);
         _preempted = false;
         _placement = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         state.State.Info = Info! with { Status = JobStatus.Queued, Preemptions = Info.Preemptions + (preempted ? 1 : 0) };
-        AppendStatus(Info!);
+        _log.AppendStatus(Info!);
         await CheckpointAsync(force: true);
         return await EnqueueAsync(spec, resumed: true);
     }
@@ -178,6 +161,4 @@ public sealed partial class JobGrain
 
         _tokensBeforeRun = _completionTokens;
     }
-
-    private readonly record struct GenerationSpecParts(int[] PromptTokens, int MaxTokens);
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -28,23 +29,41 @@ public sealed partial class JobGrain(
     ILogger<JobGrain> logger)
     : Grain, IJobGrain
 {
-    private readonly TaskCompletionSource<JobInfo> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private static readonly TimeSpan s_finishRetryPeriod = TimeSpan.FromSeconds(1);
+
+    // What the job has produced: its events for watchers, what it needs to resume, and its text when it keeps it.
+    private readonly JobEventLog _log = new();
+    private readonly JobCheckpoints _checkpoints = new(recovery.Value);
     private readonly StringBuilder _output = new();
+    private int _completionTokens;
+    private int _tokensBeforeRun;
+
+    // The run: its place in the queue, the node it streams from, and how it stops.
     private Task<JobInfo>? _submission;
     private Task? _run;
+    private TaskCompletionSource<string>? _placement;
+    private DateTimeOffset _enqueuedAt;
+    private string? _streamingNode;
+    private ResumeText? _resumeText;
     private CancellationTokenSource? _runCancellation;
+    private CancellationTokenSource? _preemption;
+    private bool _preempted;
     private JobOutcomeReason? _cancelReason;
     private bool _siloStopping;
+
+    // The end: once, then settled and saved (retried until both are done).
+    private readonly TaskCompletionSource<JobInfo> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _finishing;
-    private int _completionTokens;
-    private bool _finishUnsaved;
+    private JobSettlement? _settlement;
     private IGrainTimer? _finishRetry;
     private System.Diagnostics.Activity? _span;
-    private static readonly TimeSpan s_finishRetryPeriod = TimeSpan.FromSeconds(1);
 
     private string JobId => this.GetPrimaryKeyString();
 
     private JobInfo? Info => state.State.Info;
+
+    private JobSettlement Settlement => _settlement ??= new(
+        (tenantId, request) => GrainFactory.GetGrain<ITenantGrain>(tenantId).SettleAsync(request), JobId, logger);
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -97,8 +116,8 @@ public sealed partial class JobGrain(
             return _submission is { IsCompleted: false } pending ? pending : Task.FromResult(existing);
         }
 
-        Validate(spec);
-        spec = WithFixedSeed(spec);
+        JobSubmission.Validate(spec);
+        spec = JobSubmission.WithFixedSeed(spec);
         state.State.Spec = spec;
         state.State.Info = new JobInfo
         {
@@ -127,6 +146,33 @@ public sealed partial class JobGrain(
         return await _finished.Task;
     }
 
+    /// <inheritdoc />
+    // Orleans cancels the token given to GetAsyncEnumerator when the watcher disposes its enumeration; that ends
+    // only the watch, never the job.
+    public IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence) => WatchCoreAsync(afterSequence, CancellationToken.None);
+
+    private async IAsyncEnumerable<JobEvent> WatchCoreAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (Info is null)
+        {
+            yield break;
+        }
+
+        ForgetContentIfExpired();
+
+        if (_log.IsEmpty && Info.IsFinished)
+        {
+            // A new activation of a finished job: its log is gone, so rebuild it from what was kept.
+            _log.Restore(Info.Output, Info.CompletionTokens, state.State.Logprobs);
+            _log.AppendStatus(Info, state.State.LastSequence);
+        }
+
+        await foreach (var e in _log.WatchAsync(afterSequence, cancellationToken))
+        {
+            yield return e;
+        }
+    }
+
     private async Task<JobInfo> AdmitAndStartAsync(JobSpec spec)
     {
         // Current for the rest of this flow (the run included), so the tenant's and the node's spans are its children.
@@ -151,7 +197,7 @@ public sealed partial class JobGrain(
         state.State.Info = Info! with { Admission = admission, AdmittedAt = admission.Admitted ? now : null };
         if (!admission.Admitted)
         {
-            return await FinishAsync(new Ending(JobStatus.Rejected, null, admission.Message ?? $"Not admitted: {admission.Rejection}."));
+            return await FinishAsync(new JobEnding(JobStatus.Rejected, null, admission.Message ?? $"Not admitted: {admission.Rejection}."));
         }
 
         try
@@ -165,10 +211,10 @@ public sealed partial class JobGrain(
             return await FinishAsync(NotAccepted(e, "The job could not be saved"));
         }
 
-        AppendStatus(Info!);
+        _log.AppendStatus(Info!);
         if (_cancelReason is not null)
         {
-            return await FinishAsync(CancelledEnding());
+            return await FinishAsync(CancelledEnding);
         }
 
         return await StartRunAsync(spec, resumed: false) ?? Info!;
@@ -180,39 +226,16 @@ public sealed partial class JobGrain(
     /// with a retry delay (HTTP 503 with Retry-After: the same request can be sent again); otherwise it fails. Either way
     /// it settles for nothing, which releases a reservation the tenant may have made.
     /// </summary>
-    private Ending NotAccepted(Exception e, string what)
+    private JobEnding NotAccepted(Exception e, string what)
     {
         var siloLost = EnqueueRetry.IsSiloLost(e);
         if (!siloLost && !StorageUnavailableException.IsTransient(e))
         {
-            return new Ending(JobStatus.Failed, JobOutcome.Failed, $"{what}: {e.Message}");
+            return new JobEnding(JobStatus.Failed, JobOutcome.Failed, $"{what}: {e.Message}");
         }
 
         state.State.Info = Info! with { RetryAfter = StorageUnavailableException.RetryAfter };
-        return new Ending(JobStatus.Rejected, JobOutcome.Failed,
+        return new JobEnding(JobStatus.Rejected, JobOutcome.Failed,
             $"{what}: {(siloLost ? "a silo of the cluster is unavailable" : "storage is unavailable")}; retry shortly.");
-    }
-
-    /// <summary>
-    /// A sampled job without a seed gets one now, saved with its spec: every run draws from that seed (a resumed run
-    /// skips the draws of the tokens already produced), so a job reactivated from a checkpoint behind what a watcher saw
-    /// produces again exactly the text the watcher has, and its re-attach receives only the missing text. Drawn per run
-    /// instead, the recomputed text after the checkpoint would differ from what was already streamed.
-    /// </summary>
-    private static JobSpec WithFixedSeed(JobSpec spec) => spec.Sampling is { Temperature: > 0f, Seed: null }
-        ? spec with { Sampling = spec.Sampling with { Seed = (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue) } }
-        : spec;
-
-    private static void Validate(JobSpec spec)
-    {
-        var error = string.IsNullOrWhiteSpace(spec.TenantId) ? "The tenant id is empty."
-            : string.IsNullOrWhiteSpace(spec.Model) ? "The model is empty."
-            : spec.PromptTokens is not { Length: > 0 } ? "The prompt is empty."
-            : spec.MaxTokens < 1 ? "max_tokens must be at least 1."
-            : null;
-        if (error is not null)
-        {
-            throw new ArgumentException(error, nameof(spec));
-        }
     }
 }

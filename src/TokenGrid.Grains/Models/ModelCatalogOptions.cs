@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using TokenGrid.Inference.DemoModel;
 
 namespace TokenGrid.Grains.Models;
@@ -9,10 +8,10 @@ namespace TokenGrid.Grains.Models;
 /// "TokenGrid": { "Models": { "Entries": [ { "Name": "demo" }, { "Name": "phi", "Directory": "/models/phi-3" } ] } }
 /// </code>
 /// </example>
-public sealed class ModelCatalogOptions
+public sealed class ModelCatalogOptions : IValidatedOptions
 {
     /// <summary>Configuration section.</summary>
-    public const string SectionName = "TokenGrid:Models";
+    public static string SectionName => "TokenGrid:Models";
 
     /// <summary>The <see cref="ModelEntry.Directory"/> value that means the built-in demo model.</summary>
     public const string DemoDirectory = "demo";
@@ -51,13 +50,6 @@ public sealed class ModelCatalogOptions
         var duplicate = Entries.GroupBy(e => e.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         return duplicate is null ? null : $"the model name '{duplicate.Key}' is configured more than once.";
     }
-}
-
-/// <summary>Validates <see cref="ModelCatalogOptions"/> at startup.</summary>
-internal sealed class ModelCatalogOptionsValidator : IValidateOptions<ModelCatalogOptions>
-{
-    public ValidateOptionsResult Validate(string? name, ModelCatalogOptions options) =>
-        options.Validate() is { } error ? ValidateOptionsResult.Fail($"{ModelCatalogOptions.SectionName}: {error}") : ValidateOptionsResult.Success;
 }
 
 /// <summary>One served model.</summary>

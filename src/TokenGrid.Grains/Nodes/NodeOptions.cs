@@ -14,10 +14,10 @@ namespace TokenGrid.Grains.Nodes;
 ///   "Engine": { "MaxBatchSize": 64 } } }
 /// </code>
 /// </example>
-public sealed class NodeOptions
+public sealed class NodeOptions : IValidatedOptions
 {
     /// <summary>Configuration section.</summary>
-    public const string SectionName = "TokenGrid:Nodes";
+    public static string SectionName => "TokenGrid:Nodes";
 
     /// <summary>The device a silo gets when none is configured.</summary>
     public const string DefaultDevice = "cpu0";

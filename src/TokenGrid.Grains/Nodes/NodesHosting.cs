@@ -23,17 +23,14 @@ public static class NodesHosting
     {
         ArgumentNullException.ThrowIfNull(silo);
         var services = silo.Services;
-        services.AddOptions<ModelCatalogOptions>()
-            .BindConfiguration(ModelCatalogOptions.SectionName)
+        services.AddValidatedOptions<ModelCatalogOptions>()
             .PostConfigure(o =>
             {
                 if (o.Entries.Count == 0)
                 {
                     o.Entries.Add(new ModelEntry { Name = ModelCatalogOptions.DefaultModelName, Directory = ModelCatalogOptions.DemoDirectory });
                 }
-            })
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCatalogOptions>, ModelCatalogOptionsValidator>());
+            });
         services.AddOptions<NodeOptions>()
             .BindConfiguration(NodeOptions.SectionName)
             .PostConfigure(o =>

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace TokenGrid.Grains.Scheduling;
 
@@ -14,8 +13,7 @@ public static class SchedulingHosting
     public static ISiloBuilder AddTokenGridScheduling(this ISiloBuilder silo)
     {
         ArgumentNullException.ThrowIfNull(silo);
-        silo.Services.AddOptions<SchedulingOptions>().BindConfiguration(SchedulingOptions.SectionName).ValidateOnStart();
-        silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SchedulingOptions>, SchedulingOptionsValidator>());
+        silo.Services.AddValidatedOptions<SchedulingOptions>();
         silo.Services.TryAddSingleton(TimeProvider.System);
         return silo;
     }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 
 namespace TokenGrid.Grains.Scheduling;
 
@@ -8,10 +7,10 @@ namespace TokenGrid.Grains.Scheduling;
 /// "TokenGrid": { "Scheduling": { "MaxQueuedPerModel": 4096, "MaxQueuedPerTenant": 256, "AgingInterval": "00:00:30" } }
 /// </code>
 /// </example>
-public sealed class SchedulingOptions
+public sealed class SchedulingOptions : IValidatedOptions
 {
     /// <summary>Configuration section.</summary>
-    public const string SectionName = "TokenGrid:Scheduling";
+    public static string SectionName => "TokenGrid:Scheduling";
 
     /// <summary>Jobs that may wait in one model's queue; past this, new jobs get 503 (cluster full). Default: 1024.</summary>
     public int MaxQueuedPerModel { get; set; } = 1024;
@@ -76,11 +75,4 @@ public sealed class SchedulingOptions
         : MinRetryAfter <= TimeSpan.Zero || MaxRetryAfter < MinRetryAfter ? "retry-after bounds must be positive and ordered."
         : SlotsPerNode < 0 ? "slots per node must not be negative."
         : null;
-}
-
-/// <summary>Validates <see cref="SchedulingOptions"/> at startup.</summary>
-internal sealed class SchedulingOptionsValidator : IValidateOptions<SchedulingOptions>
-{
-    public ValidateOptionsResult Validate(string? name, SchedulingOptions options) =>
-        options.Validate() is { } error ? ValidateOptionsResult.Fail($"{SchedulingOptions.SectionName}: {error}") : ValidateOptionsResult.Success;
 }

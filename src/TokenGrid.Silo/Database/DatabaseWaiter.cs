@@ -1,12 +1,14 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Polly;
 
 namespace TokenGrid.Silo.Database;
 
 /// <summary>
-/// Waits until PostgreSQL accepts a connection and answers a query, retrying with exponential backoff within
-/// <see cref="DatabaseOptions.StartupRetryTimeout"/>: a silo started before its database does not crash, and says
-/// what it is waiting for. Errors that waiting cannot fix (a wrong password, a bad connection string) fail at once.
+/// Waits until PostgreSQL accepts a connection and answers a query, retrying (a Polly pipeline with the pauses of
+/// <see cref="StartupRetry"/>) within <see cref="DatabaseOptions.StartupRetryTimeout"/>: a silo started before its
+/// database does not crash, and says what it is waiting for. Errors that waiting cannot fix (a wrong password, a bad
+/// connection string) fail at once.
 /// </summary>
 public sealed partial class DatabaseWaiter(TimeProvider time, ILogger<DatabaseWaiter>? logger = null)
 {
@@ -19,51 +21,64 @@ public sealed partial class DatabaseWaiter(TimeProvider time, ILogger<DatabaseWa
         ArgumentNullException.ThrowIfNull(options);
         var target = Describe(connectionString);
         var started = time.GetTimestamp();
-        var delay = options.StartupRetryDelay;
+        var attempts = 0;
+        var remaining = options.StartupRetryTimeout;
         Exception? lastFailure = null;
-        for (var attempt = 1; ; attempt++)
+
+        var retry = StartupRetry.Options(options);
+        retry.ShouldHandle = args =>
         {
-            var remaining = options.StartupRetryTimeout - time.GetElapsedTime(started);
-            Exception failure;
-            try
-            {
-                await ProbeAsync(connectionString, remaining, cancellationToken);
-                if (attempt > 1)
-                {
-                    LogReachable(_logger, target, attempt, time.GetElapsedTime(started).TotalSeconds);
-                }
-
-                return;
-            }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested && IsTransient(e))
-            {
-                // An attempt cut short by the deadline says less than the error before it.
-                failure = e is OperationCanceledException && lastFailure is not null ? lastFailure : e;
-            }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is NpgsqlException or ArgumentException)
-            {
-                throw new DatabaseUnavailableException($"PostgreSQL at {target} refused the connection: {e.Message}", e);
-            }
-
-            lastFailure = failure;
             remaining = options.StartupRetryTimeout - time.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero)
-            {
-                LogGaveUp(_logger, target, attempt, options.StartupRetryTimeout);
-                throw new DatabaseUnavailableException(
-                    $"PostgreSQL at {target} did not answer within {options.StartupRetryTimeout} ({attempt} attempts); last error: {failure.Message}",
-                    failure);
-            }
+            return ValueTask.FromResult(args.Outcome.Exception is { } e && !cancellationToken.IsCancellationRequested && IsTransient(e)
+                && remaining > TimeSpan.Zero);
+        };
+        // The last pause ends with the deadline, so the last attempt comes then rather than never.
+        retry.DelayGenerator = args =>
+        {
+            var pause = StartupRetry.Pause(options, args.AttemptNumber);
+            return ValueTask.FromResult<TimeSpan?>(pause < remaining ? pause : remaining);
+        };
+        retry.OnRetry = args =>
+        {
+            lastFailure = Reported(args.Outcome.Exception!, lastFailure);
+            LogWaiting(_logger, target, args.AttemptNumber + 1, lastFailure.Message, args.RetryDelay.TotalSeconds, remaining.TotalSeconds);
+            return ValueTask.CompletedTask;
+        };
+        var pipeline = new ResiliencePipelineBuilder { TimeProvider = time }.AddRetry(retry).Build();
 
-            var pause = delay < remaining ? delay : remaining;
-            // The pause starts before it is announced, so whoever reads the message (a test moving a fake clock) can rely on
-            // the waiter already sleeping.
-            var sleep = Task.Delay(pause, time, cancellationToken);
-            LogWaiting(_logger, target, attempt, failure.Message, pause.TotalSeconds, remaining.TotalSeconds);
-            await sleep;
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.StartupRetryMaxDelay.Ticks));
+        try
+        {
+            await pipeline.ExecuteAsync(
+                async token =>
+                {
+                    attempts++;
+                    await ProbeAsync(connectionString, options.StartupRetryTimeout - time.GetElapsedTime(started), token);
+                },
+                cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && IsTransient(e))
+        {
+            // Still transient, so the retry stopped at the deadline.
+            var failure = Reported(e, lastFailure);
+            LogGaveUp(_logger, target, attempts, options.StartupRetryTimeout);
+            throw new DatabaseUnavailableException(
+                $"PostgreSQL at {target} did not answer within {options.StartupRetryTimeout} ({attempts} attempts); last error: {failure.Message}",
+                failure);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is NpgsqlException or ArgumentException)
+        {
+            throw new DatabaseUnavailableException($"PostgreSQL at {target} refused the connection: {e.Message}", e);
+        }
+
+        if (attempts > 1)
+        {
+            LogReachable(_logger, target, attempts, time.GetElapsedTime(started).TotalSeconds);
         }
     }
+
+    // An attempt cut short by the deadline says less than the error before it.
+    private static Exception Reported(Exception failure, Exception? lastFailure) =>
+        failure is OperationCanceledException && lastFailure is not null ? lastFailure : failure;
 
     /// <summary>The host, port and database of a connection string, without credentials, for messages.</summary>
     public static string Describe(string connectionString)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Polly;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Models;
 using TokenGrid.Grains.Tenants;
@@ -12,8 +13,8 @@ namespace TokenGrid.Silo.Hosting;
 /// </summary>
 /// <remarks>
 /// The demo tenant's grain may live on any silo and its state in PostgreSQL: while the database restarts, or a silo of
-/// the cluster dies as this one starts, provisioning is retried (pauses as <see cref="DatabaseOptions"/>' startup
-/// retries, for up to its <c>StartupRetryTimeout</c>) instead of ending the silo at its first transient error.
+/// the cluster dies as this one starts, provisioning is retried (a Polly pipeline with the pauses of
+/// <see cref="StartupRetry"/>, for up to <see cref="DatabaseOptions.StartupRetryTimeout"/>) instead of ending the silo at its first transient error.
 /// </remarks>
 internal sealed partial class StartupProvisioner(
     IServiceProvider services,
@@ -58,23 +59,27 @@ internal sealed partial class StartupProvisioner(
     private async Task<string?> ProvisionDemoWithRetriesAsync(DemoOptions options, CancellationToken cancellationToken)
     {
         // Real time, like the database wait: the app's clock may be a test's, which does not move by itself.
-        var clock = TimeProvider.System;
-        var retry = database.Value;
+        var retries = ProvisionRetries(database.Value, TimeProvider.System, logger, options.TenantId);
+        return await retries.ExecuteAsync(async _ => await ProvisionDemoAsync(options), cancellationToken);
+    }
+
+    /// <summary>
+    /// Retries transient failures (<see cref="ClusterFailures.IsTransient"/>) with the pauses of
+    /// <see cref="StartupRetry"/>, as long as the next pause ends within <see cref="DatabaseOptions.StartupRetryTimeout"/>
+    /// of the first attempt.
+    /// </summary>
+    internal static ResiliencePipeline ProvisionRetries(DatabaseOptions retry, TimeProvider clock, ILogger logger, string tenantId)
+    {
         var started = clock.GetTimestamp();
-        var pause = retry.StartupRetryDelay;
-        for (var attempt = 1; ; attempt++)
+        var options = StartupRetry.Options(retry);
+        options.ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && ClusterFailures.IsTransient(e)
+            && clock.GetElapsedTime(started) + StartupRetry.Pause(retry, args.AttemptNumber) < retry.StartupRetryTimeout);
+        options.OnRetry = args =>
         {
-            try
-            {
-                return await ProvisionDemoAsync(options);
-            }
-            catch (Exception e) when (ClusterFailures.IsTransient(e) && clock.GetElapsedTime(started) + pause < retry.StartupRetryTimeout)
-            {
-                LogProvisionRetry(logger, e, options.TenantId, attempt, pause);
-                await Task.Delay(pause, clock, cancellationToken);
-                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, retry.StartupRetryMaxDelay.Ticks));
-            }
-        }
+            LogProvisionRetry(logger, args.Outcome.Exception!, tenantId, args.AttemptNumber + 1, args.RetryDelay);
+            return ValueTask.CompletedTask;
+        };
+        return new ResiliencePipelineBuilder { TimeProvider = clock }.AddRetry(options).Build();
     }
 
     /// <summary>Creates the demo tenant when missing and binds the configured key (by hash only) or issues a new one.</summary>

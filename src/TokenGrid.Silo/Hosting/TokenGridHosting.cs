@@ -74,7 +74,7 @@ public static class TokenGridHosting
         v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi();
 
         var admin = app.MapGroup("/admin").RequireAdmin();
-        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminLedgerApi().MapAdminNodesApi().MapAdminModelsApi();
+        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminLedgerApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });

@@ -36,6 +36,34 @@ public sealed class EngineSamplingTests
     }
 
     [Fact]
+    public async Task Sampling_a_batch_on_several_threads_gives_each_sequence_the_tokens_of_one_thread()
+    {
+        // Eight seeded sequences with different options, in one batch: spread over 4 sampling threads each row must
+        // still draw from its own seeded stream, exactly as on the decode thread alone.
+        var requests = Enumerable.Range(0, 8).Select(i => Sampled([3 + i, 700, 710 + (2 * i)], 12 + i, s_seeded with
+        {
+            Seed = (ulong)(100 + i),
+            TopK = i % 3 == 0 ? 40 : 0,
+            MinP = i % 4 == 1 ? 0.05f : 0f,
+            Temperature = 0.7f + (0.1f * i),
+        })).ToList();
+
+        async Task<List<int[]>> RunAsync(int threads)
+        {
+            // The full vocabulary: 8 rows of it are enough work for the sampler to spread them (see BatchSampler.ParallelWork).
+            await using var run = EngineRun.Start(DemoModels.Small, new EngineOptions { SamplingThreads = threads, MaxBatchSize = 8 });
+            var streams = requests.Select(r => run.Submit(r)).ToList();
+            return [.. await Task.WhenAll(streams.Select(async s => (await EngineRun.ReadAllAsync(s)).Tokens))];
+        }
+
+        var one = await RunAsync(1);
+        var four = await RunAsync(4);
+
+        Assert.Equal(one, four);
+        Assert.True(one.Select(t => string.Join(',', t)).Distinct().Count() == requests.Count, "each sequence should sample its own tokens");
+    }
+
+    [Fact]
     public async Task A_resumed_sequence_continues_exactly_as_the_uninterrupted_one()
     {
         int[] prompt = [11, 250, 3, 999, 64];

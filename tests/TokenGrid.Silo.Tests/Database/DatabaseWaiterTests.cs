@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using TokenGrid.Silo.Database;
+using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests.Database;
 
@@ -17,7 +18,7 @@ public sealed class DatabaseWaiterTests
     public async Task It_waits_for_a_database_created_late_then_returns()
     {
         var name = "tg_test_late_" + Guid.NewGuid().ToString("N")[..12];
-        var time = new FakeTimeProvider();
+        var time = new SleepingClock();
         var log = new RecordingLogger<DatabaseWaiter>();
         var next = log.Next;
         var waiting = new DatabaseWaiter(time, log).WaitAsync(PostgresTestDatabase.ConnectionStringFor(name), s_options);
@@ -29,6 +30,7 @@ public sealed class DatabaseWaiterTests
         Assert.False(waiting.IsCompleted);
 
         await using var database = await PostgresTestDatabase.CreateAsync(migrate: false, name: name);
+        await time.UntilSleepingAsync().WaitAsync(TimeSpan.FromSeconds(30));
         time.Advance(TimeSpan.FromSeconds(1));
         await waiting.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Contains(log.Messages, m => m.Contains("answered after 2 attempts", StringComparison.Ordinal));
@@ -37,14 +39,14 @@ public sealed class DatabaseWaiterTests
     [Fact]
     public async Task It_gives_up_with_a_clear_error_after_the_timeout()
     {
-        var time = new FakeTimeProvider();
+        var time = new SleepingClock();
         var log = new RecordingLogger<DatabaseWaiter>();
         var missing = PostgresTestDatabase.ConnectionStringFor("tg_test_never_" + Guid.NewGuid().ToString("N")[..12]);
         var next = log.Next;
         var waiting = new DatabaseWaiter(time, log).WaitAsync(missing, s_options);
 
-        // Pauses double (1, 2, 4, 4, … s) until 30 s of fake time have passed. After each message the waiter sleeps on
-        // the fake clock, so taking the next signal before moving the clock misses nothing.
+        // Pauses double (1, 2, 4, 4, … s) until 30 s of fake time have passed. After each message the waiter goes to sleep
+        // on the fake clock; the clock moves once it sleeps, and the next signal is taken before, so nothing is missed.
         while (true)
         {
             await Task.WhenAny(next, waiting).WaitAsync(TimeSpan.FromSeconds(30));
@@ -54,6 +56,7 @@ public sealed class DatabaseWaiterTests
             }
 
             next = log.Next;
+            await Task.WhenAny(time.UntilSleepingAsync(), waiting).WaitAsync(TimeSpan.FromSeconds(30));
             time.Advance(TimeSpan.FromSeconds(4));
         }
 

@@ -1,0 +1,63 @@
+using TokenGrid.Abstractions.Billing;
+
+namespace TokenGrid.Grains.Billing;
+
+/// <summary>What happens to a subsidy program's tenants once its budget for the period is spent.</summary>
+public enum SubsidyExhaustion
+{
+    /// <summary>They pay the full (plan) price from then on.</summary>
+    FullPrice,
+
+    /// <summary>Their requests are refused until the next period.</summary>
+    Refuse,
+}
+
+/// <summary>
+/// A tenant's plan: list price less <paramref name="DiscountBasisPoints"/> (0-10,000), or a negotiated price per
+/// million tokens for a model and direction, which replaces the list price (and takes no discount on top).
+/// </summary>
+public sealed record TenantPlan(string Name, int DiscountBasisPoints, IReadOnlyList<PriceEntry> Negotiated)
+{
+    /// <summary>The list-price plan: no discount, nothing negotiated.</summary>
+    public static TenantPlan List { get; } = new("list", 0, []);
+}
+
+/// <summary>
+/// A subsidy program: it pays <paramref name="ShareBasisPoints"/> of the price its enrolled tenants owe, up to
+/// <paramref name="BudgetPerPeriod"/> a period; <paramref name="OnExhausted"/> says what happens after.
+/// </summary>
+public sealed record SubsidyProgram(string Id, int ShareBasisPoints, Money BudgetPerPeriod, SubsidyExhaustion OnExhausted);
+
+/// <summary>
+/// Who pays what for one charge line: <see cref="List"/> at the rate card, less <see cref="Discount"/> (the plan),
+/// split into <see cref="Subsidy"/> (the program) and <see cref="Tenant"/>. The parts always add up:
+/// <c>List = Discount + Subsidy + Tenant</c>, exactly.
+/// </summary>
+public readonly record struct ChargeSplit(Money List, Money Discount, Money Subsidy, Money Tenant)
+{
+    /// <summary>What the line costs after the plan: the subsidy's and the tenant's shares together.</summary>
+    public Money Due => Subsidy + Tenant;
+
+    /// <summary>
+    /// Splits <paramref name="tokens"/> of <paramref name="direction"/> at <paramref name="quote"/>'s price for
+    /// <paramref name="region"/> under <paramref name="plan"/>, with <paramref name="program"/> paying its share as far
+    /// as <paramref name="programLeft"/> of its budget goes. Each amount is rounded once (see <see cref="Pricing"/>); the
+    /// tenant's share is what is left.
+    /// </summary>
+    public static ChargeSplit Of(
+        long tokens, TokenDirection direction, string? region, PriceQuote quote, TenantPlan plan, SubsidyProgram? program, Money programLeft)
+    {
+        var list = Pricing.Amount(tokens, quote.PerMillion(direction, region));
+        var negotiated = plan.Negotiated.FirstOrDefault(p =>
+            p.Direction == direction && string.Equals(p.Model, quote.Model, StringComparison.Ordinal)
+            && (p.Region is null || string.Equals(p.Region, region, StringComparison.Ordinal)));
+        var afterPlan = negotiated is not null ? Pricing.Amount(tokens, negotiated.PerMillion) : list - Pricing.Share(list, plan.DiscountBasisPoints);
+
+        // A negotiated price above list is a surcharge, not a negative discount: the tenant owes it all the same.
+        var discount = list - afterPlan;
+        var subsidy = program is null || programLeft <= Money.Zero
+            ? Money.Zero
+            : Money.Min(Pricing.Share(afterPlan, program.ShareBasisPoints), programLeft);
+        return new ChargeSplit(list, discount, subsidy, afterPlan - subsidy);
+    }
+}

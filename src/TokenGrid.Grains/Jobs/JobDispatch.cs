@@ -1,0 +1,43 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Scheduling;
+using TokenGrid.Abstractions.Tenants;
+
+namespace TokenGrid.Grains.Jobs;
+
+/// <summary>What a job asks of scheduling: its place in its model's queue, and what each run asks its node for.</summary>
+internal static class JobDispatch
+{
+    /// <summary>
+    /// The job as its dispatcher sees it: the tenant's class, weight and labels from the <paramref name="admission"/>, and
+    /// the cost of what is left (a resumed run recomputes its prompt plus the tokens produced, then generates the rest).
+    /// </summary>
+    public static DispatchRequest Request(
+        string jobId, JobSpec spec, AdmissionResult? admission, JobCheckpoints checkpoints, DateTimeOffset enqueuedAt, bool resumed) => new()
+        {
+            JobId = jobId,
+            TenantId = spec.TenantId,
+            Priority = Priority(admission?.Priority ?? PriorityClass.Standard, spec.Priority),
+            Weight = Math.Max(1, admission?.Weight ?? 1),
+            PromptTokens = spec.PromptTokens.Length + checkpoints.Tokens.Count,
+            MaxTokens = spec.MaxTokens - checkpoints.Tokens.Count,
+            RequiredLabels = admission?.RequiredLabels ?? new Dictionary<string, string>(),
+            EnqueuedAt = enqueuedAt,
+            Resumed = resumed,
+            Preemptible = checkpoints.Resumable,
+
+            // A resumed choice recomputes its own output as prompt, which no sibling shares.
+            AffinityKey = resumed ? null : spec.Choice?.GroupId,
+        };
+
+    /// <summary>
+    /// What the next run asks the node for: the original spec, or after a preemption or failover the recomputation (the
+    /// prompt followed by the <paramref name="produced"/> tokens, and the tokens still allowed).
+    /// </summary>
+    public static (int[] PromptTokens, int MaxTokens) NextRun(JobSpec spec, IReadOnlyList<int> produced) => produced.Count == 0
+        ? (spec.PromptTokens, spec.MaxTokens)
+        : ([.. spec.PromptTokens, .. produced], spec.MaxTokens - produced.Count);
+
+    /// <summary>The class the job is scheduled at: the tenant's, or the lower one the request asked for.</summary>
+    public static PriorityClass Priority(PriorityClass tenant, PriorityClass? requested) =>
+        requested is { } asked && asked < tenant ? asked : tenant;
+}

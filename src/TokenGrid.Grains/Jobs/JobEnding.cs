@@ -1,0 +1,55 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Scheduling;
+using TokenGrid.Grains.Tenants;
+
+namespace TokenGrid.Grains.Jobs;
+
+/// <summary>How a job ends.</summary>
+/// <param name="Status">Final status.</param>
+/// <param name="Outcome">Ledger outcome; null for a rejected job, which has nothing to settle.</param>
+/// <param name="Error">What went wrong, or null.</param>
+/// <param name="FinishReason"><c>stop</c> or <c>length</c> for a job that succeeded.</param>
+/// <param name="CompletionTokens">Exact tokens from the node's final usage; null to use the tokens received.</param>
+/// <param name="Refused">The node never started the run (busy, draining): the job may be placed again.</param>
+internal readonly record struct JobEnding(
+    JobStatus Status, JobOutcome? Outcome, string? Error, string? FinishReason = null, int? CompletionTokens = null, bool Refused = false)
+{
+    /// <summary>
+    /// How a cancelled run ends: interrupted when its silo stops, else by the tenant or client (the first
+    /// <paramref name="reason"/> given), else by its <paramref name="timeout"/>.
+    /// </summary>
+    public static JobEnding Cancelled(JobOutcomeReason? reason, bool siloStopping, TimeSpan? timeout) => reason switch
+    {
+        _ when siloStopping => new(JobStatus.Failed, JobOutcome.Failed, "The job was interrupted: the silo running it stopped."),
+        JobOutcomeReason.ClientDisconnected => new(JobStatus.Cancelled, JobOutcome.Disconnected, "The client disconnected."),
+        JobOutcomeReason.CancelledByTenant => new(JobStatus.Cancelled, JobOutcome.Cancelled, "Cancelled by the tenant."),
+        _ => new(JobStatus.Failed, JobOutcome.TimedOut, $"The job did not finish within {timeout}."),
+    };
+
+    /// <summary>
+    /// How a run on node <paramref name="nodeId"/> ended by its <paramref name="final"/> chunk (null when the stream ended
+    /// without one), with <paramref name="completion"/> tokens over every run.
+    /// </summary>
+    public static JobEnding OfRun(GenerationFinal? final, string nodeId, int completion) => final switch
+    {
+        null => new(JobStatus.Failed, JobOutcome.Failed, $"Node '{nodeId}' ended the sequence without its usage."),
+        { Refused: true } => new(JobStatus.Failed, JobOutcome.Failed, final.Error ?? $"Node '{nodeId}' refused the job.", Refused: true),
+        { FinishReason: "stop" or "length" } => new(JobStatus.Succeeded, JobOutcome.Completed, null, final.FinishReason, completion),
+        _ => new(JobStatus.Failed, JobOutcome.Failed, final.Error ?? $"The sequence ended as {final.FinishReason}.", null, completion),
+    };
+
+    /// <summary>The outcome of the ended <paramref name="info"/> and its reason as stable codes (see <c>RequestEnd</c>).</summary>
+    public (string Outcome, string Reason) Codes(JobInfo info, bool siloStopping)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        return info.Status switch
+        {
+            JobStatus.Succeeded => ("succeeded", FinishReason ?? "stop"),
+            JobStatus.Cancelled => ("cancelled", Outcome == JobOutcome.Disconnected ? "client_disconnected" : "tenant"),
+            JobStatus.Rejected => ("rejected", info.SchedulingRejection?.ToCode() ?? info.Admission?.Rejection?.ToCode() ?? "error"),
+            _ => ("failed", Outcome == JobOutcome.TimedOut ? "timed_out" : siloStopping ? "interrupted" : "error"),
+        };
+    }
+}

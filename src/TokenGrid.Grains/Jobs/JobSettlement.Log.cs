@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Logging;
+
+namespace TokenGrid.Grains.Jobs;
+
+public sealed partial class JobSettlement
+{
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "Job {JobId} could not be settled with tenant {TenantId}; retried when the job is next activated")]
+    private static partial void LogSettleFailed(ILogger logger, Exception exception, string jobId, string tenantId);
+
+    [LoggerMessage(EventId = 1310, Level = LogLevel.Information, Message = "Job {JobId} settled on a later try: charged {Charged}")]
+    private static partial void LogSettledLate(ILogger logger, string jobId, long charged);
+}

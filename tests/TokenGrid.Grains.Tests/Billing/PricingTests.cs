@@ -1,0 +1,64 @@
+using TokenGrid.Abstractions.Billing;
+using TokenGrid.Grains.Billing;
+
+namespace TokenGrid.Grains.Tests.Billing;
+
+public sealed class PricingTests
+{
+    private static Money M(string text) => Money.TryParse(text, out var money) ? money : throw new ArgumentException(text);
+
+    [Theory]
+    [InlineData("0.15", 150_000)]
+    [InlineData("12", 12_000_000)]
+    [InlineData("1.000001", 1_000_001)]
+    [InlineData("-0.5", -500_000)]
+    [InlineData("0", 0)]
+    public void Amounts_parse_exactly(string text, long micros)
+    {
+        Assert.True(Money.TryParse(text, out var money));
+        Assert.Equal(micros, money.Micros);
+    }
+
+    [Theory]
+    [InlineData("1.0000001")]
+    [InlineData("1e3")]
+    [InlineData("")]
+    [InlineData("NaN")]
+    [InlineData("1,5")]
+    [InlineData("99999999999999999999")]
+    public void Anything_but_an_exact_decimal_of_at_most_six_places_is_refused(string text) =>
+        Assert.False(Money.TryParse(text, out _));
+
+    [Theory]
+    [InlineData("0.15", "0.150000")]
+    [InlineData("-0.000001", "-0.000001")]
+    [InlineData("1234567.5", "1234567.500000")]
+    public void Amounts_print_with_six_decimals(string text, string printed) => Assert.Equal(printed, M(text).ToString());
+
+    [Theory]
+    // 1.5 micros per token: one token is 1.5 micros, rounded half to even to 2; three tokens are 4.5, to 4.
+    [InlineData(1, "1.5", 2)]
+    [InlineData(3, "1.5", 4)]
+    [InlineData(1, "2.5", 2)]
+    [InlineData(1_000_000, "0.15", 150_000)]
+    [InlineData(7, "0.15", 1)]
+    [InlineData(0, "30", 0)]
+    public void A_line_is_tokens_times_price_rounded_once_half_to_even(long tokens, string perMillion, long micros) =>
+        Assert.Equal(micros, Pricing.Amount(tokens, M(perMillion)).Micros);
+
+    [Fact]
+    public void Large_volumes_stay_exact()
+    {
+        // A trillion tokens at 60 per million: 60,000,000 units, no floating point on the way.
+        Assert.Equal(60_000_000L * Money.MicrosPerUnit, Pricing.Amount(1_000_000_000_000, M("60")).Micros);
+    }
+
+    [Theory]
+    [InlineData(5, 5_000, 2)] // 2.5 -> 2
+    [InlineData(7, 5_000, 4)] // 3.5 -> 4
+    [InlineData(-5, 5_000, -2)]
+    [InlineData(100, 4_000, 40)]
+    [InlineData(100, 10_000, 100)]
+    public void A_share_of_a_line_rounds_once_half_to_even(long micros, int basisPoints, long expected) =>
+        Assert.Equal(expected, Pricing.Share(new Money(micros), basisPoints).Micros);
+}

@@ -1,0 +1,53 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Jobs;
+
+namespace TokenGrid.Grains.Tests.Jobs;
+
+/// <summary>What a job asks of its dispatcher and of each node, fresh and after resuming.</summary>
+public sealed class JobDispatchTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly JobSpec Spec = new()
+    {
+        TenantId = "t", Model = "m", PromptTokens = [1, 2, 3], MaxTokens = 10, Choice = new JobChoice("g", 0, 2),
+    };
+
+    [Fact]
+    public void A_fresh_job_asks_for_its_spec_at_its_tenants_class_with_its_group_as_affinity()
+    {
+        var checkpoints = new JobCheckpoints(new JobRecoveryOptions());
+
+        var request = JobDispatch.Request("j", Spec, null, checkpoints, T0, resumed: false);
+
+        Assert.Equal((3, 10, PriorityClass.Standard, 1), (request.PromptTokens, request.MaxTokens, request.Priority, request.Weight));
+        Assert.Equal("g", request.AffinityKey);
+        Assert.True(request.Preemptible);
+        Assert.False(request.Resumed);
+        Assert.Equal(T0, request.EnqueuedAt);
+        Assert.Equal((Spec.PromptTokens, 10), JobDispatch.NextRun(Spec, checkpoints.Tokens));
+    }
+
+    [Fact]
+    public void A_resumed_job_recomputes_what_it_produced_as_prompt_and_shares_it_with_no_sibling()
+    {
+        var checkpoints = new JobCheckpoints(new JobRecoveryOptions());
+        checkpoints.Record([7, 8], 2, null);
+
+        var request = JobDispatch.Request("j", Spec, null, checkpoints, T0, resumed: true);
+        var run = JobDispatch.NextRun(Spec, checkpoints.Tokens);
+
+        Assert.Equal((5, 8), (request.PromptTokens, request.MaxTokens));
+        Assert.Null(request.AffinityKey);
+        Assert.Equal([1, 2, 3, 7, 8], run.PromptTokens);
+        Assert.Equal(8, run.MaxTokens);
+    }
+
+    [Fact]
+    public void A_request_may_lower_its_class_but_not_raise_it()
+    {
+        Assert.Equal(PriorityClass.Low, JobDispatch.Priority(PriorityClass.Standard, PriorityClass.Low));
+        Assert.Equal(PriorityClass.Standard, JobDispatch.Priority(PriorityClass.Standard, PriorityClass.High));
+        Assert.Equal(PriorityClass.High, JobDispatch.Priority(PriorityClass.High, null));
+    }
+}

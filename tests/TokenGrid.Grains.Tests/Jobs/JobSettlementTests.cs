@@ -1,0 +1,134 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Jobs;
+
+namespace TokenGrid.Grains.Tests.Jobs;
+
+/// <summary>
+/// An ended job's bookkeeping on its own: what it charges, and how a failed settlement, expiry record or save is tried
+/// again until all of it is done, settling once.
+/// </summary>
+public sealed class JobSettlementTests
+{
+    private static readonly JobInfo Ended = new()
+    {
+        Id = "j", TenantId = "t", Model = "m", Status = JobStatus.Succeeded, PromptTokens = 10, CompletionTokens = 4,
+    };
+
+    private readonly List<(string TenantId, SettlementRequest Request)> _settled = [];
+    private bool _tenantDown;
+
+    [Fact]
+    public void The_prompt_is_charged_only_when_a_node_took_it_and_once_per_group_of_choices()
+    {
+        var spec = new JobSpec { TenantId = "t", Model = "m", PromptTokens = [1], MaxTokens = 1 };
+
+        Assert.Equal(0, JobSettlement.ChargedPrompt(new JobState { Spec = spec, PromptProcessed = false }, Ended));
+        Assert.Equal(10, JobSettlement.ChargedPrompt(new JobState { Spec = spec, PromptProcessed = true }, Ended));
+        var sibling = spec with { Choice = new JobChoice("g", 1, 2) };
+        Assert.Equal(0, JobSettlement.ChargedPrompt(new JobState { Spec = sibling, PromptProcessed = true }, Ended));
+    }
+
+    [Fact]
+    public async Task A_settlement_sends_the_tokens_used_with_the_outcome()
+    {
+        var settlement = Create();
+        var state = new JobState { PromptProcessed = true };
+
+        var charged = await settlement.SettleAsync(state, Ended, JobOutcome.Completed);
+
+        Assert.Equal(14, charged);
+        var (tenantId, request) = Assert.Single(_settled);
+        Assert.Equal("t", tenantId);
+        Assert.Equal(new SettlementRequest("j", 10, 4, JobOutcome.Completed), request);
+    }
+
+    [Fact]
+    public async Task A_failed_settlement_is_tried_again_until_the_tenant_answers_then_saved_once()
+    {
+        var settlement = Create();
+        _tenantDown = true;
+        var state = new JobState { Info = Ended, Outcome = JobOutcome.Completed, ContentExpiryScheduled = true };
+        state.Info = state.Info with { ChargedTokens = await settlement.SettleAsync(state, state.Info, JobOutcome.Completed) };
+        Assert.Null(state.Info.ChargedTokens);
+        Assert.True(settlement.IsPending(state));
+        var saves = 0;
+
+        Assert.False(await settlement.CompleteAsync(state, Scheduled, Save));
+        Assert.Equal(0, saves);
+
+        _tenantDown = false;
+        Assert.True(await settlement.CompleteAsync(state, Scheduled, Save));
+        Assert.Equal(4, state.Info.ChargedTokens);
+        Assert.Equal(1, saves);
+        Assert.False(settlement.IsPending(state));
+
+        // Nothing is left: trying again neither settles nor saves.
+        Assert.True(await settlement.CompleteAsync(state, Scheduled, Save));
+        Assert.Single(_settled);
+        Assert.Equal(1, saves);
+
+        Task<bool> Save()
+        {
+            saves++;
+            return Task.FromResult(true);
+        }
+    }
+
+    [Fact]
+    public async Task A_failed_save_or_expiry_record_keeps_the_job_pending_until_both_succeed()
+    {
+        var settlement = Create();
+        var state = new JobState { Info = Ended with { ChargedTokens = 14 }, Outcome = JobOutcome.Completed };
+        settlement.MarkUnsaved();
+        var storeUp = false;
+        var databaseUp = false;
+
+        Assert.False(await settlement.CompleteAsync(state, ScheduleExpiry, Save));
+        Assert.True(settlement.IsPending(state));
+        storeUp = true;
+        Assert.False(await settlement.CompleteAsync(state, ScheduleExpiry, Save));
+        Assert.True(state.ContentExpiryScheduled);
+        Assert.True(settlement.IsPending(state));
+        databaseUp = true;
+
+        Assert.True(await settlement.CompleteAsync(state, ScheduleExpiry, Save));
+        Assert.False(settlement.IsPending(state));
+        Assert.Empty(_settled);
+
+        Task<bool> ScheduleExpiry()
+        {
+            state.ContentExpiryScheduled = storeUp;
+            return Task.FromResult(storeUp);
+        }
+
+        Task<bool> Save() => Task.FromResult(databaseUp);
+    }
+
+    [Fact]
+    public void Only_a_finished_job_with_content_and_no_expiry_record_needs_one()
+    {
+        Assert.True(JobSettlement.NeedsContentExpiry(new JobState { Info = Ended }));
+        Assert.False(JobSettlement.NeedsContentExpiry(new JobState { Info = Ended, ContentExpiryScheduled = true }));
+        Assert.False(JobSettlement.NeedsContentExpiry(new JobState { Info = Ended with { Status = JobStatus.Running } }));
+        var deleted = Ended with { ContentDeleted = new JobContentDeletion(JobContentDeletionReason.DeletedByTenant, DateTimeOffset.UnixEpoch) };
+        Assert.False(JobSettlement.NeedsContentExpiry(new JobState { Info = deleted }));
+    }
+
+    private JobSettlement Create() => new(SettleAsync, "j", NullLogger.Instance);
+
+    private static Task<bool> Scheduled() => Task.FromResult(true);
+
+    private Task<Settlement> SettleAsync(string tenantId, SettlementRequest request)
+    {
+        if (_tenantDown)
+        {
+            throw new TimeoutException("The tenant's silo is gone.");
+        }
+
+        _settled.Add((tenantId, request));
+        var charged = request.PromptTokens + request.CompletionTokens;
+        return Task.FromResult(new Settlement(request.JobId, charged, charged, 0, AlreadySettled: false));
+    }
+}
