@@ -21,18 +21,18 @@ public sealed class SseWriterTests
     };
 
     [Fact]
-    public async Task Events_are_the_serializer_s_json_in_data_blocks_with_id_and_name()
+    public async Task Events_are_the_serializer_s_json_in_data_blocks()
     {
         var (http, body) = Context();
         var writer = await SseWriter.StartAsync(http);
         object value = new { ChunkText = "héllo \"wörld\" <b> 😀", Tokens = new[] { 1, 2 } };
 
-        await writer.WriteAsync(value, 42, "tokens");
+        await writer.WriteAsync(value);
         await writer.WriteAsync(value);
         await writer.WriteDoneAsync();
 
         var json = JsonSerializer.Serialize(value, s_options);
-        Assert.Equal($"id: 42\nevent: tokens\ndata: {json}\n\ndata: {json}\n\ndata: [DONE]\n\n", Encoding.UTF8.GetString(body.ToArray()));
+        Assert.Equal($"data: {json}\n\ndata: {json}\n\ndata: [DONE]\n\n", Encoding.UTF8.GetString(body.ToArray()));
         Assert.Equal("text/event-stream", http.Response.ContentType);
     }
 

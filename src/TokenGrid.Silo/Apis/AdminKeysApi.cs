@@ -12,7 +12,7 @@ internal static class AdminKeysApi
         var keys = admin.MapGroup("/tenants/{id}/keys").WithTags("Admin");
         keys.MapPost("/", IssueKeyAsync).WithName("IssueKey").Accepts<IssueKeyRequest>("application/json");
         keys.MapGet("/", ListKeysAsync).WithName("ListKeys");
-        keys.MapDelete("/{keyId}", RevokeKeyAsync).WithName("RevokeKey");
+        keys.MapDelete("/{keyId}", RevokeKeyAsync).WithName("RevokeKey").ProducesProblem(StatusCodes.Status404NotFound);
         return admin;
     }
 
@@ -33,10 +33,10 @@ internal static class AdminKeysApi
     }
 
     /// <summary>Revokes the key at once: the next request with it gets 401.</summary>
-    internal static async Task<Results<NoContent, ProblemHttpResult>> RevokeKeyAsync(string id, string keyId, IGrainFactory grains) =>
+    internal static async Task<NoContent> RevokeKeyAsync(string id, string keyId, IGrainFactory grains) =>
         await grains.GetGrain<ITenantGrain>(id).RevokeKeyAsync(keyId)
             ? TypedResults.NoContent()
-            : ApiProblems.Result(ApiProblems.KeyNotFound(keyId));
+            : throw new ApiProblemException(ApiProblems.KeyNotFound(keyId));
 }
 
 /// <summary>The body of <c>POST /admin/tenants/{id}/keys</c>.</summary>

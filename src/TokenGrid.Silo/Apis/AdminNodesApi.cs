@@ -29,32 +29,21 @@ internal static class AdminNodesApi
     internal static async Task<Ok<ListPage<NodeReport>>> ListNodesAsync(IGrainFactory grains) =>
         TypedResults.Ok(new ListPage<NodeReport>(await grains.GetGrain<INodeRegistryGrain>(0).ListAsync(), false, null));
 
-    internal static async Task<Results<Ok<NodeReport>, ProblemHttpResult>> GetNodeAsync(string silo, string device, IGrainFactory grains) =>
-        await FindAsync(grains, silo, device) is { } id
-            ? TypedResults.Ok(await grains.GetGrain<INodeGrain>(id).GetReportAsync())
-            : NotFound(silo, device);
+    internal static async Task<Ok<NodeReport>> GetNodeAsync(string silo, string device, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<INodeGrain>(await FindAsync(grains, silo, device)).GetReportAsync());
 
-    internal static async Task<Results<Accepted<NodeReport>, Ok<NodeReport>, ProblemHttpResult>> DrainNodeAsync(string silo, string device, IGrainFactory grains)
+    internal static async Task<Results<Accepted<NodeReport>, Ok<NodeReport>>> DrainNodeAsync(string silo, string device, IGrainFactory grains)
     {
-        if (await FindAsync(grains, silo, device) is not { } id)
-        {
-            return NotFound(silo, device);
-        }
-
+        var id = await FindAsync(grains, silo, device);
         var node = grains.GetGrain<INodeGrain>(id);
         await node.DrainAsync();
         var report = await node.GetReportAsync();
         return report.Drained ? TypedResults.Ok(report) : TypedResults.Accepted($"/admin/nodes/{id}", report);
     }
 
-    internal static async Task<Results<Ok<NodeReport>, ProblemHttpResult>> ResumeNodeAsync(string silo, string device, IGrainFactory grains)
+    internal static async Task<Ok<NodeReport>> ResumeNodeAsync(string silo, string device, IGrainFactory grains)
     {
-        if (await FindAsync(grains, silo, device) is not { } id)
-        {
-            return NotFound(silo, device);
-        }
-
-        var node = grains.GetGrain<INodeGrain>(id);
+        var node = grains.GetGrain<INodeGrain>(await FindAsync(grains, silo, device));
         await node.ResumeAsync();
         return TypedResults.Ok(await node.GetReportAsync());
     }
@@ -78,19 +67,14 @@ internal static class AdminNodesApi
         return TypedResults.Ok(new ListPage<LabelSupply>(rows, false, null));
     }
 
-    /// <summary>The node id when it is well formed and the registry knows the node as live, otherwise null.</summary>
-    private static async Task<string?> FindAsync(IGrainFactory grains, string silo, string device)
+    /// <summary>The node id when it is well formed and the registry knows the node as live; otherwise 404.</summary>
+    private static async Task<string> FindAsync(IGrainFactory grains, string silo, string device)
     {
         var id = NodeId.Of(silo, device);
-        if (!NodeId.TryParse(id, out var parsedSilo, out var parsedDevice) || parsedSilo != silo || parsedDevice != device)
-        {
-            return null;
-        }
-
-        var live = await grains.GetGrain<INodeRegistryGrain>(0).ListAsync();
-        return live.Any(n => n.NodeId == id) ? id : null;
+        var wellFormed = NodeId.TryParse(id, out var parsedSilo, out var parsedDevice) && parsedSilo == silo && parsedDevice == device;
+        return wellFormed && (await grains.GetGrain<INodeRegistryGrain>(0).ListAsync()).Any(n => n.NodeId == id)
+            ? id
+            : throw new ApiProblemException(new ApiProblem(
+                404, "Node not found", $"No live node '{id}' is known to the registry (see GET /admin/nodes).", "node_not_found"));
     }
-
-    private static ProblemHttpResult NotFound(string silo, string device) => ApiProblems.Result(new ApiProblem(
-        404, "Node not found", $"No live node '{NodeId.Of(silo, device)}' is known to the registry (see GET /admin/nodes).", "node_not_found"));
 }

@@ -15,7 +15,7 @@ internal static class AdminTenantsApi
         tenants.MapPost("/", CreateTenantAsync).WithName("CreateTenant").Accepts<CreateTenantRequest>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
         tenants.MapGet("/", ListTenantsAsync).WithName("ListTenants");
-        tenants.MapGet("/{id}", GetTenantAsync).WithName("GetTenant");
+        tenants.MapGet("/{id}", GetTenantAsync).WithName("GetTenant").ProducesProblem(StatusCodes.Status404NotFound);
         tenants.MapPut("/{id}", ReplaceTenantAsync).WithName("ReplaceTenant").Accepts<UpdateTenantRequest>("application/json");
         tenants.MapPatch("/{id}", PatchTenantAsync).WithName("PatchTenant").Accepts<PatchTenantRequest>("application/json");
         tenants.MapDelete("/{id}", DeleteTenantAsync).WithName("DeleteTenant");
@@ -43,10 +43,8 @@ internal static class AdminTenantsApi
         return TypedResults.Ok(new ListPage<TenantInfo>([.. infos.OfType<TenantInfo>()], false, null));
     }
 
-    internal static async Task<Results<Ok<TenantInfo>, ProblemHttpResult>> GetTenantAsync(string id, IGrainFactory grains) =>
-        TenantIds.IsValid(id) && await grains.GetGrain<ITenantGrain>(id).GetAsync() is { } info
-            ? TypedResults.Ok(info)
-            : ApiProblems.Result(ApiProblems.TenantNotFound(id));
+    internal static async Task<Ok<TenantInfo>> GetTenantAsync(string id, IGrainFactory grains) =>
+        TypedResults.Ok(await RequireAsync(grains.GetGrain<ITenantGrain>(id), id));
 
     /// <summary>Replaces the budget (fields left out take their defaults); name and enabled are kept unless given.</summary>
     internal static async Task<Ok<TenantInfo>> ReplaceTenantAsync(string id, HttpContext http, IGrainFactory grains)

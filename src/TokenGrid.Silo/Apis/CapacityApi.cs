@@ -28,38 +28,28 @@ internal static class CapacityApi
     /// <c>tenant_tpm</c>: the tenant size for the headroom in tenants (default from configuration); <c>top</c>: how many
     /// tenants to list by usage.
     /// </summary>
-    internal static async Task<Results<Ok<CapacityReport>, ProblemHttpResult>> GetCapacityAsync(
+    internal static async Task<Ok<CapacityReport>> GetCapacityAsync(
         HttpRequest request, IGrainFactory grains, IOptions<CapacityOptions> options)
     {
         var settings = options.Value;
-        if (!TryRead(request, "tenant_tpm", 1, MaxTenantTokensPerMinute, settings.DefaultTenantTokensPerMinute, out var tpm, out var problem)
-            || !TryRead(request, "top", 1, settings.MaxTop, settings.DefaultTop, out var top, out problem))
-        {
-            return ApiProblems.Result(problem!);
-        }
-
+        var tpm = Read(request, "tenant_tpm", 1, MaxTenantTokensPerMinute, settings.DefaultTenantTokensPerMinute);
+        var top = Read(request, "top", 1, settings.MaxTop, settings.DefaultTop);
         var report = await grains.GetGrain<ICapacityGrain>(0).GetReportAsync(new CapacityQuery(tpm, (int)top));
         return TypedResults.Ok(report);
     }
 
-    private static bool TryRead(HttpRequest request, string name, long min, long max, long fallback, out long value, out ApiProblem? problem)
+    private static long Read(HttpRequest request, string name, long min, long max, long fallback)
     {
-        problem = null;
-        value = fallback;
         var values = request.Query[name];
         if (values.Count == 0)
         {
-            return true;
+            return fallback;
         }
 
-        if (values.Count > 1 || !long.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out value) || value < min || value > max)
-        {
-            problem = ApiProblems.BadRequest(
+        return values.Count == 1 && long.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new ApiProblemException(ApiProblems.BadRequest(
                 string.Create(CultureInfo.InvariantCulture, $"The query parameter '{name}' must be one whole number from {min} to {max}."),
-                "invalid_query_parameter", name);
-            return false;
-        }
-
-        return true;
+                "invalid_query_parameter", name));
     }
 }

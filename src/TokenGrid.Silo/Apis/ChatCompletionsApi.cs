@@ -62,7 +62,7 @@ internal static class ChatCompletionsApi
         var (output, final, reported) = await JobOutput.CollectAsync(grain, http);
         if (final.Status != JobStatus.Succeeded)
         {
-            return ApiProblems.Result(JobOutput.Failure(final));
+            throw new JobFailedException(final);
         }
 
         return TypedResults.Ok(new ChatCompletion(
@@ -88,12 +88,7 @@ internal static class ChatCompletionsApi
             return new ChoicesStream(grains, [.. grains.Select((_, i) => new ChatCompletionChunks(id, created, model, logprobs, i))], usage);
         }
 
-        var (results, failure) = await ChoiceOutput.CollectAsync(grains, http);
-        if (failure is not null)
-        {
-            return ApiProblems.Result(failure);
-        }
-
+        var results = await ChoiceOutput.CollectAsync(grains, http);
         var choices = results.Select((r, i) =>
             new ChatChoice(i, new ChatMessageResponse("assistant", r.Text), r.Final.FinishReason ?? "stop", logprobs?.Chat(r.Logprobs)));
         return TypedResults.Ok(new ChatCompletion(id, created, model, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final))));

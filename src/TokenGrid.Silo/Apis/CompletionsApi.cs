@@ -63,7 +63,7 @@ internal static class CompletionsApi
         var (output, final, reported) = await JobOutput.CollectAsync(grain, http);
         if (final.Status != JobStatus.Succeeded)
         {
-            return ApiProblems.Result(JobOutput.Failure(final));
+            throw new JobFailedException(final);
         }
 
         var offset = 0;
@@ -90,12 +90,7 @@ internal static class CompletionsApi
             return new ChoicesStream(grains, [.. grains.Select((_, i) => new TextCompletionChunks(id, created, model, logprobs, echo, i))], usage);
         }
 
-        var (results, failure) = await ChoiceOutput.CollectAsync(grains, http);
-        if (failure is not null)
-        {
-            return ApiProblems.Result(failure);
-        }
-
+        var results = await ChoiceOutput.CollectAsync(grains, http);
         var choices = results.Select((r, i) =>
         {
             var offset = 0;

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
@@ -22,10 +24,11 @@ internal static class JobsApi
         var jobs = v1.MapGroup("/jobs").WithTags("Jobs");
         jobs.MapPost("/", CreateJobAsync).WithName("CreateJob").Accepts<JobRequest>("application/json").ProducesOpenAiProblems();
         jobs.MapGet("/", ListJobsAsync).WithName("ListJobs");
-        jobs.MapGet("/{id}", GetJobAsync).WithName("GetJob");
-        jobs.MapPost("/{id}/cancel", CancelJobAsync).WithName("CancelJob");
-        jobs.MapDelete("/{id}", DeleteJobAsync).WithName("DeleteJob");
-        jobs.MapGet("/{id}/events", WatchJobAsync).WithName("WatchJob").Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+        jobs.MapGet("/{id}", GetJobAsync).WithName("GetJob").ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapPost("/{id}/cancel", CancelJobAsync).WithName("CancelJob").ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapDelete("/{id}", DeleteJobAsync).WithName("DeleteJob").ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapGet("/{id}/events", WatchJobAsync).WithName("WatchJob")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status410Gone);
         return v1;
     }
 
@@ -81,16 +84,12 @@ internal static class JobsApi
         return TypedResults.Ok(new ListPage<JobView>(views, ids.Count > pageSize, page.LastOrDefault()));
     }
 
-    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetJobAsync(string id, HttpContext http, IGrainFactory grains) =>
-        await FindOwnAsync(grains, http, id) is { } job ? TypedResults.Ok(JobView.Of(job)) : ApiProblems.Result(ApiProblems.JobNotFound(id));
+    internal static async Task<Ok<JobView>> GetJobAsync(string id, HttpContext http, IGrainFactory grains) =>
+        TypedResults.Ok(JobView.Of(await FindOwnAsync(grains, http, id)));
 
-    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> CancelJobAsync(string id, HttpContext http, IGrainFactory grains)
+    internal static async Task<Ok<JobView>> CancelJobAsync(string id, HttpContext http, IGrainFactory grains)
     {
-        if (await FindOwnAsync(grains, http, id) is null)
-        {
-            return ApiProblems.Result(ApiProblems.JobNotFound(id));
-        }
-
+        await FindOwnAsync(grains, http, id);
         var job = await grains.GetGrain<IJobGrain>(id).CancelAsync(JobOutcomeReason.CancelledByTenant);
         return TypedResults.Ok(JobView.Of(job!));
     }
@@ -100,13 +99,9 @@ internal static class JobsApi
     /// and the ledger is untouched. A job that has not ended is cancelled first (settled for what it used). Deleting again
     /// answers the same record.
     /// </summary>
-    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> DeleteJobAsync(string id, HttpContext http, IGrainFactory grains)
+    internal static async Task<Ok<JobView>> DeleteJobAsync(string id, HttpContext http, IGrainFactory grains)
     {
-        if (await FindOwnAsync(grains, http, id) is null)
-        {
-            return ApiProblems.Result(ApiProblems.JobNotFound(id));
-        }
-
+        await FindOwnAsync(grains, http, id);
         var job = await grains.GetGrain<IJobGrain>(id).DeleteContentAsync(JobContentDeletionReason.DeletedByTenant);
         return TypedResults.Ok(JobView.Of(job!));
     }
@@ -114,55 +109,46 @@ internal static class JobsApi
     /// <summary>
     /// Server-sent events of the job (<c>event: tokens</c> and <c>event: status</c>, with the sequence as id) until its
     /// final status. <c>Last-Event-ID</c> resumes after that sequence, on any silo, also after the job moved to another
-    /// silo; a watch broken by a silo failure re-attaches by itself.
+    /// silo; a watch broken by a silo failure re-attaches by itself. Written by ASP.NET Core's server-sent events result:
+    /// one flush per event is what a watch wants, unlike a completion stream (see <see cref="SseWriter"/>).
     /// </summary>
-    internal static async Task<IResult> WatchJobAsync(string id, HttpContext http, IGrainFactory grains, ModelCatalog catalog, ILoggerFactory loggers)
+    internal static async Task<ServerSentEventsResult<JobEventView>> WatchJobAsync(
+        string id, HttpContext http, IGrainFactory grains, ModelCatalog catalog, ILoggerFactory loggers)
     {
-        if (await FindOwnAsync(grains, http, id) is not { } found)
-        {
-            return ApiProblems.Result(ApiProblems.JobNotFound(id));
-        }
-
+        var found = await FindOwnAsync(grains, http, id);
         if (found.ContentDeleted is { } deleted)
         {
-            return ApiProblems.Result(ApiProblems.JobContentDeleted(id, deleted));
+            throw new ApiProblemException(ApiProblems.JobContentDeleted(id, deleted));
         }
 
         var logprobs = catalog.TryGet(found.Model, out var model) ? new LogprobFormat(model) : null;
 
         var after = long.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : 0;
-        var aborted = http.RequestAborted;
-        var writer = await SseWriter.StartAsync(http);
-        try
-        {
-            var logger = loggers.CreateLogger(typeof(JobsApi));
-            await foreach (var @event in JobOutput.FollowAsync(grains.GetGrain<IJobGrain>(id), after, logger, aborted))
-            {
-                var name = @event.Kind == JobEventKind.Tokens ? "tokens" : "status";
-                await writer.WriteAsync(JobEventView.Of(@event, logprobs), @event.Sequence, name, aborted);
-                if (@event is { Kind: JobEventKind.Status, Job.IsFinished: true })
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException && aborted.IsCancellationRequested)
-        {
-            // The watcher left; the job goes on.
-        }
-
-        return TypedResults.Empty;
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        var logger = loggers.CreateLogger(typeof(JobsApi));
+        return TypedResults.ServerSentEvents(EventsAsync(grains.GetGrain<IJobGrain>(id), after, logprobs, logger, http.RequestAborted));
     }
 
-    /// <summary>The job when it exists and belongs to the caller's tenant, otherwise null.</summary>
-    private static async Task<JobInfo?> FindOwnAsync(IGrainFactory grains, HttpContext http, string id)
+    /// <summary>
+    /// The job's events as <c>tokens</c> and <c>status</c> events with the sequence as id, until its final status. A
+    /// watcher that leaves ends the stream (the job goes on).
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<JobEventView>> EventsAsync(
+        IJobGrain job, long after, LogprobFormat? logprobs, ILogger logger, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (!id.StartsWith("job_", StringComparison.Ordinal) || id.Length > 64)
+        await foreach (var @event in JobOutput.FollowAsync(job, after, logger, cancellationToken))
         {
-            return null;
+            yield return new SseItem<JobEventView>(JobEventView.Of(@event, logprobs), @event.Kind == JobEventKind.Tokens ? "tokens" : "status")
+            {
+                EventId = @event.Sequence.ToString(CultureInfo.InvariantCulture),
+            };
         }
+    }
 
-        var job = await grains.GetGrain<IJobGrain>(id).GetAsync();
-        return job is not null && job.TenantId == http.Tenant().TenantId ? job : null;
+    /// <summary>The job when it exists and belongs to the caller's tenant; otherwise 404, the same for both.</summary>
+    private static async Task<JobInfo> FindOwnAsync(IGrainFactory grains, HttpContext http, string id)
+    {
+        var job = id.StartsWith("job_", StringComparison.Ordinal) && id.Length <= 64 ? await grains.GetGrain<IJobGrain>(id).GetAsync() : null;
+        return job is not null && job.TenantId == http.Tenant().TenantId ? job : throw new ApiProblemException(ApiProblems.JobNotFound(id));
     }
 }

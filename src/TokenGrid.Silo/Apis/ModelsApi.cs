@@ -12,17 +12,18 @@ internal static class ModelsApi
     {
         var models = v1.MapGroup("/models").WithTags("OpenAI");
         models.MapGet("/", ListModels).WithName("ListModels").WithSummary("The models this cluster serves.");
-        models.MapGet("/{**id}", GetModel).WithName("GetModel").WithSummary("One served model (names may contain '/').");
+        models.MapGet("/{**id}", GetModel).WithName("GetModel").WithSummary("One served model (names may contain '/').")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }
 
     internal static Ok<ModelList> ListModels(ModelCatalog catalog, ServerClock clock) =>
         TypedResults.Ok(new ModelList([.. catalog.Models.Select(m => Card(m, clock))]));
 
-    internal static Results<Ok<ModelCard>, ProblemHttpResult> GetModel(string id, ModelCatalog catalog, ServerClock clock) =>
+    internal static Ok<ModelCard> GetModel(string id, ModelCatalog catalog, ServerClock clock) =>
         catalog.TryGet(id, out var model)
             ? TypedResults.Ok(Card(model, clock))
-            : ApiProblems.Result(ApiProblems.ModelNotFound(id));
+            : throw new ApiProblemException(ApiProblems.ModelNotFound(id));
 
     private static ModelCard Card(CatalogModel model, ServerClock clock) =>
         new(model.Name, clock.StartedAt.ToUnixTimeSeconds(), "tokengrid", model.ContextLength);

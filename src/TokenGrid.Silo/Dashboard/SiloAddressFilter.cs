@@ -20,8 +20,8 @@ internal sealed class SiloAddressFilter : IEndpointFilter
             && http.Request.RouteValues.Values.OfType<string>().FirstOrDefault() is { } address
             && !IsSiloAddress(address))
         {
-            return ValueTask.FromResult<object?>(ApiProblems.Result(ApiProblems.BadRequest(
-                $"'{address}' is not a silo address (such as 10.0.0.5:11111@123456789).", "invalid_value", "address")));
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                $"'{address}' is not a silo address (such as 10.0.0.5:11111@123456789).", "invalid_value", "address"));
         }
 
         return next(context);

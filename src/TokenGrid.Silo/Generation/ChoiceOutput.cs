@@ -14,10 +14,10 @@ internal sealed record ChoiceResult(string Text, JobInfo Final, List<TokenLogpro
 internal static class ChoiceOutput
 {
     /// <summary>
-    /// Collects every choice, in index order, or the problem of the first that did not succeed; the others are then
-    /// cancelled at once (each settles what it used), since the request fails as a whole.
+    /// Collects every choice, in index order; the first that does not succeed fails the request as a whole (a
+    /// <see cref="JobFailedException"/>), and the others are then cancelled at once (each settles what it used).
     /// </summary>
-    public static async Task<(IReadOnlyList<ChoiceResult> Results, ApiProblem? Failure)> CollectAsync(IReadOnlyList<IJobGrain> jobs, HttpContext http)
+    public static async Task<IReadOnlyList<ChoiceResult>> CollectAsync(IReadOnlyList<IJobGrain> jobs, HttpContext http)
     {
         var collecting = jobs.Select(job => JobOutput.CollectAsync(job, http)).ToList();
         var pending = collecting.ToList();
@@ -39,11 +39,11 @@ internal static class ChoiceOutput
             if (final.Status != JobStatus.Succeeded)
             {
                 await JobSubmitter.CancelAllAsync(jobs);
-                return ([], JobOutput.Failure(final));
+                throw new JobFailedException(final);
             }
         }
 
-        return ([.. collecting.Select(c => new ChoiceResult(c.Result.Text, c.Result.Final, c.Result.Logprobs))], null);
+        return [.. collecting.Select(c => new ChoiceResult(c.Result.Text, c.Result.Final, c.Result.Logprobs))];
     }
 
     /// <summary>Usage as OpenAI reports it for <c>n</c> choices: the prompt once, the completions summed.</summary>

@@ -68,7 +68,15 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
             {
                 await stop.CancelAsync();
                 await JobSubmitter.CancelAllAsync(jobs);
-                await FailAsync(httpContext, writer, JobOutput.Failure(final));
+                if (writer is null)
+                {
+                    // Nothing sent yet: the exception handler answers with a plain problem.
+                    throw new JobFailedException(final);
+                }
+
+                // Mid-stream: OpenAI's clients read an error object from the event stream.
+                await writer.WriteAsync(new { error = ApiProblems.ForJob(final).ToOpenAiError() }, cancellationToken: aborted);
+                await writer.WriteDoneAsync(aborted);
                 return;
             }
 
@@ -130,19 +138,6 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
 
     private static JobInfo Lost(IJobGrain job, string error) =>
         new() { Id = job.GetPrimaryKeyString(), TenantId = "", Model = "", Status = JobStatus.Failed, Error = error };
-
-    private static async Task FailAsync(HttpContext httpContext, SseWriter? writer, ApiProblem problem)
-    {
-        if (writer is null)
-        {
-            await ApiProblems.Result(problem).ExecuteAsync(httpContext);
-            return;
-        }
-
-        // Mid-stream: OpenAI's clients read an error object from the event stream.
-        await writer.WriteAsync(new { error = problem.ToOpenAiError() }, cancellationToken: httpContext.RequestAborted);
-        await writer.WriteDoneAsync(httpContext.RequestAborted);
-    }
 
     private Usage? SoFar() => usage.Continuous ? OpenAi.Usage.Of(usage.PromptTokens, _completionTokens.Sum()) : null;
 

@@ -29,7 +29,7 @@ internal readonly record struct StreamUsage(bool Final, bool Continuous, int Pro
 /// <summary>
 /// Streams a running job as OpenAI server-sent events, ending with <c>data: [DONE]</c>. The stream opens at the first
 /// generated text (or log probabilities), so a job that fails before producing anything still gets a plain problem
-/// reply. When the client goes away the job is cancelled and only the tokens produced so far are charged.
+/// reply (thrown for the exception handler). When the client goes away the job is cancelled and only the tokens produced so far are charged.
 /// </summary>
 internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, StreamUsage usage) : IResult
 {
@@ -110,14 +110,14 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
 
         if (final is not { Status: JobStatus.Succeeded })
         {
-            var problem = final is null ? ApiProblems.Unavailable("The job disappeared.") : JobOutput.Failure(final);
             if (writer is null)
             {
-                await ApiProblems.Result(problem).ExecuteAsync(httpContext);
-                return;
+                // Nothing sent yet: the exception handler answers with a plain problem.
+                throw final is null ? new ApiProblemException(ApiProblems.Unavailable("The job disappeared.")) : new JobFailedException(final);
             }
 
             // Mid-stream: OpenAI's clients read an error object from the event stream.
+            var problem = final is null ? ApiProblems.Unavailable("The job disappeared.") : ApiProblems.ForJob(final);
             await writer.WriteAsync(new { error = problem.ToOpenAiError() }, cancellationToken: aborted);
             await writer.WriteDoneAsync(aborted);
             return;

@@ -1,6 +1,5 @@
 using System.Text;
 using TokenGrid.Abstractions.Jobs;
-using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Generation;
 
@@ -39,14 +38,6 @@ internal static partial class JobOutput
 
         return (text.ToString(), await job.GetAsync() ?? throw new InvalidOperationException("The job disappeared."), logprobs);
     }
-
-    /// <summary>The problem for a job that ended without succeeding.</summary>
-    public static ApiProblem Failure(JobInfo job) => job.Status switch
-    {
-        JobStatus.Cancelled => new(409, "Job cancelled", job.Error ?? $"Job '{job.Id}' was cancelled.", "job_cancelled"),
-        JobStatus.Rejected => JobSubmitter.Rejection(job),
-        _ => ApiProblems.Unavailable(job.Error ?? $"Job '{job.Id}' failed."),
-    };
 
     private static async Task CancelAsync(IJobGrain job, ILogger logger)
     {

@@ -9,9 +9,8 @@ using TokenGrid.Silo.Problems;
 namespace TokenGrid.Silo.Generation;
 
 /// <summary>
-/// Submits a plan as a new job of the calling tenant. A rejection by the tenant's budget becomes the matching problem
-/// (429 with retry headers, 400 for a request that can never fit, 403 for a disabled tenant), and so does a refusal by
-/// the model's scheduler (429 when the tenant's queue is full, 503 when the model's is or no allowed node exists).
+/// Submits a plan as a new job of the calling tenant. A job refused by the tenant's budget or the model's scheduler is
+/// thrown as a <see cref="JobFailedException"/>, which the exception handler answers (see <see cref="ApiProblems.ForJob"/>).
 /// </summary>
 internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> options)
 {
@@ -33,7 +32,7 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
 
         if (job.Status == JobStatus.Rejected)
         {
-            throw new ApiProblemException(Rejection(job));
+            throw new JobFailedException(job);
         }
 
         return (grain, job);
@@ -68,13 +67,13 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
         tenant.Limits = admission.Limits;
         if (!admission.Admitted)
         {
-            var problem = Rejection(new JobInfo
+            var rejected = new JobInfo
             {
                 Id = ids[0], TenantId = tenant.TenantId, Model = spec.Model, Status = JobStatus.Rejected, Admission = admission,
-            });
+            };
 
             // Too large for the tenant ever to admit: it is the n choices together that do not fit.
-            throw new ApiProblemException(admission.Rejection == AdmissionRejection.RequestTooLarge ? problem with { Param = "n" } : problem);
+            throw new JobFailedException(rejected, admission.Rejection == AdmissionRejection.RequestTooLarge ? "n" : null);
         }
 
         var jobs = ids.Select(id => grains.GetGrain<IJobGrain>(id)).ToArray();
@@ -94,7 +93,7 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
         if (Array.Find(submitted, s => s.Job.Status == JobStatus.Rejected) is { Grain: not null } refused)
         {
             await CancelAllAsync(jobs);
-            throw new ApiProblemException(Rejection(refused.Job));
+            throw new JobFailedException(refused.Job);
         }
 
         return submitted;
@@ -128,29 +127,6 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
                 $"priority '{asked.ToString().ToLowerInvariant()}' is above this tenant's class '{granted.ToString().ToLowerInvariant()}'; a request may keep or lower it.",
                 "invalid_value", "priority"));
         }
-    }
-
-    /// <summary>The problem for a rejected job, with the tenant's or the scheduler's retry delay when it gave one.</summary>
-    internal static ApiProblem Rejection(JobInfo job)
-    {
-        if (job.SchedulingRejection is { } scheduling)
-        {
-            return ApiProblems.SchedulingRejected(scheduling, job.Error ?? "The scheduler refused the job.") with { RetryAfter = job.RetryAfter };
-        }
-
-        var admission = job.Admission;
-        var message = admission?.Message ?? job.Error ?? "The job was not admitted.";
-        var problem = admission?.Rejection switch
-        {
-            AdmissionRejection.RequestRateLimited => new(429, "Rate limit reached", message, "rate_limit_exceeded", Type: "requests"),
-            AdmissionRejection.TokenRateLimited => new(429, "Rate limit reached", message, "rate_limit_exceeded", Type: "tokens"),
-            AdmissionRejection.ConcurrencyLimited => new(429, "Too many concurrent jobs", message, "concurrency_limit_exceeded", Type: OpenAiErrorTypes.RateLimit),
-            AdmissionRejection.QuotaExhausted => new(429, "Quota exhausted", message, "insufficient_quota", Type: OpenAiErrorTypes.InsufficientQuota),
-            AdmissionRejection.RequestTooLarge => new(400, "Request too large", message, "request_too_large", "max_tokens"),
-            AdmissionRejection.TenantDisabled => new(403, "Tenant disabled", message, "tenant_disabled"),
-            _ => ApiProblems.Unavailable(message),
-        };
-        return problem with { RetryAfter = admission?.RetryAfter ?? job.RetryAfter };
     }
 
     /// <summary>A new job id: <c>job_</c>, 12 hex digits of milliseconds since the epoch, then 12 random hex digits.</summary>

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Buffers.Text;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -8,9 +6,22 @@ using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace TokenGrid.Silo.Generation;
 
+// Why the OpenAI completion streams keep this writer instead of .NET 10's TypedResults.ServerSentEvents / SseFormatter
+// (System.Net.ServerSentEvents), which the job watch (GET /v1/jobs/{id}/events) does use:
+// - Batched flushes. SseFormatter flushes the destination after every event, by design and with no option. A completion
+//   stream sends the events of one batch of the job's stream with one flush (CompletionStream); a flush per token is a
+//   write, a chunk frame and often a syscall per token, which the small-vocabulary grid benchmark pays per token.
+// - Per-token CPU. ServerSentEventsResult<T> serializes each item to a string, encodes it to a new byte array, and
+//   SseFormatter copies that into a buffer (scanning it for line breaks) and then into the response: two allocations
+//   and three copies per token. This writer serializes straight into the response's pipe, reusing one Utf8JsonWriter.
+// - Status at the first token could be kept with the library (our IResult decides between a problem and the event
+//   stream when the first event arrives), and so could OpenAI's "data: [DONE]" (a string item is written as is); those
+//   two alone would not have kept this writer. Revisit if SseFormatter gains flush control and direct serialization.
+
 /// <summary>
 /// Writes server-sent events (<c>data: {json}</c> blocks) straight into the response's pipe as UTF-8, with no
-/// intermediate strings: at thousands of tokens per second each token is one event. <see cref="WriteAsync{T}"/> flushes
+/// intermediate strings: at thousands of tokens per second each token is one event (see the comment above for why not
+/// System.Net.ServerSentEvents). <see cref="WriteAsync{T}"/> flushes
 /// each event so clients see tokens as they come; <see cref="Append{T}"/> and <see cref="FlushAsync"/> let a caller
 /// holding several events at once send them with one flush.
 /// </summary>
@@ -49,10 +60,10 @@ internal sealed class SseWriter
         return new SseWriter(response, http.RequestServices.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions);
     }
 
-    /// <summary>Writes <paramref name="value"/> as JSON in one event, with an optional id and event name, and flushes it.</summary>
-    public Task WriteAsync<T>(T value, long? id = null, string? eventName = null, CancellationToken cancellationToken = default)
+    /// <summary>Writes <paramref name="value"/> as JSON in one event and flushes it.</summary>
+    public Task WriteAsync<T>(T value, CancellationToken cancellationToken = default)
     {
-        Append(value, id, eventName);
+        Append(value);
         return FlushAsync(cancellationToken);
     }
 
@@ -64,25 +75,9 @@ internal sealed class SseWriter
     }
 
     /// <summary>Buffers <paramref name="value"/> as one event without sending it; <see cref="FlushAsync"/> sends what is buffered.</summary>
-    public void Append<T>(T value, long? id = null, string? eventName = null)
+    public void Append<T>(T value)
     {
         var body = _response.BodyWriter;
-        if (id is { } eventId)
-        {
-            body.Write("id: "u8);
-            var span = body.GetSpan(20);
-            Utf8Formatter.TryFormat(eventId, span, out var written);
-            body.Advance(written);
-            body.Write("\n"u8);
-        }
-
-        if (eventName is not null)
-        {
-            body.Write("event: "u8);
-            Encoding.UTF8.GetBytes(eventName, body);
-            body.Write("\n"u8);
-        }
-
         body.Write("data: "u8);
         _writer.Reset(body);
         JsonSerializer.Serialize(_writer, value, _json);

@@ -29,7 +29,11 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         {
             // Every 503 says when to come back; a cause that gave no delay gets about one failure detection.
             problem = problem with { RetryAfter = problem.RetryAfter ?? s_clusterRetryAfter };
-            LogUnavailable(logger, exception, httpContext.Request.Method, httpContext.Request.Path, problem.Code);
+            if (exception is not (ApiProblemException or JobFailedException))
+            {
+                // A 503 the API chose (a job's failure, a full cluster) is no news for the log: this line is for dependencies.
+                LogUnavailable(logger, exception, httpContext.Request.Method, httpContext.Request.Path, problem.Code);
+            }
         }
         else if (problem.Status >= 500)
         {
@@ -67,6 +71,7 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
     internal static ApiProblem Map(Exception exception) => exception switch
     {
         ApiProblemException e => e.Problem,
+        JobFailedException e => e.Problem,
         BadHttpRequestException { StatusCode: 413 } => new(413, "Request body too large", exception.Message, "request_too_large"),
         BadHttpRequestException e => new(e.StatusCode, "Bad request", e.Message, "invalid_request"),
         JsonException e => ApiProblems.InvalidJson(e.Message),

@@ -1,12 +1,14 @@
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Scheduling;
+using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Scheduling;
 
 namespace TokenGrid.Silo.Problems;
 
 /// <summary>
 /// An error the API answers with: an HTTP status and an RFC 9457 problem that also carries OpenAI's <c>error</c> object.
-/// Thrown as <see cref="ApiProblemException"/> or returned through <see cref="ApiProblems.Result"/>.
+/// Thrown as <see cref="ApiProblemException"/> (or stood for by a domain exception) and written by
+/// <see cref="ApiExceptionHandler"/>, the one place failures become problem+json.
 /// </summary>
 /// <param name="Status">HTTP status.</param>
 /// <param name="Title">Short summary of the problem type.</param>
@@ -23,7 +25,7 @@ public sealed record ApiProblem(int Status, string Title, string Detail, string 
     public OpenAiError ToOpenAiError() => new(Detail, Type ?? OpenAiErrorTypes.ForStatus(Status), Code, Param);
 }
 
-/// <summary>Thrown where a handler cannot return its problem directly (request parsing, helpers).</summary>
+/// <summary>Thrown wherever a request fails with a problem of its own (input checks, lookups); see <see cref="ApiExceptionHandler"/>.</summary>
 public sealed class ApiProblemException(ApiProblem problem) : Exception(problem.Detail)
 {
     /// <summary>The problem to answer with.</summary>
@@ -36,7 +38,10 @@ internal static class ApiProblems
     /// <summary>The member of a problem body holding OpenAI's error object.</summary>
     public const string ErrorMember = "error";
 
-    /// <summary>The problem as a result.</summary>
+    /// <summary>
+    /// The problem as a result, for the one place that cannot throw: an authentication challenge, whose
+    /// <c>WWW-Authenticate</c> header the exception handler would clear. Everything else throws.
+    /// </summary>
     public static ProblemHttpResult Result(ApiProblem problem) => TypedResults.Problem(
         detail: problem.Detail,
         statusCode: problem.Status,
@@ -109,6 +114,37 @@ internal static class ApiProblems
         SchedulingRejection.ModelQueueFull => new(503, "Cluster full", detail, rejection.ToCode()),
         _ => new(503, "No eligible node", detail, rejection.ToCode()),
     };
+
+    /// <summary>
+    /// The problem for a job refused or ended without succeeding: its tenant's rejection (429 with the tenant's
+    /// <c>Retry-After</c>, 400 for a request that can never fit, 403 for a disabled tenant), its scheduler's (see
+    /// <see cref="SchedulingRejected"/>), 409 when cancelled, 503 when it failed.
+    /// </summary>
+    public static ApiProblem ForJob(JobInfo job) => job.Status switch
+    {
+        JobStatus.Cancelled => new(409, "Job cancelled", job.Error ?? $"Job '{job.Id}' was cancelled.", "job_cancelled"),
+        JobStatus.Rejected when job.SchedulingRejection is { } scheduling =>
+            SchedulingRejected(scheduling, job.Error ?? "The scheduler refused the job.") with { RetryAfter = job.RetryAfter },
+        JobStatus.Rejected => AdmissionRejected(job),
+        _ => Unavailable(job.Error ?? $"Job '{job.Id}' failed."),
+    };
+
+    private static ApiProblem AdmissionRejected(JobInfo job)
+    {
+        var admission = job.Admission;
+        var message = admission?.Message ?? job.Error ?? "The job was not admitted.";
+        ApiProblem problem = admission?.Rejection switch
+        {
+            AdmissionRejection.RequestRateLimited => new(429, "Rate limit reached", message, "rate_limit_exceeded", Type: "requests"),
+            AdmissionRejection.TokenRateLimited => new(429, "Rate limit reached", message, "rate_limit_exceeded", Type: "tokens"),
+            AdmissionRejection.ConcurrencyLimited => new(429, "Too many concurrent jobs", message, "concurrency_limit_exceeded", Type: OpenAiErrorTypes.RateLimit),
+            AdmissionRejection.QuotaExhausted => new(429, "Quota exhausted", message, "insufficient_quota", Type: OpenAiErrorTypes.InsufficientQuota),
+            AdmissionRejection.RequestTooLarge => new(400, "Request too large", message, "request_too_large", "max_tokens"),
+            AdmissionRejection.TenantDisabled => new(403, "Tenant disabled", message, "tenant_disabled"),
+            _ => Unavailable(message),
+        };
+        return problem with { RetryAfter = admission?.RetryAfter ?? job.RetryAfter };
+    }
 
     public static ApiProblem Unavailable(string detail) =>
         new(503, "Service unavailable", detail, "service_unavailable");
