@@ -30,6 +30,16 @@ internal static class JobDispatch
         };
 
     /// <summary>
+    /// The job <paramref name="info"/> once its dispatcher answered <paramref name="queued"/>: refused (with the ending, the
+    /// scheduler's reason and its retry delay), or queued, showing its place while it waits for a node.
+    /// </summary>
+    public static (JobInfo Info, JobEnding? Refused) Enqueued(JobInfo info, EnqueueResult queued) =>
+        !queued.Queued
+            ? (info with { SchedulingRejection = queued.Rejection, RetryAfter = queued.RetryAfter },
+                new JobEnding(JobStatus.Rejected, JobOutcome.Failed, queued.Message ?? $"The scheduler refused the job ({queued.Rejection})."))
+            : (queued.Position > 0 && info.Status == JobStatus.Queued ? info with { QueuePosition = queued.Position, ExpectedWait = queued.ExpectedWait } : info, null);
+
+    /// <summary>
     /// What the next run asks the node for: the original spec, or after a preemption or failover the recomputation (the
     /// prompt followed by the <paramref name="produced"/> tokens, and the tokens still allowed).
     /// </summary>

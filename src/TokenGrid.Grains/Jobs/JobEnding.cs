@@ -2,6 +2,8 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Scheduling;
+using TokenGrid.Grains.Storage;
+using TokenGrid.Grains.Telemetry;
 using TokenGrid.Grains.Tenants;
 
 namespace TokenGrid.Grains.Jobs;
@@ -39,6 +41,59 @@ internal readonly record struct JobEnding(
         { FinishReason: "stop" or "length" } => new(JobStatus.Succeeded, JobOutcome.Completed, null, final.FinishReason, completion),
         _ => new(JobStatus.Failed, JobOutcome.Failed, final.Error ?? $"The sequence ended as {final.FinishReason}.", null, completion),
     };
+
+    /// <summary>
+    /// How a job ends that failed before it was accepted (<paramref name="what"/> failed with <paramref name="e"/>). When
+    /// the database or a silo was unreachable (the tenant's grain lived on a silo that just died, say) it is rejected, and
+    /// the same request can be sent again shortly (HTTP 503 with Retry-After); otherwise it fails. Either way it settles
+    /// for nothing, which releases a reservation the tenant may have made.
+    /// </summary>
+    public static JobEnding NotAccepted(Exception e, string what)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var siloLost = EnqueueRetry.IsSiloLost(e);
+        return !siloLost && !StorageUnavailableException.IsTransient(e)
+            ? new(JobStatus.Failed, JobOutcome.Failed, $"{what}: {e.Message}")
+            : new(JobStatus.Rejected, JobOutcome.Failed,
+                $"{what}: {(siloLost ? "a silo of the cluster is unavailable" : "storage is unavailable")}; retry shortly.");
+    }
+
+    /// <summary>
+    /// The job <paramref name="info"/> once ended this way at <paramref name="finishedAt"/>, on <paramref name="nodeId"/>
+    /// (null: the last node it ran on) with <paramref name="completionTokens"/> and the <paramref name="output"/> it keeps;
+    /// its content expires at <paramref name="contentExpiresAt"/>. It is no longer in a queue.
+    /// </summary>
+    public JobInfo Apply(
+        JobInfo info, string? nodeId, DateTimeOffset finishedAt, DateTimeOffset? contentExpiresAt, int completionTokens, string? output)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        return info with
+        {
+            Status = Status,
+            NodeId = nodeId ?? info.NodeId,
+            FinishedAt = finishedAt,
+            ContentExpiresAt = contentExpiresAt,
+            FinishReason = FinishReason,
+            Error = Error,
+            CompletionTokens = completionTokens,
+            Output = output,
+            QueuePosition = null,
+            ExpectedWait = null,
+        };
+    }
+
+    /// <summary>
+    /// What the metrics record of the ended <paramref name="info"/>: its outcome and reason (<see cref="Codes"/>), its
+    /// latencies, and the mean time between its output tokens after the first.
+    /// </summary>
+    public RequestEnd Metrics(JobInfo info, bool siloStopping)
+    {
+        var (outcome, reason) = Codes(info, siloStopping);
+        var interToken = info is { CompletionTokens: > 1, FirstTokenAt: { } first, FinishedAt: { } last }
+            ? (last - first) / (info.CompletionTokens - 1)
+            : (TimeSpan?)null;
+        return new RequestEnd(info.Model, outcome, reason, info.FinishedAt - info.SubmittedAt, info.FirstTokenAt - info.SubmittedAt, interToken);
+    }
 
     /// <summary>The outcome of the ended <paramref name="info"/> and its reason as stable codes (see <c>RequestEnd</c>).</summary>
     public (string Outcome, string Reason) Codes(JobInfo info, bool siloStopping)

@@ -20,22 +20,10 @@ public sealed partial class JobGrain
 
         _finishing = true;
         var info = Info!;
-        var completion = ending.CompletionTokens ?? _completionTokens;
-        _completionTokens = completion;
+        var completion = Progress.Finish(ending.CompletionTokens);
         var finishedAt = timeProvider.GetUtcNow();
-        info = info with
-        {
-            Status = ending.Status,
-            NodeId = nodeId ?? info.NodeId,
-            FinishedAt = finishedAt,
-            ContentExpiresAt = retention.ExpiresAt(state.State.Spec, info.TenantId, finishedAt),
-            FinishReason = ending.FinishReason,
-            Error = ending.Error,
-            CompletionTokens = completion,
-            Output = state.State.Spec?.KeepOutput == true ? _output.ToString() : null,
-            QueuePosition = null,
-            ExpectedWait = null,
-        };
+        var expiresAt = retention.ExpiresAt(state.State.Spec, info.TenantId, finishedAt);
+        info = ending.Apply(info, nodeId, finishedAt, expiresAt, completion, Progress.Kept(state.State.Spec));
 
         state.State.Outcome = ending.Outcome;
         if (ending.Outcome is { } outcome)
@@ -133,13 +121,9 @@ public sealed partial class JobGrain
     /// <summary>Records how the job ended (metrics) and ends its span.</summary>
     private void RecordEnd(JobInfo info, JobEnding ending)
     {
-        var (outcome, reason) = ending.Codes(info, _siloStopping);
-        var interToken = info is { CompletionTokens: > 1, FirstTokenAt: { } first, FinishedAt: { } last }
-            ? (last - first) / (info.CompletionTokens - 1)
-            : (TimeSpan?)null;
-        instruments.OnRequestFinished(new RequestEnd(
-            info.Model, outcome, reason, info.FinishedAt - info.SubmittedAt, info.FirstTokenAt - info.SubmittedAt, interToken));
-        TokenGridTracing.EndJob(_span, outcome, reason, info.CompletionTokens, info.Error);
+        var end = ending.Metrics(info, _siloStopping);
+        instruments.OnRequestFinished(end);
+        TokenGridTracing.EndJob(_span, end.Outcome, end.Reason, info.CompletionTokens, info.Error);
         _span = null;
     }
 }

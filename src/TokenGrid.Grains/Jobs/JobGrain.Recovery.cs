@@ -67,19 +67,7 @@ public sealed partial class JobGrain
     private async Task ResumeAfterLossAsync(JobInfo interrupted)
     {
         var saved = state.State;
-        _checkpoints.Restore(saved, interrupted);
-        _completionTokens = interrupted.CompletionTokens;
-        _tokensBeforeRun = _completionTokens;
-        var produced = _checkpoints.Tokens;
-        var text = saved.Spec is { } known && produced.Count > 0 ? ResumeText.Decode(catalog, known.Model, produced, known.Output?.SkipSpecialTokens == true) : "";
-        text = text[..(int)Math.Min(text.Length, saved.EmittedChars)];
-        if (saved.Spec?.KeepOutput == true)
-        {
-            _output.Append(text);
-        }
-
-        _log.Restore(text, _completionTokens, [.. _checkpoints.Logprobs], saved.LastSequence);
-        state.State.Info = interrupted with { CompletionTokens = _completionTokens };
+        Progress.Restore(saved, interrupted);
 
         if (saved.Spec is not { } spec || interrupted.Admission is not { Admitted: true })
         {
@@ -87,13 +75,13 @@ public sealed partial class JobGrain
             return;
         }
 
-        if (_checkpoints.CannotResume(_completionTokens) is { } reason)
+        if (_checkpoints.CannotResume(Progress.CompletionTokens) is { } reason)
         {
             await FinishAsync(new JobEnding(JobStatus.Failed, JobOutcome.Failed, $"The job was interrupted: the silo running it stopped, and {reason}"));
             return;
         }
 
-        LogResumed(logger, JobId, _completionTokens, interrupted.NodeId);
+        LogResumed(logger, JobId, Progress.CompletionTokens, interrupted.NodeId);
         if (interrupted is { Status: JobStatus.Running, NodeId: { } lost })
         {
             await ReleaseSlotAsync(spec.Model, lost);
@@ -105,7 +93,7 @@ public sealed partial class JobGrain
         await StartRunAsync(spec, resumed: true);
     }
 
-    private bool IsPastTimeout(JobSpec spec) => spec.Timeout is { } timeout && timeProvider.GetUtcNow() >= Info!.SubmittedAt + timeout;
+    private bool IsPastTimeout(JobSpec spec) => JobSubmission.TimeLeft(spec, Info!.SubmittedAt, timeProvider.GetUtcNow()) == TimeSpan.Zero;
 
     /// <summary>
     /// Saves the job as it runs: the token ids produced, the stream position and the status. At most once per

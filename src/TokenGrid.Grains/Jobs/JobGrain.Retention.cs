@@ -89,7 +89,7 @@ public sealed partial class JobGrain
     private long EraseContent(JobContentDeletion deletion)
     {
         var bytes = retention.Erase(state.State, deletion);
-        _output.Clear();
+        Progress.Erase();
         _checkpoints.EraseLogprobs();
 
         _log.Erase(Info);

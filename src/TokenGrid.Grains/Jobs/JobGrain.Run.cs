@@ -50,7 +50,7 @@ public sealed partial class JobGrain
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
             // Deactivated under a resumable run: the next activation resumes it from the checkpoint saved below.
-            suspended = _siloStopping && _cancelReason is null && _checkpoints.CannotResume(_completionTokens) is null && !IsPastTimeout(spec);
+            suspended = _siloStopping && _cancelReason is null && _checkpoints.CannotResume(Progress.CompletionTokens) is null && !IsPastTimeout(spec);
             ending = suspended ? default : CancelledEnding;
         }
         catch (Exception e)
@@ -74,19 +74,13 @@ public sealed partial class JobGrain
     /// <summary>One run on one node: how the job ended, or null when it was preempted and must resume.</summary>
     private async Task<JobEnding?> RunOnNodeAsync(JobSpec spec, string nodeId, CancellationToken cancellationToken)
     {
-        _tokensBeforeRun = _completionTokens;
-        _resumeText = _checkpoints.Tokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, _checkpoints.Tokens, spec.Output?.SkipSpecialTokens == true);
         if (_checkpoints.Tokens.Count > 0)
         {
             // After a preemption or a failover: where the job goes on, and from which token (0-based) it generates again.
             LogRunResumed(logger, JobId, nodeId, _checkpoints.Tokens.Count);
         }
 
-        if (_resumeText is { } resumed && spec.Stop.Length > 0
-            && resumed.MatchStops(spec.Stop, _log.EmittedChars, spec.Output?.IncludeStopSequence == true) is { Length: > 0 } released)
-        {
-            OnText(released, 0, spec.KeepOutput);
-        }
+        Progress.StartRun(state.State, spec);
 
         using var preemption = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _preemption = preemption;
@@ -124,7 +118,7 @@ public sealed partial class JobGrain
         {
             // The node or its silo failed mid-run (a killed silo's calls break when membership declares it dead).
             _checkpoints.NodeLost();
-            if (_checkpoints.CannotResume(_completionTokens) is { } reason)
+            if (_checkpoints.CannotResume(Progress.CompletionTokens) is { } reason)
             {
                 throw new NodeLostException($"Node '{nodeId}' failed ({e.Message}), and {reason}", e);
             }
@@ -154,63 +148,22 @@ public sealed partial class JobGrain
             if (chunk.Final is { } last)
             {
                 final = last;
-                if (_resumeText?.ReleaseRest() is { Length: > 0 } rest)
-                {
-                    OnText(rest, 0, spec.KeepOutput);
-                }
-
+                Progress.EndRun(state.State, spec.KeepOutput);
                 break;
             }
 
-            await CheckpointAsync(force: OnChunk(chunk, nodeId, spec.KeepOutput));
-            if (_resumeText is { Stopped: true })
+            await CheckpointAsync(force: Progress.OnChunk(state.State, chunk, nodeId, spec.KeepOutput));
+            if (Progress.Stopped)
             {
                 // A stop sequence straddled the interruption: the lost node held its start, this run produced its end.
                 // Leaving the stream cancels the node's sequence; the tokens received so far are the job's.
-                return new JobEnding(JobStatus.Succeeded, JobOutcome.Completed, null, "stop", _completionTokens);
+                return new JobEnding(JobStatus.Succeeded, JobOutcome.Completed, null, "stop", Progress.CompletionTokens);
             }
         }
 
         state.State.PromptProcessed |= final is { Refused: false };
         // The node counts this run only; the job's completion covers every run.
-        var completion = _tokensBeforeRun + (final?.CompletionTokens ?? 0);
-        return JobEnding.OfRun(final, nodeId, completion);
-    }
-
-    /// <summary>Takes a chunk of the node's stream; true when the job just started running (a status to save at once).</summary>
-    private bool OnChunk(GenerationChunk chunk, string nodeId, bool keepOutput)
-    {
-        state.State.PromptProcessed = true;
-        var started = Info!.Status == JobStatus.Queued;
-        if (started)
-        {
-            state.State.Info = Info with { Status = JobStatus.Running, NodeId = nodeId, QueuePosition = null, ExpectedWait = null };
-            _log.AppendStatus(Info);
-        }
-
-        var logprobs = chunk.Logprobs is { } reported && reported.Length == chunk.Tokens ? reported : null;
-        // Without the ids the job cannot resume where it stopped, so it is never preempted.
-        _checkpoints.Record(chunk.TokenIds, chunk.Tokens, logprobs);
-
-        _completionTokens += chunk.Tokens;
-        var text = _resumeText is { } resumed && chunk.TokenIds is { } tokens ? resumed.Release(tokens) : chunk.Text;
-        OnText(text, chunk.Tokens, keepOutput, logprobs);
-        return started;
-    }
-
-    private void OnText(string text, int tokens, bool keepOutput, TokenLogprob[]? logprobs = null)
-    {
-        if (keepOutput)
-        {
-            _output.Append(text);
-        }
-
-        state.State.Info = Info! with
-        {
-            CompletionTokens = _completionTokens,
-            FirstTokenAt = Info.FirstTokenAt ?? (tokens > 0 ? timeProvider.GetUtcNow() : null),
-        };
-        _log.AppendTokens(text, tokens, logprobs);
+        return JobEnding.OfRun(final, nodeId, Progress.CompletionAfterRun(final?.CompletionTokens ?? 0));
     }
 
     /// <summary>How this job ends when its run is cancelled (see <see cref="JobEnding.Cancelled"/>).</summary>

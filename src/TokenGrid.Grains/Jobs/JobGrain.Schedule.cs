@@ -79,8 +79,7 @@ public sealed partial class JobGrain
             return await FinishAsync(refused);
         }
 
-        var left = spec.Timeout is { } timeout ? Info!.SubmittedAt + timeout - timeProvider.GetUtcNow() : Timeout.InfiniteTimeSpan;
-        _runCancellation = new CancellationTokenSource(left == Timeout.InfiniteTimeSpan || left > TimeSpan.Zero ? left : TimeSpan.Zero, timeProvider);
+        _runCancellation = new CancellationTokenSource(JobSubmission.TimeLeft(spec, Info!.SubmittedAt, timeProvider.GetUtcNow()), timeProvider);
         if (_cancelReason is not null)
         {
             // Cancelled while queueing: the run releases the queue place and ends at once.
@@ -118,18 +117,8 @@ public sealed partial class JobGrain
             }
         }
 
-        if (!queued.Queued)
-        {
-            state.State.Info = Info! with { SchedulingRejection = queued.Rejection, RetryAfter = queued.RetryAfter };
-            return new JobEnding(JobStatus.Rejected, JobOutcome.Failed, queued.Message ?? $"The scheduler refused the job ({queued.Rejection}).");
-        }
-
-        if (queued.Position > 0 && Info!.Status == JobStatus.Queued)
-        {
-            state.State.Info = Info with { QueuePosition = queued.Position, ExpectedWait = queued.ExpectedWait };
-        }
-
-        return null;
+        (state.State.Info, var refused) = JobDispatch.Enqueued(Info!, queued);
+        return refused;
     }
 
     /// <summary>
@@ -152,13 +141,13 @@ public sealed partial class JobGrain
     {
         try
         {
-            await Dispatcher(model).ReleaseAsync(JobId, nodeId, _completionTokens - _tokensBeforeRun);
+            await Dispatcher(model).ReleaseAsync(JobId, nodeId, Progress.TokensSinceRelease);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogReleaseFailed(logger, e, JobId, model);
         }
 
-        _tokensBeforeRun = _completionTokens;
+        Progress.SlotReleased();
     }
 }

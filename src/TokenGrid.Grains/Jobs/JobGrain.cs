@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -34,9 +33,7 @@ public sealed partial class JobGrain(
     // What the job has produced: its events for watchers, what it needs to resume, and its text when it keeps it.
     private readonly JobEventLog _log = new();
     private readonly JobCheckpoints _checkpoints = new(recovery.Value);
-    private readonly StringBuilder _output = new();
-    private int _completionTokens;
-    private int _tokensBeforeRun;
+    private JobProgress? _progress;
 
     // The run: its place in the queue, the node it streams from, and how it stops.
     private Task<JobInfo>? _submission;
@@ -44,7 +41,6 @@ public sealed partial class JobGrain(
     private TaskCompletionSource<string>? _placement;
     private DateTimeOffset _enqueuedAt;
     private string? _streamingNode;
-    private ResumeText? _resumeText;
     private CancellationTokenSource? _runCancellation;
     private CancellationTokenSource? _preemption;
     private bool _preempted;
@@ -61,6 +57,8 @@ public sealed partial class JobGrain(
     private string JobId => this.GetPrimaryKeyString();
 
     private JobInfo? Info => state.State.Info;
+
+    private JobProgress Progress => _progress ??= new(catalog, _log, _checkpoints, timeProvider);
 
     private JobSettlement Settlement => _settlement ??= new(
         (tenantId, request) => GrainFactory.GetGrain<ITenantGrain>(tenantId).SettleAsync(request), JobId, logger);
@@ -119,16 +117,7 @@ public sealed partial class JobGrain(
         JobSubmission.Validate(spec);
         spec = JobSubmission.WithFixedSeed(spec);
         state.State.Spec = spec;
-        state.State.Info = new JobInfo
-        {
-            Id = JobId,
-            TenantId = spec.TenantId,
-            Model = spec.Model,
-            Status = JobStatus.Queued,
-            SubmittedAt = timeProvider.GetUtcNow(),
-            PromptTokens = spec.PromptTokens.Length,
-            User = spec.User,
-        };
+        state.State.Info = JobSubmission.Submitted(JobId, spec, timeProvider.GetUtcNow());
         return _submission = AdmitAndStartAsync(spec);
     }
 
@@ -220,22 +209,15 @@ public sealed partial class JobGrain(
         return await StartRunAsync(spec, resumed: false) ?? Info!;
     }
 
-    /// <summary>
-    /// How a job ends that failed before it was accepted. When the database or a silo was unreachable (the tenant's grain
-    /// lived on a silo that just died, say) it is rejected
-    /// with a retry delay (HTTP 503 with Retry-After: the same request can be sent again); otherwise it fails. Either way
-    /// it settles for nothing, which releases a reservation the tenant may have made.
-    /// </summary>
+    /// <summary>How a job ends that failed before it was accepted (see <see cref="JobEnding.NotAccepted"/>).</summary>
     private JobEnding NotAccepted(Exception e, string what)
     {
-        var siloLost = EnqueueRetry.IsSiloLost(e);
-        if (!siloLost && !StorageUnavailableException.IsTransient(e))
+        var ending = JobEnding.NotAccepted(e, what);
+        if (ending.Status == JobStatus.Rejected)
         {
-            return new JobEnding(JobStatus.Failed, JobOutcome.Failed, $"{what}: {e.Message}");
+            state.State.Info = Info! with { RetryAfter = StorageUnavailableException.RetryAfter };
         }
 
-        state.State.Info = Info! with { RetryAfter = StorageUnavailableException.RetryAfter };
-        return new JobEnding(JobStatus.Rejected, JobOutcome.Failed,
-            $"{what}: {(siloLost ? "a silo of the cluster is unavailable" : "storage is unavailable")}; retry shortly.");
+        return ending;
     }
 }

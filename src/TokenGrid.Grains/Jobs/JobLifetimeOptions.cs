@@ -15,10 +15,10 @@ namespace TokenGrid.Grains.Jobs;
 /// "TokenGrid": { "Jobs": { "ReattachGrace": "00:02:00" } }
 /// </code>
 /// </example>
-public sealed class JobLifetimeOptions
+public sealed class JobLifetimeOptions : IValidatedOptions
 {
     /// <summary>Configuration section.</summary>
-    public const string SectionName = JobRecoveryOptions.SectionName;
+    public static string SectionName => JobRecoveryOptions.SectionName;
 
     /// <summary>
     /// A finished job's activation is collected after this long without a call (no watcher reading its events, no
@@ -44,8 +44,7 @@ public sealed class JobLifetimeOptions
             return;
         }
 
-        services.AddOptions<JobLifetimeOptions>().BindConfiguration(SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<JobLifetimeOptions>, JobLifetimeOptionsValidator>();
+        services.AddValidatedOptions<JobLifetimeOptions>();
         // Not [CollectionAgeLimit] on the class: that fixes the age at compile time, and Orleans prefers it to this option.
         services.AddOptions<GrainCollectionOptions>()
             .Configure<IOptions<JobLifetimeOptions>>((collection, jobs) =>
@@ -61,9 +60,3 @@ public sealed class JobLifetimeOptions
     }
 }
 
-/// <summary>Validates <see cref="JobLifetimeOptions"/> at startup.</summary>
-internal sealed class JobLifetimeOptionsValidator : IValidateOptions<JobLifetimeOptions>
-{
-    public ValidateOptionsResult Validate(string? name, JobLifetimeOptions options) =>
-        options.Validate() is { } error ? ValidateOptionsResult.Fail($"{JobLifetimeOptions.SectionName}: {error}") : ValidateOptionsResult.Success;
-}

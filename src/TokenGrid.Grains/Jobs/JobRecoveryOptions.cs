@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace TokenGrid.Grains.Jobs;
@@ -12,10 +11,10 @@ namespace TokenGrid.Grains.Jobs;
 /// "TokenGrid": { "Jobs": { "CheckpointInterval": "00:00:01", "RecoveryPeriod": "00:00:10", "MaxNodeLosses": 3 } }
 /// </code>
 /// </example>
-public sealed class JobRecoveryOptions
+public sealed class JobRecoveryOptions : IValidatedOptions
 {
     /// <summary>Configuration section.</summary>
-    public const string SectionName = "TokenGrid:Jobs";
+    public static string SectionName => "TokenGrid:Jobs";
 
     /// <summary>
     /// A running job saves the token ids it has produced (and its stream position) at most this often, and whenever its
@@ -50,14 +49,7 @@ public sealed class JobRecoveryOptions
             return;
         }
 
-        services.AddOptions<JobRecoveryOptions>().BindConfiguration(SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<JobRecoveryOptions>, JobRecoveryOptionsValidator>();
+        services.AddValidatedOptions<JobRecoveryOptions>();
     }
 }
 
-/// <summary>Validates <see cref="JobRecoveryOptions"/> at startup.</summary>
-internal sealed class JobRecoveryOptionsValidator : IValidateOptions<JobRecoveryOptions>
-{
-    public ValidateOptionsResult Validate(string? name, JobRecoveryOptions options) =>
-        options.Validate() is { } error ? ValidateOptionsResult.Fail($"{JobRecoveryOptions.SectionName}: {error}") : ValidateOptionsResult.Success;
-}

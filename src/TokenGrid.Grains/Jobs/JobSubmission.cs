@@ -20,6 +20,33 @@ public static class JobSubmission
         }
     }
 
+    /// <summary>The job <paramref name="jobId"/> as <paramref name="spec"/> submitted it at <paramref name="submittedAt"/>: queued, not yet admitted.</summary>
+    public static JobInfo Submitted(string jobId, JobSpec spec, DateTimeOffset submittedAt)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return new JobInfo
+        {
+            Id = jobId,
+            TenantId = spec.TenantId,
+            Model = spec.Model,
+            Status = JobStatus.Queued,
+            SubmittedAt = submittedAt,
+            PromptTokens = spec.PromptTokens.Length,
+            User = spec.User,
+        };
+    }
+
+    /// <summary>
+    /// How long <paramref name="spec"/>'s job submitted at <paramref name="submittedAt"/> may still run at
+    /// <paramref name="now"/>: <see cref="Timeout.InfiniteTimeSpan"/> without a timeout, zero once it has passed.
+    /// </summary>
+    public static TimeSpan TimeLeft(JobSpec spec, DateTimeOffset submittedAt, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var left = spec.Timeout is { } timeout ? submittedAt + timeout - now : Timeout.InfiniteTimeSpan;
+        return left == Timeout.InfiniteTimeSpan || left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
     /// <summary>
     /// A sampled job without a seed gets one now, saved with its spec: every run draws from that seed (a resumed run
     /// skips the draws of the tokens already produced), so a job reactivated from a checkpoint behind what a watcher saw

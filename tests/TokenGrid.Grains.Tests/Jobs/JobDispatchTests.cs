@@ -1,4 +1,5 @@
 using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Jobs;
 
@@ -49,5 +50,25 @@ public sealed class JobDispatchTests
         Assert.Equal(PriorityClass.Low, JobDispatch.Priority(PriorityClass.Standard, PriorityClass.Low));
         Assert.Equal(PriorityClass.Standard, JobDispatch.Priority(PriorityClass.Standard, PriorityClass.High));
         Assert.Equal(PriorityClass.High, JobDispatch.Priority(PriorityClass.High, null));
+    }
+
+    [Fact]
+    public void A_refused_job_takes_the_schedulers_reason_and_a_queued_one_its_place()
+    {
+        var queued = new JobInfo { Id = "j", TenantId = "t", Model = "m", Status = JobStatus.Queued };
+        var refusal = new EnqueueResult { Queued = false, Rejection = SchedulingRejection.ModelQueueFull, RetryAfter = TimeSpan.FromSeconds(2) };
+
+        var (refused, ending) = JobDispatch.Enqueued(queued, refusal);
+
+        Assert.Equal((SchedulingRejection.ModelQueueFull, TimeSpan.FromSeconds(2)), (refused.SchedulingRejection, refused.RetryAfter));
+        Assert.Equal(new JobEnding(JobStatus.Rejected, JobOutcome.Failed, "The scheduler refused the job (ModelQueueFull)."), ending);
+        Assert.Equal("full", JobDispatch.Enqueued(queued, refusal with { Message = "full" }).Refused!.Value.Error);
+
+        var (waiting, none) = JobDispatch.Enqueued(queued, new EnqueueResult { Queued = true, Position = 3, ExpectedWait = TimeSpan.FromSeconds(9) });
+        Assert.Null(none);
+        Assert.Equal((3, TimeSpan.FromSeconds(9)), (waiting.QueuePosition, waiting.ExpectedWait));
+        Assert.Same(queued, JobDispatch.Enqueued(queued, new EnqueueResult { Queued = true, Position = 0 }).Info);
+        var running = queued with { Status = JobStatus.Running };
+        Assert.Same(running, JobDispatch.Enqueued(running, new EnqueueResult { Queued = true, Position = 3 }).Info);
     }
 }

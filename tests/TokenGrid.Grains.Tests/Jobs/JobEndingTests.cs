@@ -2,6 +2,8 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Jobs;
+using TokenGrid.Grains.Storage;
+using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Tests.Jobs;
 
@@ -53,5 +55,47 @@ public sealed class JobEndingTests
         Assert.Equal(("failed", "error"), ending.Codes(failed, siloStopping: false));
         Assert.Equal(("failed", "interrupted"), ending.Codes(failed, siloStopping: true));
         Assert.Equal(("failed", "timed_out"), JobEnding.Cancelled(null, false, null).Codes(failed, siloStopping: false));
+    }
+
+    [Fact]
+    public void A_job_not_accepted_because_storage_or_a_silo_is_unavailable_is_rejected_else_it_fails()
+    {
+        var storage = JobEnding.NotAccepted(new StorageUnavailableException("down"), "The job could not be saved");
+        Assert.Equal((JobStatus.Rejected, JobOutcome.Failed), (storage.Status, storage.Outcome));
+        Assert.Equal("The job could not be saved: storage is unavailable; retry shortly.", storage.Error);
+
+        var failed = JobEnding.NotAccepted(new InvalidOperationException("broken"), "Admission failed");
+        Assert.Equal(new JobEnding(JobStatus.Failed, JobOutcome.Failed, "Admission failed: broken"), failed);
+    }
+
+    [Fact]
+    public void An_ended_job_leaves_its_queue_with_its_ending_tokens_and_kept_output()
+    {
+        var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var queued = Job with { Status = JobStatus.Queued, NodeId = "n0", QueuePosition = 2, ExpectedWait = TimeSpan.FromSeconds(3) };
+        var ending = new JobEnding(JobStatus.Succeeded, JobOutcome.Completed, null, "length", 9);
+
+        var ended = ending.Apply(queued, null, t0, t0.AddMinutes(5), 9, "text");
+
+        Assert.Equal((JobStatus.Succeeded, "n0", "length", (string?)null), (ended.Status, ended.NodeId, ended.FinishReason, ended.Error));
+        Assert.Equal((t0, t0.AddMinutes(5), 9, "text"), (ended.FinishedAt, ended.ContentExpiresAt, ended.CompletionTokens, ended.Output));
+        Assert.Equal((null, null), (ended.QueuePosition, ended.ExpectedWait));
+        Assert.Equal("n1", ending.Apply(queued, "n1", t0, null, 9, null).NodeId);
+    }
+
+    [Fact]
+    public void The_metrics_record_the_latencies_and_the_mean_time_between_tokens_after_the_first()
+    {
+        var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var ended = Job with
+        {
+            Status = JobStatus.Succeeded, SubmittedAt = t0, FirstTokenAt = t0.AddSeconds(1), FinishedAt = t0.AddSeconds(5), CompletionTokens = 5,
+        };
+        var ending = new JobEnding(JobStatus.Succeeded, JobOutcome.Completed, null, "stop", 5);
+
+        Assert.Equal(new RequestEnd("m", "succeeded", "stop", TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)),
+            ending.Metrics(ended, siloStopping: false));
+        Assert.Null(ending.Metrics(ended with { CompletionTokens = 1 }, false).InterTokenLatency);
+        Assert.Null(ending.Metrics(ended with { FirstTokenAt = null }, false).TimeToFirstToken);
     }
 }

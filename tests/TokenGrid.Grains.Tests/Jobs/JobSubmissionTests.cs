@@ -46,4 +46,28 @@ public sealed class JobSubmissionTests
         Assert.Same(greedy, JobSubmission.WithFixedSeed(greedy));
         Assert.Same(seeded, JobSubmission.WithFixedSeed(seeded));
     }
+
+    [Fact]
+    public void A_submitted_job_is_queued_with_its_prompt_counted()
+    {
+        var at = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        var info = JobSubmission.Submitted("j", Spec with { User = "u" }, at);
+
+        Assert.Equal(("j", "t", "m", JobStatus.Queued), (info.Id, info.TenantId, info.Model, info.Status));
+        Assert.Equal((at, 2, "u"), (info.SubmittedAt, info.PromptTokens, info.User));
+        Assert.Null(info.Admission);
+    }
+
+    [Fact]
+    public void The_time_left_is_infinite_without_a_timeout_and_never_negative()
+    {
+        var at = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var timed = Spec with { Timeout = TimeSpan.FromSeconds(10) };
+
+        Assert.Equal(Timeout.InfiniteTimeSpan, JobSubmission.TimeLeft(Spec, at, at.AddDays(1)));
+        Assert.Equal(TimeSpan.FromSeconds(4), JobSubmission.TimeLeft(timed, at, at.AddSeconds(6)));
+        Assert.Equal(TimeSpan.Zero, JobSubmission.TimeLeft(timed, at, at.AddSeconds(10)));
+        Assert.Equal(TimeSpan.Zero, JobSubmission.TimeLeft(timed, at, at.AddSeconds(11)));
+    }
 }

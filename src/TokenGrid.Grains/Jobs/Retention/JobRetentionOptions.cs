@@ -15,10 +15,10 @@ namespace TokenGrid.Grains.Jobs.Retention;
 /// "TokenGrid": { "Retention": { "StreamedJobs": "00:10:00", "AsyncJobs": "7.00:00:00", "Tenants": { "acme": "30.00:00:00" } } }
 /// </code>
 /// </example>
-public sealed class JobRetentionOptions
+public sealed class JobRetentionOptions : IValidatedOptions
 {
     /// <summary>Configuration section.</summary>
-    public const string SectionName = "TokenGrid:Retention";
+    public static string SectionName => "TokenGrid:Retention";
 
     /// <summary>
     /// A chat or completion (streamed or not) keeps its content this long after it ends: long enough to re-attach after a
@@ -50,10 +50,14 @@ public sealed class JobRetentionOptions
     /// <summary>The retention of an async job of <paramref name="tenantId"/>.</summary>
     public TimeSpan AsyncJobsOf(string tenantId) => Tenants.TryGetValue(tenantId, out var own) ? own : AsyncJobs;
 
-    /// <summary>A reason these options are invalid (given the re-attach grace), or null.</summary>
+    /// <summary>A reason these options are invalid given the re-attach grace (see <see cref="JobRetentionOptionsValidator"/>), or null.</summary>
     public string? Validate(TimeSpan reattachGrace) =>
         StreamedJobs < reattachGrace ? $"StreamedJobs ({StreamedJobs}) must be at least the re-attach grace (TokenGrid:Jobs:ReattachGrace, {reattachGrace})."
-        : AsyncJobs <= TimeSpan.Zero ? "AsyncJobs must be positive."
+        : Validate();
+
+    /// <summary>A reason these options are invalid on their own, or null.</summary>
+    public string? Validate() =>
+        AsyncJobs <= TimeSpan.Zero ? "AsyncJobs must be positive."
         : Tenants.FirstOrDefault(t => t.Value <= TimeSpan.Zero) is { Key: { } tenant } ? $"Tenants:{tenant} must be positive."
         : SweepInterval <= TimeSpan.Zero || SweepInterval > MaxSweepInterval ? $"SweepInterval must be positive and at most {MaxSweepInterval}."
         : BatchSize < 1 ? "BatchSize must be at least 1."
@@ -70,8 +74,9 @@ public sealed class JobRetentionOptions
             return;
         }
 
+        // Not AddValidatedOptions: the validator below checks these options against the re-attach grace too.
         services.AddOptions<JobRetentionOptions>().BindConfiguration(SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<JobRetentionOptions>, JobRetentionOptionsValidator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JobRetentionOptions>, JobRetentionOptionsValidator>());
         services.TryAddSingleton<IJobContentExpiryStore, InMemoryJobContentExpiryStore>();
         services.TryAddSingleton<JobRetention>();
         services.TryAddSingleton<JobContentSweeper>();
@@ -79,7 +84,10 @@ public sealed class JobRetentionOptions
     }
 }
 
-/// <summary>Validates <see cref="JobRetentionOptions"/> at startup.</summary>
+/// <summary>
+/// Validates <see cref="JobRetentionOptions"/> at startup, including that a streamed job keeps its content at least as
+/// long as the re-attach grace (<see cref="JobLifetimeOptions.ReattachGrace"/>).
+/// </summary>
 internal sealed class JobRetentionOptionsValidator(IOptions<JobLifetimeOptions> lifetime) : IValidateOptions<JobRetentionOptions>
 {
     public ValidateOptionsResult Validate(string? name, JobRetentionOptions options) =>

@@ -1,0 +1,191 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Grains.Jobs;
+using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Tests.Support;
+
+namespace TokenGrid.Grains.Tests.Jobs;
+
+/// <summary>
+/// What a job produced, on its own: the tokens it counts over every run, the text it streams and keeps, what a new
+/// activation takes back from a checkpoint, and the text of a resumed run (a stop sequence straddling the interruption).
+/// </summary>
+public sealed class JobProgressTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly JobSpec Spec = new() { TenantId = "t", Model = "demo", PromptTokens = [1, 2], MaxTokens = 50 };
+
+    private readonly TemporaryModelCache _models = new("job-progress");
+    private readonly ModelCatalog _catalog;
+    private readonly CatalogModel _model;
+    private readonly FakeTimeProvider _time = new(T0);
+    private readonly JobEventLog _log = new();
+    private readonly JobCheckpoints _checkpoints = new(new JobRecoveryOptions());
+
+    public JobProgressTests()
+    {
+        _catalog = new ModelCatalog(
+            Options.Create(new ModelCatalogOptions { Entries = [new ModelEntry { Name = "demo" }], DemoSpec = GridClusterFixture.ModelSpec, DemoCacheRoot = _models.Root }),
+            NullLogger<ModelCatalog>.Instance);
+        Assert.True(_catalog.TryGet("demo", out var model));
+        _model = model;
+    }
+
+    public void Dispose() => _models.Dispose();
+
+    [Fact]
+    public void Chunks_start_the_job_count_its_tokens_and_stream_and_keep_its_text()
+    {
+        var (progress, state) = Start(Spec);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.True(progress.OnChunk(state, new GenerationChunk("Hello", 1, null, [7]), "n1", keepOutput: true));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(progress.OnChunk(state, new GenerationChunk(" world", 2, null, [8, 9]), "n1", keepOutput: true));
+
+        Assert.Equal((JobStatus.Running, "n1", 3), (state.Info!.Status, state.Info.NodeId, state.Info.CompletionTokens));
+        Assert.Equal(T0.AddSeconds(1), state.Info.FirstTokenAt);
+        Assert.True(state.PromptProcessed);
+        Assert.Equal([7, 8, 9], _checkpoints.Tokens);
+        Assert.Equal(3, progress.CompletionTokens);
+        Assert.Equal("Hello world", progress.Kept(Spec));
+        Assert.Equal("Hello world".Length, _log.EmittedChars);
+        Assert.Null(progress.Kept(Spec with { KeepOutput = false }));
+    }
+
+    [Fact]
+    public void Text_is_streamed_but_not_kept_without_keep_output()
+    {
+        var (progress, state) = Start(Spec);
+
+        progress.OnChunk(state, new GenerationChunk("Hello", 1, null, [7]), "n1", keepOutput: false);
+
+        Assert.Equal("", progress.Kept(Spec));
+        Assert.Equal("Hello".Length, _log.EmittedChars);
+    }
+
+    [Fact]
+    public void The_dispatcher_is_told_the_tokens_of_each_run_and_the_job_counts_every_run()
+    {
+        var (progress, state) = Start(Spec);
+        progress.OnChunk(state, new GenerationChunk("a", 2, null, [1, 2]), "n1", keepOutput: true);
+        Assert.Equal(2, progress.TokensSinceRelease);
+        progress.SlotReleased();
+
+        progress.StartRun(state, Spec);
+        progress.OnChunk(state, new GenerationChunk("b", 3, null, [3, 4, 5]), "n2", keepOutput: true);
+
+        Assert.Equal(3, progress.TokensSinceRelease);
+        // The node counts its own run only (4 with its end-of-sequence token, say).
+        Assert.Equal(6, progress.CompletionAfterRun(4));
+        Assert.Equal(6, progress.Finish(6));
+        Assert.Equal(6, progress.CompletionTokens);
+        Assert.Equal(6, progress.Finish(null));
+    }
+
+    [Fact]
+    public void A_new_activation_takes_back_the_checkpoint_with_the_text_cut_where_watchers_stopped()
+    {
+        var produced = Encode("The answer is 42.");
+        var saved = new JobState { Spec = Spec, ProducedTokens = produced, EmittedChars = "The answer".Length, LastSequence = 5, NodeLosses = 1 };
+        var interrupted = Info(JobStatus.Running) with { CompletionTokens = produced.Length, NodeId = "n1" };
+        var progress = new JobProgress(_catalog, _log, _checkpoints, _time);
+
+        progress.Restore(saved, interrupted);
+
+        Assert.Equal(produced.Length, progress.CompletionTokens);
+        Assert.Equal(0, progress.TokensSinceRelease);
+        Assert.Equal(produced, _checkpoints.Tokens);
+        Assert.Equal(2, _checkpoints.NodeLosses);
+        Assert.Equal("The answer", progress.Kept(Spec));
+        Assert.Equal("The answer".Length, _log.EmittedChars);
+        Assert.Equal(produced.Length, saved.Info!.CompletionTokens);
+    }
+
+    [Fact]
+    public void A_stop_sequence_straddling_the_interruption_stops_the_resumed_run_with_none_of_it_streamed()
+    {
+        // The lost node released "The answer is 42. " and held "ST", a possible start of "STOP".
+        var spec = Spec with { Stop = ["STOP"] };
+        var (progress, state) = Resume(spec, "The answer is 42. ST", "The answer is 42. ");
+
+        progress.StartRun(state, spec);
+        Assert.False(progress.Stopped);
+        progress.OnChunk(state, Chunk("OP and more"), "n2", keepOutput: true);
+
+        Assert.True(progress.Stopped);
+        Assert.Equal("The answer is 42. ", progress.Kept(spec));
+    }
+
+    [Fact]
+    public void Held_text_that_is_no_stop_is_streamed_in_order_and_the_rest_at_the_runs_end()
+    {
+        var spec = Spec with { Stop = ["STOP"] };
+        var (progress, state) = Resume(spec, "The answer is 42. ST", "The answer is 42. ");
+
+        progress.StartRun(state, spec);
+        progress.OnChunk(state, Chunk("AY and S"), "n2", keepOutput: true);
+        Assert.Equal("The answer is 42. STAY and ", progress.Kept(spec));
+        progress.EndRun(state, keepOutput: true);
+
+        Assert.False(progress.Stopped);
+        Assert.Equal("The answer is 42. STAY and S", progress.Kept(spec));
+        Assert.Equal("The answer is 42. STAY and S".Length, _log.EmittedChars);
+    }
+
+    [Fact]
+    public void Held_text_that_is_released_when_the_run_resumes_is_streamed_at_once()
+    {
+        // The lost node held back " ST" that the checkpoint's tokens already complete as " STAY".
+        var spec = Spec with { Stop = ["STOP"] };
+        var (progress, state) = Resume(spec, "The answer is 42. STAY", "The answer is 42.");
+
+        progress.StartRun(state, spec);
+
+        Assert.Equal("The answer is 42. STAY", progress.Kept(spec));
+        Assert.Equal(0, progress.TokensSinceRelease);
+    }
+
+    [Fact]
+    public void Erasing_forgets_the_kept_output()
+    {
+        var (progress, state) = Start(Spec);
+        progress.OnChunk(state, new GenerationChunk("Hello", 1, null, [7]), "n1", keepOutput: true);
+
+        progress.Erase();
+
+        Assert.Equal("", progress.Kept(Spec));
+        Assert.Equal(1, progress.CompletionTokens);
+    }
+
+    private (JobProgress Progress, JobState State) Start(JobSpec spec)
+    {
+        var state = new JobState { Spec = spec, Info = Info(JobStatus.Queued) };
+        var progress = new JobProgress(_catalog, _log, _checkpoints, _time);
+        progress.StartRun(state, spec);
+        return (progress, state);
+    }
+
+    private (JobProgress Progress, JobState State) Resume(JobSpec spec, string produced, string emitted)
+    {
+        var tokens = Encode(produced);
+        var saved = new JobState { Spec = spec, ProducedTokens = tokens, EmittedChars = emitted.Length };
+        var progress = new JobProgress(_catalog, _log, _checkpoints, _time);
+        progress.Restore(saved, Info(JobStatus.Running) with { CompletionTokens = tokens.Length });
+        Assert.Equal(emitted, progress.Kept(spec));
+        return (progress, saved);
+    }
+
+    private static JobInfo Info(JobStatus status) => new() { Id = "j", TenantId = "t", Model = "demo", Status = status, SubmittedAt = T0 };
+
+    private GenerationChunk Chunk(string text)
+    {
+        var ids = Encode(text);
+        return new GenerationChunk(text, ids.Length, null, ids);
+    }
+
+    private int[] Encode(string text) => [.. _model.Tokenizer.Encode(text)];
+}
