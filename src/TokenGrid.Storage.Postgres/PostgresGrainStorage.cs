@@ -16,47 +16,31 @@ namespace TokenGrid.Storage.Postgres;
 public sealed class PostgresGrainStorage(IGrainStorage inner) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
     /// <inheritdoc/>
-    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
-    {
-        try
-        {
-            await inner.ReadStateAsync(stateName, grainId, grainState);
-        }
-        catch (Exception e)
-        {
-            PostgresConnections.ForgetBroken(e);
-            throw;
-        }
-    }
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        ForgettingBrokenAsync(() => inner.ReadStateAsync(stateName, grainId, grainState));
 
     /// <inheritdoc/>
-    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
-    {
-        try
-        {
-            await inner.WriteStateAsync(stateName, grainId, grainState);
-        }
-        catch (Exception e)
-        {
-            PostgresConnections.ForgetBroken(e);
-            throw;
-        }
-    }
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        ForgettingBrokenAsync(() => inner.WriteStateAsync(stateName, grainId, grainState));
 
     /// <inheritdoc/>
-    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
-    {
-        try
-        {
-            await inner.ClearStateAsync(stateName, grainId, grainState);
-        }
-        catch (Exception e)
-        {
-            PostgresConnections.ForgetBroken(e);
-            throw;
-        }
-    }
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        ForgettingBrokenAsync(() => inner.ClearStateAsync(stateName, grainId, grainState));
 
     /// <inheritdoc/>
     public void Participate(ISiloLifecycle lifecycle) => (inner as ILifecycleParticipant<ISiloLifecycle>)?.Participate(lifecycle);
+
+    /// <summary>Awaits <paramref name="operation"/>; when it fails, the pool drops its broken connections and the error goes on.</summary>
+    private static async Task ForgettingBrokenAsync(Func<Task> operation)
+    {
+        try
+        {
+            await operation();
+        }
+        catch (Exception e)
+        {
+            PostgresConnections.ForgetBroken(e);
+            throw;
+        }
+    }
 }

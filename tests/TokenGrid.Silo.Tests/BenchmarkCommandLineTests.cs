@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests;
 
@@ -41,21 +41,8 @@ public sealed class BenchmarkCommandLineTests
         Assert.Contains(named, error);
     }
 
-    private static async Task<(int Code, string Output, string Error)> RunAsync(string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(BenchmarksDll());
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output, await error);
-    }
+    private static Task<(int Code, string Output, string Error)> RunAsync(string[] args) =>
+        ChildProcess.RunAsync("dotnet", [BenchmarksDll(), .. args]);
 
     // The benchmark project's own build output for the test's configuration (the solution build makes it), found the
     // way SiloExecutable finds the silo's.

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using TokenGrid.Silo.Tests.Support;
@@ -92,17 +91,8 @@ public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
 
     private static async Task<(int ExitCode, string Output)> PromtoolAsync(string directory, params string[] arguments)
     {
-        var start = new ProcessStartInfo(PrometheusServer.Promtool) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output + await error);
+        var (code, output, error) = await ChildProcess.RunAsync(PrometheusServer.Promtool, arguments, directory);
+        return (code, output + error);
     }
 
     private static string FindRoot()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace TokenGrid.Silo.Tests.Support;
@@ -49,19 +48,8 @@ public static class ReferenceTools
 
     private static async Task<string> RunNodeAsync(string script, params string[] args)
     {
-        var start = new ProcessStartInfo("node") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(Root, script));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return process.ExitCode == 0 ? await output
-            : throw new InvalidOperationException($"node {script} failed ({process.ExitCode}): {await error}");
+        var (code, output, error) = await ChildProcess.RunAsync("node", [Path.Combine(Root, script), .. args], Root);
+        return code == 0 ? output : throw new InvalidOperationException($"node {script} failed ({code}): {error}");
     }
 
     private static string Locate()
