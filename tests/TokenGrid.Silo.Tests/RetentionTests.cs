@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -170,7 +171,14 @@ public sealed class RetentionTests : IAsyncLifetime
         await (await client.GetAsync("v1/jobs")).AssertProblemAsync(HttpStatusCode.Unauthorized, "invalid_api_key");
         var record = await (await admin.GetAsync($"admin/tenants/{tenant}")).ReadJsonAsync();
         Assert.False(record["enabled"]!.GetValue<bool>());
+        Assert.NotNull(record["deleted_at"]?.GetValue<DateTimeOffset>());
         Assert.Equal(ledger, await LedgersAsync(tenant, id, chat));
+
+        // Deleted for good: it cannot be enabled again, changed or given a key.
+        await (await admin.PatchAsJsonAsync($"admin/tenants/{tenant}", new { enabled = true })).AssertProblemAsync(HttpStatusCode.Conflict, "tenant_deleted");
+        await (await admin.PutAsJsonAsync($"admin/tenants/{tenant}", new { name = "back", budget = new { }, enabled = true })).AssertProblemAsync(HttpStatusCode.Conflict, "tenant_deleted");
+        await (await admin.PostAsJsonAsync($"admin/tenants/{tenant}/keys", new { name = "again" })).AssertProblemAsync(HttpStatusCode.Conflict, "tenant_deleted");
+        Assert.False((await (await admin.GetAsync($"admin/tenants/{tenant}")).ReadJsonAsync())["enabled"]!.GetValue<bool>());
 
         foreach (var jobId in new[] { id, chat })
         {

@@ -15,6 +15,12 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>Replaces name, budget and enabled flag; fails if the tenant does not exist.</summary>
     Task<TenantInfo> UpdateAsync(TenantSpec spec);
 
+    /// <summary>
+    /// Marks the tenant deleted: disabled for good, never changed, enabled or given keys again (its ledger and job records
+    /// stay). Idempotent; fails if the tenant does not exist.
+    /// </summary>
+    Task<TenantInfo> DeleteAsync();
+
     /// <summary>The tenant, or null when it does not exist.</summary>
     [ReadOnly]
     Task<TenantInfo?> GetAsync();

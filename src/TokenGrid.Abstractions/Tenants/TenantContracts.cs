@@ -83,7 +83,10 @@ public sealed record TenantSpec(
     [property: Id(1)] TenantBudget Budget,
     [property: Id(2)] bool Enabled = true);
 
-/// <summary>A tenant as the admin API shows it.</summary>
+/// <summary>
+/// A tenant as the admin API shows it. <see cref="DeletedAt"/> is set once it is deleted: it stays, disabled for good,
+/// with its ledger and job records, and its id is never given to another tenant.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("tg.TenantInfo")]
 public sealed record TenantInfo(
     [property: Id(0)] string Id,
@@ -91,7 +94,8 @@ public sealed record TenantInfo(
     [property: Id(2)] TenantBudget Budget,
     [property: Id(3)] bool Enabled,
     [property: Id(4)] DateTimeOffset CreatedAt,
-    [property: Id(5)] DateTimeOffset UpdatedAt);
+    [property: Id(5)] DateTimeOffset UpdatedAt,
+    [property: Id(6)] DateTimeOffset? DeletedAt = null);
 
 /// <summary>The rate-limit figures returned in <c>x-ratelimit-*</c> headers.</summary>
 [GenerateSerializer, Immutable, Alias("tg.RateLimitSnapshot")]

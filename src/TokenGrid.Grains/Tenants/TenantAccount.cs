@@ -64,7 +64,7 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
     /// <summary>Changes name, budget and switch; bucket levels are kept within the new capacities.</summary>
     public TenantInfo Update(TenantSpec spec)
     {
-        var info = RequireTenant();
+        var info = RequireLive();
         var now = timeProvider.GetUtcNow();
 
         // Settle the buckets and the period under the old budget, then keep the levels within the new capacities.
@@ -192,8 +192,31 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
     /// <summary>Lists a new key (the tenant must exist).</summary>
     public void AddKey(StoredApiKey key)
     {
-        RequireTenant();
+        RequireLive();
         State.Keys.Add(key);
+    }
+
+    /// <summary>
+    /// Marks the tenant deleted and disabled for good (the first deletion's time is kept); its buckets, ledger and keys
+    /// stay as they are (the caller revokes the keys).
+    /// </summary>
+    public TenantInfo Delete()
+    {
+        var info = RequireTenant();
+        if (info.DeletedAt is null)
+        {
+            var now = timeProvider.GetUtcNow();
+            State.Info = info with { Enabled = false, DeletedAt = now, UpdatedAt = now };
+        }
+
+        return State.Info!;
+    }
+
+    /// <summary>The tenant, which must exist and not be deleted.</summary>
+    private TenantInfo RequireLive()
+    {
+        var info = RequireTenant();
+        return info.DeletedAt is { } deleted ? throw new TenantDeletedException(tenantId, deleted) : info;
     }
 
     /// <summary>

@@ -32,3 +32,15 @@ public sealed class JobAlreadySettledException(string tenantId, string jobId)
     /// <summary>The job id that was reused.</summary>
     [Id(1)] public string JobId { get; } = jobId;
 }
+
+/// <summary>
+/// The tenant was deleted (HTTP 409): it cannot be enabled again, changed or given keys; its ledger stays readable.
+/// Thrown by <c>UpdateAsync</c> and <c>IssueKeyAsync</c>.
+/// </summary>
+[GenerateSerializer, Alias("tg.TenantDeletedException")]
+public sealed class TenantDeletedException(string tenantId, DateTimeOffset deletedAt)
+    : InvalidOperationException($"Tenant '{tenantId}' was deleted at {deletedAt:O}; it cannot be changed, enabled or given keys.")
+{
+    /// <summary>The tenant.</summary>
+    [Id(0)] public string TenantId { get; } = tenantId;
+}

@@ -107,6 +107,14 @@ public sealed partial class TenantGrain(
     }
 
     /// <inheritdoc/>
+    public async Task<TenantInfo> DeleteAsync()
+    {
+        var deleted = await _commit.ApplyAsync(() => _account.Delete());
+        LogUpdated(logger, TenantId, deleted.Enabled);
+        return deleted;
+    }
+
+    /// <inheritdoc/>
     public Task<TenantInfo?> GetAsync() => Task.FromResult(State.Info);
 
     /// <inheritdoc/>

@@ -67,19 +67,17 @@ internal static class AdminTenantsApi
     }
 
     /// <summary>
-    /// Deletes a tenant's content and keys and keeps its ledger: the tenant is disabled (its id stays taken, so no new
-    /// tenant inherits its ledger), every key is revoked, and every job's content is deleted (a running job is cancelled
+    /// Deletes a tenant's content and keys and keeps its ledger: the tenant is marked deleted, disabled for good (it can
+    /// no longer be enabled, changed or given keys: 409 <c>tenant_deleted</c>; its id stays taken, so no new tenant
+    /// inherits its ledger), every key is revoked, and every job's content is deleted (a running job is cancelled
     /// first and settles as usual). The job records, the ledger and the usage stay for billing and audit. Again: the same
     /// outcome, with nothing left to delete.
     /// </summary>
     internal static async Task<Ok<TenantDeletionView>> DeleteTenantAsync(string id, IGrainFactory grains)
     {
         var tenant = grains.GetGrain<ITenantGrain>(id);
-        var current = await RequireAsync(tenant, id);
-        if (current.Enabled)
-        {
-            await tenant.UpdateAsync(new TenantSpec(current.Name, current.Budget, Enabled: false));
-        }
+        await RequireAsync(tenant, id);
+        await tenant.DeleteAsync();
 
         var revoked = 0;
         foreach (var key in await tenant.ListKeysAsync())

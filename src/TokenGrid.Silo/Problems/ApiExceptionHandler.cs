@@ -80,6 +80,7 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         TenantNotFoundException e => ApiProblems.TenantNotFound(e.TenantId),
         TenantExistsException e => new(409, "Tenant exists", $"A tenant '{e.TenantId}' already exists.", "tenant_exists"),
         JobAlreadySettledException e => new(409, "Job exists", e.Message, "job_exists"),
+        TenantDeletedException e => new(409, "Tenant deleted", e.Message, "tenant_deleted"),
         ArgumentException e => ApiProblems.BadRequest(StripParameterName(e), param: e.ParamName),
         _ when StorageUnavailableException.IsTransient(exception) && !ClusterFailures.IsClusterUnavailable(exception) => ApiProblems.Unavailable(
             "The database is unavailable (it may be restarting); nothing was changed, retry shortly.") with { RetryAfter = StorageUnavailableException.RetryAfter },

@@ -42,6 +42,19 @@ public sealed class TenantAccountTests
     }
 
     [Fact]
+    public void A_deleted_tenant_stays_disabled_and_takes_no_change_or_key()
+    {
+        var deleted = _account.Delete();
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Equal((false, T0), (deleted.Enabled, deleted.DeletedAt));
+        Assert.Throws<TenantDeletedException>(() => _account.Update(new TenantSpec("T", TenantTestKit.Roomy, Enabled: true)));
+        Assert.Throws<TenantDeletedException>(() => _account.AddKey(new StoredApiKey("h", new ApiKeyInfo("k", "t", "n", "p", T0, null))));
+        Assert.Equal(T0, _account.Delete().DeletedAt);
+        Assert.False(_account.State.Info!.Enabled);
+    }
+
+    [Fact]
     public void A_refused_admission_opens_nothing_and_a_refused_group_lists_no_job()
     {
         Assert.True(_account.Admit(new AdmissionRequest("a", "m", 1, 1)).Admitted);
