@@ -84,11 +84,11 @@ public static class SoakBenchmark
         await silo.WaitReadyAsync(TimeSpan.FromMinutes(3));
         var capacity = await CapacityAsync(silo, tokens);
         var rate = args.GetValue(s_rate) is { } given ? given : Math.Max(1, Math.Round(capacity / 2, 1));
-        var bytesBefore = database is null ? 0 : await TableBytesAsync(database);
+        var bytesBefore = database is null ? [] : await TableBytesAsync(database);
         Console.WriteLine($"soak {profile}: capacity {capacity:0.0} requests/s, running {rate} requests/s for {duration}");
 
         // Table bytes at half time too: once retention runs, the second half's growth per job is what each job keeps.
-        var halfway = database is null ? Task.FromResult(0L) : Task.Delay(duration / 2).ContinueWith(_ => TableBytesAsync(database)).Unwrap();
+        var halfway = database is null ? Task.FromResult(new Dictionary<string, long>()) : Task.Delay(duration / 2).ContinueWith(_ => TableBytesAsync(database)).Unwrap();
         var result = await SoakRun.RunAsync(silo, Key, rate, duration, tokens, TimeSpan.FromSeconds(10));
         var suffix = "_" + profile;
         var firstMinute = (s_warmUp, s_warmUp + TimeSpan.FromMinutes(1));
@@ -111,10 +111,21 @@ public static class SoakBenchmark
         if (database is not null)
         {
             var bytesAfter = await TableBytesAsync(database);
-            var secondHalf = result.Requests.Count(r => r.SentAt >= duration / 2);
+            var atHalf = await halfway;
+            var secondHalf = Math.Max(1, result.Requests.Count(r => r.SentAt >= duration / 2));
             report
-                .Add("soak_pg_bytes_per_job_whole_run" + suffix, (bytesAfter - bytesBefore) / (double)Math.Max(1, result.Requests.Count))
-                .Add("soak_pg_bytes_per_job" + suffix, (bytesAfter - await halfway) / (double)Math.Max(1, secondHalf));
+                .Add("soak_pg_bytes_per_job_whole_run" + suffix, (bytesAfter.Values.Sum() - bytesBefore.Values.Sum()) / (double)Math.Max(1, result.Requests.Count))
+                .Add("soak_pg_bytes_per_job" + suffix, (bytesAfter.Values.Sum() - atHalf.Values.Sum()) / (double)secondHalf);
+
+            // Where each job's bytes go over the second half, table by table (with its indexes and TOAST).
+            foreach (var (table, bytes) in bytesAfter.OrderByDescending(t => t.Value - atHalf.GetValueOrDefault(t.Key)))
+            {
+                var grown = bytes - atHalf.GetValueOrDefault(table);
+                if (grown != 0)
+                {
+                    report.Add($"soak_pg_bytes_per_job_{table}" + suffix, grown / (double)secondHalf);
+                }
+            }
         }
 
         foreach (var error in result.Errors.Take(5))
@@ -147,14 +158,21 @@ public static class SoakBenchmark
         return counts.Sum() / clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>Bytes of every table in the database's public schema, with indexes and TOAST.</summary>
-    private static async Task<long> TableBytesAsync(BenchDatabase database)
+    /// <summary>Bytes of each table in the database's public schema, with its indexes and TOAST.</summary>
+    private static async Task<Dictionary<string, long>> TableBytesAsync(BenchDatabase database)
     {
         await using var connection = new NpgsqlConnection(database.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'",
+            "SELECT c.relname, pg_total_relation_size(c.oid)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'",
             connection);
-        return (long)(await command.ExecuteScalarAsync())!;
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            sizes[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return sizes;
     }
 }
