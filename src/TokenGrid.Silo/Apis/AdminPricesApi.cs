@@ -1,5 +1,5 @@
 using TokenGrid.Abstractions.Billing;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Generation;
 using TokenGrid.Silo.Problems;
 

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Generation;
 using TokenGrid.Silo.Hosting;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.OpenAi;
 
 namespace TokenGrid.Silo.Generation;

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using System.Text.Json.Nodes;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.Problems;

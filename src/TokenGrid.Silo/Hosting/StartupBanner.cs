@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Auth;
 
 namespace TokenGrid.Silo.Hosting;

@@ -1,6 +1,6 @@
 using TokenGrid.Inference.Models;
 
-namespace TokenGrid.Grains.Models;
+namespace TokenGrid.Grains.Catalog;
 
 /// <summary>
 /// What a model costs a node in memory, estimated before it is loaded: the weights (the decoder file and its external

@@ -1,4 +1,4 @@
-namespace TokenGrid.Grains.Models;
+namespace TokenGrid.Grains.Catalog;
 
 /// <summary>
 /// The model's own default sampling (genai_config.json's search section, generation_config.json); null where neither

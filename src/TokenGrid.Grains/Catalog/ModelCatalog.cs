@@ -6,7 +6,7 @@ using TokenGrid.Inference.Models;
 using TokenGrid.Grains.Telemetry;
 using TokenGrid.Inference.Runtime;
 
-namespace TokenGrid.Grains.Models;
+namespace TokenGrid.Grains.Catalog;
 
 /// <summary>
 /// The models this silo serves, each read once when the catalog is created (the demo model is built first when

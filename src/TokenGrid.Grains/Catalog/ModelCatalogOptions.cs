@@ -1,6 +1,6 @@
 using TokenGrid.Inference.DemoModel;
 
-namespace TokenGrid.Grains.Models;
+namespace TokenGrid.Grains.Catalog;
 
 /// <summary>The models a silo serves (section <see cref="SectionName"/>).</summary>
 /// <example>

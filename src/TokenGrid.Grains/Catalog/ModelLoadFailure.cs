@@ -1,7 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using TokenGrid.Inference.Models;
 
-namespace TokenGrid.Grains.Models;
+namespace TokenGrid.Grains.Catalog;
 
 /// <summary>
 /// A configured model this silo could not read, with the reason in one line (the file and field where the reader

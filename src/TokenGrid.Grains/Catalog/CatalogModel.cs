@@ -4,7 +4,7 @@ using TokenGrid.Inference.Models;
 using TokenGrid.Inference.Templates;
 using TokenGrid.Inference.Tokenizers;
 
-namespace TokenGrid.Grains.Models;
+namespace TokenGrid.Grains.Catalog;
 
 /// <summary>
 /// A served model as the API and the nodes see it: its name, limits, tokenizer and memory footprint. Metadata only:

@@ -1,4 +1,4 @@
-namespace TokenGrid.Grains.Models;
+namespace TokenGrid.Grains.Catalog;
 
 /// <summary>A conversation rendered with a model's chat format (see <see cref="CatalogModel.RenderChat"/>).</summary>
 /// <param name="PromptTokens">The prompt's token ids, special tokens written by the template once.</param>

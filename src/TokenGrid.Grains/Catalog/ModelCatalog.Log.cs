@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace TokenGrid.Grains.Models;
+namespace TokenGrid.Grains.Catalog;
 
 public sealed partial class ModelCatalog
 {
