@@ -1,6 +1,6 @@
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Silo.Generation;
+using TokenGrid.Silo.Serving;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.Problems;
 

@@ -6,10 +6,10 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Auth;
-using TokenGrid.Silo.Generation;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;
+using TokenGrid.Silo.Serving;
 
 namespace TokenGrid.Silo.Apis;
 

@@ -1,4 +1,4 @@
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 internal static partial class JobOutput
 {

@@ -4,7 +4,7 @@ using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.OpenAi;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 /// <summary>A validated generation request: tokenized, checked against the context and ready to become a <see cref="JobSpec"/>.</summary>
 /// <param name="Model">The catalog model.</param>

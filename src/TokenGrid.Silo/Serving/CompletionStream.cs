@@ -2,7 +2,7 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 /// <summary>The chunk shapes of one OpenAI streaming endpoint; <c>usage</c> is given on every chunk with vLLM's <c>continuous_usage_stats</c>.</summary>
 internal interface IChunkFormat

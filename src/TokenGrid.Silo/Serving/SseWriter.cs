@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 // Why the OpenAI completion streams keep this writer instead of .NET 10's TypedResults.ServerSentEvents / SseFormatter
 // (System.Net.ServerSentEvents), which the job watch (GET /v1/jobs/{id}/events) does use:

@@ -8,7 +8,7 @@ using System.Text.Json.Nodes;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.Problems;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 /// <summary>
 /// Validates a generation request against the model catalog: the model exists, the sampling is in range, the prompt

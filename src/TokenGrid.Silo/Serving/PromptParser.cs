@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 /// <summary>Reads the polymorphic OpenAI fields: <c>prompt</c>, <c>messages[].content</c> and <c>stop</c>.</summary>
 internal static class PromptParser

@@ -2,7 +2,7 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 /// <summary>The output of one choice of an <c>n</c> &gt; 1 request.</summary>
 /// <param name="Text">Its generated text.</param>

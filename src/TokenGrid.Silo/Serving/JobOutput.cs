@@ -1,7 +1,7 @@
 using System.Text;
 using TokenGrid.Abstractions.Jobs;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 /// <summary>Reading a job's output for one HTTP request.</summary>
 internal static partial class JobOutput

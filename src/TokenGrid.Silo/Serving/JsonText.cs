@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using TokenGrid.Silo.Problems;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 /// <summary>
 /// Checks the text of a JSON body before it is deserialized: the bytes must be UTF-8 (400 <c>invalid_json</c> naming

@@ -6,7 +6,7 @@ using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.Problems;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 /// <summary>
 /// Reads JSON request bodies within the documented size limit, turning every failure into a 4xx problem: a charset

@@ -3,7 +3,7 @@ using Polly;
 using Polly.Retry;
 using TokenGrid.Abstractions.Jobs;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 internal static partial class JobOutput
 {

@@ -3,7 +3,7 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 /// <summary>
 /// Streams the choices of an <c>n</c> &gt; 1 request (one job each) as one OpenAI event stream, as OpenAI interleaves

@@ -6,7 +6,7 @@ using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.Problems;
 
-namespace TokenGrid.Silo.Generation;
+namespace TokenGrid.Silo.Serving;
 
 /// <summary>
 /// Submits a plan as a new job of the calling tenant. A job refused by the tenant's budget or the model's scheduler is
