@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
 using TokenGrid.Silo.Tests.Support;
 

@@ -6,8 +6,8 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Auth;
-using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.OpenAi;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
 using TokenGrid.Silo.Serving;
 

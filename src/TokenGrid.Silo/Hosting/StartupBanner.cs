@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Options;
 
 namespace TokenGrid.Silo.Hosting;
 

@@ -4,6 +4,8 @@ using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Database;
+using TokenGrid.Silo.Options;
+using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Hosting;
 

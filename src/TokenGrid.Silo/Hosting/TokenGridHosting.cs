@@ -7,6 +7,7 @@ using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Apis;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Dashboard;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
 using TokenGrid.Silo.Serving;
 

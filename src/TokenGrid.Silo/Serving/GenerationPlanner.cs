@@ -5,7 +5,7 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Catalog;
 using System.Text.Json.Nodes;
-using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Serving;

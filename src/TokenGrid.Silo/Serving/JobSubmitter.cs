@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Silo.Auth;
-using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Serving;

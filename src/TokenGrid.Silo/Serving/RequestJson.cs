@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 

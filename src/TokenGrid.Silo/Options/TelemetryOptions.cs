@@ -1,6 +1,6 @@
 using TokenGrid.Grains.Telemetry;
 
-namespace TokenGrid.Silo.Hosting;
+namespace TokenGrid.Silo.Options;
 
 /// <summary>Metrics and traces (section <see cref="SectionName"/>); docs/metrics.md lists every series.</summary>
 public sealed class TelemetryOptions : IValidatedOptions

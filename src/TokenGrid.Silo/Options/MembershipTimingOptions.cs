@@ -1,6 +1,6 @@
 using Orleans.Configuration;
 
-namespace TokenGrid.Silo.Hosting;
+namespace TokenGrid.Silo.Options;
 
 /// <summary>
 /// How fast the cluster declares a silo dead (section <c>TokenGrid:Cluster:Membership</c>), applied to Orleans'

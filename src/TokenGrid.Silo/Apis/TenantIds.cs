@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace TokenGrid.Silo.Hosting;
+namespace TokenGrid.Silo.Apis;
 
 /// <summary>The shape of tenant ids the API accepts.</summary>
 internal static partial class TenantIds

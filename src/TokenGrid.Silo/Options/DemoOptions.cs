@@ -1,6 +1,7 @@
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Silo.Apis;
 
-namespace TokenGrid.Silo.Hosting;
+namespace TokenGrid.Silo.Options;
 
 /// <summary>The demo tenant created at every start (section <see cref="SectionName"/>).</summary>
 public sealed class DemoOptions : IValidatedOptions

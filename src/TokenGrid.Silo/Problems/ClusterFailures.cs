@@ -1,7 +1,7 @@
 using Orleans.Runtime.Messaging;
 using TokenGrid.Grains.Storage;
 
-namespace TokenGrid.Silo.Hosting;
+namespace TokenGrid.Silo.Problems;
 
 /// <summary>Which failures pass by themselves: the API answers them 503 with Retry-After, and start-up retries them.</summary>
 internal static class ClusterFailures

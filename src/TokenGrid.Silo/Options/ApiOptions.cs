@@ -1,4 +1,4 @@
-namespace TokenGrid.Silo.Hosting;
+namespace TokenGrid.Silo.Options;
 
 /// <summary>Limits and defaults of the HTTP API (section <see cref="SectionName"/>).</summary>
 public sealed class ApiOptions : IValidatedOptions

@@ -1,4 +1,4 @@
-namespace TokenGrid.Silo.Hosting;
+namespace TokenGrid.Silo.Options;
 
 /// <summary>The admin API's credentials (section <see cref="SectionName"/>).</summary>
 public sealed class AdminOptions : IValidatedOptions

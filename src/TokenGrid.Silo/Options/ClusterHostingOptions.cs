@@ -1,4 +1,4 @@
-namespace TokenGrid.Silo.Hosting;
+namespace TokenGrid.Silo.Options;
 
 /// <summary>How the silo joins its cluster and where it keeps grain state (section <see cref="SectionName"/>).</summary>
 /// <example>
