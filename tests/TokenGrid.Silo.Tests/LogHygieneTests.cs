@@ -6,9 +6,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
 using TokenGrid.Silo.Tests.Support;
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Capacity;
 using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Scheduling;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 
 namespace TokenGrid.Grains.Capacity;
 

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Jobs.Retention;
-using TokenGrid.Grains.Models;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Telemetry;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Nodes;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 
 namespace TokenGrid.Grains.Jobs;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Inference.Sampling;
 using TokenGrid.Inference.Tokenizers;
 

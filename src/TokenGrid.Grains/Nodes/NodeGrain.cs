@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.Placement;
 using TokenGrid.Abstractions.Nodes;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Nodes;

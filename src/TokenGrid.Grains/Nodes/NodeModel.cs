@@ -1,4 +1,4 @@
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Inference.Engine;
 using TokenGrid.Inference.Models;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Inference.Engine;
 using TokenGrid.Inference.Models;
 using TokenGrid.Inference.Runtime;

@@ -60,7 +60,7 @@ public sealed class NodeOptions : IValidatedOptions
 
     /// <summary>
     /// Bytes each node may spend on loaded models, weights and key/value cache at full batch (see
-    /// <see cref="TokenGrid.Grains.Models.ModelMemory"/>); loading a model past it first unloads the least recently used idle ones,
+    /// <see cref="TokenGrid.Grains.Catalog.ModelMemory"/>); loading a model past it first unloads the least recently used idle ones,
     /// and a model that cannot fit is refused with the reason. 0: unlimited. Default: 0.
     /// </summary>
     public long MemoryBudgetBytes { get; set; }

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 
 namespace TokenGrid.Grains.Nodes;
 

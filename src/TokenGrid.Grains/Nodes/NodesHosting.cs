@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Jobs;
-using TokenGrid.Grains.Models;
 using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Nodes;

@@ -137,7 +137,7 @@ public sealed class TokenGridInstruments
     }
 
     /// <summary>
-    /// The catalog could not read <paramref name="model"/>; <paramref name="code"/> is a <see cref="Models.ModelLoadFailure.Code"/>.
+    /// The catalog could not read <paramref name="model"/>; <paramref name="code"/> is a <see cref="Catalog.ModelLoadFailure.Code"/>.
     /// </summary>
     public void OnModelLoadFailed(string model, string code)
     {

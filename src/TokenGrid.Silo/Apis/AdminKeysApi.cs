@@ -1,6 +1,6 @@
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Silo.Generation;
 using TokenGrid.Silo.Problems;
+using TokenGrid.Silo.Serving;
 
 namespace TokenGrid.Silo.Apis;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Apis;

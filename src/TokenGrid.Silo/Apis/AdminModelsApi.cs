@@ -1,4 +1,4 @@
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 
 namespace TokenGrid.Silo.Apis;
 

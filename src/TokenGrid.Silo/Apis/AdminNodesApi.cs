@@ -1,6 +1,6 @@
 using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Scheduling;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Nodes;
 using TokenGrid.Silo.Problems;
 

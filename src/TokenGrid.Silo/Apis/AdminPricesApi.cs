@@ -1,7 +1,7 @@
 using TokenGrid.Abstractions.Billing;
-using TokenGrid.Grains.Models;
-using TokenGrid.Silo.Generation;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Problems;
+using TokenGrid.Silo.Serving;
 
 namespace TokenGrid.Silo.Apis;
 

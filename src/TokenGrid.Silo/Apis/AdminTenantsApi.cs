@@ -1,7 +1,6 @@
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Silo.Generation;
-using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Serving;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Apis;

@@ -1,7 +1,7 @@
 using TokenGrid.Abstractions.Jobs;
-using TokenGrid.Silo.Generation;
 using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;
+using TokenGrid.Silo.Serving;
 
 namespace TokenGrid.Silo.Apis;
 

@@ -4,12 +4,12 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Auth;
-using TokenGrid.Silo.Generation;
-using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.OpenAi;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
+using TokenGrid.Silo.Serving;
 
 namespace TokenGrid.Silo.Apis;
 

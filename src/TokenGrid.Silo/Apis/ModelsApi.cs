@@ -1,4 +1,4 @@
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;

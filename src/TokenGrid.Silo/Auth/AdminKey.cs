@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
-using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Options;
 
 namespace TokenGrid.Silo.Auth;
 

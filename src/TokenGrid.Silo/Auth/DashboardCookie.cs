@@ -48,7 +48,7 @@ internal sealed class DashboardCookie(PlannerAuth auth) : IConfigureNamedOptions
         };
     }
 
-    public void Configure(CookieAuthenticationOptions options) => Configure(Options.DefaultName, options);
+    public void Configure(CookieAuthenticationOptions options) => Configure(Microsoft.Extensions.Options.Options.DefaultName, options);
 
     private static Task ChallengeAsync(HttpContext http)
     {

@@ -1,4 +1,3 @@
-using TokenGrid.Silo.Hosting;
 
 namespace TokenGrid.Silo.Auth;
 

@@ -3,7 +3,6 @@ using Orleans.Dashboard;
 using TokenGrid.Grains.Capacity;
 using TokenGrid.Silo.Apis;
 using TokenGrid.Silo.Auth;
-using TokenGrid.Silo.Hosting;
 
 namespace TokenGrid.Silo.Dashboard;
 

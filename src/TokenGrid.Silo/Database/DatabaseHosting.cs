@@ -4,7 +4,7 @@ using Orleans.Configuration;
 using Orleans.Serialization;
 using TokenGrid.Grains;
 using TokenGrid.Silo.Auth;
-using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Options;
 using TokenGrid.Storage.Postgres;
 using TokenGrid.Storage.Postgres.Migrations;
 

@@ -1,4 +1,4 @@
-using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Options;
 
 namespace TokenGrid.Silo.Database;
 

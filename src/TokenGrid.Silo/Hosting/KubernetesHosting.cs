@@ -1,5 +1,6 @@
 using System.Net;
 using Orleans.Hosting.Kubernetes;
+using TokenGrid.Silo.Options;
 
 namespace TokenGrid.Silo.Hosting;
 

@@ -6,6 +6,7 @@ using TokenGrid.Grains.Nodes;
 using TokenGrid.Grains.Scheduling;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Silo.Database;
+using TokenGrid.Silo.Options;
 
 namespace TokenGrid.Silo.Hosting;
 

@@ -1,8 +1,9 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Options;
 
 namespace TokenGrid.Silo.Hosting;
 

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Options;
 using Polly;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Database;
+using TokenGrid.Silo.Options;
+using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Hosting;
 

@@ -5,6 +5,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using TokenGrid.Grains.Telemetry;
+using TokenGrid.Silo.Options;
 
 namespace TokenGrid.Silo.Hosting;
 

@@ -7,8 +7,9 @@ using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Apis;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Dashboard;
-using TokenGrid.Silo.Generation;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
+using TokenGrid.Silo.Serving;
 
 namespace TokenGrid.Silo.Hosting;
 

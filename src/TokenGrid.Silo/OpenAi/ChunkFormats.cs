@@ -1,5 +1,5 @@
 using TokenGrid.Abstractions.Jobs;
-using TokenGrid.Silo.Generation;
+using TokenGrid.Silo.Serving;
 
 namespace TokenGrid.Silo.OpenAi;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using TokenGrid.Abstractions.Jobs;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 
 namespace TokenGrid.Silo.OpenAi;
 

@@ -5,7 +5,6 @@ using Orleans.Runtime.Messaging;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Auth;
-using TokenGrid.Silo.Hosting;
 
 namespace TokenGrid.Silo.Problems;
 

@@ -8,7 +8,6 @@ using Microsoft.Extensions.DependencyInjection;
 using TokenGrid.Inference.DemoModel;
 using TokenGrid.Inference.Models;
 using TokenGrid.Inference.Runtime;
-using TokenGrid.Silo.Hosting;
 
 namespace TokenGrid.Benchmarks.Grid;
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Nodes;
 using TokenGrid.Grains.Scheduling;
 using TokenGrid.Grains.Storage;

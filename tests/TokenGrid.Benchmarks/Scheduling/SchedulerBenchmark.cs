@@ -7,7 +7,7 @@ using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Benchmarks.Grid;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Nodes;
 using TokenGrid.Grains.Scheduling;
 using TokenGrid.Grains.Storage;

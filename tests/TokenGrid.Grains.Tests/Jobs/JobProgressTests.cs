@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Jobs;
-using TokenGrid.Grains.Models;
 using TokenGrid.Grains.Tests.Support;
 
 namespace TokenGrid.Grains.Tests.Jobs;

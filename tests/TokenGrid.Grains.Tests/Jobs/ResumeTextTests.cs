@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Jobs;
-using TokenGrid.Grains.Models;
 using TokenGrid.Grains.Tests.Support;
 
 namespace TokenGrid.Grains.Tests.Jobs;

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Nodes;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Nodes;
 using TokenGrid.Grains.Tests.Support;
 using TokenGrid.Inference.DemoModel;

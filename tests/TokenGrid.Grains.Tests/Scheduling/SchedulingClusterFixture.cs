@@ -3,7 +3,7 @@ using Orleans.TestingHost;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Nodes;
 using TokenGrid.Grains.Scheduling;
 using TokenGrid.Grains.Tenants;

@@ -8,7 +8,7 @@ namespace TokenGrid.Silo.Tests.Architecture;
 /// method bodies included), so a violation fails CI instead of waiting for a review:
 /// Abstractions depends on nothing of ours; Inference knows no Orleans, HTTP or database; Grains know no HTTP and no
 /// host; outside the offline commands, the host reaches tokens only through grains and the catalog's surface of our own
-/// types (<see cref="TokenGrid.Grains.Models.CatalogModel"/>), never Inference itself; grain code
+/// types (<see cref="TokenGrid.Grains.Catalog.CatalogModel"/>), never Inference itself; grain code
 /// knows neither PostgreSQL nor the storage project, only the store interfaces; the storage project implements those
 /// interfaces and knows no grain, HTTP, host or inference.
 /// </summary>

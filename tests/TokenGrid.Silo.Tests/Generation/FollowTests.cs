@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using TokenGrid.Abstractions.Jobs;
-using TokenGrid.Silo.Generation;
+using TokenGrid.Silo.Serving;
 using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests.Generation;

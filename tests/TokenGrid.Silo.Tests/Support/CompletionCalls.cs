@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using OpenAI.Chat;
-using TokenGrid.Grains.Models;
+using TokenGrid.Grains.Catalog;
 
 namespace TokenGrid.Silo.Tests.Support;
 

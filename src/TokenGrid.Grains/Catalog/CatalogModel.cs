@@ -1,0 +1,104 @@
+using System.Text.Json.Nodes;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using TokenGrid.Inference.Models;
+using TokenGrid.Inference.Templates;
+using TokenGrid.Inference.Tokenizers;
+
+namespace TokenGrid.Grains.Catalog;
+
+/// <summary>
+/// A served model as the API and the nodes see it: its name, limits, tokenizer and memory footprint. Metadata only:
+/// no session stays open for it (each node loads its own when it needs the model). Thread-safe.
+/// </summary>
+/// <remarks>
+/// The HTTP layer sees only our own types here: it counts and encodes prompts with <see cref="Encode"/>, renders chat
+/// messages with <see cref="RenderChat"/> (adding its <see cref="RenderedChat.StopSequences"/> to the job's stops),
+/// shows tokens with <see cref="Decode"/> and <see cref="TokenBytes"/>, and caps <c>max_tokens</c> with
+/// <see cref="MaxCompletionTokens"/>. The Inference types behind them stay inside the grains.
+/// </remarks>
+public sealed class CatalogModel
+{
+    internal CatalogModel(string name, DecoderModel model)
+    {
+        Name = name;
+        Config = model.Config;
+        Tokenizer = model.Tokenizer;
+        Chat = ModelChatFormat.Load(model.Config.Directory, model.Tokenizer);
+        var defaults = model.Config.GenerationDefaults;
+        SamplingDefaults = new ModelSamplingDefaults(defaults.DefaultTemperature, defaults.TopP, defaults.TopK);
+        KvElementBytes = model.Signature.KvType == TensorElementType.Float16 ? 2 : 4;
+        WeightBytes = ModelMemory.WeightBytes(model.Config.ModelPath);
+        KvBytesPerSequence = ModelMemory.KvBytesPerSequence(model.Config, KvElementBytes);
+    }
+
+    /// <summary>The name clients ask for.</summary>
+    public string Name { get; }
+
+    /// <summary>The model directory.</summary>
+    public string Directory => Config.Directory;
+
+    /// <summary>Maximum prompt plus generated tokens.</summary>
+    public int ContextLength => Config.ContextLength;
+
+    /// <summary>Rows of the embedding: every token id of the model is below it.</summary>
+    public int VocabSize => Config.VocabSize;
+
+    /// <summary>Which tokenizer the folder supplied, by name (for the admin API).</summary>
+    public string TokenizerKind => Tokenizer.Kind.ToString();
+
+    /// <summary>The model's own default sampling, for what a request leaves out.</summary>
+    public ModelSamplingDefaults SamplingDefaults { get; }
+
+    /// <summary>Bytes of one key/value cache element (2 for float16, 4 for float32).</summary>
+    public int KvElementBytes { get; }
+
+    /// <summary>Bytes of the decoder file and its external weights on disk.</summary>
+    public long WeightBytes { get; }
+
+    /// <summary>Bytes of one sequence's key/value cache at full context (see <see cref="ModelMemory.KvBytesPerSequence"/>).</summary>
+    public long KvBytesPerSequence { get; }
+
+    /// <summary>What the model is: context length, vocabulary, end-of-sequence ids. Grains only.</summary>
+    internal DecoderModelConfig Config { get; }
+
+    /// <summary>The model's tokenizer (thread-safe). Grains only.</summary>
+    internal ModelTokenizer Tokenizer { get; }
+
+    /// <summary>How chat messages become this model's prompt: its own chat template, or a built-in fallback. Grains only.</summary>
+    internal ModelChatFormat Chat { get; }
+
+    /// <summary><paramref name="text"/> as a completion prompt: its token ids, with the model's special tokens added.</summary>
+    public int[] Encode(string text) => Tokenizer.Encode(text);
+
+    /// <summary>The text of <paramref name="ids"/>, special tokens included.</summary>
+    public string Decode(IEnumerable<int> ids) => Tokenizer.Decode(ids);
+
+    /// <summary>The bytes token <paramref name="id"/> stands for (empty for an id outside the vocabulary).</summary>
+    public byte[] TokenBytes(int id) => Tokenizer.TokenBytes(id);
+
+    /// <summary>
+    /// Renders <paramref name="messages"/> (OpenAI chat messages) with the model's chat template, or its fallback, and
+    /// asks for the assistant's next turn. The template writes the beginning-of-sequence token itself (never twice).
+    /// </summary>
+    /// <exception cref="ChatRenderException">The template refused the conversation (its own message) or failed on it.</exception>
+    public RenderedChat RenderChat(IReadOnlyList<JsonNode> messages)
+    {
+        try
+        {
+            return new RenderedChat(Chat.Render(messages).Ids, Chat.StopSequences);
+        }
+        catch (ChatPromptException e)
+        {
+            throw new ChatRenderException(e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// The most tokens a job with <paramref name="promptTokens"/> prompt tokens can generate:
+    /// <c>ContextLength − promptTokens</c>, or 0 when the prompt leaves no room (reject such a request).
+    /// </summary>
+    public int MaxCompletionTokens(int promptTokens) => Math.Max(0, ContextLength - promptTokens);
+
+    /// <summary>The memory a node spends on this model with engines of <paramref name="maxBatchSize"/> (see <see cref="ModelMemory.Estimate"/>).</summary>
+    public long EstimatedBytes(int maxBatchSize) => ModelMemory.Estimate(WeightBytes, KvBytesPerSequence, maxBatchSize);
+}

@@ -1,0 +1,66 @@
+using TokenGrid.Inference.Models;
+
+namespace TokenGrid.Grains.Catalog;
+
+/// <summary>
+/// What a model costs a node in memory, estimated before it is loaded: the weights (the decoder file and its external
+/// data, as they are on disk) plus the key/value cache of a full batch at full context.
+/// </summary>
+public static class ModelMemory
+{
+    /// <summary>
+    /// The engine keeps the cache twice (the past it reads and the present ONNX Runtime writes, swapped each step), so
+    /// a full batch at full context holds two copies.
+    /// </summary>
+    public const int KvCopies = 2;
+
+    /// <summary>
+    /// Bytes of the decoder file <paramref name="modelPath"/> and its external data beside it: files named after it
+    /// (<c>model.onnx.data</c>, <c>model.onnx_data</c>) and files ending in <c>.onnx.data</c> or <c>.onnx_data</c>.
+    /// </summary>
+    public static long WeightBytes(string modelPath)
+    {
+        var file = new FileInfo(modelPath);
+        var total = file.Exists ? file.Length : 0;
+        if (file.Directory is not { Exists: true } directory)
+        {
+            return total;
+        }
+
+        foreach (var other in directory.EnumerateFiles())
+        {
+            if (other.Name != file.Name
+                && (other.Name.StartsWith(file.Name, StringComparison.Ordinal)
+                    || other.Name.EndsWith(".onnx.data", StringComparison.Ordinal)
+                    || other.Name.EndsWith(".onnx_data", StringComparison.Ordinal)))
+            {
+                total += other.Length;
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// Bytes of one sequence's key/value cache at full context:
+    /// layers × 2 (key and value) × KV heads × head size × context × element size.
+    /// </summary>
+    public static long KvBytesPerSequence(DecoderModelConfig config, int elementBytes) =>
+        (long)config.Layers * 2 * config.KvHeads * config.HeadSize * config.ContextLength * elementBytes;
+
+    /// <summary>
+    /// The estimate for a node: <paramref name="weightBytes"/> plus <see cref="KvCopies"/> × the cache of
+    /// <paramref name="maxBatchSize"/> sequences at full context.
+    /// </summary>
+    public static long Estimate(long weightBytes, long kvBytesPerSequence, int maxBatchSize) =>
+        weightBytes + (KvCopies * kvBytesPerSequence * maxBatchSize);
+
+    /// <summary>Bytes as a short readable figure (<c>93.4 MB</c>).</summary>
+    public static string Format(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.0} GB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MB",
+        >= 1L << 10 => $"{bytes / (double)(1L << 10):0.0} KB",
+        _ => $"{bytes} B",
+    };
+}

@@ -1,0 +1,91 @@
+namespace TokenGrid.Silo.Options;
+
+/// <summary>How the silo joins its cluster and where it keeps grain state (section <see cref="SectionName"/>).</summary>
+/// <example>
+/// <code>
+/// "TokenGrid": { "Cluster": { "Clustering": "Localhost", "Storage": "Memory", "SiloPort": 11111, "GatewayPort": 30000 } }
+/// </code>
+/// With <c>AdoNet</c> clustering or storage, the database is configured in <c>TokenGrid:Database</c> (DatabaseOptions).
+/// </example>
+public sealed class ClusterHostingOptions : IValidatedOptions
+{
+    /// <summary>Configuration section.</summary>
+    public static string SectionName => "TokenGrid:Cluster";
+
+    /// <summary>Membership provider. Default: <see cref="ClusteringKind.Localhost"/>.</summary>
+    public ClusteringKind Clustering { get; set; } = ClusteringKind.Localhost;
+
+    /// <summary>Grain state provider for <c>TokenGridStorage.Name</c>. Default: <see cref="StorageKind.Memory"/>.</summary>
+    public StorageKind Storage { get; set; } = StorageKind.Memory;
+
+    /// <summary>Orleans cluster id: silos with the same id form one cluster. Default: <c>tokengrid</c>.</summary>
+    public string ClusterId { get; set; } = "tokengrid";
+
+    /// <summary>Orleans service id: keeps stored state apart between deployments. Default: <c>tokengrid</c>.</summary>
+    public string ServiceId { get; set; } = "tokengrid";
+
+    /// <summary>
+    /// The silo's name, the first part of its node ids (<c>{silo}/cpu0</c>). Default: null, meaning the machine name.
+    /// </summary>
+    public string? SiloName { get; set; }
+
+    /// <summary>Silo-to-silo port. Default: 11111.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Client gateway port. Default: 30000.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>
+    /// The address other silos and clients reach this silo at, with <see cref="ClusteringKind.AdoNet"/> (for example the
+    /// pod IP, or 127.0.0.1 for silos on one machine). Default: null, meaning this host's first IPv4 address.
+    /// </summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>How fast a dead silo is declared dead (<c>TokenGrid:Cluster:Membership</c>). Default: see <see cref="MembershipTimingOptions"/>.</summary>
+    public MembershipTimingOptions Membership { get; set; } = new();
+
+    /// <summary>Whether a provider keeps its data in the database (<c>TokenGrid:Database</c>).</summary>
+    public bool UsesDatabase => Clustering == ClusteringKind.AdoNet || Storage == StorageKind.AdoNet;
+
+    /// <summary>The silo name in effect.</summary>
+    public string EffectiveSiloName => string.IsNullOrWhiteSpace(SiloName) ? Environment.MachineName : SiloName;
+
+    /// <inheritdoc />
+    public string? Validate() =>
+        !Enum.IsDefined(Clustering) ? "clustering must be Localhost or AdoNet."
+        : !Enum.IsDefined(Storage) ? "storage must be Memory or AdoNet."
+        : AdvertisedAddress is not null && !System.Net.IPAddress.TryParse(AdvertisedAddress, out _) ? "the advertised address must be an IP address."
+        : string.IsNullOrWhiteSpace(ClusterId) ? "cluster id is required."
+        : string.IsNullOrWhiteSpace(ServiceId) ? "service id is required."
+        : SiloPort is < 1 or > 65535 ? "silo port must be between 1 and 65535."
+        : GatewayPort is < 1 or > 65535 ? "gateway port must be between 1 and 65535."
+        : SiloPort == GatewayPort ? "silo and gateway ports must differ."
+        : EffectiveSiloName.Contains('/', StringComparison.Ordinal) ? "the silo name must not contain '/'."
+        : Membership?.Validate() ?? (Membership is null ? "membership settings are required." : null);
+}
+
+/// <summary>Cluster membership providers.</summary>
+public enum ClusteringKind
+{
+    /// <summary>A single-machine development cluster (Orleans <c>UseLocalhostClustering</c>).</summary>
+    Localhost,
+
+    /// <summary>
+    /// Orleans ADO.NET clustering on PostgreSQL (<c>TokenGrid:Database</c>): silos on any machines with the same cluster
+    /// id form one cluster.
+    /// </summary>
+    AdoNet,
+}
+
+/// <summary>Grain state providers.</summary>
+public enum StorageKind
+{
+    /// <summary>In memory: everything is lost when the silo stops.</summary>
+    Memory,
+
+    /// <summary>
+    /// Orleans ADO.NET grain storage and reminders on PostgreSQL (<c>TokenGrid:Database</c>), and the token ledger and job
+    /// index there too: state survives restarts and moves between silos.
+    /// </summary>
+    AdoNet,
+}

@@ -1,0 +1,157 @@
+using System.Threading.Channels;
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Silo.OpenAi;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Serving;
+
+/// <summary>
+/// Streams the choices of an <c>n</c> &gt; 1 request (one job each) as one OpenAI event stream, as OpenAI interleaves
+/// them: every chunk carries its choice's <c>index</c>, each choice ends with its own chunk and finish reason as soon as
+/// its job ends, and with <c>include_usage</c> one last chunk gives the usage of all of them (the prompt once, the
+/// completions summed). Like <see cref="CompletionStream"/> it opens at the first generated text, so a request whose
+/// choices fail before producing anything gets a plain problem reply. When one choice fails the others are cancelled
+/// and the stream ends with the error; when the client goes away every choice is cancelled.
+/// </summary>
+internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList<IChunkFormat> formats, StreamUsage usage) : IResult
+{
+    private readonly int[] _completionTokens = new int[jobs.Count];
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var registrations = jobs.Select(job => JobOutput.CancelOnDisconnect(job, httpContext)).ToList();
+        try
+        {
+            await StreamAsync(httpContext);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && httpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The client left mid-write; the registrations above have cancelled the jobs.
+        }
+        finally
+        {
+            registrations.ForEach(r => r.Dispose());
+        }
+    }
+
+    private async Task StreamAsync(HttpContext httpContext)
+    {
+        var aborted = httpContext.RequestAborted;
+        var logger = httpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ChoicesStream));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var events = Channel.CreateUnbounded<(int Index, JobEvent Event)>(new UnboundedChannelOptions { SingleReader = true });
+        var pumps = Task.WhenAll(jobs.Select((job, index) => PumpAsync(job, index, events.Writer, logger, stop.Token)));
+        _ = pumps.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
+
+        SseWriter? writer = null;
+        var finals = new List<JobInfo>();
+        await foreach (var (index, @event) in events.Reader.ReadAllAsync(aborted))
+        {
+            if (@event is { Kind: JobEventKind.Tokens } tokens)
+            {
+                _completionTokens[index] += tokens.Tokens;
+                if (tokens is { Text.Length: > 0 } or { Logprobs.Length: > 0 })
+                {
+                    writer ??= await OpenAsync(httpContext);
+                    await writer.WriteAsync(formats[index].Text(tokens.Text ?? "", tokens.Logprobs, SoFar()), cancellationToken: aborted);
+                }
+
+                continue;
+            }
+
+            if (@event is not { Kind: JobEventKind.Status, Job: { IsFinished: true } final })
+            {
+                continue;
+            }
+
+            if (final.Status != JobStatus.Succeeded)
+            {
+                await stop.CancelAsync();
+                await JobSubmitter.CancelAllAsync(jobs);
+                if (writer is null)
+                {
+                    // Nothing sent yet: the exception handler answers with a plain problem.
+                    throw new JobFailedException(final);
+                }
+
+                // Mid-stream: OpenAI's clients read an error object from the event stream.
+                await writer.WriteAsync(new { error = ApiProblems.ForJob(final).ToOpenAiError() }, cancellationToken: aborted);
+                await writer.WriteDoneAsync(aborted);
+                return;
+            }
+
+            finals.Add(final);
+            _completionTokens[index] = final.CompletionTokens;
+            writer ??= await OpenAsync(httpContext);
+            await writer.WriteAsync(formats[index].Finish(final.FinishReason ?? "stop", SoFar()), cancellationToken: aborted);
+            if (finals.Count == jobs.Count)
+            {
+                break;
+            }
+        }
+
+        if (aborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (writer is not null && usage.Final)
+        {
+            await writer.WriteAsync(formats[0].Usage(ChoiceOutput.UsageOf(finals)), cancellationToken: aborted);
+        }
+
+        if (writer is not null)
+        {
+            await writer.WriteDoneAsync(aborted);
+        }
+    }
+
+    /// <summary>Forwards one choice's events, ending with its final status (a failed one when its job could not be followed).</summary>
+    private static async Task PumpAsync(IJobGrain job, int index, ChannelWriter<(int, JobEvent)> events, ILogger logger, CancellationToken cancellationToken)
+    {
+        JobInfo? final = null;
+        try
+        {
+            await foreach (var @event in JobOutput.FollowAsync(job, 0, logger, cancellationToken))
+            {
+                await events.WriteAsync((index, @event), cancellationToken);
+                if (@event is { Kind: JobEventKind.Status, Job: { IsFinished: true } ended })
+                {
+                    return;
+                }
+            }
+
+            final = await job.GetAsync();
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception e)
+        {
+            final = Lost(job, e.Message);
+        }
+
+        final = final is { IsFinished: true } ? final : Lost(job, "The job disappeared.");
+        events.TryWrite((index, new JobEvent(0, JobEventKind.Status, null, 0, final)));
+    }
+
+    private static JobInfo Lost(IJobGrain job, string error) =>
+        new() { Id = job.GetPrimaryKeyString(), TenantId = "", Model = "", Status = JobStatus.Failed, Error = error };
+
+    private Usage? SoFar() => usage.Continuous ? OpenAi.Usage.Of(usage.PromptTokens, _completionTokens.Sum()) : null;
+
+    private async Task<SseWriter> OpenAsync(HttpContext httpContext)
+    {
+        var writer = await SseWriter.StartAsync(httpContext);
+        foreach (var format in formats)
+        {
+            if (format.Opening(SoFar()) is { } opening)
+            {
+                await writer.WriteAsync(opening, cancellationToken: httpContext.RequestAborted);
+            }
+        }
+
+        return writer;
+    }
+}

@@ -1,0 +1,174 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Silo.OpenAi;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Serving;
+
+/// <summary>The chunk shapes of one OpenAI streaming endpoint; <c>usage</c> is given on every chunk with vLLM's <c>continuous_usage_stats</c>.</summary>
+internal interface IChunkFormat
+{
+    /// <summary>The first chunk, sent when the stream opens (chat: the assistant role; text with echo: the prompt), or null.</summary>
+    object? Opening(Usage? usage);
+
+    /// <summary>A chunk carrying generated text and, when asked for, its tokens' log probabilities.</summary>
+    object Text(string text, IReadOnlyList<TokenLogprob>? logprobs, Usage? usage);
+
+    /// <summary>The chunk ending the choice with its finish reason.</summary>
+    object Finish(string finishReason, Usage? usage);
+
+    /// <summary>The usage chunk (no choices), sent last when <c>stream_options.include_usage</c> is set.</summary>
+    object Usage(Usage usage);
+}
+
+/// <summary>How a stream reports usage.</summary>
+/// <param name="Final">OpenAI's <c>include_usage</c>: a last chunk with the usage and no choices.</param>
+/// <param name="Continuous">vLLM's <c>continuous_usage_stats</c>: every chunk carries the usage so far.</param>
+/// <param name="PromptTokens">The prompt's tokens, for the usage so far.</param>
+internal readonly record struct StreamUsage(bool Final, bool Continuous, int PromptTokens);
+
+/// <summary>
+/// Streams a running job as OpenAI server-sent events, ending with <c>data: [DONE]</c>. The stream opens at the first
+/// generated text (or log probabilities), so a job that fails before producing anything still gets a plain problem
+/// reply (thrown for the exception handler). When the client goes away the job is cancelled and only the tokens produced so far are charged.
+/// </summary>
+internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, StreamUsage usage) : IResult
+{
+    private int _completionTokens;
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        using var _ = JobOutput.CancelOnDisconnect(job, httpContext);
+        try
+        {
+            await StreamAsync(httpContext);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && httpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The client left mid-write; the registration above has cancelled the job.
+        }
+    }
+
+    private async Task StreamAsync(HttpContext httpContext)
+    {
+        var aborted = httpContext.RequestAborted;
+        SseWriter? writer = null;
+        JobInfo? final = null;
+        var logger = httpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CompletionStream));
+        await using (var events = JobOutput.FollowAsync(job, 0, logger, aborted).GetAsyncEnumerator(aborted))
+        {
+            // Events that arrived together (one batch of the job's stream) go out with one flush; an event is never held
+            // back waiting for another: the flush happens as soon as the next one is not already there.
+            var unflushed = false;
+            while (true)
+            {
+                var next = events.MoveNextAsync();
+                if (unflushed && !next.IsCompleted)
+                {
+                    unflushed = false;
+                    await FlushAsync(writer!, next, aborted);
+                }
+
+                if (!await next || aborted.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                if (events.Current is { Kind: JobEventKind.Tokens } tokens)
+                {
+                    _completionTokens += tokens.Tokens;
+                    if (tokens is { Text.Length: > 0 } or { Logprobs.Length: > 0 })
+                    {
+                        writer ??= await OpenAsync(httpContext);
+                        writer.Append(format.Text(tokens.Text ?? "", tokens.Logprobs, SoFar()));
+                        unflushed = true;
+                    }
+                }
+                else if (events.Current is { Kind: JobEventKind.Status, Job: { IsFinished: true } ended })
+                {
+                    final = ended;
+                    break;
+                }
+            }
+
+            if (unflushed && final is null && !aborted.IsCancellationRequested)
+            {
+                // The stream ended without its final event: send the text before asking the job how it ended.
+                await writer!.FlushAsync(aborted);
+            }
+        }
+
+        if (aborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        final ??= await job.GetAsync();
+        if (aborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (final is not { Status: JobStatus.Succeeded })
+        {
+            if (writer is null)
+            {
+                // Nothing sent yet: the exception handler answers with a plain problem.
+                throw final is null ? new ApiProblemException(ApiProblems.Unavailable("The job disappeared.")) : new JobFailedException(final);
+            }
+
+            // Mid-stream: OpenAI's clients read an error object from the event stream.
+            var problem = final is null ? ApiProblems.Unavailable("The job disappeared.") : ApiProblems.ForJob(final);
+            await writer.WriteAsync(new { error = problem.ToOpenAiError() }, cancellationToken: aborted);
+            await writer.WriteDoneAsync(aborted);
+            return;
+        }
+
+        writer ??= await OpenAsync(httpContext);
+        var total = OpenAi.Usage.Of(final.PromptTokens, final.CompletionTokens);
+        await writer.WriteAsync(format.Finish(final.FinishReason ?? "stop", usage.Continuous ? total : null), cancellationToken: aborted);
+        if (usage.Final)
+        {
+            await writer.WriteAsync(format.Usage(total), cancellationToken: aborted);
+        }
+
+        await writer.WriteDoneAsync(aborted);
+    }
+
+    /// <summary>
+    /// Flushes while the read of the next event is in flight; when the flush fails (the client left), lets that read end
+    /// before the failure propagates, so the enumerator is never disposed mid-read.
+    /// </summary>
+    private static async Task FlushAsync(SseWriter writer, ValueTask<bool> reading, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await writer.FlushAsync(cancellationToken);
+        }
+        catch
+        {
+            try
+            {
+                await reading;
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                // The read was cancelled with the request.
+            }
+
+            throw;
+        }
+    }
+
+    private Usage? SoFar() => usage.Continuous ? OpenAi.Usage.Of(usage.PromptTokens, _completionTokens) : null;
+
+    private async Task<SseWriter> OpenAsync(HttpContext httpContext)
+    {
+        var writer = await SseWriter.StartAsync(httpContext);
+        if (format.Opening(SoFar()) is { } opening)
+        {
+            await writer.WriteAsync(opening, cancellationToken: httpContext.RequestAborted);
+        }
+
+        return writer;
+    }
+}

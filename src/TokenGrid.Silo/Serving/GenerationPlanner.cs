@@ -1,0 +1,239 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Catalog;
+using System.Text.Json.Nodes;
+using TokenGrid.Silo.Options;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Serving;
+
+/// <summary>
+/// Validates a generation request against the model catalog: the model exists, the sampling is in range, the prompt
+/// is counted with the model's tokenizer and fits the context with <c>max_tokens</c> (which defaults to what is left),
+/// and every vLLM extension is in range. Unknown and unimplemented fields are refused before, by <see cref="OpenAi.RequestFieldPolicy"/>.
+/// </summary>
+internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOptions> options)
+{
+    /// <summary>The catalog model named <paramref name="name"/>, or a 404 <c>model_not_found</c> problem.</summary>
+    public CatalogModel Model(string? name) =>
+        string.IsNullOrWhiteSpace(name) ? throw Problem("model is required.", "model")
+        : catalog.TryGet(name, out var model) ? model
+        : throw new ApiProblemException(ApiProblems.ModelNotFound(name));
+
+    /// <summary>A plan for a text prompt or prompt token ids.</summary>
+    public GenerationPlan ForPrompt(GenerationFields fields, string? text, int[]? tokens)
+    {
+        var model = Model(fields.Model);
+        var promptTokens = tokens ?? model.Encode(text ?? "");
+        if (tokens is not null && tokens.Any(id => id >= model.VocabSize))
+        {
+            throw Problem($"prompt token ids must be below the model's vocabulary size ({model.VocabSize}).", "prompt");
+        }
+
+        return Plan(fields, model, promptTokens, [], "prompt");
+    }
+
+    /// <summary>
+    /// A plan for chat messages, rendered with the model's own chat template (or its fallback), whose stop sequences are
+    /// added. A template that refuses the conversation (<c>raise_exception</c>) answers 400 with the template's message.
+    /// </summary>
+    public GenerationPlan ForChat(GenerationFields fields, IReadOnlyList<JsonNode> messages)
+    {
+        var model = Model(fields.Model);
+        RenderedChat prompt;
+        try
+        {
+            prompt = model.RenderChat(messages);
+        }
+        catch (ChatRenderException e)
+        {
+            throw Problem(e.Message, "messages");
+        }
+
+        return Plan(fields, model, prompt.PromptTokens, prompt.StopSequences, "messages");
+    }
+
+    private GenerationPlan Plan(GenerationFields fields, CatalogModel model, int[] promptTokens, IEnumerable<string> templateStops, string promptParam)
+    {
+        if (fields.N is < 1 or > MaxChoices)
+        {
+            throw Problem($"n must be between 1 and {MaxChoices}.", "n");
+        }
+
+        var maxParam = fields.MaxTokensParam;
+        if (fields.MaxTokens is < 1)
+        {
+            throw Problem($"{maxParam} must be at least 1.", maxParam);
+        }
+
+        var sampling = SamplingOf(fields, model);
+        var stop = PromptParser.Stop(fields.Stop);
+        if (promptTokens.Length == 0)
+        {
+            throw Problem("The prompt must not be empty.", promptParam);
+        }
+
+        var room = model.MaxCompletionTokens(promptTokens.Length);
+        if (room < 1)
+        {
+            throw new ApiProblemException(ApiProblems.ContextLengthExceeded(model.Name, model.ContextLength, promptTokens.Length, promptParam));
+        }
+
+        // Asked for more than fits: refused as OpenAI and vLLM refuse it, rather than cut short without a word. Without a
+        // limit the job may use what the context leaves.
+        if (fields.MaxTokens is { } asked && asked > room)
+        {
+            throw new ApiProblemException(ApiProblems.ContextLengthExceeded(model.ContextLength, promptTokens.Length, asked, maxParam));
+        }
+
+        var maxTokens = fields.MaxTokens ?? Math.Min(options.Value.DefaultMaxTokens, room);
+        return new GenerationPlan(model, promptTokens, maxTokens, sampling, [.. stop.Concat(templateStops).Distinct(StringComparer.Ordinal)])
+        {
+            Output = OutputOf(fields, model, maxTokens),
+            User = UserOf(fields.User),
+            Priority = PriorityOf(fields.Priority),
+            Choices = fields.N ?? 1,
+        };
+    }
+
+    /// <summary>
+    /// The sampling settings, each checked against its range. The model's own defaults (genai_config.json's search
+    /// section, generation_config.json) fill what the request leaves out; OpenAI's defaults fill the rest.
+    /// </summary>
+    private static JobSampling SamplingOf(GenerationFields fields, CatalogModel model)
+    {
+        if (fields.Temperature is { } temperature && (float.IsNaN(temperature) || temperature is < 0 or > 2))
+        {
+            throw Problem("temperature must be between 0 and 2.", "temperature");
+        }
+
+        if (fields.TopP is { } topP && (float.IsNaN(topP) || topP is <= 0 or > 1))
+        {
+            throw Problem("top_p must be greater than 0 and at most 1.", "top_p");
+        }
+
+        if (fields.TopK is < -1)
+        {
+            throw Problem("top_k must be -1 or 0 (off), or a positive number of tokens.", "top_k");
+        }
+
+        if (fields.MinP is { } minP && (float.IsNaN(minP) || minP is < 0 or > 1))
+        {
+            throw Problem("min_p must be between 0 and 1.", "min_p");
+        }
+
+        Penalty(fields.PresencePenalty, "presence_penalty");
+        Penalty(fields.FrequencyPenalty, "frequency_penalty");
+        if (fields.RepetitionPenalty is { } repetition && (!float.IsFinite(repetition) || repetition <= 0))
+        {
+            throw Problem("repetition_penalty must be greater than 0 (1 is off).", "repetition_penalty");
+        }
+
+        var defaults = model.SamplingDefaults;
+        return new JobSampling(
+            fields.Temperature ?? defaults.Temperature ?? 1f,
+            fields.TopP ?? defaults.TopP ?? 1f,
+            fields.TopK is { } topK ? Math.Max(0, topK) : defaults.TopK ?? 0,
+            fields.Seed is { } seed ? unchecked((ulong)seed) : null,
+            MinP: fields.MinP ?? 0f,
+            PresencePenalty: fields.PresencePenalty ?? 0f,
+            FrequencyPenalty: fields.FrequencyPenalty ?? 0f,
+            RepetitionPenalty: fields.RepetitionPenalty ?? 1f,
+            LogitBias: LogitBias(fields.LogitBias, model));
+    }
+
+    private static void Penalty(float? value, string param)
+    {
+        if (value is { } penalty && (float.IsNaN(penalty) || penalty is < -2 or > 2))
+        {
+            throw Problem($"{param} must be between -2 and 2.", param);
+        }
+    }
+
+    /// <summary>OpenAI's <c>logit_bias</c>: an object from token ids (strings) of the model to biases of −100 to 100.</summary>
+    private static Dictionary<int, float>? LogitBias(JsonElement bias, CatalogModel model)
+    {
+        if (bias.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (bias.ValueKind != JsonValueKind.Object)
+        {
+            throw Problem("logit_bias must be an object mapping token ids to biases.", "logit_bias");
+        }
+
+        var result = new Dictionary<int, float>();
+        foreach (var entry in bias.EnumerateObject())
+        {
+            if (!int.TryParse(entry.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id >= model.VocabSize)
+            {
+                throw Problem($"logit_bias key '{entry.Name}' is not a token id of model '{model.Name}' (0 to {model.VocabSize - 1}).", "logit_bias");
+            }
+
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetDouble(out var value) || value is < -100 or > 100)
+            {
+                throw Problem($"logit_bias values must be numbers from -100 to 100 (token {entry.Name}).", "logit_bias");
+            }
+
+            result[id] = (float)value;
+        }
+
+        return result.Count == 0 ? null : result;
+    }
+
+    /// <summary>End conditions and log probabilities: min_tokens, stop_token_ids, ignore_eos, include_stop_str_in_output, logprobs.</summary>
+    private static JobOutputOptions OutputOf(GenerationFields fields, CatalogModel model, int maxTokens)
+    {
+        if (fields.MinTokens is { } min && (min < 0 || min > maxTokens))
+        {
+            throw Problem($"min_tokens must be between 0 and the maximum tokens ({maxTokens}).", "min_tokens");
+        }
+
+        if (fields.StopTokenIds is { } ids && ids.Any(id => id < 0 || id >= model.VocabSize))
+        {
+            throw Problem($"stop_token_ids must be token ids of model '{model.Name}' (0 to {model.VocabSize - 1}).", "stop_token_ids");
+        }
+
+        if (fields.TopLogprobs is < 0 or > MaxTopLogprobs)
+        {
+            throw Problem($"{fields.TopLogprobsParam} must be between 0 and {MaxTopLogprobs}.", fields.TopLogprobsParam);
+        }
+
+        return new JobOutputOptions(
+            fields.MinTokens ?? 0,
+            fields.StopTokenIds is { Length: > 0 } stopIds ? stopIds : null,
+            fields.TopLogprobs,
+            fields.IncludeStopStrInOutput == true,
+            fields.IgnoreEos == true,
+            fields.SkipSpecialTokens == true);
+    }
+
+    private static string? UserOf(string? user) =>
+        user is { Length: > MaxUserLength } ? throw Problem($"user must be at most {MaxUserLength} characters.", "user") : user;
+
+    /// <summary>A priority class by name; whether the tenant may use it is checked at submission, where its class is known.</summary>
+    private static PriorityClass? PriorityOf(JsonElement priority) => priority.ValueKind switch
+    {
+        JsonValueKind.Undefined or JsonValueKind.Null => null,
+        JsonValueKind.String when priority.GetString() is "low" => PriorityClass.Low,
+        JsonValueKind.String when priority.GetString() is "standard" => PriorityClass.Standard,
+        JsonValueKind.String when priority.GetString() is "high" => PriorityClass.High,
+        _ => throw Problem("priority must be low, standard or high (at most the tenant's class).", "priority"),
+    };
+
+    /// <summary>Most alternatives per token (OpenAI's chat limit; the engine's too).</summary>
+    public const int MaxTopLogprobs = 20;
+
+    /// <summary>Most choices per request (OpenAI's limit for <c>n</c>).</summary>
+    public const int MaxChoices = 128;
+
+    /// <summary>Longest <c>user</c> recorded on a job.</summary>
+    public const int MaxUserLength = 256;
+
+    private static ApiProblemException Problem(string detail, string param) =>
+        new(ApiProblems.BadRequest(detail, "invalid_value", param));
+}

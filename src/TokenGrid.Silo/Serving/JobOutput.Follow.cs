@@ -1,0 +1,224 @@
+using System.Runtime.CompilerServices;
+using Polly;
+using Polly.Retry;
+using TokenGrid.Abstractions.Jobs;
+
+namespace TokenGrid.Silo.Serving;
+
+internal static partial class JobOutput
+{
+    /// <summary>How long a watcher keeps re-attaching to a job whose events stopped arriving through failures.</summary>
+    private static readonly TimeSpan s_reattachTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The job's events after <paramref name="afterSequence"/> until its final status, followed across silo failures: when
+    /// the watch breaks (the silo hosting the job grain died), it re-attaches after the last event received. That call
+    /// reactivates the job on a live silo, which resumes it from its checkpoint; sequences are positions in the text, so
+    /// the stream continues exactly where this watcher was. Gives up, by throwing, after a minute without progress.
+    /// </summary>
+    public static IAsyncEnumerable<JobEvent> FollowAsync(
+        IJobGrain job, long afterSequence, ILogger logger, CancellationToken cancellationToken = default) =>
+        FollowAsync(job.WatchAsync, job.GetAsync, job.GetPrimaryKeyString(), afterSequence, logger, TimeProvider.System, cancellationToken);
+
+    /// <summary>
+    /// <see cref="FollowAsync(IJobGrain, long, ILogger, CancellationToken)"/> on the job's two calls, with the clock of
+    /// the pauses between re-attaching.
+    /// </summary>
+    internal static async IAsyncEnumerable<JobEvent> FollowAsync(
+        Func<long, IAsyncEnumerable<JobEvent>> watch, Func<Task<JobInfo?>> get, string jobId, long afterSequence, ILogger logger,
+        TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var follower = new Follower(watch, get, afterSequence);
+        var reattach = ReattachRetries(follower, jobId, logger, time);
+        while (true)
+        {
+            // Each step is one execution of the pipeline, so the pauses and the minute without progress start again
+            // once an event arrives.
+            var step = await reattach.ExecuteAsync(static (f, token) => f.NextAsync(token), follower, cancellationToken);
+            switch (step.Kind)
+            {
+                case StepKind.Event:
+                    yield return step.Event!;
+                    if (step.Event is { Kind: JobEventKind.Status, Job.IsFinished: true })
+                    {
+                        yield break;
+                    }
+
+                    break;
+                case StepKind.Ended:
+                    yield break;
+                case StepKind.Broken:
+                    throw new TimeoutException($"Job '{jobId}' sent no event for {s_reattachTimeout.TotalSeconds:0} s while re-attaching.", step.Failure);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Re-attaches a broken step after a pause (100 ms, doubling up to 2 s) while the step has been failing for at most
+    /// <see cref="s_reattachTimeout"/>.
+    /// </summary>
+    private static ResiliencePipeline<Step> ReattachRetries(Follower follower, string jobId, ILogger logger, TimeProvider time)
+    {
+        var failingSince = 0L;
+        return new ResiliencePipelineBuilder<Step> { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions<Step>
+            {
+                ShouldHandle = args =>
+                {
+                    if (args.Outcome is not { Exception: null, Result.Kind: StepKind.Broken })
+                    {
+                        return ValueTask.FromResult(false);
+                    }
+
+                    if (args.AttemptNumber == 0)
+                    {
+                        failingSince = time.GetTimestamp();
+                    }
+
+                    return ValueTask.FromResult(time.GetElapsedTime(failingSince) <= s_reattachTimeout);
+                },
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = false,
+                Delay = TimeSpan.FromMilliseconds(100),
+                MaxDelay = TimeSpan.FromSeconds(2),
+                MaxRetryAttempts = int.MaxValue,
+                OnRetry = args =>
+                {
+                    LogReattaching(logger, args.Outcome.Result.Failure, jobId, follower.Last);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+    }
+
+    private enum StepKind
+    {
+        /// <summary>An event to pass on.</summary>
+        Event,
+
+        /// <summary>An event this watcher already has (a watch restarted on another activation of the job): progress, nothing to pass on.</summary>
+        Replayed,
+
+        /// <summary>The job is unknown, or ended without a final event to pass on.</summary>
+        Ended,
+
+        /// <summary>The watch broke, or ended while the job runs: re-attach.</summary>
+        Broken,
+    }
+
+    private readonly record struct Step(StepKind Kind, JobEvent? Event = null, Exception? Failure = null);
+
+    /// <summary>One watcher's position in the job's events and the watch it reads them from.</summary>
+    private sealed class Follower(Func<long, IAsyncEnumerable<JobEvent>> watch, Func<Task<JobInfo?>> get, long afterSequence) : IAsyncDisposable
+    {
+        private IAsyncEnumerator<JobEvent>? _events;
+
+        /// <summary>The sequence of the last event passed on.</summary>
+        public long Last { get; private set; } = afterSequence;
+
+        /// <summary>The next step, attaching a watch after <see cref="Last"/> first when there is none.</summary>
+        public async ValueTask<Step> NextAsync(CancellationToken cancellationToken)
+        {
+            _events ??= watch(Last).GetAsyncEnumerator(cancellationToken);
+            var (moved, error) = await TryMoveAsync(_events, cancellationToken);
+            if (error is null && moved)
+            {
+                var current = _events.Current;
+                if (current.Sequence <= Last)
+                {
+                    // Sequences are positions, so skipping replays nothing and loses nothing; the end is still news.
+                    if (current is not { Kind: JobEventKind.Status, Job.IsFinished: true })
+                    {
+                        return new Step(StepKind.Replayed);
+                    }
+
+                    current = current with { Sequence = Last + 1 };
+                }
+
+                Last = current.Sequence;
+                return new Step(StepKind.Event, current);
+            }
+
+            await DisposeAsync();
+            if (error is null && await TryGetAsync(get) is var (known, info) && known)
+            {
+                // The watch ended without a final event: the job is unknown, or ended as the watch was set up.
+                if (info is { IsFinished: true })
+                {
+                    return new Step(StepKind.Event, new JobEvent(Last + 1, JobEventKind.Status, null, 0, info));
+                }
+
+                if (info is null)
+                {
+                    return new Step(StepKind.Ended);
+                }
+            }
+
+            return new Step(StepKind.Broken, Failure: error);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_events is { } events)
+            {
+                _events = null;
+                await DisposeQuietlyAsync(events);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The next event, or the failure of the watch. Events of one batch of the job's stream are already here: those
+    /// complete without an allocation (this runs once per streamed chunk).
+    /// </summary>
+    private static ValueTask<(bool Moved, Exception? Error)> TryMoveAsync(IAsyncEnumerator<JobEvent> events, CancellationToken cancellationToken)
+    {
+        ValueTask<bool> moving;
+        try
+        {
+            moving = events.MoveNextAsync();
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromResult<(bool, Exception?)>((false, e));
+        }
+
+        return moving.IsCompletedSuccessfully ? ValueTask.FromResult<(bool, Exception?)>((moving.Result, null)) : AwaitMoveAsync(moving, cancellationToken);
+    }
+
+    private static async ValueTask<(bool Moved, Exception? Error)> AwaitMoveAsync(ValueTask<bool> moving, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await moving, null);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (false, e);
+        }
+    }
+
+    private static async Task<(bool Known, JobInfo? Info)> TryGetAsync(Func<Task<JobInfo?>> get)
+    {
+        try
+        {
+            return (true, await get());
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return (false, null);
+        }
+    }
+
+    private static async ValueTask DisposeQuietlyAsync(IAsyncEnumerator<JobEvent> events)
+    {
+        try
+        {
+            await events.DisposeAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The silo that served the watch is gone; there is nothing left to dispose there.
+        }
+    }
+}

@@ -1,0 +1,135 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Options;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Serving;
+
+/// <summary>
+/// Submits a plan as a new job of the calling tenant. A job refused by the tenant's budget or the model's scheduler is
+/// thrown as a <see cref="JobFailedException"/>, which the exception handler answers (see <see cref="ApiProblems.ForJob"/>).
+/// </summary>
+internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> options)
+{
+    /// <summary>Submits the job; the admission's limits become this reply's rate-limit headers.</summary>
+    public async Task<(IJobGrain Grain, JobInfo Job)> SubmitAsync(HttpContext http, GenerationPlan plan, bool keepOutput)
+    {
+        var tenant = http.Tenant();
+        if (plan.Priority is { } asked)
+        {
+            await CheckPriorityAsync(tenant.TenantId, asked);
+        }
+
+        var grain = grains.GetGrain<IJobGrain>(NewJobId());
+        var job = await grain.SubmitAsync(plan.ToJobSpec(tenant.TenantId, keepOutput, options.Value.JobTimeout));
+        if (job.Admission is { } admission)
+        {
+            tenant.Limits = admission.Limits;
+        }
+
+        if (job.Status == JobStatus.Rejected)
+        {
+            throw new JobFailedException(job);
+        }
+
+        return (grain, job);
+    }
+
+    /// <summary>
+    /// Submits the <see cref="GenerationPlan.Choices"/> choices of an <c>n</c> &gt; 1 request as one job each (see
+    /// <see cref="JobChoice"/>). The tenant admits them first, in one decision, all or none: prompt plus n × max tokens,
+    /// so a budget that covers 1 choice but not n gets the rejection and nothing is reserved. Each choice samples with
+    /// its own seed, <c>seed + index</c>, so the choices differ and a repeat with the same seed gives the same ones. When
+    /// the scheduler refuses a choice the others are cancelled (settling what they used) and the refusal is answered.
+    /// </summary>
+    public async Task<IReadOnlyList<(IJobGrain Grain, JobInfo Job)>> SubmitChoicesAsync(HttpContext http, GenerationPlan plan, bool keepOutput)
+    {
+        var tenant = http.Tenant();
+        if (plan.Priority is { } asked)
+        {
+            await CheckPriorityAsync(tenant.TenantId, asked);
+        }
+
+        var n = plan.Choices;
+        var ids = Enumerable.Range(0, n).Select(_ => NewJobId()).ToArray();
+        var spec = plan.ToJobSpec(tenant.TenantId, keepOutput, options.Value.JobTimeout);
+        var specs = ids.Select((_, i) => spec with
+        {
+            Choice = new JobChoice(ids[0], i, n),
+            Sampling = spec.Sampling with { Seed = spec.Sampling.Seed is { } seed ? unchecked(seed + (ulong)i) : null },
+        }).ToArray();
+
+        var admission = await grains.GetGrain<ITenantGrain>(tenant.TenantId).AdmitGroupAsync(
+            [.. ids.Select((id, i) => new AdmissionRequest(id, spec.Model, i == 0 ? spec.PromptTokens.Length : 0, spec.MaxTokens))]);
+        tenant.Limits = admission.Limits;
+        if (!admission.Admitted)
+        {
+            var rejected = new JobInfo
+            {
+                Id = ids[0], TenantId = tenant.TenantId, Model = spec.Model, Status = JobStatus.Rejected, Admission = admission,
+            };
+
+            // Too large for the tenant ever to admit: it is the n choices together that do not fit.
+            throw new JobFailedException(rejected, admission.Rejection == AdmissionRejection.RequestTooLarge ? "n" : null);
+        }
+
+        var jobs = ids.Select(id => grains.GetGrain<IJobGrain>(id)).ToArray();
+        (IJobGrain Grain, JobInfo Job)[] submitted;
+        try
+        {
+            submitted = await Task.WhenAll(jobs.Select(async (grain, i) => (grain, await grain.SubmitAsync(specs[i]))));
+        }
+        catch
+        {
+            // No reply will read the choices that did start: end them (a choice never saved is settled for nothing by
+            // the tenant's recovery reminder).
+            await CancelAllAsync(jobs);
+            throw;
+        }
+
+        if (Array.Find(submitted, s => s.Job.Status == JobStatus.Rejected) is { Grain: not null } refused)
+        {
+            await CancelAllAsync(jobs);
+            throw new JobFailedException(refused.Job);
+        }
+
+        return submitted;
+    }
+
+    /// <summary>Cancels every job of a request that fails as a whole; each settles what it used.</summary>
+    internal static Task CancelAllAsync(IEnumerable<IJobGrain> jobs) =>
+        Task.WhenAll(jobs.Select(async job =>
+        {
+            try
+            {
+                await job.CancelAsync(JobOutcomeReason.CancelledByTenant);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Best effort: a job that cannot be reached now ends by its own timeout and settles then.
+            }
+        }));
+
+    /// <summary>
+    /// A request may keep its tenant's priority class or lower it, never raise it: the class is what the tenant's budget
+    /// grants (read from the tenant only when a request names one).
+    /// </summary>
+    private async Task CheckPriorityAsync(string tenantId, PriorityClass asked)
+    {
+        var info = await grains.GetGrain<ITenantGrain>(tenantId).GetAsync();
+        var granted = info?.Budget.Priority ?? PriorityClass.Standard;
+        if (asked > granted)
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                $"priority '{asked.ToString().ToLowerInvariant()}' is above this tenant's class '{granted.ToString().ToLowerInvariant()}'; a request may keep or lower it.",
+                "invalid_value", "priority"));
+        }
+    }
+
+    /// <summary>A new job id: <c>job_</c>, 12 hex digits of milliseconds since the epoch, then 12 random hex digits.</summary>
+    private string NewJobId() =>
+        $"job_{time.GetUtcNow().ToUnixTimeMilliseconds():x12}{RandomNumberGenerator.GetHexString(12, lowercase: true)}";
+}

@@ -1,0 +1,163 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TokenGrid.Silo.OpenAi;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Serving;
+
+/// <summary>Reads the polymorphic OpenAI fields: <c>prompt</c>, <c>messages[].content</c> and <c>stop</c>.</summary>
+internal static class PromptParser
+{
+    /// <summary>Most stop sequences a request may give (OpenAI's limit).</summary>
+    public const int MaxStopSequences = 4;
+
+    private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool"];
+
+    /// <summary>
+    /// The prompt as text or token ids: a string, an array holding one string, or an array of token ids.
+    /// </summary>
+    public static (string? Text, int[]? Tokens) Prompt(JsonElement prompt)
+    {
+        switch (prompt.ValueKind)
+        {
+            case JsonValueKind.String:
+                return (prompt.GetString()!, null);
+            case JsonValueKind.Array when prompt.GetArrayLength() > 0 && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number):
+                var tokens = new int[prompt.GetArrayLength()];
+                var i = 0;
+                foreach (var element in prompt.EnumerateArray())
+                {
+                    tokens[i++] = element.TryGetInt32(out var id) && id >= 0
+                        ? id
+                        : throw Problem("prompt token ids must be non-negative integers.", "prompt");
+                }
+
+                return (null, tokens);
+            case JsonValueKind.Array when prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String:
+                return (prompt[0].GetString()!, null);
+            case JsonValueKind.Array when prompt.GetArrayLength() > 1 && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String):
+                throw Problem("Only one prompt per request is supported.", "prompt");
+            case JsonValueKind.Undefined or JsonValueKind.Null:
+                throw Problem("prompt is required.", "prompt");
+            default:
+                throw Problem("prompt must be a string or an array of token ids.", "prompt");
+        }
+    }
+
+    /// <summary>
+    /// Chat messages for the model's chat template, as OpenAI shapes them: roles checked, content parts joined into text,
+    /// and <c>name</c>, <c>tool_calls</c> and <c>tool_call_id</c> kept where given.
+    /// </summary>
+    public static List<JsonNode> Messages(IReadOnlyList<ChatMessageRequest>? messages)
+    {
+        if (messages is null || messages.Count == 0)
+        {
+            throw Problem("messages must be a non-empty array.", "messages");
+        }
+
+        var result = new List<JsonNode>(messages.Count);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i] ?? throw Problem($"messages[{i}] must be an object.", "messages");
+            if (message.Role is null || !Roles.Contains(message.Role, StringComparer.Ordinal))
+            {
+                throw Problem($"messages[{i}].role must be one of {string.Join(", ", Roles)}.", $"messages[{i}].role");
+            }
+
+            var node = new JsonObject { ["role"] = message.Role, ["content"] = Content(message.Content, i) };
+            if (message.Name is { } name)
+            {
+                node["name"] = name;
+            }
+
+            if (ToolCalls(message.ToolCalls, i) is { } calls)
+            {
+                node["tool_calls"] = calls;
+            }
+
+            if (message.ToolCallId is { } callId)
+            {
+                node["tool_call_id"] = callId;
+            }
+
+            result.Add(node);
+        }
+
+        return result;
+    }
+
+    /// <summary>An assistant's tool calls: null when absent, else an array of objects each with a function name.</summary>
+    private static JsonArray? ToolCalls(JsonElement calls, int index)
+    {
+        if (calls.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        var param = $"messages[{index}].tool_calls";
+        if (calls.ValueKind != JsonValueKind.Array)
+        {
+            throw Problem($"{param} must be an array.", param);
+        }
+
+        foreach (var call in calls.EnumerateArray())
+        {
+            if (call.ValueKind != JsonValueKind.Object || !call.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object
+                || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
+            {
+                throw Problem($"{param} items must be {{\"type\": \"function\", \"function\": {{\"name\": ..., \"arguments\": ...}}}}.", param);
+            }
+        }
+
+        return (JsonArray)JsonNode.Parse(calls.GetRawText())!;
+    }
+
+    /// <summary>Stop sequences: a string or an array of up to <see cref="MaxStopSequences"/> non-empty strings.</summary>
+    public static string[] Stop(JsonElement stop)
+    {
+        string[] values = stop.ValueKind switch
+        {
+            JsonValueKind.Undefined or JsonValueKind.Null => [],
+            JsonValueKind.String => [stop.GetString()!],
+            JsonValueKind.Array when stop.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) =>
+                [.. stop.EnumerateArray().Select(e => e.GetString()!)],
+            _ => throw Problem("stop must be a string or an array of strings.", "stop"),
+        };
+        return values.Length > MaxStopSequences ? throw Problem($"stop may hold at most {MaxStopSequences} sequences.", "stop")
+            : values.Any(string.IsNullOrEmpty) ? throw Problem("stop sequences must not be empty.", "stop")
+            : values;
+    }
+
+    private static string Content(JsonElement content, int index)
+    {
+        switch (content.ValueKind)
+        {
+            case JsonValueKind.String:
+                return content.GetString()!;
+            case JsonValueKind.Null or JsonValueKind.Undefined:
+                return "";
+            case JsonValueKind.Array:
+                var text = new StringBuilder();
+                foreach (var part in content.EnumerateArray())
+                {
+                    if (part.ValueKind != JsonValueKind.Object
+                        || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "text"
+                        || !part.TryGetProperty("text", out var partText) || partText.ValueKind != JsonValueKind.String)
+                    {
+                        throw Problem($"messages[{index}].content parts must be {{\"type\": \"text\", \"text\": \"...\"}}; other part types are not supported.",
+                            $"messages[{index}].content");
+                    }
+
+                    text.Append(partText.GetString());
+                }
+
+                return text.ToString();
+            default:
+                throw Problem($"messages[{index}].content must be a string or an array of text parts.", $"messages[{index}].content");
+        }
+    }
+
+    private static ApiProblemException Problem(string detail, string param) =>
+        new(ApiProblems.BadRequest(detail, "invalid_value", param));
+}

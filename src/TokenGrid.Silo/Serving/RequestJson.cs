@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using TokenGrid.Silo.Options;
+using TokenGrid.Silo.Problems;
+using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
+
+namespace TokenGrid.Silo.Serving;
+
+/// <summary>
+/// Reads JSON request bodies within the documented size limit, turning every failure into a 4xx problem: a charset
+/// other than UTF-8 is 415, a body over the limit 413, bytes that are not UTF-8, malformed JSON or a wrong type 400, text
+/// holding an unpaired surrogate escape 400 naming the field, a missing body 400.
+/// </summary>
+/// <remarks>
+/// The body is read whole (it is at most <see cref="ApiOptions.MaxRequestBodyBytes"/>) and checked by
+/// <see cref="JsonText"/> before it is deserialized: System.Text.Json checks UTF-8 and surrogates only when it turns a
+/// string into .NET text, which for <see cref="JsonElement"/> fields happens later, outside any handler of JSON errors.
+/// </remarks>
+internal static class RequestJson
+{
+    private const int ReadChunk = 16 * 1024;
+
+    public static async Task<T> ReadAsync<T>(HttpContext http)
+        where T : class
+    {
+        RequireUtf8(http.Request.ContentType);
+        var services = http.RequestServices;
+        var limit = services.GetRequiredService<IOptions<ApiOptions>>().Value.MaxRequestBodyBytes;
+        if (http.Request.ContentLength > limit)
+        {
+            throw new ApiProblemException(ApiProblems.BodyTooLarge(limit));
+        }
+
+        // Kestrel enforces the same limit on bodies without a length (chunked), failing the read with 413.
+        var feature = http.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (feature is { IsReadOnly: false })
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+
+        byte[] body;
+        try
+        {
+            body = await ReadBodyAsync(http.Request, limit, http.RequestAborted);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new ApiProblemException(ApiProblems.BodyTooLarge(limit));
+        }
+
+        JsonText.Check(body);
+        var options = services.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions;
+        T? value;
+        try
+        {
+            value = JsonSerializer.Deserialize<T>(body, options);
+        }
+        catch (JsonException ex)
+        {
+            throw new ApiProblemException(ApiProblems.InvalidJson(
+                $"The request body is not valid JSON for this endpoint{(ex.Path is { } path ? $" (at {path})" : "")}."));
+        }
+
+        return value ?? throw new ApiProblemException(ApiProblems.BadRequest("A JSON object body is required."));
+    }
+
+    /// <summary>
+    /// A <c>charset</c> other than UTF-8 is 415: JSON on the wire is UTF-8 (RFC 8259), and reading another encoding as
+    /// UTF-8 would change the text. A missing <c>Content-Type</c> is read as JSON; another media type never gets here
+    /// (routing answers 415 from the endpoint's <c>Accepts</c>).
+    /// </summary>
+    private static void RequireUtf8(string? contentType)
+    {
+        if (contentType is null || !MediaTypeHeaderValue.TryParse(contentType, out var type) || type.Charset is not { Length: > 0 } charset)
+        {
+            return;
+        }
+
+        var name = charset.ToString().Trim('"');
+        if (!name.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !name.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ApiProblemException(ApiProblems.UnsupportedMediaType(
+                $"The body's charset '{name}' is not supported: send JSON as UTF-8 ('Content-Type: application/json' or 'application/json; charset=utf-8')."));
+        }
+    }
+
+    /// <summary>The whole body, failing with 413 past <paramref name="limit"/> also where Kestrel's own limit cannot be set.</summary>
+    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        using var body = new MemoryStream(request.ContentLength is { } length ? (int)length : ReadChunk);
+        var buffer = new byte[ReadChunk];
+        int read;
+        while ((read = await request.Body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            if (body.Length + read > limit)
+            {
+                throw new ApiProblemException(ApiProblems.BodyTooLarge(limit));
+            }
+
+            body.Write(buffer, 0, read);
+        }
+
+        return body.ToArray();
+    }
+}
