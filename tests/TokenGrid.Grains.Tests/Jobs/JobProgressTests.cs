@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Nodes;
@@ -18,23 +16,13 @@ public sealed class JobProgressTests : IDisposable
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly JobSpec Spec = new() { TenantId = "t", Model = "demo", PromptTokens = [1, 2], MaxTokens = 50 };
 
-    private readonly TemporaryModelCache _models = new("job-progress");
-    private readonly ModelCatalog _catalog;
-    private readonly CatalogModel _model;
+    private readonly DemoCatalog _demo = new("job-progress");
     private readonly FakeTimeProvider _time = new(T0);
     private readonly JobEventLog _log = new();
     private readonly JobCheckpoints _checkpoints = new(new JobRecoveryOptions());
 
-    public JobProgressTests()
-    {
-        _catalog = new ModelCatalog(
-            Options.Create(new ModelCatalogOptions { Entries = [new ModelEntry { Name = "demo" }], DemoSpec = GridClusterFixture.ModelSpec, DemoCacheRoot = _models.Root }),
-            NullLogger<ModelCatalog>.Instance);
-        Assert.True(_catalog.TryGet("demo", out var model));
-        _model = model;
-    }
 
-    public void Dispose() => _models.Dispose();
+    public void Dispose() => _demo.Dispose();
 
     [Fact]
     public void Chunks_start_the_job_count_its_tokens_and_stream_and_keep_its_text()
@@ -92,7 +80,7 @@ public sealed class JobProgressTests : IDisposable
         var produced = Encode("The answer is 42.");
         var saved = new JobState { Spec = Spec, ProducedTokens = produced, EmittedChars = "The answer".Length, LastSequence = 5, NodeLosses = 1 };
         var interrupted = Info(JobStatus.Running) with { CompletionTokens = produced.Length, NodeId = "n1" };
-        var progress = new JobProgress(_catalog, _log, _checkpoints, _time);
+        var progress = new JobProgress(_demo.Catalog, _log, _checkpoints, _time);
 
         progress.Restore(saved, interrupted);
 
@@ -164,7 +152,7 @@ public sealed class JobProgressTests : IDisposable
     private (JobProgress Progress, JobState State) Start(JobSpec spec)
     {
         var state = new JobState { Spec = spec, Info = Info(JobStatus.Queued) };
-        var progress = new JobProgress(_catalog, _log, _checkpoints, _time);
+        var progress = new JobProgress(_demo.Catalog, _log, _checkpoints, _time);
         progress.StartRun(state, spec);
         return (progress, state);
     }
@@ -173,7 +161,7 @@ public sealed class JobProgressTests : IDisposable
     {
         var tokens = Encode(produced);
         var saved = new JobState { Spec = spec, ProducedTokens = tokens, EmittedChars = emitted.Length };
-        var progress = new JobProgress(_catalog, _log, _checkpoints, _time);
+        var progress = new JobProgress(_demo.Catalog, _log, _checkpoints, _time);
         progress.Restore(saved, Info(JobStatus.Running) with { CompletionTokens = tokens.Length });
         Assert.Equal(emitted, progress.Kept(spec));
         return (progress, saved);
@@ -187,5 +175,5 @@ public sealed class JobProgressTests : IDisposable
         return new GenerationChunk(text, ids.Length, null, ids);
     }
 
-    private int[] Encode(string text) => [.. _model.Tokenizer.Encode(text)];
+    private int[] Encode(string text) => [.. _demo.Model.Tokenizer.Encode(text)];
 }

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Tests.Support;
@@ -12,20 +10,10 @@ namespace TokenGrid.Grains.Tests.Jobs;
 /// </summary>
 public sealed class ResumeTextTests : IDisposable
 {
-    private readonly TemporaryModelCache _models = new("resume-text");
-    private readonly ModelCatalog _catalog;
-    private readonly CatalogModel _model;
+    private readonly DemoCatalog _demo = new("resume-text");
 
-    public ResumeTextTests()
-    {
-        _catalog = new ModelCatalog(
-            Options.Create(new ModelCatalogOptions { Entries = [new ModelEntry { Name = "demo" }], DemoSpec = GridClusterFixture.ModelSpec, DemoCacheRoot = _models.Root }),
-            NullLogger<ModelCatalog>.Instance);
-        Assert.True(_catalog.TryGet("demo", out var model));
-        _model = model;
-    }
 
-    public void Dispose() => _models.Dispose();
+    public void Dispose() => _demo.Dispose();
 
     [Fact]
     public void A_stop_sequence_straddling_the_interruption_is_found_and_none_of_it_released()
@@ -62,7 +50,7 @@ public sealed class ResumeTextTests : IDisposable
     [Fact]
     public void Without_stop_sequences_the_resumed_text_is_the_decoded_tokens()
     {
-        var run = ResumeText.Create(_catalog, "demo", Encode("The answer is"))!;
+        var run = ResumeText.Create(_demo.Catalog, "demo", Encode("The answer is"))!;
 
         Assert.Equal("The answer is", run.Primed);
         Assert.Equal(" 42 STOP", run.Release(Encode(" 42 STOP")));
@@ -71,10 +59,10 @@ public sealed class ResumeTextTests : IDisposable
 
     private (ResumeText Run, string Text) Resume(string produced, int emitted, string stop)
     {
-        var run = ResumeText.Create(_catalog, "demo", Encode(produced))!;
+        var run = ResumeText.Create(_demo.Catalog, "demo", Encode(produced))!;
         Assert.Equal(produced, run.Primed);
         return (run, run.MatchStops([stop], emitted));
     }
 
-    private int[] Encode(string text) => [.. _model.Tokenizer.Encode(text)];
+    private int[] Encode(string text) => [.. _demo.Model.Tokenizer.Encode(text)];
 }
