@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using TokenGrid.Grains.Tenants;
+using TokenGrid.Grains.JobIndex;
 
 namespace TokenGrid.Storage.Postgres;
 

@@ -2,7 +2,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using TokenGrid.Grains.JobIndex;
 using TokenGrid.Grains.Jobs.Retention;
+using TokenGrid.Grains.Ledger;
 using TokenGrid.Grains.Tenants;
 
 namespace TokenGrid.Storage.Postgres;

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Tenants;
+using TokenGrid.Grains.Ledger;
 
 namespace TokenGrid.Storage.Postgres;
 

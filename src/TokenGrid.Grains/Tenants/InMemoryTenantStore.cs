@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Orleans.Serialization;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.JobIndex;
+using TokenGrid.Grains.Ledger;
 
 namespace TokenGrid.Grains.Tenants;
 

@@ -1,4 +1,5 @@
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Ledger;
 
 namespace TokenGrid.Grains.Tenants;
 

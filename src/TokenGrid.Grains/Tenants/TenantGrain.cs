@@ -5,7 +5,10 @@ using Microsoft.Extensions.Options;
 using Orleans.Timers;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.ApiKeys;
+using TokenGrid.Grains.JobIndex;
 using TokenGrid.Grains.Jobs;
+using TokenGrid.Grains.Ledger;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Telemetry;
 

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using TokenGrid.Grains.JobIndex;
 using TokenGrid.Grains.Jobs;
+using TokenGrid.Grains.Ledger;
 using TokenGrid.Grains.Telemetry;
 
 namespace TokenGrid.Grains.Tenants;

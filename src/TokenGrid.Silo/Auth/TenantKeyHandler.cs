@@ -3,7 +3,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Tenants;
+using TokenGrid.Grains.ApiKeys;
 
 namespace TokenGrid.Silo.Auth;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Polly;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.ApiKeys;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Database;

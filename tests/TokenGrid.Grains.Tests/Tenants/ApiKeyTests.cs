@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Orleans.Storage;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Tenants;
+using TokenGrid.Grains.ApiKeys;
 using TokenGrid.Grains.Tests.Support;
 
 namespace TokenGrid.Grains.Tests.Tenants;

@@ -1,5 +1,5 @@
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.Tenants;
+using TokenGrid.Grains.Ledger;
 
 namespace TokenGrid.Grains.Tests.Tenants;
 

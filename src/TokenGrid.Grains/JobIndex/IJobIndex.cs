@@ -1,4 +1,6 @@
-namespace TokenGrid.Grains.Tenants;
+using TokenGrid.Grains.Tenants;
+
+namespace TokenGrid.Grains.JobIndex;
 
 /// <summary>
 /// Every job id a tenant submitted, admitted or rejected, newest first, for the jobs listing. Kept outside the

@@ -1,6 +1,7 @@
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Tenants;
 
-namespace TokenGrid.Grains.Tenants;
+namespace TokenGrid.Grains.Ledger;
 
 /// <summary>
 /// The only code that moves charged and reserved tokens. Each move writes its ledger line from the state right after

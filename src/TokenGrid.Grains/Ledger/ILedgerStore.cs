@@ -1,6 +1,7 @@
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Tenants;
 
-namespace TokenGrid.Grains.Tenants;
+namespace TokenGrid.Grains.Ledger;
 
 /// <summary>
 /// The read side of tenants' ledgers, per tenant, in sequence order. The tenant grain numbers lines 1, 2, 3, … and

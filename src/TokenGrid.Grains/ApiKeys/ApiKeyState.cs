@@ -1,6 +1,6 @@
 using TokenGrid.Abstractions.Tenants;
 
-namespace TokenGrid.Grains.Tenants;
+namespace TokenGrid.Grains.ApiKeys;
 
 /// <summary>What an API key grain persists: the key it is bound to, if any.</summary>
 [GenerateSerializer, Alias("tg.ApiKeyState")]

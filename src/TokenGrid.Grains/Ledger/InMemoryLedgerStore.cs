@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using TokenGrid.Abstractions.Tenants;
 
-namespace TokenGrid.Grains.Tenants;
+namespace TokenGrid.Grains.Ledger;
 
 /// <summary>A process-local <see cref="ILedgerStore"/> for development and tests; lost on restart.</summary>
 public sealed class InMemoryLedgerStore : ILedgerStore

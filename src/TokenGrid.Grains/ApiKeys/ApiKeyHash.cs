@@ -2,7 +2,7 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace TokenGrid.Grains.Tenants;
+namespace TokenGrid.Grains.ApiKeys;
 
 /// <summary>
 /// API key secrets and their hashes. A secret is <c>tg-</c> plus 32 random bytes in base64url; only its lowercase hex

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace TokenGrid.Grains.Tenants;
+namespace TokenGrid.Grains.JobIndex;
 
 /// <summary>A process-local <see cref="IJobIndex"/> for development and tests; lost on restart.</summary>
 public sealed class InMemoryJobIndex : IJobIndex

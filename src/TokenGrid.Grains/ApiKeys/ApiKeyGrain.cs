@@ -1,6 +1,6 @@
 using TokenGrid.Abstractions.Tenants;
 
-namespace TokenGrid.Grains.Tenants;
+namespace TokenGrid.Grains.ApiKeys;
 
 /// <summary>Resolves one API key hash (the grain key) to its tenant's key, until it is revoked.</summary>
 public sealed class ApiKeyGrain(
