@@ -37,7 +37,7 @@ public abstract class ClusterFixture(short silos = 1, string? modelCache = null)
     {
     }
 
-    /// <summary>Configures each silo, after memory storage and the demo model.</summary>
+    /// <summary>Configures each silo, after memory storage and before the demo model.</summary>
     protected virtual void ConfigureSilo(ISiloBuilder silo)
     {
     }
@@ -60,6 +60,9 @@ public abstract class ClusterFixture(short silos = 1, string? modelCache = null)
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorage(TokenGridStorage.Name);
+            ConfigureSilo(silo);
+
+            // After the hooks (as the fixtures had it), so the demo model wins over what they bind from configuration.
             if (demo is not null)
             {
                 silo.Services.Configure<ModelCatalogOptions>(o =>
@@ -68,8 +71,6 @@ public abstract class ClusterFixture(short silos = 1, string? modelCache = null)
                     o.DemoCacheRoot = Models.Root;
                 });
             }
-
-            ConfigureSilo(silo);
         });
         builder.ConfigureSiloHost((_, host) => ConfigureServices(host.Services));
         Cluster = builder.Build();
