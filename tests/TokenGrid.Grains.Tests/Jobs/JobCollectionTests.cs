@@ -62,49 +62,26 @@ public sealed class JobCollectionTests(JobCollectionTests.Fixture cluster) : ICl
     }
 
     /// <summary>One silo, memory storage, the scheduling fixture's 1000-token demo model (jobs rarely stop early).</summary>
-    public sealed class Fixture : IAsyncLifetime
+    public sealed class Fixture() : ClusterFixture(modelCache: "collection")
     {
         private static readonly DemoModelSpec s_model = new() { Layers = 2, HiddenSize = 64, Heads = 4, ContextLength = 1024, VocabSize = 1000 };
-
-        private readonly TemporaryModelCache _models = new("collection");
-
-        public InProcessTestCluster Cluster { get; private set; } = null!;
 
         public HeldRuns Held { get; } = new();
 
         public GridSettlements Settlements { get; } = new();
 
-        private IClusterClient Client => Cluster.Client;
+        protected override DemoModelSpec DemoSpec => s_model;
 
-        public async Task InitializeAsync()
+        protected override void ConfigureSilo(ISiloBuilder silo)
         {
-            _models.Build(s_model);
-            var builder = new InProcessTestClusterBuilder(1);
-            builder.ConfigureSilo((_, silo) =>
-            {
-                silo.AddMemoryGrainStorage(TokenGridStorage.Name);
-                silo.AddTokenGridNodes();
-                silo.AddTokenGridScheduling();
-                silo.Services.AddTokenGridTenants();
-                silo.Services.Configure<ModelCatalogOptions>(o =>
-                {
-                    o.DemoSpec = s_model;
-                    o.DemoCacheRoot = _models.Root;
-                });
-                silo.Services.Configure<NodeOptions>(o => o.IntraOpThreads = 1);
-                silo.Services.Configure<JobLifetimeOptions>(o => o.ReattachGrace = s_grace);
-                silo.Services.Configure<GrainCollectionOptions>(o => o.CollectionQuantum = TimeSpan.FromMilliseconds(100));
-                silo.AddOutgoingGrainCallFilter(Held);
-                silo.AddIncomingGrainCallFilter(Settlements);
-            });
-            Cluster = builder.Build();
-            await Cluster.DeployAsync();
-        }
-
-        public async Task DisposeAsync()
-        {
-            await Cluster.DisposeAsync();
-            _models.Dispose();
+            silo.AddTokenGridNodes();
+            silo.AddTokenGridScheduling();
+            silo.Services.AddTokenGridTenants();
+            silo.Services.Configure<NodeOptions>(o => o.IntraOpThreads = 1);
+            silo.Services.Configure<JobLifetimeOptions>(o => o.ReattachGrace = s_grace);
+            silo.Services.Configure<GrainCollectionOptions>(o => o.CollectionQuantum = TimeSpan.FromMilliseconds(100));
+            silo.AddOutgoingGrainCallFilter(Held);
+            silo.AddIncomingGrainCallFilter(Settlements);
         }
 
         public async Task<string> CreateTenantAsync()

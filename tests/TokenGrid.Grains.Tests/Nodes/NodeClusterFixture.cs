@@ -16,7 +16,7 @@ namespace TokenGrid.Grains.Tests.Nodes;
 /// context is larger than the budget). Labels: <c>region=west</c> on both nodes, <c>pool=shared</c> on <c>cpu0</c>
 /// and <c>pool=batch</c> on <c>cpu1</c>.
 /// </summary>
-public sealed class NodeClusterFixture : IAsyncLifetime
+public sealed class NodeClusterFixture() : ClusterFixture(modelCache: "node")
 {
     public const string Alpha = "alpha";
     public const string Beta = "beta";
@@ -27,12 +27,6 @@ public sealed class NodeClusterFixture : IAsyncLifetime
     private static readonly DemoModelSpec s_beta = new() { Layers = 1, HiddenSize = 64, Heads = 4, ContextLength = 1024, Seed = 22 };
     private static readonly DemoModelSpec s_huge = new() { Layers = 2, HiddenSize = 64, Heads = 4, ContextLength = 8192, Seed = 33 };
 
-    private readonly TemporaryModelCache _models = new("node");
-
-    public InProcessTestCluster Cluster { get; private set; } = null!;
-
-    public IClusterClient Client => Cluster.Client;
-
     /// <summary>Estimated bytes of each model on a node, by name.</summary>
     public Dictionary<string, long> Estimates { get; } = [];
 
@@ -41,15 +35,17 @@ public sealed class NodeClusterFixture : IAsyncLifetime
 
     public string SiloName => Cluster.Silos[0].Name;
 
-    public async Task InitializeAsync()
+    private Dictionary<string, string> _directories = [];
+
+    protected override void BeforeDeploy()
     {
-        var directories = new Dictionary<string, string>
+        _directories = new Dictionary<string, string>
         {
-            [Alpha] = _models.Build(s_alpha),
-            [Beta] = _models.Build(s_beta),
-            [Huge] = _models.Build(s_huge),
+            [Alpha] = Models.Build(s_alpha),
+            [Beta] = Models.Build(s_beta),
+            [Huge] = Models.Build(s_huge),
         };
-        foreach (var (name, directory) in directories)
+        foreach (var (name, directory) in _directories)
         {
             using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = Inference.Runtime.ExecutionProviderPreference.Cpu });
             Estimates[name] = new CatalogModel(name, model).EstimatedBytes(MaxBatchSize);
@@ -58,33 +54,23 @@ public sealed class NodeClusterFixture : IAsyncLifetime
         var (small, large) = (Math.Min(Estimates[Alpha], Estimates[Beta]), Math.Max(Estimates[Alpha], Estimates[Beta]));
         Budget = large + (small / 2);
         Assert.True(Estimates[Huge] > Budget, "the huge model must exceed the budget");
-
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddMemoryGrainStorage(TokenGridStorage.Name);
-            silo.AddTokenGridNodes();
-            silo.Services.Configure<ModelCatalogOptions>(o =>
-                o.Entries.AddRange(directories.Select(d => new ModelEntry { Name = d.Key, Directory = d.Value })));
-            silo.Services.Configure<NodeOptions>(o =>
-            {
-                o.Devices.AddRange(["cpu0", "cpu1"]);
-                o.IntraOpThreads = 1;
-                o.MemoryBudgetBytes = Budget;
-                o.Engine.MaxBatchSize = MaxBatchSize;
-                o.Labels["region"] = "west";
-                o.Labels["pool"] = "shared";
-                o.DeviceLabels["cpu1"] = new() { ["pool"] = "batch" };
-            });
-        });
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
     }
 
-    public async Task DisposeAsync()
+    protected override void ConfigureSilo(ISiloBuilder silo)
     {
-        await Cluster.DisposeAsync();
-        _models.Dispose();
+        silo.AddTokenGridNodes();
+        silo.Services.Configure<ModelCatalogOptions>(o =>
+            o.Entries.AddRange(_directories.Select(d => new ModelEntry { Name = d.Key, Directory = d.Value })));
+        silo.Services.Configure<NodeOptions>(o =>
+        {
+            o.Devices.AddRange(["cpu0", "cpu1"]);
+            o.IntraOpThreads = 1;
+            o.MemoryBudgetBytes = Budget;
+            o.Engine.MaxBatchSize = MaxBatchSize;
+            o.Labels["region"] = "west";
+            o.Labels["pool"] = "shared";
+            o.DeviceLabels["cpu1"] = new() { ["pool"] = "batch" };
+        });
     }
 
     public INodeGrain Node(string device) => Client.GetGrain<INodeGrain>(NodeId.Of(SiloName, device));

@@ -20,7 +20,7 @@ namespace TokenGrid.Grains.Tests.Scheduling;
 /// small (12 per tenant, 30 per model) so the bounds are easy to reach. The engines batch one sequence more than the
 /// dispatcher's slots: that headroom lets a preempting job start before its victim has left the batch.
 /// </summary>
-public sealed class SchedulingClusterFixture : IAsyncLifetime
+public sealed class SchedulingClusterFixture() : ClusterFixture(modelCache: "scheduling")
 {
     public const string Model = ModelCatalogOptions.DefaultModelName;
     public const int Slots = 2;
@@ -31,12 +31,6 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
 
     private static readonly DemoModelSpec s_model = new() { Layers = 2, HiddenSize = 64, Heads = 4, ContextLength = 1024, VocabSize = 1000 };
 
-    private readonly TemporaryModelCache _models = new("scheduling");
-
-    public InProcessTestCluster Cluster { get; private set; } = null!;
-
-    public IClusterClient Client => Cluster.Client;
-
     /// <summary>Every settlement request a tenant grain received.</summary>
     public GridSettlements Settlements { get; } = new();
 
@@ -45,47 +39,30 @@ public sealed class SchedulingClusterFixture : IAsyncLifetime
 
     public IModelDispatcherGrain Dispatcher => Client.GetGrain<IModelDispatcherGrain>(Model);
 
-    public async Task InitializeAsync()
-    {
-        _models.Build(s_model);
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddMemoryGrainStorage(TokenGridStorage.Name);
-            silo.AddTokenGridNodes();
-            silo.AddTokenGridScheduling();
-            silo.Services.AddTokenGridTenants();
-            silo.Services.Configure<ModelCatalogOptions>(o =>
-            {
-                o.DemoSpec = s_model;
-                o.DemoCacheRoot = _models.Root;
-            });
-            silo.Services.Configure<NodeOptions>(o =>
-            {
-                o.Devices.AddRange(Devices);
-                o.IntraOpThreads = 1;
-                o.Engine.MaxBatchSize = Slots + 1;
-                o.ReportPeriod = TimeSpan.FromMilliseconds(500);
-                o.DeviceLabels["cpu0"] = new() { ["region"] = "west" };
-                o.DeviceLabels["cpu1"] = new() { ["region"] = "east" };
-                o.DeviceLabels["cpu2"] = new() { ["region"] = "east" };
-            });
-            silo.Services.Configure<SchedulingOptions>(o =>
-            {
-                o.MaxQueuedPerTenant = MaxQueuedPerTenant;
-                o.MaxQueuedPerModel = MaxQueuedPerModel;
-                o.SlotsPerNode = Slots;
-            });
-            silo.AddIncomingGrainCallFilter(Settlements);
-        });
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-    }
+    protected override DemoModelSpec DemoSpec => s_model;
 
-    public async Task DisposeAsync()
+    protected override void ConfigureSilo(ISiloBuilder silo)
     {
-        await Cluster.DisposeAsync();
-        _models.Dispose();
+        silo.AddTokenGridNodes();
+        silo.AddTokenGridScheduling();
+        silo.Services.AddTokenGridTenants();
+        silo.Services.Configure<NodeOptions>(o =>
+        {
+            o.Devices.AddRange(Devices);
+            o.IntraOpThreads = 1;
+            o.Engine.MaxBatchSize = Slots + 1;
+            o.ReportPeriod = TimeSpan.FromMilliseconds(500);
+            o.DeviceLabels["cpu0"] = new() { ["region"] = "west" };
+            o.DeviceLabels["cpu1"] = new() { ["region"] = "east" };
+            o.DeviceLabels["cpu2"] = new() { ["region"] = "east" };
+        });
+        silo.Services.Configure<SchedulingOptions>(o =>
+        {
+            o.MaxQueuedPerTenant = MaxQueuedPerTenant;
+            o.MaxQueuedPerModel = MaxQueuedPerModel;
+            o.SlotsPerNode = Slots;
+        });
+        silo.AddIncomingGrainCallFilter(Settlements);
     }
 
     /// <summary>Creates a tenant whose budget never limits the tests: only its class, weight and labels matter.</summary>

@@ -13,19 +13,13 @@ namespace TokenGrid.Grains.Tests.Support;
 /// A two-silo in-process cluster (one <c>cpu0</c> node per silo, ids <c>{silo name}/cpu0</c>) with
 /// memory storage, the tenant grains and a small demo model built once into a temporary directory.
 /// </summary>
-public sealed class GridClusterFixture : IAsyncLifetime
+public sealed class GridClusterFixture() : ClusterFixture(silos: 2, modelCache: "grid")
 {
     /// <summary>Small and quick, with the full cl100k vocabulary so real tokenizer text fits, and room for long jobs.</summary>
     public static DemoModelSpec ModelSpec { get; } = new() { Layers = 2, HiddenSize = 64, Heads = 4, ContextLength = 1024 };
 
     /// <summary>The served model's name.</summary>
     public const string Model = ModelCatalogOptions.DefaultModelName;
-
-    private readonly TemporaryModelCache _models = new("grid");
-
-    public InProcessTestCluster Cluster { get; private set; } = null!;
-
-    public IClusterClient Client => Cluster.Client;
 
     /// <summary>Every settlement request a tenant grain received.</summary>
     public GridSettlements Settlements { get; } = new();
@@ -37,32 +31,14 @@ public sealed class GridClusterFixture : IAsyncLifetime
     public CatalogModel CatalogModel =>
         Cluster.GetSiloServiceProvider().GetRequiredService<ModelCatalog>().TryGet(Model, out var model) ? model : throw new InvalidOperationException("No demo model.");
 
-    public async Task InitializeAsync()
-    {
-        // Built before the silos start, so they load one finished directory instead of racing to build it.
-        _models.Build(ModelSpec);
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddMemoryGrainStorage(TokenGridStorage.Name);
-            silo.AddTokenGridNodes();
-            silo.Services.AddTokenGridTenants();
-            silo.Services.Configure<ModelCatalogOptions>(o =>
-            {
-                o.DemoSpec = ModelSpec;
-                o.DemoCacheRoot = _models.Root;
-            });
-            silo.AddIncomingGrainCallFilter(Settlements);
-            silo.AddOutgoingGrainCallFilter(LostNodes);
-        });
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-    }
+    protected override DemoModelSpec DemoSpec => ModelSpec;
 
-    public async Task DisposeAsync()
+    protected override void ConfigureSilo(ISiloBuilder silo)
     {
-        await Cluster.DisposeAsync();
-        _models.Dispose();
+        silo.AddTokenGridNodes();
+        silo.Services.AddTokenGridTenants();
+        silo.AddIncomingGrainCallFilter(Settlements);
+        silo.AddOutgoingGrainCallFilter(LostNodes);
     }
 
     /// <summary>Creates an enabled tenant with a generous budget, or the given one.</summary>

@@ -12,26 +12,20 @@ namespace TokenGrid.Grains.Tests.Support;
 /// One in-process silo with memory storage and the tenant services, whose grains read a <see cref="FakeTimeProvider"/>
 /// the tests advance. Orleans' own background loops stay on real time.
 /// </summary>
-public sealed class TenantClusterFixture : IAsyncLifetime
+public sealed class TenantClusterFixture : ClusterFixture
 {
-    public TenantClusterFixture()
+    protected override void ConfigureServices(IServiceCollection services)
     {
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(TokenGridStorage.Name));
-        builder.ConfigureSiloHost((_, host) =>
-        {
-            host.Services.AddSingleton<TimeProvider>(Time);
-            host.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
-            // The real in-memory store behind a wrapper the tests can make fail; the ledger and job index it writes are
-            // the in-memory ones AddTokenGridTenants registers.
-            host.Services.AddSingleton(provider => new FlakyTenantStore(
-                provider.GetRequiredService<DeepCopier>(), ActivatorUtilities.CreateInstance<InMemoryTenantStore>(provider)));
-            host.Services.AddSingleton<ITenantStore>(provider => provider.GetRequiredService<FlakyTenantStore>());
-            host.Services.AddSingleton<AdmissionArrivals>();
-            host.Services.AddSingleton<IIncomingGrainCallFilter>(provider => provider.GetRequiredService<AdmissionArrivals>());
-            host.Services.AddTokenGridTenants();
-        });
-        Cluster = builder.Build();
+        services.AddSingleton<TimeProvider>(Time);
+        services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
+        // The real in-memory store behind a wrapper the tests can make fail; the ledger and job index it writes are
+        // the in-memory ones AddTokenGridTenants registers.
+        services.AddSingleton(provider => new FlakyTenantStore(
+            provider.GetRequiredService<DeepCopier>(), ActivatorUtilities.CreateInstance<InMemoryTenantStore>(provider)));
+        services.AddSingleton<ITenantStore>(provider => provider.GetRequiredService<FlakyTenantStore>());
+        services.AddSingleton<AdmissionArrivals>();
+        services.AddSingleton<IIncomingGrainCallFilter>(provider => provider.GetRequiredService<AdmissionArrivals>());
+        services.AddTokenGridTenants();
     }
 
     /// <summary>The grains' clock; starts mid-month, mid-day.</summary>
@@ -43,20 +37,7 @@ public sealed class TenantClusterFixture : IAsyncLifetime
     /// <summary>Signals admissions reaching their tenant grain.</summary>
     public AdmissionArrivals Arrivals => SiloService<AdmissionArrivals>();
 
-    public InProcessTestCluster Cluster { get; }
-
     public IGrainFactory Grains => Cluster.Client;
-
-    /// <summary>A service of the (only) silo.</summary>
-    public T SiloService<T>(object? key = null) where T : notnull
-    {
-        var services = Cluster.Silos[0].ServiceProvider;
-        return key is null ? services.GetRequiredService<T>() : services.GetRequiredKeyedService<T>(key);
-    }
-
-    public Task InitializeAsync() => Cluster.DeployAsync();
-
-    public async Task DisposeAsync() => await Cluster.DisposeAsync();
 }
 
 [CollectionDefinition(Name)]

@@ -85,48 +85,38 @@ public sealed class RecoveryReminderTests(RecoveryReminderTests.Cluster cluster)
         tenant.AsReference<IRemindable>().ReceiveReminder(Reminder, new TickStatus(DateTime.UtcNow, TimeSpan.FromSeconds(10), DateTime.UtcNow));
 
     /// <summary>One silo with the tenant services and the reminder service on a <see cref="RecordingReminderTable"/>.</summary>
-    public sealed class Cluster : IAsyncLifetime
+    public sealed class Cluster : ClusterFixture
     {
-        private readonly InProcessTestCluster _cluster;
         private int _tenants;
 
-        public Cluster()
+        protected override void ConfigureSilo(ISiloBuilder silo)
         {
-            var builder = new InProcessTestClusterBuilder(1);
-            builder.ConfigureSilo((_, silo) =>
-            {
-                silo.AddMemoryGrainStorage(TokenGridStorage.Name);
-                silo.AddReminders();
-                silo.Services.AddSingleton<IReminderTable>(Table);
+            silo.AddReminders();
+            silo.Services.AddSingleton<IReminderTable>(Table);
 
-                // As the silo's hosting allows: the recovery period is below Orleans' default minimum.
-                silo.Configure<ReminderOptions>(reminders => reminders.MinimumReminderPeriod = new JobRecoveryOptions().RecoveryPeriod);
-            });
-            builder.ConfigureSiloHost((_, host) =>
-            {
-                host.Services.AddSingleton(provider => new FlakyTenantStore(
-                    provider.GetRequiredService<DeepCopier>(), ActivatorUtilities.CreateInstance<InMemoryTenantStore>(provider)));
-                host.Services.AddSingleton<ITenantStore>(provider => provider.GetRequiredService<FlakyTenantStore>());
-                host.Services.AddTokenGridTenants();
-            });
-            _cluster = builder.Build();
+            // As the silo's hosting allows: the recovery period is below Orleans' default minimum.
+            silo.Configure<ReminderOptions>(reminders => reminders.MinimumReminderPeriod = new JobRecoveryOptions().RecoveryPeriod);
+        }
+
+        protected override void ConfigureServices(IServiceCollection services)
+        {
+            services.AddSingleton(provider => new FlakyTenantStore(
+                provider.GetRequiredService<DeepCopier>(), ActivatorUtilities.CreateInstance<InMemoryTenantStore>(provider)));
+            services.AddSingleton<ITenantStore>(provider => provider.GetRequiredService<FlakyTenantStore>());
+            services.AddTokenGridTenants();
         }
 
         public RecordingReminderTable Table { get; } = new();
 
         /// <summary>The silo's tenant store (the in-memory one), which tells when a reservation is stored.</summary>
-        public FlakyTenantStore Store => _cluster.Silos[0].ServiceProvider.GetRequiredService<FlakyTenantStore>();
+        public FlakyTenantStore Store => SiloService<FlakyTenantStore>();
 
         public async Task<ITenantGrain> NewTenantAsync()
         {
             var id = $"reminders-{Interlocked.Increment(ref _tenants)}";
-            var tenant = _cluster.Client.GetGrain<ITenantGrain>(id);
+            var tenant = Client.GetGrain<ITenantGrain>(id);
             await tenant.CreateAsync(new TenantSpec(id, TenantTestKit.Roomy));
             return tenant;
         }
-
-        public Task InitializeAsync() => _cluster.DeployAsync();
-
-        public async Task DisposeAsync() => await _cluster.DisposeAsync();
     }
 }
