@@ -1,3 +1,5 @@
+using TokenGrid.Abstractions.Billing;
+
 namespace TokenGrid.Abstractions.Tenants;
 
 /// <summary>Asks a tenant to reserve tokens for one job.</summary>
@@ -36,6 +38,12 @@ public enum AdmissionRejection
 
     /// <summary>The reservation exceeds the token bucket's capacity: it could never be admitted.</summary>
     RequestTooLarge,
+
+    /// <summary>The period's spend cap cannot cover the request's most possible cost.</summary>
+    SpendCapReached,
+
+    /// <summary>The tenant's subsidy program is out of budget for the period and refuses its tenants until the next.</summary>
+    SubsidyExhausted,
 }
 
 /// <summary>The tenant's answer to an admission request.</summary>
@@ -89,7 +97,11 @@ public sealed record SettlementRequest(
     [property: Id(0)] string JobId,
     [property: Id(1)] int PromptTokens,
     [property: Id(2)] int CompletionTokens,
-    [property: Id(3)] JobOutcome Outcome);
+    [property: Id(3)] JobOutcome Outcome)
+{
+    /// <summary>Where the job's tokens were created (the node that finished it), for pricing by region; null when no node ran it.</summary>
+    [Id(4)] public CreationPlace? Place { get; init; }
+}
 
 /// <summary>The result of settling; the same for every repeat of the same job id.</summary>
 [GenerateSerializer, Immutable, Alias("tg.Settlement")]
@@ -122,6 +134,13 @@ public enum LedgerEntryKind
 /// (<see cref="PromptTokens"/> + <see cref="CompletionTokens"/> = <see cref="Tokens"/>), so usage can be priced per
 /// direction; every other kind has 0 for both.
 /// </summary>
+/// <remarks>
+/// Money moves beside tokens, in micros of the rate card's currency, with the same invariant per job: a priced job's
+/// reserve line holds its most possible cost to the tenant (<see cref="SpendMicros"/>), its charge line the tenant's
+/// exact share and its refund line the rest. <see cref="SpendChargedAfter"/> and <see cref="SpendReservedAfter"/> are
+/// the period's totals after the line. A charge of a priced job carries <see cref="Priced"/>: who pays what, per
+/// direction, and where its tokens were created. Lines of unpriced jobs have 0 and null.
+/// </remarks>
 [GenerateSerializer, Immutable, Alias("tg.LedgerEntry")]
 public sealed record LedgerEntry(
     [property: Id(0)] long Sequence,
@@ -136,7 +155,11 @@ public sealed record LedgerEntry(
     [property: Id(9)] long ReservedAfter,
     [property: Id(10)] long BalanceAfter,
     [property: Id(11)] long PromptTokens = 0,
-    [property: Id(12)] long CompletionTokens = 0);
+    [property: Id(12)] long CompletionTokens = 0,
+    [property: Id(13)] long SpendMicros = 0,
+    [property: Id(14)] long SpendChargedAfter = 0,
+    [property: Id(15)] long SpendReservedAfter = 0,
+    [property: Id(16)] PricedCharge? Priced = null);
 
 /// <summary>A page of ledger entries, oldest first.</summary>
 [GenerateSerializer, Immutable, Alias("tg.LedgerPage")]

@@ -43,6 +43,12 @@ public interface ITenantGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<Settlement> SettleAsync(SettlementRequest request);
 
+    /// <summary>
+    /// Whether the tenant ever admitted <paramref name="jobId"/> (open, or settled). A subsidy program asks it before it
+    /// releases a reservation whose admission never reached the tenant's saved state.
+    /// </summary>
+    Task<bool> HoldsJobAsync(string jobId);
+
     /// <summary>The rate-limit figures now, without taking anything.</summary>
     [ReadOnly]
     Task<RateLimitSnapshot> GetRateLimitsAsync();

@@ -1,3 +1,5 @@
+using TokenGrid.Abstractions.Billing;
+
 namespace TokenGrid.Abstractions.Tenants;
 
 /// <summary>How often a tenant's token quota starts over (at midnight UTC, or the first of the month UTC).</summary>
@@ -54,15 +56,33 @@ public sealed record TenantBudget
     /// </summary>
     [Id(7)] public IReadOnlyDictionary<string, string> RequiredLabels { get; init; } = Labels.None;
 
+    /// <summary>
+    /// Most the tenant may owe per <see cref="Period"/>, in the rate card's currency (its share: after its plan and any
+    /// subsidy). Admission reserves a request's most possible cost against it. Null: no cap. Default: null.
+    /// </summary>
+    [Id(8)] public Money? SpendCap { get; init; }
+
+    /// <summary>How the tenant's prices relate to the rate card. Default: <see cref="TenantPlan.List"/>.</summary>
+    [Id(9)] public TenantPlan Plan { get; init; } = TenantPlan.List;
+
+    /// <summary>The subsidy program the tenant is enrolled in, or null. Default: null.</summary>
+    [Id(10)] public string? SubsidyProgram { get; init; }
+
+    /// <summary>The region the tenant's demand comes from, for the oversight views' flows; null when not set. Default: null.</summary>
+    [Id(11)] public string? HomeRegion { get; init; }
+
     /// <summary>Value equality, with <see cref="RequiredLabels"/> compared by content.</summary>
     public bool Equals(TenantBudget? other) =>
         other is not null && TokensPerMinute == other.TokensPerMinute && RequestsPerMinute == other.RequestsPerMinute
         && MaxConcurrentJobs == other.MaxConcurrentJobs && PeriodQuota == other.PeriodQuota && Period == other.Period
-        && Priority == other.Priority && Weight == other.Weight && Labels.SetEquals(RequiredLabels, other.RequiredLabels);
+        && Priority == other.Priority && Weight == other.Weight && Labels.SetEquals(RequiredLabels, other.RequiredLabels)
+        && SpendCap == other.SpendCap && Equals(Plan, other.Plan) && SubsidyProgram == other.SubsidyProgram && HomeRegion == other.HomeRegion;
 
     /// <inheritdoc/>
     public override int GetHashCode() =>
-        HashCode.Combine(TokensPerMinute, RequestsPerMinute, MaxConcurrentJobs, PeriodQuota, Period, Priority, Weight, Labels.SetHash(RequiredLabels));
+        HashCode.Combine(
+            HashCode.Combine(TokensPerMinute, RequestsPerMinute, MaxConcurrentJobs, PeriodQuota, Period, Priority, Weight, Labels.SetHash(RequiredLabels)),
+            SpendCap, Plan, SubsidyProgram, HomeRegion);
 
     /// <summary>A reason this budget is invalid, or null.</summary>
     public string? Validate() =>
@@ -73,6 +93,11 @@ public sealed record TenantBudget
         : Weight is < 1 or > 10_000 ? "weight must be between 1 and 10000."
         : !Enum.IsDefined(Period) ? "period must be daily or monthly."
         : !Enum.IsDefined(Priority) ? "priority must be low, standard or high."
+        : SpendCap is { } cap && cap < Money.Zero ? "spend_cap must not be negative."
+        : Plan is null ? "plan must be set."
+        : Plan.Validate() is { } plan ? plan
+        : SubsidyProgram is { } program && string.IsNullOrWhiteSpace(program) ? "subsidy_program must not be blank."
+        : HomeRegion is { } region && string.IsNullOrWhiteSpace(region) ? "home_region must not be blank."
         : null;
 }
 

@@ -2,32 +2,6 @@ using TokenGrid.Abstractions.Billing;
 
 namespace TokenGrid.Grains.Billing;
 
-/// <summary>What happens to a subsidy program's tenants once its budget for the period is spent.</summary>
-public enum SubsidyExhaustion
-{
-    /// <summary>They pay the full (plan) price from then on.</summary>
-    FullPrice,
-
-    /// <summary>Their requests are refused until the next period.</summary>
-    Refuse,
-}
-
-/// <summary>
-/// A tenant's plan: list price less <paramref name="DiscountBasisPoints"/> (0-10,000), or a negotiated price per
-/// million tokens for a model and direction, which replaces the list price (and takes no discount on top).
-/// </summary>
-public sealed record TenantPlan(string Name, int DiscountBasisPoints, IReadOnlyList<PriceEntry> Negotiated)
-{
-    /// <summary>The list-price plan: no discount, nothing negotiated.</summary>
-    public static TenantPlan List { get; } = new("list", 0, []);
-}
-
-/// <summary>
-/// A subsidy program: it pays <paramref name="ShareBasisPoints"/> of the price its enrolled tenants owe, up to
-/// <paramref name="BudgetPerPeriod"/> a period; <paramref name="OnExhausted"/> says what happens after.
-/// </summary>
-public sealed record SubsidyProgram(string Id, int ShareBasisPoints, Money BudgetPerPeriod, SubsidyExhaustion OnExhausted);
-
 /// <summary>
 /// Who pays what for one charge line: <see cref="List"/> at the rate card, less <see cref="Discount"/> (the plan),
 /// split into <see cref="Subsidy"/> (the program) and <see cref="Tenant"/>. The parts always add up:

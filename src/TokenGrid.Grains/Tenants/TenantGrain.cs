@@ -211,6 +211,10 @@ public sealed partial class TenantGrain(
     }
 
     /// <inheritdoc/>
+    public async Task<bool> HoldsJobAsync(string jobId) =>
+        _account.Holds(jobId) || (await ledger.FindJobAsync(TenantId, jobId)).Count > 0;
+
+    /// <inheritdoc/>
     public async Task<IssuedApiKey> IssueKeyAsync(string name)
     {
         TenantRequests.ValidateKeyName(name);
