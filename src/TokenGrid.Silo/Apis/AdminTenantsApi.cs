@@ -1,3 +1,4 @@
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Silo.Serving;
@@ -131,11 +132,14 @@ public sealed record PatchTenantRequest(string? Name, TenantBudgetPatch? Budget,
 
 /// <summary>
 /// Budget fields to change; null fields keep their values. <c>required_labels</c> sets the node labels the tenant's jobs
-/// must run on (<c>{"region": "west"}</c>); an empty object lifts the restriction.
+/// must run on (<c>{"region": "west"}</c>); an empty object lifts the restriction. <c>spend_cap</c>, <c>plan</c>,
+/// <c>subsidy_program</c> and <c>home_region</c> set the tenant's billing (docs/billing.md); a PUT of the budget without
+/// them removes them.
 /// </summary>
 public sealed record TenantBudgetPatch(
     long? TokensPerMinute, int? RequestsPerMinute, int? MaxConcurrentJobs, long? PeriodQuota, QuotaPeriod? Period, PriorityClass? Priority, int? Weight,
-    IReadOnlyDictionary<string, string>? RequiredLabels = null)
+    IReadOnlyDictionary<string, string>? RequiredLabels = null, Money? SpendCap = null, TenantPlan? Plan = null, string? SubsidyProgram = null,
+    string? HomeRegion = null)
 {
     /// <summary><paramref name="budget"/> with this patch's fields.</summary>
     public TenantBudget ApplyTo(TenantBudget budget) => budget with
@@ -148,5 +152,9 @@ public sealed record TenantBudgetPatch(
         Priority = Priority ?? budget.Priority,
         Weight = Weight ?? budget.Weight,
         RequiredLabels = RequiredLabels ?? budget.RequiredLabels,
+        SpendCap = SpendCap ?? budget.SpendCap,
+        Plan = Plan ?? budget.Plan,
+        SubsidyProgram = SubsidyProgram ?? budget.SubsidyProgram,
+        HomeRegion = HomeRegion ?? budget.HomeRegion,
     };
 }

@@ -51,6 +51,7 @@ public static class TokenGridHosting
         {
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+            options.SerializerOptions.Converters.Add(new MoneyJsonConverter());
 
             // A body giving a property twice is ambiguous (a proxy may read the first, we would read the last): 400.
             options.SerializerOptions.AllowDuplicateProperties = false;
