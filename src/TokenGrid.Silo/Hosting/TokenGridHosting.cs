@@ -3,8 +3,10 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using TokenGrid.Grains.Audit;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Apis;
+using TokenGrid.Silo.Audit;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Dashboard;
 using TokenGrid.Silo.Options;
@@ -33,6 +35,7 @@ public static class TokenGridHosting
         services.AddValidatedOptions<AdminOptions>();
         services.AddValidatedOptions<DemoOptions>();
         services.AddTokenGridTenants();
+        services.AddTokenGridAudit();
         builder.AddTokenGridDashboard();
         builder.AddTokenGridTelemetry(cluster);
 
@@ -46,6 +49,7 @@ public static class TokenGridHosting
         services.AddTokenGridAuth(keysInDatabase: cluster.Storage == StorageKind.AdoNet);
         services.AddSingleton<GenerationPlanner>();
         services.AddSingleton<JobSubmitter>();
+        services.AddSingleton<AdminAudit>();
         services.AddApiProblems();
         services.ConfigureHttpJsonOptions(options =>
         {
@@ -81,9 +85,9 @@ public static class TokenGridHosting
         var admin = app.MapGroup("/admin").RequireAdmin();
         admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi();
 
-        // The read-only ledger and billing views: the auditor key's, and the admin key's.
+        // The read-only ledger, billing views and audit log: the auditor key's, and the admin key's.
         var audit = app.MapGroup("/admin").RequireAuditor();
-        audit.MapAdminLedgerApi().MapAuditPricesApi();
+        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAdminAuditApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });

@@ -73,6 +73,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["DELETE /admin/tenants/{id}/keys/{keyId}"] = Access.Admin,
         ["GET /admin/tenants/{id}/ledger"] = Access.Auditor,
         ["GET /admin/prices/"] = Access.Auditor,
+        ["GET /admin/audit"] = Access.Auditor,
         ["PUT /admin/prices/"] = Access.Admin,
         ["GET /admin/nodes"] = Access.Admin,
         ["GET /admin/nodes/{silo}/{device}/"] = Access.Admin,
