@@ -1,3 +1,4 @@
+using TokenGrid.Abstractions.Billing;
 using Orleans.Concurrency;
 
 namespace TokenGrid.Abstractions.Tenants;
@@ -49,6 +50,10 @@ public interface ITenantGrain : IGrainWithStringKey
     /// </summary>
     [ReadOnly]
     Task<bool> HoldsJobAsync(string jobId);
+
+    /// <summary>The latest spend threshold events (at most <c>TenantState.SpendEventWindow</c>), oldest first.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<SpendThresholdEvent>> GetSpendEventsAsync();
 
     /// <summary>The rate-limit figures now, without taking anything.</summary>
     [ReadOnly]

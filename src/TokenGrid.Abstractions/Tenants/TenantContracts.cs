@@ -188,3 +188,17 @@ public sealed record TenantUsage(
     /// <summary>The budget's spend cap for the period, or null.</summary>
     [Id(11)] public Money? SpendCap { get; init; }
 }
+
+/// <summary>
+/// A tenant's charged spend reached <paramref name="Percent"/> of its spend cap in the period starting at
+/// <paramref name="PeriodStart"/> (raised once per threshold and period: 50, 80 and 100 percent).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tg.SpendThresholdEvent")]
+public sealed record SpendThresholdEvent(
+    [property: Id(0)] string Id,
+    [property: Id(1)] DateTimeOffset At,
+    [property: Id(2)] DateTimeOffset PeriodStart,
+    [property: Id(3)] int Percent,
+    [property: Id(4)] Money Spent,
+    [property: Id(5)] Money Cap,
+    [property: Id(6)] string Currency);

@@ -83,6 +83,7 @@ internal static class LedgerBook
         state.PeriodStart = start;
         state.Charged = 0;
         state.SpendCharged = 0;
+        state.SpendPercentRaised = 0;
         state.Models.Clear();
         Append(state, tenantId, now, jobId: "", model: "", LedgerEntryKind.PeriodReset, cleared, spend: clearedSpend);
         return true;

@@ -84,7 +84,9 @@ internal sealed class TenantSeries(TenantSeriesOptions options, TimeProvider tim
 /// <param name="Charged">Tokens charged this period.</param>
 /// <param name="Reserved">Tokens held by open reservations.</param>
 /// <param name="UpdatedAt">When it was recorded (set by <see cref="TenantSeries"/>).</param>
-public readonly record struct TenantBudgetSample(string Tenant, long Quota, long Charged, long Reserved, DateTimeOffset UpdatedAt = default)
+/// <param name="SpendCharged">Micros charged this period (the tenant's share).</param>
+/// <param name="SpendCap">The period's spend cap in micros (0: none).</param>
+public readonly record struct TenantBudgetSample(string Tenant, long Quota, long Charged, long Reserved, DateTimeOffset UpdatedAt = default, long SpendCharged = 0, long SpendCap = 0)
 {
     /// <summary>Tokens that may still be reserved this period: quota − charged − reserved.</summary>
     public long Remaining => Quota - Charged - Reserved;

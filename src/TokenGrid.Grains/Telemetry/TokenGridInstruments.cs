@@ -41,6 +41,7 @@ public sealed class TokenGridInstruments
     private readonly Dictionary<string, int> _queues = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _modelLoadFailures = new(StringComparer.Ordinal);
     private readonly TenantSeries _tenants;
+    private readonly Counter<long> _spendThresholds;
     private readonly JobContentSeries _jobContent;
 
     /// <summary>Creates the instruments; <paramref name="tenantSeries"/> chooses the tenants that get budget series.</summary>
@@ -82,6 +83,9 @@ public sealed class TokenGridInstruments
         meter.CreateObservableGauge("tokengrid.tenant.budget_reserved_tokens", () => ObserveTenants(t => t.Reserved), "{token}", "Tokens held by the tenant's running requests.");
         meter.CreateObservableGauge("tokengrid.tenant.budget_charged_tokens", () => ObserveTenants(t => t.Charged), "{token}", "Tokens charged to the tenant this period.");
         meter.CreateObservableGauge("tokengrid.tenant.budget_quota_tokens", () => ObserveTenants(t => t.Quota), "{token}", "Tokens the tenant's period quota allows.");
+        meter.CreateObservableGauge("tokengrid.tenant.spend_charged_micros", () => ObserveTenants(t => t.SpendCharged), "{micro}", "Micros of the rate card's currency charged to the tenant this period (its share).");
+        meter.CreateObservableGauge("tokengrid.tenant.spend_cap_micros", () => ObserveTenants(t => t.SpendCap), "{micro}", "The tenant's spend cap for the period in micros (0: none).");
+        _spendThresholds = meter.CreateCounter<long>("tokengrid.spend_threshold_events", "{event}", "Spend threshold events raised (a tenant's charged spend reached 50, 80 or 100 percent of its cap), by percent.");
     }
 
     /// <summary>A node prefilled a prompt.</summary>
@@ -187,8 +191,12 @@ public sealed class TokenGridInstruments
     public void OnJobContentOldest(DateTimeOffset? finishedAt) => _jobContent.OnOldest(finishedAt);
 
     /// <summary>A tenant's budget changed; published when <see cref="TenantSeriesOptions"/> selects the tenant.</summary>
-    public void OnTenantBudget(string tenant, long quota, long charged, long reserved) =>
-        _tenants.Update(new TenantBudgetSample(tenant, quota, charged, reserved));
+    public void OnTenantBudget(string tenant, long quota, long charged, long reserved, long spendCharged = 0, long spendCap = 0) =>
+        _tenants.Update(new TenantBudgetSample(tenant, quota, charged, reserved, SpendCharged: spendCharged, SpendCap: spendCap));
+
+    /// <summary>A tenant's charged spend reached <paramref name="percent"/> of its spend cap this period.</summary>
+    public void OnSpendThreshold(int percent) =>
+        _spendThresholds.Add(1, new KeyValuePair<string, object?>("percent", percent));
 
     private static Histogram<double> Histogram(Meter meter, string name, string description, double[] buckets) =>
         meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = buckets });

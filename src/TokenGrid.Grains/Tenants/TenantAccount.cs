@@ -17,7 +17,9 @@ internal readonly record struct AdmissionDecision(AdmissionResult Result, bool A
 /// <param name="tenantId">The tenant.</param>
 /// <param name="timeProvider">The clock every decision reads.</param>
 /// <param name="periodReset">Told the new period's start and the charged tokens it cleared, when a period starts over.</param>
-internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, Action<DateTimeOffset, long> periodReset)
+/// <param name="onSpendThreshold">Told each spend threshold (percent of the cap) raised.</param>
+internal sealed class TenantAccount(
+    string tenantId, TimeProvider timeProvider, Action<DateTimeOffset, long> periodReset, Action<int>? onSpendThreshold = null)
 {
     /// <summary>Job ids seen for the first time since the last save, in arrival order.</summary>
     private readonly List<string> _unsavedJobIds = [];
@@ -189,6 +191,11 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
             State.PendingSubsidies.Add(new PendingSubsidy(request.JobId, program, priced!.Subsidy));
         }
 
+        if (priced is not null)
+        {
+            RaiseSpendThresholds(now, priced.Currency);
+        }
+
         var tally = TallyOf(reservation.Model);
         tally.PromptTokens += prompt;
         tally.CompletionTokens += charged - prompt;
@@ -253,6 +260,31 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
 
         State.Keys[index] = State.Keys[index] with { Info = State.Keys[index].Info with { RevokedAt = timeProvider.GetUtcNow() } };
         return (State.Keys[index], true);
+    }
+
+    /// <summary>The spend thresholds, in percent of the cap, that raise an event once per period.</summary>
+    public static readonly int[] SpendThresholds = [50, 80, 100];
+
+    /// <summary>Raises an event for each threshold of the spend cap the period's charged spend has reached since the last.</summary>
+    private void RaiseSpendThresholds(DateTimeOffset now, string currency)
+    {
+        if (State.Info!.Budget.SpendCap is not { Micros: > 0 } cap)
+        {
+            return;
+        }
+
+        foreach (var percent in SpendThresholds.Where(p => p > State.SpendPercentRaised && (Int128)State.SpendCharged * 100 >= (Int128)cap.Micros * p))
+        {
+            State.SpendPercentRaised = percent;
+            State.SpendEvents.Add(new SpendThresholdEvent(
+                $"spend-{State.PeriodStart:yyyyMMdd}-{percent}", now, State.PeriodStart, percent, new Money(State.SpendCharged), cap, currency));
+            onSpendThreshold?.Invoke(percent);
+        }
+
+        if (State.SpendEvents.Count > TenantState.SpendEventWindow)
+        {
+            State.SpendEvents.RemoveRange(0, State.SpendEvents.Count - TenantState.SpendEventWindow);
+        }
     }
 
     /// <summary>Brings the period and both buckets up to <paramref name="now"/>.</summary>

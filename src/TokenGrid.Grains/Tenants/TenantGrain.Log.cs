@@ -43,4 +43,7 @@ public sealed partial class TenantGrain
 
     [LoggerMessage(EventId = 1111, Level = LogLevel.Debug, Message = "Tenant {TenantId} woke {Woken} of its {Open} open jobs to check their progress")]
     private static partial void LogRecoveryTick(ILogger logger, string tenantId, int woken, int open);
+
+    [LoggerMessage(EventId = 1114, Level = LogLevel.Information, Message = "Tenant {TenantId} reached {Percent}% of its spend cap this period")]
+    private static partial void LogSpendThreshold(ILogger logger, string tenantId, int percent);
 }

@@ -79,7 +79,13 @@ public sealed partial class TenantGrain(
     /// <inheritdoc/>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _account = new TenantAccount(TenantId, timeProvider, (start, cleared) => LogPeriodReset(logger, TenantId, start, cleared));
+        _account = new TenantAccount(
+            TenantId, timeProvider, (start, cleared) => LogPeriodReset(logger, TenantId, start, cleared),
+            percent =>
+            {
+                instruments.OnSpendThreshold(percent);
+                LogSpendThreshold(logger, TenantId, percent);
+            });
         _commit = new GroupCommit(SaveAsync, Unavailable, (e, steps) =>
         {
             LogSaveFailed(logger, e, TenantId, steps);
@@ -285,6 +291,13 @@ public sealed partial class TenantGrain(
     }
 
     /// <inheritdoc/>
+    public Task<IReadOnlyList<SpendThresholdEvent>> GetSpendEventsAsync()
+    {
+        _account.RequireTenant();
+        return Task.FromResult<IReadOnlyList<SpendThresholdEvent>>([.. State.SpendEvents]);
+    }
+
+    /// <inheritdoc/>
     public Task<RateLimitSnapshot> GetRateLimitsAsync()
     {
         _account.RequireTenant();
@@ -381,7 +394,7 @@ public sealed partial class TenantGrain(
         }
 
         _version = saved.Version;
-        instruments.OnTenantBudget(TenantId, State.Info?.Budget.PeriodQuota ?? 0, State.Charged, State.Reserved);
+        instruments.OnTenantBudget(TenantId, State.Info?.Budget.PeriodQuota ?? 0, State.Charged, State.Reserved, State.SpendCharged, State.Info?.Budget.SpendCap?.Micros ?? 0);
         return true;
     }
 

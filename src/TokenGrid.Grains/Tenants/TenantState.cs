@@ -75,6 +75,15 @@ public sealed class TenantState
     /// each save, and again on the recovery reminder until the program has it; telling it twice is harmless.
     /// </summary>
     [Id(15)] public List<PendingSubsidy> PendingSubsidies { get; set; } = [];
+
+    /// <summary>The latest spend threshold events, oldest first (at most <see cref="SpendEventWindow"/>).</summary>
+    [Id(16)] public List<SpendThresholdEvent> SpendEvents { get; set; } = [];
+
+    /// <summary>The highest spend threshold (percent of the cap) raised in the current period; 0 when none.</summary>
+    [Id(17)] public int SpendPercentRaised { get; set; }
+
+    /// <summary>How many spend threshold events the state keeps.</summary>
+    public const int SpendEventWindow = 12;
 }
 
 /// <summary>What a settled job's subsidy program paid, to be sent to the program.</summary>

@@ -80,14 +80,14 @@ public static class TokenGridHosting
         app.UseAuthorization();
 
         var v1 = app.MapGroup("/v1").RequireTenant();
-        v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi();
+        v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi().MapBillingEventsApi();
 
         var admin = app.MapGroup("/admin").RequireAdmin();
         admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi();
 
         // The read-only ledger, billing views and audit log: the auditor key's, and the admin key's.
         var audit = app.MapGroup("/admin").RequireAuditor();
-        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAdminAuditApi();
+        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAdminAuditApi().MapAuditBillingEventsApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });

@@ -107,6 +107,41 @@ public sealed class PricedAdmissionTests(TenantClusterFixture fixture)
         Assert.All(await tenant.ReadLedgerAsync(), e => Assert.Equal((0L, (PricedCharge?)null), (e.SpendMicros, e.Priced)));
     }
 
+    [Fact]
+    public async Task Spend_thresholds_raise_one_event_each_per_period()
+    {
+        var model = NewModel();
+        await PublishAsync(Price(model, TokenDirection.Completion, "1"));
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy with { SpendCap = new Money(10_000), Period = QuotaPeriod.Daily });
+        var jobs = 0;
+
+        async Task SpendAsync(int micros)
+        {
+            var id = $"job-{++jobs}";
+            var admitted = await tenant.AdmitAsync(new AdmissionRequest(id, model, 0, micros));
+            Assert.True(admitted.Admitted, admitted.Message);
+            await tenant.SettleAsync(new SettlementRequest(id, 0, micros, JobOutcome.Completed));
+        }
+
+        await SpendAsync(4_000);
+        var none = await tenant.GetSpendEventsAsync();
+        await SpendAsync(1_500);
+        await SpendAsync(3_000);
+        await SpendAsync(1_500);
+        var thisPeriod = await tenant.GetSpendEventsAsync();
+        fixture.Time.Advance(TimeSpan.FromDays(1));
+        await SpendAsync(5_000);
+        var events = await tenant.GetSpendEventsAsync();
+
+        Assert.Empty(none);
+        Assert.Equal([50, 80, 100], thisPeriod.Select(e => e.Percent));
+        Assert.Equal([5_500L, 8_500, 10_000], thisPeriod.Select(e => e.Spent.Micros));
+        Assert.All(thisPeriod, e => Assert.Equal(("USD", 10_000L), (e.Currency, e.Cap.Micros)));
+        Assert.Equal([50, 80, 100, 50], events.Select(e => e.Percent));
+        Assert.Equal(4, events.Select(e => e.Id).Distinct().Count());
+        Assert.True(events[3].PeriodStart > events[2].PeriodStart);
+    }
+
     /// <summary>Per job, charged + refunded spend = held spend, and the running totals follow the lines.</summary>
     private static void AssertSpendConsistent(IReadOnlyList<LedgerEntry> ledger)
     {

@@ -106,4 +106,24 @@ public abstract class SpendSuite(TokenGridServer server)
         var refused = await auditor.PatchAsJsonAsync($"admin/tenants/{id}", new { budget = new { spend_cap = "100" } });
         Assert.True(refused.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden);
     }
+
+    [Fact]
+    public async Task A_tenant_reads_its_spend_threshold_events_as_the_auditor_does()
+    {
+        var (id, key) = await server.CreateTenantAsync(new { spend_cap = "0.000020" });
+        using var client = server.Client(key);
+        using var auditor = server.Client(BillingServerFixtureBase.AuditorKey);
+
+        await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hi", max_tokens = 8, temperature = 0 })).ReadJsonAsync();
+        var ledger = (await (await auditor.GetAsync($"admin/tenants/{id}/ledger")).ReadJsonAsync())["entries"]!.AsArray();
+        var spent = ledger[^1]!["spend_charged_after"]!.GetValue<long>();
+        var own = await (await client.GetAsync("v1/billing/events")).ReadJsonAsync();
+        var audited = await (await auditor.GetAsync($"admin/tenants/{id}/billing/events")).ReadJsonAsync();
+
+        var expected = new[] { 50, 80, 100 }.Where(p => spent * 100 >= 20L * p).ToArray();
+        Assert.Equal(expected, own["data"]!.AsArray().Select(e => e!["percent"]!.GetValue<int>()));
+        Assert.Equal(own.ToJsonString(), audited.ToJsonString());
+        Assert.All(own["data"]!.AsArray(), e => Assert.Equal(("billing.spend_threshold", "0.000020"), (e!["object"]!.GetValue<string>(), e["cap"]!.GetValue<string>())));
+        await (await auditor.GetAsync("admin/tenants/no-such-tenant/billing/events")).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
 }

@@ -61,6 +61,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["DELETE /v1/jobs/{id}"] = Access.Tenant,
         ["GET /v1/jobs/{id}/events"] = Access.Tenant,
         ["GET /v1/usage"] = Access.Tenant,
+        ["GET /v1/billing/events"] = Access.Tenant,
 
         ["POST /admin/tenants/"] = Access.Admin,
         ["GET /admin/tenants/"] = Access.Admin,
@@ -74,6 +75,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["GET /admin/tenants/{id}/ledger"] = Access.Auditor,
         ["GET /admin/prices/"] = Access.Auditor,
         ["GET /admin/audit"] = Access.Auditor,
+        ["GET /admin/tenants/{id}/billing/events"] = Access.Auditor,
         ["PUT /admin/prices/"] = Access.Admin,
         ["GET /admin/nodes"] = Access.Admin,
         ["GET /admin/nodes/{silo}/{device}/"] = Access.Admin,

@@ -28,7 +28,7 @@ public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
 
             var check = await PromtoolAsync(directory, "check", "rules", "rules.yaml");
             Assert.True(check.ExitCode == 0, check.Output);
-            Assert.Contains("SUCCESS: 9 rules found", check.Output);
+            Assert.Contains("SUCCESS: 11 rules found", check.Output);
             var test = await PromtoolAsync(directory, "test", "rules", "alert-rules.test.yaml");
             Assert.True(test.ExitCode == 0, test.Output);
             Assert.Contains("SUCCESS", test.Output);
