@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using TokenGrid.Grains.Billing.Statements;
 using TokenGrid.Grains.JobIndex;
 using TokenGrid.Grains.Jobs.Retention;
 using TokenGrid.Grains.Ledger;
@@ -9,7 +10,7 @@ using TokenGrid.Grains.Tenants;
 
 namespace TokenGrid.Storage.Postgres;
 
-/// <summary>Registers the PostgreSQL tenant store, token ledger, job index and job content expiries.</summary>
+/// <summary>Registers the PostgreSQL tenant store, token ledger, job index, job content expiries and statements.</summary>
 public static class PostgresLedgerHosting
 {
     /// <summary>The key of the <see cref="NpgsqlDataSource"/> the tenant store, ledger and job index share.</summary>
@@ -44,10 +45,12 @@ public static class PostgresLedgerHosting
         services.RemoveAll<ILedgerStore>();
         services.RemoveAll<IJobIndex>();
         services.RemoveAll<IJobContentExpiryStore>();
+        services.RemoveAll<IStatementStore>();
         services.AddSingleton<ITenantStore, PostgresTenantStore>();
         services.AddSingleton<ILedgerStore, PostgresLedgerStore>();
         services.AddSingleton<IJobIndex, PostgresJobIndex>();
         services.AddSingleton<IJobContentExpiryStore, PostgresJobContentExpiryStore>();
+        services.AddSingleton<IStatementStore, PostgresStatementStore>();
         return services;
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using TokenGrid.Grains.Billing.Statements;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Apis;
 using TokenGrid.Silo.Auth;
@@ -33,6 +34,7 @@ public static class TokenGridHosting
         services.AddValidatedOptions<AdminOptions>();
         services.AddValidatedOptions<DemoOptions>();
         services.AddTokenGridTenants();
+        services.AddTokenGridStatements();
         builder.AddTokenGridDashboard();
         builder.AddTokenGridTelemetry(cluster);
 
@@ -75,14 +77,14 @@ public static class TokenGridHosting
         app.UseAuthorization();
 
         var v1 = app.MapGroup("/v1").RequireTenant();
-        v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi();
+        v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi().MapStatementsApi();
 
         var admin = app.MapGroup("/admin").RequireAdmin();
-        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi();
+        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi().MapAdminPeriodsApi();
 
         // The read-only ledger and billing views: the auditor key's, and the admin key's.
         var audit = app.MapGroup("/admin").RequireAuditor();
-        audit.MapAdminLedgerApi().MapAuditPricesApi();
+        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAuditStatementsApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });
