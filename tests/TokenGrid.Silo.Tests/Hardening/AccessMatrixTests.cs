@@ -61,6 +61,8 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["DELETE /v1/jobs/{id}"] = Access.Tenant,
         ["GET /v1/jobs/{id}/events"] = Access.Tenant,
         ["GET /v1/usage"] = Access.Tenant,
+        ["GET /v1/billing/statements/"] = Access.Tenant,
+        ["GET /v1/billing/statements/{period}"] = Access.Tenant,
 
         ["POST /admin/tenants/"] = Access.Admin,
         ["GET /admin/tenants/"] = Access.Admin,
@@ -73,6 +75,9 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["DELETE /admin/tenants/{id}/keys/{keyId}"] = Access.Admin,
         ["GET /admin/tenants/{id}/ledger"] = Access.Auditor,
         ["GET /admin/prices/"] = Access.Auditor,
+        ["GET /admin/tenants/{id}/statements/"] = Access.Auditor,
+        ["GET /admin/tenants/{id}/statements/{period}"] = Access.Auditor,
+        ["POST /admin/periods/{period}/close"] = Access.Admin,
         ["PUT /admin/prices/"] = Access.Admin,
         ["GET /admin/nodes"] = Access.Admin,
         ["GET /admin/nodes/{silo}/{device}/"] = Access.Admin,
@@ -170,6 +175,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         .Replace("{id}", "job_doesnotexist", StringComparison.Ordinal)
         .Replace("{**id}", "demo", StringComparison.Ordinal)
         .Replace("{keyId}", "key_unknown", StringComparison.Ordinal)
+        .Replace("{period}", "2000-01", StringComparison.Ordinal)
         .Replace("{silo}", "nosilo", StringComparison.Ordinal)
         .Replace("{device}", "nodevice", StringComparison.Ordinal)
         .Replace("{page:int}", "1", StringComparison.Ordinal)
