@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.VisualBasic.FileIO;
-using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Billing.Statements;
 using TokenGrid.Silo.Tests.Support;
 
@@ -209,6 +207,14 @@ public abstract class StatementsSuite(TokenGridServer server)
         Assert.Equal(Micros(charges.Sum(c => c.Priced!.Tenant.Micros)), day["amount_due"]!.GetValue<string>());
         Assert.Equal(Micros(charges.Sum(c => c.Priced!.Subsidy.Micros)), day["subsidy"]!.GetValue<string>());
         Assert.Equal(Micros(charges.Sum(c => c.Priced!.Lines.Sum(l => l.Discount.Micros))), day["discount"]!.GetValue<string>());
+
+        // The ledger page shows each charge's money as stored.
+        var ledger = await server.LedgerOfJobAsync(tenantId, charges[1].JobId);
+        var priced = Assert.Single(ledger)["priced"]!;
+        Assert.Equal(
+            charges[1].Priced!.Lines.Select(l => l.Tenant.Micros),
+            priced["lines"]!.AsArray().Select(l => l!["tenant"]!["micros"]!.GetValue<long>()));
+        Assert.Equal("public-sector", priced["program_id"]!.GetValue<string>());
     }
 
     private static string Micros(long micros) => new TokenGrid.Abstractions.Billing.Money(micros).ToString();
