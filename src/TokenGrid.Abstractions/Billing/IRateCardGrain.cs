@@ -9,7 +9,8 @@ namespace TokenGrid.Abstractions.Billing;
 public interface IRateCardGrain : IGrainWithIntegerKey
 {
     /// <summary>
-    /// Adds the next version, in force from <paramref name="effectiveFrom"/> (null: now). Throws
+    /// Adds the next version, in force from <paramref name="effectiveFrom"/> (null: as soon as every copy handed out
+    /// allows, within a lease time of now). Throws
     /// <see cref="ArgumentException"/> with the reason when it is refused (retroactive, out of order, another currency,
     /// a negative or duplicate price).
     /// </summary>
@@ -18,6 +19,12 @@ public interface IRateCardGrain : IGrainWithIntegerKey
     /// <summary>Every version, oldest first.</summary>
     [ReadOnly]
     Task<IReadOnlyList<RateCardVersion>> ListAsync();
+
+    /// <summary>
+    /// A copy of the card good for <c>RateCardGrain.LeaseTime</c>, for pricing admissions without a call each. Not
+    /// interleaved with <see cref="PublishAsync"/>, so no copy misses a version that takes effect within its lease.
+    /// </summary>
+    Task<RateCardLease> LeaseAsync();
 
     /// <summary>The quote for <paramref name="model"/> in force now, or null when the card does not price it.</summary>
     [ReadOnly]

@@ -25,14 +25,19 @@ public sealed record TenantPlan(
 
     /// <summary>Value equality, with <see cref="Negotiated"/> compared by content.</summary>
     public bool Equals(TenantPlan? other) =>
-        other is not null && Name == other.Name && DiscountBasisPoints == other.DiscountBasisPoints && Negotiated.SequenceEqual(other.Negotiated);
+        other is not null && Name == other.Name && DiscountBasisPoints == other.DiscountBasisPoints
+        && (ReferenceEquals(Negotiated, other.Negotiated) || (Negotiated is not null && other.Negotiated is not null && Negotiated.SequenceEqual(other.Negotiated)));
 
     /// <inheritdoc/>
-    public override int GetHashCode() => HashCode.Combine(Name, DiscountBasisPoints, Negotiated.Count);
+    public override int GetHashCode() => HashCode.Combine(Name, DiscountBasisPoints, Negotiated?.Count);
 
     /// <summary>A reason this plan is invalid, or null.</summary>
     public string? Validate() =>
         string.IsNullOrWhiteSpace(Name) ? "plan.name must not be blank."
+        : Negotiated is null ? "plan.negotiated must be a list (empty for none)."
+        : Negotiated.Any(p => p is null || string.IsNullOrWhiteSpace(p.Model)) ? "plan.negotiated prices each name a model."
+        : Negotiated.Any(p => !Enum.IsDefined(p.Direction)) ? "plan.negotiated directions are prompt or completion."
+        : Negotiated.Any(p => p.Region is { } region && string.IsNullOrWhiteSpace(region)) ? "plan.negotiated regions must not be blank."
         : DiscountBasisPoints is < 0 or > Pricing.BasisPointsPerWhole ? "plan.discount_bps must be between 0 and 10000."
         : Negotiated.Any(p => p.PerMillion < Money.Zero) ? "plan.negotiated prices must not be negative."
         : Negotiated.GroupBy(p => (p.Model, p.Direction, p.Region)).Any(g => g.Count() > 1) ? "plan.negotiated prices a model, direction and region twice."

@@ -35,12 +35,12 @@ public interface IJobGrain : IGrainWithStringKey
     IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence);
 
     /// <summary>
-    /// The dispatcher of <paramref name="model"/> placed the job on <paramref name="nodeId"/>: the job starts (or
-    /// resumes) generating there. One-way, so the dispatcher never waits on a job. A job that is not waiting (unknown,
-    /// or ending) gives the slot straight back.
+    /// The dispatcher of <paramref name="model"/> placed the job on <paramref name="nodeId"/>, whose <c>region</c>
+    /// label is <paramref name="region"/> (null: none): the job starts (or resumes) generating there. One-way, so the
+    /// dispatcher never waits on a job. A job that is not waiting (unknown, or ending) gives the slot straight back.
     /// </summary>
     [OneWay]
-    Task StartOnNodeAsync(string nodeId, string model);
+    Task StartOnNodeAsync(string nodeId, string model, string? region = null);
 
     /// <summary>
     /// Makes sure the job is progressing after a silo failure. Called one-way by the tenant's recovery reminder for its

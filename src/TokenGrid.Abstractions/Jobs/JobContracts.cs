@@ -228,6 +228,9 @@ public sealed record JobInfo
     /// <summary>Why and when the content was deleted; null while it is kept. The rest of the record stays.</summary>
     [Id(23)] public JobContentDeletion? ContentDeleted { get; init; }
 
+    /// <summary>The <c>region</c> label of <see cref="NodeId"/> (where the job's tokens were created); null when it has none.</summary>
+    [Id(24)] public string? NodeRegion { get; init; }
+
     /// <summary>True once the job has ended.</summary>
     public bool IsFinished => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled or JobStatus.Rejected;
 }

@@ -47,6 +47,7 @@ public interface ITenantGrain : IGrainWithStringKey
     /// Whether the tenant ever admitted <paramref name="jobId"/> (open, or settled). A subsidy program asks it before it
     /// releases a reservation whose admission never reached the tenant's saved state.
     /// </summary>
+    [ReadOnly]
     Task<bool> HoldsJobAsync(string jobId);
 
     /// <summary>The rate-limit figures now, without taking anything.</summary>

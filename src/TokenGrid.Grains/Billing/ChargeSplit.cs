@@ -19,19 +19,32 @@ public readonly record struct ChargeSplit(Money List, Money Discount, Money Subs
     /// tenant's share is what is left.
     /// </summary>
     public static ChargeSplit Of(
-        long tokens, TokenDirection direction, string? region, PriceQuote quote, TenantPlan plan, SubsidyProgram? program, Money programLeft)
+        long tokens, TokenDirection direction, string? region, PriceQuote quote, TenantPlan plan, SubsidyProgram? program, Money programLeft) =>
+        Of(tokens, direction, region, quote, plan, program?.ShareBasisPoints ?? 0, programLeft);
+
+    /// <summary>
+    /// The same split with the program given by its share alone: <paramref name="shareBasisPoints"/> of the price after
+    /// the plan, as far as <paramref name="programLeft"/> goes (0: no program).
+    /// </summary>
+    public static ChargeSplit Of(
+        long tokens, TokenDirection direction, string? region, PriceQuote quote, TenantPlan plan, int shareBasisPoints, Money programLeft)
     {
+        ArgumentNullException.ThrowIfNull(quote);
+        ArgumentNullException.ThrowIfNull(plan);
         var list = Pricing.Amount(tokens, quote.PerMillion(direction, region));
-        var negotiated = plan.Negotiated.FirstOrDefault(p =>
-            p.Direction == direction && string.Equals(p.Model, quote.Model, StringComparison.Ordinal)
-            && (p.Region is null || string.Equals(p.Region, region, StringComparison.Ordinal)));
+        // The region's own negotiated price, else the one for any region.
+        var negotiated = plan.Negotiated
+            .Where(p => p.Direction == direction && string.Equals(p.Model, quote.Model, StringComparison.Ordinal)
+                && (p.Region is null || string.Equals(p.Region, region, StringComparison.Ordinal)))
+            .OrderBy(p => p.Region is null)
+            .FirstOrDefault();
         var afterPlan = negotiated is not null ? Pricing.Amount(tokens, negotiated.PerMillion) : list - Pricing.Share(list, plan.DiscountBasisPoints);
 
         // A negotiated price above list is a surcharge, not a negative discount: the tenant owes it all the same.
         var discount = list - afterPlan;
-        var subsidy = program is null || programLeft <= Money.Zero
+        var subsidy = shareBasisPoints == 0 || programLeft <= Money.Zero
             ? Money.Zero
-            : Money.Min(Pricing.Share(afterPlan, program.ShareBasisPoints), programLeft);
+            : Money.Min(Pricing.Share(afterPlan, shareBasisPoints), programLeft);
         return new ChargeSplit(list, discount, subsidy, afterPlan - subsidy);
     }
 }

@@ -12,6 +12,15 @@ public sealed class RateCard
 {
     [Id(0)] private readonly List<RateCardVersion> _versions = [];
 
+    [NonSerialized]
+    private DateTimeOffset _leasedUntil;
+
+    /// <summary>
+    /// Until when copies of the card handed out (<see cref="IRateCardGrain.LeaseAsync"/>) are promised to stay true: no
+    /// version may take effect before it. Not saved: a new activation starts from a lease of its own.
+    /// </summary>
+    public DateTimeOffset LeasedUntil { get => _leasedUntil; set => _leasedUntil = value; }
+
     /// <summary>Every version, oldest first.</summary>
     public IReadOnlyList<RateCardVersion> Versions => _versions;
 
@@ -30,17 +39,23 @@ public sealed class RateCard
     }
 
     /// <summary>
-    /// Adds the next version, in force from <paramref name="effectiveFrom"/> (null: <paramref name="now"/>). Returns the
-    /// reason it is refused, or null: a time before <paramref name="now"/> or before the latest version's would reprice
-    /// what was already admitted.
+    /// Adds the next version, in force from <paramref name="effectiveFrom"/> (null: the earliest moment it can be, now
+    /// or the end of the copies handed out). Returns the reason it is refused, or null: a time before
+    /// <paramref name="now"/> or before the latest version's would reprice what was already admitted, and one before
+    /// <see cref="LeasedUntil"/> would not be seen in time by silos pricing from their copy.
     /// </summary>
     public string? TryAdd(string currency, IReadOnlyList<PriceEntry> prices, DateTimeOffset now, DateTimeOffset? effectiveFrom, out RateCardVersion? added)
     {
         added = null;
-        var from = effectiveFrom ?? now;
+        var from = effectiveFrom ?? (LeasedUntil > now ? LeasedUntil : now);
         if (from < now)
         {
             return $"effective_from {from:O} is in the past: a price change is never retroactive.";
+        }
+
+        if (from < LeasedUntil)
+        {
+            return $"effective_from {from:O} is sooner than silos' copies of the card are good for (until {LeasedUntil:O}); choose a later time or leave it out.";
         }
 
         if (_versions.Count > 0 && from <= _versions[^1].EffectiveFrom)

@@ -8,6 +8,29 @@ public sealed class RateCardGrain(
     TimeProvider timeProvider)
     : Grain, IRateCardGrain
 {
+    /// <summary>How long a copy of the card handed out stays true (and how soon, at most, a new version can take effect).</summary>
+    public static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(2);
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A previous activation (on a silo now gone) may have handed out copies; they end within a lease time of now.
+        state.State.LeasedUntil = timeProvider.GetUtcNow() + LeaseTime;
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<RateCardLease> LeaseAsync()
+    {
+        var until = timeProvider.GetUtcNow() + LeaseTime;
+        if (until > state.State.LeasedUntil)
+        {
+            state.State.LeasedUntil = until;
+        }
+
+        return Task.FromResult(new RateCardLease([.. state.State.Versions], until));
+    }
+
     /// <inheritdoc />
     public async Task<RateCardVersion> PublishAsync(string currency, IReadOnlyList<PriceEntry> prices, DateTimeOffset? effectiveFrom)
     {
@@ -22,8 +45,11 @@ public sealed class RateCardGrain(
         }
         catch
         {
-            // Unsaved: the version must not be in force here while the store does not hold it.
+            // Unsaved: the version must not be in force here while the store does not hold it. The copies handed out
+            // stay promised.
+            var leased = state.State.LeasedUntil;
             await state.ReadStateAsync();
+            state.State.LeasedUntil = leased;
             throw;
         }
 

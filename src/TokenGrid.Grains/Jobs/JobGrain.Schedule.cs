@@ -32,10 +32,11 @@ public sealed partial class JobGrain
     }
 
     /// <inheritdoc />
-    public Task StartOnNodeAsync(string nodeId, string model)
+    public Task StartOnNodeAsync(string nodeId, string model, string? region = null)
     {
         if (_placement is { Task.IsCompleted: false } placement && !_finishing)
         {
+            _nodeRegions[nodeId] = region;
             placement.TrySetResult(nodeId);
         }
         else if (_placement is null || _finishing)

@@ -39,6 +39,9 @@ public sealed partial class JobGrain(
     private Task<JobInfo>? _submission;
     private Task? _run;
     private TaskCompletionSource<string>? _placement;
+
+    /// <summary>The region label of each node this activation was placed on, for pricing where the tokens were created.</summary>
+    private readonly Dictionary<string, string?> _nodeRegions = new(StringComparer.Ordinal);
     private DateTimeOffset _enqueuedAt;
     private string? _streamingNode;
     private CancellationTokenSource? _runCancellation;

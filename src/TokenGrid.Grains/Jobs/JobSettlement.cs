@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Nodes;
 
 namespace TokenGrid.Grains.Jobs;
 
@@ -46,7 +48,7 @@ public sealed partial class JobSettlement(Func<string, SettlementRequest, Task<S
         var prompt = ChargedPrompt(state, info);
         try
         {
-            var settlement = await settle(info.TenantId, new SettlementRequest(info.Id, prompt, info.CompletionTokens, outcome));
+            var settlement = await settle(info.TenantId, new SettlementRequest(info.Id, prompt, info.CompletionTokens, outcome) { Place = PlaceOf(info) });
             return settlement.Charged;
         }
         catch (Exception e)
@@ -55,6 +57,10 @@ public sealed partial class JobSettlement(Func<string, SettlementRequest, Task<S
             return null;
         }
     }
+
+    /// <summary>Where the job's tokens were created: the node that finished it, or null when no node ran it.</summary>
+    public static CreationPlace? PlaceOf(JobInfo info) =>
+        info.NodeId is { } node && NodeId.TryParse(node, out var silo, out _) ? new CreationPlace(node, silo, info.NodeRegion) : null;
 
     /// <summary>
     /// One try at what is left of an ended job: settling (when it failed before), recording the content's expiry through

@@ -1,4 +1,6 @@
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Billing;
 using TokenGrid.Grains.Tenants;
 
 namespace TokenGrid.Grains.Ledger;
@@ -13,33 +15,51 @@ internal static class LedgerBook
     /// <summary>Holds a reservation's tokens.</summary>
     public static void Reserve(TenantState state, string tenantId, OpenReservation reservation)
     {
+        var spend = reservation.Price?.MaxTenant.Micros ?? 0;
         state.Open[reservation.JobId] = reservation;
         state.Reserved += reservation.Tokens;
-        Append(state, tenantId, reservation.AdmittedAt, reservation.JobId, reservation.Model, LedgerEntryKind.Reserve, reservation.Tokens);
+        state.SpendReserved += spend;
+        Append(state, tenantId, reservation.AdmittedAt, reservation.JobId, reservation.Model, LedgerEntryKind.Reserve, reservation.Tokens, spend: spend);
     }
 
     /// <summary>
     /// Charges what a job used (at most its reservation) and refunds the rest. The charge line splits its tokens into
     /// the prompt's and the completion's; when the reservation caps the charge, the prompt's tokens are counted first.
+    /// A priced job's charge is priced where its tokens were created (<paramref name="place"/>): the tenant's share
+    /// moves from reserved to charged spend and the rest of the most it could have cost is refunded.
     /// </summary>
-    public static (long Charged, long Refunded, long ChargedPrompt) Settle(
-        TenantState state, string tenantId, DateTimeOffset at, OpenReservation reservation, long promptTokens, long completionTokens)
+    public static (long Charged, long Refunded, long ChargedPrompt, PricedCharge? Priced) Settle(
+        TenantState state, string tenantId, DateTimeOffset at, OpenReservation reservation, long promptTokens, long completionTokens,
+        CreationPlace? place = null)
     {
         var charged = Math.Clamp(promptTokens + completionTokens, 0, reservation.Tokens);
         var chargedPrompt = Math.Clamp(promptTokens, 0, charged);
         var refunded = reservation.Tokens - charged;
         state.Open.Remove(reservation.JobId);
 
-        state.Reserved -= charged;
-        state.Charged += charged;
-        Append(state, tenantId, at, reservation.JobId, reservation.Model, LedgerEntryKind.Charge, charged, chargedPrompt, charged - chargedPrompt);
-        if (refunded > 0)
+        var priced = reservation.Price is { } price ? JobCost.Charge(price, chargedPrompt, charged - chargedPrompt, place) : null;
+        var heldSpend = reservation.Price?.MaxTenant.Micros ?? 0;
+        var spent = priced?.Tenant.Micros ?? 0;
+        if (spent > heldSpend)
         {
-            state.Reserved -= refunded;
-            Append(state, tenantId, at, reservation.JobId, reservation.Model, LedgerEntryKind.Refund, refunded);
+            // JobCost's amounts are monotone in tokens and the hold is taken at the reservation's tokens in the dearest
+            // region, so this cannot happen; if it did, the ledger would show more spend than was held.
+            throw new InvalidOperationException($"Job '{reservation.JobId}' costs {spent} micros, more than the {heldSpend} its admission held.");
         }
 
-        return (charged, refunded, chargedPrompt);
+        state.Reserved -= charged;
+        state.Charged += charged;
+        state.SpendReserved -= spent;
+        state.SpendCharged += spent;
+        Append(state, tenantId, at, reservation.JobId, reservation.Model, LedgerEntryKind.Charge, charged, chargedPrompt, charged - chargedPrompt, spent, priced);
+        if (refunded > 0 || heldSpend > spent)
+        {
+            state.Reserved -= refunded;
+            state.SpendReserved -= heldSpend - spent;
+            Append(state, tenantId, at, reservation.JobId, reservation.Model, LedgerEntryKind.Refund, refunded, spend: heldSpend - spent);
+        }
+
+        return (charged, refunded, chargedPrompt, priced);
     }
 
     /// <summary>
@@ -59,10 +79,12 @@ internal static class LedgerBook
         }
 
         var cleared = state.Charged;
+        var clearedSpend = state.SpendCharged;
         state.PeriodStart = start;
         state.Charged = 0;
+        state.SpendCharged = 0;
         state.Models.Clear();
-        Append(state, tenantId, now, jobId: "", model: "", LedgerEntryKind.PeriodReset, cleared);
+        Append(state, tenantId, now, jobId: "", model: "", LedgerEntryKind.PeriodReset, cleared, spend: clearedSpend);
         return true;
     }
 
@@ -82,11 +104,12 @@ internal static class LedgerBook
 
     private static void Append(
         TenantState state, string tenantId, DateTimeOffset at, string jobId, string model, LedgerEntryKind kind, long tokens,
-        long promptTokens = 0, long completionTokens = 0)
+        long promptTokens = 0, long completionTokens = 0, long spend = 0, PricedCharge? priced = null)
     {
         var quota = state.Info!.Budget.PeriodQuota;
         state.UnsavedLines.Add(new LedgerEntry(
             ++state.LastSequence, at, tenantId, jobId, model, kind, tokens,
-            quota, state.Charged, state.Reserved, quota - state.Charged - state.Reserved, promptTokens, completionTokens));
+            quota, state.Charged, state.Reserved, quota - state.Charged - state.Reserved, promptTokens, completionTokens,
+            spend, state.SpendCharged, state.SpendReserved, priced));
     }
 }

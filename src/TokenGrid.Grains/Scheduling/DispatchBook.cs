@@ -162,6 +162,13 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
         return true;
     }
 
+    /// <summary>The <c>region</c> label of <paramref name="nodeId"/> as last reported, or null.</summary>
+    public string? RegionOf(string nodeId) =>
+        _nodes.TryGetValue(nodeId, out var node) && node.Report?.Labels.TryGetValue(RegionLabel, out var region) == true ? region : null;
+
+    /// <summary>The node label that names where a node's tokens are created, for pricing and the oversight views.</summary>
+    public const string RegionLabel = "region";
+
     /// <summary>
     /// Takes the registry's reports. Returns the nodes missing from them whose silo left the cluster, for the caller to
     /// <see cref="Lose"/>; any other node gone keeps its running jobs' slots until they are released.

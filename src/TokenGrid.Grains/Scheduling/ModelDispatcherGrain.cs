@@ -256,7 +256,7 @@ public sealed partial class ModelDispatcherGrain(
             LogDispatched(logger, request.JobId, Model, start.NodeId, request.TenantId);
 
             // One-way: the job starts generating on its own; it releases the slot when it ends.
-            GrainFactory.GetGrain<IJobGrain>(request.JobId).StartOnNodeAsync(start.NodeId, Model).Ignore();
+            GrainFactory.GetGrain<IJobGrain>(request.JobId).StartOnNodeAsync(start.NodeId, Model, _book.RegionOf(start.NodeId)).Ignore();
         }
 
         instruments.OnQueueDepth(Model, Queue.Count);

@@ -1,3 +1,4 @@
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
 
 namespace TokenGrid.Grains.Tenants;
@@ -14,8 +15,10 @@ internal static class AdmissionPolicy
     /// <summary>
     /// The first check the request fails, or null when it may be admitted. <paramref name="jobs"/> is how many jobs it
     /// opens: a group of choices (<c>n</c> &gt; 1) is checked as one request whose reservation is the group's.
+    /// <paramref name="spend"/> is the most the request can cost the tenant in <paramref name="currency"/> (0: unpriced).
     /// </summary>
-    public static Refusal? Check(TenantState state, AdmissionRequest request, DateTimeOffset now, int jobs = 1)
+    public static Refusal? Check(
+        TenantState state, AdmissionRequest request, DateTimeOffset now, int jobs = 1, Money spend = default, string? currency = null)
     {
         if (state.Info is not { } info)
         {
@@ -62,6 +65,11 @@ internal static class AdmissionPolicy
                 end - now);
         }
 
+        if (SpendCheck(state, budget, spend, currency, now) is { } overCap)
+        {
+            return overCap;
+        }
+
         if (state.Open.Count + jobs > budget.MaxConcurrentJobs)
         {
             return new(AdmissionRejection.ConcurrencyLimited, jobs == 1
@@ -86,5 +94,34 @@ internal static class AdmissionPolicy
         }
 
         return null;
+    }
+
+    /// <summary>The refusal when the spend cap cannot hold <paramref name="spend"/> more this period, else null.</summary>
+    private static Refusal? SpendCheck(TenantState state, TenantBudget budget, Money spend, string? currency, DateTimeOffset now)
+    {
+        if (budget.SpendCap is not { } cap || spend <= Money.Zero)
+        {
+            return null;
+        }
+
+        var period = budget.Period.ToString().ToLowerInvariant();
+        if (spend > cap)
+        {
+            return new(AdmissionRejection.SpendCapReached,
+                $"The request may cost up to {spend} {currency} and the whole {period} spend cap is {cap} {currency}, so it can never be admitted; lower max tokens or n.",
+                null);
+        }
+
+        var left = cap.Micros - state.SpendCharged - state.SpendReserved;
+        if (spend.Micros <= left)
+        {
+            return null;
+        }
+
+        var end = QuotaPeriods.EndOf(budget.Period, QuotaPeriods.StartOf(budget.Period, now));
+        return new(AdmissionRejection.SpendCapReached,
+            $"The {period} spend cap of {cap} {currency} has {new Money(Math.Max(0, left))} {currency} left and the request may cost up to " +
+            $"{spend} {currency}; the cap starts over at {end:u}.",
+            end - now);
     }
 }

@@ -14,6 +14,8 @@ public static class AdmissionRejectionCodes
         AdmissionRejection.ConcurrencyLimited => "concurrency_limited",
         AdmissionRejection.QuotaExhausted => "quota_exhausted",
         AdmissionRejection.RequestTooLarge => "request_too_large",
+        AdmissionRejection.SpendCapReached => "spend_cap_reached",
+        AdmissionRejection.SubsidyExhausted => "subsidy_exhausted",
         _ => "unknown",
     };
 }

@@ -1,4 +1,6 @@
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Billing;
 using TokenGrid.Grains.Ledger;
 
 namespace TokenGrid.Grains.Tenants;
@@ -89,7 +91,8 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
     /// Admits one job or refuses it. One job id reserves once: a repeat while open gets the same answer, a repeat after
     /// settlement throws <see cref="JobAlreadySettledException"/>.
     /// </summary>
-    public AdmissionDecision Admit(AdmissionRequest request)
+    /// <remarks><paramref name="price"/> is the job's price when the rate card prices its model (null: unpriced).</remarks>
+    public AdmissionDecision Admit(AdmissionRequest request, JobPrice? price = null)
     {
         var now = timeProvider.GetUtcNow();
 
@@ -105,7 +108,7 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
 
         _unsavedJobIds.Add(request.JobId);
         CatchUp(now);
-        if (AdmissionPolicy.Check(State, request, now) is { } refusal)
+        if (AdmissionPolicy.Check(State, request, now, spend: price?.MaxTenant ?? Money.Zero, currency: price?.Quote.Currency) is { } refusal)
         {
             return new(Answer(refusal, 0, now), false, refusal);
         }
@@ -113,7 +116,7 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
         var reservation = request.Reservation;
         State.Requests.Take(1);
         State.Tokens.Take(reservation);
-        LedgerBook.Reserve(State, tenantId, new OpenReservation(request.JobId, request.Model, reservation, request.PromptTokens, now));
+        LedgerBook.Reserve(State, tenantId, new OpenReservation(request.JobId, request.Model, reservation, request.PromptTokens, now, price));
         TallyOf(request.Model).Requests++;
         return new(Answer(null, reservation, now), true, null);
     }
@@ -122,7 +125,8 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
     /// Admits a group of jobs of one model or refuses it: one check of <paramref name="combined"/> (the summed
     /// reservation), then one reservation per job. The jobs of a group are reserved together, so all or none are open.
     /// </summary>
-    public AdmissionDecision AdmitGroup(IReadOnlyList<AdmissionRequest> requests, AdmissionRequest combined)
+    /// <remarks><paramref name="prices"/> holds each job's price, in the order of <paramref name="requests"/> (null: unpriced).</remarks>
+    public AdmissionDecision AdmitGroup(IReadOnlyList<AdmissionRequest> requests, AdmissionRequest combined, IReadOnlyList<JobPrice?>? prices = null)
     {
         var now = timeProvider.GetUtcNow();
         var open = requests.Count(r => State.Open.ContainsKey(r.JobId));
@@ -137,7 +141,9 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
         }
 
         CatchUp(now);
-        if (AdmissionPolicy.Check(State, combined, now, requests.Count) is { } refusal)
+        var spend = prices?.Aggregate(Money.Zero, (sum, p) => sum + (p?.MaxTenant ?? Money.Zero)) ?? Money.Zero;
+        var currency = prices?.FirstOrDefault(p => p is not null)?.Quote.Currency;
+        if (AdmissionPolicy.Check(State, combined, now, requests.Count, spend, currency) is { } refusal)
         {
             // Refused before any of its jobs exists, so none is listed among the tenant's jobs.
             return new(Answer(refusal, 0, now), false, refusal);
@@ -147,9 +153,10 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
 
         State.Requests.Take(1);
         State.Tokens.Take(combined.Reservation);
-        foreach (var request in requests)
+        for (var i = 0; i < requests.Count; i++)
         {
-            LedgerBook.Reserve(State, tenantId, new OpenReservation(request.JobId, request.Model, request.Reservation, request.PromptTokens, now));
+            var request = requests[i];
+            LedgerBook.Reserve(State, tenantId, new OpenReservation(request.JobId, request.Model, request.Reservation, request.PromptTokens, now, prices?[i]));
             TallyOf(request.Model).Requests++;
         }
 
@@ -173,8 +180,14 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
         var reservation = State.Open[request.JobId];
         var now = timeProvider.GetUtcNow();
         CatchUp(now);
-        var (charged, refunded, prompt) = LedgerBook.Settle(State, tenantId, now, reservation, request.PromptTokens, request.CompletionTokens);
+        var (charged, refunded, prompt, priced) = LedgerBook.Settle(
+            State, tenantId, now, reservation, request.PromptTokens, request.CompletionTokens, request.Place);
         State.Tokens.Give(refunded, State.Info!.Budget.TokensPerMinute);
+        if (reservation.Price is { ProgramId: { } program, SubsidyGranted.Micros: > 0 })
+        {
+            // The program's reservation ends with the job: it is told what it paid (perhaps nothing) after the save.
+            State.PendingSubsidies.Add(new PendingSubsidy(request.JobId, program, priced!.Subsidy));
+        }
 
         var tally = TallyOf(reservation.Model);
         tally.PromptTokens += prompt;
@@ -189,6 +202,12 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
 
         return settlement;
     }
+
+    /// <summary>The answer for <paramref name="refusal"/>, decided outside the account (nothing changes).</summary>
+    public AdmissionDecision Refuse(Refusal refusal) => new(Answer(refusal, 0, timeProvider.GetUtcNow()), false, refusal);
+
+    /// <summary>Forgets the pending subsidy of <paramref name="jobId"/> once its program has it (saved with the next change).</summary>
+    public void SubsidySent(string jobId) => State.PendingSubsidies.RemoveAll(p => p.JobId == jobId);
 
     /// <summary>Lists a new key (the tenant must exist).</summary>
     public void AddKey(StoredApiKey key)

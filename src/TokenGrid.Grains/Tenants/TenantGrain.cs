@@ -6,6 +6,7 @@ using Orleans.Timers;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.ApiKeys;
+using TokenGrid.Grains.Billing;
 using TokenGrid.Grains.JobIndex;
 using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Ledger;
@@ -59,6 +60,7 @@ public sealed partial class TenantGrain(
 
     private TenantAccount _account = null!;
     private GroupCommit _commit = null!;
+    private TenantPricing _pricing = null!;
 
     /// <summary>The version of the saved state this activation's state continues.</summary>
     private long _version;
@@ -83,6 +85,7 @@ public sealed partial class TenantGrain(
             LogSaveFailed(logger, e, TenantId, steps);
             DeactivateOnIdle();
         });
+        _pricing = new TenantPricing(TenantId, grainFactory, timeProvider, logger);
         await LoadAsync(cancellationToken);
         await SyncRecoveryAsync();
     }
@@ -130,9 +133,15 @@ public sealed partial class TenantGrain(
             return Rejected(request, _account.RefuseMissing(request)).Result;
         }
 
+        var (price, refused) = await _pricing.PriceAsync(State.Info, request);
+        if (refused is { } subsidyRefusal)
+        {
+            return Rejected(request, _account.Refuse(subsidyRefusal)).Result;
+        }
+
         // A repeat after settlement is refused from the state's window of recent settlements, or by the store, which
         // refuses a second reserve line.
-        var decision = await _commit.ApplyAsync(() => Rejected(request, _account.Admit(request)));
+        var decision = await DecideAsync([(request.JobId, price)], () => Rejected(request, _account.Admit(request, price)));
         if (decision.Admitted)
         {
             await SyncRecoveryAsync();
@@ -166,7 +175,20 @@ public sealed partial class TenantGrain(
             return Rejected(combined, _account.RefuseMissing(combined, requests.Count)).Result;
         }
 
-        var decision = await _commit.ApplyAsync(() => Rejected(combined, _account.AdmitGroup(requests, combined)));
+        var prices = new List<JobPrice?>(requests.Count);
+        foreach (var request in requests)
+        {
+            var (price, refused) = await _pricing.PriceAsync(State.Info, request);
+            if (refused is { } subsidyRefusal)
+            {
+                ReleaseAll(requests.Select(r => r.JobId).Zip(prices));
+                return Rejected(combined, _account.Refuse(subsidyRefusal)).Result;
+            }
+
+            prices.Add(price);
+        }
+
+        var decision = await DecideAsync([.. requests.Select(r => r.JobId).Zip(prices)], () => Rejected(combined, _account.AdmitGroup(requests, combined, prices)));
         if (decision.Admitted)
         {
             await SyncRecoveryAsync();
@@ -207,6 +229,7 @@ public sealed partial class TenantGrain(
             LogSettled(logger, TenantId, request.JobId, request.Outcome, settlement.Charged, settlement.Refunded);
         }
 
+        await SendSubsidiesAsync();
         return settlement;
     }
 
@@ -302,6 +325,7 @@ public sealed partial class TenantGrain(
 
         // It ticked, so it is registered, whatever an earlier activation left behind.
         _recoveryArmed = true;
+        await SendSubsidiesAsync();
         if (State.Open.Count == 0)
         {
             await SyncRecoveryAsync();
@@ -364,6 +388,54 @@ public sealed partial class TenantGrain(
     private StorageUnavailableException Unavailable(string cause) =>
         new($"Tenant '{TenantId}' could not save its state ({cause}); nothing was applied, retry shortly.");
 
+    /// <summary>
+    /// Applies an admission decision, and gives back what subsidy programs reserved for its jobs when it is refused
+    /// (or refused as a repeat of a job settled long ago). An admission that may or may not have been saved keeps the
+    /// reservations: the program's leak repair asks <see cref="HoldsJobAsync"/>.
+    /// </summary>
+    private async Task<AdmissionDecision> DecideAsync(IReadOnlyList<(string JobId, JobPrice? Price)> jobs, Func<AdmissionDecision> decide)
+    {
+        try
+        {
+            var decision = await _commit.ApplyAsync(decide);
+            if (decision.Refusal is not null)
+            {
+                ReleaseAll(jobs);
+            }
+
+            return decision;
+        }
+        catch (JobAlreadySettledException)
+        {
+            ReleaseAll(jobs);
+            throw;
+        }
+    }
+
+    private void ReleaseAll(IEnumerable<(string JobId, JobPrice? Price)> jobs)
+    {
+        foreach (var (jobId, price) in jobs)
+        {
+            _pricing.Release(jobId, price);
+        }
+    }
+
+    /// <summary>Tells subsidy programs what settled jobs cost them; what they have is forgotten with the next save.</summary>
+    private async Task SendSubsidiesAsync()
+    {
+        if (State.PendingSubsidies.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var jobId in await _pricing.SendAsync([.. State.PendingSubsidies]))
+        {
+            _account.SubsidySent(jobId);
+        }
+
+        await SyncRecoveryAsync();
+    }
+
     /// <summary>Counts and logs <paramref name="decision"/>'s refusal, if any, and returns it.</summary>
     private AdmissionDecision Rejected(AdmissionRequest request, AdmissionDecision decision)
     {
@@ -398,7 +470,7 @@ public sealed partial class TenantGrain(
         try
         {
             bool wanted;
-            while (_recoveryArmed != (wanted = State.Open.Count > 0))
+            while (_recoveryArmed != (wanted = State.Open.Count > 0 || State.PendingSubsidies.Count > 0))
             {
                 if (wanted)
                 {

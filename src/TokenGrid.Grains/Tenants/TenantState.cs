@@ -1,4 +1,6 @@
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Billing;
 using TokenGrid.Grains.JobIndex;
 
 namespace TokenGrid.Grains.Tenants;
@@ -61,16 +63,33 @@ public sealed class TenantState
 
     /// <summary>The tenant's API keys: hash and listing, never the secret.</summary>
     [Id(12)] public List<StoredApiKey> Keys { get; set; } = [];
+
+    /// <summary>Micros the tenant was charged in the current period (its share), against its spend cap.</summary>
+    [Id(13)] public long SpendCharged { get; set; }
+
+    /// <summary>Micros held by open reservations of priced jobs: the most each can cost the tenant.</summary>
+    [Id(14)] public long SpendReserved { get; set; }
+
+    /// <summary>
+    /// Settled jobs whose subsidy program is still to be told what it paid (its reservation ends with it). Sent after
+    /// each save, and again on the recovery reminder until the program has it; telling it twice is harmless.
+    /// </summary>
+    [Id(15)] public List<PendingSubsidy> PendingSubsidies { get; set; } = [];
 }
 
-/// <summary>Tokens held for one admitted job.</summary>
+/// <summary>What a settled job's subsidy program paid, to be sent to the program.</summary>
+[GenerateSerializer, Immutable, Alias("tg.PendingSubsidy")]
+public sealed record PendingSubsidy([property: Id(0)] string JobId, [property: Id(1)] string ProgramId, [property: Id(2)] Money Spent);
+
+/// <summary>Tokens held for one admitted job, and its price when the rate card priced its model.</summary>
 [GenerateSerializer, Immutable, Alias("tg.OpenReservation")]
 public sealed record OpenReservation(
     [property: Id(0)] string JobId,
     [property: Id(1)] string Model,
     [property: Id(2)] long Tokens,
     [property: Id(3)] int PromptTokens,
-    [property: Id(4)] DateTimeOffset AdmittedAt);
+    [property: Id(4)] DateTimeOffset AdmittedAt,
+    [property: Id(5)] JobPrice? Price = null);
 
 /// <summary>One model's counters in the current period.</summary>
 [GenerateSerializer, Alias("tg.ModelTally")]

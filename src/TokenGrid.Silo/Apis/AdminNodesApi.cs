@@ -1,14 +1,16 @@
 using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Scheduling;
+using TokenGrid.Grains.Audit;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Nodes;
+using TokenGrid.Silo.Audit;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Apis;
 
 /// <summary>
 /// The cluster's nodes and their live load: <c>GET /admin/nodes</c>, one node by id (<c>{silo}/{device}</c>), its
-/// drain and resume, and the supply per label at <c>GET /admin/capacity/labels</c>.
+/// drain and resume (recorded in the audit log), and the supply per label at <c>GET /admin/capacity/labels</c>.
 /// </summary>
 internal static class AdminNodesApi
 {
@@ -32,20 +34,27 @@ internal static class AdminNodesApi
     internal static async Task<Ok<NodeReport>> GetNodeAsync(string silo, string device, IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<INodeGrain>(await FindAsync(grains, silo, device)).GetReportAsync());
 
-    internal static async Task<Results<Accepted<NodeReport>, Ok<NodeReport>>> DrainNodeAsync(string silo, string device, IGrainFactory grains)
+    internal static async Task<Results<Accepted<NodeReport>, Ok<NodeReport>>> DrainNodeAsync(
+        string silo, string device, HttpContext http, IGrainFactory grains, AdminAudit audit)
     {
         var id = await FindAsync(grains, silo, device);
         var node = grains.GetGrain<INodeGrain>(id);
+        var before = await node.GetReportAsync();
         await node.DrainAsync();
         var report = await node.GetReportAsync();
+        await audit.RecordAsync(http, AuditActions.NodeDrain, id, before, report);
         return report.Drained ? TypedResults.Ok(report) : TypedResults.Accepted($"/admin/nodes/{id}", report);
     }
 
-    internal static async Task<Ok<NodeReport>> ResumeNodeAsync(string silo, string device, IGrainFactory grains)
+    internal static async Task<Ok<NodeReport>> ResumeNodeAsync(string silo, string device, HttpContext http, IGrainFactory grains, AdminAudit audit)
     {
-        var node = grains.GetGrain<INodeGrain>(await FindAsync(grains, silo, device));
+        var id = await FindAsync(grains, silo, device);
+        var node = grains.GetGrain<INodeGrain>(id);
+        var before = await node.GetReportAsync();
         await node.ResumeAsync();
-        return TypedResults.Ok(await node.GetReportAsync());
+        var report = await node.GetReportAsync();
+        await audit.RecordAsync(http, AuditActions.NodeResume, id, before, report);
+        return TypedResults.Ok(report);
     }
 
     /// <summary>

@@ -1,5 +1,7 @@
 using TokenGrid.Abstractions.Billing;
+using TokenGrid.Grains.Audit;
 using TokenGrid.Grains.Catalog;
+using TokenGrid.Silo.Audit;
 using TokenGrid.Silo.Problems;
 using TokenGrid.Silo.Serving;
 
@@ -8,6 +10,7 @@ namespace TokenGrid.Silo.Apis;
 /// <summary>
 /// The rate card under <c>/admin/prices</c>: <c>PUT</c> publishes the next version (never retroactive), <c>GET</c> lists
 /// every version with the one in force marked (the auditor key may read it). Amounts are decimal strings in the card's currency (see docs/billing.md).
+/// Each publication is recorded in the audit log, with the latest version before it.
 /// </summary>
 internal static class AdminPricesApi
 {
@@ -28,19 +31,27 @@ internal static class AdminPricesApi
         return audit;
     }
 
-    internal static async Task<Ok<RateCardVersionView>> PublishAsync(HttpContext http, IGrainFactory grains, ModelCatalog catalog, TimeProvider clock)
+    internal static async Task<Ok<RateCardVersionView>> PublishAsync(
+        HttpContext http, IGrainFactory grains, ModelCatalog catalog, TimeProvider clock, AdminAudit audit)
     {
         var request = await RequestJson.ReadAsync<PublishPricesRequest>(http);
         var entries = Parse(request, catalog);
+        var card = grains.GetGrain<IRateCardGrain>(0);
+        var earlier = await card.ListAsync();
+        var before = earlier.Count == 0 ? null : RateCardVersionView.Of(earlier[^1], InForce(earlier, clock));
+        RateCardVersionView published;
         try
         {
-            var version = await grains.GetGrain<IRateCardGrain>(0).PublishAsync(request.Currency!, entries, request.EffectiveFrom);
-            return TypedResults.Ok(RateCardVersionView.Of(version, InForce(await grains.GetGrain<IRateCardGrain>(0).ListAsync(), clock)));
+            var version = await card.PublishAsync(request.Currency!, entries, request.EffectiveFrom);
+            published = RateCardVersionView.Of(version, InForce(await card.ListAsync(), clock));
         }
         catch (ArgumentException refused)
         {
             throw new ApiProblemException(ApiProblems.BadRequest(refused.Message, "invalid_value", "prices"));
         }
+
+        await audit.RecordAsync(http, AuditActions.PricesPublish, AuditActions.RateCard, before, published);
+        return TypedResults.Ok(published);
     }
 
     internal static async Task<Ok<ListPage<RateCardVersionView>>> ListAsync(IGrainFactory grains, TimeProvider clock)

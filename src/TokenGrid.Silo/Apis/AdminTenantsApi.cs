@@ -1,11 +1,17 @@
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Audit;
+using TokenGrid.Silo.Audit;
 using TokenGrid.Silo.Serving;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Apis;
 
-/// <summary>Tenant administration under <c>/admin/tenants</c>: create, list, read, update budgets and delete.</summary>
+/// <summary>
+/// Tenant administration under <c>/admin/tenants</c>: create, list, read, update budgets and delete. Every change is
+/// recorded in the audit log.
+/// </summary>
 internal static class AdminTenantsApi
 {
     public static RouteGroupBuilder MapAdminTenantsApi(this RouteGroupBuilder admin)
@@ -21,7 +27,7 @@ internal static class AdminTenantsApi
         return admin;
     }
 
-    internal static async Task<Created<TenantInfo>> CreateTenantAsync(HttpContext http, IGrainFactory grains)
+    internal static async Task<Created<TenantInfo>> CreateTenantAsync(HttpContext http, IGrainFactory grains, AdminAudit audit)
     {
         var request = await RequestJson.ReadAsync<CreateTenantRequest>(http);
         if (!TenantIds.IsValid(request.Id))
@@ -32,6 +38,7 @@ internal static class AdminTenantsApi
         var id = request.Id!;
         var spec = new TenantSpec(request.Name ?? id, request.Budget ?? new TenantBudget(), request.Enabled ?? true);
         var info = await grains.GetGrain<ITenantGrain>(id).CreateAsync(spec);
+        await audit.RecordAsync(http, AuditActions.TenantCreate, info.Id, null, info);
         return TypedResults.Created($"/admin/tenants/{info.Id}", info);
     }
 
@@ -46,23 +53,27 @@ internal static class AdminTenantsApi
         TypedResults.Ok(await RequireAsync(grains.GetGrain<ITenantGrain>(id), id));
 
     /// <summary>Replaces the budget (fields left out take their defaults); name and enabled are kept unless given.</summary>
-    internal static async Task<Ok<TenantInfo>> ReplaceTenantAsync(string id, HttpContext http, IGrainFactory grains)
+    internal static async Task<Ok<TenantInfo>> ReplaceTenantAsync(string id, HttpContext http, IGrainFactory grains, AdminAudit audit)
     {
         var request = await RequestJson.ReadAsync<UpdateTenantRequest>(http);
         var tenant = grains.GetGrain<ITenantGrain>(id);
         var current = await RequireAsync(tenant, id);
         var spec = new TenantSpec(request.Name ?? current.Name, request.Budget ?? new TenantBudget(), request.Enabled ?? current.Enabled);
-        return TypedResults.Ok(await tenant.UpdateAsync(spec));
+        var updated = await tenant.UpdateAsync(spec);
+        await audit.RecordAsync(http, AuditActions.TenantUpdate, id, current, updated);
+        return TypedResults.Ok(updated);
     }
 
     /// <summary>Changes only the fields given, budget fields included.</summary>
-    internal static async Task<Ok<TenantInfo>> PatchTenantAsync(string id, HttpContext http, IGrainFactory grains)
+    internal static async Task<Ok<TenantInfo>> PatchTenantAsync(string id, HttpContext http, IGrainFactory grains, AdminAudit audit)
     {
         var request = await RequestJson.ReadAsync<PatchTenantRequest>(http);
         var tenant = grains.GetGrain<ITenantGrain>(id);
         var current = await RequireAsync(tenant, id);
         var budget = request.Budget is { } patch ? patch.ApplyTo(current.Budget) : current.Budget;
-        return TypedResults.Ok(await tenant.UpdateAsync(new TenantSpec(request.Name ?? current.Name, budget, request.Enabled ?? current.Enabled)));
+        var updated = await tenant.UpdateAsync(new TenantSpec(request.Name ?? current.Name, budget, request.Enabled ?? current.Enabled));
+        await audit.RecordAsync(http, AuditActions.TenantUpdate, id, current, updated);
+        return TypedResults.Ok(updated);
     }
 
     /// <summary>
@@ -72,10 +83,10 @@ internal static class AdminTenantsApi
     /// first and settles as usual). The job records, the ledger and the usage stay for billing and audit. Again: the same
     /// outcome, with nothing left to delete.
     /// </summary>
-    internal static async Task<Ok<TenantDeletionView>> DeleteTenantAsync(string id, IGrainFactory grains)
+    internal static async Task<Ok<TenantDeletionView>> DeleteTenantAsync(string id, HttpContext http, IGrainFactory grains, AdminAudit audit)
     {
         var tenant = grains.GetGrain<ITenantGrain>(id);
-        await RequireAsync(tenant, id);
+        var before = await RequireAsync(tenant, id);
         await tenant.DeleteAsync();
 
         var revoked = 0;
@@ -89,19 +100,22 @@ internal static class AdminTenantsApi
 
         // A page of jobs at a time, so the calls in flight stay bounded however many jobs the tenant has.
         var jobs = 0;
-        string? before = null;
+        string? cursor = null;
         while (true)
         {
-            var page = await tenant.ListJobIdsAsync(before, JobPage);
+            var page = await tenant.ListJobIdsAsync(cursor, JobPage);
             await Task.WhenAll(page.Select(job => grains.GetGrain<IJobGrain>(job).DeleteContentAsync(JobContentDeletionReason.TenantDeleted)));
             jobs += page.Count;
             if (page.Count < JobPage)
             {
-                return TypedResults.Ok(new TenantDeletionView(id, jobs, revoked));
+                break;
             }
 
-            before = page[^1];
+            cursor = page[^1];
         }
+
+        await audit.RecordAsync(http, AuditActions.TenantDelete, id, before, await tenant.GetAsync());
+        return TypedResults.Ok(new TenantDeletionView(id, jobs, revoked));
     }
 
     private const int JobPage = 100;
@@ -131,11 +145,14 @@ public sealed record PatchTenantRequest(string? Name, TenantBudgetPatch? Budget,
 
 /// <summary>
 /// Budget fields to change; null fields keep their values. <c>required_labels</c> sets the node labels the tenant's jobs
-/// must run on (<c>{"region": "west"}</c>); an empty object lifts the restriction.
+/// must run on (<c>{"region": "west"}</c>); an empty object lifts the restriction. <c>spend_cap</c>, <c>plan</c>,
+/// <c>subsidy_program</c> and <c>home_region</c> set the tenant's billing (docs/billing.md); a PUT of the budget without
+/// them removes them.
 /// </summary>
 public sealed record TenantBudgetPatch(
     long? TokensPerMinute, int? RequestsPerMinute, int? MaxConcurrentJobs, long? PeriodQuota, QuotaPeriod? Period, PriorityClass? Priority, int? Weight,
-    IReadOnlyDictionary<string, string>? RequiredLabels = null)
+    IReadOnlyDictionary<string, string>? RequiredLabels = null, Money? SpendCap = null, TenantPlan? Plan = null, string? SubsidyProgram = null,
+    string? HomeRegion = null)
 {
     /// <summary><paramref name="budget"/> with this patch's fields.</summary>
     public TenantBudget ApplyTo(TenantBudget budget) => budget with
@@ -148,5 +165,9 @@ public sealed record TenantBudgetPatch(
         Priority = Priority ?? budget.Priority,
         Weight = Weight ?? budget.Weight,
         RequiredLabels = RequiredLabels ?? budget.RequiredLabels,
+        SpendCap = SpendCap ?? budget.SpendCap,
+        Plan = Plan ?? budget.Plan,
+        SubsidyProgram = SubsidyProgram ?? budget.SubsidyProgram,
+        HomeRegion = HomeRegion ?? budget.HomeRegion,
     };
 }

@@ -1,6 +1,8 @@
 using Microsoft.Net.Http.Headers;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Audit;
 using TokenGrid.Grains.Billing.Statements;
+using TokenGrid.Silo.Audit;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Problems;
 
@@ -54,16 +56,24 @@ internal static class StatementsApi
         return admin;
     }
 
-    internal static async Task<Ok<PeriodCloseView>> CloseAsync(string period, StatementBook book, CancellationToken ct)
+    internal static async Task<Ok<PeriodCloseView>> CloseAsync(
+        HttpContext http, string period, StatementBook book, IStatementStore store, AdminAudit audit, CancellationToken ct)
     {
+        var parsed = ParsePeriod(period);
+        var before = (await store.ClosedAsync(ct)).FirstOrDefault(c => c.Period == parsed);
+        PeriodClose closed;
         try
         {
-            return TypedResults.Ok(PeriodCloseView.Of(await book.CloseAsync(ParsePeriod(period), ct)));
+            closed = await book.CloseAsync(parsed, ct);
         }
         catch (PeriodNotEndedException notEnded)
         {
             throw new ApiProblemException(new ApiProblem(409, "Period not ended", notEnded.Message, "period_not_ended", "period"));
         }
+
+        var view = PeriodCloseView.Of(closed);
+        await audit.RecordAsync(http, AuditActions.PeriodClose, parsed.ToString(), before is null ? null : PeriodCloseView.Of(before), view);
+        return TypedResults.Ok(view);
     }
 
     private static async Task<Ok<ListPage<StatementView>>> ListAsync(string tenantId, StatementBook book, CancellationToken ct)

@@ -18,7 +18,11 @@ internal sealed class AdminKey
         IsGenerated = string.IsNullOrEmpty(options.Value.ApiKey);
         Secret = IsGenerated ? "tg-admin-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)) : options.Value.ApiKey!;
         _hash = SHA256.HashData(Encoding.UTF8.GetBytes(Secret));
+        Id = KeyIds.Of(TokenGridAuth.AdminRole, _hash);
     }
+
+    /// <summary>The key's non-secret id (<see cref="KeyIds"/>), the actor of admin actions in the audit log.</summary>
+    public string Id { get; }
 
     /// <summary>The key, kept only to print it at startup.</summary>
     public string Secret { get; }

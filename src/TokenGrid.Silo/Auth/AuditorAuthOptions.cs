@@ -4,7 +4,7 @@ namespace TokenGrid.Silo.Auth;
 
 /// <summary>
 /// The read-only auditor credential (section <see cref="SectionName"/>), for billing and oversight teams: a key that
-/// reads the ledger and the rate card (and, as they land, statements, flows and the audit log) and nothing else: no
+/// reads the ledger, the rate card and the audit log (and, as they land, statements and flows) and nothing else: no
 /// prompts, no outputs, no changes. The admin key is accepted there too.
 /// </summary>
 public sealed class AuditorAuthOptions : IValidatedOptions

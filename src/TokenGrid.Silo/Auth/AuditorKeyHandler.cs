@@ -8,7 +8,10 @@ using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Auth;
 
-/// <summary>The auditor scheme: the auditor key (role auditor) or the admin key (role admin); any other key fails.</summary>
+/// <summary>
+/// The auditor scheme: the auditor key (role auditor) or the admin key (role admin), each with its key id
+/// (<see cref="KeyIds"/>); any other key fails.
+/// </summary>
 internal sealed class AuditorKeyHandler(
     AdminKey adminKey, IOptions<AuditorAuthOptions> auditor, IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : BearerKeyHandler(options, logger, encoder)
@@ -19,9 +22,12 @@ internal sealed class AuditorKeyHandler(
 
     protected override Task<IEnumerable<Claim>?> ClaimsOfAsync(string key)
     {
-        var role = adminKey.Matches(key) ? TokenGridAuth.AdminRole
-            : _auditorHash is not null && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(key)), _auditorHash) ? TokenGridAuth.AuditorRole
-            : null;
-        return Task.FromResult<IEnumerable<Claim>?>(role is null ? null : [new Claim(ClaimTypes.Name, role), new Claim(ClaimTypes.Role, role)]);
+        var (role, id) = adminKey.Matches(key) ? (TokenGridAuth.AdminRole, adminKey.Id)
+            : _auditorHash is not null && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(key)), _auditorHash)
+                ? (TokenGridAuth.AuditorRole, KeyIds.Of(TokenGridAuth.AuditorRole, _auditorHash))
+            : (null, null);
+        return Task.FromResult<IEnumerable<Claim>?>(role is null
+            ? null
+            : [new Claim(ClaimTypes.Name, role), new Claim(ClaimTypes.Role, role), new Claim(TokenGridAuth.KeyIdClaim, id!)]);
     }
 }

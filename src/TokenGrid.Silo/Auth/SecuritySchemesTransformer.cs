@@ -15,7 +15,7 @@ internal sealed class SecuritySchemesTransformer : IOpenApiDocumentTransformer, 
         [TokenGridAuth.TenantScheme] = Bearer("A tenant's API key: the OpenAI-compatible API under /v1."),
         [TokenGridAuth.AdminScheme] = Bearer("The admin API key: the admin API under /admin, and the capacity view."),
         [TokenGridAuth.PlannerKeyScheme] = Bearer("The planner key (read-only) or the admin key: the capacity view."),
-        [TokenGridAuth.AuditorScheme] = Bearer("The auditor key (read-only) or the admin key: the ledger and the rate card."),
+        [TokenGridAuth.AuditorScheme] = Bearer("The auditor key (read-only) or the admin key: the ledger, the rate card and the audit log."),
         [TokenGridAuth.DashboardCookieScheme] = new()
         {
             Type = SecuritySchemeType.ApiKey,

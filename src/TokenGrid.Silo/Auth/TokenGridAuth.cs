@@ -39,7 +39,10 @@ internal static class TokenGridAuth
     /// <summary>Claim: the caller's tenant.</summary>
     public const string TenantIdClaim = "tenant_id";
 
-    /// <summary>Claim: the id of the tenant key the caller authenticated with.</summary>
+    /// <summary>
+    /// Claim: the id of the key the caller authenticated with: a tenant key's id, or the admin or auditor key's
+    /// non-secret id (<see cref="KeyIds"/>).
+    /// </summary>
     public const string KeyIdClaim = "key_id";
 
     /// <summary>Claim: which key of its role signed a dashboard session in, so a changed key ends its sessions.</summary>

@@ -3,9 +3,11 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using TokenGrid.Grains.Audit;
 using TokenGrid.Grains.Billing.Statements;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Apis;
+using TokenGrid.Silo.Audit;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Dashboard;
 using TokenGrid.Silo.Options;
@@ -35,6 +37,7 @@ public static class TokenGridHosting
         services.AddValidatedOptions<DemoOptions>();
         services.AddTokenGridTenants();
         services.AddTokenGridStatements();
+        services.AddTokenGridAudit();
         builder.AddTokenGridDashboard();
         builder.AddTokenGridTelemetry(cluster);
 
@@ -48,11 +51,13 @@ public static class TokenGridHosting
         services.AddTokenGridAuth(keysInDatabase: cluster.Storage == StorageKind.AdoNet);
         services.AddSingleton<GenerationPlanner>();
         services.AddSingleton<JobSubmitter>();
+        services.AddSingleton<AdminAudit>();
         services.AddApiProblems();
         services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+            options.SerializerOptions.Converters.Add(new MoneyJsonConverter());
 
             // A body giving a property twice is ambiguous (a proxy may read the first, we would read the last): 400.
             options.SerializerOptions.AllowDuplicateProperties = false;
@@ -82,9 +87,9 @@ public static class TokenGridHosting
         var admin = app.MapGroup("/admin").RequireAdmin();
         admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi().MapAdminPeriodsApi();
 
-        // The read-only ledger and billing views: the auditor key's, and the admin key's.
+        // The read-only ledger, billing views and audit log: the auditor key's, and the admin key's.
         var audit = app.MapGroup("/admin").RequireAuditor();
-        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAuditStatementsApi();
+        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAdminAuditApi().MapAuditStatementsApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });

@@ -139,6 +139,8 @@ internal static class ApiProblems
             AdmissionRejection.TokenRateLimited => new(429, "Rate limit reached", message, "rate_limit_exceeded", Type: "tokens"),
             AdmissionRejection.ConcurrencyLimited => new(429, "Too many concurrent jobs", message, "concurrency_limit_exceeded", Type: OpenAiErrorTypes.RateLimit),
             AdmissionRejection.QuotaExhausted => new(429, "Quota exhausted", message, "insufficient_quota", Type: OpenAiErrorTypes.InsufficientQuota),
+            AdmissionRejection.SpendCapReached => new(429, "Spend cap reached", message, "insufficient_quota", Type: OpenAiErrorTypes.InsufficientQuota),
+            AdmissionRejection.SubsidyExhausted => new(429, "Subsidy exhausted", message, "insufficient_quota", Type: OpenAiErrorTypes.InsufficientQuota),
             AdmissionRejection.RequestTooLarge => new(400, "Request too large", message, "request_too_large", "max_tokens"),
             AdmissionRejection.TenantDisabled => new(403, "Tenant disabled", message, "tenant_disabled"),
             _ => Unavailable(message),

@@ -178,6 +178,12 @@ public abstract class StatementsSuite(TokenGridServer server)
         Assert.Equal(stored.ToJsonString(), (await (await tenant.GetAsync("v1/billing/statements/2025-03")).ReadJsonAsync()).ToJsonString());
         Assert.Equal(closed.ToJsonString(), (await (await admin.PostAsync("admin/periods/2025-03/close", null)).ReadJsonAsync()).ToJsonString());
 
+        // Both closes are audited; the second names the first as what was there before.
+        var audited = (await (await admin.GetAsync("admin/audit?target=2025-03&action=period.close")).ReadJsonAsync())["data"]!.AsArray();
+        Assert.Equal(2, audited.Count);
+        Assert.Null(audited[0]!["before"]);
+        Assert.Equal(audited[0]!["after"]!.ToJsonString(), audited[1]!["before"]!.ToJsonString());
+
         var listed = (await (await tenant.GetAsync("v1/billing/statements")).ReadJsonAsync())["data"]!.AsArray();
         Assert.Equal(
             [("2025-03", "closed"), (Current.ToString(), "open")],
@@ -212,8 +218,8 @@ public abstract class StatementsSuite(TokenGridServer server)
         var ledger = await server.LedgerOfJobAsync(tenantId, charges[1].JobId);
         var priced = Assert.Single(ledger)["priced"]!;
         Assert.Equal(
-            charges[1].Priced!.Lines.Select(l => l.Tenant.Micros),
-            priced["lines"]!.AsArray().Select(l => l!["tenant"]!["micros"]!.GetValue<long>()));
+            charges[1].Priced!.Lines.Select(l => l.Tenant.ToString()),
+            priced["lines"]!.AsArray().Select(l => l!["tenant"]!.GetValue<string>()));
         Assert.Equal("public-sector", priced["program_id"]!.GetValue<string>());
     }
 

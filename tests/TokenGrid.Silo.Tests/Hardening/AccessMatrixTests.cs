@@ -78,6 +78,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["GET /admin/tenants/{id}/statements/"] = Access.Auditor,
         ["GET /admin/tenants/{id}/statements/{period}"] = Access.Auditor,
         ["POST /admin/periods/{period}/close"] = Access.Admin,
+        ["GET /admin/audit"] = Access.Auditor,
         ["PUT /admin/prices/"] = Access.Admin,
         ["GET /admin/nodes"] = Access.Admin,
         ["GET /admin/nodes/{silo}/{device}/"] = Access.Admin,

@@ -132,6 +132,8 @@ public abstract class FuzzSuite(TokenGridServer server)
             await SendAsync(admin, HttpMethod.Delete, $"admin/tenants/{tenantId}/keys/{x}");
             await SendAsync(admin, HttpMethod.Get, $"admin/nodes/{x}");
             await SendAsync(admin, HttpMethod.Get, $"admin/capacity/labels?{x}={x}");
+            await SendAsync(admin, HttpMethod.Get, $"admin/audit?after={x}&limit={x}");
+            await SendAsync(admin, HttpMethod.Get, $"admin/audit?action={x}&target={x}");
         }
 
         // A forged or mangled dashboard session cookie opens nothing and breaks nothing.

@@ -13,12 +13,13 @@ namespace TokenGrid.Silo.Tests.Support;
 
 /// <summary>
 /// The real executable's host (silo + HTTP API on Kestrel) on free ports, built the way Program.cs builds it, with
-/// fixed admin and demo keys. Each server is its own one-silo cluster, so servers can run in parallel.
+/// fixed admin, auditor and demo keys. Each server is its own one-silo cluster, so servers can run in parallel.
 /// </summary>
 public sealed class TokenGridServer : IAsyncDisposable
 {
     public const string AdminKey = "tg-admin-test-0123456789abcdef";
     public const string DemoKey = "tg-demo-test-0123456789abcdef";
+    public const string AuditorKey = "tg-auditor-test-0123456789abcdef";
     public const string DemoTenant = "demo";
     public const string Model = "demo";
 
@@ -66,6 +67,7 @@ public sealed class TokenGridServer : IAsyncDisposable
             ["TokenGrid:Cluster:SiloName"] = siloName,
             ["TokenGrid:Admin:ApiKey"] = AdminKey,
             ["TokenGrid:Demo:ApiKey"] = DemoKey,
+            ["TokenGrid:Auditor:ApiKey"] = AuditorKey,
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Error",
         };

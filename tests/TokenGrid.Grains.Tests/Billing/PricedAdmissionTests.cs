@@ -1,0 +1,162 @@
+using TokenGrid.Abstractions.Billing;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Tests.Support;
+using TokenGrid.Grains.Tests.Tenants;
+
+namespace TokenGrid.Grains.Tests.Billing;
+
+/// <summary>
+/// Money through the tenant grain: admission holds a job's most possible cost against the spend cap, settlement charges
+/// the exact cost where the tokens were created, at the version in force at admission. Each test prices a model of its
+/// own, so the tenant tests that share the cluster stay unpriced.
+/// </summary>
+[Collection(TenantClusterCollection.Name)]
+public sealed class PricedAdmissionTests(TenantClusterFixture fixture)
+{
+    [Fact]
+    public async Task Concurrent_admissions_never_overspend_the_spend_cap_by_one_micro()
+    {
+        var model = NewModel();
+        await PublishAsync(Price(model, TokenDirection.Prompt, "1"), Price(model, TokenDirection.Completion, "3"));
+        // Each job may cost 100 × 1 + 300 × 3 = 1,000 micros: 57 fit under 57,500.
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy with { SpendCap = new Money(57_500) });
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
+            (JobId: $"job-{i:D3}", Result: await tenant.AdmitAsync(new AdmissionRequest($"job-{i:D3}", model, 100, 300)))));
+
+        var admitted = results.Where(r => r.Result.Admitted).Select(r => r.JobId).ToList();
+        Assert.Equal(57, admitted.Count);
+        var refused = results.Where(r => !r.Result.Admitted).Select(r => r.Result).ToList();
+        Assert.All(refused, r => Assert.Equal(AdmissionRejection.SpendCapReached, r.Rejection));
+        Assert.Contains("spend cap of 0.057500 USD", refused[0].Message);
+
+        var random = new Random(7);
+        await Task.WhenAll(admitted.Select(id =>
+            tenant.SettleAsync(new SettlementRequest(id, random.Next(0, 101), random.Next(0, 301), JobOutcome.Completed))));
+
+        var ledger = await tenant.ReadLedgerAsync();
+        TenantTestKit.AssertConsistent(ledger);
+        AssertSpendConsistent(ledger);
+        Assert.All(ledger.Where(e => e.Kind == LedgerEntryKind.Reserve), e => Assert.Equal(1_000, e.SpendMicros));
+        Assert.True(ledger.Max(e => e.SpendChargedAfter + e.SpendReservedAfter) <= 57_500);
+        var charges = ledger.Where(e => e.Kind == LedgerEntryKind.Charge).ToList();
+        Assert.All(charges, c => Assert.Equal(c.PromptTokens + 3 * c.CompletionTokens, c.SpendMicros));
+        Assert.Equal(charges.Sum(c => c.SpendMicros), ledger[^1].SpendChargedAfter);
+        Assert.Equal(0, ledger[^1].SpendReservedAfter);
+    }
+
+    [Fact]
+    public async Task A_job_is_charged_where_its_tokens_were_made_under_the_tenants_plan()
+    {
+        var model = NewModel();
+        await PublishAsync(
+            Price(model, TokenDirection.Prompt, "2"), Price(model, TokenDirection.Completion, "8"),
+            Price(model, TokenDirection.Completion, "6", "north"));
+        var plan = new TenantPlan("partner", 2_500, [new(model, TokenDirection.Prompt, null, M("1"))]);
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy with { Plan = plan, HomeRegion = "west" });
+
+        var admission = await tenant.AdmitAsync(new AdmissionRequest("job", model, 100_000, 100_000));
+        await tenant.SettleAsync(new SettlementRequest("job", 50_000, 100_000, JobOutcome.Completed)
+        {
+            Place = new CreationPlace("silo-b/cpu0", "silo-b", "north"),
+        });
+
+        Assert.True(admission.Admitted);
+        var ledger = await tenant.ReadLedgerAsync();
+        AssertSpendConsistent(ledger);
+        // Held: the negotiated prompt (0.1 USD) and the dearest completion (0.8 USD less 25%).
+        Assert.Equal(M("0.7").Micros, ledger.Single(e => e.Kind == LedgerEntryKind.Reserve).SpendMicros);
+        var charge = ledger.Single(e => e.Kind == LedgerEntryKind.Charge);
+        var priced = charge.Priced!;
+        Assert.Equal(("USD", "north", "silo-b", "west", (string?)null), (priced.Currency, priced.Place!.Region, priced.Place.Silo, priced.HomeRegion, priced.ProgramId));
+        var prompt = priced.Lines[0];
+        var completion = priced.Lines[1];
+        Assert.Equal((50_000L, M("2"), M("0.1"), M("0.05"), M("0.05")), (prompt.Tokens, prompt.UnitPrice, prompt.List, prompt.Discount, prompt.Tenant));
+        Assert.Equal((100_000L, M("6"), M("0.6"), M("0.15"), M("0.45")), (completion.Tokens, completion.UnitPrice, completion.List, completion.Discount, completion.Tenant));
+        Assert.Equal(M("0.5").Micros, charge.SpendMicros);
+        Assert.Equal(M("0.2").Micros, ledger.Single(e => e.Kind == LedgerEntryKind.Refund).SpendMicros);
+    }
+
+    [Fact]
+    public async Task A_price_change_never_reprices_a_job_already_admitted()
+    {
+        var model = NewModel();
+        var first = await PublishAsync(Price(model, TokenDirection.Completion, "1"));
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy);
+        await tenant.AdmitAsync(new AdmissionRequest("before", model, 0, 100_000));
+
+        var second = await PublishAsync(Price(model, TokenDirection.Completion, "5"));
+        await tenant.AdmitAsync(new AdmissionRequest("after", model, 0, 100_000));
+        await tenant.SettleAsync(new SettlementRequest("before", 0, 100_000, JobOutcome.Completed));
+        await tenant.SettleAsync(new SettlementRequest("after", 0, 100_000, JobOutcome.Completed));
+
+        var charges = (await tenant.ReadLedgerAsync()).Where(e => e.Kind == LedgerEntryKind.Charge).ToDictionary(e => e.JobId, e => e.Priced!);
+        Assert.Equal((first.Version, M("0.1")), (charges["before"].PriceVersion, charges["before"].Tenant));
+        Assert.Equal((second.Version, M("0.5")), (charges["after"].PriceVersion, charges["after"].Tenant));
+    }
+
+    [Fact]
+    public async Task A_model_the_card_does_not_price_moves_no_money_and_meets_no_spend_cap()
+    {
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy with { SpendCap = Money.Zero });
+
+        var admission = await tenant.AdmitAsync(new AdmissionRequest("job", NewModel(), 10, 10));
+        await tenant.SettleAsync(new SettlementRequest("job", 10, 5, JobOutcome.Completed));
+
+        Assert.True(admission.Admitted);
+        Assert.All(await tenant.ReadLedgerAsync(), e => Assert.Equal((0L, (PricedCharge?)null), (e.SpendMicros, e.Priced)));
+    }
+
+    /// <summary>Per job, charged + refunded spend = held spend, and the running totals follow the lines.</summary>
+    private static void AssertSpendConsistent(IReadOnlyList<LedgerEntry> ledger)
+    {
+        long charged = 0, reserved = 0;
+        foreach (var e in ledger)
+        {
+            switch (e.Kind)
+            {
+                case LedgerEntryKind.Reserve: reserved += e.SpendMicros; break;
+                case LedgerEntryKind.Charge: reserved -= e.SpendMicros; charged += e.SpendMicros; break;
+                case LedgerEntryKind.Refund: reserved -= e.SpendMicros; break;
+            }
+
+            Assert.Equal((charged, reserved), (e.SpendChargedAfter, e.SpendReservedAfter));
+            if (e.Priced is { } priced)
+            {
+                Assert.Equal(priced.Tenant.Micros, e.SpendMicros);
+                Assert.Equal(e.PromptTokens, priced.Lines[0].Tokens);
+                Assert.Equal(e.CompletionTokens, priced.Lines[1].Tokens);
+            }
+        }
+
+        foreach (var job in ledger.Where(e => e.JobId != "").GroupBy(e => e.JobId))
+        {
+            var held = job.Where(e => e.Kind == LedgerEntryKind.Reserve).Sum(e => e.SpendMicros);
+            var settled = job.Where(e => e.Kind is LedgerEntryKind.Charge or LedgerEntryKind.Refund).Sum(e => e.SpendMicros);
+            if (job.Any(e => e.Kind == LedgerEntryKind.Charge))
+            {
+                Assert.Equal(held, settled);
+            }
+        }
+    }
+
+    private static string NewModel() => "priced-" + Guid.NewGuid().ToString("N")[..8];
+
+    private static Money M(string text) => Money.TryParse(text, out var money) ? money : throw new ArgumentException(text);
+
+    private static PriceEntry Price(string model, TokenDirection direction, string perMillion, string? region = null) =>
+        new(model, direction, region, M(perMillion));
+
+    /// <summary>Publishes the card as the next version and moves the clock to the moment it takes effect.</summary>
+    private async Task<RateCardVersion> PublishAsync(params PriceEntry[] prices)
+    {
+        fixture.Time.Advance(TimeSpan.FromSeconds(1));
+        var version = await fixture.Grains.GetGrain<IRateCardGrain>(0).PublishAsync("USD", prices, null);
+        if (version.EffectiveFrom > fixture.Time.GetUtcNow())
+        {
+            fixture.Time.Advance(version.EffectiveFrom - fixture.Time.GetUtcNow());
+        }
+
+        return version;
+    }
+}

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using TokenGrid.Abstractions.Billing;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests.Billing;
+
+[Collection(BillingServerCollection.Name)]
+public sealed class SpendTests(BillingServerFixture fixture) : SpendSuite(fixture.Server);
+
+[Collection(PostgresBillingServerCollection.Name)]
+public sealed class PostgresSpendTests(PostgresBillingServerFixture fixture) : SpendSuite(fixture.Server);
+
+/// <summary>
+/// Money over HTTP on one profile: a tenant's billing settings, the spend cap at admission, and the charge in money
+/// of a finished request, priced where its tokens were made (the billing server's node is in region "north").
+/// </summary>
+public abstract class SpendSuite(TokenGridServer server)
+{
+    [Fact]
+    public async Task A_tenants_billing_settings_round_trip_and_each_bad_one_is_a_400_naming_it()
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var (id, _) = await server.CreateTenantAsync(new
+        {
+            spend_cap = "12.5",
+            home_region = "west",
+            plan = new { name = "partner", discount_basis_points = 1000, negotiated = new[] { new { model = "demo", direction = "prompt", per_million = "0.5" } } },
+        });
+
+        var created = (await (await admin.GetAsync($"admin/tenants/{id}")).ReadJsonAsync())["budget"]!;
+        var patched = (await (await admin.PatchAsJsonAsync($"admin/tenants/{id}", new { budget = new { spend_cap = "20" } })).ReadJsonAsync())["budget"]!;
+
+        Assert.Equal(("12.500000", "west", "partner", 1000), (
+            created["spend_cap"]!.GetValue<string>(), created["home_region"]!.GetValue<string>(),
+            created["plan"]!["name"]!.GetValue<string>(), created["plan"]!["discount_basis_points"]!.GetValue<int>()));
+        Assert.Equal("0.500000", created["plan"]!["negotiated"]![0]!["per_million"]!.GetValue<string>());
+        Assert.Equal(("20.000000", "partner"), (patched["spend_cap"]!.GetValue<string>(), patched["plan"]!["name"]!.GetValue<string>()));
+
+        foreach (var (budget, expected) in new (object Budget, string Expected)[]
+        {
+            (new { spend_cap = 12 }, "spend_cap"),
+            (new { spend_cap = "1.0000001" }, "spend_cap"),
+            (new { spend_cap = "-1" }, "spend_cap"),
+            (new { plan = new { name = "p", discount_basis_points = 10_001, negotiated = Array.Empty<object>() } }, "discount_bps"),
+            (new { plan = new { name = "p", discount_basis_points = 0, negotiated = (object?)null } }, "negotiated"),
+            (new { home_region = " " }, "home_region"),
+        })
+        {
+            var problem = await (await admin.PatchAsJsonAsync($"admin/tenants/{id}", new { budget })).AssertProblemAsync(HttpStatusCode.BadRequest);
+            Assert.Contains(expected, problem.ToJsonString());
+        }
+    }
+
+    [Fact]
+    public async Task A_request_the_spend_cap_cannot_cover_is_a_429_insufficient_quota_naming_the_money_limit()
+    {
+        var (_, key) = await server.CreateTenantAsync(new { spend_cap = "0.0001" });
+        using var client = server.Client(key);
+
+        var problem = await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hello", max_tokens = 100 }))
+            .AssertProblemAsync(HttpStatusCode.TooManyRequests, "insufficient_quota");
+
+        Assert.Contains("spend cap is 0.000100 USD", problem["detail"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_finished_request_is_charged_in_money_where_its_tokens_were_made_and_the_auditor_reads_it()
+    {
+        var (id, key) = await server.CreateTenantAsync(new
+        {
+            spend_cap = "1",
+            home_region = "west",
+            plan = new { name = "partner", discount_basis_points = 1000, negotiated = Array.Empty<object>() },
+        });
+        using var client = server.Client(key);
+
+        var completion = await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hello there", max_tokens = 9, temperature = 0 })).ReadJsonAsync();
+        var usage = completion["usage"]!;
+        long prompt = usage["prompt_tokens"]!.GetValue<int>(), generated = usage["completion_tokens"]!.GetValue<int>();
+
+        using var auditor = server.Client(BillingServerFixtureBase.AuditorKey);
+        var ledger = (await (await auditor.GetAsync($"admin/tenants/{id}/ledger")).ReadJsonAsync())["entries"]!.AsArray();
+        var charge = ledger.Single(e => e!["kind"]!.GetValue<string>() == "charge")!;
+        var priced = charge["priced"]!;
+        Assert.Equal(("north", "west", "USD"), (priced["place"]!["region"]!.GetValue<string>(), priced["home_region"]!.GetValue<string>(), priced["currency"]!.GetValue<string>()));
+
+        // The rounding rule, worked out here on its own: list at 1.00 (prompt) and 1.50 (completion, north), 10% off.
+        var lines = priced["lines"]!.AsArray();
+        var expected = new[] { (prompt, 1_000_000L), (generated, 1_500_000L) }.Select(x =>
+        {
+            var list = Pricing.Amount(x.Item1, new Money(x.Item2));
+            var discount = Pricing.Share(list, 1000);
+            return (x.Item1, new Money(x.Item2).ToString(), list.ToString(), discount.ToString(), (list - discount).ToString());
+        }).ToList();
+        Assert.Equal(expected, lines.Select(l => (
+            l!["tokens"]!.GetValue<long>(), l["unit_price"]!.GetValue<string>(), l["list"]!.GetValue<string>(),
+            l["discount"]!.GetValue<string>(), l["tenant"]!.GetValue<string>())));
+        var spent = expected.Sum(e => Money.TryParse(e.Item5, out var m) ? m.Micros : throw new FormatException(e.Item5));
+        Assert.Equal(spent, charge["spend_micros"]!.GetValue<long>());
+        Assert.Equal(spent, ledger[^1]!["spend_charged_after"]!.GetValue<long>());
+        Assert.Equal(0, ledger[^1]!["spend_reserved_after"]!.GetValue<long>());
+
+        // The auditor reads; it cannot change anything.
+        var refused = await auditor.PatchAsJsonAsync($"admin/tenants/{id}", new { budget = new { spend_cap = "100" } });
+        Assert.True(refused.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden);
+    }
+}
