@@ -61,6 +61,15 @@ public sealed record AdmissionResult(
     /// <summary>Node labels the job's node must carry (the tenant's <see cref="TenantBudget.RequiredLabels"/>).</summary>
     [Id(8)] public IReadOnlyDictionary<string, string> RequiredLabels { get; init; } = Labels.None;
 
+    /// <summary>
+    /// For a tenant that prefers the cheapest placement: what the job would cost the tenant at most, in micros, per
+    /// node <c>region</c> label the card prices apart, and under the key <c>""</c> in any other region. Null otherwise.
+    /// </summary>
+    [Id(9)] public IReadOnlyDictionary<string, long>? RegionCosts { get; init; }
+
+    /// <summary>With <see cref="RegionCosts"/>: how much longer the job may wait for a cheaper node than for the quickest.</summary>
+    [Id(10)] public TimeSpan CheapestMaxExtraWait { get; init; }
+
     /// <summary>Value equality, with <see cref="RequiredLabels"/> compared by content.</summary>
     public bool Equals(AdmissionResult? other) =>
         other is not null && Admitted == other.Admitted && Rejection == other.Rejection && Message == other.Message

@@ -12,6 +12,16 @@ public enum QuotaPeriod
     Monthly,
 }
 
+/// <summary>Where a tenant's priced jobs should run among the nodes its labels allow.</summary>
+public enum PlacementPreference
+{
+    /// <summary>Wherever the scheduler places them first.</summary>
+    Any,
+
+    /// <summary>Preferably in the region with the lowest price for the model, within a bound on the extra wait.</summary>
+    Cheapest,
+}
+
 /// <summary>Scheduling class of a tenant's jobs: higher classes are served first when nodes are contended.</summary>
 public enum PriorityClass
 {
@@ -71,18 +81,31 @@ public sealed record TenantBudget
     /// <summary>The region the tenant's demand comes from, for the oversight views' flows; null when not set. Default: null.</summary>
     [Id(11)] public string? HomeRegion { get; init; }
 
+    /// <summary>
+    /// Where among the nodes its labels allow the tenant's priced jobs should run: anywhere (the scheduler's choice), or
+    /// preferably in the region with the lowest price for the model. Default: <see cref="PlacementPreference.Any"/>.
+    /// </summary>
+    [Id(12)] public PlacementPreference Placement { get; init; } = PlacementPreference.Any;
+
+    /// <summary>
+    /// With <see cref="PlacementPreference.Cheapest"/>: how much longer than on the quickest eligible node a job may be
+    /// expected to wait for a cheaper one. Default: 5 seconds.
+    /// </summary>
+    [Id(13)] public TimeSpan CheapestMaxExtraWait { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Value equality, with <see cref="RequiredLabels"/> compared by content.</summary>
     public bool Equals(TenantBudget? other) =>
         other is not null && TokensPerMinute == other.TokensPerMinute && RequestsPerMinute == other.RequestsPerMinute
         && MaxConcurrentJobs == other.MaxConcurrentJobs && PeriodQuota == other.PeriodQuota && Period == other.Period
         && Priority == other.Priority && Weight == other.Weight && Labels.SetEquals(RequiredLabels, other.RequiredLabels)
-        && SpendCap == other.SpendCap && Equals(Plan, other.Plan) && SubsidyProgram == other.SubsidyProgram && HomeRegion == other.HomeRegion;
+        && SpendCap == other.SpendCap && Equals(Plan, other.Plan) && SubsidyProgram == other.SubsidyProgram && HomeRegion == other.HomeRegion
+        && Placement == other.Placement && CheapestMaxExtraWait == other.CheapestMaxExtraWait;
 
     /// <inheritdoc/>
     public override int GetHashCode() =>
         HashCode.Combine(
             HashCode.Combine(TokensPerMinute, RequestsPerMinute, MaxConcurrentJobs, PeriodQuota, Period, Priority, Weight, Labels.SetHash(RequiredLabels)),
-            SpendCap, Plan, SubsidyProgram, HomeRegion);
+            SpendCap, Plan, SubsidyProgram, HomeRegion, Placement, CheapestMaxExtraWait);
 
     /// <summary>A reason this budget is invalid, or null.</summary>
     public string? Validate() =>
@@ -98,6 +121,8 @@ public sealed record TenantBudget
         : Plan.Validate() is { } plan ? plan
         : SubsidyProgram is { } program && string.IsNullOrWhiteSpace(program) ? "subsidy_program must not be blank."
         : HomeRegion is { } region && string.IsNullOrWhiteSpace(region) ? "home_region must not be blank."
+        : !Enum.IsDefined(Placement) ? "placement must be any or cheapest."
+        : CheapestMaxExtraWait < TimeSpan.Zero || CheapestMaxExtraWait > TimeSpan.FromHours(1) ? "cheapest_max_extra_wait must be between 0 and 1 hour."
         : null;
 }
 
@@ -152,4 +177,14 @@ public sealed record TenantUsage(
     [property: Id(5)] long Reserved,
     [property: Id(6)] long Remaining,
     [property: Id(7)] int OpenJobs,
-    [property: Id(8)] IReadOnlyList<ModelUsage> Models);
+    [property: Id(8)] IReadOnlyList<ModelUsage> Models)
+{
+    /// <summary>Micros of the rate card's currency the tenant was charged this period (its share).</summary>
+    [Id(9)] public long SpendCharged { get; init; }
+
+    /// <summary>Micros held by open priced jobs (the most each can cost).</summary>
+    [Id(10)] public long SpendReserved { get; init; }
+
+    /// <summary>The budget's spend cap for the period, or null.</summary>
+    [Id(11)] public Money? SpendCap { get; init; }
+}

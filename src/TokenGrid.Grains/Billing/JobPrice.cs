@@ -37,6 +37,19 @@ public static class JobCost
     public static Money MaxTenant(PriceQuote quote, TenantPlan plan, int shareBasisPoints, Money granted, long promptTokens, long maxCompletionTokens) =>
         Regions(quote, plan).Max(r => Split(quote, plan, shareBasisPoints, granted, promptTokens, maxCompletionTokens, r).Tenant);
 
+    /// <summary>
+    /// The most a job can cost the tenant per region the card or plan prices apart, and under <c>""</c> anywhere else:
+    /// what cost-aware placement compares.
+    /// </summary>
+    public static IReadOnlyDictionary<string, long> RegionCosts(JobPrice price, long promptTokens, long maxCompletionTokens)
+    {
+        ArgumentNullException.ThrowIfNull(price);
+        return Regions(price.Quote, price.Plan).ToDictionary(
+            r => r ?? "",
+            r => Split(price.Quote, price.Plan, price.ProgramShareBasisPoints, price.SubsidyGranted, promptTokens, maxCompletionTokens, r).Tenant.Micros,
+            StringComparer.Ordinal);
+    }
+
     /// <summary>The priced charge of a job that used <paramref name="promptTokens"/> and <paramref name="completionTokens"/>.</summary>
     public static PricedCharge Charge(JobPrice price, long promptTokens, long completionTokens, CreationPlace? place)
     {

@@ -118,7 +118,7 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
         State.Tokens.Take(reservation);
         LedgerBook.Reserve(State, tenantId, new OpenReservation(request.JobId, request.Model, reservation, request.PromptTokens, now, price));
         TallyOf(request.Model).Requests++;
-        return new(Answer(null, reservation, now), true, null);
+        return new(WithPlacement(Answer(null, reservation, now), price, request), true, null);
     }
 
     /// <summary>
@@ -160,7 +160,7 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
             TallyOf(request.Model).Requests++;
         }
 
-        return new(Answer(null, combined.Reservation, now), true, null);
+        return new(WithPlacement(Answer(null, combined.Reservation, now), prices?[0], requests[0]), true, null);
     }
 
     /// <summary>Whether the job is open or among the recent settlements (the state's window).</summary>
@@ -268,6 +268,14 @@ internal sealed class TenantAccount(string tenantId, TimeProvider timeProvider, 
         State.Tokens.Refill(budget.TokensPerMinute, now);
         State.Requests.Refill(budget.RequestsPerMinute, now);
     }
+
+    /// <summary><paramref name="answer"/> with what cost-aware placement needs, when the tenant prefers the cheapest region.</summary>
+    private AdmissionResult WithPlacement(AdmissionResult answer, JobPrice? price, AdmissionRequest request) =>
+        price is null || State.Info!.Budget is not { Placement: PlacementPreference.Cheapest } budget ? answer : answer with
+        {
+            RegionCosts = JobCost.RegionCosts(price, request.PromptTokens, request.MaxCompletionTokens),
+            CheapestMaxExtraWait = budget.CheapestMaxExtraWait,
+        };
 
     private AdmissionResult Answer(Refusal? refusal, long reserved, DateTimeOffset now)
     {

@@ -46,6 +46,11 @@ internal static class TenantViews
 
         return new TenantUsage(
             info.Id, start, QuotaPeriods.EndOf(budget.Period, start), budget.PeriodQuota,
-            charged, state.Reserved, budget.PeriodQuota - charged - state.Reserved, state.Open.Count, models);
+            charged, state.Reserved, budget.PeriodQuota - charged - state.Reserved, state.Open.Count, models)
+        {
+            SpendCharged = stale ? 0 : state.SpendCharged,
+            SpendReserved = state.SpendReserved,
+            SpendCap = budget.SpendCap,
+        };
     }
 }
