@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using TokenGrid.Grains.Audit;
+using TokenGrid.Grains.Billing.Statements;
 using TokenGrid.Grains.JobIndex;
 using TokenGrid.Grains.Jobs.Retention;
 using TokenGrid.Grains.Ledger;
@@ -10,7 +11,7 @@ using TokenGrid.Grains.Tenants;
 
 namespace TokenGrid.Storage.Postgres;
 
-/// <summary>Registers the PostgreSQL tenant store, token ledger, job index, job content expiries and audit log.</summary>
+/// <summary>Registers the PostgreSQL tenant store, token ledger, job index, job content expiries, audit log and statements.</summary>
 public static class PostgresLedgerHosting
 {
     /// <summary>The key of the <see cref="NpgsqlDataSource"/> the tenant store, ledger and job index share.</summary>
@@ -46,11 +47,13 @@ public static class PostgresLedgerHosting
         services.RemoveAll<ILedgerStore>();
         services.RemoveAll<IJobIndex>();
         services.RemoveAll<IJobContentExpiryStore>();
+        services.RemoveAll<IStatementStore>();
         services.RemoveAll<IAuditLog>();
         services.AddSingleton<ITenantStore, PostgresTenantStore>();
         services.AddSingleton<ILedgerStore, PostgresLedgerStore>();
         services.AddSingleton<IJobIndex, PostgresJobIndex>();
         services.AddSingleton<IJobContentExpiryStore, PostgresJobContentExpiryStore>();
+        services.AddSingleton<IStatementStore, PostgresStatementStore>();
         services.AddSingleton<IAuditLog, PostgresAuditLog>();
         return services;
     }

@@ -1,26 +1,38 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Ledger;
 
 namespace TokenGrid.Storage.Postgres;
 
 /// <summary>
-/// The token ledger in PostgreSQL's append-only <c>tokengrid_ledger</c> table (migrations 0004 and 0006, documented in
-/// docs/ledger.md): the read side. Lines are written by <see cref="PostgresTenantStore"/> with the state change they
+/// The token ledger in PostgreSQL's append-only <c>tokengrid_ledger</c> table (migrations 0004, 0006 and 0009, documented in
+/// docs/ledger.md and docs/billing.md): the read side. Lines are written by <see cref="PostgresTenantStore"/> with the state change they
 /// record.
 /// </summary>
 public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting.DataSourceKey)] NpgsqlDataSource dataSource) : ILedgerStore
 {
     private const string Columns =
-        "sequence, at, tenant_id, job_id, model, kind, tokens, quota, charged_after, reserved_after, balance_after, prompt_tokens, completion_tokens";
+        "l.sequence, l.at, l.tenant_id, l.job_id, l.model, l.kind, l.tokens, l.quota, l.charged_after, l.reserved_after, l.balance_after, " +
+        "l.prompt_tokens, l.completion_tokens, l.spend_micros, l.spend_charged_after, l.spend_reserved_after, " +
+        "c.direction, c.tokens, c.currency, c.price_version, c.unit_price_micros, c.list_micros, c.discount_micros, c.subsidy_micros, " +
+        "c.tenant_micros, c.program_id, c.node_id, c.silo, c.region, c.home_region";
+
+    /// <summary>A charge line's priced rows follow it, prompt first ('prompt' sorts after 'completion').</summary>
+    private const string WithCharges =
+        "LEFT JOIN tokengrid_charges c ON c.tenant_id = l.tenant_id AND c.sequence = l.sequence";
 
     /// <inheritdoc/>
     public async Task<LedgerPage> ReadAsync(string tenantId, long afterSequence, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         await using var command = dataSource.CreateCommand(
-            $"SELECT {Columns} FROM tokengrid_ledger WHERE tenant_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3");
+            $"""
+            SELECT {Columns}
+            FROM (SELECT * FROM tokengrid_ledger WHERE tenant_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3) AS l {WithCharges}
+            ORDER BY l.sequence, c.direction DESC
+            """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)limit + 1 });
@@ -40,7 +52,7 @@ public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting
     public async Task<IReadOnlyList<LedgerEntry>> FindJobAsync(string tenantId, string jobId, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand(
-            $"SELECT {Columns} FROM tokengrid_ledger WHERE tenant_id = $1 AND job_id = $2 ORDER BY sequence");
+            $"SELECT {Columns} FROM tokengrid_ledger AS l {WithCharges} WHERE l.tenant_id = $1 AND l.job_id = $2 ORDER BY l.sequence, c.direction DESC");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
         return await ReadEntriesAsync(command, cancellationToken);
@@ -56,6 +68,22 @@ public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown ledger entry kind."),
     };
 
+    /// <summary>The <c>direction</c> column's value for <paramref name="direction"/>.</summary>
+    public static string DirectionName(TokenDirection direction) => direction switch
+    {
+        TokenDirection.Prompt => "prompt",
+        TokenDirection.Completion => "completion",
+        _ => throw new ArgumentOutOfRangeException(nameof(direction), direction, "Unknown token direction."),
+    };
+
+    /// <summary>The direction a <c>direction</c> column's value names.</summary>
+    public static TokenDirection ParseDirection(string name) => name switch
+    {
+        "prompt" => TokenDirection.Prompt,
+        "completion" => TokenDirection.Completion,
+        _ => throw new InvalidDataException($"Unknown token direction '{name}'."),
+    };
+
     private static LedgerEntryKind ParseKind(string name) => name switch
     {
         "reserve" => LedgerEntryKind.Reserve,
@@ -69,14 +97,55 @@ public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var entries = new List<LedgerEntry>();
+        List<PricedLine>? priced = null;
         while (await reader.ReadAsync(cancellationToken))
         {
+            var sequence = reader.GetInt64(0);
+            if (entries.Count > 0 && entries[^1].Sequence == sequence)
+            {
+                // Another direction of the same priced charge.
+                priced!.Add(ReadPricedLine(reader));
+                continue;
+            }
+
+            Close(entries, priced);
             entries.Add(new LedgerEntry(
-                reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2), reader.GetString(3),
+                sequence, reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2), reader.GetString(3),
                 reader.GetString(4), ParseKind(reader.GetString(5)), reader.GetInt64(6), reader.GetInt64(7),
-                reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)));
+                reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12),
+                reader.GetInt64(13), reader.GetInt64(14), reader.GetInt64(15)));
+            if (reader.IsDBNull(16))
+            {
+                priced = null;
+                continue;
+            }
+
+            priced = [ReadPricedLine(reader)];
+            entries[^1] = entries[^1] with
+            {
+                Priced = new PricedCharge(
+                    reader.GetInt32(19), reader.GetString(18).Trim(), NullableString(reader, 25),
+                    reader.IsDBNull(26) ? null : new CreationPlace(reader.GetString(26), NullableString(reader, 27) ?? "", NullableString(reader, 28)),
+                    NullableString(reader, 29), []),
+            };
         }
 
+        Close(entries, priced);
         return entries;
     }
+
+    /// <summary>Gives the last entry the priced lines read for it.</summary>
+    private static void Close(List<LedgerEntry> entries, List<PricedLine>? priced)
+    {
+        if (priced is not null)
+        {
+            entries[^1] = entries[^1] with { Priced = entries[^1].Priced! with { Lines = priced } };
+        }
+    }
+
+    private static PricedLine ReadPricedLine(NpgsqlDataReader reader) => new(
+        ParseDirection(reader.GetString(16)), reader.GetInt64(17), new Money(reader.GetInt64(20)), new Money(reader.GetInt64(21)),
+        new Money(reader.GetInt64(22)), new Money(reader.GetInt64(23)), new Money(reader.GetInt64(24)));
+
+    private static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

@@ -10,7 +10,8 @@ namespace TokenGrid.Storage.Postgres;
 /// <summary>
 /// Tenant state in <c>tokengrid_tenants</c> (migration 0005) beside its lines in <c>tokengrid_ledger</c> and its job ids
 /// in <c>tokengrid_tenant_jobs</c>. A save is one statement, so one round trip and one commit per batch of changes: the
-/// versioned update of the state row, the ledger lines and the job ids, all or nothing.
+/// versioned update of the state row, the ledger lines (with the rows of their priced charges in
+/// <c>tokengrid_charges</c>) and the job ids, all or nothing.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -60,11 +61,22 @@ public sealed class PostgresTenantStore(
             SELECT version FROM created UNION ALL SELECT version FROM updated
         ), lines AS (
             INSERT INTO tokengrid_ledger (sequence, at, tenant_id, job_id, model, kind, tokens, quota, charged_after, reserved_after, balance_after,
-                                          prompt_tokens, completion_tokens)
-            SELECT s, a, $1, j, m, k, t, q, c, r, b, pt, ct
+                                          prompt_tokens, completion_tokens, spend_micros, spend_charged_after, spend_reserved_after)
+            SELECT s, a, $1, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr
             FROM unnest($8::bigint[], $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[],
-                        $15::bigint[], $16::bigint[], $17::bigint[], $19::bigint[], $20::bigint[]) AS line(s, a, j, m, k, t, q, c, r, b, pt, ct)
+                        $15::bigint[], $16::bigint[], $17::bigint[], $19::bigint[], $20::bigint[],
+                        $21::bigint[], $22::bigint[], $23::bigint[]) AS line(s, a, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr)
             WHERE EXISTS (SELECT FROM saved)
+            RETURNING sequence, at, job_id, model
+        ), charges AS (
+            INSERT INTO tokengrid_charges (tenant_id, sequence, direction, at, job_id, model, tokens, currency, price_version,
+                                           unit_price_micros, list_micros, discount_micros, subsidy_micros, tenant_micros,
+                                           program_id, node_id, silo, region, home_region)
+            SELECT $1, ch.s, ch.d, l.at, l.job_id, l.model, ch.t, ch.cur, ch.v, ch.u, ch.li, ch.di, ch.su, ch.te, ch.p, ch.n, ch.si, ch.r, ch.h
+            FROM unnest($24::bigint[], $25::text[], $26::bigint[], $27::text[], $28::integer[], $29::bigint[], $30::bigint[], $31::bigint[],
+                        $32::bigint[], $33::bigint[], $34::text[], $35::text[], $36::text[], $37::text[], $38::text[])
+                 AS ch(s, d, t, cur, v, u, li, di, su, te, p, n, si, r, h)
+            JOIN lines AS l ON l.sequence = ch.s
         ), jobs AS (
             INSERT INTO tokengrid_tenant_jobs (tenant_id, job_id)
             SELECT $1, j FROM unnest($18::text[]) WITH ORDINALITY AS added(j, n)
@@ -132,6 +144,10 @@ public sealed class PostgresTenantStore(
         p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. save.JobIds] });
         p.Add(Column(lines, e => e.PromptTokens, NpgsqlDbType.Bigint));
         p.Add(Column(lines, e => e.CompletionTokens, NpgsqlDbType.Bigint));
+        p.Add(Column(lines, e => e.SpendMicros, NpgsqlDbType.Bigint));
+        p.Add(Column(lines, e => e.SpendChargedAfter, NpgsqlDbType.Bigint));
+        p.Add(Column(lines, e => e.SpendReservedAfter, NpgsqlDbType.Bigint));
+        AddCharges(p, lines);
         try
         {
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -156,6 +172,34 @@ public sealed class PostgresTenantStore(
             throw;
         }
     }
+
+    /// <summary>
+    /// The priced charges of <paramref name="lines"/>, one row per direction (<c>tokengrid_charges</c>), as the
+    /// parameters $24–$38. The charge rows take their time, job and model from the ledger lines the statement inserts,
+    /// so a row never exists without its line.
+    /// </summary>
+    private static void AddCharges(NpgsqlParameterCollection p, IReadOnlyList<LedgerEntry> lines)
+    {
+        var rows = lines.Where(l => l.Priced is not null).SelectMany(l => l.Priced!.Lines.Select(line => (Entry: l, Charge: l.Priced!, Line: line))).ToList();
+        p.Add(Array(rows, r => r.Entry.Sequence, NpgsqlDbType.Bigint));
+        p.Add(Array(rows, r => PostgresLedgerStore.DirectionName(r.Line.Direction), NpgsqlDbType.Text));
+        p.Add(Array(rows, r => r.Line.Tokens, NpgsqlDbType.Bigint));
+        p.Add(Array(rows, r => r.Charge.Currency, NpgsqlDbType.Text));
+        p.Add(Array(rows, r => r.Charge.PriceVersion, NpgsqlDbType.Integer));
+        p.Add(Array(rows, r => r.Line.UnitPrice.Micros, NpgsqlDbType.Bigint));
+        p.Add(Array(rows, r => r.Line.List.Micros, NpgsqlDbType.Bigint));
+        p.Add(Array(rows, r => r.Line.Discount.Micros, NpgsqlDbType.Bigint));
+        p.Add(Array(rows, r => r.Line.Subsidy.Micros, NpgsqlDbType.Bigint));
+        p.Add(Array(rows, r => r.Line.Tenant.Micros, NpgsqlDbType.Bigint));
+        p.Add(Array(rows, r => r.Charge.ProgramId, NpgsqlDbType.Text));
+        p.Add(Array(rows, r => r.Charge.Place?.NodeId, NpgsqlDbType.Text));
+        p.Add(Array(rows, r => r.Charge.Place?.Silo, NpgsqlDbType.Text));
+        p.Add(Array(rows, r => r.Charge.Place?.Region, NpgsqlDbType.Text));
+        p.Add(Array(rows, r => r.Charge.HomeRegion, NpgsqlDbType.Text));
+    }
+
+    private static NpgsqlParameter Array<TRow, T>(List<TRow> rows, Func<TRow, T> select, NpgsqlDbType type) =>
+        new() { Value = rows.Select(select).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | type };
 
     private static NpgsqlParameter Column<T>(IReadOnlyList<LedgerEntry> entries, Func<LedgerEntry, T> select, NpgsqlDbType type) =>
         new() { Value = entries.Select(select).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | type };

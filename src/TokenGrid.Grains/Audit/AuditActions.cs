@@ -27,6 +27,12 @@ public static class AuditActions
     /// <summary>A node was resumed after a drain (target: the node id).</summary>
     public const string NodeResume = "node.resume";
 
+    /// <summary>
+    /// A billing period was closed (target: the period, <c>yyyy-MM</c>; before: the earlier close when it was closed
+    /// already, else null).
+    /// </summary>
+    public const string PeriodClose = "period.close";
+
     /// <summary>The target of rate card changes.</summary>
     public const string RateCard = "rate-card";
 }

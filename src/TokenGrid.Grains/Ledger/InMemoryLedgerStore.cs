@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
 
 namespace TokenGrid.Grains.Ledger;
@@ -35,6 +36,11 @@ public sealed class InMemoryLedgerStore : ILedgerStore
                         $"Ledger line {entry.Sequence} of tenant '{tenantId}' splits its tokens into prompt and completion wrongly (only a charge splits, exactly).");
                 }
 
+                if (PricingError(entry) is { } error)
+                {
+                    throw new InvalidOperationException($"Ledger line {entry.Sequence} of tenant '{tenantId}' {error}.");
+                }
+
                 if (entry.Kind == LedgerEntryKind.Reserve && (ledger.ReservedJobs.Contains(entry.JobId) || !reserved.Add(entry.JobId)))
                 {
                     throw new InvalidOperationException($"Job '{entry.JobId}' of tenant '{tenantId}' already has a reserve line.");
@@ -44,6 +50,55 @@ public sealed class InMemoryLedgerStore : ILedgerStore
             ledger.Lines.AddRange(entries);
             ledger.ReservedJobs.UnionWith(reserved);
         }
+    }
+
+    /// <summary>The ids of every tenant with a ledger line.</summary>
+    public IReadOnlyList<string> TenantIds() => [.. _ledgers.Keys];
+
+    /// <summary>A copy of the tenant's lines, in sequence order (empty when it has none).</summary>
+    public IReadOnlyList<LedgerEntry> Lines(string tenantId)
+    {
+        if (!_ledgers.TryGetValue(tenantId, out var ledger))
+        {
+            return [];
+        }
+
+        lock (ledger)
+        {
+            return [.. ledger.Lines];
+        }
+    }
+
+    /// <summary>
+    /// Why a line's money is wrong, or null: only a charge is priced, and each priced direction splits its list amount
+    /// exactly (<c>list = discount + subsidy + tenant</c>) as tokengrid_charges' checks demand.
+    /// </summary>
+    private static string? PricingError(LedgerEntry entry)
+    {
+        if (entry.Priced is not { } priced)
+        {
+            return null;
+        }
+
+        if (entry.Kind != LedgerEntryKind.Charge)
+        {
+            return "is priced but is not a charge";
+        }
+
+        foreach (var line in priced.Lines)
+        {
+            if (line.Tokens < 0 || line.List < Money.Zero || line.Subsidy < Money.Zero || line.Tenant < Money.Zero)
+            {
+                return $"has a negative {line.Direction} amount";
+            }
+
+            if (line.List != line.Discount + line.Subsidy + line.Tenant)
+            {
+                return $"does not split its {line.Direction} list amount exactly (list = discount + subsidy + tenant)";
+            }
+        }
+
+        return priced.Lines.GroupBy(l => l.Direction).Any(g => g.Count() > 1) ? "prices a direction twice" : null;
     }
 
     /// <summary>Whether the tenant's ledger holds a reserve line for <paramref name="jobId"/>.</summary>

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using TokenGrid.Grains.Audit;
+using TokenGrid.Grains.Billing.Statements;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Apis;
 using TokenGrid.Silo.Audit;
@@ -35,6 +36,7 @@ public static class TokenGridHosting
         services.AddValidatedOptions<AdminOptions>();
         services.AddValidatedOptions<DemoOptions>();
         services.AddTokenGridTenants();
+        services.AddTokenGridStatements();
         services.AddTokenGridAudit();
         builder.AddTokenGridDashboard();
         builder.AddTokenGridTelemetry(cluster);
@@ -80,14 +82,14 @@ public static class TokenGridHosting
         app.UseAuthorization();
 
         var v1 = app.MapGroup("/v1").RequireTenant();
-        v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi().MapBillingEventsApi();
+        v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi().MapStatementsApi().MapBillingEventsApi();
 
         var admin = app.MapGroup("/admin").RequireAdmin();
-        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi();
+        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi().MapAdminPeriodsApi();
 
         // The read-only ledger, billing views and audit log: the auditor key's, and the admin key's.
         var audit = app.MapGroup("/admin").RequireAuditor();
-        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAdminAuditApi().MapAuditBillingEventsApi();
+        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAdminAuditApi().MapAuditStatementsApi().MapAuditBillingEventsApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });

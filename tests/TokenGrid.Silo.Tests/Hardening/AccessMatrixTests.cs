@@ -62,6 +62,8 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["GET /v1/jobs/{id}/events"] = Access.Tenant,
         ["GET /v1/usage"] = Access.Tenant,
         ["GET /v1/billing/events"] = Access.Tenant,
+        ["GET /v1/billing/statements/"] = Access.Tenant,
+        ["GET /v1/billing/statements/{period}"] = Access.Tenant,
 
         ["POST /admin/tenants/"] = Access.Admin,
         ["GET /admin/tenants/"] = Access.Admin,
@@ -74,6 +76,9 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["DELETE /admin/tenants/{id}/keys/{keyId}"] = Access.Admin,
         ["GET /admin/tenants/{id}/ledger"] = Access.Auditor,
         ["GET /admin/prices/"] = Access.Auditor,
+        ["GET /admin/tenants/{id}/statements/"] = Access.Auditor,
+        ["GET /admin/tenants/{id}/statements/{period}"] = Access.Auditor,
+        ["POST /admin/periods/{period}/close"] = Access.Admin,
         ["GET /admin/audit"] = Access.Auditor,
         ["GET /admin/tenants/{id}/billing/events"] = Access.Auditor,
         ["PUT /admin/prices/"] = Access.Admin,
@@ -173,6 +178,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         .Replace("{id}", "job_doesnotexist", StringComparison.Ordinal)
         .Replace("{**id}", "demo", StringComparison.Ordinal)
         .Replace("{keyId}", "key_unknown", StringComparison.Ordinal)
+        .Replace("{period}", "2000-01", StringComparison.Ordinal)
         .Replace("{silo}", "nosilo", StringComparison.Ordinal)
         .Replace("{device}", "nodevice", StringComparison.Ordinal)
         .Replace("{page:int}", "1", StringComparison.Ordinal)

@@ -1,0 +1,69 @@
+namespace TokenGrid.Grains.Billing.Statements;
+
+/// <summary>
+/// The rules of statements over an <see cref="IStatementStore"/>: a closed period's statement is the one stored when it
+/// was closed; any other period that has begun is computed from the ledger and marked open; a period can be closed
+/// only once its month has ended (<see cref="TimeProvider"/>), and closing it again changes nothing.
+/// </summary>
+public sealed class StatementBook(IStatementStore store, TimeProvider clock)
+{
+    /// <summary>The tenant's statement for <paramref name="period"/>, or null when the period has not begun.</summary>
+    public async Task<Statement?> GetAsync(string tenantId, StatementPeriod period, CancellationToken cancellationToken = default)
+    {
+        if (period.Start > clock.GetUtcNow())
+        {
+            return null;
+        }
+
+        var closed = (await store.ClosedAsync(cancellationToken)).FirstOrDefault(c => c.Period == period);
+        return closed is null
+            ? new Statement(tenantId, period, StatementStatus.Open, null, await store.ComputeAsync(tenantId, period, cancellationToken))
+            : new Statement(tenantId, period, StatementStatus.Closed, closed.ClosedAt, await store.ReadClosedAsync(tenantId, period, cancellationToken));
+    }
+
+    /// <summary>
+    /// The tenant's statements, oldest first: one per period in which it has priced charges (closed or not), and the
+    /// current period's, open, even when empty.
+    /// </summary>
+    public async Task<IReadOnlyList<Statement>> ListAsync(string tenantId, CancellationToken cancellationToken = default)
+    {
+        var current = StatementPeriod.Of(clock.GetUtcNow());
+        var periods = (await store.PeriodsWithChargesAsync(tenantId, cancellationToken)).Append(current).Distinct().Order(PeriodOrder.Instance);
+        var closed = (await store.ClosedAsync(cancellationToken)).ToDictionary(c => c.Period);
+        var statements = new List<Statement>();
+        foreach (var period in periods)
+        {
+            statements.Add(closed.TryGetValue(period, out var close)
+                ? new Statement(tenantId, period, StatementStatus.Closed, close.ClosedAt, await store.ReadClosedAsync(tenantId, period, cancellationToken))
+                : new Statement(tenantId, period, StatementStatus.Open, null, await store.ComputeAsync(tenantId, period, cancellationToken)));
+        }
+
+        return statements;
+    }
+
+    /// <summary>
+    /// Closes <paramref name="period"/>: stores every tenant's statement for it. Idempotent: a closed period answers its
+    /// first close.
+    /// </summary>
+    /// <exception cref="PeriodNotEndedException">The month has not ended yet; nothing was stored.</exception>
+    public Task<PeriodClose> CloseAsync(StatementPeriod period, CancellationToken cancellationToken = default)
+    {
+        var now = clock.GetUtcNow();
+        return period.HasEnded(now) ? store.CloseAsync(period, now, cancellationToken) : throw new PeriodNotEndedException(period);
+    }
+
+    private sealed class PeriodOrder : IComparer<StatementPeriod>
+    {
+        public static PeriodOrder Instance { get; } = new();
+
+        public int Compare(StatementPeriod x, StatementPeriod y) => x.Start.CompareTo(y.Start);
+    }
+}
+
+/// <summary>A period was to be closed before its month ended.</summary>
+public sealed class PeriodNotEndedException(StatementPeriod period)
+    : InvalidOperationException($"Period {period} ends at {period.End:O}; it can be closed only after that.")
+{
+    /// <summary>The period.</summary>
+    public StatementPeriod Period { get; } = period;
+}

@@ -1,0 +1,143 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using TokenGrid.Abstractions.Billing;
+using TokenGrid.Grains.Billing.Statements;
+
+namespace TokenGrid.Storage.Postgres;
+
+/// <summary>
+/// Statements in PostgreSQL (migration 0011, docs/billing.md): open ones read from the <c>tokengrid_statement_lines</c>
+/// view over <c>tokengrid_charges</c>, closed ones from <c>tokengrid_statements</c>, which a period's close fills from
+/// that view in the same statement that records the close.
+/// </summary>
+public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHosting.DataSourceKey)] NpgsqlDataSource dataSource) : IStatementStore
+{
+    private const string LineColumns =
+        "model, direction, region, currency, unit_price_micros, tokens, list_micros, discount_micros, subsidy_micros, amount_due_micros";
+
+    /// <summary>
+    /// Records the close and copies the period's lines, once: a second close inserts nothing, and the first close's row
+    /// is returned (from the insert when this statement made it, else from the table).
+    /// </summary>
+    private const string CloseSql = $"""
+        WITH closed AS (
+            INSERT INTO tokengrid_periods (period, closed_at, statements)
+            SELECT $1, $2, count(DISTINCT tenant_id) FROM tokengrid_statement_lines WHERE period = $1
+            ON CONFLICT (period) DO NOTHING
+            RETURNING closed_at, statements
+        ), stored AS (
+            INSERT INTO tokengrid_statements (tenant_id, period, {LineColumns})
+            SELECT tenant_id, period, {LineColumns} FROM tokengrid_statement_lines
+            WHERE period = $1 AND EXISTS (SELECT FROM closed)
+        )
+        SELECT closed_at, statements FROM closed
+        UNION ALL
+        SELECT closed_at, statements FROM tokengrid_periods WHERE period = $1
+        """;
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<StatementLine>> ComputeAsync(string tenantId, StatementPeriod period, CancellationToken cancellationToken = default) =>
+        ReadLinesAsync($"SELECT {LineColumns} FROM tokengrid_statement_lines WHERE tenant_id = $1 AND period = $2", tenantId, period, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<StatementLine>> ReadClosedAsync(string tenantId, StatementPeriod period, CancellationToken cancellationToken = default) =>
+        ReadLinesAsync($"SELECT {LineColumns} FROM tokengrid_statements WHERE tenant_id = $1 AND period = $2", tenantId, period, cancellationToken);
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<StatementPeriod>> PeriodsWithChargesAsync(string tenantId, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT DISTINCT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM') FROM tokengrid_charges WHERE tenant_id = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var periods = new List<StatementPeriod>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            periods.Add(Period(reader.GetString(0)));
+        }
+
+        return [.. periods.OrderBy(p => p.Start)];
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<PeriodClose>> ClosedAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("SELECT period, closed_at, statements FROM tokengrid_periods ORDER BY period");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var closed = new List<PeriodClose>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            closed.Add(new PeriodClose(Period(reader.GetString(0)), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2)));
+        }
+
+        return closed;
+    }
+
+    /// <inheritdoc/>
+    public async Task<PeriodClose> CloseAsync(StatementPeriod period, DateTimeOffset closedAt, CancellationToken cancellationToken = default)
+    {
+        // A close racing this one may commit after this statement's snapshot: then neither part sees its row, and a
+        // second statement (a new snapshot) does.
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var command = dataSource.CreateCommand(CloseSql);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = period.ToString() });
+            command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = closedAt.UtcDateTime });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                return new PeriodClose(period, reader.GetFieldValue<DateTimeOffset>(0), (int)reader.GetInt64(1));
+            }
+
+            if (attempt > 0)
+            {
+                throw new InvalidOperationException($"Period {period} was neither closed nor found closed.");
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<DailyUsage>> DailyAsync(string tenantId, DateOnly from, DateOnly through, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT day, model, currency, prompt_tokens, completion_tokens, list_micros, discount_micros, subsidy_micros, amount_due_micros
+            FROM tokengrid_usage_money_daily WHERE tenant_id = $1 AND day BETWEEN $2 AND $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = from });
+        command.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = through });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var days = new List<DailyUsage>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            days.Add(new DailyUsage(
+                reader.GetFieldValue<DateOnly>(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2).Trim(),
+                reader.GetInt64(3), reader.GetInt64(4), new Money(reader.GetInt64(5)), new Money(reader.GetInt64(6)),
+                new Money(reader.GetInt64(7)), new Money(reader.GetInt64(8))));
+        }
+
+        return StatementBuilder.Order(days);
+    }
+
+    private async Task<IReadOnlyList<StatementLine>> ReadLinesAsync(string sql, string tenantId, StatementPeriod period, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = period.ToString() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var lines = new List<StatementLine>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            lines.Add(new StatementLine(
+                reader.GetString(0), PostgresLedgerStore.ParseDirection(reader.GetString(1)), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetString(3).Trim(), new Money(reader.GetInt64(4)), reader.GetInt64(5), new Money(reader.GetInt64(6)),
+                new Money(reader.GetInt64(7)), new Money(reader.GetInt64(8)), new Money(reader.GetInt64(9))));
+        }
+
+        // One order for every store: the builder's (ordinal), not the database's collation.
+        return StatementBuilder.Order(lines);
+    }
+
+    private static StatementPeriod Period(string text) =>
+        StatementPeriod.TryParse(text, out var period) ? period : throw new InvalidDataException($"'{text}' is not a period.");
+}

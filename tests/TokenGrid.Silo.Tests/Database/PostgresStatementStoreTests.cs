@@ -1,0 +1,176 @@
+using Npgsql;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Billing.Statements;
+using TokenGrid.Grains.Tenants;
+using TokenGrid.Silo.Tests.Billing;
+using TokenGrid.Storage.Postgres;
+
+namespace TokenGrid.Silo.Tests.Database;
+
+/// <summary>
+/// Money on PostgreSQL: priced charges round-trip through the tenant and ledger stores, and the statement view, the
+/// stored statements and the usage and oversight views agree with <see cref="StatementBuilder"/> to the micro.
+/// </summary>
+public sealed class PostgresStatementStoreTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset October = new(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private readonly Dictionary<string, StoredTenant> _tenants = [];
+    private PostgresTestDatabase _database = null!;
+    private NpgsqlDataSource _dataSource = null!;
+    private PostgresTenantStore _tenantStore = null!;
+    private PostgresStatementStore _statements = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await PostgresTestDatabase.CreateAsync();
+        _dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
+        _tenantStore = new PostgresTenantStore(_dataSource, PostgresTenantStoreTests.Serializer);
+        _statements = new PostgresStatementStore(_dataSource);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _dataSource.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    private static StatementPeriod Period(string text)
+    {
+        Assert.True(StatementPeriod.TryParse(text, out var period));
+        return period;
+    }
+
+    private async Task SaveAsync(string tenantId, IReadOnlyList<LedgerEntry> lines)
+    {
+        var (state, version) = _tenants.GetValueOrDefault(tenantId) ?? new StoredTenant(new TenantState(), 0);
+        state.LastSequence = lines[^1].Sequence;
+        var saved = await _tenantStore.SaveAsync(new TenantSave(tenantId, state, version, lines, []));
+        Assert.True(saved.Saved);
+        _tenants[tenantId] = new StoredTenant(state, saved.Version);
+    }
+
+    [Fact]
+    public async Task A_priced_charge_round_trips_with_its_spend_and_an_unpriced_one_stays_unpriced()
+    {
+        var priced = PricedLedger.Charge("t1", 2, October.AddDays(3), 1_234, 5_678, discountBps: 1_000, subsidyBps: 4_000) with
+        {
+            SpendChargedAfter = 9_000, SpendReservedAfter = 12,
+        };
+        var noPlace = PricedLedger.Charge("t1", 3, October.AddDays(4), 1, 2, region: null, home: null);
+        var reserve = new LedgerEntry(1, October, "t1", "job-2", "demo", LedgerEntryKind.Reserve, 10_000, PricedLedger.Quota, 0, 10_000,
+            PricedLedger.Quota - 10_000, SpendMicros: 5_000, SpendReservedAfter: 5_000);
+        var unpriced = new LedgerEntry(4, October.AddDays(5), "t1", "job-4", "demo", LedgerEntryKind.Charge, 10, PricedLedger.Quota, 10, 0,
+            PricedLedger.Quota - 10, 4, 6);
+        await SaveAsync("t1", [reserve, priced, noPlace, unpriced]);
+
+        var read = (await new PostgresLedgerStore(_dataSource).ReadAsync("t1", 0, 10)).Entries;
+        Assert.Equal(4, read.Count);
+        foreach (var (expected, actual) in new[] { reserve, priced, noPlace, unpriced }.Zip(read))
+        {
+            Assert.True(PricedLedger.SameEntry(expected, actual), $"{expected}\n!=\n{actual}");
+        }
+
+        var job = await new PostgresLedgerStore(_dataSource).FindJobAsync("t1", "job-2");
+        Assert.True(PricedLedger.SameEntry(priced, job[1]));
+        Assert.Equal(4L, await _database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_charges WHERE tenant_id = 't1'"));
+    }
+
+    [Fact]
+    public async Task The_view_reproduces_every_statement_and_days_usage_to_the_micro()
+    {
+        var random = new Random(17);
+        var ledgers = new Dictionary<string, List<LedgerEntry>>();
+        foreach (var tenant in new[] { "ta", "tb", "tc" })
+        {
+            var lines = PricedLedger.Random(random, tenant, 1, 400, October.AddDays(-3), October.AddMonths(2).AddDays(3));
+
+            // Unpriced charges count tokens in daily usage but never in a statement.
+            lines.Add(new LedgerEntry(401, October.AddDays(9), tenant, "unpriced", "demo", LedgerEntryKind.Charge, 10, PricedLedger.Quota, 0, 0, PricedLedger.Quota, 4, 6));
+            foreach (var batch in lines.Chunk(100))
+            {
+                await SaveAsync(tenant, batch);
+            }
+
+            ledgers[tenant] = lines;
+        }
+
+        foreach (var (tenant, lines) in ledgers)
+        {
+            foreach (var period in new[] { "2026-09", "2026-10", "2026-11", "2026-12", "2027-01" }.Select(Period))
+            {
+                var built = StatementBuilder.Build(tenant, period, lines).Lines;
+                Assert.Equal(built, await _statements.ComputeAsync(tenant, period));
+            }
+
+            var from = DateOnly.FromDateTime(October.AddDays(-5).UtcDateTime);
+            var through = DateOnly.FromDateTime(October.AddMonths(3).UtcDateTime);
+            Assert.Equal(StatementBuilder.Daily(lines, from, through), await _statements.DailyAsync(tenant, from, through));
+            Assert.Equal(["2026-09", "2026-10", "2026-11", "2026-12"], (await _statements.PeriodsWithChargesAsync(tenant)).Select(p => p.ToString()));
+        }
+
+        // Conservation: the statements' totals, the charges and each oversight view sum to the same micros.
+        var all = ledgers.Values.SelectMany(l => l).Where(e => e.Priced is not null).ToList();
+        var statementsDue = 0L;
+        foreach (var (tenant, lines) in ledgers)
+        {
+            foreach (var period in (await _statements.PeriodsWithChargesAsync(tenant)))
+            {
+                statementsDue += StatementBuilder.Build(tenant, period, lines).Totals.Sum(t => t.AmountDue.Micros);
+            }
+        }
+
+        Assert.Equal(all.Sum(e => e.Priced!.Tenant.Micros), statementsDue);
+        Assert.Equal(statementsDue, await _database.ScalarAsync<long>("SELECT sum(tenant_micros)::bigint FROM tokengrid_charges"));
+        Assert.Equal(statementsDue, await _database.ScalarAsync<long>("SELECT sum(amount_due_micros)::bigint FROM tokengrid_statement_totals"));
+        Assert.Equal(statementsDue, await _database.ScalarAsync<long>("SELECT sum(tenant_micros)::bigint FROM tokengrid_flows_daily"));
+        Assert.Equal(
+            all.Sum(e => e.Priced!.Subsidy.Micros),
+            await _database.ScalarAsync<long>("SELECT sum(subsidy_micros)::bigint FROM tokengrid_program_spend_daily"));
+        Assert.Equal(
+            all.Sum(e => e.PromptTokens),
+            await _database.ScalarAsync<long>("SELECT sum(prompt_tokens)::bigint FROM tokengrid_flows_daily"));
+
+        // Flows keep demand and creation regions apart.
+        var flows = await _database.QueryAsync(
+            "SELECT demand_region, creation_region, sum(list_micros)::bigint FROM tokengrid_flows_daily GROUP BY 1, 2");
+        var expected = all.GroupBy(e => (e.Priced!.HomeRegion, e.Priced.Place?.Region)).ToDictionary(g => g.Key, g => g.Sum(e => e.Priced!.Lines.Sum(l => l.List.Micros)));
+        Assert.Equal(expected.Count, flows.Count);
+        Assert.All(flows, row => Assert.Equal(
+            expected[((string)row[0], row[1] is DBNull ? null : (string)row[1])], (long)row[2]));
+    }
+
+    [Fact]
+    public async Task A_closed_statement_never_changes_and_closing_again_answers_the_first_close()
+    {
+        await SaveAsync("ta", [PricedLedger.Charge("ta", 1, October.AddDays(1), 1_000, 2_000), PricedLedger.Charge("ta", 2, October.AddDays(20), 1_000, 2_000, completionPrice: "0.45", version: 2)]);
+        await SaveAsync("tb", [PricedLedger.Charge("tb", 1, October.AddDays(2), 10, 20, subsidyBps: 4_000)]);
+        var before = await _statements.ComputeAsync("ta", Period("2026-10"));
+        Assert.Equal(3, before.Count);
+
+        var closedAt = new DateTimeOffset(2026, 11, 1, 0, 0, 5, TimeSpan.Zero);
+        var first = await _statements.CloseAsync(Period("2026-10"), closedAt);
+        Assert.Equal((closedAt, 2), (first.ClosedAt, first.Statements));
+
+        // A charge dated in the closed month (a late clock, say) changes the view, never the stored statement.
+        await SaveAsync("ta", [PricedLedger.Charge("ta", 3, October.AddDays(21), 5, 5)]);
+        Assert.NotEqual(before, await _statements.ComputeAsync("ta", Period("2026-10")));
+        Assert.Equal(before, await _statements.ReadClosedAsync("ta", Period("2026-10")));
+        Assert.Equal(first, await _statements.CloseAsync(Period("2026-10"), closedAt.AddDays(1)));
+        Assert.Equal([first], await _statements.ClosedAsync());
+        Assert.Empty(await _statements.ReadClosedAsync("nobody", Period("2026-10")));
+
+        foreach (var sql in new[]
+        {
+            "UPDATE tokengrid_statements SET amount_due_micros = 0, list_micros = discount_micros + subsidy_micros",
+            "DELETE FROM tokengrid_statements", "TRUNCATE tokengrid_statements CASCADE",
+            "UPDATE tokengrid_periods SET closed_at = now()", "DELETE FROM tokengrid_periods",
+        })
+        {
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => _database.ExecuteAsync(sql));
+            Assert.Contains("append-only", refused.MessageText);
+        }
+
+        Assert.Equal(before, await _statements.ReadClosedAsync("ta", Period("2026-10")));
+    }
+}
