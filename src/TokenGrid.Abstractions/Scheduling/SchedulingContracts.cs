@@ -45,6 +45,19 @@ public sealed record DispatchRequest
     /// </summary>
     [Id(10)] public string? AffinityKey { get; init; }
 
+    /// <summary>
+    /// For a tenant that prefers the cheapest placement (<see cref="AdmissionResult.RegionCosts"/>): the most the job can
+    /// cost, in micros, per node <c>region</c> label, and under <c>""</c> in any other region. The dispatcher then prefers
+    /// the allowed node whose region costs least. Null: placed as any other job.
+    /// </summary>
+    [Id(11)] public IReadOnlyDictionary<string, long>? RegionCosts { get; init; }
+
+    /// <summary>
+    /// With <see cref="RegionCosts"/>: how long after <see cref="EnqueuedAt"/> the job may keep waiting for a busy
+    /// cheaper node while a dearer allowed one has a free slot.
+    /// </summary>
+    [Id(12)] public TimeSpan CheapestMaxExtraWait { get; init; }
+
     /// <summary>Expected cost in tokens: prompt plus most output.</summary>
     public long Cost => (long)PromptTokens + MaxTokens;
 }

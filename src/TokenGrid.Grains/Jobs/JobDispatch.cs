@@ -8,8 +8,9 @@ namespace TokenGrid.Grains.Jobs;
 internal static class JobDispatch
 {
     /// <summary>
-    /// The job as its dispatcher sees it: the tenant's class, weight and labels from the <paramref name="admission"/>, and
-    /// the cost of what is left (a resumed run recomputes its prompt plus the tokens produced, then generates the rest).
+    /// The job as its dispatcher sees it: the tenant's class, weight, labels and (for cost-aware placement) region costs
+    /// from the <paramref name="admission"/>, and the cost of what is left (a resumed run recomputes its prompt plus the
+    /// tokens produced, then generates the rest).
     /// </summary>
     public static DispatchRequest Request(
         string jobId, JobSpec spec, AdmissionResult? admission, JobCheckpoints checkpoints, DateTimeOffset enqueuedAt, bool resumed) => new()
@@ -27,6 +28,8 @@ internal static class JobDispatch
 
             // A resumed choice recomputes its own output as prompt, which no sibling shares.
             AffinityKey = resumed ? null : spec.Choice?.GroupId,
+            RegionCosts = admission?.RegionCosts,
+            CheapestMaxExtraWait = admission?.CheapestMaxExtraWait ?? TimeSpan.Zero,
         };
 
     /// <summary>

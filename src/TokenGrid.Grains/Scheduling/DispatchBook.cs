@@ -81,9 +81,9 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
 
     /// <summary>
     /// Fills free slots: the best waiting job (class, then fair share) that an allowed node has room for goes to the
-    /// best such node; a job no free slot may take is skipped for the next one, so constrained tenants never block the
-    /// rest. When nothing fits, a waiting High job may preempt a Low one (see <see cref="TryPreempt"/>). Returns the
-    /// jobs started, in order.
+    /// best such node; a job no free slot may take, or one waiting for a cheaper node (<see cref="CheapestPlacement"/>),
+    /// is skipped for the next one, so constrained tenants never block the rest. When nothing fits, a waiting High job
+    /// may preempt a Low one (see <see cref="TryPreempt"/>). Returns the jobs started, in order.
     /// </summary>
     public List<JobStart> Dispatch(DateTimeOffset now)
     {
@@ -93,7 +93,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
             var placed = false;
             foreach (var head in Queue.Heads(now))
             {
-                if (PlacementPolicy.Choose(_nodes.Values, model, head.Request.RequiredLabels, SiblingNode(head.Request)) is { } node)
+                if (Place(head.Request, now) is { } node)
                 {
                     Start(head, node, now);
                     started.Add(new JobStart(head, node.NodeId));
@@ -270,6 +270,11 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
         Queue.Credit(request.TenantId, request.Weight, Math.Max(0, request.MaxTokens - tokensGenerated));
     }
 
+    /// <summary>The node the job should take now, or null: by price for a job with region costs, else by <see cref="PlacementPolicy"/>.</summary>
+    private NodeSlots? Place(DispatchRequest request, DateTimeOffset now) => request.RegionCosts is not null
+        ? CheapestPlacement.Choose(_nodes.Values, model, request, now, SiblingNode(request))
+        : PlacementPolicy.Choose(_nodes.Values, model, request.RequiredLabels, SiblingNode(request));
+
     /// <summary>The node of a running choice of the same <c>n</c> &gt; 1 request, where the job would fork from its prompt.</summary>
     private string? SiblingNode(DispatchRequest request) => request.AffinityKey is { } key
         ? _running.Values.FirstOrDefault(r => string.Equals(r.Request.AffinityKey, key, StringComparison.Ordinal))?.NodeId
@@ -300,6 +305,13 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
         foreach (var head in Queue.Heads(now))
         {
             var request = head.Request;
+
+            // A job waiting for a cheaper node while a dearer one is free waits by choice: it preempts no one.
+            if (request.RegionCosts is not null && PlacementPolicy.Choose(_nodes.Values, model, request.RequiredLabels) is not null)
+            {
+                continue;
+            }
+
             var headClass = Queue.EffectiveClass(request, now);
             RunningJob? victim = null;
             var reason = "priority";

@@ -147,12 +147,13 @@ public sealed record PatchTenantRequest(string? Name, TenantBudgetPatch? Budget,
 /// Budget fields to change; null fields keep their values. <c>required_labels</c> sets the node labels the tenant's jobs
 /// must run on (<c>{"region": "west"}</c>); an empty object lifts the restriction. <c>spend_cap</c>, <c>plan</c>,
 /// <c>subsidy_program</c> and <c>home_region</c> set the tenant's billing (docs/billing.md); a PUT of the budget without
-/// them removes them.
+/// them removes them. <c>placement</c> (<c>any</c> or <c>cheapest</c>) and <c>cheapest_max_extra_wait</c> (a time span,
+/// <c>"00:00:05"</c>, as the configuration writes them) set cost-aware placement (docs/billing.md).
 /// </summary>
 public sealed record TenantBudgetPatch(
     long? TokensPerMinute, int? RequestsPerMinute, int? MaxConcurrentJobs, long? PeriodQuota, QuotaPeriod? Period, PriorityClass? Priority, int? Weight,
     IReadOnlyDictionary<string, string>? RequiredLabels = null, Money? SpendCap = null, TenantPlan? Plan = null, string? SubsidyProgram = null,
-    string? HomeRegion = null)
+    string? HomeRegion = null, PlacementPreference? Placement = null, TimeSpan? CheapestMaxExtraWait = null)
 {
     /// <summary><paramref name="budget"/> with this patch's fields.</summary>
     public TenantBudget ApplyTo(TenantBudget budget) => budget with
@@ -169,5 +170,7 @@ public sealed record TenantBudgetPatch(
         Plan = Plan ?? budget.Plan,
         SubsidyProgram = SubsidyProgram ?? budget.SubsidyProgram,
         HomeRegion = HomeRegion ?? budget.HomeRegion,
+        Placement = Placement ?? budget.Placement,
+        CheapestMaxExtraWait = CheapestMaxExtraWait ?? budget.CheapestMaxExtraWait,
     };
 }
