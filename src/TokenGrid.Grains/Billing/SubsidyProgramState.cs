@@ -10,7 +10,7 @@ namespace TokenGrid.Grains.Billing;
 public sealed class SubsidyProgramState
 {
     /// <summary>How many settled job ids are kept to recognise a repeat reservation after settlement.</summary>
-    public const int SettledWindow = 256;
+    public const int SettledWindow = 128;
 
     /// <summary>How many periods are kept (the current one included), besides those that still hold open reservations.</summary>
     public const int PeriodHistory = 13;
