@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Serialization;
@@ -42,7 +43,12 @@ public sealed class SubsidyClusterFixture : ClusterFixture
         services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
         services.AddTokenGridTenants();
         services.AddTokenGridBilling();
+        services.AddSingleton<ReservationArrivals>();
+        services.AddSingleton<IIncomingGrainCallFilter>(provider => provider.GetRequiredService<ReservationArrivals>());
     }
+
+    /// <summary>Signals reservations reaching their program grain.</summary>
+    public ReservationArrivals Arrivals => SiloService<ReservationArrivals>();
 
     /// <summary>A new program with the budget (in micros) and exhaustion given, 40% share.</summary>
     public async Task<ISubsidyProgramGrain> NewProgramAsync(long budget, SubsidyExhaustion onExhausted)
@@ -63,10 +69,15 @@ public sealed class SubsidyClusterFixture : ClusterFixture
     }
 }
 
-/// <summary>A grain storage that passes to another and fails the writes of a state name while told to.</summary>
+/// <summary>
+/// A grain storage that passes to another, fails the writes of a state name while told to, and can hold the next
+/// write of the subsidy programs' state.
+/// </summary>
 public sealed class FlakyGrainStorage(IGrainStorage inner) : IGrainStorage
 {
     private int _writes;
+    private readonly Lock _gate = new();
+    private (TaskCompletionSource Entered, TaskCompletionSource Released)? _held;
 
     /// <summary>Writes of this state name fail while set.</summary>
     public string? FailWritesOf { get; set; }
@@ -76,16 +87,44 @@ public sealed class FlakyGrainStorage(IGrainStorage inner) : IGrainStorage
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
 
-    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    /// <summary>Holds the next program write: <c>Entered</c> completes when it starts, and it goes on once <c>Release</c> is called.</summary>
+    public (Task Entered, Action Release) HoldNextProgramWrite()
+    {
+        var hold = (Entered: new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously),
+            Released: new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_gate)
+        {
+            _held = hold;
+        }
+
+        return (hold.Entered.Task, hold.Released.SetResult);
+    }
+
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         if (stateName == "subsidy-program")
         {
             Interlocked.Increment(ref _writes);
+            (TaskCompletionSource Entered, TaskCompletionSource Released)? held;
+            lock (_gate)
+            {
+                held = _held;
+                _held = null;
+            }
+
+            if (held is { } hold)
+            {
+                hold.Entered.SetResult();
+                await hold.Released.Task;
+            }
         }
 
-        return stateName == FailWritesOf
-            ? Task.FromException(new InvalidOperationException("The store is down (test)."))
-            : inner.WriteStateAsync(stateName, grainId, grainState);
+        if (stateName == FailWritesOf)
+        {
+            throw new InvalidOperationException("The store is down (test).");
+        }
+
+        await inner.WriteStateAsync(stateName, grainId, grainState);
     }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
@@ -95,4 +134,25 @@ public sealed class FlakyGrainStorage(IGrainStorage inner) : IGrainStorage
 public sealed class SubsidyClusterCollection : ICollectionFixture<SubsidyClusterFixture>
 {
     public const string Name = "Subsidy cluster";
+}
+
+/// <summary>Tells a test when a reservation has reached its program grain (which queues its step in that turn).</summary>
+public sealed class ReservationArrivals : IIncomingGrainCallFilter
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiting = new(StringComparer.Ordinal);
+
+    /// <summary>Completes when the next reservation for <paramref name="jobId"/> arrives; call it before sending it.</summary>
+    public Task NextAsync(string jobId) =>
+        _waiting.GetOrAdd(jobId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.Grain is ISubsidyProgramGrain && context.MethodName == nameof(ISubsidyProgramGrain.ReserveAsync)
+            && context.Request.GetArgument(1) is string jobId && _waiting.TryRemove(jobId, out var arrival))
+        {
+            arrival.TrySetResult();
+        }
+
+        return context.Invoke();
+    }
 }

@@ -49,6 +49,27 @@ public sealed class SubsidyProgramGrainTests(SubsidyClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Reservations_arriving_during_a_save_are_saved_together_in_one_write()
+    {
+        var program = await fixture.NewProgramAsync(1_000_000, SubsidyExhaustion.FullPrice);
+        var (entered, release) = fixture.Storage.HoldNextProgramWrite();
+        var first = program.ReserveAsync("t", "first", new Money(1));
+        await entered;
+
+        var jobs = Enumerable.Range(0, 50).Select(i => $"queued-{i}").ToList();
+        var arrived = Task.WhenAll(jobs.Select(fixture.Arrivals.NextAsync));
+        var queued = jobs.Select(job => program.ReserveAsync("t", job, new Money(10))).ToList();
+        await arrived;
+        var writes = fixture.Storage.ProgramWrites;
+        release();
+        await first;
+        await Task.WhenAll(queued);
+
+        Assert.Equal(writes + 1, fixture.Storage.ProgramWrites);
+        Assert.Equal(new Money(501), (await program.GetAsync())!.Reserved);
+    }
+
+    [Fact]
     public async Task Concurrent_repeats_of_a_reservation_hold_it_once()
     {
         var program = await fixture.NewProgramAsync(1_000, SubsidyExhaustion.FullPrice);
