@@ -166,6 +166,22 @@ public sealed class SubsidyProgramGrainTests(SubsidyClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_settlement_after_the_month_ended_charges_its_own_month_and_the_new_month_has_the_whole_budget()
+    {
+        var program = await fixture.NewProgramAsync(1_000, SubsidyExhaustion.Refuse);
+        await program.ReserveAsync("t", "last-month", new Money(1_000));
+        Assert.True((await program.ReserveAsync("t", "refused", new Money(1))).Refused);
+
+        var now = fixture.Time.GetUtcNow();
+        fixture.Time.SetUtcNow(new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1));
+        Assert.Equal(new SubsidyGrant(new Money(1_000), false), await program.ReserveAsync("t", "this-month", new Money(1_000)));
+        await program.SettleAsync("t", "last-month", new Money(400));
+
+        var info = (await program.GetAsync())!;
+        Assert.Equal((fixture.Time.GetUtcNow(), Money.Zero, new Money(1_000), Money.Zero), (info.PeriodStart, info.Spent, info.Reserved, info.Remaining));
+    }
+
+    [Fact]
     public async Task An_unknown_program_grants_nothing_and_a_program_is_put_only_under_its_own_id()
     {
         var unknown = fixture.Client.GetGrain<ISubsidyProgramGrain>("no-such-program");
