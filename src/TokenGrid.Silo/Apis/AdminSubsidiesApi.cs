@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TokenGrid.Abstractions.Billing;
+using TokenGrid.Grains.Audit;
+using TokenGrid.Silo.Audit;
 using TokenGrid.Silo.Problems;
 using TokenGrid.Silo.Serving;
 
@@ -9,7 +11,7 @@ namespace TokenGrid.Silo.Apis;
 /// <summary>
 /// Subsidy programs under <c>/admin/subsidies</c>: <c>PUT /{id}</c> creates or changes one (admin key); <c>GET</c> lists
 /// them or reads one with its current period's budget position (auditor or admin key). Amounts are decimal strings
-/// (see docs/billing.md, Subsidy programs).
+/// (see docs/billing.md, Subsidy programs). Each change is recorded in the audit log, with the program before it.
 /// </summary>
 internal static class AdminSubsidiesApi
 {
@@ -31,7 +33,7 @@ internal static class AdminSubsidiesApi
         return audit;
     }
 
-    internal static async Task<Ok<SubsidyProgramView>> PutAsync(string id, HttpContext http, IGrainFactory grains)
+    internal static async Task<Ok<SubsidyProgramView>> PutAsync(string id, HttpContext http, IGrainFactory grains, AdminAudit audit)
     {
         if (!TenantIds.IsValid(id))
         {
@@ -40,14 +42,20 @@ internal static class AdminSubsidiesApi
 
         var request = await RequestJson.ReadAsync<PutSubsidyRequest>(http);
         var program = Parse(id, request);
+        var grain = grains.GetGrain<ISubsidyProgramGrain>(id);
+        var before = await grain.GetAsync() is { } current ? SubsidyProgramView.Of(current) : null;
+        SubsidyProgramView after;
         try
         {
-            return TypedResults.Ok(SubsidyProgramView.Of(await grains.GetGrain<ISubsidyProgramGrain>(id).PutAsync(program)));
+            after = SubsidyProgramView.Of(await grain.PutAsync(program));
         }
         catch (ArgumentException refused)
         {
             throw Invalid(refused.Message, "program");
         }
+
+        await audit.RecordAsync(http, AuditActions.SubsidyPut, id, before, after);
+        return TypedResults.Ok(after);
     }
 
     internal static async Task<Ok<ListPage<SubsidyProgramView>>> ListAsync(IGrainFactory grains)

@@ -41,8 +41,18 @@ public abstract class AdminSubsidiesSuite(TokenGridServer server)
             read["share_bps"]!.GetValue<int>(), read["budget_per_period"]!.GetValue<string>(), read["on_exhausted"]!.GetValue<string>(),
             read["spent"]!.GetValue<string>(), read["reserved"]!.GetValue<string>(), read["remaining"]!.GetValue<string>()));
 
-        var listed = (await (await admin.GetAsync("admin/subsidies")).ReadJsonAsync())["data"]!.AsArray();
+        using var auditor = server.Client(TokenGridServer.AuditorKey);
+        var listed = (await (await auditor.GetAsync("admin/subsidies")).ReadJsonAsync())["data"]!.AsArray();
         Assert.Equal(read.ToJsonString(), listed.Single(p => p!["id"]!.GetValue<string>() == id)!.ToJsonString());
+        Assert.Equal(read.ToJsonString(), (await (await auditor.GetAsync($"admin/subsidies/{id}")).ReadJsonAsync()).ToJsonString());
+
+        // Each change is one audit entry, with the program before and after as this API shows it.
+        var entries = (await (await auditor.GetAsync($"admin/audit?target={id}&action=subsidy.put")).ReadJsonAsync())["data"]!.AsArray();
+        Assert.Equal(2, entries.Count);
+        Assert.Null(entries[0]!["before"]);
+        Assert.Equal(put.ToJsonString(), entries[0]!["after"]!.ToJsonString());
+        Assert.Equal(read.ToJsonString(), entries[1]!["after"]!.ToJsonString());
+        Assert.Equal(("100.000000", "12.500000"), (entries[1]!["before"]!["budget_per_period"]!.GetValue<string>(), entries[1]!["before"]!["spent"]!.GetValue<string>()));
     }
 
     [Fact]
