@@ -32,8 +32,11 @@ public interface ISubsidyProgramGrain : IGrainWithStringKey
     /// <summary>Creates or changes the program (share, budget per period, what happens when it runs out).</summary>
     Task<SubsidyProgramInfo> PutAsync(SubsidyProgram program);
 
-    /// <summary>The program and its period's position, or null when it does not exist.</summary>
-    [ReadOnly]
+    /// <summary>
+    /// The program and its period's position, or null when it does not exist. Interleaves with everything: tenants ask it
+    /// while admitting, and the program's leak repair waits on tenants.
+    /// </summary>
+    [AlwaysInterleave]
     Task<SubsidyProgramInfo?> GetAsync();
 
     /// <summary>

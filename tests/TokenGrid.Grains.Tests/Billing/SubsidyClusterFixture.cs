@@ -45,7 +45,12 @@ public sealed class SubsidyClusterFixture : ClusterFixture
         services.AddTokenGridBilling();
         services.AddSingleton<ReservationArrivals>();
         services.AddSingleton<IIncomingGrainCallFilter>(provider => provider.GetRequiredService<ReservationArrivals>());
+        services.AddSingleton<HeldTenantChecks>();
+        services.AddSingleton<IIncomingGrainCallFilter>(provider => provider.GetRequiredService<HeldTenantChecks>());
     }
+
+    /// <summary>Holds a tenant's answer to a program's leak repair.</summary>
+    public HeldTenantChecks TenantChecks => SiloService<HeldTenantChecks>();
 
     /// <summary>Signals reservations reaching their program grain.</summary>
     public ReservationArrivals Arrivals => SiloService<ReservationArrivals>();
@@ -154,5 +159,46 @@ public sealed class ReservationArrivals : IIncomingGrainCallFilter
         }
 
         return context.Invoke();
+    }
+}
+
+/// <summary>Holds the next <see cref="ITenantGrain.HoldsJobAsync"/> call inside its tenant grain until released.</summary>
+public sealed class HeldTenantChecks : IIncomingGrainCallFilter
+{
+    private readonly Lock _gate = new();
+    private (TaskCompletionSource Entered, TaskCompletionSource Released)? _held;
+
+    /// <summary><c>Entered</c> completes when the next check reaches its tenant; it is answered once <c>Release</c> is called.</summary>
+    public (Task Entered, Action Release) HoldNext()
+    {
+        var hold = (Entered: new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously),
+            Released: new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_gate)
+        {
+            _held = hold;
+        }
+
+        return (hold.Entered.Task, hold.Released.SetResult);
+    }
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        (TaskCompletionSource Entered, TaskCompletionSource Released)? held = null;
+        if (context.Grain is ITenantGrain && context.MethodName == nameof(ITenantGrain.HoldsJobAsync))
+        {
+            lock (_gate)
+            {
+                held = _held;
+                _held = null;
+            }
+        }
+
+        if (held is { } hold)
+        {
+            hold.Entered.SetResult();
+            await hold.Released.Task;
+        }
+
+        await context.Invoke();
     }
 }

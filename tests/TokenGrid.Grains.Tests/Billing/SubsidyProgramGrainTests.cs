@@ -182,6 +182,28 @@ public sealed class SubsidyProgramGrainTests(SubsidyClusterFixture fixture)
     }
 
     [Fact]
+    public async Task The_program_answers_reads_and_reservations_while_its_repair_waits_on_a_tenant()
+    {
+        var program = await fixture.NewProgramAsync(1_000, SubsidyExhaustion.FullPrice);
+        var tenant = (await fixture.NewTenantAsync()).GetPrimaryKeyString();
+        await program.ReserveAsync(tenant, "old", new Money(100));
+        fixture.Time.Advance(TimeSpan.FromMinutes(6));
+
+        // A tenant admitting may be waiting on the program's answer while the program's repair waits on that tenant:
+        // reads, reservations and settlements must get through, or the two would wait on each other.
+        var (entered, release) = fixture.TenantChecks.HoldNext();
+        var tick = TickAsync(program);
+        await entered;
+        var during = await program.GetAsync();
+        var grant = await program.ReserveAsync(tenant, "new", new Money(50));
+        release();
+        await tick;
+
+        Assert.Equal((new Money(100), new SubsidyGrant(new Money(50), false)), (during!.Reserved, grant));
+        Assert.Equal(new Money(50), (await program.GetAsync())!.Reserved);
+    }
+
+    [Fact]
     public async Task An_unknown_program_grants_nothing_and_a_program_is_put_only_under_its_own_id()
     {
         var unknown = fixture.Client.GetGrain<ISubsidyProgramGrain>("no-such-program");
