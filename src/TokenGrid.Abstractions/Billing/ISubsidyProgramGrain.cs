@@ -24,26 +24,32 @@ public sealed record SubsidyProgramInfo(
 /// <summary>
 /// One subsidy program (key: program id). Its budget per period is never overspent: tenants' grains reserve a job's
 /// most possible subsidy at admission and settle the exact amount once the job ends, as tokens are reserved and settled
-/// with the tenant. Reservations and settlements are idempotent per job id and saved before they are answered.
+/// with the tenant. Reservations and settlements are idempotent per job id and saved before they are answered. They
+/// interleave so their saves can be grouped, but each is decided alone, in arrival order.
 /// </summary>
 public interface ISubsidyProgramGrain : IGrainWithStringKey
 {
     /// <summary>Creates or changes the program (share, budget per period, what happens when it runs out).</summary>
     Task<SubsidyProgramInfo> PutAsync(SubsidyProgram program);
 
-    /// <summary>The program and its period's position, or null when it does not exist.</summary>
-    [ReadOnly]
+    /// <summary>
+    /// The program and its period's position, or null when it does not exist. Interleaves with everything: tenants ask it
+    /// while admitting, and the program's leak repair waits on tenants.
+    /// </summary>
+    [AlwaysInterleave]
     Task<SubsidyProgramInfo?> GetAsync();
 
     /// <summary>
     /// Reserves up to <paramref name="wanted"/> of the current period's budget for <paramref name="jobId"/> of
     /// <paramref name="tenantId"/>. A repeat for an open job returns its reservation. An unknown program grants nothing.
     /// </summary>
+    [AlwaysInterleave]
     Task<SubsidyGrant> ReserveAsync(string tenantId, string jobId, Money wanted);
 
     /// <summary>
     /// Ends a job's reservation: <paramref name="spent"/> (at most the reservation) is charged to the budget of the period
     /// the job was reserved in and the rest released. Idempotent; a job with no reservation is ignored.
     /// </summary>
+    [AlwaysInterleave]
     Task SettleAsync(string tenantId, string jobId, Money spent);
 }

@@ -21,6 +21,9 @@ public static class AuditActions
     /// <summary>A rate card version was published (target: <see cref="RateCard"/>; before: the latest version, or null).</summary>
     public const string PricesPublish = "prices.publish";
 
+    /// <summary>A subsidy program was created or changed (target: its id; before: null when it was created).</summary>
+    public const string SubsidyPut = "subsidy.put";
+
     /// <summary>A node was drained (target: the node id).</summary>
     public const string NodeDrain = "node.drain";
 

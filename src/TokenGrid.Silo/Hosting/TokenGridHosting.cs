@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using TokenGrid.Grains.Audit;
+using TokenGrid.Grains.Billing;
 using TokenGrid.Grains.Billing.Statements;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Apis;
@@ -38,6 +39,7 @@ public static class TokenGridHosting
         services.AddTokenGridTenants();
         services.AddTokenGridStatements();
         services.AddTokenGridAudit();
+        services.AddTokenGridBilling();
         builder.AddTokenGridDashboard();
         builder.AddTokenGridTelemetry(cluster);
 
@@ -85,11 +87,11 @@ public static class TokenGridHosting
         v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi().MapStatementsApi().MapBillingEventsApi();
 
         var admin = app.MapGroup("/admin").RequireAdmin();
-        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi().MapAdminPeriodsApi();
+        admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi().MapAdminPeriodsApi().MapAdminSubsidiesApi();
 
         // The read-only ledger, billing views and audit log: the auditor key's, and the admin key's.
         var audit = app.MapGroup("/admin").RequireAuditor();
-        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAdminAuditApi().MapAuditStatementsApi().MapAuditBillingEventsApi();
+        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAuditSubsidiesApi().MapAdminAuditApi().MapAuditStatementsApi().MapAuditBillingEventsApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });
