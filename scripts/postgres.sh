@@ -26,6 +26,11 @@ start_postgres() {
   fi
   local port
   port=$(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" { print $3 }')
+  # The suites run several silos at once, each with its own connection pools: the default 100 connections is too few.
+  if [ "$(cd / && runuser -u postgres -- psql -p "$port" -qtAX -c 'SHOW max_connections')" -lt 300 ]; then
+    (cd / && runuser -u postgres -- psql -p "$port" -qtAX -c 'ALTER SYSTEM SET max_connections = 300' >/dev/null)
+    pg_ctlcluster "$version" main restart >/dev/null
+  fi
   (cd / && runuser -u postgres -- psql -p "$port" -qtAX -v ON_ERROR_STOP=1 \
     -v role="$role" -v password="$password" -v database="$database" >/dev/null) <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role')\gexec

@@ -68,6 +68,9 @@ public sealed partial class TenantGrain(
     /// <summary>Whether the reminder is registered, as far as this activation knows (null: not known yet).</summary>
     private bool? _recoveryArmed;
 
+    /// <summary>The send of pending subsidies in progress, if any.</summary>
+    private Task? _subsidySend;
+
     /// <summary>The reconciliation in progress, which callers join rather than registering again.</summary>
     private Task? _recoverySync;
 
@@ -235,7 +238,8 @@ public sealed partial class TenantGrain(
             LogSettled(logger, TenantId, request.JobId, request.Outcome, settlement.Charged, settlement.Refunded);
         }
 
-        await SendSubsidiesAsync();
+        // The settlement is saved with what its program is owed; telling the program need not hold up the answer.
+        StartSendingSubsidies();
         return settlement;
     }
 
@@ -433,17 +437,34 @@ public sealed partial class TenantGrain(
         }
     }
 
-    /// <summary>Tells subsidy programs what settled jobs cost them; what they have is forgotten with the next save.</summary>
+    /// <summary>Starts telling subsidy programs what settled jobs cost them, unless a send is under way (it goes on to these).</summary>
+    private void StartSendingSubsidies()
+    {
+        if (State.PendingSubsidies.Count > 0 && _subsidySend is not { IsCompleted: false })
+        {
+            _subsidySend = SendSubsidiesAsync();
+        }
+    }
+
+    /// <summary>
+    /// Tells subsidy programs what settled jobs cost them, until none is pending or a program cannot be reached (the
+    /// recovery reminder tries again); what they have is forgotten with the next save.
+    /// </summary>
     private async Task SendSubsidiesAsync()
     {
-        if (State.PendingSubsidies.Count == 0)
+        while (State.PendingSubsidies.Count > 0)
         {
-            return;
-        }
+            var pending = State.PendingSubsidies.ToList();
+            var sent = await _pricing.SendAsync(pending);
+            foreach (var jobId in sent)
+            {
+                _account.SubsidySent(jobId);
+            }
 
-        foreach (var jobId in await _pricing.SendAsync([.. State.PendingSubsidies]))
-        {
-            _account.SubsidySent(jobId);
+            if (sent.Count < pending.Count)
+            {
+                break;
+            }
         }
 
         await SyncRecoveryAsync();

@@ -68,22 +68,22 @@ internal sealed partial class TenantPricing(string tenantId, IGrainFactory grain
     /// <summary>Tells each program what it paid for <paramref name="pending"/>; the job ids it could tell.</summary>
     public async Task<List<string>> SendAsync(IReadOnlyList<PendingSubsidy> pending)
     {
-        var sent = new List<string>(pending.Count);
-        foreach (var subsidy in pending)
+        // All at once: a program batches what arrives together into one save.
+        var results = await Task.WhenAll(pending.Select(async subsidy =>
         {
             try
             {
                 await grains.GetGrain<ISubsidyProgramGrain>(subsidy.ProgramId).SettleAsync(tenantId, subsidy.JobId, subsidy.Spent);
-                sent.Add(subsidy.JobId);
+                return subsidy.JobId;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Kept in the state: sent again on the next settlement or recovery tick.
                 LogSubsidyNotSent(logger, e, tenantId, subsidy.JobId, subsidy.ProgramId);
+                return null;
             }
-        }
-
-        return sent;
+        }));
+        return [.. results.OfType<string>()];
     }
 
     [LoggerMessage(EventId = 1113, Level = LogLevel.Warning, Message = "Tenant {TenantId} could not tell subsidy program {ProgramId} about job {JobId}; it tries again")]

@@ -5,8 +5,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
 using Orleans.Configuration;
+using TokenGrid.Grains.Billing;
 using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
@@ -21,6 +23,9 @@ namespace TokenGrid.Benchmarks.Grid;
 /// interleaved. Each admission is followed by its settlement, as in production (so reservations do not pile up); the
 /// baseline makes the same two calls to a no-op grain. Callers are spread over <c>--tenants</c> tenants (default 1).
 /// Rates count admissions (cycles) per second; latencies are of the admission call.
+/// Each store also runs priced tenants in the same rounds (<c>priced_vs_unpriced_admission</c>): a rate card in force for
+/// their model, a spend cap, a 10% plan discount and a subsidy program paying 40% (its budget reserved and settled with
+/// every job), against the unpriced tenants' admissions.
 /// </summary>
 /// <remarks>
 /// PostgreSQL comes from <c>--postgres CONNECTION-STRING</c> or <c>TOKENGRID_TEST_POSTGRES</c> (a role that may create
@@ -52,14 +57,18 @@ public static class AdmissionBenchmark
 
         var memoryTenant = await CreateTenantsAsync(memory, tenants);
         var postgresTenant = postgres is null ? null : await CreateTenantsAsync(postgres, tenants);
+        var memoryPriced = await CreatePricedTenantsAsync(memory, tenants);
+        var postgresPriced = postgres is null ? null : await CreatePricedTenantsAsync(postgres, tenants);
         var noop = memory.Services.GetRequiredService<IGrainFactory>().GetGrain<INoopGrain>("bench");
 
         // Warm up every path with a full round, so the rounds measure code the JIT has optimised and, on PostgreSQL,
         // tables with statistics rather than the first seconds of a fresh database.
         await AdmissionsAsync(memoryTenant, "warm", cycles, concurrency);
+        await AdmissionsAsync(memoryPriced, "warm", cycles, concurrency, PricedModel);
         if (postgresTenant is not null)
         {
             await AdmissionsAsync(postgresTenant, "warm", cycles, concurrency);
+            await AdmissionsAsync(postgresPriced!, "warm", cycles, concurrency, PricedModel);
         }
 
         await NoopsAsync(noop, cycles, concurrency);
@@ -71,16 +80,24 @@ public static class AdmissionBenchmark
         var noopRates = new List<double>();
         var latencies = new List<double>();
         var postgresLatencies = new List<double>();
+        var pricedRates = new List<double>();
+        var postgresPricedRates = new List<double>();
+        var pricedLatencies = new List<double>();
         for (var round = 0; round < rounds; round++)
         {
             var (rate, roundLatencies) = await AdmissionsAsync(memoryTenant, $"r{round}", cycles, concurrency);
             memoryRates.Add(rate);
             latencies.AddRange(roundLatencies);
+            (rate, roundLatencies) = await AdmissionsAsync(memoryPriced, $"r{round}", cycles, concurrency, PricedModel);
+            pricedRates.Add(rate);
+            pricedLatencies.AddRange(roundLatencies);
             if (postgresTenant is not null)
             {
                 (rate, roundLatencies) = await AdmissionsAsync(postgresTenant, $"r{round}", cycles, concurrency);
                 postgresRates.Add(rate);
                 postgresLatencies.AddRange(roundLatencies);
+                (rate, _) = await AdmissionsAsync(postgresPriced!, $"r{round}", cycles, concurrency, PricedModel);
+                postgresPricedRates.Add(rate);
             }
 
             noopRates.Add(await NoopsAsync(noop, cycles, concurrency));
@@ -104,10 +121,16 @@ public static class AdmissionBenchmark
             .Add("noop_calls_per_s", noops)
             .Add("admission_vs_noop", admissions / noops)
             .Add("admission_p50_us", Percentile(latencies, 0.5))
-            .Add("admission_p99_us", Percentile(latencies, 0.99));
+            .Add("admission_p99_us", Percentile(latencies, 0.99))
+            .Add("priced_admissions_per_s", Stats.Median(pricedRates))
+            .Add("priced_vs_unpriced_admission", Stats.Median(pricedRates) / admissions)
+            .Add("priced_admission_p50_us", Percentile(pricedLatencies, 0.5))
+            .Add("priced_admission_p99_us", Percentile(pricedLatencies, 0.99));
         if (postgresRates.Count > 0)
         {
             var postgresAdmissions = Stats.Median(postgresRates);
+            report.Add("postgres_priced_admissions_per_s", Stats.Median(postgresPricedRates))
+                .Add("postgres_priced_vs_unpriced_admission", Stats.Median(postgresPricedRates) / postgresAdmissions);
             report.Add("postgres_admissions_per_s", postgresAdmissions)
                 .Add("postgres_vs_memory_admission", postgresAdmissions / admissions)
                 .Add("postgres_admission_p50_us", Percentile(postgresLatencies, 0.5))
@@ -144,7 +167,7 @@ public static class AdmissionBenchmark
                     silo.Configure<ReminderOptions>(reminders => reminders.MinimumReminderPeriod = new JobRecoveryOptions().RecoveryPeriod);
                 }
             })
-            .ConfigureServices(services => services.AddTokenGridTenants())
+            .ConfigureServices(services => services.AddTokenGridTenants().AddTokenGridBilling())
             .Build();
         await host.StartAsync();
         return host;
@@ -164,15 +187,55 @@ public static class AdmissionBenchmark
     private static async Task<ITenantGrain> CreateTenantAsync(IHost host, string id)
     {
         var tenant = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantGrain>(id);
-        await tenant.CreateAsync(new TenantSpec(id, new TenantBudget
-        {
-            TokensPerMinute = long.MaxValue / 4,
-            RequestsPerMinute = int.MaxValue / 2,
-            MaxConcurrentJobs = 100_000,
-            PeriodQuota = long.MaxValue / 4,
-        }));
+        await tenant.CreateAsync(new TenantSpec(id, Roomy));
         return tenant;
     }
+
+    /// <summary>The model the priced tenants ask for: the rate card prices it, not the unpriced tenants' "demo".</summary>
+    private const string PricedModel = "priced";
+
+    /// <summary>
+    /// Publishes a rate card for <see cref="PricedModel"/> (and waits until it is in force), a subsidy program paying 40%,
+    /// and tenants on a 10% discount plan with a spend cap, enrolled in the program; every limit has room for the run.
+    /// </summary>
+    private static async Task<ITenantGrain[]> CreatePricedTenantsAsync(IHost host, int count)
+    {
+        var grains = host.Services.GetRequiredService<IGrainFactory>();
+        var version = await grains.GetGrain<IRateCardGrain>(0).PublishAsync("USD", [
+            new(PricedModel, TokenDirection.Prompt, null, new Money(150_000)),
+            new(PricedModel, TokenDirection.Completion, null, new Money(600_000)),
+            new(PricedModel, TokenDirection.Completion, "north", new Money(450_000))], null);
+        await grains.GetGrain<ISubsidyProgramGrain>("bench-program").PutAsync(
+            new SubsidyProgram("bench-program", 4_000, new Money(long.MaxValue / 8), SubsidyExhaustion.FullPrice));
+        var tenants = new ITenantGrain[count];
+        for (var i = 0; i < count; i++)
+        {
+            tenants[i] = grains.GetGrain<ITenantGrain>($"bench-priced-{i}");
+            await tenants[i].CreateAsync(new TenantSpec($"bench-priced-{i}", Roomy with
+            {
+                SpendCap = new Money(long.MaxValue / 8),
+                Plan = new TenantPlan("bench", 1_000, []),
+                SubsidyProgram = Environment.GetEnvironmentVariable("BENCH_NO_SUBSIDY") is null ? "bench-program" : null,
+            }));
+        }
+
+        // Left out, effective_from is when every copy of the card handed out allows (within a lease of now).
+        var wait = version.EffectiveFrom - DateTimeOffset.UtcNow;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+
+        return tenants;
+    }
+
+    private static TenantBudget Roomy => new()
+    {
+        TokensPerMinute = long.MaxValue / 4,
+        RequestsPerMinute = int.MaxValue / 2,
+        MaxConcurrentJobs = 100_000,
+        PeriodQuota = long.MaxValue / 4,
+    };
 
     private static double Percentile(List<double> values, double p)
     {
@@ -180,7 +243,8 @@ public static class AdmissionBenchmark
         return values[Math.Min(values.Count - 1, (int)(values.Count * p))];
     }
 
-    private static async Task<(double Rate, List<double> LatenciesUs)> AdmissionsAsync(ITenantGrain[] tenants, string prefix, int cycles, int concurrency)
+    private static async Task<(double Rate, List<double> LatenciesUs)> AdmissionsAsync(
+        ITenantGrain[] tenants, string prefix, int cycles, int concurrency, string model = "demo")
     {
         var latencies = new double[cycles];
         var next = -1;
@@ -193,7 +257,7 @@ public static class AdmissionBenchmark
             {
                 var job = $"{prefix}-{i}";
                 var started = Stopwatch.GetTimestamp();
-                var admitted = await tenant.AdmitAsync(new AdmissionRequest(job, "demo", 20, 44));
+                var admitted = await tenant.AdmitAsync(new AdmissionRequest(job, model, 20, 44));
                 latencies[i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
                 if (!admitted.Admitted)
                 {
