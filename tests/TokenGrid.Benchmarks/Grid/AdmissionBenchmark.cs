@@ -215,7 +215,7 @@ public static class AdmissionBenchmark
             {
                 SpendCap = new Money(long.MaxValue / 8),
                 Plan = new TenantPlan("bench", 1_000, []),
-                SubsidyProgram = Environment.GetEnvironmentVariable("BENCH_NO_SUBSIDY") is null ? "bench-program" : null,
+                SubsidyProgram = "bench-program",
             }));
         }
 
