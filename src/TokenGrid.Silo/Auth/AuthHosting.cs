@@ -32,7 +32,15 @@ internal static class AuthHosting
             .AddScheme<AuthenticationSchemeOptions, AuditorKeyHandler>(TokenGridAuth.AuditorScheme, null)
             .AddCookie(TokenGridAuth.DashboardCookieScheme)
             .AddPolicyScheme(TokenGridAuth.PlannerScheme, null, options => options.ForwardDefaultSelector =
-                http => BearerToken.Read(http.Request) is null ? TokenGridAuth.DashboardCookieScheme : TokenGridAuth.PlannerKeyScheme);
+                http => BearerToken.Read(http.Request) is null ? TokenGridAuth.DashboardCookieScheme : TokenGridAuth.PlannerKeyScheme)
+            .AddPolicyScheme(TokenGridAuth.SpendViewScheme, null, options =>
+            {
+                options.ForwardDefaultSelector =
+                    http => BearerToken.Read(http.Request) is null ? TokenGridAuth.DashboardCookieScheme : TokenGridAuth.AuditorScheme;
+
+                // Without a key or a session the answer is the auditor API's 401, not the capacity view's.
+                options.ForwardChallenge = TokenGridAuth.AuditorScheme;
+            });
         services.AddSingleton<IConfigureOptions<CookieAuthenticationOptions>, DashboardCookie>();
 
         services.AddAuthorizationBuilder()
@@ -41,6 +49,8 @@ internal static class AuthHosting
             .AddPolicy(TokenGridAuth.AdminPolicy, policy => policy.AddAuthenticationSchemes(TokenGridAuth.AdminScheme)
                 .RequireRole(TokenGridAuth.AdminRole))
             .AddPolicy(TokenGridAuth.AuditorPolicy, policy => policy.AddAuthenticationSchemes(TokenGridAuth.AuditorScheme)
+                .RequireRole(TokenGridAuth.AuditorRole, TokenGridAuth.AdminRole))
+            .AddPolicy(TokenGridAuth.SpendViewPolicy, policy => policy.AddAuthenticationSchemes(TokenGridAuth.SpendViewScheme)
                 .RequireRole(TokenGridAuth.AuditorRole, TokenGridAuth.AdminRole))
             .AddPolicy(TokenGridAuth.PlannerPolicy, policy => policy.AddAuthenticationSchemes(TokenGridAuth.PlannerScheme)
                 .RequireRole(TokenGridAuth.PlannerRole, TokenGridAuth.AdminRole));
@@ -71,6 +81,9 @@ internal static class AuthHosting
 
     /// <summary>Requires the auditor key or the admin key on every endpoint of the group.</summary>
     public static RouteGroupBuilder RequireAuditor(this RouteGroupBuilder group) => group.RequireAuthorization(TokenGridAuth.AuditorPolicy);
+
+    /// <summary>Requires the auditor key, the admin key, or a dashboard session of either, on every endpoint of the group.</summary>
+    public static RouteGroupBuilder RequireSpendView(this RouteGroupBuilder group) => group.RequireAuthorization(TokenGridAuth.SpendViewPolicy);
 
     /// <summary>Requires the planner key, the admin key or a dashboard session on every endpoint of the group.</summary>
     public static TBuilder RequirePlanner<TBuilder>(this TBuilder builder)

@@ -21,7 +21,7 @@ internal sealed class SecuritySchemesTransformer : IOpenApiDocumentTransformer, 
             Type = SecuritySchemeType.ApiKey,
             In = ParameterLocation.Cookie,
             Name = PlannerAuth.CookieName,
-            Description = "The dashboard's session cookie, set by signing in at /dashboard with the planner or admin key.",
+            Description = "The dashboard's session cookie, set by signing in at /dashboard with the planner, auditor or admin key.",
         },
     };
 
@@ -32,6 +32,7 @@ internal sealed class SecuritySchemesTransformer : IOpenApiDocumentTransformer, 
         [TokenGridAuth.AdminPolicy] = [TokenGridAuth.AdminScheme],
         [TokenGridAuth.AuditorPolicy] = [TokenGridAuth.AuditorScheme, TokenGridAuth.AdminScheme],
         [TokenGridAuth.PlannerPolicy] = [TokenGridAuth.PlannerKeyScheme, TokenGridAuth.AdminScheme, TokenGridAuth.DashboardCookieScheme],
+        [TokenGridAuth.SpendViewPolicy] = [TokenGridAuth.AuditorScheme, TokenGridAuth.AdminScheme, TokenGridAuth.DashboardCookieScheme],
     };
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)

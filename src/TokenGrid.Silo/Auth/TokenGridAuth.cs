@@ -24,6 +24,12 @@ internal static class TokenGridAuth
     /// <summary>Scheme: the capacity view's credential, the planner bearer key when one is sent, else the dashboard cookie.</summary>
     public const string PlannerScheme = "Planner";
 
+    /// <summary>
+    /// Scheme: the spend view's credential, the auditor scheme when a bearer key is sent, else the dashboard cookie (a
+    /// session of the auditor or the admin).
+    /// </summary>
+    public const string SpendViewScheme = "SpendView";
+
     /// <summary>Policy of the tenant API (<c>/v1</c>).</summary>
     public const string TenantPolicy = "Tenant";
 
@@ -35,6 +41,9 @@ internal static class TokenGridAuth
 
     /// <summary>Policy of the read-only ledger and billing views (the auditor's; the admin's too).</summary>
     public const string AuditorPolicy = "Auditor";
+
+    /// <summary>Policy of the dashboard's spend view (<c>/admin/billing/overview</c>): the auditor or admin, by key or session.</summary>
+    public const string SpendViewPolicy = "SpendView";
 
     /// <summary>Claim: the caller's tenant.</summary>
     public const string TenantIdClaim = "tenant_id";

@@ -8,12 +8,16 @@ using TokenGrid.Silo.Problems;
 namespace TokenGrid.Silo.Dashboard;
 
 /// <summary>
-/// <c>/dashboard</c>: the page for a signed-in planner or admin, otherwise a sign-in form. The form posts the key once;
+/// <c>/dashboard</c>: the capacity page for a signed-in planner or admin, <c>/dashboard/spend</c> the spend view for a
+/// signed-in auditor or admin (an auditor's session opens nothing else), otherwise a sign-in form. The form posts the key once;
 /// the silo answers with an HttpOnly, SameSite=Strict session cookie (cookie authentication, see <see cref="DashboardCookie"/>), so the key never
 /// sits in the browser's storage or in a URL, and the Orleans Dashboard (plain page loads) is covered by the same sign-in.
 /// </summary>
 internal static class DashboardPages
 {
+    /// <summary>Where the spend view is.</summary>
+    public const string SpendPath = "/dashboard/spend";
+
     private const string SecurityPolicy =
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
         + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -22,28 +26,60 @@ internal static class DashboardPages
     {
         var dashboard = app.MapGroup("/dashboard").ExcludeFromDescription();
         dashboard.MapGet("/", PageAsync);
+        dashboard.MapGet("/spend", SpendPageAsync);
         dashboard.MapPost("/login", SignInAsync);
         dashboard.MapPost("/logout", (Delegate)SignOutAsync);
         dashboard.MapGet("/assets/{file}", Asset);
         return app;
     }
 
-    private static async Task<IResult> PageAsync(HttpContext http, DashboardAssets assets) =>
-        (await http.AuthenticateAsync(TokenGridAuth.PlannerScheme)).Succeeded
-            ? Html(http, Encoding.UTF8.GetString(assets.Get("index.html")!), HttpStatusCode.OK)
-            : SignInPage(http, assets, null);
+    private static async Task<IResult> PageAsync(HttpContext http, DashboardAssets assets)
+    {
+        var session = await http.AuthenticateAsync(TokenGridAuth.PlannerScheme);
+        if (session.Principal is not { } user || !session.Succeeded)
+        {
+            return SignInPage(http, assets, null);
+        }
+
+        if (user.IsInRole(TokenGridAuth.AdminRole) || user.IsInRole(TokenGridAuth.PlannerRole))
+        {
+            return Html(http, Page(assets, "index.html", "<!--spend-link-->",
+                user.IsInRole(TokenGridAuth.AdminRole) ? "<a href=\"/dashboard/spend\">Spend</a>" : ""), HttpStatusCode.OK);
+        }
+
+        // An auditor's session: its view is the spend view.
+        return See(http, SpendPath);
+    }
+
+    /// <summary>The spend view, for an auditor's or admin's session (or key); a planner's session goes back to its page.</summary>
+    private static async Task<IResult> SpendPageAsync(HttpContext http, DashboardAssets assets)
+    {
+        var session = await http.AuthenticateAsync(TokenGridAuth.SpendViewScheme);
+        if (session.Principal is not { } user || !session.Succeeded)
+        {
+            return SignInPage(http, assets, null);
+        }
+
+        var admin = user.IsInRole(TokenGridAuth.AdminRole);
+        return admin || user.IsInRole(TokenGridAuth.AuditorRole)
+            ? Html(http, Page(assets, "spend.html", "<!--capacity-link-->", admin ? "<a href=\"/dashboard\">Capacity</a>" : ""), HttpStatusCode.OK)
+            : See(http, DashboardCookie.SignInPath);
+    }
+
+    private static string Page(DashboardAssets assets, string file, string placeholder, string replacement) =>
+        Encoding.UTF8.GetString(assets.Get(file)!).Replace(placeholder, replacement, StringComparison.Ordinal);
 
     private static async Task<IResult> SignInAsync(HttpContext http, PlannerAuth auth, DashboardAssets assets)
     {
         var key = http.Request.HasFormContentType ? (await ReadFormAsync(http))["key"].ToString().Trim() : "";
-        if (auth.RoleOf(key) is not { } role)
+        if (auth.SessionRoleOf(key) is not { } role)
         {
-            return SignInPage(http, assets, key.Length == 0 ? "Enter the planner or admin key." : "That is not the planner or admin key.");
+            return SignInPage(http, assets, key.Length == 0 ? "Enter the planner, auditor or admin key." : "That is not the planner, auditor or admin key.");
         }
 
         var session = new ClaimsIdentity(auth.ClaimsOf(role), TokenGridAuth.DashboardCookieScheme, ClaimTypes.Name, ClaimTypes.Role);
         await http.SignInAsync(TokenGridAuth.DashboardCookieScheme, new ClaimsPrincipal(session), new AuthenticationProperties { IsPersistent = true });
-        return SeeDashboard(http);
+        return See(http, DashboardCookie.SignInPath);
     }
 
     /// <summary>
@@ -65,13 +101,13 @@ internal static class DashboardPages
     private static async Task<IResult> SignOutAsync(HttpContext http)
     {
         await http.SignOutAsync(TokenGridAuth.DashboardCookieScheme);
-        return SeeDashboard(http);
+        return See(http, DashboardCookie.SignInPath);
     }
 
-    /// <summary>303 See Other to the page, so the browser follows a form post with a GET.</summary>
-    private static IResult SeeDashboard(HttpContext http)
+    /// <summary>303 See Other to a page, so the browser follows a form post with a GET.</summary>
+    private static IResult See(HttpContext http, string path)
     {
-        http.Response.Headers.Location = "/dashboard";
+        http.Response.Headers.Location = path;
         return TypedResults.StatusCode(StatusCodes.Status303SeeOther);
     }
 

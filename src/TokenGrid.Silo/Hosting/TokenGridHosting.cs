@@ -92,6 +92,9 @@ public static class TokenGridHosting
         // The read-only ledger, billing views and audit log: the auditor key's, and the admin key's.
         var audit = app.MapGroup("/admin").RequireAuditor();
         audit.MapAdminLedgerApi().MapAuditPricesApi().MapAuditSubsidiesApi().MapAdminAuditApi().MapAuditStatementsApi().MapAuditBillingEventsApi();
+
+        // The dashboard's spend view: the auditor's and the admin's, by key or by dashboard session.
+        app.MapGroup("/admin/billing").RequireSpendView().MapBillingOverviewApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });

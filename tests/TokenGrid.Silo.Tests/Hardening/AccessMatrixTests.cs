@@ -47,6 +47,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["GET /openapi/{documentName}.json"] = Access.Public,
         ["GET /dashboard/"] = Access.Public,
         ["GET /dashboard/assets/{file}"] = Access.Public,
+        ["GET /dashboard/spend"] = Access.Public,
         ["POST /dashboard/login"] = Access.Public,
         ["POST /dashboard/logout"] = Access.Public,
 
@@ -80,6 +81,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["GET /admin/tenants/{id}/statements/{period}"] = Access.Auditor,
         ["POST /admin/periods/{period}/close"] = Access.Admin,
         ["GET /admin/audit"] = Access.Auditor,
+        ["GET /admin/billing/overview"] = Access.Auditor,
         ["GET /admin/tenants/{id}/billing/events"] = Access.Auditor,
         ["PUT /admin/prices/"] = Access.Admin,
         ["GET /admin/subsidies/"] = Access.Auditor,

@@ -1,0 +1,120 @@
+using TokenGrid.Abstractions.Billing;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Billing.Statements;
+
+namespace TokenGrid.Silo.Apis;
+
+/// <summary>
+/// <c>GET /admin/billing/overview</c>, the dashboard's spend view (docs/billing.md "Dashboard spend view"), for the
+/// auditor and admin keys and their dashboard sessions: each tenant's spend this period against its cap, each subsidy
+/// program's budget burn-down, and this month's revenue per model and creation region. Read-only; amounts are decimal
+/// strings with 6 places.
+/// </summary>
+internal static class BillingOverviewApi
+{
+    /// <summary>
+    /// The most tenants the view reads (in tenant id order): revenue is summed from each one's open statement, one
+    /// statement query per tenant, so the view stays bounded. <see cref="BillingOverviewView.TenantsTruncated"/> says
+    /// when there were more.
+    /// </summary>
+    public const int MaxTenants = 500;
+
+    public static RouteGroupBuilder MapBillingOverviewApi(this RouteGroupBuilder billing)
+    {
+        billing.MapGet("/overview", GetAsync).WithTags("Admin").WithName("GetBillingOverview")
+            .WithSummary("Spend per tenant against its cap, subsidy programs' burn-down, and this month's revenue per model and region.");
+        return billing;
+    }
+
+    internal static async Task<Ok<BillingOverviewView>> GetAsync(IGrainFactory grains, IStatementStore statements, TimeProvider clock, CancellationToken ct)
+    {
+        var period = StatementPeriod.Of(clock.GetUtcNow());
+        var versions = await grains.GetGrain<IRateCardGrain>(0).ListAsync();
+        var allIds = await grains.GetGrain<ITenantDirectoryGrain>(0).ListAsync();
+        var ids = allIds.Take(MaxTenants).ToList();
+
+        var tenants = await Task.WhenAll(ids.Select(id => TenantAsync(grains.GetGrain<ITenantGrain>(id))));
+        var programIds = await grains.GetGrain<ISubsidyDirectoryGrain>(0).ListAsync();
+        var programs = await Task.WhenAll(programIds.Select(id => grains.GetGrain<ISubsidyProgramGrain>(id).GetAsync()));
+
+        // The current month is never closed (a period closes only once it has ended): its statements are computed.
+        // One query at a time, so a large view does not take every connection of the pool.
+        var lines = new List<StatementLine>();
+        foreach (var id in ids)
+        {
+            lines.AddRange(await statements.ComputeAsync(id, period, ct));
+        }
+
+        return TypedResults.Ok(new BillingOverviewView(
+            versions.Count == 0 ? null : versions[^1].Currency, period.ToString(), clock.GetUtcNow(), ids.Count, allIds.Count > ids.Count,
+            [.. tenants.OfType<TenantSpendView>()], [.. programs.OfType<SubsidyProgramInfo>().Select(ProgramBurnDownView.Of)], RevenueView.Of(lines)));
+    }
+
+    private static async Task<TenantSpendView?> TenantAsync(ITenantGrain tenant)
+    {
+        var info = await tenant.GetAsync();
+        return info is null ? null : TenantSpendView.Of(info, await tenant.GetUsageAsync());
+    }
+}
+
+/// <summary>The spend view's figures (see <see cref="BillingOverviewApi"/>).</summary>
+/// <param name="Currency">The rate card's currency (every version has the same); null before a card is published.</param>
+/// <param name="Period">The current month (UTC), <c>yyyy-MM</c>, of the revenue.</param>
+/// <param name="GeneratedAt">When the figures were read.</param>
+/// <param name="TenantsRead">How many tenants the view read (at most <see cref="BillingOverviewApi.MaxTenants"/>).</param>
+/// <param name="TenantsTruncated">True when there were more tenants than that: the lists and revenue leave the rest out.</param>
+/// <param name="Tenants">Each tenant's spend in its current budget period, in tenant id order.</param>
+/// <param name="Programs">Each subsidy program's current period.</param>
+/// <param name="Revenue">This month's priced tokens per model, creation region and currency, from the tenants read.</param>
+public sealed record BillingOverviewView(
+    string? Currency, string Period, DateTimeOffset GeneratedAt, int TenantsRead, bool TenantsTruncated,
+    IReadOnlyList<TenantSpendView> Tenants, IReadOnlyList<ProgramBurnDownView> Programs, IReadOnlyList<RevenueView> Revenue)
+{
+    /// <summary>Always <c>billing.overview</c>.</summary>
+    public string Object => "billing.overview";
+}
+
+/// <summary>
+/// One tenant's spend: charged (its share of finished priced jobs) and reserved (open jobs' most possible cost) this
+/// period, its cap (null: none) and the charged spend as a percentage of the cap, to 2 places (null without a cap, or
+/// with a cap of 0).
+/// </summary>
+public sealed record TenantSpendView(
+    string Id, string Name, bool Enabled, string SpendCharged, string SpendReserved, string? SpendCap, decimal? PercentOfCap,
+    DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd)
+{
+    internal static TenantSpendView Of(TenantInfo info, TenantUsage usage)
+    {
+        decimal? percent = usage.SpendCap is { Micros: > 0 } cap ? Math.Round(usage.SpendCharged * 100m / cap.Micros, 2, MidpointRounding.AwayFromZero) : null;
+        return new(info.Id, info.Name, info.Enabled && info.DeletedAt is null, new Money(usage.SpendCharged).ToString(),
+            new Money(usage.SpendReserved).ToString(), usage.SpendCap?.ToString(), percent, usage.PeriodStart, usage.PeriodEnd);
+    }
+}
+
+/// <summary>One subsidy program's burn-down in its current period: budget = spent + reserved + remaining.</summary>
+public sealed record ProgramBurnDownView(
+    string Id, int ShareBps, string BudgetPerPeriod, string Spent, string Reserved, string Remaining, DateTimeOffset PeriodStart)
+{
+    internal static ProgramBurnDownView Of(SubsidyProgramInfo info) => new(
+        info.Program.Id, info.Program.ShareBasisPoints, info.Program.BudgetPerPeriod.ToString(), info.Spent.ToString(),
+        info.Reserved.ToString(), info.Remaining.ToString(), info.PeriodStart);
+}
+
+/// <summary>
+/// This month's revenue for one model and creation region (null: nodes without a region label), both directions and
+/// every unit price summed: <c>List = Discount + Subsidy + AmountDue</c> exactly, AmountDue being what tenants owe.
+/// </summary>
+public sealed record RevenueView(
+    string Model, string? Region, string Currency, long Tokens, string List, string Discount, string Subsidy, string AmountDue)
+{
+    /// <summary>Statement lines summed per model, region and currency, in that order.</summary>
+    internal static IReadOnlyList<RevenueView> Of(IEnumerable<StatementLine> lines) => [.. lines
+        .GroupBy(l => (l.Model, l.Region, l.Currency))
+        .OrderBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.Region, StringComparer.Ordinal).ThenBy(g => g.Key.Currency, StringComparer.Ordinal)
+        .Select(g => new RevenueView(
+            g.Key.Model, g.Key.Region, g.Key.Currency, g.Sum(l => l.Tokens), Sum(g, l => l.List), Sum(g, l => l.Discount),
+            Sum(g, l => l.Subsidy), Sum(g, l => l.AmountDue)))];
+
+    private static string Sum(IEnumerable<StatementLine> lines, Func<StatementLine, Money> amount) =>
+        lines.Aggregate(Money.Zero, (sum, line) => sum + amount(line)).ToString();
+}
