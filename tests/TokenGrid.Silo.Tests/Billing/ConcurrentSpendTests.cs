@@ -168,7 +168,7 @@ public abstract class ConcurrentSpendSuite(TokenGridServer server)
     }
 
     /// <summary>Every line of the tenant's ledger, page by page.</summary>
-    private static async Task<List<JsonObject>> LedgerAsync(HttpClient admin, string tenant)
+    internal static async Task<List<JsonObject>> LedgerAsync(HttpClient admin, string tenant)
     {
         var entries = new List<JsonObject>();
         long after = 0;
