@@ -50,13 +50,25 @@ public sealed partial class ClusterFailoverTests
         var load = new ChaosLoad(cluster, key, deadline);
         var clients = Enumerable.Range(0, 6).Select(load.RunClientAsync).ToList();
         await load.AcceptedBeyondAsync(12).WaitAsync(s_bound);
+
+        // The load's jobs are short; longer ones, one through each silo, are surely generating when the kill comes.
+        var running = new List<string>();
+        foreach (var silo in cluster.Silos)
+        {
+            var (status, jobId) = await ClusterClient.TrySubmitAsync(silo, key, maxTokens: 200);
+            running.Add(jobId ?? throw new InvalidOperationException($"A long job was refused with {status} before any failure."));
+        }
+
+        await WaitUntilAsync(async () => (await Task.WhenAll(running.Select(j => cluster.JobAsync(key, j)))).Any(j =>
+            j?["finished_at"] is null && j?["usage"]?["completion_tokens"]?.GetValue<int>() > 0), deadline);
+        var killedAt = DateTimeOffset.UtcNow;
         victim.Kill();
         await load.AcceptedBeyondAsync(load.Accepted + 12).WaitAsync(s_bound);
         load.Stop();
         await Task.WhenAll(clients).WaitAsync(s_bound);
         Assert.True(load.Unexpected.IsEmpty, $"Unexpected answers:\n{string.Join('\n', load.Unexpected)}\n{cluster.Logs}");
 
-        var finals = await Task.WhenAll(load.JobIds.Prepend(firstJob).Select(j => ClusterClient.WaitFinishedAsync(cluster, key, j, deadline)));
+        var finals = await Task.WhenAll(load.JobIds.Prepend(firstJob).Concat(running).Select(j => ClusterClient.WaitFinishedAsync(cluster, key, j, deadline)));
         await cluster.AssertLedgerBalancesAsync(tenant, key, finals, chargedBefore: 0, survivors[0]);
 
         // Settled: the program was told every subsidy (a tenant that died before telling it tells it on its recovery
@@ -76,6 +88,10 @@ public sealed partial class ClusterFailoverTests
         var reservedJobs = ledger.Where(l => l["kind"]!.GetValue<string>() == "reserve").Select(l => l["job_id"]!.GetValue<string>()).ToList();
         Assert.Equal(reservedJobs.Order(StringComparer.Ordinal), charges.Select(c => c["job_id"]!.GetValue<string>()).Order(StringComparer.Ordinal));
         Assert.Subset(reservedJobs.ToHashSet(), finals.Where(j => j["status"]!.GetValue<string>() == "succeeded").Select(j => j["id"]!.GetValue<string>()).ToHashSet());
+
+        // Money was in flight through the kill: some job was reserved for before it and charged after it.
+        var reservedAt = ledger.Where(l => l["kind"]!.GetValue<string>() == "reserve").ToDictionary(l => l["job_id"]!.GetValue<string>(), l => l["at"]!.GetValue<DateTimeOffset>());
+        Assert.Contains(charges, c => reservedAt[c["job_id"]!.GetValue<string>()] < killedAt && c["at"]!.GetValue<DateTimeOffset>() > killedAt);
 
         long tenantSpend = 0, subsidised = 0;
         foreach (var charge in charges)
