@@ -49,6 +49,10 @@ public sealed class SiloClusterFixture : IAsyncLifetime
             ["TokenGrid:Cluster:AdvertisedAddress"] = "127.0.0.1",
             ["TokenGrid:Cluster:Membership:ProbeTimeout"] = ProbeTimeout.ToString("c", CultureInfo.InvariantCulture),
             ["TokenGrid:Jobs:RecoveryPeriod"] = "00:00:02",
+
+            // A subsidy reservation a dying tenant silo leaves behind is released within seconds, not minutes.
+            ["TokenGrid:Subsidies:ReservationTimeout"] = "00:00:05",
+            ["TokenGrid:Subsidies:RepairPeriod"] = "00:00:02",
             ["TokenGrid:Admin:ApiKey"] = AdminKey,
             ["TokenGrid:Demo:ApiKey"] = DemoKey,
             ["TokenGrid:Models:DemoSpec:Layers"] = "2",

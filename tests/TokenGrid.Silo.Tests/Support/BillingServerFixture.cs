@@ -87,7 +87,11 @@ public sealed class PostgresBillingServerFixture : BillingServerFixtureBase
     protected override async Task<IReadOnlyDictionary<string, string>> SettingsAsync()
     {
         _database = await PostgresTestDatabase.CreateAsync(migrate: false);
-        return PostgresSilo.Settings(_database.ConnectionString, $"pg-billing-{Guid.NewGuid():N}");
+
+        // Pools sized to the shared test server (max_connections 100): the concurrent spend suite sends 200 requests at
+        // once, and unbounded pools (one per connection string and data source) would ask for more connections than it has.
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(_database.ConnectionString) { MaxPoolSize = 20 }.ConnectionString;
+        return PostgresSilo.Settings(connection, $"pg-billing-{Guid.NewGuid():N}");
     }
 }
 
