@@ -13,6 +13,7 @@ var root = new RootCommand("TokenGrid's benchmark scenarios (docs/benchmarks.md)
 {
     EngineBenchmark.Create(),
     AdmissionBenchmark.Create(),
+    TokenGrid.Benchmarks.Billing.StatementBenchmark.Create(),
     GridBenchmark.Create(),
     MetricsOverheadBenchmark.Create(),
     FairnessBenchmark.Create(),
