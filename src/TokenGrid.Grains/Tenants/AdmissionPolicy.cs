@@ -97,7 +97,7 @@ internal static class AdmissionPolicy
     }
 
     /// <summary>The refusal when the spend cap cannot hold <paramref name="spend"/> more this period, else null.</summary>
-    private static Refusal? SpendCheck(TenantState state, TenantBudget budget, Money spend, string? currency, DateTimeOffset now)
+    internal static Refusal? SpendCheck(TenantState state, TenantBudget budget, Money spend, string? currency, DateTimeOffset now)
     {
         if (budget.SpendCap is not { } cap || spend <= Money.Zero)
         {

@@ -213,6 +213,19 @@ internal sealed class TenantAccount(
     /// <summary>The answer for <paramref name="refusal"/>, decided outside the account (nothing changes).</summary>
     public AdmissionDecision Refuse(Refusal refusal) => new(Answer(refusal, 0, timeProvider.GetUtcNow()), false, refusal);
 
+    /// <summary>
+    /// The spend cap's refusal of a request that would cost the tenant at least <paramref name="leastSpend"/>, decided
+    /// before anything is reserved for it (null: it may fit, or the period is about to start over and the account
+    /// decides). Keeps a request the cap refuses anyway from holding a subsidy program's budget meanwhile.
+    /// </summary>
+    public Refusal? SpendCapPrecheck(Money leastSpend, string currency)
+    {
+        var now = timeProvider.GetUtcNow();
+        return State.Info is not { } info || QuotaPeriods.StartOf(info.Budget.Period, now) > State.PeriodStart
+            ? null
+            : AdmissionPolicy.SpendCheck(State, info.Budget, leastSpend, currency, now);
+    }
+
     /// <summary>Forgets the pending subsidy of <paramref name="jobId"/> once its program has it (saved with the next change).</summary>
     public void SubsidySent(string jobId) => State.PendingSubsidies.RemoveAll(p => p.JobId == jobId);
 

@@ -142,10 +142,10 @@ public sealed partial class TenantGrain(
             return Rejected(request, _account.RefuseMissing(request)).Result;
         }
 
-        var (price, refused) = await _pricing.PriceAsync(State.Info, request);
-        if (refused is { } subsidyRefusal)
+        var (price, refused) = await _pricing.PriceAsync(State.Info, request, _account.SpendCapPrecheck);
+        if (refused is { } pricingRefusal)
         {
-            return Rejected(request, _account.Refuse(subsidyRefusal)).Result;
+            return Rejected(request, _account.Refuse(pricingRefusal)).Result;
         }
 
         // A repeat after settlement is refused from the state's window of recent settlements, or by the store, which
@@ -187,11 +187,11 @@ public sealed partial class TenantGrain(
         var prices = new List<JobPrice?>(requests.Count);
         foreach (var request in requests)
         {
-            var (price, refused) = await _pricing.PriceAsync(State.Info, request);
-            if (refused is { } subsidyRefusal)
+            var (price, refused) = await _pricing.PriceAsync(State.Info, request, _account.SpendCapPrecheck);
+            if (refused is { } pricingRefusal)
             {
                 ReleaseAll(requests.Select(r => r.JobId).Zip(prices));
-                return Rejected(combined, _account.Refuse(subsidyRefusal)).Result;
+                return Rejected(combined, _account.Refuse(pricingRefusal)).Result;
             }
 
             prices.Add(price);

@@ -24,7 +24,13 @@ internal sealed partial class TenantPricing(string tenantId, IGrainFactory grain
     /// The price of <paramref name="request"/> (null: the card does not price its model, or the tenant cannot be
     /// admitted anyway), or the refusal of a subsidy program out of budget.
     /// </summary>
-    public async Task<(JobPrice? Price, Refusal? Refusal)> PriceAsync(TenantInfo? tenant, AdmissionRequest request)
+    /// <remarks>
+    /// <paramref name="capPrecheck"/> is asked, before the program is, whether the spend cap refuses the request even at
+    /// the least it can cost (the program paying all it is asked for): such a request is refused without holding any of
+    /// the program's budget, which a burst of them would otherwise keep from the requests that are admitted.
+    /// </remarks>
+    public async Task<(JobPrice? Price, Refusal? Refusal)> PriceAsync(
+        TenantInfo? tenant, AdmissionRequest request, Func<Money, string, Refusal?>? capPrecheck = null)
     {
         if (tenant is not { Enabled: true, Budget: var budget } || await _book.QuoteAsync(request.Model) is not { } quote)
         {
@@ -37,6 +43,12 @@ internal sealed partial class TenantPricing(string tenantId, IGrainFactory grain
         var wanted = JobCost.MaxSubsidy(quote, budget.Plan, share, request.PromptTokens, request.MaxCompletionTokens);
         if (wanted > Money.Zero)
         {
+            var least = JobCost.MaxTenant(quote, budget.Plan, share, wanted, request.PromptTokens, request.MaxCompletionTokens);
+            if (capPrecheck?.Invoke(least, quote.Currency) is { } overCap)
+            {
+                return (null, overCap);
+            }
+
             var grant = await grains.GetGrain<ISubsidyProgramGrain>(program!.Id).ReserveAsync(tenantId, request.JobId, wanted);
             if (grant.Refused)
             {

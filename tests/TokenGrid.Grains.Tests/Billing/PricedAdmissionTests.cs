@@ -142,6 +142,29 @@ public sealed class PricedAdmissionTests(TenantClusterFixture fixture)
         Assert.True(events[3].PeriodStart > events[2].PeriodStart);
     }
 
+    [Fact]
+    public async Task A_request_the_spend_cap_refuses_anyway_holds_none_of_the_subsidy_programs_budget()
+    {
+        var model = NewModel();
+        await PublishAsync(Price(model, TokenDirection.Completion, "1"));
+        var programId = "p-" + Guid.NewGuid().ToString("N")[..8];
+        var program = fixture.Grains.GetGrain<ISubsidyProgramGrain>(programId);
+        await program.PutAsync(new SubsidyProgram(programId, 5_000, new Money(1_000_000), SubsidyExhaustion.Refuse));
+        var emptyId = "p-" + Guid.NewGuid().ToString("N")[..8];
+        await fixture.Grains.GetGrain<ISubsidyProgramGrain>(emptyId).PutAsync(new SubsidyProgram(emptyId, 5_000, Money.Zero, SubsidyExhaustion.Refuse));
+        // Each request may cost 2,000 micros, 1,000 of them the tenant's at least: a cap of 999 refuses it however it is
+        // paid, so the program is not asked (the exhausted one would have refused it as subsidy_exhausted).
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy with { SpendCap = new Money(999), SubsidyProgram = emptyId });
+        var fits = await fixture.NewTenantAsync(TenantTestKit.Roomy with { SpendCap = new Money(1_000), SubsidyProgram = programId });
+
+        var refused = await tenant.AdmitAsync(new AdmissionRequest("job", model, 0, 2_000));
+        var admitted = await fits.AdmitAsync(new AdmissionRequest("job", model, 0, 2_000));
+
+        Assert.Equal(AdmissionRejection.SpendCapReached, refused.Rejection);
+        Assert.True(admitted.Admitted, admitted.Message);
+        Assert.Equal(new Money(1_000), (await program.GetAsync())!.Reserved);
+    }
+
     /// <summary>Per job, charged + refunded spend = held spend, and the running totals follow the lines.</summary>
     private static void AssertSpendConsistent(IReadOnlyList<LedgerEntry> ledger)
     {
