@@ -133,6 +133,34 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
         return StatementBuilder.Order(days);
     }
 
+    /// <inheritdoc/>
+    /// <remarks>The rows of <c>tokengrid_flows_daily</c> for the month, from the month's range of <c>tokengrid_charges</c>.</remarks>
+    public async Task<IReadOnlyList<FlowRow>> FlowsAsync(StatementPeriod period, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT (at AT TIME ZONE 'UTC')::date, home_region, region, model, currency, count(DISTINCT tenant_id),
+                   coalesce(sum(tokens) FILTER (WHERE direction = 'prompt'), 0)::bigint,
+                   coalesce(sum(tokens) FILTER (WHERE direction = 'completion'), 0)::bigint,
+                   sum(list_micros)::bigint, sum(discount_micros)::bigint, sum(subsidy_micros)::bigint, sum(tenant_micros)::bigint
+            FROM tokengrid_charges
+            WHERE at >= $1 AND at < $2
+            GROUP BY (at AT TIME ZONE 'UTC')::date, home_region, region, model, currency
+            """);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.Start });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.End });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<FlowRow>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new FlowRow(
+                reader.GetFieldValue<DateOnly>(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetString(3), reader.GetString(4).Trim(), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7),
+                new Money(reader.GetInt64(8)), new Money(reader.GetInt64(9)), new Money(reader.GetInt64(10)), new Money(reader.GetInt64(11))));
+        }
+
+        return Flows.Order(rows);
+    }
+
     /// <summary>The lines <paramref name="sql"/> selects: $1 is the tenant, then the period ($2) or its range ($2, $3).</summary>
     private async Task<IReadOnlyList<StatementLine>> ReadLinesAsync(
         string sql, string tenantId, StatementPeriod period, CancellationToken cancellationToken, bool range = false)

@@ -98,7 +98,7 @@ internal static class StatementsApi
         return TypedResults.Text(StatementCsv.Write(statement), StatementCsv.ContentType);
     }
 
-    private static StatementPeriod ParsePeriod(string text) =>
+    internal static StatementPeriod ParsePeriod(string text) =>
         StatementPeriod.TryParse(text, out var period)
             ? period
             : throw new ApiProblemException(ApiProblems.BadRequest($"period must be a month as yyyy-MM (e.g. 2026-12), not '{text}'.", "invalid_value", "period"));

@@ -91,7 +91,7 @@ public static class TokenGridHosting
 
         // The read-only ledger, billing views and audit log: the auditor key's, and the admin key's.
         var audit = app.MapGroup("/admin").RequireAuditor();
-        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAuditSubsidiesApi().MapAdminAuditApi().MapAuditStatementsApi().MapAuditBillingEventsApi();
+        audit.MapAdminLedgerApi().MapAuditPricesApi().MapAuditSubsidiesApi().MapAdminAuditApi().MapAuditStatementsApi().MapAuditBillingEventsApi().MapAuditFlowsApi();
 
         // The dashboard's spend view: the auditor's and the admin's, by key or by dashboard session.
         app.MapGroup("/admin/billing").RequireSpendView().MapBillingOverviewApi();

@@ -83,6 +83,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["GET /admin/audit"] = Access.Auditor,
         ["GET /admin/billing/overview"] = Access.Auditor,
         ["GET /admin/tenants/{id}/billing/events"] = Access.Auditor,
+        ["GET /admin/flows"] = Access.Auditor,
         ["PUT /admin/prices/"] = Access.Admin,
         ["GET /admin/subsidies/"] = Access.Auditor,
         ["GET /admin/subsidies/{id}"] = Access.Auditor,

@@ -32,4 +32,10 @@ public interface IStatementStore
     /// day <paramref name="through"/>, in day, model, currency order.
     /// </summary>
     Task<IReadOnlyList<DailyUsage>> DailyAsync(string tenantId, DateOnly from, DateOnly through, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The flows of <paramref name="period"/> over every tenant: tokens and money per UTC day, demand region (home),
+    /// creation region, model and currency, as the <c>tokengrid_flows_daily</c> view gives them, in <see cref="Flows.Order"/>.
+    /// </summary>
+    Task<IReadOnlyList<FlowRow>> FlowsAsync(StatementPeriod period, CancellationToken cancellationToken = default);
 }

@@ -15,6 +15,11 @@ public sealed class InMemoryStatementStore(InMemoryLedgerStore ledger) : IStatem
         Task.FromResult(StatementBuilder.Build(tenantId, period, ledger.Lines(tenantId)).Lines);
 
     /// <inheritdoc/>
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<FlowRow>> FlowsAsync(StatementPeriod period, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Flows.Build(period, ledger.TenantIds().Select(t => (t, ledger.Lines(t)))));
+
+    /// <inheritdoc/>
     public Task<IReadOnlyList<StatementPeriod>> PeriodsWithChargesAsync(string tenantId, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<StatementPeriod>>([.. ledger.Lines(tenantId)
             .Where(e => e.Priced is not null)
