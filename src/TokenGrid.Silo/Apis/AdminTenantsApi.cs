@@ -37,9 +37,21 @@ internal static class AdminTenantsApi
 
         var id = request.Id!;
         var spec = new TenantSpec(request.Name ?? id, request.Budget ?? new TenantBudget(), request.Enabled ?? true);
+        await RequireProgramAsync(grains, spec.Budget);
         var info = await grains.GetGrain<ITenantGrain>(id).CreateAsync(spec);
         await audit.RecordAsync(http, AuditActions.TenantCreate, info.Id, null, info);
         return TypedResults.Created($"/admin/tenants/{info.Id}", info);
+    }
+
+    /// <summary>A tenant is enrolled only in a subsidy program that exists (an unknown one would silently pay nothing).</summary>
+    private static async Task RequireProgramAsync(IGrainFactory grains, TenantBudget? budget)
+    {
+        if (budget?.SubsidyProgram is { } program && !string.IsNullOrWhiteSpace(program)
+            && await grains.GetGrain<ISubsidyProgramGrain>(program).GetAsync() is null)
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                $"budget.subsidy_program: there is no subsidy program '{program}' (create it with PUT /admin/subsidies/{{id}}).", "invalid_value", "budget.subsidy_program"));
+        }
     }
 
     internal static async Task<Ok<ListPage<TenantInfo>>> ListTenantsAsync(IGrainFactory grains)
@@ -59,6 +71,7 @@ internal static class AdminTenantsApi
         var tenant = grains.GetGrain<ITenantGrain>(id);
         var current = await RequireAsync(tenant, id);
         var spec = new TenantSpec(request.Name ?? current.Name, request.Budget ?? new TenantBudget(), request.Enabled ?? current.Enabled);
+        await RequireProgramAsync(grains, spec.Budget);
         var updated = await tenant.UpdateAsync(spec);
         await audit.RecordAsync(http, AuditActions.TenantUpdate, id, current, updated);
         return TypedResults.Ok(updated);
@@ -71,6 +84,11 @@ internal static class AdminTenantsApi
         var tenant = grains.GetGrain<ITenantGrain>(id);
         var current = await RequireAsync(tenant, id);
         var budget = request.Budget is { } patch ? patch.ApplyTo(current.Budget) : current.Budget;
+        if (budget.SubsidyProgram != current.Budget.SubsidyProgram)
+        {
+            await RequireProgramAsync(grains, budget);
+        }
+
         var updated = await tenant.UpdateAsync(new TenantSpec(request.Name ?? current.Name, budget, request.Enabled ?? current.Enabled));
         await audit.RecordAsync(http, AuditActions.TenantUpdate, id, current, updated);
         return TypedResults.Ok(updated);

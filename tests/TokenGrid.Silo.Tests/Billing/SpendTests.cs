@@ -46,6 +46,7 @@ public abstract class SpendSuite(TokenGridServer server)
             (new { plan = new { name = "p", discount_basis_points = 10_001, negotiated = Array.Empty<object>() } }, "discount_bps"),
             (new { plan = new { name = "p", discount_basis_points = 0, negotiated = (object?)null } }, "negotiated"),
             (new { home_region = " " }, "home_region"),
+            (new { subsidy_program = "no-such-program" }, "budget.subsidy_program"),
         })
         {
             var problem = await (await admin.PatchAsJsonAsync($"admin/tenants/{id}", new { budget })).AssertProblemAsync(HttpStatusCode.BadRequest);
