@@ -61,6 +61,16 @@ public sealed partial class ModelDispatcherGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         var now = timeProvider.GetUtcNow();
+        if (_book.Running.TryGetValue(request.JobId, out var placed))
+        {
+            // A job asks to queue only while it waits for a node: the start this dispatcher sent it is still in flight,
+            // or went to an activation that died with its silo before saving that it ran (the job activated again and
+            // the node it was given still holds the slot). Say the node again: an activation already told ignores it,
+            // and a new one runs there and releases the slot when it ends, instead of waiting forever.
+            GrainFactory.GetGrain<IJobGrain>(request.JobId).StartOnNodeAsync(placed.NodeId, Model, _book.RegionOf(placed.NodeId)).Ignore();
+            return Queued(request.JobId, now);
+        }
+
         if (_book.QueuedOrRunning(request.JobId))
         {
             return Queued(request.JobId, now);

@@ -32,7 +32,7 @@ public sealed partial class ClusterFailoverTests
         foreach (var fault in new[] { "silo", "postgres", "silo" })
         {
             // Jobs flow before the fault, and again after it: the cluster recovered by itself.
-            await load.AcceptedBeyondAsync(load.Accepted).WaitAsync(s_bound);
+            await load.WithinAsync(load.AcceptedBeyondAsync(load.Accepted), s_bound, "More accepted jobs");
             if (fault == "silo")
             {
                 var live = cluster.Live.ToList();
@@ -46,7 +46,7 @@ public sealed partial class ClusterFailoverTests
                 await PostgresAsync("stop -m fast");
                 try
                 {
-                    await load.RefusedBeyondAsync(refusals).WaitAsync(s_bound);
+                    await load.WithinAsync(load.RefusedBeyondAsync(refusals), s_bound, "More refusals");
                 }
                 finally
                 {
@@ -54,11 +54,11 @@ public sealed partial class ClusterFailoverTests
                 }
             }
 
-            await load.AcceptedBeyondAsync(load.Accepted).WaitAsync(s_bound);
+            await load.WithinAsync(load.AcceptedBeyondAsync(load.Accepted), s_bound, "More accepted jobs");
         }
 
         load.Stop();
-        await Task.WhenAll(clients).WaitAsync(s_bound);
+        await load.WithinAsync(Task.WhenAll(clients), s_bound, "Stopping the clients");
         Assert.True(load.Unexpected.IsEmpty, $"Unexpected answers:\n{string.Join('\n', load.Unexpected)}\n{cluster.Logs}");
         Assert.Equal(3, cluster.Live.Count());
 
@@ -101,6 +101,7 @@ public sealed partial class ClusterFailoverTests
         private readonly ConcurrentQueue<string> _accepted = new();
         private readonly List<(Func<bool> Reached, TaskCompletionSource Signal)> _waiters = [];
         private readonly CancellationTokenSource _stop = new();
+        private readonly ConcurrentDictionary<int, string> _doing = new();
         private int _refused;
         private int _dropped;
 
@@ -115,6 +116,23 @@ public sealed partial class ClusterFailoverTests
         public int Dropped => Volatile.Read(ref _dropped);
 
         public void Stop() => _stop.Cancel();
+
+        /// <summary>
+        /// Waits for the load to reach <paramref name="task"/> within <paramref name="bound"/>; a timeout says what each
+        /// client was doing and what the silos logged, since a hung request is the failure to explain.
+        /// </summary>
+        public async Task WithinAsync(Task task, TimeSpan bound, string what)
+        {
+            try
+            {
+                await task.WaitAsync(bound);
+            }
+            catch (TimeoutException)
+            {
+                var doing = string.Join('\n', _doing.OrderBy(d => d.Key).Select(d => $"  client {d.Key}: {d.Value}"));
+                throw new TimeoutException($"{what} took over {bound} ({Accepted} accepted, {Refused} refused, {Dropped} dropped). Clients:\n{doing}\n{cluster.Logs}");
+            }
+        }
 
         /// <summary>Completes once more than <paramref name="count"/> jobs were accepted.</summary>
         public Task AcceptedBeyondAsync(int count) => When(() => Accepted > count);
@@ -131,6 +149,7 @@ public sealed partial class ClusterFailoverTests
                 var silo = live[turn++ % live.Count];
                 try
                 {
+                    _doing[client] = $"submitting through {silo.Name} since {DateTime.UtcNow:HH:mm:ss.fff}";
                     var (status, jobId) = await ClusterClient.TrySubmitAsync(silo, key, maxTokens: 24);
                     if (jobId is null)
                     {
@@ -140,6 +159,7 @@ public sealed partial class ClusterFailoverTests
                     else
                     {
                         _accepted.Enqueue(jobId);
+                        _doing[client] = $"waiting since {DateTime.UtcNow:HH:mm:ss.fff} for {jobId} (accepted by {silo.Name}) to end";
                         await WaitEndedAsync(jobId);
                     }
                 }
@@ -157,6 +177,8 @@ public sealed partial class ClusterFailoverTests
 
                 Signal();
             }
+
+            _doing[client] = "stopped";
         }
 
         /// <summary>

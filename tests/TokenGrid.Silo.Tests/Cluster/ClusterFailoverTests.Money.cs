@@ -51,7 +51,7 @@ public sealed partial class ClusterFailoverTests
 
         var load = new ChaosLoad(cluster, key, deadline);
         var clients = Enumerable.Range(0, 6).Select(load.RunClientAsync).ToList();
-        await load.AcceptedBeyondAsync(12).WaitAsync(s_bound);
+        await load.WithinAsync(load.AcceptedBeyondAsync(12), s_bound, "More accepted jobs");
 
         // The load's jobs are short; longer ones, one through each silo, are surely generating when the kill comes.
         var running = new List<string>();
@@ -65,9 +65,9 @@ public sealed partial class ClusterFailoverTests
             j?["finished_at"] is null && j?["usage"]?["completion_tokens"]?.GetValue<int>() > 0), deadline);
         var killedAt = DateTimeOffset.UtcNow;
         victim.Kill();
-        await load.AcceptedBeyondAsync(load.Accepted + 12).WaitAsync(s_bound);
+        await load.WithinAsync(load.AcceptedBeyondAsync(load.Accepted + 12), s_bound, "More accepted jobs");
         load.Stop();
-        await Task.WhenAll(clients).WaitAsync(s_bound);
+        await load.WithinAsync(Task.WhenAll(clients), s_bound, "Stopping the clients");
         Assert.True(load.Unexpected.IsEmpty, $"Unexpected answers:\n{string.Join('\n', load.Unexpected)}\n{cluster.Logs}");
 
         var finals = await Task.WhenAll(load.JobIds.Prepend(firstJob).Concat(running).Select(j => ClusterClient.WaitFinishedAsync(cluster, key, j, deadline)));
