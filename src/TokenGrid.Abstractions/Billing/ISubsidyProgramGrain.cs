@@ -41,10 +41,12 @@ public interface ISubsidyProgramGrain : IGrainWithStringKey
 
     /// <summary>
     /// Reserves up to <paramref name="wanted"/> of the current period's budget for <paramref name="jobId"/> of
-    /// <paramref name="tenantId"/>. A repeat for an open job returns its reservation. An unknown program grants nothing.
+    /// <paramref name="tenantId"/> (a job, or a block the tenant's jobs draw on). With a <paramref name="minimum"/> below
+    /// <paramref name="wanted"/> it is a block: granted at most an eighth of what is left, and at least the minimum while
+    /// that much is left. A repeat for an open reservation returns it. An unknown program grants nothing.
     /// </summary>
     [AlwaysInterleave]
-    Task<SubsidyGrant> ReserveAsync(string tenantId, string jobId, Money wanted);
+    Task<SubsidyGrant> ReserveAsync(string tenantId, string jobId, Money wanted, Money? minimum = null);
 
     /// <summary>
     /// Ends a job's reservation: <paramref name="spent"/> (at most the reservation) is charged to the budget of the period

@@ -60,4 +60,7 @@ public readonly record struct Money([property: Id(0)] long Micros) : IComparable
 
     /// <summary>The smaller of two amounts.</summary>
     public static Money Min(Money a, Money b) => a <= b ? a : b;
+
+    /// <summary>The larger of two amounts.</summary>
+    public static Money Max(Money a, Money b) => a >= b ? a : b;
 }

@@ -45,8 +45,9 @@ public interface ITenantGrain : IGrainWithStringKey
     Task<Settlement> SettleAsync(SettlementRequest request);
 
     /// <summary>
-    /// Whether the tenant ever admitted <paramref name="jobId"/> (open, or settled). A subsidy program asks it before it
-    /// releases a reservation whose admission never reached the tenant's saved state.
+    /// Whether the tenant ever admitted <paramref name="jobId"/> (open, or settled), or keeps the subsidy allowance of that
+    /// reservation id (or has still to return it). A subsidy program asks it before it releases a reservation the
+    /// tenant's saved state never took in.
     /// </summary>
     [ReadOnly]
     Task<bool> HoldsJobAsync(string jobId);

@@ -5,7 +5,9 @@ namespace TokenGrid.Grains.Billing;
 /// <summary>
 /// What an admitted job is priced by, fixed at admission and carried by its reservation to settlement: the rate card's
 /// quote for its model, the tenant's plan and home region, the subsidy program's share and the part of its budget
-/// reserved for the job, and the most the job can cost the tenant (held against the spend cap).
+/// reserved for the job, and the most the job can cost the tenant (held against the spend cap). The subsidy is held on
+/// the tenant's allowance <c>AllowanceId</c> from the program (null: reserved with the program under the job's id, as
+/// jobs admitted before allowances were).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tg.JobPrice")]
 public sealed record JobPrice(
@@ -15,7 +17,8 @@ public sealed record JobPrice(
     [property: Id(3)] int ProgramShareBasisPoints,
     [property: Id(4)] Money SubsidyGranted,
     [property: Id(5)] Money MaxTenant,
-    [property: Id(6)] string? HomeRegion);
+    [property: Id(6)] string? HomeRegion,
+    [property: Id(7)] string? AllowanceId = null);
 
 /// <summary>
 /// The money of one job, by the rule of <see cref="Pricing"/>: each direction's line is priced and split on its own

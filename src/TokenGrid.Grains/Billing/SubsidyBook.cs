@@ -79,13 +79,19 @@ public sealed class SubsidyBook(TimeProvider timeProvider)
         return new SubsidyProgramInfo(program, current?.Start ?? start, spent, reserved, Left(program, spent, reserved), State.UpdatedAt);
     }
 
+    /// <summary>How much of what is left one block (a reservation asking for more than its minimum) may take: 1/8.</summary>
+    public const int BlockShareDivisor = 8;
+
     /// <summary>
-    /// Reserves up to <paramref name="wanted"/> for a job. A repeat for an open job returns its reservation; a job
-    /// settled lately, or an unknown program, gets nothing. Out of budget, a <see cref="SubsidyExhaustion.Refuse"/>
-    /// program refuses (reserving nothing) unless all of <paramref name="wanted"/> is left; a
-    /// <see cref="SubsidyExhaustion.FullPrice"/> one grants what is left (perhaps nothing).
+    /// Reserves up to <paramref name="wanted"/> for a job, or for a tenant's allowance block when
+    /// <paramref name="minimum"/> (default: all of <paramref name="wanted"/>) is less: a block gets at most an eighth of
+    /// what is left, and never less than its minimum while that much is left, so blocks shrink as the budget runs low
+    /// instead of one tenant holding the rest. A repeat for an open reservation returns it; one settled lately, or an
+    /// unknown program, gets nothing. Out of budget, a <see cref="SubsidyExhaustion.Refuse"/> program refuses
+    /// (reserving nothing) unless the minimum is left; a <see cref="SubsidyExhaustion.FullPrice"/> one grants what is
+    /// left (perhaps nothing).
     /// </summary>
-    public SubsidyGrant Reserve(string tenantId, string jobId, Money wanted)
+    public SubsidyGrant Reserve(string tenantId, string jobId, Money wanted, Money? minimum = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenantId);
         ArgumentException.ThrowIfNullOrWhiteSpace(jobId);
@@ -109,12 +115,15 @@ public sealed class SubsidyBook(TimeProvider timeProvider)
         Roll(now);
         var period = State.Periods[^1];
         var left = Left(program, period.Spent, period.Reserved);
-        if (program.OnExhausted == SubsidyExhaustion.Refuse && left < wanted)
+        var least = minimum is { } asked ? Money.Min(asked, wanted) : wanted;
+        ArgumentOutOfRangeException.ThrowIfLessThan(least.Micros, 0, nameof(minimum));
+        if (program.OnExhausted == SubsidyExhaustion.Refuse && left < least)
         {
             return new SubsidyGrant(Money.Zero, true);
         }
 
-        var granted = Money.Min(wanted, left);
+        var block = Money.Max(least, new Money(left.Micros / BlockShareDivisor));
+        var granted = Money.Min(Money.Min(wanted, block), left);
         if (granted > Money.Zero)
         {
             // A grant of nothing holds nothing, so it is not recorded (nor saved).

@@ -76,9 +76,9 @@ public sealed partial class SubsidyProgramGrain(
     public Task<SubsidyProgramInfo?> GetAsync() => Task.FromResult(_book.Info());
 
     /// <inheritdoc/>
-    public async Task<SubsidyGrant> ReserveAsync(string tenantId, string jobId, Money wanted)
+    public async Task<SubsidyGrant> ReserveAsync(string tenantId, string jobId, Money wanted, Money? minimum = null)
     {
-        var grant = await _commit.ApplyAsync(() => _book.Reserve(tenantId, jobId, wanted));
+        var grant = await _commit.ApplyAsync(() => _book.Reserve(tenantId, jobId, wanted, minimum));
         if (grant.Granted > Money.Zero)
         {
             await SyncRepairAsync();

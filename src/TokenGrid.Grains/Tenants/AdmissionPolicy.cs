@@ -96,6 +96,9 @@ internal static class AdmissionPolicy
         return null;
     }
 
+    /// <summary>The period as messages name it ("monthly"); built only for a refusal, never on the admitting path.</summary>
+    private static string PeriodName(QuotaPeriod period) => period.ToString().ToLowerInvariant();
+
     /// <summary>The refusal when the spend cap cannot hold <paramref name="spend"/> more this period, else null.</summary>
     internal static Refusal? SpendCheck(TenantState state, TenantBudget budget, Money spend, string? currency, DateTimeOffset now)
     {
@@ -104,9 +107,9 @@ internal static class AdmissionPolicy
             return null;
         }
 
-        var period = budget.Period.ToString().ToLowerInvariant();
         if (spend > cap)
         {
+            var period = PeriodName(budget.Period);
             return new(AdmissionRejection.SpendCapReached,
                 $"The request may cost up to {spend} {currency} and the whole {period} spend cap is {cap} {currency}, so it can never be admitted; lower max tokens or n.",
                 null);
@@ -120,7 +123,7 @@ internal static class AdmissionPolicy
 
         var end = QuotaPeriods.EndOf(budget.Period, QuotaPeriods.StartOf(budget.Period, now));
         return new(AdmissionRejection.SpendCapReached,
-            $"The {period} spend cap of {cap} {currency} has {new Money(Math.Max(0, left))} {currency} left and the request may cost up to " +
+            $"The {PeriodName(budget.Period)} spend cap of {cap} {currency} has {new Money(Math.Max(0, left))} {currency} left and the request may cost up to " +
             $"{spend} {currency}; the cap starts over at {end:u}.",
             end - now);
     }

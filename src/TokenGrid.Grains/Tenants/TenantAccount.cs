@@ -30,6 +30,9 @@ internal sealed class TenantAccount(
     /// <summary>The state as the applied changes left it.</summary>
     public TenantState State { get; private set; } = new();
 
+    /// <summary>The state's subsidy allowances and what is held on them.</summary>
+    public SubsidyAllowances Allowances { get; } = new(timeProvider);
+
     /// <summary>The tenant, or <see cref="TenantNotFoundException"/> when it does not exist.</summary>
     public TenantInfo RequireTenant() => State.Info ?? throw new TenantNotFoundException(tenantId);
 
@@ -38,6 +41,7 @@ internal sealed class TenantAccount(
     {
         State = state;
         _unsavedJobIds.Clear();
+        Allowances.Reset(state);
     }
 
     /// <summary>Refuses from now on to reserve for <paramref name="jobIds"/>, which the store says were settled long ago.</summary>
@@ -100,6 +104,8 @@ internal sealed class TenantAccount(
 
         if (State.Open.TryGetValue(request.JobId, out var open))
         {
+            // A repeat: the first admission's hold stands, and one taken for the repeat is given back.
+            Allowances.Release(request.JobId);
             return new(Answer(null, open.Tokens, now), false, null);
         }
 
@@ -119,6 +125,7 @@ internal sealed class TenantAccount(
         State.Requests.Take(1);
         State.Tokens.Take(reservation);
         LedgerBook.Reserve(State, tenantId, new OpenReservation(request.JobId, request.Model, reservation, request.PromptTokens, now, price));
+        Allowances.Admitted(request.JobId);
         TallyOf(request.Model).Requests++;
         return new(WithPlacement(Answer(null, reservation, now), price, request), true, null);
     }
@@ -134,6 +141,7 @@ internal sealed class TenantAccount(
         var open = requests.Count(r => State.Open.ContainsKey(r.JobId));
         if (open > 0)
         {
+            requests.Where(r => State.Open.ContainsKey(r.JobId)).ToList().ForEach(r => Allowances.Release(r.JobId));
             return new(Answer(null, requests.Sum(r => State.Open.TryGetValue(r.JobId, out var o) ? o.Tokens : 0), now), false, null);
         }
 
@@ -159,6 +167,7 @@ internal sealed class TenantAccount(
         {
             var request = requests[i];
             LedgerBook.Reserve(State, tenantId, new OpenReservation(request.JobId, request.Model, request.Reservation, request.PromptTokens, now, prices?[i]));
+            Allowances.Admitted(request.JobId);
             TallyOf(request.Model).Requests++;
         }
 
@@ -185,7 +194,12 @@ internal sealed class TenantAccount(
         var (charged, refunded, prompt, priced) = LedgerBook.Settle(
             State, tenantId, now, reservation, request.PromptTokens, request.CompletionTokens, request.Place);
         State.Tokens.Give(refunded, State.Info!.Budget.TokensPerMinute);
-        if (reservation.Price is { ProgramId: { } program, SubsidyGranted.Micros: > 0 })
+        if (reservation.Price is { AllowanceId: { } allowance, SubsidyGranted: var held })
+        {
+            // Drawn on an allowance: the program learns what it paid when the allowance is returned.
+            Allowances.Settled(allowance, held, priced!.Subsidy);
+        }
+        else if (reservation.Price is { ProgramId: { } program, SubsidyGranted.Micros: > 0 })
         {
             // The program's reservation ends with the job: it is told what it paid (perhaps nothing) after the save.
             State.PendingSubsidies.Add(new PendingSubsidy(request.JobId, program, priced!.Subsidy));
@@ -225,6 +239,12 @@ internal sealed class TenantAccount(
             ? null
             : AdmissionPolicy.SpendCheck(State, info.Budget, leastSpend, currency, now);
     }
+
+    /// <summary>Keeps a block a subsidy program granted (see <see cref="SubsidyAllowances.Keep"/>).</summary>
+    public void KeepAllowance(SubsidyAllowance allowance) => Allowances.Keep(allowance);
+
+    /// <summary>Returns the allowances nothing is held on (see <see cref="SubsidyAllowances.ReturnIdle"/>).</summary>
+    public int ReturnIdleAllowances() => Allowances.ReturnIdle();
 
     /// <summary>Forgets the pending subsidy of <paramref name="jobId"/> once its program has it (saved with the next change).</summary>
     public void SubsidySent(string jobId) => State.PendingSubsidies.RemoveAll(p => p.JobId == jobId);

@@ -74,6 +74,9 @@ public sealed partial class TenantGrain(
     /// <summary>The reconciliation in progress, which callers join rather than registering again.</summary>
     private Task? _recoverySync;
 
+    /// <summary>Returns idle subsidy allowances while the tenant keeps any (see <see cref="SubsidyAllowances.Linger"/>).</summary>
+    private IGrainTimer? _allowanceTimer;
+
     private string TenantId => this.GetPrimaryKeyString();
 
     /// <summary>The state as the applied changes left it (saved, or being saved, by the group commit).</summary>
@@ -94,9 +97,10 @@ public sealed partial class TenantGrain(
             LogSaveFailed(logger, e, TenantId, steps);
             DeactivateOnIdle();
         });
-        _pricing = new TenantPricing(TenantId, grainFactory, timeProvider, logger);
+        _pricing = new TenantPricing(TenantId, grainFactory, _account.Allowances, KeepAllowanceAsync, timeProvider, logger);
         await LoadAsync(cancellationToken);
         await SyncRecoveryAsync();
+        ArmAllowanceTimer();
     }
 
     /// <inheritdoc/>
@@ -245,7 +249,7 @@ public sealed partial class TenantGrain(
 
     /// <inheritdoc/>
     public async Task<bool> HoldsJobAsync(string jobId) =>
-        _account.Holds(jobId) || (await ledger.FindJobAsync(TenantId, jobId)).Count > 0;
+        _account.Holds(jobId) || _account.Allowances.Holds(jobId) || (await ledger.FindJobAsync(TenantId, jobId)).Count > 0;
 
     /// <inheritdoc/>
     public async Task<IssuedApiKey> IssueKeyAsync(string name)
@@ -342,6 +346,7 @@ public sealed partial class TenantGrain(
 
         // It ticked, so it is registered, whatever an earlier activation left behind.
         _recoveryArmed = true;
+        ArmAllowanceTimer();
         await SendSubsidiesAsync();
         if (State.Open.Count == 0)
         {
@@ -437,6 +442,38 @@ public sealed partial class TenantGrain(
         }
     }
 
+    /// <summary>Saves a block a subsidy program granted, and watches it for idleness from then on.</summary>
+    private async Task KeepAllowanceAsync(SubsidyAllowance allowance)
+    {
+        await _commit.ApplyAsync(() => _account.KeepAllowance(allowance));
+        ArmAllowanceTimer();
+    }
+
+    private void ArmAllowanceTimer()
+    {
+        if (_allowanceTimer is null && State.Allowances.Count > 0)
+        {
+            var period = SubsidyAllowances.Linger;
+            _allowanceTimer = this.RegisterGrainTimer(ReturnIdleAllowancesAsync, new GrainTimerCreationOptions(period, period));
+        }
+    }
+
+    /// <summary>Returns the allowances that stayed idle, and stops watching once the tenant keeps none.</summary>
+    private async Task ReturnIdleAllowancesAsync(CancellationToken cancellationToken)
+    {
+        if (_account.Allowances.AnyIdle)
+        {
+            await _commit.ApplyAsync(() => _account.ReturnIdleAllowances());
+            StartSendingSubsidies();
+        }
+
+        if (State.Allowances.Count == 0)
+        {
+            _allowanceTimer?.Dispose();
+            _allowanceTimer = null;
+        }
+    }
+
     /// <summary>Starts telling subsidy programs what settled jobs cost them, unless a send is under way (it goes on to these).</summary>
     private void StartSendingSubsidies()
     {
@@ -504,7 +541,7 @@ public sealed partial class TenantGrain(
         try
         {
             bool wanted;
-            while (_recoveryArmed != (wanted = State.Open.Count > 0 || State.PendingSubsidies.Count > 0))
+            while (_recoveryArmed != (wanted = State.Open.Count > 0 || State.PendingSubsidies.Count > 0 || State.Allowances.Count > 0))
             {
                 if (wanted)
                 {

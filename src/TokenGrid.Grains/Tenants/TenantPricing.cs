@@ -14,11 +14,23 @@ namespace TokenGrid.Grains.Tenants;
 /// </summary>
 /// <param name="tenantId">The tenant.</param>
 /// <param name="grains">Reaches the rate card and the programs.</param>
+/// <param name="allowances">The tenant's blocks of programs' budgets, which jobs' subsidies are held on.</param>
+/// <param name="keep">Saves a block the program granted in the tenant's state (a step of its group commit).</param>
 /// <param name="timeProvider">The clock.</param>
 /// <param name="logger">The tenant grain's logger.</param>
-internal sealed partial class TenantPricing(string tenantId, IGrainFactory grains, TimeProvider timeProvider, ILogger logger)
+internal sealed partial class TenantPricing(
+    string tenantId, IGrainFactory grains, SubsidyAllowances allowances, Func<SubsidyAllowance, Task> keep, TimeProvider timeProvider, ILogger logger)
 {
     private readonly PriceBook _book = new(grains, timeProvider);
+
+    /// <summary>The block being asked of each program, which jobs needing one wait for.</summary>
+    private readonly Dictionary<string, Task<SubsidyAllowance?>> _leasing = new(StringComparer.Ordinal);
+
+    /// <summary>How long a block's size is remembered: a tenant busy again within it asks for as much as last time.</summary>
+    private static readonly TimeSpan SizeMemory = TimeSpan.FromSeconds(30);
+
+    /// <summary>Per program: when the last block was asked, and how many jobs' needs it was.</summary>
+    private readonly Dictionary<string, (DateTimeOffset At, int Jobs)> _lastLease = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The price of <paramref name="request"/> (null: the card does not price its model, or the tenant cannot be
@@ -40,6 +52,7 @@ internal sealed partial class TenantPricing(string tenantId, IGrainFactory grain
         var program = budget.SubsidyProgram is { } id ? await _book.ProgramAsync(id) : null;
         var share = program?.ShareBasisPoints ?? 0;
         var granted = Money.Zero;
+        string? allowanceId = null;
         var wanted = JobCost.MaxSubsidy(quote, budget.Plan, share, request.PromptTokens, request.MaxCompletionTokens);
         if (wanted > Money.Zero)
         {
@@ -49,8 +62,8 @@ internal sealed partial class TenantPricing(string tenantId, IGrainFactory grain
                 return (null, overCap);
             }
 
-            var grant = await grains.GetGrain<ISubsidyProgramGrain>(program!.Id).ReserveAsync(tenantId, request.JobId, wanted);
-            if (grant.Refused)
+            var grant = await HoldSubsidyAsync(program!.Id, request.JobId, wanted);
+            if (grant is null)
             {
                 var now = timeProvider.GetUtcNow();
                 var next = QuotaPeriods.EndOf(QuotaPeriod.Monthly, QuotaPeriods.StartOf(QuotaPeriod.Monthly, now));
@@ -59,17 +72,127 @@ internal sealed partial class TenantPricing(string tenantId, IGrainFactory grain
                     next - now));
             }
 
-            granted = grant.Granted;
+            (granted, allowanceId) = grant.Value;
         }
 
         var most = JobCost.MaxTenant(quote, budget.Plan, share, granted, request.PromptTokens, request.MaxCompletionTokens);
-        return (new JobPrice(quote, budget.Plan, program?.Id, share, granted, most, budget.HomeRegion), null);
+        return (new JobPrice(quote, budget.Plan, program?.Id, share, granted, most, budget.HomeRegion, allowanceId), null);
     }
 
-    /// <summary>Gives back what programs reserved for jobs that were not admitted (best effort: leak repair covers a miss).</summary>
+    /// <summary>
+    /// Holds up to <paramref name="wanted"/> of subsidy for a job on the program's current allowance, asking the program
+    /// for a new block (kept in the saved state first) when it has too little left; the amount held (less than wanted
+    /// only when the program's budget runs low) and its allowance, or null when the program refuses.
+    /// </summary>
+    private async Task<(Money Granted, string? AllowanceId)?> HoldSubsidyAsync(string programId, string jobId, Money wanted)
+    {
+        while (true)
+        {
+            if (allowances.HoldOf(jobId) is { } held)
+            {
+                // A repeat of a job being priced or open: its hold stands (the account answers the repeat).
+                return (held.Amount, held.AllowanceId);
+            }
+
+            if (allowances.Current(programId) is { } current && allowances.Left(current) >= wanted && allowances.TryHold(jobId, current, wanted))
+            {
+                if (allowances.Left(current).Micros < current.Granted.Micros / 4 && !_leasing.ContainsKey(programId))
+                {
+                    // Running low: the next block is asked now, so no job waits for it when this one runs out.
+                    StartLease(programId, wanted).Ignore();
+                }
+
+                return (wanted, current.Id);
+            }
+
+            if (_leasing.TryGetValue(programId, out var leasing))
+            {
+                // One block asked at a time per program; the jobs waiting for it try again once it is kept.
+                await leasing;
+                continue;
+            }
+
+            var block = await StartLease(programId, wanted);
+            if (block is null)
+            {
+                return null;
+            }
+
+            if (block.Granted == Money.Zero)
+            {
+                // Out of budget, at full price: no subsidy (a grant of nothing holds nothing, with the program or here).
+                return (Money.Zero, null);
+            }
+
+            var part = Money.Min(wanted, allowances.Left(block));
+            if (part > Money.Zero && allowances.TryHold(jobId, block, part))
+            {
+                return (part, block.Id);
+            }
+        }
+    }
+
+    /// <summary>Asks the program for a block (see <see cref="LeaseAsync"/>) as the one lease of the program in flight.</summary>
+    private async Task<SubsidyAllowance?> StartLease(string programId, Money wanted)
+    {
+        var lease = LeaseAsync(programId, wanted);
+        _leasing[programId] = lease;
+        try
+        {
+            return await lease;
+        }
+        finally
+        {
+            _leasing.Remove(programId);
+        }
+    }
+
+    /// <summary>Asks the program for a block and keeps it in the saved state; null when the program refuses.</summary>
+    private async Task<SubsidyAllowance?> LeaseAsync(string programId, Money wanted)
+    {
+        var id = "allowance-" + Guid.NewGuid().ToString("N");
+        var period = QuotaPeriods.StartOf(QuotaPeriod.Monthly, timeProvider.GetUtcNow());
+        var desired = new Money(checked(wanted.Micros * BlockJobs(programId, timeProvider.GetUtcNow())));
+        var grant = await grains.GetGrain<ISubsidyProgramGrain>(programId).ReserveAsync(tenantId, id, desired, minimum: wanted);
+        if (grant.Refused)
+        {
+            return null;
+        }
+
+        var block = new SubsidyAllowance { Id = id, ProgramId = programId, PeriodStart = period, Granted = grant.Granted };
+        if (grant.Granted > Money.Zero)
+        {
+            await keep(block);
+        }
+
+        return block;
+    }
+
+    /// <summary>
+    /// How many jobs' needs to ask for: <see cref="SubsidyAllowances.BlockJobs"/>, doubled for each block asked within
+    /// <see cref="SubsidyAllowances.Linger"/> of the last (a busy tenant asks about once a second, however fast it
+    /// admits) up to <see cref="SubsidyAllowances.MaxBlockJobs"/>, and as much as last time within
+    /// <see cref="SizeMemory"/>; the program still grants at most an eighth of what it has left. A block is asked ahead,
+    /// while a quarter of the current one is left.
+    /// </summary>
+    private int BlockJobs(string programId, DateTimeOffset now)
+    {
+        var since = _lastLease.TryGetValue(programId, out var last) ? now - last.At : TimeSpan.MaxValue;
+        var jobs = since < SubsidyAllowances.Linger ? Math.Min(2 * last.Jobs, SubsidyAllowances.MaxBlockJobs)
+            : since < SizeMemory ? last.Jobs
+            : SubsidyAllowances.BlockJobs;
+        _lastLease[programId] = (now, jobs);
+        return jobs;
+    }
+
+    /// <summary>
+    /// Gives back the subsidy held for jobs that were not admitted: to the allowance, or to the program for a job
+    /// reserved there (best effort: leak repair covers a miss).
+    /// </summary>
     public void Release(string jobId, JobPrice? price)
     {
-        if (price is { ProgramId: { } program, SubsidyGranted.Micros: > 0 })
+        allowances.Release(jobId);
+        if (price is { ProgramId: { } program, SubsidyGranted.Micros: > 0, AllowanceId: null })
         {
             grains.GetGrain<ISubsidyProgramGrain>(program).SettleAsync(tenantId, jobId, Money.Zero).ContinueWith(
                 t => LogSubsidyNotSent(logger, t.Exception, tenantId, jobId, program),

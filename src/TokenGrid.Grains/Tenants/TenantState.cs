@@ -82,11 +82,17 @@ public sealed class TenantState
     /// <summary>The highest spend threshold (percent of the cap) raised in the current period; 0 when none.</summary>
     [Id(17)] public int SpendPercentRaised { get; set; }
 
+    /// <summary>Blocks of subsidy programs' budgets the tenant holds its jobs' subsidies on (see <see cref="SubsidyAllowances"/>).</summary>
+    [Id(18)] public List<SubsidyAllowance> Allowances { get; set; } = [];
+
     /// <summary>How many spend threshold events the state keeps.</summary>
     public const int SpendEventWindow = 12;
 }
 
-/// <summary>What a settled job's subsidy program paid, to be sent to the program.</summary>
+/// <summary>
+/// What a subsidy program paid for one of its reservations, to be sent to the program: a settled job's (reserved under
+/// its id) or a returned allowance's (<see cref="SubsidyAllowance.Id"/>).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("tg.PendingSubsidy")]
 public sealed record PendingSubsidy([property: Id(0)] string JobId, [property: Id(1)] string ProgramId, [property: Id(2)] Money Spent);
 

@@ -1,5 +1,6 @@
 using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Tenants;
 using TokenGrid.Grains.Tests.Support;
 using TokenGrid.Grains.Tests.Tenants;
 
@@ -162,7 +163,49 @@ public sealed class PricedAdmissionTests(TenantClusterFixture fixture)
 
         Assert.Equal(AdmissionRejection.SpendCapReached, refused.Rejection);
         Assert.True(admitted.Admitted, admitted.Message);
-        Assert.Equal(new Money(1_000), (await program.GetAsync())!.Reserved);
+        // The program holds one block for the admitted tenant's jobs, and nothing for the refused one.
+        Assert.Equal(new Money(1_000 * SubsidyAllowances.BlockJobs), (await program.GetAsync())!.Reserved);
+        Assert.Equal(Money.Zero, (await fixture.Grains.GetGrain<ISubsidyProgramGrain>(emptyId).GetAsync())!.Reserved);
+    }
+
+    [Fact]
+    public async Task Jobs_hold_their_subsidy_on_blocks_of_the_programs_budget_and_the_program_is_paid_what_the_ledger_says()
+    {
+        var model = NewModel();
+        await PublishAsync(Price(model, TokenDirection.Completion, "1"));
+        var programId = "p-" + Guid.NewGuid().ToString("N")[..8];
+        var program = fixture.Grains.GetGrain<ISubsidyProgramGrain>(programId);
+        await program.PutAsync(new SubsidyProgram(programId, 5_000, new Money(1_000_000), SubsidyExhaustion.FullPrice));
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy with { SubsidyProgram = programId });
+
+        // Each job may cost 2,000 micros, half of it subsidised: the first block holds 64 jobs' 1,000, the next one twice
+        // as many (asked within the linger time), so the program holds blocks, not the 100 jobs' 100,000 one by one; and
+        // never more than an eighth of what it has left per block.
+        var ids = Enumerable.Range(0, 100).Select(i => $"job-{i:D3}").ToList();
+        var admitted = await Task.WhenAll(ids.Select(id => tenant.AdmitAsync(new AdmissionRequest(id, model, 0, 2_000))));
+        Assert.All(admitted, a => Assert.True(a.Admitted, a.Message));
+        var held = (await program.GetAsync())!.Reserved.Micros;
+        // At most three blocks: 64,000, then at most 117,000 (an eighth of 936,000), then an eighth of the rest.
+        Assert.InRange(held, 100_001, 64_000 + 117_000 + ((1_000_000 - 181_000) / 8));
+
+        var random = new Random(11);
+        await Task.WhenAll(ids.Select(id => tenant.SettleAsync(new SettlementRequest(id, 0, random.Next(0, 2_001), JobOutcome.Completed))));
+
+        // Emptied, each block is returned (the current one once it stayed unused for the linger time): the program is
+        // told what its jobs spent, and holds nothing more.
+        fixture.Time.Advance(2 * SubsidyAllowances.Linger);
+        var ledger = await tenant.ReadLedgerAsync();
+        var subsidised = ledger.Where(e => e.Kind == LedgerEntryKind.Charge).Sum(c => c.Priced!.Lines.Sum(l => l.Subsidy.Micros));
+        Assert.True(subsidised > 0);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var info = (await program.GetAsync())!;
+        while (info.Reserved > Money.Zero && !deadline.IsCancellationRequested)
+        {
+            await Task.Delay(10, CancellationToken.None);
+            info = (await program.GetAsync())!;
+        }
+
+        Assert.Equal((subsidised, 0L), (info.Spent.Micros, info.Reserved.Micros));
     }
 
     /// <summary>Per job, charged + refunded spend = held spend, and the running totals follow the lines.</summary>

@@ -55,6 +55,31 @@ public sealed class SubsidyBookTests
     }
 
     [Fact]
+    public void A_block_gets_an_eighth_of_what_is_left_never_less_than_its_minimum_while_that_much_is_left()
+    {
+        var book = Book(8_000);
+
+        // Asked for 6,400 with a minimum of 100: an eighth of the 8,000 left.
+        Assert.Equal(new SubsidyGrant(M(1_000), false), book.Reserve("t", "block-1", M(6_400), minimum: M(100)));
+        // 7,000 left: an eighth (875) is under the minimum of 900, so the minimum.
+        Assert.Equal(new SubsidyGrant(M(900), false), book.Reserve("t", "block-2", M(6_400), minimum: M(900)));
+        // Never more than asked for.
+        Assert.Equal(new SubsidyGrant(M(10), false), book.Reserve("t", "block-3", M(10), minimum: M(1)));
+        Assert.Equal(M(1_910), book.Info()!.Reserved);
+    }
+
+    [Fact]
+    public void Refuse_refuses_a_block_only_when_its_minimum_is_not_left_and_grants_what_is_left_otherwise()
+    {
+        var book = Book(100, SubsidyExhaustion.Refuse);
+        Assert.Equal(M(90), book.Reserve("t", "job", M(90)).Granted);
+
+        Assert.Equal(new SubsidyGrant(Money.Zero, true), book.Reserve("t", "block-1", M(640), minimum: M(11)));
+        Assert.Equal(new SubsidyGrant(M(10), false), book.Reserve("t", "block-2", M(640), minimum: M(10)));
+        Assert.Equal(M(100), book.Info()!.Reserved);
+    }
+
+    [Fact]
     public void A_repeat_returns_the_same_grant_and_a_settlement_is_clamped_and_once()
     {
         var book = Book(100);

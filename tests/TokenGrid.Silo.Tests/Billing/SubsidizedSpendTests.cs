@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using TokenGrid.Abstractions.Billing;
+using TokenGrid.Silo.Tests.Dashboard;
 using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests.Billing;
@@ -32,7 +33,7 @@ public abstract class SubsidizedSpendSuite(TokenGridServer server)
             + Pricing.Share(Pricing.Amount(usage["completion_tokens"]!.GetValue<int>(), new Money(1_500_000)), 4000)).Micros;
         Assert.True(paid > 0);
 
-        var shown = await (await admin.GetAsync($"admin/subsidies/{program}")).ReadJsonAsync();
+        var shown = await SpendSetup.ProgramSettledAsync(admin, program);
         Assert.Equal((new Money(paid).ToString(), "0.000000", (new Money(1_000_000) - new Money(paid)).ToString()), (
             shown["spent"]!.GetValue<string>(), shown["reserved"]!.GetValue<string>(), shown["remaining"]!.GetValue<string>()));
     }

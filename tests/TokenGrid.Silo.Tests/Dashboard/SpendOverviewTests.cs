@@ -35,6 +35,7 @@ public abstract class SpendOverviewSuite(TokenGridServer server)
         var usage = (await (await client.PostJsonAsync("v1/completions", new { model = TokenGridServer.Model, prompt = "Spend view", max_tokens = 7, temperature = 0 }))
             .ReadJsonAsync())["usage"]!;
         var expected = SpendSetup.Expected(usage["prompt_tokens"]!.GetValue<int>(), usage["completion_tokens"]!.GetValue<int>());
+        await SpendSetup.ProgramSettledAsync(admin, program);
         var after = await (await auditor.GetAsync(Overview)).ReadJsonAsync();
 
         Assert.Equal(("billing.overview", "USD", false), (after["object"]!.GetValue<string>(), after["currency"]!.GetValue<string>(), after["tenants_truncated"]!.GetValue<bool>()));
@@ -126,6 +127,25 @@ internal static class SpendSetup
         var completion = Pricing.Amount(completionTokens, new Money(1_500_000));
         var subsidy = Pricing.Share(prompt, 4000) + Pricing.Share(completion, 4000);
         return (prompt + completion, subsidy, prompt + completion - subsidy);
+    }
+
+    /// <summary>
+    /// The program as the admin API shows it once it holds nothing: a tenant returns the block its jobs drew on after
+    /// it stayed idle for a second, and only then does the program count what they spent (bounded wait).
+    /// </summary>
+    public static async Task<JsonNode> ProgramSettledAsync(HttpClient admin, string program)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var shown = await (await admin.GetAsync($"admin/subsidies/{program}")).ReadJsonAsync();
+            if (shown["reserved"]!.GetValue<string>() == "0.000000" || DateTime.UtcNow > deadline)
+            {
+                return shown;
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     public static JsonNode Row(JsonNode rows, string field, string value) =>
