@@ -56,6 +56,19 @@ public interface ITenantGrain : IGrainWithStringKey
     [ReadOnly]
     Task<IReadOnlyList<SpendThresholdEvent>> GetSpendEventsAsync();
 
+    /// <summary>
+    /// Sets (or replaces) the URL spend threshold events are posted to, with a new signing secret, returned this once.
+    /// Events raised from now on are posted; the URL must already have passed the API's checks.
+    /// </summary>
+    Task<IssuedSpendWebhook> SetSpendWebhookAsync(string url);
+
+    /// <summary>The tenant's spend webhook (without its secret), or null.</summary>
+    [ReadOnly]
+    Task<SpendWebhook?> GetSpendWebhookAsync();
+
+    /// <summary>Removes the spend webhook; events not yet posted are dropped. False when there was none.</summary>
+    Task<bool> RemoveSpendWebhookAsync();
+
     /// <summary>The rate-limit figures now, without taking anything.</summary>
     [ReadOnly]
     Task<RateLimitSnapshot> GetRateLimitsAsync();

@@ -202,3 +202,14 @@ public sealed record SpendThresholdEvent(
     [property: Id(4)] Money Spent,
     [property: Id(5)] Money Cap,
     [property: Id(6)] string Currency);
+
+/// <summary>
+/// Where a tenant's spend threshold events are posted as they are raised (<c>PUT /v1/billing/webhook</c>), signed with a
+/// secret shown once when the webhook is set.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tg.SpendWebhook")]
+public sealed record SpendWebhook([property: Id(0)] string Url, [property: Id(1)] DateTimeOffset CreatedAt);
+
+/// <summary>A webhook just set, with its signing secret (shown this once).</summary>
+[GenerateSerializer, Immutable, Alias("tg.IssuedSpendWebhook")]
+public sealed record IssuedSpendWebhook([property: Id(0)] SpendWebhook Webhook, [property: Id(1)] string Secret);

@@ -240,6 +240,48 @@ internal sealed class TenantAccount(
             : AdmissionPolicy.SpendCheck(State, info.Budget, leastSpend, currency, now);
     }
 
+    /// <summary>Sets the spend webhook with <paramref name="secret"/> (the tenant must exist).</summary>
+    public IssuedSpendWebhook SetWebhook(string url, string secret)
+    {
+        RequireLive();
+        var webhook = new SpendWebhook(url, timeProvider.GetUtcNow());
+        State.Webhook = new StoredSpendWebhook(webhook, secret);
+        return new IssuedSpendWebhook(webhook, secret);
+    }
+
+    /// <summary>Removes the spend webhook and drops what it had still to post; false when there was none.</summary>
+    public bool RemoveWebhook()
+    {
+        RequireTenant();
+        var had = State.Webhook is not null;
+        State.Webhook = null;
+        State.PendingWebhookEvents.Clear();
+        return had;
+    }
+
+    /// <summary>
+    /// The events still to post and where, dropping any that the state no longer keeps (more than a window raised since).
+    /// </summary>
+    public (StoredSpendWebhook Webhook, List<SpendThresholdEvent> Events)? WebhookDue()
+    {
+        if (State.Webhook is not { } webhook || State.PendingWebhookEvents.Count == 0)
+        {
+            return null;
+        }
+
+        State.PendingWebhookEvents.RemoveAll(id => !State.SpendEvents.Exists(e => e.Id == id));
+        return (webhook, [.. State.PendingWebhookEvents.Select(id => State.SpendEvents.Find(e => e.Id == id)!)]);
+    }
+
+    /// <summary>Forgets <paramref name="eventId"/> once posted to <paramref name="webhook"/> (saved with the next change).</summary>
+    public void WebhookSent(StoredSpendWebhook webhook, string eventId)
+    {
+        if (ReferenceEquals(State.Webhook, webhook))
+        {
+            State.PendingWebhookEvents.Remove(eventId);
+        }
+    }
+
     /// <summary>Keeps a block a subsidy program granted (see <see cref="SubsidyAllowances.Keep"/>).</summary>
     public void KeepAllowance(SubsidyAllowance allowance) => Allowances.Keep(allowance);
 
@@ -309,8 +351,14 @@ internal sealed class TenantAccount(
         foreach (var percent in SpendThresholds.Where(p => p > State.SpendPercentRaised && (Int128)State.SpendCharged * 100 >= (Int128)cap.Micros * p))
         {
             State.SpendPercentRaised = percent;
-            State.SpendEvents.Add(new SpendThresholdEvent(
-                $"spend-{State.PeriodStart:yyyyMMdd}-{percent}", now, State.PeriodStart, percent, new Money(State.SpendCharged), cap, currency));
+            var raised = new SpendThresholdEvent(
+                $"spend-{State.PeriodStart:yyyyMMdd}-{percent}", now, State.PeriodStart, percent, new Money(State.SpendCharged), cap, currency);
+            State.SpendEvents.Add(raised);
+            if (State.Webhook is not null)
+            {
+                State.PendingWebhookEvents.Add(raised.Id);
+            }
+
             onSpendThreshold?.Invoke(percent);
         }
 

@@ -46,4 +46,7 @@ public sealed partial class TenantGrain
 
     [LoggerMessage(EventId = 1114, Level = LogLevel.Information, Message = "Tenant {TenantId} reached {Percent}% of its spend cap this period")]
     private static partial void LogSpendThreshold(ILogger logger, string tenantId, int percent);
+
+    [LoggerMessage(EventId = 1116, Level = LogLevel.Warning, Message = "Tenant {TenantId} could not post spend event {EventId} to its webhook; it tries again")]
+    private static partial void LogWebhookFailed(ILogger logger, Exception exception, string tenantId, string eventId);
 }

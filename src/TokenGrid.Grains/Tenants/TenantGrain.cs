@@ -77,6 +77,9 @@ public sealed partial class TenantGrain(
     /// <summary>Returns idle subsidy allowances while the tenant keeps any (see <see cref="SubsidyAllowances.Linger"/>).</summary>
     private IGrainTimer? _allowanceTimer;
 
+    /// <summary>The post of pending spend webhook events in progress, if any.</summary>
+    private Task? _webhookSend;
+
     private string TenantId => this.GetPrimaryKeyString();
 
     /// <summary>The state as the applied changes left it (saved, or being saved, by the group commit).</summary>
@@ -242,8 +245,10 @@ public sealed partial class TenantGrain(
             LogSettled(logger, TenantId, request.JobId, request.Outcome, settlement.Charged, settlement.Refunded);
         }
 
-        // The settlement is saved with what its program is owed; telling the program need not hold up the answer.
+        // The settlement is saved with what its program is owed (and any event it raised); telling them need not hold up
+        // the answer.
         StartSendingSubsidies();
+        StartPostingWebhooks();
         return settlement;
     }
 
@@ -306,6 +311,24 @@ public sealed partial class TenantGrain(
     }
 
     /// <inheritdoc/>
+    public async Task<IssuedSpendWebhook> SetSpendWebhookAsync(string url)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(url);
+        var secret = "whsec_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        return await _commit.ApplyAsync(() => _account.SetWebhook(url, secret));
+    }
+
+    /// <inheritdoc/>
+    public Task<SpendWebhook?> GetSpendWebhookAsync()
+    {
+        _account.RequireTenant();
+        return Task.FromResult(State.Webhook?.Webhook);
+    }
+
+    /// <inheritdoc/>
+    public Task<bool> RemoveSpendWebhookAsync() => _commit.ApplyAsync(() => _account.RemoveWebhook());
+
+    /// <inheritdoc/>
     public Task<RateLimitSnapshot> GetRateLimitsAsync()
     {
         _account.RequireTenant();
@@ -347,6 +370,7 @@ public sealed partial class TenantGrain(
         // It ticked, so it is registered, whatever an earlier activation left behind.
         _recoveryArmed = true;
         ArmAllowanceTimer();
+        StartPostingWebhooks();
         await SendSubsidiesAsync();
         if (State.Open.Count == 0)
         {
@@ -474,6 +498,45 @@ public sealed partial class TenantGrain(
         }
     }
 
+    /// <summary>Starts posting pending spend events to the tenant's webhook, unless a post is under way (it goes on to these).</summary>
+    private void StartPostingWebhooks()
+    {
+        if (State.PendingWebhookEvents.Count > 0 && _webhookSend is not { IsCompleted: false }
+            && ServiceProvider.GetService<ISpendWebhookSender>() is { } sender)
+        {
+            _webhookSend = PostWebhooksAsync(sender);
+        }
+    }
+
+    /// <summary>
+    /// Posts each pending event, oldest first, until none is left or the receiver fails one (the recovery reminder tries
+    /// again: at least once, each event with its id for the receiver to drop a repeat).
+    /// </summary>
+    private async Task PostWebhooksAsync(ISpendWebhookSender sender)
+    {
+        while (_account.WebhookDue() is { } due)
+        {
+            var (webhook, events) = due;
+            foreach (var raised in events)
+            {
+                try
+                {
+                    await sender.SendAsync(TenantId, webhook.Webhook.Url, webhook.Secret, raised, CancellationToken.None);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogWebhookFailed(logger, e, TenantId, raised.Id);
+                    await SyncRecoveryAsync();
+                    return;
+                }
+
+                _account.WebhookSent(webhook, raised.Id);
+            }
+        }
+
+        await SyncRecoveryAsync();
+    }
+
     /// <summary>Starts telling subsidy programs what settled jobs cost them, unless a send is under way (it goes on to these).</summary>
     private void StartSendingSubsidies()
     {
@@ -541,7 +604,8 @@ public sealed partial class TenantGrain(
         try
         {
             bool wanted;
-            while (_recoveryArmed != (wanted = State.Open.Count > 0 || State.PendingSubsidies.Count > 0 || State.Allowances.Count > 0))
+            while (_recoveryArmed != (wanted = State.Open.Count > 0 || State.PendingSubsidies.Count > 0 || State.Allowances.Count > 0
+                || State.PendingWebhookEvents.Count > 0))
             {
                 if (wanted)
                 {

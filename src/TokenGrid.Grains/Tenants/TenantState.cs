@@ -85,6 +85,12 @@ public sealed class TenantState
     /// <summary>Blocks of subsidy programs' budgets the tenant holds its jobs' subsidies on (see <see cref="SubsidyAllowances"/>).</summary>
     [Id(18)] public List<SubsidyAllowance> Allowances { get; set; } = [];
 
+    /// <summary>The spend webhook and its signing secret, or null.</summary>
+    [Id(19)] public StoredSpendWebhook? Webhook { get; set; }
+
+    /// <summary>Ids of spend threshold events still to be posted to <see cref="Webhook"/>, oldest first.</summary>
+    [Id(20)] public List<string> PendingWebhookEvents { get; set; } = [];
+
     /// <summary>How many spend threshold events the state keeps.</summary>
     public const int SpendEventWindow = 12;
 }
@@ -125,3 +131,7 @@ public sealed class ModelTally
 public sealed record StoredApiKey(
     [property: Id(0)] string Hash,
     [property: Id(1)] ApiKeyInfo Info);
+
+/// <summary>The spend webhook as the tenant keeps it: the secret signs each post, so it is kept (it is never shown again).</summary>
+[GenerateSerializer, Immutable, Alias("tg.StoredSpendWebhook")]
+public sealed record StoredSpendWebhook([property: Id(0)] SpendWebhook Webhook, [property: Id(1)] string Secret);

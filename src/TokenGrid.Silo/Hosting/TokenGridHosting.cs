@@ -10,6 +10,7 @@ using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Apis;
 using TokenGrid.Silo.Audit;
 using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Billing;
 using TokenGrid.Silo.Dashboard;
 using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
@@ -40,6 +41,8 @@ public static class TokenGridHosting
         services.AddTokenGridStatements();
         services.AddTokenGridAudit();
         services.AddTokenGridBilling();
+        services.AddValidatedOptions<SpendWebhookOptions>();
+        services.AddSingleton<ISpendWebhookSender, SpendWebhookSender>();
         builder.AddTokenGridDashboard();
         builder.AddTokenGridTelemetry(cluster);
 
@@ -84,7 +87,7 @@ public static class TokenGridHosting
         app.UseAuthorization();
 
         var v1 = app.MapGroup("/v1").RequireTenant();
-        v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi().MapStatementsApi().MapBillingEventsApi();
+        v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi().MapStatementsApi().MapBillingEventsApi().MapBillingWebhookApi();
 
         var admin = app.MapGroup("/admin").RequireAdmin();
         admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi().MapAdminPeriodsApi().MapAdminSubsidiesApi();

@@ -63,6 +63,9 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["GET /v1/jobs/{id}/events"] = Access.Tenant,
         ["GET /v1/usage"] = Access.Tenant,
         ["GET /v1/billing/events"] = Access.Tenant,
+        ["PUT /v1/billing/webhook/"] = Access.Tenant,
+        ["GET /v1/billing/webhook/"] = Access.Tenant,
+        ["DELETE /v1/billing/webhook/"] = Access.Tenant,
         ["GET /v1/billing/statements/"] = Access.Tenant,
         ["GET /v1/billing/statements/{period}"] = Access.Tenant,
 

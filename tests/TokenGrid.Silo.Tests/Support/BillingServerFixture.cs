@@ -28,6 +28,10 @@ public abstract class BillingServerFixtureBase : IAsyncLifetime
     {
         var settings = new Dictionary<string, string>(await SettingsAsync()) { ["TokenGrid:Nodes:Labels:region"] = NodeRegion,
             ["TokenGrid:Auditor:ApiKey"] = AuditorKey,
+
+            // The webhook tests' receiver listens on loopback, over plain HTTP.
+            ["TokenGrid:Billing:Webhooks:AllowHttp"] = "true",
+            ["TokenGrid:Billing:Webhooks:AllowPrivateNetworks"] = "true",
         };
         _server = await TokenGridServer.StartAsync(settings);
         using var admin = _server.Client(TokenGridServer.AdminKey);
