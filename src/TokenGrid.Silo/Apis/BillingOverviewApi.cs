@@ -13,9 +13,8 @@ namespace TokenGrid.Silo.Apis;
 internal static class BillingOverviewApi
 {
     /// <summary>
-    /// The most tenants the view reads (in tenant id order): revenue is summed from each one's open statement, one
-    /// statement query per tenant, so the view stays bounded. <see cref="BillingOverviewView.TenantsTruncated"/> says
-    /// when there were more.
+    /// The most tenants the view lists (in tenant id order; two grain calls each), so the view stays bounded.
+    /// <see cref="BillingOverviewView.TenantsTruncated"/> says when there were more; revenue counts every tenant.
     /// </summary>
     public const int MaxTenants = 500;
 
@@ -37,17 +36,13 @@ internal static class BillingOverviewApi
         var programIds = await grains.GetGrain<ISubsidyDirectoryGrain>(0).ListAsync();
         var programs = await Task.WhenAll(programIds.Select(id => grains.GetGrain<ISubsidyProgramGrain>(id).GetAsync()));
 
-        // The current month is never closed (a period closes only once it has ended): its statements are computed.
-        // One query at a time, so a large view does not take every connection of the pool.
-        var lines = new List<StatementLine>();
-        foreach (var id in ids)
-        {
-            lines.AddRange(await statements.ComputeAsync(id, period, ct));
-        }
+        // Revenue is every tenant's, from the month's flows (one query over the priced charges, which the statements
+        // add up to), whatever the tenant list leaves out.
+        var flows = await statements.FlowsAsync(period, ct);
 
         return TypedResults.Ok(new BillingOverviewView(
             versions.Count == 0 ? null : versions[^1].Currency, period.ToString(), clock.GetUtcNow(), ids.Count, allIds.Count > ids.Count,
-            [.. tenants.OfType<TenantSpendView>()], [.. programs.OfType<SubsidyProgramInfo>().Select(ProgramBurnDownView.Of)], RevenueView.Of(lines)));
+            [.. tenants.OfType<TenantSpendView>()], [.. programs.OfType<SubsidyProgramInfo>().Select(ProgramBurnDownView.Of)], RevenueView.Of(flows)));
     }
 
     private static async Task<TenantSpendView?> TenantAsync(ITenantGrain tenant)
@@ -62,10 +57,10 @@ internal static class BillingOverviewApi
 /// <param name="Period">The current month (UTC), <c>yyyy-MM</c>, of the revenue.</param>
 /// <param name="GeneratedAt">When the figures were read.</param>
 /// <param name="TenantsRead">How many tenants the view read (at most <see cref="BillingOverviewApi.MaxTenants"/>).</param>
-/// <param name="TenantsTruncated">True when there were more tenants than that: the lists and revenue leave the rest out.</param>
+/// <param name="TenantsTruncated">True when there were more tenants than that: the tenant list leaves the rest out (revenue does not).</param>
 /// <param name="Tenants">Each tenant's spend in its current budget period, in tenant id order.</param>
 /// <param name="Programs">Each subsidy program's current period.</param>
-/// <param name="Revenue">This month's priced tokens per model, creation region and currency, from the tenants read.</param>
+/// <param name="Revenue">This month's priced tokens per model, creation region and currency, of every tenant.</param>
 public sealed record BillingOverviewView(
     string? Currency, string Period, DateTimeOffset GeneratedAt, int TenantsRead, bool TenantsTruncated,
     IReadOnlyList<TenantSpendView> Tenants, IReadOnlyList<ProgramBurnDownView> Programs, IReadOnlyList<RevenueView> Revenue)
@@ -107,14 +102,14 @@ public sealed record ProgramBurnDownView(
 public sealed record RevenueView(
     string Model, string? Region, string Currency, long Tokens, string List, string Discount, string Subsidy, string AmountDue)
 {
-    /// <summary>Statement lines summed per model, region and currency, in that order.</summary>
-    internal static IReadOnlyList<RevenueView> Of(IEnumerable<StatementLine> lines) => [.. lines
-        .GroupBy(l => (l.Model, l.Region, l.Currency))
-        .OrderBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.Region, StringComparer.Ordinal).ThenBy(g => g.Key.Currency, StringComparer.Ordinal)
+    /// <summary>The month's flows summed per model, creation region and currency, in that order.</summary>
+    internal static IReadOnlyList<RevenueView> Of(IEnumerable<FlowRow> flows) => [.. flows
+        .GroupBy(f => (f.Model, f.CreationRegion, f.Currency))
+        .OrderBy(g => g.Key.Model, StringComparer.Ordinal).ThenBy(g => g.Key.CreationRegion, StringComparer.Ordinal).ThenBy(g => g.Key.Currency, StringComparer.Ordinal)
         .Select(g => new RevenueView(
-            g.Key.Model, g.Key.Region, g.Key.Currency, g.Sum(l => l.Tokens), Sum(g, l => l.List), Sum(g, l => l.Discount),
-            Sum(g, l => l.Subsidy), Sum(g, l => l.AmountDue)))];
+            g.Key.Model, g.Key.CreationRegion, g.Key.Currency, g.Sum(f => f.PromptTokens + f.CompletionTokens), Sum(g, f => f.List),
+            Sum(g, f => f.Discount), Sum(g, f => f.Subsidy), Sum(g, f => f.AmountDue)))];
 
-    private static string Sum(IEnumerable<StatementLine> lines, Func<StatementLine, Money> amount) =>
-        lines.Aggregate(Money.Zero, (sum, line) => sum + amount(line)).ToString();
+    private static string Sum(IEnumerable<FlowRow> flows, Func<FlowRow, Money> amount) =>
+        flows.Aggregate(Money.Zero, (sum, flow) => sum + amount(flow)).ToString();
 }

@@ -5,25 +5,25 @@ using TokenGrid.Silo.Apis;
 
 namespace TokenGrid.Silo.Tests.Dashboard;
 
-/// <summary>The spend view's arithmetic on its own: revenue rows summed from statement lines, and percent of cap.</summary>
+/// <summary>The spend view's arithmetic on its own: revenue rows summed from the month's flows, and percent of cap.</summary>
 public sealed class SpendOverviewViewTests
 {
     private static readonly DateTimeOffset Start = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
-    public void Revenue_sums_directions_and_prices_per_model_region_and_currency_exactly()
+    public void Revenue_sums_days_demand_regions_and_directions_per_model_creation_region_and_currency_exactly()
     {
-        StatementLine Line(string model, TokenDirection direction, string? region, long price, long tokens, long discount, long subsidy) =>
-            new(model, direction, region, "USD", new Money(price), tokens, new Money(price * tokens / 1_000_000 + discount + subsidy),
-                new Money(discount), new Money(subsidy), new Money(price * tokens / 1_000_000));
+        var day = DateOnly.FromDateTime(Start.UtcDateTime);
+        FlowRow Flow(string model, string? demand, string? region, int dayOffset, long prompt, long completion, long due, long discount, long subsidy) =>
+            new(day.AddDays(dayOffset), demand, region, model, "USD", 1, prompt, completion,
+                new Money(due + discount + subsidy), new Money(discount), new Money(subsidy), new Money(due));
 
         var rows = RevenueView.Of(
         [
-            Line("demo", TokenDirection.Completion, "north", 1_500_000, 10, 1, 2),
-            Line("demo", TokenDirection.Prompt, "north", 1_000_000, 7, 0, 3),
-            Line("demo", TokenDirection.Completion, "north", 2_000_000, 5, 0, 0),
-            Line("demo", TokenDirection.Prompt, null, 1_000_000, 4, 0, 0),
-            Line("alpha", TokenDirection.Prompt, "south", 1_000_000, 1, 0, 0),
+            Flow("demo", "west", "north", 0, 7, 10, 22, 1, 5),
+            Flow("demo", null, "north", 1, 0, 5, 10, 0, 0),
+            Flow("demo", "west", null, 0, 4, 0, 4, 0, 0),
+            Flow("alpha", "east", "south", 2, 1, 0, 1, 0, 0),
         ]);
 
         Assert.Equal(
