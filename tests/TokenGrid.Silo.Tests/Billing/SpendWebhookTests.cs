@@ -50,7 +50,15 @@ public sealed class SpendWebhookTests(BillingServerFixture fixture)
                 body["id"]!.GetValue<string>(), body["object"]!.GetValue<string>(), body["tenant"]!.GetValue<string>(), body["percent"]!.GetValue<int>(),
                 body["spent"]!.GetValue<string>()));
 
-            // The receiver checks the signature as docs/billing.md says: HMAC-SHA256 of "t.body" with the secret.
+            // Stripe's own verifier (its scheme is ours) accepts the post, and refuses it once a byte of the body changes.
+            var verified = await ReferenceTools.StripeVerifiesAsync(post.Body, post.Signature!, secret);
+            Assert.True(verified.Ok, verified.Error);
+            Assert.Equal(raised["id"]!.GetValue<string>(), verified.Id);
+            var tampered = post.Body.ToArray();
+            tampered[^2] ^= 1;
+            Assert.False((await ReferenceTools.StripeVerifiesAsync(tampered, post.Signature!, secret)).Ok);
+
+            // And as docs/billing.md says it: HMAC-SHA256 of "t.body" with the secret.
             var parts = post.Signature!.Split(',').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
             Assert.Equal(SpendWebhookSender.Sign(secret, long.Parse(parts["t"], System.Globalization.CultureInfo.InvariantCulture), post.Body), parts["v1"]);
             Assert.InRange(DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts["t"], System.Globalization.CultureInfo.InvariantCulture)), DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));

