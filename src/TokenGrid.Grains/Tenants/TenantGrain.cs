@@ -80,6 +80,11 @@ public sealed partial class TenantGrain(
     /// <summary>The post of pending spend webhook events in progress, if any.</summary>
     private Task? _webhookSend;
 
+    /// <summary>Failed posts in a row, and when the next may be tried (and the timer that tries it).</summary>
+    private int _webhookFailures;
+    private DateTimeOffset _webhookRetryAt;
+    private IGrainTimer? _webhookRetry;
+
     private string TenantId => this.GetPrimaryKeyString();
 
     /// <summary>The state as the applied changes left it (saved, or being saved, by the group commit).</summary>
@@ -501,7 +506,7 @@ public sealed partial class TenantGrain(
     /// <summary>Starts posting pending spend events to the tenant's webhook, unless a post is under way (it goes on to these).</summary>
     private void StartPostingWebhooks()
     {
-        if (State.PendingWebhookEvents.Count > 0 && _webhookSend is not { IsCompleted: false }
+        if (State.PendingWebhookEvents.Count > 0 && _webhookSend is not { IsCompleted: false } && timeProvider.GetUtcNow() >= _webhookRetryAt
             && ServiceProvider.GetService<ISpendWebhookSender>() is { } sender)
         {
             _webhookSend = PostWebhooksAsync(sender);
@@ -509,8 +514,9 @@ public sealed partial class TenantGrain(
     }
 
     /// <summary>
-    /// Posts each pending event, oldest first, until none is left or the receiver fails one (the recovery reminder tries
-    /// again: at least once, each event with its id for the receiver to drop a repeat).
+    /// Posts each pending event, oldest first, until none is left or the receiver fails one: then it is tried again after
+    /// 1, 2, 4 ... up to 64 seconds (a timer, or the next settlement or recovery tick once that time has passed), so a
+    /// receiver that is down is not hammered. At least once: each event carries its id for the receiver to drop a repeat.
     /// </summary>
     private async Task PostWebhooksAsync(ISpendWebhookSender sender)
     {
@@ -526,10 +532,16 @@ public sealed partial class TenantGrain(
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     LogWebhookFailed(logger, e, TenantId, raised.Id);
+                    var delay = TimeSpan.FromSeconds(1 << Math.Min(_webhookFailures++, 6));
+                    _webhookRetryAt = timeProvider.GetUtcNow() + delay;
+                    _webhookRetry?.Dispose();
+                    _webhookRetry = this.RegisterGrainTimer(
+                        () => { StartPostingWebhooks(); return Task.CompletedTask; }, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan));
                     await SyncRecoveryAsync();
                     return;
                 }
 
+                _webhookFailures = 0;
                 _account.WebhookSent(webhook, raised.Id);
             }
         }

@@ -82,11 +82,12 @@ public sealed class SpendWebhookTests(BillingServerFixture fixture)
         await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hello there", max_tokens = 9, temperature = 0 })).ReadJsonAsync();
         var refused = await receiver.NextAsync();
 
-        // The next settlement (or the tenant's recovery tick) posts what is still due.
+        // A settlement right after the failure does not post again (the receiver is given a second); the retry does.
         await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hi", max_tokens = 1, temperature = 0 })).ReadJsonAsync();
         var taken = await receiver.NextAsync();
         Assert.Equal(refused.EventId, taken.EventId);
         Assert.Equal(refused.Body, taken.Body);
+        Assert.True(taken.At - refused.At >= TimeSpan.FromSeconds(0.9), $"Posted again after {taken.At - refused.At}.");
     }
 
     [Theory]
@@ -131,7 +132,8 @@ public sealed class SpendWebhookTests(BillingServerFixture fixture)
     private sealed class Receiver : IDisposable
     {
         private readonly HttpListener _listener = new();
-        private readonly Channel<(string? EventId, string? Signature, byte[] Body)> _posts = Channel.CreateUnbounded<(string?, string?, byte[])>();
+        private readonly Channel<(string? EventId, string? Signature, byte[] Body, DateTimeOffset At)> _posts =
+            Channel.CreateUnbounded<(string?, string?, byte[], DateTimeOffset)>();
         private readonly Task _loop;
         private int _received;
 
@@ -161,7 +163,8 @@ public sealed class SpendWebhookTests(BillingServerFixture fixture)
                     using var buffer = new MemoryStream();
                     await context.Request.InputStream.CopyToAsync(buffer);
                     var status = statuses[Math.Min(Interlocked.Increment(ref _received) - 1, statuses.Length - 1)];
-                    _posts.Writer.TryWrite((context.Request.Headers[SpendWebhookSender.EventIdHeader], context.Request.Headers[SpendWebhookSender.SignatureHeader], buffer.ToArray()));
+                    _posts.Writer.TryWrite((context.Request.Headers[SpendWebhookSender.EventIdHeader], context.Request.Headers[SpendWebhookSender.SignatureHeader],
+                        buffer.ToArray(), DateTimeOffset.UtcNow));
                     context.Response.StatusCode = (int)status;
                     context.Response.Close();
                 }
@@ -172,7 +175,7 @@ public sealed class SpendWebhookTests(BillingServerFixture fixture)
 
         public int Received => Volatile.Read(ref _received);
 
-        public async Task<(string? EventId, string? Signature, byte[] Body)> NextAsync() =>
+        public async Task<(string? EventId, string? Signature, byte[] Body, DateTimeOffset At)> NextAsync() =>
             await _posts.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
 
         public void Dispose()
