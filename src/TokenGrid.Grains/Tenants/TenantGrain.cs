@@ -529,8 +529,9 @@ public sealed partial class TenantGrain(
                 {
                     await sender.SendAsync(TenantId, webhook.Webhook.Url, webhook.Secret, raised, CancellationToken.None);
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception e)
                 {
+                    // Nothing cancels the post, so any exception (a timeout included) is the receiver's failure.
                     LogWebhookFailed(logger, e, TenantId, raised.Id);
                     var delay = TimeSpan.FromSeconds(1 << Math.Min(_webhookFailures++, 6));
                     _webhookRetryAt = timeProvider.GetUtcNow() + delay;

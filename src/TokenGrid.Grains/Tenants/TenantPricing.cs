@@ -152,7 +152,8 @@ internal sealed partial class TenantPricing(
     {
         var id = "allowance-" + Guid.NewGuid().ToString("N");
         var period = QuotaPeriods.StartOf(QuotaPeriod.Monthly, timeProvider.GetUtcNow());
-        var desired = new Money(checked(wanted.Micros * BlockJobs(programId, timeProvider.GetUtcNow())));
+        var jobs = BlockJobs(programId, timeProvider.GetUtcNow());
+        var desired = new Money(wanted.Micros > long.MaxValue / jobs ? long.MaxValue : wanted.Micros * jobs);
         var grant = await grains.GetGrain<ISubsidyProgramGrain>(programId).ReserveAsync(tenantId, id, desired, minimum: wanted);
         if (grant.Refused)
         {

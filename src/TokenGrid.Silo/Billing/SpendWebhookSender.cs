@@ -58,7 +58,17 @@ public sealed class SpendWebhookSender : ISpendWebhookSender, IDisposable
         request.Content.Headers.ContentType = new("application/json");
         request.Headers.Add(EventIdHeader, raised.Id);
         request.Headers.Add(SignatureHeader, $"t={timestamp},v1={Sign(secret, timestamp, body)}");
-        using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The webhook did not answer within {_client.Timeout}.", e);
+        }
+
+        using var answered = response;
         if (!response.IsSuccessStatusCode)
         {
             throw new HttpRequestException($"The webhook answered {(int)response.StatusCode}.", null, response.StatusCode);

@@ -126,6 +126,19 @@ public sealed class SpendWebhookTests(BillingServerFixture fixture)
         Assert.All(new[] { "8.8.8.8", "172.32.0.1", "2001:4860:4860::8888" }, a => Assert.False(SpendWebhookSender.IsPrivate(IPAddress.Parse(a)), a));
     }
 
+    [Fact]
+    public async Task A_receiver_that_never_answers_is_a_timeout_the_tenant_retries_not_a_cancellation()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var options = new SpendWebhookOptions { AllowPrivateNetworks = true, Timeout = TimeSpan.FromMilliseconds(300) };
+        using var sender = new SpendWebhookSender(Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System);
+        var raised = new SpendThresholdEvent("spend-1", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, 50, new Money(5), new Money(10), "USD");
+
+        await Assert.ThrowsAsync<TimeoutException>(() =>
+            sender.SendAsync("t", $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/hook", "whsec_x", raised, CancellationToken.None));
+    }
+
     private static StringContent Json(JsonObject body) => new(body.ToJsonString(), Encoding.UTF8, "application/json");
 
     /// <summary>A loopback HTTP endpoint that records each POST and answers the statuses given in turn (the last one from then on).</summary>
