@@ -151,6 +151,27 @@ public sealed class SiloClusterFixture : IAsyncLifetime
     }
 
     /// <summary>
+    /// The one silo whose admissions counter moved since <paramref name="before"/> (the silo hosting the tenant grain
+    /// that admitted). A scrape may come from the exporter's short response cache, so it reads again until the
+    /// admission shows, up to <paramref name="deadline"/>.
+    /// </summary>
+    public async Task<SiloProcess> SiloThatAdmittedAsync(Dictionary<SiloProcess, double> before, DateTime deadline)
+    {
+        while (true)
+        {
+            var after = await AdmissionsBySiloAsync();
+            var moved = after.Where(kv => kv.Value > before.GetValueOrDefault(kv.Key)).Select(kv => kv.Key).ToList();
+            if (moved.Count > 0)
+            {
+                return Assert.Single(moved);
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "No silo counted the admission.");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>
     /// Creates a tenant with a budget large enough for the load; returns its id and key. Like any client it retries a
     /// 503 after its Retry-After: after a PostgreSQL restart, a silo's first use of a pooled connection the restart cut
     /// answers 503.
