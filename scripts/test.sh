@@ -22,6 +22,9 @@ source "$root/scripts/postgres.sh"
 if [ -z "${TOKENGRID_TEST_POSTGRES:-}" ]; then
   echo "== postgresql"
   pg_port=$(start_postgres tokengrid_test tokengrid-test tokengrid_test)
+  # Each test drops its database WITH (FORCE), which also ends an autovacuum worker that happens to be in it; ending
+  # a process that is not the role's own needs pg_signal_backend (without it such a drop fails now and then).
+  (cd / && runuser -u postgres -- psql -p "$pg_port" -qtAX -c 'GRANT pg_signal_backend TO tokengrid_test' >/dev/null)
   export TOKENGRID_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=tokengrid_test;Password=tokengrid-test;Database=tokengrid_test"
   # The PostgreSQL restart test stops and starts this server (fast shutdown: open connections are cut).
   export TOKENGRID_TEST_POSTGRES_CTL="$(postgres_control_command)"
