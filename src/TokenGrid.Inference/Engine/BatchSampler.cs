@@ -32,7 +32,9 @@ internal sealed class BatchSampler
     /// <summary>Samples one row on the calling thread into the sequence's pending token.</summary>
     public static void SampleRow(Sequence s, ReadOnlySpan<float> logits, SamplerScratch scratch)
     {
-        var token = s.Sampler.Sample(logits, scratch);
+        var allowed = s.Constraint is { } constraint ? scratch.Allowed : null;
+        var count = allowed is null ? 0 : s.Constraint!.FillMask(allowed, s.MaxNewTokens - s.Generated, scratch.Mask);
+        var token = s.Sampler.Sample(logits, scratch, allowed, count);
         s.PendingToken = token;
         s.PendingLogprobs = s.TopLogprobs is { } top ? LogprobCalculator.Compute(logits, token, top, scratch) : null;
     }
@@ -47,7 +49,7 @@ internal sealed class BatchSampler
         var heavy = 0;
         foreach (var s in rows)
         {
-            heavy += s.Sampler.IsPlainGreedy && s.TopLogprobs is null ? 0 : 1;
+            heavy += s.Sampler.IsPlainGreedy && s.TopLogprobs is null && s.Constraint is null ? 0 : 1;
         }
 
         var workers = Math.Min(_scratch.Length, heavy);

@@ -64,6 +64,14 @@ public sealed record GenerationRequest
     /// whether it forked. Default: null (never shares).
     /// </summary>
     public string? ForkKey { get; init; }
+
+    /// <summary>
+    /// Structured outputs: the output must be a JSON value of this grammar (a compiled JSON schema). Every token is
+    /// chosen among those that keep the output a prefix of such a value that can still be finished within the tokens
+    /// left; the sequence ends (<see cref="FinishReason.Stop"/>) as soon as the value is complete and nothing may follow
+    /// it. A resumed sequence rebuilds the constraint's state from its <see cref="ResumedOutputTokens"/>. Default: null.
+    /// </summary>
+    public Constraints.JsonGrammar? Constraint { get; init; }
 }
 
 /// <summary>The log probabilities reported with one generated token.</summary>

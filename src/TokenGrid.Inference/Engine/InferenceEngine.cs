@@ -20,6 +20,9 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly DecoderRunner _runner;
     private readonly HashSet<int> _eos;
+
+    /// <summary>The model's vocabulary for constrained decoding, built on the first request with a constraint.</summary>
+    private readonly Lazy<Constraints.TokenVocabulary> _vocabulary;
     private readonly LinkedList<Sequence> _queue = new();
     private readonly Lock _queueLock = new();
     private readonly SemaphoreSlim _signal = new(0);
@@ -49,6 +52,12 @@ public sealed partial class InferenceEngine : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _runner = new DecoderRunner(model, _options.CopyCacheThroughRuntime);
         _eos = [.. model.Config.EosTokenIds];
+        _vocabulary = new Lazy<Constraints.TokenVocabulary>(() =>
+        {
+            // Special tokens are never constrained output; the end ids are allowed apart, once a value is complete.
+            var special = model.Tokenizer.SpecialTokens.Values.ToHashSet();
+            return Constraints.TokenVocabulary.Build(model.Config.VocabSize, id => special.Contains(id) ? null : model.Tokenizer.TokenBytes(id));
+        });
         _sampler = new BatchSampler(_runner.LogitsWidth, _options.SamplingThreads > 0 ? _options.SamplingThreads : Environment.ProcessorCount);
         // Float16 rows are converted into one shared buffer of the runner, so they are sampled one at a time.
         _rowsAreShared = model.Signature.LogitsType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float;
@@ -90,7 +99,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable
 
         var context = _model.Config.ContextLength;
         var maxNew = Math.Min(request.MaxTokens, context - request.PromptTokens.Count);
-        var sequence = new Sequence(request, maxNew, _model.Tokenizer, _eos, _time);
+        var sequence = new Sequence(request, maxNew, _model.Tokenizer, _eos, _time, request.Constraint is null ? null : _vocabulary.Value);
         sequence.Registration = cancellationToken.Register(
             static state =>
             {

@@ -21,7 +21,7 @@ internal sealed class Sequence
     private long _firstToken;
     private volatile bool _cancelRequested;
 
-    public Sequence(GenerationRequest request, int maxNewTokens, ModelTokenizer tokenizer, IReadOnlySet<int> eos, TimeProvider time)
+    public Sequence(GenerationRequest request, int maxNewTokens, ModelTokenizer tokenizer, IReadOnlySet<int> eos, TimeProvider time, Constraints.TokenVocabulary? vocabulary = null)
     {
         Prompt = [.. request.PromptTokens];
         MaxNewTokens = maxNewTokens;
@@ -37,7 +37,18 @@ internal sealed class Sequence
         _time = time;
         _submitted = time.GetTimestamp();
         Stream = new GenerationStream(_tokens.Reader, _result.Task, Prompt.Length, maxNewTokens);
+        if (request.Constraint is { } grammar && vocabulary is not null)
+        {
+            Constraint = new Constraints.TokenConstraint(grammar, vocabulary, ends.Concat(request.StopTokenIds));
+            for (var i = Prompt.Length - request.ResumedOutputTokens; i < Prompt.Length; i++)
+            {
+                Constraint.Advance(Prompt[i]);
+            }
+        }
     }
+
+    /// <summary>The request's output constraint, following the tokens generated so far; null without one.</summary>
+    public Constraints.TokenConstraint? Constraint { get; }
 
     public int[] Prompt { get; }
 
@@ -104,8 +115,10 @@ internal sealed class Sequence
         }
 
         var eos = (!IgnoreEos && _eos.Contains(token)) || (_stopIds is not null && _stopIds.Contains(token));
+        Constraint?.Advance(token);
+        var complete = Constraint is { IsComplete: true };
         var text = eos ? "" : _stop.Push(_detokenizer.Append(token));
-        FinishReason? reason = eos || _stop.Stopped ? FinishReason.Stop
+        FinishReason? reason = eos || complete || _stop.Stopped ? FinishReason.Stop
             : Generated >= MaxNewTokens ? FinishReason.Length
             : null;
         if (reason is not null && !_stop.Stopped)

@@ -14,7 +14,22 @@ public sealed class SamplerScratch
         BlockSums = new float[(vocabulary + ProbabilityKernels.Block - 1) / ProbabilityKernels.Block];
         BandKeys = new float[ProbabilityCut.BandLimit];
         BandItems = new int[ProbabilityCut.BandLimit];
+        _vocabulary = vocabulary;
     }
+
+    private readonly int _vocabulary;
+    private float[]? _masked;
+    private ulong[]? _allowed;
+    private Constraints.MaskScratch? _mask;
+
+    /// <summary>A row with the tokens a constraint forbids set to −∞ (allocated on first use).</summary>
+    internal float[] Masked => _masked ??= new float[_vocabulary];
+
+    /// <summary>One bit per id: the tokens a constraint allows (allocated on first use).</summary>
+    internal ulong[] Allowed => _allowed ??= new ulong[(_vocabulary + 63) / 64];
+
+    /// <summary>Working memory for computing a constraint's mask (allocated on first use).</summary>
+    internal Constraints.MaskScratch Mask => _mask ??= new Constraints.MaskScratch();
 
     /// <summary>The row being worked on: scaled logits, then unnormalised probabilities.</summary>
     internal float[] Values { get; }

@@ -69,10 +69,19 @@ public sealed class TokenSampler
 
     private bool ChangesLogits => Masking || _bias.Count > 0 || _history.Penalises;
 
-    /// <summary>Chooses the next token from <paramref name="logits"/> and records it as output.</summary>
-    public int Sample(ReadOnlySpan<float> logits, SamplerScratch scratch)
+    /// <summary>
+    /// Chooses the next token from <paramref name="logits"/> and records it as output. With <paramref name="allowed"/>
+    /// (one bit per id, <paramref name="allowedCount"/> set), only those ids can be chosen: the others' logits count as
+    /// −∞ for every sampling setting, greedy included.
+    /// </summary>
+    public int Sample(ReadOnlySpan<float> logits, SamplerScratch scratch, ulong[]? allowed = null, int allowedCount = 0)
     {
         ArgumentNullException.ThrowIfNull(scratch);
+        if (allowed is not null)
+        {
+            logits = Masks.Apply(logits, allowed, allowedCount, scratch.Masked);
+        }
+
         var token = IsPlainGreedy ? TensorPrimitives.IndexOfMax(logits) : Choose(logits, scratch);
         _history.Add(token);
         _position++;

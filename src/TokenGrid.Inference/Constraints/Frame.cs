@@ -1,0 +1,173 @@
+namespace TokenGrid.Inference.Constraints;
+
+/// <summary>
+/// Where a sequence's output stands inside one value of a constrained output: a persistent stack whose top is this frame
+/// and whose rest is <see cref="Parent"/>, the container waiting for the value to end. Frames are immutable: stepping one
+/// by a byte makes new frames and shares the parent, so a state can be branched for every token tried without copying.
+/// </summary>
+internal abstract class Frame
+{
+    /// <summary>Most whitespace bytes allowed in one place between tokens of JSON (indentation included).</summary>
+    public const int MaxSpaces = 20;
+
+    /// <summary>Creates a frame whose own value needs at least <paramref name="own"/> more bytes.</summary>
+    protected Frame(Frame? parent, int own)
+    {
+        Parent = parent;
+        Remaining = parent is null ? own : SchemaNode.Add(own, parent.Remaining);
+    }
+
+    /// <summary>The container waiting for this value; null only for <see cref="EndFrame"/>.</summary>
+    public Frame? Parent { get; }
+
+    /// <summary>Fewest bytes that finish the whole output from here.</summary>
+    public int Remaining { get; }
+
+    /// <summary>Whether the value here is already complete: a byte it cannot take goes to <see cref="Parent"/>.</summary>
+    public virtual bool CanEnd => false;
+
+    /// <summary>Whether the whole output may end here.</summary>
+    public bool Accepts => this is EndFrame || (CanEnd && Parent!.Accepts);
+
+    /// <summary>Adds to <paramref name="into"/> every frame this one becomes after <paramref name="b"/> (none: the byte is not allowed).</summary>
+    public abstract void Step(byte b, List<Frame> into);
+
+    /// <summary>Whether <paramref name="b"/> is JSON whitespace.</summary>
+    public static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\n' or (byte)'\t' or (byte)'\r';
+
+    /// <summary>Adds the frames that begin a value of <paramref name="node"/>, which then continues to <paramref name="parent"/>.</summary>
+    public static void Start(SchemaNode node, Frame parent, List<Frame> into, int depth = 0)
+    {
+        if (node.MinBytes >= SchemaNode.Unsatisfiable || depth > 32)
+        {
+            return;
+        }
+
+        switch (node)
+        {
+            case RefNode { Target: { } target }:
+                Start(target, parent, into, depth + 1);
+                break;
+            case AnyOfNode any:
+                foreach (var option in any.Options)
+                {
+                    Start(option, parent, into, depth + 1);
+                }
+
+                break;
+            case StringNode s:
+                into.Add(new StringFrame(s, parent));
+                break;
+            case NumberNode n:
+                into.Add(new NumberFrame(n, default, parent));
+                break;
+            case LiteralNode l:
+                into.Add(new LiteralFrame(l.Literals, 0, parent));
+                break;
+            case ObjectNode o:
+                into.Add(ObjectFrame.Open(o, parent));
+                break;
+            case ArrayNode a:
+                into.Add(ArrayFrame.Open(a, parent));
+                break;
+        }
+    }
+
+    /// <summary>Starts a value of <paramref name="node"/> and steps each of its first frames by <paramref name="b"/>.</summary>
+    public static void StartWith(SchemaNode node, Frame parent, byte b, List<Frame> into)
+    {
+        var first = new List<Frame>(2);
+        Start(node, parent, first);
+        foreach (var f in first)
+        {
+            f.Step(b, into);
+        }
+    }
+}
+
+/// <summary>The output is complete: nothing more may be written.</summary>
+internal sealed class EndFrame : Frame
+{
+    private EndFrame()
+        : base(null, 0)
+    {
+    }
+
+    /// <summary>The one end.</summary>
+    public static EndFrame Instance { get; } = new();
+
+    /// <inheritdoc/>
+    public override bool CanEnd => true;
+
+    /// <inheritdoc/>
+    public override void Step(byte b, List<Frame> into)
+    {
+    }
+}
+
+/// <summary>A value of <see cref="Node"/> is due, after optional whitespace (the root, an object's value after its colon).</summary>
+internal sealed class ValueSlot(SchemaNode node, Frame parent, int spaces) : Frame(parent, node.MinBytes)
+{
+    public SchemaNode Node { get; } = node;
+
+    /// <inheritdoc/>
+    public override void Step(byte b, List<Frame> into)
+    {
+        if (IsSpace(b))
+        {
+            if (spaces < MaxSpaces)
+            {
+                into.Add(new ValueSlot(Node, Parent!, spaces + 1));
+            }
+
+            return;
+        }
+
+        StartWith(Node, Parent!, b, into);
+    }
+}
+
+/// <summary>One of a fixed set of texts (<c>enum</c>, <c>const</c>, <c>true</c>, ...), at a node of their trie.</summary>
+internal sealed class LiteralFrame(ByteTrie trie, int node, Frame parent) : Frame(parent, trie.MinRemaining(node))
+{
+    /// <inheritdoc/>
+    public override bool CanEnd => trie.IsTerminal(node);
+
+    /// <inheritdoc/>
+    public override void Step(byte b, List<Frame> into)
+    {
+        var next = trie.Next(node, b);
+        if (next >= 0)
+        {
+            // A text that ends here and nothing continues: the value is done, so the container takes over at once.
+            into.Add(trie.IsTerminal(next) && !trie.HasChildren(next) ? Parent! : new LiteralFrame(trie, next, Parent!));
+        }
+
+        if (CanEnd)
+        {
+            Parent!.Step(b, into);
+        }
+    }
+}
+
+/// <summary>A number being written.</summary>
+internal sealed class NumberFrame(NumberNode node, NumberPrefix prefix, Frame parent)
+    : Frame(parent, prefix.Phase == NumberPhase.Start ? node.MinBytes : prefix.IsComplete && node.Bounds.Allows(prefix.Signed) ? 0 : 1)
+{
+    /// <inheritdoc/>
+    public override bool CanEnd => prefix.IsComplete && node.Bounds.Allows(prefix.Signed);
+
+    /// <inheritdoc/>
+    public override void Step(byte b, List<Frame> into)
+    {
+        if (prefix.Push(b, node.Bounds.Integer) is { } next && node.Bounds.Reachable(next))
+        {
+            into.Add(new NumberFrame(node, next, Parent!));
+        }
+
+        if (CanEnd)
+        {
+            Parent!.Step(b, into);
+        }
+    }
+}

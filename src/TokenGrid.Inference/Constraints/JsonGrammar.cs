@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace TokenGrid.Inference.Constraints;
+
+/// <summary>
+/// A JSON schema compiled for constrained decoding, independent of any vocabulary. Compiled once per distinct schema
+/// text (cached by its SHA-256) and shared by every sequence and model that uses it.
+/// </summary>
+public sealed class JsonGrammar
+{
+    /// <summary>Most compiled schemas kept.</summary>
+    public const int CacheSize = 512;
+
+    /// <summary>Longest schema text accepted, in characters.</summary>
+    public const int MaxSchemaLength = 1_000_000;
+
+    private static readonly ConcurrentDictionary<string, JsonGrammar> s_cache = new(StringComparer.Ordinal);
+
+    private JsonGrammar(SchemaNode root, string hash)
+    {
+        Root = root;
+        Hash = hash;
+    }
+
+    /// <summary>OpenAI's <c>{"type": "json_object"}</c>: any JSON object.</summary>
+    public static JsonGrammar AnyObject { get; } = Compile("""{"type": "object", "additionalProperties": true}""");
+
+    /// <summary>The hex SHA-256 of the schema text.</summary>
+    public string Hash { get; }
+
+    /// <summary>The compiled root.</summary>
+    internal SchemaNode Root { get; }
+
+    /// <summary>
+    /// Compiles <paramref name="schema"/> (JSON text), or returns the cached grammar of the same text. Throws
+    /// <see cref="ConstraintException"/> when the schema cannot be enforced (the exception names the keyword).
+    /// </summary>
+    public static JsonGrammar Compile(string schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        if (schema.Length > MaxSchemaLength)
+        {
+            throw new ConstraintException("schema", $"The schema is longer than {MaxSchemaLength} characters.");
+        }
+
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schema)));
+        if (s_cache.TryGetValue(hash, out var cached))
+        {
+            return cached;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(schema, new JsonDocumentOptions { MaxDepth = 256 });
+        }
+        catch (JsonException e)
+        {
+            throw new ConstraintException("schema", $"The schema is not valid JSON: {e.Message}");
+        }
+
+        using (document)
+        {
+            var grammar = new JsonGrammar(JsonSchemaCompiler.Compile(document.RootElement), hash);
+            if (s_cache.Count >= CacheSize)
+            {
+                s_cache.Clear();
+            }
+
+            return s_cache.GetOrAdd(hash, grammar);
+        }
+    }
+}

@@ -1,0 +1,294 @@
+namespace TokenGrid.Inference.Constraints;
+
+/// <summary>
+/// A model's vocabulary as constrained decoding sees it: every token's bytes in a trie (tokens that share a prefix are
+/// tried together, and a byte the constraint refuses prunes every token under it), and the tokens that are plain string
+/// content (printable, no quote or backslash, whole UTF-8 characters) as bit sets by length, so a free string allows
+/// them all at once. Special tokens are not in it: they are never constrained output. Built once per model, read by any
+/// number of threads.
+/// </summary>
+public sealed class TokenVocabulary
+{
+    private readonly byte[]?[] _bytes;
+
+    private TokenVocabulary(int size, byte[]?[] bytes)
+    {
+        Size = size;
+        _bytes = bytes;
+        Words = (size + 63) / 64;
+        var kinds = new InString[size];
+        var lengths = new int[size];
+        for (var id = 0; id < size; id++)
+        {
+            (kinds[id], lengths[id]) = Classify(bytes[id]);
+        }
+
+        All = new ByteTokenTrie(bytes, _ => true);
+        Impure = new ByteTokenTrie(bytes, id => kinds[id] != InString.Plain);
+        Closers = new ByteTokenTrie(bytes, id => kinds[id] == InString.Closes);
+        Plain = new LengthBuckets(size, id => kinds[id] == InString.Plain ? lengths[id] : 0);
+        Inside = new LengthBuckets(size, id => kinds[id] is InString.Plain or InString.Inside ? lengths[id] : 0);
+    }
+
+    /// <summary>Ids in the vocabulary (the model's logits per row).</summary>
+    public int Size { get; }
+
+    /// <summary>Words of a mask over <see cref="Size"/> ids.</summary>
+    public int Words { get; }
+
+    /// <summary>Every generatable token.</summary>
+    internal ByteTokenTrie All { get; }
+
+    /// <summary>The tokens that are not plain string content.</summary>
+    internal ByteTokenTrie Impure { get; }
+
+    /// <summary>The tokens that, read from inside a string between characters, close it (an unescaped quote).</summary>
+    internal ByteTokenTrie Closers { get; }
+
+    /// <summary>Plain string content: printable, whole UTF-8 characters, no quote or backslash.</summary>
+    internal LengthBuckets Plain { get; }
+
+    /// <summary>Any string content that does not close the string (escapes, characters split across tokens), by characters begun.</summary>
+    internal LengthBuckets Inside { get; }
+
+    /// <summary>
+    /// Builds the vocabulary of <paramref name="size"/> ids; <paramref name="bytes"/> gives a token's bytes, or null for
+    /// a token that is never constrained output (special tokens, ids the tokenizer does not have).
+    /// </summary>
+    public static TokenVocabulary Build(int size, Func<int, byte[]?> bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        ArgumentNullException.ThrowIfNull(bytes);
+        var all = new byte[]?[size];
+        for (var id = 0; id < size; id++)
+        {
+            all[id] = bytes(id) is { Length: > 0 } b ? b : null;
+        }
+
+        return new TokenVocabulary(size, all);
+    }
+
+    /// <summary>The bytes of <paramref name="id"/>, or null when it is not generatable.</summary>
+    internal byte[]? Bytes(int id) => (uint)id < (uint)_bytes.Length ? _bytes[id] : null;
+
+    /// <summary>
+    /// What a token does when read inside a string between two characters, and how many characters it begins there.
+    /// </summary>
+    private static (InString Kind, int Length) Classify(byte[]? bytes)
+    {
+        if (bytes is null)
+        {
+            return (InString.Invalid, 0);
+        }
+
+        var (count, pending, escape, backslash) = (0, 0, false, false);
+        var (low, high) = (0, 0);
+        foreach (var b in bytes)
+        {
+            if (escape)
+            {
+                if (b is not ((byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t'))
+                {
+                    return (InString.Invalid, 0);
+                }
+
+                escape = false;
+                continue;
+            }
+
+            if (pending > 0)
+            {
+                if (b < low || b > high)
+                {
+                    return (InString.Invalid, 0);
+                }
+
+                (pending, low, high) = (pending - 1, 0x80, 0xBF);
+                continue;
+            }
+
+            if (b == '"')
+            {
+                return (InString.Closes, count);
+            }
+
+            (pending, low, high) = b switch
+            {
+                >= 0x20 and < 0x80 => (0, 0, 0),
+                >= 0xC2 and <= 0xDF => (1, 0x80, 0xBF),
+                0xE0 => (2, 0xA0, 0xBF),
+                0xED => (2, 0x80, 0x9F),
+                >= 0xE1 and <= 0xEF => (2, 0x80, 0xBF),
+                0xF0 => (3, 0x90, 0xBF),
+                >= 0xF1 and <= 0xF3 => (3, 0x80, 0xBF),
+                0xF4 => (3, 0x80, 0x8F),
+                _ => (-1, 0, 0),
+            };
+            if (pending < 0)
+            {
+                return (InString.Invalid, 0);
+            }
+
+            escape = b == '\\';
+            backslash |= escape;
+            count++;
+        }
+
+        return (!backslash && !escape && pending == 0 ? InString.Plain : InString.Inside, count);
+    }
+
+    private enum InString
+    {
+        Invalid,
+        Plain,
+        Inside,
+        Closes,
+    }
+}
+
+/// <summary>Tokens by how many characters they begin: bit sets for short ones, a list for long ones.</summary>
+internal sealed class LengthBuckets
+{
+    /// <summary>Longest length kept in the bit sets.</summary>
+    public const int Buckets = 16;
+
+    private readonly ulong[][] _upTo;
+    private readonly int[] _long;
+    private readonly int[] _lengths;
+
+    /// <summary>Sorts the tokens with a positive <paramref name="length"/> (0 leaves a token out).</summary>
+    public LengthBuckets(int size, Func<int, int> length)
+    {
+        var words = (size + 63) / 64;
+        _upTo = [.. Enumerable.Range(0, Buckets + 1).Select(_ => new ulong[words])];
+        _lengths = new int[size];
+        var longOnes = new List<int>();
+        for (var id = 0; id < size; id++)
+        {
+            var n = _lengths[id] = length(id);
+            if (n <= 0)
+            {
+                continue;
+            }
+
+            if (n > Buckets)
+            {
+                longOnes.Add(id);
+                continue;
+            }
+
+            for (var b = n; b <= Buckets; b++)
+            {
+                _upTo[b][id >> 6] |= 1UL << (id & 63);
+            }
+        }
+
+        _long = [.. longOnes];
+    }
+
+    /// <summary>Sets in <paramref name="mask"/> the tokens of <paramref name="min"/> to <paramref name="max"/> characters.</summary>
+    public void AddTo(ulong[] mask, int min, int max)
+    {
+        min = Math.Max(min, 1);
+        if (max < min)
+        {
+            return;
+        }
+
+        var upper = _upTo[Math.Min(max, Buckets)];
+        var lower = min - 1 <= Buckets ? _upTo[min - 1] : null;
+        for (var w = 0; w < upper.Length; w++)
+        {
+            mask[w] |= lower is null ? 0 : upper[w] & ~lower[w];
+        }
+
+        if (max > Buckets)
+        {
+            foreach (var id in _long)
+            {
+                if (_lengths[id] >= min && _lengths[id] <= max)
+                {
+                    mask[id >> 6] |= 1UL << (id & 63);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>A trie of token bytes in flat arrays: each node's children are a contiguous run, each node lists the tokens ending there.</summary>
+internal sealed class ByteTokenTrie
+{
+    /// <summary>Builds the trie of the tokens <paramref name="include"/> keeps.</summary>
+    public ByteTokenTrie(byte[]?[] bytes, Func<int, bool> include)
+    {
+        var children = new List<SortedDictionary<byte, int>> { new() };
+        var tokens = new List<List<int>?> { null };
+        for (var id = 0; id < bytes.Length; id++)
+        {
+            if (bytes[id] is not { } token || !include(id))
+            {
+                continue;
+            }
+
+            var node = 0;
+            foreach (var b in token)
+            {
+                if (!children[node].TryGetValue(b, out var next))
+                {
+                    next = children.Count;
+                    children.Add([]);
+                    tokens.Add(null);
+                    children[node][b] = next;
+                }
+
+                node = next;
+            }
+
+            (tokens[node] ??= []).Add(id);
+        }
+
+        // Flatten breadth-first so that each node's children are a contiguous run.
+        var order = new int[children.Count];
+        var queue = new List<int> { 0 };
+        for (var i = 0; i < queue.Count; i++)
+        {
+            order[queue[i]] = i;
+            queue.AddRange(children[queue[i]].Values);
+        }
+
+        ChildStart = new int[queue.Count + 1];
+        Label = new byte[queue.Count];
+        TokenStart = new int[queue.Count + 1];
+        var tokenIds = new List<int>();
+        var next2 = 1;
+        for (var i = 0; i < queue.Count; i++)
+        {
+            var old = queue[i];
+            ChildStart[i] = next2;
+            foreach (var (b, child) in children[old])
+            {
+                Label[order[child]] = b;
+                next2++;
+            }
+
+            TokenStart[i] = tokenIds.Count;
+            tokenIds.AddRange(tokens[old] ?? []);
+        }
+
+        ChildStart[queue.Count] = next2;
+        TokenStart[queue.Count] = tokenIds.Count;
+        TokenIds = [.. tokenIds];
+    }
+
+    /// <summary>Where each node's children start (node <c>n</c>'s run ends where <c>n + 1</c>'s starts).</summary>
+    public int[] ChildStart { get; }
+
+    /// <summary>The byte that leads to each node.</summary>
+    public byte[] Label { get; }
+
+    /// <summary>Where each node's tokens start in <see cref="TokenIds"/>.</summary>
+    public int[] TokenStart { get; }
+
+    /// <summary>Token ids, grouped by the node where they end.</summary>
+    public int[] TokenIds { get; }
+}
