@@ -30,7 +30,6 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     [InlineData(Chat, "parallel_tool_calls", "true")]
     [InlineData(Chat, "functions", """[{"name":"f"}]""")]
     [InlineData(Chat, "function_call", "\"auto\"")]
-    [InlineData(Chat, "response_format", """{"type":"json_object"}""")]
     [InlineData(Chat, "audio", """{"voice":"alloy","format":"wav"}""")]
     [InlineData(Chat, "modalities", """["text","audio"]""")]
     [InlineData(Chat, "prediction", """{"type":"content","content":"x"}""")]

@@ -130,6 +130,12 @@ public sealed record JobSpec
     /// by the tenant). Null: a request of its own.
     /// </summary>
     [Id(11)] public JobChoice? Choice { get; init; }
+
+    /// <summary>
+    /// Structured outputs: a JSON schema (as JSON text) the output must be a value of; the node constrains decoding to
+    /// it. Null: free text.
+    /// </summary>
+    [Id(12)] public string? OutputSchema { get; init; }
 }
 
 /// <summary>

@@ -89,6 +89,7 @@ public sealed record NodeReport
 /// The choice group of a job with <c>n</c> &gt; 1 (<see cref="JobChoice.GroupId"/>): the engine copies the prompt's cache
 /// from a live sibling with the same key and prompt rather than prefilling it again. Null: never shared.
 /// </param>
+/// <param name="OutputSchema">Structured outputs: the JSON schema (text) the output must be a value of; null for free text.</param>
 [GenerateSerializer, Immutable, Alias("tg.GenerationSpec")]
 public sealed record GenerationSpec(
     [property: Id(0)] string JobId,
@@ -99,7 +100,8 @@ public sealed record GenerationSpec(
     [property: Id(5)] string[] Stop,
     [property: Id(6)] JobOutputOptions? Output = null,
     [property: Id(7)] int ResumedOutputTokens = 0,
-    [property: Id(8)] string? ForkKey = null);
+    [property: Id(8)] string? ForkKey = null,
+    [property: Id(9)] string? OutputSchema = null);
 
 /// <summary>
 /// A piece of a node's output: text and the number of tokens it carries; the last piece has

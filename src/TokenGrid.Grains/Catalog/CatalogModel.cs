@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using TokenGrid.Inference.Constraints;
 using TokenGrid.Inference.Models;
 using TokenGrid.Inference.Templates;
 using TokenGrid.Inference.Tokenizers;
@@ -94,6 +95,26 @@ public sealed class CatalogModel
     }
 
     /// <summary>
+    /// Checks that <paramref name="schema"/> (a JSON schema as text) can constrain this model's output, compiling it
+    /// into the cache the nodes of this process use. Null when it can; otherwise what is wrong, naming the keyword.
+    /// </summary>
+    public OutputSchemaProblem? CheckOutputSchema(string schema)
+    {
+        try
+        {
+            JsonGrammar.Compile(schema);
+            return null;
+        }
+        catch (ConstraintException e)
+        {
+            return new OutputSchemaProblem(e.Keyword, e.Message, e.Path);
+        }
+    }
+
+    /// <summary>The schema of OpenAI's <c>{"type": "json_object"}</c>: any JSON object.</summary>
+    public const string AnyObjectSchema = JsonGrammar.AnyObjectSchema;
+
+    /// <summary>
     /// The most tokens a job with <paramref name="promptTokens"/> prompt tokens can generate:
     /// <c>ContextLength − promptTokens</c>, or 0 when the prompt leaves no room (reject such a request).
     /// </summary>
@@ -102,3 +123,9 @@ public sealed class CatalogModel
     /// <summary>The memory a node spends on this model with engines of <paramref name="maxBatchSize"/> (see <see cref="ModelMemory.Estimate"/>).</summary>
     public long EstimatedBytes(int maxBatchSize) => ModelMemory.Estimate(WeightBytes, KvBytesPerSequence, maxBatchSize);
 }
+
+/// <summary>Why a JSON schema cannot constrain a model's output.</summary>
+/// <param name="Keyword">The schema keyword at fault (<c>patternProperties</c>, <c>$ref</c>, <c>schema</c> for the whole).</param>
+/// <param name="Message">Why, in a sentence.</param>
+/// <param name="Path">Where in the schema, as a JSON pointer; empty for the root.</param>
+public sealed record OutputSchemaProblem(string Keyword, string Message, string Path);

@@ -1,3 +1,4 @@
+using TokenGrid.Inference.Constraints;
 using System.Runtime.CompilerServices;
 using System.Text;
 using TokenGrid.Abstractions.Jobs;
@@ -206,6 +207,7 @@ public sealed partial class NodeGrain
             SkipSpecialTokens = output.SkipSpecialTokens,
             ResumedOutputTokens = spec.ResumedOutputTokens,
             ForkKey = spec.ForkKey,
+            Constraint = spec.OutputSchema is { } schema ? JsonGrammar.Compile(schema) : null,
         };
     }
 

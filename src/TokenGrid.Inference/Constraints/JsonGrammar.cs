@@ -25,8 +25,11 @@ public sealed class JsonGrammar
         Hash = hash;
     }
 
+    /// <summary>The schema of OpenAI's <c>{"type": "json_object"}</c>: any JSON object.</summary>
+    public const string AnyObjectSchema = """{"type": "object", "additionalProperties": true}""";
+
     /// <summary>OpenAI's <c>{"type": "json_object"}</c>: any JSON object.</summary>
-    public static JsonGrammar AnyObject { get; } = Compile("""{"type": "object", "additionalProperties": true}""");
+    public static JsonGrammar AnyObject { get; } = Compile(AnyObjectSchema);
 
     /// <summary>The hex SHA-256 of the schema text.</summary>
     public string Hash { get; }

@@ -72,6 +72,13 @@ public abstract record SamplingRequestBody
     /// </summary>
     public JsonElement Priority { get; init; }
 
+    /// <summary>
+    /// OpenAI's structured outputs: <c>{"type": "text"}</c> (the default), <c>{"type": "json_object"}</c> (one JSON
+    /// object) or <c>{"type": "json_schema", "json_schema": {"name", "schema", "strict"?, "description"?}}</c> (a value of
+    /// the schema). Decoding is constrained, so the output parses and validates whether or not <c>strict</c> is set.
+    /// </summary>
+    public JsonElement ResponseFormat { get; init; }
+
     /// <summary>Every top-level field not declared above; checked against <see cref="RequestFieldPolicy"/>.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? OtherFields { get; init; }

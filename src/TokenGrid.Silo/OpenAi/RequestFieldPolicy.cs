@@ -31,7 +31,6 @@ internal static class RequestFieldPolicy
         ["parallel_tool_calls"] = "Tool calling is not supported",
         ["functions"] = "Function calling is not supported",
         ["function_call"] = "Function calling is not supported",
-        ["response_format"] = "Structured outputs are not supported; only {\"type\": \"text\"} is accepted",
         ["best_of"] = "best_of above 1 is not supported",
         ["suffix"] = "suffix (insertion) is not supported",
         ["audio"] = "Audio output is not supported",
@@ -92,8 +91,6 @@ internal static class RequestFieldPolicy
     /// <summary>A refused field given with the value that means "not used", which is what TokenGrid does anyway.</summary>
     private static bool IsDefault(string param, JsonElement value) => param switch
     {
-        "response_format" => value.ValueKind == JsonValueKind.Object && value.TryGetProperty("type", out var type)
-            && type.ValueKind == JsonValueKind.String && type.GetString() == "text",
         "best_of" => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var bestOf) && bestOf == 1,
         "modalities" => value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 1
             && value[0].ValueKind == JsonValueKind.String && value[0].GetString() == "text",

@@ -26,6 +26,9 @@ internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, in
     /// <summary>OpenAI's <c>n</c>: how many choices to generate for the prompt, one job each. Default: 1.</summary>
     public int Choices { get; init; } = 1;
 
+    /// <summary>Structured outputs: the JSON schema the output must be a value of; null for free text.</summary>
+    public string? OutputSchema { get; init; }
+
     /// <summary>The job for <paramref name="tenantId"/>.</summary>
     public JobSpec ToJobSpec(string tenantId, bool keepOutput, TimeSpan timeout) => new()
     {
@@ -40,6 +43,7 @@ internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, in
         Output = Output,
         User = User,
         Priority = Priority,
+        OutputSchema = OutputSchema,
     };
 }
 
@@ -69,9 +73,13 @@ internal sealed record GenerationFields
         SkipSpecialTokens = body.SkipSpecialTokens,
         User = body.User,
         Priority = body.Priority,
+        ResponseFormat = body.ResponseFormat,
     };
 
     public string? Model { get; init; }
+
+    /// <summary>OpenAI's <c>response_format</c>, as given.</summary>
+    public JsonElement ResponseFormat { get; init; }
 
     public int? MaxTokens { get; init; }
 

@@ -96,6 +96,7 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
             User = UserOf(fields.User),
             Priority = PriorityOf(fields.Priority),
             Choices = fields.N ?? 1,
+            OutputSchema = ResponseFormats.SchemaOf(fields.ResponseFormat, model),
         };
     }
 
