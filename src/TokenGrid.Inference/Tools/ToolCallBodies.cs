@@ -18,9 +18,31 @@ internal static class ToolCallBodies
     /// A JSON call object, or (when <paramref name="allowArray"/>) a non-empty array of them. Every element must be a
     /// call, or the whole text is not one.
     /// </summary>
-    public static IReadOnlyList<ParsedToolCall>? Json(string text, bool allowArray)
+    public static IReadOnlyList<ParsedToolCall>? Json(string text, bool allowArray) => Guarded(() => JsonCalls(text, allowArray));
+
+    /// <summary>
+    /// The text between <c>&lt;｜tool▁calls▁begin｜&gt;</c> and <c>&lt;｜tool▁calls▁end｜&gt;</c>: one or more
+    /// <c>&lt;｜tool▁call▁begin｜&gt;type&lt;｜tool▁sep｜&gt;name\n```json\n{...}\n```&lt;｜tool▁call▁end｜&gt;</c>
+    /// separated by white space (vLLM's deepseek_v3 parser reads the same pattern).
+    /// </summary>
+    public static IReadOnlyList<ParsedToolCall>? DeepSeek(string body) => Guarded(() => DeepSeekCalls(body));
+
+    // Invalid JSON throws JsonException; a duplicate key throws ArgumentException once the object is read.
+    private static IReadOnlyList<ParsedToolCall>? Guarded(Func<IReadOnlyList<ParsedToolCall>?> parse)
     {
-        var node = ParseJson(text);
+        try
+        {
+            return parse();
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static IReadOnlyList<ParsedToolCall>? JsonCalls(string text, bool allowArray)
+    {
+        var node = JsonNode.Parse(text);
         if (node is JsonObject single)
         {
             return Call(single) is { } call ? [call] : null;
@@ -45,12 +67,7 @@ internal static class ToolCallBodies
         return calls;
     }
 
-    /// <summary>
-    /// The text between <c>&lt;｜tool▁calls▁begin｜&gt;</c> and <c>&lt;｜tool▁calls▁end｜&gt;</c>: one or more
-    /// <c>&lt;｜tool▁call▁begin｜&gt;type&lt;｜tool▁sep｜&gt;name\n```json\n{...}\n```&lt;｜tool▁call▁end｜&gt;</c>
-    /// separated by white space (vLLM's deepseek_v3 parser reads the same pattern).
-    /// </summary>
-    public static IReadOnlyList<ParsedToolCall>? DeepSeek(string body)
+    private static IReadOnlyList<ParsedToolCall>? DeepSeekCalls(string body)
     {
         var calls = new List<ParsedToolCall>();
         var position = 0;
@@ -93,7 +110,7 @@ internal static class ToolCallBodies
             }
 
             var name = rest[..newline].Trim();
-            if (name.Length == 0 || ArgumentsJson(ParseJson(arguments[7..^3])) is not { } json)
+            if (name.Length == 0 || ArgumentsJson(JsonNode.Parse(arguments[7..^3])) is not { } json)
             {
                 return null;
             }
@@ -129,26 +146,11 @@ internal static class ToolCallBodies
 
         if (arguments is JsonValue text && text.TryGetValue<string>(out var encoded))
         {
-            arguments = ParseJson(encoded);
+            arguments = JsonNode.Parse(encoded);
         }
 
         return ArgumentsJson(arguments) is { } json ? new ParsedToolCall(name, json) : null;
     }
 
     private static string? ArgumentsJson(JsonNode? arguments) => arguments is JsonObject o ? o.ToJsonString(Compact) : null;
-
-    private static JsonNode? ParseJson(string text)
-    {
-        try
-        {
-            var node = JsonNode.Parse(text);
-            // Materialize now, so that a duplicate key fails here rather than later.
-            _ = node?.ToJsonString();
-            return node;
-        }
-        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
-        {
-            return null;
-        }
-    }
 }

@@ -25,6 +25,7 @@ namespace TokenGrid.Inference.Tools;
 /// whether a call follows. Without any call the content is the output, unchanged.</item>
 /// </list>
 /// </para>
+/// Hand-rolled: no .NET library reads these model formats (vLLM's parsers are Python); System.Text.Json reads the JSON.
 /// </summary>
 public sealed class ToolCallStream
 {

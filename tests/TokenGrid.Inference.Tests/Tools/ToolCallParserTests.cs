@@ -30,6 +30,8 @@ public sealed class ToolCallParserTests
         new("hermes no arguments", ToolCallSyntax.Hermes, "<tool_call>{\"name\": \"now\"}</tool_call>", null, ("now", "{}")),
         new("hermes arguments not an object", ToolCallSyntax.Hermes, "<tool_call>{\"name\": \"f\", \"arguments\": [1]}</tool_call>", "<tool_call>{\"name\": \"f\", \"arguments\": [1]}</tool_call>"),
         new("hermes overlapping opening", ToolCallSyntax.Hermes, $"a <<tool_call>{Time}</tool_call>", "a <", ("get_time", TimeArgs)),
+        new("hermes duplicate key", ToolCallSyntax.Hermes, "<tool_call>{\"name\": \"f\", \"name\": \"g\"}</tool_call>", "<tool_call>{\"name\": \"f\", \"name\": \"g\"}</tool_call>"),
+        new("hermes bad arguments string", ToolCallSyntax.Hermes, "<tool_call>{\"name\": \"f\", \"arguments\": \"{oops\"}</tool_call>", "<tool_call>{\"name\": \"f\", \"arguments\": \"{oops\"}</tool_call>"),
         new("hermes openai shape", ToolCallSyntax.Hermes, "<tool_call>{\"type\": \"function\", \"function\": {\"name\": \"f\", \"arguments\": {}}}</tool_call>", null, ("f", "{}")),
 
         // Llama 3.x JSON.
