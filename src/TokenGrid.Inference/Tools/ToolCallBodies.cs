@@ -27,6 +27,10 @@ internal static class ToolCallBodies
     /// </summary>
     public static IReadOnlyList<ParsedToolCall>? DeepSeek(string body) => Guarded(() => DeepSeekCalls(body));
 
+    /// <summary>One call whose name was read before its arguments (Mistral's <c>[TOOL_CALLS]name[ARGS]{...}</c>).</summary>
+    public static IReadOnlyList<ParsedToolCall>? Named(string name, string argumentsText) =>
+        Guarded(() => ArgumentsJson(JsonNode.Parse(argumentsText)) is { } json ? [new ParsedToolCall(name, json)] : null);
+
     // Invalid JSON throws JsonException; a duplicate key throws ArgumentException once the object is read.
     private static IReadOnlyList<ParsedToolCall>? Guarded(Func<IReadOnlyList<ParsedToolCall>?> parse)
     {

@@ -21,7 +21,10 @@ public enum ToolCallSyntax
     /// </summary>
     Llama3Json,
 
-    /// <summary>Mistral: <c>[TOOL_CALLS][{"name": ..., "arguments": {...}}, ...]</c>, possibly after content text.</summary>
+    /// <summary>
+    /// Mistral: <c>[TOOL_CALLS][{"name": ..., "arguments": {...}}, ...]</c> (Mistral Nemo's template), or the newer
+    /// <c>[TOOL_CALLS]name[ARGS]{...}</c> and <c>[TOOL_CALLS]name{...}</c>, once per call; possibly after content text.
+    /// </summary>
     Mistral,
 
     /// <summary>

@@ -29,7 +29,9 @@ namespace TokenGrid.Inference.Tools;
 /// </summary>
 public sealed class ToolCallStream
 {
-    private enum Mode { Content, AwaitJson, Json, Tagged, Finished }
+    private const string MistralArgs = "[ARGS]";
+
+    private enum Mode { Content, AwaitJson, Name, Json, Tagged, Finished }
 
     private readonly ToolCallSyntax _syntax;
     private readonly string? _opening;
@@ -37,16 +39,19 @@ public sealed class ToolCallStream
     private readonly bool _anchored;
     private readonly List<ToolCallDelta> _deltas = [];
     private readonly ContentRun _run = new();
-    private readonly StringBuilder _held = new();
+    private readonly OpeningMatcher? _matcher;
+    private readonly Func<bool> _allowed;
+    private readonly Action<char> _release;
     private readonly StringBuilder _block = new();
     private Mode _mode;
     private int _calls;
 
-    // The JSON value being read: where it starts in _block, its nesting depth, and the string state.
+    // The JSON value being read and where it starts in _block; the name read before it in Mistral's newer form
+    // ([TOOL_CALLS]name[ARGS]{...}, or without [ARGS]) and how much of [ARGS] is matched.
+    private readonly JsonExtent _json = new();
+    private readonly StringBuilder _name = new();
     private int _jsonStart;
-    private int _depth;
-    private bool _inString;
-    private bool _escape;
+    private int _argsMatched;
 
     /// <summary>A stream for one answer in <paramref name="syntax"/>.</summary>
     public ToolCallStream(ToolCallSyntax syntax)
@@ -55,6 +60,9 @@ public sealed class ToolCallStream
         _opening = ToolCallFormats.Opening(syntax);
         _closing = ToolCallFormats.Closing(syntax);
         _anchored = syntax is ToolCallSyntax.Llama3Json or ToolCallSyntax.PlainJson;
+        _matcher = _opening is null ? null : new OpeningMatcher(_opening);
+        _allowed = () => BlocksAllowed;
+        _release = _run.Add;
     }
 
     /// <summary>
@@ -86,17 +94,12 @@ public sealed class ToolCallStream
         {
             Complete(ParseTagged(_block.ToString(_opening!.Length, _block.Length - _opening.Length)));
         }
-        else if (_mode is Mode.AwaitJson or Mode.Json)
+        else if (_mode is Mode.AwaitJson or Mode.Name or Mode.Json)
         {
             Fail();
         }
 
-        foreach (var c in _held.ToString())
-        {
-            _run.Add(c);
-        }
-
-        _held.Clear();
+        _matcher?.Flush(_release);
         _run.Finish();
         _mode = Mode.Finished;
         return Drain();
@@ -115,16 +118,31 @@ public sealed class ToolCallStream
             case Mode.AwaitJson when c == '{' || (c == '[' && _syntax == ToolCallSyntax.Mistral):
                 StartJson(c);
                 break;
+            case Mode.AwaitJson when _syntax == ToolCallSyntax.Mistral && IsNameChar(c):
+                (_mode, _argsMatched) = (Mode.Name, 0);
+                NameChar(c);
+                break;
             case Mode.AwaitJson:
                 Fail();
                 ContentChar(c);
                 break;
+            case Mode.Name:
+                NameChar(c);
+                break;
             case Mode.Json:
-                JsonChar(c);
+                _block.Append(c);
+                if (_json.Step(c))
+                {
+                    var json = _block.ToString(_jsonStart, _block.Length - _jsonStart);
+                    Complete(_name.Length > 0
+                        ? ToolCallBodies.Named(_name.ToString(), json)
+                        : ToolCallBodies.Json(json, allowArray: _syntax != ToolCallSyntax.Llama3Json));
+                }
+
                 break;
             case Mode.Tagged:
                 _block.Append(c);
-                if (EndsWith(_block, _closing!))
+                if (OpeningMatcher.EndsWith(_block, _closing!))
                 {
                     var length = _block.Length - _opening!.Length - _closing!.Length;
                     Complete(ParseTagged(_block.ToString(_opening.Length, length)));
@@ -136,19 +154,11 @@ public sealed class ToolCallStream
 
     private void ContentChar(char c)
     {
-        if (_held.Length > 0 || (BlocksAllowed && _opening is not null && c == _opening[0]))
+        if (_matcher is not null && (_matcher.Holding || (BlocksAllowed && c == _opening![0])))
         {
-            _held.Append(c);
-            while (_held.Length > 0 && !(BlocksAllowed && IsPrefix(_held, _opening!)))
+            if (_matcher.Add(c, _allowed, _release))
             {
-                var first = _held[0];
-                _held.Remove(0, 1);
-                _run.Add(first);
-            }
-
-            if (_held.Length == _opening!.Length)
-            {
-                _held.Clear();
+                _name.Clear();
                 _block.Clear().Append(_opening);
                 _mode = _closing is null ? Mode.AwaitJson : Mode.Tagged;
             }
@@ -179,30 +189,35 @@ public sealed class ToolCallStream
     {
         _jsonStart = _block.Length;
         _block.Append(c);
-        (_depth, _inString, _escape, _mode) = (1, false, false, Mode.Json);
+        _json.Start();
+        _mode = Mode.Json;
     }
 
-    // Finds where the JSON value ends by its brackets, outside strings; whether it is valid JSON is decided then.
-    private void JsonChar(char c)
+    // Mistral's newer form: a function name, then [ARGS] (a special token, absent when special tokens are not
+    // decoded), then the arguments object.
+    private void NameChar(char c)
     {
+        if (_argsMatched == 0 && IsNameChar(c))
+        {
+            _name.Append(c);
+        }
+        else if (_argsMatched < MistralArgs.Length && c == MistralArgs[_argsMatched])
+        {
+            _argsMatched++;
+        }
+        else if (c == '{' && (_argsMatched == 0 || _argsMatched == MistralArgs.Length))
+        {
+            StartJson(c);
+            return;
+        }
+        else
+        {
+            Fail();
+            ContentChar(c);
+            return;
+        }
+
         _block.Append(c);
-        if (_inString)
-        {
-            (_escape, _inString) = _escape ? (false, true) : (c == '\\', c != '"');
-        }
-        else if (c == '"')
-        {
-            _inString = true;
-        }
-        else if (c is '{' or '[')
-        {
-            _depth++;
-        }
-        else if (c is '}' or ']' && --_depth == 0)
-        {
-            var json = _block.ToString(_jsonStart, _block.Length - _jsonStart);
-            Complete(ToolCallBodies.Json(json, allowArray: _syntax != ToolCallSyntax.Llama3Json));
-        }
     }
 
     private IReadOnlyList<ParsedToolCall>? ParseTagged(string body) =>
@@ -269,39 +284,5 @@ public sealed class ToolCallStream
         }
     }
 
-    private static bool IsPrefix(StringBuilder held, string opening)
-    {
-        if (held.Length > opening.Length)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < held.Length; i++)
-        {
-            if (held[i] != opening[i])
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool EndsWith(StringBuilder text, string suffix)
-    {
-        if (text.Length < suffix.Length)
-        {
-            return false;
-        }
-
-        for (var i = 1; i <= suffix.Length; i++)
-        {
-            if (text[^i] != suffix[^i])
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private static bool IsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.';
 }
