@@ -59,8 +59,8 @@ public sealed class ToolCallTemplateTests
     [InlineData("gemma3", ToolCallSyntax.PlainJson)]
     public void Detect_picks_the_syntax_of_each_real_template(string family, ToolCallSyntax expected)
     {
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(TemplateFixtures.ModelDirectory(family), "tokenizer_config.json")))!;
-        Assert.Equal(expected, ToolCallFormats.Detect(config["chat_template"]!.GetValue<string>()));
+        var template = ChatTemplateSet.Load(TemplateFixtures.ModelDirectory(family))!.Select(hasTools: true);
+        Assert.Equal(expected, ToolCallFormats.Detect(template.Source));
     }
 
     [Theory]
@@ -69,8 +69,7 @@ public sealed class ToolCallTemplateTests
     {
         var family = s_families.Single(f => f.Name == familyName);
         var directory = TemplateFixtures.ModelDirectory(family.Name);
-        var source = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "tokenizer_config.json")))!["chat_template"]!.GetValue<string>();
-        var syntax = ToolCallFormats.Detect(source);
+        var syntax = ToolCallFormats.Detect(ChatTemplateSet.Load(directory)!.Select(hasTools: true).Source);
         Assert.Equal(family.Syntax, syntax);
 
         var content = withContent ? "Let me check both for you." : null;
