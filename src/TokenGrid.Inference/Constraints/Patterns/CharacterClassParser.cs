@@ -3,28 +3,23 @@ namespace TokenGrid.Inference.Constraints;
 /// <summary>Parses a character class <c>[...]</c> of ECMA-262 (without the <c>v</c> flag's set operations).</summary>
 internal static class CharacterClassParser
 {
-    /// <summary>Parses a class whose '[' the parser has just read, through its ']'.</summary>
-    public static CodePointSet Parse(RegexParser parser)
+    /// <summary>Parses a class whose '[' the reader has just read, through its ']'.</summary>
+    public static CodePointSet Parse(PatternReader reader)
     {
-        var negate = parser.Consume('^');
+        var negate = reader.Eat('^');
         var set = CodePointSet.Empty;
-        while (!parser.Consume(']'))
+        while (!reader.Eat(']'))
         {
-            if (IsEnd(parser))
+            var from = ReadAtom(reader);
+            if (reader.Peek() == '-' && reader.Peek(1) != ']' && reader.Position + 1 < reader.Text.Length)
             {
-                throw RegexParser.Unsupported("a character class is not closed");
-            }
-
-            var from = ReadAtom(parser);
-            if (parser.Current == '-' && parser.Next != ']' && !IsEndAfterDash(parser))
-            {
-                parser.Consume('-');
-                var to = ReadAtom(parser);
+                reader.Eat('-');
+                var to = ReadAtom(reader);
                 if (from.CodePoint >= 0 && to.CodePoint >= 0)
                 {
                     if (from.CodePoint > to.CodePoint)
                     {
-                        throw RegexParser.Unsupported("a character class range is out of order");
+                        throw PatternReader.Unsupported("a character class range is out of order");
                     }
 
                     set = set.Union(CodePointSet.Range(from.CodePoint, to.CodePoint));
@@ -41,22 +36,17 @@ internal static class CharacterClassParser
             }
         }
 
+        // ECMA-262: [] matches nothing and [^] any code point.
         return negate ? set.Complement() : set;
     }
 
-    private static RegexParser.Escape ReadAtom(RegexParser parser)
+    private static Escape ReadAtom(PatternReader reader)
     {
-        if (IsEnd(parser))
+        if (reader.AtEnd)
         {
-            throw RegexParser.Unsupported("a character class is not closed");
+            throw PatternReader.Unsupported("a character class is not closed");
         }
 
-        return parser.Consume('\\')
-            ? parser.ParseEscape(inClass: true)
-            : RegexParser.Escape.Of(parser.ReadCodePoint());
+        return reader.Eat('\\') ? EscapeParser.Parse(reader, inClass: true) : Escape.Of(reader.ReadCodePoint());
     }
-
-    private static bool IsEnd(RegexParser parser) => parser.Position >= parser.Length;
-
-    private static bool IsEndAfterDash(RegexParser parser) => parser.Position + 1 >= parser.Length;
 }

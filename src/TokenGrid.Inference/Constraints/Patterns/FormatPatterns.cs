@@ -10,7 +10,8 @@ internal static class FormatPatterns
 {
     private const string Date = @"[1-8]\d{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])";
     private const string Time = @"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?(?:Z|[+-](?:0\d|1[0-3]):[0-5]\d)";
-    private const string Label = @"[a-z](?:[a-z0-9-]{0,20}[a-z0-9])?";
+    // No "--" anywhere: IDNA reserves hyphens at a label's third and fourth places (as in "xn--").
+    private const string Label = @"[a-z](?:-?[a-z0-9]){0,20}";
     private const string Hostname = Label + @"(?:\." + Label + "){0,4}";
     private const string Octet = @"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)";
     private const string Hex = "[0-9a-f]";
