@@ -7,7 +7,7 @@ internal static class CharacterClassParser
     public static CodePointSet Parse(PatternReader reader)
     {
         var negate = reader.Eat('^');
-        var set = CodePointSet.Empty;
+        var ranges = new List<(int First, int Last)>();
         while (!reader.Eat(']'))
         {
             var from = ReadAtom(reader);
@@ -22,22 +22,33 @@ internal static class CharacterClassParser
                         throw PatternReader.Unsupported("a character class range is out of order");
                     }
 
-                    set = set.Union(CodePointSet.Range(from.CodePoint, to.CodePoint));
+                    ranges.Add((from.CodePoint, to.CodePoint));
                 }
                 else
                 {
                     // Annex B: a range with a class escape at one end (e.g. [\w-.]) is both ends and '-'.
-                    set = set.Union(from.Set).Union(to.Set).Union(CodePointSet.Single('-'));
+                    Add(ranges, from.Set);
+                    Add(ranges, to.Set);
+                    ranges.Add(('-', '-'));
                 }
             }
             else
             {
-                set = set.Union(from.Set);
+                Add(ranges, from.Set);
             }
         }
 
         // ECMA-262: [] matches nothing and [^] any code point.
+        var set = CodePointSet.FromRanges(ranges);
         return negate ? set.Complement() : set;
+    }
+
+    private static void Add(List<(int First, int Last)> ranges, CodePointSet set)
+    {
+        for (var r = 0; r < set.RangeCount; r++)
+        {
+            ranges.Add((set.First(r), set.Last(r)));
+        }
     }
 
     private static Escape ReadAtom(PatternReader reader)

@@ -64,6 +64,9 @@ public sealed class PatternAutomaton
     /// <summary>The state before any code point.</summary>
     public int Start => 0;
 
+    /// <summary>The build work spent so far (see <see cref="SubsetBuilder.MaxWork"/>).</summary>
+    internal long Work => _builder?.Work ?? 0;
+
     /// <summary>The number of states built so far.</summary>
     public int StateCount => Volatile.Read(ref _count);
 

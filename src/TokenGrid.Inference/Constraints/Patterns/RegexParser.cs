@@ -12,7 +12,11 @@ internal sealed class RegexParser
 
     private static readonly RegexNode AnyString = new RepeatNode(new SetNode(CodePointSet.All), 0, -1);
 
+    /// <summary>The deepest nesting of groups, so that parsing and building stay well within the stack.</summary>
+    public const int MaxDepth = 100;
+
     private readonly PatternReader _in;
+    private int _depth;
 
     private RegexParser(string pattern) => _in = new PatternReader(pattern);
 
@@ -170,7 +174,13 @@ internal sealed class RegexParser
             case '(':
                 _in.Position++;
                 ParseGroupPrefix();
+                if (++_depth > MaxDepth)
+                {
+                    throw new ConstraintException("pattern", $"The pattern is too complex: groups nest deeper than {MaxDepth}.");
+                }
+
                 var inner = ParseDisjunction();
+                _depth--;
                 if (!_in.Eat(')'))
                 {
                     throw PatternReader.Unsupported("a group is not closed");

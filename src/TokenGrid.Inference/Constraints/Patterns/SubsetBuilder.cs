@@ -7,18 +7,25 @@ namespace TokenGrid.Inference.Constraints;
 /// </summary>
 internal sealed class SubsetBuilder(Nfa nfa)
 {
-    /// <summary>Range cells and closure steps one automaton may spend in total.</summary>
-    public const long MaxWork = 20_000_000;
+    /// <summary>
+    /// Range cells, closure steps and key entries one automaton may spend in total: a few hundred milliseconds on a
+    /// loaded core. Real patterns and the formats take under 20,000; <c>(a|aa)*b{1000}</c> about 4 million.
+    /// </summary>
+    public const long MaxWork = 5_000_000;
 
     private readonly int[] _mark = new int[nfa.Count];
     private readonly Stack<int> _stack = new();
     private int _stamp;
     private long _work;
 
+    /// <summary>The work spent so far.</summary>
+    public long Work => _work;
+
     /// <summary>The key of the nodes reachable from <paramref name="seeds"/> without input.</summary>
     public int[] Closure(IEnumerable<int> seeds)
     {
         _stamp++;
+        Spend(1);
         var key = new List<int>();
         foreach (var seed in seeds)
         {
@@ -40,6 +47,7 @@ internal sealed class SubsetBuilder(Nfa nfa)
         }
 
         key.Sort();
+        Spend(key.Count); // the key is sorted, hashed and compared when it becomes a state
         return [.. key];
     }
 
@@ -83,7 +91,7 @@ internal sealed class SubsetBuilder(Nfa nfa)
             }
         }
 
-        var memo = new Dictionary<string, int[]?>(StringComparer.Ordinal);
+        var memo = new Dictionary<int[], int[]?>(KeyComparer.Instance);
         var outLows = new List<int>();
         var outTargets = new List<int[]?>();
         for (var k = 0; k < lows.Length; k++)
@@ -101,14 +109,15 @@ internal sealed class SubsetBuilder(Nfa nfa)
         return ([.. outLows], [.. outTargets]);
     }
 
-    private int[]? TargetOf(List<int> next, Dictionary<string, int[]?> memo)
+    private int[]? TargetOf(List<int> next, Dictionary<int[], int[]?> memo)
     {
+        Spend(next.Count);
         next.Sort();
-        var id = string.Join(',', next.Distinct());
-        if (!memo.TryGetValue(id, out var key))
+        int[] moves = [.. next.Distinct()];
+        if (!memo.TryGetValue(moves, out var key))
         {
-            key = Closure(next);
-            memo[id] = key = key.Length == 0 ? null : key;
+            key = Closure(moves);
+            memo[moves] = key = key.Length == 0 ? null : key;
         }
 
         return key;

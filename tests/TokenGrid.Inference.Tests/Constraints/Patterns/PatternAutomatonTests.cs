@@ -135,6 +135,23 @@ public sealed class PatternAutomatonTests
     }
 
     [Fact]
+    public void Deeply_nested_groups_are_refused_as_too_complex()
+    {
+        var pattern = new string('(', 50_000) + "a" + new string(')', 50_000);
+        var error = Assert.Throws<ConstraintException>(() => PatternAutomaton.Compile(pattern));
+        Assert.Contains("too complex", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_class_of_many_single_code_points_compiles()
+    {
+        var members = string.Concat(Enumerable.Range(0, 20_000).Select(k => char.ConvertFromUtf32(0x10000 + (2 * k))));
+        var automaton = PatternAutomaton.Compile($"^[{members}]$");
+        Assert.True(AutomatonWalker.Accepts(automaton, "\U00010002"));
+        Assert.False(AutomatonWalker.Accepts(automaton, "\U00010003"));
+    }
+
+    [Fact]
     public void Code_points_above_the_bmp_are_single_code_points()
     {
         Assert.True(AutomatonWalker.Accepts(PatternAutomaton.Compile(@"^.$"), "😀"));
