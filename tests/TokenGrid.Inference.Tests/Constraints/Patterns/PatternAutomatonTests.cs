@@ -184,6 +184,29 @@ public sealed class PatternAutomatonTests
     }
 
     [Fact]
+    public void Stepping_built_states_allocates_nothing()
+    {
+        var automaton = PatternAutomaton.ForFormat("date-time");
+        const string text = "2024-02-28T13:45:00.123+02:00";
+        Assert.True(AutomatonWalker.Accepts(automaton, text));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var accepted = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            var state = automaton.Start;
+            foreach (var c in text)
+            {
+                state = automaton.Step(state, c);
+            }
+
+            accepted += automaton.IsAccepting(state) && automaton.MinRemaining(state) == 0 ? 1 : 0;
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(1000, accepted);
+    }
+
+    [Fact]
     public void Transitions_are_sorted_disjoint_ranges()
     {
         var automaton = PatternAutomaton.Compile(@"^[a-f0-9\s]+[^x]$");
