@@ -28,6 +28,10 @@ public sealed class FormatAutomatonTests
     [Theory]
     [InlineData("date", "2024-02-28")]
     [InlineData("date", "1999-12-01")]
+    [InlineData("date", "2024-02-29")]
+    [InlineData("date", "2000-02-29")]
+    [InlineData("date", "2024-03-31")]
+    [InlineData("date-time", "2024-02-29T23:59:59.123456789-23:59")]
     [InlineData("date-time", "2024-02-28T13:45:00Z")]
     [InlineData("date-time", "2024-02-28T13:45:00.123+02:00")]
     [InlineData("time", "13:45:00Z")]
@@ -48,6 +52,11 @@ public sealed class FormatAutomatonTests
 
     [Theory]
     [InlineData("date", "2024-13-01")]
+    [InlineData("date", "2023-02-29")]
+    [InlineData("date", "1900-02-29")]
+    [InlineData("date", "2024-04-31")]
+    [InlineData("date", "0000-01-01")]
+    [InlineData("time", "13:45:00")]
     [InlineData("uuid", "123e4567-e89b-12d3-a456")]
     [InlineData("ipv4", "256.1.1.1")]
     [InlineData("email", "not an email")]
@@ -55,6 +64,30 @@ public sealed class FormatAutomatonTests
     {
         Assert.False(IsValid(SchemaFor(format), value), "the reference does not assert formats: the walks prove nothing");
         Assert.False(AutomatonWalker.Accepts(PatternAutomaton.ForFormat(format), value));
+    }
+
+    [Fact]
+    public void Dates_agree_with_JsonSchema_Net_on_every_day_of_years_around_leap_rules()
+    {
+        var automaton = PatternAutomaton.ForFormat("date");
+        var schema = SchemaFor("date");
+        int[] years = [1, 4, 100, 400, 1899, 1900, 1904, 1999, 2000, 2001, 2023, 2024, 2100, 2400, 9996, 9999];
+        var accepted = 0;
+        foreach (var year in years)
+        {
+            for (var month = 0; month <= 13; month++)
+            {
+                for (var day = 0; day <= 32; day++)
+                {
+                    var text = $"{year:D4}-{month:D2}-{day:D2}";
+                    var valid = IsValid(schema, text);
+                    Assert.True(valid == AutomatonWalker.Accepts(automaton, text), $"{text}: JsonSchema.Net says {valid}");
+                    accepted += valid ? 1 : 0;
+                }
+            }
+        }
+
+        Assert.Equal((9 * 365) + (7 * 366), accepted); // 4, 400, 1904, 2000, 2024, 2400 and 9996 are leap years
     }
 
     [Fact]
