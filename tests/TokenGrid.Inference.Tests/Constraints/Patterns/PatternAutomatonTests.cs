@@ -64,6 +64,9 @@ public sealed class PatternAutomatonTests
     [InlineData(@"^\s$", "\u0085", false)]
     [InlineData(@"^\d$", "\u0663", false)]
     [InlineData(@"^\w$", "é", false)]
+    [InlineData(@"^a\$$", "a$", true)]
+    [InlineData(@"a\$", "xa$y", true)]
+    [InlineData(@"^[$^]+$", "$^$", true)]
     public void ECMA_262_details_hold(string pattern, string text, bool expected) =>
         Assert.Equal(expected, AutomatonWalker.Accepts(PatternAutomaton.Compile(pattern), text));
 
