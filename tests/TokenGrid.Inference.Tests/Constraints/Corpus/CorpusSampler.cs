@@ -81,11 +81,12 @@ internal static partial class CorpusSampler
         }
     }
 
-    /// <summary>Every draft 4 group of the suite whose meaning carries over to 2020-12.</summary>
+    /// <summary>Every draft 3 and draft 4 group of the suite whose meaning carries over to 2020-12.</summary>
     private static IEnumerable<string> FromTestSuite()
     {
         var root = Path.Combine(SchemaCorpus.NodeModules, "json-schema-test-suite");
-        var files = Directory.EnumerateFiles(Path.Combine(root, "tests", "draft4"), "*.json", SearchOption.AllDirectories)
+        var files = new[] { "draft3", "draft4" }
+            .SelectMany(draft => Directory.EnumerateFiles(Path.Combine(root, "tests", draft), "*.json", SearchOption.AllDirectories))
             .Select(f => Path.GetRelativePath(root, f).Replace(Path.DirectorySeparatorChar, '/'))
             .Where(f => !TestSuiteSchemas.Excluded.Contains(f))
             .Order(StringComparer.Ordinal);
@@ -95,7 +96,7 @@ internal static partial class CorpusSampler
             for (var index = 0; index < groups; index++)
             {
                 var identifier = $"test-suite:{file}#{index}";
-                if (Builds(identifier) is not null)
+                if (Usable(identifier, _ => true))
                 {
                     yield return identifier;
                 }
@@ -103,32 +104,36 @@ internal static partial class CorpusSampler
         }
     }
 
-    private static bool Moderate(string identifier)
-    {
-        if (Builds(identifier) is not JsonObject schema || !IsObject(schema))
+    private static bool Moderate(string identifier) =>
+        Usable(identifier, schema =>
         {
-            return false;
-        }
+            var properties = SchemaTree.Objects(schema).Sum(o => (o["properties"] as JsonObject)?.Count ?? 0);
+            return IsObject(schema) && properties is >= MinProperties and <= MaxProperties;
+        });
 
-        var properties = SchemaTree.Objects(schema).Sum(o => (o["properties"] as JsonObject)?.Count ?? 0);
-        return properties is >= MinProperties and <= MaxProperties;
-    }
-
-    private static bool IsObject(JsonObject schema) =>
+    private static bool IsObject(JsonNode schema) =>
         schema["properties"] is JsonObject || schema["type"] is JsonValue type && type.GetValue<string>() == "object";
 
-    /// <summary>The loaded schema when it loads and JsonSchema.Net builds it; null otherwise (a candidate only).</summary>
-    private static JsonNode? Builds(string identifier)
+    /// <summary>
+    /// Whether the identifier loads, its schema is of the kind asked for (checked first: it is cheap), JsonSchema.Net
+    /// builds it and the 2020-12 meta-schema accepts it.
+    /// </summary>
+    private static bool Usable(string identifier, Func<JsonNode, bool> wanted)
     {
         try
         {
             var schema = SchemaCorpus.Load(identifier);
+            if (!wanted(schema))
+            {
+                return false;
+            }
+
             SchemaValidation.Build(schema);
-            return schema;
+            return SchemaValidation.MetaSchemaErrors(schema).Count == 0;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return null;
+            return false;
         }
     }
 

@@ -79,23 +79,26 @@ public sealed class SchemaCorpusTests(ITestOutputHelper output)
     [Fact]
     public void KeywordHistogram()
     {
-        var histogram = SchemaCorpus.Sample()
-            .SelectMany(id => SchemaKeywords.Used(SchemaCorpus.Load(id)))
+        var corpus = SchemaCorpus.Sample().Select(SchemaCorpus.Load).ToList();
+        var histogram = corpus
+            .SelectMany(SchemaKeywords.Used)
             .GroupBy(k => k, StringComparer.Ordinal)
             .Select(g => (Keyword: g.Key, Schemas: g.Count()))
             .OrderByDescending(p => p.Schemas).ThenBy(p => p.Keyword, StringComparer.Ordinal)
             .ToList();
-        output.WriteLine($"keyword: corpus schemas using it (of {SchemaCorpus.Sample().Count})");
+        output.WriteLine($"keyword: corpus schemas using it (of {corpus.Count})");
         foreach (var (keyword, schemas) in histogram)
         {
             output.WriteLine($"{keyword}: {schemas}");
         }
 
-        var formats = SchemaCorpus.Sample()
-            .SelectMany(id => SchemaTree.Objects(SchemaCorpus.Load(id)).Select(o => o["format"]?.GetValue<string>()).OfType<string>().Distinct())
+        var formats = corpus
+            .SelectMany(s => SchemaTree.Objects(s).Select(o => o["format"]?.GetValue<string>()).OfType<string>().Distinct())
             .GroupBy(f => f, StringComparer.Ordinal)
             .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal);
         output.WriteLine("formats: " + string.Join(", ", formats.Select(g => $"{g.Key} {g.Count()}")));
+        output.WriteLine($"type as a list (e.g. nullable): {corpus.Count(s => SchemaTree.Objects(s).Any(o => o["type"] is JsonArray))}");
+        output.WriteLine($"recursive (a cycle among $defs, or $ref \"#\"): {corpus.Count(s => Recursive(s) || SchemaTree.Objects(s).Any(o => o["$ref"]?.GetValue<string>() == "#"))}");
 
         Assert.Contains(histogram, p => p.Keyword == "properties");
         Assert.DoesNotContain(histogram, p => p.Keyword.StartsWith("x-", StringComparison.Ordinal) || p.Keyword is "nullable" or "discriminator");
@@ -112,6 +115,20 @@ public sealed class SchemaCorpusTests(ITestOutputHelper output)
         }
 
         Assert.Equal(lines, File.ReadAllLines(SchemaCorpus.SampleListPath));
+    }
+
+    /// <summary>Whether some definition of the schema reaches itself through references.</summary>
+    private static bool Recursive(JsonNode schema)
+    {
+        var defs = schema["$defs"] as JsonObject ?? [];
+        var edges = defs.ToDictionary(
+            p => p.Key,
+            p => SchemaTree.Objects(p.Value).Select(o => o["$ref"]?.GetValue<string>()).OfType<string>()
+                .Where(r => r.StartsWith("#/$defs/", StringComparison.Ordinal))
+                .Select(r => OpenApiSchemas.DefinitionName(r["#/$defs/".Length..])).ToList());
+        bool Reaches(string from, string to, HashSet<string> seen) =>
+            edges.TryGetValue(from, out var next) && next.Any(n => n == to || (seen.Add(n) && Reaches(n, to, seen)));
+        return edges.Keys.Any(k => Reaches(k, k, []));
     }
 
     private static Func<string, string?> Failure(Action<string> check) => id =>

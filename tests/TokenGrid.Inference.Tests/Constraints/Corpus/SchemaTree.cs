@@ -4,20 +4,20 @@ namespace TokenGrid.Inference.Tests.Constraints.Corpus;
 
 /// <summary>
 /// Walks a JSON schema through the keywords whose values are schemas, so that a property named "example" or "x-id"
-/// inside <c>properties</c> is never mistaken for a keyword. Covers drafts 4 to 2020-12 and OpenAPI's schema objects.
+/// inside <c>properties</c> is never mistaken for a keyword. Covers drafts 3 to 2020-12 and OpenAPI's schema objects.
 /// </summary>
 internal static class SchemaTree
 {
     private static readonly HashSet<string> SingleSchema =
     [
         "additionalProperties", "additionalItems", "items", "not", "contains", "propertyNames", "if", "then", "else",
-        "unevaluatedItems", "unevaluatedProperties", "contentSchema",
+        "unevaluatedItems", "unevaluatedProperties", "contentSchema", "extends",
     ];
 
     private static readonly HashSet<string> MapOfSchemas =
         ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"];
 
-    private static readonly HashSet<string> ArrayOfSchemas = ["allOf", "anyOf", "oneOf", "prefixItems", "items"];
+    private static readonly HashSet<string> ArrayOfSchemas = ["allOf", "anyOf", "oneOf", "prefixItems", "items", "extends", "disallow", "type"];
 
     /// <summary>
     /// A copy of <paramref name="schema"/> in which every schema object, innermost first, is replaced by what
