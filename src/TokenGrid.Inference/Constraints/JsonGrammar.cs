@@ -31,6 +31,9 @@ public sealed class JsonGrammar
     /// <summary>OpenAI's <c>{"type": "json_object"}</c>: any JSON object.</summary>
     public static JsonGrammar AnyObject { get; } = Compile(AnyObjectSchema);
 
+    /// <summary>Bytes of the shortest value of the schema (whitespace aside): a sequence needs at least as many tokens.</summary>
+    public int ShortestValueBytes => Root.MinBytes;
+
     /// <summary>The hex SHA-256 of the schema text.</summary>
     public string Hash { get; }
 

@@ -50,16 +50,22 @@ internal sealed class AnyOfNode(SchemaNode[] options) : SchemaNode
     protected override int ComputeMinBytes() => Options.Length == 0 ? Unsatisfiable : Options.Min(o => o.MinBytes);
 }
 
-/// <summary>A string, with its length bounds (in code points) and pattern.</summary>
-internal sealed class StringNode(int minLength, int maxLength) : SchemaNode
+/// <summary>A string, with its length bounds (in code points) and the automaton of its pattern and format.</summary>
+internal sealed class StringNode(int minLength, int maxLength, PatternAutomaton? pattern = null) : SchemaNode
 {
+    /// <summary>What the string's code points must match (<c>pattern</c>, <c>format</c>, both intersected); null for any.</summary>
+    public PatternAutomaton? Pattern { get; } = pattern;
+
     /// <summary>Fewest code points. Default: 0.</summary>
     public int MinLength { get; } = minLength;
 
     /// <summary>Most code points; <see cref="int.MaxValue"/> for no bound.</summary>
     public int MaxLength { get; } = maxLength;
 
-    protected override int ComputeMinBytes() => MinLength <= MaxLength ? Add(2, MinLength) : Unsatisfiable;
+    protected override int ComputeMinBytes() =>
+        MinLength > MaxLength ? Unsatisfiable
+        : Pattern is { } p ? (p.MinRemaining(p.Start) is var shortest && shortest <= MaxLength ? Add(2, Math.Max(MinLength, shortest)) : Unsatisfiable)
+        : Add(2, MinLength);
 }
 
 /// <summary>A number or an integer, with its bounds.</summary>

@@ -5,18 +5,17 @@ namespace TokenGrid.Inference.Constraints;
 /// <summary>
 /// A JSON string being written: valid UTF-8 (no overlong forms, no surrogates), control characters only as escapes,
 /// the simple escapes (<c>\" \\ \/ \b \f \n \r \t</c>; <c>\u</c> is not generated), within the node's length bounds in
-/// code points. A free object key also keeps its bytes, so the object can refuse a key it already has.
+/// code points, and its code points (escapes decoded) matching the node's pattern automaton. A free object key also
+/// keeps its bytes (it is written without escapes), so the object can refuse a key it already has.
 /// </summary>
 internal sealed class StringFrame : Frame
 {
     private const int MaxKeyBytes = 256;
+
+    /// <summary>The characters an escape can stand for (<c>\u</c> is not generated).</summary>
+    private static readonly int[] s_escaped = ['"', '\\', '/', 8, 12, 10, 13, 9];
     private readonly StringNode _node;
-    private readonly bool _opened;
-    private readonly bool _escape;
-    private readonly int _count;
-    private readonly int _pending;
-    private readonly byte _low;
-    private readonly byte _high;
+    private readonly Position _at;
     private readonly ObjectFrame? _keyOf;
     private readonly byte[]? _key;
 
@@ -29,67 +28,79 @@ internal sealed class StringFrame : Frame
 
     /// <summary>An object's free key after its opening quote; <paramref name="keyOf"/> is the object, waiting for the key.</summary>
     public StringFrame(StringNode node, ObjectFrame keyOf)
-        : this(node, keyOf, true, false, 0, 0, 0, 0, keyOf, [])
+        : this(node, keyOf, new Position { Opened = true }, keyOf, [])
     {
     }
 
-    private StringFrame(StringNode node, Frame parent, bool opened, bool escape, int count, int pending, byte low, byte high, ObjectFrame? keyOf, byte[]? key)
-        : base(parent, pending + (escape ? 1 : 0) + Math.Max(0, node.MinLength - count) + 1)
+    private StringFrame(StringNode node, Frame parent, Position at, ObjectFrame? keyOf, byte[]? key)
+        : base(parent, Own(node, at))
     {
         _node = node;
-        _opened = opened;
-        _escape = escape;
-        _count = count;
-        _pending = pending;
-        _low = low;
-        _high = high;
+        _at = at;
         _keyOf = keyOf;
         _key = key;
     }
 
     /// <summary>
     /// Code points this string may still take when it stands between characters (opened, no escape or character
-    /// half-written) and any plain character may come next; -1 otherwise. Lets the mask allow every token of plain
-    /// string content at once instead of walking each one.
+    /// half-written, no pattern) and any plain character may come next; -1 otherwise. Lets the mask allow every token
+    /// of plain string content at once instead of walking each one.
     /// </summary>
-    public int FreeRoom => !_opened || _escape || _pending > 0 ? -1
-        : _keyOf is null ? _node.MaxLength - _count
+    public int FreeRoom => !_at.Opened || _at.Escape || _at.Pending > 0 || _node.Pattern is not null ? -1
+        : _keyOf is null ? _node.MaxLength - _at.Count
         : Math.Max(0, MaxKeyBytes - 4 - _key!.Length) / 4;
 
     /// <summary>Whether this is an object's free key (plain characters only).</summary>
     public bool IsKey => _keyOf is not null;
 
     /// <summary>Characters still needed to reach <c>minLength</c>.</summary>
-    public int Deficit => Math.Max(0, _node.MinLength - _count);
+    public int Deficit => Math.Max(0, _node.MinLength - _at.Count);
 
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
     {
-        if (!_opened)
+        if (!_at.Opened)
         {
             if (b == '"')
             {
-                into.Add(Next(false, 0, 0, 0, 0));
+                into.Add(new StringFrame(_node, Parent!, _at with { Opened = true }, _keyOf, _key));
             }
 
             return;
         }
 
-        if (_escape)
+        if (_at.Escape)
         {
-            if (b is (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t')
+            var decoded = b switch
             {
-                into.Add(Next(false, _count, 0, 0, 0, key: b));
+                (byte)'"' or (byte)'\\' or (byte)'/' => b,
+                (byte)'b' => 8,
+                (byte)'f' => 12,
+                (byte)'n' => 10,
+                (byte)'r' => 13,
+                (byte)'t' => 9,
+                _ => -1,
+            };
+            if (decoded >= 0 && Match(decoded) is var state && state >= 0)
+            {
+                into.Add(Next(_at with { Escape = false, Pattern = state }, b));
             }
 
             return;
         }
 
-        if (_pending > 0)
+        if (_at.Pending > 0)
         {
-            if (b >= _low && b <= _high)
+            if (b >= _at.Low && b <= _at.High)
             {
-                into.Add(Next(false, _count, _pending - 1, 0x80, 0xBF, key: b));
+                var codePoint = (_at.CodePoint << 6) | (b & 0x3F);
+                var next = _at with { Pending = _at.Pending - 1, Low = 0x80, High = 0xBF, CodePoint = codePoint };
+                if (next.Pending == 0 ? (next = next with { Pattern = Match(codePoint) }).Pattern < 0 : !MayTake(codePoint, next.Pending))
+                {
+                    return;
+                }
+
+                into.Add(Next(next, b));
             }
 
             return;
@@ -101,7 +112,7 @@ internal sealed class StringFrame : Frame
             return;
         }
 
-        if (_count >= _node.MaxLength || b < 0x20)
+        if (_at.Count >= _node.MaxLength || b < 0x20)
         {
             return;
         }
@@ -112,27 +123,71 @@ internal sealed class StringFrame : Frame
             return;
         }
 
-        var (pending, low, high) = b switch
+        var (pending, low, high, bits) = b switch
         {
-            < 0x80 => (0, (byte)0, (byte)0),
-            >= 0xC2 and <= 0xDF => (1, (byte)0x80, (byte)0xBF),
-            0xE0 => (2, (byte)0xA0, (byte)0xBF),
-            0xED => (2, (byte)0x80, (byte)0x9F),
-            >= 0xE1 and <= 0xEF => (2, (byte)0x80, (byte)0xBF),
-            0xF0 => (3, (byte)0x90, (byte)0xBF),
-            >= 0xF1 and <= 0xF3 => (3, (byte)0x80, (byte)0xBF),
-            0xF4 => (3, (byte)0x80, (byte)0x8F),
-            _ => (-1, (byte)0, (byte)0),
+            < 0x80 => (0, (byte)0, (byte)0, b),
+            >= 0xC2 and <= 0xDF => (1, (byte)0x80, (byte)0xBF, b & 0x1F),
+            0xE0 => (2, (byte)0xA0, (byte)0xBF, b & 0x0F),
+            0xED => (2, (byte)0x80, (byte)0x9F, b & 0x0F),
+            >= 0xE1 and <= 0xEF => (2, (byte)0x80, (byte)0xBF, b & 0x0F),
+            0xF0 => (3, (byte)0x90, (byte)0xBF, b & 0x07),
+            >= 0xF1 and <= 0xF3 => (3, (byte)0x80, (byte)0xBF, b & 0x07),
+            0xF4 => (3, (byte)0x80, (byte)0x8F, b & 0x07),
+            _ => (-1, (byte)0, (byte)0, 0),
         };
-        if (pending >= 0)
+        if (pending < 0)
         {
-            into.Add(Next(b == '\\', _count + 1, pending, low, high, key: b));
+            return;
         }
+
+        var at = _at with { Escape = b == '\\', Count = _at.Count + 1, Pending = pending, Low = low, High = high, CodePoint = bits };
+        var possible = b == '\\' ? s_escaped.Any(c => Match(c) >= 0)
+            : pending > 0 ? MayTake(bits, pending, low, high)
+            : (at = at with { Pattern = Match(b) }).Pattern >= 0;
+        if (!possible)
+        {
+            return;
+        }
+
+        into.Add(Next(at, b));
     }
+
+    private static int Own(StringNode node, Position at)
+    {
+        var characters = Math.Max(0, node.MinLength - at.Count);
+        if (node.Pattern is { } pattern && at.Pending == 0 && !at.Escape)
+        {
+            characters = Math.Max(characters, pattern.MinRemaining(at.Pattern));
+        }
+
+        return SchemaNode.Add(at.Pending + (at.Escape ? 1 : 0) + characters, 1);
+    }
+
+    /// <summary>
+    /// Whether the pattern may take some code point that begins with the bits <paramref name="prefix"/>, with
+    /// <paramref name="pending"/> continuation bytes (6 bits each) still to come: a byte that can only lead to a character
+    /// the pattern refuses is refused itself, so a token never leaves the string half a character it cannot finish.
+    /// </summary>
+    private bool MayTake(int prefix, int pending, byte next = 0x80, byte nextHigh = 0xBF)
+    {
+        if (_node.Pattern is not { } pattern)
+        {
+            return true;
+        }
+
+        // The next continuation byte lies in [next, nextHigh] (narrower after E0, ED, F0, F4): the range starts there.
+        var rest = 6 * (pending - 1);
+        var low = ((prefix << 6) | (next & 0x3F)) << rest;
+        var high = (((prefix << 6) | (nextHigh & 0x3F)) << rest) | ((1 << rest) - 1);
+        return pattern.Leaves(_at.Pattern, low, high);
+    }
+
+    /// <summary>The pattern's state after <paramref name="codePoint"/>; -1 when it cannot match any more.</summary>
+    private int Match(int codePoint) => _node.Pattern is { } pattern ? pattern.Step(_at.Pattern, codePoint) : 0;
 
     private void Close(List<Frame> into)
     {
-        if (_count < _node.MinLength)
+        if (_at.Count < _node.MinLength || (_node.Pattern is { } pattern && !pattern.IsAccepting(_at.Pattern)))
         {
             return;
         }
@@ -147,9 +202,9 @@ internal sealed class StringFrame : Frame
         }
     }
 
-    private StringFrame Next(bool escape, int count, int pending, byte low, byte high, byte? key = null)
-    {
-        var bytes = _keyOf is not null && key is { } k ? [.. _key!, k] : _key;
-        return new StringFrame(_node, Parent!, true, escape, count, pending, low, high, _keyOf, bytes);
-    }
+    private StringFrame Next(Position at, byte b) =>
+        new(_node, Parent!, at, _keyOf, _keyOf is not null ? [.. _key!, b] : _key);
+
+    /// <summary>Where the string is: opened, inside an escape, characters so far, a character half-written, the pattern's state.</summary>
+    private readonly record struct Position(bool Opened, bool Escape, int Count, int Pending, byte Low, byte High, int CodePoint, int Pattern);
 }

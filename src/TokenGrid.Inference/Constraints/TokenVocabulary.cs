@@ -25,7 +25,7 @@ public sealed class TokenVocabulary
 
         All = new ByteTokenTrie(bytes, _ => true);
         Impure = new ByteTokenTrie(bytes, id => kinds[id] != InString.Plain);
-        Closers = new ByteTokenTrie(bytes, id => kinds[id] == InString.Closes);
+        Closers = new ByteTokenTrie(bytes, id => kinds[id] is InString.Closes or InString.Dangling);
         Plain = new LengthBuckets(size, id => kinds[id] == InString.Plain ? lengths[id] : 0);
         Inside = new LengthBuckets(size, id => kinds[id] is InString.Plain or InString.Inside ? lengths[id] : 0);
     }
@@ -42,13 +42,16 @@ public sealed class TokenVocabulary
     /// <summary>The tokens that are not plain string content.</summary>
     internal ByteTokenTrie Impure { get; }
 
-    /// <summary>The tokens that, read from inside a string between characters, close it (an unescaped quote).</summary>
+    /// <summary>
+    /// The tokens that, read from inside a string between characters, close it (an unescaped quote) or end inside a
+    /// character or an escape: what is left to write grows with the latter, so they are walked, not allowed wholesale.
+    /// </summary>
     internal ByteTokenTrie Closers { get; }
 
     /// <summary>Plain string content: printable, whole UTF-8 characters, no quote or backslash.</summary>
     internal LengthBuckets Plain { get; }
 
-    /// <summary>Any string content that does not close the string (escapes, characters split across tokens), by characters begun.</summary>
+    /// <summary>String content that neither closes the string nor ends inside a character or an escape, by characters.</summary>
     internal LengthBuckets Inside { get; }
 
     /// <summary>
@@ -134,7 +137,9 @@ public sealed class TokenVocabulary
             count++;
         }
 
-        return (!backslash && !escape && pending == 0 ? InString.Plain : InString.Inside, count);
+        return escape || pending > 0 ? (InString.Dangling, count)
+            : backslash ? (InString.Inside, count)
+            : (InString.Plain, count);
     }
 
     private enum InString
@@ -142,6 +147,7 @@ public sealed class TokenVocabulary
         Invalid,
         Plain,
         Inside,
+        Dangling,
         Closes,
     }
 }

@@ -45,8 +45,9 @@ internal static class ConstrainedWalk
                 return new Result(Encoding.UTF8.GetString([.. bytes]), step, true, false, [.. ids]);
             }
 
+            Assert.True(constraint.Remaining <= maxTokens - step, $"Remaining {constraint.Remaining} above {maxTokens - step} after '{Encoding.UTF8.GetString([.. bytes])}' (last token bytes {(ids.Count > 0 ? Convert.ToHexString(vocabulary.Bytes(ids[^1])!) : "")}).");
             var allowed = constraint.FillMask(mask, maxTokens - step, scratch);
-            Assert.True(allowed > 0, $"Nothing allowed after '{Encoding.UTF8.GetString([.. bytes])}'.");
+            Assert.True(allowed > 0, $"Nothing allowed after '{Encoding.UTF8.GetString([.. bytes])}' (last token bytes {(ids.Count > 0 ? Convert.ToHexString(vocabulary.Bytes(ids[^1])!) : "")}).");
             var token = Pick(mask, allowed, random);
             if (ends.Contains(token) || (endBias > 0 && constraint.Accepts && random.NextDouble() < endBias))
             {

@@ -68,4 +68,19 @@ public sealed class TokenConstraintTests
         var e = Assert.Throws<ConstraintException>(() => JsonGrammar.Compile(schema));
         Assert.Equal(keyword, e.Keyword);
     }
+
+    [Theory]
+    [InlineData("""{"type": "string", "format": "date-time"}""")]
+    [InlineData("""{"type": "string", "format": "email"}""")]
+    [InlineData("""{"type": "string", "pattern": "^[a-z]+$", "maxLength": 12}""")]
+    [InlineData("""{"type": "string", "pattern": "^\\+?[1-9][0-9]{4,10}$"}""")]
+    public void Pattern_and_format_strings_never_take_a_byte_they_cannot_finish(string schema)
+    {
+        // A character's first byte or a backslash is taken only when the pattern can take some character it begins.
+        for (var seed = 0; seed < 10; seed++)
+        {
+            var result = ConstrainedWalk.Run(JsonGrammar.Compile(schema), "qwen2_5", 60, seed);
+            Assert.True(result.Complete, result.Text);
+        }
+    }
 }

@@ -126,6 +126,27 @@ public sealed class PatternAutomaton
     /// <summary>The fewest code points that lead from <paramref name="state"/> to acceptance; int.MaxValue for -1.</summary>
     public int MinRemaining(int state) => state < 0 ? int.MaxValue : Get(state).MinRemaining;
 
+    /// <summary>Whether some code point in [<paramref name="low"/>, <paramref name="high"/>] leads from <paramref name="state"/> to a live state (no allocation).</summary>
+    public bool Leaves(int state, int low, int high)
+    {
+        if (state < 0)
+        {
+            return false;
+        }
+
+        var table = Get(state).Table ?? Build(state);
+        for (var k = 0; k < table.Lows.Length; k++)
+        {
+            var last = k + 1 < table.Lows.Length ? table.Lows[k + 1] - 1 : CodePointSet.MaxCodePoint;
+            if (table.Targets[k] >= 0 && table.Lows[k] <= high && last >= low)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The ranges of code points that lead somewhere from <paramref name="state"/>, in order, with their target.</summary>
     public IReadOnlyList<(int First, int Last, int Target)> Transitions(int state)
     {
