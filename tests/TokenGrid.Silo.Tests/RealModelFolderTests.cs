@@ -17,7 +17,7 @@ namespace TokenGrid.Silo.Tests;
 /// conversation (@huggingface/jinja renders it, the tokenizers library tokenizes it), and a template's
 /// <c>raise_exception</c> is a 400 carrying the template's message.
 /// </summary>
-public sealed class RealModelFolderTests(RealModelFolderTests.Fixture fixture) : IClassFixture<RealModelFolderTests.Fixture>
+public sealed partial class RealModelFolderTests(RealModelFolderTests.Fixture fixture) : IClassFixture<RealModelFolderTests.Fixture>
 {
     private static readonly string[] s_families = ["llama3_1", "qwen3", "gemma3"];
 
@@ -135,7 +135,7 @@ public sealed class RealModelFolderTests(RealModelFolderTests.Fixture fixture) :
                 tokenizer["model"]!["vocab"]!.AsObject().Max(kv => (int)kv.Value!),
                 tokenizer["added_tokens"]!.AsArray().Max(t => (int)t!["id"]!)) + 1;
             var built = DemoModelBuilder.EnsureBuilt(Path.Combine(_root, "cache"),
-                DemoModelSpec.Default with { Layers = 1, HiddenSize = 32, Heads = 2, ContextLength = 256, VocabSize = vocab });
+                DemoModelSpec.Default with { Layers = 1, HiddenSize = 32, Heads = 2, ContextLength = 1024, VocabSize = vocab });
 
             var folder = Directory.CreateDirectory(Path.Combine(_root, family)).FullName;
             File.Copy(Path.Combine(built, "model.onnx"), Path.Combine(folder, "model.onnx"));
@@ -150,7 +150,7 @@ public sealed class RealModelFolderTests(RealModelFolderTests.Fixture fixture) :
                 ["n_embd"] = 32,
                 ["n_head"] = 2,
                 ["n_layer"] = 1,
-                ["n_positions"] = 256,
+                ["n_positions"] = 1024,
                 ["vocab_size"] = vocab,
                 ["eos_token_id"] = eos.DeepClone(),
                 ["torch_dtype"] = "float32",

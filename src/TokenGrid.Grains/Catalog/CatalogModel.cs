@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using TokenGrid.Inference.Constraints;
 using TokenGrid.Inference.Models;
 using TokenGrid.Inference.Templates;
+using TokenGrid.Inference.Tools;
 using TokenGrid.Inference.Tokenizers;
 
 namespace TokenGrid.Grains.Catalog;
@@ -82,17 +83,26 @@ public sealed class CatalogModel
     /// asks for the assistant's next turn. The template writes the beginning-of-sequence token itself (never twice).
     /// </summary>
     /// <exception cref="ChatRenderException">The template refused the conversation (its own message) or failed on it.</exception>
-    public RenderedChat RenderChat(IReadOnlyList<JsonNode> messages)
+    public RenderedChat RenderChat(IReadOnlyList<JsonNode> messages, IReadOnlyList<JsonNode>? tools = null)
     {
         try
         {
-            return new RenderedChat(Chat.Render(messages).Ids, Chat.StopSequences);
+            return new RenderedChat(Chat.Render(messages, tools).Ids, Chat.StopSequences);
         }
         catch (ChatPromptException e)
         {
             throw new ChatRenderException(e.Message, e);
         }
     }
+
+    /// <summary>Whether the model has a chat template of its own, which tools are written into (the fallbacks take none).</summary>
+    public bool TakesTools => Chat.IsModelTemplate;
+
+    /// <summary>
+    /// A reader of this model's output for tool calls: in the syntax its chat template uses (<paramref name="plainJson"/>:
+    /// the plain JSON a constrained call is written in).
+    /// </summary>
+    public ToolCallReader ToolCallReader(bool plainJson) => new(plainJson ? ToolCallSyntax.PlainJson : Chat.ToolCalls);
 
     /// <summary>
     /// Checks that <paramref name="schema"/> (a JSON schema as text) can constrain this model's output, compiling it

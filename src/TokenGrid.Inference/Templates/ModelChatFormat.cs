@@ -28,8 +28,9 @@ public sealed class ModelChatFormat
     private readonly ChatPromptRenderer? _renderer;
     private readonly ChatTemplate _fallback;
 
-    private ModelChatFormat(ModelTokenizer tokenizer, ChatPromptRenderer? renderer, string description, IReadOnlyList<string> stops)
+    private ModelChatFormat(ModelTokenizer tokenizer, ChatPromptRenderer? renderer, string description, IReadOnlyList<string> stops, Tools.ToolCallSyntax tools = Tools.ToolCallSyntax.PlainJson)
     {
+        ToolCalls = tools;
         _tokenizer = tokenizer;
         _renderer = renderer;
         _fallback = tokenizer.ChatTemplate;
@@ -39,6 +40,9 @@ public sealed class ModelChatFormat
 
     /// <summary>Which format is used and where it came from, for logs and <c>models check</c>.</summary>
     public string Description { get; }
+
+    /// <summary>How this model writes tool calls, as its chat template shows them (plain JSON without a template).</summary>
+    public Tools.ToolCallSyntax ToolCalls { get; }
 
     /// <summary>True when the model's own chat template is used, false for a built-in fallback.</summary>
     public bool IsModelTemplate => _renderer is not null;
@@ -73,8 +77,19 @@ public sealed class ModelChatFormat
         }
 
         var stops = templates.SpecialTokens.Eos is { Length: > 0 } eos ? new[] { eos } : [];
+        string? toolTemplate;
+        try
+        {
+            toolTemplate = templates.Select(hasTools: true).Source;
+        }
+        catch (InvalidOperationException)
+        {
+            toolTemplate = null;
+        }
+
         return new ModelChatFormat(tokenizer, new ChatPromptRenderer(templates, clock: clock),
-            $"the model's chat_template from {templates.Source} (templates: {string.Join(", ", templates.Templates.Keys)})", stops);
+            $"the model's chat_template from {templates.Source} (templates: {string.Join(", ", templates.Templates.Keys)})", stops,
+            Tools.ToolCallFormats.Detect(toolTemplate));
     }
 
     /// <summary>Renders <paramref name="messages"/> (OpenAI chat messages) and asks for the assistant's next turn.</summary>

@@ -1,4 +1,5 @@
 using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;
 using TokenGrid.Silo.Serving;
@@ -40,7 +41,7 @@ internal static class ChatCompletionsApi
             N = request.N,
             TopLogprobs = request.Logprobs == true ? request.TopLogprobs ?? 0 : null,
         };
-        var plan = planner.ForChat(fields, messages);
+        var plan = planner.ForChat(fields, messages, new ToolRequest(request.Tools, request.ToolChoice, request.ParallelToolCalls));
         if (plan.Choices > 1)
         {
             return await CreateChoicesAsync(http, request, plan, submitter, time);
@@ -56,7 +57,7 @@ internal static class ChatCompletionsApi
         {
             var usage = new StreamUsage(
                 request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
-            return new CompletionStream(grain, new ChatCompletionChunks(id, created, model, logprobs), usage);
+            return new CompletionStream(grain, new ChatCompletionChunks(id, created, model, logprobs, tools: ToolReader(plan)), usage);
         }
 
         var (output, final, reported) = await JobOutput.CollectAsync(grain, http);
@@ -65,11 +66,19 @@ internal static class ChatCompletionsApi
             throw new JobFailedException(final);
         }
 
+        var (message, finish) = ToolCallMessages.Read(ToolReader(plan), output, final.FinishReason ?? "stop");
         return TypedResults.Ok(new ChatCompletion(
             id, created, model,
-            [new ChatChoice(0, new ChatMessageResponse("assistant", output), final.FinishReason ?? "stop", logprobs?.Chat(reported))],
+            [new ChatChoice(0, message, finish, logprobs?.Chat(reported))],
             Usage.Of(final.PromptTokens, final.CompletionTokens)));
     }
+
+    /// <summary>A reader of the reply for tool calls: in the model's own syntax, or plain JSON when a call is forced; null when calls are not read.</summary>
+    private static ToolCallReader? ToolReader(GenerationPlan plan) => plan.Tools switch
+    {
+        null or { Mode: ToolMode.None } => null,
+        { Mode: var mode } => plan.Model.ToolCallReader(plainJson: mode == ToolMode.Forced),
+    };
 
     /// <summary><c>n</c> &gt; 1: one job per choice (see <see cref="JobSubmitter.SubmitChoicesAsync"/>).</summary>
     private static async Task<IResult> CreateChoicesAsync(
@@ -85,12 +94,15 @@ internal static class ChatCompletionsApi
         {
             var usage = new StreamUsage(
                 request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
-            return new ChoicesStream(grains, [.. grains.Select((_, i) => new ChatCompletionChunks(id, created, model, logprobs, i))], usage);
+            return new ChoicesStream(grains, [.. grains.Select((_, i) => new ChatCompletionChunks(id, created, model, logprobs, i, ToolReader(plan)))], usage);
         }
 
         var results = await ChoiceOutput.CollectAsync(grains, http);
         var choices = results.Select((r, i) =>
-            new ChatChoice(i, new ChatMessageResponse("assistant", r.Text), r.Final.FinishReason ?? "stop", logprobs?.Chat(r.Logprobs)));
+        {
+            var (message, finish) = ToolCallMessages.Read(ToolReader(plan), r.Text, r.Final.FinishReason ?? "stop");
+            return new ChatChoice(i, message, finish, logprobs?.Chat(r.Logprobs));
+        });
         return TypedResults.Ok(new ChatCompletion(id, created, model, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final))));
     }
 }

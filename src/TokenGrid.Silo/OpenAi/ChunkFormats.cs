@@ -1,4 +1,5 @@
 using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Serving;
 
 namespace TokenGrid.Silo.OpenAi;
@@ -28,16 +29,22 @@ internal sealed class TextCompletionChunks(string id, long created, string model
 
 /// <summary>
 /// Chunks of a streamed chat completion (<c>object: "chat.completion.chunk"</c>); the first names the role. With
-/// <paramref name="logprobs"/> each chunk carries <c>logprobs.content</c> for its tokens.
+/// <paramref name="logprobs"/> each chunk carries <c>logprobs.content</c> for its tokens. With <paramref name="tools"/>
+/// the text is read for tool calls, which go out as <c>tool_calls</c> deltas as OpenAI streams them (a call's id, type
+/// and name first, then its arguments), and a reply that called a tool finishes with <c>tool_calls</c>.
 /// </summary>
-internal sealed class ChatCompletionChunks(string id, long created, string model, LogprobFormat? logprobs = null, int index = 0) : IChunkFormat
+internal sealed class ChatCompletionChunks(string id, long created, string model, LogprobFormat? logprobs = null, int index = 0, ToolCallReader? tools = null) : IChunkFormat
 {
+    private readonly ToolCallDeltas? _calls = tools is null ? null : new ToolCallDeltas(tools);
+
     public object? Opening(Usage? usage) => Chunk(new ChatDelta("assistant", ""), null, null, usage);
 
     public object Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage) =>
-        Chunk(new ChatDelta(null, text), null, logprobs is not null && tokens is not null ? logprobs.Chat(tokens) : null, usage);
+        Chunk(_calls?.Push(text) ?? new ChatDelta(null, text), null, logprobs is not null && tokens is not null ? logprobs.Chat(tokens) : null, usage);
 
-    public object Finish(string finishReason, Usage? usage) => Chunk(new ChatDelta(null, null), finishReason, null, usage);
+    public object Finish(string finishReason, Usage? usage) => _calls is null
+        ? Chunk(new ChatDelta(null, null), finishReason, null, usage)
+        : Chunk(_calls.Finish(), _calls.Called && finishReason == "stop" ? "tool_calls" : finishReason, null, usage);
 
     public object Usage(Usage usage) => new ChatCompletionChunk(id, created, model, [], usage);
 

@@ -127,6 +127,15 @@ public sealed record ChatCompletionRequest : GenerationRequestBody
 
     /// <summary>With <see cref="Logprobs"/>: this many most likely alternatives per token (0 to 20).</summary>
     public int? TopLogprobs { get; init; }
+
+    /// <summary>Functions the model may call: <c>[{"type": "function", "function": {"name", "description"?, "parameters"?}}]</c>.</summary>
+    public JsonElement Tools { get; init; }
+
+    /// <summary><c>none</c>, <c>auto</c> (the default with tools), <c>required</c>, or <c>{"type": "function", "function": {"name"}}</c>.</summary>
+    public JsonElement ToolChoice { get; init; }
+
+    /// <summary>Whether a forced call may be several calls at once. Default: true.</summary>
+    public bool? ParallelToolCalls { get; init; }
 }
 
 /// <summary>

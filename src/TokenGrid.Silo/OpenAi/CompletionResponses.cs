@@ -66,12 +66,37 @@ public sealed record ChatTokenLogprob(string Token, float? Logprob, IReadOnlyLis
 /// <summary>One alternative of a <see cref="ChatTokenLogprob"/>.</summary>
 public sealed record ChatTopLogprob(string Token, float? Logprob, IReadOnlyList<int> Bytes);
 
-/// <summary>The assistant's message.</summary>
-public sealed record ChatMessageResponse(string Role, string Content)
+/// <summary>The assistant's message: its text (null when it only calls tools) and its tool calls, if any.</summary>
+public sealed record ChatMessageResponse(
+    string Role,
+    string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ChatToolCall>? ToolCalls = null)
 {
     /// <summary>Never a refusal.</summary>
     public string? Refusal => null;
 }
+
+/// <summary>One tool call of the assistant: its id (<c>call_…</c>) and the function with its arguments as JSON text.</summary>
+public sealed record ChatToolCall(string Id, ChatFunctionCall Function)
+{
+    /// <summary>Always <c>function</c>.</summary>
+    public string Type => "function";
+}
+
+/// <summary>A function called: its name and arguments (a JSON object, as text).</summary>
+public sealed record ChatFunctionCall(string Name, string Arguments);
+
+/// <summary>A streamed piece of a tool call: the first names it (id, type, name), the next carry its arguments.</summary>
+public sealed record ChatToolCallDelta(
+    int Index,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Id,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Type,
+    ChatFunctionDelta Function);
+
+/// <summary>What a streamed piece adds to a function call.</summary>
+public sealed record ChatFunctionDelta(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Arguments);
 
 /// <summary>One streamed piece of a chat completion (<c>object: "chat.completion.chunk"</c>).</summary>
 public sealed record ChatCompletionChunk(
@@ -94,7 +119,8 @@ public sealed record ChatChunkChoice(int Index, ChatDelta Delta, string? FinishR
 /// <summary>What a chunk adds to the message.</summary>
 public sealed record ChatDelta(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ChatToolCallDelta>? ToolCalls = null);
 
 /// <summary>The answer of <c>GET /v1/models</c>.</summary>
 public sealed record ModelList(IReadOnlyList<ModelCard> Data)

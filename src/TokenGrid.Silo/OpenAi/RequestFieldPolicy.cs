@@ -26,9 +26,9 @@ internal static class RequestFieldPolicy
     /// <summary>Fields TokenGrid does not implement, refused with the reason (unless the value is the default, see <see cref="IsDefault"/>).</summary>
     public static readonly IReadOnlyDictionary<string, string> Refused = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["tools"] = "Tool calling is not supported",
-        ["tool_choice"] = "Tool calling is not supported",
-        ["parallel_tool_calls"] = "Tool calling is not supported",
+        ["tools"] = "Tools are supported on chat completions only",
+        ["tool_choice"] = "Tools are supported on chat completions only",
+        ["parallel_tool_calls"] = "Tools are supported on chat completions only",
         ["functions"] = "Function calling is not supported",
         ["function_call"] = "Function calling is not supported",
         ["best_of"] = "best_of above 1 is not supported",

@@ -26,6 +26,9 @@ internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, in
     /// <summary>OpenAI's <c>n</c>: how many choices to generate for the prompt, one job each. Default: 1.</summary>
     public int Choices { get; init; } = 1;
 
+    /// <summary>The chat request's tools and how they may be called; null without tools.</summary>
+    public ToolPlan? Tools { get; init; }
+
     /// <summary>Structured outputs: the JSON schema the output must be a value of; null for free text.</summary>
     public string? OutputSchema { get; init; }
 
@@ -128,3 +131,6 @@ internal sealed record GenerationFields
 
     public JsonElement Priority { get; init; }
 }
+
+/// <summary>A chat request's tool fields as given: <c>tools</c>, <c>tool_choice</c>, <c>parallel_tool_calls</c>.</summary>
+internal sealed record ToolRequest(JsonElement Tools, JsonElement Choice, bool? Parallel);

@@ -40,20 +40,34 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
     /// A plan for chat messages, rendered with the model's own chat template (or its fallback), whose stop sequences are
     /// added. A template that refuses the conversation (<c>raise_exception</c>) answers 400 with the template's message.
     /// </summary>
-    public GenerationPlan ForChat(GenerationFields fields, IReadOnlyList<JsonNode> messages)
+    public GenerationPlan ForChat(GenerationFields fields, IReadOnlyList<JsonNode> messages, ToolRequest? tools = null)
     {
         var model = Model(fields.Model);
+        var toolPlan = tools is null ? null : ToolPlan.Of(tools.Tools, tools.Choice, tools.Parallel, model);
+        if (toolPlan is not null && !model.TakesTools)
+        {
+            throw Problem($"Model '{model.Name}' has no chat template of its own, so it cannot be given tools.", "tools");
+        }
+
         RenderedChat prompt;
         try
         {
-            prompt = model.RenderChat(messages);
+            prompt = model.RenderChat(messages, toolPlan?.Tools);
         }
         catch (ChatRenderException e)
         {
             throw Problem(e.Message, "messages");
         }
 
-        return Plan(fields, model, prompt.PromptTokens, prompt.StopSequences, "messages");
+        var plan = Plan(fields, model, prompt.PromptTokens, prompt.StopSequences, "messages");
+        if (toolPlan?.CallSchema is { } calls)
+        {
+            plan = plan.OutputSchema is null
+                ? plan with { OutputSchema = calls }
+                : throw Problem("A forced tool call (tool_choice required or a function) cannot be combined with response_format.", "tool_choice");
+        }
+
+        return plan with { Tools = toolPlan };
     }
 
     private GenerationPlan Plan(GenerationFields fields, CatalogModel model, int[] promptTokens, IEnumerable<string> templateStops, string promptParam)

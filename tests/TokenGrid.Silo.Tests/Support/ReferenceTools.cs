@@ -47,6 +47,13 @@ public static class ReferenceTools
         JsonNode.Parse(await RunNodeAsync("openai-client.mjs", baseUrl.ToString(), key))!.AsObject();
 
     /// <summary>
+    /// Runs tests/reference/openai-tools.mjs (tool calls and structured outputs through the <c>openai</c> npm package)
+    /// against <paramref name="model"/>; returns what each of its calls gave.
+    /// </summary>
+    public static async Task<JsonObject> OpenAiToolsAsync(Uri baseUrl, string key, string model) =>
+        JsonNode.Parse(await RunNodeAsync("openai-tools.mjs", baseUrl.ToString(), key, model))!.AsObject();
+
+    /// <summary>
     /// Whether Stripe's own webhook verifier (the official <c>stripe</c> npm package, tests/reference/webhook-verify.mjs)
     /// accepts <paramref name="body"/> signed with <paramref name="signature"/> under <paramref name="secret"/>: the
     /// event id it read, or the verifier's error.

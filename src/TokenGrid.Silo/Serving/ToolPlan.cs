@@ -1,0 +1,169 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using TokenGrid.Grains.Catalog;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Serving;
+
+/// <summary>How a chat request may call its tools.</summary>
+internal enum ToolMode
+{
+    /// <summary><c>tool_choice: "none"</c>: the model is told of the tools but its output is content only.</summary>
+    None,
+
+    /// <summary><c>auto</c> (the default with tools): the output is read for calls in the model's own syntax.</summary>
+    Auto,
+
+    /// <summary><c>required</c> or a named function: decoding is constrained to a call (plain JSON) whose arguments match the function's parameters.</summary>
+    Forced,
+}
+
+/// <summary>
+/// A chat request's <c>tools</c>, <c>tool_choice</c> and <c>parallel_tool_calls</c>, checked: the tool definitions for
+/// the chat template, the mode and, when a call is forced, the JSON schema of the calls that decoding is held to.
+/// </summary>
+internal sealed partial record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, string? CallSchema)
+{
+    /// <summary>Most tools per request (OpenAI's limit).</summary>
+    public const int MaxTools = 128;
+
+    /// <summary>The plan of a request, or null when it gives no tools.</summary>
+    public static ToolPlan? Of(JsonElement tools, JsonElement toolChoice, bool? parallel, CatalogModel model)
+    {
+        if (tools.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return toolChoice.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null
+                ? null
+                : throw Problem("tool_choice is only allowed when tools are given.", "tool_choice");
+        }
+
+        if (tools.ValueKind != JsonValueKind.Array || tools.GetArrayLength() is 0 or > MaxTools)
+        {
+            throw Problem($"tools must be an array of 1 to {MaxTools} tools.", "tools");
+        }
+
+        var definitions = new List<JsonNode>();
+        var functions = new Dictionary<string, JsonElement?>(StringComparer.Ordinal);
+        var index = 0;
+        foreach (var tool in tools.EnumerateArray())
+        {
+            var at = $"tools[{index++}]";
+            if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "function")
+            {
+                throw Problem($"{at}.type must be \"function\" (the only tool type supported).", $"{at}.type");
+            }
+
+            if (!tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object
+                || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || !NamePattern().IsMatch(name.GetString()!))
+            {
+                throw Problem($"{at}.function.name must be 1 to 64 letters, digits, underscores or dashes.", $"{at}.function.name");
+            }
+
+            JsonElement? parameters = null;
+            if (function.TryGetProperty("parameters", out var p) && p.ValueKind != JsonValueKind.Null)
+            {
+                parameters = p.ValueKind == JsonValueKind.Object ? p : throw Problem($"{at}.function.parameters must be a JSON schema object.", $"{at}.function.parameters");
+            }
+
+            if (!functions.TryAdd(name.GetString()!, parameters))
+            {
+                throw Problem($"Two tools are named '{name.GetString()}'.", $"{at}.function.name");
+            }
+
+            definitions.Add(JsonNode.Parse(tool.GetRawText())!);
+        }
+
+        var (mode, forced) = Choice(toolChoice, functions);
+        var schema = mode == ToolMode.Forced ? CallsOf(forced is null ? functions : new() { [forced] = functions[forced] }, parallel ?? true, forced is null) : null;
+        if (schema is not null && model.CheckOutputSchema(schema) is { } problem)
+        {
+            var where = problem.Path.Length > 0 ? $" at {problem.Path}" : "";
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                $"A tool's parameters cannot be enforced for a forced call ({problem.Keyword}{where}): {problem.Message}", "unsupported_schema", "tools"));
+        }
+
+        return new ToolPlan(definitions, mode, schema);
+    }
+
+    private static (ToolMode Mode, string? Name) Choice(JsonElement choice, Dictionary<string, JsonElement?> functions)
+    {
+        switch (choice.ValueKind)
+        {
+            case JsonValueKind.Undefined or JsonValueKind.Null:
+                return (ToolMode.Auto, null);
+            case JsonValueKind.String:
+                return choice.GetString() switch
+                {
+                    "none" => (ToolMode.None, null),
+                    "auto" => (ToolMode.Auto, null),
+                    "required" => (ToolMode.Forced, null),
+                    var other => throw Problem($"tool_choice '{other}' is not none, auto, required or a function.", "tool_choice"),
+                };
+            case JsonValueKind.Object when choice.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "function"
+                && choice.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object
+                && f.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String:
+                return functions.ContainsKey(name.GetString()!)
+                    ? (ToolMode.Forced, name.GetString())
+                    : throw Problem($"tool_choice names '{name.GetString()}', which is not among the tools.", "tool_choice.function.name");
+            default:
+                throw Problem("tool_choice must be none, auto, required or {\"type\": \"function\", \"function\": {\"name\": ...}}.", "tool_choice");
+        }
+    }
+
+    /// <summary>
+    /// The schema of a forced call, as plain JSON: <c>{"name": ..., "arguments": {...}}</c> for one of the functions (a
+    /// list of such calls too when several may be made in parallel). Each function's <c>$defs</c> move to the root, so
+    /// their references still resolve.
+    /// </summary>
+    private static string CallsOf(Dictionary<string, JsonElement?> functions, bool parallel, bool several)
+    {
+        var defs = new JsonObject();
+        var calls = new JsonArray();
+        foreach (var (name, parameters) in functions)
+        {
+            JsonNode arguments = parameters is { } p ? JsonNode.Parse(p.GetRawText())! : new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() };
+            if (arguments is JsonObject o)
+            {
+                foreach (var key in (string[])["$defs", "definitions"])
+                {
+                    if (o[key] is JsonObject found)
+                    {
+                        foreach (var (defName, def) in found.ToList())
+                        {
+                            found.Remove(defName);
+                            defs[defName] = def;
+                        }
+
+                        o.Remove(key);
+                    }
+                }
+            }
+
+            calls.Add(new JsonObject
+            {
+                ["type"] = "object",
+                ["properties"] = new JsonObject { ["name"] = new JsonObject { ["const"] = name }, ["arguments"] = arguments },
+                ["required"] = new JsonArray("name", "arguments"),
+                ["additionalProperties"] = false,
+            });
+        }
+
+        JsonNode one = calls.Count == 1 ? calls[0]!.DeepClone() : new JsonObject { ["anyOf"] = calls.DeepClone() };
+        var root = parallel && several
+            ? new JsonObject { ["anyOf"] = new JsonArray(one.DeepClone(), new JsonObject { ["type"] = "array", ["items"] = one.DeepClone(), ["minItems"] = 1 }) }
+            : one.AsObject();
+        if (defs.Count > 0)
+        {
+            root["$defs"] = defs;
+        }
+
+        // References written against a function's own root ("#/definitions/x") now point into the root's $defs.
+        return root.ToJsonString().Replace("\"#/definitions/", "\"#/$defs/", StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex("^[a-zA-Z0-9_-]{1,64}$")]
+    private static partial Regex NamePattern();
+
+    private static ApiProblemException Problem(string detail, string param) => new(ApiProblems.BadRequest(detail, "invalid_value", param));
+}

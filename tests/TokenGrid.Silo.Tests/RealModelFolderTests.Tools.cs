@@ -1,0 +1,159 @@
+using System.ClientModel;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OpenAI;
+using OpenAI.Chat;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>
+/// Tool calling on a real model folder (Qwen 3's tokenizer and chat template, random weights), through the official
+/// .NET SDK and the <c>openai</c> npm package: a forced call is decoded under its function's parameters, so even random
+/// weights give a well-formed call; the tools reach the template; tool results go back in a second turn.
+/// </summary>
+public sealed partial class RealModelFolderTests
+{
+    private const string Qwen = "qwen3";
+
+    private static readonly ChatTool s_weather = ChatTool.CreateFunctionTool(
+        "get_weather",
+        "The weather in a city.",
+        BinaryData.FromString("""
+            {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+             "required": ["city", "unit"], "additionalProperties": false}
+            """));
+
+    private static readonly ChatTool s_time = ChatTool.CreateFunctionTool(
+        "get_time", "The time in a zone.", BinaryData.FromString("""{"type": "object", "properties": {"zone": {"type": "string", "format": "uuid"}}, "required": ["zone"]}"""));
+
+    private ChatClient QwenChat() =>
+        new OpenAIClient(new ApiKeyCredential(TokenGridServer.DemoKey), new OpenAIClientOptions { Endpoint = new Uri(fixture.Server.BaseAddress, "v1") })
+            .GetChatClient(Qwen);
+
+    private static void AssertWeatherArguments(string arguments)
+    {
+        using var json = JsonDocument.Parse(arguments);
+        Assert.Equal(["city", "unit"], json.RootElement.EnumerateObject().Select(p => p.Name).Order());
+        Assert.InRange(json.RootElement.GetProperty("city").GetString()!.EnumerateRunes().Count(), 0, 20);
+        Assert.Contains(json.RootElement.GetProperty("unit").GetString(), (string[])["celsius", "fahrenheit"]);
+    }
+
+    [Fact]
+    public async Task A_required_tool_call_comes_back_as_tool_calls_with_valid_arguments()
+    {
+        var options = new ChatCompletionOptions { Tools = { s_weather, s_time }, ToolChoice = ChatToolChoice.CreateRequiredChoice(), MaxOutputTokenCount = 120 };
+        ChatCompletion reply = await QwenChat().CompleteChatAsync([new UserChatMessage("Weather in Oslo, and the time?")], options);
+
+        Assert.Equal(ChatFinishReason.ToolCalls, reply.FinishReason);
+        Assert.NotEmpty(reply.ToolCalls);
+        foreach (var call in reply.ToolCalls)
+        {
+            Assert.StartsWith("call_", call.Id);
+            Assert.Contains(call.FunctionName, (string[])["get_weather", "get_time"]);
+            using var arguments = JsonDocument.Parse(call.FunctionArguments.ToString());
+            if (call.FunctionName == "get_weather")
+            {
+                AssertWeatherArguments(call.FunctionArguments.ToString());
+            }
+            else
+            {
+                Assert.True(Guid.TryParse(arguments.RootElement.GetProperty("zone").GetString(), out _));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_named_tool_call_streams_as_tool_call_deltas()
+    {
+        var options = new ChatCompletionOptions { Tools = { s_weather, s_time }, ToolChoice = ChatToolChoice.CreateFunctionChoice("get_weather"), MaxOutputTokenCount = 120 };
+        var names = new StringBuilder();
+        var arguments = new StringBuilder();
+        string? id = null;
+        ChatFinishReason? finish = null;
+        await foreach (var update in QwenChat().CompleteChatStreamingAsync([new UserChatMessage("Weather in Oslo?")], options))
+        {
+            foreach (var call in update.ToolCallUpdates)
+            {
+                Assert.Equal(0, call.Index);
+                id ??= call.ToolCallId;
+                names.Append(call.FunctionName);
+                arguments.Append(call.FunctionArgumentsUpdate?.ToString());
+            }
+
+            finish ??= update.FinishReason;
+        }
+
+        Assert.Equal(ChatFinishReason.ToolCalls, finish);
+        Assert.StartsWith("call_", id);
+        Assert.Equal("get_weather", names.ToString());
+        AssertWeatherArguments(arguments.ToString());
+    }
+
+    [Fact]
+    public async Task A_tool_result_goes_back_to_the_model_in_a_second_turn()
+    {
+        var options = new ChatCompletionOptions { Tools = { s_weather }, ToolChoice = ChatToolChoice.CreateRequiredChoice(), MaxOutputTokenCount = 120 };
+        List<ChatMessage> conversation = [new UserChatMessage("Weather in Oslo?")];
+        ChatCompletion first = await QwenChat().CompleteChatAsync(conversation, options);
+        conversation.Add(new AssistantChatMessage(first));
+        conversation.Add(new ToolChatMessage(first.ToolCalls[0].Id, "12 degrees"));
+
+        ChatCompletion second = await QwenChat().CompleteChatAsync(conversation, new ChatCompletionOptions { Tools = { s_weather }, MaxOutputTokenCount = 3, Temperature = 0 });
+        Assert.True(second.Usage.InputTokenCount > first.Usage.InputTokenCount);
+        Assert.NotEqual(ChatFinishReason.ToolCalls, second.FinishReason);
+    }
+
+    [Fact]
+    public async Task Tools_reach_the_chat_template()
+    {
+        // The prompt grows by what Qwen 3's template writes for the tools (its <tools> section): they were rendered.
+        var without = await QwenChat().CompleteChatAsync([new UserChatMessage("Hi")], new ChatCompletionOptions { MaxOutputTokenCount = 1 });
+        var with = await QwenChat().CompleteChatAsync(
+            [new UserChatMessage("Hi")], new ChatCompletionOptions { Tools = { s_weather }, ToolChoice = ChatToolChoice.CreateNoneChoice(), MaxOutputTokenCount = 1 });
+        Assert.True(with.Value.Usage.InputTokenCount > without.Value.Usage.InputTokenCount + 40);
+        Assert.Empty(with.Value.ToolCalls);
+    }
+
+    [Fact]
+    public async Task The_npm_client_calls_tools_and_gets_structured_outputs()
+    {
+        var result = await ReferenceTools.OpenAiToolsAsync(new Uri(fixture.Server.BaseAddress, "v1"), TokenGridServer.DemoKey, Qwen);
+
+        var required = result["required"]!;
+        Assert.Equal("tool_calls", (string?)required["finish"]);
+        AssertWeatherArguments((string)required["calls"]![0]!["function"]!["arguments"]!);
+
+        var named = result["namedStream"]!;
+        Assert.Equal("tool_calls", (string?)named["finish"]);
+        Assert.Equal("get_weather", (string?)named["calls"]![0]!["name"]);
+        AssertWeatherArguments((string)named["calls"]![0]!["arguments"]!);
+
+        Assert.True((int)result["secondTurn"]!["usage"]!["prompt_tokens"]! > 0, result["secondTurn"]!.ToJsonString());
+        Assert.Equal("stop", (string?)result["jsonSchema"]!["finish"]);
+        AssertWeatherArguments((string)result["jsonSchema"]!["content"]!);
+        Assert.Equal(400, (int?)result["toolChoiceWithoutTools"]!["error"]!["status"]);
+        Assert.Equal("tool_choice", (string?)result["toolChoiceWithoutTools"]!["error"]!["param"]);
+    }
+
+    [Theory]
+    [InlineData("""{"tools": [{"type": "retrieval"}]}""", "tools[0].type")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "a b"}}]}""", "tools[0].function.name")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}, {"type": "function", "function": {"name": "f"}}]}""", "tools[1].function.name")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}}""", "tool_choice.function.name")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "sometimes"}""", "tool_choice")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "patternProperties": {"^x": {}}}}}], "tool_choice": "required"}""", "tools")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required", "response_format": {"type": "json_object"}}""", "tool_choice")]
+    public async Task Bad_tool_fields_are_400_naming_them(string fields, string param)
+    {
+        var body = JsonNode.Parse(fields)!.AsObject();
+        body["model"] = Qwen;
+        body["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Hi" });
+        body["max_tokens"] = 2;
+        using var client = fixture.Server.Client(TokenGridServer.DemoKey);
+        var problem = await (await client.PostJsonAsync("v1/chat/completions", body)).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(param, (string)problem["error"]!["param"]!);
+    }
+}

@@ -1,0 +1,79 @@
+// Tool calling and structured outputs through the official `openai` npm package, a second real client. Usage:
+//   node openai-tools.mjs BASE_URL API_KEY MODEL
+// Runs a fixed set of calls and prints one JSON object with what each returned, for
+// tests/TokenGrid.Silo.Tests/RealModelFolderTests.Tools.cs to assert on.
+import OpenAI from "openai";
+
+const [baseURL, apiKey, model] = process.argv.slice(2);
+const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
+const tools = [{
+  type: "function",
+  function: {
+    name: "get_weather",
+    description: "The weather in a city.",
+    parameters: {
+      type: "object",
+      properties: { city: { type: "string", maxLength: 20 }, unit: { type: "string", enum: ["celsius", "fahrenheit"] } },
+      required: ["city", "unit"],
+      additionalProperties: false,
+    },
+  },
+}];
+const messages = [{ role: "user", content: "What is the weather in Oslo?" }];
+const out = {};
+
+async function attempt(name, call) {
+  try {
+    out[name] = await call();
+  } catch (e) {
+    out[name] = { error: { status: e.status ?? null, param: e.param ?? e.error?.param ?? null, code: e.code ?? null, message: e.message } };
+  }
+}
+
+await attempt("required", async () => {
+  const r = await client.chat.completions.create({ model, messages, tools, tool_choice: "required", max_tokens: 80, seed: 3 });
+  return { finish: r.choices[0].finish_reason, content: r.choices[0].message.content, calls: r.choices[0].message.tool_calls };
+});
+
+await attempt("namedStream", async () => {
+  const stream = await client.chat.completions.create({
+    model, messages, tools, tool_choice: { type: "function", function: { name: "get_weather" } }, max_tokens: 80, seed: 4, stream: true,
+  });
+  const calls = [];
+  let finish = null;
+  for await (const chunk of stream) {
+    for (const delta of chunk.choices[0]?.delta?.tool_calls ?? []) {
+      calls[delta.index] ??= { id: "", name: "", arguments: "" };
+      calls[delta.index].id += delta.id ?? "";
+      calls[delta.index].name += delta.function?.name ?? "";
+      calls[delta.index].arguments += delta.function?.arguments ?? "";
+    }
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  return { finish, calls };
+});
+
+await attempt("secondTurn", async () => {
+  const first = await client.chat.completions.create({ model, messages, tools, tool_choice: "required", max_tokens: 80, seed: 5 });
+  const call = first.choices[0].message.tool_calls[0];
+  const r = await client.chat.completions.create({
+    model, tools, max_tokens: 4, temperature: 0,
+    messages: [...messages, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call.id, content: "12 degrees" }],
+  });
+  return { finish: r.choices[0].finish_reason, usage: r.usage };
+});
+
+await attempt("jsonSchema", async () => {
+  const r = await client.chat.completions.create({
+    model, messages, max_tokens: 80, seed: 6,
+    response_format: { type: "json_schema", json_schema: { name: "weather", strict: true, schema: tools[0].function.parameters } },
+  });
+  return { finish: r.choices[0].finish_reason, content: r.choices[0].message.content };
+});
+
+await attempt("toolChoiceWithoutTools", async () => {
+  await client.chat.completions.create({ model, messages, tool_choice: "required", max_tokens: 4 });
+  return { ok: true };
+});
+
+console.log(JSON.stringify(out));
