@@ -4,6 +4,7 @@ using TokenGrid.Benchmarks.Engine;
 using TokenGrid.Benchmarks.Grid;
 using TokenGrid.Benchmarks.Scheduling;
 using TokenGrid.Benchmarks.Soak;
+using TokenGrid.Benchmarks.Structured;
 using TokenGrid.Benchmarks.Tokenizers;
 using TokenGrid.Silo.Commands;
 
@@ -21,6 +22,7 @@ var root = new RootCommand("TokenGrid's benchmark scenarios (docs/benchmarks.md)
     ClusterBenchmark.Create(),
     TokenizerBenchmark.Create(),
     SoakBenchmark.Create(),
+    StructuredBenchmark.Create(),
 };
 // "[diagram] <scenario> ..." shows the parsed values and defaults without running anything.
 root.Add(new DiagramDirective());

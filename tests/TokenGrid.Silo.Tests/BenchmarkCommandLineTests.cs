@@ -18,6 +18,7 @@ public sealed class BenchmarkCommandLineTests
     [InlineData("scheduler", "scheduler *[ --rounds <3> ] *[ --jobs <1000> ] *[ --nodes <8> ] *[ --tenants <10> ]")]
     [InlineData("cluster", "cluster [ --rounds <3> ] [ --kills <2> ] [ --postgres <Host=x> ] *[ --tokens <64> ] *[ --clients <32> ]", "--rounds", "3", "--kills", "2", "--postgres", "Host=x")]
     [InlineData("tokenizer", "tokenizer [ --families <gpt2,llama3> ] *[ --seconds <2> ]", "--families", "gpt2,llama3")]
+    [InlineData("structured", "structured [ --rounds <1> ] [ --walks <5> ] [ --json <out.json> ] *[ --requests <32> ] *[ --tokens <128> ] *[ --prompt <16> ] *[ --provider <Auto> ]", "--rounds", "1", "--walks", "5", "--json", "out.json")]
     [InlineData("soak", "soak [ --profile <postgres> ] [ --minutes <60> ] [ --rate <10> ] *[ --tokens <32> ] *[ --grace <120> ]", "--profile", "postgres", "--minutes", "60", "--rate", "10")]
     public async Task A_scenario_parses_its_options_and_defaults(string scenario, string diagram, params string[] options)
     {
