@@ -10,7 +10,8 @@ namespace TokenGrid.Inference.Constraints;
 /// </summary>
 internal sealed class StringFrame : Frame
 {
-    private const int MaxKeyBytes = 256;
+    /// <summary>Most characters in a free key.</summary>
+    private const int MaxKeyChars = 64;
 
     /// <summary>The characters an escape can stand for (<c>\u</c> is not generated).</summary>
     private static readonly int[] s_escaped = ['"', '\\', '/', 8, 12, 10, 13, 9];
@@ -48,7 +49,7 @@ internal sealed class StringFrame : Frame
     /// </summary>
     public int FreeRoom => !_at.Opened || _at.Escape || _at.Pending > 0 || _node.Pattern is not null ? -1
         : _keyOf is null ? _node.MaxLength - _at.Count
-        : Math.Max(0, MaxKeyBytes - 4 - _key!.Length) / 4;
+        : Math.Max(0, MaxKeyChars - _at.Count);
 
     /// <summary>Whether this is an object's free key (plain characters only).</summary>
     public bool IsKey => _keyOf is not null;
@@ -117,7 +118,7 @@ internal sealed class StringFrame : Frame
             return;
         }
 
-        if (_keyOf is not null && (b == '\\' || _key!.Length > MaxKeyBytes - 4))
+        if (_keyOf is not null && (b == '\\' || _at.Count >= MaxKeyChars))
         {
             // A free key is written without escapes (so its bytes are its name) and is short.
             return;

@@ -88,6 +88,35 @@ public sealed class TokenConstraint
         return count > 0 ? count : Fill(mask, int.MaxValue, scratch);
     }
 
+    /// <summary>
+    /// The same mask as <see cref="FillMask"/>, found the slow way: every token walked byte by byte from every frame,
+    /// with no precomputed table. For tests, to check the fast way against.
+    /// </summary>
+    internal int FillMaskByWalking(ulong[] mask, int tokensLeft, MaskScratch scratch)
+    {
+        var count = WalkAll(mask, Math.Max(0, tokensLeft - 1), scratch);
+        return count > 0 ? count : WalkAll(mask, int.MaxValue, scratch);
+    }
+
+    private int WalkAll(ulong[] mask, int limit, MaskScratch scratch)
+    {
+        Array.Clear(mask, 0, _vocabulary.Words);
+        foreach (var frame in _frames)
+        {
+            scratch.Walk(_vocabulary.All, frame, limit, mask);
+        }
+
+        if (Accepts)
+        {
+            foreach (var id in _endIds)
+            {
+                mask[id >> 6] |= 1UL << (id & 63);
+            }
+        }
+
+        return mask.Sum(w => BitOperations.PopCount(w));
+    }
+
     private int Fill(ulong[] mask, int limit, MaskScratch scratch)
     {
         Array.Clear(mask, 0, _vocabulary.Words);
@@ -95,21 +124,25 @@ public sealed class TokenConstraint
         {
             if (frame is StringFrame { FreeRoom: >= 0 and var room } free)
             {
-                // Between two characters of a free string: content that does not close the string is allowed by its
-                // length alone (precomputed), so only the tokens that close it are walked. When the budget is tight,
-                // content is allowed only as far as it shortens what is left (minLength).
-                var needed = frame.Remaining <= limit ? 0 : frame.Remaining - limit;
-                var content = free.IsKey ? _vocabulary.Plain : _vocabulary.Inside;
-                if (needed <= free.Deficit)
+                if (frame.Remaining <= limit)
                 {
-                    content.AddTo(mask, needed, room);
+                    scratch.FreeString(_vocabulary, _vocabulary.Body, free, room, limit, mask);
+                    continue;
                 }
 
-                scratch.Walk(free.IsKey ? _vocabulary.Impure : _vocabulary.Closers, frame, limit, mask);
+                // The budget is tight: content is allowed only as far as it shortens what is left (minLength); the
+                // tokens that close the string are walked.
+                var needed = frame.Remaining - limit;
+                if (needed <= free.Deficit)
+                {
+                    (free.IsKey ? _vocabulary.Plain : _vocabulary.Inside).AddTo(mask, needed, room);
+                }
+
+                scratch.Walk(_vocabulary.Closers, frame, limit, mask);
             }
             else
             {
-                scratch.Walk(_vocabulary.All, frame, limit, mask);
+                scratch.Walk(_vocabulary.All, frame, limit, mask, _vocabulary);
             }
         }
 
@@ -136,16 +169,116 @@ public sealed class TokenConstraint
 public sealed class MaskScratch
 {
     private readonly List<List<Frame>> _levels = [];
+    private TokenVocabulary? _vocabulary;
+    private MaskScratch? _nested;
+    private StringBodies? _body;
+    private int _minChars;
+    private int _maxChars = int.MaxValue;
 
     /// <summary>
     /// Walks <paramref name="trie"/> from its root with <paramref name="start"/>: a token is allowed when its bytes
     /// leave some frame that can finish within <paramref name="limit"/> bytes; a byte no frame takes prunes its subtree.
+    /// With <paramref name="vocabulary"/>, tokens that open a free string are allowed from its precomputed tables
+    /// instead of being walked byte by byte. With <paramref name="body"/>, a token is allowed only when the characters
+    /// it writes in the string before its quote lie in [<paramref name="minChars"/>, <paramref name="maxChars"/>].
     /// </summary>
-    internal void Walk(ByteTokenTrie trie, Frame start, int limit, ulong[] mask)
+    internal void Walk(ByteTokenTrie trie, Frame start, int limit, ulong[] mask, TokenVocabulary? vocabulary = null,
+        StringBodies? body = null, int minChars = 0, int maxChars = int.MaxValue)
     {
         var first = Level(0);
         first.Add(start);
+        _vocabulary = vocabulary;
+        (_body, _minChars, _maxChars) = (body, minChars, maxChars);
         Walk(trie, 0, 0, limit, mask);
+    }
+
+    /// <summary>
+    /// Sets the tokens allowed in <paramref name="frame"/>, a free string (no pattern, between two characters) that can
+    /// finish within <paramref name="limit"/>, read with <paramref name="body"/> (inside the string, or after an opening
+    /// quote): content by length, content owing bytes when the budget has room for them, and the closers whose bytes
+    /// after the quote the string's container takes.
+    /// </summary>
+    internal void FreeString(TokenVocabulary vocabulary, StringBodies body, StringFrame frame, int room, int limit, ulong[] mask)
+    {
+        var key = frame.IsKey;
+        (key ? body.Plain : body.Inside).AddTo(mask, 1, room);
+        for (var owed = 1; owed <= StringBodies.MaxOwed; owed++)
+        {
+            // Left to write after such a token: what is left now, less the characters it gives toward minLength, plus
+            // the bytes it owes. Within the budget for any length, or from some length on.
+            var excess = frame.Remaining + owed - limit;
+            var shortest = Math.Max(1, excess);
+            if (excess <= 0 || shortest <= frame.Deficit)
+            {
+                body.Dangling[owed, 0].AddTo(mask, shortest, room);
+                if (!key)
+                {
+                    body.Dangling[owed, 1].AddTo(mask, shortest, room);
+                }
+            }
+        }
+
+        if (key)
+        {
+            // A free key is checked against the object's keys when it closes, which needs its text: walk the closers.
+            if (ReferenceEquals(body, vocabulary.Body))
+            {
+                Walk(vocabulary.Closers, frame, limit, mask);
+            }
+            else
+            {
+                WalkOpening(vocabulary, frame, limit, mask);
+            }
+
+            return;
+        }
+
+        var suffixes = body.Suffixes;
+        var parent = frame.Parent!;
+        if (parent.Remaining <= limit)
+        {
+            for (var t = suffixes.TokenStart[0]; t < suffixes.TokenStart[1]; t++)
+            {
+                var id = suffixes.TokenIds[t];
+                if (body.PrefixChars[id] >= frame.Deficit && body.PrefixChars[id] <= room)
+                {
+                    mask[id >> 6] |= 1UL << (id & 63);
+                }
+            }
+        }
+
+        Walk(suffixes, parent, limit, mask, null, body, frame.Deficit, room);
+    }
+
+    private void WalkOpening(TokenVocabulary vocabulary, StringFrame frame, int limit, ulong[] mask)
+    {
+        // The closers that open and close a free key in one token: rare enough to walk from the key's frame.
+        var closers = vocabulary.Opening.Suffixes;
+        for (var t = 0; t < closers.TokenIds.Length; t++)
+        {
+            var id = closers.TokenIds[t];
+            if (vocabulary.Bytes(id) is not { } bytes)
+            {
+                continue;
+            }
+
+            List<Frame> current = [frame];
+            for (var i = 1; i < bytes.Length && current.Count > 0; i++)
+            {
+                var next = new List<Frame>();
+                foreach (var f in current)
+                {
+                    f.Step(bytes[i], next);
+                }
+
+                current = next;
+            }
+
+            if (current.Exists(f => f.Remaining <= limit))
+            {
+                mask[id >> 6] |= 1UL << (id & 63);
+            }
+        }
     }
 
     private void Walk(ByteTokenTrie trie, int node, int depth, int limit, ulong[] mask)
@@ -171,19 +304,41 @@ public sealed class MaskScratch
                 for (var t = trie.TokenStart[child]; t < trie.TokenStart[child + 1]; t++)
                 {
                     var id = trie.TokenIds[t];
-                    mask[id >> 6] |= 1UL << (id & 63);
+                    if (_body is null || (_body.PrefixChars[id] >= _minChars && _body.PrefixChars[id] <= _maxChars))
+                    {
+                        mask[id >> 6] |= 1UL << (id & 63);
+                    }
                 }
             }
 
-            if (trie.ChildStart[child] < trie.ChildStart[child + 1])
+            if (trie.ChildStart[child] == trie.ChildStart[child + 1])
             {
-                Walk(trie, child, depth + 1, limit, mask);
-                next = _levels[depth + 1];
+                continue;
             }
+
+            if (depth == 0 && b == '"' && _vocabulary is { } vocabulary && OpensFreeStrings(next, limit))
+            {
+                // Every frame is a free string just opened: the tokens under this quote come from the tables (with a
+                // scratch of its own, since this walk's levels are in use).
+                var nested = _nested ??= new MaskScratch();
+                foreach (var f in next)
+                {
+                    var s = (StringFrame)f;
+                    nested.FreeString(vocabulary, vocabulary.Opening, s, s.FreeRoom, limit, mask);
+                }
+
+                continue;
+            }
+
+            Walk(trie, child, depth + 1, limit, mask);
+            next = _levels[depth + 1];
         }
 
         frames.Clear();
     }
+
+    private static bool OpensFreeStrings(List<Frame> frames, int limit) =>
+        frames.TrueForAll(f => f is StringFrame { FreeRoom: >= 0, IsKey: false } && f.Remaining <= limit);
 
     private List<Frame> Level(int depth)
     {

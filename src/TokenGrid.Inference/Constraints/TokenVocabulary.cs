@@ -28,7 +28,15 @@ public sealed class TokenVocabulary
         Closers = new ByteTokenTrie(bytes, id => kinds[id] is InString.Closes or InString.Dangling);
         Plain = new LengthBuckets(size, id => kinds[id] == InString.Plain ? lengths[id] : 0);
         Inside = new LengthBuckets(size, id => kinds[id] is InString.Plain or InString.Inside ? lengths[id] : 0);
+        Body = new StringBodies(bytes, 0);
+        Opening = new StringBodies(bytes, 1);
     }
+
+    /// <summary>The tokens read inside a string, between two characters.</summary>
+    internal StringBodies Body { get; }
+
+    /// <summary>The tokens that open a string, read after their opening quote.</summary>
+    internal StringBodies Opening { get; }
 
     /// <summary>Ids in the vocabulary (the model's logits per row).</summary>
     public int Size { get; }

@@ -1,0 +1,146 @@
+namespace TokenGrid.Inference.Constraints;
+
+/// <summary>
+/// The tokens of a vocabulary read as the body of a JSON string from a given byte on (0: inside a string between two
+/// characters; 1: tokens that open a string with their first byte), sorted by what they do there, so a free string's
+/// mask is mostly set from precomputed bit sets:
+/// <list type="bullet">
+/// <item>content that ends between characters (<see cref="Plain"/> without backslashes, <see cref="Inside"/> with
+/// escapes), by the characters it begins;</item>
+/// <item>content that ends inside a character or an escape (<see cref="Dangling"/>), by how many bytes it leaves owed;</item>
+/// <item>tokens that close the string: their bytes after the closing quote in a trie (<see cref="Suffixes"/>), walked
+/// from the string's container, with the characters each writes before the quote (<see cref="PrefixChars"/>).</item>
+/// </list>
+/// </summary>
+internal sealed class StringBodies
+{
+    /// <summary>Most bytes a token can leave owed (a 4-byte character after its first byte).</summary>
+    public const int MaxOwed = 3;
+
+    /// <summary>Sorts the tokens of <paramref name="bytes"/> whose first <paramref name="offset"/> bytes are quotes.</summary>
+    public StringBodies(byte[]?[] bytes, int offset)
+    {
+        var size = bytes.Length;
+        var kinds = new Body[size];
+        var chars = new int[size];
+        var owed = new int[size];
+        var backslash = new bool[size];
+        var suffixes = new byte[]?[size];
+        for (var id = 0; id < size; id++)
+        {
+            if (bytes[id] is not { } token || token.Length < offset || (offset == 1 && token[0] != '"'))
+            {
+                continue;
+            }
+
+            (kinds[id], chars[id], owed[id], backslash[id], var quote) = Read(token, offset);
+            if (kinds[id] == Body.Closes)
+            {
+                suffixes[id] = token[(quote + 1)..];
+            }
+        }
+
+        Plain = new LengthBuckets(size, id => kinds[id] == Body.Clean && !backslash[id] ? chars[id] : 0);
+        Inside = new LengthBuckets(size, id => kinds[id] == Body.Clean ? chars[id] : 0);
+        Dangling = new LengthBuckets[MaxOwed + 1, 2];
+        for (var extra = 1; extra <= MaxOwed; extra++)
+        {
+            for (var escaped = 0; escaped < 2; escaped++)
+            {
+                var (e, b) = (extra, escaped == 1);
+                Dangling[extra, escaped] = new LengthBuckets(size, id => kinds[id] == Body.Dangling && owed[id] == e && backslash[id] == b ? chars[id] : 0);
+            }
+        }
+
+        Suffixes = new ByteTokenTrie(suffixes, _ => true);
+        PrefixChars = chars;
+        PrefixBackslash = backslash;
+    }
+
+    /// <summary>Content without backslashes that ends between characters, by characters.</summary>
+    public LengthBuckets Plain { get; }
+
+    /// <summary>Content that ends between characters, escapes included, by characters.</summary>
+    public LengthBuckets Inside { get; }
+
+    /// <summary>Content that ends inside a character or escape: by bytes owed (1..3) and whether it has a backslash.</summary>
+    public LengthBuckets[,] Dangling { get; }
+
+    /// <summary>What closing tokens write after the closing quote (the empty suffix at the root).</summary>
+    public ByteTokenTrie Suffixes { get; }
+
+    /// <summary>Characters each token writes in the string (before its closing quote, for closers).</summary>
+    public int[] PrefixChars { get; }
+
+    /// <summary>Whether a token has a backslash in the string (before its closing quote).</summary>
+    public bool[] PrefixBackslash { get; }
+
+    private static (Body Kind, int Chars, int Owed, bool Backslash, int Quote) Read(byte[] bytes, int offset)
+    {
+        var (count, pending, escape, backslash) = (0, 0, false, false);
+        var (low, high) = (0, 0);
+        for (var i = offset; i < bytes.Length; i++)
+        {
+            var b = bytes[i];
+            if (escape)
+            {
+                if (b is not ((byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t'))
+                {
+                    return default;
+                }
+
+                escape = false;
+                continue;
+            }
+
+            if (pending > 0)
+            {
+                if (b < low || b > high)
+                {
+                    return default;
+                }
+
+                (pending, low, high) = (pending - 1, 0x80, 0xBF);
+                continue;
+            }
+
+            if (b == '"')
+            {
+                return (Body.Closes, count, 0, backslash, i);
+            }
+
+            (pending, low, high) = b switch
+            {
+                >= 0x20 and < 0x80 => (0, 0, 0),
+                >= 0xC2 and <= 0xDF => (1, 0x80, 0xBF),
+                0xE0 => (2, 0xA0, 0xBF),
+                0xED => (2, 0x80, 0x9F),
+                >= 0xE1 and <= 0xEF => (2, 0x80, 0xBF),
+                0xF0 => (3, 0x90, 0xBF),
+                >= 0xF1 and <= 0xF3 => (3, 0x80, 0xBF),
+                0xF4 => (3, 0x80, 0x8F),
+                _ => (-1, 0, 0),
+            };
+            if (pending < 0)
+            {
+                return default;
+            }
+
+            escape = b == '\\';
+            backslash |= escape;
+            count++;
+        }
+
+        return count == 0 ? default
+            : escape || pending > 0 ? (Body.Dangling, count, escape ? 1 : pending, backslash, -1)
+            : (Body.Clean, count, 0, backslash, -1);
+    }
+
+    private enum Body
+    {
+        Invalid,
+        Clean,
+        Dangling,
+        Closes,
+    }
+}
