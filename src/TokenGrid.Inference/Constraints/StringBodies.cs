@@ -55,6 +55,37 @@ internal sealed class StringBodies
         Suffixes = new ByteTokenTrie(suffixes, _ => true);
         PrefixChars = chars;
         PrefixBackslash = backslash;
+        CodePoints = new int[]?[size];
+        for (var id = 0; id < size; id++)
+        {
+            if (kinds[id] == Body.Clean)
+            {
+                CodePoints[id] = Decode(bytes[id]!, offset);
+            }
+        }
+    }
+
+    /// <summary>For content that ends between characters: the code points it writes, escapes decoded; null for the others.</summary>
+    public int[]?[] CodePoints { get; }
+
+    private static int[] Decode(byte[] bytes, int offset)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(bytes, offset, bytes.Length - offset);
+        var points = new List<int>(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '\\' && i + 1 < text.Length)
+            {
+                i++;
+                points.Add(text[i] switch { 'b' => 8, 'f' => 12, 'n' => 10, 'r' => 13, 't' => 9, var c => c });
+                continue;
+            }
+
+            points.Add(char.ConvertToUtf32(text, i));
+            i += char.IsHighSurrogate(text[i]) ? 1 : 0;
+        }
+
+        return [.. points];
     }
 
     /// <summary>Content without backslashes that ends between characters, by characters.</summary>

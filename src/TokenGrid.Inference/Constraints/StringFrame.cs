@@ -51,6 +51,15 @@ internal sealed class StringFrame : Frame
         : _keyOf is null ? _node.MaxLength - _at.Count
         : Math.Max(0, MaxKeyChars - _at.Count);
 
+    /// <summary>
+    /// With a pattern, between two characters: the pattern's state and the characters the string may still take;
+    /// null otherwise.
+    /// </summary>
+    public (PatternAutomaton Pattern, int State, int Room)? PatternPlace =>
+        _node.Pattern is { } pattern && _at.Opened && !_at.Escape && _at.Pending == 0 && _keyOf is null
+            ? (pattern, _at.Pattern, _node.MaxLength - _at.Count)
+            : null;
+
     /// <summary>Whether this is an object's free key (plain characters only).</summary>
     public bool IsKey => _keyOf is not null;
 

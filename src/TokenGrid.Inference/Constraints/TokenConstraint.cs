@@ -140,6 +140,14 @@ public sealed class TokenConstraint
 
                 scratch.Walk(_vocabulary.Closers, frame, limit, mask);
             }
+            else if (frame is StringFrame { PatternPlace: var (pattern, state, space) } && frame.Remaining + pattern.LongestRemaining <= limit)
+            {
+                // Between two characters of a string with a pattern, with room in the budget for whatever the pattern
+                // may still owe: the content the pattern takes whole comes from its state's table; the tokens that
+                // close the string or end inside a character are walked.
+                _vocabulary.Body.Inside.AddTo(mask, 1, space, _vocabulary.PatternContent(pattern, state));
+                scratch.Walk(_vocabulary.Closers, frame, limit, mask);
+            }
             else
             {
                 scratch.Walk(_vocabulary.All, frame, limit, mask, _vocabulary);

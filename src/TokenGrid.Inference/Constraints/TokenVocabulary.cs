@@ -32,6 +32,54 @@ public sealed class TokenVocabulary
         Opening = new StringBodies(bytes, 1);
     }
 
+    /// <summary>Most pattern states whose content tokens are kept (per vocabulary); beyond it the cache starts over.</summary>
+    private const int MaxPatternMasks = 4_096;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(PatternAutomaton, int), ulong[]> _patternContent = new();
+
+    /// <summary>
+    /// The tokens of string content (ending between characters) that <paramref name="automaton"/> can take whole from
+    /// <paramref name="state"/>: every code point keeps it alive. Computed once per state and kept.
+    /// </summary>
+    internal ulong[] PatternContent(PatternAutomaton automaton, int state)
+    {
+        if (_patternContent.TryGetValue((automaton, state), out var known))
+        {
+            return known;
+        }
+
+        var bits = new ulong[Words];
+        var points = Body.CodePoints;
+        for (var id = 0; id < points.Length; id++)
+        {
+            if (points[id] is not { } text)
+            {
+                continue;
+            }
+
+            var s = state;
+            foreach (var c in text)
+            {
+                if ((s = automaton.Step(s, c)) < 0)
+                {
+                    break;
+                }
+            }
+
+            if (s >= 0)
+            {
+                bits[id >> 6] |= 1UL << (id & 63);
+            }
+        }
+
+        if (_patternContent.Count >= MaxPatternMasks)
+        {
+            _patternContent.Clear();
+        }
+
+        return _patternContent.GetOrAdd((automaton, state), bits);
+    }
+
     /// <summary>The tokens read inside a string, between two characters.</summary>
     internal StringBodies Body { get; }
 
@@ -198,6 +246,34 @@ internal sealed class LengthBuckets
         }
 
         _long = [.. longOnes];
+    }
+
+    /// <summary>Sets in <paramref name="mask"/> the tokens of <paramref name="filter"/> that have <paramref name="min"/> to <paramref name="max"/> characters.</summary>
+    public void AddTo(ulong[] mask, int min, int max, ulong[] filter)
+    {
+        min = Math.Max(min, 1);
+        if (max < min)
+        {
+            return;
+        }
+
+        var upper = _upTo[Math.Min(max, Buckets)];
+        var lower = min - 1 <= Buckets ? _upTo[min - 1] : null;
+        for (var w = 0; w < upper.Length; w++)
+        {
+            mask[w] |= lower is null ? 0 : upper[w] & ~lower[w] & filter[w];
+        }
+
+        if (max > Buckets)
+        {
+            foreach (var id in _long)
+            {
+                if (_lengths[id] >= min && _lengths[id] <= max && (filter[id >> 6] & (1UL << (id & 63))) != 0)
+                {
+                    mask[id >> 6] |= 1UL << (id & 63);
+                }
+            }
+        }
     }
 
     /// <summary>Sets in <paramref name="mask"/> the tokens of <paramref name="min"/> to <paramref name="max"/> characters.</summary>

@@ -93,6 +93,8 @@ public sealed class MaskParityTests
     [InlineData("""{"type": "object", "additionalProperties": {"type": "string", "maxLength": 5}}""", "llama3_1")]
     [InlineData("""{"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]}, "maxItems": 6}""", "gpt2")]
     [InlineData("""{"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}, "n": {"type": "string", "minLength": 40}}, "required": ["id", "n"]}""", "qwen2_5")]
+    [InlineData("""{"type": "array", "items": {"type": "string", "pattern": "^[a-z ]+\\.[0-9]{2}$", "maxLength": 12}, "minItems": 2, "maxItems": 3}""", "llama3_1")]
+    [InlineData("""{"type": "object", "properties": {"when": {"type": "string", "format": "date-time"}}, "required": ["when"]}""", "qwen2_5")]
     public void The_fast_mask_equals_walking_every_token(string schema, string family)
     {
         var (vocabulary, _, ends) = ConstrainedWalk.Vocabulary(family);

@@ -165,6 +165,32 @@ public sealed class PatternAutomaton
     }
 
     /// <summary>
+    /// The largest <see cref="MinRemaining"/> over every live state: how much a string under this pattern may still owe,
+    /// at most, whatever it has written (builds every state on first use).
+    /// </summary>
+    public int LongestRemaining
+    {
+        get
+        {
+            if (_longest < 0)
+            {
+                Explore();
+                var longest = 0;
+                for (var s = 0; s < StateCount; s++)
+                {
+                    longest = Math.Max(longest, MinRemaining(s) == int.MaxValue ? 0 : MinRemaining(s));
+                }
+
+                _longest = longest;
+            }
+
+            return _longest;
+        }
+    }
+
+    private int _longest = -1;
+
+    /// <summary>
     /// Builds every reachable state now, so that later steps never build (nor throw). Call it when a request is
     /// admitted to refuse a too-complex pattern before generation starts.
     /// </summary>
