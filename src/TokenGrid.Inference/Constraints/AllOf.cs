@@ -59,6 +59,11 @@ internal static class AllOf
 
         if (schema.TryGetProperty("allOf", out var members))
         {
+            if (members.ValueKind != JsonValueKind.Array)
+            {
+                throw new ConstraintException("allOf", "allOf must be an array of schemas.", pointer);
+            }
+
             var i = 0;
             foreach (var member in members.EnumerateArray())
             {

@@ -70,7 +70,18 @@ public sealed class JsonGrammar
 
         using (document)
         {
-            var grammar = new JsonGrammar(JsonSchemaCompiler.Compile(document.RootElement), hash);
+            SchemaNode root;
+            try
+            {
+                root = JsonSchemaCompiler.Compile(document.RootElement);
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException)
+            {
+                // A keyword holding a value of the wrong kind (a number where names go, an object where a list goes).
+                throw new ConstraintException("schema", $"The schema is malformed: {e.Message}");
+            }
+
+            var grammar = new JsonGrammar(root, hash);
             if (s_cache.Count >= CacheSize)
             {
                 s_cache.Clear();

@@ -117,6 +117,11 @@ internal sealed class JsonSchemaCompiler
             if (schema.TryGetProperty(combinator, out var options))
             {
                 RequireAlone(schema, combinator, pointer);
+                if (options.ValueKind != JsonValueKind.Array || options.GetArrayLength() == 0)
+                {
+                    throw new ConstraintException(combinator, $"{combinator} must be a non-empty array of schemas.", pointer);
+                }
+
                 return Add(new AnyOfNode([.. options.EnumerateArray().Select((o, i) => Compile(o, $"{pointer}/{combinator}/{i}"))]));
             }
         }
@@ -169,9 +174,10 @@ internal sealed class JsonSchemaCompiler
 
     /// <summary>The names in a schema's <c>required</c>.</summary>
     internal static HashSet<string> Required(JsonElement schema) =>
-        schema.TryGetProperty("required", out var r) && r.ValueKind == JsonValueKind.Array
-            ? r.EnumerateArray().Select(e => e.GetString() ?? "").ToHashSet(StringComparer.Ordinal)
-            : [];
+        !schema.TryGetProperty("required", out var r) ? []
+        : r.ValueKind == JsonValueKind.Array && r.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String)
+            ? r.EnumerateArray().Select(e => e.GetString()!).ToHashSet(StringComparer.Ordinal)
+            : throw new ConstraintException("required", "required must be an array of property names.");
 
     /// <summary>An object node from its declared properties (name, schema, pointer), required names and additional schema.</summary>
     internal ObjectNode BuildObject(IReadOnlyList<(string Name, JsonElement Schema, string Pointer)> declared, HashSet<string> required, SchemaNode? additional)
@@ -203,6 +209,11 @@ internal sealed class JsonSchemaCompiler
         {
             // Drafts before 2020-12 wrote prefixItems as an array under items.
             (hasPrefix, prefixItems) = (true, tuple);
+        }
+
+        if (hasPrefix && prefixItems.ValueKind != JsonValueKind.Array)
+        {
+            throw new ConstraintException("prefixItems", "prefixItems must be an array of schemas.", pointer);
         }
 
         if (hasPrefix)
@@ -335,8 +346,10 @@ internal sealed class JsonSchemaCompiler
     {
         if (schema.TryGetProperty("type", out var type))
         {
-            var names = type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString() ?? "").ToHashSet()
-                : [type.GetString() ?? ""];
+            var names = type.ValueKind == JsonValueKind.Array && type.EnumerateArray().All(t => t.ValueKind == JsonValueKind.String)
+                ? type.EnumerateArray().Select(t => t.GetString()!).ToHashSet()
+                : type.ValueKind == JsonValueKind.String ? [type.GetString()!]
+                : throw new ConstraintException("type", "type must be a type name or an array of them.", pointer);
             if (names.Contains("integer") && names.Contains("number"))
             {
                 names.Remove("integer");
