@@ -130,3 +130,35 @@ public sealed class MaskParityTests
         Assert.True(checkedSteps > 20);
     }
 }
+
+/// <summary>Schemas built to make every token expensive are refused when compiled, before any generation.</summary>
+public sealed class HostileSchemaTests
+{
+    [Theory]
+    [InlineData("""{"anyOf": [{"$ref": "#"}, {"type": "string"}]}""", "$ref")]
+    [InlineData("""{"$defs": {"a": {"anyOf": [{"$ref": "#/$defs/b"}, {"type": "null"}]}, "b": {"anyOf": [{"$ref": "#/$defs/a"}, {"type": "integer"}]}}, "$ref": "#/$defs/a"}""", "$ref")]
+    public void Left_recursion_is_refused(string schema, string keyword) =>
+        Assert.Equal(keyword, Assert.Throws<ConstraintException>(() => JsonGrammar.Compile(schema)).Keyword);
+
+    [Fact]
+    public void Choices_that_multiply_are_refused()
+    {
+        // Twelve levels of two-way choices through references: 4,096 ways for a value to start, from 25 definitions.
+        var defs = new System.Text.Json.Nodes.JsonObject { ["l12"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "string" } };
+        for (var i = 11; i >= 0; i--)
+        {
+            defs[$"l{i}"] = System.Text.Json.Nodes.JsonNode.Parse($$"""{"anyOf": [{"$ref": "#/$defs/l{{i + 1}}"}, {"$ref": "#/$defs/l{{i + 1}}"}]}""");
+        }
+
+        var schema = new System.Text.Json.Nodes.JsonObject { ["$defs"] = defs, ["$ref"] = "#/$defs/l0" };
+        Assert.Equal("anyOf", Assert.Throws<ConstraintException>(() => JsonGrammar.Compile(schema.ToJsonString())).Keyword);
+    }
+
+    [Fact]
+    public void Recursion_through_a_value_is_fine()
+    {
+        var grammar = JsonGrammar.Compile("""{"$defs": {"node": {"type": "object", "properties": {"next": {"anyOf": [{"$ref": "#/$defs/node"}, {"type": "null"}]}}, "required": ["next"]}}, "$ref": "#/$defs/node"}""");
+        var result = ConstrainedWalk.Run(grammar, "gpt2", 80, 3);
+        Assert.True(result.Complete, result.Text);
+    }
+}
