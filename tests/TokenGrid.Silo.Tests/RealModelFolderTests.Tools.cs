@@ -156,4 +156,32 @@ public sealed partial class RealModelFolderTests
         var problem = await (await client.PostJsonAsync("v1/chat/completions", body)).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal(param, (string)problem["error"]!["param"]!);
     }
+
+    [Fact]
+    public async Task An_auto_call_the_model_opens_is_held_to_the_parameters()
+    {
+        // Qwen 3 opens a call with its <tool_call> token; the bias makes these random weights write it first.
+        var tokenizer = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(fixture.Folders[Qwen], "tokenizer.json")))!;
+        var opening = tokenizer["added_tokens"]!.AsArray().Single(t => (string)t!["content"]! == "<tool_call>")!["id"]!.GetValue<int>();
+        var body = new JsonObject
+        {
+            ["model"] = Qwen,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Weather in Oslo?" }),
+            ["tools"] = JsonNode.Parse("""
+                [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20},
+                  "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city", "unit"], "additionalProperties": false}}}]
+                """),
+            ["logit_bias"] = new JsonObject { [opening.ToString(System.Globalization.CultureInfo.InvariantCulture)] = 100 },
+            ["max_tokens"] = 120,
+            ["seed"] = 11,
+        };
+        using var client = fixture.Server.Client(TokenGridServer.DemoKey);
+        var reply = await (await client.PostJsonAsync("v1/chat/completions", body)).ReadJsonAsync();
+
+        var choice = reply["choices"]![0]!;
+        Assert.Equal("tool_calls", (string?)choice["finish_reason"]);
+        var call = choice["message"]!["tool_calls"]![0]!;
+        Assert.Equal("get_weather", (string?)call["function"]!["name"]);
+        AssertWeatherArguments((string)call["function"]!["arguments"]!);
+    }
 }

@@ -136,6 +136,12 @@ public sealed record JobSpec
     /// it. Null: free text.
     /// </summary>
     [Id(12)] public string? OutputSchema { get; init; }
+
+    /// <summary>
+    /// With <see cref="OutputSchema"/>: the schema holds only from the first time this text appears in the output (the
+    /// opening of a tool call when the model may call a tool or answer). Null: the whole output.
+    /// </summary>
+    [Id(13)] public string? OutputSchemaTrigger { get; init; }
 }
 
 /// <summary>

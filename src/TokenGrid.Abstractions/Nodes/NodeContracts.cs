@@ -90,6 +90,7 @@ public sealed record NodeReport
 /// from a live sibling with the same key and prompt rather than prefilling it again. Null: never shared.
 /// </param>
 /// <param name="OutputSchema">Structured outputs: the JSON schema (text) the output must be a value of; null for free text.</param>
+/// <param name="OutputSchemaTrigger">The text from whose first appearance <paramref name="OutputSchema"/> holds; null: the whole output.</param>
 [GenerateSerializer, Immutable, Alias("tg.GenerationSpec")]
 public sealed record GenerationSpec(
     [property: Id(0)] string JobId,
@@ -101,7 +102,8 @@ public sealed record GenerationSpec(
     [property: Id(6)] JobOutputOptions? Output = null,
     [property: Id(7)] int ResumedOutputTokens = 0,
     [property: Id(8)] string? ForkKey = null,
-    [property: Id(9)] string? OutputSchema = null);
+    [property: Id(9)] string? OutputSchema = null,
+    [property: Id(10)] string? OutputSchemaTrigger = null);
 
 /// <summary>
 /// A piece of a node's output: text and the number of tokens it carries; the last piece has

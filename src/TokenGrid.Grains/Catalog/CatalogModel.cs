@@ -95,6 +95,20 @@ public sealed class CatalogModel
         }
     }
 
+    /// <summary>
+    /// How a call this model opens by itself is written after its opening (Hermes' <c>&lt;tool_call&gt;</c>, Mistral's
+    /// <c>[TOOL_CALLS]</c>, Llama 3's <c>&lt;|python_tag|&gt;</c>), so that its arguments can be held to the function's
+    /// parameters from there; null when the model's syntax has no such opening followed by JSON.
+    /// </summary>
+    public ToolCallShape? CallShape => Chat.ToolCalls switch
+    {
+        ToolCallSyntax.Hermes or ToolCallSyntax.Mistral or ToolCallSyntax.Llama3Json => new ToolCallShape(
+            ToolCallFormats.Opening(Chat.ToolCalls)!,
+            Chat.ToolCalls == ToolCallSyntax.Llama3Json ? "parameters" : "arguments",
+            List: Chat.ToolCalls == ToolCallSyntax.Mistral),
+        _ => null,
+    };
+
     /// <summary>Whether the model has a chat template of its own, which tools are written into (the fallbacks take none).</summary>
     public bool TakesTools => Chat.IsModelTemplate;
 
@@ -139,3 +153,9 @@ public sealed class CatalogModel
 /// <param name="Message">Why, in a sentence.</param>
 /// <param name="Path">Where in the schema, as a JSON pointer; empty for the root.</param>
 public sealed record OutputSchemaProblem(string Keyword, string Message, string Path);
+
+/// <summary>How a model writes a tool call after its opening.</summary>
+/// <param name="Opening">The text that opens a call.</param>
+/// <param name="ArgumentsKey">The key of the arguments object (<c>arguments</c>; Llama 3 writes <c>parameters</c>).</param>
+/// <param name="List">Whether the calls after the opening are a JSON list (Mistral) rather than one object.</param>
+public sealed record ToolCallShape(string Opening, string ArgumentsKey, bool List);

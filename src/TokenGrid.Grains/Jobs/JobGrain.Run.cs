@@ -141,7 +141,7 @@ public sealed partial class JobGrain
         // min_tokens and the seeded random stream go on as if the sequence had never stopped.
         var request = new GenerationSpec(
             JobId, spec.Model, run.PromptTokens, run.MaxTokens, spec.Sampling, spec.Stop, spec.Output, _checkpoints.Tokens.Count, spec.Choice?.GroupId,
-            spec.OutputSchema);
+            spec.OutputSchema, spec.OutputSchemaTrigger);
         GenerationFinal? final = null;
         _streamingNode = nodeId;
         await foreach (var chunk in node.GenerateAsync(request).WithCancellation(cancellationToken))

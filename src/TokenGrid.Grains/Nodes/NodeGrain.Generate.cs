@@ -208,6 +208,7 @@ public sealed partial class NodeGrain
             ResumedOutputTokens = spec.ResumedOutputTokens,
             ForkKey = spec.ForkKey,
             Constraint = spec.OutputSchema is { } schema ? JsonGrammar.Compile(schema) : null,
+            ConstraintTrigger = spec.OutputSchemaTrigger,
         };
     }
 

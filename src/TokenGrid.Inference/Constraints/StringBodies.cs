@@ -53,6 +53,7 @@ internal sealed class StringBodies
         }
 
         Suffixes = new ByteTokenTrie(suffixes, _ => true);
+        Walked = new ByteTokenTrie(bytes, id => kinds[id] is Body.Closes or Body.Dangling);
         PrefixChars = chars;
         PrefixBackslash = backslash;
         CodePoints = new int[]?[size];
@@ -97,6 +98,9 @@ internal sealed class StringBodies
     /// <summary>Content that ends inside a character or escape: by bytes owed (1..3) and whether it has a backslash.</summary>
     public LengthBuckets[,] Dangling { get; }
 
+    /// <summary>The tokens that close the string or end inside a character or escape, whole (walked when the budget is tight).</summary>
+    public ByteTokenTrie Walked { get; }
+
     /// <summary>What closing tokens write after the closing quote (the empty suffix at the root).</summary>
     public ByteTokenTrie Suffixes { get; }
 
@@ -115,7 +119,7 @@ internal sealed class StringBodies
             var b = bytes[i];
             if (escape)
             {
-                if (b is not ((byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t'))
+                if (!Utf8Lead.IsEscape(b))
                 {
                     return default;
                 }
@@ -140,18 +144,8 @@ internal sealed class StringBodies
                 return (Body.Closes, count, 0, backslash, i);
             }
 
-            (pending, low, high) = b switch
-            {
-                >= 0x20 and < 0x80 => (0, 0, 0),
-                >= 0xC2 and <= 0xDF => (1, 0x80, 0xBF),
-                0xE0 => (2, 0xA0, 0xBF),
-                0xED => (2, 0x80, 0x9F),
-                >= 0xE1 and <= 0xEF => (2, 0x80, 0xBF),
-                0xF0 => (3, 0x90, 0xBF),
-                >= 0xF1 and <= 0xF3 => (3, 0x80, 0xBF),
-                0xF4 => (3, 0x80, 0x8F),
-                _ => (-1, 0, 0),
-            };
+            (pending, var first, var last, _) = Utf8Lead.Of(b);
+            (low, high) = (first, last);
             if (pending < 0)
             {
                 return default;

@@ -122,7 +122,7 @@ internal sealed class StringFrame : Frame
             return;
         }
 
-        if (_at.Count >= _node.MaxLength || b < 0x20)
+        if (_at.Count >= _node.MaxLength)
         {
             return;
         }
@@ -133,18 +133,7 @@ internal sealed class StringFrame : Frame
             return;
         }
 
-        var (pending, low, high, bits) = b switch
-        {
-            < 0x80 => (0, (byte)0, (byte)0, b),
-            >= 0xC2 and <= 0xDF => (1, (byte)0x80, (byte)0xBF, b & 0x1F),
-            0xE0 => (2, (byte)0xA0, (byte)0xBF, b & 0x0F),
-            0xED => (2, (byte)0x80, (byte)0x9F, b & 0x0F),
-            >= 0xE1 and <= 0xEF => (2, (byte)0x80, (byte)0xBF, b & 0x0F),
-            0xF0 => (3, (byte)0x90, (byte)0xBF, b & 0x07),
-            >= 0xF1 and <= 0xF3 => (3, (byte)0x80, (byte)0xBF, b & 0x07),
-            0xF4 => (3, (byte)0x80, (byte)0x8F, b & 0x07),
-            _ => (-1, (byte)0, (byte)0, 0),
-        };
+        var (pending, low, high, bits) = Utf8Lead.Of(b);
         if (pending < 0)
         {
             return;

@@ -46,11 +46,15 @@ public sealed class TokenConstraint
     /// <summary>Takes a generated token. An end id or special token changes nothing.</summary>
     public void Advance(int token)
     {
-        if (_vocabulary.Bytes(token) is not { } bytes)
+        if (_vocabulary.Bytes(token) is { } bytes)
         {
-            return;
+            Advance(bytes);
         }
+    }
 
+    /// <summary>Takes output bytes (part of a token: what follows a trigger in it).</summary>
+    public void Advance(ReadOnlySpan<byte> bytes)
+    {
         var current = _frames;
         foreach (var b in bytes)
         {

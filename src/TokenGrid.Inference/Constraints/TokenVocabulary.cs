@@ -16,18 +16,7 @@ public sealed class TokenVocabulary
         Size = size;
         _bytes = bytes;
         Words = (size + 63) / 64;
-        var kinds = new InString[size];
-        var lengths = new int[size];
-        for (var id = 0; id < size; id++)
-        {
-            (kinds[id], lengths[id]) = Classify(bytes[id]);
-        }
-
         All = new ByteTokenTrie(bytes, _ => true);
-        Impure = new ByteTokenTrie(bytes, id => kinds[id] != InString.Plain);
-        Closers = new ByteTokenTrie(bytes, id => kinds[id] is InString.Closes or InString.Dangling);
-        Plain = new LengthBuckets(size, id => kinds[id] == InString.Plain ? lengths[id] : 0);
-        Inside = new LengthBuckets(size, id => kinds[id] is InString.Plain or InString.Inside ? lengths[id] : 0);
         Body = new StringBodies(bytes, 0);
         Opening = new StringBodies(bytes, 1);
     }
@@ -95,20 +84,17 @@ public sealed class TokenVocabulary
     /// <summary>Every generatable token.</summary>
     internal ByteTokenTrie All { get; }
 
-    /// <summary>The tokens that are not plain string content.</summary>
-    internal ByteTokenTrie Impure { get; }
-
     /// <summary>
     /// The tokens that, read from inside a string between characters, close it (an unescaped quote) or end inside a
     /// character or an escape: what is left to write grows with the latter, so they are walked, not allowed wholesale.
     /// </summary>
-    internal ByteTokenTrie Closers { get; }
+    internal ByteTokenTrie Closers => Body.Walked;
 
     /// <summary>Plain string content: printable, whole UTF-8 characters, no quote or backslash.</summary>
-    internal LengthBuckets Plain { get; }
+    internal LengthBuckets Plain => Body.Plain;
 
     /// <summary>String content that neither closes the string nor ends inside a character or an escape, by characters.</summary>
-    internal LengthBuckets Inside { get; }
+    internal LengthBuckets Inside => Body.Inside;
 
     /// <summary>
     /// Builds the vocabulary of <paramref name="size"/> ids; <paramref name="bytes"/> gives a token's bytes, or null for
@@ -129,83 +115,6 @@ public sealed class TokenVocabulary
 
     /// <summary>The bytes of <paramref name="id"/>, or null when it is not generatable.</summary>
     internal byte[]? Bytes(int id) => (uint)id < (uint)_bytes.Length ? _bytes[id] : null;
-
-    /// <summary>
-    /// What a token does when read inside a string between two characters, and how many characters it begins there.
-    /// </summary>
-    private static (InString Kind, int Length) Classify(byte[]? bytes)
-    {
-        if (bytes is null)
-        {
-            return (InString.Invalid, 0);
-        }
-
-        var (count, pending, escape, backslash) = (0, 0, false, false);
-        var (low, high) = (0, 0);
-        foreach (var b in bytes)
-        {
-            if (escape)
-            {
-                if (b is not ((byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t'))
-                {
-                    return (InString.Invalid, 0);
-                }
-
-                escape = false;
-                continue;
-            }
-
-            if (pending > 0)
-            {
-                if (b < low || b > high)
-                {
-                    return (InString.Invalid, 0);
-                }
-
-                (pending, low, high) = (pending - 1, 0x80, 0xBF);
-                continue;
-            }
-
-            if (b == '"')
-            {
-                return (InString.Closes, count);
-            }
-
-            (pending, low, high) = b switch
-            {
-                >= 0x20 and < 0x80 => (0, 0, 0),
-                >= 0xC2 and <= 0xDF => (1, 0x80, 0xBF),
-                0xE0 => (2, 0xA0, 0xBF),
-                0xED => (2, 0x80, 0x9F),
-                >= 0xE1 and <= 0xEF => (2, 0x80, 0xBF),
-                0xF0 => (3, 0x90, 0xBF),
-                >= 0xF1 and <= 0xF3 => (3, 0x80, 0xBF),
-                0xF4 => (3, 0x80, 0x8F),
-                _ => (-1, 0, 0),
-            };
-            if (pending < 0)
-            {
-                return (InString.Invalid, 0);
-            }
-
-            escape = b == '\\';
-            backslash |= escape;
-            count++;
-        }
-
-        return escape || pending > 0 ? (InString.Dangling, count)
-            : backslash ? (InString.Inside, count)
-            : (InString.Plain, count);
-    }
-
-    private enum InString
-    {
-        Invalid,
-        Plain,
-        Inside,
-        Dangling,
-        Closes,
-    }
 }
 
 /// <summary>Tokens by how many characters they begin: bit sets for short ones, a list for long ones.</summary>
@@ -248,8 +157,8 @@ internal sealed class LengthBuckets
         _long = [.. longOnes];
     }
 
-    /// <summary>Sets in <paramref name="mask"/> the tokens of <paramref name="filter"/> that have <paramref name="min"/> to <paramref name="max"/> characters.</summary>
-    public void AddTo(ulong[] mask, int min, int max, ulong[] filter)
+    /// <summary>Sets in <paramref name="mask"/> the tokens (of <paramref name="filter"/>, when given) that have <paramref name="min"/> to <paramref name="max"/> characters.</summary>
+    public void AddTo(ulong[] mask, int min, int max, ulong[]? filter)
     {
         min = Math.Max(min, 1);
         if (max < min)
@@ -261,14 +170,14 @@ internal sealed class LengthBuckets
         var lower = min - 1 <= Buckets ? _upTo[min - 1] : null;
         for (var w = 0; w < upper.Length; w++)
         {
-            mask[w] |= lower is null ? 0 : upper[w] & ~lower[w] & filter[w];
+            mask[w] |= lower is null ? 0 : upper[w] & ~lower[w] & (filter?[w] ?? ulong.MaxValue);
         }
 
         if (max > Buckets)
         {
             foreach (var id in _long)
             {
-                if (_lengths[id] >= min && _lengths[id] <= max && (filter[id >> 6] & (1UL << (id & 63))) != 0)
+                if (_lengths[id] >= min && _lengths[id] <= max && (filter is null || (filter[id >> 6] & (1UL << (id & 63))) != 0))
                 {
                     mask[id >> 6] |= 1UL << (id & 63);
                 }
@@ -277,32 +186,7 @@ internal sealed class LengthBuckets
     }
 
     /// <summary>Sets in <paramref name="mask"/> the tokens of <paramref name="min"/> to <paramref name="max"/> characters.</summary>
-    public void AddTo(ulong[] mask, int min, int max)
-    {
-        min = Math.Max(min, 1);
-        if (max < min)
-        {
-            return;
-        }
-
-        var upper = _upTo[Math.Min(max, Buckets)];
-        var lower = min - 1 <= Buckets ? _upTo[min - 1] : null;
-        for (var w = 0; w < upper.Length; w++)
-        {
-            mask[w] |= lower is null ? 0 : upper[w] & ~lower[w];
-        }
-
-        if (max > Buckets)
-        {
-            foreach (var id in _long)
-            {
-                if (_lengths[id] >= min && _lengths[id] <= max)
-                {
-                    mask[id >> 6] |= 1UL << (id & 63);
-                }
-            }
-        }
-    }
+    public void AddTo(ulong[] mask, int min, int max) => AddTo(mask, min, max, null);
 }
 
 /// <summary>A trie of token bytes in flat arrays: each node's children are a contiguous run, each node lists the tokens ending there.</summary>

@@ -72,6 +72,14 @@ public sealed record GenerationRequest
     /// it. A resumed sequence rebuilds the constraint's state from its <see cref="ResumedOutputTokens"/>. Default: null.
     /// </summary>
     public Constraints.JsonGrammar? Constraint { get; init; }
+
+    /// <summary>
+    /// With <see cref="Constraint"/>: the constraint holds only from the first time this text appears in the output (a
+    /// tool call's opening, such as <c>&lt;tool_call&gt;</c>, when the model may call a tool or answer); the bytes after
+    /// it in the same token are the constrained value's first, and until then the output is free. Default: null (the
+    /// whole output is constrained).
+    /// </summary>
+    public string? ConstraintTrigger { get; init; }
 }
 
 /// <summary>The log probabilities reported with one generated token.</summary>

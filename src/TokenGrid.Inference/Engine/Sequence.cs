@@ -17,6 +17,8 @@ internal sealed class Sequence
     private readonly TimeProvider _time;
     private readonly IReadOnlySet<int> _eos;
     private readonly HashSet<int>? _stopIds;
+    private readonly Func<Constraints.TokenConstraint>? _startConstraint;
+    private ConstraintTrigger? _trigger;
     private readonly long _submitted;
     private long _firstToken;
     private volatile bool _cancelRequested;
@@ -39,16 +41,29 @@ internal sealed class Sequence
         Stream = new GenerationStream(_tokens.Reader, _result.Task, Prompt.Length, maxNewTokens);
         if (request.Constraint is { } grammar && vocabulary is not null)
         {
-            Constraint = new Constraints.TokenConstraint(grammar, vocabulary, ends.Concat(request.StopTokenIds));
+            var constraintEnds = ends.Concat(request.StopTokenIds).ToArray();
+            _startConstraint = () => new Constraints.TokenConstraint(grammar, vocabulary, constraintEnds);
+            if (request.ConstraintTrigger is { Length: > 0 } trigger)
+            {
+                _trigger = new ConstraintTrigger(Encoding.UTF8.GetBytes(trigger), tokenizer);
+            }
+            else
+            {
+                Constraint = _startConstraint();
+            }
+
             for (var i = Prompt.Length - request.ResumedOutputTokens; i < Prompt.Length; i++)
             {
-                Constraint.Advance(Prompt[i]);
+                Observe(Prompt[i]);
             }
         }
     }
 
-    /// <summary>The request's output constraint, following the tokens generated so far; null without one.</summary>
-    public Constraints.TokenConstraint? Constraint { get; }
+    /// <summary>
+    /// The request's output constraint, following the tokens generated so far; null without one, and, with a trigger,
+    /// until the trigger has appeared. Set on the decode thread between steps.
+    /// </summary>
+    public Constraints.TokenConstraint? Constraint { get; private set; }
 
     public int[] Prompt { get; }
 
@@ -115,7 +130,7 @@ internal sealed class Sequence
         }
 
         var eos = (!IgnoreEos && _eos.Contains(token)) || (_stopIds is not null && _stopIds.Contains(token));
-        Constraint?.Advance(token);
+        Observe(token);
         var complete = Constraint is { IsComplete: true };
         var text = eos ? "" : _stop.Push(_detokenizer.Append(token));
         FinishReason? reason = eos || complete || _stop.Stopped ? FinishReason.Stop
@@ -136,6 +151,21 @@ internal sealed class Sequence
         }
     }
 
+    /// <summary>Follows a generated token: into the constraint, or, before its trigger, into the trigger's watch.</summary>
+    private void Observe(int token)
+    {
+        if (Constraint is { } constraint)
+        {
+            constraint.Advance(token);
+        }
+        else if (_trigger?.Find(token) is { } after)
+        {
+            Constraint = _startConstraint!();
+            Constraint.Advance(after);
+            _trigger = null;
+        }
+    }
+
     public void Finish(FinishReason reason, string? error, long timestamp)
     {
         if (Finished)
@@ -149,5 +179,27 @@ internal sealed class Sequence
         var ttft = Generated > 0 ? _time.GetElapsedTime(_submitted, _firstToken) : (TimeSpan?)null;
         _result.TrySetResult(new GenerationResult(
             reason, Prompt.Length, Generated, _text.ToString(), error, ttft, _time.GetElapsedTime(_submitted, timestamp)));
+    }
+}
+
+/// <summary>Watches a sequence's output bytes for the text that starts its constraint.</summary>
+internal sealed class ConstraintTrigger(byte[] text, ModelTokenizer tokenizer)
+{
+    private readonly List<byte> _window = [];
+
+    /// <summary>Takes a token; once the text has appeared, the bytes of this token that follow it (otherwise null).</summary>
+    public byte[]? Find(int token)
+    {
+        _window.AddRange(tokenizer.TokenBytes(token));
+        var at = _window.ToArray().AsSpan().IndexOf(text);
+        if (at >= 0)
+        {
+            return [.. _window.Skip(at + text.Length)];
+        }
+
+        // Keep only what could still be the start of the text.
+        var keep = Math.Min(_window.Count, text.Length - 1);
+        _window.RemoveRange(0, _window.Count - keep);
+        return null;
     }
 }

@@ -32,6 +32,9 @@ internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, in
     /// <summary>Structured outputs: the JSON schema the output must be a value of; null for free text.</summary>
     public string? OutputSchema { get; init; }
 
+    /// <summary>With <see cref="OutputSchema"/>: the text from whose first appearance it holds (a tool call's opening); null: the whole output.</summary>
+    public string? OutputSchemaTrigger { get; init; }
+
     /// <summary>The job for <paramref name="tenantId"/>.</summary>
     public JobSpec ToJobSpec(string tenantId, bool keepOutput, TimeSpan timeout) => new()
     {
@@ -47,6 +50,7 @@ internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, in
         User = User,
         Priority = Priority,
         OutputSchema = OutputSchema,
+        OutputSchemaTrigger = OutputSchemaTrigger,
     };
 }
 

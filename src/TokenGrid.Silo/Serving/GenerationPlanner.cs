@@ -67,6 +67,11 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
                 : throw Problem("A forced tool call (tool_choice required or a function) cannot be combined with response_format.", "tool_choice");
         }
 
+        if (toolPlan is { CallOpening: { } opening, OpenedCallSchema: { } opened } && plan.OutputSchema is null)
+        {
+            plan = plan with { OutputSchema = opened, OutputSchemaTrigger = opening };
+        }
+
         return plan with { Tools = toolPlan };
     }
 

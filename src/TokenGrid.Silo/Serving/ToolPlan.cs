@@ -25,6 +25,15 @@ internal enum ToolMode
 /// </summary>
 internal sealed partial record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, string? CallSchema)
 {
+    /// <summary>
+    /// With <c>auto</c>, on a model whose template opens calls with a marker: the marker, from which the output is held
+    /// to <see cref="OpenedCallSchema"/>. Null otherwise.
+    /// </summary>
+    public string? CallOpening { get; init; }
+
+    /// <summary>The schema of what follows <see cref="CallOpening"/>: a call (or Mistral's list of calls) in the model's shape.</summary>
+    public string? OpenedCallSchema { get; init; }
+
     /// <summary>Most tools per request (OpenAI's limit).</summary>
     public const int MaxTools = 128;
 
@@ -83,6 +92,17 @@ internal sealed partial record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode 
                 $"A tool's parameters cannot be enforced for a forced call ({problem.Keyword}{where}): {problem.Message}", "unsupported_schema", "tools"));
         }
 
+        // With auto, a call the model opens in its own syntax is held to the parameters from its opening on. Parameters
+        // that cannot be enforced leave such calls free (they are still read); only forcing a call refuses them.
+        if (mode == ToolMode.Auto && model.CallShape is { } shape)
+        {
+            var opened = CallsOf(functions, shape.List, several: true, shape.ArgumentsKey, listOnly: shape.List);
+            if (model.CheckOutputSchema(opened) is null)
+            {
+                return new ToolPlan(definitions, mode, null) { CallOpening = shape.Opening, OpenedCallSchema = opened };
+            }
+        }
+
         return new ToolPlan(definitions, mode, schema);
     }
 
@@ -116,7 +136,7 @@ internal sealed partial record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode 
     /// list of such calls too when several may be made in parallel). Each function's <c>$defs</c> move to the root, so
     /// their references still resolve.
     /// </summary>
-    private static string CallsOf(Dictionary<string, JsonElement?> functions, bool parallel, bool several)
+    private static string CallsOf(Dictionary<string, JsonElement?> functions, bool parallel, bool several, string argumentsKey = "arguments", bool listOnly = false)
     {
         var defs = new JsonObject();
         var calls = new JsonArray();
@@ -143,15 +163,16 @@ internal sealed partial record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode 
             calls.Add(new JsonObject
             {
                 ["type"] = "object",
-                ["properties"] = new JsonObject { ["name"] = new JsonObject { ["const"] = name }, ["arguments"] = arguments },
-                ["required"] = new JsonArray("name", "arguments"),
+                ["properties"] = new JsonObject { ["name"] = new JsonObject { ["const"] = name }, [argumentsKey] = arguments },
+                ["required"] = new JsonArray("name", argumentsKey),
                 ["additionalProperties"] = false,
             });
         }
 
         JsonNode one = calls.Count == 1 ? calls[0]!.DeepClone() : new JsonObject { ["anyOf"] = calls.DeepClone() };
-        var root = parallel && several
-            ? new JsonObject { ["anyOf"] = new JsonArray(one.DeepClone(), new JsonObject { ["type"] = "array", ["items"] = one.DeepClone(), ["minItems"] = 1 }) }
+        var list = new JsonObject { ["type"] = "array", ["items"] = one.DeepClone(), ["minItems"] = 1 };
+        var root = listOnly ? list
+            : parallel && several ? new JsonObject { ["anyOf"] = new JsonArray(one.DeepClone(), list) }
             : one.AsObject();
         if (defs.Count > 0)
         {

@@ -94,3 +94,53 @@ public sealed class ConstrainedEngineTests
         Assert.Equal(FinishReason.Length, result.FinishReason);
     }
 }
+
+/// <summary>A constraint with a trigger holds only from the trigger's first appearance in the output.</summary>
+public sealed class TriggeredConstraintTests
+{
+    private static readonly int[] s_prompt = [17, 4, 250, 9, 999, 3, 61];
+
+    private const string Call = """{"type": "object", "properties": {"name": {"const": "f"}, "arguments": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}}, "required": ["name", "arguments"], "additionalProperties": false}""";
+
+    [Fact]
+    public async Task The_output_after_the_trigger_is_a_value_and_ends_with_it()
+    {
+        await using var run = EngineRun.Start(DemoModels.Small);
+        const int Opening = 9906;
+        var trigger = System.Text.Encoding.UTF8.GetString(run.Engine.Model.Tokenizer.TokenBytes(Opening));
+
+        // The bias makes the model write the trigger first; from there the schema holds.
+        var (tokens, text, result) = await EngineRun.ReadAllAsync(run.Submit(new GenerationRequest
+        {
+            PromptTokens = s_prompt,
+            MaxTokens = 60,
+            Sampling = new SamplingOptions { Temperature = 1f, Seed = 9, LogitBias = new Dictionary<int, float> { [Opening] = 100 } },
+            Constraint = JsonGrammar.Compile(Call),
+            ConstraintTrigger = trigger,
+        }));
+
+        Assert.Equal(Opening, tokens[0]);
+        Assert.Equal(FinishReason.Stop, result.FinishReason);
+        Assert.StartsWith(trigger, text, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(text[trigger.Length..]);
+        Assert.Equal("f", json.RootElement.GetProperty("name").GetString());
+        Assert.Equal(JsonValueKind.Number, json.RootElement.GetProperty("arguments").GetProperty("x").ValueKind);
+    }
+
+    [Fact]
+    public async Task Until_the_trigger_appears_the_output_is_free()
+    {
+        await using var run = EngineRun.Start(DemoModels.Small);
+        var free = await EngineRun.ReadAllAsync(run.Submit(new GenerationRequest { PromptTokens = s_prompt, MaxTokens = 24, Sampling = SamplingOptions.Greedy }));
+        var watched = await EngineRun.ReadAllAsync(run.Submit(new GenerationRequest
+        {
+            PromptTokens = s_prompt,
+            MaxTokens = 24,
+            Sampling = SamplingOptions.Greedy,
+            Constraint = JsonGrammar.Compile(Call),
+            ConstraintTrigger = "\u0001never\u0002",
+        }));
+
+        Assert.Equal(free.Tokens, watched.Tokens);
+    }
+}
