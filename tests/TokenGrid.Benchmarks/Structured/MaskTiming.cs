@@ -1,3 +1,4 @@
+using TokenGrid.Inference.Tests.Constraints;
 using System.Diagnostics;
 using System.Numerics;
 using TokenGrid.Inference.Constraints;
@@ -32,22 +33,8 @@ internal sealed class MaskTiming(string name, TokenVocabulary vocabulary, int[] 
         return new MaskTiming(name, vocabulary, [.. endIds]);
     }
 
-    /// <summary>
-    /// Ids a tokenizer file uses: past its last special token and its last id with bytes (the model's logits width for
-    /// a tokenizer without a model).
-    /// </summary>
-    public static int SizeOf(ModelTokenizer tokenizer)
-    {
-        var last = tokenizer.SpecialTokens.Values.DefaultIfEmpty(0).Max();
-        var empty = 0;
-        var id = 0;
-        for (; empty < 2_000; id++)
-        {
-            empty = tokenizer.TokenBytes(id).Length == 0 ? empty + 1 : 0;
-        }
-
-        return Math.Max(last + 1, id - empty);
-    }
+    /// <summary>Ids a tokenizer file uses (see <see cref="ConstrainedWalk.Size"/>).</summary>
+    public static int SizeOf(ModelTokenizer tokenizer) => ConstrainedWalk.Size(tokenizer);
 
     /// <summary>
     /// Runs <paramref name="walks"/> walks of at most <paramref name="maxTokens"/> tokens beyond the schema's shortest

@@ -10,7 +10,7 @@ namespace TokenGrid.Inference.Tests.Constraints;
 /// Generates under a constraint without a model: each step draws one of the allowed tokens at random (the harshest
 /// adversary: a model with random weights), over a real tokenizer's vocabulary, and returns the text.
 /// </summary>
-internal static class ConstrainedWalk
+public static class ConstrainedWalk
 {
     private static readonly ConcurrentDictionary<string, Lazy<(TokenVocabulary Vocabulary, ModelTokenizer Tokenizer, int[] Ends)>> s_vocabularies = new();
 
@@ -86,7 +86,11 @@ internal static class ConstrainedWalk
         throw new InvalidOperationException("No token picked.");
     }
 
-    private static int Size(ModelTokenizer tokenizer)
+    /// <summary>
+    /// Ids a tokenizer file uses: past its last special token and its last id with bytes (the model's logits width for
+    /// a tokenizer without a model).
+    /// </summary>
+    public static int Size(ModelTokenizer tokenizer)
     {
         var last = tokenizer.SpecialTokens.Values.DefaultIfEmpty(0).Max();
         var empty = 0;
