@@ -110,7 +110,12 @@ internal sealed class StringBodies
     /// <summary>Whether a token has a backslash in the string (before its closing quote).</summary>
     public bool[] PrefixBackslash { get; }
 
-    private static (Body Kind, int Chars, int Owed, bool Backslash, int Quote) Read(byte[] bytes, int offset)
+    /// <summary>
+    /// Reads <paramref name="bytes"/> from <paramref name="offset"/> as a string's body: whether it ends between
+    /// characters (clean), inside one (dangling, owing bytes) or closes the string (at <c>Quote</c>), the characters it
+    /// writes before that and whether it has a backslash; <see cref="Body.Invalid"/> when no string can hold it.
+    /// </summary>
+    internal static (Body Kind, int Chars, int Owed, bool Backslash, int Quote) Read(byte[] bytes, int offset)
     {
         var (count, pending, escape, backslash) = (0, 0, false, false);
         var (low, high) = (0, 0);
@@ -161,7 +166,8 @@ internal sealed class StringBodies
             : (Body.Clean, count, 0, backslash, -1);
     }
 
-    private enum Body
+    /// <summary>What a token's bytes are in a string.</summary>
+    internal enum Body
     {
         Invalid,
         Clean,

@@ -342,12 +342,105 @@ public sealed class MaskScratch
                 continue;
             }
 
+            if (b == '"' && _vocabulary is { } vocabulary2 && OpensFreeStrings(next, limit))
+            {
+                // Deeper in (whitespace or a comma before the quote), the same: each token under this quote is read
+                // as a string's body in one pass, and only what follows a closing quote is stepped.
+                var nested = _nested ??= new MaskScratch();
+                foreach (var f in next)
+                {
+                    nested.OpenedStrings(vocabulary2, trie, child, depth + 1, (StringFrame)f, limit, mask);
+                }
+
+                continue;
+            }
+
             Walk(trie, child, depth + 1, limit, mask);
             next = _levels[depth + 1];
         }
 
         frames.Clear();
     }
+
+    /// <summary>
+    /// Sets the tokens under <paramref name="node"/> (reached by an opening quote, <paramref name="offset"/> bytes in)
+    /// that <paramref name="frame"/>, the free string that quote opened, allows: each token's bytes from there read as
+    /// the string's body by <see cref="StringBodies.Read"/>, and, for one that closes the string, its bytes after the
+    /// quote stepped from the string's container.
+    /// </summary>
+    internal void OpenedStrings(TokenVocabulary vocabulary, ByteTokenTrie trie, int node, int offset, StringFrame frame, int limit, ulong[] mask)
+    {
+        var room = frame.FreeRoom;
+        var deficit = frame.Deficit;
+        var below = _below;
+        below.Clear();
+        below.Add(node);
+        for (var i = 0; i < below.Count; i++)
+        {
+            var at = below[i];
+            for (var c = trie.ChildStart[at]; c < trie.ChildStart[at + 1]; c++)
+            {
+                below.Add(c);
+            }
+
+            if (at == node)
+            {
+                continue; // tokens ending at the quote itself were taken by the walk
+            }
+
+            for (var t = trie.TokenStart[at]; t < trie.TokenStart[at + 1]; t++)
+            {
+                var id = trie.TokenIds[t];
+                if (Allows(vocabulary.Bytes(id)!, offset, frame, room, deficit, limit))
+                {
+                    mask[id >> 6] |= 1UL << (id & 63);
+                }
+            }
+        }
+    }
+
+    private bool Allows(byte[] bytes, int offset, StringFrame frame, int room, int deficit, int limit)
+    {
+        var (kind, chars, owed, _, quote) = StringBodies.Read(bytes, offset);
+        if (kind == StringBodies.Body.Invalid || chars > room)
+        {
+            return false;
+        }
+
+        switch (kind)
+        {
+            case StringBodies.Body.Clean:
+                return frame.Remaining - Math.Min(chars, deficit) <= limit;
+            case StringBodies.Body.Dangling:
+                return frame.Remaining - Math.Min(chars, deficit) + owed <= limit;
+        }
+
+        if (chars < deficit)
+        {
+            return false;
+        }
+
+        var current = _stepA;
+        current.Clear();
+        current.Add(frame.Parent!);
+        for (var i = quote + 1; i < bytes.Length && current.Count > 0; i++)
+        {
+            var next = ReferenceEquals(current, _stepA) ? _stepB : _stepA;
+            next.Clear();
+            foreach (var f in current)
+            {
+                f.Step(bytes[i], next);
+            }
+
+            current = next;
+        }
+
+        return current.Exists(f => f.Remaining <= limit);
+    }
+
+    private readonly List<int> _below = [];
+    private readonly List<Frame> _stepA = [];
+    private readonly List<Frame> _stepB = [];
 
     private static bool OpensFreeStrings(List<Frame> frames, int limit) =>
         frames.TrueForAll(f => f is StringFrame { FreeRoom: >= 0, IsKey: false } && f.Remaining <= limit);
