@@ -12,7 +12,7 @@ namespace TokenGrid.Inference.Constraints;
 /// A validation keyword that is not supported throws <see cref="ConstraintException"/> naming it; keywords unknown to
 /// JSON Schema are annotations and are ignored, as the specification says.
 /// </summary>
-internal sealed class JsonSchemaCompiler
+internal sealed partial class JsonSchemaCompiler
 {
     /// <summary>Most nodes one schema may compile to: a hostile schema is refused instead of stalling a node.</summary>
     public const int MaxNodes = 20_000;
@@ -381,111 +381,5 @@ internal sealed class JsonSchemaCompiler
         _ => "object",
     };
 
-    private static NumberBounds Bounds(JsonElement schema, bool integer, string pointer)
-    {
-        if (schema.TryGetProperty("multipleOf", out var multiple) && !(integer && multiple.ValueKind == JsonValueKind.Number && multiple.GetDouble() == 1))
-        {
-            throw new ConstraintException("multipleOf", "The keyword 'multipleOf' is not supported in structured outputs.", pointer);
-        }
-
-        var (min, minExclusive) = Bound(schema, "minimum", "exclusiveMinimum", pointer);
-        var (max, maxExclusive) = Bound(schema, "maximum", "exclusiveMaximum", pointer);
-        return new NumberBounds(integer, min, minExclusive, max, maxExclusive);
-    }
-
-    private static (decimal? Value, bool Exclusive) Bound(JsonElement schema, string inclusive, string exclusive, string pointer)
-    {
-        decimal? value = schema.TryGetProperty(inclusive, out var v) ? Clamp(v, inclusive, pointer) : null;
-        if (!schema.TryGetProperty(exclusive, out var e))
-        {
-            return (value, false);
-        }
-
-        if (e.ValueKind is JsonValueKind.True or JsonValueKind.False)
-        {
-            return (value, e.ValueKind == JsonValueKind.True); // draft 4: a flag on the inclusive bound
-        }
-
-        var strict = Clamp(e, exclusive, pointer);
-        var lower = inclusive == "minimum";
-        return value is { } both && (lower ? both > strict : both < strict) ? (both, false) : (strict, true);
-    }
-
-    private static decimal Clamp(JsonElement value, string keyword, string pointer)
-    {
-        if (value.ValueKind != JsonValueKind.Number)
-        {
-            throw new ConstraintException(keyword, $"'{keyword}' must be a number.", pointer);
-        }
-
-        var d = value.GetDouble();
-        return d > 1e20 ? 100_000_000_000_000_000_000m : d < -1e20 ? -100_000_000_000_000_000_000m
-            : value.TryGetDecimal(out var exact) ? exact : (decimal)d;
-    }
-
     private static byte[] Key(string name) => System.Text.Encoding.UTF8.GetBytes(Compact(JsonSerializer.SerializeToElement(name)));
-
-    /// <summary>
-    /// Refuses a schema whose choices could make a value start in too many ways at once: a reference to itself with no
-    /// value in between (left recursion, e.g. <c>anyOf: [{$ref: "#"}, …]</c>), or nested choices multiplying past
-    /// <see cref="MaxAlternatives"/>. Either would make every token cost more than a step of the model.
-    /// </summary>
-    private void CheckAlternatives()
-    {
-        var width = new Dictionary<SchemaNode, int>(ReferenceEqualityComparer.Instance);
-        var open = new HashSet<SchemaNode>(ReferenceEqualityComparer.Instance);
-        foreach (var node in _nodes)
-        {
-            Width(node, width, open);
-        }
-    }
-
-    /// <summary>Most ways one value may start (the frames a choice opens at once).</summary>
-    public const int MaxAlternatives = 256;
-
-    private static int Width(SchemaNode node, Dictionary<SchemaNode, int> width, HashSet<SchemaNode> open)
-    {
-        if (width.TryGetValue(node, out var known))
-        {
-            return known;
-        }
-
-        if (!open.Add(node))
-        {
-            throw new ConstraintException("$ref", "A schema that refers to itself before any value is written (left recursion) is not supported.");
-        }
-
-        var result = node switch
-        {
-            RefNode { Target: { } target } => Width(target, width, open),
-            AnyOfNode any => any.Options.Where(o => o.MinBytes < SchemaNode.Unsatisfiable).Sum(o => Width(o, width, open)),
-            _ => 1,
-        };
-        open.Remove(node);
-        if (result > MaxAlternatives)
-        {
-            throw new ConstraintException("anyOf", $"The schema's choices open more than {MaxAlternatives} ways for one value to start.");
-        }
-
-        width[node] = result;
-        return result;
-    }
-
-    private void Solve()
-    {
-        // Shortest lengths, to a fixed point: recursive schemas settle once every cycle has been relaxed.
-        for (var round = 0; round <= _nodes.Count; round++)
-        {
-            var changed = false;
-            for (var i = _nodes.Count - 1; i >= 0; i--)
-            {
-                changed |= _nodes[i].Relax();
-            }
-
-            if (!changed)
-            {
-                return;
-            }
-        }
-    }
 }

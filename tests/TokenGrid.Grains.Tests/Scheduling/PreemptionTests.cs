@@ -71,6 +71,31 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
     }
 
     [Fact]
+    public async Task A_preempted_structured_job_rebuilds_its_constraint_and_resumes_to_the_same_value()
+    {
+        // 150 to 200 digits: long enough to be preempted in the middle of the value. A resumed run that forgot where it
+        // was in the schema would be masked as if starting a new value, and its output would differ or not parse.
+        const string Schema = """{"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 9}, "minItems": 150, "maxItems": 200}""";
+        var batch = await grid.CreateTenantAsync(PriorityClass.Low, region: "west");
+        var interactive = await grid.CreateTenantAsync(PriorityClass.High, region: "west");
+        var reference = await SchedulingClusterFixture.FinishedAsync((await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, outputSchema: Schema)).Grain);
+        using (var json = System.Text.Json.JsonDocument.Parse(reference.Output!))
+        {
+            Assert.InRange(json.RootElement.GetArrayLength(), 150, 200);
+        }
+
+        var first = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, outputSchema: Schema);
+        var second = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, outputSchema: Schema);
+        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 16);
+        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 16);
+        await SchedulingClusterFixture.FinishedAsync((await grid.SubmitAsync(interactive, maxTokens: 8)).Grain);
+
+        var runs = new[] { await SchedulingClusterFixture.FinishedAsync(first.Grain), await SchedulingClusterFixture.FinishedAsync(second.Grain) };
+        Assert.Contains(runs, run => run.Preemptions > 0);
+        Assert.All(runs, run => Assert.Equal((reference.Output, reference.CompletionTokens, "stop"), (run.Output, run.CompletionTokens, run.FinishReason)));
+    }
+
+    [Fact]
     [Trait("Requires", "sampler")]
     public async Task A_preempted_seeded_job_with_penalties_resumes_to_the_same_tokens_and_log_probabilities()
     {

@@ -89,7 +89,7 @@ public sealed class SchedulingClusterFixture() : ClusterFixture(modelCache: "sch
     /// </summary>
     public async Task<(IJobGrain Grain, JobInfo Info)> SubmitAsync(
         string tenantId, int maxTokens, int promptLength = 8, int promptSeed = 1, string[]? stop = null,
-        JobSampling? sampling = null, JobOutputOptions? output = null, string? jobId = null, JobChoice? choice = null)
+        JobSampling? sampling = null, JobOutputOptions? output = null, string? jobId = null, JobChoice? choice = null, string? outputSchema = null)
     {
         var grain = Client.GetGrain<IJobGrain>(jobId ?? $"job-{Guid.NewGuid():N}");
         var info = await grain.SubmitAsync(new JobSpec
@@ -102,6 +102,7 @@ public sealed class SchedulingClusterFixture() : ClusterFixture(modelCache: "sch
             Stop = stop ?? [],
             Output = output ?? JobOutputOptions.None,
             Choice = choice,
+            OutputSchema = outputSchema,
         });
         return (grain, info);
     }

@@ -1,0 +1,281 @@
+namespace TokenGrid.Inference.Constraints;
+
+/// <summary>Working memory for computing masks: one per thread that samples.</summary>
+public sealed class MaskScratch
+{
+    private readonly List<List<Frame>> _levels = [];
+    private TokenVocabulary? _vocabulary;
+    private MaskScratch? _nested;
+    private StringBodies? _body;
+    private int _minChars;
+    private int _maxChars = int.MaxValue;
+
+    /// <summary>
+    /// Walks <paramref name="trie"/> from its root with <paramref name="start"/>: a token is allowed when its bytes
+    /// leave some frame that can finish within <paramref name="limit"/> bytes; a byte no frame takes prunes its subtree.
+    /// With <paramref name="vocabulary"/>, tokens that open a free string are allowed from its precomputed tables
+    /// instead of being walked byte by byte. With <paramref name="body"/>, a token is allowed only when the characters
+    /// it writes in the string before its quote lie in [<paramref name="minChars"/>, <paramref name="maxChars"/>].
+    /// </summary>
+    internal void Walk(ByteTokenTrie trie, Frame start, int limit, ulong[] mask, TokenVocabulary? vocabulary = null,
+        StringBodies? body = null, int minChars = 0, int maxChars = int.MaxValue)
+    {
+        var first = Level(0);
+        first.Add(start);
+        _vocabulary = vocabulary;
+        (_body, _minChars, _maxChars) = (body, minChars, maxChars);
+        Walk(trie, 0, 0, limit, mask);
+    }
+
+    /// <summary>
+    /// Sets the tokens allowed in <paramref name="frame"/>, a free string (no pattern, between two characters) that can
+    /// finish within <paramref name="limit"/>, read with <paramref name="body"/> (inside the string, or after an opening
+    /// quote): content by length, content owing bytes when the budget has room for them, and the closers whose bytes
+    /// after the quote the string's container takes.
+    /// </summary>
+    internal void FreeString(TokenVocabulary vocabulary, StringBodies body, StringFrame frame, int room, int limit, ulong[] mask)
+    {
+        var key = frame.IsKey;
+        (key ? body.Plain : body.Inside).AddTo(mask, 1, room);
+        for (var owed = 1; owed <= StringBodies.MaxOwed; owed++)
+        {
+            // Left to write after such a token: what is left now, less the characters it gives toward minLength, plus
+            // the bytes it owes. Within the budget for any length, or from some length on.
+            var excess = frame.Remaining + owed - limit;
+            var shortest = Math.Max(1, excess);
+            if (excess <= 0 || shortest <= frame.Deficit)
+            {
+                body.Dangling[owed, 0].AddTo(mask, shortest, room);
+                if (!key)
+                {
+                    body.Dangling[owed, 1].AddTo(mask, shortest, room);
+                }
+            }
+        }
+
+        if (key)
+        {
+            // A free key is checked against the object's keys when it closes, which needs its text: walk the closers.
+            if (ReferenceEquals(body, vocabulary.Body))
+            {
+                Walk(vocabulary.Closers, frame, limit, mask);
+            }
+            else
+            {
+                WalkOpening(vocabulary, frame, limit, mask);
+            }
+
+            return;
+        }
+
+        var suffixes = body.Suffixes;
+        var parent = frame.Parent!;
+        if (parent.Remaining <= limit)
+        {
+            for (var t = suffixes.TokenStart[0]; t < suffixes.TokenStart[1]; t++)
+            {
+                var id = suffixes.TokenIds[t];
+                if (body.PrefixChars[id] >= frame.Deficit && body.PrefixChars[id] <= room)
+                {
+                    mask[id >> 6] |= 1UL << (id & 63);
+                }
+            }
+        }
+
+        Walk(suffixes, parent, limit, mask, null, body, frame.Deficit, room);
+    }
+
+    private void WalkOpening(TokenVocabulary vocabulary, StringFrame frame, int limit, ulong[] mask)
+    {
+        // The closers that open and close a free key in one token: rare enough to walk from the key's frame.
+        var closers = vocabulary.Opening.Suffixes;
+        for (var t = 0; t < closers.TokenIds.Length; t++)
+        {
+            var id = closers.TokenIds[t];
+            if (vocabulary.Bytes(id) is not { } bytes)
+            {
+                continue;
+            }
+
+            List<Frame> current = [frame];
+            for (var i = 1; i < bytes.Length && current.Count > 0; i++)
+            {
+                var next = new List<Frame>();
+                foreach (var f in current)
+                {
+                    f.Step(bytes[i], next);
+                }
+
+                current = next;
+            }
+
+            if (current.Exists(f => f.Remaining <= limit))
+            {
+                mask[id >> 6] |= 1UL << (id & 63);
+            }
+        }
+    }
+
+    private void Walk(ByteTokenTrie trie, int node, int depth, int limit, ulong[] mask)
+    {
+        var frames = _levels[depth];
+        var next = Level(depth + 1);
+        for (var child = trie.ChildStart[node]; child < trie.ChildStart[node + 1]; child++)
+        {
+            next.Clear();
+            var b = trie.Label[child];
+            foreach (var f in frames)
+            {
+                f.Step(b, next);
+            }
+
+            if (next.Count == 0)
+            {
+                continue;
+            }
+
+            if (trie.TokenStart[child] < trie.TokenStart[child + 1] && next.Exists(f => f.Remaining <= limit))
+            {
+                for (var t = trie.TokenStart[child]; t < trie.TokenStart[child + 1]; t++)
+                {
+                    var id = trie.TokenIds[t];
+                    if (_body is null || (_body.PrefixChars[id] >= _minChars && _body.PrefixChars[id] <= _maxChars))
+                    {
+                        mask[id >> 6] |= 1UL << (id & 63);
+                    }
+                }
+            }
+
+            if (trie.ChildStart[child] == trie.ChildStart[child + 1])
+            {
+                continue;
+            }
+
+            if (depth == 0 && b == '"' && _vocabulary is { } vocabulary && OpensFreeStrings(next, limit))
+            {
+                // Every frame is a free string just opened: the tokens under this quote come from the tables (with a
+                // scratch of its own, since this walk's levels are in use).
+                var nested = _nested ??= new MaskScratch();
+                foreach (var f in next)
+                {
+                    var s = (StringFrame)f;
+                    nested.FreeString(vocabulary, vocabulary.Opening, s, s.FreeRoom, limit, mask);
+                }
+
+                continue;
+            }
+
+            if (b == '"' && _vocabulary is { } vocabulary2 && OpensFreeStrings(next, limit))
+            {
+                // Deeper in (whitespace or a comma before the quote), the same: each token under this quote is read
+                // as a string's body in one pass, and only what follows a closing quote is stepped.
+                var nested = _nested ??= new MaskScratch();
+                foreach (var f in next)
+                {
+                    nested.OpenedStrings(vocabulary2, trie, child, depth + 1, (StringFrame)f, limit, mask);
+                }
+
+                continue;
+            }
+
+            Walk(trie, child, depth + 1, limit, mask);
+            next = _levels[depth + 1];
+        }
+
+        frames.Clear();
+    }
+
+    /// <summary>
+    /// Sets the tokens under <paramref name="node"/> (reached by an opening quote, <paramref name="offset"/> bytes in)
+    /// that <paramref name="frame"/>, the free string that quote opened, allows: each token's bytes from there read as
+    /// the string's body by <see cref="StringBodies.Read"/>, and, for one that closes the string, its bytes after the
+    /// quote stepped from the string's container.
+    /// </summary>
+    internal void OpenedStrings(TokenVocabulary vocabulary, ByteTokenTrie trie, int node, int offset, StringFrame frame, int limit, ulong[] mask)
+    {
+        var room = frame.FreeRoom;
+        var deficit = frame.Deficit;
+        var below = _below;
+        below.Clear();
+        below.Add(node);
+        for (var i = 0; i < below.Count; i++)
+        {
+            var at = below[i];
+            for (var c = trie.ChildStart[at]; c < trie.ChildStart[at + 1]; c++)
+            {
+                below.Add(c);
+            }
+
+            if (at == node)
+            {
+                continue; // tokens ending at the quote itself were taken by the walk
+            }
+
+            for (var t = trie.TokenStart[at]; t < trie.TokenStart[at + 1]; t++)
+            {
+                var id = trie.TokenIds[t];
+                if (Allows(vocabulary.Bytes(id)!, offset, frame, room, deficit, limit))
+                {
+                    mask[id >> 6] |= 1UL << (id & 63);
+                }
+            }
+        }
+    }
+
+    private bool Allows(byte[] bytes, int offset, StringFrame frame, int room, int deficit, int limit)
+    {
+        var (kind, chars, owed, _, quote) = StringBodies.Read(bytes, offset);
+        if (kind == StringBodies.Body.Invalid || chars > room)
+        {
+            return false;
+        }
+
+        switch (kind)
+        {
+            case StringBodies.Body.Clean:
+                return frame.Remaining - Math.Min(chars, deficit) <= limit;
+            case StringBodies.Body.Dangling:
+                return frame.Remaining - Math.Min(chars, deficit) + owed <= limit;
+        }
+
+        if (chars < deficit)
+        {
+            return false;
+        }
+
+        var current = _stepA;
+        current.Clear();
+        current.Add(frame.Parent!);
+        for (var i = quote + 1; i < bytes.Length && current.Count > 0; i++)
+        {
+            var next = ReferenceEquals(current, _stepA) ? _stepB : _stepA;
+            next.Clear();
+            foreach (var f in current)
+            {
+                f.Step(bytes[i], next);
+            }
+
+            current = next;
+        }
+
+        return current.Exists(f => f.Remaining <= limit);
+    }
+
+    private readonly List<int> _below = [];
+    private readonly List<Frame> _stepA = [];
+    private readonly List<Frame> _stepB = [];
+
+    private static bool OpensFreeStrings(List<Frame> frames, int limit) =>
+        frames.TrueForAll(f => f is StringFrame { FreeRoom: >= 0, IsKey: false } && f.Remaining <= limit);
+
+    private List<Frame> Level(int depth)
+    {
+        while (_levels.Count <= depth)
+        {
+            _levels.Add([]);
+        }
+
+        _levels[depth].Clear();
+        return _levels[depth];
+    }
+}
