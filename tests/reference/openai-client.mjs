@@ -4,20 +4,12 @@
 // logprobs and echo, n > 1 choices, refused and unknown parameters) and prints one JSON object with what each returned, for the
 // xunit test (tests/TokenGrid.Silo.Tests/OpenAiNodeClientTests.cs) to assert on.
 import OpenAI from "openai";
+import { attempt, report } from "./attempts.mjs";
 
 const [baseURL, apiKey] = process.argv.slice(2);
 const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
 const model = "demo";
 const messages = [{ role: "user", content: "Say something about tokens." }];
-const out = {};
-
-async function attempt(name, call) {
-  try {
-    out[name] = await call();
-  } catch (e) {
-    out[name] = { error: { status: e.status ?? null, param: e.param ?? e.error?.param ?? null, code: e.code ?? null, message: e.message } };
-  }
-}
 
 await attempt("greedy", async () => {
   const r = await client.chat.completions.create({ model, messages, max_tokens: 8, temperature: 0 });
@@ -115,4 +107,4 @@ await attempt("unknown", () => client.chat.completions.create({ model, messages,
 
 await attempt("overflow", () => client.chat.completions.create({ model, messages, max_completion_tokens: 100000 }));
 
-process.stdout.write(JSON.stringify(out));
+report();

@@ -3,6 +3,7 @@
 // Runs a fixed set of calls and prints one JSON object with what each returned, for
 // tests/TokenGrid.Silo.Tests/RealModelFolderTests.Tools.cs to assert on.
 import OpenAI from "openai";
+import { attempt, report } from "./attempts.mjs";
 
 const [baseURL, apiKey, model] = process.argv.slice(2);
 const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
@@ -20,15 +21,6 @@ const tools = [{
   },
 }];
 const messages = [{ role: "user", content: "What is the weather in Oslo?" }];
-const out = {};
-
-async function attempt(name, call) {
-  try {
-    out[name] = await call();
-  } catch (e) {
-    out[name] = { error: { status: e.status ?? null, param: e.param ?? e.error?.param ?? null, code: e.code ?? null, message: e.message } };
-  }
-}
 
 await attempt("required", async () => {
   const r = await client.chat.completions.create({ model, messages, tools, tool_choice: "required", max_tokens: 80, seed: 3 });
@@ -76,4 +68,4 @@ await attempt("toolChoiceWithoutTools", async () => {
   return { ok: true };
 });
 
-console.log(JSON.stringify(out));
+report();

@@ -42,7 +42,7 @@ internal static partial class ResponseFormats
             throw Problem("response_format.json_schema is required for type json_schema.", "response_format.json_schema");
         }
 
-        if (!spec.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || !NamePattern().IsMatch(name.GetString()!))
+        if (!spec.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || !IsName(name.GetString()!))
         {
             throw Problem("response_format.json_schema.name must be 1 to 64 letters, digits, underscores or dashes.", "response_format.json_schema.name");
         }
@@ -70,6 +70,9 @@ internal static partial class ResponseFormats
 
         return text;
     }
+
+    /// <summary>Whether <paramref name="name"/> is a name OpenAI accepts for a schema or a function: 1 to 64 letters, digits, underscores or dashes.</summary>
+    public static bool IsName(string name) => NamePattern().IsMatch(name);
 
     [GeneratedRegex("^[a-zA-Z0-9_-]{1,64}$")]
     private static partial Regex NamePattern();

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Problems;
 
@@ -23,7 +22,7 @@ internal enum ToolMode
 /// A chat request's <c>tools</c>, <c>tool_choice</c> and <c>parallel_tool_calls</c>, checked: the tool definitions for
 /// the chat template, the mode and, when a call is forced, the JSON schema of the calls that decoding is held to.
 /// </summary>
-internal sealed partial record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, string? CallSchema)
+internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, string? CallSchema)
 {
     /// <summary>
     /// With <c>auto</c>, on a model whose template opens calls with a marker: the marker, from which the output is held
@@ -64,7 +63,7 @@ internal sealed partial record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode 
             }
 
             if (!tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object
-                || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || !NamePattern().IsMatch(name.GetString()!))
+                || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || !ResponseFormats.IsName(name.GetString()!))
             {
                 throw Problem($"{at}.function.name must be 1 to 64 letters, digits, underscores or dashes.", $"{at}.function.name");
             }
@@ -182,9 +181,6 @@ internal sealed partial record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode 
         // References written against a function's own root ("#/definitions/x") now point into the root's $defs.
         return root.ToJsonString().Replace("\"#/definitions/", "\"#/$defs/", StringComparison.Ordinal);
     }
-
-    [GeneratedRegex("^[a-zA-Z0-9_-]{1,64}$")]
-    private static partial Regex NamePattern();
 
     private static ApiProblemException Problem(string detail, string param) => new(ApiProblems.BadRequest(detail, "invalid_value", param));
 }
