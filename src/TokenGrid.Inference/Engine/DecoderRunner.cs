@@ -48,6 +48,9 @@ internal sealed unsafe class DecoderRunner : IDisposable
     /// <summary>The memory the cache lives in, from the session's allocator.</summary>
     public OrtMemoryInfo CacheMemoryInfo => _memory.Info;
 
+    /// <summary>The cache's memory and allocator (the prefix cache's blocks live there too).</summary>
+    public CacheMemory Memory => _memory;
+
     public HostTensor Ids { get; }
 
     public HostTensor Mask { get; }
@@ -131,10 +134,13 @@ internal sealed unsafe class DecoderRunner : IDisposable
         }
     }
 
-    /// <summary>Zero-length past tensors, in cache memory, for a group's first prefill chunk.</summary>
-    public IReadOnlyList<OrtValue> EmptyPast(int batch)
+    /// <summary>
+    /// Past tensors of <paramref name="length"/> positions (unset), in cache memory, for a group's first prefill chunk:
+    /// zero-length, or for prefixes taken from the prefix cache.
+    /// </summary>
+    public IReadOnlyList<OrtValue> EmptyPast(int batch, int length = 0)
     {
-        var shape = Cache.Shape(batch, 0);
+        var shape = Cache.Shape(batch, length);
         return [.. _model.Signature.PastNames.Select(_ =>
             OrtValue.CreateAllocatedTensorValue(_memory.Allocator, Cache.Type, shape))];
     }

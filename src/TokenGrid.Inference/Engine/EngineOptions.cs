@@ -38,6 +38,22 @@ public sealed class EngineOptions
     [Range(0, 256)]
     public int SamplingThreads { get; set; } = 1;
 
+    /// <summary>
+    /// Prompt positions per block of the prefix cache: prompts are cached and matched in whole blocks, keyed by their
+    /// tokens and everything before them. Smaller blocks match more of a prompt that differs late, at more bookkeeping
+    /// per block. Default: 16.
+    /// </summary>
+    [Range(1, 4096)]
+    public int PrefixBlockTokens { get; set; } = 16;
+
+    /// <summary>
+    /// Prompt positions the prefix cache holds (its byte budget is this × the model's key/value bytes per position, which
+    /// the node counts against its memory budget); least recently used blocks are evicted first. 0 turns the cache off.
+    /// Default: 16,384.
+    /// </summary>
+    [Range(0, 100_000_000)]
+    public int PrefixCacheTokens { get; set; } = 16_384;
+
     /// <summary>Name of the decode thread, for diagnostics. Default: "tokengrid-engine".</summary>
     public string ThreadName { get; set; } = "tokengrid-engine";
 

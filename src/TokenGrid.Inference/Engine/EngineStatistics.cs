@@ -16,6 +16,12 @@ public sealed class EngineStatistics
     private long _rejectedBusy;
     private long _completed;
     private long _forked;
+    private long _prefixLookups;
+    private long _prefixHits;
+    private long _prefixCachedTokens;
+    private long _prefixEvictions;
+    private long _prefixBlocks;
+    private long _prefixBytes;
     private int _activeSequences;
     private int _queuedSequences;
     private int _lastBatchSize;
@@ -34,7 +40,14 @@ public sealed class EngineStatistics
         Volatile.Read(ref _activeSequences),
         Volatile.Read(ref _queuedSequences),
         Volatile.Read(ref _lastBatchSize),
-        Interlocked.Read(ref _forked));
+        Interlocked.Read(ref _forked),
+        new PrefixCacheSnapshot(
+            Interlocked.Read(ref _prefixLookups),
+            Interlocked.Read(ref _prefixHits),
+            Interlocked.Read(ref _prefixCachedTokens),
+            Interlocked.Read(ref _prefixEvictions),
+            Interlocked.Read(ref _prefixBlocks),
+            Interlocked.Read(ref _prefixBytes)));
 
     internal void OnDecodeStep(int batchSize, TimeSpan elapsed)
     {
@@ -52,6 +65,25 @@ public sealed class EngineStatistics
     }
 
     internal void OnTokens(int count) => Interlocked.Add(ref _tokensGenerated, count);
+
+    /// <summary>A sequence looked its prompt up in the prefix cache and found <paramref name="cachedTokens"/> of it.</summary>
+    internal void OnPrefixLookup(int cachedTokens)
+    {
+        Interlocked.Increment(ref _prefixLookups);
+        if (cachedTokens > 0)
+        {
+            Interlocked.Increment(ref _prefixHits);
+            Interlocked.Add(ref _prefixCachedTokens, cachedTokens);
+        }
+    }
+
+    internal void OnPrefixEvicted(int blocks) => Interlocked.Add(ref _prefixEvictions, blocks);
+
+    internal void SetPrefixHeld(long blocks, long bytes)
+    {
+        Interlocked.Exchange(ref _prefixBlocks, blocks);
+        Interlocked.Exchange(ref _prefixBytes, bytes);
+    }
 
     internal void OnForked() => Interlocked.Increment(ref _forked);
 
@@ -80,6 +112,7 @@ public sealed class EngineStatistics
 /// <param name="QueuedSequences">Sequences waiting for a slot now.</param>
 /// <param name="LastBatchSize">Batch size of the latest decode step.</param>
 /// <param name="ForkedSequences">Sequences that joined by copying a sibling's prompt cache instead of prefilling it (<see cref="GenerationRequest.ForkKey"/>).</param>
+/// <param name="PrefixCache">The prefix cache's counters; null only in snapshots made by hand.</param>
 public sealed record EngineSnapshot(
     long TokensGenerated,
     long PromptTokens,
@@ -93,11 +126,25 @@ public sealed record EngineSnapshot(
     int ActiveSequences,
     int QueuedSequences,
     int LastBatchSize,
-    long ForkedSequences = 0)
+    long ForkedSequences = 0,
+    PrefixCacheSnapshot? PrefixCache = null)
 {
     /// <summary>Mean sequences per decode step.</summary>
     public double MeanBatchSize => DecodeSteps == 0 ? 0 : (double)BatchedSequences / DecodeSteps;
 
     /// <summary>Mean time of one decode step.</summary>
     public TimeSpan MeanStepTime => DecodeSteps == 0 ? TimeSpan.Zero : DecodeTime / DecodeSteps;
+}
+
+/// <summary>The prefix cache's counters at one moment (<see cref="EngineOptions.PrefixCacheTokens"/>).</summary>
+/// <param name="Lookups">Sequences whose prompt was looked up (monotonic).</param>
+/// <param name="Hits">Lookups that found at least one block (monotonic).</param>
+/// <param name="CachedTokens">Prompt tokens taken from the cache instead of being prefilled: the prefill saved (monotonic).</param>
+/// <param name="Evictions">Blocks evicted to make room (monotonic).</param>
+/// <param name="Blocks">Blocks held now.</param>
+/// <param name="Bytes">Bytes of keys and values held now.</param>
+public sealed record PrefixCacheSnapshot(long Lookups, long Hits, long CachedTokens, long Evictions, long Blocks, long Bytes)
+{
+    /// <summary>Hits over lookups; 0 before any lookup.</summary>
+    public double HitRate => Lookups == 0 ? 0 : (double)Hits / Lookups;
 }

@@ -80,6 +80,14 @@ public sealed record GenerationRequest
     /// whole output is constrained).
     /// </summary>
     public string? ConstraintTrigger { get; init; }
+
+    /// <summary>
+    /// The prefix cache scope: the prompt's leading blocks are looked up among blocks cached in this scope, and its
+    /// blocks are cached in it, so sequences of different scopes never reuse each other's keys and values (nor learn from
+    /// timing that another scope sent a prompt). The grid gives each tenant its own scope unless the tenant opts into a
+    /// shared one. Null: this sequence neither reads nor fills the cache. Default: <c>""</c> (one scope for every caller).
+    /// </summary>
+    public string? PrefixCacheScope { get; init; } = "";
 }
 
 /// <summary>The log probabilities reported with one generated token.</summary>
@@ -126,6 +134,10 @@ public enum FinishReason
 /// <param name="Error">What failed, when <see cref="FinishReason.Failed"/>.</param>
 /// <param name="TimeToFirstToken">From submission to the first token; null when none was produced.</param>
 /// <param name="Elapsed">From submission to the end.</param>
+/// <param name="CachedPromptTokens">
+/// Prompt tokens whose keys and values came from the prefix cache instead of being computed (OpenAI's
+/// <c>usage.prompt_tokens_details.cached_tokens</c>); they are included in <paramref name="PromptTokens"/>.
+/// </param>
 public sealed record GenerationResult(
     FinishReason FinishReason,
     int PromptTokens,
@@ -133,4 +145,5 @@ public sealed record GenerationResult(
     string Text,
     string? Error,
     TimeSpan? TimeToFirstToken,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed,
+    int CachedPromptTokens = 0);

@@ -108,7 +108,8 @@ public sealed partial class InferenceEngine
                     continue;
                 }
 
-                var newWidth = Math.Max(width, next.Prompt.Length);
+                var cached = CachedPrefix(next);
+                var newWidth = Math.Max(width, next.Prompt.Length - cached);
                 if (rows.Count > 0 && (rows.Count + 1) * newWidth > _options.PrefillChunkTokens)
                 {
                     break;
@@ -116,12 +117,33 @@ public sealed partial class InferenceEngine
 
                 _queue.RemoveFirst();
                 next.QueueNode = null;
+                next.CachedTokens = cached;
+                if (next.PrefixBlocks is not null)
+                {
+                    Statistics.OnPrefixLookup(cached);
+                }
+
                 rows.Add(next);
                 width = newWidth;
             }
         }
 
-        return rows.Count == 0 ? null : new PrefillGroup(_runner, rows, followers, _options.PrefillChunkTokens, _model.Config.PadTokenId);
+        return rows.Count == 0 ? null : new PrefillGroup(_runner, rows, followers, _options.PrefillChunkTokens, _model.Config.PadTokenId, _prefixCache);
+    }
+
+    /// <summary>
+    /// Leading prompt positions of <paramref name="next"/> the prefix cache holds, in whole blocks, leaving at least the
+    /// last prompt position to compute (its logits give the first token).
+    /// </summary>
+    private int CachedPrefix(Sequence next)
+    {
+        if (_prefixCache is null || next.PrefixBlocks is not { } blocks)
+        {
+            return 0;
+        }
+
+        var block = _prefixCache.BlockTokens;
+        return _prefixCache.Match(blocks, (next.Prompt.Length - 1) / block) * block;
     }
 
     /// <summary>
@@ -205,11 +227,16 @@ public sealed partial class InferenceEngine
         var group = _prefill is { Done: true } ? _prefill : null;
         if (group is not null)
         {
+            if (_prefixCache is not null)
+            {
+                group.CacheBlocks(_prefixCache);
+            }
+
             for (var g = 0; g < group.Rows.Count; g++)
             {
                 if (!group.Rows[g].Finished)
                 {
-                    rows.Add(new RowSource(true, g, group.Rows[g].KvLength));
+                    rows.Add(group.Source(g, group.Rows[g].KvLength));
                     next.Add(group.Rows[g]);
                 }
             }
@@ -218,7 +245,7 @@ public sealed partial class InferenceEngine
             {
                 if (!follower.Finished)
                 {
-                    rows.Add(new RowSource(true, g, follower.KvLength));
+                    rows.Add(group.Source(g, follower.KvLength));
                     next.Add(follower);
                 }
             }

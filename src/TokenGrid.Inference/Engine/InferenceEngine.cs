@@ -35,6 +35,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     // Sequences forking from a running sibling, merged into the batch at the next re-layout.
     private readonly List<Sequence> _joining = [];
     private PrefillGroup? _prefill;
+    private readonly Prefix.PrefixCache? _prefixCache;
     private bool _stopping;
     private volatile bool _abort;
 
@@ -61,6 +62,14 @@ public sealed partial class InferenceEngine : IAsyncDisposable
         _sampler = new BatchSampler(_runner.LogitsWidth, _options.SamplingThreads > 0 ? _options.SamplingThreads : Environment.ProcessorCount);
         // Float16 rows are converted into one shared buffer of the runner, so they are sampled one at a time.
         _rowsAreShared = model.Signature.LogitsType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float;
+        if (_options.PrefixCacheTokens >= _options.PrefixBlockTokens)
+        {
+            var cache = _runner.Cache;
+            _prefixCache = new Prefix.PrefixCache(
+                cache, _runner.Memory, model.Signature.PastNames.Count, cache.Planes, cache.Heads, _options.PrefixBlockTokens,
+                _options.PrefixCacheTokens / _options.PrefixBlockTokens, Statistics);
+        }
+
         _thread = new Thread(RunLoop) { IsBackground = true, Name = _options.ThreadName };
         _thread.Start();
         LogStarted(model.Name, model.Provider, model.ProviderFallbackReason ?? "none", _options.MaxBatchSize, _options.MaxQueueLength);
@@ -83,6 +92,15 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     /// <summary>Counters for throughput reporting.</summary>
     public EngineStatistics Statistics { get; } = new();
 
+    /// <summary>Prompt positions per prefix cache block; 0 when the prefix cache is off.</summary>
+    public int PrefixBlockTokens => _prefixCache?.BlockTokens ?? 0;
+
+    /// <summary>
+    /// What the prefix cache holds, for the dispatcher: the 64-bit summaries (<see cref="Prefix.PrefixBlockHash.Summary"/>)
+    /// of at most <paramref name="max"/> blocks, most recently used first. Empty when the cache is off.
+    /// </summary>
+    public IReadOnlyList<ulong> PrefixDigest(int max) => _prefixCache?.Digest(max) ?? [];
+
     /// <summary>
     /// Queues a sequence. Returns at once: <see cref="SubmitStatus.Accepted"/> with the token stream,
     /// <see cref="SubmitStatus.Busy"/> when the queue is full, <see cref="SubmitStatus.Invalid"/> with a
@@ -99,7 +117,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable
 
         var context = _model.Config.ContextLength;
         var maxNew = Math.Min(request.MaxTokens, context - request.PromptTokens.Count);
-        var sequence = new Sequence(request, maxNew, _model.Tokenizer, _eos, _time, request.Constraint is null ? null : _vocabulary.Value);
+        var sequence = new Sequence(
+            request, maxNew, _model.Tokenizer, _eos, _time, request.Constraint is null ? null : _vocabulary.Value, _prefixCache is null ? 0 : _options.PrefixBlockTokens);
         sequence.Registration = cancellationToken.Register(
             static state =>
             {
@@ -156,6 +175,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(drain: false);
+        _prefixCache?.Dispose();
         _runner.Dispose();
         _signal.Dispose();
     }

@@ -14,7 +14,12 @@ namespace TokenGrid.Inference.Engine;
 /// Positions at the right end of the source row left out: a fork copies only the first <paramref name="Length"/> real
 /// positions (the prompt) of a running sibling that holds <paramref name="Length"/> + <paramref name="Skip"/>.
 /// </param>
-internal readonly record struct RowSource(bool FromGroup, int Row, int Length, int Skip = 0);
+/// <param name="Head">
+/// With <paramref name="Gap"/>: the row's real positions are in two runs, the first <paramref name="Head"/> of them (a
+/// prefix taken from the prefix cache), then <paramref name="Gap"/> padding positions, then the rest at the right end.
+/// </param>
+/// <param name="Gap">Padding positions between the two runs; 0: the real positions are one run.</param>
+internal readonly record struct RowSource(bool FromGroup, int Row, int Length, int Skip = 0, int Head = 0, int Gap = 0);
 
 /// <summary>
 /// The running batch's key/value cache: one pair of buffers per past input (ping-pong), allocated by the
@@ -52,6 +57,15 @@ internal sealed class KvCache : IDisposable
     public int ElementSize { get; }
 
     public int HeadSize { get; }
+
+    /// <summary>1, or 2 for a model whose past input holds key and value together.</summary>
+    public int Planes => _planes;
+
+    /// <summary>Key/value heads.</summary>
+    public int Heads => _heads;
+
+    /// <summary>The past inputs' memory in the running batch (the front buffers), in past-input order.</summary>
+    public IReadOnlyList<IntPtr> FrontPointers => [.. _front.Select(b => b.Pointer)];
 
     /// <summary>Rows in the running batch.</summary>
     public int Batch { get; private set; }
@@ -112,7 +126,7 @@ internal sealed class KvCache : IDisposable
                     var (src, srcBatch, srcLength) = row.FromGroup ? (groupData, groupBatch, groupLength) : (_front[t].Pointer, Batch, Length);
                     var dstRow = _back[t].Pointer + (nint)((((long)p * newBatch) + r) * _heads * newLength * _positionBytes);
                     var srcRow = src + (nint)((((long)p * srcBatch) + row.Row) * _heads * srcLength * _positionBytes);
-                    if (srcLength == newLength && row.Skip == 0)
+                    if (srcLength == newLength && row.Skip == 0 && row.Gap == 0)
                     {
                         // Same stride: the row moves whole, its padding with it (finite: zeroed here before,
                         // or computed from padding tokens by the prefill).
@@ -121,13 +135,15 @@ internal sealed class KvCache : IDisposable
                     }
 
                     var pad = (long)(newLength - row.Length) * _positionBytes;
-                    var bytes = (long)row.Length * _positionBytes;
+                    var head = (long)row.Head * _positionBytes;
+                    var tail = (long)(row.Length - row.Head) * _positionBytes;
                     for (var h = 0; h < _heads; h++)
                     {
                         var dst = dstRow + (nint)((long)h * newLength * _positionBytes);
-                        var from = srcRow + (nint)((((long)h * srcLength) + (srcLength - row.Skip - row.Length)) * _positionBytes);
+                        var end = srcRow + (nint)((((long)h * srcLength) + (srcLength - row.Skip)) * _positionBytes);
                         _copier.Zero(dst, pad);
-                        _copier.Copy(from, dst + (nint)pad, bytes);
+                        _copier.Copy(end - (nint)(tail + (row.Gap * _positionBytes) + head), dst + (nint)pad, head);
+                        _copier.Copy(end - (nint)tail, dst + (nint)(pad + head), tail);
                     }
                 }
             }
@@ -150,7 +166,7 @@ internal sealed class KvCache : IDisposable
     }
 
     /// <summary>The address of a tensor's data, without reading it (it may be device memory).</summary>
-    private static unsafe IntPtr DataPointer(OrtValue value) =>
+    internal static unsafe IntPtr DataPointer(OrtValue value) =>
         (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(value.GetTensorMutableRawData()));
 
     private void Bind(OrtIoBinding binding, IReadOnlyList<string> names, DeviceBuffer[] buffers, long[] shape, bool input, List<OrtValue> owned)

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using TokenGrid.Inference.Engine.Prefix;
 
 namespace TokenGrid.Inference.Engine;
 
@@ -7,6 +8,12 @@ namespace TokenGrid.Inference.Engine;
 /// the model in chunks of at most <see cref="EngineOptions.PrefillChunkTokens"/> tokens, one chunk between
 /// decode steps, so a long prompt never stalls the running batch for long. The group keeps its own cache
 /// (ONNX Runtime's outputs, in the session's cache memory) until it is merged into the batch.
+/// <para>
+/// A row whose prompt starts with blocks held by the prefix cache (<see cref="Sequence.CachedTokens"/>) takes their keys
+/// and values as its past and prefills only the rest. The group's past is then <see cref="PastWidth"/> columns, each row's
+/// cached prefix right-aligned in it, and the prompts' rests are left-padded to the longest rest after it, so a row's real
+/// positions are its prefix, padding (masked), then its rest; the merge into the batch closes that gap.
+/// </para>
 /// </summary>
 internal sealed class PrefillGroup : IDisposable
 {
@@ -19,15 +26,24 @@ internal sealed class PrefillGroup : IDisposable
     private IReadOnlyList<OrtValue> _past;
     private int _done;
 
-    public PrefillGroup(DecoderRunner runner, IReadOnlyList<Sequence> rows, IReadOnlyList<(Sequence Sequence, int Row)> followers, int chunkTokens, int padTokenId)
+    public PrefillGroup(DecoderRunner runner, IReadOnlyList<Sequence> rows, IReadOnlyList<(Sequence Sequence, int Row)> followers, int chunkTokens, int padTokenId, PrefixCache? cache = null)
     {
         _runner = runner;
         Rows = rows;
         Followers = followers;
         _padTokenId = padTokenId;
-        Width = rows.Max(r => r.Prompt.Length);
+        PastWidth = rows.Max(r => r.CachedTokens);
+        SuffixWidth = rows.Max(r => r.Prompt.Length - r.CachedTokens);
         _chunkColumns = Math.Max(1, chunkTokens / rows.Count);
-        _past = runner.EmptyPast(rows.Count);
+        _past = runner.EmptyPast(rows.Count, PastWidth);
+        if (PastWidth > 0)
+        {
+            for (var r = 0; r < rows.Count; r++)
+            {
+                var cached = rows[r].CachedTokens / cache!.BlockTokens;
+                cache.CopyInto(_past, rows.Count, r, PastWidth, rows[r].PrefixBlocks.AsSpan(0, cached));
+            }
+        }
     }
 
     public IReadOnlyList<Sequence> Rows { get; }
@@ -41,10 +57,16 @@ internal sealed class PrefillGroup : IDisposable
     /// <summary>Every sequence of the group, prefilled or forked.</summary>
     public IEnumerable<Sequence> All => Rows.Concat(Followers.Select(f => f.Sequence));
 
-    /// <summary>Columns of the group: the longest prompt.</summary>
-    public int Width { get; }
+    /// <summary>Columns of the group's past taken from the prefix cache: the longest cached prefix (0 without one).</summary>
+    public int PastWidth { get; }
 
-    public bool Done => _done == Width;
+    /// <summary>Columns prefilled: the longest rest of a prompt after its cached prefix.</summary>
+    public int SuffixWidth { get; }
+
+    /// <summary>Columns of the group.</summary>
+    public int Width => PastWidth + SuffixWidth;
+
+    public bool Done => _done == SuffixWidth;
 
     /// <summary>The group's cache after the last chunk: [.., rows, heads, Width, head_size] per past input.</summary>
     public IReadOnlyList<OrtValue> Presents => _past;
@@ -56,18 +78,21 @@ internal sealed class PrefillGroup : IDisposable
     /// <returns>Prompt tokens (not padding) processed by this chunk.</returns>
     public int RunChunk(LastLogits onLastLogits)
     {
-        var columns = Math.Min(_chunkColumns, Width - _done);
-        var total = _done + columns;
+        var columns = Math.Min(_chunkColumns, SuffixWidth - _done);
+        var total = PastWidth + _done + columns;
         var batch = Rows.Count;
         _runner.Prepare(batch, columns, total);
         var real = 0;
         for (var r = 0; r < batch; r++)
         {
             var prompt = Rows[r].Prompt;
-            var pad = Width - prompt.Length;
+            var cached = Rows[r].CachedTokens;
+            var pastPad = PastWidth - cached;
+            var pad = SuffixWidth - (prompt.Length - cached);
             for (var c = 0; c < total; c++)
             {
-                _runner.Mask.Set((r * total) + c, c < pad ? 0 : 1);
+                var masked = c < PastWidth ? c < pastPad : c - PastWidth < pad;
+                _runner.Mask.Set((r * total) + c, masked ? 0 : 1);
             }
 
             for (var c = 0; c < columns; c++)
@@ -75,8 +100,8 @@ internal sealed class PrefillGroup : IDisposable
                 var at = _done + c;
                 var isPad = at < pad;
                 real += isPad ? 0 : 1;
-                _runner.Ids.Set((r * columns) + c, isPad ? _padTokenId : prompt[at - pad]);
-                _runner.Positions.Set((r * columns) + c, isPad ? 0 : at - pad);
+                _runner.Ids.Set((r * columns) + c, isPad ? _padTokenId : prompt[cached + at - pad]);
+                _runner.Positions.Set((r * columns) + c, isPad ? 0 : cached + at - pad);
             }
         }
 
@@ -84,7 +109,7 @@ internal sealed class PrefillGroup : IDisposable
         var outputs = _runner.RunPrefill(batch, columns, total, _past, logitsToHost: last);
         DecoderRunner.DisposeAll(_past);
         _past = [.. outputs.Skip(1)];
-        _done = total;
+        _done += columns;
         using var logits = outputs[0];
         if (Done)
         {
@@ -100,6 +125,34 @@ internal sealed class PrefillGroup : IDisposable
         }
 
         return real;
+    }
+
+    /// <summary>Where row <paramref name="row"/>'s first <paramref name="length"/> real positions are, for the merge.</summary>
+    public RowSource Source(int row, int length)
+    {
+        var s = Rows[row];
+        return s.CachedTokens == 0
+            ? new RowSource(true, row, length)
+            : new RowSource(true, row, length, Head: s.CachedTokens, Gap: SuffixWidth - (s.Prompt.Length - s.CachedTokens));
+    }
+
+    /// <summary>After the last chunk: caches every row's full prompt blocks that the cache does not hold yet.</summary>
+    public void CacheBlocks(PrefixCache cache)
+    {
+        var source = _past.Select(KvCache.DataPointer).ToArray();
+        var block = cache.BlockTokens;
+        for (var r = 0; r < Rows.Count; r++)
+        {
+            var s = Rows[r];
+            if (s.PrefixBlocks is not { Length: > 0 } blocks)
+            {
+                continue;
+            }
+
+            var cached = s.CachedTokens;
+            var restStart = PastWidth + SuffixWidth - (s.Prompt.Length - cached);
+            cache.Insert(source, Rows.Count, r, Width, blocks, cached / block, b => restStart + (b * block) - cached);
+        }
     }
 
     public void Dispose() => DecoderRunner.DisposeAll(_past);

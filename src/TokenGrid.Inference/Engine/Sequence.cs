@@ -23,9 +23,14 @@ internal sealed class Sequence
     private long _firstToken;
     private volatile bool _cancelRequested;
 
-    public Sequence(GenerationRequest request, int maxNewTokens, ModelTokenizer tokenizer, IReadOnlySet<int> eos, TimeProvider time, Constraints.TokenVocabulary? vocabulary = null)
+    public Sequence(GenerationRequest request, int maxNewTokens, ModelTokenizer tokenizer, IReadOnlySet<int> eos, TimeProvider time, Constraints.TokenVocabulary? vocabulary = null, int prefixBlockTokens = 0)
     {
         Prompt = [.. request.PromptTokens];
+        if (prefixBlockTokens > 0 && request.PrefixCacheScope is { } scope)
+        {
+            PrefixBlocks = Prefix.PrefixHashes.Compute(scope, Prompt, prefixBlockTokens);
+        }
+
         MaxNewTokens = maxNewTokens;
         IgnoreEos = request.IgnoreEndOfSequence;
         TopLogprobs = request.TopLogprobs;
@@ -66,6 +71,12 @@ internal sealed class Sequence
     public Constraints.TokenConstraint? Constraint { get; private set; }
 
     public int[] Prompt { get; }
+
+    /// <summary>The keys of the prompt's full blocks in its prefix cache scope; null when it does not use the cache.</summary>
+    public Prefix.PrefixBlockHash[]? PrefixBlocks { get; }
+
+    /// <summary>Leading prompt positions whose keys and values came from the prefix cache (a whole number of blocks).</summary>
+    public int CachedTokens { get; set; }
 
     public int MaxNewTokens { get; }
 
@@ -178,7 +189,7 @@ internal sealed class Sequence
         _tokens.Writer.TryComplete();
         var ttft = Generated > 0 ? _time.GetElapsedTime(_submitted, _firstToken) : (TimeSpan?)null;
         _result.TrySetResult(new GenerationResult(
-            reason, Prompt.Length, Generated, _text.ToString(), error, ttft, _time.GetElapsedTime(_submitted, timestamp)));
+            reason, Prompt.Length, Generated, _text.ToString(), error, ttft, _time.GetElapsedTime(_submitted, timestamp), CachedTokens));
     }
 }
 
