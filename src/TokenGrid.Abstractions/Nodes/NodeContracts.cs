@@ -91,6 +91,10 @@ public sealed record NodeReport
 /// </param>
 /// <param name="OutputSchema">Structured outputs: the JSON schema (text) the output must be a value of; null for free text.</param>
 /// <param name="OutputSchemaTrigger">The text from whose first appearance <paramref name="OutputSchema"/> holds; null: the whole output.</param>
+/// <param name="PrefixCacheScope">
+/// The prefix cache scope the prompt is matched and cached in (<see cref="Tenants.AdmissionResult.PrefixCacheScope"/>);
+/// null: the run does not use the prefix cache.
+/// </param>
 [GenerateSerializer, Immutable, Alias("tg.GenerationSpec")]
 public sealed record GenerationSpec(
     [property: Id(0)] string JobId,
@@ -103,7 +107,8 @@ public sealed record GenerationSpec(
     [property: Id(7)] int ResumedOutputTokens = 0,
     [property: Id(8)] string? ForkKey = null,
     [property: Id(9)] string? OutputSchema = null,
-    [property: Id(10)] string? OutputSchemaTrigger = null);
+    [property: Id(10)] string? OutputSchemaTrigger = null,
+    [property: Id(11)] string? PrefixCacheScope = null);
 
 /// <summary>
 /// A piece of a node's output: text and the number of tokens it carries; the last piece has

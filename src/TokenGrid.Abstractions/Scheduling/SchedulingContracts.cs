@@ -58,6 +58,13 @@ public sealed record DispatchRequest
     /// </summary>
     [Id(12)] public TimeSpan CheapestMaxExtraWait { get; init; }
 
+    /// <summary>
+    /// The 64-bit summaries of the prompt's prefix cache block keys in the job's scope, in order (the engine's
+    /// <c>PrefixHashes.Summaries</c>): the dispatcher prefers a node whose digest holds the longest run of them. Null or
+    /// empty: placement by load alone.
+    /// </summary>
+    [Id(13)] public ulong[]? PrefixBlocks { get; init; }
+
     /// <summary>Expected cost in tokens: prompt plus most output.</summary>
     public long Cost => (long)PromptTokens + MaxTokens;
 }

@@ -70,6 +70,13 @@ public sealed record AdmissionResult(
     /// <summary>With <see cref="RegionCosts"/>: how much longer the job may wait for a cheaper node than for the quickest.</summary>
     [Id(10)] public TimeSpan CheapestMaxExtraWait { get; init; }
 
+    /// <summary>
+    /// The prefix cache scope of the tenant's jobs: <c>tenant:</c> and its id, or <c>shared:</c> and the name of the
+    /// shared scope it opted into (<see cref="TenantBudget.PrefixCacheScope"/>). Null from grains that predate it: the
+    /// job then uses its tenant's own scope.
+    /// </summary>
+    [Id(11)] public string? PrefixCacheScope { get; init; }
+
     /// <summary>Value equality, with <see cref="RequiredLabels"/> compared by content.</summary>
     public bool Equals(AdmissionResult? other) =>
         other is not null && Admitted == other.Admitted && Rejection == other.Rejection && Message == other.Message

@@ -93,19 +93,26 @@ public sealed record TenantBudget
     /// </summary>
     [Id(13)] public TimeSpan CheapestMaxExtraWait { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The prefix cache scope the tenant opts into: every tenant given the same name shares cached prompt prefixes (a
+    /// public system prompt, say), and so may learn from timing which prompts the others sent. Null (the default): the
+    /// tenant's own scope, which no other tenant's prompt ever hits.
+    /// </summary>
+    [Id(14)] public string? PrefixCacheScope { get; init; }
+
     /// <summary>Value equality, with <see cref="RequiredLabels"/> compared by content.</summary>
     public bool Equals(TenantBudget? other) =>
         other is not null && TokensPerMinute == other.TokensPerMinute && RequestsPerMinute == other.RequestsPerMinute
         && MaxConcurrentJobs == other.MaxConcurrentJobs && PeriodQuota == other.PeriodQuota && Period == other.Period
         && Priority == other.Priority && Weight == other.Weight && Labels.SetEquals(RequiredLabels, other.RequiredLabels)
         && SpendCap == other.SpendCap && Equals(Plan, other.Plan) && SubsidyProgram == other.SubsidyProgram && HomeRegion == other.HomeRegion
-        && Placement == other.Placement && CheapestMaxExtraWait == other.CheapestMaxExtraWait;
+        && Placement == other.Placement && CheapestMaxExtraWait == other.CheapestMaxExtraWait && PrefixCacheScope == other.PrefixCacheScope;
 
     /// <inheritdoc/>
     public override int GetHashCode() =>
         HashCode.Combine(
             HashCode.Combine(TokensPerMinute, RequestsPerMinute, MaxConcurrentJobs, PeriodQuota, Period, Priority, Weight, Labels.SetHash(RequiredLabels)),
-            SpendCap, Plan, SubsidyProgram, HomeRegion, Placement, CheapestMaxExtraWait);
+            SpendCap, Plan, SubsidyProgram, HomeRegion, Placement, HashCode.Combine(CheapestMaxExtraWait, PrefixCacheScope));
 
     /// <summary>A reason this budget is invalid, or null.</summary>
     public string? Validate() =>
@@ -123,7 +130,11 @@ public sealed record TenantBudget
         : HomeRegion is { } region && string.IsNullOrWhiteSpace(region) ? "home_region must not be blank."
         : !Enum.IsDefined(Placement) ? "placement must be any or cheapest."
         : CheapestMaxExtraWait < TimeSpan.Zero || CheapestMaxExtraWait > TimeSpan.FromHours(1) ? "cheapest_max_extra_wait must be between 0 and 1 hour."
+        : PrefixCacheScope is { } scope && !IsScopeName(scope) ? "prefix_cache_scope must be 1 to 64 letters, digits, '-', '_' or '.'."
         : null;
+
+    private static bool IsScopeName(string name) =>
+        name.Length is >= 1 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 }
 
 /// <summary>What an administrator sets when creating or updating a tenant.</summary>

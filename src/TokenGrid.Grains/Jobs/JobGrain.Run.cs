@@ -2,6 +2,7 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Nodes;
+using TokenGrid.Grains.Tenants;
 
 namespace TokenGrid.Grains.Jobs;
 
@@ -141,7 +142,7 @@ public sealed partial class JobGrain
         // min_tokens and the seeded random stream go on as if the sequence had never stopped.
         var request = new GenerationSpec(
             JobId, spec.Model, run.PromptTokens, run.MaxTokens, spec.Sampling, spec.Stop, spec.Output, _checkpoints.Tokens.Count, spec.Choice?.GroupId,
-            spec.OutputSchema, spec.OutputSchemaTrigger);
+            spec.OutputSchema, spec.OutputSchemaTrigger, PrefixCacheScopes.Of(spec.TenantId, Info?.Admission));
         GenerationFinal? final = null;
         _streamingNode = nodeId;
         await foreach (var chunk in node.GenerateAsync(request).WithCancellation(cancellationToken))

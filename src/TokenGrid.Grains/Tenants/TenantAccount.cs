@@ -398,6 +398,7 @@ internal sealed class TenantAccount(
             TenantViews.Limits(State, now), reserved, budget.Priority, budget.Weight)
         {
             RequiredLabels = budget.RequiredLabels,
+            PrefixCacheScope = PrefixCacheScopes.For(State.Info?.Id ?? "", budget.PrefixCacheScope),
         };
     }
 
