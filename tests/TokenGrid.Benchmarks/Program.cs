@@ -23,6 +23,7 @@ var root = new RootCommand("TokenGrid's benchmark scenarios (docs/benchmarks.md)
     TokenizerBenchmark.Create(),
     SoakBenchmark.Create(),
     StructuredBenchmark.Create(),
+    TokenGrid.Benchmarks.Prefix.PrefixBenchmark.Create(),
 };
 // "[diagram] <scenario> ..." shows the parsed values and defaults without running anything.
 root.Add(new DiagramDirective());
