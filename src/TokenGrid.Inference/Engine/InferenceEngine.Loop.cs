@@ -213,6 +213,7 @@ public sealed partial class InferenceEngine
     /// </summary>
     private void Rebuild()
     {
+        CacheFinished();
         var rows = new List<RowSource>(_active.Count + (_prefill?.Rows.Count ?? 0) + _joining.Count);
         var next = new List<Sequence>(rows.Capacity);
         for (var i = 0; i < _active.Count; i++)

@@ -21,6 +21,7 @@ internal sealed class Sequence
     private ConstraintTrigger? _trigger;
     private readonly long _submitted;
     private long _firstToken;
+    private readonly List<int>? _output;
     private volatile bool _cancelRequested;
 
     public Sequence(GenerationRequest request, int maxNewTokens, ModelTokenizer tokenizer, IReadOnlySet<int> eos, TimeProvider time, Constraints.TokenVocabulary? vocabulary = null, int prefixBlockTokens = 0)
@@ -28,7 +29,9 @@ internal sealed class Sequence
         Prompt = [.. request.PromptTokens];
         if (prefixBlockTokens > 0 && request.PrefixCacheScope is { } scope)
         {
+            PrefixScope = scope;
             PrefixBlocks = Prefix.PrefixHashes.Compute(scope, Prompt, prefixBlockTokens);
+            _output = [];
         }
 
         MaxNewTokens = maxNewTokens;
@@ -74,6 +77,12 @@ internal sealed class Sequence
 
     /// <summary>The keys of the prompt's full blocks in its prefix cache scope; null when it does not use the cache.</summary>
     public Prefix.PrefixBlockHash[]? PrefixBlocks { get; }
+
+    /// <summary>The prefix cache scope; null when the sequence does not use the cache.</summary>
+    public string? PrefixScope { get; }
+
+    /// <summary>The tokens generated so far, kept only for a sequence that uses the prefix cache.</summary>
+    public IReadOnlyList<int>? Output => _output;
 
     /// <summary>Leading prompt positions whose keys and values came from the prefix cache (a whole number of blocks).</summary>
     public int CachedTokens { get; set; }
@@ -135,6 +144,7 @@ internal sealed class Sequence
     {
         Generated++;
         LastToken = token;
+        _output?.Add(token);
         if (Generated == 1)
         {
             _firstToken = timestamp;

@@ -88,6 +88,28 @@ public sealed class PrefixCacheTests
     }
 
     [Fact]
+    public async Task The_next_turn_finds_the_reply_it_resends()
+    {
+        var first = Prompt(5, 6, 7);
+        int[] Next(int[] reply) => [.. first, .. reply, 8, 9];
+
+        await using var off = EngineRun.Start(DemoModels.Tiny, Off());
+        var replyOff = (await EngineRun.ReadAllAsync(off.Submit(Greedy(first)))).Tokens;
+        var nextOff = await EngineRun.ReadAllAsync(off.Submit(Greedy(Next(replyOff))));
+
+        await using var on = EngineRun.Start(DemoModels.Tiny, On());
+        var reply = (await EngineRun.ReadAllAsync(on.Submit(Greedy(first)))).Tokens;
+        var next = await EngineRun.ReadAllAsync(on.Submit(Greedy(Next(reply))));
+
+        Assert.Equal(replyOff, reply);
+        Assert.Equal(nextOff.Tokens, next.Tokens);
+
+        // The first turn's row held its 40 prompt positions and 11 of its 12 replies (the last sampled one was never run):
+        // 6 full blocks, one more than the prompt's 5.
+        Assert.Equal(48, next.Result.CachedPromptTokens);
+    }
+
+    [Fact]
     public async Task One_scope_never_hits_another_scopes_blocks()
     {
         await using var on = EngineRun.Start(DemoModels.Tiny, On());
@@ -145,9 +167,11 @@ public sealed class PrefixCacheTests
         var prompt = Prompt(5, 6, 7);
         await EngineRun.ReadAllAsync(on.Submit(Greedy(prompt, "t")));
         Assert.Equal(Block, on.Engine.PrefixBlockTokens);
-        Assert.Equal(
-            PrefixHashes.Summaries("t", prompt, Block).ToHashSet(),
-            on.Engine.PrefixDigest(1000).ToHashSet());
+        // The prompt's 5 blocks, then the one its reply completed (40 prompt and 11 reply positions held).
+        var digest = on.Engine.PrefixDigest(1000);
+        Assert.Equal(6, digest.Count);
+        Assert.Subset(digest.ToHashSet(), PrefixHashes.Summaries("t", prompt, Block).ToHashSet());
+        Assert.Equal(PrefixHashes.Summaries("t", prompt, Block)[0], digest[0]);
     }
 
     private static async Task<List<(int[] Tokens, string Text, GenerationResult Result)>> RunAsync(DemoModelSpec spec, EngineOptions options)

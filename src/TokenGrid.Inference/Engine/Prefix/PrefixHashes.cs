@@ -26,20 +26,42 @@ public static class PrefixHashes
     /// The keys of every full block of <paramref name="tokens"/> (<c>tokens.Count / blockTokens</c> of them), in order, in
     /// cache scope <paramref name="scope"/>.
     /// </summary>
-    public static PrefixBlockHash[] Compute(string scope, IReadOnlyList<int> tokens, int blockTokens)
+    public static PrefixBlockHash[] Compute(string scope, IReadOnlyList<int> tokens, int blockTokens) =>
+        Compute(scope, tokens, blockTokens, []);
+
+    /// <summary>
+    /// <see cref="Compute(string, IReadOnlyList{int}, int)"/> for <paramref name="tokens"/> whose first
+    /// <paramref name="known"/>.Length blocks' keys are known already (a prompt's, for the prompt and its output): only
+    /// the blocks after them are hashed.
+    /// </summary>
+    public static PrefixBlockHash[] Compute(string scope, IReadOnlyList<int> tokens, int blockTokens, ReadOnlySpan<PrefixBlockHash> known)
     {
         ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(tokens);
         ArgumentOutOfRangeException.ThrowIfLessThan(blockTokens, 1);
         var blocks = tokens.Count / blockTokens;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(known.Length, blocks, nameof(known));
         var hashes = new PrefixBlockHash[blocks];
+        known.CopyTo(hashes);
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        var seed = new byte[Domain.Length + Encoding.UTF8.GetByteCount(scope)];
-        Domain.CopyTo(seed, 0);
-        Encoding.UTF8.GetBytes(scope, seed.AsSpan(Domain.Length));
-        SHA256.HashData(seed, digest);
+        if (known.IsEmpty)
+        {
+            var seed = new byte[Domain.Length + Encoding.UTF8.GetByteCount(scope)];
+            Domain.CopyTo(seed, 0);
+            Encoding.UTF8.GetBytes(scope, seed.AsSpan(Domain.Length));
+            SHA256.HashData(seed, digest);
+        }
+        else
+        {
+            var last = known[^1];
+            BinaryPrimitives.WriteUInt64LittleEndian(digest, last.A);
+            BinaryPrimitives.WriteUInt64LittleEndian(digest[8..], last.B);
+            BinaryPrimitives.WriteUInt64LittleEndian(digest[16..], last.C);
+            BinaryPrimitives.WriteUInt64LittleEndian(digest[24..], last.D);
+        }
+
         var input = new byte[SHA256.HashSizeInBytes + (4 * blockTokens)];
-        for (var b = 0; b < blocks; b++)
+        for (var b = known.Length; b < blocks; b++)
         {
             digest.CopyTo(input);
             for (var i = 0; i < blockTokens; i++)
@@ -58,7 +80,7 @@ public static class PrefixHashes
         return hashes;
     }
 
-    /// <summary>The 64-bit summaries of <see cref="Compute"/>, as a dispatcher matches them against nodes' digests.</summary>
+    /// <summary>The 64-bit summaries of <see cref="Compute(string, IReadOnlyList{int}, int)"/>, as a dispatcher matches them against nodes' digests.</summary>
     public static ulong[] Summaries(string scope, IReadOnlyList<int> tokens, int blockTokens) =>
         [.. Compute(scope, tokens, blockTokens).Select(h => h.Summary)];
 }
