@@ -22,12 +22,15 @@ public sealed class Conversations
             $"Tenant note {i}: the office meters {i * 13 % 97} tokens for region {i % 7}, and replies on turn {i * 3 % 11}."));
         var vocab = model.Config.VocabSize;
         _text = [.. model.Tokenizer.Encode(text).Select(id => id % vocab)];
+        Model = model;
         Tenants = tenants;
         PerTenant = perTenant;
         _systemTokens = systemTokens;
         _userTokens = userTokens;
         _assistantTokens = assistantTokens;
     }
+
+    public DecoderModel Model { get; }
 
     public int Tenants { get; }
 

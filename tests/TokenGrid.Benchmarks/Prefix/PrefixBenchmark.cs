@@ -15,7 +15,10 @@ namespace TokenGrid.Benchmarks.Prefix;
 /// conversation sent at once, with OpenAI's default sampling (temperature 1, seeded so both sides generate alike).
 /// The engine with its prefix cache on against the same engine with it off, rounds (turns) interleaved in one run: time to
 /// first token and prompt tokens actually prefilled. Each tenant has its own cache scope, as the grid gives it.
-/// Targets (reported, never asserted): <c>prefix_ttft_on_vs_off</c> at most 0.3, <c>prefix_prefill_on_vs_off</c> at most 0.2.
+/// Then the same workload over HTTP on grids of 2 and 3 nodes (<c>--nodes</c>), prefix-aware placement against
+/// load-only placement side by side (<see cref="PrefixGrid"/>): hit rate and end-to-end tokens/s.
+/// Targets (reported, never asserted): <c>prefix_ttft_on_vs_off</c> at most 0.3, <c>prefix_prefill_on_vs_off</c> at most
+/// 0.2, <c>prefix_hit_rate_aware</c> at least 0.9 (<c>prefix_hit_rate_load_only</c> beside it, expected near 1/N).
 /// </summary>
 public static class PrefixBenchmark
 {
@@ -26,6 +29,16 @@ public static class PrefixBenchmark
     private static readonly Option<int> s_user = BenchmarkCommand.Int("--user", 20, "Tokens of each user turn.");
     private static readonly Option<int> s_reply = BenchmarkCommand.Int("--reply", 32, "Tokens of each assistant turn: max_tokens, and what the history resends.");
     private static readonly Option<string?> s_model = BenchmarkCommand.Model();
+    private static readonly Option<int[]> s_nodes = new("--nodes")
+    {
+        Description = "Grid sizes for the placement comparison; --nodes 0 skips it.",
+        DefaultValueFactory = _ => [2, 3],
+        AllowMultipleArgumentsPerToken = true,
+        HelpName = "N",
+    };
+
+    /// <summary>The setting that turns prefix-aware placement off (load only).</summary>
+    private static readonly string[] s_loadOnly = ["--TokenGrid:Scheduling:PrefixAffinityWeight", "0"];
     private static readonly Option<ExecutionProviderPreference> s_provider = ProviderOption.Create();
 
     /// <summary>The demo model with room for the conversations (the default demo model holds 512 positions).</summary>
@@ -34,7 +47,7 @@ public static class PrefixBenchmark
     /// <summary>The <c>prefix</c> command.</summary>
     public static Command Create() => BenchmarkCommand.Scenario(
         "prefix", "Prefix caching: a chat workload with the engine's prefix cache on against off (time to first token, prefill).",
-        RunAsync, s_tenants, s_conversations, s_turns, s_system, s_user, s_reply, s_model, s_provider);
+        RunAsync, s_tenants, s_conversations, s_turns, s_system, s_user, s_reply, s_model, s_provider, s_nodes);
 
     public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
@@ -76,7 +89,7 @@ public static class PrefixBenchmark
         var hits = cache.Hits - onStart.PrefixCache.Hits;
         var (ttftOn, ttftOff) = (sides[on].Ttft(0), sides[off].Ttft(0));
         var (warmOn, warmOff) = (sides[on].Ttft(1), sides[off].Ttft(1));
-        return new BenchmarkReport("prefix")
+        var report = new BenchmarkReport("prefix")
             .Add("processors", Environment.ProcessorCount)
             .Add("tenants", conversations.Tenants)
             .Add("conversations", conversations.Tenants * conversations.PerTenant)
@@ -96,6 +109,56 @@ public static class PrefixBenchmark
             .Add("prefix_engine_tokens_per_s_on", sides[on].Rate)
             .Add("prefix_engine_tokens_per_s_off", sides[off].Rate)
             .Add("prefix_engine_tokens_per_s_on_vs_off", sides[on].Rate / sides[off].Rate);
+        if (args.GetValue(s_model) is null)
+        {
+            await PlacementAsync(report, args, conversations, turns, reply);
+        }
+
+        return report;
+    }
+
+    /// <summary>
+    /// The grid part, per size: prefix-aware and load-only grids side by side, turns interleaved. Keys per size (suffix
+    /// <c>_N</c>) and pooled over the sizes (no suffix).
+    /// </summary>
+    private static async Task PlacementAsync(BenchmarkReport report, ParseResult args, Conversations conversations, int turns, int reply)
+    {
+        var sizes = args.GetValue(s_nodes)!.Where(n => n > 0).ToList();
+        var (awareHits, awareTurns, loadHits, loadTurns) = (0.0, 0, 0.0, 0);
+        foreach (var nodes in sizes)
+        {
+            await using var aware = await PrefixGrid.StartAsync(nodes, portOffset: 10 + (2 * nodes), conversations.Tenants);
+            await using var loadOnly = await PrefixGrid.StartAsync(nodes, portOffset: 11 + (2 * nodes), conversations.Tenants, s_loadOnly);
+            var warm = new Conversations(conversations.Model, 1, 1, 64, 8, 8);
+            await aware.TurnAsync(warm, 0, 4, measure: false);
+            await loadOnly.TurnAsync(warm, 0, 4, measure: false);
+            for (var turn = 0; turn < turns; turn++)
+            {
+                foreach (var grid in turn % 2 == 0 ? new[] { aware, loadOnly } : [loadOnly, aware])
+                {
+                    await grid.TurnAsync(conversations, turn, reply, measure: true);
+                }
+            }
+
+            report
+                .Add($"prefix_hit_rate_aware_{nodes}", aware.HitRate)
+                .Add($"prefix_hit_rate_load_only_{nodes}", loadOnly.HitRate)
+                .Add($"prefix_cached_share_aware_{nodes}", aware.CachedShare)
+                .Add($"prefix_cached_share_load_only_{nodes}", loadOnly.CachedShare)
+                .Add($"prefix_tokens_per_s_aware_{nodes}", aware.TokensPerSecond)
+                .Add($"prefix_tokens_per_s_load_only_{nodes}", loadOnly.TokensPerSecond)
+                .Add($"prefix_aware_vs_load_only_tokens_per_s_{nodes}", aware.TokensPerSecond / loadOnly.TokensPerSecond);
+            var measured = conversations.Tenants * conversations.PerTenant * (turns - 1);
+            (awareHits, awareTurns) = (awareHits + (aware.HitRate * measured), awareTurns + measured);
+            (loadHits, loadTurns) = (loadHits + (loadOnly.HitRate * measured), loadTurns + measured);
+        }
+
+        if (awareTurns > 0)
+        {
+            report
+                .Add("prefix_hit_rate_aware", awareHits / awareTurns)
+                .Add("prefix_hit_rate_load_only", loadHits / loadTurns);
+        }
     }
 
     /// <summary>Turn <paramref name="turn"/> of every conversation, all at once; each tenant in its own cache scope.</summary>
