@@ -213,7 +213,6 @@ public sealed partial class InferenceEngine
     /// </summary>
     private void Rebuild()
     {
-        CacheFinished();
         var rows = new List<RowSource>(_active.Count + (_prefill?.Rows.Count ?? 0) + _joining.Count);
         var next = new List<Sequence>(rows.Capacity);
         for (var i = 0; i < _active.Count; i++)
@@ -348,11 +347,19 @@ public sealed partial class InferenceEngine
         Statistics.OnDecodeStep(batch, _time.GetElapsedTime(started));
         _sampler.SampleStep(_runner, _active, _rowsAreShared);
         var now = _time.GetTimestamp();
+        var finished = false;
         for (var r = 0; r < batch; r++)
         {
             var s = _active[r];
             s.KvLength++;
             Accept(s, now);
+            finished |= s.Finished;
+        }
+
+        if (finished)
+        {
+            // Before the loop takes the next prefill: a conversation's next turn, sent when this one ends, finds its reply.
+            CacheFinished();
         }
     }
 

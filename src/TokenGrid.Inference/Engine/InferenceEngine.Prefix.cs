@@ -5,9 +5,9 @@ namespace TokenGrid.Inference.Engine;
 public sealed partial class InferenceEngine
 {
     /// <summary>
-    /// Before a re-layout drops finished rows: caches each finished sequence's full blocks of prompt and output (the
-    /// positions its row holds: every token but the last sampled), so the next turn of a conversation, which resends the
-    /// reply, finds it too. Blocks held already are only touched.
+    /// After a decode step in which sequences finished, while their rows are still in the batch: caches each finished
+    /// sequence's full blocks of prompt and output (the positions its row holds: every token but the last sampled), so
+    /// the next turn of a conversation, which resends the reply, finds it too. Blocks held already are only touched.
     /// </summary>
     private void CacheFinished()
     {

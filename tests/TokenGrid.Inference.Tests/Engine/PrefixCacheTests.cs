@@ -56,6 +56,20 @@ public sealed class PrefixCacheTests
             on.Engine.Statistics.Snapshot().PromptTokens);
     }
 
+    [Theory]
+    [InlineData("per-layer")]
+    [InlineData("combined-f16-int32-no-position-ids")]
+    public async Task Blocks_move_through_the_runtimes_copies_as_device_memory_requires(string variant)
+    {
+        var spec = DemoVariants.Spec(variant);
+        var expected = await RunAsync(spec, Off());
+        var options = new EngineOptions { PrefixBlockTokens = Block, CopyCacheThroughRuntime = true };
+        await using var on = EngineRun.Start(spec, options);
+        var actual = await RunAsync(on);
+        Assert.Equal(expected.Select(e => e.Tokens), actual.Select(a => a.Tokens));
+        Assert.True(on.Engine.Statistics.Snapshot().PrefixCache!.CachedTokens > 0);
+    }
+
     [Fact]
     public async Task A_prompt_with_a_cached_prefix_prefills_only_its_rest_in_chunks()
     {
@@ -166,6 +180,9 @@ public sealed class PrefixCacheTests
         await using var on = EngineRun.Start(DemoModels.Tiny, On());
         var prompt = Prompt(5, 6, 7);
         await EngineRun.ReadAllAsync(on.Submit(Greedy(prompt, "t")));
+
+        // The reply's blocks are cached on the decode thread after the result is out; a later request is taken after that.
+        await EngineRun.ReadAllAsync(on.Submit(Greedy([1, 2, 3], "t") with { MaxTokens = 2 }));
         Assert.Equal(Block, on.Engine.PrefixBlockTokens);
         // The prompt's 5 blocks, then the one its reply completed (40 prompt and 11 reply positions held).
         var digest = on.Engine.PrefixDigest(1000);
