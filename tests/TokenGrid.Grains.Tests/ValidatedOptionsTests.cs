@@ -14,6 +14,9 @@ public sealed class ValidatedOptionsTests
 {
     [Theory]
     [InlineData("TokenGrid:Scheduling:MaxQueuedPerModel", "0", "TokenGrid:Scheduling: max queued per model must be at least 1.")]
+    [InlineData("TokenGrid:Scheduling:PrefixAffinityWeight", "-1", "TokenGrid:Scheduling: the prefix affinity weight must be between 0 (off) and 1000.")]
+    [InlineData("TokenGrid:Scheduling:PrefillSecondsPerToken", "2", "TokenGrid:Scheduling: prefill seconds per token must be between 0 (measured) and 1.")]
+    [InlineData("TokenGrid:Nodes:PrefixDigestBlocks", "-1", "TokenGrid:Nodes: prefix digest blocks must not be negative (0: none).")]
     [InlineData("TokenGrid:Capacity:DefaultTop", "0", "TokenGrid:Capacity: top counts must be positive and the default at most the maximum.")]
     [InlineData("TokenGrid:Models:Entries:0:Name", " ", "TokenGrid:Models: every model needs a name.")]
     public void Invalid_settings_are_refused_with_their_section(string key, string value, string message)
@@ -29,6 +32,7 @@ public sealed class ValidatedOptionsTests
             _ = host.Services.GetRequiredService<IOptions<SchedulingOptions>>().Value;
             _ = host.Services.GetRequiredService<IOptions<CapacityOptions>>().Value;
             _ = host.Services.GetRequiredService<IOptions<ModelCatalogOptions>>().Value;
+            _ = host.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
         });
         Assert.Equal(message, Assert.Single(error.Failures));
     }

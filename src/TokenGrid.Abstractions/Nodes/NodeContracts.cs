@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using TokenGrid.Abstractions.Jobs;
 
 namespace TokenGrid.Abstractions.Nodes;
@@ -71,7 +72,23 @@ public sealed record NodeReport
     /// engines together); 0 without a decode step in the window. The batch the rate was generated at.
     /// </summary>
     [Id(20)] public double BatchSize10s { get; init; }
+
+    /// <summary>
+    /// What each loaded model's prefix cache holds, by model: a bounded digest its dispatcher places jobs by (prefix-aware
+    /// placement). Empty when the caches are off or digests are not reported. Left out of JSON views: it is for
+    /// dispatchers, not for people.
+    /// </summary>
+    [Id(21), JsonIgnore] public IReadOnlyDictionary<string, PrefixDigest> PrefixDigests { get; init; } = new Dictionary<string, PrefixDigest>();
 }
+
+/// <summary>
+/// What one engine's prefix cache holds, as its node advertises it: the 64-bit summaries of the most recently used
+/// blocks' keys (most recent first, at most the node's <c>PrefixDigestBlocks</c>) and the block size they were cut at.
+/// </summary>
+/// <param name="BlockTokens">Prompt tokens per block; a job's summaries match only when cut at the same size.</param>
+/// <param name="Blocks">The blocks' key summaries, most recently used first.</param>
+[GenerateSerializer, Immutable, Alias("tg.PrefixDigest")]
+public sealed record PrefixDigest([property: Id(0)] int BlockTokens, [property: Id(1)] ulong[] Blocks);
 
 /// <summary>A sequence for a node to generate.</summary>
 /// <param name="JobId">The job it belongs to.</param>

@@ -65,6 +65,12 @@ public sealed record DispatchRequest
     /// </summary>
     [Id(13)] public ulong[]? PrefixBlocks { get; init; }
 
+    /// <summary>
+    /// Prompt tokens per block <see cref="PrefixBlocks"/> were cut at: only a node whose digest uses the same block size
+    /// can match them (any other is placed by load alone). 0 with no blocks.
+    /// </summary>
+    [Id(14)] public int PrefixBlockTokens { get; init; }
+
     /// <summary>Expected cost in tokens: prompt plus most output.</summary>
     public long Cost => (long)PromptTokens + MaxTokens;
 }

@@ -1,6 +1,8 @@
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Tenants;
+using TokenGrid.Inference.Engine.Prefix;
 
 namespace TokenGrid.Grains.Jobs;
 
@@ -10,10 +12,18 @@ internal static class JobDispatch
     /// <summary>
     /// The job as its dispatcher sees it: the tenant's class, weight, labels and (for cost-aware placement) region costs
     /// from the <paramref name="admission"/>, and the cost of what is left (a resumed run recomputes its prompt plus the
-    /// tokens produced, then generates the rest).
+    /// tokens produced, then generates the rest). With <paramref name="prefixBlockTokens"/> &gt; 0, the prompt of this run
+    /// cut into blocks of that size in the job's prefix cache scope (<see cref="PrefixCacheScopes.Of"/>), as the summaries
+    /// the dispatcher matches against the nodes' digests; 0 leaves them out (placement by load alone).
     /// </summary>
     public static DispatchRequest Request(
-        string jobId, JobSpec spec, AdmissionResult? admission, JobCheckpoints checkpoints, DateTimeOffset enqueuedAt, bool resumed) => new()
+        string jobId, JobSpec spec, AdmissionResult? admission, JobCheckpoints checkpoints, DateTimeOffset enqueuedAt, bool resumed,
+        int prefixBlockTokens = 0)
+    {
+        var blocks = prefixBlockTokens > 0 && spec.PromptTokens.Length + checkpoints.Tokens.Count >= prefixBlockTokens
+            ? PrefixHashes.Summaries(PrefixCacheScopes.Of(spec.TenantId, admission), NextRun(spec, checkpoints.Tokens).PromptTokens, prefixBlockTokens)
+            : null;
+        return new()
         {
             JobId = jobId,
             TenantId = spec.TenantId,
@@ -30,7 +40,10 @@ internal static class JobDispatch
             AffinityKey = resumed ? null : spec.Choice?.GroupId,
             RegionCosts = admission?.RegionCosts,
             CheapestMaxExtraWait = admission?.CheapestMaxExtraWait ?? TimeSpan.Zero,
+            PrefixBlocks = blocks,
+            PrefixBlockTokens = blocks is null ? 0 : prefixBlockTokens,
         };
+    }
 
     /// <summary>
     /// The job <paramref name="info"/> once its dispatcher answered <paramref name="queued"/>: refused (with the ending, the

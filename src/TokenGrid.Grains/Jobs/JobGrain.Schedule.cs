@@ -65,7 +65,13 @@ public sealed partial class JobGrain
     private IModelDispatcherGrain Dispatcher(string model) => GrainFactory.GetGrain<IModelDispatcherGrain>(model);
 
     private DispatchRequest Request(JobSpec spec, bool resumed) =>
-        JobDispatch.Request(JobId, spec, Info!.Admission, _checkpoints, _enqueuedAt, resumed);
+        JobDispatch.Request(JobId, spec, Info!.Admission, _checkpoints, _enqueuedAt, resumed, PrefixBlockTokens);
+
+    /// <summary>
+    /// The block size the job cuts its prompt at for prefix-aware placement: the engines' (every silo's nodes share the
+    /// engine settings; a node cut differently is placed by load alone), or 0 when that placement is off.
+    /// </summary>
+    private int PrefixBlockTokens => scheduling.Value.PrefixAffinityWeight > 0 ? nodes.Value.PrefixBlockTokens : 0;
 
     /// <summary>
     /// Queues the job and starts its run (which goes on after this returns); the ending when the scheduler refuses it.

@@ -6,6 +6,8 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Jobs.Retention;
+using TokenGrid.Grains.Nodes;
+using TokenGrid.Grains.Scheduling;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Telemetry;
 
@@ -22,6 +24,8 @@ public sealed partial class JobGrain(
     [PersistentState("job", TokenGridStorage.Name)] IPersistentState<JobState> state,
     ModelCatalog catalog,
     IOptions<JobRecoveryOptions> recovery,
+    IOptions<SchedulingOptions> scheduling,
+    IOptions<NodeOptions> nodes,
     JobRetention retention,
     TokenGridInstruments instruments,
     TimeProvider timeProvider,

@@ -129,6 +129,7 @@ public sealed partial class NodeGrain(
             MemoryBudgetBytes = _device.Models.BudgetBytes,
             MemoryUsedBytes = models.UsedBytes,
             OutstandingTokens = _device.OutstandingTokens,
+            PrefixDigests = _device.Models.PrefixDigests(options.Value.PrefixDigestBlocks),
         };
     }
 }

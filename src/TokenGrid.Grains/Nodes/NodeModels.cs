@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
+using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Inference.Engine;
 using TokenGrid.Inference.Models;
@@ -159,6 +160,37 @@ public sealed partial class NodeModels : IAsyncDisposable
             return new NodeModelsSnapshot(
                 [.. loaded], used, tokens, active, queued, _leases, batch == 0 ? MaxBatchSize : batch, _provider, _fallbackReason, steps, batched);
         }
+    }
+
+    /// <summary>
+    /// What each loaded model's prefix cache holds, for the node's report: the summaries of at most
+    /// <paramref name="max"/> blocks per model, most recently used first (<see cref="InferenceEngine.PrefixDigest"/>).
+    /// Models whose cache is off or empty are left out; so is everything when <paramref name="max"/> is 0.
+    /// </summary>
+    public Dictionary<string, PrefixDigest> PrefixDigests(int max)
+    {
+        var digests = new Dictionary<string, PrefixDigest>(StringComparer.Ordinal);
+        if (max <= 0)
+        {
+            return digests;
+        }
+
+        List<(string Name, InferenceEngine Engine)> engines;
+        lock (_lock)
+        {
+            engines = [.. _models.Values.Where(m => m.Engine is not null).Select(m => (m.Name, m.Engine!))];
+        }
+
+        // Outside the lock: each cache takes its own, and the models' bookkeeping need not wait for it.
+        foreach (var (name, engine) in engines)
+        {
+            if (engine.PrefixBlockTokens > 0 && engine.PrefixDigest(max) is { Count: > 0 } blocks)
+            {
+                digests[name] = new PrefixDigest(engine.PrefixBlockTokens, [.. blocks]);
+            }
+        }
+
+        return digests;
     }
 
     /// <summary>Returns a lease (see <see cref="ModelLease.Release"/>).</summary>

@@ -89,6 +89,19 @@ public sealed class NodeOptions : IValidatedOptions
     /// </summary>
     public TimeSpan StreamInterval { get; set; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// Blocks of each loaded model's prefix cache a node advertises with every report: the summaries of the most recently
+    /// used ones, 8 bytes each, which its dispatchers place jobs with the same prompt prefix by. 0 advertises none (the
+    /// node is then placed by load alone; its engines still use their caches). Default: 4,096.
+    /// </summary>
+    public int PrefixDigestBlocks { get; set; } = 4096;
+
+    /// <summary>
+    /// Prompt tokens per prefix cache block of this silo's engines, as jobs cut their prompts to ask for a node that holds
+    /// them: <see cref="EngineOptions.PrefixBlockTokens"/>, or 0 when the engines' prefix cache is off.
+    /// </summary>
+    public int PrefixBlockTokens => Engine.PrefixCacheTokens >= Engine.PrefixBlockTokens ? Engine.PrefixBlockTokens : 0;
+
     /// <summary>Settings of every engine (one per device and loaded model). Default: <see cref="EngineOptions"/>' defaults.</summary>
     public EngineOptions Engine { get; set; } = new();
 
@@ -133,6 +146,7 @@ public sealed class NodeOptions : IValidatedOptions
             : IntraOpThreads < 0 || DeviceIntraOpThreads.Values.Any(t => t < 0) ? "intra-op threads must not be negative."
             : DeviceIntraOpThreads.Keys.Concat(DeviceLabels.Keys).FirstOrDefault(d => !Devices.Contains(d)) is { } unknown
                 ? $"per-device settings name '{unknown}', which is not one of the devices ({string.Join(", ", Devices)})."
+            : PrefixDigestBlocks < 0 ? "prefix digest blocks must not be negative (0: none)."
             : MemoryBudgetBytes < 0 ? "the memory budget must not be negative (0: unlimited)."
             : Models.Distinct(StringComparer.Ordinal).Count() != Models.Count ? "a model is listed more than once."
             : LabelError() is { } label ? label

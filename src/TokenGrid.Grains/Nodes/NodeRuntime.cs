@@ -149,6 +149,8 @@ public sealed partial class NodeRuntime(
                     MaxBatchSize = template.MaxBatchSize,
                     MaxQueueLength = template.MaxQueueLength,
                     PrefillChunkTokens = template.PrefillChunkTokens,
+                    PrefixBlockTokens = template.PrefixBlockTokens,
+                    PrefixCacheTokens = template.PrefixCacheTokens,
                     ThreadName = $"{template.ThreadName}-{device}-{model.Name}",
                 },
                 loggerFactory.CreateLogger<InferenceEngine>(),

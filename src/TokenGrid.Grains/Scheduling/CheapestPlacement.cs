@@ -33,9 +33,11 @@ public static class CheapestPlacement
 
     /// <summary>
     /// The node the job should take now, or null: no allowed node has a free slot, or the job waits for a busy cheaper
-    /// one. <paramref name="preferred"/> is a running sibling's node (see <see cref="PlacementPolicy.Choose"/>).
+    /// one. <paramref name="preferred"/> is a running sibling's node and <paramref name="prefix"/> the job's prompt blocks
+    /// (see <see cref="PlacementPolicy.Choose"/>): they only choose among the cheapest nodes, never across prices.
     /// </summary>
-    public static NodeSlots? Choose(IEnumerable<NodeSlots> nodes, string model, DispatchRequest request, DateTimeOffset now, string? preferred = null)
+    public static NodeSlots? Choose(
+        IEnumerable<NodeSlots> nodes, string model, DispatchRequest request, DateTimeOffset now, string? preferred = null, PrefixAffinity? prefix = null)
     {
         ArgumentNullException.ThrowIfNull(nodes);
         ArgumentNullException.ThrowIfNull(request);
@@ -66,7 +68,7 @@ public static class CheapestPlacement
             return null;
         }
 
-        return PlacementPolicy.Choose(allowed.Where(a => a.Cost == price).Select(a => a.Node), model, request.RequiredLabels, preferred);
+        return PlacementPolicy.Choose(allowed.Where(a => a.Cost == price).Select(a => a.Node), model, request.RequiredLabels, preferred, prefix);
     }
 
     /// <summary>

@@ -270,10 +270,13 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
         Queue.Credit(request.TenantId, request.Weight, Math.Max(0, request.MaxTokens - tokensGenerated));
     }
 
-    /// <summary>The node the job should take now, or null: by price for a job with region costs, else by <see cref="PlacementPolicy"/>.</summary>
+    /// <summary>
+    /// The node the job should take now, or null: by price for a job with region costs, else by <see cref="PlacementPolicy"/>;
+    /// either way weighing what the nodes' prefix caches would save it (<see cref="PrefixAffinity"/>).
+    /// </summary>
     private NodeSlots? Place(DispatchRequest request, DateTimeOffset now) => request.RegionCosts is not null
-        ? CheapestPlacement.Choose(_nodes.Values, model, request, now, SiblingNode(request))
-        : PlacementPolicy.Choose(_nodes.Values, model, request.RequiredLabels, SiblingNode(request));
+        ? CheapestPlacement.Choose(_nodes.Values, model, request, now, SiblingNode(request), PrefixAffinity.Of(request, options))
+        : PlacementPolicy.Choose(_nodes.Values, model, request.RequiredLabels, SiblingNode(request), PrefixAffinity.Of(request, options));
 
     /// <summary>The node of a running choice of the same <c>n</c> &gt; 1 request, where the job would fork from its prompt.</summary>
     private string? SiblingNode(DispatchRequest request) => request.AffinityKey is { } key

@@ -11,6 +11,8 @@ namespace TokenGrid.Grains.Scheduling;
 public sealed class NodeSlots(string nodeId)
 {
     private readonly Dictionary<string, long> _running = new(StringComparer.Ordinal);
+    private PrefixDigest? _digest;
+    private HashSet<ulong>? _digestBlocks;
 
     /// <summary>The node id.</summary>
     public string NodeId { get; } = nodeId;
@@ -82,6 +84,34 @@ public sealed class NodeSlots(string nodeId)
         Loaded = report.Models.Contains(model, StringComparer.Ordinal);
         var others = report.Models.Any(m => !string.Equals(m, model, StringComparison.Ordinal));
         OtherTokens = others ? Math.Max(0, report.OutstandingTokens - OwnOutstandingTokens) : 0;
+    }
+
+    /// <summary>
+    /// How many of <paramref name="blocks"/>, from the first, the latest report's prefix digest for <paramref name="model"/>
+    /// holds: the prompt's leading blocks cached here. 0 without a digest, or when it is cut at another block size.
+    /// </summary>
+    public int CachedBlocks(string model, IReadOnlyList<ulong> blocks, int blockTokens)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        if (Report?.PrefixDigests.TryGetValue(model, out var digest) != true || digest!.BlockTokens != blockTokens)
+        {
+            return 0;
+        }
+
+        // One set per report, built on first use: a digest is looked up by every job placed until the next report.
+        if (!ReferenceEquals(_digest, digest))
+        {
+            _digest = digest;
+            _digestBlocks = [.. digest.Blocks];
+        }
+
+        var held = 0;
+        while (held < blocks.Count && _digestBlocks!.Contains(blocks[held]))
+        {
+            held++;
+        }
+
+        return held;
     }
 
     /// <summary>The jobs holding a slot here.</summary>

@@ -5,9 +5,10 @@ namespace TokenGrid.Grains.Scheduling;
 /// <summary>
 /// Where a job may run and where it should. Allowed: a live node that is not draining, carries every label the
 /// tenant requires, and has the model loaded or loadable. Preferred, among allowed nodes with a free slot: the model
-/// already loaded (no load delay), then the lowest expected wait = outstanding tokens / measured tokens per second
-/// (nodes not yet measured borrow the mean rate of the others; with no rate at all, the share of busy slots), then
-/// fewer running jobs, then the node unused longest, which rotates equal nodes evenly.
+/// already loaded (no load delay), then the highest score = prefill saved by the node's prefix cache
+/// (<see cref="PrefixAffinity.Saving"/>; 0 without prefix-aware placement) − expected wait = outstanding tokens /
+/// measured tokens per second (nodes not yet measured borrow the mean rate of the others; with no rate at all, the share
+/// of busy slots), then fewer running jobs, then the node unused longest, which rotates equal nodes evenly.
 /// </summary>
 public static class PlacementPolicy
 {
@@ -40,9 +41,11 @@ public static class PlacementPolicy
 
     /// <summary>
     /// The best allowed node with a free slot, or null. <paramref name="preferred"/>, when allowed and free, wins over
-    /// the rest: the node of a running sibling choice, which shares the prompt's cache.
+    /// the rest: the node of a running sibling choice, which shares the prompt's cache. <paramref name="prefix"/> scores
+    /// the nodes by what their prefix caches would save the job; it only orders allowed nodes, never allows one.
     /// </summary>
-    public static NodeSlots? Choose(IEnumerable<NodeSlots> nodes, string model, IReadOnlyDictionary<string, string> required, string? preferred = null)
+    public static NodeSlots? Choose(
+        IEnumerable<NodeSlots> nodes, string model, IReadOnlyDictionary<string, string> required, string? preferred = null, PrefixAffinity? prefix = null)
     {
         ArgumentNullException.ThrowIfNull(nodes);
         List<NodeSlots>? candidates = null;
@@ -72,14 +75,14 @@ public static class PlacementPolicy
         var measured = candidates.Where(n => Rate(n) > 0).Select(Rate).ToList();
         var meanRate = measured.Count > 0 ? measured.Average() : 0;
         NodeSlots? best = null;
-        var bestWait = 0.0;
+        var bestScore = 0.0;
         foreach (var node in candidates)
         {
-            var wait = ExpectedWait(node, meanRate);
-            if (best is null || Better(node, wait, best, bestWait))
+            var score = (prefix?.Saving(node, model, meanRate) ?? 0) - ExpectedWait(node, meanRate);
+            if (best is null || Better(node, score, best, bestScore))
             {
                 best = node;
-                bestWait = wait;
+                bestScore = score;
             }
         }
 
@@ -99,17 +102,17 @@ public static class PlacementPolicy
 
     private static double Rate(NodeSlots node) => node.Report?.TokensPerSecond10s ?? 0;
 
-    private static bool Better(NodeSlots a, double aWait, NodeSlots b, double bWait)
+    private static bool Better(NodeSlots a, double aScore, NodeSlots b, double bScore)
     {
         if (a.Loaded != b.Loaded)
         {
             return a.Loaded;
         }
 
-        // Waits within a tenth of a millisecond are equal: measured rates jitter, and ties go to the emptier node.
-        if (Math.Abs(aWait - bWait) > 1e-4)
+        // Scores within a tenth of a millisecond are equal: measured rates jitter, and ties go to the emptier node.
+        if (Math.Abs(aScore - bScore) > 1e-4)
         {
-            return aWait < bWait;
+            return aScore > bScore;
         }
 
         return a.Running != b.Running ? a.Running < b.Running

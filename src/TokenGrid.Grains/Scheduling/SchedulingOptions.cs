@@ -64,6 +64,23 @@ public sealed class SchedulingOptions : IValidatedOptions
     /// </summary>
     public int SlotsPerNode { get; set; }
 
+    /// <summary>
+    /// Prefix-aware placement: how much the prefill a node's prefix cache would save a job counts against that node's
+    /// expected wait. A node scores <c>weight × cached prompt tokens × seconds per prompt token − expected wait</c>, and
+    /// the highest score wins among the allowed nodes with a free slot (see docs/scheduling.md). 1 weighs a second saved
+    /// as a second waited; 0 turns prefix-aware placement off (load alone; jobs then send no block summaries).
+    /// Default: 1.
+    /// </summary>
+    public double PrefixAffinityWeight { get; set; } = 1;
+
+    /// <summary>
+    /// Seconds one cached prompt token saves, for <see cref="PrefixAffinityWeight"/>. 0 measures it: the node's seconds
+    /// per token (1 / its measured tokens per second, or the mean rate of the others before it has one), the same rate
+    /// its expected wait is counted at, so a cached token weighs as one token less of outstanding work. Set it where
+    /// prefill is known to run much faster per token than decode. Default: 0 (measured).
+    /// </summary>
+    public double PrefillSecondsPerToken { get; set; }
+
     /// <summary>A reason these options are invalid, or null.</summary>
     public string? Validate() =>
         MaxQueuedPerModel < 1 ? "max queued per model must be at least 1."
@@ -74,5 +91,7 @@ public sealed class SchedulingOptions : IValidatedOptions
         : DrainRateWindow <= TimeSpan.Zero ? "the drain rate window must be positive."
         : MinRetryAfter <= TimeSpan.Zero || MaxRetryAfter < MinRetryAfter ? "retry-after bounds must be positive and ordered."
         : SlotsPerNode < 0 ? "slots per node must not be negative."
+        : !(PrefixAffinityWeight >= 0 && PrefixAffinityWeight <= 1000) ? "the prefix affinity weight must be between 0 (off) and 1000."
+        : !(PrefillSecondsPerToken >= 0 && PrefillSecondsPerToken <= 1) ? "prefill seconds per token must be between 0 (measured) and 1."
         : null;
 }

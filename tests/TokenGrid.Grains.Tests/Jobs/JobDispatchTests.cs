@@ -2,6 +2,7 @@ using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Jobs;
+using TokenGrid.Inference.Engine.Prefix;
 
 namespace TokenGrid.Grains.Tests.Jobs;
 
@@ -13,6 +14,9 @@ public sealed class JobDispatchTests
     {
         TenantId = "t", Model = "m", PromptTokens = [1, 2, 3], MaxTokens = 10, Choice = new JobChoice("g", 0, 2),
     };
+
+    private static readonly AdmissionResult s_admitted =
+        new(true, null, null, null, new RateLimitSnapshot(1, 1, TimeSpan.Zero, 1, 1, TimeSpan.Zero), 0, PriorityClass.Standard, 1);
 
     [Fact]
     public void A_fresh_job_asks_for_its_spec_at_its_tenants_class_with_its_group_as_affinity()
@@ -42,6 +46,33 @@ public sealed class JobDispatchTests
         Assert.Null(request.AffinityKey);
         Assert.Equal([1, 2, 3, 7, 8], run.PromptTokens);
         Assert.Equal(8, run.MaxTokens);
+    }
+
+    [Fact]
+    public void A_job_asks_with_its_runs_prompt_cut_into_blocks_in_its_prefix_cache_scope()
+    {
+        var spec = Spec with { PromptTokens = [.. Enumerable.Range(1, 40)] };
+        var checkpoints = new JobCheckpoints(new JobRecoveryOptions());
+
+        var request = JobDispatch.Request("j", spec, null, checkpoints, T0, resumed: false, prefixBlockTokens: 16);
+
+        Assert.Equal(16, request.PrefixBlockTokens);
+        Assert.Equal(PrefixHashes.Summaries("tenant:t", spec.PromptTokens, 16), request.PrefixBlocks);
+        Assert.Equal(2, request.PrefixBlocks!.Length);
+
+        // A shared scope cuts the same blocks to other keys; a resumed run's prompt includes what it produced.
+        var shared = JobDispatch.Request("j", spec, s_admitted with { PrefixCacheScope = "shared:faq" }, checkpoints, T0, resumed: false, prefixBlockTokens: 16);
+        Assert.Equal(PrefixHashes.Summaries("shared:faq", spec.PromptTokens, 16), shared.PrefixBlocks);
+        Assert.NotEqual(request.PrefixBlocks, shared.PrefixBlocks);
+        checkpoints.Record([.. Enumerable.Range(100, 8)], 8, null);
+        var resumed = JobDispatch.Request("j", spec, null, checkpoints, T0, resumed: true, prefixBlockTokens: 16);
+        Assert.Equal(3, resumed.PrefixBlocks!.Length);
+        Assert.Equal(request.PrefixBlocks, resumed.PrefixBlocks[..2]);
+
+        // Off, or a prompt shorter than one block: no blocks, placement by load alone.
+        var off = JobDispatch.Request("j", spec, null, checkpoints, T0, resumed: false);
+        Assert.Equal((null, 0), (off.PrefixBlocks, off.PrefixBlockTokens));
+        Assert.Null(JobDispatch.Request("j", Spec, null, new JobCheckpoints(new JobRecoveryOptions()), T0, resumed: false, prefixBlockTokens: 16).PrefixBlocks);
     }
 
     [Fact]

@@ -1,0 +1,161 @@
+using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Abstractions.Scheduling;
+using TokenGrid.Grains.Scheduling;
+
+namespace TokenGrid.Grains.Tests.Scheduling;
+
+/// <summary>Prefix-aware placement: a node's cached prefix counts against its expected wait, within what the job may use.</summary>
+public sealed class PrefixPlacementTests
+{
+    private const int Block = 16;
+    private static readonly Dictionary<string, string> s_none = [];
+    private static readonly Dictionary<string, string> s_west = new() { ["region"] = "west" };
+    private static readonly ulong[] s_prompt = [11, 12, 13, 14];
+    private static readonly SchedulingOptions s_options = new();
+
+    [Fact]
+    public void A_node_holding_the_prefix_wins_over_an_equally_loaded_one()
+    {
+        var holder = Node("holder", digest: [13, 12, 11, 99]);
+        var other = Node("other");
+        holder.Place("a", 100);
+        other.Place("b", 100);
+
+        // Load alone rotates: the node unused longest goes next.
+        Assert.Same(holder, PlacementPolicy.Choose([holder, other], "m", s_none));
+        holder.Place("c", 0);
+        holder.Release("c");
+        Assert.Same(other, PlacementPolicy.Choose([holder, other], "m", s_none));
+
+        var prefix = Affinity(s_prompt);
+        Assert.Equal(3 * Block, prefix.CachedTokens(holder, "m"));
+        Assert.Same(holder, PlacementPolicy.Choose([holder, other], "m", s_none, prefix: prefix));
+    }
+
+    [Fact]
+    public void Only_the_leading_blocks_count_and_only_at_the_same_block_size()
+    {
+        var node = Node("n", digest: [12, 13, 14]);
+        Assert.Equal(0, Affinity(s_prompt).CachedTokens(node, "m"));
+
+        var cutOtherwise = Node("n", digest: [11, 12], blockTokens: 32);
+        Assert.Equal(0, Affinity(s_prompt).CachedTokens(cutOtherwise, "m"));
+        Assert.Equal(0, Affinity(s_prompt).CachedTokens(Node("n", digest: [11], model: "other"), "m"));
+    }
+
+    [Fact]
+    public void A_much_longer_queue_beats_a_small_saving_and_a_long_prefix_beats_a_short_queue()
+    {
+        var holder = Node("holder", tokensPerSecond: 100, digest: [.. Enumerable.Range(0, 64).Select(i => (ulong)i)]);
+        var idle = Node("idle", tokensPerSecond: 100);
+        holder.Place("a", 1000);
+        idle.Place("b", 100);
+
+        // One cached block: 16 tokens at 100/s = 0.16 s saved against 10 s - 1 s of extra wait.
+        Assert.Same(idle, PlacementPolicy.Choose([holder, idle], "m", s_none, prefix: Affinity([0, 500])));
+
+        // 64 blocks: 1,024 tokens = 10.24 s saved, more than the 9 s of extra wait.
+        var whole = Affinity([.. Enumerable.Range(0, 64).Select(i => (ulong)i)]);
+        Assert.Same(holder, PlacementPolicy.Choose([holder, idle], "m", s_none, prefix: whole));
+
+        // A configured prefill cost (1 ms a token: 1.024 s saved) weighs less than the measured one here.
+        Assert.Same(idle, PlacementPolicy.Choose([holder, idle], "m", s_none, prefix: whole with { SecondsPerToken = 0.001 }));
+
+        // The weight scales the saving: at 0.5, 5.12 s no longer beats 9 s.
+        Assert.Same(idle, PlacementPolicy.Choose([holder, idle], "m", s_none, prefix: whole with { Weight = 0.5 }));
+    }
+
+    [Fact]
+    public void Labels_drain_free_slots_regions_and_a_running_sibling_are_never_overridden()
+    {
+        var east = Node("east", labels: new() { ["region"] = "east" }, digest: [11, 12, 13, 14]);
+        var west = Node("west", labels: s_west);
+        var prefix = Affinity(s_prompt);
+
+        Assert.Same(east, PlacementPolicy.Choose([east, west], "m", s_none, prefix: prefix));
+        Assert.Same(west, PlacementPolicy.Choose([east, west], "m", s_west, prefix: prefix));
+
+        var draining = Node("draining", labels: s_west, digest: [11, 12, 13, 14], draining: true);
+        var full = Node("full", labels: s_west, digest: [11, 12, 13, 14], slots: 1);
+        full.Place("x", 10);
+        Assert.Same(west, PlacementPolicy.Choose([draining, full, west], "m", s_west, prefix: prefix));
+        Assert.Null(PlacementPolicy.Choose([draining, full], "m", s_west, prefix: prefix));
+
+        // A running sibling's node shares the whole prompt: it still wins.
+        Assert.Same(west, PlacementPolicy.Choose([east, west], "m", s_none, preferred: "west", prefix: prefix));
+
+        // Cost-aware placement chooses by prefix only among the cheapest region's nodes.
+        var job = Request(s_prompt) with { RegionCosts = new Dictionary<string, long> { ["east"] = 200, ["west"] = 100 } };
+        Assert.Same(west, CheapestPlacement.Choose([east, west], "m", job, DateTimeOffset.UnixEpoch, prefix: prefix));
+    }
+
+    [Fact]
+    public void Weight_zero_or_a_job_without_blocks_is_placed_by_load_alone()
+    {
+        var off = new SchedulingOptions { PrefixAffinityWeight = 0 };
+        Assert.Null(PrefixAffinity.Of(Request(s_prompt), off));
+        Assert.Null(PrefixAffinity.Of(Request(s_prompt) with { PrefixBlocks = null, PrefixBlockTokens = 0 }, s_options));
+        Assert.Null(PrefixAffinity.Of(Request([]), s_options));
+        Assert.NotNull(PrefixAffinity.Of(Request(s_prompt), s_options));
+
+        // The same nodes and the same order of placements as without the digests.
+        var withDigests = Enumerable.Range(0, 3).Select(i => Node($"n{i}", slots: 100, digest: [11, 12, 13, 14])).ToList();
+        var without = Enumerable.Range(0, 3).Select(i => Node($"n{i}", slots: 100)).ToList();
+        for (var i = 0; i < 30; i++)
+        {
+            var a = PlacementPolicy.Choose(withDigests, "m", s_none, prefix: PrefixAffinity.Of(Request(s_prompt), off))!;
+            var b = PlacementPolicy.Choose(without, "m", s_none)!;
+            Assert.Equal(b.NodeId, a.NodeId);
+            a.Place($"j{i}", 100);
+            b.Place($"j{i}", 100);
+        }
+    }
+
+    [Fact]
+    public void Without_any_measured_rate_the_share_of_the_prompt_cached_weighs_against_the_share_of_busy_slots()
+    {
+        var holder = Node("holder", slots: 4, digest: [11, 12]);
+        var idle = Node("idle", slots: 4);
+        holder.Place("a", 10);
+
+        // Half the 64-token prompt cached (0.5) against a quarter of the slots busy (0.25).
+        Assert.Same(holder, PlacementPolicy.Choose([holder, idle], "m", s_none, prefix: Affinity(s_prompt)));
+        holder.Place("b", 10);
+        holder.Place("c", 10);
+        Assert.Same(idle, PlacementPolicy.Choose([holder, idle], "m", s_none, prefix: Affinity(s_prompt)));
+    }
+
+    private static DispatchRequest Request(ulong[] blocks) => new()
+    {
+        JobId = "j",
+        TenantId = "t",
+        PromptTokens = blocks.Length * Block,
+        MaxTokens = 16,
+        PrefixBlocks = blocks,
+        PrefixBlockTokens = blocks.Length == 0 ? 0 : Block,
+    };
+
+    private static PrefixAffinity Affinity(ulong[] blocks) => PrefixAffinity.Of(Request(blocks), s_options)!;
+
+    private static NodeSlots Node(
+        string id, int slots = 2, double tokensPerSecond = 0, Dictionary<string, string>? labels = null, bool draining = false,
+        ulong[]? digest = null, int blockTokens = Block, string model = "m") => new(id)
+    {
+        Slots = slots,
+        Loaded = true,
+        Report = new NodeReport
+        {
+            NodeId = id,
+            Silo = "s",
+            Device = "cpu0",
+            Provider = "Cpu",
+            Models = ["m"],
+            LoadableModels = ["m"],
+            TokensPerSecond10s = tokensPerSecond,
+            MaxBatchSize = slots,
+            Labels = labels ?? [],
+            Draining = draining,
+            PrefixDigests = digest is null ? new Dictionary<string, PrefixDigest>() : new() { [model] = new PrefixDigest(blockTokens, digest) },
+        },
+    };
+}
