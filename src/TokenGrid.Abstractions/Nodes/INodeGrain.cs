@@ -42,9 +42,16 @@ public interface INodeRegistryGrain : IGrainWithIntegerKey
     /// <summary>Removes a node (it is shutting down).</summary>
     Task RemoveAsync(string nodeId);
 
-    /// <summary>Live nodes, by id.</summary>
+    /// <summary>Live nodes, by id, without their prefix digests (<see cref="NodeReport.PrefixDigests"/> empty).</summary>
     [ReadOnly]
     Task<IReadOnlyList<NodeReport>> ListAsync();
+
+    /// <summary>
+    /// Live nodes, by id, as <paramref name="model"/>'s dispatcher places by them: as <see cref="ListAsync"/>, each with
+    /// the prefix digest of that model alone.
+    /// </summary>
+    [ReadOnly]
+    Task<IReadOnlyList<NodeReport>> ListForDispatcherAsync(string model);
 
     /// <summary>
     /// Live nodes that take new work (not draining) and have <paramref name="model"/> loaded or loadable: those with

@@ -281,7 +281,7 @@ public sealed partial class ModelDispatcherGrain(
         IReadOnlyList<NodeReport> reports;
         try
         {
-            reports = await GrainFactory.GetGrain<INodeRegistryGrain>(0).ListAsync();
+            reports = await GrainFactory.GetGrain<INodeRegistryGrain>(0).ListForDispatcherAsync(Model);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

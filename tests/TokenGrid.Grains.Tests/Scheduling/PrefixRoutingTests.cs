@@ -68,12 +68,17 @@ public sealed class PrefixRoutingTests(SchedulingClusterFixture grid)
     /// <summary>Waits until <paramref name="nodeId"/>'s report carries <paramref name="blocks"/>, then has the dispatcher read it.</summary>
     private async Task AdvertisedAsync(string nodeId, ulong[] blocks)
     {
+        var registry = grid.Client.GetGrain<INodeRegistryGrain>(0);
         await Poll.UntilAsync(
-            grid.Client.GetGrain<INodeRegistryGrain>(0).ListAsync,
+            () => registry.ListForDispatcherAsync(SchedulingClusterFixture.Model),
             reports => reports.Any(r => r.NodeId == nodeId
                 && r.PrefixDigests.TryGetValue(SchedulingClusterFixture.Model, out var digest)
                 && digest.BlockTokens == BlockTokens && blocks.All(digest.Blocks.Contains)),
             $"{nodeId} advertises the prompt's blocks");
         await grid.Dispatcher.RefreshAsync();
+
+        // Only dispatchers are sent digests, and only their own model's.
+        Assert.All(await registry.ListAsync(), r => Assert.Empty(r.PrefixDigests));
+        Assert.All(await registry.ListForDispatcherAsync("another-model"), r => Assert.Empty(r.PrefixDigests));
     }
 }
