@@ -7,7 +7,7 @@ using TokenGrid.Grains.Ledger;
 namespace TokenGrid.Storage.Postgres;
 
 /// <summary>
-/// The token ledger in PostgreSQL's append-only <c>tokengrid_ledger</c> table (migrations 0004, 0006 and 0009, documented in
+/// The token ledger in PostgreSQL's append-only <c>tokengrid_ledger</c> table (migrations 0004, 0006, 0009 and 0012, documented in
 /// docs/ledger.md and docs/billing.md): the read side. Lines are written by <see cref="PostgresTenantStore"/> with the state change they
 /// record.
 /// </summary>
@@ -17,7 +17,7 @@ public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting
         "l.sequence, l.at, l.tenant_id, l.job_id, l.model, l.kind, l.tokens, l.quota, l.charged_after, l.reserved_after, l.balance_after, " +
         "l.prompt_tokens, l.completion_tokens, l.spend_micros, l.spend_charged_after, l.spend_reserved_after, " +
         "c.direction, c.tokens, c.currency, c.price_version, c.unit_price_micros, c.list_micros, c.discount_micros, c.subsidy_micros, " +
-        "c.tenant_micros, c.program_id, c.node_id, c.silo, c.region, c.home_region";
+        "c.tenant_micros, c.program_id, c.node_id, c.silo, c.region, c.home_region, l.cached_prompt_tokens";
 
     /// <summary>A charge line's priced rows follow it, prompt first ('prompt' sorts after 'completion').</summary>
     private const string WithCharges =
@@ -113,7 +113,7 @@ public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting
                 sequence, reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2), reader.GetString(3),
                 reader.GetString(4), ParseKind(reader.GetString(5)), reader.GetInt64(6), reader.GetInt64(7),
                 reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12),
-                reader.GetInt64(13), reader.GetInt64(14), reader.GetInt64(15)));
+                reader.GetInt64(13), reader.GetInt64(14), reader.GetInt64(15), CachedPromptTokens: reader.GetInt64(30)));
             if (reader.IsDBNull(16))
             {
                 priced = null;

@@ -61,11 +61,12 @@ public sealed class PostgresTenantStore(
             SELECT version FROM created UNION ALL SELECT version FROM updated
         ), lines AS (
             INSERT INTO tokengrid_ledger (sequence, at, tenant_id, job_id, model, kind, tokens, quota, charged_after, reserved_after, balance_after,
-                                          prompt_tokens, completion_tokens, spend_micros, spend_charged_after, spend_reserved_after)
-            SELECT s, a, $1, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr
+                                          prompt_tokens, completion_tokens, spend_micros, spend_charged_after, spend_reserved_after,
+                                          cached_prompt_tokens)
+            SELECT s, a, $1, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr, cp
             FROM unnest($8::bigint[], $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[],
                         $15::bigint[], $16::bigint[], $17::bigint[], $19::bigint[], $20::bigint[],
-                        $21::bigint[], $22::bigint[], $23::bigint[]) AS line(s, a, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr)
+                        $21::bigint[], $22::bigint[], $23::bigint[], $39::bigint[]) AS line(s, a, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr, cp)
             WHERE EXISTS (SELECT FROM saved)
             RETURNING sequence, at, job_id, model
         ), charges AS (
@@ -148,6 +149,7 @@ public sealed class PostgresTenantStore(
         p.Add(Column(lines, e => e.SpendChargedAfter, NpgsqlDbType.Bigint));
         p.Add(Column(lines, e => e.SpendReservedAfter, NpgsqlDbType.Bigint));
         AddCharges(p, lines);
+        p.Add(Column(lines, e => e.CachedPromptTokens, NpgsqlDbType.Bigint));
         try
         {
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

@@ -243,6 +243,15 @@ public sealed record JobInfo
     /// <summary>The <c>region</c> label of <see cref="NodeId"/> (where the job's tokens were created); null when it has none.</summary>
     [Id(24)] public string? NodeRegion { get; init; }
 
+    /// <summary>
+    /// Of <see cref="PromptTokens"/>, those taken from a node's prefix cache instead of prefilled (OpenAI's
+    /// <c>usage.prompt_tokens_details.cached_tokens</c>), as the run that computed the prompt reported them: the first run
+    /// whose node took the prompt. A run resumed after a preemption or failover recomputes the prompt and the output so
+    /// far as the grid's own cost, so its cache hits (often on the first run's blocks) are not the tenant's; when the first
+    /// run never reported its usage (its node died), this stays 0. 0 while it runs.
+    /// </summary>
+    [Id(25)] public int CachedPromptTokens { get; init; }
+
     /// <summary>True once the job has ended.</summary>
     public bool IsFinished => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled or JobStatus.Rejected;
 }

@@ -147,10 +147,15 @@ public sealed record GenerationChunk(
 /// <param name="CompletionTokens">Tokens generated, exactly.</param>
 /// <param name="Error">What failed, or why the node refused (busy, invalid).</param>
 /// <param name="Refused">True when the node never started it (busy or invalid): nothing was generated.</param>
+/// <param name="CachedPromptTokens">
+/// Of <paramref name="PromptTokens"/>, those the engine took from its prefix cache instead of prefilling them (OpenAI's
+/// <c>usage.prompt_tokens_details.cached_tokens</c>); 0 from a node that predates the field.
+/// </param>
 [GenerateSerializer, Immutable, Alias("tg.GenerationFinal")]
 public sealed record GenerationFinal(
     [property: Id(0)] string FinishReason,
     [property: Id(1)] int PromptTokens,
     [property: Id(2)] int CompletionTokens,
     [property: Id(3)] string? Error,
-    [property: Id(4)] bool Refused);
+    [property: Id(4)] bool Refused,
+    [property: Id(5)] int CachedPromptTokens = 0);

@@ -117,6 +117,12 @@ public sealed record SettlementRequest(
 {
     /// <summary>Where the job's tokens were created (the node that finished it), for pricing by region; null when no node ran it.</summary>
     [Id(4)] public CreationPlace? Place { get; init; }
+
+    /// <summary>
+    /// Of <see cref="PromptTokens"/>, those a node took from its prefix cache (recorded on the charge line; priced as any
+    /// prompt token for now).
+    /// </summary>
+    [Id(5)] public int CachedPromptTokens { get; init; }
 }
 
 /// <summary>The result of settling; the same for every repeat of the same job id.</summary>
@@ -148,7 +154,8 @@ public enum LedgerEntryKind
 /// One ledger line. After every entry the invariant <c>Balance = Quota − Charged − Reserved</c> holds, and per
 /// job, charge + refund = reservation. A charge says which of its tokens were the prompt's and which the completion's
 /// (<see cref="PromptTokens"/> + <see cref="CompletionTokens"/> = <see cref="Tokens"/>), so usage can be priced per
-/// direction; every other kind has 0 for both.
+/// direction; every other kind has 0 for both. A charge also says how many of its prompt tokens a node took from its
+/// prefix cache (<see cref="CachedPromptTokens"/> ≤ <see cref="PromptTokens"/>); they are priced as any prompt token.
 /// </summary>
 /// <remarks>
 /// Money moves beside tokens, in micros of the rate card's currency, with the same invariant per job: a priced job's
@@ -175,7 +182,8 @@ public sealed record LedgerEntry(
     [property: Id(13)] long SpendMicros = 0,
     [property: Id(14)] long SpendChargedAfter = 0,
     [property: Id(15)] long SpendReservedAfter = 0,
-    [property: Id(16)] PricedCharge? Priced = null);
+    [property: Id(16)] PricedCharge? Priced = null,
+    [property: Id(17)] long CachedPromptTokens = 0);
 
 /// <summary>A page of ledger entries, oldest first.</summary>
 [GenerateSerializer, Immutable, Alias("tg.LedgerPage")]

@@ -144,8 +144,15 @@ public sealed class CatalogModel
     /// </summary>
     public int MaxCompletionTokens(int promptTokens) => Math.Max(0, ContextLength - promptTokens);
 
-    /// <summary>The memory a node spends on this model with engines of <paramref name="maxBatchSize"/> (see <see cref="ModelMemory.Estimate"/>).</summary>
-    public long EstimatedBytes(int maxBatchSize) => ModelMemory.Estimate(WeightBytes, KvBytesPerSequence, maxBatchSize);
+    /// <summary>
+    /// The memory a node spends on this model with engines of <paramref name="maxBatchSize"/> and a prefix cache of
+    /// <paramref name="prefixCacheTokens"/> in blocks of <paramref name="prefixBlockTokens"/> (see <see cref="ModelMemory.Estimate"/>).
+    /// </summary>
+    public long EstimatedBytes(int maxBatchSize, int prefixCacheTokens, int prefixBlockTokens) =>
+        ModelMemory.Estimate(WeightBytes, KvBytesPerSequence, maxBatchSize, PrefixCacheBytes(prefixCacheTokens, prefixBlockTokens));
+
+    /// <summary>Bytes of a prefix cache of <paramref name="cacheTokens"/> (see <see cref="ModelMemory.PrefixCacheBytes"/>).</summary>
+    public long PrefixCacheBytes(int cacheTokens, int blockTokens) => ModelMemory.PrefixCacheBytes(Config, KvElementBytes, cacheTokens, blockTokens);
 }
 
 /// <summary>Why a JSON schema cannot constrain a model's output.</summary>

@@ -4,7 +4,7 @@ namespace TokenGrid.Grains.Catalog;
 
 /// <summary>
 /// What a model costs a node in memory, estimated before it is loaded: the weights (the decoder file and its external
-/// data, as they are on disk) plus the key/value cache of a full batch at full context.
+/// data, as they are on disk), the key/value cache of a full batch at full context, and the prefix cache's budget.
 /// </summary>
 public static class ModelMemory
 {
@@ -49,11 +49,23 @@ public static class ModelMemory
         (long)config.Layers * 2 * config.KvHeads * config.HeadSize * config.ContextLength * elementBytes;
 
     /// <summary>
-    /// The estimate for a node: <paramref name="weightBytes"/> plus <see cref="KvCopies"/> × the cache of
-    /// <paramref name="maxBatchSize"/> sequences at full context.
+    /// Bytes of the engine's prefix cache at its budget (the engine allocates it whole on its first insert): the
+    /// positions it holds, <paramref name="cacheTokens"/> in whole blocks of <paramref name="blockTokens"/>, × layers ×
+    /// 2 (key and value) × KV heads × head size × element size. 0 when the cache is off (fewer tokens than one block).
     /// </summary>
-    public static long Estimate(long weightBytes, long kvBytesPerSequence, int maxBatchSize) =>
-        weightBytes + (KvCopies * kvBytesPerSequence * maxBatchSize);
+    public static long PrefixCacheBytes(DecoderModelConfig config, int elementBytes, int cacheTokens, int blockTokens)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var positions = blockTokens < 1 || cacheTokens < blockTokens ? 0 : (long)(cacheTokens / blockTokens) * blockTokens;
+        return positions * config.Layers * 2 * config.KvHeads * config.HeadSize * elementBytes;
+    }
+
+    /// <summary>
+    /// The estimate for a node: <paramref name="weightBytes"/> plus <see cref="KvCopies"/> × the cache of
+    /// <paramref name="maxBatchSize"/> sequences at full context, plus the prefix cache's <paramref name="prefixCacheBytes"/>.
+    /// </summary>
+    public static long Estimate(long weightBytes, long kvBytesPerSequence, int maxBatchSize, long prefixCacheBytes = 0) =>
+        weightBytes + (KvCopies * kvBytesPerSequence * maxBatchSize) + prefixCacheBytes;
 
     /// <summary>Bytes as a short readable figure (<c>93.4 MB</c>).</summary>
     public static string Format(long bytes) => bytes switch

@@ -48,7 +48,11 @@ public sealed partial class JobSettlement(Func<string, SettlementRequest, Task<S
         var prompt = ChargedPrompt(state, info);
         try
         {
-            var settlement = await settle(info.TenantId, new SettlementRequest(info.Id, prompt, info.CompletionTokens, outcome) { Place = PlaceOf(info) });
+            var settlement = await settle(info.TenantId, new SettlementRequest(info.Id, prompt, info.CompletionTokens, outcome)
+            {
+                Place = PlaceOf(info),
+                CachedPromptTokens = Math.Min(info.CachedPromptTokens, prompt),
+            });
             return settlement.Charged;
         }
         catch (Exception e)

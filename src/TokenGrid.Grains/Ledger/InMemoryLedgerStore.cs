@@ -36,6 +36,12 @@ public sealed class InMemoryLedgerStore : ILedgerStore
                         $"Ledger line {entry.Sequence} of tenant '{tenantId}' splits its tokens into prompt and completion wrongly (only a charge splits, exactly).");
                 }
 
+                if (entry.CachedPromptTokens < 0 || entry.CachedPromptTokens > entry.PromptTokens)
+                {
+                    throw new InvalidOperationException(
+                        $"Ledger line {entry.Sequence} of tenant '{tenantId}' records more cached prompt tokens than prompt tokens, or fewer than none.");
+                }
+
                 if (PricingError(entry) is { } error)
                 {
                     throw new InvalidOperationException($"Ledger line {entry.Sequence} of tenant '{tenantId}' {error}.");

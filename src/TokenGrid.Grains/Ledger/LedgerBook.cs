@@ -26,14 +26,17 @@ internal static class LedgerBook
     /// Charges what a job used (at most its reservation) and refunds the rest. The charge line splits its tokens into
     /// the prompt's and the completion's; when the reservation caps the charge, the prompt's tokens are counted first.
     /// A priced job's charge is priced where its tokens were created (<paramref name="place"/>): the tenant's share
-    /// moves from reserved to charged spend and the rest of the most it could have cost is refunded.
+    /// moves from reserved to charged spend and the rest of the most it could have cost is refunded. The charge line also
+    /// records how many of its prompt tokens came from a node's prefix cache (<paramref name="cachedPromptTokens"/>, at
+    /// most the prompt tokens charged); they are priced as any prompt token.
     /// </summary>
     public static (long Charged, long Refunded, long ChargedPrompt, PricedCharge? Priced) Settle(
         TenantState state, string tenantId, DateTimeOffset at, OpenReservation reservation, long promptTokens, long completionTokens,
-        CreationPlace? place = null)
+        CreationPlace? place = null, long cachedPromptTokens = 0)
     {
         var charged = Math.Clamp(promptTokens + completionTokens, 0, reservation.Tokens);
         var chargedPrompt = Math.Clamp(promptTokens, 0, charged);
+        var cached = Math.Clamp(cachedPromptTokens, 0, chargedPrompt);
         var refunded = reservation.Tokens - charged;
         state.Open.Remove(reservation.JobId);
 
@@ -51,7 +54,7 @@ internal static class LedgerBook
         state.Charged += charged;
         state.SpendReserved -= spent;
         state.SpendCharged += spent;
-        Append(state, tenantId, at, reservation.JobId, reservation.Model, LedgerEntryKind.Charge, charged, chargedPrompt, charged - chargedPrompt, spent, priced);
+        Append(state, tenantId, at, reservation.JobId, reservation.Model, LedgerEntryKind.Charge, charged, chargedPrompt, charged - chargedPrompt, spent, priced, cached);
         if (refunded > 0 || heldSpend > spent)
         {
             state.Reserved -= refunded;
@@ -105,12 +108,12 @@ internal static class LedgerBook
 
     private static void Append(
         TenantState state, string tenantId, DateTimeOffset at, string jobId, string model, LedgerEntryKind kind, long tokens,
-        long promptTokens = 0, long completionTokens = 0, long spend = 0, PricedCharge? priced = null)
+        long promptTokens = 0, long completionTokens = 0, long spend = 0, PricedCharge? priced = null, long cachedPromptTokens = 0)
     {
         var quota = state.Info!.Budget.PeriodQuota;
         state.UnsavedLines.Add(new LedgerEntry(
             ++state.LastSequence, at, tenantId, jobId, model, kind, tokens,
             quota, state.Charged, state.Reserved, quota - state.Charged - state.Reserved, promptTokens, completionTokens,
-            spend, state.SpendCharged, state.SpendReserved, priced));
+            spend, state.SpendCharged, state.SpendReserved, priced, cachedPromptTokens));
     }
 }

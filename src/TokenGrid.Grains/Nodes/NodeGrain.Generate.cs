@@ -126,7 +126,7 @@ public sealed partial class NodeGrain
             lease.Release();
             ticket.End();
             yield return new GenerationChunk("", 0, new GenerationFinal(
-                ToFinishReason(result.FinishReason), result.PromptTokens, result.CompletionTokens, result.Error, Refused: false));
+                ToFinishReason(result.FinishReason), result.PromptTokens, result.CompletionTokens, result.Error, Refused: false, result.CachedPromptTokens));
         }
         finally
         {

@@ -12,12 +12,14 @@ public sealed partial class NodeModels
     private NodeModel? Plan(CatalogModel model, bool allowUnload, out string? refusal)
     {
         refusal = null;
-        var bytes = model.EstimatedBytes(MaxBatchSize);
+        var bytes = model.EstimatedBytes(MaxBatchSize, PrefixCache.Tokens, PrefixCache.BlockTokens);
         var victims = new List<NodeModel>();
         if (BudgetBytes > 0)
         {
-            var need = $"Model '{model.Name}' needs about {ModelMemory.Format(bytes)} (weights {ModelMemory.Format(model.WeightBytes)} and the "
-                + $"key/value cache of {MaxBatchSize} sequences at {model.ContextLength} tokens)";
+            var prefix = model.PrefixCacheBytes(PrefixCache.Tokens, PrefixCache.BlockTokens);
+            var need = $"Model '{model.Name}' needs about {ModelMemory.Format(bytes)} (weights {ModelMemory.Format(model.WeightBytes)}, the "
+                + $"key/value cache of {MaxBatchSize} sequences at {model.ContextLength} tokens"
+                + (prefix > 0 ? $" and a prefix cache of {ModelMemory.Format(prefix)})" : ")");
             if (bytes > BudgetBytes)
             {
                 refusal = $"{need}, more than node '{NodeId}''s whole memory budget of {ModelMemory.Format(BudgetBytes)}.";

@@ -39,6 +39,7 @@ public sealed partial class NodeModels : IAsyncDisposable
         IReadOnlyList<CatalogModel> served,
         long budgetBytes,
         int maxBatchSize,
+        (int Tokens, int BlockTokens) prefixCache,
         ExecutionProviderKind expectedProvider,
         Func<CatalogModel, (DecoderModel Decoder, InferenceEngine Engine)> load,
         ILogger logger)
@@ -48,6 +49,7 @@ public sealed partial class NodeModels : IAsyncDisposable
         _served = served.ToDictionary(m => m.Name, StringComparer.Ordinal);
         BudgetBytes = budgetBytes;
         MaxBatchSize = maxBatchSize;
+        PrefixCache = prefixCache;
         _provider = expectedProvider;
         _load = load;
         _logger = logger;
@@ -64,6 +66,9 @@ public sealed partial class NodeModels : IAsyncDisposable
 
     /// <summary>Batch capacity of one engine.</summary>
     public int MaxBatchSize { get; }
+
+    /// <summary>Each engine's prefix cache: the prompt positions it may hold, in blocks of <c>BlockTokens</c>.</summary>
+    public (int Tokens, int BlockTokens) PrefixCache { get; }
 
     /// <summary>Models loaded since the node started (each load counts once, however many requests shared it).</summary>
     public int Loads => Volatile.Read(ref _loads);

@@ -130,7 +130,8 @@ public sealed partial class NodeRuntime(
         };
         var expected = isGpu && settings.Provider != ExecutionProviderPreference.Cpu ? ExecutionProviderKind.Cuda : ExecutionProviderKind.Cpu;
         var models = new NodeModels(
-            nodeId, served, settings.MemoryBudgetBytes, settings.Engine.MaxBatchSize, expected,
+            nodeId, served, settings.MemoryBudgetBytes, settings.Engine.MaxBatchSize,
+            (settings.Engine.PrefixCacheTokens, settings.Engine.PrefixBlockTokens), expected,
             model => Load(model, device, load, settings.Engine),
             loggerFactory.CreateLogger<NodeModels>());
         return new NodeDevice(device, nodeId, settings.LabelsOf(device), models);

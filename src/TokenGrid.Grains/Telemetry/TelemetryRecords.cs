@@ -1,3 +1,5 @@
+using TokenGrid.Inference.Engine;
+
 namespace TokenGrid.Grains.Telemetry;
 
 /// <summary>How a request ended, for <see cref="TokenGridInstruments.OnRequestFinished"/>.</summary>
@@ -29,7 +31,9 @@ public sealed record NodeLoad(string Node, double TokensPerSecond, long MemoryUs
 /// <param name="BatchSize">Sequences in the latest decode step.</param>
 /// <param name="MaxBatchSize">Batch capacity.</param>
 /// <param name="KvCacheUsedBytes">Key/value cache the running sequences may fill (at full context).</param>
-public sealed record ModelLoad(string Model, int Running, int Waiting, int BatchSize, int MaxBatchSize, long KvCacheUsedBytes)
+/// <param name="PrefixCache">The engine's prefix cache counters (monotonic while the model stays loaded); null: none.</param>
+public sealed record ModelLoad(
+    string Model, int Running, int Waiting, int BatchSize, int MaxBatchSize, long KvCacheUsedBytes, PrefixCacheSnapshot? PrefixCache = null)
 {
     /// <summary>Fraction of the cache's sequence slots in use.</summary>
     public double KvCacheUsage => MaxBatchSize == 0 ? 0 : Math.Min(1.0, (double)Running / MaxBatchSize);

@@ -75,6 +75,7 @@ public sealed class TokenGridInstruments
         meter.CreateObservableGauge("tokengrid.node.max_batch_size", () => ObserveModels(m => m.MaxBatchSize), "{request}", "Batch capacity of the engine, by model and node.");
         meter.CreateObservableGauge("tokengrid.node.kv_cache_used", () => ObserveModels(m => m.KvCacheUsedBytes), "By", "Key/value cache held by running sequences (at full context), by model and node.");
         meter.CreateObservableGauge("tokengrid.node.kv_cache_usage_ratio", () => ObserveModels(m => m.KvCacheUsage), "1", "Fraction of the engine's key/value cache slots in use, by model and node.");
+        PrefixCacheSeries(meter);
         meter.CreateObservableGauge("tokengrid.node.memory_used", () => ObserveNodes(n => n.MemoryUsedBytes), "By", "Estimated bytes of the loaded models (weights and key/value cache), by node.");
         meter.CreateObservableGauge("tokengrid.node.memory_budget", () => ObserveNodes(n => n.MemoryBudgetBytes), "By", "Bytes the node may spend on models (0: unlimited), by node.");
         meter.CreateObservableGauge("tokengrid.model_load_failures", ObserveModelLoadFailures, "{model}",
@@ -214,6 +215,36 @@ public sealed class TokenGridInstruments
         lock (_lock)
         {
             return [.. _nodes.Values.SelectMany(n => n.Models.Select(m => new Measurement<double>(value(m), new("model", m.Model), new("node", n.Node))))];
+        }
+    }
+
+    /// <summary>
+    /// The prefix cache of each loaded model's engine, by model and node, from the engine's own counters at the node's
+    /// last report: lookups and hits (hit rate = hits / lookups), prompt tokens taken from the cache (prefill saved) and
+    /// evictions as counters, which start over when the model is loaded again; blocks and bytes held as gauges.
+    /// </summary>
+    private void PrefixCacheSeries(Meter meter)
+    {
+        meter.CreateObservableCounter("tokengrid.node.prefix_cache_lookups", () => ObservePrefixCache(p => p.Lookups), "{request}",
+            "Sequences whose prompt was looked up in the engine's prefix cache, by model and node.");
+        meter.CreateObservableCounter("tokengrid.node.prefix_cache_hits", () => ObservePrefixCache(p => p.Hits), "{request}",
+            "Lookups that found at least one cached block of the prompt, by model and node.");
+        meter.CreateObservableCounter("tokengrid.node.prefix_cache_cached_tokens", () => ObservePrefixCache(p => p.CachedTokens), "{token}",
+            "Prompt tokens taken from the prefix cache instead of being prefilled (prefill saved), by model and node.");
+        meter.CreateObservableCounter("tokengrid.node.prefix_cache_evictions", () => ObservePrefixCache(p => p.Evictions), "{block}",
+            "Prefix cache blocks evicted to make room, by model and node.");
+        meter.CreateObservableGauge("tokengrid.node.prefix_cache_blocks", () => ObservePrefixCache(p => p.Blocks), "{block}",
+            "Blocks the prefix cache holds, by model and node.");
+        meter.CreateObservableGauge("tokengrid.node.prefix_cache_used", () => ObservePrefixCache(p => p.Bytes), "By",
+            "Bytes of keys and values the prefix cache holds, by model and node.");
+    }
+
+    private List<Measurement<long>> ObservePrefixCache(Func<Inference.Engine.PrefixCacheSnapshot, long> value)
+    {
+        lock (_lock)
+        {
+            return [.. _nodes.Values.SelectMany(n => n.Models.Where(m => m.PrefixCache is not null)
+                .Select(m => new Measurement<long>(value(m.PrefixCache!), new("model", m.Model), new("node", n.Node))))];
         }
     }
 

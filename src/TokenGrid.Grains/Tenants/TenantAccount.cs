@@ -192,7 +192,7 @@ internal sealed class TenantAccount(
         var now = timeProvider.GetUtcNow();
         CatchUp(now);
         var (charged, refunded, prompt, priced) = LedgerBook.Settle(
-            State, tenantId, now, reservation, request.PromptTokens, request.CompletionTokens, request.Place);
+            State, tenantId, now, reservation, request.PromptTokens, request.CompletionTokens, request.Place, request.CachedPromptTokens);
         State.Tokens.Give(refunded, State.Info!.Budget.TokensPerMinute);
         if (reservation.Price is { AllowanceId: { } allowance, SubsidyGranted: var held })
         {

@@ -57,7 +57,7 @@ internal static class TenantRequests
     {
         ArgumentNullException.ThrowIfNull(request);
         RequireJobId(request.JobId);
-        if (request.PromptTokens < 0 || request.CompletionTokens < 0)
+        if (request.PromptTokens < 0 || request.CompletionTokens < 0 || request.CachedPromptTokens < 0)
         {
             throw new ArgumentException("Token counts must not be negative.", nameof(request));
         }

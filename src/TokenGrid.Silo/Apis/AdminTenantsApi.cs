@@ -167,11 +167,14 @@ public sealed record PatchTenantRequest(string? Name, TenantBudgetPatch? Budget,
 /// <c>subsidy_program</c> and <c>home_region</c> set the tenant's billing (docs/billing.md); a PUT of the budget without
 /// them removes them. <c>placement</c> (<c>any</c> or <c>cheapest</c>) and <c>cheapest_max_extra_wait</c> (a time span,
 /// <c>"00:00:05"</c>, as the configuration writes them) set cost-aware placement (docs/billing.md).
+/// <c>prefix_cache_scope</c> names a shared prefix cache scope the tenant opts into (1 to 64 letters, digits, <c>-</c>,
+/// <c>_</c> or <c>.</c>); a PUT of the budget without it puts the tenant back in its own scope (silo-config/README.md,
+/// Prefix caching).
 /// </summary>
 public sealed record TenantBudgetPatch(
     long? TokensPerMinute, int? RequestsPerMinute, int? MaxConcurrentJobs, long? PeriodQuota, QuotaPeriod? Period, PriorityClass? Priority, int? Weight,
     IReadOnlyDictionary<string, string>? RequiredLabels = null, Money? SpendCap = null, TenantPlan? Plan = null, string? SubsidyProgram = null,
-    string? HomeRegion = null, PlacementPreference? Placement = null, TimeSpan? CheapestMaxExtraWait = null)
+    string? HomeRegion = null, PlacementPreference? Placement = null, TimeSpan? CheapestMaxExtraWait = null, string? PrefixCacheScope = null)
 {
     /// <summary><paramref name="budget"/> with this patch's fields.</summary>
     public TenantBudget ApplyTo(TenantBudget budget) => budget with
@@ -190,5 +193,6 @@ public sealed record TenantBudgetPatch(
         HomeRegion = HomeRegion ?? budget.HomeRegion,
         Placement = Placement ?? budget.Placement,
         CheapestMaxExtraWait = CheapestMaxExtraWait ?? budget.CheapestMaxExtraWait,
+        PrefixCacheScope = PrefixCacheScope ?? budget.PrefixCacheScope,
     };
 }

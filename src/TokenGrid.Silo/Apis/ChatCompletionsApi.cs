@@ -70,7 +70,7 @@ internal static class ChatCompletionsApi
         return TypedResults.Ok(new ChatCompletion(
             id, created, model,
             [new ChatChoice(0, message, finish, logprobs?.Chat(reported))],
-            Usage.Of(final.PromptTokens, final.CompletionTokens)));
+            Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens)));
     }
 
     /// <summary>A reader of the reply for tool calls: in the model's own syntax, or plain JSON when a call is forced; null when calls are not read.</summary>

@@ -69,7 +69,7 @@ internal static class CompletionsApi
         var offset = 0;
         var details = logprobs?.Legacy(reported, ref offset);
         return TypedResults.Ok(new TextCompletion(
-            id, created, model, [new TextChoice(echo + output, 0, final.FinishReason ?? "stop", details)], Usage.Of(final.PromptTokens, final.CompletionTokens)));
+            id, created, model, [new TextChoice(echo + output, 0, final.FinishReason ?? "stop", details)], Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens)));
     }
 
     /// <summary><c>n</c> &gt; 1: one job per choice (see <see cref="JobSubmitter.SubmitChoicesAsync"/>), each choice echoing the prompt when asked.</summary>

@@ -61,7 +61,7 @@ public sealed record JobView(
     /// <summary>The view of <paramref name="job"/>.</summary>
     public static JobView Of(JobInfo job) => new(
         job.Id, job.Status, job.Model, job.NodeId, job.SubmittedAt, job.AdmittedAt, job.FirstTokenAt, job.FinishedAt,
-        Usage.Of(job.PromptTokens, job.CompletionTokens), job.ChargedTokens, job.FinishReason, job.Output, job.Error,
+        job.IsFinished ? Usage.Of(job.PromptTokens, job.CompletionTokens, job.CachedPromptTokens) : Usage.Of(job.PromptTokens, job.CompletionTokens), job.ChargedTokens, job.FinishReason, job.Output, job.Error,
         job.SchedulingRejection?.ToCode() ?? job.Admission?.Rejection?.ToCode(), job.QueuePosition, job.ExpectedWait?.TotalSeconds, job.Preemptions, job.User,
         job.ContentExpiresAt, job.ContentDeleted is { } deleted ? JobContentDeletionView.Of(deleted) : null);
 }

@@ -2,12 +2,29 @@ using System.Text.Json.Serialization;
 
 namespace TokenGrid.Silo.OpenAi;
 
-/// <summary>Token counts of a reply.</summary>
+/// <summary>
+/// Token counts of a reply. <see cref="PromptTokensDetails"/> is set on a finished reply's usage (as OpenAI reports it)
+/// and left out of the running counts of <c>continuous_usage_stats</c>, which are known before the cache's share is.
+/// </summary>
 public sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens)
 {
+    /// <summary>Of the prompt tokens, those a node took from its prefix cache; null while the reply is running.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PromptTokensDetails? PromptTokensDetails { get; init; }
+
     /// <summary>Usage from prompt and completion counts.</summary>
     public static Usage Of(int prompt, int completion) => new(prompt, completion, prompt + completion);
+
+    /// <summary>The usage of a finished reply: its counts and the prompt tokens taken from a prefix cache.</summary>
+    public static Usage Of(int prompt, int completion, int cachedPrompt) =>
+        Of(prompt, completion) with { PromptTokensDetails = new PromptTokensDetails(cachedPrompt) };
 }
+
+/// <summary>
+/// OpenAI's <c>usage.prompt_tokens_details</c>: <see cref="CachedTokens"/> of the prompt's tokens were taken from a
+/// node's prefix cache instead of being computed (see silo-config/README.md, Prefix caching).
+/// </summary>
+public sealed record PromptTokensDetails(int CachedTokens);
 
 /// <summary>A text completion, whole or one streamed chunk (<c>object: "text_completion"</c>).</summary>
 public sealed record TextCompletion(

@@ -50,6 +50,6 @@ internal static class ChoiceOutput
     public static Usage UsageOf(IEnumerable<JobInfo> finals)
     {
         var all = finals.ToList();
-        return Usage.Of(all[0].PromptTokens, all.Sum(f => f.CompletionTokens));
+        return Usage.Of(all[0].PromptTokens, all.Sum(f => f.CompletionTokens), all[0].CachedPromptTokens);
     }
 }

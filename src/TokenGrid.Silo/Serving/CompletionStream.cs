@@ -124,7 +124,7 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
         }
 
         writer ??= await OpenAsync(httpContext);
-        var total = OpenAi.Usage.Of(final.PromptTokens, final.CompletionTokens);
+        var total = OpenAi.Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens);
         await writer.WriteAsync(format.Finish(final.FinishReason ?? "stop", usage.Continuous ? total : null), cancellationToken: aborted);
         if (usage.Final)
         {

@@ -44,6 +44,7 @@ public sealed class ModelBudgetTests(NodeClusterFixture nodes)
         Assert.True(final.Refused);
         Assert.Equal(0, final.CompletionTokens);
         Assert.Contains("'huge' needs about", final.Error);
+        Assert.Contains("and a prefix cache of", final.Error);
         Assert.Contains("more than node", final.Error);
         Assert.Contains("whole memory budget", final.Error);
         Assert.DoesNotContain(Huge, report.Models);

@@ -17,6 +17,24 @@ public sealed class ModelMemoryTests
 
         Assert.Equal(24L * 2 * 8 * 128 * 4096 * 2, ModelMemory.KvBytesPerSequence(config, elementBytes: 2));
         Assert.Equal(1000 + (ModelMemory.KvCopies * 10L * 32), ModelMemory.Estimate(1000, 10, 32));
+        Assert.Equal(1000 + (ModelMemory.KvCopies * 10L * 32) + 777, ModelMemory.Estimate(1000, 10, 32, prefixCacheBytes: 777));
+    }
+
+    [Fact]
+    public void The_prefix_cache_budget_is_its_tokens_in_whole_blocks_times_layers_key_and_value_heads_head_size_and_element()
+    {
+        var config = new DecoderModelConfig
+        {
+            Name = "m", Directory = "/m", ModelPath = "/m/model.onnx", Io = null!,
+            Layers = 24, KvHeads = 8, HeadSize = 128, ContextLength = 4096,
+        };
+
+        Assert.Equal(16_384L * 24 * 2 * 8 * 128 * 2, ModelMemory.PrefixCacheBytes(config, elementBytes: 2, cacheTokens: 16_384, blockTokens: 16));
+        // The engine holds whole blocks only: 100 tokens in blocks of 16 are 6 blocks, 96 positions.
+        Assert.Equal(96L * 24 * 2 * 8 * 128 * 4, ModelMemory.PrefixCacheBytes(config, elementBytes: 4, cacheTokens: 100, blockTokens: 16));
+        // Off: no tokens, or fewer than one block.
+        Assert.Equal(0, ModelMemory.PrefixCacheBytes(config, elementBytes: 2, cacheTokens: 0, blockTokens: 16));
+        Assert.Equal(0, ModelMemory.PrefixCacheBytes(config, elementBytes: 2, cacheTokens: 15, blockTokens: 16));
     }
 
     [Fact]
@@ -56,7 +74,10 @@ public sealed class ModelMemoryTests
             var files = new FileInfo(Path.Combine(directory, "model.onnx")).Length + new FileInfo(Path.Combine(directory, "model.onnx.data")).Length;
             Assert.Equal(files, catalog.WeightBytes);
             Assert.Equal(1L * 2 * 2 * 16 * 64 * 4, catalog.KvBytesPerSequence);
-            Assert.Equal(files + (2 * catalog.KvBytesPerSequence * 8), catalog.EstimatedBytes(8));
+            Assert.Equal(files + (2 * catalog.KvBytesPerSequence * 8), catalog.EstimatedBytes(8, prefixCacheTokens: 0, prefixBlockTokens: 16));
+            // A prefix cache of 256 tokens: per position, 1 layer × key and value × 2 heads × 16 × 4 bytes.
+            Assert.Equal(256L * 1 * 2 * 2 * 16 * 4, catalog.PrefixCacheBytes(256, 16));
+            Assert.Equal(files + (2 * catalog.KvBytesPerSequence * 8) + catalog.PrefixCacheBytes(256, 16), catalog.EstimatedBytes(8, 256, 16));
             Assert.Equal(64, catalog.ContextLength);
         }
         finally

@@ -48,7 +48,9 @@ public sealed class NodeClusterFixture() : ClusterFixture(modelCache: "node")
         foreach (var (name, directory) in _directories)
         {
             using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = Inference.Runtime.ExecutionProviderPreference.Cpu });
-            Estimates[name] = new CatalogModel(name, model).EstimatedBytes(MaxBatchSize);
+            // The nodes run the engine's default prefix cache, which their budget counts.
+            var engine = new NodeOptions().Engine;
+            Estimates[name] = new CatalogModel(name, model).EstimatedBytes(MaxBatchSize, engine.PrefixCacheTokens, engine.PrefixBlockTokens);
         }
 
         var (small, large) = (Math.Min(Estimates[Alpha], Estimates[Beta]), Math.Max(Estimates[Alpha], Estimates[Beta]));

@@ -43,6 +43,26 @@ public sealed class SettlementTests(TenantClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_charge_line_records_the_prompt_tokens_taken_from_a_prefix_cache_at_most_its_charged_prompt()
+    {
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy);
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("hit", "m", 100, 400))).Admitted);
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("over", "m", 100, 400))).Admitted);
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("miss", "m", 100, 400))).Admitted);
+
+        await tenant.SettleAsync(new SettlementRequest("hit", 100, 20, JobOutcome.Completed) { CachedPromptTokens = 64 });
+        await tenant.SettleAsync(new SettlementRequest("over", 100, 20, JobOutcome.Completed) { CachedPromptTokens = 500 });
+        await tenant.SettleAsync(new SettlementRequest("miss", 100, 20, JobOutcome.Completed));
+
+        var ledger = await tenant.ReadLedgerAsync();
+        TenantTestKit.AssertConsistent(ledger);
+        Assert.Equal(
+            [("hit", 100L, 64L), ("over", 100L, 100L), ("miss", 100L, 0L)],
+            ledger.Where(e => e.Kind == LedgerEntryKind.Charge).Select(e => (e.JobId, e.PromptTokens, e.CachedPromptTokens)));
+        Assert.All(ledger.Where(e => e.Kind != LedgerEntryKind.Charge), e => Assert.Equal(0, e.CachedPromptTokens));
+    }
+
+    [Fact]
     public async Task A_settlement_older_than_the_window_is_still_repeated_from_the_ledger_and_never_recharged()
     {
         var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy);

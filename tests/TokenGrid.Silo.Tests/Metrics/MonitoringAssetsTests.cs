@@ -70,6 +70,12 @@ public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
         Assert.Contains("tokengrid_tenant_budget_remaining_tokens", exported);
         Assert.Contains("tokengrid_tenant_save_duration_seconds", exported);
         Assert.Contains("tokengrid_tenant_save_changes", exported);
+        Assert.Contains("tokengrid_node_prefix_cache_lookups_total", exported);
+        Assert.Contains("tokengrid_node_prefix_cache_hits_total", exported);
+        Assert.Contains("tokengrid_node_prefix_cache_cached_tokens_total", exported);
+        Assert.Contains("tokengrid_node_prefix_cache_evictions_total", exported);
+        Assert.Contains("tokengrid_node_prefix_cache_blocks", exported);
+        Assert.Contains("tokengrid_node_prefix_cache_used_bytes", exported);
         Assert.Equal([], exported.Where(name => !documented.Contains(name)).Order());
     }
 

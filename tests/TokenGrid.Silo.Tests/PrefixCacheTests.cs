@@ -1,0 +1,161 @@
+using System.ClientModel;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using OpenAI;
+using OpenAI.Chat;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>The prefix cache on the local profile.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class PrefixCacheTests(ServerFixture fixture) : PrefixCacheSuite(fixture.Server);
+
+/// <summary>The prefix cache on the postgres profile: the ledger's cached prompt tokens go through the database.</summary>
+[Collection(PostgresServerCollection.Name)]
+public sealed class PostgresPrefixCacheTests(PostgresServerFixture fixture) : PrefixCacheSuite(fixture.Server);
+
+/// <summary>
+/// The engine's prefix cache as a tenant using the official OpenAI SDK sees it: a repeated long system prompt is
+/// reported as <c>usage.prompt_tokens_details.cached_tokens</c> (streamed or not, chat or legacy completions) and
+/// recorded on the ledger's charge line; another tenant's identical prompt never hits it, unless both opted into the
+/// same shared scope. Each test makes its own tenants and scope names, so the node's cache holds nothing of theirs yet.
+/// </summary>
+public abstract class PrefixCacheSuite(TokenGridServer server)
+{
+    /// <summary>A system prompt of many 16-token blocks (about 130 tokens), well inside the demo model's 512.</summary>
+    private static readonly string s_system = string.Concat(Enumerable.Repeat(
+        "You are the archive assistant of a small museum; answer in one short sentence. ", 8));
+
+    private static readonly ChatMessage[] s_messages = [new SystemChatMessage(s_system), new UserChatMessage("Name one object.")];
+
+    private static ChatCompletionOptions Options => new() { MaxOutputTokenCount = 3, Temperature = 0 };
+
+    [Fact]
+    public async Task A_tenants_repeated_system_prompt_is_reported_cached_and_recorded_on_its_charge_but_never_for_another_tenant()
+    {
+        var (owner, ownerKey) = await server.CreateTenantAsync();
+        var chat = Chat(ownerKey);
+
+        ChatCompletion first = await chat.CompleteChatAsync(s_messages, Options);
+        ChatCompletion second = await chat.CompleteChatAsync(s_messages, Options);
+        var streamed = await StreamedUsageAsync(chat);
+
+        Assert.Equal(0, Cached(first.Usage));
+        var cached = Cached(second.Usage);
+        Assert.True(cached >= 64, $"{cached} of {second.Usage.InputTokenCount} prompt tokens cached");
+        Assert.True(cached < second.Usage.InputTokenCount, "at least the prompt's last token is computed");
+        Assert.Equal(second.Usage.InputTokenCount, first.Usage.InputTokenCount);
+        Assert.Equal(cached, Cached(streamed));
+
+        // The auditor's ledger view: the charge line of each job records its cached prompt tokens.
+        var charges = await ChargesAsync(owner);
+        Assert.Equal(0, charges[JobId(first.Id)]["cached_prompt_tokens"]!.GetValue<long>());
+        Assert.Equal(cached, charges[JobId(second.Id)]["cached_prompt_tokens"]!.GetValue<long>());
+        Assert.Equal(second.Usage.InputTokenCount, charges[JobId(second.Id)]["prompt_tokens"]!.GetValue<long>());
+
+        // Isolation: the same prompt from another tenant (its own scope by default) computes every token.
+        var (other, otherKey) = await server.CreateTenantAsync();
+        ChatCompletion stranger = await Chat(otherKey).CompleteChatAsync(s_messages, Options);
+        Assert.Equal(0, Cached(stranger.Usage));
+        Assert.Equal(0, (await ChargesAsync(other))[JobId(stranger.Id)]["cached_prompt_tokens"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Tenants_that_opt_into_the_same_shared_scope_hit_each_others_prefix_and_no_one_elses()
+    {
+        var scope = "public-" + Guid.NewGuid().ToString("N")[..12];
+        var (_, firstKey) = await server.CreateTenantAsync(new { prefix_cache_scope = scope });
+        var (sharer, secondKey) = await server.CreateTenantAsync(new { prefix_cache_scope = scope });
+        var (_, outsiderKey) = await server.CreateTenantAsync(new { prefix_cache_scope = scope + "-other" });
+
+        ChatCompletion seeded = await Chat(firstKey).CompleteChatAsync(s_messages, Options);
+        ChatCompletion shared = await Chat(secondKey).CompleteChatAsync(s_messages, Options);
+        ChatCompletion outside = await Chat(outsiderKey).CompleteChatAsync(s_messages, Options);
+
+        Assert.Equal(0, Cached(seeded.Usage));
+        Assert.True(Cached(shared.Usage) >= 64, $"{Cached(shared.Usage)} cached");
+        Assert.Equal(Cached(shared.Usage), (await ChargesAsync(sharer))[JobId(shared.Id)]["cached_prompt_tokens"]!.GetValue<long>());
+        Assert.Equal(0, Cached(outside.Usage));
+    }
+
+    [Fact]
+    public async Task Legacy_completions_report_cached_tokens_whole_and_in_the_streamed_usage_chunk()
+    {
+        var (_, key) = await server.CreateTenantAsync();
+        using var client = server.Client(key);
+        var body = new JsonObject { ["model"] = TokenGridServer.Model, ["prompt"] = s_system + "Object:", ["max_tokens"] = 3, ["temperature"] = 0 };
+
+        var first = await client.PostOkAsync("v1/completions", body.ToJsonString());
+        var second = await client.PostOkAsync("v1/completions", body.ToJsonString());
+        body["stream"] = true;
+        body["stream_options"] = new JsonObject { ["include_usage"] = true };
+        var chunks = await client.StreamAsync("v1/completions", body.ToJsonString());
+
+        Assert.Equal(0, first["usage"]!["prompt_tokens_details"]!["cached_tokens"]!.GetValue<int>());
+        var cached = second["usage"]!["prompt_tokens_details"]!["cached_tokens"]!.GetValue<int>();
+        Assert.True(cached >= 64, second.ToJsonString());
+        var usage = Assert.Single(chunks, c => c["usage"] is JsonObject)["usage"]!;
+        Assert.Equal(cached, usage["prompt_tokens_details"]!["cached_tokens"]!.GetValue<int>());
+        Assert.Equal(second["usage"]!["prompt_tokens"]!.GetValue<int>(), usage["prompt_tokens"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task The_scope_round_trips_through_the_admin_api_and_a_bad_name_is_a_400_naming_it()
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var (id, _) = await server.CreateTenantAsync(new { prefix_cache_scope = "public.v1" });
+
+        Assert.Equal("public.v1", (await BudgetAsync(await admin.GetAsync($"admin/tenants/{id}")))["prefix_cache_scope"]!.GetValue<string>());
+        var patched = await BudgetAsync(await admin.PatchAsJsonAsync($"admin/tenants/{id}", new { budget = new { prefix_cache_scope = "team_2" } }));
+        Assert.Equal("team_2", patched["prefix_cache_scope"]!.GetValue<string>());
+        var kept = await BudgetAsync(await admin.PatchAsJsonAsync($"admin/tenants/{id}", new { budget = new { weight = 2 } }));
+        Assert.Equal("team_2", kept["prefix_cache_scope"]!.GetValue<string>());
+        var reset = await BudgetAsync(await admin.PutAsJsonAsync($"admin/tenants/{id}", new { budget = new { } }));
+        Assert.Null(reset["prefix_cache_scope"]);
+
+        foreach (var bad in new object[] { "has space", "tenant:x", "", new string('x', 65), 7 })
+        {
+            var patch = await admin.PatchAsJsonAsync($"admin/tenants/{id}", new { budget = new { prefix_cache_scope = bad } });
+            var problem = await patch.AssertProblemAsync(HttpStatusCode.BadRequest);
+            Assert.Contains("prefix_cache_scope", problem["detail"]!.GetValue<string>());
+        }
+
+        var created = await admin.PostAsJsonAsync("admin/tenants", new { id = "t-" + Guid.NewGuid().ToString("N")[..12], budget = new { prefix_cache_scope = "no/slash" } });
+        Assert.Contains("prefix_cache_scope", (await created.AssertProblemAsync(HttpStatusCode.BadRequest))["detail"]!.GetValue<string>());
+        Assert.Null((await BudgetAsync(await admin.GetAsync($"admin/tenants/{id}")))["prefix_cache_scope"]);
+    }
+
+    private ChatClient Chat(string key) =>
+        new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "v1") })
+            .GetChatClient(TokenGridServer.Model);
+
+    /// <summary>What the SDK reads as the prompt tokens taken from the cache.</summary>
+    private static int Cached(ChatTokenUsage usage) => usage.InputTokenDetails.CachedTokenCount;
+
+    /// <summary>The usage of a streamed reply: the SDK asks for the final usage chunk (<c>stream_options.include_usage</c>).</summary>
+    private static async Task<ChatTokenUsage> StreamedUsageAsync(ChatClient chat)
+    {
+        ChatTokenUsage? usage = null;
+        await foreach (var update in chat.CompleteChatStreamingAsync(s_messages, Options))
+        {
+            usage ??= update.Usage;
+        }
+
+        return usage ?? throw new InvalidOperationException("The stream reported no usage.");
+    }
+
+    private static string JobId(string completionId) => completionId["chatcmpl-".Length..];
+
+    /// <summary>The tenant's charge lines by job id, as the auditor reads them.</summary>
+    private async Task<Dictionary<string, JsonNode>> ChargesAsync(string tenant)
+    {
+        using var auditor = server.Client(TokenGridServer.AuditorKey);
+        var page = await (await auditor.GetAsync($"admin/tenants/{tenant}/ledger?after=0&limit=100")).ReadJsonAsync();
+        return page["entries"]!.AsArray().Where(e => e!["kind"]!.GetValue<string>() == "charge")
+            .ToDictionary(e => e!["job_id"]!.GetValue<string>(), e => e!);
+    }
+
+    private static async Task<JsonNode> BudgetAsync(HttpResponseMessage response) => (await response.ReadJsonAsync())["budget"]!;
+}
