@@ -125,6 +125,12 @@ public abstract class PrefixCacheSuite(TokenGridServer server)
         var created = await admin.PostAsJsonAsync("admin/tenants", new { id = "t-" + Guid.NewGuid().ToString("N")[..12], budget = new { prefix_cache_scope = "no/slash" } });
         Assert.Contains("prefix_cache_scope", (await created.AssertProblemAsync(HttpStatusCode.BadRequest))["detail"]!.GetValue<string>());
         Assert.Null((await BudgetAsync(await admin.GetAsync($"admin/tenants/{id}")))["prefix_cache_scope"]);
+
+        // The published description of the admin API names the field in the budget and in a patch of it.
+        using var anonymous = server.Client(null);
+        var schemas = JsonNode.Parse(await anonymous.GetStringAsync("openapi/v1.json"))!["components"]!["schemas"]!;
+        Assert.NotNull(schemas["TenantBudget"]!["properties"]!["prefix_cache_scope"]);
+        Assert.NotNull(schemas["TenantBudgetPatch"]!["properties"]!["prefix_cache_scope"]);
     }
 
     private ChatClient Chat(string key) =>
