@@ -144,7 +144,7 @@ public sealed partial class JobGrain
             JobId, spec.Model, run.PromptTokens, run.MaxTokens, spec.Sampling, spec.Stop, spec.Output, _checkpoints.Tokens.Count, spec.Choice?.GroupId,
             spec.OutputSchema, spec.OutputSchemaTrigger, PrefixCacheScopes.Of(spec.TenantId, Info?.Admission));
         GenerationFinal? final = null;
-        // The run that takes the prompt first computes it: its prefix cache hits are the tenant's cached tokens.
+        // The run that takes the prompt first computes it: its prefix cache hits are the tenant's (see CachedPrompt).
         var computesPrompt = !state.State.PromptProcessed;
         _streamingNode = nodeId;
         await foreach (var chunk in node.GenerateAsync(request).WithCancellation(cancellationToken))
@@ -166,10 +166,7 @@ public sealed partial class JobGrain
         }
 
         state.State.PromptProcessed |= final is { Refused: false };
-        if (computesPrompt && final is { Refused: false, CachedPromptTokens: > 0 } taken)
-        {
-            state.State.Info = Info! with { CachedPromptTokens = Math.Min(taken.CachedPromptTokens, Info.PromptTokens) };
-        }
+        state.State.Info = Info! with { CachedPromptTokens = CachedPrompt.AfterRun(Info.CachedPromptTokens, computesPrompt, final, Info.PromptTokens) };
 
         // The node counts this run only; the job's completion covers every run.
         return JobEnding.OfRun(final, nodeId, Progress.CompletionAfterRun(final?.CompletionTokens ?? 0));

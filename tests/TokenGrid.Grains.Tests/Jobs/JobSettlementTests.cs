@@ -45,6 +45,23 @@ public sealed class JobSettlementTests
     }
 
     [Fact]
+    public async Task A_settlement_sends_the_cached_prompt_tokens_only_with_a_charged_prompt()
+    {
+        var settlement = Create();
+        var cachedJob = Ended with { Id = "cached", CachedPromptTokens = 8 };
+        var spec = new JobSpec { TenantId = "t", Model = "m", PromptTokens = [1], MaxTokens = 1 };
+
+        await settlement.SettleAsync(new JobState { Spec = spec, PromptProcessed = true }, cachedJob, JobOutcome.Completed);
+        await settlement.SettleAsync(new JobState { Spec = spec, PromptProcessed = false }, cachedJob with { Id = "untaken" }, JobOutcome.Failed);
+        var sibling = spec with { Choice = new JobChoice("g", 1, 2) };
+        await settlement.SettleAsync(new JobState { Spec = sibling, PromptProcessed = true }, cachedJob with { Id = "sibling" }, JobOutcome.Completed);
+
+        Assert.Equal(
+            [("cached", 10, 8), ("untaken", 0, 0), ("sibling", 0, 0)],
+            _settled.Select(s => (s.Request.JobId, s.Request.PromptTokens, s.Request.CachedPromptTokens)));
+    }
+
+    [Fact]
     public async Task A_failed_settlement_is_tried_again_until_the_tenant_answers_then_saved_once()
     {
         var settlement = Create();
