@@ -47,6 +47,20 @@ public sealed class InMemoryLedgerStoreTests
     }
 
     [Fact]
+    public async Task A_charge_records_at_most_its_prompt_tokens_as_cached_and_no_other_line_any()
+    {
+        var store = new InMemoryLedgerStore();
+        var charge = Entry(1, LedgerEntryKind.Charge) with { Tokens = 10, PromptTokens = 8, CompletionTokens = 2 };
+
+        store.Append("t", [charge with { CachedPromptTokens = 8 }]);
+        Assert.Throws<InvalidOperationException>(() => store.Append("t", [charge with { Sequence = 2, CachedPromptTokens = 9 }]));
+        Assert.Throws<InvalidOperationException>(() => store.Append("t", [Entry(2) with { CachedPromptTokens = 1 }]));
+        Assert.Throws<InvalidOperationException>(() => store.Append("t", [charge with { Sequence = 2, CachedPromptTokens = -1 }]));
+
+        Assert.Equal([8L], (await store.ReadAsync("t", 0, 10)).Entries.Select(e => e.CachedPromptTokens));
+    }
+
+    [Fact]
     public async Task Reserve_lines_are_remembered_per_tenant_and_a_jobs_lines_are_found()
     {
         var store = new InMemoryLedgerStore();

@@ -65,7 +65,7 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
     [
         Line(1, "a", LedgerEntryKind.Reserve, 50, 0, 50),
         Line(2, "b", LedgerEntryKind.Reserve, 100, 0, 150),
-        Line(3, "a", LedgerEntryKind.Charge, 40, 40, 110) with { PromptTokens = 30, CompletionTokens = 10 },
+        Line(3, "a", LedgerEntryKind.Charge, 40, 40, 110) with { PromptTokens = 30, CompletionTokens = 10, CachedPromptTokens = 16 },
         Line(4, "a", LedgerEntryKind.Refund, 10, 40, 100),
     ];
 
@@ -238,6 +238,11 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
             var directions = await Assert.ThrowsAsync<PostgresException>(() => _store.SaveAsync(new TenantSave("t1", state, 1, [wrong], [])));
             Assert.Equal((PostgresErrorCodes.CheckViolation, "tokengrid_ledger_directions_add_up"), (directions.SqlState, directions.ConstraintName));
         }
+
+        // A charge claiming more cached prompt tokens than prompt tokens fails its CHECK.
+        var overCached = Line(5, "b", LedgerEntryKind.Charge, 60, 100, 40) with { PromptTokens = 20, CompletionTokens = 40, CachedPromptTokens = 21 };
+        var cached = await Assert.ThrowsAsync<PostgresException>(() => _store.SaveAsync(new TenantSave("t1", state, 1, [overCached], [])));
+        Assert.Equal((PostgresErrorCodes.CheckViolation, "tokengrid_ledger_cached_within_prompt"), (cached.SqlState, cached.ConstraintName));
 
         // Two reservations for one job in one save break the one-reserve-per-job index.
         state.LastSequence = 6;
