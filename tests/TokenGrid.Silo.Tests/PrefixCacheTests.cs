@@ -8,9 +8,35 @@ using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests;
 
-/// <summary>The prefix cache on the local profile.</summary>
+/// <summary>The prefix cache on the local profile, and its options as they reach the engines and the memory estimate.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class PrefixCacheTests(ServerFixture fixture) : PrefixCacheSuite(fixture.Server);
+public sealed class PrefixCacheTests(ServerFixture fixture) : PrefixCacheSuite(fixture.Server)
+{
+    [Fact]
+    public async Task With_prefix_cache_tokens_0_nothing_is_cached_and_the_nodes_memory_estimate_drops_by_the_caches_budget()
+    {
+        await using var off = await TokenGridServer.StartAsync(new Dictionary<string, string> { ["TokenGrid:Nodes:Engine:PrefixCacheTokens"] = "0" });
+        var (_, key) = await off.CreateTenantAsync();
+        var chat = Chat(off, key);
+
+        await chat.CompleteChatAsync(Messages, Options);
+        ChatCompletion repeated = await chat.CompleteChatAsync(Messages, Options);
+        Assert.Equal(0, repeated.Usage.InputTokenDetails.CachedTokenCount);
+
+        // The default server's node has the demo model loaded by now (this suite ran a request there, or runs one now).
+        var (_, onKey) = await fixture.Server.CreateTenantAsync();
+        await Chat(fixture.Server, onKey).CompleteChatAsync(Messages, Options);
+        var withCache = await ReportAsync(fixture.Server);
+        var without = await ReportAsync(off);
+        Assert.Contains(TokenGridServer.Model, withCache.Models);
+        Assert.Contains(TokenGridServer.Model, without.Models);
+        Assert.Equal(fixture.Server.DemoModel().PrefixCacheBytes(16_384, 16), withCache.MemoryUsedBytes - without.MemoryUsedBytes);
+        Assert.True(withCache.MemoryUsedBytes - without.MemoryUsedBytes > 0);
+    }
+
+    private static Task<TokenGrid.Abstractions.Nodes.NodeReport> ReportAsync(TokenGridServer server) =>
+        server.Grains.GetGrain<TokenGrid.Abstractions.Nodes.INodeGrain>($"{server.SiloName}/cpu0").GetReportAsync();
+}
 
 /// <summary>The prefix cache on the postgres profile: the ledger's cached prompt tokens go through the database.</summary>
 [Collection(PostgresServerCollection.Name)]
@@ -30,7 +56,10 @@ public abstract class PrefixCacheSuite(TokenGridServer server)
 
     private static readonly ChatMessage[] s_messages = [new SystemChatMessage(s_system), new UserChatMessage("Name one object.")];
 
-    private static ChatCompletionOptions Options => new() { MaxOutputTokenCount = 3, Temperature = 0 };
+    /// <summary>A long system prompt and a short question.</summary>
+    protected static IReadOnlyList<ChatMessage> Messages => s_messages;
+
+    protected static ChatCompletionOptions Options => new() { MaxOutputTokenCount = 3, Temperature = 0 };
 
     [Fact]
     public async Task A_tenants_repeated_system_prompt_is_reported_cached_and_recorded_on_its_charge_but_never_for_another_tenant()
@@ -133,8 +162,11 @@ public abstract class PrefixCacheSuite(TokenGridServer server)
         Assert.NotNull(schemas["TenantBudgetPatch"]!["properties"]!["prefix_cache_scope"]);
     }
 
-    private ChatClient Chat(string key) =>
-        new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "v1") })
+    private ChatClient Chat(string key) => Chat(server, key);
+
+    /// <summary>The official SDK's chat client for <paramref name="key"/> on <paramref name="on"/>.</summary>
+    protected static ChatClient Chat(TokenGridServer on, string key) =>
+        new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(on.BaseAddress, "v1") })
             .GetChatClient(TokenGridServer.Model);
 
     /// <summary>What the SDK reads as the prompt tokens taken from the cache.</summary>
