@@ -156,7 +156,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
             return false;
         }
 
-        node.Place(request.JobId, request.Cost);
+        node.Place(request.JobId, request.Cost, request.PrefixBlocks, request.PrefixBlockTokens);
         _running[request.JobId] = new RunningJob(request, nodeId, now, StartTag: 0);
         Tenant(request).Running++;
         return true;
@@ -248,7 +248,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     {
         var request = job.Request;
         Queue.Dispatch(job, inOrder);
-        node.Place(request.JobId, request.Cost);
+        node.Place(request.JobId, request.Cost, request.PrefixBlocks, request.PrefixBlockTokens);
         _running[request.JobId] = new RunningJob(request, node.NodeId, now, job.StartTag);
         var tenant = Tenant(request);
         tenant.Running++;

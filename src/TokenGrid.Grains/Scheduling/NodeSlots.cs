@@ -10,9 +10,18 @@ namespace TokenGrid.Grains.Scheduling;
 /// </summary>
 public sealed class NodeSlots(string nodeId)
 {
-    private readonly Dictionary<string, long> _running = new(StringComparer.Ordinal);
+    /// <summary>Most block summaries remembered from placements (<see cref="CachedBlocks"/>).</summary>
+    public const int MaxPlacedBlocks = 65_536;
+
+    private readonly Dictionary<string, (long Cost, ulong[]? Blocks)> _running = new(StringComparer.Ordinal);
     private PrefixDigest? _digest;
     private HashSet<ulong>? _digestBlocks;
+
+    // Prompt blocks of jobs placed here, as the node will hold them once it has prefilled them: block summary to the
+    // report count from which the node's own digest speaks for it (long.MaxValue while a job holding it runs).
+    private readonly Dictionary<ulong, long> _placed = [];
+    private int _placedBlockTokens;
+    private long _reports;
 
     /// <summary>The node id.</summary>
     public string NodeId { get; } = nodeId;
@@ -81,32 +90,49 @@ public sealed class NodeSlots(string nodeId)
 
         Report = report;
         Slots = slots;
+        _reports++;
+        if (_placed.Count > 0)
+        {
+            foreach (var (block, until) in _placed)
+            {
+                if (until <= _reports)
+                {
+                    _placed.Remove(block);
+                }
+            }
+        }
+
         Loaded = report.Models.Contains(model, StringComparer.Ordinal);
         var others = report.Models.Any(m => !string.Equals(m, model, StringComparison.Ordinal));
         OtherTokens = others ? Math.Max(0, report.OutstandingTokens - OwnOutstandingTokens) : 0;
     }
 
     /// <summary>
-    /// How many of <paramref name="blocks"/>, from the first, the latest report's prefix digest for <paramref name="model"/>
-    /// holds: the prompt's leading blocks cached here. 0 without a digest, or when it is cut at another block size.
+    /// How many of <paramref name="blocks"/>, from the first, the node holds for <paramref name="model"/>: in the latest
+    /// report's prefix digest, or the prompt blocks of jobs this dispatcher placed here that no report covers yet (a
+    /// conversation's next turn often comes before the node's next report). A placed job's blocks count while it runs
+    /// and until the node has reported twice since it ended; from then the node's digest says whether it still holds
+    /// them. Blocks cut at another block size count for nothing.
     /// </summary>
     public int CachedBlocks(string model, IReadOnlyList<ulong> blocks, int blockTokens)
     {
         ArgumentNullException.ThrowIfNull(blocks);
-        if (Report?.PrefixDigests.TryGetValue(model, out var digest) != true || digest!.BlockTokens != blockTokens)
+        HashSet<ulong>? reported = null;
+        if (Report?.PrefixDigests.TryGetValue(model, out var digest) == true && digest!.BlockTokens == blockTokens)
         {
-            return 0;
+            // One set per report, built on first use: a digest is looked up by every job placed until the next report.
+            if (!ReferenceEquals(_digest, digest))
+            {
+                _digest = digest;
+                _digestBlocks = [.. digest.Blocks];
+            }
+
+            reported = _digestBlocks;
         }
 
-        // One set per report, built on first use: a digest is looked up by every job placed until the next report.
-        if (!ReferenceEquals(_digest, digest))
-        {
-            _digest = digest;
-            _digestBlocks = [.. digest.Blocks];
-        }
-
+        var placed = _placedBlockTokens == blockTokens && _placed.Count > 0 ? _placed : null;
         var held = 0;
-        while (held < blocks.Count && _digestBlocks!.Contains(blocks[held]))
+        while (held < blocks.Count && (reported?.Contains(blocks[held]) == true || placed?.ContainsKey(blocks[held]) == true))
         {
             held++;
         }
@@ -120,26 +146,74 @@ public sealed class NodeSlots(string nodeId)
     /// <summary>Whether <paramref name="jobId"/> holds a slot here.</summary>
     public bool Holds(string jobId) => _running.ContainsKey(jobId);
 
-    /// <summary>Records a job placed here with its expected cost.</summary>
-    public void Place(string jobId, long cost)
+    /// <summary>
+    /// Records a job placed here with its expected cost, and the summaries of its prompt's blocks of
+    /// <paramref name="blockTokens"/> tokens (<see cref="CachedBlocks"/>).
+    /// </summary>
+    public void Place(string jobId, long cost, ulong[]? blocks = null, int blockTokens = 0)
     {
-        if (_running.TryAdd(jobId, cost))
+        var placed = blocks is { Length: > 0 } && blockTokens > 0 ? blocks : null;
+        if (_running.TryAdd(jobId, (cost, placed)))
         {
             OwnOutstandingTokens += cost;
             Dispatched++;
             LastPlacement = Interlocked.Increment(ref s_placements);
+            if (placed is not null)
+            {
+                RememberPlaced(placed, blockTokens);
+            }
         }
     }
 
     /// <summary>Frees the job's slot; false when it held none.</summary>
     public bool Release(string jobId)
     {
-        if (!_running.Remove(jobId, out var cost))
+        if (!_running.Remove(jobId, out var run))
         {
             return false;
         }
 
-        OwnOutstandingTokens -= cost;
+        OwnOutstandingTokens -= run.Cost;
+        foreach (var block in run.Blocks ?? [])
+        {
+            if (_placed.ContainsKey(block))
+            {
+                // The second report from now was taken after the job ended: its digest then speaks for the block.
+                _placed[block] = _reports + 2;
+            }
+        }
+
         return true;
+    }
+
+    private void RememberPlaced(ulong[] blocks, int blockTokens)
+    {
+        if (_placedBlockTokens != blockTokens)
+        {
+            _placed.Clear();
+            _placedBlockTokens = blockTokens;
+        }
+
+        if (_placed.Count + blocks.Length > MaxPlacedBlocks)
+        {
+            // Bounded: forget the ended jobs' blocks (the node's digest covers them soon), and past that, remember no more.
+            foreach (var (block, until) in _placed)
+            {
+                if (until != long.MaxValue)
+                {
+                    _placed.Remove(block);
+                }
+            }
+
+            if (_placed.Count + blocks.Length > MaxPlacedBlocks)
+            {
+                return;
+            }
+        }
+
+        foreach (var block in blocks)
+        {
+            _placed[block] = long.MaxValue;
+        }
     }
 }

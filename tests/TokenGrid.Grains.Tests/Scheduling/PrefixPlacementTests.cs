@@ -33,6 +33,32 @@ public sealed class PrefixPlacementTests
     }
 
     [Fact]
+    public void A_job_placed_here_counts_its_prompt_blocks_before_any_report_has_them_until_reports_after_it_ended_speak()
+    {
+        var node = Node("n");
+        var report = node.Report!;
+        node.Place("first-turn", 100, s_prompt, Block);
+        Assert.Equal(4 * Block, Affinity(s_prompt).CachedTokens(node, "m"));
+        Assert.Equal(0, Affinity([11, 12, 13, 14], blockTokens: 32).CachedTokens(node, "m"));
+
+        // While the job runs, reports without the blocks (taken before its prefill ended) do not drop them.
+        node.Update(report, "m", 2);
+        node.Update(report, "m", 2);
+        Assert.Equal(4 * Block, Affinity(s_prompt).CachedTokens(node, "m"));
+
+        // Once it ended, the second report after that speaks: this node's digest says it no longer holds them.
+        node.Release("first-turn");
+        node.Update(report, "m", 2);
+        Assert.Equal(4 * Block, Affinity(s_prompt).CachedTokens(node, "m"));
+        node.Update(report, "m", 2);
+        Assert.Equal(0, Affinity(s_prompt).CachedTokens(node, "m"));
+
+        // A digest that holds them keeps counting them.
+        node.Update(report with { PrefixDigests = new Dictionary<string, PrefixDigest> { ["m"] = new(Block, [11, 12]) } }, "m", 2);
+        Assert.Equal(2 * Block, Affinity(s_prompt).CachedTokens(node, "m"));
+    }
+
+    [Fact]
     public void Only_the_leading_blocks_count_and_only_at_the_same_block_size()
     {
         var node = Node("n", digest: [12, 13, 14]);
@@ -135,7 +161,8 @@ public sealed class PrefixPlacementTests
         PrefixBlockTokens = blocks.Length == 0 ? 0 : Block,
     };
 
-    private static PrefixAffinity Affinity(ulong[] blocks) => PrefixAffinity.Of(Request(blocks), s_options)!;
+    private static PrefixAffinity Affinity(ulong[] blocks, int blockTokens = Block) =>
+        PrefixAffinity.Of(Request(blocks) with { PrefixBlockTokens = blockTokens }, s_options)!;
 
     private static NodeSlots Node(
         string id, int slots = 2, double tokensPerSecond = 0, Dictionary<string, string>? labels = null, bool draining = false,
