@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -254,7 +255,7 @@ public static class GridBenchmark
     {
         var counts = await Task.WhenAll(prompts.Select(async prompt =>
         {
-            var body = JsonSerializer.Serialize(new
+            var usage = await StreamUsageAsync(http, new
             {
                 model = "demo",
                 prompt,
@@ -264,23 +265,35 @@ public static class GridBenchmark
                 stream = true,
                 stream_options = new { include_usage = true },
             });
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-            response.EnsureSuccessStatusCode();
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-            long tokens = 0;
-            while (await reader.ReadLineAsync() is { } line)
-            {
-                if (line.StartsWith("data: {", StringComparison.Ordinal) && line.Contains("\"usage\":{", StringComparison.Ordinal))
-                {
-                    using var json = JsonDocument.Parse(line.AsMemory(6));
-                    tokens = json.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt64();
-                }
-            }
-
-            return tokens;
+            return usage["completion_tokens"]!.GetValue<long>();
         }));
         return counts.Sum();
+    }
+
+    /// <summary>Streams one completion of <paramref name="body"/> (with <c>include_usage</c>) to its end; returns its usage.</summary>
+    internal static async Task<JsonNode> StreamUsageAsync(HttpClient http, object body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
+        };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"A benchmark completion failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        JsonNode? usage = null;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("data: {", StringComparison.Ordinal) && line.Contains("\"usage\":{", StringComparison.Ordinal))
+            {
+                usage = JsonNode.Parse(line.AsSpan(6).ToString())!["usage"];
+            }
+        }
+
+        return usage ?? throw new InvalidOperationException("A benchmark stream ended without its usage.");
     }
 
     private static async Task<long> EngineAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens)

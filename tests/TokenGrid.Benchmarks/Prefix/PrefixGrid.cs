@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using TokenGrid.Benchmarks.Grid;
@@ -104,7 +102,7 @@ internal sealed class PrefixGrid : IAsyncDisposable
 
     private static async Task<(int Prompt, int Cached, int Completion)> StreamAsync(HttpClient http, int[] prompt, int reply)
     {
-        var body = JsonSerializer.Serialize(new
+        var usage = await GridBenchmark.StreamUsageAsync(http, new
         {
             model = "demo",
             prompt,
@@ -112,27 +110,10 @@ internal sealed class PrefixGrid : IAsyncDisposable
             stream = true,
             stream_options = new { include_usage = true },
         });
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"A benchmark completion failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
-
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            if (line.StartsWith("data: {", StringComparison.Ordinal) && line.Contains("\"usage\":{", StringComparison.Ordinal))
-            {
-                var usage = JsonNode.Parse(line.AsSpan(6).ToString())!["usage"]!;
-                return (
-                    usage["prompt_tokens"]!.GetValue<int>(),
-                    usage["prompt_tokens_details"]?["cached_tokens"]?.GetValue<int>() ?? 0,
-                    usage["completion_tokens"]!.GetValue<int>());
-            }
-        }
-
-        throw new InvalidOperationException("A benchmark stream ended without its usage.");
+        return (
+            usage["prompt_tokens"]!.GetValue<int>(),
+            usage["prompt_tokens_details"]?["cached_tokens"]?.GetValue<int>() ?? 0,
+            usage["completion_tokens"]!.GetValue<int>());
     }
 
     /// <summary>Creates tenant <paramref name="id"/> with limits far above the workload and returns a client with its key.</summary>
