@@ -248,7 +248,11 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     {
         var request = job.Request;
         Queue.Dispatch(job, inOrder);
-        node.Place(request.JobId, request.Cost, request.PrefixBlocks, request.PrefixBlockTokens);
+
+        // The prompt tokens the node holds cost it no prefill: its outstanding work grows by the rest only, so the next
+        // turns of conversations it holds keep going to it rather than counting as a full prompt each.
+        var cached = PrefixAffinity.Of(request, options)?.CachedTokens(node, model) ?? 0;
+        node.Place(request.JobId, request.Cost - cached, request.PrefixBlocks, request.PrefixBlockTokens);
         _running[request.JobId] = new RunningJob(request, node.NodeId, now, job.StartTag);
         var tenant = Tenant(request);
         tenant.Running++;

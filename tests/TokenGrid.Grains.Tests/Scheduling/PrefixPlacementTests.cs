@@ -59,6 +59,47 @@ public sealed class PrefixPlacementTests
     }
 
     [Fact]
+    public void Every_conversation_sent_at_once_returns_to_the_node_of_its_last_turn()
+    {
+        var now = new DateTimeOffset(2026, 3, 14, 9, 0, 0, TimeSpan.Zero);
+        var book = new DispatchBook("m", s_options);
+        NodeReport Report(string id) => Node(id, slots: 16, tokensPerSecond: 100).Report! with { ReportedAt = now };
+
+        // Eight conversations of 64-block (1,024-token) histories, each turn adding 4 blocks; no report has a digest yet.
+        ulong[] Turn(int conversation, int turn) => [.. Enumerable.Range(0, 64 + (4 * turn)).Select(b => (ulong)((conversation * 1000) + b))];
+        var last = new Dictionary<int, string>();
+        void Send(IEnumerable<int> conversations, int turn)
+        {
+            foreach (var c in conversations)
+            {
+                book.Queue.Enqueue(Request(Turn(c, turn)) with { JobId = $"{c}/{turn}", TenantId = $"t{c}", MaxTokens = 32 });
+            }
+        }
+
+        // Six first turns while only n1 serves, then two more once n2 has joined: n1 holds six histories, n2 two.
+        book.Refresh([Report("n1")], now, TimeSpan.FromSeconds(10), _ => false);
+        Send(Enumerable.Range(0, 6), 0);
+        var started = book.Dispatch(now);
+        book.Refresh([Report("n1"), Report("n2")], now, TimeSpan.FromSeconds(10), _ => false);
+        Send([6, 7], 0);
+        started.AddRange(book.Dispatch(now));
+        foreach (var start in started)
+        {
+            last[int.Parse(start.Job.Request.JobId.Split('/')[0], System.Globalization.CultureInfo.InvariantCulture)] = start.NodeId;
+            Assert.True(book.Release(start.Job.Request.JobId, 32));
+        }
+
+        Assert.Equal(["n2", "n2"], [last[6], last[7]]);
+
+        // The next turns, all at once: each finds its history where it ran, although six jobs on n1 queue there while n2
+        // has room, because a job whose prompt the node holds adds only the rest of its prompt to the node's queue.
+        Send(Enumerable.Range(0, 8), 1);
+        var next = book.Dispatch(now);
+        Assert.Equal(8, next.Count);
+        Assert.All(next, start => Assert.Equal(last[int.Parse(start.Job.Request.JobId.Split('/')[0], System.Globalization.CultureInfo.InvariantCulture)], start.NodeId));
+    }
+
+    [Fact]
     public void Only_the_leading_blocks_count_and_only_at_the_same_block_size()
     {
         var node = Node("n", digest: [12, 13, 14]);
