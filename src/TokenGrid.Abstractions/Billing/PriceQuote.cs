@@ -15,9 +15,11 @@ public sealed record PriceQuote(
     /// </summary>
     public Money PerMillion(TokenDirection direction, string? region)
     {
+        // Indexed rather than foreach: this runs for every line priced, and an interface's enumerator is an allocation.
         PriceEntry? any = null;
-        foreach (var price in Prices)
+        for (var i = 0; i < Prices.Count; i++)
         {
+            var price = Prices[i];
             if (price.Direction != direction)
             {
                 continue;

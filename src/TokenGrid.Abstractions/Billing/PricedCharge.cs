@@ -41,8 +41,32 @@ public sealed record PricedCharge(
     [property: Id(5)] IReadOnlyList<PricedLine> Lines)
 {
     /// <summary>The tenant's share over every line.</summary>
-    public Money Tenant => Lines.Aggregate(Money.Zero, (sum, l) => sum + l.Tenant);
+    public Money Tenant
+    {
+        get
+        {
+            var sum = Money.Zero;
+            for (var i = 0; i < Lines.Count; i++)
+            {
+                sum += Lines[i].Tenant;
+            }
+
+            return sum;
+        }
+    }
 
     /// <summary>The program's share over every line.</summary>
-    public Money Subsidy => Lines.Aggregate(Money.Zero, (sum, l) => sum + l.Subsidy);
+    public Money Subsidy
+    {
+        get
+        {
+            var sum = Money.Zero;
+            for (var i = 0; i < Lines.Count; i++)
+            {
+                sum += Lines[i].Subsidy;
+            }
+
+            return sum;
+        }
+    }
 }

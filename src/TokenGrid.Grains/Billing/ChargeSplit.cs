@@ -32,12 +32,7 @@ public readonly record struct ChargeSplit(Money List, Money Discount, Money Subs
         ArgumentNullException.ThrowIfNull(quote);
         ArgumentNullException.ThrowIfNull(plan);
         var list = Pricing.Amount(tokens, quote.PerMillion(direction, region));
-        // The region's own negotiated price, else the one for any region.
-        var negotiated = plan.Negotiated
-            .Where(p => p.Direction == direction && string.Equals(p.Model, quote.Model, StringComparison.Ordinal)
-                && (p.Region is null || string.Equals(p.Region, region, StringComparison.Ordinal)))
-            .OrderBy(p => p.Region is null)
-            .FirstOrDefault();
+        var negotiated = Negotiated(plan, quote.Model, direction, region);
         var afterPlan = negotiated is not null ? Pricing.Amount(tokens, negotiated.PerMillion) : list - Pricing.Share(list, plan.DiscountBasisPoints);
 
         // A negotiated price above list is a surcharge, not a negative discount: the tenant owes it all the same.
@@ -46,5 +41,34 @@ public readonly record struct ChargeSplit(Money List, Money Discount, Money Subs
             ? Money.Zero
             : Money.Min(Pricing.Share(afterPlan, shareBasisPoints), programLeft);
         return new ChargeSplit(list, discount, subsidy, afterPlan - subsidy);
+    }
+
+    /// <summary>
+    /// The plan's negotiated price for <paramref name="region"/> itself, else the one for any region, else null
+    /// (the first of each in the plan's order). A loop rather than a query: every admission prices several lines.
+    /// </summary>
+    private static PriceEntry? Negotiated(TenantPlan plan, string model, TokenDirection direction, string? region)
+    {
+        PriceEntry? any = null;
+        var prices = plan.Negotiated;
+        for (var i = 0; i < prices.Count; i++)
+        {
+            var price = prices[i];
+            if (price.Direction != direction || !string.Equals(price.Model, model, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (price.Region is null)
+            {
+                any ??= price;
+            }
+            else if (string.Equals(price.Region, region, StringComparison.Ordinal))
+            {
+                return price;
+            }
+        }
+
+        return any;
     }
 }

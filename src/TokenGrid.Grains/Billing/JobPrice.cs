@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TokenGrid.Abstractions.Billing;
 
 namespace TokenGrid.Grains.Billing;
@@ -29,16 +30,38 @@ public sealed record JobPrice(
 public static class JobCost
 {
     /// <summary>What admission must ask of a subsidy program for a job: the most its share can come to.</summary>
-    public static Money MaxSubsidy(PriceQuote quote, TenantPlan plan, int shareBasisPoints, long promptTokens, long maxCompletionTokens) =>
-        shareBasisPoints == 0 ? Money.Zero
-            : Regions(quote, plan).Max(r => Split(quote, plan, shareBasisPoints, Unlimited, promptTokens, maxCompletionTokens, r).Subsidy);
+    public static Money MaxSubsidy(PriceQuote quote, TenantPlan plan, int shareBasisPoints, long promptTokens, long maxCompletionTokens)
+    {
+        if (shareBasisPoints == 0)
+        {
+            return Money.Zero;
+        }
+
+        var regions = Regions(quote, plan);
+        var most = Split(quote, plan, shareBasisPoints, Unlimited, promptTokens, maxCompletionTokens, regions[0]).Subsidy;
+        for (var i = 1; i < regions.Count; i++)
+        {
+            most = Money.Max(most, Split(quote, plan, shareBasisPoints, Unlimited, promptTokens, maxCompletionTokens, regions[i]).Subsidy);
+        }
+
+        return most;
+    }
 
     /// <summary>
     /// The most a job can cost the tenant when the program reserved <paramref name="granted"/> for it: over every region
     /// the job may run in, its full lines less the subsidy they can get.
     /// </summary>
-    public static Money MaxTenant(PriceQuote quote, TenantPlan plan, int shareBasisPoints, Money granted, long promptTokens, long maxCompletionTokens) =>
-        Regions(quote, plan).Max(r => Split(quote, plan, shareBasisPoints, granted, promptTokens, maxCompletionTokens, r).Tenant);
+    public static Money MaxTenant(PriceQuote quote, TenantPlan plan, int shareBasisPoints, Money granted, long promptTokens, long maxCompletionTokens)
+    {
+        var regions = Regions(quote, plan);
+        var most = Split(quote, plan, shareBasisPoints, granted, promptTokens, maxCompletionTokens, regions[0]).Tenant;
+        for (var i = 1; i < regions.Count; i++)
+        {
+            most = Money.Max(most, Split(quote, plan, shareBasisPoints, granted, promptTokens, maxCompletionTokens, regions[i]).Tenant);
+        }
+
+        return most;
+    }
 
     /// <summary>
     /// The most a job can cost the tenant per region the card or plan prices apart, and under <c>""</c> anywhere else:
@@ -65,11 +88,12 @@ public static class JobCost
 
     private static readonly Money Unlimited = new(long.MaxValue);
 
+    /// <summary>The program's and the tenant's shares of a job's two lines in <paramref name="region"/> (as <see cref="Charge"/> splits them).</summary>
     private static (Money Subsidy, Money Tenant) Split(
         PriceQuote quote, TenantPlan plan, int shareBasisPoints, Money granted, long promptTokens, long completionTokens, string? region)
     {
-        var prompt = Line(quote, plan, shareBasisPoints, granted, promptTokens, TokenDirection.Prompt, region);
-        var completion = Line(quote, plan, shareBasisPoints, granted - prompt.Subsidy, completionTokens, TokenDirection.Completion, region);
+        var prompt = ChargeSplit.Of(promptTokens, TokenDirection.Prompt, region, quote, plan, shareBasisPoints, granted);
+        var completion = ChargeSplit.Of(completionTokens, TokenDirection.Completion, region, quote, plan, shareBasisPoints, granted - prompt.Subsidy);
         return (prompt.Subsidy + completion.Subsidy, prompt.Tenant + completion.Tenant);
     }
 
@@ -80,7 +104,25 @@ public static class JobCost
         return new PricedLine(direction, tokens, quote.PerMillion(direction, region), split.List, split.Discount, split.Subsidy, split.Tenant);
     }
 
-    /// <summary>Every region a price can depend on, and null for the rest ("any region").</summary>
-    private static IEnumerable<string?> Regions(PriceQuote quote, TenantPlan plan) =>
-        quote.Prices.Select(p => p.Region).Concat(plan.Negotiated.Select(p => p.Region)).Append(null).Distinct();
+    /// <summary>The regions of each quote, for the plan they were last asked with (see <see cref="Regions"/>).</summary>
+    private static readonly ConditionalWeakTable<PriceQuote, QuoteRegions> s_regions = new();
+
+    /// <summary>
+    /// Every region a price can depend on, and null for the rest ("any region"), in a fixed order (the quote's, the
+    /// plan's, null last). Every admission asks three times for the same quote and plan, so the answer is kept with the
+    /// quote (both are immutable, and a tenant's pricing hands out one quote per rate card version and model).
+    /// </summary>
+    internal static IReadOnlyList<string?> Regions(PriceQuote quote, TenantPlan plan)
+    {
+        if (s_regions.TryGetValue(quote, out var known) && ReferenceEquals(known.Plan, plan))
+        {
+            return known.Regions;
+        }
+
+        string?[] regions = [.. quote.Prices.Select(p => p.Region).Concat(plan.Negotiated.Select(p => p.Region)).Append(null).Distinct()];
+        s_regions.AddOrUpdate(quote, new QuoteRegions(plan, regions));
+        return regions;
+    }
+
+    private sealed record QuoteRegions(TenantPlan Plan, string?[] Regions);
 }

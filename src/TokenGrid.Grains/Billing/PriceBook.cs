@@ -15,10 +15,23 @@ public sealed class PriceBook(IGrainFactory grains, TimeProvider timeProvider)
     /// <summary>How long a program's share is used before it is fetched again.</summary>
     public static readonly TimeSpan ProgramRefresh = TimeSpan.FromSeconds(5);
 
+    /// <summary>The most models whose quotes are kept; past it they start over (a guard, not a limit models meet).</summary>
+    private const int MaxQuotes = 256;
+
     private readonly Dictionary<string, (SubsidyProgram? Program, DateTimeOffset FetchedAt)> _programs = new(StringComparer.Ordinal);
     private RateCardLease? _lease;
 
-    /// <summary>The quote in force now for <paramref name="model"/>, or null when the card does not price it.</summary>
+    /// <summary>The version <see cref="_quotes"/> were made from.</summary>
+    private RateCardVersion? _quoted;
+
+    /// <summary>The quote of each model asked for under <see cref="_quoted"/> (null: it does not price the model).</summary>
+    private readonly Dictionary<string, PriceQuote?> _quotes = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The quote in force now for <paramref name="model"/>, or null when the card does not price it. The same instance
+    /// for as long as the same version is in force, so what is worked out from a quote can be kept with it (see
+    /// <see cref="JobCost"/>) and the open jobs of a saved state share one.
+    /// </summary>
     public async ValueTask<PriceQuote?> QuoteAsync(string model)
     {
         if (_lease is null || timeProvider.GetUtcNow() >= _lease.StableUntil)
@@ -26,8 +39,31 @@ public sealed class PriceBook(IGrainFactory grains, TimeProvider timeProvider)
             _lease = await grains.GetGrain<IRateCardGrain>(0).LeaseAsync();
         }
 
-        return _lease.VersionAt(timeProvider.GetUtcNow())?.QuoteFor(model);
+        if (_lease.VersionAt(timeProvider.GetUtcNow()) is not { } version)
+        {
+            return null;
+        }
+
+        if (!SameVersion(version, _quoted) || _quotes.Count >= MaxQuotes)
+        {
+            _quotes.Clear();
+        }
+
+        // A lease renewed from another silo brings copies of the same versions: the quotes made from them stay.
+        _quoted = version;
+        if (!_quotes.TryGetValue(model, out var quote))
+        {
+            _quotes[model] = quote = version.QuoteFor(model);
+        }
+
+        return quote;
     }
+
+    /// <summary>Whether <paramref name="a"/> and <paramref name="b"/> are the same version of the card (perhaps as copies).</summary>
+    private static bool SameVersion(RateCardVersion a, RateCardVersion? b) =>
+        ReferenceEquals(a, b)
+        || (b is not null && a.Version == b.Version && a.EffectiveFrom == b.EffectiveFrom
+            && string.Equals(a.Currency, b.Currency, StringComparison.Ordinal) && a.Prices.SequenceEqual(b.Prices));
 
     /// <summary>The program <paramref name="programId"/>, or null when it does not exist.</summary>
     public async ValueTask<SubsidyProgram?> ProgramAsync(string programId)

@@ -91,8 +91,10 @@ public sealed class InMemoryLedgerStore : ILedgerStore
             return "is priced but is not a charge";
         }
 
-        foreach (var line in priced.Lines)
+        var lines = priced.Lines;
+        for (var i = 0; i < lines.Count; i++)
         {
+            var line = lines[i];
             if (line.Tokens < 0 || line.List < Money.Zero || line.Subsidy < Money.Zero || line.Tenant < Money.Zero)
             {
                 return $"has a negative {line.Direction} amount";
@@ -104,7 +106,19 @@ public sealed class InMemoryLedgerStore : ILedgerStore
             }
         }
 
-        return priced.Lines.GroupBy(l => l.Direction).Any(g => g.Count() > 1) ? "prices a direction twice" : null;
+        // Pairwise over a charge's two lines rather than a grouping query: every priced settlement is checked.
+        for (var i = 1; i < lines.Count; i++)
+        {
+            for (var j = 0; j < i; j++)
+            {
+                if (lines[j].Direction == lines[i].Direction)
+                {
+                    return "prices a direction twice";
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Whether the tenant's ledger holds a reserve line for <paramref name="jobId"/>.</summary>

@@ -93,8 +93,18 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
     /// <summary>The program's allowance jobs draw on now: its latest of the current period, or null.</summary>
     public SubsidyAllowance? Current(string programId)
     {
+        // A loop rather than a query: every priced admission and settlement asks.
         var period = QuotaPeriods.StartOf(QuotaPeriod.Monthly, timeProvider.GetUtcNow());
-        return _state.Allowances.LastOrDefault(a => a.ProgramId == programId && a.PeriodStart == period);
+        var allowances = _state.Allowances;
+        for (var i = allowances.Count - 1; i >= 0; i--)
+        {
+            if (allowances[i].ProgramId == programId && allowances[i].PeriodStart == period)
+            {
+                return allowances[i];
+            }
+        }
+
+        return null;
     }
 
     /// <summary>What <paramref name="allowance"/> has left for new jobs.</summary>
@@ -153,7 +163,7 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
     public void Settled(string allowanceId, Money held, Money spent)
     {
         Add(allowanceId, Money.Zero - held);
-        if (_state.Allowances.Find(a => a.Id == allowanceId) is { } allowance)
+        if (Find(allowanceId) is { } allowance)
         {
             allowance.Spent += spent;
             if (Held(allowanceId) == Money.Zero && Current(allowance.ProgramId) != allowance)
@@ -182,6 +192,19 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
         _state.Allowances.Any(a => a.Id == reservationId) || _state.PendingSubsidies.Any(p => p.JobId == reservationId);
 
     private Money Held(string allowanceId) => _held.GetValueOrDefault(allowanceId);
+
+    private SubsidyAllowance? Find(string allowanceId)
+    {
+        foreach (var allowance in _state.Allowances)
+        {
+            if (allowance.Id == allowanceId)
+            {
+                return allowance;
+            }
+        }
+
+        return null;
+    }
 
     private bool IsIdle(SubsidyAllowance allowance) =>
         Held(allowance.Id) == Money.Zero

@@ -348,8 +348,13 @@ internal sealed class TenantAccount(
             return;
         }
 
-        foreach (var percent in SpendThresholds.Where(p => p > State.SpendPercentRaised && (Int128)State.SpendCharged * 100 >= (Int128)cap.Micros * p))
+        foreach (var percent in SpendThresholds)
         {
+            if (percent <= State.SpendPercentRaised || (Int128)State.SpendCharged * 100 < (Int128)cap.Micros * percent)
+            {
+                continue;
+            }
+
             State.SpendPercentRaised = percent;
             var raised = new SpendThresholdEvent(
                 $"spend-{State.PeriodStart:yyyyMMdd}-{percent}", now, State.PeriodStart, percent, new Money(State.SpendCharged), cap, currency);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Timers;
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.ApiKeys;
@@ -62,6 +63,9 @@ public sealed partial class TenantGrain(
     private GroupCommit _commit = null!;
     private TenantPricing _pricing = null!;
 
+    /// <summary>The account's spend cap precheck, made into a delegate once rather than per admission.</summary>
+    private Func<Money, string, Refusal?> _capPrecheck = null!;
+
     /// <summary>The version of the saved state this activation's state continues.</summary>
     private long _version;
 
@@ -106,6 +110,7 @@ public sealed partial class TenantGrain(
             DeactivateOnIdle();
         });
         _pricing = new TenantPricing(TenantId, grainFactory, _account.Allowances, KeepAllowanceAsync, timeProvider, logger);
+        _capPrecheck = _account.SpendCapPrecheck;
         await LoadAsync(cancellationToken);
         await SyncRecoveryAsync();
         ArmAllowanceTimer();
@@ -154,7 +159,7 @@ public sealed partial class TenantGrain(
             return Rejected(request, _account.RefuseMissing(request)).Result;
         }
 
-        var (price, refused) = await _pricing.PriceAsync(State.Info, request, _account.SpendCapPrecheck);
+        var (price, refused) = await _pricing.PriceAsync(State.Info, request, _capPrecheck);
         if (refused is { } pricingRefusal)
         {
             return Rejected(request, _account.Refuse(pricingRefusal)).Result;
@@ -199,7 +204,7 @@ public sealed partial class TenantGrain(
         var prices = new List<JobPrice?>(requests.Count);
         foreach (var request in requests)
         {
-            var (price, refused) = await _pricing.PriceAsync(State.Info, request, _account.SpendCapPrecheck);
+            var (price, refused) = await _pricing.PriceAsync(State.Info, request, _capPrecheck);
             if (refused is { } pricingRefusal)
             {
                 ReleaseAll(requests.Select(r => r.JobId).Zip(prices));

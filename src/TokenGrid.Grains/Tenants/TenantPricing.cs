@@ -41,7 +41,7 @@ internal sealed partial class TenantPricing(
     /// the least it can cost (the program paying all it is asked for): such a request is refused without holding any of
     /// the program's budget, which a burst of them would otherwise keep from the requests that are admitted.
     /// </remarks>
-    public async Task<(JobPrice? Price, Refusal? Refusal)> PriceAsync(
+    public async ValueTask<(JobPrice? Price, Refusal? Refusal)> PriceAsync(
         TenantInfo? tenant, AdmissionRequest request, Func<Money, string, Refusal?>? capPrecheck = null)
     {
         if (tenant is not { Enabled: true, Budget: var budget } || await _book.QuoteAsync(request.Model) is not { } quote)
@@ -84,7 +84,7 @@ internal sealed partial class TenantPricing(
     /// for a new block (kept in the saved state first) when it has too little left; the amount held (less than wanted
     /// only when the program's budget runs low) and its allowance, or null when the program refuses.
     /// </summary>
-    private async Task<(Money Granted, string? AllowanceId)?> HoldSubsidyAsync(string programId, string jobId, Money wanted)
+    private async ValueTask<(Money Granted, string? AllowanceId)?> HoldSubsidyAsync(string programId, string jobId, Money wanted)
     {
         while (true)
         {

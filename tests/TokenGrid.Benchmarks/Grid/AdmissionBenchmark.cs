@@ -22,7 +22,8 @@ namespace TokenGrid.Benchmarks.Grid;
 /// state, ledger lines and job ids in one statement per batch) against in-process memory, all in one run, rounds
 /// interleaved. Each admission is followed by its settlement, as in production (so reservations do not pile up); the
 /// baseline makes the same two calls to a no-op grain. Callers are spread over <c>--tenants</c> tenants (default 1).
-/// Rates count admissions (cycles) per second; latencies are of the admission call.
+/// Rates count admissions (cycles) per second; latencies are of the admission call; <c>bytes_per_cycle</c> is what the
+/// process allocated per cycle in process memory (median over rounds), unpriced and priced.
 /// Each store also runs priced tenants in the same rounds (<c>priced_vs_unpriced_admission</c>): a rate card in force for
 /// their model, a spend cap, a 10% plan discount and a subsidy program paying 40% (its budget reserved and settled with
 /// every job), against the unpriced tenants' admissions.
@@ -83,12 +84,20 @@ public static class AdmissionBenchmark
         var pricedRates = new List<double>();
         var postgresPricedRates = new List<double>();
         var pricedLatencies = new List<double>();
+        var bytes = new List<double>();
+        var pricedBytes = new List<double>();
         for (var round = 0; round < rounds; round++)
         {
+            // Allocated bytes per cycle in the whole process (the other silo idles meanwhile): a figure the machine's load
+            // barely moves, unlike the rates.
+            var allocated = GC.GetTotalAllocatedBytes(precise: true);
             var (rate, roundLatencies) = await AdmissionsAsync(memoryTenant, $"r{round}", cycles, concurrency);
+            bytes.Add((GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)cycles);
             memoryRates.Add(rate);
             latencies.AddRange(roundLatencies);
+            allocated = GC.GetTotalAllocatedBytes(precise: true);
             (rate, roundLatencies) = await AdmissionsAsync(memoryPriced, $"r{round}", cycles, concurrency, PricedModel);
+            pricedBytes.Add((GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)cycles);
             pricedRates.Add(rate);
             pricedLatencies.AddRange(roundLatencies);
             if (postgresTenant is not null)
@@ -125,7 +134,9 @@ public static class AdmissionBenchmark
             .Add("priced_admissions_per_s", Stats.Median(pricedRates))
             .Add("priced_vs_unpriced_admission", Stats.Median(pricedRates) / admissions)
             .Add("priced_admission_p50_us", Percentile(pricedLatencies, 0.5))
-            .Add("priced_admission_p99_us", Percentile(pricedLatencies, 0.99));
+            .Add("priced_admission_p99_us", Percentile(pricedLatencies, 0.99))
+            .Add("bytes_per_cycle", Stats.Median(bytes))
+            .Add("priced_bytes_per_cycle", Stats.Median(pricedBytes));
         if (postgresRates.Count > 0)
         {
             var postgresAdmissions = Stats.Median(postgresRates);
