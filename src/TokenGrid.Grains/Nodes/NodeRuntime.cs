@@ -145,15 +145,7 @@ public sealed partial class NodeRuntime(
         {
             var engine = new InferenceEngine(
                 decoder,
-                new EngineOptions
-                {
-                    MaxBatchSize = template.MaxBatchSize,
-                    MaxQueueLength = template.MaxQueueLength,
-                    PrefillChunkTokens = template.PrefillChunkTokens,
-                    PrefixBlockTokens = template.PrefixBlockTokens,
-                    PrefixCacheTokens = template.PrefixCacheTokens,
-                    ThreadName = $"{template.ThreadName}-{device}-{model.Name}",
-                },
+                template.Named($"{template.ThreadName}-{device}-{model.Name}"),
                 loggerFactory.CreateLogger<InferenceEngine>(),
                 timeProvider);
             return (decoder, engine);

@@ -63,6 +63,14 @@ public sealed class EngineOptions
     /// </summary>
     internal bool CopyCacheThroughRuntime { get; init; }
 
+    /// <summary>A copy of every setting, under another decode thread name (one engine of a node's many).</summary>
+    public EngineOptions Named(string threadName)
+    {
+        var copy = (EngineOptions)MemberwiseClone();
+        copy.ThreadName = threadName;
+        return copy;
+    }
+
     /// <summary>A reason these options are invalid, or null.</summary>
     public string? Validate()
     {
