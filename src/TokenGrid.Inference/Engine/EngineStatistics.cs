@@ -91,6 +91,17 @@ public sealed class EngineStatistics
 
     internal void OnCompleted() => Interlocked.Increment(ref _completed);
 
+    /// <summary>A sequence the engine had taken ended: one fewer active until the loop sets the occupancy again.</summary>
+    internal void OnSequenceEnded()
+    {
+        int active;
+        do
+        {
+            active = Volatile.Read(ref _activeSequences);
+        }
+        while (active > 0 && Interlocked.CompareExchange(ref _activeSequences, active - 1, active) != active);
+    }
+
     internal void SetOccupancy(int active, int queued)
     {
         Volatile.Write(ref _activeSequences, active);

@@ -95,6 +95,7 @@ public sealed partial class InferenceEngine
                 {
                     _queue.RemoveFirst();
                     next.QueueNode = null;
+                    next.Ending = Statistics.OnSequenceEnded;
                     if (running is not null)
                     {
                         next.ForkedFrom = running;
@@ -117,6 +118,7 @@ public sealed partial class InferenceEngine
 
                 _queue.RemoveFirst();
                 next.QueueNode = null;
+                next.Ending = Statistics.OnSequenceEnded;
                 next.CachedTokens = cached;
                 if (next.PrefixBlocks is not null)
                 {
@@ -284,6 +286,7 @@ public sealed partial class InferenceEngine
                 // Cannot happen (the batch does not change between taking the fork and this merge); prefill it instead.
                 lock (_queueLock)
                 {
+                    s.Ending = null;
                     s.QueueNode = _queue.AddFirst(s);
                 }
 

@@ -84,6 +84,12 @@ internal sealed class Sequence
     /// <summary>The tokens generated so far, kept only for a sequence that uses the prefix cache.</summary>
     public IReadOnlyList<int>? Output => _output;
 
+    /// <summary>
+    /// Called when the sequence ends, before anything of its end can be seen (its stream completing, its result): the
+    /// engine's occupancy then never counts a sequence whose caller already has its result. Set when the engine takes it.
+    /// </summary>
+    public Action? Ending { get; set; }
+
     /// <summary>Leading prompt positions whose keys and values came from the prefix cache (a whole number of blocks).</summary>
     public int CachedTokens { get; set; }
 
@@ -195,6 +201,7 @@ internal sealed class Sequence
         }
 
         Finished = true;
+        Ending?.Invoke();
         Registration.Unregister();
         _tokens.Writer.TryComplete();
         var ttft = Generated > 0 ? _time.GetElapsedTime(_submitted, _firstToken) : (TimeSpan?)null;
