@@ -23,10 +23,11 @@ namespace TokenGrid.Benchmarks.Grid;
 /// interleaved. Each admission is followed by its settlement, as in production (so reservations do not pile up); the
 /// baseline makes the same two calls to a no-op grain. Callers are spread over <c>--tenants</c> tenants (default 1).
 /// Rates count admissions (cycles) per second; latencies are of the admission call; <c>bytes_per_cycle</c> is what the
-/// process allocated per cycle in process memory (median over rounds), unpriced and priced.
+/// process allocated per cycle in process memory (median over rounds), unpriced and priced. A round is
+/// <c>--memory-cycles</c> cycles in process memory and <c>--cycles</c> on PostgreSQL, about a second each.
 /// Each store also runs priced tenants in the same rounds (<c>priced_vs_unpriced_admission</c>): a rate card in force for
-/// their model, a spend cap, a 10% plan discount and a subsidy program paying 40% (its budget reserved and settled with
-/// every job), against the unpriced tenants' admissions.
+/// their model, a spend cap, a 10% plan discount and a subsidy program paying 40% (each job's share held on a block of
+/// the program's budget the tenant leases), against the unpriced tenants' admissions.
 /// </summary>
 /// <remarks>
 /// PostgreSQL comes from <c>--postgres CONNECTION-STRING</c> or <c>TOKENGRID_TEST_POSTGRES</c> (a role that may create
@@ -35,19 +36,22 @@ namespace TokenGrid.Benchmarks.Grid;
 public static class AdmissionBenchmark
 {
     private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
-    private static readonly Option<int> s_cycles = BenchmarkCommand.Int("--cycles", 4000, "Admission cycles per round.");
+    private static readonly Option<int> s_cycles = BenchmarkCommand.Int("--cycles", 4000, "Admission cycles per round on PostgreSQL.");
+    private static readonly Option<int> s_memoryCycles = BenchmarkCommand.Int(
+        "--memory-cycles", 40_000, "Admission cycles (and no-op call pairs) per round in process memory (about a second; shorter rounds measure pauses, not admissions).");
     private static readonly Option<int> s_concurrency = BenchmarkCommand.Int("--concurrency", 16, "Concurrent callers.");
     private static readonly Option<int> s_tenants = BenchmarkCommand.Int("--tenants", 1, "Tenants the callers are spread over (caller k uses tenant k mod N).");
     private static readonly Option<string?> s_postgres = BenchmarkCommand.Postgres();
 
     /// <summary>The <c>admission</c> command.</summary>
     public static Command Create() => BenchmarkCommand.Scenario(
-        "admission", "Admission (tenant check and charge) throughput on the local and the PostgreSQL tenant store.", RunAsync, s_rounds, s_cycles, s_concurrency, s_tenants, s_postgres);
+        "admission", "Admission (tenant check and charge) throughput on the local and the PostgreSQL tenant store.", RunAsync, s_rounds, s_cycles, s_memoryCycles, s_concurrency, s_tenants, s_postgres);
 
     public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
         var rounds = args.GetValue(s_rounds);
         var cycles = args.GetValue(s_cycles);
+        var memoryCycles = args.GetValue(s_memoryCycles);
         var concurrency = args.GetValue(s_concurrency);
         var tenants = args.GetValue(s_tenants);
         var server = BenchDatabase.ServerFrom(args.GetValue(s_postgres));
@@ -64,15 +68,15 @@ public static class AdmissionBenchmark
 
         // Warm up every path with a full round, so the rounds measure code the JIT has optimised and, on PostgreSQL,
         // tables with statistics rather than the first seconds of a fresh database.
-        await AdmissionsAsync(memoryTenant, "warm", cycles, concurrency);
-        await AdmissionsAsync(memoryPriced, "warm", cycles, concurrency, PricedModel);
+        await AdmissionsAsync(memoryTenant, "warm", memoryCycles, concurrency);
+        await AdmissionsAsync(memoryPriced, "warm", memoryCycles, concurrency, PricedModel);
         if (postgresTenant is not null)
         {
             await AdmissionsAsync(postgresTenant, "warm", cycles, concurrency);
             await AdmissionsAsync(postgresPriced!, "warm", cycles, concurrency, PricedModel);
         }
 
-        await NoopsAsync(noop, cycles, concurrency);
+        await NoopsAsync(noop, memoryCycles, concurrency);
 
         // What the PostgreSQL silo's tenant saves carried and took during the measured rounds (its own meters only).
         using var saves = postgres is null ? null : new TenantSaveListener(postgres.Services.GetRequiredService<IMeterFactory>());
@@ -91,13 +95,13 @@ public static class AdmissionBenchmark
             // Allocated bytes per cycle in the whole process (the other silo idles meanwhile): a figure the machine's load
             // barely moves, unlike the rates.
             var allocated = GC.GetTotalAllocatedBytes(precise: true);
-            var (rate, roundLatencies) = await AdmissionsAsync(memoryTenant, $"r{round}", cycles, concurrency);
-            bytes.Add((GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)cycles);
+            var (rate, roundLatencies) = await AdmissionsAsync(memoryTenant, $"r{round}", memoryCycles, concurrency);
+            bytes.Add((GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)memoryCycles);
             memoryRates.Add(rate);
             latencies.AddRange(roundLatencies);
             allocated = GC.GetTotalAllocatedBytes(precise: true);
-            (rate, roundLatencies) = await AdmissionsAsync(memoryPriced, $"r{round}", cycles, concurrency, PricedModel);
-            pricedBytes.Add((GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)cycles);
+            (rate, roundLatencies) = await AdmissionsAsync(memoryPriced, $"r{round}", memoryCycles, concurrency, PricedModel);
+            pricedBytes.Add((GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)memoryCycles);
             pricedRates.Add(rate);
             pricedLatencies.AddRange(roundLatencies);
             if (postgresTenant is not null)
@@ -109,7 +113,7 @@ public static class AdmissionBenchmark
                 postgresPricedRates.Add(rate);
             }
 
-            noopRates.Add(await NoopsAsync(noop, cycles, concurrency));
+            noopRates.Add(await NoopsAsync(noop, memoryCycles, concurrency));
         }
 
         await memory.StopAsync();
@@ -124,6 +128,7 @@ public static class AdmissionBenchmark
             .Add("processors", Environment.ProcessorCount)
             .Add("rounds", rounds)
             .Add("cycles_per_round", cycles)
+            .Add("memory_cycles_per_round", memoryCycles)
             .Add("concurrency", concurrency)
             .Add("tenants", tenants)
             .Add("admissions_per_s", admissions)

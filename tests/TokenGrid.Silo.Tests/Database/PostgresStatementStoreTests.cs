@@ -76,6 +76,35 @@ public sealed class PostgresStatementStoreTests : IAsyncLifetime
         Assert.Equal(4L, await _database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_charges WHERE tenant_id = 't1'"));
     }
 
+    /// <summary>
+    /// Charge rows have no foreign key to their line (migration 0013): the store writes them only with their line, so a
+    /// save refused for its version or for a repeated reservation writes none, and no row is ever without its line.
+    /// </summary>
+    [Fact]
+    public async Task A_charge_row_is_written_only_with_its_line()
+    {
+        const string Orphans = """
+            SELECT count(*) FROM tokengrid_charges c
+            WHERE NOT EXISTS (SELECT FROM tokengrid_ledger l WHERE l.tenant_id = c.tenant_id AND l.sequence = c.sequence)
+            """;
+        var reserve = new LedgerEntry(1, October, "t1", "job-2", "demo", LedgerEntryKind.Reserve, 10_000, PricedLedger.Quota, 0, 10_000,
+            PricedLedger.Quota - 10_000, SpendMicros: 5_000, SpendReservedAfter: 5_000);
+        await SaveAsync("t1", [reserve, PricedLedger.Charge("t1", 2, October.AddDays(1), 100, 200)]);
+
+        // At a version that is not the stored one: nothing is written, the charge rows included.
+        var stale = new TenantSave("t1", new TenantState { LastSequence = 3 }, ExpectedVersion: 7, [PricedLedger.Charge("t1", 3, October.AddDays(2), 1, 2)], []);
+        await Assert.ThrowsAsync<Orleans.Storage.InconsistentStateException>(() => _tenantStore.SaveAsync(stale));
+
+        // A second reservation for job-2 refuses the whole batch, its priced charge too.
+        var (state, version) = _tenants["t1"];
+        var repeat = await _tenantStore.SaveAsync(new TenantSave("t1", state, version, [reserve with { Sequence = 3 }, PricedLedger.Charge("t1", 4, October.AddDays(2), 1, 2)], []));
+        Assert.Equal(["job-2"], repeat.AlreadyReserved);
+
+        Assert.Equal(2L, await _database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_charges"));
+        Assert.Equal(0L, await _database.ScalarAsync<long>(Orphans));
+        await Assert.ThrowsAsync<PostgresException>(() => _database.ScalarAsync<long>("DELETE FROM tokengrid_ledger WHERE sequence = 2 RETURNING 0"));
+    }
+
     [Fact]
     public async Task The_view_reproduces_every_statement_and_days_usage_to_the_micro()
     {

@@ -1,0 +1,13 @@
+-- A priced charge's rows (tokengrid_charges, migration 0009) no longer carry a foreign key to their ledger line.
+-- Documented in docs/billing.md ("SQL views").
+--
+-- The key checked something the write already guarantees, at a cost every priced admission paid:
+--   - the tenant store inserts charge rows only in the statement that inserts their ledger line, joined to the lines
+--     that statement returns, so a row never exists without its line (and a refused save writes neither);
+--   - both tables are append-only (triggers refuse UPDATE, DELETE and TRUNCATE), so a line never goes away later.
+-- The check itself is a row lock (SELECT ... FOR KEY SHARE) on the ledger line per charge row: measured on PostgreSQL 15,
+-- it more than doubled what the charge rows add to a group-committed save of 8 priced jobs (about 165 of 250 µs), which
+-- is where priced admission lost most of its throughput against unpriced (docs/benchmarks.md, issue 17).
+-- `SELECT ... FROM tokengrid_charges c WHERE NOT EXISTS (SELECT FROM tokengrid_ledger l WHERE l.tenant_id = c.tenant_id
+-- AND l.sequence = c.sequence)` finds any row without its line; the tests keep it empty.
+ALTER TABLE tokengrid_charges DROP CONSTRAINT IF EXISTS tokengrid_charges_tenant_id_sequence_fkey;
