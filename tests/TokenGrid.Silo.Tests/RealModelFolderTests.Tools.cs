@@ -157,10 +157,10 @@ public sealed partial class RealModelFolderTests
         Assert.Equal(param, (string)problem["error"]!["param"]!);
     }
 
-    [Fact]
-    public async Task An_auto_call_the_model_opens_is_held_to_the_parameters()
+    /// <summary>A chat body for auto tool choice on Qwen 3, with a bias that makes these random weights open a call whenever they may.</summary>
+    private async Task<JsonObject> AutoCallBodyAsync(bool? parallel, int maxTokens = 120)
     {
-        // Qwen 3 opens a call with its <tool_call> token; the bias makes these random weights write it first.
+        // Qwen 3 opens a call with its <tool_call> token.
         var tokenizer = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(fixture.Folders[Qwen], "tokenizer.json")))!;
         var opening = tokenizer["added_tokens"]!.AsArray().Single(t => (string)t!["content"]! == "<tool_call>")!["id"]!.GetValue<int>();
         var body = new JsonObject
@@ -172,16 +172,48 @@ public sealed partial class RealModelFolderTests
                   "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city", "unit"], "additionalProperties": false}}}]
                 """),
             ["logit_bias"] = new JsonObject { [opening.ToString(System.Globalization.CultureInfo.InvariantCulture)] = 100 },
-            ["max_tokens"] = 120,
+            ["max_tokens"] = maxTokens,
             ["seed"] = 11,
         };
-        using var client = fixture.Server.Client(TokenGridServer.DemoKey);
-        var reply = await (await client.PostJsonAsync("v1/chat/completions", body)).ReadJsonAsync();
+        if (parallel is { } value)
+        {
+            body["parallel_tool_calls"] = value;
+        }
 
+        return body;
+    }
+
+    [Fact]
+    public async Task An_auto_call_the_model_opens_is_held_to_the_parameters()
+    {
+        using var client = fixture.Server.Client(TokenGridServer.DemoKey);
+        var reply = await (await client.PostJsonAsync("v1/chat/completions", await AutoCallBodyAsync(parallel: false))).ReadJsonAsync();
+
+        // One call at most: the reply ends with it.
         var choice = reply["choices"]![0]!;
         Assert.Equal("tool_calls", (string?)choice["finish_reason"]);
-        var call = choice["message"]!["tool_calls"]![0]!;
+        var call = Assert.Single(choice["message"]!["tool_calls"]!.AsArray())!;
         Assert.Equal("get_weather", (string?)call["function"]!["name"]);
         AssertWeatherArguments((string)call["function"]!["arguments"]!);
+    }
+
+    [Fact]
+    public async Task Parallel_auto_calls_are_each_held_to_the_parameters()
+    {
+        // parallel_tool_calls is true by default: the reply goes on after a call, and each call the model opens is held.
+        using var client = fixture.Server.Client(TokenGridServer.DemoKey);
+        var reply = await (await client.PostJsonAsync("v1/chat/completions", await AutoCallBodyAsync(parallel: null, maxTokens: 300))).ReadJsonAsync();
+
+        var choice = reply["choices"]![0]!;
+        var calls = choice["message"]!["tool_calls"]?.AsArray() ?? [];
+        Assert.True(calls.Count >= 2, $"Expected several calls: {reply.ToJsonString()}");
+        foreach (var call in calls)
+        {
+            Assert.Equal("get_weather", (string?)call!["function"]!["name"]);
+            AssertWeatherArguments((string)call["function"]!["arguments"]!);
+        }
+
+        Assert.Equal(300, (int)reply["usage"]!["completion_tokens"]!);
+        Assert.Equal("length", (string?)choice["finish_reason"]);
     }
 }

@@ -142,6 +142,12 @@ public sealed record JobSpec
     /// opening of a tool call when the model may call a tool or answer). Null: the whole output.
     /// </summary>
     [Id(13)] public string? OutputSchemaTrigger { get; init; }
+
+    /// <summary>
+    /// With <see cref="OutputSchemaTrigger"/>: a value that completes frees the output again, and each later appearance of
+    /// the trigger holds the next value to the schema (parallel tool calls). False: the output ends with the first value.
+    /// </summary>
+    [Id(14)] public bool OutputSchemaRepeats { get; init; }
 }
 
 /// <summary>

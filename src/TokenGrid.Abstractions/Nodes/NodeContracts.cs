@@ -108,6 +108,7 @@ public sealed record PrefixDigest([property: Id(0)] int BlockTokens, [property: 
 /// </param>
 /// <param name="OutputSchema">Structured outputs: the JSON schema (text) the output must be a value of; null for free text.</param>
 /// <param name="OutputSchemaTrigger">The text from whose first appearance <paramref name="OutputSchema"/> holds; null: the whole output.</param>
+/// <param name="OutputSchemaRepeats">With a trigger: each appearance of it holds the next value, and the output goes on after one (see <see cref="Jobs.JobSpec.OutputSchemaRepeats"/>).</param>
 /// <param name="PrefixCacheScope">
 /// The prefix cache scope the prompt is matched and cached in (<see cref="Tenants.AdmissionResult.PrefixCacheScope"/>);
 /// null: the run does not use the prefix cache.
@@ -125,7 +126,8 @@ public sealed record GenerationSpec(
     [property: Id(8)] string? ForkKey = null,
     [property: Id(9)] string? OutputSchema = null,
     [property: Id(10)] string? OutputSchemaTrigger = null,
-    [property: Id(11)] string? PrefixCacheScope = null);
+    [property: Id(11)] string? PrefixCacheScope = null,
+    [property: Id(12)] bool OutputSchemaRepeats = false);
 
 /// <summary>
 /// A piece of a node's output: text and the number of tokens it carries; the last piece has

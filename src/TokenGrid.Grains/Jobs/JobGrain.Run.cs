@@ -142,7 +142,7 @@ public sealed partial class JobGrain
         // min_tokens and the seeded random stream go on as if the sequence had never stopped.
         var request = new GenerationSpec(
             JobId, spec.Model, run.PromptTokens, run.MaxTokens, spec.Sampling, spec.Stop, spec.Output, _checkpoints.Tokens.Count, spec.Choice?.GroupId,
-            spec.OutputSchema, spec.OutputSchemaTrigger, PrefixCacheScopes.Of(spec.TenantId, Info?.Admission));
+            spec.OutputSchema, spec.OutputSchemaTrigger, PrefixCacheScopes.Of(spec.TenantId, Info?.Admission), spec.OutputSchemaRepeats);
         GenerationFinal? final = null;
         // The run that takes the prompt first computes it: its prefix cache hits are the tenant's (see CachedPrompt).
         var computesPrompt = !state.State.PromptProcessed;

@@ -209,6 +209,7 @@ public sealed partial class NodeGrain
             ForkKey = spec.ForkKey,
             Constraint = spec.OutputSchema is { } schema ? JsonGrammar.Compile(schema) : null,
             ConstraintTrigger = spec.OutputSchemaTrigger,
+            ConstraintRepeats = spec.OutputSchemaRepeats,
             PrefixCacheScope = spec.PrefixCacheScope,
         };
     }

@@ -82,6 +82,14 @@ public sealed record GenerationRequest
     public string? ConstraintTrigger { get; init; }
 
     /// <summary>
+    /// With <see cref="ConstraintTrigger"/>: when a value completes, the output is free again and the trigger is watched
+    /// for anew, so the sequence may go on to write several constrained values (parallel tool calls, each held from its
+    /// own opening) and ends as an unconstrained one does. False: the sequence ends as soon as the value completes.
+    /// Default: false.
+    /// </summary>
+    public bool ConstraintRepeats { get; init; }
+
+    /// <summary>
     /// The prefix cache scope: the prompt's leading blocks are looked up among blocks cached in this scope, and its
     /// blocks are cached in it, so sequences of different scopes never reuse each other's keys and values (nor learn from
     /// timing that another scope sent a prompt). The grid gives each tenant its own scope unless the tenant opts into a

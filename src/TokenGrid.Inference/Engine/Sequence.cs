@@ -19,6 +19,9 @@ internal sealed class Sequence
     private readonly HashSet<int>? _stopIds;
     private readonly Func<Constraints.TokenConstraint>? _startConstraint;
     private ConstraintTrigger? _trigger;
+
+    /// <summary>Starts the watch for the constraint's trigger again once a value is complete; null when the output ends with its value.</summary>
+    private readonly Func<ConstraintTrigger>? _rearm;
     private readonly long _submitted;
     private long _firstToken;
     private readonly List<int>? _output;
@@ -53,7 +56,9 @@ internal sealed class Sequence
             _startConstraint = () => new Constraints.TokenConstraint(grammar, vocabulary, constraintEnds);
             if (request.ConstraintTrigger is { Length: > 0 } trigger)
             {
-                _trigger = new ConstraintTrigger(Encoding.UTF8.GetBytes(trigger), tokenizer);
+                var text = Encoding.UTF8.GetBytes(trigger);
+                _trigger = new ConstraintTrigger(text, tokenizer);
+                _rearm = request.ConstraintRepeats ? () => new ConstraintTrigger(text, tokenizer) : null;
             }
             else
             {
@@ -157,8 +162,7 @@ internal sealed class Sequence
         }
 
         var eos = (!IgnoreEos && _eos.Contains(token)) || (_stopIds is not null && _stopIds.Contains(token));
-        Observe(token);
-        var complete = Constraint is { IsComplete: true };
+        var complete = Observe(token);
         var text = eos ? "" : _stop.Push(_detokenizer.Append(token));
         FinishReason? reason = eos || complete || _stop.Stopped ? FinishReason.Stop
             : Generated >= MaxNewTokens ? FinishReason.Length
@@ -178,8 +182,12 @@ internal sealed class Sequence
         }
     }
 
-    /// <summary>Follows a generated token: into the constraint, or, before its trigger, into the trigger's watch.</summary>
-    private void Observe(int token)
+    /// <summary>
+    /// Follows a generated token: into the constraint, or, before its trigger, into the trigger's watch. Returns whether
+    /// the token completed a value that ends the output; a value that completes with a repeating trigger frees the
+    /// output instead, and the trigger is watched for again.
+    /// </summary>
+    private bool Observe(int token)
     {
         if (Constraint is { } constraint)
         {
@@ -191,6 +199,24 @@ internal sealed class Sequence
             Constraint.Advance(after);
             _trigger = null;
         }
+        else
+        {
+            return false;
+        }
+
+        if (!Constraint.IsComplete)
+        {
+            return false;
+        }
+
+        if (_rearm is null)
+        {
+            return true;
+        }
+
+        Constraint = null;
+        _trigger = _rearm();
+        return false;
     }
 
     public void Finish(FinishReason reason, string? error, long timestamp)

@@ -147,6 +147,10 @@ public sealed class ToolCallStream
                     var length = _block.Length - _opening!.Length - _closing!.Length;
                     Complete(ParseTagged(_block.ToString(_opening.Length, length)));
                 }
+                else if (OpeningMatcher.EndsWith(_block, _opening!) && _block.Length >= 2 * _opening!.Length)
+                {
+                    NextOpening();
+                }
 
                 break;
         }
@@ -218,6 +222,21 @@ public sealed class ToolCallStream
         }
 
         _block.Append(c);
+    }
+
+    /// <summary>
+    /// A block that meets a second opening before its closing tag: when what came before that opening is a whole call,
+    /// the call ends there (it is complete, so the opening cannot be inside it) and the opening starts the next block.
+    /// </summary>
+    private void NextOpening()
+    {
+        var length = _block.Length - 2 * _opening!.Length;
+        if (ParseTagged(_block.ToString(_opening.Length, length)) is { } calls)
+        {
+            Complete(calls);
+            _block.Append(_opening);
+            _mode = Mode.Tagged;
+        }
     }
 
     private IReadOnlyList<ParsedToolCall>? ParseTagged(string body) =>

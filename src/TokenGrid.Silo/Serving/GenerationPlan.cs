@@ -35,6 +35,9 @@ internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, in
     /// <summary>With <see cref="OutputSchema"/>: the text from whose first appearance it holds (a tool call's opening); null: the whole output.</summary>
     public string? OutputSchemaTrigger { get; init; }
 
+    /// <summary>With <see cref="OutputSchemaTrigger"/>: each appearance of it holds the next value, and the output goes on after one (parallel tool calls).</summary>
+    public bool OutputSchemaRepeats { get; init; }
+
     /// <summary>The job for <paramref name="tenantId"/>.</summary>
     public JobSpec ToJobSpec(string tenantId, bool keepOutput, TimeSpan timeout) => new()
     {
@@ -51,6 +54,7 @@ internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, in
         Priority = Priority,
         OutputSchema = OutputSchema,
         OutputSchemaTrigger = OutputSchemaTrigger,
+        OutputSchemaRepeats = OutputSchemaRepeats,
     };
 }
 

@@ -69,7 +69,7 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
 
         if (toolPlan is { CallOpening: { } opening, OpenedCallSchema: { } opened } && plan.OutputSchema is null)
         {
-            plan = plan with { OutputSchema = opened, OutputSchemaTrigger = opening };
+            plan = plan with { OutputSchema = opened, OutputSchemaTrigger = opening, OutputSchemaRepeats = toolPlan.RepeatCalls };
         }
 
         return plan with { Tools = toolPlan };

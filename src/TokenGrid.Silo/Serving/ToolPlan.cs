@@ -33,6 +33,13 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
     /// <summary>The schema of what follows <see cref="CallOpening"/>: a call (or Mistral's list of calls) in the model's shape.</summary>
     public string? OpenedCallSchema { get; init; }
 
+    /// <summary>
+    /// With <see cref="CallOpening"/>: whether the model may make several calls (<c>parallel_tool_calls</c>, default
+    /// true), each held to the parameters from its own opening, in a syntax that writes one call per opening. Otherwise
+    /// the reply ends when the first call is complete.
+    /// </summary>
+    public bool RepeatCalls { get; init; }
+
     /// <summary>Most tools per request (OpenAI's limit).</summary>
     public const int MaxTools = 128;
 
@@ -95,10 +102,15 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
         // that cannot be enforced leave such calls free (they are still read); only forcing a call refuses them.
         if (mode == ToolMode.Auto && model.CallShape is { } shape)
         {
-            var opened = CallsOf(functions, shape.List, several: true, shape.ArgumentsKey, listOnly: shape.List);
+            // A syntax that lists its calls after one opening (Mistral's) holds the list, of one call unless in parallel;
+            // one that opens each call (Hermes, Llama 3) holds each call in turn, for as many as the model opens.
+            var opened = CallsOf(functions, shape.List && (parallel ?? true), several: true, shape.ArgumentsKey, listOnly: shape.List);
             if (model.CheckOutputSchema(opened) is null)
             {
-                return new ToolPlan(definitions, mode, null) { CallOpening = shape.Opening, OpenedCallSchema = opened };
+                return new ToolPlan(definitions, mode, null)
+                {
+                    CallOpening = shape.Opening, OpenedCallSchema = opened, RepeatCalls = !shape.List && (parallel ?? true),
+                };
             }
         }
 
@@ -132,8 +144,9 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
 
     /// <summary>
     /// The schema of a forced call, as plain JSON: <c>{"name": ..., "arguments": {...}}</c> for one of the functions (a
-    /// list of such calls too when several may be made in parallel). Each function's <c>$defs</c> move to the root, so
-    /// their references still resolve.
+    /// list of such calls too when several may be made in parallel; with <paramref name="listOnly"/>, only the list, of at
+    /// most one call unless <paramref name="parallel"/>). Each function's <c>$defs</c> move to the root, so their
+    /// references still resolve.
     /// </summary>
     private static string CallsOf(Dictionary<string, JsonElement?> functions, bool parallel, bool several, string argumentsKey = "arguments", bool listOnly = false)
     {
@@ -170,6 +183,11 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
 
         JsonNode one = calls.Count == 1 ? calls[0]!.DeepClone() : new JsonObject { ["anyOf"] = calls.DeepClone() };
         var list = new JsonObject { ["type"] = "array", ["items"] = one.DeepClone(), ["minItems"] = 1 };
+        if (!parallel)
+        {
+            list["maxItems"] = 1;
+        }
+
         var root = listOnly ? list
             : parallel && several ? new JsonObject { ["anyOf"] = new JsonArray(one.DeepClone(), list) }
             : one.AsObject();

@@ -128,6 +128,47 @@ public sealed class TriggeredConstraintTests
     }
 
     [Fact]
+    public async Task With_repeats_each_appearance_of_the_trigger_holds_the_next_value()
+    {
+        await using var run = EngineRun.Start(DemoModels.Small);
+        const int Opening = 9906;
+        var trigger = System.Text.Encoding.UTF8.GetString(run.Engine.Model.Tokenizer.TokenBytes(Opening));
+        var request = new GenerationRequest
+        {
+            PromptTokens = s_prompt,
+            MaxTokens = 80,
+            Sampling = new SamplingOptions { Temperature = 1f, Seed = 9, LogitBias = new Dictionary<int, float> { [Opening] = 100 } },
+            Constraint = JsonGrammar.Compile(Call),
+            ConstraintTrigger = trigger,
+            ConstraintRepeats = true,
+        };
+
+        // The bias makes the model open a value whenever the output is free: each value is held to the schema, and the
+        // output goes on after it instead of ending there.
+        var (tokens, text, result) = await EngineRun.ReadAllAsync(run.Submit(request));
+        Assert.Equal(FinishReason.Length, result.FinishReason);
+        Assert.Equal(80, tokens.Length);
+        var values = text.Split(trigger)[1..];
+        Assert.True(values.Length >= 2, $"Expected several values, got: {text}");
+        foreach (var value in values[..^1])
+        {
+            using var json = JsonDocument.Parse(value);
+            Assert.Equal("f", json.RootElement.GetProperty("name").GetString());
+            Assert.Equal(JsonValueKind.Number, json.RootElement.GetProperty("arguments").GetProperty("x").ValueKind);
+        }
+
+        // A resumed sequence rebuilds where it stands (inside a value or between two) from the tokens so far.
+        var resumedAt = tokens.Length / 2;
+        var resumed = await EngineRun.ReadAllAsync(run.Submit(request with
+        {
+            PromptTokens = [.. s_prompt, .. tokens[..resumedAt]],
+            MaxTokens = tokens.Length - resumedAt,
+            ResumedOutputTokens = resumedAt,
+        }));
+        Assert.Equal(tokens[resumedAt..], resumed.Tokens);
+    }
+
+    [Fact]
     public async Task Until_the_trigger_appears_the_output_is_free()
     {
         await using var run = EngineRun.Start(DemoModels.Small);

@@ -22,6 +22,9 @@ public sealed class ToolCallParserTests
         new("hermes no call", ToolCallSyntax.Hermes, "1 < 2, <tool> and <tool_call is not a tag.\n", "1 < 2, <tool> and <tool_call is not a tag.\n"),
         new("hermes white space only", ToolCallSyntax.Hermes, " \n ", " \n "),
         new("hermes unclosed last call", ToolCallSyntax.Hermes, $"<tool_call>\n{Weather}\n", null, ("get_weather", WeatherArgs)),
+        // A whole call followed by another opening before its closing tag ends there (as a constrained model writes them).
+        new("hermes next opening ends a whole call", ToolCallSyntax.Hermes, $"<tool_call>{Weather}\n<tool_call>\n{Time}</tool_call>", null, ("get_weather", WeatherArgs), ("get_time", TimeArgs)),
+        new("hermes next opening in an unfinished call", ToolCallSyntax.Hermes, "<tool_call>{\"name\": \"f\", \"arguments\": {\"s\": \"<tool_call>\"}}</tool_call>", null, ("f", "{\"s\":\"<tool_call>\"}")),
         new("hermes truncated call", ToolCallSyntax.Hermes, "x <tool_call>\n{\"name\": \"get_wea", "x <tool_call>\n{\"name\": \"get_wea"),
         // Non-ASCII text is kept as it is, except outside the Basic Multilingual Plane, which System.Text.Json's
         // relaxed encoder still escapes (the same string once decoded).
