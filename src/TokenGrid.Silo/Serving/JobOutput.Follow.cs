@@ -28,13 +28,24 @@ internal static partial class JobOutput
         Func<long, IAsyncEnumerable<JobEvent>> watch, Func<Task<JobInfo?>> get, string jobId, long afterSequence, ILogger logger,
         TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await using var follower = new Follower(watch, get, afterSequence);
-        var reattach = ReattachRetries(follower, jobId, logger, time);
+        await using var follower = new Follower(watch, get, afterSequence, jobId, logger);
+        var reattach = ReattachRetries(time);
         while (true)
         {
             // Each step is one execution of the pipeline, so the pauses and the minute without progress start again
-            // once an event arrives.
-            var step = await reattach.ExecuteAsync(static (f, token) => f.NextAsync(token), follower, cancellationToken);
+            // once an event arrives. The pipeline is shared; the step's context carries this watcher to its callbacks.
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            Step step;
+            try
+            {
+                context.Properties.Set(s_followerKey, follower);
+                step = await reattach.ExecuteAsync(static (c, f) => f.NextAsync(c.CancellationToken), context, follower);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+
             switch (step.Kind)
             {
                 case StepKind.Event:
@@ -53,14 +64,19 @@ internal static partial class JobOutput
         }
     }
 
+    /// <summary>The watcher a step of <see cref="ReattachRetries"/> runs for, in the step's context.</summary>
+    private static readonly ResiliencePropertyKey<Follower> s_followerKey = new("tokengrid.job-output.follower");
+
+    /// <summary>One pipeline per clock (building one validates its options by reflection: too dear per request).</summary>
+    private static readonly ConditionalWeakTable<TimeProvider, ResiliencePipeline<Step>> s_pipelines = [];
+
     /// <summary>
     /// Re-attaches a broken step after a pause (100 ms, doubling up to 2 s) while the step has been failing for at most
-    /// <see cref="s_reattachTimeout"/>.
+    /// <see cref="s_reattachTimeout"/>. Shared by every watcher on <paramref name="time"/>: the watcher comes with each
+    /// step's context (<see cref="s_followerKey"/>).
     /// </summary>
-    private static ResiliencePipeline<Step> ReattachRetries(Follower follower, string jobId, ILogger logger, TimeProvider time)
-    {
-        var failingSince = 0L;
-        return new ResiliencePipelineBuilder<Step> { TimeProvider = time }
+    private static ResiliencePipeline<Step> ReattachRetries(TimeProvider time) => s_pipelines.GetValue(time, static time =>
+        new ResiliencePipelineBuilder<Step> { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions<Step>
             {
                 ShouldHandle = args =>
@@ -70,12 +86,13 @@ internal static partial class JobOutput
                         return ValueTask.FromResult(false);
                     }
 
+                    var follower = args.Context.Properties.GetValue(s_followerKey, null!);
                     if (args.AttemptNumber == 0)
                     {
-                        failingSince = time.GetTimestamp();
+                        follower.FailingSince = time.GetTimestamp();
                     }
 
-                    return ValueTask.FromResult(time.GetElapsedTime(failingSince) <= s_reattachTimeout);
+                    return ValueTask.FromResult(time.GetElapsedTime(follower.FailingSince) <= s_reattachTimeout);
                 },
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = false,
@@ -84,12 +101,12 @@ internal static partial class JobOutput
                 MaxRetryAttempts = int.MaxValue,
                 OnRetry = args =>
                 {
-                    LogReattaching(logger, args.Outcome.Result.Failure, jobId, follower.Last);
+                    var follower = args.Context.Properties.GetValue(s_followerKey, null!);
+                    LogReattaching(follower.Logger, args.Outcome.Result.Failure, follower.JobId, follower.Last);
                     return ValueTask.CompletedTask;
                 },
             })
-            .Build();
-    }
+            .Build());
 
     private enum StepKind
     {
@@ -109,9 +126,17 @@ internal static partial class JobOutput
     private readonly record struct Step(StepKind Kind, JobEvent? Event = null, Exception? Failure = null);
 
     /// <summary>One watcher's position in the job's events and the watch it reads them from.</summary>
-    private sealed class Follower(Func<long, IAsyncEnumerable<JobEvent>> watch, Func<Task<JobInfo?>> get, long afterSequence) : IAsyncDisposable
+    private sealed class Follower(
+        Func<long, IAsyncEnumerable<JobEvent>> watch, Func<Task<JobInfo?>> get, long afterSequence, string jobId, ILogger logger) : IAsyncDisposable
     {
         private IAsyncEnumerator<JobEvent>? _events;
+
+        public string JobId => jobId;
+
+        public ILogger Logger => logger;
+
+        /// <summary>When the current run of broken steps began (a timestamp of the pipeline's clock).</summary>
+        public long FailingSince { get; set; }
 
         /// <summary>The sequence of the last event passed on.</summary>
         public long Last { get; private set; } = afterSequence;
