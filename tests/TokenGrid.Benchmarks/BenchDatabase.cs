@@ -28,6 +28,10 @@ public sealed class BenchDatabase : IAsyncDisposable
     public static string? ServerFrom(string? given) =>
         given ?? Environment.GetEnvironmentVariable("TOKENGRID_TEST_POSTGRES");
 
+    /// <summary>The server <paramref name="what"/> needs: <paramref name="given"/> or the environment's, else a usage error.</summary>
+    public static string RequireServer(string? given, string what) =>
+        ServerFrom(given) ?? throw new BenchmarkUsageException($"{what} needs PostgreSQL: give --postgres CONNECTION-STRING or set TOKENGRID_TEST_POSTGRES.");
+
     /// <summary>Creates the database; with <paramref name="migrate"/>, also TokenGrid's schema.</summary>
     public static async Task<BenchDatabase> CreateAsync(string server, bool migrate)
     {

@@ -21,7 +21,17 @@ public static class BenchmarkCommand
         command.SetAction(async result =>
         {
             var output = result.InvocationConfiguration.Output;
-            var report = await run(result);
+            BenchmarkReport report;
+            try
+            {
+                report = await run(result);
+            }
+            catch (BenchmarkUsageException e)
+            {
+                await result.InvocationConfiguration.Error.WriteLineAsync($"{name}: {e.Message}");
+                return 2;
+            }
+
             report.Print(output);
             if (result.GetValue(json) is { } path)
             {
@@ -48,3 +58,6 @@ public static class BenchmarkCommand
     /// <summary><c>--model DIR</c>: a model folder instead of the demo model.</summary>
     public static Option<string?> Model() => new("--model") { Description = "A model folder. Default: the demo model.", HelpName = "DIR" };
 }
+
+/// <summary>A scenario run without what it needs (a missing option or service): a message and exit code 2, not a crash.</summary>
+public sealed class BenchmarkUsageException(string message) : Exception(message);

@@ -4,7 +4,8 @@ namespace TokenGrid.Silo.Tests;
 
 /// <summary>
 /// The benchmark executable's command line, run as people run it (docs/benchmarks.md): its <c>[diagram]</c> directive
-/// shows the values it parsed, defaults marked <c>*</c>, without running a scenario; usage mistakes exit 2.
+/// shows the values it parsed, defaults marked <c>*</c>, without running a scenario; usage mistakes, and a scenario
+/// missing the PostgreSQL it needs, exit 2.
 /// </summary>
 public sealed class BenchmarkCommandLineTests
 {
@@ -42,8 +43,21 @@ public sealed class BenchmarkCommandLineTests
         Assert.Contains(named, error);
     }
 
-    private static Task<(int Code, string Output, string Error)> RunAsync(string[] args) =>
-        ChildProcess.RunAsync("dotnet", [BenchmarksDll(), .. args]);
+    [Theory]
+    [InlineData("--profile postgres needs PostgreSQL", "soak", "--profile", "postgres", "--minutes", "1")]
+    [InlineData("The statement benchmark needs PostgreSQL", "statement")]
+    [InlineData("The cluster benchmark needs PostgreSQL", "cluster")]
+    public async Task A_scenario_without_the_PostgreSQL_it_needs_exits_2_saying_so(string message, params string[] args)
+    {
+        var (code, output, error) = await RunAsync(args, unset: ["TOKENGRID_TEST_POSTGRES"]);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Contains(message, error);
+    }
+
+    private static Task<(int Code, string Output, string Error)> RunAsync(string[] args, IEnumerable<string>? unset = null) =>
+        ChildProcess.RunAsync("dotnet", [BenchmarksDll(), .. args], unset: unset);
 
     // The benchmark project's own build output for the test's configuration (the solution build makes it), found the
     // way SiloExecutable finds the silo's.

@@ -29,8 +29,7 @@ public static class StatementBenchmark
     {
         var rounds = args.GetValue(s_rounds);
         var lines = args.GetValue(s_lines);
-        var server = BenchDatabase.ServerFrom(args.GetValue(s_postgres))
-            ?? throw new InvalidOperationException("The statement benchmark needs PostgreSQL: --postgres or TOKENGRID_TEST_POSTGRES.");
+        var server = BenchDatabase.RequireServer(args.GetValue(s_postgres), "The statement benchmark");
         await using var database = await BenchDatabase.CreateAsync(server, migrate: true);
         await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
         var fill = Stopwatch.StartNew();

@@ -45,8 +45,7 @@ public static class ClusterBenchmark
         var newTokens = args.GetValue(s_tokens);
         var clients = args.GetValue(s_clients);
         var kills = args.GetValue(s_kills);
-        var server = BenchDatabase.ServerFrom(args.GetValue(s_postgres))
-            ?? throw new InvalidOperationException("Give --postgres CONNECTION-STRING or set TOKENGRID_TEST_POSTGRES.");
+        var server = BenchDatabase.RequireServer(args.GetValue(s_postgres), "The cluster benchmark");
 
         var directory = DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
         using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });

@@ -46,6 +46,12 @@ public static class SoakBenchmark
     {
         var server = BenchDatabase.ServerFrom(args.GetValue(s_postgres));
         var profile = args.GetValue(s_profile) ?? (server is null ? "local" : "both");
+        if (profile != "local")
+        {
+            // Checked before the local profile's minutes run, not after them.
+            server = BenchDatabase.RequireServer(server, $"--profile {profile}");
+        }
+
         var minutes = args.GetValue(s_minutes);
         var tokens = args.GetValue(s_tokens);
         var grace = TimeSpan.FromSeconds(args.GetValue(s_grace));
@@ -58,7 +64,7 @@ public static class SoakBenchmark
         foreach (var name in profile == "both" ? ["local", "postgres"] : new[] { profile })
         {
             await using var database = name == "postgres"
-                ? await BenchDatabase.CreateAsync(server ?? throw new InvalidOperationException("The postgres profile needs --postgres or TOKENGRID_TEST_POSTGRES."), migrate: true)
+                ? await BenchDatabase.CreateAsync(server!, migrate: true)
                 : null;
             await RunProfileAsync(report, name, database, args, TimeSpan.FromMinutes(minutes), tokens, grace);
         }
