@@ -18,7 +18,9 @@ namespace TokenGrid.Benchmarks.Scheduling;
 /// Tenants of weights 1, 2, 3 and 4 saturate one model on two CPU nodes (one silo, real generation with a small demo
 /// model, greedy jobs of equal size, each tenant keeping more jobs submitted than it can run). Over a measured window
 /// after a warm-up, each tenant's share of the generated tokens is compared with its weight's share; Jain's index
-/// over the weighted shares (share / weight share) is 1 for perfectly proportional service.
+/// over the weighted shares (share / weight share) is 1 for perfectly proportional service. A light tenant (weight 1,
+/// one short job at a time) measures its median time to first token idle, before the others start, and again while
+/// they saturate the model (<c>light_ttft_loaded_vs_idle</c>; issue 4's target is at most 3).
 /// </summary>
 public static class FairnessBenchmark
 {
@@ -70,6 +72,16 @@ public static class FairnessBenchmark
             tenants.Add((id, weight));
         }
 
+        await grains.GetGrain<ITenantGrain>(LightTenant).CreateAsync(new TenantSpec(LightTenant, new TenantBudget
+        {
+            TokensPerMinute = long.MaxValue / 4,
+            RequestsPerMinute = 1_000_000,
+            MaxConcurrentJobs = 10_000,
+            PeriodQuota = long.MaxValue / 4,
+        }));
+        await LightTtftAsync(grains, "warm");
+        var idleTtft = await LightTtftAsync(grains, "idle");
+
         var jobs = new List<(string Tenant, IJobGrain Job)>();
         using var stop = new CancellationTokenSource();
         var feeders = tenants.Select(t => FeedAsync(grains, t.Id, maxTokens, jobs, stop.Token)).ToList();
@@ -79,6 +91,9 @@ public static class FairnessBenchmark
         await Task.Delay(TimeSpan.FromSeconds(seconds));
         var after = await TokensAsync(jobs);
         var elapsed = clock.Elapsed.TotalSeconds;
+
+        // After the shares' window, so the light tenant's few tokens do not count in them.
+        var loadedTtft = await LightTtftAsync(grains, "loaded");
         await stop.CancelAsync();
         await Task.WhenAll(feeders);
         await host.StopAsync();
@@ -92,7 +107,10 @@ public static class FairnessBenchmark
             .Add("processors", Environment.ProcessorCount)
             .Add("seconds", elapsed)
             .Add("tokens_per_s", total / elapsed)
-            .Add("jain_index", jain);
+            .Add("jain_index", jain)
+            .Add("light_ttft_idle_ms", idleTtft.TotalMilliseconds)
+            .Add("light_ttft_loaded_ms", loadedTtft.TotalMilliseconds)
+            .Add("light_ttft_loaded_vs_idle", loadedTtft / idleTtft);
         foreach (var (id, weight) in tenants)
         {
             report.Add($"weight_{id}", (double)weight / totalWeight).Add($"share_{id}", served[id] / total);
@@ -139,6 +157,37 @@ public static class FairnessBenchmark
         await foreach (var _ in job.WatchAsync(int.MaxValue))
         {
         }
+    }
+
+    private const string LightTenant = "light";
+
+    /// <summary>The median time to first token of 9 jobs of 2 tokens the light tenant submits one after another.</summary>
+    private static async Task<TimeSpan> LightTtftAsync(IGrainFactory grains, string phase)
+    {
+        var samples = new List<TimeSpan>();
+        for (var i = 0; i < 9; i++)
+        {
+            var job = grains.GetGrain<IJobGrain>($"{LightTenant}-{phase}-{i}");
+            await job.SubmitAsync(new JobSpec
+            {
+                TenantId = LightTenant,
+                Model = ModelCatalogOptions.DefaultModelName,
+                PromptTokens = [.. Enumerable.Range(0, 16).Select(k => 100 + ((k * 17) + i) % 800)],
+                MaxTokens = 2,
+                Sampling = new JobSampling(Temperature: 0f),
+            });
+            JobInfo? info = null;
+            await foreach (var e in job.WatchAsync(0))
+            {
+                info = e.Job ?? info;
+            }
+
+            samples.Add(info?.FirstTokenAt is { } first ? first - info.SubmittedAt
+                : throw new InvalidOperationException($"The light tenant's job ended without a token: {info?.Status}."));
+        }
+
+        samples.Sort();
+        return samples[samples.Count / 2];
     }
 
     private static async Task<Dictionary<string, long>> TokensAsync(List<(string Tenant, IJobGrain Job)> jobs)

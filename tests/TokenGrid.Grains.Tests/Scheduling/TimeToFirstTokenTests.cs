@@ -2,45 +2,23 @@ using TokenGrid.Abstractions.Jobs;
 
 namespace TokenGrid.Grains.Tests.Scheduling;
 
+/// <summary>
+/// A light tenant's jobs do not wait behind a heavy tenant's queue: an order of events, not a timing. How long the light
+/// tenant waits, idle against loaded, is a figure for the <c>fairness</c> benchmark, not for a test on a shared machine.
+/// </summary>
 [Collection(SchedulingCollection.Name)]
 public sealed class TimeToFirstTokenTests(SchedulingClusterFixture grid)
 {
-    private const int Samples = 9;
+    private const int LightJobs = 5;
 
     [Fact]
-    public async Task A_light_tenants_time_to_first_token_stays_within_3x_its_idle_value_while_a_heavy_tenant_floods_the_queue()
+    public async Task A_light_tenants_job_starts_ahead_of_a_heavy_tenant_that_floods_the_queue()
     {
-        // Both in region west: one node and two slots, and one busy decode thread, so the grains keep a core on this
-        // two-core test machine and the figures measure scheduling rather than CPU starvation.
+        // Both in region west: one node and two slots.
         var light = await grid.CreateTenantAsync(region: "west");
         var heavy = await grid.CreateTenantAsync(region: "west");
 
-        // Figures of a few milliseconds on a shared machine: the best of three attempts counts. A first-come
-        // first-served queue would miss by two orders of magnitude every time (six rounds of 100-token jobs).
-        var attempts = new List<string>();
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            var (idle, loaded, leastQueued) = await MeasureAsync(light, heavy);
-            Assert.True(leastQueued >= 6, $"the heavy tenant did not flood the queue (as few as {leastQueued} jobs waiting)");
-            if (loaded <= idle * 3)
-            {
-                return;
-            }
-
-            attempts.Add($"{loaded.TotalMilliseconds:F1} ms under load against {idle.TotalMilliseconds:F1} ms idle");
-        }
-
-        Assert.Fail($"The light tenant's median time to first token was {string.Join("; ", attempts)}.");
-    }
-
-    /// <summary>
-    /// The light tenant's median time to first token idle (the larger of before and after, as the machine's own load
-    /// drifts), and while the heavy tenant fills both slots with long jobs and its whole queue, kept full by two
-    /// feeders of seven jobs each.
-    /// </summary>
-    private async Task<(TimeSpan Idle, TimeSpan Loaded, int LeastQueued)> MeasureAsync(string light, string heavy)
-    {
-        var (before, _) = await MedianTtftAsync(light);
+        // The heavy tenant fills both slots with long jobs and keeps its queue full (two feeders of seven jobs each).
         using var stop = new CancellationTokenSource();
         var flood = new List<IJobGrain>();
         async Task FloodAsync()
@@ -65,32 +43,33 @@ public sealed class TimeToFirstTokenTests(SchedulingClusterFixture grid)
 
         var flooding = Task.WhenAll(Enumerable.Range(0, 2).Select(_ => FloodAsync()));
         await Poll.UntilAsync(grid.Dispatcher.GetSnapshotAsync, s => s.Queued >= SchedulingClusterFixture.MaxQueuedPerTenant - 2, "the heavy tenant's queue is full");
-        var (loaded, leastQueued) = await MedianTtftAsync(light);
+
+        var lights = new List<(JobInfo Info, int Queued)>();
+        for (var i = 0; i < LightJobs; i++)
+        {
+            var queued = (await grid.Dispatcher.GetSnapshotAsync()).Queued;
+            var (job, _) = await grid.SubmitAsync(light, maxTokens: 2, promptSeed: i);
+            var info = await SchedulingClusterFixture.FinishedAsync(job);
+            Assert.Equal(JobStatus.Succeeded, info.Status);
+            lights.Add((info, queued));
+        }
+
         await stop.CancelAsync();
         await flooding;
         await SchedulingClusterFixture.CancelAllAsync(flood);
-        var (after, _) = await MedianTtftAsync(light);
-        return (before > after ? before : after, loaded, leastQueued);
-    }
+        var heavies = await Task.WhenAll(flood.Select(job => job.GetAsync()));
+        var heavyFirstTokens = heavies.Select(info => info?.FirstTokenAt).OfType<DateTimeOffset>().ToList();
 
-    /// <summary>
-    /// The median time to first token of <see cref="Samples"/> short jobs, one after another, and the fewest jobs
-    /// waiting in the model's queue when one was submitted.
-    /// </summary>
-    private async Task<(TimeSpan Median, int LeastQueued)> MedianTtftAsync(string tenant)
-    {
-        var samples = new List<TimeSpan>();
-        var leastQueued = int.MaxValue;
-        for (var i = 0; i < Samples; i++)
+        foreach (var (info, queued) in lights)
         {
-            leastQueued = Math.Min(leastQueued, (await grid.Dispatcher.GetSnapshotAsync()).Queued);
-            var (job, _) = await grid.SubmitAsync(tenant, maxTokens: 2, promptSeed: i);
-            var info = await SchedulingClusterFixture.FinishedAsync(job);
-            Assert.Equal(JobStatus.Succeeded, info.Status);
-            samples.Add(info.FirstTokenAt!.Value - info.SubmittedAt);
+            // First come, first served would start every queued heavy job first. Fair queueing starts the light job at
+            // the next free slot: only heavy jobs placed before it was submitted (a slot each) or beside it may start
+            // between its submission and its first token.
+            Assert.True(queued >= 6, $"the heavy tenant did not flood the queue ({queued} jobs waiting)");
+            var overtaking = heavyFirstTokens.Count(at => at > info.SubmittedAt && at < info.FirstTokenAt!.Value);
+            Assert.True(
+                overtaking <= SchedulingClusterFixture.Slots + 1,
+                $"{overtaking} of the heavy tenant's jobs started while a light job submitted with {queued} waiting was queued.");
         }
-
-        samples.Sort();
-        return (samples[Samples / 2], leastQueued);
     }
 }
