@@ -24,11 +24,19 @@ public sealed class JobLifetimeOptions : IValidatedOptions
     /// A finished job's activation is collected after this long without a call (no watcher reading its events, no
     /// query). Within it, a watcher re-attaching with <c>Last-Event-ID</c> continues from the live event log; after it,
     /// the job reactivates from storage: an async job replays its kept output, a chat or completion stream (which keeps
-    /// none) answers with its final status. Orleans collects idle grains once per <c>GrainCollectionOptions.CollectionQuantum</c>
-    /// (1 minute by default, shortened to half this grace when the grace is under 2 minutes), so the activation goes
-    /// between this and this plus the quantum. Default: 2 minutes.
+    /// none) answers with its final status. The activation goes between this and this plus two collection quanta after its
+    /// last call (see <see cref="MaxCollectionQuantum"/>): within this plus 40 s. Default: 2 minutes.
     /// </summary>
     public TimeSpan ReattachGrace { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The longest <see cref="GrainCollectionOptions.CollectionQuantum"/> the silo keeps (Orleans' default is 1 minute); a
+    /// grace under twice this gets half the grace. Orleans files an idle grain under its age rounded up to the next
+    /// quantum boundary, and its collector visits those files once per quantum, at a phase set by when the silo started:
+    /// each adds up to a quantum, so a finished job lives up to two quanta past its grace. With a minute's quantum that was
+    /// up to 4 minutes for the 2-minute grace; with 20 s it is at most 2 minutes 40 s.
+    /// </summary>
+    public static readonly TimeSpan MaxCollectionQuantum = TimeSpan.FromSeconds(20);
 
     /// <summary>A reason these options are invalid, or null.</summary>
     public string? Validate() => ReattachGrace <= TimeSpan.Zero ? "the re-attach grace must be positive." : null;
@@ -51,10 +59,11 @@ public sealed class JobLifetimeOptions : IValidatedOptions
             {
                 var grace = jobs.Value.ReattachGrace;
                 collection.ClassSpecificCollectionAge[typeof(JobGrain).FullName!] = grace;
-                // Orleans refuses an age under the quantum, and the quantum bounds how long past its grace a job stays.
-                if (grace > TimeSpan.Zero && collection.CollectionQuantum > grace / 2)
+                // Orleans refuses an age under the quantum, and two quanta bound how long past its grace a job stays.
+                var quantum = grace / 2 < MaxCollectionQuantum ? grace / 2 : MaxCollectionQuantum;
+                if (grace > TimeSpan.Zero && collection.CollectionQuantum > quantum)
                 {
-                    collection.CollectionQuantum = grace / 2;
+                    collection.CollectionQuantum = quantum;
                 }
             });
     }

@@ -28,6 +28,31 @@ public sealed class JobLifetimeOptionsTests
         Assert.Equal(TimeSpan.FromMinutes(5), CollectionAgeOfJobs(host));
     }
 
+    /// <summary>
+    /// Orleans files an idle grain under its age rounded up to a quantum boundary, and its collector visits the files once
+    /// per quantum at the silo's own phase, so a finished job goes up to two quanta after its grace. With Orleans' default
+    /// 1-minute quantum the 2-minute grace let a job live up to 4 minutes (the soak's bound is grace + 1 minute).
+    /// </summary>
+    [Theory]
+    [InlineData("00:00:04")]
+    [InlineData("00:01:00")]
+    [InlineData("00:02:00")]
+    [InlineData("00:10:00")]
+    public void A_finished_job_is_collected_within_a_minute_of_its_grace(string setting)
+    {
+        using var host = Build(new() { ["TokenGrid:Jobs:ReattachGrace"] = setting });
+        var grace = TimeSpan.Parse(setting, System.Globalization.CultureInfo.InvariantCulture);
+        var collection = host.Services.GetRequiredService<IOptions<GrainCollectionOptions>>().Value;
+
+        var latest = CollectionAgeOfJobs(host) + (2 * collection.CollectionQuantum);
+        Assert.Equal(grace, CollectionAgeOfJobs(host));
+        Assert.True(latest <= grace + TimeSpan.FromMinutes(1), $"A job with a {grace} grace may live {latest} (quantum {collection.CollectionQuantum}).");
+
+        // Orleans accepts the pair (an age must exceed the quantum), and the other grains keep their age.
+        Assert.True(CollectionAgeOfJobs(host) > collection.CollectionQuantum);
+        Assert.Equal(TimeSpan.FromMinutes(15), collection.CollectionAge);
+    }
+
     [Theory]
     [InlineData("00:00:00")]
     [InlineData("-00:00:01")]

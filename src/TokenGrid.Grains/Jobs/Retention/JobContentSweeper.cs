@@ -17,9 +17,10 @@ public sealed record JobContentSweep(int Jobs, long Bytes, int Batches);
 /// <summary>
 /// Deletes expired job content from grain storage without activating the jobs: it claims a batch of due entries from the
 /// <see cref="IJobContentExpiryStore"/>, rewrites each job's stored state without its content (a versioned write, as the
-/// grain's own), removes the batch's entries, and goes on until nothing is due. An activation still alive for such a job
-/// forgets the content itself once its expiry passes, so reads agree with storage either way. Every silo runs one
-/// (<see cref="JobRetentionService"/>); claims keep them off each other's batches.
+/// grain's own), removes the batch's entries, and goes on until nothing is due, resting between batches as long as each
+/// took (a backlog goes at most at half speed rather than taking the machine from the requests it serves). An activation
+/// still alive for such a job forgets the content itself once its expiry passes, so reads agree with storage either way.
+/// Every silo runs one (<see cref="JobRetentionService"/>); claims keep them off each other's batches.
 /// </summary>
 public sealed partial class JobContentSweeper(
     JobRetention retention,
@@ -86,6 +87,11 @@ public sealed partial class JobContentSweeper(
                 {
                     break;
                 }
+
+                // More is due: rest as long as the batch took before the next, so a sweep's burst of reads and writes
+                // takes at most half of one thread and of the database, and requests served meanwhile are slowed less.
+                // Real time, not the app's clock: the rest shares the machine, it is no deadline.
+                await Task.Delay(clock.Elapsed, cancellationToken);
             }
 
             instruments.OnJobContentOldest(await retention.Store.OldestFinishedAtAsync(cancellationToken));

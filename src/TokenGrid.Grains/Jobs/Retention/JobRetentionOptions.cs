@@ -42,10 +42,11 @@ public sealed class JobRetentionOptions : IValidatedOptions
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// Jobs claimed and deleted per batch of a sweep: each batch is one short claim, one write per job, and one delete of
-    /// the claims, so no lock is held for long; a sweep runs batches until nothing is due. Default: 200.
+    /// Jobs claimed and deleted per batch of a sweep: each batch is one short claim, one read and one write per job, and
+    /// one delete of the claims, so no lock is held for long; a sweep runs batches until nothing is due, resting after
+    /// each as long as it took, so small batches keep each burst of deletion short. Default: 50.
     /// </summary>
-    public int BatchSize { get; set; } = 200;
+    public int BatchSize { get; set; } = 50;
 
     /// <summary>The retention of an async job of <paramref name="tenantId"/>.</summary>
     public TimeSpan AsyncJobsOf(string tenantId) => Tenants.TryGetValue(tenantId, out var own) ? own : AsyncJobs;
