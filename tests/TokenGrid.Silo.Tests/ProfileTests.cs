@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using TokenGrid.Silo.Hosting;
 
 namespace TokenGrid.Silo.Tests;
@@ -26,5 +27,20 @@ public sealed class ProfileTests
         using var app = builder.Build();
 
         Assert.Equal(TimeSpan.FromSeconds(600), app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
+    }
+
+    [Theory]
+    [InlineData(null, 100_000)]
+    [InlineData("2500", 2_500)]
+    [InlineData("0", 0)]
+    public void The_silos_grain_directory_cache_is_bounded_by_its_setting(string? setting, int expected)
+    {
+        // Orleans' own default (a million locations) grows by one job's location with every request.
+        string[] args = setting is null ? ["--profile", "local"] : ["--profile", "local", "--TokenGrid:Cluster:DirectoryCacheSize", setting];
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ApplicationName = "TokenGrid.Silo", Args = args });
+        builder.AddTokenGrid();
+        using var app = builder.Build();
+
+        Assert.Equal(expected, app.Services.GetRequiredService<IOptions<GrainDirectoryOptions>>().Value.CacheSize);
     }
 }

@@ -51,6 +51,7 @@ internal static class SiloHosting
 
         silo.Configure<SiloOptions>(options => options.SiloName = cluster.EffectiveSiloName);
         silo.Configure<ClusterMembershipOptions>(cluster.Membership.ApplyTo);
+        silo.Configure<GrainDirectoryOptions>(options => options.CacheSize = cluster.DirectoryCacheSize);
 
         // The tenants' job recovery reminder ticks every RecoveryPeriod, below Orleans' default minimum of one minute.
         // Each silo also re-reads its share of the reminder table that often, so a reminder whose registration raced with

@@ -41,6 +41,15 @@ public sealed class ClusterHostingOptions : IValidatedOptions
     /// </summary>
     public string? AdvertisedAddress { get; set; }
 
+    /// <summary>
+    /// Most grain locations the silo's directory cache keeps (Orleans' <c>GrainDirectoryOptions.CacheSize</c>, whose
+    /// default is 1,000,000). Every job is a grain, and its location stays cached after the job is gone until the cache's
+    /// least recently used entries are dropped: with Orleans' default a silo's cache grows with every request until a
+    /// million jobs (about 250 bytes each). A location not cached is looked up in the cluster's directory. 0 turns the
+    /// cache off. Default: 100,000.
+    /// </summary>
+    public int DirectoryCacheSize { get; set; } = 100_000;
+
     /// <summary>How fast a dead silo is declared dead (<c>TokenGrid:Cluster:Membership</c>). Default: see <see cref="MembershipTimingOptions"/>.</summary>
     public MembershipTimingOptions Membership { get; set; } = new();
 
@@ -60,6 +69,7 @@ public sealed class ClusterHostingOptions : IValidatedOptions
         : SiloPort is < 1 or > 65535 ? "silo port must be between 1 and 65535."
         : GatewayPort is < 1 or > 65535 ? "gateway port must be between 1 and 65535."
         : SiloPort == GatewayPort ? "silo and gateway ports must differ."
+        : DirectoryCacheSize < 0 ? "the directory cache size must not be negative."
         : EffectiveSiloName.Contains('/', StringComparison.Ordinal) ? "the silo name must not contain '/'."
         : Membership?.Validate() ?? (Membership is null ? "membership settings are required." : null);
 }
