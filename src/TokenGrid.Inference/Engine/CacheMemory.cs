@@ -20,15 +20,19 @@ internal sealed class CacheMemory : IDisposable
         var index = IndexOf(session.InputNames, pastName);
         using var infos = session.GetMemoryInfosForInputs();
         Allocator = new OrtAllocator(session, infos[index]);
-        IsHost = Allocator.Info.GetDeviceType() == OrtMemoryInfoDeviceType.CPU;
+        Info = Allocator.Info;
+        IsHost = Info.GetDeviceType() == OrtMemoryInfoDeviceType.CPU;
         CopyThroughRuntime = copyThroughRuntime || !IsHost;
     }
 
     /// <summary>The session's allocator for the cache's memory.</summary>
     public OrtAllocator Allocator { get; }
 
-    /// <summary>The cache's memory.</summary>
-    public OrtMemoryInfo Info => Allocator.Info;
+    /// <summary>
+    /// The cache's memory, read once: each read of <see cref="OrtAllocator.Info"/> wraps the allocator's own (which this
+    /// does not own) in a new finalizable handle, and bindings ask for it every step.
+    /// </summary>
+    public OrtMemoryInfo Info { get; }
 
     /// <summary>True when the cache is in host memory (the CPU provider).</summary>
     public bool IsHost { get; }

@@ -43,10 +43,10 @@ public sealed class ClusterHostingOptions : IValidatedOptions
 
     /// <summary>
     /// Most grain locations the silo's directory cache keeps (Orleans' <c>GrainDirectoryOptions.CacheSize</c>, whose
-    /// default is 1,000,000). Every job is a grain, and its location stays cached after the job is gone until the cache's
-    /// least recently used entries are dropped: with Orleans' default a silo's cache grows with every request until a
-    /// million jobs (about 250 bytes each). A location not cached is looked up in the cluster's directory. 0 turns the
-    /// cache off. Default: 100,000.
+    /// default is 1,000,000). Every job is a grain whose location the cache may keep after the job is gone (a silo under
+    /// load held 10,329 locations after 10,000 requests and 14,246 after 50,000, about 250 bytes each); nothing but this
+    /// size bounds them. A location not cached is looked up in the cluster's directory. 0 turns the cache off.
+    /// Default: 100,000.
     /// </summary>
     public int DirectoryCacheSize { get; set; } = 100_000;
 
