@@ -26,6 +26,59 @@ public sealed class TokenVocabulary
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(PatternAutomaton, int), ulong[]> _patternContent = new();
 
+    /// <summary>Most states of an automaton whose tables <see cref="PreparePatterns"/> builds ahead.</summary>
+    private const int MaxPreparedStates = 512;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<PatternAutomaton, Task> _prepared = new();
+
+    /// <summary>
+    /// Starts building, on a worker, the content tables (<see cref="PatternContent"/>) of every state of each of
+    /// <paramref name="automata"/> not met before (those of at most <see cref="MaxPreparedStates"/> states), so that
+    /// no mask pays for a pass over the vocabulary when a sequence first reaches a state. A mask that needs a table
+    /// not built yet builds it itself (the same table). Returns when the work is started; the task ends with it.
+    /// </summary>
+    internal Task PreparePatterns(IReadOnlyList<PatternAutomaton> automata)
+    {
+        if (automata.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var tasks = new List<Task>(automata.Count);
+        foreach (var automaton in automata)
+        {
+            if (automaton.StateCount <= MaxPreparedStates)
+            {
+                tasks.Add(_prepared.GetOrAdd(automaton, a => Task.Run(() => BuildAll(a))));
+            }
+        }
+
+        return Task.WhenAll(tasks);
+    }
+
+    private void BuildAll(PatternAutomaton automaton)
+    {
+        for (var state = 0; state < automaton.StateCount; state++)
+        {
+            if (_patternContent.Count >= MaxPatternMasks - 1)
+            {
+                return; // the cache is full: later states are built when met
+            }
+
+            try
+            {
+                _ = PatternContent(automaton, state);
+            }
+            catch (ConstraintException)
+            {
+                return; // a state beyond the automaton's limits: the sequence that reaches it fails as before
+            }
+        }
+    }
+
+    /// <summary>Whether the content table of <paramref name="state"/> is built (for tests).</summary>
+    internal bool HasPatternContent(PatternAutomaton automaton, int state) => _patternContent.ContainsKey((automaton, state));
+
     /// <summary>
     /// The tokens of string content (ending between characters) that <paramref name="automaton"/> can take whole from
     /// <paramref name="state"/>: every code point keeps it alive. Computed once per state and kept.
