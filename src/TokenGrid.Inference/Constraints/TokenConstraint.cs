@@ -108,7 +108,7 @@ public sealed class TokenConstraint
         Array.Clear(mask, 0, _vocabulary.Words);
         foreach (var frame in _frames)
         {
-            scratch.Walk(_vocabulary.All, frame, limit, mask);
+            scratch.WalkEveryByte(_vocabulary.All, frame, limit, mask);
         }
 
         if (Accepts)
