@@ -106,6 +106,15 @@ internal sealed class ObjectFrame : Frame
             ? null
             : With(ObjectPhase.AfterKey, _seen, [.. _freeKeys, key], -1, 0);
 
+    /// <summary>
+    /// This object (after a free key's opening) once a free key it does not have yet is written, without that key in
+    /// its list: for what a token writes after the key when that writes no other key.
+    /// </summary>
+    public ObjectFrame AfterFreeKey() => With(ObjectPhase.AfterKey, _seen, _freeKeys, -1, 0);
+
+    /// <summary>The keys a free key may not be: the declared ones and the free ones written.</summary>
+    public IEnumerable<string> UsedKeys => _node.Properties.Select(p => p.Name).Concat(_freeKeys);
+
     /// <summary>Whether a declared property not written yet has a key through <paramref name="trieNode"/>.</summary>
     public bool UnseenBelow(int trieNode)
     {

@@ -63,6 +63,12 @@ internal sealed class StringFrame : Frame
     /// <summary>Whether this is an object's free key (plain characters only).</summary>
     public bool IsKey => _keyOf is not null;
 
+    /// <summary>For a free key: its object, waiting for the key.</summary>
+    public ObjectFrame? KeyOf => _keyOf;
+
+    /// <summary>For a free key: its bytes so far.</summary>
+    public byte[]? KeyText => _key;
+
     /// <summary>Characters still needed to reach <c>minLength</c>.</summary>
     public int Deficit => Math.Max(0, _node.MinLength - _at.Count);
 

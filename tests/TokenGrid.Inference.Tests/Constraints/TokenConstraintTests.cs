@@ -139,6 +139,38 @@ public sealed class MaskParityTests
     }
 }
 
+/// <summary>A free key's closing tokens come from one walk after the quote; a key the object has already is still refused.</summary>
+public sealed class FreeKeyMaskTests
+{
+    [Theory]
+    [InlineData("qwen2_5", "{\"a\": 1, \"a", "")]
+    [InlineData("qwen2_5", "{\"a\": 1, \"", "a")]
+    [InlineData("qwen2_5", "{\"name\": \"x\", \"n", "ame")]
+    [InlineData("qwen2_5", "{\"ab\": [], \"n", "ame")]
+    [InlineData("llama3_1", "{\"id\": true,\"id", "")]
+    [InlineData("llama3_1", "{\"id\": true,\"", "id")]
+    [InlineData("gpt2", "{\"b\": 2, \"id\": null, \"b", "")]
+    public void A_used_key_is_refused_and_the_mask_equals_walking_every_token(string family, string written, string used)
+    {
+        var (vocabulary, _, ends) = ConstrainedWalk.Vocabulary(family);
+        var grammar = JsonGrammar.Compile("""{"type": "object", "properties": {"name": {"type": "string"}}, "additionalProperties": {"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "array"}, {"type": "boolean"}, {"type": "null"}]}}""");
+        var constraint = new TokenConstraint(grammar, vocabulary, ends);
+        constraint.Advance(System.Text.Encoding.UTF8.GetBytes(written));
+        Assert.False(constraint.IsBroken);
+        var fast = new ulong[vocabulary.Words];
+        var slow = new ulong[vocabulary.Words];
+        constraint.FillMask(fast, 100, new MaskScratch());
+        constraint.FillMaskByWalking(slow, 100, new MaskScratch());
+        Assert.Equal(slow, fast);
+
+        // Every token that writes the rest of a used key and closes it is refused (none of them is a declared key).
+        var closing = System.Text.Encoding.UTF8.GetBytes(used + "\"");
+        var refused = Enumerable.Range(0, vocabulary.Size).Where(i => vocabulary.Bytes(i) is { } b && b.AsSpan().StartsWith(closing)).ToList();
+        Assert.All(refused, id => Assert.True((fast[id >> 6] & (1UL << (id & 63))) == 0, $"{Convert.ToHexString(vocabulary.Bytes(id)!)} allowed"));
+        Assert.True(used.Length > 0 || refused.Count > 0);
+    }
+}
+
 /// <summary>Schemas built to make every token expensive are refused when compiled, before any generation.</summary>
 public sealed class HostileSchemaTests
 {
