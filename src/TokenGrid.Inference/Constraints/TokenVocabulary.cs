@@ -19,12 +19,16 @@ public sealed class TokenVocabulary
         All = new ByteTokenTrie(bytes, _ => true);
         Body = new StringBodies(bytes, 0);
         Opening = new StringBodies(bytes, 1);
+        _contentPoints = new(() => new CodePointTrie(Body.CodePoints));
     }
 
     /// <summary>Most pattern states whose content tokens are kept (per vocabulary); beyond it the cache starts over.</summary>
     private const int MaxPatternMasks = 4_096;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(PatternAutomaton, int), ulong[]> _patternContent = new();
+
+    /// <summary>String content by code points, for pattern tables: built when a pattern first needs one.</summary>
+    private readonly Lazy<CodePointTrie> _contentPoints;
 
     /// <summary>Most states of an automaton whose tables <see cref="PreparePatterns"/> builds ahead.</summary>
     private const int MaxPreparedStates = 512;
@@ -91,28 +95,7 @@ public sealed class TokenVocabulary
         }
 
         var bits = new ulong[Words];
-        var points = Body.CodePoints;
-        for (var id = 0; id < points.Length; id++)
-        {
-            if (points[id] is not { } text)
-            {
-                continue;
-            }
-
-            var s = state;
-            foreach (var c in text)
-            {
-                if ((s = automaton.Step(s, c)) < 0)
-                {
-                    break;
-                }
-            }
-
-            if (s >= 0)
-            {
-                bits[id >> 6] |= 1UL << (id & 63);
-            }
-        }
+        _contentPoints.Value.Live(automaton, state, bits);
 
         if (_patternContent.Count >= MaxPatternMasks)
         {
