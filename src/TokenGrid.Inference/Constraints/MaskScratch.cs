@@ -142,9 +142,21 @@ public sealed class MaskScratch
         _exclude = _excluded.Count > 0;
         Walk(keySuffixes, afterKey, limit, mask, null, body, 0, room);
         _exclude = false;
+        var follows = afterKey.FirstBytes;
         foreach (var id in body.KeyQuoted)
         {
-            if (body.PrefixChars[id] <= room && (mask[id >> 6] & (1UL << (id & 63))) == 0 && StepsWithin(vocabulary.Bytes(id)!, 0, frame, limit))
+            if (body.PrefixChars[id] > room || (mask[id >> 6] & (1UL << (id & 63))) != 0)
+            {
+                continue;
+            }
+
+            // No backslash before it: the first quote closes the key. The object takes the key (when new) and then
+            // the rest, stepped from there.
+            var bytes = vocabulary.Bytes(id)!;
+            var quote = Array.IndexOf(bytes, (byte)'"');
+            if (follows.Contains(bytes[quote + 1])
+                && owner.WithFreeKey(System.Text.Encoding.UTF8.GetString([.. written, .. bytes.AsSpan(0, quote)])) is { } keyed
+                && StepsWithin(bytes, quote + 1, keyed, limit))
             {
                 mask[id >> 6] |= 1UL << (id & 63);
             }

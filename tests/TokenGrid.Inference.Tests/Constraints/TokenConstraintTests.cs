@@ -202,3 +202,33 @@ public sealed class HostileSchemaTests
         Assert.True(result.Complete, result.Text);
     }
 }
+
+/// <summary>An integer prefix is reachable exactly when some allowed integer begins with it.</summary>
+public sealed class IntegerPrefixTests
+{
+    [Theory]
+    [InlineData(0, 150, false, false)]
+    [InlineData(-20, 7, false, true)]
+    [InlineData(-999, -40, true, false)]
+    [InlineData(1000, 1200, false, false)]
+    public void Reachable_equals_some_allowed_integer_beginning_with_the_prefix(int min, int max, bool minExclusive, bool maxExclusive)
+    {
+        var bounds = new NumberBounds(true, min, minExclusive, max, maxExclusive);
+        var allowed = Enumerable.Range(min - 1, max - min + 3).Where(n => bounds.Allows(n)).Select(n => n.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        foreach (var sign in (string[])["", "-"])
+        {
+            for (var n = 1; n < 100_000; n++)
+            {
+                var text = sign + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                NumberPrefix? prefix = default(NumberPrefix);
+                foreach (var b in System.Text.Encoding.ASCII.GetBytes(text))
+                {
+                    prefix = prefix?.Push(b, true);
+                }
+
+                Assert.NotNull(prefix);
+                Assert.True(allowed.Any(a => a.StartsWith(text, StringComparison.Ordinal)) == bounds.Reachable(prefix.Value), text);
+            }
+        }
+    }
+}
