@@ -41,6 +41,9 @@ internal sealed class ArrayFrame : Frame
     private static readonly ByteSet s_afterElement = ByteSet.Of(",]");
 
     /// <inheritdoc/>
+    public override int Spaces => _phase == ArrayPhase.Open ? -1 : _spaces;
+
+    /// <inheritdoc/>
     public override ByteSet FirstBytes
     {
         get

@@ -63,6 +63,15 @@ internal struct ByteSet
         _w3 |= other._w3;
     }
 
+    /// <summary>Removes every byte of <paramref name="other"/>.</summary>
+    public void Except(in ByteSet other)
+    {
+        _w0 &= ~other._w0;
+        _w1 &= ~other._w1;
+        _w2 &= ~other._w2;
+        _w3 &= ~other._w3;
+    }
+
     /// <summary>Whether <paramref name="b"/> is in it.</summary>
     public readonly bool Contains(byte b) => (Word(b >> 6) & (1UL << (b & 63))) != 0;
 

@@ -35,6 +35,12 @@ internal abstract class Frame
     /// </summary>
     public virtual ByteSet FirstBytes => ByteSet.All;
 
+    /// <summary>
+    /// For a frame that takes whitespace as itself with one more space (up to <see cref="MaxSpaces"/>) and any other
+    /// byte as it would with none: the spaces it has taken in a row. -1 for the others.
+    /// </summary>
+    public virtual int Spaces => -1;
+
     /// <summary>Whitespace when <paramref name="spaces"/> are below <see cref="MaxSpaces"/>, with <paramref name="rest"/>.</summary>
     protected static ByteSet SpacesAnd(int spaces, ByteSet rest)
     {
@@ -132,6 +138,9 @@ internal sealed class ValueSlot(SchemaNode node, Frame parent, int spaces) : Fra
 
     /// <inheritdoc/>
     public override ByteSet FirstBytes => SpacesAnd(spaces, Node.FirstBytes);
+
+    /// <inheritdoc/>
+    public override int Spaces => spaces;
 
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)

@@ -25,8 +25,47 @@ public sealed class MaskScratch
         first.Add(start);
         _vocabulary = vocabulary;
         (_body, _minChars, _maxChars) = (body, minChars, maxChars);
+        if (vocabulary is null || body is not null || start.Spaces < 0 || trie.SpaceNodes.Length == 0)
+        {
+            Walk(trie, 0, 0, limit, mask);
+            return;
+        }
+
+        // A frame that takes whitespace as itself: the runs of whitespace are read from the trie's list of them, and
+        // only what follows a run is stepped, from the frame itself (a byte after whitespace does what it does first).
+        _skipSpaces = true;
         Walk(trie, 0, 0, limit, mask);
+        _skipSpaces = false;
+        var within = start.Remaining <= limit;
+        var taken = start.FirstBytes;
+        for (var i = 0; i < trie.SpaceNodes.Length; i++)
+        {
+            var (node, depth) = (trie.SpaceNodes[i], trie.SpaceDepths[i]);
+            if (start.Spaces + depth > Frame.MaxSpaces)
+            {
+                continue;
+            }
+
+            for (var t = trie.TokenStart[node]; t < trie.TokenStart[node + 1] && within; t++)
+            {
+                var id = trie.TokenIds[t];
+                mask[id >> 6] |= 1UL << (id & 63);
+            }
+
+            for (var child = trie.ChildStart[node]; child < trie.ChildStart[node + 1]; child++)
+            {
+                var b = trie.Label[child];
+                if (!Frame.IsSpace(b) && taken.Contains(b))
+                {
+                    Level(depth).Add(start);
+                    Level(depth + 1);
+                    Visit(trie, child, depth, limit, mask);
+                }
+            }
+        }
     }
+
+    private bool _skipSpaces;
 
     /// <summary>
     /// The plain walk, for tests to check the others against: every token of <paramref name="trie"/> stepped byte by
@@ -258,6 +297,11 @@ public sealed class MaskScratch
         for (var i = 0; i < frames.Count && !_everyByte; i++)
         {
             taken.Union(frames[i].FirstBytes);
+        }
+
+        if (depth == 0 && _skipSpaces)
+        {
+            taken.Except(ByteSet.Spaces);
         }
 
         var (first, end) = (trie.ChildStart[node], trie.ChildStart[node + 1]);

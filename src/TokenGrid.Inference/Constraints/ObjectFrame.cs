@@ -53,6 +53,25 @@ internal sealed class ObjectFrame : Frame
     /// <summary>The properties written so far.</summary>
     public PropertySet Seen => _seen;
 
+    private static readonly ByteSet s_open = ByteSet.Of("{");
+    private static readonly ByteSet s_first = ByteSet.Of("\"}");
+    private static readonly ByteSet s_next = ByteSet.Of("\"");
+    private static readonly ByteSet s_afterKey = ByteSet.Of(":");
+    private static readonly ByteSet s_afterValue = ByteSet.Of(",}");
+
+    /// <inheritdoc/>
+    public override int Spaces => _phase == ObjectPhase.Open ? -1 : _spaces;
+
+    /// <inheritdoc/>
+    public override ByteSet FirstBytes => _phase switch
+    {
+        ObjectPhase.Open => s_open,
+        ObjectPhase.First => SpacesAnd(_spaces, s_first),
+        ObjectPhase.Next => SpacesAnd(_spaces, s_next),
+        ObjectPhase.AfterKey => SpacesAnd(_spaces, s_afterKey),
+        _ => SpacesAnd(_spaces, s_afterValue),
+    };
+
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
     {
@@ -181,6 +200,9 @@ internal sealed class ObjectFrame : Frame
 /// <summary>A declared key of an object being written, after its opening quote, at a node of the object's key trie.</summary>
 internal sealed class KeyFrame(ObjectFrame owner, int trieNode, int depth) : Frame(owner.Parent, Own(owner, trieNode, depth))
 {
+    /// <inheritdoc/>
+    public override ByteSet FirstBytes => owner.Node.Keys.ChildBytes(trieNode);
+
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
     {

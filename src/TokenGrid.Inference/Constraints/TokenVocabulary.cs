@@ -288,7 +288,34 @@ internal sealed class ByteTokenTrie
         ChildStart[queue.Count] = next2;
         TokenStart[queue.Count] = tokenIds.Count;
         TokenIds = [.. tokenIds];
+
+        // Breadth-first, a node's parent comes first: the runs of whitespace from the root, with their lengths.
+        var spaces = new List<int>();
+        var depths = new List<int>();
+        var depth = new int[queue.Count];
+        for (var i = -1; i < spaces.Count; i++)
+        {
+            var node = i < 0 ? 0 : spaces[i];
+            for (var child = ChildStart[node]; child < ChildStart[node + 1]; child++)
+            {
+                if (Frame.IsSpace(Label[child]))
+                {
+                    depth[child] = depth[node] + 1;
+                    spaces.Add(child);
+                    depths.Add(depth[child]);
+                }
+            }
+        }
+
+        SpaceNodes = [.. spaces];
+        SpaceDepths = [.. depths];
     }
+
+    /// <summary>The nodes whose bytes from the root are all whitespace, shortest first.</summary>
+    public int[] SpaceNodes { get; }
+
+    /// <summary>How many bytes lead to each of <see cref="SpaceNodes"/>.</summary>
+    public int[] SpaceDepths { get; }
 
     /// <summary>Where each node's children start (node <c>n</c>'s run ends where <c>n + 1</c>'s starts).</summary>
     public int[] ChildStart { get; }
