@@ -36,6 +36,36 @@ internal sealed class ArrayFrame : Frame
     /// <summary>An array of <paramref name="node"/> before its <c>[</c>.</summary>
     public static ArrayFrame Open(ArrayNode node, Frame parent) => new(node, parent, ArrayPhase.Open, 0, 0);
 
+    private static readonly ByteSet s_open = ByteSet.Of("[");
+    private static readonly ByteSet s_close = ByteSet.Of("]");
+    private static readonly ByteSet s_afterElement = ByteSet.Of(",]");
+
+    /// <inheritdoc/>
+    public override int Spaces => _phase == ArrayPhase.Open ? -1 : _spaces;
+
+    /// <inheritdoc/>
+    public override ByteSet FirstBytes
+    {
+        get
+        {
+            switch (_phase)
+            {
+                case ArrayPhase.Open:
+                    return s_open;
+                case ArrayPhase.AfterElement:
+                    return SpacesAnd(_spaces, s_afterElement);
+            }
+
+            var set = _phase == ArrayPhase.First ? s_close : default;
+            if (_node.Element(_count) is { } element)
+            {
+                set.Union(element.FirstBytes);
+            }
+
+            return SpacesAnd(_spaces, set);
+        }
+    }
+
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
     {

@@ -52,6 +52,18 @@ internal sealed class ByteTrie
     /// <summary>Nodes in the trie.</summary>
     public int NodeCount => _children.Count;
 
+    /// <summary>The bytes that lead somewhere from <paramref name="node"/>.</summary>
+    public ByteSet ChildBytes(int node)
+    {
+        var set = default(ByteSet);
+        foreach (var b in _children[node].Keys)
+        {
+            set.Add(b);
+        }
+
+        return set;
+    }
+
     /// <summary>The node reached from <paramref name="node"/> by <paramref name="b"/>, or -1.</summary>
     public int Next(int node, byte b) => _children[node].TryGetValue(b, out var next) ? next : -1;
 

@@ -29,6 +29,29 @@ internal abstract class Frame
     /// <summary>Whether the whole output may end here.</summary>
     public bool Accepts => this is EndFrame || (CanEnd && Parent!.Accepts);
 
+    /// <summary>
+    /// The bytes <see cref="Step"/> may take: every byte outside it adds no frame (the set may hold more). Lets a walk
+    /// over the vocabulary skip the tokens that begin with a byte no frame takes without stepping each one.
+    /// </summary>
+    public virtual ByteSet FirstBytes => ByteSet.All;
+
+    /// <summary>
+    /// For a frame that takes whitespace as itself with one more space (up to <see cref="MaxSpaces"/>) and any other
+    /// byte as it would with none: the spaces it has taken in a row. -1 for the others.
+    /// </summary>
+    public virtual int Spaces => -1;
+
+    /// <summary>Whitespace when <paramref name="spaces"/> are below <see cref="MaxSpaces"/>, with <paramref name="rest"/>.</summary>
+    protected static ByteSet SpacesAnd(int spaces, ByteSet rest)
+    {
+        if (spaces < MaxSpaces)
+        {
+            rest.Union(ByteSet.Spaces);
+        }
+
+        return rest;
+    }
+
     /// <summary>Adds to <paramref name="into"/> every frame this one becomes after <paramref name="b"/> (none: the byte is not allowed).</summary>
     public abstract void Step(byte b, List<Frame> into);
 
@@ -100,6 +123,9 @@ internal sealed class EndFrame : Frame
     public override bool CanEnd => true;
 
     /// <inheritdoc/>
+    public override ByteSet FirstBytes => default;
+
+    /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
     {
     }
@@ -109,6 +135,12 @@ internal sealed class EndFrame : Frame
 internal sealed class ValueSlot(SchemaNode node, Frame parent, int spaces) : Frame(parent, node.MinBytes)
 {
     public SchemaNode Node { get; } = node;
+
+    /// <inheritdoc/>
+    public override ByteSet FirstBytes => SpacesAnd(spaces, Node.FirstBytes);
+
+    /// <inheritdoc/>
+    public override int Spaces => spaces;
 
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
@@ -134,6 +166,21 @@ internal sealed class LiteralFrame(ByteTrie trie, int node, Frame parent) : Fram
     public override bool CanEnd => trie.IsTerminal(node);
 
     /// <inheritdoc/>
+    public override ByteSet FirstBytes
+    {
+        get
+        {
+            var set = trie.ChildBytes(node);
+            if (CanEnd)
+            {
+                set.Union(Parent!.FirstBytes);
+            }
+
+            return set;
+        }
+    }
+
+    /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
     {
         var next = trie.Next(node, b);
@@ -156,6 +203,23 @@ internal sealed class NumberFrame(NumberNode node, NumberPrefix prefix, Frame pa
 {
     /// <inheritdoc/>
     public override bool CanEnd => prefix.IsComplete && node.Bounds.Allows(prefix.Signed);
+
+    private static readonly ByteSet s_numberBytes = ByteSet.Of("0123456789.eE+-");
+
+    /// <inheritdoc/>
+    public override ByteSet FirstBytes
+    {
+        get
+        {
+            var set = s_numberBytes;
+            if (CanEnd)
+            {
+                set.Union(Parent!.FirstBytes);
+            }
+
+            return set;
+        }
+    }
 
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)

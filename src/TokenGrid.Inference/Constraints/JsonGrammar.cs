@@ -23,6 +23,7 @@ public sealed class JsonGrammar
     {
         Root = root;
         Hash = hash;
+        Patterns = PatternsOf(root);
     }
 
     /// <summary>The schema of OpenAI's <c>{"type": "json_object"}</c>: any JSON object.</summary>
@@ -39,6 +40,54 @@ public sealed class JsonGrammar
 
     /// <summary>The compiled root.</summary>
     internal SchemaNode Root { get; }
+
+    /// <summary>The automata of the schema's string patterns and formats, each once.</summary>
+    internal IReadOnlyList<PatternAutomaton> Patterns { get; }
+
+    private static PatternAutomaton[] PatternsOf(SchemaNode root)
+    {
+        var found = new List<PatternAutomaton>();
+        var seen = new HashSet<SchemaNode>(ReferenceEqualityComparer.Instance);
+        var pending = new Stack<SchemaNode>([root]);
+        while (pending.TryPop(out var node))
+        {
+            if (!seen.Add(node))
+            {
+                continue;
+            }
+
+            switch (node)
+            {
+                case StringNode { Pattern: { } pattern } when !found.Contains(pattern):
+                    found.Add(pattern);
+                    break;
+                case RefNode { Target: { } target }:
+                    pending.Push(target);
+                    break;
+                case AnyOfNode any:
+                    any.Options.ToList().ForEach(pending.Push);
+                    break;
+                case ArrayNode array:
+                    array.Prefix.ToList().ForEach(pending.Push);
+                    if (array.Items is { } items)
+                    {
+                        pending.Push(items);
+                    }
+
+                    break;
+                case ObjectNode o:
+                    o.Properties.Select(p => p.Value).ToList().ForEach(pending.Push);
+                    if (o.Additional is { } additional)
+                    {
+                        pending.Push(additional);
+                    }
+
+                    break;
+            }
+        }
+
+        return [.. found];
+    }
 
     /// <summary>
     /// Compiles <paramref name="schema"/> (JSON text), or returns the cached grammar of the same text. Throws

@@ -1,7 +1,7 @@
 namespace TokenGrid.Inference.Constraints;
 
 /// <summary>Working memory for computing masks: one per thread that samples.</summary>
-public sealed class MaskScratch
+public sealed partial class MaskScratch
 {
     private readonly List<List<Frame>> _levels = [];
     private TokenVocabulary? _vocabulary;
@@ -20,12 +20,69 @@ public sealed class MaskScratch
     internal void Walk(ByteTokenTrie trie, Frame start, int limit, ulong[] mask, TokenVocabulary? vocabulary = null,
         StringBodies? body = null, int minChars = 0, int maxChars = int.MaxValue)
     {
+        _everyByte = false;
         var first = Level(0);
         first.Add(start);
         _vocabulary = vocabulary;
         (_body, _minChars, _maxChars) = (body, minChars, maxChars);
+        if (vocabulary is null || body is not null || start.Spaces < 0 || trie.SpaceNodes.Length == 0)
+        {
+            Walk(trie, 0, 0, limit, mask);
+            return;
+        }
+
+        // A frame that takes whitespace as itself: the runs of whitespace are read from the trie's list of them, and
+        // only what follows a run is stepped, from the frame itself (a byte after whitespace does what it does first).
+        _skipSpaces = true;
         Walk(trie, 0, 0, limit, mask);
+        _skipSpaces = false;
+        var within = start.Remaining <= limit;
+        var taken = start.FirstBytes;
+        for (var i = 0; i < trie.SpaceNodes.Length; i++)
+        {
+            var (node, depth) = (trie.SpaceNodes[i], trie.SpaceDepths[i]);
+            if (start.Spaces + depth > Frame.MaxSpaces)
+            {
+                continue;
+            }
+
+            for (var t = trie.TokenStart[node]; t < trie.TokenStart[node + 1] && within; t++)
+            {
+                var id = trie.TokenIds[t];
+                mask[id >> 6] |= 1UL << (id & 63);
+            }
+
+            for (var child = trie.ChildStart[node]; child < trie.ChildStart[node + 1]; child++)
+            {
+                var b = trie.Label[child];
+                if (!Frame.IsSpace(b) && taken.Contains(b))
+                {
+                    Level(depth).Add(start);
+                    Level(depth + 1);
+                    Visit(trie, child, depth, limit, mask);
+                }
+            }
+        }
     }
+
+    private bool _skipSpaces;
+
+    /// <summary>
+    /// The plain walk, for tests to check the others against: every token of <paramref name="trie"/> stepped byte by
+    /// byte from <paramref name="start"/>, each byte tried on every frame (no table, no first-byte pruning).
+    /// </summary>
+    internal void WalkEveryByte(ByteTokenTrie trie, Frame start, int limit, ulong[] mask)
+    {
+        _everyByte = true;
+        _vocabulary = null;
+        (_body, _minChars, _maxChars) = (null, 0, int.MaxValue);
+        var first = Level(0);
+        first.Add(start);
+        Walk(trie, 0, 0, limit, mask);
+        _everyByte = false;
+    }
+
+    private bool _everyByte;
 
     /// <summary>
     /// Sets the tokens allowed in <paramref name="frame"/>, a free string (no pattern, between two characters) that can
@@ -58,7 +115,7 @@ public sealed class MaskScratch
             // A free key is checked against the object's keys when it closes, which needs its text: walk the closers.
             if (ReferenceEquals(body, vocabulary.Body))
             {
-                Walk(vocabulary.Closers, frame, limit, mask);
+                FreeKeyClosers(vocabulary, frame, room, limit, mask);
             }
             else
             {
@@ -116,73 +173,132 @@ public sealed class MaskScratch
         }
     }
 
+    /// <summary>Children at which a node's run is searched by byte rather than scanned (when few bytes are taken).</summary>
+    private const int SearchedChildren = 16;
+
     private void Walk(ByteTokenTrie trie, int node, int depth, int limit, ulong[] mask)
     {
         var frames = _levels[depth];
-        var next = Level(depth + 1);
-        for (var child = trie.ChildStart[node]; child < trie.ChildStart[node + 1]; child++)
+        Level(depth + 1);
+        var taken = _everyByte ? ByteSet.All : default;
+        for (var i = 0; i < frames.Count && !_everyByte; i++)
         {
-            next.Clear();
-            var b = trie.Label[child];
-            foreach (var f in frames)
-            {
-                f.Step(b, next);
-            }
+            taken.Union(frames[i].FirstBytes);
+        }
 
-            if (next.Count == 0)
-            {
-                continue;
-            }
+        if (depth == 0 && _skipSpaces)
+        {
+            taken.Except(ByteSet.Spaces);
+        }
 
-            if (trie.TokenStart[child] < trie.TokenStart[child + 1] && next.Exists(f => f.Remaining <= limit))
+        var (first, end) = (trie.ChildStart[node], trie.ChildStart[node + 1]);
+        if (end - first > SearchedChildren && taken.Count < (end - first) / 2)
+        {
+            // Few bytes taken among many children: find each taken byte's child instead of stepping every child.
+            for (var w = 0; w < 4; w++)
             {
-                for (var t = trie.TokenStart[child]; t < trie.TokenStart[child + 1]; t++)
+                var bits = taken.Word(w);
+                while (bits != 0)
                 {
-                    var id = trie.TokenIds[t];
-                    if (_body is null || (_body.PrefixChars[id] >= _minChars && _body.PrefixChars[id] <= _maxChars))
+                    var b = (byte)((w << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits));
+                    bits &= bits - 1;
+                    var child = Array.BinarySearch(trie.Label, first, end - first, b);
+                    if (child >= 0)
                     {
-                        mask[id >> 6] |= 1UL << (id & 63);
+                        Visit(trie, child, depth, limit, mask);
                     }
                 }
             }
-
-            if (trie.ChildStart[child] == trie.ChildStart[child + 1])
+        }
+        else
+        {
+            for (var child = first; child < end; child++)
             {
-                continue;
-            }
-
-            if (depth == 0 && b == '"' && _vocabulary is { } vocabulary && OpensFreeStrings(next, limit))
-            {
-                // Every frame is a free string just opened: the tokens under this quote come from the tables (with a
-                // scratch of its own, since this walk's levels are in use).
-                var nested = _nested ??= new MaskScratch();
-                foreach (var f in next)
+                if (taken.Contains(trie.Label[child]))
                 {
-                    var s = (StringFrame)f;
-                    nested.FreeString(vocabulary, vocabulary.Opening, s, s.FreeRoom, limit, mask);
+                    Visit(trie, child, depth, limit, mask);
                 }
-
-                continue;
             }
-
-            if (b == '"' && _vocabulary is { } vocabulary2 && OpensFreeStrings(next, limit))
-            {
-                // Deeper in (whitespace or a comma before the quote), the same: each token under this quote is read
-                // as a string's body in one pass, and only what follows a closing quote is stepped.
-                var nested = _nested ??= new MaskScratch();
-                foreach (var f in next)
-                {
-                    nested.OpenedStrings(vocabulary2, trie, child, depth + 1, (StringFrame)f, limit, mask);
-                }
-
-                continue;
-            }
-
-            Walk(trie, child, depth + 1, limit, mask);
-            next = _levels[depth + 1];
         }
 
         frames.Clear();
+    }
+
+    /// <summary>Steps the frames at <paramref name="depth"/> by the byte of <paramref name="child"/> and goes on below it.</summary>
+    private void Visit(ByteTokenTrie trie, int child, int depth, int limit, ulong[] mask)
+    {
+        var frames = _levels[depth];
+        var next = _levels[depth + 1];
+        next.Clear();
+        var b = trie.Label[child];
+        foreach (var f in frames)
+        {
+            f.Step(b, next);
+        }
+
+        if (next.Count == 0)
+        {
+            return;
+        }
+
+        if (trie.TokenStart[child] < trie.TokenStart[child + 1] && AnyWithin(next, limit))
+        {
+            for (var t = trie.TokenStart[child]; t < trie.TokenStart[child + 1]; t++)
+            {
+                var id = trie.TokenIds[t];
+                if ((_body is null || (_body.PrefixChars[id] >= _minChars && _body.PrefixChars[id] <= _maxChars)) && !(_exclude && _excluded.Contains(id)))
+                {
+                    mask[id >> 6] |= 1UL << (id & 63);
+                }
+            }
+        }
+
+        if (trie.ChildStart[child] == trie.ChildStart[child + 1])
+        {
+            return;
+        }
+
+        if (depth == 0 && b == '"' && _vocabulary is { } vocabulary && OpensFreeStrings(next, limit))
+        {
+            // Every frame is a free string just opened: the tokens under this quote come from the tables (with a
+            // scratch of its own, since this walk's levels are in use).
+            var nested = _nested ??= new MaskScratch();
+            foreach (var f in next)
+            {
+                var s = (StringFrame)f;
+                nested.FreeString(vocabulary, vocabulary.Opening, s, s.FreeRoom, limit, mask);
+            }
+
+            return;
+        }
+
+        if (b == '"' && _vocabulary is { } vocabulary2 && OpensFreeStrings(next, limit))
+        {
+            // Deeper in (whitespace or a comma before the quote), the same: each token under this quote is read
+            // as a string's body in one pass, and only what follows a closing quote is stepped.
+            var nested = _nested ??= new MaskScratch();
+            foreach (var f in next)
+            {
+                nested.OpenedStrings(vocabulary2, trie, child, depth + 1, (StringFrame)f, limit, mask);
+            }
+
+            return;
+        }
+
+        Walk(trie, child, depth + 1, limit, mask);
+    }
+
+    private static bool AnyWithin(List<Frame> frames, int limit)
+    {
+        foreach (var f in frames)
+        {
+            if (f.Remaining <= limit)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -76,6 +76,11 @@ internal sealed record NumberBounds(bool Integer, decimal? Min, bool MinExclusiv
                         return true;
                     }
 
+                    if (prefix.Negative ? Min is { } min && -low < min : Max is { } max && low > max)
+                    {
+                        return false; // every longer number lies further out
+                    }
+
                     scale *= 10;
                 }
 

@@ -53,6 +53,25 @@ internal sealed class ObjectFrame : Frame
     /// <summary>The properties written so far.</summary>
     public PropertySet Seen => _seen;
 
+    private static readonly ByteSet s_open = ByteSet.Of("{");
+    private static readonly ByteSet s_first = ByteSet.Of("\"}");
+    private static readonly ByteSet s_next = ByteSet.Of("\"");
+    private static readonly ByteSet s_afterKey = ByteSet.Of(":");
+    private static readonly ByteSet s_afterValue = ByteSet.Of(",}");
+
+    /// <inheritdoc/>
+    public override int Spaces => _phase == ObjectPhase.Open ? -1 : _spaces;
+
+    /// <inheritdoc/>
+    public override ByteSet FirstBytes => _phase switch
+    {
+        ObjectPhase.Open => s_open,
+        ObjectPhase.First => SpacesAnd(_spaces, s_first),
+        ObjectPhase.Next => SpacesAnd(_spaces, s_next),
+        ObjectPhase.AfterKey => SpacesAnd(_spaces, s_afterKey),
+        _ => SpacesAnd(_spaces, s_afterValue),
+    };
+
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
     {
@@ -105,6 +124,15 @@ internal sealed class ObjectFrame : Frame
         _node.Properties.Any(p => p.Name == key) || _freeKeys.Contains(key)
             ? null
             : With(ObjectPhase.AfterKey, _seen, [.. _freeKeys, key], -1, 0);
+
+    /// <summary>
+    /// This object (after a free key's opening) once a free key it does not have yet is written, without that key in
+    /// its list: for what a token writes after the key when that writes no other key.
+    /// </summary>
+    public ObjectFrame AfterFreeKey() => With(ObjectPhase.AfterKey, _seen, _freeKeys, -1, 0);
+
+    /// <summary>The keys a free key may not be: the declared ones and the free ones written.</summary>
+    public IEnumerable<string> UsedKeys => _node.Properties.Select(p => p.Name).Concat(_freeKeys);
 
     /// <summary>Whether a declared property not written yet has a key through <paramref name="trieNode"/>.</summary>
     public bool UnseenBelow(int trieNode)
@@ -172,6 +200,9 @@ internal sealed class ObjectFrame : Frame
 /// <summary>A declared key of an object being written, after its opening quote, at a node of the object's key trie.</summary>
 internal sealed class KeyFrame(ObjectFrame owner, int trieNode, int depth) : Frame(owner.Parent, Own(owner, trieNode, depth))
 {
+    /// <inheritdoc/>
+    public override ByteSet FirstBytes => owner.Node.Keys.ChildBytes(trieNode);
+
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
     {

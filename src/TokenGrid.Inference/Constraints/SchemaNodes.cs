@@ -29,6 +29,59 @@ internal abstract class SchemaNode
     /// <summary>The shortest value's length given the children's current <see cref="MinBytes"/>.</summary>
     protected abstract int ComputeMinBytes();
 
+    private Box? _first;
+
+    /// <summary>
+    /// The bytes a value of this node may begin with (every byte after which <see cref="Frame.Start"/>'s frames take
+    /// it; possibly more). Computed once.
+    /// </summary>
+    public ByteSet FirstBytes => (_first ??= new Box(First(this, 0))).Set;
+
+    private static ByteSet First(SchemaNode node, int depth)
+    {
+        if (depth > 32)
+        {
+            return ByteSet.All;
+        }
+
+        var set = default(ByteSet);
+        switch (node)
+        {
+            case RefNode { Target: { } target }:
+                set = First(target, depth + 1);
+                break;
+            case AnyOfNode any:
+                foreach (var option in any.Options)
+                {
+                    set.Union(First(option, depth + 1));
+                }
+
+                break;
+            case StringNode:
+                set.Add((byte)'"');
+                break;
+            case NumberNode:
+                set = ByteSet.Of("-0123456789");
+                break;
+            case LiteralNode l:
+                set = l.Literals.ChildBytes(0);
+                break;
+            case ObjectNode:
+                set.Add((byte)'{');
+                break;
+            case ArrayNode:
+                set.Add((byte)'[');
+                break;
+        }
+
+        return set;
+    }
+
+    private sealed class Box(ByteSet set)
+    {
+        public ByteSet Set { get; } = set;
+    }
+
     /// <summary>Adds two lengths, saturating at <see cref="Unsatisfiable"/>.</summary>
     public static int Add(int a, int b) => a >= Unsatisfiable || b >= Unsatisfiable ? Unsatisfiable : Math.Min(a + b, Unsatisfiable);
 }

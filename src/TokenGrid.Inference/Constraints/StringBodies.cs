@@ -26,6 +26,8 @@ internal sealed class StringBodies
         var owed = new int[size];
         var backslash = new bool[size];
         var suffixes = new byte[]?[size];
+        var keySuffixes = new byte[]?[size];
+        var keyQuoted = new List<int>();
         for (var id = 0; id < size; id++)
         {
             if (bytes[id] is not { } token || token.Length < offset || (offset == 1 && token[0] != '"'))
@@ -37,6 +39,17 @@ internal sealed class StringBodies
             if (kinds[id] == Body.Closes)
             {
                 suffixes[id] = token[(quote + 1)..];
+                if (!backslash[id])
+                {
+                    if (suffixes[id]!.AsSpan().Contains((byte)'"'))
+                    {
+                        keyQuoted.Add(id);
+                    }
+                    else
+                    {
+                        keySuffixes[id] = suffixes[id];
+                    }
+                }
             }
         }
 
@@ -53,6 +66,8 @@ internal sealed class StringBodies
         }
 
         Suffixes = new ByteTokenTrie(suffixes, _ => true);
+        KeySuffixes = new ByteTokenTrie(keySuffixes, _ => true);
+        KeyQuoted = [.. keyQuoted];
         Walked = new ByteTokenTrie(bytes, id => kinds[id] is Body.Closes or Body.Dangling);
         PrefixChars = chars;
         PrefixBackslash = backslash;
@@ -103,6 +118,15 @@ internal sealed class StringBodies
 
     /// <summary>What closing tokens write after the closing quote (the empty suffix at the root).</summary>
     public ByteTokenTrie Suffixes { get; }
+
+    /// <summary>
+    /// For a free object key (no backslash): what the closing tokens without a backslash before their quote write after
+    /// it, when that holds no other quote (so it writes no other key).
+    /// </summary>
+    public ByteTokenTrie KeySuffixes { get; }
+
+    /// <summary>The closing tokens without a backslash before their quote that have another quote after it.</summary>
+    public int[] KeyQuoted { get; }
 
     /// <summary>Characters each token writes in the string (before its closing quote, for closers).</summary>
     public int[] PrefixChars { get; }

@@ -63,8 +63,59 @@ internal sealed class StringFrame : Frame
     /// <summary>Whether this is an object's free key (plain characters only).</summary>
     public bool IsKey => _keyOf is not null;
 
+    /// <summary>For a free key: its object, waiting for the key.</summary>
+    public ObjectFrame? KeyOf => _keyOf;
+
+    /// <summary>For a free key: its bytes so far.</summary>
+    public byte[]? KeyText => _key;
+
     /// <summary>Characters still needed to reach <c>minLength</c>.</summary>
     public int Deficit => Math.Max(0, _node.MinLength - _at.Count);
+
+    private static readonly ByteSet s_quote = ByteSet.Of("\"");
+    private static readonly ByteSet s_escapes = ByteSet.Of("\"\\/bfnrt");
+    private static readonly ByteSet s_between = Between();
+
+    /// <inheritdoc/>
+    public override ByteSet FirstBytes
+    {
+        get
+        {
+            if (!_at.Opened)
+            {
+                return s_quote;
+            }
+
+            if (_at.Escape)
+            {
+                return s_escapes;
+            }
+
+            if (_at.Pending > 0)
+            {
+                var set = default(ByteSet);
+                set.AddRange(_at.Low, _at.High);
+                return set;
+            }
+
+            return s_between;
+        }
+    }
+
+    /// <summary>The bytes a string may take between characters: its closing quote and the first bytes of characters.</summary>
+    private static ByteSet Between()
+    {
+        var set = s_quote;
+        for (var b = 0; b < 256; b++)
+        {
+            if (Utf8Lead.Of((byte)b).Pending >= 0)
+            {
+                set.Add((byte)b);
+            }
+        }
+
+        return set;
+    }
 
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)

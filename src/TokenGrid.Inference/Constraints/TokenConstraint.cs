@@ -29,6 +29,7 @@ public sealed class TokenConstraint
         _vocabulary = vocabulary;
         _endIds = [.. (endIds ?? []).Where(id => (uint)id < (uint)vocabulary.Size)];
         _frames = [new ValueSlot(grammar.Root, EndFrame.Instance, 0)];
+        _ = vocabulary.PreparePatterns(grammar.Patterns);
     }
 
     /// <summary>True when the value is complete and nothing more may follow: the sequence should end.</summary>
@@ -107,7 +108,7 @@ public sealed class TokenConstraint
         Array.Clear(mask, 0, _vocabulary.Words);
         foreach (var frame in _frames)
         {
-            scratch.Walk(_vocabulary.All, frame, limit, mask);
+            scratch.WalkEveryByte(_vocabulary.All, frame, limit, mask);
         }
 
         if (Accepts)

@@ -19,12 +19,69 @@ public sealed class TokenVocabulary
         All = new ByteTokenTrie(bytes, _ => true);
         Body = new StringBodies(bytes, 0);
         Opening = new StringBodies(bytes, 1);
+        _contentPoints = new(() => new CodePointTrie(Body.CodePoints));
     }
 
     /// <summary>Most pattern states whose content tokens are kept (per vocabulary); beyond it the cache starts over.</summary>
     private const int MaxPatternMasks = 4_096;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(PatternAutomaton, int), ulong[]> _patternContent = new();
+
+    /// <summary>String content by code points, for pattern tables: built when a pattern first needs one.</summary>
+    private readonly Lazy<CodePointTrie> _contentPoints;
+
+    /// <summary>Most states of an automaton whose tables <see cref="PreparePatterns"/> builds ahead.</summary>
+    private const int MaxPreparedStates = 512;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<PatternAutomaton, Task> _prepared = new();
+
+    /// <summary>
+    /// Starts building, on a worker, the content tables (<see cref="PatternContent"/>) of every state of each of
+    /// <paramref name="automata"/> not met before (those of at most <see cref="MaxPreparedStates"/> states), so that
+    /// no mask pays for a pass over the vocabulary when a sequence first reaches a state. A mask that needs a table
+    /// not built yet builds it itself (the same table). Returns when the work is started; the task ends with it.
+    /// </summary>
+    internal Task PreparePatterns(IReadOnlyList<PatternAutomaton> automata)
+    {
+        if (automata.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var tasks = new List<Task>(automata.Count);
+        foreach (var automaton in automata)
+        {
+            if (automaton.StateCount <= MaxPreparedStates)
+            {
+                tasks.Add(_prepared.GetOrAdd(automaton, a => Task.Run(() => BuildAll(a))));
+            }
+        }
+
+        return Task.WhenAll(tasks);
+    }
+
+    private void BuildAll(PatternAutomaton automaton)
+    {
+        for (var state = 0; state < automaton.StateCount; state++)
+        {
+            if (_patternContent.Count >= MaxPatternMasks - 1)
+            {
+                return; // the cache is full: later states are built when met
+            }
+
+            try
+            {
+                _ = PatternContent(automaton, state);
+            }
+            catch (ConstraintException)
+            {
+                return; // a state beyond the automaton's limits: the sequence that reaches it fails as before
+            }
+        }
+    }
+
+    /// <summary>Whether the content table of <paramref name="state"/> is built (for tests).</summary>
+    internal bool HasPatternContent(PatternAutomaton automaton, int state) => _patternContent.ContainsKey((automaton, state));
 
     /// <summary>
     /// The tokens of string content (ending between characters) that <paramref name="automaton"/> can take whole from
@@ -38,28 +95,7 @@ public sealed class TokenVocabulary
         }
 
         var bits = new ulong[Words];
-        var points = Body.CodePoints;
-        for (var id = 0; id < points.Length; id++)
-        {
-            if (points[id] is not { } text)
-            {
-                continue;
-            }
-
-            var s = state;
-            foreach (var c in text)
-            {
-                if ((s = automaton.Step(s, c)) < 0)
-                {
-                    break;
-                }
-            }
-
-            if (s >= 0)
-            {
-                bits[id >> 6] |= 1UL << (id & 63);
-            }
-        }
+        _contentPoints.Value.Live(automaton, state, bits);
 
         if (_patternContent.Count >= MaxPatternMasks)
         {
@@ -252,7 +288,34 @@ internal sealed class ByteTokenTrie
         ChildStart[queue.Count] = next2;
         TokenStart[queue.Count] = tokenIds.Count;
         TokenIds = [.. tokenIds];
+
+        // Breadth-first, a node's parent comes first: the runs of whitespace from the root, with their lengths.
+        var spaces = new List<int>();
+        var depths = new List<int>();
+        var depth = new int[queue.Count];
+        for (var i = -1; i < spaces.Count; i++)
+        {
+            var node = i < 0 ? 0 : spaces[i];
+            for (var child = ChildStart[node]; child < ChildStart[node + 1]; child++)
+            {
+                if (Frame.IsSpace(Label[child]))
+                {
+                    depth[child] = depth[node] + 1;
+                    spaces.Add(child);
+                    depths.Add(depth[child]);
+                }
+            }
+        }
+
+        SpaceNodes = [.. spaces];
+        SpaceDepths = [.. depths];
     }
+
+    /// <summary>The nodes whose bytes from the root are all whitespace, shortest first.</summary>
+    public int[] SpaceNodes { get; }
+
+    /// <summary>How many bytes lead to each of <see cref="SpaceNodes"/>.</summary>
+    public int[] SpaceDepths { get; }
 
     /// <summary>Where each node's children start (node <c>n</c>'s run ends where <c>n + 1</c>'s starts).</summary>
     public int[] ChildStart { get; }

@@ -85,7 +85,10 @@ public sealed class TokenConstraintTests
     }
 }
 
-/// <summary>The fast mask (precomputed string tables, opening quotes from tables) equals the slow one (every token walked).</summary>
+/// <summary>
+/// The fast mask (precomputed string tables, opening quotes from tables, tokens skipped by their first bytes) equals the
+/// slow one (every token walked, every byte stepped), on random walks whose budgets also run tight.
+/// </summary>
 public sealed class MaskParityTests
 {
     [Theory]
@@ -95,6 +98,11 @@ public sealed class MaskParityTests
     [InlineData("""{"type": "object", "properties": {"id": {"type": "string", "format": "uuid"}, "n": {"type": "string", "minLength": 40}}, "required": ["id", "n"]}""", "qwen2_5")]
     [InlineData("""{"type": "array", "items": {"type": "string", "pattern": "^[a-z ]+\\.[0-9]{2}$", "maxLength": 12}, "minItems": 2, "maxItems": 3}""", "llama3_1")]
     [InlineData("""{"type": "object", "properties": {"when": {"type": "string", "format": "date-time"}}, "required": ["when"]}""", "qwen2_5")]
+    [InlineData(JsonGrammar.AnyObjectSchema, "qwen2_5")]
+    [InlineData(JsonGrammar.AnyObjectSchema, "llama3_1")]
+    [InlineData("""{"type": "object", "properties": {"n": {"type": "integer", "minimum": -5, "maximum": 900}, "x": {"type": "number"}, "e": {"enum": ["on", "off", 1, null, true]}, "m": {"type": "array", "items": {"type": "array", "items": {"type": "number"}, "maxItems": 3}, "maxItems": 3}}, "required": ["n", "e", "m"]}""", "gpt2")]
+    [InlineData("""{"type": "object", "properties": {"name": {"type": "string", "maxLength": 40}, "age": {"type": "integer", "minimum": 0, "maximum": 150}, "status": {"type": "string", "enum": ["active", "inactive"]}, "verified": {"type": "boolean"}, "tags": {"type": "array", "items": {"type": "string", "maxLength": 16}, "maxItems": 5}}, "required": ["name", "age", "status", "verified", "tags"], "additionalProperties": false}""", "qwen2_5")]
+    [InlineData("""{"type": "object", "properties": {"order": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{4,6}$"}, "email": {"type": "string", "format": "email"}, "id": {"type": "string", "format": "uuid"}}, "required": ["order", "email", "id"], "additionalProperties": false}""", "llama3_1")]
     public void The_fast_mask_equals_walking_every_token(string schema, string family)
     {
         var (vocabulary, _, ends) = ConstrainedWalk.Vocabulary(family);
@@ -131,6 +139,38 @@ public sealed class MaskParityTests
     }
 }
 
+/// <summary>A free key's closing tokens come from one walk after the quote; a key the object has already is still refused.</summary>
+public sealed class FreeKeyMaskTests
+{
+    [Theory]
+    [InlineData("qwen2_5", "{\"a\": 1, \"a", "")]
+    [InlineData("qwen2_5", "{\"a\": 1, \"", "a")]
+    [InlineData("qwen2_5", "{\"name\": \"x\", \"n", "ame")]
+    [InlineData("qwen2_5", "{\"ab\": [], \"n", "ame")]
+    [InlineData("llama3_1", "{\"id\": true,\"id", "")]
+    [InlineData("llama3_1", "{\"id\": true,\"", "id")]
+    [InlineData("gpt2", "{\"b\": 2, \"id\": null, \"b", "")]
+    public void A_used_key_is_refused_and_the_mask_equals_walking_every_token(string family, string written, string used)
+    {
+        var (vocabulary, _, ends) = ConstrainedWalk.Vocabulary(family);
+        var grammar = JsonGrammar.Compile("""{"type": "object", "properties": {"name": {"type": "string"}}, "additionalProperties": {"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "array"}, {"type": "boolean"}, {"type": "null"}]}}""");
+        var constraint = new TokenConstraint(grammar, vocabulary, ends);
+        constraint.Advance(System.Text.Encoding.UTF8.GetBytes(written));
+        Assert.False(constraint.IsBroken);
+        var fast = new ulong[vocabulary.Words];
+        var slow = new ulong[vocabulary.Words];
+        constraint.FillMask(fast, 100, new MaskScratch());
+        constraint.FillMaskByWalking(slow, 100, new MaskScratch());
+        Assert.Equal(slow, fast);
+
+        // Every token that writes the rest of a used key and closes it is refused (none of them is a declared key).
+        var closing = System.Text.Encoding.UTF8.GetBytes(used + "\"");
+        var refused = Enumerable.Range(0, vocabulary.Size).Where(i => vocabulary.Bytes(i) is { } b && b.AsSpan().StartsWith(closing)).ToList();
+        Assert.All(refused, id => Assert.True((fast[id >> 6] & (1UL << (id & 63))) == 0, $"{Convert.ToHexString(vocabulary.Bytes(id)!)} allowed"));
+        Assert.True(used.Length > 0 || refused.Count > 0);
+    }
+}
+
 /// <summary>Schemas built to make every token expensive are refused when compiled, before any generation.</summary>
 public sealed class HostileSchemaTests
 {
@@ -160,5 +200,35 @@ public sealed class HostileSchemaTests
         var grammar = JsonGrammar.Compile("""{"$defs": {"node": {"type": "object", "properties": {"next": {"anyOf": [{"$ref": "#/$defs/node"}, {"type": "null"}]}}, "required": ["next"]}}, "$ref": "#/$defs/node"}""");
         var result = ConstrainedWalk.Run(grammar, "gpt2", 80, 3);
         Assert.True(result.Complete, result.Text);
+    }
+}
+
+/// <summary>An integer prefix is reachable exactly when some allowed integer begins with it.</summary>
+public sealed class IntegerPrefixTests
+{
+    [Theory]
+    [InlineData(0, 150, false, false)]
+    [InlineData(-20, 7, false, true)]
+    [InlineData(-999, -40, true, false)]
+    [InlineData(1000, 1200, false, false)]
+    public void Reachable_equals_some_allowed_integer_beginning_with_the_prefix(int min, int max, bool minExclusive, bool maxExclusive)
+    {
+        var bounds = new NumberBounds(true, min, minExclusive, max, maxExclusive);
+        var allowed = Enumerable.Range(min - 1, max - min + 3).Where(n => bounds.Allows(n)).Select(n => n.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        foreach (var sign in (string[])["", "-"])
+        {
+            for (var n = 1; n < 100_000; n++)
+            {
+                var text = sign + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                NumberPrefix? prefix = default(NumberPrefix);
+                foreach (var b in System.Text.Encoding.ASCII.GetBytes(text))
+                {
+                    prefix = prefix?.Push(b, true);
+                }
+
+                Assert.NotNull(prefix);
+                Assert.True(allowed.Any(a => a.StartsWith(text, StringComparison.Ordinal)) == bounds.Reachable(prefix.Value), text);
+            }
+        }
     }
 }
