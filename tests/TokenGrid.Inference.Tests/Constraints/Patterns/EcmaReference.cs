@@ -6,7 +6,8 @@ namespace TokenGrid.Inference.Tests.Constraints.Patterns;
 /// <summary>
 /// The reference matcher: .NET's own regex engine in ECMAScript mode (ASCII \d and \w, as ECMA-262), with the
 /// constructs where .NET still differs from ECMA-262 rewritten: '.' also excludes \r, U+2028 and U+2029; \s holds
-/// the Unicode space separators and U+FEFF; '$' matches only at the very end (not before a final \n).
+/// the Unicode space separators and U+FEFF; \w is ASCII only (.NET's adds U+0130 and U+0131); '$' matches only at the
+/// very end (not before a final \n).
 /// Strings given to it must be BMP-only: .NET counts UTF-16 units, the automaton code points.
 /// </summary>
 internal static class EcmaReference
@@ -32,6 +33,12 @@ internal static class EcmaReference
                     ('S', false) => $"[^{Space}]",
                     ('s', true) => Space,
                     ('S', true) => throw new NotSupportedException(@"\S inside a class has no rewrite"),
+                    // .NET's ECMAScript word class also holds U+0130 and U+0131 (for case-insensitive matching);
+                    // ECMA-262's \w is exactly [A-Za-z0-9_].
+                    ('w', false) => "[A-Za-z0-9_]",
+                    ('W', false) => "[^A-Za-z0-9_]",
+                    ('w', true) => "A-Za-z0-9_",
+                    ('W', true) => throw new NotSupportedException(@"\W inside a class has no rewrite"),
                     _ => $"\\{e}",
                 });
             }

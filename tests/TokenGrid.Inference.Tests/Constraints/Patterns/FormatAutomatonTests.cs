@@ -17,7 +17,7 @@ public sealed class FormatAutomatonTests
     {
         var automaton = PatternAutomaton.ForFormat(format);
         var schema = SchemaFor(format);
-        var random = new Random(format.GetHashCode(StringComparison.Ordinal));
+        var random = new Random(format.Aggregate(17, (seed, c) => unchecked((seed * 31) + c)));
         for (var i = 0; i < 2000; i++)
         {
             var text = AutomatonWalker.Walk(automaton, random, maxFreeSteps: 80);
