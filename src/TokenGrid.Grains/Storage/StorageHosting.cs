@@ -13,7 +13,7 @@ public static class StorageHosting
     /// </summary>
     public static ISiloBuilder AddInProcessGrainStorage(this ISiloBuilder silo, string name = TokenGridStorage.Name)
     {
-        silo.Services.AddKeyedSingleton<IGrainStorage>(name, (services, _) => new InProcessGrainStorage(services.GetRequiredService<DeepCopier>()));
+        silo.Services.AddKeyedSingleton<IGrainStorage>(name, (services, _) => new InProcessGrainStorage(services.GetRequiredService<Serializer>()));
         return silo;
     }
 }

@@ -101,7 +101,7 @@ public sealed class JobReattachTests(GridClusterFixture grid)
             Output = new JobOutputOptions(MinTokens: 3, TopLogprobs: 0, IgnoreEndOfSequence: true),
         };
         var grainId = grid.NewJob().GetGrainId();
-        foreach (var storage in new[] { services.GetRequiredKeyedService<IGrainStorage>(TokenGridStorage.Name), new InProcessGrainStorage(services.GetRequiredService<Orleans.Serialization.DeepCopier>()) })
+        foreach (var storage in new[] { services.GetRequiredKeyedService<IGrainStorage>(TokenGridStorage.Name), new InProcessGrainStorage(services.GetRequiredService<Orleans.Serialization.Serializer>()) })
         {
             await storage.WriteStateAsync("job", grainId, new GrainState<JobState>(new JobState { Spec = spec }));
             var read = new GrainState<JobState>();
