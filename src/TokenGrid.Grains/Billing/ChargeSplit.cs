@@ -47,7 +47,7 @@ public readonly record struct ChargeSplit(Money List, Money Discount, Money Subs
     /// The plan's negotiated price for <paramref name="region"/> itself, else the one for any region, else null
     /// (the first of each in the plan's order). A loop rather than a query: every admission prices several lines.
     /// </summary>
-    private static PriceEntry? Negotiated(TenantPlan plan, string model, TokenDirection direction, string? region)
+    internal static PriceEntry? Negotiated(TenantPlan plan, string model, TokenDirection direction, string? region)
     {
         PriceEntry? any = null;
         var prices = plan.Negotiated;

@@ -37,14 +37,48 @@ public static class JobCost
             return Money.Zero;
         }
 
-        var regions = Regions(quote, plan);
-        var most = Split(quote, plan, shareBasisPoints, Unlimited, promptTokens, maxCompletionTokens, regions[0]).Subsidy;
-        for (var i = 1; i < regions.Count; i++)
+        var rates = RatesOf(quote, plan);
+        var most = rates.Split(0, shareBasisPoints, Unlimited, promptTokens, maxCompletionTokens).Subsidy;
+        for (var i = 1; i < rates.Regions.Length; i++)
         {
-            most = Money.Max(most, Split(quote, plan, shareBasisPoints, Unlimited, promptTokens, maxCompletionTokens, regions[i]).Subsidy);
+            most = Money.Max(most, rates.Split(i, shareBasisPoints, Unlimited, promptTokens, maxCompletionTokens).Subsidy);
         }
 
         return most;
+    }
+
+    /// <summary>
+    /// What admission computes first, in one pass over the regions: the most the program's share can come to
+    /// (<see cref="MaxSubsidy"/>), and the most the job can cost the tenant if the program grants all of that
+    /// (<see cref="MaxTenant"/> with it), which is also the job's cost limit whenever the program does.
+    /// </summary>
+    public static (Money MaxSubsidy, Money MaxTenant) Bounds(PriceQuote quote, TenantPlan plan, int shareBasisPoints, long promptTokens, long maxCompletionTokens)
+    {
+        var rates = RatesOf(quote, plan);
+        var regions = rates.Regions.Length;
+        Span<long> lines = regions <= 16 ? stackalloc long[4 * regions] : new long[4 * regions];
+        var wanted = Money.Zero;
+        for (var i = 0; i < regions; i++)
+        {
+            // Each direction's amount after the plan, and the program's full share of it (nothing held back yet).
+            var (prompt, promptShare) = rates.AfterPlan(i, TokenDirection.Prompt, promptTokens, shareBasisPoints);
+            var (completion, completionShare) = rates.AfterPlan(i, TokenDirection.Completion, maxCompletionTokens, shareBasisPoints);
+            (lines[4 * i], lines[4 * i + 1], lines[4 * i + 2], lines[4 * i + 3]) = (prompt.Micros, promptShare.Micros, completion.Micros, completionShare.Micros);
+            wanted = i == 0 ? promptShare + completionShare : Money.Max(wanted, promptShare + completionShare);
+        }
+
+        var most = Money.Zero;
+        for (var i = 0; i < regions; i++)
+        {
+            // The split rule of ChargeSplit: the prompt's line draws on the grant first, the completion's on what is left.
+            var promptSubsidy = wanted <= Money.Zero ? Money.Zero : Money.Min(new Money(lines[4 * i + 1]), wanted);
+            var left = wanted - promptSubsidy;
+            var completionSubsidy = left <= Money.Zero ? Money.Zero : Money.Min(new Money(lines[4 * i + 3]), left);
+            var tenant = new Money(lines[4 * i]) - promptSubsidy + (new Money(lines[4 * i + 2]) - completionSubsidy);
+            most = i == 0 ? tenant : Money.Max(most, tenant);
+        }
+
+        return (wanted, most);
     }
 
     /// <summary>
@@ -53,11 +87,11 @@ public static class JobCost
     /// </summary>
     public static Money MaxTenant(PriceQuote quote, TenantPlan plan, int shareBasisPoints, Money granted, long promptTokens, long maxCompletionTokens)
     {
-        var regions = Regions(quote, plan);
-        var most = Split(quote, plan, shareBasisPoints, granted, promptTokens, maxCompletionTokens, regions[0]).Tenant;
-        for (var i = 1; i < regions.Count; i++)
+        var rates = RatesOf(quote, plan);
+        var most = rates.Split(0, shareBasisPoints, granted, promptTokens, maxCompletionTokens).Tenant;
+        for (var i = 1; i < rates.Regions.Length; i++)
         {
-            most = Money.Max(most, Split(quote, plan, shareBasisPoints, granted, promptTokens, maxCompletionTokens, regions[i]).Tenant);
+            most = Money.Max(most, rates.Split(i, shareBasisPoints, granted, promptTokens, maxCompletionTokens).Tenant);
         }
 
         return most;
@@ -70,59 +104,140 @@ public static class JobCost
     public static IReadOnlyDictionary<string, long> RegionCosts(JobPrice price, long promptTokens, long maxCompletionTokens)
     {
         ArgumentNullException.ThrowIfNull(price);
-        return Regions(price.Quote, price.Plan).ToDictionary(
-            r => r ?? "",
-            r => Split(price.Quote, price.Plan, price.ProgramShareBasisPoints, price.SubsidyGranted, promptTokens, maxCompletionTokens, r).Tenant.Micros,
-            StringComparer.Ordinal);
+        var rates = RatesOf(price.Quote, price.Plan);
+        var costs = new Dictionary<string, long>(rates.Regions.Length, StringComparer.Ordinal);
+        for (var i = 0; i < rates.Regions.Length; i++)
+        {
+            costs.Add(rates.Regions[i] ?? "", rates.Split(i, price.ProgramShareBasisPoints, price.SubsidyGranted, promptTokens, maxCompletionTokens).Tenant.Micros);
+        }
+
+        return costs;
     }
 
     /// <summary>The priced charge of a job that used <paramref name="promptTokens"/> and <paramref name="completionTokens"/>.</summary>
     public static PricedCharge Charge(JobPrice price, long promptTokens, long completionTokens, CreationPlace? place)
     {
         ArgumentNullException.ThrowIfNull(price);
-        var region = place?.Region;
-        var prompt = Line(price.Quote, price.Plan, price.ProgramShareBasisPoints, price.SubsidyGranted, promptTokens, TokenDirection.Prompt, region);
-        var completion = Line(price.Quote, price.Plan, price.ProgramShareBasisPoints, price.SubsidyGranted - prompt.Subsidy, completionTokens, TokenDirection.Completion, region);
+        var rates = RatesOf(price.Quote, price.Plan);
+        var region = rates.IndexOf(place?.Region);
+        var prompt = rates.Line(region, TokenDirection.Prompt, promptTokens, price.ProgramShareBasisPoints, price.SubsidyGranted);
+        var completion = rates.Line(region, TokenDirection.Completion, completionTokens, price.ProgramShareBasisPoints, price.SubsidyGranted - prompt.Subsidy);
         return new PricedCharge(price.Quote.Version, price.Quote.Currency, price.ProgramId, place, price.HomeRegion, [prompt, completion]);
     }
 
     private static readonly Money Unlimited = new(long.MaxValue);
 
-    /// <summary>The program's and the tenant's shares of a job's two lines in <paramref name="region"/> (as <see cref="Charge"/> splits them).</summary>
-    private static (Money Subsidy, Money Tenant) Split(
-        PriceQuote quote, TenantPlan plan, int shareBasisPoints, Money granted, long promptTokens, long completionTokens, string? region)
-    {
-        var prompt = ChargeSplit.Of(promptTokens, TokenDirection.Prompt, region, quote, plan, shareBasisPoints, granted);
-        var completion = ChargeSplit.Of(completionTokens, TokenDirection.Completion, region, quote, plan, shareBasisPoints, granted - prompt.Subsidy);
-        return (prompt.Subsidy + completion.Subsidy, prompt.Tenant + completion.Tenant);
-    }
+    /// <summary>The rates of each quote, for the plan they were last asked with (see <see cref="RatesOf"/>).</summary>
+    private static readonly ConditionalWeakTable<PriceQuote, QuoteRates> s_rates = new();
 
-    private static PricedLine Line(
-        PriceQuote quote, TenantPlan plan, int shareBasisPoints, Money left, long tokens, TokenDirection direction, string? region)
-    {
-        var split = ChargeSplit.Of(tokens, direction, region, quote, plan, shareBasisPoints, left);
-        return new PricedLine(direction, tokens, quote.PerMillion(direction, region), split.List, split.Discount, split.Subsidy, split.Tenant);
-    }
-
-    /// <summary>The regions of each quote, for the plan they were last asked with (see <see cref="Regions"/>).</summary>
-    private static readonly ConditionalWeakTable<PriceQuote, QuoteRegions> s_regions = new();
+    /// <summary>The rates this thread asked for last: an admission asks three times in a row for the same ones.</summary>
+    [ThreadStatic] private static QuoteRates? t_last;
 
     /// <summary>
-    /// Every region a price can depend on, and null for the rest ("any region"), in a fixed order (the quote's, the
-    /// plan's, null last). Every admission asks three times for the same quote and plan, so the answer is kept with the
-    /// quote (both are immutable, and a tenant's pricing hands out one quote per rate card version and model).
+    /// The quote's prices under the plan, per region a price can depend on: found once per quote and plan and kept with
+    /// the quote (both are immutable, and a tenant's pricing hands out one quote per rate card version and model), so
+    /// pricing a job neither searches the card and the plan nor looks up a region by name.
     /// </summary>
-    internal static IReadOnlyList<string?> Regions(PriceQuote quote, TenantPlan plan)
+    private static QuoteRates RatesOf(PriceQuote quote, TenantPlan plan)
     {
-        if (s_regions.TryGetValue(quote, out var known) && ReferenceEquals(known.Plan, plan))
+        if (t_last is { } last && ReferenceEquals(last.Quote, quote) && ReferenceEquals(last.Plan, plan))
         {
-            return known.Regions;
+            return last;
         }
 
-        string?[] regions = [.. quote.Prices.Select(p => p.Region).Concat(plan.Negotiated.Select(p => p.Region)).Append(null).Distinct()];
-        s_regions.AddOrUpdate(quote, new QuoteRegions(plan, regions));
-        return regions;
+        if (!s_rates.TryGetValue(quote, out var known) || !ReferenceEquals(known.Plan, plan))
+        {
+            known = new QuoteRates(quote, plan);
+            s_rates.AddOrUpdate(quote, known);
+        }
+
+        t_last = known;
+        return known;
     }
 
-    private sealed record QuoteRegions(TenantPlan Plan, string?[] Regions);
+    /// <summary>One direction's price in one region: the card's, and the plan's negotiated one if it has one.</summary>
+    private readonly record struct Rate(Money List, Money? Negotiated);
+
+    /// <summary>
+    /// A quote's rates under a plan. <see cref="Regions"/> holds every region a price can depend on and null for the rest
+    /// ("any region"), in a fixed order (the quote's, the plan's, then null); each region's rates are what
+    /// <see cref="PriceQuote.PerMillion"/> and the plan's negotiated prices give for it, so a split here is the one
+    /// <see cref="ChargeSplit.Of(long, TokenDirection, string?, PriceQuote, TenantPlan, int, Money)"/> computes.
+    /// </summary>
+    private sealed class QuoteRates
+    {
+        private readonly Rate[] _prompt;
+        private readonly Rate[] _completion;
+        private readonly int _discount;
+        private readonly int _anywhere;
+
+        public QuoteRates(PriceQuote quote, TenantPlan plan)
+        {
+            (Quote, Plan) = (quote, plan);
+            Regions = [.. quote.Prices.Select(p => p.Region).Concat(plan.Negotiated.Select(p => p.Region)).Append(null).Distinct()];
+            _prompt = [.. Regions.Select(r => RateOf(quote, plan, TokenDirection.Prompt, r))];
+            _completion = [.. Regions.Select(r => RateOf(quote, plan, TokenDirection.Completion, r))];
+            _discount = plan.DiscountBasisPoints;
+            _anywhere = Array.IndexOf(Regions, null);
+        }
+
+        public PriceQuote Quote { get; }
+
+        public TenantPlan Plan { get; }
+
+        public string?[] Regions { get; }
+
+        /// <summary>The index of <paramref name="region"/>'s rates: its own, or those for any region.</summary>
+        public int IndexOf(string? region)
+        {
+            for (var i = 0; region is not null && i < Regions.Length; i++)
+            {
+                if (string.Equals(Regions[i], region, StringComparison.Ordinal))
+                {
+                    return i;
+                }
+            }
+
+            return _anywhere;
+        }
+
+        /// <summary>The program's and the tenant's shares of a job's two lines in region <paramref name="region"/> (as <see cref="Charge"/> splits them).</summary>
+        public (Money Subsidy, Money Tenant) Split(int region, int shareBasisPoints, Money granted, long promptTokens, long completionTokens)
+        {
+            var prompt = SplitOf(_prompt[region], promptTokens, shareBasisPoints, granted);
+            var completion = SplitOf(_completion[region], completionTokens, shareBasisPoints, granted - prompt.Subsidy);
+            return (prompt.Subsidy + completion.Subsidy, prompt.Tenant + completion.Tenant);
+        }
+
+        /// <summary>One direction's priced line in region <paramref name="region"/>, the program paying at most <paramref name="left"/>.</summary>
+        public PricedLine Line(int region, TokenDirection direction, long tokens, int shareBasisPoints, Money left)
+        {
+            var rate = direction == TokenDirection.Prompt ? _prompt[region] : _completion[region];
+            var split = SplitOf(rate, tokens, shareBasisPoints, left);
+            return new PricedLine(direction, tokens, rate.List, split.List, split.Discount, split.Subsidy, split.Tenant);
+        }
+
+        /// <summary>
+        /// A direction's amount in region <paramref name="region"/> after the plan, and the program's full share of it
+        /// (zero without a share): the parts of <see cref="SplitOf"/> that do not depend on what the program has left.
+        /// </summary>
+        public (Money AfterPlan, Money Share) AfterPlan(int region, TokenDirection direction, long tokens, int shareBasisPoints)
+        {
+            var rate = direction == TokenDirection.Prompt ? _prompt[region] : _completion[region];
+            var list = Pricing.Amount(tokens, rate.List);
+            var afterPlan = rate.Negotiated is { } negotiated ? Pricing.Amount(tokens, negotiated) : list - Pricing.Share(list, _discount);
+            return (afterPlan, shareBasisPoints == 0 ? Money.Zero : Pricing.Share(afterPlan, shareBasisPoints));
+        }
+
+        private ChargeSplit SplitOf(Rate rate, long tokens, int shareBasisPoints, Money left)
+        {
+            var list = Pricing.Amount(tokens, rate.List);
+            var afterPlan = rate.Negotiated is { } negotiated ? Pricing.Amount(tokens, negotiated) : list - Pricing.Share(list, _discount);
+            var subsidy = shareBasisPoints == 0 || left <= Money.Zero ? Money.Zero : Money.Min(Pricing.Share(afterPlan, shareBasisPoints), left);
+            return new ChargeSplit(list, list - afterPlan, subsidy, afterPlan - subsidy);
+        }
+
+        private static Rate RateOf(PriceQuote quote, TenantPlan plan, TokenDirection direction, string? region) =>
+            new(quote.PerMillion(direction, region), ChargeSplit.Negotiated(plan, quote.Model, direction, region)?.PerMillion);
+    }
 }

@@ -53,10 +53,9 @@ internal sealed partial class TenantPricing(
         var share = program?.ShareBasisPoints ?? 0;
         var granted = Money.Zero;
         string? allowanceId = null;
-        var wanted = JobCost.MaxSubsidy(quote, budget.Plan, share, request.PromptTokens, request.MaxCompletionTokens);
+        var (wanted, least) = JobCost.Bounds(quote, budget.Plan, share, request.PromptTokens, request.MaxCompletionTokens);
         if (wanted > Money.Zero)
         {
-            var least = JobCost.MaxTenant(quote, budget.Plan, share, wanted, request.PromptTokens, request.MaxCompletionTokens);
             if (capPrecheck?.Invoke(least, quote.Currency) is { } overCap)
             {
                 return (null, overCap);
@@ -75,7 +74,8 @@ internal sealed partial class TenantPricing(
             (granted, allowanceId) = grant.Value;
         }
 
-        var most = JobCost.MaxTenant(quote, budget.Plan, share, granted, request.PromptTokens, request.MaxCompletionTokens);
+        // Granted all it asked for (or nothing asked), the most it can cost is the least found above.
+        var most = granted == wanted ? least : JobCost.MaxTenant(quote, budget.Plan, share, granted, request.PromptTokens, request.MaxCompletionTokens);
         return (new JobPrice(quote, budget.Plan, program?.Id, share, granted, most, budget.HomeRegion, allowanceId), null);
     }
 

@@ -4,9 +4,10 @@ using TokenGrid.Grains.Billing;
 namespace TokenGrid.Grains.Tests.Billing;
 
 /// <summary>
-/// <see cref="JobCost"/> keeps each quote's regions for the plan last asked with, and <see cref="ChargeSplit"/> finds a
-/// negotiated price without a query: both against the plain formula (every region, every line priced afresh), with
-/// quotes and plans reused in turn so the kept regions are hit, and replaced, all the time.
+/// <see cref="JobCost"/> keeps each quote's rates for the plan last asked with (admission's bounds come from one pass
+/// over them), and <see cref="ChargeSplit"/> finds a negotiated price without a query: both against the plain formula
+/// (every region, every line priced afresh), with quotes and plans reused in turn so the kept rates are hit, and
+/// replaced, all the time.
 /// </summary>
 public sealed class JobCostCacheTests
 {
@@ -35,6 +36,7 @@ public sealed class JobCostCacheTests
 
             var wanted = share == 0 ? Money.Zero : PlainMax(quote, plan, share, Unlimited, prompt, maxCompletion).Subsidy;
             Assert.Equal(wanted, JobCost.MaxSubsidy(quote, plan, share, prompt, maxCompletion));
+            Assert.Equal((wanted, PlainMax(quote, plan, share, wanted, prompt, maxCompletion).Tenant), JobCost.Bounds(quote, plan, share, prompt, maxCompletion));
             Assert.Equal(PlainMax(quote, plan, share, granted, prompt, maxCompletion).Tenant, JobCost.MaxTenant(quote, plan, share, granted, prompt, maxCompletion));
 
             var price = new JobPrice(quote, plan, "p", share, granted, Money.Zero, null);

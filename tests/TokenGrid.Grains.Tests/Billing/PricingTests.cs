@@ -61,4 +61,46 @@ public sealed class PricingTests
     [InlineData(100, 10_000, 100)]
     public void A_share_of_a_line_rounds_once_half_to_even(long micros, int basisPoints, long expected) =>
         Assert.Equal(expected, Pricing.Share(new Money(micros), basisPoints).Micros);
+    /// <summary>
+    /// Amounts and shares against the rule computed with <see cref="System.Numerics.BigInteger"/>, for products on both
+    /// sides of 64 bits (where the arithmetic changes from the 64-bit path to the 128-bit one), exact halves included.
+    /// </summary>
+    [Fact]
+    public void Amounts_and_shares_follow_the_rule_on_both_sides_of_64_bits()
+    {
+        var random = new Random(20261204);
+        for (var i = 0; i < 200_000; i++)
+        {
+            var magnitude = random.Next(64);
+            var tokens = random.Next(3) == 0 ? random.NextInt64(0, 2_000_000) : random.NextInt64(0, long.MaxValue) >> magnitude;
+            var micros = (random.Next(2) == 0 ? 1 : -1) * (random.NextInt64(0, long.MaxValue) >> random.Next(64));
+            if (random.Next(8) == 0)
+            {
+                // Products of exactly half a micro, so half to even decides.
+                (tokens, micros) = (random.NextInt64(0, 1_000_000) * 2 + 1, 500_000);
+            }
+
+            var amount = Rule(tokens, micros, 1_000_000);
+            if (amount >= long.MinValue && amount <= long.MaxValue)
+            {
+                Assert.Equal((long)amount, Pricing.Amount(tokens, new Money(micros)).Micros);
+            }
+            else
+            {
+                Assert.Throws<OverflowException>(() => Pricing.Amount(tokens, new Money(micros)));
+            }
+
+            var basisPoints = random.Next(3) == 0 ? 5_000 : random.Next(0, 10_001);
+            Assert.Equal((long)Rule(micros, basisPoints, 10_000), Pricing.Share(new Money(micros), basisPoints).Micros);
+        }
+    }
+
+    /// <summary><paramref name="a"/> × <paramref name="b"/> ÷ <paramref name="denominator"/>, rounded half to even.</summary>
+    private static System.Numerics.BigInteger Rule(long a, long b, long denominator)
+    {
+        var product = (System.Numerics.BigInteger)a * b;
+        var whole = System.Numerics.BigInteger.DivRem(product, denominator, out var remainder);
+        var twice = System.Numerics.BigInteger.Abs(remainder) * 2;
+        return twice > denominator || (twice == denominator && !whole.IsEven) ? whole + product.Sign : whole;
+    }
 }
