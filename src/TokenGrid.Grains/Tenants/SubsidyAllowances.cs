@@ -67,8 +67,8 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
     public static readonly TimeSpan Linger = TimeSpan.FromSeconds(1);
 
     private readonly Dictionary<string, (string AllowanceId, Money Amount)> _pricing = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Money> _held = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTimeOffset> _lastUsed = new(StringComparer.Ordinal);
+    private readonly ByAllowance<Money> _held = new();
+    private readonly ByAllowance<DateTimeOffset> _lastUsed = new();
     private TenantState _state = new();
 
     /// <summary>Continues from <paramref name="state"/>: what is held is counted again from its open jobs and the jobs being priced.</summary>
@@ -129,7 +129,7 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
 
         _pricing[jobId] = (allowance.Id, amount);
         Add(allowance.Id, amount);
-        _lastUsed[allowance.Id] = timeProvider.GetUtcNow();
+        _lastUsed.Set(allowance.Id, timeProvider.GetUtcNow());
         return true;
     }
 
@@ -151,7 +151,7 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
         if (!_state.Allowances.Any(a => a.Id == allowance.Id))
         {
             _state.Allowances.Add(allowance);
-            _lastUsed[allowance.Id] = timeProvider.GetUtcNow();
+            _lastUsed.Set(allowance.Id, timeProvider.GetUtcNow());
         }
     }
 
@@ -191,7 +191,7 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
     public bool Holds(string reservationId) =>
         _state.Allowances.Any(a => a.Id == reservationId) || _state.PendingSubsidies.Any(p => p.JobId == reservationId);
 
-    private Money Held(string allowanceId) => _held.GetValueOrDefault(allowanceId);
+    private Money Held(string allowanceId) => _held.Get(allowanceId) ?? Money.Zero;
 
     private SubsidyAllowance? Find(string allowanceId)
     {
@@ -209,7 +209,7 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
     private bool IsIdle(SubsidyAllowance allowance) =>
         Held(allowance.Id) == Money.Zero
         && (Current(allowance.ProgramId) != allowance
-            || !_lastUsed.TryGetValue(allowance.Id, out var used) || timeProvider.GetUtcNow() - used >= Linger);
+            || _lastUsed.Get(allowance.Id) is not { } used || timeProvider.GetUtcNow() - used >= Linger);
 
     private void Return(SubsidyAllowance allowance)
     {
@@ -228,7 +228,61 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
         }
         else
         {
-            _held[allowanceId] = held;
+            _held.Set(allowanceId, held);
+        }
+    }
+
+    /// <summary>
+    /// A map from allowance id to <typeparamref name="T"/> for the few allowances a tenant has at once (one per program,
+    /// and those being returned): a scan of a short list, in which the id is usually the very string the caller holds,
+    /// costs less than hashing a 42-character id several times on every priced admission and settlement.
+    /// </summary>
+    private sealed class ByAllowance<T>
+        where T : struct
+    {
+        private readonly List<(string Id, T Value)> _entries = [];
+
+        public T? Get(string id)
+        {
+            var i = IndexOf(id);
+            return i < 0 ? null : _entries[i].Value;
+        }
+
+        public void Set(string id, T value)
+        {
+            var i = IndexOf(id);
+            if (i < 0)
+            {
+                _entries.Add((id, value));
+            }
+            else
+            {
+                _entries[i] = (id, value);
+            }
+        }
+
+        public void Remove(string id)
+        {
+            var i = IndexOf(id);
+            if (i >= 0)
+            {
+                _entries.RemoveAt(i);
+            }
+        }
+
+        public void Clear() => _entries.Clear();
+
+        private int IndexOf(string id)
+        {
+            for (var i = 0; i < _entries.Count; i++)
+            {
+                if (string.Equals(_entries[i].Id, id, StringComparison.Ordinal))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
         }
     }
 }
