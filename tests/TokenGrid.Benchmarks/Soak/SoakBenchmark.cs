@@ -95,7 +95,10 @@ public static class SoakBenchmark
 
         // Table bytes at half time too: once retention runs, the second half's growth per job is what each job keeps.
         var halfway = database is null ? Task.FromResult(new Dictionary<string, long>()) : Task.Delay(duration / 2).ContinueWith(_ => TableBytesAsync(database)).Unwrap();
+        using var stopWatching = new CancellationTokenSource();
+        var maintenance = database is null ? Task.FromResult(new List<string>()) : WatchMaintenanceAsync(database, stopWatching.Token);
         var result = await SoakRun.RunAsync(silo, Key, rate, duration, tokens, TimeSpan.FromSeconds(10));
+        await stopWatching.CancelAsync();
         var suffix = "_" + profile;
         var firstMinute = (s_warmUp, s_warmUp + TimeSpan.FromMinutes(1));
         var lastMinute = (duration - TimeSpan.FromMinutes(1), duration);
@@ -114,6 +117,16 @@ public static class SoakBenchmark
             .Add("soak_p99_last_minute_s" + suffix, result.P99Seconds(lastMinute.Item1, lastMinute.Item2))
             .Add("soak_p99_drift" + suffix,
                 result.P99Seconds(lastMinute.Item1, lastMinute.Item2) / result.P99Seconds(firstMinute.Item1, firstMinute.Item2));
+
+        // Every minute's p99 (by when requests were sent), so a drift can be told from one slow minute.
+        var minutes = (int)Math.Ceiling(duration.TotalMinutes);
+        report.Add("soak_p99_by_minute_s" + suffix, string.Join(" ", Enumerable.Range(0, minutes).Select(m =>
+            result.P99Seconds(TimeSpan.FromMinutes(m), TimeSpan.FromMinutes(Math.Min(m + 1, duration.TotalMinutes))).ToString("0.000", CultureInfo.InvariantCulture))));
+        if (database is not null)
+        {
+            // When PostgreSQL checkpointed and autovacuumed during the run: what a minute's p99 may have waited behind.
+            report.Add("soak_pg_maintenance" + suffix, string.Join("; ", await maintenance));
+        }
         if (database is not null)
         {
             var bytesAfter = await TableBytesAsync(database);
@@ -162,6 +175,60 @@ public static class SoakBenchmark
             return done;
         }));
         return counts.Sum() / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// Polls PostgreSQL's counters every 5 s until cancelled and lists what changed, at which minute of the run:
+    /// checkpoints (timed or requested) and each table's autovacuum and autoanalyze runs.
+    /// </summary>
+    private static async Task<List<string>> WatchMaintenanceAsync(BenchDatabase database, CancellationToken cancellationToken)
+    {
+        var seen = new List<string>();
+        var clock = Stopwatch.StartNew();
+        Dictionary<string, long>? last = null;
+        try
+        {
+            while (true)
+            {
+                var now = await MaintenanceCountersAsync(database);
+                foreach (var (counter, value) in now)
+                {
+                    if (last is not null && value > last.GetValueOrDefault(counter))
+                    {
+                        seen.Add($"{clock.Elapsed.TotalMinutes:0.0}m {counter}");
+                    }
+                }
+
+                last = now;
+                await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return seen;
+        }
+    }
+
+    private static async Task<Dictionary<string, long>> MaintenanceCountersAsync(BenchDatabase database)
+    {
+        await using var connection = new NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT 'checkpoint (timed)', checkpoints_timed FROM pg_stat_bgwriter
+            UNION ALL SELECT 'checkpoint (requested)', checkpoints_req FROM pg_stat_bgwriter
+            UNION ALL SELECT 'autovacuum ' || relname, autovacuum_count FROM pg_stat_user_tables
+            UNION ALL SELECT 'autoanalyze ' || relname, autoanalyze_count FROM pg_stat_user_tables
+            """,
+            connection);
+        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            counters[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return counters;
     }
 
     /// <summary>Bytes of each table in the database's public schema, with its indexes and TOAST.</summary>
