@@ -30,16 +30,19 @@ public sealed class PriceBook(IGrainFactory grains, TimeProvider timeProvider)
     /// <summary>
     /// The quote in force now for <paramref name="model"/>, or null when the card does not price it. The same instance
     /// for as long as the same version is in force, so what is worked out from a quote can be kept with it (see
-    /// <see cref="JobCost"/>) and the open jobs of a saved state share one.
+    /// <see cref="JobCost"/>) and the open jobs of a saved state share one. <paramref name="now"/>: the caller's
+    /// reading of the clock (read here when not given).
     /// </summary>
-    public async ValueTask<PriceQuote?> QuoteAsync(string model)
+    public async ValueTask<PriceQuote?> QuoteAsync(string model, DateTimeOffset? now = null)
     {
-        if (_lease is null || timeProvider.GetUtcNow() >= _lease.StableUntil)
+        var at = now ?? timeProvider.GetUtcNow();
+        if (_lease is null || at >= _lease.StableUntil)
         {
             _lease = await grains.GetGrain<IRateCardGrain>(0).LeaseAsync();
+            at = timeProvider.GetUtcNow();
         }
 
-        if (_lease.VersionAt(timeProvider.GetUtcNow()) is not { } version)
+        if (_lease.VersionAt(at) is not { } version)
         {
             return null;
         }
@@ -65,10 +68,13 @@ public sealed class PriceBook(IGrainFactory grains, TimeProvider timeProvider)
         || (b is not null && a.Version == b.Version && a.EffectiveFrom == b.EffectiveFrom
             && string.Equals(a.Currency, b.Currency, StringComparison.Ordinal) && a.Prices.SequenceEqual(b.Prices));
 
-    /// <summary>The program <paramref name="programId"/>, or null when it does not exist.</summary>
-    public async ValueTask<SubsidyProgram?> ProgramAsync(string programId)
+    /// <summary>
+    /// The program <paramref name="programId"/>, or null when it does not exist. <paramref name="at"/>: the caller's
+    /// reading of the clock (read here when not given).
+    /// </summary>
+    public async ValueTask<SubsidyProgram?> ProgramAsync(string programId, DateTimeOffset? at = null)
     {
-        var now = timeProvider.GetUtcNow();
+        var now = at ?? timeProvider.GetUtcNow();
         if (_programs.TryGetValue(programId, out var known) && now - known.FetchedAt < ProgramRefresh)
         {
             return known.Program;

@@ -91,10 +91,13 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
     }
 
     /// <summary>The program's allowance jobs draw on now: its latest of the current period, or null.</summary>
-    public SubsidyAllowance? Current(string programId)
+    public SubsidyAllowance? Current(string programId) => Current(programId, timeProvider.GetUtcNow());
+
+    /// <summary>The program's allowance for the month of <paramref name="now"/> (a caller's reading of the clock), if any.</summary>
+    public SubsidyAllowance? Current(string programId, DateTimeOffset now)
     {
         // A loop rather than a query: every priced admission and settlement asks.
-        var period = QuotaPeriods.StartOf(QuotaPeriod.Monthly, timeProvider.GetUtcNow());
+        var period = QuotaPeriods.StartOf(QuotaPeriod.Monthly, now);
         var allowances = _state.Allowances;
         for (var i = allowances.Count - 1; i >= 0; i--)
         {
@@ -118,9 +121,10 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
 
     /// <summary>
     /// Holds <paramref name="amount"/> of <paramref name="allowance"/> for a job being priced; false when the allowance
-    /// was returned meanwhile (a recovery tick's step may run between its keeping and its first use).
+    /// was returned meanwhile (a recovery tick's step may run between its keeping and its first use). <paramref name="now"/>:
+    /// the pricing's reading of the clock, the allowance's last use.
     /// </summary>
-    public bool TryHold(string jobId, SubsidyAllowance allowance, Money amount)
+    public bool TryHold(string jobId, SubsidyAllowance allowance, Money amount, DateTimeOffset now)
     {
         if (!_state.Allowances.Contains(allowance))
         {
@@ -129,7 +133,7 @@ internal sealed class SubsidyAllowances(TimeProvider timeProvider)
 
         _pricing[jobId] = (allowance.Id, amount);
         Add(allowance.Id, amount);
-        _lastUsed.Set(allowance.Id, timeProvider.GetUtcNow());
+        _lastUsed.Set(allowance.Id, now);
         return true;
     }
 

@@ -230,15 +230,13 @@ internal sealed class TenantAccount(
     /// <summary>
     /// The spend cap's refusal of a request that would cost the tenant at least <paramref name="leastSpend"/>, decided
     /// before anything is reserved for it (null: it may fit, or the period is about to start over and the account
-    /// decides). Keeps a request the cap refuses anyway from holding a subsidy program's budget meanwhile.
+    /// decides). Keeps a request the cap refuses anyway from holding a subsidy program's budget meanwhile. <paramref name="now"/>:
+    /// the pricing's reading of the clock.
     /// </summary>
-    public Refusal? SpendCapPrecheck(Money leastSpend, string currency)
-    {
-        var now = timeProvider.GetUtcNow();
-        return State.Info is not { } info || QuotaPeriods.StartOf(info.Budget.Period, now) > State.PeriodStart
+    public Refusal? SpendCapPrecheck(Money leastSpend, string currency, DateTimeOffset now) =>
+        State.Info is not { } info || QuotaPeriods.StartOf(info.Budget.Period, now) > State.PeriodStart
             ? null
             : AdmissionPolicy.SpendCheck(State, info.Budget, leastSpend, currency, now);
-    }
 
     /// <summary>Sets the spend webhook with <paramref name="secret"/> (the tenant must exist).</summary>
     public IssuedSpendWebhook SetWebhook(string url, string secret)

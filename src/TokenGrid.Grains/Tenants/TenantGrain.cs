@@ -64,7 +64,7 @@ public sealed partial class TenantGrain(
     private TenantPricing _pricing = null!;
 
     /// <summary>The account's spend cap precheck, made into a delegate once rather than per admission.</summary>
-    private Func<Money, string, Refusal?> _capPrecheck = null!;
+    private Func<Money, string, DateTimeOffset, Refusal?> _capPrecheck = null!;
 
     /// <summary>The version of the saved state this activation's state continues.</summary>
     private long _version;

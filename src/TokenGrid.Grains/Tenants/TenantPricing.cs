@@ -42,29 +42,31 @@ internal sealed partial class TenantPricing(
     /// the program's budget, which a burst of them would otherwise keep from the requests that are admitted.
     /// </remarks>
     public async ValueTask<(JobPrice? Price, Refusal? Refusal)> PriceAsync(
-        TenantInfo? tenant, AdmissionRequest request, Func<Money, string, Refusal?>? capPrecheck = null)
+        TenantInfo? tenant, AdmissionRequest request, Func<Money, string, DateTimeOffset, Refusal?>? capPrecheck = null)
     {
-        if (tenant is not { Enabled: true, Budget: var budget } || await _book.QuoteAsync(request.Model) is not { } quote)
+        // One reading of the clock for the whole decision (read again only after an await).
+        var now = timeProvider.GetUtcNow();
+        if (tenant is not { Enabled: true, Budget: var budget } || await _book.QuoteAsync(request.Model, now) is not { } quote)
         {
             return (null, null);
         }
 
-        var program = budget.SubsidyProgram is { } id ? await _book.ProgramAsync(id) : null;
+        var program = budget.SubsidyProgram is { } id ? await _book.ProgramAsync(id, now) : null;
         var share = program?.ShareBasisPoints ?? 0;
         var granted = Money.Zero;
         string? allowanceId = null;
         var (wanted, least) = JobCost.Bounds(quote, budget.Plan, share, request.PromptTokens, request.MaxCompletionTokens);
         if (wanted > Money.Zero)
         {
-            if (capPrecheck?.Invoke(least, quote.Currency) is { } overCap)
+            if (capPrecheck?.Invoke(least, quote.Currency, now) is { } overCap)
             {
                 return (null, overCap);
             }
 
-            var grant = await HoldSubsidyAsync(program!.Id, request.JobId, wanted);
+            var grant = await HoldSubsidyAsync(program!.Id, request.JobId, wanted, now);
             if (grant is null)
             {
-                var now = timeProvider.GetUtcNow();
+                now = timeProvider.GetUtcNow();
                 var next = QuotaPeriods.EndOf(QuotaPeriod.Monthly, QuotaPeriods.StartOf(QuotaPeriod.Monthly, now));
                 return (null, new Refusal(AdmissionRejection.SubsidyExhausted,
                     $"Subsidy program '{program.Id}' has spent its budget for the month and refuses its tenants until it starts over at {next:u}.",
@@ -84,7 +86,7 @@ internal sealed partial class TenantPricing(
     /// for a new block (kept in the saved state first) when it has too little left; the amount held (less than wanted
     /// only when the program's budget runs low) and its allowance, or null when the program refuses.
     /// </summary>
-    private async ValueTask<(Money Granted, string? AllowanceId)?> HoldSubsidyAsync(string programId, string jobId, Money wanted)
+    private async ValueTask<(Money Granted, string? AllowanceId)?> HoldSubsidyAsync(string programId, string jobId, Money wanted, DateTimeOffset now)
     {
         while (true)
         {
@@ -94,7 +96,7 @@ internal sealed partial class TenantPricing(
                 return (held.Amount, held.AllowanceId);
             }
 
-            if (allowances.Current(programId) is { } current && allowances.Left(current) >= wanted && allowances.TryHold(jobId, current, wanted))
+            if (allowances.Current(programId, now) is { } current && allowances.Left(current) >= wanted && allowances.TryHold(jobId, current, wanted, now))
             {
                 if (allowances.Left(current).Micros < current.Granted.Micros / 4 && !_leasing.ContainsKey(programId))
                 {
@@ -109,10 +111,12 @@ internal sealed partial class TenantPricing(
             {
                 // One block asked at a time per program; the jobs waiting for it try again once it is kept.
                 await leasing;
+                now = timeProvider.GetUtcNow();
                 continue;
             }
 
             var block = await StartLease(programId, wanted);
+            now = timeProvider.GetUtcNow();
             if (block is null)
             {
                 return null;
@@ -125,7 +129,7 @@ internal sealed partial class TenantPricing(
             }
 
             var part = Money.Min(wanted, allowances.Left(block));
-            if (part > Money.Zero && allowances.TryHold(jobId, block, part))
+            if (part > Money.Zero && allowances.TryHold(jobId, block, part, now))
             {
                 return (part, block.Id);
             }

@@ -52,7 +52,7 @@ public sealed class SubsidyAllowancesTests
 
         Assert.Same(block, _allowances.Current("p"));
         Assert.Null(_allowances.Current("other"));
-        Assert.True(_allowances.TryHold("a", block, M(60)));
+        Assert.True(_allowances.TryHold("a", block, M(60), _time.GetUtcNow()));
         Assert.Equal(M(40), _allowances.Left(block));
         Assert.Equal((block.Id, M(60)), _allowances.HoldOf("a"));
 
@@ -66,8 +66,8 @@ public sealed class SubsidyAllowancesTests
     public void A_replaced_allowance_is_returned_by_the_settlement_that_empties_it_and_the_current_one_lingers()
     {
         var block = Block(1_000);
-        _allowances.TryHold("a", block, M(300));
-        _allowances.TryHold("b", block, M(300));
+        _allowances.TryHold("a", block, M(300), _time.GetUtcNow());
+        _allowances.TryHold("b", block, M(300), _time.GetUtcNow());
         Open("a", block, 300);
         Open("b", block, 300);
         var newer = Block(1_000);
@@ -96,9 +96,9 @@ public sealed class SubsidyAllowancesTests
     public void A_reload_counts_holds_again_from_open_jobs_and_jobs_being_priced_and_gives_each_back_once()
     {
         var block = Block(1_000);
-        _allowances.TryHold("open", block, M(100));
+        _allowances.TryHold("open", block, M(100), _time.GetUtcNow());
         Open("open", block, 100);
-        _allowances.TryHold("pricing", block, M(200));
+        _allowances.TryHold("pricing", block, M(200), _time.GetUtcNow());
 
         // The saved state (as a store returns it): the open job and the allowance, not the job being priced.
         _allowances.Reset(_state);
@@ -115,7 +115,7 @@ public sealed class SubsidyAllowancesTests
     {
         var idle = Block(500);
         var busy = Block(500, program: "q");
-        _allowances.TryHold("job", busy, M(50));
+        _allowances.TryHold("job", busy, M(50), _time.GetUtcNow());
 
         Assert.False(_allowances.AnyIdle);
         _time.Advance(SubsidyAllowances.Linger);
@@ -123,7 +123,7 @@ public sealed class SubsidyAllowancesTests
         Assert.Equal(1, _allowances.ReturnIdle());
         Assert.Equal([busy], _state.Allowances);
         Assert.Equal(new PendingSubsidy(idle.Id, "p", Money.Zero), Assert.Single(_state.PendingSubsidies));
-        Assert.False(_allowances.TryHold("late", idle, M(1)));
+        Assert.False(_allowances.TryHold("late", idle, M(1), _time.GetUtcNow()));
 
         _time.Advance(TimeSpan.FromDays(31));
         Assert.Null(_allowances.Current("q"));
