@@ -67,6 +67,12 @@ internal sealed class ArrayFrame : Frame
     }
 
     /// <inheritdoc/>
+    public override DigitRuns? Digits(int limit) =>
+        _phase is ArrayPhase.First or ArrayPhase.Next && _node.Element(_count) is { } element
+            ? DigitRuns.OfStart(element, new ArrayFrame(_node, Parent!, ArrayPhase.AfterElement, _count + 1, 0), limit)
+            : base.Digits(limit);
+
+    /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
     {
         if (IsSpace(b) && _phase != ArrayPhase.Open)

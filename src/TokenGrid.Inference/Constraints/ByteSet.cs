@@ -28,6 +28,9 @@ internal struct ByteSet
         return set;
     }
 
+    /// <summary>Whether it holds an ASCII digit.</summary>
+    public readonly bool HasDigit => (_w0 & 0x03FF_0000_0000_0000UL) != 0;
+
     /// <summary>How many bytes are in it.</summary>
     public readonly int Count =>
         BitOperations.PopCount(_w0) + BitOperations.PopCount(_w1) + BitOperations.PopCount(_w2) + BitOperations.PopCount(_w3);

@@ -41,6 +41,13 @@ internal abstract class Frame
     /// </summary>
     public virtual int Spaces => -1;
 
+    /// <summary>
+    /// The tokens made of ASCII digits only that this frame takes and that leave some frame able to finish within
+    /// <paramref name="limit"/> bytes; null when that is not known without stepping them. By default, none when no
+    /// digit can come first.
+    /// </summary>
+    public virtual DigitRuns? Digits(int limit) => FirstBytes.HasDigit ? null : DigitRuns.None;
+
     /// <summary>Whitespace when <paramref name="spaces"/> are below <see cref="MaxSpaces"/>, with <paramref name="rest"/>.</summary>
     protected static ByteSet SpacesAnd(int spaces, ByteSet rest)
     {
@@ -143,6 +150,9 @@ internal sealed class ValueSlot(SchemaNode node, Frame parent, int spaces) : Fra
     public override int Spaces => spaces;
 
     /// <inheritdoc/>
+    public override DigitRuns? Digits(int limit) => DigitRuns.OfStart(Node, Parent!, limit);
+
+    /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
     {
         if (IsSpace(b))
@@ -219,6 +229,31 @@ internal sealed class NumberFrame(NumberNode node, NumberPrefix prefix, Frame pa
 
             return set;
         }
+    }
+
+    /// <inheritdoc/>
+    public override DigitRuns? Digits(int limit)
+    {
+        // Without bounds every prefix can still be finished (NumberBounds.Reachable), so a run of digits is taken
+        // by the digit counts alone, and the number it leaves is complete: what is left is the container's. The
+        // container must take no digit itself (a digit after a complete number goes to it).
+        if (node.Bounds is not { Min: null, Max: null } || Parent!.FirstBytes.HasDigit)
+        {
+            return null;
+        }
+
+        if (Parent.Remaining > limit)
+        {
+            return DigitRuns.None;
+        }
+
+        return prefix.Phase switch
+        {
+            NumberPhase.Start or NumberPhase.Minus => new DigitRuns(1, NumberBounds.MaxIntegerDigits),
+            NumberPhase.Integer => new DigitRuns(NumberBounds.MaxIntegerDigits - prefix.IntegerDigits, NumberBounds.MaxIntegerDigits - prefix.IntegerDigits),
+            NumberPhase.Point or NumberPhase.Fraction => new DigitRuns(NumberBounds.MaxFractionDigits - prefix.FractionDigits, NumberBounds.MaxFractionDigits - prefix.FractionDigits),
+            _ => DigitRuns.None,
+        };
     }
 
     /// <inheritdoc/>

@@ -85,15 +85,20 @@ public sealed partial class MaskScratch
     private bool _everyByte;
 
     /// <summary>
-    /// Sets the tokens allowed in <paramref name="frame"/>, a free string (no pattern, between two characters) that can
-    /// finish within <paramref name="limit"/>, read with <paramref name="body"/> (inside the string, or after an opening
-    /// quote): content by length, content owing bytes when the budget has room for them, and the closers whose bytes
-    /// after the quote the string's container takes.
+    /// Sets the tokens allowed in <paramref name="frame"/>, a free string (no pattern, between two characters), read
+    /// with <paramref name="body"/> (inside the string, after an opening quote or after an escape): content by length
+    /// (when the budget is tight, only content that shortens what is left, toward <c>minLength</c>), content owing bytes
+    /// when the budget has room for them, and the closers whose bytes after the quote the string's container takes.
     /// </summary>
     internal void FreeString(TokenVocabulary vocabulary, StringBodies body, StringFrame frame, int room, int limit, ulong[] mask)
     {
         var key = frame.IsKey;
-        (key ? body.Plain : body.Inside).AddTo(mask, 1, room);
+        var needed = frame.Remaining - limit;
+        if (needed <= 0 || needed <= frame.Deficit)
+        {
+            // Content of c characters leaves Remaining - min(c, Deficit) to write.
+            (key ? body.Plain : body.Inside).AddTo(mask, Math.Max(1, needed), room);
+        }
         for (var owed = 1; owed <= StringBodies.MaxOwed; owed++)
         {
             // Left to write after such a token: what is left now, less the characters it gives toward minLength, plus
@@ -272,10 +277,11 @@ public sealed partial class MaskScratch
             return;
         }
 
-        if (b == '"' && _vocabulary is { } vocabulary2 && OpensFreeStrings(next, limit))
+        if (_vocabulary is { } vocabulary2 && OpensFreeStrings(next, limit))
         {
-            // Deeper in (whitespace or a comma before the quote), the same: each token under this quote is read
-            // as a string's body in one pass, and only what follows a closing quote is stepped.
+            // Deeper in (whitespace or a comma before the quote), or after the escape or the character a string was
+            // in the middle of, the same: each token under this byte is read as the string's body in one pass, and
+            // only what follows a closing quote is stepped.
             var nested = _nested ??= new MaskScratch();
             foreach (var f in next)
             {
@@ -381,8 +387,18 @@ public sealed partial class MaskScratch
     private readonly List<Frame> _stepA = [];
     private readonly List<Frame> _stepB = [];
 
-    private static bool OpensFreeStrings(List<Frame> frames, int limit) =>
-        frames.TrueForAll(f => f is StringFrame { FreeRoom: >= 0, IsKey: false } && f.Remaining <= limit);
+    private static bool OpensFreeStrings(List<Frame> frames, int limit)
+    {
+        foreach (var f in frames)
+        {
+            if (f is not StringFrame { FreeRoom: >= 0, IsKey: false } || f.Remaining > limit)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private List<Frame> Level(int depth)
     {

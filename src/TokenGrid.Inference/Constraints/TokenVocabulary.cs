@@ -17,8 +17,13 @@ public sealed class TokenVocabulary
         _bytes = bytes;
         Words = (size + 63) / 64;
         All = new ByteTokenTrie(bytes, _ => true);
+        NonDigits = new ByteTokenTrie(bytes, id => !DigitTokens.IsDigits(bytes[id]));
+        Digits = new DigitTokens(bytes);
         Body = new StringBodies(bytes, 0);
         Opening = new StringBodies(bytes, 1);
+        var escapes = ByteSet.Of("\"\\/bfnrt");
+        Escaped = new StringBodies(bytes, 1, escapes);
+        EscapeEnds = [.. Enumerable.Range(0, size).Where(id => bytes[id] is [var b] && escapes.Contains(b))];
         _contentPoints = new(() => new CodePointTrie(Body.CodePoints));
     }
 
@@ -111,6 +116,12 @@ public sealed class TokenVocabulary
     /// <summary>The tokens that open a string, read after their opening quote.</summary>
     internal StringBodies Opening { get; }
 
+    /// <summary>The tokens that end an escape with their first byte (<c>n</c>, <c>t"</c>, ...), read after it.</summary>
+    internal StringBodies Escaped { get; }
+
+    /// <summary>The one-byte tokens that end an escape (<c>"</c>, <c>\</c>, <c>/</c>, <c>b</c>, <c>f</c>, <c>n</c>, <c>r</c>, <c>t</c>).</summary>
+    internal int[] EscapeEnds { get; }
+
     /// <summary>Ids in the vocabulary (the model's logits per row).</summary>
     public int Size { get; }
 
@@ -119,6 +130,12 @@ public sealed class TokenVocabulary
 
     /// <summary>Every generatable token.</summary>
     internal ByteTokenTrie All { get; }
+
+    /// <summary>Every generatable token but those made of ASCII digits only: walked where <see cref="Digits"/> gives those.</summary>
+    internal ByteTokenTrie NonDigits { get; }
+
+    /// <summary>The tokens made of ASCII digits only, by length (see <see cref="DigitRuns"/>).</summary>
+    internal DigitTokens Digits { get; }
 
     /// <summary>
     /// The tokens that, read from inside a string between characters, close it (an unescaped quote) or end inside a
