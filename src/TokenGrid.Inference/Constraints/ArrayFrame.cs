@@ -67,10 +67,10 @@ internal sealed class ArrayFrame : Frame
     }
 
     /// <inheritdoc/>
-    public override DigitRuns? Digits(int limit) =>
+    public override DigitRuns? Digits(TokenVocabulary vocabulary, int limit) =>
         _phase is ArrayPhase.First or ArrayPhase.Next && _node.Element(_count) is { } element
-            ? DigitRuns.OfStart(element, new ArrayFrame(_node, Parent!, ArrayPhase.AfterElement, _count + 1, 0), limit)
-            : base.Digits(limit);
+            ? DigitRuns.OfStart(element, new ArrayFrame(_node, Parent!, ArrayPhase.AfterElement, _count + 1, 0), vocabulary, limit)
+            : base.Digits(vocabulary, limit);
 
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)

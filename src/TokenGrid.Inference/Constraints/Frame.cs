@@ -42,11 +42,11 @@ internal abstract class Frame
     public virtual int Spaces => -1;
 
     /// <summary>
-    /// The tokens made of ASCII digits only that this frame takes and that leave some frame able to finish within
-    /// <paramref name="limit"/> bytes; null when that is not known without stepping them. By default, none when no
-    /// digit can come first.
+    /// The tokens made of ASCII digits only (of <paramref name="vocabulary"/>) that this frame takes and that leave some
+    /// frame able to finish within <paramref name="limit"/> bytes; null when that is not known without stepping them.
+    /// By default, none when no digit can come first.
     /// </summary>
-    public virtual DigitRuns? Digits(int limit) => FirstBytes.HasDigit ? null : DigitRuns.None;
+    public virtual DigitRuns? Digits(TokenVocabulary vocabulary, int limit) => FirstBytes.HasDigit ? null : DigitRuns.None;
 
     /// <summary>Whitespace when <paramref name="spaces"/> are below <see cref="MaxSpaces"/>, with <paramref name="rest"/>.</summary>
     protected static ByteSet SpacesAnd(int spaces, ByteSet rest)
@@ -150,7 +150,7 @@ internal sealed class ValueSlot(SchemaNode node, Frame parent, int spaces) : Fra
     public override int Spaces => spaces;
 
     /// <inheritdoc/>
-    public override DigitRuns? Digits(int limit) => DigitRuns.OfStart(Node, Parent!, limit);
+    public override DigitRuns? Digits(TokenVocabulary vocabulary, int limit) => DigitRuns.OfStart(Node, Parent!, vocabulary, limit);
 
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
@@ -232,17 +232,24 @@ internal sealed class NumberFrame(NumberNode node, NumberPrefix prefix, Frame pa
     }
 
     /// <inheritdoc/>
-    public override DigitRuns? Digits(int limit)
+    public override DigitRuns? Digits(TokenVocabulary vocabulary, int limit)
     {
-        // Without bounds every prefix can still be finished (NumberBounds.Reachable), so a run of digits is taken
-        // by the digit counts alone, and the number it leaves is complete: what is left is the container's. The
-        // container must take no digit itself (a digit after a complete number goes to it).
-        if (node.Bounds is not { Min: null, Max: null } || Parent!.FirstBytes.HasDigit)
+        // A digit after a complete number goes to the container: it must take none itself. Then the runs do not depend
+        // on the container, only whether what it still needs fits in the budget.
+        if (Parent!.FirstBytes.HasDigit)
         {
             return null;
         }
 
-        if (Parent.Remaining > limit)
+        var owing = limit - Parent.Remaining;
+        if (node.Bounds is not { Min: null, Max: null })
+        {
+            return owing < 0 ? DigitRuns.None : new DigitRuns(0, 0, vocabulary.Digits.Table(node, prefix), owing);
+        }
+
+        // Without bounds every prefix can still be finished (NumberBounds.Reachable), so a run of digits is taken
+        // by the digit counts alone, and the number it leaves is complete.
+        if (owing < 0)
         {
             return DigitRuns.None;
         }

@@ -308,8 +308,8 @@ public sealed partial class MaskScratch
     }
 
     /// <summary>
-    /// Sets the tokens under <paramref name="node"/> (reached by an opening quote, <paramref name="offset"/> bytes in)
-    /// that <paramref name="frame"/>, the free string that quote opened, allows: each token's bytes from there read as
+    /// Sets the tokens under <paramref name="node"/> (reached <paramref name="offset"/> bytes in, by an opening quote or
+    /// the end of a character or escape) that <paramref name="frame"/>, the free string or key there, allows: each token's bytes from there read as
     /// the string's body by <see cref="StringBodies.Read"/>, and, for one that closes the string, its bytes after the
     /// quote stepped from the string's container.
     /// </summary>
@@ -346,10 +346,10 @@ public sealed partial class MaskScratch
 
     private bool Allows(byte[] bytes, int offset, StringFrame frame, int room, int deficit, int limit)
     {
-        var (kind, chars, owed, _, quote) = StringBodies.Read(bytes, offset);
-        if (kind == StringBodies.Body.Invalid || chars > room)
+        var (kind, chars, owed, backslash, quote) = StringBodies.Read(bytes, offset);
+        if (kind == StringBodies.Body.Invalid || chars > room || (backslash && frame.IsKey))
         {
-            return false;
+            return false; // a free key is written without escapes
         }
 
         switch (kind)
@@ -365,22 +365,14 @@ public sealed partial class MaskScratch
             return false;
         }
 
-        var current = _stepA;
-        current.Clear();
-        current.Add(frame.Parent!);
-        for (var i = quote + 1; i < bytes.Length && current.Count > 0; i++)
+        if (frame.KeyOf is not { } owner)
         {
-            var next = ReferenceEquals(current, _stepA) ? _stepB : _stepA;
-            next.Clear();
-            foreach (var f in current)
-            {
-                f.Step(bytes[i], next);
-            }
-
-            current = next;
+            return StepsWithin(bytes, quote + 1, frame.Parent!, limit);
         }
 
-        return current.Exists(f => f.Remaining <= limit);
+        // A free key closes into its object only when the object does not have it yet.
+        return owner.WithFreeKey(System.Text.Encoding.UTF8.GetString([.. frame.KeyText!, .. bytes.AsSpan(offset, quote - offset)])) is { } keyed
+            && StepsWithin(bytes, quote + 1, keyed, limit);
     }
 
     private readonly List<int> _below = [];
@@ -391,7 +383,7 @@ public sealed partial class MaskScratch
     {
         foreach (var f in frames)
         {
-            if (f is not StringFrame { FreeRoom: >= 0, IsKey: false } || f.Remaining > limit)
+            if (f is not StringFrame { FreeRoom: >= 0 } || f.Remaining > limit)
             {
                 return false;
             }

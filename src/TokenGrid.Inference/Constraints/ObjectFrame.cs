@@ -32,9 +32,15 @@ internal sealed class ObjectFrame : Frame
     private readonly string[] _freeKeys;
     private readonly int _property;
     private readonly int _spaces;
+    private readonly int _own;
 
     private ObjectFrame(ObjectNode node, Frame parent, ObjectPhase phase, PropertySet seen, string[] freeKeys, int property, int spaces)
-        : base(parent, Own(node, phase, seen, property))
+        : this(node, parent, phase, seen, freeKeys, property, spaces, Own(node, phase, seen, property))
+    {
+    }
+
+    private ObjectFrame(ObjectNode node, Frame parent, ObjectPhase phase, PropertySet seen, string[] freeKeys, int property, int spaces, int own)
+        : base(parent, own)
     {
         _node = node;
         _phase = phase;
@@ -42,6 +48,7 @@ internal sealed class ObjectFrame : Frame
         _freeKeys = freeKeys;
         _property = property;
         _spaces = spaces;
+        _own = own;
     }
 
     /// <summary>An object of <paramref name="node"/> before its <c>{</c>.</summary>
@@ -79,7 +86,8 @@ internal sealed class ObjectFrame : Frame
         {
             if (_spaces < MaxSpaces)
             {
-                into.Add(With(_phase, _seen, _freeKeys, _property, _spaces + 1));
+                // Whitespace changes nothing the object still needs.
+                into.Add(new ObjectFrame(_node, Parent!, _phase, _seen, _freeKeys, _property, _spaces + 1, _own));
             }
 
             return;

@@ -153,7 +153,7 @@ public sealed class TokenConstraint
 
                 scratch.FreeString(_vocabulary, _vocabulary.Escaped, escaped, escapedRoom, limit, mask);
             }
-            else if (frame.Digits(limit) is { } digits)
+            else if (frame.Digits(_vocabulary, limit) is { } digits)
             {
                 // The tokens made of digits only are set by their lengths; every other token is walked.
                 _vocabulary.Digits.AddTo(mask, digits);

@@ -12,6 +12,7 @@ public sealed class MaskTableParityTests
     private const string Numbers = """{"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "number"}, {"type": "string", "minLength": 2, "maxLength": 4}]}, "maxItems": 4}""";
     private const string Bounded = """{"type": "object", "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 150}, "x": {"type": "number", "maximum": 2.5}}}""";
     private const string DigitsElsewhere = """{"type": "array", "items": {"anyOf": [{"type": "integer"}, {"enum": [12, 7.5, "x"]}]}}""";
+    private const string FreeKeys = """{"type": "object", "additionalProperties": {"type": "integer"}}""";
     private const string Bodies = """{"type": "object", "properties": {"s": {"type": "string", "minLength": 3, "maxLength": 6}, "t": {"type": "string"}}, "additionalProperties": {"type": "string", "minLength": 2}}""";
 
     /// <summary>
@@ -41,6 +42,15 @@ public sealed class MaskTableParityTests
     [InlineData(JsonGrammar.AnyObjectSchema, "{\"ab")]
     [InlineData(JsonGrammar.AnyObjectSchema, "{\"a\": \"x\", \"b")]
     [InlineData(JsonGrammar.AnyObjectSchema, "{\"a\": \"some text that goes on")]
+    [InlineData(JsonGrammar.AnyObjectSchema, "{")]
+    [InlineData(JsonGrammar.AnyObjectSchema, "{\n  ")]
+    [InlineData(JsonGrammar.AnyObjectSchema, "{\"a\": 1, ")]
+    [InlineData(JsonGrammar.AnyObjectSchema, "{\"a\": 1,\n")]
+    [InlineData(JsonGrammar.AnyObjectSchema, "{\"a\": {\"b\": [], \n")]
+    [InlineData(FreeKeys, "{\"ab\": 1, ")]
+    [InlineData(FreeKeys, "{\"ab\": 1,\n\t")]
+    [InlineData(FreeKeys, "{\"a\": 1, \"\": 2, ")]
+    [InlineData(FreeKeys, "{\"\": 2, \"x")]
     [InlineData(Numbers, "[")]
     [InlineData(Numbers, "[7, -")]
     [InlineData(Numbers, "[7, 30")]
