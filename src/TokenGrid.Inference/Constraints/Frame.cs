@@ -48,6 +48,13 @@ internal abstract class Frame
     /// </summary>
     public virtual DigitRuns? Digits(TokenVocabulary vocabulary, int limit) => FirstBytes.HasDigit ? null : DigitRuns.None;
 
+    /// <summary>
+    /// The frame whose runs of whitespace a walk may take from the vocabulary's list of them: this one when it takes
+    /// whitespace as itself (<see cref="Spaces"/>); for a value that is complete and gives whitespace to its container,
+    /// that container when it does; null otherwise.
+    /// </summary>
+    public virtual Frame? SpacesFrame => Spaces >= 0 ? this : null;
+
     /// <summary>Whitespace when <paramref name="spaces"/> are below <see cref="MaxSpaces"/>, with <paramref name="rest"/>.</summary>
     protected static ByteSet SpacesAnd(int spaces, ByteSet rest)
     {
@@ -230,6 +237,9 @@ internal sealed class NumberFrame(NumberNode node, NumberPrefix prefix, Frame pa
             return set;
         }
     }
+
+    /// <inheritdoc/>
+    public override Frame? SpacesFrame => CanEnd && Parent!.Spaces >= 0 ? Parent : null;
 
     /// <inheritdoc/>
     public override DigitRuns? Digits(TokenVocabulary vocabulary, int limit)

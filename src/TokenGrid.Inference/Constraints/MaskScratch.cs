@@ -25,23 +25,24 @@ public sealed partial class MaskScratch
         first.Add(start);
         _vocabulary = vocabulary;
         (_body, _minChars, _maxChars) = (body, minChars, maxChars);
-        if (vocabulary is null || body is not null || start.Spaces < 0 || trie.SpaceNodes.Length == 0)
+        if (vocabulary is null || body is not null || start.SpacesFrame is not { } spaced || trie.SpaceNodes.Length == 0)
         {
             Walk(trie, 0, 0, limit, mask);
             return;
         }
 
-        // A frame that takes whitespace as itself: the runs of whitespace are read from the trie's list of them, and
-        // only what follows a run is stepped, from the frame itself (a byte after whitespace does what it does first).
+        // A frame that takes whitespace as itself (or a complete value whose container does): the runs of whitespace
+        // are read from the trie's list of them, and only what follows a run is stepped, from the frame that takes
+        // the whitespace (a byte after whitespace does what it does first).
         _skipSpaces = true;
         Walk(trie, 0, 0, limit, mask);
         _skipSpaces = false;
-        var within = start.Remaining <= limit;
-        var taken = start.FirstBytes;
+        var within = spaced.Remaining <= limit;
+        var taken = spaced.FirstBytes;
         for (var i = 0; i < trie.SpaceNodes.Length; i++)
         {
             var (node, depth) = (trie.SpaceNodes[i], trie.SpaceDepths[i]);
-            if (start.Spaces + depth > Frame.MaxSpaces)
+            if (spaced.Spaces + depth > Frame.MaxSpaces)
             {
                 continue;
             }
@@ -57,7 +58,7 @@ public sealed partial class MaskScratch
                 var b = trie.Label[child];
                 if (!Frame.IsSpace(b) && taken.Contains(b))
                 {
-                    Level(depth).Add(start);
+                    Level(depth).Add(spaced);
                     Level(depth + 1);
                     Visit(trie, child, depth, limit, mask);
                 }

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace TokenGrid.Inference.Constraints;
 
 /// <summary>
@@ -220,10 +222,29 @@ internal sealed class LengthBuckets
         }
 
         var upper = _upTo[Math.Min(max, Buckets)];
-        var lower = min - 1 <= Buckets ? _upTo[min - 1] : null;
-        for (var w = 0; w < upper.Length; w++)
+        if (min - 1 <= Buckets)
         {
-            mask[w] |= lower is null ? 0 : upper[w] & ~lower[w] & (filter?[w] ?? ulong.MaxValue);
+            // A free string's mask takes several of these passes over the whole vocabulary: a vector at a time.
+            var lower = _upTo[min - 1];
+            var w = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                for (; w <= upper.Length - Vector<ulong>.Count; w += Vector<ulong>.Count)
+                {
+                    var bits = Vector.AndNot(new Vector<ulong>(upper, w), new Vector<ulong>(lower, w));
+                    if (filter is not null)
+                    {
+                        bits &= new Vector<ulong>(filter, w);
+                    }
+
+                    (new Vector<ulong>(mask, w) | bits).CopyTo(mask, w);
+                }
+            }
+
+            for (; w < upper.Length; w++)
+            {
+                mask[w] |= upper[w] & ~lower[w] & (filter?[w] ?? ulong.MaxValue);
+            }
         }
 
         if (max > Buckets)
