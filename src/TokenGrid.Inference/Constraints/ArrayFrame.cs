@@ -110,7 +110,7 @@ internal sealed class ArrayFrame : Frame
 
                 break;
             default:
-                if (_node.Element(_count) is { } element)
+                if (_node.Element(_count) is { } element && element.FirstBytes.Contains(b))
                 {
                     StartWith(element, new ArrayFrame(_node, Parent!, ArrayPhase.AfterElement, _count + 1, 0), b, into);
                 }

@@ -73,9 +73,15 @@ internal abstract class Frame
     public static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\n' or (byte)'\t' or (byte)'\r';
 
     /// <summary>Adds the frames that begin a value of <paramref name="node"/>, which then continues to <paramref name="parent"/>.</summary>
-    public static void Start(SchemaNode node, Frame parent, List<Frame> into, int depth = 0)
+    public static void Start(SchemaNode node, Frame parent, List<Frame> into, int depth = 0) => Start(node, parent, into, depth, -1);
+
+    /// <summary>
+    /// <see cref="Start(SchemaNode, Frame, List{Frame}, int)"/>, leaving out the options that cannot take
+    /// <paramref name="first"/> (a byte) as their first byte; -1 leaves out none.
+    /// </summary>
+    private static void Start(SchemaNode node, Frame parent, List<Frame> into, int depth, int first)
     {
-        if (node.MinBytes >= SchemaNode.Unsatisfiable || depth > 32)
+        if (node.MinBytes >= SchemaNode.Unsatisfiable || depth > 32 || (first >= 0 && !node.FirstBytes.Contains((byte)first)))
         {
             return;
         }
@@ -83,12 +89,12 @@ internal abstract class Frame
         switch (node)
         {
             case RefNode { Target: { } target }:
-                Start(target, parent, into, depth + 1);
+                Start(target, parent, into, depth + 1, first);
                 break;
             case AnyOfNode any:
                 foreach (var option in any.Options)
                 {
-                    Start(option, parent, into, depth + 1);
+                    Start(option, parent, into, depth + 1, first);
                 }
 
                 break;
@@ -113,8 +119,15 @@ internal abstract class Frame
     /// <summary>Starts a value of <paramref name="node"/> and steps each of its first frames by <paramref name="b"/>.</summary>
     public static void StartWith(SchemaNode node, Frame parent, byte b, List<Frame> into)
     {
-        var first = new List<Frame>(2);
-        Start(node, parent, first);
+        // Only the options whose values may begin with the byte are started: a walk steps every value slot by every
+        // byte it meets, and most options refuse it.
+        if (!node.FirstBytes.Contains(b))
+        {
+            return;
+        }
+
+        var first = new List<Frame>(1);
+        Start(node, parent, first, 0, b);
         foreach (var f in first)
         {
             f.Step(b, into);

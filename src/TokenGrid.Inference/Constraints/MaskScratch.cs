@@ -160,19 +160,7 @@ public sealed partial class MaskScratch
                 continue;
             }
 
-            List<Frame> current = [frame];
-            for (var i = 1; i < bytes.Length && current.Count > 0; i++)
-            {
-                var next = new List<Frame>();
-                foreach (var f in current)
-                {
-                    f.Step(bytes[i], next);
-                }
-
-                current = next;
-            }
-
-            if (current.Exists(f => f.Remaining <= limit))
+            if (StepsWithin(bytes, 1, frame, limit))
             {
                 mask[id >> 6] |= 1UL << (id & 63);
             }

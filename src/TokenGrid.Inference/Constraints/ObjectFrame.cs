@@ -128,10 +128,18 @@ internal sealed class ObjectFrame : Frame
     public ObjectFrame AfterKey(int property) => With(ObjectPhase.AfterKey, _seen, _freeKeys, property, 0);
 
     /// <summary>This object (after a free key's opening) once the free key <paramref name="key"/> is written; null when not allowed.</summary>
-    public ObjectFrame? WithFreeKey(string key) =>
-        _node.Properties.Any(p => p.Name == key) || _freeKeys.Contains(key)
-            ? null
-            : With(ObjectPhase.AfterKey, _seen, [.. _freeKeys, key], -1, 0);
+    public ObjectFrame? WithFreeKey(string key)
+    {
+        foreach (var p in _node.Properties)
+        {
+            if (p.Name == key)
+            {
+                return null;
+            }
+        }
+
+        return Array.IndexOf(_freeKeys, key) >= 0 ? null : With(ObjectPhase.AfterKey, _seen, [.. _freeKeys, key], -1, 0);
+    }
 
     /// <summary>
     /// This object (after a free key's opening) once a free key it does not have yet is written, without that key in
