@@ -19,7 +19,7 @@ public sealed class TokenVocabulary
         _bytes = bytes;
         Words = (size + 63) / 64;
         All = new ByteTokenTrie(bytes, _ => true);
-        NonDigits = new ByteTokenTrie(bytes, id => !DigitTokens.IsDigits(bytes[id]));
+        NonDigits = All.Where(id => !DigitTokens.IsDigits(bytes[id]));
         Digits = new DigitTokens(bytes);
         Body = new StringBodies(bytes, 0);
         Opening = new StringBodies(bytes, 1);
@@ -261,109 +261,4 @@ internal sealed class LengthBuckets
 
     /// <summary>Sets in <paramref name="mask"/> the tokens of <paramref name="min"/> to <paramref name="max"/> characters.</summary>
     public void AddTo(ulong[] mask, int min, int max) => AddTo(mask, min, max, null);
-}
-
-/// <summary>A trie of token bytes in flat arrays: each node's children are a contiguous run, each node lists the tokens ending there.</summary>
-internal sealed class ByteTokenTrie
-{
-    /// <summary>Builds the trie of the tokens <paramref name="include"/> keeps.</summary>
-    public ByteTokenTrie(byte[]?[] bytes, Func<int, bool> include)
-    {
-        var children = new List<SortedDictionary<byte, int>> { new() };
-        var tokens = new List<List<int>?> { null };
-        for (var id = 0; id < bytes.Length; id++)
-        {
-            if (bytes[id] is not { } token || !include(id))
-            {
-                continue;
-            }
-
-            var node = 0;
-            foreach (var b in token)
-            {
-                if (!children[node].TryGetValue(b, out var next))
-                {
-                    next = children.Count;
-                    children.Add([]);
-                    tokens.Add(null);
-                    children[node][b] = next;
-                }
-
-                node = next;
-            }
-
-            (tokens[node] ??= []).Add(id);
-        }
-
-        // Flatten breadth-first so that each node's children are a contiguous run.
-        var order = new int[children.Count];
-        var queue = new List<int> { 0 };
-        for (var i = 0; i < queue.Count; i++)
-        {
-            order[queue[i]] = i;
-            queue.AddRange(children[queue[i]].Values);
-        }
-
-        ChildStart = new int[queue.Count + 1];
-        Label = new byte[queue.Count];
-        TokenStart = new int[queue.Count + 1];
-        var tokenIds = new List<int>();
-        var next2 = 1;
-        for (var i = 0; i < queue.Count; i++)
-        {
-            var old = queue[i];
-            ChildStart[i] = next2;
-            foreach (var (b, child) in children[old])
-            {
-                Label[order[child]] = b;
-                next2++;
-            }
-
-            TokenStart[i] = tokenIds.Count;
-            tokenIds.AddRange(tokens[old] ?? []);
-        }
-
-        ChildStart[queue.Count] = next2;
-        TokenStart[queue.Count] = tokenIds.Count;
-        TokenIds = [.. tokenIds];
-
-        // Breadth-first, a node's parent comes first: the runs of whitespace from the root, with their lengths.
-        var spaces = new List<int>();
-        var depths = new List<int>();
-        var depth = new int[queue.Count];
-        for (var i = -1; i < spaces.Count; i++)
-        {
-            var node = i < 0 ? 0 : spaces[i];
-            for (var child = ChildStart[node]; child < ChildStart[node + 1]; child++)
-            {
-                if (Frame.IsSpace(Label[child]))
-                {
-                    depth[child] = depth[node] + 1;
-                    spaces.Add(child);
-                    depths.Add(depth[child]);
-                }
-            }
-        }
-
-        SpaceNodes = [.. spaces];
-        SpaceDepths = [.. depths];
-    }
-
-    /// <summary>The nodes whose bytes from the root are all whitespace, shortest first.</summary>
-    public int[] SpaceNodes { get; }
-
-    /// <summary>How many bytes lead to each of <see cref="SpaceNodes"/>.</summary>
-    public int[] SpaceDepths { get; }
-
-    /// <summary>Where each node's children start (node <c>n</c>'s run ends where <c>n + 1</c>'s starts).</summary>
-    public int[] ChildStart { get; }
-
-    /// <summary>The byte that leads to each node.</summary>
-    public byte[] Label { get; }
-
-    /// <summary>Where each node's tokens start in <see cref="TokenIds"/>.</summary>
-    public int[] TokenStart { get; }
-
-    /// <summary>Token ids, grouped by the node where they end.</summary>
-    public int[] TokenIds { get; }
 }
