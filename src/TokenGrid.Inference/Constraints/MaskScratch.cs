@@ -100,6 +100,7 @@ public sealed partial class MaskScratch
             // Content of c characters leaves Remaining - min(c, Deficit) to write.
             (key ? body.Plain : body.Inside).AddTo(mask, Math.Max(1, needed), room);
         }
+
         for (var owed = 1; owed <= StringBodies.MaxOwed; owed++)
         {
             // Left to write after such a token: what is left now, less the characters it gives toward minLength, plus
@@ -298,9 +299,10 @@ public sealed partial class MaskScratch
 
     /// <summary>
     /// Sets the tokens under <paramref name="node"/> (reached <paramref name="offset"/> bytes in, by an opening quote or
-    /// the end of a character or escape) that <paramref name="frame"/>, the free string or key there, allows: each token's bytes from there read as
-    /// the string's body by <see cref="StringBodies.Read"/>, and, for one that closes the string, its bytes after the
-    /// quote stepped from the string's container.
+    /// the end of a character or escape) that <paramref name="frame"/>, the free string or key there, allows: each
+    /// token's bytes from there read as the string's body by <see cref="StringBodies.Read"/>, and, for one that closes
+    /// the string, its bytes after the quote stepped from the string's container (for a key, from its object once it
+    /// has the key, when it does not have it yet).
     /// </summary>
     internal void OpenedStrings(TokenVocabulary vocabulary, ByteTokenTrie trie, int node, int offset, StringFrame frame, int limit, ulong[] mask)
     {

@@ -155,7 +155,7 @@ public sealed class TokenConstraint
             }
             else if (frame.Digits(_vocabulary, limit) is { } digits)
             {
-                // The tokens made of digits only are set by their lengths; every other token is walked.
+                // The tokens made of digits only come from the digit tables; every other token is walked.
                 _vocabulary.Digits.AddTo(mask, digits);
                 scratch.Walk(_vocabulary.NonDigits, frame, limit, mask, _vocabulary);
             }

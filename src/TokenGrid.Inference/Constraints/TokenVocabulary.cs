@@ -6,8 +6,9 @@ namespace TokenGrid.Inference.Constraints;
 /// A model's vocabulary as constrained decoding sees it: every token's bytes in a trie (tokens that share a prefix are
 /// tried together, and a byte the constraint refuses prunes every token under it), and the tokens that are plain string
 /// content (printable, no quote or backslash, whole UTF-8 characters) as bit sets by length, so a free string allows
-/// them all at once. Special tokens are not in it: they are never constrained output. Built once per model, read by any
-/// number of threads.
+/// them all at once; likewise what tokens write after an opening quote or an escape, and the tokens made of digits only
+/// (<see cref="DigitTokens"/>). Special tokens are not in it: they are never constrained output. Built once per model,
+/// read by any number of threads.
 /// </summary>
 public sealed class TokenVocabulary
 {
