@@ -67,6 +67,12 @@ internal sealed class ArrayFrame : Frame
     }
 
     /// <inheritdoc/>
+    public override DigitRuns? Digits(TokenVocabulary vocabulary, int limit) =>
+        _phase is ArrayPhase.First or ArrayPhase.Next && _node.Element(_count) is { } element
+            ? DigitRuns.OfStart(element, new ArrayFrame(_node, Parent!, ArrayPhase.AfterElement, _count + 1, 0), vocabulary, limit)
+            : base.Digits(vocabulary, limit);
+
+    /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
     {
         if (IsSpace(b) && _phase != ArrayPhase.Open)
@@ -104,7 +110,7 @@ internal sealed class ArrayFrame : Frame
 
                 break;
             default:
-                if (_node.Element(_count) is { } element)
+                if (_node.Element(_count) is { } element && element.FirstBytes.Contains(b))
                 {
                     StartWith(element, new ArrayFrame(_node, Parent!, ArrayPhase.AfterElement, _count + 1, 0), b, into);
                 }

@@ -13,8 +13,10 @@ internal struct ByteSet
     /// <summary>Every byte.</summary>
     public static ByteSet All => new() { _w0 = ulong.MaxValue, _w1 = ulong.MaxValue, _w2 = ulong.MaxValue, _w3 = ulong.MaxValue };
 
+    private static readonly ByteSet s_spaces = Of(" \n\t\r");
+
     /// <summary>JSON whitespace.</summary>
-    public static ByteSet Spaces => Of(" \n\t\r");
+    public static ByteSet Spaces => s_spaces;
 
     /// <summary>The set of the bytes of <paramref name="ascii"/>.</summary>
     public static ByteSet Of(string ascii)
@@ -27,6 +29,9 @@ internal struct ByteSet
 
         return set;
     }
+
+    /// <summary>Whether it holds an ASCII digit.</summary>
+    public readonly bool HasDigit => (_w0 & 0x03FF_0000_0000_0000UL) != 0;
 
     /// <summary>How many bytes are in it.</summary>
     public readonly int Count =>

@@ -41,6 +41,20 @@ internal abstract class Frame
     /// </summary>
     public virtual int Spaces => -1;
 
+    /// <summary>
+    /// The tokens made of ASCII digits only (of <paramref name="vocabulary"/>) that this frame takes and that leave some
+    /// frame able to finish within <paramref name="limit"/> bytes; null when that is not known without stepping them.
+    /// By default, none when no digit can come first.
+    /// </summary>
+    public virtual DigitRuns? Digits(TokenVocabulary vocabulary, int limit) => FirstBytes.HasDigit ? null : DigitRuns.None;
+
+    /// <summary>
+    /// The frame whose runs of whitespace a walk may take from the vocabulary's list of them: this one when it takes
+    /// whitespace as itself (<see cref="Spaces"/>); for a value that is complete and gives whitespace to its container,
+    /// that container when it does; null otherwise.
+    /// </summary>
+    public virtual Frame? SpacesFrame => Spaces >= 0 ? this : null;
+
     /// <summary>Whitespace when <paramref name="spaces"/> are below <see cref="MaxSpaces"/>, with <paramref name="rest"/>.</summary>
     protected static ByteSet SpacesAnd(int spaces, ByteSet rest)
     {
@@ -59,9 +73,15 @@ internal abstract class Frame
     public static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\n' or (byte)'\t' or (byte)'\r';
 
     /// <summary>Adds the frames that begin a value of <paramref name="node"/>, which then continues to <paramref name="parent"/>.</summary>
-    public static void Start(SchemaNode node, Frame parent, List<Frame> into, int depth = 0)
+    public static void Start(SchemaNode node, Frame parent, List<Frame> into, int depth = 0) => Start(node, parent, into, depth, -1);
+
+    /// <summary>
+    /// <see cref="Start(SchemaNode, Frame, List{Frame}, int)"/>, leaving out the options that cannot take
+    /// <paramref name="first"/> (a byte) as their first byte; -1 leaves out none.
+    /// </summary>
+    private static void Start(SchemaNode node, Frame parent, List<Frame> into, int depth, int first)
     {
-        if (node.MinBytes >= SchemaNode.Unsatisfiable || depth > 32)
+        if (node.MinBytes >= SchemaNode.Unsatisfiable || depth > 32 || (first >= 0 && !node.FirstBytes.Contains((byte)first)))
         {
             return;
         }
@@ -69,12 +89,12 @@ internal abstract class Frame
         switch (node)
         {
             case RefNode { Target: { } target }:
-                Start(target, parent, into, depth + 1);
+                Start(target, parent, into, depth + 1, first);
                 break;
             case AnyOfNode any:
                 foreach (var option in any.Options)
                 {
-                    Start(option, parent, into, depth + 1);
+                    Start(option, parent, into, depth + 1, first);
                 }
 
                 break;
@@ -99,8 +119,15 @@ internal abstract class Frame
     /// <summary>Starts a value of <paramref name="node"/> and steps each of its first frames by <paramref name="b"/>.</summary>
     public static void StartWith(SchemaNode node, Frame parent, byte b, List<Frame> into)
     {
-        var first = new List<Frame>(2);
-        Start(node, parent, first);
+        // Only the options whose values may begin with the byte are started: a walk steps every value slot by every
+        // byte it meets, and most options refuse it.
+        if (!node.FirstBytes.Contains(b))
+        {
+            return;
+        }
+
+        var first = new List<Frame>(1);
+        Start(node, parent, first, 0, b);
         foreach (var f in first)
         {
             f.Step(b, into);
@@ -141,6 +168,9 @@ internal sealed class ValueSlot(SchemaNode node, Frame parent, int spaces) : Fra
 
     /// <inheritdoc/>
     public override int Spaces => spaces;
+
+    /// <inheritdoc/>
+    public override DigitRuns? Digits(TokenVocabulary vocabulary, int limit) => DigitRuns.OfStart(Node, Parent!, vocabulary, limit);
 
     /// <inheritdoc/>
     public override void Step(byte b, List<Frame> into)
@@ -219,6 +249,41 @@ internal sealed class NumberFrame(NumberNode node, NumberPrefix prefix, Frame pa
 
             return set;
         }
+    }
+
+    /// <inheritdoc/>
+    public override Frame? SpacesFrame => CanEnd && Parent!.Spaces >= 0 ? Parent : null;
+
+    /// <inheritdoc/>
+    public override DigitRuns? Digits(TokenVocabulary vocabulary, int limit)
+    {
+        // A digit after a complete number goes to the container: it must take none itself. Then the runs do not depend
+        // on the container, only whether what it still needs fits in the budget.
+        if (Parent!.FirstBytes.HasDigit)
+        {
+            return null;
+        }
+
+        var owing = limit - Parent.Remaining;
+        if (node.Bounds is not { Min: null, Max: null })
+        {
+            return owing < 0 ? DigitRuns.None : new DigitRuns(0, 0, vocabulary.Digits.Table(node, prefix), owing);
+        }
+
+        // Without bounds every prefix can still be finished (NumberBounds.Reachable), so a run of digits is taken
+        // by the digit counts alone, and the number it leaves is complete.
+        if (owing < 0)
+        {
+            return DigitRuns.None;
+        }
+
+        return prefix.Phase switch
+        {
+            NumberPhase.Start or NumberPhase.Minus => new DigitRuns(1, NumberBounds.MaxIntegerDigits),
+            NumberPhase.Integer => new DigitRuns(NumberBounds.MaxIntegerDigits - prefix.IntegerDigits, NumberBounds.MaxIntegerDigits - prefix.IntegerDigits),
+            NumberPhase.Point or NumberPhase.Fraction => new DigitRuns(NumberBounds.MaxFractionDigits - prefix.FractionDigits, NumberBounds.MaxFractionDigits - prefix.FractionDigits),
+            _ => DigitRuns.None,
+        };
     }
 
     /// <inheritdoc/>

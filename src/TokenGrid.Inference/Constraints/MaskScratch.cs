@@ -25,23 +25,24 @@ public sealed partial class MaskScratch
         first.Add(start);
         _vocabulary = vocabulary;
         (_body, _minChars, _maxChars) = (body, minChars, maxChars);
-        if (vocabulary is null || body is not null || start.Spaces < 0 || trie.SpaceNodes.Length == 0)
+        if (vocabulary is null || body is not null || start.SpacesFrame is not { } spaced || trie.SpaceNodes.Length == 0)
         {
             Walk(trie, 0, 0, limit, mask);
             return;
         }
 
-        // A frame that takes whitespace as itself: the runs of whitespace are read from the trie's list of them, and
-        // only what follows a run is stepped, from the frame itself (a byte after whitespace does what it does first).
+        // A frame that takes whitespace as itself (or a complete value whose container does): the runs of whitespace
+        // are read from the trie's list of them, and only what follows a run is stepped, from the frame that takes
+        // the whitespace (a byte after whitespace does what it does first).
         _skipSpaces = true;
         Walk(trie, 0, 0, limit, mask);
         _skipSpaces = false;
-        var within = start.Remaining <= limit;
-        var taken = start.FirstBytes;
+        var within = spaced.Remaining <= limit;
+        var taken = spaced.FirstBytes;
         for (var i = 0; i < trie.SpaceNodes.Length; i++)
         {
             var (node, depth) = (trie.SpaceNodes[i], trie.SpaceDepths[i]);
-            if (start.Spaces + depth > Frame.MaxSpaces)
+            if (spaced.Spaces + depth > Frame.MaxSpaces)
             {
                 continue;
             }
@@ -57,7 +58,7 @@ public sealed partial class MaskScratch
                 var b = trie.Label[child];
                 if (!Frame.IsSpace(b) && taken.Contains(b))
                 {
-                    Level(depth).Add(start);
+                    Level(depth).Add(spaced);
                     Level(depth + 1);
                     Visit(trie, child, depth, limit, mask);
                 }
@@ -85,15 +86,21 @@ public sealed partial class MaskScratch
     private bool _everyByte;
 
     /// <summary>
-    /// Sets the tokens allowed in <paramref name="frame"/>, a free string (no pattern, between two characters) that can
-    /// finish within <paramref name="limit"/>, read with <paramref name="body"/> (inside the string, or after an opening
-    /// quote): content by length, content owing bytes when the budget has room for them, and the closers whose bytes
-    /// after the quote the string's container takes.
+    /// Sets the tokens allowed in <paramref name="frame"/>, a free string (no pattern, between two characters), read
+    /// with <paramref name="body"/> (inside the string, after an opening quote or after an escape): content by length
+    /// (when the budget is tight, only content that shortens what is left, toward <c>minLength</c>), content owing bytes
+    /// when the budget has room for them, and the closers whose bytes after the quote the string's container takes.
     /// </summary>
     internal void FreeString(TokenVocabulary vocabulary, StringBodies body, StringFrame frame, int room, int limit, ulong[] mask)
     {
         var key = frame.IsKey;
-        (key ? body.Plain : body.Inside).AddTo(mask, 1, room);
+        var needed = frame.Remaining - limit;
+        if (needed <= 0 || needed <= frame.Deficit)
+        {
+            // Content of c characters leaves Remaining - min(c, Deficit) to write.
+            (key ? body.Plain : body.Inside).AddTo(mask, Math.Max(1, needed), room);
+        }
+
         for (var owed = 1; owed <= StringBodies.MaxOwed; owed++)
         {
             // Left to write after such a token: what is left now, less the characters it gives toward minLength, plus
@@ -154,19 +161,7 @@ public sealed partial class MaskScratch
                 continue;
             }
 
-            List<Frame> current = [frame];
-            for (var i = 1; i < bytes.Length && current.Count > 0; i++)
-            {
-                var next = new List<Frame>();
-                foreach (var f in current)
-                {
-                    f.Step(bytes[i], next);
-                }
-
-                current = next;
-            }
-
-            if (current.Exists(f => f.Remaining <= limit))
+            if (StepsWithin(bytes, 1, frame, limit))
             {
                 mask[id >> 6] |= 1UL << (id & 63);
             }
@@ -272,10 +267,11 @@ public sealed partial class MaskScratch
             return;
         }
 
-        if (b == '"' && _vocabulary is { } vocabulary2 && OpensFreeStrings(next, limit))
+        if (_vocabulary is { } vocabulary2 && OpensFreeStrings(next, limit))
         {
-            // Deeper in (whitespace or a comma before the quote), the same: each token under this quote is read
-            // as a string's body in one pass, and only what follows a closing quote is stepped.
+            // Deeper in (whitespace or a comma before the quote), or after the escape or the character a string was
+            // in the middle of, the same: each token under this byte is read as the string's body in one pass, and
+            // only what follows a closing quote is stepped.
             var nested = _nested ??= new MaskScratch();
             foreach (var f in next)
             {
@@ -302,10 +298,11 @@ public sealed partial class MaskScratch
     }
 
     /// <summary>
-    /// Sets the tokens under <paramref name="node"/> (reached by an opening quote, <paramref name="offset"/> bytes in)
-    /// that <paramref name="frame"/>, the free string that quote opened, allows: each token's bytes from there read as
-    /// the string's body by <see cref="StringBodies.Read"/>, and, for one that closes the string, its bytes after the
-    /// quote stepped from the string's container.
+    /// Sets the tokens under <paramref name="node"/> (reached <paramref name="offset"/> bytes in, by an opening quote or
+    /// the end of a character or escape) that <paramref name="frame"/>, the free string or key there, allows: each
+    /// token's bytes from there read as the string's body by <see cref="StringBodies.Read"/>, and, for one that closes
+    /// the string, its bytes after the quote stepped from the string's container (for a key, from its object once it
+    /// has the key, when it does not have it yet).
     /// </summary>
     internal void OpenedStrings(TokenVocabulary vocabulary, ByteTokenTrie trie, int node, int offset, StringFrame frame, int limit, ulong[] mask)
     {
@@ -340,10 +337,10 @@ public sealed partial class MaskScratch
 
     private bool Allows(byte[] bytes, int offset, StringFrame frame, int room, int deficit, int limit)
     {
-        var (kind, chars, owed, _, quote) = StringBodies.Read(bytes, offset);
-        if (kind == StringBodies.Body.Invalid || chars > room)
+        var (kind, chars, owed, backslash, quote) = StringBodies.Read(bytes, offset);
+        if (kind == StringBodies.Body.Invalid || chars > room || (backslash && frame.IsKey))
         {
-            return false;
+            return false; // a free key is written without escapes
         }
 
         switch (kind)
@@ -359,30 +356,32 @@ public sealed partial class MaskScratch
             return false;
         }
 
-        var current = _stepA;
-        current.Clear();
-        current.Add(frame.Parent!);
-        for (var i = quote + 1; i < bytes.Length && current.Count > 0; i++)
+        if (frame.KeyOf is not { } owner)
         {
-            var next = ReferenceEquals(current, _stepA) ? _stepB : _stepA;
-            next.Clear();
-            foreach (var f in current)
-            {
-                f.Step(bytes[i], next);
-            }
-
-            current = next;
+            return StepsWithin(bytes, quote + 1, frame.Parent!, limit);
         }
 
-        return current.Exists(f => f.Remaining <= limit);
+        // A free key closes into its object only when the object does not have it yet.
+        return owner.WithFreeKey(System.Text.Encoding.UTF8.GetString([.. frame.KeyText!, .. bytes.AsSpan(offset, quote - offset)])) is { } keyed
+            && StepsWithin(bytes, quote + 1, keyed, limit);
     }
 
     private readonly List<int> _below = [];
     private readonly List<Frame> _stepA = [];
     private readonly List<Frame> _stepB = [];
 
-    private static bool OpensFreeStrings(List<Frame> frames, int limit) =>
-        frames.TrueForAll(f => f is StringFrame { FreeRoom: >= 0, IsKey: false } && f.Remaining <= limit);
+    private static bool OpensFreeStrings(List<Frame> frames, int limit)
+    {
+        foreach (var f in frames)
+        {
+            if (f is not StringFrame { FreeRoom: >= 0 } || f.Remaining > limit)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private List<Frame> Level(int depth)
     {

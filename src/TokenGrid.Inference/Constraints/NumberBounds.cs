@@ -57,6 +57,11 @@ internal sealed record NumberBounds(bool Integer, decimal? Min, bool MinExclusiv
     /// </summary>
     public bool Reachable(in NumberPrefix prefix)
     {
+        if (Min is null && Max is null)
+        {
+            return true;
+        }
+
         var whole = Integer ? 0m : 1m - s_finest;
         switch (prefix.Phase)
         {

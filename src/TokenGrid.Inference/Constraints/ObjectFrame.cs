@@ -32,9 +32,15 @@ internal sealed class ObjectFrame : Frame
     private readonly string[] _freeKeys;
     private readonly int _property;
     private readonly int _spaces;
+    private readonly int _own;
 
     private ObjectFrame(ObjectNode node, Frame parent, ObjectPhase phase, PropertySet seen, string[] freeKeys, int property, int spaces)
-        : base(parent, Own(node, phase, seen, property))
+        : this(node, parent, phase, seen, freeKeys, property, spaces, Own(node, phase, seen, property))
+    {
+    }
+
+    private ObjectFrame(ObjectNode node, Frame parent, ObjectPhase phase, PropertySet seen, string[] freeKeys, int property, int spaces, int own)
+        : base(parent, own)
     {
         _node = node;
         _phase = phase;
@@ -42,6 +48,7 @@ internal sealed class ObjectFrame : Frame
         _freeKeys = freeKeys;
         _property = property;
         _spaces = spaces;
+        _own = own;
     }
 
     /// <summary>An object of <paramref name="node"/> before its <c>{</c>.</summary>
@@ -79,7 +86,8 @@ internal sealed class ObjectFrame : Frame
         {
             if (_spaces < MaxSpaces)
             {
-                into.Add(With(_phase, _seen, _freeKeys, _property, _spaces + 1));
+                // Whitespace changes nothing the object still needs.
+                into.Add(new ObjectFrame(_node, Parent!, _phase, _seen, _freeKeys, _property, _spaces + 1, _own));
             }
 
             return;
@@ -120,10 +128,18 @@ internal sealed class ObjectFrame : Frame
     public ObjectFrame AfterKey(int property) => With(ObjectPhase.AfterKey, _seen, _freeKeys, property, 0);
 
     /// <summary>This object (after a free key's opening) once the free key <paramref name="key"/> is written; null when not allowed.</summary>
-    public ObjectFrame? WithFreeKey(string key) =>
-        _node.Properties.Any(p => p.Name == key) || _freeKeys.Contains(key)
-            ? null
-            : With(ObjectPhase.AfterKey, _seen, [.. _freeKeys, key], -1, 0);
+    public ObjectFrame? WithFreeKey(string key)
+    {
+        foreach (var p in _node.Properties)
+        {
+            if (p.Name == key)
+            {
+                return null;
+            }
+        }
+
+        return Array.IndexOf(_freeKeys, key) >= 0 ? null : With(ObjectPhase.AfterKey, _seen, [.. _freeKeys, key], -1, 0);
+    }
 
     /// <summary>
     /// This object (after a free key's opening) once a free key it does not have yet is written, without that key in

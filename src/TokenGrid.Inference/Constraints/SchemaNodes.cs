@@ -32,8 +32,8 @@ internal abstract class SchemaNode
     private Box? _first;
 
     /// <summary>
-    /// The bytes a value of this node may begin with (every byte after which <see cref="Frame.Start"/>'s frames take
-    /// it; possibly more). Computed once.
+    /// The bytes a value of this node may begin with (every byte after which the frames of
+    /// <see cref="Frame.Start(SchemaNode, Frame, List{Frame}, int)"/> take it; possibly more). Computed once.
     /// </summary>
     public ByteSet FirstBytes => (_first ??= new Box(First(this, 0))).Set;
 

@@ -2,7 +2,7 @@ namespace TokenGrid.Inference.Constraints;
 
 /// <summary>
 /// The tokens of a vocabulary read as the body of a JSON string from a given byte on (0: inside a string between two
-/// characters; 1: tokens that open a string with their first byte), sorted by what they do there, so a free string's
+/// characters; 1: tokens that open a string with their first byte, or that end an escape with it), sorted by what they do there, so a free string's
 /// mask is mostly set from precomputed bit sets:
 /// <list type="bullet">
 /// <item>content that ends between characters (<see cref="Plain"/> without backslashes, <see cref="Inside"/> with
@@ -17,9 +17,13 @@ internal sealed class StringBodies
     /// <summary>Most bytes a token can leave owed (a 4-byte character after its first byte).</summary>
     public const int MaxOwed = 3;
 
-    /// <summary>Sorts the tokens of <paramref name="bytes"/> whose first <paramref name="offset"/> bytes are quotes.</summary>
-    public StringBodies(byte[]?[] bytes, int offset)
+    /// <summary>
+    /// Sorts the tokens of <paramref name="bytes"/> read from byte <paramref name="offset"/> (0 or 1); with 1, only those
+    /// whose first byte is in <paramref name="leads"/> (default: the quote that opens a string).
+    /// </summary>
+    public StringBodies(byte[]?[] bytes, int offset, ByteSet? leads = null)
     {
+        var first = leads ?? ByteSet.Of("\"");
         var size = bytes.Length;
         var kinds = new Body[size];
         var chars = new int[size];
@@ -30,7 +34,7 @@ internal sealed class StringBodies
         var keyQuoted = new List<int>();
         for (var id = 0; id < size; id++)
         {
-            if (bytes[id] is not { } token || token.Length < offset || (offset == 1 && token[0] != '"'))
+            if (bytes[id] is not { } token || token.Length < offset || (offset == 1 && !first.Contains(token[0])))
             {
                 continue;
             }

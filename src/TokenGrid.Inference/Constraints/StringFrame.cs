@@ -60,6 +60,14 @@ internal sealed class StringFrame : Frame
             ? (pattern, _at.Pattern, _node.MaxLength - _at.Count)
             : null;
 
+    /// <summary>
+    /// For a free string (no pattern, not a key) just after a backslash: the string after the escape, which is the same
+    /// whichever escape it is (nothing checks the character it stands for); null otherwise.
+    /// </summary>
+    public StringFrame? AfterEscape => _at.Escape && _node.Pattern is null && _keyOf is null
+        ? Next(_at with { Escape = false, Pattern = 0 }, 0)
+        : null;
+
     /// <summary>Whether this is an object's free key (plain characters only).</summary>
     public bool IsKey => _keyOf is not null;
 

@@ -129,21 +129,7 @@ public sealed class TokenConstraint
         {
             if (frame is StringFrame { FreeRoom: >= 0 and var room } free)
             {
-                if (frame.Remaining <= limit)
-                {
-                    scratch.FreeString(_vocabulary, _vocabulary.Body, free, room, limit, mask);
-                    continue;
-                }
-
-                // The budget is tight: content is allowed only as far as it shortens what is left (minLength); the
-                // tokens that close the string are walked.
-                var needed = frame.Remaining - limit;
-                if (needed <= free.Deficit)
-                {
-                    (free.IsKey ? _vocabulary.Plain : _vocabulary.Inside).AddTo(mask, needed, room);
-                }
-
-                scratch.Walk(_vocabulary.Closers, frame, limit, mask);
+                scratch.FreeString(_vocabulary, _vocabulary.Body, free, room, limit, mask);
             }
             else if (frame is StringFrame { PatternPlace: var (pattern, state, space) } && frame.Remaining + pattern.LongestRemaining <= limit)
             {
@@ -152,6 +138,26 @@ public sealed class TokenConstraint
                 // close the string or end inside a character are walked.
                 _vocabulary.Body.Inside.AddTo(mask, 1, space, _vocabulary.PatternContent(pattern, state));
                 scratch.Walk(_vocabulary.Closers, frame, limit, mask);
+            }
+            else if (frame is StringFrame { AfterEscape: { FreeRoom: >= 0 and var escapedRoom } escaped })
+            {
+                // A free string after a backslash: every escape leads to the same string, so the tokens that end the
+                // escape come from the tables of what they write after it, as after an opening quote.
+                if (escaped.Remaining <= limit)
+                {
+                    foreach (var id in _vocabulary.EscapeEnds)
+                    {
+                        mask[id >> 6] |= 1UL << (id & 63);
+                    }
+                }
+
+                scratch.FreeString(_vocabulary, _vocabulary.Escaped, escaped, escapedRoom, limit, mask);
+            }
+            else if (frame.Digits(_vocabulary, limit) is { } digits)
+            {
+                // The tokens made of digits only come from the digit tables; every other token is walked.
+                _vocabulary.Digits.AddTo(mask, digits);
+                scratch.Walk(_vocabulary.NonDigits, frame, limit, mask, _vocabulary);
             }
             else
             {

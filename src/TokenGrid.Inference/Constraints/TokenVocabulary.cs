@@ -1,11 +1,14 @@
+using System.Numerics;
+
 namespace TokenGrid.Inference.Constraints;
 
 /// <summary>
 /// A model's vocabulary as constrained decoding sees it: every token's bytes in a trie (tokens that share a prefix are
 /// tried together, and a byte the constraint refuses prunes every token under it), and the tokens that are plain string
 /// content (printable, no quote or backslash, whole UTF-8 characters) as bit sets by length, so a free string allows
-/// them all at once. Special tokens are not in it: they are never constrained output. Built once per model, read by any
-/// number of threads.
+/// them all at once; likewise what tokens write after an opening quote or an escape, and the tokens made of digits only
+/// (<see cref="DigitTokens"/>). Special tokens are not in it: they are never constrained output. Built once per model,
+/// read by any number of threads.
 /// </summary>
 public sealed class TokenVocabulary
 {
@@ -17,8 +20,13 @@ public sealed class TokenVocabulary
         _bytes = bytes;
         Words = (size + 63) / 64;
         All = new ByteTokenTrie(bytes, _ => true);
+        NonDigits = All.Where(id => !DigitTokens.IsDigits(bytes[id]));
+        Digits = new DigitTokens(bytes);
         Body = new StringBodies(bytes, 0);
         Opening = new StringBodies(bytes, 1);
+        var escapes = ByteSet.Of("\"\\/bfnrt");
+        Escaped = new StringBodies(bytes, 1, escapes);
+        EscapeEnds = [.. Enumerable.Range(0, size).Where(id => bytes[id] is [var b] && escapes.Contains(b))];
         _contentPoints = new(() => new CodePointTrie(Body.CodePoints));
     }
 
@@ -111,6 +119,12 @@ public sealed class TokenVocabulary
     /// <summary>The tokens that open a string, read after their opening quote.</summary>
     internal StringBodies Opening { get; }
 
+    /// <summary>The tokens that end an escape with their first byte (<c>n</c>, <c>t"</c>, ...), read after it.</summary>
+    internal StringBodies Escaped { get; }
+
+    /// <summary>The one-byte tokens that end an escape (<c>"</c>, <c>\</c>, <c>/</c>, <c>b</c>, <c>f</c>, <c>n</c>, <c>r</c>, <c>t</c>).</summary>
+    internal int[] EscapeEnds { get; }
+
     /// <summary>Ids in the vocabulary (the model's logits per row).</summary>
     public int Size { get; }
 
@@ -119,6 +133,12 @@ public sealed class TokenVocabulary
 
     /// <summary>Every generatable token.</summary>
     internal ByteTokenTrie All { get; }
+
+    /// <summary>Every generatable token but those made of ASCII digits only: walked where <see cref="Digits"/> gives those.</summary>
+    internal ByteTokenTrie NonDigits { get; }
+
+    /// <summary>The tokens made of ASCII digits only, by length (see <see cref="DigitRuns"/>).</summary>
+    internal DigitTokens Digits { get; }
 
     /// <summary>
     /// The tokens that, read from inside a string between characters, close it (an unescaped quote) or end inside a
@@ -203,10 +223,29 @@ internal sealed class LengthBuckets
         }
 
         var upper = _upTo[Math.Min(max, Buckets)];
-        var lower = min - 1 <= Buckets ? _upTo[min - 1] : null;
-        for (var w = 0; w < upper.Length; w++)
+        if (min - 1 <= Buckets)
         {
-            mask[w] |= lower is null ? 0 : upper[w] & ~lower[w] & (filter?[w] ?? ulong.MaxValue);
+            // A free string's mask takes several of these passes over the whole vocabulary: a vector at a time.
+            var lower = _upTo[min - 1];
+            var w = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                for (; w <= upper.Length - Vector<ulong>.Count; w += Vector<ulong>.Count)
+                {
+                    var bits = Vector.AndNot(new Vector<ulong>(upper, w), new Vector<ulong>(lower, w));
+                    if (filter is not null)
+                    {
+                        bits &= new Vector<ulong>(filter, w);
+                    }
+
+                    (new Vector<ulong>(mask, w) | bits).CopyTo(mask, w);
+                }
+            }
+
+            for (; w < upper.Length; w++)
+            {
+                mask[w] |= upper[w] & ~lower[w] & (filter?[w] ?? ulong.MaxValue);
+            }
         }
 
         if (max > Buckets)
@@ -223,109 +262,4 @@ internal sealed class LengthBuckets
 
     /// <summary>Sets in <paramref name="mask"/> the tokens of <paramref name="min"/> to <paramref name="max"/> characters.</summary>
     public void AddTo(ulong[] mask, int min, int max) => AddTo(mask, min, max, null);
-}
-
-/// <summary>A trie of token bytes in flat arrays: each node's children are a contiguous run, each node lists the tokens ending there.</summary>
-internal sealed class ByteTokenTrie
-{
-    /// <summary>Builds the trie of the tokens <paramref name="include"/> keeps.</summary>
-    public ByteTokenTrie(byte[]?[] bytes, Func<int, bool> include)
-    {
-        var children = new List<SortedDictionary<byte, int>> { new() };
-        var tokens = new List<List<int>?> { null };
-        for (var id = 0; id < bytes.Length; id++)
-        {
-            if (bytes[id] is not { } token || !include(id))
-            {
-                continue;
-            }
-
-            var node = 0;
-            foreach (var b in token)
-            {
-                if (!children[node].TryGetValue(b, out var next))
-                {
-                    next = children.Count;
-                    children.Add([]);
-                    tokens.Add(null);
-                    children[node][b] = next;
-                }
-
-                node = next;
-            }
-
-            (tokens[node] ??= []).Add(id);
-        }
-
-        // Flatten breadth-first so that each node's children are a contiguous run.
-        var order = new int[children.Count];
-        var queue = new List<int> { 0 };
-        for (var i = 0; i < queue.Count; i++)
-        {
-            order[queue[i]] = i;
-            queue.AddRange(children[queue[i]].Values);
-        }
-
-        ChildStart = new int[queue.Count + 1];
-        Label = new byte[queue.Count];
-        TokenStart = new int[queue.Count + 1];
-        var tokenIds = new List<int>();
-        var next2 = 1;
-        for (var i = 0; i < queue.Count; i++)
-        {
-            var old = queue[i];
-            ChildStart[i] = next2;
-            foreach (var (b, child) in children[old])
-            {
-                Label[order[child]] = b;
-                next2++;
-            }
-
-            TokenStart[i] = tokenIds.Count;
-            tokenIds.AddRange(tokens[old] ?? []);
-        }
-
-        ChildStart[queue.Count] = next2;
-        TokenStart[queue.Count] = tokenIds.Count;
-        TokenIds = [.. tokenIds];
-
-        // Breadth-first, a node's parent comes first: the runs of whitespace from the root, with their lengths.
-        var spaces = new List<int>();
-        var depths = new List<int>();
-        var depth = new int[queue.Count];
-        for (var i = -1; i < spaces.Count; i++)
-        {
-            var node = i < 0 ? 0 : spaces[i];
-            for (var child = ChildStart[node]; child < ChildStart[node + 1]; child++)
-            {
-                if (Frame.IsSpace(Label[child]))
-                {
-                    depth[child] = depth[node] + 1;
-                    spaces.Add(child);
-                    depths.Add(depth[child]);
-                }
-            }
-        }
-
-        SpaceNodes = [.. spaces];
-        SpaceDepths = [.. depths];
-    }
-
-    /// <summary>The nodes whose bytes from the root are all whitespace, shortest first.</summary>
-    public int[] SpaceNodes { get; }
-
-    /// <summary>How many bytes lead to each of <see cref="SpaceNodes"/>.</summary>
-    public int[] SpaceDepths { get; }
-
-    /// <summary>Where each node's children start (node <c>n</c>'s run ends where <c>n + 1</c>'s starts).</summary>
-    public int[] ChildStart { get; }
-
-    /// <summary>The byte that leads to each node.</summary>
-    public byte[] Label { get; }
-
-    /// <summary>Where each node's tokens start in <see cref="TokenIds"/>.</summary>
-    public int[] TokenStart { get; }
-
-    /// <summary>Token ids, grouped by the node where they end.</summary>
-    public int[] TokenIds { get; }
 }
