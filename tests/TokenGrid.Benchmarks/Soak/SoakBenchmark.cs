@@ -209,43 +209,31 @@ public static class SoakBenchmark
         }
     }
 
-    private static async Task<Dictionary<string, long>> MaintenanceCountersAsync(BenchDatabase database)
-    {
-        await using var connection = new NpgsqlConnection(database.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            """
-            SELECT 'checkpoint (timed)', checkpoints_timed FROM pg_stat_bgwriter
-            UNION ALL SELECT 'checkpoint (requested)', checkpoints_req FROM pg_stat_bgwriter
-            UNION ALL SELECT 'autovacuum ' || relname, autovacuum_count FROM pg_stat_user_tables
-            UNION ALL SELECT 'autoanalyze ' || relname, autoanalyze_count FROM pg_stat_user_tables
-            """,
-            connection);
-        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            counters[reader.GetString(0)] = reader.GetInt64(1);
-        }
-
-        return counters;
-    }
+    private static Task<Dictionary<string, long>> MaintenanceCountersAsync(BenchDatabase database) => NamedCountsAsync(database,
+        """
+        SELECT 'checkpoint (timed)', checkpoints_timed FROM pg_stat_bgwriter
+        UNION ALL SELECT 'checkpoint (requested)', checkpoints_req FROM pg_stat_bgwriter
+        UNION ALL SELECT 'autovacuum ' || relname, autovacuum_count FROM pg_stat_user_tables
+        UNION ALL SELECT 'autoanalyze ' || relname, autoanalyze_count FROM pg_stat_user_tables
+        """);
 
     /// <summary>Bytes of each table in the database's public schema, with its indexes and TOAST.</summary>
-    private static async Task<Dictionary<string, long>> TableBytesAsync(BenchDatabase database)
+    private static Task<Dictionary<string, long>> TableBytesAsync(BenchDatabase database) => NamedCountsAsync(database,
+        "SELECT c.relname, pg_total_relation_size(c.oid)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'");
+
+    /// <summary>The rows of <paramref name="sql"/>, a name and a count each, by name.</summary>
+    private static async Task<Dictionary<string, long>> NamedCountsAsync(BenchDatabase database, string sql)
     {
         await using var connection = new NpgsqlConnection(database.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "SELECT c.relname, pg_total_relation_size(c.oid)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'",
-            connection);
-        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var command = new NpgsqlCommand(sql, connection);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            sizes[reader.GetString(0)] = reader.GetInt64(1);
+            counts[reader.GetString(0)] = reader.GetInt64(1);
         }
 
-        return sizes;
+        return counts;
     }
 }
