@@ -223,18 +223,22 @@ public static class JobCost
         /// </summary>
         public (Money AfterPlan, Money Share) AfterPlan(int region, TokenDirection direction, long tokens, int shareBasisPoints)
         {
-            var rate = direction == TokenDirection.Prompt ? _prompt[region] : _completion[region];
-            var list = Pricing.Amount(tokens, rate.List);
-            var afterPlan = rate.Negotiated is { } negotiated ? Pricing.Amount(tokens, negotiated) : list - Pricing.Share(list, _discount);
+            var (_, afterPlan) = Amounts(direction == TokenDirection.Prompt ? _prompt[region] : _completion[region], tokens);
             return (afterPlan, shareBasisPoints == 0 ? Money.Zero : Pricing.Share(afterPlan, shareBasisPoints));
         }
 
         private ChargeSplit SplitOf(Rate rate, long tokens, int shareBasisPoints, Money left)
         {
-            var list = Pricing.Amount(tokens, rate.List);
-            var afterPlan = rate.Negotiated is { } negotiated ? Pricing.Amount(tokens, negotiated) : list - Pricing.Share(list, _discount);
+            var (list, afterPlan) = Amounts(rate, tokens);
             var subsidy = shareBasisPoints == 0 || left <= Money.Zero ? Money.Zero : Money.Min(Pricing.Share(afterPlan, shareBasisPoints), left);
             return new ChargeSplit(list, list - afterPlan, subsidy, afterPlan - subsidy);
+        }
+
+        /// <summary>A direction's list amount for <paramref name="tokens"/>, and the amount after the plan (negotiated or discounted).</summary>
+        private (Money List, Money AfterPlan) Amounts(Rate rate, long tokens)
+        {
+            var list = Pricing.Amount(tokens, rate.List);
+            return (list, rate.Negotiated is { } negotiated ? Pricing.Amount(tokens, negotiated) : list - Pricing.Share(list, _discount));
         }
 
         private static Rate RateOf(PriceQuote quote, TenantPlan plan, TokenDirection direction, string? region) =>
