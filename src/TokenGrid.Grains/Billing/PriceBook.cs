@@ -69,19 +69,19 @@ public sealed class PriceBook(IGrainFactory grains, TimeProvider timeProvider)
             && string.Equals(a.Currency, b.Currency, StringComparison.Ordinal) && a.Prices.SequenceEqual(b.Prices));
 
     /// <summary>
-    /// The program <paramref name="programId"/>, or null when it does not exist. <paramref name="at"/>: the caller's
+    /// The program <paramref name="programId"/>, or null when it does not exist. <paramref name="now"/>: the caller's
     /// reading of the clock (read here when not given).
     /// </summary>
-    public async ValueTask<SubsidyProgram?> ProgramAsync(string programId, DateTimeOffset? at = null)
+    public async ValueTask<SubsidyProgram?> ProgramAsync(string programId, DateTimeOffset? now = null)
     {
-        var now = at ?? timeProvider.GetUtcNow();
-        if (_programs.TryGetValue(programId, out var known) && now - known.FetchedAt < ProgramRefresh)
+        var at = now ?? timeProvider.GetUtcNow();
+        if (_programs.TryGetValue(programId, out var known) && at - known.FetchedAt < ProgramRefresh)
         {
             return known.Program;
         }
 
         var program = (await grains.GetGrain<ISubsidyProgramGrain>(programId).GetAsync())?.Program;
-        _programs[programId] = (program, now);
+        _programs[programId] = (program, at);
         return program;
     }
 }
