@@ -1,10 +1,15 @@
 using System.Collections.Concurrent;
+using System.Text;
 using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
 
 namespace TokenGrid.Grains.Ledger;
 
-/// <summary>A process-local <see cref="ILedgerStore"/> for development and tests; lost on restart.</summary>
+/// <summary>
+/// A process-local <see cref="ILedgerStore"/> for development and tests; lost on restart. Lines are kept as bytes
+/// (<see cref="LedgerLog"/>), not objects: the ledger is never deleted, so it must cost little memory and no
+/// garbage-collection work per line.
+/// </summary>
 public sealed class InMemoryLedgerStore : ILedgerStore
 {
     private readonly ConcurrentDictionary<string, TenantLedger> _ledgers = new(StringComparer.Ordinal);
@@ -20,7 +25,7 @@ public sealed class InMemoryLedgerStore : ILedgerStore
         var ledger = _ledgers.GetOrAdd(tenantId, _ => new TenantLedger());
         lock (ledger)
         {
-            var last = ledger.Lines.Count == 0 ? 0 : ledger.Lines[^1].Sequence;
+            var last = ledger.Lines.LastSequence;
             var reserved = new HashSet<string>(StringComparer.Ordinal);
             foreach (var entry in entries)
             {
@@ -47,14 +52,21 @@ public sealed class InMemoryLedgerStore : ILedgerStore
                     throw new InvalidOperationException($"Ledger line {entry.Sequence} of tenant '{tenantId}' {error}.");
                 }
 
-                if (entry.Kind == LedgerEntryKind.Reserve && (ledger.ReservedJobs.Contains(entry.JobId) || !reserved.Add(entry.JobId)))
+                if (entry.Kind == LedgerEntryKind.Reserve && (ledger.ReservedJobs.ContainsKey(entry.JobId) || !reserved.Add(entry.JobId)))
                 {
                     throw new InvalidOperationException($"Job '{entry.JobId}' of tenant '{tenantId}' already has a reserve line.");
                 }
             }
 
-            ledger.Lines.AddRange(entries);
-            ledger.ReservedJobs.UnionWith(reserved);
+            foreach (var entry in entries)
+            {
+                if (entry.Kind == LedgerEntryKind.Reserve)
+                {
+                    ledger.ReservedJobs.Add(entry.JobId, ledger.Lines.Count);
+                }
+
+                ledger.Lines.Add(entry);
+            }
         }
     }
 
@@ -71,7 +83,7 @@ public sealed class InMemoryLedgerStore : ILedgerStore
 
         lock (ledger)
         {
-            return [.. ledger.Lines];
+            return ledger.Lines.Range(0, ledger.Lines.Count);
         }
     }
 
@@ -131,7 +143,7 @@ public sealed class InMemoryLedgerStore : ILedgerStore
 
         lock (ledger)
         {
-            return ledger.ReservedJobs.Contains(jobId);
+            return ledger.ReservedJobs.ContainsKey(jobId);
         }
     }
 
@@ -147,8 +159,10 @@ public sealed class InMemoryLedgerStore : ILedgerStore
         lock (ledger)
         {
             var lines = ledger.Lines;
-            var start = FirstAfter(lines, afterSequence);
-            var page = lines.GetRange(start, Math.Min(limit, lines.Count - start));
+
+            // Sequences run 1, 2, 3, … with no gap (Append checks), so the line after afterSequence is at that index.
+            var start = (int)Math.Clamp(afterSequence, 0, lines.Count);
+            var page = lines.Range(start, Math.Min(limit, lines.Count - start));
             long? next = start + page.Count < lines.Count ? page[^1].Sequence : null;
             return Task.FromResult(new LedgerPage(page, next));
         }
@@ -164,34 +178,26 @@ public sealed class InMemoryLedgerStore : ILedgerStore
 
         lock (ledger)
         {
-            return Task.FromResult<IReadOnlyList<LedgerEntry>>([.. ledger.Lines.Where(e => e.JobId == jobId)]);
-        }
-    }
-
-    // Sequences ascend, so binary search for the first entry past afterSequence.
-    private static int FirstAfter(List<LedgerEntry> ledger, long afterSequence)
-    {
-        int low = 0, high = ledger.Count;
-        while (low < high)
-        {
-            var mid = (low + high) / 2;
-            if (ledger[mid].Sequence <= afterSequence)
+            // An admitted job's lines all follow its reserve line; any other id is looked for in every line.
+            var found = new List<LedgerEntry>();
+            var id = Encoding.UTF8.GetBytes(jobId);
+            for (var i = ledger.ReservedJobs.GetValueOrDefault(jobId); i < ledger.Lines.Count; i++)
             {
-                low = mid + 1;
+                if (ledger.Lines.IsOfJob(i, id))
+                {
+                    found.Add(ledger.Lines[i]);
+                }
             }
-            else
-            {
-                high = mid;
-            }
-        }
 
-        return low;
+            return Task.FromResult<IReadOnlyList<LedgerEntry>>(found);
+        }
     }
 
     private sealed class TenantLedger
     {
-        public List<LedgerEntry> Lines { get; } = [];
+        public LedgerLog Lines { get; } = new();
 
-        public HashSet<string> ReservedJobs { get; } = new(StringComparer.Ordinal);
+        /// <summary>Each job with a reserve line, and that line's index.</summary>
+        public Dictionary<string, int> ReservedJobs { get; } = new(StringComparer.Ordinal);
     }
 }

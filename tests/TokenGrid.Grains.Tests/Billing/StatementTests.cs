@@ -117,7 +117,8 @@ public sealed class StatementTests
 
         ledger.Append("t", [good]);
         var stored = Assert.Single(ledger.Lines("t"));
-        Assert.Same(good.Priced, stored.Priced);
+        Assert.Equal(good.Priced.Lines, stored.Priced!.Lines);
+        Assert.Equal(good with { Priced = stored.Priced with { Lines = good.Priced.Lines } }, stored with { Priced = stored.Priced with { Lines = good.Priced.Lines } });
     }
 
     [Fact]
