@@ -44,12 +44,36 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
     public Task<IReadOnlyList<StatementLine>> ComputeAsync(string tenantId, StatementPeriod period, CancellationToken cancellationToken = default) =>
         ReadLinesAsync(ComputeSql, tenantId, period, cancellationToken, range: true);
 
+    /// <summary>
+    /// Charges since migration 0014 are one row each with both directions (<c>tokengrid_charge_lines</c>): they are
+    /// summed per model, region, currency and the two unit prices first, and only those few groups are split into
+    /// directions, rather than every row going through the <c>tokengrid_charges</c> view's split. Rows written before
+    /// the migration (one per direction) are added as they are.
+    /// </summary>
     private const string ComputeSql = """
         SELECT model, direction, region, currency, unit_price_micros, sum(tokens)::bigint, sum(list_micros)::bigint,
                sum(discount_micros)::bigint, sum(subsidy_micros)::bigint, sum(tenant_micros)::bigint
-        FROM tokengrid_charges
-        WHERE tenant_id = $1
-          AND at >= $2 AND at < $3
+        FROM (
+            SELECT model, direction, region, currency, unit_price_micros, tokens, list_micros, discount_micros, subsidy_micros, tenant_micros
+            FROM tokengrid_charges_by_direction
+            WHERE tenant_id = $1 AND at >= $2 AND at < $3
+            UNION ALL
+            SELECT g.model, d.direction, g.region, g.currency, d.unit_price_micros, d.tokens, d.list_micros, d.discount_micros,
+                   d.subsidy_micros, d.tenant_micros
+            FROM (
+                SELECT model, region, currency, prompt_unit_price_micros, completion_unit_price_micros,
+                       sum(prompt_tokens) AS pt, sum(prompt_list_micros) AS pl, sum(prompt_discount_micros) AS pd,
+                       sum(prompt_subsidy_micros) AS ps, sum(prompt_tenant_micros) AS pte,
+                       sum(completion_tokens) AS ct, sum(completion_list_micros) AS cl, sum(completion_discount_micros) AS cd,
+                       sum(completion_subsidy_micros) AS cs, sum(completion_tenant_micros) AS cte
+                FROM tokengrid_charge_lines
+                WHERE tenant_id = $1 AND at >= $2 AND at < $3
+                GROUP BY model, region, currency, prompt_unit_price_micros, completion_unit_price_micros) AS g
+            CROSS JOIN LATERAL (VALUES
+                ('prompt'::text, g.prompt_unit_price_micros, g.pt, g.pl, g.pd, g.ps, g.pte),
+                ('completion'::text, g.completion_unit_price_micros, g.ct, g.cl, g.cd, g.cs, g.cte))
+                AS d(direction, unit_price_micros, tokens, list_micros, discount_micros, subsidy_micros, tenant_micros)
+            WHERE d.tokens IS NOT NULL) AS rows
         GROUP BY model, direction, region, currency, unit_price_micros
         """;
 

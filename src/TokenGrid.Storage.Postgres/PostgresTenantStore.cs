@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using NpgsqlTypes;
 using Orleans.Serialization;
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Tenants;
 
@@ -11,7 +12,7 @@ namespace TokenGrid.Storage.Postgres;
 /// Tenant state in <c>tokengrid_tenants</c> (migration 0005) beside its lines in <c>tokengrid_ledger</c> and its job ids
 /// in <c>tokengrid_tenant_jobs</c>. A save is one statement, so one round trip and one commit per batch of changes: the
 /// versioned update of the state row, the ledger lines (with the rows of their priced charges in
-/// <c>tokengrid_charges</c>) and the job ids, all or nothing.
+/// <c>tokengrid_charge_lines</c>) and the job ids, all or nothing.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -66,17 +67,22 @@ public sealed class PostgresTenantStore(
             SELECT s, a, $1, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr, cp
             FROM unnest($8::bigint[], $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[],
                         $15::bigint[], $16::bigint[], $17::bigint[], $19::bigint[], $20::bigint[],
-                        $21::bigint[], $22::bigint[], $23::bigint[], $39::bigint[]) AS line(s, a, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr, cp)
+                        $21::bigint[], $22::bigint[], $23::bigint[], $44::bigint[]) AS line(s, a, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr, cp)
             WHERE EXISTS (SELECT FROM saved)
             RETURNING sequence, at, job_id, model
         ), charges AS (
-            INSERT INTO tokengrid_charges (tenant_id, sequence, direction, at, job_id, model, tokens, currency, price_version,
-                                           unit_price_micros, list_micros, discount_micros, subsidy_micros, tenant_micros,
-                                           program_id, node_id, silo, region, home_region)
-            SELECT $1, ch.s, ch.d, l.at, l.job_id, l.model, ch.t, ch.cur, ch.v, ch.u, ch.li, ch.di, ch.su, ch.te, ch.p, ch.n, ch.si, ch.r, ch.h
-            FROM unnest($24::bigint[], $25::text[], $26::bigint[], $27::text[], $28::integer[], $29::bigint[], $30::bigint[], $31::bigint[],
-                        $32::bigint[], $33::bigint[], $34::text[], $35::text[], $36::text[], $37::text[], $38::text[])
-                 AS ch(s, d, t, cur, v, u, li, di, su, te, p, n, si, r, h)
+            INSERT INTO tokengrid_charge_lines (tenant_id, sequence, at, job_id, model, currency, price_version, program_id, node_id, silo,
+                                                region, home_region,
+                                                prompt_tokens, prompt_unit_price_micros, prompt_list_micros, prompt_discount_micros,
+                                                prompt_subsidy_micros, prompt_tenant_micros,
+                                                completion_tokens, completion_unit_price_micros, completion_list_micros,
+                                                completion_discount_micros, completion_subsidy_micros, completion_tenant_micros)
+            SELECT $1, ch.s, l.at, l.job_id, l.model, ch.cur, ch.v, ch.p, ch.n, ch.si, ch.r, ch.h,
+                   ch.pt, ch.pu, ch.pl, ch.pd, ch.ps, ch.pte, ch.ct, ch.cu, ch.cl, ch.cd, ch.cs, ch.cte
+            FROM unnest($24::bigint[], $25::text[], $26::integer[], $27::text[], $28::text[], $29::text[], $30::text[], $31::text[],
+                        $32::bigint[], $33::bigint[], $34::bigint[], $35::bigint[], $36::bigint[], $37::bigint[],
+                        $38::bigint[], $39::bigint[], $40::bigint[], $41::bigint[], $42::bigint[], $43::bigint[])
+                 AS ch(s, cur, v, p, n, si, r, h, pt, pu, pl, pd, ps, pte, ct, cu, cl, cd, cs, cte)
             JOIN lines AS l ON l.sequence = ch.s
         ), jobs AS (
             INSERT INTO tokengrid_tenant_jobs (tenant_id, job_id)
@@ -176,28 +182,47 @@ public sealed class PostgresTenantStore(
     }
 
     /// <summary>
-    /// The priced charges of <paramref name="lines"/>, one row per direction (<c>tokengrid_charges</c>), as the
-    /// parameters $24–$38. The charge rows take their time, job and model from the ledger lines the statement inserts,
-    /// so a row never exists without its line.
+    /// The priced charges of <paramref name="lines"/>, one row per charge line with its prompt and completion side by
+    /// side (<c>tokengrid_charge_lines</c>, migration 0014; a direction the charge lacks is NULL), as the parameters
+    /// $24–$43. The rows take their time, job and model from the ledger lines the statement inserts, so a
+    /// row never exists without its line.
     /// </summary>
     private static void AddCharges(NpgsqlParameterCollection p, IReadOnlyList<LedgerEntry> lines)
     {
-        var rows = lines.Where(l => l.Priced is not null).SelectMany(l => l.Priced!.Lines.Select(line => (Entry: l, Charge: l.Priced!, Line: line))).ToList();
-        p.Add(Array(rows, r => r.Entry.Sequence, NpgsqlDbType.Bigint));
-        p.Add(Array(rows, r => PostgresLedgerStore.DirectionName(r.Line.Direction), NpgsqlDbType.Text));
-        p.Add(Array(rows, r => r.Line.Tokens, NpgsqlDbType.Bigint));
+        var rows = lines.Where(l => l.Priced is not null).Select(l => (l.Sequence, Charge: l.Priced!)).ToList();
+        p.Add(Array(rows, r => r.Sequence, NpgsqlDbType.Bigint));
         p.Add(Array(rows, r => r.Charge.Currency, NpgsqlDbType.Text));
         p.Add(Array(rows, r => r.Charge.PriceVersion, NpgsqlDbType.Integer));
-        p.Add(Array(rows, r => r.Line.UnitPrice.Micros, NpgsqlDbType.Bigint));
-        p.Add(Array(rows, r => r.Line.List.Micros, NpgsqlDbType.Bigint));
-        p.Add(Array(rows, r => r.Line.Discount.Micros, NpgsqlDbType.Bigint));
-        p.Add(Array(rows, r => r.Line.Subsidy.Micros, NpgsqlDbType.Bigint));
-        p.Add(Array(rows, r => r.Line.Tenant.Micros, NpgsqlDbType.Bigint));
         p.Add(Array(rows, r => r.Charge.ProgramId, NpgsqlDbType.Text));
         p.Add(Array(rows, r => r.Charge.Place?.NodeId, NpgsqlDbType.Text));
         p.Add(Array(rows, r => r.Charge.Place?.Silo, NpgsqlDbType.Text));
         p.Add(Array(rows, r => r.Charge.Place?.Region, NpgsqlDbType.Text));
         p.Add(Array(rows, r => r.Charge.HomeRegion, NpgsqlDbType.Text));
+        foreach (var direction in (ReadOnlySpan<TokenDirection>)[TokenDirection.Prompt, TokenDirection.Completion])
+        {
+            var sides = rows.Select(r => Side(r.Charge, direction)).ToList();
+            p.Add(Array(sides, l => l?.Tokens, NpgsqlDbType.Bigint));
+            p.Add(Array(sides, l => l?.UnitPrice.Micros, NpgsqlDbType.Bigint));
+            p.Add(Array(sides, l => l?.List.Micros, NpgsqlDbType.Bigint));
+            p.Add(Array(sides, l => l?.Discount.Micros, NpgsqlDbType.Bigint));
+            p.Add(Array(sides, l => l?.Subsidy.Micros, NpgsqlDbType.Bigint));
+            p.Add(Array(sides, l => l?.Tenant.Micros, NpgsqlDbType.Bigint));
+        }
+    }
+
+    /// <summary>The charge's line for <paramref name="direction"/>, or null when it has none.</summary>
+    private static PricedLine? Side(PricedCharge charge, TokenDirection direction)
+    {
+        PricedLine? found = null;
+        foreach (var line in charge.Lines)
+        {
+            if (line.Direction == direction)
+            {
+                found = found is null ? line : throw new ArgumentException($"A priced charge prices {direction} twice.", nameof(charge));
+            }
+        }
+
+        return found;
     }
 
     private static NpgsqlParameter Array<TRow, T>(List<TRow> rows, Func<TRow, T> select, NpgsqlDbType type) =>

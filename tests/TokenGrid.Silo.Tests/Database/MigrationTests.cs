@@ -47,6 +47,57 @@ public sealed class MigrationTests
         Assert.Subset(keys, s_orleansQueryKeys.ToHashSet());
     }
 
+    /// <summary>
+    /// Migration 0014 keeps a priced charge in one row; charges written per direction before it stay where they were
+    /// and every view reads both, so a statement spanning the upgrade counts each charge once.
+    /// </summary>
+    [Fact]
+    public async Task Charges_written_before_the_one_row_per_charge_migration_stay_in_the_views_beside_those_after()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(migrate: false);
+        var runner = new MigrationRunner();
+        await runner.MigrateAsync(database.ConnectionString, [.. Migration.All.Where(m => m.Version < 14)]);
+        await database.ExecuteAsync("""
+            INSERT INTO tokengrid_ledger (tenant_id, sequence, at, job_id, model, kind, tokens, quota, charged_after, reserved_after,
+                                          balance_after, prompt_tokens, completion_tokens)
+            VALUES ('t', 1, '2026-11-10T00:00:00Z', 'old', 'm', 'charge', 30, 1000, 30, 0, 970, 10, 20),
+                   ('t', 2, '2026-11-20T00:00:00Z', 'new', 'm', 'charge', 5, 1000, 35, 0, 965, 5, 0);
+            INSERT INTO tokengrid_charges (tenant_id, sequence, direction, at, job_id, model, tokens, currency, price_version,
+                                           unit_price_micros, list_micros, discount_micros, subsidy_micros, tenant_micros,
+                                           program_id, region, home_region)
+            VALUES ('t', 1, 'prompt', '2026-11-10T00:00:00Z', 'old', 'm', 10, 'USD', 1, 100000000, 1000000, 0, 400000, 600000, 'p', 'north', 'west'),
+                   ('t', 1, 'completion', '2026-11-10T00:00:00Z', 'old', 'm', 20, 'USD', 1, 100000000, 2000000, 0, 800000, 1200000, 'p', 'north', 'west');
+            """);
+
+        Assert.Equal([14], (await runner.MigrateAsync(database.ConnectionString)).Applied.Select(m => m.Version));
+        await database.ExecuteAsync("""
+            INSERT INTO tokengrid_charge_lines (tenant_id, sequence, at, job_id, model, currency, price_version, program_id, region,
+                                                home_region, prompt_tokens, prompt_unit_price_micros, prompt_list_micros,
+                                                prompt_discount_micros, prompt_subsidy_micros, prompt_tenant_micros)
+            VALUES ('t', 2, '2026-11-20T00:00:00Z', 'new', 'm', 'USD', 2, 'p', 'north', 'west', 5, 200000000, 1000000, 100000, 360000, 540000);
+            """);
+
+        // The new charge has no completion: its row reads as one direction, not two.
+        var rows = await database.QueryAsync("SELECT sequence, direction, tokens, tenant_micros FROM tokengrid_charges ORDER BY sequence, direction");
+        Assert.Equal(
+            [(1L, "completion", 20L, 1_200_000L), (1L, "prompt", 10L, 600_000L), (2L, "prompt", 5L, 540_000L)],
+            rows.Select(r => ((long)r[0], (string)r[1], (long)r[2], (long)r[3])));
+        Assert.Equal(2_340_000L, await database.ScalarAsync<long>(
+            "SELECT amount_due_micros FROM tokengrid_statement_totals WHERE tenant_id = 't' AND period = '2026-11'"));
+        Assert.Equal(1_560_000L, await database.ScalarAsync<long>("SELECT sum(subsidy_micros)::bigint FROM tokengrid_program_spend_daily"));
+        Assert.Equal(35L, await database.ScalarAsync<long>(
+            "SELECT sum(prompt_tokens + completion_tokens)::bigint FROM tokengrid_flows_daily WHERE demand_region = 'west'"));
+        Assert.Equal(2_340_000L, await database.ScalarAsync<long>("SELECT sum(amount_due_micros)::bigint FROM tokengrid_usage_money_daily"));
+
+        // Append-only like the ledger, and a direction is all there or not at all.
+        await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync("DELETE FROM tokengrid_charge_lines"));
+        await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync("UPDATE tokengrid_charges_by_direction SET tokens = 0"));
+        await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync("""
+            INSERT INTO tokengrid_charge_lines (tenant_id, sequence, at, job_id, model, currency, price_version, completion_tokens)
+            VALUES ('t', 3, now(), 'half', 'm', 'USD', 1, 7)
+            """));
+    }
+
     [Fact]
     public async Task Concurrent_runs_apply_each_migration_once()
     {
