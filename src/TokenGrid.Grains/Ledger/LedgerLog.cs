@@ -6,17 +6,17 @@ namespace TokenGrid.Grains.Ledger;
 
 /// <summary>
 /// One tenant's ledger lines kept as bytes in large append-only chunks, for the process-local
-/// <see cref="InMemoryLedgerStore"/>: the ledger is never deleted, so it is the one thing the local profile keeps per job
-/// for good, and as objects it cost both memory (an unpriced line about 150 bytes, a priced one about 450 with its
-/// charge) and garbage-collection work (every line a live object graph the collector traces and, once, copies). Here a
-/// line takes 50–110 bytes inside chunks of <see cref="ChunkSize"/> bytes, which are allocated on the large object heap
-/// and hold no references, so the collector never copies or traces what the ledger keeps.
+/// <see cref="InMemoryLedgerStore"/>. The ledger is never deleted, so the local profile keeps every line for the life
+/// of the process, and as objects the lines cost both memory (an unpriced line about 150 bytes, a priced one about 450
+/// with its charge) and garbage-collection work (every line a live object graph the collector traces and, once,
+/// copies). Here a line takes 50–110 bytes inside chunks of <see cref="ChunkSize"/> bytes, which are allocated on the
+/// large object heap and hold no references, so the collector never copies or traces what the ledger keeps.
 /// </summary>
 /// <remarks>
 /// The encoding is private to this process (lost on restart like the rest of the local profile, never read by another
 /// version), so it is a fixed field order written with <see cref="BinaryWriter"/>'s 7-bit integers rather than a
-/// versioned serializer format: numbers are zig-zag varints, and the strings that repeat from line to line (model,
-/// currency, program, node, silo, regions) are numbered in a per-tenant table. Not thread-safe: the store locks.
+/// versioned serializer format: numbers are zig-zag varints, and the strings that repeat from line to line (tenant,
+/// model, currency, program, node, silo, regions) are numbered in a per-tenant table. Not thread-safe: the store locks.
 /// </remarks>
 internal sealed class LedgerLog
 {
@@ -39,9 +39,6 @@ internal sealed class LedgerLog
     /// <summary>The sequence of the newest line, 0 when there is none.</summary>
     public long LastSequence { get; private set; }
 
-    /// <summary>Bytes the lines take in their chunks (the chunks' unused tails not counted).</summary>
-    public long Bytes { get; private set; }
-
     /// <summary>Keeps <paramref name="entry"/> as the next line.</summary>
     public void Add(LedgerEntry entry)
     {
@@ -57,7 +54,6 @@ internal sealed class LedgerLog
         _scratch.GetBuffer().AsSpan(0, length).CopyTo(_chunks[^1].AsSpan(_used));
         _starts.Add(((long)(_chunks.Count - 1) << 32) | (uint)_used);
         _used += length;
-        Bytes += length;
         LastSequence = entry.Sequence;
     }
 
