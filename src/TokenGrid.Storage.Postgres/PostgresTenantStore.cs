@@ -31,6 +31,14 @@ public sealed class PostgresTenantStore(
     [FromKeyedServices(PostgresLedgerHosting.DataSourceKey)] NpgsqlDataSource dataSource,
     Serializer serializer) : ITenantStore
 {
+    /// <summary>The columns of a <c>tokengrid_charge_lines</c> row (migration 0014), in the order the save writes them.</summary>
+    public const string ChargeLineColumns = """
+        tenant_id, sequence, at, job_id, model, currency, price_version, program_id, node_id, silo, region, home_region,
+        prompt_tokens, prompt_unit_price_micros, prompt_list_micros, prompt_discount_micros, prompt_subsidy_micros, prompt_tenant_micros,
+        completion_tokens, completion_unit_price_micros, completion_list_micros, completion_discount_micros, completion_subsidy_micros,
+        completion_tenant_micros
+        """;
+
     /// <summary>
     /// Refuses when a reserve line of the batch names a job id the ledger already reserved for (then nothing is written
     /// and those ids come back); otherwise creates the row (expected version 0) or updates it at the expected version,
@@ -40,7 +48,7 @@ public sealed class PostgresTenantStore(
     /// statement's plan may be made while the ledger is still empty, when <c>job_id = ANY(…)</c> plans as a filter over
     /// all of the tenant's reservations).
     /// </summary>
-    private const string SaveSql = """
+    private const string SaveSql = $"""
         WITH refused AS (
             SELECT r.job_id FROM unnest($7::text[]) AS r(job_id)
             CROSS JOIN LATERAL (
@@ -71,12 +79,7 @@ public sealed class PostgresTenantStore(
             WHERE EXISTS (SELECT FROM saved)
             RETURNING sequence, at, job_id, model
         ), charges AS (
-            INSERT INTO tokengrid_charge_lines (tenant_id, sequence, at, job_id, model, currency, price_version, program_id, node_id, silo,
-                                                region, home_region,
-                                                prompt_tokens, prompt_unit_price_micros, prompt_list_micros, prompt_discount_micros,
-                                                prompt_subsidy_micros, prompt_tenant_micros,
-                                                completion_tokens, completion_unit_price_micros, completion_list_micros,
-                                                completion_discount_micros, completion_subsidy_micros, completion_tenant_micros)
+            INSERT INTO tokengrid_charge_lines ({ChargeLineColumns})
             SELECT $1, ch.s, l.at, l.job_id, l.model, ch.cur, ch.v, ch.p, ch.n, ch.si, ch.r, ch.h,
                    ch.pt, ch.pu, ch.pl, ch.pd, ch.ps, ch.pte, ch.ct, ch.cu, ch.cl, ch.cd, ch.cs, ch.cte
             FROM unnest($24::bigint[], $25::text[], $26::integer[], $27::text[], $28::text[], $29::text[], $30::text[], $31::text[],

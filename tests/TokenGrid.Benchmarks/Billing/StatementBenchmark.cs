@@ -97,12 +97,7 @@ public static class StatementBenchmark
                    'job-' || s, 'model-' || (s % 3), 'charge', 300, 1000000000000, 300 * s, 0, 1000000000000 - 300 * s,
                    100, 200, 0, 0, 0
             FROM generate_series(1, {lines}) AS s;
-            INSERT INTO tokengrid_charge_lines (tenant_id, sequence, at, job_id, model, currency, price_version, program_id, node_id, silo,
-                                                region, home_region,
-                                                prompt_tokens, prompt_unit_price_micros, prompt_list_micros, prompt_discount_micros,
-                                                prompt_subsidy_micros, prompt_tenant_micros,
-                                                completion_tokens, completion_unit_price_micros, completion_list_micros,
-                                                completion_discount_micros, completion_subsidy_micros, completion_tenant_micros)
+            INSERT INTO tokengrid_charge_lines ({PostgresTenantStore.ChargeLineColumns})
             SELECT l.tenant_id, l.sequence, l.at, l.job_id, l.model, 'USD', v.version,
                    'public-sector', 'silo-' || (l.sequence % 3) || '/cpu0', 'silo-' || (l.sequence % 3), 'region-' || (l.sequence % 3), 'west',
                    l.prompt_tokens, 150000 * v.version, pl.list, pl.list / 10, (pl.list - pl.list / 10) * 4 / 10,
