@@ -58,24 +58,34 @@ internal sealed class LedgerLog
     }
 
     /// <summary>The line at <paramref name="index"/> (0 is the oldest).</summary>
-    public LedgerEntry this[int index]
-    {
-        get
-        {
-            var start = _starts[index];
-            var chunk = _chunks[(int)(start >> 32)];
-            using var reader = new BinaryReader(new MemoryStream(chunk, (int)(uint)start, chunk.Length - (int)(uint)start, writable: false), Encoding.UTF8);
-            return Read(reader);
-        }
-    }
+    public LedgerEntry this[int index] => Range(index, 1)[0];
 
-    /// <summary>The lines from <paramref name="index"/> on, at most <paramref name="count"/>.</summary>
+    /// <summary>The lines from <paramref name="index"/> on, at most <paramref name="count"/>, read with one reader per chunk.</summary>
     public List<LedgerEntry> Range(int index, int count)
     {
         var lines = new List<LedgerEntry>(count);
-        for (var i = index; i < index + count; i++)
+        BinaryReader? reader = null;
+        var readerChunk = -1;
+        try
         {
-            lines.Add(this[i]);
+            for (var i = index; i < index + count; i++)
+            {
+                var start = _starts[i];
+                var chunk = (int)(start >> 32);
+                if (chunk != readerChunk)
+                {
+                    reader?.Dispose();
+                    reader = new BinaryReader(new MemoryStream(_chunks[chunk], writable: false), Encoding.UTF8);
+                    readerChunk = chunk;
+                }
+
+                reader!.BaseStream.Position = (uint)start;
+                lines.Add(Read(reader));
+            }
+        }
+        finally
+        {
+            reader?.Dispose();
         }
 
         return lines;
