@@ -23,29 +23,45 @@ namespace TokenGrid.Benchmarks.Grid;
 /// interleaved. Each admission is followed by its settlement, as in production (so reservations do not pile up); the
 /// baseline makes the same two calls to a no-op grain. Callers are spread over <c>--tenants</c> tenants (default 1).
 /// Rates count admissions (cycles) per second; latencies are of the admission call; <c>bytes_per_cycle</c> is what the
-/// process allocated per cycle in process memory (median over rounds), unpriced and priced. A round is
-/// <c>--memory-cycles</c> cycles in process memory and <c>--cycles</c> on PostgreSQL, about a second each.
+/// process allocated per cycle in process memory (median over rounds), unpriced and priced. In a round each side runs
+/// <c>--memory-cycles</c> cycles in process memory and <c>--cycles</c> on PostgreSQL (about a second each), in slices
+/// taking turns with the other side's (<c>--slices</c>).
 /// Each store also runs priced tenants in the same rounds (<c>priced_vs_unpriced_admission</c>): a rate card in force for
 /// their model, a spend cap, a 10% plan discount and a subsidy program paying 40% (each job's share held on a block of
 /// the program's budget the tenant leases), against the unpriced tenants' admissions.
 /// </summary>
 /// <remarks>
+/// <para>
+/// The priced ratios are the median of each round's own ratio (its priced rate over the unpriced rate measured next to
+/// it), so a machine that slows down or speeds up between rounds moves both sides of a ratio alike. In process memory the
+/// process's CPU time per cycle is given too (<c>priced_vs_unpriced_cpu</c>, the same pairing), a figure that other work
+/// on the machine moves less than the rates.
+/// </para>
+/// <para>
+/// Both paths are warmed up for <c>--warmup</c> seconds first. Tiered compilation goes on recompiling the silo's hot
+/// methods for several seconds after its first calls (on 2 cores, 5 to 15% of the CPU went to the JIT for the first 5 to
+/// 6 seconds of rounds in a <c>perf</c> profile), and a round it lands in reads slow whichever side it is.
+/// </para>
+/// <para>
 /// PostgreSQL comes from <c>--postgres CONNECTION-STRING</c> or <c>TOKENGRID_TEST_POSTGRES</c> (a role that may create
 /// databases; the benchmark creates a fresh database and drops it). Without either, only the memory figures are given.
+/// </para>
 /// </remarks>
 public static class AdmissionBenchmark
 {
-    private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
+    private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Rounds; medians are reported (of each round's own ratio for the ratios).");
     private static readonly Option<int> s_cycles = BenchmarkCommand.Int("--cycles", 4000, "Admission cycles per round on PostgreSQL.");
     private static readonly Option<int> s_memoryCycles = BenchmarkCommand.Int(
         "--memory-cycles", 40_000, "Admission cycles (and no-op call pairs) per round in process memory (about a second; shorter rounds measure pauses, not admissions).");
     private static readonly Option<int> s_concurrency = BenchmarkCommand.Int("--concurrency", 16, "Concurrent callers.");
+    private static readonly Option<int> s_warmup = BenchmarkCommand.Int("--warmup", 8, "Seconds of admissions on both paths before the first round (until tiered compilation has settled).");
+    private static readonly Option<int> s_slices = BenchmarkCommand.Int("--slices", 8, "Slices per round, both sides together, alternating ABBA (a multiple of 4); each side runs its round's cycles over half of them.");
     private static readonly Option<int> s_tenants = BenchmarkCommand.Int("--tenants", 1, "Tenants the callers are spread over (caller k uses tenant k mod N).");
     private static readonly Option<string?> s_postgres = BenchmarkCommand.Postgres();
 
     /// <summary>The <c>admission</c> command.</summary>
     public static Command Create() => BenchmarkCommand.Scenario(
-        "admission", "Admission (tenant check and charge) throughput on the local and the PostgreSQL tenant store.", RunAsync, s_rounds, s_cycles, s_memoryCycles, s_concurrency, s_tenants, s_postgres);
+        "admission", "Admission (tenant check and charge) throughput on the local and the PostgreSQL tenant store.", RunAsync, s_rounds, s_cycles, s_memoryCycles, s_concurrency, s_tenants, s_warmup, s_slices, s_postgres);
 
     public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
@@ -54,6 +70,12 @@ public static class AdmissionBenchmark
         var memoryCycles = args.GetValue(s_memoryCycles);
         var concurrency = args.GetValue(s_concurrency);
         var tenants = args.GetValue(s_tenants);
+        var warmup = TimeSpan.FromSeconds(args.GetValue(s_warmup));
+        var slices = args.GetValue(s_slices);
+        if (slices <= 0 || slices % 4 != 0)
+        {
+            throw new ArgumentException("--slices must be a positive multiple of 4, so each side goes first as often as last.");
+        }
         var server = BenchDatabase.ServerFrom(args.GetValue(s_postgres));
 
         using var memory = await StartAsync(11311, 31311, postgres: null);
@@ -66,14 +88,18 @@ public static class AdmissionBenchmark
         var postgresPriced = postgres is null ? null : await CreatePricedTenantsAsync(postgres, tenants);
         var noop = memory.Services.GetRequiredService<IGrainFactory>().GetGrain<INoopGrain>("bench");
 
-        // Warm up every path with a full round, so the rounds measure code the JIT has optimised and, on PostgreSQL,
-        // tables with statistics rather than the first seconds of a fresh database.
-        await AdmissionsAsync(memoryTenant, "warm", memoryCycles, concurrency);
-        await AdmissionsAsync(memoryPriced, "warm", memoryCycles, concurrency, PricedModel);
-        if (postgresTenant is not null)
+        // Warm up every path (at least one full round each, then for --warmup seconds in all), so the rounds measure code
+        // the JIT has finished optimising and, on PostgreSQL, tables with statistics rather than a fresh database.
+        var warming = Stopwatch.StartNew();
+        for (var pass = 0; pass == 0 || warming.Elapsed < warmup; pass++)
         {
-            await AdmissionsAsync(postgresTenant, "warm", cycles, concurrency);
-            await AdmissionsAsync(postgresPriced!, "warm", cycles, concurrency, PricedModel);
+            await AdmissionsAsync(memoryTenant, $"warm{pass}", memoryCycles, concurrency);
+            await AdmissionsAsync(memoryPriced, $"warm{pass}", memoryCycles, concurrency, PricedModel);
+            if (postgresTenant is not null)
+            {
+                await AdmissionsAsync(postgresTenant, $"warm{pass}", cycles, concurrency);
+                await AdmissionsAsync(postgresPriced!, $"warm{pass}", cycles, concurrency, PricedModel);
+            }
         }
 
         await NoopsAsync(noop, memoryCycles, concurrency);
@@ -90,36 +116,56 @@ public static class AdmissionBenchmark
         var pricedLatencies = new List<double>();
         var bytes = new List<double>();
         var pricedBytes = new List<double>();
+        var cpu = new List<double>();
+        var pricedCpu = new List<double>();
         for (var round = 0; round < rounds; round++)
         {
-            // The priced and the unpriced rounds take turns going first, so what a round leaves behind (garbage to collect,
-            // a heap grown by the in-memory ledger's lines) is not always charged to the same side.
+            // Each side runs in slices, in the order ABBA ABBA ... (A going first in every other round), and a side's rate
+            // is its cycles over the time its slices took: both sides see the same stretch of the machine's weather, and
+            // what a slice leaves behind (garbage to collect, a heap grown by the in-memory ledger's lines) is charged to
+            // both sides alike.
             var pricedFirst = round % 2 == 1;
-            for (var side = 0; side < 2; side++)
+            var memoryRound = new SidesOfRound();
+            var postgresRound = new SidesOfRound();
+            for (var slice = 0; slice < slices; slice++)
             {
-                // Allocated bytes per cycle in the whole process (the other silo idles meanwhile): a figure the machine's
-                // load barely moves, unlike the rates.
-                var priced = (side == 0) == pricedFirst;
+                var priced = (slice % 4 is 0 or 3) == pricedFirst;
+
+                // Allocated bytes and CPU time per cycle in the whole process (the other silo idles meanwhile).
                 var allocated = GC.GetTotalAllocatedBytes(precise: true);
-                var (rate, roundLatencies) = priced
-                    ? await AdmissionsAsync(memoryPriced, $"r{round}", memoryCycles, concurrency, PricedModel)
-                    : await AdmissionsAsync(memoryTenant, $"r{round}", memoryCycles, concurrency);
-                (priced ? pricedBytes : bytes).Add((GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)memoryCycles);
-                (priced ? pricedRates : memoryRates).Add(rate);
-                (priced ? pricedLatencies : latencies).AddRange(roundLatencies);
+                var processor = Environment.CpuUsage.TotalTime;
+                var cyclesOfSlice = 2 * memoryCycles / slices;
+                var (rate, sliceLatencies) = priced
+                    ? await AdmissionsAsync(memoryPriced, $"r{round}s{slice}", cyclesOfSlice, concurrency, PricedModel)
+                    : await AdmissionsAsync(memoryTenant, $"r{round}s{slice}", cyclesOfSlice, concurrency);
+                memoryRound.Add(priced, cyclesOfSlice, rate, GC.GetTotalAllocatedBytes(precise: true) - allocated, Environment.CpuUsage.TotalTime - processor);
+                (priced ? pricedLatencies : latencies).AddRange(sliceLatencies);
             }
 
-            for (var side = 0; side < 2 && postgresTenant is not null; side++)
+            for (var slice = 0; slice < slices && postgresTenant is not null; slice++)
             {
-                var priced = (side == 0) == pricedFirst;
-                var (rate, roundLatencies) = priced
-                    ? await AdmissionsAsync(postgresPriced!, $"r{round}", cycles, concurrency, PricedModel)
-                    : await AdmissionsAsync(postgresTenant, $"r{round}", cycles, concurrency);
-                (priced ? postgresPricedRates : postgresRates).Add(rate);
+                var priced = (slice % 4 is 0 or 3) == pricedFirst;
+                var cyclesOfSlice = 2 * cycles / slices;
+                var (rate, sliceLatencies) = priced
+                    ? await AdmissionsAsync(postgresPriced!, $"r{round}s{slice}", cyclesOfSlice, concurrency, PricedModel)
+                    : await AdmissionsAsync(postgresTenant, $"r{round}s{slice}", cyclesOfSlice, concurrency);
+                postgresRound.Add(priced, cyclesOfSlice, rate, 0, TimeSpan.Zero);
                 if (!priced)
                 {
-                    postgresLatencies.AddRange(roundLatencies);
+                    postgresLatencies.AddRange(sliceLatencies);
                 }
+            }
+
+            memoryRates.Add(memoryRound.Plain.Rate);
+            pricedRates.Add(memoryRound.Priced.Rate);
+            bytes.Add(memoryRound.Plain.BytesPerCycle);
+            pricedBytes.Add(memoryRound.Priced.BytesPerCycle);
+            cpu.Add(memoryRound.Plain.CpuMicrosecondsPerCycle);
+            pricedCpu.Add(memoryRound.Priced.CpuMicrosecondsPerCycle);
+            if (postgresTenant is not null)
+            {
+                postgresRates.Add(postgresRound.Plain.Rate);
+                postgresPricedRates.Add(postgresRound.Priced.Rate);
             }
 
             noopRates.Add(await NoopsAsync(noop, memoryCycles, concurrency));
@@ -149,7 +195,13 @@ public static class AdmissionBenchmark
             .Add("admission_p50_us", Percentile(latencies, 0.5))
             .Add("admission_p99_us", Percentile(latencies, 0.99))
             .Add("priced_admissions_per_s", Stats.Median(pricedRates))
-            .Add("priced_vs_unpriced_admission", Stats.Median(pricedRates) / admissions)
+            .Add("priced_vs_unpriced_admission", PairedRatio(pricedRates, memoryRates))
+            .Add("priced_vs_unpriced_admission_of_medians", Stats.Median(pricedRates) / admissions)
+            .Add("priced_vs_unpriced_round_min", Enumerable.Range(0, rounds).Min(i => pricedRates[i] / memoryRates[i]))
+            .Add("priced_vs_unpriced_round_max", Enumerable.Range(0, rounds).Max(i => pricedRates[i] / memoryRates[i]))
+            .Add("cpu_us_per_cycle", Stats.Median(cpu))
+            .Add("priced_cpu_us_per_cycle", Stats.Median(pricedCpu))
+            .Add("priced_vs_unpriced_cpu", PairedRatio(cpu, pricedCpu))
             .Add("priced_admission_p50_us", Percentile(pricedLatencies, 0.5))
             .Add("priced_admission_p99_us", Percentile(pricedLatencies, 0.99))
             .Add("bytes_per_cycle", Stats.Median(bytes))
@@ -158,7 +210,8 @@ public static class AdmissionBenchmark
         {
             var postgresAdmissions = Stats.Median(postgresRates);
             report.Add("postgres_priced_admissions_per_s", Stats.Median(postgresPricedRates))
-                .Add("postgres_priced_vs_unpriced_admission", Stats.Median(postgresPricedRates) / postgresAdmissions);
+                .Add("postgres_priced_vs_unpriced_admission", PairedRatio(postgresPricedRates, postgresRates))
+                .Add("postgres_priced_vs_unpriced_admission_of_medians", Stats.Median(postgresPricedRates) / postgresAdmissions);
             report.Add("postgres_admissions_per_s", postgresAdmissions)
                 .Add("postgres_vs_memory_admission", postgresAdmissions / admissions)
                 .Add("postgres_admission_p50_us", Percentile(postgresLatencies, 0.5))
@@ -264,6 +317,44 @@ public static class AdmissionBenchmark
         MaxConcurrentJobs = 100_000,
         PeriodQuota = long.MaxValue / 4,
     };
+
+    /// <summary>What one side's slices of a round added up to.</summary>
+    private sealed class Side
+    {
+        private long _cycles;
+        private double _seconds;
+        private long _bytes;
+        private TimeSpan _cpu;
+
+        public double Rate => _cycles / _seconds;
+
+        public double BytesPerCycle => _bytes / (double)_cycles;
+
+        public double CpuMicrosecondsPerCycle => _cpu.TotalMicroseconds / _cycles;
+
+        public void Add(int cycles, double rate, long bytes, TimeSpan cpu)
+        {
+            _cycles += cycles;
+            _seconds += cycles / rate;
+            _bytes += bytes;
+            _cpu += cpu;
+        }
+    }
+
+    /// <summary>Both sides of one round on one store.</summary>
+    private sealed class SidesOfRound
+    {
+        public Side Plain { get; } = new();
+
+        public Side Priced { get; } = new();
+
+        public void Add(bool priced, int cycles, double rate, long bytes, TimeSpan cpu) =>
+            (priced ? Priced : Plain).Add(cycles, rate, bytes, cpu);
+    }
+
+    /// <summary>The median over rounds of <paramref name="over"/>[i] / <paramref name="under"/>[i]: each round's own ratio.</summary>
+    private static double PairedRatio(List<double> over, List<double> under) =>
+        Stats.Median([.. over.Zip(under, (a, b) => a / b)]);
 
     private static double Percentile(List<double> values, double p)
     {
