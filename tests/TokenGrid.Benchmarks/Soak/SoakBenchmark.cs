@@ -122,6 +122,15 @@ public static class SoakBenchmark
         var minutes = (int)Math.Ceiling(duration.TotalMinutes);
         report.Add("soak_p99_by_minute_s" + suffix, string.Join(" ", Enumerable.Range(0, minutes).Select(m =>
             result.P99Seconds(TimeSpan.FromMinutes(m), TimeSpan.FromMinutes(Math.Min(m + 1, duration.TotalMinutes))).ToString("0.000", CultureInfo.InvariantCulture))));
+
+        // The seconds (by when requests were sent, after the warm-up) holding the most requests slower than the whole run's
+        // p99: whether the slow tail is a few stalls, and when, next to the maintenance below.
+        var p99 = result.P99Seconds(s_warmUp, duration);
+        report.Add("soak_slow_seconds" + suffix, string.Join(" ", result.Requests
+            .Where(r => r.Error is null && r.SentAt >= s_warmUp && r.Latency.TotalSeconds > p99)
+            .GroupBy(r => (int)r.SentAt.TotalSeconds)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Take(8)
+            .Select(g => $"{g.Key / 60}:{g.Key % 60:00}×{g.Count()}")));
         if (database is not null)
         {
             // When PostgreSQL checkpointed and autovacuumed during the run: what a minute's p99 may have waited behind.
@@ -152,7 +161,7 @@ public static class SoakBenchmark
             Console.WriteLine($"  error at {error.SentAt.TotalSeconds:0.0} s: {error.Error}");
         }
 
-        Console.WriteLine("  samples: " + string.Join(", ", result.Samples.Select(s => $"{s.At.TotalMinutes:0.0}m {s.WorkingSetMb:0}MB {s.JobActivations}jobs")));
+        Console.WriteLine("  samples: " + string.Join(", ", result.Samples.Select(s => $"{s.At.TotalMinutes:0.0}m {s.WorkingSetMb:0}MB {s.JobActivations}jobs gen2 {s.Gen2Collections} pause {s.GcPauseSeconds * 1000:0}ms swept {s.SweptJobs} in {s.SweepSeconds:0.00}s")));
     }
 
     /// <summary>Requests per second that 16 clients, each sending its next request when the last is answered, get through in 20 s.</summary>

@@ -12,7 +12,13 @@ namespace TokenGrid.Silo.Tests.Soak;
 /// <param name="WorkingSetMb">The process's resident memory (<c>dotnet_process_memory_working_set_bytes</c>).</param>
 /// <param name="JobActivations">Live job grain activations (<c>orleans_catalog_activations{grain_type="job"}</c>).</param>
 /// <param name="Finished">Requests answered by then.</param>
-public sealed record SoakSample(TimeSpan At, double WorkingSetMb, double JobActivations, int Finished);
+/// <param name="Gen2Collections">Full collections so far (<c>dotnet_gc_collections_total{gc_heap_generation="gen2"}</c>).</param>
+/// <param name="GcPauseSeconds">Time the collector has paused the process so far (<c>dotnet_gc_pause_time_seconds_total</c>).</param>
+/// <param name="SweptJobs">Jobs the retention sweep has claimed so far (<c>tokengrid_job_content_swept_jobs_total</c>).</param>
+/// <param name="SweepSeconds">Time the retention sweep's batches have taken so far (their duration histogram's sum).</param>
+public sealed record SoakSample(
+    TimeSpan At, double WorkingSetMb, double JobActivations, int Finished, double Gen2Collections = double.NaN, double GcPauseSeconds = double.NaN,
+    double SweptJobs = double.NaN, double SweepSeconds = double.NaN);
 
 /// <summary>One request of a soak: when it was sent (since the start), how long it took, and whether it failed.</summary>
 public readonly record struct SoakRequest(TimeSpan SentAt, TimeSpan Latency, string? Error);
@@ -82,19 +88,17 @@ public static class SoakRun
         var requests = new List<Task<SoakRequest>>();
         var samples = new List<SoakSample>();
         var finished = 0;
-        var nextSample = TimeSpan.Zero;
+
+        // Metrics are read on their own schedule: a slow read must not hold back the requests due meanwhile (they would
+        // then go out late, together, as a burst the silo never saw from the schedule).
+        using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var sampler = SampleEveryAsync(metrics, clock, sampleEvery, samples, () => Volatile.Read(ref finished), sampling.Token);
         for (var i = 0; ; i++)
         {
             var due = TimeSpan.FromSeconds(i / rate);
             if (due >= duration)
             {
                 break;
-            }
-
-            while (nextSample <= due)
-            {
-                samples.Add(await SampleAsync(metrics, nextSample, Volatile.Read(ref finished), cancellationToken));
-                nextSample += sampleEvery;
             }
 
             if (due > clock.Elapsed)
@@ -112,8 +116,32 @@ public static class SoakRun
         }
 
         var done = await Task.WhenAll(requests);
+        await sampling.CancelAsync();
+        try
+        {
+            await sampler;
+        }
+        catch (OperationCanceledException) when (sampling.IsCancellationRequested)
+        {
+        }
+
         samples.Add(await SampleAsync(metrics, clock.Elapsed, done.Length, cancellationToken));
         return new SoakResult(done, samples);
+    }
+
+    /// <summary>Adds a sample to <paramref name="samples"/> at 0, <paramref name="every"/>, 2 × <paramref name="every"/>, … until cancelled.</summary>
+    private static async Task SampleEveryAsync(
+        HttpClient metrics, Stopwatch clock, TimeSpan every, List<SoakSample> samples, Func<int> finished, CancellationToken cancellationToken)
+    {
+        for (var next = TimeSpan.Zero; ; next += every)
+        {
+            if (next > clock.Elapsed)
+            {
+                await Task.Delay(next - clock.Elapsed, cancellationToken);
+            }
+
+            samples.Add(await SampleAsync(metrics, clock.Elapsed, finished(), cancellationToken));
+        }
     }
 
     /// <summary>The silo's resident memory and live job activations now.</summary>
@@ -124,7 +152,11 @@ public static class SoakRun
             at,
             (MetricValue(text, "dotnet_process_memory_working_set_bytes", null) ?? double.NaN) / (1024 * 1024),
             MetricValue(text, "orleans_catalog_activations", "grain_type=\"job\"") ?? 0,
-            finished);
+            finished,
+            MetricValue(text, "dotnet_gc_collections_total", "gc_heap_generation=\"gen2\"") ?? double.NaN,
+            MetricValue(text, "dotnet_gc_pause_time_seconds_total", null) ?? double.NaN,
+            MetricValue(text, "tokengrid_job_content_swept_jobs_total", null) ?? 0,
+            MetricValue(text, "tokengrid_job_content_sweep_batch_duration_seconds_sum", null) ?? 0);
     }
 
     /// <summary>The value of the first series of <paramref name="name"/> whose labels hold <paramref name="label"/>, or null.</summary>
