@@ -74,7 +74,7 @@ public static class AdmissionBenchmark
         var slices = args.GetValue(s_slices);
         if (slices <= 0 || slices % 4 != 0)
         {
-            throw new ArgumentException("--slices must be a positive multiple of 4, so each side goes first as often as last.");
+            throw new BenchmarkUsageException("--slices must be a positive multiple of 4, so each side goes first as often as last.");
         }
         var server = BenchDatabase.ServerFrom(args.GetValue(s_postgres));
 

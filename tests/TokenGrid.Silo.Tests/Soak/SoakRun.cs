@@ -144,7 +144,7 @@ public static class SoakRun
         }
     }
 
-    /// <summary>The silo's resident memory and live job activations now.</summary>
+    /// <summary>The silo's resident memory, live job activations, full collections, GC pause and retention sweep counters now.</summary>
     public static async Task<SoakSample> SampleAsync(HttpClient metrics, TimeSpan at, int finished, CancellationToken cancellationToken = default)
     {
         var text = await metrics.GetStringAsync("metrics", cancellationToken);
