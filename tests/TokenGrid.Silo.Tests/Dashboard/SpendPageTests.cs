@@ -34,6 +34,9 @@ public sealed class SpendPageTests(BillingServerFixture fixture)
         var usage = (await (await client.PostJsonAsync("v1/completions", new { model = TokenGridServer.Model, prompt = "Shown on the spend view", max_tokens = 8, temperature = 0 }))
             .ReadJsonAsync())["usage"]!;
         var expected = SpendSetup.Expected(usage["prompt_tokens"]!.GetValue<int>(), usage["completion_tokens"]!.GetValue<int>());
+
+        // The program learns what it paid just after the answer (the tenant tells it once its settlement is saved).
+        await SpendSetup.ProgramSettledAsync(admin, program);
         using var auditor = Server.Client(BillingServerFixtureBase.AuditorKey);
         var overview = await (await auditor.GetAsync("admin/billing/overview")).ReadJsonAsync();
         var revenue = SpendSetup.Row(overview["revenue"]!, "region", BillingServerFixtureBase.NodeRegion);
