@@ -216,9 +216,12 @@ public sealed class PostgresTenantStore(
     /// <summary>The charge's line for <paramref name="direction"/>, or null when it has none.</summary>
     private static PricedLine? Side(PricedCharge charge, TokenDirection direction)
     {
+        // By index: an interface's enumerator is an allocation per charge row on the save path.
         PricedLine? found = null;
-        foreach (var line in charge.Lines)
+        var lines = charge.Lines;
+        for (var i = 0; i < lines.Count; i++)
         {
+            var line = lines[i];
             if (line.Direction == direction)
             {
                 found = found is null ? line : throw new ArgumentException($"A priced charge prices {direction} twice.", nameof(charge));

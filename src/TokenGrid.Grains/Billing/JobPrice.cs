@@ -122,7 +122,7 @@ public static class JobCost
         var region = rates.IndexOf(place?.Region);
         var prompt = rates.Line(region, TokenDirection.Prompt, promptTokens, price.ProgramShareBasisPoints, price.SubsidyGranted);
         var completion = rates.Line(region, TokenDirection.Completion, completionTokens, price.ProgramShareBasisPoints, price.SubsidyGranted - prompt.Subsidy);
-        return new PricedCharge(price.Quote.Version, price.Quote.Currency, price.ProgramId, place, price.HomeRegion, [prompt, completion]);
+        return new PricedCharge(price.Quote.Version, price.Quote.Currency, price.ProgramId, place, price.HomeRegion, new[] { prompt, completion });
     }
 
     private static readonly Money Unlimited = new(long.MaxValue);
