@@ -28,8 +28,11 @@ internal static class TelemetryHosting
         "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.Diagnostics",
     ];
 
-    /// <summary>Process-wide meters: the runtime's and HttpClient's.</summary>
-    public static readonly string[] ProcessMeters = ["System.Runtime", "System.Net.Http"];
+    /// <summary>
+    /// Process-wide meters: the runtime's, HttpClient's and Npgsql's (connection pool use and connections opened, command
+    /// durations; only the postgres profile has a pool to report).
+    /// </summary>
+    public static readonly string[] ProcessMeters = ["System.Runtime", "System.Net.Http", "Npgsql"];
 
     /// <summary>The name OpenTelemetry's listener registers with the metrics system.</summary>
     private const string OpenTelemetryListener = "OpenTelemetry";
