@@ -14,9 +14,6 @@ namespace TokenGrid.Storage.Postgres;
 /// <summary>Registers the PostgreSQL tenant store, token ledger, job index, job content expiries, audit log and statements.</summary>
 public static class PostgresLedgerHosting
 {
-    /// <summary>The name of the shared data source's pool in Npgsql's metrics (label <c>db_client_connection_pool_name</c>).</summary>
-    public const string DataSourceName = "tokengrid-stores";
-
     /// <summary>The key of the <see cref="NpgsqlDataSource"/> the tenant store, ledger and job index share.</summary>
     public const string DataSourceKey = "tokengrid-ledger";
 
@@ -34,10 +31,8 @@ public static class PostgresLedgerHosting
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         services.AddKeyedSingleton(DataSourceKey, (provider, _) =>
         {
-            var builder = new NpgsqlDataSourceBuilder(connectionString).UseLoggerFactory(provider.GetService<ILoggerFactory>());
-
-            // The pool's name in Npgsql's metrics (db_client_connection_* on /metrics), rather than its connection string.
-            builder.Name = DataSourceName;
+            var builder = new NpgsqlDataSourceBuilder(PostgresConnections.Named(connectionString, PostgresConnections.StoresApplicationName))
+                .UseLoggerFactory(provider.GetService<ILoggerFactory>());
             var settings = builder.ConnectionStringBuilder;
             if (settings.MaxAutoPrepare == 0)
             {

@@ -16,7 +16,7 @@ internal static class DatabaseHosting
     /// <summary>Membership in PostgreSQL: silos with the same cluster id find each other through the table.</summary>
     public static ISiloBuilder AddPostgresClustering(this ISiloBuilder silo, ClusterHostingOptions cluster, DatabaseOptions database)
     {
-        var connectionString = database.RequireConnectionString();
+        var connectionString = PostgresConnections.Named(database.RequireConnectionString(), PostgresConnections.OrleansApplicationName);
         silo.UseAdoNetClustering(options =>
         {
             options.Invariant = database.Invariant;
@@ -46,12 +46,14 @@ internal static class DatabaseHosting
     /// </summary>
     public static ISiloBuilder AddPostgresStorage(this ISiloBuilder silo, DatabaseOptions database)
     {
+        // Orleans' providers share one pool (one connection string), named apart from the stores' own pool.
         var connectionString = database.RequireConnectionString();
-        silo.AddPostgresGrainStorage(TokenGridStorage.Name, database.Invariant, connectionString);
+        var orleans = PostgresConnections.Named(connectionString, PostgresConnections.OrleansApplicationName);
+        silo.AddPostgresGrainStorage(TokenGridStorage.Name, database.Invariant, orleans);
         silo.UseAdoNetReminderService(options =>
         {
             options.Invariant = database.Invariant;
-            options.ConnectionString = connectionString;
+            options.ConnectionString = orleans;
         });
         silo.Services.AddPostgresLedger(connectionString);
         silo.Services.UsePostgresDataProtectionKeys();

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Polly;
+using TokenGrid.Storage.Postgres;
 
 namespace TokenGrid.Silo.Database;
 
@@ -99,7 +100,7 @@ public sealed partial class DatabaseWaiter(TimeProvider time, ILogger<DatabaseWa
         // An attempt ends with the overall deadline, so a host that drops packets cannot stretch the wait.
         using var deadline = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1), time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(PostgresConnections.Named(connectionString, PostgresConnections.StartupApplicationName));
         await connection.OpenAsync(linked.Token);
         await using var command = new NpgsqlCommand("SELECT 1", connection);
         await command.ExecuteScalarAsync(linked.Token);

@@ -32,7 +32,16 @@ internal static class TelemetryHosting
     /// Process-wide meters: the runtime's, HttpClient's and Npgsql's (connection pool use and connections opened, command
     /// durations; only the postgres profile has a pool to report).
     /// </summary>
-    public static readonly string[] ProcessMeters = ["System.Runtime", "System.Net.Http", "Npgsql"];
+    public static readonly string[] ProcessMeters = ["System.Runtime", "System.Net.Http", NpgsqlMeter];
+
+    private const string NpgsqlMeter = "Npgsql";
+
+    /// <summary>
+    /// The only tags kept on Npgsql's series. Its others name the pool by its connection string (host, user, database; the
+    /// password too under <c>Persist Security Info</c>) and give the server's address, and <c>/metrics</c> is served
+    /// without a key; the pools are summed instead.
+    /// </summary>
+    private static readonly string[] NpgsqlTags = ["db.client.connection.state", "db.system.name"];
 
     /// <summary>The name OpenTelemetry's listener registers with the metrics system.</summary>
     private const string OpenTelemetryListener = "OpenTelemetry";
@@ -68,7 +77,9 @@ internal static class TelemetryHosting
             ]));
         if (telemetry.Metrics)
         {
-            otel.WithMetrics(metrics => metrics.AddMeter(ProcessMeters).AddPrometheusExporter());
+            otel.WithMetrics(metrics => metrics.AddMeter(ProcessMeters)
+                .AddView(instrument => instrument.Meter.Name == NpgsqlMeter ? new MetricStreamConfiguration { TagKeys = NpgsqlTags } : null)
+                .AddPrometheusExporter());
             services.AddMetrics(rules =>
             {
                 foreach (var meter in HostMeters)

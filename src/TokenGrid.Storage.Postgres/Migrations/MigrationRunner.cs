@@ -28,7 +28,7 @@ public sealed partial class MigrationRunner(ILogger<MigrationRunner>? logger = n
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         migrations ??= Migration.All;
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(PostgresConnections.Named(connectionString, PostgresConnections.StartupApplicationName));
         await connection.OpenAsync(cancellationToken);
 
         var applied = await InLockAsync(connection, async transaction =>

@@ -6,12 +6,12 @@ using static TokenGrid.Silo.Tests.Support.RetentionSteps;
 
 namespace TokenGrid.Silo.Tests.Database;
 
-/// <summary>Npgsql's connection pool metrics on a postgres-profile silo's <c>/metrics</c>.</summary>
+/// <summary>Npgsql's pool metrics on a postgres-profile silo's <c>/metrics</c>, and its connections' names in PostgreSQL.</summary>
 [Collection(PostgresSiloCollection.Name)]
 public sealed class PostgresPoolMetricsTests
 {
     [Fact]
-    public async Task Metrics_report_the_stores_pool_by_name_and_never_the_password()
+    public async Task Metrics_count_the_pools_connections_without_naming_the_database_and_postgres_names_each_pool()
     {
         await using var database = await PostgresTestDatabase.CreateAsync();
         await using var server = await TokenGridServer.StartAsync(Settings(PostgresSilo.Settings(database.ConnectionString)));
@@ -21,16 +21,26 @@ public sealed class PostgresPoolMetricsTests
 
         using var anonymous = server.Client(null);
         var text = await anonymous.GetStringAsync("metrics");
-        static bool Stores(IReadOnlyDictionary<string, string> labels) =>
-            labels.GetValueOrDefault("db_client_connection_pool_name") == PostgresLedgerHosting.DataSourceName;
 
-        // The chat's admission, settlement and job index went through the stores' pool, which opened a connection for them.
-        Assert.True(MetricsText.Sum(text, ["db_client_connection_count"], Stores) >= 1, "no open connection in the stores' pool");
-        Assert.True(MetricsText.Sum(text, ["db_client_connection_npgsql_create_time_seconds_count"], Stores) >= 1, "no connection opened by the stores' pool");
+        // The chat's admission, settlement and job state went through pools, which opened connections for them.
+        Assert.True(MetricsText.Sum(text, ["db_client_connection_count"]) >= 1, "no open connection counted");
+        Assert.True(MetricsText.Sum(text, ["db_client_connection_npgsql_create_time_seconds_count"]) >= 1, "no connection opening counted");
+        Assert.Contains(MetricsText.Samples(text, "db_client_connection_count"), s => s.Labels.GetValueOrDefault("db_client_connection_state") == "idle");
 
-        // Orleans' own pools are named by their connection strings, which Npgsql gives without the password.
-        var password = new NpgsqlConnectionStringBuilder(database.ConnectionString).Password;
-        Assert.False(string.IsNullOrEmpty(password));
-        Assert.DoesNotContain(password, text, StringComparison.Ordinal);
+        // /metrics is served without a key: no pool is named by its connection string, and no server address is given.
+        var settings = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        Assert.False(string.IsNullOrEmpty(settings.Password));
+        Assert.DoesNotContain(settings.Password, text, StringComparison.Ordinal);
+        Assert.DoesNotContain(settings.Database!, text, StringComparison.Ordinal);
+        var npgsql = text.Split('\n').Where(line => line.StartsWith("db_client_", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(npgsql);
+        Assert.All(npgsql, line => Assert.DoesNotContain("pool_name", line, StringComparison.Ordinal));
+        Assert.All(npgsql, line => Assert.DoesNotContain("server_address", line, StringComparison.Ordinal));
+
+        // PostgreSQL tells the silo's pools apart by their application names.
+        var names = await database.ScalarAsync<string[]>(
+            "SELECT coalesce(array_agg(DISTINCT application_name), '{}') FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+        Assert.Contains(PostgresConnections.StoresApplicationName, names);
+        Assert.Contains(PostgresConnections.OrleansApplicationName, names);
     }
 }
