@@ -29,8 +29,8 @@ internal static class TelemetryHosting
     ];
 
     /// <summary>
-    /// Process-wide meters: the runtime's, HttpClient's and Npgsql's (connection pool use and connections opened, command
-    /// durations; only the postgres profile has a pool to report).
+    /// Process-wide meters: the runtime's, HttpClient's and Npgsql's (connections opened, requests waiting for a
+    /// connection, command durations; only the postgres profile has a pool to report).
     /// </summary>
     public static readonly string[] ProcessMeters = ["System.Runtime", "System.Net.Http", NpgsqlMeter];
 
@@ -39,9 +39,11 @@ internal static class TelemetryHosting
     /// <summary>
     /// The only tags kept on Npgsql's series. Its others name the pool by its connection string (host, user, database; the
     /// password too under <c>Persist Security Info</c>) and give the server's address, and <c>/metrics</c> is served
-    /// without a key; the pools are summed instead.
+    /// without a key; the pools are summed instead. Npgsql's observable instruments (connections open and their maximum,
+    /// the prepared ratio) are not exported: reported once per pool, they would not sum without the pool's tag, and the
+    /// series would show one pool's value as if it were all of them.
     /// </summary>
-    private static readonly string[] NpgsqlTags = ["db.client.connection.state", "db.system.name"];
+    private static readonly string[] NpgsqlTags = ["db.system.name", "error.type"];
 
     /// <summary>The name OpenTelemetry's listener registers with the metrics system.</summary>
     private const string OpenTelemetryListener = "OpenTelemetry";
@@ -78,7 +80,9 @@ internal static class TelemetryHosting
         if (telemetry.Metrics)
         {
             otel.WithMetrics(metrics => metrics.AddMeter(ProcessMeters)
-                .AddView(instrument => instrument.Meter.Name == NpgsqlMeter ? new MetricStreamConfiguration { TagKeys = NpgsqlTags } : null)
+                .AddView(instrument => instrument.Meter.Name != NpgsqlMeter ? null
+                    : instrument.IsObservable ? MetricStreamConfiguration.Drop
+                    : new MetricStreamConfiguration { TagKeys = NpgsqlTags })
                 .AddPrometheusExporter());
             services.AddMetrics(rules =>
             {

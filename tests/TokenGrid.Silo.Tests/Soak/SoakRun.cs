@@ -17,12 +17,11 @@ namespace TokenGrid.Silo.Tests.Soak;
 /// <param name="GcPauseSeconds">Time the collector has paused the process so far (<c>dotnet_gc_pause_time_seconds_total</c>).</param>
 /// <param name="SweptJobs">Jobs the retention sweep has claimed so far (<c>tokengrid_job_content_swept_jobs_total</c>).</param>
 /// <param name="SweepSeconds">Time the retention sweep's batches have taken so far (their duration histogram's sum).</param>
-/// <param name="DbConnections">Open PostgreSQL connections in the silo's pools, idle and used (<c>db_client_connection_count</c>; 0 without PostgreSQL).</param>
 /// <param name="DbConnectionsOpened">PostgreSQL connections the silo has opened so far (<c>db_client_connection_npgsql_create_time_seconds_count</c>).</param>
 /// <param name="GcCommittedMb">Memory the collector had committed at its last collection (<c>dotnet_gc_last_collection_memory_committed_size_bytes</c>): the managed part of <paramref name="WorkingSetMb"/>.</param>
 public sealed record SoakSample(
     TimeSpan At, double WorkingSetMb, double JobActivations, int Finished, double Gen2Collections = double.NaN, double GcPauseSeconds = double.NaN,
-    double SweptJobs = double.NaN, double SweepSeconds = double.NaN, double DbConnections = double.NaN, double DbConnectionsOpened = double.NaN,
+    double SweptJobs = double.NaN, double SweepSeconds = double.NaN, double DbConnectionsOpened = double.NaN,
     double GcCommittedMb = double.NaN);
 
 /// <summary>One request of a soak: when it was sent (since the start), how long it took, and whether it failed.</summary>
@@ -162,7 +161,6 @@ public static class SoakRun
             MetricValue(text, "dotnet_gc_pause_time_seconds_total", null) ?? double.NaN,
             MetricValue(text, "tokengrid_job_content_swept_jobs_total", null) ?? 0,
             MetricValue(text, "tokengrid_job_content_sweep_batch_duration_seconds_sum", null) ?? 0,
-            MetricsText.Sum(text, ["db_client_connection_count"]) ?? 0,
             MetricsText.Sum(text, ["db_client_connection_npgsql_create_time_seconds_count"]) ?? 0,
             (MetricValue(text, "dotnet_gc_last_collection_memory_committed_size_bytes", null) ?? double.NaN) / (1024 * 1024));
     }
