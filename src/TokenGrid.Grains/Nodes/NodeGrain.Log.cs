@@ -19,4 +19,7 @@ public sealed partial class NodeGrain
 
     [LoggerMessage(EventId = 1214, Level = LogLevel.Information, Message = "Node {NodeId} takes new sequences again")]
     private static partial void LogResumed(ILogger logger, string nodeId);
+
+    [LoggerMessage(EventId = 1215, Level = LogLevel.Warning, Message = "Node {NodeId}'s report {What} {Seconds:0.0} s (it reports every {Period:0.#} s and counts as gone after {Lifetime:0.#} s without one): its silo was held up")]
+    private static partial void LogReportLate(ILogger logger, string nodeId, string what, double seconds, double period, double lifetime);
 }

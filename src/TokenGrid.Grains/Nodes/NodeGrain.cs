@@ -34,6 +34,7 @@ public sealed partial class NodeGrain(
     private readonly ThroughputWindow _steps = new(s_shortWindow);
     private readonly ThroughputWindow _batched = new(s_shortWindow);
     private NodeDevice _device = null!;
+    private DateTimeOffset _lastReportAt;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -91,6 +92,8 @@ public sealed partial class NodeGrain(
         _steps.Add(now, models.DecodeSteps);
         _batched.Add(now, models.BatchedSequences);
         RecordLoad(report);
+        WarnIfLate("came after its previous one by", now, _lastReportAt);
+        _lastReportAt = now;
         try
         {
             await GrainFactory.GetGrain<INodeRegistryGrain>(0).ReportAsync(report);
@@ -98,6 +101,21 @@ public sealed partial class NodeGrain(
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogReportFailed(logger, e, Id);
+        }
+
+        WarnIfLate("took to reach the registry", timeProvider.GetUtcNow(), now);
+    }
+
+    /// <summary>
+    /// Warns when a report goes out, or reaches the registry, more than two periods after <paramref name="since"/>: the
+    /// silo was held up (CPU, collections, starved threads) and dispatchers are close to counting the node as gone.
+    /// </summary>
+    private void WarnIfLate(string what, DateTimeOffset now, DateTimeOffset since)
+    {
+        var period = options.Value.ReportPeriod;
+        if (since != default && now - since > 2 * period)
+        {
+            LogReportLate(logger, Id, what, (now - since).TotalSeconds, period.TotalSeconds, options.Value.ReportLifetime.TotalSeconds);
         }
     }
 

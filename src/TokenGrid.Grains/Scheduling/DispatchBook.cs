@@ -208,8 +208,9 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
                 continue;
             }
 
+            // Silent, not gone: it is not placed on, but requests it could run still wait for it (see SilentNodeGrace).
             node.Report = null;
-            if (node.Running == 0)
+            if (node.Running == 0 && !IsSilentWithinGrace(node, refreshedAt))
             {
                 _nodes.Remove(node.NodeId);
             }
@@ -236,9 +237,17 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
         return lost;
     }
 
-    /// <summary>Whether any live node (draining ones too: they come back) serves the model with the job's labels.</summary>
-    public bool AnyNodeMayRun(DispatchRequest request) =>
-        _nodes.Values.Any(n => n.Report is { } r && PlacementPolicy.HasLabels(r, request.RequiredLabels));
+    /// <summary>
+    /// Whether any live node (draining ones too: they come back) serves the model with the job's labels, or a node that
+    /// fell silent less than <see cref="SchedulingOptions.SilentNodeGrace"/> before <paramref name="now"/> did.
+    /// </summary>
+    public bool AnyNodeMayRun(DispatchRequest request, DateTimeOffset now) =>
+        _nodes.Values.Any(n => (n.Report ?? (IsSilentWithinGrace(n, now) ? n.LastReport : null)) is { } r
+            && PlacementPolicy.HasLabels(r, request.RequiredLabels));
+
+    /// <summary>Whether the node has no live report but its last one is within the silent-node grace of <paramref name="now"/>.</summary>
+    private bool IsSilentWithinGrace(NodeSlots node, DateTimeOffset now) =>
+        node is { Report: null, UnreachableAfter: null, LastReport: { } last } && last.ReportedAt >= now - options.SilentNodeGrace;
 
     /// <summary>The node's batch size for one model: configured, or the report's capacity over its loaded engines.</summary>
     private int SlotsFor(NodeReport report) =>

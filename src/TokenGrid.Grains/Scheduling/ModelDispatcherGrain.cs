@@ -78,11 +78,11 @@ public sealed partial class ModelDispatcherGrain(
 
         if (!request.Resumed)
         {
-            if (!_book.AnyNodeMayRun(request))
+            if (!_book.AnyNodeMayRun(request, now))
             {
                 // A node may have joined since the last refresh: look once more before refusing.
                 await RefreshNodesAsync();
-                if (!_book.AnyNodeMayRun(request))
+                if (!_book.AnyNodeMayRun(request, timeProvider.GetUtcNow()))
                 {
                     return Refuse(request, SchedulingRejection.NoEligibleNode, NoNodeMessage(request), null);
                 }

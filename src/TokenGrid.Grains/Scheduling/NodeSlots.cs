@@ -29,6 +29,9 @@ public sealed class NodeSlots(string nodeId)
     /// <summary>The node's latest report; null once it stopped reporting (its running jobs still count).</summary>
     public NodeReport? Report { get; set; }
 
+    /// <summary>The latest report ever taken, kept after <see cref="Report"/> is cleared: what the node served and when it last spoke.</summary>
+    public NodeReport? LastReport { get; private set; }
+
     /// <summary>
     /// Set when a job could not reach the node: the time of the last report taken before that (its own clock), so only a
     /// newer report brings the node back. Null: reachable.
@@ -89,6 +92,7 @@ public sealed class NodeSlots(string nodeId)
         }
 
         Report = report;
+        LastReport = report;
         Slots = slots;
         _reports++;
         if (_placed.Count > 0)

@@ -36,6 +36,15 @@ public sealed class SchedulingOptions : IValidatedOptions
     /// </summary>
     public TimeSpan MinRefreshInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How long a node that stopped reporting, while its silo is still in the cluster, keeps counting as one that serves
+    /// its model. Jobs are not placed on it, but new requests it could run wait in the queue instead of being refused
+    /// with 503 <c>no_eligible_node</c>: a silo held up for a few seconds (a collection, a burst of new database
+    /// connections, a busy host) delays its node's reports past their lifetime without the node being gone. A node
+    /// whose silo leaves the cluster is gone at once. 0 refuses as soon as the reports lapse. Default: 30 seconds.
+    /// </summary>
+    public TimeSpan SilentNodeGrace { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The window over which the drain rate (jobs dispatched per second) is measured. Default: 30 seconds.</summary>
     public TimeSpan DrainRateWindow { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -89,6 +98,7 @@ public sealed class SchedulingOptions : IValidatedOptions
         : RefreshPeriod <= TimeSpan.Zero ? "the refresh period must be positive."
         : MinRefreshInterval < TimeSpan.Zero ? "the min refresh interval must not be negative."
         : DrainRateWindow <= TimeSpan.Zero ? "the drain rate window must be positive."
+        : SilentNodeGrace < TimeSpan.Zero ? "the silent node grace must not be negative (0: none)."
         : MinRetryAfter <= TimeSpan.Zero || MaxRetryAfter < MinRetryAfter ? "retry-after bounds must be positive and ordered."
         : SlotsPerNode < 0 ? "slots per node must not be negative."
         : !(PrefixAffinityWeight >= 0 && PrefixAffinityWeight <= 1000) ? "the prefix affinity weight must be between 0 (off) and 1000."

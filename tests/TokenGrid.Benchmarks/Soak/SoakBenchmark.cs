@@ -22,7 +22,8 @@ namespace TokenGrid.Benchmarks.Soak;
 /// <c>--profile local|postgres|both</c> (default both when PostgreSQL is given by <c>--postgres</c> or
 /// <c>TOKENGRID_TEST_POSTGRES</c>, else local); <c>--rate</c> requests/s (default: half the capacity measured first with 16
 /// closed-loop clients for 20 s); <c>--tokens</c> (32); <c>--grace</c> seconds of <c>TokenGrid:Jobs:ReattachGrace</c>
-/// (default: the product's 120); <c>--retention</c> seconds of <c>TokenGrid:Retention:StreamedJobs</c> (default: the grace).
+/// (default: the product's 120); <c>--retention</c> seconds of <c>TokenGrid:Retention:StreamedJobs</c> (default: the grace);
+/// <c>--silo-log DIR</c> keeps each silo's output.
 /// </remarks>
 public static class SoakBenchmark
 {
@@ -37,10 +38,11 @@ public static class SoakBenchmark
     private static readonly Option<int> s_grace = BenchmarkCommand.Int("--grace", 120, "Re-attach grace in seconds.");
     private static readonly Option<int?> s_retention = new Option<int?>("--retention") { Description = "Seconds before a finished chat's content is deleted. Default: the grace.", HelpName = "N" };
     private static readonly Option<double?> s_rate = new Option<double?>("--rate") { Description = "Requests per second. Default: half the measured capacity.", HelpName = "R" };
+    private static readonly Option<string?> s_siloLog = new Option<string?>("--silo-log") { Description = "A folder to keep each silo's whole output in (soak-local.log, soak-postgres.log). Default: none.", HelpName = "DIR" };
 
     /// <summary>The <c>soak</c> command.</summary>
     public static Command Create() => BenchmarkCommand.Scenario(
-        "soak", "Running for months, compressed: one silo process per profile under a fixed rate at about half its capacity.", RunAsync, s_postgres, s_profile, s_minutes, s_tokens, s_grace, s_retention, s_rate);
+        "soak", "Running for months, compressed: one silo process per profile under a fixed rate at about half its capacity.", RunAsync, s_postgres, s_profile, s_minutes, s_tokens, s_grace, s_retention, s_rate, s_siloLog);
 
     public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
@@ -86,7 +88,8 @@ public static class SoakBenchmark
             settings["TokenGrid:Cluster:AdvertisedAddress"] = "127.0.0.1";
         }
 
-        await using var silo = SiloProcess.Start($"soak-{profile}", settings);
+        var logFolder = args.GetValue(s_siloLog);
+        await using var silo = SiloProcess.Start($"soak-{profile}", settings, logFolder is null ? null : Path.Combine(logFolder, $"soak-{profile}.log"));
         await silo.WaitReadyAsync(TimeSpan.FromMinutes(3));
         var capacity = await CapacityAsync(silo, tokens);
         var rate = args.GetValue(s_rate) is { } given ? given : Math.Max(1, Math.Round(capacity / 2, 1));

@@ -89,7 +89,54 @@ public sealed class DispatchBookTests
         Assert.Equal("gone", recovered.NodeId);
         Assert.Equal("quiet", Assert.Single(book.Running.Values).NodeId);
         Assert.Equal(1, book.Tenants["a"].Running);
-        Assert.False(book.AnyNodeMayRun(Job("j3", "a")));
+        Assert.False(book.AnyNodeMayRun(Job("j3", "a"), s_now.AddMinutes(1)));
+    }
+
+    [Fact]
+    public void A_node_that_falls_silent_takes_no_job_but_jobs_it_could_run_wait_for_it_until_its_grace_ends()
+    {
+        var book = Book(new SchedulingOptions { SilentNodeGrace = TimeSpan.FromSeconds(30) });
+        var west = new Dictionary<string, string> { ["region"] = "west" };
+        book.Refresh([Report("n1", slots: 1)], s_now, s_lifetime, _ => false);
+
+        // Reports lapse past their lifetime (the silo was held up), with nothing running there: the node is kept.
+        Assert.Empty(book.Refresh([], s_now.AddSeconds(15), s_lifetime, _ => false));
+        var silent = book.Node("n1");
+        Assert.NotNull(silent);
+        Assert.Null(silent.Report);
+        Assert.True(book.AnyNodeMayRun(Job("j1", "a"), s_now.AddSeconds(15)));
+        Assert.False(book.AnyNodeMayRun(Job("w", "a") with { RequiredLabels = west }, s_now.AddSeconds(15)));
+        book.Queue.Enqueue(Job("j1", "a"));
+        Assert.Empty(book.Dispatch(s_now.AddSeconds(15)));
+
+        // It reports again: the waiting job goes to it.
+        book.Refresh([Report("n1", slots: 1) with { ReportedAt = s_now.AddSeconds(16) }], s_now.AddSeconds(16), s_lifetime, _ => false);
+        Assert.Equal("n1", Assert.Single(book.Dispatch(s_now.AddSeconds(16))).NodeId);
+
+        // Silent past the grace: new jobs are refused; the running one keeps its slot until it is released, then the node
+        // is forgotten.
+        book.Refresh([], s_now.AddSeconds(47), s_lifetime, _ => false);
+        Assert.False(book.AnyNodeMayRun(Job("j2", "a"), s_now.AddSeconds(47)));
+        Assert.Equal(1, book.Node("n1")!.Running);
+        Assert.True(book.Release("j1", 4));
+        book.Refresh([], s_now.AddSeconds(48), s_lifetime, _ => false);
+        Assert.Null(book.Node("n1"));
+    }
+
+    [Fact]
+    public void With_no_silent_node_grace_a_silent_node_is_forgotten_at_once_and_an_unreachable_one_never_waits()
+    {
+        var none = Book(new SchedulingOptions { SilentNodeGrace = TimeSpan.Zero });
+        none.Refresh([Report("n1", slots: 1)], s_now, s_lifetime, _ => false);
+        none.Refresh([], s_now.AddSeconds(11), s_lifetime, _ => false);
+        Assert.Null(none.Node("n1"));
+        Assert.False(none.AnyNodeMayRun(Job("j1", "a"), s_now.AddSeconds(11)));
+
+        // A node a job could not reach is not waited for: that is the silo going, not a late report.
+        var book = Book(new SchedulingOptions());
+        book.Refresh([Report("n1", slots: 1)], s_now, s_lifetime, _ => false);
+        book.Node("n1")!.MarkUnreachable();
+        Assert.False(book.AnyNodeMayRun(Job("j1", "a"), s_now.AddSeconds(1)));
     }
 
     [Fact]
