@@ -164,7 +164,7 @@ public static class SoakBenchmark
             Console.WriteLine($"  error at {error.SentAt.TotalSeconds:0.0} s: {error.Error}");
         }
 
-        Console.WriteLine("  samples: " + string.Join(", ", result.Samples.Select(s => $"{s.At.TotalMinutes:0.0}m {s.WorkingSetMb:0}MB (gc {s.GcCommittedMb:0}) {s.JobActivations}jobs gen2 {s.Gen2Collections} pause {s.GcPauseSeconds * 1000:0}ms swept {s.SweptJobs} in {s.SweepSeconds:0.00}s db opened {s.DbConnectionsOpened}")));
+        Console.WriteLine("  samples: " + string.Join(", ", result.Samples.Select(s => $"{s.At.TotalMinutes:0.0}m {s.WorkingSetMb:0}MB (gc {s.GcCommittedMb:0}) {s.JobActivations}jobs gen2 {s.Gen2Collections} pause {s.GcPauseSeconds * 1000:0}ms swept {s.SweptJobs} in {s.SweepSeconds:0.00}s db opened {s.DbConnectionsOpened} threads {s.ThreadPoolThreads}")));
     }
 
     /// <summary>Requests per second that 16 clients, each sending its next request when the last is answered, get through in 20 s.</summary>

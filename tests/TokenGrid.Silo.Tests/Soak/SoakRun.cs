@@ -19,10 +19,11 @@ namespace TokenGrid.Silo.Tests.Soak;
 /// <param name="SweepSeconds">Time the retention sweep's batches have taken so far (their duration histogram's sum).</param>
 /// <param name="DbConnectionsOpened">PostgreSQL connections the silo has opened so far (<c>db_client_connection_npgsql_create_time_seconds_count</c>).</param>
 /// <param name="GcCommittedMb">Memory the collector had committed at its last collection (<c>dotnet_gc_last_collection_memory_committed_size_bytes</c>): the managed part of <paramref name="WorkingSetMb"/>.</param>
+/// <param name="ThreadPoolThreads">Threads of the runtime's thread pool now (<c>dotnet_thread_pool_thread_count_total</c>): it adds threads when work waits behind blocked ones.</param>
 public sealed record SoakSample(
     TimeSpan At, double WorkingSetMb, double JobActivations, int Finished, double Gen2Collections = double.NaN, double GcPauseSeconds = double.NaN,
     double SweptJobs = double.NaN, double SweepSeconds = double.NaN, double DbConnectionsOpened = double.NaN,
-    double GcCommittedMb = double.NaN);
+    double GcCommittedMb = double.NaN, double ThreadPoolThreads = double.NaN);
 
 /// <summary>One request of a soak: when it was sent (since the start), how long it took, and whether it failed.</summary>
 public readonly record struct SoakRequest(TimeSpan SentAt, TimeSpan Latency, string? Error);
@@ -162,7 +163,8 @@ public static class SoakRun
             MetricValue(text, "tokengrid_job_content_swept_jobs_total", null) ?? 0,
             MetricValue(text, "tokengrid_job_content_sweep_batch_duration_seconds_sum", null) ?? 0,
             MetricsText.Sum(text, ["db_client_connection_npgsql_create_time_seconds_count"]) ?? 0,
-            (MetricValue(text, "dotnet_gc_last_collection_memory_committed_size_bytes", null) ?? double.NaN) / (1024 * 1024));
+            (MetricValue(text, "dotnet_gc_last_collection_memory_committed_size_bytes", null) ?? double.NaN) / (1024 * 1024),
+            MetricValue(text, "dotnet_thread_pool_thread_count_total", null) ?? double.NaN);
     }
 
     /// <summary>The value of the first series of <paramref name="name"/> whose labels hold <paramref name="label"/>, or null.</summary>
