@@ -55,6 +55,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=publish-gpu /app ./
 ENV TOKENGRID_PROFILE=kubernetes
+# At most 2 glibc malloc arenas: native memory stays flat under load (silo-config/README.md, "Memory").
+ENV MALLOC_ARENA_MAX=2
 USER 1654
 EXPOSE 8080 11111 30000
 ENTRYPOINT ["./TokenGrid.Silo"]
@@ -64,6 +66,8 @@ RUN mkdir -p /var/cache/tokengrid/models && chown 1654:1654 /var/cache/tokengrid
 WORKDIR /app
 COPY --from=publish-cpu /app ./
 ENV TOKENGRID_PROFILE=kubernetes
+# At most 2 glibc malloc arenas: native memory stays flat under load (silo-config/README.md, "Memory").
+ENV MALLOC_ARENA_MAX=2
 USER 1654
 EXPOSE 8080 11111 30000
 ENTRYPOINT ["dotnet", "TokenGrid.Silo.dll"]

@@ -87,7 +87,8 @@ start_cluster() {
   echo "== silos"
   local i
   for i in $(seq 1 "$silos"); do
-    (cd "$root" && exec setsid dotnet "$dll" --profile postgres \
+    # MALLOC_ARENA_MAX=2: at most 2 glibc malloc arenas (silo-config/README.md, "Memory").
+    (cd "$root" && MALLOC_ARENA_MAX=2 exec setsid dotnet "$dll" --profile postgres \
       --urls "http://127.0.0.1:$((8080 + i))" \
       --TokenGrid:Cluster:SiloName "silo$i" \
       --TokenGrid:Cluster:SiloPort "$((11110 + i))" \

@@ -10,9 +10,6 @@ return SiloCommands.IsCommand(args)
 
 static async Task<int> RunServerAsync(string[] args)
 {
-    // Before the host starts its threads: they take their malloc arenas from the capped set (MallocArenas).
-    var arenas = MallocArenas.Cap(Environment.GetEnvironmentVariable);
-
     // A configuration mistake is the operator's to fix: say what is wrong in one line, without a stack trace.
     try
     {
@@ -20,13 +17,16 @@ static async Task<int> RunServerAsync(string[] args)
         builder.AddTokenGrid();
 
         var app = builder.Build();
-        app.Logger.LogInformation(
-            "Native memory: glibc malloc arenas {Arenas}", arenas switch
-            {
-                MallocArenaCap.Capped => $"capped at {MallocArenas.Default} ({MallocArenas.EnvironmentVariable} unset)",
-                MallocArenaCap.OperatorSet => $"as {MallocArenas.EnvironmentVariable} sets them",
-                _ => "not capped (not glibc)",
-            });
+        var (arenas, warning) = MallocArenas.Describe(Environment.GetEnvironmentVariable, OperatingSystem.IsLinux());
+        if (warning is null)
+        {
+            app.Logger.LogInformation("Native memory: {Arenas}", arenas);
+        }
+        else
+        {
+            app.Logger.LogWarning("Native memory: {Warning}", warning);
+        }
+
         app.MapTokenGrid();
         await app.RunAsync();
         return 0;

@@ -97,6 +97,9 @@ public sealed class SiloProcess : IAsyncDisposable
         }
 
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+
+        // As the image, manifests and scripts launch the silo (silo-config/README.md, "Memory"), unless the caller set it.
+        start.Environment.TryAdd("MALLOC_ARENA_MAX", "2");
         return new SiloProcess(name, httpPort, Process.Start(start) ?? throw new InvalidOperationException($"Could not start {SiloDll}."), logFile);
     }
 

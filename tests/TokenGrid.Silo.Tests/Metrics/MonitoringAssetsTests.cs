@@ -101,16 +101,7 @@ public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
         return (code, output + error);
     }
 
-    private static string FindRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "TokenGrid.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("The repository root (TokenGrid.sln) was not found.");
-    }
+    private static string FindRoot() => RepositoryRoot.Path;
 
     [GeneratedRegex(@"tokengrid_[a-z0-9_]+")]
     private static partial Regex SeriesName();

@@ -86,14 +86,6 @@ public static class ReferenceTools
             return configured;
         }
 
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "TokenGrid.sln")))
-            {
-                return Path.Combine(dir.FullName, "artifacts", "reference-tools");
-            }
-        }
-
-        throw new InvalidOperationException("Cannot find the repository root (TokenGrid.sln) above the test binaries.");
+        return Path.Combine(RepositoryRoot.Path, "artifacts", "reference-tools");
     }
 }
