@@ -245,6 +245,10 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
         _nodes.Values.Any(n => (n.Report ?? (IsSilentWithinGrace(n, now) ? n.LastReport : null)) is { } r
             && PlacementPolicy.HasLabels(r, request.RequiredLabels));
 
+    /// <summary>Whether any node with a live report (draining ones too) serves the model with the job's labels.</summary>
+    public bool AnyLiveNodeMayRun(DispatchRequest request) =>
+        _nodes.Values.Any(n => n.Report is { } r && PlacementPolicy.HasLabels(r, request.RequiredLabels));
+
     /// <summary>Whether the node has no live report but its last one is within the silent-node grace of <paramref name="now"/>.</summary>
     private bool IsSilentWithinGrace(NodeSlots node, DateTimeOffset now) =>
         node is { Report: null, UnreachableAfter: null, LastReport: { } last } && last.ReportedAt >= now - options.SilentNodeGrace;

@@ -78,9 +78,10 @@ public sealed partial class ModelDispatcherGrain(
 
         if (!request.Resumed)
         {
-            if (!_book.AnyNodeMayRun(request, now))
+            if (!_book.AnyLiveNodeMayRun(request))
             {
-                // A node may have joined since the last refresh: look once more before refusing.
+                // A node may have joined, or a silent one reported again, since the last refresh: look once more before
+                // refusing or queueing for a silent node.
                 await RefreshNodesAsync();
                 if (!_book.AnyNodeMayRun(request, timeProvider.GetUtcNow()))
                 {

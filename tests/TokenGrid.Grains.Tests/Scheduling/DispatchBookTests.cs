@@ -105,12 +105,14 @@ public sealed class DispatchBookTests
         Assert.NotNull(silent);
         Assert.Null(silent.Report);
         Assert.True(book.AnyNodeMayRun(Job("j1", "a"), s_now.AddSeconds(15)));
+        Assert.False(book.AnyLiveNodeMayRun(Job("j1", "a")));
         Assert.False(book.AnyNodeMayRun(Job("w", "a") with { RequiredLabels = west }, s_now.AddSeconds(15)));
         book.Queue.Enqueue(Job("j1", "a"));
         Assert.Empty(book.Dispatch(s_now.AddSeconds(15)));
 
         // It reports again: the waiting job goes to it.
         book.Refresh([Report("n1", slots: 1) with { ReportedAt = s_now.AddSeconds(16) }], s_now.AddSeconds(16), s_lifetime, _ => false);
+        Assert.True(book.AnyLiveNodeMayRun(Job("j2", "a")));
         Assert.Equal("n1", Assert.Single(book.Dispatch(s_now.AddSeconds(16))).NodeId);
 
         // Silent past the grace: new jobs are refused; the running one keeps its slot until it is released, then the node
