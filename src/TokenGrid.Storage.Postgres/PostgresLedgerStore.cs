@@ -7,7 +7,7 @@ using TokenGrid.Grains.Ledger;
 namespace TokenGrid.Storage.Postgres;
 
 /// <summary>
-/// The token ledger in PostgreSQL's append-only <c>tokengrid_ledger</c> table (migrations 0004, 0006, 0009 and 0012, documented in
+/// The token ledger in PostgreSQL's append-only <c>tokengrid_ledger</c> table (migrations 0004, 0006, 0009, 0012 and 0015, documented in
 /// docs/ledger.md and docs/billing.md): the read side. Lines are written by <see cref="PostgresTenantStore"/> with the state change they
 /// record.
 /// </summary>
@@ -19,9 +19,40 @@ public sealed class PostgresLedgerStore([FromKeyedServices(PostgresLedgerHosting
         "c.direction, c.tokens, c.currency, c.price_version, c.unit_price_micros, c.list_micros, c.discount_micros, c.subsidy_micros, " +
         "c.tenant_micros, c.program_id, c.node_id, c.silo, c.region, c.home_region, l.cached_prompt_tokens";
 
-    /// <summary>A charge line's priced rows follow it, prompt first ('prompt' sorts after 'completion').</summary>
-    private const string WithCharges =
-        "LEFT JOIN tokengrid_charges c ON c.tenant_id = l.tenant_id AND c.sequence = l.sequence";
+    /// <summary>
+    /// A charge line's priced rows follow it, prompt first ('prompt' sorts after 'completion'): from the line's own
+    /// columns (migration 0015), or from the rows written before that in migration 0014's table or migration 0009's.
+    /// Joined per line (lateral), so each source is read by its key; a join with the <c>tokengrid_charges</c> view
+    /// instead is planned as a scan of every priced row.
+    /// </summary>
+    private const string WithCharges = """
+        LEFT JOIN LATERAL (
+            SELECT b.direction, b.tokens, b.currency, b.price_version, b.unit_price_micros, b.list_micros, b.discount_micros,
+                   b.subsidy_micros, b.tenant_micros, b.program_id, b.node_id, b.silo, b.region, b.home_region
+            FROM tokengrid_charges_by_direction AS b
+            WHERE b.tenant_id = l.tenant_id AND b.sequence = l.sequence
+            UNION ALL
+            SELECT d.direction, d.tokens, s.currency, s.price_version, d.unit_price_micros, d.list_micros, d.discount_micros,
+                   d.subsidy_micros, d.tenant_micros, s.program_id, s.node_id, s.silo, s.region, s.home_region
+            FROM tokengrid_charge_lines_separate AS s
+            CROSS JOIN LATERAL (VALUES
+                ('prompt'::text, s.prompt_tokens, s.prompt_unit_price_micros, s.prompt_list_micros, s.prompt_discount_micros,
+                 s.prompt_subsidy_micros, s.prompt_tenant_micros),
+                ('completion'::text, s.completion_tokens, s.completion_unit_price_micros, s.completion_list_micros,
+                 s.completion_discount_micros, s.completion_subsidy_micros, s.completion_tenant_micros))
+                AS d(direction, tokens, unit_price_micros, list_micros, discount_micros, subsidy_micros, tenant_micros)
+            WHERE s.tenant_id = l.tenant_id AND s.sequence = l.sequence AND d.tokens IS NOT NULL
+            UNION ALL
+            SELECT d.direction, d.tokens, l.currency, l.price_version, d.unit_price_micros, d.list_micros, d.discount_micros,
+                   d.subsidy_micros, d.tenant_micros, l.program_id, l.node_id, l.silo, l.region, l.home_region
+            FROM (VALUES
+                ('prompt'::text, l.prompt_tokens, l.prompt_unit_price_micros, l.prompt_list_micros, l.prompt_discount_micros,
+                 l.prompt_subsidy_micros, l.prompt_tenant_micros),
+                ('completion'::text, l.completion_tokens, l.completion_unit_price_micros, l.completion_list_micros,
+                 l.completion_discount_micros, l.completion_subsidy_micros, l.completion_tenant_micros))
+                AS d(direction, tokens, unit_price_micros, list_micros, discount_micros, subsidy_micros, tenant_micros)
+            WHERE l.currency IS NOT NULL AND d.unit_price_micros IS NOT NULL) AS c ON true
+        """;
 
     /// <inheritdoc/>
     public async Task<LedgerPage> ReadAsync(string tenantId, long afterSequence, int limit, CancellationToken cancellationToken = default)

@@ -45,10 +45,11 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
         ReadLinesAsync(ComputeSql, tenantId, period, cancellationToken, range: true);
 
     /// <summary>
-    /// Charges since migration 0014 are one row each with both directions (<c>tokengrid_charge_lines</c>): they are
-    /// summed per model, region, currency and the two unit prices first, and only those few groups are split into
-    /// directions, rather than every row going through the <c>tokengrid_charges</c> view's split. Rows written before
-    /// the migration (one per direction) are added as they are.
+    /// Charges since migration 0014 are one row each with both directions (the <c>tokengrid_charge_lines</c> view: the
+    /// rows migration 0014's table holds, then the priced lines of the ledger since migration 0015, each read through
+    /// its own <c>(tenant_id, at)</c> index): they are summed per model, region, currency and the two unit prices first,
+    /// and only those few groups are split into directions, rather than every row going through the
+    /// <c>tokengrid_charges</c> view's split. Rows written before migration 0014 (one per direction) are added as they are.
     /// </summary>
     private const string ComputeSql = """
         SELECT model, direction, region, currency, unit_price_micros, sum(tokens)::bigint, sum(list_micros)::bigint,

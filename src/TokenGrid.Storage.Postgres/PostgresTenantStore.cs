@@ -11,8 +11,8 @@ namespace TokenGrid.Storage.Postgres;
 /// <summary>
 /// Tenant state in <c>tokengrid_tenants</c> (migration 0005) beside its lines in <c>tokengrid_ledger</c> and its job ids
 /// in <c>tokengrid_tenant_jobs</c>. A save is one statement, so one round trip and one commit per batch of changes: the
-/// versioned update of the state row, the ledger lines (with the rows of their priced charges in
-/// <c>tokengrid_charge_lines</c>) and the job ids, all or nothing.
+/// versioned update of the state row, the ledger lines (a priced charge's price in its line's row, migration 0015) and
+/// the job ids, all or nothing.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -31,14 +31,6 @@ public sealed class PostgresTenantStore(
     [FromKeyedServices(PostgresLedgerHosting.DataSourceKey)] NpgsqlDataSource dataSource,
     Serializer serializer) : ITenantStore
 {
-    /// <summary>The columns of a <c>tokengrid_charge_lines</c> row (migration 0014), in the order the save writes them.</summary>
-    public const string ChargeLineColumns = """
-        tenant_id, sequence, at, job_id, model, currency, price_version, program_id, node_id, silo, region, home_region,
-        prompt_tokens, prompt_unit_price_micros, prompt_list_micros, prompt_discount_micros, prompt_subsidy_micros, prompt_tenant_micros,
-        completion_tokens, completion_unit_price_micros, completion_list_micros, completion_discount_micros, completion_subsidy_micros,
-        completion_tenant_micros
-        """;
-
     /// <summary>
     /// Refuses when a reserve line of the batch names a job id the ledger already reserved for (then nothing is written
     /// and those ids come back); otherwise creates the row (expected version 0) or updates it at the expected version,
@@ -71,22 +63,18 @@ public sealed class PostgresTenantStore(
         ), lines AS (
             INSERT INTO tokengrid_ledger (sequence, at, tenant_id, job_id, model, kind, tokens, quota, charged_after, reserved_after, balance_after,
                                           prompt_tokens, completion_tokens, spend_micros, spend_charged_after, spend_reserved_after,
-                                          cached_prompt_tokens)
-            SELECT s, a, $1, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr, cp
+                                          cached_prompt_tokens, currency, price_version, program_id, node_id, silo, region, home_region,
+                                          prompt_unit_price_micros, prompt_list_micros, prompt_discount_micros, prompt_subsidy_micros,
+                                          prompt_tenant_micros, completion_unit_price_micros, completion_list_micros,
+                                          completion_discount_micros, completion_subsidy_micros, completion_tenant_micros)
+            SELECT s, a, $1, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr, cp, cur, v, p, n, si, rg, h, pu, pl, pd, ps, pte, cu, cl, cd, cs, cte
             FROM unnest($8::bigint[], $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[],
-                        $15::bigint[], $16::bigint[], $17::bigint[], $19::bigint[], $20::bigint[],
-                        $21::bigint[], $22::bigint[], $23::bigint[], $44::bigint[]) AS line(s, a, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr, cp)
+                        $15::bigint[], $16::bigint[], $17::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[],
+                        $23::bigint[], $24::bigint[], $25::text[], $26::integer[], $27::text[], $28::text[], $29::text[], $30::text[],
+                        $31::text[], $32::bigint[], $33::bigint[], $34::bigint[], $35::bigint[], $36::bigint[], $37::bigint[],
+                        $38::bigint[], $39::bigint[], $40::bigint[], $41::bigint[])
+                 AS line(s, a, j, m, k, t, q, c, r, b, pt, ct, sm, sc, sr, cp, cur, v, p, n, si, rg, h, pu, pl, pd, ps, pte, cu, cl, cd, cs, cte)
             WHERE EXISTS (SELECT FROM saved)
-            RETURNING sequence, at, job_id, model
-        ), charges AS (
-            INSERT INTO tokengrid_charge_lines ({ChargeLineColumns})
-            SELECT $1, ch.s, l.at, l.job_id, l.model, ch.cur, ch.v, ch.p, ch.n, ch.si, ch.r, ch.h,
-                   ch.pt, ch.pu, ch.pl, ch.pd, ch.ps, ch.pte, ch.ct, ch.cu, ch.cl, ch.cd, ch.cs, ch.cte
-            FROM unnest($24::bigint[], $25::text[], $26::integer[], $27::text[], $28::text[], $29::text[], $30::text[], $31::text[],
-                        $32::bigint[], $33::bigint[], $34::bigint[], $35::bigint[], $36::bigint[], $37::bigint[],
-                        $38::bigint[], $39::bigint[], $40::bigint[], $41::bigint[], $42::bigint[], $43::bigint[])
-                 AS ch(s, cur, v, p, n, si, r, h, pt, pu, pl, pd, ps, pte, ct, cu, cl, cd, cs, cte)
-            JOIN lines AS l ON l.sequence = ch.s
         ), jobs AS (
             INSERT INTO tokengrid_tenant_jobs (tenant_id, job_id)
             SELECT $1, j FROM unnest($18::text[]) WITH ORDINALITY AS added(j, n)
@@ -157,8 +145,8 @@ public sealed class PostgresTenantStore(
         p.Add(Column(lines, e => e.SpendMicros, NpgsqlDbType.Bigint));
         p.Add(Column(lines, e => e.SpendChargedAfter, NpgsqlDbType.Bigint));
         p.Add(Column(lines, e => e.SpendReservedAfter, NpgsqlDbType.Bigint));
-        AddCharges(p, lines);
         p.Add(Column(lines, e => e.CachedPromptTokens, NpgsqlDbType.Bigint));
+        AddPrices(p, lines);
         try
         {
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -185,26 +173,26 @@ public sealed class PostgresTenantStore(
     }
 
     /// <summary>
-    /// The priced charges of <paramref name="lines"/>, one row per charge line with its prompt and completion side by
-    /// side (<c>tokengrid_charge_lines</c>, migration 0014; a direction the charge lacks is NULL), as the parameters
-    /// $24–$43. The rows take their time, job and model from the ledger lines the statement inserts, so a
-    /// row never exists without its line.
+    /// The price of each of <paramref name="lines"/> that is a priced charge, in the line's own row (migration 0015;
+    /// NULL for every other line, and for a direction the charge lacks), as the parameters $25–$41.
     /// </summary>
-    private static void AddCharges(NpgsqlParameterCollection p, IReadOnlyList<LedgerEntry> lines)
+    private static void AddPrices(NpgsqlParameterCollection p, IReadOnlyList<LedgerEntry> lines)
     {
-        var rows = lines.Where(l => l.Priced is not null).Select(l => (l.Sequence, Charge: l.Priced!)).ToList();
-        p.Add(Array(rows, r => r.Sequence, NpgsqlDbType.Bigint));
-        p.Add(Array(rows, r => r.Charge.Currency, NpgsqlDbType.Text));
-        p.Add(Array(rows, r => r.Charge.PriceVersion, NpgsqlDbType.Integer));
-        p.Add(Array(rows, r => r.Charge.ProgramId, NpgsqlDbType.Text));
-        p.Add(Array(rows, r => r.Charge.Place?.NodeId, NpgsqlDbType.Text));
-        p.Add(Array(rows, r => r.Charge.Place?.Silo, NpgsqlDbType.Text));
-        p.Add(Array(rows, r => r.Charge.Place?.Region, NpgsqlDbType.Text));
-        p.Add(Array(rows, r => r.Charge.HomeRegion, NpgsqlDbType.Text));
+        p.Add(Column(lines, e => e.Priced?.Currency, NpgsqlDbType.Text));
+        p.Add(Column(lines, e => e.Priced?.PriceVersion, NpgsqlDbType.Integer));
+        p.Add(Column(lines, e => e.Priced?.ProgramId, NpgsqlDbType.Text));
+        p.Add(Column(lines, e => e.Priced?.Place?.NodeId, NpgsqlDbType.Text));
+        p.Add(Column(lines, e => e.Priced?.Place?.Silo, NpgsqlDbType.Text));
+        p.Add(Column(lines, e => e.Priced?.Place?.Region, NpgsqlDbType.Text));
+        p.Add(Column(lines, e => e.Priced?.HomeRegion, NpgsqlDbType.Text));
         foreach (var direction in (ReadOnlySpan<TokenDirection>)[TokenDirection.Prompt, TokenDirection.Completion])
         {
-            var sides = rows.Select(r => Side(r.Charge, direction)).ToList();
-            p.Add(Array(sides, l => l?.Tokens, NpgsqlDbType.Bigint));
+            var sides = new PricedLine?[lines.Count];
+            for (var i = 0; i < sides.Length; i++)
+            {
+                sides[i] = lines[i].Priced is { } charge ? Side(lines[i], charge, direction) : null;
+            }
+
             p.Add(Array(sides, l => l?.UnitPrice.Micros, NpgsqlDbType.Bigint));
             p.Add(Array(sides, l => l?.List.Micros, NpgsqlDbType.Bigint));
             p.Add(Array(sides, l => l?.Discount.Micros, NpgsqlDbType.Bigint));
@@ -213,10 +201,13 @@ public sealed class PostgresTenantStore(
         }
     }
 
-    /// <summary>The charge's line for <paramref name="direction"/>, or null when it has none.</summary>
-    private static PricedLine? Side(PricedCharge charge, TokenDirection direction)
+    /// <summary>
+    /// The charge's line for <paramref name="direction"/>, or null when it has none. Its tokens are the ledger line's own
+    /// for that direction (the row keeps them once), so a charge that prices other tokens is refused.
+    /// </summary>
+    private static PricedLine? Side(LedgerEntry entry, PricedCharge charge, TokenDirection direction)
     {
-        // By index: an interface's enumerator is an allocation per charge row on the save path.
+        // By index: an interface's enumerator is an allocation per charge on the save path.
         PricedLine? found = null;
         var lines = charge.Lines;
         for (var i = 0; i < lines.Count; i++)
@@ -228,11 +219,18 @@ public sealed class PostgresTenantStore(
             }
         }
 
+        var tokens = direction == TokenDirection.Prompt ? entry.PromptTokens : entry.CompletionTokens;
+        if (found is not null && found.Tokens != tokens)
+        {
+            throw new ArgumentException(
+                $"Ledger line {entry.Sequence} prices {found.Tokens} {direction} tokens but records {tokens}.", nameof(entry));
+        }
+
         return found;
     }
 
-    private static NpgsqlParameter Array<TRow, T>(List<TRow> rows, Func<TRow, T> select, NpgsqlDbType type) =>
-        new() { Value = rows.Select(select).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | type };
+    private static NpgsqlParameter Array<T>(PricedLine?[] sides, Func<PricedLine?, T> select, NpgsqlDbType type) =>
+        new() { Value = System.Array.ConvertAll(sides, l => select(l)), NpgsqlDbType = NpgsqlDbType.Array | type };
 
     private static NpgsqlParameter Column<T>(IReadOnlyList<LedgerEntry> entries, Func<LedgerEntry, T> select, NpgsqlDbType type) =>
         new() { Value = entries.Select(select).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | type };

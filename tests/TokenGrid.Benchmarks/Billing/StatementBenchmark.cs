@@ -8,7 +8,8 @@ namespace TokenGrid.Benchmarks.Billing;
 
 /// <summary>
 /// A tenant's statement for a month of <c>--lines</c> priced ledger lines (each a charge with a prompt and a completion,
-/// one row in <c>tokengrid_charge_lines</c> that the <c>tokengrid_charges</c> view reads as two: 3 models, 3 creation regions, a price change mid-month), computed as the API does
+/// priced in its own ledger row, which the <c>tokengrid_charges</c> view reads as two: 3 models, 3 creation regions, a
+/// price change mid-month), computed as the API does
 /// (<see cref="PostgresStatementStore.ComputeAsync"/> over the <c>tokengrid_statement_lines</c> view), against a plain
 /// <c>SUM … GROUP BY</c> over the same rows, rounds interleaved. <c>statement_vs_sql</c> is the statement's rate over the
 /// plain query's (higher is better). Needs PostgreSQL (<c>--postgres</c> or <c>TOKENGRID_TEST_POSTGRES</c>).
@@ -80,7 +81,8 @@ public static class StatementBenchmark
 
     /// <summary>
     /// The tenant's ledger: <paramref name="lines"/> charge lines spread over November 2026 (sequence, balance and spend
-    /// columns consistent), each priced in two rows: 3 models, 3 regions, unit prices that change on the 15th.
+    /// columns consistent), each priced in its row as a tenant's save writes it (migration 0015): 3 models, 3 regions,
+    /// unit prices that change on the 15th.
     /// </summary>
     private static async Task FillAsync(NpgsqlDataSource dataSource, int lines)
     {
@@ -90,27 +92,25 @@ public static class StatementBenchmark
         // No autovacuum on the fresh tables: its worker would hold the database when the benchmark drops it.
         command.CommandText = $"""
             ALTER TABLE tokengrid_ledger SET (autovacuum_enabled = false);
-            ALTER TABLE tokengrid_charge_lines SET (autovacuum_enabled = false);
             INSERT INTO tokengrid_ledger (tenant_id, sequence, at, job_id, model, kind, tokens, quota, charged_after, reserved_after,
-                                          balance_after, prompt_tokens, completion_tokens, spend_micros, spend_charged_after, spend_reserved_after)
-            SELECT '{Tenant}', s, timestamptz '2026-11-01 00:00:00+00' + (s * interval '2 seconds' * 1000000 / {lines}),
-                   'job-' || s, 'model-' || (s % 3), 'charge', 300, 1000000000000, 300 * s, 0, 1000000000000 - 300 * s,
-                   100, 200, 0, 0, 0
-            FROM generate_series(1, {lines}) AS s;
-            INSERT INTO tokengrid_charge_lines ({PostgresTenantStore.ChargeLineColumns})
-            SELECT l.tenant_id, l.sequence, l.at, l.job_id, l.model, 'USD', v.version,
-                   'public-sector', 'silo-' || (l.sequence % 3) || '/cpu0', 'silo-' || (l.sequence % 3), 'region-' || (l.sequence % 3), 'west',
-                   l.prompt_tokens, 150000 * v.version, pl.list, pl.list / 10, (pl.list - pl.list / 10) * 4 / 10,
+                                          balance_after, prompt_tokens, completion_tokens, spend_micros, spend_charged_after, spend_reserved_after,
+                                          currency, price_version, program_id, node_id, silo, region, home_region,
+                                          prompt_unit_price_micros, prompt_list_micros, prompt_discount_micros, prompt_subsidy_micros,
+                                          prompt_tenant_micros, completion_unit_price_micros, completion_list_micros,
+                                          completion_discount_micros, completion_subsidy_micros, completion_tenant_micros)
+            SELECT '{Tenant}', s, at, 'job-' || s, 'model-' || (s % 3), 'charge', 300, 1000000000000, 300 * s, 0, 1000000000000 - 300 * s,
+                   100, 200, 0, 0, 0,
+                   'USD', v.version, 'public-sector', 'silo-' || (s % 3) || '/cpu0', 'silo-' || (s % 3), 'region-' || (s % 3), 'west',
+                   150000 * v.version, pl.list, pl.list / 10, (pl.list - pl.list / 10) * 4 / 10,
                    pl.list - pl.list / 10 - (pl.list - pl.list / 10) * 4 / 10,
-                   l.completion_tokens, 600000 * v.version, cl.list, cl.list / 10, (cl.list - cl.list / 10) * 4 / 10,
+                   600000 * v.version, cl.list, cl.list / 10, (cl.list - cl.list / 10) * 4 / 10,
                    cl.list - cl.list / 10 - (cl.list - cl.list / 10) * 4 / 10
-            FROM tokengrid_ledger l
-            CROSS JOIN LATERAL (SELECT CASE WHEN l.at < timestamptz '2026-11-15 00:00:00+00' THEN 1 ELSE 2 END AS version) AS v
-            CROSS JOIN LATERAL (SELECT round(l.prompt_tokens * 150000 * v.version / 1000000.0)::bigint AS list) AS pl
-            CROSS JOIN LATERAL (SELECT round(l.completion_tokens * 600000 * v.version / 1000000.0)::bigint AS list) AS cl
-            WHERE l.tenant_id = '{Tenant}';
+            FROM generate_series(1, {lines}) AS s
+            CROSS JOIN LATERAL (SELECT timestamptz '2026-11-01 00:00:00+00' + (s * interval '2 seconds' * 1000000 / {lines}) AS at) AS t
+            CROSS JOIN LATERAL (SELECT CASE WHEN t.at < timestamptz '2026-11-15 00:00:00+00' THEN 1 ELSE 2 END AS version) AS v
+            CROSS JOIN LATERAL (SELECT round(100 * 150000 * v.version / 1000000.0)::bigint AS list) AS pl
+            CROSS JOIN LATERAL (SELECT round(200 * 600000 * v.version / 1000000.0)::bigint AS list) AS cl;
             ANALYZE tokengrid_ledger;
-            ANALYZE tokengrid_charge_lines;
             """;
         await command.ExecuteNonQueryAsync();
     }

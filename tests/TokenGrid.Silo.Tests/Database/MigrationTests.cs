@@ -1,4 +1,6 @@
 using Npgsql;
+using TokenGrid.Abstractions.Billing;
+using TokenGrid.Storage.Postgres;
 using TokenGrid.Storage.Postgres.Migrations;
 
 namespace TokenGrid.Silo.Tests.Database;
@@ -69,7 +71,7 @@ public sealed class MigrationTests
                    ('t', 1, 'completion', '2026-11-10T00:00:00Z', 'old', 'm', 20, 'USD', 1, 100000000, 2000000, 0, 800000, 1200000, 'p', 'north', 'west');
             """);
 
-        Assert.Equal([14], (await runner.MigrateAsync(database.ConnectionString)).Applied.Select(m => m.Version));
+        Assert.Equal([14], (await runner.MigrateAsync(database.ConnectionString, [.. Migration.All.Where(m => m.Version <= 14)])).Applied.Select(m => m.Version));
         await database.ExecuteAsync("""
             INSERT INTO tokengrid_charge_lines (tenant_id, sequence, at, job_id, model, currency, price_version, program_id, region,
                                                 home_region, prompt_tokens, prompt_unit_price_micros, prompt_list_micros,
@@ -96,6 +98,106 @@ public sealed class MigrationTests
             INSERT INTO tokengrid_charge_lines (tenant_id, sequence, at, job_id, model, currency, price_version, completion_tokens)
             VALUES ('t', 3, now(), 'half', 'm', 'USD', 1, 7)
             """));
+    }
+
+    /// <summary>
+    /// Migration 0015 keeps a priced charge's price in its ledger line's row; rows migration 0014's table holds stay
+    /// there, and <c>tokengrid_charge_lines</c> (now a view) and every view over it read both, each once.
+    /// </summary>
+    [Fact]
+    public async Task Charge_rows_written_before_prices_moved_into_the_ledger_stay_in_the_views_beside_priced_lines()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(migrate: false);
+        var runner = new MigrationRunner();
+        await runner.MigrateAsync(database.ConnectionString, [.. Migration.All.Where(m => m.Version < 15)]);
+        await database.ExecuteAsync("""
+            INSERT INTO tokengrid_ledger (tenant_id, sequence, at, job_id, model, kind, tokens, quota, charged_after, reserved_after,
+                                          balance_after, prompt_tokens, completion_tokens)
+            VALUES ('t', 1, '2026-11-10T00:00:00Z', 'old', 'm', 'charge', 30, 1000, 30, 0, 970, 10, 20);
+            INSERT INTO tokengrid_charge_lines (tenant_id, sequence, at, job_id, model, currency, price_version, program_id, node_id, silo,
+                                                region, home_region, prompt_tokens, prompt_unit_price_micros, prompt_list_micros,
+                                                prompt_discount_micros, prompt_subsidy_micros, prompt_tenant_micros,
+                                                completion_tokens, completion_unit_price_micros, completion_list_micros,
+                                                completion_discount_micros, completion_subsidy_micros, completion_tenant_micros)
+            VALUES ('t', 1, '2026-11-10T00:00:00Z', 'old', 'm', 'USD', 1, 'p', 'silo-a/cpu0', 'silo-a', 'north', 'west',
+                    10, 100000000, 1000000, 0, 400000, 600000, 20, 100000000, 2000000, 0, 800000, 1200000);
+            """);
+
+        Assert.Equal([15], (await runner.MigrateAsync(database.ConnectionString)).Applied.Select(m => m.Version));
+        const string priced = """
+            INSERT INTO tokengrid_ledger (tenant_id, sequence, at, job_id, model, kind, tokens, quota, charged_after, reserved_after,
+                                          balance_after, prompt_tokens, completion_tokens, currency, price_version, program_id, node_id,
+                                          silo, region, home_region, prompt_unit_price_micros, prompt_list_micros, prompt_discount_micros,
+                                          prompt_subsidy_micros, prompt_tenant_micros, completion_unit_price_micros, completion_list_micros,
+                                          completion_discount_micros, completion_subsidy_micros, completion_tenant_micros)
+            """;
+        await database.ExecuteAsync($"""
+            {priced}
+            VALUES ('t', 2, '2026-11-20T00:00:00Z', 'new', 'm', 'charge', 9, 1000, 39, 0, 961, 5, 4, 'USD', 2, 'p', 'silo-b/cpu0', 'silo-b',
+                    'north', 'west',
+                    200000000, 1000000, 100000, 360000, 540000, NULL, NULL, NULL, NULL, NULL),
+                   ('t', 3, '2026-11-21T00:00:00Z', 'unpriced', 'm', 'charge', 1, 1000, 40, 0, 960, 1, 0, NULL, NULL, NULL, NULL,
+                    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+            """);
+
+        // The new charge has no completion price: its line reads as one direction, not two; the unpriced line not at all.
+        var lines = await database.QueryAsync("SELECT sequence, prompt_tokens, completion_tokens FROM tokengrid_charge_lines ORDER BY sequence");
+        Assert.Equal([(1L, (long?)10L, (long?)20L), (2L, 5L, null)], lines.Select(r => ((long)r[0], r[1] as long?, r[2] as long?)));
+        var rows = await database.QueryAsync("SELECT sequence, direction, tokens, tenant_micros FROM tokengrid_charges ORDER BY sequence, direction");
+        Assert.Equal(
+            [(1L, "completion", 20L, 1_200_000L), (1L, "prompt", 10L, 600_000L), (2L, "prompt", 5L, 540_000L)],
+            rows.Select(r => ((long)r[0], (string)r[1], (long)r[2], (long)r[3])));
+        Assert.Equal(2_340_000L, await database.ScalarAsync<long>(
+            "SELECT amount_due_micros FROM tokengrid_statement_totals WHERE tenant_id = 't' AND period = '2026-11'"));
+        Assert.Equal(1_560_000L, await database.ScalarAsync<long>("SELECT sum(subsidy_micros)::bigint FROM tokengrid_program_spend_daily"));
+        Assert.Equal(35L, await database.ScalarAsync<long>(
+            "SELECT sum(prompt_tokens + completion_tokens)::bigint FROM tokengrid_flows_daily WHERE demand_region = 'west'"));
+        Assert.Equal(2_340_000L, await database.ScalarAsync<long>("SELECT sum(amount_due_micros)::bigint FROM tokengrid_usage_money_daily"));
+
+        // The ledger's reader gives each line its price from wherever it was written, once.
+        await using (var dataSource = NpgsqlDataSource.Create(database.ConnectionString))
+        {
+            var page = await new PostgresLedgerStore(dataSource).ReadAsync("t", 0, 10);
+            Assert.Equal([1L, 2L, 3L], page.Entries.Select(e => e.Sequence));
+            Assert.Equal(
+                [(TokenDirection.Prompt, 10L, 600_000L), (TokenDirection.Completion, 20L, 1_200_000L)],
+                page.Entries[0].Priced!.Lines.Select(l => (l.Direction, l.Tokens, l.Tenant.Micros)));
+            Assert.Equal(new CreationPlace("silo-a/cpu0", "silo-a", "north"), page.Entries[0].Priced!.Place);
+            Assert.Equal("west", page.Entries[0].Priced!.HomeRegion);
+            Assert.Equal([(TokenDirection.Prompt, 5L, 540_000L)], page.Entries[1].Priced!.Lines.Select(l => (l.Direction, l.Tokens, l.Tenant.Micros)));
+            Assert.Equal((2, "p", new CreationPlace("silo-b/cpu0", "silo-b", "north")),
+                (page.Entries[1].Priced!.PriceVersion, page.Entries[1].Priced!.ProgramId, page.Entries[1].Priced!.Place));
+            Assert.Null(page.Entries[2].Priced);
+        }
+
+        // A priced line is a charge with a currency and version; a direction is all there or not at all, adds up, and
+        // only a program pays a subsidy. The ledger stays append-only, the table of migration 0014 too.
+        const string columns = """
+            INSERT INTO tokengrid_ledger (sequence, kind, tokens, prompt_tokens, completion_tokens, currency, price_version, program_id,
+                                          prompt_unit_price_micros, prompt_list_micros, prompt_discount_micros, prompt_subsidy_micros,
+                                          prompt_tenant_micros, completion_unit_price_micros, completion_list_micros,
+                                          completion_discount_micros, completion_subsidy_micros, completion_tenant_micros,
+                                          tenant_id, at, job_id, model, quota, charged_after, reserved_after, balance_after)
+            """;
+        string[] refused =
+        [
+            "4, 'reserve', 9, 0, 0, 'USD', 1, 'p', 1, 1, 0, 0, 1, 1, 1, 0, 0, 1",
+            "4, 'charge', 9, 5, 4, 'USD', NULL, 'p', 1, 1, 0, 0, 1, 1, 1, 0, 0, 1",
+            "4, 'charge', 9, 5, 4, 'USD', 1, 'p', 1, 1, 0, NULL, 1, 1, 1, 0, 0, 1",
+            "4, 'charge', 9, 5, 4, 'USD', 1, 'p', 1, 2, 0, 0, 1, 1, 1, 0, 0, 1",
+            "4, 'charge', 9, 5, 4, 'USD', 1, NULL, 1, 1, 0, 1, 0, 1, 1, 0, 0, 1",
+            "4, 'charge', 9, 5, 4, NULL, NULL, NULL, 1, 1, 0, 0, 1, NULL, NULL, NULL, NULL, NULL",
+        ];
+        foreach (var values in refused)
+        {
+            var error = await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync(
+                $"{columns} VALUES ({values}, 't', now(), 'bad', 'm', 1000, 49, 0, 951)"));
+            Assert.Equal(PostgresErrorCodes.CheckViolation, error.SqlState);
+        }
+
+        await database.ExecuteAsync($"{columns} VALUES (4, 'charge', 9, 5, 4, 'USD', 1, 'p', 1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 't', now(), 'good', 'm', 1000, 49, 0, 951)");
+        await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync("UPDATE tokengrid_ledger SET prompt_tenant_micros = 0 WHERE sequence = 4"));
+        await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync("DELETE FROM tokengrid_charge_lines_separate"));
     }
 
     [Fact]
