@@ -80,16 +80,7 @@ public sealed class MigrationTests
             """);
 
         // The new charge has no completion: its row reads as one direction, not two.
-        var rows = await database.QueryAsync("SELECT sequence, direction, tokens, tenant_micros FROM tokengrid_charges ORDER BY sequence, direction");
-        Assert.Equal(
-            [(1L, "completion", 20L, 1_200_000L), (1L, "prompt", 10L, 600_000L), (2L, "prompt", 5L, 540_000L)],
-            rows.Select(r => ((long)r[0], (string)r[1], (long)r[2], (long)r[3])));
-        Assert.Equal(2_340_000L, await database.ScalarAsync<long>(
-            "SELECT amount_due_micros FROM tokengrid_statement_totals WHERE tenant_id = 't' AND period = '2026-11'"));
-        Assert.Equal(1_560_000L, await database.ScalarAsync<long>("SELECT sum(subsidy_micros)::bigint FROM tokengrid_program_spend_daily"));
-        Assert.Equal(35L, await database.ScalarAsync<long>(
-            "SELECT sum(prompt_tokens + completion_tokens)::bigint FROM tokengrid_flows_daily WHERE demand_region = 'west'"));
-        Assert.Equal(2_340_000L, await database.ScalarAsync<long>("SELECT sum(amount_due_micros)::bigint FROM tokengrid_usage_money_daily"));
+        await AssertTwoChargesCountedOnceAsync(database);
 
         // Append-only like the ledger, and a direction is all there or not at all.
         await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync("DELETE FROM tokengrid_charge_lines"));
@@ -143,16 +134,7 @@ public sealed class MigrationTests
         // The new charge has no completion price: its line reads as one direction, not two; the unpriced line not at all.
         var lines = await database.QueryAsync("SELECT sequence, prompt_tokens, completion_tokens FROM tokengrid_charge_lines ORDER BY sequence");
         Assert.Equal([(1L, (long?)10L, (long?)20L), (2L, 5L, null)], lines.Select(r => ((long)r[0], r[1] as long?, r[2] as long?)));
-        var rows = await database.QueryAsync("SELECT sequence, direction, tokens, tenant_micros FROM tokengrid_charges ORDER BY sequence, direction");
-        Assert.Equal(
-            [(1L, "completion", 20L, 1_200_000L), (1L, "prompt", 10L, 600_000L), (2L, "prompt", 5L, 540_000L)],
-            rows.Select(r => ((long)r[0], (string)r[1], (long)r[2], (long)r[3])));
-        Assert.Equal(2_340_000L, await database.ScalarAsync<long>(
-            "SELECT amount_due_micros FROM tokengrid_statement_totals WHERE tenant_id = 't' AND period = '2026-11'"));
-        Assert.Equal(1_560_000L, await database.ScalarAsync<long>("SELECT sum(subsidy_micros)::bigint FROM tokengrid_program_spend_daily"));
-        Assert.Equal(35L, await database.ScalarAsync<long>(
-            "SELECT sum(prompt_tokens + completion_tokens)::bigint FROM tokengrid_flows_daily WHERE demand_region = 'west'"));
-        Assert.Equal(2_340_000L, await database.ScalarAsync<long>("SELECT sum(amount_due_micros)::bigint FROM tokengrid_usage_money_daily"));
+        await AssertTwoChargesCountedOnceAsync(database);
 
         // The ledger's reader gives each line its price from wherever it was written, once.
         await using (var dataSource = NpgsqlDataSource.Create(database.ConnectionString))
@@ -198,6 +180,25 @@ public sealed class MigrationTests
         await database.ExecuteAsync($"{columns} VALUES (4, 'charge', 9, 5, 4, 'USD', 1, 'p', 1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 't', now(), 'good', 'm', 1000, 49, 0, 951)");
         await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync("UPDATE tokengrid_ledger SET prompt_tenant_micros = 0 WHERE sequence = 4"));
         await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync("DELETE FROM tokengrid_charge_lines_separate"));
+    }
+
+    /// <summary>
+    /// What the charge views give for the two charges the upgrade tests write: one old, priced both ways (prompt 10 and
+    /// completion 20 tokens, 0.6 and 1.2 due, 1.56 paid by program p, demand region west), and one new, priced for its
+    /// prompt only (5 tokens, 0.54 due): each counted once, per direction and in every view over them.
+    /// </summary>
+    private static async Task AssertTwoChargesCountedOnceAsync(PostgresTestDatabase database)
+    {
+        var rows = await database.QueryAsync("SELECT sequence, direction, tokens, tenant_micros FROM tokengrid_charges ORDER BY sequence, direction");
+        Assert.Equal(
+            [(1L, "completion", 20L, 1_200_000L), (1L, "prompt", 10L, 600_000L), (2L, "prompt", 5L, 540_000L)],
+            rows.Select(r => ((long)r[0], (string)r[1], (long)r[2], (long)r[3])));
+        Assert.Equal(2_340_000L, await database.ScalarAsync<long>(
+            "SELECT amount_due_micros FROM tokengrid_statement_totals WHERE tenant_id = 't' AND period = '2026-11'"));
+        Assert.Equal(1_560_000L, await database.ScalarAsync<long>("SELECT sum(subsidy_micros)::bigint FROM tokengrid_program_spend_daily"));
+        Assert.Equal(35L, await database.ScalarAsync<long>(
+            "SELECT sum(prompt_tokens + completion_tokens)::bigint FROM tokengrid_flows_daily WHERE demand_region = 'west'"));
+        Assert.Equal(2_340_000L, await database.ScalarAsync<long>("SELECT sum(amount_due_micros)::bigint FROM tokengrid_usage_money_daily"));
     }
 
     [Fact]
