@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Orleans.Serialization;
 using Orleans.Storage;
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Storage.Postgres;
@@ -243,6 +244,21 @@ public sealed class PostgresTenantStoreTests : IAsyncLifetime
         var overCached = Line(5, "b", LedgerEntryKind.Charge, 60, 100, 40) with { PromptTokens = 20, CompletionTokens = 40, CachedPromptTokens = 21 };
         var cached = await Assert.ThrowsAsync<PostgresException>(() => _store.SaveAsync(new TenantSave("t1", state, 1, [overCached], [])));
         Assert.Equal((PostgresErrorCodes.CheckViolation, "tokengrid_ledger_cached_within_prompt"), (cached.SqlState, cached.ConstraintName));
+
+        // A priced charge keeps its price in its line's row (migration 0015): its amounts must add up, and it may only
+        // price the tokens its line records, once per direction.
+        var charge = Line(5, "b", LedgerEntryKind.Charge, 60, 100, 40) with { PromptTokens = 20, CompletionTokens = 40 };
+        PricedCharge Priced(long promptTokens, Money promptTenant) => new(1, "USD", null, new CreationPlace("silo-a/cpu0", "silo-a", "west"), "west",
+        [
+            new PricedLine(TokenDirection.Prompt, promptTokens, new Money(1_000_000), new Money(20), Money.Zero, Money.Zero, promptTenant),
+            new PricedLine(TokenDirection.Completion, 40, new Money(1_000_000), new Money(40), Money.Zero, Money.Zero, new Money(40)),
+        ]);
+        var unbalanced = await Assert.ThrowsAsync<PostgresException>(() =>
+            _store.SaveAsync(new TenantSave("t1", state, 1, [charge with { Priced = Priced(20, new Money(19)) }], [])));
+        Assert.Equal((PostgresErrorCodes.CheckViolation, "tokengrid_ledger_priced_prompt"), (unbalanced.SqlState, unbalanced.ConstraintName));
+        var other = await Assert.ThrowsAsync<ArgumentException>(() =>
+            _store.SaveAsync(new TenantSave("t1", state, 1, [charge with { Priced = Priced(21, new Money(20)) }], [])));
+        Assert.Contains("prices 21 Prompt tokens but records 20", other.Message);
 
         // Two reservations for one job in one save break the one-reserve-per-job index.
         state.LastSequence = 6;
