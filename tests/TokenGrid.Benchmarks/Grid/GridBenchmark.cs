@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Net.Http.Headers;
+using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -31,6 +32,7 @@ public static class GridBenchmark
     private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
     private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 64, "New tokens per request.");
     private static readonly Option<int> s_prompt = BenchmarkCommand.Int("--prompt", 16, "Prompt length in tokens.");
+    private static readonly Option<int> s_waves = BenchmarkCommand.Int("--waves", 4, "Small-vocabulary steady rounds: requests each of the 32 clients sends back to back.");
     private static readonly Option<string?> s_model = BenchmarkCommand.Model();
     private static readonly Option<string?> s_only = new Option<string?>("--only") { Description = "Run only the small-vocabulary variant.", HelpName = "small" }.AcceptOnlyFromAmong("small");
     private static readonly Option<ExecutionProviderPreference> s_provider = ProviderOption.Create();
@@ -38,7 +40,7 @@ public static class GridBenchmark
 
     /// <summary>The <c>grid</c> command.</summary>
     public static Command Create() => BenchmarkCommand.Scenario(
-        "grid", "Streaming clients over HTTP against the grid, against the engine alone.", RunAsync, s_rounds, s_tokens, s_prompt, s_model, s_only, s_provider, s_nodes);
+        "grid", "Streaming clients over HTTP against the grid, against the engine alone.", RunAsync, s_rounds, s_tokens, s_prompt, s_waves, s_model, s_only, s_provider, s_nodes);
 
     public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
@@ -46,11 +48,16 @@ public static class GridBenchmark
         var newTokens = args.GetValue(s_tokens);
         var promptLength = args.GetValue(s_prompt);
         var custom = args.GetValue(s_model);
+        if (args.GetValue(s_waves) <= 0)
+        {
+            throw new BenchmarkUsageException("--waves must be at least 1.");
+        }
+
         if (args.GetValue(s_only) is "small")
         {
             // Quick iteration on the serving path: only the small-vocabulary grid against its engine.
             var small = new BenchmarkReport("grid").Add("rounds", rounds).Add("new_tokens", newTokens).Add("prompt_tokens", promptLength);
-            await SmallVocabularyAsync(small, rounds, newTokens, promptLength, new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider) });
+            await SmallVocabularyAsync(small, rounds, newTokens, promptLength, args.GetValue(s_waves), new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider) });
             return small;
         }
 
@@ -106,7 +113,7 @@ public static class GridBenchmark
 
         if (custom is null)
         {
-            await SmallVocabularyAsync(report, rounds, newTokens, promptLength, load);
+            await SmallVocabularyAsync(report, rounds, newTokens, promptLength, args.GetValue(s_waves), load);
         }
 
         if (args.GetValue(s_nodes))
@@ -119,9 +126,17 @@ public static class GridBenchmark
 
     /// <summary>
     /// The grid against the engine alone on the small-vocabulary demo variant (1,000 ids): with a cheap LM head the
-    /// per-token cost of the serving path (grains, SSE, HTTP) shows.
+    /// per-token cost of the serving path (grains, SSE, HTTP) shows. Measured twice, in one process:
+    /// <list type="bullet">
+    /// <item>cold (<c>_cold</c> keys): waves of 32 requests right after start, as a freshly started silo serves them,
+    /// while the runtime is still compiling the grid's code;</item>
+    /// <item>steady (the main keys): after the JIT has settled (<see cref="SettleAsync"/>), 32 clients each sending
+    /// <paramref name="waves"/> requests back to back, against 32 submitters doing the same on the engine, so a round is
+    /// sustained serving rather than one wave's ramp and drain; each side's measured round follows one of its own
+    /// (<see cref="CompareAsync"/>).</item>
+    /// </list>
     /// </summary>
-    private static async Task SmallVocabularyAsync(BenchmarkReport report, int rounds, int newTokens, int promptLength, ModelLoadOptions load)
+    private static async Task SmallVocabularyAsync(BenchmarkReport report, int rounds, int newTokens, int promptLength, int waves, ModelLoadOptions load)
     {
         var spec = EngineBenchmark.SmallVocabulary;
         using var model = DecoderModel.Load(DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, spec), load);
@@ -131,16 +146,9 @@ public static class GridBenchmark
         using var http = Client(app);
         await StreamAllAsync(http, prompts.Take(4).ToList(), 4);
         await EngineAsync(engine, prompts.Take(4).ToList(), 4);
-        var grid = new List<double>();
-        var alone = new List<double>();
-        var gridCpu = new CpuPerToken();
-        var aloneCpu = new CpuPerToken();
-        for (var round = 0; round < rounds; round++)
-        {
-            grid.Add(await Workload.RateAsync(() => gridCpu.MeasureAsync(() => StreamAllAsync(http, prompts, newTokens))));
-            alone.Add(await Workload.RateAsync(() => aloneCpu.MeasureAsync(() => EngineAsync(engine, prompts, newTokens))));
-        }
-
+        var cold = await CompareAsync(rounds, () => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens), paired: false);
+        var settle = await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
+        var steady = await CompareAsync(rounds, () => SustainedAsync(http, prompts, newTokens, waves), () => EngineSustainedAsync(engine, prompts, newTokens, waves), paired: true);
         await app.StopAsync();
 
         // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
@@ -149,30 +157,131 @@ public static class GridBenchmark
             ["cpu0"], intraOpThreads: 0, portOffset: 4, "--TokenGrid:Models:DemoSpec:VocabSize", $"{spec.VocabSize}", "--TokenGrid:Nodes:StreamInterval", "00:00:00");
         using var unpacedHttp = Client(unpaced);
         await StreamAllAsync(unpacedHttp, prompts.Take(4).ToList(), 4);
-        var gridUnpaced = new List<double>();
-        var aloneUnpaced = new List<double>();
-        var unpacedCpu = new CpuPerToken();
-        for (var round = 0; round < rounds; round++)
-        {
-            gridUnpaced.Add(await Workload.RateAsync(() => unpacedCpu.MeasureAsync(() => StreamAllAsync(unpacedHttp, prompts, newTokens))));
-            aloneUnpaced.Add(await Workload.RateAsync(() => EngineAsync(engine, prompts, newTokens)));
-        }
-
+        var unpacedSettle = await SettleAsync(() => StreamAllAsync(unpacedHttp, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
+        var gridUnpaced = await CompareAsync(rounds, () => SustainedAsync(unpacedHttp, prompts, newTokens, waves), () => EngineSustainedAsync(engine, prompts, newTokens, waves), paired: true);
         await unpaced.StopAsync();
         report
-            .Add("grid_tokens_per_s_32_small_unpaced", Stats.Median(gridUnpaced))
-            .Add("grid_vs_engine_32_small_unpaced", Stats.Median(gridUnpaced) / Stats.Median(aloneUnpaced))
-            .Add("grid_cpu_us_per_token_32_small_unpaced", unpacedCpu.MicrosecondsPerToken)
-            .Add("grid_alloc_bytes_per_token_32_small_unpaced", unpacedCpu.BytesPerToken);
-        report
             .Add("small_model", spec.CacheKey)
-            .Add("grid_tokens_per_s_32_small", Stats.Median(grid))
-            .Add("engine_tokens_per_s_32_small", Stats.Median(alone))
-            .Add("grid_vs_engine_32_small", Stats.Median(grid) / Stats.Median(alone))
-            .Add("grid_cpu_us_per_token_32_small", gridCpu.MicrosecondsPerToken)
-            .Add("engine_cpu_us_per_token_32_small", aloneCpu.MicrosecondsPerToken)
-            .Add("grid_alloc_bytes_per_token_32_small", gridCpu.BytesPerToken)
-            .Add("engine_alloc_bytes_per_token_32_small", aloneCpu.BytesPerToken);
+            .Add("waves", waves)
+            .Add("grid_tokens_per_s_32_small_cold", cold.Grid)
+            .Add("engine_tokens_per_s_32_small_cold", cold.Engine)
+            .Add("grid_vs_engine_32_small_cold", cold.Ratio)
+            .Add("jit_settle_s_small", settle.Seconds)
+            .Add("jit_share_at_settle_small", settle.JitShare)
+            .Add("jit_settle_s_small_unpaced", unpacedSettle.Seconds)
+            .Add("grid_tokens_per_s_32_small_unpaced", gridUnpaced.Grid)
+            .Add("grid_vs_engine_32_small_unpaced", gridUnpaced.Ratio)
+            .Add("grid_cpu_us_per_token_32_small_unpaced", gridUnpaced.GridCpu.MicrosecondsPerToken)
+            .Add("grid_alloc_bytes_per_token_32_small_unpaced", gridUnpaced.GridCpu.BytesPerToken)
+            .Add("grid_tokens_per_s_32_small", steady.Grid)
+            .Add("engine_tokens_per_s_32_small", steady.Engine)
+            .Add("grid_vs_engine_32_small", steady.Ratio)
+            .Add("grid_cpu_us_per_token_32_small", steady.GridCpu.MicrosecondsPerToken)
+            .Add("engine_cpu_us_per_token_32_small", steady.EngineCpu.MicrosecondsPerToken)
+            .Add("grid_alloc_bytes_per_token_32_small", steady.GridCpu.BytesPerToken)
+            .Add("engine_alloc_bytes_per_token_32_small", steady.EngineCpu.BytesPerToken);
+    }
+
+    /// <summary>
+    /// Rates of the grid and the engine, in turns over <paramref name="rounds"/>, with CPU and allocations per token.
+    /// With <paramref name="paired"/> each side runs twice in a row and only the second run is measured: what one side
+    /// leaves running as it ends (ONNX Runtime's spinning workers, the grid's settlements and job records, collections)
+    /// then lands in its own unmeasured run, not in the other side's measured one. Measured here, the engine right after
+    /// a grid round ran 15-20% slower than right after its own, which flattered the grid's ratio.
+    /// </summary>
+    private static async Task<Comparison> CompareAsync(int rounds, Func<Task<long>> grid, Func<Task<long>> engine, bool paired)
+    {
+        var gridRates = new List<double>();
+        var engineRates = new List<double>();
+        var gridCpu = new CpuPerToken();
+        var engineCpu = new CpuPerToken();
+        for (var round = 0; round < rounds; round++)
+        {
+            if (paired)
+            {
+                await grid();
+            }
+
+            gridRates.Add(await Workload.RateAsync(() => gridCpu.MeasureAsync(grid)));
+            if (paired)
+            {
+                await engine();
+            }
+
+            engineRates.Add(await Workload.RateAsync(() => engineCpu.MeasureAsync(engine)));
+        }
+
+        return new Comparison(Stats.Median(gridRates), Stats.Median(engineRates), gridCpu, engineCpu);
+    }
+
+    private sealed record Comparison(double Grid, double Engine, CpuPerToken GridCpu, CpuPerToken EngineCpu)
+    {
+        public double Ratio => Grid / Engine;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="grid"/> and <paramref name="engine"/> in turns until the runtime's JIT has settled: its
+    /// compilation time grew by under 1% of the wall time over the last two seconds (at most two minutes). A freshly
+    /// started grid spends up to two thirds of a core on tiering its code up for the first 30-45 s here; rounds
+    /// measured then compare the JIT, not the serving path. Returns how long it took and the last window's JIT share.
+    /// </summary>
+    private static async Task<(double Seconds, double JitShare)> SettleAsync(Func<Task<long>> grid, Func<Task<long>> engine)
+    {
+        var clock = Stopwatch.StartNew();
+        var windowStart = clock.Elapsed;
+        var jitAtStart = JitInfo.GetCompilationTime();
+        while (true)
+        {
+            await grid();
+            await engine();
+            var window = clock.Elapsed - windowStart;
+            if (window < TimeSpan.FromSeconds(2))
+            {
+                continue;
+            }
+
+            var jit = JitInfo.GetCompilationTime();
+            var share = (jit - jitAtStart) / window;
+            if (share < 0.01 || clock.Elapsed > TimeSpan.FromMinutes(2))
+            {
+                return (clock.Elapsed.TotalSeconds, share);
+            }
+
+            windowStart = clock.Elapsed;
+            jitAtStart = jit;
+        }
+    }
+
+    /// <summary>One client per prompt, each streaming <paramref name="waves"/> completions back to back; returns the completion tokens the streams report.</summary>
+    private static async Task<long> SustainedAsync(HttpClient http, IReadOnlyList<int[]> prompts, int newTokens, int waves)
+    {
+        var counts = await Task.WhenAll(prompts.Select(async prompt =>
+        {
+            long tokens = 0;
+            for (var wave = 0; wave < waves; wave++)
+            {
+                tokens += await StreamAllAsync(http, [prompt], newTokens);
+            }
+
+            return tokens;
+        }));
+        return counts.Sum();
+    }
+
+    /// <summary>The engine's counterpart of <see cref="SustainedAsync"/>: one submitter per prompt, <paramref name="waves"/> requests each.</summary>
+    private static async Task<long> EngineSustainedAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens, int waves)
+    {
+        var counts = await Task.WhenAll(prompts.Select(async prompt =>
+        {
+            long tokens = 0;
+            for (var wave = 0; wave < waves; wave++)
+            {
+                tokens += await EngineAsync(engine, [prompt], newTokens);
+            }
+
+            return tokens;
+        }));
+        return counts.Sum();
     }
 
     /// <summary>
