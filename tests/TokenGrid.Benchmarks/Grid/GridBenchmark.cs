@@ -15,6 +15,7 @@ using TokenGrid.Inference.Models;
 using TokenGrid.Inference.Runtime;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Benchmarks.Engine;
+using TokenGrid.Grains.Nodes;
 using TokenGrid.Silo.Commands;
 
 namespace TokenGrid.Benchmarks.Grid;
@@ -146,9 +147,9 @@ public static class GridBenchmark
         using var http = Client(app);
         await StreamAllAsync(http, prompts.Take(4).ToList(), 4);
         await EngineAsync(engine, prompts.Take(4).ToList(), 4);
-        var cold = await CompareAsync(rounds, () => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens), paired: false);
+        var cold = await CompareAsync(rounds, () => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens), paired: false, NodeEngine(app), engine.Statistics);
         var settle = await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
-        var steady = await CompareAsync(rounds, () => SustainedAsync(http, prompts, newTokens, waves), () => EngineSustainedAsync(engine, prompts, newTokens, waves), paired: true);
+        var steady = await CompareAsync(rounds, () => SustainedAsync(http, prompts, newTokens, waves), () => EngineSustainedAsync(engine, prompts, newTokens, waves), paired: true, NodeEngine(app), engine.Statistics);
         await app.StopAsync();
 
         // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
@@ -158,7 +159,7 @@ public static class GridBenchmark
         using var unpacedHttp = Client(unpaced);
         await StreamAllAsync(unpacedHttp, prompts.Take(4).ToList(), 4);
         var unpacedSettle = await SettleAsync(() => StreamAllAsync(unpacedHttp, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
-        var gridUnpaced = await CompareAsync(rounds, () => SustainedAsync(unpacedHttp, prompts, newTokens, waves), () => EngineSustainedAsync(engine, prompts, newTokens, waves), paired: true);
+        var gridUnpaced = await CompareAsync(rounds, () => SustainedAsync(unpacedHttp, prompts, newTokens, waves), () => EngineSustainedAsync(engine, prompts, newTokens, waves), paired: true, NodeEngine(unpaced), engine.Statistics);
         await unpaced.StopAsync();
         report
             .Add("small_model", spec.CacheKey)
@@ -173,13 +174,22 @@ public static class GridBenchmark
             .Add("grid_vs_engine_32_small_unpaced", gridUnpaced.Ratio)
             .Add("grid_cpu_us_per_token_32_small_unpaced", gridUnpaced.GridCpu.MicrosecondsPerToken)
             .Add("grid_alloc_bytes_per_token_32_small_unpaced", gridUnpaced.GridCpu.BytesPerToken)
+            .Add("grid_sequences_per_step_32_small_unpaced", gridUnpaced.GridCpu.SequencesPerStep)
+            .Add("grid_ms_per_step_32_small_unpaced", gridUnpaced.GridCpu.MillisecondsPerStep)
+            .Add("grid_model_share_32_small_unpaced", gridUnpaced.GridCpu.ModelShare)
             .Add("grid_tokens_per_s_32_small", steady.Grid)
             .Add("engine_tokens_per_s_32_small", steady.Engine)
             .Add("grid_vs_engine_32_small", steady.Ratio)
             .Add("grid_cpu_us_per_token_32_small", steady.GridCpu.MicrosecondsPerToken)
             .Add("engine_cpu_us_per_token_32_small", steady.EngineCpu.MicrosecondsPerToken)
             .Add("grid_alloc_bytes_per_token_32_small", steady.GridCpu.BytesPerToken)
-            .Add("engine_alloc_bytes_per_token_32_small", steady.EngineCpu.BytesPerToken);
+            .Add("engine_alloc_bytes_per_token_32_small", steady.EngineCpu.BytesPerToken)
+            .Add("grid_sequences_per_step_32_small", steady.GridCpu.SequencesPerStep)
+            .Add("engine_sequences_per_step_32_small", steady.EngineCpu.SequencesPerStep)
+            .Add("grid_ms_per_step_32_small", steady.GridCpu.MillisecondsPerStep)
+            .Add("engine_ms_per_step_32_small", steady.EngineCpu.MillisecondsPerStep)
+            .Add("grid_model_share_32_small", steady.GridCpu.ModelShare)
+            .Add("engine_model_share_32_small", steady.EngineCpu.ModelShare);
     }
 
     /// <summary>
@@ -189,12 +199,13 @@ public static class GridBenchmark
     /// then lands in its own unmeasured run, not in the other side's measured one. Measured here, the engine right after
     /// a grid round ran 15-20% slower than right after its own, which flattered the grid's ratio.
     /// </summary>
-    private static async Task<Comparison> CompareAsync(int rounds, Func<Task<long>> grid, Func<Task<long>> engine, bool paired)
+    private static async Task<Comparison> CompareAsync(
+        int rounds, Func<Task<long>> grid, Func<Task<long>> engine, bool paired, EngineStatistics gridEngine, EngineStatistics aloneEngine)
     {
         var gridRates = new List<double>();
         var engineRates = new List<double>();
-        var gridCpu = new CpuPerToken();
-        var engineCpu = new CpuPerToken();
+        var gridCpu = new SideCost(gridEngine);
+        var engineCpu = new SideCost(aloneEngine);
         for (var round = 0; round < rounds; round++)
         {
             if (paired)
@@ -214,7 +225,7 @@ public static class GridBenchmark
         return new Comparison(Stats.Median(gridRates), Stats.Median(engineRates), gridCpu, engineCpu);
     }
 
-    private sealed record Comparison(double Grid, double Engine, CpuPerToken GridCpu, CpuPerToken EngineCpu)
+    private sealed record Comparison(double Grid, double Engine, SideCost GridCpu, SideCost EngineCpu)
     {
         public double Ratio => Grid / Engine;
     }
@@ -251,6 +262,12 @@ public static class GridBenchmark
             jitAtStart = jit;
         }
     }
+
+    /// <summary>The engine the grid's only node runs the demo model on (loaded by the warm-up request).</summary>
+    private static EngineStatistics NodeEngine(WebApplication app) =>
+        app.Services.GetRequiredService<NodeRuntime>().Devices.Single().Models.TryGetEngine("demo", out var engine)
+            ? engine.Statistics
+            : throw new InvalidOperationException("The grid's node has not loaded the demo model.");
 
     /// <summary>One client per prompt, each streaming <paramref name="waves"/> completions back to back; returns the completion tokens the streams report.</summary>
     private static async Task<long> SustainedAsync(HttpClient http, IReadOnlyList<int[]> prompts, int newTokens, int waves)
@@ -414,30 +431,55 @@ public static class GridBenchmark
     }
 
     /// <summary>
-    /// The process's CPU time (all threads: decode loop, ONNX Runtime's pool, grains, HTTP, the benchmark's own clients)
-    /// per generated token over the measured rounds. Unlike a rate it barely moves with other load on the machine, so it
-    /// shows what the serving path costs per token even when the ratios are noisy. Spinning threads (ONNX Runtime's
-    /// intra-op pool, idle thread-pool workers) count too. The bytes allocated per token (all threads) do not depend on
-    /// the load at all.
+    /// What one side's measured rounds cost. The process's CPU time (all threads: decode loop, ONNX Runtime's pool,
+    /// grains, HTTP, the benchmark's own clients) per generated token: unlike a rate it barely moves with other load on
+    /// the machine, so it shows what the serving path costs per token even when the ratios are noisy. Spinning threads
+    /// (ONNX Runtime's intra-op pool, idle thread-pool workers) count too. The bytes allocated per token (all threads)
+    /// do not depend on the load at all. With the side's engine statistics, also how its decode loop spent the rounds:
+    /// sequences per decode step, milliseconds per decode step, and the share of the wall time spent running the model
+    /// (decode and prefill). The grid's rate over the engine's is about the product of those three ratios, so they say
+    /// which of them a shortfall comes from.
     /// </summary>
-    private sealed class CpuPerToken
+    private sealed class SideCost(EngineStatistics? statistics = null)
     {
         private TimeSpan _cpu;
+        private TimeSpan _wall;
         private long _allocated;
         private long _tokens;
+        private long _steps;
+        private long _batched;
+        private TimeSpan _model;
+        private TimeSpan _decode;
 
         public double MicrosecondsPerToken => _tokens == 0 ? 0 : _cpu.TotalMicroseconds / _tokens;
 
         public double BytesPerToken => _tokens == 0 ? 0 : (double)_allocated / _tokens;
 
+        public double SequencesPerStep => _steps == 0 ? 0 : (double)_batched / _steps;
+
+        public double MillisecondsPerStep => _steps == 0 ? 0 : _decode.TotalMilliseconds / _steps;
+
+        public double ModelShare => _wall <= TimeSpan.Zero ? 0 : _model / _wall;
+
         public async Task<long> MeasureAsync(Func<Task<long>> work)
         {
+            var engine = statistics?.Snapshot();
             var before = Process.GetCurrentProcess().TotalProcessorTime;
             var allocated = GC.GetTotalAllocatedBytes();
+            var clock = Stopwatch.StartNew();
             var tokens = await work();
+            _wall += clock.Elapsed;
             _allocated += GC.GetTotalAllocatedBytes() - allocated;
             _cpu += Process.GetCurrentProcess().TotalProcessorTime - before;
             _tokens += tokens;
+            if (engine is not null && statistics?.Snapshot() is { } after)
+            {
+                _steps += after.DecodeSteps - engine.DecodeSteps;
+                _batched += after.BatchedSequences - engine.BatchedSequences;
+                _decode += after.DecodeTime - engine.DecodeTime;
+                _model += after.DecodeTime - engine.DecodeTime + (after.PrefillTime - engine.PrefillTime);
+            }
+
             return tokens;
         }
     }
