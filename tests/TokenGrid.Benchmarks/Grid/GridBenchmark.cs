@@ -147,9 +147,21 @@ public static class GridBenchmark
         using var http = Client(app);
         await StreamAllAsync(http, prompts.Take(4).ToList(), 4);
         await EngineAsync(engine, prompts.Take(4).ToList(), 4);
-        var cold = await CompareAsync(rounds, () => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens), paired: false, NodeEngine(app), engine.Statistics);
+        var cold = await CompareAsync(
+            rounds,
+            () => StreamAllAsync(http, prompts, newTokens),
+            () => EngineAsync(engine, prompts, newTokens),
+            paired: false,
+            NodeEngine(app),
+            engine.Statistics);
         var settle = await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
-        var steady = await CompareAsync(rounds, () => SustainedAsync(http, prompts, newTokens, waves), () => EngineSustainedAsync(engine, prompts, newTokens, waves), paired: true, NodeEngine(app), engine.Statistics);
+        var steady = await CompareAsync(
+            rounds,
+            () => SustainedAsync(prompts, waves, p => StreamAllAsync(http, [p], newTokens)),
+            () => SustainedAsync(prompts, waves, p => EngineAsync(engine, [p], newTokens)),
+            paired: true,
+            NodeEngine(app),
+            engine.Statistics);
         await app.StopAsync();
 
         // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
@@ -159,7 +171,13 @@ public static class GridBenchmark
         using var unpacedHttp = Client(unpaced);
         await StreamAllAsync(unpacedHttp, prompts.Take(4).ToList(), 4);
         var unpacedSettle = await SettleAsync(() => StreamAllAsync(unpacedHttp, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
-        var gridUnpaced = await CompareAsync(rounds, () => SustainedAsync(unpacedHttp, prompts, newTokens, waves), () => EngineSustainedAsync(engine, prompts, newTokens, waves), paired: true, NodeEngine(unpaced), engine.Statistics);
+        var gridUnpaced = await CompareAsync(
+            rounds,
+            () => SustainedAsync(prompts, waves, p => StreamAllAsync(unpacedHttp, [p], newTokens)),
+            () => SustainedAsync(prompts, waves, p => EngineAsync(engine, [p], newTokens)),
+            paired: true,
+            NodeEngine(unpaced),
+            engine.Statistics);
         await unpaced.StopAsync();
         report
             .Add("small_model", spec.CacheKey)
@@ -269,31 +287,18 @@ public static class GridBenchmark
             ? engine.Statistics
             : throw new InvalidOperationException("The grid's node has not loaded the demo model.");
 
-    /// <summary>One client per prompt, each streaming <paramref name="waves"/> completions back to back; returns the completion tokens the streams report.</summary>
-    private static async Task<long> SustainedAsync(HttpClient http, IReadOnlyList<int[]> prompts, int newTokens, int waves)
+    /// <summary>
+    /// One client per prompt, each running <paramref name="one"/> (a streamed completion through the grid, or a request
+    /// to the engine alone) <paramref name="waves"/> times back to back; returns the completion tokens they report.
+    /// </summary>
+    private static async Task<long> SustainedAsync(IReadOnlyList<int[]> prompts, int waves, Func<int[], Task<long>> one)
     {
         var counts = await Task.WhenAll(prompts.Select(async prompt =>
         {
             long tokens = 0;
             for (var wave = 0; wave < waves; wave++)
             {
-                tokens += await StreamAllAsync(http, [prompt], newTokens);
-            }
-
-            return tokens;
-        }));
-        return counts.Sum();
-    }
-
-    /// <summary>The engine's counterpart of <see cref="SustainedAsync"/>: one submitter per prompt, <paramref name="waves"/> requests each.</summary>
-    private static async Task<long> EngineSustainedAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens, int waves)
-    {
-        var counts = await Task.WhenAll(prompts.Select(async prompt =>
-        {
-            long tokens = 0;
-            for (var wave = 0; wave < waves; wave++)
-            {
-                tokens += await EngineAsync(engine, [prompt], newTokens);
+                tokens += await one(prompt);
             }
 
             return tokens;
