@@ -154,14 +154,17 @@ public static class GridBenchmark
             paired: false,
             NodeEngine(app),
             engine.Statistics);
-        var settle = await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
-        var steady = await CompareAsync(
+        // The steady comparison of a grid (its client and its node's engine) with the engine alone.
+        Task<Comparison> SteadyAsync(HttpClient client, WebApplication grid) => CompareAsync(
             rounds,
-            () => SustainedAsync(prompts, waves, p => StreamAllAsync(http, [p], newTokens)),
+            () => SustainedAsync(prompts, waves, p => StreamAllAsync(client, [p], newTokens)),
             () => SustainedAsync(prompts, waves, p => EngineAsync(engine, [p], newTokens)),
             paired: true,
-            NodeEngine(app),
+            NodeEngine(grid),
             engine.Statistics);
+
+        var settle = await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
+        var steady = await SteadyAsync(http, app);
         await app.StopAsync();
 
         // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
@@ -171,13 +174,7 @@ public static class GridBenchmark
         using var unpacedHttp = Client(unpaced);
         await StreamAllAsync(unpacedHttp, prompts.Take(4).ToList(), 4);
         var unpacedSettle = await SettleAsync(() => StreamAllAsync(unpacedHttp, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
-        var gridUnpaced = await CompareAsync(
-            rounds,
-            () => SustainedAsync(prompts, waves, p => StreamAllAsync(unpacedHttp, [p], newTokens)),
-            () => SustainedAsync(prompts, waves, p => EngineAsync(engine, [p], newTokens)),
-            paired: true,
-            NodeEngine(unpaced),
-            engine.Statistics);
+        var gridUnpaced = await SteadyAsync(unpacedHttp, unpaced);
         await unpaced.StopAsync();
         report
             .Add("small_model", spec.CacheKey)
