@@ -187,25 +187,21 @@ public static class GridBenchmark
             .Add("jit_settle_s_small_unpaced", unpacedSettle.Seconds)
             .Add("grid_tokens_per_s_32_small_unpaced", gridUnpaced.Grid)
             .Add("grid_vs_engine_32_small_unpaced", gridUnpaced.Ratio)
-            .Add("grid_cpu_us_per_token_32_small_unpaced", gridUnpaced.GridCpu.MicrosecondsPerToken)
-            .Add("grid_alloc_bytes_per_token_32_small_unpaced", gridUnpaced.GridCpu.BytesPerToken)
-            .Add("grid_sequences_per_step_32_small_unpaced", gridUnpaced.GridCpu.SequencesPerStep)
-            .Add("grid_ms_per_step_32_small_unpaced", gridUnpaced.GridCpu.MillisecondsPerStep)
-            .Add("grid_model_share_32_small_unpaced", gridUnpaced.GridCpu.ModelShare)
             .Add("grid_tokens_per_s_32_small", steady.Grid)
             .Add("engine_tokens_per_s_32_small", steady.Engine)
-            .Add("grid_vs_engine_32_small", steady.Ratio)
-            .Add("grid_cpu_us_per_token_32_small", steady.GridCpu.MicrosecondsPerToken)
-            .Add("engine_cpu_us_per_token_32_small", steady.EngineCpu.MicrosecondsPerToken)
-            .Add("grid_alloc_bytes_per_token_32_small", steady.GridCpu.BytesPerToken)
-            .Add("engine_alloc_bytes_per_token_32_small", steady.EngineCpu.BytesPerToken)
-            .Add("grid_sequences_per_step_32_small", steady.GridCpu.SequencesPerStep)
-            .Add("engine_sequences_per_step_32_small", steady.EngineCpu.SequencesPerStep)
-            .Add("grid_ms_per_step_32_small", steady.GridCpu.MillisecondsPerStep)
-            .Add("engine_ms_per_step_32_small", steady.EngineCpu.MillisecondsPerStep)
-            .Add("grid_model_share_32_small", steady.GridCpu.ModelShare)
-            .Add("engine_model_share_32_small", steady.EngineCpu.ModelShare);
+            .Add("grid_vs_engine_32_small", steady.Ratio);
+        AddCosts(report, "grid", "_unpaced", gridUnpaced.GridCpu);
+        AddCosts(report, "grid", "", steady.GridCpu);
+        AddCosts(report, "engine", "", steady.EngineCpu);
     }
+
+    /// <summary>A side's <see cref="SideCost"/> figures under <c>{side}_..._32_small{suffix}</c> keys.</summary>
+    private static void AddCosts(BenchmarkReport report, string side, string suffix, SideCost cost) => report
+        .Add($"{side}_cpu_us_per_token_32_small{suffix}", cost.MicrosecondsPerToken)
+        .Add($"{side}_alloc_bytes_per_token_32_small{suffix}", cost.BytesPerToken)
+        .Add($"{side}_sequences_per_step_32_small{suffix}", cost.SequencesPerStep)
+        .Add($"{side}_ms_per_step_32_small{suffix}", cost.MillisecondsPerStep)
+        .Add($"{side}_model_share_32_small{suffix}", cost.ModelShare);
 
     /// <summary>
     /// Rates of the grid and the engine, in turns over <paramref name="rounds"/>, with CPU and allocations per token.
