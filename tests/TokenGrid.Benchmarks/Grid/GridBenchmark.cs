@@ -49,7 +49,8 @@ public static class GridBenchmark
         var newTokens = args.GetValue(s_tokens);
         var promptLength = args.GetValue(s_prompt);
         var custom = args.GetValue(s_model);
-        if (args.GetValue(s_waves) <= 0)
+        var waves = args.GetValue(s_waves);
+        if (waves <= 0)
         {
             throw new BenchmarkUsageException("--waves must be at least 1.");
         }
@@ -58,7 +59,7 @@ public static class GridBenchmark
         {
             // Quick iteration on the serving path: only the small-vocabulary grid against its engine.
             var small = new BenchmarkReport("grid").Add("rounds", rounds).Add("new_tokens", newTokens).Add("prompt_tokens", promptLength);
-            await SmallVocabularyAsync(small, rounds, newTokens, promptLength, args.GetValue(s_waves), new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider) });
+            await SmallVocabularyAsync(small, rounds, newTokens, promptLength, waves, new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider) });
             return small;
         }
 
@@ -114,7 +115,7 @@ public static class GridBenchmark
 
         if (custom is null)
         {
-            await SmallVocabularyAsync(report, rounds, newTokens, promptLength, args.GetValue(s_waves), load);
+            await SmallVocabularyAsync(report, rounds, newTokens, promptLength, waves, load);
         }
 
         if (args.GetValue(s_nodes))
