@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Microsoft.ML.OnnxRuntime;
 
 namespace TokenGrid.Inference.Runtime;
@@ -36,7 +37,7 @@ public static class SessionFactory
             try
             {
                 AppendCuda(cudaOptions, deviceId, settings);
-                return new CreatedSession(new InferenceSession(modelPath, cudaOptions), ExecutionProviderKind.Cuda, null);
+                return new CreatedSession(Open(modelPath, cudaOptions), ExecutionProviderKind.Cuda, null);
             }
             catch (Exception e) when (e is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
             {
@@ -56,7 +57,41 @@ public static class SessionFactory
         }
 
         using var cpuOptions = NewOptions(intraOpThreads, settings);
-        return new CreatedSession(new InferenceSession(modelPath, cpuOptions), ExecutionProviderKind.Cpu, fallback);
+        return new CreatedSession(Open(modelPath, cpuOptions), ExecutionProviderKind.Cpu, fallback);
+    }
+
+    /// <summary>The name ONNX Runtime's own threads (the intra-op pool) carry, as <c>top -H</c>, <c>perf</c> and <c>/proc</c> show them.</summary>
+    public const string ThreadName = "tokengrid-ort";
+
+    /// <summary>
+    /// Creates the session on a thread of its own named <see cref="ThreadName"/>. ONNX Runtime starts its intra-op pool
+    /// as the session is created, and on Linux a new thread takes its creator's name: created from a thread-pool thread,
+    /// the pool's workers would pass for .NET's own (".NET TP Worker"), and a profile of a busy node would blame the
+    /// thread pool for the model's compute.
+    /// </summary>
+    private static InferenceSession Open(string modelPath, SessionOptions options)
+    {
+        InferenceSession? session = null;
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                session = new InferenceSession(modelPath, options);
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = ThreadName,
+        };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        return session!;
     }
 
     private static void AppendCuda(SessionOptions options, int deviceId, SessionSettings settings)

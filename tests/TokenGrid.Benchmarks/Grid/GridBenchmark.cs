@@ -34,6 +34,8 @@ public static class GridBenchmark
     private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 64, "New tokens per request.");
     private static readonly Option<int> s_prompt = BenchmarkCommand.Int("--prompt", 16, "Prompt length in tokens.");
     private static readonly Option<int> s_waves = BenchmarkCommand.Int("--waves", 4, "Small-vocabulary steady rounds: requests each of the 32 clients sends back to back.");
+    private static readonly Option<int> s_intraOp = BenchmarkCommand.Int(
+        "--small-intra-op", 0, "Small-vocabulary variant: intra-op threads of the model on both sides (0: ONNX Runtime's default, every core).");
     private static readonly Option<string?> s_model = BenchmarkCommand.Model();
     private static readonly Option<string?> s_only = new Option<string?>("--only") { Description = "Run only the small-vocabulary variant.", HelpName = "small" }.AcceptOnlyFromAmong("small");
     private static readonly Option<ExecutionProviderPreference> s_provider = ProviderOption.Create();
@@ -41,7 +43,7 @@ public static class GridBenchmark
 
     /// <summary>The <c>grid</c> command.</summary>
     public static Command Create() => BenchmarkCommand.Scenario(
-        "grid", "Streaming clients over HTTP against the grid, against the engine alone.", RunAsync, s_rounds, s_tokens, s_prompt, s_waves, s_model, s_only, s_provider, s_nodes);
+        "grid", "Streaming clients over HTTP against the grid, against the engine alone.", RunAsync, s_rounds, s_tokens, s_prompt, s_waves, s_intraOp, s_model, s_only, s_provider, s_nodes);
 
     public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
@@ -55,11 +57,17 @@ public static class GridBenchmark
             throw new BenchmarkUsageException("--waves must be at least 1.");
         }
 
+        var intraOp = args.GetValue(s_intraOp);
+        if (intraOp < 0)
+        {
+            throw new BenchmarkUsageException("--small-intra-op must not be negative.");
+        }
+
         if (args.GetValue(s_only) is "small")
         {
             // Quick iteration on the serving path: only the small-vocabulary grid against its engine.
             var small = new BenchmarkReport("grid").Add("rounds", rounds).Add("new_tokens", newTokens).Add("prompt_tokens", promptLength);
-            await SmallVocabularyAsync(small, rounds, newTokens, promptLength, waves, new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider) });
+            await SmallVocabularyAsync(small, rounds, newTokens, promptLength, waves, new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider), IntraOpThreads = intraOp });
             return small;
         }
 
@@ -115,7 +123,7 @@ public static class GridBenchmark
 
         if (custom is null)
         {
-            await SmallVocabularyAsync(report, rounds, newTokens, promptLength, waves, load);
+            await SmallVocabularyAsync(report, rounds, newTokens, promptLength, waves, load with { IntraOpThreads = intraOp });
         }
 
         if (args.GetValue(s_nodes))
@@ -144,7 +152,7 @@ public static class GridBenchmark
         using var model = DecoderModel.Load(DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, spec), load);
         await using var engine = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength });
         var prompts = Workload.Prompts(model, 32, promptLength);
-        await using var app = await StartGridAsync(["cpu0"], intraOpThreads: 0, portOffset: 3, "--TokenGrid:Models:DemoSpec:VocabSize", $"{spec.VocabSize}");
+        await using var app = await StartGridAsync(["cpu0"], load.IntraOpThreads, portOffset: 3, "--TokenGrid:Models:DemoSpec:VocabSize", $"{spec.VocabSize}");
         using var http = Client(app);
         await StreamAllAsync(http, prompts.Take(4).ToList(), 4);
         await EngineAsync(engine, prompts.Take(4).ToList(), 4);
@@ -171,7 +179,7 @@ public static class GridBenchmark
         // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
         // the engine, so the pacing's effect is a ratio taken in the same run.
         await using var unpaced = await StartGridAsync(
-            ["cpu0"], intraOpThreads: 0, portOffset: 4, "--TokenGrid:Models:DemoSpec:VocabSize", $"{spec.VocabSize}", "--TokenGrid:Nodes:StreamInterval", "00:00:00");
+            ["cpu0"], load.IntraOpThreads, portOffset: 4, "--TokenGrid:Models:DemoSpec:VocabSize", $"{spec.VocabSize}", "--TokenGrid:Nodes:StreamInterval", "00:00:00");
         using var unpacedHttp = Client(unpaced);
         await StreamAllAsync(unpacedHttp, prompts.Take(4).ToList(), 4);
         var unpacedSettle = await SettleAsync(() => StreamAllAsync(unpacedHttp, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
@@ -179,6 +187,7 @@ public static class GridBenchmark
         await unpaced.StopAsync();
         report
             .Add("small_model", spec.CacheKey)
+            .Add("small_intra_op_threads", load.IntraOpThreads)
             .Add("waves", waves)
             .Add("grid_tokens_per_s_32_small_cold", cold.Grid)
             .Add("engine_tokens_per_s_32_small_cold", cold.Engine)
@@ -199,6 +208,8 @@ public static class GridBenchmark
     /// <summary>A side's <see cref="SideCost"/> figures under <c>{side}_..._32_small{suffix}</c> keys.</summary>
     private static void AddCosts(BenchmarkReport report, string side, string suffix, SideCost cost) => report
         .Add($"{side}_cpu_us_per_token_32_small{suffix}", cost.MicrosecondsPerToken)
+        .Add($"{side}_model_cpu_us_per_token_32_small{suffix}", cost.ModelMicrosecondsPerToken)
+        .Add($"{side}_serving_cpu_us_per_token_32_small{suffix}", cost.ServingMicrosecondsPerToken)
         .Add($"{side}_alloc_bytes_per_token_32_small{suffix}", cost.BytesPerToken)
         .Add($"{side}_sequences_per_step_32_small{suffix}", cost.SequencesPerStep)
         .Add($"{side}_ms_per_step_32_small{suffix}", cost.MillisecondsPerStep)
@@ -442,6 +453,7 @@ public static class GridBenchmark
     private sealed class SideCost(EngineStatistics? statistics = null)
     {
         private TimeSpan _cpu;
+        private TimeSpan _modelCpu;
         private TimeSpan _wall;
         private long _allocated;
         private long _tokens;
@@ -451,6 +463,12 @@ public static class GridBenchmark
         private TimeSpan _decode;
 
         public double MicrosecondsPerToken => _tokens == 0 ? 0 : _cpu.TotalMicroseconds / _tokens;
+
+        /// <summary>CPU per token of the model's threads: the decode loops and ONNX Runtime's pools (see <see cref="ModelThreads"/>).</summary>
+        public double ModelMicrosecondsPerToken => _tokens == 0 ? 0 : _modelCpu.TotalMicroseconds / _tokens;
+
+        /// <summary>CPU per token of every other thread: what serving costs (the benchmark's own clients included).</summary>
+        public double ServingMicrosecondsPerToken => MicrosecondsPerToken - ModelMicrosecondsPerToken;
 
         public double BytesPerToken => _tokens == 0 ? 0 : (double)_allocated / _tokens;
 
@@ -464,12 +482,14 @@ public static class GridBenchmark
         {
             var engine = statistics?.Snapshot();
             var before = Process.GetCurrentProcess().TotalProcessorTime;
+            var modelBefore = ModelThreads.CpuTime();
             var allocated = GC.GetTotalAllocatedBytes();
             var clock = Stopwatch.StartNew();
             var tokens = await work();
             _wall += clock.Elapsed;
             _allocated += GC.GetTotalAllocatedBytes() - allocated;
             _cpu += Process.GetCurrentProcess().TotalProcessorTime - before;
+            _modelCpu += ModelThreads.CpuTime() - modelBefore;
             _tokens += tokens;
             if (engine is not null && statistics?.Snapshot() is { } after)
             {

@@ -1,0 +1,43 @@
+using TokenGrid.Inference.Models;
+using TokenGrid.Inference.Runtime;
+using TokenGrid.Inference.Tests.Support;
+
+namespace TokenGrid.Inference.Tests.Models;
+
+/// <summary>ONNX Runtime's own threads carry a name of ours, so a profile or <c>top -H</c> tells them from .NET's.</summary>
+public sealed class SessionThreadsTests
+{
+    [Fact]
+    public async Task The_intra_op_pool_of_a_session_created_from_the_thread_pool_is_named_for_onnx_runtime()
+    {
+        var before = OrtThreads();
+
+        // Created from a thread-pool thread, as a node loads its models: without the dedicated creating thread, the pool's
+        // workers would be named ".NET TP Worker".
+        var created = await Task.Run(() => SessionFactory.Create(
+            ModelConfigReader.FindModelFile(DemoModels.Get(DemoModels.Tiny)), ExecutionProviderPreference.Cpu, intraOpThreads: 3));
+        using var session = created.Session;
+
+        // Three intra-op threads: the caller of each run and two workers that ONNX Runtime starts with the session.
+        Assert.True(OrtThreads() - before >= 2, $"expected ONNX Runtime's two pool workers named '{SessionFactory.ThreadName}'");
+    }
+
+    [Fact]
+    public void A_session_that_fails_to_open_throws_its_own_exception_on_the_caller()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"tokengrid-missing-{Guid.NewGuid():N}.onnx");
+        Assert.ThrowsAny<Microsoft.ML.OnnxRuntime.OnnxRuntimeException>(() => SessionFactory.Create(missing, ExecutionProviderPreference.Cpu));
+    }
+
+    private static int OrtThreads() => new DirectoryInfo("/proc/self/task").EnumerateDirectories().Count(task =>
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(task.FullName, "comm")).TrimEnd('\n') == SessionFactory.ThreadName;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    });
+}
