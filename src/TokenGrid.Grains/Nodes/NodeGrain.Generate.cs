@@ -76,8 +76,8 @@ public sealed partial class NodeGrain
                 }
 
                 // Coalesce the tokens the engine has already produced, and those it produces while the stream interval
-                // since the last chunk is still open (see StreamPacer); a read that has to wait longer is left running
-                // while the chunk goes out.
+                // since the last chunk is still open (see StreamPacer). The chunk waits out the interval once rather
+                // than waking for each token; a read still pending after it is left running while the chunk goes out.
                 text.Clear();
                 ids.Clear();
                 logprobs?.Clear();
@@ -92,18 +92,22 @@ public sealed partial class NodeGrain
                     if (next.IsCompletedSuccessfully)
                     {
                         hasToken = next.Result;
+                        continue;
+                    }
+
+                    var pending = next.AsTask();
+                    if (count < MaxTokensPerChunk)
+                    {
+                        await pacer.WaitAsync(stream.Completion, cancel.Token);
+                    }
+
+                    if (pending.IsCompleted)
+                    {
+                        hasToken = await pending;
                     }
                     else
                     {
-                        var pending = next.AsTask();
-                        if (count < MaxTokensPerChunk && pacer.Enabled && await pacer.WaitAsync(pending, cancel.Token))
-                        {
-                            hasToken = await pending;
-                        }
-                        else
-                        {
-                            reading = pending;
-                        }
+                        reading = pending;
                     }
                 }
                 while (reading is null && hasToken && count < MaxTokensPerChunk);

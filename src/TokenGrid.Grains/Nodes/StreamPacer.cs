@@ -33,27 +33,24 @@ internal sealed class StreamPacer(TimeSpan interval, TimeProvider clock)
     }
 
     /// <summary>
-    /// Waits for <paramref name="next"/> (the sequence's next token) within what remains of the interval: true when it
-    /// came in time (the caller adds it to the chunk), false when the chunk must go now and the read stays pending.
+    /// Waits out what remains of the interval, once per chunk: the tokens the sequence produces meanwhile are read when
+    /// it ends, not one wake-up each. Ends early when <paramref name="ended"/> (the sequence's completion) completes or
+    /// the sequence is cancelled, so neither the last tokens nor a cancellation wait for the window.
     /// </summary>
-    public async ValueTask<bool> WaitAsync(Task<bool> next, CancellationToken cancellationToken)
+    public async ValueTask WaitAsync(Task ended, CancellationToken cancellationToken)
     {
         var remaining = Remaining();
-        if (remaining <= TimeSpan.Zero)
+        if (remaining <= TimeSpan.Zero || ended.IsCompleted || cancellationToken.IsCancellationRequested)
         {
-            return next.IsCompleted;
+            return;
         }
 
         using var window = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var closed = Task.Delay(remaining, clock, window.Token);
-        var first = await Task.WhenAny(next, closed);
-        if (first == next)
+        if (await Task.WhenAny(ended, closed) == ended)
         {
             // Frees the window's timer now rather than when it would have fired.
             await window.CancelAsync();
-            return true;
         }
-
-        return next.IsCompleted;
     }
 }

@@ -32,18 +32,12 @@ internal static partial class JobOutput
         var reattach = ReattachRetries(time);
         while (true)
         {
-            // Each step is one execution of the pipeline, so the pauses and the minute without progress start again
-            // once an event arrives. The pipeline is shared; the step's context carries this watcher to its callbacks.
-            var context = ResilienceContextPool.Shared.Get(cancellationToken);
-            Step step;
-            try
+            // The common step, an event or the end, needs no pipeline (this runs once per streamed chunk); a broken one
+            // enters it as its first attempt.
+            var step = await follower.NextAsync(cancellationToken);
+            if (step.Kind == StepKind.Broken)
             {
-                context.Properties.Set(s_followerKey, follower);
-                step = await reattach.ExecuteAsync(static (c, f) => f.NextAsync(c.CancellationToken), context, follower);
-            }
-            finally
-            {
-                ResilienceContextPool.Shared.Return(context);
+                step = await ReattachAsync(reattach, follower, step, cancellationToken);
             }
 
             switch (step.Kind)
@@ -61,6 +55,26 @@ internal static partial class JobOutput
                 case StepKind.Broken:
                     throw new TimeoutException($"Job '{jobId}' sent no event for {s_reattachTimeout.TotalSeconds:0} s while re-attaching.", step.Failure);
             }
+        }
+    }
+
+    /// <summary>
+    /// Re-attaches after <paramref name="broken"/>, the step that just broke: one execution of the pipeline whose first
+    /// attempt is that step, so its pauses and its minute without progress start at the break and end with the next step
+    /// that is not broken. The pipeline is shared; the execution's context carries this watcher to its callbacks.
+    /// </summary>
+    private static async ValueTask<Step> ReattachAsync(ResiliencePipeline<Step> reattach, Follower follower, Step broken, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            context.Properties.Set(s_followerKey, follower);
+            follower.Broke(broken);
+            return await reattach.ExecuteAsync(static (c, f) => f.TakeBreak() is { } first ? ValueTask.FromResult(first) : f.NextAsync(c.CancellationToken), context, follower);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
@@ -130,6 +144,7 @@ internal static partial class JobOutput
         Func<long, IAsyncEnumerable<JobEvent>> watch, Func<Task<JobInfo?>> get, long afterSequence, string jobId, ILogger logger) : IAsyncDisposable
     {
         private IAsyncEnumerator<JobEvent>? _events;
+        private Step? _break;
 
         public string JobId => jobId;
 
@@ -140,6 +155,17 @@ internal static partial class JobOutput
 
         /// <summary>The sequence of the last event passed on.</summary>
         public long Last { get; private set; } = afterSequence;
+
+        /// <summary>Keeps the step that broke, for the re-attaching pipeline's first attempt.</summary>
+        public void Broke(Step broken) => _break = broken;
+
+        /// <summary>The step that broke, once: null after the pipeline's first attempt has taken it.</summary>
+        public Step? TakeBreak()
+        {
+            var broken = _break;
+            _break = null;
+            return broken;
+        }
 
         /// <summary>The next step, attaching a watch after <see cref="Last"/> first when there is none.</summary>
         public async ValueTask<Step> NextAsync(CancellationToken cancellationToken)

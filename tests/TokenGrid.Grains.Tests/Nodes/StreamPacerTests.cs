@@ -7,6 +7,9 @@ public sealed class StreamPacerTests
 {
     private static readonly TimeSpan s_interval = TimeSpan.FromMilliseconds(20);
 
+    // A wait that never ends fails the test instead of hanging the run.
+    private static readonly TimeSpan s_patience = TimeSpan.FromSeconds(10);
+
     [Fact]
     public void The_first_chunk_goes_at_once_and_the_next_waits_out_the_interval()
     {
@@ -37,34 +40,51 @@ public sealed class StreamPacerTests
     }
 
     [Fact]
-    public async Task A_token_produced_within_the_window_joins_the_chunk()
+    public async Task A_chunk_waits_out_the_rest_of_the_interval_once()
     {
         var clock = new FakeTimeProvider();
         var pacer = new StreamPacer(s_interval, clock);
         pacer.OnSent();
-        var next = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        var waiting = pacer.WaitAsync(next.Task, CancellationToken.None).AsTask();
+        var waiting = pacer.WaitAsync(ended.Task, CancellationToken.None).AsTask();
         clock.Advance(TimeSpan.FromMilliseconds(10));
         Assert.False(waiting.IsCompleted);
-        next.SetResult(true);
+        clock.Advance(TimeSpan.FromMilliseconds(10));
 
-        Assert.True(await waiting);
+        await waiting.WaitAsync(s_patience);
+        Assert.Equal(TimeSpan.Zero, pacer.Remaining());
     }
 
     [Fact]
-    public async Task When_the_window_closes_first_the_chunk_goes_and_the_read_stays_pending()
+    public void The_first_chunk_and_a_closed_window_do_not_wait()
+    {
+        var clock = new FakeTimeProvider();
+        var pacer = new StreamPacer(s_interval, clock);
+        var ended = new TaskCompletionSource();
+
+        Assert.True(pacer.WaitAsync(ended.Task, CancellationToken.None).IsCompletedSuccessfully);
+
+        pacer.OnSent();
+        clock.Advance(s_interval);
+        Assert.True(pacer.WaitAsync(ended.Task, CancellationToken.None).IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task The_sequence_ending_sends_its_last_tokens_without_waiting_for_the_window()
     {
         var clock = new FakeTimeProvider();
         var pacer = new StreamPacer(s_interval, clock);
         pacer.OnSent();
-        var next = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        var waiting = pacer.WaitAsync(next.Task, CancellationToken.None).AsTask();
-        clock.Advance(s_interval);
+        var waiting = pacer.WaitAsync(ended.Task, CancellationToken.None).AsTask();
+        clock.Advance(TimeSpan.FromMilliseconds(5));
+        Assert.False(waiting.IsCompleted);
+        ended.SetResult();
 
-        Assert.False(await waiting);
-        Assert.False(next.Task.IsCompleted);
+        await waiting.WaitAsync(s_patience);
+        Assert.Equal(TimeSpan.FromMilliseconds(15), pacer.Remaining());
     }
 
     [Fact]
@@ -74,11 +94,13 @@ public sealed class StreamPacerTests
         var pacer = new StreamPacer(s_interval, clock);
         pacer.OnSent();
         using var cancel = new CancellationTokenSource();
-        var next = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        var waiting = pacer.WaitAsync(next.Task, cancel.Token).AsTask();
+        var waiting = pacer.WaitAsync(ended.Task, cancel.Token).AsTask();
+        Assert.False(waiting.IsCompleted);
         await cancel.CancelAsync();
 
-        Assert.False(await waiting);
+        await waiting.WaitAsync(s_patience);
+        Assert.False(ended.Task.IsCompleted);
     }
 }

@@ -24,11 +24,12 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
         Assert.True(reference.CompletionTokens > 32, "the reference output is too short to be preempted mid-stream");
         var preemptionsBefore = (await grid.Dispatcher.GetSnapshotAsync()).Preemptions;
 
-        // Both slots hold batch work that has started streaming.
+        // Both slots hold batch work that has started streaming: the first chunk, which a node sends at once (later
+        // ones wait out the stream interval, by which time the tiny model may be done).
         var first = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12);
         var second = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12);
-        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 16);
-        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 16);
+        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 1);
+        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 1);
 
         var (urgent, _) = await grid.SubmitAsync(interactive, maxTokens: 8);
         var urgentInfo = await SchedulingClusterFixture.FinishedAsync(urgent);
@@ -86,8 +87,8 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
 
         var first = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, outputSchema: Schema);
         var second = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, outputSchema: Schema);
-        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 16);
-        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 16);
+        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 1);
+        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 1);
         await SchedulingClusterFixture.FinishedAsync((await grid.SubmitAsync(interactive, maxTokens: 8)).Grain);
 
         var runs = new[] { await SchedulingClusterFixture.FinishedAsync(first.Grain), await SchedulingClusterFixture.FinishedAsync(second.Grain) };
@@ -110,8 +111,8 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
 
         var first = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, sampling: sampling, output: output);
         var second = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, sampling: sampling, output: output);
-        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 16);
-        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 16);
+        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 1);
+        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 1);
         await SchedulingClusterFixture.FinishedAsync((await grid.SubmitAsync(interactive, maxTokens: 8)).Grain);
 
         var runs = new[] { await GridWait.ReadAllAsync(first.Grain.WatchAsync(0)), await GridWait.ReadAllAsync(second.Grain.WatchAsync(0)) };
@@ -158,8 +159,8 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
         Assert.NotEqual(reference[0].Output, reference[1].Output);
 
         var choices = await SubmitChoicesAsync();
-        await SchedulingClusterFixture.UntilTokensAsync(choices[0], 16);
-        await SchedulingClusterFixture.UntilTokensAsync(choices[1], 16);
+        await SchedulingClusterFixture.UntilTokensAsync(choices[0], 1);
+        await SchedulingClusterFixture.UntilTokensAsync(choices[1], 1);
         await SchedulingClusterFixture.FinishedAsync((await grid.SubmitAsync(interactive, maxTokens: 8)).Grain);
 
         var runs = new[] { await GridWait.ReadAllAsync(choices[0].WatchAsync(0)), await GridWait.ReadAllAsync(choices[1].WatchAsync(0)) };
@@ -198,8 +199,8 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
         {
             var first = await grid.SubmitAsync(batch, LongTokens, promptLength: 12, stop: [stop]);
             var second = await grid.SubmitAsync(batch, LongTokens, promptLength: 12, stop: [stop]);
-            await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 8);
-            await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 8);
+            await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 1);
+            await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 1);
             var (urgent, _) = await grid.SubmitAsync(interactive, maxTokens: 8);
             Assert.Equal(JobStatus.Succeeded, (await SchedulingClusterFixture.FinishedAsync(urgent)).Status);
 

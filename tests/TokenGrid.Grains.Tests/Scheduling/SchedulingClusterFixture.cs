@@ -107,9 +107,22 @@ public sealed class SchedulingClusterFixture() : ClusterFixture(modelCache: "sch
         return (grain, info);
     }
 
-    /// <summary>Waits (bounded polling of grain calls) until the job has produced at least <paramref name="tokens"/> tokens or ended.</summary>
-    public static Task<JobInfo> UntilTokensAsync(IJobGrain job, int tokens) =>
-        Poll.UntilAsync(job.GetAsync, info => info is not null && (info.CompletionTokens >= tokens || info.IsFinished), $"the job produced {tokens} tokens")!;
+    /// <summary>
+    /// Completes as soon as the job has streamed at least <paramref name="tokens"/> tokens, or has ended: a watch of its
+    /// events, so the caller acts on the chunk that brings them, not on a later poll.
+    /// </summary>
+    public static async Task UntilTokensAsync(IJobGrain job, int tokens)
+    {
+        var streamed = 0;
+        await foreach (var e in job.WatchAsync(0))
+        {
+            streamed += e.Tokens;
+            if (streamed >= tokens || e is { Kind: JobEventKind.Status, Job.IsFinished: true })
+            {
+                return;
+            }
+        }
+    }
 
     /// <summary>
     /// Completes when the job has ended, without receiving its events (a watch from past the end yields nothing and
