@@ -42,10 +42,7 @@ public sealed class StreamPacerTests
     [Fact]
     public async Task A_chunk_waits_out_the_rest_of_the_interval_once()
     {
-        var clock = new FakeTimeProvider();
-        var pacer = new StreamPacer(s_interval, clock);
-        pacer.OnSent();
-        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (clock, pacer, ended) = JustSent();
 
         var waiting = pacer.WaitAsync(ended.Task, CancellationToken.None).AsTask();
         clock.Advance(TimeSpan.FromMilliseconds(10));
@@ -73,10 +70,7 @@ public sealed class StreamPacerTests
     [Fact]
     public async Task The_sequence_ending_sends_its_last_tokens_without_waiting_for_the_window()
     {
-        var clock = new FakeTimeProvider();
-        var pacer = new StreamPacer(s_interval, clock);
-        pacer.OnSent();
-        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (clock, pacer, ended) = JustSent();
 
         var waiting = pacer.WaitAsync(ended.Task, CancellationToken.None).AsTask();
         clock.Advance(TimeSpan.FromMilliseconds(5));
@@ -90,11 +84,8 @@ public sealed class StreamPacerTests
     [Fact]
     public async Task A_cancelled_sequence_does_not_keep_the_chunk_waiting()
     {
-        var clock = new FakeTimeProvider();
-        var pacer = new StreamPacer(s_interval, clock);
-        pacer.OnSent();
+        var (_, pacer, ended) = JustSent();
         using var cancel = new CancellationTokenSource();
-        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var waiting = pacer.WaitAsync(ended.Task, cancel.Token).AsTask();
         Assert.False(waiting.IsCompleted);
@@ -102,5 +93,14 @@ public sealed class StreamPacerTests
 
         await waiting.WaitAsync(s_patience);
         Assert.False(ended.Task.IsCompleted);
+    }
+
+    /// <summary>A pacer on a fake clock that has just sent a chunk, and its sequence's completion, not yet ended.</summary>
+    private static (FakeTimeProvider Clock, StreamPacer Pacer, TaskCompletionSource Ended) JustSent()
+    {
+        var clock = new FakeTimeProvider();
+        var pacer = new StreamPacer(s_interval, clock);
+        pacer.OnSent();
+        return (clock, pacer, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
     }
 }
