@@ -45,7 +45,7 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
         CompletionTokens = interrupted.CompletionTokens;
         _tokensAtRelease = CompletionTokens;
         var produced = checkpoints.Tokens;
-        var text = saved.Spec is { } known && produced.Count > 0 ? ResumeText.Decode(catalog, known.Model, produced, known.Output?.SkipSpecialTokens == true) : "";
+        var text = saved.Spec is { } known && produced.Count > 0 ? ResumeText.Decode(catalog, known.Model, produced, known.Output) : "";
         text = text[..(int)Math.Min(text.Length, saved.EmittedChars)];
         if (saved.Spec?.KeepOutput == true)
         {
@@ -65,7 +65,7 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
     {
         ArgumentNullException.ThrowIfNull(spec);
         _tokensAtRelease = CompletionTokens;
-        _resumeText = checkpoints.Tokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, checkpoints.Tokens, spec.Output?.SkipSpecialTokens == true);
+        _resumeText = checkpoints.Tokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, checkpoints.Tokens, spec.Output);
         if (_resumeText is { } resumed && spec.Stop.Length > 0
             && resumed.MatchStops(spec.Stop, log.EmittedChars, spec.Output?.IncludeStopSequence == true) is { Length: > 0 } released)
         {

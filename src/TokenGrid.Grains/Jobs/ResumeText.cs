@@ -1,4 +1,5 @@
 using System.Text;
+using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Inference.Sampling;
 using TokenGrid.Inference.Tokenizers;
@@ -30,10 +31,12 @@ internal sealed class ResumeText
     private readonly StringBuilder _pushed = new();
     private int _released;
 
-    private ResumeText(CatalogModel model, IEnumerable<int> produced, bool skipSpecialTokens)
+    private ResumeText(CatalogModel model, IEnumerable<int> produced, JobOutputOptions? output)
     {
-        _detokenizer = new StreamingDetokenizer(model.Tokenizer, skipSpecialTokens);
-        _endOfSequence = [.. model.Config.EosTokenIds];
+        _detokenizer = new StreamingDetokenizer(model.Tokenizer, output?.SkipSpecialTokens == true);
+        // As the node's engine does: an end-of-sequence token ends the text without any of its own, unless the job
+        // ignores end-of-sequence, where it is an ordinary token whose text is streamed like any other.
+        _endOfSequence = output?.IgnoreEndOfSequence == true ? [] : [.. model.Config.EosTokenIds];
         Primed = Append(produced);
     }
 
@@ -43,9 +46,12 @@ internal sealed class ResumeText
     /// <summary>True once the job's own matcher found a stop sequence: the run ends there, finished by "stop".</summary>
     public bool Stopped => _stops?.Stopped == true;
 
-    /// <summary>A detokenizer primed with <paramref name="produced"/>, or null when this silo does not know the model.</summary>
-    public static ResumeText? Create(ModelCatalog catalog, string model, IEnumerable<int> produced, bool skipSpecialTokens = false) =>
-        catalog.TryGet(model, out var known) ? new ResumeText(known, produced, skipSpecialTokens) : null;
+    /// <summary>
+    /// A detokenizer primed with <paramref name="produced"/>, decoding as the node did for a job asking for
+    /// <paramref name="output"/>; null when this silo does not know the model.
+    /// </summary>
+    public static ResumeText? Create(ModelCatalog catalog, string model, IEnumerable<int> produced, JobOutputOptions? output = null) =>
+        catalog.TryGet(model, out var known) ? new ResumeText(known, produced, output) : null;
 
     /// <summary>
     /// Matches <paramref name="stops"/> on this run's text from now on, starting from the <paramref name="emitted"/>
@@ -97,10 +103,10 @@ internal sealed class ResumeText
     }
 
     /// <summary>The text a stream of <paramref name="tokens"/> carried so far, or "" when this silo does not know the model.</summary>
-    public static string Decode(ModelCatalog catalog, string model, IEnumerable<int> tokens, bool skipSpecialTokens = false) =>
-        catalog.TryGet(model, out var known) ? new ResumeText(known, [], skipSpecialTokens).Append(tokens) : "";
+    public static string Decode(ModelCatalog catalog, string model, IEnumerable<int> tokens, JobOutputOptions? output = null) =>
+        catalog.TryGet(model, out var known) ? new ResumeText(known, [], output).Append(tokens) : "";
 
-    /// <summary>The text <paramref name="tokens"/> complete (the end-of-sequence token has none, as on the node).</summary>
+    /// <summary>The text <paramref name="tokens"/> complete (an end-of-sequence token has none unless it is ignored, as on the node).</summary>
     public string Append(IEnumerable<int> tokens)
     {
         var text = new StringBuilder();

@@ -1,6 +1,8 @@
+using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Tests.Support;
+using TokenGrid.Inference.Tokenizers;
 
 namespace TokenGrid.Grains.Tests.Jobs;
 
@@ -55,6 +57,26 @@ public sealed class ResumeTextTests : IDisposable
         Assert.Equal("The answer is", run.Primed);
         Assert.Equal(" 42 STOP", run.Release(Encode(" 42 STOP")));
         Assert.False(run.Stopped);
+    }
+
+    [Fact]
+    public void A_job_that_ignores_end_of_sequence_resumes_with_the_text_of_its_end_of_sequence_tokens()
+    {
+        // With ignore_eos an end-of-sequence token is an ordinary token of the output, and the node's engine streams its
+        // text. The resumed run must decode it the same way, or its text (and where its held-back characters fall)
+        // differs from the run that was never interrupted.
+        var eos = _demo.Model.Config.EosTokenIds[0];
+        int[] produced = [.. Encode("The answer"), eos, .. Encode(" is")];
+        var engine = new StreamingDetokenizer(_demo.Model.Tokenizer);
+        var streamed = string.Concat(produced.Select(engine.Append));
+
+        var ignoring = ResumeText.Create(_demo.Catalog, "demo", produced, new JobOutputOptions(IgnoreEndOfSequence: true))!;
+        Assert.Equal(streamed, ignoring.Primed);
+        Assert.Equal(streamed, ResumeText.Decode(_demo.Catalog, "demo", produced, new JobOutputOptions(IgnoreEndOfSequence: true)));
+        Assert.NotEqual("The answer is", streamed);
+
+        // Otherwise the end-of-sequence token has no text (a run would have ended there).
+        Assert.Equal("The answer is", ResumeText.Create(_demo.Catalog, "demo", produced)!.Primed);
     }
 
     private (ResumeText Run, string Text) Resume(string produced, int emitted, string stop)

@@ -10,6 +10,12 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
 {
     private const int BatchTokens = 400;
 
+    /// <summary>
+    /// Tokens of the seeded job, which ignores end-of-sequence: long enough that the model's end-of-sequence token comes
+    /// up mid-output (as an ordinary token, with its text) after the preemption.
+    /// </summary>
+    private const int IgnoringTokens = 1000;
+
     /// <summary>Tokens of the jobs with a stop sequence: long enough that the stop comes well after the preemption.</summary>
     private const int LongTokens = 900;
 
@@ -101,16 +107,18 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
     public async Task A_preempted_seeded_job_with_penalties_resumes_to_the_same_tokens_and_log_probabilities()
     {
         // Sampled (seeded), penalised and reporting log probabilities: a resumed run must continue the random stream and
-        // the penalty counts where the first run stopped (ResumedOutputTokens), or its output would differ.
+        // the penalty counts where the first run stopped (ResumedOutputTokens), or its output would differ. It ignores
+        // end-of-sequence, so its end-of-sequence tokens are text like any other: the resumed run's text, which the job
+        // decodes itself, must include theirs as the node's did.
         var sampling = new JobSampling(0.9f, 0.95f, 40, Seed: 2026, PresencePenalty: 0.8f, FrequencyPenalty: 0.5f, RepetitionPenalty: 1.1f);
-        var output = new JobOutputOptions(MinTokens: 40, TopLogprobs: 2);
+        var output = new JobOutputOptions(MinTokens: 40, TopLogprobs: 2, IgnoreEndOfSequence: true);
         var batch = await grid.CreateTenantAsync(PriorityClass.Low, region: "west");
         var interactive = await grid.CreateTenantAsync(PriorityClass.High, region: "west");
-        var (alone, _) = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, sampling: sampling, output: output);
+        var (alone, _) = await grid.SubmitAsync(batch, IgnoringTokens, promptLength: 12, sampling: sampling, output: output);
         var reference = await GridWait.ReadAllAsync(alone.WatchAsync(0));
 
-        var first = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, sampling: sampling, output: output);
-        var second = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, sampling: sampling, output: output);
+        var first = await grid.SubmitAsync(batch, IgnoringTokens, promptLength: 12, sampling: sampling, output: output);
+        var second = await grid.SubmitAsync(batch, IgnoringTokens, promptLength: 12, sampling: sampling, output: output);
         await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 1);
         await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 1);
         await SchedulingClusterFixture.FinishedAsync((await grid.SubmitAsync(interactive, maxTokens: 8)).Grain);
@@ -118,7 +126,8 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
         var runs = new[] { await GridWait.ReadAllAsync(first.Grain.WatchAsync(0)), await GridWait.ReadAllAsync(second.Grain.WatchAsync(0)) };
         Assert.Contains(runs, events => events[^1].Job!.Preemptions > 0);
         var expected = reference.Where(e => e.Kind == JobEventKind.Tokens).SelectMany(e => e.Logprobs ?? []).ToList();
-        Assert.Equal(reference[^1].Job!.CompletionTokens, expected.Count);
+        Assert.Equal(IgnoringTokens, expected.Count);
+        Assert.Contains(SchedulingClusterFixture.EndOfSequence, expected.Select(l => l.TokenId));
         foreach (var events in runs)
         {
             Assert.Equal(reference[^1].Job!.Output, events[^1].Job!.Output);

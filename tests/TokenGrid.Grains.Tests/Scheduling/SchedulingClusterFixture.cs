@@ -27,6 +27,9 @@ public sealed class SchedulingClusterFixture() : ClusterFixture(modelCache: "sch
     public const int MaxQueuedPerTenant = 12;
     public const int MaxQueuedPerModel = 30;
 
+    /// <summary>The tiny model's end-of-sequence id.</summary>
+    public const int EndOfSequence = 999;
+
     public static readonly string[] Devices = ["cpu0", "cpu1", "cpu2"];
 
     private static readonly DemoModelSpec s_model = new() { Layers = 2, HiddenSize = 64, Heads = 4, ContextLength = 1024, VocabSize = 1000 };
