@@ -23,7 +23,8 @@ namespace TokenGrid.Benchmarks.Grid;
 /// <summary>
 /// Streaming completions over HTTP through the whole grid (auth, admission, job grain, node grain, engine, SSE)
 /// with 1, 8 and 32 concurrent clients (greedy, and at 32 also temperature 1 and top-p 0.9), against the engine alone
-/// on the same model, interleaved in one process; then the small-vocabulary variant, and one node against two.
+/// on the same model, interleaved in one process once the JIT has settled (the three kinds at 32 clients taking turns
+/// going first); then the small-vocabulary variant, and one node against two.
 /// Tokens are counted from the usage each stream reports, so an early end-of-sequence is counted honestly.
 /// </summary>
 public static class GridBenchmark
@@ -87,19 +88,33 @@ public static class GridBenchmark
         await StreamAllAsync(http, prompts.Take(4).ToList(), 4);
         await StreamAllAsync(http, prompts.Take(4).ToList(), 4, temperature: 1f, topP: 0.9f);
         await EngineAsync(engine, prompts.Take(4).ToList(), 4);
+        // Measured once the JIT has settled (see SettleAsync): a freshly started grid compiles its code for its first
+        // half minute or so, which would land in whichever rounds ran first.
+        var settle = await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
         var grid = new Dictionary<int, List<double>> { [1] = [], [8] = [], [32] = [] };
         var sampled = new List<double>();
         var topP = new List<double>();
         var alone = new List<double>();
+        (List<double> Rates, Func<Task<long>> Run)[] defaults =
+        [
+            (grid[32], () => StreamAllAsync(http, prompts, newTokens)),
+            (sampled, () => StreamAllAsync(http, prompts, newTokens, temperature: 1f)),
+            (topP, () => StreamAllAsync(http, prompts, newTokens, temperature: 1f, topP: 0.9f)),
+        ];
         for (var round = 0; round < rounds; round++)
         {
-            foreach (var clients in grid.Keys)
+            foreach (var clients in new[] { 1, 8 })
             {
                 grid[clients].Add(await Workload.RateAsync(() => StreamAllAsync(http, prompts.Take(clients).ToList(), newTokens)));
             }
 
-            sampled.Add(await Workload.RateAsync(() => StreamAllAsync(http, prompts, newTokens, temperature: 1f)));
-            topP.Add(await Workload.RateAsync(() => StreamAllAsync(http, prompts, newTokens, temperature: 1f, topP: 0.9f)));
+            // Greedy, sampled and top-p at 32 clients take turns going first, so none always runs in another's wake.
+            for (var k = 0; k < defaults.Length; k++)
+            {
+                var (rates, run) = defaults[(k + round) % defaults.Length];
+                rates.Add(await Workload.RateAsync(run));
+            }
+
             alone.Add(await Workload.RateAsync(() => EngineAsync(engine, prompts, newTokens)));
         }
 
@@ -111,6 +126,7 @@ public static class GridBenchmark
             .Add("rounds", rounds)
             .Add("new_tokens", newTokens)
             .Add("prompt_tokens", promptLength)
+            .Add("jit_settle_s", settle.Seconds)
             .Add("grid_tokens_per_s_1", Stats.Median(grid[1]))
             .Add("grid_tokens_per_s_8", Stats.Median(grid[8]))
             .Add("grid_tokens_per_s_32", Stats.Median(grid[32]))
@@ -203,6 +219,13 @@ public static class GridBenchmark
         AddCosts(report, "grid", "_unpaced", gridUnpaced.GridCpu);
         AddCosts(report, "grid", "", steady.GridCpu);
         AddCosts(report, "engine", "", steady.EngineCpu);
+
+        // Both sides keep every core busy, so the ratio is about the engine's CPU per token over the grid's: the grid's
+        // model threads' CPU per token over the engine's (contention), and serving's share of the grid's CPU, say which
+        // of the two a shortfall comes from (docs/benchmarks.md, "the small-vocabulary grid's CPU").
+        report
+            .Add("model_cpu_grid_over_engine_32_small", steady.GridCpu.ModelMicrosecondsPerToken / steady.EngineCpu.ModelMicrosecondsPerToken)
+            .Add("grid_serving_cpu_share_32_small", steady.GridCpu.ServingMicrosecondsPerToken / steady.GridCpu.MicrosecondsPerToken);
     }
 
     /// <summary>A side's <see cref="SideCost"/> figures under <c>{side}_..._32_small{suffix}</c> keys.</summary>
