@@ -13,6 +13,9 @@ namespace TokenGrid.Benchmarks.Grid;
 /// </summary>
 internal static class ModelThreads
 {
+    // Linux keeps a thread's first 15 characters: "tokengrid-engine-cpu0-demo" reads "tokengrid-engin".
+    private static readonly string[] s_names = [SessionFactory.ThreadName, new EngineOptions().ThreadName[..15]];
+
     /// <summary>The model threads' CPU time so far.</summary>
     public static TimeSpan CpuTime()
     {
@@ -28,7 +31,7 @@ internal static class ModelThreads
             try
             {
                 var name = File.ReadAllText(Path.Combine(task.FullName, "comm")).TrimEnd('\n');
-                if (!name.StartsWith("tokengrid-", StringComparison.Ordinal))
+                if (!s_names.Any(n => name.StartsWith(n, StringComparison.Ordinal)))
                 {
                     continue;
                 }

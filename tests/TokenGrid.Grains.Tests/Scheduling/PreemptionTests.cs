@@ -34,8 +34,8 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
         // ones wait out the stream interval, by which time the tiny model may be done).
         var first = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12);
         var second = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12);
-        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 1);
-        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 1);
+        await SchedulingClusterFixture.UntilStreamingAsync(first.Grain);
+        await SchedulingClusterFixture.UntilStreamingAsync(second.Grain);
 
         var (urgent, _) = await grid.SubmitAsync(interactive, maxTokens: 8);
         var urgentInfo = await SchedulingClusterFixture.FinishedAsync(urgent);
@@ -93,8 +93,8 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
 
         var first = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, outputSchema: Schema);
         var second = await grid.SubmitAsync(batch, BatchTokens, promptLength: 12, outputSchema: Schema);
-        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 1);
-        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 1);
+        await SchedulingClusterFixture.UntilStreamingAsync(first.Grain);
+        await SchedulingClusterFixture.UntilStreamingAsync(second.Grain);
         await SchedulingClusterFixture.FinishedAsync((await grid.SubmitAsync(interactive, maxTokens: 8)).Grain);
 
         var runs = new[] { await SchedulingClusterFixture.FinishedAsync(first.Grain), await SchedulingClusterFixture.FinishedAsync(second.Grain) };
@@ -119,8 +119,8 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
 
         var first = await grid.SubmitAsync(batch, IgnoringTokens, promptLength: 12, sampling: sampling, output: output);
         var second = await grid.SubmitAsync(batch, IgnoringTokens, promptLength: 12, sampling: sampling, output: output);
-        await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 1);
-        await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 1);
+        await SchedulingClusterFixture.UntilStreamingAsync(first.Grain);
+        await SchedulingClusterFixture.UntilStreamingAsync(second.Grain);
         await SchedulingClusterFixture.FinishedAsync((await grid.SubmitAsync(interactive, maxTokens: 8)).Grain);
 
         var runs = new[] { await GridWait.ReadAllAsync(first.Grain.WatchAsync(0)), await GridWait.ReadAllAsync(second.Grain.WatchAsync(0)) };
@@ -168,8 +168,8 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
         Assert.NotEqual(reference[0].Output, reference[1].Output);
 
         var choices = await SubmitChoicesAsync();
-        await SchedulingClusterFixture.UntilTokensAsync(choices[0], 1);
-        await SchedulingClusterFixture.UntilTokensAsync(choices[1], 1);
+        await SchedulingClusterFixture.UntilStreamingAsync(choices[0]);
+        await SchedulingClusterFixture.UntilStreamingAsync(choices[1]);
         await SchedulingClusterFixture.FinishedAsync((await grid.SubmitAsync(interactive, maxTokens: 8)).Grain);
 
         var runs = new[] { await GridWait.ReadAllAsync(choices[0].WatchAsync(0)), await GridWait.ReadAllAsync(choices[1].WatchAsync(0)) };
@@ -208,8 +208,8 @@ public sealed class PreemptionTests(SchedulingClusterFixture grid)
         {
             var first = await grid.SubmitAsync(batch, LongTokens, promptLength: 12, stop: [stop]);
             var second = await grid.SubmitAsync(batch, LongTokens, promptLength: 12, stop: [stop]);
-            await SchedulingClusterFixture.UntilTokensAsync(first.Grain, 1);
-            await SchedulingClusterFixture.UntilTokensAsync(second.Grain, 1);
+            await SchedulingClusterFixture.UntilStreamingAsync(first.Grain);
+            await SchedulingClusterFixture.UntilStreamingAsync(second.Grain);
             var (urgent, _) = await grid.SubmitAsync(interactive, maxTokens: 8);
             Assert.Equal(JobStatus.Succeeded, (await SchedulingClusterFixture.FinishedAsync(urgent)).Status);
 

@@ -111,16 +111,14 @@ public sealed class SchedulingClusterFixture() : ClusterFixture(modelCache: "sch
     }
 
     /// <summary>
-    /// Completes as soon as the job has streamed at least <paramref name="tokens"/> tokens, or has ended: a watch of its
-    /// events, so the caller acts on the chunk that brings them, not on a later poll.
+    /// Completes as soon as the job has streamed its first tokens (the first chunk, which a node sends at once), or has
+    /// ended: a watch of its events, so the caller acts on that chunk, not on a later poll.
     /// </summary>
-    public static async Task UntilTokensAsync(IJobGrain job, int tokens)
+    public static async Task UntilStreamingAsync(IJobGrain job)
     {
-        var streamed = 0;
         await foreach (var e in job.WatchAsync(0))
         {
-            streamed += e.Tokens;
-            if (streamed >= tokens || e is { Kind: JobEventKind.Status, Job.IsFinished: true })
+            if (e.Tokens > 0 || e is { Kind: JobEventKind.Status, Job.IsFinished: true })
             {
                 return;
             }
