@@ -38,10 +38,10 @@ public sealed partial class JobGrain
                     break;
                 }
 
-                if (await RequeueAsync(spec, nodeId, preempted: _preempted) is { } refused)
+                if (await RequeueAsync(spec, nodeId, preempted: _preempted) is { } ended)
                 {
                     nodeId = null;
-                    ending = refused;
+                    ending = ended;
                     break;
                 }
 

@@ -79,6 +79,11 @@ public sealed partial class JobGrain
     /// </summary>
     private async Task<JobInfo?> StartRunAsync(JobSpec spec, bool resumed)
     {
+        if (resumed && EndedBeforeResuming(spec) is { } ended)
+        {
+            return await FinishAsync(ended);
+        }
+
         _placement = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         _enqueuedAt = resumed ? Info!.AdmittedAt ?? timeProvider.GetUtcNow() : timeProvider.GetUtcNow();
         if (await EnqueueAsync(spec, resumed) is { } refused)
@@ -129,19 +134,34 @@ public sealed partial class JobGrain
     }
 
     /// <summary>
-    /// Preempted (or refused by its node): gives the slot back with the tokens this run produced, then queues again in
-    /// front of the tenant's other jobs.
+    /// Preempted, refused by its node or cut off by its node's loss: gives the slot back with the tokens this run
+    /// produced, then queues again in front of the tenant's other jobs; or returns the ending when those tokens already
+    /// end the job.
     /// </summary>
     private async Task<JobEnding?> RequeueAsync(JobSpec spec, string nodeId, bool preempted)
     {
         await ReleaseSlotAsync(spec.Model, nodeId);
         _preempted = false;
+        if (EndedBeforeResuming(spec) is { } ended)
+        {
+            return ended;
+        }
+
         _placement = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         state.State.Info = Info! with { Status = JobStatus.Queued, Preemptions = Info.Preemptions + (preempted ? 1 : 0) };
         _log.AppendStatus(Info!);
         await CheckpointAsync(force: true);
         return await EnqueueAsync(spec, resumed: true);
     }
+
+    /// <summary>
+    /// How the job ends without running again, when the tokens it produced already end it (its node streamed the last
+    /// one and was lost before the ending; see <see cref="JobProgress.StartResumedRun"/>); else null. Resumed anyway, it
+    /// would ask a node for no tokens at all, or generate past its end.
+    /// </summary>
+    private JobEnding? EndedBeforeResuming(JobSpec spec) => Progress.StartResumedRun(state.State, spec) is { } reason
+        ? new JobEnding(JobStatus.Succeeded, JobOutcome.Completed, null, reason, Progress.CompletionTokens)
+        : null;
 
     /// <summary>Tells the dispatcher the run ended (or the job left the queue); never throws.</summary>
     private async Task ReleaseSlotAsync(string model, string? nodeId)

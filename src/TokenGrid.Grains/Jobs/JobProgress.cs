@@ -74,6 +74,34 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
     }
 
     /// <summary>
+    /// Starts a resumed run of <paramref name="spec"/> (see <see cref="StartRun"/>) and says whether the tokens produced
+    /// so far already end the job, as when the lost node streamed the last of them but died before its ending: "stop"
+    /// (an end-of-sequence or stop token id came last, or the text holds a stop sequence) or "length" (max_tokens were
+    /// produced), as the node's engine would have ended it; else null, and the run goes on. An ended run streams what
+    /// the job's decoding still held back.
+    /// </summary>
+    public string? StartResumedRun(JobState state, JobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        StartRun(state, spec);
+        var produced = checkpoints.Tokens;
+        if (produced.Count == 0)
+        {
+            return null;
+        }
+
+        var ended = Stopped || _resumeText?.EndsSequence(produced[^1], spec.Output?.StopTokenIds) == true;
+        if (!ended && produced.Count < spec.MaxTokens)
+        {
+            return null;
+        }
+
+        EndRun(state, spec.KeepOutput);
+        // Flushing the text at max_tokens can still complete a stop sequence: the engine then ends by "stop" too.
+        return ended || Stopped ? "stop" : "length";
+    }
+
+    /// <summary>
     /// Takes a chunk of node <paramref name="nodeId"/>'s stream: records its ids, counts its tokens and streams its text
     /// (the job's own decoding on a resumed run). True when the job just started running (a status to save at once).
     /// </summary>

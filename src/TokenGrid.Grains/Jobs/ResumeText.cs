@@ -121,6 +121,13 @@ internal sealed class ResumeText
         return text.ToString();
     }
 
+    /// <summary>
+    /// True when <paramref name="token"/> ends the sequence as the node's engine sees it: an end-of-sequence token (unless
+    /// the job ignores end-of-sequence) or one of the job's <paramref name="stopTokenIds"/>.
+    /// </summary>
+    public bool EndsSequence(int token, IReadOnlyCollection<int>? stopTokenIds) =>
+        _endOfSequence.Contains(token) || stopTokenIds?.Contains(token) == true;
+
     /// <summary>Whatever is still held back when the run ends.</summary>
     public string Flush() => _detokenizer.Flush();
 }

@@ -138,6 +138,69 @@ public sealed class JobProgressTests : IDisposable
     }
 
     [Fact]
+    public void A_resumed_run_whose_tokens_reach_max_tokens_ends_by_length_with_the_held_text_streamed()
+    {
+        // The lost node streamed every token allowed but died before its ending, holding back "ST" (a possible "STOP").
+        var produced = Encode("The answer is 42. ST");
+        var spec = Spec with { MaxTokens = produced.Length, Stop = ["STOP"] };
+        var (progress, state) = Resume(spec, "The answer is 42. ST", "The answer is 42. ");
+
+        Assert.Equal("length", progress.StartResumedRun(state, spec));
+        Assert.Equal("The answer is 42. ST", progress.Kept(spec));
+        Assert.Equal("The answer is 42. ST".Length, _log.EmittedChars);
+    }
+
+    [Fact]
+    public void A_resumed_run_with_tokens_left_and_no_end_among_them_goes_on()
+    {
+        var spec = Spec with { MaxTokens = Encode("The answer is 42.").Length + 1 };
+        var (progress, state) = Resume(spec, "The answer is 42.", "The answer is 42.");
+
+        Assert.Null(progress.StartResumedRun(state, spec));
+        Assert.Equal("The answer is 42.", progress.Kept(spec));
+        Assert.Equal(0, progress.TokensSinceRelease);
+    }
+
+    [Fact]
+    public void A_resumed_run_whose_last_token_is_end_of_sequence_ends_by_stop()
+    {
+        int[] produced = [.. Encode("The answer is 42."), _demo.Model.Config.EosTokenIds.First()];
+        var (progress, state) = ResumeIds(Spec, produced);
+
+        Assert.Equal("stop", progress.StartResumedRun(state, Spec));
+        Assert.Equal("The answer is 42.", progress.Kept(Spec));
+    }
+
+    [Fact]
+    public void A_resumed_run_that_ignores_end_of_sequence_goes_on_after_one()
+    {
+        var spec = Spec with { Output = JobOutputOptions.None with { IgnoreEndOfSequence = true } };
+        var (progress, state) = ResumeIds(spec, [.. Encode("The answer is 42."), _demo.Model.Config.EosTokenIds.First()]);
+
+        Assert.Null(progress.StartResumedRun(state, spec));
+    }
+
+    [Fact]
+    public void A_resumed_run_whose_last_token_is_a_stop_token_id_ends_by_stop()
+    {
+        var produced = Encode("The answer is 42.");
+        var spec = Spec with { Output = JobOutputOptions.None with { StopTokenIds = [produced[^1]] } };
+        var (progress, state) = ResumeIds(spec, produced);
+
+        Assert.Equal("stop", progress.StartResumedRun(state, spec));
+    }
+
+    [Fact]
+    public void A_resumed_run_whose_text_already_holds_a_stop_sequence_ends_by_stop_with_none_of_it_streamed()
+    {
+        var spec = Spec with { Stop = ["STOP"] };
+        var (progress, state) = Resume(spec, "The answer is 42. STOP and", "The answer is 42. ");
+
+        Assert.Equal("stop", progress.StartResumedRun(state, spec));
+        Assert.Equal("The answer is 42. ", progress.Kept(spec));
+    }
+
+    [Fact]
     public void Erasing_forgets_the_kept_output()
     {
         var (progress, state) = Start(Spec);
@@ -164,6 +227,15 @@ public sealed class JobProgressTests : IDisposable
         var progress = new JobProgress(_demo.Catalog, _log, _checkpoints, _time);
         progress.Restore(saved, Info(JobStatus.Running) with { CompletionTokens = tokens.Length });
         Assert.Equal(emitted, progress.Kept(spec));
+        return (progress, saved);
+    }
+
+    /// <summary>A job that produced <paramref name="tokens"/>, all of its text streamed, and lost its node.</summary>
+    private (JobProgress Progress, JobState State) ResumeIds(JobSpec spec, int[] tokens)
+    {
+        var saved = new JobState { Spec = spec, ProducedTokens = tokens, EmittedChars = long.MaxValue };
+        var progress = new JobProgress(_demo.Catalog, _log, _checkpoints, _time);
+        progress.Restore(saved, Info(JobStatus.Running) with { CompletionTokens = tokens.Length });
         return (progress, saved);
     }
 
