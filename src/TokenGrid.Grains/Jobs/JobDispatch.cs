@@ -1,4 +1,5 @@
 using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Tenants;
@@ -62,6 +63,20 @@ internal static class JobDispatch
     public static (int[] PromptTokens, int MaxTokens) NextRun(JobSpec spec, IReadOnlyList<int> produced) => produced.Count == 0
         ? (spec.PromptTokens, spec.MaxTokens)
         : ([.. spec.PromptTokens, .. produced], spec.MaxTokens - produced.Count);
+
+    /// <summary>
+    /// What job <paramref name="jobId"/>'s next run asks its node for, after <paramref name="produced"/> tokens. A resumed
+    /// run recomputes them as prompt; the engine counts them as output, so penalties, min_tokens and the seeded random
+    /// stream go on as if the sequence had never stopped.
+    /// </summary>
+    public static GenerationSpec Generation(string jobId, JobSpec spec, IReadOnlyList<int> produced, AdmissionResult? admission)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var (prompt, maxTokens) = NextRun(spec, produced);
+        return new GenerationSpec(
+            jobId, spec.Model, prompt, maxTokens, spec.Sampling, spec.Stop, spec.Output, produced.Count, spec.Choice?.GroupId,
+            spec.OutputSchema, spec.OutputSchemaTrigger, PrefixCacheScopes.Of(spec.TenantId, admission), spec.OutputSchemaRepeats);
+    }
 
     /// <summary>The class the job is scheduled at: the tenant's, or the lower one the request asked for.</summary>
     public static PriorityClass Priority(PriorityClass tenant, PriorityClass? requested) =>

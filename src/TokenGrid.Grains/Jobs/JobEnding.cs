@@ -61,16 +61,20 @@ internal readonly record struct JobEnding(
     /// <summary>
     /// The job <paramref name="info"/> once ended this way at <paramref name="finishedAt"/>, on <paramref name="nodeId"/>
     /// (null: the last node it ran on) with <paramref name="completionTokens"/> and the <paramref name="output"/> it keeps;
-    /// its content expires at <paramref name="contentExpiresAt"/>. It is no longer in a queue.
+    /// its content expires at <paramref name="contentExpiresAt"/>. It is no longer in a queue. Its node's region is the
+    /// one <paramref name="regions"/> (the regions of the nodes it was placed on) gives, else the one it had.
     /// </summary>
     public JobInfo Apply(
-        JobInfo info, string? nodeId, DateTimeOffset finishedAt, DateTimeOffset? contentExpiresAt, int completionTokens, string? output)
+        JobInfo info, string? nodeId, DateTimeOffset finishedAt, DateTimeOffset? contentExpiresAt, int completionTokens, string? output,
+        IReadOnlyDictionary<string, string?>? regions = null)
     {
         ArgumentNullException.ThrowIfNull(info);
+        var node = nodeId ?? info.NodeId;
         return info with
         {
             Status = Status,
-            NodeId = nodeId ?? info.NodeId,
+            NodeId = node,
+            NodeRegion = node is not null && regions?.TryGetValue(node, out var region) == true ? region : info.NodeRegion,
             FinishedAt = finishedAt,
             ContentExpiresAt = contentExpiresAt,
             FinishReason = FinishReason,

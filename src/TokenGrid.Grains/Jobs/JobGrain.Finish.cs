@@ -23,11 +23,7 @@ public sealed partial class JobGrain
         var completion = Progress.Finish(ending.CompletionTokens);
         var finishedAt = timeProvider.GetUtcNow();
         var expiresAt = retention.ExpiresAt(state.State.Spec, info.TenantId, finishedAt);
-        info = ending.Apply(info, nodeId, finishedAt, expiresAt, completion, Progress.Kept(state.State.Spec));
-        if (info.NodeId is { } node && _nodeRegions.TryGetValue(node, out var region))
-        {
-            info = info with { NodeRegion = region };
-        }
+        info = ending.Apply(info, nodeId, finishedAt, expiresAt, completion, Progress.Kept(state.State.Spec), _nodeRegions);
 
         state.State.Outcome = ending.Outcome;
         if (ending.Outcome is { } outcome)

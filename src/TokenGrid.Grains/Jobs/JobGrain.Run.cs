@@ -137,12 +137,7 @@ public sealed partial class JobGrain
     private async Task<JobEnding> GenerateAsync(JobSpec spec, string nodeId, CancellationToken cancellationToken)
     {
         var node = GrainFactory.GetGrain<INodeGrain>(nodeId);
-        var run = JobDispatch.NextRun(spec, _checkpoints.Tokens);
-        // A resumed run recomputes the tokens produced so far as prompt; the engine counts them as output, so penalties,
-        // min_tokens and the seeded random stream go on as if the sequence had never stopped.
-        var request = new GenerationSpec(
-            JobId, spec.Model, run.PromptTokens, run.MaxTokens, spec.Sampling, spec.Stop, spec.Output, _checkpoints.Tokens.Count, spec.Choice?.GroupId,
-            spec.OutputSchema, spec.OutputSchemaTrigger, PrefixCacheScopes.Of(spec.TenantId, Info?.Admission), spec.OutputSchemaRepeats);
+        var request = JobDispatch.Generation(JobId, spec, _checkpoints.Tokens, Info?.Admission);
         GenerationFinal? final = null;
         // The run that takes the prompt first computes it: its prefix cache hits are the tenant's (see CachedPrompt).
         var computesPrompt = !state.State.PromptProcessed;

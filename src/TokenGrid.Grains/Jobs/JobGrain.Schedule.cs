@@ -79,7 +79,7 @@ public sealed partial class JobGrain
     /// </summary>
     private async Task<JobInfo?> StartRunAsync(JobSpec spec, bool resumed)
     {
-        if (resumed && EndedBeforeResuming(spec) is { } ended)
+        if (resumed && Progress.StartResumedRun(state.State, spec) is { } ended)
         {
             return await FinishAsync(ended);
         }
@@ -142,7 +142,7 @@ public sealed partial class JobGrain
     {
         await ReleaseSlotAsync(spec.Model, nodeId);
         _preempted = false;
-        if (EndedBeforeResuming(spec) is { } ended)
+        if (Progress.StartResumedRun(state.State, spec) is { } ended)
         {
             return ended;
         }
@@ -153,15 +153,6 @@ public sealed partial class JobGrain
         await CheckpointAsync(force: true);
         return await EnqueueAsync(spec, resumed: true);
     }
-
-    /// <summary>
-    /// How the job ends without running again, when the tokens it produced already end it (its node streamed the last
-    /// one and was lost before the ending; see <see cref="JobProgress.StartResumedRun"/>); else null. Resumed anyway, it
-    /// would ask a node for no tokens at all, or generate past its end.
-    /// </summary>
-    private JobEnding? EndedBeforeResuming(JobSpec spec) => Progress.StartResumedRun(state.State, spec) is { } reason
-        ? new JobEnding(JobStatus.Succeeded, JobOutcome.Completed, null, reason, Progress.CompletionTokens)
-        : null;
 
     /// <summary>Tells the dispatcher the run ended (or the job left the queue); never throws.</summary>
     private async Task ReleaseSlotAsync(string model, string? nodeId)

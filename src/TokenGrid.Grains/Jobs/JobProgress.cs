@@ -1,6 +1,7 @@
 using System.Text;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Catalog;
 
 namespace TokenGrid.Grains.Jobs;
@@ -74,13 +75,14 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
     }
 
     /// <summary>
-    /// Starts a resumed run of <paramref name="spec"/> (see <see cref="StartRun"/>) and says whether the tokens produced
-    /// so far already end the job, as when the lost node streamed the last of them but died before its ending: "stop"
-    /// (an end-of-sequence or stop token id came last, or the text holds a stop sequence) or "length" (max_tokens were
-    /// produced), as the node's engine would have ended it; else null, and the run goes on. An ended run streams what
+    /// Starts a resumed run of <paramref name="spec"/> (see <see cref="StartRun"/>) and returns the job's ending when the
+    /// tokens produced so far already end it, as when the lost node streamed the last of them but died before its
+    /// ending. It succeeds as the node's engine would have ended it: by "stop" (an end-of-sequence or stop token id came
+    /// last, or the text holds a stop sequence) or by "length" (max_tokens were produced). Else null, and the run goes on
+    /// (resumed anyway, it would ask a node for no tokens at all, or generate past its end). An ended run streams what
     /// the job's decoding still held back.
     /// </summary>
-    public string? StartResumedRun(JobState state, JobSpec spec)
+    public JobEnding? StartResumedRun(JobState state, JobSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         StartRun(state, spec);
@@ -98,7 +100,7 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
 
         EndRun(state, spec.KeepOutput);
         // Flushing the text at max_tokens can still complete a stop sequence: the engine then ends by "stop" too.
-        return ended || Stopped ? "stop" : "length";
+        return new JobEnding(JobStatus.Succeeded, JobOutcome.Completed, null, ended || Stopped ? "stop" : "length", CompletionTokens);
     }
 
     /// <summary>

@@ -46,6 +46,11 @@ public sealed class JobDispatchTests
         Assert.Null(request.AffinityKey);
         Assert.Equal([1, 2, 3, 7, 8], run.PromptTokens);
         Assert.Equal(8, run.MaxTokens);
+
+        // The node is told how many of the prompt's tokens are output already, so the sequence goes on where it stopped.
+        var generation = JobDispatch.Generation("j", Spec, checkpoints.Tokens, s_admitted);
+        Assert.Equal(("j", "m", 8, 2, "g"), (generation.JobId, generation.Model, generation.MaxTokens, generation.ResumedOutputTokens, generation.ForkKey));
+        Assert.Equal([1, 2, 3, 7, 8], generation.PromptTokens);
     }
 
     [Fact]

@@ -81,6 +81,11 @@ public sealed class JobEndingTests
         Assert.Equal((t0, t0.AddMinutes(5), 9, "text"), (ended.FinishedAt, ended.ContentExpiresAt, ended.CompletionTokens, ended.Output));
         Assert.Equal((null, null), (ended.QueuePosition, ended.ExpectedWait));
         Assert.Equal("n1", ending.Apply(queued, "n1", t0, null, 9, null).NodeId);
+
+        // The region of the node it ended on, when the job knows it; else the one it had.
+        var regions = new Dictionary<string, string?> { ["n0"] = "eu-west" };
+        Assert.Equal("eu-west", ending.Apply(queued, null, t0, null, 9, null, regions).NodeRegion);
+        Assert.Equal("us-east", ending.Apply(queued with { NodeRegion = "us-east" }, "n1", t0, null, 9, null, regions).NodeRegion);
     }
 
     [Fact]

@@ -145,7 +145,7 @@ public sealed class JobProgressTests : IDisposable
         var spec = Spec with { MaxTokens = produced.Length, Stop = ["STOP"] };
         var (progress, state) = Resume(spec, "The answer is 42. ST", "The answer is 42. ");
 
-        Assert.Equal("length", progress.StartResumedRun(state, spec));
+        Assert.Equal("length", progress.StartResumedRun(state, spec)?.FinishReason);
         Assert.Equal("The answer is 42. ST", progress.Kept(spec));
         Assert.Equal("The answer is 42. ST".Length, _log.EmittedChars);
     }
@@ -156,7 +156,7 @@ public sealed class JobProgressTests : IDisposable
         var spec = Spec with { MaxTokens = Encode("The answer is 42.").Length + 1 };
         var (progress, state) = Resume(spec, "The answer is 42.", "The answer is 42.");
 
-        Assert.Null(progress.StartResumedRun(state, spec));
+        Assert.Null(progress.StartResumedRun(state, spec)?.FinishReason);
         Assert.Equal("The answer is 42.", progress.Kept(spec));
         Assert.Equal(0, progress.TokensSinceRelease);
     }
@@ -167,7 +167,7 @@ public sealed class JobProgressTests : IDisposable
         int[] produced = [.. Encode("The answer is 42."), _demo.Model.Config.EosTokenIds.First()];
         var (progress, state) = ResumeIds(Spec, produced);
 
-        Assert.Equal("stop", progress.StartResumedRun(state, Spec));
+        Assert.Equal("stop", progress.StartResumedRun(state, Spec)?.FinishReason);
         Assert.Equal("The answer is 42.", progress.Kept(Spec));
     }
 
@@ -177,7 +177,7 @@ public sealed class JobProgressTests : IDisposable
         var spec = Spec with { Output = JobOutputOptions.None with { IgnoreEndOfSequence = true } };
         var (progress, state) = ResumeIds(spec, [.. Encode("The answer is 42."), _demo.Model.Config.EosTokenIds.First()]);
 
-        Assert.Null(progress.StartResumedRun(state, spec));
+        Assert.Null(progress.StartResumedRun(state, spec)?.FinishReason);
     }
 
     [Fact]
@@ -187,7 +187,7 @@ public sealed class JobProgressTests : IDisposable
         var spec = Spec with { Output = JobOutputOptions.None with { StopTokenIds = [produced[^1]] } };
         var (progress, state) = ResumeIds(spec, produced);
 
-        Assert.Equal("stop", progress.StartResumedRun(state, spec));
+        Assert.Equal("stop", progress.StartResumedRun(state, spec)?.FinishReason);
     }
 
     [Fact]
@@ -196,7 +196,7 @@ public sealed class JobProgressTests : IDisposable
         var spec = Spec with { Stop = ["STOP"] };
         var (progress, state) = Resume(spec, "The answer is 42. STOP and", "The answer is 42. ");
 
-        Assert.Equal("stop", progress.StartResumedRun(state, spec));
+        Assert.Equal("stop", progress.StartResumedRun(state, spec)?.FinishReason);
         Assert.Equal("The answer is 42. ", progress.Kept(spec));
     }
 
