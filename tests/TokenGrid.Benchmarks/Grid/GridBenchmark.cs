@@ -159,7 +159,9 @@ public static class GridBenchmark
     /// <item>steady (the main keys): after the JIT has settled (<see cref="SettleAsync"/>), 32 clients each sending
     /// <paramref name="waves"/> requests back to back, against 32 submitters doing the same on the engine, so a round is
     /// sustained serving rather than one wave's ramp and drain; each side's measured round follows one of its own
-    /// (<see cref="CompareAsync"/>).</item>
+    /// (<see cref="CompareAsync"/>);</item>
+    /// <item>the floor (<c>floor_</c> keys): the same engine behind <see cref="HttpFloor"/>, the thinnest server of it,
+    /// to the same clients, against the engine alone in the same way.</item>
     /// </list>
     /// </summary>
     private static async Task SmallVocabularyAsync(BenchmarkReport report, int rounds, int newTokens, int promptLength, int waves, ModelLoadOptions load)
@@ -192,6 +194,10 @@ public static class GridBenchmark
         var steady = await SteadyAsync(http, app);
         await app.StopAsync();
 
+        // The same engine behind the thinnest HTTP server, paced as the grid's node paces (HttpFloor): the engine alone
+        // over it is the bound HTTP, SSE and the clients set on these cores, and the grid over it what the grid costs.
+        var floor = await FloorAsync(engine, prompts, rounds, waves, newTokens);
+
         // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
         // the engine, so the pacing's effect is a ratio taken in the same run.
         await using var unpaced = await StartGridAsync(
@@ -219,6 +225,12 @@ public static class GridBenchmark
         AddCosts(report, "grid", "_unpaced", gridUnpaced.GridCpu);
         AddCosts(report, "grid", "", steady.GridCpu);
         AddCosts(report, "engine", "", steady.EngineCpu);
+        report
+            .Add("floor_tokens_per_s_32_small", floor.Grid)
+            .Add("floor_engine_tokens_per_s_32_small", floor.Engine)
+            .Add("floor_vs_engine_32_small", floor.Ratio)
+            .Add("grid_vs_floor_32_small", steady.Ratio / floor.Ratio);
+        AddCosts(report, "floor", "", floor.GridCpu);
 
         // Both sides keep every core busy, so the ratio is about the engine's CPU per token over the grid's: the grid's
         // model threads' CPU per token over the engine's (contention), and serving's share of the grid's CPU, say which
@@ -226,6 +238,24 @@ public static class GridBenchmark
         report
             .Add("model_cpu_grid_over_engine_32_small", steady.GridCpu.ModelMicrosecondsPerToken / steady.EngineCpu.ModelMicrosecondsPerToken)
             .Add("grid_serving_cpu_share_32_small", steady.GridCpu.ServingMicrosecondsPerToken / steady.GridCpu.MicrosecondsPerToken);
+    }
+
+    /// <summary>
+    /// <paramref name="engine"/> served over <see cref="HttpFloor"/> to the same clients, against the engine alone, in
+    /// turns after the floor's own code has settled; the floor's rates and costs are the comparison's grid side.
+    /// </summary>
+    private static async Task<Comparison> FloorAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int rounds, int waves, int newTokens)
+    {
+        await using var floor = await HttpFloor.StartAsync(engine, new NodeOptions().StreamInterval);
+        using var http = floor.Client();
+        await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
+        return await CompareAsync(
+            rounds,
+            () => SustainedAsync(prompts, waves, p => StreamAllAsync(http, [p], newTokens)),
+            () => SustainedAsync(prompts, waves, p => EngineAsync(engine, [p], newTokens)),
+            paired: true,
+            engine.Statistics,
+            engine.Statistics);
     }
 
     /// <summary>A side's <see cref="SideCost"/> figures under <c>{side}_..._32_small{suffix}</c> keys.</summary>
