@@ -231,6 +231,7 @@ public static class GridBenchmark
             .Add("floor_vs_engine_32_small", floor.Ratio)
             .Add("grid_vs_floor_32_small", steady.Ratio / floor.Ratio);
         AddCosts(report, "floor", "", floor.GridCpu);
+        AddCosts(report, "floor_engine", "", floor.EngineCpu);
 
         // Both sides keep every core busy, so the ratio is about the engine's CPU per token over the grid's: the grid's
         // model threads' CPU per token over the engine's (contention), and serving's share of the grid's CPU, say which
