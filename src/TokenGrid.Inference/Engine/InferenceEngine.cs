@@ -119,6 +119,14 @@ public sealed partial class InferenceEngine : IAsyncDisposable
         var maxNew = Math.Min(request.MaxTokens, context - request.PromptTokens.Count);
         var sequence = new Sequence(
             request, maxNew, _model.Tokenizer, _eos, _time, request.Constraint is null ? null : _vocabulary.Value, _prefixCache is null ? 0 : _options.PrefixBlockTokens);
+        if (sequence.EndedBeforeResuming)
+        {
+            // Generating would add a token the first run never produced: it ends as that run did, by stop, with none.
+            sequence.Finish(FinishReason.Stop, null, _time.GetTimestamp());
+            Statistics.OnCompleted();
+            return new SubmitResult(SubmitStatus.Accepted, sequence.Stream, null);
+        }
+
         sequence.Registration = cancellationToken.Register(
             static state =>
             {

@@ -65,10 +65,13 @@ internal sealed class Sequence
                 Constraint = _startConstraint();
             }
 
+            var complete = false;
             for (var i = Prompt.Length - request.ResumedOutputTokens; i < Prompt.Length; i++)
             {
-                Observe(Prompt[i]);
+                complete = Observe(Prompt[i]);
             }
+
+            EndedBeforeResuming = complete;
         }
     }
 
@@ -79,6 +82,12 @@ internal sealed class Sequence
     public Constraints.TokenConstraint? Constraint { get; private set; }
 
     public int[] Prompt { get; }
+
+    /// <summary>
+    /// True when the output it resumes from already completes its constraint's value, so nothing may follow: the run it
+    /// resumes ended there, and was cut off only before its ending arrived.
+    /// </summary>
+    public bool EndedBeforeResuming { get; }
 
     /// <summary>The keys of the prompt's full blocks in its prefix cache scope; null when it does not use the cache.</summary>
     public Prefix.PrefixBlockHash[]? PrefixBlocks { get; }

@@ -79,6 +79,33 @@ public sealed class ConstrainedEngineTests
         Assert.Equal(whole.Tokens[5..], rest.Tokens);
     }
 
+    /// <summary>
+    /// A sequence resumed with every token of a complete value (its node was lost after the last token but before the
+    /// ending) ends at once by "stop" with no token more, as the first run did: it used to generate one more token (the
+    /// end of sequence the finished value allows), which the job would have been charged for.
+    /// </summary>
+    [Fact]
+    public async Task A_sequence_resumed_with_its_value_complete_ends_at_once_with_no_token_more()
+    {
+        await using var run = EngineRun.Start(DemoModels.Small);
+        var grammar = JsonGrammar.Compile(Schema);
+        var sampling = new SamplingOptions { Temperature = 1f, Seed = 7 };
+        var whole = await EngineRun.ReadAllAsync(run.Submit(new GenerationRequest { PromptTokens = s_prompt, MaxTokens = 120, Sampling = sampling, Constraint = grammar }));
+        Assert.Equal(FinishReason.Stop, whole.Result.FinishReason);
+
+        var rest = await EngineRun.ReadAllAsync(run.Submit(new GenerationRequest
+        {
+            PromptTokens = [.. s_prompt, .. whole.Tokens],
+            ResumedOutputTokens = whole.Tokens.Length,
+            MaxTokens = 120 - whole.Tokens.Length,
+            Sampling = sampling,
+            Constraint = grammar,
+        }));
+
+        Assert.Empty(rest.Tokens);
+        Assert.Equal((FinishReason.Stop, 0, ""), (rest.Result.FinishReason, rest.Result.CompletionTokens, rest.Text));
+    }
+
     [Fact]
     public async Task Max_tokens_running_out_first_ends_by_length()
     {
