@@ -41,6 +41,31 @@ public sealed class NodeLossTests(GridClusterFixture grid)
         }
     }
 
+    /// <summary>
+    /// The node is lost after streaming the run's last token and before its ending: the job has every token it may
+    /// produce, so it ends by length with the output of an uninterrupted run, instead of asking a node for zero tokens
+    /// (which failed the job: "max_tokens must be at least 1").
+    /// </summary>
+    [Fact]
+    public async Task A_job_whose_node_is_lost_after_its_last_token_ends_by_length_with_the_same_output()
+    {
+        var tenant = await grid.CreateTenantAsync();
+        var spec = grid.Spec(tenant, Prompt, maxTokens: 40) with { Output = JobOutputOptions.None with { IgnoreEndOfSequence = true } };
+        var reference = (await RunAsync(spec, losses: 0)).Job!;
+
+        var job = grid.NewJob();
+        grid.LostNodes.LoseBeforeTheEnd(job.GetGrainId());
+        await job.SubmitAsync(spec);
+        var events = await GridWait.ReadAllAsync(job.WatchAsync(0));
+        GridWait.AssertSequences(events);
+        var ended = events[^1].Job!;
+
+        Assert.Equal(0, grid.LostNodes.LossesLeft(job.GetGrainId()));
+        Assert.Equal((JobStatus.Succeeded, "length", reference.Output, spec.MaxTokens), (ended.Status, ended.FinishReason, ended.Output, ended.CompletionTokens));
+        var charge = Assert.Single(await grid.LedgerAsync(tenant, ended.Id), e => e.Kind == LedgerEntryKind.Charge);
+        Assert.Equal(ended.PromptTokens + ended.CompletionTokens, charge.Tokens);
+    }
+
     /// <summary>Runs <paramref name="spec"/> with its node lost mid-run <paramref name="losses"/> times; its final event.</summary>
     private async Task<JobEvent> RunAsync(JobSpec spec, int losses)
     {
