@@ -62,20 +62,9 @@ public sealed class ConstrainedEngineTests
     public async Task A_resumed_sequence_rebuilds_the_constraint_and_continues_exactly()
     {
         await using var run = EngineRun.Start(DemoModels.Small);
-        var grammar = JsonGrammar.Compile(Schema);
-        var sampling = new SamplingOptions { Temperature = 1f, Seed = 7 };
-        var whole = await EngineRun.ReadAllAsync(run.Submit(new GenerationRequest { PromptTokens = s_prompt, MaxTokens = 120, Sampling = sampling, Constraint = grammar }));
-        Assert.True(whole.Tokens.Length > 6, whole.Text);
+        var (whole, rest) = await RunAndResumeAsync(run, tokens => tokens[..5]);
 
-        var done = whole.Tokens[..5];
-        var rest = await EngineRun.ReadAllAsync(run.Submit(new GenerationRequest
-        {
-            PromptTokens = [.. s_prompt, .. done],
-            ResumedOutputTokens = done.Length,
-            MaxTokens = 120 - done.Length,
-            Sampling = sampling,
-            Constraint = grammar,
-        }));
+        Assert.True(whole.Tokens.Length > 6, whole.Text);
         Assert.Equal(whole.Tokens[5..], rest.Tokens);
     }
 
@@ -88,22 +77,33 @@ public sealed class ConstrainedEngineTests
     public async Task A_sequence_resumed_with_its_value_complete_ends_at_once_with_no_token_more()
     {
         await using var run = EngineRun.Start(DemoModels.Small);
+        var (whole, rest) = await RunAndResumeAsync(run, tokens => tokens);
+
+        Assert.Equal(FinishReason.Stop, whole.Result.FinishReason);
+        Assert.Empty(rest.Tokens);
+        Assert.Equal((FinishReason.Stop, 0, ""), (rest.Result.FinishReason, rest.Result.CompletionTokens, rest.Text));
+    }
+
+    /// <summary>
+    /// A sampled run under the schema, and the same request resumed from the part of its output that
+    /// <paramref name="done"/> picks.
+    /// </summary>
+    private static async Task<((int[] Tokens, string Text, GenerationResult Result) Whole, (int[] Tokens, string Text, GenerationResult Result) Rest)> RunAndResumeAsync(
+        EngineRun run, Func<int[], int[]> done)
+    {
         var grammar = JsonGrammar.Compile(Schema);
         var sampling = new SamplingOptions { Temperature = 1f, Seed = 7 };
         var whole = await EngineRun.ReadAllAsync(run.Submit(new GenerationRequest { PromptTokens = s_prompt, MaxTokens = 120, Sampling = sampling, Constraint = grammar }));
-        Assert.Equal(FinishReason.Stop, whole.Result.FinishReason);
-
+        var resumedFrom = done(whole.Tokens);
         var rest = await EngineRun.ReadAllAsync(run.Submit(new GenerationRequest
         {
-            PromptTokens = [.. s_prompt, .. whole.Tokens],
-            ResumedOutputTokens = whole.Tokens.Length,
-            MaxTokens = 120 - whole.Tokens.Length,
+            PromptTokens = [.. s_prompt, .. resumedFrom],
+            ResumedOutputTokens = resumedFrom.Length,
+            MaxTokens = 120 - resumedFrom.Length,
             Sampling = sampling,
             Constraint = grammar,
         }));
-
-        Assert.Empty(rest.Tokens);
-        Assert.Equal((FinishReason.Stop, 0, ""), (rest.Result.FinishReason, rest.Result.CompletionTokens, rest.Text));
+        return (whole, rest);
     }
 
     [Fact]
