@@ -88,7 +88,7 @@ public sealed class ConstrainedEngineTests
     /// A sampled run under the schema, and the same request resumed from the part of its output that
     /// <paramref name="done"/> picks.
     /// </summary>
-    private static async Task<((int[] Tokens, string Text, GenerationResult Result) Whole, (int[] Tokens, string Text, GenerationResult Result) Rest)> RunAndResumeAsync(
+    private static async Task<((int[] Tokens, string Text, GenerationResult Result) Whole, (int[] Tokens, string Text, GenerationResult Result) Resumed)> RunAndResumeAsync(
         EngineRun run, Func<int[], int[]> done)
     {
         var grammar = JsonGrammar.Compile(Schema);
