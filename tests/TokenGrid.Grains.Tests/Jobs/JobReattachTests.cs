@@ -40,35 +40,11 @@ public sealed class JobReattachTests(GridClusterFixture grid)
         var first = live[^1].Job!;
         Assert.Equal((JobStatus.Succeeded, spec.MaxTokens), (first.Status, first.CompletionTokens));
 
-        var storage = grid.Cluster.GetSiloServiceProvider().GetRequiredKeyedService<IGrainStorage>(TokenGridStorage.Name);
-        var saved = new GrainState<JobState>();
-        await storage.ReadStateAsync("job", job.GetGrainId(), saved);
-        var logprobs = saved.State!.Logprobs;
-        Assert.Equal(spec.MaxTokens, logprobs.Length);
-
         // The checkpoint: the first events holding a third of the tokens.
         var tokenEvents = live.Where(e => e.Kind == JobEventKind.Tokens).ToList();
         var checkpointAt = CountUntil(tokenEvents, spec.MaxTokens / 3);
         var checkpointTokens = tokenEvents.Take(checkpointAt + 1).Sum(e => e.Tokens);
-        var checkpoint = tokenEvents[checkpointAt];
-        // Saved as queued again (its node had been lost before its grain was), so the new activation owns no slot to give back.
-        saved.State.Info = first with
-        {
-            Status = JobStatus.Queued,
-            CompletionTokens = checkpointTokens,
-            FinishedAt = null,
-            FinishReason = null,
-            Output = null,
-            ChargedTokens = null,
-        };
-        saved.State.Outcome = null;
-        saved.State.ProducedTokens = [.. logprobs.Take(checkpointTokens).Select(l => l.TokenId)];
-        saved.State.Logprobs = [.. logprobs.Take(checkpointTokens)];
-        saved.State.EmittedChars = JobEventSequence.CharsOf(checkpoint.Sequence);
-        saved.State.LastSequence = checkpoint.Sequence;
-        saved.State.NodeLosses = 0;
-        await storage.WriteStateAsync("job", job.GetGrainId(), saved);
-        await grid.Cluster.DeactivateAsync(job);
+        await grid.RewindToCheckpointAsync(job, first, checkpointTokens, tokenEvents[checkpointAt]);
 
         // The watcher saw two thirds; it re-attaches with the id of the last event it received.
         var watcherLast = tokenEvents[CountUntil(tokenEvents, 2 * spec.MaxTokens / 3)];

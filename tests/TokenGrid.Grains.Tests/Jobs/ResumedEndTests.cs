@@ -15,9 +15,10 @@ namespace TokenGrid.Grains.Tests.Jobs;
 /// generate past its end.
 /// </summary>
 /// <remarks>
-/// The loss is played from storage, as in <see cref="JobReattachTests"/>: the job runs to its end, its saved state is put
-/// back to a checkpoint holding every token it produced with its ending not yet saved, and the activation is dropped. A
-/// watcher re-attaching after the last token it saw reactivates the job, which resumes from that checkpoint.
+/// The loss is played from storage, as in <see cref="JobReattachTests"/> (<see cref="GridClusterFixture.RewindToCheckpointAsync"/>):
+/// the job runs to its end, its saved state is put back to a checkpoint holding every token it produced with its ending
+/// not yet saved, and the activation is dropped. A watcher re-attaching after the last token it saw reactivates the job,
+/// which resumes from that checkpoint.
 /// </remarks>
 [Collection(GridCollection.Name)]
 public sealed class ResumedEndTests(GridClusterFixture grid)
@@ -50,7 +51,7 @@ public sealed class ResumedEndTests(GridClusterFixture grid)
         var job = grid.NewJob();
         await job.SubmitAsync(free);
         var reference = (await GridWait.ReadAllAsync(job.WatchAsync(0)))[^1].Job!;
-        var ids = (await SavedAsync(job)).State!.Logprobs.Select(l => l.TokenId).ToList();
+        var ids = (await SavedAsync(job)).Logprobs.Select(l => l.TokenId).ToList();
         // A token first produced well inside the output, as a stop token id: the sequence ends there.
         var at = Enumerable.Range(10, 20).First(i => ids.IndexOf(ids[i]) == i);
         var spec = free with { Output = free.Output! with { StopTokenIds = [ids[at]] } };
@@ -74,20 +75,9 @@ public sealed class ResumedEndTests(GridClusterFixture grid)
         var first = live[^1].Job!;
         Assert.Equal(JobStatus.Succeeded, first.Status);
 
-        var saved = await SavedAsync(job);
-        var logprobs = saved.State!.Logprobs;
-        Assert.Equal(first.CompletionTokens, logprobs.Length);
+        // Every token produced and streamed; the ending not yet saved.
         var last = live.Last(e => e.Kind == JobEventKind.Tokens);
-
-        // Every token produced and streamed; the ending not yet saved. Saved as queued (its node was lost before its grain).
-        saved.State.Info = first with { Status = JobStatus.Queued, FinishedAt = null, FinishReason = null, Output = null, ChargedTokens = null };
-        saved.State.Outcome = null;
-        saved.State.ProducedTokens = [.. logprobs.Select(l => l.TokenId)];
-        saved.State.EmittedChars = JobEventSequence.CharsOf(last.Sequence);
-        saved.State.LastSequence = last.Sequence;
-        saved.State.NodeLosses = 0;
-        await Storage.WriteStateAsync("job", job.GetGrainId(), saved);
-        await grid.Cluster.DeactivateAsync(job);
+        await grid.RewindToCheckpointAsync(job, first, first.CompletionTokens, last);
 
         var rest = await GridWait.ReadAllAsync(job.WatchAsync(last.Sequence));
         Assert.DoesNotContain(rest, e => e.Kind == JobEventKind.Tokens && e.Tokens > 0);
@@ -104,14 +94,10 @@ public sealed class ResumedEndTests(GridClusterFixture grid)
         (JobStatus.Succeeded, first.FinishReason, first.CompletionTokens, first.Output, first.NodeId),
         (resumed.Status, resumed.FinishReason, resumed.CompletionTokens, resumed.Output, resumed.NodeId));
 
-    private IGrainStorage Storage =>
-        grid.Cluster.GetSiloServiceProvider().GetRequiredKeyedService<IGrainStorage>(TokenGridStorage.Name);
-
-    private async Task<GrainState<JobState>> SavedAsync(IJobGrain job)
+    private async Task<JobState> SavedAsync(IJobGrain job)
     {
         var saved = new GrainState<JobState>();
-        await Storage.ReadStateAsync("job", job.GetGrainId(), saved);
-        Assert.NotNull(saved.State);
-        return saved;
+        await grid.Cluster.GetSiloServiceProvider().GetRequiredKeyedService<IGrainStorage>(TokenGridStorage.Name).ReadStateAsync("job", job.GetGrainId(), saved);
+        return saved.State ?? throw new InvalidOperationException("The job saved no state.");
     }
 }

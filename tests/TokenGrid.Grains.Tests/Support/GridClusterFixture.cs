@@ -1,9 +1,12 @@
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 using Orleans.TestingHost;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Catalog;
+using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Nodes;
+using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Inference.DemoModel;
 
@@ -61,6 +64,34 @@ public sealed class GridClusterFixture() : ClusterFixture(silos: 2, modelCache: 
         MaxTokens = maxTokens,
         Sampling = new JobSampling(Temperature: 0f),
     };
+
+    /// <summary>
+    /// Plays the death of <paramref name="job"/>'s grain from storage, after it <paramref name="ended"/>: its saved state
+    /// is put back to a checkpoint holding its first <paramref name="tokens"/> tokens (ids and log probabilities, which
+    /// the job must have kept), the text and sequence of <paramref name="checkpoint"/>, and no ending; then its activation
+    /// is dropped. It is saved as queued, as when its node was lost before its grain, so the next activation owns no slot
+    /// to give back. That activation (a watcher re-attaching wakes it) resumes from the checkpoint.
+    /// </summary>
+    public async Task RewindToCheckpointAsync(IJobGrain job, JobInfo ended, int tokens, JobEvent checkpoint)
+    {
+        var storage = Cluster.GetSiloServiceProvider().GetRequiredKeyedService<IGrainStorage>(TokenGridStorage.Name);
+        var saved = new GrainState<JobState>();
+        await storage.ReadStateAsync("job", job.GetGrainId(), saved);
+        var logprobs = saved.State!.Logprobs;
+        Assert.Equal(ended.CompletionTokens, logprobs.Length);
+        saved.State.Info = ended with
+        {
+            Status = JobStatus.Queued, CompletionTokens = tokens, FinishedAt = null, FinishReason = null, Output = null, ChargedTokens = null,
+        };
+        saved.State.Outcome = null;
+        saved.State.ProducedTokens = [.. logprobs.Take(tokens).Select(l => l.TokenId)];
+        saved.State.Logprobs = [.. logprobs.Take(tokens)];
+        saved.State.EmittedChars = JobEventSequence.CharsOf(checkpoint.Sequence);
+        saved.State.LastSequence = checkpoint.Sequence;
+        saved.State.NodeLosses = 0;
+        await storage.WriteStateAsync("job", job.GetGrainId(), saved);
+        await Cluster.DeactivateAsync(job);
+    }
 
     /// <summary>The tenant's ledger entries for one job.</summary>
     public async Task<IReadOnlyList<LedgerEntry>> LedgerAsync(string tenantId, string jobId)
