@@ -49,6 +49,17 @@ public sealed class NodeOptions : IValidatedOptions
     /// </summary>
     public int IntraOpThreads { get; set; }
 
+    /// <summary>
+    /// The nice value of a CPU model's threads (ONNX Runtime's intra-op pool and the engine's decode thread), 0 to 19.
+    /// Above 0, the silo's serving threads (HTTP, grains, the SSE writes) take a core from the model as soon as they wake
+    /// rather than waiting for the model's threads' time slice: a request's admission and its stream's hops then wait
+    /// for the next decode step only, the next request joins the batch sooner, and the batches stay full. The model keeps
+    /// every core the rest of the time. Inside a container or a systemd unit the value orders only the silo's own threads;
+    /// other workloads are weighed by their cgroups. CUDA devices keep 0: their threads feed the device. 0 runs the
+    /// model's threads as the silo's others. Default: 10.
+    /// </summary>
+    public int CpuModelThreadNice { get; set; } = 10;
+
     /// <summary>Per-device overrides of <see cref="IntraOpThreads"/> (<c>DeviceIntraOpThreads:cpu1 = 2</c>). Default: none.</summary>
     public Dictionary<string, int> DeviceIntraOpThreads { get; set; } = new(StringComparer.Ordinal);
 
@@ -144,6 +155,7 @@ public sealed class NodeOptions : IValidatedOptions
             : StreamInterval < TimeSpan.Zero || StreamInterval > TimeSpan.FromSeconds(1) ? "the stream interval must be between 0 and 1 second."
             : StaleAfterPeriods < 1 ? "stale-after-periods must be at least 1."
             : IntraOpThreads < 0 || DeviceIntraOpThreads.Values.Any(t => t < 0) ? "intra-op threads must not be negative."
+            : CpuModelThreadNice is < 0 or > ThreadNiceness.Max ? $"the CPU model threads' nice value must be between 0 and {ThreadNiceness.Max}."
             : DeviceIntraOpThreads.Keys.Concat(DeviceLabels.Keys).FirstOrDefault(d => !Devices.Contains(d)) is { } unknown
                 ? $"per-device settings name '{unknown}', which is not one of the devices ({string.Join(", ", Devices)})."
             : PrefixDigestBlocks < 0 ? "prefix digest blocks must not be negative (0: none)."

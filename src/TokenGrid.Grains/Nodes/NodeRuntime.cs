@@ -127,6 +127,7 @@ public sealed partial class NodeRuntime(
             ExecutionProvider = isGpu ? settings.Provider : ExecutionProviderPreference.Cpu,
             DeviceId = isGpu ? ordinal : 0,
             IntraOpThreads = settings.IntraOpThreadsOf(device),
+            CpuThreadNice = settings.CpuModelThreadNice,
         };
         var expected = isGpu && settings.Provider != ExecutionProviderPreference.Cpu ? ExecutionProviderKind.Cuda : ExecutionProviderKind.Cpu;
         var models = new NodeModels(

@@ -18,6 +18,13 @@ public sealed record ModelLoadOptions
     /// options, or lets ONNX Runtime choose (one per physical core) when it has none. Default: 0.
     /// </summary>
     public int IntraOpThreads { get; init; }
+
+    /// <summary>
+    /// The nice value of the model's threads (ONNX Runtime's intra-op pool and the engine's decode thread) when the
+    /// session runs on the CPU, 0 to <see cref="ThreadNiceness.Max"/>: above 0 they yield their cores to the process's
+    /// other threads first (see <see cref="ThreadNiceness"/>). A CUDA session's threads keep theirs. Default: 0.
+    /// </summary>
+    public int CpuThreadNice { get; init; }
 }
 
 /// <summary>
@@ -35,6 +42,7 @@ public sealed class DecoderModel : IDisposable
         Session = created.Session;
         Provider = created.Provider;
         ProviderFallbackReason = created.FallbackReason;
+        ThreadNice = created.ThreadNice;
     }
 
     /// <summary>What the model is.</summary>
@@ -56,6 +64,12 @@ public sealed class DecoderModel : IDisposable
     public string? ProviderFallbackReason { get; }
 
     /// <summary>
+    /// The nice value the session's threads run at (see <see cref="ModelLoadOptions.CpuThreadNice"/>), which the engine's
+    /// decode thread takes too: 0 for a CUDA session, or when it could not be set.
+    /// </summary>
+    public int ThreadNice { get; }
+
+    /// <summary>
     /// What loading defaulted or ignored, one note per field: session settings first, then the configuration's
     /// <see cref="DecoderModelConfig.Notes"/>. The inference engine logs each when it starts (ignored settings as
     /// warnings); other callers may log them too.
@@ -71,7 +85,7 @@ public sealed class DecoderModel : IDisposable
         options ??= new ModelLoadOptions();
         var modelPath = ModelConfigReader.FindModelFile(directory);
         var settings = ModelConfigReader.ReadSessionSettings(directory, out var sessionNotes);
-        var created = SessionFactory.Create(modelPath, options.ExecutionProvider, options.DeviceId, options.IntraOpThreads, settings);
+        var created = SessionFactory.Create(modelPath, options.ExecutionProvider, options.DeviceId, options.IntraOpThreads, settings, options.CpuThreadNice);
         try
         {
             var config = ModelConfigReader.Read(directory, modelPath, created.Session);

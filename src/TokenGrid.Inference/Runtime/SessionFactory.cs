@@ -10,7 +10,8 @@ public sealed class ExecutionProviderUnavailableException(string message, Except
 /// <param name="Session">The session; the caller owns and disposes it.</param>
 /// <param name="Provider">The provider in use.</param>
 /// <param name="FallbackReason">Why CUDA was not used when it was asked for, otherwise null.</param>
-public sealed record CreatedSession(InferenceSession Session, ExecutionProviderKind Provider, string? FallbackReason);
+/// <param name="ThreadNice">The nice value the session's threads run at; 0 when none was asked for or it could not be set.</param>
+public sealed record CreatedSession(InferenceSession Session, ExecutionProviderKind Provider, string? FallbackReason, int ThreadNice = 0);
 
 /// <summary>
 /// Creates ONNX Runtime sessions on the requested execution provider. "No CUDA here" shows in three ways,
@@ -27,8 +28,16 @@ public static class SessionFactory
     /// <param name="deviceId">CUDA device ordinal.</param>
     /// <param name="intraOpThreads">Intra-op threads; 0 leaves the choice to <paramref name="settings"/>, then to ONNX Runtime.</param>
     /// <param name="settings">Session settings from the model directory. Default: none.</param>
-    public static CreatedSession Create(string modelPath, ExecutionProviderPreference preference, int deviceId = 0, int intraOpThreads = 0, SessionSettings? settings = null)
+    /// <param name="cpuThreadNice">
+    /// The nice value of the session's threads when it runs on the CPU (see <see cref="ThreadNiceness"/>); 0 leaves them
+    /// at the creating process's. A CUDA session's threads keep theirs: they feed the device. Default: 0.
+    /// </param>
+    public static CreatedSession Create(
+        string modelPath, ExecutionProviderPreference preference, int deviceId = 0, int intraOpThreads = 0, SessionSettings? settings = null,
+        int cpuThreadNice = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(cpuThreadNice);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(cpuThreadNice, ThreadNiceness.Max);
         settings ??= SessionSettings.None;
         string? fallback = null;
         if (preference != ExecutionProviderPreference.Cpu)
@@ -37,7 +46,7 @@ public static class SessionFactory
             try
             {
                 AppendCuda(cudaOptions, deviceId, settings);
-                return new CreatedSession(Open(modelPath, cudaOptions), ExecutionProviderKind.Cuda, null);
+                return new CreatedSession(Open(modelPath, cudaOptions, nice: 0).Session, ExecutionProviderKind.Cuda, null);
             }
             catch (Exception e) when (e is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
             {
@@ -57,7 +66,8 @@ public static class SessionFactory
         }
 
         using var cpuOptions = NewOptions(intraOpThreads, settings);
-        return new CreatedSession(Open(modelPath, cpuOptions), ExecutionProviderKind.Cpu, fallback);
+        var (session, nice) = Open(modelPath, cpuOptions, cpuThreadNice);
+        return new CreatedSession(session, ExecutionProviderKind.Cpu, fallback, nice);
     }
 
     /// <summary>The name ONNX Runtime's own threads (the intra-op pool) carry, as <c>top -H</c>, <c>perf</c> and <c>/proc</c> show them.</summary>
@@ -67,16 +77,19 @@ public static class SessionFactory
     /// Creates the session on a thread of its own named <see cref="ThreadName"/>. ONNX Runtime starts its intra-op pool
     /// as the session is created, and on Linux a new thread takes its creator's name: created from a thread-pool thread,
     /// the pool's workers would pass for .NET's own (".NET TP Worker"), and a profile of a busy node would blame the
-    /// thread pool for the model's compute.
+    /// thread pool for the model's compute. The pool's threads also take this thread's <paramref name="nice"/> value;
+    /// returns the value they have (0 when it could not be set).
     /// </summary>
-    private static InferenceSession Open(string modelPath, SessionOptions options)
+    private static (InferenceSession Session, int Nice) Open(string modelPath, SessionOptions options, int nice)
     {
         InferenceSession? session = null;
         ExceptionDispatchInfo? failure = null;
+        var applied = 0;
         var thread = new Thread(() =>
         {
             try
             {
+                applied = ThreadNiceness.TrySet(nice) is null ? nice : 0;
                 session = new InferenceSession(modelPath, options);
             }
             catch (Exception e)
@@ -91,7 +104,7 @@ public static class SessionFactory
         thread.Start();
         thread.Join();
         failure?.Throw();
-        return session!;
+        return (session!, applied);
     }
 
     private static void AppendCuda(SessionOptions options, int deviceId, SessionSettings settings)

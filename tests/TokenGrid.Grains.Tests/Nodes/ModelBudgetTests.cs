@@ -1,3 +1,4 @@
+using TokenGrid.Grains.Nodes;
 using TokenGrid.Grains.Tests.Support;
 using static TokenGrid.Grains.Tests.Nodes.NodeClusterFixture;
 
@@ -33,6 +34,17 @@ public sealed class ModelBudgetTests(NodeClusterFixture nodes)
         // Beta loaded once and alpha reloaded once (plus alpha's first load when the node had not preloaded it).
         Assert.InRange(nodes.Device("cpu0").Models.Loads - loadsBefore, 2, 3);
         Assert.True(afterAlpha.TokensGenerated >= afterBeta.TokensGenerated, "the node's token counter survives unloads");
+    }
+
+    [Fact]
+    public async Task A_cpu_node_runs_its_models_threads_at_the_configured_nice_value()
+    {
+        await nodes.GenerateAsync("cpu1", Beta);
+
+        // The fixture keeps the default: the node's setting reached the session and the engine's decode thread.
+        Assert.True(nodes.Device("cpu1").Models.TryGetEngine(Beta, out var engine));
+        Assert.Equal(new NodeOptions().CpuModelThreadNice, engine.Model.ThreadNice);
+        Assert.NotEqual(0, engine.Model.ThreadNice);
     }
 
     [Fact]

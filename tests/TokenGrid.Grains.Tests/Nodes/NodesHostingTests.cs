@@ -64,6 +64,7 @@ public sealed class NodesHostingTests
             ["TokenGrid:Nodes:Models:0"] = "demo",
             ["TokenGrid:Nodes:MemoryBudgetBytes"] = "1000000",
             ["TokenGrid:Nodes:Preload"] = "false",
+            ["TokenGrid:Nodes:CpuModelThreadNice"] = "3",
         });
 
         var nodes = host.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
@@ -74,6 +75,7 @@ public sealed class NodesHostingTests
         Assert.Equal(["demo"], nodes.Models);
         Assert.Equal(1_000_000, nodes.MemoryBudgetBytes);
         Assert.False(nodes.Preload);
+        Assert.Equal(3, nodes.CpuModelThreadNice);
     }
 
     [Fact]
@@ -87,6 +89,7 @@ public sealed class NodesHostingTests
         Assert.Equal(0, nodes.MemoryBudgetBytes);
         Assert.True(nodes.Preload);
         Assert.Empty(nodes.LabelsOf("cpu0"));
+        Assert.Equal(10, nodes.CpuModelThreadNice);
     }
 
     [Theory]
@@ -98,6 +101,8 @@ public sealed class NodesHostingTests
     [InlineData("TokenGrid:Nodes:Devices:0", "tpu0", "not of the form cpuN or gpuN")]
     [InlineData("TokenGrid:Nodes:ReportPeriod", "00:00:00", "report period")]
     [InlineData("TokenGrid:Nodes:Engine:MaxBatchSize", "0", "engine")]
+    [InlineData("TokenGrid:Nodes:CpuModelThreadNice", "20", "nice value must be between 0 and 19")]
+    [InlineData("TokenGrid:Nodes:CpuModelThreadNice", "-1", "nice value must be between 0 and 19")]
     public void Invalid_node_options_are_refused(string key, string value, string message)
     {
         using var host = Build(new() { [key] = value });

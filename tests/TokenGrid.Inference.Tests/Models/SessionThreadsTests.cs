@@ -36,18 +36,7 @@ public sealed class SessionThreadsTests
         Assert.ThrowsAny<Microsoft.ML.OnnxRuntime.OnnxRuntimeException>(() => SessionFactory.Create(missing, ExecutionProviderPreference.Cpu));
     }
 
-    /// <summary>The ids of this process's threads named for ONNX Runtime; a thread that exits while it is read is left out.</summary>
-    private static IReadOnlyList<string> OrtThreads() => new DirectoryInfo("/proc/self/task").EnumerateDirectories().Where(task =>
-    {
-        try
-        {
-            return File.ReadAllText(Path.Combine(task.FullName, "comm")).TrimEnd('\n') == SessionFactory.ThreadName;
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }).Select(task => task.Name).ToList();
+    private static IReadOnlyList<string> OrtThreads() => ProcThreads.Named(SessionFactory.ThreadName);
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]

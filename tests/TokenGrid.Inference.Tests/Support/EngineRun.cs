@@ -20,10 +20,14 @@ public sealed class EngineRun : IAsyncDisposable
 
     public static EngineRun Start(DemoModelSpec spec, EngineOptions? options = null) => Start(DemoModels.Get(spec), options);
 
-    /// <summary>A model directory loaded on the CPU, with an engine over it that logs to <paramref name="logger"/> when given.</summary>
-    public static EngineRun Start(string directory, EngineOptions? options = null, Microsoft.Extensions.Logging.ILogger<InferenceEngine>? logger = null)
+    /// <summary>
+    /// A model directory loaded on the CPU (with <paramref name="load"/>'s other settings when given), with an engine over
+    /// it that logs to <paramref name="logger"/> when given.
+    /// </summary>
+    public static EngineRun Start(
+        string directory, EngineOptions? options = null, Microsoft.Extensions.Logging.ILogger<InferenceEngine>? logger = null, ModelLoadOptions? load = null)
     {
-        var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu });
+        var model = DecoderModel.Load(directory, (load ?? new ModelLoadOptions()) with { ExecutionProvider = ExecutionProviderPreference.Cpu });
         return new EngineRun(model, new InferenceEngine(model, options, logger));
     }
 

@@ -1,0 +1,74 @@
+using TokenGrid.Inference.Engine;
+using TokenGrid.Inference.Models;
+using TokenGrid.Inference.Runtime;
+using TokenGrid.Inference.Tests.Support;
+
+namespace TokenGrid.Inference.Tests.Models;
+
+/// <summary>
+/// A CPU model's threads (ONNX Runtime's intra-op pool and the engine's decode thread) run at the nice value asked for,
+/// as Linux reads it back in <c>/proc</c>, and nothing else of the process does.
+/// </summary>
+/// <remarks>In <see cref="SessionThreadsCollection"/>: it tells a new session's pool threads apart from the others' by id.</remarks>
+[Collection(SessionThreadsCollection.Name)]
+public sealed class ModelThreadNiceTests
+{
+    [Fact]
+    public async Task A_cpu_session_opened_with_a_nice_value_starts_its_pool_at_that_value_and_leaves_the_caller_as_it_was()
+    {
+        var before = OrtThreads();
+        var caller = await Task.Run(() =>
+        {
+            var created = SessionFactory.Create(ModelFile, ExecutionProviderPreference.Cpu, intraOpThreads: 3, cpuThreadNice: 7);
+            return (Created: created, Nice: ProcThreads.NiceOf(ProcThreads.CurrentId()));
+        });
+        using var session = caller.Created.Session;
+
+        var pool = OrtThreads().Except(before).ToList();
+        Assert.True(pool.Count >= 2, $"expected ONNX Runtime's two pool workers, found {pool.Count} new ones");
+        Assert.All(pool, tid => Assert.Equal(7, ProcThreads.NiceOf(tid)));
+        Assert.Equal(7, caller.Created.ThreadNice);
+        Assert.Equal(ProcThreads.ProcessNice(), caller.Nice);
+    }
+
+    [Fact]
+    public async Task Without_a_nice_value_the_pool_runs_at_the_process_value()
+    {
+        var before = OrtThreads();
+        var created = await Task.Run(() => SessionFactory.Create(ModelFile, ExecutionProviderPreference.Cpu, intraOpThreads: 3));
+        using var session = created.Session;
+
+        var pool = OrtThreads().Except(before).ToList();
+        Assert.True(pool.Count >= 2, $"expected ONNX Runtime's two pool workers, found {pool.Count} new ones");
+        Assert.All(pool, tid => Assert.Equal(ProcThreads.ProcessNice(), ProcThreads.NiceOf(tid)));
+        Assert.Equal(0, created.ThreadNice);
+    }
+
+    [Fact]
+    public async Task The_engine_decode_thread_takes_the_nice_value_of_its_model_session()
+    {
+        var name = $"tg-nice-{Guid.NewGuid():N}"[..15];
+        await using var run = EngineRun.Start(
+            DemoModels.Get(DemoModels.Tiny), new EngineOptions { ThreadName = name }, load: new ModelLoadOptions { CpuThreadNice = 5 });
+
+        // A finished sequence means the decode loop has run, so it has set its value by now.
+        await EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy([1, 2, 3], 2)));
+
+        Assert.Equal(5, run.Model.ThreadNice);
+        var decode = Assert.Single(ProcThreads.Named(name));
+        Assert.Equal(5, ProcThreads.NiceOf(decode));
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(20)]
+    public void A_nice_value_outside_linux_range_is_refused(int nice)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => SessionFactory.Create(ModelFile, ExecutionProviderPreference.Cpu, cpuThreadNice: nice));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ThreadNiceness.TrySet(nice));
+    }
+
+    private static string ModelFile => ModelConfigReader.FindModelFile(DemoModels.Get(DemoModels.Tiny));
+
+    private static IReadOnlyList<string> OrtThreads() => ProcThreads.Named(SessionFactory.ThreadName);
+}

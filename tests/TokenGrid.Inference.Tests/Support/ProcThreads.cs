@@ -1,0 +1,36 @@
+using System.Globalization;
+
+namespace TokenGrid.Inference.Tests.Support;
+
+/// <summary>This process's threads as Linux shows them in <c>/proc/self/task</c>: by name, id and nice value.</summary>
+public static class ProcThreads
+{
+    /// <summary>The ids of the threads named <paramref name="name"/>; a thread that exits while it is read is left out.</summary>
+    public static IReadOnlyList<string> Named(string name) => new DirectoryInfo("/proc/self/task").EnumerateDirectories().Where(task =>
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(task.FullName, "comm")).TrimEnd('\n') == name;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }).Select(task => task.Name).ToList();
+
+    /// <summary>The calling thread's id: <c>/proc/thread-self</c> links to its <c>task</c> entry.</summary>
+    public static string CurrentId() => new DirectoryInfo("/proc/thread-self").ResolveLinkTarget(returnFinalTarget: true)!.Name;
+
+    /// <summary>The nice value of thread <paramref name="id"/>.</summary>
+    public static int NiceOf(string id) => NiceIn(File.ReadAllText($"/proc/self/task/{id}/stat"));
+
+    /// <summary>The nice value of the process (its main thread).</summary>
+    public static int ProcessNice() => NiceIn(File.ReadAllText("/proc/self/stat"));
+
+    /// <summary>Field 19 of a <c>stat</c> line. The name (field 2) is in parentheses and may hold spaces, so fields are counted after it.</summary>
+    private static int NiceIn(string stat)
+    {
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return int.Parse(fields[19 - 3], CultureInfo.InvariantCulture);
+    }
+}
