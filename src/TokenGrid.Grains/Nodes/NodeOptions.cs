@@ -50,13 +50,13 @@ public sealed class NodeOptions : IValidatedOptions
     public int IntraOpThreads { get; set; }
 
     /// <summary>
-    /// The nice value of a CPU model's threads (ONNX Runtime's intra-op pool and the engine's decode thread), 0 to 19.
-    /// Above 0, the silo's serving threads (HTTP, grains, the SSE writes) take a core from the model as soon as they wake
-    /// rather than waiting for the model's threads' time slice: a request's admission and its stream's hops then wait
-    /// for the next decode step only, the next request joins the batch sooner, and the batches stay full. The model keeps
-    /// every core the rest of the time. Inside a container or a systemd unit the value orders only the silo's own threads;
-    /// other workloads are weighed by their cgroups. CUDA devices keep 0: their threads feed the device. 0 runs the
-    /// model's threads as the silo's others. Default: 10.
+    /// The nice value of a CPU model's ONNX Runtime intra-op pool, 0 to 19. Above 0, the silo's serving threads (HTTP,
+    /// grains, the SSE writes) take a core from the pool as soon as they wake rather than waiting for its time slice: a
+    /// request's admission and its stream's hops then wait less, the next request joins the batch sooner, and the batches
+    /// stay full. The pool keeps every core the rest of the time. The engine's decode thread keeps the silo's value: it
+    /// runs .NET code that may start thread-pool threads, which would inherit a higher value. Inside a container or a
+    /// systemd unit the value orders only the silo's own threads; other workloads are weighed by their cgroups. CUDA
+    /// devices keep 0. 0 runs the pool as the silo's other threads. Default: 10.
     /// </summary>
     public int CpuModelThreadNice { get; set; } = 10;
 

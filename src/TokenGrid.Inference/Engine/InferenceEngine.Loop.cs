@@ -1,5 +1,4 @@
 using Microsoft.ML.OnnxRuntime;
-using TokenGrid.Inference.Runtime;
 
 namespace TokenGrid.Inference.Engine;
 
@@ -7,8 +6,6 @@ public sealed partial class InferenceEngine
 {
     private void RunLoop()
     {
-        // The decode thread computes with the session's intra-op pool, so it yields as the pool does.
-        ThreadNiceness.TrySet(_model.ThreadNice);
         try
         {
             while (true)

@@ -20,9 +20,11 @@ public sealed record ModelLoadOptions
     public int IntraOpThreads { get; init; }
 
     /// <summary>
-    /// The nice value of the model's threads (ONNX Runtime's intra-op pool and the engine's decode thread) when the
-    /// session runs on the CPU, 0 to <see cref="ThreadNiceness.Max"/>: above 0 they yield their cores to the process's
-    /// other threads first (see <see cref="ThreadNiceness"/>). A CUDA session's threads keep theirs. Default: 0.
+    /// The nice value of ONNX Runtime's intra-op pool when the session runs on the CPU, 0 to
+    /// <see cref="ThreadNiceness.Max"/>: above 0 the pool's threads yield their cores to the process's other threads
+    /// first (see <see cref="ThreadNiceness"/>). The engine's decode thread keeps the process's value: it runs .NET code
+    /// that may start thread-pool threads, and a thread starts with its creator's value. A CUDA session's threads keep
+    /// theirs. Default: 0.
     /// </summary>
     public int CpuThreadNice { get; init; }
 }
@@ -64,8 +66,8 @@ public sealed class DecoderModel : IDisposable
     public string? ProviderFallbackReason { get; }
 
     /// <summary>
-    /// The nice value the session's threads run at (see <see cref="ModelLoadOptions.CpuThreadNice"/>), which the engine's
-    /// decode thread takes too: 0 for a CUDA session, or when it could not be set.
+    /// The nice value the session's intra-op pool runs at (see <see cref="ModelLoadOptions.CpuThreadNice"/>): 0 for a CUDA
+    /// session, or when it could not be set.
     /// </summary>
     public int ThreadNice { get; }
 

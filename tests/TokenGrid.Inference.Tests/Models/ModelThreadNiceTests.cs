@@ -6,8 +6,8 @@ using TokenGrid.Inference.Tests.Support;
 namespace TokenGrid.Inference.Tests.Models;
 
 /// <summary>
-/// A CPU model's threads (ONNX Runtime's intra-op pool and the engine's decode thread) run at the nice value asked for,
-/// as Linux reads it back in <c>/proc</c>, and nothing else of the process does.
+/// A CPU model's ONNX Runtime intra-op pool runs at the nice value asked for, as Linux reads it back in <c>/proc</c>, and
+/// no other thread of the process does: not the caller, nor the engine's decode thread.
 /// </summary>
 /// <remarks>In <see cref="SessionThreadsCollection"/>: it tells a new session's pool threads apart from the others' by id.</remarks>
 [Collection(SessionThreadsCollection.Name)]
@@ -45,18 +45,24 @@ public sealed class ModelThreadNiceTests
     }
 
     [Fact]
-    public async Task The_engine_decode_thread_takes_the_nice_value_of_its_model_session()
+    public async Task An_engine_over_a_niced_session_keeps_its_decode_thread_at_the_process_value()
     {
         var name = $"tg-nice-{Guid.NewGuid():N}"[..15];
+        var before = OrtThreads();
         await using var run = EngineRun.Start(
-            DemoModels.Get(DemoModels.Tiny), new EngineOptions { ThreadName = name }, load: new ModelLoadOptions { CpuThreadNice = 5 });
+            DemoModels.Get(DemoModels.Tiny), new EngineOptions { ThreadName = name }, load: new ModelLoadOptions { CpuThreadNice = 5, IntraOpThreads = 3 });
 
-        // A finished sequence means the decode loop has run, so it has set its value by now.
+        // A finished sequence means the decode loop has run (and has handed tokens to thread-pool readers).
         await EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy([1, 2, 3], 2)));
 
+        // The pool yields; the decode thread, which runs .NET code that may start thread-pool threads (a new thread takes
+        // its creator's value), does not.
         Assert.Equal(5, run.Model.ThreadNice);
+        var pool = OrtThreads().Except(before).ToList();
+        Assert.True(pool.Count >= 2, $"expected ONNX Runtime's two pool workers, found {pool.Count} new ones");
+        Assert.All(pool, tid => Assert.Equal(5, ProcThreads.NiceOf(tid)));
         var decode = Assert.Single(ProcThreads.Named(name));
-        Assert.Equal(5, ProcThreads.NiceOf(decode));
+        Assert.Equal(ProcThreads.ProcessNice(), ProcThreads.NiceOf(decode));
     }
 
     [Theory]
