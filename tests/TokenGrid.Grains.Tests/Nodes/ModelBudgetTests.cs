@@ -37,11 +37,11 @@ public sealed class ModelBudgetTests(NodeClusterFixture nodes)
     }
 
     [Fact]
-    public async Task A_cpu_node_runs_its_models_threads_at_the_configured_nice_value()
+    public async Task A_cpu_node_runs_its_models_intra_op_pool_at_the_configured_nice_value()
     {
         await nodes.GenerateAsync("cpu1", Beta);
 
-        // The fixture keeps the default: the node's setting reached the session and the engine's decode thread.
+        // The fixture keeps the default: the node's setting reached the session (ModelThreadNiceTests reads the threads).
         Assert.True(nodes.Device("cpu1").Models.TryGetEngine(Beta, out var engine));
         Assert.Equal(new NodeOptions().CpuModelThreadNice, engine.Model.ThreadNice);
         Assert.NotEqual(0, engine.Model.ThreadNice);
