@@ -24,8 +24,7 @@ public sealed class ModelThreadNiceTests
         });
         using var session = caller.Created.Session;
 
-        var pool = OrtThreads().Except(before).ToList();
-        Assert.True(pool.Count >= 2, $"expected ONNX Runtime's two pool workers, found {pool.Count} new ones");
+        var pool = NewPoolThreads(before);
         Assert.All(pool, tid => Assert.Equal(7, ProcThreads.NiceOf(tid)));
         Assert.Equal(7, caller.Created.ThreadNice);
         Assert.Equal(ProcThreads.ProcessNice(), caller.Nice);
@@ -38,8 +37,7 @@ public sealed class ModelThreadNiceTests
         var created = await Task.Run(() => SessionFactory.Create(ModelFile, ExecutionProviderPreference.Cpu, intraOpThreads: 3));
         using var session = created.Session;
 
-        var pool = OrtThreads().Except(before).ToList();
-        Assert.True(pool.Count >= 2, $"expected ONNX Runtime's two pool workers, found {pool.Count} new ones");
+        var pool = NewPoolThreads(before);
         Assert.All(pool, tid => Assert.Equal(ProcThreads.ProcessNice(), ProcThreads.NiceOf(tid)));
         Assert.Equal(0, created.ThreadNice);
     }
@@ -58,8 +56,7 @@ public sealed class ModelThreadNiceTests
         // The pool yields; the decode thread, which runs .NET code that may start thread-pool threads (a new thread takes
         // its creator's value), does not.
         Assert.Equal(5, run.Model.ThreadNice);
-        var pool = OrtThreads().Except(before).ToList();
-        Assert.True(pool.Count >= 2, $"expected ONNX Runtime's two pool workers, found {pool.Count} new ones");
+        var pool = NewPoolThreads(before);
         Assert.All(pool, tid => Assert.Equal(5, ProcThreads.NiceOf(tid)));
         var decode = Assert.Single(ProcThreads.Named(name));
         Assert.Equal(ProcThreads.ProcessNice(), ProcThreads.NiceOf(decode));
@@ -77,4 +74,12 @@ public sealed class ModelThreadNiceTests
     private static string ModelFile => ModelConfigReader.FindModelFile(DemoModels.Get(DemoModels.Tiny));
 
     private static IReadOnlyList<string> OrtThreads() => ProcThreads.Named(SessionFactory.ThreadName);
+
+    /// <summary>The pool threads started since <paramref name="before"/>: at least ONNX Runtime's two workers of a 3-thread pool.</summary>
+    private static List<string> NewPoolThreads(IReadOnlyList<string> before)
+    {
+        var pool = OrtThreads().Except(before).ToList();
+        Assert.True(pool.Count >= 2, $"expected ONNX Runtime's two pool workers, found {pool.Count} new ones");
+        return pool;
+    }
 }
