@@ -12,7 +12,8 @@ public sealed class BenchmarkCommandLineTests
     [Theory]
     [InlineData("engine", "engine [ --rounds <5> ] *[ --tokens <64> ] *[ --prompt <16> ] *[ --provider <Auto> ] *[ --small-batches <4> ]", "--rounds", "5")]
     [InlineData("engine", "engine [ --model <m> ] [ --provider <Cuda> ] *[ --rounds <3> ]", "--model", "m", "--provider", "cuda")]
-    [InlineData("grid", "grid [ --only <small> ] [ --rounds <8> ] [ --json <out.json> ] *[ --tokens <64> ] *[ --prompt <16> ] *[ --waves <4> ] *[ --small-intra-op <0> ]", "--only", "small", "--rounds", "8", "--json", "out.json")]
+    [InlineData("grid", "grid [ --only <small> ] [ --rounds <8> ] [ --json <out.json> ] *[ --tokens <64> ] *[ --prompt <16> ] *[ --waves <4> ] *[ --small-intra-op <0> ] *[ --small-engines <1> ]", "--only", "small", "--rounds", "8", "--json", "out.json")]
+    [InlineData("grid", "grid [ --only <small> ] [ --small-engines <2> ] [ --small-intra-op <1> ]", "--only", "small", "--small-engines", "2", "--small-intra-op", "1")]
     [InlineData("admission", "admission [ --tenants <8> ] [ --concurrency <128> ] [ --cycles <16000> ] *[ --rounds <3> ]", "--tenants", "8", "--concurrency", "128", "--cycles", "16000")]
     [InlineData("metrics", "metrics [ --rounds <5> ] *[ --tokens <64> ] *[ --prompt <16> ] *[ --clients <32> ]", "--rounds", "5")]
     [InlineData("fairness", "fairness *[ --seconds <10> ] *[ --tokens <64> ]")]
@@ -35,6 +36,8 @@ public sealed class BenchmarkCommandLineTests
     [InlineData("--provider", "grid", "--provider", "gpu")]
     [InlineData("--waves must be at least 1", "grid", "--waves", "0")]
     [InlineData("--small-intra-op must not be negative", "grid", "--small-intra-op", "-1")]
+    [InlineData("--small-engines must divide the 32 sequences", "grid", "--small-engines", "3")]
+    [InlineData("--small-engines must divide the 32 sequences", "grid", "--small-engines", "0")]
     [InlineData("--small-batches must be at least 1", "engine", "--small-batches", "0")]
     [InlineData("'nope'", "nope")]
     public async Task A_usage_mistake_exits_2_naming_it(string named, params string[] args)

@@ -37,6 +37,8 @@ public static class GridBenchmark
     private static readonly Option<int> s_waves = BenchmarkCommand.Int("--waves", 4, "Small-vocabulary steady rounds: requests each of the 32 clients sends back to back.");
     private static readonly Option<int> s_intraOp = BenchmarkCommand.Int(
         "--small-intra-op", 0, "Small-vocabulary variant: intra-op threads of the model on both sides (0: ONNX Runtime's default, every core).");
+    private static readonly Option<int> s_engines = BenchmarkCommand.Int(
+        "--small-engines", 1, "Small-vocabulary variant: engines on each side, sharing the 32 sequences (the grid's node gets a CPU device per engine); with --small-intra-op 1, one per core.");
     private static readonly Option<string?> s_model = BenchmarkCommand.Model();
     private static readonly Option<string?> s_only = new Option<string?>("--only") { Description = "Run only the small-vocabulary variant.", HelpName = "small" }.AcceptOnlyFromAmong("small");
     private static readonly Option<ExecutionProviderPreference> s_provider = ProviderOption.Create();
@@ -44,7 +46,7 @@ public static class GridBenchmark
 
     /// <summary>The <c>grid</c> command.</summary>
     public static Command Create() => BenchmarkCommand.Scenario(
-        "grid", "Streaming clients over HTTP against the grid, against the engine alone.", RunAsync, s_rounds, s_tokens, s_prompt, s_waves, s_intraOp, s_model, s_only, s_provider, s_nodes);
+        "grid", "Streaming clients over HTTP against the grid, against the engine alone.", RunAsync, s_rounds, s_tokens, s_prompt, s_waves, s_intraOp, s_engines, s_model, s_only, s_provider, s_nodes);
 
     public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
@@ -64,11 +66,17 @@ public static class GridBenchmark
             throw new BenchmarkUsageException("--small-intra-op must not be negative.");
         }
 
+        var engines = args.GetValue(s_engines);
+        if (engines is < 1 or > 32 || 32 % engines != 0)
+        {
+            throw new BenchmarkUsageException("--small-engines must divide the 32 sequences: 1, 2, 4, 8, 16 or 32.");
+        }
+
         if (args.GetValue(s_only) is "small")
         {
             // Quick iteration on the serving path: only the small-vocabulary grid against its engine.
             var small = new BenchmarkReport("grid").Add("rounds", rounds).Add("new_tokens", newTokens).Add("prompt_tokens", promptLength);
-            await SmallVocabularyAsync(small, rounds, newTokens, promptLength, waves, new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider), IntraOpThreads = intraOp });
+            await SmallVocabularyAsync(small, rounds, newTokens, promptLength, waves, new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider), IntraOpThreads = intraOp }, engines);
             return small;
         }
 
@@ -139,7 +147,7 @@ public static class GridBenchmark
 
         if (custom is null)
         {
-            await SmallVocabularyAsync(report, rounds, newTokens, promptLength, waves, load with { IntraOpThreads = intraOp });
+            await SmallVocabularyAsync(report, rounds, newTokens, promptLength, waves, load with { IntraOpThreads = intraOp }, engines);
         }
 
         if (args.GetValue(s_nodes))
@@ -164,52 +172,56 @@ public static class GridBenchmark
     /// to the same clients, against the engine alone in the same way.</item>
     /// </list>
     /// </summary>
-    private static async Task SmallVocabularyAsync(BenchmarkReport report, int rounds, int newTokens, int promptLength, int waves, ModelLoadOptions load)
+    private static async Task SmallVocabularyAsync(BenchmarkReport report, int rounds, int newTokens, int promptLength, int waves, ModelLoadOptions load, int engineCount)
     {
         var spec = EngineBenchmark.SmallVocabulary;
-        using var model = DecoderModel.Load(DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, spec), load);
-        await using var engine = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefillChunkTokens = 32 * promptLength });
-        var prompts = Workload.Prompts(model, 32, promptLength);
-        await using var app = await StartGridAsync(["cpu0"], load.IntraOpThreads, portOffset: 3, "--TokenGrid:Models:DemoSpec:VocabSize", $"{spec.VocabSize}");
+        var batch = 32 / engineCount;
+        await using var alone = EngineSet.Load(DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, spec), load, engineCount, batch, promptLength);
+        var prompts = Workload.Prompts(alone.Model, 32, promptLength);
+        alone.Assign(prompts);
+        // The grid's node runs as many engines, one per CPU device, each with the same share of the batch.
+        string[] devices = [.. Enumerable.Range(0, engineCount).Select(i => $"cpu{i}")];
+        string[] settings = ["--TokenGrid:Models:DemoSpec:VocabSize", $"{spec.VocabSize}", "--TokenGrid:Nodes:Engine:MaxBatchSize", $"{batch}"];
+        await using var app = await StartGridAsync(devices, load.IntraOpThreads, portOffset: 3, settings);
         using var http = Client(app);
         await StreamAllAsync(http, prompts.Take(4).ToList(), 4);
-        await EngineAsync(engine, prompts.Take(4).ToList(), 4);
+        await alone.RunAsync(prompts.Take(4).ToList(), 4);
         var cold = await CompareAsync(
             rounds,
             () => StreamAllAsync(http, prompts, newTokens),
-            () => EngineAsync(engine, prompts, newTokens),
+            () => alone.RunAsync(prompts, newTokens),
             paired: false,
-            NodeEngine(app),
-            engine.Statistics);
-        // The steady comparison of a grid (its client and its node's engine) with the engine alone.
+            NodeEngines(app),
+            alone.Statistics);
+        // The steady comparison of a grid (its client and its node's engines) with the engines alone.
         Task<Comparison> SteadyAsync(HttpClient client, WebApplication grid) => CompareAsync(
             rounds,
             () => SustainedAsync(prompts, waves, p => StreamAllAsync(client, [p], newTokens)),
-            () => SustainedAsync(prompts, waves, p => EngineAsync(engine, [p], newTokens)),
+            () => SustainedAsync(prompts, waves, p => alone.RunAsync([p], newTokens)),
             paired: true,
-            NodeEngine(grid),
-            engine.Statistics);
+            NodeEngines(grid),
+            alone.Statistics);
 
-        var settle = await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
+        var settle = await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => alone.RunAsync(prompts, newTokens));
         var steady = await SteadyAsync(http, app);
         await app.StopAsync();
 
         // The same engine behind the thinnest HTTP server, paced as the grid's node paces (HttpFloor): the engine alone
         // over it is the bound HTTP, SSE and the clients set on these cores, and the grid over it what the grid costs.
-        var floor = await FloorAsync(engine, prompts, rounds, waves, newTokens);
+        var floor = await FloorAsync(alone, prompts, rounds, waves, newTokens);
 
         // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
         // the engine, so the pacing's effect is a ratio taken in the same run.
-        await using var unpaced = await StartGridAsync(
-            ["cpu0"], load.IntraOpThreads, portOffset: 4, "--TokenGrid:Models:DemoSpec:VocabSize", $"{spec.VocabSize}", "--TokenGrid:Nodes:StreamInterval", "00:00:00");
+        await using var unpaced = await StartGridAsync(devices, load.IntraOpThreads, portOffset: 4, [.. settings, "--TokenGrid:Nodes:StreamInterval", "00:00:00"]);
         using var unpacedHttp = Client(unpaced);
         await StreamAllAsync(unpacedHttp, prompts.Take(4).ToList(), 4);
-        var unpacedSettle = await SettleAsync(() => StreamAllAsync(unpacedHttp, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
+        var unpacedSettle = await SettleAsync(() => StreamAllAsync(unpacedHttp, prompts, newTokens), () => alone.RunAsync(prompts, newTokens));
         var gridUnpaced = await SteadyAsync(unpacedHttp, unpaced);
         await unpaced.StopAsync();
         report
             .Add("small_model", spec.CacheKey)
             .Add("small_intra_op_threads", load.IntraOpThreads)
+            .Add("small_engines", engineCount)
             .Add("waves", waves)
             .Add("grid_tokens_per_s_32_small_cold", cold.Grid)
             .Add("engine_tokens_per_s_32_small_cold", cold.Engine)
@@ -242,21 +254,21 @@ public static class GridBenchmark
     }
 
     /// <summary>
-    /// <paramref name="engine"/> served over <see cref="HttpFloor"/> to the same clients, against the engine alone, in
-    /// turns after the floor's own code has settled; the floor's rates and costs are the comparison's grid side.
+    /// The engines of <paramref name="alone"/> served over <see cref="HttpFloor"/> to the same clients, against the engines
+    /// alone, in turns after the floor's own code has settled; the floor's rates and costs are the comparison's grid side.
     /// </summary>
-    private static async Task<Comparison> FloorAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int rounds, int waves, int newTokens)
+    private static async Task<Comparison> FloorAsync(EngineSet alone, IReadOnlyList<int[]> prompts, int rounds, int waves, int newTokens)
     {
-        await using var floor = await HttpFloor.StartAsync(engine, new NodeOptions().StreamInterval);
+        await using var floor = await HttpFloor.StartAsync(alone.Engines, new NodeOptions().StreamInterval);
         using var http = floor.Client();
-        await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => EngineAsync(engine, prompts, newTokens));
+        await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => alone.RunAsync(prompts, newTokens));
         return await CompareAsync(
             rounds,
             () => SustainedAsync(prompts, waves, p => StreamAllAsync(http, [p], newTokens)),
-            () => SustainedAsync(prompts, waves, p => EngineAsync(engine, [p], newTokens)),
+            () => SustainedAsync(prompts, waves, p => alone.RunAsync([p], newTokens)),
             paired: true,
-            engine.Statistics,
-            engine.Statistics);
+            alone.Statistics,
+            alone.Statistics);
     }
 
     /// <summary>A side's <see cref="SideCost"/> figures under <c>{side}_..._32_small{suffix}</c> keys.</summary>
@@ -277,12 +289,12 @@ public static class GridBenchmark
     /// a grid round ran 15-20% slower than right after its own, which flattered the grid's ratio.
     /// </summary>
     private static async Task<Comparison> CompareAsync(
-        int rounds, Func<Task<long>> grid, Func<Task<long>> engine, bool paired, EngineStatistics gridEngine, EngineStatistics aloneEngine)
+        int rounds, Func<Task<long>> grid, Func<Task<long>> engine, bool paired, IReadOnlyList<EngineStatistics> gridEngines, IReadOnlyList<EngineStatistics> aloneEngines)
     {
         var gridRates = new List<double>();
         var engineRates = new List<double>();
-        var gridCpu = new SideCost(gridEngine);
-        var engineCpu = new SideCost(aloneEngine);
+        var gridCpu = new SideCost(gridEngines);
+        var engineCpu = new SideCost(aloneEngines);
         for (var round = 0; round < rounds; round++)
         {
             if (paired)
@@ -341,10 +353,10 @@ public static class GridBenchmark
     }
 
     /// <summary>The engine the grid's only node runs the demo model on (loaded by the warm-up request).</summary>
-    private static EngineStatistics NodeEngine(WebApplication app) =>
-        app.Services.GetRequiredService<NodeRuntime>().Devices.Single().Models.TryGetEngine("demo", out var engine)
+    private static IReadOnlyList<EngineStatistics> NodeEngines(WebApplication app) =>
+        [.. app.Services.GetRequiredService<NodeRuntime>().Devices.Select(device => device.Models.TryGetEngine("demo", out var engine)
             ? engine.Statistics
-            : throw new InvalidOperationException("The grid's node has not loaded the demo model.");
+            : throw new InvalidOperationException($"The grid's node {device.NodeId} has not loaded the demo model."))];
 
     /// <summary>
     /// One client per prompt, each running <paramref name="one"/> (a streamed completion through the grid, or a request
@@ -504,7 +516,7 @@ public static class GridBenchmark
     /// (decode and prefill). The grid's rate over the engine's is about the product of those three ratios, so they say
     /// which of them a shortfall comes from.
     /// </summary>
-    private sealed class SideCost(EngineStatistics? statistics = null)
+    private sealed class SideCost(IReadOnlyList<EngineStatistics> statistics)
     {
         private TimeSpan _cpu;
         private TimeSpan _modelCpu;
@@ -530,11 +542,12 @@ public static class GridBenchmark
 
         public double MillisecondsPerStep => _steps == 0 ? 0 : _decode.TotalMilliseconds / _steps;
 
-        public double ModelShare => _wall <= TimeSpan.Zero ? 0 : _model / _wall;
+        /// <summary>The share of the wall time each engine spent running its model, on average over the engines.</summary>
+        public double ModelShare => _wall <= TimeSpan.Zero || statistics.Count == 0 ? 0 : _model / _wall / statistics.Count;
 
         public async Task<long> MeasureAsync(Func<Task<long>> work)
         {
-            var engine = statistics?.Snapshot();
+            var engines = statistics.Select(s => s.Snapshot()).ToList();
             var before = Process.GetCurrentProcess().TotalProcessorTime;
             var modelBefore = ModelThreads.CpuTime();
             var allocated = GC.GetTotalAllocatedBytes();
@@ -545,8 +558,9 @@ public static class GridBenchmark
             _cpu += Process.GetCurrentProcess().TotalProcessorTime - before;
             _modelCpu += ModelThreads.CpuTime() - modelBefore;
             _tokens += tokens;
-            if (engine is not null && statistics?.Snapshot() is { } after)
+            for (var i = 0; i < engines.Count; i++)
             {
+                var (engine, after) = (engines[i], statistics[i].Snapshot());
                 _steps += after.DecodeSteps - engine.DecodeSteps;
                 _batched += after.BatchedSequences - engine.BatchedSequences;
                 _decode += after.DecodeTime - engine.DecodeTime;

@@ -29,14 +29,38 @@ internal sealed class HttpFloor : IAsyncDisposable
 
     private HttpFloor(WebApplication app) => _app = app;
 
-    /// <summary>Starts the server on a free local port, streaming <paramref name="engine"/>'s tokens every <paramref name="interval"/>.</summary>
-    public static async Task<HttpFloor> StartAsync(InferenceEngine engine, TimeSpan interval)
+    /// <summary>
+    /// Starts the server on a free local port, streaming tokens every <paramref name="interval"/>; each request goes to
+    /// the one of <paramref name="engines"/> with the fewest requests in flight.
+    /// </summary>
+    public static async Task<HttpFloor> StartAsync(IReadOnlyList<InferenceEngine> engines, TimeSpan interval)
     {
+        var inFlight = new int[engines.Count];
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
-        app.MapPost("/v1/completions", (HttpContext context) => CompleteAsync(context, engine, interval));
+        app.MapPost("/v1/completions", async (HttpContext context) =>
+        {
+            int chosen;
+            lock (inFlight)
+            {
+                chosen = Array.IndexOf(inFlight, inFlight.Min());
+                inFlight[chosen]++;
+            }
+
+            try
+            {
+                await CompleteAsync(context, engines[chosen], interval);
+            }
+            finally
+            {
+                lock (inFlight)
+                {
+                    inFlight[chosen]--;
+                }
+            }
+        });
         await app.StartAsync();
         return new HttpFloor(app);
     }
