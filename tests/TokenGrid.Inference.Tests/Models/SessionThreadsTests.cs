@@ -30,6 +30,20 @@ public sealed class SessionThreadsTests
     }
 
     [Fact]
+    public async Task A_session_with_one_intra_op_thread_starts_no_pool_threads()
+    {
+        var before = OrtThreads();
+
+        // The layout of one engine per core (silo-config/README.md): nothing for CpuModelThreadNice to act on, and no
+        // parallel section for a displaced thread to stall.
+        var created = await Task.Run(() => SessionFactory.Create(
+            ModelConfigReader.FindModelFile(DemoModels.Get(DemoModels.Tiny)), ExecutionProviderPreference.Cpu, intraOpThreads: 1, cpuThreadNice: 5));
+        using var session = created.Session;
+
+        Assert.Empty(OrtThreads().Except(before));
+    }
+
+    [Fact]
     public void A_session_that_fails_to_open_throws_its_own_exception_on_the_caller()
     {
         var missing = Path.Combine(Path.GetTempPath(), $"tokengrid-missing-{Guid.NewGuid():N}.onnx");
