@@ -52,8 +52,9 @@ public sealed class NodeOptions : IValidatedOptions
     /// <summary>
     /// The nice value of a CPU model's ONNX Runtime intra-op pool, 0 to 19. Above 0, the silo's serving threads (HTTP,
     /// grains, the SSE writes) take a core from the pool as soon as they wake rather than waiting for its time slice: a
-    /// request's admission and its stream's hops then wait less, the next request joins the batch sooner, and the batches
-    /// stay full. The pool keeps every core the rest of the time. The engine's decode thread keeps the silo's value: it
+    /// request's admission and its stream's hops then wait less, and the next request joins the batch sooner (measured:
+    /// fuller batches, but no established gain in throughput, since a displaced pool thread leaves the step's other
+    /// thread spinning; see silo-config/README.md). The pool keeps every core the rest of the time. The engine's decode thread keeps the silo's value: it
     /// runs .NET code that may start thread-pool threads, which would inherit a higher value. Inside a container or a
     /// systemd unit the value orders only the silo's own threads; other workloads are weighed by their cgroups. CUDA
     /// devices keep 0. 0 runs the pool as the silo's other threads. Default: 10.
