@@ -171,6 +171,8 @@ public static class GridBenchmark
     /// <item>the floor (<c>floor_</c> keys): the same engine behind <see cref="HttpFloor"/>, the thinnest server of it,
     /// to the same clients, against the engine alone in the same way.</item>
     /// </list>
+    /// With <paramref name="engineCount"/> above 1, each side runs that many engines with an equal share of the 32
+    /// sequences (<see cref="EngineSet"/>; the grid's node a CPU device per engine), and costs and steps add up over them.
     /// </summary>
     private static async Task SmallVocabularyAsync(BenchmarkReport report, int rounds, int newTokens, int promptLength, int waves, ModelLoadOptions load, int engineCount)
     {
@@ -352,7 +354,7 @@ public static class GridBenchmark
         }
     }
 
-    /// <summary>The engine the grid's only node runs the demo model on (loaded by the warm-up request).</summary>
+    /// <summary>The engines the grid's nodes (one per device) run the demo model on (each node preloads it as it starts).</summary>
     private static IReadOnlyList<EngineStatistics> NodeEngines(WebApplication app) =>
         [.. app.Services.GetRequiredService<NodeRuntime>().Devices.Select(device => device.Models.TryGetEngine("demo", out var engine)
             ? engine.Statistics
