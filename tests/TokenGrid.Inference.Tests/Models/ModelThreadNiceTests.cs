@@ -16,7 +16,7 @@ public sealed class ModelThreadNiceTests
     [Fact]
     public async Task A_cpu_session_opened_with_a_nice_value_starts_its_pool_at_that_value_and_leaves_the_caller_as_it_was()
     {
-        var before = OrtThreads();
+        var before = ProcThreads.Ort();
         var caller = await Task.Run(() =>
         {
             var created = SessionFactory.Create(ModelFile, ExecutionProviderPreference.Cpu, intraOpThreads: 3, cpuThreadNice: 7);
@@ -33,7 +33,7 @@ public sealed class ModelThreadNiceTests
     [Fact]
     public async Task Without_a_nice_value_the_pool_runs_at_the_process_value()
     {
-        var before = OrtThreads();
+        var before = ProcThreads.Ort();
         var created = await Task.Run(() => SessionFactory.Create(ModelFile, ExecutionProviderPreference.Cpu, intraOpThreads: 3));
         using var session = created.Session;
 
@@ -46,7 +46,7 @@ public sealed class ModelThreadNiceTests
     public async Task An_engine_over_a_niced_session_keeps_its_decode_thread_at_the_process_value()
     {
         var name = $"tg-nice-{Guid.NewGuid():N}"[..15];
-        var before = OrtThreads();
+        var before = ProcThreads.Ort();
         await using var run = EngineRun.Start(
             DemoModels.Get(DemoModels.Tiny), new EngineOptions { ThreadName = name }, load: new ModelLoadOptions { CpuThreadNice = 5, IntraOpThreads = 3 });
 
@@ -73,12 +73,11 @@ public sealed class ModelThreadNiceTests
 
     private static string ModelFile => ModelConfigReader.FindModelFile(DemoModels.Get(DemoModels.Tiny));
 
-    private static IReadOnlyList<string> OrtThreads() => ProcThreads.Named(SessionFactory.ThreadName);
 
     /// <summary>The pool threads started since <paramref name="before"/>: at least ONNX Runtime's two workers of a 3-thread pool.</summary>
     private static List<string> NewPoolThreads(IReadOnlyList<string> before)
     {
-        var pool = OrtThreads().Except(before).ToList();
+        var pool = ProcThreads.Ort().Except(before).ToList();
         Assert.True(pool.Count >= 2, $"expected ONNX Runtime's two pool workers, found {pool.Count} new ones");
         return pool;
     }

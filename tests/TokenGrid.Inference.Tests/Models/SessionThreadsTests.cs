@@ -15,7 +15,7 @@ public sealed class SessionThreadsTests
     [Fact]
     public async Task The_intra_op_pool_of_a_session_created_from_the_thread_pool_is_named_for_onnx_runtime()
     {
-        var before = OrtThreads();
+        var before = ProcThreads.Ort();
 
         // Created from a thread-pool thread, as a node loads its models: without the dedicated creating thread, the pool's
         // workers would be named ".NET TP Worker".
@@ -25,14 +25,14 @@ public sealed class SessionThreadsTests
 
         // Three intra-op threads: the caller of each run and two workers that ONNX Runtime starts with the session.
         // Threads are told apart by id, not counted, so a pool thread of an earlier session that exits meanwhile cannot hide ours.
-        var started = OrtThreads().Except(before).Count();
+        var started = ProcThreads.Ort().Except(before).Count();
         Assert.True(started >= 2, $"expected ONNX Runtime's two pool workers named '{SessionFactory.ThreadName}', found {started} new ones");
     }
 
     [Fact]
     public async Task A_session_with_one_intra_op_thread_starts_no_pool_threads()
     {
-        var before = OrtThreads();
+        var before = ProcThreads.Ort();
 
         // The layout of one engine per core (silo-config/README.md): nothing for CpuModelThreadNice to act on, and no
         // parallel section for a displaced thread to stall.
@@ -40,7 +40,7 @@ public sealed class SessionThreadsTests
             ModelConfigReader.FindModelFile(DemoModels.Get(DemoModels.Tiny)), ExecutionProviderPreference.Cpu, intraOpThreads: 1, cpuThreadNice: 5));
         using var session = created.Session;
 
-        Assert.Empty(OrtThreads().Except(before));
+        Assert.Empty(ProcThreads.Ort().Except(before));
     }
 
     [Fact]
@@ -49,8 +49,6 @@ public sealed class SessionThreadsTests
         var missing = Path.Combine(Path.GetTempPath(), $"tokengrid-missing-{Guid.NewGuid():N}.onnx");
         Assert.ThrowsAny<Microsoft.ML.OnnxRuntime.OnnxRuntimeException>(() => SessionFactory.Create(missing, ExecutionProviderPreference.Cpu));
     }
-
-    private static IReadOnlyList<string> OrtThreads() => ProcThreads.Named(SessionFactory.ThreadName);
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TokenGrid.Inference.Runtime;
 
 namespace TokenGrid.Inference.Tests.Support;
 
@@ -19,6 +20,9 @@ public static class ProcThreads
     }).Select(task => task.Name).ToList();
 
     /// <summary>The calling thread's id: <c>/proc/thread-self</c> links to its <c>task</c> entry.</summary>
+    /// <summary>The ids of ONNX Runtime's pool threads now running (named <see cref="SessionFactory.ThreadName"/>).</summary>
+    public static IReadOnlyList<string> Ort() => Named(SessionFactory.ThreadName);
+
     public static string CurrentId() => new DirectoryInfo("/proc/thread-self").ResolveLinkTarget(returnFinalTarget: true)!.Name;
 
     /// <summary>The nice value of thread <paramref name="id"/>.</summary>
