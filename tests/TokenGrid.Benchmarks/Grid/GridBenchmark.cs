@@ -235,7 +235,10 @@ public static class GridBenchmark
             .Add("grid_vs_engine_32_small_unpaced", gridUnpaced.Ratio)
             .Add("grid_tokens_per_s_32_small", steady.Grid)
             .Add("engine_tokens_per_s_32_small", steady.Engine)
-            .Add("grid_vs_engine_32_small", steady.Ratio);
+            .Add("grid_vs_engine_32_small", steady.Ratio)
+            .Add("grid_vs_engine_32_small_paired", steady.PairedRatio)
+            .Add("grid_vs_engine_32_small_round_min", steady.RoundRatios.Min())
+            .Add("grid_vs_engine_32_small_round_max", steady.RoundRatios.Max());
         AddCosts(report, "grid", "_unpaced", gridUnpaced.GridCpu);
         AddCosts(report, "grid", "", steady.GridCpu);
         AddCosts(report, "engine", "", steady.EngineCpu);
@@ -243,6 +246,7 @@ public static class GridBenchmark
             .Add("floor_tokens_per_s_32_small", floor.Grid)
             .Add("floor_engine_tokens_per_s_32_small", floor.Engine)
             .Add("floor_vs_engine_32_small", floor.Ratio)
+            .Add("floor_vs_engine_32_small_paired", floor.PairedRatio)
             .Add("grid_vs_floor_32_small", steady.Ratio / floor.Ratio);
         AddCosts(report, "floor", "", floor.GridCpu);
         AddCosts(report, "floor_engine", "", floor.EngineCpu);
@@ -313,12 +317,21 @@ public static class GridBenchmark
             engineRates.Add(await Workload.RateAsync(() => engineCpu.MeasureAsync(engine)));
         }
 
-        return new Comparison(Stats.Median(gridRates), Stats.Median(engineRates), gridCpu, engineCpu);
+        var roundRatios = gridRates.Zip(engineRates, (g, e) => g / e).ToList();
+        return new Comparison(Stats.Median(gridRates), Stats.Median(engineRates), gridCpu, engineCpu, roundRatios);
     }
 
-    private sealed record Comparison(double Grid, double Engine, SideCost GridCpu, SideCost EngineCpu)
+    /// <summary>
+    /// A comparison's medians, costs and per-round ratios. <see cref="Ratio"/> divides the two sides' medians; <see
+    /// cref="PairedRatio"/> is the median of each round's grid rate over the engine rate measured right after it. The
+    /// machine's speed can change within a run (docs/benchmarks.md): a round's two sides are seconds apart, so their
+    /// ratio is the one least moved by it, and the rounds' spread shows how much it moved.
+    /// </summary>
+    private sealed record Comparison(double Grid, double Engine, SideCost GridCpu, SideCost EngineCpu, IReadOnlyList<double> RoundRatios)
     {
         public double Ratio => Grid / Engine;
+
+        public double PairedRatio => Stats.Median(RoundRatios);
     }
 
     /// <summary>
