@@ -9,12 +9,19 @@ public sealed partial class JobGrain
 {
     /// <summary>
     /// Ends the job once: settles with the tokens it used (the prompt only when a node took it), saves, emits the final
-    /// status event and records the metrics. Later calls return the same job.
+    /// status event and records the metrics. Later calls return the same job. <paramref name="released"/> is the
+    /// dispatcher's release of the job's slot, still in flight while the tenant settles: the job shows as ended (its
+    /// info, its final status) only once both are done, so whoever sees it end finds its slot free.
     /// </summary>
-    private async Task<JobInfo> FinishAsync(JobEnding ending, string? nodeId = null)
+    private async Task<JobInfo> FinishAsync(JobEnding ending, string? nodeId = null, Task? released = null)
     {
         if (_finishing)
         {
+            if (released is not null)
+            {
+                await released;
+            }
+
             return await _finished.Task;
         }
 
@@ -29,6 +36,11 @@ public sealed partial class JobGrain
         if (ending.Outcome is { } outcome)
         {
             info = info with { ChargedTokens = await Settlement.SettleAsync(state.State, info, outcome) };
+        }
+
+        if (released is not null)
+        {
+            await released;
         }
 
         state.State.Info = info;

@@ -61,15 +61,18 @@ public sealed partial class JobGrain
             ending = new JobEnding(JobStatus.Failed, JobOutcome.Failed, e is NodeLostException ? e.Message : $"The node failed: {e.Message}");
         }
 
-        await ReleaseSlotAsync(spec.Model, nodeId);
+        // The dispatcher frees the node's slot while the tenant settles (see FinishAsync): a round trip fewer between the
+        // run's last token and the job's end, which is also when its client can send the next request.
+        var released = ReleaseSlotAsync(spec.Model, nodeId);
         if (suspended)
         {
+            await released;
             state.State.Info = Info! with { Status = JobStatus.Queued };
             await CheckpointAsync(force: true);
             return;
         }
 
-        await FinishAsync(ending, nodeId);
+        await FinishAsync(ending, nodeId, released);
     }
 
     /// <summary>One run on one node: how the job ended, or null when it was preempted and must resume.</summary>

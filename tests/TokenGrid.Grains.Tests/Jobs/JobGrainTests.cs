@@ -59,6 +59,40 @@ public sealed class JobGrainTests(GridClusterFixture grid)
     }
 
     [Fact]
+    public async Task A_job_settles_while_its_slot_is_released_and_shows_as_ended_once_both_are_done()
+    {
+        var tenant = await grid.CreateTenantAsync();
+        var job = grid.NewJob();
+        var id = job.GetPrimaryKeyString();
+        grid.HeldReleases.Hold(id);
+        try
+        {
+            await job.SubmitAsync(grid.Spec(tenant, Prompt, maxTokens: 4));
+            var watching = GridWait.ReadAllAsync(job.WatchAsync(0));
+
+            // The run has ended and the dispatcher holds the job's release: the tenant settles the job all the same,
+            // while the release is still in flight (released first, it would settle only once the call timed out).
+            await grid.HeldReleases.ArrivedAsync(id).WaitAsync(TimeSpan.FromSeconds(60));
+            await grid.Settlements.SettledAsync(id).WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.False(grid.HeldReleases.HasReturned(id));
+
+            // Until the slot is free the job does not show as ended, to a query or to a watcher.
+            Assert.Equal(JobStatus.Running, (await job.GetAsync())!.Status);
+            Assert.False(watching.IsCompleted);
+
+            grid.HeldReleases.Let(id);
+            var ended = (await watching)[^1].Job!;
+            Assert.Equal(JobStatus.Succeeded, ended.Status);
+            Assert.Equal(ended.PromptTokens + ended.CompletionTokens, ended.ChargedTokens);
+            Assert.Single(grid.Settlements.For(id));
+        }
+        finally
+        {
+            grid.HeldReleases.Let(id);
+        }
+    }
+
+    [Fact]
     public async Task Submitting_twice_returns_the_job_without_admitting_it_again()
     {
         var tenant = await grid.CreateTenantAsync();

@@ -27,6 +27,9 @@ public sealed class GridClusterFixture() : ClusterFixture(silos: 2, modelCache: 
     /// <summary>Every settlement request a tenant grain received.</summary>
     public GridSettlements Settlements { get; } = new();
 
+    /// <summary>Parks chosen jobs' releases of their dispatcher slots.</summary>
+    public HeldReleases HeldReleases { get; } = new();
+
     /// <summary>Breaks chosen jobs' node streams mid-run, as a killed silo does.</summary>
     public LostNodes LostNodes { get; } = new();
 
@@ -41,6 +44,8 @@ public sealed class GridClusterFixture() : ClusterFixture(silos: 2, modelCache: 
         silo.AddTokenGridNodes();
         silo.Services.AddTokenGridTenants();
         silo.AddIncomingGrainCallFilter(Settlements);
+        silo.AddIncomingGrainCallFilter(HeldReleases);
+        silo.AddOutgoingGrainCallFilter(HeldReleases);
         silo.AddOutgoingGrainCallFilter(LostNodes);
     }
 

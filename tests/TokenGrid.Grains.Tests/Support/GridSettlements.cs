@@ -7,17 +7,27 @@ namespace TokenGrid.Grains.Tests.Support;
 public sealed class GridSettlements : IIncomingGrainCallFilter
 {
     private readonly ConcurrentQueue<SettlementRequest> _requests = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _settled = new();
 
     /// <summary>The settlement requests for <paramref name="jobId"/>, in arrival order.</summary>
     public IReadOnlyList<SettlementRequest> For(string jobId) => [.. _requests.Where(r => r.JobId == jobId)];
 
-    public Task Invoke(IIncomingGrainCallContext context)
+    /// <summary>Completes once a tenant grain has handled a settlement request for <paramref name="jobId"/>.</summary>
+    public Task SettledAsync(string jobId) => Settled(jobId).Task;
+
+    public async Task Invoke(IIncomingGrainCallContext context)
     {
         if (context.Request.GetArgumentCount() == 1 && context.Request.GetArgument(0) is SettlementRequest request)
         {
             _requests.Enqueue(request);
+            await context.Invoke();
+            Settled(request.JobId).TrySetResult();
+            return;
         }
 
-        return context.Invoke();
+        await context.Invoke();
     }
+
+    private TaskCompletionSource Settled(string jobId) =>
+        _settled.GetOrAdd(jobId, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 }
