@@ -17,11 +17,6 @@ public sealed partial class JobGrain
     {
         if (_finishing)
         {
-            if (released is not null)
-            {
-                await released;
-            }
-
             return await _finished.Task;
         }
 
@@ -38,11 +33,7 @@ public sealed partial class JobGrain
             info = info with { ChargedTokens = await Settlement.SettleAsync(state.State, info, outcome) };
         }
 
-        if (released is not null)
-        {
-            await released;
-        }
-
+        await (released ?? Task.CompletedTask);
         state.State.Info = info;
         state.State.ProducedTokens = [];
         // An async job's log probabilities stay with its kept output, so a later watch replays them.
