@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Net.Http.Headers;
@@ -196,21 +197,23 @@ public static class GridBenchmark
             NodeEngines(app),
             alone.Statistics);
         // The steady comparison of a grid (its client and its node's engines) with the engines alone.
-        Task<Comparison> SteadyAsync(HttpClient client, WebApplication grid) => CompareAsync(
+        Task<Comparison> SteadyAsync(HttpClient client, WebApplication grid, ConcurrentQueue<double>? firstText = null) => CompareAsync(
             rounds,
-            () => SustainedAsync(prompts, waves, p => StreamAllAsync(client, [p], newTokens)),
+            () => SustainedAsync(prompts, waves, p => StreamAllAsync(client, [p], newTokens, firstText: firstText)),
             () => SustainedAsync(prompts, waves, p => alone.RunAsync([p], newTokens)),
             paired: true,
             NodeEngines(grid),
             alone.Statistics);
 
         var settle = await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => alone.RunAsync(prompts, newTokens));
-        var steady = await SteadyAsync(http, app);
+        var gridFirstText = new ConcurrentQueue<double>();
+        var steady = await SteadyAsync(http, app, gridFirstText);
         await app.StopAsync();
 
         // The same engine behind the thinnest HTTP server, paced as the grid's node paces (HttpFloor): the engine alone
         // over it is the bound HTTP, SSE and the clients set on these cores, and the grid over it what the grid costs.
-        var floor = await FloorAsync(alone, prompts, rounds, waves, newTokens);
+        var floorFirstText = new ConcurrentQueue<double>();
+        var floor = await FloorAsync(alone, prompts, rounds, waves, newTokens, floorFirstText);
 
         // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
         // the engine, so the pacing's effect is a ratio taken in the same run.
@@ -247,7 +250,11 @@ public static class GridBenchmark
             .Add("floor_engine_tokens_per_s_32_small", floor.Engine)
             .Add("floor_vs_engine_32_small", floor.Ratio)
             .Add("floor_vs_engine_32_small_paired", floor.PairedRatio)
-            .Add("grid_vs_floor_32_small", steady.Ratio / floor.Ratio);
+            .Add("grid_vs_floor_32_small", steady.Ratio / floor.Ratio)
+            .Add("grid_first_text_ms_p50_32_small", Stats.Percentile([.. gridFirstText], 0.5))
+            .Add("grid_first_text_ms_p90_32_small", Stats.Percentile([.. gridFirstText], 0.9))
+            .Add("floor_first_text_ms_p50_32_small", Stats.Percentile([.. floorFirstText], 0.5))
+            .Add("floor_first_text_ms_p90_32_small", Stats.Percentile([.. floorFirstText], 0.9));
         AddCosts(report, "floor", "", floor.GridCpu);
         AddCosts(report, "floor_engine", "", floor.EngineCpu);
 
@@ -263,14 +270,15 @@ public static class GridBenchmark
     /// The engines of <paramref name="alone"/> served over <see cref="HttpFloor"/> to the same clients, against the engines
     /// alone, in turns after the floor's own code has settled; the floor's rates and costs are the comparison's grid side.
     /// </summary>
-    private static async Task<Comparison> FloorAsync(EngineSet alone, IReadOnlyList<int[]> prompts, int rounds, int waves, int newTokens)
+    private static async Task<Comparison> FloorAsync(
+        EngineSet alone, IReadOnlyList<int[]> prompts, int rounds, int waves, int newTokens, ConcurrentQueue<double> firstText)
     {
         await using var floor = await HttpFloor.StartAsync(alone.Engines, new NodeOptions().StreamInterval);
         using var http = floor.Client();
         await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => alone.RunAsync(prompts, newTokens));
         return await CompareAsync(
             rounds,
-            () => SustainedAsync(prompts, waves, p => StreamAllAsync(http, [p], newTokens)),
+            () => SustainedAsync(prompts, waves, p => StreamAllAsync(http, [p], newTokens, firstText: firstText)),
             () => SustainedAsync(prompts, waves, p => alone.RunAsync([p], newTokens)),
             paired: true,
             alone.Statistics,
@@ -467,8 +475,12 @@ public static class GridBenchmark
         return app;
     }
 
-    /// <summary>One streamed completion per prompt, all at once; returns the completion tokens the streams report.</summary>
-    internal static async Task<long> StreamAllAsync(HttpClient http, IReadOnlyList<int[]> prompts, int newTokens, float temperature = 0f, float topP = 1f)
+    /// <summary>
+    /// One streamed completion per prompt, all at once; returns the completion tokens the streams report. With
+    /// <paramref name="firstText"/>, each request's time from sending to its first text (milliseconds) is added to it.
+    /// </summary>
+    internal static async Task<long> StreamAllAsync(
+        HttpClient http, IReadOnlyList<int[]> prompts, int newTokens, float temperature = 0f, float topP = 1f, ConcurrentQueue<double>? firstText = null)
     {
         var counts = await Task.WhenAll(prompts.Select(async prompt =>
         {
@@ -481,15 +493,20 @@ public static class GridBenchmark
                 top_p = topP,
                 stream = true,
                 stream_options = new { include_usage = true },
-            });
+            }, firstText);
             return usage["completion_tokens"]!.GetValue<long>();
         }));
         return counts.Sum();
     }
 
-    /// <summary>Streams one completion of <paramref name="body"/> (with <c>include_usage</c>) to its end; returns its usage.</summary>
-    internal static async Task<JsonNode> StreamUsageAsync(HttpClient http, object body)
+    /// <summary>
+    /// Streams one completion of <paramref name="body"/> (with <c>include_usage</c>) to its end; returns its usage. With
+    /// <paramref name="firstText"/>, adds the time from sending to the first event with text (a tenant's time to first
+    /// token), in milliseconds.
+    /// </summary>
+    internal static async Task<JsonNode> StreamUsageAsync(HttpClient http, object body, ConcurrentQueue<double>? firstText = null)
     {
+        var sent = Stopwatch.GetTimestamp();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
         {
             Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
@@ -502,8 +519,15 @@ public static class GridBenchmark
 
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         JsonNode? usage = null;
+        var textSeen = firstText is null;
         while (await reader.ReadLineAsync() is { } line)
         {
+            if (!textSeen && line.StartsWith("data: {", StringComparison.Ordinal) && HasText(line))
+            {
+                textSeen = true;
+                firstText!.Enqueue(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+            }
+
             if (line.StartsWith("data: {", StringComparison.Ordinal) && line.Contains("\"usage\":{", StringComparison.Ordinal))
             {
                 usage = JsonNode.Parse(line.AsSpan(6).ToString())!["usage"];
@@ -511,6 +535,14 @@ public static class GridBenchmark
         }
 
         return usage ?? throw new InvalidOperationException("A benchmark stream ended without its usage.");
+    }
+
+    /// <summary>Whether an event's line carries generated text: a completion chunk's <c>"text"</c> that is not empty.</summary>
+    internal static bool HasText(string line)
+    {
+        const string Field = "\"text\":\"";
+        var at = line.IndexOf(Field, StringComparison.Ordinal);
+        return at >= 0 && at + Field.Length < line.Length && line[at + Field.Length] != '"';
     }
 
     private static async Task<long> EngineAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens)
