@@ -55,7 +55,6 @@ public static class TokenGridHosting
         services.AddSingleton<AdminKey>();
         services.AddTokenGridAuth(keysInDatabase: cluster.Storage == StorageKind.AdoNet);
         services.AddSingleton<GenerationPlanner>();
-        services.AddSingleton<PreparedJobs>();
         services.AddSingleton<JobSubmitter>();
         services.AddSingleton<AdminAudit>();
         services.AddApiProblems();

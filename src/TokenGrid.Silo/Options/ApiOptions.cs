@@ -24,18 +24,11 @@ public sealed class ApiOptions : IValidatedOptions
     /// <summary>Largest page a list endpoint returns. Default: 100.</summary>
     public int MaxPageSize { get; set; } = 100;
 
-    /// <summary>
-    /// Most job grains kept active ahead of requests (see <c>PreparedJobs</c>): a request takes one instead of waiting
-    /// for a new grain's activation, and one more is activated in its place. 0 turns this off. Default: 64.
-    /// </summary>
-    public int PreparedJobs { get; set; } = 64;
-
     /// <inheritdoc />
     public string? Validate() =>
         MaxRequestBodyBytes < 1024 ? "max request body bytes must be at least 1024."
         : DefaultMaxTokens < 1 ? "default max tokens must be at least 1."
         : JobTimeout <= TimeSpan.Zero ? "the job timeout must be positive."
-        : PreparedJobs is < 0 or > 4096 ? "prepared jobs must be between 0 and 4096."
         : MaxPageSize is < 1 or > 999 ? "max page size must be between 1 and 999."
         : DefaultPageSize < 1 || DefaultPageSize > MaxPageSize ? "default page size must be between 1 and max page size."
         : null;

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
@@ -11,7 +12,7 @@ namespace TokenGrid.Silo.Serving;
 /// Submits a plan as a new job of the calling tenant. A job refused by the tenant's budget or the model's scheduler is
 /// thrown as a <see cref="JobFailedException"/>, which the exception handler answers (see <see cref="ApiProblems.ForJob"/>).
 /// </summary>
-internal sealed class JobSubmitter(IGrainFactory grains, PreparedJobs prepared, IOptions<ApiOptions> options)
+internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> options)
 {
     /// <summary>Submits the job; the admission's limits become this reply's rate-limit headers.</summary>
     public async Task<(IJobGrain Grain, JobInfo Job)> SubmitAsync(HttpContext http, GenerationPlan plan, bool keepOutput)
@@ -22,7 +23,7 @@ internal sealed class JobSubmitter(IGrainFactory grains, PreparedJobs prepared, 
             await CheckPriorityAsync(tenant.TenantId, asked);
         }
 
-        var grain = grains.GetGrain<IJobGrain>(prepared.Take());
+        var grain = grains.GetGrain<IJobGrain>(NewJobId());
         var job = await grain.SubmitAsync(plan.ToJobSpec(tenant.TenantId, keepOutput, options.Value.JobTimeout));
         if (job.Admission is { } admission)
         {
@@ -53,7 +54,7 @@ internal sealed class JobSubmitter(IGrainFactory grains, PreparedJobs prepared, 
         }
 
         var n = plan.Choices;
-        var ids = Enumerable.Range(0, n).Select(_ => prepared.Take()).ToArray();
+        var ids = Enumerable.Range(0, n).Select(_ => NewJobId()).ToArray();
         var spec = plan.ToJobSpec(tenant.TenantId, keepOutput, options.Value.JobTimeout);
         var specs = ids.Select((_, i) => spec with
         {
@@ -127,4 +128,8 @@ internal sealed class JobSubmitter(IGrainFactory grains, PreparedJobs prepared, 
                 "invalid_value", "priority"));
         }
     }
+
+    /// <summary>A new job id: <c>job_</c>, 12 hex digits of milliseconds since the epoch, then 12 random hex digits.</summary>
+    private string NewJobId() =>
+        $"job_{time.GetUtcNow().ToUnixTimeMilliseconds():x12}{RandomNumberGenerator.GetHexString(12, lowercase: true)}";
 }
