@@ -28,6 +28,19 @@ public static class ProcThreads
     /// <summary>The nice value of thread <paramref name="id"/>.</summary>
     public static int NiceOf(string id) => NiceIn(File.ReadAllText($"/proc/self/task/{id}/stat"));
 
+    /// <summary>The nice value of thread <paramref name="id"/>, or null when it has ended since it was listed.</summary>
+    public static int? TryNiceOf(string id)
+    {
+        try
+        {
+            return NiceOf(id);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The nice value of the process (its main thread).</summary>
     public static int ProcessNice() => NiceIn(File.ReadAllText("/proc/self/stat"));
 
