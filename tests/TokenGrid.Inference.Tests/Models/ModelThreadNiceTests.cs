@@ -71,7 +71,6 @@ public sealed class ModelThreadNiceTests
     private static string ModelFile => ModelConfigReader.FindModelFile(DemoModels.Get(DemoModels.Tiny));
 
 
-    /// <summary>The pool threads started since <paramref name="before"/>: at least ONNX Runtime's two workers of a 3-thread pool.</summary>
     /// <summary>
     /// The nice values of the ONNX Runtime pool threads started since <paramref name="before"/> and still running when
     /// read: a session another test disposes meanwhile ends its own threads between the listing and the reading.
