@@ -170,7 +170,9 @@ public static class GridBenchmark
     /// sustained serving rather than one wave's ramp and drain; each side's measured round follows one of its own
     /// (<see cref="CompareAsync"/>);</item>
     /// <item>the floor (<c>floor_</c> keys): the same engine behind <see cref="HttpFloor"/>, the thinnest server of it,
-    /// to the same clients, against the engine alone in the same way.</item>
+    /// to the same clients, against the engine alone in the same way;</item>
+    /// <item>the grain floors (<c>shared_grain_floor_</c> and <c>grain_floor_</c> keys): that server with one grain between
+    /// its HTTP handler and the engine, shared by every request or a new one per request (<see cref="FloorPath"/>).</item>
     /// </list>
     /// With <paramref name="engineCount"/> above 1, each side runs that many engines with an equal share of the 32
     /// sequences (<see cref="EngineSet"/>; the grid's node a CPU device per engine), and costs and steps add up over them.
@@ -213,7 +215,11 @@ public static class GridBenchmark
         // The same engine behind the thinnest HTTP server, paced as the grid's node paces (HttpFloor): the engine alone
         // over it is the bound HTTP, SSE and the clients set on these cores, and the grid over it what the grid costs.
         var floorFirstText = new ConcurrentQueue<double>();
-        var floor = await FloorAsync(alone, prompts, rounds, waves, newTokens, floorFirstText);
+        var floor = await FloorAsync(alone, prompts, rounds, waves, newTokens, FloorPath.Direct, floorFirstText);
+        // The same floor with one grain between the HTTP handler and the engine, shared or a new one per request: the
+        // least any path pays that reaches tokens only through grains (docs/benchmarks.md, "the grain floors").
+        var sharedGrainFloor = await FloorAsync(alone, prompts, rounds, waves, newTokens, FloorPath.SharedGrain, null);
+        var grainFloor = await FloorAsync(alone, prompts, rounds, waves, newTokens, FloorPath.GrainPerRequest, null);
 
         // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
         // the engine, so the pacing's effect is a ratio taken in the same run.
@@ -257,6 +263,14 @@ public static class GridBenchmark
             .Add("floor_first_text_ms_p90_32_small", Stats.Percentile([.. floorFirstText], 0.9));
         AddCosts(report, "floor", "", floor.GridCpu);
         AddCosts(report, "floor_engine", "", floor.EngineCpu);
+        report
+            .Add("shared_grain_floor_vs_engine_32_small", sharedGrainFloor.Ratio)
+            .Add("shared_grain_floor_vs_engine_32_small_paired", sharedGrainFloor.PairedRatio)
+            .Add("grain_floor_vs_engine_32_small", grainFloor.Ratio)
+            .Add("grain_floor_vs_engine_32_small_paired", grainFloor.PairedRatio)
+            .Add("grid_vs_grain_floor_32_small", steady.Ratio / grainFloor.Ratio);
+        AddCosts(report, "shared_grain_floor", "", sharedGrainFloor.GridCpu);
+        AddCosts(report, "grain_floor", "", grainFloor.GridCpu);
 
         // Both sides keep every core busy, so the ratio is about the engine's CPU per token over the grid's: the grid's
         // model threads' CPU per token over the engine's (contention), and serving's share of the grid's CPU, say which
@@ -271,9 +285,9 @@ public static class GridBenchmark
     /// alone, in turns after the floor's own code has settled; the floor's rates and costs are the comparison's grid side.
     /// </summary>
     private static async Task<Comparison> FloorAsync(
-        EngineSet alone, IReadOnlyList<int[]> prompts, int rounds, int waves, int newTokens, ConcurrentQueue<double> firstText)
+        EngineSet alone, IReadOnlyList<int[]> prompts, int rounds, int waves, int newTokens, FloorPath path, ConcurrentQueue<double>? firstText)
     {
-        await using var floor = await HttpFloor.StartAsync(alone.Engines, new NodeOptions().StreamInterval);
+        await using var floor = await HttpFloor.StartAsync(alone.Engines, new NodeOptions().StreamInterval, path);
         using var http = floor.Client();
         await SettleAsync(() => StreamAllAsync(http, prompts, newTokens), () => alone.RunAsync(prompts, newTokens));
         return await CompareAsync(

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -13,15 +11,18 @@ namespace TokenGrid.Benchmarks.Grid;
 
 /// <summary>
 /// A measuring instrument, not a product path: an engine behind the thinnest HTTP server that streams what the
-/// benchmark's clients read, with no grains, authentication, admission, ledger or job records. Kestrel parses each
+/// benchmark's clients read, with no authentication, admission, ledger or job records. Kestrel parses each
 /// <c>/v1/completions</c> body, the engine runs it, and its tokens go out as server-sent events at the grid's pacing
-/// (the first at once, then at most one event per stream interval), ending with the usage and <c>[DONE]</c>.
+/// (<see cref="FloorEngines"/>), ending with the usage and <c>[DONE]</c>. Along <see cref="FloorPath.Direct"/> the HTTP
+/// handler reads the engine itself; along the grain paths, through one grain of a silo in the same process.
 /// </summary>
 /// <remarks>
-/// Served to the grid's own clients on the same cores, it is the best any server of this engine can do here: the
-/// engine alone over it (<c>floor_vs_engine_32_small</c>) is the bound that HTTP, SSE and the benchmark's clients set
-/// on <c>grid_vs_engine_32_small</c>, and the grid over it (<c>grid_vs_floor_32_small</c>) is what the grid's own path
-/// costs. It is no upper bound on a bigger machine, where the clients run elsewhere and serving has cores of its own.
+/// Served to the grid's own clients on the same cores, the direct floor is the best any server of this engine can do
+/// here: the engine alone over it (<c>floor_vs_engine_32_small</c>) is the bound that HTTP, SSE and the benchmark's
+/// clients set on <c>grid_vs_engine_32_small</c>. The grain floors add what the grid's architecture cannot do without
+/// (a grain between the HTTP path and the tokens; a grain per request, as each job is one) and nothing else, so the
+/// engine alone over them is the bound of any design that keeps it. None is an upper bound on a bigger machine, where
+/// the clients run elsewhere and serving has cores of its own.
 /// </remarks>
 internal sealed class HttpFloor : IAsyncDisposable
 {
@@ -31,36 +32,23 @@ internal sealed class HttpFloor : IAsyncDisposable
 
     /// <summary>
     /// Starts the server on a free local port, streaming tokens every <paramref name="interval"/>; each request goes to
-    /// the one of <paramref name="engines"/> with the fewest requests in flight.
+    /// the one of <paramref name="engines"/> with the fewest requests in flight, along <paramref name="path"/> (through a
+    /// grain of an in-process silo of its own, or not).
     /// </summary>
-    public static async Task<HttpFloor> StartAsync(IReadOnlyList<InferenceEngine> engines, TimeSpan interval)
+    public static async Task<HttpFloor> StartAsync(IReadOnlyList<InferenceEngine> engines, TimeSpan interval, FloorPath path = FloorPath.Direct)
     {
-        var inFlight = new int[engines.Count];
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var app = builder.Build();
-        app.MapPost("/v1/completions", async (HttpContext context) =>
+        builder.Services.AddSingleton(new FloorEngines(engines, interval));
+        if (path != FloorPath.Direct)
         {
-            int chosen;
-            lock (inFlight)
-            {
-                chosen = Array.IndexOf(inFlight, inFlight.Min());
-                inFlight[chosen]++;
-            }
+            var offset = (int)path;
+            builder.UseOrleans(silo => silo.UseLocalhostClustering(11511 + offset, 31511 + offset, serviceId: "floor", clusterId: $"floor-{offset}"));
+        }
 
-            try
-            {
-                await CompleteAsync(context, engines[chosen], interval);
-            }
-            finally
-            {
-                lock (inFlight)
-                {
-                    inFlight[chosen]--;
-                }
-            }
-        });
+        var app = builder.Build();
+        app.MapPost("/v1/completions", (HttpContext context) => CompleteAsync(context, path));
         await app.StartAsync();
         return new HttpFloor(app);
     }
@@ -78,39 +66,27 @@ internal sealed class HttpFloor : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static async Task CompleteAsync(HttpContext context, InferenceEngine engine, TimeSpan interval)
+    private static async Task CompleteAsync(HttpContext context, FloorPath path)
     {
         using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
         var prompt = body.RootElement.GetProperty("prompt").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var maxTokens = body.RootElement.GetProperty("max_tokens").GetInt32();
-        var stream = engine.Submit(new GenerationRequest { PromptTokens = prompt, MaxTokens = maxTokens }, context.RequestAborted).Stream
-            ?? throw new InvalidOperationException("The engine refused a benchmark request.");
+        var services = context.RequestServices;
+        var chunks = path switch
+        {
+            FloorPath.Direct => services.GetRequiredService<FloorEngines>().GenerateAsync(prompt, maxTokens, context.RequestAborted),
+            FloorPath.SharedGrain => services.GetRequiredService<IGrainFactory>().GetGrain<IFloorStreamGrain>(Guid.Empty).GenerateAsync(prompt, maxTokens),
+            _ => services.GetRequiredService<IGrainFactory>().GetGrain<IFloorStreamGrain>(Guid.NewGuid()).GenerateAsync(prompt, maxTokens),
+        };
 
         context.Response.ContentType = "text/event-stream";
-        var pending = new StringBuilder();
-        var lastWrite = 0L;
-        await foreach (var token in stream.WithCancellation(context.RequestAborted))
+        await foreach (var chunk in chunks.WithCancellation(context.RequestAborted))
         {
-            pending.Append(token.Text);
-            if (lastWrite == 0 || Stopwatch.GetElapsedTime(lastWrite) >= interval)
-            {
-                await WriteAsync(context.Response, new { choices = new[] { new { index = 0, text = pending.ToString() } } });
-                pending.Clear();
-                lastWrite = Stopwatch.GetTimestamp();
-            }
+            await WriteAsync(context.Response, chunk.Final
+                ? (object)new { choices = Array.Empty<object>(), usage = new { prompt_tokens = chunk.PromptTokens, completion_tokens = chunk.CompletionTokens } }
+                : new { choices = new[] { new { index = 0, text = chunk.Text } } });
         }
 
-        var result = await stream.Completion;
-        if (pending.Length > 0)
-        {
-            await WriteAsync(context.Response, new { choices = new[] { new { index = 0, text = pending.ToString() } } });
-        }
-
-        await WriteAsync(context.Response, new
-        {
-            choices = Array.Empty<object>(),
-            usage = new { prompt_tokens = result.PromptTokens, completion_tokens = result.CompletionTokens },
-        });
         await context.Response.WriteAsync("data: [DONE]\n\n");
     }
 
