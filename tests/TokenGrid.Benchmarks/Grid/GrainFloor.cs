@@ -20,6 +20,12 @@ internal enum FloorPath
 
     /// <summary>Every request streams through a grain of its own, activated for it as a job grain is, and deactivated after.</summary>
     GrainPerRequest,
+
+    /// <summary>
+    /// As <see cref="GrainPerRequest"/>, and that grain is admitted by a tenant grain before it runs and settles with it
+    /// after: the two calls that metering every request against a budget in a tenant grain cannot do without.
+    /// </summary>
+    AdmittedGrainPerRequest,
 }
 
 /// <summary>What a floor grain streams: a chunk's text, or (last) the request's usage.</summary>
@@ -29,7 +35,35 @@ internal sealed record FloorChunk([property: Id(0)] string Text, [property: Id(1
 /// <summary>The floor's grain: a request's tokens, paced as the grid's node paces them.</summary>
 internal interface IFloorStreamGrain : IGrainWithGuidKey
 {
-    IAsyncEnumerable<FloorChunk> GenerateAsync(int[] prompt, int maxTokens);
+    IAsyncEnumerable<FloorChunk> GenerateAsync(int[] prompt, int maxTokens, bool admitted);
+}
+
+/// <summary>The least a tenant grain does for a request: reserve its most tokens, then settle what it used.</summary>
+internal interface IFloorTenantGrain : IGrainWithIntegerKey
+{
+    Task<bool> AdmitAsync(int maxTokens);
+
+    Task SettleAsync(int maxTokens, int usedTokens);
+}
+
+/// <summary>See <see cref="IFloorTenantGrain"/>: a budget that never runs out, reserved and settled exactly.</summary>
+internal sealed class FloorTenantGrain : Grain, IFloorTenantGrain
+{
+    private long _reserved;
+    private long _used;
+
+    public Task<bool> AdmitAsync(int maxTokens)
+    {
+        _reserved += maxTokens;
+        return Task.FromResult(true);
+    }
+
+    public Task SettleAsync(int maxTokens, int usedTokens)
+    {
+        _reserved -= maxTokens;
+        _used += usedTokens;
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>
@@ -119,13 +153,25 @@ internal sealed class FloorEngines(IReadOnlyList<InferenceEngine> engines, TimeS
 [Reentrant]
 internal sealed class FloorStreamGrain(FloorEngines engines) : Grain, IFloorStreamGrain
 {
-    public IAsyncEnumerable<FloorChunk> GenerateAsync(int[] prompt, int maxTokens) => GenerateCoreAsync(prompt, maxTokens, CancellationToken.None);
+    public IAsyncEnumerable<FloorChunk> GenerateAsync(int[] prompt, int maxTokens, bool admitted) =>
+        GenerateCoreAsync(prompt, maxTokens, admitted ? GrainFactory.GetGrain<IFloorTenantGrain>(0) : null, CancellationToken.None);
 
     // Orleans cancels the token given to GetAsyncEnumerator when the caller disposes or cancels the enumeration.
-    private async IAsyncEnumerable<FloorChunk> GenerateCoreAsync(int[] prompt, int maxTokens, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<FloorChunk> GenerateCoreAsync(
+        int[] prompt, int maxTokens, IFloorTenantGrain? tenant, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (tenant is not null && !await tenant.AdmitAsync(maxTokens))
+        {
+            yield break;
+        }
+
         await foreach (var chunk in engines.GenerateAsync(prompt, maxTokens, cancellationToken))
         {
+            if (chunk.Final && tenant is not null)
+            {
+                await tenant.SettleAsync(maxTokens, chunk.CompletionTokens);
+            }
+
             yield return chunk;
         }
 

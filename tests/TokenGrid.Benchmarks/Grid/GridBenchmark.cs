@@ -171,8 +171,9 @@ public static class GridBenchmark
     /// (<see cref="CompareAsync"/>);</item>
     /// <item>the floor (<c>floor_</c> keys): the same engine behind <see cref="HttpFloor"/>, the thinnest server of it,
     /// to the same clients, against the engine alone in the same way;</item>
-    /// <item>the grain floors (<c>shared_grain_floor_</c> and <c>grain_floor_</c> keys): that server with one grain between
-    /// its HTTP handler and the engine, shared by every request or a new one per request (<see cref="FloorPath"/>).</item>
+    /// <item>the grain floors (<c>shared_grain_floor_</c>, <c>grain_floor_</c> and <c>admitted_grain_floor_</c> keys): that
+    /// server with one grain between its HTTP handler and the engine, shared by every request or a new one per request,
+    /// and the last admitted and settled by a tenant grain (<see cref="FloorPath"/>).</item>
     /// </list>
     /// With <paramref name="engineCount"/> above 1, each side runs that many engines with an equal share of the 32
     /// sequences (<see cref="EngineSet"/>; the grid's node a CPU device per engine), and costs and steps add up over them.
@@ -220,6 +221,7 @@ public static class GridBenchmark
         // least any path pays that reaches tokens only through grains (docs/benchmarks.md, "the grain floors").
         var sharedGrainFloor = await FloorAsync(alone, prompts, rounds, waves, newTokens, FloorPath.SharedGrain, null);
         var grainFloor = await FloorAsync(alone, prompts, rounds, waves, newTokens, FloorPath.GrainPerRequest, null);
+        var admittedGrainFloor = await FloorAsync(alone, prompts, rounds, waves, newTokens, FloorPath.AdmittedGrainPerRequest, null);
 
         // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
         // the engine, so the pacing's effect is a ratio taken in the same run.
@@ -268,9 +270,13 @@ public static class GridBenchmark
             .Add("shared_grain_floor_vs_engine_32_small_paired", sharedGrainFloor.PairedRatio)
             .Add("grain_floor_vs_engine_32_small", grainFloor.Ratio)
             .Add("grain_floor_vs_engine_32_small_paired", grainFloor.PairedRatio)
-            .Add("grid_vs_grain_floor_32_small", steady.Ratio / grainFloor.Ratio);
+            .Add("admitted_grain_floor_vs_engine_32_small", admittedGrainFloor.Ratio)
+            .Add("admitted_grain_floor_vs_engine_32_small_paired", admittedGrainFloor.PairedRatio)
+            .Add("grid_vs_grain_floor_32_small", steady.Ratio / grainFloor.Ratio)
+            .Add("grid_vs_admitted_grain_floor_32_small", steady.Ratio / admittedGrainFloor.Ratio);
         AddCosts(report, "shared_grain_floor", "", sharedGrainFloor.GridCpu);
         AddCosts(report, "grain_floor", "", grainFloor.GridCpu);
+        AddCosts(report, "admitted_grain_floor", "", admittedGrainFloor.GridCpu);
 
         // Both sides keep every core busy, so the ratio is about the engine's CPU per token over the grid's: the grid's
         // model threads' CPU per token over the engine's (contention), and serving's share of the grid's CPU, say which

@@ -75,8 +75,9 @@ internal sealed class HttpFloor : IAsyncDisposable
         var chunks = path switch
         {
             FloorPath.Direct => services.GetRequiredService<FloorEngines>().GenerateAsync(prompt, maxTokens, context.RequestAborted),
-            FloorPath.SharedGrain => services.GetRequiredService<IGrainFactory>().GetGrain<IFloorStreamGrain>(Guid.Empty).GenerateAsync(prompt, maxTokens),
-            _ => services.GetRequiredService<IGrainFactory>().GetGrain<IFloorStreamGrain>(Guid.NewGuid()).GenerateAsync(prompt, maxTokens),
+            FloorPath.SharedGrain => services.GetRequiredService<IGrainFactory>().GetGrain<IFloorStreamGrain>(Guid.Empty).GenerateAsync(prompt, maxTokens, admitted: false),
+            _ => services.GetRequiredService<IGrainFactory>().GetGrain<IFloorStreamGrain>(Guid.NewGuid())
+                .GenerateAsync(prompt, maxTokens, admitted: path == FloorPath.AdmittedGrainPerRequest),
         };
 
         context.Response.ContentType = "text/event-stream";
