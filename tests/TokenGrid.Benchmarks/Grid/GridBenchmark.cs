@@ -219,9 +219,11 @@ public static class GridBenchmark
         var floor = await FloorAsync(alone, prompts, rounds, waves, newTokens, FloorPath.Direct, floorFirstText);
         // The same floor with one grain between the HTTP handler and the engine, shared or a new one per request: the
         // least any path pays that reaches tokens only through grains (docs/benchmarks.md, "the grain floors").
-        var sharedGrainFloor = await FloorAsync(alone, prompts, rounds, waves, newTokens, FloorPath.SharedGrain, null);
-        var grainFloor = await FloorAsync(alone, prompts, rounds, waves, newTokens, FloorPath.GrainPerRequest, null);
-        var admittedGrainFloor = await FloorAsync(alone, prompts, rounds, waves, newTokens, FloorPath.AdmittedGrainPerRequest, null);
+        var grainFloors = new List<(string Side, Comparison Result)>();
+        foreach (var (side, path) in GrainFloors)
+        {
+            grainFloors.Add((side, await FloorAsync(alone, prompts, rounds, waves, newTokens, path, null)));
+        }
 
         // The same grid relaying every decode step's token at once (stream interval 0), in rounds of its own against
         // the engine, so the pacing's effect is a ratio taken in the same run.
@@ -265,18 +267,14 @@ public static class GridBenchmark
             .Add("floor_first_text_ms_p90_32_small", Stats.Percentile([.. floorFirstText], 0.9));
         AddCosts(report, "floor", "", floor.GridCpu);
         AddCosts(report, "floor_engine", "", floor.EngineCpu);
-        report
-            .Add("shared_grain_floor_vs_engine_32_small", sharedGrainFloor.Ratio)
-            .Add("shared_grain_floor_vs_engine_32_small_paired", sharedGrainFloor.PairedRatio)
-            .Add("grain_floor_vs_engine_32_small", grainFloor.Ratio)
-            .Add("grain_floor_vs_engine_32_small_paired", grainFloor.PairedRatio)
-            .Add("admitted_grain_floor_vs_engine_32_small", admittedGrainFloor.Ratio)
-            .Add("admitted_grain_floor_vs_engine_32_small_paired", admittedGrainFloor.PairedRatio)
-            .Add("grid_vs_grain_floor_32_small", steady.Ratio / grainFloor.Ratio)
-            .Add("grid_vs_admitted_grain_floor_32_small", steady.Ratio / admittedGrainFloor.Ratio);
-        AddCosts(report, "shared_grain_floor", "", sharedGrainFloor.GridCpu);
-        AddCosts(report, "grain_floor", "", grainFloor.GridCpu);
-        AddCosts(report, "admitted_grain_floor", "", admittedGrainFloor.GridCpu);
+        foreach (var (side, result) in grainFloors)
+        {
+            report
+                .Add($"{side}_vs_engine_32_small", result.Ratio)
+                .Add($"{side}_vs_engine_32_small_paired", result.PairedRatio)
+                .Add($"grid_vs_{side}_32_small", steady.Ratio / result.Ratio);
+            AddCosts(report, side, "", result.GridCpu);
+        }
 
         // Both sides keep every core busy, so the ratio is about the engine's CPU per token over the grid's: the grid's
         // model threads' CPU per token over the engine's (contention), and serving's share of the grid's CPU, say which
@@ -285,6 +283,14 @@ public static class GridBenchmark
             .Add("model_cpu_grid_over_engine_32_small", steady.GridCpu.ModelMicrosecondsPerToken / steady.EngineCpu.ModelMicrosecondsPerToken)
             .Add("grid_serving_cpu_share_32_small", steady.GridCpu.ServingMicrosecondsPerToken / steady.GridCpu.MicrosecondsPerToken);
     }
+
+    /// <summary>The grain floors' key prefixes and paths, in the order they run (docs/benchmarks.md, "the grain floors").</summary>
+    private static readonly (string Side, FloorPath Path)[] GrainFloors =
+    [
+        ("shared_grain_floor", FloorPath.SharedGrain),
+        ("grain_floor", FloorPath.GrainPerRequest),
+        ("admitted_grain_floor", FloorPath.AdmittedGrainPerRequest),
+    ];
 
     /// <summary>
     /// The engines of <paramref name="alone"/> served over <see cref="HttpFloor"/> to the same clients, against the engines
