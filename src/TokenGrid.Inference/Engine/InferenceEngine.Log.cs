@@ -22,4 +22,7 @@ public sealed partial class InferenceEngine
 
     [LoggerMessage(6, LogLevel.Information, "Model {Model}: {Note}")]
     private partial void LogValueDefaulted(string model, string note);
+
+    [LoggerMessage(7, LogLevel.Warning, "Model {Model}: the intra-op pool runs at the process's nice value, not the one configured: {Reason}")]
+    private partial void LogThreadNiceFailed(string model, string reason);
 }

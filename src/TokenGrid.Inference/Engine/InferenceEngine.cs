@@ -73,6 +73,11 @@ public sealed partial class InferenceEngine : IAsyncDisposable
         _thread = new Thread(RunLoop) { IsBackground = true, Name = _options.ThreadName };
         _thread.Start();
         LogStarted(model.Name, model.Provider, model.ProviderFallbackReason ?? "none", _options.MaxBatchSize, _options.MaxQueueLength, model.ThreadNice);
+        if (model.ThreadNiceFailure is { } niceFailure)
+        {
+            LogThreadNiceFailed(model.Name, niceFailure);
+        }
+
         foreach (var note in model.LoadNotes)
         {
             if (note.Kind == ModelNoteKind.Ignored)

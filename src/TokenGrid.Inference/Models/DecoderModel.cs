@@ -45,6 +45,7 @@ public sealed class DecoderModel : IDisposable
         Provider = created.Provider;
         ProviderFallbackReason = created.FallbackReason;
         ThreadNice = created.ThreadNice;
+        ThreadNiceFailure = created.ThreadNiceFailure;
     }
 
     /// <summary>What the model is.</summary>
@@ -70,6 +71,9 @@ public sealed class DecoderModel : IDisposable
     /// session, or when it could not be set.
     /// </summary>
     public int ThreadNice { get; }
+
+    /// <summary>Why the nice value asked for could not be set, otherwise null (see <see cref="CreatedSession.ThreadNiceFailure"/>).</summary>
+    public string? ThreadNiceFailure { get; }
 
     /// <summary>
     /// What loading defaulted or ignored, one note per field: session settings first, then the configuration's

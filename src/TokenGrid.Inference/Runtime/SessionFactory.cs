@@ -11,7 +11,9 @@ public sealed class ExecutionProviderUnavailableException(string message, Except
 /// <param name="Provider">The provider in use.</param>
 /// <param name="FallbackReason">Why CUDA was not used when it was asked for, otherwise null.</param>
 /// <param name="ThreadNice">The nice value the session's threads run at; 0 when none was asked for or it could not be set.</param>
-public sealed record CreatedSession(InferenceSession Session, ExecutionProviderKind Provider, string? FallbackReason, int ThreadNice = 0);
+/// <param name="ThreadNiceFailure">Why the nice value asked for could not be set (the threads then run at the process's), otherwise null.</param>
+public sealed record CreatedSession(
+    InferenceSession Session, ExecutionProviderKind Provider, string? FallbackReason, int ThreadNice = 0, string? ThreadNiceFailure = null);
 
 /// <summary>
 /// Creates ONNX Runtime sessions on the requested execution provider. "No CUDA here" shows in three ways,
@@ -66,8 +68,8 @@ public static class SessionFactory
         }
 
         using var cpuOptions = NewOptions(intraOpThreads, settings);
-        var (session, nice) = Open(modelPath, cpuOptions, cpuThreadNice);
-        return new CreatedSession(session, ExecutionProviderKind.Cpu, fallback, nice);
+        var (session, nice, niceFailure) = Open(modelPath, cpuOptions, cpuThreadNice);
+        return new CreatedSession(session, ExecutionProviderKind.Cpu, fallback, nice, niceFailure);
     }
 
     /// <summary>The name ONNX Runtime's own threads (the intra-op pool) carry, as <c>top -H</c>, <c>perf</c> and <c>/proc</c> show them.</summary>
@@ -78,18 +80,18 @@ public static class SessionFactory
     /// as the session is created, and on Linux a new thread takes its creator's name: created from a thread-pool thread,
     /// the pool's workers would pass for .NET's own (".NET TP Worker"), and a profile of a busy node would blame the
     /// thread pool for the model's compute. The pool's threads also take this thread's <paramref name="nice"/> value;
-    /// returns the value they have (0 when it could not be set).
+    /// returns the value they have (0 when it could not be set, with why).
     /// </summary>
-    private static (InferenceSession Session, int Nice) Open(string modelPath, SessionOptions options, int nice)
+    private static (InferenceSession Session, int Nice, string? NiceFailure) Open(string modelPath, SessionOptions options, int nice)
     {
         InferenceSession? session = null;
         ExceptionDispatchInfo? failure = null;
-        var applied = 0;
+        string? niceFailure = null;
         var thread = new Thread(() =>
         {
             try
             {
-                applied = ThreadNiceness.TrySet(nice) is null ? nice : 0;
+                niceFailure = ThreadNiceness.TrySet(nice);
                 session = new InferenceSession(modelPath, options);
             }
             catch (Exception e)
@@ -104,7 +106,7 @@ public static class SessionFactory
         thread.Start();
         thread.Join();
         failure?.Throw();
-        return (session!, applied);
+        return (session!, niceFailure is null ? nice : 0, niceFailure);
     }
 
     private static void AppendCuda(SessionOptions options, int deviceId, SessionSettings settings)

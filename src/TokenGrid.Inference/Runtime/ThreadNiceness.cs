@@ -36,7 +36,23 @@ public static partial class ThreadNiceness
             return "thread nice values are set on Linux only";
         }
 
-        return SetPriority(PrioProcess, GetTid(), nice) == 0 ? null : $"setpriority failed (errno {Marshal.GetLastPInvokeError()})";
+        return TrySet(nice, GetTid());
+    }
+
+    /// <summary>
+    /// Sets thread <paramref name="threadId"/>'s nice value (Linux only); null when it was set, else the error
+    /// <c>setpriority</c> gave, by number and by libc's message (e.g. EACCES when the process already runs at a higher
+    /// value and may not lower it).
+    /// </summary>
+    internal static string? TrySet(int nice, int threadId)
+    {
+        if (SetPriority(PrioProcess, threadId, nice) == 0)
+        {
+            return null;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return $"setpriority({nice}) failed with errno {errno}: {Marshal.GetPInvokeErrorMessage(errno)}";
     }
 
     /// <summary>setpriority's <c>which</c> for one thread (Linux takes a thread id there).</summary>

@@ -68,6 +68,18 @@ public sealed class ModelThreadNiceTests
         Assert.Throws<ArgumentOutOfRangeException>(() => ThreadNiceness.TrySet(nice));
     }
 
+    [Fact]
+    public void A_failed_setpriority_says_which_error_it_was()
+    {
+        // No thread has the largest id, so Linux answers ESRCH (3), as it answers EACCES to a process that may not lower
+        // its value: the reason names the error by number and by libc's message, which the engine logs as a warning.
+        var reason = ThreadNiceness.TrySet(5, threadId: int.MaxValue);
+
+        Assert.NotNull(reason);
+        Assert.Contains("setpriority(5) failed with errno 3: ", reason, StringComparison.Ordinal);
+        Assert.Contains("No such process", reason, StringComparison.Ordinal);
+    }
+
     private static string ModelFile => ModelConfigReader.FindModelFile(DemoModels.Get(DemoModels.Tiny));
 
 
