@@ -18,6 +18,7 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
     private readonly StringBuilder _output = new();
     private ResumeText? _resumeText;
     private int _tokensAtRelease;
+    private bool _startedResumed;
 
     /// <summary>Completion tokens produced so far, over every run.</summary>
     public int CompletionTokens { get; private set; }
@@ -65,6 +66,18 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
     public void StartRun(JobState state, JobSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        if (_startedResumed)
+        {
+            // StartResumedRun prepared this run as the job queued again, and no chunk has come since.
+            _startedResumed = false;
+            return;
+        }
+
+        PrepareRun(state, spec);
+    }
+
+    private void PrepareRun(JobState state, JobSpec spec)
+    {
         _tokensAtRelease = CompletionTokens;
         _resumeText = checkpoints.Tokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, checkpoints.Tokens, spec.Output);
         if (_resumeText is { } resumed && spec.Stop.Length > 0
@@ -85,16 +98,13 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
     public JobEnding? StartResumedRun(JobState state, JobSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        StartRun(state, spec);
+        PrepareRun(state, spec);
         var produced = checkpoints.Tokens;
-        if (produced.Count == 0)
-        {
-            return null;
-        }
-
-        var ended = Stopped || _resumeText?.EndsSequence(produced[^1], spec.Output?.StopTokenIds) == true;
+        var ended = produced.Count > 0 && (Stopped || _resumeText?.EndsSequence(produced[^1], spec.Output?.StopTokenIds) == true);
         if (!ended && produced.Count < spec.MaxTokens)
         {
+            // The run goes on once placed: its StartRun finds it prepared, and does not decode the produced tokens again.
+            _startedResumed = true;
             return null;
         }
 
@@ -111,6 +121,7 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(chunk);
+        _startedResumed = false;
         state.PromptProcessed = true;
         var started = state.Info!.Status == JobStatus.Queued;
         if (started)
