@@ -22,19 +22,48 @@ public abstract class BadInputSuite(TokenGridServer server)
     [Theory]
     [InlineData("v1/completions", "{\"model\": \"demo\", \"prompt\": ")]
     [InlineData("v1/chat/completions", "{\"model\": \"demo\", \"messages\": [}")]
-    [InlineData("v1/completions", "{\"model\": \"demo\", \"prompt\": \"x\", \"max_tokens\": \"many\"}")]
-    [InlineData("v1/chat/completions", "{\"model\": \"demo\", \"messages\": \"hello\"}")]
     [InlineData("v1/jobs", "[1, 2, 3]")]
     [InlineData("v1/completions", "")]
     [InlineData("v1/completions", "{\"model\": \"other\", \"model\": \"demo\", \"prompt\": \"x\"}")]
     [InlineData("v1/chat/completions", "{\"model\": \"demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\", \"role\": \"system\"}]}")]
     [InlineData("v1/jobs", "{\"model\": \"demo\", \"prompt\": \"x\", \"max_tokens\": 1, \"max_tokens\": 2}")]
-    public async Task Malformed_json_or_wrong_types_are_400(string path, string body)
+    public async Task Malformed_json_is_400(string path, string body)
     {
         using var client = Client();
         var response = await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
         var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains(problem["error"]!["code"]!.GetValue<string>(), new[] { "invalid_json", "invalid_request" });
+    }
+
+    [Theory]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","max_tokens":"many"}""", "max_tokens", "Invalid type for 'max_tokens': expected an integer, but got a string instead.")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","max_tokens":"2"}""", "max_tokens", "Invalid type for 'max_tokens': expected an integer, but got a string instead.")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","echo":"yes"}""", "echo", "Invalid type for 'echo': expected a boolean, but got a string instead.")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","n":1.5}""", "n", "Invalid type for 'n': expected an integer, but got a decimal instead.")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","max_tokens":9223372036854775808}""", "max_tokens", "Invalid value for 'max_tokens': 9223372036854775808 is out of range.")]
+    [InlineData("v1/chat/completions", """{"model":"demo","messages":"hello"}""", "messages", "Invalid type for 'messages': expected an array, but got a string instead.")]
+    [InlineData("v1/chat/completions", """{"model":"demo","messages":[{"role":"user","content":"x","name":5}]}""", "messages[0].name", "Invalid type for 'messages[0].name': expected a string, but got an integer instead.")]
+    [InlineData("v1/chat/completions", """{"model":"demo","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1},"stream":true}""", "stream_options.include_usage", "Invalid type for 'stream_options.include_usage': expected a boolean, but got an integer instead.")]
+    [InlineData("v1/jobs", """{"model":"demo","prompt":"x","temperature":true}""", "temperature", "Invalid type for 'temperature': expected a number, but got a boolean instead.")]
+    public async Task A_value_of_the_wrong_type_is_400_invalid_type_naming_its_field(string path, string body, string param, string detail)
+    {
+        using var client = Client();
+        var response = await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
+        Assert.Equal(detail, problem["detail"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","MAX_TOKENS":2}""", "MAX_TOKENS")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":"x","Stop":"y"}""", "Stop")]
+    [InlineData("v1/chat/completions", """{"model":"demo","Messages":[{"role":"user","content":"x"}],"messages":[{"role":"user","content":"x"}]}""", "Messages")]
+    public async Task Field_names_are_case_sensitive_as_OpenAI_reads_them(string path, string body, string param)
+    {
+        using var client = Client();
+        var response = await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "unrecognized_argument");
+        Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
     }
 
     [Theory]

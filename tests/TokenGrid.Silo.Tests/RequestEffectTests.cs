@@ -83,6 +83,43 @@ public sealed class RequestEffectTests(ServerFixture fixture)
         Assert.True(logprobs > 0);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Legacy_text_offsets_point_into_the_text_in_code_points_across_partial_characters(bool stream)
+    {
+        // Seed 5 at temperature 1.2 samples byte tokens that are only part of a character (shown as "bytes:\xNN"), and
+        // logprobs 0 still lists the sampled token itself. The end of sequence is banned so that the text holds every token.
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var request = """{"model":"demo","prompt":"Hello","max_tokens":120,"temperature":1.2,"seed":5,"logprobs":0,"logit_bias":{"100257":-100}""";
+        var (text, tokens, offsets, tops) = stream ? Collect(await client.StreamAsync(Completions, request + ""","stream":true}"""))
+            : Collect([await client.PostOkAsync(Completions, request + "}")]);
+        Assert.Contains(tokens, t => t.StartsWith("bytes:", StringComparison.Ordinal));
+        var points = text.EnumerateRunes().Select(r => r.ToString()).ToList();
+        Assert.Equal(0, offsets[0]);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            Assert.InRange(offsets[i], i == 0 ? 0 : offsets[i - 1], points.Count);
+            Assert.Equal(tokens[i], Assert.Single(tops[i]).Key);
+            if (!tokens[i].StartsWith("bytes:", StringComparison.Ordinal))
+            {
+                var at = string.Concat(points.Skip(offsets[i]).Take(tokens[i].EnumerateRunes().Count()));
+                Assert.True(at == tokens[i], $"token {i} '{tokens[i]}' at offset {offsets[i]} reads '{at}' in the text");
+            }
+        }
+
+        static (string Text, List<string> Tokens, List<int> Offsets, List<JsonObject> Tops) Collect(IEnumerable<JsonNode> replies)
+        {
+            var choices = replies.SelectMany(r => r["choices"]!.AsArray()).ToList();
+            var logprobs = choices.Where(c => c!["logprobs"] is JsonObject).Select(c => c!["logprobs"]!).ToList();
+            return (
+                string.Concat(choices.Select(c => c!["text"]!.GetValue<string>())),
+                [.. logprobs.SelectMany(l => l["tokens"]!.AsArray()).Select(t => t!.GetValue<string>())],
+                [.. logprobs.SelectMany(l => l["text_offset"]!.AsArray()).Select(o => o!.GetValue<int>())],
+                [.. logprobs.SelectMany(l => l["top_logprobs"]!.AsArray()).Select(t => t!.AsObject())]);
+        }
+    }
+
     [Fact]
     public async Task Legacy_logprobs_line_up_with_the_text()
     {
@@ -101,10 +138,16 @@ public sealed class RequestEffectTests(ServerFixture fixture)
         Assert.Equal(0, offsets[0]);
         for (var i = 1; i < tokens.Count; i++)
         {
-            Assert.Equal(offsets[i - 1] + tokens[i - 1].Length, offsets[i]);
+            Assert.Equal(offsets[i - 1] + tokens[i - 1].EnumerateRunes().Count(), offsets[i]);
         }
 
-        Assert.All(logprobs["top_logprobs"]!.AsArray(), top => Assert.InRange(top!.AsObject().Count, 1, 3));
+        // OpenAI: "up to logprobs + 1 elements", the sampled token's always among them.
+        var tops = logprobs["top_logprobs"]!.AsArray();
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            Assert.InRange(tops[i]!.AsObject().Count, 1, 4);
+            Assert.True(tops[i]!.AsObject().ContainsKey(tokens[i]), $"token {i} ({tokens[i]}) is not in its top_logprobs");
+        }
 
         var chunks = await client.StreamAsync(Completions, request + ""","stream":true}""");
         var streamed = chunks.SelectMany(c => c["choices"]!.AsArray()).Where(c => c!["logprobs"] is JsonObject)

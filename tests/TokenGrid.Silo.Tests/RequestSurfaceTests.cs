@@ -79,7 +79,14 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     public async Task Allowed_fields_and_defaults_are_accepted(string path, string field, string value)
     {
         using var client = Server.Client(TokenGridServer.DemoKey);
-        var response = await client.PostAsync(path, Body(path, field, value));
+        var response = await client.PostAsync(path, Body(path, field, value, stream: field == "stream_options"));
+        if (field == "stream_options")
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.EndsWith("data: [DONE]\n\n", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            return;
+        }
+
         await response.ReadJsonAsync();
     }
 
@@ -107,6 +114,12 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     [InlineData(Completions, """ "n":129 """, "n")]
     [InlineData(Completions, """ "n":2,"best_of":3 """, "best_of")]
     [InlineData("v1/jobs", """ "min_p":-1 """, "min_p")]
+    [InlineData(Completions, """ "repetition_penalty":101 """, "repetition_penalty")]
+    [InlineData(Chat, """ "repetition_penalty":1e38 """, "repetition_penalty")]
+    [InlineData(Chat, """ "max_completion_tokens":2 """, "max_tokens")]
+    [InlineData(Chat, """ "stream_options":{"include_usage":true} """, "stream_options")]
+    [InlineData(Completions, """ "stream":false,"stream_options":{} """, "stream_options")]
+    [InlineData(Chat, """ "verbosity":"low" """, "verbosity")]
     public async Task Out_of_range_values_are_400_naming_the_parameter(string path, string fields, string param)
     {
         using var client = Server.Client(TokenGridServer.DemoKey);
@@ -115,6 +128,35 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
             : $$"""{"model":"demo","prompt":"Hello","max_tokens":4,{{fields}}}""";
         var problem = await (await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json")))
             .AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(Chat, """{"model":"demo","max_tokens":2,"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello","refusal":null,"annotations":[]},{"role":"user","content":"Again"}]}""")]
+    [InlineData(Chat, """{"model":"demo","max_tokens":2,"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"42"}]}""")]
+    [InlineData(Completions, """{"model":"demo","max_tokens":2,"prompt":[[9906,11]]}""")]
+    public async Task Bodies_as_the_sdks_send_them_are_accepted(string path, string body)
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var reply = await (await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"))).ReadJsonAsync();
+        Assert.Equal("length", reply["choices"]![0]!["finish_reason"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(Chat, """{"model":"demo","messages":[{"role":"user","content":"x","foo":1}]}""", "messages[0].foo", "unrecognized_argument")]
+    [InlineData(Chat, """{"model":"demo","messages":[{"role":"user"}]}""", "messages[0].content", "invalid_value")]
+    [InlineData(Chat, """{"model":"demo","messages":[{"role":"system","content":null},{"role":"user","content":"x"}]}""", "messages[0].content", "invalid_value")]
+    [InlineData(Chat, """{"model":"demo","messages":[{"role":"user","content":"x"},{"role":"assistant"}]}""", "messages[1].content", "invalid_value")]
+    [InlineData(Chat, """{"model":"demo","messages":[{"role":"tool","content":"t"}]}""", "messages[0].tool_call_id", "invalid_value")]
+    [InlineData(Chat, """{"model":"demo","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"y","audio":{"id":"a"}}]}""", "messages[1].audio", "unsupported_parameter")]
+    [InlineData(Chat, """{"model":"demo","messages":[{"role":"user","content":"x","refusal":"no"}]}""", "messages[0].refusal", "unrecognized_argument")]
+    [InlineData(Completions, """{"model":"demo","prompt":[[1,2],[3]]}""", "prompt", "invalid_value")]
+    [InlineData(Completions, """{"model":"demo","prompt":[["a"]]}""", "prompt", "invalid_value")]
+    public async Task Messages_and_prompts_OpenAI_refuses_are_400_naming_the_field(string path, string body, string param, string code)
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var problem = await (await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json")))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, code);
         Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
     }
 
@@ -235,8 +277,27 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
         Assert.All(chunks, c => Assert.NotNull(c["usage"]));
         var counts = chunks.Select(c => c["usage"]!["completion_tokens"]!.GetValue<int>()).ToList();
         Assert.Equal(counts.Order(), counts);
+        Assert.Equal(0, counts[0]);
         Assert.Equal(5, counts[^1]);
         Assert.Empty(chunks[^1]["choices"]!.AsArray());
+    }
+
+    [Theory]
+    [InlineData(Chat, 1)]
+    [InlineData(Chat, 2)]
+    [InlineData(Completions, 1)]
+    public async Task With_include_usage_every_other_chunk_carries_usage_null(string path, int n)
+    {
+        // OpenAI: "All other chunks will also include a usage field, but with a null value."
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var prompt = path == Chat ? $""" "messages":{Hello} """ : """ "prompt":"Hello" """;
+        var chunks = await client.StreamAsync(path,
+            $$"""{"model":"demo",{{prompt}},"max_tokens":3,"n":{{n}},"stream":true,"stream_options":""" + """{"include_usage":true}}""");
+        Assert.All(chunks.SkipLast(1), c => Assert.True(c.AsObject().TryGetPropertyValue("usage", out var usage) && usage is null, c.ToJsonString()));
+        Assert.Equal(3 * n, chunks[^1]["usage"]!["completion_tokens"]!.GetValue<int>());
+
+        var plain = await client.StreamAsync(path, $$"""{"model":"demo",{{prompt}},"max_tokens":3,"stream":true}""");
+        Assert.All(plain, c => Assert.False(c.AsObject().ContainsKey("usage"), c.ToJsonString()));
     }
 
     [Fact]
@@ -273,7 +334,7 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
         var spec = new GenerationSpec("job", "demo", [1, 2, 3, 4], 9,
             new JobSampling(0.5f, 0.9f, 40, 11, MinP: 0.1f, PresencePenalty: 0.2f, FrequencyPenalty: 0.3f, RepetitionPenalty: 1.2f, LogitBias: bias),
             ["\n"], new JobOutputOptions(MinTokens: 2, StopTokenIds: [5], TopLogprobs: 3, IncludeStopSequence: true, IgnoreEndOfSequence: true),
-            ResumedOutputTokens: 2);
+            ResumedOutputTokens: 2, TemplateStop: ["\nuser:"]);
 
         var request = NodeGrain.ToRequest(spec);
 
@@ -283,6 +344,7 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
         Assert.Equal((2, 3, true, true, 2), (request.MinTokens, request.TopLogprobs!.Value, request.IncludeStopSequenceInOutput, request.IgnoreEndOfSequence, request.ResumedOutputTokens));
         Assert.Equal([5], request.StopTokenIds);
         Assert.Equal(["\n"], request.StopSequences);
+        Assert.Equal(["\nuser:"], request.TemplateStopSequences);
     }
 
     private async Task<JsonObject> PostProblemAsync(string path, string field, string value, bool stream = false)

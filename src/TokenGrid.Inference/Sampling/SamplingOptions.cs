@@ -42,6 +42,9 @@ public sealed record SamplingOptions
     /// </summary>
     public float RepetitionPenalty { get; init; } = 1f;
 
+    /// <summary>The largest <see cref="RepetitionPenalty"/> taken: beyond it a seen token's logit is as good as banned anyway.</summary>
+    public const float MaxRepetitionPenalty = 100f;
+
     /// <summary>
     /// OpenAI's <c>logit_bias</c>: added to the logits of the given token ids before sampling (−100 bans a token, 100
     /// makes it all but certain). Default: none.
@@ -59,7 +62,7 @@ public sealed record SamplingOptions
         : MinP is < 0f or > 1f or float.NaN ? "min_p must be between 0 and 1"
         : PresencePenalty is < -2f or > 2f or float.NaN ? "presence_penalty must be between -2 and 2"
         : FrequencyPenalty is < -2f or > 2f or float.NaN ? "frequency_penalty must be between -2 and 2"
-        : RepetitionPenalty is <= 0f or > 100f or float.NaN ? "repetition_penalty must be above 0 (and at most 100)"
+        : RepetitionPenalty is <= 0f or > MaxRepetitionPenalty or float.NaN ? "repetition_penalty must be above 0 (and at most 100)"
         : LogitBias is null ? "logit_bias must not be null"
         : LogitBias.Any(b => b.Value is < -100f or > 100f or float.NaN) ? "logit_bias values must be between -100 and 100"
         : null;

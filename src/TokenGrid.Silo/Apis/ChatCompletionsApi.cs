@@ -32,6 +32,13 @@ internal static class ChatCompletionsApi
             throw new ApiProblemException(ApiProblems.BadRequest("top_logprobs requires logprobs to be true.", "invalid_value", "top_logprobs"));
         }
 
+        if (request is { MaxTokens: { } legacy, MaxCompletionTokens: { } current } && legacy != current)
+        {
+            // One of the two would be ignored without a word: the caller says which it means.
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                $"max_tokens ({legacy}) and max_completion_tokens ({current}) disagree: send one of them.", "invalid_value", "max_tokens"));
+        }
+
         var messages = PromptParser.Messages(request.Messages);
         var fields = GenerationFields.From(
             request,

@@ -66,8 +66,7 @@ internal static class CompletionsApi
             throw new JobFailedException(final);
         }
 
-        var offset = 0;
-        var details = logprobs?.Legacy(reported, ref offset);
+        var details = logprobs?.Legacy(reported, new TextOffsets());
         return TypedResults.Ok(new TextCompletion(
             id, created, model, [new TextChoice(echo + output, 0, final.FinishReason ?? "stop", details)], Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens)));
     }
@@ -92,10 +91,7 @@ internal static class CompletionsApi
 
         var results = await ChoiceOutput.CollectAsync(grains, http);
         var choices = results.Select((r, i) =>
-        {
-            var offset = 0;
-            return new TextChoice(echo + r.Text, i, r.Final.FinishReason ?? "stop", logprobs?.Legacy(r.Logprobs, ref offset));
-        });
+            new TextChoice(echo + r.Text, i, r.Final.FinishReason ?? "stop", logprobs?.Legacy(r.Logprobs, new TextOffsets())));
         return TypedResults.Ok(new TextCompletion(id, created, model, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final))));
     }
 }

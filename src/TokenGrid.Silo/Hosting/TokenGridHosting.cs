@@ -66,6 +66,11 @@ public static class TokenGridHosting
 
             // A body giving a property twice is ambiguous (a proxy may read the first, we would read the last): 400.
             options.SerializerOptions.AllowDuplicateProperties = false;
+
+            // Field names and types as OpenAI reads them: "MAX_TOKENS" is not max_tokens (it is an unrecognized field) and
+            // "2" is not a number (a wrong type), where the Web defaults would take both.
+            options.SerializerOptions.PropertyNameCaseInsensitive = false;
+            options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<ApiOptions>>((kestrel, api) => kestrel.Limits.MaxRequestBodySize = api.Value.MaxRequestBodyBytes);

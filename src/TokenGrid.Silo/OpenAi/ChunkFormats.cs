@@ -11,14 +11,14 @@ namespace TokenGrid.Silo.OpenAi;
 /// </summary>
 internal sealed class TextCompletionChunks(string id, long created, string model, LogprobFormat? logprobs = null, string? echo = null, int index = 0) : IChunkFormat
 {
-    private int _offset;
+    private readonly TextOffsets _offsets = new();
 
     public object? Opening(Usage? usage) =>
         string.IsNullOrEmpty(echo) ? null : new TextCompletion(id, created, model, [new TextChoice(echo, index, null)], usage);
 
     public object Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage)
     {
-        var details = logprobs is not null && tokens is not null ? logprobs.Legacy(tokens, ref _offset) : null;
+        var details = logprobs is not null && tokens is not null ? logprobs.Legacy(tokens, _offsets) : null;
         return new TextCompletion(id, created, model, [new TextChoice(text, index, null, details)], usage);
     }
 

@@ -159,6 +159,10 @@ public sealed record ChatMessageRequest
 
     /// <summary>The tool call a <c>tool</c> message answers.</summary>
     public string? ToolCallId { get; init; }
+
+    /// <summary>Every field not declared above: refused unless null, or an assistant reply's <c>refusal</c> and <c>annotations</c>.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? OtherFields { get; init; }
 }
 
 /// <summary>OpenAI's <c>stream_options</c>, with vLLM's <c>continuous_usage_stats</c>.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace TokenGrid.Silo.OpenAi;
@@ -18,6 +19,33 @@ public sealed record Usage(int PromptTokens, int CompletionTokens, int TotalToke
     /// <summary>The usage of a finished reply: its counts and the prompt tokens taken from a prefix cache.</summary>
     public static Usage Of(int prompt, int completion, int cachedPrompt) =>
         Of(prompt, completion) with { PromptTokensDetails = new PromptTokensDetails(cachedPrompt) };
+
+    /// <summary>
+    /// A stream chunk's usage when <c>stream_options.include_usage</c> asked for a usage chunk at the end: written as
+    /// <c>"usage": null</c> on every other chunk, as OpenAI sends it (<see cref="ChunkUsageConverter"/>); a chunk whose
+    /// usage is null leaves the field out.
+    /// </summary>
+    public static readonly Usage Pending = new(0, 0, 0);
+}
+
+/// <summary>Writes <see cref="Usage.Pending"/> as JSON null and any other usage as itself.</summary>
+public sealed class ChunkUsageConverter : JsonConverter<Usage>
+{
+    /// <inheritdoc/>
+    public override Usage? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        JsonSerializer.Deserialize<Usage>(ref reader, options);
+
+    /// <inheritdoc/>
+    public override void Write(Utf8JsonWriter writer, Usage value, JsonSerializerOptions options)
+    {
+        if (ReferenceEquals(value, Usage.Pending))
+        {
+            writer.WriteNullValue();
+            return;
+        }
+
+        JsonSerializer.Serialize(writer, value, options);
+    }
 }
 
 /// <summary>
@@ -32,7 +60,7 @@ public sealed record TextCompletion(
     long Created,
     string Model,
     IReadOnlyList<TextChoice> Choices,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Usage? Usage)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), JsonConverter(typeof(ChunkUsageConverter))] Usage? Usage)
 {
     /// <summary>Always <c>text_completion</c>.</summary>
     public string Object => "text_completion";
@@ -121,7 +149,7 @@ public sealed record ChatCompletionChunk(
     long Created,
     string Model,
     IReadOnlyList<ChatChunkChoice> Choices,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Usage? Usage)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), JsonConverter(typeof(ChunkUsageConverter))] Usage? Usage)
 {
     /// <summary>Always <c>chat.completion.chunk</c>.</summary>
     public string Object => "chat.completion.chunk";

@@ -27,18 +27,21 @@ internal sealed class LogprobFormat(CatalogModel model)
     })]);
 
     /// <summary>
-    /// Legacy <c>logprobs</c> for <paramref name="tokens"/>, whose text starts at <paramref name="offset"/> characters of
-    /// the choice's text; advances it past them.
+    /// Legacy <c>logprobs</c> for <paramref name="tokens"/>, whose text continues the choice's text where
+    /// <paramref name="offsets"/> stands; advances it past them. Each token's <c>top_logprobs</c> holds its likeliest
+    /// alternatives and the token itself, as OpenAI promises ("up to logprobs + 1 elements").
     /// </summary>
-    public CompletionLogprobs Legacy(IEnumerable<TokenLogprob> tokens, ref int offset)
+    public CompletionLogprobs Legacy(IEnumerable<TokenLogprob> tokens, TextOffsets offsets)
     {
+        ArgumentNullException.ThrowIfNull(offsets);
         var texts = new List<string>();
         var values = new List<float?>();
         var tops = new List<IReadOnlyDictionary<string, float?>>();
-        var offsets = new List<int>();
+        var starts = new List<int>();
         foreach (var token in tokens)
         {
-            var text = Text(model.TokenBytes(token.TokenId));
+            var bytes = model.TokenBytes(token.TokenId);
+            var text = Text(bytes);
             texts.Add(text);
             values.Add(Value(token.Logprob));
             var top = new Dictionary<string, float?>(StringComparer.Ordinal);
@@ -48,12 +51,12 @@ internal sealed class LogprobFormat(CatalogModel model)
                 top.TryAdd(Text(model.TokenBytes(alternative.TokenId)), Value(alternative.Logprob));
             }
 
+            top.TryAdd(text, Value(token.Logprob));
             tops.Add(top);
-            offsets.Add(offset);
-            offset += text.Length;
+            starts.Add(offsets.Advance(bytes));
         }
 
-        return new CompletionLogprobs(texts, values, tops, offsets);
+        return new CompletionLogprobs(texts, values, tops, starts);
     }
 
     /// <summary>The token's text: its bytes as UTF-8, or <c>bytes:\xNN…</c> when they are not whole characters.</summary>
@@ -71,4 +74,45 @@ internal sealed class LogprobFormat(CatalogModel model)
 
     private static float? Value(float logprob) =>
         float.IsNaN(logprob) ? null : float.IsNegativeInfinity(logprob) ? -9999f : logprob;
+}
+
+/// <summary>
+/// Where each token of a choice starts in the choice's text, for legacy <c>text_offset</c>: in Unicode code points, as
+/// OpenAI and vLLM count them (Python's string indexes), over the tokens' bytes decoded as the text is. A token that
+/// ends inside a character adds nothing until the token that completes it, which starts where that character does; bytes
+/// that never form a character count one U+FFFD each, as they show in the text, before the next token. One per choice,
+/// carried from chunk to chunk of a stream.
+/// </summary>
+internal sealed class TextOffsets
+{
+    private readonly Decoder _decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetDecoder();
+    private char[] _chars = new char[64];
+    private int _offset;
+
+    /// <summary>Returns where a token of <paramref name="bytes"/> starts and moves past its text.</summary>
+    public int Advance(byte[] bytes)
+    {
+        // Bytes an earlier token left pending that this token does not continue show as U+FFFD before its own text.
+        var start = _offset;
+        if (bytes.Length > 0 && (bytes[0] & 0xC0) != 0x80)
+        {
+            start += _decoder.GetCharCount([], flush: true);
+        }
+
+        var needed = _decoder.GetCharCount(bytes, flush: false);
+        if (needed > _chars.Length)
+        {
+            _chars = new char[Math.Max(needed, _chars.Length * 2)];
+        }
+
+        var written = _decoder.GetChars(bytes, _chars, flush: false);
+        // Code points, not UTF-16 units: a surrogate pair is one character of the text.
+        _offset += written;
+        foreach (var c in _chars.AsSpan(0, written))
+        {
+            _offset -= char.IsLowSurrogate(c) ? 1 : 0;
+        }
+
+        return start;
+    }
 }

@@ -18,7 +18,7 @@ internal static class RequestFieldPolicy
         ["store"] = "asks OpenAI to keep the completion for its dashboard; TokenGrid records every job anyway (GET /v1/jobs)",
         ["metadata"] = "tags for stored completions (store); TokenGrid has no completion store to tag",
         ["service_tier"] = "OpenAI's processing tier; TokenGrid schedules by the tenant's priority class (see priority)",
-        ["prompt_cache_key"] = "a routing hint for OpenAI's prompt cache; TokenGrid has no prefix cache to route to",
+        ["prompt_cache_key"] = "a routing hint for OpenAI's prompt cache; TokenGrid's prefix cache and placement find shared prefixes by their tokens",
         ["safety_identifier"] = "an end-user id for OpenAI's abuse detection, which TokenGrid does not run (user is recorded)",
         ["stream_options.include_obfuscation"] = "asks OpenAI to pad chunks against length side channels; TokenGrid's chunks carry no padding",
     };
@@ -38,6 +38,7 @@ internal static class RequestFieldPolicy
         ["prediction"] = "Predicted outputs are not supported",
         ["web_search_options"] = "Web search is not supported",
         ["reasoning_effort"] = "reasoning_effort is not supported: TokenGrid does not pass it to chat templates",
+        ["verbosity"] = "verbosity is not supported: TokenGrid does not pass it to chat templates",
         ["prompt_logprobs"] = "Prompt log probabilities are not supported",
         ["use_beam_search"] = "Beam search is not supported",
         ["allowed_token_ids"] = "allowed_token_ids is not supported",
@@ -57,9 +58,15 @@ internal static class RequestFieldPolicy
     public static void Check(SamplingRequestBody body)
     {
         Check(body.OtherFields);
-        if (body is GenerationRequestBody { StreamOptions: { } streamOptions })
+        if (body is GenerationRequestBody { StreamOptions: { } streamOptions } generation)
         {
             Check(streamOptions.OtherFields, "stream_options.");
+            if (generation.Stream != true)
+            {
+                // As OpenAI and vLLM answer: options for a stream that is not asked for would be ignored.
+                throw new ApiProblemException(ApiProblems.BadRequest(
+                    "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "invalid_value", "stream_options"));
+            }
         }
     }
 

@@ -83,7 +83,9 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
             finals.Add(final);
             _completionTokens[index] = final.CompletionTokens;
             writer ??= await OpenAsync(httpContext);
-            await writer.WriteAsync(formats[index].Finish(final.FinishReason ?? "stop", SoFar()), cancellationToken: aborted);
+            // The last choice to finish carries the whole usage, with the prefix cache's share, as one choice's finish does.
+            var finishUsage = finals.Count == jobs.Count && usage.Continuous ? ChoiceOutput.UsageOf(finals) : SoFar();
+            await writer.WriteAsync(formats[index].Finish(final.FinishReason ?? "stop", finishUsage), cancellationToken: aborted);
             if (finals.Count == jobs.Count)
             {
                 break;
@@ -139,14 +141,15 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
     private static JobInfo Lost(IJobGrain job, string error) =>
         new() { Id = job.GetPrimaryKeyString(), TenantId = "", Model = "", Status = JobStatus.Failed, Error = error };
 
-    private Usage? SoFar() => usage.Continuous ? OpenAi.Usage.Of(usage.PromptTokens, _completionTokens.Sum()) : null;
+    private Usage? SoFar() => usage.SoFar(_completionTokens.Sum());
 
     private async Task<SseWriter> OpenAsync(HttpContext httpContext)
     {
         var writer = await SseWriter.StartAsync(httpContext);
         foreach (var format in formats)
         {
-            if (format.Opening(SoFar()) is { } opening)
+            // Opened when the first choice's first text comes: nothing is streamed yet, so no completion tokens either.
+            if (format.Opening(usage.SoFar(0)) is { } opening)
             {
                 await writer.WriteAsync(opening, cancellationToken: httpContext.RequestAborted);
             }

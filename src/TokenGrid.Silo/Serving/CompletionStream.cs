@@ -24,7 +24,18 @@ internal interface IChunkFormat
 /// <param name="Final">OpenAI's <c>include_usage</c>: a last chunk with the usage and no choices.</param>
 /// <param name="Continuous">vLLM's <c>continuous_usage_stats</c>: every chunk carries the usage so far.</param>
 /// <param name="PromptTokens">The prompt's tokens, for the usage so far.</param>
-internal readonly record struct StreamUsage(bool Final, bool Continuous, int PromptTokens);
+internal readonly record struct StreamUsage(bool Final, bool Continuous, int PromptTokens)
+{
+    /// <summary>
+    /// A chunk's usage once <paramref name="completionTokens"/> were streamed: the running counts with
+    /// <see cref="Continuous"/>; else <see cref="Usage.Pending"/> (<c>"usage": null</c>) before a final usage chunk, or
+    /// nothing.
+    /// </summary>
+    public Usage? SoFar(int completionTokens) => Continuous ? Usage.Of(PromptTokens, completionTokens) : Pending;
+
+    /// <summary>The usage of a chunk without running counts: <see cref="Usage.Pending"/> before a final usage chunk, else none.</summary>
+    public Usage? Pending => Final ? Usage.Pending : null;
+}
 
 /// <summary>
 /// Streams a running job as OpenAI server-sent events, ending with <c>data: [DONE]</c>. The stream opens at the first
@@ -125,7 +136,7 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
 
         writer ??= await OpenAsync(httpContext);
         var total = OpenAi.Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens);
-        await writer.WriteAsync(format.Finish(final.FinishReason ?? "stop", usage.Continuous ? total : null), cancellationToken: aborted);
+        await writer.WriteAsync(format.Finish(final.FinishReason ?? "stop", usage.Continuous ? total : usage.Pending), cancellationToken: aborted);
         if (usage.Final)
         {
             await writer.WriteAsync(format.Usage(total), cancellationToken: aborted);
@@ -159,12 +170,12 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
         }
     }
 
-    private Usage? SoFar() => usage.Continuous ? OpenAi.Usage.Of(usage.PromptTokens, _completionTokens) : null;
+    private Usage? SoFar() => usage.SoFar(_completionTokens);
 
     private async Task<SseWriter> OpenAsync(HttpContext httpContext)
     {
         var writer = await SseWriter.StartAsync(httpContext);
-        if (format.Opening(SoFar()) is { } opening)
+        if (format.Opening(usage.SoFar(0)) is { } opening)
         {
             await writer.WriteAsync(opening, cancellationToken: httpContext.RequestAborted);
         }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Catalog;
+using TokenGrid.Inference.Sampling;
 using System.Text.Json.Nodes;
 using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
@@ -147,9 +148,9 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
 
         Penalty(fields.PresencePenalty, "presence_penalty");
         Penalty(fields.FrequencyPenalty, "frequency_penalty");
-        if (fields.RepetitionPenalty is { } repetition && (!float.IsFinite(repetition) || repetition <= 0))
+        if (fields.RepetitionPenalty is { } repetition && (!float.IsFinite(repetition) || repetition is <= 0 or > SamplingOptions.MaxRepetitionPenalty))
         {
-            throw Problem("repetition_penalty must be greater than 0 (1 is off).", "repetition_penalty");
+            throw Problem($"repetition_penalty must be greater than 0 and at most {SamplingOptions.MaxRepetitionPenalty} (1 is off).", "repetition_penalty");
         }
 
         var defaults = model.SamplingDefaults;

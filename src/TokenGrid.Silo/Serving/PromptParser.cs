@@ -15,7 +15,8 @@ internal static class PromptParser
     private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool"];
 
     /// <summary>
-    /// The prompt as text or token ids: a string, an array holding one string, or an array of token ids.
+    /// The prompt as text or token ids: a string, an array holding one string, an array of token ids, or an array
+    /// holding one array of token ids (OpenAI's four forms, with one prompt each).
     /// </summary>
     public static (string? Text, int[]? Tokens) Prompt(JsonElement prompt)
     {
@@ -23,6 +24,11 @@ internal static class PromptParser
         {
             case JsonValueKind.String:
                 return (prompt.GetString()!, null);
+            case JsonValueKind.Array when prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.Array:
+                return Prompt(prompt[0]) is { Tokens: { } single } ? (null, single)
+                    : throw Problem("prompt must be a string or an array of token ids.", "prompt");
+            case JsonValueKind.Array when prompt.GetArrayLength() > 1 && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Array):
+                throw Problem("Only one prompt per request is supported.", "prompt");
             case JsonValueKind.Array when prompt.GetArrayLength() > 0 && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number):
                 var tokens = new int[prompt.GetArrayLength()];
                 var i = 0;
@@ -65,6 +71,7 @@ internal static class PromptParser
                 throw Problem($"messages[{i}].role must be one of {string.Join(", ", Roles)}.", $"messages[{i}].role");
             }
 
+            CheckFields(message, i);
             var node = new JsonObject { ["role"] = message.Role, ["content"] = Content(message.Content, i) };
             if (message.Name is { } name)
             {
@@ -85,6 +92,41 @@ internal static class PromptParser
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// What OpenAI requires of message <paramref name="index"/> beyond its role: content (an assistant's only when it
+    /// calls tools instead), a <c>tool</c> message's <c>tool_call_id</c>, and no field OpenAI does not define. An
+    /// assistant's reply as the SDKs hand it back (with <c>refusal</c> and <c>annotations</c>) is taken as it is.
+    /// </summary>
+    private static void CheckFields(ChatMessageRequest message, int index)
+    {
+        var absent = message.Content.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null;
+        var calls = message.ToolCalls.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null);
+        if (absent && !(message.Role == "assistant" && calls))
+        {
+            throw Problem(
+                message.Role == "assistant" ? $"messages[{index}].content is required unless the message has tool_calls." : $"messages[{index}].content is required.",
+                $"messages[{index}].content");
+        }
+
+        if (message.Role == "tool" && string.IsNullOrEmpty(message.ToolCallId))
+        {
+            throw Problem($"messages[{index}].tool_call_id is required for a tool message.", $"messages[{index}].tool_call_id");
+        }
+
+        foreach (var (name, value) in message.OtherFields ?? [])
+        {
+            var param = $"messages[{index}].{name}";
+            if (value.ValueKind == JsonValueKind.Null || (message.Role == "assistant" && name is "refusal" or "annotations"))
+            {
+                continue;
+            }
+
+            throw new ApiProblemException(name is "audio" or "function_call"
+                ? ApiProblems.BadRequest($"{(name == "audio" ? "Audio" : "Function calling")} is not supported ({param}).", "unsupported_parameter", param)
+                : ApiProblems.BadRequest($"Unrecognized request argument supplied: {param}", "unrecognized_argument", param));
+        }
     }
 
     /// <summary>An assistant's tool calls: null when absent, else an array of objects each with a function name.</summary>

@@ -10,8 +10,9 @@ namespace TokenGrid.Silo.Serving;
 
 /// <summary>
 /// Reads JSON request bodies within the documented size limit, turning every failure into a 4xx problem: a charset
-/// other than UTF-8 is 415, a body over the limit 413, bytes that are not UTF-8, malformed JSON or a wrong type 400, text
-/// holding an unpaired surrogate escape 400 naming the field, a missing body 400.
+/// other than UTF-8 is 415, a body over the limit 413, bytes that are not UTF-8 or malformed JSON 400, text
+/// holding an unpaired surrogate escape 400 naming the field, a missing body 400; a value of the wrong type 400
+/// <c>invalid_type</c> naming the field (<see cref="JsonTypeMismatch"/>).
 /// </summary>
 /// <remarks>
 /// The body is read whole (it is at most <see cref="ApiOptions.MaxRequestBodyBytes"/>) and checked by
@@ -59,8 +60,7 @@ internal static class RequestJson
         }
         catch (JsonException ex)
         {
-            throw new ApiProblemException(ApiProblems.InvalidJson(
-                $"The request body is not valid JSON for this endpoint{(ex.Path is { } path ? $" (at {path})" : "")}."));
+            throw new ApiProblemException(JsonTypeMismatch.Problem<T>(body, ex, options));
         }
 
         return value ?? throw new ApiProblemException(ApiProblems.BadRequest("A JSON object body is required."));
