@@ -17,6 +17,7 @@ namespace TokenGrid.Silo.Tests;
 public sealed class RequestEffectTests(ServerFixture fixture)
 {
     private const string Completions = "v1/completions";
+    private const string Chat = "v1/chat/completions";
 
     private TokenGridServer Server => fixture.Server;
 
@@ -197,6 +198,97 @@ public sealed class RequestEffectTests(ServerFixture fixture)
         var kept = await client.PostOkAsync(Completions,
             request + $$""","stop":[{{JsonValue.Create(stop)!.ToJsonString()}}],"include_stop_str_in_output":true}""");
         Assert.Equal(free[..(free.IndexOf(stop, StringComparison.Ordinal) + stop.Length)], kept.Text());
+    }
+
+    [Fact]
+    public async Task A_temperature_below_the_greedy_threshold_is_greedy()
+    {
+        // 1e-39 is a float denormal: dividing by it overflowed and every step sampled token 0.
+        var greedy = new ChatCompletionOptions { MaxOutputTokenCount = 4, Temperature = 0 };
+        ChatCompletion expected = await Server.Chat().CompleteChatAsync([new UserChatMessage("hi")], greedy);
+        foreach (var temperature in new[] { 1e-39f, 1e-6f })
+        {
+            ChatCompletion tiny = await Server.Chat().CompleteChatAsync(
+                [new UserChatMessage("hi")], new ChatCompletionOptions { MaxOutputTokenCount = 4, Temperature = temperature });
+            Assert.Equal(expected.Content[0].Text, tiny.Content[0].Text);
+        }
+
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        const string request = """{"model":"demo","prompt":"Hello","max_tokens":3,"ignore_eos":true,"seed":1,"temperature":""";
+        Assert.Equal((await client.PostOkAsync(Completions, request + "0}")).Text(), (await client.PostOkAsync(Completions, request + "1e-39}")).Text());
+    }
+
+    [Fact]
+    public async Task Template_stop_strings_never_show_even_with_include_stop_str_in_output()
+    {
+        // Every token of the chat template's first stop string is forced, so the reply soon writes it and ends there.
+        var model = Server.DemoModel();
+        var stop = model.RenderChat([JsonNode.Parse("""{"role":"user","content":"x"}""")!]).StopSequences[0];
+        var bias = string.Join(',', model.Encode(stop).Distinct().Select(id => $"\"{id}\":100"));
+        var request = $$"""{"model":"demo","messages":[{"role":"user","content":"x"}],"max_tokens":60,"seed":1,"logit_bias":{{{bias}}}""";
+        using var client = Server.Client(TokenGridServer.DemoKey);
+
+        var excluded = await client.PostOkAsync(Chat, request + "}");
+        Assert.Equal("stop", excluded["choices"]![0]!["finish_reason"]!.GetValue<string>());
+        var included = await client.PostOkAsync(Chat, request + ""","include_stop_str_in_output":true}""");
+        var content = included["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+        Assert.Equal(excluded["choices"]![0]!["message"]!["content"]!.GetValue<string>(), content);
+        Assert.DoesNotContain(stop, content, StringComparison.Ordinal);
+
+        var streamed = await client.StreamAsync(Chat, request + ""","include_stop_str_in_output":true,"stream":true}""");
+        Assert.Equal(content, string.Concat(streamed.SelectMany(c => c["choices"]!.AsArray()).Select(c => c!["delta"]?["content"]?.GetValue<string>())));
+    }
+
+    [Fact]
+    public async Task Min_tokens_holds_off_stop_strings_ending_in_the_first_tokens_text()
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        const string request = """{"model":"demo","prompt":"Hello","max_tokens":8,"temperature":0,"ignore_eos":true""";
+        var free = await client.PostOkAsync(Completions, request + ""","logprobs":0}""");
+        var tokens = free["choices"]![0]!["logprobs"]!["tokens"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+        Assert.DoesNotContain(tokens, t => t.StartsWith("bytes:", StringComparison.Ordinal));
+        var text = free.Text();
+        var stop = JsonValue.Create(tokens[1])!.ToJsonString();
+
+        // Without min_tokens the second token's text is a stop at once; with 5, a match must end after the 5th token's text.
+        var early = await client.PostOkAsync(Completions, request + $$""","stop":{{stop}}}""");
+        Assert.Equal(text[..text.IndexOf(tokens[1], StringComparison.Ordinal)], early.Text());
+        var held = await client.PostOkAsync(Completions, request + $$""","stop":{{stop}},"min_tokens":5}""");
+        var guarded = string.Concat(tokens.Take(5)).Length;
+        var at = text.IndexOf(tokens[1], Math.Max(0, guarded - tokens[1].Length + 1), StringComparison.Ordinal);
+        Assert.Equal(at >= 0 ? text[..at] : text, held.Text());
+        Assert.True(held["usage"]!["completion_tokens"]!.GetValue<int>() >= 5);
+    }
+
+    [Fact]
+    public async Task Include_stop_str_in_output_keeps_the_text_of_a_stop_token_id()
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        const string request = """{"model":"demo","prompt":"Once upon a time","max_tokens":8,"temperature":0,"ignore_eos":true""";
+        var free = await client.PostOkAsync(Completions, request + ""","logprobs":0}""");
+        var tokens = free["choices"]![0]!["logprobs"]!["tokens"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+        var id = TokenId(Encoding.UTF8.GetBytes(tokens[1]));
+
+        var excluded = await client.PostOkAsync(Completions, request + $$""","stop_token_ids":[{{id}}]}""");
+        Assert.Equal(tokens[0], excluded.Text());
+        var included = await client.PostOkAsync(Completions, request + $$""","stop_token_ids":[{{id}}],"include_stop_str_in_output":true}""");
+        Assert.Equal(tokens[0] + tokens[1], included.Text());
+        Assert.Equal(("stop", 2), (included["choices"]![0]!["finish_reason"]!.GetValue<string>(), included["usage"]!["completion_tokens"]!.GetValue<int>()));
+    }
+
+    [Fact]
+    public async Task The_end_of_sequence_token_never_shows_even_with_ignore_eos()
+    {
+        var eos = Server.DemoModel().Config.EosTokenIds[0];
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var request = $$"""{"model":"demo","prompt":"Hello","max_tokens":3,"temperature":0,"ignore_eos":true,"logit_bias":{"{{eos}}":100}""";
+
+        var reply = await client.PostOkAsync(Completions, request + "}");
+        Assert.Equal("", reply.Text());
+        Assert.Equal(("length", 3), (reply["choices"]![0]!["finish_reason"]!.GetValue<string>(), reply["usage"]!["completion_tokens"]!.GetValue<int>()));
+
+        var streamed = await client.StreamAsync(Completions, request + ""","stream":true}""");
+        Assert.Equal("", string.Concat(streamed.SelectMany(c => c["choices"]!.AsArray()).Select(c => c!["text"]!.GetValue<string>())));
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public enum JobStatus
 }
 
 /// <summary>Sampling settings of a job (the engine's <c>SamplingOptions</c>, field for field).</summary>
-/// <param name="Temperature">Softmax temperature; 0 is greedy.</param>
+/// <param name="Temperature">Softmax temperature; below 1e-5 (0 included) is greedy.</param>
 /// <param name="TopP">Nucleus sampling mass; 1 is off.</param>
 /// <param name="TopK">Keep the K most likely tokens; 0 is off.</param>
 /// <param name="Seed">Seed for reproducible sampling; null draws one.</param>
@@ -51,11 +51,20 @@ public sealed record JobSampling(
 /// How a job's sequence ends and what it reports besides text (the engine's <c>GenerationRequest</c> fields of the same
 /// names). The defaults change nothing.
 /// </summary>
-/// <param name="MinTokens">vLLM's <c>min_tokens</c>: no end of sequence or stop token id before this many tokens.</param>
-/// <param name="StopTokenIds">vLLM's <c>stop_token_ids</c>: ids that end the sequence like end of sequence; null is none.</param>
+/// <param name="MinTokens">
+/// vLLM's <c>min_tokens</c>: no end of sequence or stop token id before this many tokens, and no stop sequence ending
+/// within their text.
+/// </param>
+/// <param name="StopTokenIds">
+/// vLLM's <c>stop_token_ids</c>: ids that end the sequence like end of sequence, their text left out unless
+/// <paramref name="IncludeStopSequence"/>; null is none.
+/// </param>
 /// <param name="TopLogprobs">Null: no log probabilities; else the sampled token's plus this many alternatives (0 to 20).</param>
-/// <param name="IncludeStopSequence">vLLM's <c>include_stop_str_in_output</c>: a matched stop sequence stays in the text.</param>
-/// <param name="IgnoreEndOfSequence">vLLM's <c>ignore_eos</c>: generate past the end-of-sequence token.</param>
+/// <param name="IncludeStopSequence">
+/// vLLM's <c>include_stop_str_in_output</c>: a matched stop sequence of <see cref="JobSpec.Stop"/> (never of
+/// <see cref="JobSpec.TemplateStop"/>) and the text of a stop token id stay in the text.
+/// </param>
+/// <param name="IgnoreEndOfSequence">vLLM's <c>ignore_eos</c>: generate past the end-of-sequence token (which still has no text).</param>
 /// <param name="SkipSpecialTokens">vLLM's <c>skip_special_tokens</c>: special tokens are left out of the text.</param>
 [GenerateSerializer, Immutable, Alias("tg.JobOutputOptions")]
 public sealed record JobOutputOptions(
@@ -102,7 +111,10 @@ public sealed record JobSpec
     /// <summary>Sampling.</summary>
     [Id(4)] public JobSampling Sampling { get; init; } = new();
 
-    /// <summary>Stop sequences.</summary>
+    /// <summary>
+    /// Stop sequences the request gave (OpenAI's <c>stop</c>). A spec that predates <see cref="TemplateStop"/> holds the
+    /// chat template's here too.
+    /// </summary>
     [Id(5)] public string[] Stop { get; init; } = [];
 
     /// <summary>Keep the output text in the job (async jobs) rather than only streaming it.</summary>
@@ -148,6 +160,12 @@ public sealed record JobSpec
     /// the trigger holds the next value to the schema (parallel tool calls). False: the output ends with the first value.
     /// </summary>
     [Id(14)] public bool OutputSchemaRepeats { get; init; }
+
+    /// <summary>
+    /// The chat template's own stop sequences (its turn delimiters): they end the output like <see cref="Stop"/>, but never
+    /// show in it, whatever <see cref="JobOutputOptions.IncludeStopSequence"/> says. Empty for a prompt without a template.
+    /// </summary>
+    [Id(15)] public string[] TemplateStop { get; init; } = [];
 }
 
 /// <summary>

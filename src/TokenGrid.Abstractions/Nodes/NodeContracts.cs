@@ -96,7 +96,7 @@ public sealed record PrefixDigest([property: Id(0)] int BlockTokens, [property: 
 /// <param name="PromptTokens">The prompt; for a resumed run, the original prompt followed by the tokens produced before.</param>
 /// <param name="MaxTokens">Most tokens to generate in this run.</param>
 /// <param name="Sampling">Sampling.</param>
-/// <param name="Stop">Stop sequences.</param>
+/// <param name="Stop">The request's stop sequences (<see cref="Jobs.JobSpec.Stop"/>).</param>
 /// <param name="Output">How the sequence ends and what it reports; null is <see cref="JobOutputOptions.None"/>.</param>
 /// <param name="ResumedOutputTokens">
 /// How many of the last <paramref name="PromptTokens"/> an earlier run of this job produced: penalties, min tokens and the
@@ -109,6 +109,10 @@ public sealed record PrefixDigest([property: Id(0)] int BlockTokens, [property: 
 /// <param name="OutputSchema">Structured outputs: the JSON schema (text) the output must be a value of; null for free text.</param>
 /// <param name="OutputSchemaTrigger">The text from whose first appearance <paramref name="OutputSchema"/> holds; null: the whole output.</param>
 /// <param name="OutputSchemaRepeats">With a trigger: each appearance of it holds the next value, and the output goes on after one (see <see cref="Jobs.JobSpec.OutputSchemaRepeats"/>).</param>
+/// <param name="TemplateStop">
+/// The chat template's stop sequences (<see cref="Jobs.JobSpec.TemplateStop"/>): they end the output but never show in it.
+/// Null is none.
+/// </param>
 /// <param name="PrefixCacheScope">
 /// The prefix cache scope the prompt is matched and cached in (<see cref="Tenants.AdmissionResult.PrefixCacheScope"/>);
 /// null: the run does not use the prefix cache.
@@ -127,7 +131,8 @@ public sealed record GenerationSpec(
     [property: Id(9)] string? OutputSchema = null,
     [property: Id(10)] string? OutputSchemaTrigger = null,
     [property: Id(11)] string? PrefixCacheScope = null,
-    [property: Id(12)] bool OutputSchemaRepeats = false);
+    [property: Id(12)] bool OutputSchemaRepeats = false,
+    [property: Id(13)] string[]? TemplateStop = null);
 
 /// <summary>
 /// A piece of a node's output: text and the number of tokens it carries; the last piece has

@@ -14,7 +14,7 @@ namespace TokenGrid.Grains.Catalog;
 /// </summary>
 /// <remarks>
 /// The HTTP layer sees only our own types here: it counts and encodes prompts with <see cref="Encode"/>, renders chat
-/// messages with <see cref="RenderChat"/> (adding its <see cref="RenderedChat.StopSequences"/> to the job's stops),
+/// messages with <see cref="RenderChat"/> (its <see cref="RenderedChat.StopSequences"/> become the job's template stops),
 /// shows tokens with <see cref="Decode"/> and <see cref="TokenBytes"/>, and caps <c>max_tokens</c> with
 /// <see cref="MaxCompletionTokens"/>. The Inference types behind them stay inside the grains.
 /// </remarks>

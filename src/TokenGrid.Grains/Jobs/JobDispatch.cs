@@ -75,7 +75,8 @@ internal static class JobDispatch
         var (prompt, maxTokens) = NextRun(spec, produced);
         return new GenerationSpec(
             jobId, spec.Model, prompt, maxTokens, spec.Sampling, spec.Stop, spec.Output, produced.Count, spec.Choice?.GroupId,
-            spec.OutputSchema, spec.OutputSchemaTrigger, PrefixCacheScopes.Of(spec.TenantId, admission), spec.OutputSchemaRepeats);
+            spec.OutputSchema, spec.OutputSchemaTrigger, PrefixCacheScopes.Of(spec.TenantId, admission), spec.OutputSchemaRepeats,
+            spec.TemplateStop);
     }
 
     /// <summary>The class the job is scheduled at: the tenant's, or the lower one the request asked for.</summary>

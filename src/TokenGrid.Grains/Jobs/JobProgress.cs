@@ -80,8 +80,8 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
     {
         _tokensAtRelease = CompletionTokens;
         _resumeText = checkpoints.Tokens.Count == 0 ? null : ResumeText.Create(catalog, spec.Model, checkpoints.Tokens, spec.Output);
-        if (_resumeText is { } resumed && spec.Stop.Length > 0
-            && resumed.MatchStops(spec.Stop, log.EmittedChars, spec.Output?.IncludeStopSequence == true) is { Length: > 0 } released)
+        if (_resumeText is { } resumed && (spec.Stop.Length > 0 || spec.TemplateStop.Length > 0)
+            && resumed.MatchStops(spec.Stop, log.EmittedChars, spec.TemplateStop) is { Length: > 0 } released)
         {
             Append(state, released, 0, spec.KeepOutput);
         }
@@ -100,7 +100,7 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
         ArgumentNullException.ThrowIfNull(spec);
         PrepareRun(state, spec);
         var produced = checkpoints.Tokens;
-        var ended = produced.Count > 0 && (Stopped || _resumeText?.EndsSequence(produced[^1], spec.Output?.StopTokenIds) == true);
+        var ended = produced.Count > 0 && (Stopped || _resumeText?.EndsSequence(produced[^1]) == true);
         if (!ended && produced.Count < spec.MaxTokens)
         {
             // The run goes on once placed: its StartRun finds it prepared, and does not decode the produced tokens again.

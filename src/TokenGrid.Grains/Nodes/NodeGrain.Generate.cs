@@ -191,6 +191,7 @@ public sealed partial class NodeGrain
             PromptTokens = spec.PromptTokens,
             MaxTokens = spec.MaxTokens,
             StopSequences = spec.Stop,
+            TemplateStopSequences = spec.TemplateStop ?? [],
             Sampling = new SamplingOptions
             {
                 Temperature = sampling.Temperature,

@@ -14,19 +14,36 @@ public sealed record GenerationRequest
     /// <summary>Sampling. Default: greedy.</summary>
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
 
-    /// <summary>Text that ends the output; the output excludes it. Default: none.</summary>
+    /// <summary>
+    /// The caller's stop sequences: text that ends the output; the output excludes it unless
+    /// <see cref="IncludeStopSequenceInOutput"/>. None can end the output within the text of the first
+    /// <see cref="MinTokens"/> tokens. Default: none.
+    /// </summary>
     public IReadOnlyList<string> StopSequences { get; init; } = [];
 
-    /// <summary>Keep generating past the end-of-sequence token (benchmarks). Default: false.</summary>
+    /// <summary>
+    /// A chat template's own stop sequences (its turn delimiters): they end the output as <see cref="StopSequences"/> do,
+    /// but the output always excludes them, whatever <see cref="IncludeStopSequenceInOutput"/> says. Default: none.
+    /// </summary>
+    public IReadOnlyList<string> TemplateStopSequences { get; init; } = [];
+
+    /// <summary>
+    /// vLLM's <c>ignore_eos</c>: keep generating past the end-of-sequence token (benchmarks); it still has no text.
+    /// Default: false.
+    /// </summary>
     public bool IgnoreEndOfSequence { get; init; }
 
     /// <summary>
     /// vLLM's <c>min_tokens</c>: the end-of-sequence ids and <see cref="StopTokenIds"/> cannot be sampled before this
-    /// many tokens are out (counting <see cref="ResumedOutputTokens"/>). Default: 0.
+    /// many tokens are out (counting <see cref="ResumedOutputTokens"/>), and no stop sequence can end within the text of
+    /// those tokens (one that starts there and ends in a later token's text still ends the output). Default: 0.
     /// </summary>
     public int MinTokens { get; init; }
 
-    /// <summary>vLLM's <c>stop_token_ids</c>: ids that end the sequence like the end-of-sequence token. Default: none.</summary>
+    /// <summary>
+    /// vLLM's <c>stop_token_ids</c>: ids that end the sequence like the end-of-sequence token. The stop token's text is
+    /// left out of the output unless <see cref="IncludeStopSequenceInOutput"/>. Default: none.
+    /// </summary>
     public IReadOnlyList<int> StopTokenIds { get; init; } = [];
 
     /// <summary>
@@ -37,7 +54,9 @@ public sealed record GenerationRequest
     public int? TopLogprobs { get; init; }
 
     /// <summary>
-    /// vLLM's <c>include_stop_str_in_output</c>: a matched stop sequence stays in the output text. Default: false.
+    /// vLLM's <c>include_stop_str_in_output</c>: a matched stop sequence of <see cref="StopSequences"/>, and the text of a
+    /// token of <see cref="StopTokenIds"/> that ends the sequence, stay in the output text (never a
+    /// <see cref="TemplateStopSequences"/> one, nor the end-of-sequence token's). Default: false.
     /// </summary>
     public bool IncludeStopSequenceInOutput { get; init; }
 
@@ -112,7 +131,8 @@ public readonly record struct TopLogprob(int TokenId, float Logprob);
 /// <param name="TokenId">The sampled id.</param>
 /// <param name="Text">
 /// Text released with this token: empty while it is held back (part of a multi-byte character, a
-/// possible stop sequence) and for the end-of-sequence token; held text is released with a later token.
+/// possible stop sequence), for the end-of-sequence token and for a stop token id (unless
+/// <see cref="GenerationRequest.IncludeStopSequenceInOutput"/>); held text is released with a later token.
 /// Concatenated, the texts are exactly <see cref="GenerationResult.Text"/>.
 /// </param>
 /// <param name="Logprobs">Log probabilities, when the request asked for them (<see cref="GenerationRequest.TopLogprobs"/>).</param>
@@ -138,7 +158,7 @@ public enum FinishReason
 /// <param name="FinishReason">Why it ended.</param>
 /// <param name="PromptTokens">Prompt tokens, as given.</param>
 /// <param name="CompletionTokens">Tokens sampled by the model, including an end-of-sequence token and any token that completed a stop sequence.</param>
-/// <param name="Text">The output text, without a stop sequence.</param>
+/// <param name="Text">The output text, without a stop sequence (unless <see cref="GenerationRequest.IncludeStopSequenceInOutput"/> kept the caller's).</param>
 /// <param name="Error">What failed, when <see cref="FinishReason.Failed"/>.</param>
 /// <param name="TimeToFirstToken">From submission to the first token; null when none was produced.</param>
 /// <param name="Elapsed">From submission to the end.</param>

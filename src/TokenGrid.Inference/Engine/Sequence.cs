@@ -17,6 +17,10 @@ internal sealed class Sequence
     private readonly TimeProvider _time;
     private readonly IReadOnlySet<int> _eos;
     private readonly HashSet<int>? _stopIds;
+    private readonly bool _includeStop;
+
+    /// <summary>Tokens of this run whose text no stop sequence may end in: min_tokens less the resumed output.</summary>
+    private readonly int _guardedTokens;
     private readonly Func<Constraints.TokenConstraint>? _startConstraint;
     private ConstraintTrigger? _trigger;
 
@@ -46,7 +50,9 @@ internal sealed class Sequence
         IEnumerable<int> ends = IgnoreEos ? [] : eos;
         Sampler = new TokenSampler(request.Sampling, Prompt, request.ResumedOutputTokens, ends.Concat(request.StopTokenIds), request.MinTokens);
         _detokenizer = new StreamingDetokenizer(tokenizer, request.SkipSpecialTokens);
-        _stop = new StopSequenceMatcher(request.StopSequences, request.IncludeStopSequenceInOutput);
+        _includeStop = request.IncludeStopSequenceInOutput;
+        _guardedTokens = request.MinTokens - request.ResumedOutputTokens;
+        _stop = new StopSequenceMatcher(request.StopSequences, _includeStop, request.TemplateStopSequences);
         _time = time;
         _submitted = time.GetTimestamp();
         Stream = new GenerationStream(_tokens.Reader, _result.Task, Prompt.Length, maxNewTokens);
@@ -170,15 +176,19 @@ internal sealed class Sequence
             _firstToken = timestamp;
         }
 
-        var eos = (!IgnoreEos && _eos.Contains(token)) || (_stopIds is not null && _stopIds.Contains(token));
+        var isEos = _eos.Contains(token);
+        var ends = (!IgnoreEos && isEos) || (_stopIds is not null && _stopIds.Contains(token));
         var complete = Observe(token);
-        var text = eos ? "" : _stop.Push(_detokenizer.Append(token));
-        FinishReason? reason = eos || complete || _stop.Stopped ? FinishReason.Stop
+        // The end-of-sequence token never has text, even when ignored; a stop token id's shows only when included
+        // (vLLM's include_stop_str_in_output). No stop sequence ends the output within the first min_tokens' text.
+        var canEnd = Generated > _guardedTokens;
+        var text = isEos || (ends && !_includeStop) ? "" : _stop.Push(_detokenizer.Append(token), canEnd);
+        FinishReason? reason = ends || complete || _stop.Stopped ? FinishReason.Stop
             : Generated >= MaxNewTokens ? FinishReason.Length
             : null;
         if (reason is not null && !_stop.Stopped)
         {
-            text += _stop.Push(_detokenizer.Flush());
+            text += _stop.Push(_detokenizer.Flush(), canEnd);
             text += _stop.Flush();
             reason = _stop.Stopped ? FinishReason.Stop : reason;
         }

@@ -6,8 +6,14 @@ public sealed record SamplingOptions
     /// <summary>Always take the most likely token.</summary>
     public static SamplingOptions Greedy { get; } = new() { Temperature = 0 };
 
-    /// <summary>Softmax temperature; 0 means greedy. Default: 1.</summary>
+    /// <summary>Softmax temperature; below <see cref="GreedyTemperature"/> (0 included) means greedy. Default: 1.</summary>
     public float Temperature { get; init; } = 1f;
+
+    /// <summary>
+    /// Temperatures below this are greedy, as in vLLM (its <c>_SAMPLING_EPS</c>): so small a temperature means greedy, and
+    /// dividing by a float denormal overflows to infinity, where the most likely token's (logit − max) · ∞ is NaN.
+    /// </summary>
+    public const float GreedyTemperature = 1e-5f;
 
     /// <summary>Nucleus sampling: keep the smallest set of tokens whose probability reaches this. Default: 1 (off).</summary>
     public float TopP { get; init; } = 1f;
@@ -52,7 +58,7 @@ public sealed record SamplingOptions
     public IReadOnlyDictionary<int, float> LogitBias { get; init; } = new Dictionary<int, float>();
 
     /// <summary>True when no randomness is involved.</summary>
-    public bool IsGreedy => Temperature <= 0f || TopK == 1;
+    public bool IsGreedy => Temperature < GreedyTemperature || TopK == 1;
 
     /// <summary>A reason these options are invalid, or null.</summary>
     public string? Validate() =>

@@ -11,9 +11,12 @@ namespace TokenGrid.Silo.Serving;
 /// <param name="PromptTokens">Prompt as token ids of the model.</param>
 /// <param name="MaxTokens">Most tokens to generate, within the model's context.</param>
 /// <param name="Sampling">Sampling settings.</param>
-/// <param name="Stop">Stop sequences (the request's and, for chat, the template's).</param>
+/// <param name="Stop">The request's stop sequences.</param>
 internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, int MaxTokens, JobSampling Sampling, string[] Stop)
 {
+    /// <summary>For chat, the template's own stop sequences: they end the output, but never show in it.</summary>
+    public string[] TemplateStop { get; init; } = [];
+
     /// <summary>End conditions and log probabilities.</summary>
     public JobOutputOptions Output { get; init; } = JobOutputOptions.None;
 
@@ -47,6 +50,7 @@ internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, in
         MaxTokens = MaxTokens,
         Sampling = Sampling,
         Stop = Stop,
+        TemplateStop = TemplateStop,
         KeepOutput = keepOutput,
         Timeout = timeout,
         Output = Output,

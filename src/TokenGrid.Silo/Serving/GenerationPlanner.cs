@@ -38,8 +38,9 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
     }
 
     /// <summary>
-    /// A plan for chat messages, rendered with the model's own chat template (or its fallback), whose stop sequences are
-    /// added. A template that refuses the conversation (<c>raise_exception</c>) answers 400 with the template's message.
+    /// A plan for chat messages, rendered with the model's own chat template (or its fallback), whose stop sequences end
+    /// the output too but never show in it. A template that refuses the conversation (<c>raise_exception</c>) answers 400
+    /// with the template's message.
     /// </summary>
     public GenerationPlan ForChat(GenerationFields fields, IReadOnlyList<JsonNode> messages, ToolRequest? tools = null)
     {
@@ -110,8 +111,9 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
         }
 
         var maxTokens = fields.MaxTokens ?? Math.Min(options.Value.DefaultMaxTokens, room);
-        return new GenerationPlan(model, promptTokens, maxTokens, sampling, [.. stop.Concat(templateStops).Distinct(StringComparer.Ordinal)])
+        return new GenerationPlan(model, promptTokens, maxTokens, sampling, stop)
         {
+            TemplateStop = [.. templateStops.Distinct(StringComparer.Ordinal)],
             Output = OutputOf(fields, model, maxTokens),
             User = UserOf(fields.User),
             Priority = PriorityOf(fields.Priority),

@@ -48,9 +48,12 @@ public sealed class JobDispatchTests
         Assert.Equal(8, run.MaxTokens);
 
         // The node is told how many of the prompt's tokens are output already, so the sequence goes on where it stopped.
-        var generation = JobDispatch.Generation("j", Spec, checkpoints.Tokens, s_admitted);
+        var generation = JobDispatch.Generation("j", Spec with { Stop = ["END"], TemplateStop = ["\nuser:"] }, checkpoints.Tokens, s_admitted);
         Assert.Equal(("j", "m", 8, 2, "g"), (generation.JobId, generation.Model, generation.MaxTokens, generation.ResumedOutputTokens, generation.ForkKey));
         Assert.Equal([1, 2, 3, 7, 8], generation.PromptTokens);
+        // The request's stops and the chat template's travel apart: only the request's may show in the output.
+        Assert.Equal(["END"], generation.Stop);
+        Assert.Equal(["\nuser:"], generation.TemplateStop!);
     }
 
     [Fact]

@@ -109,6 +109,20 @@ public sealed class JobProgressTests : IDisposable
     }
 
     [Fact]
+    public void A_template_stop_straddling_the_interruption_stops_the_resumed_run_with_none_of_it_streamed_even_when_stops_are_included()
+    {
+        // The lost node released "The answer is 42." and held "\nus", a possible start of the chat template's "\nuser:".
+        var spec = Spec with { TemplateStop = ["\nuser:"], Output = JobOutputOptions.None with { IncludeStopSequence = true } };
+        var (progress, state) = Resume(spec, "The answer is 42.\nus", "The answer is 42.");
+
+        progress.StartRun(state, spec);
+        progress.OnChunk(state, Chunk("er: more"), "n2", keepOutput: true);
+
+        Assert.True(progress.Stopped);
+        Assert.Equal("The answer is 42.", progress.Kept(spec));
+    }
+
+    [Fact]
     public void Held_text_that_is_no_stop_is_streamed_in_order_and_the_rest_at_the_runs_end()
     {
         var spec = Spec with { Stop = ["STOP"] };

@@ -60,23 +60,67 @@ public sealed class ResumeTextTests : IDisposable
     }
 
     [Fact]
-    public void A_job_that_ignores_end_of_sequence_resumes_with_the_text_of_its_end_of_sequence_tokens()
+    public void An_end_of_sequence_token_has_no_text_even_when_the_job_ignores_it()
     {
-        // With ignore_eos an end-of-sequence token is an ordinary token of the output, and the node's engine streams its
-        // text. The resumed run must decode it the same way, or its text (and where its held-back characters fall)
-        // differs from the run that was never interrupted.
+        // As on the node's engine: with ignore_eos the end-of-sequence token is an ordinary output token (it counts),
+        // but its text never shows, so the resumed run's text and held-back characters match the uninterrupted run's.
         var eos = _demo.Model.Config.EosTokenIds[0];
         int[] produced = [.. Encode("The answer"), eos, .. Encode(" is")];
-        var engine = new StreamingDetokenizer(_demo.Model.Tokenizer);
-        var streamed = string.Concat(produced.Select(engine.Append));
+        var ignoring = new JobOutputOptions(IgnoreEndOfSequence: true);
 
-        var ignoring = ResumeText.Create(_demo.Catalog, "demo", produced, new JobOutputOptions(IgnoreEndOfSequence: true))!;
-        Assert.Equal(streamed, ignoring.Primed);
-        Assert.Equal(streamed, ResumeText.Decode(_demo.Catalog, "demo", produced, new JobOutputOptions(IgnoreEndOfSequence: true)));
-        Assert.NotEqual("The answer is", streamed);
-
-        // Otherwise the end-of-sequence token has no text (a run would have ended there).
+        Assert.Equal("The answer is", ResumeText.Create(_demo.Catalog, "demo", produced, ignoring)!.Primed);
+        Assert.Equal("The answer is", ResumeText.Decode(_demo.Catalog, "demo", produced, ignoring));
         Assert.Equal("The answer is", ResumeText.Create(_demo.Catalog, "demo", produced)!.Primed);
+        Assert.True(ResumeText.Create(_demo.Catalog, "demo", [eos])!.EndsSequence(eos));
+        Assert.False(ResumeText.Create(_demo.Catalog, "demo", [eos], ignoring)!.EndsSequence(eos));
+    }
+
+    [Fact]
+    public void A_stop_token_ids_text_shows_only_when_the_job_includes_stops()
+    {
+        var produced = Encode("The answer is 42.");
+        var stopAtDot = new JobOutputOptions(StopTokenIds: [produced[^1]]);
+
+        Assert.Equal("The answer is 42", ResumeText.Decode(_demo.Catalog, "demo", produced, stopAtDot));
+        Assert.Equal("The answer is 42.", ResumeText.Decode(_demo.Catalog, "demo", produced, stopAtDot with { IncludeStopSequence = true }));
+    }
+
+    [Fact]
+    public void A_template_stop_straddling_the_interruption_is_never_released_even_when_stops_are_included()
+    {
+        // The node released "The answer is 42." and held "\nus", a possible start of the chat template's "\nuser:".
+        var run = ResumeText.Create(_demo.Catalog, "demo", Encode("The answer is 42.\nus"), new JobOutputOptions(IncludeStopSequence: true))!;
+
+        Assert.Equal("", run.MatchStops(["STOP"], "The answer is 42.".Length, templateStops: ["\nuser:"]));
+        Assert.Equal("", run.Release(Encode("er: more")));
+        Assert.True(run.Stopped);
+    }
+
+    [Fact]
+    public void The_callers_stop_straddling_the_interruption_is_released_when_stops_are_included()
+    {
+        var run = ResumeText.Create(_demo.Catalog, "demo", Encode("The answer is 42. ST"), new JobOutputOptions(IncludeStopSequence: true))!;
+
+        Assert.Equal("", run.MatchStops(["STOP"], "The answer is 42. ".Length, templateStops: ["\nuser:"]));
+        Assert.Equal("STOP", run.Release(Encode("OP and more")));
+        Assert.True(run.Stopped);
+    }
+
+    [Fact]
+    public void No_stop_ends_within_the_text_of_the_first_min_tokens_across_the_interruption()
+    {
+        // As on the node (vLLM's min_tokens): a stop that ends within the first min_tokens tokens' text is ordinary text.
+        var produced = Encode("The answer is 42. ST");
+        var guarding = ResumeText.Create(_demo.Catalog, "demo", produced, new JobOutputOptions(MinTokens: produced.Length + 3))!;
+        Assert.Equal("", guarding.MatchStops(["STOP"], "The answer is 42. ".Length));
+        Assert.Equal("STOP and STOP", guarding.Release(Encode("OP and STOP")));
+        Assert.False(guarding.Stopped);
+
+        // One that starts there and ends in a later token's text still ends the output.
+        var straddling = ResumeText.Create(_demo.Catalog, "demo", produced, new JobOutputOptions(MinTokens: produced.Length))!;
+        Assert.Equal("", straddling.MatchStops(["STOP"], "The answer is 42. ".Length));
+        Assert.Equal("", straddling.Release(Encode("OP and more")));
+        Assert.True(straddling.Stopped);
     }
 
     private (ResumeText Run, string Text) Resume(string produced, int emitted, string stop)

@@ -1,6 +1,7 @@
 using TokenGrid.Inference.Engine;
 using TokenGrid.Inference.Sampling;
 using TokenGrid.Inference.Tests.Support;
+using TokenGrid.Inference.Tokenizers;
 
 namespace TokenGrid.Inference.Tests.Engine;
 
@@ -164,6 +165,126 @@ public sealed class EngineSamplingTests
         Assert.Equal(before + stop, included.Result.Text);
         Assert.Equal(before + stop, included.Text);
         Assert.Equal(FinishReason.Stop, included.Result.FinishReason);
+    }
+
+    [Theory]
+    [InlineData(1e-39f)]
+    [InlineData(1e-6f)]
+    public async Task A_temperature_below_the_greedy_threshold_gives_exactly_the_greedy_tokens(float temperature)
+    {
+        int[] prompt = [21, 22, 23];
+        await using var run = EngineRun.Start(DemoModels.Tiny);
+        var greedy = (await EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy(prompt, 12)))).Tokens;
+
+        var tiny = await EngineRun.ReadAllAsync(run.Submit(Sampled(prompt, 12, new SamplingOptions { Temperature = temperature, Seed = 1 })));
+        Assert.Equal(greedy, tiny.Tokens);
+    }
+
+    [Fact]
+    public async Task Template_stop_sequences_end_the_output_but_never_show_in_it()
+    {
+        int[] prompt = [300, 301, 302];
+        await using var run = EngineRun.Start(DemoModels.Tiny);
+        var text = (await EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy(prompt, 12)))).Text;
+        var stop = text.Substring(text.Length / 2, 2);
+        var before = text[..text.IndexOf(stop, StringComparison.Ordinal)];
+
+        var template = await EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy(prompt, 12) with
+        {
+            TemplateStopSequences = [stop], StopSequences = ["\u0001never"], IncludeStopSequenceInOutput = true,
+        }));
+        Assert.Equal((before, before, FinishReason.Stop), (template.Result.Text, template.Text, template.Result.FinishReason));
+
+        // The caller's own stop still follows include_stop_str_in_output beside a template's.
+        var caller = await EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy(prompt, 12) with
+        {
+            TemplateStopSequences = ["\u0001never"], StopSequences = [stop], IncludeStopSequenceInOutput = true,
+        }));
+        Assert.Equal(before + stop, caller.Result.Text);
+    }
+
+    [Fact]
+    public async Task Min_tokens_holds_off_stop_sequences_ending_in_the_first_tokens_text()
+    {
+        int[] prompt = [300, 301, 302];
+        const int MinTokens = 4;
+        await using var run = EngineRun.Start(DemoModels.Tiny);
+        var texts = await TokenTextsAsync(run.Submit(EngineRun.Greedy(prompt, 16)));
+        var text = string.Concat(texts);
+        var guarded = string.Concat(texts.Take(MinTokens)).Length;
+        // A character of the first tokens' text, one that appears again later if any does.
+        var stop = text[..guarded].Select(c => c.ToString()).OrderBy(c => text.IndexOf(c, guarded, StringComparison.Ordinal) < 0).First();
+        Assert.True(text.IndexOf(stop, StringComparison.Ordinal) < guarded);
+
+        var held = await EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy(prompt, 16) with { StopSequences = [stop], MinTokens = MinTokens }));
+        Assert.Equal(Expected(text, guarded, stop), held.Result.Text);
+        Assert.Equal(held.Result.Text, held.Text);
+
+        // Resumed after two tokens: the min_tokens still count those two, and this run's guarded text is two tokens' shorter.
+        var resumedRequest = EngineRun.Greedy([.. prompt, 500, 501], 14) with { ResumedOutputTokens = 2 };
+        var resumedTexts = await TokenTextsAsync(run.Submit(resumedRequest));
+        var resumedText = string.Concat(resumedTexts);
+        var resumedGuarded = string.Concat(resumedTexts.Take(MinTokens - 2)).Length;
+        var resumedStop = resumedText[..resumedGuarded].Select(c => c.ToString()).OrderBy(c => resumedText.IndexOf(c, resumedGuarded, StringComparison.Ordinal) < 0).First();
+        var resumed = await EngineRun.ReadAllAsync(run.Submit(resumedRequest with { StopSequences = [resumedStop], MinTokens = MinTokens }));
+        Assert.Equal(Expected(resumedText, resumedGuarded, resumedStop), resumed.Result.Text);
+
+        // vLLM: the output ends before the first match that ends after the guarded text; none: it runs to its length.
+        static string Expected(string text, int guarded, string stop) =>
+            text.IndexOf(stop, Math.Max(0, guarded - stop.Length + 1), StringComparison.Ordinal) is var at and >= 0 ? text[..at] : text;
+    }
+
+    [Fact]
+    public async Task A_stop_token_id_keeps_its_text_only_when_stops_are_included()
+    {
+        int[] prompt = [1, 2, 3];
+        await using var run = EngineRun.Start(DemoModels.Tiny);
+        var greedy = await EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy(prompt, 12)));
+        // A token first produced there, with text of its own.
+        var at = Enumerable.Range(1, greedy.Tokens.Length - 1)
+            .First(i => !greedy.Tokens[..i].Contains(greedy.Tokens[i]) && Decode(run, greedy.Tokens[..(i + 1)]) != Decode(run, greedy.Tokens[..i]));
+        var stopAt = EngineRun.Greedy(prompt, 12) with { StopTokenIds = [greedy.Tokens[at]] };
+
+        var excluded = await EngineRun.ReadAllAsync(run.Submit(stopAt));
+        var included = await EngineRun.ReadAllAsync(run.Submit(stopAt with { IncludeStopSequenceInOutput = true }));
+        Assert.Equal(Decode(run, greedy.Tokens[..at]), excluded.Result.Text);
+        Assert.Equal(Decode(run, greedy.Tokens[..(at + 1)]), included.Result.Text);
+        Assert.Equal(included.Result.Text, included.Text);
+        Assert.NotEqual(excluded.Result.Text, included.Result.Text);
+        Assert.Equal((FinishReason.Stop, at + 1), (included.Result.FinishReason, included.Result.CompletionTokens));
+    }
+
+    [Fact]
+    public async Task The_end_of_sequence_token_has_no_text_even_when_ignored()
+    {
+        await using var run = EngineRun.Start(DemoModels.Tiny);
+        var eos = run.Model.Config.EosTokenIds[0];
+        Assert.NotEqual("", run.Model.Tokenizer.Decode([eos]));
+        var forceEos = new SamplingOptions { Seed = 1, LogitBias = new Dictionary<int, float> { [eos] = 100f } };
+
+        var ignored = await EngineRun.ReadAllAsync(run.Submit(Sampled([4, 5, 6], 3, forceEos) with { IncludeStopSequenceInOutput = true }));
+        Assert.Equal([eos, eos, eos], ignored.Tokens);
+        Assert.Equal(("", "", 3, FinishReason.Length), (ignored.Text, ignored.Result.Text, ignored.Result.CompletionTokens, ignored.Result.FinishReason));
+    }
+
+    /// <summary>The text of <paramref name="tokens"/> as the engine streams it: end-of-sequence tokens have none.</summary>
+    private static string Decode(EngineRun run, IEnumerable<int> tokens)
+    {
+        var detokenizer = new StreamingDetokenizer(run.Model.Tokenizer);
+        var text = tokens.Where(t => !run.Model.Config.EosTokenIds.Contains(t)).Select(detokenizer.Append);
+        return string.Concat(text) + detokenizer.Flush();
+    }
+
+    /// <summary>The text each token of <paramref name="stream"/> released.</summary>
+    private static async Task<List<string>> TokenTextsAsync(GenerationStream stream)
+    {
+        var texts = new List<string>();
+        await foreach (var token in stream)
+        {
+            texts.Add(token.Text);
+        }
+
+        return texts;
     }
 
     [Theory]

@@ -50,4 +50,40 @@ public sealed class StopSequenceMatcherTests
         Assert.True(m.Stopped);
         Assert.Equal("", m.Push("more") + m.Flush());
     }
+
+    [Fact]
+    public void A_template_stop_is_never_kept_while_the_callers_stop_follows_include()
+    {
+        var template = new StopSequenceMatcher(["END"], includeStop: true, templateStops: ["\nuser:"]);
+        Assert.Equal("abc", template.Push("abc\nus"));
+        Assert.Equal("", template.Push("er: more"));
+        Assert.True(template.Stopped);
+
+        var caller = new StopSequenceMatcher(["END"], includeStop: true, templateStops: ["\nuser:"]);
+        Assert.Equal("abcEND", caller.Push("abcEND\nuser:"));
+
+        // A string in both lists is the caller's: it asked for it.
+        var both = new StopSequenceMatcher(["\nuser:"], includeStop: true, templateStops: ["\nuser:"]);
+        Assert.Equal("abc\nuser:", both.Push("abc\nuser: x"));
+    }
+
+    [Fact]
+    public void No_stop_ends_within_text_that_cannot_end_one_but_one_may_start_there()
+    {
+        // vLLM's min_tokens: a stop that ends within the first tokens' text is ordinary text.
+        var m = new StopSequenceMatcher(["ab"]);
+        Assert.Equal("xab", m.Push("xab", canEnd: false));
+        Assert.Equal("", m.Push("a", canEnd: false));
+        Assert.False(m.Stopped);
+        Assert.Equal("", m.Push("b c"));
+        Assert.True(m.Stopped);
+
+        // Held text that holds a whole stop from the guarded part does not match once stops may end.
+        var held = new StopSequenceMatcher(["ab", "xabc"]);
+        Assert.Equal("", held.Push("xab", canEnd: false));
+        Assert.Equal("xabd", held.Push("d"));
+        Assert.False(held.Stopped);
+        Assert.Equal("", held.Push("ab"));
+        Assert.True(held.Stopped);
+    }
 }

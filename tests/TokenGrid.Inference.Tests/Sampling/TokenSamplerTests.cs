@@ -42,6 +42,37 @@ public sealed class TokenSamplerTests
     }
 
     [Theory]
+    [InlineData(1e-39f)]
+    [InlineData(1e-6f)]
+    public void A_temperature_below_the_greedy_threshold_takes_the_largest_logit(float temperature)
+    {
+        // 1e-39 is a float denormal: 1 / it is +inf, and (logit - max) * inf is NaN for the most likely token.
+        var options = new SamplingOptions { Temperature = temperature, Seed = 3 };
+        Assert.True(options.IsGreedy);
+        Assert.False(new SamplingOptions { Temperature = SamplingOptions.GreedyTemperature }.IsGreedy);
+        var scratch = new SamplerScratch(5000);
+        var mask = new ulong[(5000 + 63) / 64];
+        for (var id = 0; id < 5000; id += 7)
+        {
+            mask[id >> 6] |= 1UL << (id & 63);
+        }
+
+        var plain = new TokenSampler(options);
+        var biased = new TokenSampler(options with { LogitBias = new Dictionary<int, float> { [4999] = -1f } });
+        var masked = new TokenSampler(options);
+        for (var row = 0; row < 20; row++)
+        {
+            var logits = RandomLogits(5000, 300 + row);
+            logits[4999] = float.MinValue;
+            var best = Array.IndexOf(logits, logits.Max());
+            var bestAllowed = Enumerable.Range(0, 5000).Where(id => id % 7 == 0).MaxBy(id => logits[id]);
+            Assert.Equal(best, plain.Sample(logits, scratch));
+            Assert.Equal(best, biased.Sample(logits, scratch));
+            Assert.Equal(bestAllowed, masked.Sample(logits, scratch, mask, (5000 + 6) / 7));
+        }
+    }
+
+    [Theory]
     [InlineData(1f, 7)]
     [InlineData(0.5f, 8)]
     [InlineData(2f, 9)]
