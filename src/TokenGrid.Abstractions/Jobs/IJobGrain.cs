@@ -47,7 +47,8 @@ public interface IJobGrain : IGrainWithStringKey
     /// open jobs and by a dispatcher whose node was lost. A job whose grain died with its silo reactivates (from its last
     /// checkpoint) and resumes by recomputation; a waiting job whose dispatcher died queues again; a running one tells a
     /// new dispatcher which slot it holds; a job admitted by <paramref name="tenantId"/> but never saved is settled for 0
-    /// tokens and fails. A healthy job ignores the call.
+    /// tokens and fails, and so is one that ended refused at its own admission while the tenant still holds a reservation
+    /// for it. A healthy job ignores the call.
     /// </summary>
     [OneWay]
     Task RecoverAsync(string tenantId, string model);

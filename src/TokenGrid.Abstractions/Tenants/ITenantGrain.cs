@@ -26,7 +26,11 @@ public interface ITenantGrain : IGrainWithStringKey
     [ReadOnly]
     Task<TenantInfo?> GetAsync();
 
-    /// <summary>Reserves prompt + max tokens for a job, or says why not. Records the job in the tenant's job list either way.</summary>
+    /// <summary>
+    /// Reserves prompt + max tokens for a job, or says why not. Records the job in the tenant's job list either way. A
+    /// repeat for a job admitted and not yet settled reserves nothing and answers as its admission did, before any limit
+    /// or price is checked (what the job holds never counts against itself); a repeat after settlement is refused.
+    /// </summary>
     [AlwaysInterleave]
     Task<AdmissionResult> AdmitAsync(AdmissionRequest request);
 

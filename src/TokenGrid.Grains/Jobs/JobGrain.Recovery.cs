@@ -29,6 +29,14 @@ public sealed partial class JobGrain
             // Ended: settle again if the tenant could not be reached then (unless the ending is still being saved).
             if (!_finishing || _finished.Task.IsCompleted)
             {
+                if (state.State is { Outcome: null, Info.ChargedTokens: null })
+                {
+                    // Refused at admission, so it ended with nothing to settle; yet it is woken as a job its tenant
+                    // holds a reservation for (one made before its own admission, as a choice's with its group). It
+                    // settles for nothing, which closes that reservation; a tenant holding none records nothing.
+                    state.State.Outcome = JobOutcome.Failed;
+                }
+
                 await RetryFinishAsync();
             }
 

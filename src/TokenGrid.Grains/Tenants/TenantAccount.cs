@@ -100,15 +100,12 @@ internal sealed class TenantAccount(
     /// <remarks><paramref name="price"/> is the job's price when the rate card prices its model (null: unpriced).</remarks>
     public AdmissionDecision Admit(AdmissionRequest request, JobPrice? price = null)
     {
-        var now = timeProvider.GetUtcNow();
-
-        if (State.Open.TryGetValue(request.JobId, out var open))
+        if (Repeat(request.JobId) is { } repeat)
         {
-            // A repeat: the first admission's hold stands, and one taken for the repeat is given back.
-            Allowances.Release(request.JobId);
-            return new(Answer(null, open.Tokens, now), false, null);
+            return repeat;
         }
 
+        var now = timeProvider.GetUtcNow();
         if (WasSettled(request.JobId))
         {
             throw new JobAlreadySettledException(tenantId, request.JobId);
@@ -137,14 +134,12 @@ internal sealed class TenantAccount(
     /// <remarks><paramref name="prices"/> holds each job's price, in the order of <paramref name="requests"/> (null: unpriced).</remarks>
     public AdmissionDecision AdmitGroup(IReadOnlyList<AdmissionRequest> requests, AdmissionRequest combined, IReadOnlyList<JobPrice?>? prices = null)
     {
-        var now = timeProvider.GetUtcNow();
-        var open = requests.Count(r => State.Open.ContainsKey(r.JobId));
-        if (open > 0)
+        if (RepeatGroup(requests) is { } repeat)
         {
-            requests.Where(r => State.Open.ContainsKey(r.JobId)).ToList().ForEach(r => Allowances.Release(r.JobId));
-            return new(Answer(null, requests.Sum(r => State.Open.TryGetValue(r.JobId, out var o) ? o.Tokens : 0), now), false, null);
+            return repeat;
         }
 
+        var now = timeProvider.GetUtcNow();
         if (requests.FirstOrDefault(r => WasSettled(r.JobId)) is { } settled)
         {
             throw new JobAlreadySettledException(tenantId, settled.JobId);
@@ -173,6 +168,42 @@ internal sealed class TenantAccount(
 
         return new(WithPlacement(Answer(null, combined.Reservation, now), prices?[0], requests[0]), true, null);
     }
+
+    /// <summary>
+    /// The answer to a repeat of an open job's admission, the one the first admission gave (admitted, its reservation and
+    /// what placement needs), or null when the job is not open. Nothing is checked or reserved again, and a subsidy hold
+    /// taken for the repeat is given back: the first admission's stands.
+    /// </summary>
+    public AdmissionDecision? Repeat(string jobId)
+    {
+        if (!State.Open.TryGetValue(jobId, out var open))
+        {
+            return null;
+        }
+
+        Allowances.Release(jobId);
+        var first = new AdmissionRequest(jobId, open.Model, open.PromptTokens, (int)(open.Tokens - open.PromptTokens));
+        return new(WithPlacement(Answer(null, open.Tokens, timeProvider.GetUtcNow()), open.Price, first), false, null);
+    }
+
+    /// <summary>
+    /// The answer to a repeat of a group's admission (<see cref="Repeat"/> for a group), the sum of what its open jobs
+    /// reserve, or null when none of them is open.
+    /// </summary>
+    public AdmissionDecision? RepeatGroup(IReadOnlyList<AdmissionRequest> requests)
+    {
+        var open = requests.Where(r => State.Open.ContainsKey(r.JobId)).ToList();
+        if (open.Count == 0)
+        {
+            return null;
+        }
+
+        var answers = open.Select(r => Repeat(r.JobId)!.Value.Result).ToList();
+        return new(answers[0] with { Reserved = answers.Sum(a => a.Reserved) }, false, null);
+    }
+
+    /// <summary>Whether the job is admitted and not yet settled.</summary>
+    public bool IsOpen(string jobId) => State.Open.ContainsKey(jobId);
 
     /// <summary>Whether the job is open or among the recent settlements (the state's window).</summary>
     public bool Holds(string jobId) => State.Open.ContainsKey(jobId) || FindSettlement(jobId) is not null;

@@ -159,6 +159,15 @@ public sealed partial class TenantGrain(
             return Rejected(request, _account.RefuseMissing(request)).Result;
         }
 
+        // A repeat for an open job (each choice's job repeats its group's admission) is answered as the first was, before
+        // anything is priced or checked: priced again, its own hold would count against the spend cap and refuse what is
+        // already reserved, leaving a refused job with nothing to settle. A step like any other, so it never reports an
+        // admission not saved yet; should the job have settled meanwhile, it is decided below (and refused) as any other.
+        if (_account.IsOpen(request.JobId) && await _commit.ApplyAsync(() => _account.Repeat(request.JobId)) is { } repeat)
+        {
+            return repeat.Result;
+        }
+
         var (price, refused) = await _pricing.PriceAsync(State.Info, request, _capPrecheck);
         if (refused is { } pricingRefusal)
         {
@@ -199,6 +208,12 @@ public sealed partial class TenantGrain(
         if (State.Info is null)
         {
             return Rejected(combined, _account.RefuseMissing(combined, requests.Count)).Result;
+        }
+
+        // A repeat, answered before anything is priced (see AdmitAsync).
+        if (requests.Any(r => _account.IsOpen(r.JobId)) && await _commit.ApplyAsync(() => _account.RepeatGroup(requests)) is { } repeat)
+        {
+            return repeat.Result;
         }
 
         var prices = new List<JobPrice?>(requests.Count);

@@ -169,6 +169,57 @@ public sealed class PricedAdmissionTests(TenantClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Each_choice_of_a_group_that_fills_the_spend_cap_is_answered_as_admitted_and_everything_settles()
+    {
+        // The audit's case: 1 USD a token, a program paying half. Choice 0 (prompt 6 + 10) may cost the tenant 8 USD,
+        // choice 1 (10) 5 USD: 13 of a 14 USD cap. Each choice's job then repeats its admission, which must not be priced
+        // again: the cap's 1 USD left is less than either choice, counting the group's own hold.
+        var model = NewModel();
+        await PublishAsync(Price(model, TokenDirection.Prompt, "1000000"), Price(model, TokenDirection.Completion, "1000000"));
+        var programId = "p-" + Guid.NewGuid().ToString("N")[..8];
+        var program = fixture.Grains.GetGrain<ISubsidyProgramGrain>(programId);
+        await program.PutAsync(new SubsidyProgram(programId, 5_000, M("100000"), SubsidyExhaustion.Refuse));
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy with
+        {
+            SpendCap = M("14"), SubsidyProgram = programId, MaxConcurrentJobs = 2, Placement = PlacementPreference.Cheapest,
+        });
+        AdmissionRequest[] choices = [new("g-0", model, 6, 10), new("g-1", model, 0, 10)];
+
+        var group = await tenant.AdmitGroupAsync(choices);
+        var repeats = new[] { await tenant.AdmitAsync(choices[0]), await tenant.AdmitAsync(choices[1]) };
+
+        Assert.True(group.Admitted, group.Message);
+        Assert.All(repeats, r => Assert.True(r.Admitted, r.Message));
+        Assert.Equal([16L, 10], repeats.Select(r => r.Reserved));
+        // Answered as the first admission was, with what cost-aware placement needs.
+        Assert.Equal(group.RegionCosts, repeats[0].RegionCosts);
+        var usage = await tenant.GetUsageAsync();
+        Assert.Equal((26L, 2, M("13").Micros), (usage.Reserved, usage.OpenJobs, usage.SpendReserved));
+
+        await tenant.SettleAsync(new SettlementRequest("g-0", 6, 3, JobOutcome.Completed));
+        await tenant.SettleAsync(new SettlementRequest("g-1", 0, 10, JobOutcome.Completed));
+
+        var ledger = await tenant.ReadLedgerAsync();
+        TenantTestKit.AssertConsistent(ledger);
+        AssertSpendConsistent(ledger);
+        Assert.Equal(2, ledger.Count(e => e.Kind == LedgerEntryKind.Reserve));
+        usage = await tenant.GetUsageAsync();
+        Assert.Equal((0L, 0, 0L), (usage.Reserved, usage.OpenJobs, usage.SpendReserved));
+
+        // Nothing is held on the tenant's block any more: it is returned once idle, and the program holds nothing.
+        fixture.Time.Advance(2 * SubsidyAllowances.Linger);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var info = (await program.GetAsync())!;
+        while (info.Reserved > Money.Zero && !deadline.IsCancellationRequested)
+        {
+            await Task.Delay(10, CancellationToken.None);
+            info = (await program.GetAsync())!;
+        }
+
+        Assert.Equal((M("9.5"), Money.Zero), (info.Spent, info.Reserved));
+    }
+
+    [Fact]
     public async Task Jobs_hold_their_subsidy_on_blocks_of_the_programs_budget_and_the_program_is_paid_what_the_ledger_says()
     {
         var model = NewModel();

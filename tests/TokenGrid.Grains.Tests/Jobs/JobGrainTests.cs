@@ -1,6 +1,7 @@
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Tests.Scheduling;
 using TokenGrid.Grains.Tests.Support;
 
 namespace TokenGrid.Grains.Tests.Jobs;
@@ -213,6 +214,32 @@ public sealed class JobGrainTests(GridClusterFixture grid)
         Assert.Empty(grid.Settlements.For(info.Id));
         Assert.DoesNotContain(await grid.LedgerAsync(tenant, info.Id), e => e.Kind is LedgerEntryKind.Reserve or LedgerEntryKind.Charge);
         Assert.Equal(info, await job.CancelAsync(JobOutcomeReason.CancelledByTenant));
+    }
+
+    [Fact]
+    public async Task A_job_refused_at_admission_that_its_tenant_still_holds_settles_for_nothing_when_the_tenant_wakes_it()
+    {
+        // A refused job has nothing to settle, so it ends unsettled. Should its tenant hold a reservation for it all the
+        // same (made before the job asked, as a choice's is with its group), the tenant's recovery reminder wakes the job
+        // as one of its open jobs: it must settle for nothing then, or the reservation stays open for good.
+        var budget = new TenantBudget();
+        var tenantId = await grid.CreateTenantAsync(budget, enabled: false);
+        var tenant = grid.Client.GetGrain<ITenantGrain>(tenantId);
+        var job = grid.NewJob();
+        var refused = await job.SubmitAsync(grid.Spec(tenantId, Prompt, maxTokens: 8));
+        Assert.Equal((JobStatus.Rejected, (long?)null), (refused.Status, refused.ChargedTokens));
+        await tenant.UpdateAsync(new TenantSpec("Test tenant", budget));
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest(refused.Id, refused.Model, refused.PromptTokens, 8))).Admitted);
+
+        await job.RecoverAsync(tenantId, refused.Model);
+        await grid.Settlements.SettledAsync(refused.Id).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var settlement = Assert.Single(grid.Settlements.For(refused.Id));
+        Assert.Equal((JobOutcome.Failed, 0, 0), (settlement.Outcome, settlement.PromptTokens, settlement.CompletionTokens));
+        var usage = await tenant.GetUsageAsync();
+        Assert.Equal((0L, 0L, 0), (usage.Charged, usage.Reserved, usage.OpenJobs));
+        var info = await Poll.UntilAsync(job.GetAsync, i => i!.ChargedTokens is not null, "the job shows its charge");
+        Assert.Equal((JobStatus.Rejected, (long?)0), (info!.Status, info.ChargedTokens));
     }
 
     [Fact]

@@ -53,10 +53,52 @@ public abstract class SubsidizedSpendSuite(TokenGridServer server)
         Assert.Equal(("0.000000", "0.000000"), (shown["spent"]!.GetValue<string>(), shown["reserved"]!.GetValue<string>()));
     }
 
-    private static async Task<string> PutProgramAsync(HttpClient admin, string budget, string onExhausted)
+    [Fact]
+    public async Task Two_choices_that_fill_the_spend_cap_together_are_answered_and_settle_leaving_nothing_held()
+    {
+        // The audit's case at this card's prices: a program paying half, max_tokens 10 at 2.00 per million (the dearest
+        // region) and a cap of 24 micros, which the two choices fill together with less left than either costs. Each
+        // choice's job repeats its group's admission; priced again it was refused as over the cap (429), and having
+        // nothing to settle its reservation, the tenant's two slots and the program's block stayed held for good.
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var program = await PutProgramAsync(admin, "1", "refuse", shareBps: 5000);
+        var (tenant, key) = await server.CreateTenantAsync(new { subsidy_program = program, spend_cap = "0.000024", max_concurrent_jobs = 2 });
+        using var client = server.Client(key);
+
+        var reply = await (await client.PostJsonAsync("v1/chat/completions", new
+        {
+            model = "demo", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 10, n = 2,
+        })).ReadJsonAsync();
+
+        Assert.Equal(2, reply["choices"]!.AsArray().Count);
+        // The case holds: the cap covers both choices' most possible cost to the tenant, but not one more of either.
+        var prompt = Pricing.Amount(reply["usage"]!["prompt_tokens"]!.GetValue<int>(), new Money(1_000_000));
+        var completion = Pricing.Amount(10, new Money(2_000_000));
+        var second = completion - Pricing.Share(completion, 5000);
+        var first = prompt - Pricing.Share(prompt, 5000) + second;
+        Assert.InRange(24, (first + second).Micros, (first + second + second).Micros - 1);
+
+        var ledger = (await (await admin.GetAsync($"admin/tenants/{tenant}/ledger?after=0&limit=100")).ReadJsonAsync())["entries"]!
+            .AsArray().Select(e => e!.AsObject()).Where(e => e["kind"]!.GetValue<string>() is "reserve" or "charge" or "refund").ToList();
+        Assert.All(ledger.GroupBy(e => e["job_id"]!.GetValue<string>()), job =>
+        {
+            var held = job.Single(e => e["kind"]!.GetValue<string>() == "reserve");
+            var settled = job.Where(e => e["kind"]!.GetValue<string>() is "charge" or "refund").ToList();
+            Assert.Single(settled, e => e["kind"]!.GetValue<string>() == "charge");
+            Assert.Equal(held["tokens"]!.GetValue<long>(), settled.Sum(e => e["tokens"]!.GetValue<long>()));
+            Assert.Equal(held["spend_micros"]!.GetValue<long>(), settled.Sum(e => e["spend_micros"]!.GetValue<long>()));
+        });
+        Assert.Equal(2, ledger.Count(e => e["kind"]!.GetValue<string>() == "reserve"));
+        var usage = await (await client.GetAsync("v1/usage")).ReadJsonAsync();
+        Assert.Equal((0L, 0), (usage["reserved"]!.GetValue<long>(), usage["open_jobs"]!.GetValue<int>()));
+        var shown = await SpendSetup.ProgramSettledAsync(admin, program);
+        Assert.Equal("0.000000", shown["reserved"]!.GetValue<string>());
+    }
+
+    private static async Task<string> PutProgramAsync(HttpClient admin, string budget, string onExhausted, int shareBps = 4000)
     {
         var id = "program-" + Guid.NewGuid().ToString("N")[..12];
-        var body = $$"""{"share_bps": 4000, "budget_per_period": "{{budget}}", "on_exhausted": "{{onExhausted}}"}""";
+        var body = $$"""{"share_bps": {{shareBps}}, "budget_per_period": "{{budget}}", "on_exhausted": "{{onExhausted}}"}""";
         await (await admin.PutAsync($"admin/subsidies/{id}", new StringContent(body, Encoding.UTF8, "application/json"))).ReadJsonAsync();
         return id;
     }
