@@ -104,6 +104,7 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     [InlineData(Completions, """ "logit_bias":{"999999999":5} """, "logit_bias")]
     [InlineData(Completions, """ "logit_bias":{"15":-101} """, "logit_bias")]
     [InlineData(Completions, """ "logit_bias":[1] """, "logit_bias")]
+    [InlineData(Completions, """ "logit_bias":{"1":100,"01":-100} """, "logit_bias")]
     [InlineData(Completions, """ "min_tokens":9,"max_tokens":4 """, "min_tokens")]
     [InlineData(Completions, """ "min_tokens":-1 """, "min_tokens")]
     [InlineData(Completions, """ "stop_token_ids":[-1] """, "stop_token_ids")]

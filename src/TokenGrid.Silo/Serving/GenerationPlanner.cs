@@ -202,7 +202,11 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
                 throw Problem($"logit_bias values must be numbers from -100 to 100 (token {entry.Name}).", "logit_bias");
             }
 
-            result[id] = (float)value;
+            if (!result.TryAdd(id, (float)value))
+            {
+                // "1" and "01" name one token: which bias would win is as ambiguous as a key given twice.
+                throw Problem($"logit_bias names token {id} more than once.", "logit_bias");
+            }
         }
 
         return result.Count == 0 ? null : result;
