@@ -48,11 +48,11 @@ internal static partial class JsonTypeMismatch
                     return notJson;
                 }
 
-                type = type is null ? null : Step(type, segment, options);
+                type = type is null ? null : Metadata(() => Step(type, segment, options));
             }
 
             var param = path[2..];
-            var expected = type is null ? null : Describe(type, options);
+            var expected = type is null ? null : Metadata(() => Describe(type, options));
             var actual = Describe(value);
             if (expected == actual || (expected == "a number" && value.ValueKind == JsonValueKind.Number))
             {
@@ -64,6 +64,20 @@ internal static partial class JsonTypeMismatch
                 $"Invalid type for '{param}': {(expected is null ? "" : $"expected {expected}, but ")}got {actual} instead.",
                 "invalid_type",
                 param);
+        }
+    }
+
+    /// <summary>What the serializer's metadata says, or null where it cannot say (a type it does not describe).</summary>
+    private static TResult? Metadata<TResult>(Func<TResult?> read)
+        where TResult : class
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            return null;
         }
     }
 
