@@ -21,6 +21,7 @@ public sealed class OpenAiNodeClientTests(ServerFixture fixture)
         var stream = Ok(results, "stream");
         Assert.Equal(greedy["text"]!.GetValue<string>(), stream["text"]!.GetValue<string>());
         Assert.Equal(greedy["usage"]!["completion_tokens"]!.GetValue<int>(), stream["usage"]!["completion_tokens"]!.GetValue<int>());
+        Assert.Equal(stream["chunks"]!.GetValue<int>() - 1, stream["nullUsage"]!.GetValue<int>());
 
         var seed = Ok(results, "seed");
         Assert.Equal(seed["first"]!.GetValue<string>(), seed["second"]!.GetValue<string>());
@@ -35,6 +36,7 @@ public sealed class OpenAiNodeClientTests(ServerFixture fixture)
         AssertRefused(results, "tools", "tools");
         AssertRefused(results, "unknown", "frobnicate");
         AssertRefused(results, "overflow", "max_completion_tokens");
+        AssertRefused(results, "repetitionPenalty", "repetition_penalty");
     }
 
     [Fact]
@@ -54,7 +56,16 @@ public sealed class OpenAiNodeClientTests(ServerFixture fixture)
         Assert.NotEmpty(Ok(results, "streamLogprobs")["content"]!.AsArray());
 
         var legacy = Ok(results, "legacyLogprobs");
-        Assert.Equal(3, legacy["logprobs"]!["tokens"]!.AsArray().Count);
+        var tokens = legacy["logprobs"]!["tokens"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+        Assert.Equal(3, tokens.Count);
+        // The SDK's documentation of logprobs: "the API will always return the logprob of the sampled token, so there may
+        // be up to logprobs+1 elements in the response."
+        var tops = legacy["logprobs"]!["top_logprobs"]!.AsArray();
+        Assert.All(tokens.Zip(tops), pair =>
+        {
+            Assert.InRange(pair.Second!.AsObject().Count, 2, 3);
+            Assert.True(pair.Second!.AsObject().ContainsKey(pair.First), $"'{pair.First}' is not in {pair.Second!.ToJsonString()}");
+        });
         Assert.Equal(Server.DemoModel().Tokenizer.Decode([1527, 1527]), Ok(results, "logitBias")["text"]!.GetValue<string>());
     }
 

@@ -23,12 +23,15 @@ await attempt("stream", async () => {
   let text = "";
   let usage = null;
   let chunks = 0;
+  // The SDK's own documentation of include_usage: "All other chunks will also include a usage field, but with a null value."
+  let nullUsage = 0;
   for await (const chunk of stream) {
     chunks++;
+    nullUsage += chunk.usage === null ? 1 : 0;
     text += chunk.choices[0]?.delta?.content ?? "";
     usage = chunk.usage ?? usage;
   }
-  return { text, usage, chunks };
+  return { text, usage, chunks, nullUsage };
 });
 
 await attempt("seed", async () => {
@@ -104,6 +107,9 @@ await attempt("tools", () =>
   client.chat.completions.create({ model, messages, max_tokens: 2, tools: [{ type: "function", function: { name: "f", parameters: {} } }] }));
 
 await attempt("unknown", () => client.chat.completions.create({ model, messages, max_tokens: 2, frobnicate: true }));
+
+// Out of range: a 400 the SDK does not retry (this once failed as a 503, which the SDK retried).
+await attempt("repetitionPenalty", () => client.completions.create({ model, prompt: "Hello", max_tokens: 2, repetition_penalty: 150 }));
 
 await attempt("overflow", () => client.chat.completions.create({ model, messages, max_completion_tokens: 100000 }));
 
