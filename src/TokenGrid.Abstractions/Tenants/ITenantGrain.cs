@@ -92,6 +92,17 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>Issues a new API key; the secret is in the result only.</summary>
     Task<IssuedApiKey> IssueKeyAsync(string name);
 
+    /// <summary>
+    /// Lists a key whose secret is kept outside TokenGrid (a configured one, given by its hash only) as one of the
+    /// tenant's keys and binds it, so it is listed, revoked and revoked with the tenant like an issued key. Idempotent by
+    /// hash, as every start of every silo asks: a key listed under <paramref name="keyHash"/> stays as it is (a revoked
+    /// one stays revoked). The key takes a new id when <paramref name="key"/>'s is listed for another hash; a deleted
+    /// tenant lists it revoked. Returns the key as listed.
+    /// </summary>
+    /// <param name="keyHash">The lowercase hex SHA-256 of the secret (the <see cref="IApiKeyGrain"/>'s key).</param>
+    /// <param name="key">The key's id, name, prefix and creation time.</param>
+    Task<ApiKeyInfo> AddConfiguredKeyAsync(string keyHash, ApiKeyInfo key);
+
     /// <summary>Revokes a key at once; false when the tenant has no such key.</summary>
     Task<bool> RevokeKeyAsync(string keyId);
 

@@ -328,6 +328,27 @@ internal sealed class TenantAccount(
     }
 
     /// <summary>
+    /// Lists a key whose secret is kept outside (see <see cref="ITenantGrain.AddConfiguredKeyAsync"/>) once: the key
+    /// listed under its hash already is returned as it is. A new one takes <paramref name="newKeyId"/>'s id when its own
+    /// is taken, and is listed revoked by a deleted tenant, whose deletion revoked every key. The key as listed, and
+    /// whether this call listed it.
+    /// </summary>
+    public (StoredApiKey Key, bool Added) AddConfiguredKey(StoredApiKey key, Func<string> newKeyId)
+    {
+        var info = RequireTenant();
+        if (State.Keys.Find(k => k.Hash == key.Hash) is { } listed)
+        {
+            return (listed, false);
+        }
+
+        var id = State.Keys.Exists(k => k.Info.KeyId == key.Info.KeyId) ? newKeyId() : key.Info.KeyId;
+        var revoked = info.DeletedAt is null ? (DateTimeOffset?)null : timeProvider.GetUtcNow();
+        var added = key with { Info = key.Info with { KeyId = id, TenantId = tenantId, RevokedAt = revoked } };
+        State.Keys.Add(added);
+        return (added, true);
+    }
+
+    /// <summary>
     /// Marks the tenant deleted and disabled for good (the first deletion's time is kept); its buckets, ledger and keys
     /// stay as they are (the caller revokes the keys).
     /// </summary>

@@ -299,6 +299,38 @@ public sealed partial class TenantGrain(
     }
 
     /// <inheritdoc/>
+    public async Task<ApiKeyInfo> AddConfiguredKeyAsync(string keyHash, ApiKeyInfo key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (keyHash is not { Length: 64 } || !keyHash.All(char.IsAsciiHexDigitLower))
+        {
+            throw new ArgumentException("A key hash is the lowercase hex SHA-256 of the secret.", nameof(keyHash));
+        }
+
+        TenantRequests.ValidateKeyName(key.Name);
+        var (stored, added) = await _commit.ApplyAsync(() => _account.AddConfiguredKey(new StoredApiKey(keyHash, key), ApiKeyHash.NewKeyId));
+
+        // Listed before it is bound, as an issued key is. A revoked one is revoked at its key grain too (again, which
+        // is harmless), and that also ends a binding made before configured keys were listed.
+        var bound = grainFactory.GetGrain<IApiKeyGrain>(keyHash);
+        if (stored.Info.RevokedAt is { } revokedAt)
+        {
+            await bound.RevokeAsync(revokedAt);
+        }
+        else
+        {
+            await bound.BindAsync(stored.Info);
+        }
+
+        if (added)
+        {
+            LogKeyIssued(logger, TenantId, stored.Info.KeyId);
+        }
+
+        return stored.Info;
+    }
+
+    /// <inheritdoc/>
     /// <remarks>Revoking again re-sends the revocation (repairing a failed one) and keeps the first time.</remarks>
     public async Task<bool> RevokeKeyAsync(string keyId)
     {

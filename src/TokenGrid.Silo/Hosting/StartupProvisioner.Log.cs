@@ -16,6 +16,14 @@ internal sealed partial class StartupProvisioner
         Message = "Could not provision demo tenant '{TenantId}' (attempt {Attempt}: storage or a silo is unavailable); retrying in {Pause}")]
     private static partial void LogProvisionRetry(ILogger logger, Exception exception, string tenantId, int attempt, TimeSpan pause);
 
+    [LoggerMessage(EventId = 3306, Level = LogLevel.Warning,
+        Message = "Demo tenant '{TenantId}' is deleted: it gets no key (configure another demo tenant id, or disable it)")]
+    private static partial void LogDemoDeleted(ILogger logger, string tenantId);
+
+    [LoggerMessage(EventId = 3307, Level = LogLevel.Warning,
+        Message = "Demo tenant '{TenantId}': the configured key ({KeyId}) is revoked, so it is refused (configure another key)")]
+    private static partial void LogDemoKeyRevoked(ILogger logger, string tenantId, string keyId);
+
     [LoggerMessage(EventId = 3305, Level = LogLevel.Warning,
         Message = "Not serving models that could not be read: {Models} (reasons above and at GET /admin/models)")]
     private static partial void LogModelsNotServed(ILogger logger, string models);

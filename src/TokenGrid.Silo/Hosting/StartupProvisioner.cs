@@ -29,7 +29,10 @@ internal sealed partial class StartupProvisioner(
     TimeProvider time,
     ILogger<StartupProvisioner> logger) : IHostedService
 {
-    /// <summary>The key id of a configured demo key (binding the same key again is then a no-op).</summary>
+    /// <summary>
+    /// The key id of a configured demo key, unless the tenant lists another configured key under it (the configured
+    /// secret changed): then it gets a new id. Earlier versions bound the configured key under this id.
+    /// </summary>
     internal const string ConfiguredDemoKeyId = "key_demo";
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -85,7 +88,11 @@ internal sealed partial class StartupProvisioner(
         return new ResiliencePipelineBuilder { TimeProvider = clock }.AddRetry(options).Build();
     }
 
-    /// <summary>Creates the demo tenant when missing and binds the configured key (by hash only) or issues a new one.</summary>
+    /// <summary>
+    /// Creates the demo tenant when missing, and lists the configured key (by hash only) as one of its keys or issues a
+    /// new one. Every start of every silo does this: the key is listed once, and a revoked one stays revoked. A deleted
+    /// demo tenant gets no key (a configured one is listed revoked).
+    /// </summary>
     private async Task<string?> ProvisionDemoAsync(DemoOptions options)
     {
         var tenant = grains.GetGrain<ITenantGrain>(options.TenantId);
@@ -105,10 +112,23 @@ internal sealed partial class StartupProvisioner(
         if (options.ApiKey is { } secret)
         {
             var key = new ApiKeyInfo(ConfiguredDemoKeyId, options.TenantId, "demo (configured)", secret[..Math.Min(7, secret.Length)] + "…", time.GetUtcNow(), null);
-            await grains.GetGrain<IApiKeyGrain>(ApiKeyHash.Hash(secret)).BindAsync(key);
+            var listed = await tenant.AddConfiguredKeyAsync(ApiKeyHash.Hash(secret), key);
+            if (listed.RevokedAt is not null)
+            {
+                LogDemoKeyRevoked(logger, options.TenantId, listed.KeyId);
+            }
+
             return null;
         }
 
-        return (await tenant.IssueKeyAsync("demo")).Secret;
+        try
+        {
+            return (await tenant.IssueKeyAsync("demo")).Secret;
+        }
+        catch (TenantDeletedException)
+        {
+            LogDemoDeleted(logger, options.TenantId);
+            return null;
+        }
     }
 }

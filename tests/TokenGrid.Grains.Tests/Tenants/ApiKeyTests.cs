@@ -42,6 +42,43 @@ public sealed class ApiKeyTests(TenantClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_configured_key_is_listed_once_by_its_hash_and_a_revoked_one_stays_revoked()
+    {
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy);
+        var tenantId = tenant.GetPrimaryKeyString();
+        var configured = new ApiKeyInfo("key_demo", tenantId, "demo (configured)", "tg-conf…", fixture.Time.GetUtcNow(), null);
+        var hash = ApiKeyHash.Hash("tg-configured-0123456789");
+        var keyGrain = fixture.Grains.GetGrain<IApiKeyGrain>(hash);
+
+        // Every silo start asks, several at once: one key, bound.
+        var listed = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => tenant.AddConfiguredKeyAsync(hash, configured)));
+        Assert.All(listed, k => Assert.Equal(configured, k));
+        Assert.Equal(configured, Assert.Single(await tenant.ListKeysAsync()));
+        Assert.Equal(configured, await keyGrain.ResolveAsync());
+
+        // Revoked, it stays revoked when asked again.
+        Assert.True(await tenant.RevokeKeyAsync("key_demo"));
+        var again = await tenant.AddConfiguredKeyAsync(hash, configured);
+        Assert.Equal(fixture.Time.GetUtcNow(), again.RevokedAt);
+        Assert.Null(await keyGrain.ResolveAsync());
+
+        // Another configured secret (the configuration changed) is a second key, under an id of its own.
+        var other = ApiKeyHash.Hash("tg-configured-other-0123456789");
+        var second = await tenant.AddConfiguredKeyAsync(other, configured);
+        Assert.Matches("^key_[0-9a-f]{12}$", second.KeyId);
+        Assert.Equal(2, (await tenant.ListKeysAsync()).Count);
+        Assert.Equal(second, await fixture.Grains.GetGrain<IApiKeyGrain>(other).ResolveAsync());
+
+        // A deleted tenant lists a configured key revoked, and its key grain refuses it (a binding left from before too).
+        var late = ApiKeyHash.Hash("tg-configured-late-0123456789");
+        await fixture.Grains.GetGrain<IApiKeyGrain>(late).BindAsync(configured with { KeyId = "key_late" });
+        await tenant.DeleteAsync();
+        var revoked = await tenant.AddConfiguredKeyAsync(late, configured with { KeyId = "key_late" });
+        Assert.NotNull(revoked.RevokedAt);
+        Assert.Null(await fixture.Grains.GetGrain<IApiKeyGrain>(late).ResolveAsync());
+    }
+
+    [Fact]
     public async Task Neither_the_listing_nor_the_stored_state_holds_the_secret()
     {
         var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy);
