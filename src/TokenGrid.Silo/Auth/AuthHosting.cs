@@ -3,7 +3,9 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using TokenGrid.Silo.Options;
 using TokenGrid.Storage.Postgres;
 
 namespace TokenGrid.Silo.Auth;
@@ -25,6 +27,10 @@ internal static class AuthHosting
     public static IServiceCollection AddTokenGridAuth(this IServiceCollection services, bool keysInDatabase)
     {
         services.AddValidatedOptions<AuditorAuthOptions>();
+
+        // The role keys are checked against each other once, with the admin key's options, as the host starts.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdminOptions>, RoleKeys>());
+        services.AddOptions<AdminOptions>().ValidateOnStart();
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, TenantKeyHandler>(TokenGridAuth.TenantScheme, null)
             .AddScheme<AuthenticationSchemeOptions, AdminKeyHandler>(TokenGridAuth.AdminScheme, null)
