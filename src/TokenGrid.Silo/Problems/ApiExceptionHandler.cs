@@ -52,7 +52,8 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
             RateLimitHeaders.WriteRetryAfter(httpContext.Response.Headers, retryAfter);
         }
 
-        return await problems.TryWriteAsync(new ProblemDetailsContext
+        // Written whatever Accept says (ProblemJsonWriter): a handler that declined would make the middleware rethrow.
+        await problems.WriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
             Exception = exception,
@@ -64,6 +65,7 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
                 Extensions = { [ApiProblems.ErrorMember] = problem.ToOpenAiError() },
             },
         });
+        return true;
     }
 
     /// <summary>The problem an exception stands for.</summary>

@@ -5,7 +5,8 @@ internal static class ProblemsHosting
 {
     /// <summary>
     /// Adds problem details (each body also carries OpenAI's <c>error</c> object, derived from the status when the
-    /// problem has none, as for a 404 of an unknown route) and the exception handler.
+    /// problem has none, as for a 404 of an unknown route), written as JSON whatever <c>Accept</c> says
+    /// (<see cref="ProblemJsonWriter"/>), and the exception handler.
     /// </summary>
     public static IServiceCollection AddApiProblems(this IServiceCollection services)
     {
@@ -27,6 +28,7 @@ internal static class ProblemsHosting
                     problem.Detail ?? problem.Title ?? "The request failed.", OpenAiErrorTypes.ForStatus(status), CodeFor(status), null);
             }
         });
+        ProblemJsonWriter.Replace(services);
         services.AddExceptionHandler<ApiExceptionHandler>();
         return services;
     }
