@@ -155,6 +155,42 @@ public abstract class BadInputSuite(TokenGridServer server)
         await (await client.SendAsync(chunked)).AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "request_too_large");
     }
 
+    [Theory]
+    [InlineData("POST", "admin/tenants", """{"id":"{new}","name":"x","enabeld":false}""", "enabeld")]
+    [InlineData("POST", "admin/tenants", """{"id":"{new}","Enabled":false}""", "Enabled")]
+    [InlineData("POST", "admin/tenants", """{"id":"{new}","budget":{"tokens_per_minite":5}}""", "budget.tokens_per_minite")]
+    [InlineData("PUT", "admin/tenants/{tenant}", """{"name":"x","budget":{"weight":2,"wieght":3}}""", "budget.wieght")]
+    [InlineData("PATCH", "admin/tenants/{tenant}", """{"budget":{"tokens_per_minite":5}}""", "budget.tokens_per_minite")]
+    [InlineData("PATCH", "admin/tenants/{tenant}", """{"budget":{"plan":{"name":"p","discount_bps":5000,"negotiated":[]}}}""", "budget.plan.discount_bps")]
+    [InlineData("PATCH", "admin/tenants/{tenant}", """{"budget":{"plan":{"name":"p","discount_basis_points":0,"negotiated":[{"model":"demo","direction":"prompt","per_million":"0.1","regoin":"x"}]}}}""", "budget.plan.negotiated[0].regoin")]
+    [InlineData("PATCH", "admin/tenants/{tenant}", """{"enabled":true,"nmae":"x"}""", "nmae")]
+    [InlineData("POST", "admin/tenants/{tenant}/keys", """{"name":"k","expires_at":"2030-01-01T00:00:00Z"}""", "expires_at")]
+    [InlineData("PUT", "admin/prices", """{"currency":"USD","prices":[{"model":"demo","direction":"prompt","per_million":"0.1"}],"efective_from":"2030-01-01T00:00:00Z"}""", "efective_from")]
+    [InlineData("PUT", "admin/prices", """{"currency":"USD","prices":[{"model":"demo","direction":"prompt","per_milion":"0.1"}]}""", "prices[0].per_milion")]
+    public async Task An_admin_field_nothing_reads_is_400_unrecognized_argument_naming_its_path_and_changes_nothing(
+        string method, string path, string body, string param)
+    {
+        var (tenant, _) = await Server.CreateTenantAsync();
+        var id = "t-" + Guid.NewGuid().ToString("N")[..12];
+        using var admin = Server.Client(TokenGridServer.AdminKey);
+        var before = await (await admin.GetAsync($"admin/tenants/{tenant}")).ReadJsonAsync();
+        var cards = (await (await admin.GetAsync("admin/prices")).ReadJsonAsync())["data"]!.AsArray().Count;
+
+        using var request = new HttpRequestMessage(new HttpMethod(method), path.Replace("{tenant}", tenant, StringComparison.Ordinal))
+        {
+            Content = new StringContent(body.Replace("{new}", id, StringComparison.Ordinal), Encoding.UTF8, "application/json"),
+        };
+        var problem = await (await admin.SendAsync(request)).AssertProblemAsync(HttpStatusCode.BadRequest, "unrecognized_argument");
+        Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
+        Assert.Equal($"Unrecognized request argument supplied: {param}", problem["detail"]!.GetValue<string>());
+
+        await (await admin.GetAsync($"admin/tenants/{id}")).AssertProblemAsync(HttpStatusCode.NotFound, "tenant_not_found");
+        var after = await (await admin.GetAsync($"admin/tenants/{tenant}")).ReadJsonAsync();
+        Assert.Equal(before.ToJsonString(), after.ToJsonString());
+        Assert.Equal(cards, (await (await admin.GetAsync("admin/prices")).ReadJsonAsync())["data"]!.AsArray().Count);
+        Assert.Single((await (await admin.GetAsync($"admin/tenants/{tenant}/keys")).ReadJsonAsync())["data"]!.AsArray());
+    }
+
     [Fact]
     public async Task Framework_errors_are_problems_too()
     {

@@ -38,7 +38,7 @@ public sealed record TenantPlan(
         : Negotiated.Any(p => p is null || string.IsNullOrWhiteSpace(p.Model)) ? "plan.negotiated prices each name a model."
         : Negotiated.Any(p => !Enum.IsDefined(p.Direction)) ? "plan.negotiated directions are prompt or completion."
         : Negotiated.Any(p => p.Region is { } region && string.IsNullOrWhiteSpace(region)) ? "plan.negotiated regions must not be blank."
-        : DiscountBasisPoints is < 0 or > Pricing.BasisPointsPerWhole ? "plan.discount_bps must be between 0 and 10000."
+        : DiscountBasisPoints is < 0 or > Pricing.BasisPointsPerWhole ? "plan.discount_basis_points must be between 0 and 10000."
         : Negotiated.Any(p => p.PerMillion < Money.Zero) ? "plan.negotiated prices must not be negative."
         : Negotiated.GroupBy(p => (p.Model, p.Direction, p.Region)).Any(g => g.Count() > 1) ? "plan.negotiated prices a model, direction and region twice."
         : null;

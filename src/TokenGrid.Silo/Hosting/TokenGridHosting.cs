@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -71,6 +72,10 @@ public static class TokenGridHosting
             // "2" is not a number (a wrong type), where the Web defaults would take both.
             options.SerializerOptions.PropertyNameCaseInsensitive = false;
             options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+
+            // A field no request object declares is a 400 naming it, not dropped: "efective_from" would publish prices now.
+            options.SerializerOptions.TypeInfoResolver = (options.SerializerOptions.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver())
+                .WithAddedModifier(UnknownFields.Refuse);
         });
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<ApiOptions>>((kestrel, api) => kestrel.Limits.MaxRequestBodySize = api.Value.MaxRequestBodyBytes);

@@ -8,7 +8,8 @@ namespace TokenGrid.Silo.Serving;
 /// <summary>
 /// Turns a body that is valid JSON but does not fit the request's types into OpenAI's answer: 400 <c>invalid_type</c>
 /// naming the field (<c>messages[0].name</c>), with "Invalid type for 'max_tokens': expected an integer, but got a
-/// boolean instead." A body that is not JSON at all stays 400 <c>invalid_json</c>.
+/// boolean instead." A field an object does not declare (<see cref="UnknownFields"/>) is 400 <c>unrecognized_argument</c>,
+/// "Unrecognized request argument supplied: budget.weigth". A body that is not JSON at all stays 400 <c>invalid_json</c>.
 /// </summary>
 /// <remarks>
 /// System.Text.Json throws one <see cref="JsonException"/> for both, so the body is parsed once more, only after a
@@ -46,6 +47,12 @@ internal static partial class JsonTypeMismatch
                 if (!TryStep(ref value, segment))
                 {
                     return notJson;
+                }
+
+                if (segment is string name && type is not null && UnknownFields.IsUnknown(type, name, options))
+                {
+                    var unknown = path[2..];
+                    return ApiProblems.BadRequest($"Unrecognized request argument supplied: {unknown}", "unrecognized_argument", unknown);
                 }
 
                 type = type is null ? null : Metadata(() => Step(type, segment, options));

@@ -43,7 +43,7 @@ public abstract class SpendSuite(TokenGridServer server)
             (new { spend_cap = 12 }, "spend_cap"),
             (new { spend_cap = "1.0000001" }, "spend_cap"),
             (new { spend_cap = "-1" }, "spend_cap"),
-            (new { plan = new { name = "p", discount_basis_points = 10_001, negotiated = Array.Empty<object>() } }, "discount_bps"),
+            (new { plan = new { name = "p", discount_basis_points = 10_001, negotiated = Array.Empty<object>() } }, "plan.discount_basis_points must be"),
             (new { plan = new { name = "p", discount_basis_points = 0, negotiated = (object?)null } }, "negotiated"),
             (new { home_region = " " }, "home_region"),
             (new { subsidy_program = "no-such-program" }, "budget.subsidy_program"),
