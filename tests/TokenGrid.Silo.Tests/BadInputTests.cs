@@ -191,6 +191,29 @@ public abstract class BadInputSuite(TokenGridServer server)
         Assert.Single((await (await admin.GetAsync($"admin/tenants/{tenant}/keys")).ReadJsonAsync())["data"]!.AsArray());
     }
 
+    [Theory]
+    [InlineData("v1/jobs?limit=abc", "limit")]
+    [InlineData("v1/jobs?limit=1.0", "limit")]
+    [InlineData("v1/jobs?limit=", "limit")]
+    [InlineData("v1/jobs?limit=%2B5", "limit")]
+    [InlineData("v1/jobs?limit=1&limit=2", "limit")]
+    [InlineData("v1/jobs?limit=0", "limit")]
+    [InlineData("v1/jobs?before=a&before=b", "before")]
+    [InlineData("admin/tenants/{tenant}/ledger?after=x", "after")]
+    [InlineData("admin/tenants/{tenant}/ledger?after=-1", "after")]
+    [InlineData("admin/tenants/{tenant}/ledger?after=1&after=2", "after")]
+    [InlineData("admin/tenants/{tenant}/ledger?limit=1e1", "limit")]
+    [InlineData("admin/tenants/{tenant}/ledger?limit=100000", "limit")]
+    public async Task A_bad_query_value_is_400_invalid_value_naming_the_parameter(string path, string param)
+    {
+        var (tenant, key) = await Server.CreateTenantAsync();
+        using var client = Server.Client(path.StartsWith("admin/", StringComparison.Ordinal) ? TokenGridServer.AdminKey : key);
+        var problem = await (await client.GetAsync(path.Replace("{tenant}", tenant, StringComparison.Ordinal)))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
+        Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
+        Assert.Contains($"'{param}'", problem["detail"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Framework_errors_are_problems_too()
     {

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Silo.Options;
-using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Apis;
 
@@ -15,15 +14,11 @@ internal static class AdminLedgerApi
         return admin;
     }
 
-    internal static async Task<Ok<LedgerPage>> GetLedgerAsync(string id, IGrainFactory grains, IOptions<ApiOptions> options, long? after, int? limit)
+    /// <summary><c>?after=&amp;limit=</c>, read by <see cref="QueryValues"/> so a bad one is a 400 naming it.</summary>
+    internal static async Task<Ok<LedgerPage>> GetLedgerAsync(string id, HttpRequest request, IGrainFactory grains, IOptions<ApiOptions> options)
     {
-        var pageSize = limit ?? options.Value.DefaultPageSize;
-        if (pageSize < 1 || pageSize > options.Value.MaxPageSize || after < 0)
-        {
-            throw new ApiProblemException(ApiProblems.BadRequest(
-                $"limit must be between 1 and {options.Value.MaxPageSize} and after must not be negative.", "invalid_value", "limit"));
-        }
-
-        return TypedResults.Ok(await grains.GetGrain<ITenantGrain>(id).GetLedgerAsync(after ?? 0, pageSize));
+        var after = QueryValues.Integer(request, "after", 0, long.MaxValue) ?? 0;
+        var pageSize = (int)(QueryValues.Integer(request, "limit", 1, options.Value.MaxPageSize) ?? options.Value.DefaultPageSize);
+        return TypedResults.Ok(await grains.GetGrain<ITenantGrain>(id).GetLedgerAsync(after, pageSize));
     }
 }

@@ -66,16 +66,11 @@ internal static class JobsApi
         return TypedResults.Accepted($"/v1/jobs/{job.Id}", JobView.Of(job));
     }
 
-    internal static async Task<Ok<ListPage<JobView>>> ListJobsAsync(
-        HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options, int? limit, string? before)
+    /// <summary><c>?limit=&amp;before=</c>, read by <see cref="QueryValues"/> so a bad one is a 400 naming it.</summary>
+    internal static async Task<Ok<ListPage<JobView>>> ListJobsAsync(HttpContext http, IGrainFactory grains, IOptions<ApiOptions> options)
     {
-        var pageSize = limit ?? options.Value.DefaultPageSize;
-        if (pageSize < 1 || pageSize > options.Value.MaxPageSize)
-        {
-            throw new ApiProblemException(ApiProblems.BadRequest(
-                $"limit must be between 1 and {options.Value.MaxPageSize}.", "invalid_value", "limit"));
-        }
-
+        var pageSize = (int)(QueryValues.Integer(http.Request, "limit", 1, options.Value.MaxPageSize) ?? options.Value.DefaultPageSize);
+        var before = QueryValues.Single(http.Request, "before");
         var tenant = http.Tenant();
         var ids = await grains.GetGrain<ITenantGrain>(tenant.TenantId).ListJobIdsAsync(before, pageSize + 1);
         var page = ids.Take(pageSize).ToList();

@@ -1,0 +1,34 @@
+using System.Globalization;
+using TokenGrid.Silo.Problems;
+
+namespace TokenGrid.Silo.Apis;
+
+/// <summary>
+/// Query parameters the API reads itself rather than through minimal API's binding, whose refusal of <c>limit=abc</c> is
+/// an anonymous "Bad Request": a bad value is 400 <c>invalid_value</c> naming the parameter in <c>param</c> and saying
+/// what it must be, as a NUL in a query value is. A parameter given twice is ambiguous (which one counts?), so refused
+/// too, not joined.
+/// </summary>
+internal static class QueryValues
+{
+    /// <summary>The parameter's value; null when it is absent.</summary>
+    public static string? Single(HttpRequest request, string name)
+    {
+        var values = request.Query[name];
+        return values.Count switch
+        {
+            0 => null,
+            1 => values[0],
+            _ => throw new ApiProblemException(ApiProblems.BadRequest($"The query parameter '{name}' is given more than once.", "invalid_value", name)),
+        };
+    }
+
+    /// <summary>The parameter as one whole number from <paramref name="min"/> to <paramref name="max"/>; null when it is absent.</summary>
+    public static long? Integer(HttpRequest request, string name, long min, long max) => Single(request, name) switch
+    {
+        null => null,
+        var text when long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max => value,
+        _ => throw new ApiProblemException(ApiProblems.BadRequest(
+            string.Create(CultureInfo.InvariantCulture, $"The query parameter '{name}' must be one whole number from {min} to {max}."), "invalid_value", name)),
+    };
+}
