@@ -5,6 +5,7 @@ using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Billing;
 using TokenGrid.Silo.Problems;
+using TokenGrid.Silo.Serving;
 
 namespace TokenGrid.Silo.Apis;
 
@@ -31,9 +32,9 @@ internal static class BillingWebhookApi
         return v1;
     }
 
-    private static async Task<Ok<WebhookView>> PutAsync(HttpContext http, PutWebhookRequest request, IGrainFactory grains, IOptions<SpendWebhookOptions> options)
+    private static async Task<Ok<WebhookView>> PutAsync(HttpContext http, IGrainFactory grains, IOptions<SpendWebhookOptions> options)
     {
-        var url = Parse(request, options.Value);
+        var url = Parse(await RequestJson.ReadAsync<PutWebhookRequest>(http), options.Value);
         var issued = await grains.GetGrain<ITenantGrain>(http.Tenant().TenantId).SetSpendWebhookAsync(url);
         return TypedResults.Ok(WebhookView.Of(issued.Webhook, issued.Secret));
     }
@@ -72,7 +73,10 @@ internal static class BillingWebhookApi
         new(new ApiProblem(404, "Webhook not found", "No spend webhook is set; set one with PUT /v1/billing/webhook.", "webhook_not_found"));
 }
 
-/// <summary>The body of <c>PUT /v1/billing/webhook</c>; read as JSON so a wrong type is named too.</summary>
+/// <summary>
+/// The body of <c>PUT /v1/billing/webhook</c>, read by <see cref="RequestJson"/> as every body is (UTF-8 only, size limit,
+/// malformed JSON and unpaired surrogates refused); <c>url</c> as JSON so a wrong type is named too.
+/// </summary>
 public sealed record PutWebhookRequest
 {
     /// <summary>Where spend threshold events are posted.</summary>

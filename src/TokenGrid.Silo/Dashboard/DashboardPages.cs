@@ -84,7 +84,8 @@ internal static class DashboardPages
 
     /// <summary>
     /// The posted form; one the form readers cannot parse (a multipart body without its boundary, more fields than their
-    /// limits) is a 400 problem, not a server error.
+    /// limits) is a 400 problem, and one in a charset .NET cannot decode (UTF-7, disabled since .NET 5, for the form or a
+    /// part of it) a 415 problem, not a server error.
     /// </summary>
     private static async Task<IFormCollection> ReadFormAsync(HttpContext http)
     {
@@ -92,7 +93,13 @@ internal static class DashboardPages
         {
             return await http.Request.ReadFormAsync(http.RequestAborted);
         }
-        catch (Exception e) when (e is InvalidDataException || (e is IOException and not BadHttpRequestException && !http.RequestAborted.IsCancellationRequested))
+        catch (NotSupportedException)
+        {
+            // Thrown by Encoding.GetEncoding for a charset it knows but will not decode.
+            throw new ApiProblemException(ApiProblems.UnsupportedMediaType("The sign-in form's charset is not supported: send it as UTF-8."));
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException
+            || (e is IOException and not BadHttpRequestException && !http.RequestAborted.IsCancellationRequested))
         {
             throw new ApiProblemException(ApiProblems.BadRequest($"The sign-in form could not be read: {e.Message}"));
         }

@@ -82,6 +82,64 @@ public sealed class ByteInputTests(ServerFixture fixture)
     }
 
     [Theory]
+    [InlineData(new byte[] { 0xFF }, "application/json", 400, "invalid_json", null)]
+    [InlineData(new byte[] { 0xC0, 0xAF }, "application/json", 400, "invalid_json", null)]
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 }, "application/json", 400, "invalid_json", null)]
+    [InlineData(new byte[] { 0xE2, 0x82 }, "application/json", 400, "invalid_json", null)]
+    [InlineData(new byte[] { 0x5C, 0x75, 0x64, 0x38, 0x30, 0x30 }, "application/json", 400, "invalid_value", "url")]
+    [InlineData(new byte[] { 0x68 }, "application/json; charset=bogus", 415, "unsupported_media_type", null)]
+    [InlineData(new byte[] { 0x68 }, "application/json; charset=utf-7", 415, "unsupported_media_type", null)]
+    [InlineData(new byte[] { 0x68 }, "application/json; charset=shift_jis", 415, "unsupported_media_type", null)]
+    [InlineData(new byte[] { 0xE9 }, "application/json; charset=iso-8859-1", 415, "unsupported_media_type", null)]
+    [InlineData(new byte[] { 0x68 }, "application/json; charset=utf-16", 415, "unsupported_media_type", null)]
+    public async Task A_webhook_body_is_read_as_every_body_is(byte[] inUrl, string contentType, int status, string code, string? param)
+    {
+        byte[] body = [.. """{"url":"https://example.com/"""u8, .. inUrl, .. "\"}"u8];
+        var problem = await (await PutWebhookAsync(body, contentType)).AssertProblemAsync((HttpStatusCode)status, code);
+        Assert.Equal(param, problem["error"]!["param"]?.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("{\"url\":")]
+    [InlineData("[]")]
+    [InlineData("{\"url\":\"https://example.com/a\",\"url\":\"https://example.com/b\"}")]
+    [InlineData("\uFEFF{\"url\":\"https://example.com/a\"}")]
+    [InlineData("")]
+    public async Task A_webhook_body_that_is_not_one_JSON_object_is_400_invalid_json(string body)
+    {
+        await (await PutWebhookAsync(Encoding.UTF8.GetBytes(body), "application/json")).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_json");
+    }
+
+    [Fact]
+    public async Task A_webhook_body_without_a_media_type_is_read_as_JSON()
+    {
+        var set = await (await PutWebhookAsync("""{"url":"https://example.com/hook"}"""u8.ToArray(), null)).ReadJsonAsync();
+        Assert.Equal("https://example.com/hook", set["url"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("application/x-www-form-urlencoded; charset=utf-7")]
+    [InlineData("application/x-www-form-urlencoded; charset=UTF-7")]
+    [InlineData("application/x-www-form-urlencoded; charset=csUnicode11UTF7")]
+    public async Task A_sign_in_form_in_a_charset_NET_cannot_decode_is_415(string contentType)
+    {
+        using var browser = Server.Client(null);
+        var content = new ByteArrayContent("key=x"u8.ToArray());
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        await (await browser.PostAsync("dashboard/login", content)).AssertProblemAsync(HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
+    }
+
+    [Fact]
+    public async Task A_sign_in_form_part_in_a_charset_NET_cannot_decode_is_415()
+    {
+        using var browser = Server.Client(null);
+        var part = new ByteArrayContent("x"u8.ToArray());
+        part.Headers.ContentType = MediaTypeHeaderValue.Parse("text/plain; charset=utf-7");
+        using var form = new MultipartFormDataContent { { part, "key" } };
+        await (await browser.PostAsync("dashboard/login", form)).AssertProblemAsync(HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
+    }
+
+    [Theory]
     [InlineData("Authorization: Bearer " + TokenGridServer.DemoKey, "Authorization")]
     [InlineData("Content-Type: application/json", "Content-Type")]
     public async Task A_single_valued_header_sent_twice_is_400_invalid_header(string line, string header)
@@ -147,6 +205,16 @@ public sealed class ByteInputTests(ServerFixture fixture)
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = contentType is null ? null : MediaTypeHeaderValue.Parse(contentType);
         return await client.PostAsync(path, content);
+    }
+
+    /// <summary>Sets a webhook of a new tenant (so no other test's tenant gets one).</summary>
+    private async Task<HttpResponseMessage> PutWebhookAsync(byte[] body, string? contentType)
+    {
+        var (_, key) = await Server.CreateTenantAsync();
+        using var client = Server.Client(key);
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = contentType is null ? null : MediaTypeHeaderValue.Parse(contentType);
+        return await client.PutAsync("v1/billing/webhook", content);
     }
 
     private async Task<RawHttpResponse> ExchangeAsync(string request)
