@@ -37,7 +37,7 @@ internal static class DashboardHosting
         ArgumentNullException.ThrowIfNull(app);
         app.MapGroup("/v1/capacity").RequirePlanner().MapCapacityApi();
         app.MapDashboardPages();
-        app.MapOrleansDashboard(OrleansDashboardPath).RequirePlanner().AddEndpointFilter<SiloAddressFilter>().ExcludeFromDescription();
+        app.MapOrleansDashboard(OrleansDashboardPath).RequirePlanner().AddEndpointFilter<OrleansDashboardFilter>().ExcludeFromDescription();
         return app;
     }
 }

@@ -84,6 +84,7 @@ public sealed class ByteFuzzTests(ByteFuzzServerFixture fixture, ITestOutputHelp
             new("PUT", $"/admin/tenants/{adminTarget}", admin, """{"name":"Fuzz","budget":{"tokens_per_minute":1000,"required_labels":{"region":"eu"}},"enabled":true}"""),
             new("PATCH", $"/admin/tenants/{adminTarget}", admin, """{"name":"Fuzz","budget":{"weight":3}}"""),
             new("POST", $"/admin/tenants/{adminTarget}/keys", admin, """{"name":"fuzz ✓"}"""),
+            new("PUT", "/v1/billing/webhook", key, """{"url":"https://example.com/hooks/ünï?a=1"}"""),
             new("POST", SignIn, null, "key=tg-not-a-key-0123456789&next=%2Fdashboard", "application/x-www-form-urlencoded"),
             new("POST", "/v1/jobs/job_doesnotexist/cancel", key, ""),
         };
@@ -104,6 +105,8 @@ public sealed class ByteFuzzTests(ByteFuzzServerFixture fixture, ITestOutputHelp
             new("POST", "/admin/nodes/{x}/cpu9/drain", admin, null),
             new("GET", "/health/live?{x}={x}", null, null),
             new("GET", "/dashboard/assets/{x}", null, null),
+            new("GET", "/dashboard/orleans/SiloStats/{x}", admin, null),
+            new("GET", "/dashboard/orleans/GrainState?grainType={x}&grainId={x}", admin, null),
         };
 
         var host = $"{Server.BaseAddress.Host}:{Server.BaseAddress.Port}";
