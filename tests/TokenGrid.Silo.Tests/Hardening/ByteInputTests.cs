@@ -162,6 +162,15 @@ public sealed class ByteInputTests(ServerFixture fixture)
         Assert.Equal(431, huge.Status);
     }
 
+    [Theory]
+    [InlineData("HTTP/1.2")]
+    [InlineData("HTTP/2.0")]
+    public async Task Kestrel_answers_another_HTTP_version_with_its_bare_505_as_documented(string version)
+    {
+        var answer = await ExchangeAsync($"GET /v1/models {version}\r\nHost: x\r\n\r\n");
+        Assert.Equal(505, answer.Status);
+    }
+
     [Fact]
     public async Task A_NUL_in_a_query_value_is_400_naming_the_parameter()
     {
