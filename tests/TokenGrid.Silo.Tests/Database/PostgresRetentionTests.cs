@@ -47,7 +47,10 @@ public sealed class PostgresRetentionTests
         Assert.Equal(0L, await database.ScalarAsync<long>($"SELECT count(*) FROM tokengrid_job_content_expiry WHERE job_id IN ({idList})"));
         var payloadAfter = await database.ScalarAsync<long>(
             $"SELECT sum(octet_length(payload))::bigint FROM orleans_grain_state WHERE state_name = 'job' AND grain_key IN ({idList})");
-        Assert.Equal(sweep.Bytes, payloadBefore - payloadAfter);
+        // Each job's removal is measured on its own and counted as 0 when erasing it wrote nothing shorter. The streamed
+        // chat reply kept no content to remove, and its state, marked as deleted, is written a byte longer than it was
+        // (529 bytes to 530 when measured). So the rows may shrink by up to a byte a job less than the sweep counts.
+        Assert.InRange(payloadBefore - payloadAfter, sweep.Bytes - ids.Length, sweep.Bytes);
         Assert.Equal(0L, await CountPayloadsHoldingAsync(database, idList, output));
         Assert.Equal(ledger, await LedgerAsync(database, tenant));
 
