@@ -29,14 +29,7 @@ public sealed partial class JobGrain
             // Ended: settle again if the tenant could not be reached then (unless the ending is still being saved).
             if (!_finishing || _finished.Task.IsCompleted)
             {
-                if (state.State is { Outcome: null, Info.ChargedTokens: null })
-                {
-                    // Refused at admission, so it ended with nothing to settle; yet it is woken as a job its tenant
-                    // holds a reservation for (one made before its own admission, as a choice's with its group). It
-                    // settles for nothing, which closes that reservation; a tenant holding none records nothing.
-                    state.State.Outcome = JobOutcome.Failed;
-                }
-
+                JobSettlement.SettleRefused(state.State);
                 await RetryFinishAsync();
             }
 
@@ -132,8 +125,7 @@ public sealed partial class JobGrain
     /// </summary>
     private async Task FinishLostAsync(string tenantId, string model)
     {
-        var now = timeProvider.GetUtcNow();
-        state.State.Info = new JobInfo { Id = JobId, TenantId = tenantId, Model = model, Status = JobStatus.Queued, SubmittedAt = now };
+        state.State.Info = new JobInfo { Id = JobId, TenantId = tenantId, Model = model, Status = JobStatus.Queued, SubmittedAt = timeProvider.GetUtcNow() };
         await FinishAsync(new JobEnding(JobStatus.Failed, JobOutcome.Failed, "The job was lost: the silo admitting it stopped before it was saved."));
     }
 }

@@ -28,6 +28,19 @@ public sealed partial class JobSettlement(Func<string, SettlementRequest, Task<S
     public static bool NeedsContentExpiry(JobState state) =>
         state is { Info: { IsFinished: true, ContentDeleted: null }, ContentExpiryScheduled: false };
 
+    /// <summary>
+    /// Makes an ended job that was refused at admission, and so had nothing to settle, settle for nothing: it is woken as
+    /// a job its tenant holds a reservation for (one made before its own admission, as a choice's with its group), and
+    /// settling closes that reservation; a tenant holding none records nothing. Other jobs are left as they are.
+    /// </summary>
+    public static void SettleRefused(JobState state)
+    {
+        if (state is { Outcome: null, Info.ChargedTokens: null })
+        {
+            state.Outcome = JobOutcome.Failed;
+        }
+    }
+
     /// <summary>Notes that the ended job's state changed since it was last saved.</summary>
     public void MarkUnsaved() => _unsaved = true;
 
