@@ -1,44 +1,16 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests.Hardening;
-
-/// <summary>A server of its own whose Error log is kept, so a test can assert that refusing a request logged nothing.</summary>
-public sealed class ErrorLoggingServerFixture : IAsyncLifetime
-{
-    private TokenGridServer? _server;
-
-    public ErrorLogCapture Log { get; } = new();
-
-    public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
-
-    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync(
-        new Dictionary<string, string>
-        {
-            ["TokenGrid:Models:DemoSpec:Layers"] = "2",
-            ["TokenGrid:Models:DemoSpec:HiddenSize"] = "64",
-        },
-        services: services => services.AddSingleton<ILoggerProvider>(Log));
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-}
 
 /// <summary>
 /// Every error is a problem+json whatever the request's <c>Accept</c> says: an SSE client (<c>text/event-stream</c>), a
 /// browser (<c>text/html</c>) or anything else gets the same 4xx with the same body as a JSON client, never a 500 or an
 /// empty body, and the refusal is not logged at Error (where its text, a model name say, would land).
 /// </summary>
-public sealed class AcceptHeaderTests(ErrorLoggingServerFixture fixture) : IClassFixture<ErrorLoggingServerFixture>
+public sealed class AcceptHeaderTests(ByteFuzzServerFixture fixture) : IClassFixture<ByteFuzzServerFixture>
 {
     private const string Marker = "Zq7AcceptMarker";
 

@@ -9,7 +9,10 @@ using Xunit.Abstractions;
 
 namespace TokenGrid.Silo.Tests.Hardening;
 
-/// <summary>A server of its own for byte-level fuzzing: the smallest demo model, short generations, and its error log kept.</summary>
+/// <summary>
+/// A server of its own for byte-level fuzzing and refusals: the smallest demo model, short generations, and its Error log
+/// kept, so a test can assert that refusing a request logged nothing.
+/// </summary>
 public sealed class ByteFuzzServerFixture : IAsyncLifetime
 {
     private TokenGridServer? _server;
