@@ -50,6 +50,23 @@ public sealed class HostTests(ServerFixture fixture)
         Assert.Contains("\"/admin/tenants\"", document);
     }
 
+    [Theory]
+    [InlineData("/v1/jobs", "limit", "integer")]
+    [InlineData("/v1/jobs", "before", "string")]
+    [InlineData("/admin/tenants/{id}/ledger", "after", "integer")]
+    [InlineData("/admin/tenants/{id}/ledger", "limit", "integer")]
+    [InlineData("/v1/capacity", "tenant_tpm", "integer")]
+    [InlineData("/v1/capacity", "top", "integer")]
+    public async Task The_openapi_document_lists_the_query_parameters_the_api_reads_itself(string path, string name, string type)
+    {
+        using var anonymous = Server.Client(null);
+        var document = JsonNode.Parse(await anonymous.GetStringAsync("openapi/v1.json"))!;
+        var parameters = document["paths"]![path]!["get"]!["parameters"]!.AsArray();
+        var parameter = Assert.Single(parameters, p => p!["name"]!.GetValue<string>() == name)!;
+        Assert.Equal("query", parameter["in"]!.GetValue<string>());
+        Assert.Equal(type, parameter["schema"]!["type"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task The_openapi_document_lists_the_security_schemes_and_which_operation_takes_which()
     {

@@ -10,6 +10,9 @@ internal static class AdminLedgerApi
     public static RouteGroupBuilder MapAdminLedgerApi(this RouteGroupBuilder admin)
     {
         admin.MapGet("/tenants/{id}/ledger", GetLedgerAsync).WithTags("Admin").WithName("GetLedger")
+            .Documents(
+                ("after", true, "The next_after of the previous page: the page of lines after that sequence number. Default: 0."),
+                ("limit", true, "Lines per page. Default and maximum: configured."))
             .WithSummary("Ledger entries after a sequence number; pass next_after as after for the next page.");
         return admin;
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Capacity;
 using TokenGrid.Grains.Capacity;
@@ -19,6 +18,9 @@ internal static class CapacityApi
     {
         capacity.MapGet("/", GetCapacityAsync).WithTags("Capacity").WithName("GetCapacity")
             .WithSummary("Per model: demand (requested tokens/s, queue depth and wait), supply (tokens/s, measured capacity flagged when only a lower bound, utilization, slots) and headroom (tokens/s and tenants at tenant_tpm, null while unknown; free slots); nodes with the batch their peak was measured at; latency percentiles; top tenants by usage; tenants on track to exhaust their quota early.")
+            .Documents(
+                ("tenant_tpm", true, "The tenant size, in tokens per minute, that the headroom in tenants is counted in. Default: configured."),
+                ("top", true, "How many tenants to list by usage. Default: configured."))
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized);
         return capacity;
@@ -32,24 +34,9 @@ internal static class CapacityApi
         HttpRequest request, IGrainFactory grains, IOptions<CapacityOptions> options)
     {
         var settings = options.Value;
-        var tpm = Read(request, "tenant_tpm", 1, MaxTenantTokensPerMinute, settings.DefaultTenantTokensPerMinute);
-        var top = Read(request, "top", 1, settings.MaxTop, settings.DefaultTop);
+        var tpm = QueryValues.Integer(request, "tenant_tpm", 1, MaxTenantTokensPerMinute) ?? settings.DefaultTenantTokensPerMinute;
+        var top = QueryValues.Integer(request, "top", 1, settings.MaxTop) ?? settings.DefaultTop;
         var report = await grains.GetGrain<ICapacityGrain>(0).GetReportAsync(new CapacityQuery(tpm, (int)top));
         return TypedResults.Ok(report);
-    }
-
-    private static long Read(HttpRequest request, string name, long min, long max, long fallback)
-    {
-        var values = request.Query[name];
-        if (values.Count == 0)
-        {
-            return fallback;
-        }
-
-        return values.Count == 1 && long.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
-            ? value
-            : throw new ApiProblemException(ApiProblems.BadRequest(
-                string.Create(CultureInfo.InvariantCulture, $"The query parameter '{name}' must be one whole number from {min} to {max}."),
-                "invalid_query_parameter", name));
     }
 }

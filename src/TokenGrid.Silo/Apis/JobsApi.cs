@@ -23,7 +23,9 @@ internal static class JobsApi
     {
         var jobs = v1.MapGroup("/jobs").WithTags("Jobs");
         jobs.MapPost("/", CreateJobAsync).WithName("CreateJob").Accepts<JobRequest>("application/json").ProducesOpenAiProblems();
-        jobs.MapGet("/", ListJobsAsync).WithName("ListJobs");
+        jobs.MapGet("/", ListJobsAsync).WithName("ListJobs").Documents(
+            ("limit", true, "Jobs per page, newest first. Default and maximum: configured."),
+            ("before", false, "The last_id of the previous page: the page of jobs older than that job."));
         jobs.MapGet("/{id}", GetJobAsync).WithName("GetJob").ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapPost("/{id}/cancel", CancelJobAsync).WithName("CancelJob").ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapDelete("/{id}", DeleteJobAsync).WithName("DeleteJob").ProducesProblem(StatusCodes.Status404NotFound);

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Apis;
@@ -7,10 +9,30 @@ namespace TokenGrid.Silo.Apis;
 /// Query parameters the API reads itself rather than through minimal API's binding, whose refusal of <c>limit=abc</c> is
 /// an anonymous "Bad Request": a bad value is 400 <c>invalid_value</c> naming the parameter in <c>param</c> and saying
 /// what it must be, as a NUL in a query value is. A parameter given twice is ambiguous (which one counts?), so refused
-/// too, not joined.
+/// too, not joined. Minimal API no longer sees these parameters, so an endpoint names them for the OpenAPI document
+/// with <see cref="Documents"/>.
 /// </summary>
 internal static class QueryValues
 {
+    /// <summary>Lists <paramref name="parameters"/> (name, whole number or not, description) as the operation's query parameters in <c>/openapi/v1.json</c>.</summary>
+    public static RouteHandlerBuilder Documents(this RouteHandlerBuilder endpoint, params (string Name, bool Integer, string Description)[] parameters) =>
+        endpoint.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.Parameters ??= [];
+            foreach (var (name, integer, description) in parameters)
+            {
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = name,
+                    In = ParameterLocation.Query,
+                    Description = description,
+                    Schema = new OpenApiSchema { Type = integer ? JsonSchemaType.Integer : JsonSchemaType.String },
+                });
+            }
+
+            return Task.CompletedTask;
+        });
+
     /// <summary>The parameter's value; null when it is absent.</summary>
     public static string? Single(HttpRequest request, string name)
     {

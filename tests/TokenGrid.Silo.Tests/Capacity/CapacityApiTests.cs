@@ -111,7 +111,7 @@ public sealed class CapacityApiTests(PlannerServerFixture fixture) : IClassFixtu
     public async Task BadQueryInputIsAProblem(string query, string param)
     {
         using var admin = Server.Client(TokenGridServer.AdminKey);
-        var body = await (await admin.GetAsync("v1/capacity" + query)).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_query_parameter");
+        var body = await (await admin.GetAsync("v1/capacity" + query)).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
         Assert.Equal(param, body["error"]!["param"]!.GetValue<string>());
     }
 
