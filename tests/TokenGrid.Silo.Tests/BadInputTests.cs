@@ -204,10 +204,17 @@ public abstract class BadInputSuite(TokenGridServer server)
     [InlineData("admin/tenants/{tenant}/ledger?after=1&after=2", "after")]
     [InlineData("admin/tenants/{tenant}/ledger?limit=1e1", "limit")]
     [InlineData("admin/tenants/{tenant}/ledger?limit=100000", "limit")]
+    [InlineData("admin/audit?action=tenant.create&action=tenant.delete", "action")]
+    [InlineData("admin/audit?target=a&target=b", "target")]
+    [InlineData("admin/flows?period=2026-01&period=2026-02", "period")]
+    [InlineData("admin/tenants/{tenant}/statements/2026-12?format=csv&format=json", "format")]
+    [InlineData("v1/billing/statements/2026-12?format=csv&format=csv", "format")]
+    [InlineData("v1/capacity?top=1&top=2", "top")]
     public async Task A_bad_query_value_is_400_invalid_value_naming_the_parameter(string path, string param)
     {
         var (tenant, key) = await Server.CreateTenantAsync();
-        using var client = Server.Client(path.StartsWith("admin/", StringComparison.Ordinal) ? TokenGridServer.AdminKey : key);
+        var admin = path.StartsWith("admin/", StringComparison.Ordinal) || path.StartsWith("v1/capacity", StringComparison.Ordinal);
+        using var client = Server.Client(admin ? TokenGridServer.AdminKey : key);
         var problem = await (await client.GetAsync(path.Replace("{tenant}", tenant, StringComparison.Ordinal)))
             .AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
         Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());

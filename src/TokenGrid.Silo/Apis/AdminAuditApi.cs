@@ -21,8 +21,10 @@ internal static class AdminAuditApi
     }
 
     internal static async Task<Ok<AuditPageView>> ReadAsync(
-        IAuditLog log, IOptions<ApiOptions> options, string? after, string? limit, string? action, string? target, CancellationToken cancellationToken)
+        HttpRequest request, IAuditLog log, IOptions<ApiOptions> options, string? after, string? limit, string? action, string? target,
+        CancellationToken cancellationToken)
     {
+        QueryValues.Once(request, "after", "limit", "action", "target");
         var max = options.Value.MaxPageSize;
         var afterSequence = after is null ? 0 : Parse(after, 0, long.MaxValue, "after", "after must be a sequence number (0 or more).");
         var pageSize = limit is null

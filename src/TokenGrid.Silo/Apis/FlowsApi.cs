@@ -17,8 +17,10 @@ internal static class FlowsApi
         return audit;
     }
 
-    private static async Task<Ok<FlowList>> ListAsync(string? period, IStatementStore store, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<Ok<FlowList>> ListAsync(
+        HttpRequest request, string? period, IStatementStore store, TimeProvider clock, CancellationToken cancellationToken)
     {
+        QueryValues.Once(request, "period");
         var month = period is null ? StatementPeriod.Of(clock.GetUtcNow()) : StatementsApi.ParsePeriod(period);
         var rows = await store.FlowsAsync(month, cancellationToken);
         return TypedResults.Ok(new FlowList(month.ToString(), [.. rows.Select(r => new FlowView(

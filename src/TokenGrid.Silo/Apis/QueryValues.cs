@@ -33,6 +33,18 @@ internal static class QueryValues
             return Task.CompletedTask;
         });
 
+    /// <summary>
+    /// Refuses any of <paramref name="names"/> given more than once, for parameters minimal API binds itself: it would
+    /// join the values with a comma, and <c>?action=a&amp;action=b</c> would then quietly match nothing.
+    /// </summary>
+    public static void Once(HttpRequest request, params string[] names)
+    {
+        foreach (var name in names)
+        {
+            Single(request, name);
+        }
+    }
+
     /// <summary>The parameter's value; null when it is absent.</summary>
     public static string? Single(HttpRequest request, string name)
     {

@@ -85,6 +85,7 @@ internal static class StatementsApi
     private static async Task<IResult> GetAsync(
         HttpContext http, string tenantId, string periodText, string? format, StatementBook book, CancellationToken ct)
     {
+        QueryValues.Once(http.Request, "format");
         var period = ParsePeriod(periodText);
         var csv = WantsCsv(http, format);
         var statement = await book.GetAsync(tenantId, period, ct)
