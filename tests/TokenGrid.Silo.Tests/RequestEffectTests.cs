@@ -156,6 +156,32 @@ public sealed class RequestEffectTests(ServerFixture fixture)
         Assert.Equal(tokens, streamed);
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task Legacy_text_offsets_skip_the_special_tokens_the_text_leaves_out(bool skip, bool stream)
+    {
+        // A special token other than the end of sequence, forced for every step.
+        var model = Server.DemoModel();
+        var (special, id) = model.Tokenizer.SpecialTokens.First(t => t.Value != 100257);
+        var request = $$"""{"model":"demo","prompt":"Hi","max_tokens":3,"temperature":0,"logprobs":0,"skip_special_tokens":{{(skip ? "true" : "false")}},"logit_bias":{"{{id}}":100}""";
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        List<JsonObject> replies = stream ? await client.StreamAsync(Completions, request + ""","stream":true}""") : [await client.PostOkAsync(Completions, request + "}")];
+        var choices = replies.SelectMany(r => r["choices"]!.AsArray()).ToList();
+        var text = string.Concat(choices.Select(c => c!["text"]!.GetValue<string>()));
+        var logprobs = choices.Where(c => c!["logprobs"] is JsonObject).Select(c => c!["logprobs"]!).ToList();
+        var tokens = logprobs.SelectMany(l => l["tokens"]!.AsArray()).Select(t => t!.GetValue<string>()).ToList();
+        var offsets = logprobs.SelectMany(l => l["text_offset"]!.AsArray()).Select(o => o!.GetValue<int>()).ToList();
+
+        // Three special tokens: shown and counted, or left out of the text and so moving no offset.
+        Assert.Equal([special, special, special], tokens);
+        Assert.Equal(skip ? "" : special + special + special, text);
+        int[] expected = skip ? [0, 0, 0] : [0, special.Length, 2 * special.Length];
+        Assert.Equal(expected, offsets);
+    }
+
     [Fact]
     public async Task Penalties_change_greedy_output()
     {

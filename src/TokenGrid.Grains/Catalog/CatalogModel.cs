@@ -78,6 +78,9 @@ public sealed class CatalogModel
     /// <summary>The bytes token <paramref name="id"/> stands for (empty for an id outside the vocabulary).</summary>
     public byte[] TokenBytes(int id) => Tokenizer.TokenBytes(id);
 
+    /// <summary>Whether token <paramref name="id"/> is a special token, which <c>skip_special_tokens</c> leaves out of the text.</summary>
+    public bool IsSpecial(int id) => Tokenizer.IsSpecial(id);
+
     /// <summary>
     /// Renders <paramref name="messages"/> (OpenAI chat messages) with the model's chat template, or its fallback, and
     /// asks for the assistant's next turn. The template writes the beginning-of-sequence token itself (never twice).

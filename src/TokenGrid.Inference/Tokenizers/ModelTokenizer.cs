@@ -25,6 +25,7 @@ public enum TokenizerKind
 public sealed class ModelTokenizer
 {
     private readonly ITextTokenizer _inner;
+    private readonly HashSet<int> _specialIds;
 
     internal ModelTokenizer(ITextTokenizer inner, TokenizerKind kind, string family, IReadOnlyDictionary<string, int> specialTokens)
     {
@@ -32,6 +33,7 @@ public sealed class ModelTokenizer
         Kind = kind;
         Family = family;
         SpecialTokens = specialTokens;
+        _specialIds = [.. specialTokens.Values];
         ChatTemplate = ChatTemplate.For(specialTokens);
     }
 
@@ -46,6 +48,9 @@ public sealed class ModelTokenizer
 
     /// <summary>Special tokens by text (for example <c>&lt;|endoftext|&gt;</c>).</summary>
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
+
+    /// <summary>Whether <paramref name="id"/> is one of <see cref="SpecialTokens"/>: what <c>skip_special_tokens</c> leaves out.</summary>
+    public bool IsSpecial(int id) => _specialIds.Contains(id);
 
     /// <summary>How chat messages become a prompt for this model.</summary>
     public ChatTemplate ChatTemplate { get; }

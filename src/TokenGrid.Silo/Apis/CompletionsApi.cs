@@ -51,7 +51,7 @@ internal static class CompletionsApi
         var id = "cmpl-" + job.Id;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = plan.Model.Name;
-        var logprobs = request.Logprobs is null ? null : new LogprobFormat(plan.Model);
+        var logprobs = request.Logprobs is null ? null : new LogprobFormat(plan.Model, plan.Output.SkipSpecialTokens);
         var echo = request.Echo == true ? text ?? plan.Model.Decode(plan.PromptTokens) : null;
         if (request.Stream == true)
         {
@@ -79,7 +79,7 @@ internal static class CompletionsApi
         var id = "cmpl-" + jobs[0].Job.Id;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = plan.Model.Name;
-        var logprobs = request.Logprobs is null ? null : new LogprobFormat(plan.Model);
+        var logprobs = request.Logprobs is null ? null : new LogprobFormat(plan.Model, plan.Output.SkipSpecialTokens);
         var echo = request.Echo == true ? text ?? plan.Model.Decode(plan.PromptTokens) : null;
         var grains = jobs.Select(j => j.Grain).ToList();
         if (request.Stream == true)

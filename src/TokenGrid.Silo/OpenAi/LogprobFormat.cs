@@ -8,9 +8,10 @@ namespace TokenGrid.Silo.OpenAi;
 /// Shows the engine's per-token log probabilities in OpenAI's two shapes: chat's <c>logprobs.content</c> and legacy
 /// completions' <c>logprobs</c> lists. A token's text is its bytes as UTF-8, or OpenAI's <c>bytes:\xNN</c> form when
 /// the token is only part of a character; a log probability the engine did not report (NaN) is null, and minus infinity
-/// is −9999 as vLLM shows it (JSON has no infinity).
+/// is −9999 as vLLM shows it (JSON has no infinity). With <paramref name="skipSpecialTokens"/> (the request's
+/// <c>skip_special_tokens</c>) a special token's text is not in the choice's text, so it moves no <c>text_offset</c>.
 /// </summary>
-internal sealed class LogprobFormat(CatalogModel model)
+internal sealed class LogprobFormat(CatalogModel model, bool skipSpecialTokens = false)
 {
     private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -53,7 +54,7 @@ internal sealed class LogprobFormat(CatalogModel model)
 
             top.TryAdd(text, Value(token.Logprob));
             tops.Add(top);
-            starts.Add(offsets.Advance(bytes));
+            starts.Add(offsets.Advance(skipSpecialTokens && model.IsSpecial(token.TokenId) ? [] : bytes));
         }
 
         return new CompletionLogprobs(texts, values, tops, starts);
