@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
 using TokenGrid.Grains.Nodes;
@@ -75,6 +76,37 @@ public sealed class OrleansDashboardTests(PlannerServerFixture fixture) : IClass
         var answer = await planner.GetAsync("dashboard/orleans/GrainState" + Fill(query));
         Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
     }
+
+    /// <summary>
+    /// The grain state view calls every getter of a grain's interfaces that returns one of its persistent state types, or
+    /// is named <c>GetState</c>, and shows the result to the planner. No grain of ours has one: tenants' keys, budgets and
+    /// jobs stay out of the planners' view. A getter added to an interface later fails here.
+    /// </summary>
+    [Fact]
+    public async Task The_grain_state_view_shows_a_planner_nothing_of_any_grain_of_ours()
+    {
+        var grains = typeof(TenantGrain).Assembly.GetTypes()
+            .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IGrain).IsAssignableFrom(t) && !t.IsGenericTypeDefinition)
+            .ToList();
+        Assert.True(grains.Count >= 10, $"found only {grains.Count} grain classes");
+        using var planner = Server.Client(PlannerServerFixture.PlannerKey);
+        foreach (var grain in grains)
+        {
+            var answer = await planner.GetAsync($"dashboard/orleans/GrainState?grainType={Uri.EscapeDataString(grain.FullName!)}&grainId={KeyOf(grain)}");
+            var body = await answer.Content.ReadAsStringAsync();
+            Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{grain.Name}: {(int)answer.StatusCode} {body}");
+            Assert.True(JsonNode.Parse(JsonNode.Parse(body)!.GetValue<string>()) is JsonObject { Count: 0 }, $"{grain.Name} shows its state: {body}");
+        }
+    }
+
+    private static string KeyOf(Type grain) => grain switch
+    {
+        _ when typeof(IGrainWithGuidCompoundKey).IsAssignableFrom(grain) => $"{Guid.Empty},x",
+        _ when typeof(IGrainWithIntegerCompoundKey).IsAssignableFrom(grain) => "0,x",
+        _ when typeof(IGrainWithIntegerKey).IsAssignableFrom(grain) => "0",
+        _ when typeof(IGrainWithGuidKey).IsAssignableFrom(grain) => Guid.Empty.ToString(),
+        _ => "demo",
+    };
 
     private static string Fill(string query) => query
         .Replace("{tenant}", typeof(TenantGrain).FullName, StringComparison.Ordinal)
