@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace TokenGrid.Inference.Constraints;
@@ -27,7 +26,7 @@ internal sealed partial class JsonSchemaCompiler
         "additionalItems", "$dynamicRef", "$recursiveRef", "contentSchema", "minProperties", "maxProperties",
     ];
 
-    private static readonly JsonWriterOptions s_compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonWriterOptions s_compact = new() { Encoder = JsonOwnEscaping.Instance };
     private readonly JsonElement _document;
     private readonly Dictionary<string, RefNode> _byPointer = new(StringComparer.Ordinal);
     private readonly List<SchemaNode> _nodes = [];

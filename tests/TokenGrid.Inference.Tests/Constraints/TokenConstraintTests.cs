@@ -236,3 +236,28 @@ public sealed class IntegerPrefixTests
         }
     }
 }
+
+/// <summary>A <c>const</c> or <c>enum</c> literal is generated with JSON's own escapes only, characters beyond the BMP as themselves.</summary>
+public sealed class LiteralTextTests
+{
+    [Theory]
+    [InlineData("""{"const": "😀中文🎉é👨‍👩‍👧"}""", "\"😀中文🎉é👨‍👩‍👧\"")]
+    [InlineData("""{"enum": ["a\"b\\c\n\t\u0001", "𝄞"]}""", "\"a\\\"b\\\\c\\n\\t\\u0001\"")]
+    [InlineData("""{"const": {"k😀": ["𝄞", 1.5, null]}}""", "{\"k😀\":[\"𝄞\",1.5,null]}")]
+    public void Literals_are_written_with_json_escapes_only(string schema, string first)
+    {
+        using var document = JsonDocument.Parse(schema);
+        var value = document.RootElement.TryGetProperty("const", out var constant) ? constant : document.RootElement.GetProperty("enum")[0];
+        var text = JsonSchemaCompiler.Compact(value);
+        Assert.Equal(first, text);
+        using var reparsed = JsonDocument.Parse(text);
+        Assert.True(JsonElement.DeepEquals(value, reparsed.RootElement));
+
+        // And generation writes exactly that literal.
+        var grammar = JsonGrammar.Compile(schema);
+        var result = ConstrainedWalk.Run(grammar, "qwen2_5", 60, seed: 1);
+        Assert.True(result.Complete, result.Text);
+        Assert.DoesNotContain("\\uD8", result.Text, StringComparison.OrdinalIgnoreCase);
+        using var generated = JsonDocument.Parse(result.Text);
+    }
+}
