@@ -51,8 +51,11 @@ public sealed class SchedulingOptions : IValidatedOptions
     /// <summary>Shortest <c>Retry-After</c> given for a full queue. Default: 1 second.</summary>
     public TimeSpan MinRetryAfter { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Longest <c>Retry-After</c>; also the answer before any drain rate is measured. Default: 60 seconds.</summary>
-    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// Longest <c>Retry-After</c>; also the answer before any drain rate is measured. Default: 59 seconds, because the
+    /// official openai npm SDK honours a wait only when it is under 60 s and otherwise retries within a second or so.
+    /// </summary>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(59);
 
     /// <summary>
     /// Whether the dispatcher may preempt running jobs at all (they resume by recomputation, charged once). When true, a

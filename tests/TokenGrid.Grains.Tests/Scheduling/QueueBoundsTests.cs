@@ -109,6 +109,14 @@ public sealed class QueueBoundsTests(SchedulingClusterFixture grid)
         return default;
     }
 
+    /// <summary>
+    /// The openai npm SDK (5.x, <c>retryRequest</c>) waits as told only for a <c>Retry-After</c> under 60 s; at 60 s or more it
+    /// retries after its own half-second backoff, so a default of 60 s would bring the refused request straight back.
+    /// </summary>
+    [Fact]
+    public void The_longest_default_retry_after_is_one_the_openai_sdks_honour() =>
+        Assert.InRange(new SchedulingOptions().MaxRetryAfter, new SchedulingOptions().MinRetryAfter, TimeSpan.FromSeconds(59));
+
     /// <summary>The documented Retry-After: <paramref name="queued"/> jobs over the drain rate, rounded up, within the bounds.</summary>
     private static TimeSpan RetryAfter(int queued, double perSecond, SchedulingOptions options)
     {
