@@ -119,7 +119,7 @@ public sealed class CatalogModel
     /// A reader of this model's output for tool calls: in the syntax its chat template uses (<paramref name="plainJson"/>:
     /// the plain JSON a constrained call is written in).
     /// </summary>
-    public ToolCallReader ToolCallReader(bool plainJson) => new(plainJson ? ToolCallSyntax.PlainJson : Chat.ToolCalls);
+    public ToolCallReader ToolCallReader(bool plainJson) => new(plainJson ? ToolCallSyntax.PlainJson : Chat.ToolCalls, Chat.ToolCalls);
 
     /// <summary>
     /// Checks that <paramref name="schema"/> (a JSON schema as text) can constrain this model's output, compiling it

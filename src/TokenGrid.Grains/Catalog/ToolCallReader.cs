@@ -10,8 +10,21 @@ namespace TokenGrid.Grains.Catalog;
 public sealed class ToolCallReader
 {
     private readonly ToolCallStream _stream;
+    private readonly ToolCallSyntax _template;
 
-    internal ToolCallReader(ToolCallSyntax syntax) => _stream = new ToolCallStream(syntax);
+    /// <param name="syntax">How the output writes calls (plain JSON under a forced call).</param>
+    /// <param name="template">The syntax of the model's chat template, which decides the shape of call ids.</param>
+    internal ToolCallReader(ToolCallSyntax syntax, ToolCallSyntax template)
+    {
+        _stream = new ToolCallStream(syntax);
+        _template = template;
+    }
+
+    /// <summary>
+    /// A new id for a call read from this output, in the shape the model's own template accepts when the call comes
+    /// back in the history (see <see cref="ToolCallIds"/>: 9 letters and digits for Mistral, else <c>call_…</c>).
+    /// </summary>
+    public string NewCallId() => ToolCallIds.New(_template);
 
     /// <summary>Takes the next piece of output; returns what it releases.</summary>
     public IReadOnlyList<ToolCallPiece> Push(string text) => Map(_stream.Push(text));

@@ -32,7 +32,7 @@ internal sealed class ToolCallDeltas(ToolCallReader reader)
             }
             else if (piece.Name is { } name)
             {
-                var id = _ids[call] = ToolCallIds.New();
+                var id = _ids[call] = reader.NewCallId();
                 calls.Add(new ChatToolCallDelta(call, id, "function", new ChatFunctionDelta(name, "")));
             }
             else
@@ -81,16 +81,7 @@ internal static class ToolCallMessages
             return (new ChatMessageResponse("assistant", content.ToString()), finishReason);
         }
 
-        var calls = names.OrderBy(n => n.Key).Select(n => new ChatToolCall(ToolCallIds.New(), new ChatFunctionCall(n.Value, arguments[n.Key].ToString()))).ToList();
+        var calls = names.OrderBy(n => n.Key).Select(n => new ChatToolCall(reader.NewCallId(), new ChatFunctionCall(n.Value, arguments[n.Key].ToString()))).ToList();
         return (new ChatMessageResponse("assistant", content.Length > 0 ? content.ToString() : null, calls), finishReason == "stop" ? "tool_calls" : finishReason);
     }
-}
-
-/// <summary>Ids of tool calls, as OpenAI writes them: <c>call_</c> and 24 random letters and digits.</summary>
-internal static class ToolCallIds
-{
-    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-    /// <summary>A new id.</summary>
-    public static string New() => "call_" + System.Security.Cryptography.RandomNumberGenerator.GetString(Alphabet, 24);
 }
