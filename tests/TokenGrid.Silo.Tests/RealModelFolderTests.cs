@@ -11,15 +11,16 @@ namespace TokenGrid.Silo.Tests;
 /// <summary>
 /// Model folders laid out as exporters publish them, with real files someone else made: a Hugging Face Optimum export
 /// (<c>config.json</c> and <c>generation_config.json</c>, no <c>genai_config.json</c>) carrying the real
-/// <c>tokenizer.json</c> and <c>tokenizer_config.json</c> (with its chat template) of Llama 3.1, Qwen 3 and Gemma 3. The
-/// graph is the demo model's, sized to each vocabulary; the weights are random, the files around them are real. Chat
+/// <c>tokenizer.json</c> and <c>tokenizer_config.json</c> (with its chat template) of Llama 3.1, Qwen 3, Gemma 3,
+/// Mistral Nemo and DeepSeek V3. The graph is the demo model's, sized to each vocabulary; the weights are random, the
+/// files around them are real. Chat
 /// completions through the official OpenAI SDK must count exactly the prompt that Hugging Face's own tools make of the
 /// conversation (@huggingface/jinja renders it, the tokenizers library tokenizes it), and a template's
 /// <c>raise_exception</c> is a 400 carrying the template's message.
 /// </summary>
 public sealed partial class RealModelFolderTests(RealModelFolderTests.Fixture fixture) : IClassFixture<RealModelFolderTests.Fixture>
 {
-    private static readonly string[] s_families = ["llama3_1", "qwen3", "gemma3"];
+    private static readonly string[] s_families = ["llama3_1", "qwen3", "gemma3", "mistral_nemo", "deepseek_v3"];
 
     public static TheoryData<string> Families => [.. s_families];
 
@@ -93,7 +94,7 @@ public sealed partial class RealModelFolderTests(RealModelFolderTests.Fixture fi
         return copy;
     }
 
-    /// <summary>One server serving the three folders, built once for the class.</summary>
+    /// <summary>One server serving the folders, built once for the class.</summary>
     public sealed class Fixture : IAsyncLifetime
     {
         private readonly string _root = Directory.CreateTempSubdirectory("tokengrid-real-folders-").FullName;

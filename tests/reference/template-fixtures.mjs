@@ -91,6 +91,13 @@ const toolTurns = (args) => [
   { role: "user", content: "Thanks! And the time?" },
 ];
 
+const sdkTurns = [
+  system,
+  { role: "user", content: "What's the weather in Paris?" },
+  { role: "assistant", content: null, tool_calls: [call("call12345", "get_weather", "{\"city\": \"Paris\"}")] },
+  { role: "tool", tool_call_id: "call12345", content: "21C" },
+];
+
 // parseArguments: the C# side renders with ChatPromptOptions.ParseToolCallArguments set to this; the reference
 // side gets the messages after the same conversion (a JSON-object string becomes the object).
 export const CONVERSATIONS = {
@@ -120,6 +127,10 @@ export const CONVERSATIONS = {
   tools: { messages: toolTurns({ city: "Paris", unit: "celsius" }), tools: [weather, clock] },
   tools_openai: { messages: toolTurns("{\"city\": \"Paris\", \"unit\": \"celsius\"}"), tools: [weather, clock], parseArguments: true },
   tools_string_arguments: { messages: toolTurns("{\"city\": \"Paris\"}"), tools: [weather] },
+  // A call sent back as the OpenAI SDKs send it: content null, arguments a JSON string (parsed into an object in the
+  // second form, as transformers documents it).
+  tools_openai_sdk: { messages: sdkTurns, tools: [weather] },
+  tools_openai_sdk_parsed: { messages: sdkTurns, tools: [weather], parseArguments: true },
   tools_defined_no_calls: { messages: [system, { role: "user", content: "Weather in Oslo?" }], tools: [weather] },
   two_tool_calls: {
     messages: [

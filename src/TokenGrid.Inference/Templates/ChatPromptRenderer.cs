@@ -8,9 +8,28 @@ public sealed record ChatPromptOptions
     /// <summary>
     /// Turn each tool call's <c>function.arguments</c> from the JSON string OpenAI clients send into an object, as
     /// transformers documents it ("arguments should be a dict") and templates such as Llama 3.x and Mistral expect.
-    /// A string that is not a JSON object is left as it is. Default: true.
+    /// A string that is not a JSON object is left as it is. Off for templates that concatenate the string (DeepSeek
+    /// V3), which print <c>[object Map]</c> for an object. Default: true.
     /// </summary>
     public bool ParseToolCallArguments { get; init; } = true;
+
+    /// <summary>
+    /// Give the template an empty string for the null <c>content</c> of an assistant message that only calls tools
+    /// (the shape vLLM passes), instead of null (the shape OpenAI clients send and transformers passes on). On for
+    /// templates that fail on null there, such as Qwen 3's <c>'&lt;/think&gt;' in message.content</c>. Default: false.
+    /// </summary>
+    public bool EmptyToolCallContent { get; init; }
+
+    /// <summary>
+    /// The options <paramref name="templates"/> need for tool calls as OpenAI clients send them (null content,
+    /// arguments as a JSON string), found by rendering a probe conversation with one call in each shape: the first
+    /// of null content with object arguments (transformers' documented shape), null content with string arguments,
+    /// empty content with object arguments, empty content with string arguments that writes the call's arguments into
+    /// the prompt. When no shape shows them (a template that ignores tool calls), the first that renders at all;
+    /// when none renders, empty content with object arguments.
+    /// </summary>
+    public static ChatPromptOptions ForToolCalls(ChatTemplateSet templates, TimeProvider? clock = null) =>
+        ToolCallShapeProbe.Choose(templates, clock);
 }
 
 /// <summary>
@@ -42,7 +61,7 @@ public sealed class ChatPromptRenderer(ChatTemplateSet templates, ChatPromptOpti
     {
         ArgumentNullException.ThrowIfNull(messages);
         var template = Templates.Select(tools is { Count: > 0 });
-        var conversation = _options.ParseToolCallArguments ? messages.Select(ToolCallArguments.Parse) : messages;
+        var conversation = messages.Select(Shape);
         var variables = new List<KeyValuePair<string, Value>>
         {
             new("messages", new ArrayValue(conversation.Select(m => JsonValues.From(m)).ToList())),
@@ -73,6 +92,18 @@ public sealed class ChatPromptRenderer(ChatTemplateSet templates, ChatPromptOpti
         }
 
         return template.Render(variables, _clock);
+    }
+
+    private JsonNode Shape(JsonNode message)
+    {
+        if (_options.EmptyToolCallContent && message is JsonObject { } o && o["tool_calls"] is JsonArray && o.TryGetPropertyValue("content", out var content)
+            && (content is null || content.GetValueKind() == System.Text.Json.JsonValueKind.Null))
+        {
+            message = message.DeepClone();
+            message["content"] = "";
+        }
+
+        return _options.ParseToolCallArguments ? ToolCallArguments.Parse(message) : message;
     }
 }
 

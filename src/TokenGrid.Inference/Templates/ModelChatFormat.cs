@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TokenGrid.Inference.Models;
@@ -87,13 +86,18 @@ public sealed class ModelChatFormat
             toolTemplate = null;
         }
 
-        return new ModelChatFormat(tokenizer, new ChatPromptRenderer(templates, clock: clock),
-            $"the model's chat_template from {templates.Source} (templates: {string.Join(", ", templates.Templates.Keys)})", stops,
-            Tools.ToolCallFormats.Detect(toolTemplate));
+        var options = ChatPromptOptions.ForToolCalls(templates, clock);
+        return new ModelChatFormat(tokenizer, new ChatPromptRenderer(templates, options, clock),
+            $"the model's chat_template from {templates.Source} (templates: {string.Join(", ", templates.Templates.Keys)}; tool calls: " +
+            $"arguments as {(options.ParseToolCallArguments ? "an object" : "a JSON string")}, null content as {(options.EmptyToolCallContent ? "\"\"" : "null")})",
+            stops, Tools.ToolCallFormats.Detect(toolTemplate));
     }
 
     /// <summary>Renders <paramref name="messages"/> (OpenAI chat messages) and asks for the assistant's next turn.</summary>
-    /// <param name="messages">Each <c>{role, content, name?, tool_calls?, tool_call_id?}</c>; content is text.</param>
+    /// <param name="messages">
+    /// Each <c>{role, content, name?, tool_calls?, tool_call_id?}</c>; content is text, or null for an assistant's tool
+    /// calls (passed to the template as its probe at load chose, see <see cref="ChatPromptOptions.ForToolCalls"/>).
+    /// </param>
     /// <param name="tools">Tool definitions for a template that takes them, or null.</param>
     /// <exception cref="ChatPromptException">The template refused the conversation (its own message) or failed on it.</exception>
     public ChatPrompt Render(IReadOnlyList<JsonNode> messages, IReadOnlyList<JsonNode>? tools = null)
@@ -113,7 +117,8 @@ public sealed class ModelChatFormat
         string prompt;
         try
         {
-            prompt = _renderer.Render(messages, tools);
+            // Ids handed out by other providers (call_…) are mapped to the shape this template accepts.
+            prompt = _renderer.Render([.. messages.Select(m => Tools.ToolCallIds.ForTemplate(m, ToolCalls))], tools);
         }
         catch (TemplateRaisedException e)
         {
@@ -133,7 +138,8 @@ public sealed class ModelChatFormat
         return message["content"] switch
         {
             JsonValue v when v.TryGetValue<string>(out var text) => new ChatMessage(role, text),
-            JsonArray parts => new ChatMessage(role, parts.Aggregate(new StringBuilder(), (s, p) => s.Append(p?["text"]?.GetValue<string>())).ToString()),
+            // Text parts joined with a line break, as vLLM joins them for templates that take text.
+            JsonArray parts => new ChatMessage(role, string.Join('\n', parts.Select(p => p?["text"]?.GetValue<string>()).OfType<string>())),
             _ => new ChatMessage(role, ""),
         };
     }

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TokenGrid.Silo.OpenAi;
@@ -52,8 +51,10 @@ internal static class PromptParser
     }
 
     /// <summary>
-    /// Chat messages for the model's chat template, as OpenAI shapes them: roles checked, content parts joined into text,
-    /// and <c>name</c>, <c>tool_calls</c> and <c>tool_call_id</c> kept where given.
+    /// Chat messages for the model's chat template, as OpenAI shapes them: roles checked, text content parts joined with
+    /// a line break (as vLLM joins them), the null or absent content of an assistant message that calls tools kept as
+    /// null (templates such as DeepSeek V3's write the calls only then), and <c>name</c>, <c>tool_calls</c> and
+    /// <c>tool_call_id</c> kept where given.
     /// </summary>
     public static List<JsonNode> Messages(IReadOnlyList<ChatMessageRequest>? messages)
     {
@@ -171,16 +172,17 @@ internal static class PromptParser
             : values;
     }
 
-    private static string Content(JsonElement content, int index)
+    // Null only for an assistant's tool calls without text: CheckFields refused every other message without content.
+    private static string? Content(JsonElement content, int index)
     {
         switch (content.ValueKind)
         {
             case JsonValueKind.String:
                 return content.GetString()!;
             case JsonValueKind.Null or JsonValueKind.Undefined:
-                return "";
+                return null;
             case JsonValueKind.Array:
-                var text = new StringBuilder();
+                var texts = new List<string>();
                 foreach (var part in content.EnumerateArray())
                 {
                     if (part.ValueKind != JsonValueKind.Object
@@ -191,10 +193,10 @@ internal static class PromptParser
                             $"messages[{index}].content");
                     }
 
-                    text.Append(partText.GetString());
+                    texts.Add(partText.GetString()!);
                 }
 
-                return text.ToString();
+                return string.Join('\n', texts);
             default:
                 throw Problem($"messages[{index}].content must be a string or an array of text parts.", $"messages[{index}].content");
         }
