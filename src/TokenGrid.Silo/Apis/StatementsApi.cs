@@ -108,9 +108,36 @@ internal static class StatementsApi
     {
         "csv" => true,
         "json" => false,
-        null => http.Request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase)),
+        null => PrefersCsv(http.Request.GetTypedHeaders().Accept),
         _ => throw new ApiProblemException(ApiProblems.BadRequest("format must be 'json' or 'csv'.", "invalid_value", "format")),
     };
+
+    private static readonly MediaTypeHeaderValue s_csv = new("text/csv");
+    private static readonly MediaTypeHeaderValue s_json = new("application/json");
+
+    /// <summary>
+    /// Whether <c>Accept</c> prefers CSV to JSON (RFC 9110 §12.5.1): each type takes the quality of the most specific
+    /// range that matches it, <c>q=0</c> meaning not acceptable. CSV is answered when its quality is higher, or equal and
+    /// named itself (<c>text/csv</c>, not <c>*/*</c>); JSON otherwise, also when neither is acceptable (never a 406).
+    /// </summary>
+    internal static bool PrefersCsv(IList<MediaTypeHeaderValue> accept)
+    {
+        var (csv, csvSpecificity) = QualityOf(accept, s_csv);
+        var (json, _) = QualityOf(accept, s_json);
+        return csv > 0 && (csv > json || (csv == json && csvSpecificity == 2));
+    }
+
+    /// <summary>The quality of <paramref name="type"/> under <paramref name="accept"/> and how specific its range is (0: <c>*/*</c>, 2: the type).</summary>
+    private static (double Quality, int Specificity) QualityOf(IList<MediaTypeHeaderValue> accept, MediaTypeHeaderValue type)
+    {
+        // By media type alone: a parameter such as header=present does not make text/csv another type.
+        var deciding = accept.Where(range => type.IsSubsetOf(new MediaTypeHeaderValue(range.MediaType)))
+            .OrderByDescending(range => range.MatchesAllTypes ? 0 : range.MatchesAllSubTypes ? 1 : 2)
+            .ThenBy(range => range.Quality ?? HeaderQuality.Match)
+            .FirstOrDefault();
+        return deciding is null ? (0, -1)
+            : (deciding.Quality ?? HeaderQuality.Match, deciding.MatchesAllTypes ? 0 : deciding.MatchesAllSubTypes ? 1 : 2);
+    }
 
     private static async Task RequireTenantAsync(IGrainFactory grains, string id)
     {

@@ -118,6 +118,29 @@ public abstract class StatementsSuite(TokenGridServer server)
     }
 
     [Theory]
+    [InlineData("text/csv;q=0, application/json", false)]
+    [InlineData("text/csv;q=0, */*", false)]
+    [InlineData("text/csv;q=0.1, application/json", false)]
+    [InlineData("application/json;q=0.5, text/csv;q=0.9", true)]
+    [InlineData("text/csv; header=present", true)]
+    [InlineData("application/json, text/csv", true)]
+    [InlineData("*/*", false)]
+    [InlineData("text/csv;q=0", false)]
+    [InlineData("image/png", false)]
+    public async Task The_statement_format_follows_the_qualities_of_Accept(string accept, bool csv)
+    {
+        var (_, key) = await server.CreateTenantAsync();
+        using var tenant = server.Client(key);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/billing/statements/{Current}");
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+
+        var response = await tenant.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(csv ? "text/csv" : "application/json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
     [InlineData("2026-13")]
     [InlineData("2026-1")]
     [InlineData("202612")]
