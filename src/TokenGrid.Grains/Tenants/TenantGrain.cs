@@ -207,7 +207,7 @@ public sealed partial class TenantGrain(
             requests[0].JobId, requests[0].Model, requests.Sum(r => r.PromptTokens), requests.Sum(r => r.MaxCompletionTokens));
         if (State.Info is null)
         {
-            return Rejected(combined, _account.RefuseMissing(combined, requests.Count)).Result;
+            return Rejected(combined, _account.RefuseMissing(combined, requests.Count), requests.Count).Result;
         }
 
         // A repeat, answered before anything is priced (see AdmitAsync).
@@ -223,13 +223,13 @@ public sealed partial class TenantGrain(
             if (refused is { } pricingRefusal)
             {
                 ReleaseAll(requests.Select(r => r.JobId).Zip(prices));
-                return Rejected(combined, _account.Refuse(pricingRefusal)).Result;
+                return Rejected(combined, _account.Refuse(pricingRefusal), requests.Count).Result;
             }
 
             prices.Add(price);
         }
 
-        var decision = await DecideAsync([.. requests.Select(r => r.JobId).Zip(prices)], () => Rejected(combined, _account.AdmitGroup(requests, combined, prices)));
+        var decision = await DecideAsync([.. requests.Select(r => r.JobId).Zip(prices)], () => Rejected(combined, _account.AdmitGroup(requests, combined, prices), requests.Count));
         if (decision.Admitted)
         {
             await SyncRecoveryAsync();
@@ -635,12 +635,19 @@ public sealed partial class TenantGrain(
         await SyncRecoveryAsync();
     }
 
-    /// <summary>Counts and logs <paramref name="decision"/>'s refusal, if any, and returns it.</summary>
-    private AdmissionDecision Rejected(AdmissionRequest request, AdmissionDecision decision)
+    /// <summary>
+    /// Counts (once per job: <paramref name="jobs"/> for a group's choices) and logs <paramref name="decision"/>'s refusal,
+    /// if any, and returns it.
+    /// </summary>
+    private AdmissionDecision Rejected(AdmissionRequest request, AdmissionDecision decision, int jobs = 1)
     {
         if (decision.Refusal is { } refusal)
         {
-            instruments.OnRejected(request.Model, refusal.Reason.ToCode());
+            for (var i = 0; i < jobs; i++)
+            {
+                instruments.OnRejected(request.Model, refusal.Reason.ToCode());
+            }
+
             LogRejected(logger, TenantId, request.JobId, request.Model, refusal.Reason);
         }
 

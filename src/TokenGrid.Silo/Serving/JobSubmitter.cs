@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Telemetry;
+using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
@@ -12,7 +14,7 @@ namespace TokenGrid.Silo.Serving;
 /// Submits a plan as a new job of the calling tenant. A job refused by the tenant's budget or the model's scheduler is
 /// thrown as a <see cref="JobFailedException"/>, which the exception handler answers (see <see cref="ApiProblems.ForJob"/>).
 /// </summary>
-internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> options)
+internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> options, TokenGridInstruments instruments)
 {
     /// <summary>Submits the job; the admission's limits become this reply's rate-limit headers.</summary>
     public async Task<(IJobGrain Grain, JobInfo Job)> SubmitAsync(HttpContext http, GenerationPlan plan, bool keepOutput)
@@ -62,6 +64,7 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
             Sampling = spec.Sampling with { Seed = spec.Sampling.Seed is { } seed ? unchecked(seed + (ulong)i) : null },
         }).ToArray();
 
+        var started = time.GetTimestamp();
         var admission = await grains.GetGrain<ITenantGrain>(tenant.TenantId).AdmitGroupAsync(
             [.. ids.Select((id, i) => new AdmissionRequest(id, spec.Model, i == 0 ? spec.PromptTokens.Length : 0, spec.MaxTokens))]);
         tenant.Limits = admission.Limits;
@@ -71,6 +74,14 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
             {
                 Id = ids[0], TenantId = tenant.TenantId, Model = spec.Model, Status = JobStatus.Rejected, Admission = admission,
             };
+
+            // No job exists to record its end, so the request's ends are counted here: one per choice, as the tenant
+            // counts the group's rejections and as admitted choices end (docs/metrics.md).
+            var end = new RequestEnd(spec.Model, "rejected", admission.Rejection?.ToCode() ?? "error", time.GetElapsedTime(started), null, null);
+            for (var i = 0; i < n; i++)
+            {
+                instruments.OnRequestFinished(end);
+            }
 
             // Too large for the tenant ever to admit: it is the n choices together that do not fit.
             throw new JobFailedException(rejected, admission.Rejection == AdmissionRejection.RequestTooLarge ? "n" : null);
