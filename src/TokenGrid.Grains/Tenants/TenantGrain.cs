@@ -216,10 +216,16 @@ public sealed partial class TenantGrain(
             return repeat.Result;
         }
 
+        // The cap is prechecked on the whole group's least cost, so a refusal states it (not one choice's).
+        if (await _pricing.PrecheckGroupAsync(State.Info, requests, _capPrecheck) is { } overCap)
+        {
+            return Rejected(combined, _account.Refuse(overCap), requests.Count).Result;
+        }
+
         var prices = new List<JobPrice?>(requests.Count);
         foreach (var request in requests)
         {
-            var (price, refused) = await _pricing.PriceAsync(State.Info, request, _capPrecheck);
+            var (price, refused) = await _pricing.PriceAsync(State.Info, request);
             if (refused is { } pricingRefusal)
             {
                 ReleaseAll(requests.Select(r => r.JobId).Zip(prices));

@@ -82,6 +82,32 @@ internal sealed partial class TenantPricing(
     }
 
     /// <summary>
+    /// The spend cap's refusal of a group (the choices of a request with <c>n</c> &gt; 1) at the least the whole group
+    /// can cost, its program paying all it is asked for; null when the cap allows that much, or when the card does not
+    /// price the model or no program pays a share (the group's admission checks its most possible cost then). Asked once
+    /// for the group, before any choice holds a subsidy, so the refusal states the group's cost rather than a choice's.
+    /// </summary>
+    public async ValueTask<Refusal?> PrecheckGroupAsync(
+        TenantInfo? tenant, IReadOnlyList<AdmissionRequest> requests, Func<Money, string, DateTimeOffset, Refusal?> capPrecheck)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (tenant is not { Enabled: true, Budget: var budget } || await _book.QuoteAsync(requests[0].Model, now) is not { } quote)
+        {
+            return null;
+        }
+
+        var share = budget.SubsidyProgram is { } id && await _book.ProgramAsync(id, now) is { } program ? program.ShareBasisPoints : 0;
+        var (wanted, least) = (Money.Zero, Money.Zero);
+        foreach (var request in requests)
+        {
+            var bounds = JobCost.Bounds(quote, budget.Plan, share, request.PromptTokens, request.MaxCompletionTokens);
+            (wanted, least) = (wanted + bounds.MaxSubsidy, least + bounds.MaxTenant);
+        }
+
+        return wanted > Money.Zero ? capPrecheck(least, quote.Currency, timeProvider.GetUtcNow()) : null;
+    }
+
+    /// <summary>
     /// Holds up to <paramref name="wanted"/> of subsidy for a job on the program's current allowance, asking the program
     /// for a new block (kept in the saved state first) when it has too little left; the amount held (less than wanted
     /// only when the program's budget runs low) and its allowance, or null when the program refuses.

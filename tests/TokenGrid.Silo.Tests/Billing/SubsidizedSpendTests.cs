@@ -95,6 +95,31 @@ public abstract class SubsidizedSpendSuite(TokenGridServer server)
         Assert.Equal("0.000000", shown["reserved"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task The_429_of_a_group_over_the_spend_cap_states_what_the_whole_group_may_cost()
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var program = await PutProgramAsync(admin, "1", "full_price", shareBps: 3333);
+        var (_, key) = await server.CreateTenantAsync(new { subsidy_program = program, spend_cap = "0.000001" });
+        using var client = server.Client(key);
+
+        var amounts = new List<Money>();
+        foreach (var n in new[] { 1, 2, 3 })
+        {
+            var problem = await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Spend more please", max_tokens = 400, n }))
+                .AssertProblemAsync(HttpStatusCode.TooManyRequests);
+            var detail = problem["detail"]!.GetValue<string>();
+            Assert.Contains("can never be admitted; lower max tokens or n", detail);
+            var match = System.Text.RegularExpressions.Regex.Match(detail, @"may cost up to (?<amount>[0-9.]+) ");
+            Assert.True(match.Success, detail);
+            amounts.Add(Money.TryParse(match.Groups["amount"].Value, out var amount) ? amount : throw new FormatException(detail));
+        }
+
+        // Each further choice adds its completion (the prompt is the first choice's only): the group's figure, not one choice's.
+        Assert.True(amounts[1] > amounts[0], string.Join(", ", amounts));
+        Assert.Equal(amounts[1] - amounts[0], amounts[2] - amounts[1]);
+    }
+
     private static async Task<string> PutProgramAsync(HttpClient admin, string budget, string onExhausted, int shareBps = 4000)
     {
         var id = "program-" + Guid.NewGuid().ToString("N")[..12];
