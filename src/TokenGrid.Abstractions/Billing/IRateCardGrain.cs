@@ -10,11 +10,13 @@ public interface IRateCardGrain : IGrainWithIntegerKey
 {
     /// <summary>
     /// Adds the next version, in force from <paramref name="effectiveFrom"/> (null: as soon as every copy handed out
-    /// allows, within a lease time of now). Throws
-    /// <see cref="ArgumentException"/> with the reason when it is refused (retroactive, out of order, another currency,
-    /// a negative or duplicate price).
+    /// allows and after the latest version, within a lease time of now). Throws <see cref="RateCardRefusedException"/>
+    /// with the field at fault and the reason when it is refused (retroactive, out of order, another currency, a
+    /// negative or duplicate price). When <paramref name="actor"/> is given (the admin API gives it), the publication is
+    /// recorded in the audit log in this grain's turn, with the version it follows as <c>before</c>, so concurrent
+    /// publications are recorded in the order they were made.
     /// </summary>
-    Task<RateCardVersion> PublishAsync(string currency, IReadOnlyList<PriceEntry> prices, DateTimeOffset? effectiveFrom);
+    Task<RateCardVersion> PublishAsync(string currency, IReadOnlyList<PriceEntry> prices, DateTimeOffset? effectiveFrom, string? actor = null);
 
     /// <summary>Every version, oldest first.</summary>
     [ReadOnly]
@@ -29,4 +31,15 @@ public interface IRateCardGrain : IGrainWithIntegerKey
     /// <summary>The quote for <paramref name="model"/> in force now, or null when the card does not price it.</summary>
     [ReadOnly]
     Task<PriceQuote?> QuoteAsync(string model);
+}
+
+/// <summary>
+/// A rate card version was refused (HTTP 400 naming <see cref="Field"/>): retroactive, out of order, in another
+/// currency, or with a negative or duplicate price.
+/// </summary>
+[GenerateSerializer, Alias("tg.RateCardRefusedException")]
+public sealed class RateCardRefusedException(string field, string reason) : ArgumentException(reason)
+{
+    /// <summary>The request field at fault: <c>effective_from</c>, <c>currency</c> or <c>prices</c>.</summary>
+    [Id(0)] public string Field { get; } = field;
 }

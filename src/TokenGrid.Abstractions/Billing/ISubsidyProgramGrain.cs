@@ -29,8 +29,13 @@ public sealed record SubsidyProgramInfo(
 /// </summary>
 public interface ISubsidyProgramGrain : IGrainWithStringKey
 {
-    /// <summary>Creates or changes the program (share, budget per period, what happens when it runs out).</summary>
-    Task<SubsidyProgramInfo> PutAsync(SubsidyProgram program);
+    /// <summary>
+    /// Creates or changes the program (share, budget per period, what happens when it runs out). When
+    /// <paramref name="actor"/> is given (the admin API gives it), the change is recorded in the audit log in this
+    /// grain's turn, with the program it replaced as <c>before</c>, so concurrent changes are recorded in the order they
+    /// were made.
+    /// </summary>
+    Task<SubsidyProgramInfo> PutAsync(SubsidyProgram program, string? actor = null);
 
     /// <summary>
     /// The program and its period's position, or null when it does not exist. Interleaves with everything: tenants ask it

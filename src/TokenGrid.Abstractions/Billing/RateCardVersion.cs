@@ -37,10 +37,14 @@ public sealed record RateCardVersion(
         return prices.Count == 0 ? null : new PriceQuote(Version, Currency, model, prices);
     }
 
+    /// <summary>Whether <paramref name="currency"/> has the shape of an ISO 4217 code: three capital letters.</summary>
+    public static bool IsCurrency(string? currency) =>
+        currency is { Length: 3 } && currency.All(char.IsAsciiLetterUpper);
+
     /// <summary>A reason this version is invalid, or null.</summary>
     public string? Validate()
     {
-        if (string.IsNullOrWhiteSpace(Currency) || Currency.Length != 3 || !Currency.All(char.IsAsciiLetterUpper))
+        if (!IsCurrency(Currency))
         {
             return $"currency '{Currency}' is not an ISO 4217 code such as USD.";
         }

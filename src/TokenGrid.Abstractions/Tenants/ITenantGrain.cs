@@ -17,6 +17,15 @@ public interface ITenantGrain : IGrainWithStringKey
     Task<TenantInfo> UpdateAsync(TenantSpec spec);
 
     /// <summary>
+    /// Applies <paramref name="patch"/> to the tenant as it is when the patch's turn comes, so concurrent changes of
+    /// different fields all survive, and records the change in the audit log as <paramref name="actor"/>'s (the tenant
+    /// before and after it) before the next change may start: a tenant's entries are in the order of its changes, each
+    /// one's before the previous one's after. Fails as <see cref="UpdateAsync"/> does; when the change is saved but not
+    /// recorded, with <c>ChangeNotAuditedException</c>.
+    /// </summary>
+    Task<TenantInfo> PatchAsync(TenantPatch patch, string actor);
+
+    /// <summary>
     /// Marks the tenant deleted: disabled for good, never changed, enabled or given keys again (its ledger and job records
     /// stay). Idempotent; fails if the tenant does not exist.
     /// </summary>

@@ -39,43 +39,73 @@ public sealed class RateCard
     }
 
     /// <summary>
-    /// Adds the next version, in force from <paramref name="effectiveFrom"/> (null: the earliest moment it can be, now
-    /// or the end of the copies handed out). Returns the reason it is refused, or null: a time before
-    /// <paramref name="now"/> or before the latest version's would reprice what was already admitted, and one before
-    /// <see cref="LeasedUntil"/> would not be seen in time by silos pricing from their copy.
+    /// Adds the next version, in force from <paramref name="effectiveFrom"/> (null: the earliest moment it can be: now, the
+    /// end of the copies handed out, or just after the latest version when that is later, all within a lease time of
+    /// now). Returns the field at fault and why it is refused, or null: a time before <paramref name="now"/> or not after
+    /// the latest version's would reprice what was already admitted, and one before <see cref="LeasedUntil"/> would not
+    /// be seen in time by silos pricing from their copy.
     /// </summary>
-    public string? TryAdd(string currency, IReadOnlyList<PriceEntry> prices, DateTimeOffset now, DateTimeOffset? effectiveFrom, out RateCardVersion? added)
+    public RateCardRefusal? TryAdd(string currency, IReadOnlyList<PriceEntry> prices, DateTimeOffset now, DateTimeOffset? effectiveFrom, out RateCardVersion? added)
     {
         added = null;
-        var from = effectiveFrom ?? (LeasedUntil > now ? LeasedUntil : now);
+        var latest = _versions.Count > 0 ? _versions[^1] : null;
+        var from = effectiveFrom?.ToUniversalTime() ?? DefaultEffectiveFrom(now, latest);
         if (from < now)
         {
-            return $"effective_from {from:O} is in the past: a price change is never retroactive.";
+            return new(EffectiveFromField, $"effective_from {from:O} is in the past: a price change is never retroactive.");
         }
 
         if (from < LeasedUntil)
         {
-            return $"effective_from {from:O} is sooner than silos' copies of the card are good for (until {LeasedUntil:O}); choose a later time or leave it out.";
+            return new(EffectiveFromField, $"effective_from {from:O} is sooner than silos' copies of the card are good for (until {LeasedUntil:O}); choose a later time or leave it out.");
         }
 
-        if (_versions.Count > 0 && from <= _versions[^1].EffectiveFrom)
+        if (latest is not null && from <= latest.EffectiveFrom)
         {
-            return $"effective_from {from:O} is not after the latest version's ({_versions[^1].EffectiveFrom:O}).";
+            return new(EffectiveFromField, effectiveFrom is null
+                ? $"the latest version takes effect at {latest.EffectiveFrom:O}, more than a lease time from now, so effective_from cannot default to now; give an effective_from after it."
+                : $"effective_from {from:O} is not after the latest version's ({latest.EffectiveFrom:O}).");
         }
 
         var version = new RateCardVersion(_versions.Count + 1, from, currency, prices);
         if (version.Validate() is { } error)
         {
-            return error;
+            return new(RateCardVersion.IsCurrency(currency) ? "prices" : "currency", error);
         }
 
-        if (_versions.Count > 0 && !string.Equals(currency, _versions[^1].Currency, StringComparison.Ordinal))
+        if (latest is not null && !string.Equals(currency, latest.Currency, StringComparison.Ordinal))
         {
-            return $"the card is in {_versions[^1].Currency}; a version in {currency} would make statements mix currencies.";
+            return new("currency", $"the card is in {latest.Currency}; a version in {currency} would make statements mix currencies.");
         }
 
         _versions.Add(version);
         added = version;
         return null;
     }
+
+    private const string EffectiveFromField = "effective_from";
+
+    /// <summary>
+    /// Now, or the end of the copies handed out, or one tick after the latest version when that is later and still
+    /// within a lease time of now (a version published just before, by default, takes the end of the lease itself).
+    /// </summary>
+    private DateTimeOffset DefaultEffectiveFrom(DateTimeOffset now, RateCardVersion? latest)
+    {
+        var from = LeasedUntil > now ? LeasedUntil : now;
+        if (latest is not null && latest.EffectiveFrom >= from && latest.EffectiveFrom <= now + RateCardGrain.LeaseTime)
+        {
+            from = latest.EffectiveFrom.AddTicks(1);
+        }
+
+        return from;
+    }
+}
+
+/// <summary>Why <see cref="RateCard.TryAdd"/> refused a version, and the request field at fault.</summary>
+/// <param name="Field">The field to name: <c>effective_from</c>, <c>currency</c> or <c>prices</c>.</param>
+/// <param name="Reason">What is wrong, for the admin.</param>
+public sealed record RateCardRefusal(string Field, string Reason)
+{
+    /// <summary>The reason (so a refusal reads as its message).</summary>
+    public override string ToString() => Reason;
 }

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using TokenGrid.Abstractions.Billing;
+using TokenGrid.Grains.Audit;
 
 namespace TokenGrid.Grains.Billing;
 
@@ -32,11 +34,12 @@ public sealed class RateCardGrain(
     }
 
     /// <inheritdoc />
-    public async Task<RateCardVersion> PublishAsync(string currency, IReadOnlyList<PriceEntry> prices, DateTimeOffset? effectiveFrom)
+    public async Task<RateCardVersion> PublishAsync(string currency, IReadOnlyList<PriceEntry> prices, DateTimeOffset? effectiveFrom, string? actor = null)
     {
+        var before = state.State.Versions.Count > 0 ? state.State.Versions[^1] : null;
         if (state.State.TryAdd(currency, prices, timeProvider.GetUtcNow(), effectiveFrom, out var added) is { } refused)
         {
-            throw new ArgumentException(refused);
+            throw new RateCardRefusedException(refused.Field, refused.Reason);
         }
 
         try
@@ -51,6 +54,12 @@ public sealed class RateCardGrain(
             await state.ReadStateAsync();
             state.State.LeasedUntil = leased;
             throw;
+        }
+
+        if (actor is not null)
+        {
+            // In this turn, so the next publication waits for it: the log has them in order, each after the one before.
+            await ServiceProvider.GetRequiredService<IAuditRecorder>().RecordAsync(actor, AuditActions.PricesPublish, AuditActions.RateCard, before, added);
         }
 
         return added!;

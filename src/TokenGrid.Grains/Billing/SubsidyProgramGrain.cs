@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Timers;
 using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Audit;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
 
@@ -56,7 +57,7 @@ public sealed partial class SubsidyProgramGrain(
     }
 
     /// <inheritdoc/>
-    public async Task<SubsidyProgramInfo> PutAsync(SubsidyProgram program)
+    public async Task<SubsidyProgramInfo> PutAsync(SubsidyProgram program, string? actor = null)
     {
         ArgumentNullException.ThrowIfNull(program);
         if (!string.Equals(program.Id, ProgramId, StringComparison.Ordinal))
@@ -64,11 +65,17 @@ public sealed partial class SubsidyProgramGrain(
             throw new ArgumentException($"The program's id '{program.Id}' is not this grain's '{ProgramId}'.", nameof(program));
         }
 
-        var info = await _commit.ApplyAsync(() => _book.Put(program));
+        var (before, info) = await _commit.ApplyAsync(() => (_book.Info(), _book.Put(program)));
 
         // Idempotent; repairs the directory if an earlier registration was lost.
         await grainFactory.GetGrain<ISubsidyDirectoryGrain>(0).AddAsync(ProgramId);
         LogPut(logger, ProgramId, program.ShareBasisPoints, program.BudgetPerPeriod, program.OnExhausted);
+        if (actor is not null)
+        {
+            // In this turn, so the next change waits for it: the log has them in order, each after the one before.
+            await ServiceProvider.GetRequiredService<IAuditRecorder>().RecordAsync(actor, AuditActions.SubsidyPut, ProgramId, before, info);
+        }
+
         return info;
     }
 

@@ -7,6 +7,7 @@ using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.ApiKeys;
+using TokenGrid.Grains.Audit;
 using TokenGrid.Grains.Billing;
 using TokenGrid.Grains.JobIndex;
 using TokenGrid.Grains.Jobs;
@@ -136,6 +137,27 @@ public sealed partial class TenantGrain(
         await grainFactory.GetGrain<ITenantDirectoryGrain>(0).AddAsync(TenantId);
         LogUpdated(logger, TenantId, spec.Enabled);
         return updated;
+    }
+
+    /// <inheritdoc/>
+    public async Task<TenantInfo> PatchAsync(TenantPatch patch, string actor)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
+        var (before, after) = await _commit.ApplyAsync(() =>
+        {
+            var before = _account.RequireTenant();
+            var spec = patch.ApplyTo(before);
+            TenantRequests.Validate(spec);
+            return (before, _account.Update(spec));
+        });
+
+        await grainFactory.GetGrain<ITenantDirectoryGrain>(0).AddAsync(TenantId);
+        LogUpdated(logger, TenantId, after.Enabled);
+
+        // In this turn, so the tenant's next change waits for it (see ITenantGrain.PatchAsync).
+        await ServiceProvider.GetRequiredService<IAuditRecorder>().RecordAsync(actor, AuditActions.TenantUpdate, TenantId, before, after);
+        return after;
     }
 
     /// <inheritdoc/>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using TokenGrid.Abstractions.Billing;
 using TokenGrid.Grains.Audit;
 using TokenGrid.Grains.Catalog;
@@ -10,7 +11,7 @@ namespace TokenGrid.Silo.Apis;
 /// <summary>
 /// The rate card under <c>/admin/prices</c>: <c>PUT</c> publishes the next version (never retroactive), <c>GET</c> lists
 /// every version with the one in force marked (the auditor key may read it). Amounts are decimal strings in the card's currency (see docs/billing.md).
-/// Each publication is recorded in the audit log, with the latest version before it.
+/// Each publication is recorded in the audit log by the card, in its turn, with the latest version before it.
 /// </summary>
 internal static class AdminPricesApi
 {
@@ -31,27 +32,51 @@ internal static class AdminPricesApi
         return audit;
     }
 
-    internal static async Task<Ok<RateCardVersionView>> PublishAsync(
-        HttpContext http, IGrainFactory grains, ModelCatalog catalog, TimeProvider clock, AdminAudit audit)
+    internal static async Task<Ok<RateCardVersionView>> PublishAsync(HttpContext http, IGrainFactory grains, ModelCatalog catalog, TimeProvider clock)
     {
         var request = await RequestJson.ReadAsync<PublishPricesRequest>(http);
         var entries = Parse(request, catalog);
+        var effectiveFrom = ParseEffectiveFrom(request.EffectiveFrom);
         var card = grains.GetGrain<IRateCardGrain>(0);
-        var earlier = await card.ListAsync();
-        var before = earlier.Count == 0 ? null : RateCardVersionView.Of(earlier[^1], InForce(earlier, clock));
-        RateCardVersionView published;
+        RateCardVersion version;
         try
         {
-            var version = await card.PublishAsync(request.Currency!, entries, request.EffectiveFrom);
-            published = RateCardVersionView.Of(version, InForce(await card.ListAsync(), clock));
+            // The card records the publication in the audit log itself, with the version it follows as before.
+            version = await card.PublishAsync(request.Currency!, entries, effectiveFrom, AdminAudit.ActorOf(http));
         }
-        catch (ArgumentException refused)
+        catch (RateCardRefusedException refused)
         {
-            throw new ApiProblemException(ApiProblems.BadRequest(refused.Message, "invalid_value", "prices"));
+            throw Invalid(refused.Message, refused.Field);
         }
 
-        await audit.RecordAsync(http, AuditActions.PricesPublish, AuditActions.RateCard, before, published);
-        return TypedResults.Ok(published);
+        return TypedResults.Ok(RateCardVersionView.Of(version, InForce(await card.ListAsync(), clock)));
+    }
+
+    /// <summary>
+    /// An ISO 8601 date and time with its offset (<c>Z</c> or <c>+02:00</c>), or null when left out. A time without an
+    /// offset is refused rather than read in the silo host's time zone, which would make the moment depend on the silo.
+    /// </summary>
+    internal static DateTimeOffset? ParseEffectiveFrom(JsonElement value)
+    {
+        const string Field = "effective_from";
+        if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String || !value.TryGetDateTime(out var local) || !value.TryGetDateTimeOffset(out var at))
+        {
+            throw Invalid($"{Field} must be an ISO 8601 date and time with an offset, such as \"2027-01-01T00:00:00Z\".", Field);
+        }
+
+        if (local.Kind == DateTimeKind.Unspecified)
+        {
+            throw Invalid(
+                $"{Field} '{value.GetString()}' has no offset: an offset or Z is required (\"2027-01-01T00:00:00Z\" for midnight UTC), as a time without one would be read in the silo host's time zone.",
+                Field);
+        }
+
+        return at.ToUniversalTime();
     }
 
     internal static async Task<Ok<ListPage<RateCardVersionView>>> ListAsync(IGrainFactory grains, TimeProvider clock)
@@ -73,6 +98,11 @@ internal static class AdminPricesApi
         if (string.IsNullOrWhiteSpace(request.Currency))
         {
             throw Invalid("currency is required (an ISO 4217 code such as USD).", "currency");
+        }
+
+        if (!RateCardVersion.IsCurrency(request.Currency))
+        {
+            throw Invalid($"currency '{request.Currency}' is not an ISO 4217 code such as USD.", "currency");
         }
 
         if (request.Prices is not { Count: > 0 } prices)
@@ -118,9 +148,12 @@ internal static class AdminPricesApi
 
 /// <summary>The body of <c>PUT /admin/prices</c>.</summary>
 /// <param name="Currency">ISO 4217 code; every version of a card has the same.</param>
-/// <param name="EffectiveFrom">When the version takes effect; default now, never in the past.</param>
+/// <param name="EffectiveFrom">
+/// When the version takes effect: an ISO 8601 date and time with an offset or <c>Z</c> (read as JSON, so a time without
+/// an offset is refused by name); default now, never in the past.
+/// </param>
 /// <param name="Prices">The whole card: every price of the version (a price left out is not carried over).</param>
-public sealed record PublishPricesRequest(string? Currency, DateTimeOffset? EffectiveFrom, IReadOnlyList<PriceRequest?>? Prices);
+public sealed record PublishPricesRequest(string? Currency, JsonElement EffectiveFrom, IReadOnlyList<PriceRequest?>? Prices);
 
 /// <summary>One price of <see cref="PublishPricesRequest"/>.</summary>
 /// <param name="Model">A model of the catalog.</param>

@@ -11,7 +11,8 @@ namespace TokenGrid.Silo.Apis;
 /// <summary>
 /// Subsidy programs under <c>/admin/subsidies</c>: <c>PUT /{id}</c> creates or changes one (admin key); <c>GET</c> lists
 /// them or reads one with its current period's budget position (auditor or admin key). Amounts are decimal strings
-/// (see docs/billing.md, Subsidy programs). Each change is recorded in the audit log, with the program before it.
+/// (see docs/billing.md, Subsidy programs). Each change is recorded in the audit log by the program, in its turn, with
+/// the program before it.
 /// </summary>
 internal static class AdminSubsidiesApi
 {
@@ -33,7 +34,7 @@ internal static class AdminSubsidiesApi
         return audit;
     }
 
-    internal static async Task<Ok<SubsidyProgramView>> PutAsync(string id, HttpContext http, IGrainFactory grains, AdminAudit audit)
+    internal static async Task<Ok<SubsidyProgramView>> PutAsync(string id, HttpContext http, IGrainFactory grains)
     {
         if (!TenantIds.IsValid(id))
         {
@@ -42,19 +43,17 @@ internal static class AdminSubsidiesApi
 
         var request = await RequestJson.ReadAsync<PutSubsidyRequest>(http);
         var program = Parse(id, request);
-        var grain = grains.GetGrain<ISubsidyProgramGrain>(id);
-        var before = await grain.GetAsync() is { } current ? SubsidyProgramView.Of(current) : null;
         SubsidyProgramView after;
         try
         {
-            after = SubsidyProgramView.Of(await grain.PutAsync(program));
+            // The program records the change in the audit log itself, with what it replaced as before.
+            after = SubsidyProgramView.Of(await grains.GetGrain<ISubsidyProgramGrain>(id).PutAsync(program, AdminAudit.ActorOf(http)));
         }
         catch (ArgumentException refused)
         {
             throw Invalid(refused.Message, "program");
         }
 
-        await audit.RecordAsync(http, AuditActions.SubsidyPut, id, before, after);
         return TypedResults.Ok(after);
     }
 

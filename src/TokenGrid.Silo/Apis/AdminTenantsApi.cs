@@ -65,33 +65,39 @@ internal static class AdminTenantsApi
         TypedResults.Ok(await RequireAsync(grains.GetGrain<ITenantGrain>(id), id));
 
     /// <summary>Replaces the budget (fields left out take their defaults); name and enabled are kept unless given.</summary>
-    internal static async Task<Ok<TenantInfo>> ReplaceTenantAsync(string id, HttpContext http, IGrainFactory grains, AdminAudit audit)
+    internal static async Task<Ok<TenantInfo>> ReplaceTenantAsync(string id, HttpContext http, IGrainFactory grains)
     {
+        RequireValidId(id);
         var request = await RequestJson.ReadAsync<UpdateTenantRequest>(http);
-        var tenant = grains.GetGrain<ITenantGrain>(id);
-        var current = await RequireAsync(tenant, id);
-        var spec = new TenantSpec(request.Name ?? current.Name, request.Budget ?? new TenantBudget(), request.Enabled ?? current.Enabled);
-        await RequireProgramAsync(grains, spec.Budget);
-        var updated = await tenant.UpdateAsync(spec);
-        await audit.RecordAsync(http, AuditActions.TenantUpdate, id, current, updated);
-        return TypedResults.Ok(updated);
+        var budget = request.Budget ?? new TenantBudget();
+        await RequireProgramAsync(grains, budget);
+        return TypedResults.Ok(await ChangeAsync(id, http, grains, new TenantPatch(request.Name, request.Enabled, Budget: budget)));
     }
 
     /// <summary>Changes only the fields given, budget fields included.</summary>
-    internal static async Task<Ok<TenantInfo>> PatchTenantAsync(string id, HttpContext http, IGrainFactory grains, AdminAudit audit)
+    internal static async Task<Ok<TenantInfo>> PatchTenantAsync(string id, HttpContext http, IGrainFactory grains)
     {
+        RequireValidId(id);
         var request = await RequestJson.ReadAsync<PatchTenantRequest>(http);
-        var tenant = grains.GetGrain<ITenantGrain>(id);
-        var current = await RequireAsync(tenant, id);
-        var budget = request.Budget is { } patch ? patch.ApplyTo(current.Budget) : current.Budget;
-        if (budget.SubsidyProgram != current.Budget.SubsidyProgram)
-        {
-            await RequireProgramAsync(grains, budget);
-        }
+        await RequireProgramAsync(grains, request.Budget is { } changes ? new TenantBudget { SubsidyProgram = changes.SubsidyProgram } : null);
+        return TypedResults.Ok(await ChangeAsync(id, http, grains, new TenantPatch(request.Name, request.Enabled, BudgetChanges: request.Budget)));
+    }
 
-        var updated = await tenant.UpdateAsync(new TenantSpec(request.Name ?? current.Name, budget, request.Enabled ?? current.Enabled));
-        await audit.RecordAsync(http, AuditActions.TenantUpdate, id, current, updated);
-        return TypedResults.Ok(updated);
+    /// <summary>
+    /// Has the tenant's grain apply <paramref name="patch"/> to the tenant as it is then and record the change in the
+    /// audit log in its turn: a merge here, on a copy read earlier, would undo a concurrent change and audit a stale
+    /// before.
+    /// </summary>
+    private static Task<TenantInfo> ChangeAsync(string id, HttpContext http, IGrainFactory grains, TenantPatch patch) =>
+        grains.GetGrain<ITenantGrain>(id).PatchAsync(patch, AdminAudit.ActorOf(http));
+
+    /// <summary>An id no tenant can have is a tenant not found (nothing to ask a grain about).</summary>
+    private static void RequireValidId(string id)
+    {
+        if (!TenantIds.IsValid(id))
+        {
+            throw new ApiProblemException(ApiProblems.TenantNotFound(id));
+        }
     }
 
     /// <summary>
@@ -160,39 +166,3 @@ public sealed record UpdateTenantRequest(string? Name, TenantBudget? Budget, boo
 
 /// <summary>The body of <c>PATCH /admin/tenants/{id}</c>: only the fields given change.</summary>
 public sealed record PatchTenantRequest(string? Name, TenantBudgetPatch? Budget, bool? Enabled);
-
-/// <summary>
-/// Budget fields to change; null fields keep their values. <c>required_labels</c> sets the node labels the tenant's jobs
-/// must run on (<c>{"region": "west"}</c>); an empty object lifts the restriction. <c>spend_cap</c>, <c>plan</c>,
-/// <c>subsidy_program</c> and <c>home_region</c> set the tenant's billing (docs/billing.md); a PUT of the budget without
-/// them removes them. <c>placement</c> (<c>any</c> or <c>cheapest</c>) and <c>cheapest_max_extra_wait</c> (a time span,
-/// <c>"00:00:05"</c>, as the configuration writes them) set cost-aware placement (docs/billing.md).
-/// <c>prefix_cache_scope</c> names a shared prefix cache scope the tenant opts into (1 to 64 letters, digits, <c>-</c>,
-/// <c>_</c> or <c>.</c>); a PUT of the budget without it puts the tenant back in its own scope (silo-config/README.md,
-/// Prefix caching).
-/// </summary>
-public sealed record TenantBudgetPatch(
-    long? TokensPerMinute, int? RequestsPerMinute, int? MaxConcurrentJobs, long? PeriodQuota, QuotaPeriod? Period, PriorityClass? Priority, int? Weight,
-    IReadOnlyDictionary<string, string>? RequiredLabels = null, Money? SpendCap = null, TenantPlan? Plan = null, string? SubsidyProgram = null,
-    string? HomeRegion = null, PlacementPreference? Placement = null, TimeSpan? CheapestMaxExtraWait = null, string? PrefixCacheScope = null)
-{
-    /// <summary><paramref name="budget"/> with this patch's fields.</summary>
-    public TenantBudget ApplyTo(TenantBudget budget) => budget with
-    {
-        TokensPerMinute = TokensPerMinute ?? budget.TokensPerMinute,
-        RequestsPerMinute = RequestsPerMinute ?? budget.RequestsPerMinute,
-        MaxConcurrentJobs = MaxConcurrentJobs ?? budget.MaxConcurrentJobs,
-        PeriodQuota = PeriodQuota ?? budget.PeriodQuota,
-        Period = Period ?? budget.Period,
-        Priority = Priority ?? budget.Priority,
-        Weight = Weight ?? budget.Weight,
-        RequiredLabels = RequiredLabels ?? budget.RequiredLabels,
-        SpendCap = SpendCap ?? budget.SpendCap,
-        Plan = Plan ?? budget.Plan,
-        SubsidyProgram = SubsidyProgram ?? budget.SubsidyProgram,
-        HomeRegion = HomeRegion ?? budget.HomeRegion,
-        Placement = Placement ?? budget.Placement,
-        CheapestMaxExtraWait = CheapestMaxExtraWait ?? budget.CheapestMaxExtraWait,
-        PrefixCacheScope = PrefixCacheScope ?? budget.PrefixCacheScope,
-    };
-}

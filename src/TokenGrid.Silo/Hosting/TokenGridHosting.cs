@@ -58,6 +58,7 @@ public static class TokenGridHosting
         services.AddSingleton<GenerationPlanner>();
         services.AddSingleton<JobSubmitter>();
         services.AddSingleton<AdminAudit>();
+        services.AddSingleton<IAuditRecorder>(sp => sp.GetRequiredService<AdminAudit>());
         services.AddApiProblems();
         services.ConfigureHttpJsonOptions(options =>
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Orleans.Runtime.Messaging;
+using TokenGrid.Grains.Audit;
 using TokenGrid.Grains.Storage;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Auth;
@@ -28,9 +29,10 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         {
             // Every 503 says when to come back; a cause that gave no delay gets about one failure detection.
             problem = problem with { RetryAfter = problem.RetryAfter ?? s_clusterRetryAfter };
-            if (exception is not (ApiProblemException or JobFailedException))
+            if (exception is not (ApiProblemException or JobFailedException or ChangeNotAuditedException))
             {
-                // A 503 the API chose (a job's failure, a full cluster) is no news for the log: this line is for dependencies.
+                // A 503 the API chose (a job's failure, a full cluster) is no news for the log, nor is a change not
+                // audited (the audit logged it): this line is for dependencies.
                 LogUnavailable(logger, exception, httpContext.Request.Method, httpContext.Request.Path, problem.Code);
             }
         }
@@ -82,6 +84,7 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         TenantExistsException e => new(409, "Tenant exists", $"A tenant '{e.TenantId}' already exists.", "tenant_exists"),
         JobAlreadySettledException e => new(409, "Job exists", e.Message, "job_exists"),
         TenantDeletedException e => new(409, "Tenant deleted", e.Message, "tenant_deleted"),
+        ChangeNotAuditedException e => new(503, "Change not audited", e.Message, "change_not_audited"),
         ArgumentException e => ApiProblems.BadRequest(StripParameterName(e), param: e.ParamName),
         _ when StorageUnavailableException.IsTransient(exception) && !ClusterFailures.IsClusterUnavailable(exception) => ApiProblems.Unavailable(
             "The database is unavailable (it may be restarting); nothing was changed, retry shortly.") with { RetryAfter = StorageUnavailableException.RetryAfter },

@@ -16,8 +16,8 @@ public sealed class RateCardTests
     public void A_job_is_priced_by_the_version_in_force_when_it_was_admitted()
     {
         var card = new RateCard();
-        Assert.Null(card.TryAdd("USD", Demo("1", "2"), s_now, null, out _));
-        Assert.Null(card.TryAdd("USD", Demo("3", "4"), s_now, s_now.AddDays(1), out _));
+        Assert.Null(card.TryAdd("USD", Demo("1", "2"), s_now, null, out _)?.Reason);
+        Assert.Null(card.TryAdd("USD", Demo("3", "4"), s_now, s_now.AddDays(1), out _)?.Reason);
 
         var before = card.VersionAt(s_now.AddHours(23))!.QuoteFor("demo")!;
         var after = card.VersionAt(s_now.AddDays(1))!.QuoteFor("demo")!;
@@ -32,15 +32,55 @@ public sealed class RateCardTests
     public void A_change_is_never_retroactive_nor_out_of_order_nor_in_another_currency()
     {
         var card = new RateCard();
+        Assert.Null(card.TryAdd("USD", Demo("1", "2"), s_now, s_now.AddDays(2), out _)?.Reason);
+
+        Assert.Contains("in the past", card.TryAdd("USD", Demo("1", "2"), s_now, s_now.AddSeconds(-1), out _)?.Reason);
+        Assert.Contains("not after the latest", card.TryAdd("USD", Demo("1", "2"), s_now, s_now.AddDays(1), out _)?.Reason);
+        Assert.Contains("mix currencies", card.TryAdd("EUR", Demo("1", "2"), s_now, s_now.AddDays(3), out _)?.Reason);
+        Assert.Contains("ISO 4217", card.TryAdd("usd", Demo("1", "2"), s_now, s_now.AddDays(3), out _)?.Reason);
+        Assert.Contains("negative", card.TryAdd("USD", Demo("-1", "2"), s_now, s_now.AddDays(3), out _)?.Reason);
+        Assert.Contains("priced twice", card.TryAdd("USD", [.. Demo("1", "2"), .. Demo("1", "2")], s_now, s_now.AddDays(3), out _)?.Reason);
+        Assert.Single(card.Versions);
+    }
+
+    [Fact]
+    public void Versions_published_one_after_another_without_a_time_within_a_lease_take_increasing_times()
+    {
+        // Copies handed out are good until the end of the lease; the first version takes that moment.
+        var card = new RateCard { LeasedUntil = s_now + RateCardGrain.LeaseTime };
+        Assert.Null(card.TryAdd("USD", Demo("1", "2"), s_now, null, out var first));
+        Assert.Null(card.TryAdd("USD", Demo("3", "4"), s_now, null, out var second));
+
+        Assert.Equal((1, s_now + RateCardGrain.LeaseTime), (first!.Version, first.EffectiveFrom));
+        Assert.Equal((2, first.EffectiveFrom.AddTicks(1)), (second!.Version, second.EffectiveFrom));
+    }
+
+    [Fact]
+    public void A_refusal_names_the_field_at_fault_and_a_default_time_never_jumps_past_a_later_version()
+    {
+        var card = new RateCard();
         Assert.Null(card.TryAdd("USD", Demo("1", "2"), s_now, s_now.AddDays(2), out _));
 
-        Assert.Contains("in the past", card.TryAdd("USD", Demo("1", "2"), s_now, s_now.AddSeconds(-1), out _));
-        Assert.Contains("not after the latest", card.TryAdd("USD", Demo("1", "2"), s_now, s_now.AddDays(1), out _));
-        Assert.Contains("mix currencies", card.TryAdd("EUR", Demo("1", "2"), s_now, s_now.AddDays(3), out _));
-        Assert.Contains("ISO 4217", card.TryAdd("usd", Demo("1", "2"), s_now, s_now.AddDays(3), out _));
-        Assert.Contains("negative", card.TryAdd("USD", Demo("-1", "2"), s_now, s_now.AddDays(3), out _));
-        Assert.Contains("priced twice", card.TryAdd("USD", [.. Demo("1", "2"), .. Demo("1", "2")], s_now, s_now.AddDays(3), out _));
+        Assert.Equal("effective_from", card.TryAdd("USD", Demo("1", "2"), s_now, s_now.AddSeconds(-1), out _)?.Field);
+        Assert.Equal("effective_from", card.TryAdd("USD", Demo("1", "2"), s_now, s_now.AddDays(1), out _)?.Field);
+        Assert.Equal("currency", card.TryAdd("EUR", Demo("1", "2"), s_now, s_now.AddDays(3), out _)?.Field);
+        Assert.Equal("currency", card.TryAdd("usd", Demo("1", "2"), s_now, s_now.AddDays(3), out _)?.Field);
+        Assert.Equal("prices", card.TryAdd("USD", Demo("-1", "2"), s_now, s_now.AddDays(3), out _)?.Field);
+
+        // Left out, the time is now or within a lease: a version two days ahead is not silently followed.
+        var refused = card.TryAdd("USD", Demo("1", "2"), s_now, null, out _);
+        Assert.Equal("effective_from", refused?.Field);
+        Assert.Contains("give an effective_from after it", refused?.Reason);
         Assert.Single(card.Versions);
+    }
+
+    [Fact]
+    public void An_effective_from_is_kept_in_UTC()
+    {
+        var card = new RateCard();
+        Assert.Null(card.TryAdd("USD", Demo("1", "2"), s_now, new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.FromHours(5.5)), out var version));
+        Assert.Equal(TimeSpan.Zero, version!.EffectiveFrom.Offset);
+        Assert.Equal(new DateTimeOffset(2026, 12, 31, 18, 30, 0, TimeSpan.Zero), version.EffectiveFrom);
     }
 
     [Fact]

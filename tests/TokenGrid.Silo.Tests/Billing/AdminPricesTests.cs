@@ -87,6 +87,93 @@ public abstract class AdminPricesSuite(TokenGridServer server)
     }
 
     [Fact]
+    public async Task A_refused_version_names_the_field_at_fault()
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var (from, _) = await NextSlotAsync(admin);
+        await (await PutAsync(admin, Card("USD", from))).ReadJsonAsync();
+
+        async Task<string> ParamOf(object body) =>
+            (await (await PutAsync(admin, body)).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value"))["error"]!["param"]!.GetValue<string>();
+
+        Assert.Equal("effective_from", await ParamOf(Card("USD", DateTimeOffset.UtcNow.AddHours(-1))));
+        Assert.Equal("effective_from", await ParamOf(Card("USD", from.AddHours(-1))));
+        Assert.Equal("currency", await ParamOf(Card("EUR", from.AddDays(1))));
+        Assert.Equal("currency", await ParamOf(Card("usd", from.AddDays(1))));
+    }
+
+    [Theory]
+    [InlineData("2099-01-01T00:00:00")]
+    [InlineData("2099-01-01")]
+    public async Task An_effective_from_without_an_offset_is_refused_naming_it(string effectiveFrom)
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var (_, latest) = await NextSlotAsync(admin);
+        var body = $$"""{"currency":"USD","effective_from":"{{effectiveFrom}}","prices":[{"model":"demo","direction":"prompt","per_million":"1"}]}""";
+
+        var problem = await (await admin.PutAsync("admin/prices", new StringContent(body, Encoding.UTF8, "application/json")))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
+
+        Assert.Equal("effective_from", problem["error"]!["param"]!.GetValue<string>());
+        Assert.Contains("an offset or Z is required", problem["detail"]!.GetValue<string>());
+        Assert.Equal(latest, (await NextSlotAsync(admin)).Latest);
+    }
+
+    [Fact]
+    public async Task An_effective_from_with_an_offset_is_that_moment_shown_in_UTC()
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var (from, _) = await NextSlotAsync(admin);
+        var body = $$"""{"currency":"USD","effective_from":"{{from.ToOffset(TimeSpan.FromMinutes(330)):yyyy-MM-ddTHH:mm:sszzz}}","prices":[{"model":"demo","direction":"prompt","per_million":"1"}]}""";
+
+        var published = await (await admin.PutAsync("admin/prices", new StringContent(body, Encoding.UTF8, "application/json"))).ReadJsonAsync();
+
+        var shown = published["effective_from"]!.GetValue<string>();
+        Assert.EndsWith("+00:00", shown);
+        Assert.Equal(from, DateTimeOffset.Parse(shown, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task Concurrent_publications_are_audited_in_order_each_after_the_version_it_follows()
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        using var auditor = server.Client(TokenGridServer.AuditorKey);
+        var (from, _) = await NextSlotAsync(admin);
+        var after = await LastSequenceAsync(auditor);
+
+        // Distinct times, so most are accepted whatever order they arrive in; a time overtaken is refused and not audited.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => PutAsync(admin, Card("USD", from.AddMinutes(6 - i)))));
+        var published = answers.Count(a => a.IsSuccessStatusCode);
+
+        var entries = (await (await auditor.GetAsync($"admin/audit?target=rate-card&action=prices.publish&after={after}&limit=100")).ReadJsonAsync())["data"]!.AsArray();
+        Assert.Equal(published, entries.Count);
+        for (var k = 1; k < entries.Count; k++)
+        {
+            Assert.Equal(entries[k - 1]!["after"]!["version"]!.GetValue<int>(), entries[k]!["before"]!["version"]!.GetValue<int>());
+            Assert.Equal(entries[k - 1]!["after"]!["version"]!.GetValue<int>() + 1, entries[k]!["after"]!["version"]!.GetValue<int>());
+        }
+    }
+
+    /// <summary>The sequence of the audit log's last entry (0 when it is empty).</summary>
+    private static async Task<long> LastSequenceAsync(HttpClient auditor)
+    {
+        long after = 0;
+        while (true)
+        {
+            var page = await (await auditor.GetAsync($"admin/audit?after={after}&limit=100")).ReadJsonAsync();
+            if (page["data"]!.AsArray() is { Count: > 0 } data)
+            {
+                after = data[^1]!["sequence"]!.GetValue<long>();
+            }
+
+            if (page["next_after"] is null)
+            {
+                return after;
+            }
+        }
+    }
+
+    [Fact]
     public async Task Only_the_admin_key_reads_or_changes_prices()
     {
         var (_, key) = await server.CreateTenantAsync();
