@@ -150,6 +150,95 @@ public sealed class ModelConfigReaderTests
         Assert.Contains("field 'model.decoder.num_hidden_layers' must be a number, not \"two\"", e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// config.json as transformers writes it for Gemma 3 (Gemma3ForConditionalGeneration): the language model's settings
+    /// under <c>text_config</c>, the end ids at the top, a vision tower beside it; sized to the demo graph except for the
+    /// context length, which is Gemma 3's.
+    /// </summary>
+    private static JsonObject Gemma3Config(DemoModelSpec spec) => new()
+    {
+        ["architectures"] = new JsonArray("Gemma3ForConditionalGeneration"),
+        ["boi_token_index"] = 255999,
+        ["eoi_token_index"] = 256000,
+        ["eos_token_id"] = new JsonArray(1, 106),
+        ["image_token_index"] = 262144,
+        ["initializer_range"] = 0.02,
+        ["mm_tokens_per_image"] = 256,
+        ["model_type"] = "gemma3",
+        ["text_config"] = new JsonObject
+        {
+            ["attention_bias"] = false,
+            ["bos_token_id"] = 2,
+            ["head_dim"] = spec.HiddenSize / spec.Heads,
+            ["hidden_activation"] = "gelu_pytorch_tanh",
+            ["hidden_size"] = spec.HiddenSize,
+            ["intermediate_size"] = 4 * spec.HiddenSize,
+            ["max_position_embeddings"] = 131072,
+            ["model_type"] = "gemma3_text",
+            ["num_attention_heads"] = spec.Heads,
+            ["num_hidden_layers"] = spec.Layers,
+            ["num_key_value_heads"] = spec.KvHeads,
+            ["pad_token_id"] = 0,
+            ["query_pre_attn_scalar"] = 256,
+            ["rope_scaling"] = new JsonObject { ["factor"] = 8.0, ["rope_type"] = "linear" },
+            ["rope_theta"] = 1000000.0,
+            ["sliding_window"] = 1024,
+            ["sliding_window_pattern"] = 6,
+            ["vocab_size"] = spec.VocabSize,
+        },
+        ["torch_dtype"] = "bfloat16",
+        ["transformers_version"] = "4.50.0.dev0",
+        ["vision_config"] = new JsonObject { ["model_type"] = "siglip_vision_model", ["hidden_size"] = 1152, ["image_size"] = 896 },
+    };
+
+    [Fact]
+    public void A_multimodal_config_json_is_read_from_its_text_config_with_a_note_for_each_value_taken_from_there()
+    {
+        var config = Read(ModelFolders.Optimum(s_gqa, Gemma3Config(s_gqa)));
+
+        Assert.Equal(131072, config.ContextLength);
+        Assert.Equal((4, 2, 16, 1000), (config.AttentionHeads, config.KvHeads, config.HeadSize, config.VocabSize));
+        Assert.Equal([1, 106], config.EosTokenIds);
+        Assert.Equal((2, 0), (config.BosTokenId, config.PadTokenId));
+        Assert.Equal("gemma3", config.ModelType);
+        Assert.DoesNotContain(config.Notes, n => n.Text.Contains("neither config.json", StringComparison.Ordinal));
+        var fromText = config.Notes.Where(n => n.Kind == ModelNoteKind.Defaulted).ToList();
+        Assert.Equal(["bos_token_id", "hidden_size", "max_position_embeddings", "num_attention_heads", "num_hidden_layers", "pad_token_id"], fromText.Select(n => n.Field));
+        Assert.All(fromText, n => Assert.StartsWith("read from text_config.", n.Text, StringComparison.Ordinal));
+        var window = Assert.Single(config.Notes, n => n.Kind == ModelNoteKind.Ignored);
+        Assert.Equal(("config.json", "text_config.sliding_window"), (window.Source, window.Field));
+    }
+
+    [Fact]
+    public void Top_level_config_json_values_win_over_text_config()
+    {
+        var json = Gemma3Config(s_gqa);
+        json["max_position_embeddings"] = 8192;
+        json["bos_token_id"] = 5;
+        var config = Read(ModelFolders.Optimum(s_gqa, json));
+
+        Assert.Equal((8192, 5), (config.ContextLength, config.BosTokenId));
+        Assert.DoesNotContain(config.Notes, n => n.Field is "max_position_embeddings" or "bos_token_id");
+    }
+
+    [Fact]
+    public void A_sliding_window_in_config_json_is_noted_unless_use_sliding_window_is_false()
+    {
+        var mistral = ModelFolders.LlamaConfig(s_gqa);
+        mistral["sliding_window"] = 4096;
+        var noted = Assert.Single(Read(ModelFolders.Optimum(s_gqa, mistral)).Notes);
+        Assert.Equal((ModelNoteKind.Ignored, "sliding_window"), (noted.Kind, noted.Field));
+
+        var qwen = ModelFolders.LlamaConfig(s_gqa);
+        qwen["sliding_window"] = 131072;
+        qwen["use_sliding_window"] = false;
+        Assert.Empty(Read(ModelFolders.Optimum(s_gqa, qwen)).Notes);
+
+        var none = ModelFolders.LlamaConfig(s_gqa);
+        none["sliding_window"] = null;
+        Assert.Empty(Read(ModelFolders.Optimum(s_gqa, none)).Notes);
+    }
+
     [Fact]
     public void A_decoder_split_over_several_sessions_is_refused()
     {
