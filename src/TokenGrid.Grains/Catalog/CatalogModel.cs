@@ -27,7 +27,7 @@ public sealed class CatalogModel
         Tokenizer = model.Tokenizer;
         Chat = ModelChatFormat.Load(model.Config.Directory, model.Tokenizer);
         var defaults = model.Config.GenerationDefaults;
-        SamplingDefaults = new ModelSamplingDefaults(defaults.DefaultTemperature, defaults.TopP, defaults.TopK);
+        SamplingDefaults = new ModelSamplingDefaults(defaults.DefaultTemperature, defaults.TopP, defaults.TopK, defaults.RepetitionPenalty, defaults.MinP);
         KvElementBytes = model.Signature.KvType == TensorElementType.Float16 ? 2 : 4;
         WeightBytes = ModelMemory.WeightBytes(model.Config.ModelPath);
         KvBytesPerSequence = ModelMemory.KvBytesPerSequence(model.Config, KvElementBytes);

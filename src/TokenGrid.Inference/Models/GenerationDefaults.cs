@@ -4,7 +4,8 @@ namespace TokenGrid.Inference.Models;
 /// The model's own default sampling, from the <c>search</c> section of <c>genai_config.json</c> and from
 /// <c>generation_config.json</c> (the first file that states a field wins, in that order, as onnxruntime-genai's
 /// builder already copies <c>generation_config.json</c> into <c>search</c>). Every field is null when neither file
-/// states it. A request's own values win; these apply only where a request gives none.
+/// states it. A request's own values win; these apply only where a request gives none. A repetition penalty or min_p
+/// the sampler would refuse is left out, with a load note.
 /// </summary>
 public sealed record GenerationDefaults
 {
@@ -27,9 +28,13 @@ public sealed record GenerationDefaults
     /// <summary>Top-k cut-off, as the file states it (0 means no cut-off).</summary>
     public int? TopK { get; init; }
 
+    /// <summary>Min-p cut-off (vLLM's and transformers' <c>min_p</c>, 0 to 1; 0 is off), as the file states it.</summary>
+    public float? MinP { get; init; }
+
     /// <summary>
-    /// Repetition penalty as the file states it. TokenGrid's sampler does not apply one; a value other than 1 is
-    /// reported as a load note.
+    /// Repetition penalty (transformers' and vLLM's <c>repetition_penalty</c>, above 0 and at most
+    /// <see cref="Sampling.SamplingOptions.MaxRepetitionPenalty"/>; 1 is off), as the file states it. Applied to requests
+    /// that give none, as vLLM applies a model's generation_config.json.
     /// </summary>
     public float? RepetitionPenalty { get; init; }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TokenGrid.Inference.Sampling;
 
 namespace TokenGrid.Inference.Models;
 
@@ -33,16 +34,32 @@ public static partial class ModelConfigReader
             Temperature = fromSearch.Temperature ?? fromGeneration.Temperature,
             TopP = fromSearch.TopP ?? fromGeneration.TopP,
             TopK = fromSearch.TopK ?? fromGeneration.TopK,
+            MinP = fromSearch.MinP ?? fromGeneration.MinP,
             RepetitionPenalty = fromSearch.RepetitionPenalty ?? fromGeneration.RepetitionPenalty,
             MaxLength = fromSearch.MaxLength ?? fromGeneration.MaxLength,
         };
-        if (merged.RepetitionPenalty is { } penalty && penalty != 1f)
+
+        // A value the sampler would refuse is left out (the request's own, or the sampler's default, applies), with a note.
+        if (merged.RepetitionPenalty is { } penalty && penalty is not (> 0f and <= SamplingOptions.MaxRepetitionPenalty))
         {
-            var (file, field) = fromSearch.RepetitionPenalty is not null ? (genai!.Name, "search.repetition_penalty") : (generation!.Name, "repetition_penalty");
-            notes.Ignored(file, field, $"{penalty.ToString(CultureInfo.InvariantCulture)}: TokenGrid's sampler applies no repetition penalty");
+            var (file, field) = Where(fromSearch.RepetitionPenalty is not null, "repetition_penalty");
+            notes.Ignored(file, field, $"{Show(penalty)}: a repetition penalty must be above 0 and at most {Show(SamplingOptions.MaxRepetitionPenalty)} (1 is off)");
+            merged = merged with { RepetitionPenalty = null };
+        }
+
+        if (merged.MinP is { } minP && minP is not (>= 0f and <= 1f))
+        {
+            var (file, field) = Where(fromSearch.MinP is not null, "min_p");
+            notes.Ignored(file, field, $"{Show(minP)}: min_p must be between 0 and 1");
+            merged = merged with { MinP = null };
         }
 
         return merged.IsEmpty ? GenerationDefaults.None : merged;
+
+        (string File, string Field) Where(bool inSearch, string field) =>
+            inSearch ? (genai!.Name, "search." + field) : (generation!.Name, field);
+
+        static string Show(float value) => value.ToString(CultureInfo.InvariantCulture);
     }
 
     private static GenerationDefaults Defaults(ConfigFile file, string prefix) => new()
@@ -51,6 +68,7 @@ public static partial class ModelConfigReader
         Temperature = (float?)file.Number(prefix + "temperature"),
         TopP = (float?)file.Number(prefix + "top_p"),
         TopK = file.Int(prefix + "top_k"),
+        MinP = (float?)file.Number(prefix + "min_p"),
         RepetitionPenalty = (float?)file.Number(prefix + "repetition_penalty"),
         MaxLength = file.PositiveInt(prefix + "max_length"),
     };

@@ -52,7 +52,7 @@ internal static class ModelDescription
         output.WriteLine(defaults.IsEmpty
             ? "  sampling defaults: none stated (OpenAI's apply: temperature 1, top_p 1)"
             : string.Create(CultureInfo.InvariantCulture,
-                $"  sampling defaults: do_sample {defaults.DoSample?.ToString() ?? "-"}, temperature {defaults.DefaultTemperature?.ToString() ?? "-"}, top_p {defaults.TopP?.ToString() ?? "-"}, top_k {defaults.TopK?.ToString() ?? "-"} (a request's own values win)"));
+                $"  sampling defaults: do_sample {defaults.DoSample?.ToString() ?? "-"}, temperature {defaults.DefaultTemperature?.ToString() ?? "-"}, top_p {defaults.TopP?.ToString() ?? "-"}, top_k {defaults.TopK?.ToString() ?? "-"}, min_p {defaults.MinP?.ToString() ?? "-"}, repetition_penalty {defaults.RepetitionPenalty?.ToString() ?? "-"} (a request's own values win)"));
         foreach (var note in model.LoadNotes)
         {
             output.WriteLine($"  note: {note}");

@@ -161,10 +161,10 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
             fields.TopP ?? defaults.TopP ?? 1f,
             fields.TopK is { } topK ? Math.Max(0, topK) : defaults.TopK ?? 0,
             fields.Seed is { } seed ? unchecked((ulong)seed) : null,
-            MinP: fields.MinP ?? 0f,
+            MinP: fields.MinP ?? defaults.MinP ?? 0f,
             PresencePenalty: fields.PresencePenalty ?? 0f,
             FrequencyPenalty: fields.FrequencyPenalty ?? 0f,
-            RepetitionPenalty: fields.RepetitionPenalty ?? 1f,
+            RepetitionPenalty: fields.RepetitionPenalty ?? defaults.RepetitionPenalty ?? 1f,
             LogitBias: LogitBias(fields.LogitBias, model));
     }
 

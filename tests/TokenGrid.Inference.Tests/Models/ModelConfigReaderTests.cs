@@ -98,8 +98,37 @@ public sealed class ModelConfigReaderTests
 
         Assert.Equal([999, 996], config.EosTokenIds);
         Assert.Equal((true, 0.3f, 0.9f, (int?)null), (config.GenerationDefaults.DoSample, config.GenerationDefaults.Temperature, config.GenerationDefaults.TopP, config.GenerationDefaults.TopK));
-        var note = Assert.Single(config.Notes);
-        Assert.Equal(("search.repetition_penalty", ModelNoteKind.Ignored), (note.Field, note.Kind));
+        Assert.Equal(1.1f, config.GenerationDefaults.RepetitionPenalty);
+        Assert.Empty(config.Notes);
+    }
+
+    [Fact]
+    public void Generation_configs_repetition_penalty_and_min_p_are_model_defaults_not_ignored_settings()
+    {
+        // Qwen2.5-Instruct's generation_config.json, with a min_p as some models state one.
+        var generation = new JsonObject
+        {
+            ["bos_token_id"] = 998, ["do_sample"] = true, ["eos_token_id"] = new JsonArray(999, 997), ["pad_token_id"] = 998,
+            ["repetition_penalty"] = 1.05, ["temperature"] = 0.7, ["top_k"] = 20, ["top_p"] = 0.8, ["min_p"] = 0.05,
+        };
+        var config = Read(ModelFolders.Optimum(s_gqa, ModelFolders.LlamaConfig(s_gqa), generation));
+        var defaults = config.GenerationDefaults;
+
+        Assert.Equal((true, 0.7f, 0.8f, 20, 1.05f, 0.05f), (defaults.DoSample, defaults.Temperature, defaults.TopP, defaults.TopK, defaults.RepetitionPenalty, defaults.MinP));
+        Assert.Empty(config.Notes);
+    }
+
+    [Fact]
+    public void A_repetition_penalty_or_min_p_the_sampler_would_refuse_is_left_out_with_a_note()
+    {
+        var generation = new JsonObject { ["repetition_penalty"] = 0.0, ["min_p"] = 1.5, ["temperature"] = 0.7 };
+        var config = Read(ModelFolders.Optimum(s_gqa, ModelFolders.LlamaConfig(s_gqa), generation));
+
+        Assert.Equal((0.7f, (float?)null, (float?)null), (config.GenerationDefaults.Temperature, config.GenerationDefaults.RepetitionPenalty, config.GenerationDefaults.MinP));
+        Assert.Equal(
+            [("generation_config.json", "repetition_penalty"), ("generation_config.json", "min_p")],
+            config.Notes.Select(n => (n.Source, n.Field)));
+        Assert.All(config.Notes, n => Assert.Equal(ModelNoteKind.Ignored, n.Kind));
     }
 
     [Fact]
