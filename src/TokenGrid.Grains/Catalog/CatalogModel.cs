@@ -39,6 +39,9 @@ public sealed class CatalogModel
     /// <summary>The model directory.</summary>
     public string Directory => Config.Directory;
 
+    /// <summary>The decoder file read from <see cref="Directory"/> (full path).</summary>
+    public string ModelPath => Config.ModelPath;
+
     /// <summary>Maximum prompt plus generated tokens.</summary>
     public int ContextLength => Config.ContextLength;
 

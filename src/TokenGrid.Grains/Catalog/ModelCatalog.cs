@@ -41,10 +41,10 @@ public sealed partial class ModelCatalog
                     directory = DemoModelBuilder.EnsureBuilt(settings.DemoCacheRoot ?? DemoModelBuilder.DefaultCacheRoot, settings.DemoSpec ?? DemoModelSpec.Default);
                 }
 
-                using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu, IntraOpThreads = 1 });
+                using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu, IntraOpThreads = 1, ModelFile = entry.ModelFile });
                 var served = new CatalogModel(entry.Name, model);
                 models.Add(served);
-                LogLoaded(logger, entry.Name, directory, served.ContextLength, served.Config.VocabSize, ModelMemory.Format(served.WeightBytes), served.Tokenizer.Family, served.Chat.Description);
+                LogLoaded(logger, entry.Name, directory, Path.GetRelativePath(directory, served.ModelPath), served.ContextLength, served.Config.VocabSize, ModelMemory.Format(served.WeightBytes), served.Tokenizer.Family, served.Chat.Description);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

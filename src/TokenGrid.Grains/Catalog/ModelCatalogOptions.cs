@@ -45,11 +45,25 @@ public sealed class ModelCatalogOptions : IValidatedOptions
             {
                 return "every model needs a name.";
             }
+
+            if (entry.ModelFile is { } file && ModelFileProblem(entry, file) is { } problem)
+            {
+                return $"model '{entry.Name}': ModelFile '{file}' {problem}.";
+            }
         }
 
         var duplicate = Entries.GroupBy(e => e.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         return duplicate is null ? null : $"the model name '{duplicate.Key}' is configured more than once.";
     }
+
+    /// <summary>Why <paramref name="file"/> cannot name a decoder file inside the entry's folder, or null.</summary>
+    private static string? ModelFileProblem(ModelEntry entry, string file) =>
+        entry.IsDemo ? "applies to a model directory, not the built-in demo model"
+        : string.IsNullOrWhiteSpace(file) ? "is empty"
+        : Path.IsPathRooted(file) ? "must be relative to the model's Directory"
+        : file.Split('/', '\\').Contains("..") ? "must stay inside the model's Directory (no '..')"
+        : !file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? "must name an .onnx file"
+        : null;
 }
 
 /// <summary>One served model.</summary>
@@ -63,6 +77,16 @@ public sealed class ModelEntry
     /// <c>"demo"</c> means the built-in demo model.
     /// </summary>
     public string? Directory { get; set; }
+
+    /// <summary>
+    /// The decoder file to serve, relative to <see cref="Directory"/>, e.g. <c>onnx/model_q4.onnx</c> to pick one variant
+    /// of a transformers.js / onnx-community folder (which ships <c>model.onnx</c>, <c>model_fp16.onnx</c>,
+    /// <c>model_q4.onnx</c>, ... under <c>onnx/</c>). The configuration is read as without it (<c>genai_config.json</c>,
+    /// else <c>config.json</c> and the graph); it wins over <c>genai_config.json</c>'s <c>model.decoder.filename</c>.
+    /// Default: null, choosing as <see cref="Inference.Models.ModelConfigReader.FindModelFile"/> does (<c>model.onnx</c>
+    /// first, in the folder and then in <c>onnx/</c>).
+    /// </summary>
+    public string? ModelFile { get; set; }
 
     /// <summary>True when this entry is the built-in demo model.</summary>
     public bool IsDemo => Directory is null || string.Equals(Directory, ModelCatalogOptions.DemoDirectory, StringComparison.OrdinalIgnoreCase);

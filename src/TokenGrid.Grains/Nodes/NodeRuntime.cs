@@ -141,7 +141,8 @@ public sealed partial class NodeRuntime(
     /// <summary>Opens <paramref name="model"/>'s session for one device and starts its engine (blocking: called on the thread pool).</summary>
     private (DecoderModel, InferenceEngine) Load(CatalogModel model, string device, ModelLoadOptions load, EngineOptions template)
     {
-        var decoder = DecoderModel.Load(model.Directory, load);
+        // The file the catalog read (a ModelFile setting's, or the one chosen by default), so node and catalog agree.
+        var decoder = DecoderModel.Load(model.Directory, load with { ModelFile = model.ModelPath });
         try
         {
             var engine = new InferenceEngine(

@@ -27,6 +27,13 @@ public sealed record ModelLoadOptions
     /// theirs. Default: 0.
     /// </summary>
     public int CpuThreadNice { get; init; }
+
+    /// <summary>
+    /// The decoder file, relative to the model directory (or absolute), e.g. <c>onnx/model_q4.onnx</c> to pick one
+    /// variant of a transformers.js folder; null lets <see cref="ModelConfigReader.FindModelFile"/> choose. The
+    /// configuration is read the same way either way. Default: null.
+    /// </summary>
+    public string? ModelFile { get; init; }
 }
 
 /// <summary>
@@ -89,7 +96,7 @@ public sealed class DecoderModel : IDisposable
     public static DecoderModel Load(string directory, ModelLoadOptions? options = null)
     {
         options ??= new ModelLoadOptions();
-        var modelPath = ModelConfigReader.FindModelFile(directory);
+        var modelPath = ModelConfigReader.FindModelFile(directory, options.ModelFile);
         var settings = ModelConfigReader.ReadSessionSettings(directory, out var sessionNotes);
         var created = SessionFactory.Create(modelPath, options.ExecutionProvider, options.DeviceId, options.IntraOpThreads, settings, options.CpuThreadNice);
         try

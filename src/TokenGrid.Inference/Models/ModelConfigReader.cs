@@ -20,15 +20,44 @@ public static partial class ModelConfigReader
     /// <summary>The Hugging Face generation configuration file name.</summary>
     public const string GenerationConfigFile = "generation_config.json";
 
-    // Decoder files in the order Optimum and the genai builder name them.
+    /// <summary>
+    /// The subfolder transformers.js / onnx-community exports keep their graphs in (<c>onnx/model.onnx</c>,
+    /// <c>onnx/model_q4.onnx</c>, ...), with <c>config.json</c>, <c>generation_config.json</c> and the tokenizer at the
+    /// folder's root. Looked into when the root has no <c>.onnx</c> file.
+    /// </summary>
+    public const string OnnxSubfolder = "onnx";
+
+    /// <summary>How the setting that picks a decoder file is named in messages (silo settings and the command line).</summary>
+    public const string ModelFileSetting = "ModelFile (TokenGrid:Models:Entries:N:ModelFile, or --model-file on the command line)";
+
+    // Decoder files in the order Optimum, transformers.js and the genai builder name them.
     private static readonly string[] s_candidateFiles = ["model.onnx", "decoder_model_merged.onnx", "decoder_with_past_model.onnx", "decoder_model.onnx"];
 
-    /// <summary>Finds the decoder <c>.onnx</c> file of a model directory.</summary>
-    public static string FindModelFile(string directory)
+    /// <summary>
+    /// Finds the decoder <c>.onnx</c> file of a model directory: <paramref name="modelFile"/> when given; else the file
+    /// <c>genai_config.json</c> names; else, in the folder and then in its <see cref="OnnxSubfolder"/>, the first of
+    /// <c>model.onnx</c>, <c>decoder_model_merged.onnx</c>, <c>decoder_with_past_model.onnx</c>, <c>decoder_model.onnx</c>,
+    /// or the only <c>.onnx</c> file there.
+    /// </summary>
+    /// <param name="directory">The model directory (configuration and tokenizer files).</param>
+    /// <param name="modelFile">
+    /// The decoder file to use, relative to <paramref name="directory"/> (or absolute), e.g. <c>onnx/model_q4.onnx</c>;
+    /// null to choose as above. It wins over <c>genai_config.json</c>'s <c>model.decoder.filename</c>, and does not change
+    /// how the configuration is read.
+    /// </param>
+    /// <exception cref="InvalidModelException">No file, a named file that does not exist, or several files and nothing choosing one.</exception>
+    public static string FindModelFile(string directory, string? modelFile = null)
     {
         if (!System.IO.Directory.Exists(directory))
         {
             throw new InvalidModelException($"Model directory '{directory}' does not exist.");
+        }
+
+        if (modelFile is not null)
+        {
+            var chosen = Path.Combine(directory, modelFile);
+            return File.Exists(chosen) ? chosen
+                : throw new InvalidModelException($"Model file '{modelFile}' (the model's ModelFile setting) does not exist in '{directory}'.");
         }
 
         var genai = ConfigFile.Load(Path.Combine(directory, GenAiConfigFile));
@@ -39,20 +68,38 @@ public static partial class ModelConfigReader
                 : throw genai.Invalid("model.decoder.filename", $"names '{configured}', which does not exist");
         }
 
-        foreach (var name in s_candidateFiles)
+        foreach (var folder in new[] { directory, Path.Combine(directory, OnnxSubfolder) })
         {
-            var path = Path.Combine(directory, name);
-            if (File.Exists(path))
+            if (!System.IO.Directory.Exists(folder))
             {
-                return path;
+                continue;
+            }
+
+            foreach (var name in s_candidateFiles)
+            {
+                var path = Path.Combine(folder, name);
+                if (File.Exists(path))
+                {
+                    return path;
+                }
+            }
+
+            var onnx = System.IO.Directory.GetFiles(folder, "*.onnx");
+            if (onnx.Length == 1)
+            {
+                return onnx[0];
+            }
+
+            if (onnx.Length > 1)
+            {
+                var names = onnx.Select(f => Path.GetRelativePath(directory, f).Replace(Path.DirectorySeparatorChar, '/')).Order(StringComparer.Ordinal);
+                throw new InvalidModelException(
+                    $"Model directory '{directory}' has several .onnx files ({string.Join(", ", names)}), none named {string.Join(", ", s_candidateFiles)}, " +
+                    $"and no {GenAiConfigFile} naming the decoder; choose one with the model's {ModelFileSetting}, a path relative to the folder.");
             }
         }
 
-        var onnx = System.IO.Directory.GetFiles(directory, "*.onnx");
-        return onnx.Length == 1 ? onnx[0]
-            : throw new InvalidModelException(onnx.Length == 0
-                ? $"Model directory '{directory}' has no .onnx file."
-                : $"Model directory '{directory}' has several .onnx files and no {GenAiConfigFile} naming the decoder.");
+        throw new InvalidModelException($"Model directory '{directory}' has no .onnx file (looked in the folder and in its {OnnxSubfolder}/ subfolder).");
     }
 
     /// <summary>Reads the configuration of the model whose session is already open.</summary>

@@ -25,14 +25,16 @@ internal static class GenerateCommand
         var seed = new Option<ulong?>("--seed") { Description = "Sampling seed. Default: a random one." };
         var stop = new Option<string?>("--stop") { Description = "Stop when the text contains TEXT.", HelpName = "TEXT" };
         var model = new Option<string?>("--model") { Description = "A model directory. Default: the demo model, built on first use.", HelpName = "DIR" };
+        var modelFile = ModelFileOption.Create();
         var provider = ProviderOption.Create();
         var command = new Command("generate", "Streams a completion from the demo model (built on first use) or a model directory.")
         {
-            prompt, maxTokens, temperature, topP, topK, seed, stop, model, provider,
+            prompt, maxTokens, temperature, topP, topK, seed, stop, model, modelFile, provider,
         };
         command.SetAction((result, cancellation) => RunAsync(
             result.GetRequiredValue(prompt),
             result.GetValue(model),
+            result.GetValue(modelFile),
             result.GetValue(provider),
             new GenerationRequest
             {
@@ -53,10 +55,16 @@ internal static class GenerateCommand
     }
 
     private static async Task<int> RunAsync(
-        string prompt, string? directory, ExecutionProviderPreference provider, GenerationRequest request, InvocationConfiguration console, CancellationToken cancellation)
+        string prompt, string? directory, string? modelFile, ExecutionProviderPreference provider, GenerationRequest request, InvocationConfiguration console, CancellationToken cancellation)
     {
+        if (modelFile is not null && directory is null)
+        {
+            console.Error.WriteLine("--model-file picks a file of the folder --model names; give --model too.");
+            return 1;
+        }
+
         directory ??= DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
-        using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = provider });
+        using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = provider, ModelFile = modelFile });
         console.Error.WriteLine($"model {model.Name} on {model.Provider}{(model.ProviderFallbackReason is { } why ? $" ({why})" : "")}");
         await using var engine = new InferenceEngine(model);
 

@@ -14,7 +14,7 @@ internal static class ModelDescription
         var inputs = model.Session.InputMetadata;
         var genai = File.Exists(Path.Combine(config.Directory, ModelConfigReader.GenAiConfigFile));
         output.WriteLine($"model folder: {config.Directory}");
-        output.WriteLine($"  decoder:    {Path.GetFileName(config.ModelPath)}{ExternalData(config.ModelPath)}");
+        output.WriteLine($"  decoder:    {Path.GetRelativePath(config.Directory, config.ModelPath)}{ExternalData(config.ModelPath)}");
         output.WriteLine($"  read from:  {(genai ? ModelConfigReader.GenAiConfigFile : "the graph's inputs and outputs, with config.json")}");
         output.WriteLine($"  provider:   {model.Provider}{(model.ProviderFallbackReason is { } why ? $" ({why})" : "")}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -26,25 +26,26 @@ internal static class ModelsCommand
             HelpName = "FILE",
         };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens in the greedy run.", DefaultValueFactory = _ => 8 };
+        var modelFile = ModelFileOption.Create();
         var provider = ProviderOption.Create();
         var check = new Command("check", "Shows what TokenGrid sees in a model folder: layout, inputs, key/value cache, tokenizer, the chat template "
             + "rendered to the exact prompt and its token ids, and a short greedy run with its tokens per second.")
         {
-            directory, conversation, maxTokens, provider,
+            directory, conversation, maxTokens, provider, modelFile,
         };
         check.SetAction(result => CheckAsync(
-            result.GetRequiredValue(directory), result.GetValue(conversation), result.GetValue(maxTokens), result.GetValue(provider),
+            result.GetRequiredValue(directory), result.GetValue(modelFile), result.GetValue(conversation), result.GetValue(maxTokens), result.GetValue(provider),
             result.InvocationConfiguration.Output, result.InvocationConfiguration.Error));
         return new Command("models", "Model folders.") { check };
     }
 
     private static async Task<int> CheckAsync(
-        string directory, string? conversation, int maxTokens, ExecutionProviderPreference provider, TextWriter output, TextWriter error)
+        string directory, string? modelFile, string? conversation, int maxTokens, ExecutionProviderPreference provider, TextWriter output, TextWriter error)
     {
         DecoderModel model;
         try
         {
-            model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = provider });
+            model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = provider, ModelFile = modelFile });
         }
         catch (Exception e) when (e is InvalidModelException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException or UnauthorizedAccessException)
         {

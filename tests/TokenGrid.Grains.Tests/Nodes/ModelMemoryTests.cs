@@ -58,6 +58,30 @@ public sealed class ModelMemoryTests
     }
 
     [Fact]
+    public void Weights_of_a_transformers_js_variant_leave_out_the_other_variants_data_beside_it()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"tokengrid-memory-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            // onnx/ as onnx-community ships it: each variant with its own external data.
+            File.WriteAllBytes(Path.Combine(directory, "model.onnx"), new byte[100]);
+            File.WriteAllBytes(Path.Combine(directory, "model.onnx_data"), new byte[1000]);
+            File.WriteAllBytes(Path.Combine(directory, "model_fp16.onnx"), new byte[50]);
+            File.WriteAllBytes(Path.Combine(directory, "model_fp16.onnx_data"), new byte[500]);
+            File.WriteAllBytes(Path.Combine(directory, "model_q4.onnx"), new byte[30]);
+
+            Assert.Equal(1100, ModelMemory.WeightBytes(Path.Combine(directory, "model.onnx")));
+            Assert.Equal(550, ModelMemory.WeightBytes(Path.Combine(directory, "model_fp16.onnx")));
+            Assert.Equal(30, ModelMemory.WeightBytes(Path.Combine(directory, "model_q4.onnx")));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_catalog_model_estimates_from_the_built_demo_model_without_keeping_it_open()
     {
         var root = Path.Combine(Path.GetTempPath(), $"tokengrid-memory-{Guid.NewGuid():N}");

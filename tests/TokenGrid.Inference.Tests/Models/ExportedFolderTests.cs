@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using TokenGrid.Inference.DemoModel;
 using TokenGrid.Inference.Engine;
+using TokenGrid.Inference.Models;
 using TokenGrid.Inference.Tests.DemoModel;
 using TokenGrid.Inference.Tests.Support;
 
@@ -27,6 +28,9 @@ public sealed class ExportedFolderTests
             s => ModelFolders.Optimum(s, ModelFolders.LlamaConfig(s), ModelFolders.ChatGenerationConfig(s), "decoder_model_merged.onnx"), "decoder_model_merged.onnx"),
         ["optimum-gpt2-inline"] = (DemoModels.Tiny with { ExternalData = false },
             s => ModelFolders.Optimum(s, ModelFolders.Gpt2Config(s)), "model.onnx"),
+        // transformers.js: onnx/model.onnx is chosen over the other variants there (a graph of other weights).
+        ["onnx-community-gqa"] = (DemoVariants.Spec("grouped-query"),
+            s => ModelFolders.OnnxCommunity(s, ModelFolders.LlamaConfig(s), ModelFolders.ChatGenerationConfig(s), ("model_q4.onnx", OtherWeights(s))), "onnx/model.onnx"),
     };
 
     public static TheoryData<string> Names => [.. s_folders.Keys];
@@ -53,6 +57,29 @@ public sealed class ExportedFolderTests
         Assert.Equal(spec.PositionIdsInput ? "position_ids" : null, run.Model.Signature.PositionIds);
         Assert.Equal(spec.UseCacheBranch ? "use_cache_branch" : null, run.Model.Signature.UseCacheBranch);
     }
+
+    [Fact]
+    public async Task The_model_file_setting_serves_the_variant_it_names_and_keeps_reading_config_json()
+    {
+        var spec = DemoVariants.Spec("grouped-query");
+        var directory = ModelFolders.OnnxCommunity(spec, ModelFolders.LlamaConfig(spec), ModelFolders.ChatGenerationConfig(spec), ("model_q4.onnx", OtherWeights(spec)));
+        int[] prompt = [11, 250, 3, 999, 64];
+        await using var run = EngineRun.Start(directory, load: new ModelLoadOptions { ModelFile = "onnx/model_q4.onnx" });
+        var (tokens, _, _) = await EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy(prompt, 10)));
+
+        using var chosen = new InferenceSession(Path.Combine(directory, "onnx", "model_q4.onnx"));
+        using var other = new InferenceSession(Path.Combine(directory, "onnx", "model.onnx"));
+        Assert.Equal(CachedGreedyLoop.Run(chosen, prompt, 10), tokens);
+        Assert.NotEqual(CachedGreedyLoop.Run(other, prompt, 10), tokens);
+        var config = run.Model.Config;
+        Assert.Equal(Path.Combine(directory, "onnx", "model_q4.onnx"), config.ModelPath);
+        Assert.Equal(("llama", 256, 998), (config.ModelType, config.ContextLength, config.BosTokenId));
+        Assert.Equal([999, 997, 996], config.EosTokenIds);
+        Assert.Empty(run.Model.LoadNotes);
+    }
+
+    /// <summary>The same shape as <paramref name="spec"/> with other weights, inline: a second variant of one model.</summary>
+    private static DemoModelSpec OtherWeights(DemoModelSpec spec) => spec with { Seed = spec.Seed + 1, ExternalData = false };
 
     [Fact]
     public async Task A_sequence_batched_with_others_in_a_merged_grouped_query_model_generates_what_it_does_alone()

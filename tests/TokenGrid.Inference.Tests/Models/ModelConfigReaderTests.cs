@@ -301,6 +301,44 @@ public sealed class ModelConfigReaderTests
             DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu }).Dispose();
     }
 
+    [Fact]
+    public void An_onnx_community_folder_serves_onnx_model_onnx_with_config_json_from_the_root()
+    {
+        var directory = ModelFolders.OnnxCommunity(s_gqa, ModelFolders.LlamaConfig(s_gqa), ModelFolders.ChatGenerationConfig(s_gqa),
+            ("model_fp16.onnx", s_gqa with { ExternalData = false }), ("model_q4.onnx", s_gqa with { ExternalData = false }));
+
+        var config = Read(directory);
+        Assert.Equal(Path.Combine(directory, "onnx", "model.onnx"), config.ModelPath);
+        Assert.Equal(directory, config.Directory);
+        Assert.Equal(("llama", 256, 998), (config.ModelType, config.ContextLength, config.BosTokenId));
+        Assert.Equal([999, 997, 996], config.EosTokenIds);
+        Assert.Empty(config.Notes);
+    }
+
+    [Fact]
+    public void Several_onnx_files_and_nothing_choosing_one_are_refused_listing_them_and_naming_the_setting()
+    {
+        var directory = ModelFolders.OnnxCommunity(s_gqa, ModelFolders.LlamaConfig(s_gqa), null,
+            ("model_q4.onnx", s_gqa with { ExternalData = false }), ("model_fp16.onnx", s_gqa with { ExternalData = false }));
+        File.Delete(Path.Combine(directory, "onnx", "model.onnx"));
+
+        var e = Assert.Throws<InvalidModelException>(() => ModelConfigReader.FindModelFile(directory));
+        Assert.Contains("several .onnx files (onnx/model_fp16.onnx, onnx/model_q4.onnx)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("TokenGrid:Models:Entries:N:ModelFile", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--model-file", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+
+        Assert.Equal(Path.Combine(directory, "onnx/model_q4.onnx"), ModelConfigReader.FindModelFile(directory, "onnx/model_q4.onnx"));
+    }
+
+    [Fact]
+    public void A_model_file_that_does_not_exist_is_refused_naming_it()
+    {
+        var directory = ModelFolders.OnnxCommunity(s_gqa, ModelFolders.LlamaConfig(s_gqa), null);
+        var e = Assert.Throws<InvalidModelException>(() => ModelConfigReader.FindModelFile(directory, "onnx/model_q8.onnx"));
+        Assert.Contains("'onnx/model_q8.onnx' (the model's ModelFile setting) does not exist", e.Message, StringComparison.Ordinal);
+    }
+
     private static DecoderModelConfig Read(string directory)
     {
         var modelPath = ModelConfigReader.FindModelFile(directory);

@@ -47,6 +47,33 @@ public static class ModelFolders
     }
 
     /// <summary>
+    /// A transformers.js / onnx-community export: <c>config.json</c>, <c>generation_config.json</c> (when given) and the
+    /// tokenizer at the root, the graph as <c>onnx/model.onnx</c> with its external weights beside it in <c>onnx/</c>,
+    /// and each of <paramref name="variants"/> (another graph, inline weights) as <c>onnx/NAME</c>, the way
+    /// onnx-community ships <c>model_fp16.onnx</c>, <c>model_q4.onnx</c>, ... next to <c>model.onnx</c>.
+    /// </summary>
+    public static string OnnxCommunity(DemoModelSpec spec, JsonObject config, JsonObject? generationConfig, params (string Name, DemoModelSpec Spec)[] variants)
+    {
+        var directory = Optimum(spec, config, generationConfig);
+        var onnx = Directory.CreateDirectory(Path.Combine(directory, "onnx")).FullName;
+        foreach (var name in new[] { "model.onnx", "model.onnx.data" })
+        {
+            if (File.Exists(Path.Combine(directory, name)))
+            {
+                File.Move(Path.Combine(directory, name), Path.Combine(onnx, name));
+            }
+        }
+
+        foreach (var (name, variant) in variants)
+        {
+            Assert.False(variant.ExternalData, "a variant's graph must carry its weights inline: onnx/model.onnx.data is model.onnx's");
+            File.Copy(Path.Combine(DemoModels.Get(variant), "model.onnx"), Path.Combine(onnx, name));
+        }
+
+        return directory;
+    }
+
+    /// <summary>
     /// genai_config.json as onnxruntime-genai's model builder writes it for a CUDA export: every decoder field, the
     /// eos list, CUDA provider options and the full <c>search</c> section with a shared past/present buffer.
     /// </summary>
