@@ -276,6 +276,12 @@ public sealed record JobInfo
     /// </summary>
     [Id(25)] public int CachedPromptTokens { get; init; }
 
+    /// <summary>
+    /// The job failed because it ran out of time (its <see cref="JobSpec.Timeout"/>): sending it again would run into the
+    /// same limit, so the API does not invite a retry.
+    /// </summary>
+    [Id(26)] public bool TimedOut { get; init; }
+
     /// <summary>True once the job has ended.</summary>
     public bool IsFinished => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled or JobStatus.Rejected;
 }

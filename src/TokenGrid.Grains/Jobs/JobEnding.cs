@@ -79,6 +79,7 @@ internal readonly record struct JobEnding(
             ContentExpiresAt = contentExpiresAt,
             FinishReason = FinishReason,
             Error = Error,
+            TimedOut = Outcome == JobOutcome.TimedOut,
             CompletionTokens = completionTokens,
             Output = output,
             QueuePosition = null,

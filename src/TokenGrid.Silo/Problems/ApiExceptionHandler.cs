@@ -27,8 +27,8 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         var problem = Map(exception);
         if (problem.Status == StatusCodes.Status503ServiceUnavailable)
         {
-            // Every 503 says when to come back; a cause that gave no delay gets about one failure detection.
-            problem = problem with { RetryAfter = problem.RetryAfter ?? s_clusterRetryAfter };
+            // A 503 a retry can fix says when to come back; a cause that gave no delay gets about one failure detection.
+            problem = problem with { RetryAfter = problem.ShouldRetry == false ? null : problem.RetryAfter ?? s_clusterRetryAfter };
             if (exception is not (ApiProblemException or JobFailedException or ChangeNotAuditedException))
             {
                 // A 503 the API chose (a job's failure, a full cluster) is no news for the log, nor is a change not
@@ -54,6 +54,11 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
             RateLimitHeaders.WriteRetryAfter(httpContext.Response.Headers, retryAfter);
         }
 
+        if (problem.ShouldRetry is { } shouldRetry)
+        {
+            httpContext.Response.Headers[ShouldRetryHeader] = shouldRetry ? "true" : "false";
+        }
+
         // Written whatever Accept says (ProblemJsonWriter): a handler that declined would make the middleware rethrow.
         await problems.WriteAsync(new ProblemDetailsContext
         {
@@ -69,6 +74,12 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         });
         return true;
     }
+
+    /// <summary>
+    /// The OpenAI SDKs' own header (openai-node and openai-python read it before their status rules): whether sending the
+    /// same request again can help.
+    /// </summary>
+    internal const string ShouldRetryHeader = "x-should-retry";
 
     /// <summary>The problem an exception stands for.</summary>
     internal static ApiProblem Map(Exception exception) => exception switch

@@ -21,6 +21,13 @@ public sealed record ApiProblem(int Status, string Title, string Detail, string 
     /// <summary>When to retry, sent as <c>Retry-After</c> and <c>retry-after-ms</c>; null: no such headers.</summary>
     public TimeSpan? RetryAfter { get; init; }
 
+    /// <summary>
+    /// False: sending the same request again cannot help (the job was cancelled, or failed after producing output that
+    /// was charged), sent as <c>x-should-retry: false</c>, which the OpenAI SDKs obey before their own status rules (they
+    /// retry 409 and every 5xx); such a problem has no <c>Retry-After</c>. Null: no such header.
+    /// </summary>
+    public bool? ShouldRetry { get; init; }
+
     /// <summary>OpenAI's error object for this problem.</summary>
     public OpenAiError ToOpenAiError() => new(Detail, Type ?? OpenAiErrorTypes.ForStatus(Status), Code, Param);
 }
@@ -118,14 +125,19 @@ internal static class ApiProblems
     /// <summary>
     /// The problem for a job refused or ended without succeeding: its tenant's rejection (429 with the tenant's
     /// <c>Retry-After</c>, 400 for a request that can never fit, 403 for a disabled tenant), its scheduler's (see
-    /// <see cref="SchedulingRejected"/>), 409 when cancelled, 503 when it failed.
+    /// <see cref="SchedulingRejected"/>), 409 when cancelled, 504 when it ran out of time, 503 when it failed. A
+    /// retry cannot undo a cancel, and a job that timed out or failed after producing output (charged) would run and be
+    /// charged again: those say <see cref="ApiProblem.ShouldRetry"/> false. A 503 of a job that produced nothing can be
+    /// retried (the exception handler adds its <c>Retry-After</c>).
     /// </summary>
     public static ApiProblem ForJob(JobInfo job) => job.Status switch
     {
-        JobStatus.Cancelled => new(409, "Job cancelled", job.Error ?? $"Job '{job.Id}' was cancelled.", "job_cancelled"),
+        JobStatus.Cancelled => new ApiProblem(409, "Job cancelled", job.Error ?? $"Job '{job.Id}' was cancelled.", "job_cancelled") { ShouldRetry = false },
         JobStatus.Rejected when job.SchedulingRejection is { } scheduling =>
             SchedulingRejected(scheduling, job.Error ?? "The scheduler refused the job.") with { RetryAfter = job.RetryAfter },
         JobStatus.Rejected => AdmissionRejected(job),
+        _ when job.TimedOut => new ApiProblem(504, "Job timed out", job.Error ?? $"Job '{job.Id}' did not finish in time.", "job_timed_out") { ShouldRetry = false },
+        _ when job.CompletionTokens > 0 => Unavailable(job.Error ?? $"Job '{job.Id}' failed.") with { ShouldRetry = false },
         _ => Unavailable(job.Error ?? $"Job '{job.Id}' failed."),
     };
 

@@ -47,6 +47,14 @@ public static class ReferenceTools
         JsonNode.Parse(await RunNodeAsync("openai-client.mjs", baseUrl.ToString(), key))!.AsObject();
 
     /// <summary>
+    /// Runs tests/reference/openai-retries.mjs (the <c>openai</c> npm package at its default retries) in
+    /// <paramref name="mode"/> (<c>cancel</c> or <c>plain</c>); returns how many HTTP attempts the SDK made, the
+    /// <c>x-request-id</c> of each, and the error it raised.
+    /// </summary>
+    public static async Task<JsonObject> OpenAiRetriesAsync(Uri baseUrl, string key, string mode) =>
+        JsonNode.Parse(await RunNodeAsync("openai-retries.mjs", baseUrl.ToString(), key, mode))!.AsObject();
+
+    /// <summary>
     /// Runs tests/reference/openai-tools.mjs (tool calls and structured outputs through the <c>openai</c> npm package)
     /// against <paramref name="model"/>; returns what each of its calls gave.
     /// </summary>

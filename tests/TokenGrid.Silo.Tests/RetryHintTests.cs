@@ -1,0 +1,143 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>A server whose one node runs one sequence at a time and whose jobs time out after a second.</summary>
+public sealed class ShortTimeoutServerFixture : IAsyncLifetime
+{
+    private TokenGridServer? _server;
+
+    public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
+
+    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync(new Dictionary<string, string>
+    {
+        ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
+        ["TokenGrid:Api:JobTimeout"] = "00:00:01",
+    });
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// Final failures do not invite a retry: the OpenAI SDKs retry 409 and every 5xx by default, so a cancelled job or one
+/// that timed out would run (and be charged) again unless the reply says <c>x-should-retry: false</c>.
+/// </summary>
+public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutServerFixture timeouts)
+    : IClassFixture<SmallQueueServerFixture>, IClassFixture<ShortTimeoutServerFixture>
+{
+    private const string LongChat = """{"model":"demo","messages":[{"role":"user","content":"wait"}],"max_tokens":50,"ignore_eos":true}""";
+
+    [Fact]
+    public async Task A_chat_whose_queued_job_is_cancelled_is_409_job_cancelled_that_says_not_to_retry()
+    {
+        var server = queue.Server;
+        var (_, key) = await server.CreateTenantAsync(new { max_concurrent_jobs = 100 });
+        using var client = server.Client(key);
+        var holder = await HoldTheSlotAsync(client);
+        try
+        {
+            var reply = client.PostAsync("v1/chat/completions", new StringContent(LongChat, System.Text.Encoding.UTF8, "application/json"));
+            var queued = await WaitForQueuedAsync(client, holder);
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"v1/jobs/{queued}/cancel", null)).StatusCode);
+
+            var refused = await reply;
+            await refused.AssertProblemAsync(HttpStatusCode.Conflict, "job_cancelled");
+            Assert.Equal(["false"], refused.Headers.GetValues("x-should-retry"));
+            Assert.Null(refused.Headers.RetryAfter);
+        }
+        finally
+        {
+            await client.PostAsync($"v1/jobs/{holder}/cancel", null);
+        }
+    }
+
+    [Fact]
+    public async Task The_node_sdk_at_its_default_retries_sends_a_cancelled_chat_once_one_job_one_reservation()
+    {
+        var server = queue.Server;
+        var (tenant, key) = await server.CreateTenantAsync(new { max_concurrent_jobs = 100 });
+        using var client = server.Client(key);
+        var holder = await HoldTheSlotAsync(client);
+        try
+        {
+            var result = await ReferenceTools.OpenAiRetriesAsync(new Uri(server.BaseAddress, "v1"), key, "cancel");
+
+            Assert.Equal(1, result["attempts"]!.GetValue<int>());
+            Assert.Equal(409, result["error"]!["status"]!.GetValue<int>());
+            Assert.Equal("job_cancelled", result["error"]!["code"]!.GetValue<string>());
+            var cancelled = result["cancelled"]!.GetValue<string>();
+
+            var jobs = (await (await client.GetAsync("v1/jobs?limit=10")).ReadJsonAsync())["data"]!.AsArray().Select(j => j!["id"]!.GetValue<string>());
+            Assert.Equal(new[] { cancelled, holder }.Order(StringComparer.Ordinal), jobs.Order(StringComparer.Ordinal));
+            var reserves = (await server.LedgerOfJobAsync(tenant, cancelled)).Count(e => e["kind"]!.GetValue<string>() == "reserve");
+            Assert.Equal(1, reserves);
+        }
+        finally
+        {
+            await client.PostAsync($"v1/jobs/{holder}/cancel", null);
+        }
+    }
+
+    [Fact]
+    public async Task A_job_that_times_out_is_504_job_timed_out_without_retry_after_and_the_node_sdk_sends_it_once()
+    {
+        var server = timeouts.Server;
+        var (_, key) = await server.CreateTenantAsync(new { max_concurrent_jobs = 100 });
+        using var client = server.Client(key);
+        var before = await JobCountAsync(client);
+
+        // Behind a job holding the only slot, a completion cannot finish within the second the server allows.
+        await HoldTheSlotAsync(client);
+        var reply = await client.PostAsync("v1/completions", new StringContent(
+            """{"model":"demo","prompt":"a long one","max_tokens":400,"ignore_eos":true}""", System.Text.Encoding.UTF8, "application/json"));
+        var problem = await reply.AssertProblemAsync(HttpStatusCode.GatewayTimeout, "job_timed_out");
+        Assert.Contains("did not finish within", problem["detail"]!.GetValue<string>());
+        Assert.Equal(["false"], reply.Headers.GetValues("x-should-retry"));
+        Assert.Null(reply.Headers.RetryAfter);
+        Assert.False(reply.Headers.Contains("retry-after-ms"));
+
+        var counted = await JobCountAsync(client);
+        await HoldTheSlotAsync(client);
+        var result = await ReferenceTools.OpenAiRetriesAsync(new Uri(server.BaseAddress, "v1"), key, "plain");
+        Assert.Equal(1, result["attempts"]!.GetValue<int>());
+        Assert.Equal(504, result["error"]!["status"]!.GetValue<int>());
+        Assert.Equal(counted + 2, await JobCountAsync(client));
+        Assert.Equal(before + 2, counted);
+    }
+
+    /// <summary>Submits an async job long enough to hold the node's one slot for the test; returns its id once it runs.</summary>
+    private static async Task<string> HoldTheSlotAsync(HttpClient client)
+    {
+        var job = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = 400, ignore_eos = true }))
+            .ReadJsonAsync(HttpStatusCode.Accepted);
+        return job["id"]!.GetValue<string>();
+    }
+
+    /// <summary>The id of the first queued job other than <paramref name="holder"/>, polled until it is listed.</summary>
+    private static async Task<string> WaitForQueuedAsync(HttpClient client, string holder)
+    {
+        for (var i = 0; i < 500; i++)
+        {
+            var page = await (await client.GetAsync("v1/jobs?limit=5")).ReadJsonAsync();
+            if (page["data"]!.AsArray().FirstOrDefault(j => j!["id"]!.GetValue<string>() != holder && j["status"]!.GetValue<string>() == "queued") is { } job)
+            {
+                return job["id"]!.GetValue<string>();
+            }
+
+            await Task.Yield();
+        }
+
+        throw new TimeoutException("The chat's job was never listed as queued.");
+    }
+
+    private static async Task<int> JobCountAsync(HttpClient client) =>
+        (await (await client.GetAsync("v1/jobs?limit=100")).ReadJsonAsync())["data"]!.AsArray().Count;
+}
