@@ -113,6 +113,41 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
         Assert.Equal(before + 2, counted);
     }
 
+    [Fact]
+    public async Task Choices_the_server_ends_when_a_sibling_is_refused_are_not_recorded_as_the_tenants_cancel()
+    {
+        var server = queue.Server;
+        var (_, key) = await server.CreateTenantAsync(new { max_concurrent_jobs = 100 });
+        using var client = server.Client(key);
+        var holder = await HoldTheSlotAsync(client);
+        try
+        {
+            // One choice queues (the tenant's one place), the next is refused: the request is 429 and the others end with it.
+            var refused = await client.PostAsync("v1/chat/completions", new StringContent(
+                """{"model":"demo","messages":[{"role":"user","content":"q"}],"max_tokens":5,"n":3}""", System.Text.Encoding.UTF8, "application/json"));
+            await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests, "tenant_queue_full");
+
+            var jobs = (await (await client.GetAsync("v1/jobs?limit=10")).ReadJsonAsync())["data"]!.AsArray()
+                .Select(j => j!.AsObject()).Where(j => j["id"]!.GetValue<string>() != holder).ToList();
+            Assert.Equal(3, jobs.Count);
+            var ended = jobs.Where(j => j["status"]!.GetValue<string>() == "cancelled").ToList();
+            Assert.NotEmpty(ended);
+            Assert.All(ended, j =>
+            {
+                Assert.DoesNotContain("tenant", j["error"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+                Assert.StartsWith("Ended with its request", j["error"]!.GetValue<string>(), StringComparison.Ordinal);
+            });
+
+            using var anonymous = server.Client(null);
+            var metrics = await anonymous.GetStringAsync("metrics");
+            Assert.Contains("reason=\"ended_with_request\"", metrics, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await client.PostAsync($"v1/jobs/{holder}/cancel", null);
+        }
+    }
+
     /// <summary>Submits an async job long enough to hold the node's one slot for the test; returns its id once it runs.</summary>
     private static async Task<string> HoldTheSlotAsync(HttpClient client)
     {

@@ -70,4 +70,10 @@ public enum JobOutcomeReason
 
     /// <summary>The streaming client went away.</summary>
     ClientDisconnected,
+
+    /// <summary>
+    /// The server ended the job with its request: another choice of the same <c>n</c> &gt; 1 request was refused or
+    /// failed, so no reply will read this one.
+    /// </summary>
+    EndedWithRequest,
 }

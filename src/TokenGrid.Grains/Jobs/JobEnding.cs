@@ -15,9 +15,17 @@ namespace TokenGrid.Grains.Jobs;
 /// <param name="FinishReason"><c>stop</c> or <c>length</c> for a job that succeeded.</param>
 /// <param name="CompletionTokens">Exact tokens from the node's final usage; null to use the tokens received.</param>
 /// <param name="Refused">The node never started the run (busy, draining): the job may be placed again.</param>
+/// <param name="EndedWithRequest">
+/// Cancelled by the server with its request (a sibling choice was refused or failed), not by the tenant or client;
+/// settled as any cancel.
+/// </param>
 internal readonly record struct JobEnding(
-    JobStatus Status, JobOutcome? Outcome, string? Error, string? FinishReason = null, int? CompletionTokens = null, bool Refused = false)
+    JobStatus Status, JobOutcome? Outcome, string? Error, string? FinishReason = null, int? CompletionTokens = null, bool Refused = false,
+    bool EndedWithRequest = false)
 {
+    /// <summary>The error of a job ended with its request (see <see cref="JobOutcomeReason.EndedWithRequest"/>).</summary>
+    public const string EndedWithRequestError = "Ended with its request: another choice of the request was refused or failed.";
+
     /// <summary>
     /// How a cancelled run ends: interrupted when its silo stops, else by the tenant or client (the first
     /// <paramref name="reason"/> given), else by its <paramref name="timeout"/>.
@@ -27,6 +35,7 @@ internal readonly record struct JobEnding(
         _ when siloStopping => new(JobStatus.Failed, JobOutcome.Failed, "The job was interrupted: the silo running it stopped."),
         JobOutcomeReason.ClientDisconnected => new(JobStatus.Cancelled, JobOutcome.Disconnected, "The client disconnected."),
         JobOutcomeReason.CancelledByTenant => new(JobStatus.Cancelled, JobOutcome.Cancelled, "Cancelled by the tenant."),
+        JobOutcomeReason.EndedWithRequest => new(JobStatus.Cancelled, JobOutcome.Cancelled, EndedWithRequestError, EndedWithRequest: true),
         _ => new(JobStatus.Failed, JobOutcome.TimedOut, $"The job did not finish within {timeout}."),
     };
 
@@ -107,7 +116,7 @@ internal readonly record struct JobEnding(
         return info.Status switch
         {
             JobStatus.Succeeded => ("succeeded", FinishReason ?? "stop"),
-            JobStatus.Cancelled => ("cancelled", Outcome == JobOutcome.Disconnected ? "client_disconnected" : "tenant"),
+            JobStatus.Cancelled => ("cancelled", Outcome == JobOutcome.Disconnected ? "client_disconnected" : EndedWithRequest ? "ended_with_request" : "tenant"),
             JobStatus.Rejected => ("rejected", info.SchedulingRejection?.ToCode() ?? info.Admission?.Rejection?.ToCode() ?? "error"),
             _ => ("failed", Outcome == JobOutcome.TimedOut ? "timed_out" : siloStopping ? "interrupted" : "error"),
         };

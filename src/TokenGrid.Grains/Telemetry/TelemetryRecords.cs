@@ -7,7 +7,7 @@ namespace TokenGrid.Grains.Telemetry;
 /// <param name="Outcome"><c>succeeded</c>, <c>failed</c>, <c>cancelled</c> or <c>rejected</c>.</param>
 /// <param name="Reason">
 /// A stable code: the finish reason (<c>stop</c>, <c>length</c>) when it succeeded, the rejection code when rejected,
-/// <c>tenant</c> or <c>client_disconnected</c> when cancelled, <c>timed_out</c>, <c>interrupted</c> or <c>error</c>
+/// <c>tenant</c>, <c>client_disconnected</c> or <c>ended_with_request</c> (a sibling choice was refused or failed) when cancelled, <c>timed_out</c>, <c>interrupted</c> or <c>error</c>
 /// when it failed.
 /// </param>
 /// <param name="Latency">From submission to the end.</param>

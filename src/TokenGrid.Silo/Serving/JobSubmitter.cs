@@ -110,13 +110,16 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
         return submitted;
     }
 
-    /// <summary>Cancels every job of a request that fails as a whole; each settles what it used.</summary>
+    /// <summary>
+    /// Cancels every job of a request that fails as a whole, as ended with their request (not the tenant's cancel); each
+    /// settles what it used.
+    /// </summary>
     internal static Task CancelAllAsync(IEnumerable<IJobGrain> jobs) =>
         Task.WhenAll(jobs.Select(async job =>
         {
             try
             {
-                await job.CancelAsync(JobOutcomeReason.CancelledByTenant);
+                await job.CancelAsync(JobOutcomeReason.EndedWithRequest);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
