@@ -122,7 +122,11 @@ public sealed class JobEventLog
         return low;
     }
 
-    /// <summary>The event as a watcher after <paramref name="afterSequence"/> sees it: text it already has is cut off.</summary>
+    /// <summary>
+    /// The event as a watcher after <paramref name="afterSequence"/> sees it: text it already has is cut off, on a
+    /// character boundary. A position between the two halves of a surrogate pair (a client-made <c>Last-Event-ID</c>, or
+    /// text regenerated differently after a failover) keeps the whole character: half of one would be sent as U+FFFD.
+    /// </summary>
     private static JobEvent From(JobEvent e, long afterSequence)
     {
         if (e is not { Kind: JobEventKind.Tokens, Text: { Length: > 0 } text })
@@ -132,7 +136,18 @@ public sealed class JobEventLog
 
         var seen = JobEventSequence.CharsOf(afterSequence);
         var start = JobEventSequence.CharsOf(e.Sequence) - text.Length;
-        return seen > start ? e with { Text = text[(int)Math.Min(text.Length, seen - start)..], Tokens = 0, Logprobs = null } : e;
+        if (seen <= start)
+        {
+            return e;
+        }
+
+        var cut = (int)Math.Min(text.Length, seen - start);
+        if (cut < text.Length && char.IsLowSurrogate(text[cut]) && char.IsHighSurrogate(text[cut - 1]))
+        {
+            cut--;
+        }
+
+        return e with { Text = text[cut..], Tokens = 0, Logprobs = null };
     }
 
     private static bool IsFinal(JobEvent e) => e is { Kind: JobEventKind.Status, Job.IsFinished: true };

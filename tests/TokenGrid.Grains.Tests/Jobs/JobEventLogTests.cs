@@ -50,6 +50,22 @@ public sealed class JobEventLogTests
     }
 
     [Fact]
+    public async Task A_position_inside_a_surrogate_pair_resumes_with_the_whole_character_never_half_of_it()
+    {
+        var log = new JobEventLog();
+        log.AppendTokens("Hi \U0001F600 there", 3, null);
+        log.AppendStatus(Succeeded, log.FinalSequence);
+
+        // One code unit into the emoji: "Hi " and its high surrogate.
+        var events = await ReadAllAsync(log, JobEventSequence.Of("Hi ".Length + 1, 0));
+
+        var text = events[0].Text!;
+        Assert.Equal("\U0001F600 there", text);
+        Assert.DoesNotContain('\uFFFD', text);
+        Assert.False(char.IsLowSurrogate(text[0]));
+    }
+
+    [Fact]
     public async Task A_watcher_past_the_final_event_still_receives_it()
     {
         var log = new JobEventLog();
