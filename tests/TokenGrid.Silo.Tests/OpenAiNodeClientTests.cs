@@ -37,6 +37,31 @@ public sealed class OpenAiNodeClientTests(ServerFixture fixture)
         AssertRefused(results, "unknown", "frobnicate");
         AssertRefused(results, "overflow", "max_completion_tokens");
         AssertRefused(results, "repetitionPenalty", "repetition_penalty");
+
+        Assert.False(string.IsNullOrEmpty(Ok(results, "requestId")["requestId"]?.GetValue<string>()), "no request_id on a reply");
+        var notFound = results["notFound"]!["error"]!;
+        Assert.Equal(404, notFound["status"]!.GetValue<int>());
+        Assert.False(string.IsNullOrEmpty(notFound["requestId"]?.GetValue<string>()), "no request_id on an error");
+    }
+
+    [Fact]
+    public async Task Every_reply_names_its_request_in_x_request_id_the_id_a_problem_body_carries()
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var ok = await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hi", max_tokens = 1 });
+        await ok.ReadJsonAsync();
+        var first = Assert.Single(ok.Headers.GetValues("x-request-id"));
+
+        var missing = await client.PostJsonAsync("v1/completions", new { model = "no-such-model", prompt = "Hi", max_tokens = 1 });
+        var problem = await missing.AssertProblemAsync(System.Net.HttpStatusCode.NotFound, "model_not_found");
+        var id = Assert.Single(missing.Headers.GetValues("x-request-id"));
+        Assert.Equal(problem["trace_id"]!.GetValue<string>(), id);
+        Assert.NotEqual(first, id);
+
+        using var anonymous = Server.Client(null);
+        var unauthorized = await anonymous.GetAsync("v1/models");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, unauthorized.StatusCode);
+        Assert.Single(unauthorized.Headers.GetValues("x-request-id"));
     }
 
     [Fact]

@@ -6,7 +6,7 @@ export async function attempt(name, call) {
   try {
     out[name] = await call();
   } catch (e) {
-    out[name] = { error: { status: e.status ?? null, param: e.param ?? e.error?.param ?? null, code: e.code ?? null, message: e.message } };
+    out[name] = { error: { status: e.status ?? null, param: e.param ?? e.error?.param ?? null, code: e.code ?? null, message: e.message, requestId: e.requestID ?? null } };
   }
 }
 

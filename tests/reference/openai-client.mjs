@@ -111,6 +111,14 @@ await attempt("unknown", () => client.chat.completions.create({ model, messages,
 // Out of range: a 400 the SDK does not retry (this once failed as a 503, which the SDK retried).
 await attempt("repetitionPenalty", () => client.completions.create({ model, prompt: "Hello", max_tokens: 2, repetition_penalty: 150 }));
 
+// The SDK reads the x-request-id header into request_id, of a reply and of an error, for a client to quote.
+await attempt("requestId", async () => {
+  const { request_id } = await client.chat.completions.create({ model, messages, max_tokens: 2 }).withResponse();
+  return { requestId: request_id ?? null };
+});
+
+await attempt("notFound", () => client.chat.completions.create({ model: "no-such-model", messages, max_tokens: 2 }));
+
 await attempt("overflow", () => client.chat.completions.create({ model, messages, max_completion_tokens: 100000 }));
 
 report();

@@ -41,7 +41,7 @@ try {
     await client.completions.create({ model: "demo", prompt: "a long one", max_tokens: 400, ignore_eos: true });
   }
 } catch (e) {
-  error = { status: e.status ?? null, code: e.code ?? null, requestId: e.request_id ?? null, message: e.message };
+  error = { status: e.status ?? null, code: e.code ?? null, requestId: e.requestID ?? null, message: e.message };
 }
 clearInterval(polling);
 process.stdout.write(JSON.stringify({ attempts, requestIds, error, cancelled }));

@@ -91,6 +91,7 @@ public static class TokenGridHosting
     public static WebApplication MapTokenGrid(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseRequestIds();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestGuard();

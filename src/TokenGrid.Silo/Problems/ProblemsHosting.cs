@@ -13,6 +13,9 @@ internal static class ProblemsHosting
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             var problem = context.ProblemDetails;
+
+            // The framework's trace id, made the reply's x-request-id for certain (see RequestIds).
+            problem.Extensions["traceId"] = Hosting.RequestIds.Of(context.HttpContext);
             var status = problem.Status ?? context.HttpContext.Response.StatusCode;
 
             // ASP.NET Core knows no type for some statuses (429 among them); RFC 9457 says "about:blank" then.
