@@ -33,8 +33,12 @@ public sealed class AuditFailureTests : IAsyncLifetime
         Assert.Single(_log.Appended);
 
         _log.Failing = true;
-        var problem = await (await admin.PatchAsJsonAsync("admin/tenants/audited", new { name = "Changed" }))
-            .AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "change_not_audited");
+        using var refused = await admin.PatchAsJsonAsync("admin/tenants/audited", new { name = "Changed" });
+        var problem = await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "change_not_audited");
+
+        // Made already: a client must not send it again, so no Retry-After, and the SDKs' own hint says not to retry.
+        Assert.Null(refused.Headers.RetryAfter);
+        Assert.Equal("false", Assert.Single(refused.Headers.GetValues("x-should-retry")));
         Assert.Contains("tenant.update of 'audited'", problem["detail"]!.GetValue<string>());
         Assert.Contains("was made", problem["detail"]!.GetValue<string>());
 
