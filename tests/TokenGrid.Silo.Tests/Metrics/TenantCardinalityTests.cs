@@ -37,9 +37,13 @@ public sealed partial class TenantCardinalityTests(MetricsFixture fixture)
         var tenantLabels = TenantLabel().Matches(metrics).Select(m => m.Groups[1].Value).ToHashSet();
         var remaining = Series(metrics, "tokengrid_tenant_budget_remaining_tokens");
 
+        // Tenants near a limit (other tests' or none of these) are published besides, within their own bound.
+        var quotas = Series(metrics, "tokengrid_tenant_budget_quota_tokens");
+        var nearLimit = remaining.Keys.Where(t => remaining[t] < 0.2 * quotas[t]).ToHashSet();
+        Assert.True(nearLimit.Count <= new Grains.Telemetry.TenantSeriesOptions().NearLimit);
         var heaviest = ids.TakeLast(MetricsFixture.TopN).ToHashSet();
-        Assert.Equal([.. heaviest, MetricsFixture.WatchedTenant], remaining.Keys.Order());
-        Assert.True(tenantLabels.Count <= MetricsFixture.TopN + 1, $"{tenantLabels.Count} tenants have series: {string.Join(", ", tenantLabels.Take(20))}");
+        Assert.Equal([.. heaviest, MetricsFixture.WatchedTenant], remaining.Keys.Except(nearLimit).Order());
+        Assert.True(tenantLabels.Count <= MetricsFixture.TopN + 1 + nearLimit.Count, $"{tenantLabels.Count} tenants have series: {string.Join(", ", tenantLabels.Take(20))}");
         Assert.Equal(remaining.Keys.ToHashSet(), tenantLabels);
 
         // The heaviest tenant: charged 1 prompt + 999 completion tokens of the default quota, nothing reserved.
@@ -47,6 +51,49 @@ public sealed partial class TenantCardinalityTests(MetricsFixture fixture)
         Assert.Equal(quota - Tenants, remaining[ids[^1]]);
         Assert.Equal(0, Series(metrics, "tokengrid_tenant_budget_reserved_tokens")[ids[^1]]);
         Assert.Equal(Tenants, Series(metrics, "tokengrid_tenant_budget_charged_tokens")[ids[^1]]);
+    }
+
+    [Fact]
+    public async Task A_light_tenant_near_its_quota_has_series_beside_the_top_users()
+    {
+        // TopN heavier tenants than the light one, whatever else this silo hosts (5,005 tokens each).
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var heavy = Enumerable.Range(0, MetricsFixture.TopN + 1).Select(i => $"heavy-{run}-{i}").ToList();
+        await ForEachAsync(heavy, async (id, index) =>
+        {
+            var tenant = Server.Grains.GetGrain<ITenantGrain>(id);
+            await tenant.CreateAsync(new TenantSpec(id, new TenantBudget()));
+            for (var i = 0; i < 5; i++)
+            {
+                var admitted = await tenant.AdmitAsync(new AdmissionRequest($"job-{id}-{i}", "demo", 1, 1000));
+                Assert.True(admitted.Admitted, admitted.Message);
+                await tenant.SettleAsync(new SettlementRequest($"job-{id}-{i}", 1, 1000, JobOutcome.Completed));
+            }
+        });
+
+        // The light tenant has 10 % of its quota left: the budget alert's case, though it is the lightest user here.
+        var light = $"light-{run}";
+        var grain = Server.Grains.GetGrain<ITenantGrain>(light);
+        await grain.CreateAsync(new TenantSpec(light, new TenantBudget { PeriodQuota = 1000 }));
+        for (var i = 0; i < 2; i++)
+        {
+            var admitted = await grain.AdmitAsync(new AdmissionRequest($"job-{light}-{i}", "demo", 50, 400));
+            Assert.True(admitted.Admitted, admitted.Message);
+            await grain.SettleAsync(new SettlementRequest($"job-{light}-{i}", 50, 400, JobOutcome.Completed));
+        }
+
+        // The exporter caches a scrape for 300 ms: read until one is newer than the settlements.
+        using var anonymous = Server.Client(null);
+        var metrics = await anonymous.GetStringAsync("metrics");
+        for (var attempt = 0; attempt < 20 && !metrics.Contains(heavy[0], StringComparison.Ordinal); attempt++)
+        {
+            await Task.Delay(100);
+            metrics = await anonymous.GetStringAsync("metrics");
+        }
+
+        Assert.Equal(100, Series(metrics, "tokengrid_tenant_budget_remaining_tokens").GetValueOrDefault(light, -1));
+        Assert.Equal(1000, Series(metrics, "tokengrid_tenant_budget_quota_tokens")[light]);
+        Assert.Contains(heavy[0], Series(metrics, "tokengrid_tenant_budget_remaining_tokens").Keys);
     }
 
     private static Dictionary<string, double> Series(string metrics, string name) =>
