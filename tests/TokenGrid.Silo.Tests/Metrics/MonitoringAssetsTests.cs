@@ -15,6 +15,13 @@ public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
     private static readonly string s_rules = Path.Combine(s_root, "k8s", "monitoring", "prometheus-rules.yaml");
     private static readonly string s_dashboard = Path.Combine(s_root, "k8s", "monitoring", "tokengrid-dashboard.json");
     private static readonly string s_docs = Path.Combine(s_root, "docs", "metrics.md");
+    private static readonly string s_tests = Path.Combine(s_root, "tests", "TokenGrid.Silo.Tests", "Metrics");
+
+    /// <summary>
+    /// The promtool rule tests: the main one feeds series as Prometheus stores them from an OpenMetrics scrape; the
+    /// text-format one feeds the whole-number bounds (<c>le="1"</c>) of a text scrape.
+    /// </summary>
+    private static readonly string[] s_ruleTests = ["alert-rules.test.yaml", "alert-rules-text-format.test.yaml"];
 
     [Fact]
     public async Task Promtool_accepts_the_alert_rules_and_their_unit_tests_pass()
@@ -24,12 +31,15 @@ public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
         {
             var rules = Path.Combine(directory, "rules.yaml");
             await File.WriteAllTextAsync(rules, RuleGroups(await File.ReadAllTextAsync(s_rules)));
-            File.Copy(Path.Combine(s_root, "tests", "TokenGrid.Silo.Tests", "Metrics", "alert-rules.test.yaml"), Path.Combine(directory, "alert-rules.test.yaml"));
+            foreach (var file in s_ruleTests)
+            {
+                File.Copy(Path.Combine(s_tests, file), Path.Combine(directory, file));
+            }
 
             var check = await PromtoolAsync(directory, "check", "rules", "rules.yaml");
             Assert.True(check.ExitCode == 0, check.Output);
             Assert.Contains("SUCCESS: 11 rules found", check.Output);
-            var test = await PromtoolAsync(directory, "test", "rules", "alert-rules.test.yaml");
+            var test = await PromtoolAsync(directory, ["test", "rules", .. s_ruleTests]);
             Assert.True(test.ExitCode == 0, test.Output);
             Assert.Contains("SUCCESS", test.Output);
         }
@@ -79,6 +89,30 @@ public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
         Assert.Equal([], exported.Where(name => !documented.Contains(name)).Order());
     }
 
+    [Fact]
+    public async Task The_rule_tests_feed_bucket_bounds_as_the_exporter_writes_them_in_OpenMetrics()
+    {
+        // Prometheus asks for OpenMetrics first, where the exporter writes le="1.0", and Prometheus 3 stores every le in
+        // that form whatever the format: a rule test fed le="1" passed while the rule's le="1" matched nothing.
+        var (_, key) = await fixture.Server.CreateTenantAsync();
+        using var client = fixture.Server.Client(key);
+        await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Bucket bounds", max_tokens = 2 })).ReadJsonAsync();
+
+        using var anonymous = fixture.Server.Client(null);
+        using var scrape = new HttpRequestMessage(HttpMethod.Get, "metrics");
+        scrape.Headers.Accept.ParseAdd("application/openmetrics-text;version=1.0.0");
+        using var response = await anonymous.SendAsync(scrape);
+        Assert.StartsWith("application/openmetrics-text", response.Content.Headers.ContentType?.ToString());
+        var exported = BucketBound().Matches(await response.Content.ReadAsStringAsync())
+            .Select(m => $"{m.Groups[1].Value} le={m.Groups[2].Value}").ToHashSet();
+
+        var fed = BucketBound().Matches(await File.ReadAllTextAsync(Path.Combine(s_tests, s_ruleTests[0])))
+            .Select(m => $"{m.Groups[1].Value} le={m.Groups[2].Value}").ToHashSet();
+        Assert.Contains("tokengrid_time_to_first_token_seconds_bucket le=1.0", exported);
+        Assert.NotEmpty(fed);
+        Assert.Equal([], fed.Where(bound => !exported.Contains(bound)).Order());
+    }
+
     /// <summary>The rule groups of a PrometheusRule: its <c>spec</c>, which is a Prometheus rules file.</summary>
     private static string RuleGroups(string prometheusRule)
     {
@@ -108,6 +142,9 @@ public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
 
     [GeneratedRegex(@"`(tokengrid_[a-z0-9_]+)`")]
     private static partial Regex DocumentedName();
+
+    [GeneratedRegex(@"(tokengrid_[a-z0-9_]+_bucket)\{[^}]*\ble=""([^""]+)""")]
+    private static partial Regex BucketBound();
 
     [GeneratedRegex(@"^# TYPE (tokengrid_[a-z0-9_]+) ", RegexOptions.Multiline)]
     private static partial Regex Families();

@@ -4,7 +4,7 @@ namespace TokenGrid.Silo.Tests.Metrics;
 
 /// <summary>A real Prometheus server scrapes a running silo; PromQL sees exactly what the requests produced.</summary>
 [Collection(MetricsCollection.Name)]
-public sealed class PrometheusScrapeTests(MetricsFixture fixture)
+public sealed partial class PrometheusScrapeTests(MetricsFixture fixture)
 {
     private TokenGridServer Server => fixture.Server;
 
@@ -38,6 +38,15 @@ public sealed class PrometheusScrapeTests(MetricsFixture fixture)
         // The silo's own, Orleans', ASP.NET Core's and the runtime's meters, and the resource naming service, silo and cluster.
         Assert.True(await prometheus.QueryScalarAsync("sum(tokengrid_requests_total{outcome=\"succeeded\"})") >= 3);
         Assert.True(await prometheus.QueryScalarAsync("sum(tokengrid_time_to_first_token_seconds_count)") >= 3);
+        // Every bucket bound the alert rules select matches what Prometheus stored (le="1.0" from an OpenMetrics scrape).
+        var selectors = RuleBucketSelector().Matches(await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "k8s", "monitoring", "prometheus-rules.yaml")))
+            .Select(m => m.Value).ToList();
+        Assert.Contains(selectors, s => s.StartsWith("tokengrid_time_to_first_token_seconds_bucket", StringComparison.Ordinal));
+        foreach (var selector in selectors)
+        {
+            Assert.True(await prometheus.QueryScalarAsync($"count({selector})") > 0, $"{selector} selects nothing Prometheus stored");
+        }
+
         var names = (await prometheus.QueryAsync("count by (__name__) ({__name__=~\".+\"})")).Select(r => r.Labels["__name__"]).ToList();
         Assert.True(names.Count(n => n.StartsWith("orleans_", StringComparison.Ordinal)) > 10, string.Join(", ", names));
         Assert.True(await prometheus.QueryScalarAsync("count({__name__=~\"http_server_request_duration_seconds_count\"})") > 0);
@@ -48,4 +57,8 @@ public sealed class PrometheusScrapeTests(MetricsFixture fixture)
         Assert.Equal(Server.SiloName, target.Labels["tokengrid_silo"]);
         Assert.StartsWith("test-", target.Labels["tokengrid_cluster"]);
     }
+
+    /// <summary>A bucket series selected by its bound in a PromQL text.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"tokengrid_[a-z0-9_]+_bucket\{[^}]*\ble[=!~]+[^}]*\}")]
+    private static partial System.Text.RegularExpressions.Regex RuleBucketSelector();
 }
