@@ -33,6 +33,9 @@ public sealed class FairQueue(TimeSpan agingInterval)
     /// <summary>The waiting jobs, in no particular order.</summary>
     public IEnumerable<QueuedJob> Jobs => _jobs.Values;
 
+    /// <summary>When the longest-waiting job was enqueued; null when the queue is empty.</summary>
+    public DateTimeOffset? OldestEnqueuedAt => _jobs.Count == 0 ? null : _jobs.Values.Min(j => j.Request.EnqueuedAt);
+
     /// <summary>
     /// Adds a job behind its tenant's others, or in front of them when it is a preempted job resuming (it keeps its
     /// age; its start tag is the virtual time, and its tenant pays for the output still to come).

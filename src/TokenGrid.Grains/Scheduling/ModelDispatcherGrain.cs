@@ -230,6 +230,7 @@ public sealed partial class ModelDispatcherGrain(
     {
         // The queue and slots live in memory: tell every known job to recover, so each one enqueues again or adopts its
         // slot in the next activation (the calls are delivered to it) instead of waiting for its tenant's reminder.
+        instruments.OnQueueDepth(Model, 0, null);
         foreach (var (jobId, tenantId) in _book.Running.Select(r => (r.Key, r.Value.Request.TenantId)).Concat(Queue.Jobs.Select(q => (q.Request.JobId, q.Request.TenantId))).ToList())
         {
             GrainFactory.GetGrain<IJobGrain>(jobId).RecoverAsync(tenantId, Model).Ignore();
@@ -270,7 +271,7 @@ public sealed partial class ModelDispatcherGrain(
             GrainFactory.GetGrain<IJobGrain>(request.JobId).StartOnNodeAsync(start.NodeId, Model, _book.RegionOf(start.NodeId)).Ignore();
         }
 
-        instruments.OnQueueDepth(Model, Queue.Count);
+        instruments.OnQueueDepth(Model, Queue.Count, Queue.OldestEnqueuedAt);
     }
 
     /// <summary>

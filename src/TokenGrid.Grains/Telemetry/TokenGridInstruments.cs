@@ -38,7 +38,8 @@ public sealed class TokenGridInstruments
     private readonly Histogram<long> _tenantSaveChanges;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, NodeLoad> _nodes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _queues = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, QueueLoad> _queues = new(StringComparer.Ordinal);
+    private readonly TimeProvider _timeProvider;
     private readonly Dictionary<string, string> _modelLoadFailures = new(StringComparer.Ordinal);
     private readonly TenantSeries _tenants;
     private readonly Counter<long> _spendThresholds;
@@ -50,6 +51,7 @@ public sealed class TokenGridInstruments
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(tenantSeries);
         _tenants = new TenantSeries(tenantSeries.Value, timeProvider);
+        _timeProvider = timeProvider;
         var meter = meterFactory.Create(MeterName);
         _jobContent = new JobContentSeries(meter, timeProvider);
         _promptTokens = meter.CreateCounter<long>("tokengrid.prompt_tokens", "{token}", "Prompt tokens prefilled, by model and node.");
@@ -70,6 +72,8 @@ public sealed class TokenGridInstruments
         meter.CreateObservableGauge("tokengrid.requests_running", () => ObserveModels(m => m.Running), "{request}", "Requests decoding or prefilling, by model and node.");
         meter.CreateObservableGauge("tokengrid.requests_waiting", ObserveWaiting, "{request}",
             "Requests waiting: in the model's queue (no node label) or in a node's engine queue (by node), by model.");
+        meter.CreateObservableGauge("tokengrid.request_queue_oldest_wait", ObserveOldestWait, "s",
+            "How long the longest-waiting request in the model's queue has waited so far (0: none waits), by model; unlike the queue time histogram it grows while nothing is placed.");
         meter.CreateObservableGauge("tokengrid.node.tokens_per_second", () => ObserveNodes(n => n.TokensPerSecond), "{token}/s", "Tokens generated per second over the last 10 seconds, by node.");
         meter.CreateObservableGauge("tokengrid.node.batch_size", () => ObserveModels(m => m.BatchSize), "{request}", "Sequences in the latest decode step, by model and node.");
         meter.CreateObservableGauge("tokengrid.node.max_batch_size", () => ObserveModels(m => m.MaxBatchSize), "{request}", "Batch capacity of the engine, by model and node.");
@@ -110,12 +114,15 @@ public sealed class TokenGridInstruments
     public void OnDispatched(string model, TimeSpan waited) =>
         _queueTime.Record(Math.Max(0, waited.TotalSeconds), new KeyValuePair<string, object?>("model", model));
 
-    /// <summary>A model's queue holds <paramref name="waiting"/> requests now.</summary>
-    public void OnQueueDepth(string model, int waiting)
+    /// <summary>
+    /// A model's queue holds <paramref name="waiting"/> requests now, the longest-waiting one enqueued at
+    /// <paramref name="oldestEnqueuedAt"/> (null: none waits).
+    /// </summary>
+    public void OnQueueDepth(string model, int waiting, DateTimeOffset? oldestEnqueuedAt)
     {
         lock (_lock)
         {
-            _queues[model] = waiting;
+            _queues[model] = new QueueLoad(waiting, oldestEnqueuedAt);
         }
     }
 
@@ -253,11 +260,25 @@ public sealed class TokenGridInstruments
         var waiting = ObserveModels(m => m.Waiting);
         lock (_lock)
         {
-            waiting.AddRange(_queues.Select(q => new Measurement<double>(q.Value, new KeyValuePair<string, object?>("model", q.Key))));
+            waiting.AddRange(_queues.Select(q => new Measurement<double>(q.Value.Waiting, new KeyValuePair<string, object?>("model", q.Key))));
         }
 
         return waiting;
     }
+
+    private List<Measurement<double>> ObserveOldestWait()
+    {
+        var now = _timeProvider.GetUtcNow();
+        lock (_lock)
+        {
+            return [.. _queues.Select(q => new Measurement<double>(
+                q.Value.OldestEnqueuedAt is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0,
+                new KeyValuePair<string, object?>("model", q.Key)))];
+        }
+    }
+
+    /// <summary>A model's queue as its dispatcher last reported it.</summary>
+    private readonly record struct QueueLoad(int Waiting, DateTimeOffset? OldestEnqueuedAt);
 
     private List<Measurement<long>> ObserveModelLoadFailures()
     {

@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests.Metrics;
+
+/// <summary>
+/// A queue that nothing is taken from shows in <c>tokengrid_request_queue_oldest_wait_seconds</c>: the queue time
+/// histogram is observed only when a request is placed on a node, so it stays flat exactly then.
+/// </summary>
+public sealed partial class QueueOldestWaitTests : IAsyncLifetime
+{
+    private TokenGridServer? _server;
+
+    private TokenGridServer Server => _server!;
+
+    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+
+    [Fact]
+    public async Task With_the_only_node_draining_a_waiting_request_has_a_growing_oldest_wait_and_none_once_placed()
+    {
+        using var admin = Server.Client(TokenGridServer.AdminKey);
+        using var tenant = Server.Client(TokenGridServer.DemoKey);
+        using var anonymous = Server.Client(null);
+        var node = $"admin/nodes/{Server.SiloName}/cpu0";
+        Assert.True((await admin.PostAsync($"{node}/drain", null)).IsSuccessStatusCode);
+
+        var request = tenant.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Wait for a node", max_tokens = 2 });
+        var queueTimeBefore = QueueTimeCount(await anonymous.GetStringAsync("metrics"));
+        double? wait = null;
+        for (var attempt = 0; attempt < 200 && wait is not > 0.5; attempt++)
+        {
+            await Task.Delay(50);
+            wait = OldestWait(await anonymous.GetStringAsync("metrics"));
+        }
+
+        var metrics = await anonymous.GetStringAsync("metrics");
+        Assert.True(wait > 0.5, $"oldest wait {wait}");
+        Assert.Equal(queueTimeBefore, QueueTimeCount(metrics));
+        Assert.Matches(@"(?m)^tokengrid_requests_waiting\{[^}]*model=""demo""[^}]*\} 1$", metrics);
+
+        Assert.True((await admin.PostAsync($"{node}/resume", null)).IsSuccessStatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await request).StatusCode);
+        Assert.Equal(0, OldestWait(await anonymous.GetStringAsync("metrics")));
+    }
+
+    private static double? OldestWait(string metrics) => Value(OldestWaitLine().Match(metrics));
+
+    private static double? QueueTimeCount(string metrics) => Value(QueueTimeCountLine().Match(metrics));
+
+    private static double? Value(Match match) =>
+        match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+
+    [GeneratedRegex(@"(?m)^tokengrid_request_queue_oldest_wait_seconds\{[^}]*model=""demo""[^}]*\} (\S+)$")]
+    private static partial Regex OldestWaitLine();
+
+    [GeneratedRegex(@"(?m)^tokengrid_request_queue_time_seconds_count\{[^}]*model=""demo""[^}]*\} (\S+)$")]
+    private static partial Regex QueueTimeCountLine();
+}
