@@ -28,11 +28,12 @@ internal static class CapacityApi
 
     /// <summary>
     /// <c>tenant_tpm</c>: the tenant size for the headroom in tenants (default from configuration); <c>top</c>: how many
-    /// tenants to list by usage.
+    /// tenants to list by usage; any other parameter is refused.
     /// </summary>
     internal static async Task<Ok<CapacityReport>> GetCapacityAsync(
         HttpRequest request, IGrainFactory grains, IOptions<CapacityOptions> options)
     {
+        QueryValues.Only(request, "tenant_tpm", "top");
         var settings = options.Value;
         var tpm = QueryValues.Integer(request, "tenant_tpm", 1, MaxTenantTokensPerMinute) ?? settings.DefaultTenantTokensPerMinute;
         var top = QueryValues.Integer(request, "top", 1, settings.MaxTop) ?? settings.DefaultTop;

@@ -34,6 +34,23 @@ internal static class QueryValues
         });
 
     /// <summary>
+    /// Refuses any query parameter other than <paramref name="names"/>: a misspelt one (<c>tenant-tpm</c> for
+    /// <c>tenant_tpm</c>) would otherwise quietly give the answer for the default.
+    /// </summary>
+    public static void Only(HttpRequest request, params string[] names)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        foreach (var key in request.Query.Keys)
+        {
+            if (!names.Contains(key, StringComparer.OrdinalIgnoreCase))
+            {
+                throw new ApiProblemException(ApiProblems.BadRequest(
+                    $"The query parameter '{key}' is not one of {string.Join(", ", names)}.", "invalid_value", key));
+            }
+        }
+    }
+
+    /// <summary>
     /// Refuses any of <paramref name="names"/> given more than once, for parameters minimal API binds itself: it would
     /// join the values with a comma, and <c>?action=a&amp;action=b</c> would then quietly match nothing.
     /// </summary>

@@ -108,6 +108,9 @@ public sealed class CapacityApiTests(PlannerServerFixture fixture) : IClassFixtu
     [InlineData("?top=0", "top")]
     [InlineData("?top=101", "top")]
     [InlineData("?top=1&top=2", "top")]
+    [InlineData("?tenant-tpm=20000", "tenant-tpm")]
+    [InlineData("?tpm=5", "tpm")]
+    [InlineData("?top=3&bogus=1", "bogus")]
     public async Task BadQueryInputIsAProblem(string query, string param)
     {
         using var admin = Server.Client(TokenGridServer.AdminKey);
