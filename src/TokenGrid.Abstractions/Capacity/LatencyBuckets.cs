@@ -6,9 +6,13 @@ namespace TokenGrid.Abstractions.Capacity;
 /// </summary>
 public static class LatencyBuckets
 {
-    /// <summary>Upper bounds in seconds; a last, open bucket holds everything above.</summary>
+    /// <summary>
+    /// Upper bounds in seconds; a last, open bucket holds everything above. They start at a quarter of a millisecond, so
+    /// queue times and inter-token gaps of a few milliseconds are resolved rather than interpolated from 0: a percentile
+    /// is exact to the width of the bucket it falls in, and one beyond the last bound is reported as that bound.
+    /// </summary>
     public static IReadOnlyList<double> Bounds { get; } =
-        [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 30, 60, 120];
+        [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 30, 60, 120];
 
     /// <summary>The bucket a measurement of <paramref name="seconds"/> falls in.</summary>
     public static int IndexOf(double seconds)

@@ -206,9 +206,11 @@ public sealed partial class CapacityGrain
         .. series.GroupBy(s => s.Metric, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
         {
             var buckets = new long[LatencyBuckets.Bounds.Count + 1];
-            foreach (var s in g)
+            // A silo of another version may count into other bounds (a rolling update): its counts would land in the
+            // wrong buckets, so they are left out until it runs this version.
+            foreach (var s in g.Where(s => s.Buckets.Length == buckets.Length))
             {
-                for (var i = 0; i < buckets.Length && i < s.Buckets.Length; i++)
+                for (var i = 0; i < buckets.Length; i++)
                 {
                     buckets[i] += s.Buckets[i];
                 }
@@ -219,7 +221,7 @@ public sealed partial class CapacityGrain
             {
                 Metric = g.Key,
                 Count = count,
-                MeanSeconds = count > 0 ? g.Sum(s => s.Sum) / count : null,
+                MeanSeconds = count > 0 ? g.Where(s => s.Buckets.Length == buckets.Length).Sum(s => s.Sum) / count : null,
                 P50Seconds = LatencyBuckets.Quantile(buckets, 0.5),
                 P90Seconds = LatencyBuckets.Quantile(buckets, 0.9),
                 P99Seconds = LatencyBuckets.Quantile(buckets, 0.99),

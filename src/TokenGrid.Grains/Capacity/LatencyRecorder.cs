@@ -6,10 +6,10 @@ using TokenGrid.Grains.Telemetry;
 namespace TokenGrid.Grains.Capacity;
 
 /// <summary>
-/// This silo's latency over a rolling window, for the capacity view: it listens to every histogram of the TokenGrid
-/// meter (of this host's meter factory) whose unit is a time (<c>s</c> or <c>ms</c>) and counts each measurement into
-/// <see cref="LatencyBuckets"/> per instrument and model, in ten slots across the window. No instrument is named here, so
-/// whatever latency histograms the meter defines (time to first token, queue time, end to end) show up as they are.
+/// This silo's latency over a rolling window, for the capacity view: it listens to the request latency histograms of
+/// the TokenGrid meter (of this host's meter factory), <see cref="TokenGridInstruments.RequestLatencies"/>, and counts
+/// each measurement into <see cref="LatencyBuckets"/> per instrument and model, in ten slots across the window. The
+/// meter's other time histograms (a tenant save, a retention sweep batch) are the operators' and stay in Prometheus.
 /// </summary>
 public sealed class LatencyRecorder : IDisposable
 {
@@ -30,7 +30,8 @@ public sealed class LatencyRecorder : IDisposable
         {
             // Meters of other hosts in the same process (tests run several silos) have another factory as their scope.
             if (instrument.Meter.Name == TokenGridInstruments.MeterName && ReferenceEquals(instrument.Meter.Scope, meterFactory)
-                && instrument is Histogram<double> && ScaleOf(instrument.Unit) is not null)
+                && instrument is Histogram<double> && ScaleOf(instrument.Unit) is not null
+                && TokenGridInstruments.RequestLatencies.Contains(instrument.Name, StringComparer.Ordinal))
             {
                 listener.EnableMeasurementEvents(instrument, ScaleOf(instrument.Unit));
             }

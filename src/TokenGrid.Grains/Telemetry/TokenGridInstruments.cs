@@ -15,6 +15,13 @@ public sealed class TokenGridInstruments
     /// <summary>The meter name to export.</summary>
     public const string MeterName = "TokenGrid";
 
+    /// <summary>
+    /// The request latency histograms (time to first token, inter-token, end to end, queue time), which the capacity
+    /// view summarises too.
+    /// </summary>
+    public static IReadOnlyList<string> RequestLatencies { get; } =
+        ["tokengrid.time_to_first_token", "tokengrid.inter_token_latency", "tokengrid.e2e_request_latency", "tokengrid.request_queue_time"];
+
     // Buckets in seconds: interactive first tokens in tens of milliseconds up to long queued batch jobs.
     private static readonly double[] s_firstTokenBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
     private static readonly double[] s_interTokenBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5];

@@ -66,6 +66,10 @@ public sealed class CapacityApiTests(PlannerServerFixture fixture) : IClassFixtu
             TimeSpan.FromSeconds(60),
             Server.RefreshNodesAsync);
 
+        // Only the request latencies docs/capacity.md names: not the tenant saves the admissions made.
+        Assert.Equal(["e2e_request_latency", "inter_token_latency", "request_queue_time", "time_to_first_token"],
+            report["latency"]!.AsArray().Select(l => l!["metric"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+
         // The replies' tokens were charged; at the rate they were, the 3,000-token daily quota runs out before the day ends.
         var burn = BurnDown(report, tenantId)!;
         Assert.Equal(3000 - total, Number(burn["remaining"]));
