@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
+using TokenGrid.Abstractions.Capacity;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Auth;
@@ -7,7 +8,9 @@ namespace TokenGrid.Silo.Auth;
 /// <summary>
 /// The dashboard's session cookie: ASP.NET Core cookie authentication, its ticket protected by Data Protection (whose
 /// key ring every silo shares on the postgres profile). HttpOnly, SameSite=Strict, lasting
-/// <see cref="PlannerAuthOptions.SessionLifetime"/> (not sliding); a session whose key has changed since is refused.
+/// <see cref="PlannerAuthOptions.SessionLifetime"/> (not sliding), <c>Secure</c> over HTTPS or always with
+/// <see cref="PlannerAuthOptions.SecureCookie"/>; a session whose key has changed since, or that was signed out (its id
+/// is in <see cref="IDashboardSessionsGrain"/>, which every silo asks), is refused.
 /// Without a session a browser asking for a page is sent to the sign-in at <c>/dashboard</c>; anything else gets 401.
 /// </summary>
 internal sealed class DashboardCookie(PlannerAuth auth) : IConfigureNamedOptions<CookieAuthenticationOptions>
@@ -26,7 +29,7 @@ internal sealed class DashboardCookie(PlannerAuth auth) : IConfigureNamedOptions
         options.Cookie.Name = PlannerAuth.CookieName;
         options.Cookie.HttpOnly = true;
         options.Cookie.SameSite = SameSiteMode.Strict;
-        options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        options.Cookie.SecurePolicy = auth.SecureCookie ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
         options.Cookie.Path = "/";
         options.Cookie.MaxAge = auth.SessionLifetime;
         options.ExpireTimeSpan = auth.SessionLifetime;
@@ -34,14 +37,16 @@ internal sealed class DashboardCookie(PlannerAuth auth) : IConfigureNamedOptions
         options.LoginPath = SignInPath;
         options.Events = new CookieAuthenticationEvents
         {
-            OnValidatePrincipal = context =>
+            OnValidatePrincipal = async context =>
             {
-                if (context.Principal is null || !auth.IsCurrent(context.Principal))
+                // A session without an id predates sign-out revocation: sign in again.
+                if (context.Principal is null || !auth.IsCurrent(context.Principal)
+                    || context.Principal.FindFirst(TokenGridAuth.SessionIdClaim)?.Value is not { Length: > 0 } session
+                    || await context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>()
+                        .GetGrain<IDashboardSessionsGrain>(0).IsRevokedAsync(session))
                 {
                     context.RejectPrincipal();
                 }
-
-                return Task.CompletedTask;
             },
             OnRedirectToLogin = context => ChallengeAsync(context.HttpContext),
             OnRedirectToAccessDenied = context => BearerChallenge.ForbiddenAsync(context.HttpContext),

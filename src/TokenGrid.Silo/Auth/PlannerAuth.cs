@@ -41,6 +41,7 @@ internal sealed class PlannerAuth
         ArgumentNullException.ThrowIfNull(auditor);
         _adminKey = adminKey;
         SessionLifetime = options.Value.SessionLifetime;
+        SecureCookie = options.Value.SecureCookie;
         _plannerHash = string.IsNullOrEmpty(options.Value.ApiKey) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.ApiKey));
         _adminFingerprint = Fingerprint(SHA256.HashData(Encoding.UTF8.GetBytes(adminKey.Secret)));
         _plannerFingerprint = _plannerHash is null ? null : Fingerprint(_plannerHash);
@@ -50,6 +51,9 @@ internal sealed class PlannerAuth
 
     /// <summary>How long a session lasts.</summary>
     public TimeSpan SessionLifetime { get; }
+
+    /// <summary>Whether the session cookie is always <c>Secure</c> (else only over HTTPS as the silo sees it).</summary>
+    public bool SecureCookie { get; }
 
     /// <summary>
     /// The role <paramref name="key"/> grants on the capacity view (planner or admin), or null for any other key (the

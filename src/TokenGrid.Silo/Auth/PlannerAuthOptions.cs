@@ -20,6 +20,14 @@ public sealed class PlannerAuthOptions : IValidatedOptions
     /// <summary>How long a dashboard sign-in lasts before the key is asked for again. Default: 8 hours.</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
 
+    /// <summary>
+    /// Whether the dashboard's session cookie is always marked <c>Secure</c>. False: only when the silo itself sees the
+    /// request over HTTPS, so behind a proxy or ingress that terminates TLS and forwards plain HTTP it never is; set it
+    /// there (the kubernetes profile does), so the browser sends the cookie over HTTPS only. A browser then keeps no
+    /// session opened over plain HTTP except on localhost. Default: false.
+    /// </summary>
+    public bool SecureCookie { get; set; }
+
     /// <inheritdoc />
     public string? Validate() =>
         ApiKey is { Length: < 16 } ? "the planner API key must be at least 16 characters."

@@ -57,6 +57,9 @@ internal static class TokenGridAuth
     /// <summary>Claim: which key of its role signed a dashboard session in, so a changed key ends its sessions.</summary>
     public const string KeyFingerprintClaim = "key_fingerprint";
 
+    /// <summary>Claim: the random id of a dashboard session, so signing out ends it on every silo.</summary>
+    public const string SessionIdClaim = "session_id";
+
     /// <summary>Role of a tenant's key.</summary>
     public const string TenantRole = "tenant";
 

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Security.Claims;
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Authentication;
+using TokenGrid.Abstractions.Capacity;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Problems;
 
@@ -77,7 +79,8 @@ internal static class DashboardPages
             return SignInPage(http, assets, key.Length == 0 ? "Enter the planner, auditor or admin key." : "That is not the planner, auditor or admin key.");
         }
 
-        var session = new ClaimsIdentity(auth.ClaimsOf(role), TokenGridAuth.DashboardCookieScheme, ClaimTypes.Name, ClaimTypes.Role);
+        var claims = auth.ClaimsOf(role).Append(new Claim(TokenGridAuth.SessionIdClaim, Convert.ToHexString(RandomNumberGenerator.GetBytes(16))));
+        var session = new ClaimsIdentity(claims, TokenGridAuth.DashboardCookieScheme, ClaimTypes.Name, ClaimTypes.Role);
         await http.SignInAsync(TokenGridAuth.DashboardCookieScheme, new ClaimsPrincipal(session), new AuthenticationProperties { IsPersistent = true });
         return See(http, DashboardCookie.SignInPath);
     }
@@ -105,8 +108,19 @@ internal static class DashboardPages
         }
     }
 
-    private static async Task<IResult> SignOutAsync(HttpContext http)
+    /// <summary>
+    /// Ends the session on every silo (its id is recorded as signed out until it would have expired), not only in this
+    /// browser: a copy of the cookie opens nothing afterwards.
+    /// </summary>
+    private static async Task<IResult> SignOutAsync(HttpContext http, IGrainFactory grains)
     {
+        var current = await http.AuthenticateAsync(TokenGridAuth.DashboardCookieScheme);
+        if (current is { Succeeded: true, Principal: { } principal, Properties.ExpiresUtc: { } expires }
+            && principal.FindFirst(TokenGridAuth.SessionIdClaim)?.Value is { Length: > 0 } session)
+        {
+            await grains.GetGrain<IDashboardSessionsGrain>(0).RevokeAsync(session, expires);
+        }
+
         await http.SignOutAsync(TokenGridAuth.DashboardCookieScheme);
         return See(http, DashboardCookie.SignInPath);
     }

@@ -89,6 +89,52 @@ public sealed class PlannerAuthTests(PlannerServerFixture fixture) : IClassFixtu
         }
     }
 
+    [Fact]
+    public async Task SigningOutEndsTheSessionSoACopyOfItsCookieOpensNothing()
+    {
+        var copy = SessionOf(await SignInAsync(PlannerServerFixture.PlannerKey));
+        var other = SessionOf(await SignInAsync(PlannerServerFixture.PlannerKey));
+        Assert.Equal(HttpStatusCode.OK, (await WithCookieAsync("v1/capacity", copy)).StatusCode);
+
+        using (var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = Server.BaseAddress })
+        using (var logout = new HttpRequestMessage(HttpMethod.Post, "dashboard/logout"))
+        {
+            logout.Headers.Add("Cookie", copy);
+            Assert.Equal(HttpStatusCode.SeeOther, (await client.SendAsync(logout)).StatusCode);
+        }
+
+        // The browser's cookie is gone; a copy of it (another machine, a log) is refused on the server too.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await WithCookieAsync("v1/capacity", copy)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await WithCookieAsync(OrleansCounters, copy)).StatusCode);
+
+        // Only that session ends: another sign-in with the same key goes on.
+        Assert.Equal(HttpStatusCode.OK, (await WithCookieAsync("v1/capacity", other)).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheSessionCookieIsSecureOverPlainHttpWhenConfiguredForATlsProxy()
+    {
+        Assert.DoesNotContain("secure", CookieOf(await SignInAsync(PlannerServerFixture.PlannerKey)), StringComparison.OrdinalIgnoreCase);
+
+        await using var behindProxy = await TokenGridServer.StartAsync(new Dictionary<string, string>
+        {
+            ["TokenGrid:Planner:ApiKey"] = PlannerServerFixture.PlannerKey,
+            ["TokenGrid:Planner:SecureCookie"] = "true",
+        });
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = behindProxy.BaseAddress };
+        using var signIn = await client.PostAsync("dashboard/login", new FormUrlEncodedContent([new("key", PlannerServerFixture.PlannerKey)]));
+        Assert.Equal(HttpStatusCode.SeeOther, signIn.StatusCode);
+        Assert.Contains("; secure", CookieOf(signIn), StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static string CookieOf(HttpResponseMessage signIn) => signIn.Headers.GetValues("Set-Cookie").Single();
+
+    private static string SessionOf(HttpResponseMessage signIn)
+    {
+        var cookie = CookieOf(signIn);
+        return cookie[..cookie.IndexOf(';', StringComparison.Ordinal)];
+    }
+
     private async Task<HttpResponseMessage> SignInAsync(string key)
     {
         using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = Server.BaseAddress };
