@@ -87,7 +87,7 @@ public sealed class TokenGridInstruments
         meter.CreateObservableGauge("tokengrid.node.kv_cache_used", () => ObserveModels(m => m.KvCacheUsedBytes), "By", "Key/value cache held by running sequences (at full context), by model and node.");
         meter.CreateObservableGauge("tokengrid.node.kv_cache_usage_ratio", () => ObserveModels(m => m.KvCacheUsage), "1", "Fraction of the engine's key/value cache slots in use, by model and node.");
         PrefixCacheSeries(meter);
-        meter.CreateObservableGauge("tokengrid.node.memory_used", () => ObserveNodes(n => n.MemoryUsedBytes), "By", "Estimated bytes of the loaded models (weights and key/value cache), by node.");
+        meter.CreateObservableGauge("tokengrid.node.memory_used", () => ObserveNodes(n => n.MemoryUsedBytes), "By", "Estimated bytes of the loaded models (weights, key/value cache and prefix cache budget), by node.");
         meter.CreateObservableGauge("tokengrid.node.memory_budget", () => ObserveNodes(n => n.MemoryBudgetBytes), "By", "Bytes the node may spend on models (0: unlimited), by node.");
         meter.CreateObservableGauge("tokengrid.model_load_failures", ObserveModelLoadFailures, "{model}",
             "1 for each configured model this silo could not read (it is not served here), by model and reason code.");
