@@ -37,6 +37,9 @@ public sealed class SchedulingHttpTests(SmallQueueServerFixture fixture) : IClas
     {
         var (_, key) = await Server.CreateTenantAsync(new { max_concurrent_jobs = 100 });
         using var client = Server.Client(key);
+
+        // A run that ends frees its slot: the drain rate's measure, which placements into idle slots do not move.
+        await client.PostOkAsync("v1/completions", """{"model":"demo","prompt":"Hi","max_tokens":1}""");
         var running = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = 400 }))
             .ReadJsonAsync(HttpStatusCode.Accepted);
         var queued = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write another.", max_tokens = 400 }))
@@ -52,8 +55,8 @@ public sealed class SchedulingHttpTests(SmallQueueServerFixture fixture) : IClas
             Assert.Equal("queued", status["status"]!.GetValue<string>());
             Assert.Equal(1, status["queue_position"]!.GetValue<int>());
 
-            // Its expected wait is its position over the measured drain rate: the running job was dispatched within the
-            // last 30 s (DrainRateWindow), so the rate is at least one per 30 s and the wait of place 1 at most 30 s.
+            // Its expected wait is its position over the measured drain rate: the first run ended within the last 30 s
+            // (DrainRateWindow), so at least one slot was freed per 30 s and the wait of place 1 is at most 30 s.
             Assert.InRange(status["expected_wait_seconds"]!.GetValue<double>(), double.Epsilon, 30);
         }
         finally

@@ -34,6 +34,12 @@ public sealed record DispatcherLoad
     /// <summary>When the figures were read.</summary>
     [Id(9)] public DateTimeOffset At { get; init; }
 
+    /// <summary>
+    /// Slots freed per second by runs that ended, over the drain window: how fast a full queue moves (placements into idle
+    /// slots move none), 0 until a run ends within the window.
+    /// </summary>
+    [Id(10)] public double SlotsFreedPerSecond { get; init; }
+
     /// <summary>Jobs running.</summary>
     public int Running => RunningByNode.Values.Sum();
 }

@@ -145,4 +145,5 @@ public sealed record DispatcherSnapshot(
     [property: Id(3)] double DispatchesPerSecond,
     [property: Id(4)] long Preemptions,
     [property: Id(5)] IReadOnlyList<DispatcherNode> Nodes,
-    [property: Id(6)] IReadOnlyList<DispatcherTenant> Tenants);
+    [property: Id(6)] IReadOnlyList<DispatcherTenant> Tenants,
+    [property: Id(7)] double SlotsFreedPerSecond = 0);

@@ -110,7 +110,7 @@ public sealed partial class CapacityGrain
                 RunningJobs = load?.Running ?? 0,
                 OldestWaitSeconds = load?.OldestEnqueuedAt is { } oldest ? Math.Max(0, (at - oldest).TotalSeconds) : 0,
                 MeanWaitSeconds = load is { Queued: > 0 } ? load.TotalWaitSeconds / load.Queued : 0,
-                ExpectedWaitSeconds = load is { DispatchesPerSecond: > 0 } ? load.Queued / load.DispatchesPerSecond : null,
+                ExpectedWaitSeconds = load is { SlotsFreedPerSecond: > 0 } ? load.Queued / load.SlotsFreedPerSecond : null,
                 DispatchesPerSecond = load?.DispatchesPerSecond ?? 0,
                 TokensGenerated = load?.TokensGenerated ?? 0,
             },

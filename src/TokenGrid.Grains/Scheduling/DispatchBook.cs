@@ -12,10 +12,13 @@ internal sealed record RunningJob(DispatchRequest Request, string NodeId, DateTi
 internal sealed record JobStart(QueuedJob Job, string NodeId, RunningJob? Victim = null, string? Reason = null);
 
 /// <summary>A tenant's counters at one dispatcher.</summary>
-internal sealed class DispatchTenant(RateWindow dispatches)
+internal sealed class DispatchTenant(TimeSpan window)
 {
-    /// <summary>The tenant's recent dispatches, for its retry-after.</summary>
-    public RateWindow Dispatches { get; } = dispatches;
+    /// <summary>The tenant's recent dispatches.</summary>
+    public RateWindow Dispatches { get; } = new(window);
+
+    /// <summary>Slots the tenant's runs freed recently, by ending: how fast its full queue moves, for its retry-after.</summary>
+    public RateWindow SlotsFreed { get; } = new(window);
 
     /// <summary>The tenant's fair-share weight, as its latest request gave it.</summary>
     public int Weight { get; set; } = 1;
@@ -46,8 +49,15 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     /// <summary>The waiting jobs.</summary>
     public FairQueue Queue { get; } = new(options.AgingInterval);
 
-    /// <summary>The model's dispatches over the recent window: how fast the queue drains.</summary>
+    /// <summary>The model's dispatches over the recent window, placements into idle slots included.</summary>
     public RateWindow Drain { get; } = new(options.DrainRateWindow);
+
+    /// <summary>
+    /// Slots freed by runs that ended, over the recent window: how fast a full model's queue drains, each freed slot taking
+    /// its next job. Dispatches into slots that were idle move no queue, so after a quiet spell the rate is 0 (unknown)
+    /// until a run ends, rather than the burst that filled the idle slots.
+    /// </summary>
+    public RateWindow SlotsFreed { get; } = new(options.DrainRateWindow);
 
     /// <summary>Running jobs preempted so far.</summary>
     public long Preemptions { get; private set; }
@@ -72,7 +82,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     {
         if (!_tenants.TryGetValue(request.TenantId, out var tenant))
         {
-            _tenants[request.TenantId] = tenant = new DispatchTenant(new RateWindow(options.DrainRateWindow));
+            _tenants[request.TenantId] = tenant = new DispatchTenant(options.DrainRateWindow);
         }
 
         tenant.Weight = request.Weight;
@@ -118,10 +128,10 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     }
 
     /// <summary>
-    /// Frees the job's slot or queue entry and counts its real tokens for its tenant. False when it was waiting in the
-    /// queue (removed without running), true otherwise.
+    /// Frees the job's slot or queue entry and counts its real tokens for its tenant; a run that ended counts as a slot
+    /// freed at <paramref name="now"/>. False when it was waiting in the queue (removed without running), true otherwise.
     /// </summary>
-    public bool Release(string jobId, int tokensGenerated)
+    public bool Release(string jobId, int tokensGenerated, DateTimeOffset now)
     {
         if (Queue.Remove(jobId))
         {
@@ -136,6 +146,8 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
             }
 
             Account(run.Request, tokensGenerated, wasRunning: true);
+            SlotsFreed.Add(now);
+            Tenant(run.Request).SlotsFreed.Add(now);
         }
         else if (_preempting.Remove(jobId, out var preempted))
         {
@@ -272,6 +284,8 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
         tenant.Dispatched++;
         tenant.Dispatches.Add(now);
         Drain.Add(now);
+        SlotsFreed.Begin(now);
+        tenant.SlotsFreed.Begin(now);
     }
 
     /// <summary>Counts a run's real tokens for its tenant and gives back what its expected cost overestimated.</summary>

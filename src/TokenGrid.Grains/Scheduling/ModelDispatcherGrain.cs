@@ -95,14 +95,14 @@ public sealed partial class ModelDispatcherGrain(
             {
                 return Refuse(request, SchedulingRejection.TenantQueueFull,
                     $"Tenant '{request.TenantId}' has {tenantQueued} jobs waiting for model '{Model}', its most; retry later.",
-                    RetryAfter(tenantQueued, tenant.Dispatches.Rate(now)));
+                    RetryAfter(tenantQueued, tenant.SlotsFreed.Rate(now)));
             }
 
             if (Queue.Count >= Options.MaxQueuedPerModel)
             {
                 return Refuse(request, SchedulingRejection.ModelQueueFull,
                     $"The queue of model '{Model}' is full ({Queue.Count} jobs waiting); retry later.",
-                    RetryAfter(Queue.Count, _book.Drain.Rate(now)));
+                    RetryAfter(Queue.Count, _book.SlotsFreed.Rate(now)));
             }
         }
 
@@ -115,7 +115,7 @@ public sealed partial class ModelDispatcherGrain(
     public async Task ReleaseAsync(string jobId, string? nodeId, int tokensGenerated)
     {
         var now = timeProvider.GetUtcNow();
-        if (_book.Release(jobId, tokensGenerated) && now - _refreshedAt >= Options.MinRefreshInterval)
+        if (_book.Release(jobId, tokensGenerated, now) && now - _refreshedAt >= Options.MinRefreshInterval)
         {
             await RefreshNodesAsync();
         }
@@ -128,7 +128,7 @@ public sealed partial class ModelDispatcherGrain(
     {
         var now = timeProvider.GetUtcNow();
         var position = Queue.PositionOf(jobId, now);
-        return Task.FromResult(position == 0 ? null : new QueuePosition(position, WaitEstimates.ExpectedWait(position, _book.Drain.Rate(now))));
+        return Task.FromResult(position == 0 ? null : new QueuePosition(position, WaitEstimates.ExpectedWait(position, _book.SlotsFreed.Rate(now))));
     }
 
     /// <inheritdoc />
@@ -141,7 +141,7 @@ public sealed partial class ModelDispatcherGrain(
         var tenants = _book.Tenants.OrderBy(t => t.Key, StringComparer.Ordinal)
             .Select(t => new DispatcherTenant(t.Key, t.Value.Weight, Queue.CountFor(t.Key), t.Value.Running, t.Value.TokensGenerated, t.Value.Dispatched))
             .ToList();
-        return Task.FromResult(new DispatcherSnapshot(Model, Queue.Count, _book.Running.Count, _book.Drain.Rate(now), _book.Preemptions, nodes, tenants));
+        return Task.FromResult(new DispatcherSnapshot(Model, Queue.Count, _book.Running.Count, _book.Drain.Rate(now), _book.Preemptions, nodes, tenants, _book.SlotsFreed.Rate(now)));
     }
 
     /// <inheritdoc/>
@@ -170,6 +170,7 @@ public sealed partial class ModelDispatcherGrain(
             OldestEnqueuedAt = oldest,
             TotalWaitSeconds = totalWait,
             DispatchesPerSecond = _book.Drain.Rate(now),
+            SlotsFreedPerSecond = _book.SlotsFreed.Rate(now),
             RunningByNode = _book.Nodes.Where(n => n.Running > 0).ToDictionary(n => n.NodeId, n => n.Running, StringComparer.Ordinal),
             SlotsByNode = _book.Nodes.Where(n => n.Report is { Draining: false }).ToDictionary(n => n.NodeId, n => n.Slots, StringComparer.Ordinal),
             TokensGenerated = _book.Tenants.Values.Sum(t => t.TokensGenerated),
@@ -311,7 +312,7 @@ public sealed partial class ModelDispatcherGrain(
         {
             Queued = true,
             Position = position,
-            ExpectedWait = position == 0 ? TimeSpan.Zero : WaitEstimates.ExpectedWait(position, _book.Drain.Rate(now)),
+            ExpectedWait = position == 0 ? TimeSpan.Zero : WaitEstimates.ExpectedWait(position, _book.SlotsFreed.Rate(now)),
         };
     }
 

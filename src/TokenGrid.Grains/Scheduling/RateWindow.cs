@@ -1,6 +1,6 @@
 namespace TokenGrid.Grains.Scheduling;
 
-/// <summary>Events per second over a sliding window (jobs dispatched, for the drain rate). Not thread-safe.</summary>
+/// <summary>Events per second over a sliding window (jobs dispatched, slots freed). Not thread-safe.</summary>
 public sealed class RateWindow(TimeSpan window)
 {
     private readonly Queue<DateTimeOffset> _events = new();
@@ -13,6 +13,12 @@ public sealed class RateWindow(TimeSpan window)
         _events.Enqueue(now);
         Trim(now);
     }
+
+    /// <summary>
+    /// Starts the measured span at <paramref name="now"/> without an event, when no event started it yet: events that can
+    /// only follow something (a run ending after its dispatch) are then measured over the time since that, not over a second.
+    /// </summary>
+    public void Begin(DateTimeOffset now) => _since ??= now;
 
     /// <summary>Events per second over the window (or since the first event, when that is more recent); 0 without events.</summary>
     public double Rate(DateTimeOffset now)

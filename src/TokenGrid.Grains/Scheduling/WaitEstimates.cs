@@ -6,7 +6,7 @@ namespace TokenGrid.Grains.Scheduling;
 /// </summary>
 internal static class WaitEstimates
 {
-    /// <summary>Time for <paramref name="perSecond"/> dispatches a second to reach <paramref name="position"/>; null when nothing drains.</summary>
+    /// <summary>Time for <paramref name="perSecond"/> freed slots a second to reach <paramref name="position"/>; null when nothing drains.</summary>
     public static TimeSpan? ExpectedWait(int position, double perSecond) =>
         perSecond > 0 ? TimeSpan.FromSeconds(position / perSecond) : null;
 
@@ -29,7 +29,7 @@ internal static class WaitEstimates
     }
 
     /// <summary>
-    /// Time for <paramref name="perSecond"/> dispatches a second to work off <paramref name="jobs"/> jobs, in whole
+    /// Time for <paramref name="perSecond"/> freed slots a second to work off <paramref name="jobs"/> jobs, in whole
     /// seconds, within <paramref name="min"/> and <paramref name="max"/>; <paramref name="max"/> when nothing drains.
     /// </summary>
     public static TimeSpan RetryAfter(int jobs, double perSecond, TimeSpan min, TimeSpan max)

@@ -118,13 +118,13 @@ public sealed class CheapestPlacementTests
         Assert.Equal(1, book.Queue.PositionOf("waiting", s_enqueued));
         Assert.Equal(("plain-1", "north"), Started(Assert.Single(book.Dispatch(s_enqueued))));
 
-        book.Release("plain-1", 10);
+        book.Release("plain-1", 10, s_enqueued.AddSeconds(1));
         Assert.Empty(book.Dispatch(s_enqueued.AddSeconds(1)));
         book.Queue.Enqueue(Job("plain-2", "p") with { EnqueuedAt = s_enqueued.AddSeconds(1) });
         Assert.Equal(("plain-2", "north"), Started(Assert.Single(book.Dispatch(s_enqueued.AddSeconds(1)))));
 
         // Once its bound is spent, the waiting job takes the first slot that frees, dearer or not.
-        book.Release("plain-2", 10);
+        book.Release("plain-2", 10, s_enqueued + s_bound);
         Assert.Equal(("waiting", "north"), Started(Assert.Single(book.Dispatch(s_enqueued + s_bound))));
     }
 
@@ -155,9 +155,9 @@ public sealed class CheapestPlacementTests
         Assert.Equal([("on-north", "north"), ("on-south", "south")], book.Dispatch(s_enqueued).Select(Started));
 
         book.Queue.Enqueue(Cheapest("cheap", "c"));
-        book.Release("on-north", 10);
+        book.Release("on-north", 10, s_enqueued.AddSeconds(1));
         Assert.Empty(book.Dispatch(s_enqueued.AddSeconds(1)));
-        book.Release("on-south", 10);
+        book.Release("on-south", 10, s_enqueued.AddSeconds(2));
 
         Assert.Equal(("cheap", "south"), Started(Assert.Single(book.Dispatch(s_enqueued.AddSeconds(2)))));
     }

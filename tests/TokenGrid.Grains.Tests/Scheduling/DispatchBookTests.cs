@@ -32,6 +32,36 @@ public sealed class DispatchBookTests
     }
 
     [Fact]
+    public void Jobs_placed_in_idle_slots_drain_no_queue_only_runs_that_end_do()
+    {
+        // After a quiet spell a burst fills every idle slot and the rest wait: nothing has left a full queue yet, so its
+        // drain rate is unknown (0), not the burst's placements over the window (which once promised a 5 s wait for 22 s).
+        var book = Book(new SchedulingOptions { Preemption = false, DrainRateWindow = TimeSpan.FromSeconds(30) });
+        book.Refresh([Report("n1", slots: 4)], s_now, s_lifetime, _ => false);
+        for (var i = 0; i < 6; i++)
+        {
+            book.Queue.Enqueue(Job($"j{i}", "a"));
+        }
+
+        Assert.Equal(4, book.Dispatch(s_now).Count);
+        Assert.True(book.Drain.Rate(s_now) > 0);
+        Assert.Equal(0, book.SlotsFreed.Rate(s_now.AddSeconds(5)));
+        Assert.Equal(0, book.Tenants["a"].SlotsFreed.Rate(s_now.AddSeconds(5)));
+
+        // Two runs end 20 s in: two freed slots over the 20 s measured so far, and each takes a waiting job.
+        Assert.True(book.Release("j0", 10, s_now.AddSeconds(20)));
+        Assert.True(book.Release("j1", 10, s_now.AddSeconds(20)));
+        Assert.Equal(2, book.Dispatch(s_now.AddSeconds(20)).Count);
+        Assert.Equal(0.1, book.SlotsFreed.Rate(s_now.AddSeconds(20)), 9);
+        Assert.Equal(0.1, book.Tenants["a"].SlotsFreed.Rate(s_now.AddSeconds(20)), 9);
+
+        // A job taken out of the queue before it ran frees no slot.
+        book.Queue.Enqueue(Job("never", "a"));
+        Assert.False(book.Release("never", 0, s_now.AddSeconds(21)));
+        Assert.Equal(2, book.SlotsFreed.Rate(s_now.AddSeconds(21)) * 21, 9);
+    }
+
+    [Fact]
     public void A_release_frees_the_slot_counts_the_tokens_and_lets_the_next_job_start()
     {
         var book = Book(new SchedulingOptions());
@@ -40,8 +70,8 @@ public sealed class DispatchBookTests
         book.Queue.Enqueue(Job("j2", "a"));
         Assert.Single(book.Dispatch(s_now));
 
-        Assert.False(book.Release("j2", 0));
-        Assert.True(book.Release("j1", 25));
+        Assert.False(book.Release("j2", 0, s_now));
+        Assert.True(book.Release("j1", 25, s_now));
         Assert.Equal((0, 25L), (book.Tenants["a"].Running, book.Tenants["a"].TokensGenerated));
         Assert.Equal(0, book.Node("n1")!.Running);
         Assert.Empty(book.Dispatch(s_now));
@@ -65,7 +95,7 @@ public sealed class DispatchBookTests
         Assert.Equal(1, book.Preemptions);
 
         // The preempted job's release counts its tokens without freeing a slot it no longer holds.
-        Assert.True(book.Release("young", 3));
+        Assert.True(book.Release("young", 3, s_now));
         Assert.Equal((1, 3L), (book.Tenants["batch"].Running, book.Tenants["batch"].TokensGenerated));
         Assert.Equal(2, book.Node("n1")!.Running);
     }
@@ -120,7 +150,7 @@ public sealed class DispatchBookTests
         book.Refresh([], s_now.AddSeconds(47), s_lifetime, _ => false);
         Assert.False(book.AnyNodeMayRun(Job("j2", "a"), s_now.AddSeconds(47)));
         Assert.Equal(1, book.Node("n1")!.Running);
-        Assert.True(book.Release("j1", 4));
+        Assert.True(book.Release("j1", 4, s_now.AddSeconds(47)));
         book.Refresh([], s_now.AddSeconds(48), s_lifetime, _ => false);
         Assert.Null(book.Node("n1"));
     }

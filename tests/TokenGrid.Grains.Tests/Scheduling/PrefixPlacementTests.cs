@@ -86,7 +86,7 @@ public sealed class PrefixPlacementTests
         foreach (var start in started)
         {
             last[int.Parse(start.Job.Request.JobId.Split('/')[0], System.Globalization.CultureInfo.InvariantCulture)] = start.NodeId;
-            Assert.True(book.Release(start.Job.Request.JobId, 32));
+            Assert.True(book.Release(start.Job.Request.JobId, 32, now));
         }
 
         Assert.Equal(["n2", "n2"], [last[6], last[7]]);

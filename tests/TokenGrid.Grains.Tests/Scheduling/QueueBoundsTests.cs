@@ -27,16 +27,16 @@ public sealed class QueueBoundsTests(SchedulingClusterFixture grid)
             var settlement = Assert.Single(grid.Settlements.For(refusal.Id));
             Assert.Equal((0, 0), (settlement.PromptTokens, settlement.CompletionTokens));
 
-            // A queued job shows its place and expected wait: its position over the model's measured drain rate.
+            // A queued job shows its place and expected wait: its position over the model's measured drain rate (slots freed).
             var (last, before, after) = await BetweenSnapshotsAsync(() => jobs[^2].GetAsync());
             Assert.Equal(JobStatus.Queued, last!.Status);
             Assert.InRange(last.QueuePosition!.Value, 1, SchedulingClusterFixture.MaxQueuedPerTenant);
-            if (after.DispatchesPerSecond > 0)
+            if (after.SlotsFreedPerSecond > 0)
             {
                 // The rate only fell between the snapshots (nothing was dispatched), so the wait lies between theirs (to
                 // the millisecond: the wait travels as a TimeSpan, and a rate measured over a full window stands still).
                 Assert.InRange(last.ExpectedWait!.Value.TotalSeconds,
-                    last.QueuePosition.Value / before.DispatchesPerSecond - 1e-3, last.QueuePosition.Value / after.DispatchesPerSecond + 1e-3);
+                    last.QueuePosition.Value / before.SlotsFreedPerSecond - 1e-3, last.QueuePosition.Value / after.SlotsFreedPerSecond + 1e-3);
             }
             else
             {
@@ -78,7 +78,7 @@ public sealed class QueueBoundsTests(SchedulingClusterFixture grid)
             });
             Assert.Equal(SchedulingRejection.ModelQueueFull, again.SchedulingRejection);
             var options = grid.Cluster.GetSiloServiceProvider().GetRequiredService<IOptions<SchedulingOptions>>().Value;
-            Assert.InRange(again.RetryAfter!.Value, RetryAfter(after.Queued, before.DispatchesPerSecond, options), RetryAfter(after.Queued, after.DispatchesPerSecond, options));
+            Assert.InRange(again.RetryAfter!.Value, RetryAfter(after.Queued, before.SlotsFreedPerSecond, options), RetryAfter(after.Queued, after.SlotsFreedPerSecond, options));
         }
         finally
         {
@@ -99,7 +99,8 @@ public sealed class QueueBoundsTests(SchedulingClusterFixture grid)
             var before = await dispatcher.GetSnapshotAsync();
             var result = await probe();
             var after = await dispatcher.GetSnapshotAsync();
-            if (before.Tenants.Sum(t => t.Dispatched) == after.Tenants.Sum(t => t.Dispatched) && before.Queued == after.Queued)
+            if (before.Tenants.Sum(t => t.Dispatched) == after.Tenants.Sum(t => t.Dispatched) && before.Queued == after.Queued
+                && after.SlotsFreedPerSecond <= before.SlotsFreedPerSecond)
             {
                 return (result, before, after);
             }
