@@ -15,7 +15,7 @@ internal static class AdminAuditApi
 {
     public static RouteGroupBuilder MapAdminAuditApi(this RouteGroupBuilder audit)
     {
-        audit.MapGet("/audit", ReadAsync).WithTags("Admin").WithName("ReadAuditLog").ProducesProblem(StatusCodes.Status400BadRequest)
+        audit.MapGet("/audit", ReadAsync).WithTags("Admin").WithName("ReadAuditLog").AcceptsQuery("after", "limit", "action", "target").ProducesProblem(StatusCodes.Status400BadRequest)
             .WithSummary("Admin actions after a sequence number, oldest first, optionally of one action or target; pass next_after as after for the next page.");
         return audit;
     }

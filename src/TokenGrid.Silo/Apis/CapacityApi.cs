@@ -33,7 +33,6 @@ internal static class CapacityApi
     internal static async Task<Ok<CapacityReport>> GetCapacityAsync(
         HttpRequest request, IGrainFactory grains, IOptions<CapacityOptions> options)
     {
-        QueryValues.Only(request, "tenant_tpm", "top");
         var settings = options.Value;
         var tpm = QueryValues.Integer(request, "tenant_tpm", 1, MaxTenantTokensPerMinute) ?? settings.DefaultTenantTokensPerMinute;
         var top = QueryValues.Integer(request, "top", 1, settings.MaxTop) ?? settings.DefaultTop;

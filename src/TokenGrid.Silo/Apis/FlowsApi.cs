@@ -11,7 +11,7 @@ internal static class FlowsApi
 {
     public static RouteGroupBuilder MapAuditFlowsApi(this RouteGroupBuilder audit)
     {
-        audit.MapGet("/flows", ListAsync).WithTags("Admin").WithName("ListFlows")
+        audit.MapGet("/flows", ListAsync).WithTags("Admin").WithName("ListFlows").AcceptsQuery("period")
             .WithSummary("Token and money flows by demand region, creation region, model and day for a month.")
             .ProducesProblem(StatusCodes.Status400BadRequest);
         return audit;

@@ -14,9 +14,12 @@ namespace TokenGrid.Silo.Apis;
 /// </summary>
 internal static class QueryValues
 {
-    /// <summary>Lists <paramref name="parameters"/> (name, whole number or not, description) as the operation's query parameters in <c>/openapi/v1.json</c>.</summary>
+    /// <summary>
+    /// Lists <paramref name="parameters"/> (name, whole number or not, description) as the operation's query parameters in
+    /// <c>/openapi/v1.json</c>, and as the ones it takes (<see cref="AcceptsQuery"/>).
+    /// </summary>
     public static RouteHandlerBuilder Documents(this RouteHandlerBuilder endpoint, params (string Name, bool Integer, string Description)[] parameters) =>
-        endpoint.AddOpenApiOperationTransformer((operation, _, _) =>
+        endpoint.AcceptsQuery([.. parameters.Select(p => p.Name)]).AddOpenApiOperationTransformer((operation, _, _) =>
         {
             operation.Parameters ??= [];
             foreach (var (name, integer, description) in parameters)
@@ -34,21 +37,11 @@ internal static class QueryValues
         });
 
     /// <summary>
-    /// Refuses any query parameter other than <paramref name="names"/>: a misspelt one (<c>tenant-tpm</c> for
-    /// <c>tenant_tpm</c>) would otherwise quietly give the answer for the default.
+    /// Names the query parameters the endpoint takes; <see cref="QueryNamesFilter"/> refuses any other. Minimal API binds
+    /// a handler's parameters from the query without saying so anywhere a filter can read, hence the declaration.
     /// </summary>
-    public static void Only(HttpRequest request, params string[] names)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        foreach (var key in request.Query.Keys)
-        {
-            if (!names.Contains(key, StringComparer.OrdinalIgnoreCase))
-            {
-                throw new ApiProblemException(ApiProblems.BadRequest(
-                    $"The query parameter '{key}' is not one of {string.Join(", ", names)}.", "invalid_value", key));
-            }
-        }
-    }
+    public static RouteHandlerBuilder AcceptsQuery(this RouteHandlerBuilder endpoint, params string[] names) =>
+        endpoint.WithMetadata(new AcceptedQuery(names));
 
     /// <summary>
     /// Refuses any of <paramref name="names"/> given more than once, for parameters minimal API binds itself: it would
@@ -82,4 +75,36 @@ internal static class QueryValues
         _ => throw new ApiProblemException(ApiProblems.BadRequest(
             string.Create(CultureInfo.InvariantCulture, $"The query parameter '{name}' must be one whole number from {min} to {max}."), "invalid_value", name)),
     };
+}
+
+/// <summary>The query parameters an endpoint takes (see <see cref="QueryValues.AcceptsQuery"/>).</summary>
+internal sealed record AcceptedQuery(IReadOnlyList<string> Names);
+
+/// <summary>
+/// Refuses a query parameter the endpoint does not take, as an unknown body field is refused: 400
+/// <c>unrecognized_argument</c> naming it in <c>param</c>. A misspelt filter (<c>?actoin=</c>, <c>?tenant-tpm=</c>) or
+/// one TokenGrid does not have (<c>GET /v1/jobs?status=running</c>) would otherwise quietly give the unfiltered answer
+/// or the default. Names are matched regardless of case, as ASP.NET Core reads them.
+/// </summary>
+internal sealed class QueryNamesFilter : IEndpointFilter
+{
+    public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        if (http.Request.Query.Count > 0)
+        {
+            var names = http.GetEndpoint()?.Metadata.GetOrderedMetadata<AcceptedQuery>().SelectMany(q => q.Names).ToList() ?? [];
+            foreach (var key in http.Request.Query.Keys)
+            {
+                if (!names.Contains(key, StringComparer.OrdinalIgnoreCase))
+                {
+                    var takes = names.Count == 0 ? "none" : string.Join(", ", names);
+                    throw new ApiProblemException(ApiProblems.BadRequest(
+                        $"Unrecognized query parameter: '{key}' (this endpoint takes {takes}).", "unrecognized_argument", key));
+                }
+            }
+        }
+
+        return next(context);
+    }
 }

@@ -23,7 +23,7 @@ internal static class StatementsApi
             .WithName("ListStatements").WithSummary("The caller's statements, oldest first: each period with charges, and the current one (open).");
         statements.MapGet("/{period}", (HttpContext http, string period, string? format, StatementBook book, CancellationToken ct) =>
                 GetAsync(http, http.Tenant().TenantId, period, format, book, ct))
-            .WithName("GetStatement").WithSummary("The caller's statement for a month (yyyy-MM, UTC), as JSON or CSV.")
+            .WithName("GetStatement").AcceptsQuery("format").WithSummary("The caller's statement for a month (yyyy-MM, UTC), as JSON or CSV.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }
@@ -43,7 +43,7 @@ internal static class StatementsApi
                 await RequireTenantAsync(grains, id);
                 return await GetAsync(http, id, period, format, book, ct);
             })
-            .WithName("GetTenantStatement").WithSummary("A tenant's statement for a month (yyyy-MM, UTC), as JSON or CSV.");
+            .WithName("GetTenantStatement").AcceptsQuery("format").WithSummary("A tenant's statement for a month (yyyy-MM, UTC), as JSON or CSV.");
         return audit;
     }
 

@@ -98,18 +98,18 @@ public static class TokenGridHosting
         app.UseAuthentication();
         app.UseAuthorization();
 
-        var v1 = app.MapGroup("/v1").RequireTenant();
+        var v1 = app.MapGroup("/v1").RequireTenant().AddEndpointFilter<QueryNamesFilter>();
         v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi().MapStatementsApi().MapBillingEventsApi().MapBillingWebhookApi();
 
-        var admin = app.MapGroup("/admin").RequireAdmin();
+        var admin = app.MapGroup("/admin").RequireAdmin().AddEndpointFilter<QueryNamesFilter>();
         admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi().MapAdminPeriodsApi().MapAdminSubsidiesApi();
 
         // The read-only ledger, billing views and audit log: the auditor key's, and the admin key's.
-        var audit = app.MapGroup("/admin").RequireAuditor();
+        var audit = app.MapGroup("/admin").RequireAuditor().AddEndpointFilter<QueryNamesFilter>();
         audit.MapAdminLedgerApi().MapAuditPricesApi().MapAuditSubsidiesApi().MapAdminAuditApi().MapAuditStatementsApi().MapAuditBillingEventsApi().MapAuditFlowsApi();
 
         // The dashboard's spend view: the auditor's and the admin's, by key or by dashboard session.
-        app.MapGroup("/admin/billing").RequireSpendView().MapBillingOverviewApi();
+        app.MapGroup("/admin/billing").RequireSpendView().AddEndpointFilter<QueryNamesFilter>().MapBillingOverviewApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });

@@ -155,6 +155,35 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
     }
 
+    /// <summary>
+    /// Every endpoint of the API refuses a query parameter it does not take, naming it, as an unknown body field is
+    /// refused: a filter TokenGrid does not have (<c>GET /v1/jobs?status=running</c>) must not quietly answer unfiltered.
+    /// </summary>
+    [Fact]
+    public async Task Every_api_endpoint_refuses_a_query_parameter_it_does_not_take_naming_it()
+    {
+        var (tenantId, tenantKey) = await Server.CreateTenantAsync();
+        var keys = new Dictionary<Access, string>
+        {
+            [Access.Tenant] = tenantKey,
+            [Access.Admin] = TokenGridServer.AdminKey,
+            [Access.Auditor] = PlannerServerFixture.AuditorKey,
+            [Access.Planner] = PlannerServerFixture.PlannerKey,
+        };
+        var failures = new List<string>();
+        foreach (var (endpoint, access) in Endpoints.Where(e => e.Value != Access.Public))
+        {
+            var (method, pattern) = (endpoint[..endpoint.IndexOf(' ', StringComparison.Ordinal)], endpoint[(endpoint.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
+            var (status, body) = await CallWithBodyAsync(method, Sample(pattern, tenantId) + "?zz_unknown=1", keys[access]);
+            if (status != 400 || !body.Contains("\"code\":\"unrecognized_argument\"", StringComparison.Ordinal) || !body.Contains("\"param\":\"zz_unknown\"", StringComparison.Ordinal))
+            {
+                failures.Add($"{endpoint}: {status} {body}");
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
     [Fact]
     public async Task An_Orleans_Dashboard_silo_view_answers_400_for_what_is_not_a_silo_address()
     {
@@ -195,6 +224,20 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         .Replace("{*path}", "x", StringComparison.Ordinal)
         .Replace("{*address}", "x", StringComparison.Ordinal)
         .Replace("{**path}", "x", StringComparison.Ordinal);
+
+    /// <summary>One call (a body of <c>{}</c> where the method takes one); returns its status and body.</summary>
+    private async Task<(int Status, string Body)> CallWithBodyAsync(string method, string path, string key)
+    {
+        using var client = Server.Client(key);
+        using var request = new HttpRequestMessage(new HttpMethod(method), path.TrimStart('/'));
+        if (method is "POST" or "PUT" or "PATCH")
+        {
+            request.Content = new StringContent("{}", Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
+        }
+
+        using var response = await client.SendAsync(request);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
 
     /// <summary>One call (a body of <c>{}</c> where the method takes one); returns its status without reading a stream.</summary>
     private async Task<int> CallAsync(string method, string path, string? key)
