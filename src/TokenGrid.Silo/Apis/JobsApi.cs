@@ -107,10 +107,12 @@ internal static class JobsApi
     /// Server-sent events of the job (<c>event: tokens</c> and <c>event: status</c>, with the sequence as id) until its
     /// final status. <c>Last-Event-ID</c> resumes after that sequence, on any silo, also after the job moved to another
     /// silo; a watch broken by a silo failure re-attaches by itself. Written by ASP.NET Core's server-sent events result:
-    /// one flush per event is what a watch wants, unlike a completion stream (see <see cref="SseWriter"/>).
+    /// one flush per event is what a watch wants, unlike a completion stream (see <see cref="SseWriter"/>). Between
+    /// events that are <see cref="ApiOptions.StreamKeepAliveInterval"/> apart (a queued job) it writes keep-alive comments.
     /// </summary>
     internal static async Task<ServerSentEventsResult<JobEventView>> WatchJobAsync(
-        string id, HttpContext http, IGrainFactory grains, ModelCatalog catalog, ILoggerFactory loggers)
+        string id, HttpContext http, IGrainFactory grains, ModelCatalog catalog, ILoggerFactory loggers, IOptions<ApiOptions> options,
+        TimeProvider time)
     {
         var found = await FindOwnAsync(grains, http, id);
         if (found.ContentDeleted is { } deleted)
@@ -123,23 +125,44 @@ internal static class JobsApi
         var after = long.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : 0;
         http.Response.Headers["X-Accel-Buffering"] = "no";
         var logger = loggers.CreateLogger(typeof(JobsApi));
-        return TypedResults.ServerSentEvents(EventsAsync(grains.GetGrain<IJobGrain>(id), after, logprobs, logger, http.RequestAborted));
+        var events = JobOutput.FollowAsync(grains.GetGrain<IJobGrain>(id), after, logger, http.RequestAborted);
+        var idle = KeepAliveBeat(http.Response, options.Value.StreamKeepAliveInterval, time);
+        return TypedResults.ServerSentEvents(EventsAsync(events, logprobs, idle, http.RequestAborted));
     }
 
     /// <summary>
-    /// The job's events as <c>tokens</c> and <c>status</c> events with the sequence as id, until its final status. A
-    /// watcher that leaves ends the stream (the job goes on).
+    /// The job's events as <c>tokens</c> and <c>status</c> events with the sequence as id, until its final status, each
+    /// read through <paramref name="idle"/>. A watcher that leaves ends the stream (the job goes on).
     /// </summary>
     private static async IAsyncEnumerable<SseItem<JobEventView>> EventsAsync(
-        IJobGrain job, long after, LogprobFormat? logprobs, ILogger logger, [EnumeratorCancellation] CancellationToken cancellationToken)
+        IAsyncEnumerable<JobEvent> events, LogprobFormat? logprobs, Func<ValueTask<bool>, ValueTask<bool>> idle,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var @event in JobOutput.FollowAsync(job, after, logger, cancellationToken))
+        await using var reader = events.GetAsyncEnumerator(cancellationToken);
+        while (await idle(reader.MoveNextAsync()))
         {
+            var @event = reader.Current;
             yield return new SseItem<JobEventView>(JobEventView.Of(@event, logprobs), @event.Kind == JobEventKind.Tokens ? "tokens" : "status")
             {
                 EventId = @event.Sequence.ToString(CultureInfo.InvariantCulture),
             };
         }
+    }
+
+    /// <summary>
+    /// Waits for the watch's next event, writing an SSE comment to <paramref name="response"/> every
+    /// <paramref name="interval"/> while there is none. Writing to the body here is safe: the server-sent events result
+    /// (System.Net.ServerSentEvents' <c>SseFormatter</c>) has flushed the previous event and is awaiting this read, and it
+    /// set the headers before the first read. The library has no way to write a comment itself.
+    /// </summary>
+    private static Func<ValueTask<bool>, ValueTask<bool>> KeepAliveBeat(HttpResponse response, TimeSpan interval, TimeProvider time)
+    {
+        Func<Task> beat = async () =>
+        {
+            await response.Body.WriteAsync(SseWriter.KeepAliveComment, response.HttpContext.RequestAborted);
+            await response.Body.FlushAsync(response.HttpContext.RequestAborted);
+        };
+        return next => KeepAlive.WaitAsync(next, interval, interval, beat, time);
     }
 
     /// <summary>The job when it exists and belongs to the caller's tenant; otherwise 404, the same for both.</summary>

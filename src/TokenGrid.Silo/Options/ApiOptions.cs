@@ -18,6 +18,22 @@ public sealed class ApiOptions : IValidatedOptions
     /// <summary>A job that has not ended this long after submission fails as timed out. Default: 10 minutes.</summary>
     public TimeSpan JobTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long a completion stream (<c>"stream": true</c>) may wait for its first text before it sends its status line
+    /// and headers. A request that fails within this window gets a plain problem reply with its own status; one whose
+    /// job is still queued or has produced nothing by then gets <c>200</c>, keep-alive comments (see
+    /// <see cref="StreamKeepAliveInterval"/>) and, should it fail later, the error as an event in the stream. <c>0</c>
+    /// sends the headers at once. Default: 5 seconds.
+    /// </summary>
+    public TimeSpan StreamOpenAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often an event stream that has nothing to send writes an SSE comment (<c>: keep-alive</c>), so clients' read
+    /// timeouts and proxies that cut idle connections (nginx, load balancers: often 60 s) do not end it: a completion
+    /// stream from <see cref="StreamOpenAfter"/> until its first text, a job watch between events. Default: 15 seconds.
+    /// </summary>
+    public TimeSpan StreamKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Page size of list endpoints (<c>/v1/jobs</c>, ledger) when the request sets no <c>limit</c>. Default: 20.</summary>
     public int DefaultPageSize { get; set; } = 20;
 
@@ -29,6 +45,8 @@ public sealed class ApiOptions : IValidatedOptions
         MaxRequestBodyBytes < 1024 ? "max request body bytes must be at least 1024."
         : DefaultMaxTokens < 1 ? "default max tokens must be at least 1."
         : JobTimeout <= TimeSpan.Zero ? "the job timeout must be positive."
+        : StreamOpenAfter < TimeSpan.Zero ? "the stream open delay must not be negative."
+        : StreamKeepAliveInterval <= TimeSpan.Zero ? "the stream keep-alive interval must be positive."
         : MaxPageSize is < 1 or > 999 ? "max page size must be between 1 and 999."
         : DefaultPageSize < 1 || DefaultPageSize > MaxPageSize ? "default page size must be between 1 and max page size."
         : null;

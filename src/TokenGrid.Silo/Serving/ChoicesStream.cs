@@ -10,7 +10,8 @@ namespace TokenGrid.Silo.Serving;
 /// them: every chunk carries its choice's <c>index</c>, each choice ends with its own chunk and finish reason as soon as
 /// its job ends, and with <c>include_usage</c> one last chunk gives the usage of all of them (the prompt once, the
 /// completions summed). Like <see cref="CompletionStream"/> it opens at the first generated text, so a request whose
-/// choices fail before producing anything gets a plain problem reply. When one choice fails the others are cancelled
+/// choices fail before producing anything gets a plain problem reply, and keeps a connection whose jobs wait alive
+/// (see <see cref="StreamStart"/>). When one choice fails the others are cancelled
 /// and the stream ends with the error; when the client goes away every choice is cancelled.
 /// </summary>
 internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList<IChunkFormat> formats, StreamUsage usage) : IResult
@@ -43,16 +44,19 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
         var pumps = Task.WhenAll(jobs.Select((job, index) => PumpAsync(job, index, events.Writer, logger, stop.Token)));
         _ = pumps.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
 
+        var start = new StreamStart(httpContext, formats, usage.SoFar(0));
         SseWriter? writer = null;
         var finals = new List<JobInfo>();
-        await foreach (var (index, @event) in events.Reader.ReadAllAsync(aborted))
+        await using var reader = events.Reader.ReadAllAsync(aborted).GetAsyncEnumerator();
+        while (await start.WaitAsync(reader.MoveNextAsync()))
         {
+            var (index, @event) = reader.Current;
             if (@event is { Kind: JobEventKind.Tokens } tokens)
             {
                 _completionTokens[index] += tokens.Tokens;
                 if (tokens is { Text.Length: > 0 } or { Logprobs.Length: > 0 })
                 {
-                    writer ??= await OpenAsync(httpContext);
+                    writer ??= await start.OpenAsync();
                     await writer.WriteAsync(formats[index].Text(tokens.Text ?? "", tokens.Logprobs, SoFar()), cancellationToken: aborted);
                 }
 
@@ -68,21 +72,21 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
             {
                 await stop.CancelAsync();
                 await JobSubmitter.CancelAllAsync(jobs);
-                if (writer is null)
+                if (start.Writer is not { } started)
                 {
                     // Nothing sent yet: the exception handler answers with a plain problem.
                     throw new JobFailedException(final);
                 }
 
-                // Mid-stream: OpenAI's clients read an error object from the event stream.
-                await writer.WriteAsync(new { error = ApiProblems.ForJob(final).ToOpenAiError() }, cancellationToken: aborted);
-                await writer.WriteDoneAsync(aborted);
+                // Mid-stream (or after keep-alives): OpenAI's clients read an error object from the event stream.
+                await started.WriteAsync(new { error = ApiProblems.ForJob(final).ToOpenAiError() }, cancellationToken: aborted);
+                await started.WriteDoneAsync(aborted);
                 return;
             }
 
             finals.Add(final);
             _completionTokens[index] = final.CompletionTokens;
-            writer ??= await OpenAsync(httpContext);
+            writer ??= await start.OpenAsync();
             // The last choice to finish carries the whole usage, with the prefix cache's share, as one choice's finish does.
             var finishUsage = finals.Count == jobs.Count && usage.Continuous ? ChoiceOutput.UsageOf(finals) : SoFar();
             await writer.WriteAsync(formats[index].Finish(final.FinishReason ?? "stop", finishUsage), cancellationToken: aborted);
@@ -142,19 +146,4 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
         new() { Id = job.GetPrimaryKeyString(), TenantId = "", Model = "", Status = JobStatus.Failed, Error = error };
 
     private Usage? SoFar() => usage.SoFar(_completionTokens.Sum());
-
-    private async Task<SseWriter> OpenAsync(HttpContext httpContext)
-    {
-        var writer = await SseWriter.StartAsync(httpContext);
-        foreach (var format in formats)
-        {
-            // Opened when the first choice's first text comes: nothing is streamed yet, so no completion tokens either.
-            if (format.Opening(usage.SoFar(0)) is { } opening)
-            {
-                await writer.WriteAsync(opening, cancellationToken: httpContext.RequestAborted);
-            }
-        }
-
-        return writer;
-    }
 }

@@ -40,7 +40,9 @@ internal readonly record struct StreamUsage(bool Final, bool Continuous, int Pro
 /// <summary>
 /// Streams a running job as OpenAI server-sent events, ending with <c>data: [DONE]</c>. The stream opens at the first
 /// generated text (or log probabilities), so a job that fails before producing anything still gets a plain problem
-/// reply (thrown for the exception handler). When the client goes away the job is cancelled and only the tokens produced so far are charged.
+/// reply (thrown for the exception handler); a job still waiting after a short window gets the headers and keep-alive
+/// comments instead, and a failure after them is an error event (see <see cref="StreamStart"/>). When the client goes
+/// away the job is cancelled and only the tokens produced so far are charged.
 /// </summary>
 internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, StreamUsage usage) : IResult
 {
@@ -62,6 +64,7 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
     private async Task StreamAsync(HttpContext httpContext)
     {
         var aborted = httpContext.RequestAborted;
+        var start = new StreamStart(httpContext, [format], usage.SoFar(0));
         SseWriter? writer = null;
         JobInfo? final = null;
         var logger = httpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CompletionStream));
@@ -79,7 +82,7 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
                     await FlushAsync(writer!, next, aborted);
                 }
 
-                if (!await next || aborted.IsCancellationRequested)
+                if (!await start.WaitAsync(next) || aborted.IsCancellationRequested)
                 {
                     break;
                 }
@@ -89,7 +92,7 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
                     _completionTokens += tokens.Tokens;
                     if (tokens is { Text.Length: > 0 } or { Logprobs.Length: > 0 })
                     {
-                        writer ??= await OpenAsync(httpContext);
+                        writer ??= await start.OpenAsync();
                         writer.Append(format.Text(tokens.Text ?? "", tokens.Logprobs, SoFar()));
                         unflushed = true;
                     }
@@ -121,20 +124,20 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
 
         if (final is not { Status: JobStatus.Succeeded })
         {
-            if (writer is null)
+            if (start.Writer is not { } started)
             {
                 // Nothing sent yet: the exception handler answers with a plain problem.
                 throw final is null ? new ApiProblemException(ApiProblems.Unavailable("The job disappeared.")) : new JobFailedException(final);
             }
 
-            // Mid-stream: OpenAI's clients read an error object from the event stream.
+            // Mid-stream (or after keep-alives): OpenAI's clients read an error object from the event stream.
             var problem = final is null ? ApiProblems.Unavailable("The job disappeared.") : ApiProblems.ForJob(final);
-            await writer.WriteAsync(new { error = problem.ToOpenAiError() }, cancellationToken: aborted);
-            await writer.WriteDoneAsync(aborted);
+            await started.WriteAsync(new { error = problem.ToOpenAiError() }, cancellationToken: aborted);
+            await started.WriteDoneAsync(aborted);
             return;
         }
 
-        writer ??= await OpenAsync(httpContext);
+        writer ??= await start.OpenAsync();
         var total = OpenAi.Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens);
         await writer.WriteAsync(format.Finish(final.FinishReason ?? "stop", usage.Continuous ? total : usage.Pending), cancellationToken: aborted);
         if (usage.Final)
@@ -171,15 +174,4 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
     }
 
     private Usage? SoFar() => usage.SoFar(_completionTokens);
-
-    private async Task<SseWriter> OpenAsync(HttpContext httpContext)
-    {
-        var writer = await SseWriter.StartAsync(httpContext);
-        if (format.Opening(usage.SoFar(0)) is { } opening)
-        {
-            await writer.WriteAsync(opening, cancellationToken: httpContext.RequestAborted);
-        }
-
-        return writer;
-    }
 }

@@ -14,8 +14,8 @@ namespace TokenGrid.Silo.Serving;
 // - Per-token CPU. ServerSentEventsResult<T> serializes each item to a string, encodes it to a new byte array, and
 //   SseFormatter copies that into a buffer (scanning it for line breaks) and then into the response: two allocations
 //   and three copies per token. This writer serializes straight into the response's pipe, reusing one Utf8JsonWriter.
-// - Status at the first token could be kept with the library (our IResult decides between a problem and the event
-//   stream when the first event arrives), and so could OpenAI's "data: [DONE]" (a string item is written as is); those
+// - Status at the first token (or at the first keep-alive comment, see StreamStart) could be kept with the library (our
+//   IResult decides between a problem and the event stream), and so could OpenAI's "data: [DONE]" (a string item is written as is); those
 //   two alone would not have kept this writer. Revisit if SseFormatter gains flush control and direct serialization.
 
 /// <summary>
@@ -71,6 +71,19 @@ internal sealed class SseWriter
     public Task WriteDoneAsync(CancellationToken cancellationToken = default)
     {
         _response.BodyWriter.Write("data: [DONE]\n\n"u8);
+        return FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The SSE comment an idle stream sends to keep its connection alive. Event-stream parsers drop comment lines (the
+    /// OpenAI SDKs', EventSource and System.Net.ServerSentEvents alike).
+    /// </summary>
+    public static ReadOnlyMemory<byte> KeepAliveComment { get; } = ": keep-alive\n\n"u8.ToArray();
+
+    /// <summary>Writes <see cref="KeepAliveComment"/> and flushes it.</summary>
+    public Task WriteKeepAliveAsync(CancellationToken cancellationToken = default)
+    {
+        _response.BodyWriter.Write(KeepAliveComment.Span);
         return FlushAsync(cancellationToken);
     }
 

@@ -55,6 +55,14 @@ public static class ReferenceTools
         JsonNode.Parse(await RunNodeAsync("openai-retries.mjs", baseUrl.ToString(), key, mode))!.AsObject();
 
     /// <summary>
+    /// Runs tests/reference/openai-queued.mjs: the <c>openai</c> npm package, with a 2 s timeout, streams a chat queued
+    /// behind the job <paramref name="holder"/> and cancels that job once the stream's headers are in; returns the
+    /// stream's text, finish reason and usage, and how many HTTP attempts the SDK made.
+    /// </summary>
+    public static async Task<JsonObject> OpenAiQueuedStreamAsync(Uri baseUrl, string key, string holder) =>
+        JsonNode.Parse(await RunNodeAsync("openai-queued.mjs", baseUrl.ToString(), key, holder))!.AsObject();
+
+    /// <summary>
     /// Runs tests/reference/openai-tools.mjs (tool calls and structured outputs through the <c>openai</c> npm package)
     /// against <paramref name="model"/>; returns what each of its calls gave.
     /// </summary>
