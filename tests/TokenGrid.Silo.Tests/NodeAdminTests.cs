@@ -124,28 +124,13 @@ public sealed class NodeAdminTests(NodeAdminTests.TwoNodeServer fixture) : IClas
     }
 
     /// <summary>A server of its own: nodes <c>cpu0</c> (<c>pool=shared</c>) and <c>cpu1</c> (<c>pool=batch</c>), both <c>region=west</c>.</summary>
-    public sealed class TwoNodeServer : IAsyncLifetime
+    public sealed class TwoNodeServer() : SettingsServerFixture(new Dictionary<string, string>
     {
-        private TokenGridServer? _server;
-
-        public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
-
-        public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync(new Dictionary<string, string>
-        {
-            ["TokenGrid:Nodes:Devices:0"] = "cpu0",
-            ["TokenGrid:Nodes:Devices:1"] = "cpu1",
-            ["TokenGrid:Nodes:IntraOpThreads"] = "1",
-            ["TokenGrid:Nodes:Labels:region"] = "west",
-            ["TokenGrid:Nodes:Labels:pool"] = "shared",
-            ["TokenGrid:Nodes:DeviceLabels:cpu1:pool"] = "batch",
-        });
-
-        public async Task DisposeAsync()
-        {
-            if (_server is not null)
-            {
-                await _server.DisposeAsync();
-            }
-        }
-    }
+        ["TokenGrid:Nodes:Devices:0"] = "cpu0",
+        ["TokenGrid:Nodes:Devices:1"] = "cpu1",
+        ["TokenGrid:Nodes:IntraOpThreads"] = "1",
+        ["TokenGrid:Nodes:Labels:region"] = "west",
+        ["TokenGrid:Nodes:Labels:pool"] = "shared",
+        ["TokenGrid:Nodes:DeviceLabels:cpu1:pool"] = "batch",
+    });
 }

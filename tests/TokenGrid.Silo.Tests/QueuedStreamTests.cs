@@ -13,28 +13,13 @@ namespace TokenGrid.Silo.Tests;
 /// A server whose one node runs one sequence at a time, whose streams send their headers after 50 ms without text and
 /// keep-alive comments every 200 ms: a stream queued behind a job holding the slot shows it at once.
 /// </summary>
-public sealed class QueuedStreamServerFixture : IAsyncLifetime
+public sealed class QueuedStreamServerFixture() : SettingsServerFixture(new Dictionary<string, string>
 {
-    private TokenGridServer? _server;
-
-    public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
-
-    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync(new Dictionary<string, string>
-    {
-        ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
-        ["TokenGrid:Models:DemoSpec:ContextLength"] = "8192",
-        ["TokenGrid:Api:StreamOpenAfter"] = "00:00:00.050",
-        ["TokenGrid:Api:StreamKeepAliveInterval"] = "00:00:00.200",
-    });
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-}
+    ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
+    ["TokenGrid:Models:DemoSpec:ContextLength"] = "8192",
+    ["TokenGrid:Api:StreamOpenAfter"] = "00:00:00.050",
+    ["TokenGrid:Api:StreamKeepAliveInterval"] = "00:00:00.200",
+});
 
 /// <summary>
 /// A stream whose job waits in the queue sends its status line, headers and <c>: keep-alive</c> comments before its

@@ -5,26 +5,11 @@ using TokenGrid.Silo.Tests.Support;
 namespace TokenGrid.Silo.Tests;
 
 /// <summary>A server whose one node runs one sequence at a time and whose jobs time out after a second.</summary>
-public sealed class ShortTimeoutServerFixture : IAsyncLifetime
+public sealed class ShortTimeoutServerFixture() : SettingsServerFixture(new Dictionary<string, string>
 {
-    private TokenGridServer? _server;
-
-    public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
-
-    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync(new Dictionary<string, string>
-    {
-        ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
-        ["TokenGrid:Api:JobTimeout"] = "00:00:01",
-    });
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-}
+    ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
+    ["TokenGrid:Api:JobTimeout"] = "00:00:01",
+});
 
 /// <summary>
 /// Final failures do not invite a retry: the OpenAI SDKs retry 409 and every 5xx by default, so a cancelled job or one

@@ -5,27 +5,12 @@ using TokenGrid.Silo.Tests.Support;
 namespace TokenGrid.Silo.Tests;
 
 /// <summary>A server whose one node runs one sequence at a time and whose queue holds one job per tenant, two in all.</summary>
-public sealed class SmallQueueServerFixture : IAsyncLifetime
+public sealed class SmallQueueServerFixture() : SettingsServerFixture(new Dictionary<string, string>
 {
-    private TokenGridServer? _server;
-
-    public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
-
-    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync(new Dictionary<string, string>
-    {
-        ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
-        ["TokenGrid:Scheduling:MaxQueuedPerTenant"] = "1",
-        ["TokenGrid:Scheduling:MaxQueuedPerModel"] = "2",
-    });
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-}
+    ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
+    ["TokenGrid:Scheduling:MaxQueuedPerTenant"] = "1",
+    ["TokenGrid:Scheduling:MaxQueuedPerModel"] = "2",
+});
 
 /// <summary>Queue-full and no-eligible-node answers of the scheduler over HTTP, and a queued job's place in its status.</summary>
 public sealed class SchedulingHttpTests(SmallQueueServerFixture fixture) : IClassFixture<SmallQueueServerFixture>

@@ -23,3 +23,21 @@ public sealed class ServerCollection : ICollectionFixture<ServerFixture>
 {
     public const string Name = "Server";
 }
+
+/// <summary>A server of a test class's own, started with <paramref name="settings"/> over the defaults.</summary>
+public abstract class SettingsServerFixture(IReadOnlyDictionary<string, string> settings) : IAsyncLifetime
+{
+    private TokenGridServer? _server;
+
+    public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
+
+    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync(settings.ToDictionary());
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
