@@ -14,6 +14,9 @@ public sealed class SamplerScratch
         BlockSums = new float[(vocabulary + ProbabilityKernels.Block - 1) / ProbabilityKernels.Block];
         BandKeys = new float[ProbabilityCut.BandLimit];
         BandItems = new int[ProbabilityCut.BandLimit];
+        GroupMaxima = new float[GroupDraw.GroupCount(vocabulary)];
+        GroupWeights = new float[GroupMaxima.Length];
+        GroupSums = new float[GroupDraw.BlockCount(vocabulary)];
         _vocabulary = vocabulary;
     }
 
@@ -36,6 +39,15 @@ public sealed class SamplerScratch
 
     /// <summary>Sums of <see cref="ProbabilityKernels.Block"/>-sized slices of <see cref="Values"/>, for the draw.</summary>
     internal float[] BlockSums { get; }
+
+    /// <summary>Every group's maximum logit, for <see cref="GroupDraw"/>.</summary>
+    internal float[] GroupMaxima { get; }
+
+    /// <summary>Every group's weight, for <see cref="GroupDraw"/>.</summary>
+    internal float[] GroupWeights { get; }
+
+    /// <summary>Sums of <see cref="GroupDraw.GroupBlock"/> group weights, for <see cref="GroupDraw"/>'s walk.</summary>
+    internal float[] GroupSums { get; }
 
     /// <summary>Candidate values (negated, so an ascending sort puts the most likely first); grows when ties demand it.</summary>
     internal float[] BandKeys { get; private set; }

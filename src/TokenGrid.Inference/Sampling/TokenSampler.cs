@@ -5,7 +5,8 @@ namespace TokenGrid.Inference.Sampling;
 /// <summary>
 /// Picks the next tokens of one sequence from rows of logits: greedy, or temperature with min-p, top-k and top-p,
 /// after logit bias, presence, frequency and repetition penalties and the min-tokens mask. Each draw is O(vocabulary)
-/// in vectorised passes (see <see cref="ProbabilityKernels"/>), never a sort of the vocabulary, and comes from a
+/// in vectorised passes (see <see cref="ProbabilityKernels"/>; temperature alone needs no softmax, see
+/// <see cref="GroupDraw"/>), never a sort of the vocabulary, and comes from a
 /// counter-based stream: output position <c>i</c> of a seeded sequence always draws the same number, whatever the
 /// batch around it. Holds only this sequence's state; working memory comes from a <see cref="SamplerScratch"/>, so
 /// different sequences can be sampled on different threads. One thread at a time per sampler.
@@ -14,6 +15,45 @@ public sealed class TokenSampler
 {
     /// <summary>Rejection draws tried for top-p before cutting the nucleus exactly.</summary>
     private const int NucleusAttempts = 4;
+
+    /// <summary>Tries of the group rejection (<see cref="DrawFromGroups"/>) before sampling from the softmax; 16 are expected at most.</summary>
+    private const int GroupAttempts = 256;
+
+    /// <summary>The group rejection's numbers come from attempts from here on, apart from the ones the softmax path uses.</summary>
+    private const int GroupStream = 16;
+
+    /// <summary>A row's groups, weighed for <see cref="GroupDraw.TryDraw"/>.</summary>
+    private readonly ref struct Groups
+    {
+        public Groups(ReadOnlySpan<float> row, float max, float scale, float minLogit, SamplerScratch scratch)
+        {
+            Row = row;
+            (Max, Scale, MinLogit) = (max, scale, minLogit);
+            Maxima = scratch.GroupMaxima.AsSpan(0, GroupDraw.GroupCount(row.Length));
+            var weights = scratch.GroupWeights.AsSpan(0, Maxima.Length);
+            var sums = scratch.GroupSums.AsSpan(0, GroupDraw.BlockCount(row.Length));
+            Total = GroupDraw.Weigh(Maxima, weights, max, scale, minLogit, sums);
+            Weights = weights;
+            Sums = sums;
+        }
+
+        public ReadOnlySpan<float> Row { get; }
+
+        public ReadOnlySpan<float> Maxima { get; }
+
+        public ReadOnlySpan<float> Weights { get; }
+
+        public ReadOnlySpan<float> Sums { get; }
+
+        public double Total { get; }
+
+        public float Max { get; }
+
+        public float Scale { get; }
+
+        /// <summary>The least logit min-p keeps (−∞ without min-p): probability min_p of the most likely one's.</summary>
+        public float MinLogit { get; }
+    }
 
     /// <summary>
     /// Up to this many allowed ids, a masked row is sampled from the allowed ids alone (their logits gathered) rather
@@ -113,27 +153,44 @@ public sealed class TokenSampler
             return TensorPrimitives.IndexOfMax(values);
         }
 
-        // probabilities = exp((logit - max) / T): the most likely token at 1, in one fused pass with the block sums.
         var scale = 1f / _options.Temperature;
-        var max = TensorPrimitives.Max(logits);
         var source = logits;
         if (ChangesLogits)
         {
             logits.CopyTo(values);
             Adjust(logits, values);
-            max = TensorPrimitives.Max(values);
-            if (float.IsNegativeInfinity(max))
-            {
-                // Everything is banned: fall back to the model's own choice rather than fail the sequence.
-                return TensorPrimitives.IndexOfMax(logits);
-            }
-
             source = values;
         }
 
-        var (total, lowest) = ProbabilityKernels.Exponentiate(source, values, max, scale, scratch.BlockSums);
+        // Over a large vocabulary, without top-k: draws by rejection from the groups' maxima (temperature and min-p),
+        // and top-p tests its candidates in one pass, so the softmax is not written out.
+        var nucleus = _options.TopP < 1f;
+        var grouped = (_options.TopK <= 0 || _options.TopK >= values.Length) && source.Length >= GroupDraw.MinimumRow;
+        var max = grouped
+            ? GroupDraw.Maxima(source, scratch.GroupMaxima.AsSpan(0, GroupDraw.GroupCount(source.Length)))
+            : TensorPrimitives.Max(source);
+        if (float.IsNegativeInfinity(max))
+        {
+            // Everything is banned: fall back to the model's own choice rather than fail the sequence.
+            return TensorPrimitives.IndexOfMax(logits);
+        }
+
         var attempt = 0;
-        if (_options.TopP < 1f && (_options.TopK <= 0 || _options.TopK >= values.Length))
+        if (grouped)
+        {
+            var groups = new Groups(source, max, scale, _options.MinP > 0f ? max + (MathF.Log(_options.MinP) / scale) : float.NegativeInfinity, scratch);
+            if ((nucleus ? SampleNucleus(groups) : DrawFromGroups(groups, 0)) is { } drawn)
+            {
+                return drawn;
+            }
+
+            // A nucleus' candidates were all tried; the softmax path below cuts the nucleus exactly.
+            attempt = nucleus ? NucleusAttempts : 0;
+        }
+
+        // probabilities = exp((logit - max) / T): the most likely token at 1, in one fused pass with the block sums.
+        var (total, lowest) = ProbabilityKernels.Exponentiate(source, values, max, scale, scratch.BlockSums);
+        if (nucleus && attempt == 0 && (_options.TopK <= 0 || _options.TopK >= values.Length))
         {
             if (_options.MinP > 0f)
             {
@@ -155,6 +212,85 @@ public sealed class TokenSampler
         }
 
         return ProbabilityKernels.Draw(values, CounterRandom.Uniform(_seed, _position, attempt), scratch.BlockSums, total);
+    }
+
+    /// <summary>
+    /// Temperature (and min-p) sampling by rejection from the maxima of groups of logits (<see cref="GroupDraw"/>): one
+    /// pass of vector maxima and an exponential per sixteen values, where the softmax needs one per value. A try is kept
+    /// with probability at least 1/16, so <see cref="GroupAttempts"/> misses in a row happen about once in 10^7 draws;
+    /// the caller then samples from the softmax, which leaves the distribution exact. Each
+    /// <paramref name="candidate"/> of a position draws from its own numbers.
+    /// </summary>
+    private int? DrawFromGroups(in Groups groups, int candidate)
+    {
+        for (var attempt = 0; attempt < GroupAttempts; attempt++)
+        {
+            var stream = GroupStream + (3 * ((candidate * GroupAttempts) + attempt));
+            var uniforms = (
+                CounterRandom.Uniform(_seed, _position, stream),
+                CounterRandom.Uniform(_seed, _position, stream + 1),
+                CounterRandom.Uniform(_seed, _position, stream + 2));
+            var index = GroupDraw.TryDraw(groups.Row, groups.Maxima, groups.Weights, groups.Sums, groups.Total, groups.Scale, groups.MinLogit, uniforms);
+            if (index >= 0)
+            {
+                return index;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Top-p over groups: up to <see cref="NucleusAttempts"/> candidates drawn from the whole (min-p filtered)
+    /// distribution, tested in passes of <see cref="LogitMass.Candidates"/>. A pass gives the total and the mass more
+    /// likely than each candidate, and the first candidate whose more likely tokens hold less than top_p of the mass lies
+    /// in the nucleus and is kept, as in <see cref="SampleNucleus(ReadOnlySpan{float}, double, SamplerScratch)"/>. The
+    /// pass uses the rough exponential (<see cref="RoughExp"/>); a candidate that its error bound leaves undecided is tested
+    /// again with the softmax's own exponential, so the decision is the softmax path's. Null when no candidate is kept;
+    /// the caller then cuts the nucleus exactly.
+    /// </summary>
+    private int? SampleNucleus(in Groups groups)
+    {
+        const double Margin = 2 * FastExp.RoughError;
+        Span<int> candidates = stackalloc int[LogitMass.Candidates];
+        Span<float> thresholds = stackalloc float[LogitMass.Candidates];
+        Span<double> above = stackalloc double[LogitMass.Candidates];
+        Span<double> exactAbove = stackalloc double[LogitMass.Candidates];
+        for (var first = 0; first < NucleusAttempts; first += LogitMass.Candidates)
+        {
+            for (var a = 0; a < LogitMass.Candidates; a++)
+            {
+                if (DrawFromGroups(groups, first + a) is not { } candidate)
+                {
+                    return null;
+                }
+
+                (candidates[a], thresholds[a]) = (candidate, groups.Row[candidate]);
+            }
+
+            var total = LogitMass.Above<RoughExp>(groups.Row, groups.Max, groups.Scale, groups.MinLogit, thresholds, above);
+            for (var a = 0; a < LogitMass.Candidates; a++)
+            {
+                var bound = _options.TopP * total;
+                if (above[a] < bound * (1 - Margin) / (1 + Margin))
+                {
+                    return candidates[a];
+                }
+
+                if (above[a] <= bound * (1 + Margin) / (1 - Margin))
+                {
+                    // Too close to call with the rough exponential: the softmax's own decides.
+                    Span<float> alone = [thresholds[a], thresholds[a]];
+                    var exact = LogitMass.Above<PreciseExp>(groups.Row, groups.Max, groups.Scale, groups.MinLogit, alone, exactAbove);
+                    if (exactAbove[0] < _options.TopP * exact)
+                    {
+                        return candidates[a];
+                    }
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -1,0 +1,207 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace TokenGrid.Inference.Sampling;
+
+/// <summary>
+/// Exact temperature sampling without exponentiating the row: rejection from the maxima of small groups of logits.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The row is cut into chunks of <see cref="Chunk"/> values, and a chunk into <see cref="Lanes"/> groups of
+/// <see cref="Depth"/> values each: group <c>(c, j)</c> holds values <c>c·Chunk + k·Lanes + j</c> for <c>k</c> below
+/// <see cref="Depth"/>, so one pass of lane-wise vector maxima gives every group's maximum <c>m_g</c> with no horizontal
+/// step. Positions past the row's end count as −∞. A draw then picks a group with probability proportional to
+/// <c>exp((m_g − max)/T)</c>, one of its <see cref="Depth"/> positions uniformly, and keeps that value <c>x</c> with
+/// probability <c>exp((x − m_g)/T)</c>. A kept value is drawn with probability proportional to <c>exp((x − max)/T)</c>:
+/// exactly the tempered softmax, as rejection sampling from an upper bound always is.
+/// </para>
+/// <para>
+/// A group's bound is at most <see cref="Depth"/> times its true mass, since the group holds its maximum, so a try is
+/// kept with probability at least 1/<see cref="Depth"/> whatever the row. A row costs one pass of vector maxima over the
+/// vocabulary and one exponential per group (a sixteenth of the vocabulary), where the softmax costs one exponential per
+/// value. Min-p is a rejection too: a value whose probability is below <c>min_p</c> of the most likely one's (a logit below
+/// <c>max + ln(min_p)·T</c>) is never kept, and a group whose maximum is below that gets no weight.
+/// </para>
+/// <para>
+/// The layout is fixed (8 lanes, whatever the vector width), so a seeded draw is the same on AVX2 and AVX-512 machines.
+/// </para>
+/// </remarks>
+internal static class GroupDraw
+{
+    /// <summary>Groups per chunk: the lanes of a 256-bit vector of floats.</summary>
+    public const int Lanes = 8;
+
+    /// <summary>Values per group.</summary>
+    public const int Depth = 16;
+
+    /// <summary>Values per chunk.</summary>
+    public const int Chunk = Lanes * Depth;
+
+    /// <summary>Groups per block sum, for the draw's walk.</summary>
+    public const int GroupBlock = 64;
+
+    /// <summary>Below this many values the softmax itself is cheaper than the groups' bookkeeping.</summary>
+    public const int MinimumRow = 2_048;
+
+    /// <summary>The number of groups of a row of <paramref name="length"/> values.</summary>
+    public static int GroupCount(int length) => (length + Chunk - 1) / Chunk * Lanes;
+
+    /// <summary>The number of block sums over the groups of a row of <paramref name="length"/> values.</summary>
+    public static int BlockCount(int length) => (GroupCount(length) + GroupBlock - 1) / GroupBlock;
+
+    /// <summary>Writes every group's maximum into <paramref name="maxima"/> (−∞ for a group past the row's end); returns the row's maximum.</summary>
+    public static float Maxima(ReadOnlySpan<float> row, Span<float> maxima)
+    {
+        var full = row.Length / Chunk;
+        ref var start = ref MemoryMarshal.GetReference(row);
+        ref var to = ref MemoryMarshal.GetReference(maxima);
+        var overall = Vector256.Create(float.NegativeInfinity);
+        for (var c = 0; c < full; c++)
+        {
+            var at = (nuint)(c * Chunk);
+            Vector256<float> m;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                // Each 512-bit load holds two consecutive k of the same 8 lanes; fold its halves at the end.
+                var wide = Vector512.LoadUnsafe(ref start, at);
+                for (nuint k = 2 * Lanes; k < Chunk; k += 2 * Lanes)
+                {
+                    wide = Vector512.Max(wide, Vector512.LoadUnsafe(ref start, at + k));
+                }
+
+                m = Vector256.Max(wide.GetLower(), wide.GetUpper());
+            }
+            else
+            {
+                m = Vector256.LoadUnsafe(ref start, at);
+                for (nuint k = Lanes; k < Chunk; k += Lanes)
+                {
+                    m = Vector256.Max(m, Vector256.LoadUnsafe(ref start, at + k));
+                }
+            }
+
+            m.StoreUnsafe(ref to, (nuint)(c * Lanes));
+            overall = Vector256.Max(overall, m);
+        }
+
+        var max = float.NegativeInfinity;
+        for (var j = 0; j < Lanes; j++)
+        {
+            max = MathF.Max(max, overall[j]);
+        }
+
+        if (full * Chunk < row.Length)
+        {
+            var tail = maxima.Slice(full * Lanes, Lanes);
+            tail.Fill(float.NegativeInfinity);
+            for (var i = full * Chunk; i < row.Length; i++)
+            {
+                var j = (i - (full * Chunk)) % Lanes;
+                tail[j] = MathF.Max(tail[j], row[i]);
+                max = MathF.Max(max, row[i]);
+            }
+        }
+
+        return max;
+    }
+
+    /// <summary>
+    /// The groups' weights <c>exp((m_g − max)·scale)</c>, 0 where <c>m_g</c> is below <paramref name="minLogit"/> (min-p;
+    /// −∞ keeps all), with the sums of every <see cref="GroupBlock"/> of them; returns their total.
+    /// </summary>
+    public static double Weigh(ReadOnlySpan<float> maxima, Span<float> weights, float max, float scale, float minLogit, Span<float> blockSums)
+    {
+        var width = Vector<float>.Count;
+        ref var from = ref MemoryMarshal.GetReference(maxima);
+        ref var to = ref MemoryMarshal.GetReference(weights);
+        var total = 0.0;
+        for (int i = 0, b = 0; i < maxima.Length; b++)
+        {
+            var end = Math.Min(maxima.Length, i + GroupBlock);
+            var sum = Vector<float>.Zero;
+            var blockSum = 0f;
+            for (; i + width <= end; i += width)
+            {
+                var m = Vector.LoadUnsafe(ref from, (nuint)i);
+                var w = FastExp.Exp((m - new Vector<float>(max)) * new Vector<float>(scale));
+                w = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(m, new Vector<float>(minLogit)), w, Vector<float>.Zero);
+                w.StoreUnsafe(ref to, (nuint)i);
+                sum += w;
+            }
+
+            blockSum += Vector.Sum(sum);
+            for (; i < end; i++)
+            {
+                weights[i] = maxima[i] >= minLogit ? FastExp.Exp((maxima[i] - max) * scale) : 0f;
+                blockSum += weights[i];
+            }
+
+            blockSums[b] = blockSum;
+            total += blockSum;
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// One try of the rejection: a group by weight, a position in it, and the test. Returns the position drawn, or −1
+    /// when the try is rejected. <paramref name="uniforms"/> supplies the try's three independent numbers in [0, 1).
+    /// </summary>
+    public static int TryDraw(
+        ReadOnlySpan<float> row,
+        ReadOnlySpan<float> maxima,
+        ReadOnlySpan<float> weights,
+        ReadOnlySpan<float> blockSums,
+        double total,
+        float scale,
+        float minLogit,
+        (double Group, double Position, double Keep) uniforms)
+    {
+        var group = PickGroup(weights, blockSums, total, uniforms.Group);
+        if (group < 0)
+        {
+            return -1;
+        }
+
+        var k = Math.Min(Depth - 1, (int)(uniforms.Position * Depth));
+        var index = (group / Lanes * Chunk) + (k * Lanes) + (group % Lanes);
+        if (index >= row.Length)
+        {
+            return -1;
+        }
+
+        var x = row[index];
+        return x >= minLogit && uniforms.Keep < MathF.Exp((x - maxima[group]) * scale) ? index : -1;
+    }
+
+    /// <summary>A group with probability proportional to its weight, or −1 where rounding runs past the last one.</summary>
+    private static int PickGroup(ReadOnlySpan<float> weights, ReadOnlySpan<float> blockSums, double total, double uniform)
+    {
+        var rest = uniform * total;
+        for (var b = 0; b < blockSums.Length; b++)
+        {
+            if (rest >= blockSums[b])
+            {
+                rest -= blockSums[b];
+                continue;
+            }
+
+            var end = Math.Min(weights.Length, (b + 1) * GroupBlock);
+            for (var g = b * GroupBlock; g < end; g++)
+            {
+                rest -= weights[g];
+                if (rest < 0 && weights[g] > 0f)
+                {
+                    return g;
+                }
+            }
+
+            // Rounding between the block's vector sum and this walk: count it as a rejected try.
+            return -1;
+        }
+
+        return -1;
+    }
+}
