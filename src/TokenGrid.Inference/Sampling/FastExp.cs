@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace TokenGrid.Inference.Sampling;
@@ -22,6 +23,7 @@ internal static class FastExp
     private const float Lowest = -87f;
 
     /// <summary>e^x for x ≤ 0, lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Exp(Vector<float> x)
     {
         var valid = Vector.GreaterThanOrEqual(x, new Vector<float>(Lowest));
@@ -40,6 +42,7 @@ internal static class FastExp
     }
 
     /// <summary>e^x for x ≤ 0, lane by lane, on 512-bit vectors (twice the lanes of <see cref="Vector{T}"/> where AVX-512 runs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Exp(Vector512<float> x)
     {
         var valid = Vector512.GreaterThanOrEqual(x, Vector512.Create(Lowest));
@@ -65,6 +68,7 @@ internal static class FastExp
     /// 2^−125): <c>2^n · q(f)</c> with a degree-3 polynomial on <c>f</c> in [0, 1), about nine vector instructions. For sums
     /// whose decisions allow for that error (<see cref="LogitMass"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Rough(Vector512<float> x)
     {
         var t = Vector512.Max(x * Vector512.Create(Log2E), Vector512.Create(-126f));
@@ -77,6 +81,7 @@ internal static class FastExp
     }
 
     /// <summary><see cref="Rough(Vector512{float})"/> on <see cref="Vector{T}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Rough(Vector<float> x)
     {
         var t = Vector.Max(x * new Vector<float>(Log2E), new Vector<float>(-126f));
