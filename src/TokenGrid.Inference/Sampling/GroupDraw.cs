@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -105,6 +106,33 @@ internal static class GroupDraw
         }
 
         return max;
+    }
+
+    /// <summary>
+    /// The index of the row's largest value, the first where several share it: what
+    /// <see cref="TensorPrimitives.IndexOfMax{T}(ReadOnlySpan{T})"/> returns (a NaN's through it, and +0 above −0), from
+    /// the group maxima. Over 100,277 values this costs about a quarter as much, since a pass of vector maxima tracks no
+    /// index; the index is then found in the one chunk that holds the first maximum.
+    /// </summary>
+    public static int IndexOfMax(ReadOnlySpan<float> row, Span<float> maxima)
+    {
+        if (row.Length < MinimumRow)
+        {
+            return TensorPrimitives.IndexOfMax(row);
+        }
+
+        maxima = maxima[..GroupCount(row.Length)];
+        var max = Maxima(row, maxima);
+        if (float.IsNaN(max))
+        {
+            return TensorPrimitives.IndexOfMax(row);
+        }
+
+        // Bitwise, so that +0 is not found at a −0.
+        var bits = BitConverter.SingleToInt32Bits(max);
+        var from = MemoryMarshal.Cast<float, int>(maxima).IndexOf(bits) / Lanes * Chunk;
+        var chunk = row[from..Math.Min(row.Length, from + Chunk)];
+        return from + MemoryMarshal.Cast<float, int>(chunk).IndexOf(bits);
     }
 
     /// <summary>

@@ -137,7 +137,7 @@ public sealed class TokenSampler
             logits = Masks.Apply(logits, allowed, allowedCount, scratch.Masked);
         }
 
-        var token = IsPlainGreedy ? TensorPrimitives.IndexOfMax(logits) : Choose(logits, scratch);
+        var token = IsPlainGreedy ? GroupDraw.IndexOfMax(logits, scratch.GroupMaxima) : Choose(logits, scratch);
         _history.Add(token);
         _position++;
         return token;
@@ -150,7 +150,7 @@ public sealed class TokenSampler
         {
             logits.CopyTo(values);
             Adjust(logits, values);
-            return TensorPrimitives.IndexOfMax(values);
+            return GroupDraw.IndexOfMax(values, scratch.GroupMaxima);
         }
 
         var scale = 1f / _options.Temperature;

@@ -56,6 +56,40 @@ public sealed class GroupDrawTests
     }
 
     [Theory]
+    [InlineData(2_048)]
+    [InlineData(2_048 + 77)]
+    [InlineData(Vocabulary)]
+    [InlineData(1_000)]
+    public void The_argmax_is_the_first_largest_value_as_tensor_primitives_finds_it(int length)
+    {
+        var maxima = new float[GroupDraw.GroupCount(Vocabulary)];
+        for (var seed = 0; seed < 40; seed++)
+        {
+            var random = new Random(seed);
+            // Coarse values, so that the largest is often shared; then the cases with their own rules.
+            var row = Enumerable.Range(0, length).Select(_ => (float)random.Next(0, 60)).ToArray();
+            switch (seed % 5)
+            {
+                case 1:
+                    row[random.Next(length)] = float.NaN;
+                    break;
+                case 2:
+                    Array.Fill(row, -0f);
+                    row[random.Next(length)] = 0f;
+                    break;
+                case 3:
+                    Array.Fill(row, float.NegativeInfinity);
+                    break;
+                case 4:
+                    row[^1] = 1_000f;
+                    break;
+            }
+
+            Assert.Equal(System.Numerics.Tensors.TensorPrimitives.IndexOfMax<float>(row), GroupDraw.IndexOfMax(row, maxima));
+        }
+    }
+
+    [Theory]
     [InlineData(1f, 0f, 1f, 10f, 31)]
     [InlineData(0.5f, 0f, 1f, 8f, 32)]
     [InlineData(2f, 0f, 1f, 12f, 33)]
