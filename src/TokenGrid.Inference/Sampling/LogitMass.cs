@@ -17,7 +17,7 @@ internal static class LogitMass
     public const int Candidates = 2;
 
     /// <summary>
-    /// With <c>p_i = exp((row[i] − max)·scale)</c>, counting only <c>row[i] ≥ minLogit</c> (min-p; −∞ counts all): returns
+    /// With <c>p_i = exp((row[i] − max)·scale)</c> (as <typeparamref name="TExp"/> computes it), counting only <c>row[i] ≥ minLogit</c> (min-p; −∞ counts all): returns
     /// <c>Σ p_i</c>, and writes into <paramref name="above"/>[a] the sum over <c>row[i] &gt; thresholds[a]</c>.
     /// </summary>
     public static double Above<TExp>(ReadOnlySpan<float> row, float max, float scale, float minLogit, ReadOnlySpan<float> thresholds, Span<double> above)
@@ -28,6 +28,7 @@ internal static class LogitMass
         ref var start = ref MemoryMarshal.GetReference(row);
         var total = 0.0;
         (above[0], above[1]) = (0, 0);
+        scale *= TExp.Base;
         var i = 0;
         while (i < row.Length)
         {
@@ -88,6 +89,9 @@ internal static class LogitMass
 /// <summary>An exponential for non-positive arguments, lane by lane, chosen at compile time for <see cref="LogitMass"/>.</summary>
 internal interface IRowExp
 {
+    /// <summary>What a natural exponent is multiplied by before <see cref="Exp(Vector{float})"/>: 1, or log2(e) for a power of 2.</summary>
+    static abstract float Base { get; }
+
     /// <summary>e^x, lane by lane.</summary>
     static abstract Vector512<float> Exp(Vector512<float> x);
 
@@ -101,6 +105,8 @@ internal interface IRowExp
 /// <summary><see cref="FastExp.Exp(Vector{float})"/>: the probabilities the softmax path writes.</summary>
 internal readonly struct PreciseExp : IRowExp
 {
+    public static float Base => 1f;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Exp(Vector512<float> x) => FastExp.Exp(x);
 
@@ -110,14 +116,19 @@ internal readonly struct PreciseExp : IRowExp
     public static float Exp(float x) => FastExp.Exp(x);
 }
 
-/// <summary><see cref="FastExp.Rough(Vector{float})"/>: about half the instructions, within <see cref="FastExp.RoughError"/>.</summary>
+/// <summary>
+/// <see cref="FastExp.RoughPow2(Vector{float})"/> of the exponent times log2(e): about half the instructions, within
+/// <see cref="FastExp.RoughError"/> and the exponent's own rounding.
+/// </summary>
 internal readonly struct RoughExp : IRowExp
 {
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Exp(Vector512<float> x) => FastExp.Rough(x);
+    public static float Base => FastExp.Log2OfE;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Exp(Vector<float> x) => FastExp.Rough(x);
+    public static Vector512<float> Exp(Vector512<float> x) => FastExp.RoughPow2(x);
 
-    public static float Exp(float x) => FastExp.Rough(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Exp(Vector<float> x) => FastExp.RoughPow2(x);
+
+    public static float Exp(float x) => FastExp.RoughPow2(x);
 }

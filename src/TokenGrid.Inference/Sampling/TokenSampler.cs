@@ -251,6 +251,8 @@ public sealed class TokenSampler
     /// </summary>
     private int? SampleNucleus(in Groups groups)
     {
+        // Each rough term is within 1e-4 of its exponential: the polynomial's 7.5e-5, the exponent's rounding (up to
+        // 1e-5 at 2^-125) and the float sums (under 1e-5). Twice RoughError bounds that, for the totals and the masses.
         const double Margin = 2 * FastExp.RoughError;
         Span<int> candidates = stackalloc int[LogitMass.Candidates];
         Span<float> thresholds = stackalloc float[LogitMass.Candidates];
