@@ -89,12 +89,17 @@ public sealed class RequestEffectTests(ServerFixture fixture)
     [InlineData(true)]
     public async Task Legacy_text_offsets_point_into_the_text_in_code_points_across_partial_characters(bool stream)
     {
-        // Seed 5 at temperature 1.2 samples byte tokens that are only part of a character (shown as "bytes:\xNN"), and
-        // logprobs 0 still lists the sampled token itself. The end of sequence is banned so that the text holds every token.
+        // At temperature 1.2 most seeds sample byte tokens that are only part of a character (shown as "bytes:\xNN");
+        // the first seed from 1 that does is used, so the test does not rest on one draw of the sampler. logprobs 0 still
+        // lists the sampled token itself. The end of sequence is banned so that the text holds every token.
         using var client = Server.Client(TokenGridServer.DemoKey);
-        var request = """{"model":"demo","prompt":"Hello","max_tokens":120,"temperature":1.2,"seed":5,"logprobs":0,"logit_bias":{"100257":-100}""";
-        var (text, tokens, offsets, tops) = stream ? Collect(await client.StreamAsync(Completions, request + ""","stream":true}"""))
-            : Collect([await client.PostOkAsync(Completions, request + "}")]);
+        var reply = await Ask(1);
+        for (var seed = 2; seed <= 10 && !reply.Tokens.Any(t => t.StartsWith("bytes:", StringComparison.Ordinal)); seed++)
+        {
+            reply = await Ask(seed);
+        }
+
+        var (text, tokens, offsets, tops) = reply;
         Assert.Contains(tokens, t => t.StartsWith("bytes:", StringComparison.Ordinal));
         var points = text.EnumerateRunes().Select(r => r.ToString()).ToList();
         Assert.Equal(0, offsets[0]);
@@ -107,6 +112,13 @@ public sealed class RequestEffectTests(ServerFixture fixture)
                 var at = string.Concat(points.Skip(offsets[i]).Take(tokens[i].EnumerateRunes().Count()));
                 Assert.True(at == tokens[i], $"token {i} '{tokens[i]}' at offset {offsets[i]} reads '{at}' in the text");
             }
+        }
+
+        async Task<(string Text, List<string> Tokens, List<int> Offsets, List<JsonObject> Tops)> Ask(int seed)
+        {
+            var request = $$"""{"model":"demo","prompt":"Hello","max_tokens":120,"temperature":1.2,"seed":{{seed}},"logprobs":0,"logit_bias":{"100257":-100}""";
+            return stream ? Collect(await client.StreamAsync(Completions, request + ""","stream":true}"""))
+                : Collect([await client.PostOkAsync(Completions, request + "}")]);
         }
 
         static (string Text, List<string> Tokens, List<int> Offsets, List<JsonObject> Tops) Collect(IEnumerable<JsonNode> replies)
