@@ -6,7 +6,8 @@ using System.Runtime.Intrinsics;
 namespace TokenGrid.Inference.Sampling;
 
 /// <summary>
-/// Exact temperature sampling without exponentiating the row: rejection from the maxima of small groups of logits.
+/// The maxima of small groups of logits, and what they give without exponentiating the row: greedy's argmax
+/// (<see cref="IndexOfMax"/>), and exact temperature sampling by rejection (<see cref="TryDraw"/>).
 /// </summary>
 /// <remarks>
 /// <para>

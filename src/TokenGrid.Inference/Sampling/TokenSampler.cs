@@ -5,8 +5,8 @@ namespace TokenGrid.Inference.Sampling;
 /// <summary>
 /// Picks the next tokens of one sequence from rows of logits: greedy, or temperature with min-p, top-k and top-p,
 /// after logit bias, presence, frequency and repetition penalties and the min-tokens mask. Each draw is O(vocabulary)
-/// in vectorised passes (see <see cref="ProbabilityKernels"/>; temperature alone needs no softmax, see
-/// <see cref="GroupDraw"/>), never a sort of the vocabulary, and comes from a
+/// in vectorised passes (see <see cref="ProbabilityKernels"/>; over a large vocabulary, greedy, temperature and top-p
+/// write no softmax, see <see cref="GroupDraw"/> and <see cref="LogitMass"/>), never a sort of the vocabulary, and comes from a
 /// counter-based stream: output position <c>i</c> of a seeded sequence always draws the same number, whatever the
 /// batch around it. Holds only this sequence's state; working memory comes from a <see cref="SamplerScratch"/>, so
 /// different sequences can be sampled on different threads. One thread at a time per sampler.
