@@ -22,4 +22,7 @@ public sealed partial class NodeGrain
 
     [LoggerMessage(EventId = 1215, Level = LogLevel.Warning, Message = "Node {NodeId}'s report {What} {Seconds:0.0} s (it reports every {Period:0.#} s and counts as gone after {Lifetime:0.#} s without one): its silo was held up")]
     private static partial void LogReportLate(ILogger logger, string nodeId, string what, double seconds, double period, double lifetime);
+
+    [LoggerMessage(EventId = 1216, Level = LogLevel.Warning, Message = "Node {NodeId} could not tell model {Model}'s dispatcher of its drain or resume; it hears at its next refresh")]
+    private static partial void LogDispatcherRefreshFailed(ILogger logger, Exception exception, string nodeId, string model);
 }

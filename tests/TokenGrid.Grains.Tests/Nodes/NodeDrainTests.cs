@@ -1,4 +1,5 @@
 using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Grains.Nodes;
 using TokenGrid.Grains.Tests.Support;
 using static TokenGrid.Grains.Tests.Nodes.NodeClusterFixture;
@@ -59,6 +60,29 @@ public sealed class NodeDrainTests(NodeClusterFixture nodes)
         Assert.False(resumed.Drained);
         Assert.False(after.Refused, after.Error);
         Assert.Contains(await registry.ListForModelAsync(Alpha), r => r.NodeId == resumed.NodeId);
+    }
+
+    [Fact]
+    public async Task Once_a_drain_returns_the_models_dispatcher_knows_and_once_a_resume_returns_too()
+    {
+        // A dispatcher places from its own copy of the registry, refreshed every second. Fresh just before the drain, it
+        // would have placed new jobs on the draining node until its next refresh, each refused, and a job refused four
+        // times fails. The drain and the resume refresh it themselves.
+        var node = nodes.Node("cpu1");
+        var dispatcher = nodes.Client.GetGrain<IModelDispatcherGrain>(Alpha);
+        var id = NodeId.Of(nodes.SiloName, "cpu1");
+        await dispatcher.RefreshAsync();
+        try
+        {
+            await node.DrainAsync();
+            Assert.True(Assert.Single((await dispatcher.GetSnapshotAsync()).Nodes, n => n.NodeId == id).Draining);
+        }
+        finally
+        {
+            await node.ResumeAsync();
+        }
+
+        Assert.False(Assert.Single((await dispatcher.GetSnapshotAsync()).Nodes, n => n.NodeId == id).Draining);
     }
 
     [Fact]
