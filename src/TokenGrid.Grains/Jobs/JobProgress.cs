@@ -130,13 +130,24 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
             log.AppendStatus(state.Info);
         }
 
-        var logprobs = chunk.Logprobs is { } reported && reported.Length == chunk.Tokens ? reported : null;
-        // Without the ids the job cannot resume where it stopped, so it is never preempted.
-        checkpoints.Record(chunk.TokenIds, chunk.Tokens, logprobs);
+        var (ids, count) = (chunk.TokenIds, chunk.Tokens);
+        var logprobs = chunk.Logprobs is { } reported && reported.Length == count ? reported : null;
+        var text = chunk.Text;
+        if (_resumeText is { } resumed && ids is { } tokens && tokens.Length == count)
+        {
+            // A stop sequence that straddled the interruption ends the run at the token completing it. The node, whose
+            // matcher never saw the stop's start, went on within the chunk: those tokens are neither counted nor kept.
+            text = resumed.Release(tokens, out var taken);
+            if (taken < count)
+            {
+                (ids, count, logprobs) = (ids[..taken], taken, logprobs?[..taken]);
+            }
+        }
 
-        CompletionTokens += chunk.Tokens;
-        var text = _resumeText is { } resumed && chunk.TokenIds is { } tokens ? resumed.Release(tokens) : chunk.Text;
-        Append(state, text, chunk.Tokens, keepOutput, logprobs);
+        // Without the ids the job cannot resume where it stopped, so it is never preempted.
+        checkpoints.Record(ids, count, logprobs);
+        CompletionTokens += count;
+        Append(state, text, count, keepOutput, logprobs);
         return started;
     }
 

@@ -74,11 +74,28 @@ internal sealed class ResumeText
         return _stops.Push(Primed[from..guarded], canEnd: false) + _stops.Push(Primed[guarded..]);
     }
 
-    /// <summary>The releasable text of <paramref name="tokens"/>: decoded, then through the stop matcher when there is one.</summary>
-    public string Release(IEnumerable<int> tokens)
+    /// <summary>
+    /// The releasable text of <paramref name="tokens"/>: decoded, then through the stop matcher when there is one. With a
+    /// matcher the tokens go through it one at a time, as the node's engine feeds its own, and the tokens after the one
+    /// that completes a stop sequence are not taken: <paramref name="taken"/> is how many were (all of them without a
+    /// stop), so the job counts and records exactly what an uninterrupted run would have produced.
+    /// </summary>
+    public string Release(IReadOnlyList<int> tokens, out int taken)
     {
-        var (text, guarded) = Decode(tokens);
-        return _stops is null ? text : _stops.Push(text[..guarded], canEnd: false) + _stops.Push(text[guarded..]);
+        if (_stops is null)
+        {
+            taken = tokens.Count;
+            return Decode(tokens).Text;
+        }
+
+        var released = new StringBuilder();
+        for (taken = 0; taken < tokens.Count && !_stops.Stopped; taken++)
+        {
+            var (text, guarded) = Decode([tokens[taken]]);
+            released.Append(_stops.Push(text[..guarded], canEnd: false)).Append(_stops.Push(text[guarded..]));
+        }
+
+        return released.ToString();
     }
 
     /// <summary>Everything still held back when the run ends without a stop (by length or end of sequence).</summary>

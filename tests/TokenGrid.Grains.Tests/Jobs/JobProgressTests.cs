@@ -109,6 +109,30 @@ public sealed class JobProgressTests : IDisposable
     }
 
     [Fact]
+    public void A_resumed_run_stopped_mid_chunk_counts_and_records_only_the_tokens_up_to_the_stop()
+    {
+        // The node's own matcher never saw the stop's start, so its chunk runs past the stop: the job takes the tokens up
+        // to the one completing it, with their log probabilities, as the uninterrupted run would have produced.
+        var spec = Spec with { Stop = ["STOP"] };
+        var (progress, state) = Resume(spec, "The answer is 42. ST", "The answer is 42. ");
+        var before = progress.CompletionTokens;
+        progress.StartRun(state, spec);
+        var ids = Encode("OP and then some more");
+        var logprobs = ids.Select((id, i) => new TokenLogprob(id, -1 - i, [])).ToArray();
+
+        progress.OnChunk(state, new GenerationChunk("OP and then some more", ids.Length, null, ids, logprobs), "n2", keepOutput: true);
+
+        Assert.True(progress.Stopped);
+        var taken = Assert.Single(Enumerable.Range(1, ids.Length), n => _demo.Model.Tokenizer.Decode(ids[..n]).Contains("OP", StringComparison.Ordinal) && !_demo.Model.Tokenizer.Decode(ids[..(n - 1)]).Contains("OP", StringComparison.Ordinal));
+        Assert.True(taken < ids.Length);
+        Assert.Equal(before + taken, progress.CompletionTokens);
+        Assert.Equal(before + taken, state.Info!.CompletionTokens);
+        Assert.Equal(ids[..taken], _checkpoints.Tokens.Skip(before));
+        Assert.Equal(logprobs[..taken], _checkpoints.Logprobs.Skip(_checkpoints.Logprobs.Count - taken));
+        Assert.Equal("The answer is 42. ", progress.Kept(spec));
+    }
+
+    [Fact]
     public void A_template_stop_straddling_the_interruption_stops_the_resumed_run_with_none_of_it_streamed_even_when_stops_are_included()
     {
         // The lost node released "The answer is 42." and held "\nus", a possible start of the chat template's "\nuser:".

@@ -25,8 +25,40 @@ public sealed class ResumeTextTests : IDisposable
         var resumed = Resume("The answer is 42. ST", emitted: "The answer is 42. ".Length, "STOP");
 
         Assert.Equal("", resumed.Text);
-        Assert.Equal("", resumed.Run.Release(Encode("OP and more")));
+        var run = Encode("OP and more");
+        Assert.Equal("", resumed.Run.Release(run, out var taken));
         Assert.True(resumed.Run.Stopped);
+
+        // The run ends at the token that completed the stop, as an uninterrupted run would have: the tokens the node
+        // produced after it are not the job's.
+        Assert.InRange(taken, 1, run.Length - 1);
+        Assert.EndsWith("OP", Decode(run[..taken]));
+        Assert.DoesNotContain("OP", Decode(run[..(taken - 1)]));
+    }
+
+    [Fact]
+    public void A_stop_completed_by_a_later_token_of_the_chunk_takes_the_tokens_up_to_that_one()
+    {
+        // Nothing was held at the interruption; the resumed run's chunk holds the whole stop sequence, mid-chunk.
+        var resumed = Resume("The answer is", emitted: "The answer is".Length, " STOP");
+        var run = Encode(" 42. STOP and then more text");
+
+        Assert.Equal(" 42.", resumed.Run.Release(run, out var taken));
+        Assert.True(resumed.Run.Stopped);
+        Assert.EndsWith(" STOP", Decode(run[..taken]));
+        Assert.DoesNotContain(" STOP", Decode(run[..(taken - 1)]));
+        Assert.True(taken < run.Length);
+    }
+
+    [Fact]
+    public void Without_a_stop_every_token_of_the_chunk_is_taken()
+    {
+        var resumed = Resume("The answer is 42. ST", emitted: "The answer is 42. ".Length, "STOP");
+        var run = Encode("AY and more");
+
+        resumed.Run.Release(run, out var taken);
+
+        Assert.Equal(run.Length, taken);
     }
 
     [Fact]
@@ -35,7 +67,7 @@ public sealed class ResumeTextTests : IDisposable
         var resumed = Resume("The answer is 42. ST", emitted: "The answer is 42. ".Length, "STOP");
 
         Assert.Equal("", resumed.Text);
-        Assert.Equal("STAY and more", resumed.Run.Release(Encode("AY and more")));
+        Assert.Equal("STAY and more", resumed.Run.Release(Encode("AY and more"), out _));
         Assert.False(resumed.Run.Stopped);
         Assert.Equal("", resumed.Run.ReleaseRest());
     }
@@ -45,7 +77,7 @@ public sealed class ResumeTextTests : IDisposable
     {
         var resumed = Resume("The answer is 42.", emitted: "The answer is 42.".Length, "STOP");
 
-        Assert.Equal(" S", resumed.Run.Release(Encode(" S")) + resumed.Run.ReleaseRest());
+        Assert.Equal(" S", resumed.Run.Release(Encode(" S"), out _) + resumed.Run.ReleaseRest());
         Assert.False(resumed.Run.Stopped);
     }
 
@@ -55,7 +87,7 @@ public sealed class ResumeTextTests : IDisposable
         var run = ResumeText.Create(_demo.Catalog, "demo", Encode("The answer is"))!;
 
         Assert.Equal("The answer is", run.Primed);
-        Assert.Equal(" 42 STOP", run.Release(Encode(" 42 STOP")));
+        Assert.Equal(" 42 STOP", run.Release(Encode(" 42 STOP"), out _));
         Assert.False(run.Stopped);
     }
 
@@ -92,7 +124,7 @@ public sealed class ResumeTextTests : IDisposable
         var run = ResumeText.Create(_demo.Catalog, "demo", Encode("The answer is 42.\nus"), new JobOutputOptions(IncludeStopSequence: true))!;
 
         Assert.Equal("", run.MatchStops(["STOP"], "The answer is 42.".Length, templateStops: ["\nuser:"]));
-        Assert.Equal("", run.Release(Encode("er: more")));
+        Assert.Equal("", run.Release(Encode("er: more"), out _));
         Assert.True(run.Stopped);
     }
 
@@ -102,7 +134,7 @@ public sealed class ResumeTextTests : IDisposable
         var run = ResumeText.Create(_demo.Catalog, "demo", Encode("The answer is 42. ST"), new JobOutputOptions(IncludeStopSequence: true))!;
 
         Assert.Equal("", run.MatchStops(["STOP"], "The answer is 42. ".Length, templateStops: ["\nuser:"]));
-        Assert.Equal("STOP", run.Release(Encode("OP and more")));
+        Assert.Equal("STOP", run.Release(Encode("OP and more"), out _));
         Assert.True(run.Stopped);
     }
 
@@ -113,13 +145,13 @@ public sealed class ResumeTextTests : IDisposable
         var produced = Encode("The answer is 42. ST");
         var guarding = ResumeText.Create(_demo.Catalog, "demo", produced, new JobOutputOptions(MinTokens: produced.Length + 3))!;
         Assert.Equal("", guarding.MatchStops(["STOP"], "The answer is 42. ".Length));
-        Assert.Equal("STOP and STOP", guarding.Release(Encode("OP and STOP")));
+        Assert.Equal("STOP and STOP", guarding.Release(Encode("OP and STOP"), out _));
         Assert.False(guarding.Stopped);
 
         // One that starts there and ends in a later token's text still ends the output.
         var straddling = ResumeText.Create(_demo.Catalog, "demo", produced, new JobOutputOptions(MinTokens: produced.Length))!;
         Assert.Equal("", straddling.MatchStops(["STOP"], "The answer is 42. ".Length));
-        Assert.Equal("", straddling.Release(Encode("OP and more")));
+        Assert.Equal("", straddling.Release(Encode("OP and more"), out _));
         Assert.True(straddling.Stopped);
     }
 
@@ -131,4 +163,6 @@ public sealed class ResumeTextTests : IDisposable
     }
 
     private int[] Encode(string text) => [.. _demo.Model.Tokenizer.Encode(text)];
+
+    private string Decode(int[] tokens) => _demo.Model.Tokenizer.Decode(tokens);
 }
