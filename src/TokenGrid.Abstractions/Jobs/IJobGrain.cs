@@ -35,6 +35,14 @@ public interface IJobGrain : IGrainWithStringKey
     IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence);
 
     /// <summary>
+    /// <see cref="WatchAsync(long)"/> for a watcher that has received <paramref name="afterTokens"/> tokens: it is sent
+    /// exactly the tokens it lacks, with their log probabilities, even where an activation that resumed behind it cuts
+    /// its events otherwise. An event cut for a watcher that does not say (the other overload) carries none.
+    /// </summary>
+    [AlwaysInterleave]
+    IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence, long afterTokens);
+
+    /// <summary>
     /// The dispatcher of <paramref name="model"/> placed the job on <paramref name="nodeId"/>, whose <c>region</c>
     /// label is <paramref name="region"/> (null: none): the job starts (or resumes) generating there. One-way, so the
     /// dispatcher never waits on a job. A job that is not waiting (unknown, or ending) gives the slot straight back.

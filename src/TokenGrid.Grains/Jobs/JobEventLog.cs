@@ -7,11 +7,19 @@ namespace TokenGrid.Grains.Jobs;
 /// The event log of one job activation, in order: every status change and every chunk of text, with sequences that stay
 /// valid across reactivations (<see cref="JobEventSequence"/>). After a reactivation it starts with one event holding the
 /// text streamed before (<see cref="Restore"/>). Watchers read it from any position: text they already have is cut off,
-/// and the final event reaches every watcher, even one past it. Not thread-safe: the job grain's scheduler is its lock.
+/// and the final event reaches every watcher, even one past it. A watcher that also says how many tokens it has keeps
+/// the log probabilities of every token it lacks, however the activation that produces them again cuts its events. Not
+/// thread-safe: the job grain's scheduler is its lock.
 /// </summary>
 public sealed class JobEventLog
 {
     private readonly List<JobEvent> _events = [];
+
+    // Tokens produced up to and including each event of _events, counting earlier activations.
+    private readonly List<long> _tokensThrough = [];
+
+    // Tokens produced before this activation's first event, when it restored none (a checkpoint without text).
+    private long _restoredTokens;
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Sequence of the last event, counting earlier activations.</summary>
@@ -28,24 +36,46 @@ public sealed class JobEventLog
 
     /// <summary>
     /// The events after <paramref name="afterSequence"/>, as that watcher sees them, waiting for new ones until the final
-    /// event, which ends the enumeration. Cancelling <paramref name="cancellationToken"/> ends only this watch.
+    /// event, which ends the enumeration. Cancelling <paramref name="cancellationToken"/> ends only this watch. An event
+    /// cut for the watcher carries no tokens and no log probabilities: without <see cref="WatchAsync(long, long, CancellationToken)"/>'s
+    /// token count, the log cannot tell which of its tokens the watcher has.
     /// </summary>
-    public async IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence, CancellationToken cancellationToken = default) =>
+        WatchAsync(afterSequence, -1, cancellationToken);
+
+    /// <summary>
+    /// The events after <paramref name="afterSequence"/> for a watcher that has received <paramref name="afterTokens"/>
+    /// tokens (negative: unknown, as in <see cref="WatchAsync(long, CancellationToken)"/>). Text is cut by characters and
+    /// tokens by count, so the watcher is sent exactly the tokens, and their log probabilities, that it lacks: an event
+    /// it is in the middle of keeps those of its tokens past the watcher, and tokens whose text the watcher already has
+    /// (an activation that resumed behind it decodes them again, and may hold back their text differently) come with
+    /// the next event sent, or on their own before the final one.
+    /// </summary>
+    public async IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence, long afterTokens, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var next = FirstAfter(afterSequence);
+        var next = afterTokens < 0 ? FirstAfter(afterSequence) : Math.Min(FirstAfter(afterSequence), FirstWithTokensAfter(afterTokens));
+        var lacking = new Lacking(afterTokens);
         while (true)
         {
             while (next < _events.Count)
             {
-                var e = _events[next++];
+                var at = next++;
+                var e = _events[at];
                 if (e.Sequence <= afterSequence)
                 {
                     // This activation is behind the watcher (it resumed from a checkpoint older than what the watcher
-                    // saw) and produces that text again: the watcher has it. A final event here is sent below.
+                    // saw) and produces that text again: the watcher has it, but perhaps not all of its tokens. A final
+                    // event here is sent below.
+                    lacking.Add(e, _tokensThrough[at]);
                     continue;
                 }
 
-                yield return From(e, afterSequence);
+                if (IsFinal(e) && lacking.Take(Math.Min(afterSequence + 1, e.Sequence)) is { } pending)
+                {
+                    yield return pending;
+                }
+
+                yield return lacking.Into(From(e, afterSequence), e, _tokensThrough[at]);
                 if (IsFinal(e))
                 {
                     yield break;
@@ -56,7 +86,14 @@ public sealed class JobEventLog
             {
                 // The watcher is past the final event (text regenerated after a failover can come out shorter than what
                 // it saw): the end is still news to it.
-                yield return _events[^1] with { Sequence = afterSequence + 1 };
+                var sequence = afterSequence + 1;
+                if (lacking.Take(sequence) is { } pending)
+                {
+                    yield return pending;
+                    sequence++;
+                }
+
+                yield return _events[^1] with { Sequence = sequence };
                 yield break;
             }
 
@@ -76,8 +113,11 @@ public sealed class JobEventLog
             var sequence = JobEventSequence.Of(text.Length, 0);
             var whole = logprobs is { Length: > 0 } && logprobs.Length == tokens ? logprobs : null;
             _events.Add(new JobEvent(sequence, JobEventKind.Tokens, text, tokens, null, whole));
+            _tokensThrough.Add(tokens);
             LastSequence = Math.Max(LastSequence, sequence);
         }
+
+        _restoredTokens = tokens;
 
         LastSequence = Math.Max(LastSequence, lastSequence);
     }
@@ -95,10 +135,13 @@ public sealed class JobEventLog
     public void Erase(JobInfo? job)
     {
         var final = _events.Count > 0 && IsFinal(_events[^1]) ? _events[^1] : null;
+        var tokens = _tokensThrough.Count > 0 ? _tokensThrough[^1] : 0;
         _events.Clear();
+        _tokensThrough.Clear();
         if (final is not null)
         {
             _events.Add(final with { Job = job });
+            _tokensThrough.Add(tokens);
         }
     }
 
@@ -110,6 +153,26 @@ public sealed class JobEventLog
         {
             var mid = (low + high) / 2;
             if (_events[mid].Sequence <= afterSequence)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+
+        return low;
+    }
+
+    /// <summary>Index of the first event through which more than <paramref name="tokens"/> tokens were produced.</summary>
+    private int FirstWithTokensAfter(long tokens)
+    {
+        int low = 0, high = _tokensThrough.Count;
+        while (low < high)
+        {
+            var mid = (low + high) / 2;
+            if (_tokensThrough[mid] <= tokens)
             {
                 low = mid + 1;
             }
@@ -150,6 +213,68 @@ public sealed class JobEventLog
         return e with { Text = text[cut..], Tokens = 0, Logprobs = null };
     }
 
+    /// <summary>
+    /// The tokens a watcher that counts them lacks from events whose text it already has, held until the next tokens
+    /// event sent to it (or sent on their own before the final one), with their log probabilities when every one has
+    /// them.
+    /// </summary>
+    private sealed class Lacking(long afterTokens)
+    {
+        private int _tokens;
+        private List<TokenLogprob>? _logprobs = [];
+
+        /// <summary>Holds the tokens of <paramref name="e"/>, produced through <paramref name="tokensThrough"/>, that the watcher lacks.</summary>
+        public void Add(JobEvent e, long tokensThrough)
+        {
+            if (LackedOf(e, tokensThrough) is var lacked and > 0)
+            {
+                _tokens += lacked;
+                _logprobs = e.Logprobs is { } logprobs && _logprobs is { } held ? [.. held, .. logprobs.AsSpan(e.Tokens - lacked)] : null;
+            }
+        }
+
+        /// <summary>
+        /// <paramref name="cut"/>, the watcher's view of <paramref name="e"/>, carrying the tokens it lacks: those held,
+        /// then those of <paramref name="e"/> past it.
+        /// </summary>
+        public JobEvent Into(JobEvent cut, JobEvent e, long tokensThrough)
+        {
+            if (afterTokens < 0 || e.Kind != JobEventKind.Tokens)
+            {
+                return cut;
+            }
+
+            var lacked = LackedOf(e, tokensThrough);
+            if (_tokens == 0 && lacked == e.Tokens)
+            {
+                // The common case, an event wholly past the watcher: as it is, with no copy (this runs once per chunk).
+                return ReferenceEquals(cut, e) ? e : cut with { Tokens = e.Tokens, Logprobs = e.Logprobs };
+            }
+
+            var logprobs = lacked == 0 ? _logprobs
+                : e.Logprobs is { } own && _logprobs is { } held ? [.. held, .. own.AsSpan(e.Tokens - lacked)] : null;
+            var tokens = _tokens + lacked;
+            (_tokens, _logprobs) = (0, []);
+            return cut with { Tokens = tokens, Logprobs = logprobs is { Count: > 0 } && logprobs.Count == tokens ? [.. logprobs] : null };
+        }
+
+        /// <summary>The tokens held, as an event of their own with <paramref name="sequence"/> and no text; null when none are.</summary>
+        public JobEvent? Take(long sequence)
+        {
+            if (_tokens == 0)
+            {
+                return null;
+            }
+
+            var pending = new JobEvent(sequence, JobEventKind.Tokens, "", _tokens, null, _logprobs is { Count: > 0 } held && held.Count == _tokens ? [.. held] : null);
+            (_tokens, _logprobs) = (0, []);
+            return pending;
+        }
+
+        private int LackedOf(JobEvent e, long tokensThrough) =>
+            afterTokens < 0 || e.Kind != JobEventKind.Tokens ? 0 : (int)Math.Clamp(tokensThrough - afterTokens, 0, e.Tokens);
+    }
+
     private static bool IsFinal(JobEvent e) => e is { Kind: JobEventKind.Status, Job.IsFinished: true };
 
     private void Append(JobEventKind kind, string? text, int tokens, JobInfo? job, long sequence = 0, TokenLogprob[]? logprobs = null)
@@ -157,6 +282,7 @@ public sealed class JobEventLog
         EmittedChars += text?.Length ?? 0;
         LastSequence = Math.Max(sequence, JobEventSequence.Next(LastSequence, EmittedChars));
         _events.Add(new JobEvent(LastSequence, kind, text, tokens, job, logprobs));
+        _tokensThrough.Add((_tokensThrough.Count > 0 ? _tokensThrough[^1] : _restoredTokens) + tokens);
         var appended = _appended;
         _appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         appended.TrySetResult();

@@ -145,9 +145,13 @@ public sealed partial class JobGrain(
     /// <inheritdoc />
     // Orleans cancels the token given to GetAsyncEnumerator when the watcher disposes its enumeration; that ends
     // only the watch, never the job.
-    public IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence) => WatchCoreAsync(afterSequence, CancellationToken.None);
+    public IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence) => WatchCoreAsync(afterSequence, -1, CancellationToken.None);
 
-    private async IAsyncEnumerable<JobEvent> WatchCoreAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence, long afterTokens) =>
+        WatchCoreAsync(afterSequence, Math.Max(0, afterTokens), CancellationToken.None);
+
+    private async IAsyncEnumerable<JobEvent> WatchCoreAsync(long afterSequence, long afterTokens, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (Info is null)
         {
@@ -163,7 +167,7 @@ public sealed partial class JobGrain(
             _log.AppendStatus(Info, state.State.LastSequence);
         }
 
-        await foreach (var e in _log.WatchAsync(afterSequence, cancellationToken))
+        await foreach (var e in _log.WatchAsync(afterSequence, afterTokens, cancellationToken))
         {
             yield return e;
         }

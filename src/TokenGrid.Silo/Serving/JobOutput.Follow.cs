@@ -18,14 +18,19 @@ internal static partial class JobOutput
     /// </summary>
     public static IAsyncEnumerable<JobEvent> FollowAsync(
         IJobGrain job, long afterSequence, ILogger logger, CancellationToken cancellationToken = default) =>
-        FollowAsync(job.WatchAsync, job.GetAsync, job.GetPrimaryKeyString(), afterSequence, logger, TimeProvider.System, cancellationToken);
+        FollowAsync(
+            (after, tokens) => tokens < 0 ? job.WatchAsync(after) : job.WatchAsync(after, tokens),
+            job.GetAsync, job.GetPrimaryKeyString(), afterSequence, logger, TimeProvider.System, cancellationToken);
 
     /// <summary>
     /// <see cref="FollowAsync(IJobGrain, long, ILogger, CancellationToken)"/> on the job's two calls, with the clock of
-    /// the pauses between re-attaching.
+    /// the pauses between re-attaching. <paramref name="watch"/> takes the position to watch from and the tokens received
+    /// so far, counted from the job's start when <paramref name="afterSequence"/> is 0 (−1 when unknown, for a watcher
+    /// resuming from a client's position): a re-attached watch then sends exactly the tokens and log probabilities this
+    /// watcher lacks, however the new activation cuts its events.
     /// </summary>
     internal static async IAsyncEnumerable<JobEvent> FollowAsync(
-        Func<long, IAsyncEnumerable<JobEvent>> watch, Func<Task<JobInfo?>> get, string jobId, long afterSequence, ILogger logger,
+        Func<long, long, IAsyncEnumerable<JobEvent>> watch, Func<Task<JobInfo?>> get, string jobId, long afterSequence, ILogger logger,
         TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var follower = new Follower(watch, get, afterSequence, jobId, logger);
@@ -141,7 +146,7 @@ internal static partial class JobOutput
 
     /// <summary>One watcher's position in the job's events and the watch it reads them from.</summary>
     private sealed class Follower(
-        Func<long, IAsyncEnumerable<JobEvent>> watch, Func<Task<JobInfo?>> get, long afterSequence, string jobId, ILogger logger) : IAsyncDisposable
+        Func<long, long, IAsyncEnumerable<JobEvent>> watch, Func<Task<JobInfo?>> get, long afterSequence, string jobId, ILogger logger) : IAsyncDisposable
     {
         private IAsyncEnumerator<JobEvent>? _events;
         private Step? _break;
@@ -155,6 +160,9 @@ internal static partial class JobOutput
 
         /// <summary>The sequence of the last event passed on.</summary>
         public long Last { get; private set; } = afterSequence;
+
+        /// <summary>Tokens passed on, when this watcher started at the job's start; −1 when it started elsewhere.</summary>
+        public long Tokens { get; private set; } = afterSequence == 0 ? 0 : -1;
 
         /// <summary>Keeps the step that broke, for the re-attaching pipeline's first attempt.</summary>
         public void Broke(Step broken) => _break = broken;
@@ -170,7 +178,7 @@ internal static partial class JobOutput
         /// <summary>The next step, attaching a watch after <see cref="Last"/> first when there is none.</summary>
         public async ValueTask<Step> NextAsync(CancellationToken cancellationToken)
         {
-            _events ??= watch(Last).GetAsyncEnumerator(cancellationToken);
+            _events ??= watch(Last, Tokens).GetAsyncEnumerator(cancellationToken);
             var (moved, error) = await TryMoveAsync(_events, cancellationToken);
             if (error is null && moved)
             {
@@ -187,6 +195,7 @@ internal static partial class JobOutput
                 }
 
                 Last = current.Sequence;
+                Tokens = Tokens < 0 ? Tokens : Tokens + current.Tokens;
                 return new Step(StepKind.Event, current);
             }
 

@@ -50,6 +50,72 @@ public sealed class JobEventLogTests
     }
 
     [Fact]
+    public async Task A_watcher_that_counts_its_tokens_keeps_the_log_probabilities_of_those_it_lacks_in_an_event_it_is_in_the_middle_of()
+    {
+        // A new activation restored five tokens of text as one event; the watcher had received "Hello" as two tokens.
+        var log = new JobEventLog();
+        var logprobs = Logprobs(5);
+        log.Restore("Hello world, all", 5, logprobs);
+        log.AppendTokens("!", 1, Logprobs(1, from: 5));
+        log.AppendStatus(Succeeded, log.FinalSequence);
+
+        var events = await ReadAllAsync(log, JobEventSequence.Of("Hello".Length, 0), afterTokens: 2);
+
+        Assert.Equal(3, events.Count);
+        Assert.Equal((" world, all", 3), (events[0].Text, events[0].Tokens));
+        Assert.Equal(logprobs[2..], events[0].Logprobs);
+        Assert.Equal(("!", 1, 5), (events[1].Text, events[1].Tokens, events[1].Logprobs![0].TokenId));
+        Assert.True(events[2].Job!.IsFinished);
+
+        // Without the count the log cannot tell which tokens the watcher has: the cut event carries none.
+        var uncounted = await ReadAllAsync(log, JobEventSequence.Of("Hello".Length, 0));
+        Assert.Equal((" world, all", 0), (uncounted[0].Text, uncounted[0].Tokens));
+        Assert.Null(uncounted[0].Logprobs);
+    }
+
+    [Fact]
+    public async Task Tokens_whose_text_the_watcher_has_but_not_the_tokens_come_with_the_next_event_sent()
+    {
+        // The activation the watcher read held a token's text back ("Hel" + "lo" came as one event of one token, then
+        // one of no text), this one released it at once: the watcher has the text of token 2 but not token 2 itself.
+        var log = new JobEventLog();
+        log.AppendTokens("Hel", 1, Logprobs(1));
+        log.AppendTokens("lo", 1, Logprobs(1, from: 1));
+        log.AppendTokens(" there", 1, Logprobs(1, from: 2));
+        log.AppendStatus(Succeeded, log.FinalSequence);
+
+        var events = await ReadAllAsync(log, JobEventSequence.Of("Hello".Length, 0), afterTokens: 1);
+
+        Assert.Equal((" there", 2), (events[0].Text, events[0].Tokens));
+        Assert.Equal([1, 2], events[0].Logprobs!.Select(l => l.TokenId));
+        Assert.Equal(2, events.Count);
+    }
+
+    [Fact]
+    public async Task Lacking_tokens_with_no_text_left_to_send_come_on_their_own_before_the_final_event()
+    {
+        var log = new JobEventLog();
+        log.AppendTokens("Hello", 2, Logprobs(2));
+        log.AppendStatus(Succeeded, log.FinalSequence);
+
+        // A watcher that has all of the text but only the first token; and one past the end of the text.
+        var at = JobEventSequence.Of("Hello".Length, 0);
+        var events = await ReadAllAsync(log, at, afterTokens: 1);
+        var past = await ReadAllAsync(log, JobEventSequence.Of(9, 0), afterTokens: 1);
+
+        foreach (var watched in new[] { events, past })
+        {
+            Assert.Equal(2, watched.Count);
+            Assert.Equal(("", 1, 1), (watched[0].Text, watched[0].Tokens, Assert.Single(watched[0].Logprobs!).TokenId));
+            Assert.True(watched[1].Job!.IsFinished);
+            Assert.True(watched[0].Sequence < watched[1].Sequence || watched[0].Sequence == at + 1);
+        }
+
+        // One that has both tokens is sent the final event only.
+        Assert.True(Assert.Single(await ReadAllAsync(log, at, afterTokens: 2)).Job!.IsFinished);
+    }
+
+    [Fact]
     public async Task A_position_inside_a_surrogate_pair_resumes_with_the_whole_character_never_half_of_it()
     {
         var log = new JobEventLog();
@@ -170,11 +236,14 @@ public sealed class JobEventLogTests
         Assert.Null(final.Job!.Output);
     }
 
+    private static TokenLogprob[] Logprobs(int count, int from = 0) =>
+        [.. Enumerable.Range(from, count).Select(id => new TokenLogprob(id, -1f - id, []))];
+
     /// <summary>Reads a watch to its end (the log must hold its final event).</summary>
-    private static async Task<List<JobEvent>> ReadAllAsync(JobEventLog log, long afterSequence)
+    private static async Task<List<JobEvent>> ReadAllAsync(JobEventLog log, long afterSequence, long afterTokens = -1)
     {
         var events = new List<JobEvent>();
-        await foreach (var e in log.WatchAsync(afterSequence))
+        await foreach (var e in log.WatchAsync(afterSequence, afterTokens))
         {
             events.Add(e);
         }

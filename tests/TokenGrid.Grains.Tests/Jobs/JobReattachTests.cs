@@ -58,6 +58,20 @@ public sealed class JobReattachTests(GridClusterFixture grid)
         Assert.Equal(first.Output, final.Output);
         Assert.Equal(first.Output, seen + string.Concat(rest.Select(e => e.Text)));
 
+        // A watcher that counts its tokens, as the server's own re-attaching follower does, is also sent exactly the
+        // tokens and log probabilities it lacks, in order: the checkpoint's text came back as one event, which this
+        // watcher is in the middle of, and the middle third was cut into events anew.
+        var received = tokenEvents.TakeWhile(e => e != watcherLast).Append(watcherLast).ToList();
+        var seenTokens = received.Sum(e => e.Tokens);
+        var counted = await GridWait.ReadAllAsync(job.WatchAsync(watcherLast.Sequence, seenTokens));
+        Assert.Equal(first.Output, seen + string.Concat(counted.Select(e => e.Text)));
+        Assert.Equal(spec.MaxTokens, seenTokens + counted.Sum(e => e.Tokens));
+        var logprobs = received.Concat(counted).Where(e => e.Tokens > 0).SelectMany(e => e.Logprobs!).ToList();
+        var liveLogprobs = tokenEvents.SelectMany(e => e.Logprobs!).ToList();
+        Assert.Equal(liveLogprobs.Select(l => l.TokenId), logprobs.Select(l => l.TokenId));
+        // A recomputed prefix may round differently from the step-by-step run in the last bits.
+        Assert.All(liveLogprobs.Zip(logprobs), p => Assert.Equal(p.First.Logprob, p.Second.Logprob, 3));
+
         // Settling again after the resumed run is idempotent at the tenant: the job is charged once.
         Assert.Single(await grid.LedgerAsync(tenant, first.Id), e => e.Kind == LedgerEntryKind.Charge);
     }

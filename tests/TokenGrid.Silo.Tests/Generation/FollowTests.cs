@@ -20,9 +20,11 @@ public sealed class FollowTests
         var log = new ErrorLogCapture(LogLevel.Information);
         var start = clock.GetUtcNow();
         var attaches = new List<(long After, TimeSpan At)>();
-        IAsyncEnumerable<JobEvent> Watch(long after)
+        var counted = new List<long>();
+        IAsyncEnumerable<JobEvent> Watch(long after, long tokens)
         {
             attaches.Add((after, clock.GetUtcNow() - start));
+            counted.Add(tokens);
             return attaches.Count switch
             {
                 1 => Events([Text(1)], breakAtEnd: true),
@@ -39,6 +41,9 @@ public sealed class FollowTests
         Assert.True(events[^1].Job!.IsFinished);
         // Re-attached after event 1, once after 100 ms and once after a further 200 ms.
         Assert.Equal([(0L, TimeSpan.Zero), (1L, s_step), (1L, 3 * s_step)], attaches);
+        // A watcher from the job's start counts the tokens it received, so a re-attached watch sends exactly those it
+        // lacks (with their log probabilities), however the new activation cuts its events.
+        Assert.Equal([0L, 1, 1], counted);
         Assert.Equal(2, log.Errors.Count(e => e.Contains("Watch of job job-1 broke after event 1; re-attaching", StringComparison.Ordinal)));
     }
 
@@ -48,9 +53,11 @@ public sealed class FollowTests
         var clock = new SleepingClock();
         var start = clock.GetUtcNow();
         var lastAttach = TimeSpan.Zero;
-        IAsyncEnumerable<JobEvent> Watch(long after)
+        IAsyncEnumerable<JobEvent> Watch(long after, long tokens)
         {
             lastAttach = clock.GetUtcNow() - start;
+            // It resumes from a client's position: what the client received before is not known here.
+            Assert.Equal(-1, tokens);
             return Events([], breakAtEnd: true);
         }
 
