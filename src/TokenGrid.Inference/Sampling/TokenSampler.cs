@@ -175,6 +175,13 @@ public sealed class TokenSampler
             return TensorPrimitives.IndexOfMax(logits);
         }
 
+        if (!float.IsFinite(max))
+        {
+            // A +∞ logit holds all the probability there is, and a NaN leaves none defined: the id greedy takes (the first
+            // NaN, else the first +∞), not whatever an all-zero softmax would fall to.
+            return TensorPrimitives.IndexOfMax(source);
+        }
+
         var attempt = 0;
         if (grouped)
         {
@@ -370,6 +377,12 @@ public sealed class TokenSampler
         for (var i = 1; i < n; i++)
         {
             best = values[i] > values[best] ? i : best;
+        }
+
+        if (n > 0 && TensorPrimitives.IndexOfMax(values.AsSpan(0, n)) is var top && (float.IsNaN(values[top]) || float.IsPositiveInfinity(values[top])))
+        {
+            // As in Choose: a +∞ or NaN allowed logit is taken as greedy takes it.
+            return ids[top];
         }
 
         if (n == 0 || _options.IsGreedy || float.IsNegativeInfinity(values[best]))

@@ -73,6 +73,52 @@ public sealed class TokenSamplerTests
     }
 
     [Theory]
+    [InlineData(100_277, 888, float.PositiveInfinity, -1)]
+    [InlineData(100_277, 100_276, float.PositiveInfinity, -1)]
+    [InlineData(100_277, 777, float.NaN, -1)]
+    [InlineData(100_277, 900, float.NaN, 100)]
+    [InlineData(1_000, 888, float.PositiveInfinity, -1)]
+    [InlineData(1_000, 777, float.NaN, 100)]
+    public void A_row_with_a_positive_infinite_or_nan_logit_samples_the_id_greedy_takes(int vocabulary, int at, float value, int infinityAt)
+    {
+        // A model that overflows (fp16 logits) can write +inf or NaN. The +inf token has all the probability; a NaN leaves
+        // none defined. Every sampling setting takes what greedy takes (the first NaN, else the first +inf), never the
+        // id an all-zero softmax falls to.
+        var logits = RandomLogits(vocabulary, at);
+        logits[at] = value;
+        if (infinityAt >= 0)
+        {
+            logits[infinityAt] = float.PositiveInfinity;
+        }
+
+        var greedy = new TokenSampler(SamplingOptions.Greedy).Sample(logits, new SamplerScratch(vocabulary));
+        Assert.Equal(at, greedy);
+        var mask = new ulong[(vocabulary + 63) / 64];
+        foreach (var id in new[] { 1, 5, infinityAt, at, vocabulary - 1 }.Where(id => id >= 0).Distinct())
+        {
+            mask[id >> 6] |= 1UL << (id & 63);
+        }
+
+        var allowedCount = mask.Sum(w => System.Numerics.BitOperations.PopCount(w));
+        foreach (var options in new[]
+        {
+            new SamplingOptions { Temperature = 1f, Seed = 1 },
+            new SamplingOptions { Temperature = 0.7f, TopP = 0.9f, Seed = 2 },
+            new SamplingOptions { Temperature = 1f, TopK = 50, Seed = 3 },
+            new SamplingOptions { Temperature = 1.3f, MinP = 0.05f, Seed = 4 },
+            new SamplingOptions { Temperature = 1f, Seed = 5, PresencePenalty = 0.5f, LogitBias = new Dictionary<int, float> { [1] = 5f } },
+        })
+        {
+            var scratch = new SamplerScratch(vocabulary);
+            for (var draw = 0; draw < 5; draw++)
+            {
+                Assert.Equal(at, new TokenSampler(options with { Seed = options.Seed + (ulong)draw }).Sample(logits, scratch));
+                Assert.Equal(at, new TokenSampler(options with { Seed = options.Seed + (ulong)draw }).Sample(logits, scratch, mask, allowedCount));
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(1f, 7)]
     [InlineData(0.5f, 8)]
     [InlineData(2f, 9)]
