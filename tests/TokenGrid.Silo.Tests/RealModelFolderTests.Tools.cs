@@ -146,6 +146,8 @@ public sealed partial class RealModelFolderTests
     [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "sometimes"}""", "tool_choice")]
     [InlineData("""{"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "patternProperties": {"^x": {}}}}}], "tool_choice": "required"}""", "tools")]
     [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required", "response_format": {"type": "json_object"}}""", "tool_choice")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required", "min_tokens": 1}""", "min_tokens")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "parallel_tool_calls": false, "min_tokens": 1}""", "min_tokens")]
     public async Task Bad_tool_fields_are_400_naming_them(string fields, string param)
     {
         var body = JsonNode.Parse(fields)!.AsObject();
@@ -155,6 +157,19 @@ public sealed partial class RealModelFolderTests
         using var client = fixture.Server.Client(TokenGridServer.DemoKey);
         var problem = await (await client.PostJsonAsync("v1/chat/completions", body)).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal(param, (string)problem["error"]!["param"]!);
+    }
+
+    [Fact]
+    public async Task Min_tokens_is_taken_with_auto_calls_that_repeat()
+    {
+        // Parallel calls (the default): a completed call only starts the watch for the next one, so nothing ends the
+        // output before min_tokens, and the request is not refused.
+        var body = await AutoCallBodyAsync(parallel: null, maxTokens: 3);
+        body["min_tokens"] = 3;
+        using var client = fixture.Server.Client(TokenGridServer.DemoKey);
+        var reply = await (await client.PostJsonAsync("v1/chat/completions", body)).ReadJsonAsync();
+
+        Assert.Equal(3, (int)reply["usage"]!["completion_tokens"]!);
     }
 
     /// <summary>A chat body for auto tool choice on Qwen 3, with a bias that makes these random weights open a call whenever they may.</summary>

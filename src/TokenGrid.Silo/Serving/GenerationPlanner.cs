@@ -62,6 +62,12 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
         }
 
         var plan = Plan(fields, model, prompt.PromptTokens, prompt.StopSequences, "messages");
+        if (toolPlan is { CallSchema: not null } or { OpenedCallSchema: not null, RepeatCalls: false })
+        {
+            // (Where calls repeat, a completed call only starts the watch for the next one, and min_tokens holds.)
+            RefuseMinTokens(fields, "tools here: a tool call ends the output as soon as it is complete (with tool_choice forcing a call, or parallel_tool_calls false or a template that lists calls)");
+        }
+
         if (toolPlan?.CallSchema is { } calls)
         {
             plan = plan.OutputSchema is null
@@ -111,6 +117,12 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
         }
 
         var maxTokens = fields.MaxTokens ?? Math.Min(options.Value.DefaultMaxTokens, room);
+        var schema = ResponseFormats.SchemaOf(fields.ResponseFormat, model);
+        if (schema is not null)
+        {
+            RefuseMinTokens(fields, "response_format: the output ends as soon as its JSON value is complete");
+        }
+
         return new GenerationPlan(model, promptTokens, maxTokens, sampling, stop)
         {
             TemplateStop = [.. templateStops.Distinct(StringComparer.Ordinal)],
@@ -118,8 +130,20 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
             User = UserOf(fields.User),
             Priority = PriorityOf(fields.Priority),
             Choices = fields.N ?? 1,
-            OutputSchema = ResponseFormats.SchemaOf(fields.ResponseFormat, model),
+            OutputSchema = schema,
         };
+    }
+
+    /// <summary>
+    /// A min_tokens above 0 with an output that ends when a constrained value completes (<paramref name="why"/>): the two
+    /// cannot both hold, and neither is dropped without a word.
+    /// </summary>
+    private static void RefuseMinTokens(GenerationFields fields, string why)
+    {
+        if (fields.MinTokens is > 0)
+        {
+            throw Problem($"min_tokens cannot be combined with {why}.", "min_tokens");
+        }
     }
 
     /// <summary>
