@@ -137,6 +137,71 @@ internal static class GroupDraw
     }
 
     /// <summary>
+    /// The <paramref name="k"/>-th largest of <paramref name="values"/> (1 ≤ k ≤ their count, none of them NaN), by a
+    /// min-heap of the k largest seen in <paramref name="heap"/>. Vectors of values below the heap's least are skipped
+    /// whole, which over a row's group maxima is nearly all of them once the first few hundred have been seen: about a
+    /// pass of comparisons, where a quickselect moves values about for several.
+    /// </summary>
+    public static float KthLargest(ReadOnlySpan<float> values, int k, Span<float> heap)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(k, values.Length);
+        heap = heap[..k];
+        values[..k].CopyTo(heap);
+        for (var i = (k / 2) - 1; i >= 0; i--)
+        {
+            SiftDown(heap, i);
+        }
+
+        var width = Vector256<float>.Count;
+        var at = k;
+        while (at < values.Length)
+        {
+            if (at + width <= values.Length
+                && Vector256.GreaterThanAny(Vector256.Create(values.Slice(at, width)), Vector256.Create(heap[0])) is false)
+            {
+                at += width;
+                continue;
+            }
+
+            if (values[at] > heap[0])
+            {
+                heap[0] = values[at];
+                SiftDown(heap, 0);
+            }
+
+            at++;
+        }
+
+        return heap[0];
+    }
+
+    private static void SiftDown(Span<float> heap, int i)
+    {
+        while (true)
+        {
+            var (left, smallest) = ((2 * i) + 1, i);
+            if (left < heap.Length && heap[left] < heap[smallest])
+            {
+                smallest = left;
+            }
+
+            if (left + 1 < heap.Length && heap[left + 1] < heap[smallest])
+            {
+                smallest = left + 1;
+            }
+
+            if (smallest == i)
+            {
+                return;
+            }
+
+            (heap[i], heap[smallest]) = (heap[smallest], heap[i]);
+            i = smallest;
+        }
+    }
+
+    /// <summary>
     /// The groups' weights <c>exp((m_g − max)·scale)</c>, 0 where <c>m_g</c> is below <paramref name="minLogit"/> (min-p;
     /// −∞ keeps all), with the sums of every <see cref="GroupBlock"/> of them; returns their total.
     /// </summary>

@@ -62,6 +62,12 @@ public sealed class TokenSampler
     /// </summary>
     private const int SparseLimit = 2_048;
 
+    /// <summary>
+    /// The largest top-k drawn among candidates from the group maxima (<see cref="GatherTopK"/>): up to 16 candidates per
+    /// kept group, at most 4,096. A larger top-k cuts the whole row.
+    /// </summary>
+    private const int TopKCandidates = 256;
+
     private static readonly Dictionary<int, float> s_noBias = [];
     private readonly SamplingOptions _options;
     private readonly IReadOnlyDictionary<int, float> _bias;
@@ -166,6 +172,13 @@ public sealed class TokenSampler
         // and top-p tests its candidates in one pass, so the softmax is not written out.
         var nucleus = _options.TopP < 1f;
         var grouped = (_options.TopK <= 0 || _options.TopK >= values.Length) && source.Length >= GroupDraw.MinimumRow;
+        if (!grouped && _options.TopK <= TopKCandidates && source.Length >= GroupDraw.MinimumRow && GatherTopK(source, scratch) is var candidates and > 0)
+        {
+            // With top-k, over a large vocabulary: the k largest values lie among a few of the row's groups, and the draw
+            // (min-p, top-k, top-p, temperature) takes place among those candidates alone.
+            return SampleSet(logits, scratch.BandItems, scratch.BandKeys, candidates, scratch);
+        }
+
         var max = grouped
             ? GroupDraw.Maxima(source, scratch.GroupMaxima.AsSpan(0, GroupDraw.GroupCount(source.Length)))
             : TensorPrimitives.Max(source);
@@ -373,6 +386,17 @@ public sealed class TokenSampler
             }
         }
 
+        return SampleSet(logits, ids, values, n, scratch);
+    }
+
+    /// <summary>
+    /// Samples among the <paramref name="n"/> candidates <paramref name="ids"/> with their adjusted logits
+    /// <paramref name="values"/> (overwritten): temperature with min-p, top-k and top-p in vLLM's order, relative to
+    /// the most likely candidate, and one draw from the same counter-based stream as the full row. The candidates must
+    /// hold every id the cuts could keep: the ids a constraint allows, or a superset of the row's top k.
+    /// </summary>
+    private int SampleSet(ReadOnlySpan<float> logits, int[] ids, float[] values, int n, SamplerScratch scratch)
+    {
         var best = 0;
         for (var i = 1; i < n; i++)
         {
@@ -402,9 +426,11 @@ public sealed class TokenSampler
         var floor = _options.MinP > 0f ? _options.MinP : 0f;
         if ((_options.TopK > 0 && _options.TopK < n) || _options.TopP < 1f)
         {
+            // Negated, so that the plain ascending sort (no comparer) puts the most likely first.
             var sorted = scratch.Values.AsSpan(0, n);
-            values.AsSpan(0, n).CopyTo(sorted);
-            sorted.Sort((a, b) => b.CompareTo(a));
+            TensorPrimitives.Negate(values.AsSpan(0, n), sorted);
+            sorted.Sort();
+            TensorPrimitives.Negate(sorted, sorted);
             var kept = 0;
             while (kept < n && sorted[kept] >= floor && sorted[kept] > 0f)
             {
@@ -462,6 +488,43 @@ public sealed class TokenSampler
         }
 
         return ids[last];
+    }
+
+    /// <summary>
+    /// Gathers the candidates of a top-k draw into the scratch band (ids, and adjusted logits): every value at least the
+    /// k-th largest group maximum. k groups hold a value at least that, so the row's k largest values are all among them,
+    /// and each group above it adds at most <see cref="GroupDraw.Depth"/>. Returns how many; 0 when the row is not one
+    /// for it (a −∞, +∞ or NaN maximum, fewer than k groups with a finite one, or so many ties at the bound that the
+    /// candidates would not be few), and the whole row is cut instead.
+    /// </summary>
+    private int GatherTopK(ReadOnlySpan<float> source, SamplerScratch scratch)
+    {
+        var maxima = scratch.GroupMaxima.AsSpan(0, GroupDraw.GroupCount(source.Length));
+        if (_options.TopK > maxima.Length || !float.IsFinite(GroupDraw.Maxima(source, maxima)))
+        {
+            return 0;
+        }
+
+        var bound = GroupDraw.KthLargest(maxima, _options.TopK, scratch.GroupWeights);
+        if (!float.IsFinite(bound))
+        {
+            return 0;
+        }
+
+        var groups = 0;
+        foreach (var m in maxima)
+        {
+            groups += m >= bound ? 1 : 0;
+        }
+
+        if (groups * GroupDraw.Depth > ProbabilityCut.BandLimit)
+        {
+            return 0;
+        }
+
+        var n = ProbabilityCut.Gather(source, bound, float.PositiveInfinity, groups * GroupDraw.Depth, scratch);
+        TensorPrimitives.Negate(scratch.BandKeys.AsSpan(0, n), scratch.BandKeys.AsSpan(0, n));
+        return n;
     }
 
     private static int BestRaw(ReadOnlySpan<float> logits, int[] ids, int n)

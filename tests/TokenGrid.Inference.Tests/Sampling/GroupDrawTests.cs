@@ -178,6 +178,28 @@ public sealed class GroupDrawTests
         }
     }
 
+    [Theory]
+    [InlineData(6_272, 1)]
+    [InlineData(6_272, 20)]
+    [InlineData(6_272, 256)]
+    [InlineData(6_272, 6_272)]
+    [InlineData(13, 5)]
+    [InlineData(7, 7)]
+    public void The_kth_largest_is_what_a_sort_finds_with_ties_and_minus_infinity(int length, int k)
+    {
+        var random = new Random(length + k);
+        // Coarse values, so that ties are common; some −∞ (a group past the row's end), an increasing run at the end.
+        var values = Enumerable.Range(0, length).Select(i => i % 97 == 0 ? float.NegativeInfinity : MathF.Round((float)random.NextDouble() * 50f)).ToArray();
+        for (var i = Math.Max(0, length - 40); i < length; i++)
+        {
+            values[i] = 40f + (0.25f * (i - length + 40));
+        }
+
+        var expected = values.OrderByDescending(v => v).ElementAt(k - 1);
+
+        Assert.Equal(expected, GroupDraw.KthLargest(values, k, new float[length]));
+    }
+
     [Fact]
     public void The_rough_exponential_stays_within_its_stated_error()
     {

@@ -119,6 +119,63 @@ public sealed class TokenSamplerTests
     }
 
     [Theory]
+    [InlineData(5, 1f, 0f, 1f, false, 41)]
+    [InlineData(20, 0.7f, 0f, 0.8f, false, 42)]
+    [InlineData(20, 0.7f, 0f, 0.8f, true, 43)]
+    [InlineData(50, 1.3f, 0.3f, 1f, false, 44)]
+    [InlineData(256, 1f, 0f, 0.9f, true, 45)]
+    [InlineData(300, 1f, 0f, 0.9f, false, 46)]
+    public void Top_k_over_a_large_vocabulary_draws_from_the_k_largest_adjusted_values_with_min_p_and_top_p(int k, float temperature, float minP, float topP, bool adjusted, int seed)
+    {
+        // Distinct values, the largest few past the last whole group chunk as well; with adjusted, a bias lifts some ids
+        // into the top k and a frequency penalty pushes the largest one out. (A top-k up to 256 draws among candidates
+        // from the group maxima, 300 cuts the whole row: both must be this distribution.)
+        const int vocabulary = 100_277;
+        var row = RandomLogits(vocabulary, seed, spread: 14);
+        row[100_270] = 14.5f;
+        row[100_276] = 14.2f;
+        var bias = adjusted ? new Dictionary<int, float> { [12_345] = 20f, [777] = 19f, [100_275] = 30f } : [];
+        var options = new SamplingOptions { Temperature = temperature, TopK = k, MinP = minP, TopP = topP, LogitBias = bias, FrequencyPenalty = adjusted ? 2f : 0f };
+        var effective = row.Select((x, id) => x + bias.GetValueOrDefault(id) - (adjusted && id == 100_270 ? 2f : 0f)).ToArray();
+        var order = Enumerable.Range(0, vocabulary).OrderByDescending(id => effective[id]).ToArray();
+        var top = effective[order[0]];
+        var probability = order.Select(id => Math.Exp((effective[id] - top) / temperature)).ToArray();
+        var kept = Math.Min(k, probability.Count(p => p >= minP));
+        var keptMass = probability.Take(kept).Sum();
+        var (mass, nucleus) = (0.0, 0);
+        while (nucleus < kept && mass < topP * keptMass)
+        {
+            mass += probability[nucleus++];
+        }
+
+        // Expected: the nucleus' ids in rank order, pooled into at most 16 buckets of neighbouring ranks.
+        var buckets = Math.Min(16, nucleus);
+        var bucketOf = new Dictionary<int, int>();
+        var expected = new double[buckets];
+        for (var r = 0; r < nucleus; r++)
+        {
+            bucketOf[order[r]] = r * buckets / nucleus;
+            expected[r * buckets / nucleus] += probability[r] / mass;
+        }
+
+        var scratch = new SamplerScratch(vocabulary);
+        var counts = new int[buckets];
+        const int draws = 12_000;
+        for (var i = 0; i < draws; i++)
+        {
+            // A sampler per draw: each draw joins its history. Its one earlier output token, the row's largest id,
+            // takes the frequency penalty.
+            var sampler = new TokenSampler(options with { Seed = ((ulong)seed << 20) + (ulong)i }, [100_270], resumedOutputTokens: 1);
+            var id = sampler.Sample(row, scratch);
+            Assert.True(bucketOf.TryGetValue(id, out var bucket), $"Drew id {id} (rank {Array.IndexOf(order, id)}), outside the {nucleus} kept.");
+            counts[bucket]++;
+        }
+
+        // Up to 15 degrees of freedom: a chi-square above 60 has probability below 1e-6; the seed makes it deterministic.
+        Assert.InRange(ChiSquare(counts, expected), 0, 60);
+    }
+
+    [Theory]
     [InlineData(1f, 7)]
     [InlineData(0.5f, 8)]
     [InlineData(2f, 9)]
