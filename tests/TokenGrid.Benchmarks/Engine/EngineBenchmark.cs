@@ -23,6 +23,12 @@ public static class EngineBenchmark
 
     internal static SamplingOptions TopP { get; } = new() { Temperature = 1f, TopP = 0.9f };
 
+    /// <summary>
+    /// What a request sends to a model whose generation_config.json sets top-k, with nothing of its own: Qwen 2.5
+    /// Instruct's defaults (temperature 0.7, top_k 20, top_p 0.8, repetition_penalty 1.05), which the grid applies.
+    /// </summary>
+    internal static SamplingOptions TopK { get; } = new() { Temperature = 0.7f, TopK = 20, TopP = 0.8f, RepetitionPenalty = 1.05f };
+
     private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
     private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 64, "New tokens per sequence.");
     private static readonly Option<int> s_prompt = BenchmarkCommand.Int("--prompt", 16, "Prompt length in tokens.");
@@ -82,6 +88,7 @@ public static class EngineBenchmark
         await GenerateAsync(engine, prompts, 4, SamplingOptions.Greedy);
         await GenerateAsync(engine, prompts, 4, TopP);
         await GenerateAsync(parallel, prompts, 4, TopP);
+        await GenerateAsync(engine, prompts, 4, TopK);
         if (small is not null)
         {
             RawGreedyLoop.Run(small, smallPrompts, 4);
@@ -103,6 +110,7 @@ public static class EngineBenchmark
             Add("engine32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, SamplingOptions.Greedy)));
             Add("sampled32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, Sampled)));
             Add("topp32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, TopP)));
+            Add("topk32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, TopK)));
             Add("sampled32parallel", await Workload.RateAsync(() => GenerateAsync(parallel, prompts, newTokens, Sampled)));
             Add("topp32parallel", await Workload.RateAsync(() => GenerateAsync(parallel, prompts, newTokens, TopP)));
             if (small is not null)
@@ -148,6 +156,8 @@ public static class EngineBenchmark
             .Add("engine_top_p_tokens_per_s_b32", M("topp32"))
             .Add("engine_sampled_vs_greedy_b32", M("sampled32") / M("engine32"))
             .Add("engine_top_p_vs_greedy_b32", M("topp32") / M("engine32"))
+            .Add("engine_top_k_tokens_per_s_b32", M("topk32"))
+            .Add("engine_top_k_vs_greedy_b32", M("topk32") / M("engine32"))
             .Add("engine_sampled_parallel_vs_greedy_b32", M("sampled32parallel") / M("engine32"))
             .Add("engine_top_p_parallel_vs_greedy_b32", M("topp32parallel") / M("engine32"))
             .Add("scaling_32_vs_1", M("engine32") / M("engine1"));

@@ -23,7 +23,7 @@ namespace TokenGrid.Benchmarks.Grid;
 
 /// <summary>
 /// Streaming completions over HTTP through the whole grid (auth, admission, job grain, node grain, engine, SSE)
-/// with 1, 8 and 32 concurrent clients (greedy, and at 32 also temperature 1 and top-p 0.9), against the engine alone
+/// with 1, 8 and 32 concurrent clients (greedy, and at 32 also temperature 1, top-p 0.9, and Qwen 2.5's defaults with top-k 20), against the engine alone
 /// on the same model, interleaved in one process once the JIT has settled (the three kinds at 32 clients taking turns
 /// going first); then the small-vocabulary variant, and one node against two.
 /// Tokens are counted from the usage each stream reports, so an early end-of-sequence is counted honestly.
@@ -103,12 +103,15 @@ public static class GridBenchmark
         var grid = new Dictionary<int, List<double>> { [1] = [], [8] = [], [32] = [] };
         var sampled = new List<double>();
         var topP = new List<double>();
+        var topK = new List<double>();
         var alone = new List<double>();
         (List<double> Rates, Func<Task<long>> Run)[] defaults =
         [
             (grid[32], () => StreamAllAsync(http, prompts, newTokens)),
             (sampled, () => StreamAllAsync(http, prompts, newTokens, temperature: 1f)),
             (topP, () => StreamAllAsync(http, prompts, newTokens, temperature: 1f, topP: 0.9f)),
+            // What a model whose generation_config.json sets top-k gets by default (Qwen 2.5 Instruct's values).
+            (topK, () => StreamAllAsync(http, prompts, newTokens, temperature: 0.7f, topP: 0.8f, topK: 20, repetitionPenalty: 1.05f)),
         ];
         for (var round = 0; round < rounds; round++)
         {
@@ -117,7 +120,7 @@ public static class GridBenchmark
                 grid[clients].Add(await Workload.RateAsync(() => StreamAllAsync(http, prompts.Take(clients).ToList(), newTokens)));
             }
 
-            // Greedy, sampled and top-p at 32 clients take turns going first, so none always runs in another's wake.
+            // Greedy, sampled, top-p and top-k at 32 clients take turns going first, so none always runs in another's wake.
             for (var k = 0; k < defaults.Length; k++)
             {
                 var (rates, run) = defaults[(k + round) % defaults.Length];
@@ -144,7 +147,9 @@ public static class GridBenchmark
             .Add("engine_tokens_per_s_32", Stats.Median(alone))
             .Add("grid_vs_engine_32", Stats.Median(grid[32]) / Stats.Median(alone))
             .Add("grid_sampled_vs_greedy_32", Stats.Median(sampled) / Stats.Median(grid[32]))
-            .Add("grid_top_p_vs_greedy_32", Stats.Median(topP) / Stats.Median(grid[32]));
+            .Add("grid_top_p_vs_greedy_32", Stats.Median(topP) / Stats.Median(grid[32]))
+            .Add("grid_top_k_tokens_per_s_32", Stats.Median(topK))
+            .Add("grid_top_k_vs_greedy_32", Stats.Median(topK) / Stats.Median(grid[32]));
 
         if (custom is null)
         {
@@ -506,7 +511,8 @@ public static class GridBenchmark
     /// <paramref name="firstText"/>, each request's time from sending to its first text (milliseconds) is added to it.
     /// </summary>
     internal static async Task<long> StreamAllAsync(
-        HttpClient http, IReadOnlyList<int[]> prompts, int newTokens, float temperature = 0f, float topP = 1f, ConcurrentQueue<double>? firstText = null)
+        HttpClient http, IReadOnlyList<int[]> prompts, int newTokens, float temperature = 0f, float topP = 1f, ConcurrentQueue<double>? firstText = null,
+        int topK = 0, float repetitionPenalty = 1f)
     {
         var counts = await Task.WhenAll(prompts.Select(async prompt =>
         {
@@ -517,6 +523,8 @@ public static class GridBenchmark
                 max_tokens = newTokens,
                 temperature,
                 top_p = topP,
+                top_k = topK,
+                repetition_penalty = repetitionPenalty,
                 stream = true,
                 stream_options = new { include_usage = true },
             }, firstText);
