@@ -50,6 +50,29 @@ internal static class GroupDraw
     /// <summary>The number of groups of a row of <paramref name="length"/> values.</summary>
     public static int GroupCount(int length) => (length + Chunk - 1) / Chunk * Lanes;
 
+    /// <summary>
+    /// The ids of group <paramref name="group"/>'s values in a row of <paramref name="length"/>: lane g mod 8 of its
+    /// chunk, every 8th value of the chunk's 128 (fewer past the row's end).
+    /// </summary>
+    public static IdRange Members(int group, int length)
+    {
+        var first = (group / Lanes * Chunk) + (group % Lanes);
+        return new IdRange(first, Math.Min(length, first + Chunk));
+    }
+
+    /// <summary>Every <see cref="Lanes"/>-th id from a group's first to its chunk's end, as <c>foreach</c> walks it (no allocation).</summary>
+    public readonly record struct IdRange(int First, int End)
+    {
+        public Enumerator GetEnumerator() => new(First - Lanes, End);
+
+        public struct Enumerator(int current, int end)
+        {
+            public readonly int Current => current;
+
+            public bool MoveNext() => (current += Lanes) < end;
+        }
+    }
+
     /// <summary>The number of block sums over the groups of a row of <paramref name="length"/> values.</summary>
     public static int BlockCount(int length) => (GroupCount(length) + GroupBlock - 1) / GroupBlock;
 

@@ -522,8 +522,24 @@ public sealed class TokenSampler
             return 0;
         }
 
-        var n = ProbabilityCut.Gather(source, bound, float.PositiveInfinity, groups * GroupDraw.Depth, scratch);
-        TensorPrimitives.Negate(scratch.BandKeys.AsSpan(0, n), scratch.BandKeys.AsSpan(0, n));
+        // Only the groups whose maximum reaches the bound hold candidates: their members, not another pass over the row.
+        scratch.EnsureBand(groups * GroupDraw.Depth);
+        var (keys, items, n) = (scratch.BandKeys, scratch.BandItems, 0);
+        for (var g = 0; g < maxima.Length; g++)
+        {
+            if (maxima[g] >= bound)
+            {
+                foreach (var id in GroupDraw.Members(g, source.Length))
+                {
+                    if (source[id] >= bound)
+                    {
+                        (keys[n], items[n]) = (source[id], id);
+                        n++;
+                    }
+                }
+            }
+        }
+
         return n;
     }
 

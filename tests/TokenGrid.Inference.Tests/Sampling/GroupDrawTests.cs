@@ -53,6 +53,23 @@ public sealed class GroupDrawTests
                 .DefaultIfEmpty(float.NegativeInfinity);
             Assert.Equal(members.Max(), maxima[g]);
         }
+
+        // Members walks each group as the maxima took it: every id once, in its own group only.
+        var seen = new List<int>();
+        for (var g = 0; g < maxima.Length; g++)
+        {
+            var ids = new List<int>();
+            foreach (var id in GroupDraw.Members(g, length))
+            {
+                ids.Add(id);
+            }
+
+            Assert.InRange(ids.Count, 0, GroupDraw.Depth);
+            Assert.Equal(maxima[g], ids.Select(i => row[i]).DefaultIfEmpty(float.NegativeInfinity).Max());
+            seen.AddRange(ids);
+        }
+
+        Assert.Equal(Enumerable.Range(0, length), seen.Order());
     }
 
     [Theory]
