@@ -122,6 +122,17 @@ public sealed class JobEventLog
         LastSequence = Math.Max(LastSequence, lastSequence);
     }
 
+    /// <summary>
+    /// Starts the log of a new activation of <paramref name="job"/>, which had finished, from what it kept: its output as
+    /// one event (see <see cref="Restore"/>), then its final status at the saved <paramref name="lastSequence"/>.
+    /// </summary>
+    public void RestoreFinished(JobInfo job, TokenLogprob[]? logprobs, long lastSequence)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        Restore(job.Output, job.CompletionTokens, logprobs);
+        AppendStatus(job, lastSequence);
+    }
+
     /// <summary>Appends a status event; <paramref name="sequence"/> restores a saved one when it is still ahead.</summary>
     public void AppendStatus(JobInfo info, long sequence = 0) => Append(JobEventKind.Status, null, 0, info, sequence);
 

@@ -148,8 +148,7 @@ public sealed partial class JobGrain(
     public IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence) => WatchCoreAsync(afterSequence, -1, CancellationToken.None);
 
     /// <inheritdoc />
-    public IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence, long afterTokens) =>
-        WatchCoreAsync(afterSequence, Math.Max(0, afterTokens), CancellationToken.None);
+    public IAsyncEnumerable<JobEvent> WatchAsync(long afterSequence, long afterTokens) => WatchCoreAsync(afterSequence, afterTokens, CancellationToken.None);
 
     private async IAsyncEnumerable<JobEvent> WatchCoreAsync(long afterSequence, long afterTokens, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -163,8 +162,7 @@ public sealed partial class JobGrain(
         if (_log.IsEmpty && Info.IsFinished)
         {
             // A new activation of a finished job: its log is gone, so rebuild it from what was kept.
-            _log.Restore(Info.Output, Info.CompletionTokens, state.State.Logprobs);
-            _log.AppendStatus(Info, state.State.LastSequence);
+            _log.RestoreFinished(Info, state.State.Logprobs, state.State.LastSequence);
         }
 
         await foreach (var e in _log.WatchAsync(afterSequence, afterTokens, cancellationToken))
