@@ -138,7 +138,9 @@ public sealed record GenerationSpec(
 /// A piece of a node's output: text and the number of tokens it carries; the last piece has
 /// <see cref="Final"/> set with the exact usage and finish reason. <see cref="TokenIds"/> holds the ids of the tokens
 /// (a job resumes from them after preemption); null on the final piece. <see cref="Logprobs"/> holds one entry per token
-/// when the spec asked for log probabilities, else null.
+/// when the spec asked for log probabilities, else null. The first piece of a run carries
+/// <see cref="CachedPromptTokens"/>, the prompt tokens the node took from its prefix cache (as the final piece reports
+/// them), so a run stopped before its end (preempted, or its node lost) still tells them; null on the others.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tg.GenerationChunk")]
 public sealed record GenerationChunk(
@@ -146,7 +148,8 @@ public sealed record GenerationChunk(
     [property: Id(1)] int Tokens,
     [property: Id(2)] GenerationFinal? Final,
     [property: Id(3)] int[]? TokenIds = null,
-    [property: Id(4)] TokenLogprob[]? Logprobs = null);
+    [property: Id(4)] TokenLogprob[]? Logprobs = null,
+    [property: Id(5)] int? CachedPromptTokens = null);
 
 /// <summary>How a generation ended.</summary>
 /// <param name="FinishReason"><c>stop</c>, <c>length</c>, <c>cancelled</c> or <c>failed</c>.</param>

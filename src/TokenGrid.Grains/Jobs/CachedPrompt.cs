@@ -6,8 +6,9 @@ namespace TokenGrid.Grains.Jobs;
 /// Which run's prefix cache hits a job reports as its cached prompt tokens (<see cref="Abstractions.Jobs.JobInfo.CachedPromptTokens"/>):
 /// those of the run that computed the prompt, the first whose node took it. A run resumed after a preemption or a
 /// failover recomputes the prompt and the output so far as the grid's own cost; its hits (often on the blocks the first
-/// run cached) are not the tenant's, so they never replace the first run's figure, nor stand in for it when the first
-/// run's usage never arrived (its node died): then the job reports 0.
+/// run cached) are not the tenant's, so they never replace the first run's figure. The first run reports its figure with
+/// its first chunk as well (see <see cref="JobProgress.OnChunk"/>), so it stands when that run never reports its usage
+/// (preempted, or its node lost); a job whose first run sent no chunk reports 0.
 /// </summary>
 internal static class CachedPrompt
 {

@@ -122,6 +122,13 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(chunk);
         _startedResumed = false;
+        if (!state.PromptProcessed && chunk.CachedPromptTokens is { } cached)
+        {
+            // The run that takes the prompt first reports its prefix cache hits with its first tokens, so they stand when
+            // the run ends without its usage (preempted, or its node lost). Later runs' hits are not the tenant's.
+            state.Info = state.Info! with { CachedPromptTokens = Math.Clamp(cached, 0, state.Info.PromptTokens) };
+        }
+
         state.PromptProcessed = true;
         var started = state.Info!.Status == JobStatus.Queued;
         if (started)

@@ -67,9 +67,11 @@ public sealed partial class NodeGrain
             var hasToken = await tokens.MoveNextAsync();
             while (hasToken)
             {
+                int? cached = null;
                 if (first)
                 {
                     first = false;
+                    cached = stream.CachedPromptTokens;
                     // A choice that forked from a sibling's prompt cache prefilled nothing.
                     instruments.OnPromptProcessed(spec.Model, Id, stream.PromptShared ? 0 : spec.PromptTokens.Length);
                     TokenGridTracing.OnFirstToken(span);
@@ -115,7 +117,7 @@ public sealed partial class NodeGrain
                 ticket.OnTokens(count);
                 instruments.OnTokensGenerated(spec.Model, Id, count);
                 pacer.OnSent();
-                yield return new GenerationChunk(text.ToString(), count, null, [.. ids], logprobs is null ? null : [.. logprobs]);
+                yield return new GenerationChunk(text.ToString(), count, null, [.. ids], logprobs is null ? null : [.. logprobs], cached);
                 if (reading is not null)
                 {
                     hasToken = await reading;

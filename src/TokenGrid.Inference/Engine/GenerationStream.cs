@@ -37,7 +37,17 @@ public sealed class GenerationStream : IAsyncEnumerable<GeneratedToken>
 
     private volatile bool _promptShared;
 
+    /// <summary>
+    /// Prompt tokens the sequence took from the prefix cache instead of prefilling them (as its result reports them);
+    /// known once the first token has arrived, so a caller that stops reading before the end still has it.
+    /// </summary>
+    public int CachedPromptTokens => _cachedPromptTokens;
+
+    private volatile int _cachedPromptTokens;
+
     internal void MarkPromptShared() => _promptShared = true;
+
+    internal void MarkCached(int tokens) => _cachedPromptTokens = tokens;
 
     /// <inheritdoc />
     public IAsyncEnumerator<GeneratedToken> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>

@@ -110,8 +110,19 @@ internal sealed class Sequence
     /// </summary>
     public Action? Ending { get; set; }
 
-    /// <summary>Leading prompt positions whose keys and values came from the prefix cache (a whole number of blocks).</summary>
-    public int CachedTokens { get; set; }
+    /// <summary>
+    /// Leading prompt positions whose keys and values came from the prefix cache (a whole number of blocks). Its stream
+    /// carries it from then on (<see cref="GenerationStream.CachedPromptTokens"/>).
+    /// </summary>
+    public int CachedTokens
+    {
+        get;
+        set
+        {
+            field = value;
+            Stream.MarkCached(value);
+        }
+    }
 
     public int MaxNewTokens { get; }
 

@@ -45,6 +45,29 @@ public sealed class JobProgressTests : IDisposable
     }
 
     [Fact]
+    public void The_cached_prompt_tokens_of_the_run_that_takes_the_prompt_stand_from_its_first_chunk()
+    {
+        // A run preempted before its end never reports its usage: the first chunk's figure is the job's. A later run's
+        // hits (it recomputes the prompt and the output so far) are not the tenant's, and the figure is bounded by the prompt.
+        var (progress, state) = Start(Spec);
+        state.Info = state.Info! with { PromptTokens = 40 };
+
+        progress.OnChunk(state, new GenerationChunk("Hello", 1, null, [7], null, CachedPromptTokens: 32), "n1", keepOutput: true);
+        Assert.Equal(32, state.Info!.CachedPromptTokens);
+        progress.OnChunk(state, new GenerationChunk(" world", 1, null, [8]), "n1", keepOutput: true);
+        progress.SlotReleased();
+        progress.StartRun(state, Spec);
+        progress.OnChunk(state, new GenerationChunk("!", 1, null, [9], null, CachedPromptTokens: 40), "n2", keepOutput: true);
+
+        Assert.Equal(32, state.Info!.CachedPromptTokens);
+
+        var (bounded, fresh) = Start(Spec);
+        fresh.Info = fresh.Info! with { PromptTokens = 40 };
+        bounded.OnChunk(fresh, new GenerationChunk("Hi", 1, null, [7], null, CachedPromptTokens: 64), "n1", keepOutput: true);
+        Assert.Equal(40, fresh.Info!.CachedPromptTokens);
+    }
+
+    [Fact]
     public void Text_is_streamed_but_not_kept_without_keep_output()
     {
         var (progress, state) = Start(Spec);

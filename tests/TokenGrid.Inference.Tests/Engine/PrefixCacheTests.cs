@@ -71,6 +71,28 @@ public sealed class PrefixCacheTests
     }
 
     [Fact]
+    public async Task A_stream_tells_its_cached_prompt_tokens_from_its_first_token_as_its_result_does()
+    {
+        // A caller that stops reading early (a preempted job) still learns what its prompt took from the cache.
+        await using var on = EngineRun.Start(DemoModels.Tiny, On(chunk: 5));
+        var early = new List<int>();
+        foreach (var turn in s_turns)
+        {
+            var stream = on.Submit(Greedy(turn));
+            await using var tokens = stream.GetAsyncEnumerator();
+            Assert.True(await tokens.MoveNextAsync());
+            early.Add(stream.CachedPromptTokens);
+            while (await tokens.MoveNextAsync())
+            {
+            }
+
+            Assert.Equal((await stream.Completion).CachedPromptTokens, early[^1]);
+        }
+
+        Assert.Contains(early, cached => cached > 0);
+    }
+
+    [Fact]
     public async Task A_prompt_with_a_cached_prefix_prefills_only_its_rest_in_chunks()
     {
         var expected = await RunAsync(DemoModels.Tiny, Off(chunk: 5));
