@@ -1,9 +1,11 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Inference.DemoModel;
 using TokenGrid.Silo.Commands;
 using TokenGrid.Silo.Options;
+using TokenGrid.Silo.Problems;
 using TokenGrid.Silo.Serving;
 using TokenGrid.Silo.Tests.Support;
 
@@ -77,6 +79,25 @@ public sealed class ModelFolderLayoutTests : IDisposable
 
         var own = planner.ForPrompt(new GenerationFields { Model = "oc", MaxTokens = 2, RepetitionPenalty = 1f, MinP = 0f }, "Hello", null).Sampling;
         Assert.Equal((1f, 0f), (own.RepetitionPenalty, own.MinP));
+    }
+
+    [Fact]
+    public void An_output_that_is_one_json_value_takes_no_template_stops_and_refuses_the_requests()
+    {
+        // A template stop's text inside the value (a string field holding it) would only cut the value short, and the
+        // output ends when the value does anyway.
+        var folder = OnnxCommunityFolder("oc");
+        var catalog = new ModelCatalog(
+            Microsoft.Extensions.Options.Options.Create(new ModelCatalogOptions { Entries = [new ModelEntry { Name = "oc", Directory = folder }] }), NullLogger<ModelCatalog>.Instance);
+        var planner = new GenerationPlanner(catalog, Microsoft.Extensions.Options.Options.Create(new ApiOptions()));
+        JsonNode[] messages = [new JsonObject { ["role"] = "user", ["content"] = "Hi" }];
+        var json = JsonDocument.Parse("""{"type":"json_object"}""").RootElement;
+
+        Assert.NotEmpty(planner.ForChat(new GenerationFields { Model = "oc", MaxTokens = 4 }, messages).TemplateStop);
+        Assert.Empty(planner.ForChat(new GenerationFields { Model = "oc", MaxTokens = 4, ResponseFormat = json }, messages).TemplateStop);
+        var refused = Assert.Throws<ApiProblemException>(() =>
+            planner.ForChat(new GenerationFields { Model = "oc", MaxTokens = 4, ResponseFormat = json, Stop = JsonDocument.Parse("""["}"]""").RootElement }, messages));
+        Assert.Contains("stop", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -147,6 +147,7 @@ public sealed partial class RealModelFolderTests
     [InlineData("""{"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "patternProperties": {"^x": {}}}}}], "tool_choice": "required"}""", "tools")]
     [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required", "response_format": {"type": "json_object"}}""", "tool_choice")]
     [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required", "min_tokens": 1}""", "min_tokens")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required", "stop": ["x"]}""", "stop")]
     [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "parallel_tool_calls": false, "min_tokens": 1}""", "min_tokens")]
     public async Task Bad_tool_fields_are_400_naming_them(string fields, string param)
     {

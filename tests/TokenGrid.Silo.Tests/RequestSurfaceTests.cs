@@ -108,6 +108,7 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     [InlineData(Completions, """ "min_tokens":9,"max_tokens":4 """, "min_tokens")]
     [InlineData(Completions, """ "min_tokens":-1 """, "min_tokens")]
     [InlineData(Chat, """ "min_tokens":2,"response_format":{"type":"json_object"} """, "min_tokens")]
+    [InlineData(Chat, """ "stop":"}","response_format":{"type":"json_object"} """, "stop")]
     [InlineData(Chat, """ "min_tokens":1,"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"object"}}} """, "min_tokens")]
     [InlineData(Completions, """ "stop_token_ids":[-1] """, "stop_token_ids")]
     [InlineData(Completions, """ "stop_token_ids":[999999999] """, "stop_token_ids")]

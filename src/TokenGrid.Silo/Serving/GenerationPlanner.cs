@@ -70,9 +70,13 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
 
         if (toolPlan?.CallSchema is { } calls)
         {
-            plan = plan.OutputSchema is null
-                ? plan with { OutputSchema = calls }
-                : throw Problem("A forced tool call (tool_choice required or a function) cannot be combined with response_format.", "tool_choice");
+            if (plan.OutputSchema is not null)
+            {
+                throw Problem("A forced tool call (tool_choice required or a function) cannot be combined with response_format.", "tool_choice");
+            }
+
+            RefuseWholeValueConflicts(fields, plan.Stop, "a forced tool call (tool_choice required or a function): the output ends as soon as the call is complete");
+            plan = plan with { OutputSchema = calls, TemplateStop = [] };
         }
 
         if (toolPlan is { CallOpening: { } opening, OpenedCallSchema: { } opened } && plan.OutputSchema is null)
@@ -120,12 +124,14 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
         var schema = ResponseFormats.SchemaOf(fields.ResponseFormat, model);
         if (schema is not null)
         {
-            RefuseMinTokens(fields, "response_format: the output ends as soon as its JSON value is complete");
+            RefuseWholeValueConflicts(fields, stop, "response_format: the output ends as soon as its JSON value is complete");
         }
 
         return new GenerationPlan(model, promptTokens, maxTokens, sampling, stop)
         {
-            TemplateStop = [.. templateStops.Distinct(StringComparer.Ordinal)],
+            // An output that is one constrained value ends when the value does: a template stop's text inside it (a
+            // string field holding "</s>") would only cut the value short.
+            TemplateStop = schema is null ? [.. templateStops.Distinct(StringComparer.Ordinal)] : [],
             Output = OutputOf(fields, model, maxTokens),
             User = UserOf(fields.User),
             Priority = PriorityOf(fields.Priority),
@@ -143,6 +149,19 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
         if (fields.MinTokens is > 0)
         {
             throw Problem($"min_tokens cannot be combined with {why}.", "min_tokens");
+        }
+    }
+
+    /// <summary>
+    /// An output that is one constrained value from its first token (<paramref name="why"/>) takes neither min_tokens
+    /// nor stop sequences: a stop could only end it inside the value, which would then not parse.
+    /// </summary>
+    private static void RefuseWholeValueConflicts(GenerationFields fields, string[] stop, string why)
+    {
+        RefuseMinTokens(fields, why);
+        if (stop.Length > 0)
+        {
+            throw Problem($"stop cannot be combined with {why}; a stop sequence could only cut the value short.", "stop");
         }
     }
 
