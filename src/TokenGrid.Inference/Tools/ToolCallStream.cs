@@ -90,11 +90,30 @@ public sealed class ToolCallStream
     public IReadOnlyList<ToolCallDelta> Finish()
     {
         ThrowIfFinished();
-        if (_mode == Mode.Tagged)
+        while (_mode == Mode.Tagged)
         {
-            Complete(ParseTagged(_block.ToString(_opening!.Length, _block.Length - _opening.Length)));
+            var body = _block.ToString(_opening!.Length, _block.Length - _opening.Length);
+            if (ParseTagged(body) is { } calls)
+            {
+                Complete(calls);
+            }
+            else if (LeadingCall(body) is var (call, end))
+            {
+                // With parallel calls the reply is free once a call is complete, and the model may go on with text
+                // instead of the closing tag: the call is the block's leading JSON value, and what follows is read on.
+                Complete(call);
+                foreach (var c in body[end..])
+                {
+                    Step(c);
+                }
+            }
+            else
+            {
+                Fail();
+            }
         }
-        else if (_mode is Mode.AwaitJson or Mode.Name or Mode.Json)
+
+        if (_mode is Mode.AwaitJson or Mode.Name or Mode.Json)
         {
             Fail();
         }
@@ -237,6 +256,36 @@ public sealed class ToolCallStream
             _block.Append(_opening);
             _mode = Mode.Tagged;
         }
+    }
+
+    /// <summary>
+    /// The call that a Hermes block's body starts with, when it starts with a whole JSON value that is one, and where
+    /// that value ends; null otherwise (and always for DeepSeek's blocks, which hold no bare JSON).
+    /// </summary>
+    private (IReadOnlyList<ParsedToolCall> Calls, int End)? LeadingCall(string body)
+    {
+        var start = 0;
+        while (start < body.Length && char.IsWhiteSpace(body[start]))
+        {
+            start++;
+        }
+
+        if (_syntax == ToolCallSyntax.DeepSeekV3 || start == body.Length || body[start] != '{')
+        {
+            return null;
+        }
+
+        var extent = new JsonExtent();
+        extent.Start();
+        for (var i = start + 1; i < body.Length; i++)
+        {
+            if (extent.Step(body[i]))
+            {
+                return ParseTagged(body[start..(i + 1)]) is { } calls ? (calls, i + 1) : null;
+            }
+        }
+
+        return null;
     }
 
     private IReadOnlyList<ParsedToolCall>? ParseTagged(string body) =>

@@ -25,6 +25,10 @@ public sealed class ToolCallParserTests
         // A whole call followed by another opening before its closing tag ends there (as a constrained model writes them).
         new("hermes next opening ends a whole call", ToolCallSyntax.Hermes, $"<tool_call>{Weather}\n<tool_call>\n{Time}</tool_call>", null, ("get_weather", WeatherArgs), ("get_time", TimeArgs)),
         new("hermes next opening in an unfinished call", ToolCallSyntax.Hermes, "<tool_call>{\"name\": \"f\", \"arguments\": {\"s\": \"<tool_call>\"}}</tool_call>", null, ("f", "{\"s\":\"<tool_call>\"}")),
+        // With parallel calls the reply is free once a call is complete: text may follow it instead of the closing tag.
+        new("hermes whole call then text", ToolCallSyntax.Hermes, $"<tool_call>\n{Weather} and then some text", "and then some text", ("get_weather", WeatherArgs)),
+        new("hermes whole call, text, unclosed call", ToolCallSyntax.Hermes, $"<tool_call>{Weather}\nok <tool_call>{Time}", "ok", ("get_weather", WeatherArgs), ("get_time", TimeArgs)),
+        new("hermes unfinished call then text", ToolCallSyntax.Hermes, "<tool_call>{\"name\": \"f\", \"arguments\": {} and text", "<tool_call>{\"name\": \"f\", \"arguments\": {} and text"),
         new("hermes truncated call", ToolCallSyntax.Hermes, "x <tool_call>\n{\"name\": \"get_wea", "x <tool_call>\n{\"name\": \"get_wea"),
         // Non-ASCII text is kept as it is, except outside the Basic Multilingual Plane, which System.Text.Json's
         // relaxed encoder still escapes (the same string once decoded).
