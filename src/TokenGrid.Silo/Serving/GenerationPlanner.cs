@@ -62,10 +62,11 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
         }
 
         var plan = Plan(fields, model, prompt.PromptTokens, prompt.StopSequences, "messages");
-        if (toolPlan is { CallSchema: not null } or { OpenedCallSchema: not null, RepeatCalls: false })
+        if (toolPlan is { CallSchema: null, OpenedCallSchema: not null, RepeatCalls: false })
         {
-            // (Where calls repeat, a completed call only starts the watch for the next one, and min_tokens holds.)
-            RefuseMinTokens(fields, "tools here: a tool call ends the output as soon as it is complete (with tool_choice forcing a call, or parallel_tool_calls false or a template that lists calls)");
+            // (Where calls repeat, a completed call only starts the watch for the next one, and min_tokens holds. A
+            // forced call is refused below with stop sequences.)
+            RefuseMinTokens(fields, "tools here: a tool call ends the output as soon as it is complete (with parallel_tool_calls false, or a template that lists calls)");
         }
 
         if (toolPlan?.CallSchema is { } calls)
