@@ -101,7 +101,10 @@ internal sealed class JobProgress(ModelCatalog catalog, JobEventLog log, JobChec
         PrepareRun(state, spec);
         var produced = checkpoints.Tokens;
         var ended = produced.Count > 0 && (Stopped || _resumeText?.EndsSequence(produced[^1]) == true);
-        if (!ended && produced.Count < spec.MaxTokens)
+        // At max_tokens under an output constraint, only the node, which rebuilds the constraint from the tokens, can
+        // tell whether the last one completed the value (stop) or not (length): it is asked for no tokens more.
+        var valueMayEnd = spec.OutputSchema is not null && !spec.OutputSchemaRepeats;
+        if (!ended && (produced.Count < spec.MaxTokens || valueMayEnd))
         {
             // The run goes on once placed: its StartRun finds it prepared, and does not decode the produced tokens again.
             _startedResumed = true;

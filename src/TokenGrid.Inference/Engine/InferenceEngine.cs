@@ -124,10 +124,12 @@ public sealed partial class InferenceEngine : IAsyncDisposable
         var maxNew = Math.Min(request.MaxTokens, context - request.PromptTokens.Count);
         var sequence = new Sequence(
             request, maxNew, _model.Tokenizer, _eos, _time, request.Constraint is null ? null : _vocabulary.Value, _prefixCache is null ? 0 : _options.PrefixBlockTokens);
-        if (sequence.EndedBeforeResuming)
+        if (sequence.EndedBeforeResuming || maxNew < 1)
         {
-            // Generating would add a token the first run never produced: it ends as that run did, by stop, with none.
-            sequence.Finish(FinishReason.Stop, null, _time.GetTimestamp());
+            // Generating would add a token the first run never produced: it ends as that run did, by stop, with none. A
+            // resumed constrained run with no tokens left (its first run produced max_tokens, then lost its ending) ends
+            // by stop when the value is complete, else by length.
+            sequence.Finish(sequence.EndedBeforeResuming ? FinishReason.Stop : FinishReason.Length, null, _time.GetTimestamp());
             Statistics.OnCompleted();
             return new SubmitResult(SubmitStatus.Accepted, sequence.Stream, null);
         }
@@ -193,6 +195,12 @@ public sealed partial class InferenceEngine : IAsyncDisposable
         _signal.Dispose();
     }
 
+    /// <summary>
+    /// A resumed run under an output constraint: it may ask for no tokens at all, when its first run produced max_tokens
+    /// and lost its ending, since only the constraint, rebuilt from those tokens, tells whether that run ended by stop.
+    /// </summary>
+    private static bool ResumesConstrained(GenerationRequest request) => request.Constraint is not null && request.ResumedOutputTokens > 0;
+
     private string? Validate(GenerationRequest request)
     {
         var prompt = request.PromptTokens;
@@ -202,7 +210,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable
                 ? $"Token id {bad} is outside the vocabulary of model '{config.Name}' ({config.VocabSize} ids); the tokenizer and the model disagree."
             : prompt.Count >= config.ContextLength
                 ? $"The prompt has {prompt.Count} tokens; model '{config.Name}' has a context of {config.ContextLength}, which leaves no room to generate."
-            : request.MaxTokens < 1 ? "max_tokens must be at least 1."
+            : request.MaxTokens < (ResumesConstrained(request) ? 0 : 1) ? "max_tokens must be at least 1."
             : request.MinTokens < 0 ? "min_tokens must not be negative."
             : request.TopLogprobs is < 0 or > LogprobCalculator.MaxTop ? $"top_logprobs must be between 0 and {LogprobCalculator.MaxTop}."
             : request.ResumedOutputTokens < 0 || request.ResumedOutputTokens >= prompt.Count

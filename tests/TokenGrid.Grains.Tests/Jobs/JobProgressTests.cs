@@ -212,6 +212,21 @@ public sealed class JobProgressTests : IDisposable
     }
 
     [Fact]
+    public void A_constrained_run_resumed_at_max_tokens_goes_to_a_node_which_alone_can_tell_stop_from_length()
+    {
+        // The last token may have completed the value (stop) or not (length); the node rebuilds the constraint and ends
+        // the run at once either way. A constraint whose calls repeat never ends the output, so max_tokens is length.
+        var produced = Encode("{\"a\": 1}");
+        var spec = Spec with { MaxTokens = produced.Length, OutputSchema = """{"type":"object"}""" };
+        var (progress, state) = Resume(spec, "{\"a\": 1}", "{\"a\": 1}");
+        Assert.Null(progress.StartResumedRun(state, spec));
+
+        var repeating = spec with { OutputSchemaTrigger = "<tool_call>", OutputSchemaRepeats = true };
+        var (again, resumed) = Resume(repeating, "{\"a\": 1}", "{\"a\": 1}");
+        Assert.Equal("length", again.StartResumedRun(resumed, repeating)?.FinishReason);
+    }
+
+    [Fact]
     public void A_resumed_run_with_tokens_left_and_no_end_among_them_goes_on()
     {
         var spec = Spec with { MaxTokens = Encode("The answer is 42.").Length + 1 };

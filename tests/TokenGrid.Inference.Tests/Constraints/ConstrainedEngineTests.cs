@@ -85,6 +85,38 @@ public sealed class ConstrainedEngineTests
     }
 
     /// <summary>
+    /// A run that produced max_tokens and lost its ending resumes asking for no tokens more: only the rebuilt constraint
+    /// tells whether its last token completed the value (stop) or not (length). No token is generated either way, and
+    /// only such a run may ask for none.
+    /// </summary>
+    [Fact]
+    public async Task A_constrained_sequence_resumed_with_no_tokens_left_ends_by_stop_or_length_as_its_value_stands()
+    {
+        await using var run = EngineRun.Start(DemoModels.Small);
+        var grammar = JsonGrammar.Compile(Schema);
+        var sampling = new SamplingOptions { Temperature = 1f, Seed = 7 };
+        var whole = await EngineRun.ReadAllAsync(run.Submit(new GenerationRequest { PromptTokens = s_prompt, MaxTokens = 120, Sampling = sampling, Constraint = grammar }));
+        Assert.Equal(FinishReason.Stop, whole.Result.FinishReason);
+        foreach (var (from, expected) in new[] { (whole.Tokens, FinishReason.Stop), (whole.Tokens[..5], FinishReason.Length) })
+        {
+            var resumed = new GenerationRequest
+            {
+                PromptTokens = [.. s_prompt, .. from],
+                ResumedOutputTokens = from.Length,
+                MaxTokens = 0,
+                Sampling = sampling,
+                Constraint = grammar,
+            };
+            var rest = await EngineRun.ReadAllAsync(run.Submit(resumed));
+            Assert.Equal((expected, 0, ""), (rest.Result.FinishReason, rest.Result.CompletionTokens, rest.Text));
+            Assert.Empty(rest.Tokens);
+            Assert.Equal(SubmitStatus.Invalid, run.Engine.Submit(resumed with { Constraint = null }).Status);
+        }
+
+        Assert.Equal(SubmitStatus.Invalid, run.Engine.Submit(new GenerationRequest { PromptTokens = s_prompt, MaxTokens = 0, Sampling = sampling, Constraint = grammar }).Status);
+    }
+
+    /// <summary>
     /// A sampled run under the schema, and the same request resumed from the part of its output that
     /// <paramref name="done"/> picks.
     /// </summary>
