@@ -397,16 +397,17 @@ public sealed class TokenSampler
     /// </summary>
     private int SampleSet(ReadOnlySpan<float> logits, int[] ids, float[] values, int n, SamplerScratch scratch)
     {
+        // The first largest value, or the first NaN: one pass.
         var best = 0;
-        for (var i = 1; i < n; i++)
+        for (var i = 1; i < n && !float.IsNaN(values[best]); i++)
         {
-            best = values[i] > values[best] ? i : best;
+            best = float.IsNaN(values[i]) || values[i] > values[best] ? i : best;
         }
 
-        if (n > 0 && TensorPrimitives.IndexOfMax(values.AsSpan(0, n)) is var top && (float.IsNaN(values[top]) || float.IsPositiveInfinity(values[top])))
+        if (n > 0 && (float.IsNaN(values[best]) || float.IsPositiveInfinity(values[best])))
         {
-            // As in Choose: a +∞ or NaN allowed logit is taken as greedy takes it.
-            return ids[top];
+            // As in Choose: a +∞ or NaN candidate is taken as greedy takes it (the first NaN, else the first +∞).
+            return ids[best];
         }
 
         if (n == 0 || _options.IsGreedy || float.IsNegativeInfinity(values[best]))
