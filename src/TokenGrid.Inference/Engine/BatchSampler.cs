@@ -29,12 +29,15 @@ internal sealed class BatchSampler
     /// <summary>Scratch of the decode thread, for rows sampled one at a time (prefill).</summary>
     public SamplerScratch DecodeThreadScratch => _scratch[0];
 
-    /// <summary>Samples one row on the calling thread into the sequence's pending token.</summary>
-    public static void SampleRow(Sequence s, ReadOnlySpan<float> logits, SamplerScratch scratch)
+    /// <summary>
+    /// Samples one row on the calling thread into the sequence's pending token. The row is the engine's own: penalties
+    /// change it where it lies during the draw, and it is as it was afterwards, for the log probabilities.
+    /// </summary>
+    public static void SampleRow(Sequence s, Span<float> logits, SamplerScratch scratch)
     {
         var allowed = s.Constraint is { } constraint ? scratch.Allowed : null;
         var count = allowed is null ? 0 : s.Constraint!.FillMask(allowed, s.MaxNewTokens - s.Generated, scratch.Mask);
-        var token = s.Sampler.Sample(logits, scratch, allowed, count);
+        var token = s.Sampler.SampleInPlace(logits, scratch, allowed, count);
         s.PendingToken = token;
         s.PendingLogprobs = s.TopLogprobs is { } top ? LogprobCalculator.Compute(logits, token, top, scratch) : null;
     }

@@ -94,8 +94,8 @@ internal sealed unsafe class DecoderRunner : IDisposable
         Cache.CommitStep();
     }
 
-    /// <summary>The logits of row <paramref name="row"/> of the latest decode step, as float32.</summary>
-    public ReadOnlySpan<float> DecodeLogits(int row) => Row(_logits.Pointer, row);
+    /// <summary>The logits of row <paramref name="row"/> of the latest decode step, as float32 (the runner's own memory).</summary>
+    public Span<float> DecodeLogits(int row) => Row(_logits.Pointer, row);
 
     /// <summary>
     /// One prefill run over a group that keeps its own cache (<paramref name="past"/>, in cache memory).
@@ -146,7 +146,7 @@ internal sealed unsafe class DecoderRunner : IDisposable
     }
 
     /// <summary>Logits at flat position <paramref name="index"/> (row * columns + column) of a prefill's logits.</summary>
-    public ReadOnlySpan<float> PrefillLogits(OrtValue logits, int index) =>
+    public Span<float> PrefillLogits(OrtValue logits, int index) =>
         Row((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(logits.GetTensorMutableRawData())), index);
 
     public void Dispose()
@@ -198,12 +198,12 @@ internal sealed unsafe class DecoderRunner : IDisposable
         _binding.ClearBoundOutputs();
     }
 
-    private ReadOnlySpan<float> Row(byte* logits, long index)
+    private Span<float> Row(byte* logits, long index)
     {
         var start = logits + (index * LogitsWidth * _logitsElementSize);
         if (_logitsElementSize == 4)
         {
-            return new ReadOnlySpan<float>(start, LogitsWidth);
+            return new Span<float>(start, LogitsWidth);
         }
 
         TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(start, LogitsWidth), _rowScratch);

@@ -18,7 +18,7 @@ namespace TokenGrid.Inference.Engine;
 internal sealed class PrefillGroup : IDisposable
 {
     /// <summary>Takes a sequence's logits at its last prompt position; <paramref name="row"/> is the row a follower forked from, else null.</summary>
-    public delegate void LastLogits(Sequence sequence, Sequence? row, ReadOnlySpan<float> logits);
+    public delegate void LastLogits(Sequence sequence, Sequence? row, Span<float> logits);
 
     private readonly DecoderRunner _runner;
     private readonly int _padTokenId;

@@ -22,11 +22,23 @@ public sealed class SamplerScratch
 
     private readonly int _vocabulary;
     private float[]? _masked;
+    private float[] _saved = [];
     private ulong[]? _allowed;
     private Constraints.MaskScratch? _mask;
 
     /// <summary>A row with the tokens a constraint forbids set to −∞ (allocated on first use).</summary>
     internal float[] Masked => _masked ??= new float[_vocabulary];
+
+    /// <summary>Room for <paramref name="count"/> logits kept while a row is adjusted in place (grown on demand).</summary>
+    internal Span<float> Saved(int count)
+    {
+        if (_saved.Length < count)
+        {
+            _saved = new float[Math.Max(count, 2 * _saved.Length)];
+        }
+
+        return _saved.AsSpan(0, count);
+    }
 
     /// <summary>One bit per id: the tokens a constraint allows (allocated on first use).</summary>
     internal ulong[] Allowed => _allowed ??= new ulong[(_vocabulary + 63) / 64];

@@ -1,16 +1,18 @@
+using System.Runtime.InteropServices;
+
 namespace TokenGrid.Inference.Sampling;
 
 /// <summary>
-/// What one sequence has seen, for the penalties: how often each token was output, which tokens the prompt holds,
-/// and the set of token ids whose logits a draw must revisit. Its size follows the distinct tokens seen, never the
-/// vocabulary.
+/// What one sequence has seen, for the penalties, and the token ids whose logits a draw must revisit: the prompt's
+/// (with a repetition penalty), the output's (with any penalty), the biased ones and the ones min_tokens masks. Each id
+/// has a slot holding everything its logit needs (output count, prompt flag, bias, mask), so a draw adjusts a slot with
+/// no lookup; one lookup is made per output token. Its size follows the distinct tokens seen, never the vocabulary.
 /// </summary>
 internal sealed class TokenHistory
 {
-    private readonly Dictionary<int, int> _outputCounts = [];
-    private readonly HashSet<int> _prompt = [];
-    private readonly HashSet<int> _touchedSet = [];
-    private readonly List<int> _touched = [];
+    private readonly Dictionary<int, int> _slots = [];
+    private readonly List<Slot> _entries = [];
+    private readonly List<int> _ids = [];
     private readonly float _presence;
     private readonly float _frequency;
     private readonly float _repetition;
@@ -26,8 +28,7 @@ internal sealed class TokenHistory
         {
             foreach (var id in prompt)
             {
-                _prompt.Add(id);
-                Touch(id);
+                Entry(id).InPrompt = true;
             }
         }
 
@@ -38,47 +39,99 @@ internal sealed class TokenHistory
     }
 
     /// <summary>True when some penalty changes some logit.</summary>
-    public bool Penalises => _touched.Count > 0 && _countsOutput;
+    public bool Penalises => _ids.Count > 0 && _countsOutput;
 
-    /// <summary>Token ids whose logits may differ from the model's.</summary>
-    public IReadOnlyList<int> Touched => _touched;
+    /// <summary>Token ids whose logits may differ from the model's, by slot: a slot never moves.</summary>
+    public ReadOnlySpan<int> Touched => CollectionsMarshal.AsSpan(_ids);
 
-    /// <summary>Makes <paramref name="id"/> one of the ids revisited by every draw.</summary>
-    public void Touch(int id)
-    {
-        if (_touchedSet.Add(id))
-        {
-            _touched.Add(id);
-        }
-    }
+    /// <summary>Adds <paramref name="bias"/> to <paramref name="id"/>'s logit in every draw.</summary>
+    public void Bias(int id, float bias) => Entry(id).Bias = bias;
+
+    /// <summary>Makes <paramref name="id"/> one that a draw under the min-tokens mask cannot choose.</summary>
+    public void Mask(int id) => Entry(id).Masked = true;
 
     /// <summary>Records an output token.</summary>
     public void Add(int id)
     {
         if (_countsOutput)
         {
-            _outputCounts[id] = _outputCounts.GetValueOrDefault(id) + 1;
-            Touch(id);
+            Entry(id).Count++;
         }
     }
 
+    /// <summary>The slot of <paramref name="id"/>, when a draw revisits its logit.</summary>
+    public bool TryFind(int id, out int slot) => _slots.TryGetValue(id, out slot);
+
     /// <summary>
-    /// <paramref name="logit"/> after the repetition penalty (divided when positive, multiplied when negative, for a token
-    /// in the prompt or the output) and the frequency and presence penalties (per output occurrence, and once).
+    /// The logit <paramref name="logit"/> of the id in <paramref name="slot"/> after, in vLLM's order, the min-tokens mask
+    /// (−∞ while <paramref name="masking"/>), the bias, the repetition penalty (divided when positive, multiplied when
+    /// negative, for a token in the prompt or the output) and the frequency and presence penalties (per output
+    /// occurrence, and once).
     /// </summary>
-    public float Penalise(int id, float logit)
+    public float Adjust(int slot, float logit, bool masking)
     {
+        ref readonly var entry = ref CollectionsMarshal.AsSpan(_entries)[slot];
+        if (masking && entry.Masked)
+        {
+            return float.NegativeInfinity;
+        }
+
+        logit += entry.Bias;
         if (!_countsOutput)
         {
             return logit;
         }
 
-        var count = _outputCounts.GetValueOrDefault(id);
-        if (_repetition != 1f && (count > 0 || _prompt.Contains(id)))
+        if (_repetition != 1f && (entry.Count > 0 || entry.InPrompt))
         {
             logit = logit > 0f ? logit / _repetition : logit * _repetition;
         }
 
-        return count > 0 ? logit - (_frequency * count) - _presence : logit;
+        return entry.Count > 0 ? logit - (_frequency * entry.Count) - _presence : logit;
+    }
+
+    /// <summary>
+    /// Writes into <paramref name="values"/> every touched id's logit from <paramref name="logits"/>, adjusted as
+    /// <see cref="Adjust"/> does; ids past the row are left alone. The two may be one row: each id is read, then written.
+    /// </summary>
+    public void AdjustAll(ReadOnlySpan<float> logits, Span<float> values, bool masking)
+    {
+        var ids = CollectionsMarshal.AsSpan(_ids);
+        for (var slot = 0; slot < ids.Length; slot++)
+        {
+            var id = ids[slot];
+            if ((uint)id < (uint)logits.Length)
+            {
+                values[id] = Adjust(slot, logits[id], masking);
+            }
+        }
+    }
+
+    /// <summary>The entry of <paramref name="id"/>'s slot, which is added when it has none; valid until the next slot is added.</summary>
+    private ref Slot Entry(int id)
+    {
+        var slot = SlotOf(id);
+        return ref CollectionsMarshal.AsSpan(_entries)[slot];
+    }
+
+    private int SlotOf(int id)
+    {
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_slots, id, out var exists);
+        if (!exists)
+        {
+            slot = _ids.Count;
+            _ids.Add(id);
+            _entries.Add(default);
+        }
+
+        return slot;
+    }
+
+    private struct Slot
+    {
+        public int Count;
+        public float Bias;
+        public bool InPrompt;
+        public bool Masked;
     }
 }

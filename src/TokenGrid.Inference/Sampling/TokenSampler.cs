@@ -101,14 +101,14 @@ public sealed class TokenSampler
         _minTokens = minTokens;
         _masked = minTokens > resumedOutputTokens ? [.. endTokenIds ?? []] : [];
         _history = new TokenHistory(options, prompt, resumedOutputTokens);
-        foreach (var id in _bias.Keys)
+        foreach (var (id, bias) in _bias)
         {
-            _history.Touch(id);
+            _history.Bias(id, bias);
         }
 
         foreach (var id in _masked)
         {
-            _history.Touch(id);
+            _history.Mask(id);
         }
     }
 
@@ -125,48 +125,106 @@ public sealed class TokenSampler
     /// <summary>
     /// Chooses the next token from <paramref name="logits"/> and records it as output. With <paramref name="allowed"/>
     /// (one bit per id, <paramref name="allowedCount"/> set), only those ids can be chosen: the others' logits count as
-    /// −∞ for every sampling setting, greedy included.
+    /// −∞ for every sampling setting, greedy included. Where penalties, bias or the min-tokens mask change logits, the
+    /// row is copied first; <see cref="SampleInPlace"/> spares that copy.
     /// </summary>
-    public int Sample(ReadOnlySpan<float> logits, SamplerScratch scratch, ulong[]? allowed = null, int allowedCount = 0)
+    public int Sample(ReadOnlySpan<float> logits, SamplerScratch scratch, ulong[]? allowed = null, int allowedCount = 0) =>
+        Sample(logits, [], scratch, allowed, allowedCount);
+
+    /// <summary>
+    /// <see cref="Sample(ReadOnlySpan{float}, SamplerScratch, ulong[], int)"/>, changing the logits of the ids that
+    /// penalties, bias or the min-tokens mask touch where they lie rather than in a copy of the row: the same token, for a
+    /// pass over the touched ids where the copy is a pass over the vocabulary. Every value of <paramref name="logits"/> is
+    /// as it was, bit for bit, when this returns; meanwhile no other thread may read the row.
+    /// </summary>
+    public int SampleInPlace(Span<float> logits, SamplerScratch scratch, ulong[]? allowed = null, int allowedCount = 0) =>
+        Sample(logits, logits, scratch, allowed, allowedCount);
+
+    /// <summary>The draw of both public methods; <paramref name="writable"/> is the row itself, or empty when it may not change.</summary>
+    private int Sample(ReadOnlySpan<float> logits, Span<float> writable, SamplerScratch scratch, ulong[]? allowed, int allowedCount)
     {
         ArgumentNullException.ThrowIfNull(scratch);
+        int token;
         if (allowed is not null && allowedCount is > 0 and <= SparseLimit)
         {
-            var chosen = SampleAllowed(logits, allowed, allowedCount, scratch);
-            _history.Add(chosen);
-            _position++;
-            return chosen;
+            token = SampleAllowed(logits, allowed, allowedCount, scratch);
         }
-
-        if (allowed is not null)
+        else
         {
-            logits = Masks.Apply(logits, allowed, allowedCount, scratch.Masked);
+            if (allowed is not null)
+            {
+                // The masked copy is the scratch's own, so the touched ids change there.
+                logits = Masks.Apply(logits, allowed, allowedCount, scratch.Masked);
+                writable = scratch.Masked.AsSpan(0, logits.Length);
+            }
+
+            token = IsPlainGreedy ? GroupDraw.IndexOfMax(logits, scratch.GroupMaxima)
+                : !ChangesLogits ? Choose(logits, scratch)
+                : writable.Length == logits.Length && logits.Length > 0 ? ChooseAdjustedInPlace(writable, scratch)
+                : ChooseAdjustedCopy(logits, scratch);
         }
 
-        var token = IsPlainGreedy ? GroupDraw.IndexOfMax(logits, scratch.GroupMaxima) : Choose(logits, scratch);
         _history.Add(token);
         _position++;
         return token;
     }
 
-    private int Choose(ReadOnlySpan<float> logits, SamplerScratch scratch)
+    /// <summary>Adjusts a copy of the row (in the scratch's values) and chooses from it.</summary>
+    private int ChooseAdjustedCopy(ReadOnlySpan<float> logits, SamplerScratch scratch)
     {
         var values = scratch.Values.AsSpan(0, logits.Length);
+        logits.CopyTo(values);
+        Adjust(values, values);
+        var token = Choose(values, scratch);
+        return token >= 0 ? token : TensorPrimitives.IndexOfMax(logits);
+    }
+
+    /// <summary>
+    /// Adjusts the touched ids of <paramref name="row"/> where they lie, chooses, and puts their values back. The
+    /// originals are kept in the order <see cref="Adjust"/> visits the ids, which no draw changes.
+    /// </summary>
+    private int ChooseAdjustedInPlace(Span<float> row, SamplerScratch scratch)
+    {
+        var touched = _history.Touched;
+        var saved = scratch.Saved(touched.Length);
+        for (var k = 0; k < touched.Length; k++)
+        {
+            saved[k] = (uint)touched[k] < (uint)row.Length ? row[touched[k]] : 0f;
+        }
+
+        int token;
+        try
+        {
+            Adjust(row, row);
+            token = Choose(row, scratch);
+        }
+        finally
+        {
+            for (var k = 0; k < touched.Length; k++)
+            {
+                if ((uint)touched[k] < (uint)row.Length)
+                {
+                    row[touched[k]] = saved[k];
+                }
+            }
+        }
+
+        return token >= 0 ? token : TensorPrimitives.IndexOfMax(row);
+    }
+
+    /// <summary>
+    /// Draws from <paramref name="source"/>, the row as the penalties, bias and mask left it. Returns −1 when every
+    /// value is −∞ and the draw is not greedy: the caller then takes the model's own choice from the row before them.
+    /// </summary>
+    private int Choose(ReadOnlySpan<float> source, SamplerScratch scratch)
+    {
+        var values = scratch.Values.AsSpan(0, source.Length);
         if (_options.IsGreedy)
         {
-            logits.CopyTo(values);
-            Adjust(logits, values);
-            return GroupDraw.IndexOfMax(values, scratch.GroupMaxima);
+            return GroupDraw.IndexOfMax(source, scratch.GroupMaxima);
         }
 
         var scale = 1f / _options.Temperature;
-        var source = logits;
-        if (ChangesLogits)
-        {
-            logits.CopyTo(values);
-            Adjust(logits, values);
-            source = values;
-        }
 
         // Over a large vocabulary, without top-k: draws by rejection from the groups' maxima (temperature and min-p),
         // and top-p tests its candidates in one pass, so the softmax is not written out.
@@ -176,7 +234,8 @@ public sealed class TokenSampler
         {
             // With top-k, over a large vocabulary: the k largest values lie among a few of the row's groups, and the draw
             // (min-p, top-k, top-p, temperature) takes place among those candidates alone.
-            return SampleSet(logits, scratch.BandItems, scratch.BandKeys, candidates, scratch);
+            // The candidates hold finite values, so the draw never falls back to the row's argmax.
+            return SampleSet(source, scratch.BandItems, scratch.BandKeys, candidates, scratch);
         }
 
         var max = grouped
@@ -184,8 +243,8 @@ public sealed class TokenSampler
             : TensorPrimitives.Max(source);
         if (float.IsNegativeInfinity(max))
         {
-            // Everything is banned: fall back to the model's own choice rather than fail the sequence.
-            return TensorPrimitives.IndexOfMax(logits);
+            // Everything is banned: the caller falls back to the model's own choice rather than fail the sequence.
+            return -1;
         }
 
         if (!float.IsFinite(max))
@@ -376,9 +435,9 @@ public sealed class TokenSampler
                 }
 
                 var logit = logits[id];
-                if (adjust)
+                if (adjust && _history.TryFind(id, out var slot))
                 {
-                    logit = masking && _masked.Contains(id) ? float.NegativeInfinity : _history.Penalise(id, logit + _bias.GetValueOrDefault(id));
+                    logit = _history.Adjust(slot, logit, masking);
                 }
 
                 (ids[n], values[n]) = (id, logit);
@@ -555,25 +614,9 @@ public sealed class TokenSampler
         return best;
     }
 
-    /// <summary>Rewrites the logits of touched tokens in the row copy: min-tokens mask, bias, then the penalties (vLLM's order).</summary>
-    private void Adjust(ReadOnlySpan<float> logits, Span<float> values)
-    {
-        var masking = Masking;
-        foreach (var id in _history.Touched)
-        {
-            if ((uint)id >= (uint)logits.Length)
-            {
-                continue;
-            }
-
-            if (masking && _masked.Contains(id))
-            {
-                values[id] = float.NegativeInfinity;
-                continue;
-            }
-
-            var logit = logits[id] + _bias.GetValueOrDefault(id);
-            values[id] = _history.Penalise(id, logit);
-        }
-    }
+    /// <summary>
+    /// Writes into <paramref name="values"/> the logits of touched tokens from <paramref name="logits"/>: min-tokens mask,
+    /// bias, then the penalties (vLLM's order). The two may be one row: each touched id is read once, then written.
+    /// </summary>
+    private void Adjust(ReadOnlySpan<float> logits, Span<float> values) => _history.AdjustAll(logits, values, Masking);
 }
