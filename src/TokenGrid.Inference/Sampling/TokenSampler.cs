@@ -159,7 +159,7 @@ public sealed class TokenSampler
             }
 
             token = IsPlainGreedy ? GroupDraw.IndexOfMax(logits, scratch.GroupMaxima)
-                : !ChangesLogits ? Choose(logits, scratch)
+                : !ChangesLogits ? ChooseUnadjusted(logits, scratch)
                 : writable.Length == logits.Length && logits.Length > 0 ? ChooseAdjustedInPlace(writable, scratch)
                 : ChooseAdjustedCopy(logits, scratch);
         }
@@ -167,6 +167,13 @@ public sealed class TokenSampler
         _history.Add(token);
         _position++;
         return token;
+    }
+
+    /// <summary>Chooses from the row as it came; when every value is −∞, the row's argmax (the model's own choice).</summary>
+    private int ChooseUnadjusted(ReadOnlySpan<float> logits, SamplerScratch scratch)
+    {
+        var token = Choose(logits, scratch);
+        return token >= 0 ? token : TensorPrimitives.IndexOfMax(logits);
     }
 
     /// <summary>Adjusts a copy of the row (in the scratch's values) and chooses from it.</summary>

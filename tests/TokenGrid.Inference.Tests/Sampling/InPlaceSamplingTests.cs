@@ -124,5 +124,127 @@ public sealed class InPlaceSamplingTests
         Assert.Equal(before, Bits(row));
     }
 
+    public static TheoryData<string, int> Unadjusted()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var name in new[] { "temperature", "top-p", "min-p", "top-k 20", "top-k 300" })
+        {
+            foreach (var vocabulary in new[] { 16, 100_277 })
+            {
+                data.Add(name, vocabulary);
+            }
+        }
+
+        return data;
+    }
+
+    private static SamplingOptions Options(string name) => name switch
+    {
+        "temperature" => new SamplingOptions { Temperature = 1f, Seed = 3 },
+        "top-p" => new SamplingOptions { Temperature = 0.7f, TopP = 0.9f, Seed = 3 },
+        "min-p" => new SamplingOptions { Temperature = 1f, MinP = 0.1f, Seed = 3 },
+        "top-k 20" => new SamplingOptions { Temperature = 1f, TopK = 20, Seed = 3 },
+        _ => new SamplingOptions { Temperature = 1f, TopK = 300, Seed = 3 },
+    };
+
+    /// <summary>
+    /// A non-greedy sampler with no penalty, bias or active min-tokens mask, over a row where every value is −∞: the draw
+    /// falls back to the model's own choice (the row's argmax, id 0), never an id outside the vocabulary.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Unadjusted))]
+    public void An_all_banned_row_without_adjustments_still_gets_a_real_token(string setting, int vocabulary)
+    {
+        var row = new float[vocabulary];
+        Array.Fill(row, float.NegativeInfinity);
+        Assert.Equal(0, new TokenSampler(Options(setting)).Sample(row, new SamplerScratch(vocabulary)));
+        Assert.Equal(0, new TokenSampler(Options(setting)).SampleInPlace(row, new SamplerScratch(vocabulary)));
+    }
+
+    /// <summary>The same through a dense constraint mask: allowedCount 0 (a constraint with no way on) masks everything.</summary>
+    [Fact]
+    public void A_constraint_that_allows_nothing_still_gets_a_real_token()
+    {
+        const int vocabulary = 100_277;
+        var row = TokenSamplerTests.RandomLogits(vocabulary, 4, spread: 5);
+        var allowed = new ulong[(vocabulary + 63) / 64];
+        var options = new SamplingOptions { Temperature = 1f, Seed = 3 };
+        Assert.Equal(0, new TokenSampler(options).Sample(row, new SamplerScratch(vocabulary), allowed, 0));
+        Assert.Equal(0, new TokenSampler(options).SampleInPlace(row, new SamplerScratch(vocabulary), allowed, 0));
+    }
+
+    /// <summary>
+    /// An exception thrown by the draw after the touched ids were adjusted (here: a scratch too small for the row) must
+    /// still leave the caller's row as it came.
+    /// </summary>
+    [Fact]
+    public void A_draw_that_throws_still_restores_the_row()
+    {
+        var row = TokenSamplerTests.RandomLogits(3_000, 8, spread: 5);
+        var before = Bits(row);
+        var options = new SamplingOptions { Temperature = 1f, Seed = 1, RepetitionPenalty = 1.7f, LogitBias = new Dictionary<int, float> { [5] = 3f, [2_999] = -50f } };
+        var sampler = new TokenSampler(options, [1, 2, 3, 2_000]);
+        Assert.ThrowsAny<ArgumentException>(() => sampler.SampleInPlace(row, new SamplerScratch(1_000)));
+        Assert.Equal(before, Bits(row));
+    }
+
+    public static TheoryData<int, string, bool> Orders()
+    {
+        var data = new TheoryData<int, string, bool>();
+        foreach (var vocabulary in new[] { 4, 3_000 })
+        {
+            foreach (var constraint in vocabulary == 4 ? new[] { "none", "sparse" } : ["none", "sparse", "dense"])
+            {
+                data.Add(vocabulary, constraint, false);
+                data.Add(vocabulary, constraint, true);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>
+    /// Pins vLLM's order (min-tokens mask, bias, repetition, then frequency/presence) with hand-computed values, on every
+    /// path,, so that a mistake shared by Sample and SampleInPlace (both go through TokenHistory.Adjust) is caught, which
+    /// comparing the two with each other cannot.
+    /// Step 1: id 0 = (2 − 1) / 2 = 0.5 &gt; id 1's 0.3 (bias after repetition would give 0). Step 2: id 0 = 0.5 − 0.3 =
+    /// 0.2 &lt; 0.3 (frequency before repetition would give 0.35). Step 3: id 1 = 0.3 / 2 − 0.3 &lt; id 0's 0.2. Steps 1–3
+    /// mask id 2 (5 + 100); step 4 takes it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Orders))]
+    public void Mask_bias_repetition_and_frequency_apply_in_vllms_order(int vocabulary, string constraint, bool inPlace)
+    {
+        var options = SamplingOptions.Greedy with { RepetitionPenalty = 2f, FrequencyPenalty = 0.3f, LogitBias = new Dictionary<int, float> { [0] = -1f, [2] = 100f } };
+        var sampler = new TokenSampler(options, prompt: [0], endTokenIds: [2], minTokens: 3);
+        var scratch = new SamplerScratch(vocabulary);
+        ulong[]? allowed = null;
+        var count = 0;
+        if (constraint != "none")
+        {
+            allowed = new ulong[(vocabulary + 63) / 64];
+            var ids = constraint == "sparse" ? Enumerable.Range(0, 3) : Enumerable.Range(0, vocabulary).Where(id => id != 3);
+            foreach (var id in ids)
+            {
+                allowed[id / 64] |= 1UL << (id % 64);
+            }
+
+            count = allowed.Sum(w => BitOperations.PopCount(w));
+        }
+
+        var chosen = new List<int>();
+        for (var step = 0; step < 4; step++)
+        {
+            var row = new float[vocabulary];
+            Array.Fill(row, -10f);
+            (row[0], row[1], row[2]) = (2f, 0.3f, 5f);
+            var before = Bits(row);
+            chosen.Add(inPlace ? sampler.SampleInPlace(row, scratch, allowed, count) : sampler.Sample(row, scratch, allowed, count));
+            Assert.Equal(before, Bits(row));
+        }
+
+        Assert.Equal([0, 1, 0, 2], chosen);
+    }
+
     private static int[] Bits(float[] row) => [.. row.Select(BitConverter.SingleToInt32Bits)];
 }
