@@ -26,9 +26,12 @@ public sealed class ModelChatFormat
     private readonly ModelTokenizer _tokenizer;
     private readonly ChatPromptRenderer? _renderer;
     private readonly ChatTemplate _fallback;
+    private readonly bool _developerAsSystem;
 
-    private ModelChatFormat(ModelTokenizer tokenizer, ChatPromptRenderer? renderer, string description, IReadOnlyList<string> stops, Tools.ToolCallSyntax tools = Tools.ToolCallSyntax.PlainJson)
+    private ModelChatFormat(
+        ModelTokenizer tokenizer, ChatPromptRenderer? renderer, string description, IReadOnlyList<string> stops, bool developerAsSystem, Tools.ToolCallSyntax tools = Tools.ToolCallSyntax.PlainJson)
     {
+        _developerAsSystem = developerAsSystem;
         ToolCalls = tools;
         _tokenizer = tokenizer;
         _renderer = renderer;
@@ -72,7 +75,7 @@ public sealed class ModelChatFormat
             var fallback = tokenizer.ChatTemplate;
             return new ModelChatFormat(tokenizer, null,
                 $"built-in {fallback.Name} fallback (no chat_template in tokenizer_config.json, chat_template.jinja or chat_template.json)",
-                fallback.StopSequences);
+                fallback.StopSequences, developerAsSystem: true);
         }
 
         var stops = templates.SpecialTokens.Eos is { Length: > 0 } eos ? new[] { eos } : [];
@@ -90,8 +93,15 @@ public sealed class ModelChatFormat
         return new ModelChatFormat(tokenizer, new ChatPromptRenderer(templates, options, clock),
             $"the model's chat_template from {templates.Source} (templates: {string.Join(", ", templates.Templates.Keys)}; tool calls: " +
             $"arguments as {(options.ParseToolCallArguments ? "an object" : "a JSON string")}, null content as {(options.EmptyToolCallContent ? "\"\"" : "null")})",
-            stops, Tools.ToolCallFormats.Detect(toolTemplate));
+            stops, !templates.Templates.Values.Any(t => t.Source.Contains("developer", StringComparison.Ordinal)), Tools.ToolCallFormats.Detect(toolTemplate));
     }
+
+    /// <summary>
+    /// True when a <c>developer</c> message is rendered as a <c>system</c> one: OpenAI's developer role takes the system
+    /// role's place, and a template that never names it (every published one we test against) would drop it without a
+    /// word. A template that names the role (gpt-oss's, for one) gets it as it came.
+    /// </summary>
+    public bool DeveloperAsSystem => _developerAsSystem;
 
     /// <summary>Renders <paramref name="messages"/> (OpenAI chat messages) and asks for the assistant's next turn.</summary>
     /// <param name="messages">
@@ -110,7 +120,7 @@ public sealed class ModelChatFormat
                 throw new ChatPromptException("This model has no chat template, so it cannot be given tools.");
             }
 
-            var text = _fallback.Render([.. messages.Select(FallbackMessage)]);
+            var text = _fallback.Render([.. messages.Select(Role).Select(FallbackMessage)]);
             return new ChatPrompt(text, _tokenizer.Encode(text));
         }
 
@@ -118,7 +128,7 @@ public sealed class ModelChatFormat
         try
         {
             // Ids handed out by other providers (call_…) are mapped to the shape this template accepts.
-            prompt = _renderer.Render([.. messages.Select(m => Tools.ToolCallIds.ForTemplate(m, ToolCalls))], tools);
+            prompt = _renderer.Render([.. messages.Select(m => Tools.ToolCallIds.ForTemplate(Role(m), ToolCalls))], tools);
         }
         catch (TemplateRaisedException e)
         {
@@ -130,6 +140,19 @@ public sealed class ModelChatFormat
         }
 
         return new ChatPrompt(prompt, _tokenizer.Encode(prompt, addSpecialTokens: false));
+    }
+
+    /// <summary><paramref name="message"/>, a <c>developer</c> one as <c>system</c> where <see cref="DeveloperAsSystem"/>.</summary>
+    private JsonNode Role(JsonNode message)
+    {
+        if (!_developerAsSystem || message["role"]?.GetValue<string>() != "developer")
+        {
+            return message;
+        }
+
+        var copy = message.DeepClone();
+        copy["role"] = "system";
+        return copy;
     }
 
     private static ChatMessage FallbackMessage(JsonNode message)
