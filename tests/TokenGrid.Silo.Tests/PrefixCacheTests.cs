@@ -131,6 +131,35 @@ public abstract class PrefixCacheSuite(TokenGridServer server)
     }
 
     [Fact]
+    public async Task With_n_choices_the_whole_and_the_streamed_reply_report_the_cached_tokens_choice_0s_charge_records()
+    {
+        // The choices share one computation of the prompt (forked in the engine); the one that computed it took the
+        // cached blocks, and every choice, the reply's usage and choice 0's charge (which counts the prompt) say so.
+        var (owner, key) = await server.CreateTenantAsync();
+        using var client = server.Client(key);
+        var body = new JsonObject { ["model"] = TokenGridServer.Model, ["prompt"] = s_system + "Object:", ["max_tokens"] = 3, ["temperature"] = 1, ["seed"] = 5 };
+        await client.PostOkAsync("v1/completions", body.ToJsonString());
+        body["n"] = 3;
+        var whole = await client.PostOkAsync("v1/completions", body.ToJsonString());
+        body["stream"] = true;
+        body["stream_options"] = new JsonObject { ["include_usage"] = true };
+        var chunks = await client.StreamAsync("v1/completions", body.ToJsonString());
+
+        var cached = whole["usage"]!["prompt_tokens_details"]!["cached_tokens"]!.GetValue<int>();
+        Assert.True(cached >= 64, whole.ToJsonString());
+        var streamed = Assert.Single(chunks, c => c["usage"] is JsonObject)["usage"]!;
+        Assert.Equal(cached, streamed["prompt_tokens_details"]!["cached_tokens"]!.GetValue<int>());
+
+        var charges = await ChargesAsync(owner);
+        foreach (var id in new[] { whole["id"]!.GetValue<string>(), chunks[0]["id"]!.GetValue<string>() })
+        {
+            var charge = charges[id["cmpl-".Length..]];
+            Assert.Equal(whole["usage"]!["prompt_tokens"]!.GetValue<long>(), charge["prompt_tokens"]!.GetValue<long>());
+            Assert.Equal(cached, charge["cached_prompt_tokens"]!.GetValue<long>());
+        }
+    }
+
+    [Fact]
     public async Task The_scope_round_trips_through_the_admin_api_and_a_bad_name_is_a_400_naming_it()
     {
         using var admin = server.Client(TokenGridServer.AdminKey);

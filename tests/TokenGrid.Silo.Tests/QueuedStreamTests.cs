@@ -132,7 +132,8 @@ public sealed class QueuedStreamTests(QueuedStreamServerFixture fixture) : IClas
         var (client, holder) = await HoldTheSlotAsync();
         try
         {
-            // The script cancels the holder once the stream's headers are in, within its 2 s timeout.
+            // The script cancels the holder once the stream's headers are in, within its timeout: without headers sent
+            // while the job waits in the queue, the holder would run on and the request time out.
             var result = await ReferenceTools.OpenAiQueuedStreamAsync(new Uri(Server.BaseAddress, "v1"), KeyOf(client), holder);
             Assert.False(result.ContainsKey("error"), result.ToJsonString());
             Assert.Equal(1, result["attempts"]!.GetValue<int>());

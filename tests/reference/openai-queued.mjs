@@ -1,6 +1,8 @@
-// Whether the official `openai` npm package reads a stream that waited in the queue: with a 2 s timeout (which covers
-// the wait for the response headers) and no retries, it streams a chat queued behind the job HOLDER, and cancels HOLDER
+// Whether the official `openai` npm package reads a stream that waited in the queue: with a timeout (which covers the
+// wait for the response headers) and no retries, it streams a chat queued behind the job HOLDER, and cancels HOLDER
 // once the stream's headers are in, so the keep-alive comments TokenGrid sent meanwhile come before the first chunk.
+// HOLDER (8,000 tokens) runs until then, so without headers sent while queued the request would wait out the timeout; 5 s
+// leaves room for a loaded test machine (2 s failed now and then when other test classes ran alongside).
 // Usage: node openai-queued.mjs BASE_URL API_KEY HOLDER
 // Prints { attempts, text, finish, usage } or { attempts, error } for the xunit test
 // (tests/TokenGrid.Silo.Tests/QueuedStreamTests.cs).
@@ -12,7 +14,7 @@ const counting = (url, init) => {
   attempts++;
   return fetch(url, init);
 };
-const client = new OpenAI({ baseURL, apiKey, fetch: counting, timeout: 2000, maxRetries: 0 });
+const client = new OpenAI({ baseURL, apiKey, fetch: counting, timeout: 5000, maxRetries: 0 });
 
 let result;
 try {

@@ -164,7 +164,8 @@ public enum FinishReason
 /// <param name="Elapsed">From submission to the end.</param>
 /// <param name="CachedPromptTokens">
 /// Prompt tokens whose keys and values came from the prefix cache instead of being computed (OpenAI's
-/// <c>usage.prompt_tokens_details.cached_tokens</c>); they are included in <paramref name="PromptTokens"/>.
+/// <c>usage.prompt_tokens_details.cached_tokens</c>); they are included in <paramref name="PromptTokens"/>. Choices that
+/// share one prompt (n &gt; 1) all report the figure of the prompt's one computation.
 /// </param>
 public sealed record GenerationResult(
     FinishReason FinishReason,

@@ -39,7 +39,8 @@ public sealed class GenerationStream : IAsyncEnumerable<GeneratedToken>
 
     /// <summary>
     /// Prompt tokens the sequence took from the prefix cache instead of prefilling them (as its result reports them);
-    /// known once the first token has arrived, so a caller that stops reading before the end still has it.
+    /// known once the first token has arrived, so a caller that stops reading before the end still has it. A sequence
+    /// that shares its prompt with a sibling (n &gt; 1) reports the sibling's: the prompt was computed once, with those.
     /// </summary>
     public int CachedPromptTokens => _cachedPromptTokens;
 

@@ -185,8 +185,10 @@ public sealed partial class InferenceEngine
 
                     if (forkedFrom is not null)
                     {
+                        // The shared prompt was computed once, with the row's prefix cache hits: every choice reports them.
                         Statistics.OnForked();
                         s.Stream.MarkPromptShared();
+                        s.Stream.MarkCached(forkedFrom.Stream.CachedPromptTokens);
                     }
 
                     BatchSampler.SampleRow(s, logits, _sampler.DecodeThreadScratch);
@@ -295,6 +297,7 @@ public sealed partial class InferenceEngine
 
             s.KvLength = s.Prompt.Length;
             s.PromptLogits = sibling.PromptLogits;
+            s.Stream.MarkCached(sibling.Stream.CachedPromptTokens);
             BatchSampler.SampleRow(s, s.PromptLogits, _sampler.DecodeThreadScratch);
             Statistics.OnForked();
             s.Stream.MarkPromptShared();

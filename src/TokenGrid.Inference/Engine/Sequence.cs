@@ -262,7 +262,7 @@ internal sealed class Sequence
         _tokens.Writer.TryComplete();
         var ttft = Generated > 0 ? _time.GetElapsedTime(_submitted, _firstToken) : (TimeSpan?)null;
         _result.TrySetResult(new GenerationResult(
-            reason, Prompt.Length, Generated, _text.ToString(), error, ttft, _time.GetElapsedTime(_submitted, timestamp), CachedTokens));
+            reason, Prompt.Length, Generated, _text.ToString(), error, ttft, _time.GetElapsedTime(_submitted, timestamp), Stream.CachedPromptTokens));
     }
 }
 

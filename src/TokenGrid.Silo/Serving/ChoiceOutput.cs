@@ -46,7 +46,10 @@ internal static class ChoiceOutput
         return [.. collecting.Select(c => new ChoiceResult(c.Result.Text, c.Result.Final, c.Result.Logprobs))];
     }
 
-    /// <summary>Usage as OpenAI reports it for <c>n</c> choices: the prompt once, the completions summed.</summary>
+    /// <summary>
+    /// Usage as OpenAI reports it for <c>n</c> choices, <paramref name="finals"/> in choice order: the prompt once, as
+    /// choice 0 computed it (with its cached tokens, as the ledger records them), the completions summed.
+    /// </summary>
     public static Usage UsageOf(IEnumerable<JobInfo> finals)
     {
         var all = finals.ToList();

@@ -46,7 +46,9 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
 
         var start = new StreamStart(httpContext, formats, usage.SoFar(0));
         SseWriter? writer = null;
-        var finals = new List<JobInfo>();
+        // By choice, so that the usage is choice 0's prompt (as the whole reply and the ledger count it), whichever ends first.
+        var finals = new JobInfo[jobs.Count];
+        var finished = 0;
         await using var reader = events.Reader.ReadAllAsync(aborted).GetAsyncEnumerator();
         while (await start.WaitAsync(reader.MoveNextAsync()))
         {
@@ -84,13 +86,14 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
                 return;
             }
 
-            finals.Add(final);
+            finals[index] = final;
+            finished++;
             _completionTokens[index] = final.CompletionTokens;
             writer ??= await start.OpenAsync();
             // The last choice to finish carries the whole usage, with the prefix cache's share, as one choice's finish does.
-            var finishUsage = finals.Count == jobs.Count && usage.Continuous ? ChoiceOutput.UsageOf(finals) : SoFar();
+            var finishUsage = finished == jobs.Count && usage.Continuous ? ChoiceOutput.UsageOf(finals) : SoFar();
             await writer.WriteAsync(formats[index].Finish(final.FinishReason ?? "stop", finishUsage), cancellationToken: aborted);
-            if (finals.Count == jobs.Count)
+            if (finished == jobs.Count)
             {
                 break;
             }
@@ -101,7 +104,7 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
             return;
         }
 
-        if (writer is not null && usage.Final)
+        if (writer is not null && usage.Final && finished == jobs.Count)
         {
             await writer.WriteAsync(formats[0].Usage(ChoiceOutput.UsageOf(finals)), cancellationToken: aborted);
         }

@@ -106,6 +106,32 @@ public sealed class EngineForkTests
         Assert.Equal((3 * s_prompt.Length) + 1, statistics.PromptTokens);
     }
 
+    [Fact]
+    public async Task Every_choice_reports_the_cached_tokens_of_the_prompt_they_share()
+    {
+        // A prompt of 41 ids in blocks of 8: once it is cached, 40 come from the cache. Choices forked in the prefill
+        // group and choices forked from a running sibling must report those 40, as the one that computed it does.
+        int[] prompt = [.. Enumerable.Range(0, 41).Select(i => ((i * 53) + 7) % 997)];
+        await using var run = EngineRun.Start(DemoModels.TinyLong, new EngineOptions { PrefixBlockTokens = 8, PrefixCacheTokens = 4096 });
+        var warm = await EngineRun.ReadAllAsync(run.Submit(Choice(2, fork: null) with { PromptTokens = prompt, PrefixCacheScope = "" }));
+        Assert.Equal(0, warm.Result.CachedPromptTokens);
+
+        using var stop = new CancellationTokenSource();
+        var together = Enumerable.Range(0, 3)
+            .Select(_ => run.Submit(Choice(8000, fork: "together") with { PromptTokens = prompt, PrefixCacheScope = "" }, stop.Token)).ToList();
+        await Task.WhenAll(together.Select(c => FirstTokensAsync(c, 1)));
+        Assert.Equal(2, together.Count(c => c.PromptShared));
+        Assert.All(together, c => Assert.Equal(40, c.CachedPromptTokens));
+
+        var followers = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ =>
+            EngineRun.ReadAllAsync(run.Submit(Choice(3, fork: "together") with { PromptTokens = prompt, PrefixCacheScope = "" }))));
+        stop.Cancel();
+        var results = await Task.WhenAll(together.Select(c => c.Completion));
+        Assert.Equal(4, run.Engine.Statistics.Snapshot().ForkedSequences);
+        Assert.All(results, r => Assert.Equal(40, r.CachedPromptTokens));
+        Assert.All(followers, f => Assert.Equal(40, f.Result.CachedPromptTokens));
+    }
+
     private static SamplingOptions Seeded(ulong seed) => new() { Temperature = 1f, Seed = seed, PresencePenalty = 0.3f };
 
     private static async Task<int[]> FirstTokensAsync(GenerationStream stream, int count)
