@@ -149,6 +149,10 @@ public sealed partial class RealModelFolderTests
     [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required", "min_tokens": 1}""", "min_tokens")]
     [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required", "stop": ["x"]}""", "stop")]
     [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "parallel_tool_calls": false, "min_tokens": 1}""", "min_tokens")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}, "foo": 1}]}""", "tools[0].foo")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f", "paramaters": {"type": "object"}}}]}""", "tools[0].function.paramaters")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "f"}, "foo": 1}}""", "tool_choice.foo")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "f", "foo": 1}}}""", "tool_choice.function.foo")]
     public async Task Bad_tool_fields_are_400_naming_them(string fields, string param)
     {
         var body = JsonNode.Parse(fields)!.AsObject();

@@ -65,6 +65,27 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     }
 
     [Theory]
+    [InlineData("response_format", """{"type":"json_object","schema":{"type":"object"}}""", "response_format.schema")]
+    [InlineData("response_format", """{"type":"text","json_schema":{"name":"a","schema":{}}}""", "response_format.json_schema")]
+    [InlineData("response_format", """{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object"}},"schema":{}}""", "response_format.schema")]
+    [InlineData("response_format", """{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object"},"shema":{}}}""", "response_format.json_schema.shema")]
+    [InlineData("messages", """[{"role":"user","content":[{"type":"text","text":"x","cache_control":{"type":"ephemeral"}}]}]""", "messages[0].content[0].cache_control")]
+    [InlineData("messages", """[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"},"foo":1}]},{"role":"tool","tool_call_id":"call_1","content":"1"}]""", "messages[1].tool_calls[0].foo")]
+    [InlineData("messages", """[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}","foo":1}}]},{"role":"tool","tool_call_id":"call_1","content":"1"}]""", "messages[1].tool_calls[0].function.foo")]
+    public async Task An_unknown_key_inside_a_nested_object_is_refused_with_its_path_never_dropped(string field, string value, string param)
+    {
+        // A schema one level too high would otherwise be accepted and not enforced; a typo would give a looser output.
+        var body = field == "messages"
+            ? $$"""{"model":"demo","max_tokens":2,"messages":{{value}}}"""
+            : $$"""{"model":"demo","max_tokens":2,"messages":{{Hello}},"{{field}}":{{value}}}""";
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var problem = await (await client.PostAsync(Chat, new StringContent(body, Encoding.UTF8, "application/json"))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
+        Assert.Equal("unrecognized_argument", problem["error"]!["code"]!.GetValue<string>());
+        Assert.Equal($"Unrecognized request argument supplied: {param}", problem["detail"]!.GetValue<string>());
+    }
+
+    [Theory]
     [InlineData(Chat, "store", "true")]
     [InlineData(Chat, "metadata", """{"team":"a"}""")]
     [InlineData(Chat, "service_tier", "\"auto\"")]

@@ -95,6 +95,29 @@ internal static class RequestFieldPolicy
         }
     }
 
+    /// <summary>
+    /// Throws a 400 (<c>unrecognized_argument</c>) naming the first property of the object <paramref name="value"/>, at
+    /// <paramref name="path"/>, that is not one of <paramref name="known"/> and not null: a nested object's unknown key
+    /// (a schema under <c>response_format</c> instead of <c>response_format.json_schema</c>, a typo) is refused as a
+    /// top-level one is, never dropped. A value that is not an object is left to its field's own check.
+    /// </summary>
+    public static void CheckKeys(JsonElement value, string path, params ReadOnlySpan<string> known)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        foreach (var property in value.EnumerateObject())
+        {
+            if (property.Value.ValueKind != JsonValueKind.Null && !known.Contains(property.Name))
+            {
+                var param = $"{path}.{property.Name}";
+                throw new ApiProblemException(ApiProblems.BadRequest($"Unrecognized request argument supplied: {param}", "unrecognized_argument", param));
+            }
+        }
+    }
+
     /// <summary>A refused field given with the value that means "not used", which is what TokenGrid does anyway.</summary>
     private static bool IsDefault(string param, JsonElement value) => param switch
     {

@@ -144,8 +144,16 @@ internal static class PromptParser
             throw Problem($"{param} must be an array.", param);
         }
 
+        var at = 0;
         foreach (var call in calls.EnumerateArray())
         {
+            RequestFieldPolicy.CheckKeys(call, $"{param}[{at}]", "id", "type", "function");
+            if (call.TryGetProperty("function", out var declared))
+            {
+                RequestFieldPolicy.CheckKeys(declared, $"{param}[{at}].function", "name", "arguments");
+            }
+
+            at++;
             if (call.ValueKind != JsonValueKind.Object || !call.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object
                 || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
             {
@@ -183,8 +191,10 @@ internal static class PromptParser
                 return null;
             case JsonValueKind.Array:
                 var texts = new List<string>();
+                var at = 0;
                 foreach (var part in content.EnumerateArray())
                 {
+                    RequestFieldPolicy.CheckKeys(part, $"messages[{index}].content[{at++}]", "type", "text");
                     if (part.ValueKind != JsonValueKind.Object
                         || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "text"
                         || !part.TryGetProperty("text", out var partText) || partText.ValueKind != JsonValueKind.String)

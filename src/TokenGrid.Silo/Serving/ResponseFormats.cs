@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using TokenGrid.Grains.Catalog;
+using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Serving;
@@ -28,10 +29,13 @@ internal static partial class ResponseFormats
         switch (type.GetString())
         {
             case "text":
+                RequestFieldPolicy.CheckKeys(format, "response_format", "type");
                 return null;
             case "json_object":
+                RequestFieldPolicy.CheckKeys(format, "response_format", "type");
                 return CatalogModel.AnyObjectSchema;
             case "json_schema":
+                RequestFieldPolicy.CheckKeys(format, "response_format", "type", "json_schema");
                 break;
             default:
                 throw Problem($"response_format.type '{type.GetString()}' is not one of text, json_object, json_schema.", "response_format.type");
@@ -42,6 +46,7 @@ internal static partial class ResponseFormats
             throw Problem("response_format.json_schema is required for type json_schema.", "response_format.json_schema");
         }
 
+        RequestFieldPolicy.CheckKeys(spec, "response_format.json_schema", "name", "description", "schema", "strict");
         if (!spec.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || !IsName(name.GetString()!))
         {
             throw Problem("response_format.json_schema.name must be 1 to 64 letters, digits, underscores or dashes.", "response_format.json_schema.name");

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TokenGrid.Grains.Catalog;
+using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Serving;
@@ -69,6 +70,12 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
                 throw Problem($"{at}.type must be \"function\" (the only tool type supported).", $"{at}.type");
             }
 
+            RequestFieldPolicy.CheckKeys(tool, at, "type", "function");
+            if (tool.TryGetProperty("function", out var declared))
+            {
+                RequestFieldPolicy.CheckKeys(declared, $"{at}.function", "name", "description", "parameters", "strict");
+            }
+
             if (!tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object
                 || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || !ResponseFormats.IsName(name.GetString()!))
             {
@@ -117,6 +124,18 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
         return new ToolPlan(definitions, mode, schema);
     }
 
+    /// <summary>Refuses unknown keys of a named choice (and of its function); true, so that it reads as a guard.</summary>
+    private static bool CheckedChoice(JsonElement choice)
+    {
+        RequestFieldPolicy.CheckKeys(choice, "tool_choice", "type", "function");
+        if (choice.TryGetProperty("function", out var function))
+        {
+            RequestFieldPolicy.CheckKeys(function, "tool_choice.function", "name");
+        }
+
+        return true;
+    }
+
     private static (ToolMode Mode, string? Name) Choice(JsonElement choice, Dictionary<string, JsonElement?> functions)
     {
         switch (choice.ValueKind)
@@ -131,7 +150,7 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
                     "required" => (ToolMode.Forced, null),
                     var other => throw Problem($"tool_choice '{other}' is not none, auto, required or a function.", "tool_choice"),
                 };
-            case JsonValueKind.Object when choice.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "function"
+            case JsonValueKind.Object when CheckedChoice(choice) && choice.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "function"
                 && choice.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object
                 && f.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String:
                 return functions.ContainsKey(name.GetString()!)
