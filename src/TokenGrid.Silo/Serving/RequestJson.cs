@@ -9,8 +9,8 @@ using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 namespace TokenGrid.Silo.Serving;
 
 /// <summary>
-/// Reads JSON request bodies within the documented size limit, turning every failure into a 4xx problem: a charset
-/// other than UTF-8 is 415, a body over the limit 413, bytes that are not UTF-8 or malformed JSON 400, text
+/// Reads JSON request bodies within the documented size limit, turning every failure into a 4xx problem: another media
+/// type than <c>application/json</c>, a charset other than UTF-8 or a content coding is 415, a body over the limit 413, bytes that are not UTF-8 or malformed JSON 400, text
 /// holding an unpaired surrogate escape 400 naming the field, a missing body 400; a value of the wrong type 400
 /// <c>invalid_type</c> naming the field (<see cref="JsonTypeMismatch"/>).
 /// </summary>
@@ -26,6 +26,7 @@ internal static class RequestJson
     public static async Task<T> ReadAsync<T>(HttpContext http)
         where T : class
     {
+        RequireIdentity(http.Request.Headers.ContentEncoding);
         RequireUtf8(http.Request.ContentType);
         var services = http.RequestServices;
         var limit = services.GetRequiredService<IOptions<ApiOptions>>().Value.MaxRequestBodyBytes;
@@ -67,18 +68,47 @@ internal static class RequestJson
     }
 
     /// <summary>
-    /// A <c>charset</c> other than UTF-8 is 415: JSON on the wire is UTF-8 (RFC 8259), and reading another encoding as
-    /// UTF-8 would change the text. A missing <c>Content-Type</c> is read as JSON; another media type never gets here
-    /// (routing answers 415 from the endpoint's <c>Accepts</c>).
+    /// A body in a content coding (gzip, deflate, br, ...) is 415: TokenGrid reads bodies as they come, and reading a
+    /// compressed body as JSON would refuse it for the wrong reason, while a plain body labelled compressed would be read
+    /// against its own label. <c>identity</c> (or no header) is the body as it is.
+    /// </summary>
+    private static void RequireIdentity(Microsoft.Extensions.Primitives.StringValues encodings)
+    {
+        foreach (var coding in encodings.SelectMany(v => (v ?? "").Split(',')).Select(c => c.Trim()))
+        {
+            if (coding.Length > 0 && !coding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ApiProblemException(ApiProblems.UnsupportedMediaType(
+                    $"The body's content coding '{coding}' is not supported: send the body uncompressed (no Content-Encoding)."));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The body must be <c>application/json</c>, in UTF-8: a <c>charset</c> other than UTF-8 (or an empty one) is 415,
+    /// since JSON on the wire is UTF-8 (RFC 8259) and reading another encoding as UTF-8 would change the text; so is a
+    /// <c>Content-Type</c> that is not a media type, or another one (a <c>+json</c> suffix included, which routing lets
+    /// through). A missing <c>Content-Type</c> is read as JSON.
     /// </summary>
     private static void RequireUtf8(string? contentType)
     {
-        if (contentType is null || !MediaTypeHeaderValue.TryParse(contentType, out var type) || type.Charset is not { Length: > 0 } charset)
+        if (contentType is null)
         {
             return;
         }
 
-        var name = charset.ToString().Trim('"');
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var type) || !type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ApiProblemException(ApiProblems.UnsupportedMediaType(
+                $"The body's Content-Type '{contentType}' is not supported: send JSON as 'Content-Type: application/json'."));
+        }
+
+        if (type.Charset.HasValue is false)
+        {
+            return;
+        }
+
+        var name = type.Charset.ToString().Trim('"');
         if (!name.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !name.Equals("utf8", StringComparison.OrdinalIgnoreCase))
         {
             throw new ApiProblemException(ApiProblems.UnsupportedMediaType(
