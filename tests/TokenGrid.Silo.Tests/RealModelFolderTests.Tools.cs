@@ -130,6 +130,21 @@ public sealed partial class RealModelFolderTests
         Assert.Equal("tool_calls", (string?)named["finish"]);
         Assert.Equal("get_weather", (string?)named["calls"]![0]!["name"]);
         AssertWeatherArguments((string)named["calls"]![0]!["arguments"]!);
+        Assert.Equal(1, (int)named["maxEntries"]!);
+
+        // The SDK's stream helper saw each call's argument deltas before its done, and they add up to its arguments.
+        var helper = result["streamHelper"]!;
+        var events = helper["events"]!.AsArray();
+        var calls = helper["calls"]!.AsArray();
+        Assert.NotEmpty(calls);
+        for (var call = 0; call < calls.Count; call++)
+        {
+            var own = events.Where(e => (int)e!["index"]! == call).ToList();
+            Assert.Equal("done", (string?)own[^1]!["kind"]);
+            Assert.All(own[..^1], e => Assert.Equal("delta", (string?)e!["kind"]));
+            Assert.Equal((string?)calls[call], string.Concat(own[..^1].Select(e => (string?)e!["text"])));
+            Assert.Equal((string?)calls[call], (string?)own[^1]!["text"]);
+        }
 
         Assert.True((int)result["secondTurn"]!["usage"]!["prompt_tokens"]! > 0, result["secondTurn"]!.ToJsonString());
         Assert.Equal("stop", (string?)result["jsonSchema"]!["finish"]);

@@ -33,7 +33,9 @@ await attempt("namedStream", async () => {
   });
   const calls = [];
   let finish = null;
+  let maxEntries = 0;
   for await (const chunk of stream) {
+    maxEntries = Math.max(maxEntries, chunk.choices[0]?.delta?.tool_calls?.length ?? 0);
     for (const delta of chunk.choices[0]?.delta?.tool_calls ?? []) {
       calls[delta.index] ??= { id: "", name: "", arguments: "" };
       calls[delta.index].id += delta.id ?? "";
@@ -42,7 +44,17 @@ await attempt("namedStream", async () => {
     }
     finish = chunk.choices[0]?.finish_reason ?? finish;
   }
-  return { finish, calls };
+  return { finish, calls, maxEntries };
+});
+
+// The SDK's stream helper, whose events follow the chunks: a call's argument deltas, then its done.
+await attempt("streamHelper", async () => {
+  const events = [];
+  const stream = client.chat.completions.stream({ model, messages, tools, tool_choice: "required", max_tokens: 80, seed: 7 });
+  stream.on("tool_calls.function.arguments.delta", (e) => events.push({ kind: "delta", index: e.index, text: e.arguments_delta }));
+  stream.on("tool_calls.function.arguments.done", (e) => events.push({ kind: "done", index: e.index, text: e.arguments }));
+  const final = await stream.finalChatCompletion();
+  return { events, calls: final.choices[0].message.tool_calls.map((c) => c.function.arguments) };
 });
 
 await attempt("secondTurn", async () => {

@@ -16,13 +16,13 @@ internal sealed class TextCompletionChunks(string id, long created, string model
     public object? Opening(Usage? usage) =>
         string.IsNullOrEmpty(echo) ? null : new TextCompletion(id, created, model, [new TextChoice(echo, index, null)], usage);
 
-    public object Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage)
+    public IReadOnlyList<object> Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage)
     {
         var details = logprobs is not null && tokens is not null ? logprobs.Legacy(tokens, _offsets) : null;
-        return new TextCompletion(id, created, model, [new TextChoice(text, index, null, details)], usage);
+        return [new TextCompletion(id, created, model, [new TextChoice(text, index, null, details)], usage)];
     }
 
-    public object Finish(string finishReason, Usage? usage) => new TextCompletion(id, created, model, [new TextChoice("", index, finishReason)], usage);
+    public IReadOnlyList<object> Finish(string finishReason, Usage? usage) => [new TextCompletion(id, created, model, [new TextChoice("", index, finishReason)], usage)];
 
     public object Usage(Usage usage) => new TextCompletion(id, created, model, [], usage);
 }
@@ -39,14 +39,38 @@ internal sealed class ChatCompletionChunks(string id, long created, string model
 
     public object? Opening(Usage? usage) => Chunk(new ChatDelta("assistant", ""), null, null, usage);
 
-    public object Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage) =>
-        Chunk(_calls?.Push(text) ?? new ChatDelta(null, text), null, logprobs is not null && tokens is not null ? logprobs.Chat(tokens) : null, usage);
+    public IReadOnlyList<object> Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage) =>
+        Chunks(_calls?.Push(text) ?? new ChatDelta(null, text), null, logprobs is not null && tokens is not null ? logprobs.Chat(tokens) : null, usage);
 
-    public object Finish(string finishReason, Usage? usage) => _calls is null
-        ? Chunk(new ChatDelta(null, null), finishReason, null, usage)
-        : Chunk(_calls.Finish(), _calls.Called && finishReason == "stop" ? "tool_calls" : finishReason, null, usage);
+    public IReadOnlyList<object> Finish(string finishReason, Usage? usage) => _calls is null
+        ? Chunks(new ChatDelta(null, null), finishReason, null, usage)
+        : Chunks(_calls.Finish(), _calls.Called && finishReason == "stop" ? "tool_calls" : finishReason, null, usage);
 
     public object Usage(Usage usage) => new ChatCompletionChunk(id, created, model, [], usage);
+
+    /// <summary>
+    /// The delta as chunks: one, or one per tool-call entry (a call's id, type and name, then each piece of its
+    /// arguments), as OpenAI streams them; a client's stream helper applies a chunk's entries at once and would announce
+    /// a call's arguments done before their deltas. Content and log probabilities go with the first chunk, the finish
+    /// reason with the last, and every chunk carries the usage as one chunk would.
+    /// </summary>
+    private IReadOnlyList<object> Chunks(ChatDelta delta, string? finishReason, ChatLogprobs? details, Usage? usage)
+    {
+        if (delta.ToolCalls is not { Count: > 1 } calls)
+        {
+            return [Chunk(delta, finishReason, details, usage)];
+        }
+
+        var chunks = new List<object>(calls.Count);
+        for (var i = 0; i < calls.Count; i++)
+        {
+            var last = i == calls.Count - 1;
+            chunks.Add(Chunk(
+                new ChatDelta(null, i == 0 ? delta.Content : null, [calls[i]]), last ? finishReason : null, i == 0 ? details : null, usage));
+        }
+
+        return chunks;
+    }
 
     private ChatCompletionChunk Chunk(ChatDelta delta, string? finishReason, ChatLogprobs? details, Usage? usage) =>
         new(id, created, model, [new ChatChunkChoice(index, delta, finishReason, details)], usage);

@@ -59,7 +59,10 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
                 if (tokens is { Text.Length: > 0 } or { Logprobs.Length: > 0 })
                 {
                     writer ??= await start.OpenAsync();
-                    await writer.WriteAsync(formats[index].Text(tokens.Text ?? "", tokens.Logprobs, SoFar()), cancellationToken: aborted);
+                    foreach (var chunk in formats[index].Text(tokens.Text ?? "", tokens.Logprobs, SoFar()))
+                    {
+                        await writer.WriteAsync(chunk, cancellationToken: aborted);
+                    }
                 }
 
                 continue;
@@ -92,7 +95,11 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
             writer ??= await start.OpenAsync();
             // The last choice to finish carries the whole usage, with the prefix cache's share, as one choice's finish does.
             var finishUsage = finished == jobs.Count && usage.Continuous ? ChoiceOutput.UsageOf(finals) : SoFar();
-            await writer.WriteAsync(formats[index].Finish(final.FinishReason ?? "stop", finishUsage), cancellationToken: aborted);
+            foreach (var chunk in formats[index].Finish(final.FinishReason ?? "stop", finishUsage))
+            {
+                await writer.WriteAsync(chunk, cancellationToken: aborted);
+            }
+
             if (finished == jobs.Count)
             {
                 break;

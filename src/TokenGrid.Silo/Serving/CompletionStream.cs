@@ -10,11 +10,14 @@ internal interface IChunkFormat
     /// <summary>The first chunk, sent when the stream opens (chat: the assistant role; text with echo: the prompt), or null.</summary>
     object? Opening(Usage? usage);
 
-    /// <summary>A chunk carrying generated text and, when asked for, its tokens' log probabilities.</summary>
-    object Text(string text, IReadOnlyList<TokenLogprob>? logprobs, Usage? usage);
+    /// <summary>
+    /// The chunks carrying generated text and, when asked for, its tokens' log probabilities: one, or (chat with tools)
+    /// one per tool-call entry, as OpenAI streams them.
+    /// </summary>
+    IReadOnlyList<object> Text(string text, IReadOnlyList<TokenLogprob>? logprobs, Usage? usage);
 
-    /// <summary>The chunk ending the choice with its finish reason.</summary>
-    object Finish(string finishReason, Usage? usage);
+    /// <summary>The chunks ending the choice, the last with its finish reason.</summary>
+    IReadOnlyList<object> Finish(string finishReason, Usage? usage);
 
     /// <summary>The usage chunk (no choices), sent last when <c>stream_options.include_usage</c> is set.</summary>
     object Usage(Usage usage);
@@ -93,7 +96,11 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
                     if (tokens is { Text.Length: > 0 } or { Logprobs.Length: > 0 })
                     {
                         writer ??= await start.OpenAsync();
-                        writer.Append(format.Text(tokens.Text ?? "", tokens.Logprobs, SoFar()));
+                        foreach (var chunk in format.Text(tokens.Text ?? "", tokens.Logprobs, SoFar()))
+                        {
+                            writer.Append(chunk);
+                        }
+
                         unflushed = true;
                     }
                 }
@@ -139,7 +146,11 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
 
         writer ??= await start.OpenAsync();
         var total = OpenAi.Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens);
-        await writer.WriteAsync(format.Finish(final.FinishReason ?? "stop", usage.Continuous ? total : usage.Pending), cancellationToken: aborted);
+        foreach (var chunk in format.Finish(final.FinishReason ?? "stop", usage.Continuous ? total : usage.Pending))
+        {
+            await writer.WriteAsync(chunk, cancellationToken: aborted);
+        }
+
         if (usage.Final)
         {
             await writer.WriteAsync(format.Usage(total), cancellationToken: aborted);
