@@ -86,6 +86,20 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     }
 
     [Theory]
+    [InlineData("store", "\"yes\"", "store")]
+    [InlineData("metadata", "\"notanobject\"", "metadata")]
+    [InlineData("metadata", """{"team":1}""", "metadata.team")]
+    [InlineData("service_tier", "42", "service_tier")]
+    [InlineData("prompt_cache_key", "[]", "prompt_cache_key")]
+    [InlineData("safety_identifier", "true", "safety_identifier")]
+    public async Task An_ignored_field_of_the_wrong_type_is_refused_as_openai_refuses_it(string field, string value, string param)
+    {
+        var problem = await PostProblemAsync(Chat, field, value);
+        Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
+        Assert.Equal("invalid_type", problem["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Theory]
     [InlineData(Chat, "store", "true")]
     [InlineData(Chat, "metadata", """{"team":"a"}""")]
     [InlineData(Chat, "service_tier", "\"auto\"")]

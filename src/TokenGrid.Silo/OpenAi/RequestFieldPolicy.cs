@@ -84,8 +84,14 @@ internal static class RequestFieldPolicy
         foreach (var (name, value) in fields)
         {
             var param = prefix + name;
-            if (value.ValueKind == JsonValueKind.Null || Ignored.ContainsKey(param) || IsDefault(param, value))
+            if (value.ValueKind == JsonValueKind.Null || IsDefault(param, value))
             {
+                continue;
+            }
+
+            if (Ignored.ContainsKey(param))
+            {
+                CheckIgnored(param, value);
                 continue;
             }
 
@@ -115,6 +121,41 @@ internal static class RequestFieldPolicy
                 var param = $"{path}.{property.Name}";
                 throw new ApiProblemException(ApiProblems.BadRequest($"Unrecognized request argument supplied: {param}", "unrecognized_argument", param));
             }
+        }
+    }
+
+    /// <summary>
+    /// An ignored field still has OpenAI's type (a boolean <c>store</c>, an object of strings <c>metadata</c>, string
+    /// hints): a value OpenAI would refuse is refused here too, 400 <c>invalid_type</c> naming it, so a client that works
+    /// against TokenGrid does not fail against OpenAI, nor the other way round.
+    /// </summary>
+    private static void CheckIgnored(string param, JsonElement value)
+    {
+        if (param == "metadata" && value.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var entry in value.EnumerateObject())
+            {
+                Expect($"metadata.{entry.Name}", entry.Value, entry.Value.ValueKind == JsonValueKind.String, "a string");
+            }
+
+            return;
+        }
+
+        var (fits, expected) = param switch
+        {
+            "store" or "stream_options.include_obfuscation" => (value.ValueKind is JsonValueKind.True or JsonValueKind.False, "a boolean"),
+            "metadata" => (false, "an object"),
+            _ => (value.ValueKind == JsonValueKind.String, "a string"),
+        };
+        Expect(param, value, fits, expected);
+    }
+
+    private static void Expect(string param, JsonElement value, bool fits, string expected)
+    {
+        if (!fits)
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                $"Invalid type for '{param}': expected {expected}, but got {Serving.JsonTypeMismatch.Describe(value)} instead.", "invalid_type", param));
         }
     }
 

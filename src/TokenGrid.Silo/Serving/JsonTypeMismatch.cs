@@ -158,7 +158,7 @@ internal static partial class JsonTypeMismatch
         };
     }
 
-    private static string Describe(JsonElement value) => value.ValueKind switch
+    internal static string Describe(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.String => "a string",
         JsonValueKind.Number => value.GetRawText().AsSpan().IndexOfAny(".eE") < 0 ? "an integer" : "a decimal",
