@@ -61,6 +61,7 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
 
         var definitions = new List<JsonNode>();
         var functions = new Dictionary<string, JsonElement?>(StringComparer.Ordinal);
+        var places = new Dictionary<string, string>(StringComparer.Ordinal);
         var index = 0;
         foreach (var tool in tools.EnumerateArray())
         {
@@ -93,10 +94,29 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
                 throw Problem($"Two tools are named '{name.GetString()}'.", $"{at}.function.name");
             }
 
+            places[name.GetString()!] = $"{at}.function.parameters";
+
             definitions.Add(JsonNode.Parse(tool.GetRawText())!);
         }
 
         var (mode, forced) = Choice(toolChoice, functions);
+        if (mode == ToolMode.Forced)
+        {
+            // Each function a forced call may take, on its own first: a problem is then named where the caller wrote it
+            // (tools[i].function.parameters, and the place inside), not inside the call schema built around it.
+            foreach (var (function, parameters) in functions.Where(f => forced is null || f.Key == forced))
+            {
+                if (parameters is { } own && model.CheckOutputSchema(own.GetRawText()) is { } wrong)
+                {
+                    var inside = wrong.Path.Length > 0 ? $" at {wrong.Path}" : "";
+                    throw new ApiProblemException(ApiProblems.BadRequest(
+                        $"The parameters of '{function}' cannot be enforced for a forced call ({wrong.Keyword}{inside}): {wrong.Message}",
+                        "unsupported_schema",
+                        places[function]));
+                }
+            }
+        }
+
         var schema = mode == ToolMode.Forced ? CallsOf(forced is null ? functions : new() { [forced] = functions[forced] }, parallel ?? true, forced is null) : null;
         if (schema is not null && model.CheckOutputSchema(schema) is { } problem)
         {
