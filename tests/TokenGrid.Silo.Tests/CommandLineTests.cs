@@ -62,6 +62,18 @@ public sealed class CommandLineTests : IDisposable
         Assert.Matches(@"prompt_tokens=\d+ completion_tokens=[1-3] ", error);
     }
 
+    [Fact]
+    public async Task Generate_from_a_folder_that_is_not_a_model_is_one_line_and_exit_code_1()
+    {
+        var empty = Directory.CreateDirectory(Path.Combine(_root, "empty")).FullName;
+        var (code, output, error) = await RunAsync("generate", "x", "--model", empty);
+
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.StartsWith("not servable: ", error);
+        Assert.Single(error.TrimEnd().Split('\n'));
+    }
+
     [Theory]
     [InlineData("--help")]
     [InlineData("help")]

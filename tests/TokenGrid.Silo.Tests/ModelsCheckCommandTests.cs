@@ -53,6 +53,23 @@ public sealed class ModelsCheckCommandTests : IDisposable
         Assert.Single(error.TrimEnd().Split('\n'));
     }
 
+    [Fact]
+    public async Task A_required_provider_that_is_missing_is_one_line_and_exit_code_1()
+    {
+        var directory = DemoModelBuilder.EnsureBuilt(Path.Combine(_root, "cache"), DemoModelSpec.Default with { Layers = 2, HiddenSize = 64 });
+        var (code, output, error) = await RunAsync("check", directory, "--provider", "cuda");
+        if (code == 0)
+        {
+            // A machine with CUDA: the check ran there.
+            Assert.Contains("provider:   Cuda", output);
+            return;
+        }
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("not servable: The CUDA execution provider was required", error);
+        Assert.Single(error.TrimEnd().Split('\n'));
+    }
+
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
     {
         using var output = new StringWriter();

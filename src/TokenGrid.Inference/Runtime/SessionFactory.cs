@@ -47,7 +47,7 @@ public static class SessionFactory
             var cudaOptions = NewOptions(intraOpThreads, settings);
             try
             {
-                AppendCuda(cudaOptions, deviceId, settings);
+                AppendCuda(cudaOptions, deviceId, settings, quiet: preference == ExecutionProviderPreference.Auto);
                 return new CreatedSession(Open(modelPath, cudaOptions, nice: 0).Session, ExecutionProviderKind.Cuda, null);
             }
             catch (Exception e) when (e is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
@@ -109,21 +109,43 @@ public static class SessionFactory
         return (session!, niceFailure is null ? nice : 0, niceFailure);
     }
 
-    private static void AppendCuda(SessionOptions options, int deviceId, SessionSettings settings)
+    /// <summary>
+    /// Appends the CUDA provider. <paramref name="quiet"/> (auto: trying CUDA, falling back to the CPU) holds ONNX
+    /// Runtime's own log to fatal errors meanwhile: without CUDA it would print its failure to load the provider's library
+    /// as an error, which reads as a failed start, while the fallback and its reason are reported on their own.
+    /// </summary>
+    private static void AppendCuda(SessionOptions options, int deviceId, SessionSettings settings, bool quiet)
     {
-        if (settings.CudaOptions.Count == 0)
+        var env = OrtEnv.Instance();
+        var level = env.EnvLogLevel;
+        if (quiet)
         {
-            options.AppendExecutionProvider_CUDA(deviceId);
-            return;
+            env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
         }
 
-        using var cuda = new OrtCUDAProviderOptions();
-        var values = new Dictionary<string, string>(settings.CudaOptions)
+        try
         {
-            ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
-        cuda.UpdateOptions(values);
-        options.AppendExecutionProvider_CUDA(cuda);
+            if (settings.CudaOptions.Count == 0)
+            {
+                options.AppendExecutionProvider_CUDA(deviceId);
+                return;
+            }
+
+            using var cuda = new OrtCUDAProviderOptions();
+            var values = new Dictionary<string, string>(settings.CudaOptions)
+            {
+                ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            cuda.UpdateOptions(values);
+            options.AppendExecutionProvider_CUDA(cuda);
+        }
+        finally
+        {
+            if (quiet)
+            {
+                env.EnvLogLevel = level;
+            }
+        }
     }
 
     private static SessionOptions NewOptions(int intraOpThreads, SessionSettings settings)

@@ -64,7 +64,12 @@ internal static class GenerateCommand
         }
 
         directory ??= DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, DemoModelSpec.Default);
-        using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = provider, ModelFile = modelFile });
+        using var model = ModelsCommand.TryLoad(directory, modelFile, provider, console.Error);
+        if (model is null)
+        {
+            return 1;
+        }
+
         console.Error.WriteLine($"model {model.Name} on {model.Provider}{(model.ProviderFallbackReason is { } why ? $" ({why})" : "")}");
         await using var engine = new InferenceEngine(model);
 

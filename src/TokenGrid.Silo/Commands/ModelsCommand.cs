@@ -39,17 +39,29 @@ internal static class ModelsCommand
         return new Command("models", "Model folders.") { check };
     }
 
+    /// <summary>
+    /// Loads a model folder for a command, or says in one line why it is not servable (a folder that is not a model, a
+    /// provider that was required and is missing, a file it cannot read): null then, and the command exits with 1.
+    /// </summary>
+    internal static DecoderModel? TryLoad(string directory, string? modelFile, ExecutionProviderPreference provider, TextWriter error)
+    {
+        try
+        {
+            return DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = provider, ModelFile = modelFile });
+        }
+        catch (Exception e) when (e is InvalidModelException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or ExecutionProviderUnavailableException
+            or IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"not servable: {e.Message.ReplaceLineEndings(" ")}");
+            return null;
+        }
+    }
+
     private static async Task<int> CheckAsync(
         string directory, string? modelFile, string? conversation, int maxTokens, ExecutionProviderPreference provider, TextWriter output, TextWriter error)
     {
-        DecoderModel model;
-        try
+        if (TryLoad(directory, modelFile, provider, error) is not { } model)
         {
-            model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = provider, ModelFile = modelFile });
-        }
-        catch (Exception e) when (e is InvalidModelException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"not servable: {e.Message.ReplaceLineEndings(" ")}");
             return 1;
         }
 
