@@ -10,8 +10,6 @@ namespace TokenGrid.Inference.Tests.Templates;
 /// </summary>
 public sealed class DeveloperRoleTests
 {
-    private static readonly FixedClock Clock = new(TemplateFixtures.Now);
-
     [Theory]
     [InlineData("qwen3")]
     [InlineData("qwen2_5")]
@@ -63,5 +61,5 @@ public sealed class DeveloperRoleTests
     ];
 
     private static ModelChatFormat Load(string directory) =>
-        ModelChatFormat.Load(directory, TokenizerLoader.Load(directory, bosTokenId: null), Clock);
+        ModelChatFormat.Load(directory, TokenizerLoader.Load(directory, bosTokenId: null), new FixedClock(TemplateFixtures.Now));
 }
