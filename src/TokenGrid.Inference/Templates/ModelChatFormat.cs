@@ -99,7 +99,7 @@ public sealed class ModelChatFormat
     /// <summary>
     /// True when a <c>developer</c> message is rendered as a <c>system</c> one: OpenAI's developer role takes the system
     /// role's place, and a template that never names it (every published one we test against) would drop it without a
-    /// word. A template that names the role (gpt-oss's, for one) gets it as it came.
+    /// word. A template that names the role (one for the harmony format of gpt-oss, which has it) gets it as it came.
     /// </summary>
     public bool DeveloperAsSystem => _developerAsSystem;
 
