@@ -89,8 +89,8 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
                 return;
             }
 
+            finished += finals[index] is null ? 1 : 0;
             finals[index] = final;
-            finished++;
             _completionTokens[index] = final.CompletionTokens;
             writer ??= await start.OpenAsync();
             // The last choice to finish carries the whole usage, with the prefix cache's share, as one choice's finish does.

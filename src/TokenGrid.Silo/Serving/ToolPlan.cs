@@ -100,29 +100,20 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
         }
 
         var (mode, forced) = Choice(toolChoice, functions);
-        if (mode == ToolMode.Forced)
+        var schema = mode == ToolMode.Forced ? CallsOf(forced is null ? functions : new() { [forced] = functions[forced] }, parallel ?? true, forced is null) : null;
+        if (schema is not null && model.CheckOutputSchema(schema) is { } problem)
         {
-            // Each function a forced call may take, on its own first: a problem is then named where the caller wrote it
-            // (tools[i].function.parameters, and the place inside), not inside the call schema built around it.
+            // Named where the caller wrote it when one function's parameters fail on their own (tools[i].function.parameters,
+            // and the place inside them), not inside the call schema built around them; only then is the check repeated.
             foreach (var (function, parameters) in functions.Where(f => forced is null || f.Key == forced))
             {
                 if (parameters is { } own && model.CheckOutputSchema(own.GetRawText()) is { } wrong)
                 {
-                    var inside = wrong.Path.Length > 0 ? $" at {wrong.Path}" : "";
-                    throw new ApiProblemException(ApiProblems.BadRequest(
-                        $"The parameters of '{function}' cannot be enforced for a forced call ({wrong.Keyword}{inside}): {wrong.Message}",
-                        "unsupported_schema",
-                        places[function]));
+                    throw Unenforceable($"The parameters of '{function}'", wrong, places[function]);
                 }
             }
-        }
 
-        var schema = mode == ToolMode.Forced ? CallsOf(forced is null ? functions : new() { [forced] = functions[forced] }, parallel ?? true, forced is null) : null;
-        if (schema is not null && model.CheckOutputSchema(schema) is { } problem)
-        {
-            var where = problem.Path.Length > 0 ? $" at {problem.Path}" : "";
-            throw new ApiProblemException(ApiProblems.BadRequest(
-                $"A tool's parameters cannot be enforced for a forced call ({problem.Keyword}{where}): {problem.Message}", "unsupported_schema", "tools"));
+            throw Unenforceable("A tool's parameters", problem, "tools");
         }
 
         // With auto, a call the model opens in its own syntax is held to the parameters from its opening on. Parameters
@@ -154,6 +145,13 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
         }
 
         return true;
+    }
+
+    private static ApiProblemException Unenforceable(string what, OutputSchemaProblem problem, string param)
+    {
+        var where = problem.Path.Length > 0 ? $" at {problem.Path}" : "";
+        return new ApiProblemException(ApiProblems.BadRequest(
+            $"{what} cannot be enforced for a forced call ({problem.Keyword}{where}): {problem.Message}", "unsupported_schema", param));
     }
 
     private static (ToolMode Mode, string? Name) Choice(JsonElement choice, Dictionary<string, JsonElement?> functions)
