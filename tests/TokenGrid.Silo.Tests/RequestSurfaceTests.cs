@@ -86,6 +86,19 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     }
 
     [Theory]
+    [InlineData("""[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[1]},{"role":"tool","tool_call_id":"call_1","content":"1"}]""", "messages[1].tool_calls")]
+    [InlineData("""[{"role":"user","content":"x"},{"role":"assistant","tool_calls":["call"]},{"role":"tool","tool_call_id":"call_1","content":"1"}]""", "messages[1].tool_calls")]
+    [InlineData("""[{"role":"user","content":["x"]}]""", "messages[0].content")]
+    [InlineData("""[{"role":"user","content":[null]}]""", "messages[0].content")]
+    public async Task A_nested_value_that_is_not_an_object_is_400_naming_where_it_is(string messages, string param)
+    {
+        var body = $$"""{"model":"demo","max_tokens":2,"messages":{{messages}}}""";
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var problem = await (await client.PostAsync(Chat, new StringContent(body, Encoding.UTF8, "application/json"))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
+    }
+
+    [Theory]
     [InlineData("store", "\"yes\"", "store")]
     [InlineData("metadata", "\"notanobject\"", "metadata")]
     [InlineData("metadata", """{"team":1}""", "metadata.team")]

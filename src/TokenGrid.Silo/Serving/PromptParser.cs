@@ -148,7 +148,7 @@ internal static class PromptParser
         foreach (var call in calls.EnumerateArray())
         {
             RequestFieldPolicy.CheckKeys(call, $"{param}[{at}]", "id", "type", "function");
-            if (call.TryGetProperty("function", out var declared))
+            if (call.ValueKind == JsonValueKind.Object && call.TryGetProperty("function", out var declared))
             {
                 RequestFieldPolicy.CheckKeys(declared, $"{param}[{at}].function", "name", "arguments");
             }
