@@ -26,12 +26,11 @@ public sealed class ModelChatFormat
     private readonly ModelTokenizer _tokenizer;
     private readonly ChatPromptRenderer? _renderer;
     private readonly ChatTemplate _fallback;
-    private readonly bool _developerAsSystem;
 
     private ModelChatFormat(
         ModelTokenizer tokenizer, ChatPromptRenderer? renderer, string description, IReadOnlyList<string> stops, bool developerAsSystem, Tools.ToolCallSyntax tools = Tools.ToolCallSyntax.PlainJson)
     {
-        _developerAsSystem = developerAsSystem;
+        DeveloperAsSystem = developerAsSystem;
         ToolCalls = tools;
         _tokenizer = tokenizer;
         _renderer = renderer;
@@ -101,7 +100,7 @@ public sealed class ModelChatFormat
     /// role's place, and a template that never names it (every published one we test against) would drop it without a
     /// word. A template that names the role (one for the harmony format of gpt-oss, which has it) gets it as it came.
     /// </summary>
-    public bool DeveloperAsSystem => _developerAsSystem;
+    public bool DeveloperAsSystem { get; }
 
     /// <summary>Renders <paramref name="messages"/> (OpenAI chat messages) and asks for the assistant's next turn.</summary>
     /// <param name="messages">
@@ -145,7 +144,7 @@ public sealed class ModelChatFormat
     /// <summary><paramref name="message"/>, a <c>developer</c> one as <c>system</c> where <see cref="DeveloperAsSystem"/>.</summary>
     private JsonNode Role(JsonNode message)
     {
-        if (!_developerAsSystem || message["role"]?.GetValue<string>() != "developer")
+        if (!DeveloperAsSystem || message["role"]?.GetValue<string>() != "developer")
         {
             return message;
         }

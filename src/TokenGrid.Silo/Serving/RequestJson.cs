@@ -10,9 +10,9 @@ namespace TokenGrid.Silo.Serving;
 
 /// <summary>
 /// Reads JSON request bodies within the documented size limit, turning every failure into a 4xx problem: another media
-/// type than <c>application/json</c>, a charset other than UTF-8 or a content coding is 415, a body over the limit 413, bytes that are not UTF-8 or malformed JSON 400, text
-/// holding an unpaired surrogate escape 400 naming the field, a missing body 400; a value of the wrong type 400
-/// <c>invalid_type</c> naming the field (<see cref="JsonTypeMismatch"/>).
+/// type than <c>application/json</c>, a charset other than UTF-8 or a content coding is 415, a body over the limit 413,
+/// bytes that are not UTF-8 or malformed JSON 400, text holding an unpaired surrogate escape 400 naming the field, a
+/// missing body 400; a value of the wrong type 400 <c>invalid_type</c> naming the field (<see cref="JsonTypeMismatch"/>).
 /// </summary>
 /// <remarks>
 /// The body is read whole (it is at most <see cref="ApiOptions.MaxRequestBodyBytes"/>) and checked by
@@ -27,7 +27,7 @@ internal static class RequestJson
         where T : class
     {
         RequireIdentity(http.Request.Headers.ContentEncoding);
-        RequireUtf8(http.Request.ContentType);
+        RequireJson(http.Request.ContentType);
         var services = http.RequestServices;
         var limit = services.GetRequiredService<IOptions<ApiOptions>>().Value.MaxRequestBodyBytes;
         if (http.Request.ContentLength > limit)
@@ -90,7 +90,7 @@ internal static class RequestJson
     /// <c>Content-Type</c> that is not a media type, or another one (a <c>+json</c> suffix included, which routing lets
     /// through). A missing <c>Content-Type</c> is read as JSON.
     /// </summary>
-    private static void RequireUtf8(string? contentType)
+    private static void RequireJson(string? contentType)
     {
         if (contentType is null)
         {
