@@ -199,6 +199,58 @@ internal static class GroupDraw
         return heap[0];
     }
 
+    /// <summary>
+    /// Gathers into the scratch band (values into <see cref="SamplerScratch.BandKeys"/>, ids into
+    /// <see cref="SamplerScratch.BandItems"/>) every value of <paramref name="row"/> at least the
+    /// <paramref name="k"/>-th largest of its group <paramref name="maxima"/> (as <see cref="Maxima"/> wrote them). k groups
+    /// hold a value at least that, so the row's k largest values are all among them, and each group above it adds at most
+    /// <see cref="Depth"/>: the groups' members are read, not the row again. Returns how many; 0 when fewer than k groups
+    /// have a finite maximum, or so many tie at the bound that the candidates would not be few.
+    /// </summary>
+    public static int GatherTop(ReadOnlySpan<float> row, ReadOnlySpan<float> maxima, int k, SamplerScratch scratch)
+    {
+        var bound = KthLargest(maxima, k, scratch.GroupWeights);
+        if (!float.IsFinite(bound))
+        {
+            return 0;
+        }
+
+        // The maxima come in whole chunks of Lanes (GroupCount): a vector compare per chunk finds its groups at the bound.
+        var groups = 0;
+        for (var c = 0; c < maxima.Length; c += Lanes)
+        {
+            groups += BitOperations.PopCount(AtLeast(maxima, c, bound));
+        }
+
+        if (groups * Depth > ProbabilityCut.BandLimit)
+        {
+            return 0;
+        }
+
+        scratch.EnsureBand(groups * Depth);
+        var (keys, items, n) = (scratch.BandKeys, scratch.BandItems, 0);
+        for (var c = 0; c < maxima.Length; c += Lanes)
+        {
+            for (var bits = AtLeast(maxima, c, bound); bits != 0; bits &= bits - 1)
+            {
+                foreach (var id in Members(c + BitOperations.TrailingZeroCount(bits), row.Length))
+                {
+                    if (row[id] >= bound)
+                    {
+                        (keys[n], items[n]) = (row[id], id);
+                        n++;
+                    }
+                }
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>One bit per group of the chunk whose first group is <paramref name="first"/>: its maximum is at least <paramref name="bound"/>.</summary>
+    private static uint AtLeast(ReadOnlySpan<float> maxima, int first, float bound) =>
+        Vector256.GreaterThanOrEqual(Vector256.Create(maxima.Slice(first, Lanes)), Vector256.Create(bound)).ExtractMostSignificantBits();
+
     private static void SiftDown(Span<float> heap, int i)
     {
         while (true)

@@ -69,6 +69,51 @@ internal static class ProbabilityKernels
     }
 
     /// <summary>
+    /// <c>Σ exp(source[i] − shift)</c> (<see cref="FastExp"/>, <paramref name="shift"/> at least every value), summed in
+    /// float by <see cref="Block"/> and in double across blocks, as <see cref="Exponentiate"/> sums; nothing is written.
+    /// </summary>
+    public static double ExpSum(ReadOnlySpan<float> source, float shift)
+    {
+        var width = Vector<float>.Count;
+        ref var from = ref MemoryMarshal.GetReference(source);
+        var total = 0.0;
+        var i = 0;
+        while (i < source.Length)
+        {
+            var end = Math.Min(source.Length, i + Block);
+            var blockSum = 0f;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var sum512 = Vector512<float>.Zero;
+                for (; i + Vector512<float>.Count <= end; i += Vector512<float>.Count)
+                {
+                    sum512 += FastExp.Exp(Vector512.LoadUnsafe(ref from, (nuint)i) - Vector512.Create(shift));
+                }
+
+                blockSum = Vector512.Sum(sum512);
+            }
+
+            // Two sums, so that one vector's exponential need not wait for the other's addition.
+            var (even, odd) = (Vector<float>.Zero, Vector<float>.Zero);
+            for (; i + (2 * width) <= end; i += 2 * width)
+            {
+                even += FastExp.Exp(Vector.LoadUnsafe(ref from, (nuint)i) - new Vector<float>(shift));
+                odd += FastExp.Exp(Vector.LoadUnsafe(ref from, (nuint)(i + width)) - new Vector<float>(shift));
+            }
+
+            blockSum += Vector.Sum(even + odd);
+            for (; i < end; i++)
+            {
+                blockSum += FastExp.Exp(source[i] - shift);
+            }
+
+            total += blockSum;
+        }
+
+        return total;
+    }
+
+    /// <summary>
     /// One fused pass: <c>destination[i] = exp((source[i] - shift) * scale)</c> (<see cref="FastExp"/>) (source and destination may be the same),
     /// with the sums of every <see cref="Block"/> into <paramref name="blockSums"/>. Returns the total and the smallest
     /// positive value.

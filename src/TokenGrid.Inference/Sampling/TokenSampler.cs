@@ -558,56 +558,16 @@ public sealed class TokenSampler
     }
 
     /// <summary>
-    /// Gathers the candidates of a top-k draw into the scratch band (ids, and adjusted logits): every value at least the
-    /// k-th largest group maximum. k groups hold a value at least that, so the row's k largest values are all among them,
-    /// and each group above it adds at most <see cref="GroupDraw.Depth"/>. Returns how many; 0 when the row is not one
-    /// for it (a −∞, +∞ or NaN maximum, fewer than k groups with a finite one, or so many ties at the bound that the
-    /// candidates would not be few), and the whole row is cut instead.
+    /// Gathers the candidates of a top-k draw into the scratch band (ids, and adjusted logits), as
+    /// <see cref="GroupDraw.GatherTop"/> does. Returns how many; 0 when the row is not one for it (a −∞, +∞ or NaN maximum,
+    /// or what <see cref="GroupDraw.GatherTop"/> refuses), and the whole row is cut instead.
     /// </summary>
     private int GatherTopK(ReadOnlySpan<float> source, SamplerScratch scratch)
     {
         var maxima = scratch.GroupMaxima.AsSpan(0, GroupDraw.GroupCount(source.Length));
-        if (_options.TopK > maxima.Length || !float.IsFinite(GroupDraw.Maxima(source, maxima)))
-        {
-            return 0;
-        }
-
-        var bound = GroupDraw.KthLargest(maxima, _options.TopK, scratch.GroupWeights);
-        if (!float.IsFinite(bound))
-        {
-            return 0;
-        }
-
-        var groups = 0;
-        foreach (var m in maxima)
-        {
-            groups += m >= bound ? 1 : 0;
-        }
-
-        if (groups * GroupDraw.Depth > ProbabilityCut.BandLimit)
-        {
-            return 0;
-        }
-
-        // Only the groups whose maximum reaches the bound hold candidates: their members, not another pass over the row.
-        scratch.EnsureBand(groups * GroupDraw.Depth);
-        var (keys, items, n) = (scratch.BandKeys, scratch.BandItems, 0);
-        for (var g = 0; g < maxima.Length; g++)
-        {
-            if (maxima[g] >= bound)
-            {
-                foreach (var id in GroupDraw.Members(g, source.Length))
-                {
-                    if (source[id] >= bound)
-                    {
-                        (keys[n], items[n]) = (source[id], id);
-                        n++;
-                    }
-                }
-            }
-        }
-
-        return n;
+        return _options.TopK > maxima.Length || !float.IsFinite(GroupDraw.Maxima(source, maxima))
+            ? 0
+            : GroupDraw.GatherTop(source, maxima, _options.TopK, scratch);
     }
 
     private static int BestRaw(ReadOnlySpan<float> logits, int[] ids, int n)

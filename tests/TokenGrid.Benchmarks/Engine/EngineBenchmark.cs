@@ -29,6 +29,15 @@ public static class EngineBenchmark
     /// </summary>
     internal static SamplingOptions TopK { get; } = new() { Temperature = 0.7f, TopK = 20, TopP = 0.8f, RepetitionPenalty = 1.05f };
 
+    /// <summary>OpenAI's own penalties at OpenAI's default temperature: <c>presence_penalty</c> and <c>frequency_penalty</c> 0.5.</summary>
+    internal static SamplingOptions Penalties { get; } = new() { Temperature = 1f, PresencePenalty = 0.5f, FrequencyPenalty = 0.5f };
+
+    /// <summary>Log probabilities as a chat request asks for them: <c>logprobs: true, top_logprobs: 5</c>.</summary>
+    private const int TopLogprobs = 5;
+
+    /// <summary>Choices per prompt of the <c>n</c> scenario: 8 prompts of 4 choices fill the batch of 32.</summary>
+    private const int Choices = 4;
+
     private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
     private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 64, "New tokens per sequence.");
     private static readonly Option<int> s_prompt = BenchmarkCommand.Int("--prompt", 16, "Prompt length in tokens.");
@@ -89,6 +98,9 @@ public static class EngineBenchmark
         await GenerateAsync(engine, prompts, 4, TopP);
         await GenerateAsync(parallel, prompts, 4, TopP);
         await GenerateAsync(engine, prompts, 4, TopK);
+        await GenerateAsync(engine, prompts, 4, Sampled, TopLogprobs);
+        await GenerateAsync(engine, prompts, 4, Penalties);
+        await GenerateChoicesAsync(engine, prompts, 4);
         if (small is not null)
         {
             RawGreedyLoop.Run(small, smallPrompts, 4);
@@ -111,6 +123,9 @@ public static class EngineBenchmark
             Add("sampled32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, Sampled)));
             Add("topp32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, TopP)));
             Add("topk32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, TopK)));
+            Add("logprobs32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, Sampled, TopLogprobs)));
+            Add("penalties32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, Penalties)));
+            Add("choices32", await Workload.RateAsync(() => GenerateChoicesAsync(engine, prompts, newTokens)));
             Add("sampled32parallel", await Workload.RateAsync(() => GenerateAsync(parallel, prompts, newTokens, Sampled)));
             Add("topp32parallel", await Workload.RateAsync(() => GenerateAsync(parallel, prompts, newTokens, TopP)));
             if (small is not null)
@@ -158,6 +173,17 @@ public static class EngineBenchmark
             .Add("engine_top_p_vs_greedy_b32", M("topp32") / M("engine32"))
             .Add("engine_top_k_tokens_per_s_b32", M("topk32"))
             .Add("engine_top_k_vs_greedy_b32", M("topk32") / M("engine32"))
+            // The rest of the request surface at OpenAI's default temperature, against greedy and against plain
+            // temperature 1: what logprobs, penalties and n > 1 cost on top of sampling.
+            .Add("engine_logprobs_tokens_per_s_b32", M("logprobs32"))
+            .Add("engine_logprobs_vs_greedy_b32", M("logprobs32") / M("engine32"))
+            .Add("engine_logprobs_vs_sampled_b32", M("logprobs32") / M("sampled32"))
+            .Add("engine_penalties_tokens_per_s_b32", M("penalties32"))
+            .Add("engine_penalties_vs_greedy_b32", M("penalties32") / M("engine32"))
+            .Add("engine_penalties_vs_sampled_b32", M("penalties32") / M("sampled32"))
+            .Add("engine_n4_tokens_per_s_b32", M("choices32"))
+            .Add("engine_n4_vs_greedy_b32", M("choices32") / M("engine32"))
+            .Add("engine_n4_vs_sampled_b32", M("choices32") / M("sampled32"))
             .Add("engine_sampled_parallel_vs_greedy_b32", M("sampled32parallel") / M("engine32"))
             .Add("engine_top_p_parallel_vs_greedy_b32", M("topp32parallel") / M("engine32"))
             .Add("scaling_32_vs_1", M("engine32") / M("engine1"));
@@ -201,15 +227,34 @@ public static class EngineBenchmark
         });
     }
 
-    private static async Task<long> GenerateAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens, SamplingOptions sampling)
-    {
-        var streams = prompts.Select((p, i) => engine.Submit(new GenerationRequest
+    private static Task<long> GenerateAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens, SamplingOptions sampling, int? topLogprobs = null) =>
+        RunAsync(engine, prompts.Select((p, i) => new GenerationRequest
         {
             PromptTokens = p,
             MaxTokens = newTokens,
             IgnoreEndOfSequence = true,
             Sampling = sampling.IsGreedy ? sampling : sampling with { Seed = (ulong)i },
-        }).Stream ?? throw new InvalidOperationException("The engine refused a benchmark request.")).ToList();
+            TopLogprobs = topLogprobs,
+        }));
+
+    /// <summary>
+    /// <c>n</c> = <see cref="Choices"/> at temperature 1, as the grid submits it: the first prompts, each as that many
+    /// sequences sharing a fork key (one prefill, the others fork from its keys and values), each with a seed of its own.
+    /// As many sequences as <paramref name="prompts"/>, so the batch is as full as greedy's.
+    /// </summary>
+    private static Task<long> GenerateChoicesAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens) =>
+        RunAsync(engine, prompts.Take(prompts.Count / Choices).SelectMany((p, i) => Enumerable.Range(0, Choices).Select(c => new GenerationRequest
+        {
+            PromptTokens = p,
+            MaxTokens = newTokens,
+            IgnoreEndOfSequence = true,
+            Sampling = Sampled with { Seed = (ulong)((i * Choices) + c) },
+            ForkKey = $"bench-{i}",
+        })));
+
+    private static async Task<long> RunAsync(InferenceEngine engine, IEnumerable<GenerationRequest> requests)
+    {
+        var streams = requests.Select(r => engine.Submit(r).Stream ?? throw new InvalidOperationException("The engine refused a benchmark request.")).ToList();
         var results = await Task.WhenAll(streams.Select(s => s.Completion));
         return results.Sum(r => (long)r.CompletionTokens);
     }

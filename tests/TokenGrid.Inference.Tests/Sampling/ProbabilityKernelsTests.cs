@@ -73,6 +73,23 @@ public sealed class ProbabilityKernelsTests
         Assert.Empty(LogprobCalculator.Compute(logits, 5, 0, new SamplerScratch(logits.Length)).Top);
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(37)]
+    [InlineData(1_024)]
+    [InlineData(100_277)]
+    public void The_exponential_sum_is_the_exponentiated_rows_total_without_writing_it(int n)
+    {
+        var logits = TokenSamplerTests.RandomLogits(n, 13, spread: 20);
+        logits[n / 2] = float.NegativeInfinity;
+        var max = logits.Max();
+        var written = new float[n];
+        var (total, _) = ProbabilityKernels.Exponentiate(logits, written, max, 1f, new float[(n / ProbabilityKernels.Block) + 1]);
+        var exact = logits.Sum(l => Math.Exp((double)l - max));
+        Assert.Equal(total, ProbabilityKernels.ExpSum(logits, max), 1e-6 * total);
+        Assert.Equal(exact, ProbabilityKernels.ExpSum(logits, max), 1e-6 * exact);
+    }
+
     [Fact]
     public void Equal_logprobs_are_listed_by_lower_id()
     {
