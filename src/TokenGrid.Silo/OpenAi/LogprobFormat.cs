@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Unicode;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Grains.Catalog;
 
@@ -13,8 +14,6 @@ namespace TokenGrid.Silo.OpenAi;
 /// </summary>
 internal sealed class LogprobFormat(CatalogModel model, bool skipSpecialTokens = false)
 {
-    private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     /// <summary>Chat's <c>logprobs</c> for <paramref name="tokens"/>.</summary>
     public ChatLogprobs Chat(IEnumerable<TokenLogprob> tokens) => new([.. tokens.Select(token =>
     {
@@ -61,17 +60,10 @@ internal sealed class LogprobFormat(CatalogModel model, bool skipSpecialTokens =
     }
 
     /// <summary>The token's text: its bytes as UTF-8, or <c>bytes:\xNN…</c> when they are not whole characters.</summary>
-    public static string Text(byte[] bytes)
-    {
-        try
-        {
-            return s_strict.GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            return "bytes:" + string.Concat(bytes.Select(b => $"\\x{b:x2}"));
-        }
-    }
+    public static string Text(byte[] bytes) =>
+        // Checked first, not caught: a token that is part of a character is common in text that is not English, and an
+        // exception per such token (each alternative of each streamed token) would cost more than the rest of its chunk.
+        Utf8.IsValid(bytes) ? Encoding.UTF8.GetString(bytes) : "bytes:" + string.Concat(bytes.Select(b => $"\\x{b:x2}"));
 
     private static float? Value(float logprob) =>
         float.IsNaN(logprob) ? null : float.IsNegativeInfinity(logprob) ? -9999f : logprob;

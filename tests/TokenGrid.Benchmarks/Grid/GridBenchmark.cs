@@ -96,6 +96,7 @@ public static class GridBenchmark
 
         await StreamAllAsync(http, prompts.Take(4).ToList(), 4);
         await StreamAllAsync(http, prompts.Take(4).ToList(), 4, temperature: 1f, topP: 0.9f);
+        await StreamAllAsync(http, prompts.Take(4).ToList(), 4, temperature: 1f, logprobs: 5);
         await EngineAsync(engine, prompts.Take(4).ToList(), 4);
         // Measured once the JIT has settled (see SettleAsync): a freshly started grid compiles its code for its first
         // half minute or so, which would land in whichever rounds ran first.
@@ -104,6 +105,7 @@ public static class GridBenchmark
         var sampled = new List<double>();
         var topP = new List<double>();
         var topK = new List<double>();
+        var logprobs = new List<double>();
         var alone = new List<double>();
         (List<double> Rates, Func<Task<long>> Run)[] defaults =
         [
@@ -112,6 +114,9 @@ public static class GridBenchmark
             (topP, () => StreamAllAsync(http, prompts, newTokens, temperature: 1f, topP: 0.9f)),
             // What a model whose generation_config.json sets top-k gets by default (Qwen 2.5 Instruct's values).
             (topK, () => StreamAllAsync(http, prompts, newTokens, temperature: 0.7f, topP: 0.8f, topK: 20, repetitionPenalty: 1.05f)),
+            // Log probabilities with five alternatives per token, at OpenAI's default temperature: the engine's work per
+            // row, and every chunk's larger body on the way out.
+            (logprobs, () => StreamAllAsync(http, prompts, newTokens, temperature: 1f, logprobs: 5)),
         ];
         for (var round = 0; round < rounds; round++)
         {
@@ -120,7 +125,7 @@ public static class GridBenchmark
                 grid[clients].Add(await Workload.RateAsync(() => StreamAllAsync(http, prompts.Take(clients).ToList(), newTokens)));
             }
 
-            // Greedy, sampled, top-p and top-k at 32 clients take turns going first, so none always runs in another's wake.
+            // Greedy, sampled, top-p, top-k and logprobs at 32 clients take turns going first, so none always runs in another's wake.
             for (var k = 0; k < defaults.Length; k++)
             {
                 var (rates, run) = defaults[(k + round) % defaults.Length];
@@ -149,7 +154,10 @@ public static class GridBenchmark
             .Add("grid_sampled_vs_greedy_32", Stats.Median(sampled) / Stats.Median(grid[32]))
             .Add("grid_top_p_vs_greedy_32", Stats.Median(topP) / Stats.Median(grid[32]))
             .Add("grid_top_k_tokens_per_s_32", Stats.Median(topK))
-            .Add("grid_top_k_vs_greedy_32", Stats.Median(topK) / Stats.Median(grid[32]));
+            .Add("grid_top_k_vs_greedy_32", Stats.Median(topK) / Stats.Median(grid[32]))
+            .Add("grid_logprobs_tokens_per_s_32", Stats.Median(logprobs))
+            .Add("grid_logprobs_vs_greedy_32", Stats.Median(logprobs) / Stats.Median(grid[32]))
+            .Add("grid_logprobs_vs_sampled_32", Stats.Median(logprobs) / Stats.Median(sampled));
 
         if (custom is null)
         {
@@ -512,7 +520,7 @@ public static class GridBenchmark
     /// </summary>
     internal static async Task<long> StreamAllAsync(
         HttpClient http, IReadOnlyList<int[]> prompts, int newTokens, float temperature = 0f, float topP = 1f, ConcurrentQueue<double>? firstText = null,
-        int topK = 0, float repetitionPenalty = 1f)
+        int topK = 0, float repetitionPenalty = 1f, int? logprobs = null)
     {
         var counts = await Task.WhenAll(prompts.Select(async prompt =>
         {
@@ -525,6 +533,7 @@ public static class GridBenchmark
                 top_p = topP,
                 top_k = topK,
                 repetition_penalty = repetitionPenalty,
+                logprobs,
                 stream = true,
                 stream_options = new { include_usage = true },
             }, firstText);
