@@ -38,6 +38,12 @@ public static class EngineBenchmark
     /// <summary>Choices per prompt of the <c>n</c> scenario: 8 prompts of 4 choices fill the batch of 32.</summary>
     private const int Choices = 4;
 
+    /// <summary>
+    /// Prompt length of the prefill scenario: a chat's history or a system prompt, as long as the demo model's context
+    /// (512) leaves room for.
+    /// </summary>
+    private const int LongPrompt = 448;
+
     private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
     private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 64, "New tokens per sequence.");
     private static readonly Option<int> s_prompt = BenchmarkCommand.Int("--prompt", 16, "Prompt length in tokens.");
@@ -78,6 +84,10 @@ public static class EngineBenchmark
         });
         var hasRaw = RawGreedyLoop.Supports(model);
 
+        // Long prompts, each new to the engine: no prefix cache, so every round prefills them whole, in the silo's chunks.
+        await using var prefill = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefixCacheTokens = 0, ThreadName = "tokengrid-engine-prefill" });
+        var longPrompts = Workload.Prompts(model, 32, Math.Min(LongPrompt, model.Config.ContextLength - 1));
+
         // The small variant only exists for the demo model.
         using var small = custom is null ? DecoderModel.Load(DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, SmallVocabulary), load) : null;
         await using var smallEngine = small is null ? null : new InferenceEngine(small, new EngineOptions
@@ -101,6 +111,7 @@ public static class EngineBenchmark
         await GenerateAsync(engine, prompts, 4, Sampled, TopLogprobs);
         await GenerateAsync(engine, prompts, 4, Penalties);
         await GenerateChoicesAsync(engine, prompts, 4);
+        await PrefillAsync(prefill, longPrompts.Take(4).ToList());
         if (small is not null)
         {
             RawGreedyLoop.Run(small, smallPrompts, 4);
@@ -126,6 +137,7 @@ public static class EngineBenchmark
             Add("logprobs32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, Sampled, TopLogprobs)));
             Add("penalties32", await Workload.RateAsync(() => GenerateAsync(engine, prompts, newTokens, Penalties)));
             Add("choices32", await Workload.RateAsync(() => GenerateChoicesAsync(engine, prompts, newTokens)));
+            Add("prefill32", await Workload.RateAsync(() => PrefillAsync(prefill, longPrompts)));
             Add("sampled32parallel", await Workload.RateAsync(() => GenerateAsync(parallel, prompts, newTokens, Sampled)));
             Add("topp32parallel", await Workload.RateAsync(() => GenerateAsync(parallel, prompts, newTokens, TopP)));
             if (small is not null)
@@ -184,6 +196,11 @@ public static class EngineBenchmark
             .Add("engine_n4_tokens_per_s_b32", M("choices32"))
             .Add("engine_n4_vs_greedy_b32", M("choices32") / M("engine32"))
             .Add("engine_n4_vs_sampled_b32", M("choices32") / M("sampled32"))
+            // Prompt tokens per second of 32 long prompts (one token out each), against greedy decode tokens per second:
+            // what a long chat history or system prompt costs before its first token.
+            .Add("engine_prefill_prompt_tokens", longPrompts[0].Length)
+            .Add("engine_prefill_tokens_per_s_b32", M("prefill32"))
+            .Add("engine_prefill_vs_decode_b32", M("prefill32") / M("engine32"))
             .Add("engine_sampled_parallel_vs_greedy_b32", M("sampled32parallel") / M("engine32"))
             .Add("engine_top_p_parallel_vs_greedy_b32", M("topp32parallel") / M("engine32"))
             .Add("scaling_32_vs_1", M("engine32") / M("engine1"));
@@ -251,6 +268,13 @@ public static class EngineBenchmark
             Sampling = Sampled with { Seed = (ulong)((i * Choices) + c) },
             ForkKey = $"bench-{i}",
         })));
+
+    /// <summary>Prefills every prompt and generates one token from each; returns the prompt tokens processed.</summary>
+    private static async Task<long> PrefillAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts)
+    {
+        await GenerateAsync(engine, prompts, 1, SamplingOptions.Greedy);
+        return prompts.Sum(p => (long)p.Length);
+    }
 
     private static async Task<long> RunAsync(InferenceEngine engine, IEnumerable<GenerationRequest> requests)
     {
