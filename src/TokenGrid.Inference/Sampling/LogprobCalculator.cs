@@ -16,7 +16,7 @@ public static class LogprobCalculator
 
     /// <summary>
     /// The log probability of <paramref name="token"/> under <paramref name="logits"/>, and the <paramref name="top"/>
-    /// most likely tokens, most likely first (ties by lower id).
+    /// most likely tokens, most likely first (by logit; equal logits by lower id).
     /// </summary>
     public static TokenLogprobs Compute(ReadOnlySpan<float> logits, int token, int top, SamplerScratch scratch)
     {
@@ -29,28 +29,21 @@ public static class LogprobCalculator
     }
 
     /// <summary>
-    /// From the group maxima: null when the row's maximum is not finite or its top tokens are not few (see
-    /// <see cref="GroupDraw.GatherTop"/>); the softmax path then decides.
+    /// From the group maxima: null when the row's maximum is not finite, <paramref name="top"/> exceeds the groups, or
+    /// the top tokens are not few (more than <see cref="ProbabilityCut.BandLimit"/> / <see cref="GroupDraw.Depth"/>
+    /// groups at the bound, see <see cref="GroupDraw.GatherTop"/>); the softmax path then decides.
     /// </summary>
     private static TokenLogprobs? FromGroups(ReadOnlySpan<float> logits, int token, int top, SamplerScratch scratch)
     {
         var maxima = scratch.GroupMaxima.AsSpan(0, GroupDraw.GroupCount(logits.Length));
         var max = GroupDraw.Maxima(logits, maxima);
-        var n = top == 0 || !float.IsFinite(max) ? 0 : GroupDraw.GatherTop(logits, maxima, top, scratch);
+        var n = top == 0 || top > maxima.Length || !float.IsFinite(max) ? 0 : GroupDraw.GatherTop(logits, maxima, top, scratch);
         if (!float.IsFinite(max) || (top > 0 && n == 0))
         {
             return null;
         }
 
         var logSum = max + (float)Math.Log(ProbabilityKernels.ExpSum(logits, max));
-
-        // The band holds logits; negated, an ascending sort puts the most likely first, as the softmax path's band.
-        var keys = scratch.BandKeys.AsSpan(0, n);
-        for (var i = 0; i < n; i++)
-        {
-            keys[i] = -keys[i];
-        }
-
         return Result(logits, token, top, n, logSum, scratch);
     }
 
@@ -73,8 +66,10 @@ public static class LogprobCalculator
     }
 
     /// <summary>
-    /// The answer from <paramref name="n"/> candidates in the scratch band, keyed so that an ascending sort puts the most
-    /// likely first: the first <paramref name="top"/> of them, equal keys by lower id.
+    /// The answer from <paramref name="n"/> candidates in the scratch band (ids in <see cref="SamplerScratch.BandItems"/>,
+    /// a superset of the <paramref name="top"/> largest logits): the first <paramref name="top"/> by logit, equal logits
+    /// by lower id. Both paths order by the logit itself, not by a probability computed from it, in which two close
+    /// logits may round to one value.
     /// </summary>
     private static TokenLogprobs Result(ReadOnlySpan<float> logits, int token, int top, int n, float logSum, SamplerScratch scratch)
     {
@@ -84,8 +79,14 @@ public static class LogprobCalculator
             return new TokenLogprobs(sampled, []);
         }
 
+        // Negated, so that an ascending sort puts the most likely first.
         var keys = scratch.BandKeys.AsSpan(0, n);
         var items = scratch.BandItems.AsSpan(0, n);
+        for (var i = 0; i < n; i++)
+        {
+            keys[i] = -logits[items[i]];
+        }
+
         keys.Sort(items);
         var result = new TopLogprob[Math.Min(top, n)];
         for (var i = 0; i < n; i++)

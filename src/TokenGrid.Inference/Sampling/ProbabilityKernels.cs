@@ -93,7 +93,8 @@ internal static class ProbabilityKernels
                 blockSum = Vector512.Sum(sum512);
             }
 
-            // Two sums, so that one vector's exponential need not wait for the other's addition.
+            // Two sums on this path, so that one vector's exponential need not wait for the other's addition (the 512-bit
+            // path above keeps one).
             var (even, odd) = (Vector<float>.Zero, Vector<float>.Zero);
             for (; i + (2 * width) <= end; i += 2 * width)
             {

@@ -89,11 +89,45 @@ public sealed class LogprobCalculatorTests
     [Fact]
     public void Ties_at_the_cut_are_taken_by_lower_id_over_a_large_row()
     {
-        // Every value but three is equal: the top 5 are the three above them, then the two lowest ids of the rest.
-        var logits = Enumerable.Repeat(1f, 50_000).ToArray();
-        (logits[40_000], logits[30_000], logits[20_000]) = (3f, 2f, 2f);
-        var result = LogprobCalculator.Compute(logits, 7, 5, new SamplerScratch(logits.Length));
-        Assert.Equal([40_000, 20_000, 30_000, 0, 1], result.Top.Select(t => t.TokenId));
+        // Few enough ties that the group path answers (it gathers candidates), as the assertion on the gather shows.
+        var logits = Row("spread", 100_277);
+        for (var i = 0; i < logits.Length; i++)
+        {
+            logits[i] /= 30;
+        }
+
+        (logits[90_000], logits[60_000], logits[10]) = (5f, 4f, 4f);
+        (logits[99_000], logits[70_000], logits[3_000], logits[50]) = (3.5f, 3.5f, 3.5f, 3.5f);
+        var scratch = new SamplerScratch(logits.Length);
+        var maxima = scratch.GroupMaxima.AsSpan(0, GroupDraw.GroupCount(logits.Length));
+        GroupDraw.Maxima(logits, maxima);
+        Assert.InRange(GroupDraw.GatherTop(logits, maxima, 5, scratch), 5, ProbabilityCut.BandLimit);
+
+        var result = LogprobCalculator.Compute(logits, 7, 5, scratch);
+        Assert.Equal([90_000, 10, 60_000, 50, 3_000], result.Top.Select(t => t.TokenId));
+    }
+
+    [Fact]
+    public void Both_paths_list_by_logit_even_where_two_logits_round_to_one_probability()
+    {
+        // 0.2 and the float just above it: one probability, one printed log probability, two logits. The higher logit
+        // is the more likely token on a large row (group path) and on a small one (softmax path) alike.
+        foreach (var n in new[] { 100_277, 2_000 })
+        {
+            var logits = Enumerable.Range(0, n).Select(i => -5f + (i % 7 * 0.01f)).ToArray();
+            (logits[500], logits[100], logits[200]) = (0.3f, 0.2f, MathF.BitIncrement(0.2f));
+            var result = LogprobCalculator.Compute(logits, 0, 3, new SamplerScratch(n));
+            Assert.Equal([500, 200, 100], result.Top.Select(t => t.TokenId));
+        }
+    }
+
+    [Fact]
+    public void More_alternatives_than_a_row_has_groups_are_answered()
+    {
+        // 2,048 values make 128 groups: 129 alternatives cannot come from the groups, and the softmax path answers.
+        var logits = Row("spread", GroupDraw.MinimumRow);
+        var result = LogprobCalculator.Compute(logits, 3, 129, new SamplerScratch(logits.Length));
+        Assert.Equal(Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).Take(129), result.Top.Select(t => t.TokenId));
     }
 
     [Theory]
