@@ -61,6 +61,13 @@ public sealed class NodeOptions : IValidatedOptions
     /// </summary>
     public int CpuModelThreadNice { get; set; } = 10;
 
+    /// <summary>
+    /// Rewrite each model's graph at load so that prefill computes its logits at the last prompt position only, the one
+    /// it reads (see <c>LastPositionLogits</c> in TokenGrid.Inference); a graph the rewrite does not recognise runs as
+    /// exported, and the engine logs why. False runs every graph as exported. Default: true.
+    /// </summary>
+    public bool LastPositionLogits { get; set; } = true;
+
     /// <summary>Per-device overrides of <see cref="IntraOpThreads"/> (<c>DeviceIntraOpThreads:cpu1 = 2</c>). Default: none.</summary>
     public Dictionary<string, int> DeviceIntraOpThreads { get; set; } = new(StringComparer.Ordinal);
 

@@ -128,6 +128,7 @@ public sealed partial class NodeRuntime(
             DeviceId = isGpu ? ordinal : 0,
             IntraOpThreads = settings.IntraOpThreadsOf(device),
             CpuThreadNice = settings.CpuModelThreadNice,
+            LastPositionLogits = settings.LastPositionLogits,
         };
         var expected = isGpu && settings.Provider != ExecutionProviderPreference.Cpu ? ExecutionProviderKind.Cuda : ExecutionProviderKind.Cpu;
         var models = new NodeModels(

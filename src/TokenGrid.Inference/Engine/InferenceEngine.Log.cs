@@ -25,4 +25,7 @@ public sealed partial class InferenceEngine
 
     [LoggerMessage(7, LogLevel.Warning, "Model {Model}: the intra-op pool runs at the process's nice value, not the one configured: {Reason}")]
     private partial void LogThreadNiceFailed(string model, string reason);
+
+    [LoggerMessage(8, LogLevel.Information, "Model {Model}: prefill computes logits at every prompt position and reads the last ({Reason})")]
+    private partial void LogEveryPositionLogits(string model, string reason);
 }

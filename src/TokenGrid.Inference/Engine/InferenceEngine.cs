@@ -78,6 +78,11 @@ public sealed partial class InferenceEngine : IAsyncDisposable
             LogThreadNiceFailed(model.Name, niceFailure);
         }
 
+        if (model.EveryPositionLogitsReason is { } everyPosition)
+        {
+            LogEveryPositionLogits(model.Name, everyPosition);
+        }
+
         foreach (var note in model.LoadNotes)
         {
             if (note.Kind == ModelNoteKind.Ignored)

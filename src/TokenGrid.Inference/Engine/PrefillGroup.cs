@@ -113,14 +113,16 @@ internal sealed class PrefillGroup : IDisposable
         using var logits = outputs[0];
         if (Done)
         {
+            // A graph rewritten to compute the last position only (LastPositionLogits) returns [rows, 1, vocabulary].
+            var logitColumns = (int)logits.GetTensorTypeAndShape().Shape[1];
             for (var r = 0; r < batch; r++)
             {
-                onLastLogits(Rows[r], null, _runner.PrefillLogits(logits, (r * columns) + columns - 1));
+                onLastLogits(Rows[r], null, _runner.PrefillLogits(logits, (r * logitColumns) + logitColumns - 1));
             }
 
             foreach (var (follower, r) in Followers)
             {
-                onLastLogits(follower, Rows[r], _runner.PrefillLogits(logits, (r * columns) + columns - 1));
+                onLastLogits(follower, Rows[r], _runner.PrefillLogits(logits, (r * logitColumns) + logitColumns - 1));
             }
         }
 

@@ -34,6 +34,12 @@ public sealed record ModelLoadOptions
     /// configuration is read the same way either way. Default: null.
     /// </summary>
     public string? ModelFile { get; init; }
+
+    /// <summary>
+    /// Rewrite the graph at load so that its logits hold only the last position, which is all prefill reads (see
+    /// <see cref="Models.LastPositionLogits"/>); a graph it does not recognise is opened as it is. Default: true.
+    /// </summary>
+    public bool LastPositionLogits { get; init; } = true;
 }
 
 /// <summary>
@@ -42,9 +48,10 @@ public sealed record ModelLoadOptions
 /// </summary>
 public sealed class DecoderModel : IDisposable
 {
-    private DecoderModel(DecoderModelConfig config, DecoderSignature signature, ModelTokenizer tokenizer, CreatedSession created, IReadOnlyList<ModelNote> notes)
+    private DecoderModel(DecoderModelConfig config, DecoderSignature signature, ModelTokenizer tokenizer, CreatedSession created, IReadOnlyList<ModelNote> notes, string? everyPosition)
     {
         LoadNotes = notes;
+        EveryPositionLogitsReason = everyPosition;
         Config = config;
         Signature = signature;
         Tokenizer = tokenizer;
@@ -89,6 +96,12 @@ public sealed class DecoderModel : IDisposable
     /// </summary>
     public IReadOnlyList<ModelNote> LoadNotes { get; }
 
+    /// <summary>
+    /// Null when the graph was rewritten to compute its logits at the last position only (see
+    /// <see cref="ModelLoadOptions.LastPositionLogits"/>); otherwise why it computes them at every position.
+    /// </summary>
+    public string? EveryPositionLogitsReason { get; }
+
     /// <summary>The model's name.</summary>
     public string Name => Config.Name;
 
@@ -98,18 +111,50 @@ public sealed class DecoderModel : IDisposable
         options ??= new ModelLoadOptions();
         var modelPath = ModelConfigReader.FindModelFile(directory, options.ModelFile);
         var settings = ModelConfigReader.ReadSessionSettings(directory, out var sessionNotes);
-        var created = SessionFactory.Create(modelPath, options.ExecutionProvider, options.DeviceId, options.IntraOpThreads, settings, options.CpuThreadNice);
+        var (rewritten, everyPosition) = Rewrite(modelPath, options);
+        CreatedSession created;
+        try
+        {
+            created = SessionFactory.Create(modelPath, options.ExecutionProvider, options.DeviceId, options.IntraOpThreads, settings, options.CpuThreadNice, rewritten);
+        }
+        catch (OnnxRuntimeException e) when (rewritten is not null)
+        {
+            // The rewritten graph is refused where the original is not: open the original, and say why.
+            everyPosition = $"the rewritten graph did not load: {e.Message}";
+            created = SessionFactory.Create(modelPath, options.ExecutionProvider, options.DeviceId, options.IntraOpThreads, settings, options.CpuThreadNice);
+        }
+
         try
         {
             var config = ModelConfigReader.Read(directory, modelPath, created.Session);
             var signature = DecoderSignature.Resolve(config, created.Session);
             var tokenizer = TokenizerLoader.Load(directory, config.BosTokenId);
-            return new DecoderModel(config, signature, tokenizer, created, [.. sessionNotes, .. config.Notes]);
+            return new DecoderModel(config, signature, tokenizer, created, [.. sessionNotes, .. config.Notes], everyPosition);
         }
         catch
         {
             created.Session.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The graph rewritten to last-position logits, or null with why not.</summary>
+    private static (byte[]? Rewritten, string? Why) Rewrite(string modelPath, ModelLoadOptions options)
+    {
+        if (!options.LastPositionLogits)
+        {
+            return (null, "turned off");
+        }
+
+        try
+        {
+            var rewritten = LastPositionLogits.TryRewriteFile(modelPath, "logits", out var why);
+            return (rewritten, why);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException e)
+        {
+            // ONNX Runtime reports a file that is not a model in its own words when it opens it.
+            return (null, $"the graph file did not parse: {e.Message}");
         }
     }
 

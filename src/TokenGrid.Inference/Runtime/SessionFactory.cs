@@ -34,9 +34,13 @@ public static class SessionFactory
     /// The nice value of the session's threads when it runs on the CPU (see <see cref="ThreadNiceness"/>); 0 leaves them
     /// at the creating process's. A CUDA session's threads keep theirs: they feed the device. Default: 0.
     /// </param>
+    /// <param name="modelBytes">
+    /// A rewritten graph to open instead of the file (see <see cref="Models.LastPositionLogits"/>); its external data is
+    /// read from the file's folder, under the same rules as a load by path. Default: null (the file).
+    /// </param>
     public static CreatedSession Create(
         string modelPath, ExecutionProviderPreference preference, int deviceId = 0, int intraOpThreads = 0, SessionSettings? settings = null,
-        int cpuThreadNice = 0)
+        int cpuThreadNice = 0, byte[]? modelBytes = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(cpuThreadNice);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(cpuThreadNice, ThreadNiceness.Max);
@@ -48,7 +52,7 @@ public static class SessionFactory
             try
             {
                 AppendCuda(cudaOptions, deviceId, settings, quiet: preference == ExecutionProviderPreference.Auto);
-                return new CreatedSession(Open(modelPath, cudaOptions, nice: 0).Session, ExecutionProviderKind.Cuda, null);
+                return new CreatedSession(Open(modelPath, modelBytes, cudaOptions, nice: 0).Session, ExecutionProviderKind.Cuda, null);
             }
             catch (Exception e) when (e is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
             {
@@ -68,7 +72,7 @@ public static class SessionFactory
         }
 
         using var cpuOptions = NewOptions(intraOpThreads, settings);
-        var (session, nice, niceFailure) = Open(modelPath, cpuOptions, cpuThreadNice);
+        var (session, nice, niceFailure) = Open(modelPath, modelBytes, cpuOptions, cpuThreadNice);
         return new CreatedSession(session, ExecutionProviderKind.Cpu, fallback, nice, niceFailure);
     }
 
@@ -82,7 +86,7 @@ public static class SessionFactory
     /// thread pool for the model's compute. The pool's threads also take this thread's <paramref name="nice"/> value;
     /// returns the value they have (0 when it could not be set, with why).
     /// </summary>
-    private static (InferenceSession Session, int Nice, string? NiceFailure) Open(string modelPath, SessionOptions options, int nice)
+    private static (InferenceSession Session, int Nice, string? NiceFailure) Open(string modelPath, byte[]? modelBytes, SessionOptions options, int nice)
     {
         InferenceSession? session = null;
         ExceptionDispatchInfo? failure = null;
@@ -92,7 +96,18 @@ public static class SessionFactory
             try
             {
                 niceFailure = ThreadNiceness.TrySet(nice);
-                session = new InferenceSession(modelPath, options);
+                if (modelBytes is null)
+                {
+                    session = new InferenceSession(modelPath, options);
+                }
+                else
+                {
+                    // A rewritten graph held in memory: without this setting ONNX Runtime would look for its external data in
+                    // the working directory.
+                    options.AddSessionConfigEntry(
+                        "session.model_external_initializers_file_folder_path", Path.GetDirectoryName(Path.GetFullPath(modelPath))!);
+                    session = new InferenceSession(modelBytes, options);
+                }
             }
             catch (Exception e)
             {

@@ -72,9 +72,11 @@ public static class RawGreedyLoop
             }
 
             var logits = outputs[0].GetTensorDataAsSpan<float>();
+            // A graph rewritten to last-position logits (the engine's default) returns one column per row.
+            var logitColumns = logits.Length / vocab / batch;
             for (var b = 0; b < batch; b++)
             {
-                next[b] = TensorPrimitives.IndexOfMax(logits.Slice((((b * columns) + columns - 1) * vocab), vocab));
+                next[b] = TensorPrimitives.IndexOfMax(logits.Slice((((b * logitColumns) + logitColumns - 1) * vocab), vocab));
             }
 
             outputs[0].Dispose();
