@@ -68,27 +68,28 @@ internal sealed unsafe class DecoderRunner : IDisposable
         Mask.EnsureCapacity(batch * total);
     }
 
-    /// <summary>One decode step over the running batch: writes present into the cache and logits into the logits buffer.</summary>
-    public void RunDecode()
+    /// <summary>
+    /// One decode step over the running batch, lane by lane: <paramref name="fill"/> sets a lane's inputs (its lane, its
+    /// first row in the batch), then the lane runs, writing its present into the cache and its logits into the logits
+    /// buffer at its rows. Without <paramref name="fill"/>, the inputs are set already and the batch is one lane.
+    /// </summary>
+    public void RunDecode(Action<int, int>? fill = null)
     {
-        var batch = Cache.Batch;
-        var sig = _model.Signature;
-        var owned = new List<OrtValue>(sig.PastNames.Count * 2 + 5);
-        try
+        var lanes = Cache.Lanes;
+        if (fill is null && lanes.Count > 1)
         {
-            BindInputs(batch, 1, Cache.Length + 1, pastIsEmpty: Cache.Length == 0, owned);
-            Cache.BindPast(_binding, sig.PastNames, owned);
-            var logits = _logits.Wrap(sig.LogitsType, _logitsElementSize, [batch, 1, LogitsWidth]);
-            owned.Add(logits);
-            _binding.BindOutput(_model.Config.Io.Logits, logits);
-            Cache.BindPresent(_binding, sig.PresentNames, owned);
-            _model.Session.RunWithBinding(_runOptions, _binding);
-            _binding.SynchronizeBoundOutputs();
+            throw new InvalidOperationException("A batch of several lanes needs each lane's inputs set in turn.");
         }
-        finally
+
+        var rowBytes = (long)LogitsWidth * _logitsElementSize;
+        _logits.EnsureCapacity(Math.Max(1, Cache.Batch * rowBytes));
+        Cache.PrepareStep();
+        var first = 0;
+        for (var lane = 0; lane < lanes.Count; lane++)
         {
-            Unbind();
-            DisposeAll(owned);
+            fill?.Invoke(lane, first);
+            RunLane(lane, first * rowBytes);
+            first += lanes[lane].Rows;
         }
 
         Cache.CommitStep();
@@ -163,6 +164,29 @@ internal sealed unsafe class DecoderRunner : IDisposable
         foreach (var v in values)
         {
             v.Dispose();
+        }
+    }
+
+    private void RunLane(int lane, long logitsOffset)
+    {
+        var (rows, length) = Cache.Lanes[lane];
+        var sig = _model.Signature;
+        var owned = new List<OrtValue>(sig.PastNames.Count * 2 + 5);
+        try
+        {
+            BindInputs(rows, 1, length + 1, pastIsEmpty: length == 0, owned);
+            Cache.BindPast(lane, _binding, sig.PastNames, owned);
+            var logits = _logits.Wrap(sig.LogitsType, _logitsElementSize, [rows, 1, LogitsWidth], logitsOffset);
+            owned.Add(logits);
+            _binding.BindOutput(_model.Config.Io.Logits, logits);
+            Cache.BindPresent(lane, _binding, sig.PresentNames, owned);
+            _model.Session.RunWithBinding(_runOptions, _binding);
+            _binding.SynchronizeBoundOutputs();
+        }
+        finally
+        {
+            Unbind();
+            DisposeAll(owned);
         }
     }
 

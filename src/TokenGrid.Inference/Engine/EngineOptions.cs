@@ -54,6 +54,28 @@ public sealed class EngineOptions
     [Range(0, 100_000_000)]
     public int PrefixCacheTokens { get; set; } = 16_384;
 
+    /// <summary>
+    /// Decode runs a step may take: the running batch is split into up to this many lanes of rows of similar length, each
+    /// run over a cache padded only to its own longest row, when that saves more padded positions than
+    /// <see cref="DecodeLaneSplitPositions"/> per further run. 1 runs the whole batch at once, every row padded to the
+    /// longest. Default: 4.
+    /// </summary>
+    /// <remarks>
+    /// Exported decoders read and write every cached position of every row each step, padding included, so in one run a
+    /// single long conversation makes every short one in the batch pay for its length: on the demo model, one row of
+    /// 2,000 positions among 31 of 16 made a step of 32 rows 8.6× as long (docs/benchmarks.md, issue 14).
+    /// </remarks>
+    [Range(1, 16)]
+    public int MaxDecodeLanes { get; set; } = 4;
+
+    /// <summary>
+    /// Padded positions (rows × positions, summed over the cache) a further decode run must save to be worth what it
+    /// costs. Unset: the model's weight bytes over 4 × its key/value bytes per position, at least 256 (a run reads the
+    /// weights once; a padded position is read and written about four times). Default: unset.
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public int? DecodeLaneSplitPositions { get; set; }
+
     /// <summary>Name of the decode thread, for diagnostics. Default: "tokengrid-engine".</summary>
     public string ThreadName { get; set; } = "tokengrid-engine";
 

@@ -9,6 +9,7 @@ public sealed class EngineStatistics
     private long _tokensGenerated;
     private long _promptTokens;
     private long _decodeSteps;
+    private long _decodeRuns;
     private long _prefillRuns;
     private long _batchedSequences;
     private long _decodeTicks;
@@ -47,11 +48,15 @@ public sealed class EngineStatistics
             Interlocked.Read(ref _prefixCachedTokens),
             Interlocked.Read(ref _prefixEvictions),
             Interlocked.Read(ref _prefixBlocks),
-            Interlocked.Read(ref _prefixBytes)));
+            Interlocked.Read(ref _prefixBytes)))
+    {
+        DecodeRuns = Interlocked.Read(ref _decodeRuns),
+    };
 
-    internal void OnDecodeStep(int batchSize, TimeSpan elapsed)
+    internal void OnDecodeStep(int batchSize, int runs, TimeSpan elapsed)
     {
         Interlocked.Increment(ref _decodeSteps);
+        Interlocked.Add(ref _decodeRuns, runs);
         Interlocked.Add(ref _batchedSequences, batchSize);
         Interlocked.Add(ref _decodeTicks, elapsed.Ticks);
         Volatile.Write(ref _lastBatchSize, batchSize);
@@ -141,6 +146,9 @@ public sealed record EngineSnapshot(
     PrefixCacheSnapshot? PrefixCache = null)
 {
     /// <summary>Mean sequences per decode step.</summary>
+    /// <summary>Model runs of the decode steps: one per lane of each step (see <c>EngineOptions.MaxDecodeLanes</c>).</summary>
+    public long DecodeRuns { get; init; }
+
     public double MeanBatchSize => DecodeSteps == 0 ? 0 : (double)BatchedSequences / DecodeSteps;
 
     /// <summary>Mean time of one decode step.</summary>

@@ -257,8 +257,10 @@ public sealed partial class InferenceEngine
 
         JoinForks(rows, next);
 
-        _runner.Cache.Relayout(rows, group?.Presents, group?.Rows.Count ?? 0, group?.Width ?? 0);
-        _active = next;
+        // Rows of similar length share a lane; the batch's order becomes the lanes' (see DecodeLanes).
+        var plan = DecodeLanes.Split([.. rows.Select(r => r.Length)], _options.MaxDecodeLanes, _laneSplitPositions);
+        _runner.Cache.Relayout([.. plan.Order.Select(i => rows[i])], plan.Sizes, group?.Presents, group?.Rows.Count ?? 0, group?.Width ?? 0);
+        _active = [.. plan.Order.Select(i => next[i])];
         if (group is not null)
         {
             group.Dispose();
@@ -315,25 +317,11 @@ public sealed partial class InferenceEngine
     private void DecodeStep()
     {
         var batch = _active.Count;
-        var length = _runner.Cache.Length;
-        _runner.Prepare(batch, 1, length + 1);
-        for (var r = 0; r < batch; r++)
-        {
-            var s = _active[r];
-            var pad = length - s.KvLength;
-            _runner.Ids.Set(r, s.LastToken);
-            _runner.Positions.Set(r, s.KvLength);
-            var mask = r * (length + 1);
-            for (var c = 0; c <= length; c++)
-            {
-                _runner.Mask.Set(mask + c, c < pad ? 0 : 1);
-            }
-        }
-
+        var runs = _runner.Cache.Lanes.Count;
         var started = _time.GetTimestamp();
         try
         {
-            _runner.RunDecode();
+            _runner.RunDecode(_fillLane);
         }
         catch (OnnxRuntimeException e)
         {
@@ -350,7 +338,7 @@ public sealed partial class InferenceEngine
             return;
         }
 
-        Statistics.OnDecodeStep(batch, _time.GetElapsedTime(started));
+        Statistics.OnDecodeStep(batch, runs, _time.GetElapsedTime(started));
         _sampler.SampleStep(_runner, _active, _rowsAreShared);
         var now = _time.GetTimestamp();
         var finished = false;
@@ -366,6 +354,25 @@ public sealed partial class InferenceEngine
         {
             // Before the loop takes the next prefill: a conversation's next turn, sent when this one ends, finds its reply.
             CacheFinished();
+        }
+    }
+
+    /// <summary>Sets the inputs of a decode run of lane <paramref name="lane"/>, whose rows start at <paramref name="first"/> in the batch.</summary>
+    private void FillLane(int lane, int first)
+    {
+        var (rows, length) = _runner.Cache.Lanes[lane];
+        _runner.Prepare(rows, 1, length + 1);
+        for (var r = 0; r < rows; r++)
+        {
+            var s = _active[first + r];
+            var pad = length - s.KvLength;
+            _runner.Ids.Set(r, s.LastToken);
+            _runner.Positions.Set(r, s.KvLength);
+            var mask = r * (length + 1);
+            for (var c = 0; c <= length; c++)
+            {
+                _runner.Mask.Set(mask + c, c < pad ? 0 : 1);
+            }
         }
     }
 

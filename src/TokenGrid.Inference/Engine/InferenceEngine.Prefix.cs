@@ -18,7 +18,6 @@ public sealed partial class InferenceEngine
 
         var cache = _runner.Cache;
         var block = _prefixCache.BlockTokens;
-        IReadOnlyList<IntPtr>? source = null;
         for (var row = 0; row < _active.Count; row++)
         {
             var s = _active[row];
@@ -30,9 +29,10 @@ public sealed partial class InferenceEngine
             var held = s.KvLength;
             int[] tokens = [.. s.Prompt, .. output.Take(held - s.Prompt.Length)];
             var hashes = PrefixHashes.Compute(s.PrefixScope!, tokens, block, promptBlocks);
-            var start = cache.Length - held;
-            source ??= cache.FrontPointers;
-            _prefixCache.Insert(source, cache.Batch, row, cache.Length, hashes, 0, b => start + (b * block));
+            var (lane, index) = cache.Locate(row);
+            var (rows, length) = cache.Lanes[lane];
+            var start = length - held;
+            _prefixCache.Insert(cache.LanePointers(lane), rows, index, length, hashes, 0, b => start + (b * block));
         }
     }
 }

@@ -35,6 +35,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     // Sequences forking from a running sibling, merged into the batch at the next re-layout.
     private readonly List<Sequence> _joining = [];
     private PrefillGroup? _prefill;
+    private readonly Action<int, int> _fillLane;
+    private readonly long _laneSplitPositions;
     private readonly Prefix.PrefixCache? _prefixCache;
     private bool _stopping;
     private volatile bool _abort;
@@ -53,6 +55,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _runner = new DecoderRunner(model, _options.CopyCacheThroughRuntime);
         _eos = [.. model.Config.EosTokenIds];
+        _fillLane = FillLane;
+        _laneSplitPositions = _options.DecodeLaneSplitPositions ?? DefaultLaneSplitPositions(model.WeightBytes, _runner.Cache.BytesPerPosition);
         _vocabulary = new Lazy<Constraints.TokenVocabulary>(() =>
         {
             // Special tokens are never constrained output; the end ids are allowed apart, once a value is complete.
@@ -95,6 +99,9 @@ public sealed partial class InferenceEngine : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Padded positions a further decode run must save (see <see cref="EngineOptions.DecodeLaneSplitPositions"/>).</summary>
+    public long LaneSplitPositions => _laneSplitPositions;
 
     /// <summary>The model this engine runs.</summary>
     public DecoderModel Model => _model;
@@ -263,4 +270,11 @@ public sealed partial class InferenceEngine : IAsyncDisposable
 
         _signal.Release();
     }
+
+    /// <summary>
+    /// What a further decode run costs, in padded positions: it reads the weights once more, while a padded position is
+    /// read and written about four times a step (the attention's keys and values, and the past copied into the present).
+    /// </summary>
+    internal static long DefaultLaneSplitPositions(long weightBytes, long bytesPerPosition) =>
+        Math.Max(256, weightBytes / (4 * Math.Max(1, bytesPerPosition)));
 }

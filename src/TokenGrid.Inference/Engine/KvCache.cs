@@ -21,22 +21,30 @@ namespace TokenGrid.Inference.Engine;
 /// <param name="Gap">Padding positions between the two runs; 0: the real positions are one run.</param>
 internal readonly record struct RowSource(bool FromGroup, int Row, int Length, int Skip = 0, int Head = 0, int Gap = 0);
 
+/// <summary>One lane of the running batch: its rows, and the positions each holds (padding included).</summary>
+internal readonly record struct CacheLane(int Rows, int Length);
+
 /// <summary>
 /// The running batch's key/value cache: one pair of buffers per past input (ping-pong), allocated by the
 /// session's allocator where the model runs (device memory on CUDA), and bound to the run. A step reads the
 /// past from the front buffer and ONNX Runtime writes the present straight into the back buffer, which then
-/// becomes the front; nothing is copied, allocated or moved to the host per step. Rows are right-aligned:
-/// a row with fewer real positions than <see cref="Length"/> is padded on the left, and the attention mask
+/// becomes the front; nothing is copied, allocated or moved to the host per step. The batch is split into lanes
+/// (<see cref="DecodeLanes"/>), each run on its own over a region of the buffers, one after another; a lane's rows are
+/// right-aligned: a row with fewer real positions than its lane's length is padded on the left, and the attention mask
 /// hides the padding. A change of membership re-lays the rows out once, trimming padding no row needs.
 /// </summary>
 internal sealed class KvCache : IDisposable
 {
+    /// <summary>Lane regions start on this boundary (a device's preferred alignment).</summary>
+    private const long LaneAlignment = 256;
+
     private readonly DeviceBuffer[] _front;
     private readonly DeviceBuffer[] _back;
     private readonly CacheCopier _copier;
     private readonly int _planes;
     private readonly int _heads;
     private readonly int _positionBytes;
+    private CacheLane[] _lanes = [];
 
     public KvCache(DecoderModelConfig config, DecoderSignature signature, CacheMemory memory)
     {
@@ -64,19 +72,21 @@ internal sealed class KvCache : IDisposable
     /// <summary>Key/value heads.</summary>
     public int Heads => _heads;
 
-    /// <summary>The past inputs' memory in the running batch (the front buffers), in past-input order.</summary>
-    public IReadOnlyList<IntPtr> FrontPointers => [.. _front.Select(b => b.Pointer)];
+    /// <summary>Bytes of one position of one row, over every past input: what a padded position costs a step to read.</summary>
+    public long BytesPerPosition => (long)_front.Length * _planes * _heads * _positionBytes;
+
+    /// <summary>The lanes of the running batch, in row order: lane 0 holds the first rows.</summary>
+    public IReadOnlyList<CacheLane> Lanes => _lanes;
 
     /// <summary>Rows in the running batch.</summary>
     public int Batch { get; private set; }
 
-    /// <summary>Positions per row, padding included.</summary>
+    /// <summary>Positions per row of the longest lane, padding included.</summary>
     public int Length { get; private set; }
 
     /// <summary>Bytes held by the cache buffers.</summary>
     public long CapacityBytes => _front.Sum(b => b.Capacity) + _back.Sum(b => b.Capacity);
 
-    /// <summary>The tensors holding the cache memory, front and back (for inspection).</summary>
     /// <summary>Allocations of the cache buffers so far (see <see cref="DeviceBuffer.Allocations"/>).</summary>
     internal int Allocations => _front.Sum(b => b.Allocations) + _back.Sum(b => b.Allocations);
 
@@ -90,60 +100,91 @@ internal sealed class KvCache : IDisposable
         ? [2, batch, _heads, length, HeadSize]
         : [batch, _heads, length, HeadSize];
 
-    /// <summary>Binds the past (front) of every tensor as the inputs of a decode step; the values go to <paramref name="owned"/>.</summary>
-    public void BindPast(OrtIoBinding binding, IReadOnlyList<string> names, List<OrtValue> owned) =>
-        Bind(binding, names, _front, Shape(Batch, Length), input: true, owned);
+    /// <summary>The lane of running-batch row <paramref name="row"/>, and the row's index in it.</summary>
+    public (int Lane, int Row) Locate(int row) => Locate(_lanes, row);
 
-    /// <summary>Binds the back buffers as the present outputs of a decode step (one position longer).</summary>
-    public void BindPresent(OrtIoBinding binding, IReadOnlyList<string> names, List<OrtValue> owned) =>
-        Bind(binding, names, _back, Shape(Batch, Length + 1), input: false, owned);
+    /// <summary>The past inputs' memory of lane <paramref name="lane"/> (in the front buffers), in past-input order.</summary>
+    public IReadOnlyList<IntPtr> LanePointers(int lane)
+    {
+        var offset = Offset(_lanes, lane, 0);
+        return [.. _front.Select(b => b.Pointer + (nint)offset)];
+    }
 
-    /// <summary>After a decode step: the present becomes the past.</summary>
+    /// <summary>Sizes the back buffers for a decode step of every lane; before the first lane's <see cref="BindPresent"/>.</summary>
+    public void PrepareStep()
+    {
+        var bytes = Offset(_lanes, _lanes.Length, 1);
+        foreach (var b in _back)
+        {
+            b.EnsureCapacity(Math.Max(bytes, ElementSize));
+        }
+    }
+
+    /// <summary>Binds lane <paramref name="lane"/>'s past (front) of every tensor as the inputs of a decode run; the values go to <paramref name="owned"/>.</summary>
+    public void BindPast(int lane, OrtIoBinding binding, IReadOnlyList<string> names, List<OrtValue> owned) =>
+        Bind(binding, names, _front, Offset(_lanes, lane, 0), Shape(_lanes[lane].Rows, _lanes[lane].Length), input: true, owned);
+
+    /// <summary>Binds lane <paramref name="lane"/>'s region of the back buffers as the present outputs of a decode run (one position longer).</summary>
+    public void BindPresent(int lane, OrtIoBinding binding, IReadOnlyList<string> names, List<OrtValue> owned) =>
+        Bind(binding, names, _back, Offset(_lanes, lane, 1), Shape(_lanes[lane].Rows, _lanes[lane].Length + 1), input: false, owned);
+
+    /// <summary>After a decode step of every lane: the present becomes the past.</summary>
     public void CommitStep()
     {
         Swap();
+        for (var l = 0; l < _lanes.Length; l++)
+        {
+            _lanes[l] = _lanes[l] with { Length = _lanes[l].Length + 1 };
+        }
+
         Length++;
     }
 
+    /// <summary>Builds a new batch of one lane; see <see cref="Relayout(IReadOnlyList{RowSource}, IReadOnlyList{int}, IReadOnlyList{OrtValue}?, int, int)"/>.</summary>
+    public void Relayout(IReadOnlyList<RowSource> rows, IReadOnlyList<OrtValue>? group, int groupBatch, int groupLength) =>
+        Relayout(rows, rows.Count == 0 ? [] : [rows.Count], group, groupBatch, groupLength);
+
     /// <summary>
     /// Builds a new batch from rows of the running batch and of a prefilled group (whose cache is in the same
-    /// memory; a source row may be used more than once, for forked sequences), right-aligned to the longest row, and zeroes the padding (masked positions must hold finite
-    /// values).
+    /// memory; a source row may be used more than once, for forked sequences), in lanes of <paramref name="laneSizes"/>
+    /// rows taken in order, each right-aligned to its longest row, and zeroes the padding (masked positions must hold
+    /// finite values).
     /// </summary>
-    public void Relayout(IReadOnlyList<RowSource> rows, IReadOnlyList<OrtValue>? group, int groupBatch, int groupLength)
+    public void Relayout(IReadOnlyList<RowSource> rows, IReadOnlyList<int> laneSizes, IReadOnlyList<OrtValue>? group, int groupBatch, int groupLength)
     {
-        var newBatch = rows.Count;
-        var newLength = rows.Count == 0 ? 0 : rows.Max(r => r.Length);
+        var lanes = new CacheLane[laneSizes.Count];
+        var first = 0;
+        for (var l = 0; l < lanes.Length; l++)
+        {
+            lanes[l] = new CacheLane(laneSizes[l], Enumerable.Range(first, laneSizes[l]).Max(r => rows[r].Length));
+            first += laneSizes[l];
+        }
+
+        if (first != rows.Count)
+        {
+            throw new ArgumentException($"The lanes hold {first} rows, not the {rows.Count} given.", nameof(laneSizes));
+        }
+
+        var bytes = Offset(lanes, lanes.Length, 0);
         for (var t = 0; t < _front.Length; t++)
         {
-            _back[t].EnsureCapacity((long)_planes * newBatch * _heads * newLength * _positionBytes);
+            _back[t].EnsureCapacity(bytes);
             var groupData = group is null ? IntPtr.Zero : DataPointer(group[t]);
-            for (var p = 0; p < _planes; p++)
+            var r = 0;
+            for (var l = 0; l < lanes.Length; r += lanes[l].Rows, l++)
             {
-                for (var r = 0; r < newBatch; r++)
+                var lane = lanes[l];
+                var laneStart = _back[t].Pointer + (nint)Offset(lanes, l, 0);
+                for (var i = 0; i < lane.Rows; i++)
                 {
-                    var row = rows[r];
-                    var (src, srcBatch, srcLength) = row.FromGroup ? (groupData, groupBatch, groupLength) : (_front[t].Pointer, Batch, Length);
-                    var dstRow = _back[t].Pointer + (nint)((((long)p * newBatch) + r) * _heads * newLength * _positionBytes);
-                    var srcRow = src + (nint)((((long)p * srcBatch) + row.Row) * _heads * srcLength * _positionBytes);
-                    if (srcLength == newLength && row.Skip == 0 && row.Gap == 0)
+                    var row = rows[r + i];
+                    var (src, srcBatch, srcRow, srcLength) = row.FromGroup
+                        ? (groupData, groupBatch, row.Row, groupLength)
+                        : Source(_front[t].Pointer, row.Row);
+                    for (var p = 0; p < _planes; p++)
                     {
-                        // Same stride: the row moves whole, its padding with it (finite: zeroed here before,
-                        // or computed from padding tokens by the prefill).
-                        _copier.Copy(srcRow, dstRow, (long)_heads * newLength * _positionBytes);
-                        continue;
-                    }
-
-                    var pad = (long)(newLength - row.Length) * _positionBytes;
-                    var head = (long)row.Head * _positionBytes;
-                    var tail = (long)(row.Length - row.Head) * _positionBytes;
-                    for (var h = 0; h < _heads; h++)
-                    {
-                        var dst = dstRow + (nint)((long)h * newLength * _positionBytes);
-                        var end = srcRow + (nint)((((long)h * srcLength) + (srcLength - row.Skip)) * _positionBytes);
-                        _copier.Zero(dst, pad);
-                        _copier.Copy(end - (nint)(tail + (row.Gap * _positionBytes) + head), dst + (nint)pad, head);
-                        _copier.Copy(end - (nint)tail, dst + (nint)(pad + head), tail);
+                        var dstRow = laneStart + (nint)((((long)p * lane.Rows) + i) * _heads * lane.Length * _positionBytes);
+                        CopyRow(src + (nint)((((long)p * srcBatch) + srcRow) * _heads * srcLength * _positionBytes), srcLength, dstRow, lane.Length, row);
                     }
                 }
             }
@@ -151,8 +192,9 @@ internal sealed class KvCache : IDisposable
 
         _copier.Flush();
         Swap();
-        Batch = newBatch;
-        Length = newLength;
+        _lanes = lanes;
+        Batch = rows.Count;
+        Length = lanes.Length == 0 ? 0 : lanes.Max(l => l.Length);
     }
 
     public void Dispose()
@@ -169,11 +211,70 @@ internal sealed class KvCache : IDisposable
     internal static unsafe IntPtr DataPointer(OrtValue value) =>
         (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(value.GetTensorMutableRawData()));
 
-    private void Bind(OrtIoBinding binding, IReadOnlyList<string> names, DeviceBuffer[] buffers, long[] shape, bool input, List<OrtValue> owned)
+    private static (int Lane, int Row) Locate(CacheLane[] lanes, int row)
+    {
+        for (var l = 0; l < lanes.Length; l++)
+        {
+            if (row < lanes[l].Rows)
+            {
+                return (l, row);
+            }
+
+            row -= lanes[l].Rows;
+        }
+
+        throw new ArgumentOutOfRangeException(nameof(row), "The row is not in the running batch.");
+    }
+
+    /// <summary>Where lane <paramref name="lane"/> starts in a buffer when every lane holds <paramref name="extra"/> positions more (the present: 1).</summary>
+    private long Offset(CacheLane[] lanes, int lane, int extra)
+    {
+        long offset = 0;
+        for (var l = 0; l < lane; l++)
+        {
+            var bytes = (long)_planes * lanes[l].Rows * _heads * (lanes[l].Length + extra) * _positionBytes;
+            offset += (bytes + LaneAlignment - 1) / LaneAlignment * LaneAlignment;
+        }
+
+        return offset;
+    }
+
+    /// <summary>Running-batch row <paramref name="row"/> in the front buffer starting at <paramref name="front"/>: its lane's start, rows, its index there and the lane's length.</summary>
+    private (IntPtr Data, int Batch, int Row, int Length) Source(IntPtr front, int row)
+    {
+        var (lane, index) = Locate(_lanes, row);
+        return (front + (nint)Offset(_lanes, lane, 0), _lanes[lane].Rows, index, _lanes[lane].Length);
+    }
+
+    /// <summary>Copies one plane of a row (every head) from a source of <paramref name="srcLength"/> positions to a lane of <paramref name="length"/>.</summary>
+    private void CopyRow(IntPtr srcRow, int srcLength, IntPtr dstRow, int length, RowSource row)
+    {
+        if (srcLength == length && row.Skip == 0 && row.Gap == 0)
+        {
+            // Same stride: the row moves whole, its padding with it (finite: zeroed here before,
+            // or computed from padding tokens by the prefill).
+            _copier.Copy(srcRow, dstRow, (long)_heads * length * _positionBytes);
+            return;
+        }
+
+        var pad = (long)(length - row.Length) * _positionBytes;
+        var head = (long)row.Head * _positionBytes;
+        var tail = (long)(row.Length - row.Head) * _positionBytes;
+        for (var h = 0; h < _heads; h++)
+        {
+            var dst = dstRow + (nint)((long)h * length * _positionBytes);
+            var end = srcRow + (nint)((((long)h * srcLength) + (srcLength - row.Skip)) * _positionBytes);
+            _copier.Zero(dst, pad);
+            _copier.Copy(end - (nint)(tail + (row.Gap * _positionBytes) + head), dst + (nint)pad, head);
+            _copier.Copy(end - (nint)tail, dst + (nint)(pad + head), tail);
+        }
+    }
+
+    private void Bind(OrtIoBinding binding, IReadOnlyList<string> names, DeviceBuffer[] buffers, long offset, long[] shape, bool input, List<OrtValue> owned)
     {
         for (var t = 0; t < buffers.Length; t++)
         {
-            var value = buffers[t].Wrap(Type, ElementSize, shape);
+            var value = buffers[t].Wrap(Type, ElementSize, shape, offset);
             owned.Add(value);
             if (input)
             {

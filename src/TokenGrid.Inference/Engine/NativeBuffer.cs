@@ -30,12 +30,23 @@ internal sealed unsafe class NativeBuffer : IDisposable
         Capacity = size;
     }
 
-    /// <summary>An OrtValue over the start of this buffer; dispose it after the run that uses it.</summary>
-    public OrtValue Wrap(TensorElementType type, int elementSize, long[] shape)
+    /// <summary>
+    /// An OrtValue over this buffer from <paramref name="offset"/> bytes on; dispose it after the run that uses it. From
+    /// the start, the buffer grows to fit; further on, it must fit already (growth would discard what is before it).
+    /// </summary>
+    public OrtValue Wrap(TensorElementType type, int elementSize, long[] shape, long offset = 0)
     {
         var bytes = elementSize * shape.Aggregate(1L, (a, d) => a * d);
-        EnsureCapacity(Math.Max(bytes, elementSize));
-        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, (IntPtr)Pointer, bytes);
+        if (offset == 0)
+        {
+            EnsureCapacity(Math.Max(bytes, elementSize));
+        }
+        else if (offset + bytes > Capacity)
+        {
+            throw new InvalidOperationException($"{bytes} bytes at offset {offset} do not fit in a buffer of {Capacity}.");
+        }
+
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, (IntPtr)Pointer + (nint)offset, bytes);
     }
 
     public void Dispose() => Free();

@@ -60,6 +60,7 @@ public sealed class DecoderModel : IDisposable
         ProviderFallbackReason = created.FallbackReason;
         ThreadNice = created.ThreadNice;
         ThreadNiceFailure = created.ThreadNiceFailure;
+        WeightBytes = ReadWeightBytes(config.ModelPath);
     }
 
     /// <summary>What the model is.</summary>
@@ -104,6 +105,12 @@ public sealed class DecoderModel : IDisposable
 
     /// <summary>The model's name.</summary>
     public string Name => Config.Name;
+
+    /// <summary>
+    /// Bytes of the graph file and of its external data beside it (the files whose names start with the graph file's
+    /// name, as <c>model.onnx.data</c> and <c>model.onnx_data</c> do): about what a run reads of weights.
+    /// </summary>
+    public long WeightBytes { get; }
 
     /// <summary>Loads a model directory on the requested provider.</summary>
     public static DecoderModel Load(string directory, ModelLoadOptions? options = null)
@@ -156,6 +163,13 @@ public sealed class DecoderModel : IDisposable
             // ONNX Runtime reports a file that is not a model in its own words when it opens it.
             return (null, $"the graph file did not parse: {e.Message}");
         }
+    }
+
+    private static long ReadWeightBytes(string modelPath)
+    {
+        var file = new FileInfo(modelPath);
+        var siblings = file.Directory?.EnumerateFiles(file.Name + "*").Where(f => f.Name != file.Name) ?? [];
+        return file.Length + siblings.Sum(f => f.Length);
     }
 
     /// <summary>The first id in <paramref name="tokens"/> that the model cannot embed, or null.</summary>

@@ -14,8 +14,10 @@ public sealed class EngineOptionsTests
         Assert.Contains(settable, p => p.Name == nameof(EngineOptions.SamplingThreads));
         foreach (var property in settable)
         {
-            // A value other than the default for each: ints are raised by 3, strings get a suffix.
-            property.SetValue(template, property.PropertyType == typeof(int) ? (int)property.GetValue(template)! + 3 : $"{property.GetValue(template)}-set");
+            // A value other than the default for each: ints are raised by 3, unset ones set to 7, strings get a suffix.
+            property.SetValue(template, property.PropertyType == typeof(int)
+                ? (int)property.GetValue(template)! + 3
+                : property.PropertyType == typeof(int?) ? ((int?)property.GetValue(template) ?? 4) + 3 : $"{property.GetValue(template)}-set");
         }
 
         var named = template.Named("engine-cpu1-demo");

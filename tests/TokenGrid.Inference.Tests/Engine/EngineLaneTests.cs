@@ -1,0 +1,148 @@
+using TokenGrid.Inference.Engine;
+using TokenGrid.Inference.Tests.DemoModel;
+using TokenGrid.Inference.Tests.Support;
+
+namespace TokenGrid.Inference.Tests.Engine;
+
+/// <summary>
+/// A batch split into lanes of similar length decodes what one lane does: every layout, rows moving between lanes as
+/// sequences join, fork, finish and are cancelled, and finished rows cached from any lane.
+/// </summary>
+public sealed class EngineLaneTests
+{
+    /// <summary>Every further lane is worth its run: any saving splits.</summary>
+    private static EngineOptions Lanes(bool throughRuntime = false, int prefixCacheTokens = 0) => new()
+    {
+        MaxDecodeLanes = 4,
+        DecodeLaneSplitPositions = 0,
+        PrefixCacheTokens = prefixCacheTokens,
+        PrefixBlockTokens = 8,
+        CopyCacheThroughRuntime = throughRuntime,
+    };
+
+    private static EngineOptions OneLane() => new() { MaxDecodeLanes = 1, PrefixCacheTokens = 0 };
+
+    /// <summary>Prompts of 1 to 150 tokens with 6 to 40 tokens out: they join mid-stream and end at different steps.</summary>
+    private static readonly (int[] Prompt, int MaxTokens)[] s_requests =
+    [
+        ([5, 9, 13], 40),
+        ([.. Enumerable.Range(0, 150).Select(i => 10 + ((i * 7) % 900))], 24),
+        ([7], 6),
+        ([.. Enumerable.Range(0, 60).Select(i => 20 + ((i * 13) % 800))], 30),
+        ([42, 43], 18),
+        ([.. Enumerable.Range(0, 149).Select(i => 30 + ((i * 11) % 700))], 12),
+        ([1, 2, 3, 4, 5, 6], 35),
+    ];
+
+    [Theory]
+    [MemberData(nameof(DemoVariants.Names), MemberType = typeof(DemoVariants))]
+    public async Task Rows_in_lanes_generate_what_one_lane_generates(string variant)
+    {
+        var spec = DemoVariants.Spec(variant);
+        await using var one = EngineRun.Start(spec, OneLane());
+        var expected = await RunStaggeredAsync(one);
+        var single = one.Engine.Statistics.Snapshot();
+        Assert.Equal(single.DecodeSteps, single.DecodeRuns);
+
+        await using var lanes = EngineRun.Start(spec, Lanes());
+        Assert.Equal(expected, await RunStaggeredAsync(lanes));
+        var split = lanes.Engine.Statistics.Snapshot();
+        Assert.True(split.DecodeRuns > split.DecodeSteps, $"{split.DecodeRuns} runs in {split.DecodeSteps} steps: the batch never split");
+    }
+
+    [Theory]
+    [InlineData("per-layer")]
+    [InlineData("combined-f16-int32-no-position-ids")]
+    public async Task Lanes_move_through_the_runtimes_copies_as_device_memory_requires(string variant)
+    {
+        var spec = DemoVariants.Spec(variant);
+        await using var one = EngineRun.Start(spec, OneLane());
+        var expected = await RunStaggeredAsync(one);
+        await using var lanes = EngineRun.Start(spec, Lanes(throughRuntime: true));
+        Assert.Equal(expected, await RunStaggeredAsync(lanes));
+        var split = lanes.Engine.Statistics.Snapshot();
+        Assert.True(split.DecodeRuns > split.DecodeSteps);
+    }
+
+    [Fact]
+    public async Task A_fork_from_a_row_in_another_lane_a_cancellation_and_a_cached_reply_keep_every_row_right()
+    {
+        var longPrompt = s_requests[1].Prompt;
+        int[] Next(int[] reply) => [.. longPrompt, .. reply, 8, 9];
+
+        // Expected: each request alone, one lane, no cache.
+        await using var alone = EngineRun.Start(DemoModels.Tiny, OneLane());
+        var replyAlone = (await EngineRun.ReadAllAsync(alone.Submit(EngineRun.Greedy(longPrompt, 24)))).Tokens;
+        var shortAlone = (await EngineRun.ReadAllAsync(alone.Submit(EngineRun.Greedy([5, 9, 13], 40)))).Tokens;
+        var nextAlone = (await EngineRun.ReadAllAsync(alone.Submit(EngineRun.Greedy(Next(replyAlone), 10)))).Tokens;
+
+        await using var run = EngineRun.Start(DemoModels.Tiny, Lanes(prefixCacheTokens: 4096));
+        var shortStream = run.Submit(EngineRun.Greedy([5, 9, 13], 40));
+        await using var shortReader = shortStream.GetAsyncEnumerator();
+        Assert.True(await shortReader.MoveNextAsync());
+
+        // The long prompt joins the short row's batch: two lanes. Its fork joins from its running row in the long lane.
+        using var cancel = new CancellationTokenSource();
+        var doomed = run.Submit(EngineRun.Greedy([77, 78], 200), cancel.Token);
+        var longStream = run.Submit(EngineRun.Greedy(longPrompt, 24) with { ForkKey = "long" });
+        await using var longReader = longStream.GetAsyncEnumerator();
+        Assert.True(await longReader.MoveNextAsync());
+        var longTokens = new List<int> { longReader.Current.TokenId };
+        var fork = EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy(longPrompt, 24) with { ForkKey = "long" }));
+        await cancel.CancelAsync();
+        while (await longReader.MoveNextAsync())
+        {
+            longTokens.Add(longReader.Current.TokenId);
+        }
+
+        var shortTokens = new List<int> { shortReader.Current.TokenId };
+        while (await shortReader.MoveNextAsync())
+        {
+            shortTokens.Add(shortReader.Current.TokenId);
+        }
+
+        Assert.Equal(replyAlone, longTokens);
+        Assert.Equal(replyAlone, (await fork).Tokens);
+        Assert.Equal(shortAlone, shortTokens);
+        Assert.Equal(FinishReason.Cancelled, (await doomed.Completion).FinishReason);
+        Assert.True(run.Engine.Statistics.Snapshot().ForkedSequences > 0, "the second choice did not fork");
+
+        // The long row, cached as it finished from its lane, gives the next turn its prompt and reply.
+        var next = await EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy(Next(longTokens.ToArray()), 10)));
+        Assert.Equal(nextAlone, next.Tokens);
+        Assert.True(next.Result.CachedPromptTokens > longPrompt.Length, $"{next.Result.CachedPromptTokens} cached positions");
+        var stats = run.Engine.Statistics.Snapshot();
+        Assert.True(stats.DecodeRuns > stats.DecodeSteps, "the batch never split");
+    }
+
+    /// <summary>
+    /// Submits the requests one after another, each once the one before has its first token (so they join a running
+    /// batch), and returns every request's tokens.
+    /// </summary>
+    private static async Task<int[][]> RunStaggeredAsync(EngineRun run)
+    {
+        var results = new List<Task<(int[] Tokens, string Text, GenerationResult Result)>>();
+        foreach (var (prompt, maxTokens) in s_requests)
+        {
+            var stream = run.Submit(EngineRun.Greedy(prompt, maxTokens));
+            var first = new TaskCompletionSource();
+            results.Add(ReadAsync(stream, first));
+            await first.Task;
+        }
+
+        return [.. (await Task.WhenAll(results)).Select(r => r.Tokens)];
+    }
+
+    private static async Task<(int[] Tokens, string Text, GenerationResult Result)> ReadAsync(GenerationStream stream, TaskCompletionSource first)
+    {
+        var tokens = new List<int>();
+        await foreach (var token in stream)
+        {
+            tokens.Add(token.TokenId);
+            first.TrySetResult();
+        }
+
+        first.TrySetResult();
+        return ([.. tokens], "", await stream.Completion);
+    }
+}
