@@ -13,6 +13,7 @@ using TokenGrid.Silo.Commands;
 var root = new RootCommand("TokenGrid's benchmark scenarios (docs/benchmarks.md).")
 {
     EngineBenchmark.Create(),
+    LaneBenchmark.Create(),
     AdmissionBenchmark.Create(),
     TokenGrid.Benchmarks.Billing.StatementBenchmark.Create(),
     GridBenchmark.Create(),

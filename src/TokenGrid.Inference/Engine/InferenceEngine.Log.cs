@@ -5,8 +5,8 @@ namespace TokenGrid.Inference.Engine;
 
 public sealed partial class InferenceEngine
 {
-    [LoggerMessage(1, LogLevel.Information, "Engine for model {Model} started on {Provider} (CUDA fallback: {Fallback}); batch {MaxBatch}, queue {MaxQueue}; intra-op pool at nice {ThreadNice}")]
-    private partial void LogStarted(string model, ExecutionProviderKind provider, string fallback, int maxBatch, int maxQueue, int threadNice);
+    [LoggerMessage(1, LogLevel.Information, "Engine for model {Model} started on {Provider} (CUDA fallback: {Fallback}); batch {MaxBatch}, queue {MaxQueue}; intra-op pool at nice {ThreadNice}; up to {MaxLanes} decode lanes, split when it saves {SplitPositions} padded positions")]
+    private partial void LogStarted(string model, ExecutionProviderKind provider, string fallback, int maxBatch, int maxQueue, int threadNice, int maxLanes, long splitPositions);
 
     [LoggerMessage(2, LogLevel.Error, "A {Phase} run over {Sequences} sequences failed; they end as failed")]
     private partial void LogRunFailed(string phase, int sequences, Exception exception);

@@ -76,7 +76,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable
 
         _thread = new Thread(RunLoop) { IsBackground = true, Name = _options.ThreadName };
         _thread.Start();
-        LogStarted(model.Name, model.Provider, model.ProviderFallbackReason ?? "none", _options.MaxBatchSize, _options.MaxQueueLength, model.ThreadNice);
+        LogStarted(model.Name, model.Provider, model.ProviderFallbackReason ?? "none", _options.MaxBatchSize, _options.MaxQueueLength, model.ThreadNice, _options.MaxDecodeLanes, _laneSplitPositions);
         if (model.ThreadNiceFailure is { } niceFailure)
         {
             LogThreadNiceFailed(model.Name, niceFailure);

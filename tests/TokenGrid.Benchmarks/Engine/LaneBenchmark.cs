@@ -1,0 +1,129 @@
+using System.CommandLine;
+using TokenGrid.Inference.DemoModel;
+using TokenGrid.Inference.Engine;
+using TokenGrid.Inference.Models;
+using TokenGrid.Inference.Runtime;
+using TokenGrid.Inference.Sampling;
+using TokenGrid.Silo.Commands;
+
+namespace TokenGrid.Benchmarks.Engine;
+
+/// <summary>
+/// One long conversation among short ones: a batch of 32 where one prompt is long (a chat's history) and 31 are short,
+/// decoded by an engine that splits its batch into lanes and by one that runs it whole (every row padded to the long
+/// one), side by side, for several lengths of the long prompt; and 32 short prompts, the batch with nothing long in it.
+/// On the demo model with a 4,096-position context (or <c>--model DIR</c>).
+/// </summary>
+public static class LaneBenchmark
+{
+    private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
+    private static readonly Option<int> s_tokens = BenchmarkCommand.Int("--tokens", 128, "New tokens per sequence.");
+    private static readonly Option<int> s_prompt = BenchmarkCommand.Int("--prompt", 16, "Length of the short prompts in tokens.");
+    private static readonly Option<int[]> s_long = new("--long")
+    {
+        Description = "Lengths of the long prompt, in tokens.",
+        DefaultValueFactory = _ => [100, 250, 500, 1000, 2000],
+        AllowMultipleArgumentsPerToken = true,
+        HelpName = "N",
+    };
+
+    private static readonly Option<string?> s_model = BenchmarkCommand.Model();
+    private static readonly Option<ExecutionProviderPreference> s_provider = ProviderOption.Create();
+
+    /// <summary>The demo model with room for long conversations.</summary>
+    internal static DemoModelSpec LongContext { get; } = DemoModelSpec.Default with { ContextLength = 4096 };
+
+    /// <summary>The <c>lanes</c> command.</summary>
+    public static Command Create() => BenchmarkCommand.Scenario(
+        "lanes", "One long prompt among 31 short ones: decode lanes against one padded batch (demo model, 4,096 context, or --model DIR).",
+        RunAsync, s_rounds, s_tokens, s_prompt, s_long, s_model, s_provider);
+
+    public static async Task<BenchmarkReport> RunAsync(ParseResult args)
+    {
+        var rounds = args.GetValue(s_rounds);
+        var newTokens = args.GetValue(s_tokens);
+        var promptLength = args.GetValue(s_prompt);
+        var custom = args.GetValue(s_model);
+        var longs = args.GetValue(s_long)!;
+        if (longs.Length == 0 || longs.Any(l => l < 1))
+        {
+            throw new BenchmarkUsageException("--long must be at least 1.");
+        }
+
+        var directory = custom ?? DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, LongContext);
+        using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider) });
+        if (longs.Any(l => l + newTokens > model.Config.ContextLength))
+        {
+            throw new BenchmarkUsageException($"every --long must leave room for --tokens in the model's context ({model.Config.ContextLength}).");
+        }
+
+        // No prefix cache: every round prefills the long prompt again, on both sides alike.
+        await using var lanes = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefixCacheTokens = 0, ThreadName = "tokengrid-engine-lanes" });
+        await using var oneLane = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefixCacheTokens = 0, MaxDecodeLanes = 1, ThreadName = "tokengrid-engine-one-lane" });
+        var shortPrompts = Workload.Prompts(model, 32, promptLength);
+        var longPrompts = longs.ToDictionary(l => l, l => Workload.Prompts(model, 1, l)[0]);
+        List<int[]> Mixed(int length) => [longPrompts[length], .. shortPrompts.Skip(1)];
+
+        await RunAsync(lanes, Mixed(longs[0]), 4);
+        await RunAsync(oneLane, Mixed(longs[0]), 4);
+        var rates = new Dictionary<string, List<double>>();
+        var runsPerStep = new Dictionary<int, List<double>>();
+        void Add(string key, double rate) => (rates.TryGetValue(key, out var list) ? list : rates[key] = []).Add(rate);
+        for (var round = 0; round < rounds; round++)
+        {
+            Add("short", await Workload.RateAsync(() => RunAsync(lanes, shortPrompts, newTokens)));
+            foreach (var length in longs)
+            {
+                // The sides take turns going first.
+                var sides = round % 2 == 0 ? new[] { (lanes, "lanes"), (oneLane, "one") } : [(oneLane, "one"), (lanes, "lanes")];
+                foreach (var (engine, name) in sides)
+                {
+                    var before = engine.Statistics.Snapshot();
+                    Add($"{name}{length}", await Workload.RateAsync(() => RunAsync(engine, Mixed(length), newTokens)));
+                    if (engine == lanes)
+                    {
+                        var after = engine.Statistics.Snapshot();
+                        (runsPerStep.TryGetValue(length, out var list) ? list : runsPerStep[length] = [])
+                            .Add((double)(after.DecodeRuns - before.DecodeRuns) / Math.Max(1, after.DecodeSteps - before.DecodeSteps));
+                    }
+                }
+            }
+        }
+
+        double M(string key) => Stats.Median(rates[key]);
+        var report = new BenchmarkReport("lanes")
+            .Add("model", custom ?? LongContext.CacheKey)
+            .Add("provider", model.Provider.ToString())
+            .Add("processors", Environment.ProcessorCount)
+            .Add("rounds", rounds)
+            .Add("new_tokens", newTokens)
+            .Add("prompt_tokens", promptLength)
+            .Add("split_positions", lanes.LaneSplitPositions)
+            .Add("short_tokens_per_s_b32", M("short"));
+        foreach (var length in longs)
+        {
+            report
+                .Add($"lanes_tokens_per_s_long{length}", M($"lanes{length}"))
+                .Add($"one_lane_tokens_per_s_long{length}", M($"one{length}"))
+                .Add($"lanes_vs_one_lane_long{length}", M($"lanes{length}") / M($"one{length}"))
+                .Add($"lanes_vs_short_long{length}", M($"lanes{length}") / M("short"))
+                .Add($"one_lane_vs_short_long{length}", M($"one{length}") / M("short"))
+                .Add($"runs_per_step_long{length}", Stats.Median(runsPerStep[length]));
+        }
+
+        return report;
+    }
+
+    private static async Task<long> RunAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens)
+    {
+        var streams = prompts.Select(p => engine.Submit(new GenerationRequest
+        {
+            PromptTokens = p,
+            MaxTokens = newTokens,
+            IgnoreEndOfSequence = true,
+            Sampling = SamplingOptions.Greedy,
+        }).Stream ?? throw new InvalidOperationException("The engine refused a benchmark request.")).ToList();
+        var results = await Task.WhenAll(streams.Select(s => s.Completion));
+        return results.Sum(r => (long)r.CompletionTokens);
+    }
+}
