@@ -14,7 +14,7 @@ public sealed class BenchmarkCommandLineTests
     [InlineData("engine", "engine [ --model <m> ] [ --provider <Cuda> ] *[ --rounds <3> ]", "--model", "m", "--provider", "cuda")]
     [InlineData("grid", "grid [ --only <small> ] [ --rounds <8> ] [ --json <out.json> ] *[ --tokens <64> ] *[ --prompt <16> ] *[ --waves <4> ] *[ --small-intra-op <0> ] *[ --small-engines <1> ]", "--only", "small", "--rounds", "8", "--json", "out.json")]
     [InlineData("grid", "grid [ --only <small> ] [ --small-engines <2> ] [ --small-intra-op <1> ]", "--only", "small", "--small-engines", "2", "--small-intra-op", "1")]
-    [InlineData("lanes", "lanes [ --long <500> <2000> ] *[ --rounds <3> ] *[ --tokens <128> ] *[ --prompt <16> ] *[ --provider <Auto> ]", "--long", "500", "2000")]
+    [InlineData("lanes", "lanes [ --long <500> <2000> ] [ --split-positions <0> ] *[ --rounds <3> ] *[ --tokens <128> ] *[ --prompt <16> ] *[ --provider <Auto> ]", "--long", "500", "2000", "--split-positions", "0")]
     [InlineData("admission", "admission [ --tenants <8> ] [ --concurrency <128> ] [ --cycles <16000> ] *[ --rounds <3> ]", "--tenants", "8", "--concurrency", "128", "--cycles", "16000")]
     [InlineData("metrics", "metrics [ --rounds <5> ] *[ --tokens <64> ] *[ --prompt <16> ] *[ --clients <32> ]", "--rounds", "5")]
     [InlineData("fairness", "fairness *[ --seconds <10> ] *[ --tokens <64> ]")]
@@ -41,6 +41,7 @@ public sealed class BenchmarkCommandLineTests
     [InlineData("--small-engines must divide the 32 sequences", "grid", "--small-engines", "0")]
     [InlineData("--small-batches must be at least 1", "engine", "--small-batches", "0")]
     [InlineData("--long must be at least 1", "lanes", "--long", "0")]
+    [InlineData("--split-positions must not be negative", "lanes", "--split-positions", "-1")]
     [InlineData("'nope'", "nope")]
     public async Task A_usage_mistake_exits_2_naming_it(string named, params string[] args)
     {

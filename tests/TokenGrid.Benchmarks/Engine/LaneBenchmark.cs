@@ -27,6 +27,12 @@ public static class LaneBenchmark
         HelpName = "N",
     };
 
+    private static readonly Option<int?> s_split = new("--split-positions")
+    {
+        Description = "The lanes engine's DecodeLaneSplitPositions (0: split at any saving). Default: the engine's, from the model.",
+        HelpName = "N",
+    };
+
     private static readonly Option<string?> s_model = BenchmarkCommand.Model();
     private static readonly Option<ExecutionProviderPreference> s_provider = ProviderOption.Create();
 
@@ -36,7 +42,7 @@ public static class LaneBenchmark
     /// <summary>The <c>lanes</c> command.</summary>
     public static Command Create() => BenchmarkCommand.Scenario(
         "lanes", "One long prompt among 31 short ones: decode lanes against one padded batch (demo model, 4,096 context, or --model DIR).",
-        RunAsync, s_rounds, s_tokens, s_prompt, s_long, s_model, s_provider);
+        RunAsync, s_rounds, s_tokens, s_prompt, s_long, s_split, s_model, s_provider);
 
     public static async Task<BenchmarkReport> RunAsync(ParseResult args)
     {
@@ -50,6 +56,11 @@ public static class LaneBenchmark
             throw new BenchmarkUsageException("--long must be at least 1.");
         }
 
+        if (args.GetValue(s_split) < 0)
+        {
+            throw new BenchmarkUsageException("--split-positions must not be negative.");
+        }
+
         var directory = custom ?? DemoModelBuilder.EnsureBuilt(DemoModelBuilder.DefaultCacheRoot, LongContext);
         using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = args.GetValue(s_provider) });
         if (longs.Any(l => l + newTokens > model.Config.ContextLength))
@@ -58,7 +69,13 @@ public static class LaneBenchmark
         }
 
         // No prefix cache: every round prefills the long prompt again, on both sides alike.
-        await using var lanes = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefixCacheTokens = 0, ThreadName = "tokengrid-engine-lanes" });
+        await using var lanes = new InferenceEngine(model, new EngineOptions
+        {
+            MaxBatchSize = 32,
+            PrefixCacheTokens = 0,
+            DecodeLaneSplitPositions = args.GetValue(s_split),
+            ThreadName = "tokengrid-engine-lanes",
+        });
         await using var oneLane = new InferenceEngine(model, new EngineOptions { MaxBatchSize = 32, PrefixCacheTokens = 0, MaxDecodeLanes = 1, ThreadName = "tokengrid-engine-one-lane" });
         var shortPrompts = Workload.Prompts(model, 32, promptLength);
         var longPrompts = longs.ToDictionary(l => l, l => Workload.Prompts(model, 1, l)[0]);
