@@ -115,6 +115,29 @@ public sealed class EngineLaneTests
         Assert.True(stats.DecodeRuns > stats.DecodeSteps, "the batch never split");
     }
 
+    [Theory]
+    [InlineData("per-layer")]
+    [InlineData("inline-weights")]
+    [InlineData("multi-query-combined")]
+    public async Task Unset_the_split_is_the_weights_over_six_passes_of_a_position(string variant)
+    {
+        var spec = DemoVariants.Spec(variant);
+        var directory = DemoModels.Get(spec);
+        await using var run = EngineRun.Start(directory);
+
+        // The graph file and its external data beside it (none when the weights are inside it), nothing else of the folder.
+        var files = Directory.GetFiles(directory, "model.onnx*");
+        Assert.Equal(spec.ExternalData ? 2 : 1, files.Length);
+        Assert.Equal(files.Sum(f => new FileInfo(f).Length), run.Model.WeightBytes);
+
+        // Keys and values of every layer, per position: layers × 2 × key/value heads × head size × 4 bytes.
+        var perPosition = (long)spec.Layers * 2 * (spec.KvHeads == 0 ? spec.Heads : spec.KvHeads) * (spec.HiddenSize / spec.Heads) * 4;
+        Assert.Equal(Math.Max(256, run.Model.WeightBytes / (6 * perPosition)), run.Engine.LaneSplitPositions);
+
+        await using var set = EngineRun.Start(directory, new EngineOptions { DecodeLaneSplitPositions = 1234 });
+        Assert.Equal(1234, set.Engine.LaneSplitPositions);
+    }
+
     /// <summary>
     /// Submits the requests one after another, each once the one before has its first token (so they join a running
     /// batch), and returns every request's tokens.
