@@ -32,8 +32,9 @@ public sealed record NodeLoad(string Node, double TokensPerSecond, long MemoryUs
 /// <param name="MaxBatchSize">Batch capacity.</param>
 /// <param name="KvCacheUsedBytes">Key/value cache the running sequences may fill (at full context).</param>
 /// <param name="PrefixCache">The engine's prefix cache counters (monotonic while the model stays loaded); null: none.</param>
+/// <param name="DecodeLanes">Model runs (lanes of rows of similar length) of the latest decode step.</param>
 public sealed record ModelLoad(
-    string Model, int Running, int Waiting, int BatchSize, int MaxBatchSize, long KvCacheUsedBytes, PrefixCacheSnapshot? PrefixCache = null)
+    string Model, int Running, int Waiting, int BatchSize, int MaxBatchSize, long KvCacheUsedBytes, PrefixCacheSnapshot? PrefixCache = null, int DecodeLanes = 0)
 {
     /// <summary>Fraction of the cache's sequence slots in use.</summary>
     public double KvCacheUsage => MaxBatchSize == 0 ? 0 : Math.Min(1.0, (double)Running / MaxBatchSize);

@@ -26,6 +26,7 @@ public sealed class EngineStatistics
     private int _activeSequences;
     private int _queuedSequences;
     private int _lastBatchSize;
+    private int _lastDecodeRuns;
 
     /// <summary>A consistent-enough copy of the counters.</summary>
     public EngineSnapshot Snapshot() => new(
@@ -51,6 +52,7 @@ public sealed class EngineStatistics
             Interlocked.Read(ref _prefixBytes)))
     {
         DecodeRuns = Interlocked.Read(ref _decodeRuns),
+        LastDecodeRuns = Volatile.Read(ref _lastDecodeRuns),
     };
 
     internal void OnDecodeStep(int batchSize, int runs, TimeSpan elapsed)
@@ -60,6 +62,7 @@ public sealed class EngineStatistics
         Interlocked.Add(ref _batchedSequences, batchSize);
         Interlocked.Add(ref _decodeTicks, elapsed.Ticks);
         Volatile.Write(ref _lastBatchSize, batchSize);
+        Volatile.Write(ref _lastDecodeRuns, runs);
     }
 
     internal void OnPrefill(int promptTokens, TimeSpan elapsed)
@@ -148,6 +151,9 @@ public sealed record EngineSnapshot(
     /// <summary>Mean sequences per decode step.</summary>
     /// <summary>Model runs of the decode steps: one per lane of each step (see <c>EngineOptions.MaxDecodeLanes</c>).</summary>
     public long DecodeRuns { get; init; }
+
+    /// <summary>Model runs (lanes) of the latest decode step.</summary>
+    public int LastDecodeRuns { get; init; }
 
     public double MeanBatchSize => DecodeSteps == 0 ? 0 : (double)BatchedSequences / DecodeSteps;
 

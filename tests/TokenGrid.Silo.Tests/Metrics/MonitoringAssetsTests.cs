@@ -86,6 +86,7 @@ public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
         Assert.Contains("tokengrid_node_prefix_cache_evictions_total", exported);
         Assert.Contains("tokengrid_node_prefix_cache_blocks", exported);
         Assert.Contains("tokengrid_node_prefix_cache_used_bytes", exported);
+        Assert.Contains("tokengrid_node_decode_lanes", exported);
         Assert.Equal([], exported.Where(name => !documented.Contains(name)).Order());
     }
 
