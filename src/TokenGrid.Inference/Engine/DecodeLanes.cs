@@ -9,6 +9,9 @@ namespace TokenGrid.Inference.Engine;
 /// </summary>
 internal static class DecodeLanes
 {
+    /// <summary>Places a lane may start at that the search tries, at most.</summary>
+    internal const int MaxStarts = 64;
+
     /// <summary>A plan: the rows in lane order (indices into the lengths given), and each lane's row count.</summary>
     internal readonly record struct Plan(int[] Order, int[] Sizes);
 
@@ -29,8 +32,18 @@ internal static class DecodeLanes
         var order = Enumerable.Range(0, n).OrderBy(i => lengths[i]).ToArray();
         var sorted = order.Select(i => (long)lengths[i]).ToArray();
 
-        // A lane may start only where the length changes: splitting equal lengths never saves a position.
+        // A lane may start only where the length changes: splitting equal lengths never saves a position. With many
+        // distinct lengths (large batches) the search, quadratic in those places, tries at most MaxStarts of them: the
+        // largest jumps in length, where clusters of lengths meet, and as many again evenly spread by rank.
         var starts = Enumerable.Range(0, n).Where(i => i == 0 || sorted[i] != sorted[i - 1]).ToArray();
+        if (starts.Length > MaxStarts)
+        {
+            var all = starts;
+            var jumps = all.Skip(1).OrderByDescending(i => sorted[i] - sorted[i - 1]).ThenBy(i => i).Take((MaxStarts / 2) - 1);
+            var spread = Enumerable.Range(1, MaxStarts / 2).Select(i => all[(int)((long)i * all.Length / ((MaxStarts / 2) + 1))]);
+            starts = [.. jumps.Concat(spread).Append(0).Distinct().Order()];
+        }
+
         var m = starts.Length;
         var lanes = Math.Min(maxLanes, m);
 

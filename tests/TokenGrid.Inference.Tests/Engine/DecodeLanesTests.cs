@@ -75,6 +75,24 @@ public sealed class DecodeLanesTests
         }
     }
 
+    [Fact]
+    public void A_batch_of_a_thousand_distinct_lengths_is_cut_where_its_lengths_jump()
+    {
+        // 1,000 rows of 1,000 distinct lengths, shuffled: 600 of 10 to 609 positions, 400 of 3,000 to 3,399.
+        int[] lengths = [.. Enumerable.Range(0, 1000).Select(i => i < 600 ? 10 + i : 2400 + i).OrderBy(l => (l * 7919) % 1009)];
+        Assert.Equal(1000, lengths.Distinct().Count());
+        var plan = DecodeLanes.Split(lengths, 2, 10_000);
+        Assert.Equal(2, plan.Sizes.Length);
+        Assert.Equal(600, plan.Sizes[0]);
+        Assert.True(plan.Order.Take(600).All(i => lengths[i] < 1000));
+
+        // The search over its places cuts no worse than four lanes of a quarter of the rows each would.
+        var four = DecodeLanes.Split(lengths, 4, 0);
+        var ordered = four.Order.Select(i => lengths[i]).ToArray();
+        Assert.Equal(4, four.Sizes.Length);
+        Assert.True(Cost(ordered, four.Sizes, 0) <= Cost([.. lengths.Order()], [250, 250, 250, 250], 0));
+    }
+
     private static long Cost(int[] ordered, IReadOnlyList<int> sizes, long split)
     {
         long cost = 0;
