@@ -14,34 +14,8 @@ public static class ModelMemory
     /// </summary>
     public const int KvCopies = 2;
 
-    /// <summary>
-    /// Bytes of the decoder file <paramref name="modelPath"/> and its external data beside it: files named after it
-    /// (<c>model.onnx.data</c>, <c>model.onnx_data</c>) and files ending in <c>.onnx.data</c> or <c>.onnx_data</c>,
-    /// except those named after another <c>.onnx</c> file there: a transformers.js <c>onnx/</c> folder holds every
-    /// variant's data (<c>model_fp16.onnx_data</c>, ...) beside <c>model.onnx</c>, and only one variant is loaded.
-    /// </summary>
-    public static long WeightBytes(string modelPath)
-    {
-        var file = new FileInfo(modelPath);
-        var total = file.Exists ? file.Length : 0;
-        if (file.Directory is not { Exists: true } directory)
-        {
-            return total;
-        }
-
-        foreach (var other in directory.EnumerateFiles())
-        {
-            if (other.Name != file.Name
-                && (other.Name.StartsWith(file.Name, StringComparison.Ordinal)
-                    || ((other.Name.EndsWith(".onnx.data", StringComparison.Ordinal) || other.Name.EndsWith(".onnx_data", StringComparison.Ordinal))
-                        && !File.Exists(Path.Combine(directory.FullName, other.Name[..^".data".Length])))))
-            {
-                total += other.Length;
-            }
-        }
-
-        return total;
-    }
+    /// <summary>Bytes of the decoder file <paramref name="modelPath"/> and its external data: see <see cref="DecoderModel.WeightBytesOf"/>.</summary>
+    public static long WeightBytes(string modelPath) => DecoderModel.WeightBytesOf(modelPath);
 
     /// <summary>
     /// Bytes of one sequence's key/value cache at full context:

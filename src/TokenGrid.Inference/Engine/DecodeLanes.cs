@@ -29,6 +29,18 @@ internal static class DecodeLanes
             return new Plan([.. Enumerable.Range(0, n)], n == 0 ? [] : [n]);
         }
 
+        // One lane pads every row to the longest: when all that padding is no more than a further run costs, no split pays.
+        long longest = 0, sum = 0;
+        foreach (var length in lengths)
+        {
+            (longest, sum) = (Math.Max(longest, length), sum + length);
+        }
+
+        if ((longest * n) - sum <= splitPositions)
+        {
+            return new Plan([.. Enumerable.Range(0, n)], [n]);
+        }
+
         var order = Enumerable.Range(0, n).OrderBy(i => lengths[i]).ToArray();
         var sorted = order.Select(i => (long)lengths[i]).ToArray();
 

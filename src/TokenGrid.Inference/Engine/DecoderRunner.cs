@@ -45,6 +45,9 @@ internal sealed unsafe class DecoderRunner : IDisposable
 
     public KvCache Cache { get; }
 
+    /// <summary>The options every run of this runner takes (a test may terminate the runs through them).</summary>
+    internal RunOptions RunOptions => _runOptions;
+
     /// <summary>The memory the cache lives in, from the session's allocator.</summary>
     public OrtMemoryInfo CacheMemoryInfo => _memory.Info;
 

@@ -120,7 +120,7 @@ public sealed class EngineStatistics
 /// <summary>Engine counters at one moment.</summary>
 /// <param name="TokensGenerated">Tokens sampled, all sequences.</param>
 /// <param name="PromptTokens">Prompt tokens prefilled.</param>
-/// <param name="DecodeSteps">Batched decode runs.</param>
+/// <param name="DecodeSteps">Decode steps: each runs the whole batch once, in one model run per lane (<see cref="DecodeRuns"/>).</param>
 /// <param name="PrefillRuns">Prefill runs (chunks).</param>
 /// <param name="BatchedSequences">Sum of batch sizes over decode steps (mean batch = this / steps).</param>
 /// <param name="DecodeTime">Time spent in decode runs.</param>
@@ -148,13 +148,13 @@ public sealed record EngineSnapshot(
     long ForkedSequences = 0,
     PrefixCacheSnapshot? PrefixCache = null)
 {
-    /// <summary>Mean sequences per decode step.</summary>
     /// <summary>Model runs of the decode steps: one per lane of each step (see <c>EngineOptions.MaxDecodeLanes</c>).</summary>
     public long DecodeRuns { get; init; }
 
     /// <summary>Model runs (lanes) of the latest decode step.</summary>
     public int LastDecodeRuns { get; init; }
 
+    /// <summary>Mean sequences per decode step.</summary>
     public double MeanBatchSize => DecodeSteps == 0 ? 0 : (double)BatchedSequences / DecodeSteps;
 
     /// <summary>Mean time of one decode step.</summary>

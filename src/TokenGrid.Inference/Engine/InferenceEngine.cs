@@ -103,6 +103,9 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     /// <summary>Padded positions a further decode run must save (see <see cref="EngineOptions.DecodeLaneSplitPositions"/>).</summary>
     public long LaneSplitPositions => _laneSplitPositions;
 
+    /// <summary>The runner of the decode thread (for tests).</summary>
+    internal DecoderRunner Runner => _runner;
+
     /// <summary>The model this engine runs.</summary>
     public DecoderModel Model => _model;
 

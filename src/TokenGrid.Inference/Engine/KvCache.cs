@@ -152,17 +152,17 @@ internal sealed class KvCache : IDisposable
     /// </summary>
     public void Relayout(IReadOnlyList<RowSource> rows, IReadOnlyList<int> laneSizes, IReadOnlyList<OrtValue>? group, int groupBatch, int groupLength)
     {
+        if (laneSizes.Sum() != rows.Count || laneSizes.Any(s => s <= 0))
+        {
+            throw new ArgumentException($"Lanes of {string.Join(", ", laneSizes)} rows do not hold the {rows.Count} given.", nameof(laneSizes));
+        }
+
         var lanes = new CacheLane[laneSizes.Count];
         var first = 0;
         for (var l = 0; l < lanes.Length; l++)
         {
             lanes[l] = new CacheLane(laneSizes[l], Enumerable.Range(first, laneSizes[l]).Max(r => rows[r].Length));
             first += laneSizes[l];
-        }
-
-        if (first != rows.Count)
-        {
-            throw new ArgumentException($"The lanes hold {first} rows, not the {rows.Count} given.", nameof(laneSizes));
         }
 
         var bytes = Offset(lanes, lanes.Length, 0);

@@ -60,7 +60,7 @@ public sealed class DecoderModel : IDisposable
         ProviderFallbackReason = created.FallbackReason;
         ThreadNice = created.ThreadNice;
         ThreadNiceFailure = created.ThreadNiceFailure;
-        WeightBytes = ReadWeightBytes(config.ModelPath);
+        WeightBytes = WeightBytesOf(config.ModelPath);
     }
 
     /// <summary>What the model is.</summary>
@@ -106,10 +106,7 @@ public sealed class DecoderModel : IDisposable
     /// <summary>The model's name.</summary>
     public string Name => Config.Name;
 
-    /// <summary>
-    /// Bytes of the graph file and of its external data beside it (the files whose names start with the graph file's
-    /// name, as <c>model.onnx.data</c> and <c>model.onnx_data</c> do): about what a run reads of weights.
-    /// </summary>
+    /// <summary>Bytes of the graph file and of its external data (<see cref="WeightBytesOf"/>): about what a run reads of weights.</summary>
     public long WeightBytes { get; }
 
     /// <summary>Loads a model directory on the requested provider.</summary>
@@ -165,11 +162,33 @@ public sealed class DecoderModel : IDisposable
         }
     }
 
-    private static long ReadWeightBytes(string modelPath)
+    /// <summary>
+    /// Bytes of the decoder file <paramref name="modelPath"/> and its external data beside it: files named after it
+    /// (<c>model.onnx.data</c>, <c>model.onnx_data</c>) and files ending in <c>.onnx.data</c> or <c>.onnx_data</c>,
+    /// except those named after another <c>.onnx</c> file there: a transformers.js <c>onnx/</c> folder holds every
+    /// variant's data (<c>model_fp16.onnx_data</c>, ...) beside <c>model.onnx</c>, and only one variant is loaded.
+    /// </summary>
+    public static long WeightBytesOf(string modelPath)
     {
         var file = new FileInfo(modelPath);
-        var siblings = file.Directory?.EnumerateFiles(file.Name + "*").Where(f => f.Name != file.Name) ?? [];
-        return file.Length + siblings.Sum(f => f.Length);
+        var total = file.Exists ? file.Length : 0;
+        if (file.Directory is not { Exists: true } directory)
+        {
+            return total;
+        }
+
+        foreach (var other in directory.EnumerateFiles())
+        {
+            if (other.Name != file.Name
+                && (other.Name.StartsWith(file.Name, StringComparison.Ordinal)
+                    || ((other.Name.EndsWith(".onnx.data", StringComparison.Ordinal) || other.Name.EndsWith(".onnx_data", StringComparison.Ordinal))
+                        && !File.Exists(Path.Combine(directory.FullName, other.Name[..^".data".Length])))))
+            {
+                total += other.Length;
+            }
+        }
+
+        return total;
     }
 
     /// <summary>The first id in <paramref name="tokens"/> that the model cannot embed, or null.</summary>

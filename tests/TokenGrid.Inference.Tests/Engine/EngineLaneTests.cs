@@ -115,6 +115,138 @@ public sealed class EngineLaneTests
         Assert.True(stats.DecodeRuns > stats.DecodeSteps, "the batch never split");
     }
 
+    public static TheoryData<string, int, bool> RandomCases() => new()
+    {
+        { "per-layer", 1, false },
+        { "combined", 2, false },
+        { "grouped-query", 3, true },
+        { "float16-kv", 4, false },
+        { "merged-decoder", 5, false },
+        { "combined-f16-int32-no-position-ids", 6, true },
+    };
+
+    /// <summary>
+    /// A random workload (short prompts, long ones, shared bases that hit the prefix cache, forks, cancellations) in a
+    /// batch of 12 with small prefill chunks, so rows join, fork and leave lanes all the time: every request generates
+    /// what it generates alone in one lane, and a cancelled one a prefix of that.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(RandomCases))]
+    public async Task A_random_workload_in_lanes_generates_what_each_request_generates_alone(string variant, int seed, bool throughRuntime)
+    {
+        var spec = DemoVariants.Spec(variant);
+        var random = new Random(seed);
+        var bases = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, random.Next(8, 120)).Select(_ => random.Next(3, 999)).ToArray()).ToArray();
+        var requests = new List<(int[] Prompt, int MaxTokens, string? Fork, bool Cancel)>();
+        while (requests.Count < 40)
+        {
+            var kind = random.Next(4);
+            int[] prompt = kind switch
+            {
+                0 => [.. Enumerable.Range(0, random.Next(1, 12)).Select(_ => random.Next(3, 999))],
+                1 => [.. bases[random.Next(bases.Length)], .. Enumerable.Range(0, random.Next(0, 20)).Select(_ => random.Next(3, 999))],
+                2 => bases[random.Next(bases.Length)],
+                _ => [.. Enumerable.Range(0, random.Next(20, 150)).Select(_ => random.Next(3, 999))],
+            };
+            var fork = kind == 2 && random.Next(2) == 0 ? $"f{prompt.Length}" : null;
+            requests.Add((prompt, random.Next(1, 40), fork, random.Next(10) == 0));
+            for (var copies = fork is null ? 0 : random.Next(0, 3); copies > 0; copies--)
+            {
+                requests.Add((prompt, random.Next(1, 40), fork, false));
+            }
+        }
+
+        await using var alone = EngineRun.Start(spec, OneLane());
+        var expected = new List<int[]>();
+        foreach (var (prompt, maxTokens, _, _) in requests)
+        {
+            expected.Add((await EngineRun.ReadAllAsync(alone.Submit(EngineRun.Greedy(prompt, maxTokens)))).Tokens);
+        }
+
+        var options = Lanes(throughRuntime, prefixCacheTokens: 4096);
+        (options.MaxBatchSize, options.MaxQueueLength, options.PrefillChunkTokens) = (12, 1000, 64);
+        await using var run = EngineRun.Start(spec, options);
+        var results = new List<Task<(int[] Tokens, string Text, GenerationResult Result)>>();
+        var cancels = new List<CancellationTokenSource>();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var (prompt, maxTokens, fork, cancel) = requests[i];
+            var source = new CancellationTokenSource();
+            cancels.Add(source);
+            var first = new TaskCompletionSource();
+            results.Add(ReadAsync(run.Submit(EngineRun.Greedy(prompt, maxTokens) with { ForkKey = fork }, source.Token), first, cancel ? source : null));
+            if (random.Next(3) == 0)
+            {
+                // Now and then the next request waits for this one's first token: it joins a running batch.
+                await first.Task;
+            }
+        }
+
+        var done = await Task.WhenAll(results);
+        cancels.ForEach(c => c.Dispose());
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var (tokens, _, result) = done[i];
+            Assert.True(
+                result.FinishReason == FinishReason.Cancelled ? expected[i].AsSpan().StartsWith(tokens) : expected[i].SequenceEqual(tokens),
+                $"request {i} (prompt of {requests[i].Prompt.Length}, fork {requests[i].Fork}, {result.FinishReason}): [{string.Join(",", tokens)}], alone [{string.Join(",", expected[i])}]");
+        }
+
+        var stats = run.Engine.Statistics.Snapshot();
+        Assert.True(stats.DecodeRuns > stats.DecodeSteps, "the batch never split");
+        Assert.True(stats.ForkedSequences > 0 && stats.PrefixCache!.Hits > 0, $"forks {stats.ForkedSequences}, prefix hits {stats.PrefixCache?.Hits}");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task After_a_failed_step_in_lanes_the_engine_serves_new_requests_right(bool throughRuntime)
+    {
+        var longPrompt = s_requests[1].Prompt;
+        await using var alone = EngineRun.Start(DemoModels.TinyLong, OneLane());
+        var shortAlone = (await EngineRun.ReadAllAsync(alone.Submit(EngineRun.Greedy([5, 9, 13], 400)))).Tokens;
+        var longAlone = (await EngineRun.ReadAllAsync(alone.Submit(EngineRun.Greedy(longPrompt, 30)))).Tokens;
+
+        await using var run = EngineRun.Start(DemoModels.TinyLong, Lanes(throughRuntime, prefixCacheTokens: 4096));
+        var a = run.Submit(EngineRun.Greedy([5, 9, 13], 4000));
+        await using var readA = a.GetAsyncEnumerator();
+        Assert.True(await readA.MoveNextAsync());
+        var b = run.Submit(EngineRun.Greedy(longPrompt, 4000));
+        await using var readB = b.GetAsyncEnumerator();
+        Assert.True(await readB.MoveNextAsync());
+
+        // B's second token comes from a decode step: both rows decode, in two lanes; then ONNX Runtime fails the runs.
+        Assert.True(await readB.MoveNextAsync());
+        Assert.Equal(2, run.Engine.Runner.Cache.Lanes.Count);
+        run.Engine.Runner.RunOptions.Terminate = true;
+        while (await readA.MoveNextAsync())
+        {
+        }
+
+        while (await readB.MoveNextAsync())
+        {
+        }
+
+        Assert.Equal(FinishReason.Failed, (await a.Completion).FinishReason);
+        Assert.Equal(FinishReason.Failed, (await b.Completion).FinishReason);
+        run.Engine.Runner.RunOptions.Terminate = false;
+
+        var again = run.Submit(EngineRun.Greedy([5, 9, 13], 400));
+        await using var readAgain = again.GetAsyncEnumerator();
+        Assert.True(await readAgain.MoveNextAsync());
+        var tokens = new List<int> { readAgain.Current.TokenId };
+        var longAgain = EngineRun.ReadAllAsync(run.Submit(EngineRun.Greedy(longPrompt, 30)));
+        while (await readAgain.MoveNextAsync())
+        {
+            tokens.Add(readAgain.Current.TokenId);
+        }
+
+        Assert.Equal(shortAlone, tokens);
+        Assert.Equal(longAlone, (await longAgain).Tokens);
+        var stats = run.Engine.Statistics.Snapshot();
+        Assert.True(stats.DecodeRuns > stats.DecodeSteps, "the batch never split");
+    }
+
     [Theory]
     [InlineData("per-layer")]
     [InlineData("inline-weights")]
@@ -156,13 +288,19 @@ public sealed class EngineLaneTests
         return [.. (await Task.WhenAll(results)).Select(r => r.Tokens)];
     }
 
-    private static async Task<(int[] Tokens, string Text, GenerationResult Result)> ReadAsync(GenerationStream stream, TaskCompletionSource first)
+    /// <summary>Reads a stream to its end, signalling its first token; <paramref name="cancel"/>, when given, is cancelled after it.</summary>
+    private static async Task<(int[] Tokens, string Text, GenerationResult Result)> ReadAsync(
+        GenerationStream stream, TaskCompletionSource first, CancellationTokenSource? cancel = null)
     {
         var tokens = new List<int>();
         await foreach (var token in stream)
         {
             tokens.Add(token.TokenId);
             first.TrySetResult();
+            if (cancel is not null)
+            {
+                await cancel.CancelAsync();
+            }
         }
 
         first.TrySetResult();
