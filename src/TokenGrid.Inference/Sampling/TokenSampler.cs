@@ -64,9 +64,10 @@ public sealed class TokenSampler
 
     /// <summary>
     /// The largest top-k drawn among candidates from the group maxima (<see cref="GatherTopK"/>): up to 16 candidates per
-    /// kept group, at most 4,096. A larger top-k cuts the whole row.
+    /// kept group, at most 8,192 (<see cref="ProbabilityCut.BandLimit"/>, the most <see cref="GroupDraw.GatherTop"/>
+    /// gathers). A larger top-k cuts the whole row.
     /// </summary>
-    private const int TopKCandidates = 256;
+    private const int TopKCandidates = 512;
 
     private static readonly Dictionary<int, float> s_noBias = [];
     private readonly SamplingOptions _options;

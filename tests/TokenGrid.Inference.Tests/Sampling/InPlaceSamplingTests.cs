@@ -32,6 +32,7 @@ public sealed class InPlaceSamplingTests
         ["min-p, presence"] = new SamplingOptions { Temperature = 0.8f, MinP = 0.05f, PresencePenalty = 1f },
         ["Qwen 2.5 defaults"] = new SamplingOptions { Temperature = 0.7f, TopK = 20, TopP = 0.8f, RepetitionPenalty = 1.05f },
         ["top-k 300, frequency"] = new SamplingOptions { Temperature = 1.2f, TopK = 300, FrequencyPenalty = 0.8f },
+        ["top-k 600, frequency"] = new SamplingOptions { Temperature = 1.2f, TopK = 600, FrequencyPenalty = 0.8f },
     };
 
     [Theory]
@@ -127,7 +128,7 @@ public sealed class InPlaceSamplingTests
     public static TheoryData<string, int> Unadjusted()
     {
         var data = new TheoryData<string, int>();
-        foreach (var name in new[] { "temperature", "top-p", "min-p", "top-k 20", "top-k 300" })
+        foreach (var name in new[] { "temperature", "top-p", "min-p", "top-k 20", "top-k 300", "top-k 600" })
         {
             foreach (var vocabulary in new[] { 16, 100_277 })
             {
@@ -144,7 +145,8 @@ public sealed class InPlaceSamplingTests
         "top-p" => new SamplingOptions { Temperature = 0.7f, TopP = 0.9f, Seed = 3 },
         "min-p" => new SamplingOptions { Temperature = 1f, MinP = 0.1f, Seed = 3 },
         "top-k 20" => new SamplingOptions { Temperature = 1f, TopK = 20, Seed = 3 },
-        _ => new SamplingOptions { Temperature = 1f, TopK = 300, Seed = 3 },
+        "top-k 300" => new SamplingOptions { Temperature = 1f, TopK = 300, Seed = 3 },
+        _ => new SamplingOptions { Temperature = 1f, TopK = 600, Seed = 3 },
     };
 
     /// <summary>

@@ -125,11 +125,13 @@ public sealed class TokenSamplerTests
     [InlineData(50, 1.3f, 0.3f, 1f, false, 44)]
     [InlineData(256, 1f, 0f, 0.9f, true, 45)]
     [InlineData(300, 1f, 0f, 0.9f, false, 46)]
+    [InlineData(512, 1f, 0f, 0.95f, true, 47)]
+    [InlineData(600, 1f, 0f, 0.9f, false, 48)]
     public void Top_k_over_a_large_vocabulary_draws_from_the_k_largest_adjusted_values_with_min_p_and_top_p(int k, float temperature, float minP, float topP, bool adjusted, int seed)
     {
         // Distinct values, the largest few past the last whole group chunk as well; with adjusted, a bias lifts some ids
-        // into the top k and a frequency penalty pushes the largest one out. (A top-k up to 256 draws among candidates
-        // from the group maxima, 300 cuts the whole row: both must be this distribution.)
+        // into the top k and a frequency penalty pushes the largest one out. (A top-k up to 512 draws among candidates
+        // from the group maxima, 600 cuts the whole row: both must be this distribution.)
         const int vocabulary = 100_277;
         var row = RandomLogits(vocabulary, seed, spread: 14);
         row[100_270] = 14.5f;
