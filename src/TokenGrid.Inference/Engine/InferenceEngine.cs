@@ -278,7 +278,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     /// What a further decode run costs, in padded positions: it reads the weights once more, while exported attention
     /// goes over a padded position about six times a step (the past read and written into the present, the keys read and
     /// written by their transpose, keys and values read by the attention). On the demo model this puts the split at
-    /// 2,300 positions; measured, a split began to pay between about 2,000 and 2,600 (docs/benchmarks.md, issue 14).
+    /// 2,304 positions; measured, a split broke even at about 2,600 and gained from about 3,200 (docs/benchmarks.md,
+    /// "decode lanes").
     /// </summary>
     internal static long DefaultLaneSplitPositions(long weightBytes, long bytesPerPosition) =>
         Math.Max(256, weightBytes / (6 * Math.Max(1, bytesPerPosition)));
