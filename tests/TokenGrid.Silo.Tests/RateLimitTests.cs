@@ -120,8 +120,10 @@ public abstract class RateLimitSuite(FakeClockServerFixture fixture)
         var (_, key) = await Server.CreateTenantAsync(new { tokens_per_minute = 60 });
         using var client = Server.Client(key);
 
-        var first = await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hi", max_tokens = 40 });
-        await first.ReadJsonAsync();
+        // All 40 tokens, whatever the draw: a first reply ended early by the end-of-text token would refund its unused
+        // reservation, and the second request would fit.
+        var first = await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hi", max_tokens = 40, ignore_eos = true });
+        Assert.Equal(40, (await first.ReadJsonAsync())["usage"]!["completion_tokens"]!.GetValue<int>());
         Assert.Equal("60", Header(first, "x-ratelimit-limit-tokens"));
 
         var limited = await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hi", max_tokens = 40 });
