@@ -244,7 +244,8 @@ public static class EngineBenchmark
         });
     }
 
-    private static Task<long> GenerateAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens, SamplingOptions sampling, int? topLogprobs = null) =>
+    /// <summary>Generates <paramref name="newTokens"/> from each prompt (end of sequence ignored); returns the tokens generated.</summary>
+    internal static Task<long> GenerateAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens, SamplingOptions sampling, int? topLogprobs = null) =>
         RunAsync(engine, prompts.Select((p, i) => new GenerationRequest
         {
             PromptTokens = p,

@@ -81,14 +81,14 @@ public static class LaneBenchmark
         var longPrompts = longs.ToDictionary(l => l, l => Workload.Prompts(model, 1, l)[0]);
         List<int[]> Mixed(int length) => [longPrompts[length], .. shortPrompts.Skip(1)];
 
-        await RunAsync(lanes, Mixed(longs[0]), 4);
-        await RunAsync(oneLane, Mixed(longs[0]), 4);
+        await EngineBenchmark.GenerateAsync(lanes, Mixed(longs[0]), 4, SamplingOptions.Greedy);
+        await EngineBenchmark.GenerateAsync(oneLane, Mixed(longs[0]), 4, SamplingOptions.Greedy);
         var rates = new Dictionary<string, List<double>>();
         var runsPerStep = new Dictionary<int, List<double>>();
         void Add(string key, double rate) => (rates.TryGetValue(key, out var list) ? list : rates[key] = []).Add(rate);
         for (var round = 0; round < rounds; round++)
         {
-            Add("short", await Workload.RateAsync(() => RunAsync(lanes, shortPrompts, newTokens)));
+            Add("short", await Workload.RateAsync(() => EngineBenchmark.GenerateAsync(lanes, shortPrompts, newTokens, SamplingOptions.Greedy)));
             foreach (var length in longs)
             {
                 // The sides take turns going first.
@@ -96,7 +96,7 @@ public static class LaneBenchmark
                 foreach (var (engine, name) in sides)
                 {
                     var before = engine.Statistics.Snapshot();
-                    Add($"{name}{length}", await Workload.RateAsync(() => RunAsync(engine, Mixed(length), newTokens)));
+                    Add($"{name}{length}", await Workload.RateAsync(() => EngineBenchmark.GenerateAsync(engine, Mixed(length), newTokens, SamplingOptions.Greedy)));
                     if (engine == lanes)
                     {
                         var after = engine.Statistics.Snapshot();
@@ -129,18 +129,5 @@ public static class LaneBenchmark
         }
 
         return report;
-    }
-
-    private static async Task<long> RunAsync(InferenceEngine engine, IReadOnlyList<int[]> prompts, int newTokens)
-    {
-        var streams = prompts.Select(p => engine.Submit(new GenerationRequest
-        {
-            PromptTokens = p,
-            MaxTokens = newTokens,
-            IgnoreEndOfSequence = true,
-            Sampling = SamplingOptions.Greedy,
-        }).Stream ?? throw new InvalidOperationException("The engine refused a benchmark request.")).ToList();
-        var results = await Task.WhenAll(streams.Select(s => s.Completion));
-        return results.Sum(r => (long)r.CompletionTokens);
     }
 }
