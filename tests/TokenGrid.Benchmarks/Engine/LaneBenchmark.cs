@@ -12,6 +12,7 @@ namespace TokenGrid.Benchmarks.Engine;
 /// One long conversation among short ones: a batch of 32 where one prompt is long (a chat's history) and 31 are short,
 /// decoded by an engine that splits its batch into lanes and by one that runs it whole (every row padded to the long
 /// one), side by side, for several lengths of the long prompt; and 32 short prompts, the batch with nothing long in it.
+/// Every request samples at OpenAI's default temperature (1), each with a seed of its own.
 /// On the demo model with a 4,096-position context (or <c>--model DIR</c>).
 /// </summary>
 public static class LaneBenchmark
@@ -81,14 +82,14 @@ public static class LaneBenchmark
         var longPrompts = longs.ToDictionary(l => l, l => Workload.Prompts(model, 1, l)[0]);
         List<int[]> Mixed(int length) => [longPrompts[length], .. shortPrompts.Skip(1)];
 
-        await EngineBenchmark.GenerateAsync(lanes, Mixed(longs[0]), 4, SamplingOptions.Greedy);
-        await EngineBenchmark.GenerateAsync(oneLane, Mixed(longs[0]), 4, SamplingOptions.Greedy);
+        await EngineBenchmark.GenerateAsync(lanes, Mixed(longs[0]), 4, EngineBenchmark.Sampled);
+        await EngineBenchmark.GenerateAsync(oneLane, Mixed(longs[0]), 4, EngineBenchmark.Sampled);
         var rates = new Dictionary<string, List<double>>();
         var runsPerStep = new Dictionary<int, List<double>>();
         void Add(string key, double rate) => (rates.TryGetValue(key, out var list) ? list : rates[key] = []).Add(rate);
         for (var round = 0; round < rounds; round++)
         {
-            Add("short", await Workload.RateAsync(() => EngineBenchmark.GenerateAsync(lanes, shortPrompts, newTokens, SamplingOptions.Greedy)));
+            Add("short", await Workload.RateAsync(() => EngineBenchmark.GenerateAsync(lanes, shortPrompts, newTokens, EngineBenchmark.Sampled)));
             foreach (var length in longs)
             {
                 // The sides take turns going first.
@@ -96,7 +97,7 @@ public static class LaneBenchmark
                 foreach (var (engine, name) in sides)
                 {
                     var before = engine.Statistics.Snapshot();
-                    Add($"{name}{length}", await Workload.RateAsync(() => EngineBenchmark.GenerateAsync(engine, Mixed(length), newTokens, SamplingOptions.Greedy)));
+                    Add($"{name}{length}", await Workload.RateAsync(() => EngineBenchmark.GenerateAsync(engine, Mixed(length), newTokens, EngineBenchmark.Sampled)));
                     if (engine == lanes)
                     {
                         var after = engine.Statistics.Snapshot();
