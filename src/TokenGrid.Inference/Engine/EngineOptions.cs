@@ -70,8 +70,9 @@ public sealed class EngineOptions
 
     /// <summary>
     /// Padded positions (rows × positions, summed over the cache) a further decode run must save to be worth what it
-    /// costs. Unset: the model's weight bytes over 6 × its key/value bytes per position, at least 256 (a run reads the
-    /// weights once; exported attention goes over a padded position about six times a step). Default: unset.
+    /// costs. Unset: the model's weight bytes over 5 × its key/value bytes per position, at least 256 (a further run reads
+    /// the weights again and has fixed costs of its own; exported attention goes over a padded position about six times a
+    /// step). Default: unset.
     /// </summary>
     [Range(0, int.MaxValue)]
     public int? DecodeLaneSplitPositions { get; set; }

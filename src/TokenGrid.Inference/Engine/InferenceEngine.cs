@@ -275,12 +275,12 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     }
 
     /// <summary>
-    /// What a further decode run costs, in padded positions: it reads the weights once more, while exported attention
-    /// goes over a padded position about six times a step (the past read and written into the present, the keys read and
-    /// written by their transpose, keys and values read by the attention). On the demo model this puts the split at
-    /// 2,304 positions; measured, a split broke even at about 2,600 and gained from about 3,200 (docs/benchmarks.md,
-    /// "decode lanes").
+    /// What a further decode run costs, in padded positions: it reads the weights once more and has fixed costs of its own
+    /// (ONNX Runtime's per-run work, its threads' hand-offs), while exported attention goes over a padded position about six
+    /// times a step (the past read and written into the present, the keys read and written by their transpose, keys and
+    /// values read by the attention). The weights over five times a position's bytes matches where a split broke even on
+    /// the demo model (about 2,800 padded positions; this gives 2,763; docs/benchmarks.md, "decode lanes").
     /// </summary>
     internal static long DefaultLaneSplitPositions(long weightBytes, long bytesPerPosition) =>
-        Math.Max(256, weightBytes / (6 * Math.Max(1, bytesPerPosition)));
+        Math.Max(256, weightBytes / (5 * Math.Max(1, bytesPerPosition)));
 }
