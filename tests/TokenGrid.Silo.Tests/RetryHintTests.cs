@@ -99,6 +99,28 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
     }
 
     [Fact]
+    public async Task A_request_over_the_concurrency_limit_is_429_with_a_retry_after()
+    {
+        var server = queue.Server;
+        var (_, key) = await server.CreateTenantAsync(new { max_concurrent_jobs = 1 });
+        using var client = server.Client(key);
+        var holder = await HoldTheSlotAsync(client);
+        try
+        {
+            var refused = await client.PostAsync("v1/chat/completions", new StringContent(LongChat, System.Text.Encoding.UTF8, "application/json"));
+
+            // No job of the tenant has ended yet, so the wait is the unmeasured one; the SDKs follow it instead of their own backoff.
+            await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests, "concurrency_limit_exceeded");
+            Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+            Assert.Equal(["1000"], refused.Headers.GetValues("retry-after-ms"));
+        }
+        finally
+        {
+            await client.PostAsync($"v1/jobs/{holder}/cancel", null);
+        }
+    }
+
+    [Fact]
     public async Task Choices_the_server_ends_when_a_sibling_is_refused_are_not_recorded_as_the_tenants_cancel()
     {
         var server = queue.Server;

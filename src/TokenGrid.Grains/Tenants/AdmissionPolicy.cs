@@ -16,9 +16,11 @@ internal static class AdmissionPolicy
     /// The first check the request fails, or null when it may be admitted. <paramref name="jobs"/> is how many jobs it
     /// opens: a group of choices (<c>n</c> &gt; 1) is checked as one request whose reservation is the group's.
     /// <paramref name="spend"/> is the most the request can cost the tenant in <paramref name="currency"/> (0: unpriced).
+    /// <paramref name="durations"/>, the tenant's latest jobs, gives a concurrency refusal its wait (none: the unmeasured one).
     /// </summary>
     public static Refusal? Check(
-        TenantState state, AdmissionRequest request, DateTimeOffset now, int jobs = 1, Money spend = default, string? currency = null)
+        TenantState state, AdmissionRequest request, DateTimeOffset now, int jobs = 1, Money spend = default, string? currency = null,
+        JobDurations? durations = null)
     {
         if (state.Info is not { } info)
         {
@@ -75,7 +77,8 @@ internal static class AdmissionPolicy
             return new(AdmissionRejection.ConcurrencyLimited, jobs == 1
                 ? $"{state.Open.Count} of at most {budget.MaxConcurrentJobs} concurrent jobs are running; retry when one ends."
                 : $"{state.Open.Count} of at most {budget.MaxConcurrentJobs} concurrent jobs are running and the request needs {jobs} (one per choice); retry when enough end.",
-                null);
+                durations?.RetryAfter(state.Open.Values.Select(o => o.AdmittedAt), state.Open.Count + jobs - budget.MaxConcurrentJobs, now)
+                    ?? JobDurations.Unmeasured);
         }
 
         if (state.Requests.AvailableAt(budget.RequestsPerMinute, now) < 1)

@@ -27,6 +27,9 @@ internal sealed class TenantAccount(
     /// <summary>Job ids the store refused to reserve for again (settled before the state's window).</summary>
     private readonly HashSet<string> _settledLongAgo = new(StringComparer.Ordinal);
 
+    /// <summary>How long the latest jobs ran, for the wait a concurrency refusal quotes.</summary>
+    private readonly JobDurations _durations = new();
+
     /// <summary>The state as the applied changes left it.</summary>
     public TenantState State { get; private set; } = new();
 
@@ -113,7 +116,7 @@ internal sealed class TenantAccount(
 
         _unsavedJobIds.Add(request.JobId);
         CatchUp(now);
-        if (AdmissionPolicy.Check(State, request, now, spend: price?.MaxTenant ?? Money.Zero, currency: price?.Quote.Currency) is { } refusal)
+        if (AdmissionPolicy.Check(State, request, now, spend: price?.MaxTenant ?? Money.Zero, currency: price?.Quote.Currency, durations: _durations) is { } refusal)
         {
             return new(Answer(refusal, 0, now), false, refusal);
         }
@@ -148,7 +151,7 @@ internal sealed class TenantAccount(
         CatchUp(now);
         var spend = prices?.Aggregate(Money.Zero, (sum, p) => sum + (p?.MaxTenant ?? Money.Zero)) ?? Money.Zero;
         var currency = prices?.FirstOrDefault(p => p is not null)?.Quote.Currency;
-        if (AdmissionPolicy.Check(State, combined, now, requests.Count, spend, currency) is { } refusal)
+        if (AdmissionPolicy.Check(State, combined, now, requests.Count, spend, currency, _durations) is { } refusal)
         {
             // Refused before any of its jobs exists, so none is listed among the tenant's jobs.
             return new(Answer(refusal, 0, now), false, refusal);
@@ -221,6 +224,7 @@ internal sealed class TenantAccount(
 
         var reservation = State.Open[request.JobId];
         var now = timeProvider.GetUtcNow();
+        _durations.Add(now - reservation.AdmittedAt);
         CatchUp(now);
         var (charged, refunded, prompt, priced) = LedgerBook.Settle(
             State, tenantId, now, reservation, request.PromptTokens, request.CompletionTokens, request.Place, request.CachedPromptTokens);

@@ -1,4 +1,5 @@
 using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Tenants;
 using TokenGrid.Grains.Tests.Support;
 
 namespace TokenGrid.Grains.Tests.Tenants;
@@ -15,10 +16,38 @@ public sealed class AdmissionLimitTests(TenantClusterFixture fixture)
 
         var rejected = await tenant.AdmitAsync(new AdmissionRequest("c", "m", 1, 1));
         Assert.Equal(AdmissionRejection.ConcurrencyLimited, rejected.Rejection);
-        Assert.Null(rejected.RetryAfter);
+        Assert.Equal(TimeSpan.FromSeconds(1), rejected.RetryAfter);
 
         await tenant.SettleAsync(new SettlementRequest("a", 1, 1, JobOutcome.Completed));
         Assert.True((await tenant.AdmitAsync(new AdmissionRequest("c", "m", 1, 1))).Admitted);
+    }
+
+    [Fact]
+    public async Task A_concurrency_refusal_quotes_when_enough_open_jobs_should_end_from_how_long_the_latest_ran()
+    {
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy with { MaxConcurrentJobs = 2 });
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("a", "m", 1, 1))).Admitted);
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("b", "m", 1, 1))).Admitted);
+
+        // a runs 10 s and b 13 s: the typical job runs 11.5 s.
+        fixture.Time.Advance(TimeSpan.FromSeconds(10));
+        await tenant.SettleAsync(new SettlementRequest("a", 1, 1, JobOutcome.Completed));
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("c", "m", 1, 1))).Admitted);
+        fixture.Time.Advance(TimeSpan.FromSeconds(3));
+        await tenant.SettleAsync(new SettlementRequest("b", 1, 1, JobOutcome.Completed));
+        Assert.True((await tenant.AdmitAsync(new AdmissionRequest("d", "m", 1, 1))).Admitted);
+        fixture.Time.Advance(TimeSpan.FromSeconds(2));
+
+        // c has run 5 s and d 2 s: one place frees in 6.5 s, two in 9.5 s.
+        var one = await tenant.AdmitAsync(new AdmissionRequest("e", "m", 1, 1));
+        Assert.Equal((AdmissionRejection.ConcurrencyLimited, TimeSpan.FromSeconds(6.5)), (one.Rejection!.Value, one.RetryAfter!.Value));
+        var two = await tenant.AdmitGroupAsync([new("f", "m", 1, 1), new("g", "m", 1, 1)]);
+        Assert.Equal((AdmissionRejection.ConcurrencyLimited, TimeSpan.FromSeconds(9.5)), (two.Rejection!.Value, two.RetryAfter!.Value));
+
+        // Jobs running past the typical one are due any moment: the shortest wait.
+        fixture.Time.Advance(TimeSpan.FromSeconds(20));
+        var late = await tenant.AdmitAsync(new AdmissionRequest("h", "m", 1, 1));
+        Assert.Equal(JobDurations.Shortest, late.RetryAfter);
     }
 
     [Fact]
