@@ -39,6 +39,9 @@ public abstract class ChargingSuite(TokenGridServer server)
                 model = "demo",
                 messages = new[] { new { role = "user", content = "Tell me a long story." } },
                 max_tokens = LongMaxTokens,
+
+                // Only the disconnect may end it: a draw of the end-of-text token (temperature 1) would end it as succeeded.
+                ignore_eos = true,
                 stream = true,
             }), Encoding.UTF8, "application/json");
             var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
@@ -69,7 +72,7 @@ public abstract class ChargingSuite(TokenGridServer server)
     {
         var (tenant, key) = await Server.CreateTenantAsync();
         using var client = Server.Client(key);
-        var submitted = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = MaxTokens }))
+        var submitted = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = MaxTokens, ignore_eos = true }))
             .ReadJsonAsync(HttpStatusCode.Accepted);
         var jobId = submitted["id"]!.GetValue<string>();
 

@@ -344,7 +344,7 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
         using var client = Server.Client(TokenGridServer.DemoKey);
         var prompt = path == Chat ? $""" "messages":{Hello} """ : """ "prompt":"Hello" """;
         var chunks = await client.StreamAsync(path,
-            $$"""{"model":"demo",{{prompt}},"max_tokens":3,"n":{{n}},"stream":true,"stream_options":""" + """{"include_usage":true}}""");
+            $$"""{"model":"demo",{{prompt}},"max_tokens":3,"n":{{n}},"ignore_eos":true,"stream":true,"stream_options":""" + """{"include_usage":true}}""");
         Assert.All(chunks.SkipLast(1), c => Assert.True(c.AsObject().TryGetPropertyValue("usage", out var usage) && usage is null, c.ToJsonString()));
         Assert.Equal(3 * n, chunks[^1]["usage"]!["completion_tokens"]!.GetValue<int>());
 

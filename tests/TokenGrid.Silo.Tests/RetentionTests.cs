@@ -131,7 +131,7 @@ public sealed class RetentionTests : IAsyncLifetime
         var (tenant, key) = await Server.CreateTenantAsync();
         using var client = Server.Client(key);
         await Server.RefreshNodesAsync();
-        var submitted = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = 450 }))
+        var submitted = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = 450, ignore_eos = true }))
             .ReadJsonAsync(HttpStatusCode.Accepted);
         var id = submitted["id"]!.GetValue<string>();
         using var response = await client.GetAsync($"v1/jobs/{id}/events", HttpCompletionOption.ResponseHeadersRead);

@@ -4,10 +4,14 @@ using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests;
 
-/// <summary>A server whose one node runs one sequence at a time and whose jobs time out after a second.</summary>
+/// <summary>
+/// A server whose one node runs one sequence at a time and whose jobs time out after a second; its demo model has room
+/// for a job that holds the slot for seconds.
+/// </summary>
 public sealed class ShortTimeoutServerFixture() : SettingsServerFixture(new Dictionary<string, string>
 {
     ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
+    ["TokenGrid:Models:DemoSpec:ContextLength"] = "4096",
     ["TokenGrid:Api:JobTimeout"] = "00:00:01",
 });
 
@@ -155,10 +159,13 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
         }
     }
 
-    /// <summary>Submits an async job long enough to hold the node's one slot for the test; returns its id once it runs.</summary>
+    /// <summary>
+    /// Submits an async job long enough to hold the node's one slot for the test, however loaded the machine (all its
+    /// 4,000 tokens, which take seconds; the tests cancel it); returns its id.
+    /// </summary>
     private static async Task<string> HoldTheSlotAsync(HttpClient client)
     {
-        var job = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = 400, ignore_eos = true }))
+        var job = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = 4000, ignore_eos = true }))
             .ReadJsonAsync(HttpStatusCode.Accepted);
         return job["id"]!.GetValue<string>();
     }

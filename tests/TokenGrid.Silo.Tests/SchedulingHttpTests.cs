@@ -4,10 +4,14 @@ using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests;
 
-/// <summary>A server whose one node runs one sequence at a time and whose queue holds one job per tenant, two in all.</summary>
+/// <summary>
+/// A server whose one node runs one sequence at a time and whose queue holds one job per tenant, two in all; its demo
+/// model has room for jobs that hold the slot for seconds (they are cancelled at the end of each test).
+/// </summary>
 public sealed class SmallQueueServerFixture() : SettingsServerFixture(new Dictionary<string, string>
 {
     ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
+    ["TokenGrid:Models:DemoSpec:ContextLength"] = "4096",
     ["TokenGrid:Scheduling:MaxQueuedPerTenant"] = "1",
     ["TokenGrid:Scheduling:MaxQueuedPerModel"] = "2",
 });
@@ -15,6 +19,10 @@ public sealed class SmallQueueServerFixture() : SettingsServerFixture(new Dictio
 /// <summary>Queue-full and no-eligible-node answers of the scheduler over HTTP, and a queued job's place in its status.</summary>
 public sealed class SchedulingHttpTests(SmallQueueServerFixture fixture) : IClassFixture<SmallQueueServerFixture>
 {
+    // The jobs that fill the slot and the queue must still be running and queued when the tests look: all their tokens
+    // (a draw of the end-of-text token at temperature 1 would end one early and start the next), and thousands of them.
+    private const int LongMaxTokens = 4000;
+
     private TokenGridServer Server => fixture.Server;
 
     [Fact]
@@ -25,13 +33,13 @@ public sealed class SchedulingHttpTests(SmallQueueServerFixture fixture) : IClas
 
         // A run that ends frees its slot: the drain rate's measure, which placements into idle slots do not move.
         await client.PostOkAsync("v1/completions", """{"model":"demo","prompt":"Hi","max_tokens":1}""");
-        var running = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = 400 }))
+        var running = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write an essay.", max_tokens = LongMaxTokens, ignore_eos = true }))
             .ReadJsonAsync(HttpStatusCode.Accepted);
-        var queued = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write another.", max_tokens = 400 }))
+        var queued = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Write another.", max_tokens = LongMaxTokens, ignore_eos = true }))
             .ReadJsonAsync(HttpStatusCode.Accepted);
         try
         {
-            var full = await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "And one more.", max_tokens = 400 });
+            var full = await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "And one more.", max_tokens = LongMaxTokens, ignore_eos = true });
             var problem = await full.AssertProblemAsync(HttpStatusCode.TooManyRequests, "tenant_queue_full");
             Assert.True(full.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "no Retry-After");
             Assert.Contains("waiting", problem["detail"]!.GetValue<string>());
@@ -64,7 +72,7 @@ public sealed class SchedulingHttpTests(SmallQueueServerFixture fixture) : IClas
                 var client = Server.Client(key);
                 for (var i = 0; i < count; i++)
                 {
-                    var job = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = $"Write essay {i}.", max_tokens = 400 }))
+                    var job = await (await client.PostJsonAsync("v1/jobs", new { model = "demo", prompt = $"Write essay {i}.", max_tokens = LongMaxTokens, ignore_eos = true }))
                         .ReadJsonAsync(HttpStatusCode.Accepted);
                     jobs.Add((client, job["id"]!.GetValue<string>()));
                 }
