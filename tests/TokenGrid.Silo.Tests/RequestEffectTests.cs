@@ -194,6 +194,32 @@ public sealed class RequestEffectTests(ServerFixture fixture)
         Assert.Equal(expected, offsets);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Legacy_text_offsets_skip_end_of_sequence_tokens_that_ignore_eos_generates_past(bool stream)
+    {
+        // Seeded, with the end of sequence made likely: some tokens are it, generated past, and text follows them. Its
+        // text never shows, so it moves no offset.
+        const string Eos = "<|endoftext|>";
+        const string Request = """{"model":"demo","prompt":"Hello","max_tokens":12,"temperature":1,"seed":2,"logprobs":0,"ignore_eos":true,"logit_bias":{"100257":11.5}""";
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        List<JsonObject> replies = stream ? await client.StreamAsync(Completions, Request + ""","stream":true}""") : [await client.PostOkAsync(Completions, Request + "}")];
+        var choices = replies.SelectMany(r => r["choices"]!.AsArray()).ToList();
+        var text = string.Concat(choices.Select(c => c!["text"]!.GetValue<string>()));
+        var logprobs = choices.Where(c => c!["logprobs"] is JsonObject).Select(c => c!["logprobs"]!).ToList();
+        var tokens = logprobs.SelectMany(l => l["tokens"]!.AsArray()).Select(t => t!.GetValue<string>()).ToList();
+        var offsets = logprobs.SelectMany(l => l["text_offset"]!.AsArray()).Select(o => o!.GetValue<int>()).ToList();
+
+        // The seed's draw has text after an end of sequence, in whole characters.
+        Assert.Equal(12, tokens.Count);
+        Assert.Contains(tokens.SkipWhile(t => t != Eos), t => t != Eos);
+        Assert.DoesNotContain(tokens, t => t.StartsWith("bytes:", StringComparison.Ordinal));
+        Assert.Equal(string.Concat(tokens.Where(t => t != Eos)), text);
+        var expected = tokens.Select((_, i) => tokens.Take(i).Where(t => t != Eos).Sum(t => t.EnumerateRunes().Count()));
+        Assert.Equal(expected, offsets);
+    }
+
     [Fact]
     public async Task Penalties_change_greedy_output()
     {

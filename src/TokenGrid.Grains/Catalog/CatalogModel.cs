@@ -85,6 +85,12 @@ public sealed class CatalogModel
     public bool IsSpecial(int id) => Tokenizer.IsSpecial(id);
 
     /// <summary>
+    /// Whether token <paramref name="id"/> is one of the model's end-of-sequence tokens, whose text a generated output never
+    /// shows (also when <c>ignore_eos</c> generates past it).
+    /// </summary>
+    public bool IsEndOfSequence(int id) => Config.EosTokenIds.Contains(id);
+
+    /// <summary>
     /// Renders <paramref name="messages"/> (OpenAI chat messages) with the model's chat template, or its fallback, and
     /// asks for the assistant's next turn. The template writes the beginning-of-sequence token itself (never twice).
     /// </summary>

@@ -9,8 +9,9 @@ namespace TokenGrid.Silo.OpenAi;
 /// Shows the engine's per-token log probabilities in OpenAI's two shapes: chat's <c>logprobs.content</c> and legacy
 /// completions' <c>logprobs</c> lists. A token's text is its bytes as UTF-8, or OpenAI's <c>bytes:\xNN</c> form when
 /// the token is only part of a character; a log probability the engine did not report (NaN) is null, and minus infinity
-/// is −9999 as vLLM shows it (JSON has no infinity). With <paramref name="skipSpecialTokens"/> (the request's
-/// <c>skip_special_tokens</c>) a special token's text is not in the choice's text, so it moves no <c>text_offset</c>.
+/// is −9999 as vLLM shows it (JSON has no infinity). A token whose text is not in the choice's text moves no
+/// <c>text_offset</c>: an end-of-sequence token (never shown, also under <c>ignore_eos</c>), and with
+/// <paramref name="skipSpecialTokens"/> (the request's <c>skip_special_tokens</c>) any special token.
 /// </summary>
 internal sealed class LogprobFormat(CatalogModel model, bool skipSpecialTokens = false)
 {
@@ -53,11 +54,14 @@ internal sealed class LogprobFormat(CatalogModel model, bool skipSpecialTokens =
 
             top.TryAdd(text, Value(token.Logprob));
             tops.Add(top);
-            starts.Add(offsets.Advance(skipSpecialTokens && model.IsSpecial(token.TokenId) ? [] : bytes));
+            starts.Add(offsets.Advance(Shown(token.TokenId) ? bytes : []));
         }
 
         return new CompletionLogprobs(texts, values, tops, starts);
     }
+
+    /// <summary>Whether a generated token's text is in the choice's text (as the engine's detokenizer shows it).</summary>
+    private bool Shown(int id) => !model.IsEndOfSequence(id) && !(skipSpecialTokens && model.IsSpecial(id));
 
     /// <summary>The token's text: its bytes as UTF-8, or <c>bytes:\xNN…</c> when they are not whole characters.</summary>
     public static string Text(byte[] bytes) =>
