@@ -6,14 +6,16 @@ namespace TokenGrid.Silo.Tests;
 
 /// <summary>
 /// A server whose one node runs one sequence at a time and whose jobs time out after a second; its demo model has room
-/// for a job that holds the slot for seconds.
+/// for a job that holds the slot for seconds. Its warnings and errors are kept.
 /// </summary>
-public sealed class ShortTimeoutServerFixture() : SettingsServerFixture(new Dictionary<string, string>
-{
-    ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
-    ["TokenGrid:Models:DemoSpec:ContextLength"] = "4096",
-    ["TokenGrid:Api:JobTimeout"] = "00:00:01",
-});
+public sealed class ShortTimeoutServerFixture() : SettingsServerFixture(
+    new Dictionary<string, string>
+    {
+        ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
+        ["TokenGrid:Models:DemoSpec:ContextLength"] = "4096",
+        ["TokenGrid:Api:JobTimeout"] = "00:00:01",
+    },
+    new ErrorLogCapture(Microsoft.Extensions.Logging.LogLevel.Warning));
 
 /// <summary>
 /// Final failures do not invite a retry: the OpenAI SDKs retry 409 and every 5xx by default, so a cancelled job or one
@@ -92,6 +94,10 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
         Assert.Equal(["false"], reply.Headers.GetValues("x-should-retry"));
         Assert.Null(reply.Headers.RetryAfter);
         Assert.False(reply.Headers.Contains("retry-after-ms"));
+
+        // A documented outcome: a warning that names it, not the Error line of a fault nobody expected.
+        Assert.Contains(timeouts.Log.Errors, e => e.StartsWith("Warning", StringComparison.Ordinal) && e.Contains("with 504 (job_timed_out)", StringComparison.Ordinal));
+        Assert.DoesNotContain(timeouts.Log.Errors, e => e.StartsWith("Error", StringComparison.Ordinal) && e.Contains("ApiExceptionHandler", StringComparison.Ordinal));
 
         var counted = await JobCountAsync(client);
         await HoldTheSlotAsync(client);

@@ -11,6 +11,9 @@ internal sealed partial class ApiExceptionHandler
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Answered {Method} {Path} with 503 ({Code}): a dependency is unavailable")]
     private static partial void LogUnavailable(ILogger logger, Exception exception, string method, string path, string code);
 
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Answered {Method} {Path} with {Status} ({Code})")]
+    private static partial void LogAnswered(ILogger logger, string method, string path, int status, string code);
+
     [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "The client left before {Path} was answered")]
     private static partial void LogClientGone(ILogger logger, string path);
 }

@@ -36,6 +36,11 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
                 LogUnavailable(logger, exception, httpContext.Request.Method, httpContext.Request.Path, problem.Code);
             }
         }
+        else if (problem.Status >= 500 && exception is ApiProblemException or JobFailedException)
+        {
+            // A 5xx the API chose, such as a job that ran out of time: an outcome it documents, not a fault of the server.
+            LogAnswered(logger, httpContext.Request.Method, httpContext.Request.Path, problem.Status, problem.Code);
+        }
         else if (problem.Status >= 500)
         {
             // An exception nobody expected may quote the request it failed on: its message stays out of the Error line.
