@@ -250,12 +250,22 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     }
 
     /// <summary>
-    /// Whether any live node (draining ones too: they come back) serves the model with the job's labels, or a node that
+    /// Whether any live node (draining ones too) serves the model with the job's labels, or a node that
     /// fell silent less than <see cref="SchedulingOptions.SilentNodeGrace"/> before <paramref name="now"/> did.
     /// </summary>
     public bool AnyNodeMayRun(DispatchRequest request, DateTimeOffset now) =>
         _nodes.Values.Any(n => (n.Report ?? (IsSilentWithinGrace(n, now) ? n.LastReport : null)) is { } r
             && PlacementPolicy.HasLabels(r, request.RequiredLabels));
+
+    /// <summary>
+    /// Whether every node <see cref="AnyNodeMayRun"/> counts for the job is draining: taken out of service by an
+    /// operator, so nothing new is placed on any of them until one resumes.
+    /// </summary>
+    public bool AllDraining(DispatchRequest request, DateTimeOffset now) =>
+        _nodes.Values
+            .Select(n => n.Report ?? (IsSilentWithinGrace(n, now) ? n.LastReport : null))
+            .Where(r => r is not null && PlacementPolicy.HasLabels(r, request.RequiredLabels))
+            .All(r => r!.Draining);
 
     /// <summary>Whether any node with a live report (draining ones too) serves the model with the job's labels.</summary>
     public bool AnyLiveNodeMayRun(DispatchRequest request) =>

@@ -30,6 +30,9 @@ public sealed class FairQueue(TimeSpan agingInterval)
     /// <summary>Whether the job is waiting here.</summary>
     public bool Contains(string jobId) => _jobs.ContainsKey(jobId);
 
+    /// <summary>The waiting job <paramref name="jobId"/>, or null when it is not waiting here.</summary>
+    public QueuedJob? Find(string jobId) => _jobs.GetValueOrDefault(jobId);
+
     /// <summary>The waiting jobs, in no particular order.</summary>
     public IEnumerable<QueuedJob> Jobs => _jobs.Values;
 

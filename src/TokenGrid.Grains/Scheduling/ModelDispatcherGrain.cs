@@ -89,6 +89,14 @@ public sealed partial class ModelDispatcherGrain(
                 }
             }
 
+            if (_book.AllDraining(request, now))
+            {
+                // Nothing new goes to a drained node until an operator resumes it, which may be never: the request is
+                // refused now (its client may retry), rather than waiting out its timeout with no wait to quote.
+                return Refuse(request, SchedulingRejection.NoEligibleNode,
+                    $"Every node that serves model '{Model}'{(request.RequiredLabels.Count == 0 ? "" : " with the tenant's labels")} is draining (out of service); retry later.", null);
+            }
+
             var tenant = _book.Tenant(request);
             var tenantQueued = Queue.CountFor(request.TenantId);
             if (tenantQueued >= Options.MaxQueuedPerTenant)
@@ -128,7 +136,9 @@ public sealed partial class ModelDispatcherGrain(
     {
         var now = timeProvider.GetUtcNow();
         var position = Queue.PositionOf(jobId, now);
-        return Task.FromResult(position == 0 ? null : new QueuePosition(position, WaitEstimates.ExpectedWait(position, _book.SlotsFreed.Rate(now))));
+        // With every node the job may use draining, nothing moves it until one resumes: no wait can be quoted.
+        var rate = Queue.Find(jobId) is { } queued && _book.AllDraining(queued.Request, now) ? 0 : _book.SlotsFreed.Rate(now);
+        return Task.FromResult(position == 0 ? null : new QueuePosition(position, WaitEstimates.ExpectedWait(position, rate)));
     }
 
     /// <inheritdoc />

@@ -17,23 +17,28 @@ public sealed class LostStartTests(SchedulingClusterFixture grid)
     public async Task A_job_whose_start_was_lost_runs_on_the_node_held_for_it_when_it_asks_to_queue_again()
     {
         var tenant = await grid.CreateTenantAsync();
-        var nodes = SchedulingClusterFixture.Devices.Select(d => grid.Client.GetGrain<INodeGrain>(grid.NodeId(d))).ToList();
         var held = grid.NodeId(SchedulingClusterFixture.Devices[0]);
+        var holds = SchedulingClusterFixture.Devices.SelectMany(d => Enumerable.Range(0, SchedulingClusterFixture.Slots).Select(i => (Id: $"hold-{d}-{i}", Node: grid.NodeId(d)))).ToList();
         IJobGrain job;
         JobInfo submitted;
         try
         {
-            // The job queues while no node takes work, then leaves the queue without being told: it still waits.
-            await Task.WhenAll(nodes.Select(n => n.DrainAsync()));
-            await grid.Dispatcher.RefreshAsync();
+            // The job queues while every slot is held, then leaves the queue without being told: it still waits.
+            foreach (var (id, node) in holds)
+            {
+                await grid.Dispatcher.AdoptAsync(new DispatchRequest { JobId = id, TenantId = tenant, PromptTokens = 8, MaxTokens = 4, EnqueuedAt = DateTimeOffset.UtcNow, Resumed = true }, node);
+            }
+
             (job, submitted) = await grid.SubmitAsync(tenant, maxTokens: 4, promptSeed: 71);
             Assert.Equal(JobStatus.Queued, submitted.Status);
             await grid.Dispatcher.ReleaseAsync(submitted.Id, null, 0);
         }
         finally
         {
-            await Task.WhenAll(nodes.Select(n => n.ResumeAsync()));
-            await grid.Dispatcher.RefreshAsync();
+            foreach (var (id, node) in holds)
+            {
+                await grid.Dispatcher.ReleaseAsync(id, node, 0);
+            }
         }
 
         // The dispatcher holds a slot on a node for it, as after a start whose message died with the job's activation.

@@ -107,6 +107,28 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
     private TokenGridServer Server => fixture.Server;
 
     [Fact]
+    public void Every_endpoint_is_listed_in_the_configuration_readme()
+    {
+        // silo-config/README.md's "Endpoints" says it lists every endpoint: each mapped path appears there (an optional
+        // last segment written "[/{x}]" counts; the OpenAPI document is listed as the one it serves).
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "silo-config", "README.md"));
+        var start = readme.IndexOf("\n## Endpoints\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "no Endpoints section");
+        var end = readme.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        var section = readme[start..(end < 0 ? readme.Length : end)].Replace("[", "", StringComparison.Ordinal).Replace("]", "", StringComparison.Ordinal);
+
+        var missing = Server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Select(e => e.RoutePattern.RawText!)
+            .Where(p => !p.StartsWith(OrleansDashboard, StringComparison.Ordinal) && p != "/dashboard/assets/{file}")
+            .Select(p => p.Replace("{documentName}", "v1", StringComparison.Ordinal).Replace("{**", "{", StringComparison.Ordinal).TrimEnd('/'))
+            .Distinct()
+            .Where(p => !section.Contains($"{p}`", StringComparison.Ordinal) && !section.Contains($"{p}?", StringComparison.Ordinal)
+                && !section.Contains($"{p}/", StringComparison.Ordinal))
+            .ToList();
+        Assert.True(missing.Count == 0, "List these in silo-config/README.md, Endpoints: " + string.Join(", ", missing));
+    }
+
+    [Fact]
     public async Task Every_endpoint_admits_exactly_the_credentials_its_class_allows()
     {
         var (tenantId, tenantKey) = await Server.CreateTenantAsync();
