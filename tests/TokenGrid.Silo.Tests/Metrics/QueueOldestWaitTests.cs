@@ -6,7 +6,7 @@ using TokenGrid.Silo.Tests.Support;
 namespace TokenGrid.Silo.Tests.Metrics;
 
 /// <summary>
-/// A queue that nothing is taken from shows in <c>tokengrid_request_queue_oldest_wait_seconds</c>: the queue time
+/// A queue that nothing is taken from (its only slot held) shows in <c>tokengrid_request_queue_oldest_wait_seconds</c>: the queue time
 /// histogram is observed only when a request is placed on a node, so it stays flat exactly then.
 /// </summary>
 public sealed partial class QueueOldestWaitTests : IAsyncLifetime
@@ -15,24 +15,28 @@ public sealed partial class QueueOldestWaitTests : IAsyncLifetime
 
     private TokenGridServer Server => _server!;
 
-    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync();
+    /// <summary>One slot, and room in the context for a job that holds it for seconds.</summary>
+    public async Task InitializeAsync() => _server = await TokenGridServer.StartAsync(new Dictionary<string, string>
+    {
+        ["TokenGrid:Nodes:Engine:MaxBatchSize"] = "1",
+        ["TokenGrid:Models:DemoSpec:ContextLength"] = "4096",
+    });
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 
     [Fact]
-    public async Task With_the_only_node_draining_a_waiting_request_has_a_growing_oldest_wait_and_none_once_placed()
+    public async Task With_the_only_slot_held_a_waiting_request_has_a_growing_oldest_wait_and_none_once_placed()
     {
-        using var admin = Server.Client(TokenGridServer.AdminKey);
         using var tenant = Server.Client(TokenGridServer.DemoKey);
         using var anonymous = Server.Client(null);
-        var node = $"admin/nodes/{Server.SiloName}/cpu0";
-        Assert.True((await admin.PostAsync($"{node}/drain", null)).IsSuccessStatusCode);
 
+        // A job of all its 4,000 tokens holds the node's one slot until it is cancelled.
+        var holder = (await (await tenant.PostJsonAsync("v1/jobs", new { model = "demo", prompt = "Hold the slot", max_tokens = 4000, ignore_eos = true }))
+            .ReadJsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>();
         var request = tenant.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Wait for a node", max_tokens = 2 });
 
         // From the first scrape that shows it waiting, the queue time histogram must not move while it waits. (Before
-        // then it may have: a dispatcher that has not yet seen the drain places the request, the node refuses it, and it
-        // is queued again, its first placement observed.)
+        // then it may have: the holder's placement is observed when it is placed.)
         double? wait = null;
         double? queueTimeWhileWaiting = null;
         for (var attempt = 0; attempt < 200 && wait is not > 0.5; attempt++)
@@ -48,10 +52,10 @@ public sealed partial class QueueOldestWaitTests : IAsyncLifetime
         Assert.Equal(queueTimeWhileWaiting, QueueTimeCount(metrics) ?? 0);
         Assert.Matches(@"(?m)^tokengrid_requests_waiting\{[^}]*model=""demo""[^}]*\} 1$", metrics);
 
-        Assert.True((await admin.PostAsync($"{node}/resume", null)).IsSuccessStatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await tenant.PostAsync($"v1/jobs/{holder}/cancel", null)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await request).StatusCode);
 
-        // The resume places the request at once, so the request can end within the exporter's short response cache of
+        // The freed slot places the request at once, so the request can end within the exporter's short response cache of
         // the last scrape above: read until a scrape taken after the placement shows, and it must show no wait.
         var placed = OldestWait(await anonymous.GetStringAsync("metrics"));
         for (var attempt = 0; attempt < 40 && placed != 0; attempt++)
