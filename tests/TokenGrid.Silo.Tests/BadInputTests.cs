@@ -55,6 +55,23 @@ public abstract class BadInputSuite(TokenGridServer server)
     }
 
     [Theory]
+    [InlineData("""{"budget":{"period":"weekly"}}""", "budget.period", "invalid_value", "Invalid value for 'budget.period': \"weekly\" is not one of daily, monthly.")]
+    [InlineData("""{"budget":{"priority":"urgent"}}""", "budget.priority", "invalid_value", "Invalid value for 'budget.priority': \"urgent\" is not one of low, standard, high.")]
+    [InlineData("""{"budget":{"period":1}}""", "budget.period", "invalid_type", "Invalid type for 'budget.period': expected a string, but got an integer instead.")]
+    [InlineData("""{"budget":{"period":"1"}}""", "budget.period", "invalid_value", "Invalid value for 'budget.period': \"1\" is not one of daily, monthly.")]
+    [InlineData("""{"budget":{"weight":0}}""", "budget.weight", "invalid_value", "weight must be between 1 and 10000.")]
+    [InlineData("""{"name":"  "}""", "name", "invalid_value", "name must be 1 to 200 characters.")]
+    public async Task An_invalid_tenant_field_is_400_naming_it_by_its_path_in_the_body(string fields, string param, string code, string detail)
+    {
+        using var admin = Server.Client(TokenGridServer.AdminKey);
+        var body = $$"""{"id":"t-{{Guid.NewGuid():N}}",{{fields[1..]}}""";
+        var response = await admin.PostAsync("admin/tenants", new StringContent(body, Encoding.UTF8, "application/json"));
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, code);
+        Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
+        Assert.Equal(detail, problem["detail"]!.GetValue<string>());
+    }
+
+    [Theory]
     [InlineData("v1/completions", """{"model":"demo","prompt":"x","MAX_TOKENS":2}""", "MAX_TOKENS")]
     [InlineData("v1/completions", """{"model":"demo","prompt":"x","Stop":"y"}""", "Stop")]
     [InlineData("v1/chat/completions", """{"model":"demo","Messages":[{"role":"user","content":"x"}],"messages":[{"role":"user","content":"x"}]}""", "Messages")]

@@ -178,10 +178,13 @@ public abstract class PrefixCacheSuite(TokenGridServer server)
             var patch = await admin.PatchAsJsonAsync($"admin/tenants/{id}", new { budget = new { prefix_cache_scope = bad } });
             var problem = await patch.AssertProblemAsync(HttpStatusCode.BadRequest);
             Assert.Contains("prefix_cache_scope", problem["detail"]!.GetValue<string>());
+            Assert.Equal("budget.prefix_cache_scope", problem["error"]!["param"]!.GetValue<string>());
         }
 
         var created = await admin.PostAsJsonAsync("admin/tenants", new { id = "t-" + Guid.NewGuid().ToString("N")[..12], budget = new { prefix_cache_scope = "no/slash" } });
-        Assert.Contains("prefix_cache_scope", (await created.AssertProblemAsync(HttpStatusCode.BadRequest))["detail"]!.GetValue<string>());
+        var refused = await created.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("prefix_cache_scope", refused["detail"]!.GetValue<string>());
+        Assert.Equal("budget.prefix_cache_scope", refused["error"]!["param"]!.GetValue<string>());
         Assert.Null((await BudgetAsync(await admin.GetAsync($"admin/tenants/{id}")))["prefix_cache_scope"]);
 
         // The published description of the admin API names the field in the budget and in a patch of it.

@@ -19,23 +19,37 @@ internal static class TenantRequests
         }
     }
 
+    /// <summary>
+    /// Checks a tenant's name and budget; a problem is an <see cref="InvalidTenantFieldException"/> naming the field's
+    /// path in the admin API's body (<c>name</c>, <c>budget.weight</c>, <c>budget.plan.name</c>).
+    /// </summary>
     public static void Validate(TenantSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (string.IsNullOrWhiteSpace(spec.Name) || spec.Name.Trim().Length > MaxNameLength)
         {
-            throw new ArgumentException($"name must be 1 to {MaxNameLength} characters.", nameof(spec));
+            throw new InvalidTenantFieldException("name", $"name must be 1 to {MaxNameLength} characters.");
         }
 
         if (spec.Budget is null)
         {
-            throw new ArgumentException("budget is required.", nameof(spec));
+            throw new InvalidTenantFieldException("budget", "budget is required.");
         }
 
         if (spec.Budget.Validate() is { } problem)
         {
-            throw new ArgumentException(problem, nameof(spec));
+            throw new InvalidTenantFieldException(FieldOf(problem) is { } field ? "budget." + field : "budget", problem);
         }
+    }
+
+    /// <summary>
+    /// The field a budget's problem names: its first word, as every message of <see cref="TenantBudget.Validate"/> starts
+    /// with the field's snake_case path; null when it does not.
+    /// </summary>
+    private static string? FieldOf(string problem)
+    {
+        var field = problem[..Math.Max(0, problem.IndexOf(' ', StringComparison.Ordinal))];
+        return field.Length > 0 && field.All(c => char.IsAsciiLetterLower(c) || c is '_' or '.') ? field : null;
     }
 
     public static void Validate(AdmissionRequest request)

@@ -63,7 +63,9 @@ public static class TokenGridHosting
         services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+            // Enums are their snake_case names only, as the API documents them: an integer would stand for a member
+            // by its declaration order, which no client can know.
+            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
             options.SerializerOptions.Converters.Add(new MoneyJsonConverter());
 
             // A body giving a property twice is ambiguous (a proxy may read the first, we would read the last): 400.

@@ -59,6 +59,13 @@ internal static partial class JsonTypeMismatch
             }
 
             var param = path[2..];
+            if (type is not null && (Nullable.GetUnderlyingType(type) ?? type) is { IsEnum: true } enumType && value.ValueKind == JsonValueKind.String)
+            {
+                // A name the enum does not have: say which it has, in the names the API uses.
+                var names = string.Join(", ", Enum.GetNames(enumType).Select(n => JsonNamingPolicy.SnakeCaseLower.ConvertName(n)));
+                return ApiProblems.BadRequest($"Invalid value for '{param}': {value.GetRawText()} is not one of {names}.", "invalid_value", param);
+            }
+
             var expected = type is null ? null : Metadata(() => Describe(type, options));
             var actual = Describe(value);
             if (expected == actual || (expected == "a number" && value.ValueKind == JsonValueKind.Number))
@@ -141,14 +148,14 @@ internal static partial class JsonTypeMismatch
             return null;
         }
 
-        return Type.GetTypeCode(type) switch
+        // An enum's type code is its underlying integer's, but the API writes enums as strings.
+        return type.IsEnum ? "a string" : Type.GetTypeCode(type) switch
         {
             TypeCode.Boolean => "a boolean",
             TypeCode.String => "a string",
             TypeCode.Byte or TypeCode.SByte or TypeCode.Int16 or TypeCode.UInt16 or TypeCode.Int32 or TypeCode.UInt32
                 or TypeCode.Int64 or TypeCode.UInt64 => "an integer",
             TypeCode.Single or TypeCode.Double or TypeCode.Decimal => "a number",
-            _ when type.IsEnum => "a string",
             _ => options.GetTypeInfo(type).Kind switch
             {
                 JsonTypeInfoKind.Enumerable => "an array",

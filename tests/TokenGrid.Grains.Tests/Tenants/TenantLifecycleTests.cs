@@ -1,3 +1,4 @@
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Grains.Tests.Support;
@@ -46,29 +47,32 @@ public sealed class TenantLifecycleTests(TenantClusterFixture fixture)
         await Assert.ThrowsAsync<TenantNotFoundException>(() => tenant.IssueKeyAsync("k"));
     }
 
-    public static TheoryData<TenantBudget, string> InvalidBudgets => new()
+    public static TheoryData<TenantBudget, string, string> InvalidBudgets => new()
     {
-        { new TenantBudget { TokensPerMinute = 0 }, "tokens_per_minute must be at least 1." },
-        { new TenantBudget { RequestsPerMinute = 0 }, "requests_per_minute must be at least 1." },
-        { new TenantBudget { MaxConcurrentJobs = 0 }, "max_concurrent_jobs must be at least 1." },
-        { new TenantBudget { PeriodQuota = -1 }, "period_quota must not be negative." },
-        { new TenantBudget { Weight = 10_001 }, "weight must be between 1 and 10000." },
-        { new TenantBudget { Period = (QuotaPeriod)7 }, "period must be daily or monthly." },
+        { new TenantBudget { TokensPerMinute = 0 }, "tokens_per_minute must be at least 1.", "budget.tokens_per_minute" },
+        { new TenantBudget { RequestsPerMinute = 0 }, "requests_per_minute must be at least 1.", "budget.requests_per_minute" },
+        { new TenantBudget { MaxConcurrentJobs = 0 }, "max_concurrent_jobs must be at least 1.", "budget.max_concurrent_jobs" },
+        { new TenantBudget { PeriodQuota = -1 }, "period_quota must not be negative.", "budget.period_quota" },
+        { new TenantBudget { Weight = 10_001 }, "weight must be between 1 and 10000.", "budget.weight" },
+        { new TenantBudget { Period = (QuotaPeriod)7 }, "period must be daily or monthly.", "budget.period" },
+        { new TenantBudget { Plan = TenantPlan.List with { Name = " " } }, "plan.name must not be blank.", "budget.plan.name" },
     };
 
     [Theory]
     [MemberData(nameof(InvalidBudgets))]
-    public async Task An_invalid_budget_is_refused_on_create_and_update(TenantBudget budget, string message)
+    public async Task An_invalid_budget_is_refused_on_create_and_update_naming_its_field(TenantBudget budget, string message, string field)
     {
         var id = "t-" + Guid.NewGuid().ToString("N");
         var fresh = fixture.Grains.GetGrain<ITenantGrain>(id);
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => fresh.CreateAsync(new TenantSpec("x", budget)));
+        var error = await Assert.ThrowsAsync<InvalidTenantFieldException>(() => fresh.CreateAsync(new TenantSpec("x", budget)));
         Assert.StartsWith(message, error.Message);
+        Assert.Equal(field, error.Field);
         Assert.Null(await fresh.GetAsync());
 
         var tenant = await fixture.NewTenantAsync(new TenantBudget());
-        error = await Assert.ThrowsAsync<ArgumentException>(() => tenant.UpdateAsync(new TenantSpec("x", budget)));
+        error = await Assert.ThrowsAsync<InvalidTenantFieldException>(() => tenant.UpdateAsync(new TenantSpec("x", budget)));
         Assert.StartsWith(message, error.Message);
+        Assert.Equal(field, error.Field);
         Assert.Equal(new TenantBudget(), (await tenant.GetAsync())!.Budget);
     }
 
@@ -76,7 +80,8 @@ public sealed class TenantLifecycleTests(TenantClusterFixture fixture)
     public async Task A_blank_name_is_refused()
     {
         var tenant = fixture.Grains.GetGrain<ITenantGrain>("t-" + Guid.NewGuid().ToString("N"));
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => tenant.CreateAsync(new TenantSpec("  ", new TenantBudget())));
+        var error = await Assert.ThrowsAsync<InvalidTenantFieldException>(() => tenant.CreateAsync(new TenantSpec("  ", new TenantBudget())));
         Assert.StartsWith("name must be", error.Message);
+        Assert.Equal("name", error.Field);
     }
 }
