@@ -44,15 +44,3 @@ public sealed class TenantDeletedException(string tenantId, DateTimeOffset delet
     /// <summary>The tenant.</summary>
     [Id(0)] public string TenantId { get; } = tenantId;
 }
-
-/// <summary>
-/// A tenant's name or budget is invalid (HTTP 400 naming <see cref="Field"/>). Thrown by <c>CreateAsync</c> and
-/// <c>UpdateAsync</c>. The field travels as a property of its own: <see cref="ArgumentException.ParamName"/> does not
-/// survive a call between silos.
-/// </summary>
-[GenerateSerializer, Alias("tg.InvalidTenantFieldException")]
-public sealed class InvalidTenantFieldException(string field, string message) : ArgumentException(message)
-{
-    /// <summary>The field's path in the admin API's body: <c>name</c>, <c>budget.weight</c>, <c>budget.plan.name</c>.</summary>
-    [Id(0)] public string Field { get; } = field;
-}

@@ -15,12 +15,12 @@ internal static class TenantRequests
     {
         if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > MaxKeyNameLength)
         {
-            throw new ArgumentException($"name must be 1 to {MaxKeyNameLength} characters.", nameof(name));
+            throw new InvalidFieldException("name", $"name must be 1 to {MaxKeyNameLength} characters.");
         }
     }
 
     /// <summary>
-    /// Checks a tenant's name and budget; a problem is an <see cref="InvalidTenantFieldException"/> naming the field's
+    /// Checks a tenant's name and budget; a problem is an <see cref="InvalidFieldException"/> naming the field's
     /// path in the admin API's body (<c>name</c>, <c>budget.weight</c>, <c>budget.plan.name</c>).
     /// </summary>
     public static void Validate(TenantSpec spec)
@@ -28,17 +28,17 @@ internal static class TenantRequests
         ArgumentNullException.ThrowIfNull(spec);
         if (string.IsNullOrWhiteSpace(spec.Name) || spec.Name.Trim().Length > MaxNameLength)
         {
-            throw new InvalidTenantFieldException("name", $"name must be 1 to {MaxNameLength} characters.");
+            throw new InvalidFieldException("name", $"name must be 1 to {MaxNameLength} characters.");
         }
 
         if (spec.Budget is null)
         {
-            throw new InvalidTenantFieldException("budget", "budget is required.");
+            throw new InvalidFieldException("budget", "budget is required.");
         }
 
         if (spec.Budget.Validate() is { } problem)
         {
-            throw new InvalidTenantFieldException(FieldOf(problem) is { } field ? "budget." + field : "budget", problem);
+            throw new InvalidFieldException(FieldOf(problem) is { } field ? "budget." + field : "budget", problem);
         }
     }
 
@@ -89,7 +89,7 @@ internal static class TenantRequests
     {
         if (limit is < 1 or > MaxPageSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(limit), limit, $"limit must be between 1 and {MaxPageSize}.");
+            throw new InvalidFieldException("limit", $"limit must be between 1 and {MaxPageSize}.");
         }
     }
 }

@@ -101,7 +101,7 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         JobAlreadySettledException e => new(409, "Job exists", e.Message, "job_exists"),
         TenantDeletedException e => new(409, "Tenant deleted", e.Message, "tenant_deleted"),
         ChangeNotAuditedException e => new(503, "Change not audited", e.Message, "change_not_audited") { ShouldRetry = false },
-        InvalidTenantFieldException e => ApiProblems.BadRequest(e.Message, "invalid_value", e.Field),
+        InvalidFieldException e => ApiProblems.BadRequest(e.Message, "invalid_value", e.Field),
         ArgumentException e => ApiProblems.BadRequest(StripParameterName(e), param: e.ParamName),
         _ when StorageUnavailableException.IsTransient(exception) && !ClusterFailures.IsClusterUnavailable(exception) => ApiProblems.Unavailable(
             "The database is unavailable (it may be restarting); nothing was changed, retry shortly.") with { RetryAfter = StorageUnavailableException.RetryAfter },

@@ -64,13 +64,13 @@ public sealed class TenantLifecycleTests(TenantClusterFixture fixture)
     {
         var id = "t-" + Guid.NewGuid().ToString("N");
         var fresh = fixture.Grains.GetGrain<ITenantGrain>(id);
-        var error = await Assert.ThrowsAsync<InvalidTenantFieldException>(() => fresh.CreateAsync(new TenantSpec("x", budget)));
+        var error = await Assert.ThrowsAsync<InvalidFieldException>(() => fresh.CreateAsync(new TenantSpec("x", budget)));
         Assert.StartsWith(message, error.Message);
         Assert.Equal(field, error.Field);
         Assert.Null(await fresh.GetAsync());
 
         var tenant = await fixture.NewTenantAsync(new TenantBudget());
-        error = await Assert.ThrowsAsync<InvalidTenantFieldException>(() => tenant.UpdateAsync(new TenantSpec("x", budget)));
+        error = await Assert.ThrowsAsync<InvalidFieldException>(() => tenant.UpdateAsync(new TenantSpec("x", budget)));
         Assert.StartsWith(message, error.Message);
         Assert.Equal(field, error.Field);
         Assert.Equal(new TenantBudget(), (await tenant.GetAsync())!.Budget);
@@ -80,7 +80,7 @@ public sealed class TenantLifecycleTests(TenantClusterFixture fixture)
     public async Task A_blank_name_is_refused()
     {
         var tenant = fixture.Grains.GetGrain<ITenantGrain>("t-" + Guid.NewGuid().ToString("N"));
-        var error = await Assert.ThrowsAsync<InvalidTenantFieldException>(() => tenant.CreateAsync(new TenantSpec("  ", new TenantBudget())));
+        var error = await Assert.ThrowsAsync<InvalidFieldException>(() => tenant.CreateAsync(new TenantSpec("  ", new TenantBudget())));
         Assert.StartsWith("name must be", error.Message);
         Assert.Equal("name", error.Field);
     }
