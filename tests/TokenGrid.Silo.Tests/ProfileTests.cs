@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
+using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -27,6 +29,22 @@ public sealed class ProfileTests
         using var app = builder.Build();
 
         Assert.Equal(TimeSpan.FromSeconds(600), app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
+    }
+
+    [Fact]
+    public void Every_environment_variable_overrides_the_profile_aspnetcore_urls_too()
+    {
+        // Container images set ASPNETCORE_URLS (or ASPNETCORE_HTTP_PORTS); ASP.NET Core reads it through a source of its
+        // own, which the profile must sit beneath, as it sits beneath TokenGrid__* variables and the command line.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ApplicationName = "TokenGrid.Silo", Args = ["--profile", "local"] });
+        builder.AddTokenGrid();
+        var sources = builder.Configuration.Sources.ToList();
+        var profile = sources.FindIndex(s => s is JsonConfigurationSource { Path: { } path } && path.EndsWith("local.json", StringComparison.Ordinal));
+        var environment = sources.Select((s, i) => (s, i)).Where(x => x.s is EnvironmentVariablesConfigurationSource).Select(x => x.i).ToList();
+
+        Assert.True(profile >= 0, "no profile source");
+        Assert.Contains(environment, i => sources[i] is EnvironmentVariablesConfigurationSource { Prefix: "ASPNETCORE_" });
+        Assert.All(environment, i => Assert.True(i > profile, $"environment source {i} ({((EnvironmentVariablesConfigurationSource)sources[i]).Prefix}) is beneath the profile ({profile})"));
     }
 
     [Theory]

@@ -18,8 +18,9 @@ internal static class ConfigurationProfiles
     public const string Default = "local";
 
     /// <summary>
-    /// Adds the chosen profile beneath the environment variables and the command line, so both still override it, and
-    /// returns its name.
+    /// Adds the chosen profile beneath the environment variables (ASP.NET Core's <c>ASPNETCORE_</c> ones too, so
+    /// <c>ASPNETCORE_URLS</c> overrides the profile's <c>Urls</c> as container images expect) and the command line, so
+    /// all of them still override it, and returns its name.
     /// </summary>
     public static string AddProfile(ConfigurationManager configuration)
     {
@@ -35,7 +36,7 @@ internal static class ConfigurationProfiles
         var sources = configuration.Sources;
         var environment = sources
             .Select((source, index) => (source, index))
-            .LastOrDefault(s => s.source is EnvironmentVariablesConfigurationSource { Prefix: null or "" });
+            .FirstOrDefault(s => s.source is EnvironmentVariablesConfigurationSource);
         var at = environment.source is null ? sources.Count : environment.index;
         var json = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = path, Optional = false, ReloadOnChange = false };
         json.ResolveFileProvider();
