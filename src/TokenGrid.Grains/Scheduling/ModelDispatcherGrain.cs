@@ -89,7 +89,7 @@ public sealed partial class ModelDispatcherGrain(
                 }
             }
 
-            if (_book.AllDraining(request, now))
+            if (_book.AllDraining(request, now) && await RefreshedAllDrainingAsync(request))
             {
                 // Nothing new goes to a drained node until an operator resumes it, which may be never: the request is
                 // refused now (its client may retry), rather than waiting out its timeout with no wait to quote.
@@ -136,9 +136,7 @@ public sealed partial class ModelDispatcherGrain(
     {
         var now = timeProvider.GetUtcNow();
         var position = Queue.PositionOf(jobId, now);
-        // With every node the job may use draining, nothing moves it until one resumes: no wait can be quoted.
-        var rate = Queue.Find(jobId) is { } queued && _book.AllDraining(queued.Request, now) ? 0 : _book.SlotsFreed.Rate(now);
-        return Task.FromResult(position == 0 ? null : new QueuePosition(position, WaitEstimates.ExpectedWait(position, rate)));
+        return Task.FromResult(position == 0 ? null : new QueuePosition(position, WaitEstimates.ExpectedWait(position, WaitRate(jobId, now))));
     }
 
     /// <inheritdoc />
@@ -315,6 +313,23 @@ public sealed partial class ModelDispatcherGrain(
         }
     }
 
+    /// <summary>
+    /// The drain rate a queued job's wait is quoted from: none while every node the job may use is draining, as nothing
+    /// moves it until one resumes.
+    /// </summary>
+    private double WaitRate(string jobId, DateTimeOffset now) =>
+        Queue.Find(jobId) is { } queued && _book.AllDraining(queued.Request, now) ? 0 : _book.SlotsFreed.Rate(now);
+
+    /// <summary>
+    /// Whether every node the request may use still drains after a look at the registry: a node may have joined or
+    /// resumed since the last refresh.
+    /// </summary>
+    private async Task<bool> RefreshedAllDrainingAsync(DispatchRequest request)
+    {
+        await RefreshNodesAsync();
+        return _book.AllDraining(request, timeProvider.GetUtcNow());
+    }
+
     private EnqueueResult Queued(string jobId, DateTimeOffset now)
     {
         var position = Queue.PositionOf(jobId, now);
@@ -322,7 +337,7 @@ public sealed partial class ModelDispatcherGrain(
         {
             Queued = true,
             Position = position,
-            ExpectedWait = position == 0 ? TimeSpan.Zero : WaitEstimates.ExpectedWait(position, _book.SlotsFreed.Rate(now)),
+            ExpectedWait = position == 0 ? TimeSpan.Zero : WaitEstimates.ExpectedWait(position, WaitRate(jobId, now)),
         };
     }
 

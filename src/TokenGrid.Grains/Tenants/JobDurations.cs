@@ -13,8 +13,12 @@ internal sealed class JobDurations
     /// <summary>The wait quoted before any job has ended in this activation.</summary>
     public static readonly TimeSpan Unmeasured = TimeSpan.FromSeconds(1);
 
-    /// <summary>The shortest wait quoted: a retry sooner than this would mostly be refused again.</summary>
-    public static readonly TimeSpan Shortest = TimeSpan.FromMilliseconds(200);
+    /// <summary>
+    /// The shortest wait quoted, as the scheduler's shortest <c>Retry-After</c>: the node and Python SDKs follow
+    /// <c>retry-after-ms</c> exactly with two retries by default, so a shorter wait would spend them in well under their
+    /// own backoff's second or so, mostly to be refused again.
+    /// </summary>
+    public static readonly TimeSpan Shortest = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// The longest wait quoted. The OpenAI SDKs follow a retry-after below a minute and fall back to their own backoff
@@ -24,10 +28,19 @@ internal sealed class JobDurations
 
     private readonly Queue<TimeSpan> _latest = new();
 
-    /// <summary>Records a job that ran for <paramref name="duration"/>.</summary>
+    /// <summary>
+    /// Records a job that ran for <paramref name="duration"/>. Only jobs that ran to their end (completed or timed out)
+    /// are recorded by the caller, and a duration that is not positive (clocks of two silos apart) is skipped: jobs
+    /// refused by the scheduler or cancelled while queued end at once and would say nothing of how long a job runs.
+    /// </summary>
     public void Add(TimeSpan duration)
     {
-        _latest.Enqueue(duration < TimeSpan.Zero ? TimeSpan.Zero : duration);
+        if (duration <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        _latest.Enqueue(duration);
         if (_latest.Count > Kept)
         {
             _latest.Dequeue();

@@ -224,7 +224,11 @@ internal sealed class TenantAccount(
 
         var reservation = State.Open[request.JobId];
         var now = timeProvider.GetUtcNow();
-        _durations.Add(now - reservation.AdmittedAt);
+        if (request.Outcome is JobOutcome.Completed or JobOutcome.TimedOut)
+        {
+            _durations.Add(now - reservation.AdmittedAt);
+        }
+
         CatchUp(now);
         var (charged, refunded, prompt, priced) = LedgerBook.Settle(
             State, tenantId, now, reservation, request.PromptTokens, request.CompletionTokens, request.Place, request.CachedPromptTokens);

@@ -17,8 +17,8 @@ namespace TokenGrid.Benchmarks.Scheduling;
 
 /// <summary>
 /// Placement decisions of one model's dispatcher grain with 1,000 jobs queued across 8 nodes (synthetic reports in the
-/// registry, 4 slots each), against a no-op grain call in the same silo, interleaved. The nodes start draining, the
-/// jobs queue, then the nodes open: each dispatch calls its job back (one-way); the job, unknown to its grain, gives
+/// registry, 4 slots each), against a no-op grain call in the same silo, interleaved. Placeholder jobs hold every slot,
+/// the jobs queue, then the placeholders end: each dispatch calls its job back (one-way); the job, unknown to its grain, gives
 /// the slot straight back, which triggers the next dispatch. So a dispatch costs one decision (class, fair share,
 /// labels, node choice among 8) and two grain messages, and the run drains the queue as fast as the grain can.
 /// <c>policy_decisions_per_s</c> is the decision alone (fair queue and placement policy, no grain), for comparison.
@@ -26,6 +26,9 @@ namespace TokenGrid.Benchmarks.Scheduling;
 public static class SchedulerBenchmark
 {
     private const string Model = "bench";
+
+    /// <summary>Slots per node: the synthetic reports' batch size.</summary>
+    private const int Slots = 4;
 
     private static readonly Option<int> s_rounds = BenchmarkCommand.Int("--rounds", 3, "Interleaved rounds; medians are reported.");
     private static readonly Option<int> s_jobs = BenchmarkCommand.Int("--jobs", 1000, "Jobs per round.");
@@ -86,12 +89,23 @@ public static class SchedulerBenchmark
             .Add("policy_decisions_per_s", Stats.Median(decisionRates));
     }
 
-    /// <summary>Queues <paramref name="jobs"/> jobs behind draining nodes, opens the nodes, and times the queue draining.</summary>
+    /// <summary>
+    /// Queues <paramref name="jobs"/> jobs behind placeholders holding every slot, ends the placeholders, and times the
+    /// queue draining. (Draining nodes would not do: a dispatcher refuses what only draining nodes could run.)
+    /// </summary>
     private static async Task<double> DrainAsync(IGrainFactory grains, IModelDispatcherGrain dispatcher, string prefix, int jobs, int nodes, int tenants)
     {
-        await ReportNodesAsync(grains, nodes, draining: true);
+        await ReportNodesAsync(grains, nodes);
         await dispatcher.RefreshAsync();
         var now = DateTimeOffset.UtcNow;
+        // The placeholders cannot be preempted: nothing leaves the queue until they end.
+        var holds = Enumerable.Range(0, nodes * Slots).Select(h => (Job: $"{prefix}-hold-{h}", Node: $"bench/gpu{h / Slots}")).ToList();
+        foreach (var (job, node) in holds)
+        {
+            await dispatcher.AdoptAsync(
+                new DispatchRequest { JobId = job, TenantId = "hold", Preemptible = false, PromptTokens = 1, MaxTokens = 1, EnqueuedAt = now, Resumed = true }, node);
+        }
+
         await Task.WhenAll(Enumerable.Range(0, jobs).Select(i => dispatcher.EnqueueAsync(new DispatchRequest
         {
             JobId = $"{prefix}-{i}",
@@ -105,12 +119,11 @@ public static class SchedulerBenchmark
         var queued = await dispatcher.GetSnapshotAsync();
         if (queued.Queued != jobs)
         {
-            throw new InvalidOperationException($"Expected {jobs} queued jobs, found {queued.Queued}.");
+            throw new InvalidOperationException($"Expected {jobs} queued jobs, found {queued.Queued} (running {queued.Running}, preemptions {queued.Preemptions}).");
         }
 
         var clock = Stopwatch.StartNew();
-        await ReportNodesAsync(grains, nodes, draining: false);
-        await dispatcher.RefreshAsync();
+        await Task.WhenAll(holds.Select(h => dispatcher.ReleaseAsync(h.Job, h.Node, 0)));
         while ((await dispatcher.GetSnapshotAsync()) is { Queued: > 0 } or { Running: > 0 })
         {
             // Poll lightly: the snapshot is a call to the grain being measured.
@@ -120,7 +133,7 @@ public static class SchedulerBenchmark
         return jobs / clock.Elapsed.TotalSeconds;
     }
 
-    private static Task ReportNodesAsync(IGrainFactory grains, int nodes, bool draining)
+    private static Task ReportNodesAsync(IGrainFactory grains, int nodes)
     {
         var registry = grains.GetGrain<INodeRegistryGrain>(0);
         return Task.WhenAll(Enumerable.Range(0, nodes).Select(n => registry.ReportAsync(new NodeReport
@@ -131,10 +144,9 @@ public static class SchedulerBenchmark
             Provider = "Cuda",
             Models = [Model],
             LoadableModels = [Model],
-            MaxBatchSize = 4,
+            MaxBatchSize = Slots,
             TokensPerSecond10s = 1000 + (n * 10),
             ReportedAt = DateTimeOffset.UtcNow,
-            Draining = draining,
         })));
     }
 

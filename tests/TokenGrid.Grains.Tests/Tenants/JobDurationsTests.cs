@@ -28,6 +28,11 @@ public sealed class JobDurationsTests
         durations.Add(TimeSpan.FromSeconds(2));
         Assert.Equal(TimeSpan.FromSeconds(2), durations.Typical());
 
+        // A duration that is not positive (two silos' clocks apart) is not a job's length.
+        durations.Add(TimeSpan.Zero);
+        durations.Add(TimeSpan.FromSeconds(-3));
+        Assert.Equal(TimeSpan.FromSeconds(2), durations.Typical());
+
         // Only the latest are kept: after that many jobs of 30 s, the three above no longer count.
         for (var i = 0; i < JobDurations.Kept; i++)
         {
@@ -45,6 +50,7 @@ public sealed class JobDurationsTests
         DateTimeOffset[] open = [Ago(7), Ago(1), Ago(4)];
 
         Assert.Equal(TimeSpan.FromSeconds(3), durations.RetryAfter(open, 1, Now));
+        Assert.Equal(JobDurations.Shortest, durations.RetryAfter([Ago(9.5)], 1, Now));
         Assert.Equal(TimeSpan.FromSeconds(6), durations.RetryAfter(open, 2, Now));
         Assert.Equal(TimeSpan.FromSeconds(9), durations.RetryAfter(open, 3, Now));
         Assert.Equal(TimeSpan.FromSeconds(9), durations.RetryAfter(open, 5, Now));
