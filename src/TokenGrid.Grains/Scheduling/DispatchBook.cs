@@ -259,7 +259,8 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
 
     /// <summary>
     /// Whether every node <see cref="AnyNodeMayRun"/> counts for the job is draining: taken out of service by an
-    /// operator, so nothing new is placed on any of them until one resumes.
+    /// operator, so nothing new is placed on any of them until one resumes. True when no node counts at all (nothing
+    /// would move the job either); callers that refuse check <see cref="AnyNodeMayRun"/> first.
     /// </summary>
     public bool AllDraining(DispatchRequest request, DateTimeOffset now) =>
         _nodes.Values

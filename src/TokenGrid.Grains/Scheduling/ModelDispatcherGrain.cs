@@ -321,12 +321,17 @@ public sealed partial class ModelDispatcherGrain(
         Queue.Find(jobId) is { } queued && _book.AllDraining(queued.Request, now) ? 0 : _book.SlotsFreed.Rate(now);
 
     /// <summary>
-    /// Whether every node the request may use still drains after a look at the registry: a node may have joined or
-    /// resumed since the last refresh.
+    /// Whether every node the request may use still drains after a look at the registry: a node may have joined since
+    /// the last refresh. At most one look per <see cref="SchedulingOptions.MinRefreshInterval"/>, so a burst of requests
+    /// during a drain does not become a burst of registry calls.
     /// </summary>
     private async Task<bool> RefreshedAllDrainingAsync(DispatchRequest request)
     {
-        await RefreshNodesAsync();
+        if (timeProvider.GetUtcNow() - _refreshedAt >= Options.MinRefreshInterval)
+        {
+            await RefreshNodesAsync();
+        }
+
         return _book.AllDraining(request, timeProvider.GetUtcNow());
     }
 
