@@ -55,14 +55,15 @@ internal readonly record struct JobEnding(
     /// How a job ends that failed before it was accepted (<paramref name="what"/> failed with <paramref name="e"/>). When
     /// the database or a silo was unreachable (the tenant's grain lived on a silo that just died, say) it is rejected, and
     /// the same request can be sent again shortly (HTTP 503 with Retry-After); otherwise it fails. Either way it settles
-    /// for nothing, which releases a reservation the tenant may have made.
+    /// for nothing, which releases a reservation the tenant may have made. The tenant reads the error: it never holds the
+    /// exception's text (internal addresses, stack traces), which the caller logs.
     /// </summary>
     public static JobEnding NotAccepted(Exception e, string what)
     {
         ArgumentNullException.ThrowIfNull(e);
         var siloLost = EnqueueRetry.IsSiloLost(e);
         return !siloLost && !StorageUnavailableException.IsTransient(e)
-            ? new(JobStatus.Failed, JobOutcome.Failed, $"{what}: {e.Message}")
+            ? new(JobStatus.Failed, JobOutcome.Failed, $"{what}.")
             : new(JobStatus.Rejected, JobOutcome.Failed,
                 $"{what}: {(siloLost ? "a silo of the cluster is unavailable" : "storage is unavailable")}; retry shortly.");
     }

@@ -58,7 +58,9 @@ public sealed partial class JobGrain
         {
             // The node failed and the job cannot resume, or the scheduler failed: what arrived so far is charged.
             LogRunFailed(logger, e, JobId, nodeId);
-            ending = new JobEnding(JobStatus.Failed, JobOutcome.Failed, e is NodeLostException ? e.Message : $"The node failed: {e.Message}");
+            // The tenant reads the job's error: it says what happened, never the exception's text (internal addresses,
+            // stack traces), which the log line above keeps.
+            ending = new JobEnding(JobStatus.Failed, JobOutcome.Failed, e is NodeLostException ? e.Message : "The node failed, and the job could not go on.");
         }
 
         // The dispatcher frees the node's slot while the tenant settles (see FinishAsync): a round trip fewer between the
@@ -85,6 +87,7 @@ public sealed partial class JobGrain
         }
 
         Progress.StartRun(state.State, spec);
+        var tokensAtStart = Progress.CompletionTokens;
 
         using var preemption = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _preemption = preemption;
@@ -101,11 +104,12 @@ public sealed partial class JobGrain
         {
             return null;
         }
-        catch (Exception e) when (NodeNotPlaceableException.IsIn(e) && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && UnreachedNode.Is(e, Progress.CompletionTokens > tokensAtStart))
         {
             // The node's silo is gone as this silo sees it, while the dispatcher (on another silo, whose view of membership
-            // lags) still placed the job there. Nothing ran, so no loss counts: the dispatcher stops using the node and the
-            // job queues again.
+            // lags) still placed the job there; or the silo could not be reached before a token came (dead, not yet
+            // declared so). Nothing reached the tenant from this run, so no loss counts: the dispatcher stops using the
+            // node until it reports again, and the job queues again (a live node takes it, not the dead one again).
             LogNodeUnreachable(logger, JobId, nodeId);
             try
             {
@@ -124,7 +128,7 @@ public sealed partial class JobGrain
             _checkpoints.NodeLost();
             if (_checkpoints.CannotResume(Progress.CompletionTokens) is { } reason)
             {
-                throw new NodeLostException($"Node '{nodeId}' failed ({e.Message}), and {reason}", e);
+                throw new NodeLostException($"Node '{nodeId}' failed, and {reason}", e);
             }
 
             LogNodeLost(logger, e, JobId, nodeId);

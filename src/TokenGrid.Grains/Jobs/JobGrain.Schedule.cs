@@ -125,7 +125,7 @@ public sealed partial class JobGrain
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogRunFailed(logger, e, JobId, null);
-                return new JobEnding(JobStatus.Failed, JobOutcome.Failed, $"The job could not be queued: {e.Message}");
+                return new JobEnding(JobStatus.Failed, JobOutcome.Failed, "The job could not be queued: its model's scheduler failed.");
             }
         }
 
