@@ -1,4 +1,5 @@
 using TokenGrid.Silo.Commands;
+using TokenGrid.Silo.Database;
 using TokenGrid.Silo.Hosting;
 
 // TokenGrid's executable. With no command (or only options such as --profile NAME) it runs the server: an Orleans
@@ -41,4 +42,31 @@ static async Task<int> RunServerAsync(string[] args)
         Console.Error.WriteLine($"TokenGrid cannot start: {string.Join(" ", e.Failures)}");
         return StartupConfigurationException.ExitCode;
     }
+    catch (Exception e) when (DatabaseUnavailable(e) is { } database)
+    {
+        // A database that refused the connection (a wrong password) or did not answer within the startup wait: the
+        // operator's to fix or wait for, and the host has logged how it went. One line and exit code 1, as "db migrate"
+        // does, not an unhandled exception that aborts the process.
+        Console.Error.WriteLine($"TokenGrid cannot start: {database.Message}");
+        return 1;
+    }
+}
+
+// The database's failure to start, however the host's start wrapped it.
+static DatabaseUnavailableException? DatabaseUnavailable(Exception? e)
+{
+    for (; e is not null; e = e.InnerException)
+    {
+        if (e is DatabaseUnavailableException database)
+        {
+            return database;
+        }
+
+        if (e is AggregateException aggregate && aggregate.InnerExceptions.Select(DatabaseUnavailable).FirstOrDefault(d => d is not null) is { } inner)
+        {
+            return inner;
+        }
+    }
+
+    return null;
 }

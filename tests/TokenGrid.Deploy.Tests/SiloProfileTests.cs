@@ -49,6 +49,25 @@ public sealed class SiloProfileTests
     }
 
     [Fact]
+    public async Task A_database_that_refuses_the_password_stops_the_silo_with_one_line_and_exit_code_1()
+    {
+        var environment = NoPod();
+        environment["TokenGrid__Database__ConnectionString"] =
+            new NpgsqlConnectionStringBuilder(ServerConnectionString) { Password = "not-the-password" }.ConnectionString;
+        environment["TokenGrid__Cluster__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        environment["TokenGrid__Cluster__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var result = await RunSiloAsync(SiloBuild.Dll, ["--profile", "postgres", "--urls", "http://127.0.0.1:0"], environment);
+
+        // Not an unhandled exception that aborts the process (exit code 134, and a core dump where they are on).
+        Assert.True(result.ExitCode == 1, result.All);
+        var last = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+        Assert.StartsWith("TokenGrid cannot start: PostgreSQL at ", last, StringComparison.Ordinal);
+        Assert.Contains("refused the connection", last, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", result.Output + result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_published_app_starts_with_the_profile_the_image_uses()
     {
         var folder = await SiloBuild.PublishFolderAsync();
