@@ -114,23 +114,24 @@ public sealed class RequestEffectTests(ServerFixture fixture)
             }
         }
 
-        async Task<(string Text, List<string> Tokens, List<int> Offsets, List<JsonObject> Tops)> Ask(int seed)
-        {
-            var request = $$"""{"model":"demo","prompt":"Hello","max_tokens":120,"temperature":1.2,"seed":{{seed}},"logprobs":0,"logit_bias":{"100257":-100}""";
-            return stream ? Collect(await client.StreamAsync(Completions, request + ""","stream":true}"""))
-                : Collect([await client.PostOkAsync(Completions, request + "}")]);
-        }
+        Task<(string Text, List<string> Tokens, List<int> Offsets, List<JsonObject> Tops)> Ask(int seed) => LegacyAsync(client,
+            $$"""{"model":"demo","prompt":"Hello","max_tokens":120,"temperature":1.2,"seed":{{seed}},"logprobs":0,"logit_bias":{"100257":-100}""", stream);
+    }
 
-        static (string Text, List<string> Tokens, List<int> Offsets, List<JsonObject> Tops) Collect(IEnumerable<JsonNode> replies)
-        {
-            var choices = replies.SelectMany(r => r["choices"]!.AsArray()).ToList();
-            var logprobs = choices.Where(c => c!["logprobs"] is JsonObject).Select(c => c!["logprobs"]!).ToList();
-            return (
-                string.Concat(choices.Select(c => c!["text"]!.GetValue<string>())),
-                [.. logprobs.SelectMany(l => l["tokens"]!.AsArray()).Select(t => t!.GetValue<string>())],
-                [.. logprobs.SelectMany(l => l["text_offset"]!.AsArray()).Select(o => o!.GetValue<int>())],
-                [.. logprobs.SelectMany(l => l["top_logprobs"]!.AsArray()).Select(t => t!.AsObject())]);
-        }
+    /// <summary>
+    /// A legacy completion of <paramref name="request"/> (a body without its closing brace), streamed or not: its text,
+    /// and the tokens, offsets and top log probabilities of its <c>logprobs</c>, chunks joined.
+    /// </summary>
+    private static async Task<(string Text, List<string> Tokens, List<int> Offsets, List<JsonObject> Tops)> LegacyAsync(HttpClient client, string request, bool stream)
+    {
+        List<JsonObject> replies = stream ? await client.StreamAsync(Completions, request + ""","stream":true}""") : [await client.PostOkAsync(Completions, request + "}")];
+        var choices = replies.SelectMany(r => r["choices"]!.AsArray()).ToList();
+        var logprobs = choices.Where(c => c!["logprobs"] is JsonObject).Select(c => c!["logprobs"]!).ToList();
+        return (
+            string.Concat(choices.Select(c => c!["text"]!.GetValue<string>())),
+            [.. logprobs.SelectMany(l => l["tokens"]!.AsArray()).Select(t => t!.GetValue<string>())],
+            [.. logprobs.SelectMany(l => l["text_offset"]!.AsArray()).Select(o => o!.GetValue<int>())],
+            [.. logprobs.SelectMany(l => l["top_logprobs"]!.AsArray()).Select(t => t!.AsObject())]);
     }
 
     [Fact]
@@ -180,12 +181,7 @@ public sealed class RequestEffectTests(ServerFixture fixture)
         var (special, id) = model.Tokenizer.SpecialTokens.First(t => t.Value != 100257);
         var request = $$"""{"model":"demo","prompt":"Hi","max_tokens":3,"temperature":0,"logprobs":0,"skip_special_tokens":{{(skip ? "true" : "false")}},"logit_bias":{"{{id}}":100}""";
         using var client = Server.Client(TokenGridServer.DemoKey);
-        List<JsonObject> replies = stream ? await client.StreamAsync(Completions, request + ""","stream":true}""") : [await client.PostOkAsync(Completions, request + "}")];
-        var choices = replies.SelectMany(r => r["choices"]!.AsArray()).ToList();
-        var text = string.Concat(choices.Select(c => c!["text"]!.GetValue<string>()));
-        var logprobs = choices.Where(c => c!["logprobs"] is JsonObject).Select(c => c!["logprobs"]!).ToList();
-        var tokens = logprobs.SelectMany(l => l["tokens"]!.AsArray()).Select(t => t!.GetValue<string>()).ToList();
-        var offsets = logprobs.SelectMany(l => l["text_offset"]!.AsArray()).Select(o => o!.GetValue<int>()).ToList();
+        var (text, tokens, offsets, _) = await LegacyAsync(client, request, stream);
 
         // Three special tokens: shown and counted, or left out of the text and so moving no offset.
         Assert.Equal([special, special, special], tokens);
@@ -204,12 +200,7 @@ public sealed class RequestEffectTests(ServerFixture fixture)
         const string Eos = "<|endoftext|>";
         const string Request = """{"model":"demo","prompt":"Hello","max_tokens":12,"temperature":1,"seed":2,"logprobs":0,"ignore_eos":true,"logit_bias":{"100257":11.5}""";
         using var client = Server.Client(TokenGridServer.DemoKey);
-        List<JsonObject> replies = stream ? await client.StreamAsync(Completions, Request + ""","stream":true}""") : [await client.PostOkAsync(Completions, Request + "}")];
-        var choices = replies.SelectMany(r => r["choices"]!.AsArray()).ToList();
-        var text = string.Concat(choices.Select(c => c!["text"]!.GetValue<string>()));
-        var logprobs = choices.Where(c => c!["logprobs"] is JsonObject).Select(c => c!["logprobs"]!).ToList();
-        var tokens = logprobs.SelectMany(l => l["tokens"]!.AsArray()).Select(t => t!.GetValue<string>()).ToList();
-        var offsets = logprobs.SelectMany(l => l["text_offset"]!.AsArray()).Select(o => o!.GetValue<int>()).ToList();
+        var (text, tokens, offsets, _) = await LegacyAsync(client, Request, stream);
 
         // The seed's draw has text after an end of sequence, in whole characters.
         Assert.Equal(12, tokens.Count);
