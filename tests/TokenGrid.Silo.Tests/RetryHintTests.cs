@@ -30,10 +30,7 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
     public async Task A_chat_whose_queued_job_is_cancelled_is_409_job_cancelled_that_says_not_to_retry()
     {
         var server = queue.Server;
-        var (_, key) = await server.CreateTenantAsync(new { max_concurrent_jobs = 100 });
-        using var client = server.Client(key);
-        var holder = await HoldTheSlotAsync(client);
-        try
+        await WithTheSlotHeldAsync(server, 100, async (_, _, client, holder) =>
         {
             var reply = client.PostAsync("v1/chat/completions", new StringContent(LongChat, System.Text.Encoding.UTF8, "application/json"));
             var queued = await WaitForQueuedAsync(client, holder);
@@ -43,21 +40,14 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
             await refused.AssertProblemAsync(HttpStatusCode.Conflict, "job_cancelled");
             Assert.Equal(["false"], refused.Headers.GetValues("x-should-retry"));
             Assert.Null(refused.Headers.RetryAfter);
-        }
-        finally
-        {
-            await client.PostAsync($"v1/jobs/{holder}/cancel", null);
-        }
+        });
     }
 
     [Fact]
     public async Task The_node_sdk_at_its_default_retries_sends_a_cancelled_chat_once_one_job_one_reservation()
     {
         var server = queue.Server;
-        var (tenant, key) = await server.CreateTenantAsync(new { max_concurrent_jobs = 100 });
-        using var client = server.Client(key);
-        var holder = await HoldTheSlotAsync(client);
-        try
+        await WithTheSlotHeldAsync(server, 100, async (tenant, key, client, holder) =>
         {
             var result = await ReferenceTools.OpenAiRetriesAsync(new Uri(server.BaseAddress, "v1"), key, "cancel");
 
@@ -70,11 +60,7 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
             Assert.Equal(new[] { cancelled, holder }.Order(StringComparer.Ordinal), jobs.Order(StringComparer.Ordinal));
             var reserves = (await server.LedgerOfJobAsync(tenant, cancelled)).Count(e => e["kind"]!.GetValue<string>() == "reserve");
             Assert.Equal(1, reserves);
-        }
-        finally
-        {
-            await client.PostAsync($"v1/jobs/{holder}/cancel", null);
-        }
+        });
     }
 
     [Fact]
@@ -112,10 +98,7 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
     public async Task A_request_over_the_concurrency_limit_is_429_with_a_retry_after()
     {
         var server = queue.Server;
-        var (_, key) = await server.CreateTenantAsync(new { max_concurrent_jobs = 1 });
-        using var client = server.Client(key);
-        var holder = await HoldTheSlotAsync(client);
-        try
+        await WithTheSlotHeldAsync(server, 1, async (_, _, client, _) =>
         {
             var refused = await client.PostAsync("v1/chat/completions", new StringContent(LongChat, System.Text.Encoding.UTF8, "application/json"));
 
@@ -123,21 +106,14 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
             await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests, "concurrency_limit_exceeded");
             Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
             Assert.Equal(["1000"], refused.Headers.GetValues("retry-after-ms"));
-        }
-        finally
-        {
-            await client.PostAsync($"v1/jobs/{holder}/cancel", null);
-        }
+        });
     }
 
     [Fact]
     public async Task Choices_the_server_ends_when_a_sibling_is_refused_are_not_recorded_as_the_tenants_cancel()
     {
         var server = queue.Server;
-        var (_, key) = await server.CreateTenantAsync(new { max_concurrent_jobs = 100 });
-        using var client = server.Client(key);
-        var holder = await HoldTheSlotAsync(client);
-        try
+        await WithTheSlotHeldAsync(server, 100, async (_, _, client, holder) =>
         {
             // One choice queues (the tenant's one place), the next is refused: the request is 429 and the others end with it.
             var refused = await client.PostAsync("v1/chat/completions", new StringContent(
@@ -158,6 +134,23 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
             using var anonymous = server.Client(null);
             var metrics = await anonymous.GetStringAsync("metrics");
             Assert.Contains("reason=\"ended_with_request\"", metrics, StringComparison.Ordinal);
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="test"/> (tenant, key, client, holder) for a new tenant of <paramref name="server"/> allowed
+    /// <paramref name="maxConcurrentJobs"/>, while a job of its own holds the node's one slot; the holder is cancelled
+    /// after, whatever happened.
+    /// </summary>
+    private static async Task WithTheSlotHeldAsync(
+        TokenGridServer server, int maxConcurrentJobs, Func<string, string, HttpClient, string, Task> test)
+    {
+        var (tenant, key) = await server.CreateTenantAsync(new { max_concurrent_jobs = maxConcurrentJobs });
+        using var client = server.Client(key);
+        var holder = await HoldTheSlotAsync(client);
+        try
+        {
+            await test(tenant, key, client, holder);
         }
         finally
         {
