@@ -87,7 +87,6 @@ public sealed partial class JobGrain
         }
 
         Progress.StartRun(state.State, spec);
-        var tokensAtStart = Progress.CompletionTokens;
 
         using var preemption = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _preemption = preemption;
@@ -104,7 +103,7 @@ public sealed partial class JobGrain
         {
             return null;
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && UnreachedNode.Is(e, Progress.CompletionTokens > tokensAtStart))
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && UnreachedNode.Is(e, tokensArrived: Progress.TokensSinceRelease > 0))
         {
             // The node's silo is gone as this silo sees it, while the dispatcher (on another silo, whose view of membership
             // lags) still placed the job there; or the silo could not be reached before a token came (dead, not yet
