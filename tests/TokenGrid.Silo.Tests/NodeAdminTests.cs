@@ -57,6 +57,38 @@ public sealed class NodeAdminTests(NodeAdminTests.TwoNodeServer fixture) : IClas
     }
 
     [Fact]
+    public async Task While_every_node_drains_a_completion_is_503_no_eligible_node_at_once_and_after_a_resume_it_runs()
+    {
+        using var admin = Server.Client(TokenGridServer.AdminKey);
+        var (_, key) = await Server.CreateTenantAsync();
+        using var tenant = Server.Client(key);
+        string[] nodes = [$"admin/nodes/{Server.SiloName}/cpu0", $"admin/nodes/{Server.SiloName}/cpu1"];
+        try
+        {
+            foreach (var node in nodes)
+            {
+                Assert.True((await admin.PostAsync($"{node}/drain", null)).IsSuccessStatusCode);
+            }
+
+            // Refused at once, with a wait to come back after, rather than queued to wait out the job's timeout.
+            var refused = await tenant.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hi", max_tokens = 2 });
+            var problem = await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "no_eligible_node");
+            Assert.Contains("draining", problem["detail"]!.GetValue<string>());
+            Assert.NotNull(refused.Headers.RetryAfter);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await admin.PostAsync($"{node}/resume", null);
+            }
+        }
+
+        var completion = await (await tenant.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hi", max_tokens = 2, ignore_eos = true })).ReadJsonAsync();
+        Assert.Equal(2, completion["usage"]!["completion_tokens"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Unknown_or_malformed_nodes_are_404_problems_and_the_admin_key_is_required()
     {
         using var admin = Server.Client(TokenGridServer.AdminKey);
