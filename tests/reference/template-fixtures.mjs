@@ -15,7 +15,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = process.argv[2];
 if (!fixtures) throw new Error("usage: node template-fixtures.mjs <fixtures folder>");
 
-export const FAMILIES = ["llama2", "llama3", "llama3_1", "llama3_2", "qwen2_5", "qwen3", "gemma3", "deepseek_v3", "gptoss", "gpt2", "gpt4o", "mistral_nemo"];
+export const FAMILIES = [
+  "llama2", "llama3", "llama3_1", "llama3_2", "qwen2_5", "qwen3", "gemma3", "deepseek_v3", "gptoss", "gpt2", "gpt4o", "mistral_nemo",
+  "gemma", "gemma2", "internlm2", "chatglm3", "yi", "baichuan2",
+];
 
 // strftime_now reads this fixed time (UTC); the C# tests give the same time to the renderer's clock.
 const NOW = new Date(Date.UTC(2026, 6, 4, 9, 5, 3));

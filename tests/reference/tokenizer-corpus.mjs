@@ -130,6 +130,7 @@ export function encodeCorpusEntry(s) {
 
 export const families = [
   'llama2', 'gemma3', 'mistral_nemo', 'llama3', 'llama3_1', 'llama3_2', 'qwen3', 'qwen2_5', 'deepseek_v3', 'gptoss', 'gpt2', 'gpt4o',
+  'gemma', 'gemma2', 'internlm2', 'chatglm3', 'yi', 'baichuan2',
 ];
 
 export function tokenizerPath(family) {

@@ -11,6 +11,7 @@ public sealed class HuggingFaceParityTests
     public static TheoryData<string> Families =>
     [
         "llama2", "gemma3", "mistral_nemo", "llama3", "llama3_1", "llama3_2", "qwen3", "qwen2_5", "deepseek_v3", "gptoss", "gpt2", "gpt4o",
+        "gemma", "gemma2", "internlm2", "chatglm3", "yi", "baichuan2",
     ];
 
     [Theory]
