@@ -73,6 +73,11 @@ public sealed class HuggingFaceStreamingTests
     [InlineData("gemma3")]
     [InlineData("llama3")]
     [InlineData("qwen3")]
+    [InlineData("gemma2")]
+    [InlineData("internlm2")]
+    [InlineData("chatglm3")]
+    [InlineData("yi")]
+    [InlineData("baichuan2")]
     public void Streams_back_exactly_the_decoded_text(string family)
     {
         var tokenizer = ReferenceFixtures.Tokenizer(family);

@@ -44,6 +44,11 @@ public sealed class TokenBytesTests
     [Theory]
     [InlineData("llama2")]
     [InlineData("gemma3")]
+    [InlineData("gemma2")]
+    [InlineData("internlm2")]
+    [InlineData("chatglm3")]
+    [InlineData("yi")]
+    [InlineData("baichuan2")]
     public void Byte_fallback_tokens_give_their_byte_and_keep_word_spaces(string family)
     {
         var tokenizer = ReferenceFixtures.Tokenizer(family);
