@@ -12,7 +12,7 @@ namespace TokenGrid.Silo.Tests;
 /// Model folders laid out as exporters publish them, with real files someone else made: a Hugging Face Optimum export
 /// (<c>config.json</c> and <c>generation_config.json</c>, no <c>genai_config.json</c>) carrying the real
 /// <c>tokenizer.json</c> and <c>tokenizer_config.json</c> (with its chat template) of Llama 3.1, Qwen 3, Gemma 3,
-/// Mistral Nemo and DeepSeek V3. The graph is the demo model's, sized to each vocabulary; the weights are random, the
+/// Mistral Nemo, DeepSeek V3, InternLM 2 and ChatGLM 3. The graph is the demo model's, sized to each vocabulary; the weights are random, the
 /// files around them are real. Chat
 /// completions through the official OpenAI SDK must count exactly the prompt that Hugging Face's own tools make of the
 /// conversation (@huggingface/jinja renders it, the tokenizers library tokenizes it), and a template's
@@ -20,7 +20,7 @@ namespace TokenGrid.Silo.Tests;
 /// </summary>
 public sealed partial class RealModelFolderTests(RealModelFolderTests.Fixture fixture) : IClassFixture<RealModelFolderTests.Fixture>
 {
-    private static readonly string[] s_families = ["llama3_1", "qwen3", "gemma3", "mistral_nemo", "deepseek_v3"];
+    private static readonly string[] s_families = ["llama3_1", "qwen3", "gemma3", "mistral_nemo", "deepseek_v3", "internlm2", "chatglm3"];
 
     public static TheoryData<string> Families => [.. s_families];
 
@@ -134,7 +134,7 @@ public sealed partial class RealModelFolderTests(RealModelFolderTests.Fixture fi
             var tokenizer = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(source, "tokenizer.json")))!;
             var vocab = Math.Max(
                 tokenizer["model"]!["vocab"]!.AsObject().Max(kv => (int)kv.Value!),
-                tokenizer["added_tokens"]!.AsArray().Max(t => (int)t!["id"]!)) + 1;
+                tokenizer["added_tokens"]!.AsArray().Select(t => (int)t!["id"]!).DefaultIfEmpty(0).Max()) + 1;
             var built = DemoModelBuilder.EnsureBuilt(Path.Combine(_root, "cache"),
                 DemoModelSpec.Default with { Layers = 1, HiddenSize = 32, Heads = 2, ContextLength = 1024, VocabSize = vocab });
 
@@ -173,7 +173,9 @@ public sealed partial class RealModelFolderTests(RealModelFolderTests.Fixture fi
             return node is JsonObject o ? (string)o["content"]! : (string)node!;
         }
 
+        /// <summary>The id of an added token, or of a vocabulary entry (ChatGLM 3's <c>&lt;/s&gt;</c> is one).</summary>
         private static int Id(JsonNode tokenizer, string content) =>
-            tokenizer["added_tokens"]!.AsArray().Where(t => (string)t!["content"]! == content).Select(t => (int)t!["id"]!).Single();
+            tokenizer["added_tokens"]!.AsArray().Where(t => (string)t!["content"]! == content).Select(t => (int?)(int)t!["id"]!).SingleOrDefault()
+            ?? (int)tokenizer["model"]!["vocab"]![content]!;
     }
 }
