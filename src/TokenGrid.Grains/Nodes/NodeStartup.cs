@@ -1,11 +1,14 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using TokenGrid.Abstractions.Nodes;
 
 namespace TokenGrid.Grains.Nodes;
 
 /// <summary>
-/// Starts this silo's node grains once the silo is active, so they report without waiting for a request, and takes
-/// them out of the registry first thing when the silo stops, so no new job is sent to them.
+/// Starts this silo's node grains once the silo is active, so they report without waiting for a request. When the silo
+/// stops, it drains them first: each node reports itself draining, so no dispatcher places a new job on it, and its
+/// engines finish the sequences they accepted while the grains that stream them are still active (Orleans deactivates
+/// grains only after this stage), bounded by the host's shutdown timeout. Then the nodes leave the registry.
 /// </summary>
 internal sealed partial class NodeStartup(NodeRuntime runtime, IGrainFactory grainFactory, ILogger<NodeStartup> logger)
     : ILifecycleParticipant<ISiloLifecycle>
@@ -31,6 +34,8 @@ internal sealed partial class NodeStartup(NodeRuntime runtime, IGrainFactory gra
 
     private async Task StopAsync(CancellationToken cancellationToken)
     {
+        await Task.WhenAll(runtime.Devices.Select(d => DrainAsync(d, cancellationToken))).ConfigureAwait(false);
+
         var registry = grainFactory.GetGrain<INodeRegistryGrain>(0);
         foreach (var device in runtime.Devices)
         {
@@ -43,6 +48,32 @@ internal sealed partial class NodeStartup(NodeRuntime runtime, IGrainFactory gra
                 // Its reports go stale within a few periods anyway.
                 LogRemoveFailed(logger, e, device.NodeId);
             }
+        }
+    }
+
+    /// <summary>
+    /// Marks the node draining (the dispatchers hear at once) and waits until its engines have finished what they accepted,
+    /// queued or running. A sequence still running when the shutdown timeout passes is cut with the silo, and its job
+    /// resumes on another node.
+    /// </summary>
+    private async Task DrainAsync(NodeDevice device, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await grainFactory.GetGrain<INodeGrain>(device.NodeId).DrainAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            var running = device.Models.Snapshot().Leases;
+            await device.Models.StopAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            LogDrained(logger, device.NodeId, running, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+        catch (OperationCanceledException)
+        {
+            LogDrainCut(logger, device.NodeId, device.Models.Snapshot().Leases);
+        }
+        catch (Exception e)
+        {
+            // The silo stops all the same; the jobs the node still runs resume on other nodes.
+            LogDrainFailed(logger, e, device.NodeId);
         }
     }
 }

@@ -50,6 +50,10 @@ public sealed class SiloClusterFixture : IAsyncLifetime
             ["TokenGrid:Cluster:Membership:ProbeTimeout"] = ProbeTimeout.ToString("c", CultureInfo.InvariantCulture),
             ["TokenGrid:Jobs:RecoveryPeriod"] = "00:00:02",
 
+            // A silo stopped with SIGTERM drains its node first: longer than .NET's 30 s, as the kubernetes profile does,
+            // so that a loaded CI machine does not cut the drain the shutdown test watches.
+            ["shutdownTimeoutSeconds"] = "120",
+
             // A subsidy reservation a dying tenant silo leaves behind is released within seconds, not minutes.
             ["TokenGrid:Subsidies:ReservationTimeout"] = "00:00:05",
             ["TokenGrid:Subsidies:RepairPeriod"] = "00:00:02",

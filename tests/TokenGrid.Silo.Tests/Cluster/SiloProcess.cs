@@ -162,6 +162,29 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Asks the process to stop, as Kubernetes does (<c>SIGTERM</c>), and waits up to <paramref name="bound"/> for it to
+    /// exit; returns its exit code, or null when it still runs.
+    /// </summary>
+    public async Task<int?> TerminateAsync(TimeSpan bound)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(bound);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     public ValueTask DisposeAsync()
     {
         Kill();
