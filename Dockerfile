@@ -4,7 +4,7 @@
 #   docker build -t tokengrid:cpu .                 ONNX Runtime for the CPU (-p:OnnxRuntimeFlavor=cpu; the default target, "cpu")
 #   docker build --target gpu -t tokengrid:gpu .    ONNX Runtime with CUDA (-p:OnnxRuntimeFlavor=gpu, the default build) on CUDA 13 and cuDNN 9
 #
-# Both run as user 1654, listen on 8080 (HTTP), 11111 (silo) and 30000 (gateway), and read TOKENGRID_PROFILE; the
+# Both run as user 1654, listen on 8080 (HTTP) and 11111 (silo; no Orleans gateway), and read TOKENGRID_PROFILE; the
 # manifests in k8s/ mount the profile from a ConfigMap. The same settings for "dotnet publish -t:PublishContainer" are in
 # src/TokenGrid.Silo/TokenGrid.Silo.csproj.
 ARG DOTNET_SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
@@ -58,7 +58,7 @@ ENV TOKENGRID_PROFILE=kubernetes
 # At most 2 glibc malloc arenas: native memory stays flat under load (silo-config/README.md, "Memory").
 ENV MALLOC_ARENA_MAX=2
 USER 1654
-EXPOSE 8080 11111 30000
+EXPOSE 8080 11111
 ENTRYPOINT ["./TokenGrid.Silo"]
 
 FROM ${DOTNET_RUNTIME_IMAGE} AS cpu
@@ -69,5 +69,5 @@ ENV TOKENGRID_PROFILE=kubernetes
 # At most 2 glibc malloc arenas: native memory stays flat under load (silo-config/README.md, "Memory").
 ENV MALLOC_ARENA_MAX=2
 USER 1654
-EXPOSE 8080 11111 30000
+EXPOSE 8080 11111
 ENTRYPOINT ["dotnet", "TokenGrid.Silo.dll"]

@@ -6,8 +6,8 @@
 #   scripts/cluster.sh stop      stops the silos started here (by their recorded PIDs)
 #   scripts/cluster.sh status    shows which silos run and the cluster's membership rows
 #
-# Silo i (1..3) is named silo$i, listens for HTTP on 127.0.0.1:$((8080 + i)), for silos on 11110+i and for clients on
-# 30000+i. Logs and PIDs go to artifacts/cluster/. Set TOKENGRID_CLUSTER_SILOS to run another number of silos (1..9).
+# Silo i (1..3) is named silo$i, listens for HTTP on 127.0.0.1:$((8080 + i)) and for silos on 11110+i (it opens no Orleans
+# client gateway). Logs and PIDs go to artifacts/cluster/. Set TOKENGRID_CLUSTER_SILOS to run another number of silos (1..9).
 # Keys: TokenGrid__Admin__ApiKey and TokenGrid__Demo__ApiKey when set, otherwise random ones kept in
 # artifacts/cluster/keys.env so that a restart keeps them.
 set -euo pipefail
@@ -92,7 +92,6 @@ start_cluster() {
       --urls "http://127.0.0.1:$((8080 + i))" \
       --TokenGrid:Cluster:SiloName "silo$i" \
       --TokenGrid:Cluster:SiloPort "$((11110 + i))" \
-      --TokenGrid:Cluster:GatewayPort "$((30000 + i))" \
       --TokenGrid:Cluster:AdvertisedAddress 127.0.0.1 \
       > "$dir/silo$i.log" 2>&1 < /dev/null) &
     echo $! > "$dir/silo$i.pid"
@@ -120,7 +119,7 @@ start_cluster() {
   echo
   echo "TokenGrid cluster of $silos silos is ready (PostgreSQL on 127.0.0.1:$pg_port, database tokengrid):"
   for i in $(seq 1 "$silos"); do
-    echo "  silo$i  http://127.0.0.1:$((8080 + i))   (silo port $((11110 + i)), gateway $((30000 + i)))"
+    echo "  silo$i  http://127.0.0.1:$((8080 + i))   (silo port $((11110 + i)))"
   done
   echo "  demo tenant key: $TokenGrid__Demo__ApiKey"
   echo "  admin key:       $TokenGrid__Admin__ApiKey"

@@ -102,7 +102,9 @@ public sealed class ManifestTests
 
         var ports = silo["ports"]!.AsArray().OfType<JsonObject>().ToDictionary(p => (string)p["name"]!, p => (int)p["containerPort"]!);
         Assert.Equal((int)cluster["SiloPort"]!, ports["silo"]);
-        Assert.Equal((int)cluster["GatewayPort"]!, ports["gateway"]);
+        // No Orleans client gateway: it would take grain calls with no credential (silo-config/README.md, "Network").
+        Assert.Null(cluster["GatewayPort"]);
+        Assert.Equal(["http", "silo"], ports.Keys.Order());
     }
 
     [Theory]
@@ -184,6 +186,36 @@ public sealed class ManifestTests
         var preStop = (int?)rendered.Silo["lifecycle"]?["preStop"]?["sleep"]?["seconds"] ?? 0;
         Assert.True(shutdown >= jobTimeout.TotalSeconds, $"shutdownTimeoutSeconds {shutdown} < JobTimeout {jobTimeout}");
         Assert.True(grace >= preStop + shutdown + 15, $"terminationGracePeriodSeconds {grace} leaves no room after preStop {preStop} s and a {shutdown} s drain");
+    }
+
+    [Theory]
+    [MemberData(nameof(All))]
+    public async Task Only_silos_reach_the_silo_port_and_the_http_port_is_open(string kustomization)
+    {
+        var rendered = await K8sTools.RenderAsync(kustomization);
+
+        // Orleans' silo-to-silo protocol has no authentication: whoever reaches the port can call any grain.
+        var policy = rendered.Single("NetworkPolicy", "tokengrid-silos");
+        AssertSelectsSilos(rendered, policy["spec"]!["podSelector"]!["matchLabels"]!.AsObject());
+        Assert.Equal(["Ingress"], Strings(policy["spec"]!["policyTypes"]));
+        var rules = policy["spec"]!["ingress"]!.AsArray().OfType<JsonObject>().ToList();
+        var containerPorts = rendered.Silo["ports"]!.AsArray().OfType<JsonObject>().Select(p => (string)p["name"]!).Order().ToList();
+        Assert.Equal(containerPorts, rules.SelectMany(r => r["ports"]!.AsArray().Select(p => (string)p!["port"]!)).Order().ToList());
+        foreach (var rule in rules)
+        {
+            var ports = rule["ports"]!.AsArray().Select(p => (string)p!["port"]!).ToList();
+            if (ports.Contains("silo"))
+            {
+                Assert.Equal(["silo"], ports);
+                var from = Assert.Single(rule["from"]!.AsArray())!.AsObject();
+                Assert.Equal(["podSelector"], from.Select(kv => kv.Key));
+                AssertSelectsSilos(rendered, from["podSelector"]!["matchLabels"]!.AsObject());
+            }
+            else
+            {
+                Assert.Null(rule["from"]);
+            }
+        }
     }
 
     [Theory]

@@ -55,7 +55,6 @@ public sealed class SiloProfileTests
         environment["TokenGrid__Database__ConnectionString"] =
             new NpgsqlConnectionStringBuilder(ServerConnectionString) { Password = "not-the-password" }.ConnectionString;
         environment["TokenGrid__Cluster__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        environment["TokenGrid__Cluster__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         var result = await RunSiloAsync(SiloBuild.Dll, ["--profile", "postgres", "--urls", "http://127.0.0.1:0"], environment);
 
@@ -102,7 +101,6 @@ public sealed class SiloProfileTests
             pod["TokenGrid__Cluster__SiloName"] = "published";
             pod["TokenGrid__Cluster__AdvertisedAddress"] = "127.0.0.1";
             pod["TokenGrid__Cluster__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-            pod["TokenGrid__Cluster__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
             await RunUntilReadyThenStopAsync(Path.Combine(folder, "TokenGrid.Silo.dll"), pod, folder, http);
         }
         finally

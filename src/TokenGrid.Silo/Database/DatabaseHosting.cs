@@ -37,6 +37,13 @@ internal static class DatabaseHosting
             silo.ConfigureEndpoints(cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
         }
 
+        if (cluster.GatewayPort == 0)
+        {
+            // No gateway (the default, see ClusterHostingOptions.GatewayPort): listening on every address would otherwise
+            // bind one on port 0, that is, on any free port.
+            silo.Configure<EndpointOptions>(options => options.GatewayListeningEndpoint = null);
+        }
+
         return silo.AddDatabaseStartup();
     }
 

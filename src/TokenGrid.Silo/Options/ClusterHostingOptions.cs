@@ -32,8 +32,12 @@ public sealed class ClusterHostingOptions : IValidatedOptions
     /// <summary>Silo-to-silo port. Default: 11111.</summary>
     public int SiloPort { get; set; } = 11111;
 
-    /// <summary>Client gateway port. Default: 30000.</summary>
-    public int GatewayPort { get; set; } = 30000;
+    /// <summary>
+    /// Orleans' client gateway port, or 0 for none. Default: 0. The silo serves its API over HTTP in-process and needs no
+    /// Orleans client; a gateway would take grain calls from any client that reaches it, with no credential (Orleans has
+    /// none), below all of the API's authentication. Open one only on a network that no one else reaches.
+    /// </summary>
+    public int GatewayPort { get; set; }
 
     /// <summary>
     /// The address other silos and clients reach this silo at, with <see cref="ClusteringKind.AdoNet"/> (for example the
@@ -67,7 +71,7 @@ public sealed class ClusterHostingOptions : IValidatedOptions
         : string.IsNullOrWhiteSpace(ClusterId) ? "cluster id is required."
         : string.IsNullOrWhiteSpace(ServiceId) ? "service id is required."
         : SiloPort is < 1 or > 65535 ? "silo port must be between 1 and 65535."
-        : GatewayPort is < 1 or > 65535 ? "gateway port must be between 1 and 65535."
+        : GatewayPort is < 0 or > 65535 ? "gateway port must be 0 (no gateway) or between 1 and 65535."
         : SiloPort == GatewayPort ? "silo and gateway ports must differ."
         : DirectoryCacheSize < 0 ? "the directory cache size must not be negative."
         : EffectiveSiloName.Contains('/', StringComparison.Ordinal) ? "the silo name must not contain '/'."

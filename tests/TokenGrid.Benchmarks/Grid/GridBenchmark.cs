@@ -485,7 +485,7 @@ public static class GridBenchmark
         List<string> args =
         [
             "--profile", "local", "--urls", "http://127.0.0.1:0",
-            "--TokenGrid:Cluster:SiloPort", $"{11411 + portOffset}", "--TokenGrid:Cluster:GatewayPort", $"{31411 + portOffset}",
+            "--TokenGrid:Cluster:SiloPort", $"{11411 + portOffset}",
             "--TokenGrid:Cluster:ClusterId", $"bench-{portOffset}", "--TokenGrid:Cluster:SiloName", $"bench{portOffset}",
             "--TokenGrid:Nodes:IntraOpThreads", $"{intraOpThreads}",
             "--TokenGrid:Admin:ApiKey", "tg-bench-admin-0123456789", "--TokenGrid:Demo:ApiKey", Key,

@@ -33,6 +33,13 @@ public sealed partial class ClusterFailoverTests(SiloClusterFixture cluster)
         using var admin = cluster.Silos[2].Client(SiloClusterFixture.AdminKey);
         var nodes = await (await admin.GetAsync("admin/nodes")).ReadJsonAsync();
         Assert.Equal(["silo1/cpu0", "silo2/cpu0", "silo3/cpu0"], nodes["data"]!.AsArray().Select(n => n!["node_id"]!.GetValue<string>()).Order());
+
+        // Each listens on its HTTP port and its silo port, and on nothing else: no Orleans client gateway, which would
+        // take grain calls with no credential.
+        foreach (var silo in cluster.Silos)
+        {
+            Assert.Equal(new[] { silo.BaseAddress.Port, silo.SiloPort }.Order(), silo.ListeningPorts().Order());
+        }
     }
 
     [Fact]

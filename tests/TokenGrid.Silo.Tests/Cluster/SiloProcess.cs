@@ -18,9 +18,10 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Line)> _lineWaiters = [];
     private readonly StreamWriter? _file;
 
-    private SiloProcess(string name, int httpPort, Process process, string? logFile)
+    private SiloProcess(string name, int httpPort, int siloPort, Process process, string? logFile)
     {
         Name = name;
+        SiloPort = siloPort;
         if (logFile is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
@@ -37,6 +38,9 @@ public sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>The silo's name (its node is <c>{Name}/cpu0</c>).</summary>
     public string Name { get; }
+
+    /// <summary>Its Orleans silo-to-silo port.</summary>
+    public int SiloPort { get; }
 
     /// <summary>Where its HTTP API listens.</summary>
     public Uri BaseAddress { get; }
@@ -75,6 +79,7 @@ public sealed class SiloProcess : IAsyncDisposable
     public static SiloProcess Start(string name, IReadOnlyDictionary<string, string> settings, string? logFile = null)
     {
         var httpPort = FreePort();
+        var siloPort = FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -87,8 +92,7 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             ["urls"] = $"http://127.0.0.1:{httpPort}",
             ["TokenGrid:Cluster:SiloName"] = name,
-            ["TokenGrid:Cluster:SiloPort"] = FreePort().ToString(),
-            ["TokenGrid:Cluster:GatewayPort"] = FreePort().ToString(),
+            ["TokenGrid:Cluster:SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         foreach (var (key, value) in values)
         {
@@ -100,7 +104,7 @@ public sealed class SiloProcess : IAsyncDisposable
 
         // As the image, manifests and scripts launch the silo (silo-config/README.md, "Memory"), unless the caller set it.
         start.Environment.TryAdd("MALLOC_ARENA_MAX", "2");
-        return new SiloProcess(name, httpPort, Process.Start(start) ?? throw new InvalidOperationException($"Could not start {SiloDll}."), logFile);
+        return new SiloProcess(name, httpPort, siloPort, Process.Start(start) ?? throw new InvalidOperationException($"Could not start {SiloDll}."), logFile);
     }
 
     /// <summary>Waits until <c>/health/ready</c> answers 200; throws with the process's output when it exits or the bound passes.</summary>
@@ -160,6 +164,45 @@ public sealed class SiloProcess : IAsyncDisposable
             _process.Kill(entireProcessTree: true);
             _process.WaitForExit(10_000);
         }
+    }
+
+    /// <summary>
+    /// The TCP ports the process listens on: its sockets (the <c>socket:[inode]</c> links under <c>/proc/{pid}/fd</c>)
+    /// found among the kernel's listening sockets (<c>/proc/net/tcp</c> and <c>tcp6</c>, state <c>0A</c>).
+    /// </summary>
+    public IReadOnlySet<int> ListeningPorts()
+    {
+        var sockets = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var descriptor in Directory.GetFiles($"/proc/{_process.Id}/fd"))
+        {
+            try
+            {
+                if (new FileInfo(descriptor).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal))
+                {
+                    sockets.Add(target["socket:[".Length..^1]);
+                }
+            }
+            catch (IOException)
+            {
+                // Closed while being read.
+            }
+        }
+
+        var ports = new HashSet<int>();
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields[3] == "0A" && sockets.Contains(fields[9]))
+                {
+                    ports.Add(Convert.ToInt32(fields[1][(fields[1].LastIndexOf(':') + 1)..], 16));
+                }
+            }
+        }
+
+        return ports;
     }
 
     /// <summary>

@@ -62,7 +62,6 @@ public sealed class TokenGridServer : IAsyncDisposable
             ["profile"] = "local",
             ["urls"] = "http://127.0.0.1:0",
             ["TokenGrid:Cluster:SiloPort"] = FreePort().ToString(),
-            ["TokenGrid:Cluster:GatewayPort"] = FreePort().ToString(),
             ["TokenGrid:Cluster:ClusterId"] = "test-" + Guid.NewGuid().ToString("N"),
             ["TokenGrid:Cluster:SiloName"] = siloName,
             ["TokenGrid:Admin:ApiKey"] = AdminKey,
