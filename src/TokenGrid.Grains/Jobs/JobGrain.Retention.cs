@@ -52,14 +52,7 @@ public sealed partial class JobGrain
             return true;
         }
 
-        var info = Info!;
-        if (info.ContentExpiresAt is null)
-        {
-            var finishedAt = info.FinishedAt ?? timeProvider.GetUtcNow();
-            info = info with { FinishedAt = finishedAt, ContentExpiresAt = retention.ExpiresAt(state.State.Spec, info.TenantId, finishedAt) };
-            state.State.Info = info;
-        }
-
+        var info = state.State.Info = retention.WithExpiry(state.State, timeProvider.GetUtcNow());
         try
         {
             await retention.ScheduleAsync(info);

@@ -13,6 +13,14 @@ public sealed partial class JobGrain
     /// <inheritdoc />
     public async Task<JobInfo?> GetAsync()
     {
+        if (Info is null)
+        {
+            // No such job (a submission sets its record before it awaits anything): this activation holds nothing worth
+            // keeping, so a tenant reading made-up ids does not fill the silo with them.
+            DeactivateOnIdle();
+            return null;
+        }
+
         ForgetContentIfExpired();
         if (Info is { Status: JobStatus.Queued, QueuePosition: not null } queued && !_finishing)
         {

@@ -168,7 +168,7 @@ internal static class JobsApi
     /// <summary>The job when it exists and belongs to the caller's tenant; otherwise 404, the same for both.</summary>
     private static async Task<JobInfo> FindOwnAsync(IGrainFactory grains, HttpContext http, string id)
     {
-        var job = id.StartsWith("job_", StringComparison.Ordinal) && id.Length <= 64 ? await grains.GetGrain<IJobGrain>(id).GetAsync() : null;
+        var job = JobSubmitter.IsJobId(id) ? await grains.GetGrain<IJobGrain>(id).GetAsync() : null;
         return job is not null && job.TenantId == http.Tenant().TenantId ? job : throw new ApiProblemException(ApiProblems.JobNotFound(id));
     }
 }

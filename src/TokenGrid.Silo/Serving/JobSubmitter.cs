@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
@@ -14,7 +15,7 @@ namespace TokenGrid.Silo.Serving;
 /// Submits a plan as a new job of the calling tenant. A job refused by the tenant's budget or the model's scheduler is
 /// thrown as a <see cref="JobFailedException"/>, which the exception handler answers (see <see cref="ApiProblems.ForJob"/>).
 /// </summary>
-internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> options, TokenGridInstruments instruments)
+internal sealed partial class JobSubmitter(IGrainFactory grains, TimeProvider time, IOptions<ApiOptions> options, TokenGridInstruments instruments)
 {
     /// <summary>Submits the job; the admission's limits become this reply's rate-limit headers.</summary>
     public async Task<(IJobGrain Grain, JobInfo Job)> SubmitAsync(HttpContext http, GenerationPlan plan, bool keepOutput)
@@ -142,6 +143,15 @@ internal sealed class JobSubmitter(IGrainFactory grains, TimeProvider time, IOpt
                 "invalid_value", "priority"));
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="id"/> has the shape of the ids <see cref="NewJobId"/> makes: anything else names no job, and
+    /// is answered without a look (and without activating a job grain).
+    /// </summary>
+    internal static bool IsJobId(string id) => JobIdShape().IsMatch(id);
+
+    [GeneratedRegex("^job_[0-9a-f]{24}$", RegexOptions.CultureInvariant)]
+    private static partial Regex JobIdShape();
 
     /// <summary>A new job id: <c>job_</c>, 12 hex digits of milliseconds since the epoch, then 12 random hex digits.</summary>
     private string NewJobId() =>

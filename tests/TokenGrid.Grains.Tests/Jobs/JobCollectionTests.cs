@@ -63,7 +63,7 @@ public sealed class JobCollectionTests(JobCollectionTests.Fixture cluster) : ICl
     }
 
     /// <summary>One silo, memory storage, the scheduling fixture's 1000-token demo model (jobs rarely stop early).</summary>
-    public sealed class Fixture() : ClusterFixture(modelCache: "collection")
+    public class Fixture() : ClusterFixture(modelCache: "collection")
     {
         private static readonly DemoModelSpec s_model = new() { Layers = 2, HiddenSize = 64, Heads = 4, ContextLength = 1024, VocabSize = 1000 };
 
@@ -73,13 +73,16 @@ public sealed class JobCollectionTests(JobCollectionTests.Fixture cluster) : ICl
 
         protected override DemoModelSpec DemoSpec => s_model;
 
+        /// <summary>How long a finished job's activation stays idle before Orleans collects it.</summary>
+        protected virtual TimeSpan Grace => s_grace;
+
         protected override void ConfigureSilo(ISiloBuilder silo)
         {
             silo.AddTokenGridNodes();
             silo.AddTokenGridScheduling();
             silo.Services.AddTokenGridTenants();
             silo.Services.Configure<NodeOptions>(o => o.IntraOpThreads = 1);
-            silo.Services.Configure<JobLifetimeOptions>(o => o.ReattachGrace = s_grace);
+            silo.Services.Configure<JobLifetimeOptions>(o => o.ReattachGrace = Grace);
             silo.Services.Configure<GrainCollectionOptions>(o => o.CollectionQuantum = TimeSpan.FromMilliseconds(100));
             silo.AddOutgoingGrainCallFilter(Held);
             silo.AddIncomingGrainCallFilter(Settlements);
@@ -124,5 +127,42 @@ public sealed class JobCollectionTests(JobCollectionTests.Fixture cluster) : ICl
             var activations = await Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
             return activations.Any(a => a.GrainId == id);
         }
+    }
+}
+
+/// <summary>
+/// Reading a job that does not exist leaves no activation behind: a tenant that asks for made-up ids must not fill the
+/// silo with them (each held about 3.5 KB for the re-attach grace). The grace here is Orleans' ten minutes, so an
+/// activation that went did not simply age out.
+/// </summary>
+public sealed class UnknownJobReadTests(UnknownJobReadTests.Fixture cluster) : IClassFixture<UnknownJobReadTests.Fixture>
+{
+    [Fact]
+    public async Task A_read_of_a_job_that_does_not_exist_leaves_no_activation()
+    {
+        var jobs = Enumerable.Range(0, 20).Select(_ => cluster.NewJob()).ToList();
+        foreach (var job in jobs)
+        {
+            Assert.Null(await job.GetAsync());
+        }
+
+        foreach (var job in jobs)
+        {
+            await Poll.UntilAsync(() => cluster.IsActiveAsync(job), active => !active, "the unknown job's activation went", TimeSpan.FromSeconds(60));
+        }
+
+        // An existing job is read as before, and stays.
+        var tenant = await cluster.CreateTenantAsync();
+        var real = cluster.NewJob();
+        await real.SubmitAsync(cluster.Spec(tenant, maxTokens: 4));
+        var ended = (await GridWait.ReadAllAsync(real.WatchAsync(0)))[^1].Job!;
+        Assert.Equal(ended, await real.GetAsync());
+        Assert.True(await cluster.IsActiveAsync(real));
+    }
+
+    /// <summary>The collection fixture with a re-attach grace far longer than the test.</summary>
+    public sealed class Fixture : JobCollectionTests.Fixture
+    {
+        protected override TimeSpan Grace => TimeSpan.FromMinutes(10);
     }
 }

@@ -20,6 +20,23 @@ public sealed class JobRetention(
     public DateTimeOffset ExpiresAt(JobSpec? spec, string tenantId, DateTimeOffset finishedAt) =>
         finishedAt + (spec?.KeepOutput == true ? options.Value.AsyncJobsOf(tenantId) : options.Value.StreamedJobs);
 
+    /// <summary>
+    /// The finished job of <paramref name="state"/> with its content expiry: as recorded, else counted from its end (from
+    /// <paramref name="now"/> for a job that ended before retention existed, which records no end).
+    /// </summary>
+    public JobInfo WithExpiry(JobState state, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var info = state.Info ?? throw new ArgumentException("The job has no record.", nameof(state));
+        if (info.ContentExpiresAt is not null)
+        {
+            return info;
+        }
+
+        var finishedAt = info.FinishedAt ?? now;
+        return info with { FinishedAt = finishedAt, ContentExpiresAt = ExpiresAt(state.Spec, info.TenantId, finishedAt) };
+    }
+
     /// <summary>Records that <paramref name="job"/> (finished, with <see cref="JobInfo.ContentExpiresAt"/>) holds content until then.</summary>
     public Task ScheduleAsync(JobInfo job) => store.ScheduleAsync(new JobContentExpiry(
         job.Id, job.TenantId, job.FinishedAt ?? throw new ArgumentException("The job has not ended.", nameof(job)),
