@@ -1,6 +1,7 @@
 using System.ClientModel;
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using OpenAI.Chat;
 using TokenGrid.Abstractions.Jobs;
@@ -181,6 +182,35 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
         var problem = await (await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json")))
             .AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
+    }
+
+    /// <summary>
+    /// A job keeps its stop sequences, biases and stop ids with its record, so each is bounded: the limit is taken, one
+    /// more is 400 naming the field (a request must not store megabytes for a few tokens).
+    /// </summary>
+    [Theory]
+    [InlineData("stop", 1000)]
+    [InlineData("logit_bias", 1024)]
+    [InlineData("stop_token_ids", 1024)]
+    public async Task Stored_request_fields_are_bounded(string field, int limit)
+    {
+        static string Value(string field, int size) => field switch
+        {
+            "stop" => JsonSerializer.Serialize(new[] { "@", new string('x', size) }),
+            "logit_bias" => "{" + string.Join(',', Enumerable.Range(0, size).Select(i => $"\"{i}\":-1")) + "}",
+            _ => "[" + string.Join(',', Enumerable.Range(0, size)) + "]",
+        };
+
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var taken = await client.PostAsync(Completions, new StringContent(
+            $$"""{"model":"demo","prompt":"Hello","max_tokens":2,"{{field}}":{{Value(field, limit)}}}""", Encoding.UTF8, "application/json"));
+        await taken.ReadJsonAsync();
+
+        var refused = await client.PostAsync(Completions, new StringContent(
+            $$"""{"model":"demo","prompt":"Hello","max_tokens":2,"{{field}}":{{Value(field, limit + 1)}}}""", Encoding.UTF8, "application/json"));
+        var problem = await refused.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(field, problem["error"]!["param"]!.GetValue<string>());
+        Assert.Contains(limit.ToString(System.Globalization.CultureInfo.InvariantCulture), problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Theory]

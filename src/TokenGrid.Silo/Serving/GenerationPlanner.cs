@@ -233,6 +233,11 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
             throw Problem("logit_bias must be an object mapping token ids to biases.", "logit_bias");
         }
 
+        if (bias.EnumerateObject().Count() > MaxTokenIdEntries)
+        {
+            throw Problem($"logit_bias may hold at most {MaxTokenIdEntries} tokens.", "logit_bias");
+        }
+
         var result = new Dictionary<int, float>();
         foreach (var entry in bias.EnumerateObject())
         {
@@ -262,6 +267,11 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
         if (fields.MinTokens is { } min && (min < 0 || min > maxTokens))
         {
             throw Problem($"min_tokens must be between 0 and the maximum tokens ({maxTokens}).", "min_tokens");
+        }
+
+        if (fields.StopTokenIds is { Length: > MaxTokenIdEntries })
+        {
+            throw Problem($"stop_token_ids may hold at most {MaxTokenIdEntries} ids.", "stop_token_ids");
         }
 
         if (fields.StopTokenIds is { } ids && ids.Any(id => id < 0 || id >= model.VocabSize))
@@ -298,6 +308,12 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
 
     /// <summary>Most alternatives per token (OpenAI's chat limit; the engine's too).</summary>
     public const int MaxTopLogprobs = 20;
+
+    /// <summary>
+    /// Most entries in <c>logit_bias</c>, and most ids in <c>stop_token_ids</c> (OpenAI takes at most 300 biases). A job
+    /// keeps both with its record for as long as it keeps its content, so neither may grow with the body alone.
+    /// </summary>
+    public const int MaxTokenIdEntries = 1024;
 
     /// <summary>Most choices per request (OpenAI's limit for <c>n</c>).</summary>
     public const int MaxChoices = 128;

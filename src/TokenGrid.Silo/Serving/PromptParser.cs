@@ -11,6 +11,13 @@ internal static class PromptParser
     /// <summary>Most stop sequences a request may give (OpenAI's limit).</summary>
     public const int MaxStopSequences = 4;
 
+    /// <summary>
+    /// Most characters in one stop sequence. A job keeps its stop sequences with its record for as long as it keeps its
+    /// content, so a request must not be able to store megabytes for a few tokens; a longer stop sequence would match only
+    /// an output longer than most requests allow anyway.
+    /// </summary>
+    public const int MaxStopLength = 1000;
+
     private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool"];
 
     /// <summary>
@@ -164,7 +171,10 @@ internal static class PromptParser
         return (JsonArray)JsonNode.Parse(calls.GetRawText())!;
     }
 
-    /// <summary>Stop sequences: a string or an array of up to <see cref="MaxStopSequences"/> non-empty strings.</summary>
+    /// <summary>
+    /// Stop sequences: a string or an array of up to <see cref="MaxStopSequences"/> non-empty strings of up to
+    /// <see cref="MaxStopLength"/> characters.
+    /// </summary>
     public static string[] Stop(JsonElement stop)
     {
         string[] values = stop.ValueKind switch
@@ -177,6 +187,7 @@ internal static class PromptParser
         };
         return values.Length > MaxStopSequences ? throw Problem($"stop may hold at most {MaxStopSequences} sequences.", "stop")
             : values.Any(string.IsNullOrEmpty) ? throw Problem("stop sequences must not be empty.", "stop")
+            : values.Any(v => v.Length > MaxStopLength) ? throw Problem($"stop sequences may be at most {MaxStopLength} characters long.", "stop")
             : values;
     }
 
