@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Orleans.Runtime.Messaging;
@@ -17,10 +18,14 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        // A client that closes the connection mid-body fails the read with a reset (an IOException) or a cancellation.
-        if (exception is OperationCanceledException or IOException && httpContext.RequestAborted.IsCancellationRequested)
+        // A client that closes the connection mid-body fails the read with a reset (an IOException) or a cancellation. A
+        // reset can fail the read before the request counts as aborted: it is the client's connection that went, not a
+        // dependency, and nothing can be written to it any more (an answer would only fail Kestrel's draining of the body).
+        if (exception is ConnectionResetException
+            || (exception is OperationCanceledException or IOException && httpContext.RequestAborted.IsCancellationRequested))
         {
             LogClientGone(logger, httpContext.Request.Path);
+            httpContext.Abort();
             return true;
         }
 

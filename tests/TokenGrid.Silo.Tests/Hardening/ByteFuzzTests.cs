@@ -197,6 +197,53 @@ public sealed class ByteFuzzTests(ByteFuzzServerFixture fixture, ITestOutputHelp
         output.WriteLine($"Settled {jobs.Count} jobs in {(clock.Elapsed - fuzzing).TotalSeconds:F1} s.");
     }
 
+    /// <summary>
+    /// A client that resets its connection (RST) while the API reads its body went away: the request is let go, as one
+    /// that half-closes is, not answered 503 as if a dependency had failed, and nothing is logged as an error. The body is
+    /// cut once the API has started to read it (it asked for the body with <c>100 Continue</c>).
+    /// </summary>
+    [Fact]
+    public async Task A_client_that_resets_its_connection_mid_body_is_let_go_without_a_503()
+    {
+        const int Resets = 20;
+        using var anonymous = Server.Client(null);
+        async Task<(double All, double Unavailable)> CountAsync()
+        {
+            var text = await anonymous.GetStringAsync("metrics");
+            static bool Route(IReadOnlyDictionary<string, string> labels) => labels.GetValueOrDefault("http_route") == "/v1/completions";
+            return (
+                Capacity.MetricsText.Sum(text, ["http_server_request_duration_seconds_count"], Route) ?? 0,
+                Capacity.MetricsText.Sum(text, ["http_server_request_duration_seconds_count"], l => Route(l) && l.GetValueOrDefault("http_response_status_code") == "503") ?? 0);
+        }
+
+        var before = await CountAsync();
+        var errors = fixture.Log.Errors.Count;
+        for (var i = 0; i < Resets; i++)
+        {
+            await using var connection = await RawHttpConnection.OpenAsync(Server.BaseAddress);
+            await connection.SendAsync(System.Text.Encoding.ASCII.GetBytes(
+                $"POST /v1/completions HTTP/1.1\r\nHost: tokengrid\r\nAuthorization: Bearer {TokenGridServer.DemoKey}\r\n" +
+                "Content-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n"));
+            Assert.Equal(100, (await connection.ReadResponseAsync())?.Status);
+            await connection.SendAsync("{\"model\":"u8.ToArray());
+            await connection.WaitUntilServerReadAsync();
+            connection.Reset();
+        }
+
+        // Each request is counted once the API is done with it.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var after = await CountAsync();
+        while (after.All < before.All + Resets)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"The API finished {after.All - before.All} of the {Resets} requests.");
+            await Task.Delay(100);
+            after = await CountAsync();
+        }
+
+        Assert.Equal(before.Unavailable, after.Unavailable);
+        Assert.True(fixture.Log.Errors.Count == errors, string.Join(Environment.NewLine, fixture.Log.Errors.Skip(errors)));
+    }
+
     /// <summary>Sends one request the way it asks to end; returns what came back and whether the connection can carry another.</summary>
     internal static async Task<(List<RawHttpResponse?> Answers, bool Reusable)> ExchangeAsync(RawHttpConnection connection, ByteRequest request)
     {

@@ -57,6 +57,39 @@ public sealed class RawHttpConnection : IAsyncDisposable
         await _stream.WriteAsync(bytes, timeout.Token);
     }
 
+    /// <summary>
+    /// Waits until the server has taken everything sent so far out of its socket: the receive queue of the server's end of
+    /// this connection (in <c>/proc/net/tcp</c>, the row from the server's port to this client's) is empty.
+    /// </summary>
+    public async Task WaitUntilServerReadAsync()
+    {
+        var local = (System.Net.IPEndPoint)_tcp.Client.LocalEndPoint!;
+        var remote = (System.Net.IPEndPoint)_tcp.Client.RemoteEndPoint!;
+        var row = $":{remote.Port:X4} ";
+        var peer = $":{local.Port:X4} ";
+        using var timeout = new CancellationTokenSource(ReadTimeout);
+        while (true)
+        {
+            var line = File.ReadLines("/proc/net/tcp").Concat(File.ReadLines("/proc/net/tcp6"))
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .FirstOrDefault(f => f.Length > 4 && (f[1] + " ").EndsWith(row, StringComparison.Ordinal) && (f[2] + " ").EndsWith(peer, StringComparison.Ordinal));
+            if (line is null || line[4].EndsWith(":00000000", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
+    /// <summary>Drops the connection with a reset (RST, as a client that crashed or was killed), not a close.</summary>
+    public void Reset()
+    {
+        // The socket itself, with no linger: closing the TcpClient or its stream would shut it down (a FIN) first.
+        _tcp.Client.LingerState = new LingerOption(true, 0);
+        _tcp.Client.Close();
+    }
+
     /// <summary>Tells the server nothing more comes (a half-close): a body cut short then ends where it was cut.</summary>
     public void EndSending() => _tcp.Client.Shutdown(SocketShutdown.Send);
 
