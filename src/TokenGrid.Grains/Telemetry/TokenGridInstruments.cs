@@ -82,9 +82,9 @@ public sealed class TokenGridInstruments
         meter.CreateObservableGauge("tokengrid.request_queue_oldest_wait", ObserveOldestWait, "s",
             "How long the longest-waiting request in the model's queue has waited so far (0: none waits), by model; unlike the queue time histogram it grows while nothing is placed.");
         meter.CreateObservableGauge("tokengrid.node.tokens_per_second", () => ObserveNodes(n => n.TokensPerSecond), "{token}/s", "Tokens generated per second over the last 10 seconds, by node.");
-        meter.CreateObservableGauge("tokengrid.node.batch_size", () => ObserveModels(m => m.BatchSize), "{request}", "Sequences in the latest decode step, by model and node.");
+        meter.CreateObservableGauge("tokengrid.node.batch_size", () => ObserveModels(m => m.BatchSize), "{request}", "Sequences in the engine's decode batch (its latest decode step; 0 when idle), by model and node.");
         meter.CreateObservableGauge("tokengrid.node.decode_lanes", () => ObserveModels(m => m.DecodeLanes), "{run}",
-            "Model runs of the latest decode step: lanes of rows of similar length, each padded to its own longest row, by model and node.");
+            "Model runs of the latest decode step (0 when idle): lanes of rows of similar length, each padded to its own longest row, by model and node.");
         meter.CreateObservableGauge("tokengrid.node.max_batch_size", () => ObserveModels(m => m.MaxBatchSize), "{request}", "Batch capacity of the engine, by model and node.");
         meter.CreateObservableGauge("tokengrid.node.kv_cache_used", () => ObserveModels(m => m.KvCacheUsedBytes), "By", "Key/value cache held by running sequences (at full context), by model and node.");
         meter.CreateObservableGauge("tokengrid.node.kv_cache_usage_ratio", () => ObserveModels(m => m.KvCacheUsage), "1", "Fraction of the engine's key/value cache slots in use, by model and node.");

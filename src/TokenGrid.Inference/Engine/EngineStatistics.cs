@@ -99,7 +99,10 @@ public sealed class EngineStatistics
 
     internal void OnCompleted() => Interlocked.Increment(ref _completed);
 
-    /// <summary>A sequence the engine had taken ended: one fewer active until the loop sets the occupancy again.</summary>
+    /// <summary>
+    /// A sequence the engine had taken ended: one fewer active until the loop sets the occupancy again. The last one
+    /// empties the batch at once, before its caller can see its end (called on the decode thread, like the steps).
+    /// </summary>
     internal void OnSequenceEnded()
     {
         int active;
@@ -108,6 +111,18 @@ public sealed class EngineStatistics
             active = Volatile.Read(ref _activeSequences);
         }
         while (active > 0 && Interlocked.CompareExchange(ref _activeSequences, active - 1, active) != active);
+
+        if (active <= 1)
+        {
+            OnNoDecodeStep();
+        }
+    }
+
+    /// <summary>The loop ran no decode step: the batch is empty, so an idle engine reads 0, not its last busy step.</summary>
+    internal void OnNoDecodeStep()
+    {
+        Volatile.Write(ref _lastBatchSize, 0);
+        Volatile.Write(ref _lastDecodeRuns, 0);
     }
 
     internal void SetOccupancy(int active, int queued)
@@ -129,7 +144,7 @@ public sealed class EngineStatistics
 /// <param name="Completed">Sequences finished for any reason.</param>
 /// <param name="ActiveSequences">Sequences in the batch or prefilling now.</param>
 /// <param name="QueuedSequences">Sequences waiting for a slot now.</param>
-/// <param name="LastBatchSize">Batch size of the latest decode step.</param>
+/// <param name="LastBatchSize">Sequences in the decode batch: the latest decode step's, 0 once no sequence is left to decode (an idle engine reads 0).</param>
 /// <param name="ForkedSequences">Sequences that joined by copying a sibling's prompt cache instead of prefilling it (<see cref="GenerationRequest.ForkKey"/>).</param>
 /// <param name="PrefixCache">The prefix cache's counters; null only in snapshots made by hand.</param>
 public sealed record EngineSnapshot(
@@ -151,7 +166,7 @@ public sealed record EngineSnapshot(
     /// <summary>Model runs of the decode steps: one per lane of each step (see <c>EngineOptions.MaxDecodeLanes</c>).</summary>
     public long DecodeRuns { get; init; }
 
-    /// <summary>Model runs (lanes) of the latest decode step.</summary>
+    /// <summary>Model runs (lanes) of the latest decode step; 0, like <see cref="LastBatchSize"/>, once the batch is empty.</summary>
     public int LastDecodeRuns { get; init; }
 
     /// <summary>Mean sequences per decode step.</summary>

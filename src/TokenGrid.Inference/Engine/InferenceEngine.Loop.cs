@@ -32,6 +32,10 @@ public sealed partial class InferenceEngine
                 {
                     DecodeStep();
                 }
+                else
+                {
+                    Statistics.OnNoDecodeStep();
+                }
 
                 int queued;
                 lock (_queueLock)
@@ -58,6 +62,7 @@ public sealed partial class InferenceEngine
         finally
         {
             Statistics.SetOccupancy(0, 0);
+            Statistics.OnNoDecodeStep();
             _exited.TrySetResult();
             LogStopped(_model.Name);
         }

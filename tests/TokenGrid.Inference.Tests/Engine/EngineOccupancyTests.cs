@@ -22,4 +22,25 @@ public sealed class EngineOccupancyTests
             Assert.Equal(0, run.Engine.Statistics.Snapshot().ActiveSequences);
         }
     }
+
+    [Fact]
+    public async Task An_engine_whose_sequences_have_all_ended_reports_an_empty_batch()
+    {
+        await using var run = EngineRun.Start(DemoModels.Tiny);
+        for (var i = 0; i < 10; i++)
+        {
+            // Two sequences share decode steps; the batch they leave behind must not be reported once both are out.
+            var streams = new[] { run.Submit(EngineRun.Greedy([5, 9, 13 + i], 12)), run.Submit(EngineRun.Greedy([7, 11 + i], 20)) };
+            foreach (var stream in streams)
+            {
+                Assert.Equal(FinishReason.Length, (await EngineRun.ReadAllAsync(stream)).Result.FinishReason);
+            }
+
+            var stats = run.Engine.Statistics.Snapshot();
+            Assert.True(stats.DecodeSteps > 0);
+            Assert.Equal(0, stats.ActiveSequences);
+            Assert.Equal(0, stats.LastBatchSize);
+            Assert.Equal(0, stats.LastDecodeRuns);
+        }
+    }
 }
