@@ -61,12 +61,13 @@ public sealed record CapacityTotals
     /// <summary>Tokens per second over capacity (0..1); null before any capacity is measured.</summary>
     [Id(4)] public double? Utilization { get; init; }
 
-    /// <summary>Requested tokens per second: generated now plus the growth of the queued tokens.</summary>
+    /// <summary>Requested tokens per second: the sum of the models' <see cref="ModelDemand.RequestedTokensPerSecond"/>.</summary>
     [Id(5)] public double DemandTokensPerSecond { get; init; }
 
     /// <summary>
-    /// More tokens per second the cluster could take now: capacity minus demand, at least 0. While
-    /// <see cref="CapacityIsLowerBound"/> it is a lower bound, and null (unknown) where it would be 0.
+    /// More tokens per second the cluster could take now: capacity minus demand, at least 0, and 0 while more jobs are
+    /// queued than slots are free (a backlog). While <see cref="CapacityIsLowerBound"/> it is a lower bound, and null
+    /// (unknown) where it would be 0 without a backlog.
     /// </summary>
     [Id(6)] public double? HeadroomTokensPerSecond { get; init; }
 
@@ -112,8 +113,9 @@ public sealed record ModelCapacity
     [Id(2)] public required ModelSupply Supply { get; init; }
 
     /// <summary>
-    /// More tokens per second the model could take: its supply's capacity minus its demand, at least 0. While
-    /// <see cref="ModelSupply.CapacityIsLowerBound"/> it is a lower bound, and null (unknown) where it would be 0.
+    /// More tokens per second the model could take: its supply's capacity minus its demand, at least 0, and 0 while more
+    /// of its jobs are queued than its slots are free (a backlog). While <see cref="ModelSupply.CapacityIsLowerBound"/>
+    /// it is a lower bound, and null (unknown) where it would be 0 without a backlog.
     /// </summary>
     [Id(3)] public double? HeadroomTokensPerSecond { get; init; }
 
@@ -131,7 +133,11 @@ public sealed record ModelCapacity
 [GenerateSerializer, Immutable, Alias("tg.ModelDemand")]
 public sealed record ModelDemand
 {
-    /// <summary>Requested tokens per second: generated now plus the growth of the queued tokens over 10 seconds.</summary>
+    /// <summary>
+    /// Requested tokens per second: generated now plus the growth of the queued tokens over the demand window (10 s), at
+    /// least 0; while more jobs are queued than slots are free (a backlog), at least generated now plus the queued tokens
+    /// over the demand window.
+    /// </summary>
     [Id(0)] public double RequestedTokensPerSecond { get; init; }
 
     /// <summary>Jobs waiting for a node.</summary>

@@ -25,10 +25,10 @@ public sealed partial class CapacityGrain
         var lowerBound = accepting.Any(IsLowerBound);
         var rate = _nodes.Sum(n => n.TokensPerSecond10s);
         var demand = models.Sum(m => m.Demand.RequestedTokensPerSecond);
-        var (headroom, tenants) = Headroom(capacity, demand, lowerBound, tpm);
         var slots = accepting.Sum(n => n.MaxBatchSize);
         var busy = accepting.Sum(n => n.ActiveSequences);
         var queued = models.Sum(m => m.Demand.QueuedJobs);
+        var (headroom, tenants) = Headroom(capacity, demand, lowerBound, HasBacklog(slots, busy, queued), tpm);
         return new CapacityReport
         {
             GeneratedAt = now,
@@ -65,14 +65,26 @@ public sealed partial class CapacityGrain
     /// <summary>
     /// Headroom in tokens per second and in tenants of <paramref name="tpm"/> tokens per minute: capacity minus demand,
     /// at least 0. Against a lower-bound capacity a positive figure is a lower bound and a 0 means nothing (the capacity
-    /// is not known to be reached), so it is null: unknown, never "full".
+    /// is not known to be reached), so it is null: unknown, never "full". With a <paramref name="backlog"/> it is 0 even
+    /// then: jobs waiting that the free slots cannot take are a measurement that no more load fits now.
     /// </summary>
-    private static (double? TokensPerSecond, long? Tenants) Headroom(double capacity, double demand, bool lowerBound, long tpm)
+    private static (double? TokensPerSecond, long? Tenants) Headroom(double capacity, double demand, bool lowerBound, bool backlog, long tpm)
     {
+        if (backlog)
+        {
+            return (0, 0);
+        }
+
         var headroom = Math.Max(0, capacity - demand);
         var tenants = (long)Math.Floor(headroom * 60 / tpm);
         return lowerBound ? (headroom > 0 ? headroom : null, tenants > 0 ? tenants : null) : (headroom, tenants);
     }
+
+    /// <summary>
+    /// Whether jobs wait that the free slots cannot take: more queued than slots not running a job. A job queued a moment
+    /// before it is placed in a free slot is not one.
+    /// </summary>
+    private static bool HasBacklog(int slots, int busy, int queued) => queued > Math.Max(0, slots - busy);
 
     /// <summary>The node's measured capacity: its peak 10-second rate (0 before it has generated).</summary>
     private double PeakOf(NodeReport node) => _peaks.GetValueOrDefault(node.NodeId).Rate;
@@ -94,10 +106,12 @@ public sealed partial class CapacityGrain
         var served = _nodes.Sum(n => n.TokensPerSecond10s * ShareOf(n, model));
         var capacity = serving.Sum(PeakOf);
         var lowerBound = serving.Any(IsLowerBound);
-        var demand = Math.Max(0, served + QueueGrowth(model));
-        var (headroom, tenants) = Headroom(capacity, demand, lowerBound, tpm);
         var slots = load?.SlotsByNode.Values.Sum() ?? 0;
         var busy = load?.Running ?? 0;
+        var queued = load?.Queued ?? 0;
+        var backlog = HasBacklog(slots, busy, queued);
+        var demand = Demand(model, served, backlog ? load!.QueuedTokens : 0);
+        var (headroom, tenants) = Headroom(capacity, demand, lowerBound, backlog, tpm);
         var at = load?.At ?? _sampledAt;
         return new ModelCapacity
         {
@@ -128,7 +142,7 @@ public sealed partial class CapacityGrain
             HeadroomTokensPerSecond = headroom,
             HeadroomTenants = tenants,
             Latency = Summaries(latency.Where(s => s.Model == model)),
-            HeadroomSlots = Math.Max(0, slots - busy - (load?.Queued ?? 0)),
+            HeadroomSlots = Math.Max(0, slots - busy - queued),
         };
     }
 
@@ -146,6 +160,16 @@ public sealed partial class CapacityGrain
 
         return node.Models.Contains(model) ? 1.0 / node.Models.Length : 0;
     }
+
+    /// <summary>
+    /// The tokens per second asked of the model: those <paramref name="served"/> plus the growth of its queue, at least 0.
+    /// With a backlog of <paramref name="backlogTokens"/> (its queued tokens while jobs wait that the free slots cannot
+    /// take), at least served plus the backlog over the demand window: what would serve the running jobs and clear the
+    /// queue within one window. A queue that shrinks while jobs still wait for a slot, or one that nothing drains (every
+    /// node draining), is still work asked.
+    /// </summary>
+    private double Demand(string model, double served, long backlogTokens) =>
+        Math.Max(0, served + Math.Max(QueueGrowth(model), backlogTokens / Options.DemandWindow.TotalSeconds));
 
     /// <summary>How fast the model's queued tokens grew (negative: shrank) over the demand window, in tokens per second.</summary>
     private double QueueGrowth(string model)

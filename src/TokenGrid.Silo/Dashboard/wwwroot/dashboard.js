@@ -120,6 +120,10 @@
     return `${lowerBound ? '≥ ' : ''}${(format || number).format(value)}`;
   };
 
+  // A headroom as served: as bounded, except that 0 is exact. Under a lower bound the API serves 0 only while jobs wait
+  // that the free slots cannot take (a backlog), which measures a full cluster: "0", not "≥ 0".
+  const headroom = (value, lowerBound, format) => (value === 0 ? (format || number).format(0) : bounded(value, lowerBound, format));
+
   function showText(field, text) {
     for (const element of document.querySelectorAll(`[data-field="${field}"]`)) element.textContent = text ?? '–';
   }
@@ -148,8 +152,8 @@
     showText('cluster.capacity_tokens_per_second', bounded(c.capacity_tokens_per_second, c.capacity_is_lower_bound));
     showText('cluster.capacity_note', c.capacity_is_lower_bound ? `tokens/s, ${LOWER_BOUND}` : '');
     show('cluster.demand_tokens_per_second', c.demand_tokens_per_second);
-    showText('cluster.headroom_tokens_per_second', bounded(c.headroom_tokens_per_second, c.capacity_is_lower_bound));
-    showText('cluster.headroom_tenants', bounded(c.headroom_tenants, c.capacity_is_lower_bound, whole));
+    showText('cluster.headroom_tokens_per_second', headroom(c.headroom_tokens_per_second, c.capacity_is_lower_bound));
+    showText('cluster.headroom_tenants', headroom(c.headroom_tenants, c.capacity_is_lower_bound, whole));
     show('cluster.slots', c.slots, whole);
     show('cluster.busy_slots', c.busy_slots, whole);
     showText('cluster.slot_utilization', c.slot_utilization === null ? '' : `${percentText(c.slot_utilization)} of the slots busy`);
@@ -197,7 +201,7 @@
       `${m.supply.busy_slots} / ${m.supply.slots}`,
       m.demand.queued_jobs, number.format(m.demand.oldest_wait_seconds),
       m.demand.expected_wait_seconds === null ? null : number.format(m.demand.expected_wait_seconds),
-      bounded(m.headroom_tokens_per_second, m.supply.capacity_is_lower_bound), bounded(m.headroom_tenants, m.supply.capacity_is_lower_bound, whole),
+      headroom(m.headroom_tokens_per_second, m.supply.capacity_is_lower_bound), headroom(m.headroom_tenants, m.supply.capacity_is_lower_bound, whole),
       m.headroom_slots,
     ]));
     table('nodes', report.nodes.map(n => [
