@@ -17,21 +17,54 @@ public readonly record struct Money([property: Id(0)] long Micros) : IComparable
     public static Money Zero => default;
 
     /// <summary>
-    /// Parses a decimal amount in major units ("0.15", "12", "1.000001") exactly; more than 6 decimals, an exponent or
-    /// anything but digits, one optional point and an optional leading minus is refused.
+    /// Parses a decimal amount in major units ("0.15", "12", "1.000001") exactly. The grammar is strict: an optional
+    /// minus, then <c>0</c> or digits without a leading zero, then optionally a point and 1 to 6 digits
+    /// (<c>-?(0|[1-9][0-9]*)(\.[0-9]{1,6})?</c>); a minus before zero ("-0", "-0.0") is refused too, as is an amount
+    /// beyond what a long holds in micros (about ±9.2 trillion). Anything else ("+1", "1.", ".5", "0001.5", "1e3", a 7th
+    /// decimal, a comma, spaces) is refused, never rounded.
     /// </summary>
     public static bool TryParse(string? text, out Money money)
     {
         money = default;
-        if (string.IsNullOrEmpty(text) || text.Length > 32
-            || !decimal.TryParse(text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
-            || value.Scale > 6)
+        if (string.IsNullOrEmpty(text))
         {
             return false;
         }
 
-        var micros = value * MicrosPerUnit;
-        if (micros is > long.MaxValue or < long.MinValue)
+        var rest = text.AsSpan();
+        var negative = rest[0] == '-';
+        if (negative)
+        {
+            rest = rest[1..];
+        }
+
+        var point = rest.IndexOf('.');
+        var whole = point < 0 ? rest : rest[..point];
+        var fraction = point < 0 ? [] : rest[(point + 1)..];
+        if (whole.Length is 0 or > MaxWholeDigits || (whole.Length > 1 && whole[0] == '0') || !IsDigits(whole)
+            || (point >= 0 && (fraction.Length is 0 or > Decimals || !IsDigits(fraction))))
+        {
+            return false;
+        }
+
+        // At most 19 whole digits and 6 decimals: exact in 128 bits, so no step can overflow before the range check.
+        Int128 micros = 0;
+        foreach (var digit in whole)
+        {
+            micros = (micros * 10) + (digit - '0');
+        }
+
+        for (var i = 0; i < Decimals; i++)
+        {
+            micros = (micros * 10) + (i < fraction.Length ? fraction[i] - '0' : 0);
+        }
+
+        if (negative)
+        {
+            micros = -micros;
+        }
+
+        if (micros > long.MaxValue || micros < long.MinValue || (negative && micros == 0))
         {
             return false;
         }
@@ -39,6 +72,13 @@ public readonly record struct Money([property: Id(0)] long Micros) : IComparable
         money = new Money((long)micros);
         return true;
     }
+
+    private const int Decimals = 6;
+
+    /// <summary>More whole digits than a long has can never fit (and would only cost work).</summary>
+    private const int MaxWholeDigits = 19;
+
+    private static bool IsDigits(ReadOnlySpan<char> text) => !text.ContainsAnyExceptInRange('0', '9');
 
     /// <summary>The amount in major units, exactly (a decimal holds every long of micros).</summary>
     public decimal ToDecimal() => (decimal)Micros / MicrosPerUnit;

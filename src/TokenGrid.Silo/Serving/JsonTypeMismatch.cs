@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
+using TokenGrid.Abstractions.Billing;
+using TokenGrid.Silo.Apis;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Serving;
@@ -59,6 +61,12 @@ internal static partial class JsonTypeMismatch
             }
 
             var param = path[2..];
+            if (type is not null && (Nullable.GetUnderlyingType(type) ?? type) == typeof(Money) && value.ValueKind == JsonValueKind.String)
+            {
+                // The right kind of value, but not an amount the grammar allows (a 7th decimal, "1.", a leading zero, too large).
+                return ApiProblems.BadRequest($"Invalid value for '{param}': {value.GetRawText()} is not an amount. {MoneyJsonConverter.Rule}", "invalid_value", param);
+            }
+
             if (type is not null && (Nullable.GetUnderlyingType(type) ?? type) is { IsEnum: true } enumType && value.ValueKind == JsonValueKind.String)
             {
                 // A name the enum does not have: say which it has, in the names the API uses.
@@ -148,8 +156,8 @@ internal static partial class JsonTypeMismatch
             return null;
         }
 
-        // An enum's type code is its underlying integer's, but the API writes enums as strings.
-        return type.IsEnum ? "a string" : Type.GetTypeCode(type) switch
+        // An enum's type code is its underlying integer's, but the API writes enums as strings; so is money.
+        return type.IsEnum ? "a string" : type == typeof(Money) ? "a decimal string" : Type.GetTypeCode(type) switch
         {
             TypeCode.Boolean => "a boolean",
             TypeCode.String => "a string",

@@ -13,6 +13,10 @@ public sealed class PricingTests
     [InlineData("1.000001", 1_000_001)]
     [InlineData("-0.5", -500_000)]
     [InlineData("0", 0)]
+    [InlineData("0.000000", 0)]
+    [InlineData("10.5", 10_500_000)]
+    [InlineData("9223372036854.775807", long.MaxValue)]
+    [InlineData("-9223372036854.775808", long.MinValue)]
     public void Amounts_parse_exactly(string text, long micros)
     {
         Assert.True(Money.TryParse(text, out var money));
@@ -26,7 +30,31 @@ public sealed class PricingTests
     [InlineData("NaN")]
     [InlineData("1,5")]
     [InlineData("99999999999999999999")]
+    [InlineData("+1")]
+    [InlineData("1.")]
+    [InlineData(".5")]
+    [InlineData("0001.5")]
+    [InlineData("00")]
+    [InlineData("-0")]
+    [InlineData("-0.000")]
+    [InlineData("-")]
+    [InlineData(" 1")]
+    [InlineData("1 ")]
+    [InlineData("--1")]
+    [InlineData("1.2.3")]
+    [InlineData("9223372036854.775808")]
+    [InlineData("-9223372036854.775809")]
     public void Anything_but_an_exact_decimal_of_at_most_six_places_is_refused(string text) =>
+        Assert.False(Money.TryParse(text, out _));
+
+    /// <summary>Numbers of 23 to 28 digits once overflowed a decimal times a million (an exception, a 500 at the API).</summary>
+    [Theory]
+    [InlineData("99999999999999999999999")]
+    [InlineData("9999999999999999999999999999")]
+    [InlineData("79228162514264337593543950335")]
+    [InlineData("-9999999999999999999999999999")]
+    [InlineData("9999999999999999999999.5")]
+    public void Amounts_too_large_for_micros_are_refused_without_throwing(string text) =>
         Assert.False(Money.TryParse(text, out _));
 
     [Theory]

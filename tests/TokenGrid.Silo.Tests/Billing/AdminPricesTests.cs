@@ -74,6 +74,13 @@ public abstract class AdminPricesSuite(TokenGridServer server)
     [InlineData("{\"currency\":\"USD\",\"prices\":[{\"model\":\"demo\",\"direction\":\"prompt\",\"per_million\":\"0.1234567\"}]}", "prices[0].per_million")]
     [InlineData("{\"currency\":\"USD\",\"prices\":[{\"model\":\"demo\",\"direction\":\"prompt\",\"per_million\":\"1e3\"}]}", "prices[0].per_million")]
     [InlineData("{\"currency\":\"USD\",\"prices\":[{\"model\":\"demo\",\"direction\":\"prompt\",\"per_million\":\"-1\"}]}", "prices[0].per_million")]
+    [InlineData("{\"currency\":\"USD\",\"prices\":[{\"model\":\"demo\",\"direction\":\"prompt\",\"per_million\":\"99999999999999999999999\"}]}", "prices[0].per_million")]
+    [InlineData("{\"currency\":\"USD\",\"prices\":[{\"model\":\"demo\",\"direction\":\"prompt\",\"per_million\":\"9999999999999999999999999999\"}]}", "prices[0].per_million")]
+    [InlineData("{\"currency\":\"USD\",\"prices\":[{\"model\":\"demo\",\"direction\":\"prompt\",\"per_million\":\"+1\"}]}", "prices[0].per_million")]
+    [InlineData("{\"currency\":\"USD\",\"prices\":[{\"model\":\"demo\",\"direction\":\"prompt\",\"per_million\":\"1.\"}]}", "prices[0].per_million")]
+    [InlineData("{\"currency\":\"USD\",\"prices\":[{\"model\":\"demo\",\"direction\":\"prompt\",\"per_million\":\".5\"}]}", "prices[0].per_million")]
+    [InlineData("{\"currency\":\"USD\",\"prices\":[{\"model\":\"demo\",\"direction\":\"prompt\",\"per_million\":\"0001.5\"}]}", "prices[0].per_million")]
+    [InlineData("{\"currency\":\"USD\",\"prices\":[{\"model\":\"demo\",\"direction\":\"prompt\",\"per_million\":\"-0\"}]}", "prices[0].per_million")]
     [InlineData("{\"currency\":\"USD\",\"prices\":[{\"model\":\"demo\",\"direction\":\"prompt\",\"per_million\":\"1\",\"region\":\" \"}]}", "prices[0].region")]
     [InlineData("{\"currency\":\"USD\",\"prices\":[null]}", "prices[0]")]
     public async Task Each_bad_field_is_a_400_naming_it(string body, string param)

@@ -54,6 +54,39 @@ public abstract class SpendSuite(TokenGridServer server)
         }
     }
 
+    /// <summary>
+    /// Every bad amount in a budget is 400 <c>invalid_value</c> naming its field: one too large for micros (once a 500),
+    /// a 7th decimal (once <c>invalid_type</c>, "got a string"), and what the strict grammar refuses.
+    /// </summary>
+    [Theory]
+    [InlineData("99999999999999999999999")]
+    [InlineData("9999999999999999999999999999")]
+    [InlineData("1.0000001")]
+    [InlineData("+1")]
+    [InlineData("1.")]
+    [InlineData(".5")]
+    [InlineData("0001.5")]
+    [InlineData("-0")]
+    public async Task A_bad_amount_in_a_budget_is_a_400_invalid_value_naming_it(string amount)
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var (id, _) = await server.CreateTenantAsync();
+
+        foreach (var (budget, param) in new (object Budget, string Param)[]
+        {
+            (new { spend_cap = amount }, "budget.spend_cap"),
+            (new { plan = new { name = "p", discount_basis_points = 0, negotiated = new[] { new { model = "demo", direction = "prompt", per_million = amount } } } },
+                "budget.plan.negotiated[0].per_million"),
+        })
+        {
+            var patched = await (await admin.PatchAsJsonAsync($"admin/tenants/{id}", new { budget })).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
+            var replaced = await (await admin.PutAsJsonAsync($"admin/tenants/{id}", new { budget })).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
+
+            Assert.Equal((param, param), (patched["error"]!["param"]!.GetValue<string>(), replaced["error"]!["param"]!.GetValue<string>()));
+            Assert.Contains("is not an amount", patched["detail"]!.GetValue<string>());
+        }
+    }
+
     [Fact]
     public async Task A_request_the_spend_cap_cannot_cover_is_a_429_insufficient_quota_naming_the_money_limit()
     {
