@@ -14,12 +14,15 @@ public enum SubsidyExhaustion
 /// <summary>
 /// A tenant's plan: list price less <paramref name="DiscountBasisPoints"/> (0-10,000), or a negotiated price per
 /// million tokens for a model and direction (optionally per region), which replaces the list price (and takes no
-/// discount on top).
+/// discount on top). <paramref name="Negotiated"/> left out (or null) is none, as the documented default plan has.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tg.TenantPlan")]
 public sealed record TenantPlan(
-    [property: Id(0)] string Name, [property: Id(1)] int DiscountBasisPoints, [property: Id(2)] IReadOnlyList<PriceEntry> Negotiated)
+    [property: Id(0)] string Name, [property: Id(1)] int DiscountBasisPoints, IReadOnlyList<PriceEntry>? Negotiated = null)
 {
+    /// <summary>The negotiated prices; empty for none.</summary>
+    [Id(2)] public IReadOnlyList<PriceEntry> Negotiated { get; init; } = Negotiated ?? [];
+
     /// <summary>The list-price plan: no discount, nothing negotiated.</summary>
     public static TenantPlan List { get; } = new("list", 0, []);
 
@@ -34,7 +37,6 @@ public sealed record TenantPlan(
     /// <summary>A reason this plan is invalid, or null.</summary>
     public string? Validate() =>
         string.IsNullOrWhiteSpace(Name) ? "plan.name must not be blank."
-        : Negotiated is null ? "plan.negotiated must be a list (empty for none)."
         : Negotiated.Any(p => p is null || string.IsNullOrWhiteSpace(p.Model)) ? "plan.negotiated prices each name a model."
         : Negotiated.Any(p => !Enum.IsDefined(p.Direction)) ? "plan.negotiated directions are prompt or completion."
         : Negotiated.Any(p => p.Region is { } region && string.IsNullOrWhiteSpace(region)) ? "plan.negotiated regions must not be blank."

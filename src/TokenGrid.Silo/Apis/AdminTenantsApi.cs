@@ -2,6 +2,7 @@ using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Audit;
+using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Audit;
 using TokenGrid.Silo.Serving;
 using TokenGrid.Silo.Problems;
@@ -27,7 +28,7 @@ internal static class AdminTenantsApi
         return admin;
     }
 
-    internal static async Task<Created<TenantInfo>> CreateTenantAsync(HttpContext http, IGrainFactory grains, AdminAudit audit)
+    internal static async Task<Created<TenantInfo>> CreateTenantAsync(HttpContext http, IGrainFactory grains, ModelCatalog catalog, AdminAudit audit)
     {
         var request = await RequestJson.ReadAsync<CreateTenantRequest>(http);
         if (!TenantIds.IsValid(request.Id))
@@ -37,6 +38,7 @@ internal static class AdminTenantsApi
 
         var id = request.Id!;
         var spec = new TenantSpec(request.Name ?? id, request.Budget ?? new TenantBudget(), request.Enabled ?? true);
+        RequireCatalogModels(catalog, spec.Budget.Plan);
         await RequireProgramAsync(grains, spec.Budget);
         var info = await grains.GetGrain<ITenantGrain>(id).CreateAsync(spec);
         await audit.RecordAsync(http, AuditActions.TenantCreate, info.Id, null, info);
@@ -54,6 +56,29 @@ internal static class AdminTenantsApi
         }
     }
 
+    /// <summary>
+    /// A negotiated price is only for a model of the catalog, as the rate card's prices are (a price for another model
+    /// would never apply, and a typo would go unnoticed).
+    /// </summary>
+    private static void RequireCatalogModels(ModelCatalog catalog, TenantPlan? plan)
+    {
+        if (plan?.Negotiated is not { Count: > 0 } negotiated)
+        {
+            return;
+        }
+
+        var known = catalog.Models.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        for (var i = 0; i < negotiated.Count; i++)
+        {
+            if (negotiated[i] is { } price && (string.IsNullOrWhiteSpace(price.Model) || !known.Contains(price.Model)))
+            {
+                var param = $"budget.plan.negotiated[{i}].model";
+                throw new ApiProblemException(ApiProblems.BadRequest(
+                    $"{param} '{price.Model}' is not a model of the catalog ({string.Join(", ", known.Order())}).", "invalid_value", param));
+            }
+        }
+    }
+
     internal static async Task<Ok<ListPage<TenantInfo>>> ListTenantsAsync(IGrainFactory grains)
     {
         var ids = await grains.GetGrain<ITenantDirectoryGrain>(0).ListAsync();
@@ -65,20 +90,22 @@ internal static class AdminTenantsApi
         TypedResults.Ok(await RequireAsync(grains.GetGrain<ITenantGrain>(id), id));
 
     /// <summary>Replaces the budget (fields left out take their defaults); name and enabled are kept unless given.</summary>
-    internal static async Task<Ok<TenantInfo>> ReplaceTenantAsync(string id, HttpContext http, IGrainFactory grains)
+    internal static async Task<Ok<TenantInfo>> ReplaceTenantAsync(string id, HttpContext http, IGrainFactory grains, ModelCatalog catalog)
     {
         RequireValidId(id);
         var request = await RequestJson.ReadAsync<UpdateTenantRequest>(http);
         var budget = request.Budget ?? new TenantBudget();
+        RequireCatalogModels(catalog, budget.Plan);
         await RequireProgramAsync(grains, budget);
         return TypedResults.Ok(await ChangeAsync(id, http, grains, new TenantPatch(request.Name, request.Enabled, Budget: budget)));
     }
 
     /// <summary>Changes only the fields given, budget fields included.</summary>
-    internal static async Task<Ok<TenantInfo>> PatchTenantAsync(string id, HttpContext http, IGrainFactory grains)
+    internal static async Task<Ok<TenantInfo>> PatchTenantAsync(string id, HttpContext http, IGrainFactory grains, ModelCatalog catalog)
     {
         RequireValidId(id);
         var request = await RequestJson.ReadAsync<PatchTenantRequest>(http);
+        RequireCatalogModels(catalog, request.Budget?.Plan);
         await RequireProgramAsync(grains, request.Budget is { } changes ? new TenantBudget { SubsidyProgram = changes.SubsidyProgram } : null);
         return TypedResults.Ok(await ChangeAsync(id, http, grains, new TenantPatch(request.Name, request.Enabled, BudgetChanges: request.Budget)));
     }

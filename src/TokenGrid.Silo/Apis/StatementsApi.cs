@@ -102,7 +102,7 @@ internal static class StatementsApi
     internal static StatementPeriod ParsePeriod(string text) =>
         StatementPeriod.TryParse(text, out var period)
             ? period
-            : throw new ApiProblemException(ApiProblems.BadRequest($"period must be a month as yyyy-MM (e.g. 2026-12), not '{text}'.", "invalid_value", "period"));
+            : throw new ApiProblemException(ApiProblems.BadRequest($"period must be a month as yyyy-MM from 0001-01 to 9998-12 (e.g. 2026-12), not '{text}': 9999-12 would end after the last instant a time can hold.", "invalid_value", "period"));
 
     private static bool WantsCsv(HttpContext http, string? format) => format switch
     {

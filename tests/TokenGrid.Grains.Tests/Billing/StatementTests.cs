@@ -20,6 +20,8 @@ public sealed class StatementTests
     [Theory]
     [InlineData("2026-12", true)]
     [InlineData("0001-01", true)]
+    [InlineData("9998-12", true)]
+    [InlineData("9999-12", false)]
     [InlineData("2026-13", false)]
     [InlineData("2026-00", false)]
     [InlineData("2026-1", false)]

@@ -44,7 +44,6 @@ public abstract class SpendSuite(TokenGridServer server)
             (new { spend_cap = "1.0000001" }, "spend_cap"),
             (new { spend_cap = "-1" }, "spend_cap"),
             (new { plan = new { name = "p", discount_basis_points = 10_001, negotiated = Array.Empty<object>() } }, "plan.discount_basis_points must be"),
-            (new { plan = new { name = "p", discount_basis_points = 0, negotiated = (object?)null } }, "negotiated"),
             (new { home_region = " " }, "home_region"),
             (new { subsidy_program = "no-such-program" }, "budget.subsidy_program"),
         })
@@ -85,6 +84,36 @@ public abstract class SpendSuite(TokenGridServer server)
             Assert.Equal((param, param), (patched["error"]!["param"]!.GetValue<string>(), replaced["error"]!["param"]!.GetValue<string>()));
             Assert.Contains("is not an amount", patched["detail"]!.GetValue<string>());
         }
+    }
+
+    [Fact]
+    public async Task A_plan_is_checked_field_by_field_negotiated_defaulting_to_none_and_naming_only_catalog_models()
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var (id, _) = await server.CreateTenantAsync();
+
+        // Without negotiated prices: none (the documented default), so a bad discount is the field named.
+        var badDiscount = await (await admin.PatchAsJsonAsync($"admin/tenants/{id}", new { budget = new { plan = new { name = "p", discount_basis_points = 20_000 } } }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
+        var plain = (await (await admin.PatchAsJsonAsync($"admin/tenants/{id}", new { budget = new { plan = new { name = "p", discount_basis_points = 500 } } })).ReadJsonAsync())["budget"]!["plan"]!;
+
+        // A negotiated price for a model the catalog does not have is refused, as the rate card refuses it.
+        var unknown = await (await admin.PatchAsJsonAsync($"admin/tenants/{id}", new
+        {
+            budget = new { plan = new { name = "p", discount_basis_points = 0, negotiated = new[] { new { model = "nope", direction = "prompt", per_million = "1" } } } },
+        })).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
+        var created = await (await admin.PostAsJsonAsync("admin/tenants", new
+        {
+            id = $"t-{Guid.NewGuid():N}"[..20],
+            budget = new { plan = new { name = "p", discount_basis_points = 0, negotiated = new[] { new { model = "demo", direction = "completion", per_million = "1" }, new { model = "nope", direction = "prompt", per_million = "1" } } } },
+        })).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
+
+        Assert.Equal("budget.plan.discount_basis_points", badDiscount["error"]!["param"]!.GetValue<string>());
+        Assert.Equal(("p", 500, 0), (plain["name"]!.GetValue<string>(), plain["discount_basis_points"]!.GetValue<int>(), plain["negotiated"]!.AsArray().Count));
+        Assert.Equal("budget.plan.negotiated[0].model", unknown["error"]!["param"]!.GetValue<string>());
+        Assert.Equal("budget.plan.negotiated[1].model", created["error"]!["param"]!.GetValue<string>());
+        Assert.Contains("'nope' is not a model of the catalog", unknown["detail"]!.GetValue<string>());
+        Assert.Equal("p", (await (await admin.GetAsync($"admin/tenants/{id}")).ReadJsonAsync())["budget"]!["plan"]!["name"]!.GetValue<string>());
     }
 
     [Fact]

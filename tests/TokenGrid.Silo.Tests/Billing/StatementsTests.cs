@@ -146,6 +146,7 @@ public abstract class StatementsSuite(TokenGridServer server)
     [InlineData("202612")]
     [InlineData("2026-12-01")]
     [InlineData("december")]
+    [InlineData("9999-12")]
     public async Task A_bad_period_is_a_400_naming_period(string period)
     {
         var (tenantId, key) = await server.CreateTenantAsync();
@@ -161,6 +162,7 @@ public abstract class StatementsSuite(TokenGridServer server)
         {
             var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
             Assert.Equal("period", problem["error"]!["param"]!.GetValue<string>());
+            Assert.Contains("from 0001-01 to 9998-12", problem["detail"]!.GetValue<string>());
         }
 
         var format = await (await tenant.GetAsync($"v1/billing/statements/{Current}?format=xml")).AssertProblemAsync(HttpStatusCode.BadRequest);

@@ -33,7 +33,11 @@ public readonly record struct StatementPeriod
         return new StatementPeriod(utc.Year, utc.Month);
     }
 
-    /// <summary>Parses exactly <c>yyyy-MM</c> (four digits, a hyphen, two digits, month 01–12); anything else is refused.</summary>
+    /// <summary>
+    /// Parses exactly <c>yyyy-MM</c> (four digits, a hyphen, two digits, month 01–12), from 0001-01 to 9998-12; anything
+    /// else is refused. 9999-12 is refused because its end, the first instant of year 10000, is past what a
+    /// <see cref="DateTimeOffset"/> holds.
+    /// </summary>
     public static bool TryParse(string? text, out StatementPeriod period)
     {
         period = default;
