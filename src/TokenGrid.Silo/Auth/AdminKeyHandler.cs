@@ -7,16 +7,17 @@ using TokenGrid.Silo.Problems;
 namespace TokenGrid.Silo.Auth;
 
 /// <summary>
-/// The admin scheme: only the admin key (claims: role admin and the key's id, <see cref="KeyIds"/>); tenant and planner
-/// keys fail like any wrong key.
+/// The admin scheme: the admin key (claims: role admin and the key's id, <see cref="KeyIds"/>). The auditor key is
+/// recognised too (role auditor), so the admin policy refuses it as what it is, a valid key of a role the endpoint does
+/// not open to: 403 <c>forbidden</c>, not 401. Tenant and planner keys fail like any wrong key (401).
 /// </summary>
-internal sealed class AdminKeyHandler(AdminKey adminKey, IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+internal sealed class AdminKeyHandler(
+    AdminKey adminKey, IOptions<AuditorAuthOptions> auditor, IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : BearerKeyHandler(options, logger, encoder)
 {
+    private readonly byte[]? _auditorHash = AuditorKeyHandler.HashOf(auditor.Value);
+
     protected override ApiProblem InvalidKey => ApiProblems.InvalidKey() with { Detail = "The admin API key is invalid." };
 
-    protected override Task<IEnumerable<Claim>?> ClaimsOfAsync(string key) => Task.FromResult<IEnumerable<Claim>?>(
-        adminKey.Matches(key)
-            ? [new Claim(ClaimTypes.Name, TokenGridAuth.AdminRole), new Claim(ClaimTypes.Role, TokenGridAuth.AdminRole), new Claim(TokenGridAuth.KeyIdClaim, adminKey.Id)]
-            : null);
+    protected override Task<IEnumerable<Claim>?> ClaimsOfAsync(string key) => Task.FromResult(AuditorKeyHandler.ClaimsOf(adminKey, _auditorHash, key));
 }

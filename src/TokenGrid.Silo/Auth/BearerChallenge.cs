@@ -13,9 +13,9 @@ internal static class BearerChallenge
     }
 
     /// <summary>
-    /// 403 for an authenticated caller a policy refuses. No endpoint does today (each class has a scheme of its own),
-    /// but a policy that ever does answers with a problem like every other error.
+    /// 403 for an authenticated caller a policy refuses: the auditor key on an admin-only endpoint (a change), a dashboard
+    /// session of the auditor key on the capacity view.
     /// </summary>
     public static Task ForbiddenAsync(HttpContext http) =>
-        ApiProblems.Result(new ApiProblem(403, "Forbidden", "The credential may not use this endpoint.", "forbidden")).ExecuteAsync(http);
+        ApiProblems.Result(new ApiProblem(403, "Forbidden", "The credential is valid, but its role may not use this endpoint.", "forbidden")).ExecuteAsync(http);
 }

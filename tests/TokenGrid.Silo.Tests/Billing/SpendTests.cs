@@ -165,9 +165,12 @@ public abstract class SpendSuite(TokenGridServer server)
         Assert.Equal(spent, ledger[^1]!["spend_charged_after"]!.GetValue<long>());
         Assert.Equal(0, ledger[^1]!["spend_reserved_after"]!.GetValue<long>());
 
-        // The auditor reads; it cannot change anything.
-        var refused = await auditor.PatchAsJsonAsync($"admin/tenants/{id}", new { budget = new { spend_cap = "100" } });
-        Assert.True(refused.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden);
+        // The auditor reads; it cannot change anything: its valid key is refused with 403 forbidden (not 401 invalid_api_key).
+        await (await auditor.PatchAsJsonAsync($"admin/tenants/{id}", new { budget = new { spend_cap = "100" } })).AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await auditor.PutAsJsonAsync("admin/prices", new { currency = "USD", prices = Array.Empty<object>() })).AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await auditor.PostAsync("admin/periods/2025-01/close", null)).AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        Assert.Equal("1.000000", (await (await admin.GetAsync($"admin/tenants/{id}")).ReadJsonAsync())["budget"]!["spend_cap"]!.GetValue<string>());
     }
 
     [Fact]

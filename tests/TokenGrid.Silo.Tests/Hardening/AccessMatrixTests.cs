@@ -11,11 +11,12 @@ namespace TokenGrid.Silo.Tests.Hardening;
 
 /// <summary>
 /// Every endpoint the silo maps, called with every credential: no key, an unknown key, a tenant key, the admin key, the
-/// planner key and the auditor key. Each endpoint is classified here (public, tenant, admin, planner or auditor), and each credential must get
-/// past authentication exactly where its class allows (any status but 401: a 404 for a resource that does not exist, a
-/// 400 for an empty body) and a 401 everywhere else; a public endpoint answers the same to every credential, and no
-/// call may end in a 5xx. An endpoint added without a class here fails the test, so every new endpoint gets an access
-/// decision.
+/// planner key and the auditor key. Each endpoint is classified here (public, tenant, admin, planner or auditor), and
+/// each credential must get past authentication exactly where its class allows (any status but 401: a 404 for a
+/// resource that does not exist, a 400 for an empty body). Elsewhere the auditor key on an admin endpoint gets 403
+/// <c>forbidden</c> (a valid key of a role the endpoint does not open to, silo-config/README.md's error table) and
+/// every other credential a 401. A public endpoint answers the same to every credential, and no call may end in a 5xx.
+/// An endpoint added without a class here fails the test, so every new endpoint gets an access decision.
 /// </summary>
 public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixture<PlannerServerFixture>
 {
@@ -138,14 +139,14 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
     public async Task Every_endpoint_admits_exactly_the_credentials_its_class_allows()
     {
         var (tenantId, tenantKey) = await Server.CreateTenantAsync();
-        var credentials = new (string Name, string? Key, Access[] Opens)[]
+        var credentials = new (string Name, string? Key, Access[] Opens, Access[] Forbids)[]
         {
-            ("no key", null, [Access.Public]),
-            ("an unknown key", "tg-unknown-0123456789abcdef", [Access.Public]),
-            ("a tenant key", tenantKey, [Access.Public, Access.Tenant]),
-            ("the admin key", TokenGridServer.AdminKey, [Access.Public, Access.Admin, Access.Planner, Access.Auditor]),
-            ("the planner key", PlannerServerFixture.PlannerKey, [Access.Public, Access.Planner]),
-            ("the auditor key", PlannerServerFixture.AuditorKey, [Access.Public, Access.Auditor]),
+            ("no key", null, [Access.Public], []),
+            ("an unknown key", "tg-unknown-0123456789abcdef", [Access.Public], []),
+            ("a tenant key", tenantKey, [Access.Public, Access.Tenant], []),
+            ("the admin key", TokenGridServer.AdminKey, [Access.Public, Access.Admin, Access.Planner, Access.Auditor], []),
+            ("the planner key", PlannerServerFixture.PlannerKey, [Access.Public, Access.Planner], []),
+            ("the auditor key", PlannerServerFixture.AuditorKey, [Access.Public, Access.Auditor], [Access.Admin]),
         };
 
         var mapped = Server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
@@ -162,12 +163,12 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
             var access = ClassOf(method, pattern)!.Value;
             var path = Sample(pattern, tenantId);
             var statuses = new List<int>();
-            foreach (var (name, key, opens) in credentials)
+            foreach (var (name, key, opens, forbids) in credentials)
             {
                 var status = await CallAsync(method == "*" ? "GET" : method, path, key);
                 statuses.Add(status);
-                var open = opens.Contains(access);
-                if (status >= 500 || (access != Access.Public && (open ? status == 401 : status != 401)))
+                var expected = opens.Contains(access) ? (int?)null : forbids.Contains(access) ? 403 : 401;
+                if (status >= 500 || (access != Access.Public && (expected is { } refused ? status != refused : status == 401)))
                 {
                     failures.Add($"{method} {path} ({access}) with {name}: {status}");
                 }
