@@ -87,6 +87,7 @@ internal static class LedgerBook
         state.Charged = 0;
         state.SpendCharged = 0;
         state.SpendPercentRaised = 0;
+        state.SpendCapReached = false;
         state.Models.Clear();
         Append(state, tenantId, now, jobId: "", model: "", LedgerEntryKind.PeriodReset, cleared, spend: clearedSpend);
         return true;

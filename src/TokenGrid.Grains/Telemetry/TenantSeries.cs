@@ -22,12 +22,12 @@ internal sealed class TenantSeries(TenantSeriesOptions options, TimeProvider tim
     /// <summary>Whether a tenant is near its quota or its spend cap, so the alerts need its series.</summary>
     public static bool IsNearLimit(TenantBudgetSample sample) =>
         (sample.Quota > 0 && sample.Remaining < NearQuotaRemainingShare * sample.Quota)
-        || (sample.SpendCap > 0 && sample.SpendCharged >= NearSpendShare * sample.SpendCap);
+        || (sample.SpendCap > 0 && (sample.SpendCapReached || sample.SpendCharged >= NearSpendShare * sample.SpendCap));
 
     /// <summary>How close a tenant is to its nearest limit: the larger share used of its quota and of its spend cap.</summary>
     private static double Closeness(TenantBudgetSample sample) => Math.Max(
         sample.Quota > 0 ? 1 - ((double)sample.Remaining / sample.Quota) : 0,
-        sample.SpendCap > 0 ? (double)sample.SpendCharged / sample.SpendCap : 0);
+        sample.SpendCap > 0 ? (sample.SpendCapReached ? 1 : (double)sample.SpendCharged / sample.SpendCap) : 0);
 
     /// <summary>Candidates of a kind kept besides the listed tenants: a few times the published number, so ranks can change.</summary>
     private static int CandidateCapacity(int published) => published == 0 ? 0 : Math.Max(4 * published, 32);
@@ -113,7 +113,9 @@ internal sealed class TenantSeries(TenantSeriesOptions options, TimeProvider tim
 /// <param name="UpdatedAt">When it was recorded (set by <see cref="TenantSeries"/>).</param>
 /// <param name="SpendCharged">Micros charged this period (the tenant's share).</param>
 /// <param name="SpendCap">The period's spend cap in micros (0: none).</param>
-public readonly record struct TenantBudgetSample(string Tenant, long Quota, long Charged, long Reserved, DateTimeOffset UpdatedAt = default, long SpendCharged = 0, long SpendCap = 0)
+/// <param name="SpendCapReached">Whether the spend cap is reached this period (see <c>TenantState.SpendCapReached</c>).</param>
+public readonly record struct TenantBudgetSample(
+    string Tenant, long Quota, long Charged, long Reserved, DateTimeOffset UpdatedAt = default, long SpendCharged = 0, long SpendCap = 0, bool SpendCapReached = false)
 {
     /// <summary>Tokens that may still be reserved this period: quota − charged − reserved.</summary>
     public long Remaining => Quota - Charged - Reserved;

@@ -99,6 +99,8 @@ public sealed class TokenGridInstruments
         meter.CreateObservableGauge("tokengrid.tenant.budget_quota_tokens", () => ObserveTenants(t => t.Quota), "{token}", "Tokens the tenant's period quota allows.");
         meter.CreateObservableGauge("tokengrid.tenant.spend_charged_micros", () => ObserveTenants(t => t.SpendCharged), "{micro}", "Micros of the rate card's currency charged to the tenant this period (its share).");
         meter.CreateObservableGauge("tokengrid.tenant.spend_cap_micros", () => ObserveTenants(t => t.SpendCap), "{micro}", "The tenant's spend cap for the period in micros (0: none).");
+        meter.CreateObservableGauge("tokengrid.tenant.spend_cap_reached", () => ObserveTenants(t => t.SpendCapReached ? 1L : 0L), unit: null,
+            "1 when the tenant's spend cap is reached this period (its charges reached it, or it refused a request with nothing else held), else 0.");
         _spendThresholds = meter.CreateCounter<long>("tokengrid.spend_threshold_events", "{event}", "Spend threshold events raised (a tenant's charged spend reached 50, 80 or 100 percent of its cap), by percent.");
     }
 
@@ -208,8 +210,8 @@ public sealed class TokenGridInstruments
     public void OnJobContentOldest(DateTimeOffset? finishedAt) => _jobContent.OnOldest(finishedAt);
 
     /// <summary>A tenant's budget changed; published when <see cref="TenantSeriesOptions"/> selects the tenant.</summary>
-    public void OnTenantBudget(string tenant, long quota, long charged, long reserved, long spendCharged = 0, long spendCap = 0) =>
-        _tenants.Update(new TenantBudgetSample(tenant, quota, charged, reserved, SpendCharged: spendCharged, SpendCap: spendCap));
+    public void OnTenantBudget(string tenant, long quota, long charged, long reserved, long spendCharged = 0, long spendCap = 0, bool spendCapReached = false) =>
+        _tenants.Update(new TenantBudgetSample(tenant, quota, charged, reserved, SpendCharged: spendCharged, SpendCap: spendCap, SpendCapReached: spendCapReached));
 
     /// <summary>A tenant's charged spend reached <paramref name="percent"/> of its spend cap this period.</summary>
     public void OnSpendThreshold(int percent) =>

@@ -3,8 +3,12 @@ using TokenGrid.Abstractions.Tenants;
 
 namespace TokenGrid.Grains.Tenants;
 
-/// <summary>Why a request is refused, with the message and wait the caller sees.</summary>
-internal readonly record struct Refusal(AdmissionRejection Reason, string Message, TimeSpan? RetryAfter);
+/// <summary>
+/// Why a request is refused, with the message and wait the caller sees. A refusal by the spend cap carries the
+/// request's most possible cost (<paramref name="Spend"/>) in <paramref name="Currency"/>, from which the tenant
+/// decides whether the cap is reached (<see cref="TenantAccount.RefusedBySpendCap"/>).
+/// </summary>
+internal readonly record struct Refusal(AdmissionRejection Reason, string Message, TimeSpan? RetryAfter, Money? Spend = null, string? Currency = null);
 
 /// <summary>
 /// The admission checks, in their fixed order, against a tenant whose period is current and whose buckets are
@@ -128,6 +132,6 @@ internal static class AdmissionPolicy
         return new(AdmissionRejection.SpendCapReached,
             $"The {PeriodName(budget.Period)} spend cap of {cap} {currency} has {new Money(Math.Max(0, left))} {currency} left and the request may cost up to " +
             $"{spend} {currency}; the cap starts over at {end:u}.",
-            end - now);
+            end - now, spend, currency);
     }
 }

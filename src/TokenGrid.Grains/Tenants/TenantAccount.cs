@@ -84,6 +84,13 @@ internal sealed class TenantAccount(
         var budget = spec.Budget;
         State.Tokens.Clamp(budget.TokensPerMinute);
         State.Requests.Clamp(budget.RequestsPerMinute);
+        if (budget.SpendCap != info.Budget.SpendCap)
+        {
+            // A cap reached by a refusal is the old cap's; under the new one it is reached once charges reach it, or
+            // the next refusal says so.
+            State.SpendCapReached = budget.SpendCap is { Micros: > 0 } cap && State.SpendCharged >= cap.Micros;
+        }
+
         State.Info = info with { Name = spec.Name.Trim(), Budget = budget, Enabled = spec.Enabled, UpdatedAt = now };
         return State.Info;
     }
@@ -118,6 +125,7 @@ internal sealed class TenantAccount(
         CatchUp(now);
         if (AdmissionPolicy.Check(State, request, now, spend: price?.MaxTenant ?? Money.Zero, currency: price?.Quote.Currency, durations: _durations) is { } refusal)
         {
+            RefusedBySpendCap(refusal);
             return new(Answer(refusal, 0, now), false, refusal);
         }
 
@@ -154,6 +162,7 @@ internal sealed class TenantAccount(
         if (AdmissionPolicy.Check(State, combined, now, requests.Count, spend, currency, _durations) is { } refusal)
         {
             // Refused before any of its jobs exists, so none is listed among the tenant's jobs.
+            RefusedBySpendCap(refusal);
             return new(Answer(refusal, 0, now), false, refusal);
         }
 
@@ -398,6 +407,42 @@ internal sealed class TenantAccount(
     /// <summary>The spend thresholds, in percent of the cap, that raise an event once per period.</summary>
     public static readonly int[] SpendThresholds = [50, 80, 100];
 
+    /// <summary>The last threshold: the cap is reached.</summary>
+    private const int CapReachedPercent = 100;
+
+    /// <summary>
+    /// Whether <paramref name="refusal"/>, by the spend cap, shows the cap reached, and if so records it: the 100 % event
+    /// (once per period) and <see cref="TenantState.SpendCapReached"/>. Admission holds each request's most possible
+    /// cost, so the charged spend stops short of the cap: the cap counts as reached at the first request it refuses
+    /// because what is charged alone leaves less than the request may cost, with nothing else held (held requests may
+    /// still settle for less and leave room) and the request within the whole cap (one over it is refused at any spend).
+    /// True when it changed the state (to be saved).
+    /// </summary>
+    public bool RefusedBySpendCap(Refusal refusal)
+    {
+        if (refusal is not { Reason: AdmissionRejection.SpendCapReached, Spend: { } spend, Currency: { } currency } || State.Info is null)
+        {
+            return false;
+        }
+
+        var now = timeProvider.GetUtcNow();
+        CatchUp(now);
+        if (State.SpendCapReached || State.SpendReserved > 0
+            || State.Info?.Budget.SpendCap is not { Micros: > 0 } cap || spend > cap || State.SpendCharged + spend.Micros <= cap.Micros)
+        {
+            return false;
+        }
+
+        State.SpendCapReached = true;
+        if (State.SpendPercentRaised < CapReachedPercent)
+        {
+            // The thresholds below it that were not raised are not raised later: the cap is reached.
+            Raise(CapReachedPercent, now, currency, cap);
+        }
+
+        return true;
+    }
+
     /// <summary>Raises an event for each threshold of the spend cap the period's charged spend has reached since the last.</summary>
     private void RaiseSpendThresholds(DateTimeOffset now, string currency)
     {
@@ -406,25 +451,32 @@ internal sealed class TenantAccount(
             return;
         }
 
-        foreach (var percent in SpendThresholds)
+        if (State.SpendCharged >= cap.Micros)
         {
-            if (percent <= State.SpendPercentRaised || (Int128)State.SpendCharged * 100 < (Int128)cap.Micros * percent)
-            {
-                continue;
-            }
-
-            State.SpendPercentRaised = percent;
-            var raised = new SpendThresholdEvent(
-                $"spend-{State.PeriodStart:yyyyMMdd}-{percent}", now, State.PeriodStart, percent, new Money(State.SpendCharged), cap, currency);
-            State.SpendEvents.Add(raised);
-            if (State.Webhook is not null)
-            {
-                State.PendingWebhookEvents.Add(raised.Id);
-            }
-
-            onSpendThreshold?.Invoke(percent);
+            State.SpendCapReached = true;
         }
 
+        foreach (var percent in SpendThresholds)
+        {
+            if (percent > State.SpendPercentRaised && (Int128)State.SpendCharged * 100 >= (Int128)cap.Micros * percent)
+            {
+                Raise(percent, now, currency, cap);
+            }
+        }
+    }
+
+    private void Raise(int percent, DateTimeOffset now, string currency, Money cap)
+    {
+        State.SpendPercentRaised = percent;
+        var raised = new SpendThresholdEvent(
+            $"spend-{State.PeriodStart:yyyyMMdd}-{percent}", now, State.PeriodStart, percent, new Money(State.SpendCharged), cap, currency);
+        State.SpendEvents.Add(raised);
+        if (State.Webhook is not null)
+        {
+            State.PendingWebhookEvents.Add(raised.Id);
+        }
+
+        onSpendThreshold?.Invoke(percent);
         if (State.SpendEvents.Count > TenantState.SpendEventWindow)
         {
             State.SpendEvents.RemoveRange(0, State.SpendEvents.Count - TenantState.SpendEventWindow);

@@ -193,6 +193,7 @@ public sealed partial class TenantGrain(
         var (price, refused) = await _pricing.PriceAsync(State.Info, request, _capPrecheck);
         if (refused is { } pricingRefusal)
         {
+            await NoteSpendCapRefusalAsync(pricingRefusal);
             return Rejected(request, _account.Refuse(pricingRefusal)).Result;
         }
 
@@ -204,6 +205,11 @@ public sealed partial class TenantGrain(
             await SyncRecoveryAsync();
             instruments.OnAdmitted(request.Model);
             LogAdmitted(logger, TenantId, request.JobId, request.Model, decision.Result.Reserved);
+        }
+        else
+        {
+            // A refusal by the spend cap may have raised the 100 % event.
+            StartPostingWebhooks();
         }
 
         return decision.Result;
@@ -241,6 +247,7 @@ public sealed partial class TenantGrain(
         // The cap is prechecked on the whole group's least cost, so a refusal states it (not one choice's).
         if (await _pricing.PrecheckGroupAsync(State.Info, requests, _capPrecheck) is { } overCap)
         {
+            await NoteSpendCapRefusalAsync(overCap);
             return Rejected(combined, _account.Refuse(overCap), requests.Count).Result;
         }
 
@@ -251,6 +258,7 @@ public sealed partial class TenantGrain(
             if (refused is { } pricingRefusal)
             {
                 ReleaseAll(requests.Select(r => r.JobId).Zip(prices));
+                await NoteSpendCapRefusalAsync(pricingRefusal);
                 return Rejected(combined, _account.Refuse(pricingRefusal), requests.Count).Result;
             }
 
@@ -266,6 +274,10 @@ public sealed partial class TenantGrain(
                 instruments.OnAdmitted(request.Model);
                 LogAdmitted(logger, TenantId, request.JobId, request.Model, request.Reservation);
             }
+        }
+        else
+        {
+            StartPostingWebhooks();
         }
 
         return decision.Result;
@@ -512,8 +524,22 @@ public sealed partial class TenantGrain(
         }
 
         _version = saved.Version;
-        instruments.OnTenantBudget(TenantId, State.Info?.Budget.PeriodQuota ?? 0, State.Charged, State.Reserved, State.SpendCharged, State.Info?.Budget.SpendCap?.Micros ?? 0);
+        instruments.OnTenantBudget(
+            TenantId, State.Info?.Budget.PeriodQuota ?? 0, State.Charged, State.Reserved, State.SpendCharged, State.Info?.Budget.SpendCap?.Micros ?? 0, State.SpendCapReached);
         return true;
+    }
+
+    /// <summary>
+    /// A refusal by the spend cap decided before the account (while pricing) may show the cap reached: recorded and
+    /// saved in a step of its own, once per period (<see cref="TenantAccount.RefusedBySpendCap"/>).
+    /// </summary>
+    private async Task NoteSpendCapRefusalAsync(Refusal refusal)
+    {
+        if (refusal.Reason == AdmissionRejection.SpendCapReached && !State.SpendCapReached
+            && await _commit.ApplyAsync(() => _account.RefusedBySpendCap(refusal)))
+        {
+            StartPostingWebhooks();
+        }
     }
 
     private StorageUnavailableException Unavailable(string cause) =>

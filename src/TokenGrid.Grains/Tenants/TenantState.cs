@@ -91,6 +91,13 @@ public sealed class TenantState
     /// <summary>Ids of spend threshold events still to be posted to <see cref="Webhook"/>, oldest first.</summary>
     [Id(20)] public List<string> PendingWebhookEvents { get; set; } = [];
 
+    /// <summary>
+    /// Whether the spend cap counts as reached in the current period: the charged spend reached it, or the cap refused a
+    /// request with nothing else held (<see cref="TenantAccount.RefusedBySpendCap"/>). Cleared when the period starts
+    /// over or the cap changes; published as <c>tokengrid_tenant_spend_cap_reached</c>.
+    /// </summary>
+    [Id(21)] public bool SpendCapReached { get; set; }
+
     /// <summary>How many spend threshold events the state keeps.</summary>
     public const int SpendEventWindow = 12;
 }

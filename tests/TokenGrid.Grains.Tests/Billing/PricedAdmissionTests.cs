@@ -143,6 +143,36 @@ public sealed class PricedAdmissionTests(TenantClusterFixture fixture)
         Assert.True(events[3].PeriodStart > events[2].PeriodStart);
     }
 
+    /// <summary>
+    /// Admission holds each request's most possible cost, so charges stop short of the cap: the cap is reached (the 100
+    /// event) at the first request it refuses with nothing else held, not by a refusal that held jobs may still make
+    /// room for, nor by a request larger than the whole cap.
+    /// </summary>
+    [Fact]
+    public async Task The_spend_cap_is_reached_when_it_refuses_a_request_with_nothing_else_held()
+    {
+        var model = NewModel();
+        await PublishAsync(Price(model, TokenDirection.Completion, "1"));
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy with { SpendCap = new Money(10_000) });
+        var admitted = await tenant.AdmitAsync(new AdmissionRequest("spent", model, 0, 9_000));
+        await tenant.SettleAsync(new SettlementRequest("spent", 0, 9_000, JobOutcome.Completed));
+
+        var never = await tenant.AdmitAsync(new AdmissionRequest("too-large", model, 0, 20_000));
+        var held = await tenant.AdmitAsync(new AdmissionRequest("held", model, 0, 500));
+        var whileHeld = await tenant.AdmitAsync(new AdmissionRequest("while-held", model, 0, 1_000));
+        var beforeReached = await tenant.GetSpendEventsAsync();
+        await tenant.SettleAsync(new SettlementRequest("held", 0, 500, JobOutcome.Completed));
+        var refused = await tenant.AdmitAsync(new AdmissionRequest("refused", model, 0, 1_000));
+        var again = await tenant.AdmitAsync(new AdmissionRequest("again", model, 0, 1_000));
+        var events = await tenant.GetSpendEventsAsync();
+
+        Assert.True(admitted.Admitted && held.Admitted);
+        Assert.All([never, whileHeld, refused, again], r => Assert.Equal(AdmissionRejection.SpendCapReached, r.Rejection));
+        Assert.Equal([50, 80], beforeReached.Select(e => e.Percent));
+        Assert.Equal([50, 80, 100], events.Select(e => e.Percent));
+        Assert.Equal((9_500L, 10_000L), (events[2].Spent.Micros, events[2].Cap.Micros));
+    }
+
     [Fact]
     public async Task A_request_the_spend_cap_refuses_anyway_holds_none_of_the_subsidy_programs_budget()
     {
