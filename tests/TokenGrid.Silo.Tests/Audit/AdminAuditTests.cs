@@ -172,12 +172,13 @@ public abstract class AdminAuditSuite(TokenGridServer server)
             await (await anonymous.GetAsync("admin/audit")).AssertProblemAsync(HttpStatusCode.Unauthorized);
         }
 
-        await (await auditor.PostAsJsonAsync("admin/tenants", new { id = "audit-by-auditor" })).AssertProblemAsync(HttpStatusCode.Unauthorized);
-        await (await auditor.PatchAsJsonAsync($"admin/tenants/{tenantId}", new { enabled = false })).AssertProblemAsync(HttpStatusCode.Unauthorized);
-        await (await auditor.PostAsJsonAsync($"admin/tenants/{tenantId}/keys", new { name = "x" })).AssertProblemAsync(HttpStatusCode.Unauthorized);
-        await (await auditor.DeleteAsync($"admin/tenants/{tenantId}")).AssertProblemAsync(HttpStatusCode.Unauthorized);
-        await (await auditor.PutAsync("admin/prices", JsonContent.Create(new { currency = "USD" }))).AssertProblemAsync(HttpStatusCode.Unauthorized);
-        await (await auditor.PostAsync($"admin/nodes/{server.SiloName}/cpu0/drain", null)).AssertProblemAsync(HttpStatusCode.Unauthorized);
+        // A valid key of another role: 403, as silo-config/README.md's error table says.
+        await (await auditor.PostAsJsonAsync("admin/tenants", new { id = "audit-by-auditor" })).AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await auditor.PatchAsJsonAsync($"admin/tenants/{tenantId}", new { enabled = false })).AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await auditor.PostAsJsonAsync($"admin/tenants/{tenantId}/keys", new { name = "x" })).AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await auditor.DeleteAsync($"admin/tenants/{tenantId}")).AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await auditor.PutAsync("admin/prices", JsonContent.Create(new { currency = "USD" }))).AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await auditor.PostAsync($"admin/nodes/{server.SiloName}/cpu0/drain", null)).AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
 
         // Nothing changed, so nothing was recorded; the admin key reads the log too.
         using var admin = server.Client(TokenGridServer.AdminKey);
