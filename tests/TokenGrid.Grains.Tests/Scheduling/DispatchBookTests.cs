@@ -101,6 +101,38 @@ public sealed class DispatchBookTests
     }
 
     [Fact]
+    public void A_job_that_was_preempted_is_not_the_next_victim_while_one_that_never_was_runs()
+    {
+        // The batch tenant fills both slots; each urgent job takes one. The first victim comes back (resumed, so it starts
+        // last), and the second urgent job must take the other batch job's slot, not the resumed one's again.
+        var book = Book(new SchedulingOptions { FairSharePreemption = false });
+        book.Refresh([Report("n1", slots: 2)], s_now, s_lifetime, _ => false);
+        book.Queue.Enqueue(Job("old", "batch", PriorityClass.Low));
+        book.Dispatch(s_now);
+        book.Queue.Enqueue(Job("young", "batch", PriorityClass.Low));
+        book.Dispatch(s_now.AddSeconds(1));
+
+        book.Queue.Enqueue(Job("urgent1", "live", PriorityClass.High));
+        Assert.Equal("young", Assert.Single(book.Dispatch(s_now.AddSeconds(2))).Victim?.Request.JobId);
+        Assert.True(book.Release("young", 3, s_now.AddSeconds(2)));
+        Assert.True(book.Release("urgent1", 1, s_now.AddSeconds(3)));
+        book.Queue.Enqueue(Job("young", "batch", PriorityClass.Low) with { Resumed = true });
+        Assert.Equal("young", Assert.Single(book.Dispatch(s_now.AddSeconds(3))).Job.Request.JobId);
+
+        book.Queue.Enqueue(Job("urgent2", "live", PriorityClass.High));
+        var started = Assert.Single(book.Dispatch(s_now.AddSeconds(4)));
+        Assert.Equal(("urgent2", "old"), (started.Job.Request.JobId, started.Victim?.Request.JobId));
+
+        // Once every candidate has been preempted, the youngest goes, as before.
+        Assert.True(book.Release("old", 3, s_now.AddSeconds(4)));
+        Assert.True(book.Release("urgent2", 1, s_now.AddSeconds(5)));
+        book.Queue.Enqueue(Job("old", "batch", PriorityClass.Low) with { Resumed = true });
+        Assert.Single(book.Dispatch(s_now.AddSeconds(5)));
+        book.Queue.Enqueue(Job("urgent3", "live", PriorityClass.High));
+        Assert.Equal("old", Assert.Single(book.Dispatch(s_now.AddSeconds(6))).Victim?.Request.JobId);
+    }
+
+    [Fact]
     public void A_node_whose_silo_left_is_lost_with_its_jobs_while_one_merely_unlisted_keeps_its_slots()
     {
         var book = Book(new SchedulingOptions());
