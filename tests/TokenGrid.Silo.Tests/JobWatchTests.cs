@@ -52,6 +52,17 @@ public sealed class JobWatchTests
             }
 
             Assert.Equal("succeeded", final?["status"]?.GetValue<string>());
+
+            // A watcher past the end (any id, even the largest) gets the final status, with an id that follows its own,
+            // never one that wrapped around to a negative number.
+            using var past = new HttpRequestMessage(HttpMethod.Get, events);
+            past.Headers.Add("Last-Event-ID", long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var end = await client.SendAsync(past, HttpCompletionOption.ResponseHeadersRead);
+            using var last = new SseReader(await end.Content.ReadAsStreamAsync());
+            var status = await last.ReadAsync();
+            Assert.Equal("status", status?.Event);
+            Assert.True(long.Parse(last.LastEventId!, System.Globalization.CultureInfo.InvariantCulture) > 0, last.LastEventId);
+            Assert.Null(await last.ReadAsync());
         }
 
         // The server has stopped, so every request it served has ended and logged what it would.

@@ -173,6 +173,8 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     [InlineData(Chat, """ "stream_options":{"include_usage":true} """, "stream_options")]
     [InlineData(Completions, """ "stream":false,"stream_options":{} """, "stream_options")]
     [InlineData(Chat, """ "verbosity":"low" """, "verbosity")]
+    [InlineData(Chat, """ "parallel_tool_calls":false """, "parallel_tool_calls")]
+    [InlineData(Chat, """ "tool_choice":"none" """, "tool_choice")]
     public async Task Out_of_range_values_are_400_naming_the_parameter(string path, string fields, string param)
     {
         using var client = Server.Client(TokenGridServer.DemoKey);
@@ -211,6 +213,26 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
         var problem = await refused.AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal(field, problem["error"]!["param"]!.GetValue<string>());
         Assert.Contains(limit.ToString(System.Globalization.CultureInfo.InvariantCulture), problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Valid JSON nested deeper than the API reads (64 levels) is refused for that, naming where, not as a body that is
+    /// not JSON; a body that is not JSON stays 400 <c>invalid_json</c>.
+    /// </summary>
+    [Fact]
+    public async Task Json_nested_too_deep_is_400_saying_so()
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var deep = new string('[', 100) + new string(']', 100);
+        var problem = await (await client.PostAsync(Chat, new StringContent(
+            $$"""{"model":"demo","messages":{{Hello}},"max_tokens":2,"metadata":{"k":""" + deep + "}}", Encoding.UTF8, "application/json")))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_value");
+        Assert.Contains("levels deep", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.StartsWith("metadata", problem["error"]!["param"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        await (await client.PostAsync(Chat, new StringContent(
+            $$"""{"model":"demo","messages":{{Hello}},"max_tokens":2,"metadata":{"k":""" + deep[..^1] + "}}", Encoding.UTF8, "application/json")))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_json");
     }
 
     [Theory]

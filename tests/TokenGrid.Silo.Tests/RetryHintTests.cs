@@ -77,6 +77,12 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
             """{"model":"demo","prompt":"a long one","max_tokens":400,"ignore_eos":true}""", System.Text.Encoding.UTF8, "application/json"));
         var problem = await reply.AssertProblemAsync(HttpStatusCode.GatewayTimeout, "job_timed_out");
         Assert.Contains("did not finish within", problem["detail"]!.GetValue<string>());
+
+        // The job ran and is charged for what it produced: the problem names it, so the tenant can find it.
+        var jobId = problem["job_id"]!.GetValue<string>();
+        var job = await (await client.GetAsync($"v1/jobs/{jobId}")).ReadJsonAsync();
+        Assert.Equal(jobId, job["id"]!.GetValue<string>());
+        Assert.NotNull(job["finished_at"]);
         Assert.Equal(["false"], reply.Headers.GetValues("x-should-retry"));
         Assert.Null(reply.Headers.RetryAfter);
         Assert.False(reply.Headers.Contains("retry-after-ms"));

@@ -122,7 +122,10 @@ internal static class JobsApi
 
         var logprobs = catalog.TryGet(found.Model, out var model) ? new LogprobFormat(model) : null;
 
-        var after = long.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : 0;
+        // Sequences are positions in a job's events, far below this bound; a larger id is past the end all the same, and
+        // bounding it keeps the ids answered after it (the end's, one past it) from wrapping around to negative numbers.
+        var after = long.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+            ? Math.Min(last, long.MaxValue / 2) : 0;
         http.Response.Headers["X-Accel-Buffering"] = "no";
         var logger = loggers.CreateLogger(typeof(JobsApi));
         var events = JobOutput.FollowAsync(grains.GetGrain<IJobGrain>(id), after, logger, http.RequestAborted);

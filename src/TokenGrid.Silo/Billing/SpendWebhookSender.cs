@@ -42,6 +42,10 @@ public sealed class SpendWebhookSender : ISpendWebhookSender, IDisposable
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
+
+            // Directly, never through an environment proxy (HTTPS_PROXY): the connect callback would then check the
+            // proxy's address, not the tenant's target, and the proxy would reach whatever the tenant named.
+            UseProxy = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectCallback = (context, token) => ConnectAsync(context, settings.AllowPrivateNetworks, token),
         };

@@ -111,7 +111,8 @@ internal sealed partial class StartupProvisioner(
 
         if (options.ApiKey is { } secret)
         {
-            var key = new ApiKeyInfo(ConfiguredDemoKeyId, options.TenantId, "demo (configured)", secret[..Math.Min(7, secret.Length)] + "…", time.GetUtcNow(), null);
+            // No part of a secret the operator chose is shown: an issued key's prefix is random, this one's could be most of it.
+            var key = new ApiKeyInfo(ConfiguredDemoKeyId, options.TenantId, "demo (configured)", "(configured)", time.GetUtcNow(), null);
             var listed = await tenant.AddConfiguredKeyAsync(ApiKeyHash.Hash(secret), key);
             if (listed.RevokedAt is not null)
             {

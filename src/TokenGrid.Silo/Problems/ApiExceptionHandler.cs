@@ -70,18 +70,19 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         }
 
         // Written whatever Accept says (ProblemJsonWriter): a handler that declined would make the middleware rethrow.
-        await problems.WriteAsync(new ProblemDetailsContext
+        var details = new ProblemDetails
         {
-            HttpContext = httpContext,
-            Exception = exception,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = problem.Status,
-                Title = problem.Title,
-                Detail = problem.Detail,
-                Extensions = { [ApiProblems.ErrorMember] = problem.ToOpenAiError() },
-            },
-        });
+            Status = problem.Status,
+            Title = problem.Title,
+            Detail = problem.Detail,
+            Extensions = { [ApiProblems.ErrorMember] = problem.ToOpenAiError() },
+        };
+        if (problem.JobId is { } jobId)
+        {
+            details.Extensions[ApiProblems.JobIdMember] = jobId;
+        }
+
+        await problems.WriteAsync(new ProblemDetailsContext { HttpContext = httpContext, Exception = exception, ProblemDetails = details });
         return true;
     }
 

@@ -28,6 +28,12 @@ public sealed record ApiProblem(int Status, string Title, string Detail, string 
     /// </summary>
     public bool? ShouldRetry { get; init; }
 
+    /// <summary>
+    /// The job the problem is about, when it was admitted (so it may have run, and be charged for what it produced), sent
+    /// as the problem's <c>job_id</c> member: the tenant can then find it with <c>GET /v1/jobs/{id}</c> and in its ledger.
+    /// </summary>
+    public string? JobId { get; init; }
+
     /// <summary>OpenAI's error object for this problem.</summary>
     public OpenAiError ToOpenAiError() => new(Detail, Type ?? OpenAiErrorTypes.ForStatus(Status), Code, Param);
 }
@@ -44,6 +50,9 @@ internal static class ApiProblems
 {
     /// <summary>The member of a problem body holding OpenAI's error object.</summary>
     public const string ErrorMember = "error";
+
+    /// <summary>The member of a problem body naming the admitted job it is about (see <see cref="ApiProblem.JobId"/>).</summary>
+    public const string JobIdMember = "job_id";
 
     /// <summary>
     /// The problem as a result, for the one place that cannot throw: an authentication challenge, whose
@@ -130,7 +139,9 @@ internal static class ApiProblems
     /// charged again: those say <see cref="ApiProblem.ShouldRetry"/> false. A 503 of a job that produced nothing can be
     /// retried (the exception handler adds its <c>Retry-After</c>).
     /// </summary>
-    public static ApiProblem ForJob(JobInfo job) => job.Status switch
+    public static ApiProblem ForJob(JobInfo job) => ForJobStatus(job) with { JobId = job.AdmittedAt is null ? null : job.Id };
+
+    private static ApiProblem ForJobStatus(JobInfo job) => job.Status switch
     {
         JobStatus.Cancelled => new ApiProblem(409, "Job cancelled", job.Error ?? $"Job '{job.Id}' was cancelled.", "job_cancelled") { ShouldRetry = false },
         JobStatus.Rejected when job.SchedulingRejection is { } scheduling =>

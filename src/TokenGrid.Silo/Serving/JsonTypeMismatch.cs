@@ -19,6 +19,26 @@ namespace TokenGrid.Silo.Serving;
 /// </remarks>
 internal static partial class JsonTypeMismatch
 {
+    /// <summary>
+    /// A body that is valid JSON nested deeper than the API reads (System.Text.Json's depth, 64 by default): refused with
+    /// that reason, not as "not valid JSON", which a client could not act on. Null when the body is not JSON at any depth.
+    /// </summary>
+    private static ApiProblem? TooDeep(ReadOnlySpan<byte> body, JsonException failure, JsonSerializerOptions options)
+    {
+        try
+        {
+            using var deep = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { AllowDuplicateProperties = false, MaxDepth = body.Length + 1 });
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        var depth = options.MaxDepth is 0 ? 64 : options.MaxDepth;
+        var param = failure.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
+        return ApiProblems.BadRequest($"The request body nests values more than {depth} levels deep{(param is null ? "" : $" (at {param})")}, more than this API reads.", "invalid_value", param);
+    }
+
     /// <summary>The problem for <paramref name="body"/>, which failed to deserialize as <typeparamref name="T"/> with <paramref name="failure"/>.</summary>
     public static ApiProblem Problem<T>(ReadOnlySpan<byte> body, JsonException failure, JsonSerializerOptions options)
     {
@@ -31,7 +51,7 @@ internal static partial class JsonTypeMismatch
         }
         catch (JsonException)
         {
-            return notJson;
+            return TooDeep(body, failure, options) ?? notJson;
         }
 
         using (document)

@@ -49,9 +49,11 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
     {
         if (tools.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
-            return toolChoice.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null
-                ? null
-                : throw Problem("tool_choice is only allowed when tools are given.", "tool_choice");
+            // As OpenAI answers both: a setting for tools that are not there would be accepted and ignored.
+            return toolChoice.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null)
+                ? throw Problem("tool_choice is only allowed when tools are given.", "tool_choice")
+                : parallel is not null ? throw Problem("parallel_tool_calls is only allowed when tools are given.", "parallel_tool_calls")
+                : null;
         }
 
         if (tools.ValueKind != JsonValueKind.Array || tools.GetArrayLength() is 0 or > MaxTools)
