@@ -183,6 +183,12 @@ public sealed record JobChoice([property: Id(0)] string GroupId, [property: Id(1
 {
     /// <summary>Whether this choice reserves and is charged the prompt's tokens (choice 0 only).</summary>
     public bool ChargesPrompt => Index == 0;
+
+    /// <summary>
+    /// Choice 0's siblings, the other choices' job ids (empty for them): when choice 0 ends before a node took its prompt
+    /// (its client left while it waited), it still charges the prompt if a sibling ran on it.
+    /// </summary>
+    [Id(3)] public IReadOnlyList<string> Siblings { get; init; } = [];
 }
 
 /// <summary>A job as the API shows it.</summary>

@@ -68,7 +68,7 @@ public sealed partial class JobGrain(
     private JobProgress Progress => _progress ??= new(catalog, _log, _checkpoints, timeProvider);
 
     private JobSettlement Settlement => _settlement ??= new(
-        (tenantId, request) => GrainFactory.GetGrain<ITenantGrain>(tenantId).SettleAsync(request), JobId, logger);
+        (tenantId, request) => GrainFactory.GetGrain<ITenantGrain>(tenantId).SettleAsync(request), JobId, logger, id => GrainFactory.GetGrain<IJobGrain>(id).GetAsync());
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)

@@ -9,4 +9,7 @@ public sealed partial class JobSettlement
 
     [LoggerMessage(EventId = 1310, Level = LogLevel.Information, Message = "Job {JobId} settled on a later try: charged {Charged}")]
     private static partial void LogSettledLate(ILogger logger, string jobId, long charged);
+
+    [LoggerMessage(EventId = 1314, Level = LogLevel.Warning, Message = "Job {JobId} could not read its sibling choice {SiblingId} to tell whether the group's prompt ran; it settles without it")]
+    private static partial void LogSiblingUnread(ILogger logger, Exception exception, string jobId, string siblingId);
 }

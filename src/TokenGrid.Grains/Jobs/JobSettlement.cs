@@ -16,7 +16,9 @@ namespace TokenGrid.Grains.Jobs;
 /// <param name="settle">Settles with the tenant of the given id.</param>
 /// <param name="jobId">The job, for the log.</param>
 /// <param name="logger">The job grain's logger.</param>
-public sealed partial class JobSettlement(Func<string, SettlementRequest, Task<Settlement>> settle, string jobId, ILogger logger)
+/// <param name="sibling">Reads another job (a sibling choice); null when there is none to read.</param>
+public sealed partial class JobSettlement(
+    Func<string, SettlementRequest, Task<Settlement>> settle, string jobId, ILogger logger, Func<string, Task<JobInfo?>>? sibling = null)
 {
     private bool _unsaved;
 
@@ -61,6 +63,12 @@ public sealed partial class JobSettlement(Func<string, SettlementRequest, Task<S
         var prompt = ChargedPrompt(state, info);
         try
         {
+            if (prompt == 0 && state.Spec?.Choice is { ChargesPrompt: true, Siblings.Count: > 0 } choice && await SiblingRanAsync(choice))
+            {
+                // The group's prompt is charged once, to choice 0, whichever choice ran on it.
+                prompt = info.PromptTokens;
+            }
+
             var settlement = await settle(info.TenantId, new SettlementRequest(info.Id, prompt, info.CompletionTokens, outcome)
             {
                 Place = PlaceOf(info),
@@ -73,6 +81,35 @@ public sealed partial class JobSettlement(Func<string, SettlementRequest, Task<S
             LogSettleFailed(logger, e, info.Id, info.TenantId);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Whether a sibling of choice 0 ran on the group's prompt (it produced a token). A sibling that cannot be read counts
+    /// as not run: the choice settles all the same, and never charges a prompt nobody may have computed.
+    /// </summary>
+    private async Task<bool> SiblingRanAsync(JobChoice choice)
+    {
+        if (sibling is null)
+        {
+            return false;
+        }
+
+        foreach (var id in choice.Siblings)
+        {
+            try
+            {
+                if (await sibling(id) is { CompletionTokens: > 0 })
+                {
+                    return true;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogSiblingUnread(logger, e, jobId, id);
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Where the job's tokens were created: the node that finished it, or null when no node ran it.</summary>

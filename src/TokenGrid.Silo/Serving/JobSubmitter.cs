@@ -61,7 +61,7 @@ internal sealed partial class JobSubmitter(IGrainFactory grains, TimeProvider ti
         var spec = plan.ToJobSpec(tenant.TenantId, keepOutput, options.Value.JobTimeout);
         var specs = ids.Select((_, i) => spec with
         {
-            Choice = new JobChoice(ids[0], i, n),
+            Choice = new JobChoice(ids[0], i, n) { Siblings = i == 0 ? ids[1..] : [] },
             Sampling = spec.Sampling with { Seed = spec.Sampling.Seed is { } seed ? unchecked(seed + (ulong)i) : null },
         }).ToArray();
 

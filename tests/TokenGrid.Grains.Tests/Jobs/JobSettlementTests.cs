@@ -61,6 +61,32 @@ public sealed class JobSettlementTests
             _settled.Select(s => (s.Request.JobId, s.Request.PromptTokens, s.Request.CachedPromptTokens)));
     }
 
+    /// <summary>
+    /// Choice 0 of a group is charged the group's prompt even when it ended before a node took it (its client left while
+    /// it waited), as long as a sibling ran on the prompt; when none did, nobody is charged it.
+    /// </summary>
+    [Fact]
+    public async Task Choice_0_charges_the_groups_prompt_when_a_sibling_ran_on_it()
+    {
+        var siblings = new Dictionary<string, JobInfo?>
+        {
+            ["ran"] = Ended with { Id = "ran", CompletionTokens = 3 },
+            ["waited"] = Ended with { Id = "waited", CompletionTokens = 0 },
+        };
+        var settlement = new JobSettlement(SettleAsync, "j", NullLogger.Instance, id => id == "gone"
+            ? Task.FromException<JobInfo?>(new TimeoutException("The sibling's silo is gone."))
+            : Task.FromResult(siblings.GetValueOrDefault(id)));
+        var spec = new JobSpec { TenantId = "t", Model = "m", PromptTokens = [1], MaxTokens = 1 };
+        JobState Choice0(params string[] ids) => new() { Spec = spec with { Choice = new JobChoice("g", 0, ids.Length + 1) { Siblings = ids } }, PromptProcessed = false };
+        var cancelled = Ended with { Status = JobStatus.Cancelled, CompletionTokens = 0 };
+
+        await settlement.SettleAsync(Choice0("waited", "ran"), cancelled with { Id = "a" }, JobOutcome.Cancelled);
+        await settlement.SettleAsync(Choice0("waited", "gone", "missing"), cancelled with { Id = "b" }, JobOutcome.Cancelled);
+        await settlement.SettleAsync(new JobState { Spec = spec with { Choice = new JobChoice("g", 1, 2) }, PromptProcessed = true }, Ended with { Id = "c" }, JobOutcome.Completed);
+
+        Assert.Equal([("a", 10), ("b", 0), ("c", 0)], _settled.Select(s => (s.Request.JobId, s.Request.PromptTokens)));
+    }
+
     [Fact]
     public async Task A_failed_settlement_is_tried_again_until_the_tenant_answers_then_saved_once()
     {
