@@ -8,12 +8,48 @@ internal static partial class JobOutput
 {
     /// <summary>
     /// Cancels <paramref name="job"/> as <see cref="JobOutcomeReason.ClientDisconnected"/> when the client goes away, so
-    /// only the tokens produced until then are charged. Dispose the registration once the reply is complete.
+    /// only the tokens produced until then are charged. Dispose it once the reply is complete.
     /// </summary>
-    public static CancellationTokenRegistration CancelOnDisconnect(IJobGrain job, HttpContext http)
+    public static IDisposable CancelOnDisconnect(IJobGrain job, HttpContext http) =>
+        new DisconnectCancellation(job, http.RequestAborted, http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JobOutput)));
+
+    /// <summary>
+    /// The cancellation of one job when its request is aborted. The abort runs the request's callbacks last registered
+    /// first, so the reply's own reads, registered later, can unwind it and dispose this registration before its callback
+    /// ran: a disposal that finds the request aborted and the job not cancelled cancels it then, so a job whose client
+    /// left never runs on to its end and is charged for it.
+    /// </summary>
+    private sealed class DisconnectCancellation : IDisposable
     {
-        var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JobOutput));
-        return http.RequestAborted.Register(() => _ = CancelAsync(job, logger));
+        private readonly IJobGrain _job;
+        private readonly CancellationToken _aborted;
+        private readonly ILogger _logger;
+        private readonly CancellationTokenRegistration _registration;
+        private int _cancelled;
+
+        public DisconnectCancellation(IJobGrain job, CancellationToken aborted, ILogger logger)
+        {
+            (_job, _aborted, _logger) = (job, aborted, logger);
+            _registration = aborted.Register(static state => ((DisconnectCancellation)state!).Cancel(), this);
+        }
+
+        public void Dispose()
+        {
+            // Waits for a callback already running; one not yet run never will, so it is done here.
+            _registration.Dispose();
+            if (_aborted.IsCancellationRequested)
+            {
+                Cancel();
+            }
+        }
+
+        private void Cancel()
+        {
+            if (Interlocked.Exchange(ref _cancelled, 1) == 0)
+            {
+                _ = CancelAsync(_job, _logger);
+            }
+        }
     }
 
     /// <summary>Collects the text of a job, and the log probabilities of its tokens when it reports them, until it ends.</summary>
