@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace TokenGrid.Silo.Tests.Cluster;
 
 public sealed partial class ClusterFailoverTests
@@ -28,25 +26,7 @@ public sealed partial class ClusterFailoverTests
         var (referenceJob, reference) = await ClusterClient.CompleteAsync(survivors[0], key);
 
         var jobs = new List<string> { referenceJob };
-        JsonObject[] onVictim = [];
-        await WaitUntilAsync(
-            async () =>
-            {
-                var states = (await Task.WhenAll(jobs.Skip(1).Select(j => cluster.JobAsync(key, j)))).OfType<JsonObject>().ToList();
-                onVictim = [.. states.Where(j => j["node_id"]?.GetValue<string>() == victimNode && j["finished_at"] is null
-                    && j["usage"]!["completion_tokens"]!.GetValue<int>() is > 0 and <= ClusterClient.MaxTokens / 2)];
-                if (onVictim.Length == 0 && states.Count(j => j["finished_at"] is null) < 6)
-                {
-                    for (var i = 0; i < 6; i++)
-                    {
-                        jobs.Add(await ClusterClient.SubmitAsync(survivors[i % 2], key, withStop: i % 2 == 1)
-                            ?? throw new InvalidOperationException("Refused before the stop."));
-                    }
-                }
-
-                return onVictim.Length > 0;
-            },
-            deadline);
+        var onVictim = await JobsUnderwayOnAsync(victimNode, jobs, key, survivors, withStops: true, deadline);
 
         // SIGTERM while the victim's node generates: it must run on until its sequences end, then leave.
         var drained = victim.NextLineAsync(line => line.Contains($"Node {victimNode} drained for the silo's stop", StringComparison.Ordinal));

@@ -82,26 +82,7 @@ public sealed partial class ClusterFailoverTests(SiloClusterFixture cluster)
         // The victim's node is generating: the jobs it runs now must resume on a survivor's node. A watcher connected
         // to the victim follows one of them and has received text (with an event id) when the victim dies.
         var victimNode = $"{victim.Name}/cpu0";
-        JsonObject[] onVictim = [];
-        // On a loaded machine the victim's jobs can all pass the half between two polls: then more are sent, so
-        // the wait ends on a job caught early rather than on the deadline.
-        await WaitUntilAsync(
-            async () =>
-            {
-                var states = (await Task.WhenAll(jobs.Skip(1).Select(j => cluster.JobAsync(key, j)))).OfType<JsonObject>().ToList();
-                onVictim = [.. states.Where(j => j["node_id"]?.GetValue<string>() == victimNode && j["finished_at"] is null
-                    && j["usage"]!["completion_tokens"]!.GetValue<int>() is > 0 and <= ClusterClient.MaxTokens / 2)];
-                if (onVictim.Length == 0 && states.Count(j => j["finished_at"] is null) < 6)
-                {
-                    for (var i = 0; i < 6; i++)
-                    {
-                        jobs.Add(await ClusterClient.SubmitAsync(cluster.Silos[i % 3], key) ?? throw new InvalidOperationException("Refused before any failure."));
-                    }
-                }
-
-                return onVictim.Length > 0;
-            },
-            deadline);
+        var onVictim = await JobsUnderwayOnAsync(victimNode, jobs, key, cluster.Silos, withStops: false, deadline);
 
         // The job with the most left to generate, so it is still running when the watcher has connected and the kill comes.
         var watchedJob = onVictim.MinBy(j => j["usage"]!["completion_tokens"]!.GetValue<int>())!["id"]!.GetValue<string>();
@@ -194,6 +175,37 @@ public sealed partial class ClusterFailoverTests(SiloClusterFixture cluster)
         }
 
         await cluster.AssertLedgerBalancesAsync(tenant, key, finals, chargedBefore, survivors[1]);
+    }
+
+    /// <summary>
+    /// The jobs of <paramref name="jobs"/> (past the first, a reference) that <paramref name="node"/> runs, at most half
+    /// done, waited for. On a loaded machine a node's jobs can all pass the half between two polls: then six more are
+    /// sent through <paramref name="via"/> (every other one with a stop sequence when <paramref name="withStops"/>) and
+    /// added to <paramref name="jobs"/>, so the wait ends on a job caught early rather than on the deadline.
+    /// </summary>
+    private async Task<JsonObject[]> JobsUnderwayOnAsync(
+        string node, List<string> jobs, string key, IReadOnlyList<SiloProcess> via, bool withStops, DateTime deadline)
+    {
+        JsonObject[] onNode = [];
+        await WaitUntilAsync(
+            async () =>
+            {
+                var states = (await Task.WhenAll(jobs.Skip(1).Select(j => cluster.JobAsync(key, j)))).OfType<JsonObject>().ToList();
+                onNode = [.. states.Where(j => j["node_id"]?.GetValue<string>() == node && j["finished_at"] is null
+                    && j["usage"]!["completion_tokens"]!.GetValue<int>() is > 0 and <= ClusterClient.MaxTokens / 2)];
+                if (onNode.Length == 0 && states.Count(j => j["finished_at"] is null) < 6)
+                {
+                    for (var i = 0; i < 6; i++)
+                    {
+                        jobs.Add(await ClusterClient.SubmitAsync(via[i % via.Count], key, withStop: withStops && i % 2 == 1)
+                            ?? throw new InvalidOperationException("Refused before any failure."));
+                    }
+                }
+
+                return onNode.Length > 0;
+            },
+            deadline);
+        return onNode;
     }
 
     private async Task<int> DeadRowsAsync(string silo) => (await cluster.Database.QueryAsync(
