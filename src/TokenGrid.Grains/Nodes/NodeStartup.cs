@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Nodes;
 
 namespace TokenGrid.Grains.Nodes;
@@ -8,13 +10,26 @@ namespace TokenGrid.Grains.Nodes;
 /// Starts this silo's node grains once the silo is active, so they report without waiting for a request. When the silo
 /// stops, it drains them first: each node reports itself draining, so no dispatcher places a new job on it, and its
 /// engines finish the sequences they accepted while the grains that stream them are still active (Orleans deactivates
-/// grains only after this stage), bounded by the host's shutdown timeout. Then the nodes leave the registry.
+/// grains only after this stage). The drain ends a quarter of the host's shutdown timeout (at most 30 s) before the
+/// timeout, so that what stops after it (the grains' deactivation, saving their state, leaving the cluster) still stops
+/// gracefully. Then the nodes leave the registry.
 /// </summary>
-internal sealed partial class NodeStartup(NodeRuntime runtime, IGrainFactory grainFactory, ILogger<NodeStartup> logger)
+internal sealed partial class NodeStartup(
+    NodeRuntime runtime, IGrainFactory grainFactory, IOptions<HostOptions> host, IHostApplicationLifetime lifetime, TimeProvider time,
+    ILogger<NodeStartup> logger)
     : ILifecycleParticipant<ISiloLifecycle>
 {
-    public void Participate(ISiloLifecycle lifecycle) =>
+    /// <summary>Most of the shutdown timeout kept from the drain for the rest of the stop.</summary>
+    private static readonly TimeSpan s_maxReserve = TimeSpan.FromSeconds(30);
+
+    // When the host began to stop (its shutdown timeout counts from there), measured on the host's stopping signal.
+    private long _stopping;
+
+    public void Participate(ISiloLifecycle lifecycle)
+    {
         lifecycle.Subscribe(nameof(NodeStartup), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+        lifetime.ApplicationStopping.Register(OnHostStopping);
+    }
 
     private async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -32,9 +47,17 @@ internal sealed partial class NodeStartup(NodeRuntime runtime, IGrainFactory gra
         }
     }
 
+    /// <summary>Notes when the host began to stop: the shutdown timeout counts from then, the HTTP server's wait included.</summary>
+    private void OnHostStopping() => Interlocked.CompareExchange(ref _stopping, time.GetTimestamp(), 0);
+
     private async Task StopAsync(CancellationToken cancellationToken)
     {
-        await Task.WhenAll(runtime.Devices.Select(d => DrainAsync(d, cancellationToken))).ConfigureAwait(false);
+        var timeout = host.Value.ShutdownTimeout;
+        var reserve = TimeSpan.FromTicks(Math.Min(s_maxReserve.Ticks, timeout.Ticks / 4));
+        var since = Interlocked.Read(ref _stopping) is var stopping and > 0 ? time.GetElapsedTime(stopping) : TimeSpan.Zero;
+        using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        drain.CancelAfter(timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(Math.Max(0, (timeout - reserve - since).Ticks)));
+        await Task.WhenAll(runtime.Devices.Select(d => DrainAsync(d, drain.Token))).ConfigureAwait(false);
 
         var registry = grainFactory.GetGrain<INodeRegistryGrain>(0);
         foreach (var device in runtime.Devices)

@@ -411,11 +411,18 @@ internal sealed class TenantAccount(
     private const int CapReachedPercent = 100;
 
     /// <summary>
+    /// The least share of the cap charged for a refusal to count as the cap reached: below it, a request refused for its
+    /// size is only too large for what is left, and smaller ones still fit.
+    /// </summary>
+    private const int NearlyReachedPercent = 95;
+
+    /// <summary>
     /// Whether <paramref name="refusal"/>, by the spend cap, shows the cap reached, and if so records it: the 100 % event
     /// (once per period) and <see cref="TenantState.SpendCapReached"/>. Admission holds each request's most possible
     /// cost, so the charged spend stops short of the cap: the cap counts as reached at the first request it refuses
     /// because what is charged alone leaves less than the request may cost, with nothing else held (held requests may
-    /// still settle for less and leave room) and the request within the whole cap (one over it is refused at any spend).
+    /// still settle for less and leave room), the request within the whole cap (one over it is refused at any spend), and
+    /// at least <see cref="NearlyReachedPercent"/> % of the cap charged (one large request refused at 10 % reaches nothing).
     /// True when it changed the state (to be saved).
     /// </summary>
     public bool RefusedBySpendCap(Refusal refusal)
@@ -428,7 +435,8 @@ internal sealed class TenantAccount(
         var now = timeProvider.GetUtcNow();
         CatchUp(now);
         if (State.SpendCapReached || State.SpendReserved > 0
-            || State.Info?.Budget.SpendCap is not { Micros: > 0 } cap || spend > cap || State.SpendCharged + spend.Micros <= cap.Micros)
+            || State.Info?.Budget.SpendCap is not { Micros: > 0 } cap || spend > cap || State.SpendCharged + spend.Micros <= cap.Micros
+            || (decimal)State.SpendCharged * 100 < (decimal)cap.Micros * NearlyReachedPercent)
         {
             return false;
         }

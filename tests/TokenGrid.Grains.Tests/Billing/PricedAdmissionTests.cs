@@ -173,6 +173,29 @@ public sealed class PricedAdmissionTests(TenantClusterFixture fixture)
         Assert.Equal((9_500L, 10_000L), (events[2].Spent.Micros, events[2].Cap.Micros));
     }
 
+    /// <summary>
+    /// A large request the cap refuses while little is spent reaches nothing: smaller requests still fit, and the 50 and
+    /// 80 events still come as the spend grows.
+    /// </summary>
+    [Fact]
+    public async Task A_large_request_refused_early_in_the_period_does_not_reach_the_cap()
+    {
+        var model = NewModel();
+        await PublishAsync(Price(model, TokenDirection.Completion, "1"));
+        var tenant = await fixture.NewTenantAsync(TenantTestKit.Roomy with { SpendCap = new Money(10_000) });
+        await tenant.AdmitAsync(new AdmissionRequest("spent", model, 0, 1_000));
+        await tenant.SettleAsync(new SettlementRequest("spent", 0, 1_000, JobOutcome.Completed));
+
+        var large = await tenant.AdmitAsync(new AdmissionRequest("large", model, 0, 9_500));
+        var small = await tenant.AdmitAsync(new AdmissionRequest("small", model, 0, 5_000));
+        await tenant.SettleAsync(new SettlementRequest("small", 0, 5_000, JobOutcome.Completed));
+        var events = await tenant.GetSpendEventsAsync();
+
+        Assert.Equal(AdmissionRejection.SpendCapReached, large.Rejection);
+        Assert.True(small.Admitted, small.Message);
+        Assert.Equal([50], events.Select(e => e.Percent));
+    }
+
     [Fact]
     public async Task A_request_the_spend_cap_refuses_anyway_holds_none_of_the_subsidy_programs_budget()
     {
