@@ -186,9 +186,10 @@ public sealed record JobChoice([property: Id(0)] string GroupId, [property: Id(1
 
     /// <summary>
     /// Choice 0's siblings, the other choices' job ids (empty for them): when choice 0 ends before a node took its prompt
-    /// (its client left while it waited), it still charges the prompt if a sibling ran on it.
+    /// (its client left while it waited), it still charges the prompt if a sibling ran on it. Null in a job saved before
+    /// choices knew their siblings.
     /// </summary>
-    [Id(3)] public IReadOnlyList<string> Siblings { get; init; } = [];
+    [Id(3)] public IReadOnlyList<string>? Siblings { get; init; }
 }
 
 /// <summary>A job as the API shows it.</summary>

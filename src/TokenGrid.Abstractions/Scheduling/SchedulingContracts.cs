@@ -71,6 +71,9 @@ public sealed record DispatchRequest
     /// </summary>
     [Id(14)] public int PrefixBlockTokens { get; init; }
 
+    /// <summary>Times the job has lost its slot to a preemption so far: a preemption takes the job preempted least often.</summary>
+    [Id(15)] public int Preemptions { get; init; }
+
     /// <summary>Expected cost in tokens: prompt plus most output.</summary>
     public long Cost => (long)PromptTokens + MaxTokens;
 }

@@ -19,7 +19,7 @@ internal static class JobDispatch
     /// </summary>
     public static DispatchRequest Request(
         string jobId, JobSpec spec, AdmissionResult? admission, JobCheckpoints checkpoints, DateTimeOffset enqueuedAt, bool resumed,
-        int prefixBlockTokens = 0)
+        int prefixBlockTokens = 0, int preemptions = 0)
     {
         var blocks = prefixBlockTokens > 0 && spec.PromptTokens.Length + checkpoints.Tokens.Count >= prefixBlockTokens
             ? PrefixHashes.Summaries(PrefixCacheScopes.Of(spec.TenantId, admission), NextRun(spec, checkpoints.Tokens).PromptTokens, prefixBlockTokens)
@@ -36,6 +36,7 @@ internal static class JobDispatch
             EnqueuedAt = enqueuedAt,
             Resumed = resumed,
             Preemptible = checkpoints.Resumable,
+            Preemptions = preemptions,
 
             // A resumed choice recomputes its own output as prompt, which no sibling shares.
             AffinityKey = resumed ? null : spec.Choice?.GroupId,

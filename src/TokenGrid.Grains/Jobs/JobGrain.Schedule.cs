@@ -73,7 +73,7 @@ public sealed partial class JobGrain
     private IModelDispatcherGrain Dispatcher(string model) => GrainFactory.GetGrain<IModelDispatcherGrain>(model);
 
     private DispatchRequest Request(JobSpec spec, bool resumed) =>
-        JobDispatch.Request(JobId, spec, Info!.Admission, _checkpoints, _enqueuedAt, resumed, PrefixBlockTokens);
+        JobDispatch.Request(JobId, spec, Info!.Admission, _checkpoints, _enqueuedAt, resumed, PrefixBlockTokens, Info.Preemptions);
 
     /// <summary>
     /// The block size the job cuts its prompt at for prefix-aware placement: the engines' (every silo's nodes share the

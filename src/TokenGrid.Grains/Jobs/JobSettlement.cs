@@ -94,7 +94,7 @@ public sealed partial class JobSettlement(
             return false;
         }
 
-        foreach (var id in choice.Siblings)
+        foreach (var id in choice.Siblings ?? [])
         {
             try
             {

@@ -399,15 +399,15 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
 
     /// <summary>
     /// The preemptible running job matching <paramref name="eligible"/> that started last on a node
-    /// <paramref name="waiting"/> may use, among those that were never preempted when there are any: a job that was
-    /// preempted and resumed has just started again, so it would otherwise lose its slot (and recompute what it made) to
-    /// every new preemptor in turn, while the others never did.
+    /// <paramref name="waiting"/> may use, among those preempted least often: a job that was preempted and resumed has just
+    /// started again, so it would otherwise lose its slot (and recompute what it made) to every new preemptor in turn,
+    /// while the others never did.
     /// </summary>
     private RunningJob? Youngest(DispatchRequest waiting, Func<RunningJob, bool> eligible)
     {
         RunningJob? youngest = null;
         static bool Younger(RunningJob run, RunningJob than) =>
-            run.Request.Resumed != than.Request.Resumed ? !run.Request.Resumed : run.StartedAt > than.StartedAt;
+            run.Request.Preemptions != than.Request.Preemptions ? run.Request.Preemptions < than.Request.Preemptions : run.StartedAt > than.StartedAt;
 
         foreach (var run in _running.Values)
         {

@@ -3,7 +3,7 @@ namespace TokenGrid.Silo.Options;
 /// <summary>How the silo joins its cluster and where it keeps grain state (section <see cref="SectionName"/>).</summary>
 /// <example>
 /// <code>
-/// "TokenGrid": { "Cluster": { "Clustering": "Localhost", "Storage": "Memory", "SiloPort": 11111, "GatewayPort": 30000 } }
+/// "TokenGrid": { "Cluster": { "Clustering": "Localhost", "Storage": "Memory", "SiloPort": 11111 } }
 /// </code>
 /// With <c>AdoNet</c> clustering or storage, the database is configured in <c>TokenGrid:Database</c> (DatabaseOptions).
 /// </example>

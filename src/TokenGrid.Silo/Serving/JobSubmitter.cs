@@ -150,7 +150,7 @@ internal sealed partial class JobSubmitter(IGrainFactory grains, TimeProvider ti
     /// </summary>
     internal static bool IsJobId(string id) => JobIdShape().IsMatch(id);
 
-    [GeneratedRegex("^job_[0-9a-f]{24}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\Ajob_[0-9a-f]{24}\z", RegexOptions.CultureInvariant)]
     private static partial Regex JobIdShape();
 
     /// <summary>A new job id: <c>job_</c>, 12 hex digits of milliseconds since the epoch, then 12 random hex digits.</summary>

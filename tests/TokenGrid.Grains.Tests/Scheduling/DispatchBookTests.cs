@@ -116,7 +116,7 @@ public sealed class DispatchBookTests
         Assert.Equal("young", Assert.Single(book.Dispatch(s_now.AddSeconds(2))).Victim?.Request.JobId);
         Assert.True(book.Release("young", 3, s_now.AddSeconds(2)));
         Assert.True(book.Release("urgent1", 1, s_now.AddSeconds(3)));
-        book.Queue.Enqueue(Job("young", "batch", PriorityClass.Low) with { Resumed = true });
+        book.Queue.Enqueue(Job("young", "batch", PriorityClass.Low) with { Resumed = true, Preemptions = 1 });
         Assert.Equal("young", Assert.Single(book.Dispatch(s_now.AddSeconds(3))).Job.Request.JobId);
 
         book.Queue.Enqueue(Job("urgent2", "live", PriorityClass.High));
@@ -126,7 +126,7 @@ public sealed class DispatchBookTests
         // Once every candidate has been preempted, the youngest goes, as before.
         Assert.True(book.Release("old", 3, s_now.AddSeconds(4)));
         Assert.True(book.Release("urgent2", 1, s_now.AddSeconds(5)));
-        book.Queue.Enqueue(Job("old", "batch", PriorityClass.Low) with { Resumed = true });
+        book.Queue.Enqueue(Job("old", "batch", PriorityClass.Low) with { Resumed = true, Preemptions = 1 });
         Assert.Single(book.Dispatch(s_now.AddSeconds(5)));
         book.Queue.Enqueue(Job("urgent3", "live", PriorityClass.High));
         Assert.Equal("old", Assert.Single(book.Dispatch(s_now.AddSeconds(6))).Victim?.Request.JobId);
