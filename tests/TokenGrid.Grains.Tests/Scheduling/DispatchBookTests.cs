@@ -80,12 +80,7 @@ public sealed class DispatchBookTests
     [Fact]
     public void A_high_job_preempts_the_youngest_preemptible_low_job_and_takes_its_slot()
     {
-        var book = Book(new SchedulingOptions { FairSharePreemption = false });
-        book.Refresh([Report("n1", slots: 2)], s_now, s_lifetime, _ => false);
-        book.Queue.Enqueue(Job("old", "batch", PriorityClass.Low));
-        book.Dispatch(s_now);
-        book.Queue.Enqueue(Job("young", "batch", PriorityClass.Low));
-        book.Dispatch(s_now.AddSeconds(1));
+        var book = TwoLowJobsRunning();
         book.Queue.Enqueue(Job("urgent", "live", PriorityClass.High));
 
         var started = Assert.Single(book.Dispatch(s_now.AddSeconds(2)));
@@ -101,16 +96,11 @@ public sealed class DispatchBookTests
     }
 
     [Fact]
-    public void A_job_that_was_preempted_is_not_the_next_victim_while_one_that_never_was_runs()
+    public void A_job_preempted_before_is_not_the_next_victim_while_one_preempted_less_runs()
     {
         // The batch tenant fills both slots; each urgent job takes one. The first victim comes back (resumed, so it starts
         // last), and the second urgent job must take the other batch job's slot, not the resumed one's again.
-        var book = Book(new SchedulingOptions { FairSharePreemption = false });
-        book.Refresh([Report("n1", slots: 2)], s_now, s_lifetime, _ => false);
-        book.Queue.Enqueue(Job("old", "batch", PriorityClass.Low));
-        book.Dispatch(s_now);
-        book.Queue.Enqueue(Job("young", "batch", PriorityClass.Low));
-        book.Dispatch(s_now.AddSeconds(1));
+        var book = TwoLowJobsRunning();
 
         book.Queue.Enqueue(Job("urgent1", "live", PriorityClass.High));
         Assert.Equal("young", Assert.Single(book.Dispatch(s_now.AddSeconds(2))).Victim?.Request.JobId);
@@ -230,6 +220,18 @@ public sealed class DispatchBookTests
     }
 
     private static DispatchBook Book(SchedulingOptions options) => new("m", options);
+
+    /// <summary>One node of two slots, each running a Low job of the batch tenant: "old" from now, "young" a second later.</summary>
+    private static DispatchBook TwoLowJobsRunning()
+    {
+        var book = Book(new SchedulingOptions { FairSharePreemption = false });
+        book.Refresh([Report("n1", slots: 2)], s_now, s_lifetime, _ => false);
+        book.Queue.Enqueue(Job("old", "batch", PriorityClass.Low));
+        book.Dispatch(s_now);
+        book.Queue.Enqueue(Job("young", "batch", PriorityClass.Low));
+        book.Dispatch(s_now.AddSeconds(1));
+        return book;
+    }
 
     private static NodeReport Report(string id, int slots) => new()
     {
