@@ -47,16 +47,35 @@ internal sealed partial class NodeStartup(
         }
     }
 
+    /// <summary>
+    /// How long the drain may still take, <paramref name="sinceStopping"/> after the host began to stop with a shutdown
+    /// <paramref name="timeout"/>: the timeout less what has passed and a reserve for the rest of the stop (a quarter of
+    /// the timeout, at most 30 s), at least 0. Null when only the host's own token bounds it (an infinite timeout, or
+    /// one longer than a timer takes, over 24 days).
+    /// </summary>
+    internal static TimeSpan? DrainBudget(TimeSpan timeout, TimeSpan sinceStopping)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds >= int.MaxValue)
+        {
+            return null;
+        }
+
+        var reserve = TimeSpan.FromTicks(Math.Min(s_maxReserve.Ticks, timeout.Ticks / 4));
+        return TimeSpan.FromTicks(Math.Max(0, (timeout - reserve - sinceStopping).Ticks));
+    }
+
     /// <summary>Notes when the host began to stop: the shutdown timeout counts from then, the HTTP server's wait included.</summary>
     private void OnHostStopping() => Interlocked.CompareExchange(ref _stopping, time.GetTimestamp(), 0);
 
     private async Task StopAsync(CancellationToken cancellationToken)
     {
-        var timeout = host.Value.ShutdownTimeout;
-        var reserve = TimeSpan.FromTicks(Math.Min(s_maxReserve.Ticks, timeout.Ticks / 4));
         var since = Interlocked.Read(ref _stopping) is var stopping and > 0 ? time.GetElapsedTime(stopping) : TimeSpan.Zero;
         using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        drain.CancelAfter(timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(Math.Max(0, (timeout - reserve - since).Ticks)));
+        if (DrainBudget(host.Value.ShutdownTimeout, since) is { } budget)
+        {
+            drain.CancelAfter(budget);
+        }
+
         await Task.WhenAll(runtime.Devices.Select(d => DrainAsync(d, drain.Token))).ConfigureAwait(false);
 
         var registry = grainFactory.GetGrain<INodeRegistryGrain>(0);
