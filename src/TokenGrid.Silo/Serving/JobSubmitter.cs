@@ -1,6 +1,9 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Telemetry;
@@ -27,7 +30,7 @@ internal sealed partial class JobSubmitter(IGrainFactory grains, TimeProvider ti
         }
 
         var grain = grains.GetGrain<IJobGrain>(NewJobId());
-        var job = await grain.SubmitAsync(plan.ToJobSpec(tenant.TenantId, keepOutput, options.Value.JobTimeout));
+        var job = await SubmitOnceAsync(grain, plan.ToJobSpec(tenant.TenantId, keepOutput, options.Value.JobTimeout), http.RequestAborted);
         if (job.Admission is { } admission)
         {
             tenant.Limits = admission.Limits;
@@ -92,7 +95,7 @@ internal sealed partial class JobSubmitter(IGrainFactory grains, TimeProvider ti
         (IJobGrain Grain, JobInfo Job)[] submitted;
         try
         {
-            submitted = await Task.WhenAll(jobs.Select(async (grain, i) => (grain, await grain.SubmitAsync(specs[i]))));
+            submitted = await Task.WhenAll(jobs.Select(async (grain, i) => (grain, await SubmitOnceAsync(grain, specs[i], http.RequestAborted))));
         }
         catch
         {
@@ -110,6 +113,36 @@ internal sealed partial class JobSubmitter(IGrainFactory grains, TimeProvider ti
 
         return submitted;
     }
+
+    /// <summary>
+    /// Submits <paramref name="spec"/> to its job, sending it again while the job's silo is failing (see
+    /// <see cref="SubmitRetries"/>): submitting is idempotent, since a job that has its spec answers with its job, so a
+    /// reply lost with a dying silo costs nothing but the wait. Without this, a request whose choices were partly
+    /// submitted failed as a whole after the others had run and been charged, and a tenant that retried paid twice.
+    /// </summary>
+    private Task<JobInfo> SubmitOnceAsync(IJobGrain grain, JobSpec spec, CancellationToken cancellationToken) =>
+        SubmitRetries(time).ExecuteAsync(static (state, _) => new ValueTask<JobInfo>(state.grain.SubmitAsync(state.spec)), (grain, spec), cancellationToken).AsTask();
+
+    /// <summary>One pipeline per clock (building one validates its options by reflection: too dear per request).</summary>
+    private static readonly ConditionalWeakTable<TimeProvider, ResiliencePipeline> s_submitRetries = [];
+
+    /// <summary>
+    /// Retries a submission that failed because a silo is gone or unreachable (not a timeout, which has already waited):
+    /// 8 more attempts, 100 ms apart and doubling up to 2 s, about 9 s in all, which covers the 4 s membership takes to
+    /// declare a killed silo dead (silo-config/README.md, "Failure detection"). After them the request is answered 503.
+    /// </summary>
+    internal static ResiliencePipeline SubmitRetries(TimeProvider time) => s_submitRetries.GetValue(time, static time =>
+        new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not TimeoutException && ClusterFailures.IsClusterUnavailable(e)),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = false,
+                Delay = TimeSpan.FromMilliseconds(100),
+                MaxDelay = TimeSpan.FromSeconds(2),
+                MaxRetryAttempts = 8,
+            })
+            .Build());
 
     /// <summary>
     /// Cancels every job of a request that fails as a whole, as ended with their request (not the tenant's cancel); each
