@@ -49,4 +49,7 @@ public sealed partial class TenantGrain
 
     [LoggerMessage(EventId = 1116, Level = LogLevel.Warning, Message = "Tenant {TenantId} could not post spend event {EventId} to its webhook; it tries again")]
     private static partial void LogWebhookFailed(ILogger logger, Exception exception, string tenantId, string eventId);
+
+    [LoggerMessage(EventId = 1117, Level = LogLevel.Debug, Message = "Tenant {TenantId} could not post spend event {EventId} to its webhook, {Failures} failures in a row ({Reason}); it tries again")]
+    private static partial void LogWebhookFailedAgain(ILogger logger, string tenantId, string eventId, int failures, string reason);
 }

@@ -637,8 +637,17 @@ public sealed partial class TenantGrain(
                 }
                 catch (Exception e)
                 {
-                    // Nothing cancels the post, so any exception (a timeout included) is the receiver's failure.
-                    LogWebhookFailed(logger, e, TenantId, raised.Id);
+                    // Nothing cancels the post, so any exception (a timeout included) is the receiver's failure. The tenant's
+                    // receiver is not the operator's to fix: a warning when a run of failures begins, then one line per retry.
+                    if (_webhookFailures == 0)
+                    {
+                        LogWebhookFailed(logger, e, TenantId, raised.Id);
+                    }
+                    else
+                    {
+                        LogWebhookFailedAgain(logger, TenantId, raised.Id, _webhookFailures + 1, e.Message);
+                    }
+
                     var delay = TimeSpan.FromSeconds(1 << Math.Min(_webhookFailures++, 6));
                     _webhookRetryAt = timeProvider.GetUtcNow() + delay;
                     _webhookRetry?.Dispose();

@@ -20,6 +20,7 @@ namespace TokenGrid.Silo.Tests.Billing;
 public sealed class SpendWebhookTests(BillingServerFixture fixture)
 {
     private readonly TokenGridServer _server = fixture.Server;
+    private readonly BillingServerFixture _fixture = fixture;
 
     [Fact]
     public async Task Each_threshold_reached_after_the_webhook_is_set_is_posted_once_signed_with_its_secret()
@@ -88,6 +89,26 @@ public sealed class SpendWebhookTests(BillingServerFixture fixture)
         Assert.Equal(refused.EventId, taken.EventId);
         Assert.Equal(refused.Body, taken.Body);
         Assert.True(taken.At - refused.At >= TimeSpan.FromSeconds(0.9), $"Posted again after {taken.At - refused.At}.");
+    }
+
+    [Fact]
+    public async Task A_receiver_that_keeps_failing_is_one_warning_not_one_per_retry()
+    {
+        using var receiver = new Receiver(HttpStatusCode.ServiceUnavailable, HttpStatusCode.BadGateway, HttpStatusCode.InternalServerError, HttpStatusCode.OK);
+        var (tenant, key) = await _server.CreateTenantAsync(new { spend_cap = "0.000030" });
+        using var client = _server.Client(key);
+        await (await client.PutAsync("v1/billing/webhook", Json(new JsonObject { ["url"] = receiver.Url }))).ReadJsonAsync();
+
+        await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hello there", max_tokens = 9, temperature = 0 })).ReadJsonAsync();
+        var posts = new List<string?>();
+        for (var i = 0; i < 4; i++)
+        {
+            posts.Add((await receiver.NextAsync()).EventId);
+        }
+
+        // Three failures, 1 and 2 and 4 seconds apart, then delivery: the same event each time, one warning for the run.
+        Assert.Single(posts.Distinct());
+        Assert.Single(_fixture.Log.Errors, e => e.Contains("could not post spend event", StringComparison.Ordinal) && e.Contains($"TenantId={tenant}", StringComparison.Ordinal));
     }
 
     [Theory]

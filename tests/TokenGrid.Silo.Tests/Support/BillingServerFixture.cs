@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using TokenGrid.Silo.Tests.Database;
@@ -21,6 +22,9 @@ public abstract class BillingServerFixtureBase : IAsyncLifetime
 
     public TokenGridServer Server => _server ?? throw new InvalidOperationException("Not started.");
 
+    /// <summary>The server's log entries at Warning and above.</summary>
+    public ErrorLogCapture Log { get; } = new(Microsoft.Extensions.Logging.LogLevel.Warning);
+
     /// <summary>The rate card version in force.</summary>
     public int PriceVersion { get; private set; }
 
@@ -33,7 +37,7 @@ public abstract class BillingServerFixtureBase : IAsyncLifetime
             ["TokenGrid:Billing:Webhooks:AllowHttp"] = "true",
             ["TokenGrid:Billing:Webhooks:AllowPrivateNetworks"] = "true",
         };
-        _server = await TokenGridServer.StartAsync(settings);
+        _server = await TokenGridServer.StartAsync(settings, services: services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Log));
         using var admin = _server.Client(TokenGridServer.AdminKey);
         var published = await (await admin.PutAsJsonAsync("admin/prices", new
         {
