@@ -15,4 +15,7 @@ public sealed partial class MigrationRunner
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The database has migrations this build does not know ({Versions}): it was migrated by a newer build")]
     private static partial void LogNewerSchema(ILogger logger, string versions);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A migration step waited {TimeoutSeconds} s for a table lock (attempt {Attempt} of {Attempts}); rolled back, trying again: a long query holds a table it changes")]
+    private static partial void LogLockBusy(ILogger logger, int attempt, int attempts, double timeoutSeconds);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -11,6 +12,13 @@ namespace TokenGrid.Storage.Postgres.Migrations;
 /// so silos and <c>db migrate</c> runs starting together apply each migration once, and a run that dies leaves no
 /// half-applied migration. Running again is a no-op; an applied migration whose text changed is an error.
 /// </summary>
+/// <remarks>
+/// A migration runs as long as its work takes (its statements ignore the connection's <c>Command Timeout</c>, 30 s by
+/// default: building an index over a large ledger takes longer), but it waits at most <see cref="LockTimeout"/> for a
+/// table lock. A migration that alters a table queues for its lock behind every query reading that table, and every
+/// write to the table queues behind the migration: without the limit, one long report over the ledger would hold up
+/// every tenant's save until it ended. A step that gave up is rolled back and tried again after a pause as long.
+/// </remarks>
 public sealed partial class MigrationRunner(ILogger<MigrationRunner>? logger = null)
 {
     /// <summary>The advisory lock key ("TokenGrd" in ASCII): held only inside a migration step's transaction.</summary>
@@ -20,6 +28,18 @@ public sealed partial class MigrationRunner(ILogger<MigrationRunner>? logger = n
     public const string HistoryTable = "tokengrid_schema_migrations";
 
     private readonly ILogger _logger = logger ?? NullLogger<MigrationRunner>.Instance;
+
+    /// <summary>
+    /// How long a migration step waits for a table lock before it gives up, rolls back and is tried again (the writers
+    /// queued behind it go on meanwhile). Default: 00:00:05. Zero waits without limit.
+    /// </summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How many times in all a step is tried that gave up waiting for a lock; then the run fails with PostgreSQL's
+    /// <c>lock_not_available</c> error. Default: 12 (about two minutes at the default <see cref="LockTimeout"/>).
+    /// </summary>
+    public int LockAttempts { get; init; } = 12;
 
     /// <summary>Applies what <paramref name="migrations"/> (default: <see cref="Migration.All"/>) has that the database lacks.</summary>
     /// <exception cref="SchemaMigrationException">An applied migration differs from this build's.</exception>
@@ -101,14 +121,44 @@ public sealed partial class MigrationRunner(ILogger<MigrationRunner>? logger = n
         }
     }
 
-    private static async Task<T> InLockAsync<T>(
+    /// <summary>
+    /// Runs <paramref name="step"/> in a transaction that holds the advisory lock, with table locks limited to
+    /// <see cref="LockTimeout"/>; a step that gave up waiting for one is run again (it must be repeatable).
+    /// </summary>
+    private async Task<T> InLockAsync<T>(
+        NpgsqlConnection connection, Func<NpgsqlTransaction, Task<T>> step, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await InLockOnceAsync(connection, step, cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable && attempt < LockAttempts)
+            {
+                LogLockBusy(_logger, attempt, LockAttempts, LockTimeout.TotalSeconds);
+                await Task.Delay(LockTimeout, cancellationToken);
+            }
+        }
+    }
+
+    private async Task<T> InLockOnceAsync<T>(
         NpgsqlConnection connection, Func<NpgsqlTransaction, Task<T>> step, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction))
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction) { CommandTimeout = 0 })
         {
+            // Waits as long as another runner's migration takes.
             lockCommand.Parameters.Add(new NpgsqlParameter<long> { TypedValue = AdvisoryLockKey });
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // Set after the advisory lock, which it would limit too; local to this transaction.
+        await using (var limit = new NpgsqlCommand("SELECT set_config('lock_timeout', $1, true)", connection, transaction))
+        {
+            var milliseconds = (long)LockTimeout.TotalMilliseconds;
+            limit.Parameters.Add(new NpgsqlParameter<string> { TypedValue = milliseconds.ToString(CultureInfo.InvariantCulture) + "ms" });
+            await limit.ExecuteNonQueryAsync(cancellationToken);
         }
 
         var result = await step(transaction);
@@ -132,7 +182,7 @@ public sealed partial class MigrationRunner(ILogger<MigrationRunner>? logger = n
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

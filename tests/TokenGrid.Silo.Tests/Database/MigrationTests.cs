@@ -1,5 +1,7 @@
 using Npgsql;
 using TokenGrid.Abstractions.Billing;
+using TokenGrid.Abstractions.Tenants;
+using TokenGrid.Grains.Tenants;
 using TokenGrid.Storage.Postgres;
 using TokenGrid.Storage.Postgres.Migrations;
 
@@ -260,5 +262,63 @@ public sealed class MigrationTests
         await Assert.ThrowsAsync<PostgresException>(() => new MigrationRunner().MigrateAsync(database.ConnectionString, [broken]));
         Assert.Equal(0L, await database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_schema_migrations"));
         Assert.Equal(0L, await database.ScalarAsync<long>("SELECT count(*) FROM pg_tables WHERE tablename = 'half_done'"));
+    }
+
+    [Fact]
+    public async Task A_migration_runs_longer_than_the_connections_command_timeout()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync(migrate: false);
+        var slow = Migration.Parse("0001_slow.sql", "CREATE TABLE slow_done (id int); SELECT pg_sleep(2);");
+        var shortTimeout = new NpgsqlConnectionStringBuilder(database.ConnectionString) { CommandTimeout = 1 }.ConnectionString;
+
+        await new MigrationRunner().MigrateAsync(shortTimeout, [slow]);
+
+        Assert.Equal(1L, await database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_schema_migrations"));
+    }
+
+    [Fact]
+    public async Task A_migration_waiting_for_a_ledger_lock_gives_way_to_tenant_saves_and_applies_once_the_reader_ends()
+    {
+        await using var database = await PostgresTestDatabase.CreateAsync();
+
+        // A long report over the ledger: its transaction holds the table until it ends.
+        await using var reader = new NpgsqlConnection(database.ConnectionString);
+        await reader.OpenAsync();
+        await using var report = await reader.BeginTransactionAsync();
+        await using (var read = new NpgsqlCommand("SELECT count(*) FROM tokengrid_ledger", reader, report))
+        {
+            await read.ExecuteScalarAsync();
+        }
+
+        var alter = Migration.Parse("0099_alter_ledger.sql", "ALTER TABLE tokengrid_ledger ADD COLUMN probe integer;");
+        var runner = new MigrationRunner { LockTimeout = TimeSpan.FromMilliseconds(500) };
+        var migrating = runner.MigrateAsync(database.ConnectionString, [.. Migration.All, alter]);
+        await LockWaitAsync(database, "ALTER TABLE tokengrid_ledger%");
+
+        // A tenant's save (ledger lines) goes through within its timeout rather than queueing until the report ends.
+        var saving = new NpgsqlConnectionStringBuilder(database.ConnectionString) { CommandTimeout = 5 }.ConnectionString;
+        await using var dataSource = NpgsqlDataSource.Create(saving);
+        var store = new PostgresTenantStore(dataSource, PostgresTenantStoreTests.Serializer);
+        var line = new LedgerEntry(1, DateTimeOffset.UtcNow, "t1", "j1", "demo", LedgerEntryKind.Reserve, 10, 100, 0, 10, 90);
+        var saved = await store.SaveAsync(new TenantSave("t1", new TenantState { LastSequence = 1 }, 0, [line], ["j1"]));
+        Assert.True(saved.Saved);
+        Assert.False(migrating.IsCompleted);
+
+        await report.CommitAsync();
+        var result = await migrating;
+        Assert.Equal([99], result.Applied.Select(m => m.Version));
+        Assert.Equal(1L, await database.ScalarAsync<long>("SELECT count(*) FROM information_schema.columns WHERE table_name = 'tokengrid_ledger' AND column_name = 'probe'"));
+    }
+
+    /// <summary>Returns once a statement matching <paramref name="query"/> waits for a lock (polled: PostgreSQL sends no signal).</summary>
+    private static async Task LockWaitAsync(PostgresTestDatabase database, string query)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await database.ScalarAsync<long>(
+            $"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '{query}'") == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"No statement like '{query}' waited for a lock.");
+            await Task.Delay(20);
+        }
     }
 }
