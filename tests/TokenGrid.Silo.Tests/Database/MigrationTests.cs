@@ -116,7 +116,7 @@ public sealed class MigrationTests
                     10, 100000000, 1000000, 0, 400000, 600000, 20, 100000000, 2000000, 0, 800000, 1200000);
             """);
 
-        Assert.Equal([15], (await runner.MigrateAsync(database.ConnectionString)).Applied.Select(m => m.Version));
+        Assert.Equal([15], (await runner.MigrateAsync(database.ConnectionString, [.. Migration.All.Where(m => m.Version <= 15)])).Applied.Select(m => m.Version));
         const string priced = """
             INSERT INTO tokengrid_ledger (tenant_id, sequence, at, job_id, model, kind, tokens, quota, charged_after, reserved_after,
                                           balance_after, prompt_tokens, completion_tokens, currency, price_version, program_id, node_id,

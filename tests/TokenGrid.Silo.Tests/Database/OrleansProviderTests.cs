@@ -61,6 +61,32 @@ public sealed class OrleansProviderTests(OrleansProviderTests.Silo fixture) : IC
     }
 
     [Fact]
+    public async Task Grain_storage_versions_wrap_around_instead_of_overflowing()
+    {
+        var storage = Server.Services.GetRequiredKeyedService<IGrainStorage>(TokenGridStorage.Name);
+        var key = "busy-" + Guid.NewGuid().ToString("N");
+        var grain = GrainId.Create("test", key);
+        await storage.WriteStateAsync("box", grain, new GrainState<List<int>> { State = [1] });
+
+        // A state written 2^31 - 1 times.
+        await Database.ExecuteAsync($"UPDATE orleans_grain_state SET version = 2147483647 WHERE state_name = 'box' AND grain_key LIKE '%{key}%'");
+        var busy = new GrainState<List<int>>();
+        await storage.ReadStateAsync("box", grain, busy);
+        Assert.Equal("2147483647", busy.ETag);
+
+        busy.State!.Add(2);
+        await storage.WriteStateAsync("box", grain, busy);
+        Assert.Equal("1", busy.ETag);
+        await Assert.ThrowsAsync<InconsistentStateException>(
+            () => storage.WriteStateAsync("box", grain, new GrainState<List<int>> { State = [], ETag = "2147483647" }));
+
+        var read = new GrainState<List<int>>();
+        await storage.ReadStateAsync("box", grain, read);
+        Assert.Equal([1, 2], read.State);
+        Assert.Equal("1", read.ETag);
+    }
+
+    [Fact]
     public async Task Reminders_are_upserted_read_by_range_and_removed_by_etag()
     {
         var table = Server.Services.GetRequiredService<IReminderTable>();
