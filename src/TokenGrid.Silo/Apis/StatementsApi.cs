@@ -68,7 +68,11 @@ internal static class StatementsApi
         }
         catch (PeriodNotEndedException notEnded)
         {
-            throw new ApiProblemException(new ApiProblem(409, "Period not ended", notEnded.Message, "period_not_ended", "period"));
+            throw new ApiProblemException(new ApiProblem(409, "Period not ended", notEnded.Message, "period_not_ended", "period")
+            {
+                // Only once the month has ended: a close refused for the grace after it is worth retrying in a moment.
+                RetryAfter = notEnded.Wait <= StatementBook.CloseGrace ? notEnded.Wait : null,
+            });
         }
 
         var view = PeriodCloseView.Of(closed);

@@ -138,8 +138,21 @@ public sealed class StatementTests
         Assert.Equal((StatementStatus.Open, 2), (open.Status, open.Lines.Count));
         Assert.Null(await book.GetAsync("a", Period("2027-01")));
 
+        // At the month's end and within the grace after it, the close is refused: a charge dated in the month may still
+        // be on its way to storage, and lands on the statement once the grace has passed.
         clock.SetUtcNow(December.AddMonths(1));
+        var early = await Assert.ThrowsAsync<PeriodNotEndedException>(() => book.CloseAsync(Period("2026-12")));
+        Assert.Equal(StatementBook.CloseGrace, early.Wait);
+        clock.Advance(StatementBook.CloseGrace - TimeSpan.FromTicks(1));
+        Assert.Equal(TimeSpan.FromTicks(1), (await Assert.ThrowsAsync<PeriodNotEndedException>(() => book.CloseAsync(Period("2026-12")))).Wait);
+        ledger.Append("b", [Charge("b", 2, December.AddMonths(1) - TimeSpan.FromMilliseconds(100), 30, 40)]);
+        clock.Advance(TimeSpan.FromTicks(1));
+        open = (await book.GetAsync("b", Period("2026-12")))!;
         var closed = await book.CloseAsync(Period("2026-12"));
+        var closedB = (await book.GetAsync("b", Period("2026-12")))!;
+        Assert.Equal(open.Lines, closedB.Lines);
+        Assert.Equal(10 + 20 + 30 + 40, closedB.Lines.Sum(l => l.Tokens));
+        open = (await book.GetAsync("a", Period("2026-12")))!;
         Assert.Equal(2, closed.Statements);
         ledger.Append("a", [Charge("a", 2, December.AddDays(3), 5, 5)]);
         clock.Advance(TimeSpan.FromHours(1));

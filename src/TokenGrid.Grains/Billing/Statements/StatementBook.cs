@@ -3,10 +3,19 @@ namespace TokenGrid.Grains.Billing.Statements;
 /// <summary>
 /// The rules of statements over an <see cref="IStatementStore"/>: a closed period's statement is the one stored when it
 /// was closed; any other period that has begun is computed from the ledger and marked open; a period can be closed
-/// only once its month has ended (<see cref="TimeProvider"/>), and closing it again changes nothing.
+/// only <see cref="CloseGrace"/> after its month has ended (<see cref="TimeProvider"/>), and closing it again changes
+/// nothing.
 /// </summary>
 public sealed class StatementBook(IStatementStore store, TimeProvider clock)
 {
+    /// <summary>
+    /// How long after its month's end a period can first be closed: 5 minutes. A charge is dated when its tenant applies
+    /// the settlement and written with the tenant's next save, which may take up to a command timeout (30 s), on a silo
+    /// whose clock may differ a little from the closing silo's. A close right at midnight could miss such a charge, dated
+    /// in the month but stored after the close: no statement would hold it, since the next month's selects by date.
+    /// </summary>
+    public static TimeSpan CloseGrace { get; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The tenant's statement for <paramref name="period"/>, or null when the period has not begun.</summary>
     public async Task<Statement?> GetAsync(string tenantId, StatementPeriod period, CancellationToken cancellationToken = default)
     {
@@ -45,11 +54,18 @@ public sealed class StatementBook(IStatementStore store, TimeProvider clock)
     /// Closes <paramref name="period"/>: stores every tenant's statement for it. Idempotent: a closed period answers its
     /// first close.
     /// </summary>
-    /// <exception cref="PeriodNotEndedException">The month has not ended yet; nothing was stored.</exception>
-    public Task<PeriodClose> CloseAsync(StatementPeriod period, CancellationToken cancellationToken = default)
+    /// <exception cref="PeriodNotEndedException">The month has not ended <see cref="CloseGrace"/> ago; nothing was stored.</exception>
+    public async Task<PeriodClose> CloseAsync(StatementPeriod period, CancellationToken cancellationToken = default)
     {
         var now = clock.GetUtcNow();
-        return period.HasEnded(now) ? store.CloseAsync(period, now, cancellationToken) : throw new PeriodNotEndedException(period);
+        if (now >= period.End + CloseGrace)
+        {
+            return await store.CloseAsync(period, now, cancellationToken);
+        }
+
+        // A period closed before the grace existed answers its close, as any close again does.
+        return (await store.ClosedAsync(cancellationToken)).FirstOrDefault(c => c.Period == period)
+            ?? throw new PeriodNotEndedException(period, period.End + CloseGrace - now);
     }
 
     private sealed class PeriodOrder : IComparer<StatementPeriod>
@@ -60,10 +76,14 @@ public sealed class StatementBook(IStatementStore store, TimeProvider clock)
     }
 }
 
-/// <summary>A period was to be closed before its month ended.</summary>
-public sealed class PeriodNotEndedException(StatementPeriod period)
-    : InvalidOperationException($"Period {period} ends at {period.End:O}; it can be closed only after that.")
+/// <summary>A period was to be closed before its month ended, or within <see cref="StatementBook.CloseGrace"/> after.</summary>
+public sealed class PeriodNotEndedException(StatementPeriod period, TimeSpan wait)
+    : InvalidOperationException(
+        $"Period {period} ends at {period.End:O}; it can be closed from {period.End + StatementBook.CloseGrace:O}, {StatementBook.CloseGrace.TotalMinutes:0} minutes later, once every charge dated in it is stored.")
 {
     /// <summary>The period.</summary>
     public StatementPeriod Period { get; } = period;
+
+    /// <summary>How long until it can be closed.</summary>
+    public TimeSpan Wait { get; } = wait;
 }
