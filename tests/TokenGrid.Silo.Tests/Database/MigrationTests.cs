@@ -184,6 +184,38 @@ public sealed class MigrationTests
         await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync("DELETE FROM tokengrid_charge_lines_separate"));
     }
 
+    [Fact]
+    public async Task A_silo_of_the_release_before_migration_15_still_writes_its_priced_charges_after_it()
+    {
+        // A rolling update migrates while old silos serve, and a rollback runs them on the migrated database: their save
+        // writes a ledger line and its charge row in one statement, the charge row into tokengrid_charge_lines.
+        await using var database = await PostgresTestDatabase.CreateAsync(migrate: true);
+        await database.ExecuteAsync("""
+            WITH lines AS (
+                INSERT INTO tokengrid_ledger (tenant_id, sequence, at, job_id, model, kind, tokens, quota, charged_after, reserved_after,
+                                              balance_after, prompt_tokens, completion_tokens)
+                VALUES ('t', 1, '2026-11-10T00:00:00Z', 'old', 'm', 'charge', 30, 1000, 30, 0, 970, 10, 20)
+                RETURNING sequence, at, job_id, model
+            ), charges AS (
+                INSERT INTO tokengrid_charge_lines (tenant_id, sequence, at, job_id, model, currency, price_version, program_id, node_id,
+                                                    silo, region, home_region, prompt_tokens, prompt_unit_price_micros, prompt_list_micros,
+                                                    prompt_discount_micros, prompt_subsidy_micros, prompt_tenant_micros,
+                                                    completion_tokens, completion_unit_price_micros, completion_list_micros,
+                                                    completion_discount_micros, completion_subsidy_micros, completion_tenant_micros)
+                SELECT 't', l.sequence, l.at, l.job_id, l.model, 'USD', 1, 'p', 'silo-a/cpu0', 'silo-a', 'north', 'west',
+                       10, 100000000, 1000000, 0, 400000, 600000, 20, 100000000, 2000000, 0, 800000, 1200000
+                FROM lines AS l
+            )
+            SELECT 1;
+            """);
+
+        Assert.Equal(1L, await database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_charge_lines_separate"));
+        var lines = await database.QueryAsync("SELECT sequence, prompt_tokens, completion_tokens FROM tokengrid_charge_lines");
+        Assert.Equal([(1L, (long?)10L, (long?)20L)], lines.Select(r => ((long)r[0], r[1] as long?, r[2] as long?)));
+        Assert.Equal(1_800_000L, await database.ScalarAsync<long>("SELECT sum(tenant_micros)::bigint FROM tokengrid_charges"));
+        await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync("DELETE FROM tokengrid_charge_lines_separate"));
+    }
+
     /// <summary>
     /// What the charge views give for the two charges the upgrade tests write: one old, priced both ways (prompt 10 and
     /// completion 20 tokens, 0.6 and 1.2 due, 1.56 paid by program p, demand region west), and one new, priced for its
