@@ -135,6 +135,12 @@ public sealed class PostgresStatementStoreTests : IAsyncLifetime
             var from = DateOnly.FromDateTime(October.AddDays(-5).UtcDateTime);
             var through = DateOnly.FromDateTime(October.AddMonths(3).UtcDateTime);
             Assert.Equal(StatementBuilder.Daily(lines, from, through), await _statements.DailyAsync(tenant, from, through));
+            foreach (var (first, last) in new[] { (10, 40), (0, 0), (31, 31), (-3, 61) })
+            {
+                // Windows inside the lines, and a single day each side of a month's turn.
+                var (start, end) = (DateOnly.FromDateTime(October.AddDays(first).UtcDateTime), DateOnly.FromDateTime(October.AddDays(last).UtcDateTime));
+                Assert.Equal(StatementBuilder.Daily(lines, start, end), await _statements.DailyAsync(tenant, start, end));
+            }
             Assert.Equal(["2026-09", "2026-10", "2026-11", "2026-12"], (await _statements.PeriodsWithChargesAsync(tenant)).Select(p => p.ToString()));
         }
 
