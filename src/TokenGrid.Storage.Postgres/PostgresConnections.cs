@@ -35,19 +35,38 @@ public static class PostgresConnections
     }
 
     /// <summary>
-    /// When <paramref name="exception"/> came from Npgsql, drops the idle connections of every pool opened by
-    /// connection string (Orleans' ADO.NET providers), and of <paramref name="dataSource"/> when given.
+    /// When <paramref name="exception"/> says the server or the connection went away, drops the idle connections of every
+    /// pool opened by connection string (Orleans' ADO.NET providers), and of <paramref name="dataSource"/> when given.
+    /// A statement that failed, or a command that timed out, keeps them: the database is there, perhaps slow, and
+    /// reconnecting every pooled connection would make it slower (Npgsql breaks the one connection that timed out).
     /// </summary>
     public static void ForgetBroken(Exception exception, NpgsqlDataSource? dataSource = null)
     {
+        if (IsConnectionLost(exception))
+        {
+            NpgsqlConnection.ClearAllPools();
+            dataSource?.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> (or one it wraps) says the connection is gone: PostgreSQL's connection
+    /// errors (class 08) and its shutdown and startup errors (57P01–57P03), or Npgsql failing to read or write the socket.
+    /// </summary>
+    public static bool IsConnectionLost(Exception exception)
+    {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is NpgsqlException)
+            switch (e)
             {
-                NpgsqlConnection.ClearAllPools();
-                dataSource?.Clear();
-                return;
+                case PostgresException postgres:
+                    return postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+                        || postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow;
+                case NpgsqlException { InnerException: IOException or System.Net.Sockets.SocketException or EndOfStreamException }:
+                    return true;
             }
         }
+
+        return false;
     }
 }
