@@ -48,11 +48,13 @@ internal static partial class JobOutput
             switch (step.Kind)
             {
                 case StepKind.Event:
-                    yield return step.Event!;
-                    if (step.Event is { Kind: JobEventKind.Status, Job.IsFinished: true })
+                    if (step.Event is { Kind: JobEventKind.Status, Job: { IsFinished: true } ended })
                     {
+                        yield return follower.Lacks(ended) is { } lost ? step.Event with { Job = OutputLost(ended, follower.Tokens, lost) } : step.Event;
                         yield break;
                     }
+
+                    yield return step.Event!;
 
                     break;
                 case StepKind.Ended:
@@ -62,6 +64,17 @@ internal static partial class JobOutput
             }
         }
     }
+
+    /// <summary>
+    /// The end of a job whose output this watcher can no longer receive: a failure naming what it lacks, so a stream
+    /// ends with an error instead of passing for complete. The job itself is unchanged (and charged as it ran).
+    /// </summary>
+    private static JobInfo OutputLost(JobInfo ended, long received, long lacking) => ended with
+    {
+        Status = JobStatus.Failed,
+        Error = $"The stream fell behind job '{ended.Id}': {lacking} of its {ended.CompletionTokens} tokens were no longer held when the " +
+            $"client read on ({received} delivered). The job {ended.Status.ToString().ToLowerInvariant()}; GET /v1/jobs/{ended.Id} shows what it was charged.",
+    };
 
     /// <summary>
     /// Re-attaches after <paramref name="broken"/>, the step that just broke: one execution of the pipeline whose first
@@ -150,6 +163,7 @@ internal static partial class JobOutput
     {
         private IAsyncEnumerator<JobEvent>? _events;
         private Step? _break;
+        private bool _reattached;
 
         public string JobId => jobId;
 
@@ -165,7 +179,19 @@ internal static partial class JobOutput
         public long Tokens { get; private set; } = afterSequence == 0 ? 0 : -1;
 
         /// <summary>Keeps the step that broke, for the re-attaching pipeline's first attempt.</summary>
-        public void Broke(Step broken) => _break = broken;
+        public void Broke(Step broken)
+        {
+            _break = broken;
+            _reattached = true;
+        }
+
+        /// <summary>
+        /// The tokens of <paramref name="ended"/> this watcher never received, or null when it has them all or cannot
+        /// tell. Only a re-attached watch can lack any: one that found the job's activation gone (collected while the
+        /// client read too slowly, its stream keeping no output) gets the final status without the text in between.
+        /// </summary>
+        public long? Lacks(JobInfo ended) =>
+            _reattached && Tokens >= 0 && ended.CompletionTokens > Tokens ? ended.CompletionTokens - Tokens : null;
 
         /// <summary>The step that broke, once: null after the pipeline's first attempt has taken it.</summary>
         public Step? TakeBreak()

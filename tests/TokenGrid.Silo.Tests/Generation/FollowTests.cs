@@ -70,11 +70,52 @@ public sealed class FollowTests
         Assert.InRange(lastAttach, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(62));
     }
 
+    [Fact]
+    public async Task A_re_attached_watch_that_finds_the_output_gone_ends_with_a_failure_naming_what_it_lacks()
+    {
+        var clock = new SleepingClock();
+        var attaches = 0;
+        IAsyncEnumerable<JobEvent> Watch(long after, long tokens) => ++attaches switch
+        {
+            1 => Events([Text(1)], breakAtEnd: true),
+            // The job's activation was collected while the client read slowly: the new one, restored from storage
+            // without a stream's text, has only the job's end.
+            _ => Events([Finished(9, completionTokens: 4)], breakAtEnd: false),
+        };
+
+        var events = await DriveAsync(clock, Collect(JobOutput.FollowAsync(
+            Watch, () => Task.FromResult<JobInfo?>(null), "job-1", 0, new ErrorLogCapture().CreateLogger("test"), clock)));
+
+        Assert.Equal([1L, 9], events.Select(e => e.Sequence));
+        var end = events[^1].Job!;
+        Assert.Equal(JobStatus.Failed, end.Status);
+        Assert.Equal(4, end.CompletionTokens);
+        Assert.Contains("3 of its 4 tokens were no longer held when the client read on (1 delivered). The job succeeded", end.Error);
+    }
+
+    [Fact]
+    public async Task A_re_attached_watch_that_receives_every_token_passes_the_end_on_unchanged()
+    {
+        var clock = new SleepingClock();
+        var attaches = 0;
+        IAsyncEnumerable<JobEvent> Watch(long after, long tokens) => ++attaches switch
+        {
+            1 => Events([Text(1)], breakAtEnd: true),
+            _ => Events([Text(2), Finished(3, completionTokens: 2)], breakAtEnd: false),
+        };
+
+        var events = await DriveAsync(clock, Collect(JobOutput.FollowAsync(
+            Watch, () => Task.FromResult<JobInfo?>(null), "job-1", 0, new ErrorLogCapture().CreateLogger("test"), clock)));
+
+        Assert.Equal(JobStatus.Succeeded, events[^1].Job!.Status);
+        Assert.Null(events[^1].Job!.Error);
+    }
+
     private static JobEvent Text(long sequence) => new(sequence, JobEventKind.Tokens, "x", 1, null);
 
-    private static JobEvent Finished(long sequence) => new(
+    private static JobEvent Finished(long sequence, int completionTokens = 0) => new(
         sequence, JobEventKind.Status, null, 0,
-        new JobInfo { Id = "job-1", TenantId = "t", Model = "m", Status = JobStatus.Succeeded });
+        new JobInfo { Id = "job-1", TenantId = "t", Model = "m", Status = JobStatus.Succeeded, CompletionTokens = completionTokens });
 
     /// <summary>The given events, then a failure like a watch cut by a dead silo, or the end.</summary>
     private static async IAsyncEnumerable<JobEvent> Events(JobEvent[] events, bool breakAtEnd)
