@@ -50,7 +50,7 @@ internal static partial class JobOutput
                 case StepKind.Event:
                     if (step.Event is { Kind: JobEventKind.Status, Job: { IsFinished: true } ended })
                     {
-                        yield return follower.Lacks(ended) is { } lost ? step.Event with { Job = OutputLost(ended, follower.Tokens, lost) } : step.Event;
+                        yield return follower.Lacks(step.Event.Sequence) is { } lost ? step.Event with { Job = OutputLost(ended, lost) } : step.Event;
                         yield break;
                     }
 
@@ -69,11 +69,11 @@ internal static partial class JobOutput
     /// The end of a job whose output this watcher can no longer receive: a failure naming what it lacks, so a stream
     /// ends with an error instead of passing for complete. The job itself is unchanged (and charged as it ran).
     /// </summary>
-    private static JobInfo OutputLost(JobInfo ended, long received, long lacking) => ended with
+    private static JobInfo OutputLost(JobInfo ended, long lackingChars) => ended with
     {
         Status = JobStatus.Failed,
-        Error = $"The stream fell behind job '{ended.Id}': {lacking} of its {ended.CompletionTokens} tokens were no longer held when the " +
-            $"client read on ({received} delivered). The job {ended.Status.ToString().ToLowerInvariant()}; GET /v1/jobs/{ended.Id} shows what it was charged.",
+        Error = $"The stream fell behind job '{ended.Id}': the last {lackingChars} characters of its output were no longer held when the " +
+            $"client read on. The job {ended.Status.ToString().ToLowerInvariant()} with {ended.CompletionTokens} tokens; GET /v1/jobs/{ended.Id} shows what it was charged.",
     };
 
     /// <summary>
@@ -165,6 +165,9 @@ internal static partial class JobOutput
         private Step? _break;
         private bool _reattached;
 
+        /// <summary>The characters of text received up to <see cref="Last"/>.</summary>
+        private long _textEnd = JobEventSequence.CharsOf(afterSequence);
+
         public string JobId => jobId;
 
         public ILogger Logger => logger;
@@ -186,12 +189,16 @@ internal static partial class JobOutput
         }
 
         /// <summary>
-        /// The tokens of <paramref name="ended"/> this watcher never received, or null when it has them all or cannot
-        /// tell. Only a re-attached watch can lack any: one that found the job's activation gone (collected while the
-        /// client read too slowly, its stream keeping no output) gets the final status without the text in between.
+        /// The characters of text before the job's end, at <paramref name="endSequence"/>, that this watcher never
+        /// received, or null when it has them all. Sequences are positions in the text, so this is exact. Only a
+        /// re-attached watch can lack any: one that found the job's activation gone (collected while the client read too
+        /// slowly, its stream keeping no output) gets the final status without the text in between.
         /// </summary>
-        public long? Lacks(JobInfo ended) =>
-            _reattached && Tokens >= 0 && ended.CompletionTokens > Tokens ? ended.CompletionTokens - Tokens : null;
+        public long? Lacks(long endSequence)
+        {
+            var lacking = JobEventSequence.CharsOf(endSequence) - _textEnd;
+            return _reattached && lacking > 0 ? lacking : null;
+        }
 
         /// <summary>The step that broke, once: null after the pipeline's first attempt has taken it.</summary>
         public Step? TakeBreak()
@@ -221,6 +228,7 @@ internal static partial class JobOutput
                 }
 
                 Last = current.Sequence;
+                _textEnd = current.Kind == JobEventKind.Tokens ? JobEventSequence.CharsOf(Last) : _textEnd;
                 Tokens = Tokens < 0 ? Tokens : Tokens + current.Tokens;
                 return new Step(StepKind.Event, current);
             }

@@ -77,20 +77,20 @@ public sealed class FollowTests
         var attaches = 0;
         IAsyncEnumerable<JobEvent> Watch(long after, long tokens) => ++attaches switch
         {
-            1 => Events([Text(1)], breakAtEnd: true),
+            1 => Events([Text(JobEventSequence.Of(1, 0))], breakAtEnd: true),
             // The job's activation was collected while the client read slowly: the new one, restored from storage
-            // without a stream's text, has only the job's end.
-            _ => Events([Finished(9, completionTokens: 4)], breakAtEnd: false),
+            // without a stream's text, has only the job's end, after its 4 characters.
+            _ => Events([Finished(JobEventSequence.Of(4, 1), completionTokens: 4)], breakAtEnd: false),
         };
 
         var events = await DriveAsync(clock, Collect(JobOutput.FollowAsync(
             Watch, () => Task.FromResult<JobInfo?>(null), "job-1", 0, new ErrorLogCapture().CreateLogger("test"), clock)));
 
-        Assert.Equal([1L, 9], events.Select(e => e.Sequence));
+        Assert.Equal([JobEventSequence.Of(1, 0), JobEventSequence.Of(4, 1)], events.Select(e => e.Sequence));
         var end = events[^1].Job!;
         Assert.Equal(JobStatus.Failed, end.Status);
         Assert.Equal(4, end.CompletionTokens);
-        Assert.Contains("3 of its 4 tokens were no longer held when the client read on (1 delivered). The job succeeded", end.Error);
+        Assert.Contains("the last 3 characters of its output were no longer held when the client read on. The job succeeded with 4 tokens", end.Error);
     }
 
     [Fact]
@@ -100,8 +100,10 @@ public sealed class FollowTests
         var attaches = 0;
         IAsyncEnumerable<JobEvent> Watch(long after, long tokens) => ++attaches switch
         {
-            1 => Events([Text(1)], breakAtEnd: true),
-            _ => Events([Text(2), Finished(3, completionTokens: 2)], breakAtEnd: false),
+            1 => Events([Text(JobEventSequence.Of(1, 0))], breakAtEnd: true),
+
+            // The node counted a token that streamed no text (an end of sequence): the text is whole all the same.
+            _ => Events([Text(JobEventSequence.Of(2, 0)), Finished(JobEventSequence.Of(2, 1), completionTokens: 3)], breakAtEnd: false),
         };
 
         var events = await DriveAsync(clock, Collect(JobOutput.FollowAsync(
