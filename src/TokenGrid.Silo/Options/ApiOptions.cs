@@ -34,6 +34,15 @@ public sealed class ApiOptions : IValidatedOptions
     /// </summary>
     public TimeSpan StreamKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long a completion stream's write may wait for a client that does not read (its socket buffers full) before
+    /// the connection is aborted, as if the client had left: a running job is then cancelled and charged for what it
+    /// produced. Without a limit such a stream would hold its connection and its job for as long as the client stayed
+    /// silent, and read on only to find the output it missed gone once the job's grain was collected. Keep it below
+    /// twice Orleans' response timeout (30 s by default), after which an unread job stream is dropped. Default: 30 seconds.
+    /// </summary>
+    public TimeSpan StreamWriteTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Page size of list endpoints (<c>/v1/jobs</c>, ledger) when the request sets no <c>limit</c>. Default: 20.</summary>
     public int DefaultPageSize { get; set; } = 20;
 
@@ -47,6 +56,7 @@ public sealed class ApiOptions : IValidatedOptions
         : JobTimeout <= TimeSpan.Zero ? "the job timeout must be positive."
         : StreamOpenAfter < TimeSpan.Zero ? "the stream open delay must not be negative."
         : StreamKeepAliveInterval <= TimeSpan.Zero ? "the stream keep-alive interval must be positive."
+        : StreamWriteTimeout <= TimeSpan.Zero ? "the stream write timeout must be positive."
         : MaxPageSize is < 1 or > 999 ? "max page size must be between 1 and 999."
         : DefaultPageSize < 1 || DefaultPageSize > MaxPageSize ? "default page size must be between 1 and max page size."
         : null;

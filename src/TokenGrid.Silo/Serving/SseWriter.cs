@@ -25,16 +25,21 @@ namespace TokenGrid.Silo.Serving;
 /// each event so clients see tokens as they come; <see cref="Append{T}"/> and <see cref="FlushAsync"/> let a caller
 /// holding several events at once send them with one flush.
 /// </summary>
-internal sealed class SseWriter
+internal sealed partial class SseWriter
 {
+    private readonly HttpContext _http;
     private readonly HttpResponse _response;
     private readonly JsonSerializerOptions _json;
     private readonly Utf8JsonWriter _writer;
+    private readonly TimeSpan _writeTimeout;
 
-    private SseWriter(HttpResponse response, JsonSerializerOptions json)
+    private SseWriter(HttpContext http, JsonSerializerOptions json, TimeSpan writeTimeout)
     {
-        _response = response;
+        _http = http;
+        _response = http.Response;
         _json = json;
+        _writeTimeout = writeTimeout;
+        var response = _response;
         // The same output as JsonSerializer.Serialize(value, json) gives as a string.
         _writer = new Utf8JsonWriter(response.BodyWriter, new JsonWriterOptions
         {
@@ -57,7 +62,9 @@ internal sealed class SseWriter
         response.Headers["X-Accel-Buffering"] = "no";
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         await response.StartAsync(http.RequestAborted);
-        return new SseWriter(response, http.RequestServices.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions);
+        return new SseWriter(
+            http, http.RequestServices.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions,
+            http.RequestServices.GetRequiredService<IOptions<Options.ApiOptions>>().Value.StreamWriteTimeout);
     }
 
     /// <summary>Writes <paramref name="value"/> as JSON in one event and flushes it.</summary>
@@ -98,13 +105,40 @@ internal sealed class SseWriter
         body.Write("\n\n"u8);
     }
 
-    /// <summary>Sends the events buffered so far.</summary>
+    /// <summary>
+    /// Sends the events buffered so far. A flush that the client does not take within
+    /// <see cref="Options.ApiOptions.StreamWriteTimeout"/> (it stopped reading, or is gone without closing) aborts the
+    /// connection, which ends the request as a client that left: <see cref="HttpContext.RequestAborted"/> fires and the
+    /// job is cancelled.
+    /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
-        var result = await _response.BodyWriter.FlushAsync(cancellationToken);
+        var flush = _response.BodyWriter.FlushAsync(cancellationToken);
+
+        // The common case, a client that keeps up, completes at once: no timer.
+        var result = flush.IsCompleted ? flush.Result : await WaitForClientAsync(flush.AsTask(), cancellationToken);
         if (result.IsCanceled)
         {
             throw new OperationCanceledException("The response's flush was cancelled.", cancellationToken);
         }
     }
+
+    private async Task<System.IO.Pipelines.FlushResult> WaitForClientAsync(Task<System.IO.Pipelines.FlushResult> flush, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await flush.WaitAsync(_writeTimeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // The flush ends when the connection does; nothing waits for it any more.
+            _ = flush.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            LogStalled(_http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger<SseWriter>(), _writeTimeout.TotalSeconds, _http.TraceIdentifier);
+            _http.Abort();
+            throw new OperationCanceledException("The client did not read the stream; the connection was aborted.", _http.RequestAborted);
+        }
+    }
+
+    [LoggerMessage(EventId = 3210, Level = LogLevel.Information, Message = "A stream's client read nothing for {Seconds} s; its connection was aborted as a client that left (request {RequestId})")]
+    private static partial void LogStalled(ILogger logger, double seconds, string requestId);
 }
