@@ -11,6 +11,15 @@ namespace TokenGrid.Grains.Nodes;
 public sealed class DevicePlacement : PlacementStrategy
 {
     internal static DevicePlacement Instance { get; } = new();
+
+    /// <summary>
+    /// False: a node grain is found by its id (the silo it names), as a system target is, and is never registered in
+    /// Orleans' grain directory. A directory entry would tie the node's activation to whichever silo holds that entry
+    /// on the directory ring: when that silo stops or fails, Orleans deactivates every activation whose entry it held,
+    /// and a node on a healthy silo would lose the streams it runs (their jobs recomputed) each time another silo
+    /// leaves. Placed by name on a silo that holds one activation per grain, a node has no duplicate to guard against.
+    /// </summary>
+    public override bool IsUsingGrainDirectory => false;
 }
 
 /// <summary>Marks a grain class (keyed by node id) for <see cref="DevicePlacement"/>.</summary>

@@ -69,8 +69,9 @@ public sealed partial class NodeGrain(
         instruments.OnNodeStopped(Id);
         if (reason.ReasonCode is not (DeactivationReasonCode.ShuttingDown or DeactivationReasonCode.ApplicationRequested))
         {
-            // Deactivated by the runtime while the silo lives on (its directory entry was lost with another silo): come
-            // back at once, since nothing else would restart the reports. The call is delivered to the next activation.
+            // Deactivated by the runtime while the silo lives on: come back at once, since nothing else would restart the
+            // reports. The call is delivered to the next activation. (A node has no directory entry to lose with another
+            // silo, see DevicePlacement.IsUsingGrainDirectory.)
             GrainFactory.GetGrain<INodeGrain>(Id).StartAsync().Ignore();
         }
 
