@@ -71,10 +71,12 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
         using var client = server.Client(key);
         var before = await JobCountAsync(client);
 
-        // Behind a job holding the only slot, a completion cannot finish within the second the server allows.
+        // Behind a job holding the only slot, a completion cannot finish within the second the server allows. The holder
+        // times out too, after its own second, so the completion may get the slot before its second is over: 4,000
+        // tokens take seconds however fast the machine (400 did not, on a quiet one).
         await HoldTheSlotAsync(client);
         var reply = await client.PostAsync("v1/completions", new StringContent(
-            """{"model":"demo","prompt":"a long one","max_tokens":400,"ignore_eos":true}""", System.Text.Encoding.UTF8, "application/json"));
+            """{"model":"demo","prompt":"a long one","max_tokens":4000,"ignore_eos":true}""", System.Text.Encoding.UTF8, "application/json"));
         var problem = await reply.AssertProblemAsync(HttpStatusCode.GatewayTimeout, "job_timed_out");
         Assert.Contains("did not finish within", problem["detail"]!.GetValue<string>());
 

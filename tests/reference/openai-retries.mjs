@@ -38,7 +38,9 @@ try {
   if (mode === "cancel") {
     await client.chat.completions.create({ model: "demo", messages: [{ role: "user", content: "wait" }], max_tokens: 50, ignore_eos: true });
   } else {
-    await client.completions.create({ model: "demo", prompt: "a long one", max_tokens: 400, ignore_eos: true });
+    // 4,000 tokens take seconds however fast the machine: the job cannot end within the server's one-second timeout,
+    // even when it gets the slot at once.
+    await client.completions.create({ model: "demo", prompt: "a long one", max_tokens: 4000, ignore_eos: true });
   }
 } catch (e) {
   error = { status: e.status ?? null, code: e.code ?? null, requestId: e.requestID ?? null, message: e.message };
