@@ -82,7 +82,7 @@ public static class TokenGridHosting
         });
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(ClientSockets.Configure);
         services.AddOptions<KestrelServerOptions>()
-            .Configure<IOptions<ApiOptions>>((kestrel, api) => kestrel.Limits.MaxRequestBodySize = api.Value.MaxRequestBodyBytes);
+            .Configure<IConfiguration, IOptions<ApiOptions>>((kestrel, configuration, api) => KestrelLimits.Apply(kestrel.Limits, configuration, api.Value));
         services.AddHealthChecks()
             .AddCheck<StartupHealthCheck>("startup", tags: [StartupHealthCheck.Tag])
             .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag]);
