@@ -42,6 +42,10 @@ public sealed partial class JobGrain
         Message = "Job {JobId} could not reach its dispatcher (attempt {Attempt}: a silo was lost); asking again")]
     private static partial void LogEnqueueRetry(ILogger logger, Exception exception, string jobId, int attempt);
 
+    [LoggerMessage(EventId = 1315, Level = LogLevel.Information,
+        Message = "Job {JobId} resumed and no client watched its stream within {Grace}; it ends as a client that left, charged for the {CompletionTokens} tokens it had produced")]
+    private static partial void LogResumedUnwatched(ILogger logger, string jobId, TimeSpan grace, int completionTokens);
+
     [LoggerMessage(EventId = 1320, Level = LogLevel.Warning, Message = "Job {JobId} could not record when its content expires; retried")]
     private static partial void LogExpiryNotScheduled(ILogger logger, Exception exception, string jobId);
 

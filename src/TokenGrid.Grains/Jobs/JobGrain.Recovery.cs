@@ -91,7 +91,48 @@ public sealed partial class JobGrain
         state.State.Info = Info! with { Status = JobStatus.Queued, QueuePosition = null, ExpectedWait = null };
         _log.AppendStatus(Info!);
         await CheckpointAsync(force: true);
-        await StartRunAsync(spec, resumed: true);
+        if (spec.KeepOutput)
+        {
+            await StartRunAsync(spec, resumed: true);
+            return;
+        }
+
+        // Not awaited: the watcher it waits for calls this activation, which must finish activating first.
+        DelayDeactivation(Timeout.InfiniteTimeSpan);
+        _ = ResumeWhenWatchedAsync(spec);
+    }
+
+    /// <summary>
+    /// A chat or completion keeps no output, so only a watcher attached while it runs receives the rest. The server that
+    /// serves its client re-attaches within seconds of the loss; a job that no one watches within
+    /// <see cref="JobRecoveryOptions.UnwatchedStreamGrace"/> (the whole cluster stopped, or the database was restored from
+    /// a backup taken while it ran) would run on, and be charged, for no one: it ends as a client that left, charged for
+    /// what it had produced before the loss.
+    /// </summary>
+    private async Task ResumeWhenWatchedAsync(JobSpec spec)
+    {
+        var grace = recovery.Value.UnwatchedStreamGrace;
+        var watched = await Task.WhenAny(_watched.Task, Task.Delay(grace, timeProvider)) == _watched.Task;
+        if (Info is not { IsFinished: false } || _finishing)
+        {
+            return;
+        }
+
+        if (_cancelReason is not null)
+        {
+            await FinishAsync(CancelledEnding);
+        }
+        else if (watched)
+        {
+            await StartRunAsync(spec, resumed: true);
+        }
+        else
+        {
+            LogResumedUnwatched(logger, JobId, grace, Progress.CompletionTokens);
+            await FinishAsync(new JobEnding(
+                JobStatus.Cancelled, JobOutcome.Disconnected,
+                $"The client disconnected: the job was interrupted (the silo running it stopped) and no client re-attached to its stream within {grace}."));
+        }
     }
 
     private bool IsPastTimeout(JobSpec spec) => JobSubmission.TimeLeft(spec, Info!.SubmittedAt, timeProvider.GetUtcNow()) == TimeSpan.Zero;

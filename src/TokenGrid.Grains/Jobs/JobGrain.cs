@@ -54,6 +54,9 @@ public sealed partial class JobGrain(
     private JobOutcomeReason? _cancelReason;
     private bool _siloStopping;
 
+    /// <summary>Set once a watcher attaches to this activation, or the job is cancelled (see <see cref="ResumeWhenWatchedAsync"/>).</summary>
+    private readonly TaskCompletionSource _watched = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     // The end: once, then settled and saved (retried until both are done).
     private readonly TaskCompletionSource<JobInfo> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _finishing;
@@ -139,6 +142,7 @@ public sealed partial class JobGrain(
         // The first reason wins; a run that is already ending keeps its own ending.
         _cancelReason ??= reason;
         _runCancellation?.Cancel();
+        _watched.TrySetResult();
         return await _finished.Task;
     }
 
@@ -152,6 +156,7 @@ public sealed partial class JobGrain(
 
     private async IAsyncEnumerable<JobEvent> WatchCoreAsync(long afterSequence, long afterTokens, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        _watched.TrySetResult();
         if (Info is null)
         {
             yield break;

@@ -8,7 +8,7 @@ namespace TokenGrid.Grains.Jobs;
 /// </summary>
 /// <example>
 /// <code>
-/// "TokenGrid": { "Jobs": { "CheckpointInterval": "00:00:01", "RecoveryPeriod": "00:00:10", "MaxNodeLosses": 3 } }
+/// "TokenGrid": { "Jobs": { "CheckpointInterval": "00:00:01", "RecoveryPeriod": "00:00:10", "MaxNodeLosses": 3, "UnwatchedStreamGrace": "00:00:30" } }
 /// </code>
 /// </example>
 public sealed class JobRecoveryOptions : IValidatedOptions
@@ -34,11 +34,22 @@ public sealed class JobRecoveryOptions : IValidatedOptions
     /// <summary>Most times one job may lose its node to a silo failure and resume; then it fails. Default: 3.</summary>
     public int MaxNodeLosses { get; set; } = 3;
 
+    /// <summary>
+    /// A chat or completion keeps no output: only a watcher attached while it runs receives its text. When its grain is
+    /// reactivated from a checkpoint (its silo died, the whole cluster stopped, or the database was restored from a
+    /// backup taken while it ran), the server that serves its client re-attaches within seconds; when no watcher has
+    /// attached this long after the reactivation, no one can receive the rest, and the job ends as a client that left,
+    /// charged for what it had produced. Async jobs (<c>/v1/jobs</c>) keep their output and always resume. Default: 30
+    /// seconds.
+    /// </summary>
+    public TimeSpan UnwatchedStreamGrace { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>A reason these options are invalid, or null.</summary>
     public string? Validate() =>
         CheckpointInterval <= TimeSpan.Zero ? "the checkpoint interval must be positive."
         : RecoveryPeriod < TimeSpan.FromSeconds(1) ? "the recovery period must be at least one second."
         : MaxNodeLosses < 0 ? "max node losses must not be negative."
+        : UnwatchedStreamGrace <= TimeSpan.Zero ? "the unwatched stream grace must be positive."
         : null;
 
     /// <summary>Binds and validates the options once, however many features ask for them.</summary>

@@ -24,6 +24,15 @@ public sealed class JobOptionsValidationTests
     }
 
     [Fact]
+    public void An_unwatched_stream_grace_that_is_not_positive_is_refused()
+    {
+        using var host = Build(new() { ["TokenGrid:Jobs:UnwatchedStreamGrace"] = "00:00:00" });
+
+        var error = Assert.Throws<OptionsValidationException>(() => host.Services.GetRequiredService<IOptions<JobRecoveryOptions>>().Value);
+        Assert.Equal(["TokenGrid:Jobs: the unwatched stream grace must be positive."], error.Failures);
+    }
+
+    [Fact]
     public void A_streamed_retention_shorter_than_the_reattach_grace_is_refused()
     {
         using var host = Build(new() { ["TokenGrid:Retention:StreamedJobs"] = "00:01:00", ["TokenGrid:Retention:BatchSize"] = "0" });
