@@ -136,12 +136,17 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// The rows of <c>tokengrid_usage_money_daily</c> for the tenant and days, read from the days' charge lines
+    /// (migration 0018's <c>(tenant_id, at)</c> index) rather than through that view, whose day filter cannot select
+    /// them, and which looks up every line's price apart. A line priced in its own row (migration 0015) is split as the
+    /// <c>tokengrid_charges</c> view splits it; the rows of the two tables that held prices before are read by their own
+    /// <c>(tenant_id, at)</c> indexes for the same days and joined to their lines by sequence. Their writers copied each
+    /// row's time from its line in the statement that inserted both, so a line's rows are in its days.
+    /// </remarks>
     public async Task<IReadOnlyList<DailyUsage>> DailyAsync(string tenantId, DateOnly from, DateOnly through, CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT day, model, currency, prompt_tokens, completion_tokens, list_micros, discount_micros, subsidy_micros, amount_due_micros
-            FROM tokengrid_usage_money_daily WHERE tenant_id = $1 AND day BETWEEN $2 AND $3
-            """);
+        await using var command = dataSource.CreateCommand(DailySql);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
         command.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = from });
         command.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = through });
@@ -157,6 +162,58 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
 
         return StatementBuilder.Order(days);
     }
+
+    /// <summary>
+    /// $1 the tenant, $2 the first day, $3 the last (UTC dates, so midnight UTC whatever the session's time zone). A
+    /// line's currency is the least of its charge rows', as the view's <c>min</c>; its money is theirs added up.
+    /// </summary>
+    internal const string DailySql = """
+        WITH days AS (
+            SELECT $2::date::timestamp AT TIME ZONE 'UTC' AS start, ($3::date + 1)::timestamp AT TIME ZONE 'UTC' AS "end"
+        ), old AS (
+            SELECT sequence, min(currency) AS currency, sum(list_micros) AS list_micros, sum(discount_micros) AS discount_micros,
+                   sum(subsidy_micros) AS subsidy_micros, sum(tenant_micros) AS tenant_micros
+            FROM (
+                SELECT c.sequence, c.currency, c.list_micros, c.discount_micros, c.subsidy_micros, c.tenant_micros
+                FROM tokengrid_charges_by_direction AS c, days
+                WHERE c.tenant_id = $1 AND c.at >= days.start AND c.at < days."end"
+                UNION ALL
+                SELECT s.sequence, s.currency, d.list_micros, d.discount_micros, d.subsidy_micros, d.tenant_micros
+                FROM tokengrid_charge_lines_separate AS s
+                CROSS JOIN days
+                CROSS JOIN LATERAL (VALUES
+                    (s.prompt_tokens, s.prompt_list_micros, s.prompt_discount_micros, s.prompt_subsidy_micros, s.prompt_tenant_micros),
+                    (s.completion_tokens, s.completion_list_micros, s.completion_discount_micros, s.completion_subsidy_micros,
+                     s.completion_tenant_micros))
+                    AS d(tokens, list_micros, discount_micros, subsidy_micros, tenant_micros)
+                WHERE s.tenant_id = $1 AND s.at >= days.start AND s.at < days."end" AND d.tokens IS NOT NULL) AS rows
+            GROUP BY sequence
+        ), lines AS (
+            SELECT (l.at AT TIME ZONE 'UTC')::date AS day, l.model, l.prompt_tokens, l.completion_tokens,
+                   least(CASE WHEN p.priced THEN l.currency END, old.currency) AS currency,
+                   CASE WHEN p.prompt THEN coalesce(l.prompt_list_micros, 0) ELSE 0 END
+                   + CASE WHEN p.completion THEN coalesce(l.completion_list_micros, 0) ELSE 0 END + coalesce(old.list_micros, 0) AS list_micros,
+                   CASE WHEN p.prompt THEN coalesce(l.prompt_discount_micros, 0) ELSE 0 END
+                   + CASE WHEN p.completion THEN coalesce(l.completion_discount_micros, 0) ELSE 0 END + coalesce(old.discount_micros, 0) AS discount_micros,
+                   CASE WHEN p.prompt THEN coalesce(l.prompt_subsidy_micros, 0) ELSE 0 END
+                   + CASE WHEN p.completion THEN coalesce(l.completion_subsidy_micros, 0) ELSE 0 END + coalesce(old.subsidy_micros, 0) AS subsidy_micros,
+                   CASE WHEN p.prompt THEN coalesce(l.prompt_tenant_micros, 0) ELSE 0 END
+                   + CASE WHEN p.completion THEN coalesce(l.completion_tenant_micros, 0) ELSE 0 END + coalesce(old.tenant_micros, 0) AS tenant_micros
+            FROM tokengrid_ledger AS l
+            CROSS JOIN days
+            CROSS JOIN LATERAL (
+                SELECT l.currency IS NOT NULL AND l.prompt_unit_price_micros IS NOT NULL AS prompt,
+                       l.currency IS NOT NULL AND l.completion_unit_price_micros IS NOT NULL AS completion,
+                       l.currency IS NOT NULL AND (l.prompt_unit_price_micros IS NOT NULL OR l.completion_unit_price_micros IS NOT NULL) AS priced) AS p
+            LEFT JOIN old ON old.sequence = l.sequence
+            WHERE l.tenant_id = $1 AND l.kind = 'charge' AND l.at >= days.start AND l.at < days."end"
+        )
+        SELECT day, model, currency, sum(prompt_tokens)::bigint AS prompt_tokens, sum(completion_tokens)::bigint AS completion_tokens,
+               sum(list_micros)::bigint AS list_micros, sum(discount_micros)::bigint AS discount_micros,
+               sum(subsidy_micros)::bigint AS subsidy_micros, sum(tenant_micros)::bigint AS amount_due_micros
+        FROM lines
+        GROUP BY day, model, currency
+        """;
 
     /// <inheritdoc/>
     /// <remarks>The rows of <c>tokengrid_flows_daily</c> for the month, from the month's range of <c>tokengrid_charges</c>.</remarks>
