@@ -83,10 +83,14 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
         ReadLinesAsync($"SELECT {LineColumns} FROM tokengrid_statements WHERE tenant_id = $1 AND period = $2", tenantId, period, cancellationToken);
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// The months of <c>tokengrid_charges</c>' rows for the tenant, found one after another: the first priced charge at
+    /// or after the start of the month after the last one found, through each source's <c>(tenant_id, at)</c> index. A
+    /// few index probes per statement, however many charges each month holds.
+    /// </remarks>
     public async Task<IReadOnlyList<StatementPeriod>> PeriodsWithChargesAsync(string tenantId, CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand(
-            "SELECT DISTINCT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM') FROM tokengrid_charges WHERE tenant_id = $1");
+        await using var command = dataSource.CreateCommand(PeriodsSql);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var periods = new List<StatementPeriod>();
@@ -97,6 +101,33 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
 
         return [.. periods.OrderBy(p => p.Start)];
     }
+
+    /// <summary>$1 the tenant. Each step finds the next month with a charge, from the start of the month after the last.</summary>
+    internal static readonly string PeriodsSql = $"""
+        WITH RECURSIVE months(month) AS (
+            SELECT date_trunc('month', {FirstChargeFrom("'-infinity'::timestamptz")} AT TIME ZONE 'UTC')
+            UNION ALL
+            SELECT date_trunc('month', {FirstChargeFrom("(month + interval '1 month') AT TIME ZONE 'UTC'")} AT TIME ZONE 'UTC')
+            FROM months
+            WHERE month IS NOT NULL
+        )
+        SELECT to_char(month, 'YYYY-MM') FROM months WHERE month IS NOT NULL
+        """;
+
+    /// <summary>
+    /// The time of the tenant's ($1) first row of <c>tokengrid_charges</c> at or after <paramref name="from"/>, or NULL:
+    /// the earliest in its three sources, counting only what that view reads of them (a row of migration 0014's table or
+    /// a priced ledger line only with a priced direction).
+    /// </summary>
+    private static string FirstChargeFrom(string from) => $"""
+        least(
+            (SELECT min(at) FROM tokengrid_charges_by_direction WHERE tenant_id = $1 AND at >= {from}),
+            (SELECT min(at) FROM tokengrid_charge_lines_separate
+             WHERE tenant_id = $1 AND at >= {from} AND (prompt_tokens IS NOT NULL OR completion_tokens IS NOT NULL)),
+            (SELECT min(at) FROM tokengrid_ledger
+             WHERE tenant_id = $1 AND currency IS NOT NULL AND at >= {from}
+               AND (prompt_unit_price_micros IS NOT NULL OR completion_unit_price_micros IS NOT NULL)))
+        """;
 
     /// <inheritdoc/>
     public async Task<IReadOnlyList<PeriodClose>> ClosedAsync(CancellationToken cancellationToken = default)

@@ -9,7 +9,7 @@ using TokenGrid.Storage.Postgres;
 namespace TokenGrid.Silo.Tests.Database;
 
 /// <summary>
-/// The billing reads on PostgreSQL (<c>GET /v1/usage</c>'s days) give
+/// The billing reads on PostgreSQL (<c>GET /v1/usage</c>'s days, the statements list's periods) give
 /// what the SQL views give, to the micro, on a ledger with every kind of charge row, and read only the window they are
 /// asked for, however long the ledger's history.
 /// </summary>
@@ -91,6 +91,9 @@ public sealed class PostgresBillingReadsTests : IAsyncLifetime
         FROM tokengrid_usage_money_daily WHERE tenant_id = $1 AND day BETWEEN $2 AND $3
         """;
 
+    private const string PeriodsThroughView =
+        "SELECT DISTINCT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM') FROM tokengrid_charges WHERE tenant_id = $1 ORDER BY 1";
+
     private PostgresTestDatabase _database = null!;
     private NpgsqlDataSource _dataSource = null!;
     private PostgresStatementStore _statements = null!;
@@ -160,6 +163,29 @@ public sealed class PostgresBillingReadsTests : IAsyncLifetime
                 tenant, DateOnly.FromDateTime(start.UtcDateTime), DateOnly.FromDateTime(start.AddMonths(1).AddDays(-1).UtcDateTime));
             Assert.InRange(days, inMonth - 2, everyTenantInMonth + 2);
         }
+    }
+
+    [Fact]
+    public async Task The_months_with_charges_are_the_views_on_every_kind_of_charge_row()
+    {
+        await SeedEveryKindAsync();
+        foreach (var tenant in Tenants)
+        {
+            var periods = await StringsAsync(PeriodsThroughView, tenant);
+            Assert.Equal(periods, (await _statements.PeriodsWithChargesAsync(tenant)).Select(p => p.ToString()));
+        }
+
+        Assert.Equal(["2026-06", "2026-07", "2026-08", "2026-09", "2026-10"], await StringsAsync(PeriodsThroughView, "ta"));
+        Assert.Empty(await _statements.PeriodsWithChargesAsync("tc"));
+    }
+
+    /// <summary>The statements list finds a year's twelve months in a few ledger rows each, not the year's charges.</summary>
+    [Fact]
+    public async Task The_months_with_charges_are_found_in_a_few_ledger_rows_each()
+    {
+        await SeedYearAsync();
+        Assert.InRange(await LedgerRowsReadAsync(PostgresStatementStore.PeriodsSql, "big"), 12, 40);
+        Assert.InRange(await LedgerRowsReadAsync(PostgresStatementStore.PeriodsSql, "small"), 12, 40);
     }
 
     /// <summary><see cref="SeedSql"/>, and a fourth tenant written by the tenant store as the tenant grain writes.</summary>
@@ -232,6 +258,9 @@ public sealed class PostgresBillingReadsTests : IAsyncLifetime
             (DateOnly)r[0], (string)r[1], r[2] is DBNull ? null : ((string)r[2]).Trim(), (long)r[3], (long)r[4],
             new Money((long)r[5]), new Money((long)r[6]), new Money((long)r[7]), new Money((long)r[8])))]);
     }
+
+    private async Task<List<string>> StringsAsync(string sql, params object[] values) =>
+        [.. (await RowsAsync(sql, values)).Select(r => (string)r[0])];
 
     private async Task<List<object[]>> RowsAsync(string sql, params object[] values)
     {
