@@ -17,18 +17,22 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
 
     /// <summary>
     /// Records the close and copies the period's lines, once: a second close inserts nothing, and the first close's row
-    /// is returned (from the insert when this statement made it, else from the table).
+    /// is returned (from the insert when this statement made it, else from the table). The lines are
+    /// <c>tokengrid_statement_lines</c>' for the period, every tenant's, computed from the month's range ($2, $3) as
+    /// <see cref="ComputeAsync"/> computes one tenant's, rather than by formatting the month of every priced charge ever.
     /// </summary>
-    private const string CloseSql = $"""
-        WITH closed AS (
+    internal static readonly string CloseSql = $"""
+        WITH lines AS (
+            {LinesSql(everyTenant: true)}
+        ), closed AS (
             INSERT INTO tokengrid_periods (period, closed_at, statements)
-            SELECT $1, $2, count(DISTINCT tenant_id) FROM tokengrid_statement_lines WHERE period = $1
+            SELECT $1, $4, count(DISTINCT tenant_id) FROM lines
             ON CONFLICT (period) DO NOTHING
             RETURNING closed_at, statements
         ), stored AS (
             INSERT INTO tokengrid_statements (tenant_id, period, {LineColumns})
-            SELECT tenant_id, period, {LineColumns} FROM tokengrid_statement_lines
-            WHERE period = $1 AND EXISTS (SELECT FROM closed)
+            SELECT tenant_id, $1, {LineColumns} FROM lines
+            WHERE EXISTS (SELECT FROM closed)
         )
         SELECT closed_at, statements FROM closed
         UNION ALL
@@ -44,39 +48,48 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
     public Task<IReadOnlyList<StatementLine>> ComputeAsync(string tenantId, StatementPeriod period, CancellationToken cancellationToken = default) =>
         ReadLinesAsync(ComputeSql, tenantId, period, cancellationToken, range: true);
 
+    private static readonly string ComputeSql = LinesSql(everyTenant: false);
+
     /// <summary>
-    /// Charges since migration 0014 are one row each with both directions (the <c>tokengrid_charge_lines</c> view: the
-    /// rows migration 0014's table holds, then the priced lines of the ledger since migration 0015, each read through
-    /// its own <c>(tenant_id, at)</c> index): they are summed per model, region, currency and the two unit prices first,
-    /// and only those few groups are split into directions, rather than every row going through the
+    /// The statement lines of a range of time ($2 to $3, exclusive): one tenant's ($1), or every tenant's with its id
+    /// first. Charges since migration 0014 are one row each with both directions (the <c>tokengrid_charge_lines</c>
+    /// view: the rows migration 0014's table holds, then the priced lines of the ledger since migration 0015, each read
+    /// through its own index by time): they are summed per model, region, currency and the two unit prices first, and
+    /// only those few groups are split into directions, rather than every row going through the
     /// <c>tokengrid_charges</c> view's split. Rows written before migration 0014 (one per direction) are added as they are.
     /// </summary>
-    private const string ComputeSql = """
-        SELECT model, direction, region, currency, unit_price_micros, sum(tokens)::bigint, sum(list_micros)::bigint,
-               sum(discount_micros)::bigint, sum(subsidy_micros)::bigint, sum(tenant_micros)::bigint
-        FROM (
-            SELECT model, direction, region, currency, unit_price_micros, tokens, list_micros, discount_micros, subsidy_micros, tenant_micros
-            FROM tokengrid_charges_by_direction
-            WHERE tenant_id = $1 AND at >= $2 AND at < $3
-            UNION ALL
-            SELECT g.model, d.direction, g.region, g.currency, d.unit_price_micros, d.tokens, d.list_micros, d.discount_micros,
-                   d.subsidy_micros, d.tenant_micros
+    private static string LinesSql(bool everyTenant)
+    {
+        var (tenant, where) = everyTenant ? ("tenant_id, ", "at >= $2 AND at < $3") : ("", "tenant_id = $1 AND at >= $2 AND at < $3");
+        return $"""
+            SELECT {tenant}model, direction, region, currency, unit_price_micros, sum(tokens)::bigint AS tokens,
+                   sum(list_micros)::bigint AS list_micros, sum(discount_micros)::bigint AS discount_micros,
+                   sum(subsidy_micros)::bigint AS subsidy_micros, sum(tenant_micros)::bigint AS amount_due_micros
             FROM (
-                SELECT model, region, currency, prompt_unit_price_micros, completion_unit_price_micros,
-                       sum(prompt_tokens) AS pt, sum(prompt_list_micros) AS pl, sum(prompt_discount_micros) AS pd,
-                       sum(prompt_subsidy_micros) AS ps, sum(prompt_tenant_micros) AS pte,
-                       sum(completion_tokens) AS ct, sum(completion_list_micros) AS cl, sum(completion_discount_micros) AS cd,
-                       sum(completion_subsidy_micros) AS cs, sum(completion_tenant_micros) AS cte
-                FROM tokengrid_charge_lines
-                WHERE tenant_id = $1 AND at >= $2 AND at < $3
-                GROUP BY model, region, currency, prompt_unit_price_micros, completion_unit_price_micros) AS g
-            CROSS JOIN LATERAL (VALUES
-                ('prompt'::text, g.prompt_unit_price_micros, g.pt, g.pl, g.pd, g.ps, g.pte),
-                ('completion'::text, g.completion_unit_price_micros, g.ct, g.cl, g.cd, g.cs, g.cte))
-                AS d(direction, unit_price_micros, tokens, list_micros, discount_micros, subsidy_micros, tenant_micros)
-            WHERE d.tokens IS NOT NULL) AS rows
-        GROUP BY model, direction, region, currency, unit_price_micros
-        """;
+                SELECT {tenant}model, direction, region, currency, unit_price_micros, tokens, list_micros, discount_micros,
+                       subsidy_micros, tenant_micros
+                FROM tokengrid_charges_by_direction
+                WHERE {where}
+                UNION ALL
+                SELECT {(everyTenant ? "g.tenant_id, " : "")}g.model, d.direction, g.region, g.currency, d.unit_price_micros, d.tokens,
+                       d.list_micros, d.discount_micros, d.subsidy_micros, d.tenant_micros
+                FROM (
+                    SELECT {tenant}model, region, currency, prompt_unit_price_micros, completion_unit_price_micros,
+                           sum(prompt_tokens) AS pt, sum(prompt_list_micros) AS pl, sum(prompt_discount_micros) AS pd,
+                           sum(prompt_subsidy_micros) AS ps, sum(prompt_tenant_micros) AS pte,
+                           sum(completion_tokens) AS ct, sum(completion_list_micros) AS cl, sum(completion_discount_micros) AS cd,
+                           sum(completion_subsidy_micros) AS cs, sum(completion_tenant_micros) AS cte
+                    FROM tokengrid_charge_lines
+                    WHERE {where}
+                    GROUP BY {tenant}model, region, currency, prompt_unit_price_micros, completion_unit_price_micros) AS g
+                CROSS JOIN LATERAL (VALUES
+                    ('prompt'::text, g.prompt_unit_price_micros, g.pt, g.pl, g.pd, g.ps, g.pte),
+                    ('completion'::text, g.completion_unit_price_micros, g.ct, g.cl, g.cd, g.cs, g.cte))
+                    AS d(direction, unit_price_micros, tokens, list_micros, discount_micros, subsidy_micros, tenant_micros)
+                WHERE d.tokens IS NOT NULL) AS rows
+            GROUP BY {tenant}model, direction, region, currency, unit_price_micros
+            """;
+    }
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<StatementLine>> ReadClosedAsync(string tenantId, StatementPeriod period, CancellationToken cancellationToken = default) =>
@@ -152,6 +165,8 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
         {
             await using var command = dataSource.CreateCommand(CloseSql);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = period.ToString() });
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.Start });
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.End });
             command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = closedAt.UtcDateTime });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (await reader.ReadAsync(cancellationToken))

@@ -9,7 +9,7 @@ using TokenGrid.Storage.Postgres;
 namespace TokenGrid.Silo.Tests.Database;
 
 /// <summary>
-/// The billing reads on PostgreSQL (<c>GET /v1/usage</c>'s days, the statements list's periods) give
+/// The billing reads on PostgreSQL (<c>GET /v1/usage</c>'s days, the statements list's periods, a period's close) give
 /// what the SQL views give, to the micro, on a ledger with every kind of charge row, and read only the window they are
 /// asked for, however long the ledger's history.
 /// </summary>
@@ -93,6 +93,13 @@ public sealed class PostgresBillingReadsTests : IAsyncLifetime
 
     private const string PeriodsThroughView =
         "SELECT DISTINCT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM') FROM tokengrid_charges WHERE tenant_id = $1 ORDER BY 1";
+
+    private const string LinesThroughView = """
+        SELECT tenant_id, model, direction, region, currency, unit_price_micros, tokens, list_micros, discount_micros, subsidy_micros,
+               amount_due_micros
+        FROM tokengrid_statement_lines WHERE period = $1
+        ORDER BY 1, 2, 3, 4, 5, 6
+        """;
 
     private PostgresTestDatabase _database = null!;
     private NpgsqlDataSource _dataSource = null!;
@@ -186,6 +193,41 @@ public sealed class PostgresBillingReadsTests : IAsyncLifetime
         await SeedYearAsync();
         Assert.InRange(await LedgerRowsReadAsync(PostgresStatementStore.PeriodsSql, "big"), 12, 40);
         Assert.InRange(await LedgerRowsReadAsync(PostgresStatementStore.PeriodsSql, "small"), 12, 40);
+    }
+
+    [Fact]
+    public async Task A_close_stores_what_the_statement_view_shows_on_every_kind_of_charge_row()
+    {
+        await SeedEveryKindAsync();
+
+        // Each month's close stores what the statement view showed before it, for every tenant, and counts them.
+        foreach (var text in new[] { "2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11" })
+        {
+            Assert.True(StatementPeriod.TryParse(text, out var period));
+            var shown = await RowsAsync(LinesThroughView, text);
+            var tenantsShown = shown.Select(r => (string)r[0]).Distinct().Count();
+            var close = await _statements.CloseAsync(period, period.End.AddMinutes(5));
+            Assert.Equal(tenantsShown, close.Statements);
+            var stored = await RowsAsync(LinesThroughView.Replace("tokengrid_statement_lines", "tokengrid_statements"), text);
+            Assert.Equal(shown, stored);
+            foreach (var tenant in Tenants)
+            {
+                Assert.Equal(await _statements.ComputeAsync(tenant, period), await _statements.ReadClosedAsync(tenant, period));
+            }
+        }
+    }
+
+    /// <summary>A close reads the month's priced lines of every tenant (rolled back), not the year's.</summary>
+    [Fact]
+    public async Task A_close_reads_the_ledger_lines_of_its_month_only()
+    {
+        await SeedYearAsync();
+        Assert.True(StatementPeriod.TryParse("2026-11", out var november));
+        var priced = await _database.ScalarAsync<long>(
+            $"SELECT count(*) FROM tokengrid_ledger WHERE currency IS NOT NULL AND at >= '{november.Start:O}' AND at < '{november.End:O}'");
+        Assert.InRange(
+            await LedgerRowsReadAsync(PostgresStatementStore.CloseSql, november.ToString(), november.Start, november.End, DateTimeOffset.UtcNow),
+            priced, 2 * priced);
     }
 
     /// <summary><see cref="SeedSql"/>, and a fourth tenant written by the tenant store as the tenant grain writes.</summary>
