@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Capacity;
+using TokenGrid.Silo.Dashboard;
 using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.Auth;
@@ -10,7 +11,8 @@ namespace TokenGrid.Silo.Auth;
 /// key ring every silo shares on the postgres profile). HttpOnly, SameSite=Strict, lasting
 /// <see cref="PlannerAuthOptions.SessionLifetime"/> (not sliding), <c>Secure</c> over HTTPS or always with
 /// <see cref="PlannerAuthOptions.SecureCookie"/>; a session whose key has changed since, or that was signed out (its id
-/// is in <see cref="IDashboardSessionsGrain"/>, which every silo asks), is refused.
+/// is in <see cref="IDashboardSessionsGrain"/>, which every silo asks), is refused, and so is a state change sent from a
+/// page of another origin (<see cref="CrossOriginRequests"/>).
 /// Without a session a browser asking for a page is sent to the sign-in at <c>/dashboard</c>; anything else gets 401.
 /// </summary>
 internal sealed class DashboardCookie(PlannerAuth auth) : IConfigureNamedOptions<CookieAuthenticationOptions>
@@ -39,8 +41,9 @@ internal sealed class DashboardCookie(PlannerAuth auth) : IConfigureNamedOptions
         {
             OnValidatePrincipal = async context =>
             {
-                // A session without an id predates sign-out revocation: sign in again.
-                if (context.Principal is null || !auth.IsCurrent(context.Principal)
+                // A session without an id predates sign-out revocation: sign in again. A state change from a page of
+                // another origin never rides on the session, whatever endpoint takes it.
+                if (context.Principal is null || CrossOriginRequests.IsCrossOrigin(context.Request) || !auth.IsCurrent(context.Principal)
                     || context.Principal.FindFirst(TokenGridAuth.SessionIdClaim)?.Value is not { Length: > 0 } session
                     || await context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>()
                         .GetGrain<IDashboardSessionsGrain>(0).IsRevokedAsync(session))

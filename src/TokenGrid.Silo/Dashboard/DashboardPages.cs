@@ -27,6 +27,11 @@ internal static class DashboardPages
     public static IEndpointRouteBuilder MapDashboardPages(this IEndpointRouteBuilder app)
     {
         var dashboard = app.MapGroup("/dashboard").ExcludeFromDescription();
+
+        // A sign-in or sign-out posted by a page of another origin is refused (login CSRF, forced sign-out).
+        dashboard.AddEndpointFilter((context, next) => CrossOriginRequests.IsCrossOrigin(context.HttpContext.Request)
+            ? throw new ApiProblemException(CrossOriginRequests.Refused())
+            : next(context));
         dashboard.MapGet("/", PageAsync);
         dashboard.MapGet("/spend", SpendPageAsync);
         dashboard.MapPost("/login", SignInAsync);
