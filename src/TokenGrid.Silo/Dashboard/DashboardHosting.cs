@@ -35,7 +35,7 @@ internal static class DashboardHosting
     public static WebApplication MapTokenGridDashboard(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGroup("/v1/capacity").RequirePlanner().AddEndpointFilter<QueryNamesFilter>().MapCapacityApi();
+        app.MapGroup("/v1/capacity").RequirePlanner().AddEndpointFilter<QueryNamesFilter>().NoStore().MapCapacityApi();
         app.MapDashboardPages();
         app.MapOrleansDashboard(OrleansDashboardPath).RequirePlanner().AddEndpointFilter<OrleansDashboardFilter>().ExcludeFromDescription();
         return app;

@@ -98,6 +98,7 @@ public static class TokenGridHosting
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestGuard();
+        app.UseDashboardHeaders();
         app.UseAuthentication();
         app.UseAuthorization();
 
@@ -112,7 +113,7 @@ public static class TokenGridHosting
         audit.MapAdminLedgerApi().MapAuditPricesApi().MapAuditSubsidiesApi().MapAdminAuditApi().MapAuditStatementsApi().MapAuditBillingEventsApi().MapAuditFlowsApi();
 
         // The dashboard's spend view: the auditor's and the admin's, by key or by dashboard session.
-        app.MapGroup("/admin/billing").RequireSpendView().AddEndpointFilter<QueryNamesFilter>().MapBillingOverviewApi();
+        app.MapGroup("/admin/billing").RequireSpendView().AddEndpointFilter<QueryNamesFilter>().NoStore().MapBillingOverviewApi();
         app.MapTokenGridDashboard();
 
         app.MapHealthChecks("/health/startup", new HealthCheckOptions { Predicate = c => c.Tags.Contains(StartupHealthCheck.Tag) });
