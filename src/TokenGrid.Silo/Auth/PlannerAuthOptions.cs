@@ -28,9 +28,17 @@ public sealed class PlannerAuthOptions : IValidatedOptions
     /// </summary>
     public bool SecureCookie { get; set; }
 
+    /// <summary>
+    /// How many wrong keys one client address may post to the dashboard's sign-in form in each minute; beyond it every
+    /// sign-in from the address is 429 with <c>Retry-After</c> until the minute is over, the right key's included. Counted per silo and per address as the silo sees it (behind a proxy that does not pass the
+    /// client's address on, every browser shares the proxy's). Default: 10.
+    /// </summary>
+    public int FailedSignInsPerMinute { get; set; } = 10;
+
     /// <inheritdoc />
     public string? Validate() =>
         ApiKey is { Length: < 16 } ? "the planner API key must be at least 16 characters."
         : SessionLifetime <= TimeSpan.Zero ? "the session lifetime must be positive."
+        : FailedSignInsPerMinute is < 1 or > 10_000 ? "FailedSignInsPerMinute must be from 1 to 10000."
         : null;
 }

@@ -24,6 +24,7 @@ internal static class DashboardHosting
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<PlannerAuth>();
         services.AddSingleton<DashboardAssets>();
+        services.AddSingleton<SignInLimiter>();
         services.AddTokenGridCapacity();
 
         // The Orleans Dashboard's log stream would show every silo's log lines to planners: hidden.

@@ -76,11 +76,23 @@ internal static class DashboardPages
     private static string Page(DashboardAssets assets, string file, string placeholder, string replacement) =>
         Encoding.UTF8.GetString(assets.Get(file)!).Replace(placeholder, replacement, StringComparison.Ordinal);
 
-    private static async Task<IResult> SignInAsync(HttpContext http, PlannerAuth auth, DashboardAssets assets)
+    private static async Task<IResult> SignInAsync(HttpContext http, PlannerAuth auth, SignInLimiter limiter, DashboardAssets assets)
     {
+        var client = http.Connection.RemoteIpAddress;
+        if (!limiter.MayTry(client))
+        {
+            RateLimitHeaders.WriteRetryAfter(http.Response.Headers, SignInLimiter.Window);
+            return SignInPage(http, assets, "Too many wrong keys from this address: try again in a minute.", HttpStatusCode.TooManyRequests);
+        }
+
         var key = http.Request.HasFormContentType ? (await ReadFormAsync(http))["key"].ToString().Trim() : "";
         if (auth.SessionRoleOf(key) is not { } role)
         {
+            if (key.Length > 0)
+            {
+                limiter.Failed(client);
+            }
+
             return SignInPage(http, assets, key.Length == 0 ? "Enter the planner, auditor or admin key." : "That is not the planner, auditor or admin key.");
         }
 
@@ -149,12 +161,12 @@ internal static class DashboardPages
         return TypedResults.Bytes(content, DashboardAssets.ContentType(file));
     }
 
-    /// <summary>The sign-in form; with a message after a wrong key (status 401).</summary>
-    private static IResult SignInPage(HttpContext http, DashboardAssets assets, string? error)
+    /// <summary>The sign-in form; with a message after a wrong key (status 401, or <paramref name="status"/>).</summary>
+    private static IResult SignInPage(HttpContext http, DashboardAssets assets, string? error, HttpStatusCode status = HttpStatusCode.Unauthorized)
     {
         var html = Encoding.UTF8.GetString(assets.Get("login.html")!)
             .Replace("<!--error-->", error is null ? "" : $"<p class=\"error\" role=\"alert\">{WebUtility.HtmlEncode(error)}</p>", StringComparison.Ordinal);
-        return Html(http, html, error is null ? HttpStatusCode.OK : HttpStatusCode.Unauthorized);
+        return Html(http, html, error is null ? HttpStatusCode.OK : status);
     }
 
     private static IResult Html(HttpContext http, string html, HttpStatusCode status)

@@ -57,7 +57,10 @@ public sealed class ByteFuzzTests(ByteFuzzServerFixture fixture, ITestOutputHelp
 {
     private const int Connections = 16;
 
-    /// <summary>The dashboard's sign-in form: a wrong key gets its HTML page again (401), for the browser that posted it.</summary>
+    /// <summary>
+    /// The dashboard's sign-in form: a wrong key gets its HTML page again (401), for the browser that posted it; after
+    /// more wrong keys than the form takes per minute, 429 with the same page.
+    /// </summary>
     private const string SignIn = "/dashboard/login";
     private static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("TOKENGRID_FUZZ_SEED"), out var seed) ? seed : 20261126;
     private static readonly int Requests = int.TryParse(Environment.GetEnvironmentVariable("TOKENGRID_FUZZ_REQUESTS"), out var count) ? count : 10_000;
@@ -298,7 +301,7 @@ public sealed class ByteFuzzTests(ByteFuzzServerFixture fixture, ITestOutputHelp
                 : $"A bare {answer.Status} (not a problem) to {request}";
         }
 
-        if (request.Target == SignIn && answer is { Status: 401, MediaType: "text/html" })
+        if (request.Target == SignIn && answer is { Status: 401 or 429, MediaType: "text/html" })
         {
             return null;
         }
