@@ -76,7 +76,7 @@ internal static class DashboardPages
     private static string Page(DashboardAssets assets, string file, string placeholder, string replacement) =>
         Encoding.UTF8.GetString(assets.Get(file)!).Replace(placeholder, replacement, StringComparison.Ordinal);
 
-    private static async Task<IResult> SignInAsync(HttpContext http, PlannerAuth auth, SignInLimiter limiter, DashboardAssets assets)
+    private static async Task<IResult> SignInAsync(HttpContext http, PlannerAuth auth, SignInLimiter limiter, DashboardAssets assets, IGrainFactory grains)
     {
         var client = http.Connection.RemoteIpAddress;
         if (!limiter.MayTry(client))
@@ -96,6 +96,8 @@ internal static class DashboardPages
             return SignInPage(http, assets, key.Length == 0 ? "Enter the planner, auditor or admin key." : "That is not the planner, auditor or admin key.");
         }
 
+        // A new session replaces the browser's current one, which ends (a copy of its cookie opens nothing afterwards).
+        await EndCurrentSessionAsync(http, grains);
         var claims = auth.ClaimsOf(role).Append(new Claim(TokenGridAuth.SessionIdClaim, Convert.ToHexString(RandomNumberGenerator.GetBytes(16))));
         var session = new ClaimsIdentity(claims, TokenGridAuth.DashboardCookieScheme, ClaimTypes.Name, ClaimTypes.Role);
         await http.SignInAsync(TokenGridAuth.DashboardCookieScheme, new ClaimsPrincipal(session), new AuthenticationProperties { IsPersistent = true });
@@ -131,15 +133,20 @@ internal static class DashboardPages
     /// </summary>
     private static async Task<IResult> SignOutAsync(HttpContext http, IGrainFactory grains)
     {
+        await EndCurrentSessionAsync(http, grains);
+        await http.SignOutAsync(TokenGridAuth.DashboardCookieScheme);
+        return See(http, DashboardCookie.SignInPath);
+    }
+
+    /// <summary>Records the request's session, if it has a valid one, as signed out on every silo.</summary>
+    private static async Task EndCurrentSessionAsync(HttpContext http, IGrainFactory grains)
+    {
         var current = await http.AuthenticateAsync(TokenGridAuth.DashboardCookieScheme);
         if (current is { Succeeded: true, Principal: { } principal, Properties.ExpiresUtc: { } expires }
             && principal.FindFirst(TokenGridAuth.SessionIdClaim)?.Value is { Length: > 0 } session)
         {
             await grains.GetGrain<IDashboardSessionsGrain>(0).RevokeAsync(session, expires);
         }
-
-        await http.SignOutAsync(TokenGridAuth.DashboardCookieScheme);
-        return See(http, DashboardCookie.SignInPath);
     }
 
     /// <summary>303 See Other to a page, so the browser follows a form post with a GET.</summary>

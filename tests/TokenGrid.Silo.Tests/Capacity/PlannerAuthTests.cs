@@ -112,6 +112,23 @@ public sealed class PlannerAuthTests(PlannerServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task SigningInAgainEndsTheSessionTheBrowserHad()
+    {
+        var first = SessionOf(await SignInAsync(PlannerServerFixture.PlannerKey));
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = Server.BaseAddress };
+        using var again = new HttpRequestMessage(HttpMethod.Post, "dashboard/login")
+        {
+            Content = new FormUrlEncodedContent([new("key", TokenGridServer.AdminKey)]),
+        };
+        again.Headers.Add("Cookie", first);
+        var second = SessionOf(await client.SendAsync(again));
+
+        Assert.NotEqual(first, second);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await WithCookieAsync("v1/capacity", first)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await WithCookieAsync("v1/capacity", second)).StatusCode);
+    }
+
+    [Fact]
     public async Task TheSessionCookieIsSecureOverPlainHttpWhenConfiguredForATlsProxy()
     {
         Assert.DoesNotContain("secure", CookieOf(await SignInAsync(PlannerServerFixture.PlannerKey)), StringComparison.OrdinalIgnoreCase);
