@@ -30,6 +30,7 @@ public static class TokenGridHosting
     {
         ArgumentNullException.ThrowIfNull(builder);
         var profile = ConfigurationProfiles.AddProfile(builder.Configuration);
+        SettingsCheck.Run(builder.Configuration);
         var cluster = builder.Configuration.GetValidated<ClusterHostingOptions>();
         builder.UseOrleans(silo => silo.AddTokenGridSilo(cluster));
 

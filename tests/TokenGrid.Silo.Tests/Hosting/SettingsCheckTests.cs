@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Builder;
+using TokenGrid.Grains;
+using TokenGrid.Silo.Hosting;
+
+namespace TokenGrid.Silo.Tests.Hosting;
+
+/// <summary>
+/// A platform team's configuration mistakes stop the start with one line naming the setting (<see cref="SettingsCheck"/>),
+/// read from a built (not started) application, as the executable prints it.
+/// </summary>
+public sealed class SettingsCheckTests
+{
+    [Theory]
+    [InlineData("TokenGrid:Api:JobTimeout", "10m", "a duration written [d.]hh:mm:ss")]
+    [InlineData("TokenGrid:Api:JobTimeout", "99999999.00:00:00", "a duration written [d.]hh:mm:ss")]
+    [InlineData("TokenGrid:Cluster:SiloPort", "abc", "a whole number from -2,147,483,648 to 2,147,483,647")]
+    [InlineData("TokenGrid:Api:MaxRequestBodyBytes", "99999999999999999999", "a whole number from -9,223,372,036,854,775,808")]
+    [InlineData("TokenGrid:Cluster:Clustering", "Postgres", "one of Localhost, AdoNet")]
+    [InlineData("TokenGrid:Demo:Enabled", "yes", "true or false")]
+    [InlineData("TokenGrid:Cluster:Membership:ProbeTimeout", "2s", "a duration written")]
+    [InlineData("TokenGrid:Nodes:IntraOpThreads", "two", "a whole number")]
+    public void A_value_the_setting_cannot_take_stops_the_start_naming_the_setting_the_value_and_what_it_takes(
+        string setting, string value, string expected)
+    {
+        var error = Assert.Throws<StartupConfigurationException>(() => Build("--" + setting, value));
+
+        Assert.StartsWith($"{setting} is '{value}', which is not ", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    public void Every_validated_options_type_is_checked()
+    {
+        var checkedTypes = SettingsCheck.Sections.Select(s => s.Type).ToHashSet();
+        var validated = new[] { typeof(IValidatedOptions).Assembly, typeof(SettingsCheck).Assembly }
+            .SelectMany(a => a.GetTypes())
+            .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IValidatedOptions).IsAssignableFrom(t));
+        Assert.All(validated, t => Assert.Contains(t, checkedTypes));
+    }
+
+    private static void Build(params string[] settings)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "TokenGrid.Silo",
+            Args = ["--profile", "local", .. settings],
+        });
+        builder.AddTokenGrid();
+    }
+}
