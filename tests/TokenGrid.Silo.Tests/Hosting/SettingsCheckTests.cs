@@ -29,6 +29,41 @@ public sealed class SettingsCheckTests
         Assert.DoesNotContain('\n', error.Message);
     }
 
+    [Theory]
+    [InlineData("TokenGrid:Admin:ApiKy", "TokenGrid:Admin:ApiKey")]
+    [InlineData("TokenGrid:Databse:ConnectionString", "TokenGrid:Database:ConnectionString")]
+    [InlineData("TokenGrid:Models:Entries:0:Directroy", "TokenGrid:Models:Entries:0:Directory")]
+    [InlineData("TokenGrid:Nodes:IntraOpThread", "TokenGrid:Nodes:IntraOpThreads")]
+    [InlineData("TokenGrid:Cluster:Membership:ProbeTimout", "TokenGrid:Cluster:Membership:ProbeTimeout")]
+    [InlineData("TokenGrid:Nodes:Engine:PrefixCacheToken", "TokenGrid:Nodes:Engine:PrefixCacheTokens")]
+    [InlineData("TokenGrid:Telemetry:TenantSeries:TopM", "TokenGrid:Telemetry:TenantSeries:TopN")]
+    public void A_misspelled_setting_stops_the_start_naming_it_and_the_setting_it_is_close_to(string setting, string meant)
+    {
+        var error = Assert.Throws<StartupConfigurationException>(() => Build("--" + setting, "cfg49-a-key-of-16-chars-or-more"));
+
+        Assert.StartsWith($"{setting} (did you mean {meant}?): no such setting", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("cfg49-a-key", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Settings_far_from_any_name_are_named_all_at_once()
+    {
+        var error = Assert.Throws<StartupConfigurationException>(() => Build("--TokenGrid:Frobnicate", "1", "--TokenGrid:Api:Zzzzzzzzz", "2"));
+
+        Assert.Equal("TokenGrid:Api:Zzzzzzzzz, TokenGrid:Frobnicate: no such settings, so they would be ignored (settings are listed in silo-config/README.md).", error.Message);
+    }
+
+    [Theory]
+    [InlineData("TokenGrid:Retention:Tenants:acme")]
+    [InlineData("TokenGrid:Nodes:DeviceLabels:cpu0:zone")]
+    [InlineData("TokenGrid:Nodes:Labels:region")]
+    [InlineData("TokenGrid:Models:Entries:1:ModelFile")]
+    [InlineData("tokengrid:api:jobtimeout")]
+    [InlineData("TokenGrid:Demo:Budget:RequestsPerMinute")]
+    [InlineData("TokenGrid:Telemetry:Otlp:Headers")]
+    public void Settings_of_dictionaries_lists_and_nested_options_are_known_in_any_case(string setting) =>
+        Assert.True(SettingsCheck.IsKnown(setting));
+
     [Fact]
     public void Every_validated_options_type_is_checked()
     {
