@@ -29,6 +29,23 @@ public sealed class RoleKeysTests
         Assert.DoesNotContain(Shared[..7], error.Message);
     }
 
+    [Theory]
+    [InlineData("Admin", "tg-admin-key-0123456789\n", "a line break at its end (a Kubernetes Secret or file written with echo keeps its newline")]
+    [InlineData("Demo", "tg-demo-key-0123456789\r\n", "a line break at position 23 of 24")]
+    [InlineData("Planner", " tg-planner-key-0123456789", "a space at its start")]
+    [InlineData("Auditor", "tg-auditor key-0123456789", "a space at position 11 of 25")]
+    [InlineData("Admin", "tg-admin-key-0123456789\t", "a tab at its end")]
+    [InlineData("Admin", "tg-admin-kéy-0123456789", "a character outside printable ASCII at position 11")]
+    public async Task A_key_a_client_cannot_send_as_a_bearer_token_stops_the_host_naming_the_setting_and_not_the_key(
+        string role, string key, string problem)
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            TokenGridServer.StartAsync(new Dictionary<string, string> { [$"TokenGrid:{role}:ApiKey"] = key }));
+
+        Assert.Contains($"TokenGrid:{role}: the {role.ToLowerInvariant()} API key has {problem}", error.Message);
+        Assert.DoesNotContain(key.Trim()[..10], error.Message);
+    }
+
     [Fact]
     public async Task A_disabled_demo_tenants_key_is_no_role_key()
     {

@@ -1,4 +1,5 @@
 using TokenGrid.Grains;
+using TokenGrid.Silo.Options;
 
 namespace TokenGrid.Silo.Auth;
 
@@ -19,5 +20,5 @@ public sealed class AuditorAuthOptions : IValidatedOptions
     public string? ApiKey { get; set; }
 
     /// <inheritdoc />
-    public string? Validate() => ApiKey is { Length: < 16 } ? "the auditor API key must be at least 16 characters." : null;
+    public string? Validate() => ApiKeyText.Problem(ApiKey, "auditor");
 }

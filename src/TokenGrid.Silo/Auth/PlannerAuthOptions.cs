@@ -1,3 +1,4 @@
+using TokenGrid.Silo.Options;
 
 namespace TokenGrid.Silo.Auth;
 
@@ -37,7 +38,7 @@ public sealed class PlannerAuthOptions : IValidatedOptions
 
     /// <inheritdoc />
     public string? Validate() =>
-        ApiKey is { Length: < 16 } ? "the planner API key must be at least 16 characters."
+        ApiKeyText.Problem(ApiKey, "planner") is { } key ? key
         : SessionLifetime <= TimeSpan.Zero ? "the session lifetime must be positive."
         : FailedSignInsPerMinute is < 1 or > 10_000 ? "FailedSignInsPerMinute must be from 1 to 10000."
         : null;

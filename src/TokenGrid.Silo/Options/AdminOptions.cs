@@ -14,5 +14,5 @@ public sealed class AdminOptions : IValidatedOptions
 
     /// <inheritdoc />
     public string? Validate() =>
-        ApiKey is { Length: < 16 } ? "the admin API key must be at least 16 characters." : null;
+        ApiKeyText.Problem(ApiKey, "admin");
 }

@@ -28,6 +28,6 @@ public sealed class DemoOptions : IValidatedOptions
     public string? Validate() =>
         !Enabled ? null
         : !TenantIds.IsValid(TenantId) ? $"tenant id: {TenantIds.Rule}"
-        : ApiKey is { Length: < 16 } ? "the demo API key must be at least 16 characters."
+        : ApiKeyText.Problem(ApiKey, "demo") is { } key ? key
         : Budget.Validate();
 }
