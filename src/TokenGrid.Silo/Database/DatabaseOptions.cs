@@ -57,11 +57,31 @@ public sealed class DatabaseOptions : IValidatedOptions
         : StartupRetryMaxDelay < StartupRetryDelay ? "the startup retry max delay must be at least the retry delay."
         : null;
 
-    /// <summary>The connection string, or a clear error naming the setting when there is none.</summary>
-    public string RequireConnectionString() =>
-        string.IsNullOrWhiteSpace(ConnectionString)
-            ? throw new Microsoft.Extensions.Options.OptionsValidationException(
-                SectionName, typeof(DatabaseOptions),
-                [$"{SectionName}: a connection string is required (TokenGrid:Database:ConnectionString or TokenGrid__Database__ConnectionString)."])
-            : ConnectionString;
+    /// <summary>
+    /// The connection string, or a clear error naming the setting when there is none or Npgsql cannot read it (an
+    /// unknown keyword, a port that is not a number, text that is not <c>key=value;…</c>).
+    /// </summary>
+    public string RequireConnectionString()
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            throw Invalid("a connection string is required (TokenGrid:Database:ConnectionString or TokenGrid__Database__ConnectionString).");
+        }
+
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
+        }
+        catch (ArgumentException e)
+        {
+            // Npgsql names the keyword (or the offset) and the reason, never the values: the password stays out.
+            var reason = e.InnerException is { } inner ? $"{e.Message} {inner.Message}" : e.Message;
+            throw Invalid($"the connection string is not one Npgsql reads ({reason}); write it as Host=…;Port=5432;Username=…;Password=…;Database=….");
+        }
+
+        return ConnectionString;
+    }
+
+    private static Microsoft.Extensions.Options.OptionsValidationException Invalid(string problem) =>
+        new(SectionName, typeof(DatabaseOptions), [$"{SectionName}: {problem}"]);
 }

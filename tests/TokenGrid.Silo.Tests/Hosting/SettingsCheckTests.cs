@@ -64,6 +64,20 @@ public sealed class SettingsCheckTests
     public void Settings_of_dictionaries_lists_and_nested_options_are_known_in_any_case(string setting) =>
         Assert.True(SettingsCheck.IsKnown(setting));
 
+    [Theory]
+    [InlineData("garbage", "Format of the initialization string does not conform to specification")]
+    [InlineData("Host=127.0.0.1;Foo=bar;Password=secret-pw", "Couldn't set foo")]
+    [InlineData("Host=127.0.0.1;Port=abc;Password=secret-pw", "Couldn't set port")]
+    public void A_connection_string_npgsql_cannot_read_stops_the_start_naming_the_setting_and_not_the_password(string connectionString, string reason)
+    {
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            Build("--profile", "postgres", "--TokenGrid:Database:ConnectionString", connectionString));
+
+        Assert.StartsWith("TokenGrid:Database: the connection string is not one Npgsql reads (", error.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-pw", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Every_validated_options_type_is_checked()
     {
@@ -82,5 +96,6 @@ public sealed class SettingsCheckTests
             Args = ["--profile", "local", .. settings],
         });
         builder.AddTokenGrid();
+        using var app = builder.Build();
     }
 }
