@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Auth;
+using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests;
@@ -98,8 +99,10 @@ public sealed class HostTests(ServerFixture fixture)
 
         await Assert.ThrowsAsync<OptionsValidationException>(() =>
             TokenGridServer.StartAsync(new Dictionary<string, string> { ["TokenGrid:Cluster:SiloPort"] = "0" }));
-        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+        var profile = await Assert.ThrowsAsync<StartupConfigurationException>(() =>
             TokenGridServer.StartAsync(new Dictionary<string, string> { ["profile"] = "no-such-profile" }));
+        Assert.StartsWith("configuration profile 'no-such-profile' (--profile or TOKENGRID_PROFILE) not found", profile.Message, StringComparison.Ordinal);
+        Assert.EndsWith("name one of kubernetes, local, postgres, or a file ending in .json.", profile.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -30,7 +30,13 @@ internal static class ConfigurationProfiles
             : Path.Combine(AppContext.BaseDirectory, "silo-config", profile + ".json");
         if (!File.Exists(path))
         {
-            throw new InvalidOperationException($"Configuration profile '{profile}' not found (looked for {path}).");
+            var folder = Path.GetDirectoryName(path)!;
+            IEnumerable<string> shipped = Directory.Exists(folder) && !profile.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+                ? Directory.GetFiles(folder, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal)
+                : [];
+            throw new StartupConfigurationException(
+                $"configuration profile '{profile}' (--profile or {EnvironmentVariable}) not found: there is no {path}; "
+                + $"name one of {string.Join(", ", shipped.DefaultIfEmpty("the profiles in silo-config"))}, or a file ending in .json.");
         }
 
         var sources = configuration.Sources;
