@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
 using TokenGrid.Grains.Billing;
 using TokenGrid.Grains.Capacity;
 using TokenGrid.Grains.Catalog;
@@ -53,6 +54,7 @@ internal static partial class SettingsCheck
     /// <summary>Throws <see cref="StartupConfigurationException"/> naming the first setting that cannot be read.</summary>
     public static void Run(IConfiguration configuration)
     {
+        CheckUrls(configuration[WebHostDefaults.ServerUrlsKey]);
         foreach (var (section, type) in Sections)
         {
             try
@@ -79,6 +81,30 @@ internal static partial class SettingsCheck
     }
 
     private const string Root = "TokenGrid";
+
+    // Kestrel reads these only once the silo has started, and fails with a stack trace that names no setting.
+    internal static void CheckUrls(string? urls)
+    {
+        foreach (var url in (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            BindingAddress? address = null;
+            try
+            {
+                address = BindingAddress.Parse(url);
+            }
+            catch (FormatException)
+            {
+            }
+
+            if (address is null || !(address.Scheme.Equals("http", StringComparison.OrdinalIgnoreCase) || address.Scheme.Equals("https", StringComparison.OrdinalIgnoreCase))
+                || address.Port is < 0 or > 65535)
+            {
+                throw new StartupConfigurationException(
+                    $"Urls (ASPNETCORE_URLS, --urls or the profile's Urls) has '{url}', which is not an address to listen on: "
+                    + "write http://HOST:PORT or https://HOST:PORT (HOST an IP address, localhost, or + for every interface; PORT from 0 to 65535), several separated by ';'.");
+            }
+        }
+    }
 
     /// <summary>Whether some options type reads <paramref name="key"/> (a full path, <c>TokenGrid:Api:JobTimeout</c>).</summary>
     internal static bool IsKnown(string key) => Sections.Any(s => TypeAt(s, key) is not null);

@@ -78,6 +78,25 @@ public sealed class SettingsCheckTests
         Assert.DoesNotContain("secret-pw", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("htp://127.0.0.1:8080")]
+    [InlineData("http://127.0.0.1:99999")]
+    [InlineData("127.0.0.1:8080")]
+    [InlineData("http://127.0.0.1:8080;not a url")]
+    public void A_url_the_http_server_cannot_listen_on_stops_the_start_naming_it(string urls)
+    {
+        var error = Assert.Throws<StartupConfigurationException>(() => Build("--urls", urls));
+
+        Assert.StartsWith("Urls (ASPNETCORE_URLS, --urls or the profile's Urls) has '", error.Message, StringComparison.Ordinal);
+        Assert.Contains(urls.Split(';')[^1], error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:0")]
+    [InlineData("http://+:8080;https://localhost:8443")]
+    [InlineData("http://[::1]:8080")]
+    public void Addresses_kestrel_listens_on_pass(string urls) => SettingsCheck.CheckUrls(urls);
+
     [Fact]
     public void Every_validated_options_type_is_checked()
     {
