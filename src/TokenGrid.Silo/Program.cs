@@ -12,9 +12,11 @@ return SiloCommands.IsCommand(args)
 static async Task<int> RunServerAsync(string[] args)
 {
     // A configuration mistake is the operator's to fix: say what is wrong in one line, without a stack trace.
+    IConfiguration? configuration = null;
     try
     {
         var builder = WebApplication.CreateBuilder(args);
+        configuration = builder.Configuration;
         builder.AddTokenGrid();
 
         var app = builder.Build();
@@ -41,6 +43,12 @@ static async Task<int> RunServerAsync(string[] args)
     {
         Console.Error.WriteLine($"TokenGrid cannot start: {string.Join(" ", e.Failures)}");
         return StartupConfigurationException.ExitCode;
+    }
+    catch (Exception e) when (ListenFailure.Describe(e, configuration) is { } listen)
+    {
+        // Another process holds a port: the host has logged the exception; the operator needs the setting.
+        Console.Error.WriteLine($"TokenGrid cannot start: {listen}");
+        return 1;
     }
     catch (Exception e) when (DatabaseUnavailable(e) is { } database)
     {

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using TokenGrid.Grains;
+using Microsoft.Extensions.Configuration;
 using TokenGrid.Silo.Hosting;
+using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests.Hosting;
 
@@ -96,6 +98,27 @@ public sealed class SettingsCheckTests
     [InlineData("http://+:8080;https://localhost:8443")]
     [InlineData("http://[::1]:8080")]
     public void Addresses_kestrel_listens_on_pass(string urls) => SettingsCheck.CheckUrls(urls);
+
+    [Fact]
+    public async Task A_port_another_process_holds_is_named_by_its_setting()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+
+        var http = await Assert.ThrowsAnyAsync<Exception>(() => TokenGridServer.StartAsync(new Dictionary<string, string> { ["urls"] = $"http://127.0.0.1:{port}" }));
+        Assert.Equal(
+            $"the HTTP address http://127.0.0.1:{port} (Urls: ASPNETCORE_URLS, --urls or the profile's Urls) is in use by another process; stop it or choose another port.",
+            ListenFailure.Describe(http, null));
+
+        var siloPort = new Dictionary<string, string?> { ["TokenGrid:Cluster:SiloPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var silo = await Assert.ThrowsAnyAsync<Exception>(() => TokenGridServer.StartAsync(siloPort!));
+        Assert.Equal(
+            $"the silo port {port} (TokenGrid:Cluster:SiloPort) is in use by another process, another silo on this machine perhaps: give each silo ports of its own.",
+            ListenFailure.Describe(silo, new ConfigurationBuilder().AddInMemoryCollection(siloPort).Build()));
+
+        Assert.Null(ListenFailure.Describe(new InvalidOperationException("something else"), null));
+    }
 
     [Fact]
     public void Every_validated_options_type_is_checked()
