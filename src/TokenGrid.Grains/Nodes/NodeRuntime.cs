@@ -106,6 +106,10 @@ public sealed partial class NodeRuntime(
                 devices.Add(device, node);
                 LogDeviceStarted(_logger, node.NodeId, string.Join(", ", node.Models.Served), settings.MemoryBudgetBytes,
                     string.Join(", ", node.Labels.Select(l => $"{l.Key}={l.Value}")));
+                if (DeviceName.TryParse(device, out var isGpu, out _) && !isGpu && settings.IntraOpThreadsOf(device) > Environment.ProcessorCount)
+                {
+                    LogThreadsAboveCores(_logger, node.NodeId, settings.IntraOpThreadsOf(device), Environment.ProcessorCount);
+                }
             }
 
             _devices = devices;

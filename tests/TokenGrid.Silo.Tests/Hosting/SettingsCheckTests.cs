@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using TokenGrid.Grains;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.Tests.Support;
 
@@ -118,6 +119,20 @@ public sealed class SettingsCheckTests
             ListenFailure.Describe(silo, new ConfigurationBuilder().AddInMemoryCollection(siloPort).Build()));
 
         Assert.Null(ListenFailure.Describe(new InvalidOperationException("something else"), null));
+    }
+
+    [Fact]
+    public async Task More_intra_op_threads_than_cores_on_a_cpu_node_starts_with_a_warning_naming_the_setting()
+    {
+        var log = new ErrorLogCapture(Microsoft.Extensions.Logging.LogLevel.Warning);
+        var threads = Environment.ProcessorCount + 1;
+        await using var server = await TokenGridServer.StartAsync(
+            new Dictionary<string, string> { ["TokenGrid:Nodes:IntraOpThreads"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            services: s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(log));
+
+        Assert.Contains(log.Errors, e => e.Contains(
+            $"runs its models with {threads} intra-op threads (TokenGrid:Nodes:IntraOpThreads or DeviceIntraOpThreads) on {Environment.ProcessorCount} cores",
+            StringComparison.Ordinal));
     }
 
     [Fact]
