@@ -3,7 +3,8 @@
 // failure. Usage:
 //   node openai-retries.mjs BASE_URL API_KEY cancel   a chat whose job the tenant cancels while it waits in the queue
 //   node openai-retries.mjs BASE_URL API_KEY plain    a long completion (for a server whose job timeout cuts it)
-// Prints { attempts, requestIds, error } for the xunit test (tests/TokenGrid.Silo.Tests/RetryHintTests.cs).
+//   node openai-retries.mjs BASE_URL API_KEY chat     a short chat (for a server that fails it, e.g. its database refuses)
+// Prints { attempts, requestIds, error } for the xunit tests (tests/TokenGrid.Silo.Tests/RetryHintTests.cs, Database/PostgresFaultTests.cs).
 import OpenAI from "openai";
 
 const [baseURL, apiKey, mode] = process.argv.slice(2);
@@ -37,6 +38,8 @@ let error = null;
 try {
   if (mode === "cancel") {
     await client.chat.completions.create({ model: "demo", messages: [{ role: "user", content: "wait" }], max_tokens: 50, ignore_eos: true });
+  } else if (mode === "chat") {
+    await client.chat.completions.create({ model: "demo", messages: [{ role: "user", content: "Hi" }], max_tokens: 2 });
   } else {
     // 4,000 tokens take seconds however fast the machine: the job cannot end within the server's one-second timeout,
     // even when it gets the slot at once.

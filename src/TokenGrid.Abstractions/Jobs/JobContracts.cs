@@ -289,6 +289,13 @@ public sealed record JobInfo
     /// </summary>
     [Id(26)] public bool TimedOut { get; init; }
 
+    /// <summary>
+    /// The job failed before it was accepted on an error of the server that sending it again does not fix (the database
+    /// refused the statement: a violated constraint, a missing table or column, a privilege its role lacks), so the API
+    /// answers 500 and does not invite a retry.
+    /// </summary>
+    [Id(27)] public bool Faulted { get; init; }
+
     /// <summary>True once the job has ended.</summary>
     public bool IsFinished => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled or JobStatus.Rejected;
 }

@@ -15,7 +15,8 @@ namespace TokenGrid.Grains.Billing;
 /// decisions are a <see cref="SubsidyBook"/>'s; this grain runs them through a <see cref="GroupCommit"/>, one at a
 /// time, in arrival order, and answers each only once saved. Reservations and settlements interleave, so under load
 /// one write saves every step that arrived during the previous one. When a save fails, the steps fail with
-/// <see cref="StorageUnavailableException"/> and the activation deactivates, so the next one starts over from storage.
+/// <see cref="StorageUnavailableException"/> (or <see cref="StorageFailedException"/> for an error a retry cannot fix)
+/// and the activation deactivates, so the next one starts over from storage.
 /// </summary>
 /// <remarks>
 /// Leak repair: a tenant reserves here before it saves its own admission, so a tenant silo dying in between leaves a
@@ -48,7 +49,7 @@ public sealed partial class SubsidyProgramGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _book.Reset(state.State);
-        _commit = new GroupCommit(SaveAsync, Unavailable, (e, steps) =>
+        _commit = new GroupCommit(SaveAsync, Unsaved, (e, steps) =>
         {
             LogSaveFailed(logger, e, ProgramId, steps);
             DeactivateOnIdle();
@@ -152,8 +153,7 @@ public sealed partial class SubsidyProgramGrain(
         return true;
     }
 
-    private StorageUnavailableException Unavailable(string cause) =>
-        new($"Subsidy program '{ProgramId}' could not save its state ({cause}); nothing was applied, retry shortly.");
+    private Exception Unsaved(Exception cause) => StorageFailedException.For(cause, $"Subsidy program '{ProgramId}' could not save its state");
 
     /// <summary>
     /// Makes the reminder exist exactly while the program has open reservations (where the silo has a reminder

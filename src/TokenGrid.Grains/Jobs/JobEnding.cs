@@ -19,9 +19,10 @@ namespace TokenGrid.Grains.Jobs;
 /// Cancelled by the server with its request (a sibling choice was refused or failed), not by the tenant or client;
 /// settled as any cancel.
 /// </param>
+/// <param name="Faulted">Failed before it was accepted on an error a retry does not fix (see <see cref="JobInfo.Faulted"/>).</param>
 internal readonly record struct JobEnding(
     JobStatus Status, JobOutcome? Outcome, string? Error, string? FinishReason = null, int? CompletionTokens = null, bool Refused = false,
-    bool EndedWithRequest = false)
+    bool EndedWithRequest = false, bool Faulted = false)
 {
     /// <summary>The error of a job ended with its request (see <see cref="JobOutcomeReason.EndedWithRequest"/>).</summary>
     public const string EndedWithRequestError = "Ended with its request: another choice of the request was refused or failed.";
@@ -54,16 +55,17 @@ internal readonly record struct JobEnding(
     /// <summary>
     /// How a job ends that failed before it was accepted (<paramref name="what"/> failed with <paramref name="e"/>). When
     /// the database or a silo was unreachable (the tenant's grain lived on a silo that just died, say) it is rejected, and
-    /// the same request can be sent again shortly (HTTP 503 with Retry-After); otherwise it fails. Either way it settles
-    /// for nothing, which releases a reservation the tenant may have made. The tenant reads the error: it never holds the
-    /// exception's text (internal addresses, stack traces), which the caller logs.
+    /// the same request can be sent again shortly (HTTP 503 with Retry-After); otherwise it fails, as
+    /// <see cref="Faulted"/> when the database refused it for a reason a retry does not fix (HTTP 500). Either way it
+    /// settles for nothing, which releases a reservation the tenant may have made. The tenant reads the error: it never
+    /// holds the exception's text (internal addresses, stack traces, SQL), which the caller logs.
     /// </summary>
     public static JobEnding NotAccepted(Exception e, string what)
     {
         ArgumentNullException.ThrowIfNull(e);
         var siloLost = EnqueueRetry.IsSiloLost(e);
         return !siloLost && !StorageUnavailableException.IsTransient(e)
-            ? new(JobStatus.Failed, JobOutcome.Failed, $"{what}.")
+            ? new(JobStatus.Failed, JobOutcome.Failed, $"{what}.", Faulted: DatabaseErrors.IsPermanent(e))
             : new(JobStatus.Rejected, JobOutcome.Failed,
                 $"{what}: {(siloLost ? "a silo of the cluster is unavailable" : "storage is unavailable")}; retry shortly.");
     }
@@ -90,6 +92,7 @@ internal readonly record struct JobEnding(
             FinishReason = FinishReason,
             Error = Error,
             TimedOut = Outcome == JobOutcome.TimedOut,
+            Faulted = Faulted,
             CompletionTokens = completionTokens,
             Output = output,
             QueuePosition = null,

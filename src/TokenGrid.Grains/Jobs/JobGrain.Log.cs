@@ -17,6 +17,9 @@ public sealed partial class JobGrain
     [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Job {JobId} could not be admitted by tenant {TenantId}")]
     private static partial void LogAdmissionFailed(ILogger logger, Exception exception, string jobId, string tenantId);
 
+    [LoggerMessage(EventId = 1322, Level = LogLevel.Error, Message = "Job {JobId} could not be admitted by tenant {TenantId}: the database refused it (SQLSTATE {SqlState}), which a retry does not fix")]
+    private static partial void LogAdmissionFaulted(ILogger logger, Exception exception, string jobId, string tenantId, string? sqlState);
+
     [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Job {JobId} could not release its place with the dispatcher of model {Model}")]
     private static partial void LogReleaseFailed(ILogger logger, Exception exception, string jobId, string model);
 

@@ -192,7 +192,15 @@ public sealed partial class JobGrain(
         catch (Exception e)
         {
             // Whether the tenant reserved is unknown; settling releases a reservation if there is one.
-            LogAdmissionFailed(logger, e, JobId, spec.TenantId);
+            if (DatabaseErrors.IsPermanent(e))
+            {
+                LogAdmissionFaulted(logger, e, JobId, spec.TenantId, DatabaseErrors.SqlState(e));
+            }
+            else
+            {
+                LogAdmissionFailed(logger, e, JobId, spec.TenantId);
+            }
+
             return await FinishAsync(NotAccepted(e, "Admission failed"));
         }
 

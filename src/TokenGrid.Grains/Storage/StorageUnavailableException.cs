@@ -15,25 +15,43 @@ public sealed class StorageUnavailableException(string message) : Exception(mess
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Whether <paramref name="exception"/> (or one it wraps) says storage is unreachable rather than that the request is
-    /// wrong: a database or socket error, a timeout, or one of these passed on by a grain call. Exceptions whose type
-    /// the receiving silo cannot rebuild arrive as a fallback carrying the original type's name, which is checked too.
+    /// Whether <paramref name="exception"/> (or one it wraps) says storage is briefly unreachable rather than that the
+    /// request, the schema or the role's privileges are wrong: a database error that passes by itself (see
+    /// <see cref="DatabaseErrors"/>: a connection lost, the server restarting, a deadlock, a timeout), a socket error,
+    /// a timeout, or one of these passed on by a grain call. A database error that fails the same way every time (a
+    /// violated constraint, a missing table or column, a privilege the role lacks) is not, nor is a
+    /// <see cref="StorageFailedException"/>. A database error without a SQLSTATE (the client's: a connection refused or
+    /// cut, a pool exhausted) counts as transient. Exceptions whose type the receiving silo cannot rebuild arrive as a
+    /// fallback carrying the original type's name, which is checked too: a PostgreSQL error by the SQLSTATE its message
+    /// starts with, any other Npgsql error (a connection's) as transient.
     /// </summary>
     public static bool IsTransient(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is StorageUnavailableException or DbException or SocketException or TimeoutException)
+            if (e is StorageUnavailableException or SocketException or TimeoutException)
             {
                 return true;
             }
 
-            if (e is AggregateException aggregate && aggregate.InnerExceptions.Any(IsTransient))
+            // The server's SQLSTATE decides. A database error without one is the client's (a connection refused or cut,
+            // a pool exhausted, a stream that timed out): an outage as far as the caller can tell.
+            if (DatabaseErrors.IsTransient(e) is { } database)
+            {
+                return database;
+            }
+
+            if (e is DbException)
             {
                 return true;
             }
 
-            var type = e is UnavailableExceptionFallbackException fallback ? fallback.ExceptionType : e.GetType().FullName;
+            if (e is AggregateException aggregate)
+            {
+                return aggregate.InnerExceptions.Any(IsTransient);
+            }
+
+            var type = (e as UnavailableExceptionFallbackException)?.ExceptionType;
             if (type is not null && (type.StartsWith("Npgsql.", StringComparison.Ordinal) || type == typeof(SocketException).FullName))
             {
                 return true;

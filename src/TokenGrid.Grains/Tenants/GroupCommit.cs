@@ -13,27 +13,27 @@ namespace TokenGrid.Grains.Tenants;
 /// the save failed.
 /// </para>
 /// <para>
-/// When a save fails, every step of the batch and every step queued behind it fails with the exception
-/// <c>unavailable</c> makes, later steps fail fast with it, and <c>failed</c> is told (the owner starts over from
-/// storage): memory never runs ahead of storage.
+/// When a save fails, every step of the batch and every step queued behind it fails with the exception <c>unsaved</c>
+/// makes of the save's (a retry-shortly one for an outage, another for an error a retry cannot fix), later steps fail
+/// fast with it, and <c>failed</c> is told (the owner starts over from storage): memory never runs ahead of storage.
 /// </para>
 /// <para>Not thread-safe: meant for a grain, whose turns never run at once.</para>
 /// </remarks>
 internal sealed class GroupCommit(
     Func<int, Task<bool>> saveAsync,
-    Func<string, Exception> unavailable,
+    Func<Exception, Exception> unsaved,
     Action<Exception, int> failed)
 {
     private readonly Queue<IStep> _steps = new();
     private bool _committing;
-    private string? _failure;
+    private Exception? _failure;
 
     /// <summary>Queues <paramref name="step"/>, applies it in order with the others, and returns its result once saved.</summary>
     public Task<T> ApplyAsync<T>(Func<T> step)
     {
         if (_failure is { } failure)
         {
-            return Task.FromException<T>(unavailable(failure));
+            return Task.FromException<T>(unsaved(failure));
         }
 
         var queued = new Step<T>(step);
@@ -107,9 +107,9 @@ internal sealed class GroupCommit(
     /// <summary>Fails the batch and everything queued behind it, and refuses new steps.</summary>
     private void FailAll(List<IStep> batch, Exception e)
     {
-        _failure = e.Message;
+        _failure = e;
         failed(e, batch.Count + _steps.Count);
-        var error = unavailable(e.Message);
+        var error = unsaved(e);
         foreach (var step in batch.Concat(_steps))
         {
             step.Fail(error);

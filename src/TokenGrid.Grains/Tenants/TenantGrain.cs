@@ -28,8 +28,8 @@ namespace TokenGrid.Grains.Tenants;
 /// Admissions and settlements interleave (<c>[AlwaysInterleave]</c>), which is what lets a batch gather: under load a
 /// batch holds as many steps as arrived during the previous save, one write instead of one each. An answer is never
 /// given before the state holding it is saved; a crash before the save loses only unanswered steps. When a save fails,
-/// the steps fail with <see cref="StorageUnavailableException"/> and the activation deactivates, so the next one starts
-/// over from the saved state.
+/// the steps fail with <see cref="StorageUnavailableException"/> (or <see cref="StorageFailedException"/> for an error a
+/// retry cannot fix) and the activation deactivates, so the next one starts over from the saved state.
 /// </para>
 /// <para>
 /// When the store refuses a batch because it reserves for a job id the ledger already reserved for (a job settled so
@@ -105,7 +105,7 @@ public sealed partial class TenantGrain(
                 instruments.OnSpendThreshold(percent);
                 LogSpendThreshold(logger, TenantId, percent);
             });
-        _commit = new GroupCommit(SaveAsync, Unavailable, (e, steps) =>
+        _commit = new GroupCommit(SaveAsync, Unsaved, (e, steps) =>
         {
             LogSaveFailed(logger, e, TenantId, steps);
             DeactivateOnIdle();
@@ -542,8 +542,7 @@ public sealed partial class TenantGrain(
         }
     }
 
-    private StorageUnavailableException Unavailable(string cause) =>
-        new($"Tenant '{TenantId}' could not save its state ({cause}); nothing was applied, retry shortly.");
+    private Exception Unsaved(Exception cause) => StorageFailedException.For(cause, $"Tenant '{TenantId}' could not save its state");
 
     /// <summary>
     /// Applies an admission decision, and gives back what subsidy programs reserved for its jobs when it is refused

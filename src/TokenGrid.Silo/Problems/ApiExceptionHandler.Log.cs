@@ -5,6 +5,9 @@ internal sealed partial class ApiExceptionHandler
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, WithheldMessageException exception, string method, string path);
 
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "{Method} {Path} failed: the database refused it (SQLSTATE {SqlState}), which a retry does not fix")]
+    private static partial void LogDatabaseFault(ILogger logger, WithheldMessageException exception, string method, string path, string? sqlState);
+
     [LoggerMessage(EventId = 3004, Level = LogLevel.Debug, Message = "The unhandled error on {Method} {Path} in full")]
     private static partial void LogUnhandledInFull(ILogger logger, Exception exception, string method, string path);
 

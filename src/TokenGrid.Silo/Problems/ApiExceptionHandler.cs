@@ -49,7 +49,18 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         else if (problem.Status >= 500)
         {
             // An exception nobody expected may quote the request it failed on: its message stays out of the Error line.
-            LogUnhandled(logger, new WithheldMessageException(exception), httpContext.Request.Method, httpContext.Request.Path);
+            // A database error that a retry does not fix (a missing privilege, table or column, a violated constraint)
+            // names its SQLSTATE there, so an operator sees what to repair.
+            var withheld = new WithheldMessageException(exception);
+            if (DatabaseErrors.IsPermanent(exception))
+            {
+                LogDatabaseFault(logger, withheld, httpContext.Request.Method, httpContext.Request.Path, DatabaseErrors.SqlState(exception));
+            }
+            else
+            {
+                LogUnhandled(logger, withheld, httpContext.Request.Method, httpContext.Request.Path);
+            }
+
             LogUnhandledInFull(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
         }
 
@@ -109,6 +120,9 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
         ChangeNotAuditedException e => new(503, "Change not audited", e.Message, "change_not_audited") { ShouldRetry = false },
         InvalidFieldException e => ApiProblems.BadRequest(e.Message, "invalid_value", e.Field),
         ArgumentException e => ApiProblems.BadRequest(StripParameterName(e), param: e.ParamName),
+
+        // The same statement fails the same way again: retrying only delays the alert.
+        _ when DatabaseErrors.IsPermanent(exception) => ApiProblems.Internal() with { ShouldRetry = false },
         _ when StorageUnavailableException.IsTransient(exception) && !ClusterFailures.IsClusterUnavailable(exception) => ApiProblems.Unavailable(
             "The database is unavailable (it may be restarting); nothing was changed, retry shortly.") with { RetryAfter = StorageUnavailableException.RetryAfter },
         _ when ClusterFailures.IsClusterUnavailable(exception) => ApiProblems.Unavailable(

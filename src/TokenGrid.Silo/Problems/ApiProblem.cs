@@ -134,8 +134,9 @@ internal static class ApiProblems
     /// <summary>
     /// The problem for a job refused or ended without succeeding: its tenant's rejection (429 with the tenant's
     /// <c>Retry-After</c>, 400 for a request that can never fit, 403 for a disabled tenant), its scheduler's (see
-    /// <see cref="SchedulingRejected"/>), 409 when cancelled, 504 when it ran out of time, 503 when it failed. A
-    /// retry cannot undo a cancel, and a job that timed out or failed after producing output (charged) would run and be
+    /// <see cref="SchedulingRejected"/>), 409 when cancelled, 504 when it ran out of time, 500 when the database refused
+    /// it for a reason a retry does not fix (<see cref="JobInfo.Faulted"/>), 503 when it failed. A retry cannot undo a
+    /// cancel nor fix a fault, and a job that timed out or failed after producing output (charged) would run and be
     /// charged again: those say <see cref="ApiProblem.ShouldRetry"/> false. A 503 of a job that produced nothing can be
     /// retried (the exception handler adds its <c>Retry-After</c>).
     /// </summary>
@@ -148,6 +149,7 @@ internal static class ApiProblems
             SchedulingRejected(scheduling, job.Error ?? "The scheduler refused the job.") with { RetryAfter = job.RetryAfter },
         JobStatus.Rejected => AdmissionRejected(job),
         _ when job.TimedOut => new ApiProblem(504, "Job timed out", job.Error ?? $"Job '{job.Id}' did not finish in time.", "job_timed_out") { ShouldRetry = false },
+        _ when job.Faulted => Internal() with { ShouldRetry = false },
         _ when job.CompletionTokens > 0 => Unavailable(job.Error ?? $"Job '{job.Id}' failed.") with { ShouldRetry = false },
         _ => Unavailable(job.Error ?? $"Job '{job.Id}' failed."),
     };

@@ -67,6 +67,13 @@ public sealed class JobEndingTests
         // The exception's text (here it quotes an internal address) stays in the log, out of what the tenant reads.
         var failed = JobEnding.NotAccepted(new InvalidOperationException("broken at S10.0.0.7:11111"), "Admission failed");
         Assert.Equal(new JobEnding(JobStatus.Failed, JobOutcome.Failed, "Admission failed."), failed);
+
+        // A database error a retry does not fix fails it as a fault (500, no retry invited), also across silos.
+        var fault = JobEnding.NotAccepted(new StorageFailedException("Tenant 'a' could not save its state (42501: permission denied for table x).", "42501"), "Admission failed");
+        Assert.Equal(new JobEnding(JobStatus.Failed, JobOutcome.Failed, "Admission failed.", Faulted: true), fault);
+        Assert.True(fault.Apply(Job, null, DateTimeOffset.UnixEpoch, null, 0, null).Faulted);
+        var outage = JobEnding.NotAccepted(new StorageUnavailableException("Tenant 'a' could not save its state (57P01: terminating connection)."), "Admission failed");
+        Assert.Equal((JobStatus.Rejected, false), (outage.Status, outage.Faulted));
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class GroupCommitTests
             _saves.Enqueue(save);
             return save.Task;
         },
-        cause => new InvalidOperationException("unavailable: " + cause),
+        cause => new InvalidOperationException("unavailable: " + cause.Message),
         (e, steps) => _failures.Add((e.Message, steps)));
 
     [Fact]

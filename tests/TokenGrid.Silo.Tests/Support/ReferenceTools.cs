@@ -48,7 +48,7 @@ public static class ReferenceTools
 
     /// <summary>
     /// Runs tests/reference/openai-retries.mjs (the <c>openai</c> npm package at its default retries) in
-    /// <paramref name="mode"/> (<c>cancel</c> or <c>plain</c>); returns how many HTTP attempts the SDK made, the
+    /// <paramref name="mode"/> (<c>cancel</c>, <c>plain</c> or <c>chat</c>); returns how many HTTP attempts the SDK made, the
     /// <c>x-request-id</c> of each, and the error it raised.
     /// </summary>
     public static async Task<JsonObject> OpenAiRetriesAsync(Uri baseUrl, string key, string mode) =>
