@@ -135,20 +135,9 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
 
     /// <summary>
     /// PostgreSQL refused a text value (a NUL, or bytes that are not UTF-8): the request's fault. The request guard and
-    /// the JSON checks keep such text out; this is the net for a path they miss.
+    /// the JSON checks keep such text out; this is the net for a path they miss (also when the error crossed silos).
     /// </summary>
-    private static bool IsUnstorableText(Exception exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is Npgsql.PostgresException { SqlState: "22021" or "22P05" })
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private static bool IsUnstorableText(Exception exception) => DatabaseErrors.SqlState(exception) is "22021" or "22P05";
 
     /// <summary>An argument exception's message without the " (Parameter 'x')" suffix the runtime appends.</summary>
     private static string StripParameterName(ArgumentException e)

@@ -117,8 +117,11 @@ public sealed class DatabaseErrorsTests
             Assert.True((problem.Status, problem.RetryAfter) == (503, StorageUnavailableException.RetryAfter), $"{how}: {problem}");
         }
 
-        var unstorable = ApiExceptionHandler.Map(text);
-        Assert.True((unstorable.Status, unstorable.Code) == (400, "invalid_value"), unstorable.ToString());
+        foreach (var (how, e) in Forms(text).Append(("saved by a grain", StorageFailedException.For(text, "Tenant 'a' could not save its state"))))
+        {
+            var problem = ApiExceptionHandler.Map(e);
+            Assert.True((problem.Status, problem.Code) == (400, "invalid_value"), $"{how}: {problem}");
+        }
     }
 
     [Fact]
