@@ -23,4 +23,26 @@ internal static class EnqueueRetry
 
     /// <summary>The pause after failed attempt <paramref name="attempt"/>.</summary>
     public static TimeSpan Delay(int attempt) => TimeSpan.FromMilliseconds(500 * (1 << (attempt - 1)));
+
+    /// <summary>
+    /// Calls <paramref name="call"/>, and again after a failure <see cref="ShouldRetry"/> finds worth another (the silo
+    /// the call went to died with it in flight: once membership declares it dead, the callee activates on a survivor),
+    /// pausing on <paramref name="time"/>; <paramref name="retrying"/> hears of each failure retried. Awaited on the
+    /// caller's scheduler, as a grain's own code is.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(Func<Task<T>> call, Action<Exception, int> retrying, TimeProvider time)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception e) when (ShouldRetry(e, attempt))
+            {
+                retrying(e, attempt);
+                await Task.Delay(Delay(attempt), time);
+            }
+        }
+    }
 }

@@ -83,4 +83,23 @@ internal static class JobDispatch
     /// <summary>The class the job is scheduled at: the tenant's, or the lower one the request asked for.</summary>
     public static PriorityClass Priority(PriorityClass tenant, PriorityClass? requested) =>
         requested is { } asked && asked < tenant ? asked : tenant;
+
+    /// <summary>
+    /// A queued job's info with its place and expected wait as its dispatcher has them now; as it is when the dispatcher
+    /// no longer queues it or cannot be asked.
+    /// </summary>
+    public static async Task<JobInfo> WithQueuePlaceAsync(JobInfo queued, IModelDispatcherGrain dispatcher)
+    {
+        ArgumentNullException.ThrowIfNull(queued);
+        ArgumentNullException.ThrowIfNull(dispatcher);
+        try
+        {
+            var position = await dispatcher.GetPositionAsync(queued.Id);
+            return position is null ? queued : queued with { QueuePosition = position.Position, ExpectedWait = position.ExpectedWait };
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return queued;
+        }
+    }
 }

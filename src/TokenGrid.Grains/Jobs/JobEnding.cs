@@ -24,6 +24,14 @@ internal readonly record struct JobEnding(
     JobStatus Status, JobOutcome? Outcome, string? Error, string? FinishReason = null, int? CompletionTokens = null, bool Refused = false,
     bool EndedWithRequest = false, bool Faulted = false)
 {
+    /// <summary>
+    /// How a chat or completion ends that was reactivated from its checkpoint and that no client re-attached to within
+    /// <paramref name="grace"/> (<see cref="JobRecoveryOptions.UnwatchedStreamGrace"/>): as a client that left.
+    /// </summary>
+    public static JobEnding Unwatched(TimeSpan grace) => new(
+        JobStatus.Cancelled, JobOutcome.Disconnected,
+        $"The client disconnected: the job was interrupted (the silo running it stopped) and no client re-attached to its stream within {grace}.");
+
     /// <summary>The error of a job ended with its request (see <see cref="JobOutcomeReason.EndedWithRequest"/>).</summary>
     public const string EndedWithRequestError = "Ended with its request: another choice of the request was refused or failed.";
 

@@ -97,29 +97,8 @@ public sealed partial class JobGrain
         }
     }
 
-    /// <summary>
-    /// Saves the state. A version conflict means another activation of this job wrote since this one read: the one being
-    /// deactivated as this one took over (after a silo failure). The live activation is the job from now on and writes
-    /// over it; a deactivating one leaves the newer state alone.
-    /// </summary>
-    private async Task WriteAsync()
-    {
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (InconsistentStateException) when (!_siloStopping)
-        {
-            var mine = state.State;
-            await state.ReadStateAsync();
-            state.State = mine;
-            await state.WriteStateAsync();
-        }
-        catch (InconsistentStateException)
-        {
-            // Deactivating, and a newer activation has saved the job.
-        }
-    }
+    /// <summary>Saves the state (<see cref="JobStateWrites.WriteAsync"/>).</summary>
+    private Task WriteAsync() => JobStateWrites.WriteAsync(state, deactivating: _siloStopping);
 
     /// <summary>Records how the job ended (metrics) and ends its span.</summary>
     private void RecordEnd(JobInfo info, JobEnding ending)

@@ -94,12 +94,13 @@ public sealed partial class JobGrain
         if (spec.KeepOutput)
         {
             await StartRunAsync(spec, resumed: true);
-            return;
         }
-
-        // Not awaited: the watcher it waits for calls this activation, which must finish activating first.
-        DelayDeactivation(Timeout.InfiniteTimeSpan);
-        _ = ResumeWhenWatchedAsync(spec);
+        else
+        {
+            // Not awaited: the watcher it waits for calls this activation, which must finish activating first.
+            DelayDeactivation(Timeout.InfiniteTimeSpan);
+            _ = ResumeWhenWatchedAsync(spec);
+        }
     }
 
     /// <summary>
@@ -113,25 +114,11 @@ public sealed partial class JobGrain
     {
         var grace = recovery.Value.UnwatchedStreamGrace;
         var watched = await Task.WhenAny(_watched.Task, Task.Delay(grace, timeProvider)) == _watched.Task;
-        if (Info is not { IsFinished: false } || _finishing)
+        if (Info is { IsFinished: false } && !_finishing)
         {
-            return;
-        }
-
-        if (_cancelReason is not null)
-        {
-            await FinishAsync(CancelledEnding);
-        }
-        else if (watched)
-        {
-            await StartRunAsync(spec, resumed: true);
-        }
-        else
-        {
-            LogResumedUnwatched(logger, JobId, grace, Progress.CompletionTokens);
-            await FinishAsync(new JobEnding(
-                JobStatus.Cancelled, JobOutcome.Disconnected,
-                $"The client disconnected: the job was interrupted (the silo running it stopped) and no client re-attached to its stream within {grace}."));
+            var next = watched && _cancelReason is null ? (Task)StartRunAsync(spec, resumed: true)
+                : FinishAsync(_cancelReason is not null ? CancelledEnding : UnwatchedEnding(grace));
+            await next;
         }
     }
 

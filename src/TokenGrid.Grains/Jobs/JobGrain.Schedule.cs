@@ -25,15 +25,7 @@ public sealed partial class JobGrain
         if (Info is { Status: JobStatus.Queued, QueuePosition: not null } queued && !_finishing)
         {
             // The place changes with every dispatch: ask the dispatcher rather than keep a stale figure.
-            try
-            {
-                var position = await Dispatcher(queued.Model).GetPositionAsync(JobId);
-                return position is null ? queued : queued with { QueuePosition = position.Position, ExpectedWait = position.ExpectedWait };
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                return queued;
-            }
+            return await JobDispatch.WithQueuePlaceAsync(queued, Dispatcher(queued.Model));
         }
 
         return Info;
@@ -116,25 +108,16 @@ public sealed partial class JobGrain
     private async Task<JobEnding?> EnqueueAsync(JobSpec spec, bool resumed)
     {
         EnqueueResult queued;
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                queued = await Dispatcher(spec.Model).EnqueueAsync(Request(spec, resumed));
-                break;
-            }
-            catch (Exception e) when (EnqueueRetry.ShouldRetry(e, attempt))
-            {
-                // The dispatcher's silo died with the call in flight: once membership declares it dead the dispatcher
-                // activates on a survivor. Enqueueing is idempotent by job id, so asking again cannot queue it twice.
-                LogEnqueueRetry(logger, e, JobId, attempt);
-                await Task.Delay(EnqueueRetry.Delay(attempt), timeProvider);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogRunFailed(logger, e, JobId, null);
-                return new JobEnding(JobStatus.Failed, JobOutcome.Failed, "The job could not be queued: its model's scheduler failed.");
-            }
+            // Enqueueing is idempotent by job id, so asking again after a lost silo cannot queue it twice.
+            queued = await EnqueueRetry.RunAsync(
+                () => Dispatcher(spec.Model).EnqueueAsync(Request(spec, resumed)), (e, attempt) => LogEnqueueRetry(logger, e, JobId, attempt), timeProvider);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogRunFailed(logger, e, JobId, null);
+            return new JobEnding(JobStatus.Failed, JobOutcome.Failed, "The job could not be queued: its model's scheduler failed.");
         }
 
         (state.State.Info, var refused) = JobDispatch.Enqueued(Info!, queued);

@@ -192,15 +192,7 @@ public sealed partial class JobGrain(
         catch (Exception e)
         {
             // Whether the tenant reserved is unknown; settling releases a reservation if there is one.
-            if (DatabaseErrors.IsPermanent(e))
-            {
-                LogAdmissionFaulted(logger, e, JobId, spec.TenantId, DatabaseErrors.SqlState(e));
-            }
-            else
-            {
-                LogAdmissionFailed(logger, e, JobId, spec.TenantId);
-            }
-
+            LogAdmissionError(e, spec.TenantId);
             return await FinishAsync(NotAccepted(e, "Admission failed"));
         }
 
