@@ -304,23 +304,5 @@ public sealed class PostgresBillingReadsTests : IAsyncLifetime
     private async Task<List<string>> StringsAsync(string sql, params object[] values) =>
         [.. (await RowsAsync(sql, values)).Select(r => (string)r[0])];
 
-    private async Task<List<object[]>> RowsAsync(string sql, params object[] values)
-    {
-        await using var command = _dataSource.CreateCommand(sql);
-        foreach (var value in values)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = value });
-        }
-
-        await using var reader = await command.ExecuteReaderAsync();
-        var rows = new List<object[]>();
-        while (await reader.ReadAsync())
-        {
-            var row = new object[reader.FieldCount];
-            reader.GetValues(row);
-            rows.Add(row);
-        }
-
-        return rows;
-    }
+    private Task<List<object[]>> RowsAsync(string sql, params object[] values) => _database.QueryAsync(sql, values);
 }

@@ -68,12 +68,17 @@ public sealed class PostgresTestDatabase : IAsyncDisposable
         return await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>The rows of a query, each as an array of column values.</summary>
-    public async Task<List<object[]>> QueryAsync(string sql)
+    /// <summary>The rows of a query (its $1, $2, … from <paramref name="values"/>), each as an array of column values.</summary>
+    public async Task<List<object[]>> QueryAsync(string sql, params object[] values)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
         await using var reader = await command.ExecuteReaderAsync();
         var rows = new List<object[]>();
         while (await reader.ReadAsync())
