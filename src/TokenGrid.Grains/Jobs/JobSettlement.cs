@@ -21,6 +21,7 @@ public sealed partial class JobSettlement(
     Func<string, SettlementRequest, Task<Settlement>> settle, string jobId, ILogger logger, Func<string, Task<JobInfo?>>? sibling = null)
 {
     private bool _unsaved;
+    private int _failedSettles;
 
     /// <summary>Whether the ended job in <paramref name="state"/> is still to be settled or saved.</summary>
     public bool IsPending(JobState state) =>
@@ -78,7 +79,17 @@ public sealed partial class JobSettlement(
         }
         catch (Exception e)
         {
-            LogSettleFailed(logger, e, info.Id, info.TenantId);
+            // The job grain tries again every second until it settles: the first failure is the news, the rest only
+            // say it goes on (and LogSettledLate says when it ends), so a tenant's long outage is not an Error a second.
+            if (_failedSettles++ == 0)
+            {
+                LogSettleFailed(logger, e, info.Id, info.TenantId);
+            }
+            else
+            {
+                LogSettleFailedAgain(logger, e, info.Id, info.TenantId, _failedSettles);
+            }
+
             return null;
         }
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
@@ -159,6 +160,31 @@ public sealed class JobSettlementTests
         Assert.False(JobSettlement.NeedsContentExpiry(new JobState { Info = deleted }));
     }
 
+    /// <summary>
+    /// A tenant that stays unreachable makes the job grain try again every second: the first failure is an Error, the
+    /// ones after it Debug, and the settlement that finally succeeds says so.
+    /// </summary>
+    [Fact]
+    public async Task A_settlement_that_keeps_failing_is_one_error_then_debug_lines_until_it_succeeds()
+    {
+        var logger = new LevelLogger();
+        var settlement = new JobSettlement(SettleAsync, "j", logger);
+        var state = new JobState { Info = Ended, Outcome = JobOutcome.Completed, PromptProcessed = true };
+        _tenantDown = true;
+
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            Assert.False(await settlement.CompleteAsync(state, Scheduled, () => Task.FromResult(true)));
+        }
+
+        _tenantDown = false;
+        Assert.True(await settlement.CompleteAsync(state, Scheduled, () => Task.FromResult(true)));
+
+        Assert.Equal(
+            [(LogLevel.Error, 1302), (LogLevel.Debug, 1323), (LogLevel.Debug, 1323), (LogLevel.Debug, 1323), (LogLevel.Information, 1310)],
+            logger.Lines);
+    }
+
     private JobSettlement Create() => new(SettleAsync, "j", NullLogger.Instance);
 
     private static Task<bool> Scheduled() => Task.FromResult(true);
@@ -173,5 +199,21 @@ public sealed class JobSettlementTests
         _settled.Add((tenantId, request));
         var charged = request.PromptTokens + request.CompletionTokens;
         return Task.FromResult(new Settlement(request.JobId, charged, charged, 0, AlreadySettled: false));
+    }
+
+    /// <summary>
+    /// The level and event id of each line logged. (Microsoft.Extensions.Diagnostics.Testing's FakeLogger would do, but
+    /// adding it fails this project's restore with a package downgrade, NU1109, against the versions the solution pins.)
+    /// </summary>
+    private sealed class LevelLogger : ILogger
+    {
+        public List<(LogLevel Level, int Id)> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Add((logLevel, eventId.Id));
     }
 }
