@@ -14,8 +14,10 @@ internal static class ProblemsHosting
         {
             var problem = context.ProblemDetails;
 
-            // The framework's trace id, made the reply's x-request-id for certain (see RequestIds).
-            problem.Extensions["traceId"] = Hosting.RequestIds.Of(context.HttpContext);
+            // The reply's x-request-id (see RequestIds), once, under the documented name: with the framework's own
+            // "traceId" left in, bodies carried the id twice, as trace_id and traceId.
+            problem.Extensions.Remove("traceId");
+            problem.Extensions["trace_id"] = Hosting.RequestIds.Of(context.HttpContext);
             var status = problem.Status ?? context.HttpContext.Response.StatusCode;
 
             // ASP.NET Core knows no type for some statuses (429 among them); RFC 9457 says "about:blank" then.

@@ -50,6 +50,8 @@ public static class TestApi
         Assert.False(string.IsNullOrEmpty(error["message"]!.GetValue<string>()));
         Assert.False(string.IsNullOrEmpty(error["type"]!.GetValue<string>()));
         Assert.True(error.ContainsKey("param"));
+        Assert.False(string.IsNullOrEmpty(body["trace_id"]?.GetValue<string>()), $"no trace_id: {text}");
+        Assert.False(body.ContainsKey("traceId"), $"the trace id twice: {text}");
         if (body["detail"] is { } detail)
         {
             Assert.Equal(detail.GetValue<string>(), error["message"]!.GetValue<string>());
