@@ -51,7 +51,7 @@ internal static class SiloHosting
 
         silo.Configure<SiloOptions>(options => options.SiloName = cluster.EffectiveSiloName);
         silo.Configure<ClusterMembershipOptions>(cluster.Membership.ApplyTo);
-        silo.Configure<GrainDirectoryOptions>(options => options.CacheSize = cluster.DirectoryCacheSize);
+        silo.AddTokenGridGrainDirectory(cluster);
 
         // The tenants' job recovery reminder ticks every RecoveryPeriod, below Orleans' default minimum of one minute.
         // Each silo also re-reads its share of the reminder table that often, so a reminder whose registration raced with
@@ -64,6 +64,21 @@ internal static class SiloHosting
         });
         silo.AddTokenGridNodes();
         silo.AddTokenGridScheduling();
+        return silo;
+    }
+
+    /// <summary>The grain directory <see cref="ClusterHostingOptions.GrainDirectory"/> names, and its location cache's bound.</summary>
+    internal static ISiloBuilder AddTokenGridGrainDirectory(this ISiloBuilder silo, ClusterHostingOptions cluster)
+    {
+        silo.Configure<GrainDirectoryOptions>(options => options.CacheSize = cluster.DirectoryCacheSize);
+        if (cluster.GrainDirectory == GrainDirectoryKind.Distributed)
+        {
+            // Experimental by Orleans' label; see GrainDirectoryKind.Distributed for what it changes and why it is offered.
+#pragma warning disable ORLEANSEXP003
+            silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
+        }
+
         return silo;
     }
 }
