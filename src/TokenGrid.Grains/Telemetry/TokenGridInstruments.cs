@@ -51,6 +51,7 @@ public sealed class TokenGridInstruments
     private readonly TenantSeries _tenants;
     private readonly Counter<long> _spendThresholds;
     private readonly JobContentSeries _jobContent;
+    private long _clockOffsetTicks = long.MinValue; // none measured yet
 
     /// <summary>Creates the instruments; <paramref name="tenantSeries"/> chooses the tenants that get budget series.</summary>
     public TokenGridInstruments(IMeterFactory meterFactory, IOptions<TenantSeriesOptions> tenantSeries, TimeProvider timeProvider)
@@ -93,6 +94,8 @@ public sealed class TokenGridInstruments
         meter.CreateObservableGauge("tokengrid.node.memory_budget", () => ObserveNodes(n => n.MemoryBudgetBytes), "By", "Bytes the node may spend on models (0: unlimited), by node.");
         meter.CreateObservableGauge("tokengrid.model_load_failures", ObserveModelLoadFailures, "{model}",
             "1 for each configured model this silo could not read (it is not served here), by model and reason code.");
+        meter.CreateObservableGauge("tokengrid.clock_offset", ObserveClockOffset, "s",
+            "This silo's clock minus PostgreSQL's at the last clock check (postgres profile; none before the first).");
         meter.CreateObservableGauge("tokengrid.tenant.budget_remaining_tokens", () => ObserveTenants(t => t.Remaining), "{token}", "Tokens the tenant may still reserve this period (quota − charged − reserved).");
         meter.CreateObservableGauge("tokengrid.tenant.budget_reserved_tokens", () => ObserveTenants(t => t.Reserved), "{token}", "Tokens held by the tenant's running requests.");
         meter.CreateObservableGauge("tokengrid.tenant.budget_charged_tokens", () => ObserveTenants(t => t.Charged), "{token}", "Tokens charged to the tenant this period.");
@@ -217,6 +220,9 @@ public sealed class TokenGridInstruments
     public void OnSpendThreshold(int percent) =>
         _spendThresholds.Add(1, new KeyValuePair<string, object?>("percent", percent));
 
+    /// <summary>Records the last measured offset of this silo's clock from the database's.</summary>
+    public void OnClockOffset(TimeSpan offset) => Interlocked.Exchange(ref _clockOffsetTicks, offset.Ticks);
+
     private static Histogram<double> Histogram(Meter meter, string name, string description, double[] buckets) =>
         meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = buckets });
 
@@ -241,6 +247,9 @@ public sealed class TokenGridInstruments
     /// last report: lookups and hits (hit rate = hits / lookups), prompt tokens taken from the cache (prefill saved) and
     /// evictions as counters, which start over when the model is loaded again; blocks and bytes held as gauges.
     /// </summary>
+    private IEnumerable<Measurement<double>> ObserveClockOffset() =>
+        Interlocked.Read(ref _clockOffsetTicks) is var ticks && ticks != long.MinValue ? [new Measurement<double>(TimeSpan.FromTicks(ticks).TotalSeconds)] : [];
+
     private void PrefixCacheSeries(Meter meter)
     {
         meter.CreateObservableCounter("tokengrid.node.prefix_cache_lookups", () => ObservePrefixCache(p => p.Lookups), "{request}",

@@ -1,8 +1,10 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using TokenGrid.Grains;
+using TokenGrid.Grains.Telemetry;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Options;
 using TokenGrid.Storage.Postgres;
@@ -71,7 +73,10 @@ internal static class DatabaseHosting
         return silo.AddDatabaseStartup();
     }
 
-    /// <summary>The wait for the database and the migrations at startup, once however many providers use it.</summary>
+    /// <summary>
+    /// The wait for the database, the clock check and the migrations at startup, and the running clock check, once
+    /// however many providers use it.
+    /// </summary>
     private static ISiloBuilder AddDatabaseStartup(this ISiloBuilder silo)
     {
         var services = silo.Services;
@@ -83,6 +88,10 @@ internal static class DatabaseHosting
         services.AddValidatedOptions<DatabaseOptions>();
         services.TryAddSingleton(provider => new DatabaseWaiter(TimeProvider.System, provider.GetRequiredService<ILogger<DatabaseWaiter>>()));
         services.TryAddSingleton(provider => new MigrationRunner(provider.GetRequiredService<ILogger<MigrationRunner>>()));
+        services.TryAddSingleton(provider => new DatabaseClock(
+            TimeProvider.System, provider.GetRequiredService<IOptions<DatabaseOptions>>(), provider.GetRequiredService<ILogger<DatabaseClock>>(),
+            provider.GetService<TokenGridInstruments>()));
+        services.AddHostedService(provider => provider.GetRequiredService<DatabaseClock>());
         services.AddSingleton<DatabaseStartup>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(provider => provider.GetRequiredService<DatabaseStartup>());
         return silo;

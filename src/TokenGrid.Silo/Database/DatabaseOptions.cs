@@ -49,12 +49,25 @@ public sealed class DatabaseOptions : IValidatedOptions
     /// <summary>The longest pause between two attempts. Default: 00:00:05.</summary>
     public TimeSpan StartupRetryMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How far this host's clock may be from PostgreSQL's (<c>clock_timestamp()</c>, the clock every silo can read).
+    /// Beyond it a silo does not start (one line, exit code 1) and a running silo logs an Error at each check. Default:
+    /// 00:00:01. Silos date ledger lines with their own clocks, so an offset moves charges near midnight into another
+    /// day or month, and Orleans declares a silo whose clock is about 30 s behind the others dead as it joins.
+    /// </summary>
+    public TimeSpan MaxClockOffset { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often a running silo compares its clock with PostgreSQL's. Default: 00:01:00.</summary>
+    public TimeSpan ClockCheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <inheritdoc />
     public string? Validate() =>
         Invariant != PostgresInvariant ? $"invariant must be \"{PostgresInvariant}\"."
         : StartupRetryTimeout < TimeSpan.Zero ? "the startup retry timeout must not be negative."
         : StartupRetryDelay <= TimeSpan.Zero ? "the startup retry delay must be positive."
         : StartupRetryMaxDelay < StartupRetryDelay ? "the startup retry max delay must be at least the retry delay."
+: MaxClockOffset <= TimeSpan.Zero ? "the max clock offset must be positive."
+        : ClockCheckInterval <= TimeSpan.Zero || ClockCheckInterval.TotalMilliseconds > uint.MaxValue - 1 ? "the clock check interval must be positive and at most 49 days."
         : null;
 
     /// <summary>

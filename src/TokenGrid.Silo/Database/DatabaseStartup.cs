@@ -7,11 +7,11 @@ namespace TokenGrid.Silo.Database;
 
 /// <summary>
 /// The first step of the silo's start, before Orleans touches the database: waits for PostgreSQL (see
-/// <see cref="DatabaseWaiter"/>), then applies pending migrations when <see cref="DatabaseOptions.MigrateOnStartup"/>
+/// <see cref="DatabaseWaiter"/>), checks this host's clock against the database's (<see cref="DatabaseClock"/>), then applies pending migrations when <see cref="DatabaseOptions.MigrateOnStartup"/>
 /// is set. Until it completes the silo has not joined, so <c>/health/ready</c> reports not ready.
 /// </summary>
 internal sealed partial class DatabaseStartup(
-    IOptions<DatabaseOptions> options, DatabaseWaiter waiter, MigrationRunner migrations, ILogger<DatabaseStartup> logger)
+    IOptions<DatabaseOptions> options, DatabaseWaiter waiter, DatabaseClock clock, MigrationRunner migrations, ILogger<DatabaseStartup> logger)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     /// <inheritdoc/>
@@ -25,6 +25,7 @@ internal sealed partial class DatabaseStartup(
         var target = DatabaseWaiter.Describe(connectionString);
         LogChecking(logger, target);
         await waiter.WaitAsync(connectionString, database, cancellationToken);
+        await clock.CheckAtStartAsync(connectionString, cancellationToken);
         if (database.MigrateOnStartup)
         {
             try

@@ -118,5 +118,5 @@ public sealed partial class DatabaseWaiter(TimeProvider time, ILogger<DatabaseWa
     };
 }
 
-/// <summary>The database could not be reached at startup.</summary>
-public sealed class DatabaseUnavailableException(string message, Exception innerException) : Exception(message, innerException);
+/// <summary>The database could not be reached at startup, or the silo cannot use it as it is (its clock, its schema).</summary>
+public sealed class DatabaseUnavailableException(string message, Exception? innerException = null) : Exception(message, innerException);
