@@ -157,8 +157,25 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// The closing silo's clock said the month ended <see cref="StatementBook.CloseGrace"/> ago; the database's clock,
+    /// the one every silo shares, must say so too. A silo whose clock runs ahead (by an hour, it closed a month at 23:05)
+    /// would otherwise store the month's statements while the other silos still date charges in it, and no statement
+    /// would ever hold those: the next month's selects by date.
+    /// </remarks>
     public async Task<PeriodClose> CloseAsync(StatementPeriod period, DateTimeOffset closedAt, CancellationToken cancellationToken = default)
     {
+        await using (var clock = dataSource.CreateCommand("SELECT clock_timestamp()"))
+        {
+            var now = new DateTimeOffset((DateTime)(await clock.ExecuteScalarAsync(cancellationToken))!, TimeSpan.Zero);
+            var from = period.End + StatementBook.CloseGrace;
+            if (now < from)
+            {
+                return (await ClosedAsync(cancellationToken)).FirstOrDefault(c => c.Period == period)
+                    ?? throw new PeriodNotEndedException(period, from - now);
+            }
+        }
+
         // A close racing this one may commit after this statement's snapshot: then neither part sees its row, and a
         // second statement (a new snapshot) does.
         for (var attempt = 0; ; attempt++)

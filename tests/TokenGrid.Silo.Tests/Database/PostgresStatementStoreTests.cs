@@ -176,6 +176,20 @@ public sealed class PostgresStatementStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_silo_whose_clock_runs_an_hour_ahead_cannot_close_the_month_before_the_database_says_it_ended()
+    {
+        var current = StatementPeriod.Of(DateTimeOffset.UtcNow);
+
+        // The silo's clock says the month ended an hour ago; PostgreSQL's says it has not.
+        var refused = await Assert.ThrowsAsync<PeriodNotEndedException>(() => _statements.CloseAsync(current, current.End.AddHours(1)));
+
+        Assert.Equal(current, refused.Period);
+        Assert.InRange(refused.Wait, current.End + StatementBook.CloseGrace - DateTimeOffset.UtcNow, current.End.AddMonths(1) - current.Start);
+        Assert.Empty(await _statements.ClosedAsync());
+        Assert.Equal(0L, await _database.ScalarAsync<long>("SELECT count(*) FROM tokengrid_periods"));
+    }
+
+    [Fact]
     public async Task A_closed_statement_never_changes_and_closing_again_answers_the_first_close()
     {
         await SaveAsync("ta", [PricedLedger.Charge("ta", 1, October.AddDays(1), 1_000, 2_000), PricedLedger.Charge("ta", 2, October.AddDays(20), 1_000, 2_000, completionPrice: "0.45", version: 2)]);
