@@ -48,6 +48,7 @@ internal static class AuthHosting
                 options.ForwardChallenge = TokenGridAuth.AuditorScheme;
             });
         services.AddSingleton<IConfigureOptions<CookieAuthenticationOptions>, DashboardCookie>();
+        services.AddSingleton<TenantKeyLookup>();
 
         services.AddAuthorizationBuilder()
             .AddPolicy(TokenGridAuth.TenantPolicy, policy => policy.AddAuthenticationSchemes(TokenGridAuth.TenantScheme)

@@ -3,22 +3,22 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Tenants;
-using TokenGrid.Grains.ApiKeys;
 
 namespace TokenGrid.Silo.Auth;
 
 /// <summary>
-/// The tenant scheme: the bearer key is hashed and resolved through its <see cref="IApiKeyGrain"/> on every request
-/// (nothing is cached, so a revoked key fails at once). An authenticated tenant's claims are its tenant id, key id and
-/// the tenant role; every reply to it then carries the <c>x-ratelimit-*</c> headers.
+/// The tenant scheme: the bearer key is hashed and resolved through its <see cref="IApiKeyGrain"/> by
+/// <see cref="TenantKeyLookup"/> (a valid key is never cached, so a revoked key fails at once; a key that failed lately
+/// on this silo is refused without another lookup). An authenticated tenant's claims are its tenant id, key id and the
+/// tenant role; every reply to it then carries the <c>x-ratelimit-*</c> headers.
 /// </summary>
 internal sealed partial class TenantKeyHandler(
-    IGrainFactory grains, IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    IGrainFactory grains, TenantKeyLookup keys, IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : BearerKeyHandler(options, logger, encoder)
 {
     protected override async Task<IEnumerable<Claim>?> ClaimsOfAsync(string key)
     {
-        if (await grains.GetGrain<IApiKeyGrain>(ApiKeyHash.Hash(key)).ResolveAsync() is not { } resolved)
+        if (await keys.ResolveAsync(key) is not { } resolved)
         {
             return null;
         }

@@ -49,6 +49,20 @@ public sealed class ApiOptions : IValidatedOptions
     /// <summary>Largest page a list endpoint returns. Default: 100.</summary>
     public int MaxPageSize { get; set; } = 100;
 
+    /// <summary>
+    /// Most tenant key hashes that failed (a wrong or revoked key) each silo remembers, so the same wrong key sent again
+    /// is refused without a grain call or a database read. About 400 bytes each; <c>0</c> turns the cache off.
+    /// Default: 10000.
+    /// </summary>
+    public int FailedKeyCacheSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long a failed tenant key hash is remembered. A valid key is never remembered, so revoking one takes effect at
+    /// once; a key that did not exist yet when it failed (the configured demo key, tried before the demo tenant was
+    /// created) is refused up to this long afterwards. Default: 30 seconds.
+    /// </summary>
+    public TimeSpan FailedKeyCacheLifetime { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <inheritdoc />
     public string? Validate() =>
         MaxRequestBodyBytes < 1024 ? "max request body bytes must be at least 1024."
@@ -57,6 +71,8 @@ public sealed class ApiOptions : IValidatedOptions
         : StreamOpenAfter < TimeSpan.Zero ? "the stream open delay must not be negative."
         : StreamKeepAliveInterval <= TimeSpan.Zero ? "the stream keep-alive interval must be positive."
         : StreamWriteTimeout <= TimeSpan.Zero ? "the stream write timeout must be positive."
+        : FailedKeyCacheSize is < 0 or > 1_000_000 ? "FailedKeyCacheSize must be from 0 to 1000000."
+        : FailedKeyCacheLifetime <= TimeSpan.Zero || FailedKeyCacheLifetime > TimeSpan.FromHours(1) ? "FailedKeyCacheLifetime must be positive and at most an hour."
         : MaxPageSize is < 1 or > 999 ? "max page size must be between 1 and 999."
         : DefaultPageSize < 1 || DefaultPageSize > MaxPageSize ? "default page size must be between 1 and max page size."
         : null;
