@@ -39,6 +39,17 @@ public sealed class ApiKeyGrain(
     }
 
     /// <inheritdoc/>
-    public Task<ApiKeyInfo?> ResolveAsync() =>
-        Task.FromResult(state.State.Key is { RevokedAt: null } key ? key : null);
+    public Task<ApiKeyInfo?> ResolveAsync()
+    {
+        if (state.State.Key is null)
+        {
+            // No key has this hash: a wrong key. Its activation holds nothing worth keeping, so a client sending distinct
+            // wrong keys does not leave one behind per key for Orleans' idle collection (measured: 100,000 of them still
+            // there after 19 minutes). A revoked key's stays: there are only as many as keys were ever issued.
+            DeactivateOnIdle();
+            return Task.FromResult<ApiKeyInfo?>(null);
+        }
+
+        return Task.FromResult(state.State.Key is { RevokedAt: null } key ? key : null);
+    }
 }
