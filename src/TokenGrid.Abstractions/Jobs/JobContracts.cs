@@ -166,6 +166,13 @@ public sealed record JobSpec
     /// show in it, whatever <see cref="JobOutputOptions.IncludeStopSequence"/> says. Empty for a prompt without a template.
     /// </summary>
     [Id(15)] public string[] TemplateStop { get; init; } = [];
+
+    /// <summary>
+    /// The fingerprint of the model files that tokenized the prompt (the catalog's <c>CatalogModel.Fingerprint</c> on the
+    /// silo that took the request): every run of the job goes to a node serving the model with these files, so a sequence
+    /// never goes on under other weights or another tokenizer. Null (a spec from a release before it): any node.
+    /// </summary>
+    [Id(16)] public string? ModelFingerprint { get; init; }
 }
 
 /// <summary>

@@ -79,6 +79,12 @@ public sealed record NodeReport
     /// dispatchers, not for people.
     /// </summary>
     [Id(21), JsonIgnore] public IReadOnlyDictionary<string, PrefixDigest> PrefixDigests { get; init; } = new Dictionary<string, PrefixDigest>();
+
+    /// <summary>
+    /// The fingerprint of the files of each model the node can load, by model (<see cref="LoadableModels"/>): a job goes
+    /// only to a node with its own model's fingerprint. Empty from a node of a release before it, which any job may use.
+    /// </summary>
+    [Id(22)] public IReadOnlyDictionary<string, string> ModelFingerprints { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>
@@ -113,6 +119,10 @@ public sealed record PrefixDigest([property: Id(0)] int BlockTokens, [property: 
 /// The chat template's stop sequences (<see cref="Jobs.JobSpec.TemplateStop"/>): they end the output but never show in it.
 /// Null is none.
 /// </param>
+/// <param name="ModelFingerprint">
+/// The fingerprint of the model files the job's prompt was tokenized with (<see cref="Jobs.JobSpec.ModelFingerprint"/>): a
+/// node serving the model with other files refuses the sequence. Null: not checked.
+/// </param>
 /// <param name="PrefixCacheScope">
 /// The prefix cache scope the prompt is matched and cached in (<see cref="Tenants.AdmissionResult.PrefixCacheScope"/>);
 /// null: the run does not use the prefix cache.
@@ -132,7 +142,8 @@ public sealed record GenerationSpec(
     [property: Id(10)] string? OutputSchemaTrigger = null,
     [property: Id(11)] string? PrefixCacheScope = null,
     [property: Id(12)] bool OutputSchemaRepeats = false,
-    [property: Id(13)] string[]? TemplateStop = null);
+    [property: Id(13)] string[]? TemplateStop = null,
+    [property: Id(14)] string? ModelFingerprint = null);
 
 /// <summary>
 /// A piece of a node's output: text and the number of tokens it carries; the last piece has

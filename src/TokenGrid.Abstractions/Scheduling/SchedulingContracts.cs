@@ -74,6 +74,12 @@ public sealed record DispatchRequest
     /// <summary>Times the job has lost its slot to a preemption so far: a preemption takes the job preempted least often.</summary>
     [Id(15)] public int Preemptions { get; init; }
 
+    /// <summary>
+    /// The fingerprint of the model files the job was tokenized with (<see cref="Jobs.JobSpec.ModelFingerprint"/>): it may
+    /// run only on a node that reports the model with this fingerprint (or none, from an older release). Null: any node.
+    /// </summary>
+    [Id(16)] public string? ModelFingerprint { get; init; }
+
     /// <summary>Expected cost in tokens: prompt plus most output.</summary>
     public long Cost => (long)PromptTokens + MaxTokens;
 }

@@ -31,6 +31,7 @@ public sealed class CatalogModel
         KvElementBytes = model.Signature.KvType == TensorElementType.Float16 ? 2 : 4;
         WeightBytes = ModelMemory.WeightBytes(model.Config.ModelPath);
         KvBytesPerSequence = ModelMemory.KvBytesPerSequence(model.Config, KvElementBytes);
+        Fingerprint = ModelFingerprint.Of(model.Config.Directory, model.Config.ModelPath);
     }
 
     /// <summary>The name clients ask for.</summary>
@@ -41,6 +42,12 @@ public sealed class CatalogModel
 
     /// <summary>The decoder file read from <see cref="Directory"/> (full path).</summary>
     public string ModelPath => Config.ModelPath;
+
+    /// <summary>
+    /// The identity of the files served under <see cref="Name"/> (<see cref="ModelFingerprint"/>), read when the catalog was
+    /// made: a job runs only on nodes whose model has the fingerprint of the one that tokenized its prompt.
+    /// </summary>
+    public string Fingerprint { get; }
 
     /// <summary>Maximum prompt plus generated tokens.</summary>
     public int ContextLength => Config.ContextLength;

@@ -44,7 +44,7 @@ public sealed partial class ModelCatalog
                 using var model = DecoderModel.Load(directory, new ModelLoadOptions { ExecutionProvider = ExecutionProviderPreference.Cpu, IntraOpThreads = 1, ModelFile = entry.ModelFile, LastPositionLogits = false });
                 var served = new CatalogModel(entry.Name, model);
                 models.Add(served);
-                LogLoaded(logger, entry.Name, directory, Path.GetRelativePath(directory, served.ModelPath), served.ContextLength, served.Config.VocabSize, ModelMemory.Format(served.WeightBytes), served.Tokenizer.Family, served.Chat.Description);
+                LogLoaded(logger, entry.Name, directory, Path.GetRelativePath(directory, served.ModelPath), served.ContextLength, served.Config.VocabSize, ModelMemory.Format(served.WeightBytes), served.Tokenizer.Family, served.Fingerprint, served.Chat.Description);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -44,17 +44,21 @@ internal static class JobDispatch
             CheapestMaxExtraWait = admission?.CheapestMaxExtraWait ?? TimeSpan.Zero,
             PrefixBlocks = blocks,
             PrefixBlockTokens = blocks is null ? 0 : prefixBlockTokens,
+            ModelFingerprint = spec.ModelFingerprint,
         };
     }
 
     /// <summary>
     /// The job <paramref name="info"/> once its dispatcher answered <paramref name="queued"/>: refused (with the ending, the
-    /// scheduler's reason and its retry delay), or queued, showing its place while it waits for a node.
+    /// scheduler's reason and its retry delay), or queued, showing its place while it waits for a node. A job refused as it
+    /// queues to go on (<paramref name="resumed"/>: after a preemption or its node's loss) ran before, so it fails rather
+    /// than being rejected, and settles what it produced.
     /// </summary>
-    public static (JobInfo Info, JobEnding? Refused) Enqueued(JobInfo info, EnqueueResult queued) =>
+    public static (JobInfo Info, JobEnding? Refused) Enqueued(JobInfo info, EnqueueResult queued, bool resumed = false) =>
         !queued.Queued
-            ? (info with { SchedulingRejection = queued.Rejection, RetryAfter = queued.RetryAfter },
-                new JobEnding(JobStatus.Rejected, JobOutcome.Failed, queued.Message ?? $"The scheduler refused the job ({queued.Rejection})."))
+            ? (info with { SchedulingRejection = queued.Rejection, RetryAfter = resumed ? null : queued.RetryAfter },
+                new JobEnding(resumed ? JobStatus.Failed : JobStatus.Rejected, JobOutcome.Failed,
+                    queued.Message ?? $"The scheduler refused the job ({queued.Rejection})."))
             : (queued.Position > 0 && info.Status == JobStatus.Queued ? info with { QueuePosition = queued.Position, ExpectedWait = queued.ExpectedWait } : info, null);
 
     /// <summary>
@@ -77,7 +81,7 @@ internal static class JobDispatch
         return new GenerationSpec(
             jobId, spec.Model, prompt, maxTokens, spec.Sampling, spec.Stop, spec.Output, produced.Count, spec.Choice?.GroupId,
             spec.OutputSchema, spec.OutputSchemaTrigger, PrefixCacheScopes.Of(spec.TenantId, admission), spec.OutputSchemaRepeats,
-            spec.TemplateStop);
+            spec.TemplateStop, spec.ModelFingerprint);
     }
 
     /// <summary>The class the job is scheduled at: the tenant's, or the lower one the request asked for.</summary>

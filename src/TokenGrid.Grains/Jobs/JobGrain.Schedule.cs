@@ -120,7 +120,7 @@ public sealed partial class JobGrain
             return new JobEnding(JobStatus.Failed, JobOutcome.Failed, "The job could not be queued: its model's scheduler failed.");
         }
 
-        (state.State.Info, var refused) = JobDispatch.Enqueued(Info!, queued);
+        (state.State.Info, var refused) = JobDispatch.Enqueued(Info!, queued, resumed);
         return refused;
     }
 

@@ -22,7 +22,7 @@ public sealed partial class NodeGrain
     {
         var (lease, refusal) = _device.Draining
             ? (null, $"Node '{Id}' is draining: it takes no new sequences.")
-            : await _device.Models.AcquireAsync(spec.Model);
+            : await _device.Models.AcquireAsync(spec.Model, spec.ModelFingerprint);
         if (lease is null)
         {
             LogNotTaken(logger, Id, spec.JobId, refusal!);

@@ -149,6 +149,7 @@ public sealed partial class NodeGrain(
             MemoryUsedBytes = models.UsedBytes,
             OutstandingTokens = _device.OutstandingTokens,
             PrefixDigests = _device.Models.PrefixDigests(options.Value.PrefixDigestBlocks),
+            ModelFingerprints = _device.Models.Fingerprints,
         };
     }
 }

@@ -47,6 +47,7 @@ public sealed partial class NodeModels : IAsyncDisposable
         NodeId = nodeId;
         Served = [.. served.Select(m => m.Name)];
         _served = served.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        Fingerprints = served.ToDictionary(m => m.Name, m => m.Fingerprint, StringComparer.Ordinal);
         BudgetBytes = budgetBytes;
         MaxBatchSize = maxBatchSize;
         PrefixCache = prefixCache;
@@ -73,15 +74,24 @@ public sealed partial class NodeModels : IAsyncDisposable
     /// <summary>Models loaded since the node started (each load counts once, however many requests shared it).</summary>
     public int Loads => Volatile.Read(ref _loads);
 
+    /// <summary>The fingerprint of each model the node can load, by name (<see cref="CatalogModel.Fingerprint"/>).</summary>
+    public IReadOnlyDictionary<string, string> Fingerprints { get; }
+
     /// <summary>
     /// Takes a lease on <paramref name="model"/>, loading it first when needed. Null with the reason when the node does
-    /// not serve the model, it cannot fit under the budget, or its load failed.
+    /// not serve the model, serves it from files other than those of <paramref name="fingerprint"/> (when given), it cannot
+    /// fit under the budget, or its load failed.
     /// </summary>
-    public async Task<(ModelLease? Lease, string? Refusal)> AcquireAsync(string model)
+    public async Task<(ModelLease? Lease, string? Refusal)> AcquireAsync(string model, string? fingerprint = null)
     {
         if (!_served.TryGetValue(model, out var served))
         {
             return (null, $"Node '{NodeId}' does not serve model '{model}' (it serves {string.Join(", ", Served)}).");
+        }
+
+        if (fingerprint is not null && !string.Equals(fingerprint, served.Fingerprint, StringComparison.Ordinal))
+        {
+            return (null, $"Node '{NodeId}' serves model '{model}' from other files (fingerprint {served.Fingerprint}) than the job's ({fingerprint}).");
         }
 
         NodeModel entry;

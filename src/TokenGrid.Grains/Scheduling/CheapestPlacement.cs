@@ -46,7 +46,7 @@ public static class CheapestPlacement
         long? cheapestFree = null;
         foreach (var node in nodes)
         {
-            if (node.Report is { } report && PlacementPolicy.Allows(report, model, request.RequiredLabels))
+            if (node.Report is { } report && PlacementPolicy.Allows(report, model, request.RequiredLabels, request.ModelFingerprint))
             {
                 var cost = CostOn(report, costs);
                 allowed.Add((node, cost));
@@ -68,7 +68,7 @@ public static class CheapestPlacement
             return null;
         }
 
-        return PlacementPolicy.Choose(allowed.Where(a => a.Cost == price).Select(a => a.Node), model, request.RequiredLabels, preferred, prefix);
+        return PlacementPolicy.Choose(allowed.Where(a => a.Cost == price).Select(a => a.Node), model, request.RequiredLabels, preferred, prefix, request.ModelFingerprint);
     }
 
     /// <summary>

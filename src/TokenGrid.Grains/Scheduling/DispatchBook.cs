@@ -255,7 +255,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     /// </summary>
     public bool AnyNodeMayRun(DispatchRequest request, DateTimeOffset now) =>
         _nodes.Values.Any(n => (n.Report ?? (IsSilentWithinGrace(n, now) ? n.LastReport : null)) is { } r
-            && PlacementPolicy.HasLabels(r, request.RequiredLabels));
+            && PlacementPolicy.Fits(r, model, request));
 
     /// <summary>
     /// Whether every node <see cref="AnyNodeMayRun"/> counts for the job is draining: taken out of service by an
@@ -265,12 +265,12 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     public bool AllDraining(DispatchRequest request, DateTimeOffset now) =>
         _nodes.Values
             .Select(n => n.Report ?? (IsSilentWithinGrace(n, now) ? n.LastReport : null))
-            .Where(r => r is not null && PlacementPolicy.HasLabels(r, request.RequiredLabels))
+            .Where(r => r is not null && PlacementPolicy.Fits(r, model, request))
             .All(r => r!.Draining);
 
     /// <summary>Whether any node with a live report (draining ones too) serves the model with the job's labels.</summary>
     public bool AnyLiveNodeMayRun(DispatchRequest request) =>
-        _nodes.Values.Any(n => n.Report is { } r && PlacementPolicy.HasLabels(r, request.RequiredLabels));
+        _nodes.Values.Any(n => n.Report is { } r && PlacementPolicy.Fits(r, model, request));
 
     /// <summary>Whether the node has no live report but its last one is within the silent-node grace of <paramref name="now"/>.</summary>
     private bool IsSilentWithinGrace(NodeSlots node, DateTimeOffset now) =>
@@ -318,7 +318,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     /// </summary>
     private NodeSlots? Place(DispatchRequest request, DateTimeOffset now) => request.RegionCosts is not null
         ? CheapestPlacement.Choose(_nodes.Values, model, request, now, SiblingNode(request), PrefixAffinity.Of(request, options))
-        : PlacementPolicy.Choose(_nodes.Values, model, request.RequiredLabels, SiblingNode(request), PrefixAffinity.Of(request, options));
+        : PlacementPolicy.Choose(_nodes.Values, model, request.RequiredLabels, SiblingNode(request), PrefixAffinity.Of(request, options), request.ModelFingerprint);
 
     /// <summary>The node of a running choice of the same <c>n</c> &gt; 1 request, where the job would fork from its prompt.</summary>
     private string? SiblingNode(DispatchRequest request) => request.AffinityKey is { } key
@@ -352,7 +352,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
             var request = head.Request;
 
             // A job waiting for a cheaper node while a dearer one is free waits by choice: it preempts no one.
-            if (request.RegionCosts is not null && PlacementPolicy.Choose(_nodes.Values, model, request.RequiredLabels) is not null)
+            if (request.RegionCosts is not null && PlacementPolicy.Choose(_nodes.Values, model, request.RequiredLabels, fingerprint: request.ModelFingerprint) is not null)
             {
                 continue;
             }
@@ -413,7 +413,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
         {
             if (run.Request.Preemptible && (youngest is null || Younger(run, youngest))
                 && _nodes.TryGetValue(run.NodeId, out var node) && node.Report is { } report
-                && PlacementPolicy.Allows(report, model, waiting.RequiredLabels) && eligible(run))
+                && PlacementPolicy.Allows(report, model, waiting.RequiredLabels, waiting.ModelFingerprint) && eligible(run))
             {
                 youngest = run;
             }
@@ -436,7 +436,7 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
     /// </summary>
     private double FairShare(DispatchRequest request)
     {
-        var slots = _nodes.Values.Where(n => n.Report is { } r && PlacementPolicy.Allows(r, model, request.RequiredLabels)).Sum(n => n.Slots);
+        var slots = _nodes.Values.Where(n => n.Report is { } r && PlacementPolicy.Allows(r, model, request.RequiredLabels, request.ModelFingerprint)).Sum(n => n.Slots);
         var totalWeight = _tenants.Where(t => t.Value.Running > 0 || Queue.CountFor(t.Key) > 0).Sum(t => (double)t.Value.Weight);
         return totalWeight <= 0 ? slots : slots * Math.Max(1, request.Weight) / totalWeight;
     }

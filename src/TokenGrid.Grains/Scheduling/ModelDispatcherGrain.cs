@@ -113,6 +113,10 @@ public sealed partial class ModelDispatcherGrain(
                     RetryAfter(Queue.Count, _book.SlotsFreed.Rate(now)));
             }
         }
+        else if (await NoNodeHasFingerprintAsync(request))
+        {
+            return Refuse(request, SchedulingRejection.NoEligibleNode, NoNodeMessage(request), null);
+        }
 
         Queue.Enqueue(request);
         Dispatch(now);
@@ -356,8 +360,31 @@ public sealed partial class ModelDispatcherGrain(
     private TimeSpan RetryAfter(int jobs, double perSecond) =>
         WaitEstimates.RetryAfter(jobs, perSecond, Options.MinRetryAfter, Options.MaxRetryAfter);
 
-    private string NoNodeMessage(DispatchRequest request) =>
-        request.RequiredLabels.Count == 0 || !_book.Nodes.Any(n => n.Report is not null)
-            ? $"No node serves model '{Model}'."
+    private string NoNodeMessage(DispatchRequest request)
+    {
+        var live = _book.Nodes.Where(n => n.Report is not null).Select(n => n.Report!).ToList();
+        return live.Count == 0 ? $"No node serves model '{Model}'."
+            : request.ModelFingerprint is { } fingerprint && !live.Any(r => PlacementPolicy.HasFingerprint(r, Model, fingerprint))
+                ? $"No node serves model '{Model}' from the files the job was tokenized with (fingerprint {fingerprint}; the nodes serve "
+                    + $"{string.Join(", ", live.Select(r => r.ModelFingerprints.GetValueOrDefault(Model)).Distinct())}): the model's files differ "
+                    + "between silos, and the job does not go on under other ones."
+            : request.RequiredLabels.Count == 0 ? $"No node serves model '{Model}'."
             : $"No node with the labels {string.Join(", ", request.RequiredLabels.Select(l => $"{l.Key}={l.Value}"))} serves model '{Model}'; the job was not placed elsewhere.";
+    }
+
+    /// <summary>
+    /// Whether a resumed job must end rather than queue: nodes serve the model, but none from the files it was tokenized
+    /// with (its model was changed on them while it ran). A resumed job whose model no node serves at all waits, since its
+    /// silo may be restarting.
+    /// </summary>
+    private async Task<bool> NoNodeHasFingerprintAsync(DispatchRequest request)
+    {
+        if (request.ModelFingerprint is null || !_book.Nodes.Any(n => n.Report is not null) || _book.AnyNodeMayRun(request, timeProvider.GetUtcNow()))
+        {
+            return false;
+        }
+
+        await RefreshNodesAsync();
+        return _book.Nodes.Any(n => n.Report is not null) && !_book.AnyNodeMayRun(request, timeProvider.GetUtcNow());
+    }
 }

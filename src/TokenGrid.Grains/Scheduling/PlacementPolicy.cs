@@ -1,4 +1,5 @@
 using TokenGrid.Abstractions.Nodes;
+using TokenGrid.Abstractions.Scheduling;
 
 namespace TokenGrid.Grains.Scheduling;
 
@@ -35,9 +36,32 @@ public static class PlacementPolicy
         return node.Models.Contains(model, StringComparer.Ordinal) || node.LoadableModels.Contains(model, StringComparer.Ordinal);
     }
 
-    /// <summary>Whether a job with <paramref name="required"/> labels may be placed on the node now.</summary>
-    public static bool Allows(NodeReport node, string model, IReadOnlyDictionary<string, string> required) =>
-        !node.Draining && Serves(node, model) && HasLabels(node, required);
+    /// <summary>
+    /// Whether the node serves <paramref name="model"/> from the files whose fingerprint is <paramref name="fingerprint"/>
+    /// (<see cref="NodeReport.ModelFingerprints"/>): a job never runs, or goes on, under other weights or another tokenizer
+    /// than the ones that tokenized its prompt. True when no fingerprint is asked, and for a node of a release that reports
+    /// none.
+    /// </summary>
+    public static bool HasFingerprint(NodeReport node, string model, string? fingerprint)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return fingerprint is null || node.ModelFingerprints.Count == 0
+            || (node.ModelFingerprints.TryGetValue(model, out var served) && string.Equals(served, fingerprint, StringComparison.Ordinal));
+    }
+
+    /// <summary>Whether the node carries the job's labels and serves its model with the job's fingerprint, draining or not.</summary>
+    public static bool Fits(NodeReport node, string model, DispatchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return HasLabels(node, request.RequiredLabels) && HasFingerprint(node, model, request.ModelFingerprint);
+    }
+
+    /// <summary>
+    /// Whether a job with <paramref name="required"/> labels (and, when given, the model's <paramref name="fingerprint"/>)
+    /// may be placed on the node now.
+    /// </summary>
+    public static bool Allows(NodeReport node, string model, IReadOnlyDictionary<string, string> required, string? fingerprint = null) =>
+        !node.Draining && Serves(node, model) && HasLabels(node, required) && HasFingerprint(node, model, fingerprint);
 
     /// <summary>
     /// The best allowed node with a free slot, or null. <paramref name="preferred"/>, when allowed and free, wins over
@@ -45,13 +69,14 @@ public static class PlacementPolicy
     /// the nodes by what their prefix caches would save the job; it only orders allowed nodes, never allows one.
     /// </summary>
     public static NodeSlots? Choose(
-        IEnumerable<NodeSlots> nodes, string model, IReadOnlyDictionary<string, string> required, string? preferred = null, PrefixAffinity? prefix = null)
+        IEnumerable<NodeSlots> nodes, string model, IReadOnlyDictionary<string, string> required, string? preferred = null, PrefixAffinity? prefix = null,
+        string? fingerprint = null)
     {
         ArgumentNullException.ThrowIfNull(nodes);
         List<NodeSlots>? candidates = null;
         foreach (var node in nodes)
         {
-            if (node is { Free: > 0, Report: { } report } && Allows(report, model, required))
+            if (node is { Free: > 0, Report: { } report } && Allows(report, model, required, fingerprint))
             {
                 (candidates ??= []).Add(node);
             }

@@ -19,7 +19,7 @@ internal static class AdminModelsApi
     internal static Ok<ListPage<CatalogModelStatus>> ListModels(ModelCatalog catalog)
     {
         var served = catalog.Models.Select(m => new CatalogModelStatus(
-            m.Name, m.Directory, "served", m.ContextLength, m.VocabSize, m.TokenizerKind, null, null));
+            m.Name, m.Directory, "served", m.ContextLength, m.VocabSize, m.TokenizerKind, null, null, m.Fingerprint));
         var failed = catalog.Failures.Select(f => new CatalogModelStatus(f.Name, f.Directory, "failed", null, null, null, f.Code, f.Reason));
         return TypedResults.Ok(new ListPage<CatalogModelStatus>([.. served, .. failed], false, null));
     }
@@ -34,5 +34,10 @@ internal static class AdminModelsApi
 /// <param name="Tokenizer">Which tokenizer the folder supplied (served models).</param>
 /// <param name="Code">Why it failed, as a stable code (<see cref="ModelLoadFailure.Code"/>).</param>
 /// <param name="Reason">Why it failed, in one line naming the file and field.</param>
+/// <param name="Fingerprint">
+/// The identity of the files served (served models; <see cref="CatalogModel.Fingerprint"/>): the same on every silo that
+/// serves the same files, another after a change of weights, tokenizer or template.
+/// </param>
 public sealed record CatalogModelStatus(
-    string Name, string Directory, string Status, int? ContextLength, int? VocabSize, string? Tokenizer, string? Code, string? Reason);
+    string Name, string Directory, string Status, int? ContextLength, int? VocabSize, string? Tokenizer, string? Code, string? Reason,
+    string? Fingerprint = null);

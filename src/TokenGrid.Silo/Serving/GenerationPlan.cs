@@ -59,6 +59,7 @@ internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, in
         OutputSchema = OutputSchema,
         OutputSchemaTrigger = OutputSchemaTrigger,
         OutputSchemaRepeats = OutputSchemaRepeats,
+        ModelFingerprint = Model.Fingerprint,
     };
 }
 

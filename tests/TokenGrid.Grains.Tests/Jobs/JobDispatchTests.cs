@@ -110,4 +110,23 @@ public sealed class JobDispatchTests
         var running = queued with { Status = JobStatus.Running };
         Assert.Same(running, JobDispatch.Enqueued(running, new EnqueueResult { Queued = true, Position = 3 }).Info);
     }
+
+    [Fact]
+    public void A_job_takes_its_model_fingerprint_to_its_dispatcher_and_every_run_and_a_resumed_one_refused_fails()
+    {
+        var spec = Spec with { ModelFingerprint = "fp_0123456789abcdef" };
+        var checkpoints = new JobCheckpoints(new JobRecoveryOptions());
+        checkpoints.Record([7, 8], 2, null);
+
+        Assert.Equal("fp_0123456789abcdef", JobDispatch.Request("j", spec, null, checkpoints, T0, resumed: true).ModelFingerprint);
+        Assert.Equal("fp_0123456789abcdef", JobDispatch.Generation("j", spec, checkpoints.Tokens, s_admitted).ModelFingerprint);
+
+        // Refused as it queues to go on (no node serves the model from its files any more): it ran, so it fails and settles
+        // what it produced, with no retry delay, since sending it again would not resume it.
+        var queued = new JobInfo { Id = "j", TenantId = "t", Model = "m", Status = JobStatus.Queued };
+        var refusal = new EnqueueResult { Queued = false, Rejection = SchedulingRejection.NoEligibleNode, Message = "other files", RetryAfter = TimeSpan.FromSeconds(2) };
+        var (info, ending) = JobDispatch.Enqueued(queued, refusal, resumed: true);
+        Assert.Equal(new JobEnding(JobStatus.Failed, JobOutcome.Failed, "other files"), ending);
+        Assert.Null(info.RetryAfter);
+    }
 }

@@ -48,6 +48,26 @@ public sealed class ModelBudgetTests(NodeClusterFixture nodes)
     }
 
     [Fact]
+    public async Task A_node_reports_its_models_fingerprints_and_refuses_a_sequence_tokenized_for_other_files()
+    {
+        var report = await nodes.Node("cpu1").GetReportAsync();
+        var alpha = report.ModelFingerprints[Alpha];
+
+        Assert.Matches("^fp_[0-9a-f]{16}$", alpha);
+        Assert.NotEqual(alpha, report.ModelFingerprints[Beta]);
+        Assert.Equal(report.LoadableModels.Order(), report.ModelFingerprints.Keys.Order());
+
+        var other = await GridWait.ReadAllAsync(nodes.Node("cpu1").GenerateAsync(Spec(Alpha, 4) with { ModelFingerprint = "fp_0000000000000000" }));
+        Assert.True(other[^1].Final!.Refused);
+        Assert.Equal(0, other[^1].Final!.CompletionTokens);
+        Assert.Contains($"serves model 'alpha' from other files (fingerprint {alpha}) than the job's (fp_0000000000000000)", other[^1].Final!.Error);
+
+        var same = await GridWait.ReadAllAsync(nodes.Node("cpu1").GenerateAsync(Spec(Alpha, 4) with { ModelFingerprint = alpha }));
+        Assert.False(same[^1].Final!.Refused, same[^1].Final!.Error);
+        Assert.Equal(4, same[^1].Final!.CompletionTokens);
+    }
+
+    [Fact]
     public async Task A_model_larger_than_the_whole_budget_is_refused_with_the_reason()
     {
         var final = await nodes.GenerateAsync("cpu0", Huge);

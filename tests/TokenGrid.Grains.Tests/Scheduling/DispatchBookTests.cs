@@ -219,6 +219,38 @@ public sealed class DispatchBookTests
         Assert.Equal(max, WaitEstimates.RetryAfter(1000, 1, min, max));
     }
 
+    [Fact]
+    public void A_job_runs_only_on_nodes_serving_its_model_from_its_files_and_waits_for_one_rather_than_take_another()
+    {
+        var book = Book(new SchedulingOptions { Preemption = false });
+        book.Refresh(
+            [Report("old", 1) with { ModelFingerprints = new Dictionary<string, string> { ["m"] = "fp_old" } },
+                Report("new", 1) with { ModelFingerprints = new Dictionary<string, string> { ["m"] = "fp_new" } }],
+            s_now, s_lifetime, _ => false);
+        var onNew = Job("first-new", "a") with { ModelFingerprint = "fp_new" };
+        var secondNew = Job("second-new", "b") with { ModelFingerprint = "fp_new" };
+        var onOld = Job("on-old", "c") with { ModelFingerprint = "fp_old" };
+        var gone = Job("gone", "d") with { ModelFingerprint = "fp_gone" };
+
+        book.Queue.Enqueue(onNew);
+        book.Queue.Enqueue(secondNew);
+        var started = book.Dispatch(s_now);
+
+        // The node with the old files is free, but the second job waits for the one with its own.
+        Assert.Equal([("first-new", "new")], started.Select(p => (p.Job.Request.JobId, p.NodeId)));
+        Assert.Equal(1, book.Queue.Count);
+        book.Queue.Enqueue(onOld);
+        Assert.Equal([("on-old", "old")], book.Dispatch(s_now).Select(p => (p.Job.Request.JobId, p.NodeId)));
+        Assert.True(book.AnyNodeMayRun(onOld, s_now));
+        Assert.False(book.AnyNodeMayRun(gone, s_now));
+        Assert.False(book.AnyLiveNodeMayRun(gone));
+
+        // A job from before fingerprints takes any node; a node from before them takes any job.
+        Assert.True(book.AnyNodeMayRun(Job("unmarked", "e"), s_now));
+        book.Refresh([Report("older-release", 1)], s_now, s_lifetime, _ => false);
+        Assert.True(book.AnyNodeMayRun(gone, s_now));
+    }
+
     private static DispatchBook Book(SchedulingOptions options) => new("m", options);
 
     /// <summary>One node of two slots, each running a Low job of the batch tenant: "old" from now, "young" a second later.</summary>
