@@ -143,9 +143,28 @@ public sealed partial class NodeRuntime(
         return new NodeDevice(device, nodeId, settings.LabelsOf(device), models);
     }
 
+    /// <summary>
+    /// Throws when <paramref name="model"/>'s files are no longer those the catalog read when the silo started. Prompts
+    /// are tokenized, templated and capped by the catalog's reading, so a node must not run other weights under it: a
+    /// changed folder is refused until the silo restarts and reads it again (docs/models.md, "Rolling out a model").
+    /// </summary>
+    /// <exception cref="InvalidModelException">The files changed.</exception>
+    internal static void EnsureUnchanged(CatalogModel model)
+    {
+        if (ModelFingerprint.Of(model.Directory, model.ModelPath) is var now && now != model.Fingerprint)
+        {
+            // The message reaches the tenant as the refusal's reason: no folder in it (the start-up line names that).
+            throw new InvalidModelException(
+                $"its files changed after the silo read them (fingerprint {model.Fingerprint} then, {now} now); "
+                + "restart the silo to serve the new files");
+        }
+    }
+
     /// <summary>Opens <paramref name="model"/>'s session for one device and starts its engine (blocking: called on the thread pool).</summary>
     private (DecoderModel, InferenceEngine) Load(CatalogModel model, string device, ModelLoadOptions load, EngineOptions template)
     {
+        EnsureUnchanged(model);
+
         // The file the catalog read (a ModelFile setting's, or the one chosen by default), so node and catalog agree.
         var decoder = DecoderModel.Load(model.Directory, load with { ModelFile = model.ModelPath });
         try
