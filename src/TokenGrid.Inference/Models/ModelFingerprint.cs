@@ -13,11 +13,24 @@ namespace TokenGrid.Inference.Models;
 /// than the decoder's, hidden files and <c>*.md</c> files.
 /// </summary>
 /// <remarks>
-/// Every byte is read (about a second per gigabyte), since the same size and date say nothing about a fine-tune's
-/// weights. Written <c>fp_</c> and 16 hexadecimal digits, the shape of OpenAI's <c>system_fingerprint</c>.
+/// A file up to <see cref="WholeFileBytes"/> is read whole. A larger one (the weights) is read as <see cref="Samples"/>
+/// evenly spaced pieces of <see cref="SampleBytes"/>, its first and last among them: 16 MB whatever its size, so a silo
+/// with a 140 GB model does not read it all at start and at each load. A new version of the weights (a fine-tune, a
+/// quantization) changes nearly every tensor, so the pieces see it; an edit of a few bytes between two pieces of a large
+/// file is not seen. It tells versions apart; it is not a checksum of the download. Written <c>fp_</c> and 16
+/// hexadecimal digits, the shape of OpenAI's <c>system_fingerprint</c>.
 /// </remarks>
 public static class ModelFingerprint
 {
+    /// <summary>Files up to this size are read whole.</summary>
+    public const long WholeFileBytes = 64L << 20;
+
+    /// <summary>Pieces read from a larger file.</summary>
+    public const int Samples = 256;
+
+    /// <summary>Bytes in each piece.</summary>
+    public const int SampleBytes = 64 << 10;
+
     /// <summary>The fingerprint of the model in <paramref name="directory"/> whose decoder file is <paramref name="modelPath"/>.</summary>
     /// <exception cref="IOException">A file could not be read.</exception>
     public static string Of(string directory, string modelPath)
@@ -33,16 +46,45 @@ public static class ModelFingerprint
             hash.AppendData(Encoding.UTF8.GetBytes(Path.GetRelativePath(root, file.FullName).Replace('\\', '/') + "\0"));
             BinaryPrimitives.WriteInt64LittleEndian(length, file.Length);
             hash.AppendData(length);
-            using var stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-            var buffer = new byte[1 << 20];
-            int read;
-            while ((read = stream.Read(buffer)) > 0)
+            using var stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 0,
+                file.Length > WholeFileBytes ? FileOptions.RandomAccess : FileOptions.SequentialScan);
+            if (file.Length > WholeFileBytes)
             {
-                hash.AppendData(buffer.AsSpan(0, read));
+                AppendSamples(hash, stream, file.Length);
+            }
+            else
+            {
+                AppendWhole(hash, stream);
             }
         }
 
         return "fp_" + Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+    }
+
+    private static void AppendWhole(IncrementalHash hash, FileStream stream)
+    {
+        var buffer = new byte[1 << 20];
+        int read;
+        while ((read = stream.Read(buffer)) > 0)
+        {
+            hash.AppendData(buffer.AsSpan(0, read));
+        }
+    }
+
+    private static void AppendSamples(IncrementalHash hash, FileStream stream, long length)
+    {
+        var buffer = new byte[SampleBytes];
+        for (var i = 0; i < Samples; i++)
+        {
+            stream.Position = (length - SampleBytes) / (Samples - 1) * i;
+            if (i == Samples - 1)
+            {
+                stream.Position = length - SampleBytes;
+            }
+
+            stream.ReadExactly(buffer);
+            hash.AppendData(buffer);
+        }
     }
 
     /// <summary>The files <see cref="Of"/> reads, in ordinal order of their path.</summary>

@@ -65,9 +65,59 @@ public sealed class ModelFingerprintTests : IDisposable
         Assert.NotEqual(fingerprint, ModelFingerprint.Of(folder, model));
     }
 
+    [Fact]
+    public void Large_weights_are_read_by_pieces_and_a_change_in_any_piece_gives_another_fingerprint()
+    {
+        var folder = Folder("large");
+        var weights = Path.Combine(folder, "model.onnx.data");
+        var length = ModelFingerprint.WholeFileBytes + 12_345;
+        using (var stream = File.OpenWrite(weights))
+        {
+            stream.SetLength(length);
+        }
+
+        var fingerprint = Of(folder);
+        Assert.Equal(fingerprint, Of(Copy(folder, "large-copy")));
+
+        // The first byte, one inside a piece in the middle, and the last byte each belong to a piece.
+        var middle = (length - ModelFingerprint.SampleBytes) / (ModelFingerprint.Samples - 1) * 100 + 7;
+        foreach (var position in new[] { 0, middle, length - 1 })
+        {
+            var changed = Copy(folder, $"large-{position}");
+            using (var stream = new FileStream(Path.Combine(changed, "model.onnx.data"), FileMode.Open, FileAccess.Write))
+            {
+                stream.Position = position;
+                stream.WriteByte(0xAB);
+            }
+
+            Assert.True(fingerprint != Of(changed), $"a byte changed at {position} of {length} was not seen");
+        }
+
+        // A file one byte longer is another file.
+        var longer = Copy(folder, "large-longer");
+        using (var stream = File.OpenWrite(Path.Combine(longer, "model.onnx.data")))
+        {
+            stream.SetLength(length + 1);
+        }
+
+        Assert.NotEqual(fingerprint, Of(longer));
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     private static string Of(string folder) => ModelFingerprint.Of(folder, Path.Combine(folder, "model.onnx"));
+
+    private string Copy(string folder, string name)
+    {
+        var copy = Path.Combine(_root, name);
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.EnumerateFiles(folder))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+
+        return copy;
+    }
 
     /// <summary>A folder laid out as the demo model's: graph, external weights, tokenizer and configuration.</summary>
     private string Folder(string name)
