@@ -1,9 +1,11 @@
+using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Billing;
 using TokenGrid.Abstractions.Jobs;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Audit;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Audit;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Serving;
 using TokenGrid.Silo.Problems;
 
@@ -20,7 +22,9 @@ internal static class AdminTenantsApi
         var tenants = admin.MapGroup("/tenants").WithTags("Admin");
         tenants.MapPost("/", CreateTenantAsync).WithName("CreateTenant").Accepts<CreateTenantRequest>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
-        tenants.MapGet("/", ListTenantsAsync).WithName("ListTenants");
+        tenants.MapGet("/", ListTenantsAsync).WithName("ListTenants").Documents(
+            ("limit", true, "Tenants per page, in id order. Default and maximum: configured."),
+            ("after", false, "The last_id of the previous page: the page of tenants after that id."));
         tenants.MapGet("/{id}", GetTenantAsync).WithName("GetTenant").ProducesProblem(StatusCodes.Status404NotFound);
         tenants.MapPut("/{id}", ReplaceTenantAsync).WithName("ReplaceTenant").Accepts<UpdateTenantRequest>("application/json");
         tenants.MapPatch("/{id}", PatchTenantAsync).WithName("PatchTenant").Accepts<PatchTenantRequest>("application/json");
@@ -79,11 +83,32 @@ internal static class AdminTenantsApi
         }
     }
 
-    internal static async Task<Ok<ListPage<TenantInfo>>> ListTenantsAsync(IGrainFactory grains)
+    /// <summary>
+    /// <c>?limit=&amp;after=</c>, a page of tenants in id order: one grain call per tenant of the page, so the tenants a
+    /// page reads (and activates) are bounded however many there are; the whole list at once read every tenant.
+    /// </summary>
+    /// <remarks>
+    /// The page is cut from the directory's sorted ids here, not by a new directory method: a method a release adds fails
+    /// on a silo of the previous release during a rolling update (k8s/README.md, "Upgrades"). The ids are about 8 bytes
+    /// a tenant (40 KB at 5,000).
+    /// </remarks>
+    internal static async Task<Ok<ListPage<TenantInfo>>> ListTenantsAsync(HttpRequest request, IGrainFactory grains, IOptions<ApiOptions> options)
     {
-        var ids = await grains.GetGrain<ITenantDirectoryGrain>(0).ListAsync();
-        var infos = await Task.WhenAll(ids.Select(id => grains.GetGrain<ITenantGrain>(id).GetAsync()));
-        return TypedResults.Ok(new ListPage<TenantInfo>([.. infos.OfType<TenantInfo>()], false, null));
+        var pageSize = (int)(QueryValues.Integer(request, "limit", 1, options.Value.MaxPageSize) ?? options.Value.DefaultPageSize);
+        var after = QueryValues.Single(request, "after");
+        var listed = await grains.GetGrain<ITenantDirectoryGrain>(0).ListAsync();
+        var all = listed as List<string> ?? [.. listed];
+        var start = 0;
+        if (after is not null)
+        {
+            var index = all.BinarySearch(after, StringComparer.Ordinal);
+            start = index >= 0 ? index + 1 : ~index;
+        }
+
+        var ids = all.GetRange(start, Math.Min(pageSize + 1, all.Count - start));
+        var page = ids.Take(pageSize).ToList();
+        var infos = await Task.WhenAll(page.Select(id => grains.GetGrain<ITenantGrain>(id).GetAsync()));
+        return TypedResults.Ok(new ListPage<TenantInfo>([.. infos.OfType<TenantInfo>()], ids.Count > pageSize, page.LastOrDefault()));
     }
 
     internal static async Task<Ok<TenantInfo>> GetTenantAsync(string id, IGrainFactory grains) =>

@@ -43,7 +43,7 @@ public sealed class ApiOptions : IValidatedOptions
     /// </summary>
     public TimeSpan StreamWriteTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Page size of list endpoints (<c>/v1/jobs</c>, ledger) when the request sets no <c>limit</c>. Default: 20.</summary>
+    /// <summary>Page size of list endpoints (<c>/v1/jobs</c>, ledger, <c>/admin/tenants</c>) when the request sets no <c>limit</c>. Default: 20.</summary>
     public int DefaultPageSize { get; set; } = 20;
 
     /// <summary>Largest page a list endpoint returns. Default: 100.</summary>
