@@ -112,6 +112,31 @@ public sealed class PostgresTenantStore(
     }
 
     /// <inheritdoc/>
+    /// <remarks>One scan of the table's narrow columns (about 100 KB for 5,000 tenants); no snapshot is read.</remarks>
+    public async Task<IReadOnlyDictionary<string, long>> VersionsAsync(CancellationToken cancellationToken = default)
+    {
+        var command = dataSource.CreateCommand("SELECT tenant_id, version FROM tokengrid_tenants");
+        await using var disposeCommand = command.ConfigureAwait(false);
+        try
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var disposeReader = reader.ConfigureAwait(false);
+            var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                versions[reader.GetString(0)] = reader.GetInt64(1);
+            }
+
+            return versions;
+        }
+        catch (Exception e)
+        {
+            PostgresConnections.ForgetBroken(e, dataSource);
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
     public async Task<TenantSaveResult> SaveAsync(TenantSave save, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(save);

@@ -152,6 +152,9 @@ public sealed class HostTests(ServerFixture fixture)
 
         public Task<TenantSaveResult> SaveAsync(TenantSave save, CancellationToken cancellationToken = default) =>
             _inner!.SaveAsync(save, cancellationToken);
+
+        public Task<IReadOnlyDictionary<string, long>> VersionsAsync(CancellationToken cancellationToken = default) =>
+            _inner!.VersionsAsync(cancellationToken);
     }
 
     /// <summary>The security schemes of an operation, one per requirement (any one suffices).</summary>

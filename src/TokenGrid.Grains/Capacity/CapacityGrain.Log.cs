@@ -9,4 +9,7 @@ public sealed partial class CapacityGrain
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "The capacity view could not read tenant {TenantId}")]
     private static partial void LogTenantReadFailed(ILogger logger, Exception exception, string tenantId);
+
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "The capacity view could not read the tenants' versions; it shows the tenants as last read")]
+    private static partial void LogTenantVersionsFailed(ILogger logger, Exception exception);
 }

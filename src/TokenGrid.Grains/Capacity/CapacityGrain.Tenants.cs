@@ -3,14 +3,19 @@ using TokenGrid.Abstractions.Tenants;
 
 namespace TokenGrid.Grains.Capacity;
 
-/// <summary>The tenants' usage: read at most once per refresh period, with a short history for recent burn rates.</summary>
+/// <summary>
+/// The tenants' usage: checked at most once per refresh period, with a short history for recent burn rates. Only the
+/// tenants saved since their last read (every budget move is a save) and those whose period has ended are asked, so an
+/// idle tenant's grain is not activated again every refresh; the tenant store says which, in one query of versions.
+/// </summary>
 public sealed partial class CapacityGrain
 {
     private readonly Dictionary<string, Queue<(DateTimeOffset At, long Charged)>> _charged = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Version, TenantUsage Usage)> _read = new(StringComparer.Ordinal);
     private IReadOnlyList<TenantUsage> _usage = [];
     private DateTimeOffset? _tenantsReadAt;
 
-    /// <summary>Reads every tenant's usage when the last read is older than the refresh period.</summary>
+    /// <summary>Reads the usage of every tenant that changed when the last check is older than the refresh period.</summary>
     private async Task RefreshTenantsAsync(DateTimeOffset now)
     {
         if (_tenantsReadAt is { } last && now - last < Options.TenantRefreshPeriod)
@@ -18,11 +23,40 @@ public sealed partial class CapacityGrain
             return;
         }
 
-        var ids = await GrainFactory.GetGrain<ITenantDirectoryGrain>(0).ListAsync();
-        var reads = await Task.WhenAll(ids.Select(ReadUsageAsync));
-        _usage = [.. reads.OfType<TenantUsage>()];
+        IReadOnlyDictionary<string, long> versions;
+        try
+        {
+            versions = await tenantStore.VersionsAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The report shows the tenants as last read; the next report tries again.
+            LogTenantVersionsFailed(logger, e);
+            return;
+        }
+
+        var changed = versions
+            .Where(v => !_read.TryGetValue(v.Key, out var read) || read.Version != v.Value || read.Usage.PeriodEnd <= now)
+            .Select(v => v.Key)
+            .ToList();
+        var reads = await Task.WhenAll(changed.Select(ReadUsageAsync));
+        for (var i = 0; i < changed.Count; i++)
+        {
+            // Read after its version: a save in between makes the next check read the tenant again.
+            if (reads[i] is { } usage)
+            {
+                _read[changed[i]] = (versions[changed[i]], usage);
+            }
+        }
+
+        foreach (var gone in _read.Keys.Where(id => !versions.ContainsKey(id)).ToList())
+        {
+            _read.Remove(gone);
+        }
+
+        _usage = [.. _read.Values.Select(r => r.Usage)];
         _tenantsReadAt = now;
-        foreach (var gone in _charged.Keys.Except(ids, StringComparer.Ordinal).ToList())
+        foreach (var gone in _charged.Keys.Where(id => !_read.ContainsKey(id)).ToList())
         {
             _charged.Remove(gone);
         }

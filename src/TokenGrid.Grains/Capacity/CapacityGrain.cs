@@ -4,6 +4,7 @@ using TokenGrid.Abstractions.Capacity;
 using TokenGrid.Abstractions.Nodes;
 using TokenGrid.Abstractions.Scheduling;
 using TokenGrid.Grains.Catalog;
+using TokenGrid.Grains.Tenants;
 
 namespace TokenGrid.Grains.Capacity;
 
@@ -12,14 +13,16 @@ namespace TokenGrid.Grains.Capacity;
 /// </summary>
 /// <remarks>
 /// Cost: every <see cref="CapacityOptions.SamplePeriod"/> one registry call and one call per model's dispatcher, all
-/// read-only; tenants are read (one read-only call each) only when a report is asked for and the last read is older than
-/// <see cref="CapacityOptions.TenantRefreshPeriod"/>. A report is computed from what was sampled, so a dashboard polling
+/// read-only; tenants are checked only when a report is asked for and the last check is older than
+/// <see cref="CapacityOptions.TenantRefreshPeriod"/>: one query of the tenant store's versions, then one read-only call
+/// per tenant saved since its last read or whose period has ended (all of them once, on the first report). A report is computed from what was sampled, so a dashboard polling
 /// every few seconds costs no more than the sampling. State is in memory: after a failover the new activation learns
 /// the nodes' peaks and the queues' trends again from its first samples.
 /// </remarks>
 public sealed partial class CapacityGrain(
     IOptions<CapacityOptions> options,
     ModelCatalog catalog,
+    ITenantStore tenantStore,
     TimeProvider timeProvider,
     ILogger<CapacityGrain> logger)
     : Grain, ICapacityGrain

@@ -22,7 +22,8 @@ public sealed class CapacityOptions : IValidatedOptions
     public TimeSpan DemandWindow { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Tenants' usage is read (one call per tenant) at most this often, when a report is asked for. Default: 10 seconds.
+    /// Tenants are checked at most this often, when a report is asked for: one query of the tenants' versions, then one
+    /// call per tenant that changed since it was read. Default: 10 seconds.
     /// </summary>
     public TimeSpan TenantRefreshPeriod { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -25,6 +25,12 @@ public interface ITenantStore
 
     /// <summary>Saves <paramref name="save"/> in one write; the new version, or the job ids that already reserved.</summary>
     Task<TenantSaveResult> SaveAsync(TenantSave save, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Every saved tenant's id and version, read from the store without activating a tenant: every budget move is a save,
+    /// so a reader that kept a tenant's usage at a version knows it is unchanged while the version is.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, long>> VersionsAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>A tenant's state as saved, and the version to name in the next save.</summary>

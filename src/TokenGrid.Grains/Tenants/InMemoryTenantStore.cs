@@ -21,6 +21,10 @@ public sealed class InMemoryTenantStore(DeepCopier copier, InMemoryLedgerStore l
         Task.FromResult(_tenants.TryGetValue(tenantId, out var stored) ? stored with { State = copier.Copy(stored.State) } : null);
 
     /// <inheritdoc/>
+    public Task<IReadOnlyDictionary<string, long>> VersionsAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyDictionary<string, long>>(_tenants.ToDictionary(t => t.Key, t => t.Value.Version, StringComparer.Ordinal));
+
+    /// <inheritdoc/>
     public Task<TenantSaveResult> SaveAsync(TenantSave save, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(save);

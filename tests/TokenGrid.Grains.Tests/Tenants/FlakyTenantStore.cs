@@ -101,6 +101,10 @@ public sealed class FlakyTenantStore(DeepCopier copier, InMemoryTenantStore inne
     }
 
     /// <inheritdoc/>
+    public Task<IReadOnlyDictionary<string, long>> VersionsAsync(CancellationToken cancellationToken = default) =>
+        inner.VersionsAsync(cancellationToken);
+
+    /// <inheritdoc/>
     public async Task<TenantSaveResult> SaveAsync(TenantSave save, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(save);
