@@ -38,7 +38,7 @@ public sealed partial class MonitoringAssetsTests(MetricsFixture fixture)
 
             var check = await PromtoolAsync(directory, "check", "rules", "rules.yaml");
             Assert.True(check.ExitCode == 0, check.Output);
-            Assert.Contains("SUCCESS: 11 rules found", check.Output);
+            Assert.Contains("SUCCESS: 12 rules found", check.Output);
             var test = await PromtoolAsync(directory, ["test", "rules", .. s_ruleTests]);
             Assert.True(test.ExitCode == 0, test.Output);
             Assert.Contains("SUCCESS", test.Output);
