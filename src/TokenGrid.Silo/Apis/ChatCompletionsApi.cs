@@ -64,7 +64,7 @@ internal static class ChatCompletionsApi
         {
             var usage = new StreamUsage(
                 request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
-            return new CompletionStream(grain, new ChatCompletionChunks(id, created, model, logprobs, tools: ToolReader(plan)), usage);
+            return new CompletionStream(grain, new ChatCompletionChunks(id, created, model, plan.Model.Fingerprint, logprobs, tools: ToolReader(plan)), usage);
         }
 
         var (output, final, reported) = await JobOutput.CollectAsync(grain, http);
@@ -77,7 +77,7 @@ internal static class ChatCompletionsApi
         return TypedResults.Ok(new ChatCompletion(
             id, created, model,
             [new ChatChoice(0, message, finish, logprobs?.Chat(reported))],
-            Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens)));
+            Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens)) { SystemFingerprint = plan.Model.Fingerprint });
     }
 
     /// <summary>A reader of the reply for tool calls: in the model's own syntax, or plain JSON when a call is forced; null when calls are not read.</summary>
@@ -101,7 +101,7 @@ internal static class ChatCompletionsApi
         {
             var usage = new StreamUsage(
                 request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
-            return new ChoicesStream(grains, [.. grains.Select((_, i) => new ChatCompletionChunks(id, created, model, logprobs, i, ToolReader(plan)))], usage);
+            return new ChoicesStream(grains, [.. grains.Select((_, i) => new ChatCompletionChunks(id, created, model, plan.Model.Fingerprint, logprobs, i, ToolReader(plan)))], usage);
         }
 
         var results = await ChoiceOutput.CollectAsync(grains, http);
@@ -110,6 +110,9 @@ internal static class ChatCompletionsApi
             var (message, finish) = ToolCallMessages.Read(ToolReader(plan), r.Text, r.Final.FinishReason ?? "stop");
             return new ChatChoice(i, message, finish, logprobs?.Chat(r.Logprobs));
         });
-        return TypedResults.Ok(new ChatCompletion(id, created, model, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final))));
+        return TypedResults.Ok(new ChatCompletion(id, created, model, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final)))
+        {
+            SystemFingerprint = plan.Model.Fingerprint,
+        });
     }
 }

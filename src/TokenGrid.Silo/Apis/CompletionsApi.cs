@@ -57,7 +57,7 @@ internal static class CompletionsApi
         {
             var usage = new StreamUsage(
                 request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
-            return new CompletionStream(grain, new TextCompletionChunks(id, created, model, logprobs, echo), usage);
+            return new CompletionStream(grain, new TextCompletionChunks(id, created, model, plan.Model.Fingerprint, logprobs, echo), usage);
         }
 
         var (output, final, reported) = await JobOutput.CollectAsync(grain, http);
@@ -68,7 +68,10 @@ internal static class CompletionsApi
 
         var details = logprobs?.Legacy(reported, new TextOffsets());
         return TypedResults.Ok(new TextCompletion(
-            id, created, model, [new TextChoice(echo + output, 0, final.FinishReason ?? "stop", details)], Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens)));
+            id, created, model, [new TextChoice(echo + output, 0, final.FinishReason ?? "stop", details)], Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens))
+        {
+            SystemFingerprint = plan.Model.Fingerprint,
+        });
     }
 
     /// <summary><c>n</c> &gt; 1: one job per choice (see <see cref="JobSubmitter.SubmitChoicesAsync"/>), each choice echoing the prompt when asked.</summary>
@@ -86,12 +89,15 @@ internal static class CompletionsApi
         {
             var usage = new StreamUsage(
                 request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
-            return new ChoicesStream(grains, [.. grains.Select((_, i) => new TextCompletionChunks(id, created, model, logprobs, echo, i))], usage);
+            return new ChoicesStream(grains, [.. grains.Select((_, i) => new TextCompletionChunks(id, created, model, plan.Model.Fingerprint, logprobs, echo, i))], usage);
         }
 
         var results = await ChoiceOutput.CollectAsync(grains, http);
         var choices = results.Select((r, i) =>
             new TextChoice(echo + r.Text, i, r.Final.FinishReason ?? "stop", logprobs?.Legacy(r.Logprobs, new TextOffsets())));
-        return TypedResults.Ok(new TextCompletion(id, created, model, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final))));
+        return TypedResults.Ok(new TextCompletion(id, created, model, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final)))
+        {
+            SystemFingerprint = plan.Model.Fingerprint,
+        });
     }
 }

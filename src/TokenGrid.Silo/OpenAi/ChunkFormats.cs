@@ -9,22 +9,26 @@ namespace TokenGrid.Silo.OpenAi;
 /// carries the prompt; with <paramref name="logprobs"/> each chunk carries its tokens' legacy log probabilities, whose
 /// text offsets continue from chunk to chunk.
 /// </summary>
-internal sealed class TextCompletionChunks(string id, long created, string model, LogprobFormat? logprobs = null, string? echo = null, int index = 0) : IChunkFormat
+internal sealed class TextCompletionChunks(
+    string id, long created, string model, string? fingerprint, LogprobFormat? logprobs = null, string? echo = null, int index = 0) : IChunkFormat
 {
     private readonly TextOffsets _offsets = new();
 
     public object? Opening(Usage? usage) =>
-        string.IsNullOrEmpty(echo) ? null : new TextCompletion(id, created, model, [new TextChoice(echo, index, null)], usage);
+        string.IsNullOrEmpty(echo) ? null : Chunk([new TextChoice(echo, index, null)], usage);
 
     public IReadOnlyList<object> Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage)
     {
         var details = logprobs is not null && tokens is not null ? logprobs.Legacy(tokens, _offsets) : null;
-        return [new TextCompletion(id, created, model, [new TextChoice(text, index, null, details)], usage)];
+        return [Chunk([new TextChoice(text, index, null, details)], usage)];
     }
 
-    public IReadOnlyList<object> Finish(string finishReason, Usage? usage) => [new TextCompletion(id, created, model, [new TextChoice("", index, finishReason)], usage)];
+    public IReadOnlyList<object> Finish(string finishReason, Usage? usage) => [Chunk([new TextChoice("", index, finishReason)], usage)];
 
-    public object Usage(Usage usage) => new TextCompletion(id, created, model, [], usage);
+    public object Usage(Usage usage) => Chunk([], usage);
+
+    private TextCompletion Chunk(IReadOnlyList<TextChoice> choices, Usage? usage) =>
+        new(id, created, model, choices, usage) { SystemFingerprint = fingerprint };
 }
 
 /// <summary>
@@ -33,7 +37,8 @@ internal sealed class TextCompletionChunks(string id, long created, string model
 /// the text is read for tool calls, which go out as <c>tool_calls</c> deltas as OpenAI streams them (a call's id, type
 /// and name first, then its arguments), and a reply that called a tool finishes with <c>tool_calls</c>.
 /// </summary>
-internal sealed class ChatCompletionChunks(string id, long created, string model, LogprobFormat? logprobs = null, int index = 0, ToolCallReader? tools = null) : IChunkFormat
+internal sealed class ChatCompletionChunks(
+    string id, long created, string model, string? fingerprint, LogprobFormat? logprobs = null, int index = 0, ToolCallReader? tools = null) : IChunkFormat
 {
     private readonly ToolCallDeltas? _calls = tools is null ? null : new ToolCallDeltas(tools);
 
@@ -46,7 +51,7 @@ internal sealed class ChatCompletionChunks(string id, long created, string model
         ? Chunks(new ChatDelta(null, null), finishReason, null, usage)
         : Chunks(_calls.Finish(), _calls.Called && finishReason == "stop" ? "tool_calls" : finishReason, null, usage);
 
-    public object Usage(Usage usage) => new ChatCompletionChunk(id, created, model, [], usage);
+    public object Usage(Usage usage) => new ChatCompletionChunk(id, created, model, [], usage) { SystemFingerprint = fingerprint };
 
     /// <summary>
     /// The delta as chunks: one, or one per tool-call entry (a call's id, type and name, then each piece of its
@@ -73,5 +78,5 @@ internal sealed class ChatCompletionChunks(string id, long created, string model
     }
 
     private ChatCompletionChunk Chunk(ChatDelta delta, string? finishReason, ChatLogprobs? details, Usage? usage) =>
-        new(id, created, model, [new ChatChunkChoice(index, delta, finishReason, details)], usage);
+        new(id, created, model, [new ChatChunkChoice(index, delta, finishReason, details)], usage) { SystemFingerprint = fingerprint };
 }

@@ -65,8 +65,12 @@ public sealed record TextCompletion(
     /// <summary>Always <c>text_completion</c>.</summary>
     public string Object => "text_completion";
 
-    /// <summary>Not tracked.</summary>
-    public string? SystemFingerprint => null;
+    /// <summary>
+    /// The fingerprint of the model files the reply came from (docs/models.md, "Rolling out a model"): it changes when
+    /// the model's weights, tokenizer or chat template do, so a client that pins <c>seed</c> sees when the same request
+    /// may answer otherwise.
+    /// </summary>
+    public string? SystemFingerprint { get; init; }
 }
 
 /// <summary>One choice of a text completion; <see cref="Logprobs"/> is null unless the request asked for them.</summary>
@@ -88,8 +92,12 @@ public sealed record ChatCompletion(string Id, long Created, string Model, IRead
     /// <summary>Always <c>chat.completion</c>.</summary>
     public string Object => "chat.completion";
 
-    /// <summary>Not tracked.</summary>
-    public string? SystemFingerprint => null;
+    /// <summary>
+    /// The fingerprint of the model files the reply came from (docs/models.md, "Rolling out a model"): it changes when
+    /// the model's weights, tokenizer or chat template do, so a client that pins <c>seed</c> sees when the same request
+    /// may answer otherwise.
+    /// </summary>
+    public string? SystemFingerprint { get; init; }
 }
 
 /// <summary>One choice of a chat completion; <see cref="Logprobs"/> is null unless the request asked for them.</summary>
@@ -154,8 +162,12 @@ public sealed record ChatCompletionChunk(
     /// <summary>Always <c>chat.completion.chunk</c>.</summary>
     public string Object => "chat.completion.chunk";
 
-    /// <summary>Not tracked.</summary>
-    public string? SystemFingerprint => null;
+    /// <summary>
+    /// The fingerprint of the model files the reply came from (docs/models.md, "Rolling out a model"): it changes when
+    /// the model's weights, tokenizer or chat template do, so a client that pins <c>seed</c> sees when the same request
+    /// may answer otherwise.
+    /// </summary>
+    public string? SystemFingerprint { get; init; }
 }
 
 /// <summary>One choice of a chunk, with the log probabilities of its tokens when the request asked for them.</summary>
