@@ -32,7 +32,12 @@ static async Task<int> RunServerAsync(string[] args)
 
         app.MapTokenGrid();
         await app.RunAsync();
-        return 0;
+        return GrainDirectoryCheck.StoppedBecause is { } reason ? Stopped(reason) : 0;
+    }
+    catch (OperationCanceledException) when (GrainDirectoryCheck.StoppedBecause is { } reason)
+    {
+        // The silo stopped itself while the host was still starting.
+        return Stopped(reason);
     }
     catch (StartupConfigurationException e)
     {
@@ -58,6 +63,13 @@ static async Task<int> RunServerAsync(string[] args)
         Console.Error.WriteLine($"TokenGrid cannot start: {database.Message}");
         return 1;
     }
+}
+
+// A silo that stopped itself because it must not serve with the cluster it joined: one line, exit code 1.
+static int Stopped(string reason)
+{
+    Console.Error.WriteLine($"TokenGrid stopped: {reason}");
+    return GrainDirectoryCheck.ExitCode;
 }
 
 // The database's failure to start, however the host's start wrapped it.

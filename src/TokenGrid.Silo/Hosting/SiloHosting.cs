@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Metadata;
 using TokenGrid.Grains;
 using TokenGrid.Grains.Jobs;
 using TokenGrid.Grains.Nodes;
@@ -71,6 +72,8 @@ internal static class SiloHosting
     internal static ISiloBuilder AddTokenGridGrainDirectory(this ISiloBuilder silo, ClusterHostingOptions cluster)
     {
         silo.Configure<GrainDirectoryOptions>(options => options.CacheSize = cluster.DirectoryCacheSize);
+        silo.Services.AddSingleton<IGrainPropertiesProvider>(new GrainDirectoryProperty(cluster));
+        silo.Services.AddHostedService(services => ActivatorUtilities.CreateInstance<GrainDirectoryCheck>(services, cluster));
         if (cluster.GrainDirectory == GrainDirectoryKind.Distributed)
         {
             // Experimental by Orleans' label; see GrainDirectoryKind.Distributed for what it changes and why it is offered.

@@ -216,6 +216,12 @@ public sealed class SiloProcess : IAsyncDisposable
             await kill.WaitForExitAsync();
         }
 
+        return await WaitForExitAsync(bound);
+    }
+
+    /// <summary>Waits up to <paramref name="bound"/> for the process to exit; returns its exit code, or null when it still runs.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan bound)
+    {
         using var timeout = new CancellationTokenSource(bound);
         try
         {

@@ -1,8 +1,12 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.GrainDirectory;
+using Orleans.Metadata;
 using Orleans.TestingHost;
+using TokenGrid.Grains.Nodes;
 using TokenGrid.Silo.Hosting;
 using TokenGrid.Silo.Options;
 
@@ -79,6 +83,36 @@ public sealed class GrainDirectoryTests
             // The cost the distributed directory removes (about one in six here). Should Orleans' default directory stop
             // deactivating them, this fails, and GrainDirectoryKind.Local's documentation is out of date.
             Assert.True(again > 0, $"none of {staying.Count} grains on the silos that stayed was activated again");
+        }
+    }
+
+    [Fact]
+    public void The_check_finds_silos_of_another_directory_and_takes_a_silo_of_an_older_release_for_local()
+    {
+        var self = SiloAddress.New(IPAddress.Loopback, 11111, 3);
+        var same = SiloAddress.New(IPAddress.Loopback, 11112, 2);
+        var local = SiloAddress.New(IPAddress.Loopback, 11113, 1);
+        var olderRelease = SiloAddress.New(IPAddress.Loopback, 11114, 1);
+        var notTokenGrid = SiloAddress.New(IPAddress.Loopback, 11115, 1);
+        var manifest = new ClusterManifest(new MajorMinorVersion(1, 0), ImmutableDictionary<SiloAddress, GrainManifest>.Empty
+            .Add(self, Manifest(nameof(NodeGrain), "Distributed"))
+            .Add(same, Manifest(nameof(NodeGrain), "Distributed"))
+            .Add(local, Manifest(nameof(NodeGrain), "Local"))
+            .Add(olderRelease, Manifest(nameof(NodeGrain), null))
+            .Add(notTokenGrid, Manifest("SomethingElse", null)));
+
+        var found = GrainDirectoryCheck.Mismatches(manifest, self, GrainDirectoryKind.Distributed).OrderBy(m => m.Silo.Endpoint.Port).ToList();
+        Assert.Equal([(local, "Local"), (olderRelease, "Local")], found);
+        Assert.DoesNotContain(GrainDirectoryCheck.Mismatches(manifest, local, GrainDirectoryKind.Local), m => m.Silo.Equals(olderRelease));
+
+        static GrainManifest Manifest(string grainClass, string? directory)
+        {
+            var properties = ImmutableDictionary.Create<string, string>(StringComparer.Ordinal)
+                .Add(WellKnownGrainTypeProperties.FullTypeName, grainClass == nameof(NodeGrain) ? typeof(NodeGrain).FullName! : grainClass);
+            properties = directory is null ? properties : properties.Add(GrainDirectoryCheck.Property, directory);
+            return new GrainManifest(
+                ImmutableDictionary<GrainType, GrainProperties>.Empty.Add(GrainType.Create(grainClass.ToLowerInvariant()), new GrainProperties(properties)),
+                ImmutableDictionary<GrainInterfaceType, GrainInterfaceProperties>.Empty);
         }
     }
 
