@@ -42,6 +42,11 @@ internal sealed partial class GrainDirectoryCheck(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            // A failure of the check must not stop a silo that serves (a background service's exception stops the host).
+            LogCheckFailed(logger, e);
+        }
     }
 
     /// <summary>Checks one manifest; true when this silo stops.</summary>
@@ -95,6 +100,10 @@ internal sealed partial class GrainDirectoryCheck(
     [LoggerMessage(EventId = 3160, Level = LogLevel.Critical,
         Message = "This silo runs grain directory {Mine} (TokenGrid:Cluster:GrainDirectory), and silo {Other}, older, runs {Theirs}: silos with different directories must not serve one cluster. This silo stops; to change the directory, stop every silo, then start them all with the new setting (k8s/README.md, \"Grain directory\")")]
     private static partial void LogStopping(ILogger logger, GrainDirectoryKind mine, SiloAddress other, string theirs);
+
+    [LoggerMessage(EventId = 3162, Level = LogLevel.Warning,
+        Message = "The check that this silo's grain directory matches the cluster's stopped; the silo serves on without it")]
+    private static partial void LogCheckFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3161, Level = LogLevel.Error,
         Message = "Silo {Other} joined with grain directory {Theirs}, and this silo runs {Mine} (TokenGrid:Cluster:GrainDirectory): it stops itself, being the newer")]
