@@ -8,8 +8,8 @@ namespace TokenGrid.Silo.Hosting;
 /// Keeps silos that run different grain directories (<see cref="ClusterHostingOptions.GrainDirectory"/>) from serving
 /// one cluster, which Orleans does not detect. Each silo names its directory in the cluster manifest (a property of the
 /// node grain type, <see cref="Property"/>; a silo of a release without it runs <see cref="GrainDirectoryKind.Local"/>),
-/// and reads the others' as the manifest changes. A silo that finds an older silo running another directory is the one
-/// out of place (a rolling update that changed the setting): it logs why at Critical and stops with exit code 1, so the
+/// and reads the others' as the manifest changes. A silo that finds an older silo (<see cref="IsOlder"/>) running another
+/// directory is the one out of place (a rolling update that changed the setting): it logs why at Critical and stops with exit code 1, so the
 /// roll halts with the old silos serving. The older silo only logs it.
 /// </summary>
 internal sealed partial class GrainDirectoryCheck(
@@ -53,7 +53,7 @@ internal sealed partial class GrainDirectoryCheck(
     private bool Check(ClusterManifest manifest)
     {
         var others = Mismatches(manifest, local.SiloAddress, cluster.GrainDirectory);
-        var older = others.Where(o => o.Silo.Generation < local.SiloAddress.Generation).ToList();
+        var older = others.Where(o => IsOlder(o.Silo, local.SiloAddress)).ToList();
         if (older.Count > 0)
         {
             LogStopping(logger, cluster.GrainDirectory, older[0].Silo, older[0].Directory);
@@ -71,6 +71,13 @@ internal sealed partial class GrainDirectoryCheck(
 
         return false;
     }
+
+    /// <summary>
+    /// Whether <paramref name="other"/> counts as older than <paramref name="self"/>: an earlier generation (Orleans' start
+    /// time, in seconds), and for two silos that started in the same second, the lower endpoint (Orleans' own order of
+    /// silo addresses), so that of two mismatched silos exactly one stops.
+    /// </summary>
+    internal static bool IsOlder(SiloAddress other, SiloAddress self) => other.CompareTo(self) < 0;
 
     /// <summary>The silos of <paramref name="manifest"/> whose grain directory is not <paramref name="mine"/>.</summary>
     internal static IReadOnlyList<(SiloAddress Silo, string Directory)> Mismatches(ClusterManifest manifest, SiloAddress self, GrainDirectoryKind mine)

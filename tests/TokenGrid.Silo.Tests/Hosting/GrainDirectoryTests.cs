@@ -117,6 +117,19 @@ public sealed class GrainDirectoryTests
         }
     }
 
+    [Fact]
+    public void Of_two_mismatched_silos_that_started_in_the_same_second_exactly_one_is_older()
+    {
+        // Orleans' generation is the start time in seconds: two silos of a roll that start together share it.
+        var first = SiloAddress.New(IPAddress.Loopback, 11111, 7);
+        var second = SiloAddress.New(IPAddress.Loopback, 11112, 7);
+        var otherHost = SiloAddress.New(IPAddress.Parse("10.0.0.9"), 11111, 7);
+        Assert.NotEqual(GrainDirectoryCheck.IsOlder(first, second), GrainDirectoryCheck.IsOlder(second, first));
+        Assert.NotEqual(GrainDirectoryCheck.IsOlder(first, otherHost), GrainDirectoryCheck.IsOlder(otherHost, first));
+        Assert.True(GrainDirectoryCheck.IsOlder(SiloAddress.New(IPAddress.Loopback, 11119, 6), first));
+        Assert.False(GrainDirectoryCheck.IsOlder(first, first));
+    }
+
     private sealed class DirectoryConfigurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddTokenGridGrainDirectory(
