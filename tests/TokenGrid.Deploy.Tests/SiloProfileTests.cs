@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 using Npgsql;
 using TokenGrid.Deploy.Tests.Support;
 
@@ -101,7 +102,8 @@ public sealed class SiloProfileTests
             pod["TokenGrid__Cluster__SiloName"] = "published";
             pod["TokenGrid__Cluster__AdvertisedAddress"] = "127.0.0.1";
             pod["TokenGrid__Cluster__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await RunUntilReadyThenStopAsync(Path.Combine(folder, "TokenGrid.Silo.dll"), pod, folder, http);
+            var output = await RunUntilReadyThenStopAsync(Path.Combine(folder, "TokenGrid.Silo.dll"), pod, folder, http);
+            AssertJsonLogs(output);
         }
         finally
         {
@@ -109,7 +111,42 @@ public sealed class SiloProfileTests
         }
     }
 
-    private static async Task RunUntilReadyThenStopAsync(string dll, IReadOnlyDictionary<string, string?> environment, string folder, int port)
+    /// <summary>
+    /// The kubernetes profile's stdout, as a log collector reads it: one JSON object a line (no banner text, no line of a
+    /// stack trace on its own), each with a UTC time, a level, a category and a message; the start is one record; a
+    /// request with a wrong key adds none (the authentication handlers log at Warning and above).
+    /// </summary>
+    private static void AssertJsonLogs(string output)
+    {
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(lines.Length > 5, output);
+        var records = new List<JsonElement>();
+        foreach (var line in lines)
+        {
+            try
+            {
+                records.Add(JsonDocument.Parse(line).RootElement);
+            }
+            catch (JsonException)
+            {
+                Assert.Fail($"a stdout line is not a JSON log record: {line}");
+            }
+        }
+
+        foreach (var record in records)
+        {
+            var time = record.GetProperty("Timestamp").GetString()!;
+            Assert.True(time.EndsWith('Z') && DateTimeOffset.TryParse(time, System.Globalization.CultureInfo.InvariantCulture, out _), time);
+            Assert.False(string.IsNullOrEmpty(record.GetProperty("LogLevel").GetString()));
+            Assert.False(string.IsNullOrEmpty(record.GetProperty("Category").GetString()));
+        }
+
+        var up = Assert.Single(records, r => r.GetProperty("Message").GetString()!.StartsWith("TokenGrid is up on ", StringComparison.Ordinal));
+        Assert.Equal("kubernetes", up.GetProperty("State").GetProperty("Profile").GetString());
+        Assert.DoesNotContain(records, r => r.GetProperty("Message").GetString()!.Contains("was not authenticated", StringComparison.Ordinal));
+    }
+
+    private static async Task<string> RunUntilReadyThenStopAsync(string dll, IReadOnlyDictionary<string, string?> environment, string folder, int port)
     {
         var start = ProcessRunner.Prepare("dotnet", [dll], folder, environment);
         using var process = Process.Start(start)!;
@@ -150,6 +187,12 @@ public sealed class SiloProfileTests
 
             var metrics = await client.GetStringAsync("metrics");
             Assert.Contains("orleans_", metrics, StringComparison.Ordinal);
+            using (var wrongKey = new HttpRequestMessage(HttpMethod.Get, "v1/models"))
+            {
+                wrongKey.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "tg-not-a-key-of-this-grid");
+                using var refused = await client.SendAsync(wrongKey);
+                Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            }
 
             // What the kubelet sends at the end of the grace period's start.
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
@@ -169,6 +212,7 @@ public sealed class SiloProfileTests
             }
 
             Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}:\n{await output}\n{await error}");
+            return await output;
         }
         finally
         {

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using TokenGrid.Grains.Catalog;
 using TokenGrid.Silo.Auth;
@@ -73,7 +74,8 @@ public sealed class LogHygieneTests
             state.MarkStarted(null, demoKeyConfigured: true);
             return new StartupBanner(
                 services.GetRequiredService<IServer>(), state, services.GetRequiredService<AdminKey>(), services.GetRequiredService<ModelCatalog>(),
-                services.GetRequiredService<IOptions<DemoOptions>>(), services.GetRequiredService<IHostApplicationLifetime>()).Render();
+                services.GetRequiredService<IOptions<DemoOptions>>(), services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>(),
+                services.GetRequiredService<ILogger<StartupBanner>>(), services.GetRequiredService<IHostApplicationLifetime>()).Render();
         }
 
         // The local demo prints its keys on purpose, so the copy-paste examples work as printed.
