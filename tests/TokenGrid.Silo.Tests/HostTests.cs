@@ -49,6 +49,15 @@ public sealed class HostTests(ServerFixture fixture)
         Assert.Contains("\"/v1/chat/completions\"", document);
         Assert.Contains("\"/v1/jobs/{id}/events\"", document);
         Assert.Contains("\"/admin/tenants\"", document);
+
+        // A statement comes as JSON or CSV: both are the one 200's media types.
+        var paths = JsonNode.Parse(document)!["paths"]!;
+        foreach (var path in new[] { "/v1/billing/statements/{period}", "/admin/tenants/{id}/statements/{period}" })
+        {
+            var ok = paths[path]!["get"]!["responses"]!["200"]!["content"]!.AsObject();
+            Assert.Equal(["application/json", "text/csv"], ok.Select(c => c.Key).Order(StringComparer.Ordinal));
+            Assert.Equal("string", ok["text/csv"]!["schema"]!["type"]!.GetValue<string>());
+        }
     }
 
     [Theory]

@@ -16,7 +16,8 @@ internal static class AdminKeysApi
     public static RouteGroupBuilder MapAdminKeysApi(this RouteGroupBuilder admin)
     {
         var keys = admin.MapGroup("/tenants/{id}/keys").WithTags("Admin");
-        keys.MapPost("/", IssueKeyAsync).WithName("IssueKey").Accepts<IssueKeyRequest>("application/json");
+        keys.MapPost("/", IssueKeyAsync).WithName("IssueKey").Accepts<IssueKeyRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         keys.MapGet("/", ListKeysAsync).WithName("ListKeys");
         keys.MapDelete("/{keyId}", RevokeKeyAsync).WithName("RevokeKey").ProducesProblem(StatusCodes.Status404NotFound);
         return admin;

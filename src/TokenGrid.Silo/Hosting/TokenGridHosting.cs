@@ -87,7 +87,8 @@ public static class TokenGridHosting
         services.AddHealthChecks()
             .AddCheck<StartupHealthCheck>("startup", tags: [StartupHealthCheck.Tag])
             .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag]);
-        services.AddOpenApi(options => options.AddDocumentTransformer<SecuritySchemesTransformer>().AddOperationTransformer<SecuritySchemesTransformer>());
+        services.AddOpenApi(options => options.AddDocumentTransformer<SecuritySchemesTransformer>().AddOperationTransformer<SecuritySchemesTransformer>()
+            .AddOperationTransformer<ProblemResponsesTransformer>());
         return builder;
     }
 

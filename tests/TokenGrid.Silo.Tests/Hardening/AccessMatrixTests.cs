@@ -213,6 +213,54 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
     }
 
+    /// <summary>
+    /// The OpenAPI document lists every status these probes meet on each operation of the API: with no key, with the
+    /// auditor key where it does not open, with the right key and an unknown query parameter, and with the right key as
+    /// the other tests call it. A client generated from the document must know each answer it can get.
+    /// </summary>
+    [Fact]
+    public async Task The_openapi_document_lists_every_status_an_operation_answered()
+    {
+        var (tenantId, tenantKey) = await Server.CreateTenantAsync();
+        var keys = new Dictionary<Access, string>
+        {
+            [Access.Tenant] = tenantKey,
+            [Access.Admin] = TokenGridServer.AdminKey,
+            [Access.Auditor] = PlannerServerFixture.AuditorKey,
+            [Access.Planner] = PlannerServerFixture.PlannerKey,
+        };
+        using var anonymous = Server.Client(null);
+        var paths = System.Text.Json.Nodes.JsonNode.Parse(await anonymous.GetStringAsync("openapi/v1.json"))!["paths"]!.AsObject();
+        var failures = new List<string>();
+        foreach (var (endpoint, access) in Endpoints.Where(e => e.Value != Access.Public))
+        {
+            var (method, pattern) = (endpoint[..endpoint.IndexOf(' ', StringComparison.Ordinal)], endpoint[(endpoint.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
+            var documented = pattern.Replace("{**", "{", StringComparison.Ordinal).TrimEnd('/');
+            if (paths[documented]?[method.ToLowerInvariant()]?["responses"] is not System.Text.Json.Nodes.JsonObject responses)
+            {
+                failures.Add($"{endpoint}: not in the document as {method} {documented}");
+                continue;
+            }
+
+            var path = Sample(pattern, tenantId);
+            var answered = new List<(string Probe, int Status)>
+            {
+                ("no key", await CallAsync(method, path, null)),
+                ("an unknown query parameter", (await CallWithBodyAsync(method, path + "?zz_unknown=1", keys[access])).Status),
+                ("its key", await CallAsync(method, path, keys[access])),
+            };
+            if (access == Access.Admin)
+            {
+                answered.Add(("the auditor key", await CallAsync(method, path, PlannerServerFixture.AuditorKey)));
+            }
+
+            failures.AddRange(answered.Where(a => !responses.ContainsKey(a.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                .Select(a => $"{method} {documented}: {a.Status} with {a.Probe}, documented {string.Join(", ", responses.Select(r => r.Key))}"));
+        }
+
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
     [Fact]
     public async Task An_Orleans_Dashboard_silo_view_answers_400_for_what_is_not_a_silo_address()
     {
