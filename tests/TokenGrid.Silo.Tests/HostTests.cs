@@ -50,6 +50,12 @@ public sealed class HostTests(ServerFixture fixture)
         Assert.Contains("\"/v1/jobs/{id}/events\"", document);
         Assert.Contains("\"/admin/tenants\"", document);
 
+        // A problem's schema holds what the problems carry beyond RFC 9457's members.
+        var problem = JsonNode.Parse(document)!["components"]!["schemas"]!["ProblemDetails"]!["properties"]!;
+        Assert.Equal(["code", "message", "param", "type"], problem["error"]!["properties"]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.NotNull(problem["trace_id"]);
+        Assert.NotNull(problem["job_id"]);
+
         // A statement comes as JSON or CSV: both are the one 200's media types.
         var paths = JsonNode.Parse(document)!["paths"]!;
         foreach (var path in new[] { "/v1/billing/statements/{period}", "/admin/tenants/{id}/statements/{period}" })

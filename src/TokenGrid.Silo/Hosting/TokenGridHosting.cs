@@ -88,7 +88,7 @@ public static class TokenGridHosting
             .AddCheck<StartupHealthCheck>("startup", tags: [StartupHealthCheck.Tag])
             .AddCheck<ReadinessHealthCheck>("ready", tags: [ReadinessHealthCheck.Tag]);
         services.AddOpenApi(options => options.AddDocumentTransformer<SecuritySchemesTransformer>().AddOperationTransformer<SecuritySchemesTransformer>()
-            .AddOperationTransformer<ProblemResponsesTransformer>());
+            .AddOperationTransformer<ProblemResponsesTransformer>().AddDocumentTransformer<ProblemResponsesTransformer>());
         return builder;
     }
 

@@ -254,6 +254,11 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
                 answered.Add(("the auditor key", await CallAsync(method, path, PlannerServerFixture.AuditorKey)));
             }
 
+            if (method is "POST" or "PUT" or "PATCH")
+            {
+                answered.Add(("a text/plain body", await CallAsync(method, path, keys[access], "text/plain")));
+            }
+
             failures.AddRange(answered.Where(a => !responses.ContainsKey(a.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)))
                 .Select(a => $"{method} {documented}: {a.Status} with {a.Probe}, documented {string.Join(", ", responses.Select(r => r.Key))}"));
         }
@@ -317,13 +322,13 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
     }
 
     /// <summary>One call (a body of <c>{}</c> where the method takes one); returns its status without reading a stream.</summary>
-    private async Task<int> CallAsync(string method, string path, string? key)
+    private async Task<int> CallAsync(string method, string path, string? key, string mediaType = "application/json")
     {
         using var client = Server.Client(key);
         using var request = new HttpRequestMessage(new HttpMethod(method), path.TrimStart('/'));
         if (method is "POST" or "PUT" or "PATCH")
         {
-            request.Content = new StringContent("{}", Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
+            request.Content = new StringContent("{}", Encoding.UTF8, new MediaTypeHeaderValue(mediaType));
         }
 
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
