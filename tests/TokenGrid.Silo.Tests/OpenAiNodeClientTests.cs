@@ -23,6 +23,14 @@ public sealed class OpenAiNodeClientTests(ServerFixture fixture)
         Assert.Equal(greedy["usage"]!["completion_tokens"]!.GetValue<int>(), stream["usage"]!["completion_tokens"]!.GetValue<int>());
         Assert.Equal(stream["chunks"]!.GetValue<int>() - 1, stream["nullUsage"]!.GetValue<int>());
 
+        // client.chat.completions.stream(...): its content events and finalChatCompletion() agree with a plain stream.
+        var helper = Ok(results, "helperStream");
+        Assert.Equal(stream["text"]!.GetValue<string>(), helper["text"]!.GetValue<string>());
+        Assert.Equal(stream["text"]!.GetValue<string>(), helper["content"]!.GetValue<string>());
+        Assert.Equal("length", helper["finish"]!.GetValue<string>());
+        Assert.All(new[] { "prompt_tokens", "completion_tokens", "total_tokens" }, field =>
+            Assert.Equal(stream["usage"]![field]!.GetValue<int>(), helper["usage"]![field]!.GetValue<int>()));
+
         var seed = Ok(results, "seed");
         Assert.Equal(seed["first"]!.GetValue<string>(), seed["second"]!.GetValue<string>());
 

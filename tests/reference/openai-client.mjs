@@ -1,6 +1,6 @@
 // A second real client for TokenGrid's OpenAI surface: the official `openai` npm package. Usage:
 //   node openai-client.mjs BASE_URL API_KEY
-// Runs a fixed set of calls (greedy chat, streaming, stop arrays, seed, logprobs, logit_bias, legacy completions with
+// Runs a fixed set of calls (greedy chat, streaming, the stream helper with finalChatCompletion(), stop arrays, seed, logprobs, logit_bias, legacy completions with
 // logprobs and echo, n > 1 choices, refused and unknown parameters) and prints one JSON object with what each returned, for the
 // xunit test (tests/TokenGrid.Silo.Tests/OpenAiNodeClientTests.cs) to assert on.
 import OpenAI from "openai";
@@ -115,6 +115,15 @@ await attempt("repetitionPenalty", () => client.completions.create({ model, prom
 await attempt("requestId", async () => {
   const { request_id } = await client.chat.completions.create({ model, messages, max_tokens: 2 }).withResponse();
   return { requestId: request_id ?? null };
+});
+
+// The SDK's stream helper: events as the text arrives, then the whole completion assembled from the chunks.
+await attempt("helperStream", async () => {
+  const stream = client.chat.completions.stream({ model, messages, max_tokens: 8, temperature: 0, stream_options: { include_usage: true } });
+  let text = "";
+  stream.on("content", (delta) => { text += delta; });
+  const final = await stream.finalChatCompletion();
+  return { text, content: final.choices[0].message.content, finish: final.choices[0].finish_reason, usage: final.usage };
 });
 
 await attempt("notFound", () => client.chat.completions.create({ model: "no-such-model", messages, max_tokens: 2 }));
