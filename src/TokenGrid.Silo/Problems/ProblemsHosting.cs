@@ -27,6 +27,21 @@ internal static class ProblemsHosting
                 problem.Detail ??= "Send the body as JSON with 'Content-Type: application/json'.";
             }
 
+            // A route that no endpoint maps (routing's own 404, not an API lookup's): say which, and what is served.
+            if (status == StatusCodes.Status404NotFound && problem.Detail is null && context.HttpContext.GetEndpoint() is null)
+            {
+                var request = context.HttpContext.Request;
+                problem.Detail = UnservedRoutes.Message(request.Method, (request.PathBase + request.Path).Value ?? "/");
+            }
+
+            // Routing's 405 has set Allow: name the methods the path takes.
+            if (status == StatusCodes.Status405MethodNotAllowed && problem.Detail is null
+                && context.HttpContext.Response.Headers.Allow.ToString() is { Length: > 0 } allowed)
+            {
+                var request = context.HttpContext.Request;
+                problem.Detail = UnservedRoutes.MethodMessage(request.Method, (request.PathBase + request.Path).Value ?? "/", allowed);
+            }
+
             if (!problem.Extensions.ContainsKey(ApiProblems.ErrorMember))
             {
                 problem.Extensions[ApiProblems.ErrorMember] = new OpenAiError(

@@ -1,0 +1,47 @@
+using System.Net;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>
+/// A path no endpoint maps, or a method a path does not take: frameworks call OpenAI endpoints of their own choosing
+/// (the Vercel AI SDK's <c>@ai-sdk/openai</c> calls <c>/v1/responses</c> by default), and the problem must say what was
+/// asked for and what is served, not only "Not Found".
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class UnservedRouteTests(ServerFixture fixture)
+{
+    private TokenGridServer Server => fixture.Server;
+
+    [Theory]
+    [InlineData("POST", "v1/responses", "Responses API")]
+    [InlineData("POST", "v1/embeddings", "Embeddings API")]
+    [InlineData("GET", "v1/responses/resp_123", "Responses API")]
+    [InlineData("GET", "v1/nothing-here", null)]
+    public async Task An_endpoint_we_do_not_serve_is_a_problem_naming_it_and_what_is_served(string method, string path, string? api)
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (method == "POST")
+        {
+            request.Content = new StringContent("""{"model":"demo","input":"Hi"}""", System.Text.Encoding.UTF8, "application/json");
+        }
+
+        var problem = await (await client.SendAsync(request)).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
+        var message = problem["error"]!["message"]!.GetValue<string>();
+        Assert.Contains($"{method} /{path}", message, StringComparison.Ordinal);
+        Assert.Contains("POST /v1/chat/completions, POST /v1/completions, GET /v1/models", message, StringComparison.Ordinal);
+        if (api is not null)
+        {
+            Assert.Contains($"OpenAI's {api} is not served.", message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_method_a_path_does_not_take_is_a_problem_naming_the_methods_it_takes()
+    {
+        using var client = Server.Client(TokenGridServer.DemoKey);
+        var problem = await (await client.GetAsync("v1/chat/completions")).AssertProblemAsync(HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+        Assert.Equal("GET is not allowed on /v1/chat/completions, which takes POST.", problem["error"]!["message"]!.GetValue<string>());
+    }
+}
