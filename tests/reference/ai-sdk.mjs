@@ -1,0 +1,96 @@
+// The Vercel AI SDK (`ai` with `@ai-sdk/openai-compatible` and `@ai-sdk/openai`) against TokenGrid, as a tenant points it
+// at an OpenAI-compatible server, with the framework's defaults. Usage:
+//   node ai-sdk.mjs BASE_URL API_KEY LIMITED_KEY ABORT_KEY
+// LIMITED_KEY is a tenant's whose max_concurrent_jobs is 1 (its 429s, with Retry-After, and the SDK's retries);
+// ABORT_KEY a fresh tenant's (a stream aborted by abortSignal, whose job and ledger the test reads). Prints one JSON
+// object with what each call gave, for tests/TokenGrid.Silo.Tests/FrameworkClientTests.cs to assert on.
+import { APICallError, generateText, RetryError, streamText } from "ai";
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { createOpenAI } from "@ai-sdk/openai";
+import { attempt, report } from "./attempts.mjs";
+
+const [baseURL, apiKey, limitedKey, abortKey] = process.argv.slice(2);
+const prompt = "Say something about tokens.";
+// includeUsage: without it the provider asks for no usage in a stream (stream_options), and TokenGrid, as OpenAI, sends none.
+const compatible = createOpenAICompatible({ name: "tokengrid", baseURL, apiKey, includeUsage: true });
+// Under the limited tenant, so that the main tenant's ledger holds only calls whose usage the SDK reported.
+const plainCompatible = createOpenAICompatible({ name: "tokengrid", baseURL, apiKey: limitedKey });
+const openai = createOpenAI({ baseURL, apiKey });
+
+const failure = (e) => {
+  const last = RetryError.isInstance(e) ? e.lastError : e;
+  return {
+    kind: e.name, status: last?.statusCode ?? null, message: last?.message ?? e.message, retryable: last?.isRetryable ?? null,
+    code: last?.data?.error?.code ?? null, param: last?.data?.error?.param ?? null, attempts: RetryError.isInstance(e) ? e.errors.length : 1,
+  };
+};
+const failing = async (call) => { try { await call(); return { failed: false }; } catch (e) { return failure(e); } };
+
+const whole = async (model) => {
+  const r = await generateText({ model, prompt, maxOutputTokens: 8 });
+  return { text: r.text, finish: r.finishReason, usage: r.usage };
+};
+const streamed = async (model) => {
+  const r = streamText({ model, prompt, maxOutputTokens: 8 });
+  let text = "";
+  for await (const part of r.textStream) text += part;
+  return { text, finish: await r.finishReason, usage: await r.usage, totalUsage: await r.totalUsage };
+};
+
+for (const [name, model] of [
+  ["compatibleChat", compatible("demo")], ["compatibleCompletion", compatible.completionModel("demo")],
+  ["openaiChat", openai.chat("demo")], ["openaiCompletion", openai.completion("demo")],
+]) {
+  await attempt(name, async () => ({ whole: await whole(model), stream: await streamed(model) }));
+}
+await attempt("compatibleDefaultStream", () => streamed(plainCompatible("demo")));
+
+// @ai-sdk/openai's provider(model) calls the Responses API, which TokenGrid does not serve.
+await attempt("responses", () => failing(() => generateText({ model: openai("demo"), prompt, maxRetries: 0 })));
+await attempt("badKey", () => failing(() => generateText({
+  model: createOpenAICompatible({ name: "tokengrid", baseURL, apiKey: "tg-wrong-key-0123456789" })("demo"), prompt, maxRetries: 0 })));
+await attempt("badModel", () => failing(() => generateText({ model: compatible("no-such-model"), prompt, maxRetries: 0 })));
+await attempt("badValue", () => failing(() => generateText({ model: compatible("demo"), prompt, temperature: 7, maxRetries: 0 })));
+
+// A 429 with Retry-After: the tenant's one slot is held by a stream of its own; the SDK retries at its defaults.
+await attempt("rateLimited", async () => {
+  const holder = new AbortController();
+  const held = await fetch(baseURL + "/chat/completions", {
+    method: "POST", signal: holder.signal, headers: { Authorization: "Bearer " + limitedKey, "Content-Type": "application/json" },
+    body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hold" }], max_tokens: 400, ignore_eos: true, stream: true }),
+  });
+  if (held.status !== 200) throw new Error(`the holding stream got ${held.status}: ${await held.text()}`);
+  const reader = held.body.getReader();
+  await reader.read();
+  const sent = [];
+  const counting = async (url, init) => {
+    const response = await fetch(url, init);
+    sent.push({ at: Date.now(), status: response.status, retryAfter: response.headers.get("retry-after") });
+    return response;
+  };
+  const limited = createOpenAICompatible({ name: "tokengrid", baseURL, apiKey: limitedKey, fetch: counting });
+  const result = await failing(() => generateText({ model: limited("demo"), prompt, maxOutputTokens: 2 }));
+  holder.abort();
+  await reader.cancel().catch(() => {});
+  return { ...result, sent: sent.map((s, i) => ({ ...s, afterMs: i === 0 ? 0 : s.at - sent[i - 1].at })) };
+});
+
+// An abort mid-stream: the job must be cancelled and charged for what it produced.
+await attempt("abort", async () => {
+  const controller = new AbortController();
+  const aborting = createOpenAICompatible({ name: "tokengrid", baseURL, apiKey: abortKey, includeUsage: true });
+  const r = streamText({ model: aborting("demo"), prompt, maxOutputTokens: 400, abortSignal: controller.signal, onError: () => {} });
+  let parts = 0;
+  let text = "";
+  try {
+    for await (const part of r.textStream) {
+      text += part;
+      if (++parts === 3) controller.abort();
+    }
+  } catch (e) {
+    return { parts, text, error: e.name };
+  }
+  return { parts, text, error: null, finish: await r.finishReason.catch((e) => e.name) };
+});
+
+report();
