@@ -43,6 +43,15 @@ public sealed class FrameworkClientTests(ServerFixture fixture)
             }
         }
 
+        // Output.object with a schema: constrained decoding makes a value of it (a string of at most 12 characters).
+        foreach (var name in new[] { "structured", "openaiStructured" })
+        {
+            Assert.InRange(Ok(results, name)["output"]!["answer"]!.GetValue<string>().Length, 0, 12);
+            Assert.Equal("stop", Ok(results, name)["finish"]!.GetValue<string>());
+            var usage = Ok(results, name)["usage"]!;
+            usages.Add((usage["inputTokens"]!.GetValue<int>(), usage["outputTokens"]!.GetValue<int>()));
+        }
+
         await AssertLedgerChargedAsync(tenant, usages);
 
         // Without includeUsage the provider asks for no usage (no stream_options), and gets none, as from OpenAI.
@@ -66,7 +75,10 @@ public sealed class FrameworkClientTests(ServerFixture fixture)
         var sent = limited["sent"]!.AsArray();
         Assert.Equal(3, sent.Count);
         Assert.All(sent, s => Assert.Equal((429, "1"), (s!["status"]!.GetValue<int>(), s["retryAfter"]!.GetValue<string>())));
-        Assert.All(sent.Skip(1), s => Assert.InRange(s!["afterMs"]!.GetValue<int>(), 950, 1950));
+        // Each wait is at least the 1 s asked for; both together well under its own backoff's 2 + 4 s (the slack is the
+        // replies' own latency on a busy machine).
+        Assert.All(sent.Skip(1), s => Assert.True(s!["afterMs"]!.GetValue<int>() >= 950, $"retried after {s["afterMs"]} ms"));
+        Assert.InRange(sent.Skip(1).Sum(s => s!["afterMs"]!.GetValue<int>()), 1900, 5500);
 
         Assert.Equal(3, Ok(results, "abort")["parts"]!.GetValue<int>());
         await AssertAbortedAndChargedAsync(abortTenant, abortKey);
@@ -94,6 +106,9 @@ public sealed class FrameworkClientTests(ServerFixture fixture)
         Assert.Equal("length", Ok(results, "invoke")["finish"]!.GetValue<string>());
         Assert.Equal("length", Ok(results, "stream")["finish"]!.GetValue<string>());
         Assert.Equal(8, Ok(results, "invoke")["tokenUsage"]!["completionTokens"]!.GetValue<int>());
+        Assert.InRange(Ok(results, "structured")["output"]!["answer"]!.GetValue<string>().Length, 0, 12);
+        var structured = Ok(results, "structured")["usage"]!;
+        usages.Add((structured["input_tokens"]!.GetValue<int>(), structured["output_tokens"]!.GetValue<int>()));
 
         // The legacy LLM class: one prompt per call works; generate() batches 20 prompts a request unless batchSize is 1.
         Assert.False(string.IsNullOrEmpty(Ok(results, "llmInvoke")["text"]!.GetValue<string>()));
@@ -104,7 +119,7 @@ public sealed class FrameworkClientTests(ServerFixture fixture)
         Assert.Equal(16, generated["tokenUsage"]!["completionTokens"]!.GetValue<int>());
         var llmPrompt = generated["tokenUsage"]!["promptTokens"]!.GetValue<int>();
 
-        // Calls of the legacy class are charged too: 3 of 8 tokens, and llmGenerate's two.
+        // The legacy class's calls are charged too: llmInvoke's and llmStream's 8 tokens each, and llmGenerate's 16.
         var legacy = await ChargedAsync(tenant);
         Assert.Equal(usages.Sum(u => u.Completion) + 8 + 8 + 16, legacy.Completion);
         Assert.True(legacy.Prompt - usages.Sum(u => u.Prompt) > llmPrompt, "the legacy calls' prompts were not charged");

@@ -4,9 +4,10 @@
 // LIMITED_KEY is a tenant's whose max_concurrent_jobs is 1 (its 429s, with Retry-After, and the SDK's retries);
 // ABORT_KEY a fresh tenant's (a stream aborted by abortSignal, whose job and ledger the test reads). Prints one JSON
 // object with what each call gave, for tests/TokenGrid.Silo.Tests/FrameworkClientTests.cs to assert on.
-import { APICallError, generateText, RetryError, streamText } from "ai";
+import { generateText, Output, RetryError, streamText } from "ai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { createOpenAI } from "@ai-sdk/openai";
+import { z } from "zod";
 import { attempt, report } from "./attempts.mjs";
 
 const [baseURL, apiKey, limitedKey, abortKey] = process.argv.slice(2);
@@ -44,6 +45,16 @@ for (const [name, model] of [
   await attempt(name, async () => ({ whole: await whole(model), stream: await streamed(model) }));
 }
 await attempt("compatibleDefaultStream", () => streamed(plainCompatible("demo")));
+
+// Structured output: @ai-sdk/openai-compatible sends a json_schema response_format only with supportsStructuredOutputs
+// (by default json_object, which no schema holds the output to); @ai-sdk/openai's chat model sends it by default.
+const schema = z.object({ answer: z.string().max(12) });
+const structured = async (model) => {
+  const r = await generateText({ model, prompt: "Answer in JSON.", maxOutputTokens: 40, output: Output.object({ schema }) });
+  return { output: r.output, finish: r.finishReason, usage: r.usage };
+};
+await attempt("structured", () => structured(createOpenAICompatible({ name: "tokengrid", baseURL, apiKey, supportsStructuredOutputs: true })("demo")));
+await attempt("openaiStructured", () => structured(openai.chat("demo")));
 
 // @ai-sdk/openai's provider(model) calls the Responses API, which TokenGrid does not serve.
 await attempt("responses", () => failing(() => generateText({ model: openai("demo"), prompt, maxRetries: 0 })));

@@ -5,6 +5,7 @@
 // tenant's (a stream aborted by its signal, whose job and ledger the test reads). Prints one JSON object with what each
 // call gave, for tests/TokenGrid.Silo.Tests/FrameworkClientTests.cs to assert on.
 import { ChatOpenAI, OpenAI } from "@langchain/openai";
+import { z } from "zod";
 import { attempt, report } from "./attempts.mjs";
 
 const [baseURL, apiKey, limitedKey, abortKey] = process.argv.slice(2);
@@ -38,6 +39,13 @@ await attempt("stream", async () => {
   return { text, usage, finish };
 });
 await attempt("batch", async () => ({ replies: (await chat.batch(["One", "Two"])).map((r) => ({ text: r.content, usage: r.usage_metadata })) }));
+
+// withStructuredOutput sends a strict json_schema response_format, which TokenGrid's constrained decoding holds.
+await attempt("structured", async () => {
+  const r = await new ChatOpenAI({ model: "demo", apiKey, configuration: { baseURL }, maxTokens: 40 })
+    .withStructuredOutput(z.object({ answer: z.string().max(12) }), { includeRaw: true }).invoke("Answer in JSON.");
+  return { output: r.parsed, usage: r.raw.usage_metadata };
+});
 
 await attempt("llmInvoke", async () => ({ text: await llm.invoke(prompt) }));
 await attempt("llmStream", async () => {
