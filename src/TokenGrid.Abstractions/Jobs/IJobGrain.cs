@@ -68,6 +68,14 @@ public interface IJobGrain : IGrainWithStringKey
     /// </summary>
     [OneWay]
     Task PreemptAsync();
+
+    /// <summary>
+    /// The dispatcher of <paramref name="model"/> took the waiting job out of its queue: no node of the cluster has served
+    /// the model for the grace (<c>TokenGrid:Scheduling:UnservedModelGrace</c>). The job ends failed with
+    /// <paramref name="message"/>, charged for what it produced. One-way; ignored when the job is not waiting for a node.
+    /// </summary>
+    [OneWay]
+    Task NoNodeServesAsync(string model, string message);
 }
 
 /// <summary>Why a job is cancelled.</summary>

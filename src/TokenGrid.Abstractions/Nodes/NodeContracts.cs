@@ -85,6 +85,13 @@ public sealed record NodeReport
     /// only to a node with its own model's fingerprint. Empty from a node of a release before it, which any job may use.
     /// </summary>
     [Id(22)] public IReadOnlyDictionary<string, string> ModelFingerprints { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// The models the node is configured to serve whose latest load failed, by model, with the reason: the node leaves
+    /// them out of <see cref="LoadableModels"/> (and <see cref="ModelFingerprints"/>) until a load succeeds. Empty from a
+    /// node of a release before it.
+    /// </summary>
+    [Id(23)] public IReadOnlyDictionary<string, string> FailedModels { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>

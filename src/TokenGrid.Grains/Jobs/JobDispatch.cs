@@ -106,4 +106,16 @@ internal static class JobDispatch
             return queued;
         }
     }
+
+    /// <summary>
+    /// Ends a job's wait for a node with <paramref name="error"/>, which its run then fails with; nothing when it is not
+    /// waiting (<paramref name="placement"/> null or already given a node).
+    /// </summary>
+    public static void EndWaiting(TaskCompletionSource<string>? placement, Exception error)
+    {
+        if (placement is { Task.IsCompleted: false })
+        {
+            placement.TrySetException(error);
+        }
+    }
 }

@@ -56,11 +56,12 @@ public sealed partial class JobGrain
         }
         catch (Exception e)
         {
-            // The node failed and the job cannot resume, or the scheduler failed: what arrived so far is charged.
+            // The node failed and the job cannot resume, no node serves its model any more, or the scheduler failed: what
+            // arrived so far is charged.
             LogRunFailed(logger, e, JobId, nodeId);
             // The tenant reads the job's error: it says what happened, never the exception's text (internal addresses,
             // stack traces), which the log line above keeps.
-            ending = new JobEnding(JobStatus.Failed, JobOutcome.Failed, e is NodeLostException ? e.Message : "The node failed, and the job could not go on.");
+            ending = new JobEnding(JobStatus.Failed, JobOutcome.Failed, e is NodeLostException or ModelUnservedException ? e.Message : "The node failed, and the job could not go on.");
         }
 
         // The dispatcher frees the node's slot while the tenant settles (see FinishAsync): a round trip fewer between the

@@ -62,6 +62,13 @@ public sealed partial class JobGrain
         return Task.CompletedTask;
     }
 
+    /// <inheritdoc />
+    public Task NoNodeServesAsync(string model, string message)
+    {
+        JobDispatch.EndWaiting(_finishing ? null : _placement, new ModelUnservedException(message));
+        return Task.CompletedTask;
+    }
+
     private IModelDispatcherGrain Dispatcher(string model) => GrainFactory.GetGrain<IModelDispatcherGrain>(model);
 
     private DispatchRequest Request(JobSpec spec, bool resumed) =>

@@ -23,6 +23,6 @@ public sealed partial class NodeGrain
                 stats.ActiveSequences * kvPerSequence, stats.PrefixCache, stats.LastDecodeRuns));
         }
 
-        instruments.OnNodeLoad(new NodeLoad(Id, report.TokensPerSecond10s, report.MemoryUsedBytes, report.MemoryBudgetBytes, models));
+        instruments.OnNodeLoad(new NodeLoad(Id, report.TokensPerSecond10s, report.MemoryUsedBytes, report.MemoryBudgetBytes, models, [.. report.FailedModels.Keys]));
     }
 }

@@ -87,6 +87,7 @@ public sealed partial class NodeGrain(
     private async Task ReportAsync(CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
+        _device.Models.RetryFailed(options.Value.FailedLoadRetry);
         var models = _device.Models.Snapshot();
         var report = BuildReport(now, models);
         _throughput.Add(now, report.TokensGenerated);
@@ -125,6 +126,8 @@ public sealed partial class NodeGrain(
         // Steps and batched sequences are sampled together: the ratio of their growths is the exact mean batch.
         var (steps, seconds) = _steps.Growth(now, models.DecodeSteps, s_shortWindow);
         var (batched, _) = _batched.Growth(now, models.BatchedSequences, s_shortWindow);
+        var failed = _device.Models.Failed;
+        var advertised = failed.Count == 0 ? _device.Models.Served : _device.Models.Served.Where(m => !failed.ContainsKey(m));
         return new NodeReport
         {
             NodeId = Id,
@@ -142,14 +145,16 @@ public sealed partial class NodeGrain(
             ReportedAt = now,
             ProviderFallbackReason = models.ProviderFallbackReason,
             Labels = _device.Labels,
-            LoadableModels = [.. _device.Models.Served],
+            LoadableModels = [.. advertised],
             Draining = _device.Draining,
             Drained = _device.Draining && models.Leases == 0,
             MemoryBudgetBytes = _device.Models.BudgetBytes,
             MemoryUsedBytes = models.UsedBytes,
             OutstandingTokens = _device.OutstandingTokens,
             PrefixDigests = _device.Models.PrefixDigests(options.Value.PrefixDigestBlocks),
-            ModelFingerprints = _device.Models.Fingerprints,
+            ModelFingerprints = failed.Count == 0 ? _device.Models.Fingerprints
+                : _device.Models.Fingerprints.Where(f => !failed.ContainsKey(f.Key)).ToDictionary(StringComparer.Ordinal),
+            FailedModels = failed.ToDictionary(f => f.Key, f => $"{f.Value.Reason} (at {f.Value.At:O}, {f.Value.Attempts} failed loads in a row)", StringComparer.Ordinal),
         };
     }
 }

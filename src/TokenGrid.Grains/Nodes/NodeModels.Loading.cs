@@ -73,12 +73,13 @@ public sealed partial class NodeModels
         {
             await unloadsFirst.ConfigureAwait(false);
             var started = _stopped ? throw new InvalidOperationException($"Node '{NodeId}' is stopping.") : _load(entry.Catalog);
-            bool stopped;
+            bool stopped, recovered = false;
             lock (_lock)
             {
                 stopped = _stopped;
                 if (!stopped)
                 {
+                    recovered = _failed.Remove(entry.Name);
                     entry.SetLoaded(started.Decoder, started.Engine);
                     (_provider, _fallbackReason) = (started.Decoder.Provider, started.Decoder.ProviderFallbackReason);
                     _loads++;
@@ -93,20 +94,60 @@ public sealed partial class NodeModels
             }
 
             LogLoaded(_logger, NodeId, entry.Name, started.Decoder.Provider, ModelMemory.Format(entry.Bytes));
+            if (recovered)
+            {
+                LogLoadRecovered(_logger, NodeId, entry.Name);
+            }
+
             entry.SetReady();
         }
         catch (Exception e)
         {
+            int attempts = 0;
             lock (_lock)
             {
                 if (_models.TryGetValue(entry.Name, out var current) && current == entry)
                 {
                     _models.Remove(entry.Name);
                 }
+
+                // A node that stops serving a model it cannot load: dispatchers place nothing more on it for that model,
+                // and the capacity view does not count it, until a load succeeds (a retry, see RetryFailed).
+                if (!_stopped)
+                {
+                    attempts = (_failed.GetValueOrDefault(entry.Name)?.Attempts ?? 0) + 1;
+                    _failed[entry.Name] = new FailedLoad(e.Message, _time.GetUtcNow(), attempts);
+                }
             }
 
-            LogLoadFailed(_logger, e, NodeId, entry.Name);
+            LogLoadFailed(_logger, e, NodeId, entry.Name, attempts);
             entry.SetFailed(e);
+        }
+    }
+
+    /// <summary>
+    /// Loads again, in the background, each model whose latest load failed at least <paramref name="after"/> ago, when it
+    /// fits the budget without unloading another; the node advertises it again once the load succeeds. A model that does
+    /// not fit next to the ones loaded now is advertised again at once: a job's load may unload idle models to make room,
+    /// and fails (and stops the advertising) again if the files are still broken. Never throws.
+    /// </summary>
+    public void RetryFailed(TimeSpan after)
+    {
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            foreach (var (name, failed) in _failed.ToList())
+            {
+                if (_stopped || now - failed.At < after || _models.ContainsKey(name))
+                {
+                    continue;
+                }
+
+                if (Plan(_served[name], allowUnload: false, out _) is null)
+                {
+                    _failed.Remove(name);
+                }
+            }
         }
     }
 

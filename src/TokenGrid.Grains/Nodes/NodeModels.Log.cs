@@ -8,8 +8,11 @@ public sealed partial class NodeModels
     [LoggerMessage(EventId = 1230, Level = LogLevel.Information, Message = "Node {NodeId} loaded model {Model} on {Provider} ({Bytes} estimated)")]
     private static partial void LogLoaded(ILogger logger, string nodeId, string model, ExecutionProviderKind provider, string bytes);
 
-    [LoggerMessage(EventId = 1231, Level = LogLevel.Warning, Message = "Node {NodeId} could not load model {Model}")]
-    private static partial void LogLoadFailed(ILogger logger, Exception exception, string nodeId, string model);
+    [LoggerMessage(EventId = 1231, Level = LogLevel.Warning, Message = "Node {NodeId} could not load model {Model} ({Attempts} failed loads in a row); it stops advertising the model until a load succeeds (TokenGrid:Nodes:FailedLoadRetry)")]
+    private static partial void LogLoadFailed(ILogger logger, Exception exception, string nodeId, string model, int attempts);
+
+    [LoggerMessage(EventId = 1236, Level = LogLevel.Information, Message = "Node {NodeId} loaded model {Model} after failed loads: it advertises the model again")]
+    private static partial void LogLoadRecovered(ILogger logger, string nodeId, string model);
 
     [LoggerMessage(EventId = 1232, Level = LogLevel.Information, Message = "Node {NodeId} unloads model {Model}, the least recently used idle one, to make room for {ForModel}")]
     private static partial void LogUnloading(ILogger logger, string nodeId, string model, string forModel);

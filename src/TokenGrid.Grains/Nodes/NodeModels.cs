@@ -21,9 +21,11 @@ public sealed partial class NodeModels : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<string, CatalogModel> _served;
     private readonly Dictionary<string, NodeModel> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, FailedLoad> _failed = new(StringComparer.Ordinal);
     private readonly List<Task> _unloads = [];
     private readonly Func<CatalogModel, (DecoderModel Decoder, InferenceEngine Engine)> _load;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private long _clock;
     private long _retiredTokens;
     private long _retiredSteps;
@@ -42,7 +44,8 @@ public sealed partial class NodeModels : IAsyncDisposable
         (int Tokens, int BlockTokens) prefixCache,
         ExecutionProviderKind expectedProvider,
         Func<CatalogModel, (DecoderModel Decoder, InferenceEngine Engine)> load,
-        ILogger logger)
+        ILogger logger,
+        TimeProvider? timeProvider = null)
     {
         NodeId = nodeId;
         Served = [.. served.Select(m => m.Name)];
@@ -54,6 +57,7 @@ public sealed partial class NodeModels : IAsyncDisposable
         _provider = expectedProvider;
         _load = load;
         _logger = logger;
+        _time = timeProvider ?? TimeProvider.System;
     }
 
     /// <summary>The node id: <c>{silo}/{device}</c>.</summary>
@@ -76,6 +80,22 @@ public sealed partial class NodeModels : IAsyncDisposable
 
     /// <summary>The fingerprint of each model the node can load, by name (<see cref="CatalogModel.Fingerprint"/>).</summary>
     public IReadOnlyDictionary<string, string> Fingerprints { get; }
+
+    /// <summary>
+    /// The models whose latest load failed, by name: why, when, and how many loads in a row failed. The node leaves them
+    /// out of the models it advertises until a load succeeds (<see cref="RetryFailed"/>), so dispatchers place no job
+    /// there for them.
+    /// </summary>
+    public IReadOnlyDictionary<string, FailedLoad> Failed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return new Dictionary<string, FailedLoad>(_failed, StringComparer.Ordinal);
+            }
+        }
+    }
 
     /// <summary>
     /// Takes a lease on <paramref name="model"/>, loading it first when needed. Null with the reason when the node does
@@ -219,6 +239,12 @@ public sealed partial class NodeModels : IAsyncDisposable
         }
     }
 }
+
+/// <summary>A model's failed load on a node.</summary>
+/// <param name="Reason">Why, in one line (the load's error).</param>
+/// <param name="At">When the latest load failed.</param>
+/// <param name="Attempts">Loads that failed in a row.</param>
+public sealed record FailedLoad(string Reason, DateTimeOffset At, int Attempts);
 
 /// <summary>A node's models at one moment.</summary>
 /// <param name="Loaded">Loaded models, in configuration order.</param>

@@ -42,6 +42,14 @@ public sealed class NodeOptions : IValidatedOptions
     public int StaleAfterPeriods { get; set; } = 3;
 
     /// <summary>
+    /// A node whose load of a model failed (a broken or removed folder, files changed under the silo, ONNX Runtime refusing
+    /// the graph) stops advertising the model, so no job is placed there for it; this long after the failure it loads the
+    /// model again in the background (when it fits without unloading another) and advertises it once that succeeds.
+    /// Default: 1 minute.
+    /// </summary>
+    public TimeSpan FailedLoadRetry { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// ONNX Runtime intra-op threads per engine; 0 lets ONNX Runtime choose (one per physical core, shared by every
     /// engine of the silo). With several CPU nodes in one silo, 1 gives each engine exactly one compute thread (its
     /// decode thread runs the graph itself), so N nodes use N cores without oversubscribing them; ONNX Runtime does
@@ -160,6 +168,7 @@ public sealed class NodeOptions : IValidatedOptions
             : Devices.Distinct(StringComparer.Ordinal).Count() != Devices.Count ? "a device is configured more than once."
             : !Enum.IsDefined(Provider) ? "provider must be auto, cuda or cpu."
             : ReportPeriod <= TimeSpan.Zero ? "the report period must be positive."
+            : FailedLoadRetry <= TimeSpan.Zero ? "the failed load retry must be positive."
             : StreamInterval < TimeSpan.Zero || StreamInterval > TimeSpan.FromSeconds(1) ? "the stream interval must be between 0 and 1 second."
             : StaleAfterPeriods < 1 ? "stale-after-periods must be at least 1."
             : IntraOpThreads < 0 || DeviceIntraOpThreads.Values.Any(t => t < 0) ? "intra-op threads must not be negative."

@@ -139,7 +139,8 @@ public sealed partial class NodeRuntime(
             nodeId, served, settings.MemoryBudgetBytes, settings.Engine.MaxBatchSize,
             (settings.Engine.PrefixCacheTokens, settings.Engine.PrefixBlockTokens), expected,
             model => Load(model, device, load, settings.Engine),
-            loggerFactory.CreateLogger<NodeModels>());
+            loggerFactory.CreateLogger<NodeModels>(),
+            timeProvider);
         return new NodeDevice(device, nodeId, settings.LabelsOf(device), models);
     }
 

@@ -192,6 +192,21 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
         {
             if (!PlacementPolicy.Serves(report, model))
             {
+                // A node that served the model and reports that it no longer does (its load failed): nothing more is
+                // placed there, and no request waits for it; its running jobs keep their slots until released.
+                if (_nodes.TryGetValue(report.NodeId, out var withdrawn))
+                {
+                    if (withdrawn.Running == 0)
+                    {
+                        _nodes.Remove(report.NodeId);
+                    }
+                    else
+                    {
+                        seen.Add(report.NodeId);
+                        withdrawn.Update(report, model, SlotsFor(report));
+                    }
+                }
+
                 continue;
             }
 
@@ -267,6 +282,42 @@ internal sealed class DispatchBook(string model, SchedulingOptions options)
             .Select(n => n.Report ?? (IsSilentWithinGrace(n, now) ? n.LastReport : null))
             .Where(r => r is not null && PlacementPolicy.Fits(r, model, request))
             .All(r => r!.Draining);
+
+    /// <summary>
+    /// Since when no node serves the model, neither live nor silent within <see cref="SchedulingOptions.SilentNodeGrace"/>
+    /// (labels and fingerprints aside), as of the last <see cref="NoteServed"/>; null while one does.
+    /// </summary>
+    public DateTimeOffset? UnservedSince { get; private set; }
+
+    /// <summary>Notes whether any node serves the model at <paramref name="now"/> (after a refresh and its losses).</summary>
+    public void NoteServed(DateTimeOffset now)
+    {
+        var served = _nodes.Values.Any(n => (n.Report ?? (IsSilentWithinGrace(n, now) ? n.LastReport : null)) is { } r && PlacementPolicy.Serves(r, model));
+        UnservedSince = served ? null : UnservedSince ?? now;
+    }
+
+    /// <summary>Whether no node has served the model for <paramref name="grace"/> or longer at <paramref name="now"/>.</summary>
+    public bool UnservedFor(DateTimeOffset now, TimeSpan grace) => UnservedSince is { } since && now - since >= grace;
+
+    /// <summary>
+    /// Takes every waiting job out of the queue when no node has served the model for <paramref name="grace"/>: nothing
+    /// would ever place them. Returns them, for the caller to end; none while a node serves the model or within the grace.
+    /// </summary>
+    public List<DispatchRequest> TakeUnserved(DateTimeOffset now, TimeSpan grace)
+    {
+        if (Queue.Count == 0 || !UnservedFor(now, grace))
+        {
+            return [];
+        }
+
+        var waiting = Queue.Jobs.Select(j => j.Request).ToList();
+        foreach (var request in waiting)
+        {
+            Queue.Remove(request.JobId);
+        }
+
+        return waiting;
+    }
 
     /// <summary>Whether any node with a live report (draining ones too) serves the model with the job's labels.</summary>
     public bool AnyLiveNodeMayRun(DispatchRequest request) =>

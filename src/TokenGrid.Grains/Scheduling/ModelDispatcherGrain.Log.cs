@@ -26,4 +26,8 @@ public sealed partial class ModelDispatcherGrain
     [LoggerMessage(EventId = 1406, Level = LogLevel.Warning,
         Message = "Node {NodeId} could not be reached by a job (its silo is gone as another silo sees it); the dispatcher of model {Model} places nothing there until it reports again")]
     private static partial void LogNodeUnreachable(ILogger logger, string nodeId, string model);
+
+    [LoggerMessage(EventId = 1407, Level = LogLevel.Warning,
+        Message = "No node has served model {Model} for {Seconds:F0} s (TokenGrid:Scheduling:UnservedModelGrace): its {Jobs} waiting jobs end failed")]
+    private static partial void LogUnserved(ILogger logger, string model, int jobs, double seconds);
 }

@@ -85,7 +85,7 @@ public sealed partial class ModelDispatcherGrain(
                 await RefreshNodesAsync();
                 if (!_book.AnyNodeMayRun(request, timeProvider.GetUtcNow()))
                 {
-                    return Refuse(request, SchedulingRejection.NoEligibleNode, NoNodeMessage(request), null);
+                    return Refuse(request, SchedulingRejection.NoEligibleNode, NoNodeMessage(request), UnservedRetryAfter(timeProvider.GetUtcNow()));
                 }
             }
 
@@ -113,7 +113,7 @@ public sealed partial class ModelDispatcherGrain(
                     RetryAfter(Queue.Count, _book.SlotsFreed.Rate(now)));
             }
         }
-        else if (await NoNodeHasFingerprintAsync(request))
+        else if (await NoNodeHasFingerprintAsync(request) || await UnservedPastGraceAsync())
         {
             return Refuse(request, SchedulingRejection.NoEligibleNode, NoNodeMessage(request), null);
         }
@@ -258,6 +258,52 @@ public sealed partial class ModelDispatcherGrain(
 
         // Aging changes the order over time, and a node may have come back: dispatch even without a call.
         Dispatch(timeProvider.GetUtcNow());
+        EndUnserved(timeProvider.GetUtcNow());
+    }
+
+    /// <summary>
+    /// Ends every waiting job once no node has served the model for <see cref="SchedulingOptions.UnservedModelGrace"/>:
+    /// nothing would place them before their timeout. Each is told one-way and fails with the reason.
+    /// </summary>
+    private void EndUnserved(DateTimeOffset now)
+    {
+        var waiting = _book.TakeUnserved(now, Options.UnservedModelGrace);
+        if (waiting.Count == 0)
+        {
+            return;
+        }
+
+        LogUnserved(logger, Model, waiting.Count, (now - _book.UnservedSince!.Value).TotalSeconds);
+        foreach (var request in waiting)
+        {
+            instruments.OnRejected(Model, SchedulingRejection.NoEligibleNode.ToCode());
+            GrainFactory.GetGrain<IJobGrain>(request.JobId).NoNodeServesAsync(Model, NoNodeMessage(request)).Ignore();
+        }
+
+        instruments.OnQueueDepth(Model, Queue.Count, Queue.OldestEnqueuedAt);
+    }
+
+    /// <summary>Whether no node has served the model for the grace, after a look at the registry (a node may just have come back).</summary>
+    private async Task<bool> UnservedPastGraceAsync()
+    {
+        if (!_book.UnservedFor(timeProvider.GetUtcNow(), Options.UnservedModelGrace))
+        {
+            return false;
+        }
+
+        await RefreshNodesAsync();
+        return _book.UnservedFor(timeProvider.GetUtcNow(), Options.UnservedModelGrace);
+    }
+
+    /// <summary>
+    /// When a new request for a model no node serves may try again: within the grace (a silo serving it may be
+    /// restarting) at the end of it, else the longest <c>Retry-After</c>; within the configured bounds.
+    /// </summary>
+    private TimeSpan UnservedRetryAfter(DateTimeOffset now)
+    {
+        var left = _book.UnservedSince is { } since ? Options.UnservedModelGrace - (now - since) : TimeSpan.Zero;
+        return left <= TimeSpan.Zero ? Options.MaxRetryAfter
+            : TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(left.TotalSeconds), Options.MinRetryAfter.TotalSeconds, Options.MaxRetryAfter.TotalSeconds));
     }
 
     /// <summary>Fills free slots (see <see cref="DispatchBook.Dispatch"/>) and tells each job started, and each preempted, one-way.</summary>
@@ -315,6 +361,8 @@ public sealed partial class ModelDispatcherGrain(
 
             LogNodeLost(logger, node.NodeId, Model, jobs);
         }
+
+        _book.NoteServed(_refreshedAt);
     }
 
     /// <summary>
@@ -362,8 +410,8 @@ public sealed partial class ModelDispatcherGrain(
 
     private string NoNodeMessage(DispatchRequest request)
     {
-        var live = _book.Nodes.Where(n => n.Report is not null).Select(n => n.Report!).ToList();
-        return live.Count == 0 ? $"No node serves model '{Model}'."
+        var live = _book.Nodes.Where(n => n.Report is not null && PlacementPolicy.Serves(n.Report, Model)).Select(n => n.Report!).ToList();
+        return live.Count == 0 ? UnservedMessage(timeProvider.GetUtcNow())
             : request.ModelFingerprint is { } fingerprint && !live.Any(r => PlacementPolicy.HasFingerprint(r, Model, fingerprint))
                 ? $"No node serves model '{Model}' from the files the job was tokenized with (fingerprint {fingerprint}; the nodes serve "
                     + $"{string.Join(", ", live.Select(r => r.ModelFingerprints.GetValueOrDefault(Model)).Distinct())}): the model's files differ "
@@ -371,6 +419,11 @@ public sealed partial class ModelDispatcherGrain(
             : request.RequiredLabels.Count == 0 ? $"No node serves model '{Model}'."
             : $"No node with the labels {string.Join(", ", request.RequiredLabels.Select(l => $"{l.Key}={l.Value}"))} serves model '{Model}'; the job was not placed elsewhere.";
     }
+
+    private string UnservedMessage(DateTimeOffset now) => _book.UnservedSince is { } since && now - since >= TimeSpan.FromSeconds(1)
+        ? $"No node serves model '{Model}': none in the cluster has advertised it for {(int)(now - since).TotalSeconds} s (the silos serving it stopped, "
+            + "do not have it, or failed to load it)."
+        : $"No node serves model '{Model}'.";
 
     /// <summary>
     /// Whether a resumed job must end rather than queue: nodes serve the model, but none from the files it was tokenized

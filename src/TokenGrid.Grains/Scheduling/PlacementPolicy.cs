@@ -53,7 +53,7 @@ public static class PlacementPolicy
     public static bool Fits(NodeReport node, string model, DispatchRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return HasLabels(node, request.RequiredLabels) && HasFingerprint(node, model, request.ModelFingerprint);
+        return Serves(node, model) && HasLabels(node, request.RequiredLabels) && HasFingerprint(node, model, request.ModelFingerprint);
     }
 
     /// <summary>

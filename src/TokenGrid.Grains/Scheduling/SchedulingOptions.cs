@@ -45,6 +45,17 @@ public sealed class SchedulingOptions : IValidatedOptions
     /// </summary>
     public TimeSpan SilentNodeGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a model may go without any node serving it (none advertises it, live or silent within
+    /// <see cref="SilentNodeGrace"/>) before its dispatcher gives up on its waiting jobs: each queued job, and each job that
+    /// asks to go on (after a preemption or its node's loss), then ends <c>failed</c> with "No node serves model …",
+    /// charged only for what it produced, instead of waiting out its timeout. Within the grace they wait, so a restart of
+    /// the only silo serving the model costs them nothing. A new request for such a model is refused at once with 503
+    /// <c>no_eligible_node</c> and a <c>Retry-After</c>, within the grace or not. 0 gives up as soon as no node serves the
+    /// model. Default: 2 minutes.
+    /// </summary>
+    public TimeSpan UnservedModelGrace { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>The window over which the drain rate (jobs dispatched per second) is measured. Default: 30 seconds.</summary>
     public TimeSpan DrainRateWindow { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -102,6 +113,7 @@ public sealed class SchedulingOptions : IValidatedOptions
         : MinRefreshInterval < TimeSpan.Zero ? "the min refresh interval must not be negative."
         : DrainRateWindow <= TimeSpan.Zero ? "the drain rate window must be positive."
         : SilentNodeGrace < TimeSpan.Zero ? "the silent node grace must not be negative (0: none)."
+        : UnservedModelGrace < TimeSpan.Zero ? "the unserved model grace must not be negative (0: none)."
         : MinRetryAfter <= TimeSpan.Zero || MaxRetryAfter < MinRetryAfter ? "retry-after bounds must be positive and ordered."
         : SlotsPerNode < 0 ? "slots per node must not be negative."
         : !(PrefixAffinityWeight >= 0 && PrefixAffinityWeight <= 1000) ? "the prefix affinity weight must be between 0 (off) and 1000."

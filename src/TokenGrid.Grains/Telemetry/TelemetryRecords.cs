@@ -22,7 +22,9 @@ public sealed record RequestEnd(
 /// <param name="MemoryUsedBytes">Estimated bytes of the loaded models.</param>
 /// <param name="MemoryBudgetBytes">Bytes the node may spend on models; 0: unlimited.</param>
 /// <param name="Models">Each loaded model's engine.</param>
-public sealed record NodeLoad(string Node, double TokensPerSecond, long MemoryUsedBytes, long MemoryBudgetBytes, IReadOnlyList<ModelLoad> Models);
+/// <param name="FailedModels">The models the node serves whose latest load failed (it does not advertise them); null: none.</param>
+public sealed record NodeLoad(
+    string Node, double TokensPerSecond, long MemoryUsedBytes, long MemoryBudgetBytes, IReadOnlyList<ModelLoad> Models, IReadOnlyList<string>? FailedModels = null);
 
 /// <summary>One loaded model's engine on a node.</summary>
 /// <param name="Model">The model.</param>

@@ -94,6 +94,8 @@ public sealed class TokenGridInstruments
         meter.CreateObservableGauge("tokengrid.node.memory_budget", () => ObserveNodes(n => n.MemoryBudgetBytes), "By", "Bytes the node may spend on models (0: unlimited), by node.");
         meter.CreateObservableGauge("tokengrid.model_load_failures", ObserveModelLoadFailures, "{model}",
             "1 for each configured model this silo could not read (it is not served here), by model and reason code.");
+        meter.CreateObservableGauge("tokengrid.node.model_load_failed", ObserveNodeLoadFailures, "{model}",
+            "1 for each model a node serves whose latest load failed (the node does not advertise it until a load succeeds), by model and node.");
         meter.CreateObservableGauge("tokengrid.clock_offset", ObserveClockOffset, "s",
             "This silo's clock minus PostgreSQL's at the last clock check (postgres profile; none before the first).");
         meter.CreateObservableGauge("tokengrid.tenant.budget_remaining_tokens", () => ObserveTenants(t => t.Remaining), "{token}", "Tokens the tenant may still reserve this period (quota − charged − reserved).");
@@ -305,6 +307,14 @@ public sealed class TokenGridInstruments
         lock (_lock)
         {
             return [.. _modelLoadFailures.Select(f => new Measurement<long>(1, new("model", f.Key), new("reason", f.Value)))];
+        }
+    }
+
+    private List<Measurement<long>> ObserveNodeLoadFailures()
+    {
+        lock (_lock)
+        {
+            return [.. _nodes.Values.SelectMany(n => (n.FailedModels ?? []).Select(m => new Measurement<long>(1, new("model", m), new("node", n.Node))))];
         }
     }
 

@@ -194,6 +194,67 @@ public sealed class DispatchBookTests
     }
 
     [Fact]
+    public void Waiting_jobs_are_given_up_only_once_no_node_has_served_the_model_for_the_grace()
+    {
+        var grace = TimeSpan.FromSeconds(60);
+        var book = Book(new SchedulingOptions { UnservedModelGrace = grace, SilentNodeGrace = TimeSpan.FromSeconds(30) });
+        book.Refresh([Report("n1", slots: 1)], s_now, s_lifetime, _ => false);
+        book.NoteServed(s_now);
+        book.Queue.Enqueue(Job("j1", "a"));
+        book.Queue.Enqueue(Job("j2", "b"));
+        Assert.Single(book.Dispatch(s_now));
+        Assert.Null(book.UnservedSince);
+
+        // Its silo leaves (a restart): the waiting job waits through the grace, measured from then.
+        var left = s_now.AddSeconds(5);
+        book.Lose(Assert.Single(book.Refresh([], left, s_lifetime, _ => true)));
+        book.NoteServed(left);
+        Assert.Equal(left, book.UnservedSince);
+        Assert.Empty(book.TakeUnserved(left.AddSeconds(59), grace));
+        Assert.Equal(1, book.Queue.Count);
+
+        // It comes back within the grace: nothing is given up, and the clock starts over at the next loss.
+        book.Refresh([Report("n1", slots: 1) with { ReportedAt = left.AddSeconds(30) }], left.AddSeconds(30), s_lifetime, _ => false);
+        book.NoteServed(left.AddSeconds(30));
+        Assert.Null(book.UnservedSince);
+        book.Lose(Assert.Single(book.Refresh([], left.AddSeconds(40), s_lifetime, _ => true)));
+        book.NoteServed(left.AddSeconds(40));
+        book.Queue.Enqueue(Job("j3", "a"));
+        Assert.Empty(book.TakeUnserved(left.AddSeconds(99), grace));
+
+        // A full grace with no node serving the model: every waiting job is taken out, to be ended.
+        var taken = book.TakeUnserved(left.AddSeconds(100), grace);
+        Assert.Equal(["j2", "j3"], taken.Select(r => r.JobId).Order());
+        Assert.Equal(0, book.Queue.Count);
+        Assert.True(book.UnservedFor(left.AddSeconds(100), grace));
+    }
+
+    [Fact]
+    public void A_node_that_stops_advertising_the_model_takes_no_more_jobs_and_is_not_waited_for()
+    {
+        var book = Book(new SchedulingOptions { SilentNodeGrace = TimeSpan.FromSeconds(30) });
+        book.Refresh([Report("n1", slots: 2), Report("n2", slots: 2)], s_now, s_lifetime, _ => false);
+        book.Queue.Enqueue(Job("j1", "a"));
+        Assert.Equal("n1", Assert.Single(book.Dispatch(s_now)).NodeId);
+
+        // Both nodes report again, alive, without the model (their loads of it failed): n1 keeps its running job's slot
+        // and takes no other; n2, idle, is forgotten; no request waits for either.
+        var withdrawn = s_now.AddSeconds(1);
+        book.Refresh(
+            [Report("n1", slots: 2) with { ReportedAt = withdrawn, Models = [], LoadableModels = [] }, Report("n2", slots: 2) with { ReportedAt = withdrawn, Models = [], LoadableModels = [] }],
+            withdrawn, s_lifetime, _ => false);
+        book.NoteServed(withdrawn);
+
+        Assert.Null(book.Node("n2"));
+        Assert.Equal(1, book.Node("n1")!.Running);
+        Assert.False(book.AnyNodeMayRun(Job("j2", "a"), withdrawn));
+        Assert.False(book.AnyLiveNodeMayRun(Job("j2", "a")));
+        Assert.Equal(withdrawn, book.UnservedSince);
+        book.Queue.Enqueue(Job("j2", "a"));
+        Assert.Empty(book.Dispatch(withdrawn));
+    }
+
+    [Fact]
     public void An_adopted_job_holds_its_slot_once_and_only_on_a_known_node()
     {
         var book = Book(new SchedulingOptions());
