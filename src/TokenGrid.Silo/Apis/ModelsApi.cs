@@ -23,7 +23,7 @@ internal static class ModelsApi
     internal static Ok<ModelCard> GetModel(string id, ModelCatalog catalog, ServerClock clock) =>
         catalog.TryGet(id, out var model)
             ? TypedResults.Ok(Card(model, clock))
-            : throw new ApiProblemException(ApiProblems.ModelNotFound(id));
+            : throw new ModelNotFoundException(id);
 
     private static ModelCard Card(CatalogModel model, ServerClock clock) =>
         new(model.Name, clock.StartedAt.ToUnixTimeSeconds(), "tokengrid", model.ContextLength);

@@ -29,7 +29,10 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
             return true;
         }
 
-        var problem = Map(exception);
+        // A model this silo lacks may be served by others: the problem says so (it reads the node registry, so it is made here).
+        var problem = exception is ModelNotFoundException notFound
+            ? await notFound.ProblemAsync(httpContext.RequestServices.GetRequiredService<IGrainFactory>(), httpContext.RequestServices.GetRequiredService<ILocalSiloDetails>().Name)
+            : Map(exception);
         if (problem.Status == StatusCodes.Status503ServiceUnavailable)
         {
             // A 503 a retry can fix says when to come back; a cause that gave no delay gets about one failure detection.
@@ -107,6 +110,7 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
     internal static ApiProblem Map(Exception exception) => exception switch
     {
         ApiProblemException e => e.Problem,
+        ModelNotFoundException e => ApiProblems.ModelNotFound(e.Model),
         JobFailedException e => e.Problem,
         BadHttpRequestException { StatusCode: 413 } => new(413, "Request body too large", exception.Message, "request_too_large"),
         BadHttpRequestException e => new(e.StatusCode, "Bad request", e.Message, "invalid_request"),

@@ -18,11 +18,11 @@ namespace TokenGrid.Silo.Serving;
 /// </summary>
 internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOptions> options)
 {
-    /// <summary>The catalog model named <paramref name="name"/>, or a 404 <c>model_not_found</c> problem.</summary>
+    /// <summary>The catalog model named <paramref name="name"/>, or a 404 <c>model_not_found</c> problem (<see cref="ModelNotFoundException"/>).</summary>
     public CatalogModel Model(string? name) =>
         string.IsNullOrWhiteSpace(name) ? throw Problem("model is required.", "model")
         : catalog.TryGet(name, out var model) ? model
-        : throw new ApiProblemException(ApiProblems.ModelNotFound(name));
+        : throw new ModelNotFoundException(name);
 
     /// <summary>A plan for a text prompt or prompt token ids.</summary>
     public GenerationPlan ForPrompt(GenerationFields fields, string? text, int[]? tokens)

@@ -50,6 +50,10 @@ public sealed class SiloClusterFixture : IAsyncLifetime
             ["TokenGrid:Cluster:Membership:ProbeTimeout"] = ProbeTimeout.ToString("c", CultureInfo.InvariantCulture),
             ["TokenGrid:Jobs:RecoveryPeriod"] = "00:00:02",
 
+            // A model whose only silo died fails its waiting jobs within seconds, not minutes (ModelOnOneSiloTests); demo
+            // is served by every silo, so no other test meets it.
+            ["TokenGrid:Scheduling:UnservedModelGrace"] = "00:00:05",
+
             // A silo stopped with SIGTERM drains its node first: longer than .NET's 30 s, as the kubernetes profile does,
             // so that a loaded CI machine does not cut the drain the shutdown test watches.
             ["shutdownTimeoutSeconds"] = "120",
@@ -85,6 +89,25 @@ public sealed class SiloClusterFixture : IAsyncLifetime
         var restarted = await StartReadyAsync(silo.Name, LogFile($"{silo.Name}-{Silos.Count + _retired.Count - 1}"));
         Silos[index] = restarted;
         return restarted;
+    }
+
+    /// <summary>
+    /// Starts one more silo named <paramref name="name"/>, with the settings of the others and <paramref name="extra"/>
+    /// over them (another catalog, other models for its nodes), and waits until it is ready. It is not one of
+    /// <see cref="Silos"/>; it is killed with the fixture.
+    /// </summary>
+    public async Task<SiloProcess> StartExtraAsync(string name, IReadOnlyDictionary<string, string> extra)
+    {
+        var settings = new Dictionary<string, string>(_settings);
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        var silo = SiloProcess.Start(name, settings, LogFile(name));
+        _retired.Add(silo);
+        await silo.WaitReadyAsync(s_startBound);
+        return silo;
     }
 
     /// <summary>
