@@ -13,25 +13,35 @@ namespace TokenGrid.Storage.Postgres;
 public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHosting.DataSourceKey)] NpgsqlDataSource dataSource) : IStatementStore
 {
     private const string LineColumns =
-        "model, direction, region, currency, unit_price_micros, tokens, list_micros, discount_micros, subsidy_micros, amount_due_micros";
+        "model, direction, region, currency, unit_price_micros, tokens, list_micros, discount_micros, subsidy_micros, amount_due_micros, late_from";
 
     /// <summary>
     /// Records the close and copies the period's lines, once: a second close inserts nothing, and the first close's row
     /// is returned (from the insert when this statement made it, else from the table). The lines are
     /// <c>tokengrid_statement_lines</c>' for the period, every tenant's, computed from the month's range ($2, $3) as
-    /// <see cref="ComputeAsync"/> computes one tenant's, rather than by formatting the month of every priced charge ever.
+    /// <see cref="ComputeAsync"/> computes one tenant's, rather than by formatting the month of every priced charge ever,
+    /// and the late lines the period takes ($5 the month before). In the same statement, and so the same snapshot, it
+    /// records each tenant's newest ledger sequence (<c>tokengrid_tenants</c>, written with the ledger's lines): exactly
+    /// the lines the stored statements saw, so a priced charge dated in the month with a higher sequence is known to be
+    /// late (migration 0019).
     /// </summary>
     internal static readonly string CloseSql = $"""
         WITH lines AS (
             {LinesSql(everyTenant: true)}
+            UNION ALL
+            {LateLinesSql(everyTenant: true, previous: "$5")}
         ), closed AS (
-            INSERT INTO tokengrid_periods (period, closed_at, statements)
-            SELECT $1, $4, count(DISTINCT tenant_id) FROM lines
+            INSERT INTO tokengrid_periods (period, closed_at, statements, watermarked)
+            SELECT $1, $4, count(DISTINCT tenant_id), true FROM lines
             ON CONFLICT (period) DO NOTHING
             RETURNING closed_at, statements
         ), stored AS (
             INSERT INTO tokengrid_statements (tenant_id, period, {LineColumns})
             SELECT tenant_id, $1, {LineColumns} FROM lines
+            WHERE EXISTS (SELECT FROM closed)
+        ), held AS (
+            INSERT INTO tokengrid_period_tenants (period, tenant_id, last_sequence)
+            SELECT $1, tenant_id, last_sequence FROM tokengrid_tenants
             WHERE EXISTS (SELECT FROM closed)
         )
         SELECT closed_at, statements FROM closed
@@ -48,7 +58,51 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
     public Task<IReadOnlyList<StatementLine>> ComputeAsync(string tenantId, StatementPeriod period, CancellationToken cancellationToken = default) =>
         ReadLinesAsync(ComputeSql, tenantId, period, cancellationToken, range: true);
 
-    private static readonly string ComputeSql = LinesSql(everyTenant: false);
+    private static readonly string ComputeSql = $"""
+        {LinesSql(everyTenant: false)}
+        UNION ALL
+        {LateLinesSql(everyTenant: false, previous: "$4")}
+        """;
+
+    /// <summary>
+    /// The late lines of the period starting at $2 (docs/billing.md, "Late charges"; the rule is
+    /// <see cref="StatementBuilder.IsLateIn"/>): priced charges of the ledger dated before it and stored after the close of
+    /// every month from their own up to it. Nothing when the month before (<paramref name="previous"/>, as text) is not
+    /// closed with a record of what it saw, a test PostgreSQL makes once; otherwise each tenant's lines since that close
+    /// (the ledger's key, from the sequence it saw), and for each priced charge among them dated earlier, one look per
+    /// month between at the closes. Only the ledger's own priced lines (migration 0015) can be late: the older tables
+    /// stopped being written before any close recorded what it saw.
+    /// </summary>
+    private static string LateLinesSql(bool everyTenant, string previous)
+    {
+        var (tenant, tenantFilter) = everyTenant ? ("tenant_id, ", "") : ("", "AND t.tenant_id = $1");
+        return $"""
+            SELECT {tenant}model, direction, region, currency, unit_price_micros, sum(tokens)::bigint AS tokens,
+                   sum(list_micros)::bigint AS list_micros, sum(discount_micros)::bigint AS discount_micros,
+                   sum(subsidy_micros)::bigint AS subsidy_micros, sum(tenant_micros)::bigint AS amount_due_micros, late_from
+            FROM (
+                SELECT l.tenant_id, l.model, d.direction, l.region, l.currency, d.unit_price_micros, d.tokens, d.list_micros,
+                       d.discount_micros, d.subsidy_micros, d.tenant_micros, to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM') AS late_from
+                FROM tokengrid_tenants AS t
+                LEFT JOIN tokengrid_period_tenants AS w ON w.period = {previous} AND w.tenant_id = t.tenant_id
+                JOIN tokengrid_ledger AS l ON l.tenant_id = t.tenant_id AND l.sequence > coalesce(w.last_sequence, 0)
+                CROSS JOIN LATERAL (VALUES
+                    ('prompt'::text, l.prompt_unit_price_micros, l.prompt_tokens, l.prompt_list_micros, l.prompt_discount_micros,
+                     l.prompt_subsidy_micros, l.prompt_tenant_micros),
+                    ('completion'::text, l.completion_unit_price_micros, l.completion_tokens, l.completion_list_micros,
+                     l.completion_discount_micros, l.completion_subsidy_micros, l.completion_tenant_micros))
+                    AS d(direction, unit_price_micros, tokens, list_micros, discount_micros, subsidy_micros, tenant_micros)
+                WHERE EXISTS (SELECT FROM tokengrid_periods WHERE period = {previous} AND watermarked) {tenantFilter}
+                  AND l.kind = 'charge' AND l.currency IS NOT NULL AND d.unit_price_micros IS NOT NULL AND l.at < $2
+                  AND NOT EXISTS (
+                      SELECT FROM generate_series(date_trunc('month', l.at AT TIME ZONE 'UTC'), ($2 AT TIME ZONE 'UTC') - interval '1 month',
+                                                  interval '1 month') AS m(month)
+                      LEFT JOIN tokengrid_periods AS p ON p.period = to_char(m.month, 'YYYY-MM')
+                      LEFT JOIN tokengrid_period_tenants AS h ON h.period = p.period AND h.tenant_id = l.tenant_id
+                      WHERE p.period IS NULL OR NOT p.watermarked OR l.sequence <= coalesce(h.last_sequence, 0))) AS late
+            GROUP BY {tenant}model, direction, region, currency, unit_price_micros, late_from
+            """;
+    }
 
     /// <summary>
     /// The statement lines of a range of time ($2 to $3, exclusive): one tenant's ($1), or every tenant's with its id
@@ -64,7 +118,7 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
         return $"""
             SELECT {tenant}model, direction, region, currency, unit_price_micros, sum(tokens)::bigint AS tokens,
                    sum(list_micros)::bigint AS list_micros, sum(discount_micros)::bigint AS discount_micros,
-                   sum(subsidy_micros)::bigint AS subsidy_micros, sum(tenant_micros)::bigint AS amount_due_micros
+                   sum(subsidy_micros)::bigint AS subsidy_micros, sum(tenant_micros)::bigint AS amount_due_micros, NULL::text AS late_from
             FROM (
                 SELECT {tenant}model, direction, region, currency, unit_price_micros, tokens, list_micros, discount_micros,
                        subsidy_micros, tenant_micros
@@ -185,6 +239,7 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.Start });
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.End });
             command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = closedAt.UtcDateTime });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Previous(period).ToString() });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (await reader.ReadAsync(cancellationToken))
             {
@@ -316,6 +371,7 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
         {
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.Start });
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.End });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Previous(period).ToString() });
         }
         else
         {
@@ -329,12 +385,17 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
             lines.Add(new StatementLine(
                 reader.GetString(0), PostgresLedgerStore.ParseDirection(reader.GetString(1)), reader.IsDBNull(2) ? null : reader.GetString(2),
                 reader.GetString(3).Trim(), new Money(reader.GetInt64(4)), reader.GetInt64(5), new Money(reader.GetInt64(6)),
-                new Money(reader.GetInt64(7)), new Money(reader.GetInt64(8)), new Money(reader.GetInt64(9))));
+                new Money(reader.GetInt64(7)), new Money(reader.GetInt64(8)), new Money(reader.GetInt64(9)),
+                reader.IsDBNull(10) ? null : Period(reader.GetString(10))));
         }
 
         // One order for every store: the builder's (ordinal), not the database's collation.
         return StatementBuilder.Order(lines);
     }
+
+    /// <summary>The month before <paramref name="period"/> (itself for the first month there is, which has none before).</summary>
+    private static StatementPeriod Previous(StatementPeriod period) =>
+        period.Year == 1 && period.Month == 1 ? period : StatementPeriod.Of(period.Start.AddMonths(-1));
 
     private static StatementPeriod Period(string text) =>
         StatementPeriod.TryParse(text, out var period) ? period : throw new InvalidDataException($"'{text}' is not a period.");

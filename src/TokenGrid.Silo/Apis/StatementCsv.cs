@@ -17,7 +17,7 @@ internal static class StatementCsv
     private static readonly string[] Header =
     [
         "tenant_id", "period", "status", "row", "model", "direction", "region", "currency", "tokens", "unit_price", "list", "discount",
-        "subsidy", "amount_due",
+        "subsidy", "amount_due", "late_from",
     ];
 
     public static string Write(Statement statement)
@@ -30,7 +30,7 @@ internal static class StatementCsv
             Row(csv, [
                 .. common, "line", line.Model, StatementView.DirectionName(line.Direction), line.Region ?? "", line.Currency,
                 line.Tokens.ToString(CultureInfo.InvariantCulture), line.UnitPrice.ToString(), line.List.ToString(), line.Discount.ToString(),
-                line.Subsidy.ToString(), line.AmountDue.ToString(),
+                line.Subsidy.ToString(), line.AmountDue.ToString(), line.LateFrom?.ToString() ?? "",
             ]);
         }
 
@@ -38,7 +38,7 @@ internal static class StatementCsv
         {
             Row(csv, [
                 .. common, "total", "", "", "", total.Currency, total.Tokens.ToString(CultureInfo.InvariantCulture), "", total.List.ToString(),
-                total.Discount.ToString(), total.Subsidy.ToString(), total.AmountDue.ToString(),
+                total.Discount.ToString(), total.Subsidy.ToString(), total.AmountDue.ToString(), "",
             ]);
         }
 

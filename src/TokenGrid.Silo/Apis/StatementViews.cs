@@ -29,14 +29,17 @@ public sealed record StatementView(
     internal static string DirectionName(TokenDirection direction) => direction == TokenDirection.Prompt ? "prompt" : "completion";
 }
 
-/// <summary>One line: tokens of a model, direction and creation region at one unit price, and who pays what.</summary>
+/// <summary>
+/// One line: tokens of a model, direction and creation region at one unit price, and who pays what. <c>late_from</c> is
+/// null for the period's own charges, or the earlier month (<c>yyyy-MM</c>) that a line of late charges is dated in.
+/// </summary>
 public sealed record StatementLineView(
     string Model, string Direction, string? Region, string Currency, long Tokens, string UnitPrice, string List, string Discount,
-    string Subsidy, string AmountDue)
+    string Subsidy, string AmountDue, string? LateFrom)
 {
     internal static StatementLineView Of(StatementLine line) => new(
         line.Model, StatementView.DirectionName(line.Direction), line.Region, line.Currency, line.Tokens, line.UnitPrice.ToString(),
-        line.List.ToString(), line.Discount.ToString(), line.Subsidy.ToString(), line.AmountDue.ToString());
+        line.List.ToString(), line.Discount.ToString(), line.Subsidy.ToString(), line.AmountDue.ToString(), line.LateFrom?.ToString());
 }
 
 /// <summary>A statement's totals in one currency.</summary>

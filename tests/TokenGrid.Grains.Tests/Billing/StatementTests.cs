@@ -167,4 +167,32 @@ public sealed class StatementTests
         Assert.Equal([("2026-12", StatementStatus.Closed), ("2027-01", StatementStatus.Open)], listed.Select(s => (s.Period.ToString(), s.Status)));
         Assert.Empty((await book.GetAsync("nobody", Period("2026-12")))!.Lines);
     }
+
+    /// <summary>
+    /// The local profile's rule for late charges, as on PostgreSQL: a charge stored after its month closed is a late line
+    /// of the first later statement still open, and each charge is in exactly one statement.
+    /// </summary>
+    [Fact]
+    public async Task A_charge_stored_after_its_month_closed_is_a_late_line_of_the_next_open_statement()
+    {
+        var ledger = new InMemoryLedgerStore();
+        var store = new InMemoryStatementStore(ledger);
+        var clock = new FakeTimeProvider(December.AddMonths(1).Add(StatementBook.CloseGrace));
+        var book = new StatementBook(store, clock);
+        ledger.Append("a", [Charge("a", 1, December.AddDays(1), 1_000, 2_000)]);
+        await book.CloseAsync(Period("2026-12"));
+
+        // A settlement retried through an outage lands ten minutes after the close, dated in December.
+        ledger.Append("a", [Charge("a", 2, December.AddMonths(1).AddSeconds(-2), 30, 40)]);
+        clock.Advance(TimeSpan.FromMinutes(10));
+
+        Assert.Equal(1_000 + 2_000, (await book.GetAsync("a", Period("2026-12")))!.Lines.Sum(l => l.Tokens));
+        var january = (await book.GetAsync("a", Period("2027-01")))!;
+        Assert.Equal([(30L, "2026-12"), (40L, "2026-12")], january.Lines.Select(l => (l.Tokens, l.LateFrom.ToString())));
+        var listed = await book.ListAsync("a");
+        Assert.Equal(1_000 + 2_000 + 30 + 40, listed.Sum(s => s.Lines.Sum(l => l.Tokens)));
+        Assert.Equal(
+            ledger.Lines("a").Sum(e => e.Priced!.Tenant.Micros),
+            listed.Sum(s => s.Totals.Sum(t => t.AmountDue.Micros)));
+    }
 }

@@ -65,7 +65,7 @@ public abstract class StatementsSuite(TokenGridServer server)
         Assert.DoesNotContain("\n", csv.Replace("\r\n", "", StringComparison.Ordinal));
         var rows = ParseCsv(csv);
         Assert.Equal(
-            ["tenant_id", "period", "status", "row", "model", "direction", "region", "currency", "tokens", "unit_price", "list", "discount", "subsidy", "amount_due"],
+            ["tenant_id", "period", "status", "row", "model", "direction", "region", "currency", "tokens", "unit_price", "list", "discount", "subsidy", "amount_due", "late_from"],
             rows[0]);
         var records = rows.Skip(1).Select(r => rows[0].Zip(r).ToDictionary(p => p.First, p => p.Second)).ToList();
         Assert.Equal(lines.Count + 1, records.Count);
@@ -198,7 +198,8 @@ public abstract class StatementsSuite(TokenGridServer server)
         Assert.Equal(open["lines"]!.ToJsonString(), stored["lines"]!.ToJsonString());
         Assert.Equal(Micros(charges.Sum(c => c.Priced!.Tenant.Micros)), stored["totals"]!.AsArray().Single()!["amount_due"]!.GetValue<string>());
 
-        // A charge dated in the closed month afterwards changes nothing stored; closing again answers the first close.
+        // A charge dated in the closed month afterwards changes nothing stored (it is a late line of April's statement,
+        // docs/billing.md "Late charges"); closing again answers the first close.
         await PricedLedger.AppendAsync(server.Services, tenantId, [PricedLedger.Charge(tenantId, 0, march.AddDays(2), 5, 5)]);
         Assert.Equal(stored.ToJsonString(), (await (await tenant.GetAsync("v1/billing/statements/2025-03")).ReadJsonAsync()).ToJsonString());
         Assert.Equal(closed.ToJsonString(), (await (await admin.PostAsync("admin/periods/2025-03/close", null)).ReadJsonAsync()).ToJsonString());
@@ -211,8 +212,11 @@ public abstract class StatementsSuite(TokenGridServer server)
 
         var listed = (await (await tenant.GetAsync("v1/billing/statements")).ReadJsonAsync())["data"]!.AsArray();
         Assert.Equal(
-            [("2025-03", "closed"), (Current.ToString(), "open")],
+            [("2025-03", "closed"), ("2025-04", "open"), (Current.ToString(), "open")],
             listed.Select(s => (s!["period"]!.GetValue<string>(), s["status"]!.GetValue<string>())));
+        Assert.Equal(
+            [("2025-03", 5L), ("2025-03", 5L)],
+            listed[1]!["lines"]!.AsArray().Select(l => (l!["late_from"]!.GetValue<string>(), l["tokens"]!.GetValue<long>())));
     }
 
     [Fact]

@@ -226,7 +226,7 @@ public sealed class PostgresBillingReadsTests : IAsyncLifetime
         var priced = await _database.ScalarAsync<long>(
             $"SELECT count(*) FROM tokengrid_ledger WHERE currency IS NOT NULL AND at >= '{november.Start:O}' AND at < '{november.End:O}'");
         Assert.InRange(
-            await LedgerRowsReadAsync(PostgresStatementStore.CloseSql, november.ToString(), november.Start, november.End, DateTimeOffset.UtcNow),
+            await LedgerRowsReadAsync(PostgresStatementStore.CloseSql, november.ToString(), november.Start, november.End, DateTimeOffset.UtcNow, "2026-10"),
             priced, 2 * priced);
     }
 

@@ -222,4 +222,75 @@ public sealed class PostgresStatementStoreTests : IAsyncLifetime
 
         Assert.Equal(before, await _statements.ReadClosedAsync("ta", Period("2026-10")));
     }
+
+    /// <summary>
+    /// A priced charge dated in a closed month and stored after the close (a settlement retried through an outage, a job
+    /// settled late) was in no statement: the closed one was stored without it and the next selected by date. It is now
+    /// a late line of the first later statement still open when it was stored, stored with that statement at its close,
+    /// and every charge's money is in exactly one statement.
+    /// </summary>
+    [Fact]
+    public async Task A_charge_stored_after_its_month_closed_is_a_late_line_of_the_next_open_statement()
+    {
+        var november = October.AddMonths(1);
+        var ledger = new Dictionary<string, List<LedgerEntry>>
+        {
+            ["ta"] = [PricedLedger.Charge("ta", 1, October.AddDays(1), 1_000, 2_000), PricedLedger.Charge("ta", 2, november.AddDays(3), 300, 400)],
+            ["tb"] = [PricedLedger.Charge("tb", 1, October.AddDays(2), 10, 20, subsidyBps: 4_000)],
+        };
+        async Task StoreAsync(string tenant, LedgerEntry line)
+        {
+            ledger.TryAdd(tenant, []);
+            ledger[tenant].Add(line);
+            await SaveAsync(tenant, [line]);
+        }
+
+        foreach (var (tenant, lines) in ledger)
+        {
+            await SaveAsync(tenant, lines);
+        }
+
+        var october = await _statements.CloseAsync(Period("2026-10"), november.AddMinutes(6));
+        Assert.Equal(2, october.Statements);
+        var storedOctober = await _statements.ReadClosedAsync("ta", Period("2026-10"));
+
+        // Late for October: the last second of the month, a day before, and a tenant first stored after the close.
+        await StoreAsync("ta", PricedLedger.Charge("ta", 3, november.AddSeconds(-1), 7, 11));
+        await StoreAsync("tb", PricedLedger.Charge("tb", 2, October.AddDays(29), 5, 5, subsidyBps: 4_000));
+        await StoreAsync("tc", PricedLedger.Charge("tc", 1, October.AddDays(14), 50, 60));
+
+        Assert.Equal(storedOctober, await _statements.ReadClosedAsync("ta", Period("2026-10")));
+        var openNovember = await _statements.ComputeAsync("ta", Period("2026-11"));
+        Assert.Equal(StatementBuilder.Build("ta", Period("2026-11"), ledger["ta"], heldThrough: HeldThrough("2026-10", 2)).Lines, openNovember);
+        Assert.Equal([null, null, Period("2026-10"), Period("2026-10")], openNovember.Select(l => l.LateFrom));
+
+        var closedNovember = await _statements.CloseAsync(Period("2026-11"), november.AddMonths(1).AddMinutes(6));
+        Assert.Equal(3, closedNovember.Statements);
+        Assert.Equal(openNovember, await _statements.ReadClosedAsync("ta", Period("2026-11")));
+        Assert.Equal(["2026-10"], (await _statements.ReadClosedAsync("tc", Period("2026-11"))).Select(l => l.LateFrom.ToString()).Distinct());
+
+        // Late for both closed months: into December, still open; a charge of November stored now too.
+        await StoreAsync("ta", PricedLedger.Charge("ta", 4, October.AddDays(20), 1, 2));
+        await StoreAsync("ta", PricedLedger.Charge("ta", 5, november.AddDays(29), 3, 4));
+        var december = await _statements.ComputeAsync("ta", Period("2026-12"));
+        Assert.Equal([Period("2026-10"), Period("2026-10"), Period("2026-11"), Period("2026-11")], december.Select(l => l.LateFrom));
+
+        // Every charge's money is in exactly one statement: the closed ones as stored, the later ones as read now.
+        var book = new StatementBook(_statements, TimeProvider.System);
+        foreach (var (tenant, lines) in ledger)
+        {
+            var statements = await book.ListAsync(tenant);
+            Assert.Equal(
+                lines.Sum(e => e.Priced!.Tenant.Micros),
+                statements.Sum(s => s.Totals.Sum(t => t.AmountDue.Micros)));
+            Assert.Equal(lines.Sum(e => e.PromptTokens + e.CompletionTokens), statements.Sum(s => s.Lines.Sum(l => l.Tokens)));
+        }
+
+        Assert.Equal(["2026-11"], (await book.ListAsync("tc")).Where(s => s.Lines.Count > 0).Select(s => s.Period.ToString()));
+        await Assert.ThrowsAsync<PostgresException>(() => _database.ExecuteAsync("DELETE FROM tokengrid_period_tenants"));
+    }
+
+    /// <summary>What the test's closes saw: October's close saw <paramref name="taSequence"/> of ta, one of tb, none of tc.</summary>
+    private static Func<StatementPeriod, long?> HeldThrough(string closed, long taSequence) => month =>
+        month.ToString() == closed ? taSequence : null;
 }

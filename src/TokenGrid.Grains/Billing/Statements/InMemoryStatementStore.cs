@@ -8,13 +8,21 @@ namespace TokenGrid.Grains.Billing.Statements;
 /// </summary>
 public sealed class InMemoryStatementStore(InMemoryLedgerStore ledger) : IStatementStore
 {
-    private readonly Dictionary<StatementPeriod, (PeriodClose Close, Dictionary<string, IReadOnlyList<StatementLine>> Statements)> _closed = [];
+    private readonly Dictionary<StatementPeriod, Closed> _closed = [];
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<StatementLine>> ComputeAsync(string tenantId, StatementPeriod period, CancellationToken cancellationToken = default) =>
-        Task.FromResult(StatementBuilder.Build(tenantId, period, ledger.Lines(tenantId)).Lines);
+    public Task<IReadOnlyList<StatementLine>> ComputeAsync(string tenantId, StatementPeriod period, CancellationToken cancellationToken = default)
+    {
+        lock (_closed)
+        {
+            return Task.FromResult(StatementBuilder.Build(tenantId, period, ledger.Lines(tenantId), heldThrough: HeldThrough(tenantId)).Lines);
+        }
+    }
 
-    /// <inheritdoc/>
+    /// <summary>For <see cref="StatementBuilder.IsLateIn"/>: the tenant's newest sequence each closed month saw. Under the lock.</summary>
+    private Func<StatementPeriod, long?> HeldThrough(string tenantId) => month =>
+        _closed.TryGetValue(month, out var closed) ? closed.HeldThrough.GetValueOrDefault(tenantId) : null;
+
     /// <inheritdoc/>
     public Task<IReadOnlyList<FlowRow>> FlowsAsync(StatementPeriod period, CancellationToken cancellationToken = default) =>
         Task.FromResult(Flows.Build(period, ledger.TenantIds().Select(t => (t, ledger.Lines(t)))));
@@ -56,9 +64,12 @@ public sealed class InMemoryStatementStore(InMemoryLedgerStore ledger) : IStatem
             }
 
             var statements = new Dictionary<string, IReadOnlyList<StatementLine>>(StringComparer.Ordinal);
+            var heldThrough = new Dictionary<string, long>(StringComparer.Ordinal);
             foreach (var tenantId in ledger.TenantIds())
             {
-                var lines = StatementBuilder.Build(tenantId, period, ledger.Lines(tenantId)).Lines;
+                var entries = ledger.Lines(tenantId);
+                heldThrough[tenantId] = entries.Count == 0 ? 0 : entries[^1].Sequence;
+                var lines = StatementBuilder.Build(tenantId, period, entries, heldThrough: HeldThrough(tenantId)).Lines;
                 if (lines.Count > 0)
                 {
                     statements[tenantId] = lines;
@@ -66,7 +77,7 @@ public sealed class InMemoryStatementStore(InMemoryLedgerStore ledger) : IStatem
             }
 
             var close = new PeriodClose(period, closedAt, statements.Count);
-            _closed[period] = (close, statements);
+            _closed[period] = new Closed(close, statements, heldThrough);
             return Task.FromResult(close);
         }
     }
@@ -74,4 +85,7 @@ public sealed class InMemoryStatementStore(InMemoryLedgerStore ledger) : IStatem
     /// <inheritdoc/>
     public Task<IReadOnlyList<DailyUsage>> DailyAsync(string tenantId, DateOnly from, DateOnly through, CancellationToken cancellationToken = default) =>
         Task.FromResult(StatementBuilder.Daily(ledger.Lines(tenantId), from, through));
+
+    /// <summary>A closed period: its close, its statements and each tenant's newest ledger sequence it saw.</summary>
+    private sealed record Closed(PeriodClose Close, Dictionary<string, IReadOnlyList<StatementLine>> Statements, Dictionary<string, long> HeldThrough);
 }

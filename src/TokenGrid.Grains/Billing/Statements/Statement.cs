@@ -16,7 +16,8 @@ public enum StatementStatus
 /// One line of a statement: the priced tokens of one model, direction, creation region (the region label of the nodes
 /// that created them; null when they have none), currency and unit price (per million tokens, list) in the period.
 /// A price change in the period gives two lines. <c>List = Discount + Subsidy + AmountDue</c> exactly, because every
-/// charge it sums does; <see cref="AmountDue"/> is the tenant's share.
+/// charge it sums does; <see cref="AmountDue"/> is the tenant's share. <see cref="LateFrom"/> is set on a line of late
+/// charges: charges dated in that earlier month and stored after it was closed (docs/billing.md, "Late charges").
 /// </summary>
 public sealed record StatementLine(
     string Model,
@@ -28,7 +29,8 @@ public sealed record StatementLine(
     Money List,
     Money Discount,
     Money Subsidy,
-    Money AmountDue);
+    Money AmountDue,
+    StatementPeriod? LateFrom = null);
 
 /// <summary>A statement's totals in one currency (a rate card never changes currency, so there is one in practice).</summary>
 public sealed record StatementTotal(string Currency, long Tokens, Money List, Money Discount, Money Subsidy, Money AmountDue);

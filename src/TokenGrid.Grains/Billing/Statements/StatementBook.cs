@@ -31,20 +31,37 @@ public sealed class StatementBook(IStatementStore store, TimeProvider clock)
     }
 
     /// <summary>
-    /// The tenant's statements, oldest first: one per period in which it has priced charges (closed or not), and the
-    /// current period's, open, even when empty.
+    /// The tenant's statements, oldest first: one per period in which it has priced charges (closed or not), one per
+    /// period holding late lines of it, and the current period's, open, even when empty.
     /// </summary>
     public async Task<IReadOnlyList<Statement>> ListAsync(string tenantId, CancellationToken cancellationToken = default)
     {
         var current = StatementPeriod.Of(clock.GetUtcNow());
-        var periods = (await store.PeriodsWithChargesAsync(tenantId, cancellationToken)).Append(current).Distinct().Order(PeriodOrder.Instance);
+        var periods = new SortedSet<StatementPeriod>(
+            (await store.PeriodsWithChargesAsync(tenantId, cancellationToken)).Append(current), PeriodOrder.Instance);
         var closed = (await store.ClosedAsync(cancellationToken)).ToDictionary(c => c.Period);
         var statements = new List<Statement>();
-        foreach (var period in periods)
+        var seen = new HashSet<StatementPeriod>();
+        while (periods.Count > 0)
         {
-            statements.Add(closed.TryGetValue(period, out var close)
+            var period = periods.Min;
+            periods.Remove(period);
+            seen.Add(period);
+            var statement = closed.TryGetValue(period, out var close)
                 ? new Statement(tenantId, period, StatementStatus.Closed, close.ClosedAt, await store.ReadClosedAsync(tenantId, period, cancellationToken))
-                : new Statement(tenantId, period, StatementStatus.Open, null, await store.ComputeAsync(tenantId, period, cancellationToken)));
+                : new Statement(tenantId, period, StatementStatus.Open, null, await store.ComputeAsync(tenantId, period, cancellationToken));
+            if (statement.Lines.Count > 0 || period == current)
+            {
+                statements.Add(statement);
+            }
+
+            // A closed month's charges stored after its close are late lines of a later statement (docs/billing.md, "Late
+            // charges"), which may hold no charge of its own: look at the next month too, until one is open.
+            var next = StatementPeriod.Of(period.End);
+            if (close is not null && next.Start <= current.Start && !seen.Contains(next))
+            {
+                periods.Add(next);
+            }
         }
 
         return statements;

@@ -13,27 +13,61 @@ public static class StatementBuilder
 {
     /// <summary>
     /// The statement of <paramref name="tenantId"/> for <paramref name="period"/> from <paramref name="entries"/> (any
-    /// lines of the tenant; those outside the period or not priced charges are skipped).
+    /// lines of the tenant; those outside the period or not priced charges are skipped), with its late lines when
+    /// <paramref name="heldThrough"/> is given (see <see cref="IsLateIn"/>).
     /// </summary>
     public static Statement Build(
-        string tenantId, StatementPeriod period, IEnumerable<LedgerEntry> entries, StatementStatus status = StatementStatus.Open, DateTimeOffset? closedAt = null)
+        string tenantId, StatementPeriod period, IEnumerable<LedgerEntry> entries, StatementStatus status = StatementStatus.Open,
+        DateTimeOffset? closedAt = null, Func<StatementPeriod, long?>? heldThrough = null)
     {
-        var lines = entries
-            .Where(e => e.Kind == LedgerEntryKind.Charge && e.Priced is not null && e.At >= period.Start && e.At < period.End)
-            .SelectMany(e => e.Priced!.Lines.Select(line => (Charge: e.Priced!, Line: line, e.Model)))
-            .GroupBy(x => (x.Model, x.Line.Direction, Region: x.Charge.Place?.Region, x.Charge.Currency, x.Line.UnitPrice))
+        var charges = entries.Where(e => e.Kind == LedgerEntryKind.Charge && e.Priced is not null).ToList();
+        var own = charges.Where(e => e.At >= period.Start && e.At < period.End).Select(e => (Entry: e, LateFrom: (StatementPeriod?)null));
+        var late = heldThrough is null
+            ? []
+            : charges.Where(e => IsLateIn(period, e, heldThrough)).Select(e => (Entry: e, LateFrom: (StatementPeriod?)StatementPeriod.Of(e.At)));
+        var lines = own.Concat(late)
+            .SelectMany(x => x.Entry.Priced!.Lines.Select(line => (Charge: x.Entry.Priced!, Line: line, x.Entry.Model, x.LateFrom)))
+            .GroupBy(x => (x.Model, x.Line.Direction, Region: x.Charge.Place?.Region, x.Charge.Currency, x.Line.UnitPrice, x.LateFrom))
             .Select(g => new StatementLine(
                 g.Key.Model, g.Key.Direction, g.Key.Region, g.Key.Currency, g.Key.UnitPrice, g.Sum(x => x.Line.Tokens),
-                Sum(g, x => x.Line.List), Sum(g, x => x.Line.Discount), Sum(g, x => x.Line.Subsidy), Sum(g, x => x.Line.Tenant)));
+                Sum(g, x => x.Line.List), Sum(g, x => x.Line.Discount), Sum(g, x => x.Line.Subsidy), Sum(g, x => x.Line.Tenant), g.Key.LateFrom));
         return new Statement(tenantId, period, status, closedAt, Order(lines));
     }
 
     /// <summary>
-    /// Statement lines in their one order: model, direction (prompt first), region (none first), currency, unit price;
+    /// Whether a priced charge dated before <paramref name="period"/> is a late line of its statement: every month from
+    /// the charge's own up to <paramref name="period"/> (exclusive) was closed without it. <paramref name="heldThrough"/>
+    /// gives, for a month, null while it is open, else the sequence of the tenant's newest ledger line its close saw
+    /// (<see cref="long.MaxValue"/> for a close that recorded none: it is taken to hold every charge dated in it). A
+    /// tenant's lines are stored in sequence order, so a close saw exactly the lines up to that sequence. The charge is
+    /// thus in exactly one statement: its own month's, or the first later one still open when it was stored.
+    /// </summary>
+    public static bool IsLateIn(StatementPeriod period, LedgerEntry charge, Func<StatementPeriod, long?> heldThrough)
+    {
+        if (charge.At >= period.Start)
+        {
+            return false;
+        }
+
+        for (var month = StatementPeriod.Of(charge.At); month.Start < period.Start; month = StatementPeriod.Of(month.End))
+        {
+            if (heldThrough(month) is not { } held || charge.Sequence <= held)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Statement lines in their one order: the month's own lines first, then late lines by the month they are dated in;
+    /// each by model, direction (prompt first), region (none first), currency, unit price;
     /// strings compared ordinally, so every store orders alike.
     /// </summary>
     public static IReadOnlyList<StatementLine> Order(IEnumerable<StatementLine> lines) => [.. lines
-        .OrderBy(l => l.Model, StringComparer.Ordinal)
+        .OrderBy(l => l.LateFrom?.Start ?? DateTimeOffset.MinValue)
+        .ThenBy(l => l.Model, StringComparer.Ordinal)
         .ThenBy(l => l.Direction)
         .ThenBy(l => l.Region, StringComparer.Ordinal)
         .ThenBy(l => l.Currency, StringComparer.Ordinal)
