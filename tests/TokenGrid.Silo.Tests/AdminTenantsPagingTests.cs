@@ -65,5 +65,42 @@ public sealed class AdminTenantsPagingTests(ServerFixture fixture)
         Assert.Equal("limit", problem["error"]!["param"]!.GetValue<string>());
     }
 
+    /// <summary>A tenant's keys page as the tenants do: <c>limit</c>, <c>after</c>, <c>has_more</c>, <c>last_id</c>.</summary>
+    [Fact]
+    public async Task A_tenants_keys_are_listed_a_page_at_a_time_in_key_id_order()
+    {
+        using var admin = _server.Client(TokenGridServer.AdminKey);
+        var tenantId = "pk-" + Guid.NewGuid().ToString("N")[..12];
+        await (await admin.PostAsJsonAsync("admin/tenants", new { id = tenantId })).ReadJsonAsync(HttpStatusCode.Created);
+        for (var i = 0; i < 5; i++)
+        {
+            await (await admin.PostAsJsonAsync($"admin/tenants/{tenantId}/keys", new { name = $"k{i}" })).ReadJsonAsync(HttpStatusCode.Created);
+        }
+
+        var all = await (await admin.GetAsync($"admin/tenants/{tenantId}/keys")).ReadJsonAsync();
+        var keyIds = KeyIds(all);
+        Assert.Equal(5, keyIds.Count);
+        Assert.Equal(keyIds.Order(StringComparer.Ordinal), keyIds);
+        Assert.False(all["has_more"]!.GetValue<bool>());
+
+        var first = await (await admin.GetAsync($"admin/tenants/{tenantId}/keys?limit=2")).ReadJsonAsync();
+        Assert.Equal(keyIds[..2], KeyIds(first));
+        Assert.True(first["has_more"]!.GetValue<bool>());
+        Assert.Equal(keyIds[1], first["last_id"]!.GetValue<string>());
+        var second = await (await admin.GetAsync($"admin/tenants/{tenantId}/keys?limit=2&after={keyIds[1]}")).ReadJsonAsync();
+        Assert.Equal(keyIds[2..4], KeyIds(second));
+        var last = await (await admin.GetAsync($"admin/tenants/{tenantId}/keys?limit=2&after={keyIds[3]}")).ReadJsonAsync();
+        Assert.Equal([keyIds[4]], KeyIds(last));
+        Assert.False(last["has_more"]!.GetValue<bool>());
+
+        foreach (var query in new[] { "limit=0", "limit=101", "limit=abc" })
+        {
+            var problem = await (await admin.GetAsync($"admin/tenants/{tenantId}/keys?{query}")).ReadJsonAsync(HttpStatusCode.BadRequest);
+            Assert.Equal("limit", problem["error"]!["param"]!.GetValue<string>());
+        }
+    }
+
+    private static List<string> KeyIds(JsonObject page) => [.. page["data"]!.AsArray().Select(k => k!["key_id"]!.GetValue<string>())];
+
     private static List<string> Ids(JsonObject page) => [.. page["data"]!.AsArray().Select(t => t!["id"]!.GetValue<string>())];
 }

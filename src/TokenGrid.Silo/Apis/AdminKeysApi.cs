@@ -1,7 +1,9 @@
+using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Tenants;
 using TokenGrid.Grains.Audit;
 using TokenGrid.Grains.Tenants;
 using TokenGrid.Silo.Audit;
+using TokenGrid.Silo.Options;
 using TokenGrid.Silo.Problems;
 using TokenGrid.Silo.Serving;
 
@@ -18,7 +20,9 @@ internal static class AdminKeysApi
         var keys = admin.MapGroup("/tenants/{id}/keys").WithTags("Admin");
         keys.MapPost("/", IssueKeyAsync).WithName("IssueKey").Accepts<IssueKeyRequest>("application/json")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        keys.MapGet("/", ListKeysAsync).WithName("ListKeys");
+        keys.MapGet("/", ListKeysAsync).WithName("ListKeys").ProducesProblem(StatusCodes.Status404NotFound).Documents(
+            ("limit", true, "Keys per page, in key id order. Default and maximum: configured."),
+            ("after", false, "The last_id of the previous page: the page of keys after that key id."));
         keys.MapDelete("/{keyId}", RevokeKeyAsync).WithName("RevokeKey").ProducesProblem(StatusCodes.Status404NotFound);
         return admin;
     }
@@ -34,10 +38,26 @@ internal static class AdminKeysApi
             new IssuedKeyView(key.KeyId, key.TenantId, key.Name, key.Prefix, key.CreatedAt, issued.Secret));
     }
 
-    internal static async Task<Ok<ListPage<ApiKeyInfo>>> ListKeysAsync(string id, IGrainFactory grains)
+    /// <summary>
+    /// <c>?limit=&amp;after=</c>, a page of the tenant's keys in key id order, as <c>GET /admin/tenants</c> pages tenants
+    /// (same limits, <c>has_more</c> and <c>last_id</c>). Revoked keys are listed too, as before.
+    /// </summary>
+    /// <remarks>
+    /// Cut from the grain's whole list here rather than by a new grain method, which a silo of the previous release would
+    /// not have during a rolling update (k8s/README.md, "Upgrades"); the list is the tenant's key records, held in its
+    /// state anyway.
+    /// </remarks>
+    internal static async Task<Ok<ListPage<ApiKeyInfo>>> ListKeysAsync(string id, HttpRequest request, IGrainFactory grains, IOptions<ApiOptions> options)
     {
-        var keys = await grains.GetGrain<ITenantGrain>(id).ListKeysAsync();
-        return TypedResults.Ok(new ListPage<ApiKeyInfo>(keys, false, null));
+        var pageSize = (int)(QueryValues.Integer(request, "limit", 1, options.Value.MaxPageSize) ?? options.Value.DefaultPageSize);
+        var after = QueryValues.Single(request, "after");
+        var keys = (await grains.GetGrain<ITenantGrain>(id).ListKeysAsync())
+            .Where(k => after is null || string.CompareOrdinal(k.KeyId, after) > 0)
+            .OrderBy(k => k.KeyId, StringComparer.Ordinal)
+            .Take(pageSize + 1)
+            .ToList();
+        var page = keys.Take(pageSize).ToList();
+        return TypedResults.Ok(new ListPage<ApiKeyInfo>(page, keys.Count > pageSize, page.LastOrDefault()?.KeyId));
     }
 
     /// <summary>Revokes the key at once: the next request with it gets 401.</summary>
