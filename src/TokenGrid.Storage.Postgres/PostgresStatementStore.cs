@@ -361,6 +361,39 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
         return Flows.Order(rows);
     }
 
+    /// <inheritdoc/>
+    /// <remarks>
+    /// One read of the month's priced charges of every tenant (the <c>at</c> indexes of each source, as
+    /// <see cref="FlowsAsync"/> reads them), summed per tenant; the tenants are counted before the limit.
+    /// </remarks>
+    public async Task<TopSpenders> TopSpendersAsync(StatementPeriod period, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(TopSpendersSql);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.Start });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = period.End });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var top = new List<TenantSpend>();
+        var tenants = 0;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            top.Add(new TenantSpend(reader.GetString(0), new Money(reader.GetInt64(1))));
+            tenants = (int)reader.GetInt64(2);
+        }
+
+        return new TopSpenders(top, tenants);
+    }
+
+    /// <summary>$1 and $2 the month's range, $3 the limit.</summary>
+    internal const string TopSpendersSql = """
+        SELECT tenant_id, sum(tenant_micros)::bigint AS amount_due, count(*) OVER () AS tenants
+        FROM tokengrid_charges
+        WHERE at >= $1 AND at < $2
+        GROUP BY tenant_id
+        ORDER BY amount_due DESC, tenant_id COLLATE "C"
+        LIMIT $3
+        """;
+
     /// <summary>The lines <paramref name="sql"/> selects: $1 is the tenant, then the period ($2) or its range ($2, $3).</summary>
     private async Task<IReadOnlyList<StatementLine>> ReadLinesAsync(
         string sql, string tenantId, StatementPeriod period, CancellationToken cancellationToken, bool range = false)

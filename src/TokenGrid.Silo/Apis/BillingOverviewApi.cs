@@ -13,8 +13,9 @@ namespace TokenGrid.Silo.Apis;
 internal static class BillingOverviewApi
 {
     /// <summary>
-    /// The most tenants the view lists (in tenant id order; two grain calls each), so the view stays bounded.
-    /// <see cref="BillingOverviewView.TenantsTruncated"/> says when there were more; revenue counts every tenant.
+    /// The most tenants the view lists (two grain calls each), so the view stays bounded: the largest spenders of the
+    /// month first, then tenants without a priced charge this month in id order while there is room.
+    /// <see cref="BillingOverviewView.TenantsNotShown"/> says how many are left out; revenue counts every tenant.
     /// </summary>
     public const int MaxTenants = 500;
 
@@ -30,9 +31,18 @@ internal static class BillingOverviewApi
         var period = StatementPeriod.Of(clock.GetUtcNow());
         var versions = await grains.GetGrain<IRateCardGrain>(0).ListAsync();
         var allIds = await grains.GetGrain<ITenantDirectoryGrain>(0).ListAsync();
-        var ids = allIds.Take(MaxTenants).ToList();
 
-        var tenants = await Task.WhenAll(ids.Select(id => TenantAsync(grains.GetGrain<ITenantGrain>(id))));
+        // The month's largest spenders by the priced charges dated in it (one query over the month's charges, as the
+        // revenue below), not the first tenants by id: with thousands of tenants, those are an arbitrary slice.
+        var listed = allIds.ToHashSet(StringComparer.Ordinal);
+        var top = await statements.TopSpendersAsync(period, MaxTenants, ct);
+        var spenders = top.Top.Where(s => listed.Contains(s.TenantId)).ToList();
+        var spentThisMonth = spenders.ToDictionary(s => s.TenantId, s => s.AmountDue, StringComparer.Ordinal);
+        var ids = spenders.Select(s => s.TenantId)
+            .Concat(allIds.Where(id => !spentThisMonth.ContainsKey(id)).Take(MaxTenants - spenders.Count))
+            .ToList();
+
+        var tenants = await Task.WhenAll(ids.Select(id => TenantAsync(grains.GetGrain<ITenantGrain>(id), spentThisMonth.GetValueOrDefault(id, Money.Zero))));
         var programIds = await grains.GetGrain<ISubsidyDirectoryGrain>(0).ListAsync();
         var programs = await Task.WhenAll(programIds.Select(id => grains.GetGrain<ISubsidyProgramGrain>(id).GetAsync()));
 
@@ -42,13 +52,13 @@ internal static class BillingOverviewApi
 
         return TypedResults.Ok(new BillingOverviewView(
             versions.Count == 0 ? null : versions[^1].Currency, period.ToString(), clock.GetUtcNow(), ids.Count, allIds.Count > ids.Count,
-            [.. tenants.OfType<TenantSpendView>()], [.. programs.OfType<SubsidyProgramInfo>().Select(ProgramBurnDownView.Of)], RevenueView.Of(flows)));
+            Math.Max(0, allIds.Count - ids.Count), top.Tenants, [.. tenants.OfType<TenantSpendView>()], [.. programs.OfType<SubsidyProgramInfo>().Select(ProgramBurnDownView.Of)], RevenueView.Of(flows)));
     }
 
-    private static async Task<TenantSpendView?> TenantAsync(ITenantGrain tenant)
+    private static async Task<TenantSpendView?> TenantAsync(ITenantGrain tenant, Money month)
     {
         var info = await tenant.GetAsync();
-        return info is null ? null : TenantSpendView.Of(info, await tenant.GetUsageAsync());
+        return info is null ? null : TenantSpendView.Of(info, await tenant.GetUsageAsync(), month);
     }
 }
 
@@ -58,12 +68,17 @@ internal static class BillingOverviewApi
 /// <param name="GeneratedAt">When the figures were read.</param>
 /// <param name="TenantsRead">How many tenants the view read (at most <see cref="BillingOverviewApi.MaxTenants"/>).</param>
 /// <param name="TenantsTruncated">True when there were more tenants than that: the tenant list leaves the rest out (revenue does not).</param>
-/// <param name="Tenants">Each tenant's spend in its current budget period, in tenant id order.</param>
+/// <param name="TenantsNotShown">How many tenants the list leaves out (0 when it holds every tenant).</param>
+/// <param name="TenantsWithSpend">How many tenants have a priced charge dated in the month.</param>
+/// <param name="Tenants">
+/// Each listed tenant's spend in its current budget period: the month's largest spenders first (by
+/// <see cref="TenantSpendView.MonthAmountDue"/>, ties by id), then tenants without a priced charge this month, by id.
+/// </param>
 /// <param name="Programs">Each subsidy program's current period.</param>
 /// <param name="Revenue">This month's priced tokens per model, creation region and currency, of every tenant.</param>
 public sealed record BillingOverviewView(
-    string? Currency, string Period, DateTimeOffset GeneratedAt, int TenantsRead, bool TenantsTruncated,
-    IReadOnlyList<TenantSpendView> Tenants, IReadOnlyList<ProgramBurnDownView> Programs, IReadOnlyList<RevenueView> Revenue)
+    string? Currency, string Period, DateTimeOffset GeneratedAt, int TenantsRead, bool TenantsTruncated, int TenantsNotShown,
+    int TenantsWithSpend, IReadOnlyList<TenantSpendView> Tenants, IReadOnlyList<ProgramBurnDownView> Programs, IReadOnlyList<RevenueView> Revenue)
 {
     /// <summary>Always <c>billing.overview</c>.</summary>
     public string Object => "billing.overview";
@@ -72,17 +87,18 @@ public sealed record BillingOverviewView(
 /// <summary>
 /// One tenant's spend: charged (its share of finished priced jobs) and reserved (open jobs' most possible cost) this
 /// period, its cap (null: none) and the charged spend as a percentage of the cap, to 2 places (null without a cap, or
-/// with a cap of 0).
+/// with a cap of 0); and what it owes for the priced charges dated in the calendar month (its statement's own lines),
+/// by which the view ranks tenants.
 /// </summary>
 public sealed record TenantSpendView(
     string Id, string Name, bool Enabled, string SpendCharged, string SpendReserved, string? SpendCap, decimal? PercentOfCap,
-    DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd)
+    DateTimeOffset PeriodStart, DateTimeOffset PeriodEnd, string MonthAmountDue)
 {
-    internal static TenantSpendView Of(TenantInfo info, TenantUsage usage)
+    internal static TenantSpendView Of(TenantInfo info, TenantUsage usage, Money month)
     {
         decimal? percent = usage.SpendCap is { Micros: > 0 } cap ? Math.Round(usage.SpendCharged * 100m / cap.Micros, 2, MidpointRounding.AwayFromZero) : null;
         return new(info.Id, info.Name, info.Enabled && info.DeletedAt is null, new Money(usage.SpendCharged).ToString(),
-            new Money(usage.SpendReserved).ToString(), usage.SpendCap?.ToString(), percent, usage.PeriodStart, usage.PeriodEnd);
+            new Money(usage.SpendReserved).ToString(), usage.SpendCap?.ToString(), percent, usage.PeriodStart, usage.PeriodEnd, month.ToString());
     }
 }
 

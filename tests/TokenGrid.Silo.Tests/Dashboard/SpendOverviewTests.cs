@@ -29,6 +29,10 @@ public abstract class SpendOverviewSuite(TokenGridServer server)
         using var auditor = server.Client(BillingServerFixtureBase.AuditorKey);
         var program = await SpendSetup.PutProgramAsync(admin, "1");
         var (tenantId, key) = await server.CreateTenantAsync(new { spend_cap = "0.5", subsidy_program = program });
+
+        // A tenant that spends nothing, whose id comes before every other: the view ranks by spend, not by id.
+        var idle = "0-idle-" + Guid.NewGuid().ToString("N")[..12];
+        await (await admin.PostJsonAsync("admin/tenants", new { id = idle })).ReadJsonAsync(HttpStatusCode.Created);
         var before = await (await auditor.GetAsync(Overview)).ReadJsonAsync();
 
         using var client = server.Client(key);
@@ -39,7 +43,15 @@ public abstract class SpendOverviewSuite(TokenGridServer server)
         var after = await (await auditor.GetAsync(Overview)).ReadJsonAsync();
 
         Assert.Equal(("billing.overview", "USD", false), (after["object"]!.GetValue<string>(), after["currency"]!.GetValue<string>(), after["tenants_truncated"]!.GetValue<bool>()));
+        Assert.Equal(0, after["tenants_not_shown"]!.GetValue<int>());
         var tenant = SpendSetup.Row(after["tenants"]!, "id", tenantId);
+        Assert.Equal(expected.Due.ToString(), tenant["month_amount_due"]!.GetValue<string>());
+
+        // Largest spenders of the month first, then the tenants without a priced charge this month.
+        var monthSpend = after["tenants"]!.AsArray().Select(t => decimal.Parse(t!["month_amount_due"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(monthSpend.OrderDescending(), monthSpend);
+        Assert.True(after["tenants_with_spend"]!.GetValue<int>() >= 1);
+        Assert.Equal(after["tenants_with_spend"]!.GetValue<int>(), monthSpend.Count(m => m > 0));
         var percent = Math.Round(expected.Due.Micros * 100m / 500_000, 2, MidpointRounding.AwayFromZero);
         Assert.Equal((expected.Due.ToString(), "0.000000", "0.500000", percent), (
             tenant["spend_charged"]!.GetValue<string>(), tenant["spend_reserved"]!.GetValue<string>(),

@@ -50,7 +50,7 @@ public sealed class SpendOverviewViewTests
             SpendCap = cap is null ? null : Money.TryParse(cap, out var money) ? money : throw new FormatException(cap),
         };
 
-        var view = TenantSpendView.Of(info, usage);
+        var view = TenantSpendView.Of(info, usage, Money.Zero);
 
         Assert.Equal(percent, (double?)view.PercentOfCap);
         Assert.Equal((new Money(charged).ToString(), usage.SpendCap?.ToString()), (view.SpendCharged, view.SpendCap));

@@ -290,6 +290,40 @@ public sealed class PostgresStatementStoreTests : IAsyncLifetime
         await Assert.ThrowsAsync<PostgresException>(() => _database.ExecuteAsync("DELETE FROM tokengrid_period_tenants"));
     }
 
+    /// <summary>
+    /// The spend view's ranking: the month's largest spenders (their statements' own amount due), largest first, cut at
+    /// the limit, with the number of tenants that spent; the same as the in-memory store's.
+    /// </summary>
+    [Fact]
+    public async Task The_largest_spenders_of_a_month_come_first_and_are_counted_before_the_limit()
+    {
+        var november = October.AddMonths(1);
+        var lines = new Dictionary<string, LedgerEntry[]>
+        {
+            ["a-small"] = [PricedLedger.Charge("a-small", 1, November(3), 10, 20)],
+            ["b-none-in-november"] = [PricedLedger.Charge("b-none-in-november", 1, October.AddDays(3), 90_000, 90_000)],
+            ["y-large"] = [PricedLedger.Charge("y-large", 1, November(4), 50_000, 60_000), PricedLedger.Charge("y-large", 2, November(5), 1, 1)],
+            ["z-middle"] = [PricedLedger.Charge("z-middle", 1, November(6), 5_000, 6_000, subsidyBps: 4_000)],
+        };
+        var memory = new TokenGrid.Grains.Ledger.InMemoryLedgerStore();
+        foreach (var (tenant, entries) in lines)
+        {
+            await SaveAsync(tenant, entries);
+            memory.Append(tenant, entries);
+        }
+
+        var top = await _statements.TopSpendersAsync(Period("2026-11"), 2);
+
+        Assert.Equal(["y-large", "z-middle"], top.Top.Select(s => s.TenantId));
+        Assert.Equal(3, top.Tenants);
+        Assert.Equal(lines["y-large"].Sum(e => e.Priced!.Tenant.Micros), top.Top[0].AmountDue.Micros);
+        var inMemory = await new InMemoryStatementStore(memory).TopSpendersAsync(Period("2026-11"), 2);
+        Assert.Equal(top.Top, inMemory.Top);
+        Assert.Equal(top.Tenants, inMemory.Tenants);
+
+        DateTimeOffset November(int day) => november.AddDays(day);
+    }
+
     /// <summary>What the test's closes saw: October's close saw <paramref name="taSequence"/> of ta, one of tb, none of tc.</summary>
     private static Func<StatementPeriod, long?> HeldThrough(string closed, long taSequence) => month =>
         month.ToString() == closed ? taSequence : null;

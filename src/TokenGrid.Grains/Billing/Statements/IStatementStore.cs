@@ -38,4 +38,11 @@ public interface IStatementStore
     /// creation region, model and currency, as the <c>tokengrid_flows_daily</c> view gives them, in <see cref="Flows.Order"/>.
     /// </summary>
     Task<IReadOnlyList<FlowRow>> FlowsAsync(StatementPeriod period, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The tenants with the largest priced charges dated in <paramref name="period"/> (the sum of their statements'
+    /// own <c>amount_due</c>, before late lines), at most <paramref name="limit"/>, largest first (ties by tenant id), and
+    /// how many tenants have any.
+    /// </summary>
+    Task<TopSpenders> TopSpendersAsync(StatementPeriod period, int limit, CancellationToken cancellationToken = default);
 }

@@ -1,3 +1,4 @@
+using TokenGrid.Abstractions.Billing;
 using TokenGrid.Grains.Ledger;
 
 namespace TokenGrid.Grains.Billing.Statements;
@@ -80,6 +81,18 @@ public sealed class InMemoryStatementStore(InMemoryLedgerStore ledger) : IStatem
             _closed[period] = new Closed(close, statements, heldThrough);
             return Task.FromResult(close);
         }
+    }
+
+    /// <inheritdoc/>
+    public Task<TopSpenders> TopSpendersAsync(StatementPeriod period, int limit, CancellationToken cancellationToken = default)
+    {
+        var spenders = ledger.TenantIds()
+            .Select(t => StatementBuilder.Build(t, period, ledger.Lines(t)))
+            .Where(statement => statement.Lines.Count > 0)
+            .Select(statement => new TenantSpend(statement.TenantId, statement.Totals.Aggregate(Money.Zero, (sum, total) => sum + total.AmountDue)))
+            .OrderByDescending(s => s.AmountDue.Micros).ThenBy(s => s.TenantId, StringComparer.Ordinal)
+            .ToList();
+        return Task.FromResult(new TopSpenders([.. spenders.Take(limit)], spenders.Count));
     }
 
     /// <inheritdoc/>

@@ -64,3 +64,9 @@ public sealed record PeriodClose(StatementPeriod Period, DateTimeOffset ClosedAt
 /// </summary>
 public sealed record DailyUsage(
     DateOnly Day, string Model, string? Currency, long PromptTokens, long CompletionTokens, Money List, Money Discount, Money Subsidy, Money AmountDue);
+
+/// <summary>A tenant's priced charges in a period: what it owes for them (its share, after discount and subsidy).</summary>
+public sealed record TenantSpend(string TenantId, Money AmountDue);
+
+/// <summary>The largest spenders of a period, largest first, and how many tenants spent anything in it.</summary>
+public sealed record TopSpenders(IReadOnlyList<TenantSpend> Top, int Tenants);

@@ -37,14 +37,14 @@
   }
 
   function render(o) {
-    for (const [field, value] of [['currency', o.currency ?? 'none (no rate card)'], ['period', o.period], ['tenants_read', o.tenants_read]]) {
+    for (const [field, value] of [['currency', o.currency ?? 'none (no rate card)'], ['period', o.period], ['tenants_read', o.tenants_read], ['tenants_not_shown', o.tenants_not_shown]]) {
       for (const element of document.querySelectorAll(`[data-field="${field}"]`)) element.textContent = value;
     }
     document.getElementById('truncated').hidden = !o.tenants_truncated;
 
     table('tenants', o.tenants.map(t => ({
       key: t.id,
-      values: [t.id, t.name, t.spend_charged, t.spend_reserved, t.spend_cap ?? 'no cap',
+      values: [t.id, t.name, t.month_amount_due, t.spend_charged, t.spend_reserved, t.spend_cap ?? 'no cap',
         t.percent_of_cap === null ? null : `${t.percent_of_cap} %`,
         t.spend_cap === null ? null : bar(t.spend_charged, t.spend_cap, `${t.id}: ${t.spend_charged} of ${t.spend_cap}`)],
     })));
