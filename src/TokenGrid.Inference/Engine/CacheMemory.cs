@@ -40,6 +40,17 @@ internal sealed class CacheMemory : IDisposable
     /// <summary>True when cache blocks are moved with ONNX Runtime's tensor copies rather than by the CPU.</summary>
     public bool CopyThroughRuntime { get; }
 
+    /// <summary>
+    /// Bytes the engine's cache buffers hold now (the running batch's two copies and the prefix cache's pools), as they
+    /// were allocated: what the cache takes of the node's memory. Read from any thread.
+    /// </summary>
+    public long AllocatedBytes => Interlocked.Read(ref _allocatedBytes);
+
+    private long _allocatedBytes;
+
+    /// <summary>Counts a buffer's allocation (positive) or release (negative).</summary>
+    internal void OnAllocated(long bytes) => Interlocked.Add(ref _allocatedBytes, bytes);
+
     public void Dispose() => Allocator.Dispose();
 
     private static int IndexOf(IReadOnlyList<string> names, string name)

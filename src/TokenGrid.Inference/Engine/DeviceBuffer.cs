@@ -7,9 +7,9 @@ namespace TokenGrid.Inference.Engine;
 
 /// <summary>
 /// Memory from the session's cache allocator (device memory on CUDA) that ONNX Runtime reads a past from or
-/// writes a present into, wrapped as OrtValues of whatever shape a step needs. It grows geometrically and is
-/// otherwise reused across steps, so the cache is not reallocated per step. Growth discards the contents.
-/// The memory is held as one flat tensor allocated by the session's allocator, of 8-byte elements.
+/// writes a present into, wrapped as OrtValues of whatever shape a step needs. It grows geometrically, up to
+/// <see cref="Limit"/>, and is otherwise reused across steps, so the cache is not reallocated per step. Growth discards
+/// the contents. The memory is held as one flat tensor allocated by the session's allocator, of 8-byte elements.
 /// </summary>
 internal sealed unsafe class DeviceBuffer(CacheMemory memory) : IDisposable
 {
@@ -26,6 +26,13 @@ internal sealed unsafe class DeviceBuffer(CacheMemory memory) : IDisposable
     /// <summary>Times the memory was allocated (each growth): a few over a sequence's life, never once per step.</summary>
     public int Allocations { get; private set; }
 
+    /// <summary>
+    /// Bytes geometric growth stops at: a request above the capacity grows the buffer to twice its capacity, or to this
+    /// when that is less, never to less than the request. 0: no bound. Without it, a buffer one byte short of its
+    /// largest request took twice that request (measured: docs/benchmarks.md, "a pod's memory").
+    /// </summary>
+    public long Limit { get; set; }
+
     public void EnsureCapacity(long bytes)
     {
         if (bytes <= Capacity)
@@ -33,12 +40,14 @@ internal sealed unsafe class DeviceBuffer(CacheMemory memory) : IDisposable
             return;
         }
 
-        var words = (Math.Max(bytes, Capacity * 2) + 7) / 8;
+        var doubled = Limit > 0 ? Math.Min(Capacity * 2, Limit) : Capacity * 2;
+        var words = (Math.Max(bytes, doubled) + 7) / 8;
         Free();
         _storage = OrtValue.CreateAllocatedTensorValue(memory.Allocator, TensorElementType.Int64, [words]);
         // The address only: the span is never read, as device memory cannot be read from here.
         Pointer = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(_storage.GetTensorMutableDataAsSpan<long>()));
         Capacity = words * 8;
+        memory.OnAllocated(Capacity);
         Allocations++;
     }
 
@@ -65,6 +74,7 @@ internal sealed unsafe class DeviceBuffer(CacheMemory memory) : IDisposable
 
     private void Free()
     {
+        memory.OnAllocated(-Capacity);
         _storage?.Dispose();
         _storage = null;
         Pointer = IntPtr.Zero;

@@ -17,6 +17,17 @@ public sealed class EngineOptions
     public int MaxQueueLength { get; set; } = 256;
 
     /// <summary>
+    /// Bytes the running batch's key/value cache may take: both copies (the past a step reads and the present it writes),
+    /// padding included, every row counted at the length it may reach (prompt + max tokens) and padded to the longest. A
+    /// queued sequence that would take the batch past it waits in the queue, in its turn, until running ones leave; it is
+    /// never refused for it, and a sequence alone always runs. 0: no bound but <see cref="MaxBatchSize"/> (that many
+    /// sequences at the model's full context). A node with a memory budget sets it for a model whose full batch does not
+    /// fit the budget (silo-config/README.md, "Memory"). Default: 0.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long MaxKvCacheBytes { get; set; }
+
+    /// <summary>
     /// Prompt tokens (summed over the sequences joining together) processed in one prefill run between
     /// decode steps. Longer prompts are prefilled in chunks so running sequences keep their pace. Default: 256.
     /// </summary>

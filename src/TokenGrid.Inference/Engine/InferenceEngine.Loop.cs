@@ -91,11 +91,26 @@ public sealed partial class InferenceEngine
         var rows = new List<Sequence>();
         var followers = new List<(Sequence, int)>();
         var width = 0;
+
+        // The batch's key/value cache at the lengths its rows may reach: a sequence that would take it past the budget
+        // waits, and so does everything behind it (no overtaking: a long prompt is not starved by short ones).
+        var (kvRows, kvLongest) = (0, 0);
+        foreach (var s in _active.Where(s => !s.Finished).Concat(_joining))
+        {
+            (kvRows, kvLongest) = (kvRows + 1, Math.Max(kvLongest, s.KvReach));
+        }
+
         lock (_queueLock)
         {
             while (free > rows.Count + followers.Count + _joining.Count && _queue.First is { } first)
             {
                 var next = first.Value;
+                if (!_kvBudget.Admits(kvRows, kvLongest, next.KvReach))
+                {
+                    break;
+                }
+
+                (kvRows, kvLongest) = (kvRows + 1, Math.Max(kvLongest, next.KvReach));
                 if (next.ForkKey is not null && ForkSource(next, rows) is var (running, row) && (running is not null || row >= 0))
                 {
                     _queue.RemoveFirst();

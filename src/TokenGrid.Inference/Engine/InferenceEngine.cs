@@ -38,6 +38,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     private readonly Action<int, int> _fillLane;
     private readonly long _laneSplitPositions;
     private readonly Prefix.PrefixCache? _prefixCache;
+    private readonly KvBudget _kvBudget;
     private bool _stopping;
     private volatile bool _abort;
 
@@ -57,6 +58,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable
         _eos = [.. model.Config.EosTokenIds];
         _fillLane = FillLane;
         _laneSplitPositions = _options.DecodeLaneSplitPositions ?? DefaultLaneSplitPositions(model.WeightBytes, _runner.Cache.BytesPerPosition);
+        _kvBudget = new KvBudget(_options.MaxKvCacheBytes, _runner.Cache.BytesPerPosition, _options.MaxBatchSize, model.Config.ContextLength);
+        _runner.Cache.Bound(_kvBudget.PositionsPerCopy, _options.MaxDecodeLanes);
         _vocabulary = new Lazy<Constraints.TokenVocabulary>(() =>
         {
             // Special tokens are never constrained output; the end ids are allowed apart, once a value is complete.
@@ -111,6 +114,18 @@ public sealed partial class InferenceEngine : IAsyncDisposable
 
     /// <summary>Counters for throughput reporting.</summary>
     public EngineStatistics Statistics { get; } = new();
+
+    /// <summary>
+    /// Bytes the running batch's key/value cache may take (both copies; <see cref="EngineOptions.MaxKvCacheBytes"/>, or the
+    /// full batch at full context): admission keeps the batch under it.
+    /// </summary>
+    public long KvCacheLimitBytes => _kvBudget.LimitBytes;
+
+    /// <summary>
+    /// Bytes the running batch's key/value cache buffers hold now (both copies, as allocated; they keep their size
+    /// between batches), without the prefix cache. Read from any thread.
+    /// </summary>
+    public long KvCacheBytes => _runner.Memory.AllocatedBytes - (_prefixCache?.PoolBytes ?? 0);
 
     /// <summary>Prompt positions per prefix cache block; 0 when the prefix cache is off.</summary>
     public int PrefixBlockTokens => _prefixCache?.BlockTokens ?? 0;

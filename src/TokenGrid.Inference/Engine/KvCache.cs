@@ -95,6 +95,20 @@ internal sealed class KvCache : IDisposable
 
     internal IEnumerable<OrtValue> Storage => _front.Concat(_back).Select(b => b.Storage).OfType<OrtValue>();
 
+    /// <summary>
+    /// Bounds the buffers' geometric growth to <paramref name="positions"/> padded positions (rows × positions, summed over
+    /// the lanes) per copy, in up to <paramref name="lanes"/> lanes: the most the engine's admission lets the batch hold
+    /// (<see cref="EngineOptions.MaxKvCacheBytes"/>). A layout above it still gets its memory; growth just stops doubling there.
+    /// </summary>
+    public void Bound(long positions, int lanes)
+    {
+        var bytes = (_planes * _heads * _positionBytes * positions) + (lanes * LaneAlignment);
+        foreach (var b in _front.Concat(_back))
+        {
+            b.Limit = bytes;
+        }
+    }
+
     /// <summary>The shape of one cache tensor for a batch and length.</summary>
     public long[] Shape(int batch, int length) => _planes == 2
         ? [2, batch, _heads, length, HeadSize]

@@ -126,6 +126,9 @@ internal sealed class Sequence
 
     public int MaxNewTokens { get; }
 
+    /// <summary>The most key/value positions the sequence may hold: its prompt and every token it may generate.</summary>
+    public int KvReach => Prompt.Length + MaxNewTokens;
+
     public bool IgnoreEos { get; }
 
     public TokenSampler Sampler { get; }

@@ -14,9 +14,10 @@ public sealed class EngineOptionsTests
         Assert.Contains(settable, p => p.Name == nameof(EngineOptions.SamplingThreads));
         foreach (var property in settable)
         {
-            // A value other than the default for each: ints are raised by 3, unset ones set to 7, strings get a suffix.
+            // A value other than the default for each: numbers are raised by 3, unset ones set to 7, strings get a suffix.
             property.SetValue(template, property.PropertyType == typeof(int)
                 ? (int)property.GetValue(template)! + 3
+                : property.PropertyType == typeof(long) ? (long)property.GetValue(template)! + 3
                 : property.PropertyType == typeof(int?) ? ((int?)property.GetValue(template) ?? 4) + 3 : $"{property.GetValue(template)}-set");
         }
 

@@ -48,6 +48,9 @@ internal sealed class PrefixCache : IDisposable
     /// <summary>Bytes of one block across every past input.</summary>
     public long BlockBytes => _pools.Length * TensorBlockBytes;
 
+    /// <summary>Bytes the pools hold: 0 before the first insert, then the whole budget. Read from any thread.</summary>
+    public long PoolBytes => _pools.Sum(p => p.Capacity);
+
     private long TensorBlockBytes => _planes * _heads * BlockTokens * _positionBytes;
 
     /// <summary>How many leading blocks of <paramref name="hashes"/> are cached (at most <paramref name="limit"/>); touches them.</summary>
