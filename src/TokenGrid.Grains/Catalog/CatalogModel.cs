@@ -170,6 +170,10 @@ public sealed class CatalogModel
     public long EstimatedBytes(int maxBatchSize, int prefixCacheTokens, int prefixBlockTokens) =>
         ModelMemory.Estimate(WeightBytes, KvBytesPerSequence, maxBatchSize, PrefixCacheBytes(prefixCacheTokens, prefixBlockTokens));
 
+    /// <summary>What the model reserves on a node (see <see cref="ModelMemory.Fit"/>); null when one sequence does not fit.</summary>
+    public ModelFit? Fit(long budgetBytes, int maxBatchSize, int prefixCacheTokens, int prefixBlockTokens, long kvLimitBytes) =>
+        ModelMemory.Fit(budgetBytes, WeightBytes, KvBytesPerSequence, maxBatchSize, PrefixCacheBytes(prefixCacheTokens, prefixBlockTokens), kvLimitBytes);
+
     /// <summary>Bytes of a prefix cache of <paramref name="cacheTokens"/> (see <see cref="ModelMemory.PrefixCacheBytes"/>).</summary>
     public long PrefixCacheBytes(int cacheTokens, int blockTokens) => ModelMemory.PrefixCacheBytes(Config, KvElementBytes, cacheTokens, blockTokens);
 }

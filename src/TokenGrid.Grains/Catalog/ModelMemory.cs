@@ -43,6 +43,26 @@ public static class ModelMemory
     public static long Estimate(long weightBytes, long kvBytesPerSequence, int maxBatchSize, long prefixCacheBytes = 0) =>
         weightBytes + (KvCopies * kvBytesPerSequence * maxBatchSize) + prefixCacheBytes;
 
+    /// <summary>
+    /// What a model reserves on a node with <paramref name="budgetBytes"/> (0: unlimited): its weights, its prefix cache and
+    /// the running batch's key/value cache, which is the full batch at full context, or <paramref name="kvLimitBytes"/> when
+    /// configured lower, or what the budget leaves when the whole budget cannot hold more. The engine then queues the
+    /// sequences that would pass it (<c>EngineOptions.MaxKvCacheBytes</c>). Null when the budget cannot hold the weights,
+    /// the prefix cache and one sequence at full context (<see cref="KvCopies"/> of it).
+    /// </summary>
+    public static ModelFit? Fit(long budgetBytes, long weightBytes, long kvBytesPerSequence, int maxBatchSize, long prefixCacheBytes, long kvLimitBytes = 0)
+    {
+        var one = KvCopies * kvBytesPerSequence;
+        var full = one * maxBatchSize;
+        var kv = kvLimitBytes > 0 ? Math.Clamp(kvLimitBytes, Math.Min(one, full), full) : full;
+        if (budgetBytes > 0 && weightBytes + prefixCacheBytes + kv > budgetBytes)
+        {
+            kv = budgetBytes - weightBytes - prefixCacheBytes;
+        }
+
+        return kv < one ? null : new ModelFit(weightBytes + kv + prefixCacheBytes, kv, kv < full);
+    }
+
     /// <summary>Bytes as a short readable figure (<c>93.4 MB</c>).</summary>
     public static string Format(long bytes) => bytes switch
     {
@@ -52,3 +72,9 @@ public static class ModelMemory
         _ => $"{bytes} B",
     };
 }
+
+/// <summary>What a model reserves on a node (see <see cref="ModelMemory.Fit"/>).</summary>
+/// <param name="Bytes">Counted against the node's budget: weights, key/value cache and prefix cache.</param>
+/// <param name="KvCacheBytes">The running batch's key/value cache (both copies), which the engine's admission keeps to.</param>
+/// <param name="Reduced">True when that is less than the full batch at full context: long sequences then queue for room.</param>
+public sealed record ModelFit(long Bytes, long KvCacheBytes, bool Reduced);

@@ -8,7 +8,7 @@ namespace TokenGrid.Grains.Nodes;
 /// One model on one node, from the moment its load is decided until it is unloaded. Its fields change only under the
 /// owning <see cref="NodeModels"/>' lock.
 /// </summary>
-internal sealed class NodeModel(CatalogModel catalog, long bytes)
+internal sealed class NodeModel(CatalogModel catalog, long bytes, long kvCacheBytes = 0)
 {
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -18,6 +18,9 @@ internal sealed class NodeModel(CatalogModel catalog, long bytes)
 
     /// <summary>Estimated bytes, counted against the budget from the moment the load is decided.</summary>
     public long Bytes { get; } = bytes;
+
+    /// <summary>The engine's key/value cache budget (<see cref="EngineOptions.MaxKvCacheBytes"/>), part of <see cref="Bytes"/>; 0: the full batch.</summary>
+    public long KvCacheBytes { get; } = kvCacheBytes;
 
     /// <summary>Completes when the engine runs; faults when the load failed.</summary>
     public Task Ready => _ready.Task;

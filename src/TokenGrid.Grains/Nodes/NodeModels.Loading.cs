@@ -12,19 +12,25 @@ public sealed partial class NodeModels
     private NodeModel? Plan(CatalogModel model, bool allowUnload, out string? refusal)
     {
         refusal = null;
-        var bytes = model.EstimatedBytes(MaxBatchSize, PrefixCache.Tokens, PrefixCache.BlockTokens);
+        var fit = model.Fit(BudgetBytes, MaxBatchSize, PrefixCache.Tokens, PrefixCache.BlockTokens, KvCacheLimitBytes);
+        var bytes = fit?.Bytes ?? 0;
         var victims = new List<NodeModel>();
         if (BudgetBytes > 0)
         {
             var prefix = model.PrefixCacheBytes(PrefixCache.Tokens, PrefixCache.BlockTokens);
-            var need = $"Model '{model.Name}' needs about {ModelMemory.Format(bytes)} (weights {ModelMemory.Format(model.WeightBytes)}, the "
-                + $"key/value cache of {MaxBatchSize} sequences at {model.ContextLength} tokens"
-                + (prefix > 0 ? $" and a prefix cache of {ModelMemory.Format(prefix)})" : ")");
-            if (bytes > BudgetBytes)
+            if (fit is null)
             {
-                refusal = $"{need}, more than node '{NodeId}''s whole memory budget of {ModelMemory.Format(BudgetBytes)}.";
+                var least = model.WeightBytes + prefix + (ModelMemory.KvCopies * model.KvBytesPerSequence);
+                refusal = $"Model '{model.Name}' needs about {ModelMemory.Format(least)} (weights {ModelMemory.Format(model.WeightBytes)}, the "
+                    + $"key/value cache of one sequence at {model.ContextLength} tokens"
+                    + (prefix > 0 ? $" and a prefix cache of {ModelMemory.Format(prefix)})" : ")")
+                    + $", more than node '{NodeId}''s whole memory budget of {ModelMemory.Format(BudgetBytes)}.";
                 return null;
             }
+
+            var need = $"Model '{model.Name}' needs about {ModelMemory.Format(bytes)} (weights {ModelMemory.Format(model.WeightBytes)}, a "
+                + $"key/value cache of {ModelMemory.Format(fit.KvCacheBytes)}"
+                + (prefix > 0 ? $" and a prefix cache of {ModelMemory.Format(prefix)})" : ")");
 
             var free = BudgetBytes - _models.Values.Sum(m => m.Bytes);
             foreach (var idle in _models.Values.Where(m => allowUnload && m.IsLoaded && m.Users == 0).OrderBy(m => m.LastUsed))
@@ -59,7 +65,12 @@ public sealed partial class NodeModels
             _unloads.Add(Task.Run(() => UnloadAsync(victim)));
         }
 
-        var entry = new NodeModel(model, bytes);
+        var entry = new NodeModel(model, bytes, fit!.KvCacheBytes);
+        if (fit.Reduced)
+        {
+            LogKvCacheReduced(_logger, NodeId, model.Name, ModelMemory.Format(fit.KvCacheBytes), MaxBatchSize, model.ContextLength, ModelMemory.Format(BudgetBytes));
+        }
+
         _models[model.Name] = entry;
         var unloadsFirst = Task.WhenAll(_unloads);
         _ = Task.Run(() => LoadAsync(entry, unloadsFirst));
@@ -72,7 +83,7 @@ public sealed partial class NodeModels
         try
         {
             await unloadsFirst.ConfigureAwait(false);
-            var started = _stopped ? throw new InvalidOperationException($"Node '{NodeId}' is stopping.") : _load(entry.Catalog);
+            var started = _stopped ? throw new InvalidOperationException($"Node '{NodeId}' is stopping.") : _load(entry.Catalog, entry.KvCacheBytes);
             bool stopped, recovered = false;
             lock (_lock)
             {

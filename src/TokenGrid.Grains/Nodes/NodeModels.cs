@@ -23,7 +23,7 @@ public sealed partial class NodeModels : IAsyncDisposable
     private readonly Dictionary<string, NodeModel> _models = new(StringComparer.Ordinal);
     private readonly Dictionary<string, FailedLoad> _failed = new(StringComparer.Ordinal);
     private readonly List<Task> _unloads = [];
-    private readonly Func<CatalogModel, (DecoderModel Decoder, InferenceEngine Engine)> _load;
+    private readonly Func<CatalogModel, long, (DecoderModel Decoder, InferenceEngine Engine)> _load;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private long _clock;
@@ -43,7 +43,8 @@ public sealed partial class NodeModels : IAsyncDisposable
         int maxBatchSize,
         (int Tokens, int BlockTokens) prefixCache,
         ExecutionProviderKind expectedProvider,
-        Func<CatalogModel, (DecoderModel Decoder, InferenceEngine Engine)> load,
+        long kvCacheLimitBytes,
+        Func<CatalogModel, long, (DecoderModel Decoder, InferenceEngine Engine)> load,
         ILogger logger,
         TimeProvider? timeProvider = null)
     {
@@ -54,6 +55,7 @@ public sealed partial class NodeModels : IAsyncDisposable
         BudgetBytes = budgetBytes;
         MaxBatchSize = maxBatchSize;
         PrefixCache = prefixCache;
+        KvCacheLimitBytes = kvCacheLimitBytes;
         _provider = expectedProvider;
         _load = load;
         _logger = logger;
@@ -71,6 +73,9 @@ public sealed partial class NodeModels : IAsyncDisposable
 
     /// <summary>Batch capacity of one engine.</summary>
     public int MaxBatchSize { get; }
+
+    /// <summary>Each engine's configured key/value cache budget (<see cref="EngineOptions.MaxKvCacheBytes"/>); 0: the full batch.</summary>
+    public long KvCacheLimitBytes { get; }
 
     /// <summary>Each engine's prefix cache: the prompt positions it may hold, in blocks of <c>BlockTokens</c>.</summary>
     public (int Tokens, int BlockTokens) PrefixCache { get; }

@@ -86,11 +86,15 @@ public sealed class NodeOptions : IValidatedOptions
     public List<string> Models { get; set; } = [];
 
     /// <summary>
-    /// Bytes each node may spend on loaded models, weights and key/value cache at full batch (see
-    /// <see cref="TokenGrid.Grains.Catalog.ModelMemory"/>); loading a model past it first unloads the least recently used idle ones,
-    /// and a model that cannot fit is refused with the reason. 0: unlimited. Default: 0.
+    /// Bytes each node may spend on loaded models: weights, the running batch's key/value cache and the prefix cache (see
+    /// <see cref="TokenGrid.Grains.Catalog.ModelMemory"/>). Loading a model past it first unloads the least recently used idle
+    /// ones; a model whose full batch at full context does not fit the whole budget loads with the key/value cache the
+    /// budget leaves, its engine queueing the sequences that would pass it; a model that cannot hold one sequence at full
+    /// context is refused with the reason. 0: unlimited. Default: unset, which gives each CPU node an equal share of the
+    /// container's memory limit less <see cref="ContainerMemory.ReserveBytes"/> (768 MiB and a tenth of the limit), and no
+    /// budget where the silo has no limit and on GPU nodes (whose models are in device memory).
     /// </summary>
-    public long MemoryBudgetBytes { get; set; }
+    public long? MemoryBudgetBytes { get; set; }
 
     /// <summary>
     /// Load the served models when the silo starts, in configuration order, as long as they fit the budget without
@@ -148,6 +152,23 @@ public sealed class NodeOptions : IValidatedOptions
         }
 
         return labels;
+    }
+
+    /// <summary>
+    /// The memory budget of <paramref name="device"/>'s node: <see cref="MemoryBudgetBytes"/> when set, else its share of
+    /// <paramref name="containerLimitBytes"/> (<see cref="ContainerMemory.Limit"/>) for a CPU device, else 0 (unlimited).
+    /// </summary>
+    public long BudgetOf(string device, long? containerLimitBytes)
+    {
+        if (MemoryBudgetBytes is { } configured)
+        {
+            return configured;
+        }
+
+        var cpuNodes = Devices.Count(d => DeviceName.TryParse(d, out var gpu, out _) && !gpu);
+        return containerLimitBytes is { } limit && DeviceName.TryParse(device, out var isGpu, out _) && !isGpu
+            ? ContainerMemory.BudgetBytes(limit, cpuNodes)
+            : 0;
     }
 
     /// <summary>The intra-op threads of <paramref name="device"/>'s engines.</summary>

@@ -100,11 +100,16 @@ public sealed partial class NodeRuntime(
                 ? catalog.Models
                 : [.. catalog.Models.Where(m => settings.Models.Contains(m.Name, StringComparer.Ordinal))];
             var devices = new Dictionary<string, NodeDevice>(StringComparer.Ordinal);
+            var containerLimit = settings.MemoryBudgetBytes is null ? ContainerMemory.Limit() : null;
             foreach (var device in settings.Devices)
             {
-                var node = CreateDevice(device, served, settings);
+                var budget = settings.BudgetOf(device, containerLimit);
+                var node = CreateDevice(device, served, settings, budget);
                 devices.Add(device, node);
-                LogDeviceStarted(_logger, node.NodeId, string.Join(", ", node.Models.Served), settings.MemoryBudgetBytes,
+                LogDeviceStarted(_logger, node.NodeId, string.Join(", ", node.Models.Served), budget,
+                    containerLimit is { } limit && budget > 0 ? $"an equal share of the container's limit of {ModelMemory.Format(limit)} less {ModelMemory.Format(ContainerMemory.ReserveBytes(limit))} for the silo itself"
+                        : settings.MemoryBudgetBytes is not null ? "TokenGrid:Nodes:MemoryBudgetBytes"
+                        : containerLimit is null ? "no container limit" : "none set, and a GPU node's models are in device memory",
                     string.Join(", ", node.Labels.Select(l => $"{l.Key}={l.Value}")));
                 if (DeviceName.TryParse(device, out var isGpu, out _) && !isGpu && settings.IntraOpThreadsOf(device) > Environment.ProcessorCount)
                 {
@@ -122,7 +127,7 @@ public sealed partial class NodeRuntime(
         }
     }
 
-    private NodeDevice CreateDevice(string device, IReadOnlyList<CatalogModel> served, NodeOptions settings)
+    private NodeDevice CreateDevice(string device, IReadOnlyList<CatalogModel> served, NodeOptions settings, long budgetBytes)
     {
         DeviceName.TryParse(device, out var isGpu, out var ordinal);
         var nodeId = NodeId.Of(SiloName, device);
@@ -136,9 +141,9 @@ public sealed partial class NodeRuntime(
         };
         var expected = isGpu && settings.Provider != ExecutionProviderPreference.Cpu ? ExecutionProviderKind.Cuda : ExecutionProviderKind.Cpu;
         var models = new NodeModels(
-            nodeId, served, settings.MemoryBudgetBytes, settings.Engine.MaxBatchSize,
-            (settings.Engine.PrefixCacheTokens, settings.Engine.PrefixBlockTokens), expected,
-            model => Load(model, device, load, settings.Engine),
+            nodeId, served, budgetBytes, settings.Engine.MaxBatchSize,
+            (settings.Engine.PrefixCacheTokens, settings.Engine.PrefixBlockTokens), expected, settings.Engine.MaxKvCacheBytes,
+            (model, kvCacheBytes) => Load(model, device, load, settings.Engine, kvCacheBytes),
             loggerFactory.CreateLogger<NodeModels>(),
             timeProvider);
         return new NodeDevice(device, nodeId, settings.LabelsOf(device), models);
@@ -162,7 +167,7 @@ public sealed partial class NodeRuntime(
     }
 
     /// <summary>Opens <paramref name="model"/>'s session for one device and starts its engine (blocking: called on the thread pool).</summary>
-    private (DecoderModel, InferenceEngine) Load(CatalogModel model, string device, ModelLoadOptions load, EngineOptions template)
+    private (DecoderModel, InferenceEngine) Load(CatalogModel model, string device, ModelLoadOptions load, EngineOptions template, long kvCacheBytes)
     {
         EnsureUnchanged(model);
 
@@ -170,9 +175,11 @@ public sealed partial class NodeRuntime(
         var decoder = DecoderModel.Load(model.Directory, load with { ModelFile = model.ModelPath });
         try
         {
+            var options = template.Named($"{template.ThreadName}-{device}-{model.Name}");
+            options.MaxKvCacheBytes = kvCacheBytes;
             var engine = new InferenceEngine(
                 decoder,
-                template.Named($"{template.ThreadName}-{device}-{model.Name}"),
+                options,
                 loggerFactory.CreateLogger<InferenceEngine>(),
                 timeProvider);
             return (decoder, engine);

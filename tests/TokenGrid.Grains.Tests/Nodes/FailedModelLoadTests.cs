@@ -32,8 +32,8 @@ public sealed class FailedModelLoadTests : IDisposable
 
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 7, 9, 0, 0, TimeSpan.Zero));
         await using var models = new NodeModels(
-            "s/cpu0", [catalog], budgetBytes: 0, maxBatchSize: 2, prefixCache: (0, 16), ExecutionProviderKind.Cpu,
-            m =>
+            "s/cpu0", [catalog], budgetBytes: 0, maxBatchSize: 2, prefixCache: (0, 16), ExecutionProviderKind.Cpu, kvCacheLimitBytes: 0,
+            (m, _) =>
             {
                 var decoder = DecoderModel.Load(m.Directory, s_load with { ModelFile = m.ModelPath });
                 return (decoder, new InferenceEngine(decoder, time: time));

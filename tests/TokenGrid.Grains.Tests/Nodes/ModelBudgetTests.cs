@@ -68,18 +68,20 @@ public sealed class ModelBudgetTests(NodeClusterFixture nodes)
     }
 
     [Fact]
-    public async Task A_model_larger_than_the_whole_budget_is_refused_with_the_reason()
+    public async Task A_model_whose_full_batch_exceeds_the_whole_budget_serves_with_the_key_value_cache_the_budget_leaves()
     {
         var final = await nodes.GenerateAsync("cpu0", Huge);
         var report = await nodes.Node("cpu0").GetReportAsync();
 
-        Assert.True(final.Refused);
-        Assert.Equal(0, final.CompletionTokens);
-        Assert.Contains("'huge' needs about", final.Error);
-        Assert.Contains("and a prefix cache of", final.Error);
-        Assert.Contains("more than node", final.Error);
-        Assert.Contains("whole memory budget", final.Error);
-        Assert.DoesNotContain(Huge, report.Models);
+        Assert.False(final.Refused, final.Error);
+        Assert.Equal(4, final.CompletionTokens);
+        Assert.Contains(Huge, report.Models);
+        Assert.Equal(nodes.Budget, report.MemoryUsedBytes);
+        Assert.True(nodes.Device("cpu0").Models.TryGetEngine(Huge, out var engine));
+        var huge = nodes.Catalog(Huge);
+        var prefix = huge.PrefixCacheBytes(new NodeOptions().Engine.PrefixCacheTokens, new NodeOptions().Engine.PrefixBlockTokens);
+        Assert.Equal(nodes.Budget - huge.WeightBytes - prefix, engine.KvCacheLimitBytes);
+        Assert.InRange(engine.KvCacheLimitBytes, 2 * huge.KvBytesPerSequence, (2 * huge.KvBytesPerSequence * MaxBatchSize) - 1);
     }
 
     [Fact]

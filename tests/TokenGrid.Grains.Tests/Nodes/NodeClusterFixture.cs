@@ -55,7 +55,7 @@ public sealed class NodeClusterFixture() : ClusterFixture(modelCache: "node")
 
         var (small, large) = (Math.Min(Estimates[Alpha], Estimates[Beta]), Math.Max(Estimates[Alpha], Estimates[Beta]));
         Budget = large + (small / 2);
-        Assert.True(Estimates[Huge] > Budget, "the huge model must exceed the budget");
+        Assert.True(Estimates[Huge] > Budget, "the huge model's full batch must exceed the budget");
     }
 
     protected override void ConfigureSilo(ISiloBuilder silo)
@@ -80,6 +80,10 @@ public sealed class NodeClusterFixture() : ClusterFixture(modelCache: "node")
     /// <summary>The silo's device (its models and counters).</summary>
     public NodeDevice Device(string device) =>
         Cluster.GetSiloServiceProvider().GetRequiredService<NodeRuntime>().TryGetDevice(device, out var node) ? node : throw new InvalidOperationException(device);
+
+    /// <summary>The silo's catalog entry of <paramref name="model"/>.</summary>
+    public CatalogModel Catalog(string model) =>
+        Cluster.GetSiloServiceProvider().GetRequiredService<ModelCatalog>().TryGet(model, out var entry) ? entry : throw new InvalidOperationException(model);
 
     /// <summary>A greedy sequence of <paramref name="maxTokens"/> for <paramref name="model"/>.</summary>
     public static GenerationSpec Spec(string model, int maxTokens) =>

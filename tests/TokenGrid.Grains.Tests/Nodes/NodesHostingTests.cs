@@ -79,14 +79,14 @@ public sealed class NodesHostingTests
     }
 
     [Fact]
-    public void By_default_nodes_serve_every_model_without_a_budget_and_preload()
+    public void By_default_nodes_serve_every_model_without_a_configured_budget_and_preload()
     {
         using var host = Build([]);
 
         var nodes = host.Services.GetRequiredService<IOptions<NodeOptions>>().Value;
 
         Assert.Empty(nodes.Models);
-        Assert.Equal(0, nodes.MemoryBudgetBytes);
+        Assert.Null(nodes.MemoryBudgetBytes);
         Assert.True(nodes.Preload);
         Assert.Empty(nodes.LabelsOf("cpu0"));
         Assert.Equal(10, nodes.CpuModelThreadNice);
