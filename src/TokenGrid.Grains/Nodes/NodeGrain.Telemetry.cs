@@ -20,7 +20,7 @@ public sealed partial class NodeGrain
             var kvPerSequence = catalog.TryGet(model, out var entry) ? entry.KvBytesPerSequence : 0;
             models.Add(new ModelLoad(
                 model, stats.ActiveSequences, stats.QueuedSequences, stats.LastBatchSize, _device.Models.MaxBatchSize,
-                stats.ActiveSequences * kvPerSequence, stats.PrefixCache, stats.LastDecodeRuns));
+                stats.ActiveSequences * kvPerSequence, stats.PrefixCache, stats.LastDecodeRuns, engine.KvCacheBytes, engine.KvCacheLimitBytes));
         }
 
         instruments.OnNodeLoad(new NodeLoad(Id, report.TokensPerSecond10s, report.MemoryUsedBytes, report.MemoryBudgetBytes, models, [.. report.FailedModels.Keys]));

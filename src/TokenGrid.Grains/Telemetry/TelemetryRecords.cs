@@ -35,8 +35,11 @@ public sealed record NodeLoad(
 /// <param name="KvCacheUsedBytes">Key/value cache the running sequences may fill (at full context).</param>
 /// <param name="PrefixCache">The engine's prefix cache counters (monotonic while the model stays loaded); null: none.</param>
 /// <param name="DecodeLanes">Model runs (lanes of rows of similar length) of the latest decode step.</param>
+/// <param name="KvCacheAllocatedBytes">Bytes the running batch's key/value cache buffers hold (both copies, as allocated).</param>
+/// <param name="KvCacheLimitBytes">Bytes the engine's admission keeps that cache to.</param>
 public sealed record ModelLoad(
-    string Model, int Running, int Waiting, int BatchSize, int MaxBatchSize, long KvCacheUsedBytes, PrefixCacheSnapshot? PrefixCache = null, int DecodeLanes = 0)
+    string Model, int Running, int Waiting, int BatchSize, int MaxBatchSize, long KvCacheUsedBytes, PrefixCacheSnapshot? PrefixCache = null, int DecodeLanes = 0,
+    long KvCacheAllocatedBytes = 0, long KvCacheLimitBytes = 0)
 {
     /// <summary>Fraction of the cache's sequence slots in use.</summary>
     public double KvCacheUsage => MaxBatchSize == 0 ? 0 : Math.Min(1.0, (double)Running / MaxBatchSize);

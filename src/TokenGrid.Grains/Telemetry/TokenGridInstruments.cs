@@ -89,6 +89,10 @@ public sealed class TokenGridInstruments
         meter.CreateObservableGauge("tokengrid.node.max_batch_size", () => ObserveModels(m => m.MaxBatchSize), "{request}", "Batch capacity of the engine, by model and node.");
         meter.CreateObservableGauge("tokengrid.node.kv_cache_used", () => ObserveModels(m => m.KvCacheUsedBytes), "By", "Key/value cache held by running sequences (at full context), by model and node.");
         meter.CreateObservableGauge("tokengrid.node.kv_cache_usage_ratio", () => ObserveModels(m => m.KvCacheUsage), "1", "Fraction of the engine's key/value cache slots in use, by model and node.");
+        meter.CreateObservableGauge("tokengrid.node.kv_cache_allocated", () => ObserveModels(m => m.KvCacheAllocatedBytes), "By",
+            "Bytes the running batch's key/value cache buffers hold (both copies, as allocated; kept between batches), by model and node.");
+        meter.CreateObservableGauge("tokengrid.node.kv_cache_limit", () => ObserveModels(m => m.KvCacheLimitBytes), "By",
+            "Bytes the engine keeps its running batch's key/value cache to, queueing sequences that would pass it, by model and node.");
         PrefixCacheSeries(meter);
         meter.CreateObservableGauge("tokengrid.node.memory_used", () => ObserveNodes(n => n.MemoryUsedBytes), "By", "Estimated bytes of the loaded models (weights, key/value cache and prefix cache budget), by node.");
         meter.CreateObservableGauge("tokengrid.node.memory_budget", () => ObserveNodes(n => n.MemoryBudgetBytes), "By", "Bytes the node may spend on models (0: unlimited), by node.");
