@@ -92,19 +92,19 @@ public sealed partial class InferenceEngine
         var followers = new List<(Sequence, int)>();
         var width = 0;
 
-        // The batch's key/value cache at the lengths its rows may reach: a sequence that would take it past the budget
-        // waits, and so does everything behind it (no overtaking: a long prompt is not starved by short ones).
-        var (kvRows, kvLongest) = (0, 0);
-        foreach (var s in _active.Where(s => !s.Finished).Concat(_joining))
-        {
-            (kvRows, kvLongest) = (kvRows + 1, Math.Max(kvLongest, s.KvReach));
-        }
-
+        // The batch's key/value cache at the lengths its rows may reach, counted once something waits: a sequence that
+        // would take it past the budget waits, and so does everything behind it (a long prompt is not starved by short ones).
+        var (kvRows, kvLongest) = (-1, 0);
         lock (_queueLock)
         {
             while (free > rows.Count + followers.Count + _joining.Count && _queue.First is { } first)
             {
                 var next = first.Value;
+                if (kvRows < 0)
+                {
+                    (kvRows, kvLongest) = RunningKvShape();
+                }
+
                 if (!_kvBudget.Admits(kvRows, kvLongest, next.KvReach))
                 {
                     break;
@@ -151,6 +151,26 @@ public sealed partial class InferenceEngine
         }
 
         return rows.Count == 0 ? null : new PrefillGroup(_runner, rows, followers, _options.PrefillChunkTokens, _model.Config.PadTokenId, _prefixCache);
+    }
+
+    /// <summary>The running batch's rows (forks joining included) and the longest length any of them may reach.</summary>
+    private (int Rows, int Longest) RunningKvShape()
+    {
+        var (rows, longest) = (0, 0);
+        foreach (var s in _active)
+        {
+            if (!s.Finished)
+            {
+                (rows, longest) = (rows + 1, Math.Max(longest, s.KvReach));
+            }
+        }
+
+        foreach (var s in _joining)
+        {
+            (rows, longest) = (rows + 1, Math.Max(longest, s.KvReach));
+        }
+
+        return (rows, longest);
     }
 
     /// <summary>
