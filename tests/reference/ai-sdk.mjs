@@ -8,7 +8,7 @@ import { generateText, Output, RetryError, streamText } from "ai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { createOpenAI } from "@ai-sdk/openai";
 import { z } from "zod";
-import { attempt, report } from "./attempts.mjs";
+import { attempt, countingFetch, holdOnlySlot, report } from "./attempts.mjs";
 
 const [baseURL, apiKey, limitedKey, abortKey] = process.argv.slice(2);
 const prompt = "Say something about tokens.";
@@ -65,24 +65,12 @@ await attempt("badValue", () => failing(() => generateText({ model: compatible("
 
 // A 429 with Retry-After: the tenant's one slot is held by a stream of its own; the SDK retries at its defaults.
 await attempt("rateLimited", async () => {
-  const holder = new AbortController();
-  const held = await fetch(baseURL + "/chat/completions", {
-    method: "POST", signal: holder.signal, headers: { Authorization: "Bearer " + limitedKey, "Content-Type": "application/json" },
-    body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hold" }], max_tokens: 400, ignore_eos: true, stream: true }),
-  });
-  if (held.status !== 200) throw new Error(`the holding stream got ${held.status}: ${await held.text()}`);
-  const reader = held.body.getReader();
-  await reader.read();
+  const release = await holdOnlySlot(baseURL, limitedKey);
   const sent = [];
-  const counting = async (url, init) => {
-    const response = await fetch(url, init);
-    sent.push({ at: Date.now(), status: response.status, retryAfter: response.headers.get("retry-after") });
-    return response;
-  };
+  const counting = countingFetch(sent);
   const limited = createOpenAICompatible({ name: "tokengrid", baseURL, apiKey: limitedKey, fetch: counting });
   const result = await failing(() => generateText({ model: limited("demo"), prompt, maxOutputTokens: 2 }));
-  holder.abort();
-  await reader.cancel().catch(() => {});
+  await release();
   return { ...result, sent: sent.map((s, i) => ({ ...s, afterMs: i === 0 ? 0 : s.at - sent[i - 1].at })) };
 });
 

@@ -13,3 +13,27 @@ export async function attempt(name, call) {
 export function report() {
   process.stdout.write(JSON.stringify(out));
 }
+
+// Holds the only slot of a tenant whose max_concurrent_jobs is 1 with a stream of its own, so that its next request is a
+// 429 with Retry-After. Returns release(), which ends the stream.
+export async function holdOnlySlot(baseURL, key) {
+  const holder = new AbortController();
+  const held = await fetch(baseURL + "/chat/completions", {
+    method: "POST", signal: holder.signal, headers: { Authorization: "Bearer " + key, "Content-Type": "application/json" },
+    body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hold" }], max_tokens: 400, ignore_eos: true, stream: true }),
+  });
+  if (held.status !== 200) throw new Error(`the holding stream got ${held.status}: ${await held.text()}`);
+  const reader = held.body.getReader();
+  await reader.read();
+  return async () => {
+    holder.abort();
+    await reader.cancel().catch(() => {});
+  };
+}
+
+// A fetch that notes each attempt's time, status and Retry-After in sent, for a client's retries to be read.
+export const countingFetch = (sent) => async (url, init) => {
+  const response = await fetch(url, init);
+  sent.push({ at: Date.now(), status: response.status, retryAfter: response.headers.get("retry-after") });
+  return response;
+};

@@ -6,7 +6,7 @@
 // call gave, for tests/TokenGrid.Silo.Tests/FrameworkClientTests.cs to assert on.
 import { ChatOpenAI, OpenAI } from "@langchain/openai";
 import { z } from "zod";
-import { attempt, report } from "./attempts.mjs";
+import { attempt, countingFetch, holdOnlySlot, report } from "./attempts.mjs";
 
 const [baseURL, apiKey, limitedKey, abortKey] = process.argv.slice(2);
 const prompt = "Say something about tokens.";
@@ -69,24 +69,12 @@ await attempt("responses", () => failing(() => refusing({ useResponsesApi: true 
 
 // A 429 with Retry-After: the tenant's one slot is held by a stream of its own; LangChain retries once (maxRetries 1).
 await attempt("rateLimited", async () => {
-  const holder = new AbortController();
-  const held = await fetch(baseURL + "/chat/completions", {
-    method: "POST", signal: holder.signal, headers: { Authorization: "Bearer " + limitedKey, "Content-Type": "application/json" },
-    body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hold" }], max_tokens: 400, ignore_eos: true, stream: true }),
-  });
-  if (held.status !== 200) throw new Error(`the holding stream got ${held.status}: ${await held.text()}`);
-  const reader = held.body.getReader();
-  await reader.read();
+  const release = await holdOnlySlot(baseURL, limitedKey);
   const sent = [];
-  const counting = async (url, init) => {
-    const response = await fetch(url, init);
-    sent.push({ status: response.status, retryAfter: response.headers.get("retry-after") });
-    return response;
-  };
+  const counting = countingFetch(sent);
   const limited = new ChatOpenAI({ model: "demo", apiKey: limitedKey, configuration: { baseURL, fetch: counting }, maxTokens: 2, maxRetries: 1 });
   const result = await failing(() => limited.invoke(prompt));
-  holder.abort();
-  await reader.cancel().catch(() => {});
+  await release();
   return { ...result, sent };
 });
 

@@ -26,6 +26,6 @@ public sealed partial class NodeModels
     [LoggerMessage(EventId = 1235, Level = LogLevel.Information, Message = "Node {NodeId} does not preload model {Model}: {Reason}")]
     private static partial void LogPreloadSkipped(ILogger logger, string nodeId, string model, string reason);
 
-    [LoggerMessage(EventId = 1236, Level = LogLevel.Warning, Message = "Node {NodeId} loads model {Model} with a key/value cache of {KvCache}, less than {MaxBatchSize} sequences at {Context} tokens, to fit its memory budget of {Budget}: sequences wait in the engine's queue while the running ones would fill it")]
+    [LoggerMessage(EventId = 1237, Level = LogLevel.Warning, Message = "Node {NodeId} loads model {Model} with a key/value cache of {KvCache}, less than {MaxBatchSize} sequences at {Context} tokens, to fit its memory budget of {Budget}: sequences wait in the engine's queue while the running ones would fill it")]
     private static partial void LogKvCacheReduced(ILogger logger, string nodeId, string model, string kvCache, int maxBatchSize, int context, string budget);
 }

@@ -297,11 +297,17 @@ public sealed partial class ModelDispatcherGrain(
 
     /// <summary>
     /// When a new request for a model no node serves may try again: within the grace (a silo serving it may be
-    /// restarting) at the end of it, else the longest <c>Retry-After</c>; within the configured bounds.
+    /// restarting) at the end of it, else the longest <c>Retry-After</c>; within the configured bounds. Null while a node
+    /// serves the model (the request fits none of them: labels, files), which gives no delay of its own.
     /// </summary>
-    private TimeSpan UnservedRetryAfter(DateTimeOffset now)
+    private TimeSpan? UnservedRetryAfter(DateTimeOffset now)
     {
-        var left = _book.UnservedSince is { } since ? Options.UnservedModelGrace - (now - since) : TimeSpan.Zero;
+        if (_book.UnservedSince is not { } since)
+        {
+            return null;
+        }
+
+        var left = Options.UnservedModelGrace - (now - since);
         return left <= TimeSpan.Zero ? Options.MaxRetryAfter
             : TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(left.TotalSeconds), Options.MinRetryAfter.TotalSeconds, Options.MaxRetryAfter.TotalSeconds));
     }

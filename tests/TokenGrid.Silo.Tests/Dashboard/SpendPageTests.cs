@@ -113,8 +113,9 @@ public sealed class SpendPageTests(BillingServerFixture fixture)
         Assert.InRange(percent, 1, 100);
         var tenant = await page.WaitForSelectorAsync($"#tenants tr[data-key='{tenantId}']", Shown);
         Assert.Equal(
-            [tenantId, shown["name"]!.GetValue<string>(), expected.Due.ToString(), "0.000000", Cap.ToString(), $"{percent.ToString(CultureInfo.InvariantCulture)} %"],
-            (await CellsAsync(tenant!))[..6]);
+            [tenantId, shown["name"]!.GetValue<string>(), shown["month_amount_due"]!.GetValue<string>(), expected.Due.ToString(), "0.000000", Cap.ToString(),
+                $"{percent.ToString(CultureInfo.InvariantCulture)} %"],
+            (await CellsAsync(tenant!))[..7]);
         Assert.Equal([0, (double)Cap.ToDecimal(), (double)expected.Due.ToDecimal()], await tenant!.EvalOnSelectorAsync<double[]>("meter", "m => [m.min, m.max, m.value]"));
 
         var burn = await page.WaitForSelectorAsync($"#programs tr[data-key='{program}']", Shown);

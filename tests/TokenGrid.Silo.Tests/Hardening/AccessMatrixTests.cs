@@ -191,14 +191,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
     [Fact]
     public async Task Every_api_endpoint_refuses_a_query_parameter_it_does_not_take_naming_it()
     {
-        var (tenantId, tenantKey) = await Server.CreateTenantAsync();
-        var keys = new Dictionary<Access, string>
-        {
-            [Access.Tenant] = tenantKey,
-            [Access.Admin] = TokenGridServer.AdminKey,
-            [Access.Auditor] = PlannerServerFixture.AuditorKey,
-            [Access.Planner] = PlannerServerFixture.PlannerKey,
-        };
+        var (tenantId, keys) = await KeysAsync();
         var failures = new List<string>();
         foreach (var (endpoint, access) in Endpoints.Where(e => e.Value != Access.Public))
         {
@@ -221,14 +214,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
     [Fact]
     public async Task The_openapi_document_lists_every_status_an_operation_answered()
     {
-        var (tenantId, tenantKey) = await Server.CreateTenantAsync();
-        var keys = new Dictionary<Access, string>
-        {
-            [Access.Tenant] = tenantKey,
-            [Access.Admin] = TokenGridServer.AdminKey,
-            [Access.Auditor] = PlannerServerFixture.AuditorKey,
-            [Access.Planner] = PlannerServerFixture.PlannerKey,
-        };
+        var (tenantId, keys) = await KeysAsync();
         using var anonymous = Server.Client(null);
         var paths = System.Text.Json.Nodes.JsonNode.Parse(await anonymous.GetStringAsync("openapi/v1.json"))!["paths"]!.AsObject();
         var failures = new List<string>();
@@ -283,6 +269,19 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
             var good = await planner.GetAsync($"dashboard/orleans/{view}/{silo}");
             Assert.True(good.StatusCode == HttpStatusCode.OK, $"{view}/{silo}: {(int)good.StatusCode} {await good.Content.ReadAsStringAsync()}");
         }
+    }
+
+    /// <summary>A new tenant, and the key of each class that opens its endpoints.</summary>
+    private async Task<(string TenantId, Dictionary<Access, string> Keys)> KeysAsync()
+    {
+        var (tenantId, tenantKey) = await Server.CreateTenantAsync();
+        return (tenantId, new Dictionary<Access, string>
+        {
+            [Access.Tenant] = tenantKey,
+            [Access.Admin] = TokenGridServer.AdminKey,
+            [Access.Auditor] = PlannerServerFixture.AuditorKey,
+            [Access.Planner] = PlannerServerFixture.PlannerKey,
+        });
     }
 
     private static Access? ClassOf(string method, string pattern) =>
