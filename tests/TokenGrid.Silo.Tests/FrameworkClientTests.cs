@@ -5,13 +5,21 @@ using TokenGrid.Silo.Tests.Support;
 namespace TokenGrid.Silo.Tests;
 
 /// <summary>
+/// A server whose demo model has room for a stream of 4,000 tokens: the stream that holds a tenant's only slot while a
+/// framework retries its 429 must outlast the retries however fast the machine (400 tokens ran out within 3 s on CI's).
+/// </summary>
+public sealed class LongContextServerFixture() : SettingsServerFixture(new Dictionary<string, string>
+{
+    ["TokenGrid:Models:DemoSpec:ContextLength"] = "4096",
+});
+
+/// <summary>
 /// The frameworks most applications call OpenAI through, pointed at TokenGrid as their documentation says and left at
 /// their defaults: the Vercel AI SDK (tests/reference/ai-sdk.mjs) and LangChain JS (tests/reference/langchain.mjs). What a
 /// tenant relies on: text, finish reasons and usage that match the ledger, our errors as the framework's own with our
 /// message, retries that stop, and an aborted stream cancelling its job and charging only what it produced.
 /// </summary>
-[Collection(ServerCollection.Name)]
-public sealed class FrameworkClientTests(ServerFixture fixture)
+public sealed class FrameworkClientTests(LongContextServerFixture fixture) : IClassFixture<LongContextServerFixture>
 {
     private TokenGridServer Server => fixture.Server;
 

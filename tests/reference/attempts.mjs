@@ -15,12 +15,14 @@ export function report() {
 }
 
 // Holds the only slot of a tenant whose max_concurrent_jobs is 1 with a stream of its own, so that its next request is a
-// 429 with Retry-After. Returns release(), which ends the stream.
+// 429 with Retry-After. Returns release(), which ends the stream. The stream asks for 4,000 tokens (the test's server gives the model
+// the context), which take seconds however fast the machine: 400 ran out within 3 s on a quiet one, and freed the slot
+// before the client's last retry.
 export async function holdOnlySlot(baseURL, key) {
   const holder = new AbortController();
   const held = await fetch(baseURL + "/chat/completions", {
     method: "POST", signal: holder.signal, headers: { Authorization: "Bearer " + key, "Content-Type": "application/json" },
-    body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hold" }], max_tokens: 400, ignore_eos: true, stream: true }),
+    body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hold" }], max_tokens: 4000, ignore_eos: true, stream: true }),
   });
   if (held.status !== 200) throw new Error(`the holding stream got ${held.status}: ${await held.text()}`);
   const reader = held.body.getReader();

@@ -100,9 +100,22 @@ public static class ReferenceTools
 
     private static async Task<string> RunNodeAsync(string script, params string[] args)
     {
+        _ = ScriptsCopied.Value;
         var (code, output, error) = await ChildProcess.RunAsync("node", [Path.Combine(Root, script), .. args], Root);
         return code == 0 ? output : throw new InvalidOperationException($"node {script} failed ({code}): {error}");
     }
+
+    // The scripts run beside the node_modules they import, where scripts/reference-tools.sh copied them. A copy made before
+    // a script (or attempts.mjs, which they share) changed would run the old code, so each test run copies them again.
+    private static readonly Lazy<bool> ScriptsCopied = new(() =>
+    {
+        foreach (var script in Directory.EnumerateFiles(Path.Combine(RepositoryRoot.Path, "tests", "reference"), "*.mjs"))
+        {
+            File.Copy(script, Path.Combine(Root, Path.GetFileName(script)), overwrite: true);
+        }
+
+        return true;
+    });
 
     private static string Locate()
     {
