@@ -239,6 +239,7 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     [InlineData(Chat, """{"model":"demo","max_tokens":2,"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello","refusal":null,"annotations":[]},{"role":"user","content":"Again"}]}""")]
     [InlineData(Chat, """{"model":"demo","max_tokens":2,"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"42"}]}""")]
     [InlineData(Completions, """{"model":"demo","max_tokens":2,"prompt":[[9906,11]]}""")]
+    [InlineData(Completions, """{"model":"demo","max_tokens":2,"prompt":[[9906,11],[9906]]}""")]
     public async Task Bodies_as_the_sdks_send_them_are_accepted(string path, string body)
     {
         using var client = Server.Client(TokenGridServer.DemoKey);
@@ -254,7 +255,7 @@ public sealed class RequestSurfaceTests(ServerFixture fixture)
     [InlineData(Chat, """{"model":"demo","messages":[{"role":"tool","content":"t"}]}""", "messages[0].tool_call_id", "invalid_value")]
     [InlineData(Chat, """{"model":"demo","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"y","audio":{"id":"a"}}]}""", "messages[1].audio", "unsupported_parameter")]
     [InlineData(Chat, """{"model":"demo","messages":[{"role":"user","content":"x","refusal":"no"}]}""", "messages[0].refusal", "unrecognized_argument")]
-    [InlineData(Completions, """{"model":"demo","prompt":[[1,2],[3]]}""", "prompt", "invalid_value")]
+    [InlineData(Completions, """{"model":"demo","prompt":[[1,2],"a"]}""", "prompt", "invalid_value")]
     [InlineData(Completions, """{"model":"demo","prompt":[["a"]]}""", "prompt", "invalid_value")]
     public async Task Messages_and_prompts_OpenAI_refuses_are_400_naming_the_field(string path, string body, string param, string code)
     {

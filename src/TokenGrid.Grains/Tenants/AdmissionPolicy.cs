@@ -40,7 +40,7 @@ internal static class AdmissionPolicy
         if (jobs > budget.MaxConcurrentJobs)
         {
             return new(AdmissionRejection.RequestTooLarge,
-                $"{jobs} choices run as {jobs} concurrent jobs and this tenant may run at most {budget.MaxConcurrentJobs}, so the request can never be admitted; lower n.",
+                $"{jobs} choices run as {jobs} concurrent jobs and this tenant may run at most {budget.MaxConcurrentJobs}, so the request can never be admitted; lower n or send fewer prompts.",
                 null);
         }
 

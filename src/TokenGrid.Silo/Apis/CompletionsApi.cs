@@ -33,18 +33,21 @@ internal static class CompletionsApi
                 "echo together with logprobs is not supported: it needs prompt log probabilities.", "unsupported_parameter", "echo"));
         }
 
-        var (text, tokens) = PromptParser.Prompt(request.Prompt);
+        var prompts = PromptParser.Prompts(request.Prompt);
         var fields = GenerationFields.From(request, request.MaxTokens, "max_tokens") with
         {
             N = request.N,
             TopLogprobs = request.Logprobs,
             TopLogprobsParam = "logprobs",
         };
-        var plan = planner.ForPrompt(fields, text, tokens);
-        if (plan.Choices > 1)
+        var plans = planner.ForPrompts(fields, prompts);
+        if (plans.Count > 1 || plans[0].Choices > 1)
         {
-            return await CreateChoicesAsync(http, request, plan, text, submitter, time);
+            return await CreateChoicesAsync(http, request, plans, [.. prompts.Select(p => p.Text)], submitter, time);
         }
+
+        var plan = plans[0];
+        var text = prompts[0].Text;
 
         var (grain, job) = await submitter.SubmitAsync(http, plan, keepOutput: false);
 
@@ -74,30 +77,34 @@ internal static class CompletionsApi
         });
     }
 
-    /// <summary><c>n</c> &gt; 1: one job per choice (see <see cref="JobSubmitter.SubmitChoicesAsync"/>), each choice echoing the prompt when asked.</summary>
+    /// <summary>
+    /// <c>n</c> &gt; 1, or several prompts: one job per choice (see <see cref="JobSubmitter.SubmitPromptsAsync"/>),
+    /// prompt i's choice j at index <c>i × n + j</c> as OpenAI numbers them, each choice echoing its own prompt when asked.
+    /// </summary>
     private static async Task<IResult> CreateChoicesAsync(
-        HttpContext http, CompletionRequest request, GenerationPlan plan, string? text, JobSubmitter submitter, TimeProvider time)
+        HttpContext http, CompletionRequest request, IReadOnlyList<GenerationPlan> plans, IReadOnlyList<string?> texts, JobSubmitter submitter, TimeProvider time)
     {
-        var jobs = await submitter.SubmitChoicesAsync(http, plan, keepOutput: false);
+        var jobs = await submitter.SubmitPromptsAsync(http, plans, keepOutput: false);
         var id = "cmpl-" + jobs[0].Job.Id;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
-        var model = plan.Model.Name;
-        var logprobs = request.Logprobs is null ? null : new LogprobFormat(plan.Model, plan.Output.SkipSpecialTokens);
-        var echo = request.Echo == true ? text ?? plan.Model.Decode(plan.PromptTokens) : null;
+        var (model, n) = (plans[0].Model, plans[0].Choices);
+        var logprobs = request.Logprobs is null ? null : new LogprobFormat(model, plans[0].Output.SkipSpecialTokens);
+        var echoes = plans.Select((plan, p) => request.Echo == true ? texts[p] ?? model.Decode(plan.PromptTokens) : null).ToList();
         var grains = jobs.Select(j => j.Grain).ToList();
         if (request.Stream == true)
         {
             var usage = new StreamUsage(
-                request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
-            return new ChoicesStream(grains, [.. grains.Select((_, i) => new TextCompletionChunks(id, created, model, plan.Model.Fingerprint, logprobs, echo, i))], usage);
+                request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plans.Sum(p => p.PromptTokens.Length));
+            return new ChoicesStream(
+                grains, [.. grains.Select((_, i) => new TextCompletionChunks(id, created, model.Name, model.Fingerprint, logprobs, echoes[i / n], i))], usage, n);
         }
 
         var results = await ChoiceOutput.CollectAsync(grains, http);
         var choices = results.Select((r, i) =>
-            new TextChoice(echo + r.Text, i, r.Final.FinishReason ?? "stop", logprobs?.Legacy(r.Logprobs, new TextOffsets())));
-        return TypedResults.Ok(new TextCompletion(id, created, model, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final)))
+            new TextChoice(echoes[i / n] + r.Text, i, r.Final.FinishReason ?? "stop", logprobs?.Legacy(r.Logprobs, new TextOffsets())));
+        return TypedResults.Ok(new TextCompletion(id, created, model.Name, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final), n))
         {
-            SystemFingerprint = plan.Model.Fingerprint,
+            SystemFingerprint = model.Fingerprint,
         });
     }
 }

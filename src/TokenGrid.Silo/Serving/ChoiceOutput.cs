@@ -48,11 +48,15 @@ internal static class ChoiceOutput
 
     /// <summary>
     /// Usage as OpenAI reports it for <c>n</c> choices, <paramref name="finals"/> in choice order: the prompt once, as
-    /// choice 0 computed it (with its cached tokens, as the ledger records them), the completions summed.
+    /// choice 0 computed it (with its cached tokens, as the ledger records them), the completions summed. With several
+    /// prompts of <paramref name="choicesPerPrompt"/> choices each (0: one prompt), each prompt once, as its choice 0
+    /// computed it.
     /// </summary>
-    public static Usage UsageOf(IEnumerable<JobInfo> finals)
+    public static Usage UsageOf(IEnumerable<JobInfo> finals, int choicesPerPrompt = 0)
     {
         var all = finals.ToList();
-        return Usage.Of(all[0].PromptTokens, all.Sum(f => f.CompletionTokens), all[0].CachedPromptTokens);
+        var per = choicesPerPrompt > 0 ? choicesPerPrompt : all.Count;
+        var firsts = all.Where((_, i) => i % per == 0).ToList();
+        return Usage.Of(firsts.Sum(f => f.PromptTokens), all.Sum(f => f.CompletionTokens), firsts.Sum(f => f.CachedPromptTokens));
     }
 }

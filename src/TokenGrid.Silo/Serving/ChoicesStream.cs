@@ -12,9 +12,11 @@ namespace TokenGrid.Silo.Serving;
 /// completions summed). Like <see cref="CompletionStream"/> it opens at the first generated text, so a request whose
 /// choices fail before producing anything gets a plain problem reply, and keeps a connection whose jobs wait alive
 /// (see <see cref="StreamStart"/>). When one choice fails the others are cancelled
-/// and the stream ends with the error; when the client goes away every choice is cancelled.
+/// and the stream ends with the error; when the client goes away every choice is cancelled. The choices of a legacy
+/// completion's several prompts stream the same way, <paramref name="choicesPerPrompt"/> per prompt (0: one prompt), and
+/// the usage counts each prompt once.
 /// </summary>
-internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList<IChunkFormat> formats, StreamUsage usage) : IResult
+internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList<IChunkFormat> formats, StreamUsage usage, int choicesPerPrompt = 0) : IResult
 {
     private readonly int[] _completionTokens = new int[jobs.Count];
 
@@ -46,7 +48,7 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
 
         var start = new StreamStart(httpContext, formats, usage.SoFar(0));
         SseWriter? writer = null;
-        // By choice, so that the usage is choice 0's prompt (as the whole reply and the ledger count it), whichever ends first.
+        // By choice, so that the usage is each prompt's choice 0's (as the whole reply and the ledger count it), whichever ends first.
         var finals = new JobInfo[jobs.Count];
         var finished = 0;
         await using var reader = events.Reader.ReadAllAsync(aborted).GetAsyncEnumerator();
@@ -94,7 +96,7 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
             _completionTokens[index] = final.CompletionTokens;
             writer ??= await start.OpenAsync();
             // The last choice to finish carries the whole usage, with the prefix cache's share, as one choice's finish does.
-            var finishUsage = finished == jobs.Count && usage.Continuous ? ChoiceOutput.UsageOf(finals) : SoFar();
+            var finishUsage = finished == jobs.Count && usage.Continuous ? ChoiceOutput.UsageOf(finals, choicesPerPrompt) : SoFar();
             foreach (var chunk in formats[index].Finish(final.FinishReason ?? "stop", finishUsage))
             {
                 await writer.WriteAsync(chunk, cancellationToken: aborted);
@@ -113,7 +115,7 @@ internal sealed class ChoicesStream(IReadOnlyList<IJobGrain> jobs, IReadOnlyList
 
         if (writer is not null && usage.Final && finished == jobs.Count)
         {
-            await writer.WriteAsync(formats[0].Usage(ChoiceOutput.UsageOf(finals)), cancellationToken: aborted);
+            await writer.WriteAsync(formats[0].Usage(ChoiceOutput.UsageOf(finals, choicesPerPrompt)), cancellationToken: aborted);
         }
 
         if (writer is not null)

@@ -38,6 +38,60 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
     }
 
     /// <summary>
+    /// One plan per prompt of a legacy completion (OpenAI's list forms of <c>prompt</c>), each for <c>n</c> choices: the
+    /// same fields for every prompt, checked once, against the longest prompt, so a context-length refusal names it;
+    /// without <c>max_tokens</c> each prompt gets what the context leaves it. Prompts × n above <see cref="MaxChoices"/>,
+    /// or an empty prompt, is 400 naming <c>prompt</c>.
+    /// </summary>
+    public IReadOnlyList<GenerationPlan> ForPrompts(GenerationFields fields, IReadOnlyList<(string? Text, int[]? Tokens)> prompts)
+    {
+        if (prompts.Count == 1)
+        {
+            return [ForPrompt(fields, prompts[0].Text, prompts[0].Tokens)];
+        }
+
+        if (fields.N is >= 1 and <= MaxChoices && prompts.Count * fields.N.Value > MaxChoices)
+        {
+            throw Problem($"prompt holds {prompts.Count} prompts and n is {fields.N}: a request may ask for at most {MaxChoices} choices (prompts × n).", "prompt");
+        }
+
+        var model = Model(fields.Model);
+        var tokens = new int[prompts.Count][];
+        for (var i = 0; i < prompts.Count; i++)
+        {
+            var (text, ids) = prompts[i];
+            if (ids is not null && ids.Any(id => id >= model.VocabSize))
+            {
+                throw Problem($"prompt[{i}] has token ids at or above the model's vocabulary size ({model.VocabSize}).", "prompt");
+            }
+
+            tokens[i] = ids ?? model.Encode(text ?? "");
+            if (tokens[i].Length == 0)
+            {
+                throw Problem($"prompt[{i}] must not be empty.", "prompt");
+            }
+        }
+
+        // Every field is checked once, on the longest prompt: the one the context has least room for.
+        var longest = Array.IndexOf(tokens, tokens.MaxBy(t => t.Length));
+        GenerationPlan checkedPlan;
+        try
+        {
+            checkedPlan = Plan(fields, model, tokens[longest], [], "prompt");
+        }
+        catch (ApiProblemException e) when (e.Problem.Code == "context_length_exceeded")
+        {
+            throw new ApiProblemException(e.Problem with { Detail = $"{e.Problem.Detail} prompt[{longest}] is the longest of the {prompts.Count} prompts." });
+        }
+
+        return [.. tokens.Select(prompt => checkedPlan with
+        {
+            PromptTokens = prompt,
+            MaxTokens = fields.MaxTokens ?? Math.Min(options.Value.DefaultMaxTokens, model.MaxCompletionTokens(prompt.Length)),
+        })];
+    }
+
+    /// <summary>
     /// A plan for chat messages, rendered with the model's own chat template (or its fallback), whose stop sequences end
     /// the output too but never show in it. A template that refuses the conversation (<c>raise_exception</c>) answers 400
     /// with the template's message.

@@ -51,44 +51,66 @@ internal sealed partial class JobSubmitter(IGrainFactory grains, TimeProvider ti
     /// its own seed, <c>seed + index</c>, so the choices differ and a repeat with the same seed gives the same ones. When
     /// the scheduler refuses a choice the others are cancelled (settling what they used) and the refusal is answered.
     /// </summary>
-    public async Task<IReadOnlyList<(IJobGrain Grain, JobInfo Job)>> SubmitChoicesAsync(HttpContext http, GenerationPlan plan, bool keepOutput)
+    public Task<IReadOnlyList<(IJobGrain Grain, JobInfo Job)>> SubmitChoicesAsync(HttpContext http, GenerationPlan plan, bool keepOutput) =>
+        SubmitPromptsAsync(http, [plan], keepOutput);
+
+    /// <summary>
+    /// Submits the choices of several prompts (a legacy completion's list of prompts, <paramref name="plans"/> one per
+    /// prompt, each for the same <c>n</c>) as one group, as <see cref="SubmitChoicesAsync"/>
+    /// submits one prompt's: one admission for every prompt's tokens and every choice's max tokens, all or none. Choice
+    /// <c>i × n + j</c> (prompt i's choice j) is returned at that index; each prompt's choices are a choice group of their
+    /// own (prompt i's choice 0 reserves and is charged its prompt, its siblings fork from it), and choice j samples with
+    /// <c>seed + j</c>, so each prompt's choices are those of a request for that prompt alone.
+    /// </summary>
+    public async Task<IReadOnlyList<(IJobGrain Grain, JobInfo Job)>> SubmitPromptsAsync(HttpContext http, IReadOnlyList<GenerationPlan> plans, bool keepOutput)
     {
         var tenant = http.Tenant();
-        if (plan.Priority is { } asked)
+        if (plans[0].Priority is { } asked)
         {
             await CheckPriorityAsync(tenant.TenantId, asked);
         }
 
-        var n = plan.Choices;
-        var ids = Enumerable.Range(0, n).Select(_ => NewJobId()).ToArray();
-        var spec = plan.ToJobSpec(tenant.TenantId, keepOutput, options.Value.JobTimeout);
-        var specs = ids.Select((_, i) => spec with
+        var n = plans[0].Choices;
+        var count = plans.Count * n;
+        var ids = Enumerable.Range(0, count).Select(_ => NewJobId()).ToArray();
+        var specs = new JobSpec[count];
+        for (var p = 0; p < plans.Count; p++)
         {
-            Choice = new JobChoice(ids[0], i, n) { Siblings = i == 0 ? ids[1..] : [] },
-            Sampling = spec.Sampling with { Seed = spec.Sampling.Seed is { } seed ? unchecked(seed + (ulong)i) : null },
-        }).ToArray();
+            var spec = plans[p].ToJobSpec(tenant.TenantId, keepOutput, options.Value.JobTimeout);
+            var group = ids[(p * n)..((p + 1) * n)];
+            for (var j = 0; j < n; j++)
+            {
+                specs[(p * n) + j] = spec with
+                {
+                    // A prompt of its own (n = 1 in a list of prompts) is no choice group: it reserves and charges its prompt.
+                    Choice = n == 1 ? null : new JobChoice(group[0], j, n) { Siblings = j == 0 ? group[1..] : [] },
+                    Sampling = spec.Sampling with { Seed = spec.Sampling.Seed is { } seed ? unchecked(seed + (ulong)j) : null },
+                };
+            }
+        }
 
+        var model = specs[0].Model;
         var started = time.GetTimestamp();
         var admission = await grains.GetGrain<ITenantGrain>(tenant.TenantId).AdmitGroupAsync(
-            [.. ids.Select((id, i) => new AdmissionRequest(id, spec.Model, i == 0 ? spec.PromptTokens.Length : 0, spec.MaxTokens))]);
+            [.. specs.Select((spec, i) => new AdmissionRequest(ids[i], spec.Model, spec.Choice is { ChargesPrompt: false } ? 0 : spec.PromptTokens.Length, spec.MaxTokens))]);
         tenant.Limits = admission.Limits;
         if (!admission.Admitted)
         {
             var rejected = new JobInfo
             {
-                Id = ids[0], TenantId = tenant.TenantId, Model = spec.Model, Status = JobStatus.Rejected, Admission = admission,
+                Id = ids[0], TenantId = tenant.TenantId, Model = model, Status = JobStatus.Rejected, Admission = admission,
             };
 
             // No job exists to record its end, so the request's ends are counted here: one per choice, as the tenant
             // counts the group's rejections and as admitted choices end (docs/metrics.md).
-            var end = new RequestEnd(spec.Model, "rejected", admission.Rejection?.ToCode() ?? "error", time.GetElapsedTime(started), null, null);
-            for (var i = 0; i < n; i++)
+            var end = new RequestEnd(model, "rejected", admission.Rejection?.ToCode() ?? "error", time.GetElapsedTime(started), null, null);
+            for (var i = 0; i < count; i++)
             {
                 instruments.OnRequestFinished(end);
             }
 
-            // Too large for the tenant ever to admit: it is the n choices together that do not fit.
-            throw new JobFailedException(rejected, admission.Rejection == AdmissionRejection.RequestTooLarge ? "n" : null);
+            // Too large for the tenant ever to admit: it is the choices together that do not fit (the prompts × n of a list).
+            throw new JobFailedException(rejected, admission.Rejection == AdmissionRejection.RequestTooLarge ? (plans.Count > 1 ? "prompt" : "n") : null);
         }
 
         var jobs = ids.Select(id => grains.GetGrain<IJobGrain>(id)).ToArray();

@@ -21,40 +21,58 @@ internal static class PromptParser
     private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool"];
 
     /// <summary>
-    /// The prompt as text or token ids: a string, an array holding one string, an array of token ids, or an array
-    /// holding one array of token ids (OpenAI's four forms, with one prompt each).
+    /// The one prompt of a request that takes one (<c>POST /v1/jobs</c>): any form of <see cref="Prompts"/> that holds a
+    /// single prompt; several are 400 naming <c>prompt</c>.
     /// </summary>
-    public static (string? Text, int[]? Tokens) Prompt(JsonElement prompt)
+    public static (string? Text, int[]? Tokens) Prompt(JsonElement prompt) => Prompts(prompt) switch
+    {
+        [var single] => single,
+        _ => throw Problem("Only one prompt per request is supported here; POST /v1/completions takes several.", "prompt"),
+    };
+
+    /// <summary>
+    /// The prompts as text or token ids, in OpenAI's four forms: a string, a list of strings, a list of token ids (one
+    /// prompt), or a list of lists of token ids. A list may not mix the forms, nor be empty, nor hold more than
+    /// <see cref="GenerationPlanner.MaxChoices"/> prompts. (An empty string or token list is refused by the planner, which
+    /// names its index.)
+    /// </summary>
+    public static IReadOnlyList<(string? Text, int[]? Tokens)> Prompts(JsonElement prompt)
     {
         switch (prompt.ValueKind)
         {
             case JsonValueKind.String:
-                return (prompt.GetString()!, null);
-            case JsonValueKind.Array when prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.Array:
-                return Prompt(prompt[0]) is { Tokens: { } single } ? (null, single)
-                    : throw Problem("prompt must be a string or an array of token ids.", "prompt");
-            case JsonValueKind.Array when prompt.GetArrayLength() > 1 && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Array):
-                throw Problem("Only one prompt per request is supported.", "prompt");
-            case JsonValueKind.Array when prompt.GetArrayLength() > 0 && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number):
-                var tokens = new int[prompt.GetArrayLength()];
-                var i = 0;
-                foreach (var element in prompt.EnumerateArray())
-                {
-                    tokens[i++] = element.TryGetInt32(out var id) && id >= 0
-                        ? id
-                        : throw Problem("prompt token ids must be non-negative integers.", "prompt");
-                }
-
-                return (null, tokens);
-            case JsonValueKind.Array when prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String:
-                return (prompt[0].GetString()!, null);
-            case JsonValueKind.Array when prompt.GetArrayLength() > 1 && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String):
-                throw Problem("Only one prompt per request is supported.", "prompt");
+                return [(prompt.GetString()!, null)];
             case JsonValueKind.Undefined or JsonValueKind.Null:
                 throw Problem("prompt is required.", "prompt");
+            case JsonValueKind.Array when prompt.GetArrayLength() == 0:
+                throw Problem("prompt must not be an empty list.", "prompt");
+            case JsonValueKind.Array when prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number):
+                return [(null, TokenIds(prompt))];
+            case JsonValueKind.Array when prompt.GetArrayLength() > GenerationPlanner.MaxChoices:
+                throw Problem($"prompt may hold at most {GenerationPlanner.MaxChoices} prompts.", "prompt");
+            case JsonValueKind.Array when prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String):
+                return [.. prompt.EnumerateArray().Select(e => ((string?)e.GetString()!, (int[]?)null))];
+            case JsonValueKind.Array when prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Array && e.EnumerateArray().All(id => id.ValueKind == JsonValueKind.Number)):
+                return [.. prompt.EnumerateArray().Select(e => ((string?)null, (int[]?)TokenIds(e)))];
             default:
-                throw Problem("prompt must be a string or an array of token ids.", "prompt");
+                throw Problem(
+                    "prompt must be a string, a list of strings, a list of token ids or a list of lists of token ids (a list may not mix these forms).",
+                    "prompt");
         }
+    }
+
+    private static int[] TokenIds(JsonElement ids)
+    {
+        var tokens = new int[ids.GetArrayLength()];
+        var i = 0;
+        foreach (var element in ids.EnumerateArray())
+        {
+            tokens[i++] = element.TryGetInt32(out var id) && id >= 0
+                ? id
+                : throw Problem("prompt token ids must be non-negative integers.", "prompt");
+        }
+
+        return tokens;
     }
 
     /// <summary>
