@@ -118,19 +118,40 @@ public sealed class FrameworkClientTests(LongContextServerFixture fixture) : ICl
         var structured = Ok(results, "structured")["usage"]!;
         usages.Add((structured["input_tokens"]!.GetValue<int>(), structured["output_tokens"]!.GetValue<int>()));
 
-        // The legacy LLM class: one prompt per call works; generate() batches 20 prompts a request unless batchSize is 1.
+        // The legacy LLM class: one prompt per call works, and so does generate() at its default batchSize (20 prompts a
+        // request): 21 prompts are two requests, of 20 prompts and 1.
         Assert.False(string.IsNullOrEmpty(Ok(results, "llmInvoke")["text"]!.GetValue<string>()));
         Assert.False(string.IsNullOrEmpty(Ok(results, "llmStream")["text"]!.GetValue<string>()));
-        Assert.Equal("prompt", Failed(results, "llmGenerateBatched", 400, "invalid_value")["param"]!.GetValue<string>());
+        var batched = Ok(results, "llmGenerateBatched");
+        Assert.Equal([200, 200], batched["sent"]!.AsArray().Select(s => s!["status"]!.GetValue<int>()));
+        Assert.Equal(21, batched["texts"]!.AsArray().Count);
+        Assert.All(batched["texts"]!.AsArray(), g => Assert.False(string.IsNullOrEmpty(Assert.Single(g!.AsArray())!.GetValue<string>())));
+        Assert.Equal(21 * 8, batched["tokenUsage"]!["completionTokens"]!.GetValue<int>());
+
+        // With n = 2 it reads prompt i's choices from indexes 2i and 2i + 1: each echoes its own prompt.
+        var choices = Ok(results, "llmGenerateChoices");
+        var prompts = new[] { "Alpha", "Beta", "Gamma" };
+        Assert.Equal(3, choices["texts"]!.AsArray().Count);
+        for (var i = 0; i < 3; i++)
+        {
+            var texts = choices["texts"]![i]!.AsArray();
+            Assert.Equal(2, texts.Count);
+            Assert.All(texts, t => Assert.StartsWith(prompts[i], t!.GetValue<string>(), StringComparison.Ordinal));
+        }
+
         var generated = Ok(results, "llmGenerate");
         Assert.Equal(2, generated["texts"]!.AsArray().Count);
         Assert.Equal(16, generated["tokenUsage"]!["completionTokens"]!.GetValue<int>());
-        var llmPrompt = generated["tokenUsage"]!["promptTokens"]!.GetValue<int>();
+        var reported = new[] { batched, choices, generated }.Select(r => r["tokenUsage"]!)
+            .Select(u => (Prompt: u["promptTokens"]!.GetValue<int>(), Completion: u["completionTokens"]!.GetValue<int>())).ToList();
 
-        // The legacy class's calls are charged too: llmInvoke's and llmStream's 8 tokens each, and llmGenerate's 16.
+        // The legacy class's calls are charged as they reported: llmInvoke's and llmStream's 8 tokens each (prompts
+        // unreported) and the generate() calls' usage exactly.
         var legacy = await ChargedAsync(tenant);
-        Assert.Equal(usages.Sum(u => u.Completion) + 8 + 8 + 16, legacy.Completion);
-        Assert.True(legacy.Prompt - usages.Sum(u => u.Prompt) > llmPrompt, "the legacy calls' prompts were not charged");
+        Assert.Equal(usages.Sum(u => u.Completion) + 8 + 8 + reported.Sum(u => u.Completion), legacy.Completion);
+        Assert.Equal(6 * 4, reported[1].Completion);
+        var unreported = legacy.Prompt - usages.Sum(u => u.Prompt) - reported.Sum(u => u.Prompt);
+        Assert.Equal(2 * Server.DemoModel().Encode("Say something about tokens.").Length, unreported);
 
         Assert.Equal("The API key is invalid or has been revoked.", Failed(results, "badKey", 401, "invalid_api_key")["message"]!.GetValue<string>());
         Assert.Equal("model", Failed(results, "badModel", 404, "model_not_found")["param"]!.GetValue<string>());
@@ -148,7 +169,8 @@ public sealed class FrameworkClientTests(LongContextServerFixture fixture) : ICl
 
     private async Task<(string Tenant, string Key, string LimitedKey, string AbortTenant, string AbortKey)> TenantsAsync()
     {
-        var (tenant, key) = await Server.CreateTenantAsync();
+        // A full batch of LangChain's legacy class (20 prompts) is 20 jobs admitted together: more than the default 16.
+        var (tenant, key) = await Server.CreateTenantAsync(new { max_concurrent_jobs = 20 });
         var (_, limitedKey) = await Server.CreateTenantAsync(new { max_concurrent_jobs = 1 });
         var (abortTenant, abortKey) = await Server.CreateTenantAsync();
         return (tenant, key, limitedKey, abortTenant, abortKey);

@@ -126,6 +126,27 @@ public sealed class OpenAiNodeClientTests(ServerFixture fixture)
             choices["usage"]!["total_tokens"]!.GetValue<int>());
     }
 
+    [Fact]
+    public async Task The_node_client_sends_several_prompts_in_one_completion_plain_and_streamed()
+    {
+        var results = await ReferenceTools.OpenAiClientAsync(new Uri(Server.BaseAddress, "v1"), TokenGridServer.DemoKey);
+
+        var batch = Ok(results, "promptBatch");
+        Assert.Equal([0, 1, 2, 3], batch["indexes"]!.AsArray().Select(i => i!.GetValue<int>()));
+        var texts = batch["texts"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+        var alone = batch["alone"]!.AsArray().SelectMany(a => a!.AsArray().Select(t => t!.GetValue<string>())).ToList();
+        Assert.Equal(alone, texts);
+        Assert.All(texts.Take(2), t => Assert.StartsWith("Echo me", t, StringComparison.Ordinal));
+        Assert.All(texts.Skip(2), t => Assert.StartsWith("The token office", t, StringComparison.Ordinal));
+        Assert.Equal(texts, batch["streamed"]!.AsArray().Select(t => t!.GetValue<string>()));
+
+        var prompt = batch["alonePrompt"]!.AsArray().Sum(p => p!.GetValue<int>());
+        foreach (var usage in new[] { batch["usage"]!, batch["streamUsage"]! })
+        {
+            Assert.Equal((prompt, 16, prompt + 16), (usage["prompt_tokens"]!.GetValue<int>(), usage["completion_tokens"]!.GetValue<int>(), usage["total_tokens"]!.GetValue<int>()));
+        }
+    }
+
     private static JsonObject Ok(JsonObject results, string name)
     {
         var result = results[name]!.AsObject();

@@ -53,8 +53,19 @@ await attempt("llmStream", async () => {
   for await (const part of await llm.stream(prompt)) text += part;
   return { text };
 });
-// generate() sends up to batchSize (20) prompts in one request, a batch TokenGrid refuses; batchSize 1 sends one each.
-await attempt("llmGenerateBatched", () => failing(() => llm.generate(["One", "Two"])));
+// generate() sends up to batchSize (20) prompts in one request: 21 prompts at the default are two requests, of 20 and 1.
+await attempt("llmGenerateBatched", async () => {
+  const sent = [];
+  const batched = new OpenAI({ model: "demo", apiKey, configuration: { baseURL, fetch: countingFetch(sent) }, maxTokens: 8 });
+  const r = await batched.generate(Array.from({ length: 21 }, (_, i) => `Prompt ${i}`));
+  return { texts: r.generations.map((g) => g.map((c) => c.text)), tokenUsage: r.llmOutput.tokenUsage, sent };
+});
+// With n it groups the choices by prompt from their index (prompt i × n + j): each prompt's choices echo that prompt.
+await attempt("llmGenerateChoices", async () => {
+  const choices = new OpenAI({ model: "demo", apiKey, configuration: { baseURL }, maxTokens: 4, n: 2, modelKwargs: { echo: true } });
+  const r = await choices.generate(["Alpha", "Beta", "Gamma"]);
+  return { texts: r.generations.map((g) => g.map((c) => c.text)), tokenUsage: r.llmOutput.tokenUsage };
+});
 await attempt("llmGenerate", async () => {
   const one = new OpenAI({ model: "demo", apiKey, configuration: { baseURL }, maxTokens: 8, batchSize: 1 });
   const r = await one.generate(["One", "Two"]);

@@ -1,7 +1,7 @@
 // A second real client for TokenGrid's OpenAI surface: the official `openai` npm package. Usage:
 //   node openai-client.mjs BASE_URL API_KEY
 // Runs a fixed set of calls (greedy chat, streaming, the stream helper with finalChatCompletion(), stop arrays, seed, logprobs, logit_bias, legacy completions with
-// logprobs and echo, n > 1 choices, refused and unknown parameters) and prints one JSON object with what each returned, for the
+// logprobs and echo, n > 1 choices, several prompts in one completion, refused and unknown parameters) and prints one JSON object with what each returned, for the
 // xunit test (tests/TokenGrid.Silo.Tests/OpenAiNodeClientTests.cs) to assert on.
 import OpenAI from "openai";
 import { attempt, report } from "./attempts.mjs";
@@ -100,6 +100,27 @@ await attempt("choices", async () => {
   return {
     indexes: a.choices.map((c) => c.index), first: texts(a), second: texts(b), usage: a.usage,
     finishes: a.choices.map((c) => c.finish_reason), streamed, streamFinishes: finishes, streamUsage: usage,
+  };
+});
+
+await attempt("promptBatch", async () => {
+  // Two prompts × n = 2: choice i × 2 + j is prompt i's choice j, as a request for that prompt alone gives it; streamed,
+  // each chunk names its choice, and one usage chunk counts each prompt once.
+  const fields = { model, max_tokens: 4, temperature: 1.2, seed: 8, n: 2, echo: true, ignore_eos: true };
+  const prompts = ["Echo me", "The token office"];
+  const r = await client.completions.create({ ...fields, prompt: prompts });
+  const alone = [];
+  for (const prompt of prompts) alone.push(await client.completions.create({ ...fields, prompt }));
+  const stream = await client.completions.create({ ...fields, prompt: prompts, stream: true, stream_options: { include_usage: true } });
+  const streamed = ["", "", "", ""];
+  let streamUsage = null;
+  for await (const chunk of stream) {
+    for (const c of chunk.choices) streamed[c.index] += c.text;
+    streamUsage = chunk.usage ?? streamUsage;
+  }
+  return {
+    indexes: r.choices.map((c) => c.index), texts: r.choices.map((c) => c.text), usage: r.usage,
+    alone: alone.map((a) => a.choices.map((c) => c.text)), alonePrompt: alone.map((a) => a.usage.prompt_tokens), streamed, streamUsage,
   };
 });
 

@@ -82,6 +82,8 @@ public sealed class ByteFuzzTests(ByteFuzzServerFixture fixture, ITestOutputHelp
         {
             new("POST", "/v1/completions", key, """{"model":"demo","prompt":"Hello ünï 🦀","max_tokens":1,"temperature":0.5,"stop":["\n"],"seed":3}"""),
             new("POST", "/v1/completions", key, """{"model":"demo","prompt":"Hi","max_tokens":1,"stream":true,"stream_options":{"include_usage":true}}"""),
+            new("POST", "/v1/completions", key, """{"model":"demo","prompt":["Hé","🦀"],"max_tokens":1,"n":2,"echo":true}"""),
+            new("POST", "/v1/completions", key, """{"model":"demo","prompt":[[1,2],[3]],"max_tokens":1,"stream":true}"""),
             new("POST", "/v1/chat/completions", key, """{"model":"demo","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hé"}]}],"max_tokens":1}"""),
             new("POST", "/v1/chat/completions", key, """{"model":"demo","messages":[{"role":"user","content":"Hi","name":"x"}],"max_tokens":1,"stream":true}"""),
             new("POST", "/v1/jobs", key, """{"model":"demo","prompt":"Hello","max_tokens":1,"top_k":5,"seed":7,"stop":"x"}"""),
