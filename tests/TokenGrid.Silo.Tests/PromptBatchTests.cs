@@ -30,26 +30,30 @@ public sealed class PromptBatchTests(ServerFixture fixture) : PromptBatchSuite(f
         Assert.Empty((await (await client.GetAsync("v1/jobs")).ReadJsonAsync())["data"]!.AsArray());
     }
 
-    [Theory]
-    [InlineData("[]")]
-    [InlineData("[\"\"]")]
-    [InlineData("[[]]")]
-    [InlineData("[\"a\",\"\"]")]
-    [InlineData("[[1],[]]")]
-    [InlineData("[\"a\",[1]]")]
-    [InlineData("[[1],\"a\"]")]
-    [InlineData("[1,\"a\"]")]
-    [InlineData("[[1],2]")]
-    [InlineData("[[\"a\"]]")]
-    [InlineData("[null]")]
-    [InlineData("[\"a\",null]")]
-    [InlineData("[[1,-2],[3]]")]
-    [InlineData("[[1],[99999999]]")]
-    [InlineData("[{}]")]
-    public async Task Every_empty_or_mixed_prompt_form_is_400_naming_prompt(string prompt)
+    [Fact]
+    public async Task Every_prompt_form_is_answered_with_a_choice_per_prompt_or_refused_naming_prompt()
     {
         using var client = Server.Client(TokenGridServer.DemoKey);
-        Assert.Equal("prompt", await RefusedAsync(client, $$"""{"model":"demo","prompt":{{prompt}},"max_tokens":1}""", HttpStatusCode.BadRequest, "invalid_value"));
+        var answered = new (string Prompt, int Choices)[]
+        {
+            ("\"One\"", 1), ("[\"One\"]", 1), ("[1,2]", 1), ("[[1,2]]", 1),
+            ("[\"One\",\"Two\"]", 2), ("[[1,2],[3]]", 2), ("[\"One\",\"One\",\"Two\"]", 3),
+        };
+        foreach (var (prompt, choices) in answered)
+        {
+            var reply = await client.PostOkAsync("v1/completions", $$"""{"model":"demo","prompt":{{prompt}},"max_tokens":1}""");
+            Assert.True(reply["choices"]!.AsArray().Count == choices, $"{prompt}: {reply.ToJsonString()}");
+        }
+
+        // Empty, mixed or of another type: 400 naming prompt, never a 5xx (nor a reply that drops a prompt).
+        foreach (var prompt in new[]
+        {
+            "[]", "[\"\"]", "[[]]", "[\"a\",\"\"]", "[[1],[]]", "[\"a\",[1]]", "[[1],\"a\"]", "[1,\"a\"]", "[[1],2]", "[[\"a\"]]",
+            "[null]", "[\"a\",null]", "[[1,-2],[3]]", "[[1],[99999999]]", "[{}]", "[[[1]]]",
+        })
+        {
+            Assert.Equal("prompt", await RefusedAsync(client, $$"""{"model":"demo","prompt":{{prompt}},"max_tokens":1}""", HttpStatusCode.BadRequest, "invalid_value"));
+        }
     }
 
     [Fact]

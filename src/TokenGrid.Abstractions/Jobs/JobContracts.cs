@@ -139,7 +139,8 @@ public sealed record JobSpec
 
     /// <summary>
     /// Set when the job is one choice of a request with OpenAI's <c>n</c> &gt; 1 (one job per choice, admitted together
-    /// by the tenant). Null: a request of its own.
+    /// by the tenant; with several prompts, each prompt's choices are a group of their own). Null: a request of its own, or
+    /// the one choice of a prompt among several (admitted with them, charging its own prompt).
     /// </summary>
     [Id(11)] public JobChoice? Choice { get; init; }
 
