@@ -105,7 +105,7 @@ public static class TokenGridHosting
         app.UseAuthorization();
 
         var v1 = app.MapGroup("/v1").RequireTenant().AddEndpointFilter<QueryNamesFilter>();
-        v1.MapCompletionsApi().MapChatCompletionsApi().MapModelsApi().MapJobsApi().MapUsageApi().MapStatementsApi().MapBillingEventsApi().MapBillingWebhookApi();
+        v1.MapCompletionsApi().MapChatCompletionsApi().MapResponsesApi().MapModelsApi().MapJobsApi().MapUsageApi().MapStatementsApi().MapBillingEventsApi().MapBillingWebhookApi();
 
         var admin = app.MapGroup("/admin").RequireAdmin().AddEndpointFilter<QueryNamesFilter>();
         admin.MapAdminTenantsApi().MapAdminKeysApi().MapAdminNodesApi().MapAdminModelsApi().MapAdminPricesApi().MapAdminPeriodsApi().MapAdminSubsidiesApi();

@@ -14,8 +14,8 @@ internal sealed class TextCompletionChunks(
 {
     private readonly TextOffsets _offsets = new();
 
-    public object? Opening(Usage? usage) =>
-        string.IsNullOrEmpty(echo) ? null : Chunk([new TextChoice(echo, index, null)], usage);
+    public IReadOnlyList<object> Opening(Usage? usage) =>
+        string.IsNullOrEmpty(echo) ? [] : [Chunk([new TextChoice(echo, index, null)], usage)];
 
     public IReadOnlyList<object> Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage)
     {
@@ -42,7 +42,7 @@ internal sealed class ChatCompletionChunks(
 {
     private readonly ToolCallDeltas? _calls = tools is null ? null : new ToolCallDeltas(tools);
 
-    public object? Opening(Usage? usage) => Chunk(new ChatDelta("assistant", ""), null, null, usage);
+    public IReadOnlyList<object> Opening(Usage? usage) => [Chunk(new ChatDelta("assistant", ""), null, null, usage)];
 
     public IReadOnlyList<object> Text(string text, IReadOnlyList<TokenLogprob>? tokens, Usage? usage) =>
         Chunks(_calls?.Push(text) ?? new ChatDelta(null, text), null, logprobs is not null && tokens is not null ? logprobs.Chat(tokens) : null, usage);

@@ -74,7 +74,21 @@ internal static class RequestFieldPolicy
     /// Throws a 400 naming the first field of <paramref name="fields"/> that is neither accepted nor absent;
     /// <paramref name="prefix"/> names the object they belong to (<c>stream_options.</c>), empty at the top level.
     /// </summary>
-    public static void Check(IReadOnlyDictionary<string, JsonElement>? fields, string prefix = "")
+    public static void Check(IReadOnlyDictionary<string, JsonElement>? fields, string prefix = "") =>
+        Check(fields, Ignored, Refused, IsDefault, prefix);
+
+    /// <summary>
+    /// Throws a 400 naming the first field of <paramref name="fields"/> that is neither accepted nor absent, by another
+    /// endpoint's lists (<see cref="ResponseFieldPolicy"/>): <paramref name="ignored"/> keep OpenAI's types as above,
+    /// <paramref name="refused"/> are refused with their reason unless <paramref name="isDefault"/> says the value means
+    /// "not used", and the rest is unrecognized.
+    /// </summary>
+    public static void Check(
+        IReadOnlyDictionary<string, JsonElement>? fields,
+        IReadOnlyDictionary<string, string> ignored,
+        IReadOnlyDictionary<string, string> refused,
+        Func<string, JsonElement, bool> isDefault,
+        string prefix = "")
     {
         if (fields is null)
         {
@@ -84,18 +98,18 @@ internal static class RequestFieldPolicy
         foreach (var (name, value) in fields)
         {
             var param = prefix + name;
-            if (value.ValueKind == JsonValueKind.Null || IsDefault(param, value))
+            if (value.ValueKind == JsonValueKind.Null || isDefault(param, value))
             {
                 continue;
             }
 
-            if (Ignored.ContainsKey(param))
+            if (ignored.ContainsKey(param))
             {
                 CheckIgnored(param, value);
                 continue;
             }
 
-            throw new ApiProblemException(Refused.TryGetValue(param, out var reason)
+            throw new ApiProblemException(refused.TryGetValue(param, out var reason)
                 ? ApiProblems.BadRequest($"{reason} ({param}).", "unsupported_parameter", param)
                 : ApiProblems.BadRequest($"Unrecognized request argument supplied: {param}", "unrecognized_argument", param));
         }

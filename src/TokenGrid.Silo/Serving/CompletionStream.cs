@@ -7,8 +7,8 @@ namespace TokenGrid.Silo.Serving;
 /// <summary>The chunk shapes of one OpenAI streaming endpoint; <c>usage</c> is given on every chunk with vLLM's <c>continuous_usage_stats</c>.</summary>
 internal interface IChunkFormat
 {
-    /// <summary>The first chunk, sent when the stream opens (chat: the assistant role; text with echo: the prompt), or null.</summary>
-    object? Opening(Usage? usage);
+    /// <summary>The first chunks, sent when the stream opens (chat: the assistant role; text with echo: the prompt; a response: its start), or none.</summary>
+    IReadOnlyList<object> Opening(Usage? usage);
 
     /// <summary>
     /// The chunks carrying generated text and, when asked for, its tokens' log probabilities: one, or (chat with tools)
@@ -21,6 +21,12 @@ internal interface IChunkFormat
 
     /// <summary>The usage chunk (no choices), sent last when <c>stream_options.include_usage</c> is set.</summary>
     object Usage(Usage usage);
+
+    /// <summary>What a stream that has started says when its job fails: OpenAI's error object, which the SDKs raise.</summary>
+    IReadOnlyList<object> Failure(ApiProblem problem) => [new { error = problem.ToOpenAiError() }];
+
+    /// <summary>Whether the stream ends with <c>data: [DONE]</c>, as chat and completion streams do (a response's ends with its last event).</summary>
+    bool EndsWithDone => true;
 }
 
 /// <summary>How a stream reports usage.</summary>
@@ -139,8 +145,12 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
 
             // Mid-stream (or after keep-alives): OpenAI's clients read an error object from the event stream.
             var problem = final is null ? ApiProblems.Unavailable("The job disappeared.") : ApiProblems.ForJob(final);
-            await started.WriteAsync(new { error = problem.ToOpenAiError() }, cancellationToken: aborted);
-            await started.WriteDoneAsync(aborted);
+            foreach (var failure in format.Failure(problem))
+            {
+                await started.WriteAsync(failure, cancellationToken: aborted);
+            }
+
+            await EndAsync(started, aborted);
             return;
         }
 
@@ -156,8 +166,11 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
             await writer.WriteAsync(format.Usage(total), cancellationToken: aborted);
         }
 
-        await writer.WriteDoneAsync(aborted);
+        await EndAsync(writer, aborted);
     }
+
+    private Task EndAsync(SseWriter writer, CancellationToken cancellationToken) =>
+        format.EndsWithDone ? writer.WriteDoneAsync(cancellationToken) : writer.FlushAsync(cancellationToken);
 
     /// <summary>
     /// Flushes while the read of the next event is in flight; when the flush fails (the client left), lets that read end

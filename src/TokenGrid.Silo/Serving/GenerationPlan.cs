@@ -97,6 +97,9 @@ internal sealed record GenerationFields
     /// <summary>OpenAI's <c>response_format</c>, as given.</summary>
     public JsonElement ResponseFormat { get; init; }
 
+    /// <summary>The Responses API's <c>text</c> (whose <c>format</c> is <c>response_format</c>'s counterpart), as given; undefined elsewhere.</summary>
+    public JsonElement TextFormat { get; init; }
+
     public int? MaxTokens { get; init; }
 
     /// <summary>The name the request gave the token limit under (<c>max_tokens</c> or <c>max_completion_tokens</c>).</summary>

@@ -96,7 +96,11 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
     /// the output too but never show in it. A template that refuses the conversation (<c>raise_exception</c>) answers 400
     /// with the template's message.
     /// </summary>
-    public GenerationPlan ForChat(GenerationFields fields, IReadOnlyList<JsonNode> messages, ToolRequest? tools = null)
+    /// <param name="fields">The request's generation fields.</param>
+    /// <param name="messages">The conversation, as chat's messages.</param>
+    /// <param name="tools">The request's tools, if it may give any.</param>
+    /// <param name="promptParam">The request's name for the conversation, which its errors name (<c>input</c> on the Responses API).</param>
+    public GenerationPlan ForChat(GenerationFields fields, IReadOnlyList<JsonNode> messages, ToolRequest? tools = null, string promptParam = "messages")
     {
         var model = Model(fields.Model);
         var toolPlan = tools is null ? null : ToolPlan.Of(tools.Tools, tools.Choice, tools.Parallel, model);
@@ -112,10 +116,10 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
         }
         catch (ChatRenderException e)
         {
-            throw Problem(e.Message, "messages");
+            throw Problem(e.Message, promptParam);
         }
 
-        var plan = Plan(fields, model, prompt.PromptTokens, prompt.StopSequences, "messages");
+        var plan = Plan(fields, model, prompt.PromptTokens, prompt.StopSequences, promptParam);
         if (toolPlan is { CallSchema: null, OpenedCallSchema: not null, RepeatCalls: false })
         {
             // (Where calls repeat, a completed call only starts the watch for the next one, and min_tokens holds. A
@@ -176,7 +180,9 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
         }
 
         var maxTokens = fields.MaxTokens ?? Math.Min(options.Value.DefaultMaxTokens, room);
-        var schema = ResponseFormats.SchemaOf(fields.ResponseFormat, model);
+        var schema = fields.TextFormat.ValueKind is JsonValueKind.Undefined
+            ? ResponseFormats.SchemaOf(fields.ResponseFormat, model)
+            : ResponseFormats.SchemaOfTextFormat(fields.TextFormat, model);
         if (schema is not null)
         {
             RefuseWholeValueConflicts(fields, stop, "response_format: the output ends as soon as its JSON value is complete");

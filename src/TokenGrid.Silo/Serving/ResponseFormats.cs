@@ -47,20 +47,76 @@ internal static partial class ResponseFormats
         }
 
         RequestFieldPolicy.CheckKeys(spec, "response_format.json_schema", "name", "description", "schema", "strict");
+        return SchemaOfSpec(spec, "response_format.json_schema", model);
+    }
+
+    /// <summary>
+    /// The Responses API's <c>text.format</c> as a schema text for the node, or null for free text: the same formats as
+    /// <c>response_format</c>, with a <c>json_schema</c>'s <c>name</c>, <c>schema</c>, <c>strict</c> and
+    /// <c>description</c> beside its <c>type</c>; errors name <c>text.format…</c>.
+    /// </summary>
+    public static string? SchemaOfTextFormat(JsonElement text, CatalogModel model)
+    {
+        if (text.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (text.ValueKind != JsonValueKind.Object)
+        {
+            throw Problem("text must be an object with a format.", "text");
+        }
+
+        RequestFieldPolicy.CheckKeys(text, "text", "format", "verbosity");
+        if (text.TryGetProperty("verbosity", out var verbosity) && verbosity.ValueKind != JsonValueKind.Null)
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                "verbosity is not supported: TokenGrid does not pass it to chat templates (text.verbosity).", "unsupported_parameter", "text.verbosity"));
+        }
+
+        if (!text.TryGetProperty("format", out var format) || format.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (format.ValueKind != JsonValueKind.Object || !format.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+        {
+            throw Problem("text.format must be an object with a type: text, json_object or json_schema.", "text.format");
+        }
+
+        switch (type.GetString())
+        {
+            case "text":
+                RequestFieldPolicy.CheckKeys(format, "text.format", "type");
+                return null;
+            case "json_object":
+                RequestFieldPolicy.CheckKeys(format, "text.format", "type");
+                return CatalogModel.AnyObjectSchema;
+            case "json_schema":
+                RequestFieldPolicy.CheckKeys(format, "text.format", "type", "name", "description", "schema", "strict");
+                return SchemaOfSpec(format, "text.format", model);
+            default:
+                throw Problem($"text.format.type '{type.GetString()}' is not one of text, json_object, json_schema.", "text.format.type");
+        }
+    }
+
+    /// <summary>A json_schema format's <c>name</c>, <c>strict</c> and <c>schema</c> under <paramref name="path"/>, checked; the schema's text.</summary>
+    private static string SchemaOfSpec(JsonElement spec, string path, CatalogModel model)
+    {
         if (!spec.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || !IsName(name.GetString()!))
         {
-            throw Problem("response_format.json_schema.name must be 1 to 64 letters, digits, underscores or dashes.", "response_format.json_schema.name");
+            throw Problem($"{path}.name must be 1 to 64 letters, digits, underscores or dashes.", $"{path}.name");
         }
 
         if (spec.TryGetProperty("strict", out var strict) && strict.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
         {
-            throw Problem("response_format.json_schema.strict must be a boolean.", "response_format.json_schema.strict");
+            throw Problem($"{path}.strict must be a boolean.", $"{path}.strict");
         }
 
         // OpenAI lets the schema out (any JSON then); TokenGrid asks for it, since a free value is what json_object is for.
         if (!spec.TryGetProperty("schema", out var schema) || schema.ValueKind is not (JsonValueKind.Object or JsonValueKind.True))
         {
-            throw Problem("response_format.json_schema.schema must be a JSON schema object.", "response_format.json_schema.schema");
+            throw Problem($"{path}.schema must be a JSON schema object.", $"{path}.schema");
         }
 
         var text = schema.GetRawText();
@@ -68,9 +124,9 @@ internal static partial class ResponseFormats
         {
             var where = problem.Path.Length > 0 ? $" at {problem.Path}" : "";
             throw new ApiProblemException(ApiProblems.BadRequest(
-                $"response_format.json_schema.schema cannot be enforced ({problem.Keyword}{where}): {problem.Message}",
+                $"{path}.schema cannot be enforced ({problem.Keyword}{where}): {problem.Message}",
                 "unsupported_schema",
-                "response_format.json_schema.schema"));
+                $"{path}.schema"));
         }
 
         return text;

@@ -98,6 +98,13 @@ internal sealed partial class SseWriter
     public void Append<T>(T value)
     {
         var body = _response.BodyWriter;
+        if (value is INamedServerSentEvent named)
+        {
+            body.Write("event: "u8);
+            body.Write(System.Text.Encoding.UTF8.GetBytes(named.Type));
+            body.Write("\n"u8);
+        }
+
         body.Write("data: "u8);
         _writer.Reset(body);
         JsonSerializer.Serialize(_writer, value, _json);
@@ -141,4 +148,14 @@ internal sealed partial class SseWriter
 
     [LoggerMessage(EventId = 3210, Level = LogLevel.Information, Message = "A stream's client read nothing for {Seconds} s; its connection was aborted as a client that left (request {RequestId})")]
     private static partial void LogStalled(ILogger logger, double seconds, string requestId);
+}
+
+/// <summary>
+/// An event that names itself: <see cref="SseWriter"/> writes its <see cref="Type"/> as the SSE <c>event:</c> line before
+/// its data, as OpenAI's Responses API streams do (the chat and completion streams' chunks are unnamed).
+/// </summary>
+public interface INamedServerSentEvent
+{
+    /// <summary>The event's name, a single line.</summary>
+    string Type { get; }
 }

@@ -73,7 +73,7 @@ internal sealed class StreamStart
             foreach (var format in _formats)
             {
                 // Opened with the first text: nothing is streamed yet, so no completion tokens either.
-                if (format.Opening(_openingUsage) is { } opening)
+                foreach (var opening in format.Opening(_openingUsage))
                 {
                     await writer.WriteAsync(opening, cancellationToken: _http.RequestAborted);
                 }

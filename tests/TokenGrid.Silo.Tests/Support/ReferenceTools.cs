@@ -56,6 +56,15 @@ public static class ReferenceTools
         JsonNode.Parse(await RunNodeAsync(script, baseUrl.ToString(), key, limitedKey, abortKey))!.AsObject();
 
     /// <summary>
+    /// Runs tests/reference/openai-responses.mjs (the Responses API through the <c>openai</c> npm package) against
+    /// <paramref name="baseUrl"/> with <paramref name="key"/>, the key of a tenant limited to one concurrent job
+    /// (<paramref name="limitedKey"/>) and a fresh tenant's for an aborted stream (<paramref name="abortKey"/>); returns
+    /// what each of its calls gave.
+    /// </summary>
+    public static async Task<JsonObject> OpenAiResponsesAsync(Uri baseUrl, string key, string limitedKey, string abortKey) =>
+        JsonNode.Parse(await RunNodeAsync("openai-responses.mjs", baseUrl.ToString(), key, limitedKey, abortKey))!.AsObject();
+
+    /// <summary>
     /// Runs tests/reference/openai-retries.mjs (the <c>openai</c> npm package at its default retries) in
     /// <paramref name="mode"/> (<c>cancel</c>, <c>plain</c> or <c>chat</c>); returns how many HTTP attempts the SDK made, the
     /// <c>x-request-id</c> of each, and the error it raised.

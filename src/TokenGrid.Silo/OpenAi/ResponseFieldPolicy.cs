@@ -1,0 +1,59 @@
+using System.Text.Json;
+
+namespace TokenGrid.Silo.OpenAi;
+
+/// <summary>
+/// What <c>POST /v1/responses</c> does with a top-level field that <see cref="ResponseRequest"/> does not declare, by
+/// the rules of <see cref="RequestFieldPolicy"/>: a few are accepted and ignored for a stated reason, the Responses API's
+/// other fields are refused by name (<c>unsupported_parameter</c>) unless given with the value that means "not used",
+/// and anything else is unrecognized. silo-config/README.md ("The Responses API") holds the same table for people.
+/// </summary>
+internal static class ResponseFieldPolicy
+{
+    /// <summary>Fields accepted and ignored, with why ignoring them changes nothing the caller can observe.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Ignored = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["store"] = "asks OpenAI to keep the response for GET /v1/responses/{id} and previous_response_id, neither of which TokenGrid serves; the job is recorded anyway (GET /v1/jobs/job_…, the response id's hex digits)",
+        ["metadata"] = "tags for stored responses (store); TokenGrid has no response store to tag",
+        ["service_tier"] = RequestFieldPolicy.Ignored["service_tier"],
+        ["prompt_cache_key"] = RequestFieldPolicy.Ignored["prompt_cache_key"],
+        ["safety_identifier"] = RequestFieldPolicy.Ignored["safety_identifier"],
+    };
+
+    /// <summary>The Responses API's fields TokenGrid does not implement, refused with the reason (unless the value is the default, see <see cref="IsDefault"/>).</summary>
+    public static readonly IReadOnlyDictionary<string, string> Refused = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["tools"] = "Tools are not supported on the Responses API: use POST /v1/chat/completions for tool calling",
+        ["tool_choice"] = "Tools are not supported on the Responses API: use POST /v1/chat/completions for tool calling",
+        ["parallel_tool_calls"] = "Tools are not supported on the Responses API: use POST /v1/chat/completions for tool calling",
+        ["max_tool_calls"] = "Tools are not supported on the Responses API: use POST /v1/chat/completions for tool calling",
+        ["previous_response_id"] = "Responses are not stored to continue from: send the whole conversation in input",
+        ["conversation"] = "Conversations are not stored: send the whole conversation in input",
+        ["reasoning"] = "reasoning is not supported: TokenGrid does not pass it to chat templates",
+        ["include"] = "include is not supported: a response holds its message and usage only",
+        ["background"] = "Background responses are not supported: POST /v1/jobs runs a job in the background",
+        ["prompt"] = "Stored prompt templates are not supported: send the prompt in input and instructions",
+        ["truncation"] = "Only truncation 'disabled' is supported: a conversation over the model's context is refused",
+        ["top_logprobs"] = "Log probabilities are not supported on the Responses API: use POST /v1/chat/completions",
+        ["stream_options"] = "stream_options is not supported on the Responses API",
+        ["context_management"] = "Context management (compaction) is not supported",
+        ["prompt_cache_retention"] = "prompt_cache_retention is not supported: TokenGrid's prefix cache keeps what its memory holds",
+    };
+
+    /// <summary>Checks the fields of <paramref name="request"/> that it does not declare.</summary>
+    public static void Check(ResponseRequest request) =>
+        RequestFieldPolicy.Check(request.OtherFields, Ignored, Refused, IsDefault);
+
+    /// <summary>A refused field given with the value that means "not used", which is what TokenGrid does anyway.</summary>
+    private static bool IsDefault(string param, JsonElement value) => param switch
+    {
+        "tools" or "include" => value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0,
+        // Without tools, "auto" and "none" both mean no call.
+        "tool_choice" => value.ValueKind == JsonValueKind.String && value.GetString() is "auto" or "none",
+        "parallel_tool_calls" => value.ValueKind == JsonValueKind.True,
+        "background" => value.ValueKind == JsonValueKind.False,
+        "truncation" => value.ValueKind == JsonValueKind.String && value.GetString() == "disabled",
+        "top_logprobs" => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var top) && top == 0,
+        _ => false,
+    };
+}
