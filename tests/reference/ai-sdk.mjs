@@ -41,6 +41,8 @@ const streamed = async (model) => {
 for (const [name, model] of [
   ["compatibleChat", compatible("demo")], ["compatibleCompletion", compatible.completionModel("demo")],
   ["openaiChat", openai.chat("demo")], ["openaiCompletion", openai.completion("demo")],
+  // @ai-sdk/openai's provider(model) is its Responses API model.
+  ["openaiResponses", openai("demo")],
 ]) {
   await attempt(name, async () => ({ whole: await whole(model), stream: await streamed(model) }));
 }
@@ -55,9 +57,9 @@ const structured = async (model) => {
 };
 await attempt("structured", () => structured(createOpenAICompatible({ name: "tokengrid", baseURL, apiKey, supportsStructuredOutputs: true })("demo")));
 await attempt("openaiStructured", () => structured(openai.chat("demo")));
+// The Responses API model sends the schema as text.format json_schema.
+await attempt("responsesStructured", () => structured(openai("demo")));
 
-// @ai-sdk/openai's provider(model) calls the Responses API, which TokenGrid does not serve.
-await attempt("responses", () => failing(() => generateText({ model: openai("demo"), prompt, maxRetries: 0 })));
 await attempt("badKey", () => failing(() => generateText({
   model: createOpenAICompatible({ name: "tokengrid", baseURL, apiKey: "tg-wrong-key-0123456789" })("demo"), prompt, maxRetries: 0 })));
 await attempt("badModel", () => failing(() => generateText({ model: compatible("no-such-model"), prompt, maxRetries: 0 })));

@@ -47,6 +47,12 @@ await attempt("structured", async () => {
   return { output: r.parsed, usage: r.raw.usage_metadata };
 });
 
+// useResponsesApi: ChatOpenAI calls POST /v1/responses instead of chat completions, and reads its usage from the response.
+await attempt("responses", async () => {
+  const r = await new ChatOpenAI({ model: "demo", apiKey, configuration: { baseURL }, maxTokens: 8, useResponsesApi: true }).invoke(prompt);
+  return { text: r.text, usage: r.usage_metadata };
+});
+
 await attempt("llmInvoke", async () => ({ text: await llm.invoke(prompt) }));
 await attempt("llmStream", async () => {
   let text = "";
@@ -76,7 +82,6 @@ const refusing = (options) => new ChatOpenAI({ model: "demo", apiKey, configurat
 await attempt("badKey", () => failing(() => refusing({ apiKey: "tg-wrong-key-0123456789" }).invoke(prompt)));
 await attempt("badModel", () => failing(() => refusing({ model: "no-such-model" }).invoke(prompt)));
 await attempt("badValue", () => failing(() => refusing({ topP: 7 }).invoke(prompt)));
-await attempt("responses", () => failing(() => refusing({ useResponsesApi: true }).invoke(prompt)));
 
 // A 429 with Retry-After: the tenant's one slot is held by a stream of its own; LangChain retries once (maxRetries 1).
 await attempt("rateLimited", async () => {

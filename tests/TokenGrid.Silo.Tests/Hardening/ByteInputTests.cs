@@ -29,6 +29,11 @@ public sealed class ByteInputTests(ServerFixture fixture)
             var problem = await (await PostAsync(path, body)).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_json");
             Assert.Contains($"offset {offset}", problem["detail"]!.GetValue<string>());
         }
+
+        // The Responses API's body, the bad bytes at the same offset ("input" is as long as "prompt").
+        byte[] response = [.. """{"model":"demo","input":"Hello"""u8, .. bad, .. "\",\"max_output_tokens\":1}"u8];
+        var refused = await (await PostAsync("v1/responses", response)).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_json");
+        Assert.Contains($"offset {offset - 1}", refused["detail"]!.GetValue<string>());
     }
 
     [Theory]
@@ -36,6 +41,8 @@ public sealed class ByteInputTests(ServerFixture fixture)
     [InlineData("v1/completions", """{"model":"demo","prompt":"x","stop":["ok","\udc00"],"max_tokens":1}""", "stop[1]")]
     [InlineData("v1/chat/completions", """{"model":"demo","messages":[{"role":"user","content":[{"type":"text","text":"\ud83e"}]}]}""", "messages[0].content[0].text")]
     [InlineData("v1/jobs", """{"model":"demo","messages":[{"role":"user","content":"\udbff\u0041"}]}""", "messages[0].content")]
+    [InlineData("v1/responses", """{"model":"demo","input":[{"role":"user","content":[{"type":"input_text","text":"\ud83e"}]}]}""", "input[0].content[0].text")]
+    [InlineData("v1/responses", """{"model":"demo","input":"x","instructions":"\udc00"}""", "instructions")]
     [InlineData("v1/jobs", """{"model":"demo","prompt":"x","\ud800":1}""", "")]
     public async Task An_unpaired_surrogate_escape_is_400_invalid_value_naming_the_field(string path, string body, string param)
     {

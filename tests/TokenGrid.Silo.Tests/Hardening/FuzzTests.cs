@@ -59,6 +59,8 @@ public abstract class FuzzSuite(TokenGridServer server)
             ("v1/chat/completions", """{"model":"demo","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hello"}]}],"max_tokens":2,"top_p":0.9,"stream":false}"""),
             ("v1/jobs", """{"model":"demo","prompt":"Hello","max_tokens":1,"temperature":0.7,"top_p":0.9,"top_k":5,"seed":7,"stop":"x"}"""),
             ("v1/jobs", """{"model":"demo","messages":[{"role":"user","content":"Hi"}],"max_tokens":1}"""),
+            ("v1/responses", """{"model":"demo","instructions":"Be brief.","input":[{"role":"user","content":[{"type":"input_text","text":"Hello"}]},{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hi","annotations":[]}]}],"max_output_tokens":2,"temperature":0.5,"store":false}"""),
+            ("v1/responses", """{"model":"demo","input":"Hi","max_output_tokens":2,"stream":true,"text":{"format":{"type":"json_schema","name":"a","strict":true,"schema":{"type":"object","properties":{"n":{"type":"integer"}}}}}}"""),
             ("v1/chat/completions", """{"model":"demo","messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_1","content":"1"}],"max_tokens":2,"response_format":{"type":"json_schema","json_schema":{"name":"a","strict":true,"schema":{"type":"object","properties":{"n":{"type":"integer"}}}}}}"""),
             // Several prompts in each list form: each item's type, or the list's length, mutated.
             ("v1/completions", """{"model":"demo","prompt":["Hello","Hi"],"max_tokens":2,"n":2,"seed":3,"echo":true}"""),
