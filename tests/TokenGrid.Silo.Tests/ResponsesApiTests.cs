@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using OpenAI;
 using OpenAI.Responses;
+using TokenGrid.Silo.OpenAi;
 using TokenGrid.Silo.Tests.Support;
 
 namespace TokenGrid.Silo.Tests;
@@ -211,6 +212,9 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
     [InlineData("""{"model":"demo","input":"Hi","tool_choice":"required"}""", "unsupported_parameter", "tool_choice")]
     [InlineData("""{"model":"demo","input":"Hi","parallel_tool_calls":false}""", "unsupported_parameter", "parallel_tool_calls")]
     [InlineData("""{"model":"demo","input":"Hi","stream_options":{"include_obfuscation":false}}""", "unsupported_parameter", "stream_options")]
+    [InlineData("""{"model":"demo","input":"Hi","max_tool_calls":3}""", "unsupported_parameter", "max_tool_calls")]
+    [InlineData("""{"model":"demo","input":"Hi","context_management":[{"type":"compaction"}]}""", "unsupported_parameter", "context_management")]
+    [InlineData("""{"model":"demo","input":"Hi","prompt_cache_retention":"24h"}""", "unsupported_parameter", "prompt_cache_retention")]
     [InlineData("""{"model":"demo","input":"Hi","messages":[]}""", "unrecognized_argument", "messages")]
     [InlineData("""{"model":"demo","input":"Hi","max_tokens":2}""", "unrecognized_argument", "max_tokens")]
     [InlineData("""{"model":"demo","input":"Hi","store":"yes"}""", "invalid_type", "store")]
@@ -222,6 +226,17 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
         var problem = await (await client.PostAsync("v1/responses", new StringContent(body, Encoding.UTF8, "application/json")))
             .AssertProblemAsync(HttpStatusCode.BadRequest, code);
         Assert.Equal(param, problem["error"]!["param"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Every_field_the_policy_ignores_or_refuses_is_in_the_readme_table()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "silo-config", "README.md"));
+        var start = readme.IndexOf("\n### The Responses API\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "no Responses API section");
+        var section = readme[start..readme.IndexOf("\n### ", start + 1, StringComparison.Ordinal)];
+        Assert.All(ResponseFieldPolicy.Ignored.Keys.Concat(ResponseFieldPolicy.Refused.Keys), field =>
+            Assert.Contains($"`{field}`", section, StringComparison.Ordinal));
     }
 
     [Fact]
