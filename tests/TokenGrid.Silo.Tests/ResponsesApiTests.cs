@@ -188,6 +188,46 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
         Assert.Equal(4 + deltas + 4, sequence);
     }
 
+    [Fact]
+    public async Task A_job_that_fails_mid_stream_ends_it_with_response_failed_charged_for_what_it_produced()
+    {
+        var (tenant, key) = await Server.CreateTenantAsync();
+        using var client = Server.Client(key);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/responses")
+        {
+            Content = new StringContent("""{"model":"demo","input":"Hi","max_output_tokens":2000,"stream":true}""", Encoding.UTF8, "application/json"),
+        };
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var events = new SseReader(await response.Content.ReadAsStreamAsync());
+        var names = new List<string?>();
+        JsonNode? last = null;
+        while (await events.ReadAsync() is { } e)
+        {
+            names.Add(e.Event);
+            last = JsonNode.Parse(e.Data)!;
+            Assert.Equal(names.Count - 1, last["sequence_number"]!.GetValue<int>());
+            if (e.Event == "response.output_text.delta" && names.Count(n => n == e.Event) == 1)
+            {
+                // The tenant cancels the response's job (job_X for resp_X) while it streams.
+                var running = "job_" + Text(last, "item_id")["msg_".Length..];
+                await (await client.PostAsync($"v1/jobs/{running}/cancel", null)).ReadJsonAsync();
+            }
+        }
+
+        Assert.Equal("response.failed", names[^1]);
+        var failed = last!["response"]!;
+        Assert.Equal(("failed", "job_cancelled"), (Text(failed, "status"), Text(failed["error"]!, "code")));
+        Assert.Equal("incomplete", Text(failed["output"]![0]!, "status"));
+
+        var job = "job_" + Text(failed, "id")["resp_".Length..];
+        await client.AssertEveryJobEndedAndSettledAsync([job]);
+        var view = await (await client.GetAsync($"v1/jobs/{job}")).ReadJsonAsync();
+        var charge = Assert.Single(await Server.LedgerOfJobAsync(tenant, job), e => e["kind"]!.GetValue<string>() == "charge");
+        Assert.Equal(view["usage"]!["completion_tokens"]!.GetValue<int>(), charge["completion_tokens"]!.GetValue<int>());
+        Assert.InRange(charge["completion_tokens"]!.GetValue<int>(), 1, 1999);
+    }
+
     [Theory]
     [InlineData("""{"model":"demo","max_output_tokens":2}""", "invalid_value", "input")]
     [InlineData("""{"model":"demo","input":[],"max_output_tokens":2}""", "invalid_value", "input")]
