@@ -58,7 +58,7 @@ public sealed class PostgresStatementStore([FromKeyedServices(PostgresLedgerHost
     public Task<IReadOnlyList<StatementLine>> ComputeAsync(string tenantId, StatementPeriod period, CancellationToken cancellationToken = default) =>
         ReadLinesAsync(ComputeSql, tenantId, period, cancellationToken, range: true);
 
-    private static readonly string ComputeSql = $"""
+    internal static readonly string ComputeSql = $"""
         {LinesSql(everyTenant: false)}
         UNION ALL
         {LateLinesSql(everyTenant: false, previous: "$4")}

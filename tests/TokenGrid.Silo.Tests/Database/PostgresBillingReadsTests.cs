@@ -230,6 +230,35 @@ public sealed class PostgresBillingReadsTests : IAsyncLifetime
             priced, 2 * priced);
     }
 
+    /// <summary>
+    /// With October closed, November's open statement looks for late lines among the tenant's priced lines stored
+    /// since that close (migration 0020's index), not among all its lines since then or all its priced charges before
+    /// November (docs/benchmarks.md, "Late lines by sequence").
+    /// </summary>
+    [Fact]
+    public async Task An_open_statement_looks_for_late_lines_among_the_priced_lines_since_the_close_only()
+    {
+        await SeedYearAsync();
+        await _database.ExecuteAsync("""
+            INSERT INTO tokengrid_tenants SELECT tenant_id, 1, max(sequence), 0, 0, '\x00'::bytea, now() FROM tokengrid_ledger GROUP BY tenant_id;
+            INSERT INTO tokengrid_periods (period, closed_at, statements, watermarked) VALUES ('2026-10', '2026-11-01 00:06+00', 2, true);
+            INSERT INTO tokengrid_period_tenants
+                SELECT '2026-10', tenant_id, max(sequence) FROM tokengrid_ledger WHERE at < '2026-11-01 00:06+00' GROUP BY tenant_id;
+            ANALYZE;
+            """);
+        Assert.True(StatementPeriod.TryParse("2026-11", out var november));
+        var pricedSinceClose = await _database.ScalarAsync<long>(
+            "SELECT count(*) FROM tokengrid_ledger WHERE tenant_id = 'big' AND currency IS NOT NULL AND at >= '2026-11-01 00:06+00'");
+        var chargesInMonth = await _database.ScalarAsync<long>(
+            $"SELECT count(*) FROM tokengrid_ledger WHERE tenant_id = 'big' AND kind = 'charge' AND at >= '{november.Start:O}' AND at < '{november.End:O}'");
+
+        // The month's own charge lines (through migration 0018's index), then the priced lines since the close; without
+        // the index, the planner read every line since the close or every priced charge before November.
+        Assert.InRange(
+            await LedgerRowsReadAsync(PostgresStatementStore.ComputeSql, "big", november.Start, november.End, "2026-10"),
+            chargesInMonth, chargesInMonth + pricedSinceClose + 100);
+    }
+
     /// <summary><see cref="SeedSql"/>, and a fourth tenant written by the tenant store as the tenant grain writes.</summary>
     private async Task SeedEveryKindAsync()
     {
