@@ -6,13 +6,19 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace TokenGrid.Inference.Engine;
 
 /// <summary>
-/// Memory from the session's cache allocator (device memory on CUDA) that ONNX Runtime reads a past from or
-/// writes a present into, wrapped as OrtValues of whatever shape a step needs. It grows geometrically, up to
-/// <see cref="Limit"/>, and is otherwise reused across steps, so the cache is not reallocated per step. Growth discards
-/// the contents. The memory is held as one flat tensor allocated by the session's allocator, of 8-byte elements.
+/// Memory that ONNX Runtime reads a past from or writes a present into, wrapped as OrtValues of whatever shape a step
+/// needs. It grows geometrically, up to <see cref="Limit"/>, and is otherwise reused across steps, so the cache is not
+/// reallocated per step; <see cref="Fit"/> gives back what a smaller batch no longer needs. Growth discards the contents.
+/// On a device (CUDA) the memory is one flat tensor of 8-byte elements from the session's allocator. On the host it is
+/// native memory of its own, outside ONNX Runtime's CPU arena: the arena keeps every block it was ever given, so a buffer
+/// that grew left its smaller predecessors there, held by the process for good (measured: docs/benchmarks.md, "The CPU
+/// arena"); native memory this size goes back to the system when freed.
 /// </summary>
 internal sealed unsafe class DeviceBuffer(CacheMemory memory) : IDisposable
 {
+    /// <summary>Host buffers start on this boundary (a cache lane's alignment; ONNX Runtime's CPU kernels ask for 64).</summary>
+    private const nuint HostAlignment = 256;
+
     private OrtValue? _storage;
 
     /// <summary>Start of the memory; on a device, an address only the device may dereference.</summary>
@@ -41,14 +47,27 @@ internal sealed unsafe class DeviceBuffer(CacheMemory memory) : IDisposable
         }
 
         var doubled = Limit > 0 ? Math.Min(Capacity * 2, Limit) : Capacity * 2;
-        var words = (Math.Max(bytes, doubled) + 7) / 8;
+        Allocate(Math.Max(bytes, doubled));
+    }
+
+    /// <summary>
+    /// Gives back memory a smaller batch no longer needs: when <paramref name="bytes"/> (what the next run takes) is under
+    /// a quarter of the capacity, the buffer is reallocated at twice that (at most <see cref="Limit"/>), or freed when it
+    /// is 0. The quarter leaves room to grow back by doubling before the next shrink, so a batch whose size swings does
+    /// not reallocate every step. Discards the contents, like growth: call it only where they are rewritten.
+    /// </summary>
+    public void Fit(long bytes)
+    {
+        if (Capacity == 0 || (bytes > 0 && bytes >= Capacity / 4))
+        {
+            return;
+        }
+
         Free();
-        _storage = OrtValue.CreateAllocatedTensorValue(memory.Allocator, TensorElementType.Int64, [words]);
-        // The address only: the span is never read, as device memory cannot be read from here.
-        Pointer = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(_storage.GetTensorMutableDataAsSpan<long>()));
-        Capacity = words * 8;
-        memory.OnAllocated(Capacity);
-        Allocations++;
+        if (bytes > 0)
+        {
+            Allocate(Limit > 0 ? Math.Max(bytes, Math.Min(bytes * 2, Limit)) : bytes * 2);
+        }
     }
 
     /// <summary>
@@ -72,11 +91,37 @@ internal sealed unsafe class DeviceBuffer(CacheMemory memory) : IDisposable
 
     public void Dispose() => Free();
 
+    private void Allocate(long bytes)
+    {
+        var words = (bytes + 7) / 8;
+        Free();
+        if (memory.IsHost)
+        {
+            Pointer = (IntPtr)NativeMemory.AlignedAlloc((nuint)(words * 8), HostAlignment);
+            _storage = OrtValue.CreateTensorValueWithData(memory.Info, TensorElementType.Int64, [words], Pointer, words * 8);
+        }
+        else
+        {
+            _storage = OrtValue.CreateAllocatedTensorValue(memory.Allocator, TensorElementType.Int64, [words]);
+            // The address only: the span is never read, as device memory cannot be read from here.
+            Pointer = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(_storage.GetTensorMutableDataAsSpan<long>()));
+        }
+
+        Capacity = words * 8;
+        memory.OnAllocated(Capacity);
+        Allocations++;
+    }
+
     private void Free()
     {
         memory.OnAllocated(-Capacity);
         _storage?.Dispose();
         _storage = null;
+        if (memory.IsHost && Pointer != IntPtr.Zero)
+        {
+            NativeMemory.AlignedFree((void*)Pointer);
+        }
+
         Pointer = IntPtr.Zero;
         Capacity = 0;
     }

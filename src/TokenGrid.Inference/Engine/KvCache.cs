@@ -25,13 +25,15 @@ internal readonly record struct RowSource(bool FromGroup, int Row, int Length, i
 internal readonly record struct CacheLane(int Rows, int Length);
 
 /// <summary>
-/// The running batch's key/value cache: one pair of buffers per past input (ping-pong), allocated by the
-/// session's allocator where the model runs (device memory on CUDA), and bound to the run. A step reads the
+/// The running batch's key/value cache: one pair of buffers per past input (ping-pong), in the memory the model runs in
+/// (the session's device allocator on CUDA, native memory outside ONNX Runtime's arena on the CPU: <see cref="DeviceBuffer"/>),
+/// and bound to the run. A step reads the
 /// past from the front buffer and ONNX Runtime writes the present straight into the back buffer, which then
 /// becomes the front; nothing is copied, allocated or moved to the host per step. The batch is split into lanes
 /// (<see cref="DecodeLanes"/>), each run on its own over a region of the buffers, one after another; a lane's rows are
 /// right-aligned: a row with fewer real positions than its lane's length is padded on the left, and the attention mask
-/// hides the padding. A change of membership re-lays the rows out once, trimming padding no row needs.
+/// hides the padding. A change of membership re-lays the rows out once, trimming padding no row needs. A batch that
+/// shrank to under a quarter of its buffers gives the rest back, and an empty batch holds none.
 /// </summary>
 internal sealed class KvCache : IDisposable
 {
@@ -87,6 +89,9 @@ internal sealed class KvCache : IDisposable
     /// <summary>Bytes held by the cache buffers.</summary>
     public long CapacityBytes => _front.Sum(b => b.Capacity) + _back.Sum(b => b.Capacity);
 
+    /// <summary>The most <see cref="CapacityBytes"/> held at once so far (the buffers now may hold less: see <see cref="DeviceBuffer.Fit"/>).</summary>
+    internal long PeakBytes { get; private set; }
+
     /// <summary>Allocations of the cache buffers so far (see <see cref="DeviceBuffer.Allocations"/>).</summary>
     internal int Allocations => _front.Sum(b => b.Allocations) + _back.Sum(b => b.Allocations);
 
@@ -127,11 +132,15 @@ internal sealed class KvCache : IDisposable
     /// <summary>Sizes the back buffers for a decode step of every lane; before the first lane's <see cref="BindPresent"/>.</summary>
     public void PrepareStep()
     {
-        var bytes = Offset(_lanes, _lanes.Length, 1);
+        var bytes = Math.Max(Offset(_lanes, _lanes.Length, 1), ElementSize);
         foreach (var b in _back)
         {
-            b.EnsureCapacity(Math.Max(bytes, ElementSize));
+            // The back buffer's contents are rewritten by the step: what a smaller batch no longer needs goes back here.
+            b.Fit(bytes);
+            b.EnsureCapacity(bytes);
         }
+
+        TrackPeak();
     }
 
     /// <summary>Binds lane <paramref name="lane"/>'s past (front) of every tensor as the inputs of a decode run; the values go to <paramref name="owned"/>.</summary>
@@ -182,6 +191,7 @@ internal sealed class KvCache : IDisposable
         var bytes = Offset(lanes, lanes.Length, 0);
         for (var t = 0; t < _front.Length; t++)
         {
+            _back[t].Fit(bytes);
             _back[t].EnsureCapacity(bytes);
             var groupData = group is null ? IntPtr.Zero : DataPointer(group[t]);
             var r = 0;
@@ -205,7 +215,17 @@ internal sealed class KvCache : IDisposable
         }
 
         _copier.Flush();
+        TrackPeak();
         Swap();
+        if (rows.Count == 0)
+        {
+            // An idle engine holds no cache: the batch's memory goes back until the next sequence needs it.
+            foreach (var b in _back)
+            {
+                b.Fit(0);
+            }
+        }
+
         _lanes = lanes;
         Batch = rows.Count;
         Length = lanes.Length == 0 ? 0 : lanes.Max(l => l.Length);
@@ -299,6 +319,17 @@ internal sealed class KvCache : IDisposable
                 binding.BindOutput(names[t], value);
             }
         }
+    }
+
+    private void TrackPeak()
+    {
+        long bytes = 0;
+        for (var t = 0; t < _front.Length; t++)
+        {
+            bytes += _front[t].Capacity + _back[t].Capacity;
+        }
+
+        PeakBytes = Math.Max(PeakBytes, bytes);
     }
 
     private void Swap()

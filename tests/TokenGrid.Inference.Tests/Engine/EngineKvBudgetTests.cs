@@ -65,7 +65,7 @@ public sealed class EngineKvBudgetTests
         }
 
         return new Outcome(
-            [.. read.Select(r => r.Tokens)], [.. read.Select(r => r.Result)], run.Engine.KvCacheBytes, run.Engine.KvCacheLimitBytes,
+            [.. read.Select(r => r.Tokens)], [.. read.Select(r => r.Result)], run.Engine.Runner.Cache.PeakBytes, run.Engine.KvCacheLimitBytes,
             run.Engine.Runner.Cache.BytesPerPosition, run.Model.Signature.PastNames.Count);
     }
 
