@@ -151,10 +151,18 @@ public sealed class MonthReconciliationTests(ITestOutputHelper output)
                 var priced = charge["priced"]!;
                 var version = priced["price_version"]!.GetValue<int>();
                 Assert.Contains(version, new[] { first, second });
+                // Completion is priced where it was created: the north node's price, or the list price for a job that
+                // never reached a node (a queued job that timed out: no place, and nothing produced to price).
+                var north = priced["place"]?["region"]?.GetValue<string>() == "north";
                 foreach (var line in priced["lines"]!.AsArray())
                 {
                     var prompt = line!["direction"]!.GetValue<string>() == "prompt";
-                    var unit = version == first ? (prompt ? 1.00m : 1.50m) : (prompt ? 1.10m : 1.65m);
+                    if (!north)
+                    {
+                        Assert.Equal(0, line["tokens"]!.GetValue<long>());
+                    }
+
+                    var unit = version == first ? (prompt ? 1.00m : north ? 1.50m : 2.00m) : (prompt ? 1.10m : north ? 1.65m : 2.20m);
                     Assert.Equal(unit, decimal.Parse(line["unit_price"]!.GetValue<string>(), CultureInfo.InvariantCulture));
                     var list = HalfEven(line["tokens"]!.GetValue<long>() * unit);
                     var discount = tenant == partner ? HalfEven(list * 0.1m) : 0;
