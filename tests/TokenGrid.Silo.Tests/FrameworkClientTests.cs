@@ -86,7 +86,7 @@ public sealed class FrameworkClientTests(LongContextServerFixture fixture) : ICl
         Assert.InRange(sent.Skip(1).Sum(s => s!["afterMs"]!.GetValue<int>()), 1900, 5500);
 
         Assert.Equal(3, Ok(results, "abort")["parts"]!.GetValue<int>());
-        await AssertAbortedAndChargedAsync(abortTenant, abortKey);
+        await Server.AssertAbortedAndChargedAsync(abortTenant, abortKey, 399);
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public sealed class FrameworkClientTests(LongContextServerFixture fixture) : ICl
 
         // The legacy class's calls are charged as they reported: llmInvoke's and llmStream's 8 tokens each (prompts
         // unreported) and the generate() calls' usage exactly.
-        var legacy = await ChargedAsync(tenant);
+        var legacy = await Server.ChargedAsync(tenant);
         Assert.Equal(usages.Sum(u => u.Completion) + 8 + 8 + reported.Sum(u => u.Completion), legacy.Completion);
         Assert.Equal(6 * 4, reported[1].Completion);
         var unreported = legacy.Prompt - usages.Sum(u => u.Prompt) - reported.Sum(u => u.Prompt);
@@ -166,7 +166,7 @@ public sealed class FrameworkClientTests(LongContextServerFixture fixture) : ICl
         Assert.Equal(2, limited["sent"]!.AsArray().Count);
 
         Assert.Equal((3, "AbortError"), (Ok(results, "abort")["chunks"]!.GetValue<int>(), Ok(results, "abort")["error"]!.GetValue<string>()));
-        await AssertAbortedAndChargedAsync(abortTenant, abortKey);
+        await Server.AssertAbortedAndChargedAsync(abortTenant, abortKey, 399);
     }
 
     private async Task<(string Tenant, string Key, string LimitedKey, string AbortTenant, string AbortKey)> TenantsAsync()
@@ -189,32 +189,8 @@ public sealed class FrameworkClientTests(LongContextServerFixture fixture) : ICl
     // The tenant's ledger charged exactly the prompt and completion tokens the framework reported.
     private async Task AssertLedgerChargedAsync(string tenant, List<(int Prompt, int Completion)> reported)
     {
-        var charged = await ChargedAsync(tenant);
+        var charged = await Server.ChargedAsync(tenant);
         Assert.Equal((reported.Sum(u => u.Prompt), reported.Sum(u => u.Completion)), charged);
-    }
-
-    private async Task<(int Prompt, int Completion)> ChargedAsync(string tenant)
-    {
-        using var admin = Server.Client(TokenGridServer.AdminKey);
-        var page = await (await admin.GetAsync($"admin/tenants/{tenant}/ledger?limit=100")).ReadJsonAsync();
-        var charges = page["entries"]!.AsArray().Where(e => e!["kind"]!.GetValue<string>() == "charge").ToList();
-        return (charges.Sum(e => e!["prompt_tokens"]!.GetValue<int>()), charges.Sum(e => e!["completion_tokens"]!.GetValue<int>()));
-    }
-
-    // The aborted stream's job (the tenant's only one) ends cancelled, charged for the tokens it produced and no more.
-    private async Task AssertAbortedAndChargedAsync(string tenant, string key)
-    {
-        using var client = Server.Client(key);
-        var job = Assert.Single((await (await client.GetAsync("v1/jobs?limit=5")).ReadJsonAsync())["data"]!.AsArray())!["id"]!.GetValue<string>();
-        await client.AssertEveryJobEndedAndSettledAsync([job]);
-        var view = await (await client.GetAsync($"v1/jobs/{job}")).ReadJsonAsync();
-        Assert.Equal("cancelled", view["status"]!.GetValue<string>());
-        var completion = view["usage"]!["completion_tokens"]!.GetValue<int>();
-        Assert.InRange(completion, 3, 399);
-
-        var charge = Assert.Single(await Server.LedgerOfJobAsync(tenant, job), e => e["kind"]!.GetValue<string>() == "charge");
-        Assert.Equal(completion, charge["completion_tokens"]!.GetValue<int>());
-        Assert.Equal(view["charged_tokens"]!.GetValue<int>(), charge["tokens"]!.GetValue<int>());
     }
 
     private static JsonObject Ok(JsonObject results, string name)

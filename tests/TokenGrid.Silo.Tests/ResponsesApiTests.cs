@@ -88,7 +88,7 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
         var jobs = (await (await client.GetAsync("v1/jobs?limit=100")).ReadJsonAsync())["data"]!.AsArray();
         await client.AssertEveryJobEndedAndSettledAsync([.. jobs.Select(j => j!["id"]!.GetValue<string>())]);
         var replies = new[] { whole, stream["final"]!, helper, Ok(results, "structured"), Ok(results, "structuredStream"), conversation["first"]!, conversation["second"]! };
-        var charged = await ChargedAsync(tenant);
+        var charged = await Server.ChargedAsync(tenant);
         Assert.Equal(
             (replies.Sum(r => r["usage"]!["input_tokens"]!.GetValue<int>()), replies.Sum(r => r["usage"]!["output_tokens"]!.GetValue<int>())), charged);
         Assert.Equal(replies.Length, jobs.Count);
@@ -96,7 +96,7 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
 
         // The client that left after three deltas: its job cancelled, charged for what it produced.
         Assert.Equal(3, Ok(results, "abort")["deltas"]!.GetValue<int>());
-        await AssertAbortedAndChargedAsync(abortTenant, abortKey);
+        await Server.AssertAbortedAndChargedAsync(abortTenant, abortKey, 199);
     }
 
 #pragma warning disable OPENAI001 // The .NET SDK's Responses client is marked experimental.
@@ -303,27 +303,6 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
         var usage = reply["usage"]!;
         Assert.Equal(output, usage["output_tokens"]!.GetValue<int>());
         Assert.Equal(usage["input_tokens"]!.GetValue<int>() + output, usage["total_tokens"]!.GetValue<int>());
-    }
-
-    private async Task<(int Prompt, int Completion)> ChargedAsync(string tenant)
-    {
-        using var admin = Server.Client(TokenGridServer.AdminKey);
-        var page = await (await admin.GetAsync($"admin/tenants/{tenant}/ledger?limit=100")).ReadJsonAsync();
-        var charges = page["entries"]!.AsArray().Where(e => e!["kind"]!.GetValue<string>() == "charge").ToList();
-        return (charges.Sum(e => e!["prompt_tokens"]!.GetValue<int>()), charges.Sum(e => e!["completion_tokens"]!.GetValue<int>()));
-    }
-
-    private async Task AssertAbortedAndChargedAsync(string tenant, string key)
-    {
-        using var client = Server.Client(key);
-        var job = Assert.Single((await (await client.GetAsync("v1/jobs?limit=5")).ReadJsonAsync())["data"]!.AsArray())!["id"]!.GetValue<string>();
-        await client.AssertEveryJobEndedAndSettledAsync([job]);
-        var view = await (await client.GetAsync($"v1/jobs/{job}")).ReadJsonAsync();
-        Assert.Equal("cancelled", Text(view, "status"));
-        var completion = view["usage"]!["completion_tokens"]!.GetValue<int>();
-        Assert.InRange(completion, 3, 199);
-        var charge = Assert.Single(await Server.LedgerOfJobAsync(tenant, job), e => e["kind"]!.GetValue<string>() == "charge");
-        Assert.Equal(completion, charge["completion_tokens"]!.GetValue<int>());
     }
 
     private static string Text(JsonNode node, string name) => node[name]!.GetValue<string>();

@@ -110,7 +110,7 @@ public abstract class ConcurrentSpendSuite(TokenGridServer server)
         Assert.InRange(admitted.Count, 79, Requests - 1);
         admitted.Add(first);
 
-        var ledger = await LedgerAsync(admin, tenant);
+        var ledger = await admin.LedgerAsync(tenant);
         Assert.All(ledger, line => Assert.True(
             line["spend_charged_after"]!.GetValue<long>() + line["spend_reserved_after"]!.GetValue<long>() <= cap.Micros,
             $"Over the cap of {cap.Micros} micros: {line.ToJsonString()}"));
@@ -174,22 +174,4 @@ public abstract class ConcurrentSpendSuite(TokenGridServer server)
         return (M(shown["spent"]), M(shown["reserved"]));
     }
 
-    /// <summary>Every line of the tenant's ledger, page by page.</summary>
-    internal static async Task<List<JsonObject>> LedgerAsync(HttpClient admin, string tenant)
-    {
-        var entries = new List<JsonObject>();
-        long after = 0;
-        while (true)
-        {
-            var page = await (await admin.GetAsync($"admin/tenants/{tenant}/ledger?after={after}&limit=100")).ReadJsonAsync();
-            var items = page["entries"]!.AsArray().Select(e => e!.AsObject()).ToList();
-            entries.AddRange(items);
-            if (page["next_after"] is not { } next || items.Count == 0)
-            {
-                return entries;
-            }
-
-            after = next.GetValue<long>();
-        }
-    }
 }

@@ -113,7 +113,7 @@ public sealed class MonthReconciliationTests(ITestOutputHelper output)
         var dues = new Dictionary<string, long>();
         foreach (var (tenant, client) in new[] { (subsidized, a), (partner, b), (capped, c) })
         {
-            var ledger = await LedgerAsync(admin, tenant);
+            var ledger = await admin.LedgerAsync(tenant);
             var jobs = (await (await client.GetAsync("v1/jobs?limit=100")).ReadJsonAsync())["data"]!.AsArray().Select(j => j!.AsObject()).ToList();
             var statement = await (await client.GetAsync($"v1/billing/statements/{month}")).ReadJsonAsync();
             var usage = await (await client.GetAsync("v1/usage")).ReadJsonAsync();
@@ -256,7 +256,7 @@ public sealed class MonthReconciliationTests(ITestOutputHelper output)
         Assert.All(lateLines, l => Assert.Equal(lastMonth.ToString(), l["late_from"]!.GetValue<string>()));
         Assert.Equal(late.Sum(l => l.Priced!.Tenant.Micros), lateLines.Sum(l => Micros(l["amount_due"])));
         var listed = (await (await c.GetAsync("v1/billing/statements")).ReadJsonAsync())["data"]!.AsArray();
-        var cLedger = await LedgerAsync(admin, capped);
+        var cLedger = await admin.LedgerAsync(capped);
         Assert.Equal(
             cLedger.Where(l => l["kind"]!.GetValue<string>() == "charge").Sum(l => l["priced"] is null ? 0 : Tally.OfLedger([l.AsObject()]).Due),
             listed.Sum(st => Micros(st!["totals"]!.AsArray().SingleOrDefault()?["amount_due"])));
@@ -333,24 +333,6 @@ public sealed class MonthReconciliationTests(ITestOutputHelper output)
         using var events = await client.GetAsync($"v1/jobs/{job}/events", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, events.StatusCode);
         await events.Content.ReadAsStringAsync();
-    }
-
-    private static async Task<List<JsonObject>> LedgerAsync(HttpClient admin, string tenant)
-    {
-        var entries = new List<JsonObject>();
-        long after = 0;
-        while (true)
-        {
-            var page = await (await admin.GetAsync($"admin/tenants/{tenant}/ledger?after={after}&limit=100")).ReadJsonAsync();
-            var items = page["entries"]!.AsArray().Select(e => e!.AsObject()).ToList();
-            entries.AddRange(items);
-            if (page["next_after"] is not { } next || items.Count == 0)
-            {
-                return entries;
-            }
-
-            after = next.GetValue<long>();
-        }
     }
 
     /// <summary>Every TokenGrid series of a scrape: its name with labels, and its value.</summary>

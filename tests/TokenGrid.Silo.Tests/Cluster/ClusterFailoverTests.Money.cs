@@ -84,7 +84,7 @@ public sealed partial class ClusterFailoverTests
         }
 
         // Every job the tenant reserved for (known to the client or not) has exactly one charge line, priced.
-        var ledger = await ConcurrentSpendSuite.LedgerAsync(reader, tenant);
+        var ledger = await reader.LedgerAsync(tenant);
         var charges = ledger.Where(l => l["kind"]!.GetValue<string>() == "charge").ToList();
         var reservedJobs = ledger.Where(l => l["kind"]!.GetValue<string>() == "reserve").Select(l => l["job_id"]!.GetValue<string>()).ToList();
         Assert.Equal(reservedJobs.Order(StringComparer.Ordinal), charges.Select(c => c["job_id"]!.GetValue<string>()).Order(StringComparer.Ordinal));

@@ -78,13 +78,19 @@ public static class TestApi
     public static async Task<List<JsonObject>> LedgerOfJobAsync(this TokenGridServer server, string tenantId, string jobId)
     {
         using var admin = server.Client(TokenGridServer.AdminKey);
+        return [.. (await admin.LedgerAsync(tenantId)).Where(e => e["job_id"]!.GetValue<string>() == jobId)];
+    }
+
+    /// <summary>Every line of the tenant's ledger, page by page, read with the admin client <paramref name="admin"/>.</summary>
+    public static async Task<List<JsonObject>> LedgerAsync(this HttpClient admin, string tenantId)
+    {
         var entries = new List<JsonObject>();
         long after = 0;
         while (true)
         {
             var page = await (await admin.GetAsync($"admin/tenants/{tenantId}/ledger?after={after}&limit=100")).ReadJsonAsync();
             var items = page["entries"]!.AsArray().Select(e => e!.AsObject()).ToList();
-            entries.AddRange(items.Where(e => e["job_id"]!.GetValue<string>() == jobId));
+            entries.AddRange(items);
             if (page["next_after"] is not { } next || items.Count == 0)
             {
                 return entries;
@@ -92,6 +98,33 @@ public static class TestApi
 
             after = next.GetValue<long>();
         }
+    }
+
+    /// <summary>The prompt and completion tokens of the tenant's charges.</summary>
+    public static async Task<(int Prompt, int Completion)> ChargedAsync(this TokenGridServer server, string tenantId)
+    {
+        using var admin = server.Client(TokenGridServer.AdminKey);
+        var charges = (await admin.LedgerAsync(tenantId)).Where(e => e["kind"]!.GetValue<string>() == "charge").ToList();
+        return (charges.Sum(e => e["prompt_tokens"]!.GetValue<int>()), charges.Sum(e => e["completion_tokens"]!.GetValue<int>()));
+    }
+
+    /// <summary>
+    /// The tenant's only job, whose stream its client aborted, ends cancelled after 3 to <paramref name="maxCompletion"/>
+    /// tokens and is charged for the tokens it produced and no more.
+    /// </summary>
+    public static async Task AssertAbortedAndChargedAsync(this TokenGridServer server, string tenantId, string key, int maxCompletion)
+    {
+        using var client = server.Client(key);
+        var job = Assert.Single((await (await client.GetAsync("v1/jobs?limit=5")).ReadJsonAsync())["data"]!.AsArray())!["id"]!.GetValue<string>();
+        await client.AssertEveryJobEndedAndSettledAsync([job]);
+        var view = await (await client.GetAsync($"v1/jobs/{job}")).ReadJsonAsync();
+        Assert.Equal("cancelled", view["status"]!.GetValue<string>());
+        var completion = view["usage"]!["completion_tokens"]!.GetValue<int>();
+        Assert.InRange(completion, 3, maxCompletion);
+
+        var charge = Assert.Single(await server.LedgerOfJobAsync(tenantId, job), e => e["kind"]!.GetValue<string>() == "charge");
+        Assert.Equal(completion, charge["completion_tokens"]!.GetValue<int>());
+        Assert.Equal(view["charged_tokens"]!.GetValue<int>(), charge["tokens"]!.GetValue<int>());
     }
 
     /// <summary>
