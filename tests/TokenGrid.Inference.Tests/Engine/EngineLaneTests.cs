@@ -71,19 +71,21 @@ public sealed class EngineLaneTests
         int[] Next(int[] reply) => [.. longPrompt, .. reply, 8, 9];
 
         // Expected: each request alone, one lane, no cache.
-        await using var alone = EngineRun.Start(DemoModels.Tiny, OneLane());
+        await using var alone = EngineRun.Start(DemoModels.TinyLong, OneLane());
         var replyAlone = (await EngineRun.ReadAllAsync(alone.Submit(EngineRun.Greedy(longPrompt, 24)))).Tokens;
         var shortAlone = (await EngineRun.ReadAllAsync(alone.Submit(EngineRun.Greedy([5, 9, 13], 40)))).Tokens;
         var nextAlone = (await EngineRun.ReadAllAsync(alone.Submit(EngineRun.Greedy(Next(replyAlone), 10)))).Tokens;
 
-        await using var run = EngineRun.Start(DemoModels.Tiny, Lanes(prefixCacheTokens: 4096));
+        await using var run = EngineRun.Start(DemoModels.TinyLong, Lanes(prefixCacheTokens: 4096));
         var shortStream = run.Submit(EngineRun.Greedy([5, 9, 13], 40));
         await using var shortReader = shortStream.GetAsyncEnumerator();
         Assert.True(await shortReader.MoveNextAsync());
 
         // The long prompt joins the short row's batch: two lanes. Its fork joins from its running row in the long lane.
+        // The row cancelled meanwhile asks for 8,000 tokens (the long-context variant): 200 ran out before the cancel came
+        // on a fast machine, about one run in six.
         using var cancel = new CancellationTokenSource();
-        var doomed = run.Submit(EngineRun.Greedy([77, 78], 200), cancel.Token);
+        var doomed = run.Submit(EngineRun.Greedy([77, 78], 8000), cancel.Token);
         var longStream = run.Submit(EngineRun.Greedy(longPrompt, 24) with { ForkKey = "long" });
         await using var longReader = longStream.GetAsyncEnumerator();
         Assert.True(await longReader.MoveNextAsync());
