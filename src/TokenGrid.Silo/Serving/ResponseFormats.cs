@@ -13,42 +13,8 @@ namespace TokenGrid.Silo.Serving;
 /// </summary>
 internal static partial class ResponseFormats
 {
-    /// <summary>The schema text for the node, or null for free text.</summary>
-    public static string? SchemaOf(JsonElement format, CatalogModel model)
-    {
-        if (format.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (format.ValueKind != JsonValueKind.Object || !format.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
-        {
-            throw Problem("response_format must be an object with a type: text, json_object or json_schema.", "response_format");
-        }
-
-        switch (type.GetString())
-        {
-            case "text":
-                RequestFieldPolicy.CheckKeys(format, "response_format", "type");
-                return null;
-            case "json_object":
-                RequestFieldPolicy.CheckKeys(format, "response_format", "type");
-                return CatalogModel.AnyObjectSchema;
-            case "json_schema":
-                RequestFieldPolicy.CheckKeys(format, "response_format", "type", "json_schema");
-                break;
-            default:
-                throw Problem($"response_format.type '{type.GetString()}' is not one of text, json_object, json_schema.", "response_format.type");
-        }
-
-        if (!format.TryGetProperty("json_schema", out var spec) || spec.ValueKind != JsonValueKind.Object)
-        {
-            throw Problem("response_format.json_schema is required for type json_schema.", "response_format.json_schema");
-        }
-
-        RequestFieldPolicy.CheckKeys(spec, "response_format.json_schema", "name", "description", "schema", "strict");
-        return SchemaOfSpec(spec, "response_format.json_schema", model);
-    }
+    /// <summary>Chat's <c>response_format</c> as the schema text for the node, or null for free text.</summary>
+    public static string? SchemaOf(JsonElement format, CatalogModel model) => SchemaOfFormat(format, "response_format", nestedSpec: true, model);
 
     /// <summary>
     /// The Responses API's <c>text.format</c> as a schema text for the node, or null for free text: the same formats as
@@ -74,29 +40,49 @@ internal static partial class ResponseFormats
                 "verbosity is not supported: TokenGrid does not pass it to chat templates (text.verbosity).", "unsupported_parameter", "text.verbosity"));
         }
 
-        if (!text.TryGetProperty("format", out var format) || format.ValueKind == JsonValueKind.Null)
+        return text.TryGetProperty("format", out var format) ? SchemaOfFormat(format, "text.format", nestedSpec: false, model) : null;
+    }
+
+    /// <summary>
+    /// A format object named <paramref name="path"/>: <c>text</c>, <c>json_object</c> or <c>json_schema</c>, whose
+    /// <c>name</c>, <c>description</c>, <c>schema</c> and <c>strict</c> are in a <c>json_schema</c> object of their own
+    /// (<paramref name="nestedSpec"/>, chat's layout) or beside the type (the Responses API's).
+    /// </summary>
+    private static string? SchemaOfFormat(JsonElement format, string path, bool nestedSpec, CatalogModel model)
+    {
+        if (format.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
             return null;
         }
 
         if (format.ValueKind != JsonValueKind.Object || !format.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
         {
-            throw Problem("text.format must be an object with a type: text, json_object or json_schema.", "text.format");
+            throw Problem($"{path} must be an object with a type: text, json_object or json_schema.", path);
         }
 
+        string[] specKeys = ["name", "description", "schema", "strict"];
         switch (type.GetString())
         {
             case "text":
-                RequestFieldPolicy.CheckKeys(format, "text.format", "type");
+                RequestFieldPolicy.CheckKeys(format, path, "type");
                 return null;
             case "json_object":
-                RequestFieldPolicy.CheckKeys(format, "text.format", "type");
+                RequestFieldPolicy.CheckKeys(format, path, "type");
                 return CatalogModel.AnyObjectSchema;
+            case "json_schema" when !nestedSpec:
+                RequestFieldPolicy.CheckKeys(format, path, ["type", .. specKeys]);
+                return SchemaOfSpec(format, path, model);
             case "json_schema":
-                RequestFieldPolicy.CheckKeys(format, "text.format", "type", "name", "description", "schema", "strict");
-                return SchemaOfSpec(format, "text.format", model);
+                RequestFieldPolicy.CheckKeys(format, path, "type", "json_schema");
+                if (!format.TryGetProperty("json_schema", out var spec) || spec.ValueKind != JsonValueKind.Object)
+                {
+                    throw Problem($"{path}.json_schema is required for type json_schema.", $"{path}.json_schema");
+                }
+
+                RequestFieldPolicy.CheckKeys(spec, $"{path}.json_schema", specKeys);
+                return SchemaOfSpec(spec, $"{path}.json_schema", model);
             default:
-                throw Problem($"text.format.type '{type.GetString()}' is not one of text, json_object, json_schema.", "text.format.type");
+                throw Problem($"{path}.type '{type.GetString()}' is not one of text, json_object, json_schema.", $"{path}.type");
         }
     }
 
