@@ -72,9 +72,31 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
         AssertRefused(results, "badValue", 400, "invalid_value", "temperature");
         AssertRefused(results, "overflow", 400, "context_length_exceeded", "max_output_tokens");
         AssertRefused(results, "previousResponse", 400, "unsupported_parameter", "previous_response_id");
-        AssertRefused(results, "tools", 400, "unsupported_parameter", "tools");
-        AssertRefused(results, "webSearch", 400, "unsupported_parameter", "tools");
-        AssertRefused(results, "functionOutput", 400, "unsupported_parameter", "input[1].type");
+        // Log probabilities (include with top_logprobs): each token of the text with its three likeliest alternatives, on
+        // the output_text part and, streamed, on the delta that carried it; the same tokens both ways.
+        var logprobs = Ok(results, "logprobs");
+        var tokens = logprobs["logprobs"]!.AsArray();
+        Assert.Equal(6, tokens.Count);
+        Assert.All(tokens, t =>
+        {
+            Assert.InRange(t!["logprob"]!.GetValue<float>(), float.MinValue, 0);
+            Assert.NotEmpty(t["bytes"]!.AsArray());
+            Assert.Equal(3, t["top_logprobs"]!.AsArray().Count);
+        });
+        Assert.Equal(Text(logprobs, "text"), string.Concat(tokens.Select(t => Text(t!, "token"))));
+        var streamedLogprobs = Ok(results, "logprobsStream");
+        var deltaTokens = streamedLogprobs["deltas"]!.AsArray().SelectMany(d => d!["logprobs"]!.AsArray()).ToList();
+        Assert.Equal(tokens.Select(t => (Text(t!, "token"), t!["logprob"]!.GetValue<float>())), deltaTokens.Select(t => (Text(t!, "token"), t!["logprob"]!.GetValue<float>())));
+        Assert.All(deltaTokens, t => Assert.Equal(3, t!["top_logprobs"]!.AsArray().Count));
+        Assert.Equal(tokens.ToJsonString(), streamedLogprobs["logprobs"]!.ToJsonString());
+        Assert.Empty(whole["output"]![0]!["content"]![0]!["logprobs"]!.AsArray());
+
+        AssertRefused(results, "tools", 400, "invalid_value", "tools");
+        AssertRefused(results, "webSearch", 400, "unsupported_parameter", "tools[0].type");
+        AssertRefused(results, "functionOutput", 400, "invalid_value", "input[1].call_id");
+        AssertRefused(results, "reference", 400, "unsupported_parameter", "input[0].type");
+        AssertRefused(results, "badInclude", 400, "unsupported_parameter", "include[0]");
+        AssertRefused(results, "badTopLogprobs", 400, "invalid_value", "top_logprobs");
         AssertRefused(results, "image", 400, "unsupported_parameter", "input[0].content[0].type");
         AssertRefused(results, "unknown", 400, "unrecognized_argument", "frobnicate");
         AssertRefused(results, "badKey", 401, "invalid_api_key", null);
@@ -87,7 +109,7 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
         using var client = Server.Client(key);
         var jobs = (await (await client.GetAsync("v1/jobs?limit=100")).ReadJsonAsync())["data"]!.AsArray();
         await client.AssertEveryJobEndedAndSettledAsync([.. jobs.Select(j => j!["id"]!.GetValue<string>())]);
-        var replies = new[] { whole, stream["final"]!, helper, Ok(results, "structured"), Ok(results, "structuredStream"), conversation["first"]!, conversation["second"]! };
+        var replies = new[] { whole, stream["final"]!, helper, Ok(results, "structured"), Ok(results, "structuredStream"), conversation["first"]!, conversation["second"]!, logprobs, streamedLogprobs };
         var charged = await Server.ChargedAsync(tenant);
         Assert.Equal(
             (replies.Sum(r => r["usage"]!["input_tokens"]!.GetValue<int>()), replies.Sum(r => r["usage"]!["output_tokens"]!.GetValue<int>())), charged);
@@ -245,12 +267,26 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
     [InlineData("""{"model":"demo","input":"Hi","truncation":"auto"}""", "unsupported_parameter", "truncation")]
     [InlineData("""{"model":"demo","input":"Hi","background":true}""", "unsupported_parameter", "background")]
     [InlineData("""{"model":"demo","input":"Hi","reasoning":{"effort":"low"}}""", "unsupported_parameter", "reasoning")]
-    [InlineData("""{"model":"demo","input":"Hi","include":["message.output_text.logprobs"]}""", "unsupported_parameter", "include")]
+    [InlineData("""{"model":"demo","input":"Hi","include":["reasoning.encrypted_content"]}""", "unsupported_parameter", "include[0]")]
+    [InlineData("""{"model":"demo","input":"Hi","include":["message.output_text.logprobs","web_search_call.results"]}""", "unsupported_parameter", "include[1]")]
+    [InlineData("""{"model":"demo","input":"Hi","include":"message.output_text.logprobs"}""", "invalid_value", "include")]
+    [InlineData("""{"model":"demo","input":"Hi","include":["message.output_text.logprobs"],"top_logprobs":21}""", "invalid_value", "top_logprobs")]
     [InlineData("""{"model":"demo","input":"Hi","conversation":"conv_1"}""", "unsupported_parameter", "conversation")]
     [InlineData("""{"model":"demo","input":"Hi","prompt":{"id":"pmpt_1"}}""", "unsupported_parameter", "prompt")]
-    [InlineData("""{"model":"demo","input":"Hi","top_logprobs":2}""", "unsupported_parameter", "top_logprobs")]
-    [InlineData("""{"model":"demo","input":"Hi","tool_choice":"required"}""", "unsupported_parameter", "tool_choice")]
-    [InlineData("""{"model":"demo","input":"Hi","parallel_tool_calls":false}""", "unsupported_parameter", "parallel_tool_calls")]
+    [InlineData("""{"model":"demo","input":"Hi","top_logprobs":2}""", "invalid_value", "top_logprobs")]
+    [InlineData("""{"model":"demo","input":"Hi","tool_choice":"required"}""", "invalid_value", "tool_choice")]
+    [InlineData("""{"model":"demo","input":"Hi","tools":[],"tool_choice":{"type":"function","name":"f"}}""", "invalid_value", "tool_choice")]
+    [InlineData("""{"model":"demo","input":"Hi","tools":[{"type":"function","name":"f"}]}""", "invalid_value", "tools")]
+    [InlineData("""{"model":"demo","input":"Hi","tools":[{"type":"file_search","vector_store_ids":["vs_1"]}]}""", "unsupported_parameter", "tools[0].type")]
+    [InlineData("""{"model":"demo","input":"Hi","tools":[{"type":"function","function":{"name":"f"}}]}""", "unrecognized_argument", "tools[0].function")]
+    [InlineData("""{"model":"demo","input":[{"type":"function_call","name":"f","arguments":"{}"}]}""", "invalid_value", "input[0].call_id")]
+    [InlineData("""{"model":"demo","input":[{"type":"function_call","call_id":"","name":"f","arguments":"{}"}]}""", "invalid_value", "input[0].call_id")]
+    [InlineData("""{"model":"demo","input":[{"type":"function_call","call_id":"c","name":"f","arguments":{}}]}""", "invalid_value", "input[0].arguments")]
+    [InlineData("""{"model":"demo","input":[{"type":"function_call","call_id":"c","name":"f","arguments":"{}","x":1}]}""", "unrecognized_argument", "input[0].x")]
+    [InlineData("""{"model":"demo","input":[{"type":"function_call_output","call_id":"c","output":"1"}]}""", "invalid_value", "input[0].call_id")]
+    [InlineData("""{"model":"demo","input":[{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c"}]}""", "invalid_value", "input[1].output")]
+    [InlineData("""{"model":"demo","input":[{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":[{"type":"input_image","image_url":"x"}]}]}""", "unsupported_parameter", "input[1].output[0].type")]
+    [InlineData("""{"model":"demo","input":[{"type":"web_search_call","id":"ws_1"}]}""", "unsupported_parameter", "input[0].type")]
     [InlineData("""{"model":"demo","input":"Hi","stream_options":{"include_obfuscation":false}}""", "unsupported_parameter", "stream_options")]
     [InlineData("""{"model":"demo","input":"Hi","max_tool_calls":3}""", "unsupported_parameter", "max_tool_calls")]
     [InlineData("""{"model":"demo","input":"Hi","context_management":[{"type":"compaction"}]}""", "unsupported_parameter", "context_management")]

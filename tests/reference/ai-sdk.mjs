@@ -1,14 +1,23 @@
 // The Vercel AI SDK (`ai` with `@ai-sdk/openai-compatible` and `@ai-sdk/openai`) against TokenGrid, as a tenant points it
 // at an OpenAI-compatible server, with the framework's defaults. Usage:
 //   node ai-sdk.mjs BASE_URL API_KEY LIMITED_KEY ABORT_KEY
+//   node ai-sdk.mjs --tools BASE_URL API_KEY MODEL
 // LIMITED_KEY is a tenant's whose max_concurrent_jobs is 1 (its 429s, with Retry-After, and the SDK's retries);
 // ABORT_KEY a fresh tenant's (a stream aborted by abortSignal, whose job and ledger the test reads). Prints one JSON
-// object with what each call gave, for tests/TokenGrid.Silo.Tests/FrameworkClientTests.cs to assert on.
-import { generateText, Output, RetryError, streamText } from "ai";
+// object with what each call gave, for tests/TokenGrid.Silo.Tests/FrameworkClientTests.cs to assert on. With --tools it
+// calls a tool through the default provider's model (the Responses API) on MODEL, a model with a chat template of its own
+// (RealModelFolderTests.Responses.cs).
+import { generateText, Output, RetryError, stepCountIs, streamText, tool } from "ai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { createOpenAI } from "@ai-sdk/openai";
 import { z } from "zod";
 import { attempt, countingFetch, holdOnlySlot, report } from "./attempts.mjs";
+
+if (process.argv[2] === "--tools") {
+  await tools(...process.argv.slice(3));
+  report();
+  process.exit(0);
+}
 
 const [baseURL, apiKey, limitedKey, abortKey] = process.argv.slice(2);
 const prompt = "Say something about tokens.";
@@ -95,3 +104,34 @@ await attempt("abort", async () => {
 });
 
 report();
+
+// A tool through openai(model), the Responses API: a forced call the SDK runs and answers in a second step (whose input
+// holds the function_call and its function_call_output), and a streamed call.
+async function tools(baseURL, apiKey, model) {
+  const openai = createOpenAI({ baseURL, apiKey });
+  const getWeather = tool({
+    description: "The weather in a city.",
+    inputSchema: z.object({ city: z.string().max(20), unit: z.enum(["celsius", "fahrenheit"]) }),
+    execute: async ({ city, unit }) => ({ city, unit, degrees: 12 }),
+  });
+  const prompt = "What is the weather in Oslo?";
+  await attempt("generate", async () => {
+    const r = await generateText({
+      model: openai(model), prompt, tools: { getWeather }, toolChoice: { type: "tool", toolName: "getWeather" }, maxOutputTokens: 120,
+      // The second step answers the tool's result in text: these random weights would otherwise call again.
+      stopWhen: stepCountIs(2), prepareStep: ({ stepNumber }) => (stepNumber === 1 ? { toolChoice: "none", maxOutputTokens: 4 } : undefined),
+    });
+    return {
+      steps: r.steps.map((s) => ({ finish: s.finishReason, toolCalls: s.toolCalls.map((c) => ({ id: c.toolCallId, name: c.toolName, input: c.input })), results: s.toolResults.length, usage: s.usage, text: s.text })),
+      totalUsage: r.totalUsage,
+    };
+  });
+  await attempt("stream", async () => {
+    const r = streamText({ model: openai(model), prompt, tools: { getWeather }, toolChoice: "required", maxOutputTokens: 120 });
+    const parts = [];
+    for await (const part of r.fullStream) {
+      if (part.type.startsWith("tool-")) parts.push({ type: part.type, name: part.toolName ?? null, input: part.input ?? null, delta: part.delta ?? null });
+    }
+    return { parts, finish: await r.finishReason, usage: await r.usage, toolCalls: (await r.toolCalls).map((c) => ({ name: c.toolName, input: c.input })) };
+  });
+}

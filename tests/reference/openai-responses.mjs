@@ -1,10 +1,18 @@
 // OpenAI's Responses API through the official `openai` npm package, against TokenGrid. Usage:
 //   node openai-responses.mjs BASE_URL API_KEY LIMITED_KEY ABORT_KEY
+//   node openai-responses.mjs --tools BASE_URL API_KEY MODEL
 // LIMITED_KEY is a tenant's whose max_concurrent_jobs is 1 (a 429 with Retry-After); ABORT_KEY a fresh tenant's (a stream
-// aborted mid-way, whose job and ledger the test reads). Prints one JSON object with what each call gave, for
-// tests/TokenGrid.Silo.Tests/ResponsesApiTests.cs to assert on.
+// aborted mid-way, whose job and ledger the test reads). With --tools it calls function tools on MODEL (a model with a
+// chat template of its own, which the demo model has not). Prints one JSON object with what each call gave, for
+// tests/TokenGrid.Silo.Tests/ResponsesApiTests.cs and RealModelFolderTests.Responses.cs to assert on.
 import OpenAI from "openai";
 import { attempt, holdOnlySlot, report } from "./attempts.mjs";
+
+if (process.argv[2] === "--tools") {
+  await tools(...process.argv.slice(3));
+  report();
+  process.exit(0);
+}
 
 const [baseURL, apiKey, limitedKey, abortKey] = process.argv.slice(2);
 const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
@@ -72,15 +80,32 @@ await attempt("conversation", async () => {
   return { first: shape(first), second: shape(r) };
 });
 
+// Log probabilities: on each output_text part, and on each streamed delta, from what chat's logprobs compute.
+const logprobs = { model, input, max_output_tokens: 6, temperature: 0, include: ["message.output_text.logprobs"], top_logprobs: 3 };
+await attempt("logprobs", async () => {
+  const r = await client.responses.create(logprobs);
+  return { ...shape(r), logprobs: r.output[0].content[0].logprobs };
+});
+await attempt("logprobsStream", async () => {
+  const stream = client.responses.stream(logprobs);
+  const deltas = [];
+  stream.on("response.output_text.delta", (event) => deltas.push({ delta: event.delta, logprobs: event.logprobs }));
+  const final = await stream.finalResponse();
+  return { deltas, ...shape(final), logprobs: final.output[0].content[0].logprobs };
+});
+
 await attempt("badModel", () => client.responses.create({ model: "no-such-model", input, max_output_tokens: 2 }));
 await attempt("badValue", () => client.responses.create({ model, input, max_output_tokens: 2, temperature: 7 }));
 await attempt("overflow", () => client.responses.create({ model, input, max_output_tokens: 100000 }));
 await attempt("previousResponse", () => client.responses.create({ model, input, max_output_tokens: 2, previous_response_id: "resp_123" }));
 await attempt("tools", () => client.responses.create({ model, input, max_output_tokens: 2, tools: [{ type: "function", name: "f", parameters: {} }] }));
+await attempt("badInclude", () => client.responses.create({ model, input, max_output_tokens: 2, include: ["file_search_call.results"] }));
+await attempt("badTopLogprobs", () => client.responses.create({ model, input, max_output_tokens: 2, include: ["message.output_text.logprobs"], top_logprobs: 21 }));
 await attempt("webSearch", () => client.responses.create({ model, input, max_output_tokens: 2, tools: [{ type: "web_search" }] }));
 await attempt("functionOutput", () => client.responses.create({
   model, max_output_tokens: 2, input: [{ role: "user", content: input }, { type: "function_call_output", call_id: "call_1", output: "1" }],
 }));
+await attempt("reference", () => client.responses.create({ model, max_output_tokens: 2, input: [{ type: "item_reference", id: "msg_1" }] }));
 await attempt("image", () => client.responses.create({
   model, max_output_tokens: 2, input: [{ role: "user", content: [{ type: "input_image", image_url: "https://example.com/a.png" }] }],
 }));
@@ -117,3 +142,65 @@ await attempt("abort", async () => {
 });
 
 report();
+
+// Function tools on a model that takes them: forced calls, plain and streamed, a round trip with the call's output, and
+// a call the model may choose (auto) next to text.
+async function tools(baseURL, apiKey, model) {
+  const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
+  const weather = {
+    type: "function", name: "get_weather", description: "The weather in a city.", strict: true,
+    parameters: {
+      type: "object",
+      properties: { city: { type: "string", maxLength: 20 }, unit: { type: "string", enum: ["celsius", "fahrenheit"] } },
+      required: ["city", "unit"], additionalProperties: false,
+    },
+  };
+  const time = { type: "function", name: "get_time", parameters: { type: "object", properties: { zone: { type: "string", maxLength: 8 } }, required: ["zone"] } };
+  const input = "What is the weather in Oslo?";
+  const shape = (r) => ({ id: r.id, status: r.status, output: r.output, text: r.output_text, usage: r.usage, toolChoice: r.tool_choice, tools: r.tools });
+
+  await attempt("required", async () => shape(await client.responses.create({
+    model, input, tools: [weather, time], tool_choice: "required", parallel_tool_calls: false, max_output_tokens: 120,
+  })));
+
+  // The stream helper assembles the events into finalResponse(); what each event said is kept to check against it.
+  await attempt("namedStream", async () => {
+    const stream = client.responses.stream({
+      model, input, tools: [weather, time], tool_choice: { type: "function", name: "get_weather" }, max_output_tokens: 120,
+    });
+    const events = [];
+    for await (const event of stream) {
+      events.push({
+        type: event.type, sequence: event.sequence_number, outputIndex: event.output_index ?? null, itemId: event.item_id ?? event.item?.id ?? null,
+        item: event.item ?? null, delta: event.delta ?? null, arguments: event.arguments ?? null,
+      });
+    }
+    return { events, ...shape(await stream.finalResponse()) };
+  });
+
+  // The call and its output go back as the SDK gave them, and the model answers in text.
+  await attempt("roundTrip", async () => {
+    const first = await client.responses.create({ model, input, tools: [weather], tool_choice: "required", max_output_tokens: 120 });
+    const calls = first.output.filter((item) => item.type === "function_call");
+    const second = await client.responses.create({
+      // tool_choice none: these random weights would otherwise open another call as readily as text.
+      model, tools: [weather], tool_choice: "none", max_output_tokens: 4, temperature: 0,
+      input: [{ role: "user", content: input }, ...first.output, ...calls.map((c) => ({ type: "function_call_output", call_id: c.call_id, output: "12 degrees" }))],
+    });
+    return { first: shape(first), second: shape(second) };
+  });
+
+  await attempt("unknownCallId", () => client.responses.create({
+    model, tools: [weather], max_output_tokens: 2,
+    input: [{ role: "user", content: input }, { type: "function_call_output", call_id: "call_nobody_made", output: "12 degrees" }],
+  }));
+  await attempt("callIdNotString", () => client.responses.create({
+    model, tools: [weather], max_output_tokens: 2,
+    input: [{ role: "user", content: input }, { type: "function_call", call_id: 7, name: "get_weather", arguments: "{}" }],
+  }));
+  await attempt("webSearch", () => client.responses.create({ model, input, max_output_tokens: 2, tools: [weather, { type: "web_search" }] }));
+  await attempt("badChoice", () => client.responses.create({ model, input, max_output_tokens: 2, tools: [weather], tool_choice: { type: "function", name: "get_time" } }));
+  await attempt("chatChoice", () => client.responses.create({
+    model, input, max_output_tokens: 2, tools: [weather], tool_choice: { type: "function", function: { name: "get_weather" } },
+  }));
+}

@@ -64,7 +64,7 @@ internal static class ChatCompletionsApi
         {
             var usage = new StreamUsage(
                 request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
-            return new CompletionStream(grain, new ChatCompletionChunks(id, created, model, plan.Model.Fingerprint, logprobs, tools: ToolReader(plan)), usage);
+            return new CompletionStream(grain, new ChatCompletionChunks(id, created, model, plan.Model.Fingerprint, logprobs, tools: plan.ToolReader()), usage);
         }
 
         var (output, final, reported) = await JobOutput.CollectAsync(grain, http);
@@ -73,19 +73,12 @@ internal static class ChatCompletionsApi
             throw new JobFailedException(final);
         }
 
-        var (message, finish) = ToolCallMessages.Read(ToolReader(plan), output, final.FinishReason ?? "stop");
+        var (message, finish) = ToolCallMessages.Read(plan.ToolReader(), output, final.FinishReason ?? "stop");
         return TypedResults.Ok(new ChatCompletion(
             id, created, model,
             [new ChatChoice(0, message, finish, logprobs?.Chat(reported))],
             Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens)) { SystemFingerprint = plan.Model.Fingerprint });
     }
-
-    /// <summary>A reader of the reply for tool calls: in the model's own syntax, or plain JSON when a call is forced; null when calls are not read.</summary>
-    private static ToolCallReader? ToolReader(GenerationPlan plan) => plan.Tools switch
-    {
-        null or { Mode: ToolMode.None } => null,
-        { Mode: var mode } => plan.Model.ToolCallReader(plainJson: mode == ToolMode.Forced),
-    };
 
     /// <summary><c>n</c> &gt; 1: one job per choice (see <see cref="JobSubmitter.SubmitChoicesAsync"/>).</summary>
     private static async Task<IResult> CreateChoicesAsync(
@@ -101,13 +94,13 @@ internal static class ChatCompletionsApi
         {
             var usage = new StreamUsage(
                 request.StreamOptions?.IncludeUsage == true, request.StreamOptions?.ContinuousUsageStats == true, plan.PromptTokens.Length);
-            return new ChoicesStream(grains, [.. grains.Select((_, i) => new ChatCompletionChunks(id, created, model, plan.Model.Fingerprint, logprobs, i, ToolReader(plan)))], usage);
+            return new ChoicesStream(grains, [.. grains.Select((_, i) => new ChatCompletionChunks(id, created, model, plan.Model.Fingerprint, logprobs, i, plan.ToolReader()))], usage);
         }
 
         var results = await ChoiceOutput.CollectAsync(grains, http);
         var choices = results.Select((r, i) =>
         {
-            var (message, finish) = ToolCallMessages.Read(ToolReader(plan), r.Text, r.Final.FinishReason ?? "stop");
+            var (message, finish) = ToolCallMessages.Read(plan.ToolReader(), r.Text, r.Final.FinishReason ?? "stop");
             return new ChatChoice(i, message, finish, logprobs?.Chat(r.Logprobs));
         });
         return TypedResults.Ok(new ChatCompletion(id, created, model, [.. choices], ChoiceOutput.UsageOf(results.Select(r => r.Final)))

@@ -41,8 +41,30 @@ internal static class ResponsesApi
             TopP = request.TopP,
             User = request.User,
             TextFormat = request.Text,
+            TopLogprobs = ResponseFieldPolicy.IncludesLogprobs(request.Include) ? request.TopLogprobs ?? 0 : null,
         };
-        var plan = planner.ForChat(fields, ResponseInput.Messages(request.Instructions, request.Input), promptParam: "input");
+        if (fields.TopLogprobs is null && request.TopLogprobs is > 0)
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                "top_logprobs requires include: [\"message.output_text.logprobs\"], without which a response carries no log probabilities.", "invalid_value", "top_logprobs"));
+        }
+
+        var plan = planner.ForChat(
+            fields,
+            ResponseInput.Messages(request.Instructions, request.Input),
+            ToolsOf(request),
+            promptParam: "input");
+        var tools = plan.ToolReader();
+        if (tools is not null && fields.TopLogprobs is not null)
+        {
+            // Which of a chunk's tokens went into a call and which into the text is not known to the reader.
+            throw new ApiProblemException(ApiProblems.BadRequest(
+                "message.output_text.logprobs cannot be combined with tools that may be called (tool_choice auto, required or a function): send tool_choice none, or ask without include.",
+                "unsupported_parameter",
+                "include"));
+        }
+
+        var logprobs = fields.TopLogprobs is null ? null : new LogprobFormat(plan.Model);
         var (grain, job) = await submitter.SubmitAsync(http, plan, keepOutput: false);
 
         var start = new ResponseObject(ResponseIds.Of(job.Id), time.GetUtcNow().ToUnixTimeSeconds(), "in_progress", plan.Model.Name, [], null)
@@ -54,21 +76,44 @@ internal static class ResponsesApi
             Text = request.Text is { ValueKind: JsonValueKind.Object } text && text.TryGetProperty("format", out var format) && format.ValueKind == JsonValueKind.Object
                 ? new ResponseText(format.Clone()) : ResponseText.Plain,
             User = request.User,
+            Tools = request.Tools.ValueKind == JsonValueKind.Array ? request.Tools.Clone() : ResponseObject.NoTools,
+            ToolChoice = request.ToolChoice.ValueKind is JsonValueKind.String or JsonValueKind.Object ? request.ToolChoice.Clone() : ResponseObject.AutoChoice,
+            ParallelToolCalls = request.ParallelToolCalls ?? true,
+            TopLogprobs = request.TopLogprobs ?? 0,
             Metadata = request.OtherFields?.GetValueOrDefault("metadata") is { ValueKind: JsonValueKind.Object } metadata ? metadata.Clone() : ResponseObject.NoMetadata,
         };
         if (request.Stream == true)
         {
             // The last event carries the usage, as a final usage chunk would: the format makes it response.completed.
-            return new CompletionStream(grain, new ResponseChunks(start), new StreamUsage(Final: true, Continuous: false, plan.PromptTokens.Length));
+            return new CompletionStream(grain, new ResponseChunks(start, tools, logprobs), new StreamUsage(Final: true, Continuous: false, plan.PromptTokens.Length));
         }
 
-        var (output, final, _) = await JobOutput.CollectAsync(grain, http);
+        var (output, final, reported) = await JobOutput.CollectAsync(grain, http);
         if (final.Status != JobStatus.Succeeded)
         {
             throw new JobFailedException(final);
         }
 
         var usage = Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens);
-        return TypedResults.Ok(ResponseReplies.Finished(start, output, final.FinishReason ?? "stop", usage));
+        return TypedResults.Ok(ResponseReplies.Finished(start, output, reported, tools, logprobs, final.FinishReason ?? "stop", usage));
+    }
+
+    /// <summary>
+    /// The request's tools for the chat path (flat, the Responses API's layout), or null without any: <c>tools</c> absent
+    /// or empty, with which <c>tool_choice</c> <c>auto</c> and <c>none</c> and any <c>parallel_tool_calls</c> mean
+    /// nothing (as OpenAI takes them) and a choice that needs a tool is a 400 naming <c>tool_choice</c>.
+    /// </summary>
+    private static ToolRequest? ToolsOf(ResponseRequest request)
+    {
+        if (request.Tools.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) && !(request.Tools.ValueKind == JsonValueKind.Array && request.Tools.GetArrayLength() == 0))
+        {
+            return new ToolRequest(request.Tools, request.ToolChoice, request.ParallelToolCalls, Flat: true);
+        }
+
+        return request.ToolChoice.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null
+            || (request.ToolChoice.ValueKind == JsonValueKind.String && request.ToolChoice.GetString() is "auto" or "none")
+            ? null
+            : throw new ApiProblemException(ApiProblems.BadRequest(
+                "tool_choice needs tools: without any, only auto and none are taken (and mean no call).", "invalid_value", "tool_choice"));
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TokenGrid.Silo.Problems;
 
 namespace TokenGrid.Silo.OpenAi;
 
@@ -23,18 +24,13 @@ internal static class ResponseFieldPolicy
     /// <summary>The Responses API's fields TokenGrid does not implement, refused with the reason (unless the value is the default, see <see cref="IsDefault"/>).</summary>
     public static readonly IReadOnlyDictionary<string, string> Refused = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["tools"] = "Tools are not supported on the Responses API: use POST /v1/chat/completions for tool calling",
-        ["tool_choice"] = "Tools are not supported on the Responses API: use POST /v1/chat/completions for tool calling",
-        ["parallel_tool_calls"] = "Tools are not supported on the Responses API: use POST /v1/chat/completions for tool calling",
-        ["max_tool_calls"] = "Tools are not supported on the Responses API: use POST /v1/chat/completions for tool calling",
+        ["max_tool_calls"] = "max_tool_calls is not supported: it limits calls to built-in tools, which TokenGrid does not serve (function calls are the caller's to run, and parallel_tool_calls false allows one a turn)",
         ["previous_response_id"] = "Responses are not stored to continue from: send the whole conversation in input",
         ["conversation"] = "Conversations are not stored: send the whole conversation in input",
         ["reasoning"] = "reasoning is not supported: TokenGrid does not pass it to chat templates",
-        ["include"] = "include is not supported: a response holds its message and usage only",
         ["background"] = "Background responses are not supported: POST /v1/jobs runs a job in the background",
         ["prompt"] = "Stored prompt templates are not supported: send the prompt in input and instructions",
         ["truncation"] = "Only truncation 'disabled' is supported: a conversation over the model's context is refused",
-        ["top_logprobs"] = "Log probabilities are not supported on the Responses API: use POST /v1/chat/completions",
         ["stream_options"] = "stream_options is not supported on the Responses API",
         ["context_management"] = "Context management (compaction) is not supported",
         ["prompt_cache_retention"] = "prompt_cache_retention is not supported: TokenGrid's prefix cache keeps what its memory holds",
@@ -44,16 +40,50 @@ internal static class ResponseFieldPolicy
     public static void Check(ResponseRequest request) =>
         RequestFieldPolicy.Check(request.OtherFields, Ignored, Refused, IsDefault);
 
+    /// <summary>The one <c>include</c> value TokenGrid serves: the text's log probabilities.</summary>
+    public const string OutputTextLogprobs = "message.output_text.logprobs";
+
+    /// <summary>
+    /// Whether <c>include</c> asks for the text's log probabilities; absent, null or empty asks for nothing. Any other
+    /// value is a 400 naming its place (<c>include[i]</c>).
+    /// </summary>
+    public static bool IncludesLogprobs(JsonElement include)
+    {
+        if (include.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return false;
+        }
+
+        if (include.ValueKind != JsonValueKind.Array)
+        {
+            throw new ApiProblemException(ApiProblems.BadRequest("include must be a list of strings.", "invalid_value", "include"));
+        }
+
+        var logprobs = false;
+        var index = 0;
+        foreach (var value in include.EnumerateArray())
+        {
+            var at = $"include[{index++}]";
+            if (value.ValueKind != JsonValueKind.String)
+            {
+                throw new ApiProblemException(ApiProblems.BadRequest($"{at} must be a string.", "invalid_value", at));
+            }
+
+            logprobs = value.GetString() == OutputTextLogprobs
+                ? true
+                : throw new ApiProblemException(ApiProblems.BadRequest(
+                    $"{at} '{value.GetString()}' is not supported: a response can include {OutputTextLogprobs} only (it has no built-in tools, images or reasoning to include).",
+                    "unsupported_parameter", at));
+        }
+
+        return logprobs;
+    }
+
     /// <summary>A refused field given with the value that means "not used", which is what TokenGrid does anyway.</summary>
     private static bool IsDefault(string param, JsonElement value) => param switch
     {
-        "tools" or "include" => value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0,
-        // Without tools, "auto" and "none" both mean no call.
-        "tool_choice" => value.ValueKind == JsonValueKind.String && value.GetString() is "auto" or "none",
-        "parallel_tool_calls" => value.ValueKind == JsonValueKind.True,
         "background" => value.ValueKind == JsonValueKind.False,
         "truncation" => value.ValueKind == JsonValueKind.String && value.GetString() == "disabled",
-        "top_logprobs" => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var top) && top == 0,
         _ => false,
     };
 }

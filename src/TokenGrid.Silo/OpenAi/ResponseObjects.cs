@@ -1,13 +1,14 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using TokenGrid.Silo.Serving;
 
 namespace TokenGrid.Silo.OpenAi;
 
 /// <summary>
 /// OpenAI's <c>response</c> object, whole or as a stream's lifecycle events carry it. The fields TokenGrid does not
-/// implement have the values that mean "not used" (no tools, no reasoning, truncation disabled, not stored).
+/// implement have the values that mean "not used" (no reasoning, truncation disabled, not stored).
 /// </summary>
-public sealed record ResponseObject(string Id, long CreatedAt, string Status, string Model, IReadOnlyList<ResponseMessage> Output, ResponseUsage? Usage)
+public sealed record ResponseObject(string Id, long CreatedAt, string Status, string Model, IReadOnlyList<ResponseOutputItem> Output, ResponseUsage? Usage)
 {
     /// <summary>Always <c>response</c>.</summary>
     public string Object => "response";
@@ -42,8 +43,8 @@ public sealed record ResponseObject(string Id, long CreatedAt, string Status, st
     /// <summary>An empty object, the metadata of a request that gave none.</summary>
     public static readonly JsonElement NoMetadata = JsonDocument.Parse("{}").RootElement.Clone();
 
-    /// <summary>Always true: the default, with no tools to call.</summary>
-    public bool ParallelToolCalls => true;
+    /// <summary>The request's <c>parallel_tool_calls</c>; true by default.</summary>
+    public bool ParallelToolCalls { get; init; } = true;
 
     /// <summary>Always null: responses do not continue stored ones.</summary>
     public string? PreviousResponseId => null;
@@ -57,11 +58,20 @@ public sealed record ResponseObject(string Id, long CreatedAt, string Status, st
     /// <summary>Always false: no background responses.</summary>
     public bool Background => false;
 
-    /// <summary>Always <c>auto</c>, with no tools.</summary>
-    public string ToolChoice => "auto";
+    /// <summary>The request's <c>tool_choice</c>, as given; <c>auto</c> by default.</summary>
+    public JsonElement ToolChoice { get; init; } = AutoChoice;
 
-    /// <summary>Always empty.</summary>
-    public IReadOnlyList<object> Tools => [];
+    /// <summary>The request's <c>tools</c>, as given; empty by default.</summary>
+    public JsonElement Tools { get; init; } = NoTools;
+
+    /// <summary>The request's <c>top_logprobs</c>; 0 by default.</summary>
+    public int TopLogprobs { get; init; }
+
+    /// <summary><c>"auto"</c>, the choice of a request that gave none.</summary>
+    public static readonly JsonElement AutoChoice = JsonDocument.Parse("\"auto\"").RootElement.Clone();
+
+    /// <summary>An empty list, the tools of a request that gave none.</summary>
+    public static readonly JsonElement NoTools = JsonDocument.Parse("[]").RootElement.Clone();
 
     /// <summary>Always <c>disabled</c>: a conversation over the context is refused, never cut.</summary>
     public string Truncation => "disabled";
@@ -74,14 +84,29 @@ public sealed record ResponseText(JsonElement Format)
     public static readonly ResponseText Plain = new(JsonDocument.Parse("""{"type":"text"}""").RootElement.Clone());
 }
 
+/// <summary>An item of a response's <c>output</c>: the assistant's <see cref="ResponseMessage"/> or a <see cref="ResponseFunctionCall"/>.</summary>
+[JsonDerivedType(typeof(ResponseMessage))]
+[JsonDerivedType(typeof(ResponseFunctionCall))]
+public abstract record ResponseOutputItem;
+
 /// <summary>An output item of <c>type: "message"</c>: the assistant's reply, whose one <c>output_text</c> part holds the text.</summary>
-public sealed record ResponseMessage(string Id, string Status, IReadOnlyList<ResponseOutputText> Content)
+public sealed record ResponseMessage(string Id, string Status, IReadOnlyList<ResponseOutputText> Content) : ResponseOutputItem
 {
     /// <summary>Always <c>message</c>.</summary>
     public string Type => "message";
 
     /// <summary>Always <c>assistant</c>.</summary>
     public string Role => "assistant";
+}
+
+/// <summary>
+/// An output item of <c>type: "function_call"</c>: a call the model made, for the caller to run and answer with a
+/// <c>function_call_output</c> item of the same <c>call_id</c>.
+/// </summary>
+public sealed record ResponseFunctionCall(string Id, string CallId, string Name, string Arguments, string Status) : ResponseOutputItem
+{
+    /// <summary>Always <c>function_call</c>.</summary>
+    public string Type => "function_call";
 }
 
 /// <summary>An <c>output_text</c> content part.</summary>
@@ -93,9 +118,20 @@ public sealed record ResponseOutputText(string Text)
     /// <summary>Always empty.</summary>
     public IReadOnlyList<object> Annotations => [];
 
-    /// <summary>Always empty: log probabilities are not offered here (<c>top_logprobs</c> is refused).</summary>
-    public IReadOnlyList<object> Logprobs => [];
+    /// <summary>The text's tokens with their log probabilities (<c>include: ["message.output_text.logprobs"]</c>); empty otherwise.</summary>
+    public IReadOnlyList<ChatTokenLogprob> Logprobs { get; init; } = [];
 }
+
+/// <summary>A token's log probability as a stream's text events carry it: no bytes, alternatives as token and log probability.</summary>
+public sealed record ResponseDeltaLogprob(string Token, float? Logprob, IReadOnlyList<ResponseDeltaTopLogprob> TopLogprobs)
+{
+    /// <summary>The event's shape of a token of chat's log probabilities.</summary>
+    public static ResponseDeltaLogprob Of(ChatTokenLogprob token) =>
+        new(token.Token, token.Logprob, [.. token.TopLogprobs.Select(top => new ResponseDeltaTopLogprob(top.Token, top.Logprob))]);
+}
+
+/// <summary>One alternative of a <see cref="ResponseDeltaLogprob"/>.</summary>
+public sealed record ResponseDeltaTopLogprob(string Token, float? Logprob);
 
 /// <summary>A failed response's error: OpenAI's <c>code</c> (ours, as the problem's) and message.</summary>
 public sealed record ResponseError(string? Code, string Message);
@@ -129,7 +165,15 @@ public abstract record ResponseStreamEvent(string Type, int SequenceNumber) : IN
 public sealed record ResponseLifecycleEvent(string Type, int SequenceNumber, ResponseObject Response) : ResponseStreamEvent(Type, SequenceNumber);
 
 /// <summary><c>response.output_item.added</c> and <c>response.output_item.done</c>.</summary>
-public sealed record ResponseOutputItemEvent(string Type, int SequenceNumber, int OutputIndex, ResponseMessage Item) : ResponseStreamEvent(Type, SequenceNumber);
+public sealed record ResponseOutputItemEvent(string Type, int SequenceNumber, int OutputIndex, ResponseOutputItem Item) : ResponseStreamEvent(Type, SequenceNumber);
+
+/// <summary><c>response.function_call_arguments.delta</c>: a piece of a call's arguments.</summary>
+public sealed record ResponseFunctionCallArgumentsDeltaEvent(string Type, int SequenceNumber, string ItemId, int OutputIndex, string Delta)
+    : ResponseStreamEvent(Type, SequenceNumber);
+
+/// <summary><c>response.function_call_arguments.done</c>: a call's whole arguments.</summary>
+public sealed record ResponseFunctionCallArgumentsDoneEvent(string Type, int SequenceNumber, string ItemId, int OutputIndex, string Arguments)
+    : ResponseStreamEvent(Type, SequenceNumber);
 
 /// <summary><c>response.content_part.added</c> and <c>response.content_part.done</c>.</summary>
 public sealed record ResponseContentPartEvent(string Type, int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, ResponseOutputText Part)
@@ -139,14 +183,14 @@ public sealed record ResponseContentPartEvent(string Type, int SequenceNumber, s
 public sealed record ResponseTextDeltaEvent(string Type, int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, string Delta)
     : ResponseStreamEvent(Type, SequenceNumber)
 {
-    /// <summary>Always empty.</summary>
-    public IReadOnlyList<object> Logprobs => [];
+    /// <summary>The tokens' log probabilities when the request included them; empty otherwise.</summary>
+    public IReadOnlyList<ResponseDeltaLogprob> Logprobs { get; init; } = [];
 }
 
 /// <summary><c>response.output_text.done</c>: the whole text.</summary>
 public sealed record ResponseTextDoneEvent(string Type, int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, string Text)
     : ResponseStreamEvent(Type, SequenceNumber)
 {
-    /// <summary>Always empty.</summary>
-    public IReadOnlyList<object> Logprobs => [];
+    /// <summary>The tokens' log probabilities when the request included them; empty otherwise.</summary>
+    public IReadOnlyList<ResponseDeltaLogprob> Logprobs { get; init; } = [];
 }

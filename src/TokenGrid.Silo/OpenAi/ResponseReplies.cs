@@ -1,3 +1,6 @@
+using TokenGrid.Abstractions.Jobs;
+using TokenGrid.Grains.Catalog;
+
 namespace TokenGrid.Silo.OpenAi;
 
 /// <summary>
@@ -16,18 +19,31 @@ internal static class ResponseIds
 /// <summary>A finished job as a response: completed, or incomplete when its output reached the token limit.</summary>
 internal static class ResponseReplies
 {
-    /// <summary>The response when its job has ended with <paramref name="finishReason"/>, its text and its usage.</summary>
-    public static ResponseObject Finished(ResponseObject start, string text, string finishReason, Usage usage)
+    /// <summary>The response when its job has ended with <paramref name="finishReason"/>, its output items and its usage.</summary>
+    public static ResponseObject Finished(ResponseObject start, IReadOnlyList<ResponseOutputItem> output, string finishReason, Usage usage)
     {
         var status = finishReason == "length" ? "incomplete" : "completed";
         return start with
         {
             Status = status,
-            Output = [new ResponseMessage(ResponseIds.MessageOf(start.Id), ItemStatus(finishReason), [new ResponseOutputText(text)])],
+            Output = [.. output],
             Usage = ResponseUsage.Of(usage),
             // A reply cut by the context's end (no max_output_tokens given) stopped at the job's token limit all the same.
             IncompleteDetails = status == "incomplete" ? new ResponseIncompleteDetails("max_output_tokens") : null,
         };
+    }
+
+    /// <summary>
+    /// The response of a whole reply (not streamed): its text read into output items as a stream's would be, with the
+    /// tokens' log probabilities on the text when the request included them.
+    /// </summary>
+    public static ResponseObject Finished(
+        ResponseObject start, string text, IReadOnlyList<TokenLogprob> tokens, ToolCallReader? tools, LogprobFormat? logprobs, string finishReason, Usage usage)
+    {
+        var output = new ResponseOutputItems(start.Id, tools, logprobs, () => 0);
+        output.Push(text, tokens);
+        output.Finish(finishReason);
+        return Finished(start, output.Items, finishReason, usage);
     }
 
     /// <summary>The message item's status: <c>incomplete</c> when the token limit cut it.</summary>

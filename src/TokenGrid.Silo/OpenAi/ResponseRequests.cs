@@ -44,6 +44,24 @@ public sealed record ResponseRequest
     /// </summary>
     public JsonElement Text { get; init; }
 
+    /// <summary>
+    /// Function tools, flat: <c>{"type": "function", "name", "description"?, "parameters"?, "strict"?}</c>, as chat's
+    /// <c>tools</c> (see <see cref="Serving.ToolPlan"/>). A built-in tool type is a 400 naming <c>tools[i].type</c>.
+    /// </summary>
+    public JsonElement Tools { get; init; }
+
+    /// <summary><c>none</c>, <c>auto</c> (the default with tools), <c>required</c>, or <c>{"type": "function", "name"}</c>.</summary>
+    public JsonElement ToolChoice { get; init; }
+
+    /// <summary>Whether the model may make several calls in one reply. Default: true.</summary>
+    public bool? ParallelToolCalls { get; init; }
+
+    /// <summary>Extra output to include: only <c>message.output_text.logprobs</c>, the log probabilities of the text's tokens.</summary>
+    public JsonElement Include { get; init; }
+
+    /// <summary>With <c>include: ["message.output_text.logprobs"]</c>: the likeliest alternatives per token, 0 to 20. Default: 0.</summary>
+    public int? TopLogprobs { get; init; }
+
     /// <summary>Every top-level field not declared above; checked against <see cref="ResponseFieldPolicy"/>.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? OtherFields { get; init; }

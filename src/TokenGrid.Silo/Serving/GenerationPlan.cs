@@ -41,6 +41,13 @@ internal sealed record GenerationPlan(CatalogModel Model, int[] PromptTokens, in
     /// <summary>With <see cref="OutputSchemaTrigger"/>: each appearance of it holds the next value, and the output goes on after one (parallel tool calls).</summary>
     public bool OutputSchemaRepeats { get; init; }
 
+    /// <summary>A reader of the reply for tool calls: in the model's own syntax, or plain JSON when a call is forced; null when calls are not read.</summary>
+    public ToolCallReader? ToolReader() => Tools switch
+    {
+        null or { Mode: ToolMode.None } => null,
+        { Mode: var mode } => Model.ToolCallReader(plainJson: mode == ToolMode.Forced),
+    };
+
     /// <summary>The job for <paramref name="tenantId"/>.</summary>
     public JobSpec ToJobSpec(string tenantId, bool keepOutput, TimeSpan timeout) => new()
     {
@@ -148,5 +155,8 @@ internal sealed record GenerationFields
     public JsonElement Priority { get; init; }
 }
 
-/// <summary>A chat request's tool fields as given: <c>tools</c>, <c>tool_choice</c>, <c>parallel_tool_calls</c>.</summary>
-internal sealed record ToolRequest(JsonElement Tools, JsonElement Choice, bool? Parallel);
+/// <summary>
+/// A request's tool fields as given: <c>tools</c>, <c>tool_choice</c>, <c>parallel_tool_calls</c>; <paramref name="Flat"/>
+/// in the Responses API's layout (see <see cref="ToolPlan.Of"/>).
+/// </summary>
+internal sealed record ToolRequest(JsonElement Tools, JsonElement Choice, bool? Parallel, bool Flat = false);

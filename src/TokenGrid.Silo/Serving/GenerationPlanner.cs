@@ -103,7 +103,7 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
     public GenerationPlan ForChat(GenerationFields fields, IReadOnlyList<JsonNode> messages, ToolRequest? tools = null, string promptParam = "messages")
     {
         var model = Model(fields.Model);
-        var toolPlan = tools is null ? null : ToolPlan.Of(tools.Tools, tools.Choice, tools.Parallel, model);
+        var toolPlan = tools is null ? null : ToolPlan.Of(tools.Tools, tools.Choice, tools.Parallel, model, tools.Flat);
         if (toolPlan is not null && !model.TakesTools)
         {
             throw Problem($"Model '{model.Name}' has no chat template of its own, so it cannot be given tools.", "tools");

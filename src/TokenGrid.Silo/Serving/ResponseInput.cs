@@ -8,8 +8,12 @@ namespace TokenGrid.Silo.Serving;
 /// <summary>
 /// The Responses API's <c>instructions</c> and <c>input</c> as chat messages for the model's chat template: the
 /// instructions a system message first, a string input one user message, and each message item its role and text (text
-/// parts joined with a line break, as chat's are). Items and parts that need what TokenGrid does not serve (tool calls and
-/// their outputs, images, files, stored items) are 400 <c>unsupported_parameter</c> naming their <c>type</c>.
+/// parts joined with a line break, as chat's are). A model's tool calls come back as <c>function_call</c> items, which
+/// become chat's assistant <c>tool_calls</c> (consecutive ones, and the assistant message just before them, one message,
+/// as the reply that made them was), and their results as <c>function_call_output</c> items, which become <c>tool</c>
+/// messages; an output's <c>call_id</c> must be one of the calls before it. Items and parts that need what TokenGrid
+/// does not serve (images, files, stored items, built-in tools' calls) are 400 <c>unsupported_parameter</c> naming
+/// their <c>type</c>.
 /// </summary>
 internal static class ResponseInput
 {
@@ -33,9 +37,22 @@ internal static class ResponseInput
                 break;
             case JsonValueKind.Array when input.GetArrayLength() > 0:
                 var index = 0;
+                var calls = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var item in input.EnumerateArray())
                 {
-                    messages.Add(Item(item, $"input[{index++}]"));
+                    var at = $"input[{index++}]";
+                    switch (TypeOf(item, at))
+                    {
+                        case "function_call":
+                            AddCall(messages, item, at, calls);
+                            break;
+                        case "function_call_output":
+                            messages.Add(Output(item, at, calls));
+                            break;
+                        default:
+                            messages.Add(Item(item, at));
+                            break;
+                    }
                 }
 
                 break;
@@ -48,25 +65,92 @@ internal static class ResponseInput
         return messages;
     }
 
-    private static JsonObject Message(string role, string content) => new() { ["role"] = role, ["content"] = content };
-
-    private static JsonObject Item(JsonElement item, string at)
+    /// <summary>An item's <c>type</c>: <c>message</c> when absent, else one TokenGrid takes, or a 400 naming it.</summary>
+    private static string TypeOf(JsonElement item, string at)
     {
         if (item.ValueKind != JsonValueKind.Object)
         {
             throw Problem($"{at} must be a message: {{\"role\": ..., \"content\": ...}}.", at);
         }
 
-        if (item.TryGetProperty("type", out var type) && type.ValueKind != JsonValueKind.Null && !(type.ValueKind == JsonValueKind.String && type.GetString() == "message"))
+        if (!item.TryGetProperty("type", out var type) || type.ValueKind == JsonValueKind.Null)
         {
-            var name = type.ValueKind == JsonValueKind.String ? type.GetString() : null;
-            throw Unsupported(
-                name is "function_call" or "function_call_output"
-                    ? $"{at} is a {name}: tools are not supported on the Responses API (use POST /v1/chat/completions for tool calling)."
-                    : $"{at}.type '{name}' is not supported: input items are messages only.",
-                $"{at}.type");
+            return "message";
         }
 
+        var name = type.ValueKind == JsonValueKind.String ? type.GetString() : null;
+        return name is "message" or "function_call" or "function_call_output"
+            ? name
+            : throw Unsupported($"{at}.type '{name}' is not supported: input items are messages, function_call and function_call_output.", $"{at}.type");
+    }
+
+    /// <summary>
+    /// A <c>function_call</c> item as a call in chat's <c>tool_calls</c>: added to the assistant message before it when
+    /// that is one (the reply's text, or its earlier calls), else a new assistant message with no content.
+    /// </summary>
+    private static void AddCall(List<JsonNode> messages, JsonElement item, string at, HashSet<string> calls)
+    {
+        RequestFieldPolicy.CheckKeys(item, at, "type", "call_id", "name", "arguments", "id", "status");
+        var callId = CallId(item, at);
+        if (!item.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || !ResponseFormats.IsName(name.GetString()!))
+        {
+            throw Problem($"{at}.name must be 1 to 64 letters, digits, underscores or dashes.", $"{at}.name");
+        }
+
+        if (!item.TryGetProperty("arguments", out var arguments) || arguments.ValueKind != JsonValueKind.String)
+        {
+            throw Problem($"{at}.arguments must be a string (the call's arguments as JSON text).", $"{at}.arguments");
+        }
+
+        calls.Add(callId);
+        var call = new JsonObject
+        {
+            ["id"] = callId,
+            ["type"] = "function",
+            ["function"] = new JsonObject { ["name"] = name.GetString(), ["arguments"] = arguments.GetString() },
+        };
+        if (messages.Count > 0 && messages[^1] is JsonObject last && (string?)last["role"] == "assistant")
+        {
+            if (last["tool_calls"] is not JsonArray list)
+            {
+                last["tool_calls"] = list = [];
+            }
+
+            list.Add(call);
+            return;
+        }
+
+        messages.Add(new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(call) });
+    }
+
+    /// <summary>A <c>function_call_output</c> item as chat's <c>tool</c> message, for a call made earlier in the input.</summary>
+    private static JsonObject Output(JsonElement item, string at, HashSet<string> calls)
+    {
+        RequestFieldPolicy.CheckKeys(item, at, "type", "call_id", "output", "id", "status");
+        var callId = CallId(item, at);
+        if (!calls.Contains(callId))
+        {
+            throw Problem($"{at}.call_id '{callId}' is not the call_id of a function_call before it in input.", $"{at}.call_id");
+        }
+
+        if (!item.TryGetProperty("output", out var output) || output.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+        {
+            throw Problem($"{at}.output must be a string or a list of input_text parts.", $"{at}.output");
+        }
+
+        var text = output.ValueKind == JsonValueKind.String ? output.GetString()! : Texts(output, $"{at}.output", "user");
+        return new JsonObject { ["role"] = "tool", ["tool_call_id"] = callId, ["content"] = text };
+    }
+
+    private static string CallId(JsonElement item, string at) =>
+        item.TryGetProperty("call_id", out var callId) && callId.ValueKind == JsonValueKind.String && callId.GetString() is { Length: > 0 and <= 256 } id
+            ? id
+            : throw Problem($"{at}.call_id must be a non-empty string of at most 256 characters (the call_id of the function_call).", $"{at}.call_id");
+
+    private static JsonObject Message(string role, string content) => new() { ["role"] = role, ["content"] = content };
+
+    private static JsonObject Item(JsonElement item, string at)
+    {
         if (!item.TryGetProperty("role", out var roleValue) || roleValue.ValueKind != JsonValueKind.String || !Roles.Contains(roleValue.GetString()))
         {
             throw Problem($"{at}.role must be one of {string.Join(", ", Roles)}.", $"{at}.role");
@@ -103,11 +187,17 @@ internal static class ResponseInput
             throw Problem($"{at}.content must be a string or a list of input_text parts.", $"{at}.content");
         }
 
+        return Texts(content, $"{at}.content", role);
+    }
+
+    /// <summary>A list of text parts, joined with a line break: <c>input_text</c>, and an assistant's <c>output_text</c>.</summary>
+    private static string Texts(JsonElement content, string at, string role)
+    {
         var texts = new List<string>();
         var index = 0;
         foreach (var part in content.EnumerateArray())
         {
-            var path = $"{at}.content[{index++}]";
+            var path = $"{at}[{index++}]";
             if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
             {
                 throw Problem($"{path} must be {{\"type\": \"input_text\", \"text\": \"...\"}}.", path);

@@ -45,7 +45,17 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
     public const int MaxTools = 128;
 
     /// <summary>The plan of a request, or null when it gives no tools.</summary>
-    public static ToolPlan? Of(JsonElement tools, JsonElement toolChoice, bool? parallel, CatalogModel model)
+    /// <param name="tools">The request's <c>tools</c>.</param>
+    /// <param name="toolChoice">The request's <c>tool_choice</c>.</param>
+    /// <param name="parallel">The request's <c>parallel_tool_calls</c>.</param>
+    /// <param name="model">The model the request names.</param>
+    /// <param name="flat">
+    /// The Responses API's layout: a function's <c>name</c>, <c>description</c>, <c>parameters</c> and <c>strict</c>
+    /// beside its <c>type</c> (chat nests them under <c>function</c>), a named choice <c>{"type": "function", "name"}</c>,
+    /// and a built-in tool type (web_search, file_search, …) an unsupported parameter. Errors name the fields where the
+    /// caller wrote them; the template gets chat's layout either way.
+    /// </param>
+    public static ToolPlan? Of(JsonElement tools, JsonElement toolChoice, bool? parallel, CatalogModel model, bool flat = false)
     {
         if (tools.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
@@ -70,38 +80,56 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
             var at = $"tools[{index++}]";
             if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "function")
             {
-                throw Problem($"{at}.type must be \"function\" (the only tool type supported).", $"{at}.type");
+                throw flat && tool.ValueKind == JsonValueKind.Object && tool.TryGetProperty("type", out var builtIn) && builtIn.ValueKind == JsonValueKind.String
+                    ? new ApiProblemException(ApiProblems.BadRequest(
+                        $"{at}.type '{builtIn.GetString()}' is not supported: TokenGrid serves function tools only (type \"function\"), which the caller runs.",
+                        "unsupported_parameter", $"{at}.type"))
+                    : Problem($"{at}.type must be \"function\" (the only tool type supported).", $"{at}.type");
             }
 
-            RequestFieldPolicy.CheckKeys(tool, at, "type", "function");
-            if (tool.TryGetProperty("function", out var declared))
+            // Where the function's fields are: beside the type (flat), or in its "function" object (chat).
+            var fn = flat ? at : $"{at}.function";
+            if (flat)
             {
-                RequestFieldPolicy.CheckKeys(declared, $"{at}.function", "name", "description", "parameters", "strict");
+                RequestFieldPolicy.CheckKeys(tool, at, "type", "name", "description", "parameters", "strict");
+            }
+            else
+            {
+                RequestFieldPolicy.CheckKeys(tool, at, "type", "function");
+                if (tool.TryGetProperty("function", out var declared))
+                {
+                    RequestFieldPolicy.CheckKeys(declared, fn, "name", "description", "parameters", "strict");
+                }
             }
 
-            if (!tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object
+            var function = tool;
+            if ((!flat && (!tool.TryGetProperty("function", out function) || function.ValueKind != JsonValueKind.Object))
                 || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || !ResponseFormats.IsName(name.GetString()!))
             {
-                throw Problem($"{at}.function.name must be 1 to 64 letters, digits, underscores or dashes.", $"{at}.function.name");
+                throw Problem($"{fn}.name must be 1 to 64 letters, digits, underscores or dashes.", $"{fn}.name");
             }
 
             JsonElement? parameters = null;
             if (function.TryGetProperty("parameters", out var p) && p.ValueKind != JsonValueKind.Null)
             {
-                parameters = p.ValueKind == JsonValueKind.Object ? p : throw Problem($"{at}.function.parameters must be a JSON schema object.", $"{at}.function.parameters");
+                parameters = p.ValueKind == JsonValueKind.Object ? p : throw Problem($"{fn}.parameters must be a JSON schema object.", $"{fn}.parameters");
+            }
+
+            if (flat && function.TryGetProperty("strict", out var strict) && strict.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+            {
+                throw Problem($"{fn}.strict must be a boolean.", $"{fn}.strict");
             }
 
             if (!functions.TryAdd(name.GetString()!, parameters))
             {
-                throw Problem($"Two tools are named '{name.GetString()}'.", $"{at}.function.name");
+                throw Problem($"Two tools are named '{name.GetString()}'.", $"{fn}.name");
             }
 
-            places[name.GetString()!] = $"{at}.function.parameters";
-
-            definitions.Add(JsonNode.Parse(tool.GetRawText())!);
+            places[name.GetString()!] = $"{fn}.parameters";
+            definitions.Add(flat ? Nested(tool) : JsonNode.Parse(tool.GetRawText())!);
         }
 
-        var (mode, forced) = Choice(toolChoice, functions);
+        var (mode, forced) = Choice(toolChoice, functions, flat);
         var schema = mode == ToolMode.Forced ? CallsOf(forced is null ? functions : new() { [forced] = functions[forced] }, parallel ?? true, forced is null) : null;
         if (schema is not null && model.CheckOutputSchema(schema) is { } problem)
         {
@@ -137,9 +165,27 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
         return new ToolPlan(definitions, mode, schema);
     }
 
-    /// <summary>Refuses unknown keys of a named choice (and of its function); true, so that it reads as a guard.</summary>
-    private static bool CheckedChoice(JsonElement choice)
+    /// <summary>A Responses API function tool (flat) in chat's layout, as chat templates read tools.</summary>
+    private static JsonObject Nested(JsonElement tool)
     {
+        var function = new JsonObject();
+        foreach (var property in tool.EnumerateObject().Where(p => p.Name != "type" && p.Value.ValueKind != JsonValueKind.Null))
+        {
+            function[property.Name] = JsonNode.Parse(property.Value.GetRawText());
+        }
+
+        return new JsonObject { ["type"] = "function", ["function"] = function };
+    }
+
+    /// <summary>Refuses unknown keys of a named choice (and of its function); true, so that it reads as a guard.</summary>
+    private static bool CheckedChoice(JsonElement choice, bool flat)
+    {
+        if (flat)
+        {
+            RequestFieldPolicy.CheckKeys(choice, "tool_choice", "type", "name");
+            return true;
+        }
+
         RequestFieldPolicy.CheckKeys(choice, "tool_choice", "type", "function");
         if (choice.TryGetProperty("function", out var function))
         {
@@ -149,6 +195,15 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
         return true;
     }
 
+    /// <summary>A named choice's function name: <c>tool_choice.name</c> (flat) or <c>tool_choice.function.name</c>; false when absent.</summary>
+    private static bool NamedFunction(JsonElement choice, bool flat, out JsonElement name)
+    {
+        name = default;
+        var holder = choice;
+        return (flat || (choice.TryGetProperty("function", out holder) && holder.ValueKind == JsonValueKind.Object))
+            && holder.TryGetProperty("name", out name) && name.ValueKind == JsonValueKind.String;
+    }
+
     private static ApiProblemException Unenforceable(string what, OutputSchemaProblem problem, string param)
     {
         var where = problem.Path.Length > 0 ? $" at {problem.Path}" : "";
@@ -156,8 +211,9 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
             $"{what} cannot be enforced for a forced call ({problem.Keyword}{where}): {problem.Message}", "unsupported_schema", param));
     }
 
-    private static (ToolMode Mode, string? Name) Choice(JsonElement choice, Dictionary<string, JsonElement?> functions)
+    private static (ToolMode Mode, string? Name) Choice(JsonElement choice, Dictionary<string, JsonElement?> functions, bool flat)
     {
+        var named = flat ? "tool_choice.name" : "tool_choice.function.name";
         switch (choice.ValueKind)
         {
             case JsonValueKind.Undefined or JsonValueKind.Null:
@@ -170,14 +226,21 @@ internal sealed record ToolPlan(IReadOnlyList<JsonNode> Tools, ToolMode Mode, st
                     "required" => (ToolMode.Forced, null),
                     var other => throw Problem($"tool_choice '{other}' is not none, auto, required or a function.", "tool_choice"),
                 };
-            case JsonValueKind.Object when CheckedChoice(choice) && choice.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "function"
-                && choice.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object
-                && f.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String:
+            // Chat checks a named choice's keys first; the Responses API first tells a choice of a built-in tool by its type.
+            case JsonValueKind.Object when (flat || CheckedChoice(choice, flat))
+                && choice.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "function"
+                && (!flat || CheckedChoice(choice, flat)) && NamedFunction(choice, flat, out var name):
                 return functions.ContainsKey(name.GetString()!)
                     ? (ToolMode.Forced, name.GetString())
-                    : throw Problem($"tool_choice names '{name.GetString()}', which is not among the tools.", "tool_choice.function.name");
+                    : throw Problem($"tool_choice names '{name.GetString()}', which is not among the tools.", named);
+            case JsonValueKind.Object when flat && choice.TryGetProperty("type", out var other) && other.ValueKind == JsonValueKind.String && other.GetString() != "function":
+                throw new ApiProblemException(ApiProblems.BadRequest(
+                    $"tool_choice type '{other.GetString()}' is not supported: TokenGrid serves function tools only.", "unsupported_parameter", "tool_choice.type"));
             default:
-                throw Problem("tool_choice must be none, auto, required or {\"type\": \"function\", \"function\": {\"name\": ...}}.", "tool_choice");
+                throw Problem(
+                    flat ? "tool_choice must be none, auto, required or {\"type\": \"function\", \"name\": ...}."
+                         : "tool_choice must be none, auto, required or {\"type\": \"function\", \"function\": {\"name\": ...}}.",
+                    "tool_choice");
         }
     }
 

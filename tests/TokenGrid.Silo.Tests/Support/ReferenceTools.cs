@@ -65,6 +65,14 @@ public static class ReferenceTools
         JsonNode.Parse(await RunNodeAsync("openai-responses.mjs", baseUrl.ToString(), key, limitedKey, abortKey))!.AsObject();
 
     /// <summary>
+    /// Runs <paramref name="script"/> (tests/reference/openai-responses.mjs or ai-sdk.mjs) with <c>--tools</c>: function
+    /// tools on the Responses API, on <paramref name="model"/> (one with a chat template of its own); returns what each
+    /// of its calls gave.
+    /// </summary>
+    public static async Task<JsonObject> ResponsesToolsAsync(string script, Uri baseUrl, string key, string model) =>
+        JsonNode.Parse(await RunNodeAsync(script, "--tools", baseUrl.ToString(), key, model))!.AsObject();
+
+    /// <summary>
     /// Runs tests/reference/openai-retries.mjs (the <c>openai</c> npm package at its default retries) in
     /// <paramref name="mode"/> (<c>cancel</c>, <c>plain</c> or <c>chat</c>); returns how many HTTP attempts the SDK made, the
     /// <c>x-request-id</c> of each, and the error it raised.
