@@ -96,7 +96,9 @@ public abstract class ChoicesSuite(TokenGridServer server)
         using var client = Server.Client(key);
         const string Body = """{"model":"demo","prompt":"Hi","max_tokens":15,"temperature":1,"n":3}""";
         var refused = await client.PostAsync("v1/completions", new StringContent(Body, System.Text.Encoding.UTF8, "application/json"));
-        await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests, "insufficient_quota");
+        // 45 and the prompt exceed the whole quota: no wait helps, so the 429 says not to retry.
+        await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests, "request_exceeds_quota");
+        Assert.Equal(["false"], refused.Headers.GetValues("x-should-retry"));
 
         Assert.Empty(await LedgerAsync(tenant));
         var jobs = await (await client.GetAsync("v1/jobs")).ReadJsonAsync();

@@ -175,7 +175,7 @@ public abstract class PromptBatchSuite(TokenGridServer server)
         using var client = Server.Client(key);
         const string Body = """{"model":"demo","prompt":["Hi","Yo","Hey"],"max_tokens":15}""";
         var refused = await client.PostAsync("v1/completions", new StringContent(Body, Encoding.UTF8, "application/json"));
-        await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests, "insufficient_quota");
+        await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests, "request_exceeds_quota");
 
         Assert.Empty(await LedgerAsync(tenant));
         Assert.Empty((await (await client.GetAsync("v1/jobs")).ReadJsonAsync())["data"]!.AsArray());

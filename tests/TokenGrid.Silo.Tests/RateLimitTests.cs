@@ -138,14 +138,14 @@ public abstract class RateLimitSuite(FakeClockServerFixture fixture)
     }
 
     [Fact]
-    public async Task An_exhausted_period_quota_gives_insufficient_quota()
+    public async Task A_request_over_the_whole_period_quota_gives_request_exceeds_quota_of_type_insufficient_quota()
     {
         var (_, key) = await Server.CreateTenantAsync(new { period_quota = 20 });
         using var client = Server.Client(key);
 
         var response = await client.PostJsonAsync("v1/chat/completions", new { model = "demo", messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 30 });
 
-        var problem = await response.AssertProblemAsync(HttpStatusCode.TooManyRequests, "insufficient_quota");
+        var problem = await response.AssertProblemAsync(HttpStatusCode.TooManyRequests, "request_exceeds_quota");
         Assert.Equal("insufficient_quota", problem["error"]!["type"]!.GetValue<string>());
         response.AssertRateLimitHeaders();
     }

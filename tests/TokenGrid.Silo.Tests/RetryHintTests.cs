@@ -118,6 +118,47 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
     }
 
     [Fact]
+    public async Task A_request_larger_than_the_whole_quota_is_a_final_429_the_node_sdk_sends_once()
+    {
+        // "Hi" and 30 tokens cannot fit a quota of 20 in any period: no wait helps.
+        var (_, key) = await queue.Server.CreateTenantAsync(new { period_quota = 20 });
+        using var client = queue.Server.Client(key);
+
+        var refused = await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hi", max_tokens = 30 });
+        var problem = await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests, "request_exceeds_quota");
+        Assert.Equal("insufficient_quota", problem["error"]!["type"]!.GetValue<string>());
+        Assert.Contains("can never be admitted", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(["false"], refused.Headers.GetValues("x-should-retry"));
+        Assert.Null(refused.Headers.RetryAfter);
+        Assert.False(refused.Headers.Contains("retry-after-ms"));
+
+        var result = await ReferenceTools.OpenAiCompletionRetriesAsync(new Uri(queue.Server.BaseAddress, "v1"), key, 30);
+        Assert.Equal(1, result["attempts"]!.GetValue<int>());
+        Assert.Equal((429, "request_exceeds_quota"), (result["error"]!["status"]!.GetValue<int>(), result["error"]!["code"]!.GetValue<string>()));
+        Assert.Equal(2, await RejectedCountAsync(client));
+    }
+
+    [Fact]
+    public async Task A_request_the_quota_covers_once_it_starts_over_is_a_429_with_retry_after_that_the_node_sdk_retries()
+    {
+        // 25 of 40 spent: "Hi" and 30 fit a fresh period, not what is left of this one.
+        var (_, key) = await queue.Server.CreateTenantAsync(new { period_quota = 40 });
+        using var client = queue.Server.Client(key);
+        await client.PostOkAsync("v1/completions", """{"model":"demo","prompt":"Hi","max_tokens":24,"ignore_eos":true}""");
+
+        var refused = await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hi", max_tokens = 30 });
+        await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests, "insufficient_quota");
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.False(refused.Headers.Contains("x-should-retry"));
+
+        // The wait (to the period's end) is longer than the SDK follows, so it retries on its own backoff: 1 + 2 retries.
+        var result = await ReferenceTools.OpenAiCompletionRetriesAsync(new Uri(queue.Server.BaseAddress, "v1"), key, 30);
+        Assert.Equal(3, result["attempts"]!.GetValue<int>());
+        Assert.Equal((429, "insufficient_quota"), (result["error"]!["status"]!.GetValue<int>(), result["error"]!["code"]!.GetValue<string>()));
+        Assert.Equal(4, await RejectedCountAsync(client));
+    }
+
+    [Fact]
     public async Task Choices_the_server_ends_when_a_sibling_is_refused_are_not_recorded_as_the_tenants_cancel()
     {
         var server = queue.Server;
@@ -193,6 +234,10 @@ public sealed class RetryHintTests(SmallQueueServerFixture queue, ShortTimeoutSe
 
         throw new TimeoutException("The chat's job was never listed as queued.");
     }
+
+    /// <summary>The tenant's jobs refused at admission: one per request the server saw and refused.</summary>
+    private static async Task<int> RejectedCountAsync(HttpClient client) =>
+        (await (await client.GetAsync("v1/jobs?limit=100")).ReadJsonAsync())["data"]!.AsArray().Count(j => j!["status"]!.GetValue<string>() == "rejected");
 
     private static async Task<int> JobCountAsync(HttpClient client) =>
         (await (await client.GetAsync("v1/jobs?limit=100")).ReadJsonAsync())["data"]!.AsArray().Count;

@@ -4,10 +4,12 @@
 //   node openai-retries.mjs BASE_URL API_KEY cancel   a chat whose job the tenant cancels while it waits in the queue
 //   node openai-retries.mjs BASE_URL API_KEY plain    a long completion (for a server whose job timeout cuts it)
 //   node openai-retries.mjs BASE_URL API_KEY chat     a short chat (for a server that fails it, e.g. its database refuses)
+//   node openai-retries.mjs BASE_URL API_KEY completion MAX_TOKENS   a completion of "Hi" asking for MAX_TOKENS tokens
+//                                                     (for a tenant whose quota, spend cap or rate limit refuses it)
 // Prints { attempts, requestIds, error } for the xunit tests (tests/TokenGrid.Silo.Tests/RetryHintTests.cs, Database/PostgresFaultTests.cs).
 import OpenAI from "openai";
 
-const [baseURL, apiKey, mode] = process.argv.slice(2);
+const [baseURL, apiKey, mode, maxTokens] = process.argv.slice(2);
 let attempts = 0;
 const requestIds = [];
 const counting = async (url, init) => {
@@ -38,6 +40,8 @@ let error = null;
 try {
   if (mode === "cancel") {
     await client.chat.completions.create({ model: "demo", messages: [{ role: "user", content: "wait" }], max_tokens: 50, ignore_eos: true });
+  } else if (mode === "completion") {
+    await client.completions.create({ model: "demo", prompt: "Hi", max_tokens: Number(maxTokens) });
   } else if (mode === "chat") {
     await client.chat.completions.create({ model: "demo", messages: [{ role: "user", content: "Hi" }], max_tokens: 2 });
   } else {
@@ -46,7 +50,7 @@ try {
     await client.completions.create({ model: "demo", prompt: "a long one", max_tokens: 4000, ignore_eos: true });
   }
 } catch (e) {
-  error = { status: e.status ?? null, code: e.code ?? null, requestId: e.requestID ?? null, message: e.message };
+  error = { status: e.status ?? null, code: e.code ?? null, type: e.type ?? null, requestId: e.requestID ?? null, message: e.message };
 }
 clearInterval(polling);
 process.stdout.write(JSON.stringify({ attempts, requestIds, error, cancelled }));

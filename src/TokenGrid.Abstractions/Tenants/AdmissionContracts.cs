@@ -77,6 +77,13 @@ public sealed record AdmissionResult(
     /// </summary>
     [Id(11)] public string? PrefixCacheScope { get; init; }
 
+    /// <summary>
+    /// A refusal no wait can turn into an admission: the request's reservation exceeds the tenant's whole period quota,
+    /// or its most possible cost the whole spend cap (only a smaller request, or an administrator raising the limit, can
+    /// help). Such refusals are the quota's and the cap's only ones without a <see cref="RetryAfter"/>.
+    /// </summary>
+    public bool Final => !Admitted && RetryAfter is null && Rejection is AdmissionRejection.QuotaExhausted or AdmissionRejection.SpendCapReached;
+
     /// <summary>Value equality, with <see cref="RequiredLabels"/> compared by content.</summary>
     public bool Equals(AdmissionResult? other) =>
         other is not null && Admitted == other.Admitted && Rejection == other.Rejection && Message == other.Message

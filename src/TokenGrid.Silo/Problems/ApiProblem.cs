@@ -133,7 +133,8 @@ internal static class ApiProblems
 
     /// <summary>
     /// The problem for a job refused or ended without succeeding: its tenant's rejection (429 with the tenant's
-    /// <c>Retry-After</c>, 400 for a request that can never fit, 403 for a disabled tenant), its scheduler's (see
+    /// <c>Retry-After</c>, 400 for a request that can never fit the rate limits or the concurrency limit, 429 with
+    /// <c>x-should-retry: false</c> for one larger than the whole quota or spend cap, 403 for a disabled tenant), its scheduler's (see
     /// <see cref="SchedulingRejected"/>), 409 when cancelled, 504 when it ran out of time, 500 when the database refused
     /// it for a reason a retry does not fix (<see cref="JobInfo.Faulted"/>), 503 when it failed. A retry cannot undo a
     /// cancel nor fix a fault, and a job that timed out or failed after producing output (charged) would run and be
@@ -163,6 +164,12 @@ internal static class ApiProblems
             AdmissionRejection.RequestRateLimited => new(429, "Rate limit reached", message, "rate_limit_exceeded", Type: "requests"),
             AdmissionRejection.TokenRateLimited => new(429, "Rate limit reached", message, "rate_limit_exceeded", Type: "tokens"),
             AdmissionRejection.ConcurrencyLimited => new(429, "Too many concurrent jobs", message, "concurrency_limit_exceeded", Type: OpenAiErrorTypes.RateLimit),
+            // Larger than the whole quota or cap: OpenAI's type (clients stop and tell a person), a code of its own and
+            // x-should-retry: false, so the SDKs do not send it again for nothing.
+            AdmissionRejection.QuotaExhausted when admission is { Final: true } =>
+                new(429, "Request exceeds quota", message, "request_exceeds_quota", Type: OpenAiErrorTypes.InsufficientQuota) { ShouldRetry = false },
+            AdmissionRejection.SpendCapReached when admission is { Final: true } =>
+                new(429, "Request exceeds spend cap", message, "request_exceeds_spend_cap", Type: OpenAiErrorTypes.InsufficientQuota) { ShouldRetry = false },
             AdmissionRejection.QuotaExhausted => new(429, "Quota exhausted", message, "insufficient_quota", Type: OpenAiErrorTypes.InsufficientQuota),
             AdmissionRejection.SpendCapReached => new(429, "Spend cap reached", message, "insufficient_quota", Type: OpenAiErrorTypes.InsufficientQuota),
             AdmissionRejection.SubsidyExhausted => new(429, "Subsidy exhausted", message, "insufficient_quota", Type: OpenAiErrorTypes.InsufficientQuota),

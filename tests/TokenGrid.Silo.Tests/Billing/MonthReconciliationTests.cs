@@ -90,7 +90,8 @@ public sealed class MonthReconciliationTests(ITestOutputHelper output)
         await b.PostOkAsync("v1/chat/completions", """{"model":"demo","messages":[{"role":"user","content":"After"}],"max_tokens":8}""");
 
         // Tenant C: refused at admission by its spend cap (it costs nothing), then the same request again once the cap is raised.
-        // Sent through the official SDK at its default retries, as a client would: a 429 it may retry is refused again each time.
+        // Sent through the official SDK at its default retries, as a client would: the request exceeds the whole cap, and
+        // its 429 says x-should-retry: false, but the .NET SDK reads no such header and is refused again each time.
         var sdk = server.Chat(cappedKey);
         var options = new ChatCompletionOptions { MaxOutputTokenCount = 8 };
         var refused = await Assert.ThrowsAsync<ClientResultException>(() => sdk.CompleteChatAsync([new UserChatMessage("Retry me")], options));

@@ -117,15 +117,18 @@ public abstract class SpendSuite(TokenGridServer server)
     }
 
     [Fact]
-    public async Task A_request_the_spend_cap_cannot_cover_is_a_429_insufficient_quota_naming_the_money_limit()
+    public async Task A_request_the_whole_spend_cap_cannot_cover_is_a_final_429_naming_the_money_limit()
     {
         var (_, key) = await server.CreateTenantAsync(new { spend_cap = "0.0001" });
         using var client = server.Client(key);
 
-        var problem = await (await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hello", max_tokens = 100 }))
-            .AssertProblemAsync(HttpStatusCode.TooManyRequests, "insufficient_quota");
+        using var response = await client.PostJsonAsync("v1/completions", new { model = "demo", prompt = "Hello", max_tokens = 100 });
+        var problem = await response.AssertProblemAsync(HttpStatusCode.TooManyRequests, "request_exceeds_spend_cap");
 
         Assert.Contains("spend cap is 0.000100 USD", problem["detail"]!.GetValue<string>());
+        Assert.Equal("insufficient_quota", problem["error"]!["type"]!.GetValue<string>());
+        Assert.Equal(["false"], response.Headers.GetValues("x-should-retry"));
+        Assert.Null(response.Headers.RetryAfter);
     }
 
     [Fact]

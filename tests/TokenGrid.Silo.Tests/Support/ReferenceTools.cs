@@ -81,6 +81,13 @@ public static class ReferenceTools
         JsonNode.Parse(await RunNodeAsync("openai-retries.mjs", baseUrl.ToString(), key, mode))!.AsObject();
 
     /// <summary>
+    /// Runs tests/reference/openai-retries.mjs in its <c>completion</c> mode: the <c>openai</c> npm package, at its default
+    /// retries, asks for a completion of <paramref name="maxTokens"/> tokens; returns the same as <see cref="OpenAiRetriesAsync"/>.
+    /// </summary>
+    public static async Task<JsonObject> OpenAiCompletionRetriesAsync(Uri baseUrl, string key, int maxTokens) =>
+        JsonNode.Parse(await RunNodeAsync("openai-retries.mjs", baseUrl.ToString(), key, "completion", maxTokens.ToString(System.Globalization.CultureInfo.InvariantCulture)))!.AsObject();
+
+    /// <summary>
     /// Runs tests/reference/openai-queued.mjs: the <c>openai</c> npm package, with a 2 s timeout, streams a chat queued
     /// behind the job <paramref name="holder"/> and cancels that job once the stream's headers are in; returns the
     /// stream's text, finish reason and usage, and how many HTTP attempts the SDK made.
