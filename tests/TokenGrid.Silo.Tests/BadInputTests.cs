@@ -91,7 +91,7 @@ public abstract class BadInputSuite(TokenGridServer server)
     [InlineData("v1/completions", """{"model":"demo","prompt":"x","max_tokens":0}""", "max_tokens")]
     [InlineData("v1/completions", """{"model":"demo","prompt":"x","stop":["a","b","c","d","e"]}""", "stop")]
     [InlineData("v1/completions", """{"model":"demo","prompt":"x","stop":7}""", "stop")]
-    [InlineData("v1/completions", """{"model":"demo","prompt":["a",""]}""", "prompt")]
+    [InlineData("v1/completions", """{"model":"demo","prompt":[]}""", "prompt")]
     [InlineData("v1/completions", """{"model":"demo","prompt":[1, 999999999]}""", "prompt")]
     [InlineData("v1/completions", """{"model":"demo"}""", "prompt")]
     [InlineData("v1/completions", """{"prompt":"x"}""", "model")]

@@ -132,6 +132,32 @@ public sealed class ModelFolderLayoutTests : IDisposable
     /// config.json of the demo graph's shape, the demo tokenizer at the root, <c>onnx/model.onnx</c> with its external
     /// weights and <c>onnx/model_q4.onnx</c> (the same shape, other weights, inline).
     /// </summary>
+    [Fact]
+    public void An_empty_prompt_for_a_model_without_a_beginning_of_sequence_token_is_400_naming_prompt_and_saying_why()
+    {
+        // This folder's config.json names an end-of-sequence token and no beginning-of-sequence one.
+        var folder = OnnxCommunityFolder("nobos");
+        var catalog = new ModelCatalog(
+            Microsoft.Extensions.Options.Options.Create(new ModelCatalogOptions { Entries = [new ModelEntry { Name = "nobos", Directory = folder }] }), NullLogger<ModelCatalog>.Instance);
+        Assert.Empty(catalog.Failures);
+        var planner = new GenerationPlanner(catalog, Microsoft.Extensions.Options.Options.Create(new ApiOptions()));
+        var fields = new GenerationFields { Model = "nobos", MaxTokens = 2 };
+        Assert.True(catalog.TryGet("nobos", out var model));
+        Assert.Null(model.BeginningOfSequence);
+
+        foreach (var (text, tokens, which) in new (string?, int[]?, string)[] { ("", null, "prompt"), (null, [], "prompt") })
+        {
+            var refused = Assert.Throws<ApiProblemException>(() => planner.ForPrompt(fields, text, tokens)).Problem;
+            Assert.Equal((400, "prompt"), (refused.Status, refused.Param));
+            Assert.StartsWith($"{which} is empty, and model 'nobos' names no beginning-of-sequence token", refused.Detail, StringComparison.Ordinal);
+        }
+
+        var second = Assert.Throws<ApiProblemException>(() => planner.ForPrompts(fields, [("Hello", null), ("", null)])).Problem;
+        Assert.Equal((400, "prompt"), (second.Status, second.Param));
+        Assert.StartsWith("prompt[1] is empty", second.Detail, StringComparison.Ordinal);
+        Assert.Equal(2, planner.ForPrompts(fields, [("Hello", null), ("Hi", null)]).Count);
+    }
+
     private string OnnxCommunityFolder(string name)
     {
         var spec = DemoModelSpec.Default with { Layers = 1, HiddenSize = 32, Heads = 2, ContextLength = 128 };

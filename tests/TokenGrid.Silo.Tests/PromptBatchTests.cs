@@ -37,6 +37,7 @@ public sealed class PromptBatchTests(ServerFixture fixture) : PromptBatchSuite(f
         var answered = new (string Prompt, int Choices)[]
         {
             ("\"One\"", 1), ("[\"One\"]", 1), ("[1,2]", 1), ("[[1,2]]", 1),
+            ("\"\"", 1), ("[\"\"]", 1), ("[[]]", 1), ("[\"a\",\"\"]", 2), ("[[1],[]]", 2),
             ("[\"One\",\"Two\"]", 2), ("[[1,2],[3]]", 2), ("[\"One\",\"One\",\"Two\"]", 3),
         };
         foreach (var (prompt, choices) in answered)
@@ -45,10 +46,10 @@ public sealed class PromptBatchTests(ServerFixture fixture) : PromptBatchSuite(f
             Assert.True(reply["choices"]!.AsArray().Count == choices, $"{prompt}: {reply.ToJsonString()}");
         }
 
-        // Empty, mixed or of another type: 400 naming prompt, never a 5xx (nor a reply that drops a prompt).
+        // An empty list, mixed or of another type: 400 naming prompt, never a 5xx (nor a reply that drops a prompt).
         foreach (var prompt in new[]
         {
-            "[]", "[\"\"]", "[[]]", "[\"a\",\"\"]", "[[1],[]]", "[\"a\",[1]]", "[[1],\"a\"]", "[1,\"a\"]", "[[1],2]", "[[\"a\"]]",
+            "[]", "[\"a\",[1]]", "[[1],\"a\"]", "[1,\"a\"]", "[[1],2]", "[[\"a\"]]",
             "[null]", "[\"a\",null]", "[[1,-2],[3]]", "[[1],[99999999]]", "[{}]", "[[[1]]]",
         })
         {
@@ -184,6 +185,42 @@ public abstract class PromptBatchSuite(TokenGridServer server)
 
         var one = await client.PostOkAsync("v1/completions", Body.Replace("""["Hi","Yo","Hey"]""", """["Hi"]""", StringComparison.Ordinal));
         Assert.Single(one["choices"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task An_empty_prompt_starts_from_the_beginning_of_sequence_token_charged_as_the_one_prompt_token()
+    {
+        // OpenAI serves prompt "" too: the model starts from its beginning-of-sequence token, the demo model's <|endoftext|>.
+        var (tenant, key) = await Server.CreateTenantAsync();
+        using var client = Server.Client(key);
+        var bos = Server.DemoModel().BeginningOfSequence;
+        Assert.NotNull(bos);
+
+        var texts = new List<string>();
+        foreach (var prompt in new[] { "\"\"", "[\"\"]", "[[]]" })
+        {
+            foreach (var echo in new[] { false, true })
+            {
+                var reply = await client.PostOkAsync("v1/completions",
+                    $$"""{"model":"demo","prompt":{{prompt}},"max_tokens":3,"temperature":0,"ignore_eos":true,"echo":{{(echo ? "true" : "false")}}}""");
+                Assert.Equal((1, 3), (reply["usage"]!["prompt_tokens"]!.GetValue<int>(), reply["usage"]!["completion_tokens"]!.GetValue<int>()));
+                texts.Add(Assert.Single(reply["choices"]!.AsArray())!["text"]!.GetValue<string>());
+            }
+        }
+
+        // The same start each time, and an echo of an empty prompt shows nothing (not the token it starts from).
+        Assert.Single(texts.Distinct(StringComparer.Ordinal));
+        var bosText = Server.DemoModel().Decode([bos.Value]);
+        Assert.DoesNotContain(texts, t => t.StartsWith(bosText, StringComparison.Ordinal));
+
+        // The ledger charges what usage says: one prompt token each (the start), three completion tokens each.
+        var charges = (await LedgerAsync(tenant)).Where(e => e["kind"]!.GetValue<string>() == "charge").ToList();
+        Assert.Equal(6, charges.Count);
+        Assert.All(charges, c => Assert.Equal((1L, 3L), (c["prompt_tokens"]!.GetValue<long>(), c["completion_tokens"]!.GetValue<long>())));
+
+        // The same start as the token itself, sent as the prompt.
+        var explicitStart = await client.PostOkAsync("v1/completions", $$"""{"model":"demo","prompt":[{{bos}}],"max_tokens":3,"temperature":0,"ignore_eos":true}""");
+        Assert.Equal(texts[0], explicitStart["choices"]![0]!["text"]!.GetValue<string>());
     }
 
     protected static StringContent Json(object body) => new(System.Text.Json.JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");

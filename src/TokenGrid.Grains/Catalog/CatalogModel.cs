@@ -55,6 +55,12 @@ public sealed class CatalogModel
     /// <summary>Rows of the embedding: every token id of the model is below it.</summary>
     public int VocabSize => Config.VocabSize;
 
+    /// <summary>
+    /// The model's beginning-of-sequence token (<c>bos_token_id</c>), from which it starts a text of its own, or null
+    /// when its folder names none.
+    /// </summary>
+    public int? BeginningOfSequence => Config.BosTokenId;
+
     /// <summary>Which tokenizer the folder supplied, by name (for the admin API).</summary>
     public string TokenizerKind => Tokenizer.Kind.ToString();
 

@@ -43,11 +43,11 @@ internal static class CompletionsApi
         var plans = planner.ForPrompts(fields, prompts);
         if (plans.Count > 1 || plans[0].Choices > 1)
         {
-            return await CreateChoicesAsync(http, request, plans, [.. prompts.Select(p => p.Text)], submitter, time);
+            return await CreateChoicesAsync(http, request, plans, [.. prompts.Select(EchoText)], submitter, time);
         }
 
         var plan = plans[0];
-        var text = prompts[0].Text;
+        var text = EchoText(prompts[0]);
 
         var (grain, job) = await submitter.SubmitAsync(http, plan, keepOutput: false);
 
@@ -107,4 +107,10 @@ internal static class CompletionsApi
             SystemFingerprint = model.Fingerprint,
         });
     }
+
+    /// <summary>
+    /// What <c>echo</c> shows of a prompt: its text, or null to decode its ids; an empty list of ids shows nothing (not
+    /// the beginning-of-sequence token the model starts from in its place).
+    /// </summary>
+    private static string? EchoText((string? Text, int[]? Tokens) prompt) => prompt.Tokens is [] ? "" : prompt.Text;
 }

@@ -28,20 +28,19 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
     public GenerationPlan ForPrompt(GenerationFields fields, string? text, int[]? tokens)
     {
         var model = Model(fields.Model);
-        var promptTokens = tokens ?? model.Encode(text ?? "");
         if (tokens is not null && tokens.Any(id => id >= model.VocabSize))
         {
             throw Problem($"prompt token ids must be below the model's vocabulary size ({model.VocabSize}).", "prompt");
         }
 
-        return Plan(fields, model, promptTokens, [], "prompt");
+        return Plan(fields, model, StartOf(model, tokens ?? model.Encode(text ?? ""), "prompt"), [], "prompt");
     }
 
     /// <summary>
     /// One plan per prompt of a legacy completion (OpenAI's list forms of <c>prompt</c>), each for <c>n</c> choices: the
     /// same fields for every prompt, checked once, against the longest prompt, so a context-length refusal names it;
-    /// without <c>max_tokens</c> each prompt gets what the context leaves it. Prompts × n above <see cref="MaxChoices"/>,
-    /// or an empty prompt, is 400 naming <c>prompt</c>.
+    /// without <c>max_tokens</c> each prompt gets what the context leaves it. Prompts × n above <see cref="MaxChoices"/>
+    /// is 400 naming <c>prompt</c>; an empty prompt is served as <see cref="StartOf"/> says.
     /// </summary>
     public IReadOnlyList<GenerationPlan> ForPrompts(GenerationFields fields, IReadOnlyList<(string? Text, int[]? Tokens)> prompts)
     {
@@ -65,11 +64,7 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
                 throw Problem($"prompt[{i}] has token ids at or above the model's vocabulary size ({model.VocabSize}).", "prompt");
             }
 
-            tokens[i] = ids ?? model.Encode(text ?? "");
-            if (tokens[i].Length == 0)
-            {
-                throw Problem($"prompt[{i}] must not be empty.", "prompt");
-            }
+            tokens[i] = StartOf(model, ids ?? model.Encode(text ?? ""), $"prompt[{i}]");
         }
 
         // Every field is checked once, on the longest prompt: the one the context has least room for.
@@ -145,6 +140,18 @@ internal sealed class GenerationPlanner(ModelCatalog catalog, IOptions<ApiOption
 
         return plan with { Tools = toolPlan };
     }
+
+    /// <summary>
+    /// The tokens a completion prompt starts from. An empty one (<c>""</c>, <c>[]</c> of ids) is served as OpenAI serves
+    /// it: the model starts from its beginning-of-sequence token, which is then the one prompt token prefilled, reported
+    /// in <c>usage</c> and charged. A model without such a token has nothing to start from: 400 naming <c>prompt</c>.
+    /// </summary>
+    private static int[] StartOf(CatalogModel model, int[] tokens, string which) =>
+        tokens.Length > 0 ? tokens
+        : model.BeginningOfSequence is { } bos && bos < model.VocabSize ? [bos]
+        : throw Problem(
+            $"{which} is empty, and model '{model.Name}' names no beginning-of-sequence token to start generating from; send a prompt of at least one token.",
+            "prompt");
 
     private GenerationPlan Plan(GenerationFields fields, CatalogModel model, int[] promptTokens, IEnumerable<string> templateStops, string promptParam)
     {

@@ -33,8 +33,8 @@ internal static class PromptParser
     /// <summary>
     /// The prompts as text or token ids, in OpenAI's four forms: a string, a list of strings, a list of token ids (one
     /// prompt), or a list of lists of token ids. A list may not mix the forms, nor be empty, nor hold more than
-    /// <see cref="GenerationPlanner.MaxChoices"/> prompts. (An empty string or token list is refused by the planner, which
-    /// names its index.)
+    /// <see cref="GenerationPlanner.MaxChoices"/> prompts. (An empty string or token list is the planner's to serve: the model starts from its
+    /// beginning-of-sequence token, or the planner refuses it naming its index.)
     /// </summary>
     public static IReadOnlyList<(string? Text, int[]? Tokens)> Prompts(JsonElement prompt)
     {
