@@ -50,6 +50,25 @@ public sealed class SiloProfileTests
     }
 
     [Fact]
+    public async Task The_postgres_profile_ships_no_credential_and_without_one_the_silo_stops_naming_the_setting()
+    {
+        // The profile the silo reads: a connection string there would be a default credential wherever nobody set one.
+        using var profile = JsonDocument.Parse(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SiloBuild.Dll)!, "silo-config", "postgres.json")));
+        var database = profile.RootElement.GetProperty("TokenGrid").GetProperty("Database");
+        Assert.False(database.TryGetProperty("ConnectionString", out _), database.ToString());
+
+        var environment = NoPod();
+        environment["TokenGrid__Database__ConnectionString"] = null;
+        environment["TokenGrid__Cluster__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var result = await RunSiloAsync(SiloBuild.Dll, ["--profile", "postgres", "--urls", "http://127.0.0.1:0"], environment);
+
+        Assert.True(result.ExitCode == 2, result.All);
+        AssertOneClearLine(result);
+        Assert.Contains("a connection string is required", result.Error, StringComparison.Ordinal);
+        Assert.Contains("set TokenGrid__Database__ConnectionString", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_database_that_refuses_the_password_stops_the_silo_with_one_line_and_exit_code_1()
     {
         var environment = NoPod();

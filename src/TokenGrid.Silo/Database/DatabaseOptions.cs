@@ -22,7 +22,7 @@ public sealed class DatabaseOptions : IValidatedOptions
 
     /// <summary>
     /// Npgsql connection string; also from the environment as <c>TokenGrid__Database__ConnectionString</c>. Default: none
-    /// (required when a provider is <c>AdoNet</c>).
+    /// (required when a provider is <c>AdoNet</c>; no profile sets it, so that none carries a password).
     /// </summary>
     public string? ConnectionString { get; set; }
 
@@ -78,7 +78,9 @@ public sealed class DatabaseOptions : IValidatedOptions
     {
         if (string.IsNullOrWhiteSpace(ConnectionString))
         {
-            throw Invalid("a connection string is required (TokenGrid:Database:ConnectionString or TokenGrid__Database__ConnectionString).");
+            // No profile ships one (a default credential would be used wherever nobody set it): the operator gives it.
+            throw Invalid("a connection string is required and no profile ships one: set TokenGrid__Database__ConnectionString "
+                + "(or TokenGrid:Database:ConnectionString) to Host=…;Port=5432;Username=…;Password=…;Database=….");
         }
 
         try
