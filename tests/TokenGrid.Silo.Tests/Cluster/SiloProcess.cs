@@ -267,7 +267,8 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             try
             {
-                _file?.WriteLine(line);
+                // Stamped as it arrives, so a slow test's log shows where its time went.
+                _file?.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
             }
             catch (ObjectDisposedException)
             {
