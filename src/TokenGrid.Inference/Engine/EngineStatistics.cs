@@ -27,6 +27,7 @@ public sealed class EngineStatistics
     private int _queuedSequences;
     private int _lastBatchSize;
     private int _lastDecodeRuns;
+    private long _heapTrims;
 
     /// <summary>A consistent-enough copy of the counters.</summary>
     public EngineSnapshot Snapshot() => new(
@@ -73,6 +74,11 @@ public sealed class EngineStatistics
     }
 
     internal void OnTokens(int count) => Interlocked.Add(ref _tokensGenerated, count);
+
+    /// <summary>Times the idle engine trimmed the C heap (see <see cref="Runtime.NativeHeap"/>).</summary>
+    internal long HeapTrims => Interlocked.Read(ref _heapTrims);
+
+    internal void OnHeapTrimmed() => Interlocked.Increment(ref _heapTrims);
 
     /// <summary>A sequence looked its prompt up in the prefix cache and found <paramref name="cachedTokens"/> of it.</summary>
     internal void OnPrefixLookup(int cachedTokens)

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using TokenGrid.Inference.Runtime;
 
 namespace TokenGrid.Inference.Engine;
 
@@ -20,6 +21,7 @@ public sealed partial class InferenceEngine
                 _prefill ??= StartPrefill();
                 if (_prefill is not null)
                 {
+                    _workedSinceIdle = true;
                     PrefillStep();
                 }
 
@@ -50,6 +52,7 @@ public sealed partial class InferenceEngine
                 Statistics.SetOccupancy(_active.Count(s => !s.Finished) + (_prefill?.All.Count() ?? 0), queued);
                 if (_active.Count == 0 && _prefill is null && queued == 0)
                 {
+                    ReleaseIdleMemory();
                     _signal.Wait();
                 }
             }
@@ -66,6 +69,27 @@ public sealed partial class InferenceEngine
             _exited.TrySetResult();
             LogStopped(_model.Name);
         }
+    }
+
+    /// <summary>
+    /// Once per stretch of work, as the engine falls idle: its batch cache is already freed (an empty re-layout), and the
+    /// C heap is trimmed, so that the memory the work freed there goes back to the system rather than stay with the
+    /// process (<see cref="NativeHeap"/>).
+    /// </summary>
+    private void ReleaseIdleMemory()
+    {
+        if (!_workedSinceIdle)
+        {
+            return;
+        }
+
+        _workedSinceIdle = false;
+        if (NativeHeap.TryTrim())
+        {
+            Statistics.OnHeapTrimmed();
+        }
+
+        Idled?.Invoke();
     }
 
     private void ReapCancelled()

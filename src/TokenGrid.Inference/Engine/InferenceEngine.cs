@@ -42,6 +42,9 @@ public sealed partial class InferenceEngine : IAsyncDisposable
     private bool _stopping;
     private volatile bool _abort;
 
+    // Set by a prefill (every sequence starts with one); cleared when the idle engine gives its memory back.
+    private bool _workedSinceIdle;
+
     /// <summary>Starts an engine (and its decode thread) over a loaded model. The caller keeps owning the model.</summary>
     public InferenceEngine(DecoderModel model, EngineOptions? options = null, ILogger<InferenceEngine>? logger = null, TimeProvider? time = null)
     {
@@ -108,6 +111,9 @@ public sealed partial class InferenceEngine : IAsyncDisposable
 
     /// <summary>The runner of the decode thread (for tests).</summary>
     internal DecoderRunner Runner => _runner;
+
+    /// <summary>Called on the decode thread each time the engine has given its memory back on falling idle (for tests).</summary>
+    internal Action? Idled { get; set; }
 
     /// <summary>The model this engine runs.</summary>
     public DecoderModel Model => _model;
