@@ -25,6 +25,7 @@ var root = new RootCommand("TokenGrid's benchmark scenarios (docs/benchmarks.md)
     SoakBenchmark.Create(),
     StructuredBenchmark.Create(),
     TokenGrid.Benchmarks.Prefix.PrefixBenchmark.Create(),
+    TokenGrid.Benchmarks.Sampling.SamplerBenchmark.Create(),
 };
 // "[diagram] <scenario> ..." shows the parsed values and defaults without running anything.
 root.Add(new DiagramDirective());

@@ -198,8 +198,13 @@ public sealed class GroupDrawTests
     [Theory]
     [InlineData(6_272, 1)]
     [InlineData(6_272, 20)]
+    [InlineData(6_272, 64)]
+    [InlineData(6_272, 65)]
     [InlineData(6_272, 256)]
+    [InlineData(6_272, 1_000)]
+    [InlineData(6_272, 6_271)]
     [InlineData(6_272, 6_272)]
+    [InlineData(100, 100)]
     [InlineData(13, 5)]
     [InlineData(7, 7)]
     public void The_kth_largest_is_what_a_sort_finds_with_ties_and_minus_infinity(int length, int k)

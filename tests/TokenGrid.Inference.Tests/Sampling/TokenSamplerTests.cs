@@ -127,11 +127,14 @@ public sealed class TokenSamplerTests
     [InlineData(300, 1f, 0f, 0.9f, false, 46)]
     [InlineData(512, 1f, 0f, 0.95f, true, 47)]
     [InlineData(600, 1f, 0f, 0.9f, false, 48)]
+    [InlineData(1_000, 1f, 0.002f, 1f, true, 49)]
+    [InlineData(2_048, 0.8f, 0f, 0.9f, false, 50)]
+    [InlineData(3_000, 1f, 0f, 1f, false, 51)]
     public void Top_k_over_a_large_vocabulary_draws_from_the_k_largest_adjusted_values_with_min_p_and_top_p(int k, float temperature, float minP, float topP, bool adjusted, int seed)
     {
         // Distinct values, the largest few past the last whole group chunk as well; with adjusted, a bias lifts some ids
-        // into the top k and a frequency penalty pushes the largest one out. (A top-k up to 512 draws among candidates
-        // from the group maxima, 600 cuts the whole row: both must be this distribution.)
+        // into the top k and a frequency penalty pushes the largest one out. (A top-k up to 2,048 draws among candidates
+        // from the group maxima, 3,000 cuts the whole row: both must be this distribution.)
         const int vocabulary = 100_277;
         var row = RandomLogits(vocabulary, seed, spread: 14);
         row[100_270] = 14.5f;
