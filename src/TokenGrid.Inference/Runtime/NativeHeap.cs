@@ -45,6 +45,7 @@ public static partial class NativeHeap
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    // glibc's soname on every architecture it ships for; "libc" alone would depend on how the runtime probes names.
+    [LibraryImport("libc.so.6", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
 }
