@@ -40,6 +40,12 @@ public sealed record DispatcherLoad
     /// </summary>
     [Id(10)] public double SlotsFreedPerSecond { get; init; }
 
+    /// <summary>
+    /// Since when no live node has served the model (the unserved-model grace runs from it); null while one does, and from
+    /// a dispatcher of a release before it.
+    /// </summary>
+    [Id(11)] public DateTimeOffset? UnservedSince { get; init; }
+
     /// <summary>Jobs running.</summary>
     public int Running => RunningByNode.Values.Sum();
 }

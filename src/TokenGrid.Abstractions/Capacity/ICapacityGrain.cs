@@ -16,6 +16,14 @@ public interface ICapacityGrain : IGrainWithIntegerKey
     /// previous ones.
     /// </summary>
     Task ReportLatencyAsync(string silo, IReadOnlyList<LatencySeries> series);
+
+    /// <summary>
+    /// A dispatcher's jobs wait for a model no live node serves: the picture keeps a row for the model (sampled from its
+    /// dispatcher) until its queue is empty, though no node advertises it and this silo's catalog may lack it. Dispatchers
+    /// say so every refresh period while it lasts, so a capacity activation started after a failover learns it too.
+    /// </summary>
+    [Orleans.Concurrency.OneWay]
+    Task NoteUnservedAsync(string model);
 }
 
 /// <summary>What <see cref="ICapacityGrain.GetReportAsync"/> computes headroom for.</summary>

@@ -127,6 +127,7 @@ public sealed partial class CapacityGrain
                 ExpectedWaitSeconds = load is { SlotsFreedPerSecond: > 0 } ? load.Queued / load.SlotsFreedPerSecond : null,
                 DispatchesPerSecond = load?.DispatchesPerSecond ?? 0,
                 TokensGenerated = load?.TokensGenerated ?? 0,
+                UnservedSeconds = load?.UnservedSince is { } since ? Math.Max(0, (at - since).TotalSeconds) : null,
             },
             Supply = new ModelSupply
             {

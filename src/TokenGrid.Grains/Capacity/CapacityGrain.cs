@@ -31,6 +31,7 @@ public sealed partial class CapacityGrain(
     private readonly Dictionary<string, DispatcherLoad> _loads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<(DateTimeOffset At, long Tokens)>> _queued = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (DateTimeOffset At, IReadOnlyList<LatencySeries> Series)> _latency = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unserved = new(StringComparer.Ordinal);
     private IReadOnlyList<NodeReport> _nodes = [];
     private DateTimeOffset _sampledAt = DateTimeOffset.MinValue;
 
@@ -50,6 +51,14 @@ public sealed partial class CapacityGrain(
         ArgumentException.ThrowIfNullOrEmpty(silo);
         ArgumentNullException.ThrowIfNull(series);
         _latency[silo] = (timeProvider.GetUtcNow(), series);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task NoteUnservedAsync(string model)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(model);
+        _unserved.Add(model);
         return Task.CompletedTask;
     }
 
@@ -94,6 +103,11 @@ public sealed partial class CapacityGrain(
             {
                 var load = await GrainFactory.GetGrain<IModelDispatcherGrain>(model).GetLoadAsync();
                 _loads[model] = load;
+                if (load is { Queued: 0, Running: 0 })
+                {
+                    _unserved.Remove(model);
+                }
+
                 if (!_queued.TryGetValue(model, out var history))
                 {
                     _queued[model] = history = new Queue<(DateTimeOffset, long)>();
@@ -112,10 +126,14 @@ public sealed partial class CapacityGrain(
         }
     }
 
-    /// <summary>The catalog's models and any model a live node reports, by name.</summary>
+    /// <summary>
+    /// The catalog's models, any model a live node reports and any whose jobs wait though no node serves it
+    /// (<see cref="NoteUnservedAsync"/>), by name.
+    /// </summary>
     private SortedSet<string> ModelNames()
     {
         var names = new SortedSet<string>(catalog.Models.Select(m => m.Name), StringComparer.Ordinal);
+        names.UnionWith(_unserved);
         foreach (var node in _nodes)
         {
             names.UnionWith(node.Models);

@@ -187,6 +187,7 @@ public sealed partial class ModelDispatcherGrain(
             SlotsByNode = _book.Nodes.Where(n => n.Report is { Draining: false }).ToDictionary(n => n.NodeId, n => n.Slots, StringComparer.Ordinal),
             TokensGenerated = _book.Tenants.Values.Sum(t => t.TokensGenerated),
             At = now,
+            UnservedSince = _book.UnservedSince,
         });
     }
 
@@ -259,6 +260,11 @@ public sealed partial class ModelDispatcherGrain(
         // Aging changes the order over time, and a node may have come back: dispatch even without a call.
         Dispatch(timeProvider.GetUtcNow());
         EndUnserved(timeProvider.GetUtcNow());
+        if (_book.UnservedSince is not null && Queue.Count > 0)
+        {
+            // No node advertises the model, so the capacity view would not list it: name it there while jobs wait.
+            GrainFactory.GetGrain<ICapacityGrain>(0).NoteUnservedAsync(Model).Ignore();
+        }
     }
 
     /// <summary>

@@ -8,6 +8,8 @@ namespace TokenGrid.Silo.Tests.Cluster;
 /// A mixed fleet: one more silo serves a model, <c>solo</c>, that the three others have no entry for. A request for it on
 /// another silo is 404, saying which silo serves it; when that silo dies, its jobs fail within the unserved-model grace
 /// (5 s here) with the reason, charged for what they produced, instead of waiting, queued, until their 10-minute timeout.
+/// Meanwhile the capacity view keeps the model's row (no nodes, its queued jobs, how long it has been unserved), though
+/// no live node advertises it and no live silo's catalog has it.
 /// </summary>
 [Collection(SiloClusterCollection.Name)]
 public sealed class ModelOnOneSiloTests(SiloClusterFixture cluster)
@@ -61,8 +63,16 @@ public sealed class ModelOnOneSiloTests(SiloClusterFixture cluster)
 
         solo.Kill();
         var killed = DateTime.UtcNow;
-        var finals = await Task.WhenAll(jobs.Select(j => ClusterClient.WaitFinishedAsync(cluster, key, j, killed + s_bound)));
+        var ending = Task.WhenAll(jobs.Select(j => ClusterClient.WaitFinishedAsync(cluster, key, j, killed + s_bound)));
+        var row = await UnservedRowAsync(via, ending, killed + s_bound);
+        var finals = await ending;
         var took = DateTime.UtcNow - killed;
+
+        Assert.True(row is not null, $"The capacity view never listed '{Model}' with its queued jobs while they waited.\n{cluster.Logs}");
+        Assert.Equal(0, row["supply"]!["nodes"]!.GetValue<int>());
+        Assert.InRange(row["demand"]!["queued_jobs"]!.GetValue<int>(), 1, jobs.Count);
+        Assert.True(row["demand"]!["queued_tokens"]!.GetValue<long>() >= 1000, row.ToJsonString());
+        Assert.InRange(row["demand"]!["unserved_seconds"]!.GetValue<double>(), 0, s_bound.TotalSeconds);
 
         foreach (var job in finals)
         {
@@ -75,6 +85,32 @@ public sealed class ModelOnOneSiloTests(SiloClusterFixture cluster)
         Assert.True(took < TimeSpan.FromSeconds(45), $"The jobs took {took} to end.");
         Console.WriteLine($"Jobs of '{Model}' ended failed {took.TotalSeconds:F1} s after its silo was killed.");
         await cluster.AssertLedgerBalancesAsync(tenant, key, finals, chargedBefore: 0, via);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="silo"/>'s capacity view until the model's row shows queued jobs and no nodes, or the jobs have
+    /// ended (<paramref name="ending"/>); the row, or null.
+    /// </summary>
+    private static async Task<JsonNode?> UnservedRowAsync(SiloProcess silo, Task ending, DateTime deadline)
+    {
+        using var client = silo.Client(SiloClusterFixture.PlannerKey);
+        while (!ending.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            using var response = await client.GetAsync("v1/capacity");
+            if (response.IsSuccessStatusCode)
+            {
+                var row = (await response.ReadJsonAsync())["models"]!.AsArray()
+                    .FirstOrDefault(m => m!["model"]!.GetValue<string>() == Model);
+                if (row?["demand"]?["queued_jobs"]?.GetValue<int>() > 0 && row["supply"]!["nodes"]!.GetValue<int>() == 0)
+                {
+                    return row;
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        return null;
     }
 
     /// <summary>Asks <paramref name="silo"/> for the model until its 404's detail satisfies <paramref name="wanted"/>; the detail.</summary>

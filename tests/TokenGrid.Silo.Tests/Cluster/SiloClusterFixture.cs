@@ -13,6 +13,7 @@ public sealed class SiloClusterFixture : IAsyncLifetime
 {
     public const string AdminKey = "tg-admin-cluster-0123456789abcdef";
     public const string DemoKey = "tg-demo-cluster-0123456789abcdef";
+    public const string PlannerKey = "tg-planner-cluster-0123456789abcdef";
 
     /// <summary>The membership probe timeout the silos run with.</summary>
     public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
@@ -63,6 +64,10 @@ public sealed class SiloClusterFixture : IAsyncLifetime
             ["TokenGrid:Subsidies:RepairPeriod"] = "00:00:02",
             ["TokenGrid:Admin:ApiKey"] = AdminKey,
             ["TokenGrid:Demo:ApiKey"] = DemoKey,
+            ["TokenGrid:Planner:ApiKey"] = PlannerKey,
+
+            // The capacity view samples every second, so ModelOnOneSiloTests sees the dead silo's queue within its grace.
+            ["TokenGrid:Capacity:SamplePeriod"] = "00:00:01",
             ["TokenGrid:Models:DemoSpec:Layers"] = "2",
             ["TokenGrid:Models:DemoSpec:HiddenSize"] = "64",
             ["TokenGrid:Models:DemoSpec:ContextLength"] = "1024",
