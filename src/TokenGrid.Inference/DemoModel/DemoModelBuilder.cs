@@ -12,6 +12,11 @@ public static class DemoModelBuilder
     internal const string DataFileName = "model.onnx.data";
     internal const string TiktokenConfigFile = "tiktoken.json";
 
+    // The HResult of the IOException for a file another holder has locked: Windows' ERROR_SHARING_VIOLATION, and on
+    // Linux and macOS the errno of a refused non-blocking flock, EWOULDBLOCK (11 and 35), which the runtime passes on.
+    private const int SharingViolation = unchecked((int)0x80070020);
+    private static readonly int s_wouldBlock = OperatingSystem.IsMacOS() ? 35 : 11;
+
     /// <summary>
     /// Where <see cref="EnsureBuilt"/> caches models by default: <c>$TOKENGRID_MODEL_CACHE</c> when set,
     /// otherwise <c>tokengrid/models</c> under <c>$XDG_CACHE_HOME</c>, or under <c>~/.cache</c> when that is unset.
@@ -57,7 +62,10 @@ public static class DemoModelBuilder
     /// <summary>
     /// Returns the directory <c>cacheRoot/spec.CacheKey</c>, building the model there first unless it is already
     /// complete. The model is written to a temporary sibling and moved into place, so the directory appears whole
-    /// or not at all; when another process finishes the same model first, its copy is kept and ours discarded.
+    /// or not at all. Builders of the same model (threads or processes) take turns on a lock file beside it,
+    /// <c>.{CacheKey}.lock</c>: the first builds, the others find its model complete. Without the turns, a builder that
+    /// had found no whole directory could delete, as damaged, the one another had just moved into place, under a
+    /// third that was about to return it.
     /// </summary>
     public static string EnsureBuilt(string cacheRoot, DemoModelSpec spec)
     {
@@ -72,6 +80,12 @@ public static class DemoModelBuilder
         }
 
         Directory.CreateDirectory(root);
+        using var turn = TakeTurn(Path.Combine(root, $".{spec.CacheKey}.lock"));
+        if (IsComplete(target, spec))
+        {
+            return target;
+        }
+
         if (Directory.Exists(target))
         {
             // Only a whole directory is ever moved into place, so a partial one was damaged afterwards: rebuild it.
@@ -100,6 +114,27 @@ public static class DemoModelBuilder
         }
 
         return target;
+    }
+
+    /// <summary>
+    /// Holds the lock file exclusively until disposed (an advisory lock, which the runtime takes for
+    /// <see cref="FileShare.None"/>), waiting while another builder holds it. The file stays: deleting it could let
+    /// two builders each hold a lock on a different file of the same name.
+    /// </summary>
+    /// <remarks>Polled, since a lock held by another process gives this one nothing to wait on.</remarks>
+    private static FileStream TakeTurn(string path)
+    {
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException e) when (e.HResult == (OperatingSystem.IsWindows() ? SharingViolation : s_wouldBlock))
+            {
+                Thread.Sleep(TimeSpan.FromMilliseconds(50));
+            }
+        }
     }
 
     private static bool IsComplete(string directory, DemoModelSpec spec)

@@ -77,7 +77,7 @@ public sealed class DemoModelBuilderTests
         Assert.Equal(Path.Combine(Path.GetFullPath(root), spec.CacheKey), directory);
         Assert.Equal(directory, DemoModelBuilder.EnsureBuilt(root, spec));
         Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(directory, "model.onnx.data")));
-        Assert.Equal([spec.CacheKey], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
+        AssertOnlyModelIn(root, spec);
     }
 
     [Fact]
@@ -94,13 +94,22 @@ public sealed class DemoModelBuilderTests
     [Fact]
     public async Task Concurrent_ensure_built_calls_agree_on_one_complete_directory()
     {
-        var root = NewDirectory();
+        // A race: rounds of builders, each round in a cache of its own. Each builder counts the files of the directory it
+        // was given at once; one that another builder took away (as damaged) under it would be short of them.
         var spec = DemoModels.Tiny with { Layers = 1 };
-        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => DemoModelBuilder.EnsureBuilt(root, spec))));
+        for (var round = 0; round < 12; round++)
+        {
+            var root = NewDirectory();
+            var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            {
+                var directory = DemoModelBuilder.EnsureBuilt(root, spec);
+                return (Directory: directory, Files: Directory.GetFiles(directory).Length);
+            })));
 
-        Assert.Single(results.Distinct());
-        Assert.Equal([spec.CacheKey], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
-        Assert.Equal(4, Directory.GetFiles(results[0]).Length);
+            Assert.All(results, r => Assert.Equal(4, r.Files));
+            Assert.Single(results.Select(r => r.Directory).Distinct());
+            AssertOnlyModelIn(root, spec);
+        }
     }
 
     [Fact]
@@ -159,4 +168,11 @@ public sealed class DemoModelBuilderTests
 
     private static string[] FileNames(string directory) =>
         [.. Directory.GetFiles(directory).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal)];
+
+    /// <summary>The cache root holds the model's directory and its builders' lock file, and no temporary left behind.</summary>
+    private static void AssertOnlyModelIn(string root, DemoModelSpec spec)
+    {
+        Assert.Equal([spec.CacheKey], Directory.GetDirectories(root).Select(Path.GetFileName));
+
+    }
 }
