@@ -94,7 +94,7 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
         AssertRefused(results, "tools", 400, "invalid_value", "tools");
         AssertRefused(results, "webSearch", 400, "unsupported_parameter", "tools[0].type");
         AssertRefused(results, "functionOutput", 400, "invalid_value", "input[1].call_id");
-        AssertRefused(results, "reference", 400, "unsupported_parameter", "input[0].type");
+        AssertRefused(results, "reference", 400, "invalid_value", "input[0].id");
         AssertRefused(results, "badInclude", 400, "unsupported_parameter", "include[0]");
         AssertRefused(results, "badTopLogprobs", 400, "invalid_value", "top_logprobs");
         AssertRefused(results, "image", 400, "unsupported_parameter", "input[0].content[0].type");
@@ -257,7 +257,9 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
     [InlineData("""{"model":"demo","input":[{"role":"user","content":"Hi","name":"x"}],"max_output_tokens":2}""", "unrecognized_argument", "input[0].name")]
     [InlineData("""{"model":"demo","input":[{"role":"user","content":[{"type":"input_text","text":"Hi","x":1}]}],"max_output_tokens":2}""", "unrecognized_argument", "input[0].content[0].x")]
     [InlineData("""{"model":"demo","input":[{"role":"user","content":[{"type":"output_text","text":"Hi"}]}],"max_output_tokens":2}""", "unsupported_parameter", "input[0].content[0].type")]
-    [InlineData("""{"model":"demo","input":[{"type":"item_reference","id":"msg_1"}],"max_output_tokens":2}""", "unsupported_parameter", "input[0].type")]
+    [InlineData("""{"model":"demo","input":[{"type":"item_reference","id":"msg_1"}],"max_output_tokens":2}""", "invalid_value", "input[0].id")]
+    [InlineData("""{"model":"demo","input":[{"role":"user","content":"Hi"},{"type":"item_reference"}],"max_output_tokens":2}""", "invalid_value", "input[1].id")]
+    [InlineData("""{"model":"demo","input":[{"type":"item_reference","id":"msg_1","x":1}],"max_output_tokens":2}""", "unrecognized_argument", "input[0].x")]
     [InlineData("""{"model":"demo","input":"Hi","max_output_tokens":0}""", "invalid_value", "max_output_tokens")]
     [InlineData("""{"model":"demo","input":"Hi","top_p":0}""", "invalid_value", "top_p")]
     [InlineData("""{"model":"demo","input":"Hi","text":{"format":{"type":"json_schema","name":"a b","schema":{}}}}""", "invalid_value", "text.format.name")]
@@ -324,7 +326,7 @@ public sealed class ResponsesApiTests(LongContextServerFixture fixture) : IClass
              "tools":[],"tool_choice":"auto","parallel_tool_calls":true,"truncation":"disabled","background":false,"include":[],
              "top_logprobs":0,"service_tier":"auto","safety_identifier":"s","prompt_cache_key":"p","user":"end-user-9","temperature":0.5,"top_p":0.9}
             """);
-        Assert.Equal(("v", "end-user-9", false), (reply["metadata"]!["k"]!.GetValue<string>(), Text(reply, "user"), reply["store"]!.GetValue<bool>()));
+        Assert.Equal(("v", "end-user-9", true), (reply["metadata"]!["k"]!.GetValue<string>(), Text(reply, "user"), reply["store"]!.GetValue<bool>()));
         Assert.Equal((0.5f, 0.9f), (reply["temperature"]!.GetValue<float>(), reply["top_p"]!.GetValue<float>()));
         Assert.Equal("text", reply["text"]!["format"]!["type"]!.GetValue<string>());
         Assert.Equal(0, reply["usage"]!["output_tokens_details"]!["reasoning_tokens"]!.GetValue<int>());

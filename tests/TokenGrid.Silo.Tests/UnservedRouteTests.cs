@@ -5,7 +5,7 @@ namespace TokenGrid.Silo.Tests;
 
 /// <summary>
 /// A path no endpoint maps, or a method a path does not take: frameworks call OpenAI endpoints of their own choosing
-/// (OpenAI's SDKs retrieve stored responses under <c>/v1/responses/{id}</c>, which TokenGrid does not keep), and the problem must say what was
+/// (OpenAI's SDKs list a stored response's input items under <c>/v1/responses/{id}/input_items</c>, which TokenGrid does not serve), and the problem must say what was
 /// asked for and what is served, not only "Not Found".
 /// </summary>
 [Collection(ServerCollection.Name)]
@@ -15,8 +15,8 @@ public sealed class UnservedRouteTests(ServerFixture fixture)
 
     [Theory]
     [InlineData("POST", "v1/embeddings", "Embeddings API")]
-    [InlineData("GET", "v1/responses/resp_123", "response store (GET /v1/responses/{id}, its input items, cancel, delete)")]
-    [InlineData("POST", "v1/responses/resp_123/cancel", "response store (GET /v1/responses/{id}, its input items, cancel, delete)")]
+    [InlineData("GET", "v1/responses/resp_123/input_items", "response store beyond retrieval (input items, cancel, delete)")]
+    [InlineData("POST", "v1/responses/resp_123/cancel", "response store beyond retrieval (input items, cancel, delete)")]
     [InlineData("GET", "v1/nothing-here", null)]
     public async Task An_endpoint_we_do_not_serve_is_a_problem_naming_it_and_what_is_served(string method, string path, string? api)
     {
@@ -30,7 +30,7 @@ public sealed class UnservedRouteTests(ServerFixture fixture)
         var problem = await (await client.SendAsync(request)).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
         var message = problem["error"]!["message"]!.GetValue<string>();
         Assert.Contains($"{method} /{path}", message, StringComparison.Ordinal);
-        Assert.Contains("POST /v1/chat/completions, POST /v1/completions, POST /v1/responses, GET /v1/models", message, StringComparison.Ordinal);
+        Assert.Contains("POST /v1/chat/completions, POST /v1/completions, POST /v1/responses, GET /v1/responses/{id}, GET /v1/models", message, StringComparison.Ordinal);
         if (api is not null)
         {
             Assert.Contains($"OpenAI's {api} is not served.", message, StringComparison.Ordinal);
@@ -38,8 +38,8 @@ public sealed class UnservedRouteTests(ServerFixture fixture)
 
         if (path.StartsWith("v1/responses/", StringComparison.Ordinal))
         {
-            // Responses are not stored, but their jobs are: the message says where a response's job is.
-            Assert.Contains("the job of response resp_X is at GET /v1/jobs/job_X", message, StringComparison.Ordinal);
+            // What of the response store is served, and where a response's job is.
+            Assert.Contains("POST /v1/responses and GET /v1/responses/{id} are served; the job of response resp_X is at GET /v1/jobs/job_X", message, StringComparison.Ordinal);
         }
     }
 

@@ -2,11 +2,13 @@
 // at an OpenAI-compatible server, with the framework's defaults. Usage:
 //   node ai-sdk.mjs BASE_URL API_KEY LIMITED_KEY ABORT_KEY
 //   node ai-sdk.mjs --tools BASE_URL API_KEY MODEL
+//   node ai-sdk.mjs --stored BASE_URL API_KEY
 // LIMITED_KEY is a tenant's whose max_concurrent_jobs is 1 (its 429s, with Retry-After, and the SDK's retries);
 // ABORT_KEY a fresh tenant's (a stream aborted by abortSignal, whose job and ledger the test reads). Prints one JSON
 // object with what each call gave, for tests/TokenGrid.Silo.Tests/FrameworkClientTests.cs to assert on. With --tools it
 // calls a tool through the default provider's model (the Responses API) on MODEL, a model with a chat template of its own
-// (RealModelFolderTests.Responses.cs).
+// (RealModelFolderTests.Responses.cs). With --stored it runs two turns of a conversation through the default provider's
+// model (store true): the second sends the first's text back as an item_reference (StoredResponsesTests.cs).
 import { generateText, Output, RetryError, stepCountIs, streamText, tool } from "ai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { createOpenAI } from "@ai-sdk/openai";
@@ -15,6 +17,12 @@ import { attempt, countingFetch, holdOnlySlot, report } from "./attempts.mjs";
 
 if (process.argv[2] === "--tools") {
   await tools(...process.argv.slice(3));
+  report();
+  process.exit(0);
+}
+
+if (process.argv[2] === "--stored") {
+  await stored(...process.argv.slice(3));
   report();
   process.exit(0);
 }
@@ -133,5 +141,28 @@ async function tools(baseURL, apiKey, model) {
       if (part.type.startsWith("tool-")) parts.push({ type: part.type, name: part.toolName ?? null, input: part.input ?? null, delta: part.delta ?? null });
     }
     return { parts, finish: await r.finishReason, usage: await r.usage, toolCalls: (await r.toolCalls).map((c) => ({ name: c.toolName, input: c.input })) };
+  });
+}
+
+// Two turns through openai(model) at its defaults (store true): the first step writes text, and the second call sends
+// the conversation back, where the SDK puts an item_reference to the first reply's message in place of its text.
+async function stored(baseURL, apiKey) {
+  const sent = [];
+  const recording = async (url, init) => {
+    sent.push(JSON.parse(init.body));
+    return fetch(url, init);
+  };
+  const openai = createOpenAI({ baseURL, apiKey, fetch: recording });
+  await attempt("turns", async () => {
+    const first = await generateText({ model: openai("demo"), prompt: "Say something about tokens.", maxOutputTokens: 6, maxRetries: 0 });
+    const second = await generateText({
+      model: openai("demo"), maxOutputTokens: 6, maxRetries: 0,
+      messages: [{ role: "user", content: "Say something about tokens." }, ...first.response.messages, { role: "user", content: "And more?" }],
+    });
+    return {
+      first: { text: first.text, id: first.response.id },
+      second: { text: second.text, finish: second.finishReason, usage: second.usage },
+      secondInput: sent[1]?.input ?? null,
+    };
   });
 }

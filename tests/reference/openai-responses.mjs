@@ -1,15 +1,24 @@
 // OpenAI's Responses API through the official `openai` npm package, against TokenGrid. Usage:
 //   node openai-responses.mjs BASE_URL API_KEY LIMITED_KEY ABORT_KEY
 //   node openai-responses.mjs --tools BASE_URL API_KEY MODEL
+//   node openai-responses.mjs --stored BASE_URL API_KEY OTHER_KEY
 // LIMITED_KEY is a tenant's whose max_concurrent_jobs is 1 (a 429 with Retry-After); ABORT_KEY a fresh tenant's (a stream
 // aborted mid-way, whose job and ledger the test reads). With --tools it calls function tools on MODEL (a model with a
-// chat template of its own, which the demo model has not). Prints one JSON object with what each call gave, for
-// tests/TokenGrid.Silo.Tests/ResponsesApiTests.cs and RealModelFolderTests.Responses.cs to assert on.
+// chat template of its own, which the demo model has not). With --stored it stores responses (store is true by default),
+// sends an output item back as item_reference, retrieves them, and tries both under OTHER_KEY, another tenant's. Prints
+// one JSON object with what each call gave, for tests/TokenGrid.Silo.Tests/ResponsesApiTests.cs,
+// RealModelFolderTests.Responses.cs and StoredResponsesTests.cs to assert on.
 import OpenAI from "openai";
 import { attempt, holdOnlySlot, report } from "./attempts.mjs";
 
 if (process.argv[2] === "--tools") {
   await tools(...process.argv.slice(3));
+  report();
+  process.exit(0);
+}
+
+if (process.argv[2] === "--stored") {
+  await stored(...process.argv.slice(3));
   report();
   process.exit(0);
 }
@@ -203,4 +212,48 @@ async function tools(baseURL, apiKey, model) {
   await attempt("chatChoice", () => client.responses.create({
     model, input, max_output_tokens: 2, tools: [weather], tool_choice: { type: "function", function: { name: "get_weather" } },
   }));
+}
+
+// Stored responses: create one (store left at its default, true), send its message back by hand as an item_reference,
+// retrieve both (whole and streamed), and see that store: false keeps nothing and another tenant reaches neither.
+async function stored(baseURL, apiKey, otherKey) {
+  const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
+  const other = new OpenAI({ baseURL, apiKey: otherKey, maxRetries: 0 });
+  const model = "demo";
+  const first = await client.responses.create({ model, input: "Say something about tokens.", max_output_tokens: 6, temperature: 0 });
+  const reference = (id) => [
+    { role: "user", content: "Say something about tokens." }, { type: "item_reference", id }, { role: "user", content: "And more?" },
+  ];
+  const written = [
+    { role: "user", content: "Say something about tokens." }, { role: "assistant", content: first.output_text }, { role: "user", content: "And more?" },
+  ];
+  await attempt("first", async () => first);
+  await attempt("referenced", async () => await client.responses.create({ model, input: reference(first.output[0].id), max_output_tokens: 6, temperature: 0 }));
+  // The same conversation with the text written out: the same prompt, so the same input tokens.
+  await attempt("written", async () => await client.responses.create({ model, input: written, max_output_tokens: 6, temperature: 0, store: false }));
+  await attempt("retrieved", async () => await client.responses.retrieve(first.id));
+  await attempt("streamed", async () => {
+    const stream = client.responses.stream({ model, input: "Tokens?", max_output_tokens: 4, temperature: 0 });
+    const final = await stream.finalResponse();
+    return { final, retrieved: await client.responses.retrieve(final.id) };
+  });
+  await attempt("unstored", async () => {
+    const r = await client.responses.create({ model, input: "Tokens?", max_output_tokens: 2, store: false });
+    return { store: r.store, retrieve: await failing(() => client.responses.retrieve(r.id)),
+      reference: await failing(() => client.responses.create({ model, input: reference(r.output[0].id), max_output_tokens: 2 })) };
+  });
+  await attempt("otherTenant", async () => ({
+    retrieve: await failing(() => other.responses.retrieve(first.id)),
+    reference: await failing(() => other.responses.create({ model, input: reference(first.output[0].id), max_output_tokens: 2 })),
+  }));
+  await attempt("unknown", async () => failing(() => client.responses.create({ model, input: reference("msg_0123456789abcdef01234567"), max_output_tokens: 2 })));
+}
+
+async function failing(call) {
+  try {
+    await call();
+    return { failed: false };
+  } catch (e) {
+    return { status: e.status ?? null, param: e.param ?? e.error?.param ?? null, code: e.code ?? null, message: e.message };
+  }
 }

@@ -9,8 +9,9 @@ namespace TokenGrid.Silo.Apis;
 /// <summary>
 /// OpenAI's Responses API: <c>POST /v1/responses</c>. A response is a chat job whose request and reply are translated:
 /// the input becomes chat messages (<see cref="ResponseInput"/>), the plan, admission, streaming and settlement are chat's,
-/// and the reply is a <c>response</c> object or its typed events (<see cref="ResponseChunks"/>). Retrieving a response
-/// (<c>GET /v1/responses/{id}</c>) is not served: its job is, under <c>/v1/jobs</c>.
+/// and the reply is a <c>response</c> object or its typed events (<see cref="ResponseChunks"/>). With <c>store</c> true
+/// (the default) a response that ends completed or incomplete is kept for its tenant (<see cref="ResponseStore"/>):
+/// its output items can be sent back as <c>item_reference</c>, and <c>GET /v1/responses/{id}</c> reads it.
 /// </summary>
 internal static class ResponsesApi
 {
@@ -24,11 +25,22 @@ internal static class ResponsesApi
             .Produces<ResponseObject>()
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesOpenAiProblems();
+        v1.MapGet("/responses/{id}", GetResponseAsync)
+            .WithTags("OpenAI")
+            .WithName("GetResponse")
+            .WithSummary("A stored response (created with store true, kept 30 days) as POST /v1/responses returned it; 404 for another tenant's.")
+            .Produces<ResponseObject>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }
 
+    internal static async Task<IResult> GetResponseAsync(HttpContext http, ResponseStore store, string id) =>
+        await store.FindAsync(http, id) is { } json
+            ? TypedResults.Text(json, "application/json")
+            : throw new ApiProblemException(ApiProblems.ResponseNotFound(id));
+
     internal static async Task<IResult> CreateResponseAsync(
-        HttpContext http, GenerationPlanner planner, JobSubmitter submitter, TimeProvider time)
+        HttpContext http, GenerationPlanner planner, JobSubmitter submitter, ResponseStore store, TimeProvider time)
     {
         var request = await RequestJson.ReadAsync<ResponseRequest>(http);
         ResponseFieldPolicy.Check(request);
@@ -51,7 +63,7 @@ internal static class ResponsesApi
 
         var plan = planner.ForChat(
             fields,
-            ResponseInput.Messages(request.Instructions, request.Input),
+            ResponseInput.Messages(request.Instructions, await store.ExpandReferencesAsync(http, request.Input)),
             ToolsOf(request),
             promptParam: "input");
         var tools = plan.ToolReader();
@@ -80,12 +92,13 @@ internal static class ResponsesApi
             ToolChoice = request.ToolChoice.ValueKind is JsonValueKind.String or JsonValueKind.Object ? request.ToolChoice.Clone() : ResponseObject.AutoChoice,
             ParallelToolCalls = request.ParallelToolCalls ?? true,
             TopLogprobs = request.TopLogprobs ?? 0,
+            Store = request.Store ?? true,
             Metadata = request.OtherFields?.GetValueOrDefault("metadata") is { ValueKind: JsonValueKind.Object } metadata ? metadata.Clone() : ResponseObject.NoMetadata,
         };
         if (request.Stream == true)
         {
             // The last event carries the usage, as a final usage chunk would: the format makes it response.completed.
-            return new CompletionStream(grain, new ResponseChunks(start, tools, logprobs), new StreamUsage(Final: true, Continuous: false, plan.PromptTokens.Length));
+            return new CompletionStream(grain, new ResponseChunks(start, tools, logprobs, response => store.StoreAsync(http, response)), new StreamUsage(Final: true, Continuous: false, plan.PromptTokens.Length));
         }
 
         var (output, final, reported) = await JobOutput.CollectAsync(grain, http);
@@ -95,7 +108,9 @@ internal static class ResponsesApi
         }
 
         var usage = Usage.Of(final.PromptTokens, final.CompletionTokens, final.CachedPromptTokens);
-        return TypedResults.Ok(ResponseReplies.Finished(start, output, reported, tools, logprobs, final.FinishReason ?? "stop", usage));
+        var response = ResponseReplies.Finished(start, output, reported, tools, logprobs, final.FinishReason ?? "stop", usage);
+        await store.StoreAsync(http, response);
+        return TypedResults.Ok(response);
     }
 
     /// <summary>

@@ -58,6 +58,7 @@ public static class TokenGridHosting
         services.AddTokenGridAuth(keysInDatabase: cluster.Storage == StorageKind.AdoNet);
         services.AddSingleton<GenerationPlanner>();
         services.AddSingleton<JobSubmitter>();
+        services.AddSingleton<OpenAi.ResponseStore>();
         services.AddSingleton<AdminAudit>();
         services.AddSingleton<IAuditRecorder>(sp => sp.GetRequiredService<AdminAudit>());
         services.AddApiProblems();

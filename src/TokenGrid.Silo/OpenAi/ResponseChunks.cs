@@ -18,6 +18,7 @@ internal sealed class ResponseChunks : IChunkFormat
 {
     private readonly ResponseObject _start;
     private readonly bool _tools;
+    private readonly Func<ResponseObject, Task>? _store;
     private int _sequence;
     private bool _opened;
     private string _finishReason = "stop";
@@ -26,9 +27,11 @@ internal sealed class ResponseChunks : IChunkFormat
     /// <param name="start">The response as it starts: in progress, with no output.</param>
     /// <param name="tools">The reader of the model's tool calls, or null when calls are not read.</param>
     /// <param name="logprobs">The format of the text's log probabilities, when the request included them.</param>
-    public ResponseChunks(ResponseObject start, ToolCallReader? tools = null, LogprobFormat? logprobs = null)
+    /// <param name="store">Keeps the finished response (completed or incomplete) before its last event is sent; null: nothing is kept.</param>
+    public ResponseChunks(ResponseObject start, ToolCallReader? tools = null, LogprobFormat? logprobs = null, Func<ResponseObject, Task>? store = null)
     {
         _start = start;
+        _store = store;
         _tools = tools is not null;
         Output = new ResponseOutputItems(start.Id, tools, logprobs, () => _sequence++);
     }
@@ -62,11 +65,21 @@ internal sealed class ResponseChunks : IChunkFormat
     }
 
     /// <summary>The last event: the whole response, completed or incomplete, with its usage.</summary>
-    public object Usage(Usage usage)
+    public object Usage(Usage usage) => Last(ResponseReplies.Finished(_start, Output.Items, _finishReason, usage));
+
+    /// <summary>The last event, once the response is stored when the request asked for it.</summary>
+    public async ValueTask<object> UsageAsync(Usage usage)
     {
         var response = ResponseReplies.Finished(_start, Output.Items, _finishReason, usage);
-        return new ResponseLifecycleEvent("response." + response.Status, _sequence++, response);
+        if (_store is not null)
+        {
+            await _store(response);
+        }
+
+        return Last(response);
     }
+
+    private ResponseLifecycleEvent Last(ResponseObject response) => new("response." + response.Status, _sequence++, response);
 
     /// <summary>
     /// <c>response.failed</c> with the problem's code and message, and the output so far, the open item incomplete

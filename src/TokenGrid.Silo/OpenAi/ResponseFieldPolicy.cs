@@ -14,8 +14,7 @@ internal static class ResponseFieldPolicy
     /// <summary>Fields accepted and ignored, with why ignoring them changes nothing the caller can observe.</summary>
     public static readonly IReadOnlyDictionary<string, string> Ignored = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["store"] = "asks OpenAI to keep the response for GET /v1/responses/{id} and previous_response_id, neither of which TokenGrid serves; the job is recorded anyway (GET /v1/jobs/job_…, the response id's hex digits)",
-        ["metadata"] = "tags for stored responses (store); TokenGrid has no response store to tag",
+        ["metadata"] = "tags for stored responses (store): echoed on the response and kept with it, not searchable",
         ["service_tier"] = RequestFieldPolicy.Ignored["service_tier"],
         ["prompt_cache_key"] = RequestFieldPolicy.Ignored["prompt_cache_key"],
         ["safety_identifier"] = RequestFieldPolicy.Ignored["safety_identifier"],
@@ -25,7 +24,7 @@ internal static class ResponseFieldPolicy
     public static readonly IReadOnlyDictionary<string, string> Refused = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["max_tool_calls"] = "max_tool_calls is not supported: it limits calls to built-in tools, which TokenGrid does not serve (function calls are the caller's to run, and parallel_tool_calls false allows one a turn)",
-        ["previous_response_id"] = "Responses are not stored to continue from: send the whole conversation in input",
+        ["previous_response_id"] = "previous_response_id is not supported: send the whole conversation in input (a stored response's output items may be sent as item_reference)",
         ["conversation"] = "Conversations are not stored: send the whole conversation in input",
         ["reasoning"] = "reasoning is not supported: TokenGrid does not pass it to chat templates",
         ["background"] = "Background responses are not supported: POST /v1/jobs runs a job in the background",

@@ -6,7 +6,7 @@ namespace TokenGrid.Silo.OpenAi;
 
 /// <summary>
 /// OpenAI's <c>response</c> object, whole or as a stream's lifecycle events carry it. The fields TokenGrid does not
-/// implement have the values that mean "not used" (no reasoning, truncation disabled, not stored).
+/// implement have the values that mean "not used" (no reasoning, truncation disabled).
 /// </summary>
 public sealed record ResponseObject(string Id, long CreatedAt, string Status, string Model, IReadOnlyList<ResponseOutputItem> Output, ResponseUsage? Usage)
 {
@@ -52,8 +52,8 @@ public sealed record ResponseObject(string Id, long CreatedAt, string Status, st
     /// <summary>Always null: no reasoning.</summary>
     public object? Reasoning => null;
 
-    /// <summary>Always false: a response is not kept for <c>GET /v1/responses/{id}</c> (its job is, under <c>/v1/jobs</c>).</summary>
-    public bool Store => false;
+    /// <summary>The request's <c>store</c> (true by default): whether the response is kept for <c>GET /v1/responses/{id}</c> and <c>item_reference</c>.</summary>
+    public bool Store { get; init; }
 
     /// <summary>Always false: no background responses.</summary>
     public bool Background => false;

@@ -62,6 +62,12 @@ public sealed record ResponseRequest
     /// <summary>With <c>include: ["message.output_text.logprobs"]</c>: the likeliest alternatives per token, 0 to 20. Default: 0.</summary>
     public int? TopLogprobs { get; init; }
 
+    /// <summary>
+    /// Keep the response once it ends (completed or incomplete) for 30 days, so that its output items can be sent back as
+    /// <c>item_reference</c> and it can be read with <c>GET /v1/responses/{id}</c>. Default: true, as OpenAI's.
+    /// </summary>
+    public bool? Store { get; init; }
+
     /// <summary>Every top-level field not declared above; checked against <see cref="ResponseFieldPolicy"/>.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? OtherFields { get; init; }

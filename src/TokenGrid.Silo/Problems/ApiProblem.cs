@@ -92,6 +92,10 @@ internal static class ApiProblems
     public static ApiProblem JobNotFound(string id) =>
         new(404, "Job not found", $"No job '{id}' exists.", "job_not_found");
 
+    /// <summary>No stored response of the caller's has this id (missing, another tenant's, created with store false, or past its retention).</summary>
+    public static ApiProblem ResponseNotFound(string id) =>
+        new(404, "Response not found", $"No stored response '{id}' exists: responses created with store false are not kept, and stored ones are kept 30 days.", "response_not_found", "response_id");
+
     /// <summary>The job exists (its record is listed) but its content was deleted.</summary>
     public static ApiProblem JobContentDeleted(string id, JobContentDeletion deletion) => new(410, "Job content deleted",
         $"The content of job '{id}' was deleted at {deletion.At:O}" + deletion.Reason switch

@@ -22,6 +22,12 @@ internal interface IChunkFormat
     /// <summary>The usage chunk (no choices), sent last when <c>stream_options.include_usage</c> is set.</summary>
     object Usage(Usage usage);
 
+    /// <summary>
+    /// The usage chunk, once what must happen before it is sent has happened (a stored response is stored before its
+    /// last event, so a client that sends its items back at once finds them); by default <see cref="Usage"/>.
+    /// </summary>
+    ValueTask<object> UsageAsync(Usage usage) => ValueTask.FromResult(Usage(usage));
+
     /// <summary>What a stream that has started says when its job fails: OpenAI's error object, which the SDKs raise.</summary>
     IReadOnlyList<object> Failure(ApiProblem problem) => [new { error = problem.ToOpenAiError() }];
 
@@ -163,7 +169,7 @@ internal sealed class CompletionStream(IJobGrain job, IChunkFormat format, Strea
 
         if (usage.Final)
         {
-            await writer.WriteAsync(format.Usage(total), cancellationToken: aborted);
+            await writer.WriteAsync(await format.UsageAsync(total), cancellationToken: aborted);
         }
 
         await EndAsync(writer, aborted);

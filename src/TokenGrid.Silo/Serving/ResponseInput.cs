@@ -11,9 +11,10 @@ namespace TokenGrid.Silo.Serving;
 /// parts joined with a line break, as chat's are). A model's tool calls come back as <c>function_call</c> items, which
 /// become chat's assistant <c>tool_calls</c> (consecutive ones, and the assistant message just before them, one message,
 /// as the reply that made them was), and their results as <c>function_call_output</c> items, which become <c>tool</c>
-/// messages; an output's <c>call_id</c> must be one of the calls before it. Items and parts that need what TokenGrid
-/// does not serve (images, files, stored items, built-in tools' calls) are 400 <c>unsupported_parameter</c> naming
-/// their <c>type</c>.
+/// messages; an output's <c>call_id</c> must be one of the calls before it. <c>item_reference</c> items are expanded
+/// to the stored items they name before this (<see cref="ResponseStore.ExpandReferencesAsync"/>). Items and parts that
+/// need what TokenGrid does not serve (images, files, built-in tools' calls) are 400 <c>unsupported_parameter</c>
+/// naming their <c>type</c>.
 /// </summary>
 internal static class ResponseInput
 {
@@ -81,7 +82,7 @@ internal static class ResponseInput
         var name = type.ValueKind == JsonValueKind.String ? type.GetString() : null;
         return name is "message" or "function_call" or "function_call_output"
             ? name
-            : throw Unsupported($"{at}.type '{name}' is not supported: input items are messages, function_call and function_call_output.", $"{at}.type");
+            : throw Unsupported($"{at}.type '{name}' is not supported: input items are messages, function_call, function_call_output and item_reference.", $"{at}.type");
     }
 
     /// <summary>

@@ -90,6 +90,7 @@ public sealed class ByteFuzzTests(ByteFuzzServerFixture fixture, ITestOutputHelp
             new("POST", "/v1/responses", key, """{"model":"demo","input":"Hi","max_output_tokens":1,"stream":true,"text":{"format":{"type":"json_object"}}}"""),
             new("POST", "/v1/responses", key, """{"model":"demo","input":[{"role":"user","content":"Hé"},{"type":"function_call","call_id":"call_1","name":"f","arguments":"{\"a\":\"🦀\"}"},{"type":"function_call_output","call_id":"call_1","output":"2"}],"max_output_tokens":1,"include":["message.output_text.logprobs"],"top_logprobs":1}"""),
             new("POST", "/v1/responses", key, """{"model":"demo","input":"Hi","max_output_tokens":1,"stream":true,"tools":[{"type":"function","name":"f","parameters":{"type":"object"},"strict":false}],"tool_choice":"required"}"""),
+            new("POST", "/v1/responses", key, """{"model":"demo","input":[{"role":"user","content":"Hé"},{"type":"item_reference","id":"msg_0123456789abcdef01234567"}],"max_output_tokens":1,"store":false}"""),
             new("POST", "/v1/jobs", key, """{"model":"demo","prompt":"Hello","max_tokens":1,"top_k":5,"seed":7,"stop":"x"}"""),
             new("POST", "/v1/jobs", key, """{"model":"demo","messages":[{"role":"user","content":"Hi"}],"max_tokens":1}"""),
             new("POST", "/admin/tenants", admin, """{"id":"bf-tenant","name":"Fuzz ✓","budget":{"tokens_per_minute":1000},"enabled":true}"""),
@@ -103,6 +104,7 @@ public sealed class ByteFuzzTests(ByteFuzzServerFixture fixture, ITestOutputHelp
         var reads = new ByteTarget[]
         {
             new("GET", "/v1/jobs/{x}", key, null),
+            new("GET", "/v1/responses/{x}", key, null),
             new("GET", "/v1/jobs/{x}/events", key, null),
             new("POST", "/v1/jobs/{x}/cancel", key, null),
             new("DELETE", "/v1/jobs/{x}", key, null),

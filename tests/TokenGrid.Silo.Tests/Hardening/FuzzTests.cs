@@ -52,8 +52,12 @@ public abstract class FuzzSuite(TokenGridServer server)
         });
         using var client = Server.Client(key);
         var jobs = new List<string>();
+        // A stored response (store is true by default) whose message the item_reference seed sends back.
+        var stored = await client.PostOkAsync("v1/responses", """{"model":"demo","input":"Hi","max_output_tokens":1}""");
+        var storedItem = stored["output"]![0]!["id"]!.GetValue<string>();
         var seeds = new (string Path, string Body)[]
         {
+            ("v1/responses", $$"""{"model":"demo","input":[{"role":"user","content":"Hi"},{"type":"item_reference","id":"{{storedItem}}"},{"role":"user","content":"More"}],"max_output_tokens":2,"store":false}"""),
             ("v1/completions", """{"model":"demo","prompt":"Hello","max_tokens":2,"temperature":0.5,"stop":["\n"],"seed":3}"""),
             ("v1/completions", """{"model":"demo","prompt":[1,2,3],"max_tokens":2,"stream":true,"stream_options":{"include_usage":true}}"""),
             ("v1/chat/completions", """{"model":"demo","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hello"}]}],"max_tokens":2,"top_p":0.9,"stream":false}"""),
@@ -127,6 +131,7 @@ public abstract class FuzzSuite(TokenGridServer server)
         foreach (var x in HostileSegments)
         {
             await SendAsync(client, HttpMethod.Get, $"v1/jobs/{x}");
+            await SendAsync(client, HttpMethod.Get, $"v1/responses/{x}");
             await SendAsync(client, HttpMethod.Post, $"v1/jobs/{x}/cancel");
             await SendAsync(client, HttpMethod.Delete, $"v1/jobs/{x}");
             await SendAsync(client, HttpMethod.Get, $"v1/jobs/{x}/events");

@@ -65,6 +65,13 @@ public static class ReferenceTools
         JsonNode.Parse(await RunNodeAsync("openai-responses.mjs", baseUrl.ToString(), key, limitedKey, abortKey))!.AsObject();
 
     /// <summary>
+    /// Runs <paramref name="script"/> (tests/reference/openai-responses.mjs or ai-sdk.mjs) with <c>--stored</c> and
+    /// <paramref name="keys"/>: stored responses and <c>item_reference</c> (see the script); returns what each call gave.
+    /// </summary>
+    public static async Task<JsonObject> StoredResponsesAsync(string script, Uri baseUrl, params string[] keys) =>
+        JsonNode.Parse(await RunNodeAsync(script, ["--stored", baseUrl.ToString(), .. keys]))!.AsObject();
+
+    /// <summary>
     /// Runs <paramref name="script"/> (tests/reference/openai-responses.mjs or ai-sdk.mjs) with <c>--tools</c>: function
     /// tools on the Responses API, on <paramref name="model"/> (one with a chat template of its own); returns what each
     /// of its calls gave.
