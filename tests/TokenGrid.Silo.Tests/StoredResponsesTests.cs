@@ -61,6 +61,14 @@ public sealed class StoredResponsesTests(LongContextServerFixture fixture) : ICl
         AssertFailed(other["retrieve"]!, 404, "response_not_found", "response_id");
         AssertFailed(other["reference"]!, 400, "invalid_value", "input[1].id");
         AssertFailed(results["unknown"]!, 400, "invalid_value", "input[1].id");
+
+        // Deleted by its tenant only, once; then it is gone for retrieval and reference alike.
+        var deleted = Ok(results, "deleted");
+        AssertFailed(deleted["other"]!, 404, "response_not_found", "response_id");
+        Assert.Equal((Text(first, "id"), "response.deleted", true), (Text(deleted["deleted"]!, "id"), Text(deleted["deleted"]!, "object"), deleted["deleted"]!["deleted"]!.GetValue<bool>()));
+        AssertFailed(deleted["again"]!, 404, "response_not_found", "response_id");
+        AssertFailed(deleted["retrieve"]!, 404, "response_not_found", "response_id");
+        AssertFailed(deleted["reference"]!, 400, "invalid_value", "input[1].id");
     }
 
 #pragma warning disable OPENAI001 // The .NET SDK's Responses client is marked experimental.
@@ -85,6 +93,10 @@ public sealed class StoredResponsesTests(LongContextServerFixture fixture) : ICl
         ResponseResult notKept = await responses.CreateResponseAsync(unstored);
         var missing = await Assert.ThrowsAsync<ClientResultException>(() => responses.GetResponseAsync(notKept.Id));
         Assert.Equal(404, missing.Status);
+
+        ResponseDeletionResult deleted = await responses.DeleteResponseAsync(created.Id);
+        Assert.Equal((created.Id, true), (deleted.ResponseId, deleted.Deleted));
+        Assert.Equal(404, (await Assert.ThrowsAsync<ClientResultException>(() => responses.GetResponseAsync(created.Id))).Status);
     }
 #pragma warning restore OPENAI001
 

@@ -15,8 +15,8 @@ public sealed class UnservedRouteTests(ServerFixture fixture)
 
     [Theory]
     [InlineData("POST", "v1/embeddings", "Embeddings API")]
-    [InlineData("GET", "v1/responses/resp_123/input_items", "response store beyond retrieval (input items, cancel, delete)")]
-    [InlineData("POST", "v1/responses/resp_123/cancel", "response store beyond retrieval (input items, cancel, delete)")]
+    [InlineData("GET", "v1/responses/resp_123/input_items", "response store beyond retrieval and deletion (input items, cancel)")]
+    [InlineData("POST", "v1/responses/resp_123/cancel", "response store beyond retrieval and deletion (input items, cancel)")]
     [InlineData("GET", "v1/nothing-here", null)]
     public async Task An_endpoint_we_do_not_serve_is_a_problem_naming_it_and_what_is_served(string method, string path, string? api)
     {
@@ -30,7 +30,7 @@ public sealed class UnservedRouteTests(ServerFixture fixture)
         var problem = await (await client.SendAsync(request)).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
         var message = problem["error"]!["message"]!.GetValue<string>();
         Assert.Contains($"{method} /{path}", message, StringComparison.Ordinal);
-        Assert.Contains("POST /v1/chat/completions, POST /v1/completions, POST /v1/responses, GET /v1/responses/{id}, GET /v1/models", message, StringComparison.Ordinal);
+        Assert.Contains("POST /v1/chat/completions, POST /v1/completions, POST /v1/responses, GET and DELETE /v1/responses/{id}, GET /v1/models", message, StringComparison.Ordinal);
         if (api is not null)
         {
             Assert.Contains($"OpenAI's {api} is not served.", message, StringComparison.Ordinal);
@@ -39,7 +39,7 @@ public sealed class UnservedRouteTests(ServerFixture fixture)
         if (path.StartsWith("v1/responses/", StringComparison.Ordinal))
         {
             // What of the response store is served, and where a response's job is.
-            Assert.Contains("POST /v1/responses and GET /v1/responses/{id} are served; the job of response resp_X is at GET /v1/jobs/job_X", message, StringComparison.Ordinal);
+            Assert.Contains("POST /v1/responses and GET and DELETE /v1/responses/{id} are served; the job of response resp_X is at GET /v1/jobs/job_X", message, StringComparison.Ordinal);
         }
     }
 

@@ -247,6 +247,14 @@ async function stored(baseURL, apiKey, otherKey) {
     reference: await failing(() => other.responses.create({ model, input: reference(first.output[0].id), max_output_tokens: 2 })),
   }));
   await attempt("unknown", async () => failing(() => client.responses.create({ model, input: reference("msg_0123456789abcdef01234567"), max_output_tokens: 2 })));
+  // Deleted: another tenant cannot; the owner can, once, and then neither retrieve nor reference finds it.
+  await attempt("deleted", async () => ({
+    other: await failing(() => other.responses.delete(first.id)),
+    deleted: await client.responses.delete(first.id).asResponse().then((r) => r.json()),
+    again: await failing(() => client.responses.delete(first.id)),
+    retrieve: await failing(() => client.responses.retrieve(first.id)),
+    reference: await failing(() => client.responses.create({ model, input: reference(first.output[0].id), max_output_tokens: 2 })),
+  }));
 }
 
 async function failing(call) {

@@ -19,6 +19,12 @@ public interface IStoredResponseGrain : IGrainWithStringKey
     /// </summary>
     [ReadOnly]
     Task<StoredResponse?> GetAsync(string tenantId);
+
+    /// <summary>
+    /// Deletes the response when <see cref="GetAsync"/> would return it to <paramref name="tenantId"/>; whether it did
+    /// (false: missing, another tenant's, or older than the retention, which is left as it is).
+    /// </summary>
+    Task<bool> DeleteAsync(string tenantId);
 }
 
 /// <summary>A stored response: its tenant, when it was stored, and the response object's JSON text.</summary>

@@ -36,7 +36,22 @@ public sealed class StoredResponseGrain(
             return Task.FromResult<StoredResponse?>(null);
         }
 
-        var live = response.TenantId == tenantId && timeProvider.GetUtcNow() - response.StoredAt < StoredResponse.Retention;
-        return Task.FromResult(live ? response : null);
+        return Task.FromResult(IsLive(response, tenantId) ? response : null);
     }
+
+    /// <inheritdoc/>
+    public async Task<bool> DeleteAsync(string tenantId)
+    {
+        if (state.State.Response is not { } response || !IsLive(response, tenantId))
+        {
+            return false;
+        }
+
+        await state.ClearStateAsync();
+        DeactivateOnIdle();
+        return true;
+    }
+
+    private bool IsLive(StoredResponse response, string tenantId) =>
+        response.TenantId == tenantId && timeProvider.GetUtcNow() - response.StoredAt < StoredResponse.Retention;
 }

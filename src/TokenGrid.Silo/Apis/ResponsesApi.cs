@@ -11,7 +11,8 @@ namespace TokenGrid.Silo.Apis;
 /// the input becomes chat messages (<see cref="ResponseInput"/>), the plan, admission, streaming and settlement are chat's,
 /// and the reply is a <c>response</c> object or its typed events (<see cref="ResponseChunks"/>). With <c>store</c> true
 /// (the default) a response that ends completed or incomplete is kept for its tenant (<see cref="ResponseStore"/>):
-/// its output items can be sent back as <c>item_reference</c>, and <c>GET /v1/responses/{id}</c> reads it.
+/// its output items can be sent back as <c>item_reference</c>, <c>GET /v1/responses/{id}</c> reads it and
+/// <c>DELETE /v1/responses/{id}</c> deletes it.
 /// </summary>
 internal static class ResponsesApi
 {
@@ -31,12 +32,23 @@ internal static class ResponsesApi
             .WithSummary("A stored response (created with store true, kept 30 days) as POST /v1/responses returned it; 404 for another tenant's.")
             .Produces<ResponseObject>()
             .ProducesProblem(StatusCodes.Status404NotFound);
+        v1.MapDelete("/responses/{id}", DeleteResponseAsync)
+            .WithTags("OpenAI")
+            .WithName("DeleteResponse")
+            .WithSummary("Deletes a stored response of the caller's: its items can no longer be referenced nor it retrieved. 404 for another tenant's.")
+            .Produces<ResponseDeleted>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return v1;
     }
 
     internal static async Task<IResult> GetResponseAsync(HttpContext http, ResponseStore store, string id) =>
         await store.FindAsync(http, id) is { } json
             ? TypedResults.Text(json, "application/json")
+            : throw new ApiProblemException(ApiProblems.ResponseNotFound(id));
+
+    internal static async Task<Ok<ResponseDeleted>> DeleteResponseAsync(HttpContext http, ResponseStore store, string id) =>
+        await store.DeleteAsync(http, id)
+            ? TypedResults.Ok(new ResponseDeleted(id))
             : throw new ApiProblemException(ApiProblems.ResponseNotFound(id));
 
     internal static async Task<IResult> CreateResponseAsync(

@@ -77,6 +77,16 @@ public sealed record ResponseObject(string Id, long CreatedAt, string Status, st
     public string Truncation => "disabled";
 }
 
+/// <summary>The answer of <c>DELETE /v1/responses/{id}</c>.</summary>
+public sealed record ResponseDeleted(string Id)
+{
+    /// <summary>Always <c>response.deleted</c>.</summary>
+    public string Object => "response.deleted";
+
+    /// <summary>Always true.</summary>
+    public bool Deleted => true;
+}
+
 /// <summary>The <c>text</c> settings a response echoes: its format as the request gave it, <c>{"type": "text"}</c> by default.</summary>
 public sealed record ResponseText(JsonElement Format)
 {

@@ -35,6 +35,10 @@ internal sealed partial class ResponseStore(IGrainFactory grains, TimeProvider t
             ? (await grains.GetGrain<IStoredResponseGrain>(id).GetAsync(http.Tenant().TenantId))?.Json
             : null;
 
+    /// <summary>Deletes the caller's stored response <paramref name="id"/>; whether there was one to delete.</summary>
+    public async Task<bool> DeleteAsync(HttpContext http, string id) =>
+        ResponseIdShape().IsMatch(id) && await grains.GetGrain<IStoredResponseGrain>(id).DeleteAsync(http.Tenant().TenantId);
+
     /// <summary>
     /// <paramref name="input"/> with each <c>{"type": "item_reference", "id"}</c> item replaced by the stored output item
     /// it names (an assistant message or a function call of one of the caller's stored responses), at the same index;

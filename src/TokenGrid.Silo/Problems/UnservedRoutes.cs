@@ -8,7 +8,7 @@ namespace TokenGrid.Silo.Problems;
 internal static class UnservedRoutes
 {
     /// <summary>The OpenAI-compatible endpoints TokenGrid serves, as the message lists them.</summary>
-    public const string Served = "POST /v1/chat/completions, POST /v1/completions, POST /v1/responses, GET /v1/responses/{id}, GET /v1/models and GET /v1/models/{id}";
+    public const string Served = "POST /v1/chat/completions, POST /v1/completions, POST /v1/responses, GET and DELETE /v1/responses/{id}, GET /v1/models and GET /v1/models/{id}";
 
     // Longer paths are cut in the message: it is for a person, and the path is the client's.
     private const int MaxPathLength = 200;
@@ -16,8 +16,8 @@ internal static class UnservedRoutes
     // OpenAI's APIs that clients reach for, and the served one to use instead where there is one.
     private static readonly (string Prefix, string Name, string? Instead)[] OpenAiApis =
     [
-        ("/v1/responses", "response store beyond retrieval (input items, cancel, delete)",
-            "POST /v1/responses and GET /v1/responses/{id} are served; the job of response resp_X is at GET /v1/jobs/job_X."),
+        ("/v1/responses", "response store beyond retrieval and deletion (input items, cancel)",
+            "POST /v1/responses and GET and DELETE /v1/responses/{id} are served; the job of response resp_X is at GET /v1/jobs/job_X."),
         ("/v1/embeddings", "Embeddings API", null),
         ("/v1/assistants", "Assistants API", null),
         ("/v1/threads", "Assistants API", null),

@@ -5,7 +5,8 @@ namespace TokenGrid.Grains.Tests.Responses;
 
 /// <summary>
 /// A stored response grain keeps a response for its tenant only, across reactivation (grain storage), and answers as if
-/// it were missing once <see cref="StoredResponse.Retention"/> has passed (on the grains' fake clock).
+/// it were missing once <see cref="StoredResponse.Retention"/> has passed (on the grains' fake clock), and is deleted
+/// by its tenant only.
 /// </summary>
 public sealed class StoredResponseGrainTests(SubsidyClusterFixture fixture) : IClassFixture<SubsidyClusterFixture>
 {
@@ -30,5 +31,22 @@ public sealed class StoredResponseGrainTests(SubsidyClusterFixture fixture) : IC
         Assert.Equal(stored, await grain.GetAsync("tenant-a"));
         fixture.Time.Advance(TimeSpan.FromSeconds(1));
         Assert.Null(await grain.GetAsync("tenant-a"));
+        Assert.False(await grain.DeleteAsync("tenant-a"));
+    }
+
+    [Fact]
+    public async Task Only_its_tenant_deletes_a_stored_response_and_then_it_is_gone_after_reactivation_too()
+    {
+        var grain = fixture.Client.GetGrain<IStoredResponseGrain>("resp_" + Guid.NewGuid().ToString("N")[..24]);
+        var stored = new StoredResponse("tenant-a", fixture.Time.GetUtcNow(), """{"id":"x"}""");
+        await grain.StoreAsync(stored);
+
+        Assert.False(await grain.DeleteAsync("tenant-b"));
+        Assert.Equal(stored, await grain.GetAsync("tenant-a"));
+        Assert.True(await grain.DeleteAsync("tenant-a"));
+        Assert.Null(await grain.GetAsync("tenant-a"));
+        await fixture.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Null(await grain.GetAsync("tenant-a"));
+        Assert.False(await grain.DeleteAsync("tenant-a"));
     }
 }

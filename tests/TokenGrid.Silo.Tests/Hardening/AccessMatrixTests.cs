@@ -56,6 +56,7 @@ public sealed class AccessMatrixTests(PlannerServerFixture fixture) : IClassFixt
         ["POST /v1/chat/completions"] = Access.Tenant,
         ["POST /v1/responses"] = Access.Tenant,
         ["GET /v1/responses/{id}"] = Access.Tenant,
+        ["DELETE /v1/responses/{id}"] = Access.Tenant,
         ["GET /v1/models/"] = Access.Tenant,
         ["GET /v1/models/{**id}"] = Access.Tenant,
         ["POST /v1/jobs/"] = Access.Tenant,

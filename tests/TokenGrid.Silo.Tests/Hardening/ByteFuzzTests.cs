@@ -105,6 +105,7 @@ public sealed class ByteFuzzTests(ByteFuzzServerFixture fixture, ITestOutputHelp
         {
             new("GET", "/v1/jobs/{x}", key, null),
             new("GET", "/v1/responses/{x}", key, null),
+            new("DELETE", "/v1/responses/{x}", key, null),
             new("GET", "/v1/jobs/{x}/events", key, null),
             new("POST", "/v1/jobs/{x}/cancel", key, null),
             new("DELETE", "/v1/jobs/{x}", key, null),

@@ -132,6 +132,7 @@ public abstract class FuzzSuite(TokenGridServer server)
         {
             await SendAsync(client, HttpMethod.Get, $"v1/jobs/{x}");
             await SendAsync(client, HttpMethod.Get, $"v1/responses/{x}");
+            await SendAsync(client, HttpMethod.Delete, $"v1/responses/{x}");
             await SendAsync(client, HttpMethod.Post, $"v1/jobs/{x}/cancel");
             await SendAsync(client, HttpMethod.Delete, $"v1/jobs/{x}");
             await SendAsync(client, HttpMethod.Get, $"v1/jobs/{x}/events");
