@@ -6,7 +6,7 @@ namespace TokenGrid.Abstractions.Responses;
 /// A response of the Responses API kept for its tenant (key: the response id, <c>resp_…</c>) because it was created
 /// with <c>store</c> true: the response object as <c>POST /v1/responses</c> returned it, so that its output items can be
 /// sent back as <c>item_reference</c> and the response read with <c>GET /v1/responses/{id}</c>. It is kept for
-/// <see cref="StoredResponse.Retention"/>, a bound the grain enforces on read.
+/// <see cref="StoredResponse.KeepUntil"/>, a bound the grain enforces on read.
 /// </summary>
 public interface IStoredResponseGrain : IGrainWithStringKey
 {
@@ -14,7 +14,7 @@ public interface IStoredResponseGrain : IGrainWithStringKey
     Task StoreAsync(StoredResponse response);
 
     /// <summary>
-    /// The response when it is stored for <paramref name="tenantId"/> and younger than <see cref="StoredResponse.Retention"/>;
+    /// The response when it is stored for <paramref name="tenantId"/> and younger than <see cref="StoredResponse.KeepUntil"/>;
     /// null when it is missing, another tenant's, or older.
     /// </summary>
     [ReadOnly]
@@ -27,16 +27,17 @@ public interface IStoredResponseGrain : IGrainWithStringKey
     Task<bool> DeleteAsync(string tenantId);
 }
 
-/// <summary>A stored response: its tenant, when it was stored, and the response object's JSON text.</summary>
+/// <summary>A stored response: its tenant, when it was stored and until when it is kept, and the response object's JSON text.</summary>
 /// <param name="TenantId">The tenant that created it, the only one that can read it.</param>
-/// <param name="StoredAt">When its response ended and it was stored; it is kept for <see cref="Retention"/> after.</param>
+/// <param name="StoredAt">When its response ended and it was stored.</param>
 /// <param name="Json">The response object (non-streamed shape) as the API serialized it.</param>
+/// <param name="KeepUntil">
+/// Until when it can be read: <paramref name="StoredAt"/> plus the retention in force when it was stored
+/// (<c>TokenGrid:Retention:StoredResponses</c>, 30 days by default).
+/// </param>
 [GenerateSerializer, Immutable, Alias("tg.StoredResponse")]
 public sealed record StoredResponse(
     [property: Id(0)] string TenantId,
     [property: Id(1)] DateTimeOffset StoredAt,
-    [property: Id(2)] string Json)
-{
-    /// <summary>How long a stored response can be read after it ended: 30 days, as OpenAI keeps its responses.</summary>
-    public static readonly TimeSpan Retention = TimeSpan.FromDays(30);
-}
+    [property: Id(2)] string Json,
+    [property: Id(3)] DateTimeOffset KeepUntil);

@@ -5,7 +5,7 @@ namespace TokenGrid.Grains.Responses;
 /// <summary>
 /// One stored response (key: its id), in the grain storage named <see cref="TokenGridStorage.Name"/>: memory in the
 /// local profile, the database in the postgres one. Nothing sweeps expired ones: <see cref="GetAsync"/> answers as if
-/// a response older than <see cref="StoredResponse.Retention"/> were missing, so its state stays in storage unread.
+/// a response past its <see cref="StoredResponse.KeepUntil"/> were missing, so its state stays in storage unread.
 /// </summary>
 public sealed class StoredResponseGrain(
     [PersistentState("stored-response", TokenGridStorage.Name)] IPersistentState<StoredResponseState> state,
@@ -53,5 +53,5 @@ public sealed class StoredResponseGrain(
     }
 
     private bool IsLive(StoredResponse response, string tenantId) =>
-        response.TenantId == tenantId && timeProvider.GetUtcNow() - response.StoredAt < StoredResponse.Retention;
+        response.TenantId == tenantId && timeProvider.GetUtcNow() < response.KeepUntil;
 }

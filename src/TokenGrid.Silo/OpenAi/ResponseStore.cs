@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using TokenGrid.Abstractions.Responses;
+using TokenGrid.Grains.Jobs.Retention;
 using TokenGrid.Silo.Auth;
 using TokenGrid.Silo.Problems;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
@@ -14,9 +15,13 @@ namespace TokenGrid.Silo.OpenAi;
 /// id. An output item's id carries its response's hex digits (<c>msg_X</c>, <c>msg_X_i</c>, <c>fc_X_n</c> of
 /// <c>resp_X</c>), so an <c>item_reference</c> finds its response with no index. A tenant reaches only its own.
 /// </summary>
-internal sealed partial class ResponseStore(IGrainFactory grains, TimeProvider time, IOptions<HttpJsonOptions> json)
+internal sealed partial class ResponseStore(IGrainFactory grains, TimeProvider time, IOptions<HttpJsonOptions> json, IOptions<JobRetentionOptions> retention, ILogger<ResponseStore> logger)
 {
-    /// <summary>Keeps <paramref name="response"/> for the caller's tenant, as the API serializes it, when the request asked to store it.</summary>
+    /// <summary>
+    /// Keeps <paramref name="response"/> for the caller's tenant, as the API serializes it, when the request asked to
+    /// store it. Never throws: the job has run and been charged, so a storage that fails (logged, event 3501) costs the
+    /// tenant the stored copy (a later <c>GET</c> or <c>item_reference</c> finds none), never the reply itself.
+    /// </summary>
     public async Task StoreAsync(HttpContext http, ResponseObject response)
     {
         if (!response.Store)
@@ -24,10 +29,22 @@ internal sealed partial class ResponseStore(IGrainFactory grains, TimeProvider t
             return;
         }
 
-        var text = JsonSerializer.Serialize(response, json.Value.SerializerOptions);
-        await grains.GetGrain<IStoredResponseGrain>(response.Id)
-            .StoreAsync(new StoredResponse(http.Tenant().TenantId, time.GetUtcNow(), text));
+        try
+        {
+            var text = JsonSerializer.Serialize(response, json.Value.SerializerOptions);
+            var now = time.GetUtcNow();
+            await grains.GetGrain<IStoredResponseGrain>(response.Id)
+                .StoreAsync(new StoredResponse(http.Tenant().TenantId, now, text, now + retention.Value.StoredResponses));
+        }
+        catch (Exception e)
+        {
+            LogStoreFailed(logger, e, response.Id, http.Tenant().TenantId);
+        }
     }
+
+    [LoggerMessage(EventId = 3501, Level = LogLevel.Warning,
+        Message = "Response {ResponseId} of tenant {TenantId} was returned but could not be stored: GET /v1/responses/{ResponseId} and item references to it will not find it")]
+    private static partial void LogStoreFailed(ILogger logger, Exception exception, string responseId, string tenantId);
 
     /// <summary>The caller's stored response <paramref name="id"/> as JSON text, or null (missing, another tenant's, expired, or no response id).</summary>
     public async Task<string?> FindAsync(HttpContext http, string id) =>
@@ -72,7 +89,7 @@ internal sealed partial class ResponseStore(IGrainFactory grains, TimeProvider t
 
             var found = await FindItemAsync(http, id, responses)
                 ?? throw new ApiProblemException(ApiProblems.BadRequest(
-                    $"{at}.id '{id}' is not an output item of a stored response of yours: items are kept only for responses created with store true, for 30 days.",
+                    $"{at}.id '{id}' is not an output item of a stored response of yours: items are kept only for responses created with store true, for the grid's retention of stored responses (30 days by default).",
                     "invalid_value", $"{at}.id"));
             expanded.Add(JsonNode.Parse(found.GetRawText()));
         }

@@ -29,6 +29,12 @@ public sealed class JobRetentionOptions : IValidatedOptions
     /// <summary>An async job (<c>POST /v1/jobs</c>) keeps its content and output this long after it ends. Default: 7 days.</summary>
     public TimeSpan AsyncJobs { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// A stored response (<c>POST /v1/responses</c> with <c>store</c> true, its default) can be read, and referred to by
+    /// <c>item_reference</c>, this long after it ended. Default: 30 days, as OpenAI keeps its responses.
+    /// </summary>
+    public TimeSpan StoredResponses { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>Per tenant id, an async job retention that replaces <see cref="AsyncJobs"/> for that tenant. Default: none.</summary>
     public Dictionary<string, TimeSpan> Tenants { get; set; } = new(StringComparer.Ordinal);
 
@@ -61,6 +67,7 @@ public sealed class JobRetentionOptions : IValidatedOptions
     /// <summary>A reason these options are invalid on their own, or null.</summary>
     public string? Validate() =>
         AsyncJobs <= TimeSpan.Zero ? "AsyncJobs must be positive."
+        : StoredResponses <= TimeSpan.Zero ? "StoredResponses must be positive (a tenant that wants none stored sends store: false)."
         : Tenants.FirstOrDefault(t => t.Value <= TimeSpan.Zero) is { Key: { } tenant } ? $"Tenants:{tenant} must be positive."
         : SweepInterval <= TimeSpan.Zero || SweepInterval > MaxSweepInterval ? $"SweepInterval must be positive and at most {MaxSweepInterval}."
         : BatchSize < 1 ? "BatchSize must be at least 1."
