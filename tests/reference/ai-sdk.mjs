@@ -15,14 +15,10 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { z } from "zod";
 import { attempt, countingFetch, holdOnlySlot, report } from "./attempts.mjs";
 
-if (process.argv[2] === "--tools") {
-  await tools(...process.argv.slice(3));
-  report();
-  process.exit(0);
-}
-
-if (process.argv[2] === "--stored") {
-  await stored(...process.argv.slice(3));
+// A mode given as the first argument runs alone, with the arguments after it.
+const mode = { "--tools": tools, "--stored": stored }[process.argv[2]];
+if (mode) {
+  await mode(...process.argv.slice(3));
   report();
   process.exit(0);
 }
