@@ -129,6 +129,14 @@ public sealed partial class NodeModels : IAsyncDisposable
 
             if (!_models.TryGetValue(model, out entry!))
             {
+                if (_failed.TryGetValue(model, out var failed))
+                {
+                    // It stopped advertising the model, but a dispatcher that has not seen its report since placed a job
+                    // here: refuse it at once rather than read the same broken files again (RetryFailed tries them).
+                    return (null, $"Node '{NodeId}' could not load model '{model}' ({failed.Attempts} failed loads in a row, the "
+                        + $"latest at {failed.At:O}; it tries again on its own): {failed.Reason}");
+                }
+
                 if (Plan(served, allowUnload: true, out var refusal) is not { } planned)
                 {
                     return (null, refusal);

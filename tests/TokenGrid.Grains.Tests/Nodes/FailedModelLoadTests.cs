@@ -12,8 +12,9 @@ namespace TokenGrid.Grains.Tests.Nodes;
 
 /// <summary>
 /// A node whose load of a model fails (here: its folder lost its weights after the catalog read it) stops advertising
-/// the model, so dispatchers place nothing more there for it, and says why; it loads the model again after
-/// <c>FailedLoadRetry</c>, and advertises it once that load succeeds.
+/// the model, so dispatchers place nothing more there for it, and says why; a job placed there meanwhile is refused at
+/// once without another load; it loads the model again after <c>FailedLoadRetry</c>, and advertises it once that load
+/// succeeds.
 /// </summary>
 public sealed class FailedModelLoadTests : IDisposable
 {
@@ -53,6 +54,15 @@ public sealed class FailedModelLoadTests : IDisposable
         var failed = Assert.Single(models.Failed);
         Assert.Equal(("demo", time.GetUtcNow(), 1), (failed.Key, failed.Value.At, failed.Value.Attempts));
         Assert.False(string.IsNullOrWhiteSpace(failed.Value.Reason));
+
+        // A job a dispatcher placed here before it saw the node's report is refused at once, with the reason, and the
+        // broken files are not read again for it.
+        time.Advance(TimeSpan.FromSeconds(1));
+        (lease, refusal) = await models.AcquireAsync("demo");
+        Assert.Null(lease);
+        Assert.Contains("could not load model 'demo'", refusal, StringComparison.Ordinal);
+        Assert.Contains(failed.Value.Reason, refusal, StringComparison.Ordinal);
+        Assert.Equal(1, Assert.Single(models.Failed).Value.Attempts);
 
         // Before the retry period nothing is tried; the files come back meanwhile.
         time.Advance(TimeSpan.FromSeconds(30));
