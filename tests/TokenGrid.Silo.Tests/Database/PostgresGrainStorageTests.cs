@@ -9,6 +9,12 @@ namespace TokenGrid.Silo.Tests.Database;
 /// The wrapper around Orleans' ADO.NET grain storage drops pooled connections when PostgreSQL went away under a grain's
 /// read, write or clear, keeps them when a statement merely failed, and hands the error on unchanged either way.
 /// </summary>
+/// <remarks>
+/// Alone (<see cref="ConnectionPoolCollection"/>): what it checks is which connections the process's pools hold, and a test
+/// running beside it that loses a connection clears every pool (PostgresConnections.ForgetBroken). That once handed the
+/// lost-connection test a new connection instead of its dead one, and its statement did not fail.
+/// </remarks>
+[Collection(ConnectionPoolCollection.Name)]
 public sealed class PostgresGrainStorageTests
 {
     [Theory]
@@ -130,4 +136,11 @@ public sealed class PostgresGrainStorageTests
             throw new InvalidOperationException($"'{sql}' did not fail.");
         }
     }
+}
+
+/// <summary>Tests that check the process's Npgsql connection pools: they run after the others, one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ConnectionPoolCollection
+{
+    public const string Name = "Connection pools, alone";
 }
